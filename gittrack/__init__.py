@@ -1,0 +1,74 @@
+"""gittrack: experiment tracking whose runs are commits in your own git repository.
+
+>>> import gittrack                                                      # doctest: +SKIP
+>>> with gittrack.init(project="demo", config={"lr": 0.01}) as run:     # doctest: +SKIP
+...     for step in range(100):
+...         run.log({"loss": 1 / (step + 1)})
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gittrack._version import __version__
+from gittrack.api.public import Api
+from gittrack.api.session import current_run, define_metric, finish, init, log
+from gittrack.errors import (
+    AmbiguousNameError,
+    ConflictError,
+    FormatError,
+    GittrackError,
+    GittrackWarning,
+    InvalidKeyError,
+    InvalidSettingError,
+    InvalidValueError,
+    NotAGitRepositoryError,
+    NotFoundError,
+    RepositoryError,
+    RunExistsError,
+    RunFinishedError,
+    RunLockedError,
+    StepOrderError,
+    UsageError,
+)
+from gittrack.formats.histogram import Histogram
+from gittrack.runs.live import Run
+from gittrack.runs.view import RunView
+from gittrack.settings import Settings
+
+__all__ = [
+    "AmbiguousNameError",
+    "Api",
+    "ConflictError",
+    "FormatError",
+    "GittrackError",
+    "GittrackWarning",
+    "Histogram",
+    "InvalidKeyError",
+    "InvalidSettingError",
+    "InvalidValueError",
+    "NotAGitRepositoryError",
+    "NotFoundError",
+    "RepositoryError",
+    "Run",
+    "RunExistsError",
+    "RunFinishedError",
+    "RunLockedError",
+    "RunView",
+    "Settings",
+    "StepOrderError",
+    "UsageError",
+    "__version__",
+    "current_run",
+    "define_metric",
+    "finish",
+    "init",
+    "log",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # ``gittrack.run`` is the active run (or None), like ``wandb.run``.
+    if name == "run":
+        return current_run()
+    raise AttributeError(f"module 'gittrack' has no attribute {name!r}")

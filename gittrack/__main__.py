@@ -1,0 +1,3 @@
+from gittrack.cli.main import main
+
+main()

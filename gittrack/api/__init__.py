@@ -1,0 +1,1 @@
+"""The facade: ``init``/``log``/``finish`` for training scripts and ``Api`` for reading runs."""

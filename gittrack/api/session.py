@@ -1,0 +1,185 @@
+"""The process-wide session: ``gittrack.init``, ``gittrack.log``, ``gittrack.finish``."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+import warnings
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+from gittrack.errors import GittrackError, GittrackWarning, InvalidSettingError, NotFoundError
+from gittrack.git.repo import discover
+from gittrack.runs import store
+from gittrack.runs.ids import check_run_id
+from gittrack.runs.live import Run
+from gittrack.runs.recover import recover_dead_runs
+from gittrack.runs.resolve import resolve_run
+from gittrack.runs.start import create_run, resume_run
+from gittrack.settings import Settings
+from gittrack.types import RunId
+
+_lock = threading.RLock()
+_active: list[Run] = []
+_hooks_installed = False
+_uncaught: list[BaseException] = []
+
+_RESUME_MODES = ("allow", "must", "never", "auto")
+
+
+def current_run() -> Run | None:
+    """The most recently started run of this process that has not finished."""
+    with _lock:
+        _prune()
+        return _active[-1] if _active else None
+
+
+def _prune() -> None:
+    _active[:] = [r for r in _active if r.state == "running" and r._pid == os.getpid()]
+
+
+def init(
+    project: str | None = None,
+    name: str | None = None,
+    config: Any = None,
+    tags: Iterable[str] | None = None,
+    notes: str | None = None,
+    group: str | None = None,
+    job_type: str | None = None,
+    repo: str | os.PathLike[str] | None = None,
+    resume: bool | str | None = None,
+    id: str | None = None,
+    settings: Settings | Mapping[str, Any] | None = None,
+) -> Run:
+    """Start recording a run in the git repository of ``repo`` (default: the current folder).
+
+    >>> run = gittrack.init(project="mnist", config={"lr": 1e-3})   # doctest: +SKIP
+    >>> run.log({"loss": 0.5})                                       # doctest: +SKIP
+    >>> run.finish()                                                 # doctest: +SKIP
+
+    ``resume``: ``None``/``False`` starts a new run (an existing ``id`` is an error);
+    ``"allow"`` continues run ``id`` if it exists; ``"must"`` or ``True`` requires it;
+    ``"never"`` refuses it; ``"auto"`` (or ``True`` without ``id``) continues the latest
+    crashed run; any other string names the run to continue (id, id prefix or name).
+    """
+    chosen = Settings.from_any(settings)
+    with _lock:
+        _install_hooks()
+        _prune()
+        if _active:
+            previous = _active[-1]
+            if chosen.reinit == "return_previous":
+                return previous
+            if chosen.reinit == "finish_previous":
+                for run in list(_active):
+                    run.finish()
+        git = discover(repo if repo is not None else os.environ.get("GITTRACK_REPO"))
+        _recover_quietly(git)
+        target = _resume_target(git, resume, id)
+        if target is not None:
+            run = resume_run(git, target, config=config, tags=tags, notes=notes,
+                             settings=chosen)
+        else:
+            run = create_run(
+                git, run_id=id, name=name, project=project, config=config, tags=tags,
+                notes=notes, group=group, job_type=job_type, settings=chosen,
+            )
+        _active.append(run)
+    if not chosen.quiet and not os.environ.get("GITTRACK_QUIET"):
+        print(f"gittrack: run {run.name} ({run.id}) recording to {run.ref}", file=sys.stderr)
+    return run
+
+
+def _resume_target(git: Any, resume: bool | str | None, run_id: str | None) -> RunId | None:
+    if resume is None or resume is False:
+        return None
+    if isinstance(resume, str) and resume not in _RESUME_MODES:
+        return resolve_run(git, resume).id
+    if resume is not True and not isinstance(resume, str):
+        raise InvalidSettingError(f"resume must be a bool or a string, got {resume!r}")
+    mode = "must" if resume is True and run_id is not None else (
+        "auto" if resume is True else resume)
+    if mode == "auto" and run_id is None:
+        return _latest_crashed(git)
+    if run_id is None:
+        raise InvalidSettingError(f"resume={resume!r} needs id= (the run to continue)")
+    rid = check_run_id(run_id)
+    exists = store.head(git, rid) is not None
+    if mode == "never":
+        return None  # create_run raises RunExistsError if it exists
+    if mode == "must" and not exists:
+        raise NotFoundError(f"no run with id {rid} to resume (resume='must')")
+    return rid if exists else None
+
+
+def _latest_crashed(git: Any) -> RunId | None:
+    for run_id in sorted(store.list_runs(git), reverse=True):
+        head = store.head(git, run_id)
+        if head is not None:
+            state = store.load_checkpoint(git, head, with_resume=False).info.get("state")
+            if state == "crashed":
+                return run_id
+    return None
+
+
+def _recover_quietly(git: Any) -> None:
+    try:
+        recover_dead_runs(git)
+    except (GittrackError, OSError) as exc:
+        warnings.warn(f"gittrack: could not recover a dead run: {exc}", GittrackWarning,
+                      stacklevel=3)
+
+
+def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+    """``current_run().log(...)``: log to the most recently started active run."""
+    run = current_run()
+    if run is None:
+        raise GittrackError("gittrack.log() called before gittrack.init()")
+    run.log(data, step=step, commit=commit)
+
+
+def finish(exit_code: int = 0) -> None:
+    """Finish every active run of this process."""
+    with _lock:
+        runs = list(_active)
+        _active.clear()
+    for run in runs:
+        run.finish(exit_code=exit_code)
+
+
+def define_metric(name: str, *args: Any, **kwargs: Any) -> Any:
+    run = current_run()
+    if run is None:
+        raise GittrackError("gittrack.define_metric() called before gittrack.init()")
+    return run.define_metric(name, *args, **kwargs)
+
+
+def _install_hooks() -> None:
+    """At exit, finish runs left open: ``failed`` after an uncaught exception."""
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    previous = sys.excepthook
+
+    def excepthook(kind: type[BaseException], exc: BaseException,
+                   tb: TracebackType | None) -> None:
+        _uncaught.append(exc)
+        previous(kind, exc, tb)
+
+    sys.excepthook = excepthook
+    atexit.register(_at_exit)
+
+
+def _at_exit() -> None:
+    with _lock:
+        runs = [r for r in _active if r._pid == os.getpid()]
+        _active.clear()
+    for run in runs:
+        try:
+            run.finish(exit_code=1 if _uncaught else 0)
+        except GittrackError as exc:  # the WAL stays; the next command recovers the run
+            print(f"gittrack: could not finish run {run.id}: {exc}", file=sys.stderr)

@@ -1,0 +1,11 @@
+"""`gittrack demo`."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("demo")
+def command() -> None:
+    """Not written yet."""
+    raise click.ClickException("not implemented yet")

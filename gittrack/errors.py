@@ -1,0 +1,92 @@
+"""The one error hierarchy of gittrack.
+
+Every error a user can meet is a ``GittrackError``; the command line turns each into a one-line
+message and the class's ``exit_code`` in exactly one place (``gittrack.cli.main``)::
+
+    GittrackError (exit 1)
+    ├── UsageError (2)                    bad arguments to a command or function
+    │   ├── InvalidKeyError (+ValueError)  a metric/config key that cannot be stored
+    │   ├── InvalidValueError (+TypeError, ValueError) a value gittrack does not record
+    │   ├── StepOrderError (+ValueError)   a step lower than the current one, when set to raise
+    │   └── InvalidSettingError (+ValueError)
+    ├── RepositoryError (3)               no git repository, unwritable .git, unborn state
+    │   └── NotAGitRepositoryError
+    ├── NotFoundError (4)                 no run (or artifact) matches a name, id or prefix
+    │   └── AmbiguousNameError            more than one matches
+    ├── ConflictError (5)                 a ref moved under us, a run exists or is live elsewhere
+    │   ├── RunExistsError
+    │   └── RunLockedError
+    ├── FormatError (6)                   stored data that this version cannot read
+    └── RunFinishedError (7)              logging to a run that has finished
+
+Value errors also derive from the matching built-in (``ValueError``/``TypeError``) so code
+written for other trackers that catches those keeps working.
+"""
+
+from __future__ import annotations
+
+
+class GittrackError(Exception):
+    """Root of every error gittrack raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(GittrackError):
+    exit_code = 2
+
+
+class InvalidKeyError(UsageError, ValueError):
+    """A key that cannot name a metric or config entry."""
+
+
+class InvalidValueError(UsageError, TypeError, ValueError):
+    """A value gittrack does not record (the message names the key, the type or the range)."""
+
+
+class StepOrderError(UsageError, ValueError):
+    """A step lower than the run's current step, with ``out_of_order="raise"``."""
+
+
+class InvalidSettingError(UsageError, ValueError):
+    """An unknown setting, or a setting with a value out of range."""
+
+
+class RepositoryError(GittrackError):
+    exit_code = 3
+
+
+class NotAGitRepositoryError(RepositoryError):
+    """No git repository where one was needed; the message says how to make one."""
+
+
+class NotFoundError(GittrackError, LookupError):
+    exit_code = 4
+
+
+class AmbiguousNameError(NotFoundError):
+    """A name or id prefix that matches more than one run."""
+
+
+class ConflictError(GittrackError):
+    exit_code = 5
+
+
+class RunExistsError(ConflictError):
+    """``init(id=...)`` for a run that exists, without ``resume``."""
+
+
+class RunLockedError(ConflictError):
+    """The run is being written by another live process."""
+
+
+class FormatError(GittrackError):
+    exit_code = 6
+
+
+class RunFinishedError(GittrackError):
+    exit_code = 7
+
+
+class GittrackWarning(UserWarning):
+    """Warnings gittrack emits (out-of-order steps, logging from a forked child, ...)."""

@@ -1,0 +1,1 @@
+"""Data types and serialisations: logged values, histograms, YAML, Parquet, the WAL codec."""

@@ -1,0 +1,131 @@
+"""Parquet chunks of a run: history (one row per step) and histograms.
+
+Each chunk is an immutable Parquet file written at a checkpoint. A run's full table is the
+concatenation of its chunks in name order; a key missing from a chunk reads as nulls, and a
+column whose type widened between chunks (bool → int → float) is read at the widest type.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from gittrack.errors import FormatError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+FORMAT_VERSION = "1"
+STEP, TIMESTAMP, RUNTIME = "_step", "_timestamp", "_runtime"
+SYSTEM_COLUMNS = (STEP, TIMESTAMP, RUNTIME)
+
+
+def history_chunk(
+    steps: Sequence[int],
+    timestamps: Sequence[float],
+    runtimes: Sequence[float],
+    columns: dict[str, list[Any]],
+) -> bytes:
+    """Parquet bytes for one checkpoint's rows; ``columns`` values are lists padded with None."""
+    import pyarrow as pa
+
+    arrays = [pa.array(steps, pa.int64()), pa.array(timestamps, pa.float64()),
+              pa.array(runtimes, pa.float64())]
+    names = list(SYSTEM_COLUMNS)
+    for name, values in columns.items():
+        arrays.append(_column(values))
+        names.append(name)
+    return _write(pa.Table.from_arrays(arrays, names=names))
+
+
+def histogram_chunk(rows: Sequence[tuple[str, int, float, list[float], list[float]]]) -> bytes:
+    """Parquet bytes for histogram rows ``(key, step, timestamp, edges, counts)``."""
+    import pyarrow as pa
+
+    keys, steps, times, edges, counts = zip(*rows, strict=False) if rows else ((), (), (), (), ())
+    table = pa.Table.from_arrays(
+        [pa.array(keys, pa.string()), pa.array(steps, pa.int64()),
+         pa.array(times, pa.float64()), pa.array(edges, pa.list_(pa.float64())),
+         pa.array(counts, pa.list_(pa.float64()))],
+        names=["key", STEP, TIMESTAMP, "edges", "counts"],
+    )
+    return _write(table)
+
+
+def _column(values: list[Any]) -> pa.Array:
+    import pyarrow as pa
+
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        # bools mixed with numbers: store the widest numeric type
+        has_float = any(isinstance(v, float) for v in values)
+        if has_float:
+            return pa.array([None if v is None else float(v) for v in values], pa.float64())
+        return pa.array([None if v is None else int(v) for v in values], pa.int64())
+
+
+def _write(table: pa.Table) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = table.replace_schema_metadata({"gittrack.format": FORMAT_VERSION})
+    floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
+    encodings = dict.fromkeys(floats, "BYTE_STREAM_SPLIT")
+    sink = io.BytesIO()
+    pq.write_table(
+        table, sink, compression="zstd",
+        use_dictionary=[f.name for f in table.schema if f.name not in encodings],
+        column_encoding=encodings or None,
+    )
+    return sink.getvalue()
+
+
+def read_chunk(data: bytes, *, what: str = "chunk") -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise FormatError(f"cannot read Parquet {what}: {exc}") from None
+
+
+def concat(tables: Iterable[pa.Table], first: Sequence[str] = SYSTEM_COLUMNS) -> pa.Table | None:
+    """Concatenate chunks whose columns differ: union of columns, widened types, nulls filled."""
+    import pyarrow as pa
+
+    tables = [t for t in tables]
+    if not tables:
+        return None
+    types: dict[str, pa.DataType] = {}
+    for table in tables:
+        for field in table.schema:
+            known = types.get(field.name)
+            types[field.name] = field.type if known is None else _wider(known, field.type)
+    order = [n for n in first if n in types] + [n for n in types if n not in first]
+    fixed = []
+    for table in tables:
+        cols = []
+        for name in order:
+            if name in table.column_names:
+                col = table.column(name)
+                cols.append(col if col.type == types[name] else col.cast(types[name]))
+            else:
+                cols.append(pa.nulls(table.num_rows, types[name]))
+        fixed.append(pa.Table.from_arrays(cols, names=order))
+    return pa.concat_tables(fixed).combine_chunks() if len(fixed) > 1 else fixed[0]
+
+
+def _wider(a: pa.DataType, b: pa.DataType) -> pa.DataType:
+    import pyarrow as pa
+
+    if a == b or pa.types.is_null(b):
+        return a
+    if pa.types.is_null(a):
+        return b
+    rank = {pa.bool_(): 0, pa.int64(): 1, pa.float64(): 2}
+    if a in rank and b in rank:
+        return a if rank[a] >= rank[b] else b
+    return pa.string()

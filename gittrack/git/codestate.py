@@ -1,0 +1,89 @@
+"""The state of the code a run ran on: commit, branch, remote URL (without credentials), dirty."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pygit2
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CodeState:
+    commit: str | None
+    branch: str | None
+    remote: str | None
+    dirty: bool | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def strip_credentials(url: str) -> str:
+    """``https://user:token@host/x.git`` → ``https://host/x.git``; scp-like URLs are kept."""
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def code_state(repo: pygit2.Repository) -> CodeState:
+    """Read once at ``init``: cheap enough for any repository git itself handles well."""
+    branch = _branch(repo)
+    commit = None if repo.head_is_unborn else str(repo.head.target)
+    return CodeState(commit=commit, branch=branch, remote=_remote(repo, branch),
+                     dirty=_dirty(repo))
+
+
+def _branch(repo: pygit2.Repository) -> str | None:
+    if repo.head_is_detached:
+        return None
+    try:
+        target = repo.references["HEAD"].target
+    except (KeyError, pygit2.GitError):
+        return None
+    name = str(target)
+    return name.removeprefix("refs/heads/") if name.startswith("refs/heads/") else None
+
+
+def _remote(repo: pygit2.Repository, branch: str | None) -> str | None:
+    name = None
+    if branch is not None:
+        try:
+            name = repo.config[f"branch.{branch}.remote"]
+        except KeyError:
+            name = None
+    names = list(repo.remotes.names())
+    if name not in names:
+        name = "origin" if "origin" in names else (names[0] if names else None)
+    if name is None:
+        return None
+    url = repo.remotes[name].url
+    return strip_credentials(url) if url else None
+
+
+def _dirty(repo: pygit2.Repository) -> bool | None:
+    """Tracked files changed against HEAD (untracked files do not count, as in ``--dirty``)."""
+    if repo.is_bare or repo.workdir is None:
+        return None
+    try:
+        status = repo.status(untracked_files="no")
+    except pygit2.GitError:
+        return None
+    ignored = pygit2.enums.FileStatus.IGNORED | pygit2.enums.FileStatus.CURRENT
+    return any(flags & ~ignored for flags in status.values())
+
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def is_valid_ref_component(name: str) -> bool:
+    """A name usable as one path component of a ref (``git check-ref-format`` rules, tightened)."""
+    return bool(_SAFE_ID.match(name)) and not name.endswith((".lock", ".")) and ".." not in name

@@ -1,0 +1,96 @@
+"""Blobs, trees and commits, written in-process with pygit2 without touching HEAD or the index."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Mapping
+
+import pygit2
+
+from gittrack.types import CommitId
+
+FileContent = bytes | None  # None deletes the path from the tree
+
+
+def signature(repo: pygit2.Repository) -> pygit2.Signature:
+    """The user's git identity, else ``GIT_AUTHOR_*``, else a neutral gittrack identity."""
+    try:
+        sig = repo.default_signature
+        return pygit2.Signature(sig.name, sig.email, int(time.time()), _utc_offset_minutes())
+    except (KeyError, pygit2.GitError):
+        name = os.environ.get("GIT_AUTHOR_NAME", "gittrack")
+        email = os.environ.get("GIT_AUTHOR_EMAIL", "gittrack@localhost")
+        return pygit2.Signature(name, email, int(time.time()), _utc_offset_minutes())
+
+
+def _utc_offset_minutes() -> int:
+    local = time.localtime()
+    return (local.tm_gmtoff or 0) // 60
+
+
+def write_tree(
+    repo: pygit2.Repository, base: pygit2.Tree | None, files: Mapping[str, FileContent]
+) -> pygit2.Oid:
+    """A tree equal to ``base`` with ``files`` ("dir/name" paths) added, replaced or removed."""
+    by_dir: dict[str, dict[str, FileContent]] = {}
+    for path, content in files.items():
+        head, _, rest = path.partition("/")
+        if rest:
+            by_dir.setdefault(head, {})[rest] = content
+        else:
+            by_dir.setdefault("", {})[head] = content
+    builder = repo.TreeBuilder(base) if base is not None else repo.TreeBuilder()
+    for name, content in by_dir.pop("", {}).items():
+        if content is None:
+            if builder.get(name) is not None:
+                builder.remove(name)
+        else:
+            builder.insert(name, repo.create_blob(content), pygit2.enums.FileMode.BLOB)
+    for dirname, sub in by_dir.items():
+        entry = base[dirname] if base is not None and dirname in base else None
+        subtree = repo[entry.id] if entry is not None else None
+        oid = write_tree(repo, subtree if isinstance(subtree, pygit2.Tree) else None, sub)
+        if len(repo[oid]) == 0:  # type: ignore[arg-type]
+            if builder.get(dirname) is not None:
+                builder.remove(dirname)
+        else:
+            builder.insert(dirname, oid, pygit2.enums.FileMode.TREE)
+    return builder.write()
+
+
+def commit(
+    repo: pygit2.Repository, tree: pygit2.Oid, parents: list[CommitId], message: str
+) -> CommitId:
+    """A commit object (no ref is moved; see ``gittrack.git.refs``)."""
+    sig = signature(repo)
+    oid = repo.create_commit(None, sig, sig, message, tree, [pygit2.Oid(hex=p) for p in parents])
+    return CommitId(str(oid))
+
+
+def commit_tree(repo: pygit2.Repository, commit_id: CommitId) -> pygit2.Tree:
+    obj = repo[commit_id]
+    assert isinstance(obj, pygit2.Commit)
+    return obj.tree
+
+
+def read_file(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> bytes | None:
+    """The bytes at ``path`` in ``tree``, or ``None`` when there is no such file."""
+    try:
+        entry = tree[path]
+    except KeyError:
+        return None
+    obj = repo[entry.id]
+    return obj.data if isinstance(obj, pygit2.Blob) else None
+
+
+def list_files(repo: pygit2.Repository, tree: pygit2.Tree, dirpath: str) -> Iterator[str]:
+    """Names of the files directly in ``dirpath`` of ``tree``, sorted."""
+    try:
+        entry = tree[dirpath]
+    except KeyError:
+        return iter(())
+    sub = repo[entry.id]
+    if not isinstance(sub, pygit2.Tree):
+        return iter(())
+    return iter(sorted(e.name for e in sub if e.type_str == "blob" and e.name is not None))

@@ -1,0 +1,1 @@
+"""Runs: the live run object, its write-ahead log and checkpoints, and reading runs back."""

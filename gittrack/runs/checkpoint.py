@@ -1,0 +1,96 @@
+"""Turning snapshots of a run into a checkpoint commit on ``refs/gittrack/runs/<id>``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pygit2
+
+from gittrack.formats import table, yamlio
+from gittrack.git import objects, refs
+from gittrack.runs import layout
+from gittrack.runs.state import Snapshot
+from gittrack.types import CommitId, RunId
+
+
+def next_chunk_number(repo: pygit2.Repository, head: CommitId | None) -> int:
+    if head is None:
+        return 0
+    tree = objects.commit_tree(repo, head)
+    numbers = [
+        n for d in (layout.HISTORY_DIR, layout.HISTOGRAMS_DIR)
+        for name in objects.list_files(repo, tree, d)
+        if (n := layout.chunk_number(name)) is not None
+    ]
+    return max(numbers, default=-1) + 1
+
+
+class Checkpointer:
+    """Writes commits for one run; each new commit's parent is the previous checkpoint."""
+
+    def __init__(self, repo: pygit2.Repository, run_id: RunId, head: CommitId | None) -> None:
+        self.repo = repo
+        self.run_id = run_id
+        self.ref = layout.run_ref(run_id)
+        self.head = head
+        self.next_chunk = next_chunk_number(repo, head)
+
+    def write(self, snapshots: Sequence[Snapshot], run_yaml: dict[str, Any]) -> CommitId:
+        """Commit every snapshot's rows (one chunk each) and the last one's state."""
+        files: dict[str, bytes | None] = {}
+        number = self.next_chunk
+        for snap in snapshots:
+            wrote = False
+            if snap.history.rows:
+                h = snap.history
+                files[layout.chunk_name(layout.HISTORY_DIR, number)] = table.history_chunk(
+                    h.steps, h.timestamps, h.runtimes, h.columns
+                )
+                wrote = True
+            if snap.histograms:
+                files[layout.chunk_name(layout.HISTOGRAMS_DIR, number)] = table.histogram_chunk(
+                    snap.histograms
+                )
+                wrote = True
+            number += wrote
+        last = snapshots[-1]
+        files[layout.RUN_YAML] = yamlio.dump(run_yaml)
+        files[layout.CONFIG_YAML] = yamlio.dump(last.config)
+        files[layout.SUMMARY_YAML] = yamlio.dump(last.summary)
+        files[layout.RESUME_YAML] = yamlio.dump(last.resume)
+        base = objects.commit_tree(self.repo, self.head) if self.head else None
+        tree = objects.write_tree(self.repo, base, files)
+        state, step = run_yaml.get("state"), last.resume["next_step"]
+        message = f"gittrack: run {self.run_id} ({state}, step {step})"
+        parents = [self.head] if self.head else []
+        commit = objects.commit(self.repo, tree, parents, message)
+        refs.update_ref(self.repo, self.ref, commit, self.head)
+        self.head = commit
+        self.next_chunk = number
+        return commit
+
+
+_FIRST_KEYS = ("format", "id", "name", "project", "group", "job_type", "tags", "notes", "state",
+               "created_at", "updated_at", "ended_at", "duration", "exit_code", "code")
+
+
+def run_document(
+    info: dict[str, Any], snap: Snapshot, *, state: str, now: float,
+    ended: float | None = None, exit_code: int | None = None,
+) -> dict[str, Any]:
+    """``run.yaml``: the static facts, user-changed fields, and the state at this checkpoint."""
+    from gittrack.runs.metadata import parse_iso, utc_iso
+
+    merged: dict[str, Any] = {**info, **snap.meta}
+    merged["state"] = state
+    merged["updated_at"] = utc_iso(now)
+    merged["ended_at"] = utc_iso(ended) if ended is not None else None
+    created = parse_iso(merged["created_at"])
+    merged["duration"] = round((ended if ended is not None else now) - created, 6)
+    merged["exit_code"] = exit_code
+    merged["steps"] = snap.resume["next_step"]
+    merged["metrics"] = snap.metrics
+    ordered = {key: merged[key] for key in _FIRST_KEYS if key in merged}
+    ordered.update((k, v) for k, v in merged.items() if k not in ordered)
+    return ordered

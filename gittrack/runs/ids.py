@@ -1,0 +1,41 @@
+"""Run ids: 26 lowercase Crockford base32 characters, time-ordered like a ULID.
+
+The first 10 characters are the creation time in milliseconds, so ids sort by creation; the
+other 16 are 80 random bits from ``os.urandom``, never from ``random`` (a training script's
+``random.seed(0)`` must not make two runs collide).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from gittrack.errors import InvalidKeyError
+from gittrack.git.codestate import is_valid_ref_component
+from gittrack.types import RunId
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def _encode(number: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        number, rem = divmod(number, 32)
+        chars.append(_ALPHABET[rem])
+    return "".join(reversed(chars))
+
+
+def new_run_id(now: float | None = None) -> RunId:
+    millis = int((time.time() if now is None else now) * 1000)
+    random_bits = int.from_bytes(os.urandom(10), "big")
+    return RunId(_encode(millis, 10) + _encode(random_bits, 16))
+
+
+def check_run_id(value: object) -> RunId:
+    """A user-chosen ``id=``: letters, digits, ``.``, ``_`` and ``-``, usable in a ref name."""
+    if not isinstance(value, str) or not is_valid_ref_component(value):
+        raise InvalidKeyError(
+            f"run id {value!r} is not valid: use 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return RunId(value)

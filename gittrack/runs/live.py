@@ -1,0 +1,440 @@
+"""The live run: ``log()`` appends to a write-ahead log and a buffer; a thread checkpoints."""
+
+from __future__ import annotations
+
+import logging
+import operator
+import os
+import sys
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from types import TracebackType
+from typing import Any
+
+import pygit2
+
+from gittrack.errors import (
+    GittrackWarning,
+    InvalidKeyError,
+    InvalidValueError,
+    RunFinishedError,
+    StepOrderError,
+)
+from gittrack.formats.histogram import Histogram
+from gittrack.formats.values import Normalizer, to_plain
+from gittrack.runs import layout
+from gittrack.runs.checkpoint import Checkpointer, run_document
+from gittrack.runs.state import RunState, Snapshot
+from gittrack.runs.summary import MetricSpec
+from gittrack.runs.wal import WalWriter
+from gittrack.settings import Settings
+from gittrack.types import CommitId, RefName, RunId
+
+log = logging.getLogger("gittrack")
+
+_live_runs: weakref.WeakSet[Run] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # A forked child (a DataLoader worker, a multiprocessing pool) must not write to the
+    # parent's run: its log() becomes a no-op with one warning, and it never checkpoints.
+    for run in list(_live_runs):
+        run._forked = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class Run:
+    """A run being recorded. Made by ``gittrack.init()``; see ``docs/api.md``."""
+
+    def __init__(
+        self, *, repo: pygit2.Repository, run_id: RunId, info: dict[str, Any], state: RunState,
+        wal: WalWriter, head: CommitId | None, settings: Settings,
+    ) -> None:
+        self._repo = repo
+        self._id = run_id
+        self._info = info
+        self._state = state
+        self._wal = wal
+        self._settings = settings
+        self._normalizer = Normalizer(state.kinds)
+        state.kinds = self._normalizer.kinds
+        self._lock = threading.RLock()
+        self._checkpoint_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._finished = False
+        self._forked = False
+        self._warned: set[str] = set()
+        self._backlog: list[Snapshot] = []
+        self._checkpointed_seq = -1
+        self._checkpoint_error: BaseException | None = None
+        self._exit_code: int | None = None
+        self._pid = os.getpid()
+        self._checkpointer = Checkpointer(repo, run_id, head)
+        self.config = Config(self)
+        self.summary = Summary(self)
+        self._checkpoint()  # the run is visible (state: running) before init() returns
+        _live_runs.add(self)
+        self._thread = threading.Thread(
+            target=self._checkpoint_loop, name=f"gittrack-checkpoint-{run_id}", daemon=True
+        )
+        self._thread.start()
+
+    # -- identity ------------------------------------------------------------------------
+    @property
+    def id(self) -> RunId:
+        return self._id
+
+    @property
+    def ref(self) -> RefName:
+        return layout.run_ref(self._id)
+
+    @property
+    def name(self) -> str:
+        return str(self._field("name"))
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._set_meta("name", str(value))
+
+    @property
+    def project(self) -> str | None:
+        return self._field("project")  # type: ignore[no-any-return]
+
+    @property
+    def group(self) -> str | None:
+        return self._field("group")  # type: ignore[no-any-return]
+
+    @property
+    def job_type(self) -> str | None:
+        return self._field("job_type")  # type: ignore[no-any-return]
+
+    @property
+    def notes(self) -> str | None:
+        return self._field("notes")  # type: ignore[no-any-return]
+
+    @notes.setter
+    def notes(self, value: str | None) -> None:
+        self._set_meta("notes", None if value is None else str(value))
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(self._field("tags") or ())
+
+    @tags.setter
+    def tags(self, value: Iterable[str]) -> None:
+        self._set_meta("tags", check_tags(value))
+
+    @property
+    def step(self) -> int:
+        """The step the next ``log()`` without ``step=`` goes to."""
+        return self._state.step
+
+    @property
+    def state(self) -> str:
+        if not self._finished:
+            return "running"
+        return "finished" if self._exit_code == 0 else "failed"
+
+    @property
+    def commit(self) -> CommitId | None:
+        """The latest checkpoint commit of this run."""
+        return self._checkpointer.head
+
+    def _field(self, name: str) -> Any:
+        return self._state.meta.get(name, self._info.get(name))
+
+    def _set_meta(self, name: str, value: Any) -> None:
+        self._record(("meta", 0, {name: value}))
+
+    def __repr__(self) -> str:
+        return f"<gittrack.Run {self.name!r} id={self._id} state={self.state}>"
+
+    # -- recording -----------------------------------------------------------------------
+    def log(
+        self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None
+    ) -> None:
+        """Record ``data`` at a step. Returns once the data would survive ``kill -9``.
+
+        Without ``step`` each call is one step (0, 1, 2, ...); ``commit=False`` keeps the step
+        open for more keys. With ``step=`` the step stays open until a higher step is logged
+        (Weights & Biases semantics). A lower step than the open one is kept, in arrival order,
+        with a warning (``settings={"out_of_order": "raise"}`` refuses it instead).
+        """
+        if self._forked or self._finished:
+            self._refuse("log")
+            return
+        if commit is not None and not isinstance(commit, bool):
+            raise InvalidValueError(f"commit must be True, False or None, got {commit!r}")
+        with self._lock:
+            values = self._normalizer.normalize(data)
+            if step is not None:
+                step = self._check_step(step)
+            t = time.time()
+            state = self._state
+            seq = state.seq + 1
+            self._wal.append(("log", seq, t, step, commit, values))
+            state.seq = seq
+            state.log(t, step, commit, values)
+            if state.buffer.rows >= self._settings.checkpoint_rows:
+                self._wake.set()
+
+    def _check_step(self, value: Any) -> int:
+        if isinstance(value, bool):
+            raise InvalidValueError(f"step must be a non-negative int, got {value!r}")
+        try:
+            step: int = operator.index(value)
+        except TypeError:
+            raise InvalidValueError(
+                f"step must be a non-negative int, got {type(value).__name__} {value!r}"
+            ) from None
+        if step < 0 or step >= 2**63:
+            raise InvalidValueError(f"step must be a non-negative 64-bit int, got {step}")
+        current = self._state.step
+        if step < current:
+            if self._settings.out_of_order == "raise":
+                raise StepOrderError(
+                    f"step {step} is lower than the current step {current} of run {self._id}"
+                )
+            self._warn_once(
+                "order",
+                f"gittrack: step {step} is lower than the current step {current}; it is kept "
+                "as its own row in arrival order (this warning is shown once per run)",
+            )
+        return step
+
+    def define_metric(
+        self, name: str, step_metric: str | None = None, summary: str | Iterable[str] | None = None,
+        goal: str | None = None, hidden: bool = False, **_ignored: Any,
+    ) -> MetricSpec:
+        """How ``name`` is summarised: ``summary="min"``, ``"max"``, ``"mean"``, ``"first"``,
+        ``"last"`` (default) or ``"none"``, or several (``"min,max"``); ``name`` may end in
+        ``*`` to match many keys. ``step_metric`` names the key to plot it against."""
+        if not isinstance(name, str) or not name:
+            raise InvalidKeyError(f"define_metric needs a metric name, got {name!r}")
+        if step_metric is not None and not isinstance(step_metric, str):
+            raise InvalidKeyError(f"step_metric must be a key name, got {step_metric!r}")
+        spec = MetricSpec.build(name, step_metric, summary, goal, hidden)
+        self._record(("define", 0, name, spec.to_dict()))
+        return spec
+
+    def _record(self, record: tuple[Any, ...]) -> None:
+        """Write a non-log record to the WAL and apply it (the seq is filled in here)."""
+        if self._forked or self._finished:
+            self._refuse(record[0])
+            return
+        with self._lock:
+            seq = self._state.seq + 1
+            full = (record[0], seq, *record[2:])
+            self._wal.append(full)
+            self._state.apply(full)
+
+    def _refuse(self, what: str) -> None:
+        if self._forked:
+            self._warn_once(
+                "fork", f"gittrack: {what} from a forked child process is ignored: run "
+                f"{self._id} belongs to process {self._pid}",
+            )
+            return
+        raise RunFinishedError(f"run {self._id} has finished; start a new run with init()")
+
+    def _warn_once(self, topic: str, message: str) -> None:
+        if topic not in self._warned:
+            self._warned.add(topic)
+            warnings.warn(message, GittrackWarning, stacklevel=4)
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def _checkpoint_loop(self) -> None:
+        while True:
+            self._wake.wait(self._settings.checkpoint_interval)
+            self._wake.clear()
+            if self._stopping or self._forked:
+                return
+            try:
+                self._checkpoint()
+            except Exception as exc:  # kept and retried; finish() raises it if it persists
+                self._checkpoint_error = exc
+                log.warning("gittrack: checkpoint of run %s failed (will retry): %s",
+                            self._id, exc)
+
+    def _checkpoint(self, *, final: bool = False, exit_code: int | None = None) -> None:
+        with self._checkpoint_lock:
+            with self._lock:
+                if not final and self._state.seq == self._checkpointed_seq:
+                    return
+                snap = self._state.snapshot(final=final)
+                self._wal.rotate(snap.seq + 1)
+            self._backlog.append(snap)
+            now = time.time()
+            if final:
+                state = "finished" if exit_code == 0 else "failed"
+                doc = run_document(self._info, snap, state=state, now=now, ended=now,
+                                   exit_code=exit_code)
+            else:
+                doc = run_document(self._info, snap, state="running", now=now)
+            self._checkpointer.write(self._backlog, doc)
+            self._backlog.clear()
+            self._checkpointed_seq = snap.seq
+            self._checkpoint_error = None
+            self._wal.drop_before(snap.seq)
+
+    def finish(self, exit_code: int = 0, quiet: bool | None = None) -> None:
+        """Commit everything and mark the run ``finished`` (``failed`` if ``exit_code != 0``).
+
+        Returns only once the final checkpoint is committed and fsynced. Calling it again
+        does nothing.
+        """
+        if self._finished or self._forked:
+            return
+        exit_code = int(operator.index(exit_code))
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+        with self._lock:
+            if self._finished:
+                return
+            self._checkpoint(final=True, exit_code=exit_code)
+            self._finished = True
+            self._exit_code = exit_code
+            self._wal.close(remove=True)
+        _live_runs.discard(self)
+        if not (quiet if quiet is not None else self._settings.quiet):
+            print(f"gittrack: run {self.name} ({self._id}) {self.state}; "
+                  f"`gittrack show {self._id[:10]}`", file=sys.stderr)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.finish(exit_code=0 if exc_type is None else 1)
+
+
+def check_tags(value: Iterable[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    tags = []
+    for tag in value:
+        if not isinstance(tag, str) or not tag:
+            raise InvalidValueError(f"tags must be non-empty strings, got {tag!r}")
+        tags.append(tag)
+    return list(dict.fromkeys(tags))
+
+
+class _RecordedMapping(MutableMapping[str, Any]):
+    """A dict-like view whose writes go through the run's write-ahead log."""
+
+    _kind = ""
+
+    def __init__(self, run: Run) -> None:
+        object.__setattr__(self, "_run", run)
+
+    def _data(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _plain(self, key: str, value: Any) -> Any:
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.update({key: value})
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._data():
+            raise KeyError(key)
+        self._run._record((f"{self._kind}_del", 0, [key]))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._data()))
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._data()[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self[key] = value
+
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:
+        items = dict(other, **kwargs)
+        plain = {}
+        for key, value in items.items():
+            if not isinstance(key, str) or not key:
+                raise InvalidKeyError(
+                    f"{self._kind} keys must be non-empty strings, got {key!r}"
+                )
+            plain[key] = self._plain(key, value)
+        if plain:
+            self._run._record((self._kind, 0, plain))
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._data())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._data()!r})"
+
+
+class Config(_RecordedMapping):
+    """``run.config``: hyperparameters; every change is recorded (``config.yaml``)."""
+
+    _kind = "config"
+
+    def _data(self) -> dict[str, Any]:
+        data: dict[str, Any] = self._run._state.config
+        return data
+
+    def _plain(self, key: str, value: Any) -> Any:
+        return to_plain(value, where=key)
+
+    def update(self, other: Any = (), /, allow_val_change: bool = True,
+               **kwargs: Any) -> None:
+        super().update(config_items(other), **kwargs)
+
+
+class Summary(_RecordedMapping):
+    """``run.summary``: the last value of each key by default; set a key to override it."""
+
+    _kind = "summary"
+
+    def _data(self) -> dict[str, Any]:
+        data: dict[str, Any] = self._run._state.summary.values
+        return data
+
+    def _plain(self, key: str, value: Any) -> Any:
+        if isinstance(value, Histogram):
+            return value.to_dict()
+        return to_plain(value, where=f"summary.{key}")
+
+
+def config_items(config: Any) -> dict[str, Any]:
+    """``init(config=...)``: a dict, an ``argparse.Namespace``, a dataclass, or ``None``."""
+    import dataclasses
+
+    if config is None:
+        return {}
+    if isinstance(config, Mapping):
+        return dict(config)
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return dataclasses.asdict(config)
+    if hasattr(config, "__dict__") and not isinstance(config, type):
+        return {k: v for k, v in vars(config).items() if not k.startswith("_")}
+    raise InvalidValueError(
+        f"config must be a dict, an argparse.Namespace or a dataclass, got {type(config).__name__}"
+    )
+

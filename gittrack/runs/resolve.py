@@ -1,0 +1,38 @@
+"""Naming a run on the command line or in ``Api.run``: an id, a unique id prefix, or a name."""
+
+from __future__ import annotations
+
+import pygit2
+
+from gittrack.errors import AmbiguousNameError, NotFoundError
+from gittrack.runs import store
+from gittrack.runs.view import RunView, all_runs
+from gittrack.types import RunId
+
+
+def resolve_run(repo: pygit2.Repository, spec: str) -> RunView:
+    """The one run ``spec`` names; ``NotFoundError`` or ``AmbiguousNameError`` otherwise."""
+    spec = spec.strip()
+    if spec.startswith("refs/gittrack/runs/"):
+        spec = spec[len("refs/gittrack/runs/"):]
+    runs = store.list_runs(repo)
+    if spec in runs:
+        return RunView(repo, RunId(spec), runs[RunId(spec)])
+    lowered = spec.lower()
+    prefixed = [rid for rid in runs if rid.lower().startswith(lowered)] if spec else []
+    if len(prefixed) == 1:
+        return RunView(repo, prefixed[0], runs[prefixed[0]])
+    if len(prefixed) > 1:
+        raise AmbiguousNameError(
+            f"{spec!r} is a prefix of {len(prefixed)} runs ({', '.join(sorted(prefixed)[:5])}"
+            f"{', ...' if len(prefixed) > 5 else ''}); give more characters"
+        )
+    named = [view for view in all_runs(repo) if view.name == spec]
+    if len(named) == 1:
+        return named[0]
+    if len(named) > 1:
+        raise AmbiguousNameError(
+            f"{len(named)} runs are named {spec!r} ({', '.join(v.id for v in named[:5])}); "
+            "use an id"
+        )
+    raise NotFoundError(f"no run matches {spec!r} (by id, id prefix or name)")

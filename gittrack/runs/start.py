@@ -1,0 +1,111 @@
+"""Starting a new run, or resuming an existing one, in a repository."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import pygit2
+
+from gittrack.errors import NotFoundError, RunExistsError, RunLockedError
+from gittrack.formats.values import to_plain
+from gittrack.git import codestate
+from gittrack.git.repo import enable_fsync, ensure_writable_dir, gittrack_dir
+from gittrack.runs import layout, store
+from gittrack.runs.ids import check_run_id, new_run_id
+from gittrack.runs.live import Run, check_tags, config_items
+from gittrack.runs.metadata import environment, parse_iso, utc_iso
+from gittrack.runs.names import random_name
+from gittrack.runs.recover import recover_run
+from gittrack.runs.state import RunState
+from gittrack.runs.wal import WalWriter, wal_root
+from gittrack.settings import Settings
+from gittrack.types import RunId
+
+
+def _optional_str(name: str, value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def create_run(
+    repo: pygit2.Repository, *, run_id: str | None, name: str | None, project: str | None,
+    config: Any, tags: Iterable[str] | None, notes: str | None, group: str | None,
+    job_type: str | None, settings: Settings,
+) -> Run:
+    rid = check_run_id(run_id) if run_id is not None else new_run_id()
+    if store.head(repo, rid) is not None:
+        raise RunExistsError(
+            f"run {rid} exists already: pass resume='allow' (or 'must') to continue it"
+        )
+    items = {k: to_plain(v, where=str(k)) for k, v in config_items(config).items()}
+    root = ensure_writable_dir(wal_root(gittrack_dir(repo)))
+    enable_fsync()
+    now = time.time()
+    info: dict[str, Any] = {
+        "format": layout.FORMAT,
+        "id": rid,
+        "name": name if name is not None else random_name(rid),
+        "project": project if project is not None else _default_project(repo),
+        "group": _optional_str("group", group),
+        "job_type": _optional_str("job_type", job_type),
+        "tags": check_tags(tags),
+        "notes": _optional_str("notes", notes),
+        "created_at": utc_iso(now),
+        "code": codestate.code_state(repo).to_dict(),
+        **environment(),
+    }
+    state = RunState(start_time=now)
+    state.config = items
+    wal = WalWriter.create(root, rid, next_seq=1)
+    try:
+        return Run(repo=repo, run_id=rid, info=info, state=state, wal=wal, head=None,
+                   settings=settings)
+    except BaseException:
+        wal.close(remove=True)
+        raise
+
+
+def resume_run(
+    repo: pygit2.Repository, run_id: RunId, *, config: Any, tags: Iterable[str] | None,
+    notes: str | None, settings: Settings,
+) -> Run:
+    """Continue ``run_id`` from its last checkpoint (folding a dead process's WAL first)."""
+    root = ensure_writable_dir(wal_root(gittrack_dir(repo)))
+    if (root / run_id).exists() and not recover_run(repo, run_id, root / run_id):
+        raise RunLockedError(f"run {run_id} is being written by another live process")
+    head = store.head(repo, run_id)
+    if head is None:
+        raise NotFoundError(f"no run with id {run_id} to resume")
+    enable_fsync()
+    cp = store.load_checkpoint(repo, head)
+    info = {k: v for k, v in cp.info.items()
+            if k not in ("state", "updated_at", "ended_at", "duration", "exit_code", "steps",
+                         "metrics")}
+    info["resumed"] = int(info.get("resumed", 0)) + 1
+    info["resumed_at"] = utc_iso(time.time())
+    state = RunState.restore(
+        start_time=parse_iso(info["created_at"]), resume=cp.resume, config=cp.config,
+        summary=cp.summary, metrics=cp.info.get("metrics") or {}, meta={},
+    )
+    state.config.update({k: to_plain(v, where=str(k)) for k, v in config_items(config).items()})
+    if tags is not None:
+        info["tags"] = check_tags([*info.get("tags", []), *check_tags(tags)])
+    if notes is not None:
+        info["notes"] = str(notes)
+    wal = WalWriter.create(root, run_id, next_seq=state.seq + 1)
+    try:
+        return Run(repo=repo, run_id=run_id, info=info, state=state, wal=wal, head=head,
+                   settings=settings)
+    except BaseException:
+        wal.close(remove=False)
+        raise
+
+
+def _default_project(repo: pygit2.Repository) -> str:
+    """The repository's folder name, as W&B defaults to the script's folder."""
+    from pathlib import Path
+
+    base = Path(repo.workdir) if repo.workdir else Path(repo.path)
+    name = base.resolve().name
+    return name.removesuffix(".git") or "default"

@@ -1,0 +1,176 @@
+"""A run's recorded state, advanced only by records, so that replaying the WAL rebuilds it.
+
+Records (tuples, as written to the write-ahead log)::
+
+    ("log", seq, time, step | None, commit | None, {key: value})
+    ("config", seq, {key: value})          ("config_del", seq, [key, ...])
+    ("summary", seq, {key: value})         ("summary_del", seq, [key, ...])
+    ("define", seq, name, {spec})          ("meta", seq, {field: value})
+
+Step semantics are Weights & Biases': without ``step`` a call merges into the open step and
+commits it unless ``commit=False``; with a ``step`` ahead of the open one, the open step is
+committed first and the call opens the new one, which stays open (for more keys at the same
+step) until a higher step, ``commit=True`` or ``finish``. Unlike W&B, a step lower than the open
+one is not dropped: it becomes a row of its own, in arrival order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from gittrack.formats.histogram import Histogram
+from gittrack.formats.values import kind_of
+from gittrack.runs.buffer import HistoryBuffer
+from gittrack.runs.summary import MetricSpec, SummaryTracker
+
+HistogramRow = tuple[str, int, float, list[float], list[float]]
+
+
+@dataclasses.dataclass(slots=True)
+class Snapshot:
+    """What one checkpoint writes: rows taken from the buffer, and copies of the rest."""
+
+    seq: int
+    history: HistoryBuffer
+    histograms: list[HistogramRow]
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    meta: dict[str, Any]
+    metrics: dict[str, Any]
+    resume: dict[str, Any]
+
+
+class RunState:
+    def __init__(self, start_time: float) -> None:
+        self.start_time = start_time
+        self.step = 0
+        self.pending: dict[str, Any] = {}
+        self.pending_time = start_time
+        self.buffer = HistoryBuffer()
+        self.histograms: list[HistogramRow] = []
+        self.summary = SummaryTracker()
+        self.config: dict[str, Any] = {}
+        self.meta: dict[str, Any] = {}
+        self.kinds: dict[str, str] = {}
+        self.out_of_order = 0
+        self.seq = 0
+
+    # -- records -------------------------------------------------------------------------
+    def apply(self, record: tuple[Any, ...]) -> None:
+        kind, seq = record[0], record[1]
+        self.seq = seq
+        if kind == "log":
+            for key, value in record[5].items():  # the live path registers kinds itself
+                if key not in self.kinds:
+                    self.kinds[key] = kind_of(value)
+            self.log(record[2], record[3], record[4], record[5])
+        elif kind == "config":
+            self.config.update(record[2])
+        elif kind == "config_del":
+            for key in record[2]:
+                self.config.pop(key, None)
+        elif kind == "summary":
+            self.summary.values.update(record[2])
+        elif kind == "summary_del":
+            for key in record[2]:
+                self.summary.values.pop(key, None)
+        elif kind == "define":
+            self.summary.define(MetricSpec.from_dict(record[2], record[3]))
+        elif kind == "meta":
+            self.meta.update(record[2])
+
+    def log(self, t: float, step: int | None, commit: bool | None, data: dict[str, Any]) -> None:
+        if step is None:
+            self._merge(t, data)
+            if commit is None or commit:
+                self.flush()
+        elif step < self.step:
+            self.out_of_order += 1
+            self._emit(step, t, data)
+        else:
+            if step > self.step:
+                self.flush(advance=False)
+                self.step = step
+            self._merge(t, data)
+            if commit:
+                self.flush()
+
+    def _merge(self, t: float, data: dict[str, Any]) -> None:
+        if self.pending:
+            self.pending.update(data)
+        else:
+            self.pending = dict(data)
+        self.pending_time = t
+
+    def flush(self, advance: bool = True) -> None:
+        """Commit the open step (if it has data) and, unless told not to, open the next."""
+        if self.pending:
+            self._emit(self.step, self.pending_time, self.pending)
+            self.pending = {}
+            self.step += 1
+        elif advance:
+            self.step += 1
+
+    def _emit(self, step: int, t: float, data: dict[str, Any]) -> None:
+        scalars = data
+        if any(type(v) is Histogram for v in data.values()):
+            scalars = {}
+            for key, value in data.items():
+                if type(value) is Histogram:
+                    self.histograms.append((key, step, t, value.edges, value.counts))
+                else:
+                    scalars[key] = value
+        if scalars:
+            self.buffer.append(step, t, t - self.start_time, scalars)
+        self.summary.update(data)
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def snapshot(self, final: bool = False) -> Snapshot:
+        """Take buffered rows and copy the rest; ``final`` first commits the open step."""
+        if final:
+            self.flush(advance=False)
+        histograms, self.histograms = self.histograms, []
+        return Snapshot(
+            seq=self.seq, history=self.buffer.take(), histograms=histograms,
+            config=dict(self.config), summary=dict(self.summary.values), meta=dict(self.meta),
+            metrics={name: spec.to_dict() for name, spec in self.summary.specs.items()},
+            resume=self.resume_dict(),
+        )
+
+    def resume_dict(self) -> dict[str, Any]:
+        """What ``resume.yaml`` holds: enough to continue the run exactly where it stopped."""
+        pending = {k: (v.to_dict() if isinstance(v, Histogram) else v)
+                   for k, v in self.pending.items()}
+        return {
+            "wal_seq": self.seq,
+            "next_step": self.step,
+            "pending": pending,
+            "pending_time": self.pending_time,
+            "kinds": dict(self.kinds),
+            "stats": {k: dict(v) for k, v in self.summary.stats.items()},
+            "out_of_order": self.out_of_order,
+        }
+
+    @classmethod
+    def restore(
+        cls, start_time: float, resume: dict[str, Any], config: dict[str, Any],
+        summary: dict[str, Any], metrics: dict[str, Any], meta: dict[str, Any],
+    ) -> RunState:
+        state = cls(start_time)
+        state.seq = int(resume.get("wal_seq", 0))
+        state.step = int(resume.get("next_step", 0))
+        state.kinds = dict(resume.get("kinds") or {})
+        state.pending = {
+            k: Histogram.from_bins(v["values"], v["bins"]) if state.kinds.get(k) == "histogram"
+            else v for k, v in (resume.get("pending") or {}).items()
+        }
+        state.pending_time = float(resume.get("pending_time", start_time))
+        state.out_of_order = int(resume.get("out_of_order", 0))
+        state.config = dict(config)
+        state.summary.values = dict(summary)
+        state.summary.stats = {k: dict(v) for k, v in (resume.get("stats") or {}).items()}
+        for name, spec in (metrics or {}).items():
+            state.summary.define(MetricSpec.from_dict(name, spec))
+        state.meta = dict(meta)
+        return state

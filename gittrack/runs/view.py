@@ -1,0 +1,145 @@
+"""A finished or live run as stored: the read-only view that ``Api`` and the CLI hand out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pygit2
+
+from gittrack.errors import InvalidSettingError
+from gittrack.runs import layout, store
+from gittrack.types import CommitId, RefName, RunId
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+HISTORY_FORMATS = ("pandas", "arrow", "polars")
+
+
+class RunView:
+    """One run at its latest checkpoint: ``.config``, ``.summary``, ``.metadata``, ``.history()``.
+    """
+
+    def __init__(self, repo: pygit2.Repository, run_id: RunId, commit: CommitId,
+                 checkpoint: store.Checkpoint | None = None) -> None:
+        self._repo = repo
+        self.id = run_id
+        self.commit = commit
+        self._cp = checkpoint
+
+    @property
+    def _checkpoint(self) -> store.Checkpoint:
+        if self._cp is None:
+            self._cp = store.load_checkpoint(self._repo, self.commit, with_resume=False)
+        return self._cp
+
+    @property
+    def ref(self) -> RefName:
+        return layout.run_ref(self.id)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Everything in ``run.yaml``: name, state, times, host, code state, ..."""
+        return dict(self._checkpoint.info)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(self._checkpoint.config)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return dict(self._checkpoint.summary)
+
+    def _info(self, key: str) -> Any:
+        return self._checkpoint.info.get(key)
+
+    @property
+    def name(self) -> str:
+        return str(self._info("name"))
+
+    @property
+    def state(self) -> str:
+        return str(self._info("state"))
+
+    @property
+    def project(self) -> str | None:
+        return self._info("project")  # type: ignore[no-any-return]
+
+    @property
+    def group(self) -> str | None:
+        return self._info("group")  # type: ignore[no-any-return]
+
+    @property
+    def job_type(self) -> str | None:
+        return self._info("job_type")  # type: ignore[no-any-return]
+
+    @property
+    def notes(self) -> str | None:
+        return self._info("notes")  # type: ignore[no-any-return]
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self._info("tags") or [])
+
+    @property
+    def created_at(self) -> str:
+        return str(self._info("created_at"))
+
+    @property
+    def duration(self) -> float | None:
+        return self._info("duration")  # type: ignore[no-any-return]
+
+    def history_arrow(self, keys: Sequence[str] | None = None) -> pa.Table:
+        """The full history as a ``pyarrow.Table``: ``_step``, ``_timestamp``, ``_runtime``, ..."""
+        return store.history(self._repo, self.commit, keys)
+
+    def history(self, keys: Sequence[str] | None = None, format: str = "pandas") -> Any:
+        """The full, unsampled history: a pandas DataFrame (or ``format="arrow"|"polars"``).
+
+        Rows that lack a key hold nulls (NaN in pandas). With ``keys``, only those columns and
+        the rows where at least one of them has a value.
+        """
+        if isinstance(keys, str):
+            keys = [keys]
+        return _convert(self.history_arrow(keys), format)
+
+    def scan_history(self, keys: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Each history row as a dict, without the keys that row lacks."""
+        for row in self.history_arrow(keys).to_pylist():
+            yield {k: v for k, v in row.items() if v is not None}
+
+    def histograms(self, key: str | None = None, format: str = "pandas") -> Any:
+        """Histogram rows: ``key``, ``_step``, ``_timestamp``, ``edges``, ``counts``."""
+        return _convert(store.histograms(self._repo, self.commit, key), format)
+
+    def __repr__(self) -> str:
+        return f"<gittrack.RunView {self.name!r} id={self.id} state={self.state}>"
+
+
+def _convert(tbl: pa.Table, format: str) -> Any:
+    if format == "arrow" or format == "pyarrow":
+        return tbl
+    if format == "pandas":
+        try:
+            import pandas  # noqa: F401
+        except ImportError:
+            raise InvalidSettingError(
+                "history() as a DataFrame needs pandas: pip install 'gittrack[pandas]', "
+                "or ask for format='arrow'"
+            ) from None
+        return tbl.to_pandas()
+    if format == "polars":
+        try:
+            import polars as pl
+        except ImportError:
+            raise InvalidSettingError("format='polars' needs polars: pip install polars") from None
+        return pl.from_arrow(tbl)
+    raise InvalidSettingError(f"format must be one of {', '.join(HISTORY_FORMATS)}, got {format!r}")
+
+
+def all_runs(repo: pygit2.Repository) -> list[RunView]:
+    """Every run, newest first."""
+    views = [RunView(repo, rid, commit) for rid, commit in store.list_runs(repo).items()]
+    views.sort(key=lambda v: (v.created_at, v.id), reverse=True)
+    return views

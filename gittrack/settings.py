@@ -1,0 +1,79 @@
+"""Per-run settings: ``gittrack.init(settings={...})`` or ``settings=gittrack.Settings(...)``."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from gittrack.errors import InvalidSettingError
+
+OutOfOrder = Literal["warn", "raise"]
+Reinit = Literal["finish_previous", "create_new", "return_previous"]
+
+_REINIT_ALIASES: dict[object, Reinit] = {True: "finish_previous", False: "finish_previous"}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """How a run behaves.
+
+    - ``checkpoint_interval``: seconds between background checkpoints (commits) of a live run.
+    - ``checkpoint_rows``: also checkpoint once this many steps are buffered (bounds memory).
+    - ``out_of_order``: a step lower than the current one is kept and warned about once
+      (``"warn"``) or refused with ``StepOrderError`` (``"raise"``).
+    - ``reinit``: what ``init()`` does while another run of this process is active:
+      ``"finish_previous"`` (default), ``"create_new"`` (both stay active) or
+      ``"return_previous"``.
+    - ``quiet``: print nothing to stderr at ``init`` and ``finish``.
+    """
+
+    checkpoint_interval: float = 10.0
+    checkpoint_rows: int = 50_000
+    out_of_order: OutOfOrder = "warn"
+    reinit: Reinit = "finish_previous"
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.checkpoint_interval > 0:
+            raise InvalidSettingError(
+                f"checkpoint_interval must be > 0 seconds, got {self.checkpoint_interval!r}"
+            )
+        if self.checkpoint_rows < 1:
+            raise InvalidSettingError(
+                f"checkpoint_rows must be >= 1, got {self.checkpoint_rows!r}"
+            )
+        if self.out_of_order not in ("warn", "raise"):
+            raise InvalidSettingError(
+                f"out_of_order must be 'warn' or 'raise', got {self.out_of_order!r}"
+            )
+        if self.reinit not in ("finish_previous", "create_new", "return_previous"):
+            raise InvalidSettingError(
+                "reinit must be 'finish_previous', 'create_new' or 'return_previous', "
+                f"got {self.reinit!r}"
+            )
+
+    @classmethod
+    def from_any(cls, value: Settings | Mapping[str, Any] | None) -> Settings:
+        """Accept a ``Settings``, a mapping of its fields, or ``None`` for the defaults."""
+        if value is None:
+            return cls()
+        if isinstance(value, Settings):
+            return value
+        if not isinstance(value, Mapping):
+            raise InvalidSettingError(
+                f"settings must be a gittrack.Settings or a dict, got {type(value).__name__}"
+            )
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise InvalidSettingError(
+                f"unknown setting {unknown[0]!r}; known settings: {', '.join(sorted(known))}"
+            )
+        fields = dict(value)
+        if "reinit" in fields and isinstance(fields["reinit"], bool):
+            fields["reinit"] = _REINIT_ALIASES[fields["reinit"]]
+        try:
+            return cls(**fields)
+        except TypeError as exc:  # e.g. a string where a number belongs
+            raise InvalidSettingError(f"invalid settings: {exc}") from None
