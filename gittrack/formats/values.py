@@ -22,6 +22,7 @@ RESERVED_KEYS = frozenset({"_step", "_timestamp", "_runtime"})
 MAX_KEY_LENGTH = 512
 _INT64 = (-(2**63), 2**63 - 1)
 _FAST_KINDS: dict[type, str] = {float: "num", int: "num", bool: "num", str: "str"}
+_FLOATISH = frozenset({float, bool})
 
 
 def validate_key(key: object) -> str:
@@ -53,22 +54,34 @@ def kind_of(value: Value) -> str:
 class Normalizer:
     """Validates and flattens ``log()`` data; remembers each key's kind for one run.
 
-    The fast path (a known key with a plain ``float``/``int``/``bool``/``str``) costs two dict
-    lookups per key: ``log()`` is called in the hot loop of training.
+    ``log()`` is called in the hot loop of training, so there are two fast paths: a dict whose
+    keys are all known numeric keys and whose values are all ``float``/``bool`` is checked with
+    two set operations in C; otherwise a known key with a plain ``float``/``int``/``bool``/``str``
+    costs two dict lookups.
     """
 
-    __slots__ = ("kinds",)
+    __slots__ = ("_number_keys", "_slow_used", "has_histogram", "kinds")
 
     def __init__(self, kinds: Mapping[str, str] | None = None) -> None:
         self.kinds: dict[str, str] = dict(kinds or {})
+        self._number_keys = {k for k, kind in self.kinds.items() if kind == "num"}
+        self.has_histogram = False  # whether the last normalize() returned a Histogram
+        self._slow_used = False
 
     def normalize(self, data: object) -> dict[str, Value]:
-        if not isinstance(data, Mapping):
+        if type(data) is dict:
+            if data.keys() <= self._number_keys and _FLOATISH.issuperset(
+                map(type, data.values())
+            ):
+                self.has_histogram = False
+                return dict(data)
+        elif not isinstance(data, Mapping):
             raise InvalidValueError(
                 f"log() takes a dict of key -> value, got {type(data).__name__}"
             )
         out: dict[str, Value] = {}
         kinds = self.kinds
+        self.has_histogram = self._slow_used = False
         for key, value in data.items():
             kind = _FAST_KINDS.get(type(value))
             if kind is not None and kinds.get(key) == kind:
@@ -77,13 +90,17 @@ class Normalizer:
                 out[key] = value
             else:
                 self._slow(key, value, out, "")
-        # Register kinds only once the whole dict is valid: a bad value leaves no trace.
-        for key, value in out.items():
-            if key not in kinds:
-                kinds[key] = kind_of(value)
+        if self._slow_used:
+            # Register kinds only once the whole dict is valid: a bad value leaves no trace.
+            for key, value in out.items():
+                if key not in kinds:
+                    kinds[key] = kind = kind_of(value)
+                    if kind == "num":
+                        self._number_keys.add(key)
         return out
 
     def _slow(self, key: object, value: Any, out: dict[str, Value], prefix: str) -> None:
+        self._slow_used = True
         if prefix:
             if not isinstance(key, str):
                 raise InvalidKeyError(
@@ -108,6 +125,8 @@ class Normalizer:
             )
         if name in out:
             raise InvalidKeyError(f"metric key {name!r} is given twice (nested and flat)")
+        if kind == "histogram":
+            self.has_histogram = True
         out[name] = converted
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 _HEADER = struct.Struct("<II")
+HEADER_SIZE = _HEADER.size
 _PROTOCOL = 5
 
 
@@ -42,6 +43,8 @@ def decode_all(data: bytes) -> Iterator[Any]:
     pos = 0
     while pos + _HEADER.size <= len(view):
         length, crc = _HEADER.unpack_from(view, pos)
+        if length == 0:  # the zeroed, unused end of a pre-sized segment
+            return
         start = pos + _HEADER.size
         end = start + length
         if end > len(view):

@@ -1,48 +1,44 @@
-"""The in-memory columnar buffer of steps not yet checkpointed."""
+"""The in-memory buffer of steps not yet checkpointed."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 
 class HistoryBuffer:
-    """Rows appended as columns; a key first seen at row n gets n leading ``None``s.
+    """Rows kept as ``(step, time, values)``; turned into columns only at a checkpoint.
 
-    Columns are padded lazily (at the next append to them, and in ``take``), so a row costs
-    one list append per key it has, whatever the number of keys in the run.
+    Appending a row is one list append, whatever the number of keys: ``log()`` runs in the
+    hot loop of training, while the columnar conversion runs on the checkpoint thread.
     """
 
-    __slots__ = ("columns", "rows", "runtimes", "steps", "timestamps")
+    __slots__ = ("entries",)
 
     def __init__(self) -> None:
-        self.steps: list[int] = []
-        self.timestamps: list[float] = []
-        self.runtimes: list[float] = []
-        self.columns: dict[str, list[Any]] = {}
-        self.rows = 0
+        self.entries: list[tuple[int, float, dict[str, Any]]] = []
 
-    def append(self, step: int, timestamp: float, runtime: float, values: dict[str, Any]) -> None:
-        n = self.rows
-        columns = self.columns
-        for key, value in values.items():
-            column = columns.get(key)
-            if column is None:
-                column = columns[key] = [None] * n
-            elif len(column) < n:
-                column.extend([None] * (n - len(column)))
-            column.append(value)
-        self.steps.append(step)
-        self.timestamps.append(timestamp)
-        self.runtimes.append(runtime)
-        self.rows = n + 1
+    @property
+    def rows(self) -> int:
+        return len(self.entries)
+
+    def append(self, step: int, timestamp: float, values: dict[str, Any]) -> None:
+        self.entries.append((step, timestamp, values))
 
     def take(self) -> HistoryBuffer:
-        """Hand over everything buffered (columns padded to full length) and start empty."""
+        """Hand over everything buffered and start empty."""
         taken = HistoryBuffer()
-        taken.steps, taken.timestamps, taken.runtimes = self.steps, self.timestamps, self.runtimes
-        taken.columns, taken.rows = self.columns, self.rows
-        for column in taken.columns.values():
-            if len(column) < taken.rows:
-                column.extend([None] * (taken.rows - len(column)))
-        self.__init__()  # type: ignore[misc]
+        taken.entries, self.entries = self.entries, []
         return taken
+
+    def steps(self) -> list[int]:
+        return [e[0] for e in self.entries]
+
+    def timestamps(self) -> list[float]:
+        return [e[1] for e in self.entries]
+
+    def columns(self) -> dict[str, list[Any]]:
+        """One list per key (in order of first appearance), ``None`` where a row lacks it."""
+        rows = [e[2] for e in self.entries]
+        keys = dict.fromkeys(itertools.chain.from_iterable(rows))
+        return {key: [row.get(key) for row in rows] for key in keys}

@@ -44,8 +44,10 @@ class Checkpointer:
             wrote = False
             if snap.history.rows:
                 h = snap.history
+                times = h.timestamps()
+                runtimes = [t - snap.start_time for t in times]
                 files[layout.chunk_name(layout.HISTORY_DIR, number)] = table.history_chunk(
-                    h.steps, h.timestamps, h.runtimes, h.columns
+                    h.steps(), times, runtimes, h.columns()
                 )
                 wrote = True
             if snap.histograms:

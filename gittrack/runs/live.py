@@ -180,7 +180,7 @@ class Run:
             seq = state.seq + 1
             self._wal.append(("log", seq, t, step, commit, values))
             state.seq = seq
-            state.log(t, step, commit, values)
+            state.log(t, step, commit, values, self._normalizer.has_histogram)
             if state.buffer.rows >= self._settings.checkpoint_rows:
                 self._wake.set()
 

@@ -32,6 +32,7 @@ class Snapshot:
     """What one checkpoint writes: rows taken from the buffer, and copies of the rest."""
 
     seq: int
+    start_time: float
     history: HistoryBuffer
     histograms: list[HistogramRow]
     config: dict[str, Any]
@@ -46,6 +47,7 @@ class RunState:
         self.start_time = start_time
         self.step = 0
         self.pending: dict[str, Any] = {}
+        self.pending_histogram = False
         self.pending_time = start_time
         self.buffer = HistoryBuffer()
         self.histograms: list[HistogramRow] = []
@@ -61,10 +63,12 @@ class RunState:
         kind, seq = record[0], record[1]
         self.seq = seq
         if kind == "log":
-            for key, value in record[5].items():  # the live path registers kinds itself
+            data = record[5]
+            for key, value in data.items():  # the live path registers kinds itself
                 if key not in self.kinds:
                     self.kinds[key] = kind_of(value)
-            self.log(record[2], record[3], record[4], record[5])
+            has_histogram = any(type(v) is Histogram for v in data.values())
+            self.log(record[2], record[3], record[4], data, has_histogram)
         elif kind == "config":
             self.config.update(record[2])
         elif kind == "config_del":
@@ -80,41 +84,54 @@ class RunState:
         elif kind == "meta":
             self.meta.update(record[2])
 
-    def log(self, t: float, step: int | None, commit: bool | None, data: dict[str, Any]) -> None:
+    def log(
+        self, t: float, step: int | None, commit: bool | None, data: dict[str, Any],
+        has_histogram: bool = False,
+    ) -> None:
+        """Apply one ``log()`` call; ``data`` becomes the state's own (the caller drops it)."""
+        if step is None and commit is not False and not self.pending and not has_histogram:
+            # The common case, inlined: one call is one whole step.
+            self.buffer.entries.append((self.step, t, data))
+            self.step += 1
+            self.summary.update(data, False)
+            return
         if step is None:
-            self._merge(t, data)
+            self._merge(t, data, has_histogram)
             if commit is None or commit:
                 self.flush()
         elif step < self.step:
             self.out_of_order += 1
-            self._emit(step, t, data)
+            self._emit(step, t, data, has_histogram)
         else:
             if step > self.step:
                 self.flush(advance=False)
                 self.step = step
-            self._merge(t, data)
+            self._merge(t, data, has_histogram)
             if commit:
                 self.flush()
 
-    def _merge(self, t: float, data: dict[str, Any]) -> None:
+    def _merge(self, t: float, data: dict[str, Any], has_histogram: bool) -> None:
         if self.pending:
             self.pending.update(data)
+            self.pending_histogram = self.pending_histogram or has_histogram
         else:
-            self.pending = dict(data)
+            self.pending = data
+            self.pending_histogram = has_histogram
         self.pending_time = t
 
     def flush(self, advance: bool = True) -> None:
         """Commit the open step (if it has data) and, unless told not to, open the next."""
         if self.pending:
-            self._emit(self.step, self.pending_time, self.pending)
+            self._emit(self.step, self.pending_time, self.pending, self.pending_histogram)
             self.pending = {}
+            self.pending_histogram = False
             self.step += 1
         elif advance:
             self.step += 1
 
-    def _emit(self, step: int, t: float, data: dict[str, Any]) -> None:
+    def _emit(self, step: int, t: float, data: dict[str, Any], has_histogram: bool) -> None:
         scalars = data
-        if any(type(v) is Histogram for v in data.values()):
+        if has_histogram:
             scalars = {}
             for key, value in data.items():
                 if type(value) is Histogram:
@@ -122,8 +139,8 @@ class RunState:
                 else:
                     scalars[key] = value
         if scalars:
-            self.buffer.append(step, t, t - self.start_time, scalars)
-        self.summary.update(data)
+            self.buffer.append(step, t, scalars)
+        self.summary.update(data, has_histogram)
 
     # -- checkpoints ---------------------------------------------------------------------
     def snapshot(self, final: bool = False) -> Snapshot:
@@ -132,7 +149,8 @@ class RunState:
             self.flush(advance=False)
         histograms, self.histograms = self.histograms, []
         return Snapshot(
-            seq=self.seq, history=self.buffer.take(), histograms=histograms,
+            seq=self.seq, start_time=self.start_time, history=self.buffer.take(),
+            histograms=histograms,
             config=dict(self.config), summary=dict(self.summary.values), meta=dict(self.meta),
             metrics={name: spec.to_dict() for name, spec in self.summary.specs.items()},
             resume=self.resume_dict(),
@@ -165,6 +183,7 @@ class RunState:
             k: Histogram.from_bins(v["values"], v["bins"]) if state.kinds.get(k) == "histogram"
             else v for k, v in (resume.get("pending") or {}).items()
         }
+        state.pending_histogram = any(type(v) is Histogram for v in state.pending.values())
         state.pending_time = float(resume.get("pending_time", start_time))
         state.out_of_order = int(resume.get("out_of_order", 0))
         state.config = dict(config)

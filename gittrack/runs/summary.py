@@ -97,9 +97,12 @@ class SummaryTracker:
         self._resolved[key] = spec
         return spec
 
-    def update(self, row: dict[str, Any]) -> None:
+    def update(self, row: dict[str, Any], has_histogram: bool = True) -> None:
         values = self.values
         if not self.specs:
+            if not has_histogram:
+                values.update(row)
+                return
             for key, value in row.items():
                 values[key] = value.to_dict() if isinstance(value, Histogram) else value
             return

@@ -2,9 +2,10 @@
 
 - ``lock``: held with ``flock`` by the process writing the run. The kernel releases it when
   that process dies however it dies, so "the lock is free" is exactly "the writer is gone".
-- ``<first-seq>.wal``: segments of framed records (``gittrack.formats.walcodec``), appended
-  with one ``write(2)`` per record (no ``fsync``: the page cache survives a killed process;
-  checkpoints fsync). A checkpoint starts a new segment; older segments are deleted once the
+- ``<first-seq>.wal``: segments of framed records (``gittrack.formats.walcodec``), copied
+  into a shared memory mapping of the file (no syscall and no ``fsync`` per record: the page
+  cache survives a killed process; checkpoints fsync). Unused space at the end reads as zeros,
+  which end the log. A checkpoint starts a new segment; older segments are deleted once the
   checkpoint holding their records is committed.
 
 The folder is prepared under a ``.tmp-*`` name and renamed into place only once locked, so a
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import itertools
+import mmap
 import os
 import shutil
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ from gittrack.formats import walcodec
 from gittrack.types import RunId
 
 _SEGMENT_SUFFIX = ".wal"
+SEGMENT_BYTES = 8 * 1024 * 1024
 
 
 def wal_root(gittrack_dir: Path) -> Path:
@@ -63,7 +66,10 @@ class WalWriter:
     def __init__(self, directory: Path, lock: RunLock, next_seq: int) -> None:
         self.directory = directory
         self.lock = lock
+        self._map: mmap.mmap | None = None
         self._fd = -1
+        self._pos = 0
+        self._size = 0
         self._segment_start = next_seq
         self._open_segment(next_seq)
 
@@ -88,26 +94,48 @@ class WalWriter:
             ) from None
         return cls(final, lock, next_seq)
 
-    def _open_segment(self, first_seq: int) -> None:
+    def _open_segment(self, first_seq: int, min_size: int = 0) -> None:
+        # A shared mapping of a pre-sized (sparse) file: a record copied into it is in the
+        # page cache, so it survives the death of this process, without a syscall per record.
         path = self.directory / f"{first_seq:016d}{_SEGMENT_SUFFIX}"
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        size = max(SEGMENT_BYTES, min_size)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.ftruncate(fd, size)
+            self._map = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd, self._pos, self._size = fd, 0, size
         self._segment_start = first_seq
 
     def append(self, record: Any) -> None:
         data = walcodec.encode(record)
-        written = os.write(self._fd, data)
-        if written != len(data):  # a short write: finish it so the record is whole
-            view = memoryview(data)[written:]
-            while view:
-                view = view[os.write(self._fd, view):]
+        end = self._pos + len(data)
+        if end > self._size:
+            self._close_segment()
+            self._open_segment(record[1], min_size=len(data) + walcodec.HEADER_SIZE)
+            end = len(data)
+        assert self._map is not None
+        self._map[self._pos:end] = data
+        self._pos = end
+
+    def _close_segment(self) -> None:
+        """Unmap the current segment and cut it to the bytes it holds."""
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        if self._fd >= 0:
+            os.ftruncate(self._fd, self._pos)
+            os.close(self._fd)
+            self._fd = -1
 
     def rotate(self, next_seq: int) -> None:
         """Start a new segment for records from ``next_seq`` on (called under the run lock)."""
-        if next_seq == self._segment_start:
+        if next_seq == self._segment_start or self._pos == 0:
             return
-        old = self._fd
+        self._close_segment()
         self._open_segment(next_seq)
-        os.close(old)
 
     def drop_before(self, seq: int) -> None:
         """Delete segments whose records all have a sequence number <= ``seq``."""
@@ -118,9 +146,7 @@ class WalWriter:
             path.unlink(missing_ok=True)
 
     def close(self, remove: bool) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._close_segment()
         if remove:
             shutil.rmtree(self.directory, ignore_errors=True)
         self.lock.release()
