@@ -304,7 +304,7 @@ class Run:
             self._exit_code = exit_code
             self._wal.close(remove=True)
         _live_runs.discard(self)
-        if not (quiet if quiet is not None else self._settings.quiet):
+        if not (quiet if quiet is not None else self._settings.quiet or _quiet_env()):
             print(f"gittrack: run {self.name} ({self._id}) {self.state}; "
                   f"`gittrack show {self._id[:10]}`", file=sys.stderr)
 
@@ -316,6 +316,10 @@ class Run:
         tb: TracebackType | None,
     ) -> None:
         self.finish(exit_code=0 if exc_type is None else 1)
+
+
+def _quiet_env() -> bool:
+    return os.environ.get("GITTRACK_QUIET", "") not in ("", "0")
 
 
 def check_tags(value: Iterable[str] | None) -> list[str]:

@@ -125,7 +125,7 @@ def _convert(tbl: pa.Table, format: str) -> Any:
             import pandas  # noqa: F401
         except ImportError:
             raise InvalidSettingError(
-                "history() as a DataFrame needs pandas: pip install 'gittrack[pandas]', "
+                "history() as a DataFrame needs pandas: pip install pandas, "
                 "or ask for format='arrow'"
             ) from None
         return tbl.to_pandas()
@@ -133,7 +133,9 @@ def _convert(tbl: pa.Table, format: str) -> Any:
         try:
             import polars as pl
         except ImportError:
-            raise InvalidSettingError("format='polars' needs polars: pip install polars") from None
+            raise InvalidSettingError(
+                "format='polars' needs polars: pip install 'gittrack[polars]'"
+            ) from None
         return pl.from_arrow(tbl)
     raise InvalidSettingError(f"format must be one of {', '.join(HISTORY_FORMATS)}, got {format!r}")
 
