@@ -1,11 +1,287 @@
-"""`gittrack diff`."""
+"""`gittrack diff`: what changed between two runs, for people, for pull requests, for tools."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import click
+
+from gittrack.cli.context import CliContext
+from gittrack.cli.render import dumps, format_duration, format_value
+from gittrack.runs.diff import (
+    Change,
+    CodeRange,
+    MetricDelta,
+    MetricStats,
+    RunDiff,
+    RunRef,
+    same,
+)
+from gittrack.runs.diff import diff_runs as compute_diff
+from gittrack.runs.resolve import resolve_run
+
+FORMATS = ("text", "markdown", "json")
+MAX_VALUE_WIDTH = 80
+_SIGNS = {"added": "+", "removed": "-", "changed": "~"}
+_COLOURS = {"added": "green", "removed": "red", "changed": "yellow"}
 
 
 @click.command("diff")
-def command() -> None:
-    """Not written yet."""
-    raise click.ClickException("not implemented yet")
+@click.argument("run_a", metavar="RUN_A")
+@click.argument("run_b", metavar="RUN_B")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text for people, markdown for a pull-request comment, json for tools.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.pass_obj
+def command(ctx: CliContext, run_a: str, run_b: str, fmt: str, as_json: bool) -> None:
+    """Compare RUN_B with RUN_A (the baseline): config, summary, metadata, metrics, code.
+
+    RUN_A and RUN_B are each an id, a unique id prefix or a name. Deltas are B - A. Metrics
+    are the numeric history keys: last value, min and max in each run (NaN left out of min
+    and max). Code commits are those reachable from B's code commit but not from A's (as
+    `git log A..B`), oldest first, at most 50 listed. Only differences are shown.
+    """
+    repo = ctx.git()
+    a, b = resolve_run(repo, run_a), resolve_run(repo, run_b)
+    result = compute_diff(repo, a, b)
+    fmt = "json" if as_json else fmt
+    renderers: dict[str, Callable[[RunDiff], str]] = {
+        "json": lambda d: dumps(d.to_dict()), "markdown": render_markdown, "text": render_text,
+    }
+    click.echo(renderers[fmt](result))
+
+
+# -- values ---------------------------------------------------------------------------------
+
+
+def value(key: str, data: object, *, meta: bool = False) -> str:
+    """A value for a person, long values cut; in metadata, the duration as 1m05s and the
+    code commit short."""
+    if meta and key == "duration" and isinstance(data, (int, float)):
+        text = format_duration(float(data))
+    elif meta and key == "code.commit" and isinstance(data, str):
+        text = data[:12]
+    else:
+        text = format_value(data)
+    text = " ".join(text.split("\n"))
+    return text if len(text) <= MAX_VALUE_WIDTH else text[: MAX_VALUE_WIDTH - 1] + "…"
+
+
+def signed(number: float | int | None) -> str:
+    return "" if number is None else f"{number:+.6g}"
+
+
+def percent(number: float | None) -> str:
+    return "" if number is None else f"{number * 100:+.1f}%"
+
+
+def arrow(number: float | int | None) -> str:
+    """▲ up, ▼ down, = unchanged: neutral, since gittrack cannot know if up is good."""
+    if number is None or number != number:
+        return ""
+    return "▲" if number > 0 else ("▼" if number < 0 else "=")
+
+
+def _label(ref: RunRef) -> str:
+    return f"{ref.name} ({ref.id})"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+# -- text -----------------------------------------------------------------------------------
+
+
+def render_text(diff: RunDiff) -> str:
+    lines = [f"A  {_label(diff.a)}", f"B  {_label(diff.b)}"]
+    if diff.is_empty:
+        return "\n".join([*lines, "", "no differences"])
+    sections = [("config", _text_changes(diff.config)), ("summary", _text_changes(diff.summary)),
+                ("metrics (B - A)", _text_metrics(diff.metrics)),
+                ("metadata", _text_changes(diff.metadata, meta=True)),
+                ("code", _text_code(diff.code))]
+    for title, body in sections:
+        if body:
+            lines += ["", click.style(title, bold=True), *body]
+    return "\n".join(lines)
+
+
+def _width(keys: Iterable[str]) -> int:
+    return min(max((len(k) for k in keys), default=0), 40)
+
+
+def _text_changes(changes: tuple[Change, ...], *, meta: bool = False) -> list[str]:
+    width = _width(c.key for c in changes)
+    return [_text_change(c, width, meta) for c in changes]
+
+
+def _text_change(change: Change, width: int, meta: bool) -> str:
+    sign = click.style(_SIGNS[change.kind], fg=_COLOURS[change.kind])
+    head = f"  {sign} {change.key:<{width}}  "
+    if change.kind == "added":
+        return head + value(change.key, change.b, meta=meta)
+    if change.kind == "removed":
+        return head + value(change.key, change.a, meta=meta)
+    moved = f"{value(change.key, change.a, meta=meta)} → {value(change.key, change.b, meta=meta)}"
+    extra = ", ".join(x for x in (signed(change.delta), percent(change.relative)) if x)
+    return head + moved + (f"  ({extra})" if extra else "")
+
+
+def _text_metrics(metrics: tuple[MetricDelta, ...]) -> list[str]:
+    changed = [m for m in metrics if m.changed]
+    width = _width(m.key for m in changed)
+    lines = [_text_metric(m, width) for m in changed]
+    unchanged = len(metrics) - len(changed)
+    if lines and unchanged:
+        lines.append(f"  ({_plural(unchanged, 'metric')} unchanged)")
+    return lines
+
+
+def _text_metric(metric: MetricDelta, width: int) -> str:
+    kind = "added" if metric.a is None else ("removed" if metric.b is None else "changed")
+    sign = click.style(_SIGNS[kind], fg=_COLOURS[kind])
+    head = f"  {sign} {metric.key:<{width}}  "
+    if metric.a is None or metric.b is None:
+        only, where = (metric.b, "B") if metric.a is None else (metric.a, "A")
+        assert only is not None
+        stats = "   ".join(f"{s} {format_value(v)}" for s, v in _stat_items(only))
+        return f"{head}{stats}   (only in {where})"
+    deltas = metric.deltas()
+    parts = [_moved(f"{s} ", va, vb, deltas[s])
+             for (s, va), (_, vb) in zip(_stat_items(metric.a), _stat_items(metric.b),
+                                         strict=True)]
+    return head + "   ".join(parts)
+
+
+def _stat_items(stats: MetricStats) -> list[tuple[str, object]]:
+    return [("last", stats.last), ("min", stats.min), ("max", stats.max)]
+
+
+def _moved(label: str, a: object, b: object, delta: float | int | None) -> str:
+    if same(a, b):
+        return f"{label}{format_value(a)}"
+    suffix = f" ({signed(delta)})" if delta is not None else ""
+    return f"{label}{format_value(a)} → {format_value(b)}{suffix}"
+
+
+def code_headline(code: CodeRange, commit: Callable[[str], str]) -> str | None:
+    """One sentence on the code between A and B; ``None`` when both ran on one commit."""
+    if code.status == "same" or code.a == code.b:
+        return None
+    if code.a is None or code.b is None:
+        return f"{'A' if code.a is None else 'B'}'s code commit is not recorded"
+    a, b = commit(code.a), commit(code.b)
+    if code.status == "unknown":
+        return f"the commits between {a} and {b} are unknown: not in this repository"
+    if code.ahead and code.behind:
+        return (f"B's code ({b}) diverged from A's ({a}): "
+                f"{_plural(code.ahead, 'commit')} only in B, {code.behind} only in A")
+    if code.behind:
+        return f"B's code ({b}) is {_plural(code.behind, 'commit')} behind A's ({a})"
+    return f"B's code ({b}) is {_plural(code.ahead, 'commit')} ahead of A's ({a})"
+
+
+def _text_code(code: CodeRange) -> list[str]:
+    headline = code_headline(code, lambda sha: value('code.commit', sha, meta=True))
+    if headline is None:
+        return []
+    lines = [f"  {headline}"] + [f"    {c.short} {c.subject}" for c in code.commits]
+    return lines + ([f"    … and {code.more} more"] if code.more else [])
+
+
+# -- markdown -------------------------------------------------------------------------------
+
+
+def render_markdown(diff: RunDiff) -> str:
+    """A GitHub-flavoured pull-request comment."""
+    parts = [_md_heading(diff)]
+    if diff.is_empty:
+        parts.append("_No differences._")
+    for title, body in (("Config", _md_changes(diff.config, numeric=False)),
+                        ("Summary", _md_changes(diff.summary, numeric=True)),
+                        ("Metrics", _md_metrics(diff.metrics)),
+                        ("Metadata", _md_changes(diff.metadata, numeric=False, meta=True)),
+                        ("Code", _md_code(diff.code))):
+        if body:
+            parts.append(f"#### {title}\n\n{body}")
+    return "\n\n".join(parts) + "\n"
+
+
+def cell(text: str) -> str:
+    """Text safe in a table cell: pipes escaped, no line breaks, no raw HTML."""
+    return " ".join(text.split()).replace("|", "\\|").replace("<", "&lt;")
+
+
+def code(text: str) -> str:
+    """Inline code for a key or id (plain text when it holds a backtick)."""
+    return cell(text) if "`" in text else f"`{cell(text)}`"
+
+
+def _md_heading(diff: RunDiff) -> str:
+    a, b = diff.a, diff.b
+    return (f"### gittrack diff: {code(a.name)} ({code(a.id)}) → {code(b.name)} ({code(b.id)})"
+            "\n\nA is the baseline; deltas are B − A.")
+
+
+def _table(header: list[str], rows: list[list[str]], align: list[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join(align[min(i, len(align) - 1)] for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _md_value(change: Change, side: str, meta: bool) -> str:
+    if (side == "a" and change.kind == "added") or (side == "b" and change.kind == "removed"):
+        return "_absent_"
+    return cell(value(change.key, change.a if side == "a" else change.b, meta=meta))
+
+
+def _md_delta(number: float | int | None, rel: float | None) -> str:
+    if number is None:
+        return ""
+    text = f"{arrow(number)} {signed(number)}".strip()
+    return text + (f" ({percent(rel)})" if rel is not None else "")
+
+
+def _md_changes(changes: tuple[Change, ...], *, numeric: bool, meta: bool = False) -> str:
+    if not changes:
+        return ""
+    header = ["key", "A", "B"] + (["Δ"] if numeric else [])
+    rows = [[code(c.key), _md_value(c, "a", meta), _md_value(c, "b", meta)]
+            + ([_md_delta(c.delta, c.relative)] if numeric else []) for c in changes]
+    return _table(header, rows, ["---", "---", "---", "---:"])
+
+
+def _md_metrics(metrics: tuple[MetricDelta, ...]) -> str:
+    changed = [m for m in metrics if m.changed]
+    if not changed:
+        return ""
+    header = ["metric", "last A", "last B", "Δ last", "min A → B", "max A → B"]
+    table = _table(header, [_md_metric(m) for m in changed], ["---", "---:"])
+    unchanged = len(metrics) - len(changed)
+    return table + (f"\n\n_{_plural(unchanged, 'metric')} unchanged._" if unchanged else "")
+
+
+def _md_metric(metric: MetricDelta) -> list[str]:
+    a, b = metric.a, metric.b
+
+    def stat(stats: MetricStats | None, name: str) -> str:
+        return "_absent_" if stats is None else cell(format_value(getattr(stats, name)))
+
+    deltas = metric.deltas()
+    last = _md_delta(deltas["last"], None)
+    return [code(metric.key), stat(a, "last"), stat(b, "last"), last,
+            f"{stat(a, 'min')} → {stat(b, 'min')}", f"{stat(a, 'max')} → {stat(b, 'max')}"]
+
+
+def _md_code(code_range: CodeRange) -> str:
+    headline = code_headline(code_range, lambda sha: code(value('code.commit', sha, meta=True)))
+    if headline is None:
+        return ""
+    headline = headline[0].upper() + headline[1:]
+    if not code_range.commits:
+        return headline + "."
+    out = [headline + ":", ""] + [f"- {code(c.short)} {cell(c.subject)}"
+                                  for c in code_range.commits]
+    return "\n".join(out + ([f"- … and {code_range.more} more"] if code_range.more else []))

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any
 
+from gittrack.formats.jsonio import json_dumps, json_safe
 
-def json_safe(value: Any) -> Any:
-    """NaN and ±inf as the strings "NaN", "Infinity", "-Infinity" (strict JSON has none)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
+__all__ = ["dumps", "format_duration", "format_value", "json_safe"]
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(json_safe(value), indent=2, ensure_ascii=False, default=str)
+    return json_dumps(value, indent=2)
 
 
 def format_value(value: Any) -> str:

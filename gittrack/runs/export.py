@@ -1,0 +1,156 @@
+"""Exporting runs to plain files ("you own your data"): one folder per run.
+
+``DIR/<run-id>/`` holds ``history.<ext>`` (every logged row, unsampled; a step without a key
+holds a null), ``histograms.<ext>`` when the run logged histograms, and ``config.json``,
+``summary.json``, ``metadata.json``. ``<ext>`` is ``csv``, ``parquet`` or ``jsonl``:
+
+- parquet keeps every type exactly (int vs float, NaN vs null, lists).
+- csv: a null is an empty field, NaN and ±inf are ``nan``, ``inf``, ``-inf``; an empty string
+  is ``""`` (quoted). Histogram ``edges`` and ``counts`` are JSON arrays in a string.
+- jsonl: one JSON object per row, nulls kept as ``null``.
+
+JSON has no NaN or infinity: in jsonl and the ``.json`` files they are the strings ``"NaN"``,
+``"Infinity"`` and ``"-Infinity"``.
+
+>>> export_runs([api.run("baseline")], Path("out"), "csv")               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from gittrack.errors import GittrackError, UsageError
+from gittrack.formats.jsonio import json_dumps
+from gittrack.runs.view import RunView
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+EXPORT_FORMATS = ("csv", "parquet", "jsonl")
+DEFAULT_DIR = "gittrack-export"
+_JSONL_BATCH = 8192
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExportedRun:
+    """What ``export_run`` wrote for one run."""
+
+    run_id: str
+    name: str
+    directory: Path
+    files: tuple[Path, ...]
+    rows: int
+    histogram_rows: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.run_id, "name": self.name, "directory": str(self.directory),
+                "files": [str(f) for f in self.files], "rows": self.rows,
+                "histogram_rows": self.histogram_rows}
+
+
+def export_runs(views: Sequence[RunView], out_dir: Path, fmt: str) -> list[ExportedRun]:
+    """Export each run (once, even if named twice) to ``out_dir/<run-id>/``."""
+    check_format(fmt)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"cannot export to {out_dir}: it exists and is not a directory")
+    unique = {view.id: view for view in views}
+    return [export_run(view, out_dir, fmt) for view in unique.values()]
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in EXPORT_FORMATS:
+        raise UsageError(f"export format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+
+
+def export_run(view: RunView, out_dir: Path, fmt: str) -> ExportedRun:
+    """Write one run's files to ``out_dir/<run-id>/`` (each file replaced atomically)."""
+    check_format(fmt)
+    directory = out_dir / view.id
+    _mkdir(directory)
+    history = view.history_arrow()
+    histograms = view.histograms(format="arrow")
+    files = [write_table(history, directory / f"history.{fmt}", fmt)]
+    if histograms.num_rows:
+        files.append(write_table(histograms, directory / f"histograms.{fmt}", fmt))
+    for name, data in (("config", view.config), ("summary", view.summary),
+                       ("metadata", view.metadata)):
+        files.append(write_json(data, directory / f"{name}.json"))
+    return ExportedRun(run_id=view.id, name=view.name, directory=directory, files=tuple(files),
+                       rows=history.num_rows, histogram_rows=histograms.num_rows)
+
+
+def _mkdir(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GittrackError(f"cannot create {directory}: {exc.strerror or exc}") from None
+
+
+# -- writers --------------------------------------------------------------------------------
+
+
+def write_table(table: pa.Table, path: Path, fmt: str) -> Path:
+    writers: dict[str, Callable[[pa.Table, Path], None]] = {
+        "csv": _write_csv, "parquet": _write_parquet, "jsonl": _write_jsonl,
+    }
+    check_format(fmt)
+    return _atomic(path, lambda tmp: writers[fmt](table, tmp))
+
+
+def write_json(data: Any, path: Path) -> Path:
+    def write(tmp: Path) -> None:
+        tmp.write_text(json_dumps(data, indent=2) + "\n", encoding="utf-8")
+
+    return _atomic(path, write)
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write through a temporary name and rename: a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise GittrackError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path, compression="zstd")
+
+
+def _write_csv(table: pa.Table, path: Path) -> None:
+    import pyarrow.csv as pcsv
+
+    pcsv.write_csv(_lists_as_json(table), path)
+
+
+def _lists_as_json(table: pa.Table) -> pa.Table:
+    """CSV has no lists: histogram ``edges``/``counts`` become JSON arrays in strings."""
+    import pyarrow as pa
+
+    for index, field in enumerate(table.schema):
+        if pa.types.is_list(field.type) or pa.types.is_large_list(field.type):
+            text = [None if v is None else json_dumps(v)
+                    for v in table.column(index).to_pylist()]
+            table = table.set_column(index, field.name, pa.array(text, pa.string()))
+    return table
+
+
+def _write_jsonl(table: pa.Table, path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        _jsonl_rows(table, out)
+
+
+def _jsonl_rows(table: pa.Table, out: IO[str]) -> None:
+    for batch in table.to_batches(max_chunksize=_JSONL_BATCH):
+        out.writelines(json_dumps(row) + "\n" for row in batch.to_pylist())

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import gittrack
+from gittrack.formats.jsonio import json_safe
+from tests.conftest import CliResult
+from tests.tables import assert_tables_equal, canon, read_csv, read_jsonl
+
+pd = pytest.importorskip("pandas")
+
+Cli = Callable[..., CliResult]
+
+
+@pytest.fixture
+def runs(repo: Path, fast_settings: dict[str, object]) -> list[str]:
+    """Two runs with NaN, ±inf, sparse, unicode, string, int and bool keys; one histogram."""
+    first = gittrack.init(project="p", name="first", config={"lr": 0.1}, settings=fast_settings)
+    for step in range(50):
+        row: dict[str, object] = {"loss": 1.0 / (step + 1)}
+        if step % 7 == 0:
+            row["val/ñ_λ 精度"] = float("nan") if step == 14 else step / 50
+        if step % 10 == 3:
+            row["grad"] = math.inf if step == 13 else -math.inf
+        if step == 20:
+            row.update({"phase": "warm", "epoch": 2, "ok": True, "empty": ""})
+            row["w"] = gittrack.Histogram(np.linspace(0.0, 1.0, 100), num_bins=8)
+        first.log(row)
+    first.finish()
+    second = gittrack.init(project="p", name="second", settings=fast_settings)
+    second.log({"only": 1})
+    second.finish()
+    return [first.id, second.id]
+
+
+def _exported(root: Path, run_id: str, fmt: str) -> pa.Table:
+    view = gittrack.Api(".").run(run_id)
+    path = root / run_id / f"history.{fmt}"
+    if fmt == "parquet":
+        return pq.read_table(path)
+    if fmt == "csv":
+        return read_csv(path, view.history_arrow().schema)
+    rows = read_jsonl(path)
+    assert rows == json_safe(view.history_arrow().to_pylist())
+    return view.history_arrow()  # jsonl rows are compared as JSON above
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_export_round_trips_history_exactly(
+    cli: Cli, runs: list[str], repo: Path, fmt: str
+) -> None:
+    result = cli("export", runs[0], "--format", fmt, "-o", "out")
+    assert result.exit_code == 0, result.stderr
+    view = gittrack.Api(".").run(runs[0])
+    table = _exported(repo / "out", runs[0], fmt)
+    assert_tables_equal(table, view.history_arrow())
+    assert "val/ñ_λ 精度" in table.column_names
+    assert table.num_rows == 50  # unsampled
+    pd.testing.assert_frame_equal(table.to_pandas(), view.history())
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_export_histograms_and_json_files(
+    cli: Cli, runs: list[str], repo: Path, fmt: str
+) -> None:
+    assert cli("export", "first", "--format", fmt, "-o", "out").exit_code == 0
+    view = gittrack.Api(".").run(runs[0])
+    folder = repo / "out" / runs[0]
+    expected = view.histograms(format="arrow")
+    path = folder / f"histograms.{fmt}"
+    if fmt == "jsonl":
+        assert read_jsonl(path) == expected.to_pylist()
+    else:
+        back = pq.read_table(path) if fmt == "parquet" else read_csv(path, expected.schema)
+        assert_tables_equal(back, expected)
+    assert json.loads((folder / "config.json").read_text("utf-8")) == {"lr": 0.1}
+    summary = json.loads((folder / "summary.json").read_text("utf-8"))
+    assert canon(summary) == canon(json_safe(view.summary))
+    metadata = json.loads((folder / "metadata.json").read_text("utf-8"))
+    assert metadata["id"] == runs[0] and metadata["state"] == "finished"
+
+
+def test_several_runs_default_folder_and_output(cli: Cli, runs: list[str], repo: Path) -> None:
+    result = cli("export", *runs)
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    for rid, name in zip(runs, ["first", "second"], strict=True):
+        folder = repo / "gittrack-export" / rid
+        assert f"exported {rid} ({name})" in out
+        assert f"gittrack-export/{rid}/history.csv" in out
+        assert (folder / "history.csv").is_file() and (folder / "metadata.json").is_file()
+    assert "50 rows, 1 histogram row\n" in out
+    assert not (repo / "gittrack-export" / runs[1] / "histograms.csv").exists()
+
+
+def test_json_output(cli: Cli, runs: list[str], repo: Path) -> None:
+    result = cli("export", runs[1], "--format", "parquet", "-o", "o", "--json")
+    data = json.loads(result.stdout)
+    assert [d["id"] for d in data] == [runs[1]]
+    assert data[0]["rows"] == 1 and data[0]["histogram_rows"] == 0
+    assert Path(data[0]["files"][0]).name == "history.parquet"
+
+
+def test_unknown_run_fails_before_anything_is_written(
+    cli: Cli, runs: list[str], repo: Path
+) -> None:
+    result = cli("export", runs[0], "nope", "-o", "out")
+    assert result.exit_code == 4
+    assert "no run matches 'nope'" in result.stderr
+    assert not (repo / "out").exists()
+
+
+def test_needs_a_run_and_a_known_format(cli: Cli, runs: list[str]) -> None:
+    assert cli("export").exit_code == 2
+    assert cli("export", runs[0], "--format", "xlsx").exit_code == 2
+
+
+def test_help_documents_the_default_folder(cli: Cli) -> None:
+    result = cli("export", "--help")
+    assert "gittrack-export" in result.stdout and "csv|parquet|jsonl" in result.stdout
