@@ -1,11 +1,98 @@
-"""`gittrack show`."""
+"""`gittrack show RUN`: one run's metadata, config and summary."""
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from gittrack.cli.console import make_console, state_text
+from gittrack.cli.context import CliContext
+from gittrack.cli.fields import flatten, local_time
+from gittrack.cli.render import dumps, format_duration, format_value
+from gittrack.runs.resolve import resolve_run
+from gittrack.runs.view import RunView
+
+Field = tuple[str, Any]
 
 
 @click.command("show")
-def command() -> None:
-    """Not written yet."""
-    raise click.ClickException("not implemented yet")
+@click.argument("run")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {metadata, config, summary} as JSON for machines.")
+@click.pass_obj
+def command(obj: CliContext, run: str, as_json: bool) -> None:
+    """Show RUN (an id, a unique id prefix, or a name): metadata, config and summary."""
+    view = resolve_run(obj.git(), run)
+    if as_json:
+        click.echo(dumps({"metadata": view.metadata, "config": view.config,
+                          "summary": view.summary}))
+    else:
+        print_run(make_console(), view)
+
+
+def print_run(console: Console, view: RunView) -> None:
+    """What ``gittrack show`` prints (also printed by ``gittrack demo``)."""
+    meta = view.metadata
+    console.print(Text.assemble(("run ", "bold"), (view.name, "bold"), f"  {view.id}"))
+    console.print(_grid(_metadata_fields(meta)))
+    code = meta.get("code") or {}
+    if any(v is not None for v in code.values()):
+        _section(console, "code", _code_fields(code))
+    _section(console, "config", flatten(view.config).items())
+    _section(console, "summary", flatten(view.summary).items())
+
+
+def _section(console: Console, title: str, fields: Iterable[Field]) -> None:
+    console.print()
+    console.print(Text(title, style="bold underline"))
+    rows = list(fields)
+    console.print(_grid(rows) if rows else Text("(empty)", style="dim"))
+
+
+def _grid(fields: Iterable[Field]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="cyan", no_wrap=True)
+    grid.add_column()
+    for label, value in fields:
+        grid.add_row(label, value if isinstance(value, Text) else Text(format_value(value)))
+    return grid
+
+
+def _metadata_fields(meta: Mapping[str, Any]) -> list[Field]:
+    state = str(meta.get("state"))
+    fields: list[Field] = [
+        ("state", state_text(state)), ("project", meta.get("project")),
+        ("group", meta.get("group")), ("job type", meta.get("job_type")),
+        ("tags", ", ".join(meta.get("tags") or []) or None), ("notes", meta.get("notes")),
+        ("created", local_time(meta.get("created_at"), seconds=True)),
+        ("ended", local_time(meta["ended_at"], seconds=True) if meta.get("ended_at") else None),
+        ("duration", format_duration(meta.get("duration"))), ("exit code", meta.get("exit_code")),
+        ("steps", meta.get("steps")), ("host", meta.get("host")), ("user", meta.get("user")),
+        ("os", meta.get("os")), ("python", meta.get("python")), ("command", _command(meta)),
+        ("cwd", meta.get("cwd")), ("gittrack", meta.get("gittrack_version")),
+        ("resumed", meta.get("resumed")),
+    ]
+    return [(label, value) for label, value in fields if value is not None and value != ""]
+
+
+def _code_fields(code: Mapping[str, Any]) -> list[Field]:
+    dirty = code.get("dirty")
+    fields: list[Field] = [
+        ("commit", code.get("commit")), ("branch", code.get("branch")),
+        ("remote", code.get("remote")),
+        ("dirty", None if dirty is None else ("yes (uncommitted changes)" if dirty else "no")),
+    ]
+    return [(label, value) for label, value in fields if value is not None]
+
+
+def _command(meta: Mapping[str, Any]) -> str | None:
+    program = meta.get("program")
+    if not program:
+        return None
+    return shlex.join([str(program), *(str(a) for a in meta.get("args") or [])])

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pygit2
 
 from gittrack.errors import InvalidSettingError
-from gittrack.runs import layout, store
+from gittrack.runs import index, layout, store
 from gittrack.types import CommitId, RefName, RunId
 
 if TYPE_CHECKING:
@@ -140,8 +140,15 @@ def _convert(tbl: pa.Table, format: str) -> Any:
     raise InvalidSettingError(f"format must be one of {', '.join(HISTORY_FORMATS)}, got {format!r}")
 
 
-def all_runs(repo: pygit2.Repository) -> list[RunView]:
-    """Every run, newest first."""
-    views = [RunView(repo, rid, commit) for rid, commit in store.list_runs(repo).items()]
+def all_runs(
+    repo: pygit2.Repository, on_error: index.ErrorHandler | None = None
+) -> list[RunView]:
+    """Every run, newest first (checkpoints come from the local cache in ``runs.index``).
+
+    A run that cannot be read raises, or with ``on_error`` is reported to it and left out.
+    """
+    heads = store.list_runs(repo)
+    loaded = index.load_checkpoints(repo, heads, on_error)
+    views = [RunView(repo, rid, heads[rid], cp) for rid, cp in loaded.items()]
     views.sort(key=lambda v: (v.created_at, v.id), reverse=True)
     return views

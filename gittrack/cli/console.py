@@ -1,0 +1,33 @@
+"""The console that output for people goes through: rich, with colour only on a terminal."""
+
+from __future__ import annotations
+
+import os
+
+from rich.console import Console
+from rich.text import Text
+
+# A pipe or a file has no width to respect; rich would assume 80 columns and wrap tables.
+_PIPE_WIDTH = 250
+
+STATE_STYLES = {"finished": "green", "running": "cyan", "failed": "red", "crashed": "bold red"}
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console on stdout (or stderr); markup is off, so names print exactly as given."""
+    console = Console(stderr=stderr, highlight=False, emoji=False, markup=False)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console.width = _PIPE_WIDTH
+    return console
+
+
+def state_text(state: str) -> Text:
+    return Text(state, style=STATE_STYLES.get(state, ""))
+
+
+def print_block(console: Console, text: Text) -> None:
+    """Lines laid out by us: cut at the edge of a terminal, never wrapped; whole in a pipe."""
+    if console.is_terminal:
+        console.print(text, no_wrap=True, overflow="ellipsis", crop=True)
+    else:
+        console.print(text, soft_wrap=True)

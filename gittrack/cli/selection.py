@@ -1,0 +1,71 @@
+"""Which runs a command works on: ``--state``, ``--tag``, ``--group``, ``--project``,
+``--filter KEY=VALUE`` and ``--config KEY=VALUE``, turned into a ``runs.query`` filter."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from typing import Any
+
+import click
+import pygit2
+
+from gittrack.errors import GittrackError
+from gittrack.runs.query import matches, parse_cli_filter
+from gittrack.runs.view import RunView, all_runs
+from gittrack.types import RunId
+
+STATES = ("running", "finished", "failed", "crashed")
+
+# YAML 1.1 (PyYAML) reads `1e-3` and `2E5` as strings; people mean numbers.
+_EXPONENT = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)[eE][-+]?\d+")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Selection:
+    states: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    group: str | None = None
+    project: str | None = None
+    filters: tuple[str, ...] = ()
+    configs: tuple[str, ...] = ()
+    limit: int | None = None
+
+    def query(self) -> dict[str, Any]:
+        """A ``runs.query`` filter; every condition must hold."""
+        clauses: list[dict[str, Any]] = []
+        if self.states:
+            clauses.append({"state": {"$in": list(self.states)}})
+        clauses += [{"tags": tag} for tag in self.tags]
+        if self.group is not None:
+            clauses.append({"group": self.group})
+        if self.project is not None:
+            clauses.append({"project": self.project})
+        clauses += [cli_filter(text) for text in self.filters]
+        clauses += [cli_filter(f"config.{text}") for text in self.configs]
+        return {"$and": clauses} if clauses else {}
+
+
+def cli_filter(text: str) -> dict[str, Any]:
+    """``KEY=VALUE`` as a filter; ``lr=1e-3`` matches the number 0.001 and the text "1e-3"."""
+    key, value = parse_cli_filter(text)
+    if isinstance(value, str) and _EXPONENT.fullmatch(value):
+        return {key: {"$in": [value, float(value)]}}
+    return {key: value}
+
+
+def select_runs(
+    repo: pygit2.Repository, selection: Selection,
+    on_error: Callable[[RunId, GittrackError], None] | None = None,
+) -> list[RunView]:
+    """The matching runs, newest first, at most ``selection.limit`` of them."""
+    query = selection.query()
+    views = all_runs(repo, on_error)
+    if query:
+        views = [view for view in views if matches(view, query)]
+    return views[: selection.limit] if selection.limit is not None else views
+
+
+def warn_unreadable(run_id: RunId, error: GittrackError) -> None:
+    click.echo(f"gittrack: warning: skipping run {run_id}: {error}", err=True)

@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pygit2
+import pytest
+
+import gittrack
+from tests.conftest import CliResult, run_python
+
+Cli = Callable[..., CliResult]
+MakeRun = Callable[..., str]
+
+
+def lines(result: CliResult) -> list[str]:
+    return result.stdout.rstrip("\n").splitlines()
+
+
+def column(result: CliResult, index: int) -> list[str]:
+    return [line.split()[index] for line in lines(result)[1:]]
+
+
+def test_no_runs_is_a_friendly_line(repo: Path, cli: Cli) -> None:
+    result = cli("runs")
+    assert result.exit_code == 0
+    assert lines(result) == [
+        "No runs in this repository yet: start one with gittrack.init(), or try "
+        "`gittrack demo`."
+    ]
+    assert json.loads(cli("runs", "--json").stdout) == []
+
+
+def test_table_lists_runs_newest_first(cli: Cli, make_run: MakeRun) -> None:
+    ids = [make_run(name=name) for name in ("first", "second", "third")]
+    result = cli("runs")
+    assert result.exit_code == 0, result.stderr
+    header = lines(result)[0].split()
+    assert header == ["id", "name", "state", "created", "duration", "loss", "acc"]
+    assert column(result, 0) == ids[::-1]
+    assert column(result, 1) == ["third", "second", "first"]
+    assert column(result, 2) == ["finished"] * 3
+    assert all(len(run_id) == 26 for run_id in column(result, 0))
+
+
+def test_table_cells_line_up_and_have_no_colour_in_a_pipe(cli: Cli, make_run: MakeRun) -> None:
+    make_run(name="a")
+    make_run(name="a-much-longer-name")
+    out = lines(cli("runs"))
+    assert "\x1b[" not in "\n".join(out)
+    assert len({line.index("finished") for line in out[1:]}) == 1
+    assert all(line == line.rstrip() for line in out)
+
+
+def test_default_columns_are_numeric_summary_keys_every_run_has(
+    cli: Cli, make_run: MakeRun
+) -> None:
+    make_run(metrics=lambda i: {"x": 1.0, "shared": i, "text": "hi", "nested": {"a": 2}})
+    make_run(metrics=lambda i: {"y": 2.0, "nested": {"a": 3}, "text": "ho", "shared": 5})
+    header = lines(cli("runs"))[0].split()
+    assert header[5:] == ["nested/a", "shared"]
+
+
+def test_at_most_three_default_columns(cli: Cli, make_run: MakeRun) -> None:
+    make_run(metrics=lambda i: {"a": 1, "b": 2, "c": 3, "d": 4})
+    assert lines(cli("runs"))[0].split()[5:] == ["a", "b", "c"]
+
+
+def test_aggregated_summaries_show_as_dotted_columns(
+    repo: Path, cli: Cli, fast_settings: dict[str, object]
+) -> None:
+    run = gittrack.init(settings=fast_settings)
+    run.define_metric("acc", summary="max")
+    for value in (0.5, 0.9, 0.7):
+        run.log({"acc": value})
+    run.finish()
+    result = cli("runs")
+    assert lines(result)[0].split()[5:] == ["acc.max"]
+    assert lines(result)[1].split()[-1] == "0.9"
+
+
+def test_columns_option_picks_summary_config_and_metadata(cli: Cli, make_run: MakeRun) -> None:
+    make_run(config={"lr": 0.01, "opt": {"name": "adam"}})
+    result = cli("runs", "-c", "config.lr", "--columns", "opt.name", "-c", "acc",
+                 "-c", "metadata.steps", "-c", "nothing")
+    header, row = (line.split() for line in lines(result))
+    assert header[5:] == ["config.lr", "opt.name", "acc", "metadata.steps", "nothing"]
+    assert row[-5:] == ["0.01", "adam", "0.2", "3", "-"]
+
+
+@pytest.fixture
+def varied(make_run: MakeRun) -> dict[str, str]:
+    return {
+        "a": make_run(name="a", config={"lr": 0.1, "opt": {"name": "sgd"}}, tags=["x"],
+                      group="g1", project="p1"),
+        "b": make_run(name="b", config={"lr": 1e-3}, tags=["x", "y"], group="g2",
+                      project="p1", metrics=lambda i: {"acc": 0.95}),
+        "c": make_run(name="c", config={"lr": 0.1}, tags=["y"], project="p2",
+                      exit_code=1),
+    }
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("--state", "failed"), ["c"]),
+    (("--state", "FINISHED"), ["b", "a"]),
+    (("--state", "failed", "--state", "finished"), ["c", "b", "a"]),
+    (("--tag", "x"), ["b", "a"]),
+    (("--tag", "x", "--tag", "y"), ["b"]),
+    (("--group", "g1"), ["a"]),
+    (("--project", "p1"), ["b", "a"]),
+    (("-f", "config.lr=0.1"), ["c", "a"]),
+    (("--filter", "config.opt.name=sgd"), ["a"]),
+    (("--config", "lr=1e-3"), ["b"]),
+    (("--config", "lr=0.001"), ["b"]),
+    (("-f", "summary.acc={$gte: 0.9}"), ["b"]),
+    (("-f", "state=failed"), ["c"]),
+    (("--config", "lr=0.1", "--project", "p1"), ["a"]),
+    (("--limit", "2"), ["c", "b"]),
+    (("-n", "1", "--tag", "x"), ["b"]),
+])
+def test_filters(cli: Cli, varied: dict[str, str], args: tuple[str, ...],
+                 expected: list[str]) -> None:
+    result = cli("runs", *args)
+    assert result.exit_code == 0, result.stderr
+    assert column(result, 1) == expected
+    as_json = json.loads(cli("runs", "--json", *args).stdout)
+    assert [run["name"] for run in as_json] == expected
+
+
+def test_no_match_says_how_many_runs_there_are(cli: Cli, varied: dict[str, str]) -> None:
+    result = cli("runs", "--tag", "nope")
+    assert result.exit_code == 0
+    assert lines(result) == ["No runs match these filters (3 runs in all)."]
+    assert json.loads(cli("runs", "--tag", "nope", "--json").stdout) == []
+
+
+@pytest.mark.parametrize("args", [("-f", "no-equals-sign"), ("--state", "sleeping"),
+                                  ("--limit", "0")])
+def test_bad_arguments_are_usage_errors(repo: Path, cli: Cli, args: tuple[str, ...]) -> None:
+    result = cli("runs", *args)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_json_has_the_documented_fields(cli: Cli, make_run: MakeRun) -> None:
+    run_id = make_run(name="n", config={"lr": 0.5}, tags=["t"], group="g", job_type="train",
+                      project="p", metrics=lambda i: {"loss": float("nan"), "acc": 1})
+    [record] = json.loads(cli("runs", "--json").stdout)
+    assert set(record) == {"id", "name", "state", "project", "group", "job_type", "tags",
+                           "created_at", "duration", "config", "summary"}
+    assert record["id"] == run_id
+    assert (record["name"], record["state"], record["project"]) == ("n", "finished", "p")
+    assert (record["group"], record["job_type"], record["tags"]) == ("g", "train", ["t"])
+    assert record["config"] == {"lr": 0.5}
+    assert record["summary"] == {"loss": "NaN", "acc": 1}
+    assert record["created_at"].endswith("Z")
+    assert record["duration"] >= 0
+
+
+def test_names_are_printed_literally(cli: Cli, make_run: MakeRun) -> None:
+    make_run(name="[bold]x[/bold] :smile:")
+    assert "[bold]x[/bold] :smile:" in cli("runs").stdout
+
+
+def test_a_dead_run_is_recovered_before_listing(repo: Path, cli: Cli) -> None:
+    run_python(
+        "import os, signal, gittrack\n"
+        "run = gittrack.init(name='dead', settings={'quiet': True, 'checkpoint_interval': 60})\n"
+        "for i in range(4): run.log({'x': i})\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n",
+        cwd=repo, check=False,
+    )
+    result = cli("runs", "--state", "crashed", "-c", "x")
+    assert column(result, 1) == ["dead"]
+    assert lines(result)[1].split()[-1] == "3"
+
+
+def test_an_unreadable_run_is_skipped_with_a_warning(
+    repo: Path, cli: Cli, make_run: MakeRun
+) -> None:
+    make_run(name="good")
+    git = pygit2.Repository(str(repo))
+    tree = git.TreeBuilder()
+    tree.insert("run.yaml", git.create_blob(b"format: 99\nid: future\n"),
+                pygit2.enums.FileMode.BLOB)
+    sig = pygit2.Signature("t", "t@example.com")
+    commit = git.create_commit(None, sig, sig, "future", tree.write(), [])
+    git.references.create("refs/gittrack/runs/future", commit)
+    result = cli("runs")
+    assert result.exit_code == 0
+    assert column(result, 1) == ["good"]
+    assert "skipping run future" in result.stderr and "format 99" in result.stderr
+
+
+def test_colour_and_cropping_on_a_terminal(
+    cli: Cli, make_run: MakeRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_run(name="a" * 80)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "60")
+    out = cli("runs").stdout
+    assert "\x1b[" in out
+    assert "…" in out
+
+
+def test_outside_a_repository_is_an_error(tmp_path: Path, cli: Cli,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = cli("runs")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("gittrack: error:")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_repo_option(repo: Path, tmp_path: Path, cli: Cli, make_run: MakeRun,
+                     monkeypatch: pytest.MonkeyPatch) -> None:
+    make_run(name="there")
+    monkeypatch.chdir(tmp_path)
+    assert column(cli("-C", str(repo), "runs"), 1) == ["there"]

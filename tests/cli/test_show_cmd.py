@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import gittrack
+from tests.conftest import CliResult, git
+
+Cli = Callable[..., CliResult]
+MakeRun = Callable[..., str]
+
+
+def fields(text: str) -> dict[str, str]:
+    """``label  value`` lines as a dict (the first occurrence of each label)."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        label, _, value = line.strip().partition("  ")
+        if value:
+            out.setdefault(label, value.strip())
+    return out
+
+
+@pytest.fixture
+def rich_run(repo: Path, fast_settings: dict[str, object]) -> str:
+    run = gittrack.init(name="rich-run", project="proj", group="grp", job_type="train",
+                        tags=["a", "b"], notes="some notes",
+                        config={"lr": 0.01, "optimizer": {"name": "adam", "betas": [0.9, 0.99]}},
+                        settings=fast_settings)
+    run.define_metric("val/acc", summary="max")
+    for step in range(5):
+        run.log({"loss": 1.0 / (step + 1), "val/acc": step / 10,
+                 "w": gittrack.Histogram([1.0, 2.0, 3.0], num_bins=4)})
+    run.finish()
+    return run.id
+
+
+@pytest.mark.parametrize("spec", ["id", "prefix", "name", "ref"])
+def test_show_by_id_prefix_name_or_ref(cli: Cli, rich_run: str, spec: str) -> None:
+    arg = {"id": rich_run, "prefix": rich_run[:12], "name": "rich-run",
+           "ref": f"refs/gittrack/runs/{rich_run}"}[spec]
+    result = cli("show", arg)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"run rich-run  {rich_run}"
+
+
+def test_show_prints_metadata_code_config_and_summary(
+    repo: Path, cli: Cli, rich_run: str
+) -> None:
+    out = cli("show", rich_run).stdout
+    shown = fields(out)
+    assert shown["state"] == "finished"
+    assert (shown["project"], shown["group"], shown["job type"]) == ("proj", "grp", "train")
+    assert (shown["tags"], shown["notes"]) == ("a, b", "some notes")
+    assert shown["exit code"] == "0" and shown["steps"] == "5"
+    assert shown["created"][:4].isdigit() and shown["duration"].endswith("s")
+    assert "python" in shown and "host" in shown and "command" in shown
+    assert shown["commit"] == git(repo, "rev-parse", "HEAD").strip()
+    assert (shown["branch"], shown["dirty"]) == ("main", "no")
+    assert shown["lr"] == "0.01"
+    assert shown["optimizer.name"] == "adam"
+    assert shown["optimizer.betas"] == "[0.9, 0.99]"
+    assert shown["loss"] == "0.2"
+    assert shown["val/acc.max"] == "0.4"
+    assert shown["w"] == "histogram[4]"
+    for title in ("code", "config", "summary"):
+        assert title in out.splitlines()
+
+
+def test_show_json(repo: Path, cli: Cli, rich_run: str) -> None:
+    data = json.loads(cli("show", rich_run[:10], "--json").stdout)
+    assert set(data) == {"metadata", "config", "summary"}
+    view = gittrack.Api(".").run(rich_run)
+    assert data["metadata"]["id"] == rich_run
+    assert data["metadata"]["code"]["branch"] == "main"
+    assert data["config"] == view.config
+    assert data["summary"]["val/acc"] == {"max": 0.4}
+    assert data["summary"]["w"]["_type"] == "histogram"
+
+
+def test_nan_and_infinity_in_json(cli: Cli, make_run: MakeRun) -> None:
+    run_id = make_run(metrics=lambda i: {"a": float("nan"), "b": float("-inf")})
+    summary = json.loads(cli("show", run_id, "--json").stdout)["summary"]
+    assert summary == {"a": "NaN", "b": "-Infinity"}
+    assert fields(cli("show", run_id).stdout)["a"] == "nan"
+
+
+def test_empty_config_and_a_running_run(
+    repo: Path, cli: Cli, fast_settings: dict[str, object]
+) -> None:
+    run = gittrack.init(name="live", settings=fast_settings)
+    out = cli("show", "live").stdout
+    assert fields(out)["state"] == "running"
+    assert "(empty)" in out
+    run.finish()
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("nothing-like-this", "no run matches 'nothing-like-this'"),
+    ("0", "is a prefix of 2 runs"),
+])
+def test_unknown_or_ambiguous_run(cli: Cli, make_run: MakeRun, spec: str, message: str) -> None:
+    make_run()
+    make_run()
+    result = cli("show", spec)
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert result.stderr.startswith("gittrack: error:") and message in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_two_runs_with_one_name(cli: Cli, make_run: MakeRun) -> None:
+    make_run(name="twin")
+    make_run(name="twin")
+    result = cli("show", "twin")
+    assert result.exit_code == 4
+    assert "2 runs are named 'twin'" in result.stderr

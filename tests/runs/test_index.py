@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pygit2
+import pytest
+
+import gittrack
+from gittrack.errors import FormatError, GittrackError
+from gittrack.runs import index, store
+from gittrack.runs.view import all_runs
+from gittrack.types import CommitId, RunId
+
+
+def make_runs(n: int, settings: dict[str, object]) -> list[str]:
+    ids = []
+    for i in range(n):
+        run = gittrack.init(config={"i": i, "nested": {"x": [1, 2]}}, settings=settings)
+        run.log({"loss": float("nan") if i == 0 else 1.0 / i})
+        run.finish()
+        ids.append(run.id)
+    return ids
+
+
+def open_repo(path: Path) -> pygit2.Repository:
+    return pygit2.Repository(str(path))
+
+
+def cached_commits(repo: pygit2.Repository) -> set[str]:
+    if not index.cache_path(repo).exists():
+        return set()
+    data = json.loads(index.cache_path(repo).read_text())
+    assert data["version"] == index.VERSION
+    return set(data["entries"])
+
+
+def forbid_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed a checkpoint the cache holds")
+
+    monkeypatch.setattr(store, "load_checkpoint", fail)
+
+
+def test_a_second_listing_reads_only_the_cache(
+    repo: Path, fast_settings: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = make_runs(3, fast_settings)
+    git = open_repo(repo)
+    first = [(v.id, v.metadata, v.config, v.summary) for v in all_runs(git)]
+    assert cached_commits(git) == set(store.list_runs(git).values())
+    forbid_parsing(monkeypatch)
+    again = [(v.id, v.metadata, v.config, v.summary) for v in all_runs(open_repo(repo))]
+    assert [row[0] for row in again] == ids[::-1]
+    assert repr(again) == repr(first)  # NaN included
+    assert math.isnan(again[-1][3]["loss"])
+
+
+def test_entries_follow_the_heads(repo: Path, fast_settings: dict[str, object]) -> None:
+    make_runs(2, fast_settings)
+    git = open_repo(repo)
+    all_runs(git)
+    run = gittrack.init(settings=fast_settings)
+    run.finish()
+    with gittrack.init(id=run.id, resume="must", settings=fast_settings) as resumed:
+        resumed.log({"x": 1})
+    views = all_runs(git)
+    assert len(views) == 3
+    assert cached_commits(git) == set(store.list_runs(git).values())
+    assert {v.id: v.summary for v in views}[run.id] == {"x": 1}
+
+
+def test_a_broken_cache_is_ignored_and_rewritten(
+    repo: Path, fast_settings: dict[str, object]
+) -> None:
+    make_runs(2, fast_settings)
+    git = open_repo(repo)
+    path = index.cache_path(git)
+    for junk in (b"{not json", b'{"version": 999, "entries": {}}', b"[1, 2]",
+                 b'{"version": 1, "entries": {"x": 1}}'):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(junk)
+        assert len(all_runs(git)) == 2
+        assert cached_commits(git) == set(store.list_runs(git).values())
+
+
+def test_a_bad_entry_is_parsed_again(repo: Path, fast_settings: dict[str, object]) -> None:
+    [run_id] = make_runs(1, fast_settings)
+    git = open_repo(repo)
+    all_runs(git)
+    path = index.cache_path(git)
+    data = json.loads(path.read_text())
+    for entry in data["entries"].values():
+        entry["info"] = {"no": "id"}
+    path.write_text(json.dumps(data))
+    assert all_runs(git)[0].id == run_id
+
+
+def commit_run(git: pygit2.Repository, run_id: str, files: dict[str, bytes]) -> CommitId:
+    tree = git.TreeBuilder()
+    for name, data in files.items():
+        tree.insert(name, git.create_blob(data), pygit2.enums.FileMode.BLOB)
+    sig = pygit2.Signature("t", "t@example.com")
+    commit = git.create_commit(None, sig, sig, "hand-made", tree.write(), [])
+    git.references.create(f"refs/gittrack/runs/{run_id}", commit)
+    return CommitId(str(commit))
+
+
+RUN_YAML = b"format: 1\nid: %s\nname: n\nstate: finished\ncreated_at: '2026-01-01T00:00:00.0Z'\n"
+
+
+def test_values_json_cannot_hold_are_not_cached(repo: Path) -> None:
+    git = open_repo(repo)
+    commit_run(git, "handmade", {"run.yaml": RUN_YAML % b"handmade",
+                                 "config.yaml": b"day: 2026-01-02\n1: int key\n"})
+    for _ in range(2):
+        [view] = all_runs(git)
+        assert str(view.config["day"]) == "2026-01-02" and view.config[1] == "int key"
+    assert cached_commits(git) == set()
+
+
+def test_unreadable_runs_raise_or_are_reported(repo: Path) -> None:
+    git = open_repo(repo)
+    commit_run(git, "ok", {"run.yaml": RUN_YAML % b"ok"})
+    commit_run(git, "future", {"run.yaml": b"format: 7\nid: future\n"})
+    with pytest.raises(FormatError, match="format 7"):
+        all_runs(git)
+    errors: list[tuple[RunId, GittrackError]] = []
+    views = all_runs(git, lambda run_id, exc: errors.append((run_id, exc)))
+    assert [v.id for v in views] == ["ok"]
+    assert [run_id for run_id, _ in errors] == ["future"]
+    assert cached_commits(git) == {str(git.references["refs/gittrack/runs/ok"].target)}
+
+
+def test_an_unwritable_cache_is_no_error(
+    repo: Path, fast_settings: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_runs(1, fast_settings)
+    git = open_repo(repo)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(index.tempfile, "mkstemp", refuse)
+    assert len(all_runs(git)) == 1
+    assert not index.cache_path(git).exists()
+
+
+def test_no_temporary_files_are_left(repo: Path, fast_settings: dict[str, object]) -> None:
+    make_runs(2, fast_settings)
+    git = open_repo(repo)
+    all_runs(git)
+    assert [p.name for p in index.cache_path(git).parent.iterdir()] == [
+        index.cache_path(git).name]
