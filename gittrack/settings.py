@@ -35,11 +35,13 @@ class Settings:
     quiet: bool = False
 
     def __post_init__(self) -> None:
-        if not self.checkpoint_interval > 0:
+        if not isinstance(self.checkpoint_interval, (int, float)) or isinstance(
+            self.checkpoint_interval, bool
+        ) or not self.checkpoint_interval > 0:
             raise InvalidSettingError(
                 f"checkpoint_interval must be > 0 seconds, got {self.checkpoint_interval!r}"
             )
-        if self.checkpoint_rows < 1:
+        if type(self.checkpoint_rows) is not int or self.checkpoint_rows < 1:
             raise InvalidSettingError(
                 f"checkpoint_rows must be >= 1, got {self.checkpoint_rows!r}"
             )

@@ -11,9 +11,15 @@ from pathlib import Path
 
 import pygit2
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 import gittrack
 from gittrack.api import session
+
+# No per-example deadline: the first example pays for lazy imports (pyarrow), and CI machines
+# are shared; a slow example is not a wrong one.
+hypothesis_settings.register_profile("gittrack", deadline=None)
+hypothesis_settings.load_profile("gittrack")
 
 
 @pytest.fixture(autouse=True)

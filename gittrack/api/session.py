@@ -105,6 +105,8 @@ def _resume_target(git: Any, resume: bool | str | None, run_id: str | None) -> R
     if mode == "auto" and run_id is None:
         return _latest_crashed(git)
     if run_id is None:
+        if mode in ("allow", "never"):
+            return None  # no run named to continue: a new run
         raise InvalidSettingError(f"resume={resume!r} needs id= (the run to continue)")
     rid = check_run_id(run_id)
     exists = store.head(git, rid) is not None
@@ -163,6 +165,11 @@ def _install_hooks() -> None:
     if _hooks_installed:
         return
     _hooks_installed = True
+    # Finishing at exit may write the first Parquet chunk: pyarrow then imports pandas, which
+    # imports concurrent.futures.thread, and that import fails once the interpreter is
+    # shutting down ("can't register atexit after shutdown"). Import it while we still can.
+    import concurrent.futures.thread  # noqa: F401
+
     previous = sys.excepthook
 
     def excepthook(kind: type[BaseException], exc: BaseException,

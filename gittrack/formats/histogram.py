@@ -49,7 +49,9 @@ class Histogram:
     @classmethod
     def from_bins(cls, counts: Sequence[float], edges: Sequence[float]) -> Histogram:
         hist = cls.__new__(cls)
-        hist.counts, hist.edges, hist.dropped = list(counts), list(edges), 0
+        # plain floats: histograms go into the write-ahead log, which holds plain data only
+        hist.counts, hist.edges = [float(c) for c in counts], [float(e) for e in edges]
+        hist.dropped = 0
         return hist
 
     @property

@@ -111,7 +111,9 @@ def concat(tables: Iterable[pa.Table], first: Sequence[str] = SYSTEM_COLUMNS) ->
         for name in order:
             if name in table.column_names:
                 col = table.column(name)
-                cols.append(col if col.type == types[name] else col.cast(types[name]))
+                # safe=False: an int64 above 2**53 widens to the nearest float, as in a chunk
+                cols.append(col if col.type == types[name]
+                            else col.cast(types[name], safe=False))
             else:
                 cols.append(pa.nulls(table.num_rows, types[name]))
         fixed.append(pa.Table.from_arrays(cols, names=order))

@@ -23,6 +23,7 @@ MAX_KEY_LENGTH = 512
 _INT64 = (-(2**63), 2**63 - 1)
 _FAST_KINDS: dict[type, str] = {float: "num", int: "num", bool: "num", str: "str"}
 _FLOATISH = frozenset({float, bool})
+_STR = frozenset({str})
 
 
 def validate_key(key: object) -> str:
@@ -42,7 +43,7 @@ def validate_key(key: object) -> str:
         raise InvalidKeyError(f"metric key {key!r} has an empty part between slashes")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
         raise InvalidKeyError(f"metric key {key!r} contains a control character")
-    return key
+    return str(key)  # a plain str even for subclasses (np.str_): the WAL holds plain data only
 
 
 def kind_of(value: Value) -> str:
@@ -70,8 +71,10 @@ class Normalizer:
 
     def normalize(self, data: object) -> dict[str, Value]:
         if type(data) is dict:
-            if data.keys() <= self._number_keys and _FLOATISH.issuperset(
-                map(type, data.values())
+            if (
+                data.keys() <= self._number_keys
+                and _FLOATISH.issuperset(map(type, data.values()))
+                and _STR.issuperset(map(type, data))  # not np.str_: the WAL holds plain data
             ):
                 self.has_histogram = False
                 return dict(data)
@@ -84,7 +87,8 @@ class Normalizer:
         self.has_histogram = self._slow_used = False
         for key, value in data.items():
             kind = _FAST_KINDS.get(type(value))
-            if kind is not None and kinds.get(key) == kind:
+            # type(key) is str: a str subclass (np.str_) key takes the slow path to become a str
+            if kind is not None and kinds.get(key) == kind and type(key) is str:
                 if type(value) is int and not _INT64[0] <= value <= _INT64[1]:
                     raise InvalidValueError(f"value of {key!r} does not fit in 64 bits: {value}")
                 out[key] = value
@@ -137,8 +141,10 @@ def to_value(key: str, value: Any) -> Value | None:
     """One value as a stored type; raises ``InvalidValueError`` naming ``key`` and the type."""
     if value is None:
         return None
-    if isinstance(value, (bool, str, Histogram)):
+    if isinstance(value, (bool, Histogram)) or type(value) is str:
         return value
+    if isinstance(value, str):  # np.str_ and other subclasses: the WAL holds plain data only
+        return str(value)
     if isinstance(value, int):
         if not _INT64[0] <= value <= _INT64[1]:
             raise InvalidValueError(f"value of {key!r} does not fit in 64 bits: {value}")
@@ -197,8 +203,10 @@ def _size(value: Any) -> int | None:
 
 def to_plain(value: Any, *, where: str) -> Any:
     """A config value as plain YAML data (dicts, lists, scalars); raises naming ``where``."""
-    if value is None or isinstance(value, (bool, str)):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return str(value)  # np.str_ and other subclasses: YAML and the WAL take plain str only
     if isinstance(value, (int, float)):
         return int(value) if isinstance(value, int) else float(value)
     if isinstance(value, Mapping):
@@ -208,7 +216,7 @@ def to_plain(value: Any, *, where: str) -> Any:
                 raise InvalidValueError(
                     f"config key {k!r} under {where!r} must be a string, not {type(k).__name__}"
                 )
-            out[str(k) if not isinstance(k, str) else k] = to_plain(v, where=f"{where}.{k}")
+            out[str(k)] = to_plain(v, where=f"{where}.{k}")
         return out
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value

@@ -7,6 +7,7 @@ from typing import Any
 
 import pygit2
 
+from gittrack.errors import RepositoryError
 from gittrack.formats import table, yamlio
 from gittrack.git import objects, refs
 from gittrack.runs import layout
@@ -61,12 +62,17 @@ class Checkpointer:
         files[layout.CONFIG_YAML] = yamlio.dump(last.config)
         files[layout.SUMMARY_YAML] = yamlio.dump(last.summary)
         files[layout.RESUME_YAML] = yamlio.dump(last.resume)
-        base = objects.commit_tree(self.repo, self.head) if self.head else None
-        tree = objects.write_tree(self.repo, base, files)
         state, step = run_yaml.get("state"), last.resume["next_step"]
         message = f"gittrack: run {self.run_id} ({state}, step {step})"
         parents = [self.head] if self.head else []
-        commit = objects.commit(self.repo, tree, parents, message)
+        try:
+            base = objects.commit_tree(self.repo, self.head) if self.head else None
+            tree = objects.write_tree(self.repo, base, files)
+            commit = objects.commit(self.repo, tree, parents, message)
+        except (pygit2.GitError, OSError) as exc:  # e.g. a read-only .git/objects
+            raise RepositoryError(
+                f"cannot write run {self.run_id} into {self.repo.path}: {exc}"
+            ) from None
         refs.update_ref(self.repo, self.ref, commit, self.head)
         self.head = commit
         self.next_chunk = number

@@ -172,9 +172,11 @@ class Run:
         if commit is not None and not isinstance(commit, bool):
             raise InvalidValueError(f"commit must be True, False or None, got {commit!r}")
         with self._lock:
-            values = self._normalizer.normalize(data)
-            if step is not None:
+            if self._finished:  # finish() ran in another thread while we waited for the lock
+                self._refuse("log")
+            if step is not None:  # before normalize(): a refused call must not register keys
                 step = self._check_step(step)
+            values = self._normalizer.normalize(data)
             t = time.time()
             state = self._state
             seq = state.seq + 1
@@ -229,6 +231,8 @@ class Run:
             self._refuse(record[0])
             return
         with self._lock:
+            if self._finished:  # finish() ran in another thread while we waited for the lock
+                self._refuse(record[0])
             seq = self._state.seq + 1
             full = (record[0], seq, *record[2:])
             self._wal.append(full)
@@ -406,7 +410,7 @@ class Config(_RecordedMapping):
     def _plain(self, key: str, value: Any) -> Any:
         return to_plain(value, where=key)
 
-    def update(self, other: Any = (), /, allow_val_change: bool = True,
+    def update(self, other: Any = None, /, allow_val_change: bool = True,
                **kwargs: Any) -> None:
         super().update(config_items(other), **kwargs)
 

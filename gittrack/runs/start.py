@@ -38,7 +38,7 @@ def create_run(
         raise RunExistsError(
             f"run {rid} exists already: pass resume='allow' (or 'must') to continue it"
         )
-    items = {k: to_plain(v, where=str(k)) for k, v in config_items(config).items()}
+    items = initial_config(config)
     root = ensure_writable_dir(wal_root(gittrack_dir(repo)))
     enable_fsync()
     now = time.time()
@@ -88,7 +88,7 @@ def resume_run(
         start_time=parse_iso(info["created_at"]), resume=cp.resume, config=cp.config,
         summary=cp.summary, metrics=cp.info.get("metrics") or {}, meta={},
     )
-    state.config.update({k: to_plain(v, where=str(k)) for k, v in config_items(config).items()})
+    state.config.update(initial_config(config))
     if tags is not None:
         info["tags"] = check_tags([*info.get("tags", []), *check_tags(tags)])
     if notes is not None:
@@ -100,6 +100,13 @@ def resume_run(
     except BaseException:
         wal.close(remove=False)
         raise
+
+
+def initial_config(config: Any) -> dict[str, Any]:
+    """``init(config=...)`` as plain YAML data; keys become strings as in ``config.yaml``."""
+    plain = to_plain(config_items(config), where="config")
+    assert isinstance(plain, dict)
+    return plain
 
 
 def _default_project(repo: pygit2.Repository) -> str:

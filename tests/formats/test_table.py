@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gittrack.errors import FormatError
+from gittrack.formats import table
+
+INT64 = st.integers(-(2**63), 2**63 - 1)
+FLOATS = st.floats(allow_nan=True, allow_infinity=True)
+COLUMN_KINDS = {
+    "int": INT64,
+    "float": FLOATS,
+    "bool": st.booleans(),
+    "str": st.text(max_size=20),  # unicode included
+    "num": st.booleans() | st.integers(-(2**40), 2**40) | FLOATS,  # mixed: widened
+}
+keys = st.text(min_size=1, max_size=20).filter(lambda k: k not in table.SYSTEM_COLUMNS)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equality with NaN equal to NaN."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return bool(a == b) and type(a) is type(b)
+
+
+def expected(values: list[Any]) -> list[Any]:
+    """How a column comes back: bool < int < float widened within the chunk."""
+    present = [v for v in values if v is not None]
+    if any(isinstance(v, float) for v in present):
+        return [None if v is None else float(v) for v in values]
+    if any(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return [None if v is None else int(v) for v in values]
+    return values
+
+
+@st.composite
+def chunks(draw: st.DrawFn, kinds: dict[str, str] | None = None) -> dict[str, Any]:
+    rows = draw(st.integers(1, 12))
+    if kinds is None:
+        kinds = draw(st.dictionaries(keys, st.sampled_from(sorted(COLUMN_KINDS)), max_size=5))
+    columns = {}
+    for name, kind in kinds.items():
+        sparse = st.none() | COLUMN_KINDS[kind]
+        columns[name] = draw(st.lists(sparse, min_size=rows, max_size=rows))
+    steps = draw(st.lists(st.integers(0, 2**62), min_size=rows, max_size=rows))
+    times = draw(st.lists(st.floats(0, 2e9), min_size=rows, max_size=rows))
+    return {"steps": steps, "times": times, "columns": columns}
+
+
+def write(chunk: dict[str, Any]) -> bytes:
+    return table.history_chunk(chunk["steps"], chunk["times"], chunk["times"], chunk["columns"])
+
+
+@given(chunks())
+def test_history_chunk_round_trip(chunk: dict[str, Any]) -> None:
+    got = table.read_chunk(write(chunk))
+    assert got.column_names == [*table.SYSTEM_COLUMNS, *chunk["columns"]]
+    assert got.column(table.STEP).to_pylist() == chunk["steps"]
+    assert got.column(table.TIMESTAMP).to_pylist() == chunk["times"]
+    for name, values in chunk["columns"].items():
+        back = got.column(name).to_pylist()
+        want = expected(values)
+        assert len(back) == len(want)
+        assert all((b is None and w is None) or same(b, w)
+                   for b, w in zip(back, want, strict=True)), name
+
+
+@settings(max_examples=50)
+@given(st.data())
+def test_concat_unions_columns_and_widens_types(data: st.DataObject) -> None:
+    shared = data.draw(st.dictionaries(keys, st.sampled_from(["int", "float", "bool", "num"]),
+                                       max_size=3))
+    parts = []
+    for _ in range(data.draw(st.integers(1, 4))):
+        kinds = {k: data.draw(st.sampled_from(["int", "float", "bool", "num"])) for k in shared}
+        extra = data.draw(st.dictionaries(keys, st.just("str"), max_size=1))
+        kinds.update({k: v for k, v in extra.items() if k not in shared})  # a key keeps its kind
+        parts.append(data.draw(chunks(kinds)))
+    full = table.concat(table.read_chunk(write(p)) for p in parts)
+    assert full is not None
+    assert full.column_names[:3] == list(table.SYSTEM_COLUMNS)
+    assert full.num_rows == sum(len(p["steps"]) for p in parts)
+    assert full.column(table.STEP).to_pylist() == [s for p in parts for s in p["steps"]]
+    names = {n for p in parts for n in p["columns"]}
+    assert set(full.column_names) == {*table.SYSTEM_COLUMNS, *names}
+    for name in names:
+        back = full.column(name).to_pylist()
+        want = [v for p in parts
+                for v in (expected(p["columns"][name]) if name in p["columns"]
+                          else [None] * len(p["steps"]))]
+        present = [w for w in want if w is not None]
+        if any(isinstance(w, float) for w in present):  # widest type wins across chunks
+            want = [None if w is None else float(w) for w in want]
+        elif any(isinstance(w, int) and not isinstance(w, bool) for w in present):
+            want = [None if w is None else int(w) for w in want]
+        assert all((b is None and w is None) or same(b, w)
+                   for b, w in zip(back, want, strict=True)), name
+
+
+def test_widening_bool_int_float_across_chunks() -> None:
+    a = table.read_chunk(table.history_chunk([0], [0.0], [0.0], {"x": [True], "s": ["é"]}))
+    b = table.read_chunk(table.history_chunk([1], [1.0], [1.0], {"x": [2]}))
+    c = table.read_chunk(table.history_chunk([2], [2.0], [2.0], {"x": [2.5], "y": [None]}))
+    full = table.concat([a, b, c])
+    assert full is not None
+    assert full.schema.field("x").type == pa.float64()
+    assert full.column("x").to_pylist() == [1.0, 2.0, 2.5]
+    assert full.column("s").to_pylist() == ["é", None, None]
+    assert full.column("y").to_pylist() == [None, None, None]
+
+
+def test_concat_of_nothing() -> None:
+    assert table.concat([]) is None
+
+
+def test_chunks_are_plain_parquet_with_the_format_version() -> None:
+    data = table.history_chunk([0, 1], [1.0, 2.0], [0.0, 1.0],
+                               {"loss": [0.5, math.nan], "acc": [None, 1]})
+    read = pq.read_table(pa.BufferReader(data))
+    assert read.schema.metadata[b"gittrack.format"] == b"1"
+    assert read.column("acc").to_pylist() == [None, 1]
+    loss = read.column("loss").to_pylist()
+    assert loss[0] == 0.5 and math.isnan(loss[1])  # NaN is a value, not a null
+    assert read.column("loss").null_count == 0
+
+
+def test_histogram_chunk_round_trip() -> None:
+    rows = [("w", 0, 1.0, [0.0, 1.0, 2.0], [3.0, 4.0]), ("w", 5, 2.0, [0.0, 1.0], [7.0])]
+    got = table.read_chunk(table.histogram_chunk(rows))
+    assert got.column_names == ["key", table.STEP, table.TIMESTAMP, "edges", "counts"]
+    assert [tuple(r.values()) for r in got.to_pylist()] == rows
+    assert table.read_chunk(table.histogram_chunk([])).num_rows == 0
+
+
+def test_unreadable_chunk_is_a_format_error() -> None:
+    with pytest.raises(FormatError, match="history chunk"):
+        table.read_chunk(b"not parquet", what="history chunk")

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from gittrack.git.codestate import code_state, is_valid_ref_component, strip_credentials
+from tests.conftest import git, make_repo
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://user:token@github.com/o/r.git", "https://github.com/o/r.git"),
+        ("https://token@github.com/o/r.git", "https://github.com/o/r.git"),
+        ("https://u:p@host:8443/r.git?x=1", "https://host:8443/r.git?x=1"),
+        ("https://github.com/o/r.git", "https://github.com/o/r.git"),
+        ("git@github.com:o/r.git", "git@github.com:o/r.git"),
+        ("ssh://git@host/r.git", "ssh://host/r.git"),
+        ("/srv/git/r.git", "/srv/git/r.git"),
+    ],
+)
+def test_strip_credentials(url: str, expected: str) -> None:
+    assert strip_credentials(url) == expected
+
+
+def test_clean_repository(repo: Path) -> None:
+    state = code_state(pygit2.Repository(str(repo)))
+    assert state.commit == git(repo, "rev-parse", "HEAD").strip()
+    assert state.branch == "main"
+    assert state.remote is None
+    assert state.dirty is False
+    assert state.to_dict() == {"commit": state.commit, "branch": "main", "remote": None,
+                               "dirty": False}
+
+
+def test_dirty_tracked_file_but_not_untracked(repo: Path) -> None:
+    (repo / "untracked.txt").write_text("x")
+    assert code_state(pygit2.Repository(str(repo))).dirty is False
+    (repo / "train.py").write_text("changed\n")
+    assert code_state(pygit2.Repository(str(repo))).dirty is True
+
+
+def test_staged_change_is_dirty(repo: Path) -> None:
+    (repo / "new.py").write_text("x")
+    git(repo, "add", "new.py")
+    assert code_state(pygit2.Repository(str(repo))).dirty is True
+
+
+def test_detached_head(repo: Path) -> None:
+    sha = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "--detach")
+    state = code_state(pygit2.Repository(str(repo)))
+    assert state.branch is None
+    assert state.commit == sha
+
+
+def test_no_commits_yet(tmp_path: Path) -> None:
+    path = make_repo(tmp_path / "empty", commit=False)
+    state = code_state(pygit2.Repository(str(path)))
+    assert state.commit is None
+    assert state.branch == "main"
+
+
+def test_remote_without_credentials(repo: Path) -> None:
+    git(repo, "remote", "add", "upstream", "https://bob:secret@example.com/team/proj.git")
+    state = code_state(pygit2.Repository(str(repo)))
+    assert state.remote == "https://example.com/team/proj.git"
+    git(repo, "remote", "add", "origin", "git@example.com:me/proj.git")
+    assert code_state(pygit2.Repository(str(repo))).remote == "git@example.com:me/proj.git"
+    git(repo, "config", "branch.main.remote", "upstream")
+    assert code_state(pygit2.Repository(str(repo))).remote == "https://example.com/team/proj.git"
+
+
+def test_bare_repository(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q", "--bare", "b.git")
+    state = code_state(pygit2.Repository(str(tmp_path / "b.git")))
+    assert state.dirty is None and state.commit is None
+
+
+@pytest.mark.parametrize("name", ["abc", "01hx", "my-run_1.2", "A" * 128])
+def test_valid_ref_components(name: str) -> None:
+    assert is_valid_ref_component(name)
+
+
+@pytest.mark.parametrize("name", ["", ".hidden", "-x", "a/b", "a..b", "a.lock", "a.", "a b",
+                                  "a~1", "a:b", "A" * 129, "ä"])
+def test_invalid_ref_components(name: str) -> None:
+    assert not is_valid_ref_component(name)

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from gittrack.git import objects
+from tests.conftest import git
+
+
+@pytest.fixture
+def repo_obj(repo: Path) -> pygit2.Repository:
+    return pygit2.Repository(str(repo))
+
+
+def test_write_tree_adds_replaces_and_removes(repo_obj: pygit2.Repository, repo: Path) -> None:
+    first = repo_obj[objects.write_tree(repo_obj, None, {
+        "run.yaml": b"a", "history/000000.parquet": b"h0", "deep/er/x": b"x"})]
+    assert isinstance(first, pygit2.Tree)
+    second = repo_obj[objects.write_tree(repo_obj, first, {
+        "run.yaml": b"b", "history/000001.parquet": b"h1", "deep/er/x": None,
+        "missing/file": None, "gone": None})]
+    assert isinstance(second, pygit2.Tree)
+    assert objects.read_file(repo_obj, second, "run.yaml") == b"b"
+    assert list(objects.list_files(repo_obj, second, "history")) == [
+        "000000.parquet", "000001.parquet"]
+    assert objects.read_file(repo_obj, second, "history/000000.parquet") == b"h0"
+    assert "deep" not in second  # an emptied folder disappears
+    assert "missing" not in second
+    # the first tree is untouched (trees are immutable)
+    assert objects.read_file(repo_obj, first, "run.yaml") == b"a"
+    assert objects.read_file(repo_obj, first, "deep/er/x") == b"x"
+
+
+def test_commit_does_not_touch_head_index_or_work_tree(
+    repo_obj: pygit2.Repository, repo: Path
+) -> None:
+    head_before = git(repo, "rev-parse", "HEAD")
+    status_before = git(repo, "status", "--porcelain")
+    tree = objects.write_tree(repo_obj, None, {"a": b"1"})
+    c1 = objects.commit(repo_obj, tree, [], "first")
+    c2 = objects.commit(repo_obj, objects.write_tree(repo_obj, objects.commit_tree(repo_obj, c1),
+                                                     {"b": b"2"}), [c1], "second")
+    assert git(repo, "rev-parse", "HEAD") == head_before
+    assert git(repo, "status", "--porcelain") == status_before
+    assert git(repo, "rev-parse", f"{c2}^").strip() == c1
+    assert git(repo, "show", f"{c2}:b") == "2"
+    assert git(repo, "log", "-1", "--format=%an <%ae>", c2).strip() == \
+        "Test Author <author@example.com>"
+
+
+def test_signature_falls_back_to_a_neutral_identity(
+    repo_obj: pygit2.Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GIT_AUTHOR_NAME")
+    monkeypatch.delenv("GIT_AUTHOR_EMAIL")
+    monkeypatch.delenv("GIT_COMMITTER_NAME")
+    monkeypatch.delenv("GIT_COMMITTER_EMAIL")
+    sig = objects.signature(repo_obj)
+    assert sig.name and sig.email
+
+
+def test_signature_uses_the_repository_identity(repo_obj: pygit2.Repository, repo: Path) -> None:
+    git(repo, "config", "user.name", "Repo User")
+    git(repo, "config", "user.email", "repo@example.com")
+    sig = objects.signature(pygit2.Repository(str(repo)))
+    assert (sig.name, sig.email) == ("Repo User", "repo@example.com")
+
+
+def test_read_file_and_list_files_of_missing_paths(repo_obj: pygit2.Repository) -> None:
+    tree = repo_obj[objects.write_tree(repo_obj, None, {"dir/f": b"1", "top": b"2"})]
+    assert isinstance(tree, pygit2.Tree)
+    assert objects.read_file(repo_obj, tree, "nope") is None
+    assert objects.read_file(repo_obj, tree, "dir") is None  # a folder is not a file
+    assert list(objects.list_files(repo_obj, tree, "nope")) == []
+    assert list(objects.list_files(repo_obj, tree, "top")) == []

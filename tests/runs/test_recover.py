@@ -1,0 +1,259 @@
+"""Crash safety: a run whose process died is folded into a final ``crashed`` checkpoint."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pygit2
+import pytest
+import yaml
+
+import gittrack
+from gittrack.runs import recover
+from gittrack.runs.recover import recover_dead_runs
+from tests.conftest import git
+
+# Logs steps forever; prints each step number once log() has returned for it.
+WRITER = """
+import sys, time, gittrack
+interval = float(sys.argv[1])
+run = gittrack.init(config={"lr": 0.5}, settings={"checkpoint_interval": interval, "quiet": True})
+run.define_metric("loss", summary="min")
+print("id", run.id, flush=True)
+step = 0
+while True:
+    run.log({"loss": 1.0 / (step + 1), "step_sq": step * step, "name": f"s{step}"})
+    if step == 3:
+        run.config["late"] = "yes"
+        run.summary["note"] = "set by hand"
+    print(step, flush=True)
+    step += 1
+    if step % 20 == 0:
+        time.sleep(0.001)
+"""
+
+
+def wal_dir(repo: Path) -> Path:
+    return repo / ".git" / "gittrack" / "wal"
+
+
+def checkpoints(repo: Path, run_id: str) -> int:
+    return int(git(repo, "rev-list", "--count", f"refs/gittrack/runs/{run_id}"))
+
+
+def kill_after(
+    repo: Path, steps: int, interval: float = 10.0, min_checkpoints: int = 0
+) -> tuple[str, list[int]]:
+    """Start the writer, SIGKILL it once it printed ``steps`` steps and made
+    ``min_checkpoints`` commits; return the run id and the steps it printed."""
+    with subprocess.Popen([sys.executable, "-c", WRITER, str(interval)], cwd=repo,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        try:
+            first = proc.stdout.readline().split()
+            assert first[:1] == ["id"], (first, proc.stderr.read() if proc.stderr else "")
+            printed: list[int] = []
+            while len(printed) < steps or (min_checkpoints and (
+                len(printed) % 100 or checkpoints(repo, first[1]) < min_checkpoints
+            )):
+                printed.append(int(proc.stdout.readline()))
+            proc.send_signal(signal.SIGKILL)
+            rest, _ = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    printed += [int(line) for line in rest.split()]  # printed before the kill landed
+    return first[1], printed
+
+
+def check_recovered(repo: Path, run_id: str, printed: list[int]) -> None:
+    view = gittrack.Api(".").run(run_id)
+    assert view.state == "crashed"
+    table = view.history(format="arrow")
+    steps = table.column("_step").to_pylist() if table.num_rows else []
+    assert set(printed) <= set(steps)  # every step log() returned for survived
+    assert steps == list(range(len(steps)))  # and nothing else: no torn or repeated rows
+    if steps:
+        assert table.column("loss").to_pylist() == [1.0 / (s + 1) for s in steps]
+        assert table.column("name").to_pylist() == [f"s{s}" for s in steps]
+        assert view.summary["loss"] == {"min": 1.0 / len(steps)}
+        assert view.summary["step_sq"] == (len(steps) - 1) ** 2
+    # config and summary were set right after step 3: recorded before step 4, after step 2
+    if len(steps) > 4:
+        assert view.config == {"lr": 0.5, "late": "yes"}
+        assert view.summary["note"] == "set by hand"
+    elif len(steps) < 4:
+        assert view.config == {"lr": 0.5}
+        assert "note" not in view.summary
+    assert view.metadata["steps"] == len(steps)
+    assert view.metadata["exit_code"] is None
+    assert not (wal_dir(repo) / run_id).exists()
+
+
+def test_killed_right_after_start(repo: Path) -> None:
+    run_id, printed = kill_after(repo, 0)
+    check_recovered(repo, run_id, printed)
+
+
+def test_killed_after_a_few_steps(repo: Path) -> None:
+    run_id, printed = kill_after(repo, 5)
+    assert (wal_dir(repo) / run_id).is_dir()  # nothing has recovered it yet
+    check_recovered(repo, run_id, printed)
+
+
+@pytest.mark.parametrize("min_checkpoints", [2, 5])
+def test_killed_after_checkpoints(repo: Path, min_checkpoints: int) -> None:
+    run_id, printed = kill_after(repo, 100, interval=0.01, min_checkpoints=min_checkpoints)
+    before = checkpoints(repo, run_id)
+    assert before >= min_checkpoints
+    check_recovered(repo, run_id, printed)
+    assert checkpoints(repo, run_id) == before + 1  # one final checkpoint on top of the chain
+
+
+def test_recovered_by_the_recover_command(repo: Path) -> None:
+    run_id, printed = kill_after(repo, 30, interval=0.05)
+    proc = subprocess.run([sys.executable, "-m", "gittrack", "recover"], cwd=repo,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert run_id in proc.stdout
+    assert not (wal_dir(repo) / run_id).exists()
+    raw = git(repo, "show", f"refs/gittrack/runs/{run_id}:run.yaml")
+    assert yaml.safe_load(raw)["state"] == "crashed"
+    check_recovered(repo, run_id, printed)
+
+
+def test_recovered_by_the_next_init(repo: Path) -> None:
+    run_id, printed = kill_after(repo, 10)
+    run = gittrack.init(settings={"quiet": True})
+    assert not (wal_dir(repo) / run_id).exists()
+    run.finish()
+    check_recovered(repo, run_id, printed)
+
+
+def test_several_kills_in_one_repository(repo: Path) -> None:
+    killed = [kill_after(repo, n, interval=0.02) for n in (1, 200)]
+    for run_id, printed in killed:
+        check_recovered(repo, run_id, printed)
+    assert {v.id for v in gittrack.Api(".").runs()} == {rid for rid, _ in killed}
+
+
+def test_a_run_that_exits_without_finishing_is_recovered(repo: Path) -> None:
+    code = ("import os, gittrack\n"
+            "run = gittrack.init(settings={'quiet': True})\n"
+            "run.log({'a': 1}); run.log({'a': 2}, step=7)\n"
+            "print(run.id, flush=True)\n"
+            "os._exit(0)  # no atexit, no finish\n")
+    run_id = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True,
+                            text=True, check=True).stdout.strip()
+    view = gittrack.Api(".").run(run_id)
+    assert view.state == "crashed"
+    assert [r["_step"] for r in view.scan_history()] == [0, 7]  # the open step is kept
+
+
+def test_a_live_run_is_left_alone(repo: Path) -> None:
+    run = gittrack.init(settings={"quiet": True, "checkpoint_interval": 3600})
+    run.log({"a": 1})
+    repo_obj = pygit2.Repository(str(repo))
+    assert recover_dead_runs(repo_obj) == []
+    assert (wal_dir(repo) / run.id).is_dir()
+    assert gittrack.Api(".").run(run.id).state == "running"
+    run.log({"a": 2})
+    run.finish()
+    view = gittrack.Api(".").run(run.id)
+    assert view.state == "finished"
+    assert [r["a"] for r in view.scan_history()] == [1, 2]
+
+
+def test_a_live_run_in_another_process_is_left_alone(repo: Path) -> None:
+    code = ("import sys, gittrack\n"
+            "run = gittrack.init(settings={'quiet': True})\n"
+            "run.log({'a': 1})\n"
+            "print(run.id, flush=True)\n"
+            "sys.stdin.readline()\n"
+            "run.log({'a': 2})\n"
+            "run.finish()\n")
+    with subprocess.Popen([sys.executable, "-c", code], cwd=repo, stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None and proc.stdin is not None
+        run_id = proc.stdout.readline().strip()
+        assert recover_dead_runs(pygit2.Repository(str(repo))) == []
+        assert gittrack.Api(".").run(run_id).state == "running"
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    assert proc.returncode == 0
+    view = gittrack.Api(".").run(run_id)
+    assert view.state == "finished"
+    assert [r["a"] for r in view.scan_history()] == [1, 2]
+
+
+def test_recovery_is_idempotent(repo: Path) -> None:
+    run_id, printed = kill_after(repo, 3)
+    repo_obj = pygit2.Repository(str(repo))
+    assert recover_dead_runs(repo_obj) == [run_id]
+    head = git(repo, "rev-parse", f"refs/gittrack/runs/{run_id}")
+    assert recover_dead_runs(repo_obj) == []
+    assert git(repo, "rev-parse", f"refs/gittrack/runs/{run_id}") == head
+    check_recovered(repo, run_id, printed)
+
+
+def test_a_leftover_folder_of_a_finished_run_changes_nothing(repo: Path) -> None:
+    run = gittrack.init(settings={"quiet": True})
+    run.log({"a": 1})
+    run.finish()
+    head = git(repo, "rev-parse", run.ref)
+    (wal_dir(repo) / run.id).mkdir(parents=True)  # as if rmtree had failed
+    assert recover_dead_runs(pygit2.Repository(str(repo))) == [run.id]
+    assert git(repo, "rev-parse", run.ref) == head
+    assert gittrack.Api(".").run(run.id).state == "finished"
+    assert not (wal_dir(repo) / run.id).exists()
+
+
+def test_a_folder_without_a_run_is_removed(repo: Path) -> None:
+    (wal_dir(repo) / "01orphan").mkdir(parents=True)
+    assert recover_dead_runs(pygit2.Repository(str(repo))) == ["01orphan"]
+    assert not (wal_dir(repo) / "01orphan").exists()
+
+
+def test_stale_temporary_folders(repo: Path) -> None:
+    old, fresh = wal_dir(repo) / ".tmp-01old-1", wal_dir(repo) / ".tmp-01new-2"
+    old.mkdir(parents=True)
+    fresh.mkdir()
+    long_ago = time.time() - recover._STALE_TEMP_SECONDS - 10
+    os.utime(old, (long_ago, long_ago))
+    assert recover_dead_runs(pygit2.Repository(str(repo))) == []
+    assert not old.exists()
+    assert fresh.exists()  # may be a run starting right now
+
+
+def test_nothing_to_recover(repo: Path) -> None:
+    assert recover_dead_runs(pygit2.Repository(str(repo))) == []
+
+
+def test_an_open_step_saved_in_a_checkpoint_is_recovered(repo: Path) -> None:
+    # The open step (with a histogram) is in resume.yaml when the process dies after a
+    # checkpoint; its WAL records are already folded, so only resume.yaml can bring it back.
+    code = ("import os, time, gittrack\n"
+            "run = gittrack.init(settings={'quiet': True, 'checkpoint_interval': 0.01})\n"
+            "run.log({'h': gittrack.Histogram([1.0, 2.0, 3.0], num_bins=3), 'x': 1.5}, step=5)\n"
+            "before = run.commit\n"
+            "while run.commit == before: time.sleep(0.01)\n"
+            "print(run.id, flush=True)\n"
+            "os._exit(0)\n")
+    run_id = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True,
+                            text=True, check=True, timeout=60).stdout.strip()
+    resume = yaml.safe_load(git(repo, "show", f"refs/gittrack/runs/{run_id}:resume.yaml"))
+    assert set(resume["pending"]) == {"h", "x"}
+    view = gittrack.Api(".").run(run_id)
+    assert view.state == "crashed"
+    assert list(view.scan_history()) == [
+        {"_step": 5, "x": 1.5, "_timestamp": pytest.approx(time.time(), abs=60),
+         "_runtime": pytest.approx(0, abs=60)}]
+    hist = view.histograms("h", format="arrow").to_pylist()
+    assert [(h["_step"], h["counts"]) for h in hist] == [(5, [1.0, 1.0, 1.0])]
+    assert view.summary["x"] == 1.5

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gittrack.errors import RepositoryError, RunLockedError
+from gittrack.runs import wal
+from gittrack.runs.wal import RunLock, WalWriter, read_records, segments
+from gittrack.types import RunId
+
+RID = RunId("01testrun")
+
+
+def rec(seq: int, **data: object) -> tuple[object, ...]:
+    return ("log", seq, float(seq), None, None, dict(data))
+
+
+def test_create_locks_and_appends(tmp_path: Path) -> None:
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    directory = tmp_path / RID
+    assert directory.is_dir()
+    assert RunLock.try_acquire(directory) is None  # held (flock conflicts even in-process)
+    for seq in range(1, 6):
+        writer.append(rec(seq, x=seq))
+    assert [r[1] for r in read_records(directory, 0)] == [1, 2, 3, 4, 5]
+    assert [r[1] for r in read_records(directory, 3)] == [4, 5]
+    assert not list(tmp_path.glob(".tmp-*"))
+    writer.close(remove=True)
+    assert not directory.exists()
+
+
+def test_a_second_writer_is_refused(tmp_path: Path) -> None:
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    with pytest.raises(RunLockedError, match=RID):
+        WalWriter.create(tmp_path, RID, next_seq=1)
+    writer.close(remove=False)
+    lock = RunLock.try_acquire(tmp_path / RID)  # released by close
+    assert lock is not None
+    lock.release()
+
+
+def test_the_lock_is_held_against_other_processes(tmp_path: Path) -> None:
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    code = ("import sys; from pathlib import Path; from gittrack.runs.wal import RunLock; "
+            "print(RunLock.try_acquire(Path(sys.argv[1])) is None)")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / RID)], check=True,
+                         capture_output=True, text=True).stdout
+    assert out.strip() == "True"
+    writer.close(remove=True)
+
+
+def test_rotate_and_drop_before(tmp_path: Path) -> None:
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    directory = tmp_path / RID
+    writer.append(rec(1))
+    writer.append(rec(2))
+    writer.rotate(3)
+    writer.append(rec(3))
+    writer.rotate(4)
+    writer.append(rec(4))
+    assert [start for start, _ in segments(directory)] == [1, 3, 4]
+    writer.drop_before(2)  # the segment holding 1..2 is covered by a checkpoint
+    assert [start for start, _ in segments(directory)] == [3, 4]
+    assert [r[1] for r in read_records(directory, 0)] == [3, 4]
+    writer.drop_before(3)
+    assert [start for start, _ in segments(directory)] == [4]  # the open segment stays
+    writer.close(remove=False)
+    assert [r[1] for r in read_records(directory, 0)] == [4]
+
+
+def test_rotate_without_new_records_keeps_the_segment(tmp_path: Path) -> None:
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    writer.rotate(1)
+    writer.rotate(5)  # nothing written yet: no empty segment is left behind
+    assert len(segments(tmp_path / RID)) == 1
+    writer.close(remove=True)
+
+
+def test_a_full_segment_continues_in_a_new_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(wal, "SEGMENT_BYTES", 256)
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    records = [rec(seq, text="x" * 50) for seq in range(1, 12)]
+    records.append(rec(12, text="y" * 1000))  # bigger than a whole segment
+    for r in records:
+        writer.append(r)
+    assert len(segments(tmp_path / RID)) > 2
+    assert list(read_records(tmp_path / RID, 0)) == records
+    writer.close(remove=False)
+    assert list(read_records(tmp_path / RID, 0)) == records
+
+
+def test_closed_segments_are_cut_to_their_records(tmp_path: Path) -> None:
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    writer.append(rec(1))
+    ((_, path),) = segments(tmp_path / RID)
+    assert path.stat().st_size == wal.SEGMENT_BYTES  # pre-sized while open
+    writer.close(remove=False)
+    assert 0 < path.stat().st_size < 200
+
+
+def test_records_survive_a_killed_writer(tmp_path: Path) -> None:
+    code = (
+        "import os, signal, sys; from pathlib import Path\n"
+        "from gittrack.runs.wal import WalWriter\n"
+        "w = WalWriter.create(Path(sys.argv[1]), '01testrun', next_seq=1)\n"
+        "for i in range(1, 101): w.append(('log', i, 0.0, None, None, {'i': i}))\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True)
+    assert proc.returncode == -signal.SIGKILL
+    directory = tmp_path / RID
+    assert [r[5]["i"] for r in read_records(directory, 0)] == list(range(1, 101))
+    lock = RunLock.try_acquire(directory)  # the kernel released the dead writer's lock
+    assert lock is not None
+    lock.release()
+
+
+def test_a_reused_folder_continues_after_the_old_records(tmp_path: Path) -> None:
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    writer.append(rec(1))
+    writer.close(remove=False)
+    again = WalWriter.create(tmp_path, RID, next_seq=2)
+    again.append(rec(2))
+    assert [r[1] for r in read_records(tmp_path / RID, 0)] == [1, 2]
+    again.close(remove=True)
+
+
+def test_read_records_of_a_missing_folder(tmp_path: Path) -> None:
+    assert list(read_records(tmp_path / "nothing", 0)) == []
+
+
+def test_unwritable_root_is_a_repository_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "wal"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(RepositoryError, match="write-ahead log"):
+        WalWriter.create(blocker, RID, next_seq=1)
+
+
+def test_lock_on_a_missing_folder() -> None:
+    assert RunLock.try_acquire(Path("/nonexistent/folder")) is None
+
+
+def test_segments_ignores_other_files(tmp_path: Path) -> None:
+    for name in ("0000000000000002.wal", "lock", "notes.wal", "0000000000000001.wal"):
+        (tmp_path / name).write_bytes(b"")
+    assert [start for start, _ in segments(tmp_path)] == [1, 2]
