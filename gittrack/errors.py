@@ -17,7 +17,12 @@ message and the class's ``exit_code`` in exactly one place (``gittrack.cli.main`
     │   ├── RunExistsError
     │   └── RunLockedError
     ├── FormatError (6)                   stored data that this version cannot read
-    └── RunFinishedError (7)              logging to a run that has finished
+    ├── RunFinishedError (7)              logging to a run that has finished
+    ├── StorageError (8)                  the blob store refused or failed (URL and reason named)
+    │   └── BlobNotFoundError             a blob the manifest names is not in the store
+    └── CryptoError (9)                   keys and encryption
+        ├── KeyMissingError               no identity of yours can open the project key
+        └── DecryptionError               wrong key, or a truncated or tampered blob
 
 Value errors also derive from the matching built-in (``ValueError``/``TypeError``) so code
 written for other trackers that catches those keeps working.
@@ -86,6 +91,26 @@ class FormatError(GittrackError):
 
 class RunFinishedError(GittrackError):
     exit_code = 7
+
+
+class StorageError(GittrackError):
+    exit_code = 8
+
+
+class BlobNotFoundError(StorageError, LookupError):
+    """A blob named by a manifest is missing from the store (and from the local cache)."""
+
+
+class CryptoError(GittrackError):
+    exit_code = 9
+
+
+class KeyMissingError(CryptoError):
+    """None of the user's identities can open the project key; the message says what to do."""
+
+
+class DecryptionError(CryptoError):
+    """A blob that does not decrypt or does not match its digest: nothing is written."""
 
 
 class GittrackWarning(UserWarning):
