@@ -116,8 +116,9 @@ def run_section(ctx: Context) -> None:
                   if cost["pandas"] else "")
         ctx.out(f"  for scale: importing pyarrow (+ pyarrow.parquet) after gittrack adds "
                 f"{cost['pyarrow_mb']:.1f} MB of RSS and its first pa.array() "
-                f"{cost['array_mb']:.1f} MB more{pandas}; gittrack does both at its first "
-                "checkpoint, so they are inside gittrack's figure.")
+                f"{cost['array_mb']:.1f} MB more{pandas}; gittrack imports pyarrow at its "
+                "first checkpoint (inside its figure) but builds arrays from numpy buffers, "
+                "which does not import pandas.")
     if not all(r.get("reset") for r in results.values() if "error" not in r):
         ctx.out("  note: /proc/self/clear_refs unavailable: the peak may include import peaks.")
     ctx.out("  'loop µs/step' is the whole loop (value generation included), not log() alone.")

@@ -204,9 +204,10 @@ def _history_section(ctx: Context) -> None:
         ["pyarrow alone: bytes in memory → DataFrame", fmt_s(res["base_pandas_s"]), "1×", ""],
         ["pygit2 repo[id].data + pyarrow → DataFrame", fmt_s(res["base_git_s"]),
          f"{fmt_ratio(res['base_git_s'] / res['base_pandas_s'])} pyarrow→DataFrame",
-         "how gittrack reads blobs"],
+         ""],
         ["pygit2 repo.odb.read(id) + pyarrow → DataFrame", fmt_s(res["base_odb_s"]),
-         f"{fmt_ratio(res['base_odb_s'] / res['base_pandas_s'])} pyarrow→DataFrame", ""],
+         f"{fmt_ratio(res['base_odb_s'] / res['base_pandas_s'])} pyarrow→DataFrame",
+         "how gittrack reads blobs"],
     ]
     ctx.out(table(["read", "median", "ratio", "notes"], rows))
     ctx.out(f"  {res['rows']:,} rows × {res['columns']} columns from {res['chunks']} Parquet "

@@ -29,7 +29,7 @@ class Settings:
     """
 
     checkpoint_interval: float = 10.0
-    checkpoint_rows: int = 50_000
+    checkpoint_rows: int = 20_000
     out_of_order: OutOfOrder = "warn"
     reinit: Reinit = "finish_previous"
     quiet: bool = False

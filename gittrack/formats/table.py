@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gittrack.errors import FormatError
+from gittrack.formats import arrow
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -30,11 +31,11 @@ def history_chunk(
     """Parquet bytes for one checkpoint's rows; ``columns`` values are lists padded with None."""
     import pyarrow as pa
 
-    arrays = [pa.array(steps, pa.int64()), pa.array(timestamps, pa.float64()),
-              pa.array(runtimes, pa.float64())]
+    arrays = [arrow.numeric(steps, "int"), arrow.numeric(timestamps, "float"),
+              arrow.numeric(runtimes, "float")]
     names = list(SYSTEM_COLUMNS)
     for name, values in columns.items():
-        arrays.append(_column(values))
+        arrays.append(arrow.column(values))
         names.append(name)
     return _write(pa.Table.from_arrays(arrays, names=names))
 
@@ -43,27 +44,14 @@ def histogram_chunk(rows: Sequence[tuple[str, int, float, list[float], list[floa
     """Parquet bytes for histogram rows ``(key, step, timestamp, edges, counts)``."""
     import pyarrow as pa
 
-    keys, steps, times, edges, counts = zip(*rows, strict=False) if rows else ((), (), (), (), ())
+    keys = [r[0] for r in rows]
     table = pa.Table.from_arrays(
-        [pa.array(keys, pa.string()), pa.array(steps, pa.int64()),
-         pa.array(times, pa.float64()), pa.array(edges, pa.list_(pa.float64())),
-         pa.array(counts, pa.list_(pa.float64()))],
+        [arrow.strings(keys), arrow.numeric([r[1] for r in rows], "int"),
+         arrow.numeric([r[2] for r in rows], "float"), arrow.float_lists([r[3] for r in rows]),
+         arrow.float_lists([r[4] for r in rows])],
         names=["key", STEP, TIMESTAMP, "edges", "counts"],
     )
     return _write(table)
-
-
-def _column(values: list[Any]) -> pa.Array:
-    import pyarrow as pa
-
-    try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        # bools mixed with numbers: store the widest numeric type
-        has_float = any(isinstance(v, float) for v in values)
-        if has_float:
-            return pa.array([None if v is None else float(v) for v in values], pa.float64())
-        return pa.array([None if v is None else int(v) for v in values], pa.int64())
 
 
 def _write(table: pa.Table) -> bytes:
@@ -117,7 +105,8 @@ def concat(tables: Iterable[pa.Table], first: Sequence[str] = SYSTEM_COLUMNS) ->
             else:
                 cols.append(pa.nulls(table.num_rows, types[name]))
         fixed.append(pa.Table.from_arrays(cols, names=order))
-    return pa.concat_tables(fixed).combine_chunks() if len(fixed) > 1 else fixed[0]
+    # Chunked columns, not combined: combining copies the whole table for no gain.
+    return pa.concat_tables(fixed) if len(fixed) > 1 else fixed[0]
 
 
 def _wider(a: pa.DataType, b: pa.DataType) -> pa.DataType:

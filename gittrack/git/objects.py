@@ -80,8 +80,10 @@ def read_file(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> bytes | 
         entry = tree[path]
     except KeyError:
         return None
-    obj = repo[entry.id]
-    return obj.data if isinstance(obj, pygit2.Blob) else None
+    if entry.type_str != "blob":
+        return None
+    _, data = repo.odb.read(entry.id)  # twice as fast as repo[id].data for large blobs
+    return bytes(data)
 
 
 def list_files(repo: pygit2.Repository, tree: pygit2.Tree, dirpath: str) -> Iterator[str]:
