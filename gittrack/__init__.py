@@ -68,7 +68,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # ``gittrack.run`` is the active run (or None), like ``wandb.run``.
+    # ``gittrack.run`` is the active run (or None), like ``wandb.run``; ``gittrack.config`` and
+    # ``gittrack.summary`` are its config and summary, like ``wandb.config``.
     if name == "run":
         return current_run()
+    if name in ("config", "summary"):
+        active = current_run()
+        if active is None:
+            raise GittrackError(f"gittrack.{name} is used before gittrack.init()")
+        return getattr(active, name)
     raise AttributeError(f"module 'gittrack' has no attribute {name!r}")

@@ -378,3 +378,17 @@ def test_session_state_is_per_process(repo: Path) -> None:
     assert session._active == [run]
     run.finish()
     assert gittrack.current_run() is None
+
+
+def test_module_level_config_and_summary_follow_the_current_run(
+    repo: Path, fast_settings: dict[str, object]
+) -> None:
+    run = gittrack.init(config={"lr": 0.1}, settings=fast_settings)
+    gittrack.config.update({"batch": 32})
+    gittrack.log({"loss": 0.5})
+    assert gittrack.config["lr"] == 0.1
+    assert gittrack.summary["loss"] == 0.5
+    run.finish()
+    assert gittrack.Api(".").run(run.id).config == {"lr": 0.1, "batch": 32}
+    with pytest.raises(gittrack.GittrackError, match=r"before gittrack\.init"):
+        _ = gittrack.config
