@@ -12,16 +12,30 @@ from typing import Any
 
 from gittrack._version import __version__
 from gittrack.api.public import Api
-from gittrack.api.session import current_run, define_metric, finish, init, log
+from gittrack.api.session import (
+    current_run,
+    define_metric,
+    finish,
+    init,
+    log,
+    log_artifact,
+    use_artifact,
+)
+from gittrack.artifacts.artifact import Artifact
+from gittrack.artifacts.view import ArtifactVersion
 from gittrack.errors import (
     AmbiguousNameError,
+    BlobNotFoundError,
     ConflictError,
+    CryptoError,
+    DecryptionError,
     FormatError,
     GittrackError,
     GittrackWarning,
     InvalidKeyError,
     InvalidSettingError,
     InvalidValueError,
+    KeyMissingError,
     NotAGitRepositoryError,
     NotFoundError,
     RepositoryError,
@@ -29,6 +43,7 @@ from gittrack.errors import (
     RunFinishedError,
     RunLockedError,
     StepOrderError,
+    StorageError,
     UsageError,
 )
 from gittrack.formats.histogram import Histogram
@@ -39,7 +54,12 @@ from gittrack.settings import Settings
 __all__ = [
     "AmbiguousNameError",
     "Api",
+    "Artifact",
+    "ArtifactVersion",
+    "BlobNotFoundError",
     "ConflictError",
+    "CryptoError",
+    "DecryptionError",
     "FormatError",
     "GittrackError",
     "GittrackWarning",
@@ -47,6 +67,7 @@ __all__ = [
     "InvalidKeyError",
     "InvalidSettingError",
     "InvalidValueError",
+    "KeyMissingError",
     "NotAGitRepositoryError",
     "NotFoundError",
     "RepositoryError",
@@ -57,6 +78,7 @@ __all__ = [
     "RunView",
     "Settings",
     "StepOrderError",
+    "StorageError",
     "UsageError",
     "__version__",
     "current_run",
@@ -64,6 +86,8 @@ __all__ = [
     "finish",
     "init",
     "log",
+    "log_artifact",
+    "use_artifact",
 ]
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -70,6 +74,67 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = make_repo(tmp_path / "project")
     monkeypatch.chdir(path)
     return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"moto_server exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"moto_server did not answer on port {port}:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real S3 API (moto's server) on 127.0.0.1, one per test session; yields its URL."""
+    exe = shutil.which("moto_server")
+    if exe is None:
+        pytest.fail("moto_server not found: pip install 'moto[server]' (in the test extra)")
+    log = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    port = _free_port()
+    # Credentials only in the child's environment: the tests pass theirs explicitly, and the
+    # hermetic HOME means boto in this process never finds a real user's.
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [exe, "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        _wait_for_port(proc, port, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def s3_url(s3_server: str) -> tuple[str, dict[str, str]]:
+    """A fresh, empty bucket on the session's S3 server: ``(url, options)`` for
+    ``BlobStore.from_url(url, options)``. No ``region_name``: moto then rejects the bucket's
+    LocationConstraint (see TESTING.md)."""
+    import fsspec
+
+    options = {"key": "testing", "secret": "testing", "endpoint_url": s3_server}
+    bucket = f"gittrack-test-{uuid.uuid4().hex[:16]}"
+    fsspec.filesystem("s3", **options).mkdir(bucket)
+    return f"s3://{bucket}/store", options
 
 
 FAST = {"checkpoint_interval": 0.2, "quiet": True}

@@ -9,8 +9,11 @@ from typing import Any
 
 import pygit2
 
+from gittrack.artifacts import versions
+from gittrack.artifacts.view import ArtifactVersion
 from gittrack.errors import GittrackError, RepositoryError
 from gittrack.git.repo import discover
+from gittrack.runs.lineage import consumers, producer
 from gittrack.runs.query import matches
 from gittrack.runs.recover import recover_dead_runs
 from gittrack.runs.resolve import resolve_run
@@ -39,6 +42,32 @@ class Api:
     def run(self, spec: str) -> RunView:
         """One run by id, unique id prefix or name."""
         return resolve_run(self._repo, spec)
+
+    def artifact(self, spec: str) -> ArtifactVersion:
+        """One artifact version: ``"name"``, ``"name:latest"``, ``"name:v3"`` or
+        ``"name:<alias>"``."""
+        return ArtifactVersion.resolve(self._repo, spec)
+
+    def artifacts(self, name: str | None = None) -> list[ArtifactVersion]:
+        """The latest version of every artifact, by name; with ``name``, each of its versions,
+        newest first."""
+        if name is None:
+            return [ArtifactVersion(self._repo, versions.read_info(self._repo, commit))
+                    for commit in versions.list_artifacts(self._repo).values()]
+        ArtifactVersion.resolve(self._repo, name)  # NotFoundError naming what exists
+        return [ArtifactVersion(self._repo, versions.read_info(self._repo, commit))
+                for commit in versions.history(self._repo, name)]
+
+    def used_by(self, artifact: str | ArtifactVersion) -> list[RunView]:
+        """The runs that used a version (``run.use_artifact``), newest first."""
+        return consumers(self._repo, self._version(artifact))
+
+    def logged_by(self, artifact: str | ArtifactVersion) -> RunView | None:
+        """The run that logged a version, if it is in this repository."""
+        return producer(self._repo, self._version(artifact))
+
+    def _version(self, artifact: str | ArtifactVersion) -> ArtifactVersion:
+        return artifact if isinstance(artifact, ArtifactVersion) else self.artifact(artifact)
 
     @property
     def path(self) -> str:

@@ -9,7 +9,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gittrack.errors import GittrackError, GittrackWarning, InvalidSettingError, NotFoundError
 from gittrack.git.repo import discover
@@ -21,6 +21,10 @@ from gittrack.runs.resolve import resolve_run
 from gittrack.runs.start import create_run, resume_run
 from gittrack.settings import Settings
 from gittrack.types import RunId
+
+if TYPE_CHECKING:
+    from gittrack.artifacts.artifact import Artifact
+    from gittrack.artifacts.view import ArtifactVersion
 
 _lock = threading.RLock()
 _active: list[Run] = []
@@ -157,6 +161,24 @@ def define_metric(name: str, *args: Any, **kwargs: Any) -> Any:
     if run is None:
         raise GittrackError("gittrack.define_metric() called before gittrack.init()")
     return run.define_metric(name, *args, **kwargs)
+
+
+def log_artifact(
+    artifact: Artifact, aliases: Iterable[str] | str | None = None
+) -> ArtifactVersion:
+    """``current_run().log_artifact(...)``: store a ``gittrack.Artifact`` as a new version."""
+    run = current_run()
+    if run is None:
+        raise GittrackError("gittrack.log_artifact() called before gittrack.init()")
+    return run.log_artifact(artifact, aliases=aliases)
+
+
+def use_artifact(artifact: str | ArtifactVersion) -> ArtifactVersion:
+    """``current_run().use_artifact(...)``: a version (``"name:v3"``), recorded as an input."""
+    run = current_run()
+    if run is None:
+        raise GittrackError("gittrack.use_artifact() called before gittrack.init()")
+    return run.use_artifact(artifact)
 
 
 def _install_hooks() -> None:

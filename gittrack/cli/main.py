@@ -28,17 +28,23 @@ def cli(ctx: click.Context, repo: str | None, debug: bool) -> None:
 
 def _register() -> None:
     from gittrack.cli import (
+        artifact_cmd,
         demo_cmd,
         diff_cmd,
         export_cmd,
+        keys_cmd,
         log_cmd,
         recover_cmd,
         runs_cmd,
         show_cmd,
+        storage_cmd,
     )
 
     for module in (runs_cmd, show_cmd, diff_cmd, log_cmd, export_cmd, recover_cmd, demo_cmd):
         cli.add_command(module.command)
+    cli.add_command(keys_cmd.command)
+    cli.add_command(artifact_cmd.command)
+    cli.add_command(storage_cmd.command)
 
 
 _register()

@@ -6,7 +6,7 @@ from typing import Any
 
 from gittrack.formats.jsonio import json_dumps, json_safe
 
-__all__ = ["dumps", "format_duration", "format_value", "json_safe"]
+__all__ = ["dumps", "format_duration", "format_size", "format_value", "json_safe"]
 
 
 def dumps(value: Any) -> str:
@@ -36,3 +36,15 @@ def format_duration(seconds: float | None) -> str:
         return f"{minutes}m{sec:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def format_size(nbytes: int | None) -> str:
+    """``1.5 MB``: decimal units, as ``ls -h --si`` and most storage consoles show them."""
+    if nbytes is None:
+        return "-"
+    size = float(nbytes)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")

@@ -46,6 +46,10 @@ def print_run(console: Console, view: RunView) -> None:
         _section(console, "code", _code_fields(code))
     _section(console, "config", flatten(view.config).items())
     _section(console, "summary", flatten(view.summary).items())
+    lineage = meta.get("artifacts")
+    if isinstance(lineage, dict) and lineage:
+        _section(console, "artifacts", [(role, ", ".join(map(str, specs)))
+                                        for role, specs in lineage.items()])
 
 
 def _section(console: Console, title: str, fields: Iterable[Field]) -> None:

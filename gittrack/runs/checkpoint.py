@@ -99,6 +99,22 @@ def run_document(
     merged["exit_code"] = exit_code
     merged["steps"] = snap.resume["next_step"]
     merged["metrics"] = snap.metrics
+    lineage = artifact_lineage(info.get("artifacts"), snap.artifacts)
+    if lineage:
+        merged["artifacts"] = lineage
     ordered = {key: merged[key] for key in _FIRST_KEYS if key in merged}
     ordered.update((k, v) for k, v in merged.items() if k not in ordered)
     return ordered
+
+
+def artifact_lineage(before: Any, new: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``run.yaml``'s ``artifacts: {used: [...], logged: [...]}``: what an earlier process of
+    the run recorded (resumed or recovered runs), then this one's, without repeats."""
+    merged: dict[str, list[str]] = {}
+    for role in ("used", "logged"):
+        old = before.get(role) if isinstance(before, dict) else None
+        specs = list(dict.fromkeys([*(old if isinstance(old, list) else []),
+                                    *new.get(role, [])]))
+        if specs:
+            merged[role] = specs
+    return merged

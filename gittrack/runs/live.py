@@ -12,7 +12,7 @@ import warnings
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pygit2
 
@@ -21,7 +21,9 @@ from gittrack.errors import (
     InvalidKeyError,
     InvalidValueError,
     RunFinishedError,
+    RunLockedError,
     StepOrderError,
+    UsageError,
 )
 from gittrack.formats.histogram import Histogram
 from gittrack.formats.values import Normalizer, to_plain
@@ -32,6 +34,10 @@ from gittrack.runs.summary import MetricSpec
 from gittrack.runs.wal import WalWriter
 from gittrack.settings import Settings
 from gittrack.types import CommitId, RefName, RunId
+
+if TYPE_CHECKING:
+    from gittrack.artifacts.artifact import Artifact
+    from gittrack.artifacts.view import ArtifactVersion
 
 log = logging.getLogger("gittrack")
 
@@ -251,6 +257,53 @@ class Run:
         if topic not in self._warned:
             self._warned.add(topic)
             warnings.warn(message, GittrackWarning, stacklevel=4)
+
+    # -- artifacts -----------------------------------------------------------------------
+    def log_artifact(
+        self, artifact: Artifact, aliases: Iterable[str] | str | None = None
+    ) -> ArtifactVersion:
+        """Store ``artifact``'s files and return its version (``name:vN``).
+
+        A new version only when the content changed; identical content returns the existing
+        head. ``latest`` always names the newest version; ``aliases`` (``["best"]``) move to
+        this one. The version names this run as its producer, and ``run.yaml`` lists it.
+        """
+        from gittrack.artifacts.publish import log_artifact
+
+        self._check_writable("log_artifact")
+        version = log_artifact(self._own_repo(), artifact, producer=self._id, aliases=aliases)
+        self._record(("artifact", 0, {"logged": version.spec}))
+        return version
+
+    def use_artifact(self, artifact: str | ArtifactVersion) -> ArtifactVersion:
+        """The version ``artifact`` names (``"name"``, ``"name:v3"``, ``"name:best"``), recorded
+        as an input of this run; ``.download()`` or ``.path(file)`` fetch its files."""
+        from gittrack.artifacts.view import ArtifactVersion
+
+        self._check_writable("use_artifact")
+        if isinstance(artifact, str):
+            version = ArtifactVersion.resolve(self._own_repo(), artifact)
+        elif isinstance(artifact, ArtifactVersion):
+            version = artifact
+        else:
+            raise UsageError(
+                f"use_artifact takes 'name[:version]' or an ArtifactVersion, got {artifact!r}"
+            )
+        self._record(("artifact", 0, {"used": version.spec}))
+        return version
+
+    def _own_repo(self) -> pygit2.Repository:
+        # The checkpoint thread uses self._repo; libgit2 objects are not safe to share between
+        # threads at once, and artifact work runs in the caller's thread.
+        return pygit2.Repository(self._repo.path)
+
+    def _check_writable(self, what: str) -> None:
+        if self._forked:
+            raise RunLockedError(
+                f"{what} from a forked child: run {self._id} belongs to process {self._pid}"
+            )
+        if self._finished:
+            self._refuse(what)
 
     # -- checkpoints ---------------------------------------------------------------------
     def _checkpoint_loop(self) -> None:

@@ -6,6 +6,7 @@ Records (tuples, as written to the write-ahead log)::
     ("config", seq, {key: value})          ("config_del", seq, [key, ...])
     ("summary", seq, {key: value})         ("summary_del", seq, [key, ...])
     ("define", seq, name, {spec})          ("meta", seq, {field: value})
+    ("artifact", seq, {"used" | "logged": "name:vN"})
 
 Step semantics are Weights & Biases': without ``step`` a call merges into the open step and
 commits it unless ``commit=False``; with a ``step`` ahead of the open one, the open step is
@@ -40,6 +41,7 @@ class Snapshot:
     meta: dict[str, Any]
     metrics: dict[str, Any]
     resume: dict[str, Any]
+    artifacts: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
 class RunState:
@@ -57,6 +59,7 @@ class RunState:
         self.kinds: dict[str, str] = {}
         self.out_of_order = 0
         self.seq = 0
+        self.artifacts: dict[str, list[str]] = {}  # lineage: "used"/"logged" → ["name:vN"]
 
     # -- records -------------------------------------------------------------------------
     def apply(self, record: tuple[Any, ...]) -> None:
@@ -83,6 +86,11 @@ class RunState:
             self.summary.define(MetricSpec.from_dict(record[2], record[3]))
         elif kind == "meta":
             self.meta.update(record[2])
+        elif kind == "artifact":
+            for role, spec in record[2].items():
+                specs = self.artifacts.setdefault(role, [])
+                if spec not in specs:
+                    specs.append(spec)
 
     def log(
         self, t: float, step: int | None, commit: bool | None, data: dict[str, Any],
@@ -154,6 +162,7 @@ class RunState:
             config=dict(self.config), summary=dict(self.summary.values), meta=dict(self.meta),
             metrics={name: spec.to_dict() for name, spec in self.summary.specs.items()},
             resume=self.resume_dict(),
+            artifacts={role: list(specs) for role, specs in self.artifacts.items()},
         )
 
     def resume_dict(self) -> dict[str, Any]:

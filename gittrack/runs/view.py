@@ -14,6 +14,8 @@ from gittrack.types import CommitId, RefName, RunId
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from gittrack.artifacts.view import ArtifactVersion
+
 HISTORY_FORMATS = ("pandas", "arrow", "polars")
 
 
@@ -112,6 +114,18 @@ class RunView:
     def histograms(self, key: str | None = None, format: str = "pandas") -> Any:
         """Histogram rows: ``key``, ``_step``, ``_timestamp``, ``edges``, ``counts``."""
         return _convert(store.histograms(self._repo, self.commit, key), format)
+
+    def used_artifacts(self) -> list[ArtifactVersion]:
+        """The artifact versions this run used (``run.use_artifact``)."""
+        from gittrack.runs.lineage import run_artifacts
+
+        return run_artifacts(self._repo, self, "used")
+
+    def logged_artifacts(self) -> list[ArtifactVersion]:
+        """The artifact versions this run logged (``run.log_artifact``)."""
+        from gittrack.runs.lineage import run_artifacts
+
+        return run_artifacts(self._repo, self, "logged")
 
     def __repr__(self) -> str:
         return f"<gittrack.RunView {self.name!r} id={self.id} state={self.state}>"

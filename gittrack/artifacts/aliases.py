@@ -1,0 +1,119 @@
+"""Aliases (``best``, ``prod``) as refs ``refs/gittrack/aliases/<name>/<alias>``, and specs.
+
+An alias is a small ref pointing at a version's commit: moving it is one compare-and-swap,
+pushing it is one refspec, and no version commit changes when it moves. ``latest`` is never
+stored: it always means the head of the chain. A spec names a version: ``name``,
+``name:latest``, ``name:v3`` or ``name:<alias>``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pygit2
+
+from gittrack.artifacts.artifact import check_artifact_name
+from gittrack.artifacts.versions import head, list_artifacts, version_commit
+from gittrack.errors import ConflictError, NotFoundError, UsageError
+from gittrack.git import refs
+from gittrack.git.codestate import is_valid_ref_component
+from gittrack.types import CommitId, RefName
+
+ALIASES_PREFIX = "refs/gittrack/aliases/"
+LATEST = "latest"
+_VERSION = re.compile(r"^v(\d+)$")
+_RETRIES = 20
+
+
+def alias_ref(name: str, alias: str) -> RefName:
+    return RefName(f"{ALIASES_PREFIX}{name}/{alias}")
+
+
+def check_alias(alias: object) -> str:
+    if not isinstance(alias, str) or not is_valid_ref_component(alias):
+        raise UsageError(
+            f"alias {alias!r} is not valid: use letters, digits, '.', '_' and '-' "
+            "(no '/', ':' or '..')"
+        )
+    if alias == LATEST or _VERSION.match(alias):
+        raise UsageError(f"{alias!r} cannot be an alias: 'latest' and 'vN' name versions already")
+    return alias
+
+
+def aliases(repo: pygit2.Repository, name: str) -> dict[str, CommitId]:
+    """The user aliases of artifact ``name`` (``latest`` not included), by alias."""
+    prefix = f"{ALIASES_PREFIX}{name}/"
+    found = refs.list_refs(repo, prefix)
+    return {ref[len(prefix):]: commit for ref, commit in sorted(found.items())}
+
+
+def all_aliases(repo: pygit2.Repository) -> dict[str, dict[str, CommitId]]:
+    """Every artifact's aliases, from one listing of the refs."""
+    out: dict[str, dict[str, CommitId]] = {}
+    for ref, commit in sorted(refs.list_refs(repo, ALIASES_PREFIX).items()):
+        name, _, alias = ref[len(ALIASES_PREFIX):].partition("/")
+        out.setdefault(name, {})[alias] = commit
+    return out
+
+
+def aliases_of(repo: pygit2.Repository, name: str, commit: CommitId,
+               known: dict[str, CommitId] | None = None) -> list[str]:
+    """The aliases naming ``commit``: ``latest`` first when it is the head."""
+    found = [a for a, c in (aliases(repo, name) if known is None else known).items()
+             if c == commit]
+    return [LATEST, *found] if head(repo, name) == commit else found
+
+
+def set_alias(repo: pygit2.Repository, name: str, alias: str, commit: CommitId) -> None:
+    """Point ``alias`` at ``commit``, wherever it pointed before (aliases move)."""
+    check_alias(alias)
+    ref = alias_ref(name, alias)
+    for _ in range(_RETRIES):
+        old = refs.get_ref(repo, ref)
+        if old == commit:
+            return
+        try:
+            refs.update_ref(repo, ref, commit, old)
+            return
+        except ConflictError:
+            continue  # another writer moved it meanwhile: the last one to ask wins
+    raise ConflictError(f"alias {name}:{alias} keeps moving under us; try again")
+
+
+def remove_alias(repo: pygit2.Repository, name: str, alias: str) -> None:
+    ref = alias_ref(name, check_alias(alias))
+    old = refs.get_ref(repo, ref)
+    if old is None:
+        raise NotFoundError(f"artifact {name} has no alias {alias!r}")
+    refs.delete_ref(repo, ref, old)
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """``"name:v3"`` → ``("name", "v3")``; no ``:`` means ``latest``."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise UsageError(f"an artifact is named NAME or NAME:VERSION, got {spec!r}")
+    name, sep, selector = spec.strip().partition(":")
+    check_artifact_name(name)
+    if sep and not selector:
+        raise UsageError(f"{spec!r} lacks a version after ':' (latest, vN or an alias)")
+    return name, selector or LATEST
+
+
+def resolve(repo: pygit2.Repository, spec: str) -> CommitId:
+    """The commit of the version ``spec`` names; ``NotFoundError`` saying what exists."""
+    name, selector = parse_spec(spec)
+    tip = head(repo, name)
+    if tip is None:
+        names = list(list_artifacts(repo))
+        listed = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "") or "none yet"
+        raise NotFoundError(f"no artifact named {name!r} (artifacts: {listed})")
+    if selector == LATEST:
+        return tip
+    number = _VERSION.match(selector)
+    if number:
+        return version_commit(repo, name, int(number.group(1)))
+    known = aliases(repo, name)
+    if selector in known:
+        return known[selector]
+    existing = ", ".join([LATEST, *known])
+    raise NotFoundError(f"artifact {name} has no alias {selector!r} (aliases: {existing})")

@@ -1,0 +1,247 @@
+"""Where a project's blobs go: `.gittrack/config.yaml`, overridden by `.git/gittrack/config.yaml`.
+
+Both files have the same schema::
+
+    storage:
+      url: s3://bucket/prefix          # any fsspec URL, or a plain path (relative: to the repo)
+      options: {endpoint_url: ...}     # fsspec storage options
+    privacy: public                    # project file only; default: private iff keys exist
+
+The project file is committed and reviewed like code; the local one (never pushed) lets one
+user point at another store, e.g. a mirror, without touching the team's setting. Its
+``storage`` section replaces the project's whole (options of one store make no sense for
+another). ``privacy`` is honoured only in the project file: a local file must not be able to
+turn encryption off for a team's shared store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import pygit2
+
+from gittrack.errors import FormatError, InvalidSettingError, RepositoryError, StorageError
+from gittrack.formats import yamlio
+from gittrack.git.codestate import strip_credentials
+from gittrack.git.repo import gittrack_dir
+
+Privacy = Literal["private", "public"]
+Source = Literal["local", "project", "default"]
+
+CONFIG_NAME = "config.yaml"
+_SECRET_WORDS = ("secret", "password", "passwd", "token", "credential", "account_key", "sas",
+                 "connection_string", "private")
+MASK = "********"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProjectConfig:
+    """The effective storage settings and where they came from."""
+
+    url: str
+    options: Mapping[str, Any]
+    source: Source
+    source_path: Path | None
+    privacy: Privacy | None  # None: not set; private iff the project has keys
+
+    def to_dict(self, *, masked: bool = True) -> dict[str, Any]:
+        return {
+            "url": display_url(self.url) if masked else self.url,
+            "options": mask_options(self.options) if masked else dict(self.options),
+            "source": self.source,
+            "source_path": None if self.source_path is None else str(self.source_path),
+            "privacy": self.privacy,
+        }
+
+
+def project_config_path(repo: pygit2.Repository) -> Path | None:
+    """``<work tree>/.gittrack/config.yaml``; ``None`` for a bare repository."""
+    return None if repo.workdir is None else Path(repo.workdir) / ".gittrack" / CONFIG_NAME
+
+
+def local_config_path(repo: pygit2.Repository) -> Path:
+    return gittrack_dir(repo) / CONFIG_NAME
+
+
+def default_store_url(repo: pygit2.Repository) -> str:
+    return str(gittrack_dir(repo) / "blobs")
+
+
+def base_dir(repo: pygit2.Repository) -> Path:
+    """What relative store paths are relative to: the work tree (the git dir when bare)."""
+    return Path(repo.workdir if repo.workdir is not None else repo.path)
+
+
+def load_config(repo: pygit2.Repository) -> ProjectConfig:
+    """The effective configuration: local storage, else project storage, else the default."""
+    project_path = project_config_path(repo)
+    project = _read(project_path) if project_path is not None else {}
+    local_path = local_config_path(repo)
+    local = _read(local_path)
+    if "privacy" in local:
+        raise InvalidSettingError(
+            f"{local_path}: privacy can only be set in .gittrack/config.yaml (committed and "
+            "reviewed like code), not per user; remove it from the local file"
+        )
+    privacy = _privacy(project.get("privacy"), project_path)
+    for source, path, data in (("local", local_path, local), ("project", project_path, project)):
+        storage = _storage(data.get("storage"), path)
+        if storage is not None:
+            url = resolve_url(repo, storage[0])
+            return ProjectConfig(url, storage[1], source, path, privacy)  # type: ignore[arg-type]
+    return ProjectConfig(default_store_url(repo), {}, "default", None, privacy)
+
+
+def resolve_url(repo: pygit2.Repository, url: str) -> str:
+    """A plain relative path is relative to the repository, not to the current folder."""
+    if "://" in url or url.startswith("file:"):
+        return url
+    path = Path(url).expanduser()
+    return str(path if path.is_absolute() else base_dir(repo) / path)
+
+
+def save_storage(
+    repo: pygit2.Repository, url: str, options: Mapping[str, Any], local: bool
+) -> Path:
+    """Set the storage section of the project (or local) file, keeping its other keys."""
+    path = local_config_path(repo) if local else project_config_path(repo)
+    if path is None:
+        raise RepositoryError(
+            "a bare repository has no .gittrack/config.yaml; use --local to configure storage"
+        )
+    data = _read(path)
+    data["storage"] = {"url": url, "options": dict(options)} if options else {"url": url}
+    _write(path, data, _mode(local))
+    return path
+
+
+def remove_storage(repo: pygit2.Repository, local: bool) -> Path | None:
+    """Drop the storage section of one file; the path changed, or ``None`` if it had none."""
+    path = local_config_path(repo) if local else project_config_path(repo)
+    if path is None:
+        return None
+    data = _read(path)
+    if "storage" not in data:
+        return None
+    del data["storage"]
+    _write(path, data, _mode(local))
+    return path
+
+
+def _mode(local: bool) -> int:
+    # The local file may hold credentials; the project file is committed (git keeps 0644).
+    return 0o600 if local else 0o644
+
+
+def is_secret(key: str) -> bool:
+    lowered = key.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def mask_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Options fit to print: secret-looking values replaced by ``********``, recursively."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if isinstance(value, Mapping):
+            out[key] = mask_options(value)
+        else:
+            out[key] = MASK if is_secret(str(key)) and value is not None else value
+    return out
+
+
+def display_url(url: str) -> str:
+    """A URL without the credentials some people put in it (``https://user:pw@host``)."""
+    return strip_credentials(url)
+
+
+def secret_keys(options: Mapping[str, Any], prefix: str = "") -> list[str]:
+    found = []
+    for key, value in options.items():
+        if isinstance(value, Mapping):
+            found += secret_keys(value, f"{prefix}{key}.")
+        elif is_secret(str(key)):
+            found.append(prefix + str(key))
+    return found
+
+
+def check_protocol(url: str) -> str | None:
+    """Refuse an unknown protocol; a known one whose package is missing gives a warning text.
+
+    ``storage set`` accepts the latter: a team may configure ``gs://`` on a machine that
+    never reads the blobs itself.
+    """
+    import fsspec
+    from fsspec.registry import known_implementations
+
+    for part in url.split("::"):  # fsspec chains: simplecache::s3://...
+        protocol = part.split("://", 1)[0] if "://" in part else "file"
+        if protocol in fsspec.registry:
+            continue
+        known = known_implementations.get(protocol)
+        if known is None:
+            raise StorageError(
+                f"unknown storage protocol {protocol!r} in {display_url(url)!r}: use a local "
+                "path or an fsspec URL such as s3://, gs://, az://, file:// "
+                "(see docs/storage.md)"
+            )
+        try:
+            fsspec.get_filesystem_class(protocol)
+        except (ImportError, ValueError):
+            return f"the {protocol}:// backend is not installed here: {known.get('err', '')}"
+    return None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise RepositoryError(f"cannot read {path}: {exc.strerror or exc}") from None
+    data = yamlio.load(raw, what=str(path))
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise FormatError(f"{path} must hold a mapping (storage:, privacy:), not {data!r}")
+    return data
+
+
+def _storage(value: Any, path: Path | None) -> tuple[str, dict[str, Any]] | None:
+    if value is None:
+        return None
+    url = value.get("url") if isinstance(value, dict) else None
+    options = value.get("options") or {} if isinstance(value, dict) else None
+    if not isinstance(url, str) or not url or not isinstance(options, dict):
+        raise FormatError(
+            f"{path}: storage must be {{url: <fsspec URL or path>, options: {{...}}}}, "
+            f"got {value!r}"
+        )
+    return url, options
+
+
+def _privacy(value: Any, path: Path | None) -> Privacy | None:
+    if value is None or value in ("private", "public"):
+        return value  # type: ignore[no-any-return]
+    raise FormatError(f"{path}: privacy must be 'private' or 'public', got {value!r}")
+
+
+def _write(path: Path, data: dict[str, Any], mode: int) -> None:
+    temp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as out:
+            out.write(yamlio.dump(data))
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except OSError as exc:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+        raise RepositoryError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,64 @@
+"""Writing a file into place: streamed to a temporary name beside it, verified, then renamed.
+
+A reader (or a crash) never sees a partial or unverified file under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from gittrack.errors import DecryptionError, UsageError
+
+CHUNK = 1 << 20
+
+
+def unique_name(folder: Path, stem: str) -> Path:
+    """A name nobody else will pick in ``folder``; the file is not created (creating files is
+    the slowest step of fetching many small ones, so each is created once, by its writer)."""
+    return folder / f".{stem[:40]}.{uuid.uuid4().hex}.tmp"
+
+
+@contextlib.contextmanager
+def temp_beside(dst: Path) -> Iterator[Path]:
+    """A temporary path in ``dst``'s folder (same filesystem: ``os.replace`` works), removed
+    on the way out unless it was renamed."""
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UsageError(f"cannot create the folder {dst.parent}: a file is in the way") from None
+    temp = unique_name(dst.parent, dst.name)
+    try:
+        yield temp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+
+def copy_stream(src: BinaryIO, out: BinaryIO) -> tuple[str, int]:
+    """Copy in chunks (flat memory) and return the sha256 hex and size of what was copied."""
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := src.read(CHUNK):
+        digest.update(chunk)
+        out.write(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def write_verified(src: BinaryIO, dst: Path, digest: str, *, what: str) -> None:
+    """Stream ``src`` to ``dst`` only if its sha256 is ``digest``; else ``DecryptionError``."""
+    with temp_beside(dst) as temp:
+        with temp.open("xb") as out:
+            got, _ = copy_stream(src, out)
+        if got != digest:
+            raise DecryptionError(
+                f"{what} does not match its digest (expected sha256 {digest[:16]}…, got "
+                f"{got[:16]}…): the stored copy is damaged or was tampered with; nothing written"
+            )
+        os.replace(temp, dst)

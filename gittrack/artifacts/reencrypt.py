@@ -1,0 +1,112 @@
+"""``gittrack keys rm --reencrypt``: every stored blob rewritten under the newest project key.
+
+Removing a member rotates the project key for new data; old blobs stay encrypted to the old
+key, which the removed member may have kept. Re-encrypting rewrites each blob that any version
+of any artifact names: decrypted (any project identity opens it), verified, encrypted to the
+new recipient, stored under the new key's name, and only then the old copies are deleted.
+
+Git history is not rewritten: old manifests keep naming the old blobs, and readers fall back
+to the newest key's name for a blob that is gone (``ArtifactStorage._get_blob``). The work is
+idempotent, so an interrupted run is finished by running it again
+(``gittrack artifact reencrypt``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import pygit2
+
+from gittrack.artifacts import versions
+from gittrack.artifacts.manifest import ManifestEntry
+from gittrack.artifacts.storage import ArtifactStorage
+from gittrack.artifacts.transfers import parallel
+
+if TYPE_CHECKING:
+    from gittrack.crypto.keys import ProjectKeys
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReencryptReport:
+    rewritten: int
+    current: int  # already under the newest key
+    deleted: int  # old copies removed
+    missing: tuple[str, ...] = ()  # digests found under no name (nothing to rewrite)
+
+    def __str__(self) -> str:
+        text = (f"re-encrypted {self.rewritten} blob(s) to the new project key "
+                f"({self.current} already were); deleted {self.deleted} old copies")
+        if self.missing:
+            text += f"; {len(self.missing)} blob(s) were in no store and could not be rewritten"
+        return text
+
+
+def referenced_blobs(repo: pygit2.Repository) -> dict[str, tuple[ManifestEntry, set[str]]]:
+    """Every encrypted blob any version names: digest → (an entry, every name it had)."""
+    found: dict[str, tuple[ManifestEntry, set[str]]] = {}
+    for name in versions.list_artifacts(repo):
+        for commit in versions.history(repo, name):
+            for entry in versions.read_entries(repo, commit):
+                if entry.blob is None or entry.blob == entry.digest:
+                    continue  # a reference, or a plaintext blob from a public era
+                found.setdefault(entry.digest, (entry, set()))[1].add(entry.blob)
+    return found
+
+
+def reencrypt_all(
+    repo: pygit2.Repository, old_keys: ProjectKeys | None, new_keys: ProjectKeys,
+    *, storage: ArtifactStorage | None = None,
+) -> ReencryptReport:
+    """Rewrite every encrypted blob under ``new_keys``; delete the copies under old names.
+
+    ``old_keys`` only adds one more name to look for (the manifests name the rest), so it may
+    be ``None`` when finishing an interrupted run.
+    """
+    if storage is None:
+        from gittrack.artifacts.project import open_storage
+
+        storage = open_storage(repo, keys=new_keys)
+    blobs = list(referenced_blobs(repo).values())
+
+    def one(item: tuple[ManifestEntry, set[str]]) -> tuple[str, int]:
+        entry, names = item
+        if old_keys is not None:
+            names = names | {old_keys.blob_name(entry.digest)}
+        return _rewrite(storage, entry, names, new_keys)
+
+    results = parallel(one, blobs, workers=storage.workers, label="re-encrypting blobs",
+                       sizes=lambda item: item[0].size)
+    return ReencryptReport(
+        rewritten=sum(status == "rewritten" for status, _ in results),
+        current=sum(status == "current" for status, _ in results),
+        deleted=sum(deleted for _, deleted in results),
+        missing=tuple(e.digest for (e, _), (status, _) in zip(blobs, results, strict=True)
+                      if status == "missing"),
+    )
+
+
+def _rewrite(storage: ArtifactStorage, entry: ManifestEntry, names: set[str],
+             new_keys: ProjectKeys) -> tuple[str, int]:
+    from gittrack.crypto.age import encrypt_file
+
+    target = new_keys.blob_name(entry.digest)
+    old = sorted(names - {target})
+    if storage.store.exists(target):
+        status = "current"
+    else:
+        present = [n for n in old if storage.store.exists(n)]
+        if not present and not storage.cache.has(entry.digest):
+            return "missing", 0
+        source = dataclasses.replace(entry, blob=present[0] if present else old[0])
+        plain = storage.cached(source, what="re-encryption")  # verified plaintext
+        with storage.temp_file() as encrypted:
+            encrypt_file(plain, encrypted, [new_keys.recipient])
+            storage.store.put_file(target, encrypted)
+        status = "rewritten"
+    deleted = 0
+    for name in old:  # only now: the new copy is in place
+        if storage.store.exists(name):
+            storage.store.delete(name)
+            deleted += 1
+    return status, deleted

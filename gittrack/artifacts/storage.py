@@ -1,0 +1,332 @@
+"""``ArtifactStorage``: files in and out of the blob store, encrypted for private projects.
+
+put  = hash (the stat cache skips unchanged files) → skip blobs the store has (dedup across
+       files, versions and runs) → encrypt to a temporary file (private) → upload.
+get  = the local plaintext cache, else download → decrypt (private) → verify the sha256 →
+       cache → copy into place, verified.
+
+The store never sees a key or plaintext of a private project: blob names are keyed
+(``ProjectKeys.blob_name``) and bytes are age-encrypted. A blob name equal to the digest is
+plaintext, any other name is encrypted, so a project that turned private later still reads
+its old blobs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gittrack.artifacts.manifest import ManifestEntry
+from gittrack.artifacts.materialize import copy_stream, temp_beside, unique_name, write_verified
+from gittrack.artifacts.references import OptionsFor, fetch_reference
+from gittrack.artifacts.transfers import error_context, parallel
+from gittrack.blobs.cache import LocalCache
+from gittrack.blobs.hashing import hash_file
+from gittrack.blobs.statcache import StatCache
+from gittrack.blobs.store import BlobStore
+from gittrack.errors import (
+    BlobNotFoundError,
+    DecryptionError,
+    KeyMissingError,
+    RepositoryError,
+    UsageError,
+)
+
+if TYPE_CHECKING:
+    from gittrack.crypto.keys import ProjectKeys
+
+KeySource = Callable[[], "ProjectKeys"]
+DEFAULT_WORKERS = 8
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Hashed:
+    name: str
+    source: Path
+    digest: str
+    size: int
+    stat: os.stat_result
+
+
+def _no_options(uri: str) -> Mapping[str, Any]:
+    return {}
+
+
+class ArtifactStorage:
+    """The blob store, the local caches and (private projects) the keys, composed."""
+
+    def __init__(self, store: BlobStore, cache: LocalCache, stat_cache: StatCache,
+                 temp_dir: Path, *, keys: KeySource | None = None,
+                 private: bool | None = None, reference_options: OptionsFor = _no_options,
+                 workers: int | None = None, local_store: bool = False) -> None:
+        self.store = store
+        self.cache = cache
+        self.stat_cache = stat_cache
+        self.temp_dir = temp_dir
+        # Writes are encrypted iff private; keys may also be given to a public project that
+        # has some, to read the blobs it stored while it was private.
+        self.private = keys is not None if private is None else private
+        self.reference_options = reference_options
+        self.workers = workers or DEFAULT_WORKERS
+        self._key_source = keys
+        self._keys: ProjectKeys | None = None
+        self._keys_lock = threading.Lock()
+        self._temp_ready = False
+        self.local_store = local_store
+
+    @classmethod
+    def create(cls, *, url: str, options: Mapping[str, Any], state_dir: Path,
+               keys: KeySource | None, private: bool | None = None,
+               reference_options: OptionsFor = _no_options,
+               workers: int | None = None) -> ArtifactStorage:
+        """Storage at ``url`` with its caches under ``state_dir`` (``.git/gittrack``)."""
+        return cls(BlobStore.from_url(url, options), LocalCache(state_dir / "cache" / "blobs"),
+                   StatCache(state_dir / "cache" / "stat.sqlite"), state_dir / "tmp",
+                   keys=keys, private=private, reference_options=reference_options,
+                   workers=workers,
+                   local_store="://" not in url or url.startswith("file://"))
+
+    @property
+    def keys(self) -> ProjectKeys:
+        """The project keys, unlocked on first use."""
+        if self._key_source is None:
+            raise KeyMissingError(
+                "this blob is encrypted, and this project has no keys (.gittrack/keys): "
+                "check out the branch that has them, or ask a member for access"
+            )
+        with self._keys_lock:
+            if self._keys is None:
+                self._keys = self._key_source()
+            return self._keys
+
+    def blob_name(self, digest: str) -> str:
+        return self.keys.blob_name(digest) if self.private else digest
+
+    # -- put ---------------------------------------------------------------------------------
+    def put_file(self, path: Path, name: str | None = None) -> ManifestEntry:
+        """Store one file; the entry is named ``name`` (default: the file's name)."""
+        return self.put_files([(name or path.name, path)])[0]
+
+    def put_files(self, items: Sequence[tuple[str, Path]], *,
+                  what: str = "artifact") -> list[ManifestEntry]:
+        """Store files (``(name, local path)`` pairs) and return their manifest rows.
+
+        Raises before returning anything if one fails; blobs uploaded until then stay in the
+        store (content-addressed, harmless, reclaimed by garbage collection).
+        """
+        if self.private:
+            self.keys  # noqa: B018 - unlock first: a missing key should not wait for hashing
+        hashed = parallel(lambda item: self._hash(item, what), list(items), workers=self.workers,
+                          label=f"hashing {what}", sizes=lambda item: _size(item[1]))
+        entries = [ManifestEntry(h.name, h.digest, h.size, self.blob_name(h.digest))
+                   for h in hashed]
+        with error_context(what):
+            missing = self.store.missing({e.blob for e in entries if e.blob is not None})
+        uploads: dict[str, _Hashed] = {}
+        for h, e in zip(hashed, entries, strict=True):
+            if e.blob in missing:
+                uploads.setdefault(e.blob, h)  # one upload per blob, however many files share it
+        parallel(lambda u: self._upload(u[0], u[1], what), list(uploads.items()),
+                 workers=self.workers, label=f"uploading {what}", sizes=lambda u: u[1].size)
+        return entries
+
+    def _hash(self, item: tuple[str, Path], what: str) -> _Hashed:
+        name, source = item
+        with error_context(f"{what}, file {name}"):
+            try:
+                before = source.stat()
+            except OSError as exc:
+                raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
+            digest = self.stat_cache.lookup(source, before)
+            size = before.st_size
+            if digest is None:
+                digest, size = hash_file(source)
+                if _same_file(before, _stat(source)):
+                    self.stat_cache.record(source, before, digest)
+        return _Hashed(name, source, digest, size, before)
+
+    def _upload(self, blob: str, h: _Hashed, what: str) -> None:
+        with error_context(f"{what}, file {h.name}"):
+            if self.private:
+                from gittrack.crypto.age import encrypt_file
+
+                with self.temp_file() as encrypted:
+                    encrypt_file(h.source, encrypted, [self.keys.recipient])
+                    self._check_unchanged(h, blob, uploaded=False)
+                    self.store.put_file(blob, encrypted)
+            else:
+                self.store.put_file(blob, h.source)
+            self._check_unchanged(h, blob, uploaded=True)
+
+    def _check_unchanged(self, h: _Hashed, blob: str, *, uploaded: bool) -> None:
+        """A file rewritten between hashing and reading for upload would store other bytes
+        under its digest; readers would catch it, but refuse it here, where it can be fixed."""
+        if _same_file(h.stat, _stat(h.source)):
+            return
+        if uploaded:
+            self.store.delete(blob)
+        raise UsageError(f"{h.source} changed while it was stored; write it fully, then log it")
+
+    # -- get ---------------------------------------------------------------------------------
+    def fetch(self, entry: ManifestEntry, dst: Path, *, what: str = "artifact") -> Path:
+        """Materialise ``entry`` at ``dst``, verified; skipped when ``dst`` already has it."""
+        label = f"{what}, file {entry.path}"
+        if self._up_to_date(entry, dst):
+            return dst
+        with error_context(label):
+            if entry.ref is not None:
+                fetch_reference(entry, dst, self.reference_options, what=label)
+                return dst
+            if self.local_store and entry.blob == entry.digest:
+                self._from_local_store(entry, dst, label)  # the store is a cache already
+            elif not self._from_cache(entry.digest, dst):
+                self._download(entry, label)
+                self._copy_from_cache(entry.digest, dst, verify=False)
+        with contextlib.suppress(OSError):  # the next fetch, or add_file of it, skips hashing
+            self.stat_cache.record(dst, dst.stat(), entry.digest)
+        return dst
+
+    def fetch_many(self, pairs: Sequence[tuple[ManifestEntry, Path]], *,
+                   what: str = "artifact") -> None:
+        """``fetch`` in parallel, with a progress bar when it takes more than a second."""
+        parallel(lambda pair: self.fetch(pair[0], pair[1], what=what), list(pairs),
+                 workers=self.workers, label=f"downloading {what}", sizes=lambda p: p[0].size)
+
+    def cached(self, entry: ManifestEntry, *, what: str = "artifact") -> Path:
+        """The verified plaintext of a stored entry in the local cache, downloaded if it is
+        missing or damaged there. Never modify the file it returns."""
+        path = self.cache.path(entry.digest)
+        label = f"{what}, file {entry.path}"
+        with error_context(label):
+            if self.cache.has(entry.digest):
+                if hash_file(path)[0] == entry.digest:
+                    return path
+                self.cache.remove(entry.digest)
+            self._download(entry, label)
+        return path
+
+    def _up_to_date(self, entry: ManifestEntry, dst: Path) -> bool:
+        if entry.ref is not None and ":" in entry.digest:
+            return False  # a remote reference: its etag is not a digest of the local copy
+        st = _stat(dst)
+        return st is not None and self.stat_cache.lookup(dst, st) == entry.digest
+
+    def _from_local_store(self, entry: ManifestEntry, dst: Path, label: str) -> None:
+        """A plaintext blob on this machine: copied straight to ``dst``, verified on the way."""
+        assert entry.blob is not None
+        try:
+            with self.store.open(entry.blob) as src:
+                write_verified(src, dst, entry.digest, what=label)
+        except BlobNotFoundError:
+            raise self._not_found(entry, label) from None
+
+    def _from_cache(self, digest: str, dst: Path) -> bool:
+        if not self.cache.has(digest):
+            return False
+        try:
+            self._copy_from_cache(digest, dst, verify=True)
+        except DecryptionError:
+            self.cache.remove(digest)  # a damaged cache entry: fetch it again
+            return False
+        return True
+
+    def _copy_from_cache(self, digest: str, dst: Path, *, verify: bool) -> None:
+        # A copy, not a hard link: editing the downloaded file must never change the cache.
+        source = self.cache.path(digest)
+        with temp_beside(dst) as temp:
+            if verify:
+                with source.open("rb") as src, temp.open("xb") as out:
+                    got, _ = copy_stream(src, out)
+                if got != digest:
+                    raise DecryptionError(f"cached copy of {digest[:16]}… is damaged")
+            else:
+                shutil.copyfile(source, temp)
+            os.replace(temp, dst)
+
+    def _download(self, entry: ManifestEntry, label: str) -> None:
+        with self.temp_file() as raw:
+            blob = self._get_blob(entry, raw, label)
+            if blob == entry.digest:  # a plaintext blob (public project)
+                self._verify_and_cache(raw, entry.digest, label)
+                return
+            with self.temp_file() as plain:
+                self._decrypt(raw, plain, label)
+                self._verify_and_cache(plain, entry.digest, label)
+
+    def _get_blob(self, entry: ManifestEntry, raw: Path, label: str) -> str:
+        """Download the manifest's blob; after a key rotation with ``--reencrypt`` the blob
+        lives under the newest key's name instead, so that name is tried second."""
+        assert entry.blob is not None
+        names = [entry.blob]
+        if self._key_source is not None and entry.blob != entry.digest:
+            names += [n for n in [self.keys.blob_name(entry.digest)] if n != entry.blob]
+        for name in names:
+            with contextlib.suppress(BlobNotFoundError):
+                self.store.get_file(name, raw)
+                return name
+        raise self._not_found(entry, label)
+
+    def _not_found(self, entry: ManifestEntry, label: str) -> BlobNotFoundError:
+        return BlobNotFoundError(
+            f"{label}: blob {str(entry.blob)[:16]}… is not in the store {self.store.url} (was "
+            "it stored from another machine with another storage setting? after a key "
+            "rotation, update this checkout's .gittrack/keys)"
+        )
+
+    def _decrypt(self, raw: Path, plain: Path, label: str) -> None:
+        from gittrack.crypto.age import decrypt_file
+
+        try:
+            decrypt_file(raw, plain, self.keys.identities)
+        except DecryptionError as exc:
+            raise DecryptionError(f"{label}: {exc}") from None
+
+    def _verify_and_cache(self, plain: Path, digest: str, label: str) -> None:
+        got, _ = hash_file(plain)
+        if got != digest:
+            raise DecryptionError(
+                f"{label} does not match its digest (expected sha256 {digest[:16]}…, got "
+                f"{got[:16]}…): the blob in the store is damaged or was tampered with"
+            )
+        self.cache.add(plain, digest, move=True)
+
+    @contextlib.contextmanager
+    def temp_file(self) -> Iterator[Path]:
+        """A fresh path under ``.git/gittrack/tmp`` (beside the cache: renames work), not yet
+        created, and removed on the way out unless it was moved."""
+        if not self._temp_ready:
+            try:
+                self.temp_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise RepositoryError(
+                    f"cannot create the folder {self.temp_dir}: {exc.strerror or exc}"
+                ) from None
+            self._temp_ready = True
+        path = unique_name(self.temp_dir, "blob")
+        try:
+            yield path
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
+
+
+def _same_file(a: os.stat_result, b: os.stat_result | None) -> bool:
+    return b is not None and (a.st_size, a.st_mtime_ns, a.st_ctime_ns, a.st_ino) == (
+        b.st_size, b.st_mtime_ns, b.st_ctime_ns, b.st_ino)
+
+
+def _size(path: Path) -> int:
+    st = _stat(path)
+    return st.st_size if st is not None else 0

@@ -1,0 +1,139 @@
+"""``ArtifactVersion``: one stored version, read from git, with its files fetched on demand."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pygit2
+
+from gittrack.artifacts import aliases as alias_refs
+from gittrack.artifacts import versions
+from gittrack.artifacts.manifest import ManifestEntry
+from gittrack.errors import NotFoundError
+from gittrack.types import CommitId
+
+if TYPE_CHECKING:
+    from gittrack.artifacts.storage import ArtifactStorage
+
+
+class ArtifactVersion:
+    """A version of an artifact (``name:vN``), as ``use_artifact`` and ``Api.artifact`` give it.
+
+    >>> data = run.use_artifact("mnist:latest")                      # doctest: +SKIP
+    >>> root = data.download()            # ./artifacts/mnist-v3     # doctest: +SKIP
+    >>> weights = model.path("model.pt")                             # doctest: +SKIP
+    """
+
+    def __init__(self, repo: pygit2.Repository, info: versions.VersionInfo,
+                 storage: ArtifactStorage | None = None) -> None:
+        self._repo = repo
+        self._info = info
+        self._storage = storage
+        self._entries: list[ManifestEntry] | None = None
+
+    @classmethod
+    def resolve(cls, repo: pygit2.Repository, spec: str) -> ArtifactVersion:
+        """The version ``spec`` names (``name``, ``name:latest``, ``name:v3``, ``name:alias``)."""
+        return cls(repo, versions.read_info(repo, alias_refs.resolve(repo, spec)))
+
+    # -- what artifact.yaml says -------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._info.name
+
+    @property
+    def version(self) -> int:
+        return self._info.version
+
+    @property
+    def spec(self) -> str:
+        """``name:vN``: stable, unlike an alias."""
+        return self._info.spec
+
+    @property
+    def commit(self) -> CommitId:
+        return self._info.commit
+
+    @property
+    def type(self) -> str:
+        return self._info.type
+
+    @property
+    def description(self) -> str | None:
+        return self._info.description
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return dict(self._info.metadata)
+
+    @property
+    def producer(self) -> str | None:
+        """The id of the run that logged this version (``None`` if none did)."""
+        return self._info.producer
+
+    @property
+    def created_at(self) -> str:
+        return self._info.created_at
+
+    @property
+    def size(self) -> int:
+        """Total bytes of its files."""
+        return self._info.size
+
+    @property
+    def aliases(self) -> list[str]:
+        """The aliases naming this version now (``latest`` first, if it is the head)."""
+        return alias_refs.aliases_of(self._repo, self.name, self.commit)
+
+    # -- files -------------------------------------------------------------------------------
+    def files(self) -> list[ManifestEntry]:
+        """The manifest: one row per file (path, digest, size, blob, ref), sorted by path."""
+        if self._entries is None:
+            self._entries = versions.read_entries(self._repo, self.commit)
+        return list(self._entries)
+
+    def default_root(self) -> Path:
+        return Path.cwd() / "artifacts" / f"{self.name}-v{self.version}"
+
+    def download(self, root: str | os.PathLike[str] | None = None) -> Path:
+        """Materialise every file under ``root`` (default ``./artifacts/<name>-vN``).
+
+        Each file is verified against its sha256 and appears whole or not at all; the local
+        cache serves files fetched before. Other files already in ``root`` are left alone.
+        """
+        target = Path(os.fspath(root)) if root is not None else self.default_root()
+        pairs = [(entry, target / entry.path) for entry in self.files()]
+        self._storage_().fetch_many(pairs, what=f"artifact {self.spec}")
+        return target
+
+    def path(self, name: str) -> Path:
+        """One file, downloaded (verified) under the default root if needed; its local path."""
+        for entry in self.files():
+            if entry.path == name:
+                target = self.default_root() / entry.path
+                return self._storage_().fetch(entry, target, what=f"artifact {self.spec}")
+        names = ", ".join(e.path for e in self.files()[:10])
+        raise NotFoundError(f"artifact {self.spec} has no file {name!r} (files: {names})")
+
+    def _storage_(self) -> ArtifactStorage:
+        if self._storage is None:
+            from gittrack.artifacts.project import open_storage
+
+            self._storage = open_storage(self._repo)
+        return self._storage
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = self._info.to_dict()
+        del doc["format"]
+        return {**doc, "commit": self.commit, "aliases": self.aliases}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ArtifactVersion) and other.commit == self.commit
+
+    def __hash__(self) -> int:
+        return hash(self.commit)
+
+    def __repr__(self) -> str:
+        return f"<gittrack.ArtifactVersion {self.spec} type={self.type!r}>"

@@ -1,0 +1,124 @@
+"""What differs between fsspec backends, in one place: opening a URL, whether one upload is
+atomic, transfer part sizes, the exceptions they raise, and how they report times.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import sys
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import fsspec
+from fsspec.core import split_protocol, url_to_fs
+
+from gittrack.errors import StorageError
+
+# Object stores commit an upload in one request: a PUT, or a multipart upload that becomes
+# visible only when completed. Anything else (local, memory, sftp, ...) may show a file while
+# it is written, so the store uploads to a temporary name and renames.
+_ATOMIC_PUT = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
+
+_EXTRAS = {
+    "s3": "gittrack[s3]",
+    "s3a": "gittrack[s3]",
+    "gs": "gittrack[gcs]",
+    "gcs": "gittrack[gcs]",
+    "az": "gittrack[azure]",
+    "abfs": "gittrack[azure]",
+    "abfss": "gittrack[azure]",
+}
+
+# s3fs defaults to 50 MiB parts, 10 in flight, and reads a file under 100 MiB whole: over
+# 300 MB per transfer. botocore/aiohttp hold about two copies of each part in flight, so
+# 8 MiB x 4 peaks near 70 MB (measured on 160 MiB, put and get). S3 parts are >= 5 MiB.
+_PART = 8 << 20
+_PARTS_IN_FLIGHT = 4
+_MAX_PARTS = 10_000
+
+# Exception types of backends that do not (always) raise OSError, by module; looked up only
+# among modules already imported, so naming them costs nothing.
+_FOREIGN_ERRORS = {
+    "botocore.exceptions": ("BotoCoreError", "ClientError"),
+    "aiohttp": ("ClientError",),
+    "fsspec.exceptions": ("FSTimeoutError",),
+    "google.auth.exceptions": ("GoogleAuthError",),
+    "azure.core.exceptions": ("AzureError",),
+}
+
+
+def open_url(url: str, options: Mapping[str, Any] | None) -> tuple[fsspec.AbstractFileSystem, str]:
+    """``(filesystem, root)`` for ``url``; a plain path is a local folder."""
+    protocol = split_protocol(url.split("::")[0])[0]
+    if protocol is None:
+        url = os.path.expanduser(url)
+    elif protocol not in fsspec.available_protocols():
+        known = ", ".join(sorted(p for p in fsspec.available_protocols() if len(p) > 1))
+        raise StorageError(f"unknown storage protocol {protocol!r} in {url}; known: {known}")
+    # Listings must not be cached: another process may add or delete a blob at any time.
+    kwargs = {"use_listings_cache": False, **(options or {})}
+    try:
+        fs, root = url_to_fs(url, **kwargs)
+    except ImportError as exc:
+        hint = _EXTRAS.get(protocol or "")
+        install = f"pip install '{hint}'" if hint else f"install it ({exc})"
+        raise StorageError(f"storage {url} needs an optional package: {install}") from None
+    except Exception as exc:  # backends' constructors raise anything (TypeError, OSError...)
+        raise StorageError(f"cannot open storage {url}: {reason(exc)}") from exc
+    return fs, str(root)
+
+
+def puts_atomically(fs: fsspec.AbstractFileSystem) -> bool:
+    return any(p in _ATOMIC_PUT for p in _protocols(fs))
+
+
+def transfer_options(
+    fs: fsspec.AbstractFileSystem, size: int | None, direction: str
+) -> dict[str, Any]:
+    """Part size and parallelism for ``put_file``/``get_file``, where the backend takes them."""
+    method = getattr(fs, f"_{direction}_file", None)
+    if method is None or "s3" not in _protocols(fs):
+        return {}
+    part = max(_PART, math.ceil((size or 0) / _MAX_PARTS))
+    wanted = {"chunksize": part, "max_concurrency": _PARTS_IN_FLIGHT}
+    accepted = inspect.signature(method).parameters  # older s3fs lack max_concurrency
+    return {k: v for k, v in wanted.items() if k in accepted}
+
+
+def errors() -> tuple[type[BaseException], ...]:
+    found: list[type[BaseException]] = [OSError]
+    for module_name, names in _FOREIGN_ERRORS.items():
+        module = sys.modules.get(module_name)
+        found.extend(getattr(module, n) for n in names if hasattr(module, n))
+    return tuple(found)
+
+
+def reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    return text.strip().splitlines()[0]
+
+
+def modified(info: Mapping[str, Any]) -> float | None:
+    """Modification time from an fsspec ``info`` dict, whatever the backend calls it."""
+    for key in ("mtime", "LastModified", "last_modified", "updated", "created"):
+        value = info.get(key)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                continue
+    return None
+
+
+def _protocols(fs: fsspec.AbstractFileSystem) -> tuple[str, ...]:
+    return fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)

@@ -1,0 +1,245 @@
+"""``BlobStore``: objects named by a hex string, sharded ``<root>/ab/cdef...``, over any fsspec URL.
+
+The store moves opaque bytes: the caller picks the names (a sha256 digest, or its keyed HMAC
+for a private project) and encrypts before ``put_file``. Guarantees, on every backend:
+
+- a reader never sees a partial blob: object stores commit an upload in one request (a single
+  PUT, or a multipart upload that appears only when completed); every other filesystem gets a
+  temporary name in the blob's own folder, then a rename;
+- a download lands in a temporary file next to its target, then ``os.replace``;
+- transfers stream, in memory bounded by a few parts whatever the blob's size;
+- every failure is a ``StorageError`` naming the store's URL (``BlobNotFoundError`` for a
+  missing blob), never a raw ``OSError`` or botocore traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import posixpath
+import stat
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar, cast
+
+import fsspec
+
+from gittrack.blobs import backends, names
+from gittrack.blobs.progress import Progress, ProgressFn
+from gittrack.errors import BlobNotFoundError, GittrackError, StorageError, UsageError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Up to this many names, ``missing`` asks about each one (in parallel); above it, one listing
+# of the store is cheaper.
+_EXISTS_LIMIT = 32
+_THREADS = 16
+_STREAM_BLOCK = 8 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    name: str
+    size: int
+    modified: float | None
+    """Seconds since the epoch, when the backend reports it."""
+
+
+class BlobStore:
+    """A content-addressed folder of blobs on any fsspec filesystem.
+
+    >>> store = BlobStore.from_url("s3://bucket/gittrack", {"profile": "ml"})  # doctest: +SKIP
+    >>> store.missing([digest]) and store.put_file(digest, Path("model.pt.age"))  # doctest: +SKIP
+    >>> store.get_file(digest, Path("/tmp/model.pt.age"))  # doctest: +SKIP
+    """
+
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, url: str | None = None) -> None:
+        self._fs = fs
+        self._root = root.rstrip("/")
+        self._url = url or fs.unstrip_protocol(self._root)
+        self._atomic_put = backends.puts_atomically(fs)
+
+    @classmethod
+    def from_url(cls, url: str, options: Mapping[str, Any] | None = None) -> BlobStore:
+        """Open the store at ``url``: a plain path (a local folder) or any fsspec URL.
+
+        ``options`` are fsspec storage options (``endpoint_url``, ``profile``, ``key``...).
+        """
+        fs, root = backends.open_url(url, options)
+        return cls(fs, root, url)
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def fs(self) -> fsspec.AbstractFileSystem:
+        return self._fs
+
+    @property
+    def root(self) -> str:
+        return self._root
+
+    def path(self, name: str) -> str:
+        """Where blob ``name`` lives on the filesystem: ``<root>/ab/cdef...``."""
+        head, tail = names.shard(name)
+        return f"{self._root}/{head}/{tail}"
+
+    def exists(self, name: str) -> bool:
+        path = self.path(name)
+        with self._errors(f"cannot check blob {name}"):
+            try:
+                info = self._fs.info(path)
+            except FileNotFoundError:
+                return False
+        return bool(info.get("type") != "directory")
+
+    def missing(self, names_: Iterable[str]) -> set[str]:
+        """The subset of ``names_`` not in the store: "which of these must I upload?"."""
+        wanted = sorted({names.check_name(n) for n in names_})
+        if len(wanted) <= _EXISTS_LIMIT:
+            found = _parallel(self.exists, wanted)
+            return {name for name, ok in zip(wanted, found, strict=True) if not ok}
+        present = {self._name_of(path) for path in self._find(detail=False)}
+        return set(wanted) - present
+
+    def put_file(self, name: str, local_path: Path, *, progress: ProgressFn | None = None) -> None:
+        """Upload ``local_path`` as blob ``name``; readers see all of it or nothing.
+
+        Putting a name again replaces it with the same bytes (names are content addresses).
+        ``progress(n)`` is called as bytes go out; its arguments add up to the file's size.
+        """
+        target = self.path(name)
+        size = _source_size(local_path)
+        callback = Progress(progress)
+        with self._errors(f"cannot write blob {name}"):
+            if self._atomic_put:
+                options = self._transfer(size, "put")
+                self._fs.put_file(str(local_path), target, callback=callback, **options)
+            else:
+                self._put_via_temp(local_path, target, callback)
+        callback.finish(size)
+
+    def get_file(self, name: str, local_path: Path, *, progress: ProgressFn | None = None) -> None:
+        """Download blob ``name`` to ``local_path``, which appears only once complete.
+
+        ``progress(n)`` is called as bytes arrive; its arguments add up to the blob's size.
+        """
+        local_path = Path(local_path)
+        if not local_path.parent.is_dir():
+            raise UsageError(f"cannot download blob {name} to {local_path}: no such folder")
+        temp = Path(names.temp_name(str(local_path)))
+        try:
+            callback = Progress(progress)
+            with self._errors(f"cannot read blob {name}"):
+                self._get(name, temp, callback)
+            os.replace(temp, local_path)
+            callback.finish(local_path.stat().st_size)
+        except OSError as exc:
+            raise UsageError(f"cannot write {local_path}: {exc.strerror or exc}") from exc
+        finally:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+
+    def open(self, name: str) -> BinaryIO:
+        """A binary file object reading blob ``name`` (streamed; close it when done)."""
+        with self._errors(f"cannot read blob {name}"):
+            try:
+                return cast(
+                    BinaryIO, self._fs.open(self.path(name), "rb", block_size=_STREAM_BLOCK)
+                )
+            except FileNotFoundError:
+                raise self._not_found(name) from None
+
+    def delete(self, name: str) -> None:
+        """Remove blob ``name``; removing a blob that is not there is not an error."""
+        with self._errors(f"cannot delete blob {name}"), contextlib.suppress(FileNotFoundError):
+            self._fs.rm_file(self.path(name))
+
+    def iter_blobs(self) -> Iterator[BlobInfo]:
+        """Every blob in the store, in no particular order (temporary uploads excluded)."""
+        for path, info in self._find(detail=True).items():
+            name = self._name_of(path)
+            if name is not None:
+                yield BlobInfo(name, int(info.get("size") or 0), backends.modified(info))
+
+    def __repr__(self) -> str:
+        return f"BlobStore({self._url!r})"
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _get(self, name: str, temp: Path, callback: Progress) -> None:
+        options = self._transfer(None, "get")
+        try:
+            self._fs.get_file(self.path(name), str(temp), callback=callback, **options)
+        except FileNotFoundError:
+            # The destination folder exists (checked), so this is the blob, or its bucket.
+            if not self.exists(name):
+                raise self._not_found(name) from None
+            raise
+
+    def _put_via_temp(self, local_path: Path, target: str, callback: Progress) -> None:
+        self._fs.makedirs(posixpath.dirname(target), exist_ok=True)
+        temp = names.temp_name(target)
+        try:
+            self._fs.put_file(str(local_path), temp, callback=callback)
+            self._fs.mv(temp, target)
+        except BaseException:
+            # Best effort: the temp may not exist, and cleanup must not hide the real error.
+            with contextlib.suppress(Exception):
+                self._fs.rm_file(temp)
+            raise
+
+    def _find(self, *, detail: bool) -> Any:
+        # One recursive listing: on object stores, 1,000 keys per request, whatever the
+        # number of names asked about (256 shard listings cost more below ~250,000 blobs).
+        with self._errors("cannot list blobs"):
+            try:
+                return self._fs.find(self._root, detail=detail)
+            except FileNotFoundError:
+                return {} if detail else []
+
+    def _name_of(self, path: str) -> str | None:
+        prefix = f"{self._root}/"
+        if not path.startswith(prefix):
+            return None
+        head, _, tail = path[len(prefix) :].partition("/")
+        name = head + tail
+        if len(head) != 2 or "/" in tail or not names.is_name(name):
+            return None
+        return name
+
+    def _transfer(self, size: int | None, direction: str) -> dict[str, Any]:
+        return backends.transfer_options(self._fs, size, direction)
+
+    def _not_found(self, name: str) -> BlobNotFoundError:
+        return BlobNotFoundError(f"blob {name} is not in the store {self._url}")
+
+    @contextlib.contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except GittrackError:
+            raise
+        except backends.errors() as exc:
+            raise StorageError(f"{what} at {self._url}: {backends.reason(exc)}") from exc
+
+
+def _source_size(path: Path) -> int:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise UsageError(f"cannot upload {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"cannot upload {path}: not a regular file")
+    return st.st_size
+
+
+def _parallel(fn: Callable[[T], R], items: list[T]) -> list[R]:
+    if len(items) <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(_THREADS, len(items))) as pool:
+        return list(pool.map(fn, items))

@@ -1,0 +1,122 @@
+"""`gittrack artifact ls|show|get|alias|reencrypt`: versioned datasets and models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import pygit2
+
+from gittrack.artifacts import aliases as alias_refs
+from gittrack.artifacts import versions
+from gittrack.artifacts.view import ArtifactVersion
+from gittrack.cli import artifact_show
+from gittrack.cli.columns import Cell, Column, layout
+from gittrack.cli.console import make_console, print_block
+from gittrack.cli.context import CliContext
+from gittrack.cli.fields import local_time
+from gittrack.cli.render import dumps, format_size
+from gittrack.types import CommitId
+
+
+@click.group("artifact")
+def command() -> None:
+    """Versioned datasets and models: list, show, download, alias."""
+
+
+command.add_command(artifact_show.command)
+
+
+@command.command("ls")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list for machines.")
+@click.pass_obj
+def ls(obj: CliContext, as_json: bool) -> None:
+    """List artifacts: name, latest version, type, aliases, files and size."""
+    repo = obj.git()
+    rows = [_summary(repo, name, head, aliases)
+            for name, head, aliases in _artifacts(repo)]
+    if as_json:
+        click.echo(dumps(rows))
+    elif not rows:
+        make_console().print("no artifacts yet: log one with run.log_artifact(...)")
+    else:
+        print_block(make_console(), layout(_COLUMNS, [_cells(row) for row in rows]))
+
+
+_COLUMNS = [Column("name"), Column("latest"), Column("type"), Column("aliases"),
+            Column("files", right=True), Column("size", right=True), Column("created")]
+
+
+def _artifacts(repo: pygit2.Repository) -> list[tuple[str, CommitId, dict[str, CommitId]]]:
+    every = alias_refs.all_aliases(repo)
+    return [(name, head, every.get(name, {}))
+            for name, head in versions.list_artifacts(repo).items()]
+
+
+def _summary(repo: pygit2.Repository, name: str, head: CommitId,
+             aliases: dict[str, CommitId]) -> dict[str, Any]:
+    info = versions.read_info(repo, head)
+    numbers: dict[CommitId, int] = {head: info.version}
+    for commit in aliases.values():
+        if commit not in numbers:
+            numbers[commit] = versions.read_info(repo, commit).version
+    return {"name": name, "latest": f"v{info.version}", "type": info.type,
+            "aliases": {alias: f"v{numbers[c]}" for alias, c in aliases.items()},
+            "files": info.files, "size": info.size, "created_at": info.created_at,
+            "producer": info.producer, "commit": head}
+
+
+def _cells(row: dict[str, Any]) -> list[Cell]:
+    aliases = ", ".join(f"{a}:{v}" for a, v in row["aliases"].items())
+    return [(row["name"], "bold"), (row["latest"], "cyan"), (row["type"], None),
+            (aliases or "-", None if aliases else "dim"), (str(row["files"]), None),
+            (format_size(row["size"]), None), (local_time(row["created_at"]), None)]
+
+
+@command.command("get")
+@click.argument("spec", metavar="NAME[:VERSION]")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Folder to write the files to (default ./artifacts/NAME-vN).")
+@click.pass_obj
+def get(obj: CliContext, spec: str, output: Path | None) -> None:
+    """Download a version's files, verified (from the local cache when it has them)."""
+    version = ArtifactVersion.resolve(obj.git(), spec)
+    root = version.download(output)
+    click.echo(f"{version.spec}: {len(version.files())} file(s), "
+               f"{format_size(version.size)} in {root}")
+
+
+@command.command("alias")
+@click.argument("spec", metavar="NAME:VERSION")
+@click.argument("alias")
+@click.option("--delete", is_flag=True, help="Remove ALIAS instead (SPEC: NAME or NAME:ALIAS).")
+@click.pass_obj
+def alias(obj: CliContext, spec: str, alias: str, delete: bool) -> None:
+    """Point ALIAS (best, prod, ...) at a version; it moves from where it pointed before."""
+    repo = obj.git()
+    name, _ = alias_refs.parse_spec(spec)
+    if delete:
+        alias_refs.remove_alias(repo, name, alias)
+        click.echo(f"removed {name}:{alias}")
+        return
+    version = ArtifactVersion.resolve(repo, spec)
+    before = alias_refs.aliases(repo, name).get(alias_refs.check_alias(alias))
+    alias_refs.set_alias(repo, name, alias, version.commit)
+    moved = "" if before is None or before == version.commit else \
+        f" (moved from v{versions.read_info(repo, before).version})"
+    click.echo(f"{name}:{alias} → {version.spec}{moved}")
+
+
+@command.command("reencrypt")
+@click.pass_obj
+def reencrypt(obj: CliContext) -> None:
+    """Rewrite every stored blob under the newest project key and delete the old copies.
+
+    `gittrack keys rm NAME --reencrypt` does this; run it again to finish an interrupted run.
+    """
+    from gittrack.artifacts.project import unlock
+    from gittrack.artifacts.reencrypt import reencrypt_all
+
+    repo = obj.git()
+    click.echo(str(reencrypt_all(repo, None, unlock(repo))))

@@ -1,0 +1,102 @@
+"""`gittrack artifact show NAME[:VERSION]`: a version's files, lineage and aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import click
+import pygit2
+from rich.console import Console
+from rich.text import Text
+
+from gittrack.artifacts.view import ArtifactVersion
+from gittrack.cli.columns import Cell, Column, layout
+from gittrack.cli.console import make_console, print_block, state_text
+from gittrack.cli.context import CliContext
+from gittrack.cli.fields import flatten, local_time
+from gittrack.cli.render import dumps, format_size, format_value
+from gittrack.runs.lineage import consumers, producer
+from gittrack.runs.view import RunView
+
+_FILE_COLUMNS = [Column("path"), Column("size", right=True), Column("digest")]
+_RUN_COLUMNS = [Column("run"), Column("name"), Column("state"), Column("created")]
+
+
+@click.command("show")
+@click.argument("spec", metavar="NAME[:VERSION]")
+@click.option("--json", "as_json", is_flag=True, help="Print the version as JSON for machines.")
+@click.pass_obj
+def command(obj: CliContext, spec: str, as_json: bool) -> None:
+    """Show a version (default: latest): files with sizes and digests, the run that produced
+    it, the runs that used it, and its aliases."""
+    repo = obj.git()
+    version = ArtifactVersion.resolve(repo, spec)
+    made_by, used_by = producer(repo, version), consumers(repo, version)
+    if as_json:
+        click.echo(dumps(_record(version, made_by, used_by)))
+    else:
+        _print(make_console(), repo, version, made_by, used_by)
+
+
+def _record(version: ArtifactVersion, made_by: RunView | None,
+            used_by: list[RunView]) -> dict[str, Any]:
+    return {
+        **version.to_dict(), "spec": version.spec,
+        "files": [entry.to_dict() for entry in version.files()],
+        "producer_run": _run_record(made_by) if made_by else None,
+        "consumers": [_run_record(view) for view in used_by],
+    }
+
+
+def _run_record(view: RunView) -> dict[str, Any]:
+    return {"id": view.id, "name": view.name, "state": view.state,
+            "created_at": view.created_at}
+
+
+def _print(console: Console, repo: pygit2.Repository, version: ArtifactVersion,
+           made_by: RunView | None, used_by: list[RunView]) -> None:
+    console.print(Text.assemble(("artifact ", "bold"), (version.spec, "bold"),
+                                f"  {version.commit[:12]}"))
+    produced = "-" if version.producer is None else (
+        f"{version.producer} ({made_by.name})" if made_by else f"{version.producer} (not here)")
+    fields = [("type", version.type), ("aliases", ", ".join(version.aliases) or "-"),
+              ("created", local_time(version.created_at, seconds=True)),
+              ("files", f"{len(version.files())} ({format_size(version.size)})"),
+              ("produced by", produced), ("description", version.description)]
+    fields += [(f"metadata.{k}", v) for k, v in flatten(version.metadata).items()]
+    _grid(console, [(label, value) for label, value in fields if value is not None])
+    _section(console, "files", _FILE_COLUMNS, [_file_cells(e) for e in version.files()])
+    _section(console, "used by", _RUN_COLUMNS, [_run_cells(view) for view in used_by])
+
+
+def _grid(console: Console, fields: Iterable[tuple[str, Any]]) -> None:
+    rows = list(fields)
+    width = max(len(label) for label, _ in rows)
+    text = Text()
+    for i, (label, value) in enumerate(rows):
+        text.append(("\n" if i else "") + f"{label:<{width}}", style="cyan")
+        text.append(f"  {format_value(value)}")
+    print_block(console, text)
+
+
+def _section(console: Console, title: str, columns: list[Column],
+             rows: list[list[Cell]]) -> None:
+    console.print()
+    console.print(Text(title, style="bold underline"))
+    if rows:
+        print_block(console, layout(columns, rows))
+    else:
+        console.print(Text("(none)", style="dim"))
+
+
+def _file_cells(entry: Any) -> list[Cell]:
+    where = f" → {entry.ref}" if entry.ref else ""
+    return [(entry.path + where, None), (format_size(entry.size), None),
+            (entry.digest, "dim")]
+
+
+def _run_cells(view: RunView) -> list[Cell]:
+    state = state_text(view.state)
+    return [(view.id, None), (view.name, "bold"), (state.plain, str(state.style) or None),
+            (local_time(view.created_at), None)]

@@ -1,0 +1,1 @@
+"""age encryption (through pyrage) and the project's keys."""

@@ -1,0 +1,58 @@
+"""Which runs used or logged which artifact versions, read from the runs' ``run.yaml``.
+
+A version names the run that produced it (``artifact.yaml``); the runs that consumed it are
+found by scanning ``run.yaml`` of every run, which the checkpoint cache (``runs.index``) makes
+a read of one local file. It lives here, above artifacts, because it reads runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pygit2
+
+from gittrack.artifacts.view import ArtifactVersion
+from gittrack.errors import GittrackError
+from gittrack.runs.view import RunView, all_runs
+from gittrack.types import RunId
+
+ROLES = ("used", "logged")
+
+
+def artifact_specs(metadata: dict[str, Any], role: str) -> list[str]:
+    """``run.yaml``'s ``artifacts.<role>``: ``["name:vN", ...]`` in the order recorded."""
+    lineage = metadata.get("artifacts")
+    specs = lineage.get(role) if isinstance(lineage, dict) else None
+    return [s for s in specs if isinstance(s, str)] if isinstance(specs, list) else []
+
+
+def consumers(repo: pygit2.Repository, version: ArtifactVersion) -> list[RunView]:
+    """Runs that used ``version``, newest first (runs that cannot be read are skipped)."""
+    return [view for view in all_runs(repo, on_error=_skip)
+            if version.spec in artifact_specs(view.metadata, "used")]
+
+
+def producer(repo: pygit2.Repository, version: ArtifactVersion) -> RunView | None:
+    """The run that logged ``version``, if it is in this repository."""
+    if version.producer is None:
+        return None
+    from gittrack.runs import store
+
+    run_id = RunId(version.producer)
+    head = store.head(repo, run_id)
+    return None if head is None else RunView(repo, run_id, head)
+
+
+def run_artifacts(repo: pygit2.Repository, view: RunView, role: str) -> list[ArtifactVersion]:
+    """The versions a run used or logged, as ``ArtifactVersion``s (missing ones skipped)."""
+    found = []
+    for spec in artifact_specs(view.metadata, role):
+        try:
+            found.append(ArtifactVersion.resolve(repo, spec))
+        except GittrackError:
+            continue  # an artifact deleted, or not fetched from the remote
+    return found
+
+
+def _skip(run_id: str, error: GittrackError) -> None:
+    return None

@@ -1,0 +1,76 @@
+"""Aliases as refs: they move, `latest` is the head, specs resolve or say what exists."""
+
+from __future__ import annotations
+
+import pygit2
+import pytest
+
+from gittrack.artifacts import aliases
+from gittrack.artifacts.manifest import ManifestEntry
+from gittrack.artifacts.versions import Draft, VersionInfo, commit_version
+from gittrack.errors import NotFoundError, UsageError
+
+
+def log(repo: pygit2.Repository, letter: str, name: str = "data") -> VersionInfo:
+    info, _ = commit_version(repo, Draft(name, "dataset", None, {}, None),
+                             [ManifestEntry("f", letter * 64, 1, letter * 64)])
+    return info
+
+
+def test_aliases_move_and_latest_is_the_head(git_repo: pygit2.Repository) -> None:
+    v0, v1 = log(git_repo, "a"), log(git_repo, "b")
+    aliases.set_alias(git_repo, "data", "best", v0.commit)
+    assert aliases.aliases_of(git_repo, "data", v0.commit) == ["best"]
+    assert aliases.aliases_of(git_repo, "data", v1.commit) == ["latest"]
+    aliases.set_alias(git_repo, "data", "best", v1.commit)
+    assert aliases.aliases_of(git_repo, "data", v0.commit) == []
+    assert aliases.aliases_of(git_repo, "data", v1.commit) == ["latest", "best"]
+    assert git_repo.references["refs/gittrack/aliases/data/best"].target == pygit2.Oid(
+        hex=v1.commit)
+    assert aliases.all_aliases(git_repo) == {"data": {"best": v1.commit}}
+
+
+def test_specs(git_repo: pygit2.Repository) -> None:
+    v0, v1 = log(git_repo, "a"), log(git_repo, "b")
+    aliases.set_alias(git_repo, "data", "prod", v0.commit)
+    assert aliases.resolve(git_repo, "data") == v1.commit
+    assert aliases.resolve(git_repo, "data:latest") == v1.commit
+    assert aliases.resolve(git_repo, "data:v0") == v0.commit
+    assert aliases.resolve(git_repo, " data:prod ") == v0.commit
+
+
+def test_unknown_alias_names_those_that_exist(git_repo: pygit2.Repository) -> None:
+    v0 = log(git_repo, "a")
+    aliases.set_alias(git_repo, "data", "prod", v0.commit)
+    with pytest.raises(NotFoundError, match=r"no alias 'best' \(aliases: latest, prod\)"):
+        aliases.resolve(git_repo, "data:best")
+
+
+def test_unknown_artifact_names_those_that_exist(git_repo: pygit2.Repository) -> None:
+    with pytest.raises(NotFoundError, match=r"artifacts: none yet"):
+        aliases.resolve(git_repo, "data")
+    log(git_repo, "a", name="mnist")
+    with pytest.raises(NotFoundError, match=r"no artifact named 'data' \(artifacts: mnist\)"):
+        aliases.resolve(git_repo, "data:v0")
+
+
+@pytest.mark.parametrize("bad", ["latest", "v3", "a/b", "..", "", "x:y"])
+def test_bad_aliases(git_repo: pygit2.Repository, bad: str) -> None:
+    v0 = log(git_repo, "a")
+    with pytest.raises(UsageError):
+        aliases.set_alias(git_repo, "data", bad, v0.commit)
+
+
+@pytest.mark.parametrize("bad", ["", "data:", "a/b:v1", "../x"])
+def test_bad_specs(bad: str) -> None:
+    with pytest.raises(UsageError):
+        aliases.parse_spec(bad)
+
+
+def test_remove(git_repo: pygit2.Repository) -> None:
+    v0 = log(git_repo, "a")
+    aliases.set_alias(git_repo, "data", "prod", v0.commit)
+    aliases.remove_alias(git_repo, "data", "prod")
+    assert aliases.aliases(git_repo, "data") == {}
+    with pytest.raises(NotFoundError):
+        aliases.remove_alias(git_repo, "data", "prod")

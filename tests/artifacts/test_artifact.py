@@ -1,0 +1,108 @@
+"""gittrack.Artifact: what add_* accepts, what it refuses, and that a refusal changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import gittrack
+from gittrack.artifacts.artifact import PlannedFile, PlannedReference
+from gittrack.errors import InvalidValueError, UsageError
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.txt").write_text("a")
+    (root / "sub" / "b.txt").write_text("b")
+    return root
+
+
+def names(art: gittrack.Artifact) -> list[str]:
+    return [p.name for p in art.planned]
+
+
+def test_add_file_dir_and_reference(tree: Path) -> None:
+    art = gittrack.Artifact("mnist", "dataset", description="digits", metadata={"n": 2})
+    art.add_file(tree / "a.txt")
+    art.add_file(tree / "a.txt", name="copy/a.txt")
+    art.add_dir(tree, name="all")
+    art.add_reference(tree / "sub" / "b.txt")
+    assert names(art) == ["a.txt", "all/a.txt", "all/sub/b.txt", "b.txt", "copy/a.txt"]
+    ref = art.planned[3]
+    assert isinstance(ref, PlannedReference) and ref.uri == (tree / "sub" / "b.txt").as_uri()
+    assert isinstance(art.planned[0], PlannedFile)
+    assert len(art) == 5 and "mnist" in repr(art)
+
+
+def test_add_dir_at_the_top_level(tree: Path) -> None:
+    art = gittrack.Artifact("d", "dataset")
+    art.add_dir(tree)
+    assert names(art) == ["a.txt", "sub/b.txt"]
+
+
+@pytest.mark.parametrize("name", ["a/b", "..", "a..b", "", "x:y", "/abs", ".hidden", "a b"])
+def test_bad_artifact_names(name: str) -> None:
+    with pytest.raises(UsageError, match=r"artifact name"):
+        gittrack.Artifact(name, "dataset")
+
+
+@pytest.mark.parametrize("kind", ["", "  ", "a\nb", None, 3])
+def test_bad_types(kind: object) -> None:
+    with pytest.raises(UsageError, match=r"type"):
+        gittrack.Artifact("ok", kind)  # type: ignore[arg-type]
+
+
+def test_metadata_must_be_plain_data() -> None:
+    with pytest.raises(InvalidValueError):
+        gittrack.Artifact("ok", "model", metadata={"f": object()})
+    with pytest.raises(UsageError):
+        gittrack.Artifact("ok", "model", metadata=[1, 2])  # type: ignore[arg-type]
+
+
+def test_missing_file_and_directory_given_to_add_file(tree: Path) -> None:
+    art = gittrack.Artifact("d", "dataset")
+    with pytest.raises(UsageError, match=r"does not exist"):
+        art.add_file(tree / "missing.txt")
+    with pytest.raises(UsageError, match=r"is a directory: use add_dir"):
+        art.add_file(tree)
+    with pytest.raises(UsageError, match=r"not a directory"):
+        art.add_dir(tree / "a.txt")
+    with pytest.raises(UsageError, match=r"does not exist"):
+        art.add_reference(tree / "missing.txt")
+    assert len(art) == 0
+
+
+@pytest.mark.parametrize("name", ["/abs.txt", "dir/", "../up.txt", "a/../b", "a//b"])
+def test_bad_file_names(tree: Path, name: str) -> None:
+    art = gittrack.Artifact("d", "dataset")
+    with pytest.raises(UsageError, match=r"relative path"):
+        art.add_file(tree / "a.txt", name=name)
+    with pytest.raises(UsageError, match=r"relative path"):
+        art.add_dir(tree, name=name)
+    assert len(art) == 0
+
+
+def test_duplicates_refuse_the_whole_call(tree: Path) -> None:
+    art = gittrack.Artifact("d", "dataset")
+    art.add_file(tree / "sub" / "b.txt", name="sub/b.txt")
+    with pytest.raises(UsageError, match=r"two files named 'sub/b.txt'"):
+        art.add_dir(tree)  # a.txt would be fine, sub/b.txt clashes: neither is added
+    assert names(art) == ["sub/b.txt"]
+    with pytest.raises(UsageError, match=r"both as a file and as a folder"):
+        art.add_file(tree / "a.txt", name="sub")
+    with pytest.raises(UsageError, match=r"both as a file and as a folder"):
+        art.add_file(tree / "a.txt", name="sub/b.txt/c")
+    assert names(art) == ["sub/b.txt"]
+
+
+def test_a_reference_and_a_file_cannot_share_a_name(tree: Path) -> None:
+    art = gittrack.Artifact("d", "dataset")
+    art.add_reference(tree / "a.txt", name="x")
+    with pytest.raises(UsageError, match=r"two files named 'x'"):
+        art.add_file(tree / "a.txt", name="x")
+    with pytest.raises(UsageError, match=r"two files named 'x'"):
+        art.add_reference(tree / "sub", name="x")
+    assert [type(p).__name__ for p in art.planned] == ["PlannedReference"]

@@ -1,0 +1,95 @@
+"""manifest.parquet: round trips, readable with plain pyarrow, guarded names."""
+
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gittrack.artifacts.manifest import (
+    ManifestEntry,
+    NameSet,
+    check_entry_path,
+    content_key,
+    read_manifest,
+    write_manifest,
+)
+from gittrack.errors import FormatError, UsageError
+
+HEX = "0123456789abcdef"
+digests = st.text(HEX, min_size=64, max_size=64)
+parts = st.text(st.characters(blacklist_characters="/\\\0", blacklist_categories=("Cs",)),
+                min_size=1, max_size=12).filter(lambda p: p not in (".", ".."))
+paths = st.lists(parts, min_size=1, max_size=4).map("/".join)
+entries = st.builds(
+    ManifestEntry, path=paths, digest=digests, size=st.integers(0, 2**62),
+    blob=st.one_of(st.none(), digests), ref=st.none(),
+).map(lambda e: e if e.blob else ManifestEntry(e.path, e.digest, e.size, None, "s3://b/k"))
+
+
+@given(st.lists(entries, max_size=20, unique_by=lambda e: e.path))
+def test_round_trip(rows: list[ManifestEntry]) -> None:
+    assert read_manifest(write_manifest(rows)) == sorted(rows, key=lambda e: e.path)
+
+
+def test_readable_with_plain_pyarrow() -> None:
+    rows = [ManifestEntry("b.txt", "ab" * 32, 3, "cd" * 32),
+            ManifestEntry("a/ref.csv", "etag:123", 10, None, "s3://bucket/ref.csv")]
+    table = pq.read_table(io.BytesIO(write_manifest(rows)))
+    assert table.column_names == ["path", "digest", "size", "blob", "ref"]
+    assert table.schema.field("size").type == pa.int64()
+    assert table.column("path").to_pylist() == ["a/ref.csv", "b.txt"]
+    assert table.schema.metadata[b"gittrack.format"] == b"1"
+
+
+def test_content_ignores_blob_names() -> None:
+    a = [ManifestEntry("x", "ab" * 32, 1, "11" * 32)]
+    b = [ManifestEntry("x", "ab" * 32, 1, "22" * 32)]
+    assert content_key(a) == content_key(b)
+    assert content_key(a) != content_key([ManifestEntry("y", "ab" * 32, 1, "11" * 32)])
+
+
+@pytest.mark.parametrize("bad", ["", "/abs", "dir/", "a//b", "../up", "a/../b", "./a", "a\\b",
+                                 "nul\0", 3, None])
+def test_bad_names(bad: object) -> None:
+    with pytest.raises(UsageError):
+        check_entry_path(bad)
+
+
+@pytest.mark.parametrize("good", ["a", "a/b.c", "..a", "a..b/c", "ü/日本.txt", ".hidden"])
+def test_good_names(good: str) -> None:
+    assert check_entry_path(good) == good
+
+
+def test_a_hand_edited_manifest_cannot_escape_its_folder() -> None:
+    table = pa.table({"path": ["../../etc/passwd"], "digest": ["ab" * 32], "size": [1],
+                      "blob": ["ab" * 32], "ref": pa.array([None], pa.string())})
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    with pytest.raises(FormatError, match=r"passwd"):
+        read_manifest(sink.getvalue())
+
+
+def test_a_blob_name_must_be_hex() -> None:
+    table = pa.table({"path": ["x"], "digest": ["ab" * 32], "size": [1],
+                      "blob": ["../x"], "ref": pa.array([None], pa.string())})
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    with pytest.raises(FormatError, match=r"hex"):
+        read_manifest(sink.getvalue())
+
+
+def test_garbage_is_a_format_error() -> None:
+    with pytest.raises(FormatError):
+        read_manifest(b"not parquet")
+
+
+def test_a_name_cannot_be_both_a_file_and_a_folder() -> None:
+    names = NameSet()
+    names.add("a/b")
+    assert names.clash("a/b") and names.clash("a") and names.clash("a/b/c")
+    assert names.clash("a/c") is None

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import fsspec
+import pytest
+
+from gittrack.blobs import backends
+from gittrack.errors import StorageError
+
+WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        {"mtime": WHEN.timestamp()},  # local
+        {"LastModified": WHEN},  # s3fs
+        {"last_modified": WHEN},  # adlfs
+        {"updated": "2024-05-01T12:00:00Z"},  # gcsfs
+        {"created": WHEN.timestamp()},  # memory
+    ],
+)
+def test_modified_time_whatever_the_backend_calls_it(info: dict[str, object]):
+    assert backends.modified(info) == WHEN.timestamp()
+
+
+def test_no_modified_time():
+    assert backends.modified({"size": 3}) is None
+    assert backends.modified({"updated": "yesterday"}) is None
+
+
+def test_reason_is_one_line():
+    assert backends.reason(PermissionError(13, "Permission denied", "/x")) == "Permission denied"
+    assert backends.reason(OSError("first\nsecond")) == "first"
+    assert backends.reason(RuntimeError()) == "RuntimeError"
+
+
+def test_errors_include_loaded_backends():
+    import botocore.exceptions
+
+    found = backends.errors()
+    assert OSError in found
+    assert botocore.exceptions.BotoCoreError in found
+
+
+def test_which_backends_put_atomically():
+    assert backends.puts_atomically(fsspec.filesystem("s3", anon=True))
+    assert not backends.puts_atomically(fsspec.filesystem("file"))
+    assert not backends.puts_atomically(fsspec.filesystem("memory"))
+
+
+def test_transfer_options_bound_s3_parts():
+    s3 = fsspec.filesystem("s3", anon=True)
+    small = backends.transfer_options(s3, 10, "put")
+    assert small == {"chunksize": 8 << 20, "max_concurrency": 4}
+    # S3 allows 10,000 parts: a 1 TiB object needs parts larger than 8 MiB.
+    huge = backends.transfer_options(s3, 1 << 40, "put")
+    assert huge["chunksize"] * 10_000 >= 1 << 40
+    assert backends.transfer_options(fsspec.filesystem("file"), 10, "put") == {}
+
+
+def test_open_url_disables_listing_caches(tmp_path):
+    fs, root = backends.open_url(str(tmp_path), None)
+    assert root == str(tmp_path)
+    assert fs.dircache.use_listings_cache is False
+
+
+def test_open_url_unknown_protocol_lists_known_ones():
+    with pytest.raises(StorageError, match=r"known: .*s3"):
+        backends.open_url("nosuch://x", None)

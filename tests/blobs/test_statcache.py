@@ -1,0 +1,181 @@
+"""StatCache: a digest is returned only while the file's stat is exactly what was recorded."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gittrack.blobs.statcache import StatCache
+
+DIGEST = "ab" * 32
+OTHER = "cd" * 32
+
+
+def settled(path: Path, data: bytes = b"content", age: float = 10.0) -> os.stat_result:
+    """Write ``path`` with an mtime ``age`` seconds ago: past the racy window."""
+    path.write_bytes(data)
+    past = time.time_ns() - int(age * 1e9)
+    os.utime(path, ns=(past, past))
+    return path.stat()
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Iterator[StatCache]:
+    cache = StatCache(tmp_path / "cache" / "stat.sqlite")
+    yield cache
+    cache.close()
+
+
+def test_hit_after_record(cache: StatCache, tmp_path: Path):
+    path = tmp_path / "f"
+    st = settled(path)
+    assert cache.lookup(path, st) is None
+    cache.record(path, st, DIGEST)
+    assert cache.lookup(path, path.stat()) == DIGEST
+    cache.record(path, st, OTHER)  # a newer record replaces the old one
+    assert cache.lookup(path, path.stat()) == OTHER
+
+
+def test_relative_and_absolute_paths_are_one_entry(
+    cache: StatCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    st = settled(tmp_path / "f")
+    monkeypatch.chdir(tmp_path)
+    cache.record(Path("f"), st, DIGEST)
+    assert cache.lookup(tmp_path / "f", st) == DIGEST
+
+
+@pytest.mark.parametrize("change", ["content", "mtime", "size", "replaced", "chmod"])
+def test_any_change_is_a_miss(cache: StatCache, tmp_path: Path, change: str):
+    path = tmp_path / "f"
+    st = settled(path)
+    cache.record(path, st, DIGEST)
+    if change == "content":  # same size, new bytes, new mtime
+        path.write_bytes(b"CONTENT")
+    elif change == "mtime":
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    elif change == "size":  # even with the old mtime put back
+        path.write_bytes(b"content!")
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    elif change == "replaced":  # another inode with the same size and mtime
+        (tmp_path / "g").write_bytes(b"CONTENT")
+        os.utime(tmp_path / "g", ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.replace(tmp_path / "g", path)
+    else:  # only the ctime moves
+        time.sleep(0.01)
+        path.chmod(0o600)
+    assert cache.lookup(path, path.stat()) is None
+
+
+def test_a_file_written_just_now_is_not_recorded(cache: StatCache, tmp_path: Path):
+    # It could change again within the same timestamp tick and keep its stat ("racy git").
+    # An mtime a little ahead of the clock is the same case, without timing in the test.
+    path = tmp_path / "f"
+    path.write_bytes(b"fresh")
+    soon = time.time_ns() + 1_000_000_000
+    os.utime(path, ns=(soon, soon))
+    cache.record(path, path.stat(), DIGEST)
+    assert cache.lookup(path, path.stat()) is None
+
+
+def test_persists_in_a_wal_sqlite_file(tmp_path: Path):
+    path = tmp_path / "f"
+    st = settled(path)
+    db = tmp_path / "cache" / "stat.sqlite"
+    first = StatCache(db)
+    first.record(path, st, DIGEST)
+    first.close()
+    second = StatCache(db)
+    assert second.lookup(path, st) == DIGEST
+    second.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_unwritable_location_is_a_no_op_cache(tmp_path: Path):
+    # Root ignores permissions, so use a place no one can create: a folder under a file.
+    (tmp_path / "file").write_text("")
+    cache = StatCache(tmp_path / "file" / "stat.sqlite")
+    st = settled(tmp_path / "f")
+    cache.record(tmp_path / "f", st, DIGEST)
+    assert cache.lookup(tmp_path / "f", st) is None
+    cache.close()
+
+
+def test_corrupt_file_is_replaced(tmp_path: Path):
+    db = tmp_path / "stat.sqlite"
+    db.write_bytes(b"this is not a database, but it is long enough to look like one" * 50)
+    cache = StatCache(db)
+    st = settled(tmp_path / "f")
+    cache.record(tmp_path / "f", st, DIGEST)
+    assert cache.lookup(tmp_path / "f", st) == DIGEST
+    cache.close()
+
+
+def test_huge_inode_numbers(cache: StatCache, tmp_path: Path):
+    # Some filesystems (NFS, FUSE) hand out 64-bit unsigned inodes; sqlite's are signed.
+    real = settled(tmp_path / "f")
+    fields = list(real[:10])
+    fields[1] = (1 << 64) - 5
+    extra = {"st_mtime_ns": real.st_mtime_ns, "st_ctime_ns": real.st_ctime_ns}
+    st = os.stat_result(fields, extra)
+    cache.record(tmp_path / "f", st, DIGEST)
+    assert cache.lookup(tmp_path / "f", st) == DIGEST
+
+
+def test_shared_between_threads(cache: StatCache, tmp_path: Path):
+    files = []
+    for i in range(200):
+        path = tmp_path / f"f{i}"
+        files.append((path, settled(path, str(i).encode()), f"{i:064x}"))
+    errors: list[BaseException] = []
+
+    def work(part: int) -> None:
+        try:
+            for path, st, digest in files[part::8]:
+                cache.record(path, st, digest)
+                assert cache.lookup(path, st) == digest
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert all(cache.lookup(path, st) == digest for path, st, digest in files)
+
+
+def test_shared_between_processes(tmp_path: Path):
+    code = """
+import os, sys, time
+from pathlib import Path
+from gittrack.blobs.statcache import StatCache
+me = sys.argv[1]
+cache = StatCache(Path("stat.sqlite"))
+for i in range(150):
+    p = Path(f"{me}-{i}")
+    p.write_bytes(b"x")
+    past = time.time_ns() - 10**10
+    os.utime(p, ns=(past, past))
+    cache.record(p, p.stat(), f"{i:064x}")
+cache.close()
+"""
+    procs = [subprocess.Popen([sys.executable, "-c", code, name], cwd=tmp_path) for name in "abcd"]
+    assert [p.wait(timeout=60) for p in procs] == [0] * 4
+    cache = StatCache(tmp_path / "stat.sqlite")
+    for name in "abcd":
+        for i in range(150):
+            path = tmp_path / f"{name}-{i}"
+            assert cache.lookup(path, path.stat()) == f"{i:064x}"
+    cache.close()

@@ -1,0 +1,101 @@
+"""`gittrack artifact ls|show|get|alias|reencrypt`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import gittrack
+from tests.conftest import CliResult
+
+Cli = Callable[..., CliResult]
+
+
+@pytest.fixture
+def logged(repo: Path, fast_settings: dict[str, object]) -> dict[str, str]:
+    """data:v0 (alias best, used by a run), data:v1 (latest), model:v0."""
+    (repo / "src").mkdir()
+    with gittrack.init(name="maker", settings=fast_settings) as maker:
+        for content in ("1,2\n", "3,4\n"):
+            (repo / "src" / "train.csv").write_text(content)
+            art = gittrack.Artifact("data", "dataset", description="numbers")
+            art.add_dir(repo / "src")
+            maker.log_artifact(art, aliases=["best"] if content == "1,2\n" else None)
+        model = gittrack.Artifact("model", "model")
+        model.add_file(repo / "src" / "train.csv", name="w.bin")
+        maker.log_artifact(model)
+    with gittrack.init(name="user", settings=fast_settings) as user:
+        user.use_artifact("data:best")
+    return {"maker": maker.id, "user": user.id}
+
+
+def test_ls(cli: Cli, logged: dict[str, str]) -> None:
+    result = cli("artifact", "ls")
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["name", "latest", "type", "aliases", "files", "size", "created"]
+    assert lines[1].split()[:6] == ["data", "v1", "dataset", "best:v0", "1", "4"]
+    assert lines[2].split()[:6] == ["model", "v0", "model", "-", "1", "4"]
+    rows = json.loads(cli("artifact", "ls", "--json").stdout)
+    assert rows[0]["aliases"] == {"best": "v0"} and rows[0]["producer"] == logged["maker"]
+
+
+def test_ls_empty(cli: Cli, repo: Path) -> None:
+    assert "no artifacts yet" in cli("artifact", "ls").stdout
+
+
+def test_show(cli: Cli, logged: dict[str, str]) -> None:
+    result = cli("artifact", "show", "data:best")
+    out = result.stdout
+    assert result.exit_code == 0, result.stderr
+    assert out.startswith("artifact data:v0")
+    assert "aliases      best" in out and f"{logged['maker']} (maker)" in out
+    assert "train.csv" in out and "4 B" in out
+    import hashlib
+
+    assert hashlib.sha256(b"1,2\n").hexdigest() in out
+    assert logged["user"] in out.split("used by")[1]
+    latest = cli("artifact", "show", "data").stdout
+    assert "aliases      latest" in latest and logged["user"] not in latest.split("used by")[1]
+
+
+def test_show_json(cli: Cli, logged: dict[str, str]) -> None:
+    doc = json.loads(cli("artifact", "show", "data:v0", "--json").stdout)
+    assert doc["spec"] == "data:v0" and doc["aliases"] == ["best"]
+    assert doc["files"][0]["path"] == "train.csv" and doc["files"][0]["size"] == 4
+    assert doc["producer_run"]["name"] == "maker"
+    assert [r["id"] for r in doc["consumers"]] == [logged["user"]]
+
+
+def test_get(cli: Cli, logged: dict[str, str], tmp_path: Path) -> None:
+    result = cli("artifact", "get", "data:v0", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0 and "data:v0: 1 file(s)" in result.stdout
+    assert (tmp_path / "out" / "train.csv").read_text() == "1,2\n"
+    assert cli("artifact", "get", "model").exit_code == 0
+    assert (Path.cwd() / "artifacts" / "model-v0" / "w.bin").read_text() == "3,4\n"
+
+
+def test_alias_moves(cli: Cli, logged: dict[str, str]) -> None:
+    result = cli("artifact", "alias", "data:v1", "best")
+    assert result.stdout.strip() == "data:best → data:v1 (moved from v0)"
+    assert json.loads(cli("artifact", "show", "data:best", "--json").stdout)["version"] == 1
+    assert cli("artifact", "alias", "data:v0", "prod").stdout.strip() == "data:prod → data:v0"
+    assert cli("artifact", "alias", "data", "prod", "--delete").exit_code == 0
+    assert cli("artifact", "show", "data:prod").exit_code == 4
+
+
+def test_errors(cli: Cli, logged: dict[str, str]) -> None:
+    unknown = cli("artifact", "show", "data:nope")
+    assert unknown.exit_code == 4
+    assert "no alias 'nope' (aliases: latest, best)" in unknown.stderr
+    assert cli("artifact", "show", "nothing").exit_code == 4
+    assert cli("artifact", "show", "a/b").exit_code == 2
+    assert cli("artifact", "alias", "data:v0", "v2").exit_code == 2
+    assert cli("artifact", "get", "data:v9").exit_code == 4
+
+
+def test_run_show_lists_artifacts(cli: Cli, logged: dict[str, str]) -> None:
+    out = cli("show", logged["user"]).stdout
+    assert "artifacts" in out and "used" in out and "data:v0" in out

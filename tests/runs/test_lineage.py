@@ -1,0 +1,139 @@
+"""Lineage both ways: runs record what they used and logged; versions name their producer."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pygit2
+import pytest
+import yaml
+
+import gittrack
+from gittrack.errors import GittrackError, RunFinishedError, UsageError
+from gittrack.runs.lineage import consumers, producer
+from tests.conftest import git, run_python
+
+
+def run_yaml(repo: Path, run_id: str) -> dict[str, object]:
+    return yaml.safe_load(git(repo, "show", f"refs/gittrack/runs/{run_id}:run.yaml"))
+
+
+def dataset(path: Path, content: bytes) -> gittrack.Artifact:
+    path.write_bytes(content)
+    art = gittrack.Artifact("data", "dataset")
+    art.add_file(path)
+    return art
+
+
+def test_lineage_both_ways(repo: Path, fast_settings: dict[str, object]) -> None:
+    with gittrack.init(settings=fast_settings) as maker:
+        version = maker.log_artifact(dataset(repo / "d.csv", b"1"), aliases=["best"])
+        maker.log_artifact(dataset(repo / "d.csv", b"1"))  # the same version: listed once
+    with gittrack.init(settings=fast_settings) as user:
+        used = user.use_artifact("data:best")
+        assert used == version and used.producer == maker.id
+    assert run_yaml(repo, maker.id)["artifacts"] == {"logged": ["data:v0"]}
+    assert run_yaml(repo, user.id)["artifacts"] == {"used": ["data:v0"]}
+    git_repo = pygit2.Repository(str(repo))
+    assert [v.id for v in consumers(git_repo, version)] == [user.id]
+    made_by = producer(git_repo, version)
+    assert made_by is not None and made_by.id == maker.id
+    api = gittrack.Api(str(repo))
+    assert api.run(user.id).used_artifacts() == [version]
+    assert api.run(maker.id).logged_artifacts() == [version]
+    assert api.run(maker.id).used_artifacts() == []
+
+
+def test_runs_without_artifacts_have_no_artifacts_key(repo: Path,
+                                                      fast_settings: dict[str, object]) -> None:
+    with gittrack.init(settings=fast_settings) as run:
+        run.log({"x": 1})
+    assert "artifacts" not in run_yaml(repo, run.id)
+
+
+def test_use_records_the_version_not_the_alias(repo: Path,
+                                                fast_settings: dict[str, object]) -> None:
+    with gittrack.init(settings=fast_settings) as run:
+        run.log_artifact(dataset(repo / "d.csv", b"1"), aliases=["prod"])
+        run.log_artifact(dataset(repo / "d.csv", b"2"))
+        assert run.use_artifact("data:prod").spec == "data:v0"
+        assert run.use_artifact(run.use_artifact("data")).spec == "data:v1"
+    assert run_yaml(repo, run.id)["artifacts"] == {"used": ["data:v0", "data:v1"],
+                                                   "logged": ["data:v0", "data:v1"]}
+
+
+def test_module_level_functions(repo: Path, fast_settings: dict[str, object]) -> None:
+    with pytest.raises(GittrackError, match=r"before gittrack.init"):
+        gittrack.log_artifact(dataset(repo / "d.csv", b"1"))
+    with pytest.raises(GittrackError, match=r"before gittrack.init"):
+        gittrack.use_artifact("data")
+    run = gittrack.init(settings=fast_settings)
+    version = gittrack.log_artifact(dataset(repo / "d.csv", b"1"), aliases="best")
+    assert gittrack.use_artifact("data:best") == version
+    run.finish()
+    with pytest.raises(RunFinishedError):
+        run.log_artifact(dataset(repo / "d.csv", b"2"))
+    with pytest.raises(RunFinishedError):
+        run.use_artifact("data")
+
+
+def test_bad_arguments(repo: Path, fast_settings: dict[str, object]) -> None:
+    with gittrack.init(settings=fast_settings) as run:
+        with pytest.raises(UsageError):
+            run.use_artifact(3)  # type: ignore[arg-type]
+        with pytest.raises(gittrack.NotFoundError, match=r"no artifact named 'nope'"):
+            run.use_artifact("nope:v1")
+    assert "artifacts" not in run_yaml(repo, run.id)
+
+
+def test_resumed_runs_keep_earlier_lineage(repo: Path, fast_settings: dict[str, object]) -> None:
+    with gittrack.init(settings=fast_settings, id="lineage-run") as run:
+        run.log_artifact(dataset(repo / "d.csv", b"1"))
+    with gittrack.init(settings=fast_settings, id="lineage-run", resume="must") as run:
+        run.use_artifact("data:v0")
+        run.log_artifact(dataset(repo / "d.csv", b"2"))
+    assert run_yaml(repo, "lineage-run")["artifacts"] == {"used": ["data:v0"],
+                                                          "logged": ["data:v0", "data:v1"]}
+
+
+def test_lineage_survives_kill_9(repo: Path) -> None:
+    code = textwrap.dedent("""
+        import os, signal, pathlib, gittrack
+        run = gittrack.init(id="killed", settings={"checkpoint_interval": 3600, "quiet": True})
+        pathlib.Path("d.csv").write_text("1")
+        art = gittrack.Artifact("data", "dataset")
+        art.add_file("d.csv")
+        run.log_artifact(art)
+        run.use_artifact("data:v0")
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    result = run_python(code, repo, check=False)
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    gittrack.Api(str(repo))  # recovers dead runs
+    doc = run_yaml(repo, "killed")
+    assert doc["state"] == "crashed"
+    assert doc["artifacts"] == {"logged": ["data:v0"], "used": ["data:v0"]}
+
+
+def test_forked_children_cannot_log_artifacts(repo: Path,
+                                              fast_settings: dict[str, object]) -> None:
+    run = gittrack.init(settings=fast_settings)
+    art = dataset(repo / "d.csv", b"1")
+    pid = os.fork()
+    if pid == 0:  # the child: exit code says what happened
+        try:
+            run.log_artifact(art)
+            os._exit(1)
+        except gittrack.ConflictError:
+            os._exit(0)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    run.finish()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert subprocess.run(["git", "for-each-ref", "refs/gittrack/artifacts"], cwd=repo,
+                          capture_output=True, text=True).stdout == ""
