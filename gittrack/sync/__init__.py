@@ -1,0 +1,1 @@
+"""Sharing and deletion: push/pull of refs/gittrack/* with their blobs, rm, gc, purge."""
