@@ -75,7 +75,8 @@ def read_chunk(data: bytes, *, what: str = "chunk") -> pa.Table:
     import pyarrow.parquet as pq
 
     try:
-        return pq.read_table(pa.BufferReader(data))
+        # ParquetFile, not read_table: read_table imports pyarrow.dataset, and with it pandas
+        return pq.ParquetFile(pa.BufferReader(data)).read()
     except (pa.ArrowInvalid, OSError) as exc:
         raise FormatError(f"cannot read Parquet {what}: {exc}") from None
 
