@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import getpass
 import importlib
 import os
 import shlex
@@ -235,12 +236,19 @@ def _snapshot(keyring: Keyring) -> Snapshot:
     return snapshot
 
 
+def _login_name() -> str:
+    try:
+        return getpass.getuser().strip()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return ""
+
+
 def _default_name(repo: pygit2.Repository) -> str:
     try:
         name = str(repo.config["user.name"]).strip()
     except (KeyError, pygit2.GitError):
         name = ""
-    name = name or os.environ.get("USER", "").strip()
+    name = name or os.environ.get("USER", "").strip() or _login_name()
     if not name:
         raise UsageError("cannot tell your name (no git user.name, no $USER): pass --name NAME")
     return name

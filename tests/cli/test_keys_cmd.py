@@ -59,10 +59,26 @@ def test_init_names_the_first_member_from_git_config(cli: Cli, repo: Path) -> No
     assert list(keyring(repo).members()) == ["Ada Lovelace"]
 
 
+def _no_login_name() -> str:
+    raise KeyError("no passwd entry")
+
+
+def test_init_without_name_or_user_uses_the_login_name(
+    cli: Cli, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("USER", raising=False)
+    result = cli("keys", "init")
+    assert result.exit_code == 0, result.stderr
+    import getpass
+
+    assert getpass.getuser() in keyring(repo).members()
+
+
 def test_init_without_any_name_asks_for_one(
     cli: Cli, repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("USER", raising=False)
+    monkeypatch.setattr("getpass.getuser", _no_login_name)
     result = cli("keys", "init")
     assert result.exit_code == 2 and "--name" in result.stderr
     assert not keyring(repo).exists()
