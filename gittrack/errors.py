@@ -15,14 +15,17 @@ message and the class's ``exit_code`` in exactly one place (``gittrack.cli.main`
     │   └── AmbiguousNameError            more than one matches
     ├── ConflictError (5)                 a ref moved under us, a run exists or is live elsewhere
     │   ├── RunExistsError
-    │   └── RunLockedError
+    │   ├── RunLockedError
+    │   └── DivergedError                 local and remote histories of a run/artifact differ
     ├── FormatError (6)                   stored data that this version cannot read
     ├── RunFinishedError (7)              logging to a run that has finished
     ├── StorageError (8)                  the blob store refused or failed (URL and reason named)
     │   └── BlobNotFoundError             a blob the manifest names is not in the store
-    └── CryptoError (9)                   keys and encryption
-        ├── KeyMissingError               no identity of yours can open the project key
-        └── DecryptionError               wrong key, or a truncated or tampered blob
+    ├── CryptoError (9)                   keys and encryption
+    │   ├── KeyMissingError               no identity of yours can open the project key
+    │   └── DecryptionError               wrong key, or a truncated or tampered blob
+    └── TransportError (10)               `git push`/`git fetch` failed (git's own message)
+        └── PushRejectedError             the remote refused some refs (hook, non-fast-forward)
 
 Value errors also derive from the matching built-in (``ValueError``/``TypeError``) so code
 written for other trackers that catches those keeps working.
@@ -85,6 +88,11 @@ class RunLockedError(ConflictError):
     """The run is being written by another live process."""
 
 
+class DivergedError(ConflictError):
+    """A run or artifact whose local and remote histories diverged; the message says how to
+    resolve it (``gittrack pull --force`` takes the remote's, ``push --force`` the local)."""
+
+
 class FormatError(GittrackError):
     exit_code = 6
 
@@ -111,6 +119,21 @@ class KeyMissingError(CryptoError):
 
 class DecryptionError(CryptoError):
     """A blob that does not decrypt or does not match its digest: nothing is written."""
+
+
+class TransportError(GittrackError):
+    """A git transport command failed; the message carries git's stderr (credentials
+    stripped from URLs)."""
+
+    exit_code = 10
+
+
+class PushRejectedError(TransportError):
+    """The remote refused refs (a server hook, a non-fast-forward); ``refs`` names them."""
+
+    def __init__(self, message: str, refs: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.refs = refs
 
 
 class GittrackWarning(UserWarning):

@@ -32,9 +32,16 @@ def _register() -> None:
         demo_cmd,
         diff_cmd,
         export_cmd,
+        gc_cmd,
+        hooks_cmd,
         keys_cmd,
         log_cmd,
+        pull_cmd,
+        purge_cmd,
+        push_cmd,
         recover_cmd,
+        remote_cmd,
+        rm_cmd,
         runs_cmd,
         show_cmd,
         storage_cmd,
@@ -45,6 +52,13 @@ def _register() -> None:
     cli.add_command(keys_cmd.command)
     cli.add_command(artifact_cmd.command)
     cli.add_command(storage_cmd.command)
+    for module in (rm_cmd, gc_cmd, purge_cmd):
+        cli.add_command(module.command)
+    cli.add_command(push_cmd.command)
+    cli.add_command(pull_cmd.pull_command)
+    cli.add_command(pull_cmd.fetch_command)
+    cli.add_command(hooks_cmd.command)
+    cli.add_command(remote_cmd.command)
 
 
 _register()

@@ -1,0 +1,36 @@
+"""`gittrack purge RUN`: delete a run everywhere now, with the blobs only it referenced."""
+
+from __future__ import annotations
+
+import click
+
+from gittrack.cli.confirm import confirm
+from gittrack.cli.context import CliContext
+from gittrack.cli.rm_cmd import describe
+from gittrack.git import transport
+from gittrack.runs.resolve import resolve_run
+from gittrack.sync.purge import plan, purge
+
+
+@click.command("purge")
+@click.argument("run", metavar="RUN")
+@click.option("--remote", metavar="REMOTE", default=None,
+              help="The remote to delete it from (default: the branch's remote, if any).")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def command(obj: CliContext, run: str, remote: str | None, yes: bool) -> None:
+    """Delete RUN here, on the remote and in storage, now (no grace period)."""
+    repo = obj.git()
+    view = resolve_run(repo, run)
+    if remote is None and transport.remotes(repo):
+        remote = transport.default_remote(repo)
+    what = plan(repo, view)
+    also = f" and artifact(s) {', '.join(what.artifacts)}" if what.artifacts else ""
+    where = f"here, on {remote} and in storage" if remote else "here and in storage"
+    confirm(f"purge run {view.id} ({view.name}){also} {where}?", yes=yes)
+    report = purge(repo, view, remote=remote)
+    click.echo(describe(report.refs, "the run and its artifacts").rsplit("\n", 1)[0])
+    click.echo(f"removed {len(report.blobs)} blob(s) from storage and {report.cache} local "
+               "cache entr(ies)")
+    for kept in what.kept:
+        click.echo(f"kept {kept}")

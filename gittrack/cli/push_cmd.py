@@ -1,0 +1,53 @@
+"""`gittrack push [REMOTE] [RUN...]`: blobs to the store, then runs and artifacts to git."""
+
+from __future__ import annotations
+
+import click
+import pygit2
+
+from gittrack.cli.context import CliContext
+from gittrack.cli.render import dumps
+from gittrack.cli.sync_render import push_dict, push_lines
+from gittrack.errors import DivergedError, GittrackError
+from gittrack.git import transport
+
+
+@click.command("push")
+@click.argument("remote", required=False)
+@click.argument("runs", nargs=-1)
+@click.option("--force", is_flag=True,
+              help="Also replace refs that diverged on the remote (each one is named).")
+@click.option("--dry-run", is_flag=True, help="Say what would be sent; send nothing.")
+@click.option("--no-verify", is_flag=True, hidden=True,
+              help="Skip the local pre-push hook (used by gittrack's own hook).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def command(obj: CliContext, remote: str | None, runs: tuple[str, ...], force: bool,
+            dry_run: bool, no_verify: bool, as_json: bool) -> None:
+    """Share runs and artifacts: upload missing blobs, then push refs/gittrack/* in one
+    atomic `git push` (default: the branch's remote, every run, artifact and alias).
+
+    REMOTE is a remote's name, a URL or a path; RUN... (ids, prefixes or names) limits the
+    push to those runs and the artifacts they used or logged.
+    """
+    from gittrack.sync.push import push
+
+    repo = obj.git()
+    if remote is not None and not _is_remote(repo, remote):
+        runs, remote = (remote, *runs), None  # `gittrack push RUN...`: the default remote
+    report = push(repo, remote, runs, force=force, no_verify=no_verify, dry_run=dry_run)
+    if as_json:
+        click.echo(dumps(push_dict(report)))
+    else:
+        for line in push_lines(report):
+            click.echo(("(dry run) " if dry_run else "") + line)
+    if report.held:
+        raise DivergedError(f"{len(report.held)} ref(s) not sent to {report.remote} (see above)")
+
+
+def _is_remote(repo: pygit2.Repository, name: str) -> bool:
+    try:
+        transport.check_remote(repo, name)
+    except GittrackError:
+        return False
+    return True

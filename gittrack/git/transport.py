@@ -1,0 +1,207 @@
+"""Push, fetch and ls-remote through the ``git`` command line.
+
+Transport goes through ``git`` itself, not pygit2 or dulwich, so the user's credentials, SSH
+config, credential helpers and ``insteadOf`` rules apply exactly as for code, server hooks run,
+and a server-side rejection is an exit code (see ``docs/decisions.md``). Inherited ``GIT_*``
+variables are scrubbed, except those that configure transport and authentication: inside a
+git hook ``GIT_DIR``, ``GIT_INDEX_FILE`` and friends point at the *calling* repository and
+would redirect our commands (https://git-scm.com/docs/githooks).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pygit2
+
+from gittrack.errors import PushRejectedError, TransportError, UsageError
+from gittrack.git.codestate import strip_credentials
+
+# Kept from the environment: they choose how to connect and authenticate, not which repo.
+_KEEP_EXACT = {"GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT", "GIT_ASKPASS",
+               "GIT_TERMINAL_PROMPT", "GIT_PROXY_COMMAND", "GIT_CURL_VERBOSE",
+               "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+               "GIT_COMMITTER_EMAIL", "GIT_EXEC_PATH"}
+_KEEP_PREFIXES = ("GIT_CONFIG", "GIT_TRACE", "GIT_SSL_", "GIT_HTTP_")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PushResult:
+    """What one ``git push --porcelain`` did, by full remote ref name."""
+
+    updated: tuple[str, ...] = ()
+    rejected: tuple[str, ...] = ()
+    up_to_date: tuple[str, ...] = ()
+    reasons: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+def git_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: ``os.environ``) without the ``GIT_*`` variables that name a repo."""
+    env = dict(os.environ if base is None else base)
+    for name in list(env):
+        if name.startswith("GIT_") and name not in _KEEP_EXACT \
+                and not name.startswith(_KEEP_PREFIXES):
+            del env[name]
+    return env
+
+
+def workdir(repo: pygit2.Repository) -> str:
+    return str(repo.workdir or repo.path)
+
+
+def run_git(repo: pygit2.Repository, args: Sequence[str], *, what: str,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``git -C <repo> args``; a failure is a ``TransportError`` with git's stderr."""
+    command = ["git", "-C", workdir(repo), *args]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=git_env(),
+                              stdin=subprocess.DEVNULL, check=False)
+    except OSError as exc:
+        raise TransportError(f"{what}: cannot run git: {exc}") from None
+    if check and done.returncode != 0:
+        raise TransportError(f"{what} failed: {_clean(done.stderr)}")
+    return done
+
+
+def _clean(stderr: str) -> str:
+    lines = [strip_credentials_in(line) for line in stderr.strip().splitlines() if line.strip()]
+    return "; ".join(lines[-6:]) or "git gave no reason"
+
+
+def strip_credentials_in(text: str) -> str:
+    return " ".join(strip_credentials(word) if "://" in word else word for word in text.split())
+
+
+def remotes(repo: pygit2.Repository) -> list[str]:
+    return [name for name in repo.remotes.names() if name]
+
+
+def default_remote(repo: pygit2.Repository) -> str:
+    """The current branch's upstream remote, else ``origin``, else the only remote."""
+    names = remotes(repo)
+    branch = None
+    if not repo.head_is_unborn and not repo.head_is_detached:
+        branch = repo.head.shorthand
+    elif repo.head_is_unborn:
+        try:
+            branch = str(repo.lookup_reference("HEAD").target).removeprefix("refs/heads/")
+        except (KeyError, pygit2.GitError):
+            branch = None
+    if branch is not None:
+        try:
+            upstream = repo.config[f"branch.{branch}.remote"]
+        except KeyError:
+            upstream = None
+        if upstream in names:
+            return str(upstream)
+    if "origin" in names:
+        return "origin"
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise UsageError("this repository has no git remote: add one with "
+                         "`git remote add origin URL`, or name one (a path or URL works too)")
+    raise UsageError(f"this repository has several remotes ({', '.join(names)}) and the "
+                     "branch has no upstream: name the one to use")
+
+
+def remote_url(repo: pygit2.Repository, remote: str) -> str:
+    """The remote's URL without credentials (a URL or path given as ``remote`` is itself)."""
+    if remote in remotes(repo):
+        url = repo.remotes[remote].url or remote
+        return strip_credentials(url)
+    return strip_credentials(remote)
+
+
+def check_remote(repo: pygit2.Repository, remote: str) -> str:
+    """``remote`` if it is a configured remote, a URL or an existing path; else UsageError."""
+    if remote in remotes(repo) or "://" in remote or Path(remote).exists() or (
+            ":" in remote and not remote.startswith("/")):  # scp-like user@host:path
+        return remote
+    known = ", ".join(remotes(repo)) or "none"
+    raise UsageError(f"no git remote named {remote!r} (remotes: {known}); add it with "
+                     f"`git remote add {remote} URL`, or give a URL or path")
+
+
+def ls_remote(repo: pygit2.Repository, remote: str,
+              prefix: str = "refs/gittrack/") -> dict[str, str]:
+    """The remote's refs under ``prefix``: ref name → commit id (one round trip)."""
+    done = run_git(repo, ["ls-remote", "--refs", remote, f"{prefix}*"],
+                   what=f"listing {prefix}* on {remote_url(repo, remote)}")
+    found: dict[str, str] = {}
+    for line in done.stdout.splitlines():
+        sha, _, name = line.partition("\t")
+        if name.startswith(prefix):
+            found[name] = sha
+    return found
+
+
+def fetch(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
+          prune: bool = False) -> None:
+    """``git fetch`` of ``refspecs`` only: no tags, no FETCH_HEAD, no configured refspecs."""
+    args = ["fetch", "--no-tags", "--no-write-fetch-head", "--quiet"]
+    if prune:
+        args.append("--prune")
+    run_git(repo, [*args, remote, *refspecs], what=f"fetching from {remote_url(repo, remote)}")
+
+
+def push(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
+         atomic: bool = True, check: bool = True, no_verify: bool = False,
+         leases: Mapping[str, str | None] | None = None) -> PushResult:
+    """One ``git push --porcelain`` of exactly ``refspecs`` (``:ref`` deletes ``ref``).
+
+    ``atomic``: all refs move or none. ``leases``: ref → the value it must have on the
+    remote (``None``: must not exist), a compare-and-swap for refs pushed with ``+``.
+    ``no_verify`` skips the *local* pre-push hook (gittrack's hook pushing runs must not
+    run itself again). A rejection raises ``PushRejectedError`` naming the refs, unless
+    ``check=False``.
+    """
+    if not refspecs:
+        return PushResult()
+    args = ["push", "--porcelain"]
+    if atomic:
+        args.append("--atomic")
+    if no_verify:
+        args.append("--no-verify")
+    for ref, old in (leases or {}).items():
+        args.append(f"--force-with-lease={ref}:{old or ''}")
+    url = remote_url(repo, remote)
+    done = run_git(repo, [*args, remote, *refspecs], what=f"pushing to {url}", check=False)
+    result = parse_porcelain(done.stdout)
+    if done.returncode != 0 and not (result.rejected or result.updated or result.up_to_date):
+        raise TransportError(f"pushing to {url} failed: {_clean(done.stderr)}")
+    if check and (result.rejected or done.returncode != 0):
+        raise PushRejectedError(_rejection(url, result, done.stderr), result.rejected)
+    return result
+
+
+def _rejection(url: str, result: PushResult, stderr: str) -> str:
+    refs = ", ".join(f"{r} ({result.reasons.get(r, 'rejected')})" for r in result.rejected[:5])
+    more = f" and {len(result.rejected) - 5} more" if len(result.rejected) > 5 else ""
+    hook = [line.removeprefix("remote: ") for line in stderr.splitlines()
+            if line.startswith("remote: ") and line.strip() != "remote:"]
+    said = f"; the remote said: {'; '.join(hook[-4:])}" if hook else ""
+    return f"{url} rejected {refs or 'the push'}{more}{said}"
+
+
+def parse_porcelain(stdout: str) -> PushResult:
+    """``git push --porcelain`` lines: ``<flag>\\t<src>:<dst>\\t<summary> (<reason>)``."""
+    updated, rejected, same, reasons = [], [], [], {}
+    for line in stdout.splitlines():
+        fields = line.split("\t")
+        if len(fields) < 3 or len(fields[0]) != 1:
+            continue
+        flag, spec, summary = fields[0], fields[1], fields[2]
+        dst = spec.rpartition(":")[2]
+        if flag == "!":
+            rejected.append(dst)
+            reasons[dst] = summary.strip("[] ")
+        elif flag == "=":
+            same.append(dst)
+        else:  # ' ' fast-forward, '+' forced, '*' new, '-' deleted
+            updated.append(dst)
+    return PushResult(tuple(updated), tuple(rejected), tuple(same), reasons)

@@ -1,0 +1,86 @@
+"""How a local ref stands against the remote's: the decision table of push and pull.
+
+Runs and artifact versions are commit chains that only grow, so ancestry decides: a ref whose
+remote value is an ancestor of the local one is *ahead* (push it), the reverse is *behind*
+(pull it), neither is *diverged* (both kept, reported). Aliases move anywhere, so for them the
+value last seen on the remote (the mirror before this sync) decides who moved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+import pygit2
+
+from gittrack.types import CommitId
+
+ALIASES = "refs/gittrack/aliases/"
+ARTIFACTS = "refs/gittrack/artifacts/"
+
+
+class Standing(enum.Enum):
+    SAME = "up to date"
+    LOCAL_ONLY = "new"
+    REMOTE_ONLY = "only on the remote"
+    AHEAD = "ahead"
+    BEHIND = "behind"
+    DIVERGED = "diverged"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RefState:
+    ref: str
+    local: CommitId | None
+    remote: str | None
+    standing: Standing
+
+
+def compare(repo: pygit2.Repository, ref: str, local: CommitId | None, remote: str | None,
+            last_seen: str | None) -> RefState:
+    return RefState(ref, local, remote, _standing(repo, ref, local, remote, last_seen))
+
+
+def _standing(repo: pygit2.Repository, ref: str, local: str | None, remote: str | None,
+              last_seen: str | None) -> Standing:
+    if local == remote:
+        return Standing.SAME
+    if remote is None:
+        return Standing.LOCAL_ONLY
+    if local is None:
+        return Standing.REMOTE_ONLY
+    if ref.startswith(ALIASES):
+        if remote == last_seen:
+            return Standing.AHEAD
+        return Standing.BEHIND if local == last_seen else Standing.DIVERGED
+    if not _known(repo, remote):
+        # Objects we have not fetched: the remote moved on; a pull tells ahead from diverged.
+        return Standing.BEHIND if last_seen == local else Standing.DIVERGED
+    if repo.descendant_of(local, remote):
+        return Standing.AHEAD
+    if repo.descendant_of(remote, local):
+        return Standing.BEHIND
+    return Standing.DIVERGED
+
+
+def _known(repo: pygit2.Repository, sha: str) -> bool:
+    try:
+        return repo.get(sha) is not None
+    except (ValueError, pygit2.GitError):
+        return False
+
+
+def kind_and_name(ref: str) -> str:
+    """``refs/gittrack/runs/abc`` → ``run abc``, for messages."""
+    rest = ref.removeprefix("refs/gittrack/")
+    kind, _, name = rest.partition("/")
+    label = {"runs": "run", "artifacts": "artifact", "aliases": "alias"}.get(kind, kind)
+    if label == "alias":
+        artifact, _, alias = name.rpartition("/")
+        return f"alias {artifact}:{alias}"
+    return f"{label} {name}"
+
+
+def is_artifact(ref: str) -> bool:
+    """An artifact or alias ref: the ones whose commits name blobs."""
+    return ref.startswith((ARTIFACTS, ALIASES))

@@ -1,0 +1,199 @@
+"""``gittrack rm`` and ``gittrack artifact rm``: refs deleted locally (compare-and-swap), their
+reflogs and the objects only they reached pruned, and with a remote, deleted there in one push.
+
+The remote goes first: if it refuses, nothing local has changed and the command can simply be
+run again. Mirror refs (``refs/gittrack-remotes/<remote>/...``) of that remote follow it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import shutil
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import pygit2
+
+from gittrack.artifacts import aliases, versions
+from gittrack.errors import NotFoundError, RunLockedError
+from gittrack.git import prune, refs, transport
+from gittrack.git.repo import gittrack_dir
+from gittrack.runs import index, layout, store
+from gittrack.runs.wal import RunLock, wal_root
+from gittrack.sync import mirror
+from gittrack.types import CommitId, RefName, RunId
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RefChange:
+    """``ref`` moves from ``old`` to ``new`` (``None``: deleted)."""
+
+    ref: RefName
+    old: CommitId
+    new: CommitId | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeleteReport:
+    changed: tuple[RefName, ...]
+    remote: str | None = None
+    remote_changed: tuple[str, ...] = ()
+    pruned: int = 0
+    kept: tuple[str, ...] = ()
+    """Objects still in the repository: another remote's mirror, an alternate or a .keep pack."""
+    elsewhere: tuple[str, ...] = ()
+    """Other remotes whose mirror still has a deleted ref (it is still on those remotes)."""
+
+
+def delete_runs(repo: pygit2.Repository, run_ids: Sequence[RunId], *,
+                remote: str | None = None, also: Sequence[RefChange] = (),
+                remote_prefixes: Iterable[str] = ()) -> DeleteReport:
+    """Delete runs here (and on ``remote``); a run being written by a live process is refused.
+
+    ``also``: more ref changes made in the same push (purge's artifact versions).
+    """
+    changes = list(also)
+    for run_id in dict.fromkeys(run_ids):
+        head = store.head(repo, run_id)
+        if head is None:
+            raise NotFoundError(f"no run {run_id}")
+        changes.append(RefChange(layout.run_ref(run_id), head))
+    with _locked_runs(repo, list(dict.fromkeys(run_ids))):
+        report = apply(repo, changes, remote=remote, remote_prefixes=remote_prefixes)
+    _refresh_run_cache(repo)
+    return report
+
+
+def delete_artifact(repo: pygit2.Repository, name: str, *,
+                    remote: str | None = None) -> DeleteReport:
+    """Delete artifact ``name``: every version and every alias."""
+    return apply(repo, artifact_changes(repo, name), remote=remote,
+                 remote_prefixes=[aliases.alias_ref(name, "")])
+
+
+def artifact_changes(repo: pygit2.Repository, name: str) -> list[RefChange]:
+    """Deleting artifact ``name``: its ref and every alias ref."""
+    head = versions.head(repo, name)
+    if head is None:
+        raise NotFoundError(f"no artifact named {name!r}")
+    changes = [RefChange(versions.artifact_ref(name), head)]
+    return changes + [RefChange(aliases.alias_ref(name, a), c)
+                      for a, c in aliases.aliases(repo, name).items()]
+
+
+def apply(repo: pygit2.Repository, changes: Sequence[RefChange], *, remote: str | None = None,
+          remote_prefixes: Iterable[str] = ()) -> DeleteReport:
+    """Make ``changes`` on ``remote`` (one atomic push), then here; prune what they freed.
+
+    ``remote_prefixes``: refs under these are deleted on the remote too (aliases the remote
+    has and this clone never fetched).
+    """
+    remote_changed: tuple[str, ...] = ()
+    if remote is not None:
+        remote_changed = _apply_remote(repo, changes, remote, tuple(remote_prefixes))
+    old_tips = [c.old for c in changes]
+    for change in changes:
+        if change.new is None:
+            refs.delete_ref(repo, change.ref, change.old)
+            _drop_reflog(repo, change.ref)
+        else:
+            refs.update_ref(repo, change.ref, change.new, change.old)
+    deleted = {c.ref for c in changes if c.new is None}
+    old_tips += _drop_mirrors(repo, deleted, remote)
+    result = prune.prune_unreachable(repo, old_tips)
+    return DeleteReport(
+        changed=tuple(c.ref for c in changes), remote=remote, remote_changed=remote_changed,
+        pruned=result.removed, kept=result.kept, elsewhere=_elsewhere(repo, deleted),
+    )
+
+
+def _apply_remote(repo: pygit2.Repository, changes: Sequence[RefChange], remote: str,
+                  prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    transport.check_remote(repo, remote)
+    there = transport.ls_remote(repo, remote)
+    wanted = {c.ref: c for c in changes}
+    specs: list[str] = []
+    leases: dict[str, str | None] = {}
+    for ref, sha in sorted(there.items()):
+        change = wanted.get(RefName(ref))
+        if change is None and not ref.startswith(prefixes or ("\0",)):
+            continue
+        if change is not None and change.new is not None:
+            # A rewritten chain replaces the remote's only if it is the chain we rewrote.
+            specs.append(f"+{change.new}:{ref}")
+            leases[ref] = change.old
+        else:
+            specs.append(f":{ref}")
+            leases[ref] = sha  # delete what we saw, not something pushed meanwhile
+    transport.push(repo, remote, specs, leases=leases, no_verify=True)
+    key = mirror.mirror_key(repo, remote)
+    for spec in specs:
+        src, _, dst = spec.lstrip("+").partition(":")
+        mirror.record(repo, key, dst, src or None)
+    return tuple(s.partition(":")[2] for s in specs)
+
+
+def _drop_mirrors(repo: pygit2.Repository, deleted: set[RefName],
+                  remote: str | None) -> list[CommitId]:
+    """Drop the deleted refs' mirrors of ``remote`` (done by the push already, normally);
+    return the tips of every mirror of them, so that pruning can see what they held."""
+    tips: list[CommitId] = []
+    key = mirror.mirror_key(repo, remote) if remote is not None else None
+    # The alias records of the last push/pull (BASE_ROOT) follow the mirror: both are what
+    # that remote holds, and both keep objects reachable.
+    for root in (mirror.MIRROR_ROOT, mirror.BASE_ROOT):
+        for name, sha in refs.list_refs(repo, root).items():
+            this_key, _, rest = name[len(root):].partition("/")
+            if mirror.LOCAL_ROOT + rest in deleted:
+                tips.append(sha)
+                if this_key == key:
+                    refs.delete_ref(repo, name, sha)
+                    _drop_reflog(repo, name)
+    return tips
+
+
+def _elsewhere(repo: pygit2.Repository, deleted: set[RefName]) -> tuple[str, ...]:
+    keys = set()
+    for name in refs.list_refs(repo, mirror.MIRROR_ROOT):
+        key, _, rest = name[len(mirror.MIRROR_ROOT):].partition("/")
+        if mirror.LOCAL_ROOT + rest in deleted:
+            keys.add(key)
+    return tuple(sorted(keys))
+
+
+def _drop_reflog(repo: pygit2.Repository, ref: str) -> None:
+    """libgit2 deletes a ref's reflog with it; a ``git`` that wrote one under
+    ``core.logAllRefUpdates=always`` may have left it in a packed or odd state: remove it."""
+    with contextlib.suppress(FileNotFoundError):
+        (Path(repo.path) / "logs" / ref).unlink()
+
+
+@contextlib.contextmanager
+def _locked_runs(repo: pygit2.Repository, run_ids: Sequence[RunId]) -> Iterator[None]:
+    """Hold each run's WAL lock while deleting it: a live writer would recreate the ref."""
+    root = wal_root(gittrack_dir(repo))
+    held: list[tuple[RunLock, Path]] = []
+    try:
+        for run_id in run_ids:
+            directory = root / run_id
+            if not directory.is_dir():
+                continue
+            lock = RunLock.try_acquire(directory)
+            if lock is None:
+                raise RunLockedError(f"run {run_id} is being written by a live process: "
+                                     "finish or stop it first")
+            held.append((lock, directory))
+        yield
+        for _, directory in held:  # its write-ahead log holds the run's latest data too
+            shutil.rmtree(directory, ignore_errors=True)
+    finally:
+        for lock, _ in held:
+            lock.release()
+
+
+def _refresh_run_cache(repo: pygit2.Repository) -> None:
+    """Rewrite the checkpoint cache without the deleted runs (it holds their config)."""
+    index.load_checkpoints(repo, store.list_runs(repo), on_error=lambda *_: None)
+
+

@@ -1,0 +1,176 @@
+"""``gittrack gc``: blobs no remaining run or artifact names, removed from the store.
+
+Mark: every artifact version reachable from the local refs (``refs/gittrack/*``) and from the
+mirrors of the remotes' refs (``refs/gittrack-remotes/*``, the given remote fetched first), so a
+teammate's pushed work is never collected because this clone had not fetched it. Sweep: the
+store's blobs not marked and older than the grace period (a teammate's push uploads blobs
+*before* it pushes the refs naming them), stale temporary uploads, and plaintext copies in the
+local cache that nothing names any more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import re
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pygit2
+
+from gittrack.artifacts.manifest import ManifestEntry
+from gittrack.artifacts.project import open_storage
+from gittrack.artifacts.reachability import manifest_entries
+from gittrack.artifacts.storage import ArtifactStorage
+from gittrack.blobs.names import is_name
+from gittrack.blobs.store import BlobInfo
+from gittrack.errors import KeyMissingError, UsageError
+from gittrack.git import refs, transport
+from gittrack.sync import mirror
+
+DEFAULT_GRACE = 24 * 3600.0
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_TEMP_MARK = ".tmp-"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GcReport:
+    removed: tuple[BlobInfo, ...]
+    young: int  # unreferenced but within the grace period: kept
+    temps: int  # stale temporary uploads removed
+    cache: int  # local cache entries removed
+    marked: int  # blobs still referenced
+    roots: tuple[str, ...]  # where marking started: "local", and each remote's mirror
+    dry_run: bool = False
+
+    @property
+    def size(self) -> int:
+        return sum(b.size for b in self.removed)
+
+
+def parse_duration(text: str) -> float:
+    """``"30m"``, ``"12h"``, ``"7d"``, ``"2w"``, ``"90s"`` or ``"0"`` → seconds."""
+    match = _DURATION.match(str(text))
+    if match is None:
+        raise UsageError(f"{text!r} is not a duration: use a number with s, m, h, d or w "
+                         "(30m, 12h, 7d), or 0")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+def mark_roots(repo: pygit2.Repository, remote: str | None) -> tuple[list[str], tuple[str, ...]]:
+    """The commits to mark from, after fetching ``remote``'s refs into its mirror."""
+    if remote is not None:
+        mirror.fetch_mirror(repo, transport.check_remote(repo, remote))
+    tips: list[str] = list(refs.list_refs(repo, mirror.LOCAL_ROOT).values())
+    keys = set()
+    for name, sha in refs.list_refs(repo, mirror.MIRROR_ROOT).items():
+        tips.append(sha)
+        keys.add(name[len(mirror.MIRROR_ROOT):].partition("/")[0])
+    return tips, ("local", *sorted(keys))
+
+
+def live_names(storage: ArtifactStorage, entries: Iterable[ManifestEntry],
+               private_project: bool) -> tuple[set[str], set[str]]:
+    """(blob names, digests) still needed. An encrypted blob may live under the newest key's
+    name instead of the manifest's (``keys rm --reencrypt``): both are kept."""
+    blobs: set[str] = set()
+    digests: set[str] = set()
+    encrypted: set[str] = set()
+    for entry in entries:
+        if entry.blob is None:
+            continue
+        blobs.add(entry.blob)
+        digests.add(entry.digest)
+        if entry.blob != entry.digest:
+            encrypted.add(entry.digest)
+    if encrypted:
+        try:
+            keys = storage.keys
+        except KeyMissingError as exc:
+            if private_project:
+                raise KeyMissingError(f"gc must know which blobs the project key names: {exc}") \
+                    from None
+        else:
+            blobs.update(keys.blob_name(d) for d in encrypted)
+    return blobs, digests
+
+
+def collect(repo: pygit2.Repository, *, remote: str | None = None,
+            grace: float = DEFAULT_GRACE, dry_run: bool = False,
+            storage: ArtifactStorage | None = None, now: float | None = None) -> GcReport:
+    """Remove what nothing references from the store and the local cache (see module doc)."""
+    storage = storage or open_storage(repo)
+    tips, roots = mark_roots(repo, remote)
+    blobs, digests = live_names(storage, manifest_entries(repo, tips), has_keys(repo))
+    cutoff = (time.time() if now is None else now) - grace
+    removed, young = _sweep_store(storage, blobs, cutoff if grace > 0 else None, dry_run)
+    temps = _sweep_temps(storage, cutoff, dry_run)
+    cache = _sweep_cache(storage.cache.root, digests, dry_run)
+    return GcReport(tuple(removed), young, temps, cache, len(blobs), roots, dry_run)
+
+
+def has_keys(repo: pygit2.Repository) -> bool:
+    from gittrack.crypto.keys import Keyring
+
+    return repo.workdir is not None and Keyring.for_repo(repo).exists()
+
+
+def _sweep_store(storage: ArtifactStorage, live: set[str], cutoff: float | None,
+                 dry_run: bool) -> tuple[list[BlobInfo], int]:
+    """``cutoff`` None: no grace at all (purge, ``--grace 0``)."""
+    removed, young = [], 0
+    for blob in storage.store.iter_blobs():
+        if blob.name in live:
+            continue
+        # A blob of unknown age could be a push in flight: only "no grace" removes it.
+        if cutoff is not None and (blob.modified is None or blob.modified > cutoff):
+            young += 1
+            continue
+        removed.append(blob)
+        if not dry_run:
+            storage.store.delete(blob.name)
+    return sorted(removed, key=lambda b: b.name), young
+
+
+def _sweep_temps(storage: ArtifactStorage, cutoff: float, dry_run: bool) -> int:
+    """Uploads that died half-way (temporary names beside their blob) older than the grace."""
+    from gittrack.blobs.backends import modified
+
+    store = storage.store
+    try:
+        found = store.fs.find(store.root, detail=True)
+    except FileNotFoundError:
+        return 0
+    count = 0
+    for path, info in found.items():
+        when = modified(info)
+        if _TEMP_MARK in path.rpartition("/")[2] and when is not None and when <= cutoff:
+            count += 1
+            if not dry_run:
+                with contextlib.suppress(FileNotFoundError):
+                    store.fs.rm_file(path)
+    return count
+
+
+def _sweep_cache(root: Path, live: set[str], dry_run: bool) -> int:
+    count = 0
+    for path, digest in _cache_entries(root):
+        if digest not in live:
+            count += 1
+            if not dry_run:
+                path.unlink(missing_ok=True)
+    return count
+
+
+def _cache_entries(root: Path) -> Iterator[tuple[Path, str]]:
+    if not root.is_dir():
+        return
+    for shard in root.iterdir():
+        if len(shard.name) != 2 or not shard.is_dir():
+            continue
+        for path in shard.iterdir():
+            name = shard.name + path.name
+            if is_name(name):
+                yield path, name

@@ -1,0 +1,110 @@
+"""What the pre-push hook does: push runs and artifacts with the code being pushed.
+
+``git config gittrack.prePush``: ``all`` (default) pushes every run and artifact; ``code`` only
+the runs whose code commit the push makes available on the remote (read from the hook's stdin:
+``<local ref> <local sha> <remote ref> <remote sha>`` per line) and their artifacts; ``off``
+nothing. The hook's own ``git push`` passes ``--no-verify``, so it does not run itself again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pygit2
+
+from gittrack.errors import GittrackError, UsageError
+from gittrack.runs.view import RunView, all_runs
+from gittrack.sync.blobsync import upload_missing
+from gittrack.sync.compare import is_artifact
+from gittrack.sync.push import PushReport, push
+
+MODES = ("all", "code", "off")
+_ZERO = "0" * 40
+
+
+def mode(repo: pygit2.Repository) -> str:
+    try:
+        value = str(repo.config["gittrack.prePush"]).strip().lower()
+    except KeyError:
+        return "all"
+    if value not in MODES:
+        raise UsageError(f"git config gittrack.prePush is {value!r}; use one of "
+                         f"{', '.join(MODES)}")
+    return value
+
+
+def strict(repo: pygit2.Repository) -> bool:
+    try:
+        return bool(repo.config.get_bool("gittrack.hookStrict"))
+    except (KeyError, pygit2.GitError, ValueError):
+        return False
+
+
+def pushed_commits(lines: Iterable[str]) -> list[str]:
+    """The local commits a push sends (deletions, whose sha is all zeros, send none)."""
+    found = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) == 4 and fields[1] != _ZERO and not fields[0].startswith(
+                "refs/gittrack"):
+            found.append(fields[1])
+    return found
+
+
+def runs_on(repo: pygit2.Repository, commits: list[str]) -> list[str]:
+    """Ids of the runs whose code commit is one of ``commits`` or an ancestor of one."""
+    chosen: list[str] = []
+    for view in all_runs(repo, on_error=_skip):
+        code = _code_commit(view)
+        if code and any(code == c or _descends(repo, c, code) for c in commits):
+            chosen.append(view.id)
+    return chosen
+
+
+def run_hook(repo: pygit2.Repository, remote: str | None, lines: list[str]) -> PushReport | None:
+    """The hook's work; ``None`` when there is nothing to do."""
+    how = mode(repo)
+    if how == "off":
+        return None
+    carried = _carried(lines)
+    if carried:
+        return _blobs_only(repo, remote, carried)
+    runs: list[str] = []
+    if how == "code":
+        runs = runs_on(repo, pushed_commits(lines))
+        if not runs:
+            return None
+    return push(repo, remote, runs, no_verify=True)
+
+
+def _carried(lines: list[str]) -> list[list[str]]:
+    """Lines for refs/gittrack/* refs: the push itself carries runs (``remote setup --push``)."""
+    return [f for f in (line.split() for line in lines)
+            if len(f) == 4 and f[2].startswith("refs/gittrack/") and f[1] != _ZERO]
+
+
+def _blobs_only(repo: pygit2.Repository, remote: str | None,
+                carried: list[list[str]]) -> PushReport:
+    """The push being made sends the refs (pushing them here too would make git's own
+    "create" fail); only the blobs they name must get to the store first."""
+    tips = [f[1] for f in carried if is_artifact(f[2])]
+    known = [f[3] for f in carried if is_artifact(f[2]) and f[3] != _ZERO]
+    blobs = upload_missing(repo, tips, remote_has=known)
+    return PushReport(remote or "", remote or "", blobs=blobs, up_to_date=len(carried))
+
+
+def _code_commit(view: RunView) -> str | None:
+    code = view.metadata.get("code")
+    commit = code.get("commit") if isinstance(code, dict) else None
+    return commit if isinstance(commit, str) else None
+
+
+def _descends(repo: pygit2.Repository, tip: str, ancestor: str) -> bool:
+    try:
+        return bool(repo.descendant_of(tip, ancestor))
+    except (ValueError, KeyError, pygit2.GitError):
+        return False
+
+
+def _skip(run_id: str, error: GittrackError) -> None:
+    return None

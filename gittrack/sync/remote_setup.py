@@ -1,0 +1,66 @@
+"""``gittrack remote setup``: make plain ``git fetch`` (and, opted in, ``git push``) carry runs.
+
+Fetch: ``remote.<name>.fetch += +refs/gittrack/*:refs/gittrack-remotes/<name>/*`` — plain
+``git fetch`` then updates the mirror that ``gittrack pull`` reads; local runs never move
+behind the user's back.
+
+Push (``--push``): git pushes *only* the configured ``remote.<name>.push`` refspecs once one
+exists, so a lone ``refs/gittrack/*`` refspec would silently stop ``git push`` from pushing
+the current branch. We add ``HEAD`` first (the current branch to the same name, what
+``git push`` does by default for a branch that has an upstream of the same name) and then
+``refs/gittrack/*:refs/gittrack/*`` without ``+`` (git refuses a diverged run instead of
+overwriting it). Blobs still go first through the pre-push hook, installed with it.
+"""
+
+from __future__ import annotations
+
+import pygit2
+
+from gittrack.errors import UsageError
+from gittrack.git import transport
+from gittrack.sync.mirror import LOCAL_ROOT, fetch_refspec, mirror_key
+
+PUSH_REFSPECS = ("HEAD", f"{LOCAL_ROOT}*:{LOCAL_ROOT}*")
+
+
+def refspecs(repo: pygit2.Repository, remote: str, *, push: bool) -> dict[str, list[str]]:
+    """The ``remote.<name>.*`` values gittrack adds: ``{"fetch": [...], "push": [...]}``."""
+    if remote not in transport.remotes(repo):
+        raise UsageError(f"{remote!r} is not a configured remote: `git remote add {remote} URL`")
+    wanted = {"fetch": [fetch_refspec(mirror_key(repo, remote))], "push": []}
+    if push:
+        wanted["push"] = list(PUSH_REFSPECS)
+    return wanted
+
+
+def _values(repo: pygit2.Repository, key: str) -> list[str]:
+    try:
+        return [str(v) for v in repo.config.get_multivar(key)]
+    except (KeyError, pygit2.GitError):
+        return []
+
+
+def setup(repo: pygit2.Repository, remote: str, *, push: bool) -> list[str]:
+    """Add the refspecs that are missing; returns ``key = value`` lines added."""
+    added = []
+    for kind, values in refspecs(repo, remote, push=push).items():
+        key = f"remote.{remote}.{kind}"
+        present = _values(repo, key)
+        for value in values:
+            if value not in present:
+                transport.run_git(repo, ["config", "--add", key, value], what=f"setting {key}")
+                added.append(f"{key} = {value}")
+    return added
+
+
+def undo(repo: pygit2.Repository, remote: str) -> list[str]:
+    """Remove every refspec gittrack adds (fetch and push); returns the lines removed."""
+    removed = []
+    for kind, values in refspecs(repo, remote, push=True).items():
+        key = f"remote.{remote}.{kind}"
+        for value in values:
+            if value in _values(repo, key):
+                transport.run_git(repo, ["config", "--fixed-value", "--unset-all", key, value],
+                                  what=f"unsetting {key}")
+                removed.append(f"{key} = {value}")
+    return removed

@@ -1,0 +1,51 @@
+"""Which local refs a push sends: everything under ``refs/gittrack/``, or some runs with the
+artifacts they used or logged (and those artifacts' aliases), so lineage survives the trip."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pygit2
+
+from gittrack.artifacts.aliases import ALIASES_PREFIX, parse_spec
+from gittrack.artifacts.versions import ARTIFACTS_PREFIX
+from gittrack.errors import GittrackError
+from gittrack.git import refs
+from gittrack.runs import layout
+from gittrack.runs.lineage import ROLES, artifact_specs
+from gittrack.runs.resolve import resolve_run
+from gittrack.sync.mirror import LOCAL_ROOT
+from gittrack.types import CommitId
+
+
+def local_refs(repo: pygit2.Repository) -> dict[str, CommitId]:
+    return {str(ref): sha for ref, sha in refs.list_refs(repo, LOCAL_ROOT).items()}
+
+
+def select(repo: pygit2.Repository, run_specs: Sequence[str]) -> dict[str, CommitId]:
+    """The refs to push: all of them, or the named runs and their artifacts."""
+    every = local_refs(repo)
+    if not run_specs:
+        return every
+    chosen: dict[str, CommitId] = {}
+    artifacts: set[str] = set()
+    for spec in run_specs:
+        view = resolve_run(repo, spec)
+        chosen[layout.run_ref(view.id)] = view.commit
+        for role in ROLES:
+            for used in artifact_specs(view.metadata, role):
+                try:
+                    artifacts.add(parse_spec(used)[0])
+                except GittrackError:
+                    continue  # a garbled spec in run.yaml: nothing to send for it
+    chosen.update({ref: sha for ref, sha in every.items() if _artifact_of(ref) in artifacts})
+    return chosen
+
+
+def _artifact_of(ref: str) -> str | None:
+    """The artifact an artifact or alias ref belongs to."""
+    if ref.startswith(ARTIFACTS_PREFIX):
+        return ref[len(ARTIFACTS_PREFIX):]
+    if ref.startswith(ALIASES_PREFIX):
+        return ref[len(ALIASES_PREFIX):].rpartition("/")[0]
+    return None

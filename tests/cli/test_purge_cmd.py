@@ -1,0 +1,31 @@
+"""`gittrack purge`: confirmation, and what it says it did."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import CliResult, git
+from tests.sync.deletion import add_bare_remote, make_run, push_all, store_names
+
+Cli = Callable[..., CliResult]
+
+
+def test_purge_needs_yes_without_a_terminal(repo: Path, cli: Cli) -> None:
+    run_id = make_run()
+    result = cli("purge", run_id)
+    assert result.exit_code == 2 and "--yes" in result.stderr
+    assert run_id in git(repo, "for-each-ref")
+
+
+def test_purge_uses_the_default_remote(repo: Path, cli: Cli) -> None:
+    bare = add_bare_remote(repo)
+    (repo / "w.bin").write_bytes(b"private weights")
+    run_id = make_run(artifact=("model", repo / "w.bin"))
+    push_all(repo)
+    result = cli("purge", run_id, "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert "removed 1 blob(s)" in result.stdout
+    assert git(bare, "for-each-ref") == "" and "gittrack" not in git(repo, "for-each-ref")
+    assert hashlib.sha256(b"private weights").hexdigest() not in store_names(repo)

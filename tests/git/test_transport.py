@@ -1,0 +1,112 @@
+"""git/transport.py against real remotes: a path, file://, git:// (git daemon) and ssh://."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from gittrack.errors import PushRejectedError, TransportError, UsageError
+from gittrack.git import transport
+from tests.conftest import git, make_repo
+from tests.sync.conftest import bare, bare_remote, daemon_remote, git_daemon, ssh_remote, sshd
+
+__all__ = ["bare_remote", "daemon_remote", "git_daemon", "ssh_remote", "sshd"]  # fixtures
+
+
+@pytest.fixture(params=["path", "file", "git", "ssh"])
+def remote_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "path":
+        return str(bare(tmp_path / "r.git"))
+    if request.param == "file":
+        return f"file://{bare(tmp_path / 'r.git')}"
+    if request.param == "git":
+        return str(request.getfixturevalue("daemon_remote"))
+    return str(request.getfixturevalue("ssh_remote"))
+
+
+def test_push_ls_remote_fetch_on_every_transport(repo: Path, remote_url: str,
+                                                 tmp_path: Path) -> None:
+    git(repo, "update-ref", "refs/gittrack/runs/r1", "HEAD")
+    git(repo, "remote", "add", "origin", remote_url)
+    local = pygit2.Repository(str(repo))
+    result = transport.push(local, "origin", ["refs/gittrack/runs/r1:refs/gittrack/runs/r1"],
+                            leases={"refs/gittrack/runs/r1": None})
+    assert result.updated == ("refs/gittrack/runs/r1",)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    assert transport.ls_remote(local, "origin") == {"refs/gittrack/runs/r1": head}
+    again = transport.push(local, "origin", ["refs/gittrack/runs/r1:refs/gittrack/runs/r1"])
+    assert again.up_to_date == ("refs/gittrack/runs/r1",) and not again.updated
+
+    other = pygit2.Repository(str(make_repo(tmp_path / "other", commit=False)))
+    transport.fetch(other, remote_url, ["+refs/gittrack/*:refs/mirror/*"])
+    assert str(other.references["refs/mirror/runs/r1"].target) == head
+
+
+def test_a_rejection_names_the_refs_and_the_hook(repo: Path, bare_remote: Path) -> None:
+    hook = bare_remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'runs are frozen today' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    git(repo, "update-ref", "refs/gittrack/runs/r1", "HEAD")
+    local = pygit2.Repository(str(repo))
+    with pytest.raises(PushRejectedError) as caught:
+        transport.push(local, str(bare_remote), ["refs/gittrack/runs/r1:refs/gittrack/runs/r1"])
+    assert caught.value.refs == ("refs/gittrack/runs/r1",)
+    assert "runs are frozen today" in str(caught.value)
+    assert transport.ls_remote(local, str(bare_remote)) == {}
+
+
+def test_a_lease_refuses_a_ref_someone_else_moved(repo: Path, bare_remote: Path) -> None:
+    local = pygit2.Repository(str(repo))
+    git(repo, "update-ref", "refs/gittrack/runs/r1", "HEAD")
+    spec = ["refs/gittrack/runs/r1:refs/gittrack/runs/r1"]
+    transport.push(local, str(bare_remote), spec)
+    git(repo, "commit", "-q", "--allow-empty", "-m", "next")
+    git(repo, "update-ref", "refs/gittrack/runs/r1", "HEAD")
+    with pytest.raises(PushRejectedError, match="stale info"):
+        transport.push(local, str(bare_remote), spec, leases={"refs/gittrack/runs/r1": None})
+    result = transport.push(local, str(bare_remote), spec, check=False,
+                            leases={"refs/gittrack/runs/r1": None})
+    assert result.rejected == ("refs/gittrack/runs/r1",)
+
+
+def test_unreachable_remote_is_a_transport_error(repo: Path, tmp_path: Path) -> None:
+    local = pygit2.Repository(str(repo))
+    with pytest.raises(TransportError) as caught:
+        transport.ls_remote(local, str(tmp_path / "nowhere.git"))
+    assert caught.value.exit_code == 10 and "nowhere.git" in str(caught.value)
+
+
+def test_default_remote(repo: Path) -> None:
+    local = pygit2.Repository(str(repo))
+    with pytest.raises(UsageError, match="git remote add"):
+        transport.default_remote(local)
+    git(repo, "remote", "add", "upstream", "/x")
+    assert transport.default_remote(local) == "upstream"
+    git(repo, "remote", "add", "origin", "/y")
+    assert transport.default_remote(local) == "origin"
+    git(repo, "config", "branch.main.remote", "upstream")
+    assert transport.default_remote(local) == "upstream"
+
+
+def test_remote_url_strips_credentials(repo: Path) -> None:
+    git(repo, "remote", "add", "origin", "https://me:token@example.com/x.git")
+    assert transport.remote_url(pygit2.Repository(str(repo)), "origin") == \
+        "https://example.com/x.git"
+
+
+def test_git_env_drops_what_names_a_repository() -> None:
+    env = transport.git_env({"GIT_DIR": "/a", "GIT_INDEX_FILE": "i", "GIT_WORK_TREE": "w",
+                             "GIT_SSH_COMMAND": "ssh -i k", "GIT_CONFIG_NOSYSTEM": "1",
+                             "GIT_TRACE": "1", "PATH": "/bin"})
+    assert env == {"GIT_SSH_COMMAND": "ssh -i k", "GIT_CONFIG_NOSYSTEM": "1", "GIT_TRACE": "1",
+                   "PATH": "/bin"}
+
+
+def test_porcelain_parsing() -> None:
+    out = ("To /r.git\n*\trefs/a:refs/a\t[new reference]\n=\trefs/b:refs/b\t[up to date]\n"
+           "!\trefs/c:refs/c\t[rejected] (stale info)\n-\t:refs/d\t[deleted]\nDone\n")
+    result = transport.parse_porcelain(out)
+    assert result.updated == ("refs/a", "refs/d") and result.up_to_date == ("refs/b",)
+    assert result.rejected == ("refs/c",) and "stale info" in result.reasons["refs/c"]

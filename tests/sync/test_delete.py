@@ -1,0 +1,117 @@
+"""``delete_runs`` / ``delete_artifact``: refs, reflogs and objects only they reached, here
+and on a bare remote; everything else untouched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from gittrack.errors import NotFoundError, RunLockedError
+from gittrack.runs import store
+from gittrack.sync.delete import delete_artifact, delete_runs
+from gittrack.types import RunId
+from tests.conftest import git
+from tests.sync.deletion import (
+    add_bare_remote,
+    has_object,
+    make_run,
+    marker,
+    objects_containing,
+    push_all,
+    unique_objects,
+)
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_rm_removes_the_run_and_only_its_objects(repo: Path, packed: bool) -> None:
+    mark = marker()
+    gone, kept = make_run(mark), make_run()
+    unique = unique_objects(repo, f"refs/gittrack/runs/{gone}")
+    kept_objects = git(repo, "rev-list", "--objects", "--no-object-names",
+                       f"refs/gittrack/runs/{kept}", "main").split()
+    if packed:
+        git(repo, "gc", "-q")
+    assert unique and objects_containing(repo, mark) > 0
+    report = delete_runs(pygit2.Repository(str(repo)), [RunId(gone)])
+    assert report.changed == (f"refs/gittrack/runs/{gone}",) and not report.kept
+    assert not any(has_object(repo, oid) for oid in unique)
+    assert objects_containing(repo, mark) == 0
+    assert all(has_object(repo, oid) for oid in kept_objects)
+    assert list(store.list_runs(pygit2.Repository(str(repo)))) == [kept]
+    git(repo, "fsck", "--no-dangling")
+
+
+def test_rm_keeps_the_users_other_unreachable_objects(repo: Path) -> None:
+    dangling = _dangling_blob(repo)
+    run_id = make_run()
+    delete_runs(pygit2.Repository(str(repo)), [RunId(run_id)])
+    assert has_object(repo, dangling)  # the user's safety net (gc.pruneExpire) is theirs
+
+
+def _dangling_blob(repo: Path) -> str:
+    (repo / "scratch.txt").write_text("not gittrack's\n")
+    return git(repo, "hash-object", "-w", "scratch.txt").strip()
+
+
+def test_rm_deletes_reflogs_that_git_wrote(repo: Path) -> None:
+    git(repo, "config", "core.logAllRefUpdates", "always")
+    run_id = make_run()
+    ref = f"refs/gittrack/runs/{run_id}"
+    git(repo, "update-ref", "-m", "touch", ref, ref)  # git itself writes a reflog entry
+    assert (repo / ".git" / "logs" / ref).exists()
+    delete_runs(pygit2.Repository(str(repo)), [RunId(run_id)])
+    assert not (repo / ".git" / "logs" / ref).exists()
+    assert git(repo, "reflog", "--all").count(run_id[:7]) == 0
+
+
+def test_rm_refuses_a_live_run_and_unknown_ids(repo: Path) -> None:
+    import gittrack
+
+    run = gittrack.init(settings={"quiet": True})
+    with pytest.raises(RunLockedError):
+        delete_runs(pygit2.Repository(str(repo)), [RunId(run.id)])
+    run.finish()
+    with pytest.raises(NotFoundError):
+        delete_runs(pygit2.Repository(str(repo)), [RunId("nope")])
+
+
+def test_rm_with_remote_deletes_there_in_one_push(repo: Path) -> None:
+    bare = add_bare_remote(repo)
+    gone, also, kept = make_run(), make_run(), make_run()
+    push_all(repo)
+    git(repo, "fetch", "-q", "origin", "+refs/gittrack/*:refs/gittrack-remotes/origin/*")
+    report = delete_runs(pygit2.Repository(str(repo)), [RunId(gone), RunId(also)],
+                         remote="origin")
+    assert sorted(report.remote_changed) == sorted(
+        f"refs/gittrack/runs/{r}" for r in (gone, also))
+    remote_refs = git(bare, "for-each-ref", "--format=%(refname)").split()
+    assert remote_refs == [f"refs/gittrack/runs/{kept}"]
+    mirrors = git(repo, "for-each-ref", "--format=%(refname)", "refs/gittrack-remotes").split()
+    assert mirrors == [f"refs/gittrack-remotes/origin/runs/{kept}"]
+
+
+def test_rm_without_remote_says_where_the_run_still_is(repo: Path) -> None:
+    add_bare_remote(repo)
+    run_id = make_run()
+    push_all(repo)
+    git(repo, "fetch", "-q", "origin", "+refs/gittrack/*:refs/gittrack-remotes/origin/*")
+    report = delete_runs(pygit2.Repository(str(repo)), [RunId(run_id)])
+    assert report.elsewhere == ("origin",)
+
+
+def test_artifact_rm_deletes_versions_and_aliases_here_and_there(repo: Path) -> None:
+    bare = add_bare_remote(repo)
+    (repo / "w.bin").write_bytes(b"weights")
+    make_run(artifact=("model", repo / "w.bin"))
+    (repo / "d.bin").write_bytes(b"data")
+    make_run(artifact=("data", repo / "d.bin"))
+    git(repo, "update-ref", "refs/gittrack/aliases/model/best", "refs/gittrack/artifacts/model")
+    push_all(repo)
+    git(bare, "update-ref", "refs/gittrack/aliases/model/prod", "refs/gittrack/artifacts/model")
+    delete_artifact(pygit2.Repository(str(repo)), "model", remote="origin")
+    for where in (repo, bare):
+        names = git(where, "for-each-ref", "--format=%(refname)", "refs/gittrack/").split()
+        assert not [n for n in names if "model" in n]
+        assert "refs/gittrack/artifacts/data" in names

@@ -1,0 +1,124 @@
+"""Failure injection: each ends in a clear message and a consistent state, and the retry
+succeeds — the git remote rejecting, a blob missing on the store, the storage server
+stopping in the middle of a push."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pygit2
+import pytest
+
+from gittrack.artifacts.config import save_storage
+from gittrack.blobs.store import BlobStore
+from tests.conftest import _free_port, _wait_for_port
+from tests.sync.conftest import MakeClone
+from tests.sync.helpers import log_run, refs_of, share_storage
+
+
+def test_remote_rejects_the_push(bare_remote: Path, make_clone: MakeClone, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch,
+                                 fast_settings: dict[str, object], cli: Any) -> None:
+    a = make_clone("a", str(bare_remote))
+    share_storage(a, str(tmp_path / "store"))
+    log_run(a, fast_settings)
+    hook = bare_remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'quota exceeded' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    monkeypatch.chdir(a)
+    result = cli("push")
+    assert result.exit_code == 10 and "rejected" in result.stderr
+    assert "quota exceeded" in result.stderr
+    assert refs_of(bare_remote) == {}  # atomic: nothing landed
+    assert refs_of(a, "refs/gittrack-remotes/") == {}  # the mirror did not pretend it did
+    hook.unlink()
+    assert "sent 1 run, 1 artifact, 1 alias" in cli("push").stdout
+    assert refs_of(bare_remote) == refs_of(a)
+
+
+def test_a_blob_missing_on_the_store(bare_remote: Path, make_clone: MakeClone, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch,
+                                     fast_settings: dict[str, object], cli: Any) -> None:
+    a = make_clone("a", str(bare_remote))
+    store = tmp_path / "store"
+    share_storage(a, str(store))
+    log_run(a, fast_settings)
+    (blob,) = [p for p in store.rglob("*") if p.is_file()]
+    backup = tmp_path / "backup"
+    shutil.move(blob, backup)
+    monkeypatch.chdir(a)
+    result = cli("push")
+    assert result.exit_code == 8 and "data.csv" in result.stderr
+    assert "Nothing was pushed" in result.stderr
+    assert refs_of(bare_remote) == {}
+    shutil.move(backup, blob)
+    assert "sent 1 run, 1 artifact, 1 alias" in cli("push").stdout
+
+
+@pytest.fixture
+def killable_s3(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A moto server of this test's own, which the test may stop and start again."""
+    port = _free_port()
+    state: dict[str, Any] = {"port": port, "url": f"http://127.0.0.1:{port}"}
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    log = tmp_path / "moto.log"
+
+    def start() -> None:
+        exe = shutil.which("moto_server")
+        assert exe is not None
+        with log.open("ab") as out:
+            state["proc"] = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)],
+                                             stdout=out, stderr=subprocess.STDOUT, env=env)
+        _wait_for_port(state["proc"], port, log)
+        import fsspec
+
+        fsspec.filesystem("s3", key="testing", secret="testing", endpoint_url=state["url"],
+                          skip_instance_cache=True).mkdir("bucket")
+
+    def stop() -> None:
+        state["proc"].kill()
+        state["proc"].wait()
+
+    state["start"], state["stop"] = start, stop
+    start()
+    yield state
+    if state["proc"].poll() is None:
+        stop()
+
+
+@pytest.mark.slow
+def test_storage_server_stops_in_the_middle_of_a_push(
+        bare_remote: Path, make_clone: MakeClone, killable_s3: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object], cli: Any) -> None:
+    a = make_clone("a", str(bare_remote))
+    for name in ("one", "two", "three"):  # blobs in this clone's default store
+        log_run(a, fast_settings, data=f"{name}\n", name=name)
+    options = {"key": "testing", "secret": "testing", "endpoint_url": killable_s3["url"],
+               "skip_instance_cache": True}
+    save_storage(pygit2.Repository(str(a)), "s3://bucket/store", options, local=True)
+
+    real_put = BlobStore.put_file
+    calls = []
+
+    def put_then_die(self: BlobStore, name: str, path: Path, **kwargs: Any) -> None:
+        calls.append(name)
+        if len(calls) == 2:
+            killable_s3["stop"]()  # the network goes away mid-push
+        real_put(self, name, path, **kwargs)
+
+    monkeypatch.setattr(BlobStore, "put_file", put_then_die)
+    monkeypatch.chdir(a)
+    result = cli("push")
+    assert result.exit_code == 8 and "s3://bucket/store" in result.stderr
+    assert refs_of(bare_remote) == {}  # no ref names a blob the store may lack
+
+    monkeypatch.setattr(BlobStore, "put_file", real_put)
+    killable_s3["start"]()  # back, and (moto keeps nothing) empty: everything goes again
+    out = cli("push").stdout
+    assert "uploaded 3 blob(s)" in out and "sent 3 runs, 3 artifacts, 3 aliases" in out
+    assert refs_of(bare_remote) == refs_of(a)

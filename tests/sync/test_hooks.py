@@ -1,0 +1,88 @@
+"""The pre-push hook: installed, chained, pushing runs with the code, never blocking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import git
+from tests.sync.conftest import MakeClone
+from tests.sync.helpers import log_run, refs_of
+
+
+def hook_path(clone: Path) -> Path:
+    return clone / ".git" / "hooks" / "pre-push"
+
+
+def test_install_chains_and_uninstall_restores(repo: Path, cli: Any) -> None:
+    mine = hook_path(repo)
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    mine.write_text("#!/bin/sh\necho mine >> \"$(dirname \"$0\")/../../ran\"\n")
+    mine.chmod(0o755)
+    result = cli("hooks", "install")
+    assert result.exit_code == 0 and "pre-push.gittrack-chained" in result.stdout
+    assert "gittrack-managed-hook" in mine.read_text()
+    assert cli("hooks", "install").exit_code == 0  # again: the chained hook is not lost
+    assert "echo mine" in (mine.parent / "pre-push.gittrack-chained").read_text()
+    assert "restored" in cli("hooks", "uninstall").stdout
+    assert "echo mine" in mine.read_text()
+    assert not (mine.parent / "pre-push.gittrack-chained").exists()
+    assert "nothing changed" in cli("hooks", "uninstall").stdout
+
+
+@pytest.mark.parametrize("mode", ["all", "code", "off"])
+def test_git_push_carries_runs(mode: str, bare_remote: Path, make_clone: MakeClone,
+                               monkeypatch: pytest.MonkeyPatch,
+                               fast_settings: dict[str, object], cli: Any) -> None:
+    a = make_clone("a", str(bare_remote))
+    monkeypatch.chdir(a)
+    assert cli("hooks", "install").exit_code == 0
+    git(a, "config", "gittrack.prePush", mode)
+    on_pushed = log_run(a, fast_settings, data=None)
+    git(a, "commit", "-q", "--allow-empty", "-m", "unpushed work")
+    on_new = log_run(a, fast_settings, data=None)
+    git(a, "reset", "-q", "--hard", "HEAD~1")  # this run's code is not pushed below
+    git(a, "commit", "-q", "--allow-empty", "-m", "pushed work")
+    pushed = log_run(a, fast_settings, data=None)
+    git(a, "push", "-q", "origin", "main")
+    remote = set(refs_of(bare_remote))
+    expected = {"all": {on_pushed, on_new, pushed}, "code": {on_pushed, pushed},
+                "off": set()}[mode]
+    assert remote == {f"refs/gittrack/runs/{r}" for r in expected}
+
+
+def test_a_failing_gittrack_warns_and_lets_the_push_go(
+        bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
+        fast_settings: dict[str, object], cli: Any, tmp_path: Path) -> None:
+    a = make_clone("a", str(bare_remote))
+    monkeypatch.chdir(a)
+    cli("hooks", "install")
+    log_run(a, fast_settings, data=None)
+    git(a, "config", "gittrack.prePush", "sometimes")  # a gittrack error the hook survives
+    git(a, "commit", "-q", "--allow-empty", "-m", "more")
+    done = git_push(a)
+    assert done.returncode == 0 and "gittrack: warning: runs were not pushed" in done.stderr
+    assert git(bare_remote, "rev-parse", "main") == git(a, "rev-parse", "HEAD")
+    git(a, "config", "gittrack.hookStrict", "true")
+    git(a, "commit", "-q", "--allow-empty", "-m", "more")
+    assert git_push(a).returncode != 0
+
+
+def git_push(clone: Path) -> Any:
+    import subprocess
+
+    return subprocess.run(["git", "push", "-q", "origin", "main"], cwd=clone,
+                          capture_output=True, text=True)
+
+
+def test_check_large_files(repo: Path, cli: Any) -> None:
+    (repo / "small.txt").write_bytes(b"x" * 10)
+    (repo / "big.bin").write_bytes(b"x" * 2_000_000)
+    assert cli("hooks", "check-large-files", "small.txt", "big.bin").exit_code == 0
+    result = cli("hooks", "check-large-files", "--max-size", "1MB", "small.txt", "big.bin")
+    assert result.exit_code == 1
+    assert "big.bin (2.0 MB)" in result.stderr and 'gittrack.Artifact("big"' in result.stderr
+    assert "small.txt" not in result.stderr
+    assert cli("hooks", "check-large-files", "--max-size", "lots").exit_code == 2
