@@ -42,7 +42,8 @@ class PullReport:
 
     @property
     def diverged(self) -> list[RefState]:
-        return [s for s in self.of(Standing.DIVERGED) if s not in self.forced]
+        forced = set(self.forced)
+        return [s for s in self.of(Standing.DIVERGED) if s not in forced]
 
 
 def fetch(repo: pygit2.Repository, remote: str | None = None) -> PullReport:
@@ -63,8 +64,9 @@ def pull(repo: pygit2.Repository, remote: str | None = None, *, force: bool = Fa
     for state in [*updated, *forced]:
         assert state.remote is not None
         refs.update_ref(repo, RefName(state.ref), CommitId(state.remote), state.local)
+    moved = {*updated, *forced}  # a set: `in` a list made this loop quadratic in the refs
     for state in report.states:
-        if state in updated or state in forced or state.standing is Standing.SAME:
+        if state in moved or state.standing is Standing.SAME:
             mirror.agree(repo, report.key, state.ref, state.remote)
     report = dataclasses.replace(report, updated=tuple(updated), forced=tuple(forced))
     if artifacts:

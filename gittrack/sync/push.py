@@ -80,7 +80,11 @@ def _send(repo: pygit2.Repository, remote: str, report: PushReport, plan: list[R
     blobs = upload_missing(repo, [str(s.local) for s in plan if is_artifact(s.ref)],
                            remote_has=[r for r in remote_versions if r])
     refspecs = [f"{s.ref}:{s.ref}" for s in plan]
-    leases = {s.ref: s.remote for s in plan}
+    # Leases only where git's own fast-forward rule does not protect the remote: refs we
+    # force, and aliases (which move anywhere). A lease costs git a scan of every remote ref,
+    # so leasing all of them made a 1,000-run push quadratic.
+    leases = {s.ref: s.remote for s in plan
+              if s.standing in HELD or s.ref.startswith(mirror.ALIASES)}
     transport.push(repo, remote, refspecs, atomic=True, no_verify=no_verify, leases=leases)
     key = mirror.mirror_key(repo, remote)
     for state in plan:
