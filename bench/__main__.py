@@ -76,7 +76,7 @@ def _header(ctx: Context) -> None:
     ctx.out(f"date:     {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
     ctx.out(f"machine:  {platform.system()} {platform.release()} {platform.machine()}, "
             f"nproc {os.cpu_count()} ({_cpu_model()}), {_mem_total()} RAM")
-    ctx.out(f"python:   {platform.python_version()} ({sys.executable}); {git_version}")
+    ctx.out(f"python:   {platform.python_version()}; {git_version}")
     ctx.out(f"gittrack: {gittrack.__version__} at {_code_version()}")
     ctx.out("packages: " + ", ".join(
         f"{d} {_version(d)}" for d in ("pyarrow", "pygit2", "numpy", "pandas", "wandb",
