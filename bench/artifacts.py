@@ -884,7 +884,7 @@ def _measure(ctx: Context, bench: _Bench, repeats: int) -> None:
             f"{bench.files:,} files of 1–8 KiB in {bench.files // 100} folders "
             f"({bench.small_bytes:,} bytes), random bytes (numpy, seeds 0 and 1), mtimes an "
             "hour old")
-    ctx.out(f"  scratch: {bench.root} ({_fs_type(bench.root)}; same filesystem as the "
+    ctx.out(f"  scratch: a temporary folder ({_fs_type(bench.root)}; same filesystem as the "
             f"repository: {'yes' if same_dev else 'no'}); tools: age "
             f"{_run(['age', '--version'], bench.env).strip()}, "
             f"{_run(['sha256sum', '--version'], bench.env).splitlines()[0]}, s3fs "
