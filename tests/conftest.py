@@ -82,17 +82,23 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for_port(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+def wait_for_port(
+    proc: subprocess.Popen[bytes], port: int, what: str, log: Path | None = None
+) -> None:
+    """Wait until a server started by a fixture answers on 127.0.0.1:``port``."""
+    def output() -> str:
+        return log.read_text() if log is not None else ""
+
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"moto_server exited with {proc.returncode}:\n{log.read_text()}")
+            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{output()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"moto_server did not answer on port {port}:\n{log.read_text()}")
+    raise RuntimeError(f"{what} did not answer on port {port}:\n{output()}")
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +119,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             env=env,
         )
     try:
-        _wait_for_port(proc, port, log)
+        wait_for_port(proc, port, "moto_server", log)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()

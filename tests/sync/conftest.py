@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import _free_port, git, make_repo
+from tests.conftest import _free_port, git, make_repo, wait_for_port
 
 Remote = Callable[[], str]
 
@@ -57,18 +56,7 @@ def daemon_remote(git_daemon: tuple[Path, int]) -> str:
 
 
 def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
-    import socket
-
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing answers on port {port}")
+    wait_for_port(proc, port, "server")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

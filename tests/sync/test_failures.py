@@ -16,7 +16,7 @@ import pytest
 
 from gittrack.artifacts.config import save_storage
 from gittrack.blobs.store import BlobStore
-from tests.conftest import _free_port, _wait_for_port
+from tests.conftest import _free_port, wait_for_port
 from tests.sync.conftest import MakeClone
 from tests.sync.helpers import log_run, refs_of, share_storage
 
@@ -74,7 +74,7 @@ def killable_s3(tmp_path: Path) -> Iterator[dict[str, Any]]:
         with log.open("ab") as out:
             state["proc"] = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)],
                                              stdout=out, stderr=subprocess.STDOUT, env=env)
-        _wait_for_port(state["proc"], port, log)
+        wait_for_port(state["proc"], port, "moto_server", log)
         import fsspec
 
         fsspec.filesystem("s3", key="testing", secret="testing", endpoint_url=state["url"],
