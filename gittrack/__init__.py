@@ -8,21 +8,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from gittrack._version import __version__
-from gittrack.api.public import Api
-from gittrack.api.session import (
-    current_run,
-    define_metric,
-    finish,
-    init,
-    log,
-    log_artifact,
-    use_artifact,
-)
-from gittrack.artifacts.artifact import Artifact
-from gittrack.artifacts.view import ArtifactVersion
 from gittrack.errors import (
     AmbiguousNameError,
     BlobNotFoundError,
@@ -45,11 +34,46 @@ from gittrack.errors import (
     StepOrderError,
     StorageError,
     UsageError,
+    VersionRemovedError,
 )
-from gittrack.formats.histogram import Histogram
-from gittrack.runs.live import Run
-from gittrack.runs.view import RunView
-from gittrack.settings import Settings
+
+if TYPE_CHECKING:  # what type checkers see; at run time ``__getattr__`` imports on first use
+    from gittrack.api.public import Api
+    from gittrack.api.session import (
+        current_run,
+        define_metric,
+        finish,
+        init,
+        log,
+        log_artifact,
+        use_artifact,
+    )
+    from gittrack.artifacts.artifact import Artifact
+    from gittrack.artifacts.view import ArtifactVersion
+    from gittrack.formats.histogram import Histogram
+    from gittrack.runs.live import Run
+    from gittrack.runs.view import RunView
+    from gittrack.settings import Settings
+
+# Public name -> the module that defines it. Imported on first use (PEP 562), so that
+# ``import gittrack`` and every ``gittrack`` command start without pygit2, YAML or the artifact
+# machinery (see docs/decisions.md, "Start-up"). Keep in step with the block above.
+_LAZY = {
+    "Api": "gittrack.api.public",
+    "Artifact": "gittrack.artifacts.artifact",
+    "ArtifactVersion": "gittrack.artifacts.view",
+    "Histogram": "gittrack.formats.histogram",
+    "Run": "gittrack.runs.live",
+    "RunView": "gittrack.runs.view",
+    "Settings": "gittrack.settings",
+    "current_run": "gittrack.api.session",
+    "define_metric": "gittrack.api.session",
+    "finish": "gittrack.api.session",
+    "init": "gittrack.api.session",
+    "log": "gittrack.api.session",
+    "log_artifact": "gittrack.api.session",
+    "use_artifact": "gittrack.api.session",
+}
 
 __all__ = [
     "AmbiguousNameError",
@@ -80,6 +104,7 @@ __all__ = [
     "StepOrderError",
     "StorageError",
     "UsageError",
+    "VersionRemovedError",
     "__version__",
     "current_run",
     "define_metric",
@@ -92,13 +117,24 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # later lookups are plain attribute reads (``gittrack.log``)
+        return value
     # ``gittrack.run`` is the active run (or None), like ``wandb.run``; ``gittrack.config`` and
     # ``gittrack.summary`` are its config and summary, like ``wandb.config``.
-    if name == "run":
-        return current_run()
-    if name in ("config", "summary"):
+    if name in ("run", "config", "summary"):
+        from gittrack.api.session import current_run
+
         active = current_run()
+        if name == "run":
+            return active
         if active is None:
             raise GittrackError(f"gittrack.{name} is used before gittrack.init()")
         return getattr(active, name)
     raise AttributeError(f"module 'gittrack' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

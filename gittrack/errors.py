@@ -12,7 +12,8 @@ message and the class's ``exit_code`` in exactly one place (``gittrack.cli.main`
     ├── RepositoryError (3)               no git repository, unwritable .git, unborn state
     │   └── NotAGitRepositoryError
     ├── NotFoundError (4)                 no run (or artifact) matches a name, id or prefix
-    │   └── AmbiguousNameError            more than one matches
+    │   ├── AmbiguousNameError            more than one matches
+    │   └── VersionRemovedError           an artifact version removed with `artifact rm`
     ├── ConflictError (5)                 a ref moved under us, a run exists or is live elsewhere
     │   ├── RunExistsError
     │   ├── RunLockedError
@@ -74,6 +75,11 @@ class NotFoundError(GittrackError, LookupError):
 
 class AmbiguousNameError(NotFoundError):
     """A name or id prefix that matches more than one run."""
+
+
+class VersionRemovedError(NotFoundError):
+    """``name:vN`` names a version that was removed (``gittrack artifact rm name:vN``): its
+    number stays used, so runs that recorded it keep a record that no other version takes."""
 
 
 class ConflictError(GittrackError):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-
-import pygit2
+from typing import TYPE_CHECKING
 
 from gittrack.errors import GittrackError
-from gittrack.git.repo import discover
-from gittrack.runs.recover import recover_dead_runs
+
+if TYPE_CHECKING:  # pygit2 and recovery load with the first command that opens the repo
+    import pygit2
 
 
 @dataclasses.dataclass
@@ -21,6 +21,9 @@ class CliContext:
     def git(self, recover: bool = True) -> pygit2.Repository:
         """The repository; a dead run's WAL is folded in first, as every command does."""
         if self._git is None:
+            from gittrack.git.repo import discover
+            from gittrack.runs.recover import recover_dead_runs
+
             self._git = discover(self.repo)
             if recover:
                 with contextlib.suppress(GittrackError, OSError):  # read-only: show as is

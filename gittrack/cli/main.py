@@ -1,4 +1,8 @@
-"""The ``gittrack`` command: a click group, and the one place errors become exit codes."""
+"""The ``gittrack`` command: a click group, and the one place errors become exit codes.
+
+Commands are imported only when run (``LazyGroup``): ``COMMANDS`` names each one's module and
+its short help for ``gittrack --help``; a test checks them against the commands themselves.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,58 @@ import click
 
 from gittrack._version import __version__
 from gittrack.cli.context import CliContext
+from gittrack.cli.lazy import LazyGroup
 from gittrack.errors import GittrackError
 
 INTERNAL_ERROR_EXIT = 70
 
+# name -> ("module:attribute", short help as `gittrack --help` shows it, before any cut)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "artifact": ("gittrack.cli.artifact_cmd:command",
+                 "Versioned datasets and models: list, show, download, alias."),
+    "demo": ("gittrack.cli.demo_cmd:command",
+             "Try gittrack: train a tiny numpy model in a throwaway git repository, show the run."),
+    "diff": ("gittrack.cli.diff_cmd:command",
+             "Compare RUN_B with RUN_A (the baseline): config, summary, metadata, metrics, code."),
+    "export": ("gittrack.cli.export_cmd:command",
+               "Export each RUN (id, unique id prefix or name) to DIR/<run-id>/."),
+    "fetch": ("gittrack.cli.pull_cmd:fetch_command",
+              "Fetch the remote's runs and artifacts into refs/gittrack-remotes/REMOTE/* and "
+              "report how they stand; no local run or artifact changes."),
+    "gc": ("gittrack.cli.gc_cmd:command",
+           "Remove stored blobs that no remaining run or artifact references."),
+    "hooks": ("gittrack.cli.hooks_cmd:command",
+              "Git hooks: push runs with the code (pre-push), keep large data files out of git."),
+    "keys": ("gittrack.cli.keys_cmd:command",
+             "Manage who can read this project's encrypted artifacts (age keys)."),
+    "log": ("gittrack.cli.log_cmd:command",
+            "Show the last rows of RUN's history (`_step` and the logged keys)."),
+    "pull": ("gittrack.cli.pull_cmd:pull_command",
+             "Fetch runs and artifacts (refs/gittrack/*) and fast-forward the local ones; a run "
+             "or artifact that diverged is reported and kept both ways, never overwritten "
+             "silently."),
+    "purge": ("gittrack.cli.purge_cmd:command",
+              "Delete RUN here, on the remote and in storage, now (no grace period)."),
+    "push": ("gittrack.cli.push_cmd:command",
+             "Share runs and artifacts: upload missing blobs, then push refs/gittrack/* in one "
+             "atomic `git push` (default: the branch's remote, every run, artifact and alias)."),
+    "recover": ("gittrack.cli.recover_cmd:command",
+                "Recover runs whose process died: their logged steps are committed, marked "
+                "`crashed`."),
+    "remote": ("gittrack.cli.remote_cmd:command",
+               "Make plain `git fetch` / `git push` carry runs and artifacts too."),
+    "rm": ("gittrack.cli.rm_cmd:command",
+           "Delete runs: refs, reflog entries and the objects only they reached."),
+    "runs": ("gittrack.cli.runs_cmd:command", "List runs, newest first."),
+    "show": ("gittrack.cli.show_cmd:command",
+             "Show RUN (an id, a unique id prefix, or a name): metadata, config and summary."),
+    "storage": ("gittrack.cli.storage_cmd:command",
+                "Configure the blob store of artifacts (any fsspec URL or a local folder)."),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=LazyGroup, lazy=COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-C", "--repo", "repo", metavar="PATH", default=None,
               help="Use the git repository at PATH, as `git -C PATH` does.")
 @click.option("--debug", is_flag=True, help="Show a full traceback on errors.")
@@ -24,44 +74,6 @@ INTERNAL_ERROR_EXIT = 70
 def cli(ctx: click.Context, repo: str | None, debug: bool) -> None:
     """Git-native experiment tracking: runs are commits on refs/gittrack/*."""
     ctx.obj = CliContext(repo=repo or os.environ.get("GITTRACK_REPO"), debug=debug)
-
-
-def _register() -> None:
-    from gittrack.cli import (
-        artifact_cmd,
-        demo_cmd,
-        diff_cmd,
-        export_cmd,
-        gc_cmd,
-        hooks_cmd,
-        keys_cmd,
-        log_cmd,
-        pull_cmd,
-        purge_cmd,
-        push_cmd,
-        recover_cmd,
-        remote_cmd,
-        rm_cmd,
-        runs_cmd,
-        show_cmd,
-        storage_cmd,
-    )
-
-    for module in (runs_cmd, show_cmd, diff_cmd, log_cmd, export_cmd, recover_cmd, demo_cmd):
-        cli.add_command(module.command)
-    cli.add_command(keys_cmd.command)
-    cli.add_command(artifact_cmd.command)
-    cli.add_command(storage_cmd.command)
-    for module in (rm_cmd, gc_cmd, purge_cmd):
-        cli.add_command(module.command)
-    cli.add_command(push_cmd.command)
-    cli.add_command(pull_cmd.pull_command)
-    cli.add_command(pull_cmd.fetch_command)
-    cli.add_command(hooks_cmd.command)
-    cli.add_command(remote_cmd.command)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -2,26 +2,38 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
-
-import yaml
 
 from gittrack.errors import FormatError
 
-_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# PyYAML is imported on first use: commands that only move refs (a no-op push or pull) never
+# read YAML, and start faster without it (docs/decisions.md, "Start-up").
+
+
+@functools.cache
+def _codec() -> tuple[Any, Any]:
+    """``(dumper, loader)``: libyaml's when PyYAML was built with it."""
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return dumper, getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def dump(data: Any) -> bytes:
+    import yaml
+
     text = yaml.dump(
-        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False,
+        data, Dumper=_codec()[0], sort_keys=False, allow_unicode=True, default_flow_style=False,
         width=100,
     )
     return text.encode("utf-8")
 
 
 def load(raw: bytes | str, *, what: str = "YAML") -> Any:
+    import yaml
+
     try:
-        return yaml.load(raw, Loader=_Loader)
+        return yaml.load(raw, Loader=_codec()[1])
     except yaml.YAMLError as exc:
         raise FormatError(f"cannot read {what}: {exc}") from None

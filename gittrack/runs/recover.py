@@ -9,12 +9,11 @@ from pathlib import Path
 import pygit2
 
 from gittrack.git.repo import gittrack_dir
-from gittrack.runs import store
-from gittrack.runs.checkpoint import Checkpointer, run_document
-from gittrack.runs.metadata import parse_iso
-from gittrack.runs.state import RunState
 from gittrack.runs.wal import RunLock, read_records, wal_root
-from gittrack.types import RunId
+from gittrack.types import CommitId, RunId
+
+# Every command calls recover_dead_runs() first and almost always finds nothing to recover:
+# the checkpoint machinery is imported only when a dead run's WAL is there to fold.
 
 _STALE_TEMP_SECONDS = 3600
 
@@ -44,6 +43,8 @@ def recover_run(repo: pygit2.Repository, run_id: RunId, directory: Path) -> bool
     try:
         if not directory.exists():
             return True  # another recoverer finished it between our look and our lock
+        from gittrack.runs import store
+
         head = store.head(repo, run_id)
         if head is not None:
             _fold(repo, run_id, head, directory)
@@ -54,7 +55,10 @@ def recover_run(repo: pygit2.Repository, run_id: RunId, directory: Path) -> bool
 
 
 def _fold(repo: pygit2.Repository, run_id: RunId, head: str, directory: Path) -> None:
-    from gittrack.types import CommitId
+    from gittrack.runs import store
+    from gittrack.runs.checkpoint import Checkpointer, run_document
+    from gittrack.runs.metadata import parse_iso
+    from gittrack.runs.state import RunState
 
     cp = store.load_checkpoint(repo, CommitId(head))
     state = RunState.restore(
