@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,9 +12,9 @@ import pygit2
 
 from gittrack.artifacts import versions
 from gittrack.artifacts.view import ArtifactVersion
-from gittrack.errors import GittrackError, RepositoryError
+from gittrack.errors import GittrackError, RepositoryError, VersionRemovedError
 from gittrack.git.repo import discover
-from gittrack.runs.lineage import consumers, producer
+from gittrack.runs.lineage import consumers, producer, recorded_by
 from gittrack.runs.query import matches
 from gittrack.runs.recover import recover_dead_runs
 from gittrack.runs.resolve import resolve_run
@@ -59,12 +60,27 @@ class Api:
                 for commit in versions.history(self._repo, name)]
 
     def used_by(self, artifact: str | ArtifactVersion) -> list[RunView]:
-        """The runs that used a version (``run.use_artifact``), newest first."""
+        """The runs that used a version (``run.use_artifact``), newest first. A removed version
+        (``"name:v3"``) still has the runs that recorded it."""
+        if isinstance(artifact, str) and (removed := self._removed(artifact)):
+            return recorded_by(self._repo, removed, "used")
         return consumers(self._repo, self._version(artifact))
 
     def logged_by(self, artifact: str | ArtifactVersion) -> RunView | None:
-        """The run that logged a version, if it is in this repository."""
+        """The run that logged a version, if it is in this repository (also for a removed
+        ``"name:v3"``, from the runs' records)."""
+        if isinstance(artifact, str) and (removed := self._removed(artifact)):
+            return next(iter(recorded_by(self._repo, removed, "logged")), None)
         return producer(self._repo, self._version(artifact))
+
+    def _removed(self, spec: str) -> str | None:
+        """``name:vN`` when ``spec`` names a removed version, else ``None``."""
+        try:
+            ArtifactVersion.resolve(self._repo, spec)
+        except VersionRemovedError:
+            name, _, selector = spec.strip().partition(":")
+            return f"{name}:v{int(selector[1:])}" if re.fullmatch(r"v\d+", selector) else None
+        return None
 
     def _version(self, artifact: str | ArtifactVersion) -> ArtifactVersion:
         return artifact if isinstance(artifact, ArtifactVersion) else self.artifact(artifact)

@@ -3,7 +3,7 @@
 An alias is a small ref pointing at a version's commit: moving it is one compare-and-swap,
 pushing it is one refspec, and no version commit changes when it moves. ``latest`` is never
 stored: it always means the head of the chain. A spec names a version: ``name``,
-``name:latest``, ``name:v3`` or ``name:<alias>``.
+``name:latest``, ``name:v3`` (the version whose ``artifact.yaml`` says 3) or ``name:<alias>``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,15 @@ import re
 import pygit2
 
 from gittrack.artifacts.artifact import check_artifact_name
-from gittrack.artifacts.versions import head, list_artifacts, version_commit
-from gittrack.errors import ConflictError, NotFoundError, UsageError
+from gittrack.artifacts.versions import (
+    find_version,
+    head,
+    list_artifacts,
+    read_info,
+    same_content,
+    version_commit,
+)
+from gittrack.errors import ConflictError, NotFoundError, UsageError, VersionRemovedError
 from gittrack.git import refs
 from gittrack.git.codestate import is_valid_ref_component
 from gittrack.types import CommitId, RefName
@@ -114,6 +121,27 @@ def resolve(repo: pygit2.Repository, spec: str) -> CommitId:
         return version_commit(repo, name, int(number.group(1)))
     known = aliases(repo, name)
     if selector in known:
-        return known[selector]
+        return _follow(repo, name, selector, known[selector], tip)
     existing = ", ".join([LATEST, *known])
     raise NotFoundError(f"artifact {name} has no alias {selector!r} (aliases: {existing})")
+
+
+def _follow(repo: pygit2.Repository, name: str, alias: str, commit: CommitId,
+            tip: CommitId) -> CommitId:
+    """The version an alias names. An alias off the chain was left by a rewrite (a version
+    removed on a remote, its chain taken with ``pull --force``): it names the old copy of a
+    version, so follow it to the version with its number and content, or say it was removed.
+    Off the chain with other content (a diverged history), it names its own commit."""
+    if commit == tip or repo.descendant_of(tip, commit):
+        return commit
+    number = read_info(repo, commit).version
+    try:
+        current = find_version(repo, name, tip, number)
+    except VersionRemovedError:
+        raise VersionRemovedError(
+            f"alias {name}:{alias} names {name}:v{number}, which was removed: point it "
+            f"elsewhere (`gittrack artifact alias {name}:vN {alias}`) or delete it "
+            f"(`gittrack artifact alias {name} {alias} --delete`)") from None
+    except NotFoundError:
+        return commit
+    return current if same_content(repo, current, commit) else commit

@@ -1,4 +1,4 @@
-"""`gittrack artifact ls|show|get|alias|reencrypt`: versioned datasets and models."""
+"""`gittrack artifact ls|show|get|alias|rm|reencrypt`: versioned datasets and models."""
 
 from __future__ import annotations
 
@@ -123,31 +123,18 @@ def reencrypt(obj: CliContext) -> None:
 
 
 @command.command("rm")
-@click.argument("spec", metavar="NAME")
+@click.argument("spec", metavar="NAME[:VERSION]")
 @click.option("--remote", metavar="REMOTE", default=None,
               help="Also delete it on this git remote (one push).")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def rm(obj: CliContext, spec: str, remote: str | None, yes: bool) -> None:
-    """Delete an artifact: every version and alias (blobs: `gittrack gc`).
+    """Delete an artifact (NAME: every version and alias), or one version (NAME:v3,
+    NAME:best, NAME:latest).
 
-    Removing one version of several is not supported yet: version numbers are positions in
-    the chain, and runs name versions by number (see docs/decisions.md).
+    A removed version's number is never reused; later versions keep theirs, aliases naming
+    it are deleted. Blobs are reclaimed by `gittrack gc`.
     """
-    from gittrack.cli.confirm import confirm
-    from gittrack.cli.rm_cmd import describe
-    from gittrack.errors import UsageError
-    from gittrack.sync.delete import delete_artifact
+    from gittrack.cli.artifact_rm import remove
 
-    repo = obj.git()
-    name, selector = alias_refs.parse_spec(spec)
-    count = len(versions.history(repo, name))
-    if selector != alias_refs.LATEST or ":" in spec:
-        single = count == 1 and alias_refs.resolve(repo, spec) == versions.head(repo, name)
-        if not single:
-            raise UsageError(
-                f"removing one version ({spec}) of an artifact with {count} versions is not "
-                f"supported: remove the whole artifact with `gittrack artifact rm {name}`")
-    where = f" here and on {remote}" if remote else ""
-    confirm(f"delete artifact {name} ({count} version(s)){where}?", yes=yes)
-    click.echo(describe(delete_artifact(repo, name, remote=remote), f"artifact {name}"))
+    remove(obj.git(), spec, remote, yes)

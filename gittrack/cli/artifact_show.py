@@ -16,6 +16,7 @@ from gittrack.cli.console import make_console, print_block, state_text
 from gittrack.cli.context import CliContext
 from gittrack.cli.fields import flatten, local_time
 from gittrack.cli.render import dumps, format_size, format_value
+from gittrack.errors import VersionRemovedError
 from gittrack.runs.lineage import consumers, producer
 from gittrack.runs.view import RunView
 
@@ -31,12 +32,25 @@ def command(obj: CliContext, spec: str, as_json: bool) -> None:
     """Show a version (default: latest): files with sizes and digests, the run that produced
     it, the runs that used it, and its aliases."""
     repo = obj.git()
-    version = ArtifactVersion.resolve(repo, spec)
+    try:
+        version = ArtifactVersion.resolve(repo, spec)
+    except VersionRemovedError as exc:
+        raise VersionRemovedError(f"{exc}{_records(repo, spec)}") from None
     made_by, used_by = producer(repo, version), consumers(repo, version)
     if as_json:
         click.echo(dumps(_record(version, made_by, used_by)))
     else:
         _print(make_console(), repo, version, made_by, used_by)
+
+
+def _records(repo: pygit2.Repository, spec: str) -> str:
+    """``; runs that recorded it: <id> (<name>, used), ...`` for a removed ``name:vN``."""
+    from gittrack.runs.lineage import ROLES, recorded_by
+
+    name, _, selector = spec.strip().partition(":")
+    found = [f"{view.id} ({view.name}, {role})" for role in ROLES
+             for view in recorded_by(repo, f"{name}:{selector}", role)]
+    return f"; runs that recorded it keep the record: {', '.join(found)}" if found else ""
 
 
 def _record(version: ArtifactVersion, made_by: RunView | None,

@@ -32,6 +32,12 @@ def describe(report: DeleteReport, what: str) -> str:
     lines = [f"deleted {deleted} ref(s) of {what}; pruned {report.pruned} object(s)"]
     if report.remote is not None:
         lines.append(f"deleted {len(report.remote_changed)} ref(s) on {report.remote}")
+    return "\n".join(lines + tail(report))
+
+
+def tail(report: DeleteReport) -> list[str]:
+    """Where the deleted data still is, and what `gittrack gc` is left to do."""
+    lines = []
     if report.elsewhere:
         names = ", ".join(report.elsewhere)
         lines.append(f"still on {names}: run again with --remote {report.elsewhere[0]}")
@@ -39,4 +45,4 @@ def describe(report: DeleteReport, what: str) -> str:
         lines.append(f"{len(report.kept)} object(s) could not be removed (an alternate "
                      "object store or a .keep pack holds them)")
     lines.append("storage blobs are reclaimed by `gittrack gc`")
-    return "\n".join(lines)
+    return lines

@@ -28,16 +28,21 @@ Field = tuple[str, Any]
 @click.pass_obj
 def command(obj: CliContext, run: str, as_json: bool) -> None:
     """Show RUN (an id, a unique id prefix, or a name): metadata, config and summary."""
-    view = resolve_run(obj.git(), run)
+    repo = obj.git()
+    view = resolve_run(repo, run)
     if as_json:
         click.echo(dumps({"metadata": view.metadata, "config": view.config,
                           "summary": view.summary}))
     else:
-        print_run(make_console(), view)
+        from gittrack.runs.lineage import notes
+
+        print_run(make_console(), view, notes(repo, view))
 
 
-def print_run(console: Console, view: RunView) -> None:
-    """What ``gittrack show`` prints (also printed by ``gittrack demo``)."""
+def print_run(console: Console, view: RunView,
+              notes: Mapping[str, str] | None = None) -> None:
+    """What ``gittrack show`` prints (also printed by ``gittrack demo``). ``notes``: artifact
+    versions the run recorded that are not here, and why (``removed``)."""
     meta = view.metadata
     console.print(Text.assemble(("run ", "bold"), (view.name, "bold"), f"  {view.id}"))
     console.print(_grid(_metadata_fields(meta)))
@@ -48,8 +53,15 @@ def print_run(console: Console, view: RunView) -> None:
     _section(console, "summary", flatten(view.summary).items())
     lineage = meta.get("artifacts")
     if isinstance(lineage, dict) and lineage:
-        _section(console, "artifacts", [(role, ", ".join(map(str, specs)))
-                                        for role, specs in lineage.items()])
+        noted = notes or {}
+        _section(console, "artifacts", [
+            (role, ", ".join(_noted(spec, noted) for spec in specs))
+            for role, specs in lineage.items()])
+
+
+def _noted(spec: Any, noted: Mapping[str, str]) -> str:
+    note = noted.get(spec) if isinstance(spec, str) else None
+    return f"{spec} ({note})" if note else str(spec)
 
 
 def _section(console: Console, title: str, fields: Iterable[Field]) -> None:

@@ -68,6 +68,18 @@ def commit(
     return CommitId(str(oid))
 
 
+def recommit(repo: pygit2.Repository, commit_id: CommitId, parents: list[CommitId],
+             tree: pygit2.Oid | None = None) -> CommitId:
+    """A copy of a commit on other ``parents`` (and optionally another ``tree``), with its
+    author, committer, dates and message: the same inputs always give the same commit."""
+    old = repo[commit_id]
+    assert isinstance(old, pygit2.Commit)
+    oid = repo.create_commit(None, old.author, old.committer, old.message,
+                             tree if tree is not None else old.tree_id,
+                             [pygit2.Oid(hex=p) for p in parents])
+    return CommitId(str(oid))
+
+
 def commit_tree(repo: pygit2.Repository, commit_id: CommitId) -> pygit2.Tree:
     obj = repo[commit_id]
     assert isinstance(obj, pygit2.Commit)

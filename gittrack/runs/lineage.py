@@ -3,6 +3,10 @@
 A version names the run that produced it (``artifact.yaml``); the runs that consumed it are
 found by scanning ``run.yaml`` of every run, which the checkpoint cache (``runs.index``) makes
 a read of one local file. It lives here, above artifacts, because it reads runs.
+
+A run's record outlives the version: a version removed with ``gittrack artifact rm NAME:vN``
+stays in ``run.yaml`` as ``name:vN`` (its number is never given again), so lineage is looked
+up by that text, and readers mark it removed rather than fail.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any
 import pygit2
 
 from gittrack.artifacts.view import ArtifactVersion
-from gittrack.errors import GittrackError
+from gittrack.errors import GittrackError, VersionRemovedError
 from gittrack.runs.view import RunView, all_runs
 from gittrack.types import RunId
 
@@ -28,8 +32,29 @@ def artifact_specs(metadata: dict[str, Any], role: str) -> list[str]:
 
 def consumers(repo: pygit2.Repository, version: ArtifactVersion) -> list[RunView]:
     """Runs that used ``version``, newest first (runs that cannot be read are skipped)."""
+    return recorded_by(repo, version.spec, "used")
+
+
+def recorded_by(repo: pygit2.Repository, spec: str, role: str) -> list[RunView]:
+    """Runs whose ``run.yaml`` lists ``spec`` (``name:vN``) under ``role``, newest first;
+    the version need not exist any more."""
     return [view for view in all_runs(repo, on_error=_skip)
-            if version.spec in artifact_specs(view.metadata, "used")]
+            if spec in artifact_specs(view.metadata, role)]
+
+
+def notes(repo: pygit2.Repository, view: RunView) -> dict[str, str]:
+    """The versions a run recorded that this repository cannot show, with why:
+    ``removed`` (``artifact rm``) or ``not here`` (the artifact was deleted or never fetched)."""
+    found = {}
+    for role in ROLES:
+        for spec in artifact_specs(view.metadata, role):
+            try:
+                ArtifactVersion.resolve(repo, spec)
+            except VersionRemovedError:
+                found[spec] = "removed"
+            except GittrackError:
+                found[spec] = "not here"
+    return found
 
 
 def producer(repo: pygit2.Repository, version: ArtifactVersion) -> RunView | None:

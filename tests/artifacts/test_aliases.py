@@ -74,3 +74,25 @@ def test_remove(git_repo: pygit2.Repository) -> None:
     assert aliases.aliases(git_repo, "data") == {}
     with pytest.raises(NotFoundError):
         aliases.remove_alias(git_repo, "data", "prod")
+
+
+def test_an_alias_left_by_a_rewrite_follows_its_version(git_repo: pygit2.Repository) -> None:
+    """A chain taken from a remote that removed v1 (``pull --force``) leaves aliases naming
+    the old commits: they resolve to the copy with the same number, or say it was removed."""
+    from gittrack.artifacts import versions
+    from gittrack.artifacts.rewrite import plan_removal
+    from gittrack.errors import VersionRemovedError
+    from gittrack.git import refs
+
+    _, v1, v2 = log(git_repo, "a"), log(git_repo, "b"), log(git_repo, "c")
+    aliases.set_alias(git_repo, "data", "best", v2.commit)
+    aliases.set_alias(git_repo, "data", "old", v1.commit)
+    removal = plan_removal(git_repo, "data", v2.commit, 1)
+    assert removal.new_head is not None
+    refs.update_ref(git_repo, versions.artifact_ref("data"), removal.new_head, v2.commit)
+    assert aliases.resolve(git_repo, "data:best") == removal.new_head
+    with pytest.raises(VersionRemovedError, match=r"alias data:old names data:v1, which was "):
+        aliases.resolve(git_repo, "data:old")
+    other = log(git_repo, "x", name="other")  # off the chain with other content: as named
+    git_repo.references.create("refs/gittrack/aliases/data/odd", other.commit)
+    assert aliases.resolve(git_repo, "data:odd") == other.commit

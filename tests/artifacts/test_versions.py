@@ -62,7 +62,7 @@ def test_unknown_versions(git_repo: pygit2.Repository) -> None:
     with pytest.raises(NotFoundError, match=r"no artifact named 'data'"):
         versions.version_commit(git_repo, "data", 0)
     commit_version(git_repo, draft(), rows("a"))
-    with pytest.raises(NotFoundError, match=r"v0 to v0, not v3"):
+    with pytest.raises(NotFoundError, match=r"no v3 \(its latest version is v0\)"):
         versions.version_commit(git_repo, "data", 3)
 
 

@@ -38,12 +38,54 @@ def test_rm_on_the_remote_and_unknown_runs(repo: Path, cli: Cli) -> None:
     assert cli("rm", "nosuchrun", "--yes").exit_code == 4
 
 
-def test_artifact_rm_whole_and_refuses_one_version_of_several(repo: Path, cli: Cli) -> None:
+def test_artifact_rm_whole(repo: Path, cli: Cli) -> None:
     (repo / "w.bin").write_bytes(b"one")
     make_run(artifact=("model", repo / "w.bin"))
     (repo / "w.bin").write_bytes(b"two")
     make_run(artifact=("model", repo / "w.bin"))
-    refused = cli("artifact", "rm", "model:v0", "--yes")
-    assert refused.exit_code == 2 and "artifact rm model" in refused.stderr
-    assert cli("artifact", "rm", "model", "--yes").exit_code == 0
+    result = cli("artifact", "rm", "model", "--yes")
+    assert result.exit_code == 0, result.stderr
     assert "artifacts/model" not in git(repo, "for-each-ref")
+
+
+def test_artifact_rm_one_version_end_to_end(repo: Path, cli: Cli) -> None:
+    bare = add_bare_remote(repo)
+    for content in (b"zero", b"one", b"two", b"three"):
+        (repo / "w.bin").write_bytes(content)
+        make_run(artifact=("model", repo / "w.bin"))
+    user = make_run(use="model:v1")
+    assert cli("artifact", "alias", "model:v1", "best").exit_code == 0
+    push_all(repo)
+
+    refused = cli("artifact", "rm", "model:v1")
+    assert refused.exit_code == 2 and "--yes" in refused.stderr
+    result = cli("artifact", "rm", "model:best", "--remote", "origin", "--yes")
+    out = result.stdout
+    assert result.exit_code == 0, result.stderr
+    assert "removed model:v1 here and on origin" in out
+    assert "re-committed with their numbers and content: v2, v3" in out
+    assert "removed alias model:best (it named model:v1)" in out
+    assert "latest is model:v3; v1 is never reused" in out
+    assert "aliases/model" not in git(bare, "for-each-ref")
+    assert git(bare, "rev-parse", "refs/gittrack/artifacts/model") == git(
+        repo, "rev-parse", "refs/gittrack/artifacts/model")
+
+    listed = cli("artifact", "ls").stdout.splitlines()[1].split()
+    assert listed[:4] == ["model", "v3", "model", "-"]
+    shown = cli("show", user)
+    assert shown.exit_code == 0 and "model:v1 (removed)" in shown.stdout
+    gone = cli("artifact", "show", "model:v1")
+    assert gone.exit_code == 4
+    assert "model:v1 was removed" in gone.stderr and "versions of model: v0, v2, v3" in gone.stderr
+    assert f"runs that recorded it keep the record: {user}" in gone.stderr
+    assert cli("artifact", "get", "model:v1").exit_code == 4
+    assert cli("artifact", "show", "model:v2").exit_code == 0
+
+    tip = cli("artifact", "rm", "model:latest", "--yes")
+    assert tip.exit_code == 0 and "latest is model:v2; v3 is never reused" in tip.stdout
+    assert "still on origin: run again with --remote origin" in tip.stdout
+    (repo / "w.bin").write_bytes(b"four")
+    make_run(artifact=("model", repo / "w.bin"))
+    assert cli("artifact", "ls").stdout.splitlines()[1].split()[1] == "v4"
+    missing = cli("artifact", "rm", "model:v3", "--yes")
+    assert missing.exit_code == 4 and "model:v3 was removed" in missing.stderr

@@ -137,3 +137,28 @@ def test_forked_children_cannot_log_artifacts(repo: Path,
     assert os.waitstatus_to_exitcode(status) == 0
     assert subprocess.run(["git", "for-each-ref", "refs/gittrack/artifacts"], cwd=repo,
                           capture_output=True, text=True).stdout == ""
+
+
+def test_records_of_removed_versions_stay_readable(repo: Path,
+                                                   fast_settings: dict[str, object]) -> None:
+    from gittrack.errors import VersionRemovedError
+    from gittrack.runs.lineage import notes, recorded_by
+    from gittrack.sync.delete import delete_artifact
+    from gittrack.sync.remove_version import remove_version
+
+    with gittrack.init(settings=fast_settings) as maker:
+        maker.log_artifact(dataset(repo / "d.csv", b"1"))
+        maker.log_artifact(dataset(repo / "d.csv", b"2"))
+    with gittrack.init(settings=fast_settings) as user:
+        user.use_artifact("data:v0")
+        user.use_artifact("data:v1")
+    git_repo = pygit2.Repository(str(repo))
+    remove_version(git_repo, "data", 0)
+    view = gittrack.Api(str(repo)).run(user.id)
+    assert notes(git_repo, view) == {"data:v0": "removed"}
+    assert [v.spec for v in view.used_artifacts()] == ["data:v1"]
+    assert [v.id for v in recorded_by(git_repo, "data:v0", "logged")] == [maker.id]
+    with pytest.raises(VersionRemovedError):
+        gittrack.Api(str(repo)).artifact("data:v0")
+    delete_artifact(git_repo, "data")
+    assert notes(git_repo, view) == {"data:v0": "not here", "data:v1": "not here"}
