@@ -7,9 +7,10 @@ import pygit2
 
 from gittrack.cli.context import CliContext
 from gittrack.cli.render import dumps
-from gittrack.cli.sync_render import push_dict, push_lines
+from gittrack.cli.sync_render import push_dict, push_lines, rewrite_lines
 from gittrack.errors import DivergedError, GittrackError
 from gittrack.git import transport
+from gittrack.sync.compare import Standing
 
 
 @click.command("push")
@@ -39,7 +40,8 @@ def command(obj: CliContext, remote: str | None, runs: tuple[str, ...], force: b
     if as_json:
         click.echo(dumps(push_dict(report)))
     else:
-        for line in push_lines(report):
+        diverged = [s for s in report.held if s.standing is Standing.DIVERGED]
+        for line in push_lines(report) + rewrite_lines(repo, diverged, report.remote):
             click.echo(("(dry run) " if dry_run else "") + line)
     if report.held:
         raise DivergedError(f"{len(report.held)} ref(s) not sent to {report.remote} (see above)")

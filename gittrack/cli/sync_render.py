@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gittrack.sync.compare import RefState, Standing, kind_and_name
+from gittrack.sync.compare import ARTIFACTS, RefState, Standing, kind_and_name
 from gittrack.sync.mirror import to_mirror
-from gittrack.sync.pull import PullReport
+from gittrack.sync.pull import KeptBecause, PullReport
 from gittrack.sync.push import PushReport
+from gittrack.types import CommitId
+
+if TYPE_CHECKING:
+    import pygit2
 
 
 def count(states: Iterable[RefState]) -> str:
     """``2 runs, 1 artifact``."""
-    kinds = Counter(kind_and_name(s.ref).split(" ", 1)[0] for s in states)
+    return count_refs(s.ref for s in states)
+
+
+def count_refs(names: Iterable[str]) -> str:
+    kinds = Counter(kind_and_name(name).split(" ", 1)[0] for name in names)
     plural = {"run": "runs", "artifact": "artifacts", "alias": "aliases"}
     order = ["run", "artifact", "alias"]
     ranked = sorted(kinds.items(), key=lambda kn: (order.index(kn[0]) if kn[0] in order else 9))
@@ -37,6 +45,10 @@ def push_lines(report: PushReport) -> list[str]:
     if report.sent:
         lines.append(f"sent {count(report.sent)} to {report.url}")
     for state in report.forced:
+        if state.standing is Standing.DELETED:
+            lines.append(f"forced {kind_and_name(state.ref)}: sent back (it was deleted on "
+                         f"{report.remote}) at {short(state.local)}")
+            continue
         lines.append(f"forced {kind_and_name(state.ref)}: replaced the remote's "
                      f"{short(state.remote)} with {short(state.local)}")
     if not report.sent and not report.held:
@@ -48,6 +60,10 @@ def _held(state: RefState, remote: str) -> str:
     if state.standing is Standing.BEHIND:
         return (f"not sent: {kind_and_name(state.ref)} has newer commits on {remote}: "
                 f"`gittrack pull {remote}` first")
+    if state.standing is Standing.DELETED:
+        return (f"not sent: {kind_and_name(state.ref)} was deleted on {remote} since the last "
+                f"sync: `gittrack pull {remote}` deletes it here too (unless it has local "
+                f"changes), `gittrack push --force {remote}` sends it back")
     return (f"not sent: {kind_and_name(state.ref)} diverged (here {short(state.local)}, on "
             f"{remote} {short(state.remote)}): `gittrack pull {remote}` to see both, "
             f"`gittrack push --force {remote}` to replace the remote's")
@@ -74,12 +90,79 @@ def pull_lines(report: PullReport) -> list[str]:
             f"diverged: {kind_and_name(state.ref)} (here {short(state.local)}, on "
             f"{report.remote} {short(state.remote)}, kept as {mirror_ref}); local one kept: "
             f"`gittrack pull --force` takes the remote's, `gittrack push --force` sends yours")
-    for ref in report.deleted_remotely:
-        lines.append(f"deleted on {report.remote}: {kind_and_name(ref)} (kept here; "
-                     "`gittrack rm` deletes it here too, `gittrack push` restores it)")
+    lines += deletion_lines(report)
     if not lines:
         lines.append(f"up to date with {report.url}")
     return lines
+
+
+def deletion_lines(report: PullReport) -> list[str]:
+    """Refs the remote deleted: deleted here too (named), or kept here and why."""
+    lines = []
+    if report.deleted:
+        verb = "would delete" if report.fetch_only else "deleted"
+        names = ", ".join(kind_and_name(s.ref) for s in report.deleted[:10])
+        more = f" and {len(report.deleted) - 10} more" if len(report.deleted) > 10 else ""
+        lines.append(f"{verb} {count(report.deleted)}, deleted on {report.remote}: "
+                     f"{names}{more}"
+                     + (f" ({report.pruned} objects pruned)" if report.pruned else ""))
+    unsure = [k for k in report.kept if k.why is KeptBecause.UNSURE]
+    if unsure:
+        lines.append(f"not on {report.remote} any more: {count_refs(k.ref for k in unsure)}, "
+                     "kept here "
+                     f"({KeptBecause.UNSURE.value})")
+    for kept in report.kept:
+        if kept.why is not KeptBecause.UNSURE:
+            lines.append(f"deleted on {report.remote}: {kind_and_name(kept.ref)}, kept here "
+                         f"because {kept.why.value}; {_delete_hint(kept.ref)} deletes it "
+                         "here, `gittrack push --force` sends it back")
+    for ref in report.refused:
+        lines.append(f"not updated: {kind_and_name(ref)} moved here during the pull; "
+                     "`gittrack pull` again")
+    return lines
+
+
+def _delete_hint(ref: str) -> str:
+    kind, _, name = kind_and_name(ref).partition(" ")
+    if kind == "alias":
+        artifact, _, alias = name.partition(":")
+        return f"`gittrack artifact alias {artifact} {alias} --delete`"
+    return f"`gittrack artifact rm {name}`" if kind == "artifact" else f"`gittrack rm {name}`"
+
+
+def rewrite_lines(repo: pygit2.Repository, states: Iterable[RefState], remote: str) -> list[str]:
+    """For artifacts that diverged because versions were removed on one side
+    (`gittrack artifact rm NAME:vN` rewrites the chain): which, and how to follow."""
+    from gittrack.artifacts.rewrite import compare_chains
+
+    lines = []
+    for state in states:
+        if not state.ref.startswith(ARTIFACTS) or not state.local or not state.remote \
+                or state.remote not in repo:
+            continue
+        diff = compare_chains(repo, state.local, CommitId(state.remote))
+        if diff is None:
+            continue
+        name = state.ref[len(ARTIFACTS):]
+        if diff.removed_there:
+            rm = _rm(name, diff.removed_there, "")
+            keep = f" (keeps {_numbers(diff.only_here)}, only here)" if diff.only_here else \
+                " or `gittrack pull --force`"
+            lines.append(f"  {name}: {_numbers(diff.removed_there)} removed on {remote}: "
+                         f"{rm} removes it here too{keep}")
+        if diff.removed_here:
+            rm = _rm(name, diff.removed_here, f" --remote {remote}")
+            lines.append(f"  {name}: {_numbers(diff.removed_here)} removed here, still on "
+                         f"{remote}: {rm} removes it there too")
+    return lines
+
+
+def _numbers(numbers: Iterable[int]) -> str:
+    return ", ".join(f"v{n}" for n in numbers)
+
+
+def _rm(name: str, numbers: tuple[int, ...], extra: str) -> str:
+    return " then ".join(f"`gittrack artifact rm {name}:v{n}{extra}`" for n in numbers)
 
 
 def state_dict(state: RefState) -> dict[str, Any]:
@@ -102,6 +185,10 @@ def pull_dict(report: PullReport) -> dict[str, Any]:
             "updated": [s.ref for s in report.updated], "forced": [s.ref for s in report.forced],
             "diverged": [s.ref for s in report.diverged],
             "deleted_remotely": list(report.deleted_remotely),
+            "deleted": [s.ref for s in report.deleted],
+            "kept": [{"ref": k.ref, "local": k.local, "why": k.why.name.lower()}
+                     for k in report.kept],
+            "refused": list(report.refused), "pruned_objects": report.pruned,
             "blobs_downloaded": report.blobs_downloaded}
 
 

@@ -1,19 +1,44 @@
-"""Ref reads and compare-and-swap updates; pygit2 cannot list by prefix, so we filter here."""
+"""Ref reads and compare-and-swap updates; pygit2 cannot list by prefix, so we filter here.
+
+One ref at a time goes through libgit2 (``update_ref``, ``delete_ref``). Many at once — a pull
+or a push of 1,000 runs — go through ``update_refs``: one transaction on ``packed-refs``, the
+file git itself keeps refs in after ``git pack-refs`` or a clone. Writing a loose ref is a file
+created, written and renamed, and on a busy disk 1,000 of them took 1–3 s here; one rewrite of
+``packed-refs`` with the same 1,000 refs took under 10 ms. The protocol is git's own
+(``refs/files-backend.c``): ``packed-refs.lock`` is created exclusively (a concurrent git or
+libgit2 waits or fails, as with git), every ref that also has a loose file is locked
+(``<ref>.lock``) and compared under its lock, the new file is written to the lock and renamed
+over ``packed-refs``, then the loose files of the refs it now holds are removed. Each ref is a
+compare-and-swap on its old value; refs that fail it are returned, not written.
+"""
 
 from __future__ import annotations
+
+import bisect
+import contextlib
+import dataclasses
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
 
 import pygit2
 
 from gittrack.errors import ConflictError
 from gittrack.types import CommitId, RefName
 
+_HEADER = "# pack-refs with:"
+_TRAITS = ("peeled", "fully-peeled", "sorted")
+_LOCK_WAIT_S = 1.0  # git's core.packedRefsTimeout default
+
 
 def list_refs(repo: pygit2.Repository, prefix: str) -> dict[RefName, CommitId]:
     """Every direct ref whose name starts with ``prefix``, with the commit it points at."""
     found: dict[RefName, CommitId] = {}
-    for name in repo.references:
+    for ref in repo.references.iterator():
+        name = ref.name
         if name.startswith(prefix):
-            target = repo.references[name].target
+            target = ref.target
             if isinstance(target, pygit2.Oid):
                 found[RefName(name)] = CommitId(str(target))
     return found
@@ -47,3 +72,311 @@ def delete_ref(repo: pygit2.Repository, name: RefName, old: CommitId) -> None:
     if ref is None or str(ref.target) != old:
         raise ConflictError(f"{name} moved (expected {old[:12]}); not deleting it")
     ref.delete()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RefUpdate:
+    """Set ``name`` to ``new`` (``None``: delete it) if it points at ``old`` now (``None``:
+    it must not exist). ``checked=False`` skips the comparison: for refs only gittrack's sync
+    writes, such as the mirror of a remote, whose new value is what the remote has."""
+
+    name: RefName
+    new: CommitId | None
+    old: CommitId | None = None
+    checked: bool = True
+
+
+def update_refs(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> tuple[RefUpdate, ...]:
+    """Apply ``updates`` in one transaction on ``packed-refs``; return those refused (the ref
+    moved, is locked by another writer, or its name clashes with an existing ref's folder).
+
+    Deleting a ref also deletes its reflog, as git does. Refs are not given reflog entries
+    (gittrack's refs have none unless ``core.logAllRefUpdates=always``). Raises
+    ``ConflictError`` if ``packed-refs`` stays locked by another process for a second.
+    """
+    if not updates:
+        return ()
+    common = common_dir(repo)
+    if not _files_backend(repo) or not _readable(common / "packed-refs"):
+        return _one_by_one(repo, updates)
+    with _PackedLock(common) as lock:
+        return _Transaction(common, lock).run(updates)
+
+
+def common_dir(repo: pygit2.Repository) -> Path:
+    """The folder shared refs live in: ``.git``, also from a linked worktree."""
+    path = Path(repo.path)
+    try:
+        pointer = (path / "commondir").read_text().strip()
+    except OSError:
+        return path
+    return (path / pointer).resolve()
+
+
+def _files_backend(repo: pygit2.Repository) -> bool:
+    try:
+        storage = str(repo.config["extensions.refStorage"]).lower()
+    except (KeyError, pygit2.GitError):
+        return True
+    return storage == "files"
+
+
+def _readable(packed: Path) -> bool:
+    """A ``packed-refs`` we can parse (or none): anything else is left to libgit2."""
+    try:
+        with packed.open("rb") as f:
+            first = f.readline()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return not first or first.startswith(b"#") or first[:1] in b"0123456789abcdef"
+
+
+def _one_by_one(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> tuple[RefUpdate, ...]:
+    refused = []
+    for u in updates:
+        try:
+            old = get_ref(repo, u.name) if not u.checked else u.old
+            if u.new is None:
+                if old is not None:
+                    delete_ref(repo, u.name, old)
+            elif old != u.new:
+                update_ref(repo, u.name, u.new, old)
+        except ConflictError:
+            refused.append(u)
+    return tuple(refused)
+
+
+class _PackedLock:
+    """``packed-refs.lock``, created exclusively (waiting up to a second, as git does);
+    removed on exit unless ``commit`` renamed it over ``packed-refs``."""
+
+    def __init__(self, common: Path) -> None:
+        self.path = common / "packed-refs.lock"
+        self.target = common / "packed-refs"
+        self.fd = -1
+        self.committed = False
+
+    def __enter__(self) -> _PackedLock:
+        deadline = time.monotonic() + _LOCK_WAIT_S
+        while True:
+            try:
+                self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                return self
+            except FileExistsError:
+                if time.monotonic() > deadline:
+                    raise ConflictError(
+                        f"{self.path} exists: another git process is updating refs (if none "
+                        "is, a crashed one left it: remove the file)") from None
+                time.sleep(0.02)
+
+    def commit(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
+        os.fsync(self.fd)  # the file holds the user's packed branches and tags too
+        os.close(self.fd)
+        self.fd = -1
+        os.replace(self.path, self.target)
+        self.committed = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+        if not self.committed:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+
+class _Transaction:
+    """One rewrite of ``packed-refs`` under its lock (see the module docstring)."""
+
+    def __init__(self, common: Path, lock: _PackedLock) -> None:
+        self.root = str(common) + os.sep
+        self.lock = lock
+        self.header, self.entries = _read_packed(common / "packed-refs")
+        self.loose_locks: list[str] = []  # <ref>.lock files we created
+        self.loose_done: list[str] = []  # loose files superseded by the new packed-refs
+        self.created: list[RefUpdate] = []  # refs written only to packed-refs
+        self._sorted: list[str] | None = None
+        self._files: dict[str, bool] = {}
+        self._listed: dict[str, set[str]] = {}
+
+    def run(self, updates: Sequence[RefUpdate]) -> tuple[RefUpdate, ...]:
+        try:
+            self._listed = _list_folders(self.root, {u.name.rpartition("/")[0] for u in updates})
+            refused = [u for u in updates if not self._stage(u)]
+            if len(refused) < len(updates):
+                self._write()
+                self._finish(updates, refused)
+            return tuple(refused) + self._shadowed()
+        finally:
+            for lock in self.loose_locks:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(lock)
+
+    def _stage(self, u: RefUpdate) -> bool:
+        """Check ``u`` and put its new value in ``entries``; False if refused."""
+        if not _valid_name(u.name):
+            return False
+        folder, _, leaf = u.name.rpartition("/")
+        listed = self._listed.get(folder, set())
+        if leaf + ".lock" in listed:
+            return False  # another writer is setting it right now
+        if leaf in listed:
+            if not self._stage_loose(u):
+                return False
+        else:
+            packed = self.entries.get(u.name)
+            now = packed[0] if packed else None
+            if u.checked and now != u.old:
+                return False
+            if u.new is not None and now is None:
+                if self._clashes(u.name):
+                    return False
+                self.created.append(u)
+        if u.new is None:
+            self.entries.pop(u.name, None)
+        else:
+            self.entries[u.name] = (u.new, None)
+        return True
+
+    def _stage_loose(self, u: RefUpdate) -> bool:
+        """A ref with a loose file: locked as git's and libgit2's writers lock it, then
+        compared under the lock; the file goes once the new ``packed-refs`` is in place."""
+        path = self.root + u.name
+        if _read_loose(path) is _DIRECTORY:
+            return False
+        try:
+            os.close(os.open(path + ".lock", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except OSError:
+            return False
+        self.loose_locks.append(path + ".lock")
+        current = _read_loose(path)  # again, now that no one else can move it
+        if current is _DIRECTORY or (u.checked and current != u.old):
+            return False
+        if current is None and u.new is not None and self._clashes(u.name):
+            return False
+        self.loose_done.append(path)
+        return True
+
+    def _clashes(self, name: str) -> bool:
+        """A new ``name`` whose parent is a ref, or which is the folder of other refs."""
+        parts = name.split("/")
+        for i in range(2, len(parts)):
+            parent = "/".join(parts[:i])
+            if parent in self.entries or self._is_file(parent):
+                return True
+        if self._sorted is None:
+            self._sorted = sorted(self.entries)
+        i = bisect.bisect_left(self._sorted, name + "/")
+        if i < len(self._sorted) and self._sorted[i].startswith(name + "/"):
+            return True
+        bisect.insort(self._sorted, name)  # later names in this batch clash with it too
+        return False
+
+    def _is_file(self, name: str) -> bool:
+        if name not in self._files:
+            self._files[name] = os.path.isfile(self.root + name)
+        return self._files[name]
+
+    def _write(self) -> None:
+        traits = self.header | {"sorted"}
+        lines = [f"{_HEADER} {' '.join(t for t in _TRAITS if t in traits)} \n"]
+        for name in sorted(self.entries, key=lambda n: n.encode()):
+            sha, peeled = self.entries[name]
+            lines.append(f"{sha} {name}\n")
+            if peeled:
+                lines.append(f"^{peeled}\n")
+        self.lock.commit("".join(lines).encode())
+
+    def _finish(self, updates: Sequence[RefUpdate], refused: list[RefUpdate]) -> None:
+        """Loose files now superseded go (their locks after them); deleted refs' reflogs go."""
+        for path in self.loose_done:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            _prune_empty_parents(os.path.dirname(path), self.root + "refs")
+        skip = set(refused)
+        for u in updates:
+            if u.new is None and u not in skip:
+                with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                    os.unlink(self.root + "logs/" + u.name)
+
+    def _shadowed(self) -> tuple[RefUpdate, ...]:
+        """New refs that another writer created as loose files meanwhile (theirs wins)."""
+        if not self.created:
+            return ()
+        now = _list_folders(self.root, {u.name.rpartition("/")[0] for u in self.created})
+        return tuple(u for u in self.created
+                     if u.name.rpartition("/")[2] in now.get(u.name.rpartition("/")[0], ()))
+
+
+_DIRECTORY = CommitId("<directory>")
+
+
+def _list_folders(root: str, folders: set[str]) -> dict[str, set[str]]:
+    """The entries (loose refs, sub-folders, locks) of each ref folder: one listing per
+    folder instead of one ``open`` per ref."""
+    found: dict[str, set[str]] = {}
+    for folder in folders:
+        try:
+            with os.scandir(root + folder) as entries:
+                found[folder] = {e.name for e in entries}
+        except (FileNotFoundError, NotADirectoryError):
+            found[folder] = set()
+    return found
+
+
+def _read_loose(path: str) -> CommitId | None:
+    """The loose ref's value; None if there is none; ``_DIRECTORY`` if it is a folder of
+    refs, or symbolic (neither can be set here)."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("ascii", "replace").strip()
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return _DIRECTORY
+    except IsADirectoryError:
+        with contextlib.suppress(OSError):
+            os.rmdir(path)  # an empty folder left by deleted refs is no clash
+            return None
+        return _DIRECTORY
+    if text.startswith("ref:"):
+        return _DIRECTORY
+    return CommitId(text)
+
+
+def _read_packed(path: Path) -> tuple[set[str], dict[str, tuple[CommitId, str | None]]]:
+    """``packed-refs``: its traits and name → (id, peeled id)."""
+    try:
+        text = path.read_bytes().decode()
+    except FileNotFoundError:
+        return set(_TRAITS), {}
+    traits: set[str] = set()
+    entries: dict[str, tuple[CommitId, str | None]] = {}
+    last = None
+    for line in text.splitlines():
+        if line.startswith(_HEADER):
+            traits = set(line[len(_HEADER):].split())
+        elif line.startswith("^") and last is not None:
+            entries[last] = (entries[last][0], line[1:])
+        elif line and not line.startswith("#"):
+            sha, _, name = line.partition(" ")
+            entries[name] = (CommitId(sha), None)
+            last = name
+    return traits, entries
+
+
+def _valid_name(name: str) -> bool:
+    return name.startswith("refs/") and bool(pygit2.reference_is_valid_name(name))
+
+
+def _prune_empty_parents(folder: str, stop: str) -> None:
+    while folder.startswith(stop + os.sep):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
+        folder = os.path.dirname(folder)

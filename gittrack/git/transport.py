@@ -54,12 +54,16 @@ def workdir(repo: pygit2.Repository) -> str:
 
 
 def run_git(repo: pygit2.Repository, args: Sequence[str], *, what: str,
-            check: bool = True) -> subprocess.CompletedProcess[str]:
+            check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """``git -C <repo> args``; a failure is a ``TransportError`` with git's stderr."""
     command = ["git", "-C", workdir(repo), *args]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, env=git_env(),
-                              stdin=subprocess.DEVNULL, check=False)
+        if stdin is None:
+            done = subprocess.run(command, capture_output=True, text=True, env=git_env(),
+                                  stdin=subprocess.DEVNULL, check=False)
+        else:
+            done = subprocess.run(command, capture_output=True, text=True, env=git_env(),
+                                  input=stdin, check=False)
     except OSError as exc:
         raise TransportError(f"{what}: cannot run git: {exc}") from None
     if check and done.returncode != 0:
@@ -149,19 +153,37 @@ def fetch(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
     run_git(repo, [*args, remote, *refspecs], what=f"fetching from {remote_url(repo, remote)}")
 
 
+def fetch_objects(repo: pygit2.Repository, remote: str, commits: Sequence[str]) -> None:
+    """``git fetch`` of ``commits`` (ref tips ``ls_remote`` showed) and everything they reach,
+    writing no ref: the caller writes them all at once (``refs.update_refs``).
+
+    The ids go on stdin (``git fetch --stdin``, git 2.29+), so any number fits. git skips the
+    transfer when the objects are here and complete (its own connectivity check).
+    """
+    if commits:
+        run_git(repo, ["fetch", "--stdin", "--no-tags", "--no-write-fetch-head", "--quiet",
+                       remote], stdin="".join(f"{c}\n" for c in commits),
+                what=f"fetching from {remote_url(repo, remote)}")
+
+
 def push(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
          atomic: bool = True, check: bool = True, no_verify: bool = False,
          leases: Mapping[str, str | None] | None = None) -> PushResult:
     """One ``git push --porcelain`` of exactly ``refspecs`` (``:ref`` deletes ``ref``).
 
     ``atomic``: all refs move or none. ``leases``: ref → the value it must have on the
-    remote (``None``: must not exist), a compare-and-swap for refs pushed with ``+``.
-    ``no_verify`` skips the *local* pre-push hook (gittrack's hook pushing runs must not
-    run itself again). A rejection raises ``PushRejectedError`` naming the refs, unless
-    ``check=False``.
+    remote (``None``: must not exist): a compare-and-swap, which also lets that ref move to
+    a commit that is not a descendant. A leased ref's refspec is sent without its ``+``:
+    git ignores the lease of a ``+`` refspec and forces it whatever the remote holds
+    (measured with git 2.39). ``no_verify`` skips the *local* pre-push hook (gittrack's hook
+    pushing runs must not run itself again). A rejection raises ``PushRejectedError``
+    naming the refs, unless ``check=False``.
     """
     if not refspecs:
         return PushResult()
+    leased = set(leases or ())
+    refspecs = [spec[1:] if spec.startswith("+") and spec.rpartition(":")[2] in leased
+                else spec for spec in refspecs]
     args = ["push", "--porcelain"]
     if atomic:
         args.append("--atomic")

@@ -12,17 +12,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pygit2
 
 from gittrack.artifacts.config import default_store_url, load_config
 from gittrack.artifacts.manifest import ManifestEntry
-from gittrack.artifacts.project import open_storage
 from gittrack.artifacts.reachability import referenced_entries
-from gittrack.artifacts.storage import ArtifactStorage
-from gittrack.artifacts.transfers import parallel
-from gittrack.blobs.store import BlobStore
 from gittrack.errors import BlobNotFoundError, KeyMissingError
+
+if TYPE_CHECKING:  # the store (and fsspec) load only when there is a blob to check
+    from gittrack.artifacts.storage import ArtifactStorage
+    from gittrack.blobs.store import BlobStore
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -43,6 +44,9 @@ def upload_missing(repo: pygit2.Repository, tips: Iterable[str],
         return BlobReport(checked=len(entries), local_only=True)
     if not entries:
         return BlobReport()
+    from gittrack.artifacts.project import open_storage
+    from gittrack.artifacts.transfers import parallel
+
     storage = open_storage(repo)
     missing = sorted(storage.store.missing(entries))
     fallback = _default_store(repo, storage)
@@ -59,6 +63,8 @@ def _default_store(repo: pygit2.Repository, storage: ArtifactStorage) -> BlobSto
     url = default_store_url(repo)
     if storage.store.url == url or not Path(url).is_dir():
         return None
+    from gittrack.blobs.store import BlobStore
+
     return BlobStore.from_url(url)
 
 

@@ -3,7 +3,9 @@
 Runs and artifact versions are commit chains that only grow, so ancestry decides: a ref whose
 remote value is an ancestor of the local one is *ahead* (push it), the reverse is *behind*
 (pull it), neither is *diverged* (both kept, reported). Aliases move anywhere, so for them the
-value last seen on the remote (the mirror before this sync) decides who moved.
+value last seen on the remote (the mirror before this sync) decides who moved. A ref the
+remote had when we last looked and no longer has was *deleted* there: push does not send it
+back, pull deletes it here if it has nothing new (``local_changes``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Standing(enum.Enum):
     AHEAD = "ahead"
     BEHIND = "behind"
     DIVERGED = "diverged"
+    DELETED = "deleted on the remote"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -38,7 +41,19 @@ class RefState:
 
 def compare(repo: pygit2.Repository, ref: str, local: CommitId | None, remote: str | None,
             last_seen: str | None) -> RefState:
+    """How ``ref`` stands; ``last_seen``: its value on the remote at the last sync, if the
+    mirror can be trusted to say so (``None`` otherwise)."""
     return RefState(ref, local, remote, _standing(repo, ref, local, remote, last_seen))
+
+
+def local_changes(repo: pygit2.Repository, ref: str, local: str, last_seen: str) -> bool:
+    """Whether ``local`` holds something the remote did not have at ``last_seen``: a commit
+    of a run or artifact that it does not reach, or an alias moved since."""
+    if local == last_seen:
+        return False
+    if ref.startswith(ALIASES) or not _known(repo, last_seen):
+        return True
+    return not repo.descendant_of(last_seen, local)
 
 
 def _standing(repo: pygit2.Repository, ref: str, local: str | None, remote: str | None,
@@ -46,7 +61,7 @@ def _standing(repo: pygit2.Repository, ref: str, local: str | None, remote: str 
     if local == remote:
         return Standing.SAME
     if remote is None:
-        return Standing.LOCAL_ONLY
+        return Standing.LOCAL_ONLY if last_seen is None else Standing.DELETED
     if local is None:
         return Standing.REMOTE_ONLY
     if ref.startswith(ALIASES):

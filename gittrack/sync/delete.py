@@ -83,22 +83,27 @@ def artifact_changes(repo: pygit2.Repository, name: str) -> list[RefChange]:
 
 
 def apply(repo: pygit2.Repository, changes: Sequence[RefChange], *, remote: str | None = None,
-          remote_prefixes: Iterable[str] = ()) -> DeleteReport:
+          remote_prefixes: Iterable[str] = (),
+          remote_changes: Sequence[RefChange] | None = None) -> DeleteReport:
     """Make ``changes`` on ``remote`` (one atomic push), then here; prune what they freed.
 
     ``remote_prefixes``: refs under these are deleted on the remote too (aliases the remote
-    has and this clone never fetched).
+    has and this clone never fetched). ``remote_changes``: the changes to make on the remote
+    instead, planned by the caller from its refs (each with a lease on its ``old``).
     """
     remote_changed: tuple[str, ...] = ()
-    if remote is not None:
-        remote_changed = _apply_remote(repo, changes, remote, tuple(remote_prefixes))
     old_tips = [c.old for c in changes]
+    if remote is not None:
+        if remote_changes is None:
+            remote_changes = _remote_deletions(repo, changes, remote, tuple(remote_prefixes))
+        remote_changed = push_changes(repo, remote, remote_changes)
+        old_tips += [c.old for c in remote_changes]
     for change in changes:
         if change.new is None:
             refs.delete_ref(repo, change.ref, change.old)
-            _drop_reflog(repo, change.ref)
         else:
             refs.update_ref(repo, change.ref, change.new, change.old)
+        _drop_reflog(repo, change.ref)  # its entries name what was deleted or rewritten
     deleted = {c.ref for c in changes if c.new is None}
     old_tips += _drop_mirrors(repo, deleted, remote)
     result = prune.prune_unreachable(repo, old_tips)
@@ -108,30 +113,36 @@ def apply(repo: pygit2.Repository, changes: Sequence[RefChange], *, remote: str 
     )
 
 
-def _apply_remote(repo: pygit2.Repository, changes: Sequence[RefChange], remote: str,
-                  prefixes: tuple[str, ...]) -> tuple[str, ...]:
+def _remote_deletions(repo: pygit2.Repository, changes: Sequence[RefChange], remote: str,
+                      prefixes: tuple[str, ...]) -> list[RefChange]:
+    """``changes`` as the remote must see them: only refs it has, deleted with a lease on the
+    value ``ls-remote`` showed; plus every ref it has under ``prefixes``."""
     transport.check_remote(repo, remote)
     there = transport.ls_remote(repo, remote)
     wanted = {c.ref: c for c in changes}
-    specs: list[str] = []
-    leases: dict[str, str | None] = {}
+    out: list[RefChange] = []
     for ref, sha in sorted(there.items()):
         change = wanted.get(RefName(ref))
         if change is None and not ref.startswith(prefixes or ("\0",)):
             continue
         if change is not None and change.new is not None:
             # A rewritten chain replaces the remote's only if it is the chain we rewrote.
-            specs.append(f"+{change.new}:{ref}")
-            leases[ref] = change.old
+            out.append(change)
         else:
-            specs.append(f":{ref}")
-            leases[ref] = sha  # delete what we saw, not something pushed meanwhile
-    transport.push(repo, remote, specs, leases=leases, no_verify=True)
+            out.append(RefChange(RefName(ref), CommitId(sha)))  # what we saw, not a newer push
+    return out
+
+
+def push_changes(repo: pygit2.Repository, remote: str,
+                 changes: Sequence[RefChange]) -> tuple[str, ...]:
+    """One atomic push of ``changes``, each leased on its ``old``; the mirror follows."""
+    specs = [f"+{c.new}:{c.ref}" if c.new is not None else f":{c.ref}" for c in changes]
+    transport.push(repo, remote, specs, leases={c.ref: c.old for c in changes},
+                   no_verify=True)
     key = mirror.mirror_key(repo, remote)
-    for spec in specs:
-        src, _, dst = spec.lstrip("+").partition(":")
-        mirror.record(repo, key, dst, src or None)
-    return tuple(s.partition(":")[2] for s in specs)
+    for change in changes:
+        mirror.record(repo, key, change.ref, change.new)
+    return tuple(c.ref for c in changes)
 
 
 def _drop_mirrors(repo: pygit2.Repository, deleted: set[RefName],

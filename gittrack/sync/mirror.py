@@ -3,25 +3,70 @@
 A fetch lands there first, never on the local refs, so divergence is computed before any local
 ref moves, and an interrupted pull leaves the local refs as they were. Push records what it
 sent there too, so the next push and pull know what the remote had when we last looked.
+
+Refreshing it is ``git ls-remote`` (the remote's refs), ``git fetch`` of the commits this
+clone lacks (no ref written by git), then one transaction writing every mirror ref that
+changed and deleting those the remote no longer has (``refs.update_refs``). Beside the refs,
+``.git/gittrack/mirrors/<remote>.url`` records which URL the mirror describes: a mirror of
+another URL (the remote was pointed elsewhere) says nothing about deletions.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 import pygit2
 
+from gittrack.errors import TransportError
 from gittrack.git import refs, transport
+from gittrack.git.repo import gittrack_dir
 from gittrack.types import CommitId, RefName
 
 LOCAL_ROOT = "refs/gittrack/"
 MIRROR_ROOT = "refs/gittrack-remotes/"
 # Aliases move anywhere, so "who moved it" needs the value both sides agreed on at the last
-# push or pull (a fetch alone must not change it): kept apart from the mirror.
+# push or pull (a fetch alone must not change it): kept apart from the mirror. A run or
+# artifact the remote deleted while this clone keeps it (it has local changes) leaves its last
+# value there too, once its mirror ref is pruned: a tombstone, so later syncs still know.
 BASE_ROOT = "refs/gittrack-sync/"
 ALIASES = "refs/gittrack/aliases/"
 _SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
+_ATTEMPTS = 3
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Snapshot:
+    """This clone's refs under ``refs/gittrack/`` and its sync state for one remote, read in
+    one pass (remote refs by their remote names, ``refs/gittrack/...``)."""
+
+    local: dict[str, CommitId]
+    mirrored: dict[str, CommitId]
+    agreed: dict[str, CommitId]
+    """``BASE_ROOT``: aliases' agreed values, and tombstones of deleted runs and artifacts."""
+
+    def last_seen(self) -> dict[str, CommitId]:
+        """What each ref was on the remote when we last looked: the mirror (or a tombstone),
+        and for aliases the value agreed on at the last push or pull."""
+        return {**self.agreed,
+                **{r: s for r, s in self.mirrored.items() if not r.startswith(ALIASES)}}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Refreshed:
+    key: str
+    url: str
+    before: Snapshot
+    after: dict[str, CommitId]
+    """The remote's refs now (and the mirror's, once ``updates`` are written)."""
+    trusted: bool
+    """The mirror described this remote before (same URL, and the remote still has runs or
+    artifacts): a ref it had that is gone now was deleted there."""
+    updates: list[refs.RefUpdate] = dataclasses.field(default_factory=list)
+    """The mirror's changes, tombstones included."""
 
 
 def mirror_key(repo: pygit2.Repository, remote: str) -> str:
@@ -40,44 +85,178 @@ def to_mirror(key: str, ref: str) -> RefName:
     return RefName(mirror_prefix(key) + ref[len(LOCAL_ROOT):])
 
 
+def _to_base(key: str, ref: str) -> RefName:
+    return RefName(f"{BASE_ROOT}{key}/{ref[len(LOCAL_ROOT):]}")
+
+
 def fetch_refspec(key: str) -> str:
     return f"+{LOCAL_ROOT}*:{mirror_prefix(key)}*"
 
 
-def read_mirror(repo: pygit2.Repository, key: str) -> dict[str, CommitId]:
-    """The remote's refs as last seen, under their remote names (``refs/gittrack/...``)."""
-    prefix = mirror_prefix(key)
-    return {LOCAL_ROOT + name[len(prefix):]: sha
-            for name, sha in refs.list_refs(repo, prefix).items()}
+def snapshot(repo: pygit2.Repository, key: str) -> Snapshot:
+    every = refs.list_refs(repo, "refs/gittrack")  # all three roots start so
+    mirror, base = mirror_prefix(key), f"{BASE_ROOT}{key}/"
+    local: dict[str, CommitId] = {}
+    mirrored: dict[str, CommitId] = {}
+    agreed: dict[str, CommitId] = {}
+    for name, sha in every.items():
+        if name.startswith(LOCAL_ROOT):
+            local[name] = sha
+        elif name.startswith(mirror):
+            mirrored[LOCAL_ROOT + name[len(mirror):]] = sha
+        elif name.startswith(base):
+            agreed[LOCAL_ROOT + name[len(base):]] = sha
+    return Snapshot(local, mirrored, agreed)
 
 
 def fetch_mirror(repo: pygit2.Repository, remote: str) -> dict[str, CommitId]:
     """Bring the mirror up to the remote's refs (pruning the refs it deleted); returns it."""
+    return refresh(repo, remote).after
+
+
+def refresh(repo: pygit2.Repository, remote: str) -> Refreshed:
+    """``ls-remote``, fetch the commits missing here, then write the mirror in one go."""
+    fetched = look(repo, remote)
+    write(repo, fetched)
+    return fetched
+
+
+def look(repo: pygit2.Repository, remote: str) -> Refreshed:
+    """``refresh`` without writing the mirror: the caller passes the result to ``write``
+    (with its own changes, in the same transaction)."""
     key = mirror_key(repo, remote)
-    transport.fetch(repo, remote, [fetch_refspec(key)], prune=True)
-    return read_mirror(repo, key)
+    before = snapshot(repo, key)
+    after = _fetch_tips(repo, remote, {*before.local.values(), *before.mirrored.values()})
+    url = transport.remote_url(repo, remote)
+    trusted = trusts(repo, key, url, before.mirrored, after)
+    updates = [refs.RefUpdate(to_mirror(key, ref), sha, checked=False)
+               for ref, sha in after.items() if before.mirrored.get(ref) != sha]
+    for ref, sha in before.mirrored.items():
+        if ref not in after:
+            updates.append(refs.RefUpdate(to_mirror(key, ref), None, checked=False))
+            if trusted and ref in before.local and not ref.startswith(ALIASES):
+                updates.append(refs.RefUpdate(_to_base(key, ref), sha, checked=False))
+    # Tombstones of refs back on the remote go; untrusted, so does every agreed value and
+    # tombstone of a ref the remote lacks (they describe another remote).
+    updates += [refs.RefUpdate(_to_base(key, ref), None, checked=False)
+                for ref in before.agreed if (ref in after and not ref.startswith(ALIASES))
+                or (not trusted and ref not in after)]
+    return Refreshed(key, url, before, after, trusted, updates)
 
 
-def last_seen(repo: pygit2.Repository, key: str,
-              mirrored: dict[str, CommitId]) -> dict[str, CommitId]:
-    """What each ref was on the remote when we last looked: the mirror, and for aliases the
-    value agreed on at the last sync."""
-    prefix = f"{BASE_ROOT}{key}/"
-    agreed = {LOCAL_ROOT + name[len(prefix):]: sha
-              for name, sha in refs.list_refs(repo, prefix).items()}
-    return {**{r: s for r, s in mirrored.items() if not r.startswith(ALIASES)}, **agreed}
+def write(repo: pygit2.Repository, fetched: Refreshed,
+          more: Sequence[refs.RefUpdate] = ()) -> tuple[refs.RefUpdate, ...]:
+    """The mirror's ``updates`` and ``more`` in one transaction; then the mirror is of this
+    URL. Returns the refused updates."""
+    refused = refs.update_refs(repo, [*fetched.updates, *more])
+    remember_url(repo, fetched.key, fetched.url)
+    return refused
+
+
+def reset_updates(key: str, before: Snapshot,
+                  there: Mapping[str, str]) -> list[refs.RefUpdate]:
+    """An untrusted mirror made to describe ``there`` (the remote's refs, from a push's
+    ``ls-remote``) as far as deletions go: what the remote lacks leaves the mirror, the agreed
+    values and the tombstones."""
+    return [refs.RefUpdate(name(key, ref), None, checked=False)
+            for name, known in ((to_mirror, before.mirrored), (_to_base, before.agreed))
+            for ref in known if ref not in there]
+
+
+def trusts(repo: pygit2.Repository, key: str, url: str, mirrored: Mapping[str, str],
+           there: Mapping[str, str]) -> bool:
+    """Whether a ref in ``mirrored`` (the mirror before) and not in ``there`` (the remote now)
+    was deleted on the remote: the mirror is of this URL, and the remote is not empty (an
+    empty one was more likely replaced or emptied than had every run deleted)."""
+    return _recorded_url(repo, key) == url and bool(there or not mirrored)
+
+
+def _fetch_tips(repo: pygit2.Repository, remote: str,
+                here: set[CommitId]) -> dict[str, CommitId]:
+    """The remote's refs, with every commit they name present here. Tips that are already a
+    ref here need no fetch (git keeps what refs reach complete); the others are fetched by id.
+    A ref moved or deleted between the listing and the fetch makes it list again."""
+    for attempt in range(_ATTEMPTS):
+        there = {ref: CommitId(sha) for ref, sha in transport.ls_remote(repo, remote).items()}
+        need = sorted({sha for sha in there.values() if sha not in here})
+        try:
+            transport.fetch_objects(repo, remote, need)
+        except TransportError:
+            if attempt + 1 == _ATTEMPTS or transport.ls_remote(repo, remote) == there:
+                raise
+            continue
+        if all(sha in repo for sha in need):
+            return there
+    raise TransportError(f"the refs of {transport.remote_url(repo, remote)} kept moving "
+                         "while they were fetched; try again")
+
+
+def record_updates(key: str, changes: Iterable[tuple[str, str | None]],
+                   agreed: Mapping[str, str]) -> list[refs.RefUpdate]:
+    """The remote now has ``sha`` for each ``ref`` (``None``: no longer has it), after a push:
+    its mirror ref, for an alias the value both sides agree on, and no tombstone."""
+    out = []
+    for ref, sha in changes:
+        out.append(refs.RefUpdate(to_mirror(key, ref), _commit(sha), checked=False))
+        if ref.startswith(ALIASES):
+            out.append(refs.RefUpdate(_to_base(key, ref), _commit(sha), checked=False))
+        elif ref in agreed:
+            out.append(refs.RefUpdate(_to_base(key, ref), None, checked=False))
+    return out
+
+
+def forget_updates(key: str, deleted: Iterable[str]) -> list[refs.RefUpdate]:
+    """Refs deleted here after the remote deleted them: their agreed values and tombstones."""
+    return [refs.RefUpdate(_to_base(key, ref), None, checked=False) for ref in deleted]
+
+
+def agree_updates(key: str, changes: Iterable[tuple[str, str | None]],
+                  agreed: Mapping[str, str]) -> list[refs.RefUpdate]:
+    """Both sides hold ``sha`` for ``ref`` now (after a pull): aliases whose agreed value
+    changes."""
+    return [refs.RefUpdate(_to_base(key, ref), _commit(sha), checked=False)
+            for ref, sha in changes if ref.startswith(ALIASES) and agreed.get(ref) != sha]
 
 
 def agree(repo: pygit2.Repository, key: str, ref: str, sha: str | None) -> None:
     """Both sides hold ``sha`` for ``ref`` now (after a push or pull)."""
     if ref.startswith(ALIASES):
-        _set(repo, RefName(f"{BASE_ROOT}{key}/{ref[len(LOCAL_ROOT):]}"), sha)
+        _set(repo, _to_base(key, ref), sha)
 
 
 def record(repo: pygit2.Repository, key: str, ref: str, sha: str | None) -> None:
     """Set (or, ``None``, drop) the mirror of ``ref`` after a push: the remote has it now."""
     _set(repo, to_mirror(key, ref), sha)
     agree(repo, key, ref, sha)
+
+
+def remember_url(repo: pygit2.Repository, key: str, url: str) -> None:
+    """The mirror ``key`` now describes ``url``."""
+    path = _url_file(repo, key)
+    if _recorded_url(repo, key) == url:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(path.name + ".tmp")
+        temp.write_text(url + "\n")
+        temp.replace(path)
+    except OSError:
+        pass  # without it, the next pull only keeps deleted refs it could have removed
+
+
+def _recorded_url(repo: pygit2.Repository, key: str) -> str | None:
+    try:
+        return _url_file(repo, key).read_text().strip()
+    except OSError:
+        return None
+
+
+def _url_file(repo: pygit2.Repository, key: str) -> Path:
+    return gittrack_dir(repo) / "mirrors" / f"{key}.url"
+
+
+def _commit(sha: str | None) -> CommitId | None:
+    return CommitId(sha) if sha is not None else None
 
 
 def _set(repo: pygit2.Repository, name: RefName, sha: str | None) -> None:

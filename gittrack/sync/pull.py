@@ -1,27 +1,52 @@
 """``gittrack fetch`` and ``gittrack pull``: the remote's refs into the mirror, then the local
 refs fast-forwarded where that loses nothing.
 
-The mirror (``refs/gittrack-remotes/<remote>/``) is written first and the local refs after,
-each by compare-and-swap, so an interrupted pull leaves every local ref either as it was or
-moved forward, and running it again completes it. A run or artifact whose histories diverged
-is never overwritten: the remote's stays under the mirror ref, the local one is untouched,
-until ``--force`` (which says what it replaces).
+The mirror (``refs/gittrack-remotes/<remote>/``) and the local refs are written in one
+transaction (one rename of ``packed-refs``), each local ref by compare-and-swap, so an
+interrupted pull leaves every ref either as it was or moved forward, and running it again
+completes it. A run or
+artifact whose histories diverged is never overwritten: the remote's stays under the mirror
+ref, the local one is untouched, until ``--force`` (which says what it replaces).
+
+A ref the remote had at the last sync and has no longer was deleted there (``gittrack rm
+--remote``, ``purge``, ``artifact rm``): the mirror drops it, and pull deletes the local ref
+too — with its reflog and the objects only it reached, as ``gittrack rm`` does — when it holds
+nothing the remote did not have. A ref with local changes is kept and reported, and so is
+everything with ``prune=False``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 
 import pygit2
 
-from gittrack.artifacts.reachability import referenced_entries
 from gittrack.git import refs, transport
+from gittrack.git.repo import gittrack_dir
 from gittrack.sync import mirror
-from gittrack.sync.compare import RefState, Standing, compare, is_artifact
-from gittrack.sync.selection import local_refs
+from gittrack.sync.compare import RefState, Standing, compare, is_artifact, local_changes
 from gittrack.types import CommitId, RefName
 
 TAKE = (Standing.REMOTE_ONLY, Standing.BEHIND)
+RUNS = "refs/gittrack/runs/"
+
+
+class KeptBecause(enum.Enum):
+    """Why a ref the remote deleted is still here."""
+
+    LOCAL_CHANGES = "it has local changes"
+    NO_PRUNE = "--no-prune"
+    LIVE = "it is being written here (or crashed: `gittrack recover`)"
+    UNSURE = ("the remote's URL changed or it has no runs or artifacts any more, so this "
+              "may not be a deletion")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Kept:
+    ref: str
+    local: CommitId
+    why: KeptBecause
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -32,8 +57,14 @@ class PullReport:
     states: tuple[RefState, ...] = ()
     updated: tuple[RefState, ...] = ()
     forced: tuple[RefState, ...] = ()
-    deleted_remotely: tuple[str, ...] = ()
-    """Refs the remote no longer has that we last saw there: kept here, reported."""
+    deleted: tuple[RefState, ...] = ()
+    """Refs the remote deleted, deleted here too (by ``fetch``: that a pull would delete)."""
+    kept: tuple[Kept, ...] = ()
+    """Refs the remote deleted (or no longer has), kept here, and why."""
+    refused: tuple[str, ...] = ()
+    """Local refs that moved during the pull: left as they were (pull again)."""
+    pruned: int = 0
+    """Objects removed from this repository with the deleted refs."""
     blobs_downloaded: int = 0
     fetch_only: bool = False
 
@@ -45,53 +76,127 @@ class PullReport:
         forced = set(self.forced)
         return [s for s in self.of(Standing.DIVERGED) if s not in forced]
 
+    @property
+    def deleted_remotely(self) -> tuple[str, ...]:
+        """Every ref the remote no longer has that we last saw there."""
+        return tuple(sorted([s.ref for s in self.deleted] + [k.ref for k in self.kept]))
 
-def fetch(repo: pygit2.Repository, remote: str | None = None) -> PullReport:
+
+def fetch(repo: pygit2.Repository, remote: str | None = None, *,
+          prune: bool = True) -> PullReport:
     """Update the mirror only, and say how each ref stands; no local ref moves."""
-    return _fetch(repo, remote, fetch_only=True)
-
-
-def pull(repo: pygit2.Repository, remote: str | None = None, *, force: bool = False,
-         artifacts: bool = False) -> PullReport:
-    """Fetch, then fast-forward (or create) local refs; ``force`` also takes diverged ones.
-
-    ``artifacts``: download the blobs of the artifact versions pulled into the local cache
-    now, rather than when first used.
-    """
-    report = _fetch(repo, remote, fetch_only=False)
-    updated = [s for s in report.states if s.standing in TAKE]
-    forced = [s for s in report.states if force and s.standing is Standing.DIVERGED]
-    for state in [*updated, *forced]:
-        assert state.remote is not None
-        refs.update_ref(repo, RefName(state.ref), CommitId(state.remote), state.local)
-    moved = {*updated, *forced}  # a set: `in` a list made this loop quadratic in the refs
-    for state in report.states:
-        if state in moved or state.standing is Standing.SAME:
-            mirror.agree(repo, report.key, state.ref, state.remote)
-    report = dataclasses.replace(report, updated=tuple(updated), forced=tuple(forced))
-    if artifacts:
-        report = dataclasses.replace(report, blobs_downloaded=_download([*updated, *forced],
-                                                                        repo))
+    report, fetched = _fetch(repo, remote, fetch_only=True, prune=prune)
+    mirror.write(repo, fetched)
     return report
 
 
-def _fetch(repo: pygit2.Repository, remote: str | None, *, fetch_only: bool) -> PullReport:
+def pull(repo: pygit2.Repository, remote: str | None = None, *, force: bool = False,
+         artifacts: bool = False, prune: bool = True) -> PullReport:
+    """Fetch, then fast-forward (or create) local refs; ``force`` also takes diverged ones.
+
+    Refs the remote deleted are deleted here when unchanged here (``prune=False``: kept).
+    ``artifacts``: download the blobs of the artifact versions pulled into the local cache
+    now, rather than when first used.
+    """
+    report, fetched = _fetch(repo, remote, fetch_only=False, prune=prune)
+    before = fetched.before
+    updated = [s for s in report.states if s.standing in TAKE]
+    forced = [s for s in report.states if force and s.standing is Standing.DIVERGED]
+    moves = [refs.RefUpdate(RefName(s.ref), CommitId(str(s.remote)), s.local)
+             for s in [*updated, *forced]]
+    moves += [refs.RefUpdate(RefName(s.ref), None, s.local) for s in report.deleted]
+    # The mirror and the local refs in one transaction: both land, or neither.
+    refused = {u.name for u in mirror.write(repo, fetched, moves)
+               if u.name.startswith(mirror.LOCAL_ROOT)}
+    # Aliases: the value both sides hold now (after the local refs, so a refused one is not
+    # recorded as agreed); the deleted refs' agreed values and tombstones go.
+    moved = {*updated, *forced}  # a set: `in` a list made this loop quadratic in the refs
+    agreed = [(s.ref, s.remote) for s in report.states
+              if s.ref not in refused and (s.standing is Standing.SAME or s in moved)]
+    deleted = [s for s in report.deleted if s.ref not in refused]
+    refs.update_refs(repo, mirror.agree_updates(report.key, agreed, before.agreed)
+                     + mirror.forget_updates(report.key, [s.ref for s in deleted]))
+    report = dataclasses.replace(
+        report, updated=tuple(s for s in updated if s.ref not in refused),
+        forced=tuple(s for s in forced if s.ref not in refused), deleted=tuple(deleted),
+        refused=tuple(sorted(refused)), pruned=_prune(repo, deleted, before))
+    if artifacts:
+        report = dataclasses.replace(
+            report, blobs_downloaded=_download([*report.updated, *report.forced], repo))
+    return report
+
+
+def _fetch(repo: pygit2.Repository, remote: str | None, *, fetch_only: bool,
+           prune: bool) -> tuple[PullReport, mirror.Refreshed]:
+    """The remote's refs fetched and compared; the mirror's ``updates`` not yet written."""
     remote = transport.check_remote(repo, remote or transport.default_remote(repo))
-    key = mirror.mirror_key(repo, remote)
-    before = mirror.last_seen(repo, key, mirror.read_mirror(repo, key))
-    after = mirror.fetch_mirror(repo, remote)
-    local = local_refs(repo)
-    states = tuple(compare(repo, ref, local.get(ref), sha, before.get(ref))
-                   for ref, sha in sorted(after.items()))
-    gone = tuple(ref for ref in sorted(local)
-                 if ref not in after and before.get(ref) == local[ref])
-    return PullReport(remote, transport.remote_url(repo, remote), key, states,
-                      deleted_remotely=gone, fetch_only=fetch_only)
+    fetched = mirror.look(repo, remote)
+    before = fetched.before
+    seen = before.last_seen()
+    states = tuple(compare(repo, ref, before.local.get(ref), sha, seen.get(ref))
+                   for ref, sha in sorted(fetched.after.items()))
+    deleted, kept = _deletions(repo, fetched, prune)
+    return PullReport(remote, transport.remote_url(repo, remote), fetched.key, states,
+                      deleted=tuple(deleted), kept=tuple(kept), fetch_only=fetch_only), fetched
+
+
+def _deletions(repo: pygit2.Repository, fetched: mirror.Refreshed,
+               prune: bool) -> tuple[list[RefState], list[Kept]]:
+    """Local refs the remote had at the last sync and no longer has: to delete, or kept."""
+    seen = fetched.before.last_seen()
+    deleted: list[RefState] = []
+    kept: list[Kept] = []
+    live = _live_runs(repo)
+    for ref, sha in sorted(fetched.before.local.items()):
+        last = seen.get(ref)
+        if ref in fetched.after or last is None:
+            continue
+        why = None
+        if not fetched.trusted:
+            why = KeptBecause.UNSURE
+        elif local_changes(repo, ref, sha, last):
+            why = KeptBecause.LOCAL_CHANGES
+        elif not prune:
+            why = KeptBecause.NO_PRUNE
+        elif ref.startswith(RUNS) and ref[len(RUNS):] in live:
+            why = KeptBecause.LIVE
+        if why is None:
+            deleted.append(RefState(ref, sha, None, Standing.DELETED))
+        else:
+            kept.append(Kept(ref, sha, why))
+    return deleted, kept
+
+
+def _live_runs(repo: pygit2.Repository) -> set[str]:
+    """Runs with a write-ahead log here: being written, or crashed and not yet recovered."""
+    from gittrack.runs.wal import wal_root
+
+    try:
+        return {p.name for p in wal_root(gittrack_dir(repo)).iterdir() if p.is_dir()}
+    except OSError:
+        return set()
+
+
+def _prune(repo: pygit2.Repository, deleted: list[RefState], before: mirror.Snapshot) -> int:
+    """The objects only the deleted refs (and their old mirror refs) reached, as ``rm`` does;
+    the run cache forgets deleted runs."""
+    if not deleted:
+        return 0
+    from gittrack.git import prune
+    from gittrack.runs import index, store
+
+    tips = [str(s.local) for s in deleted]
+    tips += [before.mirrored[s.ref] for s in deleted if s.ref in before.mirrored]
+    removed = prune.prune_unreachable(repo, tips).removed
+    if any(s.ref.startswith(RUNS) for s in deleted):
+        index.load_checkpoints(repo, store.list_runs(repo), on_error=lambda *_: None)
+    return removed
 
 
 def _download(states: list[RefState], repo: pygit2.Repository) -> int:
     """Every blob of the versions just pulled, into the local cache."""
     from gittrack.artifacts.project import open_storage
+    from gittrack.artifacts.reachability import referenced_entries
     from gittrack.artifacts.transfers import parallel
 
     tips = [str(s.remote) for s in states if is_artifact(s.ref)]
@@ -103,4 +208,3 @@ def _download(states: list[RefState], repo: pygit2.Repository) -> int:
     parallel(lambda e: storage.cached(e, what=f"blob {e.path}"), entries,
              workers=storage.workers, label="downloading blobs", sizes=lambda e: e.size)
     return len(entries)
-

@@ -3,7 +3,7 @@ artifacts they used or logged (and those artifacts' aliases), so lineage survive
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pygit2
 
@@ -22,9 +22,11 @@ def local_refs(repo: pygit2.Repository) -> dict[str, CommitId]:
     return {str(ref): sha for ref, sha in refs.list_refs(repo, LOCAL_ROOT).items()}
 
 
-def select(repo: pygit2.Repository, run_specs: Sequence[str]) -> dict[str, CommitId]:
-    """The refs to push: all of them, or the named runs and their artifacts."""
-    every = local_refs(repo)
+def select(repo: pygit2.Repository, run_specs: Sequence[str],
+           every: Mapping[str, CommitId] | None = None) -> dict[str, CommitId]:
+    """The refs to push: all of them, or the named runs and their artifacts. ``every``: the
+    local refs, when the caller has listed them already."""
+    every = dict(every) if every is not None else local_refs(repo)
     if not run_specs:
         return every
     chosen: dict[str, CommitId] = {}

@@ -71,6 +71,35 @@ def test_a_lease_refuses_a_ref_someone_else_moved(repo: Path, bare_remote: Path)
     assert result.rejected == ("refs/gittrack/runs/r1",)
 
 
+def test_a_lease_holds_for_a_forced_refspec_too(repo: Path, bare_remote: Path) -> None:
+    """git 2.39 ignores the lease of a ``+`` refspec; ``push`` drops the ``+`` of leased ones."""
+    local = pygit2.Repository(str(repo))
+    old = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "commit", "-q", "--allow-empty", "-m", "theirs")
+    theirs = git(repo, "rev-parse", "HEAD").strip()
+    transport.push(local, str(bare_remote), [f"{theirs}:refs/gittrack/runs/r1"])
+    git(repo, "commit", "-q", "--allow-empty", "-m", "mine")
+    spec = [f"+{old}:refs/gittrack/runs/r1"]
+    with pytest.raises(PushRejectedError, match="stale info"):
+        transport.push(local, str(bare_remote), spec, leases={"refs/gittrack/runs/r1": old})
+    assert transport.ls_remote(local, str(bare_remote))["refs/gittrack/runs/r1"] == theirs
+    result = transport.push(local, str(bare_remote), spec,
+                            leases={"refs/gittrack/runs/r1": theirs})
+    assert result.updated == ("refs/gittrack/runs/r1",)  # the lease allows the rewind
+    assert transport.ls_remote(local, str(bare_remote))["refs/gittrack/runs/r1"] == old
+
+
+def test_fetch_objects_writes_no_ref(repo: Path, bare_remote: Path, tmp_path: Path) -> None:
+    git(repo, "update-ref", "refs/gittrack/runs/r1", "HEAD")
+    local = pygit2.Repository(str(repo))
+    transport.push(local, str(bare_remote), ["refs/gittrack/runs/r1:refs/gittrack/runs/r1"])
+    other = pygit2.Repository(str(make_repo(tmp_path / "other", commit=False)))
+    head = git(repo, "rev-parse", "HEAD").strip()
+    transport.fetch_objects(other, str(bare_remote), [head])
+    assert head in other and list(other.references) == []
+    assert not (Path(other.path) / "FETCH_HEAD").exists()
+
+
 def test_unreachable_remote_is_a_transport_error(repo: Path, tmp_path: Path) -> None:
     local = pygit2.Repository(str(repo))
     with pytest.raises(TransportError) as caught:

@@ -9,7 +9,11 @@ import pygit2
 
 import gittrack
 from gittrack.artifacts.config import save_storage
+from gittrack.git import objects, refs
+from gittrack.types import CommitId, RefName
 from tests.conftest import git
+
+RUNS = "refs/gittrack/runs/"
 
 
 def share_storage(clone: Path, url: str, options: dict[str, Any] | None = None) -> None:
@@ -40,4 +44,28 @@ def refs_of(path: Path, prefix: str = "refs/gittrack/") -> dict[str, str]:
     return dict(line.split(" ", 1)[::-1][::-1] for line in out.splitlines())  # type: ignore[misc]
 
 
-__all__ = ["log_run", "refs_of", "share_storage"]
+def fake_runs(clone: Path, count: int) -> dict[str, str]:
+    """``count`` run refs, each a one-commit chain with its own content (push and pull read
+    no run files), written in one transaction."""
+    repo = pygit2.Repository(str(clone))
+    made = {}
+    for i in range(count):
+        tree = objects.write_tree(repo, None, {"run.yaml": f"id: r{i:04d}\n".encode()})
+        made[f"{RUNS}r{i:04d}"] = objects.commit(repo, tree, [], f"run {i}")
+    assert refs.update_refs(repo, [refs.RefUpdate(RefName(r), CommitId(s))
+                                   for r, s in made.items()]) == ()
+    return made
+
+
+def advance(clone: Path, ref: str, text: str) -> str:
+    """One more checkpoint on ``ref`` (a commit on top of its head)."""
+    repo = pygit2.Repository(str(clone))
+    head = refs.get_ref(repo, RefName(ref))
+    assert head is not None
+    tree = objects.write_tree(repo, None, {"run.yaml": text.encode()})
+    new = objects.commit(repo, tree, [head], text)
+    refs.update_ref(repo, RefName(ref), new, head)
+    return new
+
+
+__all__ = ["RUNS", "advance", "fake_runs", "log_run", "refs_of", "share_storage"]

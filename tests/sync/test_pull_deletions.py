@@ -1,0 +1,142 @@
+"""A run, artifact or alias a teammate deleted on the remote: pull deletes it here too when it
+has nothing new here (refs, reflogs and the objects only it reached), keeps and reports it when
+it has local changes or with ``--no-prune``, and push does not send it back unless forced."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pygit2
+import pytest
+
+from gittrack.runs import index
+from gittrack.sync.delete import delete_artifact, delete_runs
+from gittrack.sync.pull import KeptBecause, fetch, pull
+from gittrack.sync.push import push
+from gittrack.types import RunId
+from tests.conftest import CliResult, git
+from tests.sync.conftest import MakeClone, bare
+from tests.sync.deletion import make_run, marker, objects_containing
+from tests.sync.helpers import RUNS, advance, log_run, refs_of
+
+
+def ok(result: CliResult) -> str:
+    assert result.exit_code == 0, result.stderr + result.stdout
+    return result.stdout
+
+
+def test_deleted_on_the_remote_follows_here_unless_changed_here(
+        bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
+        fast_settings: dict[str, object], cli: Any) -> None:
+    a = make_clone("a", str(bare_remote))
+    monkeypatch.chdir(a)
+    mark = marker()
+    gone, changed, kept = make_run(mark), make_run(), make_run()
+    log_run(a, fast_settings, data="x\n")  # artifact "data", alias "best"
+    ok(cli("push"))
+    b = make_clone("b", str(bare_remote))
+    monkeypatch.chdir(b)
+    ok(cli("pull"))
+    assert objects_containing(b, mark) > 0
+    advance(b, f"{RUNS}{changed}", "a checkpoint only b has")
+
+    monkeypatch.chdir(a)  # a teammate deletes two runs and the alias on the remote
+    ok(cli("rm", "--remote", "origin", "--yes", gone, changed))
+    git(a, "push", "-q", "origin", ":refs/gittrack/aliases/data/best")
+
+    monkeypatch.chdir(b)
+    out = ok(cli("fetch"))
+    assert f"would delete 1 run, 1 alias, deleted on origin: alias data:best, run {gone}" in out
+    assert f"run {changed}, kept here because it has local changes" in out
+    assert f"{RUNS}{gone}" in refs_of(b)  # fetch moves nothing
+
+    out = ok(cli("pull", "--no-prune"))
+    assert f"run {gone}, kept here because --no-prune" in out
+    assert f"{RUNS}{gone}" in refs_of(b)
+
+    out = ok(cli("pull", "--json"))
+    report = json.loads(out)
+    assert report["deleted"] == ["refs/gittrack/aliases/data/best", f"{RUNS}{gone}"]
+    assert report["kept"] == [{"ref": f"{RUNS}{changed}", "local": refs_of(b)[
+        f"{RUNS}{changed}"], "why": "local_changes"}]
+    assert report["pruned_objects"] > 0
+    left = refs_of(b)
+    assert f"{RUNS}{gone}" not in left and "refs/gittrack/aliases/data/best" not in left
+    assert f"{RUNS}{changed}" in left and f"{RUNS}{kept}" in left
+    assert objects_containing(b, mark) == 0  # its objects went, as with `gittrack rm`
+    assert not (b / ".git" / "logs" / "refs" / "gittrack" / "runs" / gone).exists()
+    git(b, "fsck", "--no-dangling")
+    cache = index.cache_path(pygit2.Repository(str(b)))
+    assert mark not in (cache.read_text() if cache.exists() else "")  # nor its cached config
+
+    # the kept run is still reported, and push does not send it back unless forced
+    assert f"run {changed}, kept here because it has local changes" in ok(cli("pull"))
+    result = cli("push")
+    assert result.exit_code == 5 and f"run {changed} was deleted on origin" in result.stdout
+    assert f"{RUNS}{changed}" not in refs_of(bare_remote)
+    out = ok(cli("push", "--force"))
+    assert f"forced run {changed}: sent back" in out
+    assert refs_of(bare_remote)[f"{RUNS}{changed}"] == refs_of(b)[f"{RUNS}{changed}"]
+    assert "kept here" not in ok(cli("pull"))
+
+
+def test_a_ref_only_here_or_a_repointed_remote_is_never_deleted(
+        bare_remote: Path, make_clone: MakeClone, tmp_path: Path) -> None:
+    a = make_clone("a", str(bare_remote))
+    first = make_run(repo=str(a))
+    repo_a = pygit2.Repository(str(a))
+    push(repo_a, "origin")
+    local_only = make_run(repo=str(a))  # never pushed: new, not deleted
+    assert pull(repo_a, "origin").deleted_remotely == ()
+
+    elsewhere = bare(tmp_path / "elsewhere.git")  # the remote now points at another repo
+    git(a, "push", "-q", str(elsewhere), "main", f"{RUNS}{local_only}")
+    git(a, "remote", "set-url", "origin", str(elsewhere))
+    report = pull(repo_a, "origin")
+    assert report.deleted == () and [(k.ref, k.why) for k in report.kept] == [
+        (f"{RUNS}{first}", KeptBecause.UNSURE)]
+    assert f"{RUNS}{first}" in refs_of(a)
+    assert pull(repo_a, "origin").kept == ()  # said once: the mirror is of this URL now
+    assert [s.ref for s in push(repo_a, "origin").sent] == [f"{RUNS}{first}"]
+
+    git(elsewhere, "update-ref", "-d", f"{RUNS}{first}")
+    git(elsewhere, "update-ref", "-d", f"{RUNS}{local_only}")  # emptied, or replaced
+    report = fetch(repo_a, "origin")
+    assert report.deleted == () and {k.why for k in report.kept} == {KeptBecause.UNSURE}
+
+
+def test_two_clones_deleting_and_logging(bare_remote: Path, make_clone: MakeClone,
+                                         fast_settings: dict[str, object]) -> None:
+    a = make_clone("a", str(bare_remote))
+    data_run = log_run(a, fast_settings, data="v0\n")
+    other = log_run(a, fast_settings, data=None)
+    repo_a = pygit2.Repository(str(a))
+    push(repo_a, "origin")
+    b = make_clone("b", str(bare_remote))
+    repo_b = pygit2.Repository(str(b))
+    pull(repo_b, "origin")
+    delete_artifact(repo_b, "data", remote="origin")  # b removes the artifact everywhere
+    delete_runs(repo_b, [RunId(data_run)], remote="origin")
+    new_in_a = log_run(a, fast_settings, data=None)  # meanwhile a logs another run
+    report = pull(repo_a, "origin")
+    assert sorted(s.ref for s in report.deleted) == [
+        "refs/gittrack/aliases/data/best", "refs/gittrack/artifacts/data", f"{RUNS}{data_run}"]
+    assert set(refs_of(a)) == {f"{RUNS}{other}", f"{RUNS}{new_in_a}"}
+    assert [s.ref for s in push(repo_a, "origin").sent] == [f"{RUNS}{new_in_a}"]
+    assert refs_of(bare_remote) == refs_of(a)
+
+
+def test_a_push_to_a_repointed_remote_resets_what_the_mirror_says(
+        bare_remote: Path, make_clone: MakeClone, tmp_path: Path) -> None:
+    a = make_clone("a", str(bare_remote))
+    sent, unsent = make_run(repo=str(a)), make_run(repo=str(a))
+    repo_a = pygit2.Repository(str(a))
+    push(repo_a, "origin")
+    elsewhere = bare(tmp_path / "elsewhere.git")
+    git(a, "remote", "set-url", "origin", str(elsewhere))
+    assert [s.ref for s in push(repo_a, "origin", [sent]).sent] == [f"{RUNS}{sent}"]
+    report = pull(repo_a, "origin")  # `unsent` was never on this remote: neither deleted
+    assert report.deleted_remotely == ()  # nor reported
+    assert f"{RUNS}{unsent}" in refs_of(a)
