@@ -135,5 +135,8 @@ class ArtifactVersion:
     def __hash__(self) -> int:
         return hash(self.commit)
 
+    def __str__(self) -> str:
+        return self.spec
+
     def __repr__(self) -> str:
         return f"<gittrack.ArtifactVersion {self.spec} type={self.type!r}>"

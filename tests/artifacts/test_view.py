@@ -35,6 +35,7 @@ def test_fields(version: ArtifactVersion) -> None:
     doc = version.to_dict()
     assert doc["commit"] == version.commit and doc["aliases"] == ["latest", "best"]
     assert repr(version) == "<gittrack.ArtifactVersion model:v0 type='model'>"
+    assert str(version) == "model:v0"
 
 
 def test_download_to_the_default_root(version: ArtifactVersion, repo: Path) -> None:
