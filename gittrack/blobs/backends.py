@@ -1,20 +1,22 @@
 """What differs between fsspec backends, in one place: opening a URL, whether one upload is
-atomic, transfer part sizes, the exceptions they raise, and how they report times.
+atomic, how a transfer streams, the exceptions they raise, and how they report times.
 """
 
 from __future__ import annotations
 
 import inspect
-import math
 import os
 import sys
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import fsspec
+from fsspec.callbacks import Callback
 from fsspec.core import split_protocol, url_to_fs
 
+from gittrack.blobs import multipart
 from gittrack.errors import StorageError
 
 # Object stores commit an upload in one request: a PUT, or a multipart upload that becomes
@@ -31,13 +33,6 @@ _EXTRAS = {
     "abfs": "gittrack[azure]",
     "abfss": "gittrack[azure]",
 }
-
-# s3fs defaults to 50 MiB parts, 10 in flight, and reads a file under 100 MiB whole: over
-# 300 MB per transfer. botocore/aiohttp hold about two copies of each part in flight, so
-# 8 MiB x 4 peaks near 70 MB (measured on 160 MiB, put and get). S3 parts are >= 5 MiB.
-_PART = 8 << 20
-_PARTS_IN_FLIGHT = 4
-_MAX_PARTS = 10_000
 
 # Exception types of backends that do not (always) raise OSError, by module; looked up only
 # among modules already imported, so naming them costs nothing.
@@ -75,17 +70,36 @@ def puts_atomically(fs: fsspec.AbstractFileSystem) -> bool:
     return any(p in _ATOMIC_PUT for p in _protocols(fs))
 
 
-def transfer_options(
-    fs: fsspec.AbstractFileSystem, size: int | None, direction: str
-) -> dict[str, Any]:
-    """Part size and parallelism for ``put_file``/``get_file``, where the backend takes them."""
-    method = getattr(fs, f"_{direction}_file", None)
+def put_object(
+    fs: fsspec.AbstractFileSystem, local_path: Path, target: str, size: int, callback: Callback
+) -> None:
+    """One upload that readers see whole or not at all (``puts_atomically(fs)``).
+
+    On S3, parts stream from the file (``multipart``): s3fs would hold each part in flight
+    in memory, twice. Other object stores use their backend's own ``put_file``.
+    """
+    if _is_s3fs(fs):
+        multipart.put_file(fs, str(local_path), target, size, callback)
+    else:
+        fs.put_file(str(local_path), target, callback=callback)
+
+
+def get_options(fs: fsspec.AbstractFileSystem) -> dict[str, Any]:
+    """Options for ``get_file``: on S3, one GET streamed to the file in 64 KiB reads.
+
+    s3fs otherwise fetches an object above one part in ranges of 50 MiB, 10 at once, each
+    held whole in memory (about 2x that with copies), and asks for the next batch only when
+    the slowest range of the last one arrived. One stream keeps memory flat, and s3fs
+    resumes it from the byte it reached if the connection drops. Servers that copy the whole
+    object to answer each ranged GET (moto) are also far faster this way. What it gives up:
+    several connections' worth of throughput on real S3, for very large objects.
+    """
+    method = getattr(fs, "_get_file", None)
     if method is None or "s3" not in _protocols(fs):
         return {}
-    part = max(_PART, math.ceil((size or 0) / _MAX_PARTS))
-    wanted = {"chunksize": part, "max_concurrency": _PARTS_IN_FLIGHT}
-    accepted = inspect.signature(method).parameters  # older s3fs lack max_concurrency
-    return {k: v for k, v in wanted.items() if k in accepted}
+    if "max_concurrency" not in inspect.signature(method).parameters:
+        return {}  # older s3fs: one stream already
+    return {"max_concurrency": 1}
 
 
 def errors() -> tuple[type[BaseException], ...]:
@@ -122,3 +136,7 @@ def modified(info: Mapping[str, Any]) -> float | None:
 
 def _protocols(fs: fsspec.AbstractFileSystem) -> tuple[str, ...]:
     return fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+
+
+def _is_s3fs(fs: fsspec.AbstractFileSystem) -> bool:
+    return "s3" in _protocols(fs) and hasattr(fs, "_call_s3") and hasattr(fs, "loop")

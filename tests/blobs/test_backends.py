@@ -50,14 +50,10 @@ def test_which_backends_put_atomically():
     assert not backends.puts_atomically(fsspec.filesystem("memory"))
 
 
-def test_transfer_options_bound_s3_parts():
-    s3 = fsspec.filesystem("s3", anon=True)
-    small = backends.transfer_options(s3, 10, "put")
-    assert small == {"chunksize": 8 << 20, "max_concurrency": 4}
-    # S3 allows 10,000 parts: a 1 TiB object needs parts larger than 8 MiB.
-    huge = backends.transfer_options(s3, 1 << 40, "put")
-    assert huge["chunksize"] * 10_000 >= 1 << 40
-    assert backends.transfer_options(fsspec.filesystem("file"), 10, "put") == {}
+def test_s3_downloads_are_one_stream():
+    # s3fs would fetch ranges of 50 MiB, 10 at once, each held whole in memory.
+    assert backends.get_options(fsspec.filesystem("s3", anon=True)) == {"max_concurrency": 1}
+    assert backends.get_options(fsspec.filesystem("file")) == {}
 
 
 def test_open_url_disables_listing_caches(tmp_path):
