@@ -8,10 +8,11 @@ mistake is reported at the line that made it, and a refused call leaves the arti
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from gittrack.artifacts.manifest import NameSet, check_entry_path
 from gittrack.errors import UsageError
@@ -19,14 +20,19 @@ from gittrack.formats.values import to_plain
 from gittrack.git.codestate import is_valid_ref_component
 
 _MAX_TYPE = 128
+_NOT_A_FILE = {errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PlannedFile:
-    """A local file to hash and store under ``name``."""
+    """A local file to hash and store under ``name``.
+
+    ``source`` is its path as a string: ``add_dir`` makes one per file, and a ``Path`` costs
+    more to make and to use than anything else done with an unchanged file.
+    """
 
     name: str
-    source: Path
+    source: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -80,7 +86,7 @@ class Artifact:
             raise UsageError(f"{source} is a directory: use add_dir() for a folder")
         if not source.is_file():
             raise UsageError(f"{source} does not exist or is not a regular file")
-        self._add([PlannedFile(self._name(name, source.name), source)])
+        self._add([PlannedFile(self._name(name, source.name), os.fspath(source))])
 
     def add_dir(self, path: str | os.PathLike[str], name: str | None = None) -> None:
         """Add every file under a local folder, under ``name/`` (default: the top level)."""
@@ -88,11 +94,8 @@ class Artifact:
         if not root.is_dir():
             raise UsageError(f"{root} is not a directory")
         prefix = "" if name is None else check_entry_path(name, what="name") + "/"
-        planned = []
-        for source in sorted(_walk(root)):
-            relative = source.relative_to(root).as_posix()
-            planned.append(PlannedFile(self._name(prefix + relative, relative), source))
-        self._add(planned)
+        self._add([PlannedFile(check_entry_path(prefix + relative, what="name"), source)
+                   for relative, source in sorted(_walk(root))])
 
     def add_reference(self, uri: str | os.PathLike[str], name: str | None = None) -> None:
         """Record an external object (a local path, ``file://`` or any fsspec URL) by checksum.
@@ -117,12 +120,22 @@ class Artifact:
 
     def _add(self, planned: Sequence[Planned]) -> None:
         """All or nothing: a duplicate anywhere refuses the whole call."""
+        # A reference may be a folder, known only when logged: its files are checked then
+        # (publish._check_unique); files are checked now, all at once (set operations).
+        names = [p.name for p in planned]
+        files = NameSet.of([p.name for p in planned if isinstance(p, PlannedFile)])
+        if files is None or self._names.overlaps(files) \
+                or not self._planned.keys().isdisjoint(names):
+            self._refuse(planned)
+        self._names.update(files)
+        self._planned.update(zip(names, planned, strict=True))
+
+    def _refuse(self, planned: Sequence[Planned]) -> NoReturn:
+        """The first clash in ``planned``, name by name, as an error."""
         batch = NameSet()
         for item in planned:
             clash = f"two files named {item.name!r}" if item.name in self._planned else None
             if isinstance(item, PlannedFile):
-                # A reference may be a folder, known only when logged: its files are checked
-                # then (publish._check_unique); files are checked now.
                 clash = clash or self._names.clash(item.name) or batch.clash(item.name)
             if clash:
                 raise UsageError(
@@ -130,9 +143,7 @@ class Artifact:
                 )
             if isinstance(item, PlannedFile):
                 batch.add(item.name)
-        self._names.files |= batch.files
-        self._names.dirs |= batch.dirs
-        self._planned.update((p.name, p) for p in planned)
+        raise AssertionError("NameSet.of/overlaps found a clash that clash() does not")
 
     @property
     def planned(self) -> list[Planned]:
@@ -146,12 +157,31 @@ class Artifact:
         return f"<gittrack.Artifact {self.name!r} type={self.type!r} files={len(self)}>"
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    """Regular files under ``root`` (symlinks to files count; symlinked folders are not entered,
-    which keeps a loop of links from running forever)."""
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in files:
-            path = Path(folder) / name
-            if path.is_file():
-                yield path
+def _walk(root: Path) -> Iterator[tuple[str, str]]:
+    """``(name relative to root, path)`` of the regular files under ``root``. Symlinks to files
+    count; symlinked folders are not entered (a loop of links would never end); a folder that
+    cannot be listed is skipped, as ``os.walk`` does. The directory entry says what each entry
+    is, so a regular file costs no stat here (``log_artifact`` stats each file once)."""
+    folders = [("", os.fspath(root))]
+    while folders:
+        relative, folder = folders.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                folders.append((f"{relative}{entry.name}/", entry.path))
+            elif _is_file(entry):
+                yield relative + entry.name, entry.path
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    """``Path.is_file``: a symlink counts by its target; a broken one or a loop is not a file."""
+    try:
+        return entry.is_file()
+    except OSError as exc:
+        if exc.errno in _NOT_A_FILE:
+            return False
+        raise UsageError(f"cannot read {entry.path}: {exc.strerror or exc}") from None

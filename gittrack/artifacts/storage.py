@@ -1,7 +1,9 @@
 """``ArtifactStorage``: files in and out of the blob store, encrypted for private projects.
 
-put  = hash (the stat cache skips unchanged files) → skip blobs the store has (dedup across
-       files, versions and runs) → encrypt to a temporary file (private) → upload.
+put  = one stat per file and one read of the stat cache: only new or changed files are hashed
+       → skip blobs the store has (dedup across files, versions and runs; blobs this machine
+       saw there lately are not asked about again) → encrypt to a temporary file (private)
+       → upload.
 get  = the local plaintext cache, else download → decrypt (private) → verify the sha256 →
        cache → copy into place, verified.
 
@@ -18,6 +20,7 @@ import dataclasses
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +45,8 @@ if TYPE_CHECKING:
     from gittrack.crypto.keys import ProjectKeys
 
 KeySource = Callable[[], "ProjectKeys"]
+_Digest = tuple[str, int, os.stat_result]
+"""A file's sha256, its size as hashed, and its stat taken before hashing."""
 DEFAULT_WORKERS = 8
 
 
@@ -86,8 +91,10 @@ class ArtifactStorage:
                reference_options: OptionsFor = _no_options,
                workers: int | None = None) -> ArtifactStorage:
         """Storage at ``url`` with its caches under ``state_dir`` (``.git/gittrack``)."""
-        return cls(BlobStore.from_url(url, options), LocalCache(state_dir / "cache" / "blobs"),
-                   StatCache(state_dir / "cache" / "stat.sqlite"), state_dir / "tmp",
+        cache = state_dir / "cache"
+        store = BlobStore.from_url(url, options, presence=cache / "presence.sqlite")
+        return cls(store, LocalCache(cache / "blobs"), StatCache(cache / "stat.sqlite"),
+                   state_dir / "tmp",
                    keys=keys, private=private, reference_options=reference_options,
                    workers=workers,
                    local_store="://" not in url or url.startswith("file://"))
@@ -113,7 +120,7 @@ class ArtifactStorage:
         """Store one file; the entry is named ``name`` (default: the file's name)."""
         return self.put_files([(name or path.name, path)])[0]
 
-    def put_files(self, items: Sequence[tuple[str, Path]], *,
+    def put_files(self, items: Sequence[tuple[str, str | Path]], *,
                   what: str = "artifact") -> list[ManifestEntry]:
         """Store files (``(name, local path)`` pairs) and return their manifest rows.
 
@@ -122,34 +129,53 @@ class ArtifactStorage:
         """
         if self.private:
             self.keys  # noqa: B018 - unlock first: a missing key should not wait for hashing
-        hashed = parallel(lambda item: self._hash(item, what), list(items), workers=self.workers,
-                          label=f"hashing {what}", sizes=lambda item: _size(item[1]))
-        entries = [ManifestEntry(h.name, h.digest, h.size, self.blob_name(h.digest))
-                   for h in hashed]
-        with error_context(what):
-            missing = self.store.missing({e.blob for e in entries if e.blob is not None})
-        uploads: dict[str, _Hashed] = {}
-        for h, e in zip(hashed, entries, strict=True):
-            if e.blob in missing:
-                uploads.setdefault(e.blob, h)  # one upload per blob, however many files share it
-        parallel(lambda u: self._upload(u[0], u[1], what), list(uploads.items()),
-                 workers=self.workers, label=f"uploading {what}", sizes=lambda u: u[1].size)
+        files = list(items)
+        hashed = self._hash_all(files, what)
+        entries = [ManifestEntry(name, digest, size, self.blob_name(digest))
+                   for (name, _), (digest, size, _) in zip(files, hashed, strict=True)]
+        try:
+            with error_context(what):
+                missing = self.store.missing({e.blob for e in entries if e.blob is not None},
+                                             trust_seen=True)
+            uploads = _uploads(files, hashed, entries, missing) if missing else {}
+            parallel(lambda u: self._upload(u[0], u[1], what), list(uploads.items()),
+                     workers=self.workers, label=f"uploading {what}", sizes=lambda u: u[1].size)
+        finally:
+            self.store.flush()  # what was uploaded, even if not all of it
         return entries
 
-    def _hash(self, item: tuple[str, Path], what: str) -> _Hashed:
+    def _hash_all(self, files: list[tuple[str, str | Path]], what: str) -> list[_Digest]:
+        """``(digest, size, stat before hashing)`` of each file: one stat per file and one
+        read of the stat cache for all of them; only new or changed files are read, in
+        parallel, and recorded in one transaction."""
+        looked = time.time_ns()  # before any stat: the racy-clean test is against this
+        stats = [_source_stat(name, source, what) for name, source in files]
+        known = self.stat_cache.lookup_many(
+            [(source, st) for (_, source), st in zip(files, stats, strict=True)])
+        hashed: list[_Digest | None] = [
+            None if digest is None else (digest, st.st_size, st)
+            for digest, st in zip(known, stats, strict=True)]
+        todo = [i for i, digest in enumerate(known) if digest is None]
+        fresh: list[tuple[str | Path, os.stat_result, str]] = []  # list.append: thread-safe
+        try:
+            if todo:
+                done = parallel(lambda i: self._hash(files[i], stats[i], what, fresh), todo,
+                                workers=self.workers, label=f"hashing {what}",
+                                sizes=lambda i: stats[i].st_size)
+                for i, result in zip(todo, done, strict=True):
+                    hashed[i] = result
+        finally:
+            self.stat_cache.record_many(fresh, stat_time_ns=looked)  # even if not all
+        return [h for h in hashed if h is not None]
+
+    def _hash(self, item: tuple[str, str | Path], before: os.stat_result, what: str,
+              fresh: list[tuple[str | Path, os.stat_result, str]]) -> _Digest:
         name, source = item
         with error_context(f"{what}, file {name}"):
-            try:
-                before = source.stat()
-            except OSError as exc:
-                raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
-            digest = self.stat_cache.lookup(source, before)
-            size = before.st_size
-            if digest is None:
-                digest, size = hash_file(source)
-                if _same_file(before, _stat(source)):
-                    self.stat_cache.record(source, before, digest)
-        return _Hashed(name, source, digest, size, before)
+            digest, size = hash_file(Path(source))
+        if _same_file(before, _stat(source)):
+            fresh.append((source, before, digest))
+        return digest, size, before
 
     def _upload(self, blob: str, h: _Hashed, what: str) -> None:
         with error_context(f"{what}, file {h.name}"):
@@ -315,9 +341,19 @@ class ArtifactStorage:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
-def _stat(path: Path) -> os.stat_result | None:
+def _uploads(files: list[tuple[str, str | Path]], hashed: list[_Digest],
+             entries: list[ManifestEntry], missing: set[str]) -> dict[str, _Hashed]:
+    """What to upload, by blob: one file per missing blob, however many files share it."""
+    uploads: dict[str, _Hashed] = {}
+    for (name, source), (digest, size, st), entry in zip(files, hashed, entries, strict=True):
+        if entry.blob in missing and entry.blob not in uploads:
+            uploads[entry.blob] = _Hashed(name, Path(source), digest, size, st)
+    return uploads
+
+
+def _stat(path: str | Path) -> os.stat_result | None:
     try:
-        return path.stat()
+        return os.stat(path)
     except OSError:
         return None
 
@@ -327,6 +363,9 @@ def _same_file(a: os.stat_result, b: os.stat_result | None) -> bool:
         b.st_size, b.st_mtime_ns, b.st_ctime_ns, b.st_ino)
 
 
-def _size(path: Path) -> int:
-    st = _stat(path)
-    return st.st_size if st is not None else 0
+def _source_stat(name: str, source: str | Path, what: str) -> os.stat_result:
+    try:
+        return os.stat(source)
+    except OSError as exc:  # the message error_context would give, without its cost per file
+        raise UsageError(f"{what}, file {name}: cannot read {source}: {exc.strerror or exc}") \
+            from None

@@ -3,18 +3,21 @@
 A file counts as unchanged when its size, mtime_ns, ctime_ns and inode all match what they
 were when it was hashed (the same test git's index uses). The cache is an optimisation only:
 any sqlite failure (read-only folder, disk full, a corrupt file) makes it a miss, never an
-error.
+error. Lookups and records come in bulk (``lookup_many``, ``record_many``): a folder of
+10,000 files is a few statements and one transaction, not 20,000 of each.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sqlite3
-import threading
 import time
-import weakref
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TypeAlias
+
+from gittrack.blobs.sqlitefile import SqliteFile
+
+StrPath: TypeAlias = "str | os.PathLike[str]"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stat (
@@ -26,6 +29,10 @@ CREATE TABLE IF NOT EXISTS stat (
     digest TEXT NOT NULL
 ) WITHOUT ROWID
 """
+_COLUMNS = "SELECT path, size, mtime_ns, ctime_ns, inode, digest FROM stat"
+_SELECT = _COLUMNS + " WHERE path IN ({marks})"
+_SELECT_RANGE = _COLUMNS + " WHERE path >= ? AND path < ? LIMIT ?"
+_INSERT = "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?)"
 
 # "Racily clean" (git's term): a file modified again within the same timestamp tick as the
 # hash keeps its mtime. Entries for files younger than this at record time are not kept.
@@ -37,8 +44,7 @@ _RACY_COARSE_NS = 2_000_000_000  # whole-second timestamps (FAT, some network fi
 class StatCache:
     """A sqlite file of ``path → (size, mtime_ns, ctime_ns, inode, digest)``.
 
-    Safe to share between threads (one connection behind a lock; sqlite work here is
-    microseconds next to hashing) and between processes (WAL journal, busy timeout).
+    Safe to share between threads and between processes (see ``SqliteFile``).
 
     >>> cache = StatCache(Path(".git/gittrack/cache/stat.sqlite"))  # doctest: +SKIP
     >>> st = os.stat("model.pt")  # doctest: +SKIP
@@ -46,100 +52,65 @@ class StatCache:
     """
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        self._opened = False
+        self._db = SqliteFile(path, [_SCHEMA])
 
-    def lookup(self, path: Path, st: os.stat_result) -> str | None:
+    @property
+    def path(self) -> Path:
+        return self._db.path
+
+    def lookup(self, path: StrPath, st: os.stat_result) -> str | None:
         """The digest recorded for ``path`` if its stat still matches ``st``, else ``None``."""
-        row = self._execute(
-            "SELECT size, mtime_ns, ctime_ns, inode, digest FROM stat WHERE path = ?",
-            (_key(path),),
-        )
-        if row is None or tuple(row[:4]) != _stat_key(st):
-            return None
-        return str(row[4])
+        return self.lookup_many([(path, st)])[0]
 
-    def record(self, path: Path, st: os.stat_result, digest: str) -> None:
+    def lookup_many(self, items: Sequence[tuple[StrPath, os.stat_result]]) -> list[str | None]:
+        """``lookup`` of each ``(path, stat)``, in order, in one read of the database."""
+        keys = [_key(path) for path, _ in items]
+        found = {row[0]: row[1:] for row in self._rows(keys)}
+        digests: list[str | None] = []
+        for key, (_, st) in zip(keys, items, strict=True):
+            row = found.get(key)
+            digests.append(str(row[4]) if row is not None and row[:4] == _stat_key(st) else None)
+        return digests
+
+    def _rows(self, keys: list[str]) -> list[tuple[object, ...]]:
+        """The rows of ``keys``. Files logged together share a folder, and one range scan of
+        it is twice as fast as looking each one up; unless the cache holds many more files
+        under that folder (a scan stops at twice the number asked for), then by key."""
+        if not keys:
+            return []
+        wanted = list(dict.fromkeys(keys))
+        # By character, on purpose: min/max in C, where commonpath splits every path. The
+        # folder part of a common prefix is a common folder.
+        folder = os.path.dirname(os.path.commonprefix(wanted)).rstrip(os.sep)  # noqa: RUF071
+        limit = 2 * len(wanted) + 16
+        after = chr(ord(os.sep) + 1)  # the range of every path starting with folder + sep
+        rows = self._db.query(_SELECT_RANGE, (folder + os.sep, folder + after, limit))
+        if rows is not None and len(rows) < limit:
+            return rows
+        return self._db.query_in(_SELECT, wanted) or []
+
+    def record(self, path: StrPath, st: os.stat_result, digest: str) -> None:
         """Remember that ``path`` with stat ``st`` has ``digest`` (``st`` taken before hashing)."""
-        if _is_racy(st):
-            return
-        self._execute(
-            "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?)",
-            (_key(path), *_stat_key(st), digest),
-        )
+        self.record_many([(path, st, digest)])
+
+    def record_many(self, items: Iterable[tuple[StrPath, os.stat_result, str]], *,
+                    stat_time_ns: int | None = None) -> None:
+        """``record`` of each ``(path, stat, digest)``, in one transaction.
+
+        ``stat_time_ns``: when the stats were taken (``time.time_ns()``; default: now). A file
+        modified shortly before that could change again unseen, keeping its stat: not kept.
+        """
+        taken = time.time_ns() if stat_time_ns is None else stat_time_ns
+        rows = [(_key(path), *_stat_key(st), digest) for path, st, digest in items
+                if not _is_racy(st, taken)]
+        if rows:
+            self._db.write(_INSERT, rows)
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def _execute(self, sql: str, params: tuple[object, ...]) -> tuple[object, ...] | None:
-        with self._lock:
-            conn = self._connection()
-            if conn is None:
-                return None
-            try:  # autocommit: each statement is its own transaction
-                row = conn.execute(sql, params).fetchone()
-            except sqlite3.Error:
-                return None  # locked past the timeout, disk full, read-only: a miss
-        return None if row is None else tuple(row)
-
-    def _connection(self) -> sqlite3.Connection | None:
-        if not self._opened:  # try once: a read-only folder stays a no-op cache
-            self._opened = True
-            self._conn = _connect(self.path)
-            if self._conn is not None:
-                weakref.finalize(self, self._conn.close)
-        return self._conn
+        self._db.close()
 
 
-def _connect(path: Path) -> sqlite3.Connection | None:
-    for attempt in range(2):
-        try:
-            return _open(path)
-        except sqlite3.DatabaseError as exc:
-            # Not a database (a torn or foreign file): it is only a cache, start over once.
-            if attempt or isinstance(exc, sqlite3.OperationalError):
-                return None
-            with contextlib.suppress(OSError):
-                path.unlink()
-        except OSError:
-            return None
-    return None
-
-
-def _open(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # check_same_thread=False: the lock in StatCache serialises every use.
-    conn = sqlite3.connect(path, timeout=5.0, check_same_thread=False, isolation_level=None)
-    try:
-        _enable_wal(conn)
-        conn.execute("PRAGMA synchronous=NORMAL")  # a lost entry only costs a rehash
-        conn.execute(_SCHEMA)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _enable_wal(conn: sqlite3.Connection) -> None:
-    # Switching the journal mode answers "locked" at once, without the busy timeout, while
-    # another process opens the same new file; the mode is stored in the file, so whichever
-    # process wins, a retry then finds "wal".
-    for _ in range(100):
-        try:
-            if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal":
-                return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc):
-                raise
-        time.sleep(0.01)
-
-
-def _key(path: Path) -> str:
+def _key(path: StrPath) -> str:
     return os.path.abspath(path)
 
 
@@ -149,6 +120,6 @@ def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns, inode
 
 
-def _is_racy(st: os.stat_result) -> bool:
+def _is_racy(st: os.stat_result, taken_ns: int) -> bool:
     window = _RACY_COARSE_NS if st.st_mtime_ns % 1_000_000_000 == 0 else _RACY_NS
-    return time.time_ns() - st.st_mtime_ns < window
+    return taken_ns - st.st_mtime_ns < window

@@ -7,9 +7,13 @@ for a private project) and encrypts before ``put_file``. Guarantees, on every ba
   PUT, or a multipart upload that appears only when completed); every other filesystem gets a
   temporary name in the blob's own folder, then a rename;
 - a download lands in a temporary file next to its target, then ``os.replace``;
-- transfers stream, in memory bounded by a few parts whatever the blob's size;
+- transfers stream in flat memory whatever the blob's size (on S3, parts are read from the
+  file as they are sent, and a download is one GET stream: ``backends``, ``multipart``);
 - every failure is a ``StorageError`` naming the store's URL (``BlobNotFoundError`` for a
   missing blob), never a raw ``OSError`` or botocore traceback.
+
+With a ``PresenceCache``, the store remembers which blobs it wrote or found, so that
+``missing(..., trust_seen=True)`` can answer for unchanged files without asking the backend.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
+import random
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +32,7 @@ from typing import Any, BinaryIO, TypeVar, cast
 import fsspec
 
 from gittrack.blobs import backends, names
+from gittrack.blobs.presence import PresenceCache, store_key
 from gittrack.blobs.progress import Progress, ProgressFn
 from gittrack.errors import BlobNotFoundError, GittrackError, StorageError, UsageError
 
@@ -38,6 +44,10 @@ R = TypeVar("R")
 _EXISTS_LIMIT = 32
 _THREADS = 16
 _STREAM_BLOCK = 8 << 20
+# Names the presence cache vouches for are believed once this many of them, picked at random,
+# are confirmed in the store: one parallel round trip.
+_SPOT_CHECKS = 4
+_RNG = random.Random()  # private: a script's random.seed() must not fix the sample
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,20 +66,27 @@ class BlobStore:
     >>> store.get_file(digest, Path("/tmp/model.pt.age"))  # doctest: +SKIP
     """
 
-    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, url: str | None = None) -> None:
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, url: str | None = None, *,
+                 presence: PresenceCache | None = None) -> None:
         self._fs = fs
         self._root = root.rstrip("/")
         self._url = url or fs.unstrip_protocol(self._root)
         self._atomic_put = backends.puts_atomically(fs)
+        self._presence = presence
 
     @classmethod
-    def from_url(cls, url: str, options: Mapping[str, Any] | None = None) -> BlobStore:
+    def from_url(cls, url: str, options: Mapping[str, Any] | None = None, *,
+                 presence: Path | None = None) -> BlobStore:
         """Open the store at ``url``: a plain path (a local folder) or any fsspec URL.
 
-        ``options`` are fsspec storage options (``endpoint_url``, ``profile``, ``key``...).
+        ``options`` are fsspec storage options (``endpoint_url``, ``profile``, ``key``...);
+        ``presence``: the sqlite file of a ``PresenceCache`` to keep.
         """
         fs, root = backends.open_url(url, options)
-        return cls(fs, root, url)
+        seen = None
+        if presence is not None:
+            seen = PresenceCache(presence, store_key(fs.unstrip_protocol(root), options))
+        return cls(fs, root, url, presence=seen)
 
     @property
     def url(self) -> str:
@@ -97,14 +114,22 @@ class BlobStore:
                 return False
         return bool(info.get("type") != "directory")
 
-    def missing(self, names_: Iterable[str]) -> set[str]:
-        """The subset of ``names_`` not in the store: "which of these must I upload?"."""
+    def missing(self, names_: Iterable[str], *, trust_seen: bool = False) -> set[str]:
+        """The subset of ``names_`` not in the store: "which of these must I upload?".
+
+        ``trust_seen``: names the presence cache saw in the store lately count as present
+        without asking, once a few of them, picked at random, are found there (see
+        ``gittrack/blobs/presence.py``). Without it the store is asked about every name.
+        """
         wanted = sorted({names.check_name(n) for n in names_})
-        if len(wanted) <= _EXISTS_LIMIT:
-            found = _parallel(self.exists, wanted)
-            return {name for name, ok in zip(wanted, found, strict=True) if not ok}
-        present = {self._name_of(path) for path in self._find(detail=False)}
-        return set(wanted) - present
+        seen = self._seen(wanted) if trust_seen else set()
+        unsure = [name for name in wanted if name not in seen]
+        absent = self._absent(unsure)
+        if self._presence is not None:
+            self._presence.forget(absent)
+            self._presence.add(name for name in unsure if name not in absent)
+            self._presence.flush()
+        return absent
 
     def put_file(self, name: str, local_path: Path, *, progress: ProgressFn | None = None) -> None:
         """Upload ``local_path`` as blob ``name``; readers see all of it or nothing.
@@ -117,10 +142,11 @@ class BlobStore:
         callback = Progress(progress)
         with self._errors(f"cannot write blob {name}"):
             if self._atomic_put:
-                options = self._transfer(size, "put")
-                self._fs.put_file(str(local_path), target, callback=callback, **options)
+                backends.put_object(self._fs, local_path, target, size, callback)
             else:
                 self._put_via_temp(local_path, target, callback)
+        if self._presence is not None:
+            self._presence.add([name])  # written in batches: see flush()
         callback.finish(size)
 
     def get_file(self, name: str, local_path: Path, *, progress: ProgressFn | None = None) -> None:
@@ -156,8 +182,18 @@ class BlobStore:
 
     def delete(self, name: str) -> None:
         """Remove blob ``name``; removing a blob that is not there is not an error."""
+        if self._presence is not None and not self._presence.forget([names.check_name(name)]):
+            raise StorageError(
+                f"cannot delete blob {name} at {self._url}: the presence cache "
+                f"{self._presence.path} cannot be updated (remove that file, then try again)"
+            )
         with self._errors(f"cannot delete blob {name}"), contextlib.suppress(FileNotFoundError):
             self._fs.rm_file(self.path(name))
+
+    def flush(self) -> None:
+        """Write the names uploaded since the last flush to the presence cache (if any)."""
+        if self._presence is not None:
+            self._presence.flush()
 
     def iter_blobs(self) -> Iterator[BlobInfo]:
         """Every blob in the store, in no particular order (temporary uploads excluded)."""
@@ -171,8 +207,26 @@ class BlobStore:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _absent(self, wanted: list[str]) -> set[str]:
+        if len(wanted) <= _EXISTS_LIMIT:
+            found = _parallel(self.exists, wanted)
+            return {name for name, ok in zip(wanted, found, strict=True) if not ok}
+        present = {self._name_of(path) for path in self._find(detail=False)}
+        return set(wanted) - present
+
+    def _seen(self, wanted: list[str]) -> set[str]:
+        """What the presence cache vouches for, if a random sample of it is in the store."""
+        if self._presence is None:
+            return set()
+        seen = self._presence.known(wanted)
+        sample = _RNG.sample(list(seen), min(_SPOT_CHECKS, len(seen)))
+        if all(_parallel(self.exists, sample)):
+            return seen
+        self._presence.forget_all()  # emptied or replaced behind our back: trust none of it
+        return set()
+
     def _get(self, name: str, temp: Path, callback: Progress) -> None:
-        options = self._transfer(None, "get")
+        options = backends.get_options(self._fs)
         try:
             self._fs.get_file(self.path(name), str(temp), callback=callback, **options)
         except FileNotFoundError:
@@ -211,9 +265,6 @@ class BlobStore:
         if len(head) != 2 or "/" in tail or not names.is_name(name):
             return None
         return name
-
-    def _transfer(self, size: int | None, direction: str) -> dict[str, Any]:
-        return backends.transfer_options(self._fs, size, direction)
 
     def _not_found(self, name: str) -> BlobNotFoundError:
         return BlobNotFoundError(f"blob {name} is not in the store {self._url}")

@@ -71,8 +71,9 @@ def make_storage(tmp_path: Path) -> MakeStorage:
     def make(where: Location, keys: ProjectKeys | None = None, workers: int = 4,
              state: Path | None = None) -> ArtifactStorage:
         state = state or tmp_path / f"state-{uuid.uuid4().hex[:8]}"
+        store = BlobStore.from_url(where[0], where[1], presence=state / "cache" / "presence.sqlite")
         return ArtifactStorage(
-            BlobStore.from_url(where[0], where[1]), LocalCache(state / "cache" / "blobs"),
+            store, LocalCache(state / "cache" / "blobs"),
             StatCache(state / "cache" / "stat.sqlite"), state / "tmp",
             keys=(lambda: keys) if keys is not None else None, workers=workers,
         )

@@ -106,3 +106,33 @@ def test_a_reference_and_a_file_cannot_share_a_name(tree: Path) -> None:
     with pytest.raises(UsageError, match=r"two files named 'x'"):
         art.add_reference(tree / "sub", name="x")
     assert [type(p).__name__ for p in art.planned] == ["PlannedReference"]
+
+
+def test_add_dir_follows_file_links_but_not_folder_links(tree: Path, tmp_path: Path) -> None:
+    (tmp_path / "outside.txt").write_text("o")
+    (tree / "link.txt").symlink_to(tmp_path / "outside.txt")
+    (tree / "broken.txt").symlink_to(tmp_path / "nowhere")
+    (tree / "loop").symlink_to(tree)  # entering it would never end
+    (tree / "sub" / "deeper").mkdir()
+    (tree / "sub" / "deeper" / "c.txt").write_text("c")
+    art = gittrack.Artifact("d", "dataset")
+    art.add_dir(tree, name="top")
+    assert names(art) == ["top/a.txt", "top/link.txt", "top/sub/b.txt", "top/sub/deeper/c.txt"]
+    planned = {p.name: p for p in art.planned if isinstance(p, PlannedFile)}
+    assert Path(planned["top/link.txt"].source) == tree / "link.txt"
+
+
+def test_add_dir_refuses_a_file_name_with_a_backslash(tree: Path) -> None:
+    (tree / "sub" / "a\\b.txt").write_text("x")  # a valid file name on Linux
+    art = gittrack.Artifact("d", "dataset")
+    with pytest.raises(UsageError, match=r"backslash"):
+        art.add_dir(tree)
+    assert len(art) == 0
+
+
+def test_add_dir_clashing_with_earlier_names_names_the_clash(tree: Path) -> None:
+    art = gittrack.Artifact("d", "dataset")
+    art.add_file(tree / "a.txt", name="all/sub")
+    with pytest.raises(UsageError, match=r"'all/sub' both as a file and as a folder"):
+        art.add_dir(tree, name="all")
+    assert names(art) == ["all/sub"]

@@ -93,3 +93,53 @@ def test_a_name_cannot_be_both_a_file_and_a_folder() -> None:
     names.add("a/b")
     assert names.clash("a/b") and names.clash("a") and names.clash("a/b/c")
     assert names.clash("a/c") is None
+
+
+def _old_rule(name: str) -> bool:
+    """The part test before it became one regular expression."""
+    return any(part in ("", ".", "..") for part in name.split("/"))
+
+
+@given(st.text(st.sampled_from("./a\\é"), max_size=12))
+def test_check_entry_path_refuses_exactly_empty_dot_and_dotdot_parts(name: str) -> None:
+    try:
+        check_entry_path(name)
+    except UsageError:
+        refused = True
+    else:
+        refused = False
+    expected = (not name or name.startswith("/") or name.endswith("/") or "\\" in name
+                or _old_rule(name))
+    assert refused == expected
+
+
+folder_names = st.lists(st.lists(st.sampled_from("abc"), min_size=1, max_size=3).map("/".join),
+                        max_size=8)
+
+
+@given(existing=folder_names, batch=folder_names)
+def test_nameset_in_bulk_agrees_with_name_by_name(existing: list[str], batch: list[str]) -> None:
+    one_by_one = NameSet()
+    old_clash = False
+    for name in existing:
+        if one_by_one.clash(name):
+            old_clash = True
+            break
+        one_by_one.add(name)
+    bulk_existing = NameSet.of(existing)
+    assert (bulk_existing is None) == old_clash
+    if bulk_existing is None:
+        return
+    clash = False
+    trial = NameSet()
+    trial.update(one_by_one)
+    for name in batch:
+        if trial.clash(name):
+            clash = True
+            break
+        trial.add(name)
+    bulk = NameSet.of(batch)
+    assert (bulk is None or bulk_existing.overlaps(bulk)) == clash
+    if bulk is not None and not clash:
+        bulk_existing.update(bulk)
+        assert (bulk_existing.files, bulk_existing.dirs) == (trial.files, trial.dirs)

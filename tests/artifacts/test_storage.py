@@ -170,9 +170,9 @@ def test_a_file_rewritten_before_upload_is_refused_and_not_stored(
     src = old_file(tmp_path / "data.bin", b"first version")
     real = storage.store.missing
 
-    def rewrite_then_check(names: Any) -> set[str]:
+    def rewrite_then_check(names: Any, **options: Any) -> set[str]:
         src.write_bytes(b"second version!")  # between hashing and upload
-        return real(names)
+        return real(names, **options)
 
     monkeypatch.setattr(storage.store, "missing", rewrite_then_check)
     with pytest.raises(UsageError, match=r"changed while it was stored"):
@@ -218,3 +218,49 @@ def test_a_blob_encrypted_to_another_key(location: Location, make_storage: MakeS
     with pytest.raises(DecryptionError, match=r"^artifact m:v1, file w.bin: "):
         storage.fetch(entry, tmp_path / "out" / "w.bin", what="artifact m:v1")
     assert not (tmp_path / "out" / "w.bin").exists()
+
+
+def test_second_put_lists_nothing_and_checks_only_a_sample(
+    storage: ArtifactStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [(f"d/{i}", old_file(tmp_path / "d" / str(i), os.urandom(50 + i))) for i in range(40)]
+    first = storage.put_files(files)
+    listings = spy(monkeypatch, storage.store, "_find")
+    checks = spy(monkeypatch, storage.store, "exists")
+    lookups = spy(monkeypatch, storage.stat_cache, "lookup")
+    assert storage.put_files(files) == first
+    assert listings == [] and len(checks) <= 4
+    assert lookups == []  # one bulk read (lookup_many), not one lookup per file
+
+
+def test_a_store_emptied_behind_our_back_gets_every_blob_again(
+    storage: ArtifactStorage, tmp_path: Path
+) -> None:
+    files = [(f"f{i}", old_file(tmp_path / f"f{i}", os.urandom(64))) for i in range(40)]
+    entries = storage.put_files(files)
+    for blob in storage.store.iter_blobs():  # another tool, not gittrack: no forgetting
+        storage.store.fs.rm_file(storage.store.path(blob.name))
+    assert storage.put_files(files) == entries
+    assert {b.name for b in storage.store.iter_blobs()} == {e.blob for e in entries}
+
+
+def test_a_failed_put_keeps_the_digests_it_computed(
+    location: Location, make_storage: MakeStorage, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    storage = make_storage(location, workers=1)  # in order: the failing file comes last
+    files = [(f"f{i}", old_file(tmp_path / f"f{i}", os.urandom(64))) for i in range(6)]
+    real = storage_module.hash_file
+
+    def failing(path: Path) -> tuple[str, int]:
+        if path.name == "f5":
+            raise UsageError(f"cannot read {path}")
+        return real(path)
+
+    monkeypatch.setattr(storage_module, "hash_file", failing)
+    with pytest.raises(UsageError, match="f5"):
+        storage.put_files(files)
+    monkeypatch.setattr(storage_module, "hash_file", real)
+    hashes = spy(monkeypatch, storage_module, "hash_file")
+    storage.put_files(files)
+    assert [Path(args[0]).name for args in hashes] == ["f5"]  # the others were recorded

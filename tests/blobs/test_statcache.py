@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies
 
 from gittrack.blobs.statcache import StatCache
 
@@ -178,4 +179,78 @@ cache.close()
         for i in range(150):
             path = tmp_path / f"{name}-{i}"
             assert cache.lookup(path, path.stat()) == f"{i:064x}"
+    cache.close()
+
+
+# -- bulk: lookup_many / record_many ----------------------------------------------------------
+
+
+def test_lookup_many_answers_in_order(cache: StatCache, tmp_path: Path):
+    paths = [tmp_path / "d" / f"f{i}" for i in range(5)]
+    (tmp_path / "d").mkdir()
+    stats = [settled(p, str(i).encode()) for i, p in enumerate(paths)]
+    cache.record_many([(paths[i], stats[i], f"{i:064x}") for i in (0, 2, 4)])
+    items = [(p, p.stat()) for p in reversed(paths)] + [(paths[0], stats[0])]  # and a repeat
+    assert cache.lookup_many(items) == [f"{4:064x}", None, f"{2:064x}", None, f"{0:064x}",
+                                        f"{0:064x}"]
+    assert cache.lookup_many([]) == []
+
+
+def test_record_many_is_one_transaction_and_skips_racy_files(cache: StatCache, tmp_path: Path):
+    old = settled(tmp_path / "old")
+    (tmp_path / "new").write_bytes(b"fresh")
+    new = (tmp_path / "new").stat()
+    cache.record_many([(tmp_path / "old", old, DIGEST), (tmp_path / "new", new, OTHER)])
+    assert cache.lookup_many([(tmp_path / "old", old), (tmp_path / "new", new)]) == [DIGEST, None]
+
+
+def test_racy_against_the_time_the_stat_was_taken(cache: StatCache, tmp_path: Path):
+    # Recorded later (after hashing) or not, a file modified just before its stat was taken
+    # could change again within the same timestamp tick: it is not kept.
+    path = tmp_path / "f"
+    st = settled(path, age=10.0)
+    cache.record_many([(path, st, DIGEST)], stat_time_ns=st.st_mtime_ns + 1_000_000)
+    assert cache.lookup(path, st) is None
+    cache.record_many([(path, st, DIGEST)], stat_time_ns=st.st_mtime_ns + 10**9)
+    assert cache.lookup(path, st) == DIGEST
+
+
+def test_lookup_many_across_folders_and_beyond_the_scan_limit(cache: StatCache, tmp_path: Path):
+    # Many more entries under the common folder than asked for: looked up by key instead.
+    rows = []
+    for i in range(120):
+        path = tmp_path / "big" / f"{i % 7}" / f"f{i}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows.append((path, settled(path, str(i).encode()), f"{i:064x}"))
+    cache.record_many(rows)
+    asked = [rows[5], rows[99]]
+    assert cache.lookup_many([(p, st) for p, st, _ in asked]) == [d for _, _, d in asked]
+    outside = tmp_path / "elsewhere"
+    st = settled(outside)
+    assert cache.lookup_many([(rows[0][0], rows[0][1]), (outside, st)]) == [rows[0][2], None]
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(layout=strategies.lists(
+    strategies.tuples(strategies.sampled_from(["", "a/", "a/b/", "c/"]),
+                      strategies.sampled_from(["record", "skip", "touch", "grow"])),
+    min_size=1, max_size=12))
+def test_lookup_many_matches_lookup_one_by_one(tmp_path_factory: pytest.TempPathFactory,
+                                               layout: list[tuple[str, str]]):
+    root = tmp_path_factory.mktemp("bulk")
+    cache = StatCache(root / "stat.sqlite")
+    items, expected = [], []
+    for i, (folder, fate) in enumerate(layout):
+        path = root / "data" / folder / f"f{i}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        st = settled(path, b"x" * i)
+        if fate != "skip":
+            cache.record(path, st, f"{i:064x}")
+        if fate == "touch":
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+        elif fate == "grow":
+            settled(path, b"y" * (i + 1))
+        items.append((path, path.stat()))
+        expected.append(f"{i:064x}" if fate == "record" else None)
+    assert cache.lookup_many(items) == expected == [cache.lookup(p, s) for p, s in items]
     cache.close()

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gittrack.blobs.hashing import CHUNK
+from gittrack.blobs.presence import PresenceCache
 from gittrack.blobs.store import BlobInfo, BlobStore
 from gittrack.errors import BlobNotFoundError, StorageError, UsageError
 from tests.blobs.conftest import Writer, digest_of
@@ -460,3 +461,105 @@ def test_transfers_stream_in_flat_memory(
         tracemalloc.stop()
     assert (tmp_path / "back").stat().st_size == size
     assert peak < 100 << 20, f"peak {peak >> 20} MiB"
+
+
+# -- the presence cache: what this machine has seen in the store --------------------------------
+
+
+def counting_store(tmp_path: Path) -> tuple[BlobStore, CountingMemoryFS, PresenceCache]:
+    fs = CountingMemoryFS(skip_instance_cache=True)
+    fs.calls = {}
+    seen = PresenceCache(tmp_path / f"presence-{uuid.uuid4().hex}.sqlite", "store")
+    return BlobStore(fs, f"/gittrack-{uuid.uuid4().hex}", presence=seen), fs, seen
+
+
+def test_trusted_missing_asks_only_a_sample_and_the_unknown(write: Writer, tmp_path: Path):
+    store, fs, _ = counting_store(tmp_path)
+    stored = [write(f"blob {i}".encode()) for i in range(40)]
+    for src, name in stored:
+        store.put_file(name, src)
+    store.flush()
+    fs.calls.clear()
+    asked = [name for _, name in stored] + [fake_name(1)]
+    assert store.missing(asked, trust_seen=True) == {fake_name(1)}
+    assert fs.calls.get("list", 0) == 0 and fs.calls["info"] <= 4 + 1  # sample + the unknown
+    fs.calls.clear()
+    assert store.missing(asked) == {fake_name(1)}  # untrusted: the store is listed
+    assert fs.calls["list"] >= 1
+
+
+def test_a_store_emptied_behind_our_back_is_checked_again(write: Writer, tmp_path: Path):
+    store, fs, seen = counting_store(tmp_path)
+    stored = [write(f"blob {i}".encode()) for i in range(40)]
+    for src, name in stored:
+        store.put_file(name, src)
+    store.flush()
+    fs.rm(store.root, recursive=True)  # not through gittrack
+    names_ = {name for _, name in stored}
+    assert store.missing(names_, trust_seen=True) == names_
+    assert seen.known(sorted(names_)) == set()
+
+
+def test_delete_forgets_the_blob(store: BlobStore, write: Writer, tmp_path: Path):
+    seen = PresenceCache(tmp_path / "presence.sqlite", "store")
+    store = BlobStore(store.fs, store.root, store.url, presence=seen)
+    src, name = write(b"doomed")
+    store.put_file(name, src)
+    store.flush()
+    assert seen.known([name]) == {name}
+    store.delete(name)
+    assert seen.known([name]) == set()
+    assert store.missing([name], trust_seen=True) == {name}
+
+
+def test_delete_forgets_before_it_deletes(write: Writer, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch):
+    store, fs, seen = counting_store(tmp_path)
+    src, name = write(b"half deleted")
+    store.put_file(name, src)
+    store.flush()
+
+    def dies(path: str, **kwargs: Any) -> None:
+        raise OSError("connection reset")  # the blob may or may not be gone
+
+    monkeypatch.setattr(fs, "rm_file", dies)
+    with pytest.raises(StorageError):
+        store.delete(name)
+    assert seen.known([name]) == set()  # never vouched for while a delete is in doubt
+
+
+def test_delete_is_refused_when_the_presence_cache_cannot_forget(
+    write: Writer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    store, _, seen = counting_store(tmp_path)
+    src, name = write(b"kept")
+    store.put_file(name, src)
+    store.flush()
+    monkeypatch.setattr(seen._db, "write", lambda sql, rows: False)  # locked past the timeout
+    with pytest.raises(StorageError, match="presence cache"):
+        store.delete(name)
+    assert store.exists(name)
+
+
+def test_an_untrusted_check_corrects_the_presence_cache(write: Writer, tmp_path: Path):
+    store, fs, seen = counting_store(tmp_path)
+    src, name = write(b"gone elsewhere")
+    store.put_file(name, src)
+    store.flush()
+    fs.rm_file(store.path(name))  # another machine's gc, say
+    assert store.missing([name]) == {name}  # what a push asks before it sends refs
+    assert seen.known([name]) == set()
+    store.put_file(name, src)
+    assert store.missing([name], trust_seen=True) == set()
+    assert seen.known([name]) == {name}
+
+
+def test_from_url_keys_the_presence_cache_by_store(tmp_path: Path, write: Writer):
+    db = tmp_path / "presence.sqlite"
+    one = BlobStore.from_url(str(tmp_path / "one"), presence=db)
+    two = BlobStore.from_url(str(tmp_path / "two"), presence=db)
+    src, name = write(b"only in one")
+    one.put_file(name, src)
+    one.flush()
+    assert two.missing([name], trust_seen=True) == {name}
+    assert one.missing([name], trust_seen=True) == set()
