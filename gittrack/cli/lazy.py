@@ -16,7 +16,6 @@ from gettext import gettext as _
 from typing import Any
 
 import click
-from click.utils import make_default_short_help
 
 
 class LazyGroup(click.Group):
@@ -43,7 +42,8 @@ class LazyGroup(click.Group):
         limit = formatter.width - 6 - max(len(name) for name in names)
         rows = [
             (name, self.commands[name].get_short_help_str(limit) if name in self.commands
-             else make_default_short_help(self.lazy[name][1], limit))
+             # a stand-in command: click shortens its help as it would the real one's
+             else click.Command(name, help=self.lazy[name][1]).get_short_help_str(limit))
             for name in names
         ]
         with formatter.section(_("Commands")):
