@@ -28,7 +28,7 @@ from gittrack.types import CommitId, RefName
 
 ALIASES_PREFIX = "refs/gittrack/aliases/"
 LATEST = "latest"
-_VERSION = re.compile(r"^v(\d+)$")
+_VERSION = re.compile(r"\Av(\d+)\Z")
 _RETRIES = 20
 
 

@@ -24,8 +24,9 @@ from gittrack.errors import FormatError, UsageError
 FORMAT_VERSION = "1"
 COLUMNS = ("path", "digest", "size", "blob", "ref")
 _MAX_PATH = 4096
-_HEX = re.compile(r"^[0-9a-f]{3,128}$")
-_BAD_PART = re.compile(r"(?:^|/)\.{0,2}(?:/|$)")  # an empty, "." or ".." part
+_HEX = re.compile(r"\A[0-9a-f]{3,128}\Z")
+# an empty, "." or ".." part; \A and \Z, not ^ and $, which would match before a final "\n"
+_BAD_PART = re.compile(r"(?:\A|/)\.{0,2}(?:/|\Z)")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

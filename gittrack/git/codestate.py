@@ -81,7 +81,7 @@ def _dirty(repo: pygit2.Repository) -> bool | None:
     return any(flags & ~ignored for flags in status.values())
 
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_SAFE_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 
 
 def is_valid_ref_component(name: str) -> bool:
