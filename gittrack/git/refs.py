@@ -6,10 +6,14 @@ file git itself keeps refs in after ``git pack-refs`` or a clone. Writing a loos
 created, written and renamed, and on a busy disk 1,000 of them took 1–3 s here; one rewrite of
 ``packed-refs`` with the same 1,000 refs took under 10 ms. The protocol is git's own
 (``refs/files-backend.c``): ``packed-refs.lock`` is created exclusively (a concurrent git or
-libgit2 waits or fails, as with git), every ref that also has a loose file is locked
-(``<ref>.lock``) and compared under its lock, the new file is written to the lock and renamed
-over ``packed-refs``, then the loose files of the refs it now holds are removed. Each ref is a
-compare-and-swap on its old value; refs that fail it are returned, not written.
+libgit2 waits or fails, as with git) and held to the end; every ref that also has a loose file
+is locked (``<ref>.lock``) and compared under its lock; the new file is written beside the
+lock, fsynced and renamed over ``packed-refs``; then the loose files of the refs it now holds
+are removed — still under ``packed-refs.lock``, or a ``git pack-refs`` (``git gc --auto``)
+could pack their old values again. Each ref is a compare-and-swap on its old value; refs that
+fail it are returned, not written. A ref without a loose file is not locked (that would cost
+a file per ref again): a loose file another writer creates for it meanwhile wins, as that
+writer's own compare-and-swap saw the old value, and the ref is returned as not written.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ import bisect
 import contextlib
 import dataclasses
 import os
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pygit2
@@ -30,6 +35,11 @@ from gittrack.types import CommitId, RefName
 _HEADER = "# pack-refs with:"
 _TRAITS = ("peeled", "fully-peeled", "sorted")
 _LOCK_WAIT_S = 1.0  # git's core.packedRefsTimeout default
+_REF_LOCK_WAIT_S = 0.1  # git's core.filesRefLockTimeout default
+_LOCKED = re.compile(r"lock(?:ed)? file '([^']+\.lock)'")  # libgit2's GIT_ELOCKED message
+# The new packed-refs before its rename; not git's "packed-refs.new", which git creates with
+# O_EXCL: one left by a killed process would stop git's own writes until removed.
+_NEW = "packed-refs.gittrack-new"
 
 
 def list_refs(repo: pygit2.Repository, prefix: str) -> dict[RefName, CommitId]:
@@ -54,7 +64,16 @@ def get_ref(repo: pygit2.Repository, name: RefName) -> CommitId | None:
 def update_ref(
     repo: pygit2.Repository, name: RefName, new: CommitId, old: CommitId | None
 ) -> None:
-    """Point ``name`` at ``new`` only if it still points at ``old`` (``None``: must not exist)."""
+    """Point ``name`` at ``new`` only if it still points at ``old`` (``None``: must not exist).
+
+    A ref locked by another writer (``<ref>.lock``: a pull, ``git gc``) is waited for as git
+    waits (``core.filesRefLockTimeout``), then refused with ``ConflictError``."""
+    _while_locked(repo, name, lambda: _update_ref(repo, name, new, old))
+
+
+def _update_ref(
+    repo: pygit2.Repository, name: RefName, new: CommitId, old: CommitId | None
+) -> None:
     try:
         if old is None:
             repo.references.create(name, new)
@@ -68,10 +87,48 @@ def update_ref(
 
 
 def delete_ref(repo: pygit2.Repository, name: RefName, old: CommitId) -> None:
-    ref = repo.references.get(name)
-    if ref is None or str(ref.target) != old:
-        raise ConflictError(f"{name} moved (expected {old[:12]}); not deleting it")
-    ref.delete()
+    """Delete ``name`` only if it still points at ``old``: a transaction of one (see
+    ``update_refs``), not libgit2's delete, which rewrites ``packed-refs`` from a copy read
+    before taking ``packed-refs.lock`` (it can undo a pull's transaction that lands between
+    the two) and, when that lock is busy, forgets the ref from its cache so that deleting it
+    again "succeeds" without deleting it."""
+    if update_refs(repo, [RefUpdate(name, None, old)]):
+        raise ConflictError(f"{name} moved (expected {old[:12]}) or another process is "
+                            "writing it; not deleting it")
+
+
+def _delete_one(repo: pygit2.Repository, name: RefName, old: CommitId) -> None:
+    """``delete_ref`` through libgit2, for ref storages ``update_refs`` does not write."""
+    def delete() -> None:
+        ref = repo.references.get(name)
+        if ref is None or str(ref.target) != old:
+            raise ConflictError(f"{name} moved (expected {old[:12]}); not deleting it")
+        ref.delete()
+
+    _while_locked(repo, name, delete)
+
+
+def _while_locked(repo: pygit2.Repository, name: str, write: Callable[[], None]) -> None:
+    """``write``, again while another writer holds ``<ref>.lock``, for as long as git would
+    wait: libgit2 fails at once (pygit2 raises ``OSError``), and a run's final checkpoint
+    failed for a pull that held its ref's lock a few milliseconds. A busy ``packed-refs.lock``
+    (libgit2 deleting a packed ref) is not retried: see ``delete_ref``."""
+    start = time.monotonic()
+    while True:
+        try:
+            write()
+            return
+        except OSError as exc:
+            locked = _LOCKED.search(str(exc))
+            if locked is None:
+                raise
+            lock = locked.group(1)
+            if lock.endswith("packed-refs.lock") or time.monotonic() - start > _REF_LOCK_WAIT_S:
+                raise ConflictError(
+                    f"{name} is locked by another process ({lock} exists; if no git or "
+                    "gittrack command is running, a crashed one left it: remove the file)"
+                ) from None
+            time.sleep(0.01)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -88,7 +145,8 @@ class RefUpdate:
 
 def update_refs(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> tuple[RefUpdate, ...]:
     """Apply ``updates`` in one transaction on ``packed-refs``; return those refused (the ref
-    moved, is locked by another writer, or its name clashes with an existing ref's folder).
+    moved, is locked by another writer, its name clashes with an existing ref's folder, or
+    another writer set it during the transaction: theirs stands).
 
     Deleting a ref also deletes its reflog, as git does. Refs are not given reflog entries
     (gittrack's refs have none unless ``core.logAllRefUpdates=always``). Raises
@@ -97,9 +155,9 @@ def update_refs(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> tuple[
     if not updates:
         return ()
     common = common_dir(repo)
-    if not _files_backend(repo) or not _readable(common / "packed-refs"):
+    if not _files_backend(repo, common) or not _readable(common / "packed-refs"):
         return _one_by_one(repo, updates)
-    with _PackedLock(common) as lock:
+    with _PackedLock(common, _shared_perm(repo)) as lock:
         return _Transaction(common, lock).run(updates)
 
 
@@ -113,12 +171,49 @@ def common_dir(repo: pygit2.Repository) -> Path:
     return (path / pointer).resolve()
 
 
-def _files_backend(repo: pygit2.Repository) -> bool:
+def _files_backend(repo: pygit2.Repository, common: Path) -> bool:
+    if (common / "reftable").is_dir():
+        return False  # whatever the config says, git keeps the refs there
     try:
         storage = str(repo.config["extensions.refStorage"]).lower()
     except (KeyError, pygit2.GitError):
         return True
     return storage == "files"
+
+
+def _shared_perm(repo: pygit2.Repository) -> int:
+    """``core.sharedRepository`` as git's ``git_config_perm`` reads it: 0 (the umask decides),
+    the bits to add (``group``: 0o660, ``all``: 0o664), or minus the exact mode (``0640``)."""
+    try:
+        value = str(repo.config["core.sharedRepository"]).strip().lower()
+    except (KeyError, pygit2.GitError):
+        return 0
+    named = {"umask": 0, "group": 0o660, "all": 0o664, "world": 0o664, "everybody": 0o664,
+             "true": 0o660, "yes": 0o660, "on": 0o660, "": 0o660,
+             "false": 0, "no": 0, "off": 0}
+    if value in named:
+        return named[value]
+    try:
+        number = int(value, 8)
+    except ValueError:
+        return 0
+    if number in (0, 1, 2):
+        return (0, 0o660, 0o664)[number]
+    return -(number & 0o666)
+
+
+def _adjust_shared_perm(fd: int, shared: int) -> None:
+    """git's ``adjust_shared_perm`` for a file, which git applies to ``packed-refs``: without
+    it, a shared repository's other users could not read the refs after a restrictive umask."""
+    if shared == 0:
+        return
+    mode = os.fstat(fd).st_mode & 0o7777
+    tweak = -shared if shared < 0 else shared
+    if not mode & 0o200:
+        tweak &= ~0o222
+    new = (mode & ~0o777) | tweak if shared < 0 else mode | tweak
+    if new != mode:
+        os.fchmod(fd, new)
 
 
 def _readable(packed: Path) -> bool:
@@ -140,7 +235,7 @@ def _one_by_one(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> tuple[
             old = get_ref(repo, u.name) if not u.checked else u.old
             if u.new is None:
                 if old is not None:
-                    delete_ref(repo, u.name, old)
+                    _delete_one(repo, u.name, old)
             elif old != u.new:
                 update_ref(repo, u.name, u.new, old)
         except ConflictError:
@@ -149,20 +244,23 @@ def _one_by_one(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> tuple[
 
 
 class _PackedLock:
-    """``packed-refs.lock``, created exclusively (waiting up to a second, as git does);
-    removed on exit unless ``commit`` renamed it over ``packed-refs``."""
+    """``packed-refs.lock``, created exclusively (waiting up to a second, as git does) and
+    held until the transaction is over; ``commit`` renames a new file over ``packed-refs``
+    under it."""
 
-    def __init__(self, common: Path) -> None:
+    def __init__(self, common: Path, shared: int = 0) -> None:
         self.path = common / "packed-refs.lock"
         self.target = common / "packed-refs"
-        self.fd = -1
-        self.committed = False
+        self.new = common / _NEW
+        self.shared = shared
+        self.held = False
 
     def __enter__(self) -> _PackedLock:
         deadline = time.monotonic() + _LOCK_WAIT_S
         while True:
             try:
-                self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                self.held = True
                 return self
             except FileExistsError:
                 if time.monotonic() > deadline:
@@ -172,21 +270,42 @@ class _PackedLock:
                 time.sleep(0.02)
 
     def commit(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.fd, view):]
-        os.fsync(self.fd)  # the file holds the user's packed branches and tags too
-        os.close(self.fd)
-        self.fd = -1
-        os.replace(self.path, self.target)
-        self.committed = True
+        """``data`` written to a new file, fsynced, renamed over ``packed-refs``, and the
+        rename made durable before any loose file it supersedes is removed."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.new)  # left by a killed transaction: only lock holders write it
+        fd = os.open(self.new, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            _adjust_shared_perm(fd, self.shared)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)  # the file holds the user's packed branches and tags too
+        finally:
+            os.close(fd)
+        os.replace(self.new, self.target)
+        _fsync_dir(self.target.parent)
 
     def __exit__(self, *exc: object) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-        if not self.committed:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.new)
+        if self.held:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
+            self.held = False
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # a platform that cannot open folders (Windows) has no use for it either
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 class _Transaction:
@@ -198,7 +317,8 @@ class _Transaction:
         self.header, self.entries = _read_packed(common / "packed-refs")
         self.loose_locks: list[str] = []  # <ref>.lock files we created
         self.loose_done: list[str] = []  # loose files superseded by the new packed-refs
-        self.created: list[RefUpdate] = []  # refs written only to packed-refs
+        self.unlocked: list[RefUpdate] = []  # refs with no loose file (and no lock of ours)
+        self.changed = False  # whether packed-refs must be rewritten
         self._sorted: list[str] | None = None
         self._files: dict[str, bool] = {}
         self._listed: dict[str, set[str]] = {}
@@ -208,8 +328,10 @@ class _Transaction:
             self._listed = _list_folders(self.root, {u.name.rpartition("/")[0] for u in updates})
             refused = [u for u in updates if not self._stage(u)]
             if len(refused) < len(updates):
-                self._write()
-                self._finish(updates, refused)
+                self._drop_reflogs(updates, refused)
+                if self.changed:
+                    self._write()
+                self._finish()
             return tuple(refused) + self._shadowed()
         finally:
             for lock in self.loose_locks:
@@ -232,14 +354,14 @@ class _Transaction:
             now = packed[0] if packed else None
             if u.checked and now != u.old:
                 return False
-            if u.new is not None and now is None:
-                if self._clashes(u.name):
-                    return False
-                self.created.append(u)
+            if u.new is not None and now is None and self._clashes(u.name):
+                return False
+            self.unlocked.append(u)
         if u.new is None:
-            self.entries.pop(u.name, None)
-        else:
+            self.changed |= self.entries.pop(u.name, None) is not None
+        elif (self.entries.get(u.name) or (None,))[0] != u.new:
             self.entries[u.name] = (u.new, None)
+            self.changed = True
         return True
 
     def _stage_loose(self, u: RefUpdate) -> bool:
@@ -254,6 +376,9 @@ class _Transaction:
             return False
         self.loose_locks.append(path + ".lock")
         current = _read_loose(path)  # again, now that no one else can move it
+        if current is None:  # pruned meanwhile (by `git pack-refs`): the packed value is it
+            packed = self.entries.get(u.name)
+            current = packed[0] if packed else None
         if current is _DIRECTORY or (u.checked and current != u.old):
             return False
         if current is None and u.new is not None and self._clashes(u.name):
@@ -284,32 +409,43 @@ class _Transaction:
     def _write(self) -> None:
         traits = self.header | {"sorted"}
         lines = [f"{_HEADER} {' '.join(t for t in _TRAITS if t in traits)} \n"]
-        for name in sorted(self.entries, key=lambda n: n.encode()):
+        for name in sorted(self.entries, key=_raw):
             sha, peeled = self.entries[name]
             lines.append(f"{sha} {name}\n")
             if peeled:
                 lines.append(f"^{peeled}\n")
-        self.lock.commit("".join(lines).encode())
+        self.lock.commit(_raw("".join(lines)))
 
-    def _finish(self, updates: Sequence[RefUpdate], refused: list[RefUpdate]) -> None:
-        """Loose files now superseded go (their locks after them); deleted refs' reflogs go."""
-        for path in self.loose_done:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-            _prune_empty_parents(os.path.dirname(path), self.root + "refs")
+    def _drop_reflogs(self, updates: Sequence[RefUpdate], refused: list[RefUpdate]) -> None:
+        """Deleted refs' reflogs go first, as git does: should the rest fail, a ref without
+        its reflog is better than a reflog without its ref."""
         skip = set(refused)
         for u in updates:
             if u.new is None and u not in skip:
                 with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                     os.unlink(self.root + "logs/" + u.name)
 
+    def _finish(self) -> None:
+        """Loose files now superseded go, under their locks and ``packed-refs.lock``."""
+        for path in self.loose_done:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            _prune_empty_parents(os.path.dirname(path), self.root + "refs")
+
     def _shadowed(self) -> tuple[RefUpdate, ...]:
-        """New refs that another writer created as loose files meanwhile (theirs wins)."""
-        if not self.created:
+        """Refs written without a lock of ours for which another writer (a live run's
+        checkpoint, ``git update-ref``) created a loose file or holds its lock now: theirs
+        wins (their compare-and-swap passed against the old value), so ours did not land."""
+        if not self.unlocked:
             return ()
-        now = _list_folders(self.root, {u.name.rpartition("/")[0] for u in self.created})
-        return tuple(u for u in self.created
-                     if u.name.rpartition("/")[2] in now.get(u.name.rpartition("/")[0], ()))
+        now = _list_folders(self.root, {u.name.rpartition("/")[0] for u in self.unlocked})
+        shadowed = []
+        for u in self.unlocked:
+            folder, _, leaf = u.name.rpartition("/")
+            listed = now.get(folder, set())
+            if leaf in listed or leaf + ".lock" in listed:
+                shadowed.append(u)
+        return tuple(shadowed)
 
 
 _DIRECTORY = CommitId("<directory>")
@@ -351,7 +487,7 @@ def _read_loose(path: str) -> CommitId | None:
 def _read_packed(path: Path) -> tuple[set[str], dict[str, tuple[CommitId, str | None]]]:
     """``packed-refs``: its traits and name → (id, peeled id)."""
     try:
-        text = path.read_bytes().decode()
+        text = path.read_bytes().decode("utf-8", "surrogateescape")  # names are any bytes
     except FileNotFoundError:
         return set(_TRAITS), {}
     traits: set[str] = set()
@@ -367,6 +503,11 @@ def _read_packed(path: Path) -> tuple[set[str], dict[str, tuple[CommitId, str | 
             entries[name] = (CommitId(sha), None)
             last = name
     return traits, entries
+
+
+def _raw(text: str) -> bytes:
+    """``text`` back to the bytes it was read from (git sorts names as bytes)."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 def _valid_name(name: str) -> bool:

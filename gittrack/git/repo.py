@@ -49,6 +49,22 @@ def gittrack_dir(repo: pygit2.Repository) -> Path:
     return Path(repo.path) / "gittrack"
 
 
+def every_gittrack_dir(repo: pygit2.Repository) -> list[Path]:
+    """``gittrack_dir`` of every worktree of the repository, this one's first. From a linked
+    worktree, ``gittrack_dir`` is that worktree's (``.git/worktrees/NAME/gittrack``), and so
+    are the write-ahead logs of the runs started there, while the refs they write are shared:
+    whatever asks "is this run live?" must look in all of them."""
+    from gittrack.git.refs import common_dir
+
+    common = common_dir(repo)
+    try:
+        linked = sorted(p for p in (common / "worktrees").iterdir() if p.is_dir())
+    except OSError:
+        linked = []
+    found = dict.fromkeys(p.resolve() for p in (Path(repo.path), common, *linked))
+    return [p / "gittrack" for p in found]
+
+
 def ensure_writable_dir(path: Path) -> Path:
     """Create ``path`` (and parents) or raise a ``RepositoryError`` naming it."""
     try:

@@ -18,7 +18,7 @@ import pygit2
 from gittrack.artifacts import aliases, versions
 from gittrack.errors import NotFoundError, RunLockedError
 from gittrack.git import prune, refs, transport
-from gittrack.git.repo import gittrack_dir
+from gittrack.git.repo import every_gittrack_dir
 from gittrack.runs import index, layout, store
 from gittrack.runs.wal import RunLock, wal_root
 from gittrack.sync import mirror
@@ -182,19 +182,20 @@ def _drop_reflog(repo: pygit2.Repository, ref: str) -> None:
 
 @contextlib.contextmanager
 def _locked_runs(repo: pygit2.Repository, run_ids: Sequence[RunId]) -> Iterator[None]:
-    """Hold each run's WAL lock while deleting it: a live writer would recreate the ref."""
-    root = wal_root(gittrack_dir(repo))
+    """Hold each run's WAL lock while deleting it: a live writer would recreate the ref.
+    In every worktree: a run started in another one logs under that worktree's folder."""
+    roots = [wal_root(folder) for folder in every_gittrack_dir(repo)]
     held: list[tuple[RunLock, Path]] = []
     try:
         for run_id in run_ids:
-            directory = root / run_id
-            if not directory.is_dir():
-                continue
-            lock = RunLock.try_acquire(directory)
-            if lock is None:
-                raise RunLockedError(f"run {run_id} is being written by a live process: "
-                                     "finish or stop it first")
-            held.append((lock, directory))
+            for directory in (root / run_id for root in roots):
+                if not directory.is_dir():
+                    continue
+                lock = RunLock.try_acquire(directory)
+                if lock is None:
+                    raise RunLockedError(f"run {run_id} is being written by a live process: "
+                                         "finish or stop it first")
+                held.append((lock, directory))
         yield
         for _, directory in held:  # its write-ahead log holds the run's latest data too
             shutil.rmtree(directory, ignore_errors=True)

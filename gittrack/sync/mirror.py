@@ -7,8 +7,9 @@ sent there too, so the next push and pull know what the remote had when we last 
 Refreshing it is ``git ls-remote`` (the remote's refs), ``git fetch`` of the commits this
 clone lacks (no ref written by git), then one transaction writing every mirror ref that
 changed and deleting those the remote no longer has (``refs.update_refs``). Beside the refs,
-``.git/gittrack/mirrors/<remote>.url`` records which URL the mirror describes: a mirror of
-another URL (the remote was pointed elsewhere) says nothing about deletions.
+``.git/gittrack/mirrors/<remote>.url`` (shared by all worktrees, as the refs are) records which
+URL the mirror describes: a mirror of another URL (the remote was pointed elsewhere) says
+nothing about deletions.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import pygit2
 
 from gittrack.errors import TransportError
 from gittrack.git import refs, transport
-from gittrack.git.repo import gittrack_dir
 from gittrack.types import CommitId, RefName
 
 LOCAL_ROOT = "refs/gittrack/"
@@ -34,7 +34,7 @@ MIRROR_ROOT = "refs/gittrack-remotes/"
 # value there too, once its mirror ref is pruned: a tombstone, so later syncs still know.
 BASE_ROOT = "refs/gittrack-sync/"
 ALIASES = "refs/gittrack/aliases/"
-_SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
+_SAFE = re.compile(r"\A[A-Za-z0-9._-]+\Z")
 _ATTEMPTS = 3
 
 
@@ -252,7 +252,10 @@ def _recorded_url(repo: pygit2.Repository, key: str) -> str | None:
 
 
 def _url_file(repo: pygit2.Repository, key: str) -> Path:
-    return gittrack_dir(repo) / "mirrors" / f"{key}.url"
+    """In the common git folder, as the mirror refs it describes: from a linked worktree,
+    ``gittrack_dir`` is that worktree's, and a pull there found no record, took the mirror
+    for another URL's and dropped every tombstone."""
+    return refs.common_dir(repo) / "gittrack" / "mirrors" / f"{key}.url"
 
 
 def _commit(sha: str | None) -> CommitId | None:
@@ -260,11 +263,6 @@ def _commit(sha: str | None) -> CommitId | None:
 
 
 def _set(repo: pygit2.Repository, name: RefName, sha: str | None) -> None:
-    current = repo.references.get(name)
-    if sha is None:
-        if current is not None:
-            current.delete()
-    elif current is None:
-        repo.references.create(name, sha)
-    elif str(current.target) != sha:
-        current.set_target(sha)
+    """A transaction of one: libgit2's delete of a packed ref is unsafe beside
+    ``update_refs`` (see ``refs.delete_ref``)."""
+    refs.update_refs(repo, [refs.RefUpdate(name, _commit(sha), checked=False)])

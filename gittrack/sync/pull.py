@@ -17,13 +17,14 @@ everything with ``prune=False``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 
 import pygit2
 
 from gittrack.git import refs, transport
-from gittrack.git.repo import gittrack_dir
+from gittrack.git.repo import every_gittrack_dir
 from gittrack.sync import mirror
 from gittrack.sync.compare import RefState, Standing, compare, is_artifact, local_changes
 from gittrack.types import CommitId, RefName
@@ -168,13 +169,15 @@ def _deletions(repo: pygit2.Repository, fetched: mirror.Refreshed,
 
 
 def _live_runs(repo: pygit2.Repository) -> set[str]:
-    """Runs with a write-ahead log here: being written, or crashed and not yet recovered."""
+    """Runs with a write-ahead log in any worktree of this repository: being written, or
+    crashed and not yet recovered."""
     from gittrack.runs.wal import wal_root
 
-    try:
-        return {p.name for p in wal_root(gittrack_dir(repo)).iterdir() if p.is_dir()}
-    except OSError:
-        return set()
+    live: set[str] = set()
+    for folder in every_gittrack_dir(repo):
+        with contextlib.suppress(OSError):
+            live |= {p.name for p in wal_root(folder).iterdir() if p.is_dir()}
+    return live
 
 
 def _prune(repo: pygit2.Repository, deleted: list[RefState], before: mirror.Snapshot) -> int:

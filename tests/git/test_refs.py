@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
+import threading
 from pathlib import Path
 
 import pygit2
@@ -163,3 +167,170 @@ def test_update_refs_deletes_reflogs_and_works_from_a_worktree(
         refs.RefUpdate(RefName("refs/gittrack/runs/new"), head)]) == ()
     assert not (repo / ".git" / "logs" / "refs" / "gittrack" / "runs" / "logged").exists()
     assert _show_refs(repo, "refs/gittrack/") == {"refs/gittrack/runs/new": head}
+
+
+def test_update_refs_holds_packed_refs_lock_until_loose_files_are_gone(
+        repo_obj: pygit2.Repository, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `git pack-refs` (as `git gc --auto` runs it) between the rename of packed-refs and
+    the removal of the superseded loose files would pack their old values again: the moved
+    ref back where it was, the deleted one back to life. Git holds the lock; so must we."""
+    a, c = make_commit(repo_obj, "a"), make_commit(repo_obj, "c")
+    moved, gone = RefName("refs/gittrack/runs/moved"), RefName("refs/gittrack/runs/gone")
+    refs.update_ref(repo_obj, moved, a, None)  # loose files
+    refs.update_ref(repo_obj, gone, a, None)
+    git(repo, "config", "core.packedRefsTimeout", "0")  # fail at once rather than wait
+    ran = []
+    finish = refs._Transaction._finish
+
+    def gc_meanwhile(self: refs._Transaction, *args: object) -> None:
+        ran.append(subprocess.run(["git", "pack-refs", "--all"], cwd=repo,
+                                  capture_output=True).returncode)
+        finish(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(refs._Transaction, "_finish", gc_meanwhile)
+    assert refs.update_refs(repo_obj, [refs.RefUpdate(moved, c, a),
+                                       refs.RefUpdate(gone, None, a)]) == ()
+    assert ran and ran[0] != 0  # git found packed-refs locked
+    assert _show_refs(repo, "refs/gittrack/") == {moved: c}
+    assert not (repo / ".git" / "packed-refs.lock").exists()
+    assert not list((repo / ".git").glob("packed-refs.*"))
+
+
+def test_update_refs_reports_refs_another_writer_set_meanwhile(
+        repo_obj: pygit2.Repository, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ref with no loose file is not locked by the transaction: a live run's checkpoint
+    (a loose write by libgit2 or git) landing meanwhile wins — and the ref is reported as not
+    written, so pull neither says it moved it nor forgets the tombstone of a deletion."""
+    a, b, c = (make_commit(repo_obj, t) for t in "abc")
+    x, y, z = (RefName(f"refs/gittrack/runs/{n}") for n in "xyz")
+    for name in (x, y, z):
+        refs.update_ref(repo_obj, name, a, None)
+    git(repo, "pack-refs", "--all")
+    write = refs._Transaction._write
+    busy = repo / ".git" / f"{z}.lock"
+
+    def checkpoints_meanwhile(self: refs._Transaction) -> None:
+        git(repo, "update-ref", x, b, a)  # done before our rename: a loose file
+        git(repo, "update-ref", y, b, a)
+        busy.write_text(b + "\n")  # still being written when we look again
+        write(self)
+
+    monkeypatch.setattr(refs._Transaction, "_write", checkpoints_meanwhile)
+    refused = refs.update_refs(repo_obj, [refs.RefUpdate(x, c, a), refs.RefUpdate(y, None, a),
+                                          refs.RefUpdate(z, c, a)])
+    assert {u.name for u in refused} == {x, y, z}
+    assert _show_refs(repo, "refs/gittrack/") == {x: b, y: b, z: c}  # z: until they finish
+    assert busy.exists()  # theirs
+
+
+def test_update_refs_compares_with_the_packed_value_when_the_loose_file_went(
+        repo_obj: pygit2.Repository, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`git pack-refs` prunes a loose file after packing it: between our listing and our
+    lock, the ref's value is the packed one, not "missing"."""
+    a, c = make_commit(repo_obj, "a"), make_commit(repo_obj, "c")
+    x, y = RefName("refs/gittrack/runs/x"), RefName("refs/gittrack/runs/y")
+    refs.update_ref(repo_obj, x, a, None)
+    refs.update_ref(repo_obj, y, a, None)
+    git(repo, "pack-refs", "--all", "--no-prune")  # packed, loose files still there
+    listing = refs._list_folders
+
+    def pruned_after_listing(root: str, folders: set[str]) -> dict[str, set[str]]:
+        found = listing(root, folders)
+        for name in (x, y):
+            (repo / ".git" / name).unlink(missing_ok=True)
+        return found
+
+    monkeypatch.setattr(refs, "_list_folders", pruned_after_listing)
+    refused = refs.update_refs(repo_obj, [refs.RefUpdate(x, c, a),  # right old value
+                                          refs.RefUpdate(y, c, None)])  # "must not exist"
+    assert [u.name for u in refused] == [y]
+    assert _show_refs(repo, "refs/gittrack/") == {x: c, y: a}
+
+
+def test_update_refs_keeps_other_refs_byte_for_byte(repo_obj: pygit2.Repository,
+                                                    repo: Path) -> None:
+    git(repo, "tag", "-a", "-m", "annotated", "v1")
+    git(repo, "tag", "light")
+    subprocess.run([b"git", b"branch", b"caf\xe9"], cwd=repo, check=True)  # not UTF-8
+    git(repo, "pack-refs", "--all")
+    packed = repo / ".git" / "packed-refs"
+    before = packed.read_bytes().splitlines(keepends=True)
+    a = make_commit(repo_obj, "a")
+    assert refs.update_refs(repo_obj, [refs.RefUpdate(RefName("refs/gittrack/runs/x"), a)]) == ()
+    after = packed.read_bytes().splitlines(keepends=True)
+    assert after[0] == b"# pack-refs with: peeled fully-peeled sorted \n"
+    assert [line for line in after if b"refs/gittrack/" not in line] == before
+    assert b"refs/heads/caf\xe9\n" in b"".join(after)
+    names = [line.split(b" ", 1)[1] for line in after[1:] if not line.startswith(b"^")]
+    assert names == sorted(names)
+    git(repo, "fsck", "--no-dangling")
+    assert git(repo, "rev-parse", "v1^{commit}") == git(repo, "rev-parse", "main")
+
+
+def test_update_refs_applies_core_shared_repository(repo_obj: pygit2.Repository,
+                                                    repo: Path) -> None:
+    """git gives packed-refs the group's bits in a shared repository whatever the umask;
+    without them, the other users' git cannot read any packed ref."""
+    git(repo, "config", "core.sharedRepository", "group")
+    a = make_commit(repo_obj, "a")
+    shared = pygit2.Repository(str(repo))
+    old = os.umask(0o077)
+    try:
+        assert refs.update_refs(shared, [refs.RefUpdate(RefName("refs/gittrack/runs/x"), a)]) == ()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((repo / ".git" / "packed-refs").stat().st_mode) == 0o660
+    git(repo, "config", "core.sharedRepository", "0640")
+    old = os.umask(0o022)
+    try:
+        assert refs.update_refs(shared, [refs.RefUpdate(RefName("refs/gittrack/runs/y"), a)]) == ()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((repo / ".git" / "packed-refs").stat().st_mode) == 0o640
+
+
+def test_update_ref_waits_for_a_locked_ref_then_refuses(
+        repo_obj: pygit2.Repository, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """libgit2 fails at once on a `<ref>.lock` (pygit2: a bare OSError): a run's checkpoint
+    while a pull or `git gc` holds the lock for a moment must wait as git does, and a lock
+    that stays is a ConflictError naming the file, not an OSError out of `run.finish()`."""
+    name = RefName("refs/gittrack/runs/busy")
+    a, b, c = (make_commit(repo_obj, t) for t in "abc")
+    refs.update_ref(repo_obj, name, a, None)
+    lock = repo / ".git" / f"{name}.lock"
+    lock.write_text("")
+    timer = threading.Timer(0.03, lock.unlink)
+    timer.start()
+    refs.update_ref(repo_obj, name, b, a)  # waits for the other writer
+    timer.join()
+    assert refs.get_ref(repo_obj, name) == b
+    lock.write_text("")
+    with pytest.raises(ConflictError, match="locked by another process"):
+        refs.update_ref(repo_obj, name, c, b)
+    with pytest.raises(ConflictError, match="another process"):
+        refs.delete_ref(repo_obj, name, b)
+    assert lock.exists()
+    lock.unlink()
+    assert git(repo, "rev-parse", name).strip() == b
+
+
+def test_delete_ref_of_a_packed_ref_while_packed_refs_is_locked(
+        repo_obj: pygit2.Repository, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """libgit2's delete drops the ref from its packed-refs cache before it fails on a busy
+    packed-refs.lock; deleting again then "succeeds" and the ref is still there. delete_ref
+    is a transaction of ours instead: it waits for the lock, and deletes or refuses."""
+    monkeypatch.setattr(refs, "_LOCK_WAIT_S", 0.1)
+    name = RefName("refs/gittrack/runs/packed")
+    a = make_commit(repo_obj, "a")
+    refs.update_ref(repo_obj, name, a, None)
+    git(repo, "pack-refs", "--all")
+    busy = repo / ".git" / "packed-refs.lock"
+    busy.write_text("")
+    with pytest.raises(ConflictError, match=r"packed-refs\.lock"):
+        refs.delete_ref(repo_obj, name, a)
+    timer = threading.Timer(0.03, busy.unlink)
+    timer.start()
+    refs.delete_ref(repo_obj, name, a)  # waits, as git does
+    timer.join()
+    assert refs.get_ref(pygit2.Repository(str(repo)), name) is None
+    assert name not in _show_refs(repo)

@@ -77,6 +77,21 @@ def test_rm_refuses_a_live_run_and_unknown_ids(repo: Path) -> None:
         delete_runs(pygit2.Repository(str(repo)), [RunId("nope")])
 
 
+
+def test_rm_refuses_a_run_live_in_another_worktree(repo: Path) -> None:
+    """A run started in a linked worktree logs under that worktree's git folder; its ref is
+    shared, so `gittrack rm` from the main worktree must see it is live."""
+    import gittrack
+
+    git(repo, "worktree", "add", "-q", str(repo.parent / "wt"))
+    run = gittrack.init(repo=str(repo.parent / "wt"), settings={"quiet": True})
+    with pytest.raises(RunLockedError):
+        delete_runs(pygit2.Repository(str(repo)), [RunId(run.id)])
+    assert store.head(pygit2.Repository(str(repo)), RunId(run.id)) is not None
+    run.finish()
+    delete_runs(pygit2.Repository(str(repo)), [RunId(run.id)])
+    assert store.head(pygit2.Repository(str(repo)), RunId(run.id)) is None
+
 def test_rm_with_remote_deletes_there_in_one_push(repo: Path) -> None:
     bare = add_bare_remote(repo)
     gone, also, kept = make_run(), make_run(), make_run()

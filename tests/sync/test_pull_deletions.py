@@ -140,3 +140,47 @@ def test_a_push_to_a_repointed_remote_resets_what_the_mirror_says(
     report = pull(repo_a, "origin")  # `unsent` was never on this remote: neither deleted
     assert report.deleted_remotely == ()  # nor reported
     assert f"{RUNS}{unsent}" in refs_of(a)
+
+
+def test_a_run_live_in_another_worktree_is_not_deleted(bare_remote: Path,
+                                                        make_clone: MakeClone) -> None:
+    """Refs are shared by the worktrees of a repository, write-ahead logs are not: a run being
+    written from a linked worktree is live for a pull in the main one too."""
+    a = make_clone("a", str(bare_remote))
+    run, _ = make_run(repo=str(a)), make_run(repo=str(a))  # the other stays on the remote
+    repo_a = pygit2.Repository(str(a))
+    push(repo_a, "origin")
+    b = make_clone("b", str(bare_remote))
+    repo_b = pygit2.Repository(str(b))
+    pull(repo_b, "origin")
+    git(b, "worktree", "add", "-q", str(b.parent / "b-wt"))
+    wt = pygit2.Repository(str(b.parent / "b-wt"))
+    (Path(wt.path) / "gittrack" / "wal" / run).mkdir(parents=True)  # where a run there logs
+    delete_runs(repo_a, [RunId(run)], remote="origin")
+    report = pull(repo_b, "origin")
+    assert report.deleted == () and [(k.ref, k.why) for k in report.kept] == [
+        (f"{RUNS}{run}", KeptBecause.LIVE)]
+    assert f"{RUNS}{run}" in refs_of(b)
+    assert pull(wt, "origin").deleted == ()  # nor from the worktree itself
+    assert f"{RUNS}{run}" in refs_of(b)
+
+
+def test_a_pull_from_a_linked_worktree_keeps_the_tombstones(bare_remote: Path,
+                                                             make_clone: MakeClone) -> None:
+    """The mirror and its tombstones are shared refs; the record of the mirror's URL must be
+    shared too, or a pull from a worktree takes the mirror for another remote's, drops the
+    tombstones, and the next push sends a teammate's deleted run back without --force."""
+    a = make_clone("a", str(bare_remote))
+    run, _ = make_run(repo=str(a)), make_run(repo=str(a))
+    push(pygit2.Repository(str(a)), "origin")
+    b = make_clone("b", str(bare_remote))
+    repo_b = pygit2.Repository(str(b))
+    pull(repo_b, "origin")
+    advance(b, f"{RUNS}{run}", "a checkpoint only b has")
+    delete_runs(pygit2.Repository(str(a)), [RunId(run)], remote="origin")
+    assert [k.why for k in pull(repo_b, "origin").kept] == [KeptBecause.LOCAL_CHANGES]
+    git(b, "worktree", "add", "-q", str(b.parent / "b-wt"))
+    wt = pygit2.Repository(str(b.parent / "b-wt"))
+    assert [k.why for k in pull(wt, "origin").kept] == [KeptBecause.LOCAL_CHANGES]
+    assert push(repo_b, "origin").sent == ()
+    assert f"{RUNS}{run}" not in refs_of(bare_remote)
