@@ -8,7 +8,7 @@ import pygit2
 from gittrack.artifacts import aliases as alias_refs
 from gittrack.artifacts import versions
 from gittrack.cli.confirm import confirm
-from gittrack.cli.rm_cmd import describe, tail
+from gittrack.cli.rm_cmd import check_skipped, describe, tail
 from gittrack.sync.remove_version import VersionRemovalReport
 
 
@@ -21,13 +21,17 @@ def remove(repo: pygit2.Repository, spec: str, remote: str | None, yes: bool) ->
 
         count = len(versions.history(repo, name))
         confirm(f"delete artifact {name} ({count} version(s)){where}?", yes=yes)
-        click.echo(describe(delete_artifact(repo, name, remote=remote), f"artifact {name}"))
+        report = delete_artifact(repo, name, remote=remote)
+        click.echo(describe(report, f"artifact {name}"))
+        check_skipped(report)
         return
     from gittrack.sync.remove_version import remove_version
 
     number = _number(repo, name, selector)
     confirm(f"remove {name}:v{number}{_about(repo, name, number)}{where}?", yes=yes)
-    click.echo("\n".join(lines(remove_version(repo, name, number, remote=remote), remote)))
+    removal = remove_version(repo, name, number, remote=remote)
+    click.echo("\n".join(lines(removal, remote)))
+    check_skipped(removal.refs)
 
 
 def _number(repo: pygit2.Repository, name: str, selector: str) -> int:

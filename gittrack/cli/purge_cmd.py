@@ -6,7 +6,7 @@ import click
 
 from gittrack.cli.confirm import confirm
 from gittrack.cli.context import CliContext
-from gittrack.cli.rm_cmd import describe
+from gittrack.cli.rm_cmd import check_skipped, describe
 from gittrack.git import transport
 from gittrack.runs.resolve import resolve_run
 from gittrack.sync.purge import plan, purge
@@ -34,3 +34,4 @@ def command(obj: CliContext, run: str, remote: str | None, yes: bool) -> None:
                "cache entr(ies)")
     for kept in what.kept:
         click.echo(f"kept {kept}")
+    check_skipped(report.refs)

@@ -6,6 +6,7 @@ import click
 
 from gittrack.cli.confirm import confirm
 from gittrack.cli.context import CliContext
+from gittrack.errors import ConflictError
 from gittrack.runs.resolve import resolve_run
 from gittrack.sync.delete import DeleteReport, delete_runs
 
@@ -25,6 +26,7 @@ def command(obj: CliContext, runs: tuple[str, ...], remote: str | None, yes: boo
     confirm(f"delete {len(views)} run(s){where}: {names}?", yes=yes)
     report = delete_runs(repo, [v.id for v in views], remote=remote)
     click.echo(describe(report, "run(s)"))
+    check_skipped(report)
 
 
 def describe(report: DeleteReport, what: str) -> str:
@@ -37,7 +39,8 @@ def describe(report: DeleteReport, what: str) -> str:
 
 def tail(report: DeleteReport) -> list[str]:
     """Where the deleted data still is, and what `gittrack gc` is left to do."""
-    lines = []
+    lines = [f"not changed: {ref} moved meanwhile or another process is writing it"
+             for ref in report.skipped]
     if report.elsewhere:
         names = ", ".join(report.elsewhere)
         lines.append(f"still on {names}: run again with --remote {report.elsewhere[0]}")
@@ -46,3 +49,12 @@ def tail(report: DeleteReport) -> list[str]:
                      "object store or a .keep pack holds them)")
     lines.append("storage blobs are reclaimed by `gittrack gc`")
     return lines
+
+
+def check_skipped(report: DeleteReport) -> None:
+    """A ref left as it was (compare-and-swap) fails the command, as it did when refs were
+    deleted one by one: the rest is done, and running it again finishes the job."""
+    if report.skipped:
+        raise ConflictError(f"{len(report.skipped)} ref(s) moved or are being written by "
+                            "another process and were left as they are; run the command "
+                            "again")

@@ -72,7 +72,8 @@ def _held(state: RefState, remote: str) -> str:
 def pull_lines(report: PullReport) -> list[str]:
     lines = []
     verb = "would update" if report.fetch_only else "updated"
-    taken = report.of(Standing.REMOTE_ONLY, Standing.BEHIND)
+    taken = (report.of(Standing.REMOTE_ONLY, Standing.BEHIND) if report.fetch_only
+             else list(report.updated))
     if taken:
         lines.append(f"{verb} {count(taken)} from {report.url}")
     for state in report.forced:
@@ -119,6 +120,14 @@ def deletion_lines(report: PullReport) -> list[str]:
     for ref in report.refused:
         lines.append(f"not updated: {kind_and_name(ref)} moved here during the pull; "
                      "`gittrack pull` again")
+    for ref, lock in report.locked:
+        lines.append(f"not updated: {kind_and_name(ref)} is locked: {lock} exists (another "
+                     "process is writing it; if no git or gittrack process is running, a "
+                     "killed one left it: remove the file, then `gittrack pull` again)")
+    for state in report.live:
+        lines.append(f"not updated: {kind_and_name(state.ref)} is being written here (or "
+                     f"crashed: `gittrack recover`); {report.remote}'s {short(state.remote)} "
+                     "stays in the mirror: `gittrack pull` again after it finishes")
     return lines
 
 
@@ -188,7 +197,9 @@ def pull_dict(report: PullReport) -> dict[str, Any]:
             "deleted": [s.ref for s in report.deleted],
             "kept": [{"ref": k.ref, "local": k.local, "why": k.why.name.lower()}
                      for k in report.kept],
-            "refused": list(report.refused), "pruned_objects": report.pruned,
+            "refused": list(report.refused), "live": [s.ref for s in report.live],
+            "locked": [{"ref": ref, "lock": lock} for ref, lock in report.locked],
+            "pruned_objects": report.pruned,
             "blobs_downloaded": report.blobs_downloaded}
 
 

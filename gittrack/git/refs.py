@@ -171,6 +171,13 @@ def common_dir(repo: pygit2.Repository) -> Path:
     return (path / pointer).resolve()
 
 
+def lock_file(repo: pygit2.Repository, name: str) -> Path | None:
+    """``<ref>.lock`` if it exists now: another writer is setting ``name``, or one killed
+    meanwhile left it (then every write of the ref is refused until someone removes it)."""
+    path = common_dir(repo) / (name + ".lock")
+    return path if path.is_file() else None
+
+
 def _files_backend(repo: pygit2.Repository, common: Path) -> bool:
     if (common / "reftable").is_dir():
         return False  # whatever the config says, git keeps the refs there

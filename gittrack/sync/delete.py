@@ -3,6 +3,11 @@ reflogs and the objects only they reached pruned, and with a remote, deleted the
 
 The remote goes first: if it refuses, nothing local has changed and the command can simply be
 run again. Mirror refs (``refs/gittrack-remotes/<remote>/...``) of that remote follow it.
+
+Locally, every ref change and every mirror ref dropped with them is one transaction on
+``packed-refs`` (``refs.update_refs``), each local ref a compare-and-swap on the value the plan
+saw: a ref that moved meanwhile (or that another process is writing) is left as it is and
+reported in ``DeleteReport.skipped``; the others are deleted all the same.
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ class DeleteReport:
     """Objects still in the repository: another remote's mirror, an alternate or a .keep pack."""
     elsewhere: tuple[str, ...] = ()
     """Other remotes whose mirror still has a deleted ref (it is still on those remotes)."""
+    skipped: tuple[RefName, ...] = ()
+    """Local refs left as they were: they moved since the plan, or another process is
+    writing them (compare-and-swap). Running the command again deals with them."""
 
 
 def delete_runs(repo: pygit2.Repository, run_ids: Sequence[RunId], *,
@@ -59,8 +67,9 @@ def delete_runs(repo: pygit2.Repository, run_ids: Sequence[RunId], *,
         if head is None:
             raise NotFoundError(f"no run {run_id}")
         changes.append(RefChange(layout.run_ref(run_id), head))
-    with _locked_runs(repo, list(dict.fromkeys(run_ids))):
+    with _locked_runs(repo, list(dict.fromkeys(run_ids))) as keep:
         report = apply(repo, changes, remote=remote, remote_prefixes=remote_prefixes)
+        keep.update(r[len(layout.RUNS_PREFIX):] for r in report.skipped)
     _refresh_run_cache(repo)
     return report
 
@@ -98,18 +107,25 @@ def apply(repo: pygit2.Repository, changes: Sequence[RefChange], *, remote: str 
             remote_changes = _remote_deletions(repo, changes, remote, tuple(remote_prefixes))
         remote_changed = push_changes(repo, remote, remote_changes)
         old_tips += [c.old for c in remote_changes]
-    for change in changes:
-        if change.new is None:
-            refs.delete_ref(repo, change.ref, change.old)
-        else:
-            refs.update_ref(repo, change.ref, change.new, change.old)
-        _drop_reflog(repo, change.ref)  # its entries name what was deleted or rewritten
     deleted = {c.ref for c in changes if c.new is None}
-    old_tips += _drop_mirrors(repo, deleted, remote)
+    drops, tips = _drop_mirrors(repo, deleted, remote)
+    old_tips += tips
+    local = [refs.RefUpdate(c.ref, c.new, c.old) for c in changes]
+    # One transaction: one packed-refs rewrite for all of them, not one per ref.
+    refused = {u.name for u in refs.update_refs(repo, local + drops)}
+    skipped = tuple(dict.fromkeys(c.ref for c in changes if c.ref in refused))
+    done = [c for c in changes if c.ref not in refused]
+    for change in done:
+        _drop_reflog(repo, change.ref)  # its entries name what was deleted or rewritten
+    for drop in drops:
+        if drop.name not in refused:
+            _drop_reflog(repo, drop.name)
+    deleted = {c.ref for c in done if c.new is None}
     result = prune.prune_unreachable(repo, old_tips)
     return DeleteReport(
-        changed=tuple(c.ref for c in changes), remote=remote, remote_changed=remote_changed,
+        changed=tuple(c.ref for c in done), remote=remote, remote_changed=remote_changed,
         pruned=result.removed, kept=result.kept, elsewhere=_elsewhere(repo, deleted),
+        skipped=skipped,
     )
 
 
@@ -140,15 +156,17 @@ def push_changes(repo: pygit2.Repository, remote: str,
     transport.push(repo, remote, specs, leases={c.ref: c.old for c in changes},
                    no_verify=True)
     key = mirror.mirror_key(repo, remote)
-    for change in changes:
-        mirror.record(repo, key, change.ref, change.new)
+    # The remote has them now, whatever happens here next: recorded at once, one transaction.
+    refs.update_refs(repo, mirror.record_updates(key, [(c.ref, c.new) for c in changes], {}))
     return tuple(c.ref for c in changes)
 
 
 def _drop_mirrors(repo: pygit2.Repository, deleted: set[RefName],
-                  remote: str | None) -> list[CommitId]:
-    """Drop the deleted refs' mirrors of ``remote`` (done by the push already, normally);
-    return the tips of every mirror of them, so that pruning can see what they held."""
+                  remote: str | None) -> tuple[list[refs.RefUpdate], list[CommitId]]:
+    """The deletions of the deleted refs' mirrors of ``remote`` (done by the push already,
+    normally), for the caller's transaction; and the tips of every mirror of them, so that
+    pruning can see what they held."""
+    drops: list[refs.RefUpdate] = []
     tips: list[CommitId] = []
     key = mirror.mirror_key(repo, remote) if remote is not None else None
     # The alias records of the last push/pull (BASE_ROOT) follow the mirror: both are what
@@ -159,9 +177,8 @@ def _drop_mirrors(repo: pygit2.Repository, deleted: set[RefName],
             if mirror.LOCAL_ROOT + rest in deleted:
                 tips.append(sha)
                 if this_key == key:
-                    refs.delete_ref(repo, name, sha)
-                    _drop_reflog(repo, name)
-    return tips
+                    drops.append(refs.RefUpdate(name, None, sha))
+    return drops, tips
 
 
 def _elsewhere(repo: pygit2.Repository, deleted: set[RefName]) -> tuple[str, ...]:
@@ -176,14 +193,15 @@ def _elsewhere(repo: pygit2.Repository, deleted: set[RefName]) -> tuple[str, ...
 def _drop_reflog(repo: pygit2.Repository, ref: str) -> None:
     """libgit2 deletes a ref's reflog with it; a ``git`` that wrote one under
     ``core.logAllRefUpdates=always`` may have left it in a packed or odd state: remove it."""
-    with contextlib.suppress(FileNotFoundError):
-        (Path(repo.path) / "logs" / ref).unlink()
+    with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+        (refs.common_dir(repo) / "logs" / ref).unlink()  # shared by every worktree, as refs
 
 
 @contextlib.contextmanager
-def _locked_runs(repo: pygit2.Repository, run_ids: Sequence[RunId]) -> Iterator[None]:
+def _locked_runs(repo: pygit2.Repository, run_ids: Sequence[RunId]) -> Iterator[set[str]]:
     """Hold each run's WAL lock while deleting it: a live writer would recreate the ref.
-    In every worktree: a run started in another one logs under that worktree's folder."""
+    In every worktree: a run started in another one logs under that worktree's folder.
+    Yields a set the caller fills with the runs it did not delete: their logs stay."""
     roots = [wal_root(folder) for folder in every_gittrack_dir(repo)]
     held: list[tuple[RunLock, Path]] = []
     try:
@@ -196,9 +214,11 @@ def _locked_runs(repo: pygit2.Repository, run_ids: Sequence[RunId]) -> Iterator[
                     raise RunLockedError(f"run {run_id} is being written by a live process: "
                                          "finish or stop it first")
                 held.append((lock, directory))
-        yield
+        keep: set[str] = set()
+        yield keep
         for _, directory in held:  # its write-ahead log holds the run's latest data too
-            shutil.rmtree(directory, ignore_errors=True)
+            if directory.name not in keep:
+                shutil.rmtree(directory, ignore_errors=True)
     finally:
         for lock, _ in held:
             lock.release()

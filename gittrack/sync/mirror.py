@@ -218,18 +218,6 @@ def agree_updates(key: str, changes: Iterable[tuple[str, str | None]],
             for ref, sha in changes if ref.startswith(ALIASES) and agreed.get(ref) != sha]
 
 
-def agree(repo: pygit2.Repository, key: str, ref: str, sha: str | None) -> None:
-    """Both sides hold ``sha`` for ``ref`` now (after a push or pull)."""
-    if ref.startswith(ALIASES):
-        _set(repo, _to_base(key, ref), sha)
-
-
-def record(repo: pygit2.Repository, key: str, ref: str, sha: str | None) -> None:
-    """Set (or, ``None``, drop) the mirror of ``ref`` after a push: the remote has it now."""
-    _set(repo, to_mirror(key, ref), sha)
-    agree(repo, key, ref, sha)
-
-
 def remember_url(repo: pygit2.Repository, key: str, url: str) -> None:
     """The mirror ``key`` now describes ``url``."""
     path = _url_file(repo, key)
@@ -260,9 +248,3 @@ def _url_file(repo: pygit2.Repository, key: str) -> Path:
 
 def _commit(sha: str | None) -> CommitId | None:
     return CommitId(sha) if sha is not None else None
-
-
-def _set(repo: pygit2.Repository, name: RefName, sha: str | None) -> None:
-    """A transaction of one: libgit2's delete of a packed ref is unsafe beside
-    ``update_refs`` (see ``refs.delete_ref``)."""
-    refs.update_refs(repo, [refs.RefUpdate(name, _commit(sha), checked=False)])

@@ -13,6 +13,12 @@ A ref the remote had at the last sync and has no longer was deleted there (``git
 too — with its reflog and the objects only it reached, as ``gittrack rm`` does — when it holds
 nothing the remote did not have. A ref with local changes is kept and reported, and so is
 everything with ``prune=False``.
+
+A run live here (its write-ahead log exists in some worktree: being written, or crashed and
+not yet recovered) is never moved by a pull, neither fast-forwarded nor forced nor deleted:
+its writer's next checkpoint is a compare-and-swap on the head it wrote, and would fail. The
+remote's version stays in the mirror and the run is reported (``PullReport.live``); a pull
+after the run finishes takes it.
 """
 
 from __future__ import annotations
@@ -64,6 +70,13 @@ class PullReport:
     """Refs the remote deleted (or no longer has), kept here, and why."""
     refused: tuple[str, ...] = ()
     """Local refs that moved during the pull: left as they were (pull again)."""
+    locked: tuple[tuple[str, str], ...] = ()
+    """Local refs left as they were because their lock file exists: (ref, lock file). Another
+    process is writing the ref, or a killed one left the file: it stays until removed."""
+    live: tuple[RefState, ...] = ()
+    """Runs the pull would have moved (remote ahead, or diverged with ``force``) that are
+    being written here: left as they are, the remote's version in the mirror (pull again
+    once they finish)."""
     pruned: int = 0
     """Objects removed from this repository with the deleted refs."""
     blobs_downloaded: int = 0
@@ -74,7 +87,7 @@ class PullReport:
 
     @property
     def diverged(self) -> list[RefState]:
-        forced = set(self.forced)
+        forced = {*self.forced, *self.live}
         return [s for s in self.of(Standing.DIVERGED) if s not in forced]
 
     @property
@@ -101,8 +114,13 @@ def pull(repo: pygit2.Repository, remote: str | None = None, *, force: bool = Fa
     """
     report, fetched = _fetch(repo, remote, fetch_only=False, prune=prune)
     before = fetched.before
-    updated = [s for s in report.states if s.standing in TAKE]
-    forced = [s for s in report.states if force and s.standing is Standing.DIVERGED]
+    live_runs = _live_runs(repo)
+    live = [s for s in report.states if _is_live(s.ref, live_runs)
+            and (s.standing in TAKE or (force and s.standing is Standing.DIVERGED))]
+    held = {s.ref for s in live}
+    updated = [s for s in report.states if s.standing in TAKE and s.ref not in held]
+    forced = [s for s in report.states
+              if force and s.standing is Standing.DIVERGED and s.ref not in held]
     moves = [refs.RefUpdate(RefName(s.ref), CommitId(str(s.remote)), s.local)
              for s in [*updated, *forced]]
     moves += [refs.RefUpdate(RefName(s.ref), None, s.local) for s in report.deleted]
@@ -117,10 +135,13 @@ def pull(repo: pygit2.Repository, remote: str | None = None, *, force: bool = Fa
     deleted = [s for s in report.deleted if s.ref not in refused]
     refs.update_refs(repo, mirror.agree_updates(report.key, agreed, before.agreed)
                      + mirror.forget_updates(report.key, [s.ref for s in deleted]))
+    locks = {ref: lock for ref in refused if (lock := refs.lock_file(repo, ref)) is not None}
     report = dataclasses.replace(
         report, updated=tuple(s for s in updated if s.ref not in refused),
         forced=tuple(s for s in forced if s.ref not in refused), deleted=tuple(deleted),
-        refused=tuple(sorted(refused)), pruned=_prune(repo, deleted, before))
+        refused=tuple(sorted(refused - locks.keys())),
+        locked=tuple(sorted((ref, str(lock)) for ref, lock in locks.items())), live=tuple(live),
+        pruned=_prune(repo, deleted, before))
     if artifacts:
         report = dataclasses.replace(
             report, blobs_downloaded=_download([*report.updated, *report.forced], repo))
@@ -159,7 +180,7 @@ def _deletions(repo: pygit2.Repository, fetched: mirror.Refreshed,
             why = KeptBecause.LOCAL_CHANGES
         elif not prune:
             why = KeptBecause.NO_PRUNE
-        elif ref.startswith(RUNS) and ref[len(RUNS):] in live:
+        elif _is_live(ref, live):
             why = KeptBecause.LIVE
         if why is None:
             deleted.append(RefState(ref, sha, None, Standing.DELETED))
@@ -178,6 +199,10 @@ def _live_runs(repo: pygit2.Repository) -> set[str]:
         with contextlib.suppress(OSError):
             live |= {p.name for p in wal_root(folder).iterdir() if p.is_dir()}
     return live
+
+
+def _is_live(ref: str, live: set[str]) -> bool:
+    return ref.startswith(RUNS) and ref[len(RUNS):] in live
 
 
 def _prune(repo: pygit2.Repository, deleted: list[RefState], before: mirror.Snapshot) -> int:

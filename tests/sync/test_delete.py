@@ -130,3 +130,77 @@ def test_artifact_rm_deletes_versions_and_aliases_here_and_there(repo: Path) -> 
         names = git(where, "for-each-ref", "--format=%(refname)", "refs/gittrack/").split()
         assert not [n for n in names if "model" in n]
         assert "refs/gittrack/artifacts/data" in names
+
+
+def test_rm_of_many_runs_is_one_transaction_and_removes_everything(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hundreds of runs, some packed and some loose, some with reflogs: one `update_refs`
+    call deletes them all; every ref, reflog and object only they reached is gone."""
+    from gittrack.git import refs
+    from tests.sync.helpers import RUNS, fake_runs
+
+    git(repo, "config", "core.logAllRefUpdates", "always")
+    kept = make_run()
+    kept_objects = git(repo, "rev-list", "--objects", "--no-object-names",
+                       f"{RUNS}{kept}").split()
+    made = fake_runs(repo, 300)  # packed (one transaction)
+    loose = {f"{RUNS}{make_run()}" for _ in range(3)}  # real runs: loose refs
+    for ref in sorted(loose)[:2]:
+        git(repo, "update-ref", "-m", "touch", ref, ref)  # git writes their reflogs
+    doomed = {**made, **{ref: git(repo, "rev-parse", ref).strip() for ref in sorted(loose)}}
+    unique = {oid for ref in doomed for oid in unique_objects(repo, ref)}
+    assert len(unique) >= 3 * len(doomed)
+    calls: list[int] = []
+    real = refs.update_refs
+
+    def counting(r: pygit2.Repository, updates: list[refs.RefUpdate]) -> object:
+        calls.append(len(updates))
+        return real(r, updates)
+
+    monkeypatch.setattr(refs, "update_refs", counting)
+    report = delete_runs(pygit2.Repository(str(repo)),
+                         [RunId(ref[len(RUNS):]) for ref in sorted(doomed)])
+    assert calls == [len(doomed)]
+    assert sorted(report.changed) == sorted(doomed) and report.skipped == ()
+    assert report.pruned >= len(unique)
+    left = git(repo, "for-each-ref", "--format=%(refname)", "refs/gittrack/").split()
+    assert [r for r in left if r.startswith(RUNS)] == [f"{RUNS}{kept}"]
+    assert not [ref for ref in doomed if (repo / ".git" / "logs" / ref).exists()]
+    assert not [oid for oid in unique if has_object(repo, oid)]
+    assert all(has_object(repo, oid) for oid in kept_objects)
+    assert list(store.list_runs(pygit2.Repository(str(repo)))) == [kept]
+    assert not list((repo / ".git").glob("packed-refs.*"))
+    git(repo, "fsck", "--no-dangling")
+
+
+def test_rm_leaves_a_run_that_moved_meanwhile_and_deletes_the_rest(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compare-and-swap per ref in the one transaction: a run whose ref moved after `rm`
+    read it (a late checkpoint, another clone's pull) is kept, with its new commit, and
+    reported; the others are deleted, and the command fails so that it is run again."""
+    from gittrack.cli import rm_cmd
+    from gittrack.errors import ConflictError
+    from gittrack.git import refs
+    from gittrack.sync import delete
+    from tests.sync.helpers import RUNS, advance
+
+    moved, gone = make_run(), make_run()
+    real = refs.update_refs
+    late: list[str] = []
+
+    def moved_first(r: pygit2.Repository, updates: list[refs.RefUpdate]) -> object:
+        if not late:
+            late.append(advance(repo, f"{RUNS}{moved}", "late checkpoint"))
+        return real(r, updates)
+
+    monkeypatch.setattr(refs, "update_refs", moved_first)
+    report = delete.delete_runs(pygit2.Repository(str(repo)), [RunId(moved), RunId(gone)])
+    assert report.changed == (f"{RUNS}{gone}",)
+    assert report.skipped == (f"{RUNS}{moved}",)
+    assert git(repo, "rev-parse", f"{RUNS}{moved}").strip() == late[0]
+    assert has_object(repo, late[0])
+    assert store.head(pygit2.Repository(str(repo)), RunId(gone)) is None
+    lines = rm_cmd.tail(report)
+    assert any(f"{RUNS}{moved}" in line for line in lines)
+    with pytest.raises(ConflictError, match="again"):
+        rm_cmd.check_skipped(report)
