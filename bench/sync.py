@@ -79,7 +79,6 @@ NOOP_TARGET_S = 1.0
 def _instrument() -> dict[str, float]:
     """Wrap gittrack's git subprocess call and its ref writes to sum the time spent in each."""
     from gittrack.git import refs, transport
-    from gittrack.sync import mirror
 
     spent: dict[str, float] = {}
 
@@ -96,7 +95,6 @@ def _instrument() -> dict[str, float]:
     transport.run_git = timed(lambda repo, args, **_: f"git {args[0]}", transport.run_git)
     refs.update_refs = timed(lambda *a, **k: "ref writes (packed-refs transactions)",
                              refs.update_refs)
-    mirror._set = timed(lambda *a, **k: "single ref writes", mirror._set)
     refs.update_ref = timed(lambda *a, **k: "single ref writes", refs.update_ref)
     return spent
 
