@@ -8,7 +8,7 @@ import pygit2
 from gittrack.cli.context import CliContext
 from gittrack.cli.render import dumps
 from gittrack.cli.sync_render import push_dict, push_lines, rewrite_lines
-from gittrack.errors import DivergedError, GittrackError
+from gittrack.errors import DivergedError, GittrackError, NotFoundError
 from gittrack.git import transport
 from gittrack.sync.compare import Standing
 
@@ -34,9 +34,16 @@ def command(obj: CliContext, remote: str | None, runs: tuple[str, ...], force: b
     from gittrack.sync.push import push
 
     repo = obj.git()
-    if remote is not None and not _is_remote(repo, remote):
+    not_a_remote = None if remote is None else _not_a_remote(repo, remote)
+    if remote is not None and not_a_remote is not None:
         runs, remote = (remote, *runs), None  # `gittrack push RUN...`: the default remote
-    report = push(repo, remote, runs, force=force, no_verify=no_verify, dry_run=dry_run)
+    try:
+        report = push(repo, remote, runs, force=force, no_verify=no_verify, dry_run=dry_run)
+    except NotFoundError as exc:
+        if not_a_remote is None or repr(runs[0]) not in str(exc):
+            raise
+        # a mistyped remote reads as a run: say both, the remote first
+        raise NotFoundError(f"{not_a_remote}; nor is {runs[0]!r} a run") from None
     if as_json:
         click.echo(dumps(push_dict(report)))
     else:
@@ -47,9 +54,10 @@ def command(obj: CliContext, remote: str | None, runs: tuple[str, ...], force: b
         raise DivergedError(f"{len(report.held)} ref(s) not sent to {report.remote} (see above)")
 
 
-def _is_remote(repo: pygit2.Repository, name: str) -> bool:
+def _not_a_remote(repo: pygit2.Repository, name: str) -> str | None:
+    """Why ``name`` is not a remote, or None when it is one."""
     try:
         transport.check_remote(repo, name)
-    except GittrackError:
-        return False
-    return True
+    except GittrackError as exc:
+        return str(exc)
+    return None

@@ -54,7 +54,7 @@ def plan(repo: pygit2.Repository, view: RunView) -> PurgePlan:
         if len(mine) < len(infos):
             kept += [f"{i.spec} (the artifact has versions of other runs)" for i in mine]
         elif any(i.spec in inputs for i in infos):
-            kept += [f"{i.spec} (used by another run)" for i in mine if i.spec in inputs]
+            kept += [f"{i.spec} (used or logged by another run)" for i in mine if i.spec in inputs]
         else:
             removed.append(name)
     return PurgePlan(view.id, tuple(removed), tuple(kept))

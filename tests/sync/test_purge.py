@@ -75,7 +75,7 @@ def test_purge_keeps_versions_other_runs_use(repo: Path) -> None:
     make_run(use="model:v0")
     r = pygit2.Repository(str(repo))
     what = plan(r, resolve_run(r, producer))
-    assert what.artifacts == () and what.kept == ("model:v0 (used by another run)",)
+    assert what.artifacts == () and what.kept == ("model:v0 (used or logged by another run)",)
     report = purge(r, resolve_run(r, producer), remote=None)
     assert report.blobs == () and sha(b"model weights") in store_names(repo)
     assert "refs/gittrack/artifacts/model" in git(repo, "for-each-ref")

@@ -141,3 +141,19 @@ def test_concurrent_pushes_of_different_runs_all_land(
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, out + err
     assert set(refs_of(bare_remote)) == {f"refs/gittrack/runs/{r}" for r in runs}
+
+
+def test_a_mistyped_remote_is_named_as_one(bare_remote: Path, make_clone: MakeClone,
+                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           fast_settings: dict[str, object], cli: Any) -> None:
+    """`gittrack push RUN` is allowed, so an unknown first word could be a run or a remote:
+    the message says it is neither, naming the remotes there are."""
+    a = make_clone("a", str(bare_remote))
+    share_storage(a, str(tmp_path / "store"))
+    log_run(a, fast_settings)
+    monkeypatch.chdir(a)
+    result = cli("push", "orign")
+    assert result.exit_code == 4
+    assert "no git remote named 'orign'" in result.stderr and "origin" in result.stderr
+    assert "nor is 'orign' a run" in result.stderr
+    assert refs_of(bare_remote) == {}
