@@ -162,3 +162,16 @@ def test_records_of_removed_versions_stay_readable(repo: Path,
         gittrack.Api(str(repo)).artifact("data:v0")
     delete_artifact(git_repo, "data")
     assert notes(git_repo, view) == {"data:v0": "not here", "data:v1": "not here"}
+
+
+def test_latest_among_logged_aliases_is_accepted_and_changes_nothing(
+        repo: Path, fast_settings: dict[str, object]) -> None:
+    """W&B scripts write ``aliases=["latest", "best"]``: the version logged is the newest."""
+    with gittrack.init(settings=fast_settings) as run:
+        first = run.log_artifact(dataset(repo / "d.csv", b"1"), aliases=["latest", "best"])
+        second = run.log_artifact(dataset(repo / "d.csv", b"2"), aliases=["latest"])
+    assert (first.version, second.version) == (0, 1)
+    assert gittrack.Api(str(repo)).artifact("data:latest") == second
+    assert gittrack.Api(str(repo)).artifact("data:best") == first
+    refs = pygit2.Repository(str(repo)).references
+    assert "refs/gittrack/aliases/data/latest" not in refs  # never stored
