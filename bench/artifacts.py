@@ -36,7 +36,6 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,9 +54,12 @@ from bench.common import (
     clean_env,
     fmt_ratio,
     fmt_s,
+    free_port,
     make_repo,
     peak_rss_mb,
+    port_answers,
     rss_mb,
+    stop,
     table,
 )
 
@@ -474,42 +476,23 @@ def _rm(*paths: Path) -> None:
                 path.unlink()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _moto_server(log: Path, env: dict[str, str]) -> Iterator[str]:
     """moto's S3 server on 127.0.0.1 (as tests/conftest.py starts it); stopped on the way out."""
     exe = shutil.which("moto_server")
     if exe is None:
         raise RuntimeError("moto_server not found")
-    port = _free_port()
+    port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=out,
                                 stderr=subprocess.STDOUT, env=env)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {proc.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"moto_server did not answer on port {port}") from None
-                time.sleep(0.05)
+        if not port_answers(proc, port, 60):
+            raise RuntimeError(f"moto_server did not answer on port {port} "
+                               f"(exit code {proc.poll()})")
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @dataclass

@@ -40,7 +40,6 @@ import contextlib
 import json
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -60,9 +59,12 @@ from bench.common import (
     emit,
     fmt_ratio,
     fmt_s,
+    free_port,
     git,
     make_repo,
+    port_answers,
     run_worker,
+    stop,
     table,
     time_command,
 )
@@ -164,39 +166,19 @@ def _count(repo: Path, prefix: str = "refs/gittrack/") -> int:
     return len(git(repo, "for-each-ref", "--format=%(refname)", prefix).splitlines())
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _git_daemon(base: Path) -> Iterator[int | None]:
     """``git daemon`` on 127.0.0.1 serving ``base`` with pushes allowed; yields its port, or
     None if it did not answer."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         ["git", "daemon", "--reuseaddr", "--listen=127.0.0.1", f"--port={port}",
          f"--base-path={base}", "--export-all", "--enable=receive-pack", str(base)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env())
     try:
-        deadline = time.monotonic() + 20
-        up = False
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    up = True
-                    break
-            except OSError:
-                time.sleep(0.05)
-        yield port if up else None
+        yield port if port_answers(proc, port, 20) else None
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @dataclass

@@ -39,15 +39,8 @@ class ManifestEntry:
     blob: str | None = None
     ref: str | None = None
 
-    @property
-    def is_reference(self) -> bool:
-        return self.ref is not None
-
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-    def with_path(self, path: str) -> ManifestEntry:
-        return dataclasses.replace(self, path=path)
 
 
 def check_entry_path(name: object, *, what: str = "file name") -> str:
