@@ -8,12 +8,20 @@
   which end the log. A checkpoint starts a new segment; older segments are deleted once the
   checkpoint holding their records is committed.
 
+A segment's blocks are reserved on disk (``posix_fallocate``) before it is mapped: a store into
+a mapped page the disk cannot back kills the process with ``SIGBUS``, while a failed
+reservation is an ``OSError`` that ``append`` turns into a ``RepositoryError`` before anything
+is written. Near a full disk segments get smaller (down to ``_MIN_SEGMENT_BYTES``); where space
+cannot be reserved at all (no ``posix_fallocate``), records are written with ``pwrite``, which
+reports a full disk as an error too.
+
 The folder is prepared under a ``.tmp-*`` name and renamed into place only once locked, so a
 recoverer never mistakes a starting run for a dead one.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import itertools
 import mmap
@@ -29,6 +37,9 @@ from gittrack.types import RunId
 
 _SEGMENT_SUFFIX = ".wal"
 SEGMENT_BYTES = 8 * 1024 * 1024
+_MIN_SEGMENT_BYTES = 64 * 1024
+# posix_fallocate's answers that mean "this file system cannot reserve", not "no space".
+_CANNOT_RESERVE = {errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL, errno.ENOSYS}
 
 
 def wal_root(gittrack_dir: Path) -> Path:
@@ -67,7 +78,7 @@ class WalWriter:
         self.directory = directory
         self.lock = lock
         self._map: mmap.mmap | None = None
-        self._fd = -1
+        self._fd = -1  # -1: no open segment (the next append opens one)
         self._pos = 0
         self._size = 0
         self._segment_start = next_seq
@@ -80,7 +91,7 @@ class WalWriter:
             lock = RunLock.try_acquire(final)
             if lock is None:
                 raise RunLockedError(f"run {run_id} is being written by another process")
-            return cls(final, lock, next_seq)
+            return cls._locked(final, lock, next_seq, created=False)
         temp = root / f".tmp-{run_id}-{os.getpid()}"
         try:
             temp.mkdir(parents=True, exist_ok=True)
@@ -92,33 +103,72 @@ class WalWriter:
             raise RepositoryError(
                 f"cannot create the write-ahead log in {root}: {exc.strerror or exc}"
             ) from None
-        return cls(final, lock, next_seq)
+        return cls._locked(final, lock, next_seq, created=True)
+
+    @classmethod
+    def _locked(cls, directory: Path, lock: RunLock, next_seq: int, created: bool) -> WalWriter:
+        try:
+            return cls(directory, lock, next_seq)
+        except BaseException:
+            if created:  # nothing of the run is in it yet
+                shutil.rmtree(directory, ignore_errors=True)
+            lock.release()
+            raise
 
     def _open_segment(self, first_seq: int, min_size: int = 0) -> None:
-        # A shared mapping of a pre-sized (sparse) file: a record copied into it is in the
-        # page cache, so it survives the death of this process, without a syscall per record.
+        """Create, reserve and map the segment whose first record is ``first_seq``; raises
+        ``RepositoryError`` (nothing open, nothing written) if the disk cannot hold it."""
         path = self.directory / f"{first_seq:016d}{_SEGMENT_SUFFIX}"
-        size = max(SEGMENT_BYTES, min_size)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            os.ftruncate(fd, size)
-            self._map = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        except OSError as exc:
+            raise _write_error(path, exc) from None
+        try:
+            size = _reserve(fd, max(SEGMENT_BYTES, min_size), min_size)
+            if size:
+                self._map = mmap.mmap(fd, size, mmap.MAP_SHARED,
+                                      mmap.PROT_READ | mmap.PROT_WRITE)
+        except OSError as exc:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            raise _write_error(path, exc) from None
         except BaseException:
             os.close(fd)
             raise
-        self._fd, self._pos, self._size = fd, 0, size
+        # Without a reservation (size 0) records are written with pwrite, up to SEGMENT_BYTES.
+        self._fd, self._pos, self._size = fd, 0, size or max(SEGMENT_BYTES, min_size)
         self._segment_start = first_seq
 
     def append(self, record: Any) -> None:
+        """Write ``record``; on return it survives the death of this process. Raises
+        ``RepositoryError`` with nothing written if the disk is full."""
         data = walcodec.encode(record)
         end = self._pos + len(data)
-        if end > self._size:
+        if self._fd < 0 or end > self._size:
             self._close_segment()
             self._open_segment(record[1], min_size=len(data) + walcodec.HEADER_SIZE)
             end = len(data)
-        assert self._map is not None
-        self._map[self._pos:end] = data
+        if self._map is not None:
+            self._map[self._pos:end] = data
+        else:
+            self._pwrite(data)
         self._pos = end
+
+    def _pwrite(self, data: bytes) -> None:
+        written = 0
+        try:
+            while written < len(data):
+                written += os.pwrite(self._fd, data[written:], self._pos + written)
+        except OSError as exc:
+            # A torn record ends the log; cut it so the next append is not written after it.
+            try:
+                os.ftruncate(self._fd, self._pos)
+            except OSError:
+                pass
+            raise _write_error(self._segment_path(), exc) from None
+
+    def _segment_path(self) -> Path:
+        return self.directory / f"{self._segment_start:016d}{_SEGMENT_SUFFIX}"
 
     def _close_segment(self) -> None:
         """Unmap the current segment and cut it to the bytes it holds."""
@@ -126,16 +176,24 @@ class WalWriter:
             self._map.close()
             self._map = None
         if self._fd >= 0:
-            os.ftruncate(self._fd, self._pos)
-            os.close(self._fd)
-            self._fd = -1
+            try:
+                os.ftruncate(self._fd, self._pos)  # frees the reserved, unused end
+            finally:
+                os.close(self._fd)
+                self._fd = -1
 
     def rotate(self, next_seq: int) -> None:
-        """Start a new segment for records from ``next_seq`` on (called under the run lock)."""
-        if next_seq == self._segment_start or self._pos == 0:
+        """Start a new segment for records from ``next_seq`` on (called under the run lock).
+
+        Never raises for a full disk: the new segment is then opened by the next ``append``,
+        which reports it to the caller of ``log()``."""
+        if self._fd < 0 or next_seq == self._segment_start or self._pos == 0:
             return
         self._close_segment()
-        self._open_segment(next_seq)
+        try:
+            self._open_segment(next_seq)
+        except RepositoryError:
+            pass
 
     def drop_before(self, seq: int) -> None:
         """Delete segments whose records all have a sequence number <= ``seq``."""
@@ -146,10 +204,40 @@ class WalWriter:
             path.unlink(missing_ok=True)
 
     def close(self, remove: bool) -> None:
-        self._close_segment()
+        try:
+            self._close_segment()
+        except OSError:
+            pass  # the records are all there; only the reserved end stays allocated
         if remove:
             shutil.rmtree(self.directory, ignore_errors=True)
         self.lock.release()
+
+
+def _reserve(fd: int, size: int, min_size: int) -> int:
+    """Allocate blocks for ``size`` bytes of ``fd`` (less, down to ``_MIN_SEGMENT_BYTES`` or
+    ``min_size``, when the disk is nearly full); 0 where the file system cannot reserve."""
+    fallocate = getattr(os, "posix_fallocate", None)
+    if fallocate is None:  # macOS: no way to reserve; pwrite reports a full disk
+        return 0
+    floor = max(min_size, _MIN_SEGMENT_BYTES)
+    while True:
+        try:
+            fallocate(fd, 0, size)
+            return size
+        except OSError as exc:
+            if exc.errno in _CANNOT_RESERVE:
+                return 0
+            if exc.errno != errno.ENOSPC or size <= floor:
+                raise
+        os.ftruncate(fd, 0)  # give back what a partial reservation took
+        size = max(size // 2, floor)
+
+
+def _write_error(path: Path, exc: OSError) -> RepositoryError:
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        reason += " (ENOSPC): nothing was recorded by this call; free space and go on"
+    return RepositoryError(f"cannot write the write-ahead log {path}: {reason}")
 
 
 def segments(directory: Path) -> list[tuple[int, Path]]:
