@@ -69,6 +69,7 @@ class Run:
         self._settings = settings
         self._normalizer = Normalizer(state.kinds)
         state.kinds = self._normalizer.kinds
+        state.writer = wal.token  # checkpoints name the log their wal_seq counts in
         self._lock = threading.RLock()
         self._checkpoint_lock = threading.Lock()
         self._wake = threading.Event()

@@ -15,12 +15,22 @@ is written. Near a full disk segments get smaller (down to ``_MIN_SEGMENT_BYTES`
 cannot be reserved at all (no ``posix_fallocate``), records are written with ``pwrite``, which
 reports a full disk as an error too.
 
+- ``writer``: a random token naming the process that writes this log; its checkpoints carry
+  it (``resume.yaml``), so a fold knows whether the run's head continues this log or was
+  written by another process since (``gittrack.runs.recover``).
+- ``quarantine``: present once folding the log failed for a reason that retrying will not fix
+  (the reason, as text); recovery then reports the run without reading the log again.
+
 The folder is prepared under a ``.tmp-*`` name and renamed into place only once locked, so a
 recoverer never mistakes a starting run for a dead one.
+
+Each worktree has its own ``wal`` folder (``gittrack_dir``), while run refs are shared: the
+functions that ask whether a run is live here (``run_logs``, ``dead_log``) look in all of them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import itertools
@@ -31,8 +41,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pygit2
+
 from gittrack.errors import RepositoryError, RunLockedError
 from gittrack.formats import walcodec
+from gittrack.git.repo import every_gittrack_dir
 from gittrack.types import RunId
 
 _SEGMENT_SUFFIX = ".wal"
@@ -42,8 +55,55 @@ _MIN_SEGMENT_BYTES = 64 * 1024
 _CANNOT_RESERVE = {errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL, errno.ENOSYS}
 
 
+_WRITER_FILE = "writer"
+QUARANTINE_FILE = "quarantine"
+
+
 def wal_root(gittrack_dir: Path) -> Path:
     return gittrack_dir / "wal"
+
+
+def wal_roots(repo: pygit2.Repository) -> list[Path]:
+    """The ``wal`` folder of every worktree of ``repo``, this worktree's first."""
+    return [wal_root(folder) for folder in every_gittrack_dir(repo)]
+
+
+def run_logs(repo: pygit2.Repository, run_id: RunId) -> list[Path]:
+    """The folders holding a write-ahead log of ``run_id``, in any worktree."""
+    return [root / run_id for root in wal_roots(repo) if (root / run_id).is_dir()]
+
+
+def dead_log(repo: pygit2.Repository, run_id: RunId) -> Path | None:
+    """A write-ahead log of ``run_id`` whose writer is gone (not folded yet), in any worktree.
+
+    Only looks: no lock file is created, nothing is written (a reader may call it)."""
+    for directory in run_logs(repo, run_id):
+        if not is_held(directory):
+            return directory
+    return None
+
+
+def is_held(directory: Path) -> bool:
+    """Whether a live process holds ``directory``'s lock (a writer, or a recoverer)."""
+    try:
+        fd = os.open(directory / "lock", os.O_RDONLY)
+    except OSError:
+        return False  # a writer creates its lock before its folder is visible
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also drops the shared lock taken to look
+    return False
+
+
+def writer_token(directory: Path) -> str | None:
+    """The token of the process that wrote ``directory``'s log (``None``: an older version)."""
+    try:
+        return (directory / _WRITER_FILE).read_text().strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 class RunLock:
@@ -74,9 +134,10 @@ class RunLock:
 class WalWriter:
     """Appends records for one run; owned by the run's process while it holds the lock."""
 
-    def __init__(self, directory: Path, lock: RunLock, next_seq: int) -> None:
+    def __init__(self, directory: Path, lock: RunLock, next_seq: int, token: str) -> None:
         self.directory = directory
         self.lock = lock
+        self.token = token
         self._map: mmap.mmap | None = None
         self._fd = -1  # -1: no open segment (the next append opens one)
         self._pos = 0
@@ -87,32 +148,45 @@ class WalWriter:
     @classmethod
     def create(cls, root: Path, run_id: RunId, next_seq: int) -> WalWriter:
         final = root / run_id
+        token = os.urandom(8).hex()
         if final.exists():
             lock = RunLock.try_acquire(final)
             if lock is None:
                 raise RunLockedError(f"run {run_id} is being written by another process")
-            return cls._locked(final, lock, next_seq, created=False)
+            return cls._locked(final, lock, next_seq, token, created=False)
         temp = root / f".tmp-{run_id}-{os.getpid()}"
         try:
             temp.mkdir(parents=True, exist_ok=True)
             lock = RunLock.try_acquire(temp)
             assert lock is not None
+            (temp / _WRITER_FILE).write_text(token + "\n")
             os.rename(temp, final)
         except OSError as exc:
             shutil.rmtree(temp, ignore_errors=True)
             raise RepositoryError(
                 f"cannot create the write-ahead log in {root}: {exc.strerror or exc}"
             ) from None
-        return cls._locked(final, lock, next_seq, created=True)
+        return cls._locked(final, lock, next_seq, token, created=True)
 
     @classmethod
-    def _locked(cls, directory: Path, lock: RunLock, next_seq: int, created: bool) -> WalWriter:
+    def _locked(
+        cls, directory: Path, lock: RunLock, next_seq: int, token: str, created: bool
+    ) -> WalWriter:
         try:
-            return cls(directory, lock, next_seq)
-        except BaseException:
+            if not created:  # a folder left behind (its log folded): this process writes it now
+                temp = directory / f".{_WRITER_FILE}-{os.getpid()}"
+                temp.write_text(token + "\n")
+                os.replace(temp, directory / _WRITER_FILE)
+                (directory / QUARANTINE_FILE).unlink(missing_ok=True)
+            return cls(directory, lock, next_seq, token)
+        except BaseException as exc:
             if created:  # nothing of the run is in it yet
                 shutil.rmtree(directory, ignore_errors=True)
             lock.release()
+            if isinstance(exc, OSError):
+                raise RepositoryError(
+                    f"cannot write the write-ahead log in {directory}: {exc.strerror or exc}"
+                ) from None
             raise
 
     def _open_segment(self, first_seq: int, min_size: int = 0) -> None:
@@ -161,10 +235,8 @@ class WalWriter:
                 written += os.pwrite(self._fd, data[written:], self._pos + written)
         except OSError as exc:
             # A torn record ends the log; cut it so the next append is not written after it.
-            try:
+            with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, self._pos)
-            except OSError:
-                pass
             raise _write_error(self._segment_path(), exc) from None
 
     def _segment_path(self) -> Path:
@@ -190,10 +262,8 @@ class WalWriter:
         if self._fd < 0 or next_seq == self._segment_start or self._pos == 0:
             return
         self._close_segment()
-        try:
+        with contextlib.suppress(RepositoryError):
             self._open_segment(next_seq)
-        except RepositoryError:
-            pass
 
     def drop_before(self, seq: int) -> None:
         """Delete segments whose records all have a sequence number <= ``seq``."""
@@ -204,10 +274,8 @@ class WalWriter:
             path.unlink(missing_ok=True)
 
     def close(self, remove: bool) -> None:
-        try:
+        with contextlib.suppress(OSError):  # the records are all there either way
             self._close_segment()
-        except OSError:
-            pass  # the records are all there; only the reserved end stays allocated
         if remove:
             shutil.rmtree(self.directory, ignore_errors=True)
         self.lock.release()

@@ -14,9 +14,12 @@ import pytest
 import yaml
 
 import gittrack
+from gittrack.errors import GittrackWarning
+from gittrack.formats import walcodec
 from gittrack.runs import recover
 from gittrack.runs.recover import recover_dead_runs
-from tests.conftest import git
+from gittrack.runs.wal import read_records
+from tests.conftest import git, run_python
 
 # Logs steps forever; prints each step number once log() has returned for it.
 WRITER = """
@@ -257,3 +260,107 @@ def test_an_open_step_saved_in_a_checkpoint_is_recovered(repo: Path) -> None:
     hist = view.histograms("h", format="arrow").to_pylist()
     assert [(h["_step"], h["counts"]) for h in hist] == [(5, [1.0, 1.0, 1.0])]
     assert view.summary["x"] == 1.5
+
+
+# -- a run whose log cannot be folded breaks nothing else ---------------------------------------
+DIES_AFTER_FIVE = """
+import os, gittrack
+run = gittrack.init(id={run_id!r}, settings={{'quiet': True, 'checkpoint_interval': 3600}})
+for i in range(5):
+    run.log({{'x': i}})
+os._exit(0)
+"""
+
+
+def dead_run(repo: Path, run_id: str) -> Path:
+    """A run whose process died after 5 steps, only in its write-ahead log; its folder."""
+    run_python(DIES_AFTER_FIVE.format(run_id=run_id), cwd=repo)
+    directory = wal_dir(repo) / run_id
+    assert [r[1] for r in read_records(directory, 0)] == [1, 2, 3, 4, 5]
+    return directory
+
+
+# Records a fold cannot write or apply, as an older gittrack (or a damaged file) left them.
+BAD_RECORDS = {
+    "lone surrogate": ("log", 6, 1.0, None, None, {"f": "caf\udce9.txt"}),
+    "malformed record": ("config", 6, 5),
+}
+
+
+def poison(directory: Path, record: tuple[object, ...]) -> None:
+    seq = record[1]
+    assert isinstance(seq, int)
+    (directory / f"{seq:016d}.wal").write_bytes(walcodec.encode(record))
+
+
+@pytest.mark.parametrize("bad", BAD_RECORDS.values(), ids=list(BAD_RECORDS))
+def test_a_log_that_cannot_be_folded_is_reported_and_kept(
+    repo: Path, bad: tuple[object, ...]
+) -> None:
+    good = gittrack.init(id="good", settings={"quiet": True})
+    good.log({"a": 1})
+    good.finish()
+    directory = dead_run(repo, "poisoned")
+    poison(directory, bad)
+    repo_obj = pygit2.Repository(str(repo))
+    with pytest.warns(GittrackWarning, match="run poisoned crashed and its write-ahead log"):
+        assert recover_dead_runs(repo_obj) == []
+    assert [r[1] for r in read_records(directory, 0)] == [1, 2, 3, 4, 5, 6]  # nothing lost
+    # every reader and writer goes on; the dead run is listed as crashed, not running
+    with pytest.warns(GittrackWarning, match="poisoned"):
+        api = gittrack.Api(".")
+    assert {v.id: v.state for v in api.runs()} == {"good": "finished", "poisoned": "crashed"}
+    assert api.runs({"state": "crashed"})[0].id == "poisoned"
+    with pytest.warns(GittrackWarning, match="poisoned"):
+        other = gittrack.init(settings={"quiet": True})
+    other.log({"b": 2})
+    other.finish()
+    with pytest.warns(GittrackWarning, match="poisoned"):
+        assert gittrack.Api(".").run(other.id).state == "finished"
+    assert directory.is_dir()
+
+
+def test_a_log_in_quarantine_is_not_read_again_until_retried(repo: Path) -> None:
+    directory = dead_run(repo, "poisoned")
+    poison(directory, BAD_RECORDS["malformed record"])
+    repo_obj = pygit2.Repository(str(repo))
+    first = recover.recover_all(repo_obj)
+    assert [(u.run_id, u.directory) for u in first.unrecovered] == [("poisoned", directory)]
+    assert "TypeError" in first.unrecovered[0].reason
+    assert (directory / "quarantine").is_file()
+    # the automatic passes report it from the quarantine note, without reading the log
+    (directory / f"{6:016d}.wal").write_bytes(b"")
+    again = recover.recover_all(repo_obj)
+    assert [u.reason for u in again.unrecovered] == [first.unrecovered[0].reason]
+    # an explicit retry reads it again, and now it folds
+    retried = recover.recover_all(repo_obj, retry=True)
+    assert (retried.recovered, retried.unrecovered) == (["poisoned"], [])
+    assert not directory.exists()
+    view = gittrack.Api(".").run("poisoned")
+    assert view.state == "crashed"
+    assert list(view.history()["x"]) == [0, 1, 2, 3, 4]
+
+
+def test_any_exception_of_one_run_is_reported_with_its_type(repo: Path) -> None:
+    directory = dead_run(repo, "broken")
+    (repo / ".git" / "refs" / "gittrack" / "runs" / "broken").write_text("not a commit id\n")
+    report = recover.recover_all(pygit2.Repository(str(repo)))
+    assert [u.run_id for u in report.unrecovered] == ["broken"]
+    assert directory.is_dir()
+
+
+# -- a dead run whose recovery cannot be written ------------------------------------------------
+def test_a_stale_ref_lock_leaves_the_run_crashed_with_a_warning(repo: Path) -> None:
+    directory = dead_run(repo, "locked")
+    lock = repo / ".git" / "refs" / "gittrack" / "runs" / "locked.lock"
+    lock.write_text("left by a crashed git\n")
+    with pytest.warns(GittrackWarning, match=r"run locked crashed.*locked\.lock"):
+        view = gittrack.Api(".").run("locked")
+    assert view.state == "crashed"  # not `running`: its writer is gone
+    assert view.metadata["state"] == "crashed"
+    assert directory.is_dir()
+    assert not (directory / "quarantine").exists()  # a lock goes away: retried every time
+    lock.unlink()
+    view = gittrack.Api(".").run("locked")
+    assert list(view.history()["x"]) == [0, 1, 2, 3, 4]
+    assert not directory.exists()
