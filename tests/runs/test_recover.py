@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pygit2
@@ -19,7 +20,7 @@ from gittrack.formats import walcodec
 from gittrack.runs import recover
 from gittrack.runs.recover import recover_dead_runs
 from gittrack.runs.wal import read_records
-from tests.conftest import git, run_python
+from tests.conftest import CliResult, git, make_repo, run_python
 
 # Logs steps forever; prints each step number once log() has returned for it.
 WRITER = """
@@ -364,3 +365,29 @@ def test_a_stale_ref_lock_leaves_the_run_crashed_with_a_warning(repo: Path) -> N
     view = gittrack.Api(".").run("locked")
     assert list(view.history()["x"]) == [0, 1, 2, 3, 4]
     assert not directory.exists()
+
+
+def test_a_run_killed_on_a_full_disk_is_recovered_once_space_is_freed(
+    small_disk: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.runs.test_live import LOG_UNTIL_FULL
+
+    project = make_repo(small_disk / "project")
+    monkeypatch.chdir(project)
+    proc = run_python(LOG_UNTIL_FULL + "os._exit(0)\n", cwd=project, check=False, timeout=300)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr)
+    acknowledged = int(proc.stdout.split()[0])
+    # the disk is still full: the fold cannot be written; the run is listed crashed, with why
+    result = cli("runs")
+    assert result.exit_code == 0, result.stderr
+    assert "crashed" in result.stdout and "running" not in result.stdout
+    assert "gittrack: warning: run full crashed and its write-ahead log cannot be folded" \
+        in result.stderr
+    assert "No space left on device" in result.stderr
+    assert (wal_dir(project) / "full").is_dir()
+    (project / "filler").unlink()  # space is freed: the next command recovers everything
+    result = cli("runs")
+    assert result.exit_code == 0 and result.stderr == ""
+    xs = gittrack.Api(".").run("full").history(format="arrow").column("x").to_pylist()
+    assert xs == list(range(acknowledged))
+    assert not (wal_dir(project) / "full").exists()
