@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -391,3 +392,47 @@ def test_a_run_killed_on_a_full_disk_is_recovered_once_space_is_freed(
     xs = gittrack.Api(".").run("full").history(format="arrow").column("x").to_pylist()
     assert xs == list(range(acknowledged))
     assert not (wal_dir(project) / "full").exists()
+
+
+def test_a_fold_never_drops_rows_for_a_newer_checkpoint_from_another_log(repo: Path) -> None:
+    # A run killed in a linked worktree with 1,000 steps only in its log was continued from the
+    # main worktree without that log being folded (as gittrack did before it looked in every
+    # worktree); the log then reappears. Folding it over the newer head would drop its rows
+    # (their numbers are below the head's) and turn the finished run into `crashed`.
+    from tests.runs.test_start import kill_in_worktree
+
+    _, log = kill_in_worktree(repo)
+    away = repo.parent / "away"
+    log.rename(away)
+    run = gittrack.init(id="wt", resume="must", settings={"quiet": True})
+    assert run.step == 0
+    for i in range(10):
+        run.log({"loss": float(i)})
+    run.finish()
+    away.rename(log)
+    head = git(repo, "rev-parse", "refs/gittrack/runs/wt")
+    with pytest.warns(GittrackWarning, match=r"run wt .*continued by another process.*1000 "
+                      r"records"):
+        view = gittrack.Api(".").run("wt")
+    assert view.state == "finished"
+    assert git(repo, "rev-parse", "refs/gittrack/runs/wt") == head  # nothing written over it
+    assert len(list(read_records(log, 0))) == 1000  # the log is kept, whole
+    assert (log / "quarantine").is_file()
+
+
+def test_a_leftover_log_already_folded_by_another_worktree_is_removed(repo: Path) -> None:
+    from tests.runs.test_start import kill_in_worktree
+
+    _, log = kill_in_worktree(repo)
+    saved = repo.parent / "saved"
+    shutil.copytree(log, saved)
+    assert len(recover_dead_runs(pygit2.Repository(str(repo)))) == 1
+    run = gittrack.init(id="wt", resume="must", settings={"quiet": True})
+    run.log({"loss": 1000.0})
+    run.finish()
+    shutil.copytree(saved, log)  # its records are all in the run already
+    head = git(repo, "rev-parse", "refs/gittrack/runs/wt")
+    assert recover_dead_runs(pygit2.Repository(str(repo))) == ["wt"]
+    assert git(repo, "rev-parse", "refs/gittrack/runs/wt") == head
+    assert not log.exists()
+    assert gittrack.Api(".").run("wt").metadata["steps"] == 1001
