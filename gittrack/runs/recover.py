@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING
 import pygit2
 
 from gittrack.errors import ConflictError, GittrackError, GittrackWarning, RepositoryError
-from gittrack.runs.wal import QUARANTINE_FILE, RunLock, read_records, wal_roots, writer_token
+from gittrack._version import __version__
+from gittrack.runs.wal import (
+    QUARANTINE_FILE,
+    RunLock,
+    is_held,
+    read_records,
+    wal_roots,
+    writer_token,
+)
 from gittrack.types import CommitId, RunId
 
 if TYPE_CHECKING:
@@ -47,6 +55,8 @@ class Unrecovered:
 
     @property
     def message(self) -> str:
+        if not self.run_id:  # a wal folder that could not be listed
+            return f"cannot look for crashed runs in {self.directory} ({self.reason})"
         return (f"run {self.run_id} crashed and its write-ahead log cannot be folded "
                 f"({self.reason}); the log is kept in {self.directory}: `gittrack recover` "
                 f"retries it, `gittrack rm {self.run_id}` deletes the run and its log")
@@ -70,7 +80,7 @@ def recover_all(repo: pygit2.Repository, *, retry: bool = False) -> Recovery:
         try:
             directories = sorted(root.iterdir()) if root.is_dir() else []
         except OSError as exc:
-            report.unrecovered.append(Unrecovered(RunId("?"), root, describe(exc)))
+            report.unrecovered.append(Unrecovered(RunId(""), root, describe(exc)))
             continue
         for directory in directories:
             if directory.name.startswith("."):
@@ -109,6 +119,8 @@ def recover_run(
     Raises whatever the fold raised (the log is then kept, and put in quarantine unless the
     cause may pass: a full or read-only disk, a locked ref). Without ``retry``, a log in
     quarantine is not read again."""
+    if is_held(directory):  # looks without writing: a reader of a read-only .git may ask
+        return False
     lock = RunLock.try_acquire(directory)
     if lock is None:
         return False
@@ -151,15 +163,22 @@ def _may_pass(exc: BaseException) -> bool:
 
 
 def quarantine_reason(directory: Path) -> str | None:
+    """Why the log in ``directory`` is in quarantine; ``None`` if it is not, or if the note
+    was written by another version of gittrack (which may fold it: it is retried)."""
     try:
-        return (directory / QUARANTINE_FILE).read_text(errors="replace").strip() or "unknown"
+        version, _, reason = (directory / QUARANTINE_FILE).read_text(errors="replace").partition(
+            "\n")
     except OSError:
         return None
+    if version.strip() != f"gittrack {__version__}":
+        return None
+    return reason.strip() or "unknown"
 
 
 def _quarantine(directory: Path, reason: str) -> None:
     with contextlib.suppress(OSError):  # a read-only .git: the log is read again next time
-        (directory / QUARANTINE_FILE).write_text(reason + "\n", errors="replace")
+        (directory / QUARANTINE_FILE).write_text(f"gittrack {__version__}\n{reason}\n",
+                                                 errors="replace")
 
 
 class _ForeignLogError(ConflictError):

@@ -436,3 +436,14 @@ def test_a_leftover_log_already_folded_by_another_worktree_is_removed(repo: Path
     assert git(repo, "rev-parse", "refs/gittrack/runs/wt") == head
     assert not log.exists()
     assert gittrack.Api(".").run("wt").metadata["steps"] == 1001
+
+
+def test_a_quarantine_note_of_another_version_is_retried(repo: Path) -> None:
+    directory = dead_run(repo, "poisoned")
+    poison(directory, BAD_RECORDS["malformed record"])
+    repo_obj = pygit2.Repository(str(repo))
+    assert [u.run_id for u in recover.recover_all(repo_obj).unrecovered] == ["poisoned"]
+    # a newer gittrack (which may fold what this one could not) reads the log again
+    (directory / f"{6:016d}.wal").write_bytes(b"")
+    (directory / "quarantine").write_text("gittrack 0.0.1\nTypeError: ...\n")
+    assert recover.recover_all(repo_obj).recovered == ["poisoned"]
