@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 import pygit2
 
-from gittrack.errors import ConflictError, GittrackError, GittrackWarning, RepositoryError
 from gittrack._version import __version__
+from gittrack.errors import ConflictError, GittrackError, GittrackWarning, RepositoryError
 from gittrack.runs.wal import (
     QUARANTINE_FILE,
     RunLock,

@@ -280,7 +280,7 @@ def test_resume_of_a_run_live_in_another_worktree(repo: Path) -> None:
                           stdout=subprocess.PIPE, text=True) as proc:
         assert proc.stdout is not None and proc.stdin is not None
         assert proc.stdout.readline().strip() == "ready"
-        with pytest.raises(RunLockedError, match="busy.*worktrees/linked"):
+        with pytest.raises(RunLockedError, match=r"busy.*worktrees/linked"):
             start(id="busy", resume="must")
         assert gittrack.Api(".").run("busy").state == "running"
         proc.stdin.write("\n")
