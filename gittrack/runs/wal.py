@@ -194,7 +194,7 @@ class WalWriter:
         ``RepositoryError`` (nothing open, nothing written) if the disk cannot hold it."""
         path = self.directory / f"{first_seq:016d}{_SEGMENT_SUFFIX}"
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
         except OSError as exc:
             raise _write_error(path, exc) from None
         try:
