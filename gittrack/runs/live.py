@@ -326,8 +326,8 @@ class Run:
                 if not final and self._state.seq == self._checkpointed_seq:
                     return
                 snap = self._state.snapshot(final=final)
+                self._backlog.append(snap)  # first: the rows taken are never lost
                 self._wal.rotate(snap.seq + 1)
-            self._backlog.append(snap)
             now = time.time()
             if final:
                 state = "finished" if exit_code == 0 else "failed"

@@ -219,7 +219,10 @@ class WalWriter:
         data = walcodec.encode(record)
         end = self._pos + len(data)
         if self._fd < 0 or end > self._size:
-            self._close_segment()
+            try:
+                self._close_segment()
+            except OSError as exc:
+                raise _write_error(self._segment_path(), exc) from None
             self._open_segment(record[1], min_size=len(data) + walcodec.HEADER_SIZE)
             end = len(data)
         if self._map is not None:
@@ -261,7 +264,8 @@ class WalWriter:
         which reports it to the caller of ``log()``."""
         if self._fd < 0 or next_seq == self._segment_start or self._pos == 0:
             return
-        self._close_segment()
+        with contextlib.suppress(OSError):  # closed (and its records whole) either way
+            self._close_segment()
         with contextlib.suppress(RepositoryError):
             self._open_segment(next_seq)
 
