@@ -7,6 +7,11 @@
   cache survives a killed process; checkpoints fsync). Unused space at the end reads as zeros,
   which end the log. A checkpoint starts a new segment; older segments are deleted once the
   checkpoint holding their records is committed.
+- ``writer``: a random token naming the process that writes this log; its checkpoints carry
+  it (``resume.yaml``), so a fold knows whether the run's head continues this log or was
+  written by another process since (``gittrack.runs.recover``).
+- ``quarantine``: present once folding the log failed for a reason that retrying will not fix
+  (the reason, as text); recovery then reports the run without reading the log again.
 
 A segment's blocks are reserved on disk (``posix_fallocate``) before it is mapped: a store into
 a mapped page the disk cannot back kills the process with ``SIGBUS``, while a failed
@@ -14,12 +19,6 @@ reservation is an ``OSError`` that ``append`` turns into a ``RepositoryError`` b
 is written. Near a full disk segments get smaller (down to ``_MIN_SEGMENT_BYTES``); where space
 cannot be reserved at all (no ``posix_fallocate``), records are written with ``pwrite``, which
 reports a full disk as an error too.
-
-- ``writer``: a random token naming the process that writes this log; its checkpoints carry
-  it (``resume.yaml``), so a fold knows whether the run's head continues this log or was
-  written by another process since (``gittrack.runs.recover``).
-- ``quarantine``: present once folding the log failed for a reason that retrying will not fix
-  (the reason, as text); recovery then reports the run without reading the log again.
 
 The folder is prepared under a ``.tmp-*`` name and renamed into place only once locked, so a
 recoverer never mistakes a starting run for a dead one.
@@ -53,8 +52,6 @@ SEGMENT_BYTES = 8 * 1024 * 1024
 _MIN_SEGMENT_BYTES = 64 * 1024
 # posix_fallocate's answers that mean "this file system cannot reserve", not "no space".
 _CANNOT_RESERVE = {errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL, errno.ENOSYS}
-
-
 _WRITER_FILE = "writer"
 QUARANTINE_FILE = "quarantine"
 
