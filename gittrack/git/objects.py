@@ -86,6 +86,12 @@ def commit_tree(repo: pygit2.Repository, commit_id: CommitId) -> pygit2.Tree:
     return obj.tree
 
 
+def first_parent(repo: pygit2.Repository, commit_id: CommitId) -> CommitId | None:
+    obj = repo[commit_id]
+    assert isinstance(obj, pygit2.Commit)
+    return CommitId(str(obj.parent_ids[0])) if obj.parent_ids else None
+
+
 def read_file(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> bytes | None:
     """The bytes at ``path`` in ``tree``, or ``None`` when there is no such file."""
     try:
