@@ -134,7 +134,7 @@ def _follow(repo: pygit2.Repository, name: str, alias: str, commit: CommitId,
     Off the chain with other content (a diverged history), it names its own commit."""
     if commit == tip or repo.descendant_of(tip, commit):
         return commit
-    number = read_info(repo, commit).version
+    number = read_info(repo, commit, name).version
     try:
         current = find_version(repo, name, tip, number)
     except VersionRemovedError:

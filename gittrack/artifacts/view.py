@@ -36,7 +36,8 @@ class ArtifactVersion:
     @classmethod
     def resolve(cls, repo: pygit2.Repository, spec: str) -> ArtifactVersion:
         """The version ``spec`` names (``name``, ``name:latest``, ``name:v3``, ``name:alias``)."""
-        return cls(repo, versions.read_info(repo, alias_refs.resolve(repo, spec)))
+        name, _ = alias_refs.parse_spec(spec)
+        return cls(repo, versions.read_info(repo, alias_refs.resolve(repo, spec), name))
 
     # -- what artifact.yaml says -------------------------------------------------------------
     @property

@@ -38,7 +38,7 @@ def _number(repo: pygit2.Repository, name: str, selector: str) -> int:
     """``vN`` as written (it may exist only on the remote); ``latest`` or an alias, here."""
     if selector.startswith("v") and selector[1:].isdigit():
         return int(selector[1:])
-    return versions.read_info(repo, alias_refs.resolve(repo, f"{name}:{selector}")).version
+    return versions.read_info(repo, alias_refs.resolve(repo, f"{name}:{selector}"), name).version
 
 
 def _about(repo: pygit2.Repository, name: str, number: int) -> str:

@@ -149,10 +149,10 @@ def rewrite_lines(repo: pygit2.Repository, states: Iterable[RefState], remote: s
         if not state.ref.startswith(ARTIFACTS) or not state.local or not state.remote \
                 or state.remote not in repo:
             continue
-        diff = compare_chains(repo, state.local, CommitId(state.remote))
+        name = state.ref[len(ARTIFACTS):]
+        diff = compare_chains(repo, name, state.local, CommitId(state.remote))
         if diff is None:
             continue
-        name = state.ref[len(ARTIFACTS):]
         if diff.removed_there:
             rm = _rm(name, diff.removed_there, "")
             keep = f" (keeps {_numbers(diff.only_here)}, only here)" if diff.only_here else \
