@@ -27,11 +27,11 @@ from gittrack.urls import has_credentials, strip_credentials, strip_credentials_
         # query-string secrets are dropped; harmless parameters stay, in order
         ("https://h/f?X-Amz-Algorithm=A&X-Amz-Credential=AKIA%2F1&X-Amz-Signature=abc&v=2",
          "https://h/f?X-Amz-Algorithm=A&v=2"),
-        ("https://acct.blob.core.windows.net/c/f?sv=2022&sp=r&sig=SECRET", 
+        ("https://acct.blob.core.windows.net/c/f?sv=2022&sp=r&sig=SECRET",
          "https://acct.blob.core.windows.net/c/f?sv=2022&sp=r"),
         ("https://h/f?token=T", "https://h/f"),
         ("https://h/f?access_token=T#frag", "https://h/f#frag"),
-        ("https://storage.googleapis.com/b/o?X-Goog-Signature=S&x=1", 
+        ("https://storage.googleapis.com/b/o?X-Goog-Signature=S&x=1",
          "https://storage.googleapis.com/b/o?x=1"),
         ("https://h/f?key=AIzaSECRET", "https://h/f"),
         # scp-like: a user name is kept, a password never
