@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -108,18 +110,51 @@ def test_a_reference_and_a_file_cannot_share_a_name(tree: Path) -> None:
     assert [type(p).__name__ for p in art.planned] == ["PlannedReference"]
 
 
-def test_add_dir_follows_file_links_but_not_folder_links(tree: Path, tmp_path: Path) -> None:
+def test_add_dir_follows_links_to_files_and_folders(tree: Path, tmp_path: Path) -> None:
+    """As W&B's add_dir does: a link counts as what it points at, stored under its own name."""
     (tmp_path / "outside.txt").write_text("o")
+    (tmp_path / "shared" / "deep").mkdir(parents=True)
+    (tmp_path / "shared" / "deep" / "s.txt").write_text("s")
     (tree / "link.txt").symlink_to(tmp_path / "outside.txt")
-    (tree / "broken.txt").symlink_to(tmp_path / "nowhere")
-    (tree / "loop").symlink_to(tree)  # entering it would never end
-    (tree / "sub" / "deeper").mkdir()
-    (tree / "sub" / "deeper" / "c.txt").write_text("c")
+    (tree / "linked").symlink_to(tmp_path / "shared", target_is_directory=True)
+    (tree / "sub" / "again").symlink_to(tmp_path / "shared", target_is_directory=True)
     art = gittrack.Artifact("d", "dataset")
     art.add_dir(tree, name="top")
-    assert names(art) == ["top/a.txt", "top/link.txt", "top/sub/b.txt", "top/sub/deeper/c.txt"]
+    assert names(art) == ["top/a.txt", "top/link.txt", "top/linked/deep/s.txt",
+                          "top/sub/again/deep/s.txt", "top/sub/b.txt"]
     planned = {p.name: p for p in art.planned if isinstance(p, PlannedFile)}
     assert Path(planned["top/link.txt"].source) == tree / "link.txt"
+    assert Path(planned["top/linked/deep/s.txt"].source).read_text() == "s"
+
+
+def test_add_dir_warns_about_what_it_cannot_store(tree: Path, tmp_path: Path) -> None:
+    """Never a silent skip: broken links, loops and special files are named in a warning."""
+    (tree / "broken.txt").symlink_to(tmp_path / "nowhere")
+    (tree / "sub" / "loop").symlink_to(tree, target_is_directory=True)  # entering: no end
+    (tree / "self").symlink_to(tree / "self")  # a link to itself (ELOOP)
+    os.mkfifo(tree / "pipe")  # reading it would block forever
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tree / "sock"))
+        art = gittrack.Artifact("d", "dataset")
+        with pytest.warns(gittrack.GittrackWarning) as caught:
+            art.add_dir(tree)
+    assert names(art) == ["a.txt", "sub/b.txt"]
+    assert len(caught) == 1
+    text = str(caught[0].message)
+    assert "left out 5 entries" in text
+    for what in ("broken.txt (a broken symbolic link)", "sub/loop (a loop back to a folder above it)",
+                 "self (a broken symbolic link)", "pipe (a FIFO)", "sock (a socket)"):
+        assert what in text, text
+    assert caught[0].filename == __file__  # points at the caller's line
+
+
+def test_add_dir_of_a_linked_root_and_a_loop_at_the_top(tree: Path, tmp_path: Path) -> None:
+    (tmp_path / "root-link").symlink_to(tree, target_is_directory=True)
+    (tree / "up").symlink_to(tmp_path, target_is_directory=True)  # tmp_path holds tree
+    art = gittrack.Artifact("d", "dataset")
+    with pytest.warns(gittrack.GittrackWarning, match=r"up/data \(a loop back to a folder above it\)"):
+        art.add_dir(tmp_path / "root-link")
+    assert "a.txt" in names(art) and "sub/b.txt" in names(art)
 
 
 def test_add_dir_refuses_a_file_name_with_a_backslash(tree: Path) -> None:
