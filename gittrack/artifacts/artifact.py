@@ -20,6 +20,7 @@ from gittrack.artifacts.manifest import NameSet, check_entry_path
 from gittrack.errors import GittrackWarning, UsageError
 from gittrack.formats.values import to_plain
 from gittrack.git.codestate import is_valid_ref_component
+from gittrack.urls import has_credentials, strip_credentials
 
 _MAX_TYPE = 128
 _NOT_A_FILE = {errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP}
@@ -109,10 +110,19 @@ class Artifact:
         The bytes are not copied to the store: the manifest keeps the URI with a sha256 (local
         files) or the store's checksum or ETag and size, taken when the artifact is logged. A
         folder or prefix records every object under it.
+
+        A URL carrying credentials (``user:password@``, a token, a presigned S3/GCS URL's
+        signature, an Azure SAS ``sig``) is refused: the manifest is pushed unencrypted.
         """
         text = os.fspath(uri)
         if not isinstance(text, str) or not text:
             raise UsageError(f"reference must be a path or URL, got {uri!r}")
+        if "://" in text and has_credentials(text):
+            raise UsageError(
+                f"reference {strip_credentials(text)} is given with credentials (user info, a "
+                "token or a signature) that would be pushed unencrypted in manifest.parquet: "
+                "give the URL without them, with credentials from the environment or the "
+                "storage options (docs/artifacts.md, 'References')")
         if "://" not in text:
             local = Path(text)
             if not local.exists():
