@@ -143,7 +143,8 @@ def test_add_dir_warns_about_what_it_cannot_store(tree: Path, tmp_path: Path) ->
     text = str(caught[0].message)
     assert "left out 5 entries" in text
     for what in ("broken.txt (a broken symbolic link)",
-                 "sub/loop (a loop back to a folder above it)", "self (a broken symbolic link)", "pipe (a FIFO)", "sock (a socket)"):
+                 "sub/loop (a loop back to a folder above it)", "self (a broken symbolic link)",
+                 "pipe (a FIFO)", "sock (a socket)"):
         assert what in text, text
     assert caught[0].filename == __file__  # points at the caller's line
 
