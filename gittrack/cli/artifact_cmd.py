@@ -108,9 +108,16 @@ def alias(obj: CliContext, spec: str, alias: str, delete: bool) -> None:
     version = ArtifactVersion.resolve(repo, spec)
     before = alias_refs.aliases(repo, name).get(alias_refs.check_alias(alias))
     alias_refs.set_alias(repo, name, alias, version.commit)
-    moved = "" if before is None or before == version.commit else \
-        f" (moved from v{versions.read_info(repo, before, name).version})"
-    click.echo(f"{name}:{alias} → {version.spec}{moved}")
+    click.echo(f"{name}:{alias} → {version.spec}{_moved(repo, name, before, version.commit)}")
+
+
+def _moved(repo: pygit2.Repository, name: str, before: CommitId | None, now: CommitId) -> str:
+    if before is None or before == now:
+        return ""
+    try:
+        return f" (moved from v{versions.read_info(repo, before, name).version})"
+    except GittrackError:
+        return f" (moved from {before[:12]}, not a version of {name})"
 
 
 @command.command("reencrypt")

@@ -164,4 +164,8 @@ def test_one_bad_ref_does_not_hide_the_other_artifacts(cli: Cli, logged: dict[st
             assert bad.exit_code == 6, (name, command, bad.stderr)
             assert f"refs/gittrack/artifacts/{name}" in bad.stderr
             assert "internal error" not in bad.stderr
+    for command in ("show", "get"):
+        bad = cli("artifact", command, "data:bad")
+        assert bad.exit_code == 6 and "refs/gittrack/aliases/data/bad" in bad.stderr, bad
+    assert cli("artifact", "alias", "data:v0", "bad").exit_code == 0  # a bad alias can be fixed
     assert cli("artifact", "rm", "blob", "-y").exit_code == 0
