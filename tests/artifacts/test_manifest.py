@@ -190,3 +190,20 @@ def test_forged_rows_are_refused(columns: dict[str, list[object]], says: str) ->
 ])
 def test_rows_gittrack_writes_are_read(row: dict[str, list[object]]) -> None:
     assert len(read_manifest(_parquet(**row))) == 1
+
+
+@given(path=st.text(max_size=30), digest=st.text(max_size=70), size=st.integers(-2**63, 2**63 - 1),
+       blob=st.none() | st.text(max_size=70), ref=st.none() | st.text(max_size=40))
+def test_any_row_is_read_as_written_or_refused(path: str, digest: str, size: int,
+                                               blob: str | None, ref: str | None) -> None:
+    try:
+        data = _parquet(path=[path], digest=[digest], size=[size],
+                        blob=pa.array([blob], pa.string()), ref=pa.array([ref], pa.string()))
+    except (pa.ArrowInvalid, UnicodeEncodeError):
+        return  # not storable in parquet at all (lone surrogates)
+    try:
+        [entry] = read_manifest(data)
+    except FormatError:
+        return
+    assert check_entry_path(entry.path) == path and entry.size >= 0
+    assert (entry.blob is None) != (entry.ref is None)

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pygit2
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from gittrack.artifacts import versions
 from gittrack.artifacts.manifest import ManifestEntry
@@ -178,3 +181,31 @@ def test_latest_versions_skips_bad_refs_and_reports_them(git_repo: pygit2.Reposi
                                            "refs/gittrack/artifacts/evil"]
     with pytest.raises(FormatError):
         versions.latest_versions(git_repo)
+
+
+_YAML_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                 max_size=3),
+    max_leaves=8)
+
+
+@hsettings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.dictionaries(
+    st.sampled_from(["format", "name", "type", "version", "next_version", "description",
+                     "metadata", "producer", "created_at", "files", "size", "extra"]),
+    _YAML_VALUES, max_size=4))
+def test_any_artifact_yaml_is_read_or_refused_with_a_format_error(
+        git_repo: pygit2.Repository, changes: dict[str, object]) -> None:
+    """Whatever a remote puts in artifact.yaml: a VersionInfo gittrack could have written, or a
+    FormatError naming the ref; never another exception."""
+    commit = forge(git_repo, "model", good_doc(**changes))
+    try:
+        info = versions.read_info(git_repo, commit, "model")
+    except FormatError as exc:
+        assert "refs/gittrack/artifacts/model" in str(exc)
+        return
+    assert info.name == "model" and type(info.version) is int and info.version >= 0
+    assert info.producer is None or isinstance(info.producer, str)
+    assert type(info.size) is int and info.size >= 0 and isinstance(info.type, str)
+    assert isinstance(info.metadata, dict) and isinstance(info.created_at, str)
