@@ -49,6 +49,12 @@ class PlannedReference:
 Planned = PlannedFile | PlannedReference
 
 
+def is_valid_type(kind: object) -> bool:
+    """An artifact type: a short one-line string (also checked on versions read from git)."""
+    return isinstance(kind, str) and bool(kind.strip()) and len(kind) <= _MAX_TYPE \
+        and not any(c in kind for c in "\r\n\0")
+
+
 def check_artifact_name(name: object) -> str:
     if not isinstance(name, str) or not is_valid_ref_component(name):
         raise UsageError(
@@ -69,8 +75,7 @@ class Artifact:
     def __init__(self, name: str, type: str, description: str | None = None,
                  metadata: Mapping[str, Any] | None = None) -> None:
         self.name = check_artifact_name(name)
-        if not isinstance(type, str) or not type.strip() or len(type) > _MAX_TYPE \
-                or any(c in type for c in "\r\n\0"):
+        if not is_valid_type(type):
             raise UsageError(f"artifact type must be a short one-line string, got {type!r}")
         if description is not None and not isinstance(description, str):
             raise UsageError(f"description must be a string, got {description!r}")

@@ -19,6 +19,7 @@ from typing import Any
 
 import pygit2
 
+from gittrack.artifacts.artifact import is_valid_type
 from gittrack.artifacts.manifest import ManifestEntry, content_key, read_manifest, write_manifest
 from gittrack.errors import (
     ConflictError,
@@ -173,7 +174,7 @@ def _problem(doc: dict[Any, Any], name: str) -> str | None:
         ("format", doc.get("format") in (FORMAT, GAPS_FORMAT) and _is_int(doc.get("format")),
          f"{FORMAT} or {GAPS_FORMAT}"),
         ("name", doc.get("name") == name, f"{name!r}, the name in its ref"),
-        ("type", _is_type(doc.get("type")), "a one-line string of 1 to 128 characters"),
+        ("type", is_valid_type(doc.get("type")), "a one-line string of 1 to 128 characters"),
         ("version", _in_range(doc.get("version"), 0, _MAX_NUMBER), "a whole number >= 0"),
         ("next_version", doc.get("next_version") is None or _in_range(
             doc.get("next_version"), _as_int(doc.get("version")) + 1, _MAX_NUMBER),
@@ -207,11 +208,6 @@ def _as_int(value: Any) -> int:
 
 def _in_range(value: Any, low: int, high: int) -> bool:
     return _is_int(value) and low <= value <= high
-
-
-def _is_type(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 128 and bool(value.strip()) \
-        and not any(c in value for c in "\r\n\0")
 
 
 def _iso(value: Any) -> str:
