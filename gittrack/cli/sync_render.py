@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from gittrack.errors import GittrackError
 from gittrack.sync.compare import ARTIFACTS, RefState, Standing, kind_and_name
 from gittrack.sync.mirror import to_mirror
 from gittrack.sync.pull import KeptBecause, PullReport
@@ -150,7 +151,10 @@ def rewrite_lines(repo: pygit2.Repository, states: Iterable[RefState], remote: s
                 or state.remote not in repo:
             continue
         name = state.ref[len(ARTIFACTS):]
-        diff = compare_chains(repo, name, state.local, CommitId(state.remote))
+        try:
+            diff = compare_chains(repo, name, state.local, CommitId(state.remote))
+        except GittrackError:  # a chain that is no artifact's (forged): no advice to give
+            continue
         if diff is None:
             continue
         if diff.removed_there:

@@ -68,3 +68,28 @@ def test_forged_artifacts_from_a_remote(bare_remote: Path, make_clone: MakeClone
     assert cli("runs").exit_code == 0
     log_run(victim, fast_settings, name="mine")  # the clone goes on working
     assert cli("push").exit_code == 0
+
+
+def test_a_forged_version_on_a_diverged_chain(bare_remote: Path, make_clone: MakeClone,
+                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              fast_settings: dict[str, object],
+                                              cli: Any) -> None:
+    honest = make_clone("honest", str(bare_remote))
+    share_storage(honest, str(tmp_path / "store"))
+    log_run(honest, fast_settings)
+    monkeypatch.chdir(honest)
+    assert cli("push").exit_code == 0
+    victim = make_clone("victim", str(bare_remote))
+    monkeypatch.chdir(victim)
+    assert cli("pull").exit_code == 0
+    log_run(victim, fast_settings, data="4,5,6\n")  # data:v1, only here
+    evil = make_clone("evil", str(bare_remote))
+    git(evil, "fetch", "-q", "origin", "refs/gittrack/*:refs/gittrack/*")
+    repo = pygit2.Repository(str(evil))
+    v0 = git(evil, "rev-parse", "refs/gittrack/artifacts/data").strip()
+    forge(repo, "data", good_doc(name=str(tmp_path / "escaped"), version=1), parents=[v0])
+    git(evil, "push", "-q", "-f", "origin", "refs/gittrack/artifacts/data")
+    pulled = cli("pull")
+    assert "internal error" not in pulled.stderr and pulled.exit_code != 6, pulled
+    assert cli("artifact", "get", "data").exit_code == 0  # ours, kept
+    assert not (tmp_path / "escaped-v1").exists()
