@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from gittrack.artifacts.manifest import NameSet, check_entry_path
+from gittrack.artifacts.manifest import NameSet, check_entry_path, is_utf8
 from gittrack.errors import GittrackWarning, UsageError
 from gittrack.formats.values import to_plain
 from gittrack.git.codestate import is_valid_ref_component
@@ -52,7 +52,7 @@ Planned = PlannedFile | PlannedReference
 def is_valid_type(kind: object) -> bool:
     """An artifact type: a short one-line string (also checked on versions read from git)."""
     return isinstance(kind, str) and bool(kind.strip()) and len(kind) <= _MAX_TYPE \
-        and not any(c in kind for c in "\r\n\0")
+        and not any(c in kind for c in "\r\n\0") and is_utf8(kind)
 
 
 def check_artifact_name(name: object) -> str:
@@ -77,8 +77,9 @@ class Artifact:
         self.name = check_artifact_name(name)
         if not is_valid_type(type):
             raise UsageError(f"artifact type must be a short one-line string, got {type!r}")
-        if description is not None and not isinstance(description, str):
-            raise UsageError(f"description must be a string, got {description!r}")
+        if description is not None and not (isinstance(description, str)
+                                            and is_utf8(description)):
+            raise UsageError(f"description must be a UTF-8 string, got {description!r}")
         if metadata is not None and not isinstance(metadata, Mapping):
             raise UsageError(f"metadata must be a dict, got {metadata!r}")
         self.type = type

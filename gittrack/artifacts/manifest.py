@@ -65,9 +65,22 @@ def check_entry_path(name: object, *, what: str = "file name") -> str:
         problem = "must not contain empty, '.' or '..' parts"
     elif len(name) > _MAX_PATH:
         problem = f"is longer than {_MAX_PATH} characters"
+    elif not is_utf8(name):
+        problem = ("is not valid UTF-8 (a name read from a file system in another encoding): "
+                   "rename the file, or give it a name=")
     if problem:
         raise UsageError(f"{what} {name!r} {problem}: use a relative path like 'data/train.csv'")
     return name
+
+
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` can be stored (Parquet and YAML hold UTF-8): no lone surrogate, as
+    ``os.listdir`` gives for a byte that is not UTF-8 in a file name."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parents(path: str) -> list[str]:

@@ -191,3 +191,22 @@ def test_a_reference_with_credentials_is_refused(uri: str) -> None:
         art.add_reference(uri)
     assert "TOKEN123" not in str(raised.value)
     assert len(art) == 0
+
+
+def test_names_and_texts_that_cannot_be_stored_are_refused(tmp_path: Path) -> None:
+    """A file name read from a latin-1 file system holds a lone surrogate: no UTF-8 string
+    can store it, and pyarrow failed with UnicodeEncodeError only when logging."""
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("y")
+    os.close(os.open(os.path.join(os.fsencode(folder), b"caf\xe9.txt"), os.O_CREAT | os.O_WRONLY))
+    art = gittrack.Artifact("d", "dataset")
+    with pytest.raises(UsageError, match=r"caf\\udce9.txt.*UTF-8"):
+        art.add_dir(folder)
+    with pytest.raises(UsageError, match=r"UTF-8"):
+        art.add_file(folder / "ok.txt", name="caf\udce9")
+    assert len(art) == 0
+    with pytest.raises(UsageError):
+        gittrack.Artifact("d", "data\udce9")
+    with pytest.raises(UsageError):
+        gittrack.Artifact("d", "dataset", description="caf\udce9")
