@@ -200,13 +200,12 @@ def _walk(root: Path, skipped: list[str]) -> Iterator[tuple[str, str]]:
             kind, st = _kind(entry)
             if kind == "file":
                 yield name, entry.path
-            elif kind != "folder":
+            elif kind != "folder" or st is None:
                 skipped.append(f"{name} ({kind})")
-            elif st is not None and _key(st) in above:
+            elif _key(st) in above:
                 skipped.append(f"{name} (a loop back to a folder above it)")
             else:
-                key = _key(st) if st is not None else None
-                folders.append((f"{name}/", entry.path, above | {key} if key else above))
+                folders.append((f"{name}/", entry.path, above | {_key(st)}))
 
 
 def _list(folder: str) -> list[os.DirEntry[str]]:
