@@ -300,9 +300,9 @@ class ArtifactStorage:
 
     def _not_found(self, entry: ManifestEntry, label: str) -> BlobNotFoundError:
         return BlobNotFoundError(
-            f"{label}: blob {str(entry.blob)[:16]}… is not in the store {self.store.url} (was "
-            "it stored from another machine with another storage setting? after a key "
-            "rotation, update this checkout's .gittrack/keys)"
+            f"{label}: blob {str(entry.blob)[:16]}… is not in the store "
+            f"{self.store.shown_url} (was it stored from another machine with another storage "
+            "setting? after a key rotation, update this checkout's .gittrack/keys)"
         )
 
     def _decrypt(self, raw: Path, plain: Path, label: str) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pygit2
 
 from gittrack.errors import PushRejectedError, TransportError, UsageError
-from gittrack.git.codestate import strip_credentials
+from gittrack.urls import strip_credentials, strip_credentials_in
 
 # Kept from the environment: they choose how to connect and authenticate, not which repo.
 _KEEP_EXACT = {"GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT", "GIT_ASKPASS",
@@ -74,10 +74,6 @@ def run_git(repo: pygit2.Repository, args: Sequence[str], *, what: str,
 def _clean(stderr: str) -> str:
     lines = [strip_credentials_in(line) for line in stderr.strip().splitlines() if line.strip()]
     return "; ".join(lines[-6:]) or "git gave no reason"
-
-
-def strip_credentials_in(text: str) -> str:
-    return " ".join(strip_credentials(word) if "://" in word else word for word in text.split())
 
 
 def remotes(repo: pygit2.Repository) -> list[str]:

@@ -47,7 +47,7 @@ def plan(repo: pygit2.Repository, view: RunView) -> PurgePlan:
               for s in artifact_specs(v.metadata, role)}
     removed, kept = [], []
     for name in versions.list_artifacts(repo):
-        infos = [versions.read_info(repo, c) for c in versions.history(repo, name)]
+        infos = [versions.read_info(repo, c, name) for c in versions.history(repo, name)]
         mine = [i for i in infos if i.producer == view.id]
         if not mine:
             continue

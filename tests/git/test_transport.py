@@ -139,3 +139,9 @@ def test_porcelain_parsing() -> None:
     result = transport.parse_porcelain(out)
     assert result.updated == ("refs/a", "refs/d") and result.up_to_date == ("refs/b",)
     assert result.rejected == ("refs/c",) and "stale info" in result.reasons["refs/c"]
+
+
+def test_remote_url_with_a_bad_port_never_raises(repo: Path) -> None:
+    """``push`` named the remote through ``urlsplit().port`` and exited 70 on a bad port."""
+    git(repo, "remote", "add", "origin", "https://u:SECRET@h:99999/x")
+    assert transport.remote_url(pygit2.Repository(str(repo)), "origin") == "https://h:99999/x"
