@@ -149,15 +149,16 @@ def positional(remote: str) -> str:
     return remote
 
 
-def ls_remote(repo: pygit2.Repository, remote: str,
-              prefix: str = "refs/gittrack/") -> dict[str, str]:
-    """The remote's refs under ``prefix``: ref name → commit id (one round trip)."""
-    done = run_git(repo, ["ls-remote", "--refs", "--", positional(remote), f"{prefix}*"],
+def ls_remote(repo: pygit2.Repository, remote: str, prefix: str = "refs/gittrack/",
+              also: Sequence[str] = ()) -> dict[str, str]:
+    """The remote's refs under ``prefix`` and those named in ``also``: ref name → commit id
+    (one round trip)."""
+    done = run_git(repo, ["ls-remote", "--refs", "--", positional(remote), f"{prefix}*", *also],
                    what=f"listing {prefix}* on {remote_url(repo, remote)}")
     found: dict[str, str] = {}
     for line in done.stdout.splitlines():
         sha, _, name = line.partition("\t")
-        if name.startswith(prefix):
+        if name.startswith(prefix) or name in also:
             found[name] = sha
     return found
 

@@ -153,6 +153,9 @@ def push_changes(repo: pygit2.Repository, remote: str,
                  changes: Sequence[RefChange]) -> tuple[str, ...]:
     """One atomic push of ``changes``, each leased on its ``old``; the mirror follows."""
     specs = [f"+{c.new}:{c.ref}" if c.new is not None else f":{c.ref}" for c in changes]
+    if any(c.new is None for c in changes):
+        # The remote says it had refs deleted: a clone that finds it empty knows why.
+        specs.append(mirror.deletion_mark(repo))
     transport.push(repo, remote, specs, leases={c.ref: c.old for c in changes},
                    no_verify=True)
     key = mirror.mirror_key(repo, remote)

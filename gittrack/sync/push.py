@@ -81,9 +81,9 @@ def _plan(repo: pygit2.Repository, remote: str, runs: Sequence[str], force: bool
     key = mirror.mirror_key(repo, remote)
     before = mirror.snapshot(repo, key)
     chosen = select(repo, runs, before.local)
-    on_remote = transport.ls_remote(repo, remote)
+    on_remote, marked = mirror.remote_refs(repo, remote)
     url = transport.remote_url(repo, remote)
-    trusted = mirror.trusts(repo, key, url, before.mirrored, on_remote)
+    trusted = mirror.trusts(repo, key, url, before.mirrored, on_remote, marked)
     seen = (before.last_seen() if trusted
             else {r: s for r, s in before.last_seen().items() if r in on_remote})
     states = [compare(repo, ref, sha, on_remote.get(ref), seen.get(ref))
