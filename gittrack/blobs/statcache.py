@@ -33,6 +33,8 @@ _COLUMNS = "SELECT path, size, mtime_ns, ctime_ns, inode, digest FROM stat"
 _SELECT = _COLUMNS + " WHERE path IN ({marks})"
 _SELECT_RANGE = _COLUMNS + " WHERE path >= ? AND path < ? LIMIT ?"
 _INSERT = "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?)"
+_DELETE = "DELETE FROM stat WHERE digest = ?"
+_DIGESTS = "SELECT DISTINCT digest FROM stat"
 
 # "Racily clean" (git's term): a file modified again within the same timestamp tick as the
 # hash keeps its mtime. Entries for files younger than this at record time are not kept.
@@ -105,6 +107,20 @@ class StatCache:
                 if not _is_racy(st, taken)]
         if rows:
             self._db.write(_INSERT, rows)
+
+    def forget_digests(self, digests: Iterable[str]) -> bool:
+        """Remove every entry of ``digests`` (their blobs were purged or collected): no source
+        path or digest of them stays in the file, its journal or its free pages. ``False``
+        if the file could not be written."""
+        wanted = sorted(set(digests))
+        if not wanted:
+            return True
+        return self._db.write(_DELETE, [(d,) for d in wanted], erase=True)
+
+    def digests(self) -> set[str] | None:
+        """Every digest with an entry (``None``: the file cannot be read)."""
+        rows = self._db.query(_DIGESTS)
+        return None if rows is None else {str(row[0]) for row in rows}
 
     def close(self) -> None:
         self._db.close()

@@ -108,6 +108,8 @@ def collect(repo: pygit2.Repository, *, remote: str | None = None,
     removed, young = _sweep_store(storage, blobs, cutoff if grace > 0 else None, dry_run)
     temps = _sweep_temps(storage, cutoff, dry_run)
     cache = _sweep_cache(storage.cache.root, digests, dry_run)
+    if not dry_run:
+        _sweep_stat_cache(storage, digests)
     return GcReport(tuple(removed), young, temps, cache, len(blobs), roots, dry_run)
 
 
@@ -152,6 +154,15 @@ def _sweep_temps(storage: ArtifactStorage, cutoff: float, dry_run: bool) -> int:
                 with contextlib.suppress(FileNotFoundError):
                     store.fs.rm_file(path)
     return count
+
+
+def _sweep_stat_cache(storage: ArtifactStorage, live: set[str]) -> None:
+    """Source paths hashed to a digest nothing names any more (its artifact was removed):
+    they are the user's folder names, not to be kept (``docs/security.md``). A file being
+    logged right now only costs a second hash."""
+    known = storage.stat_cache.digests()
+    if known:
+        storage.stat_cache.forget_digests(known - live)
 
 
 def _sweep_cache(root: Path, live: set[str], dry_run: bool) -> int:

@@ -78,4 +78,5 @@ def purge(repo: pygit2.Repository, view: RunView, *, remote: str | None) -> Purg
     freed = {e.digest for e in candidates} - digests
     for digest in freed:
         storage.cache.remove(digest)
+    storage.stat_cache.forget_digests(freed)  # source paths of what was purged
     return PurgeReport(what, report, tuple(gone), len(freed))

@@ -4,6 +4,9 @@ own gc, or in the store holds the purged run's unique content; everything else i
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
+import time
 from pathlib import Path
 
 import pygit2
@@ -79,3 +82,38 @@ def test_purge_keeps_versions_other_runs_use(repo: Path) -> None:
     report = purge(r, resolve_run(r, producer), remote=None)
     assert report.blobs == () and sha(b"model weights") in store_names(repo)
     assert "refs/gittrack/artifacts/model" in git(repo, "for-each-ref")
+
+
+def _raw_cache_bytes(repo: Path, name: str) -> bytes:
+    """A sqlite cache file as it lies on disk, with its WAL: deleted rows included."""
+    folder = repo / ".git" / "gittrack" / "cache"
+    return b"".join(p.read_bytes() for p in folder.glob(f"{name}*") if p.is_file())
+
+
+def test_purge_leaves_no_source_path_or_digest_in_the_caches(repo: Path, tmp_path: Path) -> None:
+    use_store(repo, "local", tmp_path, None)
+    folder = repo / f"secret-dataset-{marker()}"
+    folder.mkdir()
+    weights = folder / "weights.bin"
+    weights.write_bytes(f"weights {marker()}".encode())
+    (repo / "kept.bin").write_bytes(b"kept")
+    for path in (weights, repo / "kept.bin"):  # not "racily clean": the stat cache keeps them
+        os.utime(path, (time.time() - 3600,) * 2)
+    make_run(artifact=("kept", repo / "kept.bin"))
+    victim = make_run(artifact=("model", weights))
+    digest = sha(weights.read_bytes())
+    stat_file = repo / ".git" / "gittrack" / "cache" / "stat.sqlite"
+    with sqlite3.connect(stat_file) as db:
+        assert digest in {row[0] for row in db.execute("SELECT digest FROM stat")}
+    assert str(folder).encode() in _raw_cache_bytes(repo, "stat.sqlite")
+
+    r = pygit2.Repository(str(repo))
+    purge(r, resolve_run(r, victim), remote=None)
+
+    with sqlite3.connect(stat_file) as db:
+        rows = list(db.execute("SELECT path, digest FROM stat"))
+    assert rows and not any(digest == d or str(folder) in p for p, d in rows)
+    for name in ("stat.sqlite", "presence.sqlite"):
+        raw = _raw_cache_bytes(repo, name)
+        assert str(folder).encode() not in raw and digest.encode() not in raw, name
+    assert sha(b"kept").encode() in _raw_cache_bytes(repo, "stat.sqlite")
