@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pygit2
 
@@ -28,6 +29,9 @@ from gittrack.blobs.store import BlobInfo
 from gittrack.errors import KeyMissingError, UsageError
 from gittrack.git import refs, transport
 from gittrack.sync import mirror
+
+if TYPE_CHECKING:
+    from gittrack.sync.purge import Finished
 
 DEFAULT_GRACE = 24 * 3600.0
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -44,6 +48,8 @@ class GcReport:
     marked: int  # blobs still referenced
     roots: tuple[str, ...]  # where marking started: "local", and each remote's mirror
     dry_run: bool = False
+    finished: tuple[Finished, ...] = ()
+    """Interrupted purges finished first (``sync/purge.py``)."""
 
     @property
     def size(self) -> int:
@@ -101,6 +107,9 @@ def collect(repo: pygit2.Repository, *, remote: str | None = None,
             grace: float = DEFAULT_GRACE, dry_run: bool = False,
             storage: ArtifactStorage | None = None, now: float | None = None) -> GcReport:
     """Remove what nothing references from the store and the local cache (see module doc)."""
+    from gittrack.sync.purge import finish_interrupted  # purge builds on gc's marking
+
+    finished = () if dry_run else finish_interrupted(repo)
     storage = storage or open_storage(repo)
     tips, roots = mark_roots(repo, remote)
     blobs, digests = live_names(storage, manifest_entries(repo, tips), has_keys(repo))
@@ -110,7 +119,7 @@ def collect(repo: pygit2.Repository, *, remote: str | None = None,
     cache = _sweep_cache(storage.cache.root, digests, dry_run)
     if not dry_run:
         _sweep_stat_cache(storage, digests)
-    return GcReport(tuple(removed), young, temps, cache, len(blobs), roots, dry_run)
+    return GcReport(tuple(removed), young, temps, cache, len(blobs), roots, dry_run, finished)
 
 
 def has_keys(repo: pygit2.Repository) -> bool:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pygit2
 import pytest
@@ -117,3 +121,64 @@ def test_purge_leaves_no_source_path_or_digest_in_the_caches(repo: Path, tmp_pat
         raw = _raw_cache_bytes(repo, name)
         assert str(folder).encode() not in raw and digest.encode() not in raw, name
     assert sha(b"kept").encode() in _raw_cache_bytes(repo, "stat.sqlite")
+
+
+def _into_local_cache(repo: Path, artifact: str) -> None:
+    from gittrack.artifacts import versions
+    from gittrack.artifacts.project import open_storage
+    from gittrack.artifacts.reachability import manifest_entries
+
+    r = pygit2.Repository(str(repo))
+    storage = open_storage(r)
+    for entry in manifest_entries(r, [versions.head(r, artifact)]):
+        storage.cached(entry)
+
+
+def _purge_killed_at(repo: Path, run_id: str, point: str) -> None:
+    """``gittrack purge`` in a child process that SIGKILLs itself at fault point ``point``
+    (``GITTRACK_FAULT``, ``gittrack/git/faults.py``)."""
+    env = {**os.environ, "GITTRACK_FAULT": point}
+    done = subprocess.run([sys.executable, "-m", "gittrack", "purge", "--yes", run_id],
+                          cwd=repo, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+
+@pytest.mark.parametrize(("point", "again"), [
+    ("purge.refs-deleted", ["purge", "{run}"]),
+    ("purge.refs-deleted", ["purge"]),
+    ("purge.refs-deleted", ["gc"]),
+    ("purge.blob-deleted", ["purge", "--yes", "{other}"]),
+    ("purge.journal-written", ["purge"]),
+])
+def test_an_interrupted_purge_is_finished_by_the_next_purge_or_gc(
+        repo: Path, tmp_path: Path, cli: Any, point: str, again: list[str]) -> None:
+    url = use_store(repo, "local", tmp_path, None)
+    bare = add_bare_remote(repo)
+    mark = marker()
+    (repo / "w0.bin").write_bytes(f"weights 0 {mark}".encode())
+    (repo / "w1.bin").write_bytes(b"weights 1")
+    victim = make_run(mark, artifact=("model", repo / "w0.bin"))
+    other = make_run(artifact=("other", repo / "w1.bin"))
+    push_all(repo)
+    blob = sha(f"weights 0 {mark}".encode())
+    cache = repo / ".git" / "gittrack" / "cache" / "blobs" / blob[:2] / blob[2:]
+    _into_local_cache(repo, "model")  # as a download from a remote store leaves it
+    assert cache.exists() and blob in store_names(repo)
+
+    _purge_killed_at(repo, victim, point)
+    if point != "purge.journal-written":
+        assert victim not in git(repo, "for-each-ref") + git(bare, "for-each-ref")
+        assert blob in store_names(repo) or point == "purge.blob-deleted"
+
+    args = [a.format(run=victim, other=other) for a in again]
+    result = cli(*args)
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert f"finished the interrupted purge of run {victim}" in result.stdout
+    assert blob not in store_names(repo) and not cache.exists()
+    assert not any(mark.encode() in p.read_bytes() for p in Path(url).rglob("*") if p.is_file())
+    assert not any(mark.encode() in p.read_bytes()
+                   for p in (repo / ".git" / "gittrack").rglob("*") if p.is_file())
+    assert objects_containing(repo, mark) == 0
+    assert victim not in git(repo, "for-each-ref") and victim not in git(bare, "for-each-ref")
+    assert "interrupted" not in cli(*args).stdout  # said once: the journal is gone
+    git(repo, "fsck", "--no-dangling")
