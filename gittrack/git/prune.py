@@ -21,6 +21,7 @@ from pathlib import Path
 import pygit2
 
 from gittrack.errors import RepositoryError
+from gittrack.git import faults
 from gittrack.git.transport import git_env
 
 
@@ -71,18 +72,27 @@ def prune_objects(
 
     A loose object written again after ``since`` (git and libgit2 refresh the mtime of an
     object they would have written) is kept: another process has just started using it.
+
+    Indexes first, objects last, so that a kill at any moment leaves ``git fsck`` passing:
+    the commit-graph is rewritten from the refs (which no longer reach ``objects``) before
+    any object goes; a pack is replaced by ``git repack`` itself, which writes the new pack
+    (and its index) before deleting the old.
     """
     if not objects:
         return PruneReport(0)
+    _rewrite_commit_graph(repo)
+    faults.point("prune.graph-written")
     _unlink_loose(repo, objects, since)
+    faults.point("prune.object-unlinked")
     left = _still_present(repo, objects)
     if left:
         # Packed: a pack cannot lose one object; rewrite the packs without anything
         # unreachable (that becomes loose, with its age), then unlink ours.
         _git(repo, ["repack", "-a", "-d", "-A", "-q"])
+        faults.point("prune.repacked")
         _unlink_loose(repo, left)
         left = _still_present(repo, left)
-    _rewrite_commit_graph(repo)
+    faults.point("prune.done")
     return PruneReport(len(objects) - len(left), tuple(left))
 
 
@@ -109,8 +119,9 @@ def _unlink_loose(
 
 
 def _rewrite_commit_graph(repo: pygit2.Repository) -> None:
-    """A commit-graph (written by ``git gc``) still lists the removed commits: ``git fsck``
-    then reports them unreadable. Rewrite it from what is reachable, as ``git gc`` would."""
+    """A commit-graph (written by ``git gc``) that lists a removed commit makes ``git fsck``
+    report it unreadable. Rewritten from what the refs reach (a split chain becomes one
+    file), as ``git gc`` would, before the commits go: it never names them."""
     info = _objects_dir(repo) / "info"
     if (info / "commit-graph").exists() or (info / "commit-graphs").is_dir():
         _git(repo, ["commit-graph", "write", "--reachable"])
