@@ -19,6 +19,7 @@ import pytest
 from gittrack.runs.resolve import resolve_run
 from gittrack.sync.purge import plan, purge
 from tests.conftest import git
+from tests.sync.conftest import bare_remote, make_clone
 from tests.sync.deletion import (
     add_bare_remote,
     make_run,
@@ -182,3 +183,48 @@ def test_an_interrupted_purge_is_finished_by_the_next_purge_or_gc(
     assert victim not in git(repo, "for-each-ref") and victim not in git(bare, "for-each-ref")
     assert "interrupted" not in cli(*args).stdout  # said once: the journal is gone
     git(repo, "fsck", "--no-dangling")
+
+
+@pytest.mark.parametrize("backend", ["folder", "s3"])
+def test_a_purge_never_loses_a_blob_a_teammates_unpushed_version_shares(
+        backend: str, bare_remote: Path, make_clone: Any, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object], cli: Any,
+        request: pytest.FixtureRequest) -> None:
+    """B logs a file identical to one of A's run (stored once: not uploaded again); A purges
+    its run, which removes the blob. B still reads its version, and B's push uploads the
+    bytes again, so a fresh clone gets B's version whole."""
+    from tests.sync.helpers import log_run, share_storage
+
+    a = make_clone("a", str(bare_remote))
+    if backend == "folder":
+        share_storage(a, str(tmp_path / "team-store"))
+    else:
+        url, options = request.getfixturevalue("s3_url")
+        share_storage(a, url, options)
+    data = f"shared bytes {marker()}\n"
+    victim = log_run(a, fast_settings, data=data, name="model")
+    monkeypatch.chdir(a)
+    assert cli("push").exit_code == 0
+    b = make_clone("b", str(bare_remote))
+    monkeypatch.chdir(b)
+    assert cli("pull").exit_code == 0
+    log_run(b, fast_settings, data=data, name="mine")  # same bytes: the store has them
+
+    monkeypatch.chdir(a)
+    result = cli("purge", "--yes", victim)
+    assert result.exit_code == 0 and "removed 1 blob(s)" in result.stdout, result.stderr
+
+    monkeypatch.chdir(b)
+    result = cli("artifact", "get", "mine", "-o", str(tmp_path / "b-got"))
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "b-got" / "mine.csv").read_text() == data
+    assert cli("pull").exit_code == 0  # takes the purge: A's run goes here too
+    result = cli("push")
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert "uploaded 1 blob(s)" in result.stdout
+    fresh = make_clone("fresh", str(bare_remote))
+    monkeypatch.chdir(fresh)
+    assert cli("pull").exit_code == 0
+    result = cli("artifact", "get", "mine", "-o", str(tmp_path / "fresh-got"))
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "fresh-got" / "mine.csv").read_text() == data
