@@ -11,7 +11,6 @@ that keep their age, and lets us unlink ours. See ``docs/decisions.md``.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import subprocess
 import time
@@ -112,10 +111,15 @@ def _unlink_loose(
     root = _objects_dir(repo)
     for oid in objects:
         path = root / oid[:2] / oid[2:]
-        with contextlib.suppress(FileNotFoundError):
-            if since is not None and path.stat().st_mtime > since:
-                continue
-            path.unlink()
+        try:
+            if since is None or path.stat().st_mtime <= since:
+                path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise RepositoryError(f"cannot remove the object {path}: {exc.strerror or exc}; "
+                                  "the refs are deleted, the object stays until `git gc`") \
+                from None
 
 
 def _rewrite_commit_graph(repo: pygit2.Repository) -> None:

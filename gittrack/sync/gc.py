@@ -28,7 +28,7 @@ from gittrack.blobs.names import is_name
 from gittrack.blobs.store import BlobInfo
 from gittrack.errors import KeyMissingError, UsageError
 from gittrack.git import refs, transport
-from gittrack.sync import mirror
+from gittrack.sync import localio, mirror
 
 if TYPE_CHECKING:
     from gittrack.sync.purge import Finished
@@ -180,7 +180,8 @@ def _sweep_cache(root: Path, live: set[str], dry_run: bool) -> int:
         if digest not in live:
             count += 1
             if not dry_run:
-                path.unlink(missing_ok=True)
+                with localio.repository_io(path, "the local cache keeps it"):
+                    path.unlink(missing_ok=True)
     return count
 
 

@@ -24,6 +24,7 @@ import pygit2
 
 from gittrack.errors import TransportError
 from gittrack.git import objects, refs, transport
+from gittrack.sync import localio
 from gittrack.types import CommitId, RefName
 
 LOCAL_ROOT = "refs/gittrack/"
@@ -156,7 +157,7 @@ def write(repo: pygit2.Repository, fetched: Refreshed,
           more: Sequence[refs.RefUpdate] = ()) -> tuple[refs.RefUpdate, ...]:
     """The mirror's ``updates`` and ``more`` in one transaction; then the mirror is of this
     URL. Returns the refused updates."""
-    refused = refs.update_refs(repo, [*fetched.updates, *more])
+    refused = localio.write_refs(repo, [*fetched.updates, *more])
     remember_url(repo, fetched.key, fetched.url)
     return refused
 

@@ -19,7 +19,6 @@ import pytest
 from gittrack.runs.resolve import resolve_run
 from gittrack.sync.purge import plan, purge
 from tests.conftest import git
-from tests.sync.conftest import bare_remote, make_clone
 from tests.sync.deletion import (
     add_bare_remote,
     make_run,
