@@ -3,10 +3,10 @@
 A file counts as unchanged when its size, mtime_ns, ctime_ns and inode all match what they
 were when it was hashed (the same test git's index uses). The cache also says where on this
 machine a digest's bytes were (``sources``): a push re-uploads from there a blob the store lost
-(a teammate's purge removed the blob this clone's unpushed version shares). The cache is an optimisation only:
-any sqlite failure (read-only folder, disk full, a corrupt file) makes it a miss, never an
-error. Lookups and records come in bulk (``lookup_many``, ``record_many``): a folder of
-10,000 files is a few statements and one transaction, not 20,000 of each.
+(a teammate's purge removed the blob this clone's unpushed version shares). The cache is an
+optimisation only: any sqlite failure (read-only folder, disk full, a corrupt file) makes it
+a miss, never an error. Lookups and records come in bulk (``lookup_many``, ``record_many``):
+a folder of 10,000 files is a few statements and one transaction, not 20,000 of each.
 """
 
 from __future__ import annotations

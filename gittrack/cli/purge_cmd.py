@@ -8,9 +8,9 @@ import click
 from gittrack.cli.confirm import confirm
 from gittrack.cli.context import CliContext
 from gittrack.cli.rm_cmd import check_skipped, describe
+from gittrack.errors import UsageError
 from gittrack.git import transport
 from gittrack.runs.resolve import resolve_run
-from gittrack.errors import UsageError
 from gittrack.sync.purge import finish_interrupted, plan, purge
 
 
