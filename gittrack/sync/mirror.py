@@ -9,7 +9,8 @@ clone lacks (no ref written by git), then one transaction writing every mirror r
 changed and deleting those the remote no longer has (``refs.update_refs``). Beside the refs,
 ``.git/gittrack/mirrors/<remote>.url`` (shared by all worktrees, as the refs are) records which
 URL the mirror describes: a mirror of another URL (the remote was pointed elsewhere) says
-nothing about deletions.
+nothing about deletions, and neither does a remote left with no runs or artifacts, unless it
+carries ``DELETED_MARK`` (gittrack deleted refs there: its last run was purged).
 """
 
 from __future__ import annotations

@@ -134,7 +134,9 @@ def pull(repo: pygit2.Repository, remote: str | None = None, *, force: bool = Fa
               if s.ref not in refused and (s.standing is Standing.SAME or s in moved)]
     deleted = [s for s in report.deleted if s.ref not in refused]
     localio.write_refs(repo, mirror.agree_updates(report.key, agreed, before.agreed)
-                     + mirror.forget_updates(report.key, [s.ref for s in deleted]))
+                       + mirror.forget_updates(report.key, [s.ref for s in deleted]),
+                       "the pulled refs are written; pull again to record what both sides "
+                       "agree on")
     locks = {ref: lock for ref in refused if (lock := refs.lock_file(repo, ref)) is not None}
     report = dataclasses.replace(
         report, updated=tuple(s for s in updated if s.ref not in refused),
