@@ -186,16 +186,19 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 def fill(disk: Path, leave: int = 0) -> None:
     """Fill ``disk`` up to ``leave`` free bytes (``unfill`` frees it again)."""
-    filler = disk / "filler"
-    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
-    with filler.open("wb") as out, contextlib.suppress(OSError):
-        out.write(b"\0" * max(free - leave, 0))
-    while os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize > leave:
-        try:  # tmpfs counts whole pages: top it up page by page
-            with (disk / f"filler-{uuid.uuid4().hex}").open("wb") as out:
-                out.write(b"\0" * 4096)
-        except OSError:
-            break
+    def free() -> int:
+        return os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+
+    chunk = b"\0" * 65536
+    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # unbuffered
+    try:
+        while free() > leave:
+            try:
+                os.write(fd, chunk[:max(min(len(chunk), free() - leave), 1)])
+            except OSError:
+                break  # full: tmpfs counts whole pages
+    finally:
+        os.close(fd)
 
 
 def unfill(disk: Path) -> None:
