@@ -36,7 +36,7 @@ from gittrack.artifacts.project import open_storage
 from gittrack.artifacts.reachability import manifest_entries
 from gittrack.artifacts.storage import ArtifactStorage
 from gittrack.errors import RepositoryError
-from gittrack.git import faults, prune, refs
+from gittrack.git import faults, prune, refs, transport
 from gittrack.runs import index, store
 from gittrack.runs.lineage import artifact_specs
 from gittrack.runs.view import RunView, all_runs
@@ -115,6 +115,8 @@ def purge(repo: pygit2.Repository, view: RunView, *, remote: str | None) -> Purg
     """Carry out ``plan(repo, view)``: refs (one push), objects, then the freed blobs.
     Interrupted purges are finished first (``PurgeReport.finished``)."""
     finished = finish_interrupted(repo)
+    if remote is not None:
+        transport.check_remote(repo, remote)  # a bad one is refused before the journal
     what = plan(repo, view)
     storage = open_storage(repo)
     heads = [c for name in what.artifacts if (c := versions.head(repo, name)) is not None]
@@ -127,8 +129,15 @@ def purge(repo: pygit2.Repository, view: RunView, *, remote: str | None) -> Purg
                        tuple(c.old for c in changes) + ((head,) if head else ()))
     with _journal(repo, journal) as path:
         faults.point("purge.journal-written")
-        report = delete_runs(repo, [view.id], remote=remote, also=changes,
-                             remote_prefixes=[aliases.alias_ref(n, "") for n in what.artifacts])
+        try:
+            report = delete_runs(repo, [view.id], remote=remote, also=changes, remote_prefixes=[
+                aliases.alias_ref(n, "") for n in what.artifacts])
+        except BaseException:
+            # Refused before the run's ref went (the remote said no, the run is live, ...):
+            # nothing to finish later, the error says what to do. Only a kill leaves it.
+            if store.head(repo, view.id) is not None:
+                path.unlink(missing_ok=True)
+            raise
         faults.point("purge.refs-deleted")
         gone, freed = _free(repo, storage, journal)
         path.unlink()

@@ -227,3 +227,20 @@ def test_a_purge_never_loses_a_blob_a_teammates_unpushed_version_shares(
     result = cli("artifact", "get", "mine", "-o", str(tmp_path / "fresh-got"))
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "fresh-got" / "mine.csv").read_text() == data
+
+
+def test_a_purge_refused_before_deleting_leaves_nothing_to_finish(repo: Path, tmp_path: Path,
+                                                                   cli: Any) -> None:
+    use_store(repo, "local", tmp_path, None)
+    bare = add_bare_remote(repo)
+    run = make_run()
+    push_all(repo)
+    git(repo, "remote", "set-url", "origin", str(tmp_path / "gone.git"))  # unreachable now
+    assert cli("purge", "--yes", run).exit_code == 10
+    assert cli("purge", "--yes", "--remote", "nosuchremote", run).exit_code == 2
+    assert run in git(repo, "for-each-ref") and run in git(bare, "for-each-ref")
+    assert not list((repo / ".git" / "gittrack" / "purges").glob("*.json"))
+    git(repo, "remote", "set-url", "origin", str(bare))
+    result = cli("gc")  # nothing pending: gc does not try the purge again
+    assert result.exit_code == 0 and "interrupted" not in result.stdout
+    assert run in git(repo, "for-each-ref")
