@@ -106,3 +106,7 @@ def main(argv: list[str] | None = None) -> Any:
             "(run again with --debug for the traceback)", err=True,
         )
         sys.exit(INTERNAL_ERROR_EXIT)
+
+
+if __name__ == "__main__":  # `python -m gittrack.cli.main`, as the tests and docs run it
+    main()
