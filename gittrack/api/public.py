@@ -18,7 +18,7 @@ from gittrack.runs.lineage import consumers, producer, recorded_by
 from gittrack.runs.query import matches
 from gittrack.runs.recover import recover_dead_runs
 from gittrack.runs.resolve import resolve_run
-from gittrack.runs.view import RunView, all_runs
+from gittrack.runs.view import RunView, all_runs, warn_unreadable
 
 
 class Api:
@@ -34,8 +34,9 @@ class Api:
             recover_dead_runs(self._repo)
 
     def runs(self, filters: Mapping[str, Any] | None = None) -> list[RunView]:
-        """Runs matching ``filters`` (see ``docs/api.md``), newest first."""
-        views = all_runs(self._repo)
+        """Runs matching ``filters`` (see ``docs/api.md``), newest first. A run that cannot be
+        read is left out with a ``GittrackWarning`` naming it."""
+        views = all_runs(self._repo, warn_unreadable)
         if not filters:
             return views
         return [v for v in views if matches(v, filters)]

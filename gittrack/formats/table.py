@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 FORMAT_VERSION = "1"
+MAX_CHUNK_BYTES = 1 << 30
+"""The most uncompressed data a chunk may declare (a checkpoint's chunk is rarely 1 MB):
+a forged chunk of a few KB must not make a reader allocate gigabytes."""
 STEP, TIMESTAMP, RUNTIME = "_step", "_timestamp", "_runtime"
 SYSTEM_COLUMNS = (STEP, TIMESTAMP, RUNTIME)
 
@@ -71,14 +74,22 @@ def _write(table: pa.Table) -> bytes:
 
 
 def read_chunk(data: bytes, *, what: str = "chunk") -> pa.Table:
+    """One chunk; ``FormatError`` naming ``what`` for anything that is not a Parquet file
+    gittrack can read (corrupt, truncated, or declaring more than ``MAX_CHUNK_BYTES``)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         # ParquetFile, not read_table: read_table imports pyarrow.dataset, and with it pandas
-        return pq.ParquetFile(pa.BufferReader(data)).read()
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise FormatError(f"cannot read Parquet {what}: {exc}") from None
+        chunk = pq.ParquetFile(pa.BufferReader(data))
+        meta = chunk.metadata
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if size > MAX_CHUNK_BYTES:
+            raise FormatError(f"cannot read {what}: it declares {size:,} bytes of data, more "
+                              f"than the {MAX_CHUNK_BYTES:,} a chunk may hold")
+        return chunk.read()
+    except (pa.ArrowException, OSError) as exc:  # any decoder error: the file is bad
+        raise FormatError(f"cannot read {what}: {exc}") from None
 
 
 def concat(tables: Iterable[pa.Table], first: Sequence[str] = SYSTEM_COLUMNS) -> pa.Table | None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 
 import pygit2
 
+from gittrack.errors import FormatError, RepositoryError
 from gittrack.types import CommitId
 
 FileContent = bytes | None  # None deletes the path from the tree
@@ -81,30 +82,54 @@ def recommit(repo: pygit2.Repository, commit_id: CommitId, parents: list[CommitI
 
 
 def commit_tree(repo: pygit2.Repository, commit_id: CommitId) -> pygit2.Tree:
-    obj = repo[commit_id]
-    assert isinstance(obj, pygit2.Commit)
-    return obj.tree
+    """The tree of a commit; ``FormatError`` when ``commit_id`` names another kind of object,
+    ``RepositoryError`` when the commit or its tree is missing (a damaged or partial clone)."""
+    obj = _lookup(repo, commit_id, f"commit {commit_id[:12]}")
+    if not isinstance(obj, pygit2.Commit):
+        raise FormatError(f"{commit_id[:12]} is a {obj.type_str}, not a commit")
+    tree = _lookup(repo, str(obj.tree_id), f"the tree of commit {commit_id[:12]}")
+    if not isinstance(tree, pygit2.Tree):
+        raise FormatError(f"the tree of commit {commit_id[:12]} is a {tree.type_str}")
+    return tree
 
 
 def read_file(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> bytes | None:
-    """The bytes at ``path`` in ``tree``, or ``None`` when there is no such file."""
+    """The bytes at ``path`` in ``tree``, or ``None`` when there is no such file;
+    ``FormatError`` when something else is there (a folder, a submodule), ``RepositoryError``
+    naming ``path`` when its object is missing."""
     try:
         entry = tree[path]
     except KeyError:
         return None
     if entry.type_str != "blob":
-        return None
-    _, data = repo.odb.read(entry.id)  # twice as fast as repo[id].data for large blobs
+        raise FormatError(f"{path} is a {entry.type_str}, not a file")
+    try:
+        _, data = repo.odb.read(entry.id)  # twice as fast as repo[id].data for large blobs
+    except (KeyError, ValueError, pygit2.GitError):
+        raise _missing(str(entry.id), path) from None
     return bytes(data)
 
 
 def list_files(repo: pygit2.Repository, tree: pygit2.Tree, dirpath: str) -> Iterator[str]:
-    """Names of the files directly in ``dirpath`` of ``tree``, sorted."""
+    """Names of the files directly in ``dirpath`` of ``tree``, sorted; none when there is no
+    ``dirpath``, ``FormatError`` when it is not a folder."""
     try:
         entry = tree[dirpath]
     except KeyError:
         return iter(())
-    sub = repo[entry.id]
+    sub = _lookup(repo, str(entry.id), dirpath)
     if not isinstance(sub, pygit2.Tree):
-        return iter(())
+        raise FormatError(f"{dirpath} is a {sub.type_str}, not a folder")
     return iter(sorted(e.name for e in sub if e.type_str == "blob" and e.name is not None))
+
+
+def _lookup(repo: pygit2.Repository, oid: str, what: str) -> pygit2.Object:
+    try:
+        return repo[oid]
+    except (KeyError, ValueError, pygit2.GitError):  # missing, unreadable, or a malformed id
+        raise _missing(oid, what) from None
+
+
+def _missing(oid: str, what: str) -> RepositoryError:
+    return RepositoryError(
+        f"cannot read {what}: git object {oid} is missing or damaged (see `git fsck`)")

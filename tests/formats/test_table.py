@@ -143,3 +143,32 @@ def test_histogram_chunk_round_trip() -> None:
 def test_unreadable_chunk_is_a_format_error() -> None:
     with pytest.raises(FormatError, match="history chunk"):
         table.read_chunk(b"not parquet", what="history chunk")
+
+
+def _sample_chunk() -> bytes:
+    return table.history_chunk(list(range(50)), [float(i) for i in range(50)],
+                               [i / 2 for i in range(50)],
+                               {"loss": [1 / (i + 1) for i in range(50)],
+                                "name": [f"row {i}" for i in range(50)]})
+
+
+@settings(max_examples=300)
+@given(st.data())
+def test_a_damaged_chunk_reads_or_is_a_format_error(data: st.DataObject) -> None:
+    """Any corruption a remote or a disk can bring: never a decoder's own exception."""
+    raw = bytearray(_sample_chunk())
+    for _ in range(data.draw(st.integers(1, 8))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(raw)))
+    try:
+        table.read_chunk(bytes(raw[:cut] if data.draw(st.booleans()) else raw), what="h/0")
+    except FormatError as exc:
+        assert "h/0" in str(exc)
+
+
+def test_a_chunk_declaring_too_much_data_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    zeros = table.history_chunk([0] * (1 << 20), [0.0] * (1 << 20), [0.0] * (1 << 20), {})
+    assert len(zeros) < 200_000  # compresses to little: what a bomb looks like
+    monkeypatch.setattr(table, "MAX_CHUNK_BYTES", 8 << 20)
+    with pytest.raises(FormatError, match=r"history/000001\.parquet: it declares .* bytes"):
+        table.read_chunk(zeros, what="history/000001.parquet")
