@@ -230,7 +230,11 @@ def _privacy(value: Any, path: Path | None) -> Privacy | None:
 
 
 def _write(path: Path, data: dict[str, Any], mode: int) -> None:
-    text = yamlio.dump(data)  # before any file exists: a value YAML cannot hold leaves none
+    try:  # before any file exists: a value that cannot be written leaves none behind
+        text = yamlio.dump(data)
+    except UnicodeEncodeError as exc:  # lone surrogates: bytes that were not UTF-8
+        raise InvalidSettingError(f"cannot write {path}: {exc.object[exc.start:exc.end]!r} "
+                                  "is not UTF-8 text") from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

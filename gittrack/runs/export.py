@@ -24,8 +24,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from gittrack.errors import GittrackError, UsageError
+from gittrack.errors import FormatError, GittrackError, RepositoryError, UsageError
 from gittrack.formats.jsonio import json_dumps
+from gittrack.runs.index import ErrorHandler
 from gittrack.runs.view import RunView
 
 if TYPE_CHECKING:
@@ -53,13 +54,27 @@ class ExportedRun:
                 "histogram_rows": self.histogram_rows}
 
 
-def export_runs(views: Sequence[RunView], out_dir: Path, fmt: str) -> list[ExportedRun]:
-    """Export each run (once, even if named twice) to ``out_dir/<run-id>/``."""
+def export_runs(
+    views: Sequence[RunView], out_dir: Path, fmt: str, on_error: ErrorHandler | None = None
+) -> list[ExportedRun]:
+    """Export each run (once, even if named twice) to ``out_dir/<run-id>/``.
+
+    A run that cannot be read raises, or with ``on_error`` is reported to it and the others
+    are exported.
+    """
     check_format(fmt)
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"cannot export to {out_dir}: it exists and is not a directory")
     unique = {view.id: view for view in views}
-    return [export_run(view, out_dir, fmt) for view in unique.values()]
+    done = []
+    for view in unique.values():
+        try:
+            done.append(export_run(view, out_dir, fmt))
+        except (FormatError, RepositoryError) as exc:  # what reading a bad run raises
+            if on_error is None:
+                raise
+            on_error(view.id, exc)
+    return done
 
 
 def check_format(fmt: str) -> None:
@@ -70,15 +85,16 @@ def check_format(fmt: str) -> None:
 def export_run(view: RunView, out_dir: Path, fmt: str) -> ExportedRun:
     """Write one run's files to ``out_dir/<run-id>/`` (each file replaced atomically)."""
     check_format(fmt)
-    directory = out_dir / view.id
-    _mkdir(directory)
+    # everything is read before anything is written: a run that cannot be read leaves nothing
     history = view.history_arrow()
     histograms = view.histograms(format="arrow")
+    documents = (("config", view.config), ("summary", view.summary), ("metadata", view.metadata))
+    directory = out_dir / view.id
+    _mkdir(directory)
     files = [write_table(history, directory / f"history.{fmt}", fmt)]
     if histograms.num_rows:
         files.append(write_table(histograms, directory / f"histograms.{fmt}", fmt))
-    for name, data in (("config", view.config), ("summary", view.summary),
-                       ("metadata", view.metadata)):
+    for name, data in documents:
         files.append(write_json(data, directory / f"{name}.json"))
     return ExportedRun(run_id=view.id, name=view.name, directory=directory, files=tuple(files),
                        rows=history.num_rows, histogram_rows=histograms.num_rows)

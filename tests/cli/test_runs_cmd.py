@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -219,3 +220,64 @@ def test_repo_option(repo: Path, tmp_path: Path, cli: Cli, make_run: MakeRun,
     make_run(name="there")
     monkeypatch.chdir(tmp_path)
     assert column(cli("-C", str(repo), "runs"), 1) == ["there"]
+
+
+def test_a_run_missing_a_git_object_is_reported_and_the_others_work(
+    repo: Path, cli: Cli, make_run: MakeRun, tmp_path: Path
+) -> None:
+    from tests.runs.forge import delete_loose_object
+
+    good = make_run(name="good", config={"for": "good"})
+    bad = make_run(name="bad", config={"for": "bad"})
+    git = pygit2.Repository(str(repo))
+    tree = git.references[f"refs/gittrack/runs/{bad}"].peel(pygit2.Commit).tree
+    delete_loose_object(repo, str(tree["config.yaml"].id))
+    delete_loose_object(repo, str(tree["history/000000.parquet"].id))
+    listed = cli("runs")
+    assert listed.exit_code == 0 and column(listed, 1) == ["good"]
+    assert f"gittrack: warning: skipping run {bad}: cannot read config.yaml" in listed.stderr
+    for args in (("show", bad), ("log", bad), ("diff", good, bad), ("export", bad)):
+        result = cli(*args, "-o", str(tmp_path / "out")) if args[0] == "export" else cli(*args)
+        assert result.exit_code == 3, (args, result.stderr)
+        assert result.stderr.startswith("gittrack: error: cannot read ") and (
+            "is missing or damaged" in result.stderr), (args, result.stderr)
+    both = cli("export", good, bad, "-o", str(tmp_path / "out"))
+    assert both.exit_code == 3
+    assert f"skipping run {bad}" in both.stderr and "1 of 2 runs could not be exported" in (
+        both.stderr)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [good]
+
+
+def test_a_forged_run_from_a_remote_cannot_hang_or_exhaust_a_clone(
+    repo: Path, make_run: MakeRun, tmp_path: Path
+) -> None:
+    """The 480-byte "billion laughs" config.yaml, pulled from a remote into a clean clone."""
+    from tests.conftest import git as run_git
+    from tests.formats.test_yamlio import BILLION_LAUGHS
+    from tests.runs.forge import forge_run, run_yaml
+
+    make_run(name="good")
+    forge_run(repo, "bomb", {"run.yaml": run_yaml("bomb"), "config.yaml": BILLION_LAUGHS})
+    run_git(tmp_path, "init", "-q", "--bare", "-b", "main", "remote.git")
+    run_git(repo, "push", "-q", str(tmp_path / "remote.git"), "main",
+            "refs/gittrack/*:refs/gittrack/*")
+    run_git(tmp_path, "clone", "-q", str(tmp_path / "remote.git"), "clone")
+    clone = tmp_path / "clone"
+
+    def gittrack_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_python(f"from gittrack.cli.main import main; main({list(args)!r})", clone,
+                          check=False, timeout=60)
+
+    pulled = gittrack_cli("pull")
+    assert pulled.returncode == 0, pulled.stderr
+
+    listed = gittrack_cli("runs", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [r["name"] for r in json.loads(listed.stdout)] == ["good"]
+    assert "skipping run bomb: cannot read config.yaml" in listed.stderr
+    assert "anchors or aliases" in listed.stderr
+    shown = gittrack_cli("show", "bomb")
+    assert shown.returncode == 6 and "anchors or aliases" in shown.stderr
+    api = run_python("import warnings, gittrack\nwarnings.simplefilter('ignore')\n"
+                     "print([r.name for r in gittrack.Api().runs()])", clone, timeout=60)
+    assert api.stdout.strip() == "['good']"
