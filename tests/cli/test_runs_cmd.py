@@ -281,3 +281,23 @@ def test_a_forged_run_from_a_remote_cannot_hang_or_exhaust_a_clone(
     api = run_python("import warnings, gittrack\nwarnings.simplefilter('ignore')\n"
                      "print([r.name for r in gittrack.Api().runs()])", clone, timeout=60)
     assert api.stdout.strip() == "['good']"
+
+
+@pytest.mark.parametrize(("value", "named"), [
+    ("config.lr={$in: 5}", "$in on 'config.lr' takes a list, got 5"),
+    ("$and=5", "$and takes a list of filters, got 5"),
+    ("name={$regex: '('}", "$regex on 'name' takes a valid regular expression"),
+    ("config.lr={$near: 1}", "unknown filter operator '$near' on 'config.lr'"),
+    ("config.lr={$gt: [1]}", "$gt on 'config.lr' takes a number or a text, got [1]"),
+    ("config.lr={$exists: maybe}", "$exists on 'config.lr' takes true or false, got 'maybe'"),
+    ("config.lr=" + "[" * 300 + "]" * 300, "nested more than 200 levels deep"),
+    ("config.lr=&a 1", "anchors or aliases"),
+])
+def test_malformed_filters_are_usage_errors(
+    cli: Cli, make_run: MakeRun, value: str, named: str
+) -> None:
+    make_run()
+    result = cli("runs", "-f", value)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("gittrack: error: ") and named in result.stderr
+    assert result.stderr.count("\n") == 1
