@@ -157,7 +157,8 @@ def history(
     if keys is None:
         return full
     wanted = [k for k in keys if k not in table.SYSTEM_COLUMNS]
-    present = [k for k in wanted if k in full.column_names]
+    stored = set(full.column_names)  # a set: a run may have 100,000 keys
+    present = [k for k in wanted if k in stored]
     columns = list(table.SYSTEM_COLUMNS) + present
     selected = full.select(columns)
     for name in wanted:
