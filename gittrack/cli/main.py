@@ -170,6 +170,11 @@ def _check_text(args: list[str]) -> None:
         except UnicodeEncodeError:
             raise UsageError(f"argument {_shown(arg)} is not UTF-8 text: gittrack reads names, "
                              "keys, values and paths as UTF-8") from None
+    repo = os.environ.get("GITTRACK_REPO", "")
+    try:
+        repo.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"GITTRACK_REPO={_shown(repo)} is not UTF-8 text") from None
 
 
 def _shown(arg: str) -> str:

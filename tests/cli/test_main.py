@@ -138,7 +138,8 @@ def test_up_to_date_push_and_pull_stay_light(
 def gittrack_cli(args: list[str | bytes], cwd: Path, **kwargs: object
                  ) -> subprocess.CompletedProcess[bytes]:
     """`gittrack ARGS` in a fresh interpreter, arguments as raw bytes where given."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    base: dict[str, str] = kwargs.pop("env", None) or dict(os.environ)  # type: ignore[assignment]
+    env = {**base, "PYTHONPATH": os.pathsep.join(
         p for p in (str(CHECKOUT), os.environ.get("PYTHONPATH", "")) if p)}
     streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **kwargs}
     return subprocess.run(  # type: ignore[call-overload,no-any-return]
@@ -257,3 +258,10 @@ def test_arguments_that_are_not_utf8_are_refused_naming_them(
         next(a for a in args if b"\xe9" in a)).encode()[1:] + b" is not UTF-8 text: "
         b"gittrack reads names, keys, values and paths as UTF-8\n")
     assert git(repo, "status", "--porcelain", "--ignored") == before  # no temporary file
+
+
+def test_a_repository_in_the_environment_must_be_utf8_too(repo: Path) -> None:
+    env = {**os.environ, "GITTRACK_REPO": os.fsdecode(b"/tmp/caf\xe9")}
+    result = gittrack_cli(["runs"], repo, env=env)
+    assert result.returncode == 2
+    assert result.stderr == b"gittrack: error: GITTRACK_REPO='/tmp/caf\\xe9' is not UTF-8 text\n"
