@@ -19,7 +19,7 @@ from typing import Any
 import pygit2
 
 from gittrack.crypto.atomic import write_atomic
-from gittrack.errors import GittrackError, RepositoryError
+from gittrack.errors import FormatError, GittrackError, RepositoryError
 from gittrack.git.repo import gittrack_dir
 from gittrack.runs import store
 from gittrack.types import CommitId, RunId
@@ -49,7 +49,7 @@ def load_checkpoints(
     keep: dict[str, dict[str, Any]] = {}
     for run_id, commit in heads.items():
         entry = cached.get(commit)
-        checkpoint = _from_entry(commit, entry) if entry is not None else None
+        checkpoint = _from_entry(run_id, commit, entry) if entry is not None else None
         if checkpoint is None:
             checkpoint = _parse(repo, run_id, commit, on_error)
             if checkpoint is None:
@@ -76,10 +76,14 @@ def _parse(
         return None
 
 
-def _from_entry(commit: CommitId, entry: Any) -> store.Checkpoint | None:
+def _from_entry(run_id: RunId, commit: CommitId, entry: Any) -> store.Checkpoint | None:
+    """The cached checkpoint, if the entry passes the checks a parse would (an entry written
+    by an older gittrack, or a hand-edited cache, is parsed again instead)."""
     if not isinstance(entry, dict) or not all(isinstance(entry.get(p), dict) for p in _PARTS):
         return None
-    if "id" not in entry["info"]:
+    try:
+        store.check_info(entry["info"], commit, run_id)
+    except (FormatError, KeyError):
         return None
     return store.Checkpoint(commit=commit, info=entry["info"], config=entry["config"],
                             summary=entry["summary"], resume={})

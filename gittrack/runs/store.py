@@ -97,7 +97,7 @@ def load_checkpoint(
             f"run {info.get('id')} uses format {version!r}; this gittrack reads format "
             f"{layout.FORMAT}: upgrade gittrack"
         )
-    _check_info(info, commit, run_id)
+    check_info(info, commit, run_id)
     return Checkpoint(
         commit=commit,
         info=info,
@@ -107,7 +107,9 @@ def load_checkpoint(
     )
 
 
-def _check_info(info: dict[str, Any], commit: CommitId, run_id: RunId | None) -> None:
+def check_info(info: dict[str, Any], commit: CommitId, run_id: RunId | None) -> None:
+    """``FormatError`` unless the fields of ``run.yaml`` that readers use have their types,
+    and (with ``run_id``) ``id`` is the id of the ref the commit is on."""
     where = f"{layout.RUN_YAML} of commit {commit[:12]}"
     for key, kinds in _INFO_TYPES.items():
         value = info.get(key)

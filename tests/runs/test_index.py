@@ -151,3 +151,21 @@ def test_no_temporary_files_are_left(repo: Path, fast_settings: dict[str, object
     all_runs(git)
     assert [p.name for p in index.cache_path(git).parent.iterdir()] == [
         index.cache_path(git).name]
+
+
+def test_a_cached_entry_is_checked_as_a_parse_would(repo: Path) -> None:
+    """An entry an older gittrack cached for a forged run (a wrong type, another run's id)
+    is parsed again, and the run reported, instead of breaking the listing."""
+    git = open_repo(repo)
+    commit_run(git, "ok", {"run.yaml": RUN_YAML % b"ok"})
+    forged = commit_run(git, "forged", {"run.yaml": RUN_YAML % b"forged" + b"tags: 5\n"})
+    all_runs(git, lambda *_: None)
+    path = index.cache_path(git)
+    data = json.loads(path.read_text())
+    info = {"format": 1, "id": "forged", "name": "n", "state": "finished", "tags": 5,
+            "created_at": "2026-01-01T00:00:00.0Z"}
+    data["entries"][forged] = {"info": info, "config": {}, "summary": {}}
+    path.write_text(json.dumps(data))
+    errors: list[RunId] = []
+    assert [v.id for v in all_runs(git, lambda run_id, exc: errors.append(run_id))] == ["ok"]
+    assert errors == ["forged"]
