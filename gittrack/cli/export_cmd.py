@@ -8,10 +8,10 @@ import click
 
 from gittrack.cli.context import CliContext
 from gittrack.cli.render import dumps
-from gittrack.cli.selection import warn_unreadable
 from gittrack.errors import GittrackError
 from gittrack.runs.export import DEFAULT_DIR, EXPORT_FORMATS, ExportedRun, export_runs
 from gittrack.runs.resolve import resolve_run
+from gittrack.runs.view import warn_unreadable
 from gittrack.types import RunId
 
 

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> Any:
     debug = "--debug" in args or bool(os.environ.get("GITTRACK_DEBUG"))
     with warnings.catch_warnings():
         # gittrack's own warnings (a run skipped, ...) as one line each, never as errors
-        warnings.simplefilter("default", GittrackWarning)
+        warnings.simplefilter("always", GittrackWarning)
         warnings.showwarning = _show_warning
         try:
             _check_text(args)

@@ -8,7 +8,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import click
 import pygit2
 
 from gittrack.errors import GittrackError
@@ -63,7 +62,3 @@ def select_runs(
     test = compile_filter(selection.query())  # a malformed filter fails before any run is read
     views = [view for view in all_runs(repo, on_error) if test(view)]
     return views[: selection.limit] if selection.limit is not None else views
-
-
-def warn_unreadable(run_id: RunId, error: GittrackError) -> None:
-    click.echo(f"gittrack: warning: skipping run {run_id}: {error}", err=True)

@@ -241,6 +241,9 @@ def test_a_run_missing_a_git_object_is_reported_and_the_others_work(
         assert result.exit_code == 3, (args, result.stderr)
         assert result.stderr.startswith("gittrack: error: cannot read ") and (
             "is missing or damaged" in result.stderr), (args, result.stderr)
+    nothing = cli("runs", "-f", "state=nosuch")
+    assert nothing.exit_code == 0 and "(1 run in all)" in nothing.stdout
+    assert nothing.stderr.count("skipping run") == 1
     both = cli("export", good, bad, "-o", str(tmp_path / "out"))
     assert both.exit_code == 3
     assert f"skipping run {bad}" in both.stderr and "1 of 2 runs could not be exported" in (
