@@ -4,9 +4,12 @@ import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pygit2
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import gittrack
 from tests.conftest import CliResult, run_python
@@ -304,3 +307,39 @@ def test_malformed_filters_are_usage_errors(
     assert result.exit_code == 2, result.stderr
     assert result.stderr.startswith("gittrack: error: ") and named in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+JUNK = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+    | st.dates().map(str),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                max_size=3),
+    max_leaves=10,
+)
+INFO_KEYS = st.sampled_from(["name", "state", "tags", "project", "group", "job_type", "notes",
+                             "created_at", "duration", "code", "artifacts", "exit_code"])
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(info=st.dictionaries(INFO_KEYS, JUNK, max_size=6), config=JUNK, summary=JUNK)
+def test_forged_metadata_never_breaks_the_reading_commands(
+    repo: Path, cli: Cli, info: dict[str, Any], config: Any, summary: Any
+) -> None:
+    """Any run.yaml/config.yaml/summary.yaml a remote could send: every reading command
+    either shows the run or reports it (exit 0 with a warning, or 3/6 naming it), never an
+    internal error, and a good run next to it is always listed."""
+    from gittrack.formats import yamlio
+    from tests.runs.forge import forge_run
+
+    forge_run(repo, "good", {"run.yaml": b"format: 1\nid: good\nname: good\nstate: finished\n"})
+    forge_run(repo, "junk", {
+        "run.yaml": yamlio.dump({"format": 1, "id": "junk", **info}),
+        "config.yaml": yamlio.dump(config), "summary.yaml": yamlio.dump(summary)})
+    for args in (("runs",), ("runs", "--json"), ("runs", "-c", "config.a"),
+                 ("runs", "-f", "summary.x={$gt: 1}"), ("show", "junk"),
+                 ("show", "junk", "--json"), ("log", "junk"), ("export", "junk", "-o", "out")):
+        result = cli(*args)
+        assert result.exit_code in (0, 3, 4, 6), (args, result.stderr)
+        assert "internal error" not in result.stderr, (args, result.stderr)
+    listed = cli("runs", "--json")
+    assert "good" in [r["id"] for r in json.loads(listed.stdout)]
