@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from gittrack.cli.context import CliContext
-from gittrack.cli.render import dumps
+from gittrack.cli.render import dumps, printable
 from gittrack.errors import GittrackError
 from gittrack.runs.export import DEFAULT_DIR, EXPORT_FORMATS, ExportedRun, export_runs
 from gittrack.runs.resolve import resolve_run
@@ -62,7 +62,7 @@ def _print(exported: list[ExportedRun], as_json: bool) -> None:
         click.echo(dumps([e.to_dict() for e in exported]))
         return
     for item in exported:
-        click.echo(_describe(item))
+        click.echo(printable(_describe(item)))  # the run's name may come from a remote
 
 
 def _describe(item: ExportedRun) -> str:

@@ -17,6 +17,7 @@ import click
 from gittrack._version import __version__
 from gittrack.cli.context import CliContext
 from gittrack.cli.lazy import LazyGroup
+from gittrack.cli.render import printable
 from gittrack.errors import FormatError, GittrackError, GittrackWarning, UsageError
 
 INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in gittrack, and only that
@@ -111,7 +112,7 @@ def _report(exc: BaseException, debug: bool) -> int | None:
     if debug and not isinstance(exc, click.exceptions.Abort):
         return None
     message, code = _describe(exc)
-    click.echo(f"gittrack: {message}", err=True)
+    click.echo(f"gittrack: {printable(message)}", err=True)  # it may quote stored data
     return code
 
 
@@ -189,7 +190,7 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
                   file: TextIO | None = None, line: str | None = None) -> None:
     text = str(message).removeprefix("gittrack: ")
     if issubclass(category, GittrackWarning):
-        click.echo(f"gittrack: warning: {text}", err=True)
+        click.echo(f"gittrack: warning: {printable(text)}", err=True)
     else:
         click.echo(warnings.formatwarning(message, category, filename, lineno, line),
                    err=True, nl=False)

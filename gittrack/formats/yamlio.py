@@ -64,8 +64,8 @@ def load(raw: bytes | str, *, what: str = "YAML") -> Any:
     try:
         _check_events(yaml.parse(raw, Loader=_codec()[1]), what)
         return yaml.load(raw, Loader=_codec()[1])
-    except yaml.YAMLError as exc:
-        raise FormatError(f"cannot read {what}: {exc}") from None
+    except yaml.YAMLError as exc:  # libyaml's message spans lines: one line, as all errors
+        raise FormatError(f"cannot read {what}: {' '.join(str(exc).split())}") from None
     except RecursionError:  # a constructor of PyYAML's pure-Python fallback
         raise FormatError(f"cannot read {what}: nested too deeply") from None
 

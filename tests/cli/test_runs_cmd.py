@@ -343,3 +343,30 @@ def test_forged_metadata_never_breaks_the_reading_commands(
         assert "internal error" not in result.stderr, (args, result.stderr)
     listed = cli("runs", "--json")
     assert "good" in [r["id"] for r in json.loads(listed.stdout)]
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_control_characters_from_a_remote_never_reach_the_terminal(
+    repo: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch, terminal: bool
+) -> None:
+    """A forged name or value with escape sequences (set the terminal's title, rewrite the
+    screen) is printed with them escaped, in tables, in `show`, in warnings and errors."""
+    from tests.runs.forge import forge_run
+
+    if terminal:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+        monkeypatch.setenv("FORCE_COLOR", "1")
+    evil = '"\\e]0;PWNED\\a\\e[2J\\x9b31m"'
+    forge_run(repo, "evil", {
+        "run.yaml": f"format: 1\nid: evil\nname: {evil}\nstate: finished\n".encode(),
+        "config.yaml": f"lr: {evil}\n{evil}: 1\n".encode(),
+        "summary.yaml": f"acc: {evil}\n".encode()})
+    forge_run(repo, "bad", {"run.yaml": f"format: 1\nid: bad\nname: {evil}\ntags: 5\n".encode()})
+    for args in (("runs",), ("runs", "-c", "config.lr", "-c", "summary.acc"), ("show", "evil"),
+                 ("log", "evil"), ("show", "bad")):
+        result = cli(*args)
+        for stream in (result.stdout, result.stderr):
+            assert "\x1b]" not in stream and "\x1b[2J" not in stream and "\x9b" not in stream, (
+                args, stream)
+    shown = cli("show", "evil").stdout
+    assert "\\x1b]0;PWNED" in shown and "\\x9b31m" in shown
