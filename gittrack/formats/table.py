@@ -84,12 +84,14 @@ def read_chunk(data: bytes, *, what: str = "chunk") -> pa.Table:
         chunk = pq.ParquetFile(pa.BufferReader(data))
         meta = chunk.metadata
         size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-        if size > MAX_CHUNK_BYTES:
-            raise FormatError(f"cannot read {what}: it declares {size:,} bytes of data, more "
-                              f"than the {MAX_CHUNK_BYTES:,} a chunk may hold")
-        return chunk.read()
-    except (pa.ArrowException, OSError) as exc:  # any decoder error: the file is bad
-        raise FormatError(f"cannot read {what}: {exc}") from None
+        table = chunk.read() if size <= MAX_CHUNK_BYTES else None
+    except Exception as exc:  # a decoder fed forged bytes fails in many ways: ArrowInvalid,
+        # OSError, a UnicodeDecodeError from damaged metadata, ...
+        raise FormatError(f"cannot read {what}: {type(exc).__name__}: {exc}") from None
+    if table is None:
+        raise FormatError(f"cannot read {what}: it declares {size:,} bytes of data, more than "
+                          f"the {MAX_CHUNK_BYTES:,} a chunk may hold")
+    return table
 
 
 def concat(tables: Iterable[pa.Table], first: Sequence[str] = SYSTEM_COLUMNS) -> pa.Table | None:
