@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pygit2
@@ -72,11 +72,62 @@ def _mapping(repo: pygit2.Repository, tree: pygit2.Tree, path: str, commit: str)
     return data
 
 
-# run.yaml fields that the listing and the filters read, and the types they must have
-_INFO_TYPES: dict[str, tuple[type, ...]] = {
-    "id": (str,), "state": (str,), "project": (str, type(None)), "group": (str, type(None)),
-    "job_type": (str, type(None)), "tags": (list, type(None)),
-    "duration": (int, float, type(None)),
+# The shape of each run.yaml field that gittrack writes (docs/format.md): a forged run.yaml
+# of any other shape is refused here, once, instead of breaking whatever reader meets it.
+_Check = Callable[[Any], bool]
+
+
+def _opt(check: _Check) -> _Check:
+    return lambda v: v is None or check(v)
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _texts(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _fields(**checks: _Check) -> _Check:
+    return lambda v: isinstance(v, dict) and all(k not in v or c(v[k]) for k, c in checks.items())
+
+
+def _map_of(check: _Check) -> _Check:
+    return lambda v: isinstance(v, dict) and all(
+        isinstance(k, str) and check(x) for k, x in v.items())
+
+
+def _scalar(v: Any) -> bool:
+    return v is None or isinstance(v, (str, int, float))
+
+
+def _metric(v: Any) -> bool:
+    return isinstance(v, dict) and all(isinstance(k, str) for k in v) and _fields(
+        summary=_opt(_texts), step_metric=_opt(_text))(v)
+
+
+_INFO_SHAPES: dict[str, _Check] = {
+    "id": _text, "state": _text, "format": _int,
+    **dict.fromkeys(("name", "project", "group", "job_type", "notes", "created_at",
+                     "updated_at", "ended_at", "host", "user", "os", "python", "executable",
+                     "program", "cwd", "gittrack_version", "resumed_at"), _opt(_text)),
+    **dict.fromkeys(("exit_code", "pid", "steps", "resumed"), _opt(_int)),
+    "duration": _opt(_number),
+    "tags": _opt(_texts), "args": _opt(_texts),
+    "code": _opt(lambda v: _map_of(_scalar)(v) and _fields(
+        commit=_opt(_text), branch=_opt(_text), remote=_opt(_text),
+        dirty=_opt(lambda d: isinstance(d, bool)))(v)),
+    "metrics": _opt(_map_of(_metric)),
+    "artifacts": _opt(_map_of(_texts)),
 }
 
 
@@ -125,10 +176,10 @@ def check_info(info: dict[str, Any], commit: CommitId, run_id: RunId | None) -> 
     """``FormatError`` unless the fields of ``run.yaml`` that readers use have their types,
     and (with ``run_id``) ``id`` is the id of the ref the commit is on."""
     where = f"{layout.RUN_YAML} of commit {commit[:12]}"
-    for key, kinds in _INFO_TYPES.items():
-        value = info.get(key)
-        if key in info and (not isinstance(value, kinds) or isinstance(value, bool)):
-            raise FormatError(f"{where}: {key} is a {type(info[key]).__name__}")
+    for key, check in _INFO_SHAPES.items():
+        if key in info and not check(info[key]):
+            raise FormatError(f"{where}: {key} is not what gittrack writes there "
+                              f"(a {type(info[key]).__name__})")
     if run_id is not None and info["id"] != run_id:
         raise FormatError(f"{where} says it is run {info['id']!r}, but it is on the ref of "
                           f"run {run_id}")

@@ -320,7 +320,7 @@ INFO_KEYS = st.sampled_from(["name", "state", "tags", "project", "group", "job_t
                              "created_at", "duration", "code", "artifacts", "exit_code"])
 
 
-@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(info=st.dictionaries(INFO_KEYS, JUNK, max_size=6), config=JUNK, summary=JUNK)
 def test_forged_metadata_never_breaks_the_reading_commands(
     repo: Path, cli: Cli, info: dict[str, Any], config: Any, summary: Any
@@ -370,3 +370,18 @@ def test_control_characters_from_a_remote_never_reach_the_terminal(
                 args, stream)
     shown = cli("show", "evil").stdout
     assert "\\x1b]0;PWNED" in shown and "\\x9b31m" in shown
+
+
+@pytest.mark.parametrize("field", ["tags: [null]", "code: [null]", "artifacts: {'': null}",
+                                   "metrics: {acc: 5}", "args: {a: 1}", "created_at: 2026-01-01",
+                                   "code: {commit: {a: 1}}"])
+def test_a_run_yaml_field_of_another_shape_is_refused_naming_it(
+    repo: Path, cli: Cli, field: str
+) -> None:
+    """Found by the property above: each of these made `show` exit 70."""
+    from tests.runs.forge import forge_run
+
+    forge_run(repo, "junk", {"run.yaml": f"format: 1\nid: junk\n{field}\n".encode()})
+    result = cli("show", "junk")
+    assert result.exit_code == 6, result.stderr
+    assert field.split(":")[0] in result.stderr and "run.yaml" in result.stderr
