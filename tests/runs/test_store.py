@@ -65,7 +65,7 @@ BROKEN_METADATA: dict[str, tuple[Breaker, str]] = {
     "config is a list": (forged({"config.yaml": b"- 1\n- 2\n"}), "not a mapping"),
     "summary is text": (forged({"summary.yaml": b"just text\n"}), "not a mapping"),
     "tags are a number": (lambda p, r: forge_run(p, r, {"run.yaml": run_yaml(r) + b"tags: 5\n"}),
-                          "tags is a int"),
+                          "tags is not what gittrack writes"),
     "ref to a blob": (ref_to_blob, "not a commit"),
     "id of another run": (forged_id, "says it is run 'someone-else'"),
     "billion laughs": (forged({"config.yaml": BILLION_LAUGHS}), "anchors or aliases"),
