@@ -50,14 +50,17 @@ def text_problem(text: str) -> str | None:
     return None
 
 
+def string_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a stored string value (too long, a lone surrogate), or ``None``."""
+    if len(text) > MAX_STRING_LENGTH:
+        return f"is a string of {len(text)} characters; the limit is {MAX_STRING_LENGTH}"
+    return text_problem(text)
+
+
 def check_text(text: str, *, what: str) -> str:
     """``text`` as a plain ``str`` if it can be stored, else ``InvalidValueError`` naming
     ``what`` (``'config.path'``, ``notes``): a lone surrogate, or over ``MAX_STRING_LENGTH``."""
-    if len(text) > MAX_STRING_LENGTH:
-        raise InvalidValueError(
-            f"{what} is a string of {len(text)} characters; the limit is {MAX_STRING_LENGTH}"
-        )
-    problem = text_problem(text)
+    problem = string_problem(text)
     if problem is not None:
         raise InvalidValueError(f"{what} {problem}")
     return str(text)  # a plain str even for subclasses (np.str_): the WAL holds plain data only
@@ -179,8 +182,10 @@ class Normalizer:
             if kind is not None and kinds.get(key) == kind and type(key) is str:
                 if type(value) is int and not _INT64[0] <= value <= _INT64[1]:
                     raise InvalidValueError(f"value of {key!r} does not fit in 64 bits: {value}")
-                if kind == "str" and not value.isascii():
-                    check_text(value, what=f"value of {key!r}")
+                if kind == "str" and (
+                    len(value) > MAX_STRING_LENGTH or not value.isascii()
+                ) and (problem := string_problem(value)) is not None:
+                    raise InvalidValueError(f"value of {key!r} {problem}")
                 out[key] = value
             else:
                 self._slow(key, value, out, "", 1)
@@ -307,7 +312,7 @@ def to_plain(value: Any, *, where: str, depth: int = 0) -> Any:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str):
-        return check_text(value, what=f"config value {where!r}")
+        return check_text(value, what=f"value {where!r}")
     if isinstance(value, int):
         return _plain_int(int(value), where)
     if isinstance(value, float):
@@ -320,7 +325,7 @@ def to_plain(value: Any, *, where: str, depth: int = 0) -> Any:
             key = _plain_key(k, where)
             if key in given:  # {1: .., "1": ..}: both are "1" in YAML
                 raise InvalidKeyError(
-                    f"config key {key!r} under {where!r} is given twice (as {given[key]!r} and "
+                    f"key {key!r} under {where!r} is given twice (as {given[key]!r} and "
                     f"{k!r})"
                 )
             given[key] = k
@@ -336,7 +341,7 @@ def to_plain(value: Any, *, where: str, depth: int = 0) -> Any:
 def _check_depth(container: Any, where: str, depth: int) -> None:
     if depth >= MAX_DEPTH and container:
         raise InvalidValueError(
-            f"config value {where!r} nests more than {MAX_DEPTH} levels deep (a loop that "
+            f"value {where!r} nests more than {MAX_DEPTH} levels deep (a loop that "
             "contains itself?)"
         )
 
@@ -345,7 +350,7 @@ def _plain_int(value: int, where: str) -> int:
     bits = value.bit_length()
     if bits > MAX_PLAIN_INT_BITS:
         raise InvalidValueError(
-            f"config value {where!r} is an integer of {bits} bits; config and summary keep "
+            f"value {where!r} is an integer of {bits} bits; config and summary keep "
             f"integers of up to {MAX_PLAIN_INT_BITS} bits (log() up to 64)"
         )
     return value
@@ -355,12 +360,12 @@ def _plain_key(key: object, where: str) -> str:
     """A config key as stored: a string (numbers and bools as their ``str``), checked."""
     if not isinstance(key, (str, int, float)):  # bool is an int
         raise InvalidKeyError(
-            f"config key {key!r} under {where!r} must be a string, not {type(key).__name__}"
+            f"key {key!r} under {where!r} must be a string, not {type(key).__name__}"
         )
     text = str(key)
     problem = key_problem(text)
     if problem is not None:
-        raise InvalidKeyError(f"config key {_short(text)} under {where!r} {problem}")
+        raise InvalidKeyError(f"key {_short(text)} under {where!r} {problem}")
     return text
 
 
@@ -373,7 +378,7 @@ def _unwrap(value: Any, where: str) -> Any:
                 plain = convert()
             except Exception as exc:  # a foreign object's method: any failure is its own
                 raise InvalidValueError(
-                    f"config value {where!r}: {type(value).__name__}.{method}() failed: {exc}"
+                    f"value {where!r}: {type(value).__name__}.{method}() failed: {exc}"
                 ) from None
             if type(plain) is type(value):  # a .tolist()/.item() that does not unwrap
                 break
@@ -387,6 +392,6 @@ def _unwrap(value: Any, where: str) -> Any:
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     raise InvalidValueError(
-        f"config value {where!r} of type {type(value).__name__} cannot be stored; "
+        f"value {where!r} of type {type(value).__name__} cannot be stored; "
         "use numbers, strings, bools, None, lists and dicts"
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import fractions
+import io
 import math
 import pathlib
 import pickle
@@ -10,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gittrack.errors import InvalidKeyError, InvalidValueError
@@ -250,7 +251,7 @@ def test_to_plain_makes_yaml_data() -> None:
     assert type(got["name"]) is str and type(got["nested"]["n"]) is int
     with pytest.raises(InvalidValueError, match=r"'config\.p'.*Point"):
         to_plain({"p": Point(1)}, where="config")
-    with pytest.raises(InvalidKeyError, match="config key"):
+    with pytest.raises(InvalidKeyError, match="key \\(1, 2\\) under 'config'"):
         to_plain({(1, 2): 1}, where="config")
 
 
@@ -293,6 +294,9 @@ def test_any_other_unicode_text_is_kept() -> None:
 def test_strings_longer_than_the_limit_are_refused() -> None:
     with pytest.raises(InvalidValueError, match=r"'s'.*16777217 characters.*16777216"):
         to_value("s", "x" * (MAX_STRING_LENGTH + 1))
+    norm = Normalizer({"s": "str"})  # a known string key: the fast path checks it too
+    with pytest.raises(InvalidValueError, match=r"'s'.*16777217 characters"):
+        norm.normalize({"s": "x" * (MAX_STRING_LENGTH + 1)})
     assert to_value("s", "x" * MAX_STRING_LENGTH) is not None
 
 
@@ -406,3 +410,65 @@ def test_notes_may_hold_any_text_but_a_surrogate() -> None:
     assert check_text(notes, what="notes") == notes
     with pytest.raises(InvalidValueError, match=r"notes.*position 1"):
         check_text("a\udce9", what="notes")
+
+
+# -- fuzz: what is accepted survives every format it is written in ----------------------------
+odd_text = st.text(
+    st.characters() | st.integers(0xD800, 0xDFFF).map(chr)
+    | st.sampled_from(["\x00", "\x1b", "\n", "\x7f", "\x85", "\u2028", "\ufeff", "\uffff"]),
+    max_size=10,
+)
+odd_keys = odd_text | st.integers(-2, 2) | st.sampled_from([1.5, True, None, (1, 2)])
+odd_scalars = (st.none() | st.booleans() | st.integers() | st.floats() | odd_text
+               | st.sampled_from([2**63, 2**1024, -(2**1024)]))
+odd_values = st.recursive(
+    odd_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(odd_keys, inner, max_size=3),
+    max_leaves=15,
+) | st.integers(MAX_DEPTH - 2, MAX_DEPTH + 2).map(deep)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, with NaN equal to NaN and types kept (1 is not 1.0 nor True)."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+        return math.isnan(b)
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(odd_keys, odd_values, max_size=4))
+def test_accepted_config_reads_back_exactly_from_yaml_and_the_wal(value: dict[Any, Any]) -> None:
+    import yaml
+
+    from gittrack.formats import walcodec, yamlio
+
+    try:
+        plain = to_plain(value, where="config")
+    except (InvalidKeyError, InvalidValueError):
+        return
+    stored = yamlio.dump(plain)
+    assert same(yamlio.load(stored), plain)
+    assert same(yaml.load(stored, Loader=yaml.SafeLoader), plain)  # plain PyYAML, no libyaml
+    assert same(next(walcodec.decode_all(walcodec.encode(("config", 1, plain))))[2], plain)
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(odd_keys, odd_values, max_size=4))
+def test_accepted_log_data_reads_back_exactly_from_parquet(data: dict[Any, Any]) -> None:
+    import pyarrow.parquet as pq
+
+    from gittrack.formats import table
+
+    try:
+        row = Normalizer().normalize(data)
+    except (InvalidKeyError, InvalidValueError):
+        return
+    chunk = table.history_chunk([0], [0.0], [0.0], {k: [v] for k, v in row.items()})
+    back = pq.read_table(io.BytesIO(chunk)).to_pylist()[0]
+    assert same({k: back[k] for k in row}, row)
