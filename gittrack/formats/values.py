@@ -25,7 +25,7 @@ Value = Scalar | Histogram
 
 RESERVED_KEYS = frozenset({"_step", "_timestamp", "_runtime"})
 MAX_KEY_LENGTH = 512  # characters of a key, or of a label (name, project, group, tag, ...)
-MAX_STRING_LENGTH = 16 * 1024 * 1024  # characters of one string value
+MAX_STRING_LENGTH = 1024 * 1024  # characters of one string value (files belong in artifacts)
 MAX_DEPTH = 64  # levels of dicts and lists in one value
 MAX_PLAIN_INT_BITS = 1024  # config and summary integers (log() keeps 64-bit ones)
 _INT64 = (-(2**63), 2**63 - 1)
