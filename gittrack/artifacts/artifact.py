@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from gittrack.artifacts.manifest import NameSet, check_entry_path
 from gittrack.errors import UsageError
-from gittrack.formats.values import to_plain
+from gittrack.formats.values import text_problem, to_plain
 from gittrack.git.codestate import is_valid_ref_component
 
 _MAX_TYPE = 128
@@ -71,6 +71,9 @@ class Artifact:
             raise UsageError(f"artifact type must be a short one-line string, got {type!r}")
         if description is not None and not isinstance(description, str):
             raise UsageError(f"description must be a string, got {description!r}")
+        for what, text in (("type", type), ("description", description or "")):
+            if (problem := text_problem(text)) is not None:
+                raise UsageError(f"artifact {what} {text!r} {problem}")
         if metadata is not None and not isinstance(metadata, Mapping):
             raise UsageError(f"metadata must be a dict, got {metadata!r}")
         self.type = type

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from gittrack.errors import FormatError, UsageError
+from gittrack.formats.values import text_problem
 
 FORMAT_VERSION = "1"
 COLUMNS = ("path", "digest", "size", "blob", "ref")
@@ -60,6 +61,9 @@ def check_entry_path(name: object, *, what: str = "file name") -> str:
         problem = "must not contain empty, '.' or '..' parts"
     elif len(name) > _MAX_PATH:
         problem = f"is longer than {_MAX_PATH} characters"
+    elif (bad_text := text_problem(name)) is not None:
+        # A file name from a non-UTF-8 file system: the manifest cannot store it.
+        raise UsageError(f"{what} {name!r} {bad_text}")
     if problem:
         raise UsageError(f"{what} {name!r} {problem}: use a relative path like 'data/train.csv'")
     return name

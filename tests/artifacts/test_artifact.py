@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -136,3 +138,34 @@ def test_add_dir_clashing_with_earlier_names_names_the_clash(tree: Path) -> None
     with pytest.raises(UsageError, match=r"'all/sub' both as a file and as a folder"):
         art.add_dir(tree, name="all")
     assert names(art) == ["all/sub"]
+
+
+# -- text UTF-8 cannot store: refused when it is given, naming the file -----------------------
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: gittrack.Artifact("ok", "mod\udce9l"), r"type.*surrogate.*position 3"),
+        (lambda: gittrack.Artifact("ok", "model", description="caf\udce9"),
+         r"description.*position 3"),
+        (lambda: gittrack.Artifact("ok", "model", metadata={"a": "caf\udce9"}),
+         r"'metadata\.a'.*position 3"),
+    ],
+)
+def test_a_lone_surrogate_in_a_label_is_refused(make: Any, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        make()
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_naming_it(tmp_path: Path) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("x")
+    with open(os.fsencode(folder) + b"/caf\xe9.txt", "wb") as out:  # a latin-1 name
+        out.write(b"x")
+    art = gittrack.Artifact("d", "dataset")
+    with pytest.raises(UsageError, match=r"'caf\\udce9\.txt'.*surrogate.*position 3"):
+        art.add_dir(folder)
+    with pytest.raises(UsageError, match=r"surrogate"):
+        art.add_file(folder / "ok.txt", name="caf\udce9.txt")
+    art.add_file(folder / "ok.txt")  # a refused call leaves the artifact as it was
+    assert names(art) == ["ok.txt"]
