@@ -35,6 +35,12 @@ _STR = frozenset({str})
 
 
 # -- text -------------------------------------------------------------------------------------
+def plain_str(text: str) -> str:
+    """``text`` as a plain ``str``: the WAL holds plain data only (not ``np.str_``), and a
+    ``(str, Enum)`` member is its value (``str()`` of it would be ``"Color.RED"``)."""
+    return text if type(text) is str else str.__str__(text)
+
+
 def text_problem(text: str) -> str | None:
     """Why UTF-8 cannot store ``text`` (a lone surrogate, and where), or ``None``."""
     if text.isascii():  # O(1) in CPython: the common case costs nothing
@@ -63,7 +69,7 @@ def check_text(text: str, *, what: str) -> str:
     problem = string_problem(text)
     if problem is not None:
         raise InvalidValueError(f"{what} {problem}")
-    return str(text)  # a plain str even for subclasses (np.str_): the WAL holds plain data only
+    return plain_str(text)
 
 
 def readable(value: Any) -> Any:
@@ -113,7 +119,7 @@ def check_label(field: str, value: object) -> str | None:
     problem = key_problem(value)
     if problem is not None:
         raise InvalidValueError(f"{field} {_short(value)} {problem}")
-    return str(value)
+    return plain_str(value)
 
 
 def _short(text: str) -> str:
@@ -134,7 +140,7 @@ def validate_key(key: object) -> str:
         raise InvalidKeyError(f"metric key {key!r} is reserved for gittrack's own columns")
     if any(not part for part in key.split("/")):
         raise InvalidKeyError(f"metric key {key!r} has an empty part between slashes")
-    return str(key)  # a plain str even for subclasses (np.str_): the WAL holds plain data only
+    return plain_str(key)
 
 
 def kind_of(value: Value) -> str:
@@ -362,7 +368,7 @@ def _plain_key(key: object, where: str) -> str:
         raise InvalidKeyError(
             f"key {key!r} under {where!r} must be a string, not {type(key).__name__}"
         )
-    text = str(key)
+    text = plain_str(key) if isinstance(key, str) else str(key)
     problem = key_problem(text)
     if problem is not None:
         raise InvalidKeyError(f"key {_short(text)} under {where!r} {problem}")

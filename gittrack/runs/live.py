@@ -26,7 +26,14 @@ from gittrack.errors import (
     UsageError,
 )
 from gittrack.formats.histogram import Histogram
-from gittrack.formats.values import Normalizer, check_label, check_text, key_problem, to_plain
+from gittrack.formats.values import (
+    Normalizer,
+    check_label,
+    check_text,
+    key_problem,
+    plain_str,
+    to_plain,
+)
 from gittrack.runs import layout
 from gittrack.runs.checkpoint import Checkpointer, run_document
 from gittrack.runs.state import RunState, Snapshot
@@ -233,8 +240,8 @@ class Run:
             problem = None if key is None else key_problem(key)
             if problem is not None:
                 raise InvalidKeyError(f"define_metric: {what} {key!r} {problem}")
-        spec = MetricSpec.build(str(name), step_metric and str(step_metric), summary, goal,
-                                hidden)
+        spec = MetricSpec.build(plain_str(name), step_metric and plain_str(step_metric), summary,
+                                goal, hidden)
         self._record(("define", 0, name, spec.to_dict()))
         return spec
 
@@ -401,7 +408,9 @@ def check_tags(value: Iterable[str] | None) -> list[str]:
 
 def check_notes(value: object) -> str | None:
     """Notes: any text UTF-8 stores (several lines too); other types as their ``str``."""
-    return None if value is None else check_text(str(value), what="notes")
+    if value is None:
+        return None
+    return check_text(value if isinstance(value, str) else str(value), what="notes")
 
 
 class _RecordedMapping(MutableMapping[str, Any]):

@@ -472,3 +472,14 @@ def test_accepted_log_data_reads_back_exactly_from_parquet(data: dict[Any, Any])
     chunk = table.history_chunk([0], [0.0], [0.0], {k: [v] for k, v in row.items()})
     back = pq.read_table(io.BytesIO(chunk)).to_pylist()[0]
     assert same({k: back[k] for k in row}, row)
+
+
+def test_str_enum_members_are_stored_as_their_value() -> None:
+    class Mode(str, enum.Enum):
+        FAST = "fast"
+
+    assert to_plain({"m": Mode.FAST, Mode.FAST: 1}, where="config") == {"m": "fast", "fast": 1}
+    out = Normalizer().normalize({"m": Mode.FAST, Mode.FAST: 1.0})
+    assert out == {"m": "fast", "fast": 1.0}
+    assert all(type(k) is str for k in out) and type(out["m"]) is str
+    assert check_label("group", Mode.FAST) == "fast"
