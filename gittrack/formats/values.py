@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gittrack.errors import InvalidKeyError, InvalidValueError
+from gittrack.formats import yamlio
 from gittrack.formats.histogram import Histogram
 
 Scalar = bool | int | float | str
@@ -28,6 +29,7 @@ MAX_KEY_LENGTH = 512  # characters of a key, or of a label (name, project, group
 MAX_STRING_LENGTH = 1024 * 1024  # characters of one string value (files belong in artifacts)
 MAX_DEPTH = 64  # levels of dicts and lists in one value
 MAX_PLAIN_INT_BITS = 1024  # config and summary integers (log() keeps 64-bit ones)
+MAX_DOCUMENT_BYTES = 8 * 1024 * 1024  # config.yaml, and the summary entries set by the user
 _INT64 = (-(2**63), 2**63 - 1)
 _FAST_KINDS: dict[type, str] = {float: "num", int: "num", bool: "num", str: "str"}
 _FLOATISH = frozenset({float, bool})
@@ -401,3 +403,22 @@ def _unwrap(value: Any, where: str) -> Any:
         f"value {where!r} of type {type(value).__name__} cannot be stored; "
         "use numbers, strings, bools, None, lists and dicts"
     )
+
+
+def entry_bytes(key: str, value: Any) -> int:
+    """The bytes ``key: value`` takes in a YAML document of gittrack's: a document is the
+    concatenation of its top-level entries, so its size is the sum of theirs."""
+    return len(yamlio.dump({key: value}))
+
+
+def check_document(sizes: Mapping[str, int], *, what: str) -> None:
+    """``InvalidValueError`` if a document whose top-level entries take ``sizes`` bytes is
+    larger than ``MAX_DOCUMENT_BYTES``: readers bound the YAML they load (docs/format.md)."""
+    total = sum(sizes.values())
+    if total > MAX_DOCUMENT_BYTES:
+        biggest = max(sizes, key=sizes.__getitem__)
+        raise InvalidValueError(
+            f"{what} would take {total:,} bytes as YAML; the limit is {MAX_DOCUMENT_BYTES:,} "
+            f"(the largest entry, {_short(biggest)}, takes {sizes[biggest]:,}): keep large "
+            "data in an artifact"
+        )

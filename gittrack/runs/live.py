@@ -28,8 +28,10 @@ from gittrack.errors import (
 from gittrack.formats.histogram import Histogram
 from gittrack.formats.values import (
     Normalizer,
+    check_document,
     check_label,
     check_text,
+    entry_bytes,
     key_problem,
     plain_str,
     to_plain,
@@ -420,9 +422,24 @@ class _RecordedMapping(MutableMapping[str, Any]):
 
     def __init__(self, run: Run) -> None:
         object.__setattr__(self, "_run", run)
+        object.__setattr__(self, "_sizes", None)
 
     def _data(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def _entry_sizes(self) -> dict[str, int]:
+        """YAML bytes of each entry this mapping bounds (made on first use, then kept)."""
+        if self._sizes is None:
+            object.__setattr__(self, "_sizes", {k: entry_bytes(k, v)
+                                                for k, v in self._data().items()})
+        sizes: dict[str, int] = self._sizes
+        return sizes
+
+    def _check_size(self, plain: dict[str, Any]) -> None:
+        sizes = self._entry_sizes()
+        new = {k: entry_bytes(k, v) for k, v in plain.items()}
+        check_document({**sizes, **new}, what=f"{self._kind}.yaml")
+        sizes.update(new)
 
     def _plain(self, items: dict[str, Any]) -> dict[str, Any]:
         """``items`` as plain YAML data, checked like every nested key and value."""
@@ -440,6 +457,7 @@ class _RecordedMapping(MutableMapping[str, Any]):
         if key not in self._data():
             raise KeyError(key)
         self._run._record((f"{self._kind}_del", 0, [key]))
+        self._entry_sizes().pop(key, None)
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._data()))
@@ -465,6 +483,7 @@ class _RecordedMapping(MutableMapping[str, Any]):
                 )
         plain = self._plain(items)
         if plain:
+            self._check_size(plain)
             self._run._record((self._kind, 0, plain))
 
     def as_dict(self) -> dict[str, Any]:
@@ -501,6 +520,13 @@ class Summary(_RecordedMapping):
         return super()._plain(
             {k: v.to_dict() if isinstance(v, Histogram) else v for k, v in items.items()}
         )
+
+    def _entry_sizes(self) -> dict[str, int]:
+        # Only the entries set here are bounded: the rest are values from log(), each bounded
+        # there, and measuring them would cost every log() call.
+        if self._sizes is None:
+            object.__setattr__(self, "_sizes", {})
+        return super()._entry_sizes()
 
 
 def config_items(config: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 import pygit2
 
 from gittrack.errors import NotFoundError, RunExistsError, RunLockedError
-from gittrack.formats.values import check_label, readable, to_plain
+from gittrack.formats.values import check_document, check_label, entry_bytes, readable, to_plain
 from gittrack.git import codestate
 from gittrack.git.repo import enable_fsync, ensure_writable_dir, gittrack_dir
 from gittrack.runs import layout, store
@@ -107,6 +107,7 @@ def initial_config(config: Any) -> dict[str, Any]:
     """``init(config=...)`` as plain YAML data; keys become strings as in ``config.yaml``."""
     plain = to_plain(config_items(config), where="config")
     assert isinstance(plain, dict)
+    check_document({k: entry_bytes(k, v) for k, v in plain.items()}, what="config.yaml")
     return plain
 
 
