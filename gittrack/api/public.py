@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +13,7 @@ import pygit2
 
 from gittrack.artifacts import versions
 from gittrack.artifacts.view import ArtifactVersion
-from gittrack.errors import GittrackError, RepositoryError, VersionRemovedError
+from gittrack.errors import GittrackError, GittrackWarning, RepositoryError, VersionRemovedError
 from gittrack.git.repo import discover
 from gittrack.runs.lineage import consumers, producer, recorded_by
 from gittrack.runs.query import matches
@@ -52,11 +53,11 @@ class Api:
     def artifacts(self, name: str | None = None) -> list[ArtifactVersion]:
         """The latest version of every artifact, by name; with ``name``, each of its versions,
         newest first."""
-        if name is None:
-            return [ArtifactVersion(self._repo, versions.read_info(self._repo, commit))
-                    for commit in versions.list_artifacts(self._repo).values()]
+        if name is None:  # an unreadable ref (forged, broken) is skipped with a warning
+            latest = versions.latest_versions(self._repo, _warn_skipped)
+            return [ArtifactVersion(self._repo, info) for info in latest.values()]
         ArtifactVersion.resolve(self._repo, name)  # NotFoundError naming what exists
-        return [ArtifactVersion(self._repo, versions.read_info(self._repo, commit))
+        return [ArtifactVersion(self._repo, versions.read_info(self._repo, commit, name))
                 for commit in versions.history(self._repo, name)]
 
     def used_by(self, artifact: str | ArtifactVersion) -> list[RunView]:
@@ -88,6 +89,10 @@ class Api:
     @property
     def path(self) -> str:
         return str(self._repo.workdir or self._repo.path)
+
+
+def _warn_skipped(ref: str, error: GittrackError) -> None:
+    warnings.warn(f"gittrack: skipping {ref}: {error}", GittrackWarning, stacklevel=4)
 
 
 __all__ = ["Api", "RepositoryError"]

@@ -21,7 +21,13 @@ from gittrack.artifacts.versions import (
     same_content,
     version_commit,
 )
-from gittrack.errors import ConflictError, NotFoundError, UsageError, VersionRemovedError
+from gittrack.errors import (
+    ConflictError,
+    FormatError,
+    NotFoundError,
+    UsageError,
+    VersionRemovedError,
+)
 from gittrack.git import refs
 from gittrack.git.codestate import is_valid_ref_component
 from gittrack.types import CommitId, RefName
@@ -132,9 +138,13 @@ def _follow(repo: pygit2.Repository, name: str, alias: str, commit: CommitId,
     removed on a remote, its chain taken with ``pull --force``): it names the old copy of a
     version, so follow it to the version with its number and content, or say it was removed.
     Off the chain with other content (a diverged history), it names its own commit."""
-    if commit == tip or repo.descendant_of(tip, commit):
-        return commit
-    number = read_info(repo, commit).version
+    try:
+        if commit == tip or repo.descendant_of(tip, commit):
+            return commit
+        number = read_info(repo, commit, name).version
+    except (pygit2.GitError, FormatError) as exc:  # a forged or broken alias from a remote
+        raise FormatError(f"alias {name}:{alias} ({alias_ref(name, alias)}) names no version "
+                          f"of {name}: {exc}") from None
     try:
         current = find_version(repo, name, tip, number)
     except VersionRemovedError:

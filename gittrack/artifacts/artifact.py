@@ -10,14 +10,17 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
+import stat
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from gittrack.artifacts.manifest import NameSet, check_entry_path
-from gittrack.errors import UsageError
-from gittrack.formats.values import text_problem, to_plain
+from gittrack.artifacts.manifest import NameSet, check_entry_path, is_utf8
+from gittrack.errors import GittrackWarning, UsageError
+from gittrack.formats.values import to_plain
 from gittrack.git.codestate import is_valid_ref_component
+from gittrack.urls import has_credentials, strip_credentials
 
 _MAX_TYPE = 128
 _NOT_A_FILE = {errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP}
@@ -46,6 +49,12 @@ class PlannedReference:
 Planned = PlannedFile | PlannedReference
 
 
+def is_valid_type(kind: object) -> bool:
+    """An artifact type: a short one-line string (also checked on versions read from git)."""
+    return isinstance(kind, str) and bool(kind.strip()) and len(kind) <= _MAX_TYPE \
+        and not any(c in kind for c in "\r\n\0") and is_utf8(kind)
+
+
 def check_artifact_name(name: object) -> str:
     if not isinstance(name, str) or not is_valid_ref_component(name):
         raise UsageError(
@@ -66,14 +75,11 @@ class Artifact:
     def __init__(self, name: str, type: str, description: str | None = None,
                  metadata: Mapping[str, Any] | None = None) -> None:
         self.name = check_artifact_name(name)
-        if not isinstance(type, str) or not type.strip() or len(type) > _MAX_TYPE \
-                or any(c in type for c in "\r\n\0"):
+        if not is_valid_type(type):
             raise UsageError(f"artifact type must be a short one-line string, got {type!r}")
-        if description is not None and not isinstance(description, str):
-            raise UsageError(f"description must be a string, got {description!r}")
-        for what, text in (("type", type), ("description", description or "")):
-            if (problem := text_problem(text)) is not None:
-                raise UsageError(f"artifact {what} {text!r} {problem}")
+        if description is not None and not (isinstance(description, str)
+                                            and is_utf8(description)):
+            raise UsageError(f"description must be a UTF-8 string, got {description!r}")
         if metadata is not None and not isinstance(metadata, Mapping):
             raise UsageError(f"metadata must be a dict, got {metadata!r}")
         self.type = type
@@ -97,8 +103,12 @@ class Artifact:
         if not root.is_dir():
             raise UsageError(f"{root} is not a directory")
         prefix = "" if name is None else check_entry_path(name, what="name") + "/"
+        skipped: list[str] = []
+        found = sorted(_walk(root, skipped))
         self._add([PlannedFile(check_entry_path(prefix + relative, what="name"), source)
-                   for relative, source in sorted(_walk(root))])
+                   for relative, source in found])
+        if skipped:  # after _add: a refused call warns about nothing
+            warnings.warn(_skipped_message(root, skipped), GittrackWarning, stacklevel=2)
 
     def add_reference(self, uri: str | os.PathLike[str], name: str | None = None) -> None:
         """Record an external object (a local path, ``file://`` or any fsspec URL) by checksum.
@@ -106,10 +116,19 @@ class Artifact:
         The bytes are not copied to the store: the manifest keeps the URI with a sha256 (local
         files) or the store's checksum or ETag and size, taken when the artifact is logged. A
         folder or prefix records every object under it.
+
+        A URL carrying credentials (``user:password@``, a token, a presigned S3/GCS URL's
+        signature, an Azure SAS ``sig``) is refused: the manifest is pushed unencrypted.
         """
         text = os.fspath(uri)
         if not isinstance(text, str) or not text:
             raise UsageError(f"reference must be a path or URL, got {uri!r}")
+        if "://" in text and has_credentials(text):
+            raise UsageError(
+                f"reference {strip_credentials(text)} is given with credentials (user info, a "
+                "token or a signature) that would be pushed unencrypted in manifest.parquet: "
+                "give the URL without them, with credentials from the environment or the "
+                "storage options (docs/artifacts.md, 'References')")
         if "://" not in text:
             local = Path(text)
             if not local.exists():
@@ -160,31 +179,69 @@ class Artifact:
         return f"<gittrack.Artifact {self.name!r} type={self.type!r} files={len(self)}>"
 
 
-def _walk(root: Path) -> Iterator[tuple[str, str]]:
-    """``(name relative to root, path)`` of the regular files under ``root``. Symlinks to files
-    count; symlinked folders are not entered (a loop of links would never end); a folder that
-    cannot be listed is skipped, as ``os.walk`` does. The directory entry says what each entry
-    is, so a regular file costs no stat here (``log_artifact`` stats each file once)."""
-    folders = [("", os.fspath(root))]
+_Key = tuple[int, int]  # (st_dev, st_ino): a folder, however it was reached
+
+
+def _walk(root: Path, skipped: list[str]) -> Iterator[tuple[str, str]]:
+    """``(name relative to root, path)`` of the files under ``root``, following symbolic links
+    to files and folders (a link is stored under its own name, as W&B's ``add_dir`` does).
+
+    What cannot be stored is added to ``skipped`` (``"name (why)"``): a broken link, a loop
+    (a folder reached again below itself, which would never end), a FIFO, socket or device
+    (reading a FIFO would block forever). A folder that cannot be listed is an error. The
+    directory entry says what each entry is, so a regular file costs no stat here
+    (``log_artifact`` stats each file once); each folder costs one.
+    """
+    folders = [("", os.fspath(root), frozenset({_key(os.stat(root))}))]
     while folders:
-        relative, folder = folders.pop()
-        try:
-            with os.scandir(folder) as listing:
-                entries = list(listing)
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                folders.append((f"{relative}{entry.name}/", entry.path))
-            elif _is_file(entry):
-                yield relative + entry.name, entry.path
+        relative, folder, above = folders.pop()
+        for entry in _list(folder):
+            name = relative + entry.name
+            kind, st = _kind(entry)
+            if kind == "file":
+                yield name, entry.path
+            elif kind != "folder" or st is None:
+                skipped.append(f"{name} ({kind})")
+            elif _key(st) in above:
+                skipped.append(f"{name} (a loop back to a folder above it)")
+            else:
+                folders.append((f"{name}/", entry.path, above | {_key(st)}))
 
 
-def _is_file(entry: os.DirEntry[str]) -> bool:
-    """``Path.is_file``: a symlink counts by its target; a broken one or a loop is not a file."""
+def _list(folder: str) -> list[os.DirEntry[str]]:
     try:
-        return entry.is_file()
+        with os.scandir(folder) as listing:
+            return list(listing)
+    except OSError as exc:
+        raise UsageError(f"cannot list the folder {folder}: {exc.strerror or exc}; the "
+                         "artifact would be incomplete") from None
+
+
+def _kind(entry: os.DirEntry[str]) -> tuple[str, os.stat_result | None]:
+    """``("file" | "folder" | why it cannot be stored, the folder's stat)``."""
+    try:
+        if entry.is_file():  # a link counts by its target
+            return "file", None
+        st = entry.stat()  # follows a link: a folder's identity, for loops
     except OSError as exc:
         if exc.errno in _NOT_A_FILE:
-            return False
+            return "a broken symbolic link", None
         raise UsageError(f"cannot read {entry.path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        return "folder", st
+    return _SPECIAL.get(stat.S_IFMT(st.st_mode), "not a regular file"), None
+
+
+_SPECIAL = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a device",
+            stat.S_IFBLK: "a device"}
+
+
+def _key(st: os.stat_result) -> _Key:
+    return st.st_dev, st.st_ino
+
+
+def _skipped_message(root: Path, skipped: list[str]) -> str:
+    shown = "; ".join(sorted(skipped)[:10]) + ("; ..." if len(skipped) > 10 else "")
+    count = f"{len(skipped)} entries" if len(skipped) > 1 else "1 entry"
+    return (f"gittrack: add_dir({os.fspath(root)!r}) left out {count} that cannot be "
+            f"stored: {shown} (docs/artifacts.md, 'Folders and links')")

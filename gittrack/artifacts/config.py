@@ -28,8 +28,8 @@ import pygit2
 
 from gittrack.errors import FormatError, InvalidSettingError, RepositoryError, StorageError
 from gittrack.formats import yamlio
-from gittrack.git.codestate import strip_credentials
 from gittrack.git.repo import gittrack_dir
+from gittrack.urls import strip_credentials
 
 Privacy = Literal["private", "public"]
 Source = Literal["local", "project", "default"]

@@ -25,7 +25,12 @@ from gittrack.formats.values import text_problem
 FORMAT_VERSION = "1"
 COLUMNS = ("path", "digest", "size", "blob", "ref")
 _MAX_PATH = 4096
-_HEX = re.compile(r"\A[0-9a-f]{3,128}\Z")
+_SHA256 = re.compile(r"\A[0-9a-f]{64}\Z")
+"""A stored file's digest and its blob's name (the digest, or its HMAC-SHA256 when private)."""
+_CHECKSUM = re.compile(r"\A(?:etag|md5|checksum|crc32c|fsspec):[\x21-\x7e]{1,1024}\Z")
+"""A remote reference's checksum, as ``references.remote_checksum`` writes it."""
+_URI = re.compile(r"\A[A-Za-z][A-Za-z0-9+.-]*://[^\x00-\x1f\x7f]{1,8192}\Z")
+_MAX_SIZE = 2**63 - 1
 # an empty, "." or ".." part; \A and \Z, not ^ and $, which would match before a final "\n"
 _BAD_PART = re.compile(r"(?:\A|/)\.{0,2}(?:/|\Z)")
 
@@ -61,12 +66,18 @@ def check_entry_path(name: object, *, what: str = "file name") -> str:
         problem = "must not contain empty, '.' or '..' parts"
     elif len(name) > _MAX_PATH:
         problem = f"is longer than {_MAX_PATH} characters"
-    elif (bad_text := text_problem(name)) is not None:
-        # A file name from a non-UTF-8 file system: the manifest cannot store it.
-        raise UsageError(f"{what} {name!r} {bad_text}")
+    elif not is_utf8(name):
+        problem = ("is not valid UTF-8 (a name read from a file system in another encoding): "
+                   "rename the file, or give it a name=")
     if problem:
         raise UsageError(f"{what} {name!r} {problem}: use a relative path like 'data/train.csv'")
     return name
+
+
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` can be stored (Parquet and YAML hold UTF-8): no lone surrogate, as
+    ``os.listdir`` gives for a byte that is not UTF-8 in a file name."""
+    return text_problem(text) is None
 
 
 def parents(path: str) -> list[str]:
@@ -164,10 +175,22 @@ def read_manifest(data: bytes, *, what: str = "manifest.parquet") -> list[Manife
     missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:
         raise FormatError(f"{what} lacks the column(s) {', '.join(missing)}")
-    entries = []
-    for row in table.select(list(COLUMNS)).to_pylist():
-        entries.append(_entry(row, what))
+    entries = [_entry(row, what) for row in table.select(list(COLUMNS)).to_pylist()]
+    _check_names(entries, what)
     return entries
+
+
+def _check_names(entries: list[ManifestEntry], what: str) -> None:
+    """No two rows with one path, nor a path that is also another's folder (``a``, ``a/b``):
+    a download could hold only one of them."""
+    if NameSet.of([e.path for e in entries]) is not None:
+        return  # set operations; row by row only to say which
+    seen = NameSet()
+    for entry in entries:
+        clash = seen.clash(entry.path)
+        if clash:
+            raise FormatError(f"{what} has {clash}")
+        seen.add(entry.path)
 
 
 def _entry(row: dict[str, Any], what: str) -> ManifestEntry:
@@ -175,12 +198,32 @@ def _entry(row: dict[str, Any], what: str) -> ManifestEntry:
         path = check_entry_path(row["path"], what="path")
     except UsageError as exc:
         raise FormatError(f"{what}: {exc}") from None
-    digest, size = row["digest"], row["size"]
-    if not isinstance(digest, str) or not digest or not isinstance(size, int) or size < 0:
-        raise FormatError(f"{what}: row {path!r} has no valid digest and size")
-    blob = row["blob"]
-    if blob is None and row["ref"] is None:
-        raise FormatError(f"{what}: row {path!r} has neither a blob nor a reference")
-    if blob is not None and not _HEX.match(blob):
-        raise FormatError(f"{what}: row {path!r} names the blob {blob!r}, not a hex name")
-    return ManifestEntry(path=path, digest=digest, size=size, blob=blob, ref=row["ref"])
+    problem = _row_problem(row)
+    if problem:
+        raise FormatError(f"{what}: row {path!r}: {problem}"[:500])
+    return ManifestEntry(path=path, digest=row["digest"], size=row["size"], blob=row["blob"],
+                         ref=row["ref"])
+
+
+def _row_problem(row: dict[str, Any]) -> str | None:
+    """What is wrong with a row, against what gittrack writes, or ``None``."""
+    digest, size, blob, ref = row["digest"], row["size"], row["blob"], row["ref"]
+    if type(size) is not int or not 0 <= size <= _MAX_SIZE:
+        return f"size must be a whole number >= 0, got {size!r}"
+    if not isinstance(digest, str):
+        return f"digest must be a string, got {digest!r}"
+    if (blob is None) == (ref is None):
+        return "must name either a blob or a reference (ref), not both or neither"
+    if blob is not None:
+        if not isinstance(blob, str) or not _SHA256.match(blob):
+            return f"blob must be 64 lowercase hex characters, got {blob!r}"
+        if not _SHA256.match(digest):
+            return f"digest must be a sha256 (64 lowercase hex characters), got {digest!r}"
+        return None
+    if not isinstance(ref, str) or not _URI.match(ref):
+        return f"ref must be a URL (scheme://...) without control characters, got {ref!r}"
+    if ref.lower().startswith("file:") and not _SHA256.match(digest):
+        return f"a local reference's digest must be its sha256, got {digest!r}"
+    if not (_SHA256.match(digest) or _CHECKSUM.match(digest)):
+        return f"digest must be a sha256 or a store checksum (etag:..., md5:...), got {digest!r}"
+    return None

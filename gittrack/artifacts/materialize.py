@@ -1,6 +1,7 @@
 """Writing a file into place: streamed to a temporary name beside it, verified, then renamed.
 
-A reader (or a crash) never sees a partial or unverified file under the final name.
+A reader (or a crash) never sees a partial or unverified file under the final name, and a
+download never writes outside its root (``DownloadRoot``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,42 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from gittrack.artifacts.manifest import check_entry_path
 from gittrack.errors import DecryptionError, UsageError
 
 CHUNK = 1 << 20
+
+
+class DownloadRoot:
+    """The folder a download writes into, and the path of each file in it.
+
+    A manifest's paths are relative and never go up (``check_entry_path``), but a folder
+    already in the root may be a symbolic link: ``root/data -> /etc`` would make ``data/x``
+    land outside. Each folder a file goes into is resolved (once) and must stay under the
+    resolved root; a link that stays inside is followed.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._real_root: Path | None = None
+        self._checked: set[Path] = set()
+
+    def path(self, name: str) -> Path:
+        """``root/name``, or ``UsageError`` when a folder on the way leads out of the root."""
+        target = self.root / check_entry_path(name, what="file name")
+        folder = target.parent
+        if folder not in self._checked:
+            self._check(folder)
+            self._checked.add(folder)
+        return target
+
+    def _check(self, folder: Path) -> None:
+        if self._real_root is None:
+            self._real_root = self.root.resolve()
+        real = folder.resolve()
+        if real != self._real_root and self._real_root not in real.parents:
+            raise UsageError(f"{folder} leads out of {self.root} (to {real}, through a symbolic "
+                             "link): remove the link, or download elsewhere; nothing written")
 
 
 def unique_name(folder: Path, stem: str) -> Path:

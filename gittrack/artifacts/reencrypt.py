@@ -47,7 +47,7 @@ def referenced_blobs(repo: pygit2.Repository) -> dict[str, tuple[ManifestEntry, 
     found: dict[str, tuple[ManifestEntry, set[str]]] = {}
     for name in versions.list_artifacts(repo):
         for commit in versions.history(repo, name):
-            for entry in versions.read_entries(repo, commit):
+            for entry in versions.read_entries(repo, commit, name):
                 if entry.blob is None or entry.blob == entry.digest:
                     continue  # a reference, or a plaintext blob from a public era
                 found.setdefault(entry.digest, (entry, set()))[1].add(entry.blob)

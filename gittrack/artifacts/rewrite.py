@@ -73,11 +73,12 @@ def plan_removal(repo: pygit2.Repository, name: str, tip: CommitId, number: int)
             break
         later.append(commit)
     below = parent(repo, removed)
-    left = tuple(n for n in numbers(repo, tip) if n != number)
+    left = tuple(n for n in numbers(repo, name, tip) if n != number)
     if not later:  # the head: the one below becomes the head, remembering the number used
         if below is None:
             return Removal(name, number, tip, removed, None, {}, left)
-        copy = _copy(repo, below, _parents(repo, below), read_info(repo, removed).next_number)
+        copy = _copy(repo, below, _parents(repo, below),
+                     read_info(repo, removed, name).next_number)
         return Removal(name, number, tip, removed, copy, {below: copy}, left)
     copies: dict[CommitId, CommitId] = {}
     base = below
@@ -125,13 +126,16 @@ class ChainDiff:
     only_there: tuple[int, ...]
 
 
-def compare_chains(repo: pygit2.Repository, ours: CommitId, theirs: CommitId) -> ChainDiff | None:
-    """How the chain ``theirs`` differs from ``ours`` by removed and added versions, or
-    ``None`` when some number holds different content on each side (a plain divergence)."""
-    mine, other = _contents(repo, ours), _contents(repo, theirs)
+def compare_chains(repo: pygit2.Repository, name: str, ours: CommitId,
+                   theirs: CommitId) -> ChainDiff | None:
+    """How the chain ``theirs`` of artifact ``name`` differs from ``ours`` by removed and
+    added versions, or ``None`` when some number holds different content on each side (a
+    plain divergence)."""
+    mine, other = _contents(repo, name, ours), _contents(repo, name, theirs)
     if any(mine[n] != other[n] for n in mine.keys() & other.keys()):
         return None
-    my_next, their_next = read_info(repo, ours).next_number, read_info(repo, theirs).next_number
+    my_next = read_info(repo, ours, name).next_number
+    their_next = read_info(repo, theirs, name).next_number
     return ChainDiff(
         removed_there=tuple(sorted(n for n in mine.keys() - other.keys() if n < their_next)),
         removed_here=tuple(sorted(n for n in other.keys() - mine.keys() if n < my_next)),
@@ -140,10 +144,10 @@ def compare_chains(repo: pygit2.Repository, ours: CommitId, theirs: CommitId) ->
     )
 
 
-def _contents(repo: pygit2.Repository, tip: CommitId) -> dict[int, str]:
+def _contents(repo: pygit2.Repository, name: str, tip: CommitId) -> dict[int, str]:
     """Version number → its manifest's object id, for the chain ending at ``tip``."""
     found = {}
     for commit in walk(repo, tip):
         tree = objects.commit_tree(repo, commit)
-        found[read_info(repo, commit).version] = str(tree[MANIFEST].id)
+        found[read_info(repo, commit, name).version] = str(tree[MANIFEST].id)
     return found

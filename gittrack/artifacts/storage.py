@@ -250,7 +250,9 @@ class ArtifactStorage:
             with self.store.open(entry.blob) as src:
                 write_verified(src, dst, entry.digest, what=label)
         except BlobNotFoundError:
-            raise self._not_found(entry, label) from None
+            if not (self._from_cache(entry.digest, dst) or (
+                    self.cache_from_source(entry.digest) and self._from_cache(entry.digest, dst))):
+                raise self._not_found(entry, label) from None
 
     def _from_cache(self, digest: str, dst: Path) -> bool:
         if not self.cache.has(digest):
@@ -277,7 +279,12 @@ class ArtifactStorage:
 
     def _download(self, entry: ManifestEntry, label: str) -> None:
         with self.temp_file() as raw:
-            blob = self._get_blob(entry, raw, label)
+            try:
+                blob = self._get_blob(entry, raw, label)
+            except BlobNotFoundError:
+                if self.cache_from_source(entry.digest):
+                    return
+                raise
             if blob == entry.digest:  # a plaintext blob (public project)
                 self._verify_and_cache(raw, entry.digest, label)
                 return
@@ -298,11 +305,27 @@ class ArtifactStorage:
                 return name
         raise self._not_found(entry, label)
 
+    def cache_from_source(self, digest: str) -> bool:
+        """Put ``digest``'s plaintext in the local cache from a file on this machine that had
+        it (``StatCache.sources``: the file this clone logged, or a download of it), verified:
+        the store lost the blob (a teammate's purge removed a blob this clone's unpushed
+        version shares), the bytes are still here. ``False`` if no such file still has them."""
+        for source in self.stat_cache.sources(digest):
+            with self.temp_file() as copy:
+                try:
+                    shutil.copyfile(source, copy)
+                except OSError:
+                    continue
+                if hash_file(copy)[0] == digest:
+                    self.cache.add(copy, digest, move=True)
+                    return True
+        return False
+
     def _not_found(self, entry: ManifestEntry, label: str) -> BlobNotFoundError:
         return BlobNotFoundError(
-            f"{label}: blob {str(entry.blob)[:16]}… is not in the store {self.store.url} (was "
-            "it stored from another machine with another storage setting? after a key "
-            "rotation, update this checkout's .gittrack/keys)"
+            f"{label}: blob {str(entry.blob)[:16]}… is not in the store "
+            f"{self.store.shown_url} (was it stored from another machine with another storage "
+            "setting? after a key rotation, update this checkout's .gittrack/keys)"
         )
 
     def _decrypt(self, raw: Path, plain: Path, label: str) -> None:

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pygit2
 
+from gittrack.artifacts.artifact import is_valid_type
 from gittrack.artifacts.manifest import ManifestEntry, content_key, read_manifest, write_manifest
 from gittrack.errors import (
     ConflictError,
     FormatError,
+    GittrackError,
     NotFoundError,
     RepositoryError,
     UsageError,
@@ -30,6 +32,7 @@ from gittrack.errors import (
 )
 from gittrack.formats import yamlio
 from gittrack.git import objects, refs
+from gittrack.git.codestate import is_valid_ref_component
 from gittrack.types import CommitId, RefName
 
 FORMAT = 1
@@ -95,46 +98,131 @@ def artifact_ref(name: str) -> RefName:
 
 
 def list_artifacts(repo: pygit2.Repository) -> dict[str, CommitId]:
-    """Every artifact's name and head commit, by name."""
+    """Every artifact's name and head commit, by name (as the refs say: not yet read)."""
     found = refs.list_refs(repo, ARTIFACTS_PREFIX)
     return {name[len(ARTIFACTS_PREFIX):]: commit for name, commit in sorted(found.items())}
+
+
+ErrorHandler = Callable[[RefName, GittrackError], None]
+"""Told about a ref that cannot be read (its name, the error), which is then left out."""
+
+
+def latest_versions(repo: pygit2.Repository,
+                    on_error: ErrorHandler | None = None) -> dict[str, VersionInfo]:
+    """The head version of every artifact, by name.
+
+    A ref that is not a readable version (a forged or broken commit from a remote) raises its
+    ``FormatError``, or, with ``on_error``, is reported to it and left out: one bad ref must
+    not hide every other artifact (runs are listed the same way, ``runs.index``).
+    """
+    found = {}
+    for name, commit in list_artifacts(repo).items():
+        try:
+            found[name] = read_info(repo, commit, name)
+        except GittrackError as exc:
+            if on_error is None:
+                raise
+            on_error(artifact_ref(name), exc)
+    return found
 
 
 def head(repo: pygit2.Repository, name: str) -> CommitId | None:
     return refs.get_ref(repo, artifact_ref(name))
 
 
-def read_info(repo: pygit2.Repository, commit: CommitId) -> VersionInfo:
-    tree = _tree(repo, commit)
+def read_info(repo: pygit2.Repository, commit: CommitId, name: str) -> VersionInfo:
+    """``artifact.yaml`` of ``commit``, a version of artifact ``name``.
+
+    Everything in it came from whoever pushed the commit, so each field is checked against
+    what gittrack writes (``docs/format.md``); the name must be the ref's own, or a forged
+    ``name: /any/dir`` would choose where ``download()`` writes. ``FormatError`` naming the
+    ref otherwise.
+    """
+    where = f"{artifact_ref(name)} (commit {commit[:12]})"
+    tree = _tree(repo, commit, name)
     raw = objects.read_file(repo, tree, ARTIFACT_YAML)
-    what = f"{ARTIFACT_YAML} of commit {commit[:12]}"
-    doc = yamlio.load(raw, what=what) if raw is not None else None
-    if not isinstance(doc, dict) or not isinstance(doc.get("name"), str):
-        raise FormatError(f"commit {commit[:12]} has no readable {ARTIFACT_YAML}")
-    if not isinstance(doc.get("format"), int) or doc["format"] > GAPS_FORMAT:
-        raise FormatError(f"artifact {doc['name']} uses format {doc.get('format')!r}; this "
-                          f"gittrack reads formats {FORMAT} and {GAPS_FORMAT}: upgrade gittrack")
-    try:
-        return VersionInfo(
-            commit=commit, name=doc["name"], type=str(doc["type"]), version=int(doc["version"]),
-            description=doc.get("description"), metadata=dict(doc.get("metadata") or {}),
-            producer=doc.get("producer"), created_at=str(doc.get("created_at")),
-            files=int(doc.get("files") or 0), size=int(doc.get("size") or 0),
-            next_version=_optional_int(doc.get("next_version")), format=doc["format"],
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise FormatError(f"{what} lacks or garbles {exc}") from None
+    doc = yamlio.load(raw, what=f"{ARTIFACT_YAML} of {where}") if raw is not None else None
+    if not isinstance(doc, dict):
+        raise FormatError(f"{where} has no readable {ARTIFACT_YAML}: not an artifact version")
+    version_format: Any = doc.get("format")
+    if _is_int(version_format) and version_format > GAPS_FORMAT:
+        raise FormatError(f"{where} uses format {version_format}; this gittrack reads "
+                          f"formats {FORMAT} and {GAPS_FORMAT}: upgrade gittrack")
+    problem = _problem(doc, name)
+    if problem:
+        raise FormatError(f"{ARTIFACT_YAML} of {where}: {problem}")
+    created = doc.get("created_at")
+    return VersionInfo(
+        commit=commit, name=name, type=doc["type"], version=doc["version"],
+        description=doc.get("description"), metadata=dict(doc.get("metadata") or {}),
+        producer=doc.get("producer"),
+        created_at=created if isinstance(created, str) else _iso(created),
+        files=doc.get("files") or 0, size=doc.get("size") or 0,
+        next_version=doc.get("next_version"), format=version_format,
+    )
 
 
-def _optional_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+_MAX_NUMBER = 2**31 - 1  # versions of one artifact; gittrack gives them one at a time
+_MAX_COUNT = 2**63 - 1   # files and bytes: what int64 (manifest.parquet) holds
 
 
-def read_entries(repo: pygit2.Repository, commit: CommitId) -> list[ManifestEntry]:
-    raw = objects.read_file(repo, _tree(repo, commit), MANIFEST)
+def _problem(doc: dict[Any, Any], name: str) -> str | None:
+    """What is wrong in ``doc``, an ``artifact.yaml`` under ``name``'s ref, or ``None``."""
+    if not is_valid_ref_component(name):
+        return f"its ref names no valid artifact ({name!r})"
+    checks: list[tuple[str, bool, str]] = [
+        ("format", doc.get("format") in (FORMAT, GAPS_FORMAT) and _is_int(doc.get("format")),
+         f"{FORMAT} or {GAPS_FORMAT}"),
+        ("name", doc.get("name") == name, f"{name!r}, the name in its ref"),
+        ("type", is_valid_type(doc.get("type")), "a one-line string of 1 to 128 characters"),
+        ("version", _in_range(doc.get("version"), 0, _MAX_NUMBER), "a whole number >= 0"),
+        ("next_version", doc.get("next_version") is None or _in_range(
+            doc.get("next_version"), _as_int(doc.get("version")) + 1, _MAX_NUMBER),
+         "absent or a whole number above version"),
+        ("description", isinstance(doc.get("description"), (str, type(None))),
+         "a string or null"),
+        ("metadata", isinstance(doc.get("metadata"), (dict, type(None))), "a mapping or null"),
+        ("producer", doc.get("producer") is None or (isinstance(doc.get("producer"), str)
+                                                     and is_valid_ref_component(doc["producer"])),
+         "null or a run id"),
+        ("created_at", isinstance(doc.get("created_at"), (str, dt.datetime, type(None))),
+         "a time stamp"),
+        ("files", doc.get("files") is None or _in_range(doc.get("files"), 0, _MAX_COUNT),
+         "a whole number >= 0"),
+        ("size", doc.get("size") is None or _in_range(doc.get("size"), 0, _MAX_COUNT),
+         "a whole number >= 0"),
+    ]
+    for key, ok, expected in checks:
+        if not ok:
+            return f"{key} must be {expected}, got {doc.get(key)!r}"[:300]
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int  # not bool, which YAML's true also is
+
+
+def _as_int(value: Any) -> int:
+    return value if _is_int(value) else 0
+
+
+def _in_range(value: Any, low: int, high: int) -> bool:
+    return _is_int(value) and low <= value <= high
+
+
+def _iso(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def read_entries(repo: pygit2.Repository, commit: CommitId,
+                 name: str | None = None) -> list[ManifestEntry]:
+    """The rows of ``commit``'s ``manifest.parquet`` (``name``: its artifact, for messages)."""
+    where = f"commit {commit[:12]}" if name is None else \
+        f"{artifact_ref(name)} (commit {commit[:12]})"
+    raw = objects.read_file(repo, _tree(repo, commit, name), MANIFEST)
     if raw is None:
-        raise FormatError(f"commit {commit[:12]} has no {MANIFEST}")
-    return read_manifest(raw, what=f"{MANIFEST} of commit {commit[:12]}")
+        raise FormatError(f"{where} has no {MANIFEST}: not an artifact version")
+    return read_manifest(raw, what=f"{MANIFEST} of {where}")
 
 
 def same_content(repo: pygit2.Repository, a: CommitId, b: CommitId) -> bool:
@@ -145,11 +233,13 @@ def same_content(repo: pygit2.Repository, a: CommitId, b: CommitId) -> bool:
         return False
 
 
-def _tree(repo: pygit2.Repository, commit: CommitId) -> pygit2.Tree:
+def _tree(repo: pygit2.Repository, commit: CommitId, name: str | None = None) -> pygit2.Tree:
     try:
         return objects.commit_tree(repo, commit)
-    except (KeyError, ValueError, AssertionError):
-        raise FormatError(f"{commit[:12]} is not an artifact version commit") from None
+    except (KeyError, ValueError, pygit2.GitError):
+        where = "" if name is None else f" (in {artifact_ref(name)})"
+        raise FormatError(f"{commit[:12]}{where} is not an artifact version commit, or is "
+                          "missing from this repository") from None
 
 
 def history(repo: pygit2.Repository, name: str) -> list[CommitId]:
@@ -165,8 +255,12 @@ def walk(repo: pygit2.Repository, commit: CommitId | None) -> Iterator[CommitId]
 
 
 def parent(repo: pygit2.Repository, commit: CommitId) -> CommitId | None:
-    parents = repo[commit].parent_ids  # type: ignore[attr-defined]
-    return CommitId(str(parents[0])) if parents else None
+    try:
+        parents = objects.parent_ids(repo, commit)
+    except (KeyError, ValueError, pygit2.GitError):
+        raise FormatError(f"{commit[:12]} is not a commit, or is missing from this repository "
+                          "(an artifact's chain of versions is broken)") from None
+    return parents[0] if parents else None
 
 
 def version_commit(repo: pygit2.Repository, name: str, number: int) -> CommitId:
@@ -180,7 +274,7 @@ def version_commit(repo: pygit2.Repository, name: str, number: int) -> CommitId:
 def find_version(repo: pygit2.Repository, name: str, tip: CommitId, number: int) -> CommitId:
     """``name:v<number>`` in the chain ending at ``tip``; ``VersionRemovedError`` for a number
     that was used and removed, ``NotFoundError`` for one never used."""
-    latest = read_info(repo, tip)
+    latest = read_info(repo, tip, name)
     if number == latest.version:
         return tip
     if not 0 <= number < latest.version:
@@ -191,10 +285,10 @@ def find_version(repo: pygit2.Repository, name: str, tip: CommitId, number: int)
     # Numbers only grow along the chain, so v<number> is at most this many commits back; in a
     # chain never rewritten (number == depth) it is exactly there: one read instead of a walk.
     shortcut = _back(repo, tip, latest.version - number)
-    if shortcut is not None and read_info(repo, shortcut).version == number:
+    if shortcut is not None and read_info(repo, shortcut, name).version == number:
         return shortcut
     for commit in walk(repo, tip):
-        found = read_info(repo, commit).version
+        found = read_info(repo, commit, name).version
         if found == number:
             return commit
         if found < number:
@@ -211,14 +305,14 @@ def _back(repo: pygit2.Repository, commit: CommitId, steps: int) -> CommitId | N
     return current
 
 
-def numbers(repo: pygit2.Repository, tip: CommitId) -> list[int]:
-    """The version numbers of the chain ending at ``tip``, newest first."""
-    return [read_info(repo, commit).version for commit in walk(repo, tip)]
+def numbers(repo: pygit2.Repository, name: str, tip: CommitId) -> list[int]:
+    """The version numbers of ``name``'s chain ending at ``tip``, newest first."""
+    return [read_info(repo, commit, name).version for commit in walk(repo, tip)]
 
 
 def _removed(repo: pygit2.Repository, name: str, tip: CommitId,
              number: int) -> VersionRemovedError:
-    left = [f"v{n}" for n in reversed(numbers(repo, tip))]
+    left = [f"v{n}" for n in reversed(numbers(repo, name, tip))]
     shown = ", ".join(left[:10]) + (f", ... ({len(left)} in all)" if len(left) > 10 else "")
     return VersionRemovedError(f"{name}:v{number} was removed (`gittrack artifact rm`); "
                                f"versions of {name}: {shown}")
@@ -235,7 +329,7 @@ def commit_version(
         old = head(repo, draft.name)
         number, version_format = 0, FORMAT
         if old is not None:
-            previous = read_info(repo, old)
+            previous = read_info(repo, old, draft.name)
             _check_type(previous, draft)
             if _same_content_as(repo, old, entries):
                 return previous, False

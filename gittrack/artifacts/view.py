@@ -10,7 +10,9 @@ import pygit2
 
 from gittrack.artifacts import aliases as alias_refs
 from gittrack.artifacts import versions
+from gittrack.artifacts.artifact import check_artifact_name
 from gittrack.artifacts.manifest import ManifestEntry
+from gittrack.artifacts.materialize import DownloadRoot
 from gittrack.errors import NotFoundError
 from gittrack.types import CommitId
 
@@ -36,7 +38,8 @@ class ArtifactVersion:
     @classmethod
     def resolve(cls, repo: pygit2.Repository, spec: str) -> ArtifactVersion:
         """The version ``spec`` names (``name``, ``name:latest``, ``name:v3``, ``name:alias``)."""
-        return cls(repo, versions.read_info(repo, alias_refs.resolve(repo, spec)))
+        name, _ = alias_refs.parse_spec(spec)
+        return cls(repo, versions.read_info(repo, alias_refs.resolve(repo, spec), name))
 
     # -- what artifact.yaml says -------------------------------------------------------------
     @property
@@ -91,10 +94,12 @@ class ArtifactVersion:
     def files(self) -> list[ManifestEntry]:
         """The manifest: one row per file (path, digest, size, blob, ref), sorted by path."""
         if self._entries is None:
-            self._entries = versions.read_entries(self._repo, self.commit)
+            self._entries = versions.read_entries(self._repo, self.commit, self.name)
         return list(self._entries)
 
     def default_root(self) -> Path:
+        """``./artifacts/<name>-vN``: one folder, as the name is one valid path component."""
+        check_artifact_name(self.name)  # read_info checked it; a VersionInfo made by hand not
         return Path.cwd() / "artifacts" / f"{self.name}-v{self.version}"
 
     def download(self, root: str | os.PathLike[str] | None = None) -> Path:
@@ -103,16 +108,16 @@ class ArtifactVersion:
         Each file is verified against its sha256 and appears whole or not at all; the local
         cache serves files fetched before. Other files already in ``root`` are left alone.
         """
-        target = Path(os.fspath(root)) if root is not None else self.default_root()
-        pairs = [(entry, target / entry.path) for entry in self.files()]
+        target = DownloadRoot(Path(os.fspath(root)) if root is not None else self.default_root())
+        pairs = [(entry, target.path(entry.path)) for entry in self.files()]  # all checked first
         self._storage_().fetch_many(pairs, what=f"artifact {self.spec}")
-        return target
+        return target.root
 
     def path(self, name: str) -> Path:
         """One file, downloaded (verified) under the default root if needed; its local path."""
         for entry in self.files():
             if entry.path == name:
-                target = self.default_root() / entry.path
+                target = DownloadRoot(self.default_root()).path(entry.path)
                 return self._storage_().fetch(entry, target, what=f"artifact {self.spec}")
         names = ", ".join(e.path for e in self.files()[:10])
         raise NotFoundError(f"artifact {self.spec} has no file {name!r} (files: {names})")

@@ -18,6 +18,7 @@ from fsspec.core import split_protocol, url_to_fs
 
 from gittrack.blobs import multipart
 from gittrack.errors import StorageError
+from gittrack.urls import strip_credentials, strip_credentials_in
 
 # Object stores commit an upload in one request: a PUT, or a multipart upload that becomes
 # visible only when completed. Anything else (local, memory, sftp, ...) may show a file while
@@ -52,7 +53,8 @@ def open_url(url: str, options: Mapping[str, Any] | None) -> tuple[fsspec.Abstra
         url = os.path.expanduser(url)
     elif protocol not in fsspec.available_protocols():
         known = ", ".join(sorted(p for p in fsspec.available_protocols() if len(p) > 1))
-        raise StorageError(f"unknown storage protocol {protocol!r} in {url}; known: {known}")
+        raise StorageError(f"unknown storage protocol {protocol!r} in "
+                           f"{strip_credentials(url)}; known: {known}")
     # Listings must not be cached: another process may add or delete a blob at any time.
     kwargs = {"use_listings_cache": False, **(options or {})}
     try:
@@ -60,9 +62,11 @@ def open_url(url: str, options: Mapping[str, Any] | None) -> tuple[fsspec.Abstra
     except ImportError as exc:
         hint = _EXTRAS.get(protocol or "")
         install = f"pip install '{hint}'" if hint else f"install it ({exc})"
-        raise StorageError(f"storage {url} needs an optional package: {install}") from None
+        raise StorageError(f"storage {strip_credentials(url)} needs an optional package: "
+                           f"{install}") from None
     except Exception as exc:  # backends' constructors raise anything (TypeError, OSError...)
-        raise StorageError(f"cannot open storage {url}: {reason(exc)}") from exc
+        raise StorageError(strip_credentials_in(
+            f"cannot open storage {url}: {reason(exc)}")) from exc
     return fs, str(root)
 
 

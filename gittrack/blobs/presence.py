@@ -108,7 +108,7 @@ class PresenceCache:
         with self._lock:
             for name in wanted:
                 self._pending.pop(name, None)
-        if not wanted or self._db.write(_DELETE, [(self._store, n) for n in wanted]):
+        if not wanted or self._db.write(_DELETE, [(self._store, n) for n in wanted], erase=True):
             return True
         self._trusted = False
         return not self._db.available  # a file that never opened holds nothing to trust

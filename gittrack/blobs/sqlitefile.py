@@ -60,15 +60,22 @@ class SqliteFile:
                 return None
         return rows
 
-    def write(self, sql: str, rows: Iterable[Sequence[object]]) -> bool:
+    def write(self, sql: str, rows: Iterable[Sequence[object]], *, erase: bool = False) -> bool:
         """``sql`` for each of ``rows``, all in one transaction; ``False`` if it was not
-        written (then none of it was)."""
+        written (then none of it was).
+
+        ``erase``: what the statement deleted must not stay readable in the file: deleted
+        content is zeroed (``secure_delete``, on for every connection) and the write-ahead
+        journal, which holds older copies of the pages, is checkpointed and truncated
+        (another process still reading it can delay that to its next erase)."""
         with self._connected() as conn:
             if conn is None:
                 return False
             try:
                 with _transaction(conn, "BEGIN IMMEDIATE"):  # the write lock up front
                     conn.executemany(sql, rows)
+                if erase:
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             except sqlite3.Error:
                 return False
         return True
@@ -131,6 +138,9 @@ def _open(path: Path, schema: Sequence[str]) -> sqlite3.Connection:
     try:
         _enable_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")  # a lost entry only costs a rehash
+        # Deleted rows are zeroed, not left in free pages: a purge removes source paths and
+        # digests (docs/security.md), and deletions are rare enough not to cost anything.
+        conn.execute("PRAGMA secure_delete=ON")
         for statement in schema:
             conn.execute(statement)
     except BaseException:

@@ -1,10 +1,12 @@
 """``StatCache``: path + stat → digest, so an unchanged file is not hashed twice.
 
 A file counts as unchanged when its size, mtime_ns, ctime_ns and inode all match what they
-were when it was hashed (the same test git's index uses). The cache is an optimisation only:
-any sqlite failure (read-only folder, disk full, a corrupt file) makes it a miss, never an
-error. Lookups and records come in bulk (``lookup_many``, ``record_many``): a folder of
-10,000 files is a few statements and one transaction, not 20,000 of each.
+were when it was hashed (the same test git's index uses). The cache also says where on this
+machine a digest's bytes were (``sources``): a push re-uploads from there a blob the store lost
+(a teammate's purge removed the blob this clone's unpushed version shares). The cache is an
+optimisation only: any sqlite failure (read-only folder, disk full, a corrupt file) makes it
+a miss, never an error. Lookups and records come in bulk (``lookup_many``, ``record_many``):
+a folder of 10,000 files is a few statements and one transaction, not 20,000 of each.
 """
 
 from __future__ import annotations
@@ -33,12 +35,18 @@ _COLUMNS = "SELECT path, size, mtime_ns, ctime_ns, inode, digest FROM stat"
 _SELECT = _COLUMNS + " WHERE path IN ({marks})"
 _SELECT_RANGE = _COLUMNS + " WHERE path >= ? AND path < ? LIMIT ?"
 _INSERT = "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?)"
+_DELETE = "DELETE FROM stat WHERE digest = ?"
+_SOURCES = "SELECT path FROM stat WHERE digest = ?"
+_DIGESTS = "SELECT DISTINCT digest FROM stat"
 
 # "Racily clean" (git's term): a file modified again within the same timestamp tick as the
 # hash keeps its mtime. Entries for files younger than this at record time are not kept.
 # https://git-scm.com/docs/racy-git
 _RACY_NS = 50_000_000
 _RACY_COARSE_NS = 2_000_000_000  # whole-second timestamps (FAT, some network filesystems)
+# A racily clean file is still recorded, under a stat no file has: never a lookup hit (it is
+# hashed again), but a place its bytes were (``sources``).
+_UNSURE = (-1, -1, -1, -1)
 
 
 class StatCache:
@@ -101,10 +109,31 @@ class StatCache:
         modified shortly before that could change again unseen, keeping its stat: not kept.
         """
         taken = time.time_ns() if stat_time_ns is None else stat_time_ns
-        rows = [(_key(path), *_stat_key(st), digest) for path, st, digest in items
-                if not _is_racy(st, taken)]
+        rows = [(_key(path), *(_UNSURE if _is_racy(st, taken) else _stat_key(st)), digest)
+                for path, st, digest in items]
         if rows:
             self._db.write(_INSERT, rows)
+
+    def sources(self, digest: str) -> list[Path]:
+        """Files on this machine that had ``digest`` when they were hashed or written (racily
+        clean ones too): where its bytes may still be when the store lost them. Unverified:
+        the caller hashes what it reads."""
+        rows = self._db.query(_SOURCES, (digest,)) or []
+        return [Path(str(row[0])) for row in rows]
+
+    def forget_digests(self, digests: Iterable[str]) -> bool:
+        """Remove every entry of ``digests`` (their blobs were purged or collected): no source
+        path or digest of them stays in the file, its journal or its free pages. ``False``
+        if the file could not be written."""
+        wanted = sorted(set(digests))
+        if not wanted:
+            return True
+        return self._db.write(_DELETE, [(d,) for d in wanted], erase=True)
+
+    def digests(self) -> set[str] | None:
+        """Every digest with an entry (``None``: the file cannot be read)."""
+        rows = self._db.query(_DIGESTS)
+        return None if rows is None else {str(row[0]) for row in rows}
 
     def close(self) -> None:
         self._db.close()

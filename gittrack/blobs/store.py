@@ -35,6 +35,7 @@ from gittrack.blobs import backends, names
 from gittrack.blobs.presence import PresenceCache, store_key
 from gittrack.blobs.progress import Progress, ProgressFn
 from gittrack.errors import BlobNotFoundError, GittrackError, StorageError, UsageError
+from gittrack.urls import strip_credentials, strip_credentials_in
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -91,6 +92,11 @@ class BlobStore:
     @property
     def url(self) -> str:
         return self._url
+
+    @property
+    def shown_url(self) -> str:
+        """The URL fit for a message: without credentials (``gittrack.urls``)."""
+        return strip_credentials(self._url)
 
     @property
     def fs(self) -> fsspec.AbstractFileSystem:
@@ -184,7 +190,7 @@ class BlobStore:
         """Remove blob ``name``; removing a blob that is not there is not an error."""
         if self._presence is not None and not self._presence.forget([names.check_name(name)]):
             raise StorageError(
-                f"cannot delete blob {name} at {self._url}: the presence cache "
+                f"cannot delete blob {name} at {self.shown_url}: the presence cache "
                 f"{self._presence.path} cannot be updated (remove that file, then try again)"
             )
         with self._errors(f"cannot delete blob {name}"), contextlib.suppress(FileNotFoundError):
@@ -203,7 +209,7 @@ class BlobStore:
                 yield BlobInfo(name, int(info.get("size") or 0), backends.modified(info))
 
     def __repr__(self) -> str:
-        return f"BlobStore({self._url!r})"
+        return f"BlobStore({self.shown_url!r})"
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -267,7 +273,7 @@ class BlobStore:
         return name
 
     def _not_found(self, name: str) -> BlobNotFoundError:
-        return BlobNotFoundError(f"blob {name} is not in the store {self._url}")
+        return BlobNotFoundError(f"blob {name} is not in the store {self.shown_url}")
 
     @contextlib.contextmanager
     def _errors(self, what: str) -> Iterator[None]:
@@ -276,7 +282,8 @@ class BlobStore:
         except GittrackError:
             raise
         except backends.errors() as exc:
-            raise StorageError(f"{what} at {self._url}: {backends.reason(exc)}") from exc
+            raise StorageError(strip_credentials_in(
+                f"{what} at {self._url}: {backends.reason(exc)}")) from exc
 
 
 def _source_size(path: Path) -> int:

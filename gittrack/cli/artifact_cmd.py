@@ -17,6 +17,7 @@ from gittrack.cli.console import make_console, print_block
 from gittrack.cli.context import CliContext
 from gittrack.cli.fields import local_time
 from gittrack.cli.render import dumps, format_size
+from gittrack.errors import GittrackError
 from gittrack.types import CommitId
 
 
@@ -34,8 +35,9 @@ command.add_command(artifact_show.command)
 def ls(obj: CliContext, as_json: bool) -> None:
     """List artifacts: name, latest version, type, aliases, files and size."""
     repo = obj.git()
-    rows = [_summary(repo, name, head, aliases)
-            for name, head, aliases in _artifacts(repo)]
+    every = alias_refs.all_aliases(repo)
+    rows = [_summary(repo, info, every.get(name, {}))
+            for name, info in versions.latest_versions(repo, warn_skipped).items()]
     if as_json:
         click.echo(dumps(rows))
     elif not rows:
@@ -48,23 +50,26 @@ _COLUMNS = [Column("name"), Column("latest"), Column("type"), Column("aliases"),
             Column("files", right=True), Column("size", right=True), Column("created")]
 
 
-def _artifacts(repo: pygit2.Repository) -> list[tuple[str, CommitId, dict[str, CommitId]]]:
-    every = alias_refs.all_aliases(repo)
-    return [(name, head, every.get(name, {}))
-            for name, head in versions.list_artifacts(repo).items()]
+def warn_skipped(ref: str, error: GittrackError) -> None:
+    """An unreadable ref (forged or broken, from a remote): named, and the listing goes on."""
+    click.echo(f"gittrack: warning: skipping {ref}: {error}", err=True)
 
 
-def _summary(repo: pygit2.Repository, name: str, head: CommitId,
+def _summary(repo: pygit2.Repository, info: versions.VersionInfo,
              aliases: dict[str, CommitId]) -> dict[str, Any]:
-    info = versions.read_info(repo, head)
-    numbers: dict[CommitId, int] = {head: info.version}
-    for commit in aliases.values():
+    numbers: dict[CommitId, int] = {info.commit: info.version}
+    shown = {}
+    for alias, commit in aliases.items():
         if commit not in numbers:
-            numbers[commit] = versions.read_info(repo, commit).version
-    return {"name": name, "latest": f"v{info.version}", "type": info.type,
-            "aliases": {alias: f"v{numbers[c]}" for alias, c in aliases.items()},
-            "files": info.files, "size": info.size, "created_at": info.created_at,
-            "producer": info.producer, "commit": head}
+            try:
+                numbers[commit] = versions.read_info(repo, commit, info.name).version
+            except GittrackError as exc:
+                warn_skipped(str(alias_refs.alias_ref(info.name, alias)), exc)
+                continue
+        shown[alias] = f"v{numbers[commit]}"
+    return {"name": info.name, "latest": f"v{info.version}", "type": info.type,
+            "aliases": shown, "files": info.files, "size": info.size,
+            "created_at": info.created_at, "producer": info.producer, "commit": info.commit}
 
 
 def _cells(row: dict[str, Any]) -> list[Cell]:
@@ -103,9 +108,16 @@ def alias(obj: CliContext, spec: str, alias: str, delete: bool) -> None:
     version = ArtifactVersion.resolve(repo, spec)
     before = alias_refs.aliases(repo, name).get(alias_refs.check_alias(alias))
     alias_refs.set_alias(repo, name, alias, version.commit)
-    moved = "" if before is None or before == version.commit else \
-        f" (moved from v{versions.read_info(repo, before).version})"
-    click.echo(f"{name}:{alias} → {version.spec}{moved}")
+    click.echo(f"{name}:{alias} → {version.spec}{_moved(repo, name, before, version.commit)}")
+
+
+def _moved(repo: pygit2.Repository, name: str, before: CommitId | None, now: CommitId) -> str:
+    if before is None or before == now:
+        return ""
+    try:
+        return f" (moved from v{versions.read_info(repo, before, name).version})"
+    except GittrackError:
+        return f" (moved from {before[:12]}, not a version of {name})"
 
 
 @command.command("reencrypt")

@@ -9,6 +9,7 @@ from gittrack.artifacts import aliases as alias_refs
 from gittrack.artifacts import versions
 from gittrack.cli.confirm import confirm
 from gittrack.cli.rm_cmd import check_skipped, describe, tail
+from gittrack.errors import FormatError
 from gittrack.sync.remove_version import VersionRemovalReport
 
 
@@ -19,8 +20,7 @@ def remove(repo: pygit2.Repository, spec: str, remote: str | None, yes: bool) ->
     if ":" not in spec:
         from gittrack.sync.delete import delete_artifact
 
-        count = len(versions.history(repo, name))
-        confirm(f"delete artifact {name} ({count} version(s)){where}?", yes=yes)
+        confirm(f"delete artifact {name} ({_count(repo, name)} version(s)){where}?", yes=yes)
         report = delete_artifact(repo, name, remote=remote)
         click.echo(describe(report, f"artifact {name}"))
         check_skipped(report)
@@ -34,11 +34,19 @@ def remove(repo: pygit2.Repository, spec: str, remote: str | None, yes: bool) ->
     check_skipped(removal.refs)
 
 
+def _count(repo: pygit2.Repository, name: str) -> str:
+    """How many versions; ``?`` for a broken chain, which can still be deleted."""
+    try:
+        return str(len(versions.history(repo, name)))
+    except FormatError:
+        return "?"
+
+
 def _number(repo: pygit2.Repository, name: str, selector: str) -> int:
     """``vN`` as written (it may exist only on the remote); ``latest`` or an alias, here."""
     if selector.startswith("v") and selector[1:].isdigit():
         return int(selector[1:])
-    return versions.read_info(repo, alias_refs.resolve(repo, f"{name}:{selector}")).version
+    return versions.read_info(repo, alias_refs.resolve(repo, f"{name}:{selector}"), name).version
 
 
 def _about(repo: pygit2.Repository, name: str, number: int) -> str:

@@ -6,6 +6,8 @@ import contextlib
 import dataclasses
 from typing import TYPE_CHECKING
 
+import click
+
 from gittrack.errors import GittrackError
 
 if TYPE_CHECKING:  # pygit2 and recovery load with the first command that opens the repo
@@ -22,10 +24,18 @@ class CliContext:
         """The repository; a dead run's WAL is folded in first, as every command does."""
         if self._git is None:
             from gittrack.git.repo import discover
-            from gittrack.runs.recover import recover_dead_runs
 
             self._git = discover(self.repo)
             if recover:
-                with contextlib.suppress(GittrackError, OSError):  # read-only: show as is
-                    recover_dead_runs(self._git)
+                _recover(self._git)
         return self._git
+
+
+def _recover(repo: pygit2.Repository) -> None:
+    """Fold dead runs' logs; a run that cannot be recovered is named in a warning, and the
+    command goes on (the run is listed ``crashed``, its log kept)."""
+    from gittrack.runs.recover import recover_all
+
+    with contextlib.suppress(GittrackError, OSError):  # read-only: show as is
+        for bad in recover_all(repo).unrecovered:
+            click.echo(f"gittrack: warning: {bad.message}", err=True)

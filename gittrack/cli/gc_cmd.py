@@ -27,6 +27,10 @@ def command(obj: CliContext, remote: str | None, dry_run: bool, grace: str,
     seconds = parse_duration(grace) if grace else DEFAULT_GRACE
     report = collect(repo, remote=remote or _default_remote(repo), grace=seconds,
                      dry_run=dry_run)
+    for done in report.finished:
+        click.echo(f"finished the interrupted purge of run {done.run} ({done.name}): removed "
+                   f"{len(done.blobs)} blob(s) from storage and {done.cache} local cache "
+                   "entr(ies)", err=as_json)
     if as_json:
         click.echo(dumps({"dry_run": dry_run, "removed": [b.name for b in report.removed],
                           "size": report.size, "young": report.young, "temps": report.temps,

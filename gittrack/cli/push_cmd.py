@@ -8,7 +8,7 @@ import pygit2
 from gittrack.cli.context import CliContext
 from gittrack.cli.render import dumps
 from gittrack.cli.sync_render import push_dict, push_lines, rewrite_lines
-from gittrack.errors import DivergedError, GittrackError, NotFoundError
+from gittrack.errors import DivergedError, GittrackError, NotFoundError, UsageError
 from gittrack.git import transport
 from gittrack.sync.compare import Standing
 
@@ -42,8 +42,9 @@ def command(obj: CliContext, remote: str | None, runs: tuple[str, ...], force: b
     except NotFoundError as exc:
         if not_a_remote is None or repr(runs[0]) not in str(exc):
             raise
-        # a mistyped remote reads as a run: say both, the remote first
-        raise NotFoundError(f"{not_a_remote}; nor is {runs[0]!r} a run") from None
+        # a mistyped remote reads as a run: say both, the remote first; a usage error, as
+        # pull and fetch say for an unknown remote
+        raise UsageError(f"{not_a_remote}; nor is {runs[0]!r} a run") from None
     if as_json:
         click.echo(dumps(push_dict(report)))
     else:

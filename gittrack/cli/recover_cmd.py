@@ -8,12 +8,10 @@ from rich.text import Text
 
 from gittrack.cli.console import make_console, state_text
 from gittrack.cli.context import CliContext
-from gittrack.errors import FormatError, RepositoryError
-from gittrack.git.repo import gittrack_dir
+from gittrack.errors import FormatError, GittrackError
 from gittrack.runs import store
-from gittrack.runs.recover import recover_dead_runs
+from gittrack.runs.recover import recover_all
 from gittrack.runs.view import RunView
-from gittrack.runs.wal import wal_root
 from gittrack.types import RunId
 
 
@@ -23,24 +21,27 @@ def command(obj: CliContext) -> None:
     """Recover runs whose process died: their logged steps are committed, marked `crashed`.
 
     Every other command does this first as well; runs still being written are left alone.
+    A run that cannot be recovered is listed with the reason (its log is kept) and the exit
+    code is not 0.
     """
     repo = obj.git(recover=False)
-    recovered = _recover(repo)
+    report = recover_all(repo, retry=True)
     console = make_console()
-    for run_id in recovered:
+    for run_id in report.recovered:
         console.print(_recovered_line(repo, run_id))
-    if not recovered:
+    for bad in report.unrecovered:
+        console.print(Text(f"could not recover run {bad.run_id}: {bad.reason}; its "
+                           f"write-ahead log is kept in {bad.directory}"))
+    if not report.recovered and not report.unrecovered:
         console.print("nothing to recover")
-    for run_id in live_runs(repo):
+    for run_id in report.live:
         console.print(f"run {run_id} is being written by a live process: left alone")
-
-
-def _recover(repo: pygit2.Repository) -> list[RunId]:
-    try:
-        return recover_dead_runs(repo)
-    except OSError as exc:
-        reason = exc.strerror or exc
-        raise RepositoryError(f"cannot recover runs in {repo.path}: {reason}") from None
+    if report.unrecovered:
+        count = len(report.unrecovered)
+        raise GittrackError(
+            f"{count} run{'s' if count > 1 else ''} could not be recovered (listed above); "
+            "nothing was deleted: fix the cause and run `gittrack recover` again"
+        )
 
 
 def _recovered_line(repo: pygit2.Repository, run_id: RunId) -> Text:
@@ -55,11 +56,3 @@ def _recovered_line(repo: pygit2.Repository, run_id: RunId) -> Text:
     return Text.assemble("recovered run ", (view.name, "bold"), f" ({run_id}): ",
                          state_text(state), f", {steps} steps")
 
-
-def live_runs(repo: pygit2.Repository) -> list[RunId]:
-    """Runs whose write-ahead log is still held by a live process."""
-    root = wal_root(gittrack_dir(repo))
-    if not root.is_dir():
-        return []
-    return sorted(RunId(p.name) for p in root.iterdir()
-                  if p.is_dir() and not p.name.startswith("."))

@@ -17,6 +17,7 @@ from gittrack.cli.context import CliContext
 from gittrack.cli.render import dumps
 from gittrack.errors import FormatError, GittrackError, UsageError
 from gittrack.formats import yamlio
+from gittrack.urls import has_credentials
 
 
 @click.group("storage")
@@ -44,6 +45,8 @@ def set_(obj: CliContext, url: str, options: tuple[str, ...], local: bool) -> No
     if warning:
         console.print(f"gittrack: warning: {warning}")
     secrets = config.secret_keys(parsed)
+    if has_credentials(url):
+        secrets.insert(0, "the URL's credentials")
     if secrets and not local:
         console.print(
             f"gittrack: warning: {', '.join(secrets)} will be committed with "

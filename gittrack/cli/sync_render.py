@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from gittrack.errors import GittrackError
 from gittrack.sync.compare import ARTIFACTS, RefState, Standing, kind_and_name
 from gittrack.sync.mirror import to_mirror
 from gittrack.sync.pull import KeptBecause, PullReport
@@ -149,10 +150,13 @@ def rewrite_lines(repo: pygit2.Repository, states: Iterable[RefState], remote: s
         if not state.ref.startswith(ARTIFACTS) or not state.local or not state.remote \
                 or state.remote not in repo:
             continue
-        diff = compare_chains(repo, state.local, CommitId(state.remote))
+        name = state.ref[len(ARTIFACTS):]
+        try:
+            diff = compare_chains(repo, name, state.local, CommitId(state.remote))
+        except GittrackError:  # a chain that is no artifact's (forged): no advice to give
+            continue
         if diff is None:
             continue
-        name = state.ref[len(ARTIFACTS):]
         if diff.removed_there:
             rm = _rm(name, diff.removed_there, "")
             keep = f" (keeps {_numbers(diff.only_here)}, only here)" if diff.only_here else \

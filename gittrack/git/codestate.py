@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import re
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pygit2
+
+from gittrack.urls import strip_credentials
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -19,19 +20,6 @@ class CodeState:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-def strip_credentials(url: str) -> str:
-    """``https://user:token@host/x.git`` → ``https://host/x.git``; scp-like URLs are kept."""
-    if "://" not in url:
-        return url
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def code_state(repo: pygit2.Repository) -> CodeState:

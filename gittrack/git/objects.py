@@ -81,9 +81,27 @@ def recommit(repo: pygit2.Repository, commit_id: CommitId, parents: list[CommitI
 
 
 def commit_tree(repo: pygit2.Repository, commit_id: CommitId) -> pygit2.Tree:
+    """The tree of a commit; ``KeyError`` when it is missing, ``ValueError`` when the object
+    is not a commit (a ref fetched from a remote may point at anything)."""
+    return _commit(repo, commit_id).tree
+
+
+def parent_ids(repo: pygit2.Repository, commit_id: CommitId) -> list[CommitId]:
+    """The parents of a commit, first parent first; errors as ``commit_tree``."""
+    return [CommitId(str(p)) for p in _commit(repo, commit_id).parent_ids]
+
+
+def _commit(repo: pygit2.Repository, commit_id: CommitId) -> pygit2.Commit:
+    obj = repo[commit_id]
+    if not isinstance(obj, pygit2.Commit):
+        raise ValueError(f"{commit_id[:12]} is a {obj.type_str}, not a commit")
+    return obj
+
+
+def first_parent(repo: pygit2.Repository, commit_id: CommitId) -> CommitId | None:
     obj = repo[commit_id]
     assert isinstance(obj, pygit2.Commit)
-    return obj.tree
+    return CommitId(str(obj.parent_ids[0])) if obj.parent_ids else None
 
 
 def read_file(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> bytes | None:

@@ -11,7 +11,6 @@ that keep their age, and lets us unlink ours. See ``docs/decisions.md``.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import subprocess
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 import pygit2
 
 from gittrack.errors import RepositoryError
+from gittrack.git import faults
 from gittrack.git.transport import git_env
 
 
@@ -71,18 +71,27 @@ def prune_objects(
 
     A loose object written again after ``since`` (git and libgit2 refresh the mtime of an
     object they would have written) is kept: another process has just started using it.
+
+    Indexes first, objects last, so that a kill at any moment leaves ``git fsck`` passing:
+    the commit-graph is rewritten from the refs (which no longer reach ``objects``) before
+    any object goes; a pack is replaced by ``git repack`` itself, which writes the new pack
+    (and its index) before deleting the old.
     """
     if not objects:
         return PruneReport(0)
+    _rewrite_commit_graph(repo)
+    faults.point("prune.graph-written")
     _unlink_loose(repo, objects, since)
+    faults.point("prune.object-unlinked")
     left = _still_present(repo, objects)
     if left:
         # Packed: a pack cannot lose one object; rewrite the packs without anything
         # unreachable (that becomes loose, with its age), then unlink ours.
         _git(repo, ["repack", "-a", "-d", "-A", "-q"])
+        faults.point("prune.repacked")
         _unlink_loose(repo, left)
         left = _still_present(repo, left)
-    _rewrite_commit_graph(repo)
+    faults.point("prune.done")
     return PruneReport(len(objects) - len(left), tuple(left))
 
 
@@ -102,15 +111,21 @@ def _unlink_loose(
     root = _objects_dir(repo)
     for oid in objects:
         path = root / oid[:2] / oid[2:]
-        with contextlib.suppress(FileNotFoundError):
-            if since is not None and path.stat().st_mtime > since:
-                continue
-            path.unlink()
+        try:
+            if since is None or path.stat().st_mtime <= since:
+                path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise RepositoryError(f"cannot remove the object {path}: {exc.strerror or exc}; "
+                                  "the refs are deleted, the object stays until `git gc`") \
+                from None
 
 
 def _rewrite_commit_graph(repo: pygit2.Repository) -> None:
-    """A commit-graph (written by ``git gc``) still lists the removed commits: ``git fsck``
-    then reports them unreadable. Rewrite it from what is reachable, as ``git gc`` would."""
+    """A commit-graph (written by ``git gc``) that lists a removed commit makes ``git fsck``
+    report it unreadable. Rewritten from what the refs reach (a split chain becomes one
+    file), as ``git gc`` would, before the commits go: it never names them."""
     info = _objects_dir(repo) / "info"
     if (info / "commit-graph").exists() or (info / "commit-graphs").is_dir():
         _git(repo, ["commit-graph", "write", "--reachable"])

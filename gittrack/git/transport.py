@@ -19,7 +19,7 @@ from pathlib import Path
 import pygit2
 
 from gittrack.errors import PushRejectedError, TransportError, UsageError
-from gittrack.git.codestate import strip_credentials
+from gittrack.urls import strip_credentials, strip_credentials_in
 
 # Kept from the environment: they choose how to connect and authenticate, not which repo.
 _KEEP_EXACT = {"GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT", "GIT_ASKPASS",
@@ -27,6 +27,8 @@ _KEEP_EXACT = {"GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT", "GIT_ASKPASS",
                "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
                "GIT_COMMITTER_EMAIL", "GIT_EXEC_PATH"}
 _KEEP_PREFIXES = ("GIT_CONFIG", "GIT_TRACE", "GIT_SSL_", "GIT_HTTP_")
+# Remote helpers that run a command or use an inherited descriptor: never from an argument.
+_REFUSED_HELPERS = frozenset({"ext", "fd"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -76,10 +78,6 @@ def _clean(stderr: str) -> str:
     return "; ".join(lines[-6:]) or "git gave no reason"
 
 
-def strip_credentials_in(text: str) -> str:
-    return " ".join(strip_credentials(word) if "://" in word else word for word in text.split())
-
-
 def remotes(repo: pygit2.Repository) -> list[str]:
     return [name for name in repo.remotes.names() if name]
 
@@ -123,6 +121,7 @@ def remote_url(repo: pygit2.Repository, remote: str) -> str:
 
 def check_remote(repo: pygit2.Repository, remote: str) -> str:
     """``remote`` if it is a configured remote, a URL or an existing path; else UsageError."""
+    positional(remote)
     if remote in remotes(repo) or "://" in remote or Path(remote).exists() or (
             ":" in remote and not remote.startswith("/")):  # scp-like user@host:path
         return remote
@@ -131,15 +130,31 @@ def check_remote(repo: pygit2.Repository, remote: str) -> str:
                      f"`git remote add {remote} URL`, or give a URL or path")
 
 
-def ls_remote(repo: pygit2.Repository, remote: str,
-              prefix: str = "refs/gittrack/") -> dict[str, str]:
-    """The remote's refs under ``prefix``: ref name → commit id (one round trip)."""
-    done = run_git(repo, ["ls-remote", "--refs", remote, f"{prefix}*"],
+def positional(remote: str) -> str:
+    """``remote`` if git can only read it as a repository: never an option (``-...``: git
+    would take ``--upload-pack=CMD`` from it and run CMD), nor a transport that runs a
+    command or reads a file descriptor (``ext::``, ``fd::``). Every git command here also
+    puts ``--`` before the remote; this refuses it with a message instead of git's error."""
+    if remote.startswith("-") or not remote.strip():
+        raise UsageError(f"{remote!r} is not a remote: a remote's name, URL or path cannot "
+                         "start with '-' or be empty")
+    helper = remote.partition("::")[0].lower() if "::" in remote else ""
+    if helper in _REFUSED_HELPERS:
+        raise UsageError(f"{remote!r} is not a remote gittrack uses: the {helper}:: "
+                         "transport runs a command or opens a file descriptor")
+    return remote
+
+
+def ls_remote(repo: pygit2.Repository, remote: str, prefix: str = "refs/gittrack/",
+              also: Sequence[str] = ()) -> dict[str, str]:
+    """The remote's refs under ``prefix`` and those named in ``also``: ref name → commit id
+    (one round trip)."""
+    done = run_git(repo, ["ls-remote", "--refs", "--", positional(remote), f"{prefix}*", *also],
                    what=f"listing {prefix}* on {remote_url(repo, remote)}")
     found: dict[str, str] = {}
     for line in done.stdout.splitlines():
         sha, _, name = line.partition("\t")
-        if name.startswith(prefix):
+        if name.startswith(prefix) or name in also:
             found[name] = sha
     return found
 
@@ -150,7 +165,8 @@ def fetch(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
     args = ["fetch", "--no-tags", "--no-write-fetch-head", "--quiet"]
     if prune:
         args.append("--prune")
-    run_git(repo, [*args, remote, *refspecs], what=f"fetching from {remote_url(repo, remote)}")
+    run_git(repo, [*args, "--", positional(remote), *refspecs],
+            what=f"fetching from {remote_url(repo, remote)}")
 
 
 def fetch_objects(repo: pygit2.Repository, remote: str, commits: Sequence[str]) -> None:
@@ -160,9 +176,10 @@ def fetch_objects(repo: pygit2.Repository, remote: str, commits: Sequence[str]) 
     The ids go on stdin (``git fetch --stdin``, git 2.29+), so any number fits. git skips the
     transfer when the objects are here and complete (its own connectivity check).
     """
+    positional(remote)
     if commits:
         run_git(repo, ["fetch", "--stdin", "--no-tags", "--no-write-fetch-head", "--quiet",
-                       remote], stdin="".join(f"{c}\n" for c in commits),
+                       "--", remote], stdin="".join(f"{c}\n" for c in commits),
                 what=f"fetching from {remote_url(repo, remote)}")
 
 
@@ -179,6 +196,7 @@ def push(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
     pushing runs must not run itself again). A rejection raises ``PushRejectedError``
     naming the refs, unless ``check=False``.
     """
+    positional(remote)
     if not refspecs:
         return PushResult()
     leased = set(leases or ())
@@ -192,7 +210,8 @@ def push(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
     for ref, old in (leases or {}).items():
         args.append(f"--force-with-lease={ref}:{old or ''}")
     url = remote_url(repo, remote)
-    done = run_git(repo, [*args, remote, *refspecs], what=f"pushing to {url}", check=False)
+    done = run_git(repo, [*args, "--", remote, *refspecs], what=f"pushing to {url}",
+                   check=False)
     result = parse_porcelain(done.stdout)
     if done.returncode != 0 and not (result.rejected or result.updated or result.up_to_date):
         raise TransportError(f"pushing to {url} failed: {_clean(done.stderr)}")

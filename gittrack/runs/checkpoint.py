@@ -69,11 +69,11 @@ class Checkpointer:
             base = objects.commit_tree(self.repo, self.head) if self.head else None
             tree = objects.write_tree(self.repo, base, files)
             commit = objects.commit(self.repo, tree, parents, message)
-        except (pygit2.GitError, OSError) as exc:  # e.g. a read-only .git/objects
+            refs.update_ref(self.repo, self.ref, commit, self.head)
+        except (pygit2.GitError, OSError) as exc:  # e.g. a read-only .git/objects, a full disk
             raise RepositoryError(
                 f"cannot write run {self.run_id} into {self.repo.path}: {exc}"
             ) from None
-        refs.update_ref(self.repo, self.ref, commit, self.head)
         self.head = commit
         self.next_chunk = number
         return commit

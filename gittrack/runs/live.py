@@ -78,6 +78,7 @@ class Run:
         self._settings = settings
         self._normalizer = Normalizer(state.kinds)
         state.kinds = self._normalizer.kinds
+        state.writer = wal.token  # checkpoints name the log their wal_seq counts in
         self._lock = threading.RLock()
         self._checkpoint_lock = threading.Lock()
         self._wake = threading.Event()
@@ -341,8 +342,8 @@ class Run:
                 if not final and self._state.seq == self._checkpointed_seq:
                     return
                 snap = self._state.snapshot(final=final)
+                self._backlog.append(snap)  # first: the rows taken are never lost
                 self._wal.rotate(snap.seq + 1)
-            self._backlog.append(snap)
             now = time.time()
             if final:
                 state = "finished" if exit_code == 0 else "failed"

@@ -1,16 +1,39 @@
-"""Folding the write-ahead log of a run whose process died into a final ``crashed`` checkpoint."""
+"""Folding the write-ahead log of a run whose process died into a final ``crashed`` checkpoint.
+
+Recovery runs before every command, ``init()`` and ``Api()``, so it must never stop them: a
+run whose log cannot be folded (a full disk, a stale ``<ref>.lock``, data that cannot be
+written, a bug) is reported with the reason and skipped, and its log is kept, never deleted.
+A failure that retrying will not fix puts the log in quarantine (``wal.QUARANTINE_FILE``): the
+automatic passes then report it without reading it again, and ``gittrack recover`` (or resuming
+the run) retries it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import shutil
 import time
+import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pygit2
 
-from gittrack.git.repo import gittrack_dir
-from gittrack.runs.wal import RunLock, read_records, wal_root
+from gittrack._version import __version__
+from gittrack.errors import ConflictError, GittrackError, GittrackWarning, RepositoryError
+from gittrack.runs.wal import (
+    QUARANTINE_FILE,
+    RunLock,
+    is_held,
+    read_records,
+    wal_roots,
+    writer_token,
+)
 from gittrack.types import CommitId, RunId
+
+if TYPE_CHECKING:
+    from gittrack.runs.store import Checkpoint
 
 # Every command calls recover_dead_runs() first and almost always finds nothing to recover:
 # the checkpoint machinery is imported only when a dead run's WAL is there to fold.
@@ -18,49 +41,184 @@ from gittrack.types import CommitId, RunId
 _STALE_TEMP_SECONDS = 3600
 
 
+class _Quarantined(Exception):
+    """A log in quarantine, not retried by an automatic pass (its reason is the message)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Unrecovered:
+    """A dead run whose log could not be folded; the log stays in ``directory``."""
+
+    run_id: RunId
+    directory: Path
+    reason: str
+
+    @property
+    def message(self) -> str:
+        if not self.run_id:  # a wal folder that could not be listed
+            return f"cannot look for crashed runs in {self.directory} ({self.reason})"
+        return (f"run {self.run_id} crashed and its write-ahead log cannot be folded "
+                f"({self.reason}); the log is kept in {self.directory}: `gittrack recover` "
+                f"retries it, `gittrack rm {self.run_id}` deletes the run and its log")
+
+
+@dataclasses.dataclass(slots=True)
+class Recovery:
+    """What one pass did: runs recovered, runs it could not recover, runs alive."""
+
+    recovered: list[RunId] = dataclasses.field(default_factory=list)
+    unrecovered: list[Unrecovered] = dataclasses.field(default_factory=list)
+    live: list[RunId] = dataclasses.field(default_factory=list)
+
+
+def recover_all(repo: pygit2.Repository, *, retry: bool = False) -> Recovery:
+    """Recover every dead run's log in every worktree of ``repo``; never raises for one run.
+
+    ``retry`` also folds logs in quarantine (``gittrack recover``)."""
+    report = Recovery()
+    for root in wal_roots(repo):
+        try:
+            directories = sorted(root.iterdir()) if root.is_dir() else []
+        except OSError as exc:
+            report.unrecovered.append(Unrecovered(RunId(""), root, describe(exc)))
+            continue
+        for directory in directories:
+            if directory.name.startswith("."):
+                with contextlib.suppress(OSError):
+                    _remove_stale_temp(directory)
+            elif directory.is_dir():
+                _recover_one(repo, RunId(directory.name), directory, retry, report)
+    return report
+
+
+def _recover_one(
+    repo: pygit2.Repository, run_id: RunId, directory: Path, retry: bool, report: Recovery
+) -> None:
+    try:
+        recovered = recover_run(repo, run_id, directory, retry=retry)
+    except Exception as exc:  # any failure is this run's: report it and go on with the rest
+        report.unrecovered.append(Unrecovered(run_id, directory, describe(exc)))
+        return
+    (report.recovered if recovered else report.live).append(run_id)
+
+
 def recover_dead_runs(repo: pygit2.Repository) -> list[RunId]:
-    """Recover every run under ``.git/gittrack/wal`` whose writer is gone; return their ids.
-
-    A run whose writer still holds its lock is alive and left alone.
-    """
-    root = wal_root(gittrack_dir(repo))
-    if not root.is_dir():
-        return []
-    recovered = []
-    for directory in sorted(root.iterdir()):
-        if directory.name.startswith("."):
-            _remove_stale_temp(directory)
-        elif directory.is_dir() and recover_run(repo, RunId(directory.name), directory):
-            recovered.append(RunId(directory.name))
-    return recovered
+    """Recover every dead run (see ``recover_all``); return their ids. Each run that cannot
+    be recovered is named in a ``GittrackWarning`` with the reason."""
+    report = recover_all(repo)
+    for bad in report.unrecovered:
+        warnings.warn(f"gittrack: {bad.message}", GittrackWarning, stacklevel=2)
+    return report.recovered
 
 
-def recover_run(repo: pygit2.Repository, run_id: RunId, directory: Path) -> bool:
-    """Fold ``directory``'s WAL into the run; False if its writer is alive."""
+def recover_run(
+    repo: pygit2.Repository, run_id: RunId, directory: Path, *, retry: bool = True
+) -> bool:
+    """Fold ``directory``'s WAL into the run and delete it; False if its writer is alive.
+
+    Raises whatever the fold raised (the log is then kept, and put in quarantine unless the
+    cause may pass: a full or read-only disk, a locked ref). Without ``retry``, a log in
+    quarantine is not read again."""
+    if is_held(directory):  # looks without writing: a reader of a read-only .git may ask
+        return False
     lock = RunLock.try_acquire(directory)
     if lock is None:
         return False
     try:
         if not directory.exists():
             return True  # another recoverer finished it between our look and our lock
-        from gittrack.runs import store
-
-        head = store.head(repo, run_id)
-        if head is not None:
-            _fold(repo, run_id, head, directory)
+        if not retry:
+            reason = quarantine_reason(directory)
+            if reason is not None:
+                raise _Quarantined(reason)
+        try:
+            _fold_log(repo, run_id, directory)
+        except Exception as exc:
+            if not _may_pass(exc):
+                _quarantine(directory, describe(exc))
+            raise
         shutil.rmtree(directory, ignore_errors=True)
         return True
     finally:
         lock.release()
 
 
-def _fold(repo: pygit2.Repository, run_id: RunId, head: str, directory: Path) -> None:
+def describe(exc: BaseException) -> str:
+    """One line saying why: gittrack's own message, or the exception's type and message
+    (printable whatever it holds: a message may quote the bad value)."""
+    if isinstance(exc, (GittrackError, _Quarantined)):
+        text = str(exc)
+    elif isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror + (f" ({exc.filename})" if exc.filename else "")
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return " ".join(text.encode("utf-8", "backslashreplace").decode().split())
+
+
+def _may_pass(exc: BaseException) -> bool:
+    """A cause outside the log (disk, permissions, another process's lock) that may go away."""
+    if isinstance(exc, _ForeignLogError):
+        return False
+    return isinstance(exc, (OSError, RepositoryError, ConflictError))
+
+
+def quarantine_reason(directory: Path) -> str | None:
+    """Why the log in ``directory`` is in quarantine; ``None`` if it is not, or if the note
+    was written by another version of gittrack (which may fold it: it is retried)."""
+    try:
+        version, _, reason = (directory / QUARANTINE_FILE).read_text(errors="replace").partition(
+            "\n")
+    except OSError:
+        return None
+    if version.strip() != f"gittrack {__version__}":
+        return None
+    return reason.strip() or "unknown"
+
+
+def _quarantine(directory: Path, reason: str) -> None:
+    with contextlib.suppress(OSError):  # a read-only .git: the log is read again next time
+        (directory / QUARANTINE_FILE).write_text(f"gittrack {__version__}\n{reason}\n",
+                                                 errors="replace")
+
+
+class _ForeignLogError(ConflictError):
+    """The run's head was written by another process since this log's last checkpoint."""
+
+
+def _fold_log(repo: pygit2.Repository, run_id: RunId, directory: Path) -> None:
     from gittrack.runs import store
+
+    head = store.head(repo, run_id)
+    if head is None:
+        return  # died before its first checkpoint: nothing was committed
+    cp = store.load_checkpoint(repo, CommitId(head))
+    token = writer_token(directory)
+    if token is None or cp.resume.get("writer") in (None, token):
+        _fold(repo, run_id, cp, directory)
+        return
+    # The head continues another log (the run was resumed elsewhere without this one being
+    # folded): replaying this log on top of it would drop or misplace rows, so keep it.
+    after = 0
+    for _, resume in store.resumes(repo, CommitId(head)):
+        if resume.get("writer") == token:
+            after = int(resume.get("wal_seq", 0))
+            break
+    left = sum(1 for _ in read_records(directory, after))
+    if left:
+        raise _ForeignLogError(
+            f"the run was continued by another process after this log's last checkpoint; "
+            f"its {left} records after that checkpoint are not folded, so that no step is "
+            "written twice"
+        )
+
+
+def _fold(
+    repo: pygit2.Repository, run_id: RunId, cp: Checkpoint, directory: Path
+) -> None:
     from gittrack.runs.checkpoint import Checkpointer, run_document
     from gittrack.runs.metadata import parse_iso
     from gittrack.runs.state import RunState
 
-    cp = store.load_checkpoint(repo, CommitId(head))
     state = RunState.restore(
         start_time=parse_iso(cp.info["created_at"]), resume=cp.resume, config=cp.config,
         summary=cp.summary, metrics=cp.info.get("metrics") or {}, meta={},
@@ -78,7 +236,7 @@ def _fold(repo: pygit2.Repository, run_id: RunId, head: str, directory: Path) ->
     info = {k: v for k, v in cp.info.items() if k not in ("metrics",)}
     ended = max(last_time or 0.0, parse_iso(cp.info.get("updated_at") or cp.info["created_at"]))
     doc = run_document(info, snap, state="crashed", now=time.time(), ended=ended)
-    Checkpointer(repo, run_id, CommitId(head)).write([snap], doc)
+    Checkpointer(repo, run_id, cp.commit).write([snap], doc)
 
 
 def _remove_stale_temp(directory: Path) -> None:
@@ -91,3 +249,4 @@ def _remove_stale_temp(directory: Path) -> None:
         if lock is not None:
             shutil.rmtree(directory, ignore_errors=True)
             lock.release()
+

@@ -8,7 +8,7 @@ from typing import Any
 
 import pygit2
 
-from gittrack.errors import NotFoundError, RunExistsError, RunLockedError
+from gittrack.errors import NotFoundError, RepositoryError, RunExistsError, RunLockedError
 from gittrack.formats.values import check_document, check_label, entry_bytes, readable, to_plain
 from gittrack.git import codestate
 from gittrack.git.repo import enable_fsync, ensure_writable_dir, gittrack_dir
@@ -17,9 +17,9 @@ from gittrack.runs.ids import check_run_id, new_run_id
 from gittrack.runs.live import Run, check_notes, check_tags, config_items
 from gittrack.runs.metadata import environment, parse_iso, utc_iso
 from gittrack.runs.names import random_name
-from gittrack.runs.recover import recover_run
+from gittrack.runs.recover import describe, recover_run
 from gittrack.runs.state import RunState
-from gittrack.runs.wal import WalWriter, wal_root
+from gittrack.runs.wal import WalWriter, run_logs, wal_root
 from gittrack.settings import Settings
 from gittrack.types import RunId
 
@@ -73,8 +73,7 @@ def resume_run(
     """Continue ``run_id`` from its last checkpoint (folding a dead process's WAL first)."""
     items, new_tags, new_notes = initial_config(config), check_tags(tags), check_notes(notes)
     root = ensure_writable_dir(wal_root(gittrack_dir(repo)))
-    if (root / run_id).exists() and not recover_run(repo, run_id, root / run_id):
-        raise RunLockedError(f"run {run_id} is being written by another live process")
+    _fold_dead_logs(repo, run_id)
     head = store.head(repo, run_id)
     if head is None:
         raise NotFoundError(f"no run with id {run_id} to resume")
@@ -101,6 +100,25 @@ def resume_run(
     except BaseException:
         wal.close(remove=False)
         raise
+
+
+def _fold_dead_logs(repo: pygit2.Repository, run_id: RunId) -> None:
+    """Fold the log a dead process left for ``run_id`` in any worktree (refs are shared by
+    worktrees, logs are not); refuse if a live process writes the run or a log cannot be
+    folded, since continuing without it would lose its steps."""
+    for directory in run_logs(repo, run_id):
+        try:
+            alive = not recover_run(repo, run_id, directory)
+        except Exception as exc:  # whatever the cause, the steps in that log are not lost
+            raise RepositoryError(
+                f"cannot resume run {run_id}: the write-ahead log a dead process left in "
+                f"{directory} cannot be folded ({describe(exc)}); it is kept"
+            ) from None
+        if alive:
+            raise RunLockedError(
+                f"run {run_id} is being written by another live process (its write-ahead "
+                f"log is {directory})"
+            )
 
 
 def initial_config(config: Any) -> dict[str, Any]:

@@ -60,6 +60,7 @@ class RunState:
         self.out_of_order = 0
         self.seq = 0
         self.artifacts: dict[str, list[str]] = {}  # lineage: "used"/"logged" → ["name:vN"]
+        self.writer: str | None = None  # the token of the write-ahead log ``seq`` counts in
 
     # -- records -------------------------------------------------------------------------
     def apply(self, record: tuple[Any, ...]) -> None:
@@ -169,7 +170,9 @@ class RunState:
         """What ``resume.yaml`` holds: enough to continue the run exactly where it stopped."""
         pending = {k: (v.to_dict() if isinstance(v, Histogram) else v)
                    for k, v in self.pending.items()}
+        resume: dict[str, Any] = {} if self.writer is None else {"writer": self.writer}
         return {
+            **resume,
             "wal_seq": self.seq,
             "next_step": self.step,
             "pending": pending,
@@ -186,6 +189,8 @@ class RunState:
     ) -> RunState:
         state = cls(start_time)
         state.seq = int(resume.get("wal_seq", 0))
+        writer = resume.get("writer")
+        state.writer = writer if isinstance(writer, str) else None
         state.step = int(resume.get("next_step", 0))
         state.kinds = dict(resume.get("kinds") or {})
         state.pending = {

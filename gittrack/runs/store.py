@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pygit2
@@ -68,6 +68,20 @@ def load_checkpoint(
         summary=_yaml(repo, tree, layout.SUMMARY_YAML, commit) or {},
         resume=(_yaml(repo, tree, layout.RESUME_YAML, commit) or {}) if with_resume else {},
     )
+
+
+def resumes(repo: pygit2.Repository, head: CommitId) -> Iterator[tuple[CommitId, dict[str, Any]]]:
+    """``resume.yaml`` of each checkpoint of a run, newest first (first parents)."""
+    commit: CommitId | None = head
+    while commit is not None:
+        try:
+            tree = objects.commit_tree(repo, commit)
+            parent = objects.first_parent(repo, commit)
+        except (KeyError, ValueError, AssertionError):
+            raise FormatError(f"commit {commit[:12]} is not a gittrack run checkpoint") from None
+        resume = _yaml(repo, tree, layout.RESUME_YAML, commit)
+        yield commit, resume if isinstance(resume, dict) else {}
+        commit = parent
 
 
 def _chunks(repo: pygit2.Repository, commit: CommitId, directory: str) -> list[bytes]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pygit2
 
 from gittrack.errors import InvalidSettingError
-from gittrack.runs import index, layout, store
+from gittrack.runs import index, layout, store, wal
 from gittrack.types import CommitId, RefName, RunId
 
 if TYPE_CHECKING:
@@ -29,11 +30,15 @@ class RunView:
         self.id = run_id
         self.commit = commit
         self._cp = checkpoint
+        self._looked = False
 
     @property
     def _checkpoint(self) -> store.Checkpoint:
         if self._cp is None:
             self._cp = store.load_checkpoint(self._repo, self.commit, with_resume=False)
+        if not self._looked:
+            self._looked = True
+            self._cp = _as_known_here(self._repo, self.id, self._cp)
         return self._cp
 
     @property
@@ -129,6 +134,17 @@ class RunView:
 
     def __repr__(self) -> str:
         return f"<gittrack.RunView {self.name!r} id={self.id} state={self.state}>"
+
+
+def _as_known_here(
+    repo: pygit2.Repository, run_id: RunId, cp: store.Checkpoint
+) -> store.Checkpoint:
+    """A run whose last checkpoint says ``running`` while its writer here is dead is
+    ``crashed``, even before its log is folded (recovery failed, or was not tried: a
+    read-only ``.git``); recovery names such a run in a warning."""
+    if cp.info.get("state") != "running" or wal.dead_log(repo, run_id) is None:
+        return cp
+    return dataclasses.replace(cp, info={**cp.info, "state": "crashed"})
 
 
 def _convert(tbl: pa.Table, format: str) -> Any:

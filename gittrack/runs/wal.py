@@ -7,13 +7,30 @@
   cache survives a killed process; checkpoints fsync). Unused space at the end reads as zeros,
   which end the log. A checkpoint starts a new segment; older segments are deleted once the
   checkpoint holding their records is committed.
+- ``writer``: a random token naming the process that writes this log; its checkpoints carry
+  it (``resume.yaml``), so a fold knows whether the run's head continues this log or was
+  written by another process since (``gittrack.runs.recover``).
+- ``quarantine``: present once folding the log failed for a reason that retrying will not fix
+  (the reason, as text); recovery then reports the run without reading the log again.
+
+A segment's blocks are reserved on disk (``posix_fallocate``) before it is mapped: a store into
+a mapped page the disk cannot back kills the process with ``SIGBUS``, while a failed
+reservation is an ``OSError`` that ``append`` turns into a ``RepositoryError`` before anything
+is written. Near a full disk segments get smaller (down to ``_MIN_SEGMENT_BYTES``); where space
+cannot be reserved at all (no ``posix_fallocate``), records are written with ``pwrite``, which
+reports a full disk as an error too.
 
 The folder is prepared under a ``.tmp-*`` name and renamed into place only once locked, so a
 recoverer never mistakes a starting run for a dead one.
+
+Each worktree has its own ``wal`` folder (``gittrack_dir``), while run refs are shared: the
+functions that ask whether a run is live here (``run_logs``, ``dead_log``) look in all of them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import itertools
 import mmap
@@ -23,16 +40,67 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pygit2
+
 from gittrack.errors import RepositoryError, RunLockedError
 from gittrack.formats import walcodec
+from gittrack.git.repo import every_gittrack_dir
 from gittrack.types import RunId
 
 _SEGMENT_SUFFIX = ".wal"
 SEGMENT_BYTES = 8 * 1024 * 1024
+_MIN_SEGMENT_BYTES = 64 * 1024
+# posix_fallocate's answers that mean "this file system cannot reserve", not "no space".
+_CANNOT_RESERVE = {errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL, errno.ENOSYS}
+_WRITER_FILE = "writer"
+QUARANTINE_FILE = "quarantine"
 
 
 def wal_root(gittrack_dir: Path) -> Path:
     return gittrack_dir / "wal"
+
+
+def wal_roots(repo: pygit2.Repository) -> list[Path]:
+    """The ``wal`` folder of every worktree of ``repo``, this worktree's first."""
+    return [wal_root(folder) for folder in every_gittrack_dir(repo)]
+
+
+def run_logs(repo: pygit2.Repository, run_id: RunId) -> list[Path]:
+    """The folders holding a write-ahead log of ``run_id``, in any worktree."""
+    return [root / run_id for root in wal_roots(repo) if (root / run_id).is_dir()]
+
+
+def dead_log(repo: pygit2.Repository, run_id: RunId) -> Path | None:
+    """A write-ahead log of ``run_id`` whose writer is gone (not folded yet), in any worktree.
+
+    Only looks: no lock file is created, nothing is written (a reader may call it)."""
+    for directory in run_logs(repo, run_id):
+        if not is_held(directory):
+            return directory
+    return None
+
+
+def is_held(directory: Path) -> bool:
+    """Whether a live process holds ``directory``'s lock (a writer, or a recoverer)."""
+    try:
+        fd = os.open(directory / "lock", os.O_RDONLY)
+    except OSError:
+        return False  # a writer creates its lock before its folder is visible
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also drops the shared lock taken to look
+    return False
+
+
+def writer_token(directory: Path) -> str | None:
+    """The token of the process that wrote ``directory``'s log (``None``: an older version)."""
+    try:
+        return (directory / _WRITER_FILE).read_text().strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 class RunLock:
@@ -63,11 +131,12 @@ class RunLock:
 class WalWriter:
     """Appends records for one run; owned by the run's process while it holds the lock."""
 
-    def __init__(self, directory: Path, lock: RunLock, next_seq: int) -> None:
+    def __init__(self, directory: Path, lock: RunLock, next_seq: int, token: str) -> None:
         self.directory = directory
         self.lock = lock
+        self.token = token
         self._map: mmap.mmap | None = None
-        self._fd = -1
+        self._fd = -1  # -1: no open segment (the next append opens one)
         self._pos = 0
         self._size = 0
         self._segment_start = next_seq
@@ -76,49 +145,102 @@ class WalWriter:
     @classmethod
     def create(cls, root: Path, run_id: RunId, next_seq: int) -> WalWriter:
         final = root / run_id
+        token = os.urandom(8).hex()
         if final.exists():
             lock = RunLock.try_acquire(final)
             if lock is None:
                 raise RunLockedError(f"run {run_id} is being written by another process")
-            return cls(final, lock, next_seq)
+            return cls._locked(final, lock, next_seq, token, created=False)
         temp = root / f".tmp-{run_id}-{os.getpid()}"
         try:
             temp.mkdir(parents=True, exist_ok=True)
             lock = RunLock.try_acquire(temp)
             assert lock is not None
+            (temp / _WRITER_FILE).write_text(token + "\n")
             os.rename(temp, final)
         except OSError as exc:
             shutil.rmtree(temp, ignore_errors=True)
             raise RepositoryError(
                 f"cannot create the write-ahead log in {root}: {exc.strerror or exc}"
             ) from None
-        return cls(final, lock, next_seq)
+        return cls._locked(final, lock, next_seq, token, created=True)
+
+    @classmethod
+    def _locked(
+        cls, directory: Path, lock: RunLock, next_seq: int, token: str, created: bool
+    ) -> WalWriter:
+        try:
+            if not created:  # a folder left behind (its log folded): this process writes it now
+                temp = directory / f".{_WRITER_FILE}-{os.getpid()}"
+                temp.write_text(token + "\n")
+                os.replace(temp, directory / _WRITER_FILE)
+                (directory / QUARANTINE_FILE).unlink(missing_ok=True)
+            return cls(directory, lock, next_seq, token)
+        except BaseException as exc:
+            if created:  # nothing of the run is in it yet
+                shutil.rmtree(directory, ignore_errors=True)
+            lock.release()
+            if isinstance(exc, OSError):
+                raise RepositoryError(
+                    f"cannot write the write-ahead log in {directory}: {exc.strerror or exc}"
+                ) from None
+            raise
 
     def _open_segment(self, first_seq: int, min_size: int = 0) -> None:
-        # A shared mapping of a pre-sized (sparse) file: a record copied into it is in the
-        # page cache, so it survives the death of this process, without a syscall per record.
+        """Create, reserve and map the segment whose first record is ``first_seq``; raises
+        ``RepositoryError`` (nothing open, nothing written) if the disk cannot hold it."""
         path = self.directory / f"{first_seq:016d}{_SEGMENT_SUFFIX}"
-        size = max(SEGMENT_BYTES, min_size)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            os.ftruncate(fd, size)
-            self._map = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        except OSError as exc:
+            raise _write_error(path, exc) from None
+        try:
+            size = _reserve(fd, max(SEGMENT_BYTES, min_size), min_size)
+            if size:
+                self._map = mmap.mmap(fd, size, mmap.MAP_SHARED,
+                                      mmap.PROT_READ | mmap.PROT_WRITE)
+        except OSError as exc:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            raise _write_error(path, exc) from None
         except BaseException:
             os.close(fd)
             raise
-        self._fd, self._pos, self._size = fd, 0, size
+        # Without a reservation (size 0) records are written with pwrite, up to SEGMENT_BYTES.
+        self._fd, self._pos, self._size = fd, 0, size or max(SEGMENT_BYTES, min_size)
         self._segment_start = first_seq
 
     def append(self, record: Any) -> None:
+        """Write ``record``; on return it survives the death of this process. Raises
+        ``RepositoryError`` with nothing written if the disk is full."""
         data = walcodec.encode(record)
         end = self._pos + len(data)
-        if end > self._size:
-            self._close_segment()
+        if self._fd < 0 or end > self._size:
+            try:
+                self._close_segment()
+            except OSError as exc:
+                raise _write_error(self._segment_path(), exc) from None
             self._open_segment(record[1], min_size=len(data) + walcodec.HEADER_SIZE)
             end = len(data)
-        assert self._map is not None
-        self._map[self._pos:end] = data
+        if self._map is not None:
+            self._map[self._pos:end] = data
+        else:
+            self._pwrite(data)
         self._pos = end
+
+    def _pwrite(self, data: bytes) -> None:
+        written = 0
+        try:
+            while written < len(data):
+                written += os.pwrite(self._fd, data[written:], self._pos + written)
+        except OSError as exc:
+            # A torn record ends the log; cut it so the next append is not written after it.
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._pos)
+            raise _write_error(self._segment_path(), exc) from None
+
+    def _segment_path(self) -> Path:
+        return self.directory / f"{self._segment_start:016d}{_SEGMENT_SUFFIX}"
 
     def _close_segment(self) -> None:
         """Unmap the current segment and cut it to the bytes it holds."""
@@ -126,16 +248,23 @@ class WalWriter:
             self._map.close()
             self._map = None
         if self._fd >= 0:
-            os.ftruncate(self._fd, self._pos)
-            os.close(self._fd)
-            self._fd = -1
+            try:
+                os.ftruncate(self._fd, self._pos)  # frees the reserved, unused end
+            finally:
+                os.close(self._fd)
+                self._fd = -1
 
     def rotate(self, next_seq: int) -> None:
-        """Start a new segment for records from ``next_seq`` on (called under the run lock)."""
-        if next_seq == self._segment_start or self._pos == 0:
+        """Start a new segment for records from ``next_seq`` on (called under the run lock).
+
+        Never raises for a full disk: the new segment is then opened by the next ``append``,
+        which reports it to the caller of ``log()``."""
+        if self._fd < 0 or next_seq == self._segment_start or self._pos == 0:
             return
-        self._close_segment()
-        self._open_segment(next_seq)
+        with contextlib.suppress(OSError):  # closed (and its records whole) either way
+            self._close_segment()
+        with contextlib.suppress(RepositoryError):
+            self._open_segment(next_seq)
 
     def drop_before(self, seq: int) -> None:
         """Delete segments whose records all have a sequence number <= ``seq``."""
@@ -146,10 +275,38 @@ class WalWriter:
             path.unlink(missing_ok=True)
 
     def close(self, remove: bool) -> None:
-        self._close_segment()
+        with contextlib.suppress(OSError):  # the records are all there either way
+            self._close_segment()
         if remove:
             shutil.rmtree(self.directory, ignore_errors=True)
         self.lock.release()
+
+
+def _reserve(fd: int, size: int, min_size: int) -> int:
+    """Allocate blocks for ``size`` bytes of ``fd`` (less, down to ``_MIN_SEGMENT_BYTES`` or
+    ``min_size``, when the disk is nearly full); 0 where the file system cannot reserve."""
+    fallocate = getattr(os, "posix_fallocate", None)
+    if fallocate is None:  # macOS: no way to reserve; pwrite reports a full disk
+        return 0
+    floor = max(min_size, _MIN_SEGMENT_BYTES)
+    while True:
+        try:
+            fallocate(fd, 0, size)
+            return size
+        except OSError as exc:
+            if exc.errno in _CANNOT_RESERVE:
+                return 0
+            if exc.errno != errno.ENOSPC or size <= floor:
+                raise
+        os.ftruncate(fd, 0)  # give back what a partial reservation took
+        size = max(size // 2, floor)
+
+
+def _write_error(path: Path, exc: OSError) -> RepositoryError:
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        reason += " (ENOSPC): nothing was recorded by this call; free space and go on"
+    return RepositoryError(f"cannot write the write-ahead log {path}: {reason}")
 
 
 def segments(directory: Path) -> list[tuple[int, Path]]:

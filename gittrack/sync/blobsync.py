@@ -2,8 +2,10 @@
 artifact version never finds its blobs missing.
 
 A blob absent from the configured store is uploaded from this machine: the default local store
-(``.git/gittrack/blobs``, where blobs went before shared storage was configured) or the local
-plaintext cache (encrypted again for a private project). Blobs the remote's refs already name
+(``.git/gittrack/blobs``, where blobs went before shared storage was configured), the local
+plaintext cache (encrypted again for a private project), or a file the stat cache says had
+its bytes — the file this clone logged, when the store lost a blob it had found there already
+(a teammate's purge), copied into the cache and verified first. Blobs the remote's refs already name
 are not checked again, which keeps an up-to-date push fast.
 """
 
@@ -73,7 +75,10 @@ def _recoverable(storage: ArtifactStorage, fallback: BlobStore | None,
     assert entry.blob is not None
     if fallback is not None and fallback.exists(entry.blob):
         return True
-    return storage.cache.has(entry.digest) and _cache_fits(storage, entry)
+    # The local cache, or a file here the stat cache says had the bytes (copied into the
+    # cache, verified): a teammate's purge may have removed a blob this version shares.
+    return _cache_fits(storage, entry) and (
+        storage.cache.has(entry.digest) or storage.cache_from_source(entry.digest))
 
 
 def _cache_fits(storage: ArtifactStorage, entry: ManifestEntry) -> bool:

@@ -26,7 +26,7 @@ from gittrack.git import prune, refs, transport
 from gittrack.git.repo import every_gittrack_dir
 from gittrack.runs import index, layout, store
 from gittrack.runs.wal import RunLock, wal_root
-from gittrack.sync import mirror
+from gittrack.sync import localio, mirror
 from gittrack.types import CommitId, RefName, RunId
 
 
@@ -103,6 +103,7 @@ def apply(repo: pygit2.Repository, changes: Sequence[RefChange], *, remote: str 
     remote_changed: tuple[str, ...] = ()
     old_tips = [c.old for c in changes]
     if remote is not None:
+        localio.check_writable(repo, f"here or on {remote}")  # the remote goes first
         if remote_changes is None:
             remote_changes = _remote_deletions(repo, changes, remote, tuple(remote_prefixes))
         remote_changed = push_changes(repo, remote, remote_changes)
@@ -112,7 +113,7 @@ def apply(repo: pygit2.Repository, changes: Sequence[RefChange], *, remote: str 
     old_tips += tips
     local = [refs.RefUpdate(c.ref, c.new, c.old) for c in changes]
     # One transaction: one packed-refs rewrite for all of them, not one per ref.
-    refused = {u.name for u in refs.update_refs(repo, local + drops)}
+    refused = {u.name for u in localio.write_refs(repo, local + drops)}
     skipped = tuple(dict.fromkeys(c.ref for c in changes if c.ref in refused))
     done = [c for c in changes if c.ref not in refused]
     for change in done:
@@ -153,11 +154,15 @@ def push_changes(repo: pygit2.Repository, remote: str,
                  changes: Sequence[RefChange]) -> tuple[str, ...]:
     """One atomic push of ``changes``, each leased on its ``old``; the mirror follows."""
     specs = [f"+{c.new}:{c.ref}" if c.new is not None else f":{c.ref}" for c in changes]
+    if any(c.new is None for c in changes):
+        # The remote says it had refs deleted: a clone that finds it empty knows why.
+        specs.append(mirror.deletion_mark(repo))
     transport.push(repo, remote, specs, leases={c.ref: c.old for c in changes},
                    no_verify=True)
     key = mirror.mirror_key(repo, remote)
     # The remote has them now, whatever happens here next: recorded at once, one transaction.
-    refs.update_refs(repo, mirror.record_updates(key, [(c.ref, c.new) for c in changes], {}))
+    localio.write_refs(repo, mirror.record_updates(key, [(c.ref, c.new) for c in changes], {}),
+                       f"{remote} has the change; `gittrack pull {remote}` records it here")
     return tuple(c.ref for c in changes)
 
 
@@ -193,8 +198,10 @@ def _elsewhere(repo: pygit2.Repository, deleted: set[RefName]) -> tuple[str, ...
 def _drop_reflog(repo: pygit2.Repository, ref: str) -> None:
     """libgit2 deletes a ref's reflog with it; a ``git`` that wrote one under
     ``core.logAllRefUpdates=always`` may have left it in a packed or odd state: remove it."""
-    with contextlib.suppress(FileNotFoundError, IsADirectoryError):
-        (refs.common_dir(repo) / "logs" / ref).unlink()  # shared by every worktree, as refs
+    path = refs.common_dir(repo) / "logs" / ref  # shared by every worktree, as refs
+    with localio.repository_io(path, "the ref is deleted, its reflog is left"), \
+            contextlib.suppress(FileNotFoundError, IsADirectoryError):
+        path.unlink()
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pygit2
 
@@ -27,7 +28,10 @@ from gittrack.blobs.names import is_name
 from gittrack.blobs.store import BlobInfo
 from gittrack.errors import KeyMissingError, UsageError
 from gittrack.git import refs, transport
-from gittrack.sync import mirror
+from gittrack.sync import localio, mirror
+
+if TYPE_CHECKING:
+    from gittrack.sync.purge import Finished
 
 DEFAULT_GRACE = 24 * 3600.0
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -44,6 +48,8 @@ class GcReport:
     marked: int  # blobs still referenced
     roots: tuple[str, ...]  # where marking started: "local", and each remote's mirror
     dry_run: bool = False
+    finished: tuple[Finished, ...] = ()
+    """Interrupted purges finished first (``sync/purge.py``)."""
 
     @property
     def size(self) -> int:
@@ -101,6 +107,9 @@ def collect(repo: pygit2.Repository, *, remote: str | None = None,
             grace: float = DEFAULT_GRACE, dry_run: bool = False,
             storage: ArtifactStorage | None = None, now: float | None = None) -> GcReport:
     """Remove what nothing references from the store and the local cache (see module doc)."""
+    from gittrack.sync.purge import finish_interrupted  # purge builds on gc's marking
+
+    finished = () if dry_run else finish_interrupted(repo)
     storage = storage or open_storage(repo)
     tips, roots = mark_roots(repo, remote)
     blobs, digests = live_names(storage, manifest_entries(repo, tips), has_keys(repo))
@@ -108,7 +117,9 @@ def collect(repo: pygit2.Repository, *, remote: str | None = None,
     removed, young = _sweep_store(storage, blobs, cutoff if grace > 0 else None, dry_run)
     temps = _sweep_temps(storage, cutoff, dry_run)
     cache = _sweep_cache(storage.cache.root, digests, dry_run)
-    return GcReport(tuple(removed), young, temps, cache, len(blobs), roots, dry_run)
+    if not dry_run:
+        _sweep_stat_cache(storage, digests)
+    return GcReport(tuple(removed), young, temps, cache, len(blobs), roots, dry_run, finished)
 
 
 def has_keys(repo: pygit2.Repository) -> bool:
@@ -154,13 +165,23 @@ def _sweep_temps(storage: ArtifactStorage, cutoff: float, dry_run: bool) -> int:
     return count
 
 
+def _sweep_stat_cache(storage: ArtifactStorage, live: set[str]) -> None:
+    """Source paths hashed to a digest nothing names any more (its artifact was removed):
+    they are the user's folder names, not to be kept (``docs/security.md``). A file being
+    logged right now only costs a second hash."""
+    known = storage.stat_cache.digests()
+    if known:
+        storage.stat_cache.forget_digests(known - live)
+
+
 def _sweep_cache(root: Path, live: set[str], dry_run: bool) -> int:
     count = 0
     for path, digest in _cache_entries(root):
         if digest not in live:
             count += 1
             if not dry_run:
-                path.unlink(missing_ok=True)
+                with localio.repository_io(path, "the local cache keeps it"):
+                    path.unlink(missing_ok=True)
     return count
 
 

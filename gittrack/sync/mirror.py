@@ -9,7 +9,8 @@ clone lacks (no ref written by git), then one transaction writing every mirror r
 changed and deleting those the remote no longer has (``refs.update_refs``). Beside the refs,
 ``.git/gittrack/mirrors/<remote>.url`` (shared by all worktrees, as the refs are) records which
 URL the mirror describes: a mirror of another URL (the remote was pointed elsewhere) says
-nothing about deletions.
+nothing about deletions, and neither does a remote left with no runs or artifacts, unless it
+carries ``DELETED_MARK`` (gittrack deleted refs there: its last run was purged).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from pathlib import Path
 import pygit2
 
 from gittrack.errors import TransportError
-from gittrack.git import refs, transport
+from gittrack.git import objects, refs, transport
+from gittrack.sync import localio
 from gittrack.types import CommitId, RefName
 
 LOCAL_ROOT = "refs/gittrack/"
@@ -34,6 +36,12 @@ MIRROR_ROOT = "refs/gittrack-remotes/"
 # value there too, once its mirror ref is pruned: a tombstone, so later syncs still know.
 BASE_ROOT = "refs/gittrack-sync/"
 ALIASES = "refs/gittrack/aliases/"
+# Written on the remote by every gittrack push that deletes refs there (rm --remote, purge,
+# artifact rm): "refs were deleted here". A remote left with no run or artifact is trusted
+# to have had them deleted only if it carries this mark; one without it (emptied by hand, or
+# replaced by a new repository at the same URL) says nothing about deletions. Outside
+# ``LOCAL_ROOT``, so nothing that lists runs, artifacts or aliases ever sees it.
+DELETED_MARK = RefName("refs/gittrack-meta/deleted")
 _SAFE = re.compile(r"\A[A-Za-z0-9._-]+\Z")
 _ATTEMPTS = 3
 
@@ -64,7 +72,8 @@ class Refreshed:
     """The remote's refs now (and the mirror's, once ``updates`` are written)."""
     trusted: bool
     """The mirror described this remote before (same URL, and the remote still has runs or
-    artifacts): a ref it had that is gone now was deleted there."""
+    artifacts, or carries ``DELETED_MARK``): a ref it had that is gone now was deleted
+    there."""
     updates: list[refs.RefUpdate] = dataclasses.field(default_factory=list)
     """The mirror's changes, tombstones included."""
 
@@ -126,9 +135,10 @@ def look(repo: pygit2.Repository, remote: str) -> Refreshed:
     (with its own changes, in the same transaction)."""
     key = mirror_key(repo, remote)
     before = snapshot(repo, key)
-    after = _fetch_tips(repo, remote, {*before.local.values(), *before.mirrored.values()})
+    after, marked = _fetch_tips(repo, remote,
+                                {*before.local.values(), *before.mirrored.values()})
     url = transport.remote_url(repo, remote)
-    trusted = trusts(repo, key, url, before.mirrored, after)
+    trusted = trusts(repo, key, url, before.mirrored, after, marked)
     updates = [refs.RefUpdate(to_mirror(key, ref), sha, checked=False)
                for ref, sha in after.items() if before.mirrored.get(ref) != sha]
     for ref, sha in before.mirrored.items():
@@ -148,7 +158,7 @@ def write(repo: pygit2.Repository, fetched: Refreshed,
           more: Sequence[refs.RefUpdate] = ()) -> tuple[refs.RefUpdate, ...]:
     """The mirror's ``updates`` and ``more`` in one transaction; then the mirror is of this
     URL. Returns the refused updates."""
-    refused = refs.update_refs(repo, [*fetched.updates, *more])
+    refused = localio.write_refs(repo, [*fetched.updates, *more])
     remember_url(repo, fetched.key, fetched.url)
     return refused
 
@@ -164,29 +174,47 @@ def reset_updates(key: str, before: Snapshot,
 
 
 def trusts(repo: pygit2.Repository, key: str, url: str, mirrored: Mapping[str, str],
-           there: Mapping[str, str]) -> bool:
+           there: Mapping[str, str], marked: bool) -> bool:
     """Whether a ref in ``mirrored`` (the mirror before) and not in ``there`` (the remote now)
-    was deleted on the remote: the mirror is of this URL, and the remote is not empty (an
-    empty one was more likely replaced or emptied than had every run deleted)."""
-    return _recorded_url(repo, key) == url and bool(there or not mirrored)
+    was deleted on the remote: the mirror is of this URL, and the remote is not empty or is
+    ``marked`` (it carries ``DELETED_MARK``: gittrack deleted refs there). An empty remote
+    without the mark was more likely replaced or emptied by hand than had every run deleted."""
+    return _recorded_url(repo, key) == url and bool(there or marked or not mirrored)
+
+
+def remote_refs(repo: pygit2.Repository, remote: str) -> tuple[dict[str, str], bool]:
+    """The remote's refs under ``LOCAL_ROOT``, and whether it carries ``DELETED_MARK``: one
+    ``ls-remote``."""
+    there = transport.ls_remote(repo, remote, LOCAL_ROOT, also=[DELETED_MARK])
+    marked = there.pop(DELETED_MARK, None) is not None
+    return there, marked
+
+
+def deletion_mark(repo: pygit2.Repository) -> str:
+    """A refspec setting ``DELETED_MARK`` on a remote (forced: any value will do; only its
+    presence is read). The commit names nothing deleted, so a purge leaves no trace in it."""
+    tree = objects.write_tree(repo, None, {})
+    mark = objects.commit(repo, tree, [], "gittrack: refs were deleted on this remote\n")
+    return f"+{mark}:{DELETED_MARK}"
 
 
 def _fetch_tips(repo: pygit2.Repository, remote: str,
-                here: set[CommitId]) -> dict[str, CommitId]:
+                here: set[CommitId]) -> tuple[dict[str, CommitId], bool]:
     """The remote's refs, with every commit they name present here. Tips that are already a
     ref here need no fetch (git keeps what refs reach complete); the others are fetched by id.
     A ref moved or deleted between the listing and the fetch makes it list again."""
     for attempt in range(_ATTEMPTS):
-        there = {ref: CommitId(sha) for ref, sha in transport.ls_remote(repo, remote).items()}
+        listed, marked = remote_refs(repo, remote)
+        there = {ref: CommitId(sha) for ref, sha in listed.items()}
         need = sorted({sha for sha in there.values() if sha not in here})
         try:
             transport.fetch_objects(repo, remote, need)
         except TransportError:
-            if attempt + 1 == _ATTEMPTS or transport.ls_remote(repo, remote) == there:
+            if attempt + 1 == _ATTEMPTS or remote_refs(repo, remote)[0] == there:
                 raise
             continue
         if all(sha in repo for sha in need):
-            return there
+            return there, marked
     raise TransportError(f"the refs of {transport.remote_url(repo, remote)} kept moving "
                          "while they were fetched; try again")
 

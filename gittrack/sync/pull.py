@@ -31,7 +31,7 @@ import pygit2
 
 from gittrack.git import refs, transport
 from gittrack.git.repo import every_gittrack_dir
-from gittrack.sync import mirror
+from gittrack.sync import localio, mirror
 from gittrack.sync.compare import RefState, Standing, compare, is_artifact, local_changes
 from gittrack.types import CommitId, RefName
 
@@ -133,8 +133,10 @@ def pull(repo: pygit2.Repository, remote: str | None = None, *, force: bool = Fa
     agreed = [(s.ref, s.remote) for s in report.states
               if s.ref not in refused and (s.standing is Standing.SAME or s in moved)]
     deleted = [s for s in report.deleted if s.ref not in refused]
-    refs.update_refs(repo, mirror.agree_updates(report.key, agreed, before.agreed)
-                     + mirror.forget_updates(report.key, [s.ref for s in deleted]))
+    localio.write_refs(repo, mirror.agree_updates(report.key, agreed, before.agreed)
+                       + mirror.forget_updates(report.key, [s.ref for s in deleted]),
+                       "the pulled refs are written; pull again to record what both sides "
+                       "agree on")
     locks = {ref: lock for ref in refused if (lock := refs.lock_file(repo, ref)) is not None}
     report = dataclasses.replace(
         report, updated=tuple(s for s in updated if s.ref not in refused),

@@ -7,17 +7,37 @@ stays (it is someone else's input too) and the report says so. Blobs are removed
 were named by what was purged and nothing remaining — here or in the remote's refs, fetched
 first — names them; a full ``gittrack gc`` is not run, so blobs of teammates' pushes in flight
 are never touched.
+
+A purge killed half-way (after the refs went, before the blobs) must not leave the ciphertext
+in the store and the plaintext in the local cache with nothing left to name them: before any
+ref is deleted, a journal (``.git/gittrack/purges/RUN.json``, fsynced) records the run, the
+remote, the blobs and digests it may remove and the commits whose objects it prunes. The next
+``purge`` (any arguments, or none) or ``gc`` finishes what a journal describes
+(``finish_interrupted``) — the whole purge again while the run's ref is still here — and
+removes it. The process working on a journal holds a lock on it, so another never finishes a
+purge still running.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
 
 import pygit2
 
 from gittrack.artifacts import aliases, versions
 from gittrack.artifacts.project import open_storage
 from gittrack.artifacts.reachability import manifest_entries
+from gittrack.artifacts.storage import ArtifactStorage
+from gittrack.errors import RepositoryError
+from gittrack.git import faults, prune, refs, transport
+from gittrack.runs import index, store
 from gittrack.runs.lineage import artifact_specs
 from gittrack.runs.view import RunView, all_runs
 from gittrack.sync import gc
@@ -33,11 +53,42 @@ class PurgePlan:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Finished:
+    """An interrupted purge, finished."""
+
+    run: RunId
+    name: str
+    blobs: tuple[str, ...]  # blob names removed from the store now
+    cache: int  # local cache entries removed now
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class PurgeReport:
     plan: PurgePlan
     refs: DeleteReport
     blobs: tuple[str, ...]  # blob names removed from the store
     cache: int  # local cache entries removed
+    finished: tuple[Finished, ...] = ()
+    """Interrupted purges finished first."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Journal:
+    run: RunId
+    name: str
+    remote: str | None
+    blobs: tuple[str, ...]  # blob names the purge may remove (those nothing else names)
+    digests: tuple[str, ...]  # their digests: local cache and stat cache entries
+    tips: tuple[str, ...]  # commits deleted: their objects are pruned
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> _Journal:
+        data = json.loads(text)
+        return cls(RunId(str(data["run"])), str(data["name"]), data["remote"],
+                   tuple(data["blobs"]), tuple(data["digests"]), tuple(data["tips"]))
 
 
 def plan(repo: pygit2.Repository, view: RunView) -> PurgePlan:
@@ -47,7 +98,7 @@ def plan(repo: pygit2.Repository, view: RunView) -> PurgePlan:
               for s in artifact_specs(v.metadata, role)}
     removed, kept = [], []
     for name in versions.list_artifacts(repo):
-        infos = [versions.read_info(repo, c) for c in versions.history(repo, name)]
+        infos = [versions.read_info(repo, c, name) for c in versions.history(repo, name)]
         mine = [i for i in infos if i.producer == view.id]
         if not mine:
             continue
@@ -61,21 +112,142 @@ def plan(repo: pygit2.Repository, view: RunView) -> PurgePlan:
 
 
 def purge(repo: pygit2.Repository, view: RunView, *, remote: str | None) -> PurgeReport:
-    """Carry out ``plan(repo, view)``: refs (one push), objects, then the freed blobs."""
+    """Carry out ``plan(repo, view)``: refs (one push), objects, then the freed blobs.
+    Interrupted purges are finished first (``PurgeReport.finished``)."""
+    finished = finish_interrupted(repo)
+    if remote is not None:
+        transport.check_remote(repo, remote)  # a bad one is refused before the journal
     what = plan(repo, view)
     storage = open_storage(repo)
     heads = [c for name in what.artifacts if (c := versions.head(repo, name)) is not None]
     candidates = list(manifest_entries(repo, heads))
     changes = [c for name in what.artifacts for c in artifact_changes(repo, name)]
-    report = delete_runs(repo, [view.id], remote=remote, also=changes,
-                         remote_prefixes=[aliases.alias_ref(n, "") for n in what.artifacts])
-    tips, _ = gc.mark_roots(repo, remote)
-    live, digests = gc.live_names(storage, manifest_entries(repo, tips), gc.has_keys(repo))
     doomed, _ = gc.live_names(storage, candidates, private_project=False)
-    gone = sorted(doomed - live)
+    head = store.head(repo, view.id)
+    journal = _Journal(view.id, view.name, remote, tuple(sorted(doomed)),
+                       tuple(sorted({e.digest for e in candidates})),
+                       tuple(c.old for c in changes) + ((head,) if head else ()))
+    with _journal(repo, journal) as path:
+        faults.point("purge.journal-written")
+        try:
+            report = delete_runs(repo, [view.id], remote=remote, also=changes, remote_prefixes=[
+                aliases.alias_ref(n, "") for n in what.artifacts])
+        except BaseException:
+            # Refused before the run's ref went (the remote said no, the run is live, ...):
+            # nothing to finish later, the error says what to do. Only a kill leaves it.
+            if store.head(repo, view.id) is not None:
+                path.unlink(missing_ok=True)
+            raise
+        faults.point("purge.refs-deleted")
+        gone, freed = _free(repo, storage, journal)
+        path.unlink()
+    return PurgeReport(what, report, gone, freed, finished)
+
+
+def finish_interrupted(repo: pygit2.Repository) -> tuple[Finished, ...]:
+    """Finish every purge a killed process left half-done (its journal is here and no live
+    process holds it); ``()`` when there is none."""
+    done = []
+    for path in sorted(_journal_dir(repo).glob("*.json")):
+        with _claimed(path) as handle:
+            if handle is None:
+                continue  # a purge in progress in another process
+            done.append(_finish(repo, _Journal.from_json(handle.read()), path))
+    return tuple(done)
+
+
+def _finish(repo: pygit2.Repository, journal: _Journal, path: Path) -> Finished:
+    """The rest of ``journal``'s purge. Its run still here (killed before the refs went):
+    the whole purge again, planned from the refs as they are now."""
+    from gittrack.runs.resolve import resolve_run
+
+    if store.head(repo, journal.run) is not None:
+        path.unlink()  # purge writes its own, for the same run
+        report = purge(repo, resolve_run(repo, journal.run), remote=journal.remote)
+        return Finished(journal.run, journal.name, report.blobs, report.cache)
+    prune.prune_unreachable(repo, journal.tips)  # no-op if it ran: the tips are gone
+    index.load_checkpoints(repo, store.list_runs(repo), on_error=lambda *_: None)
+    gone, freed = _free(repo, open_storage(repo), journal)
+    path.unlink()
+    return Finished(journal.run, journal.name, gone, freed)
+
+
+def _free(repo: pygit2.Repository, storage: ArtifactStorage,
+          journal: _Journal) -> tuple[tuple[str, ...], int]:
+    """The journal's blobs and cache entries that nothing left names — here or in the
+    remote's refs, fetched again — removed; returns (blob names, cache entries)."""
+    tips, _ = gc.mark_roots(repo, journal.remote)
+    live, digests = gc.live_names(storage, manifest_entries(repo, tips), gc.has_keys(repo))
+    gone = sorted(set(journal.blobs) - live)
     for name in gone:
         storage.store.delete(name)
-    freed = {e.digest for e in candidates} - digests
+        faults.point("purge.blob-deleted")
+    freed = set(journal.digests) - digests
     for digest in freed:
         storage.cache.remove(digest)
-    return PurgeReport(what, report, tuple(gone), len(freed))
+    storage.stat_cache.forget_digests(freed)  # source paths of what was purged
+    return tuple(gone), len(freed)
+
+
+def _journal_dir(repo: pygit2.Repository) -> Path:
+    """In the common git folder, with the refs it is about: a purge interrupted in one
+    worktree is finished from any."""
+    return refs.common_dir(repo) / "gittrack" / "purges"
+
+
+@contextlib.contextmanager
+def _journal(repo: pygit2.Repository, journal: _Journal) -> Iterator[Path]:
+    """``journal`` written and fsynced (file and folder) before the block runs, and locked
+    from before it has its name until the block ends; left behind if the block fails, for
+    the next purge or gc to finish."""
+    folder = _journal_dir(repo)
+    path = folder / f"{journal.run}.json"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        handle = temp.open("w")
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # before the name: nobody finishes it
+            handle.write(journal.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+            temp.replace(path)
+            _fsync_dir(folder)
+        except OSError as exc:
+            temp.unlink(missing_ok=True)
+            raise _unwritable(path, exc) from None
+        yield path
+
+
+def _unwritable(path: Path, exc: OSError) -> RepositoryError:
+    return RepositoryError(f"cannot write the purge journal {path}: {exc.strerror or exc}; "
+                           "nothing was deleted")
+
+
+@contextlib.contextmanager
+def _claimed(path: Path) -> Iterator[IO[str] | None]:
+    """``path`` open and exclusively locked (``flock``: released when the process dies), or
+    ``None`` if another process holds it or it is gone."""
+    try:
+        handle = path.open()
+    except FileNotFoundError:
+        yield None
+        return
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+            return
+        yield handle if path.exists() else None
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

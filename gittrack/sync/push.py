@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 import pygit2
 
 from gittrack.errors import PushRejectedError
-from gittrack.git import refs, transport
-from gittrack.sync import mirror
+from gittrack.git import transport
+from gittrack.sync import localio, mirror
 from gittrack.sync.blobsync import BlobReport, upload_missing
 from gittrack.sync.compare import RefState, Standing, compare, is_artifact
 from gittrack.sync.selection import select
@@ -81,9 +81,9 @@ def _plan(repo: pygit2.Repository, remote: str, runs: Sequence[str], force: bool
     key = mirror.mirror_key(repo, remote)
     before = mirror.snapshot(repo, key)
     chosen = select(repo, runs, before.local)
-    on_remote = transport.ls_remote(repo, remote)
+    on_remote, marked = mirror.remote_refs(repo, remote)
     url = transport.remote_url(repo, remote)
-    trusted = mirror.trusts(repo, key, url, before.mirrored, on_remote)
+    trusted = mirror.trusts(repo, key, url, before.mirrored, on_remote, marked)
     seen = (before.last_seen() if trusted
             else {r: s for r, s in before.last_seen().items() if r in on_remote})
     states = [compare(repo, ref, sha, on_remote.get(ref), seen.get(ref))
@@ -112,8 +112,9 @@ def _send(repo: pygit2.Repository, remote: str, plan: _Plan, no_verify: bool) ->
     result = transport.push(repo, remote, _refspecs(plan), atomic=True, no_verify=no_verify,
                             leases=leases)
     landed = {*result.updated, *result.up_to_date}
-    refs.update_refs(repo, mirror.record_updates(
-        plan.key, [(s.ref, s.local) for s in sent if s.ref in landed], plan.agreed))
+    localio.write_refs(repo, mirror.record_updates(
+        plan.key, [(s.ref, s.local) for s in sent if s.ref in landed], plan.agreed),
+        f"the push landed; `gittrack pull {remote}` records it here")
     return dataclasses.replace(plan.report, blobs=blobs)
 
 
@@ -139,7 +140,7 @@ def _remember(repo: pygit2.Repository, key: str, url: str, same: list[RefState],
     updates = mirror.reset_updates(key, before, reset) if reset is not None else []
     updates += mirror.record_updates(key, [(s.ref, s.local) for s in same], before.agreed)
     if updates:
-        refs.update_refs(repo, updates)
+        localio.write_refs(repo, updates)
     mirror.remember_url(repo, key, url)
 
 

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -334,6 +335,23 @@ def test_read_only_git_objects(shared_repo: Path) -> None:
     assert result.startswith("RepositoryError("), result
     assert str(shared_repo / ".git") in result
     assert list((shared_repo / ".git" / "gittrack" / "wal").iterdir()) == []  # cleaned up
+
+
+def test_a_run_live_in_a_read_only_repository_is_not_reported(shared_repo: Path) -> None:
+    # A reader who cannot write .git (a teammate on a shared machine) sees a live run as
+    # running, without a warning that it crashed: its lock is looked at, not taken.
+    run = gittrack.init(repo=shared_repo, id="live", settings=QUIET)
+    run.log({"a": 1})
+
+    def read() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert gittrack.Api(shared_repo).run("live").state == "running"
+
+    try:
+        assert as_other_user(shared_repo, read) == "ok"
+    finally:
+        run.finish()
 
 
 # -- at exit ------------------------------------------------------------------------------------

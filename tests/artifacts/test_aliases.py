@@ -8,7 +8,7 @@ import pytest
 from gittrack.artifacts import aliases
 from gittrack.artifacts.manifest import ManifestEntry
 from gittrack.artifacts.versions import Draft, VersionInfo, commit_version
-from gittrack.errors import NotFoundError, UsageError
+from gittrack.errors import FormatError, NotFoundError, UsageError
 
 
 def log(repo: pygit2.Repository, letter: str, name: str = "data") -> VersionInfo:
@@ -93,6 +93,14 @@ def test_an_alias_left_by_a_rewrite_follows_its_version(git_repo: pygit2.Reposit
     assert aliases.resolve(git_repo, "data:best") == removal.new_head
     with pytest.raises(VersionRemovedError, match=r"alias data:old names data:v1, which was "):
         aliases.resolve(git_repo, "data:old")
-    other = log(git_repo, "x", name="other")  # off the chain with other content: as named
+    tip = versions.head(git_repo, "data")
+    assert tip is not None
+    other = log(git_repo, "x")  # then the ref moves back: off the chain, other content
+    refs.update_ref(git_repo, versions.artifact_ref("data"), tip, other.commit)
     git_repo.references.create("refs/gittrack/aliases/data/odd", other.commit)
     assert aliases.resolve(git_repo, "data:odd") == other.commit
+    # an alias naming another artifact's version (forged) is refused, naming the ref
+    foreign = log(git_repo, "y", name="other")
+    git_repo.references.create("refs/gittrack/aliases/data/foreign", foreign.commit)
+    with pytest.raises(FormatError, match=r"refs/gittrack/artifacts/data .*'other'"):
+        aliases.resolve(git_repo, "data:foreign")

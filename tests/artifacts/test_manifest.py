@@ -31,7 +31,8 @@ entries = st.builds(
 ).map(lambda e: e if e.blob else ManifestEntry(e.path, e.digest, e.size, None, "s3://b/k"))
 
 
-@given(st.lists(entries, max_size=20, unique_by=lambda e: e.path))
+@given(st.lists(entries, max_size=20, unique_by=lambda e: e.path).filter(
+    lambda rows: NameSet.of([e.path for e in rows]) is not None))
 def test_round_trip(rows: list[ManifestEntry]) -> None:
     assert read_manifest(write_manifest(rows)) == sorted(rows, key=lambda e: e.path)
 
@@ -143,3 +144,66 @@ def test_nameset_in_bulk_agrees_with_name_by_name(existing: list[str], batch: li
     if bulk is not None and not clash:
         bulk_existing.update(bulk)
         assert (bulk_existing.files, bulk_existing.dirs) == (trial.files, trial.dirs)
+
+
+def _parquet(**columns: list[object]) -> bytes:
+    base: dict[str, list[object]] = {"path": ["x"], "digest": ["ab" * 32], "size": [1],
+                                     "blob": ["cd" * 32], "ref": [None]}
+    base.update(columns)
+    table = pa.table({k: pa.array(v, pa.string()) if k == "ref" and v == [None] else v
+                      for k, v in base.items()})
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+@pytest.mark.parametrize(("columns", "says"), [
+    ({"path": ["a", "a/b"], "digest": ["ab" * 32] * 2, "size": [1, 1], "blob": ["cd" * 32] * 2,
+      "ref": pa.array([None, None], pa.string())}, "both as a file and as a folder"),
+    ({"path": ["a", "a"], "digest": ["ab" * 32] * 2, "size": [1, 1], "blob": ["cd" * 32] * 2,
+      "ref": pa.array([None, None], pa.string())}, "two files named 'a'"),
+    ({"digest": ["AB" * 32]}, "digest"),
+    ({"digest": ["ab" * 31]}, "digest"),
+    ({"digest": ["etag:x"]}, "digest"),  # a stored file's digest is its sha256
+    ({"size": [-1]}, "size"),
+    ({"size": [True]}, "size"),
+    ({"size": ["1"]}, "size"),
+    ({"blob": ["abc"]}, "blob"),
+    ({"blob": ["cd" * 32], "ref": ["s3://b/k"]}, "both"),
+    ({"blob": pa.array([None], pa.string()), "ref": ["no scheme"]}, "ref"),
+    ({"blob": pa.array([None], pa.string()), "ref": ["s3://b/k\n"]}, "ref"),
+    ({"blob": pa.array([None], pa.string()), "ref": ["file:///etc/passwd"],
+      "digest": ["etag:abc"]}, "sha256"),
+    ({"blob": pa.array([None], pa.string()), "ref": ["s3://b/k"], "digest": ["etag:a\nb"]},
+     "digest"),
+])
+def test_forged_rows_are_refused(columns: dict[str, list[object]], says: str) -> None:
+    with pytest.raises(FormatError, match=says):
+        read_manifest(_parquet(**columns))
+
+
+@pytest.mark.parametrize("row", [
+    {"blob": pa.array([None], pa.string()), "ref": ["s3://b/k"], "digest": ["etag:\"a-1\""]},
+    {"blob": pa.array([None], pa.string()), "ref": ["file:///data/x"], "digest": ["ab" * 32]},
+    {"blob": pa.array([None], pa.string()), "ref": ["gs://b/k"], "digest": ["md5:00ff"]},
+    {"size": [0]},
+])
+def test_rows_gittrack_writes_are_read(row: dict[str, list[object]]) -> None:
+    assert len(read_manifest(_parquet(**row))) == 1
+
+
+@given(path=st.text(max_size=30), digest=st.text(max_size=70), size=st.integers(-2**63, 2**63 - 1),
+       blob=st.none() | st.text(max_size=70), ref=st.none() | st.text(max_size=40))
+def test_any_row_is_read_as_written_or_refused(path: str, digest: str, size: int,
+                                               blob: str | None, ref: str | None) -> None:
+    try:
+        data = _parquet(path=[path], digest=[digest], size=[size],
+                        blob=pa.array([blob], pa.string()), ref=pa.array([ref], pa.string()))
+    except (pa.ArrowInvalid, UnicodeEncodeError):
+        return  # not storable in parquet at all (lone surrogates)
+    try:
+        [entry] = read_manifest(data)
+    except FormatError:
+        return
+    assert check_entry_path(entry.path) == path and entry.size >= 0
+    assert (entry.blob is None) != (entry.ref is None)

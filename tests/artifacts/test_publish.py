@@ -66,7 +66,8 @@ def test_without_a_key_of_ones_own(private_repo: pygit2.Repository, tmp_path: Pa
     assert not (tmp_path / "out" / "train.csv").exists()
     with pytest.raises(KeyMissingError):
         log_artifact(private_repo, dataset(tmp_path, b"other"), producer=None)
-    assert versions.read_info(private_repo, versions.head(private_repo, "data")).version == 0
+    head = versions.head(private_repo, "data")
+    assert head is not None and versions.read_info(private_repo, head, "data").version == 0
 
 
 def test_public_by_config_even_with_keys(private_repo: pygit2.Repository, repo: Path,

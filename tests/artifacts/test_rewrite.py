@@ -19,6 +19,7 @@ from gittrack.artifacts.versions import Draft, VersionInfo, commit_version
 from gittrack.errors import NotFoundError, VersionRemovedError
 from gittrack.git import objects, refs
 from gittrack.types import CommitId
+from tests.artifacts.forge import set_ref
 
 
 def log(repo: pygit2.Repository, letter: str, name: str = "data") -> VersionInfo:
@@ -31,7 +32,7 @@ def chain(repo: pygit2.Repository, name: str = "data") -> list[tuple[int, str]]:
     """(number, content letter) of each version, newest first."""
     out = []
     for commit in versions.history(repo, name):
-        info = versions.read_info(repo, commit)
+        info = versions.read_info(repo, commit, name)
         out.append((info.version, versions.read_entries(repo, commit)[0].digest[0]))
     return out
 
@@ -61,7 +62,7 @@ def test_removing_a_version_keeps_the_others_numbers_and_content(
     remove(git_repo, number)
     assert chain(git_repo) == left
     for n, _ in left:  # each remaining version resolves by its number, metadata unchanged
-        info = versions.read_info(git_repo, aliases.resolve(git_repo, f"data:v{n}"))
+        info = versions.read_info(git_repo, aliases.resolve(git_repo, f"data:v{n}"), "data")
         assert (info.version, info.metadata, info.created_at, info.producer) == (
             n, before[n].metadata, before[n].created_at, before[n].producer)
     with pytest.raises(VersionRemovedError, match=rf"data:v{number} was removed"):
@@ -96,10 +97,10 @@ def test_removing_the_head_records_the_number_so_it_is_never_reused(
         aliases.resolve(git_repo, "data:v2")
     remove(git_repo, 1)  # the head again: the mark carries over
     head = versions.head(git_repo, "data")
-    assert head is not None and versions.read_info(git_repo, head).next_version == 3
+    assert head is not None and versions.read_info(git_repo, head, "data").next_version == 3
     again = log(git_repo, "c")  # content equal to the removed v2's: a new number
     assert again.version == 3
-    assert versions.read_info(git_repo, again.commit).next_version is None
+    assert versions.read_info(git_repo, again.commit, "data").next_version is None
     assert chain(git_repo) == [(3, "c"), (0, "a")]
 
 
@@ -108,7 +109,8 @@ def test_versions_above_a_gap_say_format_2(git_repo: pygit2.Repository) -> None:
     for c in "abcd":
         log(git_repo, c)
     remove(git_repo, 1)
-    formats = {n: versions.read_info(git_repo, aliases.resolve(git_repo, f"data:v{n}")).format
+    formats = {n: versions.read_info(git_repo, aliases.resolve(git_repo, f"data:v{n}"),
+                                     "data").format
                for n in (0, 2, 3)}
     assert formats == {0: 1, 2: 2, 3: 2}
     assert log(git_repo, "e").format == 2  # logged on top: the gap is still below
@@ -185,20 +187,21 @@ def test_compare_chains_names_removed_and_new_versions(git_repo: pygit2.Reposito
     assert old is not None
     rewritten = plan_removal(git_repo, "data", old, 1).new_head
     assert rewritten is not None
-    diff = compare_chains(git_repo, old, rewritten)
+    diff = compare_chains(git_repo, "data", old, rewritten)
     assert diff is not None and diff.removed_there == (1,) and diff.only_here == ()
     newer = log(git_repo, "d").commit  # here: v3 on the old chain
-    diff = compare_chains(git_repo, newer, rewritten)
+    diff = compare_chains(git_repo, "data", newer, rewritten)
     assert diff is not None and (diff.removed_there, diff.only_here) == ((1,), (3,))
-    reverse = compare_chains(git_repo, rewritten, newer)
+    reverse = compare_chains(git_repo, "data", rewritten, newer)
     assert reverse is not None and (reverse.removed_here, reverse.only_there) == ((1,), (3,))
 
 
 def test_compare_chains_of_other_content_is_none(git_repo: pygit2.Repository) -> None:
-    log(git_repo, "a")
+    v0 = log(git_repo, "a").commit
     first = log(git_repo, "b").commit
-    other = log(git_repo, "x", name="other")  # same numbers, other content
-    assert compare_chains(git_repo, first, CommitId(other.commit)) is None
+    set_ref(git_repo, "refs/gittrack/artifacts/data", v0)
+    other = log(git_repo, "x")  # a diverged chain: same numbers, other content
+    assert compare_chains(git_repo, "data", first, CommitId(other.commit)) is None
 
 
 @hsettings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -228,7 +231,7 @@ def test_numbers_stay_unique_and_increasing(git_repo: pygit2.Repository,
     for number in used:
         if number in dict(model):
             assert versions.read_info(git_repo, aliases.resolve(
-                git_repo, f"{name}:v{number}")).version == number
+                git_repo, f"{name}:v{number}"), name).version == number
         else:
             with pytest.raises(VersionRemovedError):
                 aliases.resolve(git_repo, f"{name}:v{number}")

@@ -139,9 +139,24 @@ def test_a_missing_blob_names_the_artifact_and_file(storage: ArtifactStorage,
     entry = storage.put_file(old_file(tmp_path / "x.csv", b"a,b\n"))
     assert entry.blob is not None
     storage.store.delete(entry.blob)
+    (tmp_path / "x.csv").write_bytes(b"changed")  # nor are the bytes anywhere here
     with pytest.raises(BlobNotFoundError, match=r"artifact data:v0, file x.csv: blob"):
         storage.fetch(entry, tmp_path / "out" / "x.csv", what="artifact data:v0")
     assert not (tmp_path / "out" / "x.csv").exists()
+
+
+def test_a_blob_the_store_lost_is_read_from_the_file_logged_here(storage: ArtifactStorage,
+                                                                 tmp_path: Path) -> None:
+    """A teammate's purge removed a blob this clone found in the store when it logged the same
+    bytes: the file logged here still has them (verified), through the local cache."""
+    source = tmp_path / "x.csv"
+    source.write_bytes(b"just written\n")  # racily clean: a source all the same
+    entry = storage.put_file(source)
+    assert entry.blob is not None
+    storage.store.delete(entry.blob)
+    storage.fetch(entry, tmp_path / "out" / "x.csv")
+    assert (tmp_path / "out" / "x.csv").read_bytes() == b"just written\n"
+    assert storage.cache.has(entry.digest)
 
 
 def test_a_missing_source_file(storage: ArtifactStorage, tmp_path: Path) -> None:

@@ -8,11 +8,15 @@ from pathlib import Path
 
 import pygit2
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from gittrack.artifacts import versions
 from gittrack.artifacts.manifest import ManifestEntry
 from gittrack.artifacts.versions import Draft, commit_version
 from gittrack.errors import FormatError, NotFoundError, UsageError
+from tests.artifacts.forge import forge, good_doc
 
 
 def draft(name: str = "data", kind: str = "dataset", producer: str | None = "run1") -> Draft:
@@ -34,7 +38,7 @@ def test_versions_count_from_zero_and_only_when_content_changes(
     assert same.producer == "run1"  # the version that exists, as it was logged
     assert versions.history(git_repo, "data") == [v1.commit, v0.commit]
     assert versions.version_commit(git_repo, "data", 0) == v0.commit
-    assert versions.read_info(git_repo, v1.commit) == v1
+    assert versions.read_info(git_repo, v1.commit, "data") == v1
     assert versions.read_entries(git_repo, v1.commit) == rows("a", "b")
 
 
@@ -83,7 +87,7 @@ def test_concurrent_writers_never_lose_a_version(git_repo: pygit2.Repository) ->
         thread.join()
     assert errors == []
     chain = versions.history(git_repo, "data")
-    assert [versions.read_info(git_repo, c).version for c in chain] == [5, 4, 3, 2, 1, 0]
+    assert [versions.read_info(git_repo, c, "data").version for c in chain] == [5, 4, 3, 2, 1, 0]
 
 
 def test_readable_with_plain_git(git_repo: pygit2.Repository, repo: Path) -> None:
@@ -102,4 +106,106 @@ def test_a_future_format_is_refused(git_repo: pygit2.Repository) -> None:
     tree = objects.write_tree(git_repo, None, {"artifact.yaml": b"format: 9\nname: x\n"})
     commit = objects.commit(git_repo, tree, [], "future")
     with pytest.raises(FormatError, match=r"upgrade gittrack"):
-        versions.read_info(git_repo, commit)
+        versions.read_info(git_repo, commit, "x")
+
+
+# -- what a remote controls: artifact.yaml is checked against the ref it came from -----------
+
+@pytest.mark.parametrize("name", ["/any/dir", "../../x", "other", "model/..", "", None, 5,
+                                  "mo\ndel"])
+def test_a_name_other_than_the_refs_is_refused(git_repo: pygit2.Repository, name: object) -> None:
+    commit = forge(git_repo, "model", good_doc(name=name))
+    with pytest.raises(FormatError, match=r"refs/gittrack/artifacts/model"):
+        versions.read_info(git_repo, commit, "model")
+    with pytest.raises(FormatError, match=r"refs/gittrack/artifacts/model"):
+        versions.version_commit(git_repo, "model", 0)
+
+
+@pytest.mark.parametrize("changes", [
+    {"version": -1}, {"version": "0"}, {"version": True}, {"version": 1.5}, {"version": 2**40},
+    {"version": None}, {"format": 0}, {"format": True}, {"format": "1"}, {"type": ""},
+    {"type": "a\nb"}, {"type": 5}, {"type": "x" * 200}, {"type": None},
+    {"files": -1}, {"files": "3"}, {"size": -3}, {"size": 2**64}, {"size": "big"},
+    {"producer": "../run"}, {"producer": 5}, {"producer": "/etc"},
+    {"description": 5}, {"metadata": [1, 2]}, {"created_at": 5},
+    {"next_version": 0}, {"next_version": -2}, {"next_version": "9"},
+])
+def test_garbled_fields_are_refused(git_repo: pygit2.Repository,
+                                    changes: dict[str, object]) -> None:
+    commit = forge(git_repo, "model", good_doc(**changes))
+    key = next(iter(changes))
+    with pytest.raises(FormatError, match=rf"refs/gittrack/artifacts/model.*{key}"):
+        versions.read_info(git_repo, commit, "model")
+
+
+def test_what_gittrack_writes_is_accepted(git_repo: pygit2.Repository) -> None:
+    commit = forge(git_repo, "model", good_doc(producer="01hq3b0c5x9k2m7n8p4r6s1t2v",
+                                               description="d", metadata={"a": [1]},
+                                               next_version=3, format=2))
+    info = versions.read_info(git_repo, commit, "model")
+    assert (info.name, info.version, info.next_version, info.format) == ("model", 0, 3, 2)
+
+
+@pytest.mark.parametrize("doc", [b"", b"- a list\n", b"name: [unclosed\n", b"\xff\xfe",
+                                 None])
+def test_unreadable_artifact_yaml_names_the_ref(git_repo: pygit2.Repository,
+                                                doc: bytes | None) -> None:
+    commit = forge(git_repo, "model", doc)
+    with pytest.raises(FormatError, match=r"refs/gittrack/artifacts/model"):
+        versions.read_info(git_repo, commit, "model")
+
+
+def test_a_ref_to_a_non_commit_or_a_missing_parent_names_the_ref(
+        git_repo: pygit2.Repository, repo: Path) -> None:
+    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], input="x", cwd=repo,
+                          capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run(["git", "update-ref", "refs/gittrack/artifacts/blob", blob], cwd=repo,
+                   check=True)
+    with pytest.raises(FormatError, match=r"refs/gittrack/artifacts/blob"):
+        versions.version_commit(git_repo, "blob", 0)
+    # a chain whose older version comes from another artifact (name differs) is refused too
+    other = forge(git_repo, "other", good_doc(name="other"))
+    forge(git_repo, "model", good_doc(version=1), parents=[other])
+    with pytest.raises(FormatError, match=r"refs/gittrack/artifacts/model"):
+        versions.version_commit(git_repo, "model", 0)
+
+
+def test_latest_versions_skips_bad_refs_and_reports_them(git_repo: pygit2.Repository) -> None:
+    good, _ = commit_version(git_repo, draft(), rows("a"))
+    forge(git_repo, "evil", good_doc(name="/tmp/x"))
+    forge(git_repo, "broken", b"name: [")
+    skipped: list[tuple[str, str]] = []
+    found = versions.latest_versions(git_repo, lambda ref, exc: skipped.append((ref, str(exc))))
+    assert list(found) == ["data"] and found["data"].commit == good.commit
+    assert [ref for ref, _ in skipped] == ["refs/gittrack/artifacts/broken",
+                                           "refs/gittrack/artifacts/evil"]
+    with pytest.raises(FormatError):
+        versions.latest_versions(git_repo)
+
+
+_YAML_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                 max_size=3),
+    max_leaves=8)
+
+
+@hsettings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.dictionaries(
+    st.sampled_from(["format", "name", "type", "version", "next_version", "description",
+                     "metadata", "producer", "created_at", "files", "size", "extra"]),
+    _YAML_VALUES, max_size=4))
+def test_any_artifact_yaml_is_read_or_refused_with_a_format_error(
+        git_repo: pygit2.Repository, changes: dict[str, object]) -> None:
+    """Whatever a remote puts in artifact.yaml: a VersionInfo gittrack could have written, or a
+    FormatError naming the ref; never another exception."""
+    commit = forge(git_repo, "model", good_doc(**changes))
+    try:
+        info = versions.read_info(git_repo, commit, "model")
+    except FormatError as exc:
+        assert "refs/gittrack/artifacts/model" in str(exc)
+        return
+    assert info.name == "model" and type(info.version) is int and info.version >= 0
+    assert info.producer is None or isinstance(info.producer, str)
+    assert type(info.size) is int and info.size >= 0 and isinstance(info.type, str)
+    assert isinstance(info.metadata, dict) and isinstance(info.created_at, str)

@@ -11,7 +11,7 @@ import pytest
 import gittrack
 from gittrack.artifacts.publish import log_artifact
 from gittrack.artifacts.view import ArtifactVersion
-from gittrack.errors import DecryptionError, NotFoundError
+from gittrack.errors import DecryptionError, FormatError, NotFoundError, UsageError
 from tests.artifacts.conftest import old_file
 
 
@@ -88,3 +88,58 @@ def test_damaged_store_and_cache_leave_no_wrong_bytes(
     assert not (tmp_path / "out" / "a.txt").exists()
     assert [p.name for p in (tmp_path / "out").rglob("*") if p.is_file()] in (
         [], ["b.bin"])  # the other file may have been fetched, never a partial or wrong one
+
+
+@pytest.mark.parametrize("where", ["folder", "nested", "default"])
+def test_a_symlink_in_the_target_never_leads_a_download_outside(
+        version: ArtifactVersion, tmp_path: Path, repo: Path, where: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = repo / "artifacts" / "model-v0" if where == "default" else tmp_path / "out"
+    root.mkdir(parents=True)
+    link = root / "nested"
+    if where == "nested":  # a link deeper down: root/nested -> root/inner -> outside
+        (root / "inner").symlink_to(outside, target_is_directory=True)
+        link.symlink_to(root / "inner", target_is_directory=True)
+    else:
+        link.symlink_to(outside, target_is_directory=True)
+    with pytest.raises(UsageError, match=r"nested.*leads out of"):
+        version.download(None if where == "default" else root)
+    assert list(outside.iterdir()) == []
+    if where == "default":
+        with pytest.raises(UsageError, match=r"leads out of"):
+            version.path("nested/b.bin")
+        assert list(outside.iterdir()) == []
+
+
+def test_a_symlink_inside_the_target_is_followed(version: ArtifactVersion,
+                                                 tmp_path: Path) -> None:
+    root = tmp_path / "out"
+    (root / "real").mkdir(parents=True)
+    (root / "nested").symlink_to(root / "real", target_is_directory=True)
+    version.download(root)
+    assert (root / "real" / "b.bin").read_bytes() == b"\0beta" * 1000
+
+
+def test_a_forged_manifest_cannot_escape_through_download(git_repo: pygit2.Repository,
+                                                          tmp_path: Path) -> None:
+    """A manifest edited on a remote, written with plain pyarrow (no gittrack checks)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.artifacts.forge import DIGEST, forge, good_doc
+
+    for bad in ("../escape", "/abs", "a/../../b", "a\\..\\b", "nul\0x", "./a", "a//b"):
+        table = pa.table({"path": [bad], "digest": [DIGEST], "size": [1], "blob": [DIGEST],
+                          "ref": pa.array([None], pa.string())})
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        forge(git_repo, "model", good_doc(), sink.getvalue().to_pybytes())
+        with pytest.raises(FormatError, match=r"refs/gittrack/artifacts/model"):
+            ArtifactVersion.resolve(git_repo, "model").download(tmp_path / "out")
+    assert not (tmp_path / "escape").exists() and not (tmp_path / "out").exists()
+
+
+def test_default_root_is_one_folder_under_artifacts(version: ArtifactVersion,
+                                                   repo: Path) -> None:
+    assert version.default_root().parent == repo / "artifacts"

@@ -95,7 +95,7 @@ def test_a_forget_that_fails_stops_all_trust(seen: PresenceCache,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     seen.add([name(1), name(2)])
     seen.flush()
-    monkeypatch.setattr(seen._db, "write", lambda sql, rows: False)  # locked, disk full...
+    monkeypatch.setattr(seen._db, "write", lambda sql, rows, **_: False)  # locked, disk full...
     assert not seen.forget([name(1)])
     assert seen.known([name(2)]) == set()  # what else the file says cannot be trusted now
 

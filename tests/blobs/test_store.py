@@ -535,7 +535,7 @@ def test_delete_is_refused_when_the_presence_cache_cannot_forget(
     src, name = write(b"kept")
     store.put_file(name, src)
     store.flush()
-    monkeypatch.setattr(seen._db, "write", lambda sql, rows: False)  # locked past the timeout
+    monkeypatch.setattr(seen._db, "write", lambda sql, rows, **_: False)  # locked past the timeout
     with pytest.raises(StorageError, match="presence cache"):
         store.delete(name)
     assert store.exists(name)

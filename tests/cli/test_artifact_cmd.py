@@ -99,3 +99,73 @@ def test_errors(cli: Cli, logged: dict[str, str]) -> None:
 def test_run_show_lists_artifacts(cli: Cli, logged: dict[str, str]) -> None:
     out = cli("show", logged["user"]).stdout
     assert "artifacts" in out and "used" in out and "data:v0" in out
+
+
+# -- forged or broken refs (as a malicious remote could serve them) --------------------------
+
+def test_a_forged_name_never_chooses_where_get_writes(cli: Cli, logged: dict[str, str],
+                                                      repo: Path, tmp_path: Path) -> None:
+    import pygit2
+
+    from tests.artifacts.forge import forge, good_doc
+
+    git_repo = pygit2.Repository(str(repo))
+    escape = tmp_path / "outside" / "dir"
+    head = forge(git_repo, "model", good_doc(name=str(escape), version=1),
+                 parents=[str(git_repo.references["refs/gittrack/artifacts/model"].target)])
+    for args in (("artifact", "get", "model"), ("artifact", "get", "model:v1"),
+                 ("artifact", "show", "model")):
+        result = cli(*args)
+        assert result.exit_code == 6, result.stderr
+        assert "refs/gittrack/artifacts/model" in result.stderr and head[:12] in result.stderr
+    assert not escape.parent.exists()
+    assert not (repo / "artifacts").exists()
+    forge(git_repo, "dots", good_doc(name="../../x"))
+    assert cli("artifact", "get", "dots").exit_code == 6
+    assert not (tmp_path / "x-v0").exists() and not (repo.parent / "x-v0").exists()
+
+
+def test_one_bad_ref_does_not_hide_the_other_artifacts(cli: Cli, logged: dict[str, str],
+                                                        repo: Path) -> None:
+    import subprocess
+
+    import pygit2
+
+    from tests.artifacts.forge import forge, good_doc
+
+    git_repo = pygit2.Repository(str(repo))
+    forge(git_repo, "evil", good_doc(name="/tmp/evil"))
+    forge(git_repo, "noyaml", None)
+    forge(git_repo, "badyaml", b"name: [unclosed\n")
+    run_commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                                text=True, check=True).stdout.strip()
+    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], input="x", cwd=repo,
+                          capture_output=True, text=True, check=True).stdout.strip()
+    for name, target in (("code", run_commit), ("blob", blob)):
+        subprocess.run(["git", "update-ref", f"refs/gittrack/artifacts/{name}", target],
+                       cwd=repo, check=True)
+    subprocess.run(["git", "update-ref", "refs/gittrack/aliases/data/bad", blob], cwd=repo,
+                   check=True)
+    result = cli("artifact", "ls")
+    assert result.exit_code == 0, result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == ["data", "model"]
+    for name in ("evil", "noyaml", "badyaml", "code", "blob"):
+        assert f"skipping refs/gittrack/artifacts/{name}:" in result.stderr
+    assert "skipping refs/gittrack/aliases/data/bad:" in result.stderr
+    assert [r["name"] for r in json.loads(cli("artifact", "ls", "--json").stdout)] == [
+        "data", "model"]
+    with pytest.warns(gittrack.GittrackWarning) as caught:
+        assert [v.name for v in gittrack.Api(str(repo)).artifacts()] == ["data", "model"]
+    assert sorted(str(w.message).split()[2] for w in caught) == [
+        f"refs/gittrack/artifacts/{n}:" for n in ("badyaml", "blob", "code", "evil", "noyaml")]
+    for name in ("evil", "noyaml", "badyaml", "code", "blob"):
+        for command in ("show", "get"):
+            bad = cli("artifact", command, name)
+            assert bad.exit_code == 6, (name, command, bad.stderr)
+            assert f"refs/gittrack/artifacts/{name}" in bad.stderr
+            assert "internal error" not in bad.stderr
+    for command in ("show", "get"):
+        bad = cli("artifact", command, "data:bad")
+        assert bad.exit_code == 6 and "refs/gittrack/aliases/data/bad" in bad.stderr, bad
+    assert cli("artifact", "alias", "data:v0", "bad").exit_code == 0  # a bad alias can be fixed
+    assert cli("artifact", "rm", "blob", "-y").exit_code == 0

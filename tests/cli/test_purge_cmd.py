@@ -27,5 +27,6 @@ def test_purge_uses_the_default_remote(repo: Path, cli: Cli) -> None:
     result = cli("purge", run_id, "--yes")
     assert result.exit_code == 0, result.stderr
     assert "removed 1 blob(s)" in result.stdout
-    assert git(bare, "for-each-ref") == "" and "gittrack" not in git(repo, "for-each-ref")
+    assert git(bare, "for-each-ref", "refs/gittrack/") == ""
+    assert "gittrack" not in git(repo, "for-each-ref")
     assert hashlib.sha256(b"private weights").hexdigest() not in store_names(repo)

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import gittrack
+from gittrack.formats import walcodec
 from tests.conftest import CliResult, run_python
 
 Cli = Callable[..., CliResult]
@@ -60,3 +61,41 @@ def test_outside_a_repository(tmp_path: Path, cli: Cli) -> None:
     result = cli("-C", str(tmp_path), "recover")
     assert result.exit_code == 3
     assert "not inside a git repository" in result.stderr
+
+
+def poisoned_run(repo: Path) -> Path:
+    """A dead run whose log holds a record that cannot be written (a lone surrogate)."""
+    run_id = kill_a_run(repo)
+    directory = repo / ".git" / "gittrack" / "wal" / run_id
+    bad = ("log", 6, 1.0, None, None, {"f": "caf\udce9.txt"})
+    (directory / f"{6:016d}.wal").write_bytes(walcodec.encode(bad))
+    return directory
+
+
+def test_a_run_that_cannot_be_recovered_breaks_no_command(repo: Path, cli: Cli) -> None:
+    good = gittrack.init(name="good", settings={"quiet": True})
+    good.finish()
+    directory = poisoned_run(repo)
+    run_id = directory.name
+    for args in (("runs",), ("show", good.id), ("show", run_id), ("runs", "--state", "crashed")):
+        result = cli(*args)
+        assert result.exit_code == 0, (args, result.stderr)
+        assert f"gittrack: warning: run {run_id} crashed and its write-ahead log cannot be " \
+            "folded (UnicodeEncodeError" in result.stderr
+    listed = cli("runs", "--state", "crashed").stdout
+    assert run_id[:10] in listed and good.id[:10] not in listed
+    result = cli("recover")
+    assert result.exit_code == 1
+    assert f"could not recover run {run_id}: UnicodeEncodeError" in result.stdout
+    assert str(directory) in result.stdout
+    assert "1 run could not be recovered" in result.stderr
+    assert directory.is_dir()  # kept, never deleted
+
+
+def test_recover_reports_unrecoverable_and_recovers_the_rest(repo: Path, cli: Cli) -> None:
+    bad = poisoned_run(repo).name
+    fine = kill_a_run(repo)
+    result = cli("recover")
+    assert result.exit_code == 1
+    assert f"recovered run killed ({fine}): crashed, 5 steps" in result.stdout
+    assert f"could not recover run {bad}" in result.stdout

@@ -34,7 +34,7 @@ def test_rm_on_the_remote_and_unknown_runs(repo: Path, cli: Cli) -> None:
     run_id = make_run()
     push_all(repo)
     assert cli("rm", run_id, "--remote", "origin", "--yes").exit_code == 0
-    assert git(bare, "for-each-ref") == ""
+    assert git(bare, "for-each-ref", "refs/gittrack/") == ""
     assert cli("rm", "nosuchrun", "--yes").exit_code == 4
 
 

@@ -77,3 +77,14 @@ def test_errors(cli: Cli, repo: Path) -> None:
     clash = cli("storage", "set", "s3://b", "-o", "a=1", "-o", "a.b=2")
     assert clash.exit_code == 2
     assert not (repo / ".gittrack" / "config.yaml").exists()
+
+
+def test_credentials_in_the_url_are_warned_about_and_never_shown(cli: Cli, repo: Path) -> None:
+    result = cli("storage", "set", "https://alice:hunter2@[::1]:8080/store?sig=SAS2")
+    assert result.exit_code == 0, result.stderr
+    assert "the URL's credentials will be committed" in result.stderr
+    assert "https://[::1]:8080/store" in result.stdout
+    shown = cli("storage", "show")
+    assert "hunter2" not in result.stdout + shown.stdout + result.stderr
+    assert "SAS2" not in result.stdout + shown.stdout + result.stderr
+    assert "credentials" not in cli("storage", "set", "https://h/store").stderr

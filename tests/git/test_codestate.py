@@ -5,24 +5,8 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from gittrack.git.codestate import code_state, is_valid_ref_component, strip_credentials
+from gittrack.git.codestate import code_state, is_valid_ref_component
 from tests.conftest import git, make_repo
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("https://user:token@github.com/o/r.git", "https://github.com/o/r.git"),
-        ("https://token@github.com/o/r.git", "https://github.com/o/r.git"),
-        ("https://u:p@host:8443/r.git?x=1", "https://host:8443/r.git?x=1"),
-        ("https://github.com/o/r.git", "https://github.com/o/r.git"),
-        ("git@github.com:o/r.git", "git@github.com:o/r.git"),
-        ("ssh://git@host/r.git", "ssh://host/r.git"),
-        ("/srv/git/r.git", "/srv/git/r.git"),
-    ],
-)
-def test_strip_credentials(url: str, expected: str) -> None:
-    assert strip_credentials(url) == expected
 
 
 def test_clean_repository(repo: Path) -> None:
@@ -88,3 +72,15 @@ def test_valid_ref_components(name: str) -> None:
                                   "a~1", "a:b", "A" * 129, "ä"])
 def test_invalid_ref_components(name: str) -> None:
     assert not is_valid_ref_component(name)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [("https://u:pw@h:99999/x", "https://h:99999/x"), ("https://h:abc/x", "https://h:abc/x"),
+     ("https://user:pw@[::1]:8080/x", "https://[::1]:8080/x")],
+)
+def test_remote_with_a_bad_port_or_ipv6_host_is_recorded(repo: Path, url: str,
+                                                          expected: str) -> None:
+    """A bad port once made ``init()`` raise ValueError (from ``urlsplit().port``)."""
+    git(repo, "remote", "add", "origin", url)
+    assert code_state(pygit2.Repository(str(repo))).remote == expected

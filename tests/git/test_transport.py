@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pygit2
 import pytest
@@ -139,3 +140,48 @@ def test_porcelain_parsing() -> None:
     result = transport.parse_porcelain(out)
     assert result.updated == ("refs/a", "refs/d") and result.up_to_date == ("refs/b",)
     assert result.rejected == ("refs/c",) and "stale info" in result.reasons["refs/c"]
+
+
+def test_remote_url_with_a_bad_port_never_raises(repo: Path) -> None:
+    """``push`` named the remote through ``urlsplit().port`` and exited 70 on a bad port."""
+    git(repo, "remote", "add", "origin", "https://u:SECRET@h:99999/x")
+    assert transport.remote_url(pygit2.Repository(str(repo)), "origin") == "https://h:99999/x"
+
+
+HOSTILE = ["--upload-pack=touch {marker}; echo x://", "-u touch {marker} x://",
+           "--receive-pack=touch {marker}", "ext::sh -c touch% {marker}",
+           "fd::3", "-oProxyCommand=touch {marker}"]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_a_remote_argument_is_never_an_option_or_a_command(repo: Path, tmp_path: Path,
+                                                          hostile: str) -> None:
+    marker = tmp_path / "pwned"
+    remote = hostile.format(marker=marker)
+    local = pygit2.Repository(str(repo))
+    git(repo, "config", "protocol.ext.allow", "always")  # even where git itself would run it
+    with pytest.raises(UsageError, match="remote"):
+        transport.check_remote(local, remote)
+    calls = [lambda: transport.ls_remote(local, remote),
+             lambda: transport.fetch(local, remote, ["refs/gittrack/*:refs/x/*"]),
+             lambda: transport.fetch_objects(local, remote, ["0" * 40]),
+             lambda: transport.push(local, remote, ["HEAD:refs/heads/x"])]
+    for call in calls:
+        with pytest.raises(UsageError):
+            call()
+    assert not marker.exists()
+
+
+def test_the_cli_never_runs_a_remote_argument(repo: Path, tmp_path: Path, cli: Any) -> None:
+    from tests.sync.deletion import make_run
+
+    marker = tmp_path / "pwned"
+    hostile = f"--upload-pack=touch {marker}; echo x://"
+    run = make_run()
+    for command in (["fetch", "--"], ["pull", "--"], ["push", "--"], ["gc", "--remote"],
+                    ["rm", "--yes", "--remote"], ["purge", "--yes", "--remote"]):
+        result = cli(*command, hostile, run) if command[0] in ("rm", "purge") else \
+            cli(*command, hostile)
+        assert result.exit_code == 2, (command, result.stderr)
+        assert "traceback" not in result.stderr.lower()
+    assert not marker.exists()

@@ -27,7 +27,7 @@ from gittrack.errors import (
     StepOrderError,
 )
 from gittrack.runs.view import RunView
-from tests.conftest import git
+from tests.conftest import git, make_repo, run_python
 
 FAST = {"checkpoint_interval": 0.2, "quiet": True}
 
@@ -910,3 +910,59 @@ def test_a_failed_checkpoint_is_retried_without_losing_rows(repo: Path) -> None:
     assert failures
     assert rows(run.id) == [{"_step": 0, "a": 0}, {"_step": 1, "a": 1}]
     assert view(run.id).state == "finished"
+
+
+# -- a full disk -------------------------------------------------------------------------------
+# Fills the disk the repository is on, then logs until log() refuses. Before write-ahead-log
+# segments were reserved, the process died of SIGBUS (exit 135) instead.
+LOG_UNTIL_FULL = """
+import os, gittrack
+from gittrack.errors import RepositoryError
+interval = float(os.environ.get('CHECKPOINT_INTERVAL', '3600'))
+run = gittrack.init(id='full', settings={'quiet': True, 'checkpoint_interval': interval})
+fd = os.open('filler', os.O_WRONLY | os.O_CREAT)
+try:
+    while True:
+        os.write(fd, b'f' * 4096)
+except OSError:
+    pass
+os.close(fd)
+n = 0
+try:
+    while True:
+        run.log({'x': n, 'pad': 'p' * 300})
+        n += 1
+except RepositoryError as exc:
+    print(n, exc, flush=True)
+"""
+
+
+# With frequent checkpoints, they fail on the full disk too (kept and retried), and rotating to
+# a new segment fails in the checkpoint thread: the next log() reports it.
+@pytest.mark.parametrize("interval", ["3600", "0.02"])
+def test_a_full_disk_makes_log_raise_and_the_run_goes_on_once_space_is_freed(
+    small_disk: Path, interval: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHECKPOINT_INTERVAL", interval)
+    project = make_repo(small_disk / "project")
+    code = LOG_UNTIL_FULL + (
+        "try:\n"
+        "    run.log({'x': n, 'pad': 'p' * 300})\n"
+        "except RepositoryError:\n"
+        "    print('still full', flush=True)\n"
+        "os.remove('filler')\n"
+        "for i in range(n, n + 100):\n"
+        "    run.log({'x': i, 'pad': 'p' * 300})\n"
+        "run.finish()\n"
+    )
+    proc = run_python(code, cwd=project, check=False, timeout=300)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr)  # alive: not -SIGBUS
+    first, second = proc.stdout.splitlines()
+    acknowledged, message = first.split(" ", 1)
+    assert "write-ahead log" in message and "No space left on device" in message
+    assert str(project / ".git" / "gittrack" / "wal" / "full") in message
+    assert second == "still full"
+    stored = gittrack.Api(project).run("full")
+    assert stored.state == "finished"
+    xs = stored.history(format="arrow").column("x").to_pylist()
+    assert xs == list(range(int(acknowledged) + 100))  # every acknowledged step, no other

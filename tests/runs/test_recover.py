@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pygit2
@@ -14,9 +16,12 @@ import pytest
 import yaml
 
 import gittrack
+from gittrack.errors import GittrackWarning
+from gittrack.formats import walcodec
 from gittrack.runs import recover
 from gittrack.runs.recover import recover_dead_runs
-from tests.conftest import git
+from gittrack.runs.wal import read_records
+from tests.conftest import CliResult, git, make_repo, run_python
 
 # Logs steps forever; prints each step number once log() has returned for it.
 WRITER = """
@@ -257,3 +262,188 @@ def test_an_open_step_saved_in_a_checkpoint_is_recovered(repo: Path) -> None:
     hist = view.histograms("h", format="arrow").to_pylist()
     assert [(h["_step"], h["counts"]) for h in hist] == [(5, [1.0, 1.0, 1.0])]
     assert view.summary["x"] == 1.5
+
+
+# -- a run whose log cannot be folded breaks nothing else ---------------------------------------
+DIES_AFTER_FIVE = """
+import os, gittrack
+run = gittrack.init(id={run_id!r}, settings={{'quiet': True, 'checkpoint_interval': 3600}})
+for i in range(5):
+    run.log({{'x': i}})
+os._exit(0)
+"""
+
+
+def dead_run(repo: Path, run_id: str) -> Path:
+    """A run whose process died after 5 steps, only in its write-ahead log; its folder."""
+    run_python(DIES_AFTER_FIVE.format(run_id=run_id), cwd=repo)
+    directory = wal_dir(repo) / run_id
+    assert [r[1] for r in read_records(directory, 0)] == [1, 2, 3, 4, 5]
+    return directory
+
+
+# Records a fold cannot write or apply, as an older gittrack (or a damaged file) left them.
+BAD_RECORDS = {
+    "lone surrogate": ("log", 6, 1.0, None, None, {"f": "caf\udce9.txt"}),
+    "malformed record": ("config", 6, 5),
+}
+
+
+def poison(directory: Path, record: tuple[object, ...]) -> None:
+    seq = record[1]
+    assert isinstance(seq, int)
+    (directory / f"{seq:016d}.wal").write_bytes(walcodec.encode(record))
+
+
+@pytest.mark.parametrize("bad", BAD_RECORDS.values(), ids=list(BAD_RECORDS))
+def test_a_log_that_cannot_be_folded_is_reported_and_kept(
+    repo: Path, bad: tuple[object, ...]
+) -> None:
+    good = gittrack.init(id="good", settings={"quiet": True})
+    good.log({"a": 1})
+    good.finish()
+    directory = dead_run(repo, "poisoned")
+    poison(directory, bad)
+    repo_obj = pygit2.Repository(str(repo))
+    with pytest.warns(GittrackWarning, match="run poisoned crashed and its write-ahead log"):
+        assert recover_dead_runs(repo_obj) == []
+    assert [r[1] for r in read_records(directory, 0)] == [1, 2, 3, 4, 5, 6]  # nothing lost
+    # every reader and writer goes on; the dead run is listed as crashed, not running
+    with pytest.warns(GittrackWarning, match="poisoned"):
+        api = gittrack.Api(".")
+    assert {v.id: v.state for v in api.runs()} == {"good": "finished", "poisoned": "crashed"}
+    assert api.runs({"state": "crashed"})[0].id == "poisoned"
+    with pytest.warns(GittrackWarning, match="poisoned"):
+        other = gittrack.init(settings={"quiet": True})
+    other.log({"b": 2})
+    other.finish()
+    with pytest.warns(GittrackWarning, match="poisoned"):
+        assert gittrack.Api(".").run(other.id).state == "finished"
+    assert directory.is_dir()
+
+
+def test_a_log_in_quarantine_is_not_read_again_until_retried(repo: Path) -> None:
+    directory = dead_run(repo, "poisoned")
+    poison(directory, BAD_RECORDS["malformed record"])
+    repo_obj = pygit2.Repository(str(repo))
+    first = recover.recover_all(repo_obj)
+    assert [(u.run_id, u.directory) for u in first.unrecovered] == [("poisoned", directory)]
+    assert "TypeError" in first.unrecovered[0].reason
+    assert (directory / "quarantine").is_file()
+    # the automatic passes report it from the quarantine note, without reading the log
+    (directory / f"{6:016d}.wal").write_bytes(b"")
+    again = recover.recover_all(repo_obj)
+    assert [u.reason for u in again.unrecovered] == [first.unrecovered[0].reason]
+    # an explicit retry reads it again, and now it folds
+    retried = recover.recover_all(repo_obj, retry=True)
+    assert (retried.recovered, retried.unrecovered) == (["poisoned"], [])
+    assert not directory.exists()
+    view = gittrack.Api(".").run("poisoned")
+    assert view.state == "crashed"
+    assert list(view.history()["x"]) == [0, 1, 2, 3, 4]
+
+
+def test_any_exception_of_one_run_is_reported_with_its_type(repo: Path) -> None:
+    directory = dead_run(repo, "broken")
+    (repo / ".git" / "refs" / "gittrack" / "runs" / "broken").write_text("not a commit id\n")
+    report = recover.recover_all(pygit2.Repository(str(repo)))
+    assert [u.run_id for u in report.unrecovered] == ["broken"]
+    assert directory.is_dir()
+
+
+# -- a dead run whose recovery cannot be written ------------------------------------------------
+def test_a_stale_ref_lock_leaves_the_run_crashed_with_a_warning(repo: Path) -> None:
+    directory = dead_run(repo, "locked")
+    lock = repo / ".git" / "refs" / "gittrack" / "runs" / "locked.lock"
+    lock.write_text("left by a crashed git\n")
+    with pytest.warns(GittrackWarning, match=r"run locked crashed.*locked\.lock"):
+        view = gittrack.Api(".").run("locked")
+    assert view.state == "crashed"  # not `running`: its writer is gone
+    assert view.metadata["state"] == "crashed"
+    assert directory.is_dir()
+    assert not (directory / "quarantine").exists()  # a lock goes away: retried every time
+    lock.unlink()
+    view = gittrack.Api(".").run("locked")
+    assert list(view.history()["x"]) == [0, 1, 2, 3, 4]
+    assert not directory.exists()
+
+
+def test_a_run_killed_on_a_full_disk_is_recovered_once_space_is_freed(
+    small_disk: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.runs.test_live import LOG_UNTIL_FULL
+
+    project = make_repo(small_disk / "project")
+    monkeypatch.chdir(project)
+    proc = run_python(LOG_UNTIL_FULL + "os._exit(0)\n", cwd=project, check=False, timeout=300)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr)
+    acknowledged = int(proc.stdout.split()[0])
+    # the disk is still full: the fold cannot be written; the run is listed crashed, with why
+    result = cli("runs")
+    assert result.exit_code == 0, result.stderr
+    assert "crashed" in result.stdout and "running" not in result.stdout
+    assert "gittrack: warning: run full crashed and its write-ahead log cannot be folded" \
+        in result.stderr
+    assert "No space left on device" in result.stderr
+    assert (wal_dir(project) / "full").is_dir()
+    (project / "filler").unlink()  # space is freed: the next command recovers everything
+    result = cli("runs")
+    assert result.exit_code == 0 and result.stderr == ""
+    xs = gittrack.Api(".").run("full").history(format="arrow").column("x").to_pylist()
+    assert xs == list(range(acknowledged))
+    assert not (wal_dir(project) / "full").exists()
+
+
+def test_a_fold_never_drops_rows_for_a_newer_checkpoint_from_another_log(repo: Path) -> None:
+    # A run killed in a linked worktree with 1,000 steps only in its log was continued from the
+    # main worktree without that log being folded (as gittrack did before it looked in every
+    # worktree); the log then reappears. Folding it over the newer head would drop its rows
+    # (their numbers are below the head's) and turn the finished run into `crashed`.
+    from tests.runs.test_start import kill_in_worktree
+
+    _, log = kill_in_worktree(repo)
+    away = repo.parent / "away"
+    log.rename(away)
+    run = gittrack.init(id="wt", resume="must", settings={"quiet": True})
+    assert run.step == 0
+    for i in range(10):
+        run.log({"loss": float(i)})
+    run.finish()
+    away.rename(log)
+    head = git(repo, "rev-parse", "refs/gittrack/runs/wt")
+    with pytest.warns(GittrackWarning, match=r"run wt .*continued by another process.*1000 "
+                      r"records"):
+        view = gittrack.Api(".").run("wt")
+    assert view.state == "finished"
+    assert git(repo, "rev-parse", "refs/gittrack/runs/wt") == head  # nothing written over it
+    assert len(list(read_records(log, 0))) == 1000  # the log is kept, whole
+    assert (log / "quarantine").is_file()
+
+
+def test_a_leftover_log_already_folded_by_another_worktree_is_removed(repo: Path) -> None:
+    from tests.runs.test_start import kill_in_worktree
+
+    _, log = kill_in_worktree(repo)
+    saved = repo.parent / "saved"
+    shutil.copytree(log, saved)
+    assert len(recover_dead_runs(pygit2.Repository(str(repo)))) == 1
+    run = gittrack.init(id="wt", resume="must", settings={"quiet": True})
+    run.log({"loss": 1000.0})
+    run.finish()
+    shutil.copytree(saved, log)  # its records are all in the run already
+    head = git(repo, "rev-parse", "refs/gittrack/runs/wt")
+    assert recover_dead_runs(pygit2.Repository(str(repo))) == ["wt"]
+    assert git(repo, "rev-parse", "refs/gittrack/runs/wt") == head
+    assert not log.exists()
+    assert gittrack.Api(".").run("wt").metadata["steps"] == 1001
+
+
+def test_a_quarantine_note_of_another_version_is_retried(repo: Path) -> None:
+    directory = dead_run(repo, "poisoned")
+    poison(directory, BAD_RECORDS["malformed record"])
+    repo_obj = pygit2.Repository(str(repo))
+    assert [u.run_id for u in recover.recover_all(repo_obj).unrecovered] == ["poisoned"]
+    # a newer gittrack (which may fold what this one could not) reads the log again
+    (directory / f"{6:016d}.wal").write_bytes(b"")
+    (directory / "quarantine").write_text("gittrack 0.0.1\nTypeError: ...\n")
+    assert recover.recover_all(repo_obj).recovered == ["poisoned"]

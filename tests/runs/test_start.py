@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,14 +13,17 @@ import pytest
 
 import gittrack
 from gittrack.errors import (
+    GittrackWarning,
     InvalidKeyError,
     InvalidSettingError,
     InvalidValueError,
     NotFoundError,
+    RepositoryError,
     RunExistsError,
     RunLockedError,
 )
-from tests.conftest import git, make_repo
+from gittrack.runs.wal import read_records
+from tests.conftest import git, make_repo, run_python
 
 FAST = {"checkpoint_interval": 0.2, "quiet": True}
 
@@ -296,3 +300,90 @@ def test_a_non_utf8_folder_and_arguments_are_recorded_readably(tmp_path: Path) -
     assert stored.metadata["args"] == ["--data=caf\\xe9"]
     assert stored.metadata["cwd"].endswith("/caf\\xe9")
     assert stored.project == "caf\\xe9"
+
+
+# -- runs started in another worktree ----------------------------------------------------------
+# Refs are shared by the worktrees of a repository; write-ahead logs are per worktree.
+KILLED_IN_WORKTREE = """
+import os, signal, gittrack
+run = gittrack.init(id='wt', settings={'quiet': True, 'checkpoint_interval': 3600})
+for i in range(1000):
+    run.log({'loss': float(i)})
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def linked_worktree(repo: Path) -> Path:
+    path = repo.parent / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "side", str(path))
+    return path
+
+
+def kill_in_worktree(repo: Path) -> tuple[Path, Path]:
+    """A run killed in a linked worktree with 1,000 steps only in its log; (worktree, log)."""
+    linked = linked_worktree(repo)
+    proc = run_python(KILLED_IN_WORKTREE, cwd=linked, check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    log = repo / ".git" / "worktrees" / "linked" / "gittrack" / "wal" / "wt"
+    assert log.is_dir()
+    return linked, log
+
+
+def test_resume_folds_a_dead_log_of_another_worktree(repo: Path) -> None:
+    linked, log = kill_in_worktree(repo)
+    run = start(id="wt", resume="must")  # from the main worktree
+    assert run.step == 1000
+    run.log({"loss": 1000.0})
+    run.finish()
+    assert not log.exists()
+    assert steps_of("wt") == [(i, float(i)) for i in range(1001)]
+    seen_there = gittrack.Api(linked).run("wt")  # nothing is left to fold over it
+    assert seen_there.state == "finished"
+    assert seen_there.metadata["steps"] == 1001
+
+
+def test_resume_run_itself_folds_a_dead_log_of_another_worktree(repo: Path) -> None:
+    from gittrack.git.repo import discover
+    from gittrack.runs.start import resume_run
+    from gittrack.settings import Settings
+    from gittrack.types import RunId
+
+    _, log = kill_in_worktree(repo)
+    run = resume_run(discover("."), RunId("wt"), config=None, tags=None, notes=None,
+                     settings=Settings(quiet=True))  # init's own recovery pass bypassed
+    assert run.step == 1000
+    run.finish()
+    assert not log.exists()
+
+
+def test_resume_of_a_run_live_in_another_worktree(repo: Path) -> None:
+    linked = linked_worktree(repo)
+    code = ("import sys, gittrack\n"
+            "run = gittrack.init(id='busy', settings={'quiet': True})\n"
+            "print('ready', flush=True)\n"
+            "sys.stdin.readline()\n"
+            "run.log({'loss': 1.0})\n"
+            "run.finish()\n")
+    with subprocess.Popen([sys.executable, "-c", code], cwd=linked, stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline().strip() == "ready"
+        with pytest.raises(RunLockedError, match=r"busy.*worktrees/linked"):
+            start(id="busy", resume="must")
+        assert gittrack.Api(".").run("busy").state == "running"
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+    assert proc.returncode == 0
+    assert steps_of("busy") == [(0, 1.0)]
+
+
+def test_resume_refuses_when_a_dead_log_cannot_be_folded(repo: Path) -> None:
+    from gittrack.formats import walcodec
+
+    _, log = kill_in_worktree(repo)
+    bad = ("config", 1001, 5)
+    (log / f"{1001:016d}.wal").write_bytes(walcodec.encode(bad))
+    with pytest.warns(GittrackWarning, match="run wt crashed"), \
+            pytest.raises(RepositoryError, match=r"cannot resume run wt.*kept"):
+        start(id="wt", resume="must")
+    assert [r[1] for r in read_records(log, 0)][-2:] == [1000, 1001]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -150,3 +151,86 @@ def test_segments_ignores_other_files(tmp_path: Path) -> None:
     for name in ("0000000000000002.wal", "lock", "notes.wal", "0000000000000001.wal"):
         (tmp_path / name).write_bytes(b"")
     assert [start for start, _ in segments(tmp_path)] == [1, 2]
+
+
+# -- a full disk -------------------------------------------------------------------------------
+# In a child process: before segments were reserved, a write into a page the disk could not back
+# killed the writer with SIGBUS (exit 135) instead of raising.
+FILL_AND_APPEND = """
+import os, sys
+from pathlib import Path
+from gittrack.errors import RepositoryError
+from gittrack.runs.wal import WalWriter
+root = Path(sys.argv[1])
+(root / 'ballast').write_bytes(b'b' * 1024 * 1024)
+w = WalWriter.create(root, '01testrun', next_seq=1)
+fd = os.open(root / 'filler', os.O_WRONLY | os.O_CREAT)
+try:
+    while True:
+        os.write(fd, b'f' * 4096)
+except OSError:
+    pass
+seq = 1
+try:
+    while True:
+        w.append(('log', seq, 0.0, None, None, {'i': seq, 'pad': 'p' * 300}))
+        seq += 1
+except RepositoryError as exc:
+    print(seq - 1, type(exc).__name__, exc, flush=True)
+try:
+    w.append(('log', seq, 0.0, None, None, {'i': seq, 'pad': 'p' * 300}))
+    print('appended on a full disk', flush=True)
+except RepositoryError:
+    pass
+os.close(fd)
+os.remove(root / 'filler')  # space is freed: the same writer goes on
+os.remove(root / 'ballast')
+for extra in range(seq, seq + 1000):
+    w.append(('log', extra, 0.0, None, None, {'i': extra, 'pad': 'p' * 300}))
+print(seq + 999, flush=True)
+w.close(remove=False)
+"""
+
+
+# Without posix_fallocate (macOS) records are written with pwrite, which reports ENOSPC too.
+NO_FALLOCATE = "import os\ndel os.posix_fallocate\n"
+
+
+@pytest.mark.parametrize("prelude", ["", NO_FALLOCATE], ids=["reserved", "pwrite"])
+def test_a_full_disk_is_an_error_not_a_signal(small_disk: Path, prelude: str) -> None:
+    proc = subprocess.run([sys.executable, "-c", prelude + FILL_AND_APPEND, str(small_disk)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr)  # not -SIGBUS
+    first, last = proc.stdout.splitlines()
+    acknowledged, kind, message = first.split(" ", 2)
+    assert kind == "RepositoryError"
+    assert "No space left on device" in message and str(small_disk / RID) in message
+    if not prelude:  # the segment reserved before the disk filled up takes records
+        assert int(acknowledged) > 0
+    records = list(read_records(small_disk / RID, 0))
+    assert [r[5]["i"] for r in records] == list(range(1, int(last) + 1))  # no gap, no tear
+
+
+def test_segments_are_reserved_on_disk(tmp_path: Path) -> None:
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    ((_, path),) = segments(tmp_path / RID)
+    # blocks allocated up front (not a sparse file): a write into the mapping cannot find
+    # the disk full
+    assert path.stat().st_blocks * 512 >= wal.SEGMENT_BYTES
+    writer.close(remove=True)
+
+
+def test_without_posix_fallocate_records_are_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(os, "posix_fallocate")
+    monkeypatch.setattr(wal, "SEGMENT_BYTES", 256)
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    records = [rec(seq, text="x" * 50) for seq in range(1, 12)]
+    for r in records:
+        writer.append(r)
+    assert list(read_records(tmp_path / RID, 0)) == records  # readable while open
+    writer.rotate(12)
+    writer.append(rec(12))
+    writer.close(remove=False)
+    assert list(read_records(tmp_path / RID, 0)) == [*records, rec(12)]

@@ -101,7 +101,7 @@ def test_rm_with_remote_deletes_there_in_one_push(repo: Path) -> None:
                          remote="origin")
     assert sorted(report.remote_changed) == sorted(
         f"refs/gittrack/runs/{r}" for r in (gone, also))
-    remote_refs = git(bare, "for-each-ref", "--format=%(refname)").split()
+    remote_refs = git(bare, "for-each-ref", "--format=%(refname)", "refs/gittrack/").split()
     assert remote_refs == [f"refs/gittrack/runs/{kept}"]
     mirrors = git(repo, "for-each-ref", "--format=%(refname)", "refs/gittrack-remotes").split()
     assert mirrors == [f"refs/gittrack-remotes/origin/runs/{kept}"]

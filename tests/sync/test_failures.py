@@ -51,6 +51,7 @@ def test_a_blob_missing_on_the_store(bare_remote: Path, make_clone: MakeClone, t
     (blob,) = [p for p in store.rglob("*") if p.is_file()]
     backup = tmp_path / "backup"
     shutil.move(blob, backup)
+    (a / "data.csv").write_text("edited since")  # the bytes are nowhere on this machine
     monkeypatch.chdir(a)
     result = cli("push")
     assert result.exit_code == 8 and "data.csv" in result.stderr

@@ -99,3 +99,22 @@ def test_durations() -> None:
         1800, 43200, 604800, 0, 90, 5400, 1209600]
     with pytest.raises(UsageError):
         parse_duration("soon")
+
+
+def test_gc_forgets_the_source_paths_of_collected_blobs(repo: Path, tmp_path: Path) -> None:
+    use_store(repo, "local", tmp_path, None)
+    for name in ("a.bin", "b.bin"):
+        (repo / name).write_bytes(name.encode())
+        os.utime(repo / name, (time.time() - 3600,) * 2)  # old enough for the stat cache
+    make_run(artifact=("a", repo / "a.bin"))
+    make_run(artifact=("b", repo / "b.bin"))
+    r = pygit2.Repository(str(repo))
+    stat = open_storage(r).stat_cache
+    assert stat.digests() == {sha(b"a.bin"), sha(b"b.bin")}
+    delete_artifact(r, "a")
+    collect(r, grace=0, dry_run=True)
+    assert stat.digests() == {sha(b"a.bin"), sha(b"b.bin")}  # a dry run changes nothing
+    collect(r, grace=0)
+    assert stat.digests() == {sha(b"b.bin")}
+    raw = b"".join(p.read_bytes() for p in stat.path.parent.glob("stat.sqlite*"))
+    assert str(repo / "a.bin").encode() not in raw and str(repo / "b.bin").encode() in raw

@@ -184,3 +184,46 @@ def test_a_pull_from_a_linked_worktree_keeps_the_tombstones(bare_remote: Path,
     assert [k.why for k in pull(wt, "origin").kept] == [KeptBecause.LOCAL_CHANGES]
     assert push(repo_b, "origin").sent == ()
     assert f"{RUNS}{run}" not in refs_of(bare_remote)
+
+
+@pytest.mark.parametrize("how", ["purge", "rm"])
+def test_a_remote_emptied_by_deletion_stays_deleted(
+        how: str, bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
+        cli: Any) -> None:
+    """A deletes the remote's only run; B, who had pulled it, does not send it back, and its
+    next pull deletes B's copy (B made nothing new)."""
+    a = make_clone("a", str(bare_remote))
+    monkeypatch.chdir(a)
+    only = make_run()
+    ok(cli("push"))
+    b = make_clone("b", str(bare_remote))
+    monkeypatch.chdir(b)
+    ok(cli("pull"))
+    monkeypatch.chdir(a)
+    ok(cli(how, "--yes", only) if how == "purge" else cli("rm", "--yes", "--remote", "origin",
+                                                           only))
+    assert refs_of(bare_remote) == {}
+
+    monkeypatch.chdir(b)
+    result = cli("push")
+    assert result.exit_code == 5 and f"run {only} was deleted on origin" in result.stdout
+    assert refs_of(bare_remote) == {}
+    out = ok(cli("pull"))
+    assert f"run {only}" in out and "kept here" not in out
+    assert refs_of(b) == {}
+    ok(cli("push"))
+    assert refs_of(bare_remote) == {}
+
+
+def test_a_replaced_empty_remote_is_still_not_a_deletion(
+        bare_remote: Path, make_clone: MakeClone, tmp_path: Path) -> None:
+    """A remote that was emptied without gittrack (or replaced by a new empty repository at
+    the same URL) says nothing about deletions: pull keeps the runs, push sends them."""
+    a = make_clone("a", str(bare_remote))
+    run = make_run(repo=str(a))
+    repo_a = pygit2.Repository(str(a))
+    push(repo_a, "origin")
+    git(bare_remote, "update-ref", "-d", f"{RUNS}{run}")
+    report = pull(repo_a, "origin")
+    assert report.deleted == () and [k.why for k in report.kept] == [KeptBecause.UNSURE]
+    assert [s.ref for s in push(repo_a, "origin").sent] == [f"{RUNS}{run}"]

@@ -4,7 +4,14 @@ own gc, or in the store holds the purged run's unique content; everything else i
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pygit2
 import pytest
@@ -79,3 +86,161 @@ def test_purge_keeps_versions_other_runs_use(repo: Path) -> None:
     report = purge(r, resolve_run(r, producer), remote=None)
     assert report.blobs == () and sha(b"model weights") in store_names(repo)
     assert "refs/gittrack/artifacts/model" in git(repo, "for-each-ref")
+
+
+def _raw_cache_bytes(repo: Path, name: str) -> bytes:
+    """A sqlite cache file as it lies on disk, with its WAL: deleted rows included."""
+    folder = repo / ".git" / "gittrack" / "cache"
+    return b"".join(p.read_bytes() for p in folder.glob(f"{name}*") if p.is_file())
+
+
+def test_purge_leaves_no_source_path_or_digest_in_the_caches(repo: Path, tmp_path: Path) -> None:
+    use_store(repo, "local", tmp_path, None)
+    folder = repo / f"secret-dataset-{marker()}"
+    folder.mkdir()
+    weights = folder / "weights.bin"
+    weights.write_bytes(f"weights {marker()}".encode())
+    (repo / "kept.bin").write_bytes(b"kept")
+    for path in (weights, repo / "kept.bin"):  # not "racily clean": the stat cache keeps them
+        os.utime(path, (time.time() - 3600,) * 2)
+    make_run(artifact=("kept", repo / "kept.bin"))
+    victim = make_run(artifact=("model", weights))
+    digest = sha(weights.read_bytes())
+    stat_file = repo / ".git" / "gittrack" / "cache" / "stat.sqlite"
+    with sqlite3.connect(stat_file) as db:
+        assert digest in {row[0] for row in db.execute("SELECT digest FROM stat")}
+    assert str(folder).encode() in _raw_cache_bytes(repo, "stat.sqlite")
+
+    r = pygit2.Repository(str(repo))
+    purge(r, resolve_run(r, victim), remote=None)
+
+    with sqlite3.connect(stat_file) as db:
+        rows = list(db.execute("SELECT path, digest FROM stat"))
+    assert rows and not any(digest == d or str(folder) in p for p, d in rows)
+    for name in ("stat.sqlite", "presence.sqlite"):
+        raw = _raw_cache_bytes(repo, name)
+        assert str(folder).encode() not in raw and digest.encode() not in raw, name
+    assert sha(b"kept").encode() in _raw_cache_bytes(repo, "stat.sqlite")
+
+
+def _into_local_cache(repo: Path, artifact: str) -> None:
+    from gittrack.artifacts import versions
+    from gittrack.artifacts.project import open_storage
+    from gittrack.artifacts.reachability import manifest_entries
+
+    r = pygit2.Repository(str(repo))
+    storage = open_storage(r)
+    for entry in manifest_entries(r, [versions.head(r, artifact)]):
+        storage.cached(entry)
+
+
+def _purge_killed_at(repo: Path, run_id: str, point: str) -> None:
+    """``gittrack purge`` in a child process that SIGKILLs itself at fault point ``point``
+    (``GITTRACK_FAULT``, ``gittrack/git/faults.py``)."""
+    env = {**os.environ, "GITTRACK_FAULT": point}
+    done = subprocess.run([sys.executable, "-m", "gittrack", "purge", "--yes", run_id],
+                          cwd=repo, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+
+@pytest.mark.parametrize(("point", "again"), [
+    ("purge.refs-deleted", ["purge", "{run}"]),
+    ("purge.refs-deleted", ["purge"]),
+    ("purge.refs-deleted", ["gc"]),
+    ("purge.blob-deleted", ["purge", "--yes", "{other}"]),
+    ("purge.journal-written", ["purge"]),
+])
+def test_an_interrupted_purge_is_finished_by_the_next_purge_or_gc(
+        repo: Path, tmp_path: Path, cli: Any, point: str, again: list[str]) -> None:
+    url = use_store(repo, "local", tmp_path, None)
+    bare = add_bare_remote(repo)
+    mark = marker()
+    (repo / "w0.bin").write_bytes(f"weights 0 {mark}".encode())
+    (repo / "w1.bin").write_bytes(b"weights 1")
+    victim = make_run(mark, artifact=("model", repo / "w0.bin"))
+    other = make_run(artifact=("other", repo / "w1.bin"))
+    push_all(repo)
+    blob = sha(f"weights 0 {mark}".encode())
+    cache = repo / ".git" / "gittrack" / "cache" / "blobs" / blob[:2] / blob[2:]
+    _into_local_cache(repo, "model")  # as a download from a remote store leaves it
+    assert cache.exists() and blob in store_names(repo)
+
+    _purge_killed_at(repo, victim, point)
+    if point != "purge.journal-written":
+        assert victim not in git(repo, "for-each-ref") + git(bare, "for-each-ref")
+        assert blob in store_names(repo) or point == "purge.blob-deleted"
+
+    args = [a.format(run=victim, other=other) for a in again]
+    result = cli(*args)
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert f"finished the interrupted purge of run {victim}" in result.stdout
+    assert blob not in store_names(repo) and not cache.exists()
+    assert not any(mark.encode() in p.read_bytes() for p in Path(url).rglob("*") if p.is_file())
+    assert not any(mark.encode() in p.read_bytes()
+                   for p in (repo / ".git" / "gittrack").rglob("*") if p.is_file())
+    assert objects_containing(repo, mark) == 0
+    assert victim not in git(repo, "for-each-ref") and victim not in git(bare, "for-each-ref")
+    assert "interrupted" not in cli(*args).stdout  # said once: the journal is gone
+    git(repo, "fsck", "--no-dangling")
+
+
+@pytest.mark.parametrize("backend", ["folder", "s3"])
+def test_a_purge_never_loses_a_blob_a_teammates_unpushed_version_shares(
+        backend: str, bare_remote: Path, make_clone: Any, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object], cli: Any,
+        request: pytest.FixtureRequest) -> None:
+    """B logs a file identical to one of A's run (stored once: not uploaded again); A purges
+    its run, which removes the blob. B still reads its version, and B's push uploads the
+    bytes again, so a fresh clone gets B's version whole."""
+    from tests.sync.helpers import log_run, share_storage
+
+    a = make_clone("a", str(bare_remote))
+    if backend == "folder":
+        share_storage(a, str(tmp_path / "team-store"))
+    else:
+        url, options = request.getfixturevalue("s3_url")
+        share_storage(a, url, options)
+    data = f"shared bytes {marker()}\n"
+    victim = log_run(a, fast_settings, data=data, name="model")
+    monkeypatch.chdir(a)
+    assert cli("push").exit_code == 0
+    b = make_clone("b", str(bare_remote))
+    monkeypatch.chdir(b)
+    assert cli("pull").exit_code == 0
+    log_run(b, fast_settings, data=data, name="mine")  # same bytes: the store has them
+
+    monkeypatch.chdir(a)
+    result = cli("purge", "--yes", victim)
+    assert result.exit_code == 0 and "removed 1 blob(s)" in result.stdout, result.stderr
+
+    monkeypatch.chdir(b)
+    result = cli("artifact", "get", "mine", "-o", str(tmp_path / "b-got"))
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "b-got" / "mine.csv").read_text() == data
+    assert cli("pull").exit_code == 0  # takes the purge: A's run goes here too
+    result = cli("push")
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert "uploaded 1 blob(s)" in result.stdout
+    fresh = make_clone("fresh", str(bare_remote))
+    monkeypatch.chdir(fresh)
+    assert cli("pull").exit_code == 0
+    result = cli("artifact", "get", "mine", "-o", str(tmp_path / "fresh-got"))
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "fresh-got" / "mine.csv").read_text() == data
+
+
+def test_a_purge_refused_before_deleting_leaves_nothing_to_finish(repo: Path, tmp_path: Path,
+                                                                   cli: Any) -> None:
+    use_store(repo, "local", tmp_path, None)
+    bare = add_bare_remote(repo)
+    run = make_run()
+    push_all(repo)
+    git(repo, "remote", "set-url", "origin", str(tmp_path / "gone.git"))  # unreachable now
+    assert cli("purge", "--yes", run).exit_code == 10
+    assert cli("purge", "--yes", "--remote", "nosuchremote", run).exit_code == 2
+    assert run in git(repo, "for-each-ref") and run in git(bare, "for-each-ref")
+    assert not list((repo / ".git" / "gittrack" / "purges").glob("*.json"))
+    git(repo, "remote", "set-url", "origin", str(bare))
+    result = cli("gc")  # nothing pending: gc does not try the purge again
+    assert result.exit_code == 0 and "interrupted" not in result.stdout
+    assert run in git(repo, "for-each-ref")

@@ -152,8 +152,9 @@ def test_a_mistyped_remote_is_named_as_one(bare_remote: Path, make_clone: MakeCl
     share_storage(a, str(tmp_path / "store"))
     log_run(a, fast_settings)
     monkeypatch.chdir(a)
-    result = cli("push", "orign")
-    assert result.exit_code == 4
-    assert "no git remote named 'orign'" in result.stderr and "origin" in result.stderr
-    assert "nor is 'orign' a run" in result.stderr
+    for command in ("push", "pull", "fetch"):  # one exit code (2: usage) for the three
+        result = cli(command, "orign")
+        assert result.exit_code == 2, (command, result.stderr)
+        assert "no git remote named 'orign' (remotes: origin)" in result.stderr
+    assert "nor is 'orign' a run" in cli("push", "orign").stderr
     assert refs_of(bare_remote) == {}

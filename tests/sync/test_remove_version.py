@@ -33,7 +33,7 @@ def log_versions(repo: Path, count: int, name: str = "model") -> list[str]:
 def numbers(repo: Path | pygit2.Repository, name: str = "model") -> list[int]:
     git_repo = repo if isinstance(repo, pygit2.Repository) else pygit2.Repository(str(repo))
     head = versions.head(git_repo, name)
-    return versions.numbers(git_repo, head) if head else []
+    return versions.numbers(git_repo, name, head) if head else []
 
 
 def commit_of(repo: Path, spec: str) -> str:

@@ -1,0 +1,76 @@
+"""The sync commands on a read-only ``.git`` and a full disk: a gittrack error naming the file
+and the reason (never an internal error), nothing changed on the other side, and the command
+works once the disk is writable again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CliResult, git
+from tests.sync.conftest import MakeClone, fill, read_only, unfill
+from tests.sync.deletion import make_run
+from tests.sync.helpers import fake_runs, refs_of
+
+
+def refused(result: CliResult, reason: str) -> None:
+    assert result.exit_code == 3, result.stderr + result.stdout
+    assert "internal error" not in result.stderr and reason in result.stderr, result.stderr
+    assert "cannot write" in result.stderr and "/.git" in result.stderr  # the file
+
+
+@pytest.mark.parametrize("command", [["rm", "--yes"], ["rm", "--yes", "--remote", "origin"],
+                                     ["purge", "--yes"]])
+def test_deleting_on_a_read_only_git_folder_changes_nothing_anywhere(
+        command: list[str], bare_remote: Path, make_clone: MakeClone,
+        monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
+    a = make_clone("a", str(bare_remote))
+    monkeypatch.chdir(a)
+    run = make_run()
+    assert cli("push").exit_code == 0
+    before_here, before_there = refs_of(a), refs_of(bare_remote)
+    with read_only(a / ".git"):
+        refused(cli(*command, run), "Read-only file system")
+    assert refs_of(a) == before_here and refs_of(bare_remote) == before_there
+    assert cli(*command, run).exit_code == 0  # writable again: it works
+    git(a, "fsck", "--no-dangling")
+
+
+def test_pull_into_a_read_only_git_folder(bare_remote: Path, make_clone: MakeClone,
+                                          monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
+    a = make_clone("a", str(bare_remote))
+    monkeypatch.chdir(a)
+    make_run()
+    assert cli("push").exit_code == 0
+    b = make_clone("b", str(bare_remote))
+    monkeypatch.chdir(b)
+    git(b, "fetch", "-q", "origin", "refs/gittrack/*:refs/fetched/*")  # objects here already
+    with read_only(b / ".git"):
+        refused(cli("pull"), "Read-only file system")
+    assert refs_of(b) == {}
+    assert cli("pull").exit_code == 0 and refs_of(b) == refs_of(a)
+
+
+def test_pull_onto_a_full_disk(bare_remote: Path, small_disk: Path, tmp_path: Path,
+                               monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
+    a = tmp_path / "a"
+    git(tmp_path, "clone", "-q", str(bare_remote), str(a))
+    git(a, "commit", "-q", "--allow-empty", "-m", "x")
+    git(a, "push", "-q", "origin", "HEAD")
+    made = fake_runs(a, 300)
+    git(a, "push", "-q", "origin", "refs/gittrack/*:refs/gittrack/*")
+    b = small_disk / "b"
+    git(tmp_path, "clone", "-q", str(bare_remote), str(b))
+    git(b, "fetch", "-q", "origin", "refs/gittrack/*:refs/fetched/*")  # objects here already
+    monkeypatch.chdir(b)
+    fill(small_disk)
+    result = cli("pull")
+    assert result.exit_code == 3, result.stderr + result.stdout
+    assert "internal error" not in result.stderr
+    assert "No space left on device" in result.stderr and "packed-refs" in result.stderr
+    assert refs_of(b) == {}  # one transaction: nothing half-written
+    unfill(small_disk)
+    assert cli("pull").exit_code == 0 and refs_of(b) == made
+    git(b, "fsck", "--no-dangling")
