@@ -26,10 +26,12 @@ Value = Scalar | Histogram
 
 RESERVED_KEYS = frozenset({"_step", "_timestamp", "_runtime"})
 MAX_KEY_LENGTH = 512  # characters of a key, or of a label (name, project, group, tag, ...)
-MAX_STRING_LENGTH = 1024 * 1024  # characters of one string value (files belong in artifacts)
+MAX_STRING_LENGTH = 1024 * 1024  # characters of a string value, or of all in one log() call
 MAX_DEPTH = 64  # levels of dicts and lists in one value
 MAX_PLAIN_INT_BITS = 1024  # config and summary integers (log() keeps 64-bit ones)
-MAX_DOCUMENT_BYTES = 8 * 1024 * 1024  # config.yaml, and the summary entries set by the user
+# config.yaml, and the summary entries set by the user: a quarter of what readers load, and a
+# change stays one write-ahead-log record well below a segment (docs/decisions.md)
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 _INT64 = (-(2**63), 2**63 - 1)
 _FAST_KINDS: dict[type, str] = {float: "num", int: "num", bool: "num", str: "str"}
 _FLOATISH = frozenset({float, bool})
@@ -184,19 +186,30 @@ class Normalizer:
         out: dict[str, Value] = {}
         kinds = self.kinds
         self.has_histogram = self._slow_used = False
+        text = 0
         for key, value in data.items():
             kind = _FAST_KINDS.get(type(value))
             # type(key) is str: a str subclass (np.str_) key takes the slow path to become a str
             if kind is not None and kinds.get(key) == kind and type(key) is str:
                 if type(value) is int and not _INT64[0] <= value <= _INT64[1]:
                     raise InvalidValueError(f"value of {key!r} does not fit in 64 bits: {value}")
-                if kind == "str" and (
-                    len(value) > MAX_STRING_LENGTH or not value.isascii()
-                ) and (problem := string_problem(value)) is not None:
-                    raise InvalidValueError(f"value of {key!r} {problem}")
+                if kind == "str":
+                    text += len(value)
+                    if (len(value) > MAX_STRING_LENGTH or not value.isascii()) and (
+                        problem := string_problem(value)
+                    ) is not None:
+                        raise InvalidValueError(f"value of {key!r} {problem}")
                 out[key] = value
             else:
                 self._slow(key, value, out, "", 1)
+        if self._slow_used:
+            text = sum(len(v) for v in out.values() if type(v) is str)
+        if text > MAX_STRING_LENGTH:
+            # One call is one write-ahead-log record, which must stay well below a segment.
+            raise InvalidValueError(
+                f"log() call holds {text} characters of text in its string values; the limit "
+                f"per call is {MAX_STRING_LENGTH} (log large texts as artifacts)"
+            )
         if self._slow_used:
             # Register kinds only once the whole dict is valid: a bad value leaves no trace.
             for key, value in out.items():

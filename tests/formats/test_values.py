@@ -483,3 +483,14 @@ def test_str_enum_members_are_stored_as_their_value() -> None:
     assert out == {"m": "fast", "fast": 1.0}
     assert all(type(k) is str for k in out) and type(out["m"]) is str
     assert check_label("group", Mode.FAST) == "fast"
+
+
+def test_the_text_of_one_log_call_is_bounded() -> None:
+    half = "x" * (MAX_STRING_LENGTH // 2)
+    norm = Normalizer()
+    assert norm.normalize({"a": half, "b": half}) == {"a": half, "b": half}
+    for _ in range(2):  # the second time, "a" to "c" are known keys: the fast path
+        with pytest.raises(InvalidValueError, match=r"log\(\) call holds 1572864 characters"):
+            norm.normalize({"a": half, "b": half, "c": half})
+        norm.kinds["c"] = "str"
+    assert norm.normalize({"a": half, "n": 1.0}) == {"a": half, "n": 1.0}
