@@ -5,6 +5,7 @@ import enum
 import fractions
 import io
 import math
+import os
 import pathlib
 import pickle
 from typing import Any
@@ -23,6 +24,7 @@ from gittrack.formats.values import (
     Normalizer,
     check_label,
     check_text,
+    readable,
     to_plain,
     to_value,
     validate_key,
@@ -494,3 +496,12 @@ def test_the_text_of_one_log_call_is_bounded() -> None:
             norm.normalize({"a": half, "b": half, "c": half})
         norm.kinds["c"] = "str"
     assert norm.normalize({"a": half, "n": 1.0}) == {"a": half, "n": 1.0}
+
+
+def test_readable_keeps_what_the_system_gave_as_text() -> None:
+    argv = os.fsdecode(b"--data=caf\xe9")  # a latin-1 argument: "\udce9" after decoding
+    assert readable(argv) == "--data=caf\\xe9"
+    assert readable({"args": [argv, "ok"], "cwd": "/d\u00e9j\u00e0"}) == {
+        "args": ["--data=caf\\xe9", "ok"], "cwd": "/déjà"}
+    assert readable("x\ud800y") == "x\\ud800y"  # not a surrogateescape byte: escaped as is
+    assert readable(7) == 7
