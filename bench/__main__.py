@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import artifacts, log_overhead, memory, read, size, sync
+from bench import artifacts, log_overhead, memory, read, size, sync, wide
 from bench.common import ROOT, VALUES_NOTE, Context, table
 
 SECTIONS = {
@@ -23,6 +23,7 @@ SECTIONS = {
     "memory": memory.run_section,
     "runs": read._runs_section,
     "history": read._history_section,     # needs memory (reads its 1M-step run)
+    "wide": wide.run_section,             # issue 8: history() of a 10,000-key run vs pyarrow
     "artifacts": artifacts.run_section,   # issue 3: put/get, local and S3 (moto), vs floor
     "sync": sync.run_section,             # issue 4: push/pull of 1,000 runs vs plain git
 }
@@ -116,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
                 ctx.out(f"  (load avg, 1 min: {load:.2f} before this section, "
                         f"{os.getloadavg()[0]:.2f} after)")
                 ctx.out()
-        issues = ["2"] * any(s not in ("artifacts", "sync") for s in chosen) \
-            + ["3"] * ("artifacts" in chosen) + ["4"] * ("sync" in chosen)
+        issues = ["2"] * any(s not in ("artifacts", "sync", "wide") for s in chosen) \
+            + ["3"] * ("artifacts" in chosen) + ["4"] * ("sync" in chosen) \
+            + ["8"] * ("wide" in chosen)
         ctx.out(f"## targets (issue{'s' * (len(issues) > 1)} {' and '.join(issues)})")
         ctx.out(table(["target", "measured", "verdict"],
                       [[t.name, t.figure, t.verdict] for t in ctx.targets]))

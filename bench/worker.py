@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from bench import artifacts, log_overhead, memory, read
+from bench import artifacts, log_overhead, memory, read, wide
 from bench.common import emit
 
 TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -18,6 +18,8 @@ TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "make_runs": read.worker_make_runs,
     "list_api": read.worker_list_api,
     "read_history": read.worker_read_history,
+    "make_wide": wide.worker_make_wide,
+    "read_wide": wide.worker_read_wide,
     "artifact_put": artifacts.worker_put,
     "artifact_get": artifacts.worker_get,
     "artifact_floor": artifacts.worker_floor,

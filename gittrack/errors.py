@@ -28,6 +28,13 @@ message and the class's ``exit_code`` in exactly one place (``gittrack.cli.main`
     └── TransportError (10)               `git push`/`git fetch` failed (git's own message)
         └── PushRejectedError             the remote refused some refs (hook, non-fast-forward)
 
+What is not a ``GittrackError`` gets its code in ``gittrack.cli.main`` too, stable as well::
+
+    OSError                      74  (EX_IOERR) one line naming the file and the reason:
+                                     "cannot write FILE: No space left on device"
+    RecursionError, MemoryError   6  data nested too deeply or too large to process
+    anything else                70  (EX_SOFTWARE) a bug: the message asks for a report
+
 Value errors also derive from the matching built-in (``ValueError``/``TypeError``) so code
 written for other trackers that catches those keeps working.
 """

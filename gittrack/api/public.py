@@ -16,10 +16,10 @@ from gittrack.artifacts.view import ArtifactVersion
 from gittrack.errors import GittrackError, GittrackWarning, RepositoryError, VersionRemovedError
 from gittrack.git.repo import discover
 from gittrack.runs.lineage import consumers, producer, recorded_by
-from gittrack.runs.query import matches
+from gittrack.runs.query import compile_filter
 from gittrack.runs.recover import recover_dead_runs
 from gittrack.runs.resolve import resolve_run
-from gittrack.runs.view import RunView, all_runs
+from gittrack.runs.view import RunView, all_runs, warn_unreadable
 
 
 class Api:
@@ -35,11 +35,10 @@ class Api:
             recover_dead_runs(self._repo)
 
     def runs(self, filters: Mapping[str, Any] | None = None) -> list[RunView]:
-        """Runs matching ``filters`` (see ``docs/api.md``), newest first."""
-        views = all_runs(self._repo)
-        if not filters:
-            return views
-        return [v for v in views if matches(v, filters)]
+        """Runs matching ``filters`` (see ``docs/api.md``), newest first. A run that cannot be
+        read is left out with a ``GittrackWarning`` naming it."""
+        test = compile_filter(filters or {})  # a malformed filter fails before any run is read
+        return [v for v in all_runs(self._repo, warn_unreadable) if test(v)]
 
     def run(self, spec: str) -> RunView:
         """One run by id, unique id prefix or name."""

@@ -16,16 +16,14 @@ turn encryption off for a team's shared store.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import pygit2
 
+from gittrack.crypto.atomic import reason, write_atomic
 from gittrack.errors import FormatError, InvalidSettingError, RepositoryError, StorageError
 from gittrack.formats import yamlio
 from gittrack.git.repo import gittrack_dir
@@ -232,16 +230,14 @@ def _privacy(value: Any, path: Path | None) -> Privacy | None:
 
 
 def _write(path: Path, data: dict[str, Any], mode: int) -> None:
-    temp = None
+    try:  # before any file exists: a value that cannot be written leaves none behind
+        text = yamlio.dump(data)
+    except UnicodeEncodeError as exc:  # lone surrogates: bytes that were not UTF-8
+        raise InvalidSettingError(f"cannot write {path}: {exc.object[exc.start:exc.end]!r} "
+                                  "is not UTF-8 text") from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".tmp")
-        with os.fdopen(fd, "wb") as out:
-            out.write(yamlio.dump(data))
-        os.chmod(temp, mode)
-        os.replace(temp, path)
     except OSError as exc:
-        if temp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-        raise RepositoryError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise RepositoryError(f"cannot create {path.parent}: {reason(exc)}") from None
+    # the umask applies to ``mode``: a local file with credentials (0o600) stays private
+    write_atomic(path, text, mode, error=RepositoryError)

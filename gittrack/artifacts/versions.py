@@ -236,7 +236,7 @@ def same_content(repo: pygit2.Repository, a: CommitId, b: CommitId) -> bool:
 def _tree(repo: pygit2.Repository, commit: CommitId, name: str | None = None) -> pygit2.Tree:
     try:
         return objects.commit_tree(repo, commit)
-    except (KeyError, ValueError, pygit2.GitError):
+    except (KeyError, ValueError, pygit2.GitError, FormatError, RepositoryError):
         where = "" if name is None else f" (in {artifact_ref(name)})"
         raise FormatError(f"{commit[:12]}{where} is not an artifact version commit, or is "
                           "missing from this repository") from None
@@ -257,7 +257,7 @@ def walk(repo: pygit2.Repository, commit: CommitId | None) -> Iterator[CommitId]
 def parent(repo: pygit2.Repository, commit: CommitId) -> CommitId | None:
     try:
         parents = objects.parent_ids(repo, commit)
-    except (KeyError, ValueError, pygit2.GitError):
+    except (KeyError, ValueError, pygit2.GitError, FormatError, RepositoryError):
         raise FormatError(f"{commit[:12]} is not a commit, or is missing from this repository "
                           "(an artifact's chain of versions is broken)") from None
     return parents[0] if parents else None

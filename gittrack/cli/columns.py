@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from rich.cells import cell_len
 from rich.text import Span, Text
 
+from gittrack.cli.render import printable
+
 Cell = tuple[str, str | None]
 """The text of a cell and its rich style (``None``: plain)."""
 
 _GAP = "  "
-_CONTROL = str.maketrans({"\n": " ", "\r": " ", "\t": " "})
+_BLANKS = str.maketrans({"\n": " ", "\t": " "})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -28,7 +30,9 @@ class Column:
 
 def layout(columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> Text:
     """A bold header line and one line per row, each column padded to its widest cell."""
-    cleaned = [[(text.translate(_CONTROL), style) for text, style in row] for row in rows]
+    # one line per row, and widths measured on what is printed (control characters escaped)
+    cleaned = [[(printable(text).translate(_BLANKS), style) for text, style in row]
+               for row in rows]
     widths = [cell_len(c.header) for c in columns]
     for row in cleaned:
         for i, (text, _) in enumerate(row):

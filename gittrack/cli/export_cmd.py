@@ -7,9 +7,12 @@ from pathlib import Path
 import click
 
 from gittrack.cli.context import CliContext
-from gittrack.cli.render import dumps
+from gittrack.cli.render import dumps, printable
+from gittrack.errors import GittrackError
 from gittrack.runs.export import DEFAULT_DIR, EXPORT_FORMATS, ExportedRun, export_runs
 from gittrack.runs.resolve import resolve_run
+from gittrack.runs.view import warn_unreadable
+from gittrack.types import RunId
 
 
 @click.command("export")
@@ -35,16 +38,31 @@ def command(ctx: CliContext, runs: tuple[str, ...], fmt: str, output: Path,
     counts are JSON arrays. jsonl: one JSON object per row, nulls kept. In JSON, NaN and
     infinities are the strings "NaN", "Infinity", "-Infinity". parquet keeps exact types.
     Existing files of the same name are replaced. Every RUN is resolved before anything is
-    written: one that matches nothing fails the whole command.
+    written: one that matches nothing fails the whole command. A run that cannot be read is
+    reported, the others are exported, and the command fails at the end.
     """
     repo = ctx.git()
     views = [resolve_run(repo, spec) for spec in runs]
-    exported = export_runs(views, output, fmt)
+    failed: list[GittrackError] = []
+
+    def report(run_id: RunId, error: GittrackError) -> None:
+        failed.append(error)
+        warn_unreadable(run_id, error)
+
+    several = len({view.id for view in views}) > 1
+    exported = export_runs(views, output, fmt, report if several else None)
+    _print(exported, as_json)
+    if failed:
+        raise type(failed[0])(f"{len(failed)} of {len(failed) + len(exported)} runs could not "
+                              "be exported (see the warnings above)")
+
+
+def _print(exported: list[ExportedRun], as_json: bool) -> None:
     if as_json:
         click.echo(dumps([e.to_dict() for e in exported]))
         return
     for item in exported:
-        click.echo(_describe(item))
+        click.echo(printable(_describe(item)))  # the run's name may come from a remote
 
 
 def _describe(item: ExportedRun) -> str:

@@ -58,7 +58,8 @@ def history_tail(full: pa.Table, keys: Sequence[str], rows: int | None) -> pa.Ta
     """``_step`` and ``keys`` (default: all logged keys), last ``rows`` rows that have one."""
     wanted = [k for k in dict.fromkeys(keys) if k != STEP] if keys else [
         name for name in full.column_names if name != STEP and name not in _HIDDEN]
-    missing = [k for k in wanted if k not in full.column_names]
+    stored = set(full.column_names)  # a set: a run may have 100,000 keys
+    missing = [k for k in wanted if k not in stored]
     if missing:
         logged = [n for n in full.column_names if n != STEP and n not in _HIDDEN]
         raise NotFoundError(

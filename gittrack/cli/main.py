@@ -6,18 +6,22 @@ its short help for ``gittrack --help``; a test checks them against the commands 
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
-from typing import Any
+import warnings
+from typing import Any, TextIO
 
 import click
 
 from gittrack._version import __version__
 from gittrack.cli.context import CliContext
 from gittrack.cli.lazy import LazyGroup
-from gittrack.errors import GittrackError
+from gittrack.cli.render import printable
+from gittrack.errors import FormatError, GittrackError, GittrackWarning, UsageError
 
-INTERNAL_ERROR_EXIT = 70
+INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in gittrack, and only that
+IO_ERROR_EXIT = 74  # EX_IOERR: the system refused to read or write a file (full, read-only)
 
 # name -> ("module:attribute", short help as `gittrack --help` shows it, before any cut)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -77,32 +81,120 @@ def cli(ctx: click.Context, repo: str | None, debug: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Entry point: one line on stderr and a stable exit code for every error."""
+    """Entry point: one line on stderr and a stable exit code for every error (``--debug``
+    shows the traceback instead). The codes are listed in ``gittrack.errors``."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or bool(os.environ.get("GITTRACK_DEBUG"))
-    try:
-        return cli.main(args=args, prog_name="gittrack", standalone_mode=False)
-    except GittrackError as exc:
-        if debug:
-            raise
-        click.echo(f"gittrack: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("gittrack: aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
+    with warnings.catch_warnings():
+        # gittrack's own warnings (a run skipped, ...) as one line each, never as errors
+        warnings.simplefilter("always", GittrackWarning)
+        warnings.showwarning = _show_warning
+        try:
+            _check_text(args)
+            return cli.main(args=args, prog_name="gittrack", standalone_mode=False)
+        except BaseException as exc:
+            code = _report(exc, debug)
+            if code is None:
+                raise
+            sys.exit(code)
+
+
+def _report(exc: BaseException, debug: bool) -> int | None:
+    """Print ``exc`` in one line and give the exit code; ``None`` to let it propagate."""
+    if isinstance(exc, (click.exceptions.Exit, SystemExit, KeyboardInterrupt)):
+        return _passthrough(exc)
+    if isinstance(exc, click.ClickException):
         exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except BrokenPipeError:  # `gittrack runs | head`
+        return exc.exit_code
+    if isinstance(exc, BrokenPipeError):  # `gittrack runs | head`
         sys.stderr.close()
-        sys.exit(0)
-    except Exception as exc:  # a bug: say so in one line, traceback with --debug
-        if debug:
-            raise
-        click.echo(
-            f"gittrack: internal error: {type(exc).__name__}: {exc} "
-            "(run again with --debug for the traceback)", err=True,
-        )
-        sys.exit(INTERNAL_ERROR_EXIT)
+        return 0
+    if debug and not isinstance(exc, click.exceptions.Abort):
+        return None
+    message, code = _describe(exc)
+    click.echo(f"gittrack: {printable(message)}", err=True)  # it may quote stored data
+    return code
+
+
+def _passthrough(exc: BaseException) -> int | None:
+    if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        click.echo("gittrack: interrupted", err=True)
+        return 130
+    return None  # SystemExit: a command chose its code
+
+
+def _describe(exc: BaseException) -> tuple[str, int]:
+    """``(message, exit code)``: the error's own for gittrack errors, one line naming the file
+    for the disk, and a request for a bug report only for what must be a bug."""
+    if isinstance(exc, GittrackError):
+        return f"error: {exc}", exc.exit_code
+    if isinstance(exc, click.exceptions.Abort):
+        return "aborted", 130
+    if isinstance(exc, OSError):
+        return f"error: {_os_error(exc)}", IO_ERROR_EXIT
+    if isinstance(exc, RecursionError):
+        return ("error: the data is nested too deeply to process (a malformed file or "
+                "argument)", FormatError.exit_code)
+    if isinstance(exc, MemoryError):
+        return ("error: out of memory (the data is too large for this machine, or "
+                "malformed)", FormatError.exit_code)
+    return (f"internal error: {type(exc).__name__}: {exc} — this is a bug, please report it "
+            "with the output of the same command run with --debug", INTERNAL_ERROR_EXIT)
+
+
+# errnos that say the disk refused a write (rather than that a file cannot be reached)
+_WRITE_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EROFS", "EFBIG") if hasattr(errno, name)
+)
+
+
+def _os_error(exc: OSError) -> str:
+    """``cannot write FILE: No space left on device``: the file and the reason, no traceback."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return reason
+    what = os.fsdecode(exc.filename) if isinstance(exc.filename, bytes) else str(exc.filename)
+    if exc.filename2 is not None:
+        what += f" or {exc.filename2}"
+    verb = "write" if exc.errno in _WRITE_ERRNOS else "access"
+    return f"cannot {verb} {what}: {reason}"
+
+
+def _check_text(args: list[str]) -> None:
+    """Refuse an argument that is not UTF-8 (Python hands its bytes over as lone surrogates):
+    names, keys, values and paths are stored and compared as UTF-8 text."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"argument {_shown(arg)} is not UTF-8 text: gittrack reads names, "
+                             "keys, values and paths as UTF-8") from None
+    repo = os.environ.get("GITTRACK_REPO", "")
+    try:
+        repo.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"GITTRACK_REPO={_shown(repo)} is not UTF-8 text") from None
+
+
+def _shown(arg: str) -> str:
+    """The argument's bytes as given, escaped: ``'caf\\xe9'``."""
+    try:
+        return repr(arg.encode("utf-8", "surrogateescape"))[1:]
+    except UnicodeEncodeError:  # a surrogate that came from no byte (passed in-process)
+        return ascii(arg)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: TextIO | None = None, line: str | None = None) -> None:
+    text = str(message).removeprefix("gittrack: ")
+    if issubclass(category, GittrackWarning):
+        click.echo(f"gittrack: warning: {printable(text)}", err=True)
+    else:
+        click.echo(warnings.formatwarning(message, category, filename, lineno, line),
+                   err=True, nl=False)
+
+
+if __name__ == "__main__":  # `python -m gittrack.cli.main`, as the tests and docs run it
+    main()

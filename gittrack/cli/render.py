@@ -6,7 +6,17 @@ from typing import Any
 
 from gittrack.formats.jsonio import json_dumps, json_safe
 
-__all__ = ["dumps", "format_duration", "format_size", "format_value", "json_safe"]
+__all__ = ["dumps", "format_duration", "format_size", "format_value", "json_safe", "printable"]
+
+# Control characters other than newline and tab, DEL and the C1 range: an escape sequence in a
+# run name from a remote could retitle or rewrite the terminal that prints it.
+_UNPRINTABLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0)) if c not in (9, 10)}
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters shown as ``\\xNN``, so that printing stored data (which
+    may come from a remote) cannot send the terminal escape sequences."""
+    return text.translate(_UNPRINTABLE)
 
 
 def dumps(value: Any) -> str:

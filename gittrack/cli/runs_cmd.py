@@ -13,8 +13,8 @@ from gittrack.cli.console import STATE_STYLES, make_console, print_block
 from gittrack.cli.context import CliContext
 from gittrack.cli.fields import cell, flatten, is_number, local_time
 from gittrack.cli.render import dumps, format_duration
-from gittrack.cli.selection import STATES, Selection, select_runs, warn_unreadable
-from gittrack.runs.view import RunView
+from gittrack.cli.selection import STATES, Selection, select_runs
+from gittrack.runs.view import RunView, warn_unreadable
 
 DEFAULT_COLUMNS = 3
 _SOURCES = ("summary", "config", "metadata")
@@ -125,6 +125,7 @@ class _Fields:
 
 def _nothing_message(obj: CliContext, selection: Selection) -> str:
     if selection.query():
-        total = len(select_runs(obj.git(), Selection()))
+        # the unreadable runs were reported by the listing already: count the others
+        total = len(select_runs(obj.git(), Selection(), lambda *_: None))
         return f"No runs match these filters ({total} run{'s' if total != 1 else ''} in all)."
     return "No runs in this repository yet: start one with gittrack.init(), or try `gittrack demo`."

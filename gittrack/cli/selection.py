@@ -8,11 +8,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import click
 import pygit2
 
 from gittrack.errors import GittrackError
-from gittrack.runs.query import matches, parse_cli_filter
+from gittrack.runs.query import compile_filter, parse_cli_filter
 from gittrack.runs.view import RunView, all_runs
 from gittrack.types import RunId
 
@@ -60,12 +59,6 @@ def select_runs(
     on_error: Callable[[RunId, GittrackError], None] | None = None,
 ) -> list[RunView]:
     """The matching runs, newest first, at most ``selection.limit`` of them."""
-    query = selection.query()
-    views = all_runs(repo, on_error)
-    if query:
-        views = [view for view in views if matches(view, query)]
+    test = compile_filter(selection.query())  # a malformed filter fails before any run is read
+    views = [view for view in all_runs(repo, on_error) if test(view)]
     return views[: selection.limit] if selection.limit is not None else views
-
-
-def warn_unreadable(run_id: RunId, error: GittrackError) -> None:
-    click.echo(f"gittrack: warning: skipping run {run_id}: {error}", err=True)

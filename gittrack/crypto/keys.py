@@ -26,8 +26,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from gittrack.crypto.age import (
     Identity,
     Recipient,
@@ -53,6 +51,7 @@ from gittrack.errors import (
     RepositoryError,
     UsageError,
 )
+from gittrack.formats import yamlio
 
 if TYPE_CHECKING:
     import pygit2
@@ -253,8 +252,8 @@ def _parse_payload(plain: bytes, path: Path) -> list[str]:
     # Never let the YAML parser quote the plaintext in an error: it holds the secrets.
     bad = FormatError(f"{path} does not hold a list of project identities")
     try:
-        data = yaml.safe_load(plain)
-    except yaml.YAMLError:
+        data = yamlio.load(plain)
+    except FormatError:
         raise bad from None
     secrets = data.get("identities") if isinstance(data, dict) else None
     if not secrets or not all(isinstance(s, str) for s in secrets):
@@ -267,16 +266,12 @@ def _parse_payload(plain: bytes, path: Path) -> list[str]:
 
 
 def _yaml_dump(data: Any) -> bytes:
-    # PyYAML directly: gittrack.formats is a sibling layer that crypto may not import.
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
-    return text.encode("utf-8")
+    return yamlio.dump(data)
 
 
 def _yaml_load(raw: bytes, path: Path) -> Any:
-    try:
-        return yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise FormatError(f"cannot read {path}: {exc}") from None
+    # members.yaml comes with the code from a remote: the one bounded, alias-free reader
+    return yamlio.load(raw, what=str(path))
 
 
 def _check_name(name: str) -> str:

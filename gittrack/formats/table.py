@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 FORMAT_VERSION = "1"
+MAX_CHUNK_BYTES = 1 << 30
+"""The most uncompressed data a chunk may declare (a checkpoint's chunk is rarely 1 MB):
+a forged chunk of a few KB must not make a reader allocate gigabytes."""
 STEP, TIMESTAMP, RUNTIME = "_step", "_timestamp", "_runtime"
 SYSTEM_COLUMNS = (STEP, TIMESTAMP, RUNTIME)
 
@@ -71,21 +74,36 @@ def _write(table: pa.Table) -> bytes:
 
 
 def read_chunk(data: bytes, *, what: str = "chunk") -> pa.Table:
+    """One chunk; ``FormatError`` naming ``what`` for anything that is not a Parquet file
+    gittrack can read (corrupt, truncated, or declaring more than ``MAX_CHUNK_BYTES``)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         # ParquetFile, not read_table: read_table imports pyarrow.dataset, and with it pandas
-        return pq.ParquetFile(pa.BufferReader(data)).read()
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise FormatError(f"cannot read Parquet {what}: {exc}") from None
+        chunk = pq.ParquetFile(pa.BufferReader(data))
+        meta = chunk.metadata
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        table = chunk.read() if size <= MAX_CHUNK_BYTES else None
+    except Exception as exc:  # a decoder fed forged bytes fails in many ways: ArrowInvalid,
+        # OSError, a UnicodeDecodeError from damaged metadata, ...
+        raise FormatError(f"cannot read {what}: {type(exc).__name__}: {exc}") from None
+    if table is None:
+        raise FormatError(f"cannot read {what}: it declares {size:,} bytes of data, more than "
+                          f"the {MAX_CHUNK_BYTES:,} a chunk may hold")
+    return table
 
 
 def concat(tables: Iterable[pa.Table], first: Sequence[str] = SYSTEM_COLUMNS) -> pa.Table | None:
-    """Concatenate chunks whose columns differ: union of columns, widened types, nulls filled."""
+    """Concatenate chunks whose columns differ: union of columns, widened types, nulls filled.
+
+    Linear in the number of columns of all chunks: each column is found by its position in
+    its own chunk's schema, never by a search by name (a run of 10,000 keys in 20 chunks took
+    a minute that way; docs/decisions.md, "Reading wide runs").
+    """
     import pyarrow as pa
 
-    tables = [t for t in tables]
+    tables = list(tables)
     if not tables:
         return None
     types: dict[str, pa.DataType] = {}
@@ -93,21 +111,27 @@ def concat(tables: Iterable[pa.Table], first: Sequence[str] = SYSTEM_COLUMNS) ->
         for field in table.schema:
             known = types.get(field.name)
             types[field.name] = field.type if known is None else _wider(known, field.type)
-    order = [n for n in first if n in types] + [n for n in types if n not in first]
-    fixed = []
-    for table in tables:
-        cols = []
-        for name in order:
-            if name in table.column_names:
-                col = table.column(name)
-                # safe=False: an int64 above 2**53 widens to the nearest float, as in a chunk
-                cols.append(col if col.type == types[name]
-                            else col.cast(types[name], safe=False))
-            else:
-                cols.append(pa.nulls(table.num_rows, types[name]))
-        fixed.append(pa.Table.from_arrays(cols, names=order))
-    # Chunked columns, not combined: combining copies the whole table for no gain.
-    return pa.concat_tables(fixed) if len(fixed) > 1 else fixed[0]
+    heads = [n for n in first if n in types]
+    leading = set(heads)
+    order = heads + [n for n in types if n not in leading]
+    fixed = [_with_types(table, types) for table in tables]
+    # Chunked columns, not combined: combining copies the whole table for no gain. Missing
+    # columns are filled with nulls by Arrow ("default" promotion), in first-seen order.
+    joined = pa.concat_tables(fixed, promote_options="default") if len(fixed) > 1 else fixed[0]
+    return joined if joined.column_names == order else joined.select(order)
+
+
+def _with_types(table: pa.Table, types: dict[str, pa.DataType]) -> pa.Table:
+    """``table`` with each column cast to the type the whole run has for it."""
+    import pyarrow as pa
+
+    for index, field in enumerate(table.schema):
+        wanted = types[field.name]
+        if field.type != wanted:
+            # safe=False: an int64 above 2**53 widens to the nearest float, as in a chunk
+            column = table.column(index).cast(wanted, safe=False)
+            table = table.set_column(index, pa.field(field.name, wanted), column)
+    return table
 
 
 def _wider(a: pa.DataType, b: pa.DataType) -> pa.DataType:

@@ -1,4 +1,15 @@
-"""YAML as gittrack writes and reads it: block style, unicode, insertion order, libyaml."""
+"""YAML as gittrack writes and reads it: block style, unicode, insertion order, libyaml.
+
+Every YAML file gittrack reads goes through ``load``, and much of it comes from a remote (a
+pulled run's ``config.yaml``, an artifact's ``artifact.yaml``, a teammate's ``members.yaml``).
+gittrack never writes anchors, aliases or tags, so ``load`` refuses them, and bounds the size
+and the nesting depth, before anything is built (docs/format.md, "YAML"):
+
+- an alias makes a 480-byte document expand to billions of nodes when walked ("billion
+  laughs"), and a tag asks for a type gittrack does not store;
+- libyaml's composer recurses in C: 100,000 nested ``[`` (200 KB) crash the interpreter, so
+  the depth is checked on the parser's flat event stream, before composing.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +20,16 @@ from gittrack.errors import FormatError
 
 # PyYAML is imported on first use: commands that only move refs (a no-op push or pull) never
 # read YAML, and start faster without it (docs/decisions.md, "Start-up").
+
+MAX_BYTES = 16 * 1024 * 1024
+"""The largest YAML document ``load`` reads (a run's config is usually a few KB)."""
+
+MAX_DEPTH = 200
+"""The deepest nesting of lists and mappings ``load`` reads."""
+
+_CORE = "tag:yaml.org,2002:"
+# Tags a document may spell out: the types gittrack writes (plain YAML never needs more).
+_ALLOWED_TAGS = frozenset(_CORE + t for t in ("null", "bool", "int", "float", "str", "seq", "map"))
 
 
 @functools.cache
@@ -31,9 +52,45 @@ def dump(data: Any) -> bytes:
 
 
 def load(raw: bytes | str, *, what: str = "YAML") -> Any:
+    """The document in ``raw``; ``FormatError`` naming ``what`` when it cannot be read, is
+    larger than ``MAX_BYTES``, nested deeper than ``MAX_DEPTH``, or has an anchor, an alias or
+    a tag gittrack does not write."""
     import yaml
 
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        raise FormatError(f"cannot read {what}: {size:,} bytes is more than the "
+                          f"{MAX_BYTES:,} a YAML document may have")
     try:
+        _check_events(yaml.parse(raw, Loader=_codec()[1]), what)
         return yaml.load(raw, Loader=_codec()[1])
-    except yaml.YAMLError as exc:
-        raise FormatError(f"cannot read {what}: {exc}") from None
+    except yaml.YAMLError as exc:  # libyaml's message spans lines: one line, as all errors
+        raise FormatError(f"cannot read {what}: {' '.join(str(exc).split())}") from None
+    except RecursionError:  # a constructor of PyYAML's pure-Python fallback
+        raise FormatError(f"cannot read {what}: nested too deeply") from None
+
+
+def _check_events(events: Any, what: str) -> None:
+    import yaml
+
+    depth = 0
+    for event in events:
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise FormatError(f"cannot read {what}: it has YAML anchors or aliases (&, *), "
+                              f"which gittrack never writes{_where(event)}")
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag not in _ALLOWED_TAGS and tag != "!":
+            raise FormatError(f"cannot read {what}: YAML tag {tag!r} is not allowed"
+                              f"{_where(event)}")
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise FormatError(f"cannot read {what}: nested more than {MAX_DEPTH} levels "
+                                  f"deep{_where(event)}")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
+def _where(event: Any) -> str:
+    mark = getattr(event, "start_mark", None)
+    return f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 
 import pygit2
 
+from gittrack.errors import FormatError, RepositoryError
 from gittrack.types import CommitId
 
 FileContent = bytes | None  # None deletes the path from the tree
@@ -81,9 +82,13 @@ def recommit(repo: pygit2.Repository, commit_id: CommitId, parents: list[CommitI
 
 
 def commit_tree(repo: pygit2.Repository, commit_id: CommitId) -> pygit2.Tree:
-    """The tree of a commit; ``KeyError`` when it is missing, ``ValueError`` when the object
-    is not a commit (a ref fetched from a remote may point at anything)."""
-    return _commit(repo, commit_id).tree
+    """The tree of a commit; ``FormatError`` when ``commit_id`` names another kind of object,
+    ``RepositoryError`` when the commit or its tree is missing (a damaged or partial clone)."""
+    obj = _commit(repo, commit_id)
+    tree = _lookup(repo, str(obj.tree_id), f"the tree of commit {commit_id[:12]}")
+    if not isinstance(tree, pygit2.Tree):
+        raise FormatError(f"the tree of commit {commit_id[:12]} is a {tree.type_str}")
+    return tree
 
 
 def parent_ids(repo: pygit2.Repository, commit_id: CommitId) -> list[CommitId]:
@@ -91,38 +96,56 @@ def parent_ids(repo: pygit2.Repository, commit_id: CommitId) -> list[CommitId]:
     return [CommitId(str(p)) for p in _commit(repo, commit_id).parent_ids]
 
 
+def first_parent(repo: pygit2.Repository, commit_id: CommitId) -> CommitId | None:
+    """The first parent of a commit, or ``None`` for a root; errors as ``commit_tree``."""
+    parents = parent_ids(repo, commit_id)
+    return parents[0] if parents else None
+
+
 def _commit(repo: pygit2.Repository, commit_id: CommitId) -> pygit2.Commit:
-    obj = repo[commit_id]
+    obj = _lookup(repo, commit_id, f"commit {commit_id[:12]}")
     if not isinstance(obj, pygit2.Commit):
-        raise ValueError(f"{commit_id[:12]} is a {obj.type_str}, not a commit")
+        raise FormatError(f"{commit_id[:12]} is a {obj.type_str}, not a commit")
     return obj
 
 
-def first_parent(repo: pygit2.Repository, commit_id: CommitId) -> CommitId | None:
-    obj = repo[commit_id]
-    assert isinstance(obj, pygit2.Commit)
-    return CommitId(str(obj.parent_ids[0])) if obj.parent_ids else None
-
-
 def read_file(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> bytes | None:
-    """The bytes at ``path`` in ``tree``, or ``None`` when there is no such file."""
+    """The bytes at ``path`` in ``tree``, or ``None`` when there is no such file;
+    ``FormatError`` when something else is there (a folder, a submodule), ``RepositoryError``
+    naming ``path`` when its object is missing."""
     try:
         entry = tree[path]
     except KeyError:
         return None
     if entry.type_str != "blob":
-        return None
-    _, data = repo.odb.read(entry.id)  # twice as fast as repo[id].data for large blobs
+        raise FormatError(f"{path} is a {entry.type_str}, not a file")
+    try:
+        _, data = repo.odb.read(entry.id)  # twice as fast as repo[id].data for large blobs
+    except (KeyError, ValueError, pygit2.GitError):
+        raise _missing(str(entry.id), path) from None
     return bytes(data)
 
 
 def list_files(repo: pygit2.Repository, tree: pygit2.Tree, dirpath: str) -> Iterator[str]:
-    """Names of the files directly in ``dirpath`` of ``tree``, sorted."""
+    """Names of the files directly in ``dirpath`` of ``tree``, sorted; none when there is no
+    ``dirpath``, ``FormatError`` when it is not a folder."""
     try:
         entry = tree[dirpath]
     except KeyError:
         return iter(())
-    sub = repo[entry.id]
+    sub = _lookup(repo, str(entry.id), dirpath)
     if not isinstance(sub, pygit2.Tree):
-        return iter(())
+        raise FormatError(f"{dirpath} is a {sub.type_str}, not a folder")
     return iter(sorted(e.name for e in sub if e.type_str == "blob" and e.name is not None))
+
+
+def _lookup(repo: pygit2.Repository, oid: str, what: str) -> pygit2.Object:
+    try:
+        return repo[oid]
+    except (KeyError, ValueError, pygit2.GitError):  # missing, unreadable, or a malformed id
+        raise _missing(oid, what) from None
+
+
+def _missing(oid: str, what: str) -> RepositoryError:
+    return RepositoryError(
+        f"cannot read {what}: git object {oid} is missing or damaged (see `git fsck`)")

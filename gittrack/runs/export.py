@@ -17,15 +17,16 @@ JSON has no NaN or infinity: in jsonl and the ``.json`` files they are the strin
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
+import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-from gittrack.errors import GittrackError, UsageError
+from gittrack.crypto.atomic import atomic_output
+from gittrack.errors import FormatError, GittrackError, RepositoryError, UsageError
 from gittrack.formats.jsonio import json_dumps
+from gittrack.runs.index import ErrorHandler
 from gittrack.runs.view import RunView
 
 if TYPE_CHECKING:
@@ -53,13 +54,27 @@ class ExportedRun:
                 "histogram_rows": self.histogram_rows}
 
 
-def export_runs(views: Sequence[RunView], out_dir: Path, fmt: str) -> list[ExportedRun]:
-    """Export each run (once, even if named twice) to ``out_dir/<run-id>/``."""
+def export_runs(
+    views: Sequence[RunView], out_dir: Path, fmt: str, on_error: ErrorHandler | None = None
+) -> list[ExportedRun]:
+    """Export each run (once, even if named twice) to ``out_dir/<run-id>/``.
+
+    A run that cannot be read raises, or with ``on_error`` is reported to it and the others
+    are exported.
+    """
     check_format(fmt)
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"cannot export to {out_dir}: it exists and is not a directory")
     unique = {view.id: view for view in views}
-    return [export_run(view, out_dir, fmt) for view in unique.values()]
+    done = []
+    for view in unique.values():
+        try:
+            done.append(export_run(view, out_dir, fmt))
+        except (FormatError, RepositoryError) as exc:  # what reading a bad run raises
+            if on_error is None:
+                raise
+            on_error(view.id, exc)
+    return done
 
 
 def check_format(fmt: str) -> None:
@@ -70,15 +85,16 @@ def check_format(fmt: str) -> None:
 def export_run(view: RunView, out_dir: Path, fmt: str) -> ExportedRun:
     """Write one run's files to ``out_dir/<run-id>/`` (each file replaced atomically)."""
     check_format(fmt)
-    directory = out_dir / view.id
-    _mkdir(directory)
+    # everything is read before anything is written: a run that cannot be read leaves nothing
     history = view.history_arrow()
     histograms = view.histograms(format="arrow")
+    documents = (("config", view.config), ("summary", view.summary), ("metadata", view.metadata))
+    directory = out_dir / view.id
+    _mkdir(directory)
     files = [write_table(history, directory / f"history.{fmt}", fmt)]
     if histograms.num_rows:
         files.append(write_table(histograms, directory / f"histograms.{fmt}", fmt))
-    for name, data in (("config", view.config), ("summary", view.summary),
-                       ("metadata", view.metadata)):
+    for name, data in documents:
         files.append(write_json(data, directory / f"{name}.json"))
     return ExportedRun(run_id=view.id, name=view.name, directory=directory, files=tuple(files),
                        rows=history.num_rows, histogram_rows=histograms.num_rows)
@@ -95,43 +111,41 @@ def _mkdir(directory: Path) -> None:
 
 
 def write_table(table: pa.Table, path: Path, fmt: str) -> Path:
-    writers: dict[str, Callable[[pa.Table, Path], None]] = {
+    writers: dict[str, Callable[[pa.Table, BinaryIO], None]] = {
         "csv": _write_csv, "parquet": _write_parquet, "jsonl": _write_jsonl,
     }
     check_format(fmt)
-    return _atomic(path, lambda tmp: writers[fmt](table, tmp))
+    # One piece per column: Arrow's writers pay per column per chunk, and a run's columns
+    # come in one chunk per checkpoint (100,000 keys × 20 chunks: 23 s of CSV, not 2)
+    whole = table.combine_chunks()
+    return _atomic(path, lambda out: writers[fmt](whole, out))
 
 
 def write_json(data: Any, path: Path) -> Path:
-    def write(tmp: Path) -> None:
-        tmp.write_text(json_dumps(data, indent=2) + "\n", encoding="utf-8")
+    def write(out: BinaryIO) -> None:
+        out.write((json_dumps(data, indent=2) + "\n").encode("utf-8"))
 
     return _atomic(path, write)
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    """Write through a temporary name and rename: a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise GittrackError(f"cannot write {path}: {exc.strerror or exc}") from None
+def _atomic(path: Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Write through a temporary name and rename: a reader never sees half a file, and no
+    failure (a full disk, a value a writer refuses) leaves the temporary file behind."""
+    with atomic_output(path, error=GittrackError) as out:
+        write(out)
     return path
 
 
-def _write_parquet(table: pa.Table, path: Path) -> None:
+def _write_parquet(table: pa.Table, out: BinaryIO) -> None:
     import pyarrow.parquet as pq
 
-    pq.write_table(table, path, compression="zstd")
+    pq.write_table(table, out, compression="zstd")
 
 
-def _write_csv(table: pa.Table, path: Path) -> None:
+def _write_csv(table: pa.Table, out: BinaryIO) -> None:
     import pyarrow.csv as pcsv
 
-    pcsv.write_csv(_lists_as_json(table), path)
+    pcsv.write_csv(_lists_as_json(table), out)
 
 
 def _lists_as_json(table: pa.Table) -> pa.Table:
@@ -146,9 +160,13 @@ def _lists_as_json(table: pa.Table) -> pa.Table:
     return table
 
 
-def _write_jsonl(table: pa.Table, path: Path) -> None:
-    with path.open("w", encoding="utf-8", newline="\n") as out:
-        _jsonl_rows(table, out)
+def _write_jsonl(table: pa.Table, out: BinaryIO) -> None:
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
+    try:
+        _jsonl_rows(table, text)
+        text.flush()
+    finally:
+        text.detach()  # the caller closes ``out``
 
 
 def _jsonl_rows(table: pa.Table, out: IO[str]) -> None:

@@ -11,17 +11,15 @@ or written (a read-only ``.git``). Only data that JSON holds exactly is cached; 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pygit2
 
-from gittrack.errors import GittrackError
+from gittrack.crypto.atomic import write_atomic
+from gittrack.errors import FormatError, GittrackError, RepositoryError
 from gittrack.git.repo import gittrack_dir
 from gittrack.runs import store
 from gittrack.types import CommitId, RunId
@@ -51,7 +49,7 @@ def load_checkpoints(
     keep: dict[str, dict[str, Any]] = {}
     for run_id, commit in heads.items():
         entry = cached.get(commit)
-        checkpoint = _from_entry(commit, entry) if entry is not None else None
+        checkpoint = _from_entry(run_id, commit, entry) if entry is not None else None
         if checkpoint is None:
             checkpoint = _parse(repo, run_id, commit, on_error)
             if checkpoint is None:
@@ -69,7 +67,8 @@ def _parse(
     repo: pygit2.Repository, run_id: RunId, commit: CommitId, on_error: ErrorHandler | None
 ) -> store.Checkpoint | None:
     try:
-        return store.load_checkpoint(repo, commit, with_resume=False)
+        with store.reading(run_id):
+            return store.load_checkpoint(repo, commit, with_resume=False, run_id=run_id)
     except GittrackError as exc:
         if on_error is None:
             raise
@@ -77,10 +76,14 @@ def _parse(
         return None
 
 
-def _from_entry(commit: CommitId, entry: Any) -> store.Checkpoint | None:
+def _from_entry(run_id: RunId, commit: CommitId, entry: Any) -> store.Checkpoint | None:
+    """The cached checkpoint, if the entry passes the checks a parse would (an entry written
+    by an older gittrack, or a hand-edited cache, is parsed again instead)."""
     if not isinstance(entry, dict) or not all(isinstance(entry.get(p), dict) for p in _PARTS):
         return None
-    if "id" not in entry["info"]:
+    try:
+        store.check_info(entry["info"], commit, run_id)
+    except (FormatError, KeyError):
         return None
     return store.Checkpoint(commit=commit, info=entry["info"], config=entry["config"],
                             summary=entry["summary"], resume={})
@@ -115,16 +118,10 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _write(path: Path, entries: dict[str, dict[str, Any]]) -> None:
+    # ASCII JSON (surrogates escaped), dumps: json.dump is pure Python
+    text = json.dumps({"version": VERSION, "entries": entries}, separators=(",", ":"))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".checkpoints-", suffix=".tmp")
-    except OSError:
-        return  # a read-only .git: work without the cache
-    try:
-        text = json.dumps({"version": VERSION, "entries": entries}, separators=(",", ":"))
-        with os.fdopen(fd, "w", encoding="utf-8") as out:  # dumps: json.dump is pure Python
-            out.write(text)
-        os.replace(temp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
+        write_atomic(path, text.encode("ascii"), error=RepositoryError)
+    except (OSError, RepositoryError):
+        return  # a read-only .git or a full disk: work without the cache

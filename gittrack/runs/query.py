@@ -10,10 +10,10 @@ Operators: ``$eq $ne $gt $gte $lt $lte $in $nin $exists $regex``; ``$and``/``$or
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from gittrack.errors import InvalidSettingError
+from gittrack.errors import FormatError, InvalidSettingError
 
 _MISSING = object()
 
@@ -29,17 +29,56 @@ class _Run(Protocol):
     def metadata(self) -> dict[str, Any]: ...
 
 
+Predicate = Callable[[_Run], bool]
+_COMPARISONS = ("$gt", "$gte", "$lt", "$lte")
+_OPERATORS = ("$eq", "$ne", "$in", "$nin", "$exists", "$regex", *_COMPARISONS)
+
+
 def matches(run: _Run, filters: Mapping[str, Any]) -> bool:
-    for field, condition in filters.items():
+    return compile_filter(filters)(run)
+
+
+def compile_filter(filters: Any) -> Predicate:
+    """Check a filter once and return its test of a run. A malformed filter (an unknown
+    operator, ``{"$in": 5}``, ``{"$and": 5}``, a bad ``$regex``) is an ``InvalidSettingError``
+    naming the operator and the value; the test never raises, whatever a run holds."""
+    if not isinstance(filters, Mapping):
+        raise InvalidSettingError(f"a filter maps fields to conditions, got {filters!r}")
+    tests = [_field(field, condition) for field, condition in filters.items()]
+    return lambda run: all(test(run) for test in tests)
+
+
+def _field(field: Any, condition: Any) -> Predicate:
+    if not isinstance(field, str):
+        raise InvalidSettingError(f"filter field {field!r} is not text")
+    if field in ("$and", "$or"):
+        if not isinstance(condition, (list, tuple)):
+            raise InvalidSettingError(f"{field} takes a list of filters, got {condition!r}")
+        parts = [compile_filter(c) for c in condition]
         if field == "$and":
-            if not all(matches(run, f) for f in condition):
-                return False
-        elif field == "$or":
-            if not any(matches(run, f) for f in condition):
-                return False
-        elif not _test(field, _lookup(run, field), condition):
-            return False
-    return True
+            return lambda run: all(part(run) for part in parts)
+        return lambda run: any(part(run) for part in parts)
+    if field.startswith("$"):
+        raise InvalidSettingError(f"unknown filter operator {field!r} (with {condition!r}); "
+                                  "fields go first: {'config.lr': {'$lt': 0.1}}")
+    if _is_operators(field, condition):
+        ops = [_operator(field, op, arg) for op, arg in condition.items()]
+        return lambda run: _all(ops, _lookup(run, field))
+    return lambda run: _equal(field, _lookup(run, field), condition)
+
+
+def _all(ops: list[Callable[[Any], bool]], value: Any) -> bool:
+    return all(op(value) for op in ops)
+
+
+def _is_operators(field: str, condition: Any) -> bool:
+    if not isinstance(condition, Mapping) or not condition:
+        return False
+    dollars = [isinstance(k, str) and k.startswith("$") for k in condition]
+    if any(dollars) and not all(dollars):
+        raise InvalidSettingError(f"the condition on {field!r} mixes operators and values: "
+                                  f"{dict(condition)!r}")
+    return all(dollars)
 
 
 def _lookup(run: _Run, field: str) -> Any:
@@ -60,42 +99,63 @@ def _dig(source: Any, path: str) -> Any:
     return _dig(source[head], rest) if rest else source[head]
 
 
-def _test(field: str, value: Any, condition: Any) -> bool:
-    if isinstance(condition, Mapping) and condition and all(
-        isinstance(k, str) and k.startswith("$") for k in condition
-    ):
-        return all(_op(field, op, value, arg) for op, arg in condition.items())
-    return _equal(field, value, condition)
-
-
 def _equal(field: str, value: Any, wanted: Any) -> bool:
     if field == "tags" and isinstance(value, list) and not isinstance(wanted, list):
         return wanted in value
-    return value is not _MISSING and value == wanted
+    return value is not _MISSING and bool(value == wanted)
 
 
-def _op(field: str, op: str, value: Any, arg: Any) -> bool:
+def _operator(field: str, op: str, arg: Any) -> Callable[[Any], bool]:
+    """The test of one ``{op: arg}`` on ``field``'s value, once ``arg`` is checked."""
+    def bad(wants: str) -> InvalidSettingError:
+        return InvalidSettingError(f"filter operator {op} on {field!r} takes {wants}, "
+                                   f"got {arg!r}")
+
     if op == "$exists":
-        return (value is not _MISSING and value is not None) == bool(arg)
-    if op == "$eq":
-        return _equal(field, value, arg)
-    if op == "$ne":
-        return not _equal(field, value, arg)
-    if op == "$in":
-        return any(_equal(field, value, a) for a in arg)
-    if op == "$nin":
-        return not any(_equal(field, value, a) for a in arg)
+        if not isinstance(arg, bool):
+            raise bad("true or false")
+        return lambda value: (value is not _MISSING and value is not None) == arg
+    if op in ("$eq", "$ne"):
+        negate = op == "$ne"
+        return lambda value: _equal(field, value, arg) != negate
+    if op in ("$in", "$nin"):
+        if not isinstance(arg, (list, tuple)):
+            raise bad("a list")
+        negate = op == "$nin"
+        return lambda value: any(_equal(field, value, a) for a in arg) != negate
     if op == "$regex":
-        return isinstance(value, str) and re.search(arg, value) is not None
-    if op in ("$gt", "$gte", "$lt", "$lte"):
-        if value is _MISSING or value is None:
-            return False
-        try:
-            return bool({"$gt": value > arg, "$gte": value >= arg, "$lt": value < arg,
-                         "$lte": value <= arg}[op])
-        except TypeError:
-            return False
-    raise InvalidSettingError(f"unknown filter operator {op!r} on {field!r}")
+        return _regex(arg, bad)
+    if op in _COMPARISONS:
+        if isinstance(arg, bool) or not isinstance(arg, (int, float, str)):
+            raise bad("a number or a text")
+        return lambda value: _compare(op, value, arg)
+    raise InvalidSettingError(f"unknown filter operator {op!r} on {field!r} (with {arg!r}); "
+                              f"known: {' '.join(_OPERATORS)}")
+
+
+def _regex(arg: Any, bad: Callable[[str], InvalidSettingError]) -> Callable[[Any], bool]:
+    if not isinstance(arg, str):
+        raise bad("a regular expression (text)")
+    try:
+        pattern = re.compile(arg)
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise bad(f"a valid regular expression ({exc})") from None
+    return lambda value: isinstance(value, str) and pattern.search(value) is not None
+
+
+def _compare(op: str, value: Any, arg: Any) -> bool:
+    if value is _MISSING or value is None:
+        return False
+    try:
+        if op == "$gt":
+            return bool(value > arg)
+        if op == "$gte":
+            return bool(value >= arg)
+        if op == "$lt":
+            return bool(value < arg)
+        return bool(value <= arg)
+    except TypeError:  # a number against a text, a list against a number: no match
+        return False
 
 
 def parse_cli_filter(text: str) -> tuple[str, Any]:
@@ -105,5 +165,8 @@ def parse_cli_filter(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key:
         raise InvalidSettingError(f"filter {text!r} must look like KEY=VALUE (e.g. lr=0.01)")
-    value = yamlio.load(raw, what=f"filter value {raw!r}") if raw else ""
+    try:
+        value = yamlio.load(raw, what=f"filter value {raw!r}") if raw else ""
+    except FormatError as exc:  # the user's argument, not stored data
+        raise InvalidSettingError(str(exc)) from None
     return key, value

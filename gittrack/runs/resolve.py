@@ -5,16 +5,15 @@ from __future__ import annotations
 import pygit2
 
 from gittrack.errors import AmbiguousNameError, NotFoundError
-from gittrack.runs import store
-from gittrack.runs.view import RunView, all_runs
+from gittrack.runs import layout, store
+from gittrack.runs.view import RunView, all_runs, warn_unreadable
 from gittrack.types import RunId
 
 
 def resolve_run(repo: pygit2.Repository, spec: str) -> RunView:
     """The one run ``spec`` names; ``NotFoundError`` or ``AmbiguousNameError`` otherwise."""
     spec = spec.strip()
-    if spec.startswith("refs/gittrack/runs/"):
-        spec = spec[len("refs/gittrack/runs/"):]
+    spec = spec.removeprefix(layout.RUNS_PREFIX)
     runs = store.list_runs(repo)
     if spec in runs:
         return RunView(repo, RunId(spec), runs[RunId(spec)])
@@ -27,7 +26,7 @@ def resolve_run(repo: pygit2.Repository, spec: str) -> RunView:
             f"{spec!r} is a prefix of {len(prefixed)} runs ({', '.join(sorted(prefixed)[:5])}"
             f"{', ...' if len(prefixed) > 5 else ''}); give more characters"
         )
-    named = [view for view in all_runs(repo) if view.name == spec]
+    named = [view for view in all_runs(repo, warn_unreadable) if view.name == spec]
     if len(named) == 1:
         return named[0]
     if len(named) > 1:

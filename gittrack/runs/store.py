@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pygit2
 
-from gittrack.errors import FormatError
+from gittrack.errors import FormatError, GittrackError
 from gittrack.formats import table, yamlio
 from gittrack.git import objects, refs
 from gittrack.runs import layout
@@ -29,6 +30,22 @@ class Checkpoint:
     resume: dict[str, Any]
 
 
+@contextlib.contextmanager
+def reading(run_id: RunId) -> Iterator[None]:
+    """Any failure to read one run, as a ``GittrackError`` naming it.
+
+    A run comes from a remote or a damaged disk, and can break a reader in ways no one listed
+    (a missing object, a forged type, a Parquet file that crashes the decoder): the run is bad,
+    not gittrack, and callers that list runs report it and go on with the others.
+    """
+    try:
+        yield
+    except GittrackError:
+        raise
+    except Exception as exc:
+        raise FormatError(f"cannot read run {run_id}: {type(exc).__name__}: {exc}") from exc
+
+
 def list_runs(repo: pygit2.Repository) -> dict[RunId, CommitId]:
     found = refs.list_refs(repo, layout.RUNS_PREFIX)
     return {RunId(name[len(layout.RUNS_PREFIX):]): commit for name, commit in found.items()}
@@ -45,15 +62,85 @@ def _yaml(repo: pygit2.Repository, tree: pygit2.Tree, path: str, commit: str) ->
     return yamlio.load(raw, what=f"{path} of commit {commit[:12]}")
 
 
+def _mapping(repo: pygit2.Repository, tree: pygit2.Tree, path: str, commit: str) -> dict[str, Any]:
+    data = _yaml(repo, tree, path, commit)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise FormatError(f"{path} of commit {commit[:12]} is a {type(data).__name__}, "
+                          "not a mapping")
+    return data
+
+
+# The shape of each run.yaml field that gittrack writes (docs/format.md): a forged run.yaml
+# of any other shape is refused here, once, instead of breaking whatever reader meets it.
+_Check = Callable[[Any], bool]
+
+
+def _opt(check: _Check) -> _Check:
+    return lambda v: v is None or check(v)
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _texts(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _fields(**checks: _Check) -> _Check:
+    return lambda v: isinstance(v, dict) and all(k not in v or c(v[k]) for k, c in checks.items())
+
+
+def _map_of(check: _Check) -> _Check:
+    return lambda v: isinstance(v, dict) and all(
+        isinstance(k, str) and check(x) for k, x in v.items())
+
+
+def _scalar(v: Any) -> bool:
+    return v is None or isinstance(v, (str, int, float))
+
+
+def _metric(v: Any) -> bool:
+    return isinstance(v, dict) and all(isinstance(k, str) for k in v) and _fields(
+        summary=_opt(_texts), step_metric=_opt(_text))(v)
+
+
+_INFO_SHAPES: dict[str, _Check] = {
+    "id": _text, "state": _text, "format": _int,
+    **dict.fromkeys(("name", "project", "group", "job_type", "notes", "created_at",
+                     "updated_at", "ended_at", "host", "user", "os", "python", "executable",
+                     "program", "cwd", "gittrack_version", "resumed_at"), _opt(_text)),
+    **dict.fromkeys(("exit_code", "pid", "steps", "resumed"), _opt(_int)),
+    "duration": _opt(_number),
+    "tags": _opt(_texts), "args": _opt(_texts),
+    "code": _opt(lambda v: _map_of(_scalar)(v) and _fields(
+        commit=_opt(_text), branch=_opt(_text), remote=_opt(_text),
+        dirty=_opt(lambda d: isinstance(d, bool)))(v)),
+    "metrics": _opt(_map_of(_metric)),
+    "artifacts": _opt(_map_of(_texts)),
+}
+
+
 def load_checkpoint(
-    repo: pygit2.Repository, commit: CommitId, *, with_resume: bool = True
+    repo: pygit2.Repository, commit: CommitId, *, with_resume: bool = True,
+    run_id: RunId | None = None,
 ) -> Checkpoint:
-    try:
-        tree = objects.commit_tree(repo, commit)
-    except (KeyError, ValueError, AssertionError):
-        raise FormatError(f"commit {commit[:12]} is not a gittrack run checkpoint") from None
-    info = _yaml(repo, tree, layout.RUN_YAML, commit)
-    if not isinstance(info, dict) or "id" not in info:
+    """The checkpoint at ``commit``; ``FormatError`` (or ``RepositoryError`` for a missing
+    object) naming the commit and the file when it cannot be read. With ``run_id``, the id
+    ``run.yaml`` gives must be that of the ref the commit came from."""
+    tree = objects.commit_tree(repo, commit)
+    info = _mapping(repo, tree, layout.RUN_YAML, commit)
+    if "id" not in info:
         raise FormatError(f"commit {commit[:12]} has no readable {layout.RUN_YAML}")
     version = info.get("format")
     if not isinstance(version, int) or version > layout.FORMAT:
@@ -61,12 +148,13 @@ def load_checkpoint(
             f"run {info.get('id')} uses format {version!r}; this gittrack reads format "
             f"{layout.FORMAT}: upgrade gittrack"
         )
+    check_info(info, commit, run_id)
     return Checkpoint(
         commit=commit,
         info=info,
-        config=_yaml(repo, tree, layout.CONFIG_YAML, commit) or {},
-        summary=_yaml(repo, tree, layout.SUMMARY_YAML, commit) or {},
-        resume=(_yaml(repo, tree, layout.RESUME_YAML, commit) or {}) if with_resume else {},
+        config=_mapping(repo, tree, layout.CONFIG_YAML, commit),
+        summary=_mapping(repo, tree, layout.SUMMARY_YAML, commit),
+        resume=_mapping(repo, tree, layout.RESUME_YAML, commit) if with_resume else {},
     )
 
 
@@ -84,15 +172,37 @@ def resumes(repo: pygit2.Repository, head: CommitId) -> Iterator[tuple[CommitId,
         commit = parent
 
 
-def _chunks(repo: pygit2.Repository, commit: CommitId, directory: str) -> list[bytes]:
+def check_info(info: dict[str, Any], commit: CommitId, run_id: RunId | None) -> None:
+    """``FormatError`` unless the fields of ``run.yaml`` that readers use have their types,
+    and (with ``run_id``) ``id`` is the id of the ref the commit is on."""
+    where = f"{layout.RUN_YAML} of commit {commit[:12]}"
+    for key, check in _INFO_SHAPES.items():
+        if key in info and not check(info[key]):
+            raise FormatError(f"{where}: {key} is not what gittrack writes there "
+                              f"(a {type(info[key]).__name__})")
+    if run_id is not None and info["id"] != run_id:
+        raise FormatError(f"{where} says it is run {info['id']!r}, but it is on the ref of "
+                          f"run {run_id}")
+
+
+def _chunks(
+    repo: pygit2.Repository, commit: CommitId, directory: str
+) -> list[tuple[str, bytes]]:
+    """``(path, bytes)`` of each chunk in ``directory``, in order."""
     tree = objects.commit_tree(repo, commit)
     out = []
     for name in objects.list_files(repo, tree, directory):
         if layout.chunk_number(name) is not None:
-            data = objects.read_file(repo, tree, f"{directory}/{name}")
+            path = f"{directory}/{name}"
+            data = objects.read_file(repo, tree, path)
             if data is not None:
-                out.append(data)
+                out.append((path, data))
     return out
+
+
+def _read_chunks(repo: pygit2.Repository, commit: CommitId, directory: str) -> list[pa.Table]:
+    return [table.read_chunk(data, what=f"{path} of commit {commit[:12]}")
+            for path, data in _chunks(repo, commit, directory)]
 
 
 def history(
@@ -106,9 +216,7 @@ def history(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    tables = [table.read_chunk(c, what=f"history chunk of {commit[:12]}")
-              for c in _chunks(repo, commit, layout.HISTORY_DIR)]
-    full = table.concat(tables)
+    full = table.concat(_read_chunks(repo, commit, layout.HISTORY_DIR))
     if full is None:
         full = pa.table({name: pa.array([], t) for name, t in
                          ((table.STEP, pa.int64()), (table.TIMESTAMP, pa.float64()),
@@ -116,7 +224,8 @@ def history(
     if keys is None:
         return full
     wanted = [k for k in keys if k not in table.SYSTEM_COLUMNS]
-    present = [k for k in wanted if k in full.column_names]
+    stored = set(full.column_names)  # a set: a run may have 100,000 keys
+    present = [k for k in wanted if k in stored]
     columns = list(table.SYSTEM_COLUMNS) + present
     selected = full.select(columns)
     for name in wanted:
@@ -135,9 +244,8 @@ def histograms(repo: pygit2.Repository, commit: CommitId, key: str | None = None
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    tables = [table.read_chunk(c, what=f"histogram chunk of {commit[:12]}")
-              for c in _chunks(repo, commit, layout.HISTOGRAMS_DIR)]
-    full = table.concat(tables, first=("key", table.STEP))
+    full = table.concat(_read_chunks(repo, commit, layout.HISTOGRAMS_DIR),
+                        first=("key", table.STEP))
     if full is None:
         full = pa.table({"key": pa.array([], pa.string()), table.STEP: pa.array([], pa.int64()),
                          table.TIMESTAMP: pa.array([], pa.float64()),

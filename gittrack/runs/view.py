@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pygit2
 
-from gittrack.errors import InvalidSettingError
+from gittrack.errors import GittrackError, GittrackWarning, InvalidSettingError
 from gittrack.runs import index, layout, store, wal
 from gittrack.types import CommitId, RefName, RunId
 
@@ -35,7 +36,9 @@ class RunView:
     @property
     def _checkpoint(self) -> store.Checkpoint:
         if self._cp is None:
-            self._cp = store.load_checkpoint(self._repo, self.commit, with_resume=False)
+            with store.reading(self.id):
+                self._cp = store.load_checkpoint(self._repo, self.commit, with_resume=False,
+                                                 run_id=self.id)
         if not self._looked:
             self._looked = True
             self._cp = _as_known_here(self._repo, self.id, self._cp)
@@ -99,7 +102,8 @@ class RunView:
 
     def history_arrow(self, keys: Sequence[str] | None = None) -> pa.Table:
         """The full history as a ``pyarrow.Table``: ``_step``, ``_timestamp``, ``_runtime``, ..."""
-        return store.history(self._repo, self.commit, keys)
+        with store.reading(self.id):
+            return store.history(self._repo, self.commit, keys)
 
     def history(self, keys: Sequence[str] | None = None, format: str = "pandas") -> Any:
         """The full, unsampled history: a pandas DataFrame (or ``format="arrow"|"polars"``).
@@ -118,7 +122,9 @@ class RunView:
 
     def histograms(self, key: str | None = None, format: str = "pandas") -> Any:
         """Histogram rows: ``key``, ``_step``, ``_timestamp``, ``edges``, ``counts``."""
-        return _convert(store.histograms(self._repo, self.commit, key), format)
+        with store.reading(self.id):
+            rows = store.histograms(self._repo, self.commit, key)
+        return _convert(rows, format)
 
     def used_artifacts(self) -> list[ArtifactVersion]:
         """The artifact versions this run used (``run.use_artifact``)."""
@@ -175,10 +181,17 @@ def all_runs(
 ) -> list[RunView]:
     """Every run, newest first (checkpoints come from the local cache in ``runs.index``).
 
-    A run that cannot be read raises, or with ``on_error`` is reported to it and left out.
+    A run that cannot be read (any failure: ``store.reading``) raises, or with ``on_error``
+    (e.g. ``warn_unreadable``) is reported to it and left out.
     """
     heads = store.list_runs(repo)
     loaded = index.load_checkpoints(repo, heads, on_error)
     views = [RunView(repo, rid, heads[rid], cp) for rid, cp in loaded.items()]
     views.sort(key=lambda v: (v.created_at, v.id), reverse=True)
     return views
+
+
+def warn_unreadable(run_id: RunId, error: GittrackError) -> None:
+    """An ``on_error`` for ``all_runs``: a ``GittrackWarning`` naming the run, which is left
+    out (the command line prints it as ``gittrack: warning: ...``)."""
+    warnings.warn(f"skipping run {run_id}: {error}", GittrackWarning, stacklevel=2)

@@ -96,3 +96,17 @@ def test_protocols() -> None:
     assert config.check_protocol("memory://x") is None
     with pytest.raises(StorageError, match=r"unknown storage protocol 'nosuch'"):
         config.check_protocol("nosuch://x")
+
+
+@pytest.mark.parametrize("local", [False, True])
+def test_a_value_that_cannot_be_written_leaves_no_file(
+    git_repo: pygit2.Repository, repo: Path, local: bool
+) -> None:
+    config.save_storage(git_repo, "s3://bucket/a", {"region": "eu"}, local=local)
+    path = config.local_config_path(git_repo) if local else config.project_config_path(git_repo)
+    assert path is not None
+    before = sorted(path.parent.iterdir())
+    with pytest.raises(InvalidSettingError, match=r"'\\udce9' is not UTF-8"):
+        config.save_storage(git_repo, "s3://bucket/caf\udce9", {}, local=local)
+    assert sorted(path.parent.iterdir()) == before
+    assert config.load_config(git_repo).url == "s3://bucket/a"

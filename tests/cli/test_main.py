@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -130,3 +130,138 @@ def test_up_to_date_push_and_pull_stay_light(
         assert result.returncode == 0, result.stderr
         assert "up to date" in result.stdout
         assert set(HEAVY) & modules == set(), args
+
+
+# --- the top level: exit 70 only for a bug -------------------------------------------------
+
+
+def gittrack_cli(args: list[str | bytes], cwd: Path, **kwargs: object
+                 ) -> subprocess.CompletedProcess[bytes]:
+    """`gittrack ARGS` in a fresh interpreter, arguments as raw bytes where given."""
+    base: dict[str, str] = kwargs.pop("env", None) or dict(os.environ)  # type: ignore[assignment]
+    env = {**base, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(CHECKOUT), os.environ.get("PYTHONPATH", "")) if p)}
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **kwargs}
+    return subprocess.run(  # type: ignore[call-overload,no-any-return]
+        [sys.executable, "-m", "gittrack.cli.main", *args], cwd=cwd, env=env, **streams)
+
+
+def test_a_full_disk_is_one_line_and_its_own_exit_code(repo: Path, make_run: MakeRun) -> None:
+    make_run()
+    with open("/dev/full", "wb") as full:  # a real device: every write fails with ENOSPC
+        result = gittrack_cli(["runs", "--json"], repo, stdout=full, stderr=subprocess.PIPE)
+    assert result.returncode == cli_main.IO_ERROR_EXIT == 74
+    assert result.stderr.decode() == "gittrack: error: No space left on device\n"
+
+
+@pytest.fixture
+def read_only_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A small tmpfs that the test can turn read-only (``mount -o remount,ro``)."""
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_read_only_repository_names_the_file(
+    read_only_tmpfs: Path, fast_settings: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import make_repo
+
+    repo = make_repo(read_only_tmpfs / "project")
+    monkeypatch.chdir(repo)
+    run = gittrack.init(settings=fast_settings)
+    run.log({"a": 1})
+    run.finish()
+    subprocess.run(["mount", "-o", "remount,ro", str(read_only_tmpfs)], check=True)
+    result = gittrack_cli(["rm", "-y", run.id], repo)
+    stderr = result.stderr.decode()
+    assert result.returncode not in (0, cli_main.INTERNAL_ERROR_EXIT), stderr
+    assert stderr.count("\n") == 1 and "Read-only file system" in stderr, stderr
+    assert str(repo / ".git") in stderr  # names the file
+    listed = gittrack_cli(["runs"], repo)
+    assert listed.returncode == 0 and run.id in listed.stdout.decode()
+
+
+@pytest.mark.parametrize(("error", "code", "text"), [
+    (RecursionError("maximum recursion depth exceeded"), 6, "nested too deeply"),
+    (MemoryError(), 6, "out of memory"),
+    (PermissionError(13, "Permission denied", "/x/y"), 74, "cannot access /x/y: Permission"),
+    (OSError(30, "Read-only file system", "/r/.git/x.lock"), 74,
+     "cannot write /r/.git/x.lock: Read-only file system"),
+    (ZeroDivisionError("division by zero"), 70,
+     "internal error: ZeroDivisionError: division by zero — this is a bug, please report it"),
+])
+def test_what_escapes_a_command(
+    repo: Path, cli: Cli, make_run: MakeRun, monkeypatch: pytest.MonkeyPatch,
+    error: BaseException, code: int, text: str,
+) -> None:
+    """No real input is known to raise these any more: a command is made to, to pin the
+    top level's answer for whatever is left."""
+    from gittrack.cli import runs_cmd
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise error
+
+    make_run()
+    monkeypatch.setattr(runs_cmd, "select_runs", fail)
+    result = cli("runs")
+    assert result.exit_code == code
+    assert result.stderr.startswith(f"gittrack: {'' if code == 70 else 'error: '}")
+    assert text in result.stderr and result.stderr.count("\n") == 1
+    with pytest.raises(type(error)):
+        cli("--debug", "runs")
+
+
+def test_gittrack_warnings_are_one_line_and_never_errors(
+    repo: Path, cli: Cli, make_run: MakeRun
+) -> None:
+    from tests.runs.forge import forge_run
+
+    make_run(name="good")
+    forge_run(repo, "forged", {"run.yaml": b"format: 1\nid: forged\nname: good\n",
+                               "config.yaml": b"a: &x 1\nb: *x\n"})
+    result = cli("show", "good")  # by name: every run is read, the forged one is skipped
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("gittrack: warning: skipping run forged: cannot read "
+                                    "config.yaml of commit")
+
+
+NOT_UTF8 = b"caf\xe9"
+
+
+@pytest.mark.parametrize("args", [
+    [b"runs", b"-f", b"config.name=" + NOT_UTF8],
+    [b"runs", b"--tag", NOT_UTF8],
+    [b"show", NOT_UTF8],
+    [b"log", b"x", b"-k", NOT_UTF8],
+    [b"export", b"x", b"-o", NOT_UTF8],
+    [b"storage", b"set", b"/tmp/" + NOT_UTF8],
+    [b"storage", b"set", b"/tmp/x", b"--option", b"key=" + NOT_UTF8],
+    [b"artifact", b"get", NOT_UTF8 + b":latest"],
+    [b"-C", NOT_UTF8, b"runs"],
+])
+def test_arguments_that_are_not_utf8_are_refused_naming_them(
+    repo: Path, make_run: MakeRun, args: list[bytes]
+) -> None:
+    make_run()
+    before = git(repo, "status", "--porcelain", "--ignored")
+    result = gittrack_cli(list(args), repo)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (b"gittrack: error: argument " + repr(
+        next(a for a in args if b"\xe9" in a)).encode()[1:] + b" is not UTF-8 text: "
+        b"gittrack reads names, keys, values and paths as UTF-8\n")
+    assert git(repo, "status", "--porcelain", "--ignored") == before  # no temporary file
+
+
+def test_a_repository_in_the_environment_must_be_utf8_too(repo: Path) -> None:
+    env = {**os.environ, "GITTRACK_REPO": os.fsdecode(b"/tmp/caf\xe9")}
+    result = gittrack_cli(["runs"], repo, env=env)
+    assert result.returncode == 2
+    assert result.stderr == b"gittrack: error: GITTRACK_REPO='/tmp/caf\\xe9' is not UTF-8 text\n"

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pygit2
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import gittrack
 from tests.conftest import CliResult, run_python
@@ -219,3 +223,165 @@ def test_repo_option(repo: Path, tmp_path: Path, cli: Cli, make_run: MakeRun,
     make_run(name="there")
     monkeypatch.chdir(tmp_path)
     assert column(cli("-C", str(repo), "runs"), 1) == ["there"]
+
+
+def test_a_run_missing_a_git_object_is_reported_and_the_others_work(
+    repo: Path, cli: Cli, make_run: MakeRun, tmp_path: Path
+) -> None:
+    from tests.runs.forge import delete_loose_object
+
+    good = make_run(name="good", config={"for": "good"})
+    bad = make_run(name="bad", config={"for": "bad"})
+    git = pygit2.Repository(str(repo))
+    tree = git.references[f"refs/gittrack/runs/{bad}"].peel(pygit2.Commit).tree
+    delete_loose_object(repo, str(tree["config.yaml"].id))
+    delete_loose_object(repo, str(tree["history/000000.parquet"].id))
+    listed = cli("runs")
+    assert listed.exit_code == 0 and column(listed, 1) == ["good"]
+    assert f"gittrack: warning: skipping run {bad}: cannot read config.yaml" in listed.stderr
+    for args in (("show", bad), ("log", bad), ("diff", good, bad), ("export", bad)):
+        result = cli(*args, "-o", str(tmp_path / "out")) if args[0] == "export" else cli(*args)
+        assert result.exit_code == 3, (args, result.stderr)
+        assert result.stderr.startswith("gittrack: error: cannot read ") and (
+            "is missing or damaged" in result.stderr), (args, result.stderr)
+    nothing = cli("runs", "-f", "state=nosuch")
+    assert nothing.exit_code == 0 and "(1 run in all)" in nothing.stdout
+    assert nothing.stderr.count("skipping run") == 1
+    both = cli("export", good, bad, "-o", str(tmp_path / "out"))
+    assert both.exit_code == 3
+    assert f"skipping run {bad}" in both.stderr and "1 of 2 runs could not be exported" in (
+        both.stderr)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [good]
+
+
+def test_a_forged_run_from_a_remote_cannot_hang_or_exhaust_a_clone(
+    repo: Path, make_run: MakeRun, tmp_path: Path
+) -> None:
+    """The 480-byte "billion laughs" config.yaml, pulled from a remote into a clean clone."""
+    from tests.conftest import git as run_git
+    from tests.formats.test_yamlio import BILLION_LAUGHS
+    from tests.runs.forge import forge_run, run_yaml
+
+    make_run(name="good")
+    forge_run(repo, "bomb", {"run.yaml": run_yaml("bomb"), "config.yaml": BILLION_LAUGHS})
+    run_git(tmp_path, "init", "-q", "--bare", "-b", "main", "remote.git")
+    run_git(repo, "push", "-q", str(tmp_path / "remote.git"), "main",
+            "refs/gittrack/*:refs/gittrack/*")
+    run_git(tmp_path, "clone", "-q", str(tmp_path / "remote.git"), "clone")
+    clone = tmp_path / "clone"
+
+    def gittrack_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_python(f"from gittrack.cli.main import main; main({list(args)!r})", clone,
+                          check=False, timeout=60)
+
+    pulled = gittrack_cli("pull")
+    assert pulled.returncode == 0, pulled.stderr
+
+    listed = gittrack_cli("runs", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [r["name"] for r in json.loads(listed.stdout)] == ["good"]
+    assert "skipping run bomb: cannot read config.yaml" in listed.stderr
+    assert "anchors or aliases" in listed.stderr
+    shown = gittrack_cli("show", "bomb")
+    assert shown.returncode == 6 and "anchors or aliases" in shown.stderr
+    api = run_python("import warnings, gittrack\nwarnings.simplefilter('ignore')\n"
+                     "print([r.name for r in gittrack.Api().runs()])", clone, timeout=60)
+    assert api.stdout.strip() == "['good']"
+
+
+@pytest.mark.parametrize(("value", "named"), [
+    ("config.lr={$in: 5}", "$in on 'config.lr' takes a list, got 5"),
+    ("$and=5", "$and takes a list of filters, got 5"),
+    ("name={$regex: '('}", "$regex on 'name' takes a valid regular expression"),
+    ("config.lr={$near: 1}", "unknown filter operator '$near' on 'config.lr'"),
+    ("config.lr={$gt: [1]}", "$gt on 'config.lr' takes a number or a text, got [1]"),
+    ("config.lr={$exists: maybe}", "$exists on 'config.lr' takes true or false, got 'maybe'"),
+    ("config.lr=" + "[" * 300 + "]" * 300, "nested more than 200 levels deep"),
+    ("config.lr=&a 1", "anchors or aliases"),
+])
+def test_malformed_filters_are_usage_errors(
+    cli: Cli, make_run: MakeRun, value: str, named: str
+) -> None:
+    make_run()
+    result = cli("runs", "-f", value)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("gittrack: error: ") and named in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+JUNK = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+    | st.dates().map(str),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                max_size=3),
+    max_leaves=10,
+)
+INFO_KEYS = st.sampled_from(["name", "state", "tags", "project", "group", "job_type", "notes",
+                             "created_at", "duration", "code", "artifacts", "exit_code"])
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(info=st.dictionaries(INFO_KEYS, JUNK, max_size=6), config=JUNK, summary=JUNK)
+def test_forged_metadata_never_breaks_the_reading_commands(
+    repo: Path, cli: Cli, info: dict[str, Any], config: Any, summary: Any
+) -> None:
+    """Any run.yaml/config.yaml/summary.yaml a remote could send: every reading command
+    either shows the run or reports it (exit 0 with a warning, or 3/6 naming it), never an
+    internal error, and a good run next to it is always listed."""
+    from gittrack.formats import yamlio
+    from tests.runs.forge import forge_run
+
+    forge_run(repo, "good", {"run.yaml": b"format: 1\nid: good\nname: good\nstate: finished\n"})
+    forge_run(repo, "junk", {
+        "run.yaml": yamlio.dump({"format": 1, "id": "junk", **info}),
+        "config.yaml": yamlio.dump(config), "summary.yaml": yamlio.dump(summary)})
+    for args in (("runs",), ("runs", "--json"), ("runs", "-c", "config.a"),
+                 ("runs", "-f", "summary.x={$gt: 1}"), ("show", "junk"),
+                 ("show", "junk", "--json"), ("log", "junk"), ("export", "junk", "-o", "out")):
+        result = cli(*args)
+        assert result.exit_code in (0, 3, 4, 6), (args, result.stderr)
+        assert "internal error" not in result.stderr, (args, result.stderr)
+    listed = cli("runs", "--json")
+    assert "good" in [r["id"] for r in json.loads(listed.stdout)]
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_control_characters_from_a_remote_never_reach_the_terminal(
+    repo: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch, terminal: bool
+) -> None:
+    """A forged name or value with escape sequences (set the terminal's title, rewrite the
+    screen) is printed with them escaped, in tables, in `show`, in warnings and errors."""
+    from tests.runs.forge import forge_run
+
+    if terminal:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+        monkeypatch.setenv("FORCE_COLOR", "1")
+    evil = '"\\e]0;PWNED\\a\\e[2J\\x9b31m"'
+    forge_run(repo, "evil", {
+        "run.yaml": f"format: 1\nid: evil\nname: {evil}\nstate: finished\n".encode(),
+        "config.yaml": f"lr: {evil}\n{evil}: 1\n".encode(),
+        "summary.yaml": f"acc: {evil}\n".encode()})
+    forge_run(repo, "bad", {"run.yaml": f"format: 1\nid: bad\nname: {evil}\ntags: 5\n".encode()})
+    for args in (("runs",), ("runs", "-c", "config.lr", "-c", "summary.acc"), ("show", "evil"),
+                 ("log", "evil"), ("show", "bad")):
+        result = cli(*args)
+        for stream in (result.stdout, result.stderr):
+            assert "\x1b]" not in stream and "\x1b[2J" not in stream and "\x9b" not in stream, (
+                args, stream)
+    shown = cli("show", "evil").stdout
+    assert "\\x1b]0;PWNED" in shown and "\\x9b31m" in shown
+
+
+@pytest.mark.parametrize("field", ["tags: [null]", "code: [null]", "artifacts: {'': null}",
+                                   "metrics: {acc: 5}", "args: {a: 1}", "created_at: 2026-01-01",
+                                   "code: {commit: {a: 1}}"])
+def test_a_run_yaml_field_of_another_shape_is_refused_naming_it(
+    repo: Path, cli: Cli, field: str
+) -> None:
+    """Found by the property above: each of these made `show` exit 70."""
+    from tests.runs.forge import forge_run
+
+    forge_run(repo, "junk", {"run.yaml": f"format: 1\nid: junk\n{field}\n".encode()})
+    result = cli("show", "junk")
+    assert result.exit_code == 6, result.stderr
+    assert field.split(":")[0] in result.stderr and "run.yaml" in result.stderr

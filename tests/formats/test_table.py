@@ -143,3 +143,77 @@ def test_histogram_chunk_round_trip() -> None:
 def test_unreadable_chunk_is_a_format_error() -> None:
     with pytest.raises(FormatError, match="history chunk"):
         table.read_chunk(b"not parquet", what="history chunk")
+
+
+def _sample_chunk() -> bytes:
+    return table.history_chunk(list(range(50)), [float(i) for i in range(50)],
+                               [i / 2 for i in range(50)],
+                               {"loss": [1 / (i + 1) for i in range(50)],
+                                "name": [f"row {i}" for i in range(50)]})
+
+
+@settings(max_examples=300)
+@given(st.data())
+def test_a_damaged_chunk_reads_or_is_a_format_error(data: st.DataObject) -> None:
+    """Any corruption a remote or a disk can bring: never a decoder's own exception."""
+    raw = bytearray(_sample_chunk())
+    for _ in range(data.draw(st.integers(1, 8))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(raw)))
+    try:
+        table.read_chunk(bytes(raw[:cut] if data.draw(st.booleans()) else raw), what="h/0")
+    except FormatError as exc:
+        assert "h/0" in str(exc)
+
+
+def test_a_chunk_declaring_too_much_data_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    zeros = table.history_chunk([0] * (1 << 20), [0.0] * (1 << 20), [0.0] * (1 << 20), {})
+    assert len(zeros) < 200_000  # compresses to little: what a bomb looks like
+    monkeypatch.setattr(table, "MAX_CHUNK_BYTES", 8 << 20)
+    with pytest.raises(FormatError, match=r"history/000001\.parquet: it declares .* bytes"):
+        table.read_chunk(zeros, what="history/000001.parquet")
+
+
+def test_many_keys_across_many_chunks_with_differing_key_sets() -> None:
+    """Wide runs (issue 8): 3,000 keys over 60 chunks, each chunk with its own key set, some
+    keys widening bool → int → float or turning to text, some only ever null. Checked
+    against rows built in plain Python."""
+    chunks, rows_per, keys = 60, 3, 3_000
+    expected_rows: list[dict[str, Any]] = []
+    parts = []
+    for c in range(chunks):
+        steps = list(range(c * rows_per, (c + 1) * rows_per))
+        names = [f"k{(c * 37 + i) % keys:05d}" for i in range(150)]  # overlapping windows
+        columns: dict[str, list[Any]] = {}
+        for name in names:
+            n = int(name[1:])
+            kind = n % 5
+            if kind == 0:    # widens with the chunk: bool, then int, then float
+                values: list[Any] = [[True, 2, 2.5][min(c // 20, 2)]] * rows_per
+            elif kind == 1:  # text in every third chunk
+                values = [f"t{c}"] * rows_per if c % 3 == 0 else [c] * rows_per
+            elif kind == 2:  # never a value
+                values = [None] * rows_per
+            else:
+                values = [float(n + s) for s in steps]
+            columns[name] = values
+        parts.append(table.read_chunk(table.history_chunk(
+            steps, [float(s) for s in steps], [0.0] * rows_per, columns)))
+        for r, step in enumerate(steps):
+            expected_rows.append({"_step": step, **{k: v[r] for k, v in columns.items()}})
+    full = table.concat(parts)
+    assert full is not None
+    seen = list(dict.fromkeys(k for row in expected_rows for k in row if k != "_step"))
+    assert full.column_names == [*table.SYSTEM_COLUMNS, *seen]
+    assert full.num_rows == chunks * rows_per
+    got = {name: full.column(name).to_pylist() for name in seen}
+    for name in seen:
+        want = [row.get(name) for row in expected_rows]
+        present = [w for w in want if w is not None]
+        if any(isinstance(w, str) for w in present):
+            want = [None if w is None else (w if isinstance(w, str) else str(w)) for w in want]
+        elif any(isinstance(w, float) for w in present):
+            want = [None if w is None else float(w) for w in want]
+        elif any(isinstance(w, int) and not isinstance(w, bool) for w in present):
+            want = [None if w is None else int(w) for w in want]
+        assert got[name] == want, name

@@ -53,3 +53,77 @@ def test_unreadable_yaml_is_a_format_error_naming_what() -> None:
 def test_python_objects_are_not_loaded() -> None:
     with pytest.raises(FormatError):
         yamlio.load(b"!!python/object/apply:os.system ['true']")
+
+
+# The classic "billion laughs": 480 bytes whose aliases make 10**9 list items when walked.
+BILLION_LAUGHS = b"""\
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"""
+
+
+def test_billion_laughs_is_refused_naming_the_file() -> None:
+    with pytest.raises(FormatError, match=r"config\.yaml of commit abc.*anchors or aliases"):
+        yamlio.load(BILLION_LAUGHS, what="config.yaml of commit abc")
+
+
+@pytest.mark.parametrize("doc", [
+    b"a: &x 1\n",                      # an anchor alone
+    b"a: &x 1\nb: *x\n",               # an alias
+    b"base: &b {x: 1}\nmine:\n  <<: *b\n",  # a merge key
+])
+def test_anchors_and_aliases_are_refused(doc: bytes) -> None:
+    with pytest.raises(FormatError, match="anchors or aliases"):
+        yamlio.load(doc)
+
+
+@pytest.mark.parametrize("doc", [
+    b"a: !custom 1\n", b"a: !!binary aGVsbG8=\n", b"a: !!set {x, y}\n",
+    b"a: !!omap [{x: 1}]\n", b"a: !!timestamp 2024-01-01\n", b"!!python/name:os.system\n",
+    b"a: !<tag:example.com,2024:x> 1\n",
+])
+def test_tags_gittrack_does_not_write_are_refused(doc: bytes) -> None:
+    with pytest.raises(FormatError, match="tag"):
+        yamlio.load(doc, what="run.yaml")
+
+
+def test_spelled_out_core_tags_are_read() -> None:
+    assert yamlio.load(b"a: !!str 1\nb: !!int '2'\nc: !!float 3\n") == {
+        "a": "1", "b": 2, "c": 3.0}
+
+
+@pytest.mark.parametrize("nested", [
+    "[" * (yamlio.MAX_DEPTH + 1) + "]" * (yamlio.MAX_DEPTH + 1),
+    "[" * 200_000 + "]" * 200_000,  # libyaml's composer recurses in C: this would crash
+    "".join(f"{'  ' * i}k:\n" for i in range(yamlio.MAX_DEPTH + 1)) + "  " * 201 + "v\n",
+])
+def test_nesting_deeper_than_the_bound_is_refused(nested: str) -> None:
+    with pytest.raises(FormatError, match=rf"summary\.yaml: nested more than {yamlio.MAX_DEPTH}"):
+        yamlio.load(nested.encode(), what="summary.yaml")
+
+
+def test_nesting_up_to_the_bound_is_read() -> None:
+    depth = yamlio.MAX_DEPTH
+    doc: Any = 1
+    for _ in range(depth):
+        doc = [doc]
+    assert yamlio.load(yamlio.dump(doc)) == doc
+
+
+def test_a_document_larger_than_the_bound_is_refused() -> None:
+    big = b"a: '" + b"x" * yamlio.MAX_BYTES + b"'\n"
+    with pytest.raises(FormatError, match=r"config\.yaml: .* bytes is more than"):
+        yamlio.load(big, what="config.yaml")
+
+
+def test_text_is_measured_in_bytes() -> None:
+    text = "a: '" + "é" * (yamlio.MAX_BYTES // 2) + "'\n"  # fewer characters than the bound
+    with pytest.raises(FormatError, match="bytes is more than"):
+        yamlio.load(text)

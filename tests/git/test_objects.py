@@ -5,7 +5,9 @@ from pathlib import Path
 import pygit2
 import pytest
 
+from gittrack.errors import FormatError, RepositoryError
 from gittrack.git import objects
+from gittrack.types import CommitId
 from tests.conftest import git
 
 
@@ -72,6 +74,33 @@ def test_read_file_and_list_files_of_missing_paths(repo_obj: pygit2.Repository) 
     tree = repo_obj[objects.write_tree(repo_obj, None, {"dir/f": b"1", "top": b"2"})]
     assert isinstance(tree, pygit2.Tree)
     assert objects.read_file(repo_obj, tree, "nope") is None
-    assert objects.read_file(repo_obj, tree, "dir") is None  # a folder is not a file
     assert list(objects.list_files(repo_obj, tree, "nope")) == []
-    assert list(objects.list_files(repo_obj, tree, "top")) == []
+
+
+def test_a_folder_where_a_file_should_be_is_a_format_error(repo_obj: pygit2.Repository) -> None:
+    # forged or damaged data: reported, never read as "no such file"
+    tree = repo_obj[objects.write_tree(repo_obj, None, {"dir/f": b"1", "top": b"2"})]
+    assert isinstance(tree, pygit2.Tree)
+    with pytest.raises(FormatError, match="dir is a tree, not a file"):
+        objects.read_file(repo_obj, tree, "dir")
+    with pytest.raises(FormatError, match="top is a blob, not a folder"):
+        list(objects.list_files(repo_obj, tree, "top"))
+
+
+def test_missing_objects_are_repository_errors_naming_them(
+    repo_obj: pygit2.Repository
+) -> None:
+    blob = repo_obj.create_blob(b"gone")
+    tree = repo_obj[objects.write_tree(repo_obj, None, {"top": b"gone"})]
+    assert isinstance(tree, pygit2.Tree)
+    commit = objects.commit(repo_obj, tree.id, [], "m")
+    loose = Path(repo_obj.path) / "objects" / str(blob)[:2] / str(blob)[2:]
+    loose.unlink()
+    with pytest.raises(RepositoryError, match=f"cannot read top: git object {blob} is missing"):
+        objects.read_file(repo_obj, tree, "top")
+    other = CommitId(str(repo_obj.create_blob(b"other")))
+    with pytest.raises(FormatError, match=rf"{other[:12]} is a blob, not a commit"):
+        objects.commit_tree(repo_obj, other)
+    with pytest.raises(RepositoryError, match=f"commit {'0' * 12}: git object 0{{40}} is"):
+        objects.commit_tree(repo_obj, CommitId("0" * 40))
+    assert objects.commit_tree(repo_obj, commit).id == tree.id

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pygit2
@@ -133,18 +134,15 @@ def test_unreadable_runs_raise_or_are_reported(repo: Path) -> None:
     assert cached_commits(git) == {str(git.references["refs/gittrack/runs/ok"].target)}
 
 
-def test_an_unwritable_cache_is_no_error(
-    repo: Path, fast_settings: dict[str, object], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_unwritable_cache_is_no_error(repo: Path, fast_settings: dict[str, object]) -> None:
     make_runs(1, fast_settings)
     git = open_repo(repo)
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(index.tempfile, "mkstemp", refuse)
+    folder = index.cache_path(git).parent
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_text("not a folder")  # the tests run as root: permissions would not stop it
     assert len(all_runs(git)) == 1
-    assert not index.cache_path(git).exists()
+    assert folder.read_text() == "not a folder"
 
 
 def test_no_temporary_files_are_left(repo: Path, fast_settings: dict[str, object]) -> None:
@@ -153,3 +151,21 @@ def test_no_temporary_files_are_left(repo: Path, fast_settings: dict[str, object
     all_runs(git)
     assert [p.name for p in index.cache_path(git).parent.iterdir()] == [
         index.cache_path(git).name]
+
+
+def test_a_cached_entry_is_checked_as_a_parse_would(repo: Path) -> None:
+    """An entry an older gittrack cached for a forged run (a wrong type, another run's id)
+    is parsed again, and the run reported, instead of breaking the listing."""
+    git = open_repo(repo)
+    commit_run(git, "ok", {"run.yaml": RUN_YAML % b"ok"})
+    forged = commit_run(git, "forged", {"run.yaml": RUN_YAML % b"forged" + b"tags: 5\n"})
+    all_runs(git, lambda *_: None)
+    path = index.cache_path(git)
+    data = json.loads(path.read_text())
+    info = {"format": 1, "id": "forged", "name": "n", "state": "finished", "tags": 5,
+            "created_at": "2026-01-01T00:00:00.0Z"}
+    data["entries"][forged] = {"info": info, "config": {}, "summary": {}}
+    path.write_text(json.dumps(data))
+    errors: list[RunId] = []
+    assert [v.id for v in all_runs(git, lambda run_id, exc: errors.append(run_id))] == ["ok"]
+    assert errors == ["forged"]

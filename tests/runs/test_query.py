@@ -4,9 +4,11 @@ import dataclasses
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from gittrack.errors import InvalidSettingError
-from gittrack.runs.query import matches, parse_cli_filter
+from gittrack.errors import InvalidSettingError, UsageError
+from gittrack.runs.query import compile_filter, matches, parse_cli_filter
 
 
 @dataclasses.dataclass
@@ -91,3 +93,52 @@ def test_parse_cli_filter(text: str, expected: tuple[str, Any]) -> None:
 def test_parse_cli_filter_refuses(text: str) -> None:
     with pytest.raises(InvalidSettingError, match="KEY=VALUE"):
         parse_cli_filter(text)
+
+
+@pytest.mark.parametrize(("filters", "named"), [
+    ({"config.lr": {"$in": 5}}, r"\$in on 'config.lr' takes a list, got 5"),
+    ({"config.lr": {"$nin": "abc"}}, r"\$nin on 'config.lr' takes a list, got 'abc'"),
+    ({"$and": 5}, r"\$and takes a list of filters, got 5"),
+    ({"$or": {"state": "x"}}, r"\$or takes a list of filters"),
+    ({"$and": [5]}, r"a filter maps fields to conditions, got 5"),
+    ({"name": {"$regex": "("}}, r"\$regex on 'name' takes a valid regular expression"),
+    ({"name": {"$regex": 5}}, r"\$regex on 'name' takes a regular expression \(text\), got 5"),
+    ({"config.lr": {"$gt": [1]}}, r"\$gt on 'config.lr' takes a number or a text, got \[1\]"),
+    ({"config.lr": {"$lte": None}}, r"\$lte on 'config.lr' takes a number or a text, got None"),
+    ({"config.lr": {"$exists": "yes"}}, r"\$exists on 'config.lr' takes true or false"),
+    ({"config.lr": {"$near": 1}}, r"unknown filter operator '\$near' on 'config.lr'"),
+    ({"$near": 1}, r"unknown filter operator '\$near' \(with 1\)"),
+    ({"config.lr": {"$gt": 1, "x": 2}}, r"mixes operators and values"),
+    ({5: 1}, r"filter field 5 is not text"),
+    ([("state", "x")], r"a filter maps fields to conditions"),
+])
+def test_malformed_filters_name_the_operator_and_the_value(filters: Any, named: str) -> None:
+    with pytest.raises(UsageError, match=named):
+        compile_filter(filters)
+
+
+SCALARS = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+           | st.sampled_from(["(", "[a-", "*", "a{2,1}", "\\", "ok.*"]))
+FIELDS = st.sampled_from(["state", "tags", "name", "config.lr", "config.model", "summary.acc",
+                          "config.model.depth", "metadata.id", "nosuch"]) | st.text(max_size=6)
+OPERATORS = st.sampled_from(["$eq", "$ne", "$in", "$nin", "$gt", "$gte", "$lt", "$lte",
+                             "$exists", "$regex", "$and", "$or", "$near", "$"])
+DOCUMENTS = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(OPERATORS | FIELDS, inner, max_size=3),
+    max_leaves=12,
+)
+RUNS = [RUN, FakeRun(config={"lr": "x", "model": [1, {"a": None}]}, summary={"acc": None},
+                     metadata={"tags": "not-a-list", "state": 5, "name": ["n"]})]
+
+
+@settings(max_examples=500)
+@given(DOCUMENTS)
+def test_any_filter_document_works_or_is_a_usage_error(filters: Any) -> None:
+    try:
+        test = compile_filter(filters)
+    except UsageError:
+        return
+    for run in RUNS:
+        assert test(run) in (True, False)
