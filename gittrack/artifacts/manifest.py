@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from gittrack.errors import FormatError, UsageError
+from gittrack.formats.values import text_problem
 
 FORMAT_VERSION = "1"
 COLUMNS = ("path", "digest", "size", "blob", "ref")
@@ -76,11 +77,7 @@ def check_entry_path(name: object, *, what: str = "file name") -> str:
 def is_utf8(text: str) -> bool:
     """Whether ``text`` can be stored (Parquet and YAML hold UTF-8): no lone surrogate, as
     ``os.listdir`` gives for a byte that is not UTF-8 in a file name."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return text_problem(text) is None
 
 
 def parents(path: str) -> list[str]:

@@ -1,9 +1,14 @@
-"""What ``log()`` accepts, turned into the few types gittrack stores.
+"""What a run accepts from its user, turned into the few types gittrack stores.
 
-Stored scalar types: ``bool``, ``int`` (64-bit), ``float`` (NaN and ±inf kept) and ``str``;
-plus ``Histogram``. Nested dicts flatten to ``a/b``. ``None`` means "no value at this step".
-A key keeps one kind for the life of a run: numbers (bool < int < float promote), strings, or
-histograms.
+``log()`` stores ``bool``, ``int`` (64-bit), ``float`` (NaN and ±inf kept) and ``str``; plus
+``Histogram``. Nested dicts flatten to ``a/b``. ``None`` means "no value at this step". A key
+keeps one kind for the life of a run: numbers (bool < int < float promote), strings, or
+histograms. Config and summary values (``to_plain``) are YAML data: dicts, lists, scalars.
+
+Everywhere (keys, values, labels such as the run's name) a string must be text that UTF-8
+can store: a lone surrogate (``"caf\\udce9"``, from ``os.listdir`` of a non-UTF-8 name) is
+refused naming the key and the position, never stored to fail at a checkpoint. Keys hold no
+control characters; nesting is bounded by ``MAX_DEPTH`` (docs/format.md, "Values").
 """
 
 from __future__ import annotations
@@ -13,37 +18,133 @@ from collections.abc import Mapping
 from typing import Any
 
 from gittrack.errors import InvalidKeyError, InvalidValueError
+from gittrack.formats import yamlio
 from gittrack.formats.histogram import Histogram
 
 Scalar = bool | int | float | str
 Value = Scalar | Histogram
 
 RESERVED_KEYS = frozenset({"_step", "_timestamp", "_runtime"})
-MAX_KEY_LENGTH = 512
+MAX_KEY_LENGTH = 512  # characters of a key, or of a label (name, project, group, tag, ...)
+MAX_STRING_LENGTH = 1024 * 1024  # characters of a string value, or of all in one log() call
+MAX_DEPTH = 64  # levels of dicts and lists in one value
+MAX_PLAIN_INT_BITS = 1024  # config and summary integers (log() keeps 64-bit ones)
+# config.yaml, and the summary entries set by the user: a quarter of what readers load, and a
+# change stays one write-ahead-log record well below a segment (docs/decisions.md)
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 _INT64 = (-(2**63), 2**63 - 1)
 _FAST_KINDS: dict[type, str] = {float: "num", int: "num", bool: "num", str: "str"}
 _FLOATISH = frozenset({float, bool})
 _STR = frozenset({str})
 
 
+# -- text -------------------------------------------------------------------------------------
+def plain_str(text: str) -> str:
+    """``text`` as a plain ``str``: the WAL holds plain data only (not ``np.str_``), and a
+    ``(str, Enum)`` member is its value (``str()`` of it would be ``"Color.RED"``)."""
+    return text if type(text) is str else str.__str__(text)
+
+
+def text_problem(text: str) -> str | None:
+    """Why UTF-8 cannot store ``text`` (a lone surrogate, and where), or ``None``."""
+    if text.isascii():  # O(1) in CPython: the common case costs nothing
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"holds the lone surrogate {text[exc.start]!r} at position {exc.start}, which UTF-8 "
+            "cannot store (a name from a non-UTF-8 file system? decode it with "
+            "errors='replace' or use its repr())"
+        )
+    return None
+
+
+def string_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a stored string value (too long, a lone surrogate), or ``None``."""
+    if len(text) > MAX_STRING_LENGTH:
+        return f"is a string of {len(text)} characters; the limit is {MAX_STRING_LENGTH}"
+    return text_problem(text)
+
+
+def check_text(text: str, *, what: str) -> str:
+    """``text`` as a plain ``str`` if it can be stored, else ``InvalidValueError`` naming
+    ``what`` (``'config.path'``, ``notes``): a lone surrogate, or over ``MAX_STRING_LENGTH``."""
+    problem = string_problem(text)
+    if problem is not None:
+        raise InvalidValueError(f"{what} {problem}")
+    return plain_str(text)
+
+
+def readable(value: Any) -> Any:
+    """``value`` (str, or dicts and lists of them) with each string UTF-8 can store: bytes
+    that the file system or command line could not decode (lone surrogates from
+    ``surrogateescape``) become ``\\xNN`` escapes. For facts read from the system (the working
+    folder, ``sys.argv``), which a user cannot change for a run that is starting."""
+    if isinstance(value, str):
+        if text_problem(value) is None:
+            return value
+        raw = value.encode("utf-8", "surrogateescape") if _only_escapes(value) else None
+        if raw is not None:
+            return raw.decode("utf-8", "backslashreplace")
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {readable(k): readable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [readable(v) for v in value]
+    return value
+
+
+def _only_escapes(text: str) -> bool:
+    """Whether every surrogate in ``text`` is one ``surrogateescape`` makes (U+DC80-U+DCFF)."""
+    return all(not 0xD800 <= ord(ch) <= 0xDFFF or 0xDC80 <= ord(ch) <= 0xDCFF for ch in text)
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
+def key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be a key (of a metric, config or summary entry), or ``None``."""
+    if len(key) > MAX_KEY_LENGTH:
+        return f"is {len(key)} characters long; the limit is {MAX_KEY_LENGTH}"
+    if _has_control(key):
+        return "contains a control character"
+    return text_problem(key)
+
+
+def check_label(field: str, value: object) -> str | None:
+    """A one-line label of a run (``name``, ``project``, ``group``, ``job_type``, a tag):
+    ``None`` or a string of text without control characters, up to ``MAX_KEY_LENGTH``."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidValueError(f"{field} must be a string, got {type(value).__name__} {value!r}")
+    problem = key_problem(value)
+    if problem is not None:
+        raise InvalidValueError(f"{field} {_short(value)} {problem}")
+    return plain_str(value)
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 60 else f"{text[:40]!r}..."
+
+
+# -- log() -------------------------------------------------------------------------------------
 def validate_key(key: object) -> str:
     """Return ``key`` if it can name a metric, else raise ``InvalidKeyError`` saying why."""
     if not isinstance(key, str):
         raise InvalidKeyError(f"metric keys must be strings, got {type(key).__name__} {key!r}")
     if not key:
         raise InvalidKeyError("metric keys must not be empty")
-    if len(key) > MAX_KEY_LENGTH:
-        raise InvalidKeyError(
-            f"metric key {key[:40]!r}... is {len(key)} characters long; the limit is "
-            f"{MAX_KEY_LENGTH}"
-        )
+    problem = key_problem(key)
+    if problem is not None:
+        raise InvalidKeyError(f"metric key {_short(key)} {problem}")
     if key in RESERVED_KEYS:
         raise InvalidKeyError(f"metric key {key!r} is reserved for gittrack's own columns")
     if any(not part for part in key.split("/")):
         raise InvalidKeyError(f"metric key {key!r} has an empty part between slashes")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
-        raise InvalidKeyError(f"metric key {key!r} contains a control character")
-    return str(key)  # a plain str even for subclasses (np.str_): the WAL holds plain data only
+    return plain_str(key)
 
 
 def kind_of(value: Value) -> str:
@@ -85,15 +186,30 @@ class Normalizer:
         out: dict[str, Value] = {}
         kinds = self.kinds
         self.has_histogram = self._slow_used = False
+        text = 0
         for key, value in data.items():
             kind = _FAST_KINDS.get(type(value))
             # type(key) is str: a str subclass (np.str_) key takes the slow path to become a str
             if kind is not None and kinds.get(key) == kind and type(key) is str:
                 if type(value) is int and not _INT64[0] <= value <= _INT64[1]:
                     raise InvalidValueError(f"value of {key!r} does not fit in 64 bits: {value}")
+                if kind == "str":
+                    text += len(value)
+                    if (len(value) > MAX_STRING_LENGTH or not value.isascii()) and (
+                        problem := string_problem(value)
+                    ) is not None:
+                        raise InvalidValueError(f"value of {key!r} {problem}")
                 out[key] = value
             else:
-                self._slow(key, value, out, "")
+                self._slow(key, value, out, "", 1)
+        if self._slow_used:
+            text = sum(len(v) for v in out.values() if type(v) is str)
+        if text > MAX_STRING_LENGTH:
+            # One call is one write-ahead-log record, which must stay well below a segment.
+            raise InvalidValueError(
+                f"log() call holds {text} characters of text in its string values; the limit "
+                f"per call is {MAX_STRING_LENGTH} (log large texts as artifacts)"
+            )
         if self._slow_used:
             # Register kinds only once the whole dict is valid: a bad value leaves no trace.
             for key, value in out.items():
@@ -103,7 +219,9 @@ class Normalizer:
                         self._number_keys.add(key)
         return out
 
-    def _slow(self, key: object, value: Any, out: dict[str, Value], prefix: str) -> None:
+    def _slow(
+        self, key: object, value: Any, out: dict[str, Value], prefix: str, depth: int
+    ) -> None:
         self._slow_used = True
         if prefix:
             if not isinstance(key, str):
@@ -114,8 +232,12 @@ class Normalizer:
             key = prefix + key
         name = validate_key(key)
         if isinstance(value, Mapping) and not isinstance(value, Histogram):
+            if depth >= MAX_DEPTH and value:
+                raise InvalidValueError(
+                    f"metric {_short(name)} nests more than {MAX_DEPTH} levels deep"
+                )
             for sub_key, sub_value in value.items():
-                self._slow(sub_key, sub_value, out, name + "/")
+                self._slow(sub_key, sub_value, out, name + "/", depth + 1)
             return
         converted = to_value(name, value)
         if converted is None:
@@ -141,10 +263,10 @@ def to_value(key: str, value: Any) -> Value | None:
     """One value as a stored type; raises ``InvalidValueError`` naming ``key`` and the type."""
     if value is None:
         return None
-    if isinstance(value, (bool, Histogram)) or type(value) is str:
+    if isinstance(value, (bool, Histogram)):
         return value
-    if isinstance(value, str):  # np.str_ and other subclasses: the WAL holds plain data only
-        return str(value)
+    if isinstance(value, str):  # np.str_ and other subclasses become plain str
+        return check_text(value, what=f"value of {key!r}")
     if isinstance(value, int):
         if not _INT64[0] <= value <= _INT64[1]:
             raise InvalidValueError(f"value of {key!r} does not fit in 64 bits: {value}")
@@ -201,30 +323,87 @@ def _size(value: Any) -> int | None:
     return None
 
 
-def to_plain(value: Any, *, where: str) -> Any:
-    """A config value as plain YAML data (dicts, lists, scalars); raises naming ``where``."""
+# -- config and summary -------------------------------------------------------------------------
+def to_plain(value: Any, *, where: str, depth: int = 0) -> Any:
+    """A config value as plain YAML data (dicts, lists, scalars); raises naming ``where``.
+
+    ``depth`` is how deeply ``value`` sits in what the caller is converting: a container
+    ``MAX_DEPTH`` levels down must be empty.
+    """
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str):
-        return str(value)  # np.str_ and other subclasses: YAML and the WAL take plain str only
-    if isinstance(value, (int, float)):
-        return int(value) if isinstance(value, int) else float(value)
+        return check_text(value, what=f"value {where!r}")
+    if isinstance(value, int):
+        return _plain_int(int(value), where)
+    if isinstance(value, float):
+        return float(value)
     if isinstance(value, Mapping):
+        _check_depth(value, where, depth)
         out = {}
+        given: dict[str, object] = {}
         for k, v in value.items():
-            if not isinstance(k, (str, int, float, bool)):
-                raise InvalidValueError(
-                    f"config key {k!r} under {where!r} must be a string, not {type(k).__name__}"
+            key = _plain_key(k, where)
+            if key in given:  # {1: .., "1": ..}: both are "1" in YAML
+                raise InvalidKeyError(
+                    f"key {key!r} under {where!r} is given twice (as {given[key]!r} and "
+                    f"{k!r})"
                 )
-            out[str(k)] = to_plain(v, where=f"{where}.{k}")
+            given[key] = k
+            out[key] = to_plain(v, where=f"{where}.{key}", depth=depth + 1)
         return out
     if isinstance(value, (list, tuple, set, frozenset)):
+        _check_depth(value, where, depth)
         items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
-        return [to_plain(v, where=f"{where}[{i}]") for i, v in enumerate(items)]
-    if hasattr(value, "tolist") and callable(value.tolist):  # numpy arrays and scalars
-        return to_plain(value.tolist(), where=where)
-    if callable(getattr(value, "item", None)):
-        return to_plain(value.item(), where=where)
+        return [to_plain(v, where=f"{where}[{i}]", depth=depth + 1) for i, v in enumerate(items)]
+    return to_plain(_unwrap(value, where), where=where, depth=depth)
+
+
+def _check_depth(container: Any, where: str, depth: int) -> None:
+    if depth >= MAX_DEPTH and container:
+        raise InvalidValueError(
+            f"value {where!r} nests more than {MAX_DEPTH} levels deep (a loop that "
+            "contains itself?)"
+        )
+
+
+def _plain_int(value: int, where: str) -> int:
+    bits = value.bit_length()
+    if bits > MAX_PLAIN_INT_BITS:
+        raise InvalidValueError(
+            f"value {where!r} is an integer of {bits} bits; config and summary keep "
+            f"integers of up to {MAX_PLAIN_INT_BITS} bits (log() up to 64)"
+        )
+    return value
+
+
+def _plain_key(key: object, where: str) -> str:
+    """A config key as stored: a string (numbers and bools as their ``str``), checked."""
+    if not isinstance(key, (str, int, float)):  # bool is an int
+        raise InvalidKeyError(
+            f"key {key!r} under {where!r} must be a string, not {type(key).__name__}"
+        )
+    text = plain_str(key) if isinstance(key, str) else str(key)
+    problem = key_problem(text)
+    if problem is not None:
+        raise InvalidKeyError(f"key {_short(text)} under {where!r} {problem}")
+    return text
+
+
+def _unwrap(value: Any, where: str) -> Any:
+    """A numpy array or scalar, a tensor, a number type or a path as plain Python data."""
+    for method in ("tolist", "item"):
+        convert = getattr(value, method, None)
+        if callable(convert):
+            try:
+                plain = convert()
+            except Exception as exc:  # a foreign object's method: any failure is its own
+                raise InvalidValueError(
+                    f"value {where!r}: {type(value).__name__}.{method}() failed: {exc}"
+                ) from None
+            if type(plain) is type(value):  # a .tolist()/.item() that does not unwrap
+                break
+            return plain
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
@@ -234,6 +413,25 @@ def to_plain(value: Any, *, where: str) -> Any:
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     raise InvalidValueError(
-        f"config value {where!r} of type {type(value).__name__} cannot be stored; "
+        f"value {where!r} of type {type(value).__name__} cannot be stored; "
         "use numbers, strings, bools, None, lists and dicts"
     )
+
+
+def entry_bytes(key: str, value: Any) -> int:
+    """The bytes ``key: value`` takes in a YAML document of gittrack's: a document is the
+    concatenation of its top-level entries, so its size is the sum of theirs."""
+    return len(yamlio.dump({key: value}))
+
+
+def check_document(sizes: Mapping[str, int], *, what: str) -> None:
+    """``InvalidValueError`` if a document whose top-level entries take ``sizes`` bytes is
+    larger than ``MAX_DOCUMENT_BYTES``: readers bound the YAML they load (docs/format.md)."""
+    total = sum(sizes.values())
+    if total > MAX_DOCUMENT_BYTES:
+        biggest = max(sizes, key=sizes.__getitem__)
+        raise InvalidValueError(
+            f"{what} would take {total:,} bytes as YAML; the limit is {MAX_DOCUMENT_BYTES:,} "
+            f"(the largest entry, {_short(biggest)}, takes {sizes[biggest]:,}): keep large "
+            "data in an artifact"
+        )

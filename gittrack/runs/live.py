@@ -26,7 +26,16 @@ from gittrack.errors import (
     UsageError,
 )
 from gittrack.formats.histogram import Histogram
-from gittrack.formats.values import Normalizer, to_plain
+from gittrack.formats.values import (
+    Normalizer,
+    check_document,
+    check_label,
+    check_text,
+    entry_bytes,
+    key_problem,
+    plain_str,
+    to_plain,
+)
 from gittrack.runs import layout
 from gittrack.runs.checkpoint import Checkpointer, run_document
 from gittrack.runs.state import RunState, Snapshot
@@ -107,7 +116,9 @@ class Run:
 
     @name.setter
     def name(self, value: str) -> None:
-        self._set_meta("name", str(value))
+        if value is None:
+            raise InvalidValueError("name must be a string, got None")
+        self._set_meta("name", check_label("name", value))
 
     @property
     def project(self) -> str | None:
@@ -127,7 +138,7 @@ class Run:
 
     @notes.setter
     def notes(self, value: str | None) -> None:
-        self._set_meta("notes", None if value is None else str(value))
+        self._set_meta("notes", check_notes(value))
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -228,7 +239,12 @@ class Run:
             raise InvalidKeyError(f"define_metric needs a metric name, got {name!r}")
         if step_metric is not None and not isinstance(step_metric, str):
             raise InvalidKeyError(f"step_metric must be a key name, got {step_metric!r}")
-        spec = MetricSpec.build(name, step_metric, summary, goal, hidden)
+        for what, key in (("metric name", name), ("step_metric", step_metric)):
+            problem = None if key is None else key_problem(key)
+            if problem is not None:
+                raise InvalidKeyError(f"define_metric: {what} {key!r} {problem}")
+        spec = MetricSpec.build(plain_str(name), step_metric and plain_str(step_metric), summary,
+                                goal, hidden)
         self._record(("define", 0, name, spec.to_dict()))
         return spec
 
@@ -389,8 +405,15 @@ def check_tags(value: Iterable[str] | None) -> list[str]:
     for tag in value:
         if not isinstance(tag, str) or not tag:
             raise InvalidValueError(f"tags must be non-empty strings, got {tag!r}")
-        tags.append(tag)
+        tags.append(str(check_label("tag", tag)))
     return list(dict.fromkeys(tags))
+
+
+def check_notes(value: object) -> str | None:
+    """Notes: any text UTF-8 stores (several lines too); other types as their ``str``."""
+    if value is None:
+        return None
+    return check_text(value if isinstance(value, str) else str(value), what="notes")
 
 
 class _RecordedMapping(MutableMapping[str, Any]):
@@ -400,12 +423,30 @@ class _RecordedMapping(MutableMapping[str, Any]):
 
     def __init__(self, run: Run) -> None:
         object.__setattr__(self, "_run", run)
+        object.__setattr__(self, "_sizes", None)
 
     def _data(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _plain(self, key: str, value: Any) -> Any:
-        raise NotImplementedError
+    def _entry_sizes(self) -> dict[str, int]:
+        """YAML bytes of each entry this mapping bounds (made on first use, then kept)."""
+        if self._sizes is None:
+            object.__setattr__(self, "_sizes", {k: entry_bytes(k, v)
+                                                for k, v in self._data().items()})
+        sizes: dict[str, int] = self._sizes
+        return sizes
+
+    def _check_size(self, plain: dict[str, Any]) -> None:
+        sizes = self._entry_sizes()
+        new = {k: entry_bytes(k, v) for k, v in plain.items()}
+        check_document({**sizes, **new}, what=f"{self._kind}.yaml")
+        sizes.update(new)
+
+    def _plain(self, items: dict[str, Any]) -> dict[str, Any]:
+        """``items`` as plain YAML data, checked like every nested key and value."""
+        plain = to_plain(items, where=self._kind)
+        assert isinstance(plain, dict)
+        return plain
 
     def __getitem__(self, key: str) -> Any:
         return self._data()[key]
@@ -417,6 +458,7 @@ class _RecordedMapping(MutableMapping[str, Any]):
         if key not in self._data():
             raise KeyError(key)
         self._run._record((f"{self._kind}_del", 0, [key]))
+        self._entry_sizes().pop(key, None)
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._data()))
@@ -435,14 +477,14 @@ class _RecordedMapping(MutableMapping[str, Any]):
 
     def update(self, other: Any = (), /, **kwargs: Any) -> None:
         items = dict(other, **kwargs)
-        plain = {}
-        for key, value in items.items():
+        for key in items:
             if not isinstance(key, str) or not key:
                 raise InvalidKeyError(
                     f"{self._kind} keys must be non-empty strings, got {key!r}"
                 )
-            plain[key] = self._plain(key, value)
+        plain = self._plain(items)
         if plain:
+            self._check_size(plain)
             self._run._record((self._kind, 0, plain))
 
     def as_dict(self) -> dict[str, Any]:
@@ -461,9 +503,6 @@ class Config(_RecordedMapping):
         data: dict[str, Any] = self._run._state.config
         return data
 
-    def _plain(self, key: str, value: Any) -> Any:
-        return to_plain(value, where=key)
-
     def update(self, other: Any = None, /, allow_val_change: bool = True,
                **kwargs: Any) -> None:
         super().update(config_items(other), **kwargs)
@@ -478,10 +517,17 @@ class Summary(_RecordedMapping):
         data: dict[str, Any] = self._run._state.summary.values
         return data
 
-    def _plain(self, key: str, value: Any) -> Any:
-        if isinstance(value, Histogram):
-            return value.to_dict()
-        return to_plain(value, where=f"summary.{key}")
+    def _plain(self, items: dict[str, Any]) -> dict[str, Any]:
+        return super()._plain(
+            {k: v.to_dict() if isinstance(v, Histogram) else v for k, v in items.items()}
+        )
+
+    def _entry_sizes(self) -> dict[str, int]:
+        # Only the entries set here are bounded: the rest are values from log(), each bounded
+        # there, and measuring them would cost every log() call.
+        if self._sizes is None:
+            object.__setattr__(self, "_sizes", {})
+        return super()._entry_sizes()
 
 
 def config_items(config: Any) -> dict[str, Any]:
@@ -493,7 +539,12 @@ def config_items(config: Any) -> dict[str, Any]:
     if isinstance(config, Mapping):
         return dict(config)
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
-        return dataclasses.asdict(config)
+        try:
+            return dataclasses.asdict(config)
+        except RecursionError:  # a dataclass that contains itself
+            raise InvalidValueError(
+                f"config {type(config).__name__} nests too deeply (it contains itself?)"
+            ) from None
     if hasattr(config, "__dict__") and not isinstance(config, type):
         return {k: v for k, v in vars(config).items() if not k.startswith("_")}
     raise InvalidValueError(

@@ -9,12 +9,12 @@ from typing import Any
 import pygit2
 
 from gittrack.errors import NotFoundError, RepositoryError, RunExistsError, RunLockedError
-from gittrack.formats.values import to_plain
+from gittrack.formats.values import check_document, check_label, entry_bytes, readable, to_plain
 from gittrack.git import codestate
 from gittrack.git.repo import enable_fsync, ensure_writable_dir, gittrack_dir
 from gittrack.runs import layout, store
 from gittrack.runs.ids import check_run_id, new_run_id
-from gittrack.runs.live import Run, check_tags, config_items
+from gittrack.runs.live import Run, check_notes, check_tags, config_items
 from gittrack.runs.metadata import environment, parse_iso, utc_iso
 from gittrack.runs.names import random_name
 from gittrack.runs.recover import describe, recover_run
@@ -22,10 +22,6 @@ from gittrack.runs.state import RunState
 from gittrack.runs.wal import WalWriter, run_logs, wal_root
 from gittrack.settings import Settings
 from gittrack.types import RunId
-
-
-def _optional_str(name: str, value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 def create_run(
@@ -39,22 +35,26 @@ def create_run(
             f"run {rid} exists already: pass resume='allow' (or 'must') to continue it"
         )
     items = initial_config(config)
+    labels = {"name": check_label("name", name), "project": check_label("project", project),
+              "group": check_label("group", group), "job_type": check_label("job_type", job_type),
+              "tags": check_tags(tags), "notes": check_notes(notes)}
     root = ensure_writable_dir(wal_root(gittrack_dir(repo)))
     enable_fsync()
     now = time.time()
     info: dict[str, Any] = {
         "format": layout.FORMAT,
         "id": rid,
-        "name": name if name is not None else random_name(rid),
-        "project": project if project is not None else _default_project(repo),
-        "group": _optional_str("group", group),
-        "job_type": _optional_str("job_type", job_type),
-        "tags": check_tags(tags),
-        "notes": _optional_str("notes", notes),
+        **labels,
         "created_at": utc_iso(now),
-        "code": codestate.code_state(repo).to_dict(),
-        **environment(),
+        # Facts read from the system (paths, argv, branch) may hold undecodable bytes: kept
+        # readable, not refused, since the user cannot change them for this run.
+        "code": readable(codestate.code_state(repo).to_dict()),
+        **readable(environment()),
     }
+    if info["name"] is None:
+        info["name"] = random_name(rid)
+    if info["project"] is None:
+        info["project"] = _default_project(repo)
     state = RunState(start_time=now)
     state.config = items
     wal = WalWriter.create(root, rid, next_seq=1)
@@ -71,6 +71,7 @@ def resume_run(
     notes: str | None, settings: Settings,
 ) -> Run:
     """Continue ``run_id`` from its last checkpoint (folding a dead process's WAL first)."""
+    items, new_tags, new_notes = initial_config(config), check_tags(tags), check_notes(notes)
     root = ensure_writable_dir(wal_root(gittrack_dir(repo)))
     _fold_dead_logs(repo, run_id)
     head = store.head(repo, run_id)
@@ -87,11 +88,11 @@ def resume_run(
         start_time=parse_iso(info["created_at"]), resume=cp.resume, config=cp.config,
         summary=cp.summary, metrics=cp.info.get("metrics") or {}, meta={},
     )
-    state.config.update(initial_config(config))
-    if tags is not None:
-        info["tags"] = check_tags([*info.get("tags", []), *check_tags(tags)])
-    if notes is not None:
-        info["notes"] = str(notes)
+    state.config.update(items)
+    if new_tags:
+        info["tags"] = list(dict.fromkeys([*info.get("tags", []), *new_tags]))
+    if new_notes is not None:
+        info["notes"] = new_notes
     wal = WalWriter.create(root, run_id, next_seq=state.seq + 1)
     try:
         return Run(repo=repo, run_id=run_id, info=info, state=state, wal=wal, head=head,
@@ -124,6 +125,7 @@ def initial_config(config: Any) -> dict[str, Any]:
     """``init(config=...)`` as plain YAML data; keys become strings as in ``config.yaml``."""
     plain = to_plain(config_items(config), where="config")
     assert isinstance(plain, dict)
+    check_document({k: entry_bytes(k, v) for k, v in plain.items()}, what="config.yaml")
     return plain
 
 
@@ -132,5 +134,5 @@ def _default_project(repo: pygit2.Repository) -> str:
     from pathlib import Path
 
     base = Path(repo.workdir) if repo.workdir else Path(repo.path)
-    name = base.resolve().name
+    name = readable(base.resolve().name)
     return name.removesuffix(".git") or "default"

@@ -3,19 +3,32 @@ from __future__ import annotations
 import dataclasses
 import enum
 import fractions
+import io
 import math
+import os
 import pathlib
 import pickle
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gittrack.errors import InvalidKeyError, InvalidValueError
 from gittrack.formats.histogram import Histogram
-from gittrack.formats.values import MAX_KEY_LENGTH, Normalizer, to_plain, to_value, validate_key
+from gittrack.formats.values import (
+    MAX_DEPTH,
+    MAX_KEY_LENGTH,
+    MAX_STRING_LENGTH,
+    Normalizer,
+    check_label,
+    check_text,
+    readable,
+    to_plain,
+    to_value,
+    validate_key,
+)
 
 
 class Color(enum.IntEnum):
@@ -240,5 +253,255 @@ def test_to_plain_makes_yaml_data() -> None:
     assert type(got["name"]) is str and type(got["nested"]["n"]) is int
     with pytest.raises(InvalidValueError, match=r"'config\.p'.*Point"):
         to_plain({"p": Point(1)}, where="config")
-    with pytest.raises(InvalidValueError, match="config key"):
+    with pytest.raises(InvalidKeyError, match="key \\(1, 2\\) under 'config'"):
         to_plain({(1, 2): 1}, where="config")
+
+
+# -- text: what UTF-8 cannot store is refused, naming the key and the position ----------------
+SURROGATE = "caf\udce9.txt"  # os.listdir of a latin-1 file name on a UTF-8 system
+
+
+def test_a_lone_surrogate_value_is_refused_naming_key_and_position() -> None:
+    with pytest.raises(InvalidValueError, match=r"'f'.*surrogate '\\udce9' at position 3"):
+        to_value("f", SURROGATE)
+    with pytest.raises(InvalidValueError, match=r"'f'.*position 3"):
+        Normalizer().normalize({"f": SURROGATE})
+
+
+def test_a_lone_surrogate_value_is_refused_on_the_fast_path_too() -> None:
+    norm = Normalizer()
+    norm.normalize({"f": "cafe.txt"})  # "f" is now a known string key
+    with pytest.raises(InvalidValueError, match=r"'f'.*position 3"):
+        norm.normalize({"f": SURROGATE})
+    with pytest.raises(InvalidValueError, match=r"'f'.*position 0"):
+        norm.normalize({"f": np.str_("\ud800")})
+
+
+@pytest.mark.parametrize("key", ["caf\udce9", "a/\ud800", "\udfff"])
+def test_a_lone_surrogate_key_is_refused(key: str) -> None:
+    with pytest.raises(InvalidKeyError, match="surrogate"):
+        validate_key(key)
+    with pytest.raises(InvalidKeyError, match="surrogate"):
+        Normalizer().normalize({key: 1.0})
+    with pytest.raises(InvalidKeyError, match="surrogate"):
+        Normalizer().normalize({"outer": {key: 1.0}})
+
+
+def test_any_other_unicode_text_is_kept() -> None:
+    text = "a\x00b\x01\x1b[31m\u2028\ufeff\U0001f642\x85\uffff"
+    assert to_value("s", text) == text
+    assert to_plain({"s": [text]}, where="config") == {"s": [text]}
+
+
+def test_strings_longer_than_the_limit_are_refused() -> None:
+    with pytest.raises(InvalidValueError, match=r"'s'.*1048577 characters.*1048576"):
+        to_value("s", "x" * (MAX_STRING_LENGTH + 1))
+    norm = Normalizer({"s": "str"})  # a known string key: the fast path checks it too
+    with pytest.raises(InvalidValueError, match=r"'s'.*1048577 characters"):
+        norm.normalize({"s": "x" * (MAX_STRING_LENGTH + 1)})
+    assert to_value("s", "x" * MAX_STRING_LENGTH) is not None
+
+
+@pytest.mark.parametrize(
+    ("config", "error", "message"),
+    [
+        ({"p": SURROGATE}, InvalidValueError, r"'config\.p'.*position 3"),
+        ({"p": ["ok", SURROGATE]}, InvalidValueError, r"'config\.p\[1\]'.*position 3"),
+        ({"a": {"b": {SURROGATE: 1}}}, InvalidKeyError, r"'config\.a\.b'.*position 3"),
+        ({"a": {"x\x00y": 1}}, InvalidKeyError, r"'config\.a'.*control character"),
+        ({"a": {"x\ny": 1}}, InvalidKeyError, r"'config\.a'.*control character"),
+        ({"a": {"k" * 513: 1}}, InvalidKeyError, r"'config\.a'.*513 characters"),
+        ({"a": {None: 1}}, InvalidKeyError, r"'config\.a'.*NoneType"),
+        ({"a": {(1, 2): 1}}, InvalidKeyError, r"'config\.a'.*tuple"),
+        ({"a": {1: "x", "1": "y"}}, InvalidKeyError,
+         r"'1' under 'config\.a' is given twice \(as 1 and '1'\)"),
+        ({"n": 2**1024}, InvalidValueError, r"'config\.n'.*1025 bits"),
+        ({"s": "x" * (MAX_STRING_LENGTH + 1)}, InvalidValueError, r"'config\.s'.*characters"),
+    ],
+)
+def test_to_plain_refuses_what_cannot_be_stored(
+    config: dict[Any, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        to_plain(config, where="config")
+
+
+# -- nesting: bounded, never a RecursionError ------------------------------------------------
+def deep(levels: int, leaf: Any = 1) -> Any:
+    value = leaf
+    for _ in range(levels):
+        value = {"k": value}
+    return value
+
+
+def test_config_nesting_is_bounded() -> None:
+    assert to_plain(deep(MAX_DEPTH), where="config") == deep(MAX_DEPTH)
+    for levels in (MAX_DEPTH + 1, 500, 100_000):
+        with pytest.raises(InvalidValueError, match=rf"'config(\.k){{{MAX_DEPTH}}}'.*64 levels"):
+            to_plain(deep(levels), where="config")
+
+
+def test_nested_lists_are_bounded_too() -> None:
+    value: Any = 1
+    for _ in range(500):
+        value = [value]
+    with pytest.raises(InvalidValueError, match=r"'config(\[0\]){64}'.*64 levels"):
+        to_plain(value, where="config")
+
+
+def test_self_referential_values_are_refused() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(InvalidValueError, match="64 levels"):
+        to_plain({"loop": loop}, where="config")
+    me: dict[str, Any] = {}
+    me["me"] = me
+    with pytest.raises((InvalidValueError, InvalidKeyError)):
+        Normalizer().normalize(me)
+
+
+def test_an_item_or_tolist_that_does_not_unwrap_is_refused() -> None:
+    class Odd:
+        def item(self) -> Odd:
+            return self
+
+    class Broken:
+        def tolist(self) -> list[int]:
+            raise RuntimeError("no")
+
+    with pytest.raises(InvalidValueError, match=r"'config\.o'.*Odd"):
+        to_plain({"o": Odd()}, where="config")
+    with pytest.raises(InvalidValueError, match=r"'config\.b'.*Broken.*no"):
+        to_plain({"b": Broken()}, where="config")
+
+
+def test_log_nesting_is_bounded() -> None:
+    norm = Normalizer()
+    assert norm.normalize({"a": deep(MAX_DEPTH - 1)}) == {"a/" + "k/" * 62 + "k": 1}
+    with pytest.raises(InvalidValueError, match="64 levels"):
+        norm.normalize({"a": deep(MAX_DEPTH)})
+    with pytest.raises((InvalidValueError, InvalidKeyError)):
+        norm.normalize({"a": deep(500)})
+
+
+# -- labels: name, project, group, job_type, tags, notes ---------------------------------------
+@pytest.mark.parametrize("label", ["resnet-50", "損失 run", "a/b", "🙂"])
+def test_labels_kept(label: str) -> None:
+    assert check_label("name", label) == label
+    assert check_label("name", None) is None
+    assert type(check_label("name", np.str_(label))) is str
+
+
+@pytest.mark.parametrize(
+    ("label", "message"),
+    [
+        ("caf\udce9", r"name.*surrogate '\\udce9' at position 3"),
+        ("two\nlines", "name.*control character"),
+        ("nul\x00", "name.*control character"),
+        ("x" * 513, "name.*513 characters"),
+        (b"bytes", "name.*bytes"),
+    ],
+)
+def test_labels_refused(label: Any, message: str) -> None:
+    with pytest.raises(InvalidValueError, match=message):
+        check_label("name", label)
+
+
+def test_notes_may_hold_any_text_but_a_surrogate() -> None:
+    notes = "line 1\nline 2\ttab\x00"
+    assert check_text(notes, what="notes") == notes
+    with pytest.raises(InvalidValueError, match=r"notes.*position 1"):
+        check_text("a\udce9", what="notes")
+
+
+# -- fuzz: what is accepted survives every format it is written in ----------------------------
+odd_text = st.text(
+    st.characters() | st.integers(0xD800, 0xDFFF).map(chr)
+    | st.sampled_from(["\x00", "\x1b", "\n", "\x7f", "\x85", "\u2028", "\ufeff", "\uffff"]),
+    max_size=10,
+)
+odd_keys = odd_text | st.integers(-2, 2) | st.sampled_from([1.5, True, None, (1, 2)])
+odd_scalars = (st.none() | st.booleans() | st.integers() | st.floats() | odd_text
+               | st.sampled_from([2**63, 2**1024, -(2**1024)]))
+odd_values = st.recursive(
+    odd_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(odd_keys, inner, max_size=3),
+    max_leaves=15,
+) | st.integers(MAX_DEPTH - 2, MAX_DEPTH + 2).map(deep)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, with NaN equal to NaN and types kept (1 is not 1.0 nor True)."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+        return math.isnan(b)
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(odd_keys, odd_values, max_size=4))
+def test_accepted_config_reads_back_exactly_from_yaml_and_the_wal(value: dict[Any, Any]) -> None:
+    import yaml
+
+    from gittrack.formats import walcodec, yamlio
+
+    try:
+        plain = to_plain(value, where="config")
+    except (InvalidKeyError, InvalidValueError):
+        return
+    stored = yamlio.dump(plain)
+    assert same(yamlio.load(stored), plain)
+    assert same(yaml.load(stored, Loader=yaml.SafeLoader), plain)  # plain PyYAML, no libyaml
+    assert same(next(walcodec.decode_all(walcodec.encode(("config", 1, plain))))[2], plain)
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(odd_keys, odd_values, max_size=4))
+def test_accepted_log_data_reads_back_exactly_from_parquet(data: dict[Any, Any]) -> None:
+    import pyarrow.parquet as pq
+
+    from gittrack.formats import table
+
+    try:
+        row = Normalizer().normalize(data)
+    except (InvalidKeyError, InvalidValueError):
+        return
+    chunk = table.history_chunk([0], [0.0], [0.0], {k: [v] for k, v in row.items()})
+    back = pq.read_table(io.BytesIO(chunk)).to_pylist()[0]
+    assert same({k: back[k] for k in row}, row)
+
+
+def test_str_enum_members_are_stored_as_their_value() -> None:
+    class Mode(str, enum.Enum):
+        FAST = "fast"
+
+    assert to_plain({"m": Mode.FAST, Mode.FAST: 1}, where="config") == {"m": "fast", "fast": 1}
+    out = Normalizer().normalize({"m": Mode.FAST, Mode.FAST: 1.0})
+    assert out == {"m": "fast", "fast": 1.0}
+    assert all(type(k) is str for k in out) and type(out["m"]) is str
+    assert check_label("group", Mode.FAST) == "fast"
+
+
+def test_the_text_of_one_log_call_is_bounded() -> None:
+    half = "x" * (MAX_STRING_LENGTH // 2)
+    norm = Normalizer()
+    assert norm.normalize({"a": half, "b": half}) == {"a": half, "b": half}
+    for _ in range(2):  # the second time, "a" to "c" are known keys: the fast path
+        with pytest.raises(InvalidValueError, match=r"log\(\) call holds 1572864 characters"):
+            norm.normalize({"a": half, "b": half, "c": half})
+        norm.kinds["c"] = "str"
+    assert norm.normalize({"a": half, "n": 1.0}) == {"a": half, "n": 1.0}
+
+
+def test_readable_keeps_what_the_system_gave_as_text() -> None:
+    argv = os.fsdecode(b"--data=caf\xe9")  # a latin-1 argument: "\udce9" after decoding
+    assert readable(argv) == "--data=caf\\xe9"
+    assert readable({"args": [argv, "ok"], "cwd": "/d\u00e9j\u00e0"}) == {
+        "args": ["--data=caf\\xe9", "ok"], "cwd": "/déjà"}
+    assert readable("x\ud800y") == "x\\ud800y"  # not a surrogateescape byte: escaped as is
+    assert readable(7) == 7

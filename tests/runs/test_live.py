@@ -373,6 +373,110 @@ def test_bad_input_is_refused_and_harms_nothing(
     assert view(run.id).state == "finished"
 
 
+# -- text and nesting a run cannot store: refused where they enter, the run goes on -----------
+SURROGATE = "caf\udce9.txt"  # os.listdir of a latin-1 file name on a UTF-8 system
+
+
+def deep(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = {"k": value}
+    return value
+
+
+def _set_item(mapping: Any, key: Any, value: Any) -> None:
+    mapping[key] = value
+
+
+@pytest.mark.parametrize(
+    ("action", "error", "message"),
+    [
+        (lambda r: r.log({"f": SURROGATE}), InvalidValueError, r"'f'.*surrogate.*position 3"),
+        (lambda r: r.log({"files": {"a": SURROGATE}}), InvalidValueError, r"'files/a'.*pos"),
+        (lambda r: r.log({"caf\udce9": 1.0}), InvalidKeyError, r"surrogate.*position 3"),
+        (lambda r: r.log({"s": "x" * (2**20 + 1)}), InvalidValueError, r"'s'.*1048577"),
+        (lambda r: r.log({"d": deep(500)}), GittrackError, "'d/k/k"),
+        (lambda r: r.config.update({"p": SURROGATE}), InvalidValueError, r"'config\.p'.*pos"),
+        (lambda r: _set_item(r.config, "p", [SURROGATE]), InvalidValueError, r"p\[0\]"),
+        (lambda r: setattr(r.config, "p", {"q": SURROGATE}), InvalidValueError, r"p\.q"),
+        (lambda r: r.config.update({SURROGATE: 1}), InvalidKeyError, "surrogate"),
+        (lambda r: r.config.update({"a\x00b": 1}), InvalidKeyError, "control character"),
+        (lambda r: r.config.update({"m": {1: 1, "1": 2}}), InvalidKeyError, "twice"),
+        (lambda r: r.config.update({"d": deep(500)}), InvalidValueError, "64 levels"),
+        (lambda r: r.config.update({"n": 2**2000}), InvalidValueError, "2001 bits"),
+        (lambda r: r.summary.update({"s": SURROGATE}), InvalidValueError, r"'summary\.s'"),
+        (lambda r: _set_item(r.summary, SURROGATE, 1), InvalidKeyError, "surrogate"),
+        (lambda r: r.summary.update({"d": deep(500)}), InvalidValueError, "64 levels"),
+        (lambda r: r.define_metric(SURROGATE), InvalidKeyError, "surrogate"),
+        (lambda r: r.define_metric("a\nb"), InvalidKeyError, "control character"),
+        (lambda r: r.define_metric("a", step_metric=SURROGATE), InvalidKeyError, "surrogate"),
+        (lambda r: setattr(r, "name", SURROGATE), InvalidValueError, r"name.*position 3"),
+        (lambda r: setattr(r, "name", "two\nlines"), InvalidValueError, "control character"),
+        (lambda r: setattr(r, "name", None), InvalidValueError, "name must be a string"),
+        (lambda r: setattr(r, "notes", SURROGATE), InvalidValueError, r"notes.*position 3"),
+        (lambda r: setattr(r, "tags", ["ok", SURROGATE]), InvalidValueError, "tag"),
+    ],
+)
+def test_what_cannot_be_stored_is_refused_where_it_enters(
+    repo: Path, action: Any, error: type[Exception], message: str
+) -> None:
+    run = start(name="kept", notes="n")
+    run.log({"loss": 1.0})
+    run.config["lr"] = 0.1
+    with pytest.raises(error, match=message) as info:
+        action(run)
+    assert isinstance(info.value, GittrackError)
+    run.log({"loss": 0.5})
+    run.summary["best"] = 0.5
+    time.sleep(0.3)  # a checkpoint in between: the refused value must not break it
+    run.finish()
+    stored = view(run.id)
+    assert stored.state == "finished"
+    assert stored.config == {"lr": 0.1}
+    assert stored.summary == {"loss": 0.5, "best": 0.5}
+    assert (stored.name, stored.notes, stored.tags) == ("kept", "n", [])
+    assert stored.metadata["metrics"] == {}
+    assert rows(run.id) == [{"_step": 0, "loss": 1.0}, {"_step": 1, "loss": 0.5}]
+
+
+def test_text_that_utf8_stores_is_kept_exactly(repo: Path) -> None:
+    text = "nul\x00 esc\x1b[31m tab\t nl\n \u2028 \ufeff \x85 \U0001f642 \uffff"
+    run = start(notes=text)
+    run.log({"s": text, "n": 1.0})
+    run.log({"s": text, "n": 2.0})  # the fast path of a known string key
+    run.config.update({"t": text, "l": [text], "big": 2**200, "nan": math.nan})
+    run.summary["t"] = text
+    run.finish()
+    stored = view(run.id)
+    assert [r["s"] for r in rows(run.id)] == [text, text]
+    assert stored.notes == text
+    assert canon(stored.config) == canon(
+        {"t": text, "l": [text], "big": 2**200, "nan": math.nan})
+    assert stored.summary["t"] == text
+
+
+def test_config_and_summary_documents_are_bounded(repo: Path) -> None:
+    """A reader loads at most so much YAML: what would make config.yaml (or the summary a user
+    sets) larger than ``MAX_DOCUMENT_BYTES`` is refused, and the run goes on."""
+    mib = "x" * 2**20
+    big = {f"k{i}": mib for i in range(4)}
+    with pytest.raises(InvalidValueError, match=r"config\.yaml would take 4,194,[0-9]+ bytes"):
+        start(config=big)
+    run = start(config={"a": mib})
+    with pytest.raises(InvalidValueError, match=r"config\.yaml.*the limit is 4,194,304"):
+        run.config.update({f"k{i}": mib for i in range(3)})
+    run.config.update({f"k{i}": mib for i in range(2)})
+    del run.config["k1"]  # room again for one
+    run.config["k2"] = mib
+    with pytest.raises(InvalidValueError, match=r"summary\.yaml.*largest entry, 'k0'"):
+        run.summary.update(big)
+    run.summary.update({"k0": "small"})
+    run.finish()
+    stored = view(run.id)
+    assert stored.config == {"a": mib, "k0": mib, "k2": mib}
+    assert stored.summary == {"k0": "small"}
+
+
 def test_log_takes_a_dict(repo: Path) -> None:
     run = start()
     with pytest.raises(InvalidValueError, match="got list"):
@@ -503,7 +607,7 @@ def test_config_from_namespace_and_dataclass(repo: Path) -> None:
 
 def test_config_bad_values(repo: Path) -> None:
     run = start(config={"lr": 0.1})
-    with pytest.raises(InvalidValueError, match="'obj'"):
+    with pytest.raises(InvalidValueError, match=r"'config\.obj'"):
         run.config["obj"] = object()
     with pytest.raises(InvalidKeyError):
         run.config[""] = 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -15,13 +16,14 @@ from gittrack.errors import (
     GittrackWarning,
     InvalidKeyError,
     InvalidSettingError,
+    InvalidValueError,
     NotFoundError,
     RepositoryError,
     RunExistsError,
     RunLockedError,
 )
 from gittrack.runs.wal import read_records
-from tests.conftest import git, run_python
+from tests.conftest import git, make_repo, run_python
 
 FAST = {"checkpoint_interval": 0.2, "quiet": True}
 
@@ -212,6 +214,92 @@ def test_a_chosen_id(repo: Path) -> None:
     run = start(id="my-run.1")
     run.finish()
     assert git(repo, "rev-parse", "refs/gittrack/runs/my-run.1").strip() == run.commit
+
+
+# -- what init() cannot store is refused before anything is written ---------------------------
+SURROGATE = "caf\udce9.txt"  # os.listdir of a latin-1 file name on a UTF-8 system
+
+
+def deep(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = {"k": value}
+    return value
+
+
+BAD_INIT = [
+    ({"config": {"f": SURROGATE}}, InvalidValueError, r"'config\.f'.*position 3"),
+    ({"config": {"files": [SURROGATE]}}, InvalidValueError, r"'config\.files\[0\]'"),
+    ({"config": {SURROGATE: 1}}, InvalidKeyError, r"under 'config'.*surrogate"),
+    ({"config": {"d": deep(500)}}, InvalidValueError, r"'config\.d(\.k)*'.*64 levels"),
+    ({"config": {"a": {1: 1, "1": 2}}}, InvalidKeyError, "twice"),
+    ({"tags": ["ok", SURROGATE]}, InvalidValueError, r"tag.*position 3"),
+    ({"tags": ["a\nb"]}, InvalidValueError, "tag.*control character"),
+    ({"notes": SURROGATE}, InvalidValueError, r"notes.*position 3"),
+]
+BAD_NEW_RUN = [
+    *BAD_INIT,
+    ({"name": SURROGATE}, InvalidValueError, r"name.*position 3"),
+    ({"name": "a\x00b"}, InvalidValueError, "name.*control character"),
+    ({"name": 5}, InvalidValueError, "name must be a string, got int"),
+    ({"project": SURROGATE}, InvalidValueError, "project.*surrogate"),
+    ({"project": "x" * 600}, InvalidValueError, "project.*600 characters"),
+    ({"group": SURROGATE}, InvalidValueError, "group.*surrogate"),
+    ({"job_type": "a\tb"}, InvalidValueError, "job_type.*control character"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), BAD_NEW_RUN)
+def test_init_refuses_what_it_cannot_store(
+    repo: Path, kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        start(**kwargs)
+    assert gittrack.Api(".").runs() == []
+    assert not list((repo / ".git" / "gittrack" / "wal").glob("*"))
+    run = start(name="next")
+    run.finish()
+    assert [v.name for v in gittrack.Api(".").runs()] == ["next"]
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), BAD_INIT)
+def test_resume_refuses_what_it_cannot_store(
+    repo: Path, kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    first_session()
+    with pytest.raises(error, match=message):
+        start(id="exp-1", resume="must", **kwargs)
+    run = start(id="exp-1", resume="must")
+    run.log({"loss": 1.0})
+    run.finish()
+    stored = gittrack.Api(".").run("exp-1")
+    assert (stored.state, stored.config, stored.tags) == ("finished", {"lr": 0.1, "bs": 8}, ["a"])
+    assert steps_of("exp-1") == [(0, 4.0), (1, 2.0), (2, 3.0), (3, 1.0)]
+
+
+def test_a_non_utf8_folder_and_arguments_are_recorded_readably(tmp_path: Path) -> None:
+    """The working folder and ``sys.argv`` come from the system: bytes that do not decode are
+    kept as ``\\xNN`` escapes, never refused (the user cannot change them) nor left to fail a
+    checkpoint."""
+    folder = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9"))
+    make_repo(folder)
+    code = (
+        "import gittrack\n"
+        "run = gittrack.init(settings={'quiet': True})\n"
+        "run.log({'loss': 1.0})\n"
+        "run.finish()\n"
+        "print(run.id)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, os.fsdecode(b"--data=caf\xe9")], cwd=folder,
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    stored = gittrack.Api(folder).run(done.stdout.strip())
+    assert stored.state == "finished"
+    assert stored.metadata["args"] == ["--data=caf\\xe9"]
+    assert stored.metadata["cwd"].endswith("/caf\\xe9")
+    assert stored.project == "caf\\xe9"
 
 
 # -- runs started in another worktree ----------------------------------------------------------
