@@ -180,6 +180,24 @@ def read_manifest(data: bytes, *, what: str = "manifest.parquet") -> list[Manife
     return entries
 
 
+def read_marks(data: bytes, *, what: str = "manifest.parquet") -> list[ManifestEntry]:
+    """The ``digest`` and ``blob`` of every row that has both as strings, nothing else
+    checked: what the mark phase of ``gc`` and ``purge`` keeps. A row a remote forged (a bad
+    path, size or name) can only make them keep more, never delete what a good row names,
+    so it is no reason to refuse; a file that is not Parquet at all still is (``FormatError``):
+    what it names cannot be known."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.ParquetFile(pa.BufferReader(data)).read(columns=["digest", "blob"])
+        rows = table.to_pylist()
+    except (pa.ArrowException, OSError, KeyError, ValueError) as exc:
+        raise FormatError(f"cannot read {what}: {exc}"[:500]) from None
+    return [ManifestEntry(path="", digest=r["digest"], size=0, blob=r["blob"]) for r in rows
+            if isinstance(r["digest"], str) and isinstance(r["blob"], str)]
+
+
 def _check_names(entries: list[ManifestEntry], what: str) -> None:
     """No two rows with one path, nor a path that is also another's folder (``a``, ``a/b``):
     a download could hold only one of them."""

@@ -15,61 +15,36 @@ import pygit2
 
 from gittrack.artifacts.manifest import ManifestEntry
 from gittrack.artifacts.versions import ARTIFACT_YAML, MANIFEST, read_entries
+from gittrack.git import history, objects
 from gittrack.types import CommitId
 
 
-def reachable_commits(repo: pygit2.Repository, commits: Iterable[str],
-                      stop: Iterable[str] = ()) -> Iterator[CommitId]:
-    """Every commit reachable from ``commits`` (themselves included) and not from ``stop``,
-    each once.
-
-    Commits missing from the object database (a shallow or partial clone, or a remote's
-    commit not fetched) are skipped: what is not here cannot be walked.
-    """
-    walker = repo.walk(None, pygit2.enums.SortMode.NONE)
-    pushed = False
-    for commit in commits:
-        oid = _oid(repo, commit)
-        if oid is not None:
-            walker.push(oid)
-            pushed = True
-    if not pushed:
-        return
-    for commit in stop:
-        oid = _oid(repo, commit)
-        if oid is not None:
-            walker.hide(oid)
-    for found in walker:
-        yield CommitId(str(found.id))
-
-
-def _oid(repo: pygit2.Repository, commit: str) -> pygit2.Oid | None:
-    try:
-        oid = pygit2.Oid(hex=str(commit))
-    except (ValueError, TypeError):
+def _manifest_id(repo: pygit2.Repository, commit: CommitId) -> str | None:
+    """The object id of ``commit``'s ``manifest.parquet`` when it is an artifact version
+    commit (both files there), else ``None`` (a run checkpoint)."""
+    tree = objects.commit_tree(repo, commit)
+    if objects.entry_id(tree, ARTIFACT_YAML) is None:
         return None
-    return oid if oid in repo else None
-
-
-def is_version_commit(repo: pygit2.Repository, commit: CommitId) -> bool:
-    tree = repo[commit].tree
-    return ARTIFACT_YAML in tree and MANIFEST in tree
+    return objects.entry_id(tree, MANIFEST)
 
 
 def manifest_entries(
-    repo: pygit2.Repository, commits: Iterable[str], stop: Iterable[str] = ()
+    repo: pygit2.Repository, commits: Iterable[str], stop: Iterable[str] = (), *,
+    marks_only: bool = False,
 ) -> Iterator[ManifestEntry]:
     """Every manifest row of every artifact version reachable from ``commits`` (and not from
-    ``stop``)."""
+    ``stop``); with ``marks_only`` (the mark phase of deletion), only each row's digest and
+    blob name, read leniently (``manifest.read_marks``), so that a version a remote forged
+    makes gc keep more rather than stop it."""
     seen_manifests: set[str] = set()
-    for commit in reachable_commits(repo, commits, stop):
-        if not is_version_commit(repo, commit):
+    for commit in history.reachable_commits(repo, commits, stop):
+        manifest = _manifest_id(repo, commit)
+        if manifest is None:
             continue
-        manifest = str(repo[commit].tree[MANIFEST].id)
         if manifest in seen_manifests:  # a rewritten chain shares manifests with the old one
             continue
         seen_manifests.add(manifest)
-        yield from read_entries(repo, commit)
+        yield from read_entries(repo, commit, marks_only=marks_only)
 
 
 def referenced_blobs(repo: pygit2.Repository, commits: Iterable[str]) -> set[str]:

@@ -20,7 +20,13 @@ from typing import Any
 import pygit2
 
 from gittrack.artifacts.artifact import is_valid_type
-from gittrack.artifacts.manifest import ManifestEntry, content_key, read_manifest, write_manifest
+from gittrack.artifacts.manifest import (
+    ManifestEntry,
+    content_key,
+    read_manifest,
+    read_marks,
+    write_manifest,
+)
 from gittrack.errors import (
     ConflictError,
     FormatError,
@@ -215,14 +221,16 @@ def _iso(value: Any) -> str:
 
 
 def read_entries(repo: pygit2.Repository, commit: CommitId,
-                 name: str | None = None) -> list[ManifestEntry]:
-    """The rows of ``commit``'s ``manifest.parquet`` (``name``: its artifact, for messages)."""
+                 name: str | None = None, *, marks_only: bool = False) -> list[ManifestEntry]:
+    """The rows of ``commit``'s ``manifest.parquet`` (``name``: its artifact, for messages);
+    with ``marks_only``, only the digests and blob names of its rows (``read_marks``)."""
     where = f"commit {commit[:12]}" if name is None else \
         f"{artifact_ref(name)} (commit {commit[:12]})"
     raw = objects.read_file(repo, _tree(repo, commit, name), MANIFEST)
     if raw is None:
         raise FormatError(f"{where} has no {MANIFEST}: not an artifact version")
-    return read_manifest(raw, what=f"{MANIFEST} of {where}")
+    read = read_marks if marks_only else read_manifest
+    return read(raw, what=f"{MANIFEST} of {where}")
 
 
 def same_content(repo: pygit2.Repository, a: CommitId, b: CommitId) -> bool:

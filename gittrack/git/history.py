@@ -1,10 +1,13 @@
-"""Walking the code's commit history (for ``gittrack diff``)."""
+"""Walking commit history: the code's (for ``gittrack diff``) and the chains that refs under
+``refs/gittrack/`` reach (for the mark phase of deletion and garbage collection)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import pygit2
+
+from gittrack.types import CommitId
 
 
 def lookup_commit(repo: pygit2.Repository, sha: str | None) -> pygit2.Commit | None:
@@ -28,3 +31,28 @@ def walk_range(
     walker = repo.walk(tip.id, order)
     walker.hide(hide.id)
     return iter(walker)
+
+
+def reachable_commits(repo: pygit2.Repository, commits: Iterable[str],
+                      stop: Iterable[str] = ()) -> Iterator[CommitId]:
+    """Every commit reachable from ``commits`` (themselves included) and not from ``stop``,
+    each once, in no particular order.
+
+    Ids that name no commit here are skipped: a shallow or partial clone, a remote's commit
+    not fetched, or a ref a remote pointed at a blob or a tree (it reaches no commit).
+    """
+    walker = repo.walk(None, pygit2.enums.SortMode.NONE)
+    pushed = False
+    for commit in commits:
+        found = lookup_commit(repo, str(commit))
+        if found is not None:
+            walker.push(found.id)
+            pushed = True
+    if not pushed:
+        return
+    for commit in stop:
+        found = lookup_commit(repo, str(commit))
+        if found is not None:
+            walker.hide(found.id)
+    for found in walker:
+        yield CommitId(str(found.id))

@@ -126,6 +126,16 @@ def read_file(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> bytes | 
     return bytes(data)
 
 
+def entry_id(tree: pygit2.Tree, path: str) -> str | None:
+    """The object id of the file at ``path`` in ``tree`` without reading it, or ``None`` when
+    there is no file there (nothing, or a folder)."""
+    try:
+        entry = tree[path]
+    except KeyError:
+        return None
+    return str(entry.id) if entry.type_str == "blob" else None
+
+
 def list_files(repo: pygit2.Repository, tree: pygit2.Tree, dirpath: str) -> Iterator[str]:
     """Names of the files directly in ``dirpath`` of ``tree``, sorted; none when there is no
     ``dirpath``, ``FormatError`` when it is not a folder."""

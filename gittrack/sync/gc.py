@@ -26,7 +26,7 @@ from gittrack.artifacts.reachability import manifest_entries
 from gittrack.artifacts.storage import ArtifactStorage
 from gittrack.blobs.names import is_name
 from gittrack.blobs.store import BlobInfo
-from gittrack.errors import KeyMissingError, UsageError
+from gittrack.errors import FormatError, KeyMissingError, UsageError
 from gittrack.git import refs, transport
 from gittrack.sync import localio, mirror
 
@@ -77,6 +77,20 @@ def mark_roots(repo: pygit2.Repository, remote: str | None) -> tuple[list[str], 
     return tips, ("local", *sorted(keys))
 
 
+def marked(repo: pygit2.Repository, storage: ArtifactStorage,
+           tips: Iterable[str]) -> tuple[set[str], set[str]]:
+    """The mark phase: (blob names, digests) that the versions reachable from ``tips`` need
+    (read leniently: a forged version can only make this keep more)."""
+    try:
+        return live_names(storage, manifest_entries(repo, tips, marks_only=True),
+                          has_keys(repo))
+    except FormatError as exc:
+        raise FormatError(
+            f"{exc}; nothing was deleted: what that version names cannot be known. "
+            "`git for-each-ref --contains COMMIT refs/gittrack/` names its ref; "
+            "`gittrack artifact rm NAME` removes it") from None
+
+
 def live_names(storage: ArtifactStorage, entries: Iterable[ManifestEntry],
                private_project: bool) -> tuple[set[str], set[str]]:
     """(blob names, digests) still needed. An encrypted blob may live under the newest key's
@@ -112,7 +126,7 @@ def collect(repo: pygit2.Repository, *, remote: str | None = None,
     finished = () if dry_run else finish_interrupted(repo)
     storage = storage or open_storage(repo)
     tips, roots = mark_roots(repo, remote)
-    blobs, digests = live_names(storage, manifest_entries(repo, tips), has_keys(repo))
+    blobs, digests = marked(repo, storage, tips)
     cutoff = (time.time() if now is None else now) - grace
     removed, young = _sweep_store(storage, blobs, cutoff if grace > 0 else None, dry_run)
     temps = _sweep_temps(storage, cutoff, dry_run)

@@ -25,6 +25,7 @@ import dataclasses
 import fcntl
 import json
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -35,7 +36,7 @@ from gittrack.artifacts import aliases, versions
 from gittrack.artifacts.project import open_storage
 from gittrack.artifacts.reachability import manifest_entries
 from gittrack.artifacts.storage import ArtifactStorage
-from gittrack.errors import RepositoryError
+from gittrack.errors import GittrackError, GittrackWarning, RepositoryError
 from gittrack.git import faults, prune, refs, transport
 from gittrack.runs import index, store
 from gittrack.runs.lineage import artifact_specs
@@ -92,17 +93,32 @@ class _Journal:
 
 
 def plan(repo: pygit2.Repository, view: RunView) -> PurgePlan:
-    """What purging ``view`` removes, before anything is removed."""
-    others = [v for v in all_runs(repo) if v.id != view.id]
+    """What purging ``view`` removes, before anything is removed.
+
+    Another run that cannot be read (damaged, or forged by a remote) is reported and may be
+    using any of ``view``'s artifacts: they are kept, and the plan says why (`gittrack rm`
+    of that run lifts it)."""
+    unreadable: list[RunId] = []
+    others = [v for v in all_runs(repo, on_error=lambda rid, _: unreadable.append(rid))
+              if v.id != view.id]
+    unreadable = [rid for rid in unreadable if rid != view.id]
     inputs = {s for v in others for role in ("used", "logged")
               for s in artifact_specs(v.metadata, role)}
     removed, kept = [], []
     for name in versions.list_artifacts(repo):
-        infos = [versions.read_info(repo, c, name) for c in versions.history(repo, name)]
+        try:
+            infos = [versions.read_info(repo, c, name) for c in versions.history(repo, name)]
+        except GittrackError as exc:  # forged or damaged: not known to be this run's
+            warnings.warn(f"skipping {versions.artifact_ref(name)}: {exc}", GittrackWarning,
+                          stacklevel=2)
+            continue
         mine = [i for i in infos if i.producer == view.id]
         if not mine:
             continue
-        if len(mine) < len(infos):
+        if unreadable:
+            kept += [f"{i.spec} (run {unreadable[0]} cannot be read and may use it)"
+                     for i in mine]
+        elif len(mine) < len(infos):
             kept += [f"{i.spec} (the artifact has versions of other runs)" for i in mine]
         elif any(i.spec in inputs for i in infos):
             kept += [f"{i.spec} (used or logged by another run)" for i in mine if i.spec in inputs]
@@ -123,6 +139,8 @@ def purge(repo: pygit2.Repository, view: RunView, *, remote: str | None) -> Purg
     candidates = list(manifest_entries(repo, heads))
     changes = [c for name in what.artifacts for c in artifact_changes(repo, name)]
     doomed, _ = gc.live_names(storage, candidates, private_project=False)
+    if candidates:  # a version no one can read stops the purge before anything is deleted
+        gc.marked(repo, storage, gc.mark_roots(repo, None)[0])
     head = store.head(repo, view.id)
     journal = _Journal(view.id, view.name, remote, tuple(sorted(doomed)),
                        tuple(sorted({e.digest for e in candidates})),
@@ -176,8 +194,10 @@ def _free(repo: pygit2.Repository, storage: ArtifactStorage,
           journal: _Journal) -> tuple[tuple[str, ...], int]:
     """The journal's blobs and cache entries that nothing left names — here or in the
     remote's refs, fetched again — removed; returns (blob names, cache entries)."""
+    if not journal.blobs and not journal.digests:
+        return (), 0
     tips, _ = gc.mark_roots(repo, journal.remote)
-    live, digests = gc.live_names(storage, manifest_entries(repo, tips), gc.has_keys(repo))
+    live, digests = gc.marked(repo, storage, tips)
     gone = sorted(set(journal.blobs) - live)
     for name in gone:
         storage.store.delete(name)

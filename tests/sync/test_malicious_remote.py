@@ -343,8 +343,18 @@ def test_forged_artifacts_never_write_outside(hostile: Hostile) -> None:
 def test_sync_and_maintenance_keep_working(hostile: Hostile, bare_remote: Path) -> None:
     h = hostile
     before = {p.name for p in h.root.iterdir()}
-    for args in (("fetch",), ("pull",), ("gc", "--dry-run"), ("push", "--dry-run"), ("push",)):
+    for args in (("fetch",), ("pull",), ("push", "--dry-run"), ("push",)):
         assert_clean(h.run(*args))
+    # A forged row makes the mark phase keep more; only a manifest that is not Parquet at
+    # all stops gc (what it names cannot be known), naming the way out.
+    for args in (("gc", "--dry-run"), ("gc", "--grace", "0")):
+        result = h.run(*args)
+        assert_clean(result)
+        assert result.returncode == 6 and "artifact rm" in result.stderr, result.stderr
+    removed = h.run("artifact", "rm", "--yes", "--remote", "origin", "garbage-manifest")
+    assert_clean(removed, ok=True)
+    for args in (("gc", "--dry-run"), ("gc", "--grace", "0")):
+        assert_clean(h.run(*args), ok=True)
     _outside_untouched(h, before)
     # The good run still reads in full after all of it.
     result = h.run("log", h.good_run, "--json", "--all")
@@ -364,3 +374,15 @@ def test_hostile_remote_refs_never_reach_git_as_options(
         assert_clean(result)
         assert result.returncode != 0
     assert not marker.exists()
+
+
+def test_purge_beside_forged_runs_keeps_what_they_may_use(hostile: Hostile) -> None:
+    """A run that cannot be read may use the purged run's artifacts: they are kept and the
+    report says why; the run itself is purged, and forged artifacts do not stop it."""
+    h = hostile
+    result = h.run("purge", "--yes", h.good_run)
+    assert_clean(result, ok=True)
+    assert "cannot be read and may use it" in result.stdout + result.stderr
+    listed = h.run("runs", "--json")
+    assert h.good_run not in {row["id"] for row in json.loads(listed.stdout)}
+    assert_clean(h.run("artifact", "get", "data:latest", "-o", "kept"), ok=True)

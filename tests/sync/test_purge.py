@@ -88,6 +88,26 @@ def test_purge_keeps_versions_other_runs_use(repo: Path) -> None:
     assert "refs/gittrack/artifacts/model" in git(repo, "for-each-ref")
 
 
+def test_an_unreadable_version_stops_purge_before_anything_is_deleted(
+        repo: Path, cli: Any) -> None:
+    """What a manifest that is not Parquet names cannot be known: purge refuses up front
+    (run, artifact and blob all kept) and names the way out; once it is removed, purge works."""
+    from tests.sync.test_malicious_remote import forge
+
+    (repo / "w.bin").write_bytes(b"model weights")
+    producer = make_run(artifact=("model", repo / "w.bin"))
+    forge(repo, "refs/gittrack/artifacts/junk", {"artifact.yaml": b"name: junk\n",
+                                                  "manifest.parquet": b"PAR1 junk PAR1"})
+    refused = cli("purge", "--yes", producer)
+    assert refused.exit_code == 6 and "artifact rm" in refused.stderr, refused.stderr
+    assert producer in git(repo, "for-each-ref", "refs/gittrack/runs/")
+    assert sha(b"model weights") in store_names(repo)
+    assert not list((repo / ".git" / "gittrack" / "purges").glob("*.json"))
+    assert cli("artifact", "rm", "--yes", "junk").exit_code == 0
+    assert cli("purge", "--yes", producer).exit_code == 0
+    assert sha(b"model weights") not in store_names(repo)
+
+
 def _raw_cache_bytes(repo: Path, name: str) -> bytes:
     """A sqlite cache file as it lies on disk, with its WAL: deleted rows included."""
     folder = repo / ".git" / "gittrack" / "cache"
