@@ -198,17 +198,25 @@ def read_marks(data: bytes, *, what: str = "manifest.parquet") -> list[ManifestE
             if isinstance(r["digest"], str) and isinstance(r["blob"], str)]
 
 
-def _check_names(entries: list[ManifestEntry], what: str) -> None:
-    """No two rows with one path, nor a path that is also another's folder (``a``, ``a/b``):
-    a download could hold only one of them."""
-    if NameSet.of([e.path for e in entries]) is not None:
-        return  # set operations; row by row only to say which
+def first_clash(paths: Sequence[str]) -> str | None:
+    """What makes ``paths`` unable to lie side by side in one folder — two equal paths, or a
+    path that is also another's folder (``a``, ``a/b``) — or ``None``."""
+    if NameSet.of(paths) is not None:
+        return None  # the common case, in set operations; path by path only to say which
     seen = NameSet()
-    for entry in entries:
-        clash = seen.clash(entry.path)
+    for path in paths:
+        clash = seen.clash(path)
         if clash:
-            raise FormatError(f"{what} has {clash}")
-        seen.add(entry.path)
+            return clash
+        seen.add(path)
+    return None
+
+
+def _check_names(entries: list[ManifestEntry], what: str) -> None:
+    """A download could hold only one of two clashing rows."""
+    clash = first_clash([e.path for e in entries])
+    if clash:
+        raise FormatError(f"{what} has {clash}")
 
 
 def _entry(row: dict[str, Any], what: str) -> ManifestEntry:

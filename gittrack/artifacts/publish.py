@@ -13,7 +13,7 @@ import pygit2
 
 from gittrack.artifacts.aliases import LATEST, check_alias, set_alias
 from gittrack.artifacts.artifact import Artifact, PlannedFile, PlannedReference
-from gittrack.artifacts.manifest import ManifestEntry, NameSet
+from gittrack.artifacts.manifest import ManifestEntry, first_clash
 from gittrack.artifacts.references import resolve_reference
 from gittrack.artifacts.storage import ArtifactStorage
 from gittrack.artifacts.versions import Draft, commit_version
@@ -68,11 +68,6 @@ def _store(art: Artifact, storage: ArtifactStorage) -> list[ManifestEntry]:
 
 def _check_unique(name: str, entries: list[ManifestEntry]) -> None:
     """A folder reference expands when logged; its files may meet names added directly."""
-    if NameSet.of([entry.path for entry in entries]) is not None:
-        return  # the common case, in set operations; name by name only to say what clashes
-    seen = NameSet()
-    for entry in entries:
-        clash = seen.clash(entry.path)
-        if clash:
-            raise UsageError(f"artifact {name} would have {clash}")
-        seen.add(entry.path)
+    clash = first_clash([entry.path for entry in entries])
+    if clash:
+        raise UsageError(f"artifact {name} would have {clash}")

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import git
+from tests.formats.test_yamlio import BILLION_LAUGHS
 from tests.sync.conftest import MakeClone
 from tests.sync.helpers import log_run, share_storage
 
@@ -36,16 +37,6 @@ pytestmark = pytest.mark.slow
 
 TreeSpec = dict[str, "bytes | TreeSpec"]
 
-BILLION_LAUGHS = b"""a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
-b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
-c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
-d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
-e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
-f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
-g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
-h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
-i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
-"""
 
 MEMORY_LIMIT = 3 << 30  # an alias bomb or an unbounded read dies here instead of the machine
 TIMEOUT = 60
