@@ -966,3 +966,16 @@ def test_a_full_disk_makes_log_raise_and_the_run_goes_on_once_space_is_freed(
     assert stored.state == "finished"
     xs = stored.history(format="arrow").column("x").to_pylist()
     assert xs == list(range(int(acknowledged) + 100))  # every acknowledged step, no other
+
+
+def test_a_log_call_larger_than_a_wal_segment_and_the_run_goes_on(repo: Path) -> None:
+    # ~10 MiB of keys in one call: its WAL record does not fit in an 8 MiB segment. It used
+    # to fail with "File exists", and so did every later log() of the run.
+    big = {f"k{i:05d}" + "x" * 500: float(i) for i in range(20000)}
+    run = gittrack.init(settings={"quiet": True})
+    run.log(big)
+    run.log({"after": 1})
+    run.finish()
+    table = gittrack.Api(repo).run(run.id).history(format="arrow")
+    assert table.column("k19999" + "x" * 500).to_pylist() == [19999.0, None]
+    assert table.column("after").to_pylist() == [None, 1]
