@@ -110,7 +110,8 @@ def _delete_one(repo: pygit2.Repository, name: RefName, old: CommitId) -> None:
             raise ConflictError(f"{name} moved (expected {old[:12]}); not deleting it")
         ref.delete()
 
-    _while_locked(repo, name, delete)
+    with writing(f"ref {name}", common_dir(repo)):
+        _while_locked(repo, name, delete)
 
 
 def _while_locked(repo: pygit2.Repository, name: str, write: Callable[[], None]) -> None:
