@@ -381,13 +381,9 @@ def _write(repo: pygit2.Repository, info: VersionInfo, entries: Sequence[Manifes
            parent: CommitId | None) -> CommitId:
     files = {ARTIFACT_YAML: yamlio.dump(info.to_dict()), MANIFEST: write_manifest(entries)}
     by = f" (run {info.producer})" if info.producer else ""
-    try:
-        tree = objects.write_tree(repo, None, files)
-        return objects.commit(repo, tree, [parent] if parent else [],
-                              f"gittrack: artifact {info.spec}{by}")
-    except (pygit2.GitError, OSError) as exc:
-        raise RepositoryError(f"cannot write artifact {info.spec} into {repo.path}: {exc}") \
-            from None
+    tree = objects.write_tree(repo, None, files)  # a full disk: RepositoryError, named
+    return objects.commit(repo, tree, [parent] if parent else [],
+                          f"gittrack: artifact {info.spec}{by}")
 
 
 def _now() -> str:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import pygit2
 
 from gittrack.errors import FormatError, RepositoryError
+from gittrack.git.refs import common_dir
+from gittrack.git.repo import writing
 from gittrack.types import CommitId
 
 FileContent = bytes | None  # None deletes the path from the tree
@@ -47,7 +50,9 @@ def write_tree(
             if builder.get(name) is not None:
                 builder.remove(name)
         else:
-            builder.insert(name, repo.create_blob(content), pygit2.enums.FileMode.BLOB)
+            with writing(f"a blob of {len(content):,} bytes", objects_dir(repo)):
+                blob = repo.create_blob(content)
+            builder.insert(name, blob, pygit2.enums.FileMode.BLOB)
     for dirname, sub in by_dir.items():
         entry = base[dirname] if base is not None and dirname in base else None
         subtree = repo[entry.id] if entry is not None else None
@@ -57,7 +62,13 @@ def write_tree(
                 builder.remove(dirname)
         else:
             builder.insert(dirname, oid, pygit2.enums.FileMode.TREE)
-    return builder.write()
+    with writing("a tree", objects_dir(repo)):
+        return builder.write()
+
+
+def objects_dir(repo: pygit2.Repository) -> Path:
+    """Where objects are written: the common ``.git/objects``, also from a linked worktree."""
+    return common_dir(repo) / "objects"
 
 
 def commit(
@@ -65,8 +76,7 @@ def commit(
 ) -> CommitId:
     """A commit object (no ref is moved; see ``gittrack.git.refs``)."""
     sig = signature(repo)
-    oid = repo.create_commit(None, sig, sig, message, tree, [pygit2.Oid(hex=p) for p in parents])
-    return CommitId(str(oid))
+    return _create_commit(repo, sig, sig, message, tree, parents)
 
 
 def recommit(repo: pygit2.Repository, commit_id: CommitId, parents: list[CommitId],
@@ -75,9 +85,20 @@ def recommit(repo: pygit2.Repository, commit_id: CommitId, parents: list[CommitI
     author, committer, dates and message: the same inputs always give the same commit."""
     old = repo[commit_id]
     assert isinstance(old, pygit2.Commit)
-    oid = repo.create_commit(None, old.author, old.committer, old.message,
-                             tree if tree is not None else old.tree_id,
-                             [pygit2.Oid(hex=p) for p in parents])
+    return _create_commit(repo, old.author, old.committer, old.message,
+                          tree if tree is not None else old.tree_id, parents)
+
+
+def _create_commit(repo: pygit2.Repository, author: pygit2.Signature,
+                   committer: pygit2.Signature, message: str, tree: pygit2.Oid,
+                   parents: list[CommitId]) -> CommitId:
+    with writing("a commit", objects_dir(repo)):
+        oid = repo.create_commit(None, author, committer, message, tree,
+                                 [pygit2.Oid(hex=p) for p in parents])
+        # pygit2 1.21 returns the id of a commit it failed to write (a full disk, no error
+        # raised): a ref moved to it would point at nothing.
+        if oid not in repo.odb:
+            raise pygit2.GitError("the commit object was not written")
     return CommitId(str(oid))
 
 

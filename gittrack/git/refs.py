@@ -30,6 +30,7 @@ from pathlib import Path
 import pygit2
 
 from gittrack.errors import ConflictError
+from gittrack.git.repo import writing
 from gittrack.types import CommitId, RefName
 
 _HEADER = "# pack-refs with:"
@@ -67,8 +68,10 @@ def update_ref(
     """Point ``name`` at ``new`` only if it still points at ``old`` (``None``: must not exist).
 
     A ref locked by another writer (``<ref>.lock``: a pull, ``git gc``) is waited for as git
-    waits (``core.filesRefLockTimeout``), then refused with ``ConflictError``."""
-    _while_locked(repo, name, lambda: _update_ref(repo, name, new, old))
+    waits (``core.filesRefLockTimeout``), then refused with ``ConflictError``; a ref that
+    cannot be written (full disk, read-only ``.git``) is a ``RepositoryError``."""
+    with writing(f"ref {name}", common_dir(repo)):
+        _while_locked(repo, name, lambda: _update_ref(repo, name, new, old))
 
 
 def _update_ref(
@@ -92,7 +95,9 @@ def delete_ref(repo: pygit2.Repository, name: RefName, old: CommitId) -> None:
     before taking ``packed-refs.lock`` (it can undo a pull's transaction that lands between
     the two) and, when that lock is busy, forgets the ref from its cache so that deleting it
     again "succeeds" without deleting it."""
-    if update_refs(repo, [RefUpdate(name, None, old)]):
+    with writing(f"ref {name}", common_dir(repo)):
+        refused = update_refs(repo, [RefUpdate(name, None, old)])
+    if refused:
         raise ConflictError(f"{name} moved (expected {old[:12]}) or another process is "
                             "writing it; not deleting it")
 
@@ -105,7 +110,8 @@ def _delete_one(repo: pygit2.Repository, name: RefName, old: CommitId) -> None:
             raise ConflictError(f"{name} moved (expected {old[:12]}); not deleting it")
         ref.delete()
 
-    _while_locked(repo, name, delete)
+    with writing(f"ref {name}", common_dir(repo)):
+        _while_locked(repo, name, delete)
 
 
 def _while_locked(repo: pygit2.Repository, name: str, write: Callable[[], None]) -> None:
@@ -124,6 +130,8 @@ def _while_locked(repo: pygit2.Repository, name: str, write: Callable[[], None])
                 raise
             lock = locked.group(1)
             if lock.endswith("packed-refs.lock") or time.monotonic() - start > _REF_LOCK_WAIT_S:
+                if not os.path.exists(lock):
+                    raise  # no other writer: the lock could not be made (read-only, full)
                 raise ConflictError(
                     f"{name} is locked by another process ({lock} exists; if no git or "
                     "gittrack command is running, a crashed one left it: remove the file)"

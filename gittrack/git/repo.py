@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pygit2
@@ -77,3 +79,48 @@ def ensure_writable_dir(path: Path) -> Path:
             f"cannot write gittrack's state to {path}: {exc.strerror or exc}"
         ) from None
     return path
+
+
+@contextlib.contextmanager
+def writing(what: str, folder: Path) -> Iterator[None]:
+    """The one conversion of libgit2's write failures (``pygit2.GitError``, ``OSError``: a
+    full disk, a read-only ``.git``) into a ``RepositoryError`` naming ``what`` was written
+    (``a blob of 1,024 bytes``, ``ref refs/...``), the ``folder`` and the reason; every
+    object and ref write of ``gittrack.git`` goes through it, so none escapes as an internal
+    error. Other errors (a ``ConflictError`` for a ref that moved) pass through."""
+    try:
+        yield
+    except (pygit2.GitError, OSError) as exc:
+        raise RepositoryError(f"cannot write {what} into {folder}: {_reason(exc, folder)}") \
+            from None
+
+
+_LOW_SPACE = 1024 * 1024
+
+
+def _reason(exc: BaseException, folder: Path) -> str:
+    """The reason in ``exc``; for libgit2's own errors, which may have none (a large blob is
+    streamed, and a failed stream says "no error"), also what the file system tells."""
+    if isinstance(exc, OSError) and exc.strerror:
+        named = exc.filename if exc.filename is not None else ""
+        return f"{exc.strerror} ({os.fsdecode(named)})" if named else exc.strerror
+    text = str(exc).strip()
+    if isinstance(exc, OSError) and text:
+        return text  # libgit2's "failed to write out file: No space left on device"
+    if not text or text.lower() == "no error":
+        text = "libgit2 gave no reason"
+    found = _disk_state(folder)
+    return f"{found} ({text})" if found else text
+
+
+def _disk_state(folder: Path) -> str | None:
+    try:
+        stat = os.statvfs(folder)
+    except OSError:
+        return None
+    if stat.f_flag & os.ST_RDONLY:
+        return "Read-only file system"
+    free = stat.f_bavail * stat.f_frsize
+    if free < _LOW_SPACE:
+        return f"No space left on device ({free:,} bytes free)"
+    return None

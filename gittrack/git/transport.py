@@ -11,6 +11,7 @@ would redirect our commands (https://git-scm.com/docs/githooks).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -18,7 +19,8 @@ from pathlib import Path
 
 import pygit2
 
-from gittrack.errors import PushRejectedError, TransportError, UsageError
+from gittrack.errors import PushRejectedError, RepositoryError, TransportError, UsageError
+from gittrack.git.refs import common_dir
 from gittrack.urls import strip_credentials, strip_credentials_in
 
 # Kept from the environment: they choose how to connect and authenticate, not which repo.
@@ -56,8 +58,11 @@ def workdir(repo: pygit2.Repository) -> str:
 
 
 def run_git(repo: pygit2.Repository, args: Sequence[str], *, what: str,
-            check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """``git -C <repo> args``; a failure is a ``TransportError`` with git's stderr."""
+            check: bool = True, stdin: str | None = None,
+            writes_here: bool = False) -> subprocess.CompletedProcess[str]:
+    """``git -C <repo> args``; a failure is a ``TransportError`` with git's stderr, or, for a
+    command that ``writes_here`` (a fetch), a ``RepositoryError`` when git says that this
+    repository's disk refused the write (full, read-only): the transport did its part."""
     command = ["git", "-C", workdir(repo), *args]
     try:
         if stdin is None:
@@ -69,8 +74,22 @@ def run_git(repo: pygit2.Repository, args: Sequence[str], *, what: str,
     except OSError as exc:
         raise TransportError(f"{what}: cannot run git: {exc}") from None
     if check and done.returncode != 0:
+        if writes_here and _local_disk_refused(done.stderr):
+            raise RepositoryError(f"{what} failed: cannot write into "
+                                  f"{common_dir(repo) / 'objects'}: {_clean(done.stderr)}")
         raise TransportError(f"{what} failed: {_clean(done.stderr)}")
     return done
+
+
+# What git prints when the disk under this repository refuses a write (its strerror texts).
+_DISK_REFUSED = tuple(os.strerror(getattr(errno, name)) for name in
+                      ("ENOSPC", "EROFS", "EDQUOT", "EFBIG") if hasattr(errno, name))
+
+
+def _local_disk_refused(stderr: str) -> bool:
+    """git's own lines (not ``remote:`` ones, which are the server's) name a refused write."""
+    return any(reason in line for line in stderr.splitlines()
+               if not line.lstrip().startswith("remote:") for reason in _DISK_REFUSED)
 
 
 def _clean(stderr: str) -> str:
@@ -166,7 +185,7 @@ def fetch(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
     if prune:
         args.append("--prune")
     run_git(repo, [*args, "--", positional(remote), *refspecs],
-            what=f"fetching from {remote_url(repo, remote)}")
+            what=f"fetching from {remote_url(repo, remote)}", writes_here=True)
 
 
 def fetch_objects(repo: pygit2.Repository, remote: str, commits: Sequence[str]) -> None:
@@ -180,7 +199,7 @@ def fetch_objects(repo: pygit2.Repository, remote: str, commits: Sequence[str]) 
     if commits:
         run_git(repo, ["fetch", "--stdin", "--no-tags", "--no-write-fetch-head", "--quiet",
                        "--", remote], stdin="".join(f"{c}\n" for c in commits),
-                what=f"fetching from {remote_url(repo, remote)}")
+                what=f"fetching from {remote_url(repo, remote)}", writes_here=True)
 
 
 def push(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,

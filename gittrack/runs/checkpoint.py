@@ -7,7 +7,6 @@ from typing import Any
 
 import pygit2
 
-from gittrack.errors import RepositoryError
 from gittrack.formats import table, yamlio
 from gittrack.git import objects, refs
 from gittrack.runs import layout
@@ -65,15 +64,12 @@ class Checkpointer:
         state, step = run_yaml.get("state"), last.resume["next_step"]
         message = f"gittrack: run {self.run_id} ({state}, step {step})"
         parents = [self.head] if self.head else []
-        try:
-            base = objects.commit_tree(self.repo, self.head) if self.head else None
-            tree = objects.write_tree(self.repo, base, files)
-            commit = objects.commit(self.repo, tree, parents, message)
-            refs.update_ref(self.repo, self.ref, commit, self.head)
-        except (pygit2.GitError, OSError) as exc:  # e.g. a read-only .git/objects, a full disk
-            raise RepositoryError(
-                f"cannot write run {self.run_id} into {self.repo.path}: {exc}"
-            ) from None
+        # A full disk or a read-only .git: a RepositoryError naming the object or ref
+        # (gittrack.git.repo.writing), kept and retried by the run.
+        base = objects.commit_tree(self.repo, self.head) if self.head else None
+        tree = objects.write_tree(self.repo, base, files)
+        commit = objects.commit(self.repo, tree, parents, message)
+        refs.update_ref(self.repo, self.ref, commit, self.head)
         self.head = commit
         self.next_chunk = number
         return commit

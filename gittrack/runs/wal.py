@@ -191,7 +191,7 @@ class WalWriter:
         ``RepositoryError`` (nothing open, nothing written) if the disk cannot hold it."""
         path = self.directory / f"{first_seq:016d}{_SEGMENT_SUFFIX}"
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = _create_segment(path)
         except OSError as exc:
             raise _write_error(path, exc) from None
         try:
@@ -280,6 +280,34 @@ class WalWriter:
         if remove:
             shutil.rmtree(self.directory, ignore_errors=True)
         self.lock.release()
+
+
+def _create_segment(path: Path) -> int:
+    """A new, empty segment file at ``path``, opened for writing.
+
+    The name may be taken by a segment that holds no record: the one a record too large for
+    it was meant to start (cut to nothing when it was closed; it is made again, larger), or
+    one a process left when it stopped before its first record. Either is reused. A segment
+    holding records is never overwritten: ``FileExistsError``."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        pass
+    fd = os.open(path, os.O_RDWR)
+    try:
+        if _holds_records(fd):
+            raise FileExistsError(errno.EEXIST, "it holds records already", str(path))
+        os.ftruncate(fd, 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _holds_records(fd: int) -> bool:
+    with open(os.dup(fd), "rb") as f:
+        data = f.read()
+    return next(walcodec.decode_all(data), None) is not None
 
 
 def _reserve(fd: int, size: int, min_size: int) -> int:

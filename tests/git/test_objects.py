@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pygit2
@@ -9,6 +10,7 @@ from gittrack.errors import FormatError, RepositoryError
 from gittrack.git import objects
 from gittrack.types import CommitId
 from tests.conftest import git
+from tests.sync.conftest import fill, read_only, unfill
 
 
 @pytest.fixture
@@ -104,3 +106,50 @@ def test_missing_objects_are_repository_errors_naming_them(
     with pytest.raises(RepositoryError, match=f"commit {'0' * 12}: git object 0{{40}} is"):
         objects.commit_tree(repo_obj, CommitId("0" * 40))
     assert objects.commit_tree(repo_obj, commit).id == tree.id
+
+
+# -- writes on a full or read-only disk ------------------------------------------------------
+def repo_on_small_disk(small_disk: Path) -> pygit2.Repository:
+    path = small_disk / "project"
+    git(small_disk, "init", "-q", str(path))
+    return pygit2.Repository(str(path))
+
+
+@pytest.mark.parametrize("size", [10, 600_000])  # libgit2 streams large blobs: "no error"
+def test_a_full_disk_is_a_repository_error_naming_the_object_and_the_reason(
+    small_disk: Path, size: int
+) -> None:
+    r = repo_on_small_disk(small_disk)
+    fill(small_disk)
+    with pytest.raises(RepositoryError) as info:
+        objects.write_tree(r, None, {"big.bin": os.urandom(size)})
+    message = str(info.value)
+    assert "No space left on device" in message, message
+    assert f"a blob of {size:,} bytes" in message and str(small_disk / "project") in message
+    unfill(small_disk)
+    tree = objects.write_tree(r, None, {"big.bin": b"x" * size})
+    assert objects.read_file(r, r[tree], "big.bin") == b"x" * size  # type: ignore[arg-type]
+
+
+def test_commits_on_a_full_disk(small_disk: Path) -> None:
+    r = repo_on_small_disk(small_disk)
+    tree = objects.write_tree(r, None, {"a": b"a"})
+    fill(small_disk)
+    with pytest.raises(RepositoryError, match=r"cannot write a commit .*No space left on device"):
+        objects.commit(r, tree, [], os.urandom(8192).hex())
+    unfill(small_disk)
+    first = objects.commit(r, tree, [], "m")
+    other = objects.write_tree(r, None, {"b": b"b"})
+    fill(small_disk)
+    with pytest.raises(RepositoryError, match=r"cannot write a commit .*No space left on device"):
+        objects.recommit(r, first, [], other)  # pygit2 returned an id, wrote nothing
+    unfill(small_disk)
+    again = objects.recommit(r, first, [], other)
+    assert git(small_disk / "project", "cat-file", "-t", again).strip() == "commit"
+
+
+def test_a_read_only_objects_folder(repo_obj: pygit2.Repository, repo: Path) -> None:
+    with read_only(repo / ".git" / "objects"), \
+            pytest.raises(RepositoryError, match=r"a blob of 3 bytes.*Read-only file system"):
+        objects.write_tree(repo_obj, None, {"a": b"new"})
+    assert objects.write_tree(repo_obj, None, {"a": b"new"})

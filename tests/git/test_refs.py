@@ -9,10 +9,11 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from gittrack.errors import ConflictError
+from gittrack.errors import ConflictError, RepositoryError
 from gittrack.git import objects, refs
 from gittrack.types import CommitId, RefName
 from tests.conftest import git
+from tests.sync.conftest import fill, read_only, unfill
 
 
 @pytest.fixture
@@ -334,3 +335,38 @@ def test_delete_ref_of_a_packed_ref_while_packed_refs_is_locked(
     timer.join()
     assert refs.get_ref(pygit2.Repository(str(repo)), name) is None
     assert name not in _show_refs(repo)
+
+
+def test_ref_writes_on_a_full_disk_are_repository_errors(small_disk: Path) -> None:
+    path = small_disk / "project"
+    git(small_disk, "init", "-q", str(path))
+    r = pygit2.Repository(str(path))
+    name = RefName("refs/gittrack/runs/full")
+    a, b = make_commit(r, "a"), make_commit(r, "b")
+    fill(small_disk)
+    with pytest.raises(RepositoryError) as info:
+        refs.update_ref(r, name, a, None)
+    assert f"cannot write ref {name}" in str(info.value)
+    assert "No space left on device" in str(info.value)
+    unfill(small_disk)
+    refs.update_ref(r, name, a, None)
+    fill(small_disk)
+    with pytest.raises(RepositoryError, match="No space left on device"):
+        refs.update_ref(r, name, b, a)
+    unfill(small_disk)
+    assert refs.get_ref(r, name) == a  # as it was
+    refs.update_ref(r, name, b, a)
+
+
+def test_ref_writes_in_a_read_only_repository(repo_obj: pygit2.Repository, repo: Path) -> None:
+    name = RefName("refs/gittrack/runs/ro")
+    a, b = make_commit(repo_obj, "a"), make_commit(repo_obj, "b")
+    refs.update_ref(repo_obj, name, a, None)
+    with read_only(repo / ".git"):
+        for write in (lambda: refs.update_ref(repo_obj, name, b, a),
+                      lambda: refs.update_ref(repo_obj, RefName(name + "2"), b, None),
+                      lambda: refs.delete_ref(repo_obj, name, a)):
+            with pytest.raises(RepositoryError, match=f"{name}.*Read-only file system"):
+                write()
+    assert refs.get_ref(repo_obj, name) == a
+    refs.delete_ref(repo_obj, name, a)

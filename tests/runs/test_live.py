@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -966,3 +967,50 @@ def test_a_full_disk_makes_log_raise_and_the_run_goes_on_once_space_is_freed(
     assert stored.state == "finished"
     xs = stored.history(format="arrow").column("x").to_pylist()
     assert xs == list(range(int(acknowledged) + 100))  # every acknowledged step, no other
+
+
+def test_a_log_call_larger_than_a_wal_segment_and_the_run_goes_on(repo: Path) -> None:
+    # ~10 MiB of keys in one call: its WAL record does not fit in an 8 MiB segment. It used
+    # to fail with "File exists", and so did every later log() of the run.
+    big = {f"k{i:05d}" + "x" * 500: float(i) for i in range(20000)}
+    run = gittrack.init(settings={"quiet": True})
+    run.log(big)
+    run.log({"after": 1})
+    run.finish()
+    table = gittrack.Api(repo).run(run.id).history(format="arrow")
+    assert table.column("k19999" + "x" * 500).to_pylist() == [19999.0, None]
+    assert table.column("after").to_pylist() == [None, 1]
+
+
+def test_no_room_for_git_objects_at_finish_and_log_artifact(
+    small_disk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The object database on a full disk (the write-ahead log is elsewhere): each write is a
+    # RepositoryError naming what it wrote and the reason, and all of it works once freed.
+    from tests.sync.conftest import fill, unfill
+
+    project = make_repo(tmp_path / "project")
+    objects = project / ".git" / "objects"
+    shutil.move(objects, small_disk / "objects")
+    objects.symlink_to(small_disk / "objects")
+    monkeypatch.chdir(project)
+    (project / "data.bin").write_bytes(os.urandom(5000))
+    run = gittrack.init(settings={"quiet": True, "checkpoint_interval": 3600})
+    for i in range(5):
+        run.log({"x": i})
+    fill(small_disk)
+    artifact = gittrack.Artifact("data", "dataset")
+    artifact.add_file(str(project / "data.bin"))
+    for write in (lambda: run.log_artifact(artifact), run.finish):
+        with pytest.raises(gittrack.RepositoryError) as info:
+            write()
+        message = str(info.value)
+        assert "\n" not in message and "No space left on device" in message, message
+        assert str(small_disk / "objects") in message or str(objects) in message, message
+    unfill(small_disk)
+    assert run.log_artifact(artifact).spec == "data:v0"
+    run.finish()
+    stored = gittrack.Api(project).run(run.id)
+    assert stored.state == "finished"
+    assert stored.history(format="arrow").column("x").to_pylist() == [0, 1, 2, 3, 4]
+    git(project, "fsck", "--no-dangling")

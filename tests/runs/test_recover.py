@@ -447,3 +447,29 @@ def test_a_quarantine_note_of_another_version_is_retried(repo: Path) -> None:
     (directory / f"{6:016d}.wal").write_bytes(b"")
     (directory / "quarantine").write_text("gittrack 0.0.1\nTypeError: ...\n")
     assert recover.recover_all(repo_obj).recovered == ["poisoned"]
+
+
+# One log() call whose WAL record (about 10 MiB: 20,000 keys of 505 characters) is larger than
+# a whole segment (8 MiB), logged first in its segment; then the run goes on and is killed.
+BIG_RECORD = """
+import os, signal, gittrack
+run = gittrack.init(settings={"checkpoint_interval": 3600, "quiet": True})
+print(run.id, flush=True)
+run.log({"k%05d" % i + "x" * 500: float(i) for i in range(20000)})
+for i in range(3):
+    run.log({"after": i})
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_run_whose_log_holds_a_record_larger_than_a_segment(repo: Path) -> None:
+    proc = run_python(BIG_RECORD, cwd=repo, check=False, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    run_id = proc.stdout.strip()
+    view = gittrack.Api(".").run(run_id)
+    assert view.state == "crashed"
+    table = view.history(format="arrow")
+    assert table.column("_step").to_pylist() == [0, 1, 2, 3]
+    assert table.column("k19999" + "x" * 500).to_pylist() == [19999.0, None, None, None]
+    assert table.column("after").to_pylist() == [None, 0, 1, 2]
+    assert not (wal_dir(repo) / run_id).exists()

@@ -96,6 +96,43 @@ def test_a_full_segment_continues_in_a_new_one(
     assert list(read_records(tmp_path / RID, 0)) == records
 
 
+def test_a_record_larger_than_a_segment_starts_a_larger_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The record does not fit in the segment opened for it: the segment (empty, same name)
+    # is made again, large enough, instead of failing with "File exists" forever after.
+    monkeypatch.setattr(wal, "SEGMENT_BYTES", 256)
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    records = [rec(1, text="y" * 1000), rec(2, x=2), rec(3, text="z" * 2000), rec(4, x=4)]
+    writer.append(records[0])
+    writer.append(records[1])
+    writer.rotate(3)  # as a checkpoint does: record 3 is the first of its segment too
+    writer.append(records[2])
+    writer.append(records[3])
+    assert [start for start, _ in segments(tmp_path / RID)] == [1, 2, 3, 4]
+    assert list(read_records(tmp_path / RID, 0)) == records
+    writer.close(remove=False)
+    assert list(read_records(tmp_path / RID, 0)) == records
+
+
+def test_an_empty_segment_left_behind_is_reused(tmp_path: Path) -> None:
+    writer = WalWriter.create(tmp_path, RID, next_seq=7)
+    writer.close(remove=False)  # stopped before its first record: an empty 7.wal stays
+    again = WalWriter.create(tmp_path, RID, next_seq=7)
+    again.append(rec(7))
+    again.close(remove=False)
+    assert [r[1] for r in read_records(tmp_path / RID, 0)] == [7]
+
+
+def test_a_segment_holding_records_is_never_overwritten(tmp_path: Path) -> None:
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    writer.append(rec(1))
+    writer.close(remove=False)
+    with pytest.raises(RepositoryError, match=r"0000000000000001\.wal: .*holds records"):
+        WalWriter.create(tmp_path, RID, next_seq=1)
+    assert [r[1] for r in read_records(tmp_path / RID, 0)] == [1]
+
+
 def test_closed_segments_are_cut_to_their_records(tmp_path: Path) -> None:
     writer = WalWriter.create(tmp_path, RID, next_seq=1)
     writer.append(rec(1))
@@ -234,3 +271,15 @@ def test_without_posix_fallocate_records_are_written(
     writer.append(rec(12))
     writer.close(remove=False)
     assert list(read_records(tmp_path / RID, 0)) == [*records, rec(12)]
+
+
+def test_a_record_larger_than_the_free_space_is_refused_and_the_writer_goes_on(
+    small_disk: Path
+) -> None:
+    writer = WalWriter.create(small_disk, RID, next_seq=1)  # 4 MiB disk: a smaller segment
+    with pytest.raises(RepositoryError, match="No space left on device"):
+        writer.append(rec(1, text="b" * (6 * 1024 * 1024)))
+    writer.append(rec(1, x=1))  # the same sequence number: nothing was written for it
+    writer.append(rec(2, x=2))
+    writer.close(remove=False)
+    assert [r[5] for r in read_records(small_disk / RID, 0)] == [{"x": 1}, {"x": 2}]

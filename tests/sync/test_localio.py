@@ -4,6 +4,7 @@ works once the disk is writable again."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,36 @@ def test_pull_onto_a_full_disk(bare_remote: Path, small_disk: Path, tmp_path: Pa
     assert "internal error" not in result.stderr
     assert "No space left on device" in result.stderr and "packed-refs" in result.stderr
     assert refs_of(b) == {}  # one transaction: nothing half-written
+    unfill(small_disk)
+    assert cli("pull").exit_code == 0 and refs_of(b) == made
+    git(b, "fsck", "--no-dangling")
+
+
+def objects_on(disk: Path, clone: Path) -> None:
+    """Move ``clone``'s object database onto ``disk`` (its refs and gittrack's state stay)."""
+    objects = clone / ".git" / "objects"
+    shutil.move(objects, disk / "objects")
+    objects.symlink_to(disk / "objects")
+
+
+def test_pull_with_no_room_for_the_objects(bare_remote: Path, small_disk: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
+    # git fetch itself fails to write the objects: the local disk, not the transport (exit 3)
+    a = tmp_path / "a"
+    git(tmp_path, "clone", "-q", str(bare_remote), str(a))
+    git(a, "commit", "-q", "--allow-empty", "-m", "x")
+    git(a, "push", "-q", "origin", "HEAD")
+    made = fake_runs(a, 50)
+    git(a, "push", "-q", "origin", "refs/gittrack/*:refs/gittrack/*")
+    b = tmp_path / "b"
+    git(tmp_path, "clone", "-q", "--no-local", str(bare_remote), str(b))  # no run objects
+    objects_on(small_disk, b)
+    monkeypatch.chdir(b)
+    fill(small_disk)
+    result = cli("pull")
+    assert result.exit_code == 3, result.stderr + result.stdout
+    assert result.stderr.count("\n") == 1 and "No space left on device" in result.stderr
+    assert refs_of(b) == {}
     unfill(small_disk)
     assert cli("pull").exit_code == 0 and refs_of(b) == made
     git(b, "fsck", "--no-dangling")
