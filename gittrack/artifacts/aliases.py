@@ -28,7 +28,7 @@ from gittrack.errors import (
     UsageError,
     VersionRemovedError,
 )
-from gittrack.git import refs
+from gittrack.git import history, refs
 from gittrack.git.codestate import is_valid_ref_component
 from gittrack.types import CommitId, RefName
 
@@ -139,7 +139,7 @@ def _follow(repo: pygit2.Repository, name: str, alias: str, commit: CommitId,
     version, so follow it to the version with its number and content, or say it was removed.
     Off the chain with other content (a diverged history), it names its own commit."""
     try:
-        if commit == tip or repo.descendant_of(tip, commit):
+        if commit == tip or history.descends(repo, tip, commit):
             return commit
         number = read_info(repo, commit, name).version
     except (pygit2.GitError, FormatError) as exc:  # a forged or broken alias from a remote

@@ -21,6 +21,26 @@ def lookup_commit(repo: pygit2.Repository, sha: str | None) -> pygit2.Commit | N
     return obj if isinstance(obj, pygit2.Commit) else None
 
 
+def exists(repo: pygit2.Repository, sha: str) -> bool:
+    """Whether the object ``sha`` is here (any kind; ``False`` for a malformed id)."""
+    try:
+        return repo.get(sha) is not None
+    except (ValueError, TypeError, pygit2.GitError):
+        return False
+
+
+def descends(repo: pygit2.Repository, tip: str, ancestor: str) -> bool:
+    """Whether commit ``tip`` reaches commit ``ancestor`` through its parents (``tip`` itself
+    excluded, as ``git merge-base --is-ancestor`` with two different commits). ``False`` when
+    either is missing or not a commit: what is not here reaches nothing."""
+    if lookup_commit(repo, tip) is None or lookup_commit(repo, ancestor) is None:
+        return False
+    try:
+        return bool(repo.descendant_of(tip, ancestor))
+    except (ValueError, KeyError, pygit2.GitError):  # a parent missing in a partial clone
+        return False
+
+
 def walk_range(
     repo: pygit2.Repository, tip: pygit2.Commit, *, hide: pygit2.Commit, oldest_first: bool
 ) -> Iterator[pygit2.Commit]:

@@ -15,6 +15,7 @@ import enum
 
 import pygit2
 
+from gittrack.git import history
 from gittrack.types import CommitId
 
 ALIASES = "refs/gittrack/aliases/"
@@ -51,9 +52,9 @@ def local_changes(repo: pygit2.Repository, ref: str, local: str, last_seen: str)
     of a run or artifact that it does not reach, or an alias moved since."""
     if local == last_seen:
         return False
-    if ref.startswith(ALIASES) or not _known(repo, last_seen):
+    if ref.startswith(ALIASES) or not history.exists(repo, last_seen):
         return True
-    return not repo.descendant_of(last_seen, local)
+    return not history.descends(repo, last_seen, local)
 
 
 def _standing(repo: pygit2.Repository, ref: str, local: str | None, remote: str | None,
@@ -68,21 +69,14 @@ def _standing(repo: pygit2.Repository, ref: str, local: str | None, remote: str 
         if remote == last_seen:
             return Standing.AHEAD
         return Standing.BEHIND if local == last_seen else Standing.DIVERGED
-    if not _known(repo, remote):
+    if not history.exists(repo, remote):
         # Objects we have not fetched: the remote moved on; a pull tells ahead from diverged.
         return Standing.BEHIND if last_seen == local else Standing.DIVERGED
-    if repo.descendant_of(local, remote):
+    if history.descends(repo, local, remote):
         return Standing.AHEAD
-    if repo.descendant_of(remote, local):
+    if history.descends(repo, remote, local):
         return Standing.BEHIND
     return Standing.DIVERGED
-
-
-def _known(repo: pygit2.Repository, sha: str) -> bool:
-    try:
-        return repo.get(sha) is not None
-    except (ValueError, pygit2.GitError):
-        return False
 
 
 def kind_and_name(ref: str) -> str:

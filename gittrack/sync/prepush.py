@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import pygit2
 
 from gittrack.errors import GittrackError, UsageError
+from gittrack.git import history
 from gittrack.runs.view import RunView, all_runs
 from gittrack.sync.blobsync import upload_missing
 from gittrack.sync.compare import is_artifact
@@ -56,7 +57,7 @@ def runs_on(repo: pygit2.Repository, commits: list[str]) -> list[str]:
     chosen: list[str] = []
     for view in all_runs(repo, on_error=_skip):
         code = _code_commit(view)
-        if code and any(code == c or _descends(repo, c, code) for c in commits):
+        if code and any(code == c or history.descends(repo, c, code) for c in commits):
             chosen.append(view.id)
     return chosen
 
@@ -97,13 +98,6 @@ def _code_commit(view: RunView) -> str | None:
     code = view.metadata.get("code")
     commit = code.get("commit") if isinstance(code, dict) else None
     return commit if isinstance(commit, str) else None
-
-
-def _descends(repo: pygit2.Repository, tip: str, ancestor: str) -> bool:
-    try:
-        return bool(repo.descendant_of(tip, ancestor))
-    except (ValueError, KeyError, pygit2.GitError):
-        return False
 
 
 def _skip(run_id: str, error: GittrackError) -> None:

@@ -21,7 +21,7 @@ import pygit2
 from gittrack.artifacts import aliases, versions
 from gittrack.artifacts.rewrite import Removal, plan_removal
 from gittrack.errors import ConflictError, NotFoundError
-from gittrack.git import refs, transport
+from gittrack.git import history, refs, transport
 from gittrack.sync import mirror
 from gittrack.sync.delete import DeleteReport, RefChange, apply
 from gittrack.types import CommitId, RefName
@@ -119,26 +119,14 @@ def _remote_plan(repo: pygit2.Repository, name: str, number: int, remote: str,
 
 def _elsewhere(repo: pygit2.Repository, name: str, removed: list[CommitId]) -> set[str]:
     """Remotes whose mirror here still reaches a removed version: it is still on them."""
-    present = [c for c in removed if _exists(repo, c)]
+    present = [c for c in removed if history.exists(repo, c)]
     found: set[str] = set()
     for ref, sha in refs.list_refs(repo, mirror.MIRROR_ROOT).items():
         key, _, rest = ref[len(mirror.MIRROR_ROOT):].partition("/")
         if rest != f"artifacts/{name}" and not rest.startswith(f"aliases/{name}/"):
             continue
-        if any(sha == c or _reaches(repo, sha, c) for c in present):
+        if any(sha == c or history.descends(repo, sha, c) for c in present):
             found.add(key)
     return found
 
 
-def _exists(repo: pygit2.Repository, commit: CommitId) -> bool:
-    try:
-        return repo.get(commit) is not None
-    except (pygit2.GitError, ValueError):
-        return False
-
-
-def _reaches(repo: pygit2.Repository, tip: CommitId, commit: CommitId) -> bool:
-    try:
-        return bool(repo.descendant_of(tip, commit))
-    except (pygit2.GitError, KeyError, ValueError):  # pruned a moment ago: nothing reaches it
-        return False
