@@ -1,3 +1,3 @@
-from gittrack.cli.main import main
+from gittrack.cli.main import console_main
 
-main()
+console_main()

@@ -6,11 +6,13 @@ its short help for ``gittrack --help``; a test checks them against the commands 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import errno
 import os
 import sys
 import warnings
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import click
 
@@ -97,6 +99,32 @@ def main(argv: list[str] | None = None) -> Any:
             if code is None:
                 raise
             sys.exit(code)
+
+
+def console_main() -> NoReturn:
+    """The ``gittrack`` console script and ``python -m gittrack``: ``main()``, then leave
+    without tearing the interpreter down. pyarrow's native threads can abort the process in
+    the teardown after a command that succeeded (exit 134, apache/arrow#34314); Python's own
+    exit handlers still run, and the output is flushed, first."""
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = _exit_code(exc.code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: `gittrack runs | head`
+            stream.flush()
+    os._exit(code)
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)  # what Python does with sys.exit("message")
+    return 1
 
 
 def _report(exc: BaseException, debug: bool) -> int | None:
@@ -197,4 +225,4 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 
 
 if __name__ == "__main__":  # `python -m gittrack.cli.main`, as the tests and docs run it
-    main()
+    console_main()

@@ -265,3 +265,34 @@ def test_a_repository_in_the_environment_must_be_utf8_too(repo: Path) -> None:
     result = gittrack_cli(["runs"], repo, env=env)
     assert result.returncode == 2
     assert result.stderr == b"gittrack: error: GITTRACK_REPO='/tmp/caf\\xe9' is not UTF-8 text\n"
+
+
+def test_the_console_entry_flushes_everything_and_keeps_each_exit_code(repo: Path) -> None:
+    """``console_main`` leaves with ``os._exit`` (no interpreter teardown, where pyarrow's
+    threads could abort a successful command): output must still arrive whole, Python's exit
+    handlers must still run, and every exit code must be the command's own."""
+    with gittrack.init(project="p", id="wide", settings={"quiet": True}) as run:
+        for step in range(2000):
+            run.log({"loss": 1.0 / (step + 1)})
+    done = subprocess.run([sys.executable, "-m", "gittrack", "log", "wide", "--all", "--json"],
+                          cwd=repo, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)) == 2000
+    missing = subprocess.run([sys.executable, "-m", "gittrack", "show", "nope"], cwd=repo,
+                             capture_output=True, text=True)
+    assert missing.returncode == 4 and missing.stderr.startswith("gittrack: error: no run")
+    code = ("import atexit, sys\n"
+            "from gittrack.cli import main\n"
+            "atexit.register(lambda: print('handlers ran', file=sys.stderr))\n"
+            "sys.argv = ['gittrack', 'show', 'nope']\n"
+            "main.console_main()\n")
+    handled = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True,
+                             text=True)
+    assert handled.returncode == 4 and "handlers ran" in handled.stderr
+
+
+@pytest.mark.parametrize(("code", "expected"), [(None, 0), (0, 0), (5, 5), ("bye", 1)])
+def test_exit_codes_as_python_gives_them(code: object, expected: int,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main._exit_code(code) == expected
+    assert capsys.readouterr().err == ("bye\n" if code == "bye" else "")
