@@ -21,7 +21,7 @@ def command(obj: CliContext, runs: tuple[str, ...], remote: str | None, yes: boo
     """Delete runs: refs, reflog entries and the objects only they reached."""
     repo = obj.git()
     views = [resolve_run(repo, spec) for spec in runs]
-    names = ", ".join(f"{v.id} ({v.name})" for v in views)
+    names = ", ".join(f"{v.id} ({v.readable_name() or 'cannot be read'})" for v in views)
     where = f" here and on {remote}" if remote else ""
     confirm(f"delete {len(views)} run(s){where}: {names}?", yes=yes)
     report = delete_runs(repo, [v.id for v in views], remote=remote)

@@ -68,6 +68,14 @@ class RunView:
     def name(self) -> str:
         return str(self._info("name"))
 
+    def readable_name(self) -> str | None:
+        """``name``, or ``None`` for a run that cannot be read (damaged, or forged by a
+        remote): deleting it by its ref must not depend on reading it."""
+        try:
+            return self.name
+        except GittrackError:
+            return None
+
     @property
     def state(self) -> str:
         return str(self._info("state"))
