@@ -36,7 +36,7 @@ def command(obj: CliContext, run: str | None, remote: str | None, yes: bool) -> 
         return
     if any(run in (done.name, done.run) or done.run.startswith(run) for done in finished):
         return  # the run it names is the one just finished
-    view = resolve_run(repo, run)
+    view = resolve_run(repo, run, invalid_ok=True)
     if remote is None and transport.remotes(repo):
         remote = transport.default_remote(repo)
     what = plan(repo, view)

@@ -198,7 +198,8 @@ def _finish(repo: pygit2.Repository, journal: _Journal, path: Path) -> Finished:
 
     if store.head(repo, journal.run) is not None:
         path.unlink()  # purge writes its own, for the same run
-        report = purge(repo, resolve_run(repo, journal.run), remote=journal.remote)
+        report = purge(repo, resolve_run(repo, journal.run, invalid_ok=True),
+                       remote=journal.remote)
         return Finished(journal.run, journal.name, report.blobs, report.cache)
     prune.prune_unreachable(repo, journal.tips)  # no-op if it ran: the tips are gone
     index.load_checkpoints(repo, store.list_runs(repo), on_error=lambda *_: None)
