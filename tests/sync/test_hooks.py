@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import git
 from tests.sync.conftest import MakeClone
-from tests.sync.helpers import log_run, refs_of
+from tests.sync.helpers import RUNS, log_run, refs_of
 
 
 def hook_path(clone: Path) -> Path:
@@ -126,5 +126,3 @@ def test_plain_git_push_never_brings_back_refs_a_teammate_deleted(
     assert f"{RUNS}{victim}" not in refs_of(bare_remote)
     assert git(bare_remote, "rev-parse", "main") == git(b, "rev-parse", "HEAD")
 
-
-RUNS = "refs/gittrack/runs/"
