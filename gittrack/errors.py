@@ -17,7 +17,8 @@ message and the class's ``exit_code`` in exactly one place (``gittrack.cli.main`
     ├── ConflictError (5)                 a ref moved under us, a run exists or is live elsewhere
     │   ├── RunExistsError
     │   ├── RunLockedError
-    │   └── DivergedError                 local and remote histories of a run/artifact differ
+    │   ├── DivergedError                 local and remote histories of a run/artifact differ
+    │   └── DeletedOnRemoteError          a push would bring back refs the remote deleted
     ├── FormatError (6)                   stored data that this version cannot read
     ├── RunFinishedError (7)              logging to a run that has finished
     ├── StorageError (8)                  the blob store refused or failed (URL and reason named)
@@ -104,6 +105,11 @@ class RunLockedError(ConflictError):
 class DivergedError(ConflictError):
     """A run or artifact whose local and remote histories diverged; the message says how to
     resolve it (``gittrack pull --force`` takes the remote's, ``push --force`` the local)."""
+
+
+class DeletedOnRemoteError(ConflictError):
+    """A plain ``git push`` (refspecs of ``remote setup --push``) would create again on the
+    remote refs a teammate deleted there; the pre-push hook refuses it, strict or not."""
 
 
 class FormatError(GittrackError):

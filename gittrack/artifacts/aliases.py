@@ -9,6 +9,9 @@ stored: it always means the head of the chain. A spec names a version: ``name``,
 from __future__ import annotations
 
 import re
+import shlex
+import warnings
+from typing import TypeGuard
 
 import pygit2
 
@@ -24,6 +27,7 @@ from gittrack.artifacts.versions import (
 from gittrack.errors import (
     ConflictError,
     FormatError,
+    GittrackWarning,
     NotFoundError,
     UsageError,
     VersionRemovedError,
@@ -42,7 +46,17 @@ def alias_ref(name: str, alias: str) -> RefName:
     return RefName(f"{ALIASES_PREFIX}{name}/{alias}")
 
 
+def is_valid_alias(alias: object) -> TypeGuard[str]:
+    """The one rule for aliases: what ``artifact alias`` accepts and what readers of alias refs
+    enforce (``aliases/NAME/latest``, ``.../v5`` or ``.../nested/x`` forged by a remote are
+    not aliases)."""
+    return (isinstance(alias, str) and is_valid_ref_component(alias) and alias != LATEST
+            and not _VERSION.match(alias))
+
+
 def check_alias(alias: object) -> str:
+    if is_valid_alias(alias):
+        return alias
     if not isinstance(alias, str) or not is_valid_ref_component(alias):
         raise UsageError(
             f"alias {alias!r} is not valid: use letters, digits, '.', '_' and '-' "
@@ -54,19 +68,38 @@ def check_alias(alias: object) -> str:
 
 
 def aliases(repo: pygit2.Repository, name: str) -> dict[str, CommitId]:
-    """The user aliases of artifact ``name`` (``latest`` not included), by alias."""
+    """The user aliases of artifact ``name`` (``latest`` not included), by alias. A ref whose
+    alias is not valid (``is_valid_alias``) is left out with a warning naming it."""
+    return {alias: commit for alias, commit in alias_refs_of(repo, name).items()
+            if _valid_or_warn(name, alias)}
+
+
+def alias_refs_of(repo: pygit2.Repository, name: str) -> dict[str, CommitId]:
+    """Every ref under ``aliases/NAME/``, valid or not, by what follows the prefix: what
+    deleting the artifact deletes."""
     prefix = f"{ALIASES_PREFIX}{name}/"
     found = refs.list_refs(repo, prefix)
     return {ref[len(prefix):]: commit for ref, commit in sorted(found.items())}
 
 
 def all_aliases(repo: pygit2.Repository) -> dict[str, dict[str, CommitId]]:
-    """Every artifact's aliases, from one listing of the refs."""
+    """Every artifact's aliases, from one listing of the refs (invalid ones left out, as in
+    ``aliases``)."""
     out: dict[str, dict[str, CommitId]] = {}
     for ref, commit in sorted(refs.list_refs(repo, ALIASES_PREFIX).items()):
         name, _, alias = ref[len(ALIASES_PREFIX):].partition("/")
-        out.setdefault(name, {})[alias] = commit
+        if _valid_or_warn(name, alias):
+            out.setdefault(name, {})[alias] = commit
     return out
+
+
+def _valid_or_warn(name: str, alias: str) -> bool:
+    if is_valid_alias(alias):
+        return True
+    warnings.warn(f"skipping {alias_ref(name, alias)!r}: not a valid alias (forged or "
+                  f"damaged): `gittrack artifact alias --delete {name} -- {shlex.quote(alias)}` "
+                  "deletes it", GittrackWarning, stacklevel=3)
+    return False
 
 
 def aliases_of(repo: pygit2.Repository, name: str, commit: CommitId,
@@ -94,7 +127,11 @@ def set_alias(repo: pygit2.Repository, name: str, alias: str, commit: CommitId) 
 
 
 def remove_alias(repo: pygit2.Repository, name: str, alias: str) -> None:
-    ref = alias_ref(name, check_alias(alias))
+    """Delete ``alias``; one that is not valid only by its exact ref name, so that a user can
+    clean up what a remote forged (``latest``, ``v5``, ``nested/x``)."""
+    if not (alias in alias_refs_of(repo, name) and not is_valid_alias(alias)):
+        check_alias(alias)
+    ref = alias_ref(name, alias)
     old = refs.get_ref(repo, ref)
     if old is None:
         raise NotFoundError(f"artifact {name} has no alias {alias!r}")

@@ -14,7 +14,7 @@ import stat
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeGuard
 
 from gittrack.artifacts.manifest import NameSet, check_entry_path, is_utf8
 from gittrack.errors import GittrackWarning, UsageError
@@ -55,8 +55,14 @@ def is_valid_type(kind: object) -> bool:
         and not any(c in kind for c in "\r\n\0") and is_utf8(kind)
 
 
+def is_valid_artifact_name(name: object) -> TypeGuard[str]:
+    """The one rule for artifact names: what ``Artifact(name)`` accepts and what readers of
+    refs enforce (a ref a remote forged, ``artifacts/nested/x``, is not an artifact)."""
+    return isinstance(name, str) and is_valid_ref_component(name)
+
+
 def check_artifact_name(name: object) -> str:
-    if not isinstance(name, str) or not is_valid_ref_component(name):
+    if not is_valid_artifact_name(name):
         raise UsageError(
             f"artifact name {name!r} is not valid: use letters, digits, '.', '_' and '-' "
             "(no '/', ':' or '..'), starting with a letter or digit, at most 128 characters"

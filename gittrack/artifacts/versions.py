@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import shlex
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pygit2
 
-from gittrack.artifacts.artifact import is_valid_type
+from gittrack.artifacts.artifact import is_valid_artifact_name, is_valid_type
 from gittrack.artifacts.manifest import (
     ManifestEntry,
     content_key,
@@ -104,9 +105,31 @@ def artifact_ref(name: str) -> RefName:
 
 
 def list_artifacts(repo: pygit2.Repository) -> dict[str, CommitId]:
-    """Every artifact's name and head commit, by name (as the refs say: not yet read)."""
-    found = refs.list_refs(repo, ARTIFACTS_PREFIX)
-    return {name[len(ARTIFACTS_PREFIX):]: commit for name, commit in sorted(found.items())}
+    """Every artifact's name and head commit, by name (as the refs say: not yet read). Only
+    refs whose name is a valid artifact name; ``invalid_artifacts`` has the others."""
+    return _artifacts_and_invalid(repo)[0]
+
+
+def invalid_artifacts(repo: pygit2.Repository) -> dict[str, CommitId]:
+    """Refs under ``artifacts/`` whose name is not a valid artifact name (forged by a remote):
+    never listed or read, only deleted by their exact name (``gittrack artifact rm``)."""
+    return _artifacts_and_invalid(repo)[1]
+
+
+def invalid_name_message(name: str) -> str:
+    return (f"{artifact_ref(name)!r} is not a valid artifact name (forged or damaged): "
+            f"`gittrack artifact rm -- {shlex.quote(name)}` deletes it")
+
+
+def _artifacts_and_invalid(
+    repo: pygit2.Repository,
+) -> tuple[dict[str, CommitId], dict[str, CommitId]]:
+    valid: dict[str, CommitId] = {}
+    invalid: dict[str, CommitId] = {}
+    for ref, commit in sorted(refs.list_refs(repo, ARTIFACTS_PREFIX).items()):
+        name = ref[len(ARTIFACTS_PREFIX):]
+        (valid if is_valid_artifact_name(name) else invalid)[name] = commit
+    return valid, invalid
 
 
 ErrorHandler = Callable[[RefName, GittrackError], None]
@@ -122,7 +145,12 @@ def latest_versions(repo: pygit2.Repository,
     not hide every other artifact (runs are listed the same way, ``runs.index``).
     """
     found = {}
-    for name, commit in list_artifacts(repo).items():
+    listed, invalid = _artifacts_and_invalid(repo)
+    for name in invalid:
+        if on_error is None:
+            raise FormatError(invalid_name_message(name))
+        on_error(artifact_ref(name), FormatError(invalid_name_message(name)))
+    for name, commit in listed.items():
         try:
             found[name] = read_info(repo, commit, name)
         except GittrackError as exc:

@@ -15,9 +15,10 @@ from gittrack.sync.remove_version import VersionRemovalReport
 
 def remove(repo: pygit2.Repository, spec: str, remote: str | None, yes: bool) -> None:
     """What `gittrack artifact rm` does; prints its report."""
-    name, selector = alias_refs.parse_spec(spec)
+    exact = spec in versions.invalid_artifacts(repo)  # forged: deleted by its exact name only
+    name, selector = (spec, alias_refs.LATEST) if exact else alias_refs.parse_spec(spec)
     where = f" here and on {remote}" if remote else ""
-    if ":" not in spec:
+    if exact or ":" not in spec:
         from gittrack.sync.delete import delete_artifact
 
         confirm(f"delete artifact {name} ({_count(repo, name)} version(s)){where}?", yes=yes)

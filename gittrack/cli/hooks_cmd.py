@@ -9,7 +9,7 @@ import click
 
 from gittrack.cli.context import CliContext
 from gittrack.cli.sync_render import push_lines
-from gittrack.errors import GittrackError
+from gittrack.errors import DeletedOnRemoteError, GittrackError
 
 
 @click.group("hooks")
@@ -62,6 +62,8 @@ def pre_push(obj: CliContext, remote: str | None, url: str | None) -> None:
     try:
         repo = obj.git()
         report = run_hook(repo, remote, lines)  # a name, or the URL of an unnamed remote
+    except DeletedOnRemoteError:
+        raise  # blocks the push, strict or not: the user can fix it (pull, or push --force)
     except GittrackError as exc:
         if repo is not None and strict(repo):
             raise

@@ -36,13 +36,14 @@ def command(obj: CliContext, run: str | None, remote: str | None, yes: bool) -> 
         return
     if any(run in (done.name, done.run) or done.run.startswith(run) for done in finished):
         return  # the run it names is the one just finished
-    view = resolve_run(repo, run)
+    view = resolve_run(repo, run, invalid_ok=True)
     if remote is None and transport.remotes(repo):
         remote = transport.default_remote(repo)
     what = plan(repo, view)
     also = f" and artifact(s) {', '.join(what.artifacts)}" if what.artifacts else ""
     where = f"here, on {remote} and in storage" if remote else "here and in storage"
-    confirm(f"purge run {view.id} ({view.name}){also} {where}?", yes=yes)
+    label = view.readable_name() or "cannot be read"
+    confirm(f"purge run {view.id} ({label}){also} {where}?", yes=yes)
     report = purge(repo, view, remote=remote)
     click.echo(describe(report.refs, "the run and its artifacts").rsplit("\n", 1)[0])
     click.echo(f"removed {len(report.blobs)} blob(s) from storage and {report.cache} local "

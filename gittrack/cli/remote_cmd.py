@@ -16,7 +16,8 @@ def command() -> None:
 @click.argument("remote", required=False)
 @click.option("--push", "with_push", is_flag=True,
               help="Also make plain `git push` push runs (adds HEAD and refs/gittrack/* push "
-                   "refspecs, and installs the pre-push hook that uploads blobs first).")
+                   "refspecs, and installs the pre-push hook that uploads blobs first and refuses "
+                   "a push that would bring back refs deleted on the remote).")
 @click.option("--undo", is_flag=True, help="Remove the refspecs gittrack added.")
 @click.pass_obj
 def setup(obj: CliContext, remote: str | None, with_push: bool, undo: bool) -> None:

@@ -56,8 +56,11 @@ def only_reachable_from(repo: pygit2.Repository, tips: Iterable[str]) -> list[st
         return []
     live = ["--all", "--reflog", "--indexed-objects"]
     # --stdin is read where it stands, so the tips are positive and what follows is negated.
-    candidates = _git(repo, ["rev-list", "--objects", "--no-object-names", "--stdin", "--not",
-                             *live], stdin="\n".join(present) + "\n").split()
+    # A deleted run may be missing objects (damaged, or a forged tree): what is missing has
+    # nothing to prune, and what lies beyond it is not listed, so it is kept (the safe side).
+    candidates = _git(repo, ["rev-list", "--objects", "--no-object-names", "--missing=allow-any",
+                             "--stdin", "--not", *live],
+                      stdin="\n".join(present) + "\n").split()
     if not candidates:
         return []
     reachable = set(_git(repo, ["rev-list", "--objects", "--no-object-names", *live]).split())

@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO
 from gittrack.crypto.atomic import atomic_output
 from gittrack.errors import FormatError, GittrackError, RepositoryError, UsageError
 from gittrack.formats.jsonio import json_dumps
+from gittrack.runs import ids
 from gittrack.runs.index import ErrorHandler
 from gittrack.runs.view import RunView
 
@@ -89,6 +90,8 @@ def export_run(view: RunView, out_dir: Path, fmt: str) -> ExportedRun:
     history = view.history_arrow()
     histograms = view.histograms(format="arrow")
     documents = (("config", view.config), ("summary", view.summary), ("metadata", view.metadata))
+    if not ids.is_valid_run_id(view.id):  # never a path from a ref name a remote forged
+        raise FormatError(ids.invalid_run_message(view.id))
     directory = out_dir / view.id
     _mkdir(directory)
     files = [write_table(history, directory / f"history.{fmt}", fmt)]

@@ -8,10 +8,13 @@ other 16 are 80 random bits from ``os.urandom``, never from ``random`` (a traini
 from __future__ import annotations
 
 import os
+import shlex
 import time
+from typing import TypeGuard
 
 from gittrack.errors import InvalidKeyError
 from gittrack.git.codestate import is_valid_ref_component
+from gittrack.runs import layout
 from gittrack.types import RunId
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -31,9 +34,22 @@ def new_run_id(now: float | None = None) -> RunId:
     return RunId(_encode(millis, 10) + _encode(random_bits, 16))
 
 
+def is_valid_run_id(value: object) -> TypeGuard[str]:
+    """The one rule for run ids: what ``init(id=...)`` accepts and what readers of refs
+    enforce (a ref a remote forged, ``runs/nested/x``, ``runs/-rf``, is not a run)."""
+    return isinstance(value, str) and is_valid_ref_component(value)
+
+
+def invalid_run_message(run_id: str) -> str:
+    """Why a ref under ``runs/`` is not listed or read, and how to delete it."""
+    return (f"{layout.run_ref(RunId(run_id))!r} is not a valid run id (1-128 letters, digits, "
+            f"'.', '_' or '-'; forged or damaged): `gittrack rm -- {shlex.quote(run_id)}` deletes "
+            "it")
+
+
 def check_run_id(value: object) -> RunId:
     """A user-chosen ``id=``: letters, digits, ``.``, ``_`` and ``-``, usable in a ref name."""
-    if not isinstance(value, str) or not is_valid_ref_component(value):
+    if not is_valid_run_id(value):
         raise InvalidKeyError(
             f"run id {value!r} is not valid: use 1-128 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import pygit2
 
-from gittrack.errors import AmbiguousNameError, NotFoundError
-from gittrack.runs import layout, store
+from gittrack.errors import AmbiguousNameError, FormatError, NotFoundError
+from gittrack.runs import ids, layout, store
 from gittrack.runs.view import RunView, all_runs, warn_unreadable
 from gittrack.types import RunId
 
 
-def resolve_run(repo: pygit2.Repository, spec: str) -> RunView:
-    """The one run ``spec`` names; ``NotFoundError`` or ``AmbiguousNameError`` otherwise."""
+def resolve_run(repo: pygit2.Repository, spec: str, *, invalid_ok: bool = False) -> RunView:
+    """The one run ``spec`` names; ``NotFoundError`` or ``AmbiguousNameError`` otherwise.
+
+    A ref under ``runs/`` whose name is not a valid run id is named only by that exact name,
+    and only with ``invalid_ok`` (commands that delete it, without reading it); otherwise a
+    ``FormatError`` says how to delete it."""
+    runs, invalid = store.runs_and_invalid(repo)
+    for exact in dict.fromkeys((spec, spec.removeprefix(layout.RUNS_PREFIX))):
+        if exact in invalid:
+            if not invalid_ok:
+                raise FormatError(ids.invalid_run_message(exact))
+            return RunView(repo, RunId(exact), invalid[RunId(exact)])
     spec = spec.strip()
     spec = spec.removeprefix(layout.RUNS_PREFIX)
-    runs = store.list_runs(repo)
     if spec in runs:
         return RunView(repo, RunId(spec), runs[RunId(spec)])
     lowered = spec.lower()

@@ -12,7 +12,7 @@ import pygit2
 from gittrack.errors import FormatError, GittrackError
 from gittrack.formats import table, yamlio
 from gittrack.git import objects, refs
-from gittrack.runs import layout
+from gittrack.runs import ids, layout
 from gittrack.types import CommitId, RefName, RunId
 
 if TYPE_CHECKING:
@@ -47,8 +47,27 @@ def reading(run_id: RunId) -> Iterator[None]:
 
 
 def list_runs(repo: pygit2.Repository) -> dict[RunId, CommitId]:
-    found = refs.list_refs(repo, layout.RUNS_PREFIX)
-    return {RunId(name[len(layout.RUNS_PREFIX):]): commit for name, commit in found.items()}
+    """Every run, by id: the refs under ``runs/`` whose name is a valid run id
+    (``ids.is_valid_run_id``); ``invalid_runs`` has the others."""
+    return runs_and_invalid(repo)[0]
+
+
+def invalid_runs(repo: pygit2.Repository) -> dict[RunId, CommitId]:
+    """Refs under ``runs/`` whose name is not a valid run id (a remote forged them): never
+    listed or read as runs, only deleted by their exact name (``gittrack rm``)."""
+    return runs_and_invalid(repo)[1]
+
+
+def runs_and_invalid(
+    repo: pygit2.Repository,
+) -> tuple[dict[RunId, CommitId], dict[RunId, CommitId]]:
+    """``list_runs`` and ``invalid_runs`` from one listing of the refs."""
+    valid: dict[RunId, CommitId] = {}
+    invalid: dict[RunId, CommitId] = {}
+    for name, commit in refs.list_refs(repo, layout.RUNS_PREFIX).items():
+        run_id = name[len(layout.RUNS_PREFIX):]
+        (valid if ids.is_valid_run_id(run_id) else invalid)[RunId(run_id)] = commit
+    return valid, invalid
 
 
 def head(repo: pygit2.Repository, run_id: RunId) -> CommitId | None:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pygit2
 
-from gittrack.errors import GittrackError, GittrackWarning, InvalidSettingError
-from gittrack.runs import index, layout, store, wal
+from gittrack.errors import FormatError, GittrackError, GittrackWarning, InvalidSettingError
+from gittrack.runs import ids, index, layout, store, wal
 from gittrack.types import CommitId, RefName, RunId
 
 if TYPE_CHECKING:
@@ -67,6 +67,14 @@ class RunView:
     @property
     def name(self) -> str:
         return str(self._info("name"))
+
+    def readable_name(self) -> str | None:
+        """``name``, or ``None`` for a run that cannot be read (damaged, or forged by a
+        remote): deleting it by its ref must not depend on reading it."""
+        try:
+            return self.name
+        except GittrackError:
+            return None
 
     @property
     def state(self) -> str:
@@ -181,10 +189,16 @@ def all_runs(
 ) -> list[RunView]:
     """Every run, newest first (checkpoints come from the local cache in ``runs.index``).
 
-    A run that cannot be read (any failure: ``store.reading``) raises, or with ``on_error``
-    (e.g. ``warn_unreadable``) is reported to it and left out.
+    A run that cannot be read (any failure: ``store.reading``), or a ref whose name is not a
+    valid run id, raises, or with ``on_error`` (e.g. ``warn_unreadable``) is reported to it and
+    left out.
     """
-    heads = store.list_runs(repo)
+    heads, invalid = store.runs_and_invalid(repo)
+    for run_id in invalid:  # a ref a remote forged under a name no run can have
+        error = FormatError(ids.invalid_run_message(run_id))
+        if on_error is None:
+            raise error
+        on_error(run_id, error)
     loaded = index.load_checkpoints(repo, heads, on_error)
     views = [RunView(repo, rid, heads[rid], cp) for rid, cp in loaded.items()]
     views.sort(key=lambda v: (v.created_at, v.id), reverse=True)

@@ -24,7 +24,7 @@ from gittrack.artifacts import aliases, versions
 from gittrack.errors import NotFoundError, RunLockedError
 from gittrack.git import prune, refs, transport
 from gittrack.git.repo import every_gittrack_dir
-from gittrack.runs import index, layout, store
+from gittrack.runs import ids, index, layout, store
 from gittrack.runs.wal import RunLock, wal_root
 from gittrack.sync import localio, mirror
 from gittrack.types import CommitId, RefName, RunId
@@ -88,7 +88,7 @@ def artifact_changes(repo: pygit2.Repository, name: str) -> list[RefChange]:
         raise NotFoundError(f"no artifact named {name!r}")
     changes = [RefChange(versions.artifact_ref(name), head)]
     return changes + [RefChange(aliases.alias_ref(name, a), c)
-                      for a, c in aliases.aliases(repo, name).items()]
+                      for a, c in aliases.alias_refs_of(repo, name).items()]
 
 
 def apply(repo: pygit2.Repository, changes: Sequence[RefChange], *, remote: str | None = None,
@@ -213,6 +213,8 @@ def _locked_runs(repo: pygit2.Repository, run_ids: Sequence[RunId]) -> Iterator[
     held: list[tuple[RunLock, Path]] = []
     try:
         for run_id in run_ids:
+            if not ids.is_valid_run_id(run_id):
+                continue  # a forged ref: gittrack never wrote a log for it, nor a path from it
             for directory in (root / run_id for root in roots):
                 if not directory.is_dir():
                     continue

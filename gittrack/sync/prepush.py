@@ -4,6 +4,8 @@
 the runs whose code commit the push makes available on the remote (read from the hook's stdin:
 ``<local ref> <local sha> <remote ref> <remote sha>`` per line) and their artifacts; ``off``
 nothing. The hook's own ``git push`` passes ``--no-verify``, so it does not run itself again.
+In every mode, a push that would create again on the remote refs deleted there since the last
+sync (plain ``git push`` with the refspecs of ``remote setup --push``) is refused.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from collections.abc import Iterable
 
 import pygit2
 
-from gittrack.errors import GittrackError, UsageError
-from gittrack.git import history
+from gittrack.errors import DeletedOnRemoteError, GittrackError, UsageError
+from gittrack.git import history, transport
 from gittrack.runs.view import RunView, all_runs
 from gittrack.sync.blobsync import upload_missing
-from gittrack.sync.compare import is_artifact
-from gittrack.sync.push import PushReport, push
+from gittrack.sync.compare import is_artifact, kind_and_name
+from gittrack.sync.push import PushReport, deleted_on_remote, push
+from gittrack.types import CommitId
 
 MODES = ("all", "code", "off")
 _ZERO = "0" * 40
@@ -64,10 +67,11 @@ def runs_on(repo: pygit2.Repository, commits: list[str]) -> list[str]:
 
 def run_hook(repo: pygit2.Repository, remote: str | None, lines: list[str]) -> PushReport | None:
     """The hook's work; ``None`` when there is nothing to do."""
+    carried = _carried(lines)
+    _refuse_deleted(repo, remote, carried)
     how = mode(repo)
     if how == "off":
         return None
-    carried = _carried(lines)
     if carried:
         return _blobs_only(repo, remote, carried)
     runs: list[str] = []
@@ -82,6 +86,25 @@ def _carried(lines: list[str]) -> list[list[str]]:
     """Lines for refs/gittrack/* refs: the push itself carries runs (``remote setup --push``)."""
     return [f for f in (line.split() for line in lines)
             if len(f) == 4 and f[2].startswith("refs/gittrack/") and f[1] != _ZERO]
+
+
+def _refuse_deleted(repo: pygit2.Repository, remote: str | None,
+                    carried: list[list[str]]) -> None:
+    """Refs the push creates on the remote that a teammate deleted there (``rm --remote``,
+    ``purge``, ``artifact rm``) since the last sync: refuse the whole push, strict or not. A
+    git user can fix it (pull, or push --force on purpose), and sending them back would
+    resurrect a purge, refs naming blobs it removed."""
+    created = {f[2]: CommitId(f[1]) for f in carried if f[3] == _ZERO}
+    if not created:
+        return
+    name = remote or transport.default_remote(repo)
+    deleted = deleted_on_remote(repo, name, created)
+    if deleted:
+        names = ", ".join(kind_and_name(s.ref) for s in deleted)
+        raise DeletedOnRemoteError(
+            f"this push would bring back on {name} what was deleted there since your last "
+            f"sync: {names}; `gittrack pull` takes the deletion here, `gittrack push --force` "
+            "sends them back on purpose")
 
 
 def _blobs_only(repo: pygit2.Repository, remote: str | None,

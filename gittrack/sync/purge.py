@@ -10,9 +10,9 @@ are never touched.
 
 A purge killed half-way (after the refs went, before the blobs) must not leave the ciphertext
 in the store and the plaintext in the local cache with nothing left to name them: before any
-ref is deleted, a journal (``.git/gittrack/purges/RUN.json``, fsynced) records the run, the
-remote, the blobs and digests it may remove and the commits whose objects it prunes. The next
-``purge`` (any arguments, or none) or ``gc`` finishes what a journal describes
+ref is deleted, a journal (``.git/gittrack/purges/<hash of RUN>.json``, fsynced) records the
+run, the remote, the blobs and digests it may remove and the commits whose objects it prunes.
+The next ``purge`` (any arguments, or none) or ``gc`` finishes what a journal describes
 (``finish_interrupted``) — the whole purge again while the run's ref is still here — and
 removes it. The process working on a journal holds a lock on it, so another never finishes a
 purge still running.
@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import hashlib
 import json
 import os
 import warnings
@@ -115,6 +116,8 @@ def plan(repo: pygit2.Repository, view: RunView) -> PurgePlan:
         mine = [i for i in infos if i.producer == view.id]
         if not mine:
             continue
+        if len(mine) == len(infos) and not _manifests_readable(repo, name):
+            continue  # forged or damaged: what it names cannot be known, so it stays
         if unreadable:
             kept += [f"{i.spec} (run {unreadable[0]} cannot be read and may use it)"
                      for i in mine]
@@ -125,6 +128,20 @@ def plan(repo: pygit2.Repository, view: RunView) -> PurgePlan:
         else:
             removed.append(name)
     return PurgePlan(view.id, tuple(removed), tuple(kept))
+
+
+def _manifests_readable(repo: pygit2.Repository, name: str) -> bool:
+    """Whether every manifest of artifact ``name`` can be read (its blobs would be purged
+    with it); a warning naming the ref otherwise, as for an unreadable ``artifact.yaml``."""
+    head = versions.head(repo, name)
+    try:
+        for _ in manifest_entries(repo, [head] if head is not None else []):
+            pass
+    except GittrackError as exc:
+        warnings.warn(f"skipping {versions.artifact_ref(name)}: {exc}", GittrackWarning,
+                      stacklevel=3)
+        return False
+    return True
 
 
 def purge(repo: pygit2.Repository, view: RunView, *, remote: str | None) -> PurgeReport:
@@ -142,7 +159,7 @@ def purge(repo: pygit2.Repository, view: RunView, *, remote: str | None) -> Purg
     if candidates:  # a version no one can read stops the purge before anything is deleted
         gc.marked(repo, storage, gc.mark_roots(repo, None)[0])
     head = store.head(repo, view.id)
-    journal = _Journal(view.id, view.name, remote, tuple(sorted(doomed)),
+    journal = _Journal(view.id, view.readable_name() or "", remote, tuple(sorted(doomed)),
                        tuple(sorted({e.digest for e in candidates})),
                        tuple(c.old for c in changes) + ((head,) if head else ()))
     with _journal(repo, journal) as path:
@@ -181,7 +198,8 @@ def _finish(repo: pygit2.Repository, journal: _Journal, path: Path) -> Finished:
 
     if store.head(repo, journal.run) is not None:
         path.unlink()  # purge writes its own, for the same run
-        report = purge(repo, resolve_run(repo, journal.run), remote=journal.remote)
+        report = purge(repo, resolve_run(repo, journal.run, invalid_ok=True),
+                       remote=journal.remote)
         return Finished(journal.run, journal.name, report.blobs, report.cache)
     prune.prune_unreachable(repo, journal.tips)  # no-op if it ran: the tips are gone
     index.load_checkpoints(repo, store.list_runs(repo), on_error=lambda *_: None)
@@ -221,7 +239,7 @@ def _journal(repo: pygit2.Repository, journal: _Journal) -> Iterator[Path]:
     from before it has its name until the block ends; left behind if the block fails, for
     the next purge or gc to finish."""
     folder = _journal_dir(repo)
-    path = folder / f"{journal.run}.json"
+    path = folder / _journal_name(journal.run)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -240,6 +258,12 @@ def _journal(repo: pygit2.Repository, journal: _Journal) -> Iterator[Path]:
             temp.unlink(missing_ok=True)
             raise _unwritable(path, exc) from None
         yield path
+
+
+def _journal_name(run: RunId) -> str:
+    """A file name from the run id's hash: the id came from a ref name a remote may have
+    forged (``nested/x``, ``..``), never a path."""
+    return hashlib.sha256(run.encode("utf-8", "surrogateescape")).hexdigest()[:32] + ".json"
 
 
 def _unwritable(path: Path, exc: OSError) -> RepositoryError:

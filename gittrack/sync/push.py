@@ -28,6 +28,7 @@ from gittrack.sync import localio, mirror
 from gittrack.sync.blobsync import BlobReport, upload_missing
 from gittrack.sync.compare import RefState, Standing, compare, is_artifact
 from gittrack.sync.selection import select
+from gittrack.types import CommitId
 
 SEND = (Standing.LOCAL_ONLY, Standing.AHEAD)
 HELD = (Standing.BEHIND, Standing.DIVERGED, Standing.DELETED)
@@ -81,11 +82,8 @@ def _plan(repo: pygit2.Repository, remote: str, runs: Sequence[str], force: bool
     key = mirror.mirror_key(repo, remote)
     before = mirror.snapshot(repo, key)
     chosen = select(repo, runs, before.local)
-    on_remote, marked = mirror.remote_refs(repo, remote)
     url = transport.remote_url(repo, remote)
-    trusted = mirror.trusts(repo, key, url, before.mirrored, on_remote, marked)
-    seen = (before.last_seen() if trusted
-            else {r: s for r, s in before.last_seen().items() if r in on_remote})
+    on_remote, trusted, seen = _remote_view(repo, remote, key, url, before)
     states = [compare(repo, ref, sha, on_remote.get(ref), seen.get(ref))
               for ref, sha in sorted(chosen.items())]
     same = [s for s in states if s.standing is Standing.SAME]
@@ -98,6 +96,30 @@ def _plan(repo: pygit2.Repository, remote: str, runs: Sequence[str], force: bool
     report = PushReport(remote, url, tuple(send), () if force else tuple(held), forced,
                         len(same))
     return _Plan(key, report, send, [] if force else held, dict(before.agreed), not runs)
+
+
+def deleted_on_remote(repo: pygit2.Repository, remote: str,
+                      sent: Mapping[str, CommitId]) -> list[RefState]:
+    """Of the refs ``sent`` (a ``git push`` about to create them there), those the remote
+    deleted since the last sync: the same comparison ``push`` makes (one ``ls-remote``)."""
+    key = mirror.mirror_key(repo, remote)
+    before = mirror.snapshot(repo, key)
+    url = transport.remote_url(repo, remote)
+    on_remote, _, seen = _remote_view(repo, remote, key, url, before)
+    states = [compare(repo, ref, sha, on_remote.get(ref), seen.get(ref))
+              for ref, sha in sorted(sent.items())]
+    return [s for s in states if s.standing is Standing.DELETED]
+
+
+def _remote_view(repo: pygit2.Repository, remote: str, key: str, url: str,
+                 before: mirror.Snapshot) -> tuple[dict[str, str], bool, dict[str, CommitId]]:
+    """The remote's refs, whether the mirror can tell deletions, and what each ref was on the
+    remote at the last sync (only refs it still has, when it cannot)."""
+    on_remote, marked = mirror.remote_refs(repo, remote)
+    trusted = mirror.trusts(repo, key, url, before.mirrored, on_remote, marked)
+    seen = (before.last_seen() if trusted
+            else {r: s for r, s in before.last_seen().items() if r in on_remote})
+    return on_remote, trusted, seen
 
 
 def _send(repo: pygit2.Repository, remote: str, plan: _Plan, no_verify: bool) -> PushReport:

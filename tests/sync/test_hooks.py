@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import git
 from tests.sync.conftest import MakeClone
-from tests.sync.helpers import log_run, refs_of
+from tests.sync.helpers import RUNS, log_run, refs_of
 
 
 def hook_path(clone: Path) -> Path:
@@ -86,3 +86,43 @@ def test_check_large_files(repo: Path, cli: Any) -> None:
     assert "big.bin (2.0 MB)" in result.stderr and 'gittrack.Artifact("big"' in result.stderr
     assert "small.txt" not in result.stderr
     assert cli("hooks", "check-large-files", "--max-size", "lots").exit_code == 2
+
+
+@pytest.mark.parametrize("last_run", [True, False])
+def test_plain_git_push_never_brings_back_refs_a_teammate_deleted(
+        last_run: bool, bare_remote: Path, make_clone: MakeClone,
+        monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object], cli: Any,
+        tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.sync.helpers import share_storage
+
+    a = make_clone("a", str(bare_remote))
+    share_storage(a, str(tmp_path / "team-store"))
+    victim = log_run(a, fast_settings)
+    kept = None if last_run else log_run(a, fast_settings, data=None)
+    monkeypatch.chdir(a)
+    assert cli("push").exit_code == 0
+    b = make_clone("b", str(bare_remote))
+    monkeypatch.chdir(b)
+    assert cli("pull").exit_code == 0
+    monkeypatch.chdir(a)
+    assert cli("purge", "--yes", "--remote", "origin", victim).exit_code == 0
+    assert f"{RUNS}{victim}" not in refs_of(bare_remote)
+    monkeypatch.chdir(b)
+    assert cli("hooks", "install").exit_code == 0
+    assert cli("remote", "setup", "--push").exit_code == 0
+    git(b, "commit", "-q", "--allow-empty", "-m", "c")
+    done = subprocess.run(["git", "push"], cwd=b, capture_output=True, text=True)
+    assert done.returncode != 0, done.stderr
+    assert f"run {victim}" in done.stderr and "gittrack pull" in done.stderr
+    assert "gittrack push --force" in done.stderr
+    after = refs_of(bare_remote)
+    assert f"{RUNS}{victim}" not in after
+    assert not any(r.startswith("refs/gittrack/artifacts/") for r in after)
+    assert (kept is None) or f"{RUNS}{kept}" in after
+    assert cli("pull").exit_code == 0  # takes the deletion; git push goes through then
+    git(b, "push", "-q")
+    assert f"{RUNS}{victim}" not in refs_of(bare_remote)
+    assert git(bare_remote, "rev-parse", "main") == git(b, "rev-parse", "HEAD")
+

@@ -264,3 +264,65 @@ def test_a_purge_refused_before_deleting_leaves_nothing_to_finish(repo: Path, tm
     result = cli("gc")  # nothing pending: gc does not try the purge again
     assert result.exit_code == 0 and "interrupted" not in result.stdout
     assert run in git(repo, "for-each-ref")
+
+
+def _unreadable_runs(repo: Path) -> list[str]:
+    """Runs no reader accepts: a missing object, YAML anchors, an oversize run.yaml, an id
+    nested below another (forged by a remote)."""
+    from tests.sync.test_malicious_remote import _plumb, forge, write_tree
+
+    runs = []
+    missing_blob = "1" * 40
+    tree = _plumb(repo, "mktree", "--missing",
+                  data=f"100644 blob {missing_blob}\trun.yaml\n".encode())
+    commit = _plumb(repo, "commit-tree", tree, "-m", "missing object")
+    _plumb(repo, "update-ref", "refs/gittrack/runs/missing-object", commit)
+    runs.append("missing-object")
+    forge(repo, "refs/gittrack/runs/anchors",
+          {"run.yaml": b"format: 1\nid: anchors\nname: &a x\nnotes: *a\n"})
+    runs.append("anchors")
+    forge(repo, "refs/gittrack/runs/oversize",
+          {"run.yaml": b"format: 1\nid: oversize\nnotes: '" + b"x" * (17 << 20) + b"'\n"})
+    runs.append("oversize")
+    assert write_tree
+    return runs
+
+
+@pytest.mark.parametrize("command", ["rm", "purge"])
+def test_a_run_that_cannot_be_read_can_be_removed(repo: Path, cli: Any, command: str) -> None:
+    good = make_run()
+    for run_id in _unreadable_runs(repo):
+        result = cli(command, "--yes", run_id)
+        assert result.exit_code == 0, (run_id, result.stderr)
+        assert f"refs/gittrack/runs/{run_id}\n" not in git(
+            repo, "for-each-ref", "--format=%(refname)", "refs/gittrack/runs/") + "\n"
+    assert git(repo, "for-each-ref", "--format=%(refname)", "refs/gittrack/runs/").split() == [
+        f"refs/gittrack/runs/{good}"]
+
+
+def test_purge_of_a_forged_nested_id_writes_its_journal_inside(repo: Path, cli: Any) -> None:
+    from tests.sync.test_malicious_remote import forge
+
+    forge(repo, "refs/gittrack/runs/nested/x", {"run.yaml": b"format: 1\nid: nested/x\n"})
+    result = cli("purge", "--yes", "nested/x")
+    assert result.exit_code == 0, result.stderr
+    assert "nested" not in git(repo, "for-each-ref", "refs/gittrack/runs/")
+
+
+def test_a_forged_artifact_naming_the_run_as_producer_does_not_stop_purge(
+        repo: Path, cli: Any) -> None:
+    from tests.sync.test_malicious_remote import forge, manifest
+
+    (repo / "w.bin").write_bytes(b"model weights")
+    producer = make_run(artifact=("model", repo / "w.bin"))
+    from tests.sync.test_malicious_remote import tree_of
+
+    spec = tree_of(repo, "refs/gittrack/artifacts/model")
+    assert isinstance(spec["artifact.yaml"], bytes)
+    spec["artifact.yaml"] = spec["artifact.yaml"].replace(b"name: model", b"name: evil")
+    spec["manifest.parquet"] = manifest(["a.txt"], "0" * 64, 3, "NOT-HEX")
+    forge(repo, "refs/gittrack/artifacts/evil", spec)
+    result = cli("purge", "--yes", producer)
+    assert result.exit_code == 0, result.stderr
+    assert sha(b"model weights") not in store_names(repo)
+    assert "refs/gittrack/artifacts/evil" in git(repo, "for-each-ref")
