@@ -27,7 +27,7 @@ from gittrack.crypto.atomic import reason, write_atomic
 from gittrack.errors import FormatError, InvalidSettingError, RepositoryError, StorageError
 from gittrack.formats import yamlio
 from gittrack.git.repo import gittrack_dir
-from gittrack.urls import strip_credentials
+from gittrack.urls import has_credentials, is_secret_name, strip_credentials
 
 Privacy = Literal["private", "public"]
 Source = Literal["local", "project", "default"]
@@ -35,6 +35,12 @@ Source = Literal["local", "project", "default"]
 CONFIG_NAME = "config.yaml"
 _SECRET_WORDS = ("secret", "password", "passwd", "token", "credential", "account_key", "sas",
                  "connection_string", "private")
+# Names that identify rather than authenticate: an access key *id* is shown like a user name
+# (AWS prints it in its console); only the matching secret is masked.
+_IDENTIFIERS = frozenset({"key", "access_key_id", "aws_access_key_id", "client_id",
+                          "kms_key_id", "ssekmskeyid", "account_name", "key_id"})
+# gcsfs' ``token`` may name a mode of authentication rather than hold one
+_TOKEN_MODES = frozenset({"anon", "google_default", "cache", "cloud", "browser"})
 MASK = "********"
 
 
@@ -138,18 +144,42 @@ def _mode(local: bool) -> int:
 
 
 def is_secret(key: str) -> bool:
-    lowered = key.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
+    """Whether an option named ``key`` looks like it holds a credential: the names of
+    ``gittrack.urls.is_secret_name`` (token, secret, password, session, auth, apikey, ...)
+    and storage ones (account_key, sas, connection_string), but not an identifier (``key``,
+    s3fs' access key id)."""
+    lowered = key.strip().lower()
+    if lowered in _IDENTIFIERS:
+        return False
+    return is_secret_name(lowered) or any(word in lowered for word in _SECRET_WORDS)
+
+
+def _holds_secret(key: str, value: Any) -> bool:
+    if value is None or isinstance(value, bool):
+        return False
+    if isinstance(value, str) and value.strip().lower() in _TOKEN_MODES:
+        return False
+    return is_secret(key)
+
+
+def _url_with_credentials(value: Any) -> bool:
+    return isinstance(value, str) and ("://" in value or "@" in value) \
+        and has_credentials(value)
 
 
 def mask_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Options fit to print: secret-looking values replaced by ``********``, recursively."""
+    """Options fit to print: secret-looking values replaced by ``********`` and URLs shown
+    without their credentials, recursively."""
     out: dict[str, Any] = {}
     for key, value in options.items():
         if isinstance(value, Mapping):
             out[key] = mask_options(value)
+        elif _holds_secret(str(key), value):
+            out[key] = MASK
+        elif _url_with_credentials(value):
+            out[key] = strip_credentials(value)
         else:
-            out[key] = MASK if is_secret(str(key)) and value is not None else value
+            out[key] = value
     return out
 
 
@@ -159,11 +189,13 @@ def display_url(url: str) -> str:
 
 
 def secret_keys(options: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The dotted names of options that hold a secret: a secret-looking name, or a URL with
+    credentials (``endpoint_url=https://user:pw@host``, a proxy's), at any depth."""
     found = []
     for key, value in options.items():
         if isinstance(value, Mapping):
             found += secret_keys(value, f"{prefix}{key}.")
-        elif is_secret(str(key)):
+        elif _holds_secret(str(key), value) or _url_with_credentials(value):
             found.append(prefix + str(key))
     return found
 

@@ -85,8 +85,13 @@ def test_masking() -> None:
     assert masked == {"key": "AKIA", "secret": config.MASK,
                       "client_kwargs": {"aws_session_token": config.MASK},
                       "account_key": config.MASK, "password": None, "endpoint_url": "http://x"}
+    # a null password holds nothing; an endpoint with credentials does
     assert config.secret_keys(options) == ["secret", "client_kwargs.aws_session_token",
-                                           "account_key", "password"]
+                                           "account_key"]
+    assert config.secret_keys({"c": {"proxies": {"https": "http://u:p@proxy"}}}) == [
+        "c.proxies.https"]
+    assert config.mask_options({"endpoint_url": "https://u:pw@minio/"}) == {
+        "endpoint_url": "https://minio/"}
     assert config.display_url("https://u:pw@host/x") == "https://host/x"
 
 
