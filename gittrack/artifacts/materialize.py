@@ -27,10 +27,17 @@ class DownloadRoot:
     already in the root may be a symbolic link: ``root/data -> /etc`` would make ``data/x``
     land outside. Each folder a file goes into is resolved (once) and must stay under the
     resolved root; a link that stays inside is followed.
+
+    ``within``: the folder the root itself must stay in, for a root gittrack chose (the
+    default ``./artifacts/NAME-vN``): a committed ``artifacts/NAME-vN -> /elsewhere`` link
+    would otherwise take the whole download out. ``within`` itself is resolved, so an
+    ``artifacts`` folder that is a link (to a data disk) is where the user put it. A root the
+    user named is theirs to point anywhere.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, within: Path | None = None) -> None:
         self.root = root
+        self._within = within
         self._real_root: Path | None = None
         self._checked: set[Path] = set()
 
@@ -46,6 +53,13 @@ class DownloadRoot:
     def _check(self, folder: Path) -> None:
         if self._real_root is None:
             self._real_root = self.root.resolve()
+            if self._within is not None:
+                within = self._within.resolve()
+                if within not in self._real_root.parents:
+                    raise UsageError(
+                        f"{self.root} leads out of {self._within} (to {self._real_root}, "
+                        "through a symbolic link): remove the link, or download elsewhere; "
+                        "nothing written")
         real = folder.resolve()
         if real != self._real_root and self._real_root not in real.parents:
             raise UsageError(f"{folder} leads out of {self.root} (to {real}, through a symbolic "

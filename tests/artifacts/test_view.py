@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +112,37 @@ def test_a_symlink_in_the_target_never_leads_a_download_outside(
         with pytest.raises(UsageError, match=r"leads out of"):
             version.path("nested/b.bin")
         assert list(outside.iterdir()) == []
+
+
+def test_a_default_root_that_is_a_symlink_leading_out_is_refused(
+        version: ArtifactVersion, tmp_path: Path, repo: Path) -> None:
+    """Issue 8: a committed ``artifacts/model-v0 -> /elsewhere`` made ``download()`` and
+    ``.path()`` write outside the repository (a link one level deeper was refused)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (repo / "artifacts").mkdir()
+    (repo / "artifacts" / "model-v0").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(UsageError, match=r"model-v0 leads out of"):
+        version.download()
+    with pytest.raises(UsageError, match=r"model-v0 leads out of"):
+        version.path("a.txt")
+    assert list(outside.iterdir()) == []
+    result = subprocess.run([sys.executable, "-m", "gittrack.cli.main", "artifact", "get",
+                             "model:v0"], cwd=repo, capture_output=True, text=True)
+    assert result.returncode == 2 and "leads out of" in result.stderr
+    assert list(outside.iterdir()) == []
+
+
+def test_a_default_root_linked_inside_or_through_a_linked_artifacts_folder_works(
+        version: ArtifactVersion, tmp_path: Path, repo: Path) -> None:
+    """``artifacts`` itself may be a link (to a data disk): the folder is where the user put
+    it; ``artifacts/model-v0`` linked to another folder inside it is followed too."""
+    disk = tmp_path / "disk"
+    (disk / "real").mkdir(parents=True)
+    (repo / "artifacts").symlink_to(disk, target_is_directory=True)
+    (disk / "model-v0").symlink_to(disk / "real", target_is_directory=True)
+    version.download()
+    assert (disk / "real" / "a.txt").read_bytes() == b"alpha"
 
 
 def test_a_symlink_inside_the_target_is_followed(version: ArtifactVersion,
