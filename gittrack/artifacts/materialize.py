@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gittrack.artifacts.manifest import check_entry_path
-from gittrack.errors import DecryptionError, UsageError
+from gittrack.errors import DecryptionError, StorageError, UsageError
 
 CHUNK = 1 << 20
 
@@ -73,6 +73,18 @@ def unique_name(folder: Path, stem: str) -> Path:
 
 
 @contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """An ``OSError`` of the writes in the block as a ``StorageError`` naming ``path`` and the
+    reason ("cannot write out/model.pt: No space left on device"): a download that cannot put
+    its bytes down (full disk, quota, read-only folder) fails like any other transfer, exit 8,
+    the file named (the temporary one beside it is removed by ``temp_beside``)."""
+    try:
+        yield
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+@contextlib.contextmanager
 def temp_beside(dst: Path) -> Iterator[Path]:
     """A temporary path in ``dst``'s folder (same filesystem: ``os.replace`` works), removed
     on the way out unless it was renamed."""
@@ -80,6 +92,9 @@ def temp_beside(dst: Path) -> Iterator[Path]:
         dst.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise UsageError(f"cannot create the folder {dst.parent}: a file is in the way") from None
+    except OSError as exc:  # full disk, read-only folder
+        raise StorageError(f"cannot create the folder {dst.parent}: "
+                           f"{exc.strerror or exc}") from exc
     temp = unique_name(dst.parent, dst.name)
     try:
         yield temp
@@ -101,7 +116,7 @@ def copy_stream(src: BinaryIO, out: BinaryIO) -> tuple[str, int]:
 
 def write_verified(src: BinaryIO, dst: Path, digest: str, *, what: str) -> None:
     """Stream ``src`` to ``dst`` only if its sha256 is ``digest``; else ``DecryptionError``."""
-    with temp_beside(dst) as temp:
+    with temp_beside(dst) as temp, writing(dst):
         with temp.open("xb") as out:
             got, _ = copy_stream(src, out)
         if got != digest:

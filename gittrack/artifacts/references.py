@@ -17,7 +17,7 @@ from typing import Any
 from gittrack.artifacts.artifact import PlannedReference
 from gittrack.artifacts.manifest import ManifestEntry, check_entry_path
 from gittrack.artifacts.materialize import copy_stream, temp_beside
-from gittrack.blobs.backends import reason
+from gittrack.blobs.backends import no_room, reason
 from gittrack.errors import StorageError, UsageError
 from gittrack.urls import strip_credentials_in
 
@@ -123,4 +123,6 @@ def fetch_reference(entry: ManifestEntry, dst: Path, options_for: OptionsFor, *,
     except FileNotFoundError:
         raise StorageError(f"{what}: the referenced object {entry.ref} is gone") from None
     except OSError as exc:
+        if no_room(exc):  # this disk is full: the write failed, not the reference
+            raise StorageError(f"{what}: cannot write {dst}: {reason(exc)}") from None
         raise StorageError(f"{what}: cannot read {entry.ref}: {exc}") from None

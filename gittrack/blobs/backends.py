@@ -4,6 +4,7 @@ atomic, how a transfer streams, the exceptions they raise, and how they report t
 
 from __future__ import annotations
 
+import errno
 import inspect
 import os
 import sys
@@ -112,6 +113,15 @@ def errors() -> tuple[type[BaseException], ...]:
         module = sys.modules.get(module_name)
         found.extend(getattr(module, n) for n in names if hasattr(module, n))
     return tuple(found)
+
+
+# A write that failed for want of room (or of a writable disk) rather than a missing or
+# unreadable source: named as a write of the local file, not a read of the store.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+
+
+def no_room(exc: OSError) -> bool:
+    return exc.errno in _NO_ROOM
 
 
 def reason(exc: BaseException) -> str:
