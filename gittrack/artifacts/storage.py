@@ -45,6 +45,7 @@ from gittrack.errors import (
     DecryptionError,
     KeyMissingError,
     RepositoryError,
+    StorageError,
     UsageError,
 )
 
