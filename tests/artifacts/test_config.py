@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pygit2
 import pytest
@@ -177,7 +178,7 @@ _YAML_VALUE = st.recursive(_YAML_SCALAR, lambda inner: st.one_of(
         "options": _YAML_VALUE})}),
     st.text(max_size=60)))
 def test_any_yaml_document_gives_a_config_or_a_gittrack_error(
-        git_repo: pygit2.Repository, repo: Path, doc: object) -> None:
+        git_repo: pygit2.Repository, repo: Path, cli: Any, doc: object) -> None:
     """Whatever a teammate commits as config.yaml: a config fsspec can open, or one
     gittrack error (a FormatError naming the file, or a StorageError from the backend)."""
     import yaml
@@ -196,3 +197,9 @@ def test_any_yaml_document_gives_a_config_or_a_gittrack_error(
             BlobStore.from_url(effective.url, effective.options)
     except GittrackError as exc:
         assert "\n" not in str(exc)
+    for args in (("storage", "show"), ("storage", "show", "--json"), ("gc", "--dry-run")):
+        if args[0] == "gc" and "://" in text and "memory://" not in text:
+            continue  # no network in a property test
+        result = cli(*args)
+        assert result.exit_code in (0, 6, 8), (args, result.stderr)
+        assert result.exit_code == 0 or result.stderr.count("\n") == 1, result.stderr
