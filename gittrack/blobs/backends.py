@@ -66,8 +66,10 @@ def open_url(url: str, options: Mapping[str, Any] | None) -> tuple[fsspec.Abstra
         raise StorageError(f"storage {strip_credentials(url)} needs an optional package: "
                            f"{install}") from None
     except Exception as exc:  # backends' constructors raise anything (TypeError, OSError...)
+        given = f" with the options {', '.join(sorted(map(str, options)))}" if options else ""
         raise StorageError(strip_credentials_in(
-            f"cannot open storage {url}: {reason(exc)}")) from exc
+            f"cannot open storage {url}{given} (one of them may be wrong): {reason(exc)}"
+            if given else f"cannot open storage {url}: {reason(exc)}")) from exc
     return fs, str(root)
 
 
