@@ -8,7 +8,18 @@ error messages, storage URLs, artifact references. Removed:
   ``user:password@host:path`` (a bare ``git@host:path`` user is kept);
 - query parameters that carry a secret: signatures and credentials of presigned S3, GCS and
   Azure SAS URLs (``X-Amz-Signature``, ``X-Amz-Credential``, ``X-Goog-Signature``, ``sig``),
-  tokens, passwords and API keys (``token``, ``access_token``, ``key``, ``api_key``, ...).
+  tokens, passwords, sessions and API keys (``token``, ``access_token``, ``sessionid``,
+  ``auth``, ``key``, ``apikey``, ``pwd``, ``jwt``, ``cookie``, ...): a name that contains one
+  of ``_SECRET_WORDS``, or whose ``-_.``-separated parts include one of ``_SECRET_PARTS``
+  (``x-auth-user`` is secret, ``author`` is not);
+- the whole fragment (``#...``) of a ``scheme://`` URL: it is never sent to a server, means
+  nothing to git or fsspec, and is where tokens ride (OAuth's implicit grant puts
+  ``#access_token=...`` there; share links put a bare key). Nothing can tell an opaque
+  fragment from a secret, so none is kept.
+
+Callers choose what to do with what would be stripped: a reference URL, which is committed
+as given, is refused (``Artifact.add_reference``); a code remote, a storage URL or a git error
+message is recorded or shown stripped.
 
 Parsed by hand rather than with ``urllib.parse``, which loses IPv6 brackets through
 ``hostname`` and raises on a bad port or an unclosed ``[``: a stripper must never raise.
@@ -19,10 +30,13 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-_SECRET_WORDS = ("signature", "credential", "token", "secret", "passw", "apikey", "api_key",
-                 "api-key", "accesskey", "access_key", "privatekey", "private_key")
-_SECRET_NAMES = frozenset({"sig", "key", "auth", "authorization", "pwd", "pass", "code",
-                           "client_secret", "sas"})
+_SECRET_WORDS = ("signature", "credential", "token", "secret", "passw", "passphrase", "apikey",
+                 "api_key", "api-key", "accesskey", "access_key", "privatekey", "private_key",
+                 "session", "sessid", "authoriz", "oauth", "jwt", "cookie", "bearer")
+_SECRET_NAMES = frozenset({"code", "client_secret"})
+# parts of a name split at - _ . (whole parts only: ``author`` and ``keyword`` are harmless)
+_SECRET_PARTS = frozenset({"sig", "key", "auth", "pwd", "pass", "sas", "sid", "otp"})
+_PARTS = re.compile(r"[-_.\s]+")
 _WORD = re.compile(r"\S+")
 
 
@@ -64,24 +78,24 @@ def _strip_scp(text: str) -> str:
 
 
 def _strip_query(rest: str) -> str:
-    """``/path?query#fragment`` without the secret parameters of its query."""
+    """``/path?query#fragment`` without the secret parameters of its query, nor its fragment."""
+    rest = rest.partition("#")[0]
     start = rest.find("?")
     if start == -1:
         return rest
-    hash_at = rest.find("#", start)
-    end = len(rest) if hash_at == -1 else hash_at
-    params = rest[start + 1:end].split("&")
-    kept = [p for p in params if not _is_secret_param(p)]
+    params = rest[start + 1:].split("&")
+    kept = [p for p in params if not is_secret_name(p.partition("=")[0])]
     if len(kept) == len(params):
         return rest
     query = "?" + "&".join(kept) if kept else ""
-    return rest[:start] + query + rest[end:]
+    return rest[:start] + query
 
 
-def _is_secret_param(param: str) -> bool:
-    name = unquote(param.partition("=")[0]).strip().lower()
-    return name in _SECRET_NAMES or any(word in name for word in _SECRET_WORDS) \
-        or name.endswith(("_key", "-key", ".key"))
+def is_secret_name(name: str) -> bool:
+    """Whether a query parameter or an option named ``name`` looks like it holds a secret."""
+    lowered = unquote(name).strip().lower()
+    return lowered in _SECRET_NAMES or any(word in lowered for word in _SECRET_WORDS) \
+        or any(part in _SECRET_PARTS for part in _PARTS.split(lowered))
 
 
 def _first_of(text: str, chars: str) -> int:

@@ -30,7 +30,25 @@ from gittrack.urls import has_credentials, strip_credentials, strip_credentials_
         ("https://acct.blob.core.windows.net/c/f?sv=2022&sp=r&sig=SECRET",
          "https://acct.blob.core.windows.net/c/f?sv=2022&sp=r"),
         ("https://h/f?token=T", "https://h/f"),
-        ("https://h/f?access_token=T#frag", "https://h/f#frag"),
+        ("https://h/f?access_token=T#frag", "https://h/f"),
+        # a fragment is never sent to a server, and is where tokens ride (OAuth implicit
+        # grant, share links): dropped whole
+        ("http://127.0.0.1:18765/f#access_token=SECRET", "http://127.0.0.1:18765/f"),
+        ("https://host/r#SECRETX", "https://host/r"),
+        ("https://host/r?v=1#x", "https://host/r?v=1"),
+        # secret-looking parameter names beyond tokens and signatures
+        ("https://h/f?sessionid=S&v=1", "https://h/f?v=1"),
+        ("https://h/f?session=S", "https://h/f"),
+        ("https://h/f?PHPSESSID=S", "https://h/f"),
+        ("https://h/f?auth=S", "https://h/f"),
+        ("https://h/f?x-auth-token=S", "https://h/f"),
+        ("https://h/f?apikey=S", "https://h/f"),
+        ("https://h/f?pwd=S", "https://h/f"),
+        ("https://h/f?passphrase=S", "https://h/f"),
+        ("https://h/f?jwt=S", "https://h/f"),
+        ("https://h/f?cookie=S", "https://h/f"),
+        ("https://h/f?bearer=S", "https://h/f"),
+        ("https://h/f?author=me&page=2", "https://h/f?author=me&page=2"),
         ("https://storage.googleapis.com/b/o?X-Goog-Signature=S&x=1",
          "https://storage.googleapis.com/b/o?x=1"),
         ("https://h/f?key=AIzaSECRET", "https://h/f"),
@@ -65,8 +83,11 @@ _PORT = st.one_of(st.just(""), st.integers(-5, 10**6).map(lambda p: f":{p}"),
 @given(scheme=st.sampled_from(["https", "http", "ssh", "s3", "file", "git+ssh", ""]),
        user=_WORD, secret=_SECRET, host=_HOST, port=_PORT, path=_WORD,
        param=st.sampled_from(["token", "X-Amz-Signature", "sig", "access_token", "password",
-                              "X-Amz-Security-Token", "X-Goog-Credential", "api_key"]),
-       where=st.sampled_from(["password", "query", "scp"]), junk=st.text(max_size=10))
+                              "X-Amz-Security-Token", "X-Goog-Credential", "api_key",
+                              "sessionid", "session", "auth", "apikey", "pwd", "secret",
+                              "signature", "id_token", "refresh_token", "credential", "key"]),
+       where=st.sampled_from(["password", "query", "fragment", "scp"]),
+       junk=st.text(max_size=10))
 def test_stripped_url_never_holds_the_secret(scheme: str, user: str, secret: str, host: str,
                                              port: str, path: str, param: str, where: str,
                                              junk: str) -> None:
@@ -75,6 +96,8 @@ def test_stripped_url_never_holds_the_secret(scheme: str, user: str, secret: str
         url = f"{scheme}://{user}:{secret}@{host}{port}/{path}{junk}"
     elif where == "query":
         url = f"{scheme}://{host}{port}/{path}?a=1&{param}={secret}&b=2"
+    elif where == "fragment":
+        url = f"{scheme}://{host}{port}/{path}#{param}={secret}"
     else:
         url = f"{user}:{secret}@{host}:{path}"
     stripped = strip_credentials(url)

@@ -27,7 +27,7 @@ from gittrack.crypto.atomic import reason, write_atomic
 from gittrack.errors import FormatError, InvalidSettingError, RepositoryError, StorageError
 from gittrack.formats import yamlio
 from gittrack.git.repo import gittrack_dir
-from gittrack.urls import strip_credentials
+from gittrack.urls import has_credentials, is_secret_name, strip_credentials, strip_credentials_in
 
 Privacy = Literal["private", "public"]
 Source = Literal["local", "project", "default"]
@@ -35,6 +35,12 @@ Source = Literal["local", "project", "default"]
 CONFIG_NAME = "config.yaml"
 _SECRET_WORDS = ("secret", "password", "passwd", "token", "credential", "account_key", "sas",
                  "connection_string", "private")
+# Names that identify rather than authenticate: an access key *id* is shown like a user name
+# (AWS prints it in its console); only the matching secret is masked.
+_IDENTIFIERS = frozenset({"key", "access_key_id", "aws_access_key_id", "client_id",
+                          "kms_key_id", "ssekmskeyid", "account_name", "key_id"})
+# gcsfs' ``token`` may name a mode of authentication rather than hold one
+_TOKEN_MODES = frozenset({"anon", "google_default", "cache", "cloud", "browser"})
 MASK = "********"
 
 
@@ -138,18 +144,42 @@ def _mode(local: bool) -> int:
 
 
 def is_secret(key: str) -> bool:
-    lowered = key.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
+    """Whether an option named ``key`` looks like it holds a credential: the names of
+    ``gittrack.urls.is_secret_name`` (token, secret, password, session, auth, apikey, ...)
+    and storage ones (account_key, sas, connection_string), but not an identifier (``key``,
+    s3fs' access key id)."""
+    lowered = key.strip().lower()
+    if lowered in _IDENTIFIERS:
+        return False
+    return is_secret_name(lowered) or any(word in lowered for word in _SECRET_WORDS)
+
+
+def _holds_secret(key: str, value: Any) -> bool:
+    if value is None or isinstance(value, bool):
+        return False
+    if isinstance(value, str) and value.strip().lower() in _TOKEN_MODES:
+        return False
+    return is_secret(key)
+
+
+def _url_with_credentials(value: Any) -> bool:
+    return isinstance(value, str) and ("://" in value or "@" in value) \
+        and has_credentials(value)
 
 
 def mask_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Options fit to print: secret-looking values replaced by ``********``, recursively."""
+    """Options fit to print: secret-looking values replaced by ``********`` and URLs shown
+    without their credentials, recursively."""
     out: dict[str, Any] = {}
     for key, value in options.items():
         if isinstance(value, Mapping):
             out[key] = mask_options(value)
+        elif _holds_secret(str(key), value):
+            out[key] = MASK
+        elif _url_with_credentials(value):
+            out[key] = strip_credentials(value)
         else:
-            out[key] = MASK if is_secret(str(key)) and value is not None else value
+            out[key] = value
     return out
 
 
@@ -159,11 +189,13 @@ def display_url(url: str) -> str:
 
 
 def secret_keys(options: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The dotted names of options that hold a secret: a secret-looking name, or a URL with
+    credentials (``endpoint_url=https://user:pw@host``, a proxy's), at any depth."""
     found = []
     for key, value in options.items():
         if isinstance(value, Mapping):
             found += secret_keys(value, f"{prefix}{key}.")
-        elif is_secret(str(key)):
+        elif _holds_secret(str(key), value) or _url_with_credentials(value):
             found.append(prefix + str(key))
     return found
 
@@ -206,7 +238,7 @@ def _read(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise FormatError(f"{path} must hold a mapping (storage:, privacy:), not {data!r}")
+        raise FormatError(f"{path} must hold a mapping (storage:, privacy:), not {_shown(data)}")
     return data
 
 
@@ -215,18 +247,91 @@ def _storage(value: Any, path: Path | None) -> tuple[str, dict[str, Any]] | None
         return None
     url = value.get("url") if isinstance(value, dict) else None
     options = value.get("options") or {} if isinstance(value, dict) else None
-    if not isinstance(url, str) or not url or not isinstance(options, dict):
+    if not isinstance(url, str) or not url.strip() or not isinstance(options, dict):
         raise FormatError(
             f"{path}: storage must be {{url: <fsspec URL or path>, options: {{...}}}}, "
-            f"got {value!r}"
+            f"got {_shown(value)}"
         )
+    if "\0" in url:
+        raise FormatError(f"{path}: storage.url holds a NUL character")
+    _check_options(options, path, "storage.options")
     return url, options
+
+
+# Options whose type fsspec backends (s3fs, gcsfs, adlfs, sshfs...) need, wherever they nest
+# (``client_kwargs.endpoint_url``): a wrong one fails only on the first request, deep inside
+# botocore (``endpoint_url: {a: 1}`` gave "TypeError: unhashable type: 'dict'", exit 70).
+_TEXT = frozenset({"endpoint_url", "region_name", "profile", "profile_name", "key", "secret",
+                   "username", "password", "account_name", "account_key", "sas_token",
+                   "connection_string", "tenant_id", "client_id", "client_secret", "host",
+                   "project", "requester_pays_bucket", "cache_regions_url", "version_id"})
+_FLAG = frozenset({"anon", "use_ssl", "requester_pays", "version_aware", "skip_instance_cache",
+                   "use_listings_cache", "auto_mkdir", "cache_regions", "verify_ssl"})
+_NUMBER = frozenset({"max_concurrency", "default_block_size", "max_attempts", "port",
+                     "timeout", "connect_timeout", "read_timeout", "listings_expiry_time",
+                     "block_size", "max_pool_connections"})
+_MAPPING = frozenset({"client_kwargs", "config_kwargs", "s3_additional_kwargs", "proxies",
+                      "retries", "storage_options", "headers"})
+_SCALARS = (str, int, float, bool, type(None))
+_MAX_DEPTH = 8
+
+
+def _check_options(options: Mapping[Any, Any], path: Path | None, where: str,
+                   depth: int = 0) -> None:
+    """``options`` must be what fsspec takes: text keys; scalars, lists of scalars or nested
+    mappings as values; known keys of their type. The file comes in a teammate's commit."""
+    if depth > _MAX_DEPTH:
+        raise FormatError(f"{path}: {where} nests deeper than {_MAX_DEPTH} levels")
+    for key, value in options.items():
+        if not isinstance(key, str) or not key or "\0" in key:
+            raise FormatError(f"{path}: {where} has a key that is not a name: {_shown(key)}")
+        name = f"{where}.{key}"
+        expected = _expected_type(key, value)
+        if expected is not None:
+            raise FormatError(f"{path}: {name} must be {expected}, got {_kind(value)}")
+        if isinstance(value, dict):
+            _check_options(value, path, name, depth + 1)
+        elif isinstance(value, list):
+            if not all(isinstance(item, _SCALARS) for item in value):
+                raise FormatError(f"{path}: {name} must be a list of plain values")
+        elif not isinstance(value, _SCALARS):
+            raise FormatError(f"{path}: {name} must be text, a number, true/false, a list or "
+                              f"a mapping, got {_kind(value)}")
+        elif isinstance(value, str) and "\0" in value:
+            raise FormatError(f"{path}: {name} holds a NUL character")
+
+
+def _expected_type(key: str, value: Any) -> str | None:
+    """What ``key``'s value should be, if it is not; ``None`` when it fits."""
+    if value is None:
+        return None
+    if key in _TEXT and not isinstance(value, str):
+        return "text"
+    if key in _FLAG and not isinstance(value, bool):
+        return "true or false"
+    if key in _NUMBER and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return "a number"
+    if key in _MAPPING and not isinstance(value, dict):
+        return "a mapping"
+    return None
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _shown(value: Any) -> str:
+    """A value fit for a one-line message: short, and without what looks like credentials."""
+    text = repr(value)
+    text = strip_credentials_in(text)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _privacy(value: Any, path: Path | None) -> Privacy | None:
     if value is None or value in ("private", "public"):
         return value  # type: ignore[no-any-return]
-    raise FormatError(f"{path}: privacy must be 'private' or 'public', got {value!r}")
+    raise FormatError(f"{path}: privacy must be 'private' or 'public', got {_shown(value)}")
 
 
 def _write(path: Path, data: dict[str, Any], mode: int) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gittrack.artifacts.manifest import check_entry_path
-from gittrack.errors import DecryptionError, UsageError
+from gittrack.errors import DecryptionError, StorageError, UsageError
 
 CHUNK = 1 << 20
 
@@ -27,10 +27,17 @@ class DownloadRoot:
     already in the root may be a symbolic link: ``root/data -> /etc`` would make ``data/x``
     land outside. Each folder a file goes into is resolved (once) and must stay under the
     resolved root; a link that stays inside is followed.
+
+    ``within``: the folder the root itself must stay in, for a root gittrack chose (the
+    default ``./artifacts/NAME-vN``): a committed ``artifacts/NAME-vN -> /elsewhere`` link
+    would otherwise take the whole download out. ``within`` itself is resolved, so an
+    ``artifacts`` folder that is a link (to a data disk) is where the user put it. A root the
+    user named is theirs to point anywhere.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, within: Path | None = None) -> None:
         self.root = root
+        self._within = within
         self._real_root: Path | None = None
         self._checked: set[Path] = set()
 
@@ -46,6 +53,13 @@ class DownloadRoot:
     def _check(self, folder: Path) -> None:
         if self._real_root is None:
             self._real_root = self.root.resolve()
+            if self._within is not None:
+                within = self._within.resolve()
+                if within not in self._real_root.parents:
+                    raise UsageError(
+                        f"{self.root} leads out of {self._within} (to {self._real_root}, "
+                        "through a symbolic link): remove the link, or download elsewhere; "
+                        "nothing written")
         real = folder.resolve()
         if real != self._real_root and self._real_root not in real.parents:
             raise UsageError(f"{folder} leads out of {self.root} (to {real}, through a symbolic "
@@ -59,6 +73,18 @@ def unique_name(folder: Path, stem: str) -> Path:
 
 
 @contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """An ``OSError`` of the writes in the block as a ``StorageError`` naming ``path`` and the
+    reason ("cannot write out/model.pt: No space left on device"): a download that cannot put
+    its bytes down (full disk, quota, read-only folder) fails like any other transfer, exit 8,
+    the file named (the temporary one beside it is removed by ``temp_beside``)."""
+    try:
+        yield
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+@contextlib.contextmanager
 def temp_beside(dst: Path) -> Iterator[Path]:
     """A temporary path in ``dst``'s folder (same filesystem: ``os.replace`` works), removed
     on the way out unless it was renamed."""
@@ -66,6 +92,9 @@ def temp_beside(dst: Path) -> Iterator[Path]:
         dst.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise UsageError(f"cannot create the folder {dst.parent}: a file is in the way") from None
+    except OSError as exc:  # full disk, read-only folder
+        raise StorageError(f"cannot create the folder {dst.parent}: "
+                           f"{exc.strerror or exc}") from exc
     temp = unique_name(dst.parent, dst.name)
     try:
         yield temp
@@ -87,7 +116,7 @@ def copy_stream(src: BinaryIO, out: BinaryIO) -> tuple[str, int]:
 
 def write_verified(src: BinaryIO, dst: Path, digest: str, *, what: str) -> None:
     """Stream ``src`` to ``dst`` only if its sha256 is ``digest``; else ``DecryptionError``."""
-    with temp_beside(dst) as temp:
+    with temp_beside(dst) as temp, writing(dst):
         with temp.open("xb") as out:
             got, _ = copy_stream(src, out)
         if got != digest:

@@ -17,7 +17,9 @@ from typing import Any
 from gittrack.artifacts.artifact import PlannedReference
 from gittrack.artifacts.manifest import ManifestEntry, check_entry_path
 from gittrack.artifacts.materialize import copy_stream, temp_beside
+from gittrack.blobs.backends import no_room, reason
 from gittrack.errors import StorageError, UsageError
+from gittrack.urls import strip_credentials_in
 
 OptionsFor = Callable[[str], Mapping[str, Any]]
 
@@ -30,8 +32,9 @@ def _filesystem(uri: str, options_for: OptionsFor) -> tuple[Any, str]:
 
     try:
         fs, path = fsspec.core.url_to_fs(uri, **dict(options_for(uri)))
-    except (ImportError, ValueError) as exc:
-        raise StorageError(f"cannot open the reference {uri}: {exc}") from None
+    except Exception as exc:  # backends' constructors raise anything (TypeError, OSError...)
+        raise StorageError(strip_credentials_in(
+            f"cannot open the reference {uri}: {reason(exc)}")) from None
     return fs, str(path)
 
 
@@ -120,4 +123,6 @@ def fetch_reference(entry: ManifestEntry, dst: Path, options_for: OptionsFor, *,
     except FileNotFoundError:
         raise StorageError(f"{what}: the referenced object {entry.ref} is gone") from None
     except OSError as exc:
+        if no_room(exc):  # this disk is full: the write failed, not the reference
+            raise StorageError(f"{what}: cannot write {dst}: {reason(exc)}") from None
         raise StorageError(f"{what}: cannot read {entry.ref}: {exc}") from None

@@ -26,9 +26,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gittrack.artifacts.manifest import ManifestEntry
-from gittrack.artifacts.materialize import copy_stream, temp_beside, unique_name, write_verified
+from gittrack.artifacts.materialize import (
+    copy_stream,
+    temp_beside,
+    unique_name,
+    write_verified,
+    writing,
+)
 from gittrack.artifacts.references import OptionsFor, fetch_reference
 from gittrack.artifacts.transfers import error_context, parallel
+from gittrack.blobs.backends import no_room
 from gittrack.blobs.cache import LocalCache
 from gittrack.blobs.hashing import hash_file
 from gittrack.blobs.statcache import StatCache
@@ -38,6 +45,7 @@ from gittrack.errors import (
     DecryptionError,
     KeyMissingError,
     RepositoryError,
+    StorageError,
     UsageError,
 )
 
@@ -267,7 +275,7 @@ class ArtifactStorage:
     def _copy_from_cache(self, digest: str, dst: Path, *, verify: bool) -> None:
         # A copy, not a hard link: editing the downloaded file must never change the cache.
         source = self.cache.path(digest)
-        with temp_beside(dst) as temp:
+        with temp_beside(dst) as temp, writing(dst):
             if verify:
                 with source.open("rb") as src, temp.open("xb") as out:
                     got, _ = copy_stream(src, out)
@@ -288,7 +296,7 @@ class ArtifactStorage:
             if blob == entry.digest:  # a plaintext blob (public project)
                 self._verify_and_cache(raw, entry.digest, label)
                 return
-            with self.temp_file() as plain:
+            with self.temp_file() as plain, writing(plain):
                 self._decrypt(raw, plain, label)
                 self._verify_and_cache(plain, entry.digest, label)
 
@@ -314,7 +322,9 @@ class ArtifactStorage:
             with self.temp_file() as copy:
                 try:
                     shutil.copyfile(source, copy)
-                except OSError:
+                except OSError as exc:
+                    if no_room(exc):  # not a lost source: this disk is full
+                        raise StorageError(f"cannot write {copy}: {exc.strerror}") from exc
                     continue
                 if hash_file(copy)[0] == digest:
                     self.cache.add(copy, digest, move=True)

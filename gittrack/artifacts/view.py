@@ -108,7 +108,7 @@ class ArtifactVersion:
         Each file is verified against its sha256 and appears whole or not at all; the local
         cache serves files fetched before. Other files already in ``root`` are left alone.
         """
-        target = DownloadRoot(Path(os.fspath(root)) if root is not None else self.default_root())
+        target = self._target(root)
         pairs = [(entry, target.path(entry.path)) for entry in self.files()]  # all checked first
         self._storage_().fetch_many(pairs, what=f"artifact {self.spec}")
         return target.root
@@ -117,10 +117,16 @@ class ArtifactVersion:
         """One file, downloaded (verified) under the default root if needed; its local path."""
         for entry in self.files():
             if entry.path == name:
-                target = DownloadRoot(self.default_root()).path(entry.path)
+                target = self._target(None).path(entry.path)
                 return self._storage_().fetch(entry, target, what=f"artifact {self.spec}")
         names = ", ".join(e.path for e in self.files()[:10])
         raise NotFoundError(f"artifact {self.spec} has no file {name!r} (files: {names})")
+
+    def _target(self, root: str | os.PathLike[str] | None) -> DownloadRoot:
+        if root is not None:
+            return DownloadRoot(Path(os.fspath(root)))
+        default = self.default_root()
+        return DownloadRoot(default, within=default.parent)
 
     def _storage_(self) -> ArtifactStorage:
         if self._storage is None:

@@ -4,6 +4,7 @@ atomic, how a transfer streams, the exceptions they raise, and how they report t
 
 from __future__ import annotations
 
+import errno
 import inspect
 import os
 import sys
@@ -65,8 +66,10 @@ def open_url(url: str, options: Mapping[str, Any] | None) -> tuple[fsspec.Abstra
         raise StorageError(f"storage {strip_credentials(url)} needs an optional package: "
                            f"{install}") from None
     except Exception as exc:  # backends' constructors raise anything (TypeError, OSError...)
+        given = f" with the options {', '.join(sorted(map(str, options)))}" if options else ""
         raise StorageError(strip_credentials_in(
-            f"cannot open storage {url}: {reason(exc)}")) from exc
+            f"cannot open storage {url}{given} (one of them may be wrong): {reason(exc)}"
+            if given else f"cannot open storage {url}: {reason(exc)}")) from exc
     return fs, str(root)
 
 
@@ -112,6 +115,15 @@ def errors() -> tuple[type[BaseException], ...]:
         module = sys.modules.get(module_name)
         found.extend(getattr(module, n) for n in names if hasattr(module, n))
     return tuple(found)
+
+
+# A write that failed for want of room (or of a writable disk) rather than a missing or
+# unreadable source: named as a write of the local file, not a read of the store.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+
+
+def no_room(exc: OSError) -> bool:
+    return exc.errno in _NO_ROOM
 
 
 def reason(exc: BaseException) -> str:

@@ -56,7 +56,8 @@ class LocalCache:
             else:
                 _link_or_copy(src, dst)
         except OSError as exc:
-            raise StorageError(f"cannot add {src} to the local cache {self.root}: {exc}") from exc
+            raise StorageError(f"cannot add {src} to the local cache as {dst}: "
+                               f"{exc.strerror or exc}") from exc
         return dst
 
     def remove(self, digest: str) -> None:

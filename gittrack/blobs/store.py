@@ -167,7 +167,13 @@ class BlobStore:
         try:
             callback = Progress(progress)
             with self._errors(f"cannot read blob {name}"):
-                self._get(name, temp, callback)
+                try:
+                    self._get(name, temp, callback)
+                except OSError as exc:
+                    if backends.no_room(exc):  # the local disk, not the store, failed
+                        raise StorageError(f"cannot write {local_path}: "
+                                           f"{backends.reason(exc)}") from exc
+                    raise
             os.replace(temp, local_path)
             callback.finish(local_path.stat().st_size)
         except OSError as exc:

@@ -48,10 +48,12 @@ def set_(obj: CliContext, url: str, options: tuple[str, ...], local: bool) -> No
     if has_credentials(url):
         secrets.insert(0, "the URL's credentials")
     if secrets and not local:
-        console.print(
-            f"gittrack: warning: {', '.join(secrets)} will be committed with "
-            ".gittrack/config.yaml: prefer --local, a profile or environment credentials"
-        )
+        # the project file is committed and pushed: once there, a secret stays in history
+        raise UsageError(
+            f"{', '.join(secrets)} would be committed with .gittrack/config.yaml: keep "
+            "credentials in this clone's file with --local (.git/gittrack/config.yaml, never "
+            "pushed, like DVC's config.local), a profile or environment variables; nothing "
+            "written")
     path = config.save_storage(repo, url, parsed, local)
     where = "this clone" if local else "the project (commit it)"
     click.echo(f"storage for {where}: {config.display_url(url)} ({_relative(repo, path)})")
@@ -77,7 +79,8 @@ def unset(obj: CliContext, local: bool) -> None:
 def show(obj: CliContext, as_json: bool) -> None:
     """Show the effective storage URL, where it was set, and the privacy of the project.
 
-    Secret-looking options (secret, password, token, ...) are masked.
+    Secret-looking options (secret, password, token, ...) are masked, and URLs are shown
+    without their credentials.
     """
     _show(obj.git(), as_json=as_json)
 

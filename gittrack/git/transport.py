@@ -81,6 +81,16 @@ def run_git(repo: pygit2.Repository, args: Sequence[str], *, what: str,
     return done
 
 
+def write_config(repo: pygit2.Repository, args: Sequence[str], *, what: str) -> None:
+    """``git config ARGS`` that writes this repository's config: a failure (a read-only or
+    full ``.git``, a stale ``config.lock``) is a ``RepositoryError`` naming the file — no
+    transport is involved, so it is never a ``TransportError`` (exit 10)."""
+    done = run_git(repo, ["config", *args], what=what, check=False)
+    if done.returncode != 0:
+        raise RepositoryError(f"{what}: cannot write {common_dir(repo) / 'config'}: "
+                              f"{_clean(done.stderr)}")
+
+
 # What git prints when the disk under this repository refuses a write (its strerror texts).
 _DISK_REFUSED = tuple(os.strerror(getattr(errno, name)) for name in
                       ("ENOSPC", "EROFS", "EDQUOT", "EFBIG") if hasattr(errno, name))

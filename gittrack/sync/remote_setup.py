@@ -48,8 +48,8 @@ def setup(repo: pygit2.Repository, remote: str, *, push: bool) -> list[str]:
         present = _values(repo, key)
         for value in values:
             if value not in present:
-                transport.run_git(repo, ["config", "--add", "--", key, value],
-                                  what=f"setting {key}")
+                transport.write_config(repo, ["--add", "--", key, value],
+                                       what=f"setting {key}")
                 added.append(f"{key} = {value}")
     return added
 
@@ -61,7 +61,7 @@ def undo(repo: pygit2.Repository, remote: str) -> list[str]:
         key = f"remote.{remote}.{kind}"
         for value in values:
             if value in _values(repo, key):
-                transport.run_git(repo, ["config", "--fixed-value", "--unset-all", "--", key,
-                                         value], what=f"unsetting {key}")
+                transport.write_config(repo, ["--fixed-value", "--unset-all", "--", key, value],
+                                       what=f"unsetting {key}")
                 removed.append(f"{key} = {value}")
     return removed

@@ -104,3 +104,29 @@ def test_an_alias_left_by_a_rewrite_follows_its_version(git_repo: pygit2.Reposit
     git_repo.references.create("refs/gittrack/aliases/data/foreign", foreign.commit)
     with pytest.raises(FormatError, match=r"refs/gittrack/artifacts/data .*'other'"):
         aliases.resolve(git_repo, "data:foreign")
+
+
+@pytest.mark.parametrize("case", ["first alias", "another alias", "move", "delete"])
+def test_a_read_only_git_dir_is_a_repository_error(git_repo: pygit2.Repository, repo: object,
+                                                  case: str) -> None:
+    """Issue 8: ``artifact alias`` on a read-only .git exited 74 ("failed to make
+    directory"); ``rm`` gave 3. Every alias write names the repository, exit 3."""
+    from pathlib import Path
+
+    from gittrack.errors import RepositoryError
+    from tests.sync.conftest import read_only
+
+    first, second = log(git_repo, "a"), log(git_repo, "b")
+    if case != "first alias":
+        aliases.set_alias(git_repo, "data", "best", first.commit)
+    alias = "prod" if case == "another alias" else "best"
+    git_dir = Path(git_repo.path)
+    with read_only(git_dir), pytest.raises(RepositoryError) as raised:
+        if case == "delete":
+            aliases.remove_alias(git_repo, "data", alias)
+        else:
+            aliases.set_alias(git_repo, "data", alias, second.commit)
+    assert str(git_dir).rstrip("/") in str(raised.value)
+    assert "Read-only file system" in str(raised.value)
+    assert aliases.aliases(git_repo, "data").get("best") == (
+        None if case == "first alias" else first.commit)

@@ -183,6 +183,11 @@ def test_add_dir_clashing_with_earlier_names_names_the_clash(tree: Path) -> None
     "https://acct.blob.core.windows.net/c/f?sv=2022-11-02&sp=r&sig=TOKEN123",
     "https://host/f?access_token=TOKEN123",
     "s3://key:TOKEN123@bucket/f",
+    # a fragment and secret-looking names other than tokens (issue 8)
+    "http://127.0.0.1:18765/f#access_token=TOKEN123",
+    "http://127.0.0.1:18765/f?sessionid=TOKEN123",
+    "https://host/f?apikey=TOKEN123&v=1",
+    "https://host/f?x-auth=TOKEN123",
 ])
 def test_a_reference_with_credentials_is_refused(uri: str) -> None:
     """The manifest (with each reference's URL) is pushed unencrypted with the git refs."""

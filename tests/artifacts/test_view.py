@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +115,37 @@ def test_a_symlink_in_the_target_never_leads_a_download_outside(
         assert list(outside.iterdir()) == []
 
 
+def test_a_default_root_that_is_a_symlink_leading_out_is_refused(
+        version: ArtifactVersion, tmp_path: Path, repo: Path) -> None:
+    """Issue 8: a committed ``artifacts/model-v0 -> /elsewhere`` made ``download()`` and
+    ``.path()`` write outside the repository (a link one level deeper was refused)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (repo / "artifacts").mkdir()
+    (repo / "artifacts" / "model-v0").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(UsageError, match=r"model-v0 leads out of"):
+        version.download()
+    with pytest.raises(UsageError, match=r"model-v0 leads out of"):
+        version.path("a.txt")
+    assert list(outside.iterdir()) == []
+    result = subprocess.run([sys.executable, "-m", "gittrack.cli.main", "artifact", "get",
+                             "model:v0"], cwd=repo, capture_output=True, text=True)
+    assert result.returncode == 2 and "leads out of" in result.stderr
+    assert list(outside.iterdir()) == []
+
+
+def test_a_default_root_linked_inside_or_through_a_linked_artifacts_folder_works(
+        version: ArtifactVersion, tmp_path: Path, repo: Path) -> None:
+    """``artifacts`` itself may be a link (to a data disk): the folder is where the user put
+    it; ``artifacts/model-v0`` linked to another folder inside it is followed too."""
+    disk = tmp_path / "disk"
+    (disk / "real").mkdir(parents=True)
+    (repo / "artifacts").symlink_to(disk, target_is_directory=True)
+    (disk / "model-v0").symlink_to(disk / "real", target_is_directory=True)
+    version.download()
+    assert (disk / "real" / "a.txt").read_bytes() == b"alpha"
+
+
 def test_a_symlink_inside_the_target_is_followed(version: ArtifactVersion,
                                                  tmp_path: Path) -> None:
     root = tmp_path / "out"
@@ -143,3 +177,63 @@ def test_a_forged_manifest_cannot_escape_through_download(git_repo: pygit2.Repos
 def test_default_root_is_one_folder_under_artifacts(version: ArtifactVersion,
                                                    repo: Path) -> None:
     assert version.default_root().parent == repo / "artifacts"
+
+
+def test_a_full_disk_during_a_download_names_the_file(git_repo: pygit2.Repository, repo: Path,
+                                                      tmp_path: Path, small_disk: Path) -> None:
+    """Issue 8: ``artifact get -o`` on a full disk said only "No space left on device" (exit
+    74), ``download()`` raised a raw OSError [Errno 28]."""
+    from gittrack.errors import StorageError
+    from tests.sync.conftest import fill, unfill
+
+    src = tmp_path / "src"
+    old_file(src / "big.bin", os.urandom(1 << 20))
+    art = gittrack.Artifact("big", "model")
+    art.add_dir(src)
+    version = log_artifact(git_repo, art, producer="run-1")
+    fill(small_disk, leave=200_000)
+    out = small_disk / "out"
+    with pytest.raises(StorageError, match=r"cannot write .*big\.bin.*No space left") as raised:
+        version.download(out)
+    assert "\n" not in str(raised.value) and "artifact big:v0" in str(raised.value)
+    assert [p.name for p in out.iterdir()] == []  # no partial file, no temporary one
+    result = subprocess.run([sys.executable, "-m", "gittrack.cli.main", "artifact", "get",
+                             "big:v0", "-o", str(out)], cwd=repo, capture_output=True, text=True)
+    assert result.returncode == 8, result.stderr
+    assert "big.bin" in result.stderr and "No space left on device" in result.stderr
+    assert [p.name for p in out.iterdir()] == []
+    unfill(small_disk)
+    assert version.download(out) == out
+    assert (out / "big.bin").read_bytes() == (src / "big.bin").read_bytes()
+
+
+def test_a_full_disk_under_the_cache_names_the_file(small_disk: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repository (its temporary files and blob cache) on the full disk, the target
+    elsewhere: the error names the file gittrack could not write, nothing partial is left."""
+    from gittrack.artifacts import config
+    from gittrack.errors import StorageError
+    from tests.conftest import make_repo
+    from tests.sync.conftest import fill, unfill
+
+    repo = make_repo(small_disk / "project")
+    monkeypatch.chdir(repo)
+    git_repo = pygit2.Repository(str(repo))
+    config.save_storage(git_repo, f"memory://{tmp_path.name}/store", {}, local=True)
+    src = tmp_path / "src"
+    old_file(src / "big.bin", os.urandom(1 << 20))
+    art = gittrack.Artifact("big", "model")
+    art.add_dir(src)
+    version = log_artifact(git_repo, art, producer="run-1")
+    for cached in (repo / ".git" / "gittrack" / "cache").rglob("*"):
+        if cached.is_file() and cached.stat().st_size == 1 << 20:
+            cached.unlink()
+    fill(small_disk, leave=100_000)
+    out = tmp_path / "out"
+    with pytest.raises(StorageError, match=r"big:v0, file big\.bin: cannot write .*"
+                                           r"No space left on device"):
+        version.download(out)
+    assert not (out / "big.bin").exists()
+    unfill(small_disk)
+    version.download(out)
+    assert (out / "big.bin").read_bytes() == (src / "big.bin").read_bytes()

@@ -65,3 +65,16 @@ def test_open_url_disables_listing_caches(tmp_path):
 def test_open_url_unknown_protocol_lists_known_ones():
     with pytest.raises(StorageError, match=r"known: .*s3"):
         backends.open_url("nosuch://x", None)
+
+
+def test_open_url_names_the_options_when_a_backend_refuses_them():
+    """A constructor's exception (here ftplib's: nothing listens) is a StorageError naming
+    the URL without credentials and the options given."""
+    from tests.blobs.test_store import closed_port
+
+    url = f"ftp://user:SECRETPW@127.0.0.1:{closed_port()}/store"
+    with pytest.raises(StorageError) as raised:
+        backends.open_url(url, {"timeout": 5, "encoding": "utf-8"})
+    message = str(raised.value)
+    assert "SECRETPW" not in message and "ftp://127.0.0.1" in message
+    assert "encoding, timeout" in message and "\n" not in message

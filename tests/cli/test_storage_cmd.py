@@ -37,14 +37,56 @@ def test_set_with_options(cli: Cli, repo: Path) -> None:
     assert "option client_kwargs.region_name  eu-west-1" in cli("storage", "show").stdout
 
 
-def test_secrets_are_masked_and_warned_about(cli: Cli, repo: Path) -> None:
+def test_secrets_are_refused_for_the_project_file_and_masked(cli: Cli, repo: Path) -> None:
     result = cli("storage", "set", "s3://b", "-o", "secret=hunter2", "-o", "key=AKIA")
-    assert "secret will be committed" in result.stderr and "--local" in result.stderr
+    assert result.exit_code == 2
+    assert "secret would be committed" in result.stderr and "--local" in result.stderr
+    assert not (repo / ".gittrack" / "config.yaml").exists()
+    quiet = cli("storage", "set", "s3://b", "-o", "secret=hunter2", "-o", "key=AKIA",
+                "--local")
+    assert quiet.stderr == "" and "hunter2" not in quiet.stdout
     for args in (("storage", "show"), ("storage", "show", "--json")):
         out = cli(*args).stdout
         assert "hunter2" not in out and "********" in out and "AKIA" in out
-    quiet = cli("storage", "set", "s3://b", "-o", "secret=hunter2", "--local")
-    assert quiet.stderr == "" and "hunter2" not in quiet.stdout
+
+
+@pytest.mark.parametrize("option", [
+    "endpoint_url=https://bob:SECRETE@minio",
+    "client_kwargs.proxies.https=http://u:SECRETE@proxy",
+    "endpoint_url=https://minio/?X-Amz-Signature=SECRETE",
+    "client_kwargs.aws_session_token=SECRETE",
+    "sessionid=SECRETE", "apikey=SECRETE", "config_kwargs.auth=SECRETE",
+])
+def test_credentials_in_options_never_reach_git_objects(cli: Cli, repo: Path,
+                                                        option: str) -> None:
+    """Issue 8: URLs with credentials in (nested) option values went into the committed
+    file without a word, and ``storage show`` printed them."""
+    from tests.conftest import git
+    from tests.crypto.tools import git_objects_contain
+
+    refused = cli("storage", "set", "s3://b", "-o", option)
+    assert refused.exit_code == 2 and "--local" in refused.stderr
+    assert "SECRETE" not in refused.stderr
+    assert cli("storage", "set", "s3://b", "-o", "anon=true").exit_code == 0
+    git(repo, "add", ".gittrack")
+    git(repo, "commit", "-qm", "storage")
+    assert not git_objects_contain(repo, b"SECRETE")
+    assert cli("storage", "set", "s3://b", "-o", option, "--local").exit_code == 0
+    for args in (("storage", "show"), ("storage", "show", "--json")):
+        shown = cli(*args)
+        assert shown.exit_code == 0 and "SECRETE" not in shown.stdout
+
+
+def test_a_teammates_committed_secrets_are_masked(cli: Cli, repo: Path) -> None:
+    (repo / ".gittrack").mkdir()
+    (repo / ".gittrack" / "config.yaml").write_text(
+        "storage: {url: s3://b, options: {endpoint_url: 'https://bob:SECRETE@minio', "
+        "client_kwargs: {proxies: {https: 'http://u:SECRETP@proxy'}}, token: anon}}\n")
+    for args in (("storage", "show"), ("storage", "show", "--json")):
+        shown = cli(*args)
+        assert shown.exit_code == 0
+        assert "SECRETE" not in shown.stdout and "SECRETP" not in shown.stdout
+        assert "https://minio" in shown.stdout and "anon" in shown.stdout
 
 
 def test_local_override_and_unset(cli: Cli, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,10 +121,13 @@ def test_errors(cli: Cli, repo: Path) -> None:
     assert not (repo / ".gittrack" / "config.yaml").exists()
 
 
-def test_credentials_in_the_url_are_warned_about_and_never_shown(cli: Cli, repo: Path) -> None:
-    result = cli("storage", "set", "https://alice:hunter2@[::1]:8080/store?sig=SAS2")
+def test_credentials_in_the_url_are_refused_and_never_shown(cli: Cli, repo: Path) -> None:
+    refused = cli("storage", "set", "https://alice:hunter2@[::1]:8080/store?sig=SAS2")
+    assert refused.exit_code == 2
+    assert "the URL's credentials would be committed" in refused.stderr
+    assert "hunter2" not in refused.stderr and "SAS2" not in refused.stderr
+    result = cli("storage", "set", "https://alice:hunter2@[::1]:8080/store?sig=SAS2", "--local")
     assert result.exit_code == 0, result.stderr
-    assert "the URL's credentials will be committed" in result.stderr
     assert "https://[::1]:8080/store" in result.stdout
     shown = cli("storage", "show")
     assert "hunter2" not in result.stdout + shown.stdout + result.stderr
