@@ -68,7 +68,8 @@ def install(repo: pygit2.Repository) -> HookChange:
         temp.chmod(0o755)
         os.replace(temp, hook)
     except OSError as exc:
-        raise RepositoryError(f"cannot install the hook in {folder}: {exc}") from None
+        reason = exc.strerror or exc
+        raise RepositoryError(f"cannot install the hook in {folder}: {reason}") from None
     return HookChange(hook, moved)
 
 
@@ -83,5 +84,6 @@ def uninstall(repo: pygit2.Repository) -> HookChange:
             os.replace(chained, hook)
             return HookChange(hook, chained)
     except OSError as exc:
-        raise RepositoryError(f"cannot uninstall the hook in {folder}: {exc}") from None
+        reason = exc.strerror or exc
+        raise RepositoryError(f"cannot uninstall the hook in {folder}: {reason}") from None
     return HookChange(hook)
