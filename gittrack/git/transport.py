@@ -67,9 +67,11 @@ def run_git(repo: pygit2.Repository, args: Sequence[str], *, what: str,
     try:
         if stdin is None:
             done = subprocess.run(command, capture_output=True, text=True, env=git_env(),
+                                  errors="surrogateescape",
                                   stdin=subprocess.DEVNULL, check=False)
         else:
             done = subprocess.run(command, capture_output=True, text=True, env=git_env(),
+                                  errors="surrogateescape",
                                   input=stdin, check=False)
     except OSError as exc:
         raise TransportError(f"{what}: cannot run git: {exc}") from None
@@ -112,13 +114,9 @@ def default_remote(repo: pygit2.Repository) -> str:
             branch = str(repo.lookup_reference("HEAD").target).removeprefix("refs/heads/")
         except (KeyError, pygit2.GitError):
             branch = None
-    if branch is not None:
-        try:
-            upstream = repo.config[f"branch.{branch}.remote"]
-        except KeyError:
-            upstream = None
-        if upstream in names:
-            return str(upstream)
+    upstream = upstream_remote(repo, branch) if branch is not None else None
+    if upstream in names:
+        return str(upstream)
     if "origin" in names:
         return "origin"
     if len(names) == 1:
@@ -133,9 +131,42 @@ def default_remote(repo: pygit2.Repository) -> str:
 def remote_url(repo: pygit2.Repository, remote: str) -> str:
     """The remote's URL without credentials (a URL or path given as ``remote`` is itself)."""
     if remote in remotes(repo):
-        url = repo.remotes[remote].url or remote
-        return strip_credentials(url)
+        return strip_credentials(configured_url(repo, remote) or remote)
     return strip_credentials(remote)
+
+
+# Names and values git keeps are bytes: a branch or remote name, or a URL, that is not UTF-8
+# reaches Python as lone surrogates (pygit2 decodes them with ``surrogateescape``) and must go
+# back to libgit2 as the same bytes, never through a strict encode (docs/decisions.md).
+def upstream_remote(repo: pygit2.Repository, branch: str) -> str | None:
+    """``branch.<branch>.remote``: the name of the branch's upstream remote, or ``None``."""
+    key = f"branch.{branch}.remote".encode("utf-8", "surrogateescape")
+    try:
+        value = repo.config[key]
+    except KeyError:
+        return None
+    except UnicodeDecodeError:  # pygit2 decodes the entry's name strictly: ask git for the bytes
+        value = _config_bytes(repo, key)
+    except (pygit2.GitError, ValueError):  # a name git's config cannot hold: no upstream
+        return None
+    return None if value is None else str(value)
+
+
+def _config_bytes(repo: pygit2.Repository, key: bytes) -> str | None:
+    """``git config --get key``, its bytes kept as ``surrogateescape`` text."""
+    command = [b"git", b"-C", os.fsencode(workdir(repo)), b"config", b"--get", b"--", key]
+    try:
+        done = subprocess.run(command, capture_output=True, env=git_env(), check=False,
+                              stdin=subprocess.DEVNULL)
+    except OSError:
+        return None
+    text = done.stdout.rstrip(b"\n").decode("utf-8", "surrogateescape")
+    return text if done.returncode == 0 and text else None
+
+
+def configured_url(repo: pygit2.Repository, name: str) -> str | None:
+    """The URL of the remote ``name`` (found by name: ``remotes[name]`` encodes it strictly)."""
+    return next((remote.url for remote in repo.remotes if remote.name == name), None)
 
 
 def check_remote(repo: pygit2.Repository, remote: str) -> str:
