@@ -20,6 +20,7 @@ from pathlib import Path
 import pygit2
 
 from gittrack.errors import PushRejectedError, RepositoryError, TransportError, UsageError
+from gittrack.formats.values import readable
 from gittrack.git.refs import common_dir
 from gittrack.urls import strip_credentials, strip_credentials_in
 
@@ -95,7 +96,8 @@ def _local_disk_refused(stderr: str) -> bool:
 
 
 def _clean(stderr: str) -> str:
-    lines = [strip_credentials_in(line) for line in stderr.strip().splitlines() if line.strip()]
+    lines = [strip_credentials_in(str(readable(line))) for line in stderr.strip().splitlines()
+             if line.strip()]
     return "; ".join(lines[-6:]) or "git gave no reason"
 
 
@@ -138,6 +140,11 @@ def remote_url(repo: pygit2.Repository, remote: str) -> str:
 # Names and values git keeps are bytes: a branch or remote name, or a URL, that is not UTF-8
 # reaches Python as lone surrogates (pygit2 decodes them with ``surrogateescape``) and must go
 # back to libgit2 as the same bytes, never through a strict encode (docs/decisions.md).
+def display_url(repo: pygit2.Repository, remote: str) -> str:
+    """``remote_url`` for messages and reports: bytes that are not UTF-8 as ``\\xNN``."""
+    return str(readable(remote_url(repo, remote)))
+
+
 def upstream_remote(repo: pygit2.Repository, branch: str) -> str | None:
     """``branch.<branch>.remote``: the name of the branch's upstream remote, or ``None``."""
     key = f"branch.{branch}.remote".encode("utf-8", "surrogateescape")
@@ -200,7 +207,7 @@ def ls_remote(repo: pygit2.Repository, remote: str, prefix: str = "refs/gittrack
     """The remote's refs under ``prefix`` and those named in ``also``: ref name → commit id
     (one round trip)."""
     done = run_git(repo, ["ls-remote", "--refs", "--", positional(remote), f"{prefix}*", *also],
-                   what=f"listing {prefix}* on {remote_url(repo, remote)}")
+                   what=f"listing {prefix}* on {display_url(repo, remote)}")
     found: dict[str, str] = {}
     for line in done.stdout.splitlines():
         sha, _, name = line.partition("\t")
@@ -216,7 +223,7 @@ def fetch(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
     if prune:
         args.append("--prune")
     run_git(repo, [*args, "--", positional(remote), *refspecs],
-            what=f"fetching from {remote_url(repo, remote)}", writes_here=True)
+            what=f"fetching from {display_url(repo, remote)}", writes_here=True)
 
 
 def fetch_objects(repo: pygit2.Repository, remote: str, commits: Sequence[str]) -> None:
@@ -230,7 +237,7 @@ def fetch_objects(repo: pygit2.Repository, remote: str, commits: Sequence[str]) 
     if commits:
         run_git(repo, ["fetch", "--stdin", "--no-tags", "--no-write-fetch-head", "--quiet",
                        "--", remote], stdin="".join(f"{c}\n" for c in commits),
-                what=f"fetching from {remote_url(repo, remote)}", writes_here=True)
+                what=f"fetching from {display_url(repo, remote)}", writes_here=True)
 
 
 def push(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
@@ -259,7 +266,7 @@ def push(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
         args.append("--no-verify")
     for ref, old in (leases or {}).items():
         args.append(f"--force-with-lease={ref}:{old or ''}")
-    url = remote_url(repo, remote)
+    url = display_url(repo, remote)
     done = run_git(repo, [*args, "--", remote, *refspecs], what=f"pushing to {url}",
                    check=False)
     result = parse_porcelain(done.stdout)
