@@ -147,14 +147,20 @@ def display_url(repo: pygit2.Repository, remote: str) -> str:
 
 def upstream_remote(repo: pygit2.Repository, branch: str) -> str | None:
     """``branch.<branch>.remote``: the name of the branch's upstream remote, or ``None``."""
-    key = f"branch.{branch}.remote".encode("utf-8", "surrogateescape")
+    return config_value(repo, f"branch.{branch}.remote")
+
+
+def config_value(repo: pygit2.Repository, name: str) -> str | None:
+    """The git config value ``name`` (``None``: unset or a valueless flag), bytes that are not
+    UTF-8 in the name or the value kept as ``surrogateescape`` text."""
+    key = name.encode("utf-8", "surrogateescape")
     try:
         value = repo.config[key]
     except KeyError:
         return None
-    except UnicodeDecodeError:  # pygit2 decodes the entry's name strictly: ask git for the bytes
+    except UnicodeDecodeError:  # pygit2 decodes the entry strictly: ask git for the bytes
         value = _config_bytes(repo, key)
-    except (pygit2.GitError, ValueError):  # a name git's config cannot hold: no upstream
+    except (pygit2.GitError, ValueError):  # a name git's config cannot hold: not set
         return None
     return None if value is None else str(value)
 
