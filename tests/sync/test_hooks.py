@@ -86,3 +86,29 @@ def test_check_large_files(repo: Path, cli: Any) -> None:
     assert "big.bin (2.0 MB)" in result.stderr and 'gittrack.Artifact("big"' in result.stderr
     assert "small.txt" not in result.stderr
     assert cli("hooks", "check-large-files", "--max-size", "lots").exit_code == 2
+
+
+def test_an_interpreter_path_that_is_not_utf8_or_quoted(
+        bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
+        fast_settings: dict[str, object], tmp_path: Path) -> None:
+    """The hook names the interpreter that installed it: a path with a byte that is not UTF-8
+    (install raised UnicodeEncodeError) or a quote (it broke the hook's shell) works."""
+    import os
+    import subprocess
+    import sys
+
+    folder = os.fsencode(tmp_path) + b"/py\xe9 o'k"
+    os.mkdir(folder)
+    python = os.fsdecode(folder + b"/python")
+    os.symlink(sys.executable, python)
+    a = make_clone("a", str(bare_remote))
+    monkeypatch.chdir(a)
+    done = subprocess.run([python, "-m", "gittrack.cli.main", "hooks", "install"], cwd=a,
+                          capture_output=True, text=True, errors="replace")
+    assert done.returncode == 0, done.stderr
+    assert b"/py\xe9 o'\"'\"'k/python'\n" in hook_path(a).read_bytes()
+    run = log_run(a, fast_settings, data=None)
+    git(a, "commit", "-q", "--allow-empty", "-m", "more")
+    pushed = git_push(a)
+    assert pushed.returncode == 0, pushed.stderr
+    assert f"refs/gittrack/runs/{run}" in set(refs_of(bare_remote))
