@@ -159,22 +159,35 @@ def config_value(repo: pygit2.Repository, name: str) -> str | None:
     except KeyError:
         return None
     except UnicodeDecodeError:  # pygit2 decodes the entry strictly: ask git for the bytes
-        value = _config_bytes(repo, key)
+        value = next(iter(_config_git(repo, key)), None)
     except (pygit2.GitError, ValueError):  # a name git's config cannot hold: not set
         return None
     return None if value is None else str(value)
 
 
-def _config_bytes(repo: pygit2.Repository, key: bytes) -> str | None:
-    """``git config --get key``, its bytes kept as ``surrogateescape`` text."""
-    command = [b"git", b"-C", os.fsencode(workdir(repo)), b"config", b"--get", b"--", key]
+def config_values(repo: pygit2.Repository, name: str) -> list[str]:
+    """Every value of the git config multivar ``name`` (a remote's refspecs), as
+    ``config_value`` keeps bytes that are not UTF-8."""
+    key = name.encode("utf-8", "surrogateescape")
+    try:
+        return [str(v) for v in repo.config.get_multivar(key) if v is not None]
+    except UnicodeDecodeError:
+        return _config_git(repo, key, b"--get-all")
+    except (KeyError, ValueError, pygit2.GitError):
+        return []
+
+
+def _config_git(repo: pygit2.Repository, key: bytes, how: bytes = b"--get") -> list[str]:
+    """``git config --get[-all] key``: the values' bytes kept as ``surrogateescape`` text."""
+    command = [b"git", b"-C", os.fsencode(workdir(repo)), b"config", how, b"--", key]
     try:
         done = subprocess.run(command, capture_output=True, env=git_env(), check=False,
                               stdin=subprocess.DEVNULL)
     except OSError:
-        return None
-    text = done.stdout.rstrip(b"\n").decode("utf-8", "surrogateescape")
-    return text if done.returncode == 0 and text else None
+        return []
+    if done.returncode != 0:
+        return []
+    return done.stdout.decode("utf-8", "surrogateescape").splitlines()
 
 
 def configured_url(repo: pygit2.Repository, name: str) -> str | None:

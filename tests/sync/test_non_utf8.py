@@ -47,3 +47,27 @@ def test_everything_under_names_that_are_not_utf8(
     monkeypatch.chdir(clone)
     assert cli("pull").exit_code == 0
     assert run.id in cli("runs").stdout
+
+
+def test_a_remote_whose_name_is_not_utf8(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """The branch's upstream remote named with latin-1 bytes: found by its bytes (pygit2
+    refuses to decode such a config entry), set up and used; shown with ``\\xNN``."""
+    repo = make_repo(tmp_path / "repo")
+    remote = bare(tmp_path / "remote.git")
+    name = os.fsdecode(b"r\xe9")
+    git(repo, "remote", "add", name, str(remote))
+    git(repo, "config", "branch.main.remote", name)
+    monkeypatch.chdir(repo)
+    run = gittrack.init(project="p")
+    run.finish()
+    setup = cli("remote", "setup")
+    assert setup.exit_code == 0, setup.stderr
+    assert "added remote.r\\xe9.fetch = " in setup.stdout
+    pushed = cli("push")
+    assert pushed.exit_code == 0, pushed.stderr
+    git(repo, "fetch", "-q", name)
+    assert cli("pull").exit_code == 0
+    undone = cli("remote", "setup", "--undo")
+    assert undone.exit_code == 0 and "removed remote.r\\xe9.fetch" in undone.stdout
