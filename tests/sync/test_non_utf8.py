@@ -28,6 +28,7 @@ def test_everything_under_names_that_are_not_utf8(
     git(repo, "checkout", "-q", "-b", branch)
     git(repo, "remote", "add", "origin", str(remote))
     git(repo, "config", f"branch.{branch}.remote", "origin")
+    git(repo, "config", "user.name", os.fsdecode(b"Ren\xe9"))  # the runs' commits' author
     monkeypatch.chdir(repo)
     (repo / "d").mkdir()
     (repo / "d" / "a.bin").write_bytes(b"weights")
