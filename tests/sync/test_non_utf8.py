@@ -41,8 +41,9 @@ def test_everything_under_names_that_are_not_utf8(
     for command in (["--debug", "push"], ["fetch"], ["pull"], ["runs"], ["show", run.id], ["gc"]):
         result = cli(*command)
         assert result.exit_code == 0, (command, result.stderr)
-    for command in (["artifact", "get", "model:latest"], ["export", run.id, "-o", "out"], ["export", "--json", run.id, "-o", "out2"],
-                    ["artifact", "ls"], ["runs", "--json"]):
+    for command in (["artifact", "get", "model:latest"], ["export", run.id, "-o", "out"],
+                    ["export", "--json", run.id, "-o", "out2"], ["artifact", "ls"],
+                    ["runs", "--json"]):
         result = cli(*command)
         assert result.exit_code == 0, (command, result.stderr)
     shown = cli("show", "--json", run.id).stdout
