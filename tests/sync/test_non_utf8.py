@@ -41,7 +41,8 @@ def test_everything_under_names_that_are_not_utf8(
     for command in (["--debug", "push"], ["fetch"], ["pull"], ["runs"], ["show", run.id], ["gc"]):
         result = cli(*command)
         assert result.exit_code == 0, (command, result.stderr)
-    for command in (["artifact", "get", "model:latest"], ["export", run.id, "-o", "out"],
+    for command in (["hooks", "install"], ["remote", "setup", "--push"], ["hooks", "uninstall"],
+                    ["artifact", "get", "model:latest"], ["export", run.id, "-o", "out"],
                     ["export", "--json", run.id, "-o", "out2"], ["artifact", "ls"],
                     ["runs", "--json"]):
         result = cli(*command)
