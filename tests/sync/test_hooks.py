@@ -112,3 +112,17 @@ def test_an_interpreter_path_that_is_not_utf8_or_quoted(
     pushed = git_push(a)
     assert pushed.returncode == 0, pushed.stderr
     assert f"refs/gittrack/runs/{run}" in set(refs_of(bare_remote))
+
+
+def test_a_pre_push_mode_that_is_not_utf8_is_refused_naming_it(repo: Path) -> None:
+    """pygit2 raised UnicodeDecodeError reading it (the hook then failed as a bug)."""
+    import os
+
+    import pygit2
+
+    from gittrack.errors import UsageError
+    from gittrack.sync.prepush import mode
+
+    git(repo, "config", "gittrack.prePush", os.fsdecode(b"al\xe9"))
+    with pytest.raises(UsageError, match=r"'al\\xe9'; use one of all, code, off"):
+        mode(pygit2.Repository(str(repo)))
