@@ -18,7 +18,7 @@ from typing import Any, NoReturn, TypeGuard
 
 from gittrack.artifacts.manifest import NameSet, check_entry_path, is_utf8
 from gittrack.errors import GittrackWarning, UsageError
-from gittrack.formats.values import to_plain
+from gittrack.formats.values import readable, to_plain
 from gittrack.git.codestate import is_valid_ref_component
 from gittrack.urls import has_credentials, strip_credentials
 
@@ -129,6 +129,11 @@ class Artifact:
         text = os.fspath(uri)
         if not isinstance(text, str) or not text:
             raise UsageError(f"reference must be a path or URL, got {uri!r}")
+        if not is_utf8(text):  # its URI is stored as text, and read back to find the bytes
+            raise UsageError(
+                f"reference '{readable(text)}' is not valid UTF-8 (a path from a file system in "
+                "another encoding): a reference is kept as text in manifest.parquet; rename "
+                "it, or copy the bytes with add_file()/add_dir() and a name=")
         if "://" in text and has_credentials(text):
             raise UsageError(
                 f"reference {strip_credentials(text)} is given with credentials (user info, a "

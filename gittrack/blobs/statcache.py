@@ -7,6 +7,10 @@ machine a digest's bytes were (``sources``): a push re-uploads from there a blob
 optimisation only: any sqlite failure (read-only folder, disk full, a corrupt file) makes it
 a miss, never an error. Lookups and records come in bulk (``lookup_many``, ``record_many``):
 a folder of 10,000 files is a few statements and one transaction, not 20,000 of each.
+
+A path is stored as text when UTF-8 can hold it, else as the bytes the file system has
+(``os.fsencode``: sqlite cannot bind a ``str`` with the lone surrogates ``os.fsdecode`` makes
+of them), so the file needs no migration: a text row and a bytes row never match each other.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import TypeAlias
 from gittrack.blobs.sqlitefile import SqliteFile
 
 StrPath: TypeAlias = "str | os.PathLike[str]"
+Key: TypeAlias = "str | bytes"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stat (
@@ -80,16 +85,19 @@ class StatCache:
             digests.append(str(row[4]) if row is not None and row[:4] == _stat_key(st) else None)
         return digests
 
-    def _rows(self, keys: list[str]) -> list[tuple[object, ...]]:
+    def _rows(self, keys: list[Key]) -> list[tuple[object, ...]]:
         """The rows of ``keys``. Files logged together share a folder, and one range scan of
         it is twice as fast as looking each one up; unless the cache holds many more files
         under that folder (a scan stops at twice the number asked for), then by key."""
         if not keys:
             return []
         wanted = list(dict.fromkeys(keys))
+        if any(isinstance(key, bytes) for key in wanted):  # rare: by key
+            return self._db.query_in(_SELECT, wanted) or []
+        texts = [str(key) for key in wanted]
         # By character, on purpose: min/max in C, where commonpath splits every path. The
         # folder part of a common prefix is a common folder.
-        folder = os.path.dirname(os.path.commonprefix(wanted)).rstrip(os.sep)  # noqa: RUF071
+        folder = os.path.dirname(os.path.commonprefix(texts)).rstrip(os.sep)  # noqa: RUF071
         limit = 2 * len(wanted) + 16
         after = chr(ord(os.sep) + 1)  # the range of every path starting with folder + sep
         rows = self._db.query(_SELECT_RANGE, (folder + os.sep, folder + after, limit))
@@ -119,7 +127,8 @@ class StatCache:
         clean ones too): where its bytes may still be when the store lost them. Unverified:
         the caller hashes what it reads."""
         rows = self._db.query(_SOURCES, (digest,)) or []
-        return [Path(str(row[0])) for row in rows]
+        return [Path(os.fsdecode(row[0]) if isinstance(row[0], bytes) else str(row[0]))
+                for row in rows]
 
     def forget_digests(self, digests: Iterable[str]) -> bool:
         """Remove every entry of ``digests`` (their blobs were purged or collected): no source
@@ -139,8 +148,14 @@ class StatCache:
         self._db.close()
 
 
-def _key(path: StrPath) -> str:
-    return os.path.abspath(path)
+def _key(path: StrPath) -> Key:
+    """The stored form of ``path``: text, or bytes for a name that is not UTF-8."""
+    text = os.path.abspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text)
+    return text
 
 
 def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:

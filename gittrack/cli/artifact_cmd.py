@@ -16,7 +16,7 @@ from gittrack.cli.columns import Cell, Column, layout
 from gittrack.cli.console import make_console, print_block
 from gittrack.cli.context import CliContext
 from gittrack.cli.fields import local_time
-from gittrack.cli.render import dumps, format_size
+from gittrack.cli.render import dumps, format_size, printable
 from gittrack.errors import GittrackError
 from gittrack.types import CommitId
 
@@ -88,8 +88,8 @@ def get(obj: CliContext, spec: str, output: Path | None) -> None:
     """Download a version's files, verified (from the local cache when it has them)."""
     version = ArtifactVersion.resolve(obj.git(), spec)
     root = version.download(output)
-    click.echo(f"{version.spec}: {len(version.files())} file(s), "
-               f"{format_size(version.size)} in {root}")
+    click.echo(printable(f"{version.spec}: {len(version.files())} file(s), "
+                         f"{format_size(version.size)} in {root}"))
 
 
 @command.command("alias")

@@ -8,6 +8,7 @@ import sys
 import click
 
 from gittrack.cli.context import CliContext
+from gittrack.cli.render import printable
 from gittrack.cli.sync_render import push_lines
 from gittrack.errors import DeletedOnRemoteError, GittrackError
 
@@ -25,7 +26,7 @@ def install(obj: CliContext) -> None:
     from gittrack.sync.hooks import install as do_install
 
     change = do_install(obj.git(recover=False))
-    click.echo(f"installed {change.path}")
+    click.echo(printable(f"installed {change.path}"))
     if change.chained is not None:
         click.echo(f"the hook that was there runs first, as {change.chained.name}")
 
@@ -38,11 +39,11 @@ def uninstall(obj: CliContext) -> None:
 
     change = do_uninstall(obj.git(recover=False))
     if not change.changed:
-        click.echo(f"no gittrack hook at {change.path}; nothing changed")
+        click.echo(printable(f"no gittrack hook at {change.path}; nothing changed"))
         return
     restored = f"; restored the previous hook from {change.chained.name}" \
         if change.chained else ""
-    click.echo(f"removed {change.path}{restored}")
+    click.echo(printable(f"removed {change.path}{restored}"))
 
 
 @command.command("pre-push", hidden=True)

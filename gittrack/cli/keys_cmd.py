@@ -33,6 +33,8 @@ from gittrack.crypto.keys import (
     user_identity_file,
 )
 from gittrack.errors import CryptoError, GittrackError, KeyMissingError, UsageError
+from gittrack.formats.values import readable
+from gittrack.git import transport
 
 Snapshot = dict[Path, bytes | None]
 
@@ -244,14 +246,11 @@ def _login_name() -> str:
 
 
 def _default_name(repo: pygit2.Repository) -> str:
-    try:
-        name = str(repo.config["user.name"]).strip()
-    except (KeyError, pygit2.GitError):
-        name = ""
+    name = (transport.config_value(repo, "user.name") or "").strip()
     name = name or os.environ.get("USER", "").strip() or _login_name()
     if not name:
         raise UsageError("cannot tell your name (no git user.name, no $USER): pass --name NAME")
-    return name
+    return str(readable(name))  # bytes that are not UTF-8, as \xNN: stored in members.yaml
 
 
 def _guess_name(repo: pygit2.Repository) -> str:

@@ -106,6 +106,11 @@ def console_main() -> NoReturn:
     without tearing the interpreter down. pyarrow's native threads can abort the process in
     the teardown after a command that succeeded (exit 134, apache/arrow#34314); Python's own
     exit handlers still run, and the output is flushed, first."""
+    for stream in (sys.stdout, sys.stderr):
+        # A local path that is not UTF-8 (a surrogate-escaped str) goes out as its own bytes,
+        # as `ls` and git print it, not as a UnicodeEncodeError on a UTF-8 terminal.
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     try:
         main()
         code = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gittrack.cli.context import CliContext
+from gittrack.cli.render import printable
 
 
 @click.group("remote")
@@ -35,7 +36,8 @@ def setup(obj: CliContext, remote: str | None, with_push: bool, undo: bool) -> N
     else:
         lines = remote_setup.setup(repo, remote, push=with_push)
         if with_push:
-            click.echo(f"installed {install(repo).path} (uploads blobs before git pushes refs)")
+            click.echo(printable(f"installed {install(repo).path} (uploads blobs before git "
+                                 "pushes refs)"))
     verb = "removed" if undo else "added"
     for line in lines:
         click.echo(f"{verb} {line}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gittrack.formats.jsonio import json_dumps, json_safe
+from gittrack.formats.values import readable
 
 __all__ = ["dumps", "format_duration", "format_size", "format_value", "json_safe", "printable"]
 
@@ -15,8 +16,9 @@ _UNPRINTABLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0)) if 
 
 def printable(text: str) -> str:
     """``text`` with control characters shown as ``\\xNN``, so that printing stored data (which
-    may come from a remote) cannot send the terminal escape sequences."""
-    return text.translate(_UNPRINTABLE)
+    may come from a remote) cannot send the terminal escape sequences; and bytes of a local
+    path that are not UTF-8 (lone surrogates, which a UTF-8 terminal's stream refuses) too."""
+    return str(readable(text)).translate(_UNPRINTABLE)
 
 
 def dumps(value: Any) -> str:

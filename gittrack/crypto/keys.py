@@ -52,6 +52,7 @@ from gittrack.errors import (
     UsageError,
 )
 from gittrack.formats import yamlio
+from gittrack.formats.values import text_problem
 
 if TYPE_CHECKING:
     import pygit2
@@ -275,10 +276,9 @@ def _yaml_load(raw: bytes, path: Path) -> Any:
 
 
 def _check_name(name: str) -> str:
-    if not _MEMBER_NAME.fullmatch(name) or name != name.strip():
-        raise UsageError(
-            f"{name!r} is not a member name: 1 to 64 printable characters, no surrounding space"
-        )
+    if not _MEMBER_NAME.fullmatch(name) or name != name.strip() or text_problem(name):
+        raise UsageError(f"{name!r} is not a member name: 1 to 64 printable characters of "
+                         "UTF-8 text, no surrounding space")
     return name
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pygit2
 
+from gittrack.git import transport
 from gittrack.urls import strip_credentials
 
 
@@ -42,18 +43,13 @@ def _branch(repo: pygit2.Repository) -> str | None:
 
 
 def _remote(repo: pygit2.Repository, branch: str | None) -> str | None:
-    name = None
-    if branch is not None:
-        try:
-            name = repo.config[f"branch.{branch}.remote"]
-        except KeyError:
-            name = None
-    names = list(repo.remotes.names())
+    name = transport.upstream_remote(repo, branch) if branch is not None else None
+    names = transport.remotes(repo)
     if name not in names:
         name = "origin" if "origin" in names else (names[0] if names else None)
     if name is None:
         return None
-    url = repo.remotes[name].url
+    url = transport.configured_url(repo, name)
     return strip_credentials(url) if url else None
 
 

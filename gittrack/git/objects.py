@@ -10,6 +10,7 @@ from pathlib import Path
 import pygit2
 
 from gittrack.errors import FormatError, RepositoryError
+from gittrack.formats.values import readable
 from gittrack.git.refs import common_dir
 from gittrack.git.repo import writing
 from gittrack.types import CommitId
@@ -21,11 +22,17 @@ def signature(repo: pygit2.Repository) -> pygit2.Signature:
     """The user's git identity, else ``GIT_AUTHOR_*``, else a neutral gittrack identity."""
     try:
         sig = repo.default_signature
-        return pygit2.Signature(sig.name, sig.email, int(time.time()), _utc_offset_minutes())
+        name, email = _text(sig.raw_name), _text(sig.raw_email)
     except (KeyError, pygit2.GitError):
-        name = os.environ.get("GIT_AUTHOR_NAME", "gittrack")
-        email = os.environ.get("GIT_AUTHOR_EMAIL", "gittrack@localhost")
-        return pygit2.Signature(name, email, int(time.time()), _utc_offset_minutes())
+        name = str(readable(os.environ.get("GIT_AUTHOR_NAME", "gittrack")))
+        email = str(readable(os.environ.get("GIT_AUTHOR_EMAIL", "gittrack@localhost")))
+    return pygit2.Signature(name, email, int(time.time()), _utc_offset_minutes())
+
+
+def _text(raw: bytes) -> str:
+    """A ``user.name`` or ``user.email`` that is not UTF-8 (pygit2 raised decoding it) as
+    ``\\xNN`` text, like the other facts read from the system: commits stay UTF-8."""
+    return str(readable(raw.decode("utf-8", "surrogateescape")))
 
 
 def _utc_offset_minutes() -> int:

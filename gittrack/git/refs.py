@@ -173,7 +173,8 @@ def common_dir(repo: pygit2.Repository) -> Path:
     """The folder shared refs live in: ``.git``, also from a linked worktree."""
     path = Path(repo.path)
     try:
-        pointer = (path / "commondir").read_text().strip()
+        # bytes: an absolute pointer names a folder that may not be UTF-8
+        pointer = os.fsdecode((path / "commondir").read_bytes().strip())
     except OSError:
         return path
     return (path / pointer).resolve()

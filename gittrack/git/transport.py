@@ -20,6 +20,7 @@ from pathlib import Path
 import pygit2
 
 from gittrack.errors import PushRejectedError, RepositoryError, TransportError, UsageError
+from gittrack.formats.values import readable
 from gittrack.git.refs import common_dir
 from gittrack.urls import strip_credentials, strip_credentials_in
 
@@ -67,9 +68,11 @@ def run_git(repo: pygit2.Repository, args: Sequence[str], *, what: str,
     try:
         if stdin is None:
             done = subprocess.run(command, capture_output=True, text=True, env=git_env(),
+                                  errors="surrogateescape",
                                   stdin=subprocess.DEVNULL, check=False)
         else:
             done = subprocess.run(command, capture_output=True, text=True, env=git_env(),
+                                  errors="surrogateescape",
                                   input=stdin, check=False)
     except OSError as exc:
         raise TransportError(f"{what}: cannot run git: {exc}") from None
@@ -103,7 +106,8 @@ def _local_disk_refused(stderr: str) -> bool:
 
 
 def _clean(stderr: str) -> str:
-    lines = [strip_credentials_in(line) for line in stderr.strip().splitlines() if line.strip()]
+    lines = [strip_credentials_in(str(readable(line))) for line in stderr.strip().splitlines()
+             if line.strip()]
     return "; ".join(lines[-6:]) or "git gave no reason"
 
 
@@ -122,13 +126,9 @@ def default_remote(repo: pygit2.Repository) -> str:
             branch = str(repo.lookup_reference("HEAD").target).removeprefix("refs/heads/")
         except (KeyError, pygit2.GitError):
             branch = None
-    if branch is not None:
-        try:
-            upstream = repo.config[f"branch.{branch}.remote"]
-        except KeyError:
-            upstream = None
-        if upstream in names:
-            return str(upstream)
+    upstream = upstream_remote(repo, branch) if branch is not None else None
+    if upstream in names:
+        return str(upstream)
     if "origin" in names:
         return "origin"
     if len(names) == 1:
@@ -143,9 +143,66 @@ def default_remote(repo: pygit2.Repository) -> str:
 def remote_url(repo: pygit2.Repository, remote: str) -> str:
     """The remote's URL without credentials (a URL or path given as ``remote`` is itself)."""
     if remote in remotes(repo):
-        url = repo.remotes[remote].url or remote
-        return strip_credentials(url)
+        return strip_credentials(configured_url(repo, remote) or remote)
     return strip_credentials(remote)
+
+
+# Names and values git keeps are bytes: a branch or remote name, or a URL, that is not UTF-8
+# reaches Python as lone surrogates (pygit2 decodes them with ``surrogateescape``) and must go
+# back to libgit2 as the same bytes, never through a strict encode (docs/decisions.md).
+def display_url(repo: pygit2.Repository, remote: str) -> str:
+    """``remote_url`` for messages and reports: bytes that are not UTF-8 as ``\\xNN``."""
+    return str(readable(remote_url(repo, remote)))
+
+
+def upstream_remote(repo: pygit2.Repository, branch: str) -> str | None:
+    """``branch.<branch>.remote``: the name of the branch's upstream remote, or ``None``."""
+    return config_value(repo, f"branch.{branch}.remote")
+
+
+def config_value(repo: pygit2.Repository, name: str) -> str | None:
+    """The git config value ``name`` (``None``: unset or a valueless flag), bytes that are not
+    UTF-8 in the name or the value kept as ``surrogateescape`` text."""
+    key = name.encode("utf-8", "surrogateescape")
+    try:
+        value = repo.config[key]
+    except KeyError:
+        return None
+    except UnicodeDecodeError:  # pygit2 decodes the entry strictly: ask git for the bytes
+        value = next(iter(_config_git(repo, key)), None)
+    except (pygit2.GitError, ValueError):  # a name git's config cannot hold: not set
+        return None
+    return None if value is None else str(value)
+
+
+def config_values(repo: pygit2.Repository, name: str) -> list[str]:
+    """Every value of the git config multivar ``name`` (a remote's refspecs), as
+    ``config_value`` keeps bytes that are not UTF-8."""
+    key = name.encode("utf-8", "surrogateescape")
+    try:
+        return [str(v) for v in repo.config.get_multivar(key) if v is not None]
+    except UnicodeDecodeError:
+        return _config_git(repo, key, b"--get-all")
+    except (KeyError, ValueError, pygit2.GitError):
+        return []
+
+
+def _config_git(repo: pygit2.Repository, key: bytes, how: bytes = b"--get") -> list[str]:
+    """``git config --get[-all] key``: the values' bytes kept as ``surrogateescape`` text."""
+    command = [b"git", b"-C", os.fsencode(workdir(repo)), b"config", how, b"--", key]
+    try:
+        done = subprocess.run(command, capture_output=True, env=git_env(), check=False,
+                              stdin=subprocess.DEVNULL)
+    except OSError:
+        return []
+    if done.returncode != 0:
+        return []
+    return done.stdout.decode("utf-8", "surrogateescape").splitlines()
+
+
+def configured_url(repo: pygit2.Repository, name: str) -> str | None:
+    """The URL of the remote ``name`` (found by name: ``remotes[name]`` encodes it strictly)."""
+    return next((remote.url for remote in repo.remotes if remote.name == name), None)
 
 
 def check_remote(repo: pygit2.Repository, remote: str) -> str:
@@ -179,7 +236,7 @@ def ls_remote(repo: pygit2.Repository, remote: str, prefix: str = "refs/gittrack
     """The remote's refs under ``prefix`` and those named in ``also``: ref name → commit id
     (one round trip)."""
     done = run_git(repo, ["ls-remote", "--refs", "--", positional(remote), f"{prefix}*", *also],
-                   what=f"listing {prefix}* on {remote_url(repo, remote)}")
+                   what=f"listing {prefix}* on {display_url(repo, remote)}")
     found: dict[str, str] = {}
     for line in done.stdout.splitlines():
         sha, _, name = line.partition("\t")
@@ -195,7 +252,7 @@ def fetch(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
     if prune:
         args.append("--prune")
     run_git(repo, [*args, "--", positional(remote), *refspecs],
-            what=f"fetching from {remote_url(repo, remote)}", writes_here=True)
+            what=f"fetching from {display_url(repo, remote)}", writes_here=True)
 
 
 def fetch_objects(repo: pygit2.Repository, remote: str, commits: Sequence[str]) -> None:
@@ -209,7 +266,7 @@ def fetch_objects(repo: pygit2.Repository, remote: str, commits: Sequence[str]) 
     if commits:
         run_git(repo, ["fetch", "--stdin", "--no-tags", "--no-write-fetch-head", "--quiet",
                        "--", remote], stdin="".join(f"{c}\n" for c in commits),
-                what=f"fetching from {remote_url(repo, remote)}", writes_here=True)
+                what=f"fetching from {display_url(repo, remote)}", writes_here=True)
 
 
 def push(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
@@ -238,7 +295,7 @@ def push(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
         args.append("--no-verify")
     for ref, old in (leases or {}).items():
         args.append(f"--force-with-lease={ref}:{old or ''}")
-    url = remote_url(repo, remote)
+    url = display_url(repo, remote)
     done = run_git(repo, [*args, "--", remote, *refspecs], what=f"pushing to {url}",
                    check=False)
     result = parse_porcelain(done.stdout)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -43,7 +44,9 @@ def template() -> str:
     for candidate in (here.parent / "_hooks" / HOOK, here.parents[1] / "hooks" / HOOK):
         if candidate.is_file():
             text = candidate.read_text()
-            return text.replace("@PYTHON@", sys.executable)
+            # quoted for the shell (a ' in the path), and the hook written as bytes: the
+            # interpreter's path may hold bytes that are not UTF-8 (surrogateescape)
+            return text.replace("'@PYTHON@'", shlex.quote(sys.executable))
     raise RepositoryError("gittrack's hook template is missing from this installation")
 
 
@@ -64,7 +67,7 @@ def install(repo: pygit2.Repository) -> HookChange:
             os.replace(hook, chained)  # keep the user's hook; ours runs it first
             moved = chained
         temp = folder / f".{HOOK}.gittrack-tmp"
-        temp.write_text(template())
+        temp.write_bytes(template().encode("utf-8", "surrogateescape"))
         temp.chmod(0o755)
         os.replace(temp, hook)
     except OSError as exc:

@@ -82,7 +82,7 @@ def mirror_key(repo: pygit2.Repository, remote: str) -> str:
     """The remote's name; a URL or path given instead gets a stable name from its hash."""
     if remote in transport.remotes(repo) and _SAFE.match(remote) and ".." not in remote:
         return remote
-    return "url-" + hashlib.sha1(remote.encode()).hexdigest()[:12]
+    return "url-" + hashlib.sha1(_raw(remote)).hexdigest()[:12]
 
 
 def mirror_prefix(key: str) -> str:
@@ -215,7 +215,7 @@ def _fetch_tips(repo: pygit2.Repository, remote: str,
             continue
         if all(sha in repo for sha in need):
             return there, marked
-    raise TransportError(f"the refs of {transport.remote_url(repo, remote)} kept moving "
+    raise TransportError(f"the refs of {transport.display_url(repo, remote)} kept moving "
                          "while they were fetched; try again")
 
 
@@ -254,7 +254,7 @@ def remember_url(repo: pygit2.Repository, key: str, url: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(path.name + ".tmp")
-        temp.write_text(url + "\n")
+        temp.write_bytes(_raw(url) + b"\n")
         temp.replace(path)
     except OSError:
         pass  # without it, the next pull only keeps deleted refs it could have removed
@@ -262,9 +262,15 @@ def remember_url(repo: pygit2.Repository, key: str, url: str) -> None:
 
 def _recorded_url(repo: pygit2.Repository, key: str) -> str | None:
     try:
-        return _url_file(repo, key).read_text().strip()
+        return _url_file(repo, key).read_bytes().decode("utf-8", "surrogateescape").strip()
     except OSError:
         return None
+
+
+def _raw(url: str) -> bytes:
+    """A URL or path as git has it: bytes that are not UTF-8 come from git and the file system
+    as lone surrogates (``surrogateescape``), kept as those bytes, losslessly."""
+    return url.encode("utf-8", "surrogateescape")
 
 
 def _url_file(repo: pygit2.Repository, key: str) -> Path:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import pygit2
 
 from gittrack.errors import DeletedOnRemoteError, GittrackError, UsageError
+from gittrack.formats.values import readable
 from gittrack.git import history, transport
 from gittrack.runs.view import RunView, all_runs
 from gittrack.sync.blobsync import upload_missing
@@ -27,12 +28,12 @@ _ZERO = "0" * 40
 
 
 def mode(repo: pygit2.Repository) -> str:
-    try:
-        value = str(repo.config["gittrack.prePush"]).strip().lower()
-    except KeyError:
+    found = transport.config_value(repo, "gittrack.prePush")  # any bytes, as git keeps them
+    if found is None:
         return "all"
+    value = found.strip().lower()
     if value not in MODES:
-        raise UsageError(f"git config gittrack.prePush is {value!r}; use one of "
+        raise UsageError(f"git config gittrack.prePush is '{readable(value)}'; use one of "
                          f"{', '.join(MODES)}")
     return value
 

@@ -160,7 +160,7 @@ def _fetch(repo: pygit2.Repository, remote: str | None, *, fetch_only: bool,
     states = tuple(compare(repo, ref, before.local.get(ref), sha, seen.get(ref))
                    for ref, sha in sorted(fetched.after.items()))
     deleted, kept = _deletions(repo, fetched, prune)
-    return PullReport(remote, transport.remote_url(repo, remote), fetched.key, states,
+    return PullReport(remote, transport.display_url(repo, remote), fetched.key, states,
                       deleted=tuple(deleted), kept=tuple(kept), fetch_only=fetch_only), fetched
 
 

@@ -93,7 +93,8 @@ def _plan(repo: pygit2.Repository, remote: str, runs: Sequence[str], force: bool
     send = [s for s in states if s.standing in SEND or (force and s.standing in HELD)]
     held = [s for s in states if s.standing in HELD]
     forced = tuple(s for s in send if s.standing in HELD)
-    report = PushReport(remote, url, tuple(send), () if force else tuple(held), forced,
+    shown = transport.display_url(repo, remote)
+    report = PushReport(remote, shown, tuple(send), () if force else tuple(held), forced,
                         len(same))
     return _Plan(key, report, send, [] if force else held, dict(before.agreed), not runs)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import pygit2
 
 from gittrack.errors import UsageError
+from gittrack.formats.values import readable
 from gittrack.git import transport
 from gittrack.sync.mirror import LOCAL_ROOT, fetch_refspec, mirror_key
 
@@ -34,10 +35,7 @@ def refspecs(repo: pygit2.Repository, remote: str, *, push: bool) -> dict[str, l
 
 
 def _values(repo: pygit2.Repository, key: str) -> list[str]:
-    try:
-        return [str(v) for v in repo.config.get_multivar(key)]
-    except (KeyError, pygit2.GitError):
-        return []
+    return transport.config_values(repo, key)
 
 
 def setup(repo: pygit2.Repository, remote: str, *, push: bool) -> list[str]:
@@ -50,7 +48,7 @@ def setup(repo: pygit2.Repository, remote: str, *, push: bool) -> list[str]:
             if value not in present:
                 transport.write_config(repo, ["--add", "--", key, value],
                                        what=f"setting {key}")
-                added.append(f"{key} = {value}")
+                added.append(readable(f"{key} = {value}"))  # a name that is not UTF-8: \xNN
     return added
 
 
@@ -63,5 +61,5 @@ def undo(repo: pygit2.Repository, remote: str) -> list[str]:
             if value in _values(repo, key):
                 transport.write_config(repo, ["--fixed-value", "--unset-all", "--", key, value],
                                        what=f"unsetting {key}")
-                removed.append(f"{key} = {value}")
+                removed.append(readable(f"{key} = {value}"))
     return removed

@@ -215,3 +215,19 @@ def test_names_and_texts_that_cannot_be_stored_are_refused(tmp_path: Path) -> No
         gittrack.Artifact("d", "data\udce9")
     with pytest.raises(UsageError):
         gittrack.Artifact("d", "dataset", description="caf\udce9")
+
+
+def test_a_reference_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    """A reference's URI is stored as text: a path or ``file://`` URL from a latin-1 file
+    system is refused naming it (it raised UnicodeEncodeError at logging, or was accepted
+    when it did not exist)."""
+    folder = os.fsencode(tmp_path) + b"/caf\xe9"
+    os.mkdir(folder)
+    with open(folder + b"/f.bin", "wb") as out:
+        out.write(b"x")
+    art = gittrack.Artifact("d", "dataset")
+    for uri in (os.fsdecode(folder + b"/f.bin"), "file://" + os.fsdecode(folder + b"/f.bin"),
+                "file://" + os.fsdecode(b"/nowhere\xe9"), "s3://bucket/caf\udce9"):
+        with pytest.raises(UsageError, match=r"caf\\xe9.*not valid UTF-8|nowhere\\xe9"):
+            art.add_reference(uri)
+    assert len(art) == 0

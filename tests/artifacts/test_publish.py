@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -148,3 +149,19 @@ def test_an_encrypted_blob_without_keys(private_repo: pygit2.Repository, repo: P
     shutil.rmtree(repo / ".gittrack" / "keys")  # e.g. a branch without the keyring
     with pytest.raises(KeyMissingError, match=r"artifact data:v0, file train.csv: .*no keys"):
         ArtifactVersion.resolve(private_repo, "data").download(tmp_path / "out")
+
+
+def test_sources_in_a_folder_that_is_not_utf8_log_under_their_name(
+        git_repo: pygit2.Repository, tmp_path: Path) -> None:
+    """docs/artifacts.md: ``name=`` is what a file in a latin-1 folder needs; its path is only
+    local state (the stat cache), and logging raised UnicodeEncodeError there."""
+    folder = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9"))
+    old_file(folder / "f.bin", b"weights")
+    old_file(folder / "sub" / "g.bin", b"more")
+    art = gittrack.Artifact("model", "model")
+    art.add_file(folder / "f.bin", name="ok.bin")
+    art.add_dir(folder / "sub", name="okdir")
+    version = log_artifact(git_repo, art, producer=None)
+    out = ArtifactVersion.resolve(git_repo, version.spec).download(tmp_path / "out")
+    assert (out / "ok.bin").read_bytes() == b"weights"
+    assert (out / "okdir" / "g.bin").read_bytes() == b"more"

@@ -254,3 +254,18 @@ def test_lookup_many_matches_lookup_one_by_one(tmp_path_factory: pytest.TempPath
         expected.append(f"{i:064x}" if fate == "record" else None)
     assert cache.lookup_many(items) == expected == [cache.lookup(p, s) for p, s in items]
     cache.close()
+
+
+def test_paths_that_are_not_utf8_are_kept_as_bytes(cache: StatCache, tmp_path: Path):
+    """``os.fsdecode`` of a latin-1 name holds lone surrogates, which sqlite cannot bind (every
+    add_dir in a repository under such a folder raised UnicodeEncodeError): kept as bytes."""
+    folder = Path(os.fsdecode(os.fsencode(tmp_path) + b"/lat\xe9"))
+    folder.mkdir()
+    mixed = [folder / "a", tmp_path / "b", Path(os.fsdecode(os.fsencode(tmp_path) + b"/c\xff"))]
+    stats = [settled(path) for path in mixed]
+    assert cache.lookup_many(list(zip(mixed, stats, strict=True))) == [None, None, None]
+    cache.record_many([(path, st, DIGEST) for path, st in zip(mixed, stats, strict=True)])
+    assert cache.lookup_many(list(zip(mixed, stats, strict=True))) == [DIGEST] * 3
+    assert cache.lookup(folder / "a", stats[0]) == DIGEST
+    assert sorted(cache.sources(DIGEST)) == sorted(mixed)
+    assert cache.forget_digests([DIGEST]) and cache.digests() == set()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import stat
 import sys
 import types
@@ -57,6 +58,22 @@ def test_init_names_the_first_member_from_git_config(cli: Cli, repo: Path) -> No
     git(repo, "config", "user.name", "Ada Lovelace")
     assert cli("keys", "init").exit_code == 0
     assert list(keyring(repo).members()) == ["Ada Lovelace"]
+
+
+@pytest.mark.parametrize("where", ["user.name", "USER"])
+def test_init_names_the_first_member_readably_from_bytes_that_are_not_utf8(
+    cli: Cli, repo: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """A latin-1 git user.name or $USER (pygit2 raised UnicodeDecodeError; the YAML dump,
+    UnicodeEncodeError after part of the keyring was written): kept as ``\\xNN``."""
+    name = os.fsdecode(b"Ren\xe9")
+    if where == "USER":
+        monkeypatch.setenv("USER", name)
+    else:
+        git(repo, "config", "user.name", name)
+    result = cli("keys", "init")
+    assert result.exit_code == 0, result.stderr
+    assert list(keyring(repo).members()) == ["Ren\\xe9"]
 
 
 def _no_login_name() -> str:

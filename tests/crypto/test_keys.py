@@ -123,6 +123,8 @@ def test_add_member_refusals(keyring: Keyring, alice: Person, bob: Person) -> No
         keyring.add_member("bob", "age1nonsense", alice.identities)
     with pytest.raises(UsageError, match="member name"):
         keyring.add_member(" bob\n", bob.public, alice.identities)
+    with pytest.raises(UsageError, match="member name"):  # members.yaml holds UTF-8 only
+        keyring.add_member("bob\udce9", bob.public, alice.identities)
     assert keyring.members() == {"alice": alice.public}
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pygit2
@@ -99,3 +100,16 @@ def test_a_remote_fragment_or_session_never_reaches_git_objects(repo: Path) -> N
     assert git_objects_contain(repo, b"host/r")  # the run was recorded, with its remote
     assert not git_objects_contain(repo, b"SECRETX")
     assert not git_objects_contain(repo, b"SECRETS")
+
+
+def test_a_branch_and_remote_that_are_not_utf8(repo: Path, tmp_path: Path) -> None:
+    """git names are bytes: ``feat-caf\\xe9`` reaches Python as a lone surrogate, and its
+    config lookup must send libgit2 the same bytes (it raised UnicodeEncodeError)."""
+    branch, remote = os.fsdecode(b"feat-caf\xe9"), "up"
+    git(repo, "checkout", "-q", "-b", branch)
+    git(repo, "remote", "add", "origin", str(tmp_path / "o.git"))
+    git(repo, "remote", "add", remote, os.fsdecode(os.fsencode(tmp_path) + b"/up\xe9.git"))
+    git(repo, "config", f"branch.{branch}.remote", remote)
+    state = code_state(pygit2.Repository(str(repo)))
+    assert state.branch == branch
+    assert state.remote == os.fsdecode(os.fsencode(tmp_path) + b"/up\xe9.git")

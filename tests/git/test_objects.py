@@ -72,6 +72,20 @@ def test_signature_uses_the_repository_identity(repo_obj: pygit2.Repository, rep
     assert (sig.name, sig.email) == ("Repo User", "repo@example.com")
 
 
+def test_a_signature_that_is_not_utf8_is_escaped(
+    repo_obj: pygit2.Repository, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A latin-1 ``user.name`` (pygit2 raised UnicodeDecodeError: no run could commit) or
+    ``GIT_AUTHOR_NAME`` (UnicodeEncodeError): written as ``\\xNN`` text, commits stay UTF-8."""
+    git(repo, "config", "user.name", os.fsdecode(b"Ren\xe9"))
+    git(repo, "config", "user.email", os.fsdecode(b"r\xe9@example.com"))
+    sig = objects.signature(pygit2.Repository(str(repo)))
+    assert (sig.name, sig.email) == ("Ren\\xe9", "r\\xe9@example.com")
+    git(repo, "config", "--unset", "user.name")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", os.fsdecode(b"Ana\xe9"))
+    assert objects.signature(pygit2.Repository(str(repo))).name == "Ana\\xe9"
+
+
 def test_read_file_and_list_files_of_missing_paths(repo_obj: pygit2.Repository) -> None:
     tree = repo_obj[objects.write_tree(repo_obj, None, {"dir/f": b"1", "top": b"2"})]
     assert isinstance(tree, pygit2.Tree)

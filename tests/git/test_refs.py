@@ -12,7 +12,7 @@ import pytest
 from gittrack.errors import ConflictError, RepositoryError
 from gittrack.git import objects, refs
 from gittrack.types import CommitId, RefName
-from tests.conftest import git
+from tests.conftest import git, make_repo
 from tests.sync.conftest import fill, read_only, unfill
 
 
@@ -168,6 +168,17 @@ def test_update_refs_deletes_reflogs_and_works_from_a_worktree(
         refs.RefUpdate(RefName("refs/gittrack/runs/new"), head)]) == ()
     assert not (repo / ".git" / "logs" / "refs" / "gittrack" / "runs" / "logged").exists()
     assert _show_refs(repo, "refs/gittrack/") == {"refs/gittrack/runs/new": head}
+
+
+def test_common_dir_of_a_worktree_whose_repository_is_not_utf8(tmp_path: Path) -> None:
+    """``commondir`` may hold an absolute path (older git, moved worktrees): its bytes are the
+    file system's, and reading it as UTF-8 text raised UnicodeDecodeError."""
+    main = make_repo(Path(os.fsdecode(os.fsencode(tmp_path) + b"/lat\xe9")))
+    git(main, "worktree", "add", "-q", str(tmp_path / "wt"))
+    pointer = main / ".git" / "worktrees" / "wt" / "commondir"
+    pointer.write_bytes(os.fsencode(main / ".git") + b"\n")
+    wt = pygit2.Repository(str(tmp_path / "wt"))
+    assert refs.common_dir(wt) == (main / ".git").resolve()
 
 
 def test_update_refs_holds_packed_refs_lock_until_loose_files_are_gone(

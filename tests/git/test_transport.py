@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,25 @@ def test_default_remote(repo: Path) -> None:
     assert transport.default_remote(local) == "origin"
     git(repo, "config", "branch.main.remote", "upstream")
     assert transport.default_remote(local) == "upstream"
+
+
+def test_default_remote_of_a_branch_and_remote_that_are_not_utf8(repo: Path) -> None:
+    """Names git keeps as bytes come back as lone surrogates; looking them up raised
+    UnicodeEncodeError (every push, fetch, gc on such a branch exited 70)."""
+    branch, name = os.fsdecode(b"feat-caf\xe9"), "up"
+    git(repo, "checkout", "-q", "-b", branch)
+    git(repo, "remote", "add", "origin", "/y")
+    git(repo, "remote", "add", name, os.fsdecode(b"/x\xe9"))
+    local = pygit2.Repository(str(repo))
+    assert transport.default_remote(local) == "origin"
+    git(repo, "config", f"branch.{branch}.remote", name)
+    assert transport.default_remote(local) == name
+    assert transport.remote_url(local, name) == os.fsdecode(b"/x\xe9")
+    # a remote whose name is not UTF-8, as upstream too
+    git(repo, "remote", "rename", name, os.fsdecode(b"up\xe9"))
+    git(repo, "config", f"branch.{branch}.remote", os.fsdecode(b"up\xe9"))
+    assert transport.default_remote(local) == os.fsdecode(b"up\xe9")
+    assert transport.remote_url(local, os.fsdecode(b"up\xe9")) == os.fsdecode(b"/x\xe9")
 
 
 def test_remote_url_strips_credentials(repo: Path) -> None:

@@ -126,3 +126,42 @@ def test_plain_git_push_never_brings_back_refs_a_teammate_deleted(
     assert f"{RUNS}{victim}" not in refs_of(bare_remote)
     assert git(bare_remote, "rev-parse", "main") == git(b, "rev-parse", "HEAD")
 
+
+def test_an_interpreter_path_that_is_not_utf8_or_quoted(
+        bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
+        fast_settings: dict[str, object], tmp_path: Path) -> None:
+    """The hook names the interpreter that installed it: a path with a byte that is not UTF-8
+    (install raised UnicodeEncodeError) or a quote (it broke the hook's shell) works."""
+    import os
+    import subprocess
+    import sys
+
+    folder = os.fsencode(tmp_path) + b"/py\xe9 o'k"
+    os.mkdir(folder)
+    python = os.fsdecode(folder + b"/python")
+    os.symlink(sys.executable, python)
+    a = make_clone("a", str(bare_remote))
+    monkeypatch.chdir(a)
+    done = subprocess.run([python, "-m", "gittrack.cli.main", "hooks", "install"], cwd=a,
+                          capture_output=True, text=True, errors="replace")
+    assert done.returncode == 0, done.stderr
+    assert b"/py\xe9 o'\"'\"'k/python'\n" in hook_path(a).read_bytes()
+    run = log_run(a, fast_settings, data=None)
+    git(a, "commit", "-q", "--allow-empty", "-m", "more")
+    pushed = git_push(a)
+    assert pushed.returncode == 0, pushed.stderr
+    assert f"refs/gittrack/runs/{run}" in set(refs_of(bare_remote))
+
+
+def test_a_pre_push_mode_that_is_not_utf8_is_refused_naming_it(repo: Path) -> None:
+    """pygit2 raised UnicodeDecodeError reading it (the hook then failed as a bug)."""
+    import os
+
+    import pygit2
+
+    from gittrack.errors import UsageError
+    from gittrack.sync.prepush import mode
+
+    git(repo, "config", "gittrack.prePush", os.fsdecode(b"al\xe9"))
+    with pytest.raises(UsageError, match=r"'al\\xe9'; use one of all, code, off"):
+        mode(pygit2.Repository(str(repo)))
