@@ -178,22 +178,12 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MiB tmpfs mounted for this test (for disk-full tests); skipped where mounting is
-    not allowed (not root, no CAP_SYS_ADMIN, no ``mount``)."""
-    point = tmp_path / "small-disk"
-    point.mkdir()
-    mount = shutil.which("mount")
-    if mount is None:
-        pytest.skip("disk-full test skipped: no `mount` command to make a small tmpfs")
-    done = subprocess.run([mount, "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(point)],
-                          capture_output=True, text=True)
-    if done.returncode:
-        pytest.skip(f"disk-full test skipped: cannot mount a small tmpfs here "
-                    f"(needs root or CAP_SYS_ADMIN): {done.stderr.strip()}")
-    try:
+    """A 4 MiB tmpfs mounted for this test (a disk it can fill); skipped where mounting is
+    not allowed."""
+    from tests.disks import tmpfs
+
+    with tmpfs(tmp_path / "small-disk") as point:
         yield point
-    finally:
-        subprocess.run(["umount", "-l", str(point)], check=False, capture_output=True)
 
 
 def run_python(

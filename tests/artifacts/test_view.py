@@ -184,7 +184,7 @@ def test_a_full_disk_during_a_download_names_the_file(git_repo: pygit2.Repositor
     """Issue 8: ``artifact get -o`` on a full disk said only "No space left on device" (exit
     74), ``download()`` raised a raw OSError [Errno 28]."""
     from gittrack.errors import StorageError
-    from tests.sync.conftest import fill, unfill
+    from tests.disks import fill, unfill
 
     src = tmp_path / "src"
     old_file(src / "big.bin", os.urandom(1 << 20))
@@ -214,7 +214,7 @@ def test_a_full_disk_under_the_cache_names_the_file(small_disk: Path, tmp_path: 
     from gittrack.artifacts import config
     from gittrack.errors import StorageError
     from tests.conftest import make_repo
-    from tests.sync.conftest import fill, unfill
+    from tests.disks import fill, unfill
 
     repo = make_repo(small_disk / "project")
     monkeypatch.chdir(repo)

@@ -157,16 +157,10 @@ def test_a_full_disk_is_one_line_and_its_own_exit_code(repo: Path, make_run: Mak
 @pytest.fixture
 def read_only_tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A small tmpfs that the test can turn read-only (``mount -o remount,ro``)."""
-    mount = tmp_path / "mnt"
-    mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()}")
-    try:
+    from tests.disks import tmpfs
+
+    with tmpfs(tmp_path / "mnt", "16m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
 def test_a_read_only_repository_names_the_file(

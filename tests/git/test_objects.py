@@ -10,7 +10,7 @@ from gittrack.errors import FormatError, RepositoryError
 from gittrack.git import objects
 from gittrack.types import CommitId
 from tests.conftest import git
-from tests.sync.conftest import fill, read_only, unfill
+from tests.disks import fill, read_only, unfill
 
 
 @pytest.fixture

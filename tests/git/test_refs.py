@@ -13,7 +13,7 @@ from gittrack.errors import ConflictError, RepositoryError
 from gittrack.git import objects, refs
 from gittrack.types import CommitId, RefName
 from tests.conftest import git, make_repo
-from tests.sync.conftest import fill, read_only, unfill
+from tests.disks import fill, read_only, unfill
 
 
 @pytest.fixture

@@ -987,7 +987,7 @@ def test_no_room_for_git_objects_at_finish_and_log_artifact(
 ) -> None:
     # The object database on a full disk (the write-ahead log is elsewhere): each write is a
     # RepositoryError naming what it wrote and the reason, and all of it works once freed.
-    from tests.sync.conftest import fill, unfill
+    from tests.disks import fill, unfill
 
     project = make_repo(tmp_path / "project")
     objects = project / ".git" / "objects"

@@ -3,7 +3,6 @@ receive-pack, and sshd on 127.0.0.1 when it can be started; clones that use them
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
@@ -141,69 +140,4 @@ def make_clone(tmp_path: Path) -> MakeClone:
 
 
 
-def _mount(*args: str) -> str | None:
-    """``mount args``; the reason it failed, or None."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        return "mounting needs root and mount(8)"
-    done = subprocess.run(["mount", *args], capture_output=True, text=True, check=False)
-    return done.stderr.strip() or f"exit {done.returncode}" if done.returncode else None
-
-
-def _umount(path: Path) -> None:
-    subprocess.run(["umount", "-l", str(path)], capture_output=True, check=False)
-
-
-@contextlib.contextmanager
-def read_only(path: Path) -> Iterator[None]:
-    """``path`` read-only for every process, root included (root ignores permissions, so a
-    chmod proves nothing): a read-only bind mount of it over itself. Skips the test where
-    mounting is not allowed."""
-    failed = _mount("--bind", str(path), str(path))
-    if failed:
-        pytest.skip(f"cannot make {path} read-only here (bind mount refused: {failed})")
-    try:
-        failed = _mount("-o", "remount,ro,bind", str(path))
-        if failed:
-            pytest.skip(f"cannot remount {path} read-only here: {failed}")
-        yield
-    finally:
-        _umount(path)
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MB tmpfs (a disk the test can fill); skips where mounting is not allowed."""
-    path = tmp_path / "disk"
-    path.mkdir()
-    failed = _mount("-t", "tmpfs", "-o", "size=4m", "tmpfs", str(path))
-    if failed:
-        pytest.skip(f"cannot mount a small tmpfs here ({failed}): the disk-full test needs one")
-    try:
-        yield path
-    finally:
-        _umount(path)
-
-
-def fill(disk: Path, leave: int = 0) -> None:
-    """Fill ``disk`` up to ``leave`` free bytes (``unfill`` frees it again)."""
-    def free() -> int:
-        return os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
-
-    chunk = b"\0" * 65536
-    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # unbuffered
-    try:
-        while free() > leave:
-            try:
-                os.write(fd, chunk[:max(min(len(chunk), free() - leave), 1)])
-            except OSError:
-                break  # full: tmpfs counts whole pages
-    finally:
-        os.close(fd)
-
-
-def unfill(disk: Path) -> None:
-    for path in disk.glob("filler*"):
-        path.unlink()
-
-
-__all__ = ["MakeClone", "bare", "fill", "read_only", "unfill"]
+__all__ = ["MakeClone", "bare"]

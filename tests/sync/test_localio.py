@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import CliResult, git
-from tests.sync.conftest import MakeClone, fill, read_only, unfill
+from tests.disks import fill, read_only, unfill
+from tests.sync.conftest import MakeClone
 from tests.sync.deletion import make_run
 from tests.sync.helpers import fake_runs, refs_of
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import git
-from tests.sync.conftest import MakeClone, read_only
+from tests.disks import read_only
+from tests.sync.conftest import MakeClone
 
 
 @pytest.mark.parametrize("args", [("remote", "setup"), ("remote", "setup", "--undo")])
