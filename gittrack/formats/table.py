@@ -134,7 +134,8 @@ def _width(kind: pa.DataType) -> int:
     if pa.types.is_null(kind):
         return 0
     try:
-        return max(1, kind.bit_width // 8)
+        width: int = kind.bit_width
+        return max(1, width // 8)
     except ValueError:  # not fixed-width
         return 8
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import operator
 import os
@@ -27,8 +28,10 @@ from gittrack.errors import (
 )
 from gittrack.formats.histogram import Histogram
 from gittrack.formats.values import (
+    MAX_TAGS,
     Normalizer,
     check_document,
+    check_field,
     check_label,
     check_text,
     entry_bytes,
@@ -76,7 +79,7 @@ class Run:
         self._state = state
         self._wal = wal
         self._settings = settings
-        self._normalizer = Normalizer(state.kinds)
+        self._normalizer = Normalizer(state.kinds, lambda key: _aggregated(state, key))
         state.kinds = self._normalizer.kinds
         state.writer = wal.token  # checkpoints name the log their wal_seq counts in
         self._lock = threading.RLock()
@@ -245,6 +248,15 @@ class Run:
                 raise InvalidKeyError(f"define_metric: {what} {key!r} {problem}")
         spec = MetricSpec.build(plain_str(name), step_metric and plain_str(step_metric), summary,
                                 goal, hidden)
+        specs = self._state.summary.specs
+        if spec.name not in specs and len(specs) >= MAX_METRICS:
+            raise InvalidValueError(f"a run may define at most {MAX_METRICS:,} metrics "
+                                    "(run.yaml; docs/format.md, \"Bounds\"): use a pattern (\"*\")")
+        if spec.summary not in (("last",), ("none",)):  # its keys' summaries grow: charge them
+            with self._lock:
+                self._normalizer.recharge(
+                    lambda key: _aggregated(self._state, key) or fnmatch.fnmatchcase(key, spec.name)
+                )
         self._record(("define", 0, name, spec.to_dict()))
         return spec
 
@@ -401,19 +413,32 @@ def check_tags(value: Iterable[str] | None) -> list[str]:
         return []
     if isinstance(value, str):
         value = [value]
-    tags = []
+    tags: list[str] = []
     for tag in value:
+        if len(tags) >= MAX_TAGS:
+            raise InvalidValueError(f"a run may have at most {MAX_TAGS:,} tags")
         if not isinstance(tag, str) or not tag:
             raise InvalidValueError(f"tags must be non-empty strings, got {tag!r}")
         tags.append(str(check_label("tag", tag)))
-    return list(dict.fromkeys(tags))
+    return check_field("tags", list(dict.fromkeys(tags)))
+
+
+MAX_METRICS = 4096
+"""``define_metric`` definitions one run may have: each takes up to about 1.2 KB of run.yaml."""
+
+
+def _aggregated(state: RunState, key: str) -> bool:
+    """Whether ``define_metric`` makes ``key``'s summary more than its last value."""
+    spec = state.summary.spec_for(key)
+    return spec is not None and spec.summary not in (("last",), ("none",))
 
 
 def check_notes(value: object) -> str | None:
     """Notes: any text UTF-8 stores (several lines too); other types as their ``str``."""
     if value is None:
         return None
-    return check_text(value if isinstance(value, str) else str(value), what="notes")
+    return check_field("notes", check_text(value if isinstance(value, str) else str(value),
+                                           what="notes"))
 
 
 class _RecordedMapping(MutableMapping[str, Any]):
