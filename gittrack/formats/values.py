@@ -524,7 +524,9 @@ def check_field(name: str, value: _V, *, limit: int | None = None) -> _V:
     YAML, else ``InvalidValueError`` naming the field and the limit: one field of a document
     a reader must be able to load (run.yaml's notes and tags, artifact.yaml's description)."""
     limit = MAX_FIELD_BYTES if limit is None else limit
-    size = entry_bytes(name, value)
+    # a string has at least a byte per character: a huge one is refused without dumping it
+    size = len(value) if isinstance(value, str) and len(value) > limit else entry_bytes(
+        name, value)
     if size > limit:
         raise InvalidValueError(f"{name} would take {size:,} bytes as YAML; the limit is "
                                 f"{limit:,} (docs/format.md, \"Bounds\")")
