@@ -188,9 +188,11 @@ class Normalizer:
         # What each key may add to summary.yaml and resume.yaml, and the sum: a new key (or a
         # histogram with more bins) beyond MAX_LOGGED_BYTES is refused, so that the run stays
         # readable. Charged only on the slow path, which every new key takes.
-        self._charges: dict[str, int] = {}
-        self.charged = 0
-        self.recharge()
+        # Not checked against the bound: a run resumed from an older version of gittrack (or
+        # one logged with another bound) must not become impossible to resume.
+        self._charges = {k: logged_charge(k, kind, None, aggregated(k))
+                         for k, kind in self.kinds.items()}
+        self.charged = sum(self._charges.values())
 
     def recharge(self, aggregated: Callable[[str], bool] | None = None) -> None:
         """Charge every known key again, as ``aggregated`` (a ``define_metric`` to come) says
