@@ -99,18 +99,21 @@ def read_parquet(
     max_bytes = MAX_CHUNK_BYTES if max_bytes is None else max_bytes
     try:
         # ParquetFile, not read_table: read_table imports pyarrow.dataset, and with it pandas
-        chunk = pq.ParquetFile(pa.BufferReader(data))
-        schema = chunk.schema_arrow
+        schema = pq.ParquetFile(pa.BufferReader(data)).schema_arrow
         fields = [schema.field(c) for c in columns] if columns is not None else list(schema)
+        # Strings are read as dictionaries, and measured before they are expanded: a page of
+        # one 1 MB string repeated is a few KB, and 65,536 rows of it 64 GB.
+        texts = [f.name for f in fields if pa.types.is_string(f.type) or pa.types.is_binary(f.type)]
+        chunk = pq.ParquetFile(pa.BufferReader(data), read_dictionary=texts or None)
         rows = chunk.metadata.num_rows
         width = sum(_width(f.type) for f in fields)
         _check_bounds(what, rows, rows * width, max_rows, max_bytes)
         batch_rows = max(1, min(1 << 16, _BATCH_BYTES // max(width, 1)))
         batches, total, count = [], 0, 0
         for batch in chunk.iter_batches(batch_size=batch_rows, columns=columns):
-            total, count = total + batch.nbytes, count + batch.num_rows
+            total, count = total + _decoded_bytes(batch), count + batch.num_rows
             _check_bounds(what, count, total, max_rows, max_bytes)
-            batches.append(batch)
+            batches.append(_expanded(batch))
         if not batches:
             return pa.schema(fields, metadata=schema.metadata).empty_table()
         return pa.Table.from_batches(batches)
@@ -119,6 +122,35 @@ def read_parquet(
     except Exception as exc:  # a decoder fed forged bytes fails in many ways: ArrowInvalid,
         # OSError, a UnicodeDecodeError from damaged metadata, a KeyError for a column, ...
         raise FormatError(f"cannot read {what}: {type(exc).__name__}: {exc}"[:500]) from None
+
+
+def _decoded_bytes(batch: pa.RecordBatch) -> int:
+    """What ``batch`` takes once its dictionary columns are expanded (their offsets and the
+    bytes of the value each row points at), measured without expanding them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    size = 0
+    for column in batch.columns:
+        if pa.types.is_dictionary(column.type):
+            lengths = pc.binary_length(column.dictionary).take(column.indices)
+            size += 8 * len(column) + (pc.sum(lengths).as_py() or 0)
+        else:
+            size += column.nbytes
+    return size
+
+
+def _expanded(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``batch`` with its dictionary columns as the plain columns gittrack wrote."""
+    import pyarrow as pa
+
+    if not any(pa.types.is_dictionary(c.type) for c in batch.columns):
+        return batch
+    columns = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c
+               for c in batch.columns]
+    fields = [pa.field(f.name, c.type, f.nullable, f.metadata)
+              for f, c in zip(batch.schema, columns, strict=True)]
+    return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields, batch.schema.metadata))
 
 
 _BATCH_BYTES = 64 << 20

@@ -277,3 +277,35 @@ def test_a_chunk_with_columns_selected_or_no_rows_reads() -> None:
     assert full.column_names == ["_step", "loss"] and full.num_rows == 50
     with pytest.raises(FormatError, match=r"c: .*nope"):
         table.read_parquet(_sample_chunk(), what="c", columns=["nope"])
+
+
+def test_a_repeated_string_bomb_is_measured_before_it_is_expanded(tmp_path: Path) -> None:
+    """One 2 MB string repeated 2,000 times is a few KB of Parquet and 4 GB decoded: the
+    dictionary is measured before it is expanded, under a 1.5 GB address-space limit."""
+    column = pa.DictionaryArray.from_arrays(pa.array(np.zeros(2000, dtype=np.int32)),
+                                            pa.array(["y" * (2 << 20)]))
+    path = tmp_path / "000000.parquet"
+    pq.write_table(pa.table({"_step": pa.array(range(2000), pa.int64()), "text": column}), path,
+                   compression="zstd")
+    assert path.stat().st_size < 1 << 20
+    code = textwrap.dedent(f"""
+        import resource, sys
+        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+        from gittrack.errors import FormatError
+        from gittrack.formats import table
+        try:
+            table.read_chunk(open({str(path)!r}, "rb").read(), what="history/000000.parquet")
+        except FormatError as exc:
+            print(exc)
+            sys.exit(6)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 6, done.stderr
+    assert "history/000000.parquet: its data takes" in done.stdout
+
+
+def test_strings_read_back_as_plain_strings() -> None:
+    chunk = table.read_chunk(_sample_chunk())
+    assert chunk.schema.field("name").type == pa.string()
+    assert chunk.column("name").to_pylist()[:2] == ["row 0", "row 1"]
