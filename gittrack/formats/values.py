@@ -174,7 +174,7 @@ class Normalizer:
     """
 
     __slots__ = ("_charges", "_number_keys", "_slow_used", "aggregated", "charged",
-                 "has_histogram", "kinds")
+                 "has_histogram", "kinds", "text")
 
     def __init__(
         self, kinds: Mapping[str, str] | None = None,
@@ -184,6 +184,7 @@ class Normalizer:
         self.kinds: dict[str, str] = dict(kinds or {})
         self._number_keys = {k for k, kind in self.kinds.items() if kind == "num"}
         self.has_histogram = False  # whether the last normalize() returned a Histogram
+        self.text = 0  # characters of text in the string values normalize() last returned
         self._slow_used = False
         # What each key may add to summary.yaml and resume.yaml, and the sum: a new key (or a
         # histogram with more bins) beyond MAX_LOGGED_BYTES is refused, so that the run stays
@@ -217,6 +218,7 @@ class Normalizer:
                 and _STR.issuperset(map(type, data))  # not np.str_: the WAL holds plain data
             ):
                 self.has_histogram = False
+                self.text = 0
                 return dict(data)
         elif not isinstance(data, Mapping):
             raise InvalidValueError(
@@ -243,6 +245,7 @@ class Normalizer:
                 self._slow(key, value, out, "", 1)
         if self._slow_used:
             text = sum(len(v) for v in out.values() if type(v) is str)
+        self.text = text
         if text > MAX_STRING_LENGTH:
             # One call is one write-ahead-log record, which must stay well below a segment.
             raise InvalidValueError(

@@ -28,6 +28,7 @@ from gittrack.errors import (
 )
 from gittrack.formats.histogram import Histogram
 from gittrack.formats.values import (
+    MAX_STRING_LENGTH,
     MAX_TAGS,
     Normalizer,
     check_document,
@@ -80,6 +81,7 @@ class Run:
         self._wal = wal
         self._settings = settings
         self._normalizer = Normalizer(state.kinds, lambda key: _aggregated(state, key))
+        self._open_text = sum(len(v) for v in state.pending.values() if type(v) is str)
         state.kinds = self._normalizer.kinds
         state.writer = wal.token  # checkpoints name the log their wal_seq counts in
         self._lock = threading.RLock()
@@ -198,14 +200,31 @@ class Run:
             if step is not None:  # before normalize(): a refused call must not register keys
                 step = self._check_step(step)
             values = self._normalizer.normalize(data)
-            t = time.time()
             state = self._state
+            text = self._normalizer.text
+            aside = step is not None and step < state.step  # an out-of-order row of its own
+            merges = bool(state.pending) and (step is None or step == state.step)
+            if text and merges:
+                self._check_open_step_text(text)
+            t = time.time()
             seq = state.seq + 1
             self._wal.append(("log", seq, t, step, commit, values))
             state.seq = seq
             state.log(t, step, commit, values, self._normalizer.has_histogram)
+            # text of the step left open (resume.yaml holds it whole): bounded as one call's
+            if not aside:
+                opened = (self._open_text if merges else 0) + text
+                self._open_text = opened if state.pending else 0
             if state.buffer.rows >= self._settings.checkpoint_rows:
                 self._wake.set()
+
+    def _check_open_step_text(self, text: int) -> None:
+        if self._open_text + text > MAX_STRING_LENGTH:
+            raise InvalidValueError(
+                f"the open step would hold {self._open_text + text:,} characters of text in "
+                f"its string values; the limit per step is {MAX_STRING_LENGTH:,} (commit the "
+                "step, or log large texts as artifacts)"
+            )
 
     def _check_step(self, value: Any) -> int:
         if isinstance(value, bool):

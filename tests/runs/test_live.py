@@ -503,6 +503,23 @@ def test_long_logged_strings_are_cut_in_the_summary_and_kept_whole_in_the_histor
     assert [r.id for r in gittrack.Api(repo).runs()] == [run.id]
 
 
+def test_the_text_of_an_open_step_is_bounded_as_one_call(repo: Path) -> None:
+    """resume.yaml holds the open step whole: commit=False calls cannot pile up text in it
+    past what one call may hold."""
+    run = start()
+    run.log({"a": "x" * 600_000}, commit=False)
+    with pytest.raises(InvalidValueError, match=r"open step would hold 1,200,000 characters"):
+        run.log({"b": "y" * 600_000}, commit=False)
+    run.log({"b": "y" * 300_000}, step=0)  # merges: 900,000
+    run.log({"c": "z" * 600_000}, step=1)  # a new step: the old one is committed
+    with pytest.warns(gittrack.errors.GittrackWarning, match="lower than"):
+        run.log({"d": "w" * 600_000}, step=0)  # out of order, a row of its own
+    run.log({"e": "v" * 300_000})  # merges into step 1: 900,000
+    run.finish()
+    stored = rows(run.id)
+    assert [sorted(r) for r in stored] == [["_step", "a", "b"], ["_step", "d"], ["_step", "c", "e"]]
+
+
 def test_keys_beyond_what_the_summary_may_hold_are_refused(repo: Path) -> None:
     """Each new key is charged what it may add to summary.yaml and resume.yaml (with its
     kind): the call that would pass ``MAX_LOGGED_BYTES`` is refused naming a key and the
