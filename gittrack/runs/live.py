@@ -226,6 +226,15 @@ class Run:
                 "step, or log large texts as artifacts)"
             )
 
+    def _check_lineage(self, role: str) -> None:
+        """run.yaml lists the versions a run logged and used: at most ``MAX_LINEAGE`` each
+        (names of up to 128 characters: under 3 MB; docs/format.md, "Bounds")."""
+        if len(self._state.artifacts.get(role, ())) >= MAX_LINEAGE:
+            raise InvalidValueError(
+                f"run {self._id} has {role} {MAX_LINEAGE:,} artifact versions, the most run.yaml "
+                "lists: start another run"
+            )
+
     def _check_step(self, value: Any) -> int:
         if isinstance(value, bool):
             raise InvalidValueError(f"step must be a non-negative int, got {value!r}")
@@ -319,6 +328,7 @@ class Run:
         from gittrack.artifacts.publish import log_artifact
 
         self._check_writable("log_artifact")
+        self._check_lineage("logged")
         version = log_artifact(self._own_repo(), artifact, producer=self._id, aliases=aliases)
         self._record(("artifact", 0, {"logged": version.spec}))
         return version
@@ -337,6 +347,8 @@ class Run:
             raise UsageError(
                 f"use_artifact takes 'name[:version]' or an ArtifactVersion, got {artifact!r}"
             )
+        if version.spec not in self._state.artifacts.get("used", ()):
+            self._check_lineage("used")
         self._record(("artifact", 0, {"used": version.spec}))
         return version
 
@@ -442,6 +454,8 @@ def check_tags(value: Iterable[str] | None) -> list[str]:
     return check_field("tags", list(dict.fromkeys(tags)))
 
 
+MAX_LINEAGE = 10_000
+"""Artifact versions one run may log, and as many it may use (run.yaml lists them)."""
 MAX_METRICS = 4096
 """``define_metric`` definitions one run may have: each takes up to about 1.2 KB of run.yaml."""
 
