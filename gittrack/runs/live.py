@@ -456,8 +456,9 @@ def check_tags(value: Iterable[str] | None) -> list[str]:
 
 MAX_LINEAGE = 10_000
 """Artifact versions one run may log, and as many it may use (run.yaml lists them)."""
-MAX_METRICS = 4096
-"""``define_metric`` definitions one run may have: each takes up to about 1.2 KB of run.yaml."""
+MAX_METRICS = 2048
+"""``define_metric`` definitions one run may have: each takes up to about 2.2 KB of run.yaml
+(two keys of 512 characters, escaped)."""
 
 
 def _aggregated(state: RunState, key: str) -> bool:

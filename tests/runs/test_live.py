@@ -554,6 +554,22 @@ def test_define_metric_aggregates_are_charged_and_refused_past_the_bound(
     assert view(run.id).summary["s0"] == "text"
 
 
+def test_the_number_of_metric_definitions_is_bounded(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gittrack.runs import live
+
+    monkeypatch.setattr(live, "MAX_METRICS", 2)
+    run = start()
+    run.define_metric("a", summary="max")
+    run.define_metric("b", summary="min")
+    with pytest.raises(InvalidValueError, match="at most 2 metrics"):
+        run.define_metric("c", summary="min")
+    run.define_metric("a", summary="min")  # a definition replaced: no growth
+    run.finish()
+    assert sorted(view(run.id).metadata["metrics"]) == ["a", "b"]
+
+
 def test_tags_and_notes_that_would_make_run_yaml_unreadable_are_refused(repo: Path) -> None:
     """Regression: two million tags were accepted and run.yaml became 20.9 MB."""
     from gittrack.formats.values import MAX_FIELD_BYTES, MAX_TAGS
