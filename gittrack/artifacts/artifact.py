@@ -18,7 +18,7 @@ from typing import Any, NoReturn, TypeGuard
 
 from gittrack.artifacts.manifest import NameSet, check_entry_path, is_utf8
 from gittrack.errors import GittrackWarning, UsageError
-from gittrack.formats.values import readable, to_plain
+from gittrack.formats.values import check_document, check_field, entry_bytes, readable, to_plain
 from gittrack.git.codestate import is_valid_ref_component
 from gittrack.urls import has_credentials, strip_credentials
 
@@ -89,8 +89,13 @@ class Artifact:
         if metadata is not None and not isinstance(metadata, Mapping):
             raise UsageError(f"metadata must be a dict, got {metadata!r}")
         self.type = type
-        self.description = description
+        # artifact.yaml must stay loadable (docs/format.md, "Bounds"): refused here, at the
+        # user's call, and again, whole, before the version is written (versions._write)
+        self.description = description if description is None else check_field(
+            "description", description)
         self.metadata: dict[str, Any] = to_plain(dict(metadata or {}), where="metadata")
+        check_document({k: entry_bytes(k, v) for k, v in self.metadata.items()},
+                       what="the metadata in artifact.yaml")
         self._planned: dict[str, Planned] = {}
         self._names = NameSet()
 

@@ -19,12 +19,17 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from gittrack.errors import FormatError, UsageError
+from gittrack.errors import FormatError, InvalidValueError, UsageError
+from gittrack.formats.table import read_parquet
 from gittrack.formats.values import text_problem
 
 FORMAT_VERSION = "1"
 COLUMNS = ("path", "digest", "size", "blob", "ref")
 _MAX_PATH = 4096
+MAX_ENTRIES = 10_000_000
+"""The most files one artifact version may list: ``log_artifact`` refuses more, and readers
+refuse a manifest with more rows before decoding it (a forged 860 KB manifest can declare
+30 million), as well as one whose data would take more than ``table.MAX_CHUNK_BYTES``."""
 _SHA256 = re.compile(r"\A[0-9a-f]{64}\Z")
 """A stored file's digest and its blob's name (the digest, or its HMAC-SHA256 when private)."""
 _CHECKSUM = re.compile(r"\A(?:etag|md5|checksum|crc32c|fsspec):[\x21-\x7e]{1,1024}\Z")
@@ -152,6 +157,9 @@ def write_manifest(entries: Sequence[ManifestEntry]) -> bytes:
 
     from gittrack.formats import arrow
 
+    if len(entries) > MAX_ENTRIES:
+        raise InvalidValueError(f"an artifact may list at most {MAX_ENTRIES:,} files; this one "
+                                f"has {len(entries):,}: pack small files into archives")
     rows = sorted(entries, key=lambda e: e.path)
     table = pa.Table.from_arrays(
         [arrow.strings([e.path for e in rows]), arrow.strings([e.digest for e in rows]),
@@ -165,13 +173,7 @@ def write_manifest(entries: Sequence[ManifestEntry]) -> bytes:
 
 
 def read_manifest(data: bytes, *, what: str = "manifest.parquet") -> list[ManifestEntry]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:  # ParquetFile, not read_table: that imports pyarrow.dataset, and with it pandas
-        table = pq.ParquetFile(pa.BufferReader(data)).read()
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise FormatError(f"cannot read {what}: {exc}") from None
+    table = read_parquet(data, what=what, max_rows=MAX_ENTRIES)
     missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:
         raise FormatError(f"{what} lacks the column(s) {', '.join(missing)}")
@@ -186,14 +188,8 @@ def read_marks(data: bytes, *, what: str = "manifest.parquet") -> list[ManifestE
     path, size or name) can only make them keep more, never delete what a good row names,
     so it is no reason to refuse; a file that is not Parquet at all still is (``FormatError``):
     what it names cannot be known."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.ParquetFile(pa.BufferReader(data)).read(columns=["digest", "blob"])
-        rows = table.to_pylist()
-    except (pa.ArrowException, OSError, KeyError, ValueError) as exc:
-        raise FormatError(f"cannot read {what}: {exc}"[:500]) from None
+    rows = read_parquet(data, what=what, columns=["digest", "blob"],
+                        max_rows=MAX_ENTRIES).to_pylist()
     return [ManifestEntry(path="", digest=r["digest"], size=0, blob=r["blob"]) for r in rows
             if isinstance(r["digest"], str) and isinstance(r["blob"], str)]
 

@@ -32,6 +32,7 @@ from gittrack.errors import (
     ConflictError,
     FormatError,
     GittrackError,
+    InvalidValueError,
     NotFoundError,
     RepositoryError,
     UsageError,
@@ -407,7 +408,13 @@ def _check_type(previous: VersionInfo, draft: Draft) -> None:
 
 def _write(repo: pygit2.Repository, info: VersionInfo, entries: Sequence[ManifestEntry],
            parent: CommitId | None) -> CommitId:
-    files = {ARTIFACT_YAML: yamlio.dump(info.to_dict()), MANIFEST: write_manifest(entries)}
+    document = yamlio.dump(info.to_dict())
+    if len(document) > yamlio.MAX_BYTES:  # metadata changed after Artifact() checked it
+        raise InvalidValueError(
+            f"artifact {info.spec}: {ARTIFACT_YAML} would take {len(document):,} bytes, more "
+            f"than the {yamlio.MAX_BYTES:,} a reader loads: keep large data in the files"
+        )
+    files = {ARTIFACT_YAML: document, MANIFEST: write_manifest(entries)}
     by = f" (run {info.producer})" if info.producer else ""
     tree = objects.write_tree(repo, None, files)  # a full disk: RepositoryError, named
     return objects.commit(repo, tree, [parent] if parent else [],

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 from gittrack.errors import InvalidValueError
 
 MAX_BINS = 512
+_MAX_FLOAT = sys.float_info.max
 DEFAULT_BINS = 64
 
 
@@ -20,7 +22,10 @@ class Histogram:
     >>> gittrack.log({"h": gittrack.Histogram(np.histogram(x, bins=32))})    # doctest: +SKIP
 
     Non-finite values (NaN, ±inf) cannot be placed in a bin: they are left out of the counts and
-    counted in ``dropped``. ``num_bins`` is 64 by default and at most 512.
+    counted in ``dropped``. ``num_bins`` is 64 by default and at most 512; a range too narrow
+    (or too wide) for ``num_bins`` distinct float edges gets fewer bins. Anything else — values
+    that are not real numbers, bad bins, (counts, edges) that do not fit — is an
+    ``InvalidValueError``, never a numpy error or warning.
     """
 
     __slots__ = ("counts", "dropped", "edges")
@@ -85,15 +90,20 @@ def _looks_binned(values: Any) -> bool:
 
 
 def _as_numpy(values: Any) -> Any:
+    import warnings
+
     import numpy as np
 
     if hasattr(values, "detach"):  # torch tensors, possibly on a device or requiring grad
         values = values.detach().cpu().numpy()
     try:
-        return np.asarray(values, dtype=np.float64).ravel()
-    except (TypeError, ValueError) as exc:
+        # numpy warns where it loses data (complex to real, overflow): refused, not stored
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            return np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError, OverflowError, Warning) as exc:
         raise InvalidValueError(
-            f"Histogram values must be numbers, got {type(values).__name__}: {exc}"
+            f"Histogram values must be real numbers, got {type(values).__name__}: {exc}"
         ) from None
 
 
@@ -105,8 +115,30 @@ def _bin(values: Any, num_bins: int) -> tuple[list[float], list[float], int]:
     dropped = int(array.size - finite.size)
     if finite.size == 0:
         return [0.0] * num_bins, [float(x) for x in np.linspace(0.0, 1.0, num_bins + 1)], dropped
-    counts, edges = np.histogram(finite, bins=num_bins)
+    edges = _edges(float(finite.min()), float(finite.max()), num_bins)
+    counts, _ = np.histogram(finite, bins=edges)
     return [float(c) for c in counts], [float(e) for e in edges], dropped
+
+
+def _edges(lo: float, hi: float, num_bins: int) -> Any:
+    """``num_bins + 1`` evenly spaced edges from ``lo`` to ``hi``, as strictly increasing finite
+    floats, so that the histogram reads back (``_from_binned``).
+
+    Not ``np.histogram(bins=n)``: ``hi - lo`` overflows for a range wider than the largest
+    float (``[-1e308, 1e308]``: "Too many bins"), and a range narrower than ``n`` floats gives
+    equal edges. Each edge is ``lo·(1-t) + hi·t``, which cannot overflow; edges that round to
+    the same float are merged, so such a histogram has fewer bins (at least one).
+    """
+    import numpy as np
+
+    if lo == hi:  # as numpy: a unit-wide range around a single value
+        lo, hi = lo - 0.5, hi + 0.5
+        if lo == hi:  # too large for ±0.5 to change it: the next floats down and up
+            lo, hi = math.nextafter(lo, -math.inf), math.nextafter(hi, math.inf)
+        lo, hi = max(lo, -_MAX_FLOAT), min(hi, _MAX_FLOAT)
+    t = np.linspace(0.0, 1.0, num_bins + 1)
+    # t = 0 and t = 1 give lo and hi exactly; rounding may step just outside in between
+    return np.unique(np.clip(lo * (1.0 - t) + hi * t, lo, hi))  # sorted, duplicates merged
 
 
 def _from_binned(counts: Any, edges: Any) -> tuple[list[float], list[float]]:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = "1"
 MAX_CHUNK_BYTES = 1 << 30
-"""The most uncompressed data a chunk may declare (a checkpoint's chunk is rarely 1 MB):
+"""The most memory a chunk's data may take decoded (a checkpoint's chunk is rarely 1 MB):
 a forged chunk of a few KB must not make a reader allocate gigabytes."""
 STEP, TIMESTAMP, RUNTIME = "_step", "_timestamp", "_runtime"
 SYSTEM_COLUMNS = (STEP, TIMESTAMP, RUNTIME)
@@ -75,23 +75,111 @@ def _write(table: pa.Table) -> bytes:
 
 def read_chunk(data: bytes, *, what: str = "chunk") -> pa.Table:
     """One chunk; ``FormatError`` naming ``what`` for anything that is not a Parquet file
-    gittrack can read (corrupt, truncated, or declaring more than ``MAX_CHUNK_BYTES``)."""
+    gittrack can read (corrupt, truncated, or holding more than ``MAX_CHUNK_BYTES``)."""
+    return read_parquet(data, what=what)
+
+
+def read_parquet(
+    data: bytes, *, what: str, columns: Sequence[str] | None = None,
+    max_rows: int | None = None, max_bytes: int | None = None,
+) -> pa.Table:
+    """The table in the Parquet file ``data`` (only ``columns``, if given), which may come from
+    a remote: ``FormatError`` naming ``what`` if it is not Parquet, has more than ``max_rows``
+    rows, or would take more than ``max_bytes`` in memory (docs/format.md, "Bounds").
+
+    A few KB of zstd can declare 300 million rows of zeros, and the sizes a Parquet footer
+    declares are of the *encoded* pages (a run of zeros encodes to almost nothing): the
+    bound is checked on what decoding makes — rows × the width of each column's values, from
+    the footer, before anything is read; then batch by batch while decoding, so that a
+    footer that lies stops the read at the bound, not at the end of memory.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    max_bytes = MAX_CHUNK_BYTES if max_bytes is None else max_bytes
     try:
         # ParquetFile, not read_table: read_table imports pyarrow.dataset, and with it pandas
-        chunk = pq.ParquetFile(pa.BufferReader(data))
-        meta = chunk.metadata
-        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-        table = chunk.read() if size <= MAX_CHUNK_BYTES else None
+        schema = pq.ParquetFile(pa.BufferReader(data)).schema_arrow
+        fields = [schema.field(c) for c in columns] if columns is not None else list(schema)
+        # Strings are read as dictionaries, and measured before they are expanded: a page of
+        # one 1 MB string repeated is a few KB, and 65,536 rows of it 64 GB.
+        texts = [f.name for f in fields if pa.types.is_string(f.type) or pa.types.is_binary(f.type)]
+        chunk = pq.ParquetFile(pa.BufferReader(data), read_dictionary=texts or None)
+        rows = chunk.metadata.num_rows
+        width = sum(_width(f.type) for f in fields)
+        _check_bounds(what, rows, rows * width, max_rows, max_bytes)
+        batch_rows = max(1, min(1 << 16, _BATCH_BYTES // max(width, 1)))
+        batches, total, count = [], 0, 0
+        for batch in chunk.iter_batches(batch_size=batch_rows, columns=columns):
+            total, count = total + _decoded_bytes(batch), count + batch.num_rows
+            _check_bounds(what, count, total, max_rows, max_bytes)
+            batches.append(_expanded(batch))
+        if not batches:
+            return pa.schema(fields, metadata=schema.metadata).empty_table()
+        return pa.Table.from_batches(batches)
+    except FormatError:
+        raise
     except Exception as exc:  # a decoder fed forged bytes fails in many ways: ArrowInvalid,
-        # OSError, a UnicodeDecodeError from damaged metadata, ...
-        raise FormatError(f"cannot read {what}: {type(exc).__name__}: {exc}") from None
-    if table is None:
-        raise FormatError(f"cannot read {what}: it declares {size:,} bytes of data, more than "
-                          f"the {MAX_CHUNK_BYTES:,} a chunk may hold")
-    return table
+        # OSError, a UnicodeDecodeError from damaged metadata, a KeyError for a column, ...
+        raise FormatError(f"cannot read {what}: {type(exc).__name__}: {exc}"[:500]) from None
+
+
+def _decoded_bytes(batch: pa.RecordBatch) -> int:
+    """What ``batch`` takes once its dictionary columns are expanded (their offsets and the
+    bytes of the value each row points at), measured without expanding them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    size = 0
+    for column in batch.columns:
+        if pa.types.is_dictionary(column.type):
+            lengths = pc.binary_length(column.dictionary).take(column.indices)
+            size += 8 * len(column) + (pc.sum(lengths).as_py() or 0)
+        else:
+            size += column.nbytes
+    return size
+
+
+def _expanded(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``batch`` with its dictionary columns as the plain columns gittrack wrote."""
+    import pyarrow as pa
+
+    if not any(pa.types.is_dictionary(c.type) for c in batch.columns):
+        return batch
+    columns = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c
+               for c in batch.columns]
+    fields = [pa.field(f.name, c.type, f.nullable, f.metadata)
+              for f, c in zip(batch.schema, columns, strict=True)]
+    return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields, batch.schema.metadata))
+
+
+_BATCH_BYTES = 64 << 20
+"""What one decoded batch of a Parquet read takes, about: the step of the running check."""
+
+
+def _width(kind: pa.DataType) -> int:
+    """Bytes one value of ``kind`` takes decoded, at least: fixed-width types their width
+    (a bool an eighth, rounded up), strings and lists their offset (their data is counted as
+    it is decoded), a null column nothing."""
+    import pyarrow as pa
+
+    if pa.types.is_null(kind):
+        return 0
+    try:
+        width: int = kind.bit_width
+        return max(1, width // 8)
+    except ValueError:  # not fixed-width
+        return 8
+
+
+def _check_bounds(what: str, rows: int, size: int, max_rows: int | None,
+                  max_bytes: int) -> None:
+    if max_rows is not None and rows > max_rows:
+        raise FormatError(f"cannot read {what}: it has {rows:,} rows, more than the "
+                          f"{max_rows:,} it may have")
+    if size > max_bytes:
+        raise FormatError(f"cannot read {what}: its data takes {size:,} bytes or more decoded, "
+                          f"more than the {max_bytes:,} a Parquet file gittrack reads may hold")
 
 
 def concat(tables: Iterable[pa.Table], first: Sequence[str] = SYSTEM_COLUMNS) -> pa.Table | None:

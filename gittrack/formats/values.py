@@ -14,8 +14,8 @@ control characters; nesting is bounded by ``MAX_DEPTH`` (docs/format.md, "Values
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from gittrack.errors import InvalidKeyError, InvalidValueError
 from gittrack.formats import yamlio
@@ -29,9 +29,20 @@ MAX_KEY_LENGTH = 512  # characters of a key, or of a label (name, project, group
 MAX_STRING_LENGTH = 1024 * 1024  # characters of a string value, or of all in one log() call
 MAX_DEPTH = 64  # levels of dicts and lists in one value
 MAX_PLAIN_INT_BITS = 1024  # config and summary integers (log() keeps 64-bit ones)
-# config.yaml, and the summary entries set by the user: a quarter of what readers load, and a
+# The bounds of the YAML documents a run or an artifact version stores, all shares of the one
+# bound readers load, yamlio.MAX_BYTES (16 MiB; docs/format.md, "Bounds"):
+# config.yaml, the summary entries set by the user, an artifact's metadata: a quarter, and a
 # change stays one write-ahead-log record well below a segment (docs/decisions.md)
-MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+MAX_DOCUMENT_BYTES = yamlio.MAX_BYTES // 4
+# one field of run.yaml or artifact.yaml the user sets (notes, tags, description): an eighth
+MAX_FIELD_BYTES = yamlio.MAX_BYTES // 8
+MAX_TAGS = 10_000
+# the summary and resume.yaml entries log() makes: what new keys are charged against
+# (Normalizer); a half, with every charge an upper bound of what one key adds to either (the
+# other half: config-like entries set by the user, MAX_DOCUMENT_BYTES, and fixed fields)
+MAX_LOGGED_BYTES = yamlio.MAX_BYTES // 2
+MAX_SUMMARY_STRING = 512
+"""Characters of a logged string value that ``summary.yaml`` keeps (the history keeps all)."""
 _INT64 = (-(2**63), 2**63 - 1)
 _FAST_KINDS: dict[type, str] = {float: "num", int: "num", bool: "num", str: "str"}
 _FLOATISH = frozenset({float, bool})
@@ -162,13 +173,42 @@ class Normalizer:
     costs two dict lookups.
     """
 
-    __slots__ = ("_number_keys", "_slow_used", "has_histogram", "kinds")
+    __slots__ = ("_charges", "_number_keys", "_slow_used", "aggregated", "charged",
+                 "has_histogram", "kinds", "text")
 
-    def __init__(self, kinds: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, kinds: Mapping[str, str] | None = None,
+        aggregated: Callable[[str], bool] = lambda key: False,
+    ) -> None:
+        self.aggregated = aggregated  # whether define_metric aggregates a key's summary
         self.kinds: dict[str, str] = dict(kinds or {})
         self._number_keys = {k for k, kind in self.kinds.items() if kind == "num"}
         self.has_histogram = False  # whether the last normalize() returned a Histogram
+        self.text = 0  # characters of text in the string values normalize() last returned
         self._slow_used = False
+        # What each key may add to summary.yaml and resume.yaml, and the sum: a new key (or a
+        # histogram with more bins) beyond MAX_LOGGED_BYTES is refused, so that the run stays
+        # readable. Charged only on the slow path, which every new key takes.
+        # Not checked against the bound: a run resumed from an older version of gittrack (or
+        # one logged with another bound) must not become impossible to resume.
+        self._charges = {k: logged_charge(k, kind, None, aggregated(k))
+                         for k, kind in self.kinds.items()}
+        self.charged = sum(self._charges.values())
+
+    def recharge(self, aggregated: Callable[[str], bool] | None = None) -> None:
+        """Charge every known key again, as ``aggregated`` (a ``define_metric`` to come) says
+        its summary is; ``InvalidValueError`` if they are now over the bound, changing nothing."""
+        which = self.aggregated if aggregated is None else aggregated
+        charges = {k: max(self._charges.get(k, 0), logged_charge(k, kind, None, which(k)))
+                   for k, kind in self.kinds.items()}
+        total = sum(charges.values())
+        if total > MAX_LOGGED_BYTES and total > self.charged:
+            raise InvalidValueError(
+                f"the run's {len(charges):,} metric keys would take up to {total:,} bytes of "
+                f"summary.yaml and resume.yaml, the limit is {MAX_LOGGED_BYTES:,} "
+                "(docs/format.md, \"Bounds\")"
+            )
+        self._charges, self.charged = charges, total
 
     def normalize(self, data: object) -> dict[str, Value]:
         if type(data) is dict:
@@ -178,6 +218,7 @@ class Normalizer:
                 and _STR.issuperset(map(type, data))  # not np.str_: the WAL holds plain data
             ):
                 self.has_histogram = False
+                self.text = 0
                 return dict(data)
         elif not isinstance(data, Mapping):
             raise InvalidValueError(
@@ -204,6 +245,7 @@ class Normalizer:
                 self._slow(key, value, out, "", 1)
         if self._slow_used:
             text = sum(len(v) for v in out.values() if type(v) is str)
+        self.text = text
         if text > MAX_STRING_LENGTH:
             # One call is one write-ahead-log record, which must stay well below a segment.
             raise InvalidValueError(
@@ -211,6 +253,7 @@ class Normalizer:
                 f"per call is {MAX_STRING_LENGTH} (log large texts as artifacts)"
             )
         if self._slow_used:
+            self._charge(out)
             # Register kinds only once the whole dict is valid: a bad value leaves no trace.
             for key, value in out.items():
                 if key not in kinds:
@@ -218,6 +261,29 @@ class Normalizer:
                     if kind == "num":
                         self._number_keys.add(key)
         return out
+
+    def _charge(self, out: dict[str, Value]) -> None:
+        """Charge ``out``'s new keys and grown histograms, or refuse the call naming the key."""
+        charges = self._charges
+        new: dict[str, int] = {}
+        for key, value in out.items():
+            if key not in charges or type(value) is Histogram:
+                charge = logged_charge(key, kind_of(value), value, self.aggregated(key))
+                if charge > charges.get(key, 0):
+                    new[key] = charge
+        if not new:
+            return
+        total = self.charged + sum(c - charges.get(k, 0) for k, c in new.items())
+        if total > MAX_LOGGED_BYTES:
+            key = max(new, key=new.__getitem__)
+            raise InvalidValueError(
+                f"metric {_short(key)} would take the run's summary past its bound: the keys "
+                f"logged so far take up to {self.charged:,} bytes of summary.yaml and "
+                f"resume.yaml, the limit is {MAX_LOGGED_BYTES:,} (docs/format.md, \"Bounds\"); "
+                "log fewer distinct keys, or large data as an artifact"
+            )
+        charges.update(new)
+        self.charged = total
 
     def _slow(
         self, key: object, value: Any, out: dict[str, Value], prefix: str, depth: int
@@ -257,6 +323,37 @@ class Normalizer:
 
 
 _KIND_NAMES = {"num": "a number", "str": "a string", "histogram": "a histogram"}
+
+
+def logged_charge(key: str, kind: str, value: Any = None, aggregated: bool = False) -> int:
+    """An upper bound of the bytes one logged key adds to ``summary.yaml`` and to
+    ``resume.yaml`` each: its kind and its summary value, or, for a key ``define_metric``
+    aggregates, up to six values (summary: min, max, mean, first, last; resume: those and a
+    sum and a count). A number takes 32 bytes as YAML, a summary string ``MAX_SUMMARY_STRING``
+    characters of up to 11 bytes each (a ``\\U`` escape, folding), a histogram 32 bytes per
+    bin edge and count; a key twice its UTF-8 length (quotes, escapes) unless plain."""
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if not (key.isascii() and key.isprintable() and not _QUOTED.intersection(key)):
+        size *= 2
+    size += 16
+    if kind == "str":
+        one = 11 * MAX_SUMMARY_STRING + 16
+    elif kind == "histogram":
+        one = 32 * (2 * (value.num_bins if isinstance(value, Histogram) else 64) + 1) + 64
+    else:
+        one = 32
+    return 3 * size + 7 * one if aggregated else 2 * size + one
+
+
+_QUOTED = frozenset("'\\\"")
+
+
+def summary_value(value: Any) -> Any:
+    """A logged value as ``summary.yaml`` keeps it: a string longer than ``MAX_SUMMARY_STRING``
+    characters cut to its first ``MAX_SUMMARY_STRING`` (the history keeps the whole string)."""
+    if type(value) is str and len(value) > MAX_SUMMARY_STRING:
+        return value[:MAX_SUMMARY_STRING]
+    return value
 
 
 def to_value(key: str, value: Any) -> Value | None:
@@ -422,6 +519,23 @@ def entry_bytes(key: str, value: Any) -> int:
     """The bytes ``key: value`` takes in a YAML document of gittrack's: a document is the
     concatenation of its top-level entries, so its size is the sum of theirs."""
     return len(yamlio.dump({key: value}))
+
+
+_V = TypeVar("_V")
+
+
+def check_field(name: str, value: _V, *, limit: int | None = None) -> _V:
+    """``value``, if ``name: value`` takes at most ``limit`` (``MAX_FIELD_BYTES``) bytes as
+    YAML, else ``InvalidValueError`` naming the field and the limit: one field of a document
+    a reader must be able to load (run.yaml's notes and tags, artifact.yaml's description)."""
+    limit = MAX_FIELD_BYTES if limit is None else limit
+    # a string has at least a byte per character: a huge one is refused without dumping it
+    size = len(value) if isinstance(value, str) and len(value) > limit else entry_bytes(
+        name, value)
+    if size > limit:
+        raise InvalidValueError(f"{name} would take {size:,} bytes as YAML; the limit is "
+                                f"{limit:,} (docs/format.md, \"Bounds\")")
+    return value
 
 
 def check_document(sizes: Mapping[str, int], *, what: str) -> None:

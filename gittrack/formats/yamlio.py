@@ -22,7 +22,9 @@ from gittrack.errors import FormatError
 # read YAML, and start faster without it (docs/decisions.md, "Start-up").
 
 MAX_BYTES = 16 * 1024 * 1024
-"""The largest YAML document ``load`` reads (a run's config is usually a few KB)."""
+"""The largest YAML document ``load`` reads (a run's config is usually a few KB). Writers keep
+below it: every bound of what a user may store in YAML is a share of it (``formats.values``;
+docs/format.md, "Bounds"), so nothing acknowledged is ever refused by a reader."""
 
 MAX_DEPTH = 200
 """The deepest nesting of lists and mappings ``load`` reads."""

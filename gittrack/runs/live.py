@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import operator
 import os
@@ -27,8 +28,11 @@ from gittrack.errors import (
 )
 from gittrack.formats.histogram import Histogram
 from gittrack.formats.values import (
+    MAX_STRING_LENGTH,
+    MAX_TAGS,
     Normalizer,
     check_document,
+    check_field,
     check_label,
     check_text,
     entry_bytes,
@@ -76,7 +80,8 @@ class Run:
         self._state = state
         self._wal = wal
         self._settings = settings
-        self._normalizer = Normalizer(state.kinds)
+        self._normalizer = Normalizer(state.kinds, lambda key: _aggregated(state, key))
+        self._open_text = sum(len(v) for v in state.pending.values() if type(v) is str)
         state.kinds = self._normalizer.kinds
         state.writer = wal.token  # checkpoints name the log their wal_seq counts in
         self._lock = threading.RLock()
@@ -195,14 +200,40 @@ class Run:
             if step is not None:  # before normalize(): a refused call must not register keys
                 step = self._check_step(step)
             values = self._normalizer.normalize(data)
-            t = time.time()
             state = self._state
+            text = self._normalizer.text
+            aside = step is not None and step < state.step  # an out-of-order row of its own
+            merges = bool(state.pending) and (step is None or step == state.step)
+            if text and merges:
+                self._check_open_step_text(text)
+            t = time.time()
             seq = state.seq + 1
             self._wal.append(("log", seq, t, step, commit, values))
             state.seq = seq
             state.log(t, step, commit, values, self._normalizer.has_histogram)
+            # text of the step left open (resume.yaml holds it whole): bounded as one call's
+            if not aside:
+                opened = (self._open_text if merges else 0) + text
+                self._open_text = opened if state.pending else 0
             if state.buffer.rows >= self._settings.checkpoint_rows:
                 self._wake.set()
+
+    def _check_open_step_text(self, text: int) -> None:
+        if self._open_text + text > MAX_STRING_LENGTH:
+            raise InvalidValueError(
+                f"the open step would hold {self._open_text + text:,} characters of text in "
+                f"its string values; the limit per step is {MAX_STRING_LENGTH:,} (commit the "
+                "step, or log large texts as artifacts)"
+            )
+
+    def _check_lineage(self, role: str) -> None:
+        """run.yaml lists the versions a run logged and used: at most ``MAX_LINEAGE`` each
+        (names of up to 128 characters: under 3 MB; docs/format.md, "Bounds")."""
+        if len(self._state.artifacts.get(role, ())) >= MAX_LINEAGE:
+            raise InvalidValueError(
+                f"run {self._id} has {role} {MAX_LINEAGE:,} artifact versions, the most run.yaml "
+                "lists: start another run"
+            )
 
     def _check_step(self, value: Any) -> int:
         if isinstance(value, bool):
@@ -245,6 +276,15 @@ class Run:
                 raise InvalidKeyError(f"define_metric: {what} {key!r} {problem}")
         spec = MetricSpec.build(plain_str(name), step_metric and plain_str(step_metric), summary,
                                 goal, hidden)
+        specs = self._state.summary.specs
+        if spec.name not in specs and len(specs) >= MAX_METRICS:
+            raise InvalidValueError(f"a run may define at most {MAX_METRICS:,} metrics "
+                                    "(run.yaml; docs/format.md, \"Bounds\"): use a pattern (\"*\")")
+        if spec.summary not in (("last",), ("none",)):  # its keys' summaries grow: charge them
+            with self._lock:
+                self._normalizer.recharge(
+                    lambda key: _aggregated(self._state, key) or fnmatch.fnmatchcase(key, spec.name)
+                )
         self._record(("define", 0, name, spec.to_dict()))
         return spec
 
@@ -288,6 +328,7 @@ class Run:
         from gittrack.artifacts.publish import log_artifact
 
         self._check_writable("log_artifact")
+        self._check_lineage("logged")
         version = log_artifact(self._own_repo(), artifact, producer=self._id, aliases=aliases)
         self._record(("artifact", 0, {"logged": version.spec}))
         return version
@@ -306,6 +347,8 @@ class Run:
             raise UsageError(
                 f"use_artifact takes 'name[:version]' or an ArtifactVersion, got {artifact!r}"
             )
+        if version.spec not in self._state.artifacts.get("used", ()):
+            self._check_lineage("used")
         self._record(("artifact", 0, {"used": version.spec}))
         return version
 
@@ -401,19 +444,35 @@ def check_tags(value: Iterable[str] | None) -> list[str]:
         return []
     if isinstance(value, str):
         value = [value]
-    tags = []
+    tags: list[str] = []
     for tag in value:
+        if len(tags) >= MAX_TAGS:
+            raise InvalidValueError(f"a run may have at most {MAX_TAGS:,} tags")
         if not isinstance(tag, str) or not tag:
             raise InvalidValueError(f"tags must be non-empty strings, got {tag!r}")
         tags.append(str(check_label("tag", tag)))
-    return list(dict.fromkeys(tags))
+    return check_field("tags", list(dict.fromkeys(tags)))
+
+
+MAX_LINEAGE = 10_000
+"""Artifact versions one run may log, and as many it may use (run.yaml lists them)."""
+MAX_METRICS = 2048
+"""``define_metric`` definitions one run may have: each takes up to about 2.2 KB of run.yaml
+(two keys of 512 characters, escaped)."""
+
+
+def _aggregated(state: RunState, key: str) -> bool:
+    """Whether ``define_metric`` makes ``key``'s summary more than its last value."""
+    spec = state.summary.spec_for(key)
+    return spec is not None and spec.summary not in (("last",), ("none",))
 
 
 def check_notes(value: object) -> str | None:
     """Notes: any text UTF-8 stores (several lines too); other types as their ``str``."""
     if value is None:
         return None
-    return check_text(value if isinstance(value, str) else str(value), what="notes")
+    return check_field("notes", check_text(value if isinstance(value, str) else str(value),
+                                           what="notes"))
 
 
 class _RecordedMapping(MutableMapping[str, Any]):

@@ -21,7 +21,7 @@ import dataclasses
 from typing import Any
 
 from gittrack.formats.histogram import Histogram
-from gittrack.formats.values import kind_of
+from gittrack.formats.values import MAX_SUMMARY_STRING, kind_of, summary_value
 from gittrack.runs.buffer import HistoryBuffer
 from gittrack.runs.summary import MetricSpec, SummaryTracker
 
@@ -160,11 +160,18 @@ class RunState:
         return Snapshot(
             seq=self.seq, start_time=self.start_time, history=self.buffer.take(),
             histograms=histograms,
-            config=dict(self.config), summary=dict(self.summary.values), meta=dict(self.meta),
+            config=dict(self.config), summary=self._stored_summary(), meta=dict(self.meta),
             metrics={name: spec.to_dict() for name, spec in self.summary.specs.items()},
             resume=self.resume_dict(),
             artifacts={role: list(specs) for role, specs in self.artifacts.items()},
         )
+
+    def _stored_summary(self) -> dict[str, Any]:
+        """``summary.yaml``: the summary, with a string a key was logged with cut to
+        ``MAX_SUMMARY_STRING`` characters (docs/format.md, "Bounds"; the history has it all)."""
+        kinds, specs = self.kinds, self.summary.stats
+        return {k: _cut(v, k in specs) if kinds.get(k) == "str" else v
+                for k, v in self.summary.values.items()}
 
     def resume_dict(self) -> dict[str, Any]:
         """What ``resume.yaml`` holds: enough to continue the run exactly where it stopped."""
@@ -178,7 +185,8 @@ class RunState:
             "pending": pending,
             "pending_time": self.pending_time,
             "kinds": dict(self.kinds),
-            "stats": {k: dict(v) for k, v in self.summary.stats.items()},
+            "stats": {k: {a: summary_value(x) for a, x in v.items()}
+                      for k, v in self.summary.stats.items()},
             "out_of_order": self.out_of_order,
         }
 
@@ -207,3 +215,12 @@ class RunState:
             state.summary.define(MetricSpec.from_dict(name, spec))
         state.meta = dict(meta)
         return state
+
+
+def _cut(value: Any, aggregated: bool) -> Any:
+    """A string key's summary value as stored: its string, or its aggregates' strings, cut."""
+    if aggregated and type(value) is dict:
+        return {a: summary_value(x) for a, x in value.items()}
+    if type(value) is str and len(value) > MAX_SUMMARY_STRING:
+        return value[:MAX_SUMMARY_STRING]
+    return value

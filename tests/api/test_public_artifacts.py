@@ -48,3 +48,36 @@ def test_a_version_whose_run_is_not_here(repo: Path) -> None:
     art.add_file(repo / "d.csv")
     log_artifact(discover(repo), art, producer="elsewhere")
     assert gittrack.Api(str(repo)).logged_by("data") is None
+
+
+def test_the_versions_a_run_lists_are_bounded(
+    repo: Path, fast_settings: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run.yaml lists the versions a run logged and used: past ``MAX_LINEAGE`` a call is
+    refused before it writes a version (run.yaml must stay loadable); a version already
+    listed can be used again."""
+    from gittrack.runs import live
+
+    with gittrack.init(settings=fast_settings) as other:
+        (repo / "w.bin").write_text("w")
+        model = gittrack.Artifact("model", "model")
+        model.add_file(repo / "w.bin")
+        other.log_artifact(model)
+    monkeypatch.setattr(live, "MAX_LINEAGE", 2)
+    with gittrack.init(settings=fast_settings) as run:
+        for content in ("1", "2", "3"):
+            (repo / "d.csv").write_text(content)
+            art = gittrack.Artifact("data", "dataset")
+            art.add_file(repo / "d.csv")
+            if content == "3":
+                with pytest.raises(gittrack.InvalidValueError, match="logged 2 artifact"):
+                    run.log_artifact(art)
+            else:
+                run.log_artifact(art)
+        run.use_artifact("data:v0")
+        run.use_artifact("data:v1")
+        run.use_artifact("data:v0")
+        with pytest.raises(gittrack.InvalidValueError, match="used 2 artifact"):
+            run.use_artifact("model:v0")
+    api = gittrack.Api(str(repo))
+    assert [v.spec for v in api.artifacts("data")] == ["data:v1", "data:v0"]

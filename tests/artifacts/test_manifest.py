@@ -10,15 +10,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gittrack.artifacts import manifest
 from gittrack.artifacts.manifest import (
     ManifestEntry,
     NameSet,
     check_entry_path,
     content_key,
     read_manifest,
+    read_marks,
     write_manifest,
 )
-from gittrack.errors import FormatError, UsageError
+from gittrack.errors import FormatError, InvalidValueError, UsageError
 
 HEX = "0123456789abcdef"
 digests = st.text(HEX, min_size=64, max_size=64)
@@ -207,3 +209,37 @@ def test_any_row_is_read_as_written_or_refused(path: str, digest: str, size: int
         return
     assert check_entry_path(entry.path) == path and entry.size >= 0
     assert (entry.blob is None) != (entry.ref is None)
+
+
+def _manifest_bomb(rows_per_group: int, groups: int) -> bytes:
+    """A manifest of ``groups`` copies of one row group: small on disk, many rows."""
+    one = pa.table({"path": ["a"] * rows_per_group, "digest": ["d" * 64] * rows_per_group,
+                    "size": pa.array([0] * rows_per_group, pa.int64()),
+                    "blob": ["b" * 64] * rows_per_group, "ref": [None] * rows_per_group})
+    sink = io.BytesIO()
+    with pq.ParquetWriter(sink, one.schema, compression="zstd") as writer:
+        for _ in range(groups):
+            writer.write_table(one)
+    return sink.getvalue()
+
+
+@pytest.mark.parametrize("read", [read_manifest, read_marks])
+def test_a_manifest_with_too_many_rows_is_refused_before_decoding(
+    read: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: an 860 KB manifest declaring 30 million rows took artifact show past
+    1.6 GB. The rows are counted from the footer, before anything is decoded."""
+    monkeypatch.setattr(manifest, "MAX_ENTRIES", 1000)
+    data = _manifest_bomb(600, 2)
+    assert callable(read)
+    with pytest.raises(FormatError, match=r"m\.parquet: it has 1,200 rows, more than the 1,000"):
+        read(data, what="m.parquet")
+
+
+def test_writing_more_entries_than_readers_accept_is_refused(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(manifest, "MAX_ENTRIES", 2)
+    rows = [ManifestEntry(path=f"f{i}", digest="d" * 64, size=0, blob="b" * 64) for i in range(3)]
+    with pytest.raises(InvalidValueError, match="at most 2 files"):
+        write_manifest(rows)

@@ -165,3 +165,29 @@ def test_sources_in_a_folder_that_is_not_utf8_log_under_their_name(
     out = ArtifactVersion.resolve(git_repo, version.spec).download(tmp_path / "out")
     assert (out / "ok.bin").read_bytes() == b"weights"
     assert (out / "okdir" / "g.bin").read_bytes() == b"more"
+
+
+def test_artifact_yaml_that_a_reader_could_not_load_is_refused(
+    git_repo: pygit2.Repository, tmp_path: Path
+) -> None:
+    """Regression: a 20M-character description, or 17 MB of metadata, was accepted and the
+    version then skipped by every reader. Refused by Artifact(), and — metadata changed
+    afterwards — by log_artifact before anything is written."""
+    from gittrack.errors import InvalidValueError, NotFoundError
+    from gittrack.formats.values import MAX_DOCUMENT_BYTES, MAX_FIELD_BYTES
+
+    with pytest.raises(InvalidValueError, match=f"description .* {MAX_FIELD_BYTES:,}"):
+        gittrack.Artifact("data", "dataset", description="x" * 20_000_000)
+    big = {f"k{i}": "y" * 1_000_000 for i in range(17)}
+    with pytest.raises(InvalidValueError, match=f"metadata in .* {MAX_DOCUMENT_BYTES:,}"):
+        gittrack.Artifact("data", "dataset", metadata=big)
+    art = dataset(tmp_path)
+    art.metadata.update(big)
+    with pytest.raises(InvalidValueError, match=r"data:v0: artifact\.yaml would take"):
+        log_artifact(git_repo, art, producer=None)
+    with pytest.raises(NotFoundError):
+        ArtifactVersion.resolve(git_repo, "data:latest")
+    art.metadata.clear()
+    art.description = "d" * 1_000_000
+    assert log_artifact(git_repo, art, producer=None).spec == "data:v0"
+    assert ArtifactVersion.resolve(git_repo, "data:v0").description == "d" * 1_000_000

@@ -16,8 +16,10 @@ finite = st.floats(-1e6, 1e6, allow_nan=False)
 @given(st.lists(finite, min_size=1, max_size=200), st.integers(1, MAX_BINS))
 def test_from_values_counts_every_value_once(values: list[float], bins: int) -> None:
     hist = Histogram(values, num_bins=bins)
-    assert hist.num_bins == bins
-    assert len(hist.edges) == bins + 1
+    # fewer bins only where the range holds fewer than ``bins`` distinct floats
+    assert hist.num_bins == bins or (max(values) - min(values)) / bins < 1e-9 * max(
+        1.0, abs(max(values)), abs(min(values)))
+    assert len(hist.edges) == hist.num_bins + 1
     assert sum(hist.counts) == len(values)
     assert hist.edges[0] <= min(values) and hist.edges[-1] >= max(values)
     assert all(b >= a for a, b in zip(hist.edges, hist.edges[1:], strict=False))
@@ -126,3 +128,71 @@ def test_tensor_like_values_with_detach() -> None:
             return self.data
 
     assert sum(Histogram(FakeTensor(np.arange(5.0)), num_bins=5).counts) == 5
+
+
+def _round_trips(hist: Histogram) -> None:
+    """What a Histogram stores is what ``np_histogram=`` accepts back, unchanged."""
+    assert 1 <= hist.num_bins <= MAX_BINS and len(hist.edges) == hist.num_bins + 1
+    assert Histogram(np_histogram=(hist.counts, hist.edges)) == hist
+    assert Histogram.from_bins(hist.counts, hist.edges) == hist
+
+
+any_float = st.floats(allow_nan=True, allow_infinity=True)
+
+
+@given(st.lists(any_float, max_size=50), st.one_of(st.integers(-2, MAX_BINS + 2),
+                                                    st.sampled_from([10**9, -(10**9)])))
+def test_any_values_build_a_histogram_that_round_trips_or_are_refused(
+    values: list[float], bins: int
+) -> None:
+    """The test suite turns numpy's warnings into errors: none may escape either."""
+    try:
+        hist = Histogram(values, num_bins=bins)
+    except InvalidValueError:
+        assert not 1 <= bins <= MAX_BINS
+        return
+    _round_trips(hist)
+    finite = [v for v in values if math.isfinite(v)]
+    assert sum(hist.counts) == len(finite) and hist.dropped == len(values) - len(finite)
+    if finite:
+        assert hist.edges[0] <= min(finite) and hist.edges[-1] >= max(finite)
+
+
+@given(st.lists(any_float, max_size=12), st.lists(any_float, max_size=12))
+def test_any_counts_and_edges_round_trip_or_are_refused(
+    counts: list[float], edges: list[float]
+) -> None:
+    try:
+        hist = Histogram(np_histogram=(counts, edges))
+    except InvalidValueError:
+        return
+    _round_trips(hist)
+
+
+@pytest.mark.parametrize("values", [
+    [-1e308, 1e308], [-1.7976931348623157e308, 1.7976931348623157e308],
+    [1.7976931348623157e308], [1e308] * 3, [0.0, 5e-324], [5e-324, 1e-323], [math.inf, 1.0],
+])
+def test_extreme_ranges_build_histograms(values: list[float]) -> None:
+    """Regression: a range wider than the largest float made numpy raise 'Too many bins'."""
+    hist = Histogram(values)
+    _round_trips(hist)
+    assert sum(hist.counts) == sum(1 for v in values if math.isfinite(v))
+
+
+@pytest.mark.parametrize("values", [
+    [1 + 2j], [10**400], {"a": 1}, "abc", [[1.0], [1.0, 2.0]], object(),
+])
+def test_values_that_are_not_real_numbers_are_refused(values: object) -> None:
+    with pytest.raises(InvalidValueError):
+        Histogram(values)
+
+
+@pytest.mark.parametrize("binned", [
+    ([1.0, 2.0], [0.0, 1.0]), ([1.0], [1.0, 0.0]), ([1.0], [0.0, 0.0]), ([-1.0], [0.0, 1.0]),
+    ([1e400], [0.0, 1.0]), ([10**400], [0.0, 1.0]), ([], [0.0]), ([1.0] * 513, list(range(514))),
+    ([1.0], [0.0, math.inf]), ([math.nan], [0.0, 1.0]),
+])
+def test_bad_binned_histograms_are_refused(binned: tuple[list[float], list[float]]) -> None:
+    with pytest.raises(InvalidValueError):
+        Histogram(np_histogram=binned)

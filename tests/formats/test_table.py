@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -170,7 +175,7 @@ def test_a_chunk_declaring_too_much_data_is_refused(monkeypatch: pytest.MonkeyPa
     zeros = table.history_chunk([0] * (1 << 20), [0.0] * (1 << 20), [0.0] * (1 << 20), {})
     assert len(zeros) < 200_000  # compresses to little: what a bomb looks like
     monkeypatch.setattr(table, "MAX_CHUNK_BYTES", 8 << 20)
-    with pytest.raises(FormatError, match=r"history/000001\.parquet: it declares .* bytes"):
+    with pytest.raises(FormatError, match=r"000001\.parquet: its data takes .* decoded"):
         table.read_chunk(zeros, what="history/000001.parquet")
 
 
@@ -217,3 +222,90 @@ def test_many_keys_across_many_chunks_with_differing_key_sets() -> None:
         elif any(isinstance(w, int) and not isinstance(w, bool) for w in present):
             want = [None if w is None else int(w) for w in want]
         assert got[name] == want, name
+
+
+def _bomb(path: Path, table_: pa.Table, copies: int) -> int:
+    """A Parquet file of ``copies`` row groups of ``table_``: small on disk, huge decoded."""
+    with pq.ParquetWriter(path, table_.schema, compression="zstd") as writer:
+        for _ in range(copies):
+            writer.write_table(table_)
+    return path.stat().st_size
+
+
+def test_a_history_bomb_is_refused_within_bounded_memory(tmp_path: Path) -> None:
+    """Regression: 5 MB of zstd declaring 300 million zero rows grew a reader to 3 GB; the
+    footer's sizes are of the encoded pages, which a run of zeros makes tiny. Here 160 million
+    rows (1.3 GB decoded) are read under a 1.5 GB address-space limit: a FormatError naming the
+    file, not a MemoryError."""
+    zeros = pa.table({"_step": pa.array(np.zeros(1 << 20, dtype=np.int64))})
+    path = tmp_path / "000000.parquet"
+    assert _bomb(path, zeros, 160) < 20 << 20
+    code = textwrap.dedent(f"""
+        import resource, sys
+        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+        from gittrack.errors import FormatError
+        from gittrack.formats import table
+        try:
+            table.read_chunk(open({str(path)!r}, "rb").read(), what="history/000000.parquet")
+        except FormatError as exc:
+            print(exc)
+            sys.exit(6)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 6, done.stderr
+    assert "history/000000.parquet" in done.stdout and "more than the" in done.stdout
+
+
+def test_data_the_footer_cannot_announce_is_bounded_while_decoding(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Strings repeated through a dictionary: the footer says a few bytes per row, decoding
+    makes a KB per row; the read stops at the bound, batch by batch."""
+    monkeypatch.setattr(table, "MAX_CHUNK_BYTES", 32 << 20)
+    rows = pa.table({"name": pa.array(["y" * 1000] * 10_000)})
+    path = tmp_path / "bomb.parquet"
+    assert _bomb(path, rows, 10) < 1 << 20
+    with pytest.raises(FormatError, match=r"h/1: its data takes .* more than the 33,554,432"):
+        table.read_chunk(path.read_bytes(), what="h/1")
+
+
+def test_a_chunk_with_columns_selected_or_no_rows_reads() -> None:
+    chunk = table.history_chunk([], [], [], {})
+    assert table.read_chunk(chunk).num_rows == 0
+    full = table.read_parquet(_sample_chunk(), what="c", columns=["_step", "loss"])
+    assert full.column_names == ["_step", "loss"] and full.num_rows == 50
+    with pytest.raises(FormatError, match=r"c: .*nope"):
+        table.read_parquet(_sample_chunk(), what="c", columns=["nope"])
+
+
+def test_a_repeated_string_bomb_is_measured_before_it_is_expanded(tmp_path: Path) -> None:
+    """One 2 MB string repeated 2,000 times is a few KB of Parquet and 4 GB decoded: the
+    dictionary is measured before it is expanded, under a 1.5 GB address-space limit."""
+    column = pa.DictionaryArray.from_arrays(pa.array(np.zeros(2000, dtype=np.int32)),
+                                            pa.array(["y" * (2 << 20)]))
+    path = tmp_path / "000000.parquet"
+    pq.write_table(pa.table({"_step": pa.array(range(2000), pa.int64()), "text": column}), path,
+                   compression="zstd")
+    assert path.stat().st_size < 1 << 20
+    code = textwrap.dedent(f"""
+        import resource, sys
+        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+        from gittrack.errors import FormatError
+        from gittrack.formats import table
+        try:
+            table.read_chunk(open({str(path)!r}, "rb").read(), what="history/000000.parquet")
+        except FormatError as exc:
+            print(exc)
+            sys.exit(6)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 6, done.stderr
+    assert "history/000000.parquet: its data takes" in done.stdout
+
+
+def test_strings_read_back_as_plain_strings() -> None:
+    chunk = table.read_chunk(_sample_chunk())
+    assert chunk.schema.field("name").type == pa.string()
+    assert chunk.column("name").to_pylist()[:2] == ["row 0", "row 1"]

@@ -505,3 +505,18 @@ def test_readable_keeps_what_the_system_gave_as_text() -> None:
         "args": ["--data=caf\\xe9", "ok"], "cwd": "/déjà"}
     assert readable("x\ud800y") == "x\\ud800y"  # not a surrogateescape byte: escaped as is
     assert readable(7) == 7
+
+
+def test_a_normalizer_of_a_run_over_the_logged_bound_is_made_and_refuses_only_new_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run resumed with more keys than the bound allows (an older gittrack) goes on with
+    the keys it has; a new key is refused naming it and the limit."""
+    from gittrack.formats import values
+
+    monkeypatch.setattr(values, "MAX_LOGGED_BYTES", 1000)
+    normalizer = values.Normalizer({f"k{i}": "num" for i in range(100)})
+    assert normalizer.normalize({"k1": 1.0, "k2": np.float32(2.0)}) == {"k1": 1.0, "k2": 2.0}
+    with pytest.raises(InvalidValueError, match=r"metric 'new' .* limit is 1,000"):
+        normalizer.normalize({"new": 1.0})
+    assert "new" not in normalizer.kinds

@@ -478,6 +478,120 @@ def test_config_and_summary_documents_are_bounded(repo: Path) -> None:
     assert stored.summary == {"k0": "small"}
 
 
+def test_long_logged_strings_are_cut_in_the_summary_and_kept_whole_in_the_history(
+    repo: Path,
+) -> None:
+    """Regression: 17 keys of a 1M-character string made summary.yaml 17 MB, more than a
+    reader loads, and the run vanished from every listing. The summary keeps the first
+    ``MAX_SUMMARY_STRING`` characters of a logged string; the history keeps it all."""
+    from gittrack.formats.values import MAX_SUMMARY_STRING
+
+    run = start()
+    for i in range(17):
+        run.log({f"sample{i}": "y" * 1_000_000})
+    run.define_metric("agg", summary="first,last")
+    run.log({"agg": "z" * 5000})
+    run.summary["mine"] = "w" * 100_000  # set by the user: bounded as a document, kept whole
+    run.finish()
+    stored = view(run.id)
+    assert stored.summary["sample16"] == "y" * MAX_SUMMARY_STRING
+    assert stored.summary["agg"] == {"first": "z" * MAX_SUMMARY_STRING,
+                                     "last": "z" * MAX_SUMMARY_STRING}
+    assert stored.summary["mine"] == "w" * 100_000
+    assert gittrack.Api(repo).run(run.id).history(keys=["sample16"])["sample16"].dropna().tolist() \
+        == ["y" * 1_000_000]
+    assert [r.id for r in gittrack.Api(repo).runs()] == [run.id]
+
+
+def test_the_text_of_an_open_step_is_bounded_as_one_call(repo: Path) -> None:
+    """resume.yaml holds the open step whole: commit=False calls cannot pile up text in it
+    past what one call may hold."""
+    run = start()
+    run.log({"a": "x" * 600_000}, commit=False)
+    with pytest.raises(InvalidValueError, match=r"open step would hold 1,200,000 characters"):
+        run.log({"b": "y" * 600_000}, commit=False)
+    run.log({"b": "y" * 300_000}, step=0)  # merges: 900,000
+    run.log({"c": "z" * 600_000}, step=1)  # a new step: the old one is committed
+    with pytest.warns(gittrack.errors.GittrackWarning, match="lower than"):
+        run.log({"d": "w" * 600_000}, step=0)  # out of order, a row of its own
+    run.log({"e": "v" * 300_000})  # merges into step 1: 900,000
+    run.finish()
+    stored = rows(run.id)
+    assert [sorted(r) for r in stored] == [["_step", "a", "b"], ["_step", "d"], ["_step", "c", "e"]]
+
+
+def test_keys_beyond_what_the_summary_may_hold_are_refused(repo: Path) -> None:
+    """Each new key is charged what it may add to summary.yaml and resume.yaml (with its
+    kind): the call that would pass ``MAX_LOGGED_BYTES`` is refused naming a key and the
+    limit, and everything before it is stored and readable."""
+    from gittrack.formats.values import MAX_LOGGED_BYTES
+
+    run = start()
+    accepted = 0
+    with pytest.raises(InvalidValueError, match=rf"metric 'k.*limit is {MAX_LOGGED_BYTES:,}"):
+        for batch in range(100):
+            run.log({f"k{batch:03d}_{i:04d}" + "x" * 490: float(i) for i in range(500)})
+            accepted += 500
+    run.log({"k000_0000" + "x" * 490: 1.0})  # known keys go on
+    run.finish()
+    assert 5000 < accepted < 10_000
+    stored = view(run.id)
+    assert len(stored.summary) == accepted
+
+
+def test_define_metric_aggregates_are_charged_and_refused_past_the_bound(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gittrack.formats import values
+
+    monkeypatch.setattr(values, "MAX_LOGGED_BYTES", 100_000)
+    run = start()
+    run.log({f"s{i}": "text" for i in range(10)})  # 10 string keys: ~57 KB charged
+    with pytest.raises(InvalidValueError, match="limit is 100,000"):
+        run.define_metric("s*", summary="first,last")
+    run.define_metric("s*", summary="last")  # no growth: accepted
+    run.finish()
+    assert view(run.id).summary["s0"] == "text"
+
+
+def test_the_number_of_metric_definitions_is_bounded(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gittrack.runs import live
+
+    monkeypatch.setattr(live, "MAX_METRICS", 2)
+    run = start()
+    run.define_metric("a", summary="max")
+    run.define_metric("b", summary="min")
+    with pytest.raises(InvalidValueError, match="at most 2 metrics"):
+        run.define_metric("c", summary="min")
+    run.define_metric("a", summary="min")  # a definition replaced: no growth
+    run.finish()
+    assert sorted(view(run.id).metadata["metrics"]) == ["a", "b"]
+
+
+def test_tags_and_notes_that_would_make_run_yaml_unreadable_are_refused(repo: Path) -> None:
+    """Regression: two million tags were accepted and run.yaml became 20.9 MB."""
+    from gittrack.formats.values import MAX_FIELD_BYTES, MAX_TAGS
+
+    run = start()
+    with pytest.raises(InvalidValueError, match=f"at most {MAX_TAGS:,} tags"):
+        run.tags = [f"t{i}" for i in range(2_000_000)]
+    limit = f"the limit is {MAX_FIELD_BYTES:,}"
+    with pytest.raises(InvalidValueError, match=f"tags would take .* {limit}"):
+        run.tags = [f"{i:04d}" + "t" * 500 for i in range(MAX_TAGS)]
+    with pytest.raises(InvalidValueError, match=f"notes would take .* {limit}"):
+        run.notes = "\x01" * 1_000_000  # escaped by YAML: 4 MB
+    run.tags = ["a", "b"]
+    run.notes = "n" * 1_000_000
+    run.finish()
+    with pytest.raises(InvalidValueError, match="at most"):
+        gittrack.init(tags=[f"t{i}" for i in range(MAX_TAGS + 1)], settings={"quiet": True})
+    stored = view(run.id)
+    assert list(stored.tags) == ["a", "b"] and stored.notes == "n" * 1_000_000
+    assert [r.id for r in gittrack.Api(repo).runs()] == [run.id]
+
+
 def test_log_takes_a_dict(repo: Path) -> None:
     run = start()
     with pytest.raises(InvalidValueError, match="got list"):
@@ -969,9 +1083,16 @@ def test_a_full_disk_makes_log_raise_and_the_run_goes_on_once_space_is_freed(
     assert xs == list(range(int(acknowledged) + 100))  # every acknowledged step, no other
 
 
-def test_a_log_call_larger_than_a_wal_segment_and_the_run_goes_on(repo: Path) -> None:
+def test_a_log_call_larger_than_a_wal_segment_and_the_run_goes_on(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # ~10 MiB of keys in one call: its WAL record does not fit in an 8 MiB segment. It used
     # to fail with "File exists", and so did every later log() of the run.
+    # The bound of what keys may add to summary.yaml refuses so many keys (with their worst
+    # case, all pending in resume.yaml): raised here to reach the write-ahead log's limit.
+    from gittrack.formats import values
+
+    monkeypatch.setattr(values, "MAX_LOGGED_BYTES", 64 << 20)
     big = {f"k{i:05d}" + "x" * 500: float(i) for i in range(20000)}
     run = gittrack.init(settings={"quiet": True})
     run.log(big)
