@@ -67,7 +67,10 @@ def load(raw: bytes | str, *, what: str = "YAML") -> Any:
         _check_events(yaml.parse(raw, Loader=_codec()[1]), what)
         return yaml.load(raw, Loader=_codec()[1])
     except yaml.YAMLError as exc:  # libyaml's message spans lines: one line, as all errors
-        raise FormatError(f"cannot read {what}: {' '.join(str(exc).split())}") from None
+        text = " ".join(str(exc).split())
+        if "nesting depth" in text:  # PyYAML >= 6.0.4 stops a deep flow collection first
+            text = f"nested more than {MAX_DEPTH} levels deep ({text})"
+        raise FormatError(f"cannot read {what}: {text}") from None
     except RecursionError:  # a constructor of PyYAML's pure-Python fallback
         raise FormatError(f"cannot read {what}: nested too deeply") from None
 
