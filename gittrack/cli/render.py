@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from gittrack.formats.jsonio import json_dumps, json_safe
@@ -41,6 +42,8 @@ def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     seconds = float(seconds)
+    if not math.isfinite(seconds):  # a forged run.yaml: show it, never fail on it
+        return str(seconds)
     if seconds < 60:
         return f"{seconds:.1f}s"
     minutes, sec = divmod(int(seconds), 60)

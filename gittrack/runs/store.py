@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +113,11 @@ def _number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _seconds(v: Any) -> bool:
+    """A duration gittrack writes: a finite number of seconds, not negative."""
+    return _number(v) and math.isfinite(v) and v >= 0
+
+
 def _texts(v: Any) -> bool:
     return isinstance(v, list) and all(isinstance(x, str) for x in v)
 
@@ -140,7 +146,7 @@ _INFO_SHAPES: dict[str, _Check] = {
                      "updated_at", "ended_at", "host", "user", "os", "python", "executable",
                      "program", "cwd", "gittrack_version", "resumed_at"), _opt(_text)),
     **dict.fromkeys(("exit_code", "pid", "steps", "resumed"), _opt(_int)),
-    "duration": _opt(_number),
+    "duration": _opt(_seconds),
     "tags": _opt(_texts), "args": _opt(_texts),
     "code": _opt(lambda v: _map_of(_scalar)(v) and _fields(
         commit=_opt(_text), branch=_opt(_text), remote=_opt(_text),

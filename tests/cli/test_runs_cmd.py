@@ -374,14 +374,20 @@ def test_control_characters_from_a_remote_never_reach_the_terminal(
 
 @pytest.mark.parametrize("field", ["tags: [null]", "code: [null]", "artifacts: {'': null}",
                                    "metrics: {acc: 5}", "args: {a: 1}", "created_at: 2026-01-01",
-                                   "code: {commit: {a: 1}}"])
+                                   "code: {commit: {a: 1}}", "duration: .nan",
+                                   "duration: .inf", "duration: -5"])
 def test_a_run_yaml_field_of_another_shape_is_refused_naming_it(
     repo: Path, cli: Cli, field: str
 ) -> None:
-    """Found by the property above: each of these made `show` exit 70."""
+    """Found by the property above and a review: each of these made `show` (and for a NaN
+    duration `runs`, for every run) exit 70."""
     from tests.runs.forge import forge_run
 
+    forge_run(repo, "good", {"run.yaml": b"format: 1\nid: good\nstate: finished\n"})
     forge_run(repo, "junk", {"run.yaml": f"format: 1\nid: junk\n{field}\n".encode()})
     result = cli("show", "junk")
     assert result.exit_code == 6, result.stderr
     assert field.split(":")[0] in result.stderr and "run.yaml" in result.stderr
+    listed = cli("runs")
+    assert listed.exit_code == 0 and "good" in listed.stdout, listed.stderr
+    assert "skipping run junk" in listed.stderr
