@@ -24,7 +24,13 @@ from typing import Any, Literal
 import pygit2
 
 from gittrack.crypto.atomic import reason, write_atomic
-from gittrack.errors import FormatError, InvalidSettingError, RepositoryError, StorageError
+from gittrack.errors import (
+    FormatError,
+    InvalidSettingError,
+    RepositoryError,
+    StorageError,
+    UsageError,
+)
 from gittrack.formats import yamlio
 from gittrack.git.repo import gittrack_dir
 from gittrack.urls import has_credentials, is_secret_name, strip_credentials, strip_credentials_in
@@ -121,6 +127,10 @@ def save_storage(
         )
     data = _read(path)
     data["storage"] = {"url": url, "options": dict(options)} if options else {"url": url}
+    try:  # never write what every later read would refuse
+        _storage(data["storage"], path)
+    except FormatError as exc:
+        raise UsageError(f"not written: {exc}") from None
     _write(path, data, _mode(local))
     return path
 

@@ -142,15 +142,17 @@ def parse_options(items: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _yaml_scalar(raw: str) -> Any:
-    """``true`` → True, ``3`` → 3, ``null`` → None; anything that is not a YAML scalar (a
-    list, a mapping, a comment, bad YAML) stays the text as given."""
+    """``true`` → True, ``3`` → 3, ``null`` → None, ``{a: 1}`` or ``{"a": 1}`` → a mapping
+    (as ``-o a.b=1`` makes), ``[1, 2]`` → a list; a comment or bad YAML stays the text as
+    given. A mapping kept as text would hide the keys in it (``{"password": ...}``) from the
+    check that keeps credentials out of the committed file."""
     if not raw.strip():
         return ""
     try:
         value = yamlio.load(raw)
     except FormatError:
         return raw
-    if isinstance(value, (dict, list)) or (value is None and raw.strip() not in ("null", "~")):
+    if value is None and raw.strip() not in ("null", "~"):
         return raw
     return value
 

@@ -56,6 +56,9 @@ def test_secrets_are_refused_for_the_project_file_and_masked(cli: Cli, repo: Pat
     "endpoint_url=https://minio/?X-Amz-Signature=SECRETE",
     "client_kwargs.aws_session_token=SECRETE",
     "sessionid=SECRETE", "apikey=SECRETE", "config_kwargs.auth=SECRETE",
+    # a mapping given inline was kept as text, hiding its keys (second review)
+    'client_kwargs={"aws_secret_access_key": "SECRETE"}',
+    'headers={"Authorization": "Bearer SECRETE"}', "storage_options={password: SECRETE}",
 ])
 def test_credentials_in_options_never_reach_git_objects(cli: Cli, repo: Path,
                                                         option: str) -> None:
@@ -133,3 +136,14 @@ def test_credentials_in_the_url_are_refused_and_never_shown(cli: Cli, repo: Path
     assert "hunter2" not in result.stdout + shown.stdout + result.stderr
     assert "SAS2" not in result.stdout + shown.stdout + result.stderr
     assert "credentials" not in cli("storage", "set", "https://h/store").stderr
+
+
+def test_set_never_writes_what_every_later_read_refuses(cli: Cli, repo: Path) -> None:
+    """``-o endpoint_url={a: 1}`` was written, then every command exited 6 on the file."""
+    refused = cli("storage", "set", "s3://b", "-o", "endpoint_url={a: 1}")
+    assert refused.exit_code == 2 and "endpoint_url" in refused.stderr, refused.stderr
+    assert not (repo / ".gittrack" / "config.yaml").exists()
+    made = cli("storage", "set", "s3://b", "-o", "client_kwargs={region_name: eu-west-1}")
+    assert made.exit_code == 0, made.stderr
+    shown = cli("storage", "show", "--json")
+    assert shown.exit_code == 0 and "eu-west-1" in shown.stdout
