@@ -26,8 +26,9 @@ message and the class's ``exit_code`` in exactly one place (``gittrack.cli.main`
     ├── CryptoError (9)                   keys and encryption
     │   ├── KeyMissingError               no identity of yours can open the project key
     │   └── DecryptionError               wrong key, or a truncated or tampered blob
-    └── TransportError (10)               `git push`/`git fetch` failed (git's own message)
-        └── PushRejectedError             the remote refused some refs (hook, non-fast-forward)
+    ├── TransportError (10)               `git push`/`git fetch` failed (git's own message)
+    │   └── PushRejectedError             the remote refused some refs (hook, non-fast-forward)
+    └── OutputError (74)                  a file you asked for (an export) cannot be written
 
 What is not a ``GittrackError`` gets its code in ``gittrack.cli.main`` too, stable as well::
 
@@ -153,6 +154,14 @@ class PushRejectedError(TransportError):
     def __init__(self, message: str, refs: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.refs = refs
+
+
+class OutputError(GittrackError):
+    """The system refused to write a file the user asked for, outside ``.git`` (``gittrack
+    export``): the message names the file and the reason. Exit 74, as for any file the
+    system refuses (EX_IOERR)."""
+
+    exit_code = 74
 
 
 class GittrackWarning(UserWarning):

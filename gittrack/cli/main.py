@@ -20,10 +20,10 @@ from gittrack._version import __version__
 from gittrack.cli.context import CliContext
 from gittrack.cli.lazy import LazyGroup
 from gittrack.cli.render import printable
-from gittrack.errors import FormatError, GittrackError, GittrackWarning, UsageError
+from gittrack.errors import FormatError, GittrackError, GittrackWarning, OutputError, UsageError
 
 INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE: a bug in gittrack, and only that
-IO_ERROR_EXIT = 74  # EX_IOERR: the system refused to read or write a file (full, read-only)
+IO_ERROR_EXIT = OutputError.exit_code  # 74, EX_IOERR: the system refused a file (full, read-only)
 
 # name -> ("module:attribute", short help as `gittrack --help` shows it, before any cut)
 COMMANDS: dict[str, tuple[str, str]] = {

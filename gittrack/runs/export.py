@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from gittrack.crypto.atomic import atomic_output
-from gittrack.errors import FormatError, GittrackError, RepositoryError, UsageError
+from gittrack.errors import FormatError, OutputError, RepositoryError, UsageError
 from gittrack.formats.jsonio import json_dumps
 from gittrack.runs import ids
 from gittrack.runs.index import ErrorHandler
@@ -107,7 +107,7 @@ def _mkdir(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise GittrackError(f"cannot create {directory}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot create {directory}: {exc.strerror or exc}") from None
 
 
 # -- writers --------------------------------------------------------------------------------
@@ -134,7 +134,7 @@ def write_json(data: Any, path: Path) -> Path:
 def _atomic(path: Path, write: Callable[[BinaryIO], None]) -> Path:
     """Write through a temporary name and rename: a reader never sees half a file, and no
     failure (a full disk, a value a writer refuses) leaves the temporary file behind."""
-    with atomic_output(path, error=GittrackError) as out:
+    with atomic_output(path, error=OutputError) as out:
         write(out)
     return path
 

@@ -126,3 +126,18 @@ def test_needs_a_run_and_a_known_format(cli: Cli, runs: list[str]) -> None:
 def test_help_documents_the_default_folder(cli: Cli) -> None:
     result = cli("export", "--help")
     assert "gittrack-export" in result.stdout and "csv|parquet|jsonl" in result.stdout
+
+
+def test_an_export_the_disk_refuses_is_exit_74_naming_the_file(
+        repo: Path, cli: Callable[..., object], small_disk: Path) -> None:
+    """A full disk printed 'cannot write FILE: ...' but exited 1; cli.md says 74."""
+    from tests.disks import fill
+
+    with gittrack.init(project="p", id="full", settings={"quiet": True}) as run:
+        for step in range(50):
+            run.log({"loss": 1.0 / (step + 1)})
+    fill(small_disk)
+    result = cli("export", "full", "-o", str(small_disk / "out"))
+    assert result.exit_code == 74 == gittrack.OutputError.exit_code  # type: ignore[attr-defined]
+    assert "No space left on device" in result.stderr  # type: ignore[attr-defined]
+    assert str(small_disk) in result.stderr  # type: ignore[attr-defined]
