@@ -590,7 +590,15 @@ class Summary(_RecordedMapping):
 
 
 def config_items(config: Any) -> dict[str, Any]:
-    """``init(config=...)``: a dict, an ``argparse.Namespace``, a dataclass, or ``None``."""
+    """``init(config=...)``: a dict, an ``argparse.Namespace``, a dataclass, or ``None``;
+    ``InvalidKeyError`` for an empty top-level key, as ``run.config.update`` refuses it."""
+    items = _config_items(config)
+    if "" in items:
+        raise InvalidKeyError("config keys must be non-empty strings, got ''")
+    return items
+
+
+def _config_items(config: Any) -> dict[str, Any]:
     import dataclasses
 
     if config is None:

@@ -387,3 +387,10 @@ def test_resume_refuses_when_a_dead_log_cannot_be_folded(repo: Path) -> None:
             pytest.raises(RepositoryError, match=r"cannot resume run wt.*kept"):
         start(id="wt", resume="must")
     assert [r[1] for r in read_records(log, 0)][-2:] == [1000, 1001]
+
+
+def test_init_refuses_an_empty_config_key_as_update_does(repo: Path) -> None:
+    """``init(config={"": 1})`` was stored while ``config.update({"": 2})`` was refused."""
+    with pytest.raises(gittrack.InvalidKeyError, match="non-empty"):
+        gittrack.init(config={"": 1}, settings={"quiet": True})
+    assert git(repo, "for-each-ref", "refs/gittrack/runs/") == ""
