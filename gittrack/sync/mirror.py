@@ -79,10 +79,19 @@ class Refreshed:
 
 
 def mirror_key(repo: pygit2.Repository, remote: str) -> str:
-    """The remote's name; a URL or path given instead gets a stable name from its hash."""
+    """The remote's name (also for a URL or path naming a configured remote's repository:
+    ``transport.named_remote``); another URL or path gets a stable name from its hash."""
+    remote = transport.named_remote(repo, remote)
     if remote in transport.remotes(repo) and _SAFE.match(remote) and ".." not in remote:
         return remote
     return "url-" + hashlib.sha1(_raw(remote)).hexdigest()[:12]
+
+
+def mirror_url(repo: pygit2.Repository, remote: str) -> str:
+    """The URL the mirror of ``remote`` records (``remember_url``, ``trusts``): a URL or path
+    naming a configured remote's repository is that remote's URL, so the push by path finds
+    the history the pulls by name left."""
+    return transport.remote_url(repo, transport.named_remote(repo, remote))
 
 
 def mirror_prefix(key: str) -> str:
@@ -137,7 +146,7 @@ def look(repo: pygit2.Repository, remote: str) -> Refreshed:
     before = snapshot(repo, key)
     after, marked = _fetch_tips(repo, remote,
                                 {*before.local.values(), *before.mirrored.values()})
-    url = transport.remote_url(repo, remote)
+    url = mirror_url(repo, remote)
     trusted = trusts(repo, key, url, before.mirrored, after, marked)
     updates = [refs.RefUpdate(to_mirror(key, ref), sha, checked=False)
                for ref, sha in after.items() if before.mirrored.get(ref) != sha]
