@@ -191,6 +191,27 @@ def trusts(repo: pygit2.Repository, key: str, url: str, mirrored: Mapping[str, s
     return _recorded_url(repo, key) == url and bool(there or marked or not mirrored)
 
 
+def known_elsewhere(repo: pygit2.Repository, key: str, marked: bool) -> dict[str, CommitId]:
+    """For a push to ``key``: refs to take as deleted there if the remote lacks them.
+
+    A URL or path that is no configured remote's address (``mirror_key`` gave it a hash) may
+    still be the repository some remote of ours is, reached another way (ssh and https, a
+    symlink, a remote since removed), and the history of that remote's mirror cannot be found
+    from here. If the remote is ``marked`` (refs were deleted there), every ref this clone got
+    from any remote (another mirror's ref or tombstone) is held unless the remote has it:
+    pushing it could bring back a purged run. Refs made only here are never held, and a push
+    with ``--force`` (recorded in this mirror) settles it (docs/decisions.md)."""
+    if not marked or key in transport.remotes(repo):
+        return {}
+    found: dict[str, CommitId] = {}
+    for name, sha in refs.list_refs(repo, "refs/gittrack").items():
+        for root in (MIRROR_ROOT, BASE_ROOT):
+            other, _, rest = name[len(root):].partition("/")
+            if name.startswith(root) and other != key and rest:
+                found.setdefault(LOCAL_ROOT + rest, sha)
+    return found
+
+
 def remote_refs(repo: pygit2.Repository, remote: str) -> tuple[dict[str, str], bool]:
     """The remote's refs under ``LOCAL_ROOT``, and whether it carries ``DELETED_MARK``: one
     ``ls-remote``."""

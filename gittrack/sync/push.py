@@ -120,6 +120,8 @@ def _remote_view(repo: pygit2.Repository, remote: str, key: str, url: str,
     trusted = mirror.trusts(repo, key, url, before.mirrored, on_remote, marked)
     seen = (before.last_seen() if trusted
             else {r: s for r, s in before.last_seen().items() if r in on_remote})
+    elsewhere = mirror.known_elsewhere(repo, key, marked)
+    seen = {**{r: s for r, s in elsewhere.items() if r not in on_remote}, **seen}
     return on_remote, trusted, seen
 
 
