@@ -147,6 +147,57 @@ def remote_url(repo: pygit2.Repository, remote: str) -> str:
     return strip_credentials(remote)
 
 
+def named_remote(repo: pygit2.Repository, remote: str) -> str:
+    """``remote`` itself if it is a configured remote's name; a URL or path naming the same
+    repository as a configured remote (``../r.git/``, ``file:///abs/r``, ``/abs/r.git``) is
+    that remote's name (the first by name if several are), so everything known about the
+    remote (its mirror, its deletions) is found whatever way it is spelled; any other URL or
+    path is itself. Only local paths are resolved as git does (``same_repository``); other
+    URLs must be equal, credentials aside."""
+    names = remotes(repo)
+    if remote in names:
+        return remote
+    wanted = _address(remote)
+    for name in sorted(names):
+        url = configured_url(repo, name)
+        if url is not None and _address(url) == wanted:
+            return name
+    return remote
+
+
+def _address(url: str) -> str:
+    """What identifies the repository at ``url``: for a local path or ``file://`` URL, the
+    real path of the folder git would open (it tries ``/.git``, as given, ``.git/.git`` and
+    ``.git`` appended, in that order; relative paths from the current folder); for any other
+    URL, the URL without credentials."""
+    path = _local_path(url)
+    if path is None:
+        try:
+            return "url:" + strip_credentials(url)
+        except ValueError:  # a URL it cannot parse (a bad port): as given
+            return "url:" + url
+    base = path.rstrip("/") or "/"
+    for suffix in ("/.git", "", ".git/.git", ".git"):
+        candidate = base + suffix
+        if os.path.isdir(candidate) and os.path.exists(os.path.join(candidate, "HEAD")):
+            return "path:" + os.path.realpath(candidate)
+    return "path:" + os.path.realpath(base)
+
+
+def _local_path(url: str) -> str | None:
+    """The path of a local ``url`` (a path, or ``file://``), else ``None``. As git: a colon
+    before the first slash makes an scp-like ``host:path``, not a path."""
+    if url.startswith("file://"):
+        rest = url[len("file://"):]
+        return rest[len("localhost"):] if rest.startswith("localhost/") else rest
+    if "://" in url:
+        return None
+    colon, slash = url.find(":"), url.find("/")
+    if colon > 0 and (slash < 0 or colon < slash):
+        return None
+    return url
+
+
 # Names and values git keeps are bytes: a branch or remote name, or a URL, that is not UTF-8
 # reaches Python as lone surrogates (pygit2 decodes them with ``surrogateescape``) and must go
 # back to libgit2 as the same bytes, never through a strict encode (docs/decisions.md).
@@ -209,7 +260,8 @@ def check_remote(repo: pygit2.Repository, remote: str) -> str:
     """``remote`` if it is a configured remote, a URL or an existing path; else UsageError."""
     positional(remote)
     if remote in remotes(repo) or "://" in remote or Path(remote).exists() or (
-            ":" in remote and not remote.startswith("/")):  # scp-like user@host:path
+            ":" in remote and not remote.startswith("/")  # scp-like user@host:path
+    ) or named_remote(repo, remote) != remote:  # a path git completes (``r`` for ``r.git``)
         return remote
     known = ", ".join(remotes(repo)) or "none"
     raise UsageError(f"no git remote named {remote!r} (remotes: {known}); add it with "

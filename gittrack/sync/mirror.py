@@ -79,10 +79,19 @@ class Refreshed:
 
 
 def mirror_key(repo: pygit2.Repository, remote: str) -> str:
-    """The remote's name; a URL or path given instead gets a stable name from its hash."""
+    """The remote's name (also for a URL or path naming a configured remote's repository:
+    ``transport.named_remote``); another URL or path gets a stable name from its hash."""
+    remote = transport.named_remote(repo, remote)
     if remote in transport.remotes(repo) and _SAFE.match(remote) and ".." not in remote:
         return remote
     return "url-" + hashlib.sha1(_raw(remote)).hexdigest()[:12]
+
+
+def mirror_url(repo: pygit2.Repository, remote: str) -> str:
+    """The URL the mirror of ``remote`` records (``remember_url``, ``trusts``): a URL or path
+    naming a configured remote's repository is that remote's URL, so the push by path finds
+    the history the pulls by name left."""
+    return transport.remote_url(repo, transport.named_remote(repo, remote))
 
 
 def mirror_prefix(key: str) -> str:
@@ -137,7 +146,7 @@ def look(repo: pygit2.Repository, remote: str) -> Refreshed:
     before = snapshot(repo, key)
     after, marked = _fetch_tips(repo, remote,
                                 {*before.local.values(), *before.mirrored.values()})
-    url = transport.remote_url(repo, remote)
+    url = mirror_url(repo, remote)
     trusted = trusts(repo, key, url, before.mirrored, after, marked)
     updates = [refs.RefUpdate(to_mirror(key, ref), sha, checked=False)
                for ref, sha in after.items() if before.mirrored.get(ref) != sha]
@@ -180,6 +189,27 @@ def trusts(repo: pygit2.Repository, key: str, url: str, mirrored: Mapping[str, s
     ``marked`` (it carries ``DELETED_MARK``: gittrack deleted refs there). An empty remote
     without the mark was more likely replaced or emptied by hand than had every run deleted."""
     return _recorded_url(repo, key) == url and bool(there or marked or not mirrored)
+
+
+def known_elsewhere(repo: pygit2.Repository, key: str, marked: bool) -> dict[str, CommitId]:
+    """For a push to ``key``: refs to take as deleted there if the remote lacks them.
+
+    A URL or path that is no configured remote's address (``mirror_key`` gave it a hash) may
+    still be the repository some remote of ours is, reached another way (ssh and https, a
+    symlink, a remote since removed), and the history of that remote's mirror cannot be found
+    from here. If the remote is ``marked`` (refs were deleted there), every ref this clone got
+    from any remote (another mirror's ref or tombstone) is held unless the remote has it:
+    pushing it could bring back a purged run. Refs made only here are never held, and a push
+    with ``--force`` (recorded in this mirror) settles it (docs/decisions.md)."""
+    if not marked or key in transport.remotes(repo):
+        return {}
+    found: dict[str, CommitId] = {}
+    for name, sha in refs.list_refs(repo, "refs/gittrack").items():
+        for root in (MIRROR_ROOT, BASE_ROOT):
+            other, _, rest = name[len(root):].partition("/")
+            if name.startswith(root) and other != key and rest:
+                found.setdefault(LOCAL_ROOT + rest, sha)
+    return found
 
 
 def remote_refs(repo: pygit2.Repository, remote: str) -> tuple[dict[str, str], bool]:

@@ -82,7 +82,7 @@ def _plan(repo: pygit2.Repository, remote: str, runs: Sequence[str], force: bool
     key = mirror.mirror_key(repo, remote)
     before = mirror.snapshot(repo, key)
     chosen = select(repo, runs, before.local)
-    url = transport.remote_url(repo, remote)
+    url = mirror.mirror_url(repo, remote)
     on_remote, trusted, seen = _remote_view(repo, remote, key, url, before)
     states = [compare(repo, ref, sha, on_remote.get(ref), seen.get(ref))
               for ref, sha in sorted(chosen.items())]
@@ -105,7 +105,7 @@ def deleted_on_remote(repo: pygit2.Repository, remote: str,
     deleted since the last sync: the same comparison ``push`` makes (one ``ls-remote``)."""
     key = mirror.mirror_key(repo, remote)
     before = mirror.snapshot(repo, key)
-    url = transport.remote_url(repo, remote)
+    url = mirror.mirror_url(repo, remote)
     on_remote, _, seen = _remote_view(repo, remote, key, url, before)
     states = [compare(repo, ref, sha, on_remote.get(ref), seen.get(ref))
               for ref, sha in sorted(sent.items())]
@@ -120,6 +120,8 @@ def _remote_view(repo: pygit2.Repository, remote: str, key: str, url: str,
     trusted = mirror.trusts(repo, key, url, before.mirrored, on_remote, marked)
     seen = (before.last_seen() if trusted
             else {r: s for r, s in before.last_seen().items() if r in on_remote})
+    elsewhere = mirror.known_elsewhere(repo, key, marked)
+    seen = {**{r: s for r, s in elsewhere.items() if r not in on_remote}, **seen}
     return on_remote, trusted, seen
 
 
