@@ -98,11 +98,17 @@ def _histogram_table(rows: Sequence[tuple[str, int, float, list[float], list[flo
     )
 
 
+def decoded_size(table: pa.Table) -> int:
+    """What ``table`` takes once a reader decoded it, as ``read_parquet`` measures it against
+    ``MAX_CHUNK_BYTES``: what a writer checks before it writes a file it cannot split."""
+    return sum(_decoded_bytes(batch) for batch in table.to_batches())
+
+
 def _split(table: pa.Table) -> list[pa.Table]:
     """``table`` in consecutive slices that each decode to at most the write bound, measured
     as ``read_parquet`` measures (one row always fits: ``log()`` bounds a step far lower)."""
     limit = MAX_CHUNK_BYTES // WRITE_SHARE
-    size = sum(_decoded_bytes(batch) for batch in table.to_batches())
+    size = decoded_size(table)
     if size <= limit or table.num_rows <= 1:
         return [table]
     half = table.num_rows // 2
