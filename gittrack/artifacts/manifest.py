@@ -17,11 +17,15 @@ import dataclasses
 import io
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gittrack.errors import FormatError, InvalidValueError, UsageError
+from gittrack.formats import table as chunks
 from gittrack.formats.table import read_parquet
 from gittrack.formats.values import text_problem
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FORMAT_VERSION = "1"
 COLUMNS = ("path", "digest", "size", "blob", "ref")
@@ -167,9 +171,20 @@ def write_manifest(entries: Sequence[ManifestEntry]) -> bytes:
          arrow.strings([e.ref for e in rows])],
         names=list(COLUMNS),
     ).replace_schema_metadata({"gittrack.format": FORMAT_VERSION})
+    _check_size(table)
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
     return sink.getvalue()
+
+
+def _check_size(manifest: pa.Table) -> None:
+    """A manifest is one file, never split: refuse one a reader would refuse (issue 8)."""
+    size, limit = chunks.decoded_size(manifest), chunks.MAX_CHUNK_BYTES
+    if size > limit:
+        raise InvalidValueError(
+            f"this artifact's manifest.parquet would take {size:,} bytes decoded, more than the "
+            f"{limit:,} readers accept (docs/format.md, \"Bounds\"): pack small files into "
+            "archives or use shorter names")
 
 
 def read_manifest(data: bytes, *, what: str = "manifest.parquet") -> list[ManifestEntry]:

@@ -19,10 +19,30 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = "1"
 MAX_CHUNK_BYTES = 1 << 30
-"""The most memory a chunk's data may take decoded (a checkpoint's chunk is rarely 1 MB):
-a forged chunk of a few KB must not make a reader allocate gigabytes."""
+"""The most memory a chunk's data may take decoded (a checkpoint's chunk is rarely 1 MB, and
+a larger checkpoint is split: ``WRITE_SHARE``): a forged chunk of a few KB must not make a
+reader allocate gigabytes."""
 STEP, TIMESTAMP, RUNTIME = "_step", "_timestamp", "_runtime"
 SYSTEM_COLUMNS = (STEP, TIMESTAMP, RUNTIME)
+
+
+WRITE_SHARE = 4
+"""A chunk a checkpoint writes takes at most ``MAX_CHUNK_BYTES // WRITE_SHARE`` decoded, as
+the reader measures it: well under what readers accept (docs/decisions.md, "Checkpoints
+split their rows")."""
+
+
+def history_chunks(
+    steps: Sequence[int],
+    timestamps: Sequence[float],
+    runtimes: Sequence[float],
+    columns: dict[str, list[Any]],
+) -> list[bytes]:
+    """Parquet bytes for one checkpoint's rows, in as many consecutive chunks as the bound
+    on what a reader decodes requires (usually one); ``columns`` values are lists padded
+    with None."""
+    return [_write(part) for part in _split(_history_table(steps, timestamps, runtimes,
+                                                           columns))]
 
 
 def history_chunk(
@@ -31,7 +51,17 @@ def history_chunk(
     runtimes: Sequence[float],
     columns: dict[str, list[Any]],
 ) -> bytes:
-    """Parquet bytes for one checkpoint's rows; ``columns`` values are lists padded with None."""
+    """One chunk of these rows, however large (tests and forged chunks; checkpoints write
+    ``history_chunks``)."""
+    return _write(_history_table(steps, timestamps, runtimes, columns))
+
+
+def _history_table(
+    steps: Sequence[int],
+    timestamps: Sequence[float],
+    runtimes: Sequence[float],
+    columns: dict[str, list[Any]],
+) -> pa.Table:
     import pyarrow as pa
 
     arrays = [arrow.numeric(steps, "int"), arrow.numeric(timestamps, "float"),
@@ -40,21 +70,49 @@ def history_chunk(
     for name, values in columns.items():
         arrays.append(arrow.column(values))
         names.append(name)
-    return _write(pa.Table.from_arrays(arrays, names=names))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def histogram_chunks(rows: Sequence[tuple[str, int, float, list[float], list[float]]]
+                     ) -> list[bytes]:
+    """Parquet bytes for histogram rows ``(key, step, timestamp, edges, counts)``, split as
+    ``history_chunks`` splits."""
+    return [_write(part) for part in _split(_histogram_table(rows))]
 
 
 def histogram_chunk(rows: Sequence[tuple[str, int, float, list[float], list[float]]]) -> bytes:
-    """Parquet bytes for histogram rows ``(key, step, timestamp, edges, counts)``."""
+    """One chunk of histogram rows, however large (tests; checkpoints write
+    ``histogram_chunks``)."""
+    return _write(_histogram_table(rows))
+
+
+def _histogram_table(rows: Sequence[tuple[str, int, float, list[float], list[float]]]
+                     ) -> pa.Table:
     import pyarrow as pa
 
-    keys = [r[0] for r in rows]
-    table = pa.Table.from_arrays(
-        [arrow.strings(keys), arrow.numeric([r[1] for r in rows], "int"),
+    return pa.Table.from_arrays(
+        [arrow.strings([r[0] for r in rows]), arrow.numeric([r[1] for r in rows], "int"),
          arrow.numeric([r[2] for r in rows], "float"), arrow.float_lists([r[3] for r in rows]),
          arrow.float_lists([r[4] for r in rows])],
         names=["key", STEP, TIMESTAMP, "edges", "counts"],
     )
-    return _write(table)
+
+
+def decoded_size(table: pa.Table) -> int:
+    """What ``table`` takes once a reader decoded it, as ``read_parquet`` measures it against
+    ``MAX_CHUNK_BYTES``: what a writer checks before it writes a file it cannot split."""
+    return sum(_decoded_bytes(batch) for batch in table.to_batches())
+
+
+def _split(table: pa.Table) -> list[pa.Table]:
+    """``table`` in consecutive slices that each decode to at most the write bound, measured
+    as ``read_parquet`` measures (one row always fits: ``log()`` bounds a step far lower)."""
+    limit = MAX_CHUNK_BYTES // WRITE_SHARE
+    size = decoded_size(table)
+    if size <= limit or table.num_rows <= 1:
+        return [table]
+    half = table.num_rows // 2
+    return _split(table.slice(0, half)) + _split(table.slice(half))
 
 
 def _write(table: pa.Table) -> bytes:
@@ -126,7 +184,8 @@ def read_parquet(
 
 def _decoded_bytes(batch: pa.RecordBatch) -> int:
     """What ``batch`` takes once its dictionary columns are expanded (their offsets and the
-    bytes of the value each row points at), measured without expanding them."""
+    bytes of the value each row points at), measured without expanding them: the one measure
+    of the reader's bound and of the writer's split."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -135,6 +194,9 @@ def _decoded_bytes(batch: pa.RecordBatch) -> int:
         if pa.types.is_dictionary(column.type):
             lengths = pc.binary_length(column.dictionary).take(column.indices)
             size += 8 * len(column) + (pc.sum(lengths).as_py() or 0)
+        elif pa.types.is_string(column.type) or pa.types.is_binary(column.type):
+            # as the reader counts it once read as a dictionary: a writer's plain column
+            size += 8 * len(column) + (pc.sum(pc.binary_length(column)).as_py() or 0)
         else:
             size += column.nbytes
     return size

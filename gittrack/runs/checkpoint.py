@@ -37,25 +37,21 @@ class Checkpointer:
         self.next_chunk = next_chunk_number(repo, head)
 
     def write(self, snapshots: Sequence[Snapshot], run_yaml: dict[str, Any]) -> CommitId:
-        """Commit every snapshot's rows (one chunk each) and the last one's state."""
+        """Commit every snapshot's rows and the last one's state.
+
+        A snapshot's rows make one chunk, or several consecutive ones when one would decode
+        to more than a reader accepts (``table.history_chunks``); ``history/N`` and
+        ``histograms/N`` share the numbers of the snapshot that wrote them."""
         files: dict[str, bytes | None] = {}
         number = self.next_chunk
         for snap in snapshots:
-            wrote = False
-            if snap.history.rows:
-                h = snap.history
-                times = h.timestamps()
-                runtimes = [t - snap.start_time for t in times]
-                files[layout.chunk_name(layout.HISTORY_DIR, number)] = table.history_chunk(
-                    h.steps(), times, runtimes, h.columns()
-                )
-                wrote = True
-            if snap.histograms:
-                files[layout.chunk_name(layout.HISTOGRAMS_DIR, number)] = table.histogram_chunk(
-                    snap.histograms
-                )
-                wrote = True
-            number += wrote
+            parts = {layout.HISTORY_DIR: self._history(snap),
+                     layout.HISTOGRAMS_DIR: table.histogram_chunks(snap.histograms)
+                     if snap.histograms else []}
+            for folder, chunks in parts.items():
+                for offset, data in enumerate(chunks):
+                    files[layout.chunk_name(folder, number + offset)] = data
+            number += max(len(chunks) for chunks in parts.values())
         last = snapshots[-1]
         files[layout.RUN_YAML] = yamlio.dump(run_yaml)
         files[layout.CONFIG_YAML] = yamlio.dump(last.config)
@@ -73,6 +69,15 @@ class Checkpointer:
         self.head = commit
         self.next_chunk = number
         return commit
+
+    @staticmethod
+    def _history(snap: Snapshot) -> list[bytes]:
+        if not snap.history.rows:
+            return []
+        h = snap.history
+        times = h.timestamps()
+        return table.history_chunks(h.steps(), times, [t - snap.start_time for t in times],
+                                    h.columns())
 
 
 _FIRST_KEYS = ("format", "id", "name", "project", "group", "job_type", "tags", "notes", "state",

@@ -243,3 +243,18 @@ def test_writing_more_entries_than_readers_accept_is_refused(
     rows = [ManifestEntry(path=f"f{i}", digest="d" * 64, size=0, blob="b" * 64) for i in range(3)]
     with pytest.raises(InvalidValueError, match="at most 2 files"):
         write_manifest(rows)
+
+
+def test_writing_a_manifest_larger_than_readers_accept_is_refused(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 8, "stored and read back equal, or refused": a manifest cannot be split, so one
+    that would decode to more than the reader bound is refused when written, not when read."""
+    from gittrack.formats import table
+
+    monkeypatch.setattr(table, "MAX_CHUNK_BYTES", 64 << 10)
+    rows = [ManifestEntry(path=f"{i:04d}" + "p" * 400, digest="d" * 64, size=0, blob="b" * 64)
+            for i in range(150)]
+    assert read_manifest(write_manifest(rows[:50])) == rows[:50]  # under the bound: read back
+    with pytest.raises(InvalidValueError, match=r"manifest\.parquet .* 65,536"):
+        write_manifest(rows)
