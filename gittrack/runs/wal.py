@@ -30,6 +30,7 @@ functions that ask whether a run is live here (``run_logs``, ``dead_log``) look 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import itertools
@@ -346,13 +347,52 @@ def segments(directory: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def read_records(directory: Path, after_seq: int) -> Iterator[tuple[Any, ...]]:
-    """Records with a sequence number above ``after_seq``, in order."""
-    for _, path in segments(directory):
+@dataclasses.dataclass(frozen=True, slots=True)
+class Damage:
+    """Bytes of a segment that are not records and not a torn end: records were lost there."""
+
+    segment: Path
+    offset: int
+    size: int
+
+    def __str__(self) -> str:
+        return f"{self.size} bytes at offset {self.offset} of {self.segment.name}"
+
+
+def read_records(
+    directory: Path, after_seq: int, damage: list[Damage] | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """Records with a sequence number above ``after_seq``, in order.
+
+    A torn end (a partial or zeroed record at the end of the last segment, nothing intact
+    after it: a process killed while writing it, before ``log()`` returned) ends the log
+    silently. Any other bytes that are not records (damage in the middle of a segment, or
+    at the end of an older one) are skipped, the records after them are read all the same,
+    and the damage is appended to ``damage``."""
+    found = segments(directory)
+    for index, (_, path) in enumerate(found):
         try:
             data = path.read_bytes()
         except FileNotFoundError:
             continue
-        for record in walcodec.decode_all(data):
+        pos = 0
+        for start, end, record in walcodec.scan(data):
+            if start > pos and damage is not None:
+                damage.append(Damage(path, pos, start - pos))
+            pos = end
             if record[1] > after_seq:
                 yield record
+        last = index == len(found) - 1
+        if damage is not None and not _clean_end(data, pos, last):
+            damage.append(Damage(path, pos, len(data.rstrip(b"\0")) - pos))
+
+
+def _clean_end(data: bytes, pos: int, last: bool) -> bool:
+    """Whether ``data[pos:]``, after the last intact record, is an unused end (zeros) or, in
+    the last segment, one torn record: it runs past the end, or only zeros follow it."""
+    if not data[pos:].strip(b"\0"):
+        return True
+    if not last:
+        return False
+    end = walcodec.declared_end(data, pos)
+    return end is None or end >= len(data) or not data[end:].strip(b"\0")
