@@ -3,7 +3,7 @@
 The payload is a pickle of plain data only (tuples, lists, dicts, str, numbers, bool, None,
 and ``Histogram``):
 about 1 µs per ``log()`` call, where JSON costs 9 µs. The unpickler refuses every other global, so
-a WAL file cannot run code. A record cut short by a kill, or damaged, ends the readable log: a
+a WAL file cannot run code. A record cut short by a kill ends the readable log: a
 ``log()`` call returns only after its whole record was handed to the kernel, so a torn last
 record is one that was never acknowledged.
 """

@@ -5,7 +5,8 @@ run whose log cannot be folded (a full disk, a stale ``<ref>.lock``, data that c
 written, a bug) is reported with the reason and skipped, and its log is kept, never deleted.
 A failure that retrying will not fix puts the log in quarantine (``wal.QUARANTINE_FILE``): the
 automatic passes then report it without reading it again, and ``gittrack recover`` (or resuming
-the run) retries it.
+the run) retries it. A damaged log (``wal.Damage``) is folded up to and past the damage, then
+kept in quarantine as the evidence of what was lost.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@
 - ``<first-seq>.wal``: segments of framed records (``gittrack.formats.walcodec``), copied
   into a shared memory mapping of the file (no syscall and no ``fsync`` per record: the page
   cache survives a killed process; checkpoints fsync). Unused space at the end reads as zeros,
-  which end the log. A checkpoint starts a new segment; older segments are deleted once the
+  which end the log; so does a torn last record. Damage anywhere else is skipped and reported
+  (``read_records``). A checkpoint starts a new segment; older segments are deleted once the
   checkpoint holding their records is committed.
 - ``writer``: a random token naming the process that writes this log; its checkpoints carry
   it (``resume.yaml``), so a fold knows whether the run's head continues this log or was
@@ -308,7 +309,7 @@ def _create_segment(path: Path) -> int:
 def _holds_records(fd: int) -> bool:
     with open(os.dup(fd), "rb") as f:
         data = f.read()
-    return next(walcodec.decode_all(data), None) is not None
+    return next(walcodec.scan(data), None) is not None  # an intact record, even after damage
 
 
 def _reserve(fd: int, size: int, min_size: int) -> int:
