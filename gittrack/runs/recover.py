@@ -5,7 +5,8 @@ run whose log cannot be folded (a full disk, a stale ``<ref>.lock``, data that c
 written, a bug) is reported with the reason and skipped, and its log is kept, never deleted.
 A failure that retrying will not fix puts the log in quarantine (``wal.QUARANTINE_FILE``): the
 automatic passes then report it without reading it again, and ``gittrack recover`` (or resuming
-the run) retries it.
+the run) retries it. A damaged log (``wal.Damage``) is folded up to and past the damage, then
+kept in quarantine as the evidence of what was lost.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from gittrack._version import __version__
 from gittrack.errors import ConflictError, GittrackError, GittrackWarning, RepositoryError
 from gittrack.runs.wal import (
     QUARANTINE_FILE,
+    Damage,
     RunLock,
     is_held,
     read_records,
@@ -181,6 +183,19 @@ def _quarantine(directory: Path, reason: str) -> None:
                                                  errors="replace")
 
 
+class _DamagedLogError(GittrackError):
+    """The log holds damaged bytes: every intact record around them was folded, the log is
+    kept (in quarantine) as the evidence of what was lost."""
+
+    def __init__(self, damage: list[Damage]) -> None:
+        where = "; ".join(str(d) for d in damage)
+        super().__init__(
+            f"the log is damaged ({where}): the records in those bytes are lost, every intact "
+            "record before and after them was folded into the run; delete the folder once "
+            "you have looked at it"
+        )
+
+
 class _ForeignLogError(ConflictError):
     """The run's head was written by another process since this log's last checkpoint."""
 
@@ -225,18 +240,23 @@ def _fold(
     )
     last_time = None
     replayed = 0
-    for record in read_records(directory, state.seq):
+    damage: list[Damage] = []
+    for record in read_records(directory, state.seq, damage):
         state.apply(record)
         replayed += 1
         if record[0] == "log":
             last_time = record[2]
     if cp.info.get("state") != "running" and not replayed:
+        if damage:  # folded by an earlier pass: the log stays until someone looks at it
+            raise _DamagedLogError(damage)
         return  # finished cleanly; only the WAL folder was left behind
     snap = state.snapshot(final=True)
     info = {k: v for k, v in cp.info.items() if k not in ("metrics",)}
     ended = max(last_time or 0.0, parse_iso(cp.info.get("updated_at") or cp.info["created_at"]))
     doc = run_document(info, snap, state="crashed", now=time.time(), ended=ended)
     Checkpointer(repo, run_id, cp.commit).write([snap], doc)
+    if damage:  # recovered what could be; the log is kept and the run named in a warning
+        raise _DamagedLogError(damage)
 
 
 def _remove_stale_temp(directory: Path) -> None:

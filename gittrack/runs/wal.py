@@ -5,7 +5,8 @@
 - ``<first-seq>.wal``: segments of framed records (``gittrack.formats.walcodec``), copied
   into a shared memory mapping of the file (no syscall and no ``fsync`` per record: the page
   cache survives a killed process; checkpoints fsync). Unused space at the end reads as zeros,
-  which end the log. A checkpoint starts a new segment; older segments are deleted once the
+  which end the log; so does a torn last record. Damage anywhere else is skipped and reported
+  (``read_records``). A checkpoint starts a new segment; older segments are deleted once the
   checkpoint holding their records is committed.
 - ``writer``: a random token naming the process that writes this log; its checkpoints carry
   it (``resume.yaml``), so a fold knows whether the run's head continues this log or was
@@ -30,6 +31,7 @@ functions that ask whether a run is live here (``run_logs``, ``dead_log``) look 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import itertools
@@ -307,7 +309,7 @@ def _create_segment(path: Path) -> int:
 def _holds_records(fd: int) -> bool:
     with open(os.dup(fd), "rb") as f:
         data = f.read()
-    return next(walcodec.decode_all(data), None) is not None
+    return next(walcodec.scan(data), None) is not None  # an intact record, even after damage
 
 
 def _reserve(fd: int, size: int, min_size: int) -> int:
@@ -346,13 +348,52 @@ def segments(directory: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def read_records(directory: Path, after_seq: int) -> Iterator[tuple[Any, ...]]:
-    """Records with a sequence number above ``after_seq``, in order."""
-    for _, path in segments(directory):
+@dataclasses.dataclass(frozen=True, slots=True)
+class Damage:
+    """Bytes of a segment that are not records and not a torn end: records were lost there."""
+
+    segment: Path
+    offset: int
+    size: int
+
+    def __str__(self) -> str:
+        return f"{self.size} bytes at offset {self.offset} of {self.segment.name}"
+
+
+def read_records(
+    directory: Path, after_seq: int, damage: list[Damage] | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """Records with a sequence number above ``after_seq``, in order.
+
+    A torn end (a partial or zeroed record at the end of the last segment, nothing intact
+    after it: a process killed while writing it, before ``log()`` returned) ends the log
+    silently. Any other bytes that are not records (damage in the middle of a segment, or
+    at the end of an older one) are skipped, the records after them are read all the same,
+    and the damage is appended to ``damage``."""
+    found = segments(directory)
+    for index, (_, path) in enumerate(found):
         try:
             data = path.read_bytes()
         except FileNotFoundError:
             continue
-        for record in walcodec.decode_all(data):
+        pos = 0
+        for start, end, record in walcodec.scan(data):
+            if start > pos and damage is not None:
+                damage.append(Damage(path, pos, start - pos))
+            pos = end
             if record[1] > after_seq:
                 yield record
+        last = index == len(found) - 1
+        if damage is not None and not _clean_end(data, pos, last):
+            damage.append(Damage(path, pos, len(data.rstrip(b"\0")) - pos))
+
+
+def _clean_end(data: bytes, pos: int, last: bool) -> bool:
+    """Whether ``data[pos:]``, after the last intact record, is an unused end (zeros) or, in
+    the last segment, one torn record: it runs past the end, or only zeros follow it."""
+    if not data[pos:].strip(b"\0"):
+        return True
+    if not last:
+        return False
+    end = walcodec.declared_end(data, pos)
+    return end is None or end >= len(data) or not data[end:].strip(b"\0")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -477,3 +479,110 @@ def test_a_killed_run_whose_log_holds_a_record_larger_than_a_segment(repo: Path)
     assert table.column("k19999" + "x" * 500).to_pylist() == [19999.0, None, None, None]
     assert table.column("after").to_pylist() == [None, 0, 1, 2]
     assert not (wal_dir(repo) / run_id).exists()
+
+
+DIES_AFTER_FIFTY = """
+import os, gittrack
+run = gittrack.init(id={run_id!r}, settings={{'quiet': True, 'checkpoint_interval': 3600}})
+for i in range(50):
+    run.log({{'x': i}})
+os.kill(os.getpid(), 9)
+"""
+
+
+def killed_after_fifty(repo: Path, run_id: str) -> Path:
+    """The only segment of a run killed (SIGKILL) after 50 steps, all in its log."""
+    proc = run_python(DIES_AFTER_FIFTY.format(run_id=run_id), cwd=repo, check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    segment = wal_dir(repo) / run_id / f"{1:016d}.wal"
+    assert len(list(read_records(segment.parent, 0))) == 50
+    return segment
+
+
+def logged(run_id: str) -> list[int]:
+    table = gittrack.Api(".").run(run_id).history(format="arrow")
+    return [int(x) for x in table.column("x").to_pylist()]
+
+
+def test_damage_in_the_middle_of_a_log_loses_only_the_damaged_records(
+    repo: Path, cli: Callable[..., CliResult]
+) -> None:
+    segment = killed_after_fifty(repo, "damaged")
+    with segment.open("r+b") as f:  # the reviewer's reproduction: 64 bytes in record 5 or so
+        f.seek(200)
+        f.write(b"\xff" * 64)
+    result = cli("recover")
+    assert result.exit_code != 0
+    # named from the first damaged record's start to the next intact record
+    found = re.search(rf"(\d+) bytes at offset (\d+) of {segment.name}", result.stdout)
+    assert found, result.stdout
+    size, offset = int(found[1]), int(found[2])
+    assert offset <= 200 and offset + size >= 264
+    # every intact record after the damage was folded; only the damaged ones are missing
+    with pytest.warns(GittrackWarning, match="damaged"):
+        steps = logged("damaged")
+    assert 45 <= len(steps) < 50 and steps[-1] == 49
+    assert set(range(10, 50)) <= set(steps)
+    # the evidence is kept, in quarantine, and named on every later pass
+    assert segment.is_file()
+    assert "of 0000000000000001.wal" in (segment.parent / "quarantine").read_text()
+    with pytest.warns(GittrackWarning, match="log is damaged"):
+        recover_dead_runs(pygit2.Repository(str(repo)))
+    assert cli("recover").exit_code != 0  # retried: nothing folded twice
+    with pytest.warns(GittrackWarning):
+        assert logged("damaged") == steps
+
+
+@pytest.mark.parametrize("damage", ["zeroed header", "bytes of a record"])
+def test_any_damage_before_intact_records_is_reported(repo: Path, damage: str) -> None:
+    segment = killed_after_fifty(repo, "damaged")
+    data = bytearray(segment.read_bytes())
+    first = walcodec.declared_end(bytes(data), 0)
+    assert first is not None
+    second = walcodec.declared_end(bytes(data), first)
+    assert second is not None
+    if damage == "zeroed header":  # used to read as the unused end of the segment
+        data[first:first + walcodec.HEADER_SIZE] = bytes(walcodec.HEADER_SIZE)
+    else:
+        data[second - 1] ^= 0xFF
+    segment.write_bytes(bytes(data))
+    with pytest.warns(GittrackWarning, match=f"at offset {first} of {segment.name}"):
+        assert recover_dead_runs(pygit2.Repository(str(repo))) == []
+    with pytest.warns(GittrackWarning):
+        assert logged("damaged") == [0, *range(2, 50)]
+    assert segment.is_file()
+
+
+@pytest.mark.parametrize("tear", ["half a record", "half a header", "payload zeroed"])
+def test_a_torn_last_record_is_folded_silently(repo: Path, tear: str) -> None:
+    segment = killed_after_fifty(repo, "torn")
+    data = segment.read_bytes()
+    ends = [end for _, end, _ in walcodec.scan(data)]
+    start, end = ends[-2], ends[-1]
+    if tear == "half a record":  # written with pwrite: the file ends inside the record
+        torn = data[:start + (end - start) // 2]
+    elif tear == "half a header":
+        torn = data[:start + 3]
+    else:  # copied into the mapping: its header, then the zeros of the reserved segment
+        torn = data[:start + walcodec.HEADER_SIZE] + bytes(len(data) - start - 8)
+    segment.write_bytes(torn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert recover_dead_runs(pygit2.Repository(str(repo))) == ["torn"]
+        assert logged("torn") == list(range(49))
+    assert not segment.parent.exists()
+
+
+def test_a_damaged_end_of_an_older_segment_is_reported(repo: Path) -> None:
+    directory = dead_run(repo, "split")
+    records = list(read_records(directory, 0))
+    older = directory / f"{1:016d}.wal"
+    # records 1 and 2, then record 3 cut short, in the older segment; 4 and 5 in the newer
+    third = walcodec.encode(records[2])
+    older.write_bytes(b"".join(walcodec.encode(r) for r in records[:2]) + third[:-3])
+    (directory / f"{4:016d}.wal").write_bytes(b"".join(walcodec.encode(r) for r in records[3:]))
+    with pytest.warns(GittrackWarning, match=f"of {older.name}"):
+        assert recover_dead_runs(pygit2.Repository(str(repo))) == []
+    with pytest.warns(GittrackWarning):
+        assert logged("split") == [0, 1, 3, 4]
+    assert older.is_file()
