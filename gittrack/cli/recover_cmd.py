@@ -30,18 +30,23 @@ def command(obj: CliContext) -> None:
     for run_id in report.recovered:
         console.print(_recovered_line(repo, run_id))
     for bad in report.unrecovered:
-        console.print(Text(f"could not recover run {bad.run_id}: {bad.reason}; its "
-                           f"write-ahead log is kept in {bad.directory}"))
+        what = "recovered run {} from a damaged log" if bad.damaged else "could not recover run {}"
+        console.print(Text(f"{what.format(bad.run_id)}: {bad.reason}; its write-ahead log is "
+                           f"kept in {bad.directory}"))
     if not report.recovered and not report.unrecovered:
         console.print("nothing to recover")
     for run_id in report.live:
         console.print(f"run {run_id} is being written by a live process: left alone")
-    if report.unrecovered:
-        count = len(report.unrecovered)
+    failed = [bad for bad in report.unrecovered if not bad.damaged]
+    if failed:
+        count = len(failed)
         raise GittrackError(
             f"{count} run{'s' if count > 1 else ''} could not be recovered (listed above); "
             "nothing was deleted: fix the cause and run `gittrack recover` again"
         )
+    if report.unrecovered:
+        raise GittrackError("records were lost to damaged write-ahead logs (listed above); "
+                            "each log is kept: delete its folder once you have looked at it")
 
 
 def _recovered_line(repo: pygit2.Repository, run_id: RunId) -> Text:

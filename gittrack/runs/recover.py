@@ -54,11 +54,16 @@ class Unrecovered:
     run_id: RunId
     directory: Path
     reason: str
+    damaged: bool = False
+    """The log was folded around damaged bytes; it is kept as the evidence of what was lost."""
 
     @property
     def message(self) -> str:
         if not self.run_id:  # a wal folder that could not be listed
             return f"cannot look for crashed runs in {self.directory} ({self.reason})"
+        if self.damaged:
+            return (f"run {self.run_id} was recovered from a damaged write-ahead log "
+                    f"({self.reason}); the log is kept in {self.directory}")
         return (f"run {self.run_id} crashed and its write-ahead log cannot be folded "
                 f"({self.reason}); the log is kept in {self.directory}: `gittrack recover` "
                 f"retries it, `gittrack rm {self.run_id}` deletes the run and its log")
@@ -99,7 +104,8 @@ def _recover_one(
     try:
         recovered = recover_run(repo, run_id, directory, retry=retry)
     except Exception as exc:  # any failure is this run's: report it and go on with the rest
-        report.unrecovered.append(Unrecovered(run_id, directory, describe(exc)))
+        damaged = isinstance(exc, _DamagedLogError)
+        report.unrecovered.append(Unrecovered(run_id, directory, describe(exc), damaged))
         return
     (report.recovered if recovered else report.live).append(run_id)
 

@@ -513,6 +513,8 @@ def test_damage_in_the_middle_of_a_log_loses_only_the_damaged_records(
         f.write(b"\xff" * 64)
     result = cli("recover")
     assert result.exit_code != 0
+    assert "recovered run damaged from a damaged log" in result.stdout, result.stdout
+    assert "records were lost to damaged write-ahead logs" in result.stderr
     # named from the first damaged record's start to the next intact record
     found = re.search(rf"(\d+) bytes at offset (\d+) of {segment.name}", result.stdout)
     assert found, result.stdout
