@@ -32,11 +32,11 @@ from gittrack.errors import (
     UsageError,
     VersionRemovedError,
 )
-from gittrack.git import history, refs
+from gittrack.git import history, namespace, refs
 from gittrack.git.codestate import is_valid_ref_component
 from gittrack.types import CommitId, RefName
 
-ALIASES_PREFIX = "refs/gittrack/aliases/"
+ALIASES_PREFIX = namespace.ALIASES
 LATEST = "latest"
 _VERSION = re.compile(r"\Av(\d+)\Z")
 _RETRIES = 20

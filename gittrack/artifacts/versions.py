@@ -39,7 +39,7 @@ from gittrack.errors import (
     VersionRemovedError,
 )
 from gittrack.formats import yamlio
-from gittrack.git import objects, refs
+from gittrack.git import namespace, objects, refs
 from gittrack.git.codestate import is_valid_ref_component
 from gittrack.types import CommitId, RefName
 
@@ -47,7 +47,7 @@ FORMAT = 1
 GAPS_FORMAT = 2
 """Format of a version with a removed version below it: its chain's numbers are not depths, so
 a gittrack that reads only format 1 (and resolves ``vN`` by depth) must refuse it."""
-ARTIFACTS_PREFIX = "refs/gittrack/artifacts/"
+ARTIFACTS_PREFIX = namespace.ARTIFACTS
 ARTIFACT_YAML = "artifact.yaml"
 MANIFEST = "manifest.parquet"
 _RETRIES = 20

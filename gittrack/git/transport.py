@@ -21,6 +21,7 @@ import pygit2
 
 from gittrack.errors import PushRejectedError, RepositoryError, TransportError, UsageError
 from gittrack.formats.values import readable
+from gittrack.git import namespace
 from gittrack.git.refs import common_dir
 from gittrack.urls import strip_credentials, strip_credentials_in
 
@@ -283,7 +284,7 @@ def positional(remote: str) -> str:
     return remote
 
 
-def ls_remote(repo: pygit2.Repository, remote: str, prefix: str = "refs/gittrack/",
+def ls_remote(repo: pygit2.Repository, remote: str, prefix: str = namespace.ROOT,
               also: Sequence[str] = ()) -> dict[str, str]:
     """The remote's refs under ``prefix`` and those named in ``also``: ref name → commit id
     (one round trip)."""

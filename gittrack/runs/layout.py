@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from gittrack.git import namespace
 from gittrack.types import RefName, RunId
 
 FORMAT = 1
-RUNS_PREFIX = "refs/gittrack/runs/"
+RUNS_PREFIX = namespace.RUNS
 
 RUN_YAML = "run.yaml"
 CONFIG_YAML = "config.yaml"

@@ -15,11 +15,11 @@ import enum
 
 import pygit2
 
-from gittrack.git import history
+from gittrack.git import history, namespace
 from gittrack.types import CommitId
 
-ALIASES = "refs/gittrack/aliases/"
-ARTIFACTS = "refs/gittrack/artifacts/"
+ALIASES = namespace.ALIASES
+ARTIFACTS = namespace.ARTIFACTS
 
 
 class Standing(enum.Enum):
@@ -81,7 +81,7 @@ def _standing(repo: pygit2.Repository, ref: str, local: str | None, remote: str 
 
 def kind_and_name(ref: str) -> str:
     """``refs/gittrack/runs/abc`` → ``run abc``, for messages."""
-    rest = ref.removeprefix("refs/gittrack/")
+    rest = ref.removeprefix(namespace.ROOT)
     kind, _, name = rest.partition("/")
     label = {"runs": "run", "artifacts": "artifact", "aliases": "alias"}.get(kind, kind)
     if label == "alias":

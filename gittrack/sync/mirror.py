@@ -24,24 +24,24 @@ from pathlib import Path
 import pygit2
 
 from gittrack.errors import TransportError
-from gittrack.git import objects, refs, transport
+from gittrack.git import namespace, objects, refs, transport
 from gittrack.sync import localio
 from gittrack.types import CommitId, RefName
 
-LOCAL_ROOT = "refs/gittrack/"
-MIRROR_ROOT = "refs/gittrack-remotes/"
+LOCAL_ROOT = namespace.ROOT
+MIRROR_ROOT = namespace.MIRROR_ROOT
 # Aliases move anywhere, so "who moved it" needs the value both sides agreed on at the last
 # push or pull (a fetch alone must not change it): kept apart from the mirror. A run or
 # artifact the remote deleted while this clone keeps it (it has local changes) leaves its last
 # value there too, once its mirror ref is pruned: a tombstone, so later syncs still know.
-BASE_ROOT = "refs/gittrack-sync/"
-ALIASES = "refs/gittrack/aliases/"
+BASE_ROOT = namespace.BASE_ROOT
+ALIASES = namespace.ALIASES
 # Written on the remote by every gittrack push that deletes refs there (rm --remote, purge,
 # artifact rm): "refs were deleted here". A remote left with no run or artifact is trusted
 # to have had them deleted only if it carries this mark; one without it (emptied by hand, or
 # replaced by a new repository at the same URL) says nothing about deletions. Outside
 # ``LOCAL_ROOT``, so nothing that lists runs, artifacts or aliases ever sees it.
-DELETED_MARK = RefName("refs/gittrack-meta/deleted")
+DELETED_MARK = namespace.DELETED_MARK
 _SAFE = re.compile(r"\A[A-Za-z0-9._-]+\Z")
 _ATTEMPTS = 3
 
@@ -112,7 +112,7 @@ def fetch_refspec(key: str) -> str:
 
 
 def snapshot(repo: pygit2.Repository, key: str) -> Snapshot:
-    every = refs.list_refs(repo, "refs/gittrack")  # all three roots start so
+    every = refs.list_refs(repo, namespace.EVERY)  # all three roots start so
     mirror, base = mirror_prefix(key), f"{BASE_ROOT}{key}/"
     local: dict[str, CommitId] = {}
     mirrored: dict[str, CommitId] = {}
@@ -204,7 +204,7 @@ def known_elsewhere(repo: pygit2.Repository, key: str, marked: bool) -> dict[str
     if not marked or key in transport.remotes(repo):
         return {}
     found: dict[str, CommitId] = {}
-    for name, sha in refs.list_refs(repo, "refs/gittrack").items():
+    for name, sha in refs.list_refs(repo, namespace.EVERY).items():
         for root in (MIRROR_ROOT, BASE_ROOT):
             other, _, rest = name[len(root):].partition("/")
             if name.startswith(root) and other != key and rest:

@@ -16,7 +16,7 @@ import pygit2
 
 from gittrack.errors import DeletedOnRemoteError, GittrackError, UsageError
 from gittrack.formats.values import readable
-from gittrack.git import history, transport
+from gittrack.git import history, namespace, transport
 from gittrack.runs.view import RunView, all_runs
 from gittrack.sync.blobsync import upload_missing
 from gittrack.sync.compare import is_artifact, kind_and_name
@@ -51,7 +51,7 @@ def pushed_commits(lines: Iterable[str]) -> list[str]:
     for line in lines:
         fields = line.split()
         if len(fields) == 4 and fields[1] != _ZERO and not fields[0].startswith(
-                "refs/gittrack"):
+                namespace.EVERY):
             found.append(fields[1])
     return found
 
@@ -86,7 +86,7 @@ def run_hook(repo: pygit2.Repository, remote: str | None, lines: list[str]) -> P
 def _carried(lines: list[str]) -> list[list[str]]:
     """Lines for refs/gittrack/* refs: the push itself carries runs (``remote setup --push``)."""
     return [f for f in (line.split() for line in lines)
-            if len(f) == 4 and f[2].startswith("refs/gittrack/") and f[1] != _ZERO]
+            if len(f) == 4 and f[2].startswith(namespace.ROOT) and f[1] != _ZERO]
 
 
 def _refuse_deleted(repo: pygit2.Repository, remote: str | None,

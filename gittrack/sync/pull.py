@@ -29,14 +29,14 @@ import enum
 
 import pygit2
 
-from gittrack.git import refs, transport
+from gittrack.git import namespace, refs, transport
 from gittrack.git.repo import every_gittrack_dir
 from gittrack.sync import localio, mirror
 from gittrack.sync.compare import RefState, Standing, compare, is_artifact, local_changes
 from gittrack.types import CommitId, RefName
 
 TAKE = (Standing.REMOTE_ONLY, Standing.BEHIND)
-RUNS = "refs/gittrack/runs/"
+RUNS = namespace.RUNS
 
 
 class KeptBecause(enum.Enum):

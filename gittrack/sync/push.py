@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 import pygit2
 
 from gittrack.errors import PushRejectedError
-from gittrack.git import transport
+from gittrack.git import namespace, transport
 from gittrack.sync import localio, mirror
 from gittrack.sync.blobsync import BlobReport, upload_missing
 from gittrack.sync.compare import RefState, Standing, compare, is_artifact
@@ -32,7 +32,7 @@ from gittrack.types import CommitId
 
 SEND = (Standing.LOCAL_ONLY, Standing.AHEAD)
 HELD = (Standing.BEHIND, Standing.DIVERGED, Standing.DELETED)
-RUNS = "refs/gittrack/runs/"
+RUNS = namespace.RUNS
 _ATTEMPTS = 3
 # Rejections that mean "the remote moved under us", worth comparing again and retrying.
 _RACES = ("stale info", "fetch first", "non-fast-forward", "lock", "already exists")

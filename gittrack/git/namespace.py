@@ -1,0 +1,27 @@
+"""The ref namespace gittrack owns, named once (docs/format.md "Refs").
+
+``refs/gittrack/`` holds what is shared (runs, artifacts, aliases); the other roots are
+local bookkeeping of sync (``refs/gittrack-remotes/``, ``refs/gittrack-sync/``) or a mark on a
+remote (``refs/gittrack-meta/deleted``). Every module that builds or parses a gittrack ref name
+takes its prefix from here.
+"""
+
+from __future__ import annotations
+
+from gittrack.types import RefName
+
+ROOT = "refs/gittrack/"
+RUNS = f"{ROOT}runs/"
+ARTIFACTS = f"{ROOT}artifacts/"
+ALIASES = f"{ROOT}aliases/"
+MIRROR_ROOT = "refs/gittrack-remotes/"
+"""The remote's ``refs/gittrack/*`` as last fetched or pushed, per remote (local only)."""
+BASE_ROOT = "refs/gittrack-sync/"
+"""Each alias's value at the last sync, per remote: a tombstone once pruned (local only)."""
+DELETED_MARK = RefName("refs/gittrack-meta/deleted")
+EVERY = "refs/gittrack"
+"""The common prefix of every root above: listing it lists all of gittrack's refs at once."""
+"""Set on a remote by every gittrack push that deletes refs there (docs/sync.md)."""
+
+__all__ = ["ALIASES", "ARTIFACTS", "BASE_ROOT", "DELETED_MARK", "EVERY", "MIRROR_ROOT", "ROOT",
+           "RUNS"]
