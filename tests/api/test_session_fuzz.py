@@ -6,7 +6,6 @@ next ``init()``, ``Api().runs()`` and the ``runs``/``show`` commands all work.""
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from gittrack.formats.values import MAX_DEPTH
 from gittrack.runs import layout
 from gittrack.types import RunId
 from tests.conftest import CliResult
+from tests.runs.test_live import canon  # NaN equal to NaN, for ==
 
 AFTER = "zz/after"  # logged after the fuzzed calls: the run must still take data
 
@@ -86,15 +86,6 @@ mapping = st.dictionaries(top_keys, plain_values, min_size=1, max_size=3)
 
 
 # -- what a stored value must read back as --------------------------------------------------------
-def canon(value: Any) -> Any:
-    """NaN equal to NaN, so values compare with ``==``."""
-    if isinstance(value, float) and math.isnan(value):
-        return "<NaN>"
-    if isinstance(value, dict):
-        return {k: canon(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [canon(v) for v in value]
-    return value
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -240,19 +240,7 @@ def test_a_history_bomb_is_refused_within_bounded_memory(tmp_path: Path) -> None
     zeros = pa.table({"_step": pa.array(np.zeros(1 << 20, dtype=np.int64))})
     path = tmp_path / "000000.parquet"
     assert _bomb(path, zeros, 160) < 20 << 20
-    code = textwrap.dedent(f"""
-        import resource, sys
-        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
-        from gittrack.errors import FormatError
-        from gittrack.formats import table
-        try:
-            table.read_chunk(open({str(path)!r}, "rb").read(), what="history/000000.parquet")
-        except FormatError as exc:
-            print(exc)
-            sys.exit(6)
-    """)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False)
+    done = _read_under_a_memory_limit(path)
     assert done.returncode == 6, done.stderr
     assert "history/000000.parquet" in done.stdout and "more than the" in done.stdout
 
@@ -288,6 +276,20 @@ def test_a_repeated_string_bomb_is_measured_before_it_is_expanded(tmp_path: Path
     pq.write_table(pa.table({"_step": pa.array(range(2000), pa.int64()), "text": column}), path,
                    compression="zstd")
     assert path.stat().st_size < 1 << 20
+    done = _read_under_a_memory_limit(path)
+    assert done.returncode == 6, done.stderr
+    assert "history/000000.parquet: its data takes" in done.stdout
+
+
+def test_strings_read_back_as_plain_strings() -> None:
+    chunk = table.read_chunk(_sample_chunk())
+    assert chunk.schema.field("name").type == pa.string()
+    assert chunk.column("name").to_pylist()[:2] == ["row 0", "row 1"]
+
+
+def _read_under_a_memory_limit(path: Path) -> subprocess.CompletedProcess[str]:
+    """Read ``path`` as a history chunk in a fresh interpreter limited to 1.5 GiB; exit 6 with
+    the message on a FormatError (a bomb that expanded would die of MemoryError instead)."""
     code = textwrap.dedent(f"""
         import resource, sys
         resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
@@ -299,13 +301,5 @@ def test_a_repeated_string_bomb_is_measured_before_it_is_expanded(tmp_path: Path
             print(exc)
             sys.exit(6)
     """)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)
-    assert done.returncode == 6, done.stderr
-    assert "history/000000.parquet: its data takes" in done.stdout
-
-
-def test_strings_read_back_as_plain_strings() -> None:
-    chunk = table.read_chunk(_sample_chunk())
-    assert chunk.schema.field("name").type == pa.string()
-    assert chunk.column("name").to_pylist()[:2] == ["row 0", "row 1"]
