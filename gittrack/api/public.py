@@ -9,12 +9,10 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-import pygit2
-
 from gittrack.artifacts import versions
 from gittrack.artifacts.view import ArtifactVersion
 from gittrack.errors import GittrackError, GittrackWarning, RepositoryError, VersionRemovedError
-from gittrack.git.repo import discover
+from gittrack.git.repo import Repository, discover
 from gittrack.runs.lineage import consumers, producer, recorded_by
 from gittrack.runs.query import compile_filter
 from gittrack.runs.recover import recover_dead_runs
@@ -30,7 +28,7 @@ class Api:
     """
 
     def __init__(self, repo: str | os.PathLike[str] = ".") -> None:
-        self._repo: pygit2.Repository = discover(repo)
+        self._repo: Repository = discover(repo)
         with contextlib.suppress(GittrackError, OSError):  # read-only: show runs as they are
             recover_dead_runs(self._repo)
 

@@ -34,6 +34,7 @@ from gittrack.errors import (
 )
 from gittrack.git import history, namespace, refs
 from gittrack.git.codestate import is_valid_ref_component
+from gittrack.git.repo import Repository
 from gittrack.types import CommitId, RefName
 
 ALIASES_PREFIX = namespace.ALIASES
@@ -67,14 +68,14 @@ def check_alias(alias: object) -> str:
     return alias
 
 
-def aliases(repo: pygit2.Repository, name: str) -> dict[str, CommitId]:
+def aliases(repo: Repository, name: str) -> dict[str, CommitId]:
     """The user aliases of artifact ``name`` (``latest`` not included), by alias. A ref whose
     alias is not valid (``is_valid_alias``) is left out with a warning naming it."""
     return {alias: commit for alias, commit in alias_refs_of(repo, name).items()
             if _valid_or_warn(name, alias)}
 
 
-def alias_refs_of(repo: pygit2.Repository, name: str) -> dict[str, CommitId]:
+def alias_refs_of(repo: Repository, name: str) -> dict[str, CommitId]:
     """Every ref under ``aliases/NAME/``, valid or not, by what follows the prefix: what
     deleting the artifact deletes."""
     prefix = f"{ALIASES_PREFIX}{name}/"
@@ -82,7 +83,7 @@ def alias_refs_of(repo: pygit2.Repository, name: str) -> dict[str, CommitId]:
     return {ref[len(prefix):]: commit for ref, commit in sorted(found.items())}
 
 
-def all_aliases(repo: pygit2.Repository) -> dict[str, dict[str, CommitId]]:
+def all_aliases(repo: Repository) -> dict[str, dict[str, CommitId]]:
     """Every artifact's aliases, from one listing of the refs (invalid ones left out, as in
     ``aliases``)."""
     out: dict[str, dict[str, CommitId]] = {}
@@ -102,7 +103,7 @@ def _valid_or_warn(name: str, alias: str) -> bool:
     return False
 
 
-def aliases_of(repo: pygit2.Repository, name: str, commit: CommitId,
+def aliases_of(repo: Repository, name: str, commit: CommitId,
                known: dict[str, CommitId] | None = None) -> list[str]:
     """The aliases naming ``commit``: ``latest`` first when it is the head."""
     found = [a for a, c in (aliases(repo, name) if known is None else known).items()
@@ -110,7 +111,7 @@ def aliases_of(repo: pygit2.Repository, name: str, commit: CommitId,
     return [LATEST, *found] if head(repo, name) == commit else found
 
 
-def set_alias(repo: pygit2.Repository, name: str, alias: str, commit: CommitId) -> None:
+def set_alias(repo: Repository, name: str, alias: str, commit: CommitId) -> None:
     """Point ``alias`` at ``commit``, wherever it pointed before (aliases move)."""
     check_alias(alias)
     ref = alias_ref(name, alias)
@@ -126,7 +127,7 @@ def set_alias(repo: pygit2.Repository, name: str, alias: str, commit: CommitId) 
     raise ConflictError(f"alias {name}:{alias} keeps moving under us; try again")
 
 
-def remove_alias(repo: pygit2.Repository, name: str, alias: str) -> None:
+def remove_alias(repo: Repository, name: str, alias: str) -> None:
     """Delete ``alias``; one that is not valid only by its exact ref name, so that a user can
     clean up what a remote forged (``latest``, ``v5``, ``nested/x``)."""
     if not (alias in alias_refs_of(repo, name) and not is_valid_alias(alias)):
@@ -149,7 +150,7 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return name, selector or LATEST
 
 
-def resolve(repo: pygit2.Repository, spec: str) -> CommitId:
+def resolve(repo: Repository, spec: str) -> CommitId:
     """The commit of the version ``spec`` names; ``NotFoundError`` saying what exists."""
     name, selector = parse_spec(spec)
     tip = head(repo, name)
@@ -169,7 +170,7 @@ def resolve(repo: pygit2.Repository, spec: str) -> CommitId:
     raise NotFoundError(f"artifact {name} has no alias {selector!r} (aliases: {existing})")
 
 
-def _follow(repo: pygit2.Repository, name: str, alias: str, commit: CommitId,
+def _follow(repo: Repository, name: str, alias: str, commit: CommitId,
             tip: CommitId) -> CommitId:
     """The version an alias names. An alias off the chain was left by a rewrite (a version
     removed on a remote, its chain taken with ``pull --force``): it names the old copy of a

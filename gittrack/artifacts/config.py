@@ -21,8 +21,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import pygit2
-
 from gittrack.crypto.atomic import reason, write_atomic
 from gittrack.errors import (
     FormatError,
@@ -32,7 +30,7 @@ from gittrack.errors import (
     UsageError,
 )
 from gittrack.formats import yamlio
-from gittrack.git.repo import gittrack_dir
+from gittrack.git.repo import Repository, gittrack_dir
 from gittrack.urls import has_credentials, is_secret_name, strip_credentials, strip_credentials_in
 
 Privacy = Literal["private", "public"]
@@ -70,25 +68,25 @@ class ProjectConfig:
         }
 
 
-def project_config_path(repo: pygit2.Repository) -> Path | None:
+def project_config_path(repo: Repository) -> Path | None:
     """``<work tree>/.gittrack/config.yaml``; ``None`` for a bare repository."""
     return None if repo.workdir is None else Path(repo.workdir) / ".gittrack" / CONFIG_NAME
 
 
-def local_config_path(repo: pygit2.Repository) -> Path:
+def local_config_path(repo: Repository) -> Path:
     return gittrack_dir(repo) / CONFIG_NAME
 
 
-def default_store_url(repo: pygit2.Repository) -> str:
+def default_store_url(repo: Repository) -> str:
     return str(gittrack_dir(repo) / "blobs")
 
 
-def base_dir(repo: pygit2.Repository) -> Path:
+def base_dir(repo: Repository) -> Path:
     """What relative store paths are relative to: the work tree (the git dir when bare)."""
     return Path(repo.workdir if repo.workdir is not None else repo.path)
 
 
-def load_config(repo: pygit2.Repository) -> ProjectConfig:
+def load_config(repo: Repository) -> ProjectConfig:
     """The effective configuration: local storage, else project storage, else the default."""
     project_path = project_config_path(repo)
     project = _read(project_path) if project_path is not None else {}
@@ -108,7 +106,7 @@ def load_config(repo: pygit2.Repository) -> ProjectConfig:
     return ProjectConfig(default_store_url(repo), {}, "default", None, privacy)
 
 
-def resolve_url(repo: pygit2.Repository, url: str) -> str:
+def resolve_url(repo: Repository, url: str) -> str:
     """A plain relative path is relative to the repository, not to the current folder."""
     if "://" in url or url.startswith("file:"):
         return url
@@ -117,7 +115,7 @@ def resolve_url(repo: pygit2.Repository, url: str) -> str:
 
 
 def save_storage(
-    repo: pygit2.Repository, url: str, options: Mapping[str, Any], local: bool
+    repo: Repository, url: str, options: Mapping[str, Any], local: bool
 ) -> Path:
     """Set the storage section of the project (or local) file, keeping its other keys."""
     path = local_config_path(repo) if local else project_config_path(repo)
@@ -135,7 +133,7 @@ def save_storage(
     return path
 
 
-def remove_storage(repo: pygit2.Repository, local: bool) -> Path | None:
+def remove_storage(repo: Repository, local: bool) -> Path | None:
     """Drop the storage section of one file; the path changed, or ``None`` if it had none."""
     path = local_config_path(repo) if local else project_config_path(repo)
     if path is None:

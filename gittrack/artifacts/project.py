@@ -10,18 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import pygit2
-
 from gittrack.artifacts.config import ProjectConfig, load_config
 from gittrack.artifacts.storage import ArtifactStorage, KeySource
 from gittrack.errors import RepositoryError
-from gittrack.git.repo import gittrack_dir
+from gittrack.git.repo import Repository, gittrack_dir
 
 if TYPE_CHECKING:
     from gittrack.crypto.keys import ProjectKeys
 
 
-def is_private(repo: pygit2.Repository, config: ProjectConfig) -> bool:
+def is_private(repo: Repository, config: ProjectConfig) -> bool:
     if config.privacy is not None:
         return config.privacy == "private"
     from gittrack.crypto.keys import Keyring
@@ -34,7 +32,7 @@ def is_private(repo: pygit2.Repository, config: ProjectConfig) -> bool:
     return Keyring.for_repo(repo).exists()
 
 
-def unlock(repo: pygit2.Repository) -> ProjectKeys:
+def unlock(repo: Repository) -> ProjectKeys:
     """The project keys, opened with the user's identities (``KeyMissingError`` otherwise)."""
     from gittrack.crypto.keys import Keyring, load_user_identities
 
@@ -42,7 +40,7 @@ def unlock(repo: pygit2.Repository) -> ProjectKeys:
 
 
 def open_storage(
-    repo: pygit2.Repository, *, keys: ProjectKeys | None = None, workers: int | None = None,
+    repo: Repository, *, keys: ProjectKeys | None = None, workers: int | None = None,
 ) -> ArtifactStorage:
     """The artifact storage of ``repo`` as configured (``keys`` given: private with those)."""
     config = load_config(repo)
@@ -61,7 +59,7 @@ def open_storage(
     )
 
 
-def _has_keyring(repo: pygit2.Repository) -> bool:
+def _has_keyring(repo: Repository) -> bool:
     from gittrack.crypto.keys import Keyring
 
     return repo.workdir is not None and Keyring.for_repo(repo).exists()

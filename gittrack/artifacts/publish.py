@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import pygit2
-
 from gittrack.artifacts.aliases import LATEST, check_alias, set_alias
 from gittrack.artifacts.artifact import Artifact, PlannedFile, PlannedReference
 from gittrack.artifacts.manifest import ManifestEntry, first_clash
@@ -19,6 +17,7 @@ from gittrack.artifacts.storage import ArtifactStorage
 from gittrack.artifacts.versions import Draft, commit_version
 from gittrack.artifacts.view import ArtifactVersion
 from gittrack.errors import UsageError
+from gittrack.git.repo import Repository
 
 
 def check_aliases(aliases: Iterable[str] | str | None) -> list[str]:
@@ -31,7 +30,7 @@ def check_aliases(aliases: Iterable[str] | str | None) -> list[str]:
 
 
 def log_artifact(
-    repo: pygit2.Repository, art: Artifact, *, producer: str | None,
+    repo: Repository, art: Artifact, *, producer: str | None,
     aliases: Iterable[str] | str | None = None, storage: ArtifactStorage | None = None,
 ) -> ArtifactVersion:
     """Store ``art`` and return its version: a new one, or the head if nothing changed."""

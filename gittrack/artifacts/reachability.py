@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-import pygit2
-
 from gittrack.artifacts.manifest import ManifestEntry
 from gittrack.artifacts.versions import ARTIFACT_YAML, MANIFEST, read_entries
 from gittrack.git import history, objects
+from gittrack.git.repo import Repository
 from gittrack.types import CommitId
 
 
-def _manifest_id(repo: pygit2.Repository, commit: CommitId) -> str | None:
+def _manifest_id(repo: Repository, commit: CommitId) -> str | None:
     """The object id of ``commit``'s ``manifest.parquet`` when it is an artifact version
     commit (both files there), else ``None`` (a run checkpoint)."""
     tree = objects.commit_tree(repo, commit)
@@ -29,7 +28,7 @@ def _manifest_id(repo: pygit2.Repository, commit: CommitId) -> str | None:
 
 
 def manifest_entries(
-    repo: pygit2.Repository, commits: Iterable[str], stop: Iterable[str] = (), *,
+    repo: Repository, commits: Iterable[str], stop: Iterable[str] = (), *,
     marks_only: bool = False,
 ) -> Iterator[ManifestEntry]:
     """Every manifest row of every artifact version reachable from ``commits`` (and not from
@@ -47,7 +46,7 @@ def manifest_entries(
         yield from read_entries(repo, commit, marks_only=marks_only)
 
 
-def referenced_blobs(repo: pygit2.Repository, commits: Iterable[str]) -> set[str]:
+def referenced_blobs(repo: Repository, commits: Iterable[str]) -> set[str]:
     """Names of the stored blobs that the artifact versions reachable from ``commits`` name.
 
     References (``add_reference``) have no blob and are not included.
@@ -58,7 +57,7 @@ def referenced_blobs(repo: pygit2.Repository, commits: Iterable[str]) -> set[str
     return set(referenced_entries(repo, commits))
 
 
-def referenced_entries(repo: pygit2.Repository, commits: Iterable[str],
+def referenced_entries(repo: Repository, commits: Iterable[str],
                        stop: Iterable[str] = ()) -> dict[str, ManifestEntry]:
     """Blob name → one manifest row naming it, for the versions reachable from ``commits``
     and not from ``stop`` (e.g. what the remote already has)."""

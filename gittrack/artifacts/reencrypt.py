@@ -16,12 +16,11 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-import pygit2
-
 from gittrack.artifacts import versions
 from gittrack.artifacts.manifest import ManifestEntry
 from gittrack.artifacts.storage import ArtifactStorage
 from gittrack.artifacts.transfers import parallel
+from gittrack.git.repo import Repository
 
 if TYPE_CHECKING:
     from gittrack.crypto.keys import ProjectKeys
@@ -42,7 +41,7 @@ class ReencryptReport:
         return text
 
 
-def referenced_blobs(repo: pygit2.Repository) -> dict[str, tuple[ManifestEntry, set[str]]]:
+def referenced_blobs(repo: Repository) -> dict[str, tuple[ManifestEntry, set[str]]]:
     """Every encrypted blob any version names: digest → (an entry, every name it had)."""
     found: dict[str, tuple[ManifestEntry, set[str]]] = {}
     for name in versions.list_artifacts(repo):
@@ -55,7 +54,7 @@ def referenced_blobs(repo: pygit2.Repository) -> dict[str, tuple[ManifestEntry, 
 
 
 def reencrypt_all(
-    repo: pygit2.Repository, old_keys: ProjectKeys | None, new_keys: ProjectKeys,
+    repo: Repository, old_keys: ProjectKeys | None, new_keys: ProjectKeys,
     *, storage: ArtifactStorage | None = None,
 ) -> ReencryptReport:
     """Rewrite every encrypted blob under ``new_keys``; delete the copies under old names.

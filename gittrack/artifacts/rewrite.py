@@ -17,8 +17,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-import pygit2
-
 from gittrack.artifacts.versions import (
     ARTIFACT_YAML,
     GAPS_FORMAT,
@@ -32,6 +30,7 @@ from gittrack.artifacts.versions import (
 from gittrack.errors import FormatError
 from gittrack.formats import yamlio
 from gittrack.git import objects
+from gittrack.git.repo import Repository
 from gittrack.types import CommitId
 
 
@@ -61,7 +60,7 @@ class Removal:
         return self.copies.get(commit, commit)
 
 
-def plan_removal(repo: pygit2.Repository, name: str, tip: CommitId, number: int) -> Removal:
+def plan_removal(repo: Repository, name: str, tip: CommitId, number: int) -> Removal:
     """Write the chain ending at ``tip`` without ``name:v<number>`` (objects only).
 
     ``NotFoundError`` (or ``VersionRemovedError``) when that chain has no such version.
@@ -88,12 +87,12 @@ def plan_removal(repo: pygit2.Repository, name: str, tip: CommitId, number: int)
     return Removal(name, number, tip, removed, base, copies, left)
 
 
-def _parents(repo: pygit2.Repository, commit: CommitId) -> list[CommitId]:
+def _parents(repo: Repository, commit: CommitId) -> list[CommitId]:
     below = parent(repo, commit)
     return [below] if below is not None else []
 
 
-def _copy(repo: pygit2.Repository, commit: CommitId, parents: list[CommitId],
+def _copy(repo: Repository, commit: CommitId, parents: list[CommitId],
           next_version: int | None = None) -> CommitId:
     """``commit`` on ``parents``, its ``artifact.yaml`` saying ``format: 2`` (a version is
     missing below it) and, for a new head, ``next_version``; every other key (``next_version``
@@ -126,7 +125,7 @@ class ChainDiff:
     only_there: tuple[int, ...]
 
 
-def compare_chains(repo: pygit2.Repository, name: str, ours: CommitId,
+def compare_chains(repo: Repository, name: str, ours: CommitId,
                    theirs: CommitId) -> ChainDiff | None:
     """How the chain ``theirs`` of artifact ``name`` differs from ``ours`` by removed and
     added versions, or ``None`` when some number holds different content on each side (a
@@ -144,7 +143,7 @@ def compare_chains(repo: pygit2.Repository, name: str, ours: CommitId,
     )
 
 
-def _contents(repo: pygit2.Repository, name: str, tip: CommitId) -> dict[int, str]:
+def _contents(repo: Repository, name: str, tip: CommitId) -> dict[int, str]:
     """Version number → its manifest's object id, for the chain ending at ``tip``."""
     found = {}
     for commit in walk(repo, tip):

@@ -41,6 +41,7 @@ from gittrack.errors import (
 from gittrack.formats import yamlio
 from gittrack.git import namespace, objects, refs
 from gittrack.git.codestate import is_valid_ref_component
+from gittrack.git.repo import Repository
 from gittrack.types import CommitId, RefName
 
 FORMAT = 1
@@ -105,13 +106,13 @@ def artifact_ref(name: str) -> RefName:
     return RefName(ARTIFACTS_PREFIX + name)
 
 
-def list_artifacts(repo: pygit2.Repository) -> dict[str, CommitId]:
+def list_artifacts(repo: Repository) -> dict[str, CommitId]:
     """Every artifact's name and head commit, by name (as the refs say: not yet read). Only
     refs whose name is a valid artifact name; ``invalid_artifacts`` has the others."""
     return _artifacts_and_invalid(repo)[0]
 
 
-def invalid_artifacts(repo: pygit2.Repository) -> dict[str, CommitId]:
+def invalid_artifacts(repo: Repository) -> dict[str, CommitId]:
     """Refs under ``artifacts/`` whose name is not a valid artifact name (forged by a remote):
     never listed or read, only deleted by their exact name (``gittrack artifact rm``)."""
     return _artifacts_and_invalid(repo)[1]
@@ -123,7 +124,7 @@ def invalid_name_message(name: str) -> str:
 
 
 def _artifacts_and_invalid(
-    repo: pygit2.Repository,
+    repo: Repository,
 ) -> tuple[dict[str, CommitId], dict[str, CommitId]]:
     valid: dict[str, CommitId] = {}
     invalid: dict[str, CommitId] = {}
@@ -137,7 +138,7 @@ ErrorHandler = Callable[[RefName, GittrackError], None]
 """Told about a ref that cannot be read (its name, the error), which is then left out."""
 
 
-def latest_versions(repo: pygit2.Repository,
+def latest_versions(repo: Repository,
                     on_error: ErrorHandler | None = None) -> dict[str, VersionInfo]:
     """The head version of every artifact, by name.
 
@@ -161,11 +162,11 @@ def latest_versions(repo: pygit2.Repository,
     return found
 
 
-def head(repo: pygit2.Repository, name: str) -> CommitId | None:
+def head(repo: Repository, name: str) -> CommitId | None:
     return refs.get_ref(repo, artifact_ref(name))
 
 
-def read_info(repo: pygit2.Repository, commit: CommitId, name: str) -> VersionInfo:
+def read_info(repo: Repository, commit: CommitId, name: str) -> VersionInfo:
     """``artifact.yaml`` of ``commit``, a version of artifact ``name``.
 
     Everything in it came from whoever pushed the commit, so each field is checked against
@@ -249,7 +250,7 @@ def _iso(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def read_entries(repo: pygit2.Repository, commit: CommitId,
+def read_entries(repo: Repository, commit: CommitId,
                  name: str | None = None, *, marks_only: bool = False) -> list[ManifestEntry]:
     """The rows of ``commit``'s ``manifest.parquet`` (``name``: its artifact, for messages);
     with ``marks_only``, only the digests and blob names of its rows (``read_marks``)."""
@@ -262,7 +263,7 @@ def read_entries(repo: pygit2.Repository, commit: CommitId,
     return read(raw, what=f"{MANIFEST} of {where}")
 
 
-def same_content(repo: pygit2.Repository, a: CommitId, b: CommitId) -> bool:
+def same_content(repo: Repository, a: CommitId, b: CommitId) -> bool:
     """Two version commits with the same manifest (a rewritten copy and its original)."""
     try:
         return bool(_tree(repo, a)[MANIFEST].id == _tree(repo, b)[MANIFEST].id)
@@ -270,7 +271,7 @@ def same_content(repo: pygit2.Repository, a: CommitId, b: CommitId) -> bool:
         return False
 
 
-def _tree(repo: pygit2.Repository, commit: CommitId, name: str | None = None) -> pygit2.Tree:
+def _tree(repo: Repository, commit: CommitId, name: str | None = None) -> pygit2.Tree:
     try:
         return objects.commit_tree(repo, commit)
     except (KeyError, ValueError, pygit2.GitError, FormatError, RepositoryError):
@@ -279,19 +280,19 @@ def _tree(repo: pygit2.Repository, commit: CommitId, name: str | None = None) ->
                           "missing from this repository") from None
 
 
-def history(repo: pygit2.Repository, name: str) -> list[CommitId]:
+def history(repo: Repository, name: str) -> list[CommitId]:
     """Every version's commit, newest first."""
     return list(walk(repo, head(repo, name)))
 
 
-def walk(repo: pygit2.Repository, commit: CommitId | None) -> Iterator[CommitId]:
+def walk(repo: Repository, commit: CommitId | None) -> Iterator[CommitId]:
     """``commit`` and its first parents, newest first."""
     while commit is not None:
         yield commit
         commit = parent(repo, commit)
 
 
-def parent(repo: pygit2.Repository, commit: CommitId) -> CommitId | None:
+def parent(repo: Repository, commit: CommitId) -> CommitId | None:
     try:
         parents = objects.parent_ids(repo, commit)
     except (KeyError, ValueError, pygit2.GitError, FormatError, RepositoryError):
@@ -300,7 +301,7 @@ def parent(repo: pygit2.Repository, commit: CommitId) -> CommitId | None:
     return parents[0] if parents else None
 
 
-def version_commit(repo: pygit2.Repository, name: str, number: int) -> CommitId:
+def version_commit(repo: Repository, name: str, number: int) -> CommitId:
     """The commit of ``name:v<number>``: the version whose ``artifact.yaml`` says ``number``."""
     tip = head(repo, name)
     if tip is None:
@@ -308,7 +309,7 @@ def version_commit(repo: pygit2.Repository, name: str, number: int) -> CommitId:
     return find_version(repo, name, tip, number)
 
 
-def find_version(repo: pygit2.Repository, name: str, tip: CommitId, number: int) -> CommitId:
+def find_version(repo: Repository, name: str, tip: CommitId, number: int) -> CommitId:
     """``name:v<number>`` in the chain ending at ``tip``; ``VersionRemovedError`` for a number
     that was used and removed, ``NotFoundError`` for one never used."""
     latest = read_info(repo, tip, name)
@@ -333,7 +334,7 @@ def find_version(repo: pygit2.Repository, name: str, tip: CommitId, number: int)
     raise _removed(repo, name, tip, number)
 
 
-def _back(repo: pygit2.Repository, commit: CommitId, steps: int) -> CommitId | None:
+def _back(repo: Repository, commit: CommitId, steps: int) -> CommitId | None:
     current: CommitId | None = commit
     for _ in range(steps):
         if current is None:
@@ -342,12 +343,12 @@ def _back(repo: pygit2.Repository, commit: CommitId, steps: int) -> CommitId | N
     return current
 
 
-def numbers(repo: pygit2.Repository, name: str, tip: CommitId) -> list[int]:
+def numbers(repo: Repository, name: str, tip: CommitId) -> list[int]:
     """The version numbers of ``name``'s chain ending at ``tip``, newest first."""
     return [read_info(repo, commit, name).version for commit in walk(repo, tip)]
 
 
-def _removed(repo: pygit2.Repository, name: str, tip: CommitId,
+def _removed(repo: Repository, name: str, tip: CommitId,
              number: int) -> VersionRemovedError:
     left = [f"v{n}" for n in reversed(numbers(repo, name, tip))]
     shown = ", ".join(left[:10]) + (f", ... ({len(left)} in all)" if len(left) > 10 else "")
@@ -356,7 +357,7 @@ def _removed(repo: pygit2.Repository, name: str, tip: CommitId,
 
 
 def commit_version(
-    repo: pygit2.Repository, draft: Draft, entries: Sequence[ManifestEntry]
+    repo: Repository, draft: Draft, entries: Sequence[ManifestEntry]
 ) -> tuple[VersionInfo, bool]:
     """The version holding ``entries``: the head if it has the same content, else a new one.
 
@@ -386,7 +387,7 @@ def commit_version(
     raise ConflictError(f"artifact {draft.name} keeps moving under us; try again")
 
 
-def _same_content_as(repo: pygit2.Repository, commit: CommitId,
+def _same_content_as(repo: Repository, commit: CommitId,
                      entries: Sequence[ManifestEntry]) -> bool:
     """Whether ``commit`` holds ``entries``. Logging the same files again writes a manifest
     byte for byte the head's (sorted rows, no timestamp): comparing blob ids skips reading
@@ -406,7 +407,7 @@ def _check_type(previous: VersionInfo, draft: Draft) -> None:
         )
 
 
-def _write(repo: pygit2.Repository, info: VersionInfo, entries: Sequence[ManifestEntry],
+def _write(repo: Repository, info: VersionInfo, entries: Sequence[ManifestEntry],
            parent: CommitId | None) -> CommitId:
     document = yamlio.dump(info.to_dict())
     if len(document) > yamlio.MAX_BYTES:  # metadata changed after Artifact() checked it

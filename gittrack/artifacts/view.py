@@ -6,14 +6,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pygit2
-
 from gittrack.artifacts import aliases as alias_refs
 from gittrack.artifacts import versions
 from gittrack.artifacts.artifact import check_artifact_name
 from gittrack.artifacts.manifest import ManifestEntry
 from gittrack.artifacts.materialize import DownloadRoot
 from gittrack.errors import NotFoundError
+from gittrack.git.repo import Repository
 from gittrack.types import CommitId
 
 if TYPE_CHECKING:
@@ -28,7 +27,7 @@ class ArtifactVersion:
     >>> weights = model.path("model.pt")                             # doctest: +SKIP
     """
 
-    def __init__(self, repo: pygit2.Repository, info: versions.VersionInfo,
+    def __init__(self, repo: Repository, info: versions.VersionInfo,
                  storage: ArtifactStorage | None = None) -> None:
         self._repo = repo
         self._info = info
@@ -36,7 +35,7 @@ class ArtifactVersion:
         self._entries: list[ManifestEntry] | None = None
 
     @classmethod
-    def resolve(cls, repo: pygit2.Repository, spec: str) -> ArtifactVersion:
+    def resolve(cls, repo: Repository, spec: str) -> ArtifactVersion:
         """The version ``spec`` names (``name``, ``name:latest``, ``name:v3``, ``name:alias``)."""
         name, _ = alias_refs.parse_spec(spec)
         return cls(repo, versions.read_info(repo, alias_refs.resolve(repo, spec), name))

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import pygit2
 
 from gittrack.artifacts import aliases as alias_refs
 from gittrack.artifacts import versions
@@ -18,6 +17,7 @@ from gittrack.cli.context import CliContext
 from gittrack.cli.fields import local_time
 from gittrack.cli.render import dumps, format_size, printable
 from gittrack.errors import GittrackError
+from gittrack.git.repo import Repository
 from gittrack.types import CommitId
 
 
@@ -55,7 +55,7 @@ def warn_skipped(ref: str, error: GittrackError) -> None:
     click.echo(f"gittrack: warning: skipping {ref}: {error}", err=True)
 
 
-def _summary(repo: pygit2.Repository, info: versions.VersionInfo,
+def _summary(repo: Repository, info: versions.VersionInfo,
              aliases: dict[str, CommitId]) -> dict[str, Any]:
     numbers: dict[CommitId, int] = {info.commit: info.version}
     shown = {}
@@ -111,7 +111,7 @@ def alias(obj: CliContext, spec: str, alias: str, delete: bool) -> None:
     click.echo(f"{name}:{alias} → {version.spec}{_moved(repo, name, before, version.commit)}")
 
 
-def _moved(repo: pygit2.Repository, name: str, before: CommitId | None, now: CommitId) -> str:
+def _moved(repo: Repository, name: str, before: CommitId | None, now: CommitId) -> str:
     if before is None or before == now:
         return ""
     try:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import click
-import pygit2
 
 from gittrack.artifacts import aliases as alias_refs
 from gittrack.artifacts import versions
 from gittrack.cli.confirm import confirm
 from gittrack.cli.rm_cmd import check_skipped, describe, tail
 from gittrack.errors import FormatError
+from gittrack.git.repo import Repository
 from gittrack.sync.remove_version import VersionRemovalReport
 
 
-def remove(repo: pygit2.Repository, spec: str, remote: str | None, yes: bool) -> None:
+def remove(repo: Repository, spec: str, remote: str | None, yes: bool) -> None:
     """What `gittrack artifact rm` does; prints its report."""
     exact = spec in versions.invalid_artifacts(repo)  # forged: deleted by its exact name only
     name, selector = (spec, alias_refs.LATEST) if exact else alias_refs.parse_spec(spec)
@@ -35,7 +35,7 @@ def remove(repo: pygit2.Repository, spec: str, remote: str | None, yes: bool) ->
     check_skipped(removal.refs)
 
 
-def _count(repo: pygit2.Repository, name: str) -> str:
+def _count(repo: Repository, name: str) -> str:
     """How many versions; ``?`` for a broken chain, which can still be deleted."""
     try:
         return str(len(versions.history(repo, name)))
@@ -43,14 +43,14 @@ def _count(repo: pygit2.Repository, name: str) -> str:
         return "?"
 
 
-def _number(repo: pygit2.Repository, name: str, selector: str) -> int:
+def _number(repo: Repository, name: str, selector: str) -> int:
     """``vN`` as written (it may exist only on the remote); ``latest`` or an alias, here."""
     if selector.startswith("v") and selector[1:].isdigit():
         return int(selector[1:])
     return versions.read_info(repo, alias_refs.resolve(repo, f"{name}:{selector}"), name).version
 
 
-def _about(repo: pygit2.Repository, name: str, number: int) -> str:
+def _about(repo: Repository, name: str, number: int) -> str:
     """`` (1 of 4 versions; aliases latest, best)`` when this clone has the version."""
     head = versions.head(repo, name)
     if head is None:

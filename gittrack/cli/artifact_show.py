@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import click
-import pygit2
 from rich.console import Console
 from rich.text import Text
 
@@ -17,6 +16,7 @@ from gittrack.cli.context import CliContext
 from gittrack.cli.fields import flatten, local_time
 from gittrack.cli.render import dumps, format_size, format_value
 from gittrack.errors import VersionRemovedError
+from gittrack.git.repo import Repository
 from gittrack.runs.lineage import consumers, producer
 from gittrack.runs.view import RunView
 
@@ -43,7 +43,7 @@ def command(obj: CliContext, spec: str, as_json: bool) -> None:
         _print(make_console(), repo, version, made_by, used_by)
 
 
-def _records(repo: pygit2.Repository, spec: str) -> str:
+def _records(repo: Repository, spec: str) -> str:
     """``; runs that recorded it: <id> (<name>, used), ...`` for a removed ``name:vN``."""
     from gittrack.runs.lineage import ROLES, recorded_by
 
@@ -68,7 +68,7 @@ def _run_record(view: RunView) -> dict[str, Any]:
             "created_at": view.created_at}
 
 
-def _print(console: Console, repo: pygit2.Repository, version: ArtifactVersion,
+def _print(console: Console, repo: Repository, version: ArtifactVersion,
            made_by: RunView | None, used_by: list[RunView]) -> None:
     console.print(Text.assemble(("artifact ", "bold"), (version.spec, "bold"),
                                 f"  {version.commit[:12]}"))

@@ -11,16 +11,16 @@ import click
 from gittrack.errors import GittrackError
 
 if TYPE_CHECKING:  # pygit2 and recovery load with the first command that opens the repo
-    import pygit2
+    from gittrack.git.repo import Repository
 
 
 @dataclasses.dataclass
 class CliContext:
     repo: str | None
     debug: bool = False
-    _git: pygit2.Repository | None = None
+    _git: Repository | None = None
 
-    def git(self, recover: bool = True) -> pygit2.Repository:
+    def git(self, recover: bool = True) -> Repository:
         """The repository; a dead run's WAL is folded in first, as every command does."""
         if self._git is None:
             from gittrack.git.repo import discover
@@ -31,7 +31,7 @@ class CliContext:
         return self._git
 
 
-def _recover(repo: pygit2.Repository) -> None:
+def _recover(repo: Repository) -> None:
     """Fold dead runs' logs; a run that cannot be recovered is named in a warning, and the
     command goes on (the run is listed ``crashed``, its log kept)."""
     from gittrack.runs.recover import recover_all

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import click
-import pygit2
 
 from gittrack.cli.context import CliContext
 from gittrack.cli.render import dumps, format_size
 from gittrack.git import transport
+from gittrack.git.repo import Repository
 from gittrack.sync.gc import DEFAULT_GRACE, collect, parse_duration
 
 
@@ -46,5 +46,5 @@ def command(obj: CliContext, remote: str | None, dry_run: bool, grace: str,
                f"{', '.join(report.roots)})")
 
 
-def _default_remote(repo: pygit2.Repository) -> str | None:
+def _default_remote(repo: Repository) -> str | None:
     return transport.default_remote(repo) if transport.remotes(repo) else None

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import pygit2
 from rich.console import Console
 from rich.table import Table
 
@@ -35,6 +34,7 @@ from gittrack.crypto.keys import (
 from gittrack.errors import CryptoError, GittrackError, KeyMissingError, UsageError
 from gittrack.formats.values import readable
 from gittrack.git import transport
+from gittrack.git.repo import Repository
 
 Snapshot = dict[Path, bytes | None]
 
@@ -203,7 +203,7 @@ def _reencrypt_function() -> Callable[..., Any]:
 
 
 @contextlib.contextmanager
-def _report_changes(console: Console, keyring: Keyring, repo: pygit2.Repository,
+def _report_changes(console: Console, keyring: Keyring, repo: Repository,
                     message: str) -> Iterator[None]:
     """Print which keyring files the block changed (even when it failed half-way)."""
     before = _snapshot(keyring)
@@ -245,7 +245,7 @@ def _login_name() -> str:
         return ""
 
 
-def _default_name(repo: pygit2.Repository) -> str:
+def _default_name(repo: Repository) -> str:
     name = (transport.config_value(repo, "user.name") or "").strip()
     name = name or os.environ.get("USER", "").strip() or _login_name()
     if not name:
@@ -253,7 +253,7 @@ def _default_name(repo: pygit2.Repository) -> str:
     return str(readable(name))  # bytes that are not UTF-8, as \xNN: stored in members.yaml
 
 
-def _guess_name(repo: pygit2.Repository) -> str:
+def _guess_name(repo: Repository) -> str:
     try:
         return _default_name(repo)
     except UsageError:  # only a hint for someone else's command: a placeholder will do

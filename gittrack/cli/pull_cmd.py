@@ -12,7 +12,7 @@ from gittrack.cli.sync_render import pull_dict, pull_lines, rewrite_lines
 from gittrack.sync.pull import PullReport
 
 if TYPE_CHECKING:
-    import pygit2
+    from gittrack.git.repo import Repository
 
 
 @click.command("pull")
@@ -57,7 +57,7 @@ def fetch_command(obj: CliContext, remote: str | None, no_prune: bool, as_json: 
     _show(repo, fetch(repo, remote, prune=not no_prune), as_json)
 
 
-def _show(repo: pygit2.Repository, report: PullReport, as_json: bool) -> None:
+def _show(repo: Repository, report: PullReport, as_json: bool) -> None:
     if as_json:
         click.echo(dumps(pull_dict(report)))
         return

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import click
-import pygit2
 
 from gittrack.cli.context import CliContext
 from gittrack.cli.render import dumps
 from gittrack.cli.sync_render import push_dict, push_lines, rewrite_lines
 from gittrack.errors import DivergedError, GittrackError, NotFoundError, UsageError
 from gittrack.git import transport
+from gittrack.git.repo import Repository
 from gittrack.sync.compare import Standing
 
 
@@ -55,7 +55,7 @@ def command(obj: CliContext, remote: str | None, runs: tuple[str, ...], force: b
         raise DivergedError(f"{len(report.held)} ref(s) not sent to {report.remote} (see above)")
 
 
-def _not_a_remote(repo: pygit2.Repository, name: str) -> str | None:
+def _not_a_remote(repo: Repository, name: str) -> str | None:
     """Why ``name`` is not a remote, or None when it is one."""
     try:
         transport.check_remote(repo, name)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import click
-import pygit2
 from rich.text import Text
 
 from gittrack.cli.console import make_console, state_text
 from gittrack.cli.context import CliContext
 from gittrack.errors import FormatError, GittrackError
+from gittrack.git.repo import Repository
 from gittrack.runs import store
 from gittrack.runs.recover import recover_all
 from gittrack.runs.view import RunView
@@ -49,7 +49,7 @@ def command(obj: CliContext) -> None:
                             "each log is kept: delete its folder once you have looked at it")
 
 
-def _recovered_line(repo: pygit2.Repository, run_id: RunId) -> Text:
+def _recovered_line(repo: Repository, run_id: RunId) -> Text:
     head = store.head(repo, run_id)
     if head is None:  # died before its first checkpoint: nothing was committed
         return Text(f"removed the empty write-ahead log of run {run_id}")

@@ -8,9 +8,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import pygit2
-
 from gittrack.errors import GittrackError
+from gittrack.git.repo import Repository
 from gittrack.runs.query import compile_filter, parse_cli_filter
 from gittrack.runs.view import RunView, all_runs
 from gittrack.types import RunId
@@ -55,7 +54,7 @@ def cli_filter(text: str) -> dict[str, Any]:
 
 
 def select_runs(
-    repo: pygit2.Repository, selection: Selection,
+    repo: Repository, selection: Selection,
     on_error: Callable[[RunId, GittrackError], None] | None = None,
 ) -> list[RunView]:
     """The matching runs, newest first, at most ``selection.limit`` of them."""

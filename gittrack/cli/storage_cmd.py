@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import pygit2
 from rich.text import Text
 
 from gittrack.artifacts import config
@@ -17,6 +16,7 @@ from gittrack.cli.context import CliContext
 from gittrack.cli.render import dumps
 from gittrack.errors import FormatError, GittrackError, UsageError
 from gittrack.formats import yamlio
+from gittrack.git.repo import Repository
 from gittrack.urls import has_credentials
 
 
@@ -85,7 +85,7 @@ def show(obj: CliContext, as_json: bool) -> None:
     _show(obj.git(), as_json=as_json)
 
 
-def _show(repo: pygit2.Repository, *, as_json: bool) -> None:
+def _show(repo: Repository, *, as_json: bool) -> None:
     effective = config.load_config(repo)
     doc = effective.to_dict(masked=True)
     doc["source_path"] = _relative(repo, effective.source_path) if effective.source_path \
@@ -105,7 +105,7 @@ def _show(repo: pygit2.Repository, *, as_json: bool) -> None:
     print_block(make_console(), text)
 
 
-def _encrypted(repo: pygit2.Repository, effective: config.ProjectConfig) -> bool | None:
+def _encrypted(repo: Repository, effective: config.ProjectConfig) -> bool | None:
     try:
         return is_private(repo, effective)
     except GittrackError:
@@ -157,7 +157,7 @@ def _yaml_scalar(raw: str) -> Any:
     return value
 
 
-def _stored_url(repo: pygit2.Repository, url: str, local: bool) -> str:
+def _stored_url(repo: Repository, url: str, local: bool) -> str:
     """A folder given relative to here is stored relative to the repository (the project
     file is shared: an absolute path of this machine would mean nothing elsewhere)."""
     if "://" in url or url.startswith("file:"):
@@ -169,7 +169,7 @@ def _stored_url(repo: pygit2.Repository, url: str, local: bool) -> str:
     return os.path.relpath(absolute, config.base_dir(repo))
 
 
-def _relative(repo: pygit2.Repository, path: Path) -> str:
+def _relative(repo: Repository, path: Path) -> str:
     try:
         return str(path.relative_to(config.base_dir(repo)))
     except ValueError:

@@ -14,7 +14,7 @@ from gittrack.sync.push import PushReport
 from gittrack.types import CommitId
 
 if TYPE_CHECKING:
-    import pygit2
+    from gittrack.git.repo import Repository
 
 
 def count(states: Iterable[RefState]) -> str:
@@ -140,7 +140,7 @@ def _delete_hint(ref: str) -> str:
     return f"`gittrack artifact rm {name}`" if kind == "artifact" else f"`gittrack rm {name}`"
 
 
-def rewrite_lines(repo: pygit2.Repository, states: Iterable[RefState], remote: str) -> list[str]:
+def rewrite_lines(repo: Repository, states: Iterable[RefState], remote: str) -> list[str]:
     """For artifacts that diverged because versions were removed on one side
     (`gittrack artifact rm NAME:vN` rewrites the chain): which, and how to follow."""
     from gittrack.artifacts.rewrite import compare_chains

@@ -24,7 +24,7 @@ import hmac
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from gittrack.crypto.age import (
     Identity,
@@ -54,8 +54,16 @@ from gittrack.errors import (
 from gittrack.formats import yamlio
 from gittrack.formats.values import text_problem
 
-if TYPE_CHECKING:
-    import pygit2
+
+class WorkTree(Protocol):
+    """What the keyring needs of a repository (crypto sits beside ``git``, not above it)."""
+
+    @property
+    def is_bare(self) -> bool: ...
+    @property
+    def workdir(self) -> str | None: ...
+    @property
+    def path(self) -> str: ...
 
 __all__ = [
     "KEYS_DIR",
@@ -103,7 +111,7 @@ class Keyring:
         self.root = root
 
     @classmethod
-    def for_repo(cls, repo: pygit2.Repository) -> Keyring:
+    def for_repo(cls, repo: WorkTree) -> Keyring:
         """The keyring in ``repo``'s work tree (a bare repository has none)."""
         if repo.is_bare or repo.workdir is None:
             raise RepositoryError(

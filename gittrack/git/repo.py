@@ -11,6 +11,9 @@ import pygit2
 
 from gittrack.errors import NotAGitRepositoryError, RepositoryError
 
+# The repository handle every layer above passes around; only ``gittrack.git`` touches pygit2.
+Repository = pygit2.Repository
+
 _fsync_enabled = False
 
 

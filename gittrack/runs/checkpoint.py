@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import pygit2
-
 from gittrack.formats import table, yamlio
 from gittrack.git import objects, refs
+from gittrack.git.repo import Repository
 from gittrack.runs import layout
 from gittrack.runs.state import Snapshot
 from gittrack.types import CommitId, RunId
 
 
-def next_chunk_number(repo: pygit2.Repository, head: CommitId | None) -> int:
+def next_chunk_number(repo: Repository, head: CommitId | None) -> int:
     if head is None:
         return 0
     tree = objects.commit_tree(repo, head)
@@ -29,7 +28,7 @@ def next_chunk_number(repo: pygit2.Repository, head: CommitId | None) -> int:
 class Checkpointer:
     """Writes commits for one run; each new commit's parent is the previous checkpoint."""
 
-    def __init__(self, repo: pygit2.Repository, run_id: RunId, head: CommitId | None) -> None:
+    def __init__(self, repo: Repository, run_id: RunId, head: CommitId | None) -> None:
         self.repo = repo
         self.run_id = run_id
         self.ref = layout.run_ref(run_id)

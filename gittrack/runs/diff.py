@@ -18,6 +18,7 @@ import pygit2
 
 from gittrack.formats.table import SYSTEM_COLUMNS
 from gittrack.git.history import lookup_commit, walk_range
+from gittrack.git.repo import Repository
 from gittrack.runs.view import RunView
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ class RunDiff:
         }
 
 
-def diff_runs(repo: pygit2.Repository, a: RunView, b: RunView) -> RunDiff:
+def diff_runs(repo: Repository, a: RunView, b: RunView) -> RunDiff:
     """Compare run ``a`` (the baseline) with run ``b``."""
     meta_a, meta_b = flatten(a.metadata), flatten(b.metadata)
     return RunDiff(
@@ -314,7 +315,7 @@ def metric_deltas(
 # -- code -----------------------------------------------------------------------------------
 
 
-def code_range(repo: pygit2.Repository, a: str | None, b: str | None) -> CodeRange:
+def code_range(repo: Repository, a: str | None, b: str | None) -> CodeRange:
     """The commits between two code commits (``git log --reverse a..b``), capped."""
     if a is not None and a == b:
         return CodeRange(a, b, "same")

@@ -16,11 +16,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import pygit2
-
 from gittrack.crypto.atomic import write_atomic
 from gittrack.errors import FormatError, GittrackError, RepositoryError
-from gittrack.git.repo import gittrack_dir
+from gittrack.git.repo import Repository, gittrack_dir
 from gittrack.runs import store
 from gittrack.types import CommitId, RunId
 
@@ -30,12 +28,12 @@ _PARTS = ("info", "config", "summary")
 ErrorHandler = Callable[[RunId, GittrackError], None]
 
 
-def cache_path(repo: pygit2.Repository) -> Path:
+def cache_path(repo: Repository) -> Path:
     return gittrack_dir(repo) / "cache" / f"checkpoints-v{VERSION}.json"
 
 
 def load_checkpoints(
-    repo: pygit2.Repository, heads: Mapping[RunId, CommitId],
+    repo: Repository, heads: Mapping[RunId, CommitId],
     on_error: ErrorHandler | None = None,
 ) -> dict[RunId, store.Checkpoint]:
     """The checkpoint at each head, from the cache or from git (then cached).
@@ -64,7 +62,7 @@ def load_checkpoints(
 
 
 def _parse(
-    repo: pygit2.Repository, run_id: RunId, commit: CommitId, on_error: ErrorHandler | None
+    repo: Repository, run_id: RunId, commit: CommitId, on_error: ErrorHandler | None
 ) -> store.Checkpoint | None:
     try:
         with store.reading(run_id):

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pygit2
-
 from gittrack.artifacts.view import ArtifactVersion
 from gittrack.errors import GittrackError, VersionRemovedError
+from gittrack.git.repo import Repository
 from gittrack.runs.view import RunView, all_runs
 from gittrack.types import RunId
 
@@ -30,19 +29,19 @@ def artifact_specs(metadata: dict[str, Any], role: str) -> list[str]:
     return [s for s in specs if isinstance(s, str)] if isinstance(specs, list) else []
 
 
-def consumers(repo: pygit2.Repository, version: ArtifactVersion) -> list[RunView]:
+def consumers(repo: Repository, version: ArtifactVersion) -> list[RunView]:
     """Runs that used ``version``, newest first (runs that cannot be read are skipped)."""
     return recorded_by(repo, version.spec, "used")
 
 
-def recorded_by(repo: pygit2.Repository, spec: str, role: str) -> list[RunView]:
+def recorded_by(repo: Repository, spec: str, role: str) -> list[RunView]:
     """Runs whose ``run.yaml`` lists ``spec`` (``name:vN``) under ``role``, newest first;
     the version need not exist any more."""
     return [view for view in all_runs(repo, on_error=_skip)
             if spec in artifact_specs(view.metadata, role)]
 
 
-def notes(repo: pygit2.Repository, view: RunView) -> dict[str, str]:
+def notes(repo: Repository, view: RunView) -> dict[str, str]:
     """The versions a run recorded that this repository cannot show, with why:
     ``removed`` (``artifact rm``) or ``not here`` (the artifact was deleted or never fetched)."""
     found = {}
@@ -57,7 +56,7 @@ def notes(repo: pygit2.Repository, view: RunView) -> dict[str, str]:
     return found
 
 
-def producer(repo: pygit2.Repository, version: ArtifactVersion) -> RunView | None:
+def producer(repo: Repository, version: ArtifactVersion) -> RunView | None:
     """The run that logged ``version``, if it is in this repository."""
     if version.producer is None:
         return None
@@ -68,7 +67,7 @@ def producer(repo: pygit2.Repository, version: ArtifactVersion) -> RunView | Non
     return None if head is None else RunView(repo, run_id, head)
 
 
-def run_artifacts(repo: pygit2.Repository, view: RunView, role: str) -> list[ArtifactVersion]:
+def run_artifacts(repo: Repository, view: RunView, role: str) -> list[ArtifactVersion]:
     """The versions a run used or logged, as ``ArtifactVersion``s (missing ones skipped)."""
     found = []
     for spec in artifact_specs(view.metadata, role):

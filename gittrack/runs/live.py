@@ -15,8 +15,6 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import pygit2
-
 from gittrack.errors import (
     GittrackWarning,
     InvalidKeyError,
@@ -40,6 +38,7 @@ from gittrack.formats.values import (
     plain_str,
     to_plain,
 )
+from gittrack.git.repo import Repository
 from gittrack.runs import layout
 from gittrack.runs.checkpoint import Checkpointer, run_document
 from gittrack.runs.state import RunState, Snapshot
@@ -71,7 +70,7 @@ class Run:
     """A run being recorded. Made by ``gittrack.init()``; see ``docs/api.md``."""
 
     def __init__(
-        self, *, repo: pygit2.Repository, run_id: RunId, info: dict[str, Any], state: RunState,
+        self, *, repo: Repository, run_id: RunId, info: dict[str, Any], state: RunState,
         wal: WalWriter, head: CommitId | None, settings: Settings,
     ) -> None:
         self._repo = repo
@@ -352,10 +351,10 @@ class Run:
         self._record(("artifact", 0, {"used": version.spec}))
         return version
 
-    def _own_repo(self) -> pygit2.Repository:
+    def _own_repo(self) -> Repository:
         # The checkpoint thread uses self._repo; libgit2 objects are not safe to share between
         # threads at once, and artifact work runs in the caller's thread.
-        return pygit2.Repository(self._repo.path)
+        return Repository(self._repo.path)
 
     def _check_writable(self, what: str) -> None:
         if self._forked:

@@ -19,10 +19,9 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pygit2
-
 from gittrack._version import __version__
 from gittrack.errors import ConflictError, GittrackError, GittrackWarning, RepositoryError
+from gittrack.git.repo import Repository
 from gittrack.runs.wal import (
     QUARANTINE_FILE,
     Damage,
@@ -78,7 +77,7 @@ class Recovery:
     live: list[RunId] = dataclasses.field(default_factory=list)
 
 
-def recover_all(repo: pygit2.Repository, *, retry: bool = False) -> Recovery:
+def recover_all(repo: Repository, *, retry: bool = False) -> Recovery:
     """Recover every dead run's log in every worktree of ``repo``; never raises for one run.
 
     ``retry`` also folds logs in quarantine (``gittrack recover``)."""
@@ -99,7 +98,7 @@ def recover_all(repo: pygit2.Repository, *, retry: bool = False) -> Recovery:
 
 
 def _recover_one(
-    repo: pygit2.Repository, run_id: RunId, directory: Path, retry: bool, report: Recovery
+    repo: Repository, run_id: RunId, directory: Path, retry: bool, report: Recovery
 ) -> None:
     try:
         recovered = recover_run(repo, run_id, directory, retry=retry)
@@ -110,7 +109,7 @@ def _recover_one(
     (report.recovered if recovered else report.live).append(run_id)
 
 
-def recover_dead_runs(repo: pygit2.Repository) -> list[RunId]:
+def recover_dead_runs(repo: Repository) -> list[RunId]:
     """Recover every dead run (see ``recover_all``); return their ids. Each run that cannot
     be recovered is named in a ``GittrackWarning`` with the reason."""
     report = recover_all(repo)
@@ -120,7 +119,7 @@ def recover_dead_runs(repo: pygit2.Repository) -> list[RunId]:
 
 
 def recover_run(
-    repo: pygit2.Repository, run_id: RunId, directory: Path, *, retry: bool = True
+    repo: Repository, run_id: RunId, directory: Path, *, retry: bool = True
 ) -> bool:
     """Fold ``directory``'s WAL into the run and delete it; False if its writer is alive.
 
@@ -206,7 +205,7 @@ class _ForeignLogError(ConflictError):
     """The run's head was written by another process since this log's last checkpoint."""
 
 
-def _fold_log(repo: pygit2.Repository, run_id: RunId, directory: Path) -> None:
+def _fold_log(repo: Repository, run_id: RunId, directory: Path) -> None:
     from gittrack.runs import store
 
     head = store.head(repo, run_id)
@@ -234,7 +233,7 @@ def _fold_log(repo: pygit2.Repository, run_id: RunId, directory: Path) -> None:
 
 
 def _fold(
-    repo: pygit2.Repository, run_id: RunId, cp: Checkpoint, directory: Path
+    repo: Repository, run_id: RunId, cp: Checkpoint, directory: Path
 ) -> None:
     from gittrack.runs.checkpoint import Checkpointer, run_document
     from gittrack.runs.metadata import parse_iso

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import pygit2
-
 from gittrack.errors import AmbiguousNameError, FormatError, NotFoundError
+from gittrack.git.repo import Repository
 from gittrack.runs import ids, layout, store
 from gittrack.runs.view import RunView, all_runs, warn_unreadable
 from gittrack.types import RunId
 
 
-def resolve_run(repo: pygit2.Repository, spec: str, *, invalid_ok: bool = False) -> RunView:
+def resolve_run(repo: Repository, spec: str, *, invalid_ok: bool = False) -> RunView:
     """The one run ``spec`` names; ``NotFoundError`` or ``AmbiguousNameError`` otherwise.
 
     A ref under ``runs/`` whose name is not a valid run id is named only by that exact name,

@@ -6,12 +6,10 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import pygit2
-
 from gittrack.errors import NotFoundError, RepositoryError, RunExistsError, RunLockedError
 from gittrack.formats.values import check_document, check_label, entry_bytes, readable, to_plain
 from gittrack.git import codestate
-from gittrack.git.repo import enable_fsync, ensure_writable_dir, gittrack_dir
+from gittrack.git.repo import Repository, enable_fsync, ensure_writable_dir, gittrack_dir
 from gittrack.runs import layout, store
 from gittrack.runs.ids import check_run_id, new_run_id
 from gittrack.runs.live import Run, check_notes, check_tags, config_items
@@ -25,7 +23,7 @@ from gittrack.types import RunId
 
 
 def create_run(
-    repo: pygit2.Repository, *, run_id: str | None, name: str | None, project: str | None,
+    repo: Repository, *, run_id: str | None, name: str | None, project: str | None,
     config: Any, tags: Iterable[str] | None, notes: str | None, group: str | None,
     job_type: str | None, settings: Settings,
 ) -> Run:
@@ -67,7 +65,7 @@ def create_run(
 
 
 def resume_run(
-    repo: pygit2.Repository, run_id: RunId, *, config: Any, tags: Iterable[str] | None,
+    repo: Repository, run_id: RunId, *, config: Any, tags: Iterable[str] | None,
     notes: str | None, settings: Settings,
 ) -> Run:
     """Continue ``run_id`` from its last checkpoint (folding a dead process's WAL first)."""
@@ -102,7 +100,7 @@ def resume_run(
         raise
 
 
-def _fold_dead_logs(repo: pygit2.Repository, run_id: RunId) -> None:
+def _fold_dead_logs(repo: Repository, run_id: RunId) -> None:
     """Fold the log a dead process left for ``run_id`` in any worktree (refs are shared by
     worktrees, logs are not); refuse if a live process writes the run or a log cannot be
     folded, since continuing without it would lose its steps."""
@@ -129,7 +127,7 @@ def initial_config(config: Any) -> dict[str, Any]:
     return plain
 
 
-def _default_project(repo: pygit2.Repository) -> str:
+def _default_project(repo: Repository) -> str:
     """The repository's folder name, as W&B defaults to the script's folder."""
     from pathlib import Path
 

@@ -13,6 +13,7 @@ import pygit2
 from gittrack.errors import FormatError, GittrackError
 from gittrack.formats import table, yamlio
 from gittrack.git import objects, refs
+from gittrack.git.repo import Repository
 from gittrack.runs import ids, layout
 from gittrack.types import CommitId, RefName, RunId
 
@@ -47,20 +48,20 @@ def reading(run_id: RunId) -> Iterator[None]:
         raise FormatError(f"cannot read run {run_id}: {type(exc).__name__}: {exc}") from exc
 
 
-def list_runs(repo: pygit2.Repository) -> dict[RunId, CommitId]:
+def list_runs(repo: Repository) -> dict[RunId, CommitId]:
     """Every run, by id: the refs under ``runs/`` whose name is a valid run id
     (``ids.is_valid_run_id``); ``invalid_runs`` has the others."""
     return runs_and_invalid(repo)[0]
 
 
-def invalid_runs(repo: pygit2.Repository) -> dict[RunId, CommitId]:
+def invalid_runs(repo: Repository) -> dict[RunId, CommitId]:
     """Refs under ``runs/`` whose name is not a valid run id (a remote forged them): never
     listed or read as runs, only deleted by their exact name (``gittrack rm``)."""
     return runs_and_invalid(repo)[1]
 
 
 def runs_and_invalid(
-    repo: pygit2.Repository,
+    repo: Repository,
 ) -> tuple[dict[RunId, CommitId], dict[RunId, CommitId]]:
     """``list_runs`` and ``invalid_runs`` from one listing of the refs."""
     valid: dict[RunId, CommitId] = {}
@@ -71,18 +72,18 @@ def runs_and_invalid(
     return valid, invalid
 
 
-def head(repo: pygit2.Repository, run_id: RunId) -> CommitId | None:
+def head(repo: Repository, run_id: RunId) -> CommitId | None:
     return refs.get_ref(repo, RefName(layout.run_ref(run_id)))
 
 
-def _yaml(repo: pygit2.Repository, tree: pygit2.Tree, path: str, commit: str) -> Any:
+def _yaml(repo: Repository, tree: pygit2.Tree, path: str, commit: str) -> Any:
     raw = objects.read_file(repo, tree, path)
     if raw is None:
         return None
     return yamlio.load(raw, what=f"{path} of commit {commit[:12]}")
 
 
-def _mapping(repo: pygit2.Repository, tree: pygit2.Tree, path: str, commit: str) -> dict[str, Any]:
+def _mapping(repo: Repository, tree: pygit2.Tree, path: str, commit: str) -> dict[str, Any]:
     data = _yaml(repo, tree, path, commit)
     if data is None:
         return {}
@@ -157,7 +158,7 @@ _INFO_SHAPES: dict[str, _Check] = {
 
 
 def load_checkpoint(
-    repo: pygit2.Repository, commit: CommitId, *, with_resume: bool = True,
+    repo: Repository, commit: CommitId, *, with_resume: bool = True,
     run_id: RunId | None = None,
 ) -> Checkpoint:
     """The checkpoint at ``commit``; ``FormatError`` (or ``RepositoryError`` for a missing
@@ -183,7 +184,7 @@ def load_checkpoint(
     )
 
 
-def resumes(repo: pygit2.Repository, head: CommitId) -> Iterator[tuple[CommitId, dict[str, Any]]]:
+def resumes(repo: Repository, head: CommitId) -> Iterator[tuple[CommitId, dict[str, Any]]]:
     """``resume.yaml`` of each checkpoint of a run, newest first (first parents)."""
     commit: CommitId | None = head
     while commit is not None:
@@ -211,7 +212,7 @@ def check_info(info: dict[str, Any], commit: CommitId, run_id: RunId | None) -> 
 
 
 def _chunks(
-    repo: pygit2.Repository, commit: CommitId, directory: str
+    repo: Repository, commit: CommitId, directory: str
 ) -> list[tuple[str, bytes]]:
     """``(path, bytes)`` of each chunk in ``directory``, in order."""
     tree = objects.commit_tree(repo, commit)
@@ -225,13 +226,13 @@ def _chunks(
     return out
 
 
-def _read_chunks(repo: pygit2.Repository, commit: CommitId, directory: str) -> list[pa.Table]:
+def _read_chunks(repo: Repository, commit: CommitId, directory: str) -> list[pa.Table]:
     return [table.read_chunk(data, what=f"{path} of commit {commit[:12]}")
             for path, data in _chunks(repo, commit, directory)]
 
 
 def history(
-    repo: pygit2.Repository, commit: CommitId, keys: Sequence[str] | None = None
+    repo: Repository, commit: CommitId, keys: Sequence[str] | None = None
 ) -> pa.Table:
     """The full, unsampled history: every row of every chunk, sparse keys as nulls.
 
@@ -265,7 +266,7 @@ def history(
     return selected.filter(mask)
 
 
-def histograms(repo: pygit2.Repository, commit: CommitId, key: str | None = None) -> pa.Table:
+def histograms(repo: Repository, commit: CommitId, key: str | None = None) -> pa.Table:
     import pyarrow as pa
     import pyarrow.compute as pc
 

@@ -7,9 +7,8 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-import pygit2
-
 from gittrack.errors import FormatError, GittrackError, GittrackWarning, InvalidSettingError
+from gittrack.git.repo import Repository
 from gittrack.runs import ids, index, layout, store, wal
 from gittrack.types import CommitId, RefName, RunId
 
@@ -25,7 +24,7 @@ class RunView:
     """One run at its latest checkpoint: ``.config``, ``.summary``, ``.metadata``, ``.history()``.
     """
 
-    def __init__(self, repo: pygit2.Repository, run_id: RunId, commit: CommitId,
+    def __init__(self, repo: Repository, run_id: RunId, commit: CommitId,
                  checkpoint: store.Checkpoint | None = None) -> None:
         self._repo = repo
         self.id = run_id
@@ -151,7 +150,7 @@ class RunView:
 
 
 def _as_known_here(
-    repo: pygit2.Repository, run_id: RunId, cp: store.Checkpoint
+    repo: Repository, run_id: RunId, cp: store.Checkpoint
 ) -> store.Checkpoint:
     """A run whose last checkpoint says ``running`` while its writer here is dead is
     ``crashed``, even before its log is folded (recovery failed, or was not tried: a
@@ -185,7 +184,7 @@ def _convert(tbl: pa.Table, format: str) -> Any:
 
 
 def all_runs(
-    repo: pygit2.Repository, on_error: index.ErrorHandler | None = None
+    repo: Repository, on_error: index.ErrorHandler | None = None
 ) -> list[RunView]:
     """Every run, newest first (checkpoints come from the local cache in ``runs.index``).
 

@@ -42,11 +42,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pygit2
-
 from gittrack.errors import RepositoryError, RunLockedError
 from gittrack.formats import walcodec
-from gittrack.git.repo import every_gittrack_dir
+from gittrack.git.repo import Repository, every_gittrack_dir
 from gittrack.types import RunId
 
 _SEGMENT_SUFFIX = ".wal"
@@ -62,17 +60,17 @@ def wal_root(gittrack_dir: Path) -> Path:
     return gittrack_dir / "wal"
 
 
-def wal_roots(repo: pygit2.Repository) -> list[Path]:
+def wal_roots(repo: Repository) -> list[Path]:
     """The ``wal`` folder of every worktree of ``repo``, this worktree's first."""
     return [wal_root(folder) for folder in every_gittrack_dir(repo)]
 
 
-def run_logs(repo: pygit2.Repository, run_id: RunId) -> list[Path]:
+def run_logs(repo: Repository, run_id: RunId) -> list[Path]:
     """The folders holding a write-ahead log of ``run_id``, in any worktree."""
     return [root / run_id for root in wal_roots(repo) if (root / run_id).is_dir()]
 
 
-def dead_log(repo: pygit2.Repository, run_id: RunId) -> Path | None:
+def dead_log(repo: Repository, run_id: RunId) -> Path | None:
     """A write-ahead log of ``run_id`` whose writer is gone (not folded yet), in any worktree.
 
     Only looks: no lock file is created, nothing is written (a reader may call it)."""

@@ -16,12 +16,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pygit2
-
 from gittrack.artifacts.config import default_store_url, load_config
 from gittrack.artifacts.manifest import ManifestEntry
 from gittrack.artifacts.reachability import referenced_entries
 from gittrack.errors import BlobNotFoundError, KeyMissingError
+from gittrack.git.repo import Repository
 
 if TYPE_CHECKING:  # the store (and fsspec) load only when there is a blob to check
     from gittrack.artifacts.storage import ArtifactStorage
@@ -37,7 +36,7 @@ class BlobReport:
     """The project keeps blobs in ``.git/gittrack/blobs``: teammates cannot download them."""
 
 
-def upload_missing(repo: pygit2.Repository, tips: Iterable[str],
+def upload_missing(repo: Repository, tips: Iterable[str],
                    remote_has: Iterable[str] = ()) -> BlobReport:
     """Make the store hold every blob of the versions reachable from ``tips``."""
     entries = referenced_entries(repo, tips, stop=remote_has)
@@ -61,7 +60,7 @@ def upload_missing(repo: pygit2.Repository, tips: Iterable[str],
     return BlobReport(len(entries), len(missing), sum(entries[b].size for b in missing))
 
 
-def _default_store(repo: pygit2.Repository, storage: ArtifactStorage) -> BlobStore | None:
+def _default_store(repo: Repository, storage: ArtifactStorage) -> BlobStore | None:
     url = default_store_url(repo)
     if storage.store.url == url or not Path(url).is_dir():
         return None

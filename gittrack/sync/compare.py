@@ -13,9 +13,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-import pygit2
-
 from gittrack.git import history, namespace
+from gittrack.git.repo import Repository
 from gittrack.types import CommitId
 
 ALIASES = namespace.ALIASES
@@ -40,14 +39,14 @@ class RefState:
     standing: Standing
 
 
-def compare(repo: pygit2.Repository, ref: str, local: CommitId | None, remote: str | None,
+def compare(repo: Repository, ref: str, local: CommitId | None, remote: str | None,
             last_seen: str | None) -> RefState:
     """How ``ref`` stands; ``last_seen``: its value on the remote at the last sync, if the
     mirror can be trusted to say so (``None`` otherwise)."""
     return RefState(ref, local, remote, _standing(repo, ref, local, remote, last_seen))
 
 
-def local_changes(repo: pygit2.Repository, ref: str, local: str, last_seen: str) -> bool:
+def local_changes(repo: Repository, ref: str, local: str, last_seen: str) -> bool:
     """Whether ``local`` holds something the remote did not have at ``last_seen``: a commit
     of a run or artifact that it does not reach, or an alias moved since."""
     if local == last_seen:
@@ -57,7 +56,7 @@ def local_changes(repo: pygit2.Repository, ref: str, local: str, last_seen: str)
     return not history.descends(repo, last_seen, local)
 
 
-def _standing(repo: pygit2.Repository, ref: str, local: str | None, remote: str | None,
+def _standing(repo: Repository, ref: str, local: str | None, remote: str | None,
               last_seen: str | None) -> Standing:
     if local == remote:
         return Standing.SAME

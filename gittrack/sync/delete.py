@@ -18,12 +18,10 @@ import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-import pygit2
-
 from gittrack.artifacts import aliases, versions
 from gittrack.errors import NotFoundError, RunLockedError
 from gittrack.git import prune, refs, transport
-from gittrack.git.repo import every_gittrack_dir
+from gittrack.git.repo import Repository, every_gittrack_dir
 from gittrack.runs import ids, index, layout, store
 from gittrack.runs.wal import RunLock, wal_root
 from gittrack.sync import localio, mirror
@@ -54,7 +52,7 @@ class DeleteReport:
     writing them (compare-and-swap). Running the command again deals with them."""
 
 
-def delete_runs(repo: pygit2.Repository, run_ids: Sequence[RunId], *,
+def delete_runs(repo: Repository, run_ids: Sequence[RunId], *,
                 remote: str | None = None, also: Sequence[RefChange] = (),
                 remote_prefixes: Iterable[str] = ()) -> DeleteReport:
     """Delete runs here (and on ``remote``); a run being written by a live process is refused.
@@ -74,14 +72,14 @@ def delete_runs(repo: pygit2.Repository, run_ids: Sequence[RunId], *,
     return report
 
 
-def delete_artifact(repo: pygit2.Repository, name: str, *,
+def delete_artifact(repo: Repository, name: str, *,
                     remote: str | None = None) -> DeleteReport:
     """Delete artifact ``name``: every version and every alias."""
     return apply(repo, artifact_changes(repo, name), remote=remote,
                  remote_prefixes=[aliases.alias_ref(name, "")])
 
 
-def artifact_changes(repo: pygit2.Repository, name: str) -> list[RefChange]:
+def artifact_changes(repo: Repository, name: str) -> list[RefChange]:
     """Deleting artifact ``name``: its ref and every alias ref."""
     head = versions.head(repo, name)
     if head is None:
@@ -91,7 +89,7 @@ def artifact_changes(repo: pygit2.Repository, name: str) -> list[RefChange]:
                       for a, c in aliases.alias_refs_of(repo, name).items()]
 
 
-def apply(repo: pygit2.Repository, changes: Sequence[RefChange], *, remote: str | None = None,
+def apply(repo: Repository, changes: Sequence[RefChange], *, remote: str | None = None,
           remote_prefixes: Iterable[str] = (),
           remote_changes: Sequence[RefChange] | None = None) -> DeleteReport:
     """Make ``changes`` on ``remote`` (one atomic push), then here; prune what they freed.
@@ -130,7 +128,7 @@ def apply(repo: pygit2.Repository, changes: Sequence[RefChange], *, remote: str 
     )
 
 
-def _remote_deletions(repo: pygit2.Repository, changes: Sequence[RefChange], remote: str,
+def _remote_deletions(repo: Repository, changes: Sequence[RefChange], remote: str,
                       prefixes: tuple[str, ...]) -> list[RefChange]:
     """``changes`` as the remote must see them: only refs it has, deleted with a lease on the
     value ``ls-remote`` showed; plus every ref it has under ``prefixes``."""
@@ -150,7 +148,7 @@ def _remote_deletions(repo: pygit2.Repository, changes: Sequence[RefChange], rem
     return out
 
 
-def push_changes(repo: pygit2.Repository, remote: str,
+def push_changes(repo: Repository, remote: str,
                  changes: Sequence[RefChange]) -> tuple[str, ...]:
     """One atomic push of ``changes``, each leased on its ``old``; the mirror follows."""
     specs = [f"+{c.new}:{c.ref}" if c.new is not None else f":{c.ref}" for c in changes]
@@ -166,7 +164,7 @@ def push_changes(repo: pygit2.Repository, remote: str,
     return tuple(c.ref for c in changes)
 
 
-def _drop_mirrors(repo: pygit2.Repository, deleted: set[RefName],
+def _drop_mirrors(repo: Repository, deleted: set[RefName],
                   remote: str | None) -> tuple[list[refs.RefUpdate], list[CommitId]]:
     """The deletions of the deleted refs' mirrors of ``remote`` (done by the push already,
     normally), for the caller's transaction; and the tips of every mirror of them, so that
@@ -186,7 +184,7 @@ def _drop_mirrors(repo: pygit2.Repository, deleted: set[RefName],
     return drops, tips
 
 
-def _elsewhere(repo: pygit2.Repository, deleted: set[RefName]) -> tuple[str, ...]:
+def _elsewhere(repo: Repository, deleted: set[RefName]) -> tuple[str, ...]:
     keys = set()
     for name in refs.list_refs(repo, mirror.MIRROR_ROOT):
         key, _, rest = name[len(mirror.MIRROR_ROOT):].partition("/")
@@ -195,7 +193,7 @@ def _elsewhere(repo: pygit2.Repository, deleted: set[RefName]) -> tuple[str, ...
     return tuple(sorted(keys))
 
 
-def _drop_reflog(repo: pygit2.Repository, ref: str) -> None:
+def _drop_reflog(repo: Repository, ref: str) -> None:
     """libgit2 deletes a ref's reflog with it; a ``git`` that wrote one under
     ``core.logAllRefUpdates=always`` may have left it in a packed or odd state: remove it."""
     path = refs.common_dir(repo) / "logs" / ref  # shared by every worktree, as refs
@@ -205,7 +203,7 @@ def _drop_reflog(repo: pygit2.Repository, ref: str) -> None:
 
 
 @contextlib.contextmanager
-def _locked_runs(repo: pygit2.Repository, run_ids: Sequence[RunId]) -> Iterator[set[str]]:
+def _locked_runs(repo: Repository, run_ids: Sequence[RunId]) -> Iterator[set[str]]:
     """Hold each run's WAL lock while deleting it: a live writer would recreate the ref.
     In every worktree: a run started in another one logs under that worktree's folder.
     Yields a set the caller fills with the runs it did not delete: their logs stay."""
@@ -233,7 +231,7 @@ def _locked_runs(repo: pygit2.Repository, run_ids: Sequence[RunId]) -> Iterator[
             lock.release()
 
 
-def _refresh_run_cache(repo: pygit2.Repository) -> None:
+def _refresh_run_cache(repo: Repository) -> None:
     """Rewrite the checkpoint cache without the deleted runs (it holds their config)."""
     index.load_checkpoints(repo, store.list_runs(repo), on_error=lambda *_: None)
 

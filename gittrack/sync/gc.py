@@ -18,8 +18,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pygit2
-
 from gittrack.artifacts.manifest import ManifestEntry
 from gittrack.artifacts.project import open_storage
 from gittrack.artifacts.reachability import manifest_entries
@@ -28,6 +26,7 @@ from gittrack.blobs.names import is_name
 from gittrack.blobs.store import BlobInfo
 from gittrack.errors import FormatError, KeyMissingError, UsageError
 from gittrack.git import refs, transport
+from gittrack.git.repo import Repository
 from gittrack.sync import localio, mirror
 
 if TYPE_CHECKING:
@@ -65,7 +64,7 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
-def mark_roots(repo: pygit2.Repository, remote: str | None) -> tuple[list[str], tuple[str, ...]]:
+def mark_roots(repo: Repository, remote: str | None) -> tuple[list[str], tuple[str, ...]]:
     """The commits to mark from, after fetching ``remote``'s refs into its mirror."""
     if remote is not None:
         mirror.fetch_mirror(repo, transport.check_remote(repo, remote))
@@ -77,7 +76,7 @@ def mark_roots(repo: pygit2.Repository, remote: str | None) -> tuple[list[str], 
     return tips, ("local", *sorted(keys))
 
 
-def marked(repo: pygit2.Repository, storage: ArtifactStorage,
+def marked(repo: Repository, storage: ArtifactStorage,
            tips: Iterable[str]) -> tuple[set[str], set[str]]:
     """The mark phase: (blob names, digests) that the versions reachable from ``tips`` need
     (read leniently: a forged version can only make this keep more)."""
@@ -117,7 +116,7 @@ def live_names(storage: ArtifactStorage, entries: Iterable[ManifestEntry],
     return blobs, digests
 
 
-def collect(repo: pygit2.Repository, *, remote: str | None = None,
+def collect(repo: Repository, *, remote: str | None = None,
             grace: float = DEFAULT_GRACE, dry_run: bool = False,
             storage: ArtifactStorage | None = None, now: float | None = None) -> GcReport:
     """Remove what nothing references from the store and the local cache (see module doc)."""
@@ -136,7 +135,7 @@ def collect(repo: pygit2.Repository, *, remote: str | None = None,
     return GcReport(tuple(removed), young, temps, cache, len(blobs), roots, dry_run, finished)
 
 
-def has_keys(repo: pygit2.Repository) -> bool:
+def has_keys(repo: Repository) -> bool:
     from gittrack.crypto.keys import Keyring
 
     return repo.workdir is not None and Keyring.for_repo(repo).exists()

@@ -14,10 +14,9 @@ import shlex
 import sys
 from pathlib import Path
 
-import pygit2
-
 from gittrack.errors import RepositoryError
 from gittrack.git import transport
+from gittrack.git.repo import Repository
 
 MARKER = "gittrack-managed-hook"
 HOOK = "pre-push"
@@ -32,7 +31,7 @@ class HookChange:
     changed: bool = True
 
 
-def hooks_dir(repo: pygit2.Repository) -> Path:
+def hooks_dir(repo: Repository) -> Path:
     """``core.hooksPath`` if set, else ``.git/hooks``, as git resolves it."""
     done = transport.run_git(repo, ["rev-parse", "--git-path", "hooks"], what="finding hooks")
     path = Path(done.stdout.strip())
@@ -57,7 +56,7 @@ def is_ours(path: Path) -> bool:
         return False
 
 
-def install(repo: pygit2.Repository) -> HookChange:
+def install(repo: Repository) -> HookChange:
     folder = hooks_dir(repo)
     hook, chained = folder / HOOK, folder / CHAINED
     try:
@@ -76,7 +75,7 @@ def install(repo: pygit2.Repository) -> HookChange:
     return HookChange(hook, moved)
 
 
-def uninstall(repo: pygit2.Repository) -> HookChange:
+def uninstall(repo: Repository) -> HookChange:
     folder = hooks_dir(repo)
     hook, chained = folder / HOOK, folder / CHAINED
     if not is_ours(hook):

@@ -13,11 +13,9 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import pygit2
-
 from gittrack.errors import RepositoryError
 from gittrack.git import refs
-from gittrack.git.repo import ensure_writable_dir
+from gittrack.git.repo import Repository, ensure_writable_dir
 
 
 @contextlib.contextmanager
@@ -31,7 +29,7 @@ def repository_io(path: Path, outcome: str) -> Iterator[None]:
                               f"{outcome}") from None
 
 
-def write_refs(repo: pygit2.Repository, updates: Sequence[refs.RefUpdate],
+def write_refs(repo: Repository, updates: Sequence[refs.RefUpdate],
                outcome: str = "no ref was changed") -> tuple[refs.RefUpdate, ...]:
     """``refs.update_refs`` (one transaction: all or none), its ``OSError`` a
     ``RepositoryError`` naming ``packed-refs``."""
@@ -39,7 +37,7 @@ def write_refs(repo: pygit2.Repository, updates: Sequence[refs.RefUpdate],
         return refs.update_refs(repo, updates)
 
 
-def check_writable(repo: pygit2.Repository, before: str) -> None:
+def check_writable(repo: Repository, before: str) -> None:
     """Refuse now, ``before`` anything changes elsewhere (the remote, the store), a ``.git``
     this process cannot write (read-only file system, permissions): the two sides would
     otherwise be left apart."""

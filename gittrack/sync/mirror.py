@@ -21,10 +21,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-import pygit2
-
 from gittrack.errors import TransportError
 from gittrack.git import namespace, objects, refs, transport
+from gittrack.git.repo import Repository
 from gittrack.sync import localio
 from gittrack.types import CommitId, RefName
 
@@ -78,7 +77,7 @@ class Refreshed:
     """The mirror's changes, tombstones included."""
 
 
-def mirror_key(repo: pygit2.Repository, remote: str) -> str:
+def mirror_key(repo: Repository, remote: str) -> str:
     """The remote's name (also for a URL or path naming a configured remote's repository:
     ``transport.named_remote``); another URL or path gets a stable name from its hash."""
     remote = transport.named_remote(repo, remote)
@@ -87,7 +86,7 @@ def mirror_key(repo: pygit2.Repository, remote: str) -> str:
     return "url-" + hashlib.sha1(_raw(remote)).hexdigest()[:12]
 
 
-def mirror_url(repo: pygit2.Repository, remote: str) -> str:
+def mirror_url(repo: Repository, remote: str) -> str:
     """The URL the mirror of ``remote`` records (``remember_url``, ``trusts``): a URL or path
     naming a configured remote's repository is that remote's URL, so the push by path finds
     the history the pulls by name left."""
@@ -111,7 +110,7 @@ def fetch_refspec(key: str) -> str:
     return f"+{LOCAL_ROOT}*:{mirror_prefix(key)}*"
 
 
-def snapshot(repo: pygit2.Repository, key: str) -> Snapshot:
+def snapshot(repo: Repository, key: str) -> Snapshot:
     every = refs.list_refs(repo, namespace.EVERY)  # all three roots start so
     mirror, base = mirror_prefix(key), f"{BASE_ROOT}{key}/"
     local: dict[str, CommitId] = {}
@@ -127,19 +126,19 @@ def snapshot(repo: pygit2.Repository, key: str) -> Snapshot:
     return Snapshot(local, mirrored, agreed)
 
 
-def fetch_mirror(repo: pygit2.Repository, remote: str) -> dict[str, CommitId]:
+def fetch_mirror(repo: Repository, remote: str) -> dict[str, CommitId]:
     """Bring the mirror up to the remote's refs (pruning the refs it deleted); returns it."""
     return refresh(repo, remote).after
 
 
-def refresh(repo: pygit2.Repository, remote: str) -> Refreshed:
+def refresh(repo: Repository, remote: str) -> Refreshed:
     """``ls-remote``, fetch the commits missing here, then write the mirror in one go."""
     fetched = look(repo, remote)
     write(repo, fetched)
     return fetched
 
 
-def look(repo: pygit2.Repository, remote: str) -> Refreshed:
+def look(repo: Repository, remote: str) -> Refreshed:
     """``refresh`` without writing the mirror: the caller passes the result to ``write``
     (with its own changes, in the same transaction)."""
     key = mirror_key(repo, remote)
@@ -163,7 +162,7 @@ def look(repo: pygit2.Repository, remote: str) -> Refreshed:
     return Refreshed(key, url, before, after, trusted, updates)
 
 
-def write(repo: pygit2.Repository, fetched: Refreshed,
+def write(repo: Repository, fetched: Refreshed,
           more: Sequence[refs.RefUpdate] = ()) -> tuple[refs.RefUpdate, ...]:
     """The mirror's ``updates`` and ``more`` in one transaction; then the mirror is of this
     URL. Returns the refused updates."""
@@ -182,7 +181,7 @@ def reset_updates(key: str, before: Snapshot,
             for ref in known if ref not in there]
 
 
-def trusts(repo: pygit2.Repository, key: str, url: str, mirrored: Mapping[str, str],
+def trusts(repo: Repository, key: str, url: str, mirrored: Mapping[str, str],
            there: Mapping[str, str], marked: bool) -> bool:
     """Whether a ref in ``mirrored`` (the mirror before) and not in ``there`` (the remote now)
     was deleted on the remote: the mirror is of this URL, and the remote is not empty or is
@@ -191,7 +190,7 @@ def trusts(repo: pygit2.Repository, key: str, url: str, mirrored: Mapping[str, s
     return _recorded_url(repo, key) == url and bool(there or marked or not mirrored)
 
 
-def known_elsewhere(repo: pygit2.Repository, key: str, marked: bool) -> dict[str, CommitId]:
+def known_elsewhere(repo: Repository, key: str, marked: bool) -> dict[str, CommitId]:
     """For a push to ``key``: refs to take as deleted there if the remote lacks them.
 
     A URL or path that is no configured remote's address (``mirror_key`` gave it a hash) may
@@ -212,7 +211,7 @@ def known_elsewhere(repo: pygit2.Repository, key: str, marked: bool) -> dict[str
     return found
 
 
-def remote_refs(repo: pygit2.Repository, remote: str) -> tuple[dict[str, str], bool]:
+def remote_refs(repo: Repository, remote: str) -> tuple[dict[str, str], bool]:
     """The remote's refs under ``LOCAL_ROOT``, and whether it carries ``DELETED_MARK``: one
     ``ls-remote``."""
     there = transport.ls_remote(repo, remote, LOCAL_ROOT, also=[DELETED_MARK])
@@ -220,7 +219,7 @@ def remote_refs(repo: pygit2.Repository, remote: str) -> tuple[dict[str, str], b
     return there, marked
 
 
-def deletion_mark(repo: pygit2.Repository) -> str:
+def deletion_mark(repo: Repository) -> str:
     """A refspec setting ``DELETED_MARK`` on a remote (forced: any value will do; only its
     presence is read). The commit names nothing deleted, so a purge leaves no trace in it."""
     tree = objects.write_tree(repo, None, {})
@@ -228,7 +227,7 @@ def deletion_mark(repo: pygit2.Repository) -> str:
     return f"+{mark}:{DELETED_MARK}"
 
 
-def _fetch_tips(repo: pygit2.Repository, remote: str,
+def _fetch_tips(repo: Repository, remote: str,
                 here: set[CommitId]) -> tuple[dict[str, CommitId], bool]:
     """The remote's refs, with every commit they name present here. Tips that are already a
     ref here need no fetch (git keeps what refs reach complete); the others are fetched by id.
@@ -276,7 +275,7 @@ def agree_updates(key: str, changes: Iterable[tuple[str, str | None]],
             for ref, sha in changes if ref.startswith(ALIASES) and agreed.get(ref) != sha]
 
 
-def remember_url(repo: pygit2.Repository, key: str, url: str) -> None:
+def remember_url(repo: Repository, key: str, url: str) -> None:
     """The mirror ``key`` now describes ``url``."""
     path = _url_file(repo, key)
     if _recorded_url(repo, key) == url:
@@ -290,7 +289,7 @@ def remember_url(repo: pygit2.Repository, key: str, url: str) -> None:
         pass  # without it, the next pull only keeps deleted refs it could have removed
 
 
-def _recorded_url(repo: pygit2.Repository, key: str) -> str | None:
+def _recorded_url(repo: Repository, key: str) -> str | None:
     try:
         return _url_file(repo, key).read_bytes().decode("utf-8", "surrogateescape").strip()
     except OSError:
@@ -303,7 +302,7 @@ def _raw(url: str) -> bytes:
     return url.encode("utf-8", "surrogateescape")
 
 
-def _url_file(repo: pygit2.Repository, key: str) -> Path:
+def _url_file(repo: Repository, key: str) -> Path:
     """In the common git folder, as the mirror refs it describes: from a linked worktree,
     ``gittrack_dir`` is that worktree's, and a pull there found no record, took the mirror
     for another URL's and dropped every tombstone."""

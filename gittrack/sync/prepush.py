@@ -17,6 +17,7 @@ import pygit2
 from gittrack.errors import DeletedOnRemoteError, GittrackError, UsageError
 from gittrack.formats.values import readable
 from gittrack.git import history, namespace, transport
+from gittrack.git.repo import Repository
 from gittrack.runs.view import RunView, all_runs
 from gittrack.sync.blobsync import upload_missing
 from gittrack.sync.compare import is_artifact, kind_and_name
@@ -27,7 +28,7 @@ MODES = ("all", "code", "off")
 _ZERO = "0" * 40
 
 
-def mode(repo: pygit2.Repository) -> str:
+def mode(repo: Repository) -> str:
     found = transport.config_value(repo, "gittrack.prePush")  # any bytes, as git keeps them
     if found is None:
         return "all"
@@ -38,7 +39,7 @@ def mode(repo: pygit2.Repository) -> str:
     return value
 
 
-def strict(repo: pygit2.Repository) -> bool:
+def strict(repo: Repository) -> bool:
     try:
         return bool(repo.config.get_bool("gittrack.hookStrict"))
     except (KeyError, pygit2.GitError, ValueError):
@@ -56,7 +57,7 @@ def pushed_commits(lines: Iterable[str]) -> list[str]:
     return found
 
 
-def runs_on(repo: pygit2.Repository, commits: list[str]) -> list[str]:
+def runs_on(repo: Repository, commits: list[str]) -> list[str]:
     """Ids of the runs whose code commit is one of ``commits`` or an ancestor of one."""
     chosen: list[str] = []
     for view in all_runs(repo, on_error=_skip):
@@ -66,7 +67,7 @@ def runs_on(repo: pygit2.Repository, commits: list[str]) -> list[str]:
     return chosen
 
 
-def run_hook(repo: pygit2.Repository, remote: str | None, lines: list[str]) -> PushReport | None:
+def run_hook(repo: Repository, remote: str | None, lines: list[str]) -> PushReport | None:
     """The hook's work; ``None`` when there is nothing to do."""
     carried = _carried(lines)
     _refuse_deleted(repo, remote, carried)
@@ -89,7 +90,7 @@ def _carried(lines: list[str]) -> list[list[str]]:
             if len(f) == 4 and f[2].startswith(namespace.ROOT) and f[1] != _ZERO]
 
 
-def _refuse_deleted(repo: pygit2.Repository, remote: str | None,
+def _refuse_deleted(repo: Repository, remote: str | None,
                     carried: list[list[str]]) -> None:
     """Refs the push creates on the remote that a teammate deleted there (``rm --remote``,
     ``purge``, ``artifact rm``) since the last sync: refuse the whole push, strict or not. A
@@ -108,7 +109,7 @@ def _refuse_deleted(repo: pygit2.Repository, remote: str | None,
             "sends them back on purpose")
 
 
-def _blobs_only(repo: pygit2.Repository, remote: str | None,
+def _blobs_only(repo: Repository, remote: str | None,
                 carried: list[list[str]]) -> PushReport:
     """The push being made sends the refs (pushing them here too would make git's own
     "create" fail); only the blobs they name must get to the store first."""

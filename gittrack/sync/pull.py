@@ -27,10 +27,8 @@ import contextlib
 import dataclasses
 import enum
 
-import pygit2
-
 from gittrack.git import namespace, refs, transport
-from gittrack.git.repo import every_gittrack_dir
+from gittrack.git.repo import Repository, every_gittrack_dir
 from gittrack.sync import localio, mirror
 from gittrack.sync.compare import RefState, Standing, compare, is_artifact, local_changes
 from gittrack.types import CommitId, RefName
@@ -96,7 +94,7 @@ class PullReport:
         return tuple(sorted([s.ref for s in self.deleted] + [k.ref for k in self.kept]))
 
 
-def fetch(repo: pygit2.Repository, remote: str | None = None, *,
+def fetch(repo: Repository, remote: str | None = None, *,
           prune: bool = True) -> PullReport:
     """Update the mirror only, and say how each ref stands; no local ref moves."""
     report, fetched = _fetch(repo, remote, fetch_only=True, prune=prune)
@@ -104,7 +102,7 @@ def fetch(repo: pygit2.Repository, remote: str | None = None, *,
     return report
 
 
-def pull(repo: pygit2.Repository, remote: str | None = None, *, force: bool = False,
+def pull(repo: Repository, remote: str | None = None, *, force: bool = False,
          artifacts: bool = False, prune: bool = True) -> PullReport:
     """Fetch, then fast-forward (or create) local refs; ``force`` also takes diverged ones.
 
@@ -150,7 +148,7 @@ def pull(repo: pygit2.Repository, remote: str | None = None, *, force: bool = Fa
     return report
 
 
-def _fetch(repo: pygit2.Repository, remote: str | None, *, fetch_only: bool,
+def _fetch(repo: Repository, remote: str | None, *, fetch_only: bool,
            prune: bool) -> tuple[PullReport, mirror.Refreshed]:
     """The remote's refs fetched and compared; the mirror's ``updates`` not yet written."""
     remote = transport.check_remote(repo, remote or transport.default_remote(repo))
@@ -164,7 +162,7 @@ def _fetch(repo: pygit2.Repository, remote: str | None, *, fetch_only: bool,
                       deleted=tuple(deleted), kept=tuple(kept), fetch_only=fetch_only), fetched
 
 
-def _deletions(repo: pygit2.Repository, fetched: mirror.Refreshed,
+def _deletions(repo: Repository, fetched: mirror.Refreshed,
                prune: bool) -> tuple[list[RefState], list[Kept]]:
     """Local refs the remote had at the last sync and no longer has: to delete, or kept."""
     seen = fetched.before.last_seen()
@@ -191,7 +189,7 @@ def _deletions(repo: pygit2.Repository, fetched: mirror.Refreshed,
     return deleted, kept
 
 
-def _live_runs(repo: pygit2.Repository) -> set[str]:
+def _live_runs(repo: Repository) -> set[str]:
     """Runs with a write-ahead log in any worktree of this repository: being written, or
     crashed and not yet recovered."""
     from gittrack.runs.wal import wal_root
@@ -207,7 +205,7 @@ def _is_live(ref: str, live: set[str]) -> bool:
     return ref.startswith(RUNS) and ref[len(RUNS):] in live
 
 
-def _prune(repo: pygit2.Repository, deleted: list[RefState], before: mirror.Snapshot) -> int:
+def _prune(repo: Repository, deleted: list[RefState], before: mirror.Snapshot) -> int:
     """The objects only the deleted refs (and their old mirror refs) reached, as ``rm`` does;
     the run cache forgets deleted runs."""
     if not deleted:
@@ -223,7 +221,7 @@ def _prune(repo: pygit2.Repository, deleted: list[RefState], before: mirror.Snap
     return removed
 
 
-def _download(states: list[RefState], repo: pygit2.Repository) -> int:
+def _download(states: list[RefState], repo: Repository) -> int:
     """Every blob of the versions just pulled, into the local cache."""
     from gittrack.artifacts.project import open_storage
     from gittrack.artifacts.reachability import referenced_entries

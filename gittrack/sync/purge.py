@@ -31,14 +31,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-import pygit2
-
 from gittrack.artifacts import aliases, versions
 from gittrack.artifacts.project import open_storage
 from gittrack.artifacts.reachability import manifest_entries
 from gittrack.artifacts.storage import ArtifactStorage
 from gittrack.errors import GittrackError, GittrackWarning, RepositoryError
 from gittrack.git import faults, prune, refs, transport
+from gittrack.git.repo import Repository
 from gittrack.runs import index, store
 from gittrack.runs.lineage import artifact_specs
 from gittrack.runs.view import RunView, all_runs
@@ -93,7 +92,7 @@ class _Journal:
                    tuple(data["blobs"]), tuple(data["digests"]), tuple(data["tips"]))
 
 
-def plan(repo: pygit2.Repository, view: RunView) -> PurgePlan:
+def plan(repo: Repository, view: RunView) -> PurgePlan:
     """What purging ``view`` removes, before anything is removed.
 
     Another run that cannot be read (damaged, or forged by a remote) is reported and may be
@@ -130,7 +129,7 @@ def plan(repo: pygit2.Repository, view: RunView) -> PurgePlan:
     return PurgePlan(view.id, tuple(removed), tuple(kept))
 
 
-def _manifests_readable(repo: pygit2.Repository, name: str) -> bool:
+def _manifests_readable(repo: Repository, name: str) -> bool:
     """Whether every manifest of artifact ``name`` can be read (its blobs would be purged
     with it); a warning naming the ref otherwise, as for an unreadable ``artifact.yaml``."""
     head = versions.head(repo, name)
@@ -144,7 +143,7 @@ def _manifests_readable(repo: pygit2.Repository, name: str) -> bool:
     return True
 
 
-def purge(repo: pygit2.Repository, view: RunView, *, remote: str | None) -> PurgeReport:
+def purge(repo: Repository, view: RunView, *, remote: str | None) -> PurgeReport:
     """Carry out ``plan(repo, view)``: refs (one push), objects, then the freed blobs.
     Interrupted purges are finished first (``PurgeReport.finished``)."""
     finished = finish_interrupted(repo)
@@ -179,7 +178,7 @@ def purge(repo: pygit2.Repository, view: RunView, *, remote: str | None) -> Purg
     return PurgeReport(what, report, gone, freed, finished)
 
 
-def finish_interrupted(repo: pygit2.Repository) -> tuple[Finished, ...]:
+def finish_interrupted(repo: Repository) -> tuple[Finished, ...]:
     """Finish every purge a killed process left half-done (its journal is here and no live
     process holds it); ``()`` when there is none."""
     done = []
@@ -191,7 +190,7 @@ def finish_interrupted(repo: pygit2.Repository) -> tuple[Finished, ...]:
     return tuple(done)
 
 
-def _finish(repo: pygit2.Repository, journal: _Journal, path: Path) -> Finished:
+def _finish(repo: Repository, journal: _Journal, path: Path) -> Finished:
     """The rest of ``journal``'s purge. Its run still here (killed before the refs went):
     the whole purge again, planned from the refs as they are now."""
     from gittrack.runs.resolve import resolve_run
@@ -208,7 +207,7 @@ def _finish(repo: pygit2.Repository, journal: _Journal, path: Path) -> Finished:
     return Finished(journal.run, journal.name, gone, freed)
 
 
-def _free(repo: pygit2.Repository, storage: ArtifactStorage,
+def _free(repo: Repository, storage: ArtifactStorage,
           journal: _Journal) -> tuple[tuple[str, ...], int]:
     """The journal's blobs and cache entries that nothing left names — here or in the
     remote's refs, fetched again — removed; returns (blob names, cache entries)."""
@@ -227,14 +226,14 @@ def _free(repo: pygit2.Repository, storage: ArtifactStorage,
     return tuple(gone), len(freed)
 
 
-def _journal_dir(repo: pygit2.Repository) -> Path:
+def _journal_dir(repo: Repository) -> Path:
     """In the common git folder, with the refs it is about: a purge interrupted in one
     worktree is finished from any."""
     return refs.common_dir(repo) / "gittrack" / "purges"
 
 
 @contextlib.contextmanager
-def _journal(repo: pygit2.Repository, journal: _Journal) -> Iterator[Path]:
+def _journal(repo: Repository, journal: _Journal) -> Iterator[Path]:
     """``journal`` written and fsynced (file and folder) before the block runs, and locked
     from before it has its name until the block ends; left behind if the block fails, for
     the next purge or gc to finish."""

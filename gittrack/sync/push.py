@@ -20,10 +20,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
-import pygit2
-
 from gittrack.errors import PushRejectedError
 from gittrack.git import namespace, transport
+from gittrack.git.repo import Repository
 from gittrack.sync import localio, mirror
 from gittrack.sync.blobsync import BlobReport, upload_missing
 from gittrack.sync.compare import RefState, Standing, compare, is_artifact
@@ -62,7 +61,7 @@ class _Plan:
     """Every local ref was chosen (no RUN... given): runs can go by glob."""
 
 
-def push(repo: pygit2.Repository, remote: str | None = None, runs: Sequence[str] = (), *,
+def push(repo: Repository, remote: str | None = None, runs: Sequence[str] = (), *,
          force: bool = False, no_verify: bool = False, dry_run: bool = False) -> PushReport:
     """Push the selected runs (default: every run, artifact and alias) to ``remote``."""
     remote = transport.check_remote(repo, remote or transport.default_remote(repo))
@@ -78,7 +77,7 @@ def push(repo: pygit2.Repository, remote: str | None = None, runs: Sequence[str]
     raise AssertionError("unreachable")
 
 
-def _plan(repo: pygit2.Repository, remote: str, runs: Sequence[str], force: bool) -> _Plan:
+def _plan(repo: Repository, remote: str, runs: Sequence[str], force: bool) -> _Plan:
     key = mirror.mirror_key(repo, remote)
     before = mirror.snapshot(repo, key)
     chosen = select(repo, runs, before.local)
@@ -99,7 +98,7 @@ def _plan(repo: pygit2.Repository, remote: str, runs: Sequence[str], force: bool
     return _Plan(key, report, send, [] if force else held, dict(before.agreed), not runs)
 
 
-def deleted_on_remote(repo: pygit2.Repository, remote: str,
+def deleted_on_remote(repo: Repository, remote: str,
                       sent: Mapping[str, CommitId]) -> list[RefState]:
     """Of the refs ``sent`` (a ``git push`` about to create them there), those the remote
     deleted since the last sync: the same comparison ``push`` makes (one ``ls-remote``)."""
@@ -112,7 +111,7 @@ def deleted_on_remote(repo: pygit2.Repository, remote: str,
     return [s for s in states if s.standing is Standing.DELETED]
 
 
-def _remote_view(repo: pygit2.Repository, remote: str, key: str, url: str,
+def _remote_view(repo: Repository, remote: str, key: str, url: str,
                  before: mirror.Snapshot) -> tuple[dict[str, str], bool, dict[str, CommitId]]:
     """The remote's refs, whether the mirror can tell deletions, and what each ref was on the
     remote at the last sync (only refs it still has, when it cannot)."""
@@ -125,7 +124,7 @@ def _remote_view(repo: pygit2.Repository, remote: str, key: str, url: str,
     return on_remote, trusted, seen
 
 
-def _send(repo: pygit2.Repository, remote: str, plan: _Plan, no_verify: bool) -> PushReport:
+def _send(repo: Repository, remote: str, plan: _Plan, no_verify: bool) -> PushReport:
     sent = plan.send
     remote_versions = [s.remote for s in sent if s.remote and is_artifact(s.ref)]
     blobs = upload_missing(repo, [str(s.local) for s in sent if is_artifact(s.ref)],
@@ -157,7 +156,7 @@ def _glob_run(state: RefState) -> bool:
     return state.ref.startswith(RUNS) and state.standing in SEND
 
 
-def _remember(repo: pygit2.Repository, key: str, url: str, same: list[RefState],
+def _remember(repo: Repository, key: str, url: str, same: list[RefState],
               before: mirror.Snapshot, reset: Mapping[str, str] | None) -> None:
     """Refs equal on both sides: the mirror learns them (aliases compare against it). An
     untrusted mirror (``reset``: the remote's refs) first forgets what the remote lacks, and

@@ -14,17 +14,16 @@ overwriting it). Blobs still go first through the pre-push hook, installed with 
 
 from __future__ import annotations
 
-import pygit2
-
 from gittrack.errors import UsageError
 from gittrack.formats.values import readable
 from gittrack.git import transport
+from gittrack.git.repo import Repository
 from gittrack.sync.mirror import LOCAL_ROOT, fetch_refspec, mirror_key
 
 PUSH_REFSPECS = ("HEAD", f"{LOCAL_ROOT}*:{LOCAL_ROOT}*")
 
 
-def refspecs(repo: pygit2.Repository, remote: str, *, push: bool) -> dict[str, list[str]]:
+def refspecs(repo: Repository, remote: str, *, push: bool) -> dict[str, list[str]]:
     """The ``remote.<name>.*`` values gittrack adds: ``{"fetch": [...], "push": [...]}``."""
     if remote not in transport.remotes(repo):
         raise UsageError(f"{remote!r} is not a configured remote: `git remote add {remote} URL`")
@@ -34,11 +33,11 @@ def refspecs(repo: pygit2.Repository, remote: str, *, push: bool) -> dict[str, l
     return wanted
 
 
-def _values(repo: pygit2.Repository, key: str) -> list[str]:
+def _values(repo: Repository, key: str) -> list[str]:
     return transport.config_values(repo, key)
 
 
-def setup(repo: pygit2.Repository, remote: str, *, push: bool) -> list[str]:
+def setup(repo: Repository, remote: str, *, push: bool) -> list[str]:
     """Add the refspecs that are missing; returns ``key = value`` lines added."""
     added = []
     for kind, values in refspecs(repo, remote, push=push).items():
@@ -52,7 +51,7 @@ def setup(repo: pygit2.Repository, remote: str, *, push: bool) -> list[str]:
     return added
 
 
-def undo(repo: pygit2.Repository, remote: str) -> list[str]:
+def undo(repo: Repository, remote: str) -> list[str]:
     """Remove every refspec gittrack adds (fetch and push); returns the lines removed."""
     removed = []
     for kind, values in refspecs(repo, remote, push=True).items():

@@ -16,12 +16,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-import pygit2
-
 from gittrack.artifacts import aliases, versions
 from gittrack.artifacts.rewrite import Removal, plan_removal
 from gittrack.errors import ConflictError, NotFoundError
 from gittrack.git import history, refs, transport
+from gittrack.git.repo import Repository
 from gittrack.sync import mirror
 from gittrack.sync.delete import DeleteReport, RefChange, apply
 from gittrack.types import CommitId, RefName
@@ -44,7 +43,7 @@ class VersionRemovalReport:
         return self.here.left[0] if self.here is not None and self.here.left else None
 
 
-def remove_version(repo: pygit2.Repository, name: str, number: int, *,
+def remove_version(repo: Repository, name: str, number: int, *,
                    remote: str | None = None) -> VersionRemovalReport:
     """Remove ``name:v<number>`` here (and on ``remote``); see the module docstring."""
     here, missing = _plan(repo, name, versions.head(repo, name), number)
@@ -70,7 +69,7 @@ def remove_version(repo: pygit2.Repository, name: str, number: int, *,
     return VersionRemovalReport(f"{name}:v{number}", here, there, tuple(sorted(gone)), report)
 
 
-def _plan(repo: pygit2.Repository, name: str, tip: CommitId | None,
+def _plan(repo: Repository, name: str, tip: CommitId | None,
           number: int) -> tuple[Removal | None, NotFoundError | None]:
     """The rewrite of the chain ending at ``tip``, or why there is none."""
     if tip is None:
@@ -99,7 +98,7 @@ def _stale_aliases(name: str, removed: CommitId,
             for alias, commit in known.items() if commit == removed]
 
 
-def _remote_plan(repo: pygit2.Repository, name: str, number: int, remote: str,
+def _remote_plan(repo: Repository, name: str, number: int, remote: str,
                  here: Removal | None) -> tuple[Removal | None, list[RefChange]]:
     """The remote's rewrite, from its own head, and the ref changes to push for it."""
     transport.check_remote(repo, remote)
@@ -117,7 +116,7 @@ def _remote_plan(repo: pygit2.Repository, name: str, number: int, remote: str,
     return None, _stale_aliases(name, here.removed, known) if here is not None else []
 
 
-def _elsewhere(repo: pygit2.Repository, name: str, removed: list[CommitId]) -> set[str]:
+def _elsewhere(repo: Repository, name: str, removed: list[CommitId]) -> set[str]:
     """Remotes whose mirror here still reaches a removed version: it is still on them."""
     present = [c for c in removed if history.exists(repo, c)]
     found: set[str] = set()

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import pygit2
-
 from gittrack.artifacts.aliases import ALIASES_PREFIX, parse_spec
 from gittrack.artifacts.versions import ARTIFACTS_PREFIX
 from gittrack.errors import GittrackError
 from gittrack.git import refs
+from gittrack.git.repo import Repository
 from gittrack.runs import layout
 from gittrack.runs.lineage import ROLES, artifact_specs
 from gittrack.runs.resolve import resolve_run
@@ -18,11 +17,11 @@ from gittrack.sync.mirror import LOCAL_ROOT
 from gittrack.types import CommitId
 
 
-def local_refs(repo: pygit2.Repository) -> dict[str, CommitId]:
+def local_refs(repo: Repository) -> dict[str, CommitId]:
     return {str(ref): sha for ref, sha in refs.list_refs(repo, LOCAL_ROOT).items()}
 
 
-def select(repo: pygit2.Repository, run_specs: Sequence[str],
+def select(repo: Repository, run_specs: Sequence[str],
            every: Mapping[str, CommitId] | None = None) -> dict[str, CommitId]:
     """The refs to push: all of them, or the named runs and their artifacts. ``every``: the
     local refs, when the caller has listed them already."""
