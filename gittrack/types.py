@@ -12,3 +12,10 @@ CommitId = NewType("CommitId", str)
 
 RefName = NewType("RefName", str)
 """A full git ref name such as ``refs/gittrack/runs/<id>``."""
+
+Digest = NewType("Digest", str)
+"""The SHA-256 of a file's plain content, 64 lowercase hex digits: what a manifest entry names."""
+
+BlobName = NewType("BlobName", str)
+"""A blob's name in the store: the digest for a public project, a keyed name for a private one
+(see ``gittrack.crypto.keys.ProjectKeys.blob_name``)."""

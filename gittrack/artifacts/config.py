@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from gittrack.crypto.atomic import reason, write_atomic
+from gittrack.atomic import reason, write_atomic
 from gittrack.errors import (
     FormatError,
     InvalidSettingError,

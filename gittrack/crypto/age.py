@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 import pyrage
 from pyrage import ssh, x25519
 
-from gittrack.crypto.atomic import BUFFER, atomic_output, reason
+from gittrack.atomic import BUFFER, atomic_output, reason
 from gittrack.errors import CryptoError, DecryptionError, KeyMissingError
 
 Recipient = Any

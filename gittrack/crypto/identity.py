@@ -12,6 +12,7 @@ import datetime
 import os
 from pathlib import Path
 
+from gittrack.atomic import create_exclusive, reason
 from gittrack.crypto.age import (
     Identity,
     generate_identity,
@@ -19,7 +20,6 @@ from gittrack.crypto.age import (
     parse_recipient,
     public_key,
 )
-from gittrack.crypto.atomic import create_exclusive, reason
 from gittrack.errors import CryptoError, UsageError
 
 IDENTITY_FILE_ENV = "GITTRACK_IDENTITY_FILE"

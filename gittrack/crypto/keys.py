@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from gittrack.atomic import reason, write_atomic
 from gittrack.crypto.age import (
     Identity,
     Recipient,
@@ -35,7 +36,6 @@ from gittrack.crypto.age import (
     parse_recipient,
     try_decrypt_bytes,
 )
-from gittrack.crypto.atomic import reason, write_atomic
 from gittrack.crypto.identity import (
     init_user_identity,
     load_user_identities,

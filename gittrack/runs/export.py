@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-from gittrack.crypto.atomic import atomic_output
+from gittrack.atomic import atomic_output
 from gittrack.errors import FormatError, OutputError, RepositoryError, UsageError
 from gittrack.formats.jsonio import json_dumps
 from gittrack.runs import ids

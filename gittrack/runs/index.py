@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from gittrack.crypto.atomic import write_atomic
+from gittrack.atomic import write_atomic
 from gittrack.errors import FormatError, GittrackError, RepositoryError
 from gittrack.git.repo import Repository, gittrack_dir
 from gittrack.runs import store

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from gittrack.crypto.atomic import atomic_output, create_exclusive, write_atomic
+from gittrack.atomic import atomic_output, create_exclusive, write_atomic
 from gittrack.errors import CryptoError
 
 
