@@ -24,6 +24,7 @@ from gittrack.errors import PushRejectedError
 from gittrack.git import namespace, transport
 from gittrack.git.repo import Repository
 from gittrack.sync import localio, mirror
+from gittrack.sync.advice import rewrite_advice
 from gittrack.sync.blobsync import BlobReport, upload_missing
 from gittrack.sync.compare import RefState, Standing, compare, is_artifact
 from gittrack.sync.selection import select
@@ -48,6 +49,9 @@ class PushReport:
     forced: tuple[RefState, ...] = ()
     up_to_date: int = 0
     blobs: BlobReport = dataclasses.field(default_factory=BlobReport)
+    advice: tuple[str, ...] = ()
+    """For held artifacts that diverged because versions were removed on one side: which,
+    and the command that follows (``sync.advice``)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -61,12 +65,25 @@ class _Plan:
     """Every local ref was chosen (no RUN... given): runs can go by glob."""
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class PushDecision:
+    """What a push does with the compared refs (``decide``): a pure decision."""
+
+    send: tuple[RefState, ...] = ()
+    held: tuple[RefState, ...] = ()
+    """Not sent (none with ``force``: those are sent and ``forced``)."""
+    forced: tuple[RefState, ...] = ()
+    same: tuple[RefState, ...] = ()
+
+
 def push(repo: Repository, remote: str | None = None, runs: Sequence[str] = (), *,
          force: bool = False, no_verify: bool = False, dry_run: bool = False) -> PushReport:
-    """Push the selected runs (default: every run, artifact and alias) to ``remote``."""
+    """Push the selected runs (default: every run, artifact and alias) to ``remote``.
+
+    ``dry_run``: the report of what would be sent; nothing is written, here or there."""
     remote = transport.check_remote(repo, remote or transport.default_remote(repo))
     for attempt in range(_ATTEMPTS):
-        plan = _plan(repo, remote, runs, force)
+        plan = _plan(repo, remote, runs, force, learn=not dry_run)
         if dry_run or not plan.send:
             return plan.report
         try:
@@ -77,7 +94,10 @@ def push(repo: Repository, remote: str | None = None, runs: Sequence[str] = (), 
     raise AssertionError("unreachable")
 
 
-def _plan(repo: Repository, remote: str, runs: Sequence[str], force: bool) -> _Plan:
+def _plan(repo: Repository, remote: str, runs: Sequence[str], force: bool, *,
+          learn: bool) -> _Plan:
+    """List and compare, decide, and (``learn``) let the mirror learn the refs both sides
+    hold; the report of what is to be sent."""
     key = mirror.mirror_key(repo, remote)
     before = mirror.snapshot(repo, key)
     chosen = select(repo, runs, before.local)
@@ -85,17 +105,33 @@ def _plan(repo: Repository, remote: str, runs: Sequence[str], force: bool) -> _P
     on_remote, trusted, seen = _remote_view(repo, remote, key, url, before)
     states = [compare(repo, ref, sha, on_remote.get(ref), seen.get(ref))
               for ref, sha in sorted(chosen.items())]
-    same = [s for s in states if s.standing is Standing.SAME]
-    learn = [s for s in same if before.mirrored.get(s.ref) != s.local
-             or (s.ref.startswith(mirror.ALIASES) and before.agreed.get(s.ref) != s.local)]
-    _remember(repo, key, url, learn, before, None if trusted else on_remote)
-    send = [s for s in states if s.standing in SEND or (force and s.standing in HELD)]
-    held = [s for s in states if s.standing in HELD]
-    forced = tuple(s for s in send if s.standing in HELD)
-    shown = transport.display_url(repo, remote)
-    report = PushReport(remote, shown, tuple(send), () if force else tuple(held), forced,
-                        len(same))
-    return _Plan(key, report, send, [] if force else held, dict(before.agreed), not runs)
+    decision = decide(states, force=force)
+    if learn:
+        _remember(repo, key, url, to_learn(decision.same, before), before,
+                  None if trusted else on_remote)
+    diverged = [s for s in decision.held if s.standing is Standing.DIVERGED]
+    report = PushReport(remote, transport.display_url(repo, remote), decision.send,
+                        decision.held, decision.forced, len(decision.same),
+                        advice=rewrite_advice(repo, diverged, remote))
+    return _Plan(key, report, list(decision.send), list(decision.held), dict(before.agreed),
+                 not runs)
+
+
+def decide(states: Sequence[RefState], *, force: bool) -> PushDecision:
+    """Send what is new or ahead; hold what is behind, diverged or deleted on the remote,
+    unless ``force`` sends it too."""
+    send = tuple(s for s in states if s.standing in SEND or (force and s.standing in HELD))
+    held = tuple(s for s in states if s.standing in HELD)
+    return PushDecision(send=send, held=() if force else held,
+                        forced=tuple(s for s in send if s.standing in HELD),
+                        same=tuple(s for s in states if s.standing is Standing.SAME))
+
+
+def to_learn(same: Sequence[RefState], before: mirror.Snapshot) -> list[RefState]:
+    """Of the refs equal on both sides, those the mirror does not hold at that value yet (an
+    alias also needs its agreed value)."""
+    return [s for s in same if before.mirrored.get(s.ref) != s.local
+            or (s.ref.startswith(mirror.ALIASES) and before.agreed.get(s.ref) != s.local)]
 
 
 def deleted_on_remote(repo: Repository, remote: str,
