@@ -4,7 +4,7 @@ Order makes an interruption harmless: blobs are uploaded before any ref names th
 orphan blob is reclaimed by gc), the refs move all together or not at all (``--atomic``),
 and the mirror is written last (a stale mirror only costs a comparison next time).
 
-What git is asked to push (``_refspecs``): runs by one glob, ``refs/gittrack/runs/*``, with
+What git is asked to push (``refspecs``): runs by one glob, ``refs/gittrack/runs/*``, with
 a negative refspec (``^ref``) for each run held back; artifact and alias refs by the exact
 commit compared (``<id>:<ref>``), since the blobs uploaded are those of that commit. One
 explicit refspec per ref made git's matching quadratic (a 1,000-run push took 1.7× the
@@ -165,12 +165,9 @@ def _send(repo: Repository, remote: str, plan: _Plan, no_verify: bool) -> PushRe
     remote_versions = [s.remote for s in sent if s.remote and is_artifact(s.ref)]
     blobs = upload_missing(repo, [str(s.local) for s in sent if is_artifact(s.ref)],
                            remote_has=[r for r in remote_versions if r])
-    # Leases only where git's own fast-forward rule does not protect the remote: refs we
-    # force (or send back after a deletion), and aliases, which move anywhere.
-    leases = {s.ref: s.remote for s in sent
-              if s.standing in HELD or s.ref.startswith(mirror.ALIASES)}
-    result = transport.push(repo, remote, _refspecs(plan), atomic=True, no_verify=no_verify,
-                            leases=leases)
+    specs = refspecs(sent, plan.held, everything=plan.everything)
+    result = transport.push(repo, remote, specs, atomic=True, no_verify=no_verify,
+                            leases=leases(sent))
     landed = {*result.updated, *result.up_to_date}
     localio.write_refs(repo, mirror.record_updates(
         plan.key, [(s.ref, s.local) for s in sent if s.ref in landed], plan.agreed),
@@ -178,13 +175,22 @@ def _send(repo: Repository, remote: str, plan: _Plan, no_verify: bool) -> PushRe
     return dataclasses.replace(plan.report, blobs=blobs)
 
 
-def _refspecs(plan: _Plan) -> list[str]:
-    """A glob for the runs (minus those held back), ``<id>:<ref>`` for the rest."""
-    by_glob = plan.everything and any(_glob_run(s) for s in plan.send)
+def refspecs(send: Sequence[RefState], held: Sequence[RefState], *,
+             everything: bool) -> list[str]:
+    """A glob for the runs (minus those ``held`` back), ``<id>:<ref>`` for the rest; the glob
+    only when ``everything`` local was chosen (no RUN... given)."""
+    by_glob = everything and any(_glob_run(s) for s in send)
     specs = [f"{RUNS}*:{RUNS}*"] if by_glob else []
-    specs += [f"^{s.ref}" for s in plan.held if by_glob and s.ref.startswith(RUNS)]
-    specs += [f"{s.local}:{s.ref}" for s in plan.send if not (by_glob and _glob_run(s))]
+    specs += [f"^{s.ref}" for s in held if by_glob and s.ref.startswith(RUNS)]
+    specs += [f"{s.local}:{s.ref}" for s in send if not (by_glob and _glob_run(s))]
     return specs
+
+
+def leases(send: Sequence[RefState]) -> dict[str, str | None]:
+    """Leases only where git's own fast-forward rule does not protect the remote: refs we
+    force (or send back after a deletion), and aliases, which move anywhere."""
+    return {s.ref: s.remote for s in send
+            if s.standing in HELD or s.ref.startswith(mirror.ALIASES)}
 
 
 def _glob_run(state: RefState) -> bool:
