@@ -20,17 +20,10 @@ from gittrack.sync.pull import (
     plan_pull,
     settle,
 )
-from gittrack.types import CommitId, RefName
+from gittrack.types import RefName
+from tests.sync.graph import RUNS, L, R, state
 
-RUNS = "refs/gittrack/runs/"
 ALIAS = "refs/gittrack/aliases/model/best"
-L, R = CommitId("1" * 40), CommitId("2" * 40)
-
-
-def state(standing: Standing, ref: str = RUNS + "r") -> RefState:
-    local = None if standing is Standing.REMOTE_ONLY else L
-    remote = None if standing in (Standing.LOCAL_ONLY, Standing.DELETED) else R
-    return RefState(ref, local, remote, standing)
 
 
 # standing → what happens to a run, for (force, live here): "update", "force", "live" or None

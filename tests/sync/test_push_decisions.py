@@ -9,17 +9,10 @@ from gittrack.sync.compare import RefState, Standing
 from gittrack.sync.mirror import Snapshot
 from gittrack.sync.push import decide, leases, refspecs, to_learn
 from gittrack.types import CommitId
+from tests.sync.graph import RUNS, L, R, state
 
-RUNS = "refs/gittrack/runs/"
 ARTIFACT = "refs/gittrack/artifacts/model"
 ALIAS = "refs/gittrack/aliases/model/best"
-L, R = CommitId("1" * 40), CommitId("2" * 40)
-
-
-def state(standing: Standing, ref: str = RUNS + "r") -> RefState:
-    local = None if standing is Standing.REMOTE_ONLY else L
-    remote = None if standing in (Standing.LOCAL_ONLY, Standing.DELETED) else R
-    return RefState(ref, local, remote, standing)
 
 
 # standing → (without force: sent, held), (with force: sent, forced)
