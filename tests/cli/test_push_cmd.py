@@ -65,7 +65,7 @@ def test_a_dry_run_writes_no_ref_object_or_file(repo: Path, cli: Cli,
     assert (repo / ".git" / "gittrack" / "mirrors" / "origin.url").exists()
 
 
-def test_push_json_carries_the_rewrite_advice(repo: Path, cli: Cli) -> None:
+def test_push_and_fetch_json_carry_the_rewrite_advice(repo: Path, cli: Cli) -> None:
     add_bare_remote(repo)
     log_versions(repo, 3)
     push_all(repo)
@@ -82,3 +82,5 @@ def test_push_json_carries_the_rewrite_advice(repo: Path, cli: Cli) -> None:
               "--remote origin` removes it there too")
     assert report["advice"] == [advice]
     assert text.stdout.splitlines()[-1] == advice
+    fetched = cli("fetch", "--json")
+    assert json.loads(fetched.stdout)["advice"] == [advice]  # pull and fetch carry it too
