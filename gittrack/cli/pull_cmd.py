@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from gittrack.cli.context import CliContext
 from gittrack.cli.render import dumps
-from gittrack.cli.sync_render import pull_dict, pull_lines, rewrite_lines
+from gittrack.cli.sync_render import pull_dict, pull_lines
 from gittrack.sync.pull import PullReport
-
-if TYPE_CHECKING:
-    from gittrack.git.repo import Repository
 
 
 @click.command("pull")
@@ -38,7 +33,7 @@ def pull_command(obj: CliContext, remote: str | None, force: bool, artifacts: bo
     from gittrack.sync.pull import pull
 
     repo = obj.git()
-    _show(repo, pull(repo, remote, force=force, artifacts=artifacts, prune=not no_prune),
+    _show(pull(repo, remote, force=force, artifacts=artifacts, prune=not no_prune),
           as_json)
 
 
@@ -54,12 +49,12 @@ def fetch_command(obj: CliContext, remote: str | None, no_prune: bool, as_json: 
     from gittrack.sync.pull import fetch
 
     repo = obj.git()
-    _show(repo, fetch(repo, remote, prune=not no_prune), as_json)
+    _show(fetch(repo, remote, prune=not no_prune), as_json)
 
 
-def _show(repo: Repository, report: PullReport, as_json: bool) -> None:
+def _show(report: PullReport, as_json: bool) -> None:
     if as_json:
         click.echo(dumps(pull_dict(report)))
         return
-    for line in pull_lines(report) + rewrite_lines(repo, report.diverged, report.remote):
+    for line in pull_lines(report):
         click.echo(line)

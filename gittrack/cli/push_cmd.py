@@ -6,11 +6,10 @@ import click
 
 from gittrack.cli.context import CliContext
 from gittrack.cli.render import dumps
-from gittrack.cli.sync_render import push_dict, push_lines, rewrite_lines
+from gittrack.cli.sync_render import push_dict, push_lines
 from gittrack.errors import DivergedError, GittrackError, NotFoundError, UsageError
 from gittrack.git import transport
 from gittrack.git.repo import Repository
-from gittrack.sync.compare import Standing
 
 
 @click.command("push")
@@ -33,7 +32,7 @@ def command(obj: CliContext, remote: str | None, runs: tuple[str, ...], force: b
     """
     from gittrack.sync.push import push
 
-    repo = obj.git()
+    repo = obj.git(recover=not dry_run)  # a dry run writes nothing, a recovery included
     not_a_remote = None if remote is None else _not_a_remote(repo, remote)
     if remote is not None and not_a_remote is not None:
         runs, remote = (remote, *runs), None  # `gittrack push RUN...`: the default remote
@@ -48,8 +47,7 @@ def command(obj: CliContext, remote: str | None, runs: tuple[str, ...], force: b
     if as_json:
         click.echo(dumps(push_dict(report)))
     else:
-        diverged = [s for s in report.held if s.standing is Standing.DIVERGED]
-        for line in push_lines(report) + rewrite_lines(repo, diverged, report.remote):
+        for line in push_lines(report):
             click.echo(("(dry run) " if dry_run else "") + line)
     if report.held:
         raise DivergedError(f"{len(report.held)} ref(s) not sent to {report.remote} (see above)")

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from gittrack.errors import GittrackError
-from gittrack.sync.compare import ARTIFACTS, RefState, Standing, kind_and_name
+from gittrack.sync.compare import RefState, Standing, kind_and_name
 from gittrack.sync.mirror import to_mirror
 from gittrack.sync.pull import KeptBecause, PullReport
 from gittrack.sync.push import PushReport
-from gittrack.types import CommitId
-
-if TYPE_CHECKING:
-    from gittrack.git.repo import Repository
 
 
 def count(states: Iterable[RefState]) -> str:
@@ -54,7 +49,7 @@ def push_lines(report: PushReport) -> list[str]:
                      f"{short(state.remote)} with {short(state.local)}")
     if not report.sent and not report.held:
         lines.append(f"everything up to date with {report.url} ({report.up_to_date} refs)")
-    return lines + [_held(s, report.remote) for s in report.held]
+    return lines + [_held(s, report.remote) for s in report.held] + list(report.advice)
 
 
 def _held(state: RefState, remote: str) -> str:
@@ -95,7 +90,7 @@ def pull_lines(report: PullReport) -> list[str]:
     lines += deletion_lines(report)
     if not lines:
         lines.append(f"up to date with {report.url}")
-    return lines
+    return lines + list(report.advice)
 
 
 def deletion_lines(report: PullReport) -> list[str]:
@@ -140,44 +135,6 @@ def _delete_hint(ref: str) -> str:
     return f"`gittrack artifact rm {name}`" if kind == "artifact" else f"`gittrack rm {name}`"
 
 
-def rewrite_lines(repo: Repository, states: Iterable[RefState], remote: str) -> list[str]:
-    """For artifacts that diverged because versions were removed on one side
-    (`gittrack artifact rm NAME:vN` rewrites the chain): which, and how to follow."""
-    from gittrack.artifacts.rewrite import compare_chains
-
-    lines = []
-    for state in states:
-        if not state.ref.startswith(ARTIFACTS) or not state.local or not state.remote \
-                or state.remote not in repo:
-            continue
-        name = state.ref[len(ARTIFACTS):]
-        try:
-            diff = compare_chains(repo, name, state.local, CommitId(state.remote))
-        except GittrackError:  # a chain that is no artifact's (forged): no advice to give
-            continue
-        if diff is None:
-            continue
-        if diff.removed_there:
-            rm = _rm(name, diff.removed_there, "")
-            keep = f" (keeps {_numbers(diff.only_here)}, only here)" if diff.only_here else \
-                " or `gittrack pull --force`"
-            lines.append(f"  {name}: {_numbers(diff.removed_there)} removed on {remote}: "
-                         f"{rm} removes it here too{keep}")
-        if diff.removed_here:
-            rm = _rm(name, diff.removed_here, f" --remote {remote}")
-            lines.append(f"  {name}: {_numbers(diff.removed_here)} removed here, still on "
-                         f"{remote}: {rm} removes it there too")
-    return lines
-
-
-def _numbers(numbers: Iterable[int]) -> str:
-    return ", ".join(f"v{n}" for n in numbers)
-
-
-def _rm(name: str, numbers: tuple[int, ...], extra: str) -> str:
-    return " then ".join(f"`gittrack artifact rm {name}:v{n}{extra}`" for n in numbers)
-
-
 def state_dict(state: RefState) -> dict[str, Any]:
     return {"ref": state.ref, "local": state.local, "remote": state.remote,
             "standing": state.standing.name.lower()}
@@ -189,7 +146,8 @@ def push_dict(report: PushReport) -> dict[str, Any]:
             "held": [state_dict(s) for s in report.held],
             "forced": [state_dict(s) for s in report.forced], "up_to_date": report.up_to_date,
             "blobs": {"uploaded": report.blobs.uploaded, "bytes": report.blobs.uploaded_bytes,
-                      "local_only": report.blobs.local_only}}
+                      "local_only": report.blobs.local_only},
+            "advice": list(report.advice)}
 
 
 def pull_dict(report: PullReport) -> dict[str, Any]:
@@ -204,7 +162,7 @@ def pull_dict(report: PullReport) -> dict[str, Any]:
             "refused": list(report.refused), "live": [s.ref for s in report.live],
             "locked": [{"ref": ref, "lock": lock} for ref, lock in report.locked],
             "pruned_objects": report.pruned,
-            "blobs_downloaded": report.blobs_downloaded}
+            "blobs_downloaded": report.blobs_downloaded, "advice": list(report.advice)}
 
 
 def _size(n: int) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Set
 from pathlib import Path
 
 from gittrack.artifacts import aliases, versions
@@ -101,31 +101,46 @@ def apply(repo: Repository, changes: Sequence[RefChange], *, remote: str | None 
     remote_changed: tuple[str, ...] = ()
     old_tips = [c.old for c in changes]
     if remote is not None:
-        localio.check_writable(repo, f"here or on {remote}")  # the remote goes first
-        if remote_changes is None:
-            remote_changes = _remote_deletions(repo, changes, remote, tuple(remote_prefixes))
-        remote_changed = push_changes(repo, remote, remote_changes)
-        old_tips += [c.old for c in remote_changes]
-    deleted = {c.ref for c in changes if c.new is None}
-    drops, tips = _drop_mirrors(repo, deleted, remote)
+        remote_changed, tips = _apply_remote(repo, changes, remote, tuple(remote_prefixes),
+                                             remote_changes)
+        old_tips += tips
+    drops, tips = _drop_mirrors(repo, {c.ref for c in changes if c.new is None}, remote)
     old_tips += tips
     local = [refs.RefUpdate(c.ref, c.new, c.old) for c in changes]
     # One transaction: one packed-refs rewrite for all of them, not one per ref.
     refused = {u.name for u in localio.write_refs(repo, local + drops)}
-    skipped = tuple(dict.fromkeys(c.ref for c in changes if c.ref in refused))
-    done = [c for c in changes if c.ref not in refused]
-    for change in done:
-        _drop_reflog(repo, change.ref)  # its entries name what was deleted or rewritten
-    for drop in drops:
-        if drop.name not in refused:
-            _drop_reflog(repo, drop.name)
-    deleted = {c.ref for c in done if c.new is None}
+    done, skipped = settle(changes, refused)
+    _drop_reflogs(repo, [c.ref for c in done] + [d.name for d in drops if d.name not in refused])
     result = prune.prune_unreachable(repo, old_tips)
     return DeleteReport(
         changed=tuple(c.ref for c in done), remote=remote, remote_changed=remote_changed,
-        pruned=result.removed, kept=result.kept, elsewhere=_elsewhere(repo, deleted),
-        skipped=skipped,
+        pruned=result.removed, kept=result.kept,
+        elsewhere=_elsewhere(repo, {c.ref for c in done if c.new is None}), skipped=skipped,
     )
+
+
+def settle(changes: Sequence[RefChange],
+           refused: Set[str]) -> tuple[list[RefChange], tuple[RefName, ...]]:
+    """The changes made (their ref not ``refused`` by the transaction), and the refs skipped
+    (each once, in order)."""
+    skipped = tuple(dict.fromkeys(c.ref for c in changes if c.ref in refused))
+    return [c for c in changes if c.ref not in refused], skipped
+
+
+def _apply_remote(repo: Repository, changes: Sequence[RefChange], remote: str,
+                  prefixes: tuple[str, ...], remote_changes: Sequence[RefChange] | None,
+                  ) -> tuple[tuple[str, ...], list[CommitId]]:
+    """The remote goes first (one atomic push): the refs changed there, and their old tips
+    (pruning here must see what they held)."""
+    localio.check_writable(repo, f"here or on {remote}")
+    if remote_changes is None:
+        remote_changes = _remote_deletions(repo, changes, remote, prefixes)
+    return push_changes(repo, remote, remote_changes), [c.old for c in remote_changes]
+
+
+def _drop_reflogs(repo: Repository, names: Iterable[str]) -> None:
+    for name in names:
+        _drop_reflog(repo, name)  # its entries name what was deleted or rewritten
 
 
 def _remote_deletions(repo: Repository, changes: Sequence[RefChange], remote: str,

@@ -26,10 +26,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+from collections.abc import Mapping, Sequence, Set
 
 from gittrack.git import namespace, refs, transport
 from gittrack.git.repo import Repository, every_gittrack_dir
 from gittrack.sync import localio, mirror
+from gittrack.sync.advice import rewrite_advice
 from gittrack.sync.compare import RefState, Standing, compare, is_artifact, local_changes
 from gittrack.types import CommitId, RefName
 
@@ -79,6 +81,9 @@ class PullReport:
     """Objects removed from this repository with the deleted refs."""
     blobs_downloaded: int = 0
     fetch_only: bool = False
+    advice: tuple[str, ...] = ()
+    """For artifacts that diverged because versions were removed on one side: which, and the
+    command that follows (``sync.advice``)."""
 
     def of(self, *standings: Standing) -> list[RefState]:
         return [s for s in self.states if s.standing in standings]
@@ -94,12 +99,33 @@ class PullReport:
         return tuple(sorted([s.ref for s in self.deleted] + [k.ref for k in self.kept]))
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class PullPlan:
+    """What a pull does with the compared refs (``plan_pull``): a pure decision."""
+
+    updated: tuple[RefState, ...] = ()
+    """Remote only or behind: created or fast-forwarded here."""
+    forced: tuple[RefState, ...] = ()
+    """Diverged, taken with ``force``."""
+    live: tuple[RefState, ...] = ()
+    """Would have moved, but the run is being written here: left as it is."""
+    deleted: tuple[RefState, ...] = ()
+    """Deleted on the remote: deleted here."""
+
+    def moves(self) -> list[refs.RefUpdate]:
+        """The local ref changes, each a compare-and-swap on the value compared."""
+        moves = [refs.RefUpdate(RefName(s.ref), CommitId(str(s.remote)), s.local)
+                 for s in [*self.updated, *self.forced]]
+        return moves + [refs.RefUpdate(RefName(s.ref), None, s.local) for s in self.deleted]
+
+
 def fetch(repo: Repository, remote: str | None = None, *,
           prune: bool = True) -> PullReport:
     """Update the mirror only, and say how each ref stands; no local ref moves."""
     report, fetched = _fetch(repo, remote, fetch_only=True, prune=prune)
     mirror.write(repo, fetched)
-    return report
+    return dataclasses.replace(
+        report, advice=rewrite_advice(repo, report.diverged, report.remote))
 
 
 def pull(repo: Repository, remote: str | None = None, *, force: bool = False,
@@ -111,41 +137,72 @@ def pull(repo: Repository, remote: str | None = None, *, force: bool = False,
     now, rather than when first used.
     """
     report, fetched = _fetch(repo, remote, fetch_only=False, prune=prune)
-    before = fetched.before
     live_runs = _live_runs(repo)
-    live = [s for s in report.states if _is_live(s.ref, live_runs)
-            and (s.standing in TAKE or (force and s.standing is Standing.DIVERGED))]
-    held = {s.ref for s in live}
-    updated = [s for s in report.states if s.standing in TAKE and s.ref not in held]
-    forced = [s for s in report.states
-              if force and s.standing is Standing.DIVERGED and s.ref not in held]
-    moves = [refs.RefUpdate(RefName(s.ref), CommitId(str(s.remote)), s.local)
-             for s in [*updated, *forced]]
-    moves += [refs.RefUpdate(RefName(s.ref), None, s.local) for s in report.deleted]
-    # The mirror and the local refs in one transaction: both land, or neither.
-    refused = {u.name for u in mirror.write(repo, fetched, moves)
-               if u.name.startswith(mirror.LOCAL_ROOT)}
-    # Aliases: the value both sides hold now (after the local refs, so a refused one is not
-    # recorded as agreed); the deleted refs' agreed values and tombstones go.
-    moved = {*updated, *forced}  # a set: `in` a list made this loop quadratic in the refs
-    agreed = [(s.ref, s.remote) for s in report.states
-              if s.ref not in refused and (s.standing is Standing.SAME or s in moved)]
-    deleted = [s for s in report.deleted if s.ref not in refused]
-    localio.write_refs(repo, mirror.agree_updates(report.key, agreed, before.agreed)
-                       + mirror.forget_updates(report.key, [s.ref for s in deleted]),
-                       "the pulled refs are written; pull again to record what both sides "
-                       "agree on")
+    plan = plan_pull(report.states, report.deleted, live_runs, force=force)
+    refused = _apply(repo, fetched, plan, report.states)
     locks = {ref: lock for ref in refused if (lock := refs.lock_file(repo, ref)) is not None}
-    report = dataclasses.replace(
-        report, updated=tuple(s for s in updated if s.ref not in refused),
-        forced=tuple(s for s in forced if s.ref not in refused), deleted=tuple(deleted),
-        refused=tuple(sorted(refused - locks.keys())),
-        locked=tuple(sorted((ref, str(lock)) for ref, lock in locks.items())), live=tuple(live),
-        pruned=_prune(repo, deleted, before))
+    report = settle(report, plan, refused, {ref: str(lock) for ref, lock in locks.items()})
+    report = dataclasses.replace(report, pruned=_prune(repo, report.deleted, fetched.before),
+                                 advice=rewrite_advice(repo, report.diverged, report.remote))
     if artifacts:
         report = dataclasses.replace(
             report, blobs_downloaded=_download([*report.updated, *report.forced], repo))
     return report
+
+
+def plan_pull(states: Sequence[RefState], deleted: Sequence[RefState], live_runs: set[str],
+              *, force: bool) -> PullPlan:
+    """Which compared refs move here: the remote's where it is ahead (or diverged, with
+    ``force``), except runs live here; and the remote's deletions."""
+    def moves(s: RefState) -> bool:
+        return s.standing in TAKE or (force and s.standing is Standing.DIVERGED)
+
+    live = tuple(s for s in states if moves(s) and _is_live(s.ref, live_runs))
+    held = {s.ref for s in live}
+    return PullPlan(
+        updated=tuple(s for s in states if s.standing in TAKE and s.ref not in held),
+        forced=tuple(s for s in states
+                     if force and s.standing is Standing.DIVERGED and s.ref not in held),
+        live=live, deleted=tuple(deleted))
+
+
+def agreed_values(states: Sequence[RefState], plan: PullPlan,
+                  refused: Set[str]) -> list[tuple[str, str | None]]:
+    """The value both sides hold now, for each ref that was the same or was moved (and not
+    refused): aliases record it to tell later who moved them."""
+    moved = {*plan.updated, *plan.forced}  # a set: `in` a list made this quadratic in the refs
+    return [(s.ref, s.remote) for s in states
+            if s.ref not in refused and (s.standing is Standing.SAME or s in moved)]
+
+
+def settle(report: PullReport, plan: PullPlan, refused: Set[str],
+           locks: Mapping[str, str]) -> PullReport:
+    """The report of ``plan`` carried out, but for the ``refused`` local refs (those with a
+    lock file, in ``locks``: ref → lock file)."""
+    return dataclasses.replace(
+        report, updated=tuple(s for s in plan.updated if s.ref not in refused),
+        forced=tuple(s for s in plan.forced if s.ref not in refused),
+        deleted=tuple(s for s in plan.deleted if s.ref not in refused),
+        refused=tuple(sorted(refused - locks.keys())),
+        locked=tuple(sorted(locks.items())), live=plan.live)
+
+
+def _apply(repo: Repository, fetched: mirror.Refreshed, plan: PullPlan,
+           states: Sequence[RefState]) -> set[str]:
+    """The mirror and the local refs in one transaction: both land, or neither. Returns the
+    local refs refused (they moved, or are locked)."""
+    refused: set[str] = {u.name for u in mirror.write(repo, fetched, plan.moves())
+                         if u.name.startswith(mirror.LOCAL_ROOT)}
+    # Aliases: the value both sides hold now (after the local refs, so a refused one is not
+    # recorded as agreed); the deleted refs' agreed values and tombstones go.
+    key, before = fetched.key, fetched.before
+    gone = [s.ref for s in plan.deleted if s.ref not in refused]
+    agreed = agreed_values(states, plan, refused)
+    localio.write_refs(repo, mirror.agree_updates(key, agreed, before.agreed)
+                       + mirror.forget_updates(key, gone),
+                       "the pulled refs are written; pull again to record what both sides "
+                       "agree on")
+    return refused
 
 
 def _fetch(repo: Repository, remote: str | None, *, fetch_only: bool,
@@ -166,27 +223,51 @@ def _deletions(repo: Repository, fetched: mirror.Refreshed,
                prune: bool) -> tuple[list[RefState], list[Kept]]:
     """Local refs the remote had at the last sync and no longer has: to delete, or kept."""
     seen = fetched.before.last_seen()
+    live = _live_runs(repo)
+    # Untrusted, every such ref is kept anyway: no ancestry walk for it.
+    gone = [Gone(ref, sha, fetched.trusted and local_changes(repo, ref, sha, last),
+                 _is_live(ref, live))
+            for ref, sha in sorted(fetched.before.local.items())
+            if ref not in fetched.after and (last := seen.get(ref)) is not None]
+    return plan_deletions(gone, trusted=fetched.trusted, prune=prune)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Gone:
+    """A local ref the remote had at the last sync and has no longer."""
+
+    ref: str
+    local: CommitId
+    changed: bool
+    """It holds something the remote did not have (``compare.local_changes``)."""
+    live: bool
+    """A run being written here."""
+
+
+def plan_deletions(gone: Sequence[Gone], *, trusted: bool,
+                   prune: bool) -> tuple[list[RefState], list[Kept]]:
+    """Which refs the remote deleted are deleted here, and why the others are kept."""
     deleted: list[RefState] = []
     kept: list[Kept] = []
-    live = _live_runs(repo)
-    for ref, sha in sorted(fetched.before.local.items()):
-        last = seen.get(ref)
-        if ref in fetched.after or last is None:
-            continue
-        why = None
-        if not fetched.trusted:
-            why = KeptBecause.UNSURE
-        elif local_changes(repo, ref, sha, last):
-            why = KeptBecause.LOCAL_CHANGES
-        elif not prune:
-            why = KeptBecause.NO_PRUNE
-        elif _is_live(ref, live):
-            why = KeptBecause.LIVE
+    for ref in gone:
+        why = keep_reason(ref, trusted=trusted, prune=prune)
         if why is None:
-            deleted.append(RefState(ref, sha, None, Standing.DELETED))
+            deleted.append(RefState(ref.ref, ref.local, None, Standing.DELETED))
         else:
-            kept.append(Kept(ref, sha, why))
+            kept.append(Kept(ref.ref, ref.local, why))
     return deleted, kept
+
+
+def keep_reason(ref: Gone, *, trusted: bool, prune: bool) -> KeptBecause | None:
+    """Why a ref the remote no longer has stays here (``None``: it goes), first reason first:
+    a mirror that cannot tell a deletion, local changes, ``--no-prune``, a live run."""
+    if not trusted:
+        return KeptBecause.UNSURE
+    if ref.changed:
+        return KeptBecause.LOCAL_CHANGES
+    if not prune:
+        return KeptBecause.NO_PRUNE
+    return KeptBecause.LIVE if ref.live else None
 
 
 def _live_runs(repo: Repository) -> set[str]:
@@ -205,7 +286,7 @@ def _is_live(ref: str, live: set[str]) -> bool:
     return ref.startswith(RUNS) and ref[len(RUNS):] in live
 
 
-def _prune(repo: Repository, deleted: list[RefState], before: mirror.Snapshot) -> int:
+def _prune(repo: Repository, deleted: Sequence[RefState], before: mirror.Snapshot) -> int:
     """The objects only the deleted refs (and their old mirror refs) reached, as ``rm`` does;
     the run cache forgets deleted runs."""
     if not deleted:

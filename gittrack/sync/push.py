@@ -4,7 +4,7 @@ Order makes an interruption harmless: blobs are uploaded before any ref names th
 orphan blob is reclaimed by gc), the refs move all together or not at all (``--atomic``),
 and the mirror is written last (a stale mirror only costs a comparison next time).
 
-What git is asked to push (``_refspecs``): runs by one glob, ``refs/gittrack/runs/*``, with
+What git is asked to push (``refspecs``): runs by one glob, ``refs/gittrack/runs/*``, with
 a negative refspec (``^ref``) for each run held back; artifact and alias refs by the exact
 commit compared (``<id>:<ref>``), since the blobs uploaded are those of that commit. One
 explicit refspec per ref made git's matching quadratic (a 1,000-run push took 1.7× the
@@ -24,6 +24,7 @@ from gittrack.errors import PushRejectedError
 from gittrack.git import namespace, transport
 from gittrack.git.repo import Repository
 from gittrack.sync import localio, mirror
+from gittrack.sync.advice import rewrite_advice
 from gittrack.sync.blobsync import BlobReport, upload_missing
 from gittrack.sync.compare import RefState, Standing, compare, is_artifact
 from gittrack.sync.selection import select
@@ -48,6 +49,9 @@ class PushReport:
     forced: tuple[RefState, ...] = ()
     up_to_date: int = 0
     blobs: BlobReport = dataclasses.field(default_factory=BlobReport)
+    advice: tuple[str, ...] = ()
+    """For held artifacts that diverged because versions were removed on one side: which,
+    and the command that follows (``sync.advice``)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -61,12 +65,25 @@ class _Plan:
     """Every local ref was chosen (no RUN... given): runs can go by glob."""
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class PushDecision:
+    """What a push does with the compared refs (``decide``): a pure decision."""
+
+    send: tuple[RefState, ...] = ()
+    held: tuple[RefState, ...] = ()
+    """Not sent (none with ``force``: those are sent and ``forced``)."""
+    forced: tuple[RefState, ...] = ()
+    same: tuple[RefState, ...] = ()
+
+
 def push(repo: Repository, remote: str | None = None, runs: Sequence[str] = (), *,
          force: bool = False, no_verify: bool = False, dry_run: bool = False) -> PushReport:
-    """Push the selected runs (default: every run, artifact and alias) to ``remote``."""
+    """Push the selected runs (default: every run, artifact and alias) to ``remote``.
+
+    ``dry_run``: the report of what would be sent; nothing is written, here or there."""
     remote = transport.check_remote(repo, remote or transport.default_remote(repo))
     for attempt in range(_ATTEMPTS):
-        plan = _plan(repo, remote, runs, force)
+        plan = _plan(repo, remote, runs, force, learn=not dry_run)
         if dry_run or not plan.send:
             return plan.report
         try:
@@ -77,7 +94,10 @@ def push(repo: Repository, remote: str | None = None, runs: Sequence[str] = (), 
     raise AssertionError("unreachable")
 
 
-def _plan(repo: Repository, remote: str, runs: Sequence[str], force: bool) -> _Plan:
+def _plan(repo: Repository, remote: str, runs: Sequence[str], force: bool, *,
+          learn: bool) -> _Plan:
+    """List and compare, decide, and (``learn``) let the mirror learn the refs both sides
+    hold; the report of what is to be sent."""
     key = mirror.mirror_key(repo, remote)
     before = mirror.snapshot(repo, key)
     chosen = select(repo, runs, before.local)
@@ -85,17 +105,33 @@ def _plan(repo: Repository, remote: str, runs: Sequence[str], force: bool) -> _P
     on_remote, trusted, seen = _remote_view(repo, remote, key, url, before)
     states = [compare(repo, ref, sha, on_remote.get(ref), seen.get(ref))
               for ref, sha in sorted(chosen.items())]
-    same = [s for s in states if s.standing is Standing.SAME]
-    learn = [s for s in same if before.mirrored.get(s.ref) != s.local
-             or (s.ref.startswith(mirror.ALIASES) and before.agreed.get(s.ref) != s.local)]
-    _remember(repo, key, url, learn, before, None if trusted else on_remote)
-    send = [s for s in states if s.standing in SEND or (force and s.standing in HELD)]
-    held = [s for s in states if s.standing in HELD]
-    forced = tuple(s for s in send if s.standing in HELD)
-    shown = transport.display_url(repo, remote)
-    report = PushReport(remote, shown, tuple(send), () if force else tuple(held), forced,
-                        len(same))
-    return _Plan(key, report, send, [] if force else held, dict(before.agreed), not runs)
+    decision = decide(states, force=force)
+    if learn:
+        _remember(repo, key, url, to_learn(decision.same, before), before,
+                  None if trusted else on_remote)
+    diverged = [s for s in decision.held if s.standing is Standing.DIVERGED]
+    report = PushReport(remote, transport.display_url(repo, remote), decision.send,
+                        decision.held, decision.forced, len(decision.same),
+                        advice=rewrite_advice(repo, diverged, remote))
+    return _Plan(key, report, list(decision.send), list(decision.held), dict(before.agreed),
+                 not runs)
+
+
+def decide(states: Sequence[RefState], *, force: bool) -> PushDecision:
+    """Send what is new or ahead; hold what is behind, diverged or deleted on the remote,
+    unless ``force`` sends it too."""
+    send = tuple(s for s in states if s.standing in SEND or (force and s.standing in HELD))
+    held = tuple(s for s in states if s.standing in HELD)
+    return PushDecision(send=send, held=() if force else held,
+                        forced=tuple(s for s in send if s.standing in HELD),
+                        same=tuple(s for s in states if s.standing is Standing.SAME))
+
+
+def to_learn(same: Sequence[RefState], before: mirror.Snapshot) -> list[RefState]:
+    """Of the refs equal on both sides, those the mirror does not hold at that value yet (an
+    alias also needs its agreed value)."""
+    return [s for s in same if before.mirrored.get(s.ref) != s.local
+            or (s.ref.startswith(mirror.ALIASES) and before.agreed.get(s.ref) != s.local)]
 
 
 def deleted_on_remote(repo: Repository, remote: str,
@@ -129,12 +165,9 @@ def _send(repo: Repository, remote: str, plan: _Plan, no_verify: bool) -> PushRe
     remote_versions = [s.remote for s in sent if s.remote and is_artifact(s.ref)]
     blobs = upload_missing(repo, [str(s.local) for s in sent if is_artifact(s.ref)],
                            remote_has=[r for r in remote_versions if r])
-    # Leases only where git's own fast-forward rule does not protect the remote: refs we
-    # force (or send back after a deletion), and aliases, which move anywhere.
-    leases = {s.ref: s.remote for s in sent
-              if s.standing in HELD or s.ref.startswith(mirror.ALIASES)}
-    result = transport.push(repo, remote, _refspecs(plan), atomic=True, no_verify=no_verify,
-                            leases=leases)
+    specs = refspecs(sent, plan.held, everything=plan.everything)
+    result = transport.push(repo, remote, specs, atomic=True, no_verify=no_verify,
+                            leases=leases(sent))
     landed = {*result.updated, *result.up_to_date}
     localio.write_refs(repo, mirror.record_updates(
         plan.key, [(s.ref, s.local) for s in sent if s.ref in landed], plan.agreed),
@@ -142,13 +175,22 @@ def _send(repo: Repository, remote: str, plan: _Plan, no_verify: bool) -> PushRe
     return dataclasses.replace(plan.report, blobs=blobs)
 
 
-def _refspecs(plan: _Plan) -> list[str]:
-    """A glob for the runs (minus those held back), ``<id>:<ref>`` for the rest."""
-    by_glob = plan.everything and any(_glob_run(s) for s in plan.send)
+def refspecs(send: Sequence[RefState], held: Sequence[RefState], *,
+             everything: bool) -> list[str]:
+    """A glob for the runs (minus those ``held`` back), ``<id>:<ref>`` for the rest; the glob
+    only when ``everything`` local was chosen (no RUN... given)."""
+    by_glob = everything and any(_glob_run(s) for s in send)
     specs = [f"{RUNS}*:{RUNS}*"] if by_glob else []
-    specs += [f"^{s.ref}" for s in plan.held if by_glob and s.ref.startswith(RUNS)]
-    specs += [f"{s.local}:{s.ref}" for s in plan.send if not (by_glob and _glob_run(s))]
+    specs += [f"^{s.ref}" for s in held if by_glob and s.ref.startswith(RUNS)]
+    specs += [f"{s.local}:{s.ref}" for s in send if not (by_glob and _glob_run(s))]
     return specs
+
+
+def leases(send: Sequence[RefState]) -> dict[str, str | None]:
+    """Leases only where git's own fast-forward rule does not protect the remote: refs we
+    force (or send back after a deletion), and aliases, which move anywhere."""
+    return {s.ref: s.remote for s in send
+            if s.standing in HELD or s.ref.startswith(mirror.ALIASES)}
 
 
 def _glob_run(state: RefState) -> bool:

@@ -11,7 +11,6 @@ import pytest
 
 import gittrack
 from gittrack.artifacts import aliases, versions
-from gittrack.cli.sync_render import rewrite_lines
 from gittrack.errors import NotFoundError, VersionRemovedError
 from gittrack.git import transport
 from gittrack.sync.compare import Standing
@@ -167,7 +166,7 @@ def test_remove_on_the_remote_in_one_push_and_clones_follow(
     [state] = seen.diverged
     assert state.ref == "refs/gittrack/artifacts/model"
     assert "refs/gittrack/aliases/model/best" in seen.deleted_remotely
-    assert "v1 removed on origin" in "\n".join(rewrite_lines(b, seen.diverged, "origin"))
+    assert "v1 removed on origin" in "\n".join(seen.advice)
     remove_version(b, "model", 1)
     assert versions.head(b, "model") == head
     assert {s.standing for s in pull(b, "origin").states} == {Standing.SAME}
