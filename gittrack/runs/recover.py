@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from gittrack._version import __version__
 from gittrack.errors import ConflictError, GittrackError, GittrackWarning, RepositoryError
 from gittrack.git.repo import Repository
+from gittrack.runs.liveness import run_logs
 from gittrack.runs.wal import (
     QUARANTINE_FILE,
     Damage,
@@ -82,18 +83,16 @@ def recover_all(repo: Repository, *, retry: bool = False) -> Recovery:
 
     ``retry`` also folds logs in quarantine (``gittrack recover``)."""
     report = Recovery()
-    for root in wal_roots(repo):
-        try:
-            directories = sorted(root.iterdir()) if root.is_dir() else []
-        except OSError as exc:
-            report.unrecovered.append(Unrecovered(RunId(""), root, describe(exc)))
-            continue
-        for directory in directories:
-            if directory.name.startswith("."):
-                with contextlib.suppress(OSError):
-                    _remove_stale_temp(directory)
-            elif directory.is_dir():
-                _recover_one(repo, RunId(directory.name), directory, retry, report)
+
+    def unlisted(root: Path, exc: OSError) -> None:
+        report.unrecovered.append(Unrecovered(RunId(""), root, describe(exc)))
+
+    for log in run_logs(repo, on_error=unlisted):
+        if log.live:
+            report.live.append(log.run_id)
+        else:
+            _recover_one(repo, log.run_id, log.directory, retry, report)
+    _remove_stale_temps(repo)
     return report
 
 
@@ -262,6 +261,14 @@ def _fold(
     Checkpointer(repo, run_id, cp.commit).write([snap], doc)
     if damage:  # recovered what could be; the log is kept and the run named in a warning
         raise _DamagedLogError(damage)
+
+
+def _remove_stale_temps(repo: Repository) -> None:
+    """``.tmp-*`` folders of logs whose creation was cut short long ago."""
+    for root in wal_roots(repo):
+        for directory in root.glob(".*"):  # nothing when the folder cannot be listed
+            with contextlib.suppress(OSError):
+                _remove_stale_temp(directory)
 
 
 def _remove_stale_temp(directory: Path) -> None:
