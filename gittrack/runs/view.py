@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from gittrack.errors import FormatError, GittrackError, GittrackWarning, InvalidSettingError
 from gittrack.git.repo import Repository
 from gittrack.runs import ids, index, layout, liveness, store
+from gittrack.runs.lineage import run_artifacts
 from gittrack.types import CommitId, RefName, RunId
 
 if TYPE_CHECKING:
@@ -135,14 +136,10 @@ class RunView:
 
     def used_artifacts(self) -> list[ArtifactVersion]:
         """The artifact versions this run used (``run.use_artifact``)."""
-        from gittrack.runs.lineage import run_artifacts
-
         return run_artifacts(self._repo, self, "used")
 
     def logged_artifacts(self) -> list[ArtifactVersion]:
         """The artifact versions this run logged (``run.log_artifact``)."""
-        from gittrack.runs.lineage import run_artifacts
-
         return run_artifacts(self._repo, self, "logged")
 
     def __repr__(self) -> str:
