@@ -13,9 +13,9 @@ from gittrack.artifacts import versions
 from gittrack.artifacts.view import ArtifactVersion
 from gittrack.errors import GittrackError, GittrackWarning, RepositoryError, VersionRemovedError
 from gittrack.git.repo import Repository, discover
-from gittrack.runs.lineage import consumers, producer, recorded_by
+from gittrack.runs.artifact_runs import consumers, producer, recorded_by
 from gittrack.runs.query import compile_filter
-from gittrack.runs.recover import recover_dead_runs
+from gittrack.runs.recover import dead_run_notes, recover_dead_runs
 from gittrack.runs.resolve import resolve_run
 from gittrack.runs.view import RunView, all_runs, warn_unreadable
 
@@ -25,12 +25,21 @@ class Api:
 
     >>> api = gittrack.Api(repo=".")                                  # doctest: +SKIP
     >>> df = api.runs({"state": "finished"})[0].history()             # doctest: +SKIP
+
+    Reading never writes: a run whose process died is shown as it stands (``crashed``, at
+    its last checkpoint) with a ``GittrackWarning`` saying its write-ahead log holds steps
+    not yet recorded. ``recover=True`` folds such logs into their runs first (a commit), as
+    ``gittrack recover`` does.
     """
 
-    def __init__(self, repo: str | os.PathLike[str] = ".") -> None:
+    def __init__(self, repo: str | os.PathLike[str] = ".", *, recover: bool = False) -> None:
         self._repo: Repository = discover(repo)
-        with contextlib.suppress(GittrackError, OSError):  # read-only: show runs as they are
-            recover_dead_runs(self._repo)
+        with contextlib.suppress(GittrackError, OSError):  # a read-only .git: runs as they are
+            if recover:
+                recover_dead_runs(self._repo)
+            else:
+                for note in dead_run_notes(self._repo):
+                    warnings.warn(f"gittrack: {note}", GittrackWarning, stacklevel=2)
 
     def runs(self, filters: Mapping[str, Any] | None = None) -> list[RunView]:
         """Runs matching ``filters`` (see ``docs/api.md``), newest first. A run that cannot be

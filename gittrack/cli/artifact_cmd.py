@@ -34,7 +34,7 @@ command.add_command(artifact_show.command)
 @click.pass_obj
 def ls(obj: CliContext, as_json: bool) -> None:
     """List artifacts: name, latest version, type, aliases, files and size."""
-    repo = obj.git()
+    repo = obj.reader()
     every = alias_refs.all_aliases(repo)
     rows = [_summary(repo, info, every.get(name, {}))
             for name, info in versions.latest_versions(repo, warn_skipped).items()]
@@ -86,7 +86,7 @@ def _cells(row: dict[str, Any]) -> list[Cell]:
 @click.pass_obj
 def get(obj: CliContext, spec: str, output: Path | None) -> None:
     """Download a version's files, verified (from the local cache when it has them)."""
-    version = ArtifactVersion.resolve(obj.git(), spec)
+    version = ArtifactVersion.resolve(obj.reader(), spec)
     root = version.download(output)
     click.echo(printable(f"{version.spec}: {len(version.files())} file(s), "
                          f"{format_size(version.size)} in {root}"))

@@ -17,7 +17,8 @@ from gittrack.cli.fields import flatten, local_time
 from gittrack.cli.render import dumps, format_size, format_value
 from gittrack.errors import VersionRemovedError
 from gittrack.git.repo import Repository
-from gittrack.runs.lineage import consumers, producer
+from gittrack.runs.artifact_runs import consumers, producer, recorded_by
+from gittrack.runs.lineage import ROLES
 from gittrack.runs.view import RunView
 
 _FILE_COLUMNS = [Column("path"), Column("size", right=True), Column("digest")]
@@ -31,7 +32,7 @@ _RUN_COLUMNS = [Column("run"), Column("name"), Column("state"), Column("created"
 def command(obj: CliContext, spec: str, as_json: bool) -> None:
     """Show a version (default: latest): files with sizes and digests, the run that produced
     it, the runs that used it, and its aliases."""
-    repo = obj.git()
+    repo = obj.reader()
     try:
         version = ArtifactVersion.resolve(repo, spec)
     except VersionRemovedError as exc:
@@ -45,8 +46,6 @@ def command(obj: CliContext, spec: str, as_json: bool) -> None:
 
 def _records(repo: Repository, spec: str) -> str:
     """``; runs that recorded it: <id> (<name>, used), ...`` for a removed ``name:vN``."""
-    from gittrack.runs.lineage import ROLES, recorded_by
-
     name, _, selector = spec.strip().partition(":")
     found = [f"{view.id} ({view.name}, {role})" for role in ROLES
              for view in recorded_by(repo, f"{name}:{selector}", role)]

@@ -41,7 +41,7 @@ def command(ctx: CliContext, run_a: str, run_b: str, fmt: str, as_json: bool) ->
     and max). Code commits are those reachable from B's code commit but not from A's (as
     `git log A..B`), oldest first, at most 50 listed. Only differences are shown.
     """
-    repo = ctx.git()
+    repo = ctx.reader()
     a, b = resolve_run(repo, run_a), resolve_run(repo, run_b)
     result = compute_diff(repo, a, b)
     fmt = "json" if as_json else fmt

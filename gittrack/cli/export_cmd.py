@@ -41,7 +41,7 @@ def command(ctx: CliContext, runs: tuple[str, ...], fmt: str, output: Path,
     written: one that matches nothing fails the whole command. A run that cannot be read is
     reported, the others are exported, and the command fails at the end.
     """
-    repo = ctx.git()
+    repo = ctx.reader()
     views = [resolve_run(repo, spec) for spec in runs]
     failed: list[GittrackError] = []
 

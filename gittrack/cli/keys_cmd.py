@@ -117,7 +117,7 @@ def rm(obj: CliContext, name: str, reencrypt: bool) -> None:
 @click.pass_obj
 def ls(obj: CliContext, as_json: bool) -> None:
     """List members and their recipients, the project recipient, and whether you can unlock."""
-    keyring = Keyring.for_repo(obj.git())
+    keyring = Keyring.for_repo(obj.reader())
     info = _describe(keyring)
     if as_json:
         click.echo(dumps(info))

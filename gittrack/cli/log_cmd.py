@@ -41,7 +41,7 @@ def command(obj: CliContext, run: str, keys: tuple[str, ...], rows: int, show_al
     """Show the last rows of RUN's history (`_step` and the logged keys)."""
     if as_json and as_csv:
         raise UsageError("--json and --csv cannot be used together")
-    view = resolve_run(obj.git(), run)
+    view = resolve_run(obj.reader(), run)
     table = history_tail(view.history_arrow(), keys, None if show_all else rows)
     if as_json:
         click.echo(dumps(table.to_pylist()))

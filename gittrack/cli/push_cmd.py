@@ -32,7 +32,7 @@ def command(obj: CliContext, remote: str | None, runs: tuple[str, ...], force: b
     """
     from gittrack.sync.push import push
 
-    repo = obj.git(recover=not dry_run)  # a dry run writes nothing, a recovery included
+    repo = obj.reader() if dry_run else obj.git()  # a dry run writes nothing, a recovery included
     not_a_remote = None if remote is None else _not_a_remote(repo, remote)
     if remote is not None and not_a_remote is not None:
         runs, remote = (remote, *runs), None  # `gittrack push RUN...`: the default remote

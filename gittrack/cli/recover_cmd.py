@@ -20,7 +20,8 @@ from gittrack.types import RunId
 def command(obj: CliContext) -> None:
     """Recover runs whose process died: their logged steps are committed, marked `crashed`.
 
-    Every other command does this first as well; runs still being written are left alone.
+    Every command that writes does this first as well (commands that only read show such a run
+    as `crashed` and name it in a warning); runs still being written are left alone.
     A run that cannot be recovered is listed with the reason (its log is kept) and the exit
     code is not 0.
     """

@@ -48,7 +48,7 @@ def command(obj: CliContext, states: tuple[str, ...], tags: tuple[str, ...], gro
     """List runs, newest first."""
     selection = Selection(states=states, tags=tags, group=group, project=project,
                           filters=filters, configs=configs, limit=limit)
-    views = select_runs(obj.git(), selection, warn_unreadable)
+    views = select_runs(obj.reader(), selection, warn_unreadable)
     if as_json:
         click.echo(dumps([run_record(view) for view in views]))
     elif views:
@@ -126,6 +126,6 @@ class _Fields:
 def _nothing_message(obj: CliContext, selection: Selection) -> str:
     if selection.query():
         # the unreadable runs were reported by the listing already: count the others
-        total = len(select_runs(obj.git(), Selection(), lambda *_: None))
+        total = len(select_runs(obj.reader(), Selection(), lambda *_: None))
         return f"No runs match these filters ({total} run{'s' if total != 1 else ''} in all)."
     return "No runs in this repository yet: start one with gittrack.init(), or try `gittrack demo`."

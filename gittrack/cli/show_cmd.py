@@ -28,7 +28,7 @@ Field = tuple[str, Any]
 @click.pass_obj
 def command(obj: CliContext, run: str, as_json: bool) -> None:
     """Show RUN (an id, a unique id prefix, or a name): metadata, config and summary."""
-    repo = obj.git()
+    repo = obj.reader()
     view = resolve_run(repo, run)
     if as_json:
         click.echo(dumps({"metadata": view.metadata, "config": view.config,

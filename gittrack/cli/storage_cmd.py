@@ -82,7 +82,7 @@ def show(obj: CliContext, as_json: bool) -> None:
     Secret-looking options (secret, password, token, ...) are masked, and URLs are shown
     without their credentials.
     """
-    _show(obj.git(), as_json=as_json)
+    _show(obj.reader(), as_json=as_json)
 
 
 def _show(repo: Repository, *, as_json: bool) -> None:

@@ -1,12 +1,16 @@
 """Folding the write-ahead log of a run whose process died into a final ``crashed`` checkpoint.
 
-Recovery runs before every command, ``init()`` and ``Api()``, so it must never stop them: a
-run whose log cannot be folded (a full disk, a stale ``<ref>.lock``, data that cannot be
-written, a bug) is reported with the reason and skipped, and its log is kept, never deleted.
+Recovery runs before every command that writes, ``init()`` and ``Api(recover=True)``, so it
+must never stop them: a run whose log cannot be folded (a full disk, a stale ``<ref>.lock``,
+data that cannot be written, a bug) is reported with the reason and skipped, and its log is
+kept, never deleted.
 A failure that retrying will not fix puts the log in quarantine (``wal.QUARANTINE_FILE``): the
 automatic passes then report it without reading it again, and ``gittrack recover`` (or resuming
 the run) retries it. A damaged log (``wal.Damage``) is folded up to and past the damage, then
 kept in quarantine as the evidence of what was lost.
+
+Reading never writes: a command that only reads, and ``Api()``, do not recover; they name each
+dead run whose log is not folded (``dead_run_notes``) and show it as it stands.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING
 from gittrack._version import __version__
 from gittrack.errors import ConflictError, GittrackError, GittrackWarning, RepositoryError
 from gittrack.git.repo import Repository
+from gittrack.runs.liveness import dead_logs, run_logs
 from gittrack.runs.wal import (
     QUARANTINE_FILE,
     Damage,
@@ -36,7 +41,7 @@ from gittrack.types import CommitId, RunId
 if TYPE_CHECKING:
     from gittrack.runs.store import Checkpoint
 
-# Every command calls recover_dead_runs() first and almost always finds nothing to recover:
+# Every writing command calls recover_all() first and almost always finds nothing to recover:
 # the checkpoint machinery is imported only when a dead run's WAL is there to fold.
 
 _STALE_TEMP_SECONDS = 3600
@@ -82,18 +87,16 @@ def recover_all(repo: Repository, *, retry: bool = False) -> Recovery:
 
     ``retry`` also folds logs in quarantine (``gittrack recover``)."""
     report = Recovery()
-    for root in wal_roots(repo):
-        try:
-            directories = sorted(root.iterdir()) if root.is_dir() else []
-        except OSError as exc:
-            report.unrecovered.append(Unrecovered(RunId(""), root, describe(exc)))
-            continue
-        for directory in directories:
-            if directory.name.startswith("."):
-                with contextlib.suppress(OSError):
-                    _remove_stale_temp(directory)
-            elif directory.is_dir():
-                _recover_one(repo, RunId(directory.name), directory, retry, report)
+
+    def unlisted(root: Path, exc: OSError) -> None:
+        report.unrecovered.append(Unrecovered(RunId(""), root, describe(exc)))
+
+    for log in run_logs(repo, on_error=unlisted):
+        if log.live:
+            report.live.append(log.run_id)
+        else:
+            _recover_one(repo, log.run_id, log.directory, retry, report)
+    _remove_stale_temps(repo)
     return report
 
 
@@ -116,6 +119,22 @@ def recover_dead_runs(repo: Repository) -> list[RunId]:
     for bad in report.unrecovered:
         warnings.warn(f"gittrack: {bad.message}", GittrackWarning, stacklevel=2)
     return report.recovered
+
+
+def dead_run_notes(repo: Repository) -> list[str]:
+    """What a reader says instead of recovering: one line per run whose writer is dead and
+    whose log is not folded (the run reads as it stands: ``crashed`` at its last checkpoint).
+    Only looks: nothing is written."""
+    notes = []
+    for log in dead_logs(repo):
+        reason = quarantine_reason(log.directory)
+        if reason is not None:  # an automatic pass would not fold it either
+            notes.append(Unrecovered(log.run_id, log.directory, reason).message)
+        else:
+            notes.append(f"run {log.run_id} crashed and its write-ahead log ({log.directory}) "
+                         "holds steps not yet recorded in the repository: `gittrack recover` "
+                         "(or any command that writes: init, resume, push, pull) folds them")
+    return notes
 
 
 def recover_run(
@@ -262,6 +281,14 @@ def _fold(
     Checkpointer(repo, run_id, cp.commit).write([snap], doc)
     if damage:  # recovered what could be; the log is kept and the run named in a warning
         raise _DamagedLogError(damage)
+
+
+def _remove_stale_temps(repo: Repository) -> None:
+    """``.tmp-*`` folders of logs whose creation was cut short long ago."""
+    for root in wal_roots(repo):
+        for directory in root.glob(".*"):  # nothing when the folder cannot be listed
+            with contextlib.suppress(OSError):
+                _remove_stale_temp(directory)
 
 
 def _remove_stale_temp(directory: Path) -> None:

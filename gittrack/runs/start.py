@@ -13,11 +13,12 @@ from gittrack.git.repo import Repository, enable_fsync, ensure_writable_dir, git
 from gittrack.runs import layout, store
 from gittrack.runs.ids import check_run_id, new_run_id
 from gittrack.runs.live import Run, check_notes, check_tags, config_items
+from gittrack.runs.liveness import run_logs
 from gittrack.runs.metadata import environment, parse_iso, utc_iso
 from gittrack.runs.names import random_name
 from gittrack.runs.recover import describe, recover_run
 from gittrack.runs.state import RunState
-from gittrack.runs.wal import WalWriter, run_logs, wal_root
+from gittrack.runs.wal import WalWriter, wal_root
 from gittrack.settings import Settings
 from gittrack.types import RunId
 
@@ -104,7 +105,7 @@ def _fold_dead_logs(repo: Repository, run_id: RunId) -> None:
     """Fold the log a dead process left for ``run_id`` in any worktree (refs are shared by
     worktrees, logs are not); refuse if a live process writes the run or a log cannot be
     folded, since continuing without it would lose its steps."""
-    for directory in run_logs(repo, run_id):
+    for directory in (log.directory for log in run_logs(repo, run_id)):
         try:
             alive = not recover_run(repo, run_id, directory)
         except Exception as exc:  # whatever the cause, the steps in that log are not lost

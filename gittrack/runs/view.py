@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from gittrack.errors import FormatError, GittrackError, GittrackWarning, InvalidSettingError
 from gittrack.git.repo import Repository
-from gittrack.runs import ids, index, layout, store, wal
+from gittrack.runs import ids, index, layout, liveness, store
+from gittrack.runs.lineage import run_artifacts
 from gittrack.types import CommitId, RefName, RunId
 
 if TYPE_CHECKING:
@@ -135,14 +136,10 @@ class RunView:
 
     def used_artifacts(self) -> list[ArtifactVersion]:
         """The artifact versions this run used (``run.use_artifact``)."""
-        from gittrack.runs.lineage import run_artifacts
-
         return run_artifacts(self._repo, self, "used")
 
     def logged_artifacts(self) -> list[ArtifactVersion]:
         """The artifact versions this run logged (``run.log_artifact``)."""
-        from gittrack.runs.lineage import run_artifacts
-
         return run_artifacts(self._repo, self, "logged")
 
     def __repr__(self) -> str:
@@ -155,7 +152,7 @@ def _as_known_here(
     """A run whose last checkpoint says ``running`` while its writer here is dead is
     ``crashed``, even before its log is folded (recovery failed, or was not tried: a
     read-only ``.git``); recovery names such a run in a warning."""
-    if cp.info.get("state") != "running" or wal.dead_log(repo, run_id) is None:
+    if cp.info.get("state") != "running" or liveness.dead_log(repo, run_id) is None:
         return cp
     return dataclasses.replace(cp, info={**cp.info, "state": "crashed"})
 

@@ -24,8 +24,8 @@ reports a full disk as an error too.
 The folder is prepared under a ``.tmp-*`` name and renamed into place only once locked, so a
 recoverer never mistakes a starting run for a dead one.
 
-Each worktree has its own ``wal`` folder (``gittrack_dir``), while run refs are shared: the
-functions that ask whether a run is live here (``run_logs``, ``dead_log``) look in all of them.
+Each worktree has its own ``wal`` folder (``gittrack_dir``), while run refs are shared: whether
+a run is live is asked of all of them (``gittrack.runs.liveness``).
 """
 
 from __future__ import annotations
@@ -63,21 +63,6 @@ def wal_root(gittrack_dir: Path) -> Path:
 def wal_roots(repo: Repository) -> list[Path]:
     """The ``wal`` folder of every worktree of ``repo``, this worktree's first."""
     return [wal_root(folder) for folder in every_gittrack_dir(repo)]
-
-
-def run_logs(repo: Repository, run_id: RunId) -> list[Path]:
-    """The folders holding a write-ahead log of ``run_id``, in any worktree."""
-    return [root / run_id for root in wal_roots(repo) if (root / run_id).is_dir()]
-
-
-def dead_log(repo: Repository, run_id: RunId) -> Path | None:
-    """A write-ahead log of ``run_id`` whose writer is gone (not folded yet), in any worktree.
-
-    Only looks: no lock file is created, nothing is written (a reader may call it)."""
-    for directory in run_logs(repo, run_id):
-        if not is_held(directory):
-            return directory
-    return None
 
 
 def is_held(directory: Path) -> bool:

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import shutil
-from collections.abc import Iterable, Iterator, Sequence, Set
-from pathlib import Path
+from collections.abc import Iterable, Sequence, Set
 
 from gittrack.artifacts import aliases, versions
-from gittrack.errors import NotFoundError, RunLockedError
+from gittrack.errors import NotFoundError
 from gittrack.git import prune, refs, transport
-from gittrack.git.repo import Repository, every_gittrack_dir
-from gittrack.runs import ids, index, layout, store
-from gittrack.runs.wal import RunLock, wal_root
+from gittrack.git.repo import Repository
+from gittrack.runs import index, layout, store
+from gittrack.runs.liveness import held_logs
 from gittrack.sync import localio, mirror
 from gittrack.types import CommitId, RefName, RunId
 
@@ -65,7 +63,7 @@ def delete_runs(repo: Repository, run_ids: Sequence[RunId], *,
         if head is None:
             raise NotFoundError(f"no run {run_id}")
         changes.append(RefChange(layout.run_ref(run_id), head))
-    with _locked_runs(repo, list(dict.fromkeys(run_ids))) as keep:
+    with held_logs(repo, list(dict.fromkeys(run_ids))) as keep:
         report = apply(repo, changes, remote=remote, remote_prefixes=remote_prefixes)
         keep.update(r[len(layout.RUNS_PREFIX):] for r in report.skipped)
     _refresh_run_cache(repo)
@@ -215,35 +213,6 @@ def _drop_reflog(repo: Repository, ref: str) -> None:
     with localio.repository_io(path, "the ref is deleted, its reflog is left"), \
             contextlib.suppress(FileNotFoundError, IsADirectoryError):
         path.unlink()
-
-
-@contextlib.contextmanager
-def _locked_runs(repo: Repository, run_ids: Sequence[RunId]) -> Iterator[set[str]]:
-    """Hold each run's WAL lock while deleting it: a live writer would recreate the ref.
-    In every worktree: a run started in another one logs under that worktree's folder.
-    Yields a set the caller fills with the runs it did not delete: their logs stay."""
-    roots = [wal_root(folder) for folder in every_gittrack_dir(repo)]
-    held: list[tuple[RunLock, Path]] = []
-    try:
-        for run_id in run_ids:
-            if not ids.is_valid_run_id(run_id):
-                continue  # a forged ref: gittrack never wrote a log for it, nor a path from it
-            for directory in (root / run_id for root in roots):
-                if not directory.is_dir():
-                    continue
-                lock = RunLock.try_acquire(directory)
-                if lock is None:
-                    raise RunLockedError(f"run {run_id} is being written by a live process: "
-                                         "finish or stop it first")
-                held.append((lock, directory))
-        keep: set[str] = set()
-        yield keep
-        for _, directory in held:  # its write-ahead log holds the run's latest data too
-            if directory.name not in keep:
-                shutil.rmtree(directory, ignore_errors=True)
-    finally:
-        for lock, _ in held:
-            lock.release()
 
 
 def _refresh_run_cache(repo: Repository) -> None:

@@ -23,13 +23,12 @@ after the run finishes takes it.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import enum
 from collections.abc import Mapping, Sequence, Set
 
 from gittrack.git import namespace, refs, transport
-from gittrack.git.repo import Repository, every_gittrack_dir
+from gittrack.git.repo import Repository
 from gittrack.sync import localio, mirror
 from gittrack.sync.advice import rewrite_advice
 from gittrack.sync.compare import RefState, Standing, compare, is_artifact, local_changes
@@ -273,13 +272,9 @@ def keep_reason(ref: Gone, *, trusted: bool, prune: bool) -> KeptBecause | None:
 def _live_runs(repo: Repository) -> set[str]:
     """Runs with a write-ahead log in any worktree of this repository: being written, or
     crashed and not yet recovered."""
-    from gittrack.runs.wal import wal_root
+    from gittrack.runs.liveness import unfolded_runs
 
-    live: set[str] = set()
-    for folder in every_gittrack_dir(repo):
-        with contextlib.suppress(OSError):
-            live |= {p.name for p in wal_root(folder).iterdir() if p.is_dir()}
-    return live
+    return set(unfolded_runs(repo))
 
 
 def _is_live(ref: str, live: set[str]) -> bool:

@@ -167,7 +167,7 @@ def test_names_are_printed_literally(cli: Cli, make_run: MakeRun) -> None:
     assert "[bold]x[/bold] :smile:" in cli("runs").stdout
 
 
-def test_a_dead_run_is_recovered_before_listing(repo: Path, cli: Cli) -> None:
+def test_a_dead_run_is_listed_crashed_and_recovered_by_recover(repo: Path, cli: Cli) -> None:
     run_python(
         "import os, signal, gittrack\n"
         "run = gittrack.init(name='dead', settings={'quiet': True, 'checkpoint_interval': 60})\n"
@@ -175,6 +175,10 @@ def test_a_dead_run_is_recovered_before_listing(repo: Path, cli: Cli) -> None:
         "os.kill(os.getpid(), signal.SIGKILL)\n",
         cwd=repo, check=False,
     )
+    result = cli("runs", "--state", "crashed", "-c", "x")  # as it stands: nothing folded
+    assert column(result, 1) == ["dead"]
+    assert "its write-ahead log" in result.stderr
+    assert cli("recover").exit_code == 0
     result = cli("runs", "--state", "crashed", "-c", "x")
     assert column(result, 1) == ["dead"]
     assert lines(result)[1].split()[-1] == "3"

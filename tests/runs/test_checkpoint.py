@@ -28,7 +28,7 @@ def chunk_names(repo: Path, run_id: str, folder: str) -> list[str]:
 
 
 def check_read_back(repo: Path, run_id: str, steps: int) -> None:
-    view = gittrack.Api(".").run(run_id)
+    view = gittrack.Api(".", recover=True).run(run_id)
     assert [r["s"] for r in view.scan_history()] == [value(s) for s in range(steps)]
     names = chunk_names(repo, run_id, "history")
     assert len(names) > 1  # split: one chunk would pass the reader bound
@@ -71,7 +71,7 @@ def test_a_recovered_run_is_split_too(repo: Path, small_bound: int) -> None:
                           text=True, check=False)
     assert proc.returncode == -9, proc.stderr
     run_id = proc.stdout.strip()
-    check_read_back(repo, run_id, 20)  # Api() recovers the dead run first
+    check_read_back(repo, run_id, 20)  # Api(recover=True) recovers the dead run first
     assert gittrack.Api(".").run(run_id).state == "crashed"
 
 

@@ -14,7 +14,7 @@ import yaml
 
 import gittrack
 from gittrack.errors import GittrackError, RunFinishedError, UsageError
-from gittrack.runs.lineage import consumers, producer
+from gittrack.runs.artifact_runs import consumers, producer
 from tests.conftest import git, run_python
 
 
@@ -113,7 +113,7 @@ def test_lineage_survives_kill_9(repo: Path) -> None:
     """)
     result = run_python(code, repo, check=False)
     assert result.returncode == -signal.SIGKILL, result.stderr
-    gittrack.Api(str(repo))  # recovers dead runs
+    gittrack.Api(str(repo), recover=True)  # recovers dead runs
     doc = run_yaml(repo, "killed")
     assert doc["state"] == "crashed"
     assert doc["artifacts"] == {"logged": ["data:v0"], "used": ["data:v0"]}
@@ -142,7 +142,8 @@ def test_forked_children_cannot_log_artifacts(repo: Path,
 def test_records_of_removed_versions_stay_readable(repo: Path,
                                                    fast_settings: dict[str, object]) -> None:
     from gittrack.errors import VersionRemovedError
-    from gittrack.runs.lineage import notes, recorded_by
+    from gittrack.runs.artifact_runs import recorded_by
+    from gittrack.runs.lineage import notes
     from gittrack.sync.delete import delete_artifact
     from gittrack.sync.remove_version import remove_version
 

@@ -80,7 +80,7 @@ def kill_after(
 
 
 def check_recovered(repo: Path, run_id: str, printed: list[int]) -> None:
-    view = gittrack.Api(".").run(run_id)
+    view = gittrack.Api(".", recover=True).run(run_id)
     assert view.state == "crashed"
     table = view.history(format="arrow")
     steps = table.column("_step").to_pylist() if table.num_rows else []
@@ -147,7 +147,7 @@ def test_several_kills_in_one_repository(repo: Path) -> None:
     killed = [kill_after(repo, n, interval=0.02) for n in (1, 200)]
     for run_id, printed in killed:
         check_recovered(repo, run_id, printed)
-    assert {v.id for v in gittrack.Api(".").runs()} == {rid for rid, _ in killed}
+    assert {v.id for v in gittrack.Api(".", recover=True).runs()} == {rid for rid, _ in killed}
 
 
 def test_a_run_that_exits_without_finishing_is_recovered(repo: Path) -> None:
@@ -158,7 +158,7 @@ def test_a_run_that_exits_without_finishing_is_recovered(repo: Path) -> None:
             "os._exit(0)  # no atexit, no finish\n")
     run_id = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True,
                             text=True, check=True).stdout.strip()
-    view = gittrack.Api(".").run(run_id)
+    view = gittrack.Api(".", recover=True).run(run_id)
     assert view.state == "crashed"
     assert [r["_step"] for r in view.scan_history()] == [0, 7]  # the open step is kept
 
@@ -169,10 +169,10 @@ def test_a_live_run_is_left_alone(repo: Path) -> None:
     repo_obj = pygit2.Repository(str(repo))
     assert recover_dead_runs(repo_obj) == []
     assert (wal_dir(repo) / run.id).is_dir()
-    assert gittrack.Api(".").run(run.id).state == "running"
+    assert gittrack.Api(".", recover=True).run(run.id).state == "running"
     run.log({"a": 2})
     run.finish()
-    view = gittrack.Api(".").run(run.id)
+    view = gittrack.Api(".", recover=True).run(run.id)
     assert view.state == "finished"
     assert [r["a"] for r in view.scan_history()] == [1, 2]
 
@@ -190,11 +190,11 @@ def test_a_live_run_in_another_process_is_left_alone(repo: Path) -> None:
         assert proc.stdout is not None and proc.stdin is not None
         run_id = proc.stdout.readline().strip()
         assert recover_dead_runs(pygit2.Repository(str(repo))) == []
-        assert gittrack.Api(".").run(run_id).state == "running"
+        assert gittrack.Api(".", recover=True).run(run_id).state == "running"
         proc.stdin.write("go\n")
         proc.stdin.flush()
     assert proc.returncode == 0
-    view = gittrack.Api(".").run(run_id)
+    view = gittrack.Api(".", recover=True).run(run_id)
     assert view.state == "finished"
     assert [r["a"] for r in view.scan_history()] == [1, 2]
 
@@ -217,7 +217,7 @@ def test_a_leftover_folder_of_a_finished_run_changes_nothing(repo: Path) -> None
     (wal_dir(repo) / run.id).mkdir(parents=True)  # as if rmtree had failed
     assert recover_dead_runs(pygit2.Repository(str(repo))) == [run.id]
     assert git(repo, "rev-parse", run.ref) == head
-    assert gittrack.Api(".").run(run.id).state == "finished"
+    assert gittrack.Api(".", recover=True).run(run.id).state == "finished"
     assert not (wal_dir(repo) / run.id).exists()
 
 
@@ -256,7 +256,7 @@ def test_an_open_step_saved_in_a_checkpoint_is_recovered(repo: Path) -> None:
                             text=True, check=True, timeout=60).stdout.strip()
     resume = yaml.safe_load(git(repo, "show", f"refs/gittrack/runs/{run_id}:resume.yaml"))
     assert set(resume["pending"]) == {"h", "x"}
-    view = gittrack.Api(".").run(run_id)
+    view = gittrack.Api(".", recover=True).run(run_id)
     assert view.state == "crashed"
     assert list(view.scan_history()) == [
         {"_step": 5, "x": 1.5, "_timestamp": pytest.approx(time.time(), abs=60),
@@ -312,7 +312,7 @@ def test_a_log_that_cannot_be_folded_is_reported_and_kept(
     assert [r[1] for r in read_records(directory, 0)] == [1, 2, 3, 4, 5, 6]  # nothing lost
     # every reader and writer goes on; the dead run is listed as crashed, not running
     with pytest.warns(GittrackWarning, match="poisoned"):
-        api = gittrack.Api(".")
+        api = gittrack.Api(".", recover=True)
     assert {v.id: v.state for v in api.runs()} == {"good": "finished", "poisoned": "crashed"}
     assert api.runs({"state": "crashed"})[0].id == "poisoned"
     with pytest.warns(GittrackWarning, match="poisoned"):
@@ -320,7 +320,7 @@ def test_a_log_that_cannot_be_folded_is_reported_and_kept(
     other.log({"b": 2})
     other.finish()
     with pytest.warns(GittrackWarning, match="poisoned"):
-        assert gittrack.Api(".").run(other.id).state == "finished"
+        assert gittrack.Api(".", recover=True).run(other.id).state == "finished"
     assert directory.is_dir()
 
 
@@ -340,7 +340,7 @@ def test_a_log_in_quarantine_is_not_read_again_until_retried(repo: Path) -> None
     retried = recover.recover_all(repo_obj, retry=True)
     assert (retried.recovered, retried.unrecovered) == (["poisoned"], [])
     assert not directory.exists()
-    view = gittrack.Api(".").run("poisoned")
+    view = gittrack.Api(".", recover=True).run("poisoned")
     assert view.state == "crashed"
     assert list(view.history()["x"]) == [0, 1, 2, 3, 4]
 
@@ -359,13 +359,13 @@ def test_a_stale_ref_lock_leaves_the_run_crashed_with_a_warning(repo: Path) -> N
     lock = repo / ".git" / "refs" / "gittrack" / "runs" / "locked.lock"
     lock.write_text("left by a crashed git\n")
     with pytest.warns(GittrackWarning, match=r"run locked crashed.*locked\.lock"):
-        view = gittrack.Api(".").run("locked")
+        view = gittrack.Api(".", recover=True).run("locked")
     assert view.state == "crashed"  # not `running`: its writer is gone
     assert view.metadata["state"] == "crashed"
     assert directory.is_dir()
     assert not (directory / "quarantine").exists()  # a lock goes away: retried every time
     lock.unlink()
-    view = gittrack.Api(".").run("locked")
+    view = gittrack.Api(".", recover=True).run("locked")
     assert list(view.history()["x"]) == [0, 1, 2, 3, 4]
     assert not directory.exists()
 
@@ -380,17 +380,19 @@ def test_a_run_killed_on_a_full_disk_is_recovered_once_space_is_freed(
     proc = run_python(LOG_UNTIL_FULL + "os._exit(0)\n", cwd=project, check=False, timeout=300)
     assert proc.returncode == 0, (proc.returncode, proc.stderr)
     acknowledged = int(proc.stdout.split()[0])
-    # the disk is still full: the fold cannot be written; the run is listed crashed, with why
+    # the disk is still full: the run is listed crashed; the fold cannot be written, with why
     result = cli("runs")
     assert result.exit_code == 0, result.stderr
     assert "crashed" in result.stdout and "running" not in result.stdout
-    assert "gittrack: warning: run full crashed and its write-ahead log cannot be folded" \
-        in result.stderr
-    assert "No space left on device" in result.stderr
+    assert "gittrack: warning: run full crashed and its write-ahead log" in result.stderr
+    result = cli("recover")
+    assert result.exit_code == 1
+    said = " ".join(result.stdout.split())  # lines wrapped to the terminal
+    assert "could not recover run full:" in said and "No space left on device" in said
     assert (wal_dir(project) / "full").is_dir()
-    (project / "filler").unlink()  # space is freed: the next command recovers everything
-    result = cli("runs")
-    assert result.exit_code == 0 and result.stderr == ""
+    (project / "filler").unlink()  # space is freed: the next recovery folds everything
+    result = cli("recover")
+    assert result.exit_code == 0, result.stderr
     xs = gittrack.Api(".").run("full").history(format="arrow").column("x").to_pylist()
     assert xs == list(range(acknowledged))
     assert not (wal_dir(project) / "full").exists()
@@ -415,7 +417,7 @@ def test_a_fold_never_drops_rows_for_a_newer_checkpoint_from_another_log(repo: P
     head = git(repo, "rev-parse", "refs/gittrack/runs/wt")
     with pytest.warns(GittrackWarning, match=r"run wt .*continued by another process.*1000 "
                       r"records"):
-        view = gittrack.Api(".").run("wt")
+        view = gittrack.Api(".", recover=True).run("wt")
     assert view.state == "finished"
     assert git(repo, "rev-parse", "refs/gittrack/runs/wt") == head  # nothing written over it
     assert len(list(read_records(log, 0))) == 1000  # the log is kept, whole
@@ -437,7 +439,7 @@ def test_a_leftover_log_already_folded_by_another_worktree_is_removed(repo: Path
     assert recover_dead_runs(pygit2.Repository(str(repo))) == ["wt"]
     assert git(repo, "rev-parse", "refs/gittrack/runs/wt") == head
     assert not log.exists()
-    assert gittrack.Api(".").run("wt").metadata["steps"] == 1001
+    assert gittrack.Api(".", recover=True).run("wt").metadata["steps"] == 1001
 
 
 def test_a_quarantine_note_of_another_version_is_retried(repo: Path) -> None:
@@ -472,7 +474,7 @@ def test_a_killed_run_whose_log_holds_a_record_larger_than_a_segment(repo: Path)
     proc = run_python(BIG_RECORD, cwd=repo, check=False, timeout=300)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     run_id = proc.stdout.strip()
-    view = gittrack.Api(".").run(run_id)
+    view = gittrack.Api(".", recover=True).run(run_id)
     assert view.state == "crashed"
     table = view.history(format="arrow")
     assert table.column("_step").to_pylist() == [0, 1, 2, 3]
@@ -500,7 +502,7 @@ def killed_after_fifty(repo: Path, run_id: str) -> Path:
 
 
 def logged(run_id: str) -> list[int]:
-    table = gittrack.Api(".").run(run_id).history(format="arrow")
+    table = gittrack.Api(".", recover=True).run(run_id).history(format="arrow")
     return [int(x) for x in table.column("x").to_pylist()]
 
 
