@@ -18,6 +18,8 @@ from gittrack.errors import (
     ConflictError,
     CryptoError,
     DecryptionError,
+    DeletedOnRemoteError,
+    DivergedError,
     FormatError,
     GittrackError,
     GittrackWarning,
@@ -25,15 +27,18 @@ from gittrack.errors import (
     InvalidSettingError,
     InvalidValueError,
     KeyMissingError,
+    NoActiveRunError,
     NotAGitRepositoryError,
     NotFoundError,
     OutputError,
+    PushRejectedError,
     RepositoryError,
     RunExistsError,
     RunFinishedError,
     RunLockedError,
     StepOrderError,
     StorageError,
+    TransportError,
     UsageError,
     VersionRemovedError,
 )
@@ -85,6 +90,8 @@ __all__ = [
     "ConflictError",
     "CryptoError",
     "DecryptionError",
+    "DeletedOnRemoteError",
+    "DivergedError",
     "FormatError",
     "GittrackError",
     "GittrackWarning",
@@ -93,9 +100,11 @@ __all__ = [
     "InvalidSettingError",
     "InvalidValueError",
     "KeyMissingError",
+    "NoActiveRunError",
     "NotAGitRepositoryError",
     "NotFoundError",
     "OutputError",
+    "PushRejectedError",
     "RepositoryError",
     "Run",
     "RunExistsError",
@@ -105,6 +114,7 @@ __all__ = [
     "Settings",
     "StepOrderError",
     "StorageError",
+    "TransportError",
     "UsageError",
     "VersionRemovedError",
     "__version__",
@@ -127,14 +137,11 @@ def __getattr__(name: str) -> Any:
     # ``gittrack.run`` is the active run (or None), like ``wandb.run``; ``gittrack.config`` and
     # ``gittrack.summary`` are its config and summary, like ``wandb.config``.
     if name in ("run", "config", "summary"):
-        from gittrack.api.session import current_run
+        from gittrack.api.session import active_run, current_run
 
-        active = current_run()
         if name == "run":
-            return active
-        if active is None:
-            raise GittrackError(f"gittrack.{name} is used before gittrack.init()")
-        return getattr(active, name)
+            return current_run()
+        return getattr(active_run(f"gittrack.{name}"), name)
     raise AttributeError(f"module 'gittrack' has no attribute {name!r}")
 
 

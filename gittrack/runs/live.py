@@ -259,12 +259,17 @@ class Run:
         return step
 
     def define_metric(
-        self, name: str, step_metric: str | None = None, summary: str | Iterable[str] | None = None,
-        goal: str | None = None, hidden: bool = False, **_ignored: Any,
+        self, name: str, step_metric: str | None = None, step_sync: bool | None = None,
+        hidden: bool | None = None, summary: str | Iterable[str] | None = None,
+        goal: str | None = None, overwrite: bool | None = None,
     ) -> MetricSpec:
         """How ``name`` is summarised: ``summary="min"``, ``"max"``, ``"mean"``, ``"first"``,
         ``"last"`` (default) or ``"none"``, or several (``"min,max"``); ``name`` may end in
-        ``*`` to match many keys. ``step_metric`` names the key to plot it against."""
+        ``*`` to match many keys. ``step_metric`` names the key to plot it against.
+
+        The parameters are W&B's, in its order. ``step_sync`` and ``overwrite`` are accepted
+        for scripts written for it and change nothing: every row is stored whole, and a
+        definition replaces an earlier one of the same name."""
         if not isinstance(name, str) or not name:
             raise InvalidKeyError(f"define_metric needs a metric name, got {name!r}")
         if step_metric is not None and not isinstance(step_metric, str):
@@ -274,7 +279,7 @@ class Run:
             if problem is not None:
                 raise InvalidKeyError(f"define_metric: {what} {key!r} {problem}")
         spec = MetricSpec.build(plain_str(name), step_metric and plain_str(step_metric), summary,
-                                goal, hidden)
+                                goal, bool(hidden))
         specs = self._state.summary.specs
         if spec.name not in specs and len(specs) >= MAX_METRICS:
             raise InvalidValueError(f"a run may define at most {MAX_METRICS:,} metrics "
