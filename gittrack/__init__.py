@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time ``__getattr__`` imports
     from gittrack.artifacts.artifact import Artifact
     from gittrack.artifacts.view import ArtifactVersion
     from gittrack.formats.histogram import Histogram
+    from gittrack.runs.info import RunInfo, RunState
     from gittrack.runs.live import Run
     from gittrack.runs.view import RunView
     from gittrack.settings import Settings
@@ -70,6 +71,8 @@ _LAZY = {
     "ArtifactVersion": "gittrack.artifacts.view",
     "Histogram": "gittrack.formats.histogram",
     "Run": "gittrack.runs.live",
+    "RunInfo": "gittrack.runs.info",
+    "RunState": "gittrack.runs.info",
     "RunView": "gittrack.runs.view",
     "Settings": "gittrack.settings",
     "current_run": "gittrack.api.session",
@@ -109,7 +112,9 @@ __all__ = [
     "Run",
     "RunExistsError",
     "RunFinishedError",
+    "RunInfo",
     "RunLockedError",
+    "RunState",
     "RunView",
     "Settings",
     "StepOrderError",

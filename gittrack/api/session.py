@@ -21,6 +21,7 @@ from gittrack.errors import (
 from gittrack.git.repo import discover
 from gittrack.runs import store
 from gittrack.runs.ids import check_run_id
+from gittrack.runs.info import RunState
 from gittrack.runs.live import Run
 from gittrack.runs.recover import recover_dead_runs
 from gittrack.runs.resolve import resolve_run
@@ -58,7 +59,7 @@ def active_run(what: str) -> Run:
 
 
 def _prune() -> None:
-    _active[:] = [r for r in _active if r.state == "running" and r._pid == os.getpid()]
+    _active[:] = [r for r in _active if r.state == RunState.RUNNING and r._pid == os.getpid()]
 
 
 def init(
@@ -141,8 +142,8 @@ def _latest_crashed(git: Any) -> RunId | None:
     for run_id in sorted(store.list_runs(git), reverse=True):
         head = store.head(git, run_id)
         if head is not None:
-            state = store.load_checkpoint(git, head, with_resume=False).info.get("state")
-            if state == "crashed":
+            state = store.load_checkpoint(git, head, with_resume=False).info.state
+            if state == RunState.CRASHED:
                 return run_id
     return None
 
