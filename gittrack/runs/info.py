@@ -161,6 +161,16 @@ class RunInfo:
     code: Mapping[str, Any] | None
     metrics: Mapping[str, Mapping[str, Any]]
     artifacts: Mapping[str, tuple[str, ...]]
+    host: str | None
+    user: str | None
+    os: str | None
+    python: str | None
+    executable: str | None
+    program: str | None
+    args: tuple[str, ...]
+    cwd: str | None
+    pid: int | None
+    gittrack_version: str | None
 
     @classmethod
     def from_yaml(
@@ -192,6 +202,9 @@ class RunInfo:
             exit_code=get("exit_code"), steps=get("steps"), resumed=get("resumed"),
             resumed_at=get("resumed_at"), code=get("code"), metrics=get("metrics") or {},
             artifacts={k: tuple(v) for k, v in (get("artifacts") or {}).items()},
+            host=get("host"), user=get("user"), os=get("os"), python=get("python"),
+            executable=get("executable"), program=get("program"), args=tuple(get("args") or ()),
+            cwd=get("cwd"), pid=get("pid"), gittrack_version=get("gittrack_version"),
         )
 
     def as_dict(self) -> dict[str, Any]:
