@@ -119,9 +119,11 @@ class Run(RunFields):
     @property
     def info(self) -> RunInfo:
         """``run.yaml`` as of the latest checkpoint, with the name, notes and tags set since."""
-        with self._lock:
-            meta = dict(self._state.meta)
-        return self._written.replace(**meta) if meta else self._written
+        # No lock: a forked child may hold a copy of one taken at the fork; dict() of a dict
+        # is one step under the GIL.
+        meta = dict(self._state.meta)
+        written = self._written
+        return RunInfo.written({**written.document, **meta}) if meta else written
 
     @property
     def name(self) -> str:
