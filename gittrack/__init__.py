@@ -18,6 +18,8 @@ from gittrack.errors import (
     ConflictError,
     CryptoError,
     DecryptionError,
+    DeletedOnRemoteError,
+    DivergedError,
     FormatError,
     GittrackError,
     GittrackWarning,
@@ -25,15 +27,18 @@ from gittrack.errors import (
     InvalidSettingError,
     InvalidValueError,
     KeyMissingError,
+    NoActiveRunError,
     NotAGitRepositoryError,
     NotFoundError,
     OutputError,
+    PushRejectedError,
     RepositoryError,
     RunExistsError,
     RunFinishedError,
     RunLockedError,
     StepOrderError,
     StorageError,
+    TransportError,
     UsageError,
     VersionRemovedError,
 )
@@ -52,6 +57,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time ``__getattr__`` imports
     from gittrack.artifacts.artifact import Artifact
     from gittrack.artifacts.view import ArtifactVersion
     from gittrack.formats.histogram import Histogram
+    from gittrack.runs.info import RunInfo, RunState
     from gittrack.runs.live import Run
     from gittrack.runs.view import RunView
     from gittrack.settings import Settings
@@ -65,6 +71,8 @@ _LAZY = {
     "ArtifactVersion": "gittrack.artifacts.view",
     "Histogram": "gittrack.formats.histogram",
     "Run": "gittrack.runs.live",
+    "RunInfo": "gittrack.runs.info",
+    "RunState": "gittrack.runs.info",
     "RunView": "gittrack.runs.view",
     "Settings": "gittrack.settings",
     "current_run": "gittrack.api.session",
@@ -85,6 +93,8 @@ __all__ = [
     "ConflictError",
     "CryptoError",
     "DecryptionError",
+    "DeletedOnRemoteError",
+    "DivergedError",
     "FormatError",
     "GittrackError",
     "GittrackWarning",
@@ -93,18 +103,23 @@ __all__ = [
     "InvalidSettingError",
     "InvalidValueError",
     "KeyMissingError",
+    "NoActiveRunError",
     "NotAGitRepositoryError",
     "NotFoundError",
     "OutputError",
+    "PushRejectedError",
     "RepositoryError",
     "Run",
     "RunExistsError",
     "RunFinishedError",
+    "RunInfo",
     "RunLockedError",
+    "RunState",
     "RunView",
     "Settings",
     "StepOrderError",
     "StorageError",
+    "TransportError",
     "UsageError",
     "VersionRemovedError",
     "__version__",
@@ -127,14 +142,11 @@ def __getattr__(name: str) -> Any:
     # ``gittrack.run`` is the active run (or None), like ``wandb.run``; ``gittrack.config`` and
     # ``gittrack.summary`` are its config and summary, like ``wandb.config``.
     if name in ("run", "config", "summary"):
-        from gittrack.api.session import current_run
+        from gittrack.api.session import active_run, current_run
 
-        active = current_run()
         if name == "run":
-            return active
-        if active is None:
-            raise GittrackError(f"gittrack.{name} is used before gittrack.init()")
-        return getattr(active, name)
+            return current_run()
+        return getattr(active_run(f"gittrack.{name}"), name)
     raise AttributeError(f"module 'gittrack' has no attribute {name!r}")
 
 

@@ -8,7 +8,8 @@ message and the class's ``exit_code`` in exactly one place (``gittrack.cli.main`
     │   ├── InvalidKeyError (+ValueError)  a metric/config key that cannot be stored
     │   ├── InvalidValueError (+TypeError, ValueError) a value gittrack does not record
     │   ├── StepOrderError (+ValueError)   a step lower than the current one, when set to raise
-    │   └── InvalidSettingError (+ValueError)
+    │   ├── InvalidSettingError (+ValueError)
+    │   └── NoActiveRunError               gittrack.log() (and the like) before gittrack.init()
     ├── RepositoryError (3)               no git repository, unwritable .git, unborn state
     │   └── NotAGitRepositoryError
     ├── NotFoundError (4)                 no run (or artifact) matches a name, id or prefix
@@ -68,6 +69,11 @@ class StepOrderError(UsageError, ValueError):
 
 class InvalidSettingError(UsageError, ValueError):
     """An unknown setting, or a setting with a value out of range."""
+
+
+class NoActiveRunError(UsageError):
+    """A module-level call (``gittrack.log()``, ``gittrack.config``, ...) with no active run:
+    ``gittrack.init()`` was not called, or its run has finished."""
 
 
 class RepositoryError(GittrackError):

@@ -11,14 +11,22 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from gittrack.errors import GittrackError, GittrackWarning, InvalidSettingError, NotFoundError
+from gittrack.errors import (
+    GittrackError,
+    GittrackWarning,
+    InvalidSettingError,
+    NoActiveRunError,
+    NotFoundError,
+)
 from gittrack.git.repo import discover
 from gittrack.runs import store
 from gittrack.runs.ids import check_run_id
+from gittrack.runs.info import RunState
 from gittrack.runs.live import Run
 from gittrack.runs.recover import recover_dead_runs
 from gittrack.runs.resolve import resolve_run
 from gittrack.runs.start import create_run, resume_run
+from gittrack.runs.summary import MetricSpec
 from gittrack.settings import Settings
 from gittrack.types import RunId
 
@@ -41,8 +49,17 @@ def current_run() -> Run | None:
         return _active[-1] if _active else None
 
 
+def active_run(what: str) -> Run:
+    """The current run, for the module-level ``what`` (``"gittrack.log()"``): without one,
+    ``NoActiveRunError`` saying ``what`` was called before ``gittrack.init()``."""
+    run = current_run()
+    if run is None:
+        raise NoActiveRunError(f"{what} called before gittrack.init()")
+    return run
+
+
 def _prune() -> None:
-    _active[:] = [r for r in _active if r.state == "running" and r._pid == os.getpid()]
+    _active[:] = [r for r in _active if r.state == RunState.RUNNING and r._pid == os.getpid()]
 
 
 def init(
@@ -125,8 +142,8 @@ def _latest_crashed(git: Any) -> RunId | None:
     for run_id in sorted(store.list_runs(git), reverse=True):
         head = store.head(git, run_id)
         if head is not None:
-            state = store.load_checkpoint(git, head, with_resume=False).info.get("state")
-            if state == "crashed":
+            state = store.load_checkpoint(git, head, with_resume=False).info.state
+            if state == RunState.CRASHED:
                 return run_id
     return None
 
@@ -141,10 +158,7 @@ def _recover_quietly(git: Any) -> None:
 
 def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
     """``current_run().log(...)``: log to the most recently started active run."""
-    run = current_run()
-    if run is None:
-        raise GittrackError("gittrack.log() called before gittrack.init()")
-    run.log(data, step=step, commit=commit)
+    active_run("gittrack.log()").log(data, step=step, commit=commit)
 
 
 def finish(exit_code: int = 0) -> None:
@@ -156,29 +170,27 @@ def finish(exit_code: int = 0) -> None:
         run.finish(exit_code=exit_code)
 
 
-def define_metric(name: str, *args: Any, **kwargs: Any) -> Any:
-    run = current_run()
-    if run is None:
-        raise GittrackError("gittrack.define_metric() called before gittrack.init()")
-    return run.define_metric(name, *args, **kwargs)
+def define_metric(
+    name: str, step_metric: str | None = None, step_sync: bool | None = None,
+    hidden: bool | None = None, summary: str | Iterable[str] | None = None,
+    goal: str | None = None, overwrite: bool | None = None,
+) -> MetricSpec:
+    """``current_run().define_metric(...)``: how the current run summarises ``name``."""
+    return active_run("gittrack.define_metric()").define_metric(
+        name, step_metric=step_metric, step_sync=step_sync, hidden=hidden, summary=summary,
+        goal=goal, overwrite=overwrite)
 
 
 def log_artifact(
     artifact: Artifact, aliases: Iterable[str] | str | None = None
 ) -> ArtifactVersion:
     """``current_run().log_artifact(...)``: store a ``gittrack.Artifact`` as a new version."""
-    run = current_run()
-    if run is None:
-        raise GittrackError("gittrack.log_artifact() called before gittrack.init()")
-    return run.log_artifact(artifact, aliases=aliases)
+    return active_run("gittrack.log_artifact()").log_artifact(artifact, aliases=aliases)
 
 
 def use_artifact(artifact: str | ArtifactVersion) -> ArtifactVersion:
     """``current_run().use_artifact(...)``: a version (``"name:v3"``), recorded as an input."""
-    run = current_run()
-    if run is None:
-        raise GittrackError("gittrack.use_artifact() called before gittrack.init()")
-    return run.use_artifact(artifact)
+    return active_run("gittrack.use_artifact()").use_artifact(artifact)
 
 
 def _install_hooks() -> None:

@@ -65,6 +65,7 @@ def resolve_reference(ref: PlannedReference, options_for: OptionsFor) -> list[Ma
 
 def _entry(fs: Any, name: str, uri: str, info: Mapping[str, Any]) -> ManifestEntry:
     size = int(info.get("size") or 0)
+    digest: str  # a local file's Digest, or the store's checksum of a remote one (etag:...)
     if _is_local(fs):
         from gittrack.blobs.hashing import hash_file
 

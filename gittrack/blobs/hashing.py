@@ -13,12 +13,13 @@ import stat
 from pathlib import Path
 
 from gittrack.errors import UsageError
+from gittrack.types import Digest
 
 CHUNK = 1 << 20
 """Read size: large enough that the per-call overhead vanishes, small enough to stay in cache."""
 
 
-def hash_file(path: Path) -> tuple[str, int]:
+def hash_file(path: Path) -> tuple[Digest, int]:
     """Return ``(sha256 hex digest, size)`` of the file at ``path``, in flat memory.
 
     >>> hash_file(Path("model.pt"))  # doctest: +SKIP
@@ -45,7 +46,7 @@ def hash_file(path: Path) -> tuple[str, int]:
     return digest, size
 
 
-def _digest(f: io.FileIO) -> tuple[str, int]:
+def _digest(f: io.FileIO) -> tuple[Digest, int]:
     # readinto a reused buffer: no allocation per chunk, and hashlib drops the GIL for large
     # updates, so other threads (uploads, progress bars) keep running.
     h = hashlib.sha256()
@@ -55,7 +56,7 @@ def _digest(f: io.FileIO) -> tuple[str, int]:
     while n := f.readinto(buf):
         h.update(view[:n])
         size += n
-    return h.hexdigest(), size
+    return Digest(h.hexdigest()), size
 
 
 def _changed(before: os.stat_result, after: os.stat_result) -> bool:

@@ -10,6 +10,7 @@ import re
 import uuid
 
 from gittrack.errors import StorageError
+from gittrack.types import BlobName
 
 _NAME = re.compile(r"[0-9a-f]{3,}")
 _TEMP_MARK = ".tmp-"
@@ -19,11 +20,11 @@ def is_name(name: str) -> bool:
     return isinstance(name, str) and _NAME.fullmatch(name) is not None
 
 
-def check_name(name: str) -> str:
-    """Return ``name`` if it is lowercase hex of at least 3 characters, else raise."""
+def check_name(name: str) -> BlobName:
+    """``name`` as a ``BlobName`` if it is lowercase hex of at least 3 characters, else raise."""
     if not is_name(name):
         raise StorageError(f"invalid blob name {name!r}: expected lowercase hex, 3+ characters")
-    return name
+    return BlobName(name)
 
 
 def shard(name: str) -> tuple[str, str]:

@@ -35,6 +35,7 @@ from gittrack.blobs import backends, names
 from gittrack.blobs.presence import PresenceCache, store_key
 from gittrack.blobs.progress import Progress, ProgressFn
 from gittrack.errors import BlobNotFoundError, GittrackError, StorageError, UsageError
+from gittrack.types import BlobName
 from gittrack.urls import strip_credentials, strip_credentials_in
 
 T = TypeVar("T")
@@ -53,7 +54,7 @@ _RNG = random.Random()  # private: a script's random.seed() must not fix the sam
 
 @dataclass(frozen=True, slots=True)
 class BlobInfo:
-    name: str
+    name: BlobName
     size: int
     modified: float | None
     """Seconds since the epoch, when the backend reports it."""
@@ -127,7 +128,7 @@ class BlobStore:
         without asking, once a few of them, picked at random, are found there (see
         ``gittrack/blobs/presence.py``). Without it the store is asked about every name.
         """
-        wanted = sorted({names.check_name(n) for n in names_})
+        wanted: list[str] = sorted({names.check_name(n) for n in names_})
         seen = self._seen(wanted) if trust_seen else set()
         unsure = [name for name in wanted if name not in seen]
         absent = self._absent(unsure)
@@ -268,7 +269,7 @@ class BlobStore:
             except FileNotFoundError:
                 return {} if detail else []
 
-    def _name_of(self, path: str) -> str | None:
+    def _name_of(self, path: str) -> BlobName | None:
         prefix = f"{self._root}/"
         if not path.startswith(prefix):
             return None
@@ -276,7 +277,7 @@ class BlobStore:
         name = head + tail
         if len(head) != 2 or "/" in tail or not names.is_name(name):
             return None
-        return name
+        return BlobName(name)
 
     def _not_found(self, name: str) -> BlobNotFoundError:
         return BlobNotFoundError(f"blob {name} is not in the store {self.shown_url}")

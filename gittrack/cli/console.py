@@ -10,11 +10,13 @@ from rich.segment import Segment
 from rich.text import Text
 
 from gittrack.cli.render import printable
+from gittrack.runs.info import RunState
 
 # A pipe or a file has no width to respect; rich would assume 80 columns and wrap tables.
 _PIPE_WIDTH = 250
 
-STATE_STYLES = {"finished": "green", "running": "cyan", "failed": "red", "crashed": "bold red"}
+STATE_STYLES: dict[str, str] = {RunState.FINISHED: "green", RunState.RUNNING: "cyan",
+                                 RunState.FAILED: "red", RunState.CRASHED: "bold red"}
 
 
 class _Console(Console):

@@ -10,11 +10,12 @@ from typing import Any
 
 from gittrack.errors import GittrackError
 from gittrack.git.repo import Repository
+from gittrack.runs.info import RunState
 from gittrack.runs.query import compile_filter, parse_cli_filter
 from gittrack.runs.view import RunView, all_runs
 from gittrack.types import RunId
 
-STATES = ("running", "finished", "failed", "crashed")
+STATES = tuple(state.value for state in RunState)
 
 # YAML 1.1 (PyYAML) reads `1e-3` and `2E5` as strings; people mean numbers.
 _EXPONENT = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)[eE][-+]?\d+")

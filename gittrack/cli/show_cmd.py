@@ -15,6 +15,7 @@ from gittrack.cli.console import make_console, state_text
 from gittrack.cli.context import CliContext
 from gittrack.cli.fields import flatten, local_time
 from gittrack.cli.render import dumps, format_duration, format_value
+from gittrack.runs.info import RunInfo
 from gittrack.runs.resolve import resolve_run
 from gittrack.runs.view import RunView
 
@@ -43,25 +44,25 @@ def print_run(console: Console, view: RunView,
               notes: Mapping[str, str] | None = None) -> None:
     """What ``gittrack show`` prints (also printed by ``gittrack demo``). ``notes``: artifact
     versions the run recorded that are not here, and why (``removed``)."""
-    meta = view.metadata
+    info = view.info
     console.print(Text.assemble(("run ", "bold"), (view.name, "bold"), f"  {view.id}"))
-    console.print(_grid(_metadata_fields(meta)))
-    code = meta.get("code") or {}
+    console.print(_grid(_metadata_fields(info)))
+    code = info.code or {}
     if any(v is not None for v in code.values()):
         _section(console, "code", _code_fields(code))
     _section(console, "config", flatten(view.config).items())
     _section(console, "summary", flatten(view.summary).items())
-    lineage = meta.get("artifacts")
-    if isinstance(lineage, dict) and lineage:
+    lineage = info.artifacts
+    if lineage:
         noted = notes or {}
         _section(console, "artifacts", [
             (role, ", ".join(_noted(spec, noted) for spec in specs))
             for role, specs in lineage.items()])
 
 
-def _noted(spec: Any, noted: Mapping[str, str]) -> str:
-    note = noted.get(spec) if isinstance(spec, str) else None
-    return f"{spec} ({note})" if note else str(spec)
+def _noted(spec: str, noted: Mapping[str, str]) -> str:
+    note = noted.get(spec)
+    return f"{spec} ({note})" if note else spec
 
 
 def _section(console: Console, title: str, fields: Iterable[Field]) -> None:
@@ -80,19 +81,18 @@ def _grid(fields: Iterable[Field]) -> Table:
     return grid
 
 
-def _metadata_fields(meta: Mapping[str, Any]) -> list[Field]:
-    state = str(meta.get("state"))
+def _metadata_fields(info: RunInfo) -> list[Field]:
     fields: list[Field] = [
-        ("state", state_text(state)), ("project", meta.get("project")),
-        ("group", meta.get("group")), ("job type", meta.get("job_type")),
-        ("tags", ", ".join(meta.get("tags") or []) or None), ("notes", meta.get("notes")),
-        ("created", local_time(meta.get("created_at"), seconds=True)),
-        ("ended", local_time(meta["ended_at"], seconds=True) if meta.get("ended_at") else None),
-        ("duration", format_duration(meta.get("duration"))), ("exit code", meta.get("exit_code")),
-        ("steps", meta.get("steps")), ("host", meta.get("host")), ("user", meta.get("user")),
-        ("os", meta.get("os")), ("python", meta.get("python")), ("command", _command(meta)),
-        ("cwd", meta.get("cwd")), ("gittrack", meta.get("gittrack_version")),
-        ("resumed", meta.get("resumed")),
+        ("state", state_text(str(info.state))), ("project", info.project),
+        ("group", info.group), ("job type", info.job_type),
+        ("tags", ", ".join(info.tags) or None), ("notes", info.notes),
+        ("created", local_time(info.created_at, seconds=True)),
+        ("ended", local_time(info.ended_at, seconds=True) if info.ended_at else None),
+        ("duration", format_duration(info.duration)), ("exit code", info.exit_code),
+        ("steps", info.steps), ("host", info.host), ("user", info.user),
+        ("os", info.os), ("python", info.python), ("command", _command(info)),
+        ("cwd", info.cwd), ("gittrack", info.gittrack_version),
+        ("resumed", info.resumed),
     ]
     return [(label, value) for label, value in fields if value is not None and value != ""]
 
@@ -107,8 +107,7 @@ def _code_fields(code: Mapping[str, Any]) -> list[Field]:
     return [(label, value) for label, value in fields if value is not None]
 
 
-def _command(meta: Mapping[str, Any]) -> str | None:
-    program = meta.get("program")
-    if not program:
+def _command(info: RunInfo) -> str | None:
+    if not info.program:
         return None
-    return shlex.join([str(program), *(str(a) for a in meta.get("args") or [])])
+    return shlex.join([info.program, *info.args])

@@ -53,6 +53,7 @@ from gittrack.errors import (
 )
 from gittrack.formats import yamlio
 from gittrack.formats.values import text_problem
+from gittrack.types import BlobName
 
 
 class WorkTree(Protocol):
@@ -98,10 +99,10 @@ class ProjectKeys:
         name_key = hashlib.sha256(_NAME_KEY_CONTEXT + secrets[0].encode()).digest()
         return cls(identities, identities[0].to_public(), name_key)
 
-    def blob_name(self, digest: str) -> str:
+    def blob_name(self, digest: str) -> BlobName:
         """The store name of a blob: keyed, so the storage operator cannot test whether it
         holds some known content."""
-        return hmac.new(self.name_key, digest.encode(), hashlib.sha256).hexdigest()
+        return BlobName(hmac.new(self.name_key, digest.encode(), hashlib.sha256).hexdigest())
 
 
 class Keyring:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gittrack.formats import table, yamlio
 from gittrack.git import objects, refs
 from gittrack.git.repo import Repository
 from gittrack.runs import layout
+from gittrack.runs.info import RunInfo, RunState
 from gittrack.runs.state import Snapshot
 from gittrack.types import CommitId, RunId
 
@@ -35,7 +36,7 @@ class Checkpointer:
         self.head = head
         self.next_chunk = next_chunk_number(repo, head)
 
-    def write(self, snapshots: Sequence[Snapshot], run_yaml: dict[str, Any]) -> CommitId:
+    def write(self, snapshots: Sequence[Snapshot], info: RunInfo) -> CommitId:
         """Commit every snapshot's rows and the last one's state.
 
         A snapshot's rows make one chunk, or several consecutive ones when one would decode
@@ -52,11 +53,11 @@ class Checkpointer:
                     files[layout.chunk_name(folder, number + offset)] = data
             number += max(len(chunks) for chunks in parts.values())
         last = snapshots[-1]
-        files[layout.RUN_YAML] = yamlio.dump(run_yaml)
+        files[layout.RUN_YAML] = info.to_yaml()
         files[layout.CONFIG_YAML] = yamlio.dump(last.config)
         files[layout.SUMMARY_YAML] = yamlio.dump(last.summary)
         files[layout.RESUME_YAML] = yamlio.dump(last.resume)
-        state, step = run_yaml.get("state"), last.resume["next_step"]
+        state, step = info.state, last.resume["next_step"]
         message = f"gittrack: run {self.run_id} ({state}, step {step})"
         parents = [self.head] if self.head else []
         # A full disk or a read-only .git: a RepositoryError naming the object or ref
@@ -84,14 +85,14 @@ _FIRST_KEYS = ("format", "id", "name", "project", "group", "job_type", "tags", "
 
 
 def run_document(
-    info: dict[str, Any], snap: Snapshot, *, state: str, now: float,
+    info: RunInfo, snap: Snapshot, *, state: RunState, now: float,
     ended: float | None = None, exit_code: int | None = None,
-) -> dict[str, Any]:
+) -> RunInfo:
     """``run.yaml``: the static facts, user-changed fields, and the state at this checkpoint."""
     from gittrack.runs.metadata import parse_iso, utc_iso
 
-    merged: dict[str, Any] = {**info, **snap.meta}
-    merged["state"] = state
+    merged: dict[str, Any] = {**info.document, **snap.meta}
+    merged["state"] = state.value
     merged["updated_at"] = utc_iso(now)
     merged["ended_at"] = utc_iso(ended) if ended is not None else None
     created = parse_iso(merged["created_at"])
@@ -99,22 +100,22 @@ def run_document(
     merged["exit_code"] = exit_code
     merged["steps"] = snap.resume["next_step"]
     merged["metrics"] = snap.metrics
-    lineage = artifact_lineage(info.get("artifacts"), snap.artifacts)
+    lineage = artifact_lineage(info.artifacts, snap.artifacts)
     if lineage:
         merged["artifacts"] = lineage
     ordered = {key: merged[key] for key in _FIRST_KEYS if key in merged}
     ordered.update((k, v) for k, v in merged.items() if k not in ordered)
-    return ordered
+    return RunInfo.written(ordered)
 
 
-def artifact_lineage(before: Any, new: dict[str, list[str]]) -> dict[str, list[str]]:
+def artifact_lineage(
+    before: Mapping[str, Sequence[str]], new: dict[str, list[str]]
+) -> dict[str, list[str]]:
     """``run.yaml``'s ``artifacts: {used: [...], logged: [...]}``: what an earlier process of
     the run recorded (resumed or recovered runs), then this one's, without repeats."""
     merged: dict[str, list[str]] = {}
     for role in ("used", "logged"):
-        old = before.get(role) if isinstance(before, dict) else None
-        specs = list(dict.fromkeys([*(old if isinstance(old, list) else []),
-                                    *new.get(role, [])]))
+        specs = list(dict.fromkeys([*before.get(role, ()), *new.get(role, [])]))
         if specs:
             merged[role] = specs
     return merged

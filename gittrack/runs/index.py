@@ -20,6 +20,7 @@ from gittrack.atomic import write_atomic
 from gittrack.errors import FormatError, GittrackError, RepositoryError
 from gittrack.git.repo import Repository, gittrack_dir
 from gittrack.runs import store
+from gittrack.runs.info import RunInfo
 from gittrack.types import CommitId, RunId
 
 VERSION = 1
@@ -80,15 +81,16 @@ def _from_entry(run_id: RunId, commit: CommitId, entry: Any) -> store.Checkpoint
     if not isinstance(entry, dict) or not all(isinstance(entry.get(p), dict) for p in _PARTS):
         return None
     try:
-        store.check_info(entry["info"], commit, run_id)
-    except (FormatError, KeyError):
+        info = RunInfo.from_yaml(entry["info"], commit, run_id)
+    except FormatError:
         return None
-    return store.Checkpoint(commit=commit, info=entry["info"], config=entry["config"],
+    return store.Checkpoint(commit=commit, info=info, config=entry["config"],
                             summary=entry["summary"], resume={})
 
 
 def _to_entry(checkpoint: store.Checkpoint) -> dict[str, Any] | None:
-    entry = {"info": checkpoint.info, "config": checkpoint.config, "summary": checkpoint.summary}
+    entry = {"info": checkpoint.info.as_dict(), "config": checkpoint.config,
+             "summary": checkpoint.summary}
     return entry if _exact(entry) else None
 
 

@@ -41,7 +41,8 @@ from gittrack.formats.values import (
 from gittrack.git.repo import Repository
 from gittrack.runs import layout
 from gittrack.runs.checkpoint import Checkpointer, run_document
-from gittrack.runs.state import RunState, Snapshot
+from gittrack.runs.info import RunFields, RunInfo, RunState
+from gittrack.runs.state import LiveState, Snapshot
 from gittrack.runs.summary import MetricSpec
 from gittrack.runs.wal import WalWriter
 from gittrack.settings import Settings
@@ -66,16 +67,17 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class Run:
+class Run(RunFields):
     """A run being recorded. Made by ``gittrack.init()``; see ``docs/api.md``."""
 
     def __init__(
-        self, *, repo: Repository, run_id: RunId, info: dict[str, Any], state: RunState,
+        self, *, repo: Repository, run_id: RunId, info: RunInfo, state: LiveState,
         wal: WalWriter, head: CommitId | None, settings: Settings,
     ) -> None:
         self._repo = repo
         self._id = run_id
-        self._info = info
+        self._info = info  # the facts of this process's start; each checkpoint adds the rest
+        self._written = info  # run.yaml of the latest checkpoint (the first is written below)
         self._state = state
         self._wal = wal
         self._settings = settings
@@ -115,8 +117,17 @@ class Run:
         return layout.run_ref(self._id)
 
     @property
+    def info(self) -> RunInfo:
+        """``run.yaml`` as of the latest checkpoint, with the name, notes and tags set since."""
+        # No lock: a forked child may hold a copy of one taken at the fork; dict() of a dict
+        # is one step under the GIL.
+        meta = dict(self._state.meta)
+        written = self._written
+        return RunInfo.written({**written.document, **meta}) if meta else written
+
+    @property
     def name(self) -> str:
-        return str(self._field("name"))
+        return str(self.info.name)
 
     @name.setter
     def name(self, value: str) -> None:
@@ -125,20 +136,8 @@ class Run:
         self._set_meta("name", check_label("name", value))
 
     @property
-    def project(self) -> str | None:
-        return self._field("project")  # type: ignore[no-any-return]
-
-    @property
-    def group(self) -> str | None:
-        return self._field("group")  # type: ignore[no-any-return]
-
-    @property
-    def job_type(self) -> str | None:
-        return self._field("job_type")  # type: ignore[no-any-return]
-
-    @property
     def notes(self) -> str | None:
-        return self._field("notes")  # type: ignore[no-any-return]
+        return self.info.notes
 
     @notes.setter
     def notes(self, value: str | None) -> None:
@@ -146,7 +145,7 @@ class Run:
 
     @property
     def tags(self) -> tuple[str, ...]:
-        return tuple(self._field("tags") or ())
+        return self.info.tags
 
     @tags.setter
     def tags(self, value: Iterable[str]) -> None:
@@ -158,18 +157,15 @@ class Run:
         return self._state.step
 
     @property
-    def state(self) -> str:
-        if not self._finished:
-            return "running"
-        return "finished" if self._exit_code == 0 else "failed"
+    def state(self) -> RunState:
+        if not self._finished or self._exit_code is None:
+            return RunState.RUNNING
+        return RunState.ended(self._exit_code)
 
     @property
     def commit(self) -> CommitId | None:
         """The latest checkpoint commit of this run."""
         return self._checkpointer.head
-
-    def _field(self, name: str) -> Any:
-        return self._state.meta.get(name, self._info.get(name))
 
     def _set_meta(self, name: str, value: Any) -> None:
         self._record(("meta", 0, {name: value}))
@@ -259,12 +255,17 @@ class Run:
         return step
 
     def define_metric(
-        self, name: str, step_metric: str | None = None, summary: str | Iterable[str] | None = None,
-        goal: str | None = None, hidden: bool = False, **_ignored: Any,
+        self, name: str, step_metric: str | None = None, step_sync: bool | None = None,
+        hidden: bool | None = None, summary: str | Iterable[str] | None = None,
+        goal: str | None = None, overwrite: bool | None = None,
     ) -> MetricSpec:
         """How ``name`` is summarised: ``summary="min"``, ``"max"``, ``"mean"``, ``"first"``,
         ``"last"`` (default) or ``"none"``, or several (``"min,max"``); ``name`` may end in
-        ``*`` to match many keys. ``step_metric`` names the key to plot it against."""
+        ``*`` to match many keys. ``step_metric`` names the key to plot it against.
+
+        The parameters are W&B's, in its order. ``step_sync`` and ``overwrite`` are accepted
+        for scripts written for it and change nothing: every row is stored whole, and a
+        definition replaces an earlier one of the same name."""
         if not isinstance(name, str) or not name:
             raise InvalidKeyError(f"define_metric needs a metric name, got {name!r}")
         if step_metric is not None and not isinstance(step_metric, str):
@@ -274,7 +275,7 @@ class Run:
             if problem is not None:
                 raise InvalidKeyError(f"define_metric: {what} {key!r} {problem}")
         spec = MetricSpec.build(plain_str(name), step_metric and plain_str(step_metric), summary,
-                                goal, hidden)
+                                goal, bool(hidden))
         specs = self._state.summary.specs
         if spec.name not in specs and len(specs) >= MAX_METRICS:
             raise InvalidValueError(f"a run may define at most {MAX_METRICS:,} metrics "
@@ -387,13 +388,13 @@ class Run:
                 self._backlog.append(snap)  # first: the rows taken are never lost
                 self._wal.rotate(snap.seq + 1)
             now = time.time()
-            if final:
-                state = "finished" if exit_code == 0 else "failed"
-                doc = run_document(self._info, snap, state=state, now=now, ended=now,
-                                   exit_code=exit_code)
+            if final and exit_code is not None:
+                doc = run_document(self._info, snap, state=RunState.ended(exit_code), now=now,
+                                   ended=now, exit_code=exit_code)
             else:
-                doc = run_document(self._info, snap, state="running", now=now)
+                doc = run_document(self._info, snap, state=RunState.RUNNING, now=now)
             self._checkpointer.write(self._backlog, doc)
+            self._written = doc
             self._backlog.clear()
             self._checkpointed_seq = snap.seq
             self._checkpoint_error = None
@@ -460,7 +461,7 @@ MAX_METRICS = 2048
 (two keys of 512 characters, escaped)."""
 
 
-def _aggregated(state: RunState, key: str) -> bool:
+def _aggregated(state: LiveState, key: str) -> bool:
     """Whether ``define_metric`` makes ``key``'s summary more than its last value."""
     spec = state.summary.spec_for(key)
     return spec is not None and spec.summary not in (("last",), ("none",))

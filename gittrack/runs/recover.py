@@ -255,12 +255,14 @@ def _fold(
     repo: Repository, run_id: RunId, cp: Checkpoint, directory: Path
 ) -> None:
     from gittrack.runs.checkpoint import Checkpointer, run_document
+    from gittrack.runs.info import RunState
     from gittrack.runs.metadata import parse_iso
-    from gittrack.runs.state import RunState
+    from gittrack.runs.state import LiveState
 
-    state = RunState.restore(
-        start_time=parse_iso(cp.info["created_at"]), resume=cp.resume, config=cp.config,
-        summary=cp.summary, metrics=cp.info.get("metrics") or {}, meta={},
+    created = parse_iso(str(cp.info.created_at))
+    state = LiveState.restore(
+        start_time=created, resume=cp.resume, config=cp.config,
+        summary=cp.summary, metrics=dict(cp.info.metrics), meta={},
     )
     last_time = None
     replayed = 0
@@ -270,14 +272,15 @@ def _fold(
         replayed += 1
         if record[0] == "log":
             last_time = record[2]
-    if cp.info.get("state") != "running" and not replayed:
+    if cp.info.state != RunState.RUNNING and not replayed:
         if damage:  # folded by an earlier pass: the log stays until someone looks at it
             raise _DamagedLogError(damage)
         return  # finished cleanly; only the WAL folder was left behind
     snap = state.snapshot(final=True)
-    info = {k: v for k, v in cp.info.items() if k not in ("metrics",)}
-    ended = max(last_time or 0.0, parse_iso(cp.info.get("updated_at") or cp.info["created_at"]))
-    doc = run_document(info, snap, state="crashed", now=time.time(), ended=ended)
+    info = cp.info.without(("metrics",))
+    updated = cp.info.updated_at
+    ended = max(last_time or 0.0, parse_iso(updated) if updated else created)
+    doc = run_document(info, snap, state=RunState.CRASHED, now=time.time(), ended=ended)
     Checkpointer(repo, run_id, cp.commit).write([snap], doc)
     if damage:  # recovered what could be; the log is kept and the run named in a warning
         raise _DamagedLogError(damage)

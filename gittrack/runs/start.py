@@ -12,12 +12,13 @@ from gittrack.git import codestate
 from gittrack.git.repo import Repository, enable_fsync, ensure_writable_dir, gittrack_dir
 from gittrack.runs import layout, store
 from gittrack.runs.ids import check_run_id, new_run_id
+from gittrack.runs.info import RunInfo
 from gittrack.runs.live import Run, check_notes, check_tags, config_items
 from gittrack.runs.liveness import run_logs
 from gittrack.runs.metadata import environment, parse_iso, utc_iso
 from gittrack.runs.names import random_name
 from gittrack.runs.recover import describe, recover_run
-from gittrack.runs.state import RunState
+from gittrack.runs.state import LiveState
 from gittrack.runs.wal import WalWriter, wal_root
 from gittrack.settings import Settings
 from gittrack.types import RunId
@@ -54,12 +55,12 @@ def create_run(
         info["name"] = random_name(rid)
     if info["project"] is None:
         info["project"] = _default_project(repo)
-    state = RunState(start_time=now)
+    state = LiveState(start_time=now)
     state.config = items
     wal = WalWriter.create(root, rid, next_seq=1)
     try:
-        return Run(repo=repo, run_id=rid, info=info, state=state, wal=wal, head=None,
-                   settings=settings)
+        return Run(repo=repo, run_id=rid, info=RunInfo.written(info), state=state, wal=wal,
+                   head=None, settings=settings)
     except BaseException:
         wal.close(remove=True)
         raise
@@ -78,24 +79,24 @@ def resume_run(
         raise NotFoundError(f"no run with id {run_id} to resume")
     enable_fsync()
     cp = store.load_checkpoint(repo, head)
-    info = {k: v for k, v in cp.info.items()
+    info = {k: v for k, v in cp.info.document.items()
             if k not in ("state", "updated_at", "ended_at", "duration", "exit_code", "steps",
                          "metrics")}
-    info["resumed"] = int(info.get("resumed", 0)) + 1
+    info["resumed"] = (cp.info.resumed or 0) + 1
     info["resumed_at"] = utc_iso(time.time())
-    state = RunState.restore(
-        start_time=parse_iso(info["created_at"]), resume=cp.resume, config=cp.config,
-        summary=cp.summary, metrics=cp.info.get("metrics") or {}, meta={},
+    state = LiveState.restore(
+        start_time=parse_iso(str(cp.info.created_at)), resume=cp.resume, config=cp.config,
+        summary=cp.summary, metrics=dict(cp.info.metrics), meta={},
     )
     state.config.update(items)
     if new_tags:
-        info["tags"] = list(dict.fromkeys([*info.get("tags", []), *new_tags]))
+        info["tags"] = list(dict.fromkeys([*cp.info.tags, *new_tags]))
     if new_notes is not None:
         info["notes"] = new_notes
     wal = WalWriter.create(root, run_id, next_seq=state.seq + 1)
     try:
-        return Run(repo=repo, run_id=run_id, info=info, state=state, wal=wal, head=head,
-                   settings=settings)
+        return Run(repo=repo, run_id=run_id, info=RunInfo.written(info), state=state, wal=wal,
+                   head=head, settings=settings)
     except BaseException:
         wal.close(remove=False)
         raise

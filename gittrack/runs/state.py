@@ -44,7 +44,7 @@ class Snapshot:
     artifacts: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
-class RunState:
+class LiveState:
     def __init__(self, start_time: float) -> None:
         self.start_time = start_time
         self.step = 0
@@ -194,7 +194,7 @@ class RunState:
     def restore(
         cls, start_time: float, resume: dict[str, Any], config: dict[str, Any],
         summary: dict[str, Any], metrics: dict[str, Any], meta: dict[str, Any],
-    ) -> RunState:
+    ) -> LiveState:
         state = cls(start_time)
         state.seq = int(resume.get("wal_seq", 0))
         writer = resume.get("writer")

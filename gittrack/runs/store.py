@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pygit2
@@ -15,6 +14,7 @@ from gittrack.formats import table, yamlio
 from gittrack.git import objects, refs
 from gittrack.git.repo import Repository
 from gittrack.runs import ids, layout
+from gittrack.runs.info import RunInfo
 from gittrack.types import CommitId, RefName, RunId
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ class Checkpoint:
     """The YAML files of one checkpoint commit, parsed."""
 
     commit: CommitId
-    info: dict[str, Any]
+    info: RunInfo
     config: dict[str, Any]
     summary: dict[str, Any]
     resume: dict[str, Any]
@@ -93,70 +93,6 @@ def _mapping(repo: Repository, tree: pygit2.Tree, path: str, commit: str) -> dic
     return data
 
 
-# The shape of each run.yaml field that gittrack writes (docs/format.md): a forged run.yaml
-# of any other shape is refused here, once, instead of breaking whatever reader meets it.
-_Check = Callable[[Any], bool]
-
-
-def _opt(check: _Check) -> _Check:
-    return lambda v: v is None or check(v)
-
-
-def _text(v: Any) -> bool:
-    return isinstance(v, str)
-
-
-def _int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _seconds(v: Any) -> bool:
-    """A duration gittrack writes: a finite number of seconds, not negative."""
-    return _number(v) and math.isfinite(v) and v >= 0
-
-
-def _texts(v: Any) -> bool:
-    return isinstance(v, list) and all(isinstance(x, str) for x in v)
-
-
-def _fields(**checks: _Check) -> _Check:
-    return lambda v: isinstance(v, dict) and all(k not in v or c(v[k]) for k, c in checks.items())
-
-
-def _map_of(check: _Check) -> _Check:
-    return lambda v: isinstance(v, dict) and all(
-        isinstance(k, str) and check(x) for k, x in v.items())
-
-
-def _scalar(v: Any) -> bool:
-    return v is None or isinstance(v, (str, int, float))
-
-
-def _metric(v: Any) -> bool:
-    return isinstance(v, dict) and all(isinstance(k, str) for k in v) and _fields(
-        summary=_opt(_texts), step_metric=_opt(_text))(v)
-
-
-_INFO_SHAPES: dict[str, _Check] = {
-    "id": _text, "state": _text, "format": _int,
-    **dict.fromkeys(("name", "project", "group", "job_type", "notes", "created_at",
-                     "updated_at", "ended_at", "host", "user", "os", "python", "executable",
-                     "program", "cwd", "gittrack_version", "resumed_at"), _opt(_text)),
-    **dict.fromkeys(("exit_code", "pid", "steps", "resumed"), _opt(_int)),
-    "duration": _opt(_seconds),
-    "tags": _opt(_texts), "args": _opt(_texts),
-    "code": _opt(lambda v: _map_of(_scalar)(v) and _fields(
-        commit=_opt(_text), branch=_opt(_text), remote=_opt(_text),
-        dirty=_opt(lambda d: isinstance(d, bool)))(v)),
-    "metrics": _opt(_map_of(_metric)),
-    "artifacts": _opt(_map_of(_texts)),
-}
-
-
 def load_checkpoint(
     repo: Repository, commit: CommitId, *, with_resume: bool = True,
     run_id: RunId | None = None,
@@ -165,19 +101,12 @@ def load_checkpoint(
     object) naming the commit and the file when it cannot be read. With ``run_id``, the id
     ``run.yaml`` gives must be that of the ref the commit came from."""
     tree = objects.commit_tree(repo, commit)
-    info = _mapping(repo, tree, layout.RUN_YAML, commit)
-    if "id" not in info:
+    doc = _mapping(repo, tree, layout.RUN_YAML, commit)
+    if "id" not in doc:
         raise FormatError(f"commit {commit[:12]} has no readable {layout.RUN_YAML}")
-    version = info.get("format")
-    if not isinstance(version, int) or version > layout.FORMAT:
-        raise FormatError(
-            f"run {info.get('id')} uses format {version!r}; this gittrack reads format "
-            f"{layout.FORMAT}: upgrade gittrack"
-        )
-    check_info(info, commit, run_id)
     return Checkpoint(
         commit=commit,
-        info=info,
+        info=RunInfo.from_yaml(doc, commit, run_id),
         config=_mapping(repo, tree, layout.CONFIG_YAML, commit),
         summary=_mapping(repo, tree, layout.SUMMARY_YAML, commit),
         resume=_mapping(repo, tree, layout.RESUME_YAML, commit) if with_resume else {},
@@ -196,19 +125,6 @@ def resumes(repo: Repository, head: CommitId) -> Iterator[tuple[CommitId, dict[s
         resume = _yaml(repo, tree, layout.RESUME_YAML, commit)
         yield commit, resume if isinstance(resume, dict) else {}
         commit = parent
-
-
-def check_info(info: dict[str, Any], commit: CommitId, run_id: RunId | None) -> None:
-    """``FormatError`` unless the fields of ``run.yaml`` that readers use have their types,
-    and (with ``run_id``) ``id`` is the id of the ref the commit is on."""
-    where = f"{layout.RUN_YAML} of commit {commit[:12]}"
-    for key, check in _INFO_SHAPES.items():
-        if key in info and not check(info[key]):
-            raise FormatError(f"{where}: {key} is not what gittrack writes there "
-                              f"(a {type(info[key]).__name__})")
-    if run_id is not None and info["id"] != run_id:
-        raise FormatError(f"{where} says it is run {info['id']!r}, but it is on the ref of "
-                          f"run {run_id}")
 
 
 def _chunks(

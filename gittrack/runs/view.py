@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from gittrack.errors import FormatError, GittrackError, GittrackWarning, InvalidSettingError
 from gittrack.git.repo import Repository
 from gittrack.runs import ids, index, layout, liveness, store
+from gittrack.runs.info import RunFields, RunInfo, RunState
 from gittrack.runs.lineage import run_artifacts
 from gittrack.types import CommitId, RefName, RunId
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 HISTORY_FORMATS = ("pandas", "arrow", "polars")
 
 
-class RunView:
+class RunView(RunFields):
     """One run at its latest checkpoint: ``.config``, ``.summary``, ``.metadata``, ``.history()``.
     """
 
@@ -49,9 +50,14 @@ class RunView:
         return layout.run_ref(self.id)
 
     @property
+    def info(self) -> RunInfo:
+        """``run.yaml``, typed (``.metadata`` is the same as a dict)."""
+        return self._checkpoint.info
+
+    @property
     def metadata(self) -> dict[str, Any]:
         """Everything in ``run.yaml``: name, state, times, host, code state, ..."""
-        return dict(self._checkpoint.info)
+        return self._checkpoint.info.as_dict()
 
     @property
     def config(self) -> dict[str, Any]:
@@ -60,13 +66,6 @@ class RunView:
     @property
     def summary(self) -> dict[str, Any]:
         return dict(self._checkpoint.summary)
-
-    def _info(self, key: str) -> Any:
-        return self._checkpoint.info.get(key)
-
-    @property
-    def name(self) -> str:
-        return str(self._info("name"))
 
     def readable_name(self) -> str | None:
         """``name``, or ``None`` for a run that cannot be read (damaged, or forged by a
@@ -77,36 +76,22 @@ class RunView:
             return None
 
     @property
-    def state(self) -> str:
-        return str(self._info("state"))
-
-    @property
-    def project(self) -> str | None:
-        return self._info("project")  # type: ignore[no-any-return]
-
-    @property
-    def group(self) -> str | None:
-        return self._info("group")  # type: ignore[no-any-return]
-
-    @property
-    def job_type(self) -> str | None:
-        return self._info("job_type")  # type: ignore[no-any-return]
-
-    @property
-    def notes(self) -> str | None:
-        return self._info("notes")  # type: ignore[no-any-return]
+    def state(self) -> RunState | str:
+        """A ``RunState`` (a ``str``); ``"None"`` for a document without one, as before."""
+        state = self.info.state
+        return "None" if state is None else state
 
     @property
     def tags(self) -> list[str]:
-        return list(self._info("tags") or [])
+        return list(self.info.tags)
 
     @property
     def created_at(self) -> str:
-        return str(self._info("created_at"))
+        return str(self.info.created_at)
 
     @property
     def duration(self) -> float | None:
-        return self._info("duration")  # type: ignore[no-any-return]
+        return self.info.duration
 
     def history_arrow(self, keys: Sequence[str] | None = None) -> pa.Table:
         """The full history as a ``pyarrow.Table``: ``_step``, ``_timestamp``, ``_runtime``, ..."""
@@ -152,9 +137,9 @@ def _as_known_here(
     """A run whose last checkpoint says ``running`` while its writer here is dead is
     ``crashed``, even before its log is folded (recovery failed, or was not tried: a
     read-only ``.git``); recovery names such a run in a warning."""
-    if cp.info.get("state") != "running" or liveness.dead_log(repo, run_id) is None:
+    if cp.info.state != RunState.RUNNING or liveness.dead_log(repo, run_id) is None:
         return cp
-    return dataclasses.replace(cp, info={**cp.info, "state": "crashed"})
+    return dataclasses.replace(cp, info=cp.info.replace(state=RunState.CRASHED))
 
 
 def _convert(tbl: pa.Table, format: str) -> Any:

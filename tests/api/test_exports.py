@@ -79,3 +79,24 @@ def test_import_is_light() -> None:
 
 def test_run_attribute_follows_the_current_run() -> None:
     assert gittrack.run is None
+
+
+def test_every_error_class_is_exported() -> None:
+    import gittrack.errors as errors
+
+    classes = {name for name, value in vars(errors).items()
+               if inspect.isclass(value) and issubclass(value, (errors.GittrackError, Warning))
+               and value.__module__ == errors.__name__}
+    assert {"DivergedError", "TransportError", "PushRejectedError", "NoActiveRunError"} <= classes
+    for name in classes:
+        assert name in gittrack.__all__, name
+        assert getattr(gittrack, name) is getattr(errors, name)
+
+
+def test_every_error_class_is_documented() -> None:
+    import gittrack.errors as errors
+
+    api_md = (CHECKOUT / "docs" / "api.md").read_text()
+    for name, value in vars(errors).items():
+        if inspect.isclass(value) and issubclass(value, errors.GittrackError):
+            assert f"`{name}`" in api_md, name

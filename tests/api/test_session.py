@@ -53,6 +53,37 @@ def test_log_before_init(repo: Path) -> None:
         gittrack.define_metric("a")
 
 
+def test_calls_before_init_raise_one_error_class(repo: Path) -> None:
+    calls = {
+        "gittrack.log()": lambda: gittrack.log({"a": 1}),
+        "gittrack.define_metric()": lambda: gittrack.define_metric("a"),
+        "gittrack.log_artifact()": lambda: gittrack.log_artifact(gittrack.Artifact("a", "data")),
+        "gittrack.use_artifact()": lambda: gittrack.use_artifact("a"),
+        "gittrack.config": lambda: gittrack.config,
+        "gittrack.summary": lambda: gittrack.summary,
+    }
+    for what, call in calls.items():
+        with pytest.raises(gittrack.NoActiveRunError) as caught:
+            call()
+        assert str(caught.value) == f"{what} called before gittrack.init()"
+        assert isinstance(caught.value, gittrack.UsageError)
+
+
+def test_define_metric_takes_wandb_parameters_and_refuses_others(
+    repo: Path, fast_settings: dict[str, object]
+) -> None:
+    with gittrack.init(settings=fast_settings):
+        spec = gittrack.define_metric("loss", step_metric="epoch", step_sync=True, hidden=None,
+                                      summary="min", goal="minimize", overwrite=True)
+        assert (spec.name, spec.step_metric, spec.summary, spec.goal, spec.hidden) == (
+            "loss", "epoch", ("min",), "minimize", False)
+        assert gittrack.define_metric("acc", None, None, True, "max").summary == ("max",)
+        with pytest.raises(TypeError, match="no_such"):
+            gittrack.define_metric("x", no_such=1)  # type: ignore[call-arg]
+        with pytest.raises(TypeError, match="no_such"):
+            gittrack.run.define_metric("x", no_such=1)  # type: ignore[call-arg, union-attr]
+
+
 def test_unknown_module_attribute() -> None:
     with pytest.raises(AttributeError, match="no_such_thing"):
         _ = gittrack.no_such_thing

@@ -11,17 +11,17 @@ from hypothesis import strategies as st
 
 from gittrack.formats import yamlio
 from gittrack.formats.histogram import Histogram
-from gittrack.runs.state import RunState
+from gittrack.runs.state import LiveState
 from gittrack.runs.summary import MetricSpec
 
 
-def rows(state: RunState) -> list[tuple[int, dict[str, Any]]]:
+def rows(state: LiveState) -> list[tuple[int, dict[str, Any]]]:
     """The committed rows of the buffer as (step, {key: value}) without the padding Nones."""
     return [(step, dict(values)) for step, _, values in state.buffer.entries]
 
 
-def logged(*calls: tuple[int | None, bool | None, dict[str, Any]]) -> RunState:
-    state = RunState(start_time=100.0)
+def logged(*calls: tuple[int | None, bool | None, dict[str, Any]]) -> LiveState:
+    state = LiveState(start_time=100.0)
     for n, (step, commit, data) in enumerate(calls):
         state.apply(("log", n + 1, 100.0 + n, step, commit, dict(data)))
     return state
@@ -114,7 +114,7 @@ def test_snapshot_takes_rows_and_final_commits_the_open_step() -> None:
 
 
 def test_apply_records() -> None:
-    state = RunState(start_time=0.0)
+    state = LiveState(start_time=0.0)
     for record in [
         ("log", 1, 1.0, None, None, {"x": 1.0}),
         ("config", 2, {"lr": 0.1, "bs": 32}),
@@ -153,20 +153,20 @@ def test_restore_then_replay_equals_never_stopping(
 ) -> None:
     """A checkpoint's resume.yaml plus the rest of the WAL rebuilds the same rows."""
     spec = MetricSpec.build("a", None, "min,max,mean,first,last", None, False)
-    straight = RunState(start_time=0.0)
+    straight = LiveState(start_time=0.0)
     straight.summary.define(spec)
     records = [("log", i + 1, float(i), s, c, d) for i, (s, c, d) in enumerate(first + second)]
     for r in records:  # a record's dict becomes the state's own: give each state its copies
         straight.apply(copy.deepcopy(r))
     straight_rows = rows(straight)
 
-    resumed = RunState(start_time=0.0)
+    resumed = LiveState(start_time=0.0)
     resumed.summary.define(spec)
     for r in records[: len(first)]:
         resumed.apply(copy.deepcopy(r))
     snap = resumed.snapshot()
     stored = yamlio.load(yamlio.dump(snap.resume))  # as resume.yaml holds it
-    restored = RunState.restore(0.0, stored, snap.config, yamlio.load(yamlio.dump(snap.summary)),
+    restored = LiveState.restore(0.0, stored, snap.config, yamlio.load(yamlio.dump(snap.summary)),
                                 snap.metrics, {})
     for r in records[len(first):]:
         restored.apply(copy.deepcopy(r))
@@ -178,7 +178,7 @@ def test_restore_then_replay_equals_never_stopping(
 
 
 def test_nan_is_left_out_of_min_max_mean() -> None:
-    state = RunState(start_time=0.0)
+    state = LiveState(start_time=0.0)
     state.summary.define(MetricSpec.build("a", None, "min,max,mean", None, False))
     for value in (2.0, math.nan, 4.0):
         state.log(0.0, None, None, {"a": value})
