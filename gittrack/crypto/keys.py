@@ -247,7 +247,7 @@ class Keyring:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CryptoError(f"cannot create {self.root}: {reason(exc)}") from None
-        write_atomic(self.root / name, data)
+        write_atomic(self.root / name, data, error=CryptoError)
 
     def _read(self, name: str) -> bytes:
         path = self.root / name
