@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -96,20 +97,12 @@ def run(ctx: Context) -> None:
     for phase in ("loose refs", "after git pack-refs --all"):
         cli_res, git_res, api = (measured[f"{k} {phase}"] for k in ("cli", "git", "api"))
         base = git_res.get("median")
-        if "error" in cli_res:
-            rows.append([f"gittrack runs ({phase})", "FAILED: " + cli_res["error"], "", ""])
-        else:
-            rows.append([f"gittrack runs ({phase})", fmt_s(cli_res["median"]),
-                         f"{fmt_ratio(cli_res['median'] / base)} git" if base else "-",
-                         f"{cli_res['lines']:,} lines"])
+        rows.append(_row(f"gittrack runs ({phase})", cli_res, "median", base,
+                         lambda r: f"{r['lines']:,} lines"))
         rows.append([f"git for-each-ref ({phase})", fmt_s(base), "1×",
                      f"{git_res.get('lines', 0):,} refs"])
-        if "error" in api:
-            rows.append([f"Api().runs() in-process ({phase})", "FAILED: " + api["error"], "", ""])
-        else:
-            rows.append([f"Api().runs() in-process ({phase})", fmt_s(api["median_s"]),
-                         f"{fmt_ratio(api['median_s'] / base)} git" if base else "-",
-                         f"{api['runs']:,} runs; first call {fmt_s(api['first_s'])}"])
+        rows.append(_row(f"Api().runs() in-process ({phase})", api, "median_s", base,
+                         lambda r: f"{r['runs']:,} runs; first call {fmt_s(r['first_s'])}"))
     for label, res in (("python -m gittrack --version", startup), ("python -c pass", bare)):
         rows.append([label + " (for scale)", fmt_s(res.get("median")), "", ""])
     ctx.out(table(["command", "median wall", "ratio", "notes"], rows))
@@ -125,3 +118,12 @@ def run(ctx: Context) -> None:
                                   f"{fmt_s(main['median'])} (git for-each-ref "
                                   f"{fmt_s(measured['git loose refs'].get('median'))})",
                                   main["median"] < 1.0))
+
+
+def _row(label: str, res: dict[str, Any], key: str, base: float | None,
+         note: Callable[[dict[str, Any]], str]) -> list[str]:
+    """A timed row against git's ``base``, or the failure."""
+    if "error" in res:
+        return [label, "FAILED: " + res["error"], "", ""]
+    return [label, fmt_s(res[key]), f"{fmt_ratio(res[key] / base)} git" if base else "-",
+            note(res)]

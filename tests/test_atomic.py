@@ -42,18 +42,17 @@ def test_a_long_name_still_has_a_temporary_sibling(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == [dst.name]
 
 
-def test_replacing_leaves_the_target_unless_the_block_succeeds(tmp_path: Path) -> None:
+def test_replacing_renames_the_path_the_block_filled_or_nothing(tmp_path: Path) -> None:
     dst = tmp_path / "out"
-    dst.write_bytes(b"before")
     with pytest.raises(StorageError), replacing(dst) as temp:
-        temp.write_bytes(b"half")
-        raise StorageError("checked and refused")
-    assert dst.read_bytes() == b"before"
+        temp.write_bytes(b"checked and refused")
+        raise StorageError("refused")
+    assert not dst.exists()
     with replacing(dst, tmp_path / "out.tmp-mark") as temp:
         assert temp.name == "out.tmp-mark"
-        temp.write_bytes(b"after")
-    assert dst.read_bytes() == b"after"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+        temp.write_bytes(b"whole")
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert dst.read_bytes() == b"whole"
 
 
 def test_copy_atomic(tmp_path: Path) -> None:
