@@ -42,15 +42,18 @@ def replacing(dst: Path, temp: Path | None = None) -> Iterator[Path]:
 @contextlib.contextmanager
 def atomic_output(
     dst: Path, mode: int = 0o666, error: type[GittrackError] = GittrackError, *,
-    fsync: bool = False,
+    fsync: bool = False, parents: bool = False,
 ) -> Iterator[BinaryIO]:
     """A buffered file that becomes ``dst`` only if the ``with`` block succeeds.
 
     ``mode`` is masked by the umask, as for any new file. The temporary file is removed on
     any failure, so an error never leaves a partial ``dst`` behind; a failure of the disk is
     an ``error`` naming ``dst`` and the reason. ``fsync=True`` makes the bytes durable before
-    the rename, for a file that must survive a power cut whole.
+    the rename, for a file that must survive a power cut whole; ``parents=True`` creates the
+    missing folders first.
     """
+    if parents:
+        _make_parent(dst, error)
     temp = _temp_name(dst)
     out = _open_new(temp, dst, mode, error)
     try:
@@ -65,9 +68,9 @@ def atomic_output(
 
 def write_atomic(
     dst: Path, data: bytes, mode: int = 0o666, error: type[GittrackError] = GittrackError, *,
-    fsync: bool = False,
+    fsync: bool = False, parents: bool = False,
 ) -> None:
-    with atomic_output(dst, mode, error, fsync=fsync) as out:
+    with atomic_output(dst, mode, error, fsync=fsync, parents=parents) as out:
         out.write(data)
 
 
@@ -85,7 +88,7 @@ def create_exclusive(
     A hard link, unlike a rename, never replaces a file another process created meanwhile:
     for a secret that may already be in use, losing it would be worse than failing.
     """
-    _make_parent(dst, error)
+    _make_parent(dst, error, 0o700)
     temp = _temp_name(dst)
     try:
         with _open_new(temp, dst, mode, error) as out:
@@ -118,9 +121,9 @@ def _open_new(temp: Path, dst: Path, mode: int, error: type[GittrackError]) -> B
     return os.fdopen(fd, "wb", buffering=BUFFER)
 
 
-def _make_parent(dst: Path, error: type[GittrackError]) -> None:
+def _make_parent(dst: Path, error: type[GittrackError], mode: int = 0o777) -> None:
     try:
-        dst.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        dst.parent.mkdir(mode=mode, parents=True, exist_ok=True)
     except OSError as exc:
         raise error(f"cannot create {dst.parent}: {reason(exc)}") from None
 

@@ -74,3 +74,12 @@ def test_create_exclusive_never_replaces_a_file(tmp_path: Path) -> None:
         create_exclusive(dst, b"second", mode=0o600)
     assert dst.read_bytes() == b"first"
     assert sorted(p.name for p in dst.parent.iterdir()) == ["secret.txt"]
+
+
+def test_parents_are_made_on_request(tmp_path: Path) -> None:
+    dst = tmp_path / "a" / "b" / "out"
+    write_atomic(dst, b"x", parents=True)
+    assert dst.read_bytes() == b"x"
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(CryptoError, match="cannot create"):
+        write_atomic(tmp_path / "file" / "sub" / "out", b"x", error=CryptoError, parents=True)
