@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.metadata
 import os
 import platform
 import shutil
@@ -14,26 +13,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import artifacts, log_overhead, memory, read, size, sync, wide
-from bench.common import ROOT, VALUES_NOTE, Context, table
+from bench import artifacts, history, log_overhead, memory, runs, size, sync, wide
+from bench.common import ROOT, VALUES_NOTE, Context, dist_version, table
 
+# Each section is a module of bench with one entry point, ``run(ctx)``; run in this order.
 SECTIONS = {
-    "log": log_overhead.run_section,      # also finish()
-    "size": size.run_section,             # needs log
-    "memory": memory.run_section,
-    "runs": read._runs_section,
-    "history": read._history_section,     # needs memory (reads its 1M-step run)
-    "wide": wide.run_section,             # issue 8: history() of a 10,000-key run vs pyarrow
-    "artifacts": artifacts.run_section,   # issue 3: put/get, local and S3 (moto), vs floor
-    "sync": sync.run_section,             # issue 4: push/pull of 1,000 runs vs plain git
+    "log": log_overhead.run,      # also finish()
+    "size": size.run,             # needs log
+    "memory": memory.run,
+    "runs": runs.run,
+    "history": history.run,       # needs memory (reads its 1M-step run)
+    "wide": wide.run,             # issue 8: history() of a 10,000-key run vs pyarrow
+    "artifacts": artifacts.run,   # issue 3: put/get, local and S3 (moto), vs floor
+    "sync": sync.run,             # issue 4: push/pull of 1,000 runs vs plain git
 }
-
-
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def _cpu_model() -> str:
@@ -80,8 +73,8 @@ def _header(ctx: Context) -> None:
     ctx.out(f"python:   {platform.python_version()}; {git_version}")
     ctx.out(f"gittrack: {gittrack.__version__} at {_code_version()}")
     ctx.out("packages: " + ", ".join(
-        f"{d} {_version(d)}" for d in ("pyarrow", "pygit2", "numpy", "pandas", "wandb",
-                                       "mlflow", "dvclive")))
+        f"{d} {dist_version(d, 'not installed')}"
+        for d in ("pyarrow", "pygit2", "numpy", "pandas", "wandb", "mlflow", "dvclive")))
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     ctx.out(f"load avg: {load} at start (the machine may be shared)")
     ctx.out(f"values:   {VALUES_NOTE}")

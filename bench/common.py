@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import socket
@@ -9,7 +10,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+import traceback
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +81,14 @@ def iter_rows(n: int, precision: str = "mixed", seed: int = 0,
         yield from np.column_stack([columns[k] for k in KEYS]).tolist()
 
 
+def dist_version(dist: str, missing: str = "?") -> str:
+    """The installed version of the distribution ``dist``, or ``missing``."""
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return missing
+
+
 # -- git --------------------------------------------------------------------------------------
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -118,35 +128,91 @@ def dir_bytes(path: str | Path) -> int:
     return total
 
 
-# -- subprocess workers -----------------------------------------------------------------------
+# -- processes --------------------------------------------------------------------------------
 
-def run_worker(task: str, args: dict[str, Any], *, cwd: str | Path | None = None,
-               env: dict[str, str] | None = None, timeout: float = 1800) -> dict[str, Any]:
-    """Run ``bench.worker`` TASK in a fresh interpreter; its result dict (or ``{"error": ...}``)."""
-    full_env = clean_env(env)
-    full_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT), full_env.get("PYTHONPATH", "")) if p
-    )
+def tail(proc: subprocess.CompletedProcess[str], *, stdout: bool = True) -> str:
+    """The last line a failed process printed (stderr first, then ``stdout``), for a note."""
+    lines = proc.stderr.strip().splitlines() or (proc.stdout.strip().splitlines() if stdout
+                                                 else [])
+    return (lines or ["no output"])[-1]
+
+
+def run_command(argv: Sequence[str], *, env: dict[str, str] | None = None,
+        cwd: str | Path | None = None, stdin: str | None = None) -> str:
+    """Run a command to completion; its stdout, or ``RuntimeError`` naming it and its last line.
+
+    ``env`` is the whole environment (default: this one). Without ``stdin`` the command reads
+    nothing (a command that would prompt fails instead of waiting).
+    """
+    proc = subprocess.run(list(argv), cwd=str(cwd) if cwd else None, env=env, text=True,
+                          capture_output=True, input=stdin,
+                          stdin=subprocess.DEVNULL if stdin is None else None)
+    if proc.returncode != 0:
+        raise RuntimeError(f"`{' '.join(argv)[:120]}` exited {proc.returncode}: "
+                           f"{tail(proc)[:200]}")
+    return proc.stdout
+
+
+def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """``clean_env(extra)`` with this checkout first on ``PYTHONPATH`` (for ``-m bench.*``)."""
+    env = clean_env(extra)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def python_result(argv: Sequence[str], *, env: dict[str, str], cwd: str | Path | None = None,
+                  timeout: float = 1800) -> dict[str, Any]:
+    """``python ARGV`` in a fresh interpreter with ``env`` exactly; the result dict it hands
+    over (``emit``), or ``{"error": ...}``."""
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "bench.worker", task, json.dumps(args)],
-            cwd=str(cwd) if cwd else None, env=full_env, capture_output=True, text=True,
-            timeout=timeout,
-        )
+        proc = subprocess.run([sys.executable, *argv], cwd=str(cwd) if cwd else None, env=env,
+                              capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_MARK):
             result: dict[str, Any] = json.loads(line[len(RESULT_MARK):])
             return result
-    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-    return {"error": f"exit {proc.returncode}: {tail[:300]}"}
+    return {"error": f"exit {proc.returncode}: {tail(proc, stdout=False)[:300]}"}
+
+
+def run_worker(task: str, args: dict[str, Any], *, cwd: str | Path | None = None,
+               env: dict[str, str] | None = None, timeout: float = 1800) -> dict[str, Any]:
+    """Run ``bench.worker`` TASK in a fresh interpreter; its result dict (or ``{"error": ...}``)."""
+    return python_result(["-m", "bench.worker", task, json.dumps(args)], env=worker_env(env),
+                         cwd=cwd, timeout=timeout)
 
 
 def emit(result: dict[str, Any]) -> None:
     """Worker side: hand ``result`` to the parent."""
     sys.stdout.flush()
     print(RESULT_MARK + json.dumps(result), flush=True)
+
+
+def answer(task: Callable[[dict[str, Any]], dict[str, Any]], raw: str) -> int:
+    """Worker side: ``task`` of the JSON arguments ``raw``, its result (or its error) emitted;
+    the exit status."""
+    try:
+        result = task(json.loads(raw))
+    except Exception as exc:
+        traceback.print_exc()
+        emit({"error": f"{type(exc).__name__}: {exc}"[:500]})
+        return 1
+    emit(result)
+    return 0
+
+
+def first_and_median(fn: Callable[[], Any], repeats: int) -> tuple[float, float, Any]:
+    """In-process timing: (the first call, the median of ``repeats`` more, the last result)."""
+    t0 = time.perf_counter()
+    result = fn()
+    first = time.perf_counter() - t0
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return first, statistics.median(times), result
 
 
 def time_command(argv: Sequence[str], *, repeats: int, env: dict[str, str] | None = None,
@@ -166,9 +232,7 @@ def time_command(argv: Sequence[str], *, repeats: int, env: dict[str, str] | Non
     assert last is not None
     result: dict[str, Any] = {"rc": last.returncode, "lines": len(last.stdout.splitlines())}
     if last.returncode != 0:
-        tail = (last.stderr.strip().splitlines() or last.stdout.strip().splitlines()
-                or ["no output"])[-1]
-        result["error"] = f"exit {last.returncode}: {tail[:200]}"
+        result["error"] = f"exit {last.returncode}: {tail(last)[:200]}"
     else:
         result["median"] = statistics.median(times)
         result["times"] = times

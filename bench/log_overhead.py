@@ -237,7 +237,7 @@ def _warmup_steps(steps: int) -> int:
     return min(2_000, max(10, steps // 20))
 
 
-def run_section(ctx: Context) -> None:
+def run(ctx: Context) -> None:
     ctx.out(f"## log(): 10 scalars per call, {full_steps(ctx):,} steps")
     trackers = _trackers(ctx)
     runs: dict[str, list[dict[str, Any]]] = {key: [] for key, *_ in trackers}

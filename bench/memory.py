@@ -74,7 +74,7 @@ def worker_import_cost(args: dict[str, Any]) -> dict[str, Any]:
             "pandas": "pandas" in sys.modules}
 
 
-def run_section(ctx: Context) -> None:
+def run(ctx: Context) -> None:
     # Both counts pass gittrack's checkpoint_rows (50,000), so both include checkpoints.
     small, large = (100_000, 300_000) if ctx.quick else (100_000, 1_000_000)
     ctx.out(f"## peak memory: {small:,} and {large:,} steps × 10 keys")

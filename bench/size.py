@@ -66,7 +66,7 @@ def measure(repo: str | Path, ref: str) -> dict[str, Any]:
     return result
 
 
-def run_section(ctx: Context) -> None:
+def run(ctx: Context) -> None:
     runs = ctx.data.get("log", {})
     ours = runs.get("gittrack") or []
     if not ours:

@@ -51,22 +51,23 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (
-    RESULT_MARK,
-    ROOT,
     Context,
     Target,
+    answer,
     clean_env,
-    emit,
     fmt_ratio,
     fmt_s,
     free_port,
     git,
     make_repo,
     port_answers,
+    python_result,
+    run_command,
     run_worker,
     stop,
     table,
     time_command,
+    worker_env,
 )
 
 REPEATS = 5  # the machine is shared: medians of 5, sides interleaved
@@ -125,16 +126,7 @@ def worker_sync(args: dict[str, Any]) -> dict[str, Any]:
 
 def _run_sync_worker(args: dict[str, Any]) -> dict[str, Any]:
     """``python -m bench.sync JSON`` in a fresh interpreter; its result dict or ``error``."""
-    env = clean_env()
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    proc = subprocess.run([sys.executable, "-m", "bench.sync", json.dumps(args)],
-                          capture_output=True, text=True, env=env, timeout=1800)
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(RESULT_MARK):
-            result: dict[str, Any] = json.loads(line[len(RESULT_MARK):])
-            return result
-    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-    return {"error": f"exit {proc.returncode}: {tail[:300]}"}
+    return python_result(["-m", "bench.sync", json.dumps(args)], env=worker_env())
 
 
 def _timed_run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -143,14 +135,9 @@ def _timed_run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     server's processes are the daemon's children, not ours, on either side.)"""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, env=clean_env(env),
-                          stdin=subprocess.DEVNULL)
+    run_command(argv, env=clean_env(env))
     elapsed = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        tail = (done.stderr.strip().splitlines() or done.stdout.strip().splitlines()
-                or ["no output"])[-1]
-        raise RuntimeError(f"`{' '.join(argv[:6])} ...` exit {done.returncode}: {tail[:200]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return elapsed, cpu
 
@@ -158,8 +145,8 @@ def _timed_run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
 def _drop_refs(repo: Path, *prefixes: str) -> None:
     listed = git(repo, "for-each-ref", "--format=delete %(refname)", *prefixes)
     if listed.strip():
-        subprocess.run(["git", "-C", str(repo), "update-ref", "--stdin"], input=listed,
-                       text=True, check=True, capture_output=True, env=clean_env())
+        run_command(["git", "-C", str(repo), "update-ref", "--stdin"], stdin=listed,
+                    env=clean_env())
 
 
 def _count(repo: Path, prefix: str = "refs/gittrack/") -> int:
@@ -389,7 +376,7 @@ def _split(results: list[dict[str, Any]]) -> str:
             + ", ".join(parts))
 
 
-def run_section(ctx: Context) -> None:
+def run(ctx: Context) -> None:
     count = 100 if ctx.quick else 1_000
     repeats = max(REPEATS, ctx.repeats)
     suffix = "" if count == 1_000 else f" (quick: {count:,} runs)"
@@ -475,16 +462,9 @@ def run_section(ctx: Context) -> None:
 
 
 def main(argv: list[str]) -> int:
-    try:
-        result = worker_sync(json.loads(argv[0]))
-    except Exception as exc:
-        import traceback
-
-        traceback.print_exc()
-        emit({"error": f"{type(exc).__name__}: {exc}"[:500]})
-        return 1
-    emit(result)
-    return 0
+    """The worker side: ``python -m bench.sync JSON`` (its own entry, so that the imports it
+    times are gittrack's alone)."""
+    return answer(worker_sync, argv[0])
 
 
 if __name__ == "__main__":

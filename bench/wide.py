@@ -95,7 +95,7 @@ def worker_read_wide(args: dict[str, Any]) -> dict[str, Any]:
             "chunks": len(data), "parquet_bytes": sum(len(b) for b in data)}
 
 
-def run_section(ctx: Context) -> None:
+def run(ctx: Context) -> None:
     ctx.out(f"## history() of a run with {KEYS:,} keys in {CHUNKS} chunks")
     repo = make_repo(ctx.scratch("wide", "repo"))
     ctx.progress(f"wide: making a {KEYS:,}-key run")

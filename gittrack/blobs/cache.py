@@ -6,12 +6,11 @@ a reader never sees a partial file. Entries are never modified: replacing is the
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import shutil
 from pathlib import Path
 
+from gittrack.atomic import copy_atomic
 from gittrack.blobs import names
 from gittrack.errors import StorageError
 
@@ -89,11 +88,4 @@ def _move(src: Path, dst: Path) -> None:
 
 
 def _copy(src: Path, dst: Path) -> None:
-    temp = Path(names.temp_name(str(dst)))
-    try:
-        shutil.copyfile(src, temp)  # streams (sendfile on Linux)
-        os.replace(temp, dst)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
+    copy_atomic(src, dst, Path(names.temp_name(str(dst))))

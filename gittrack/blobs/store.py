@@ -31,6 +31,7 @@ from typing import Any, BinaryIO, TypeVar, cast
 
 import fsspec
 
+from gittrack.atomic import replacing
 from gittrack.blobs import backends, names
 from gittrack.blobs.presence import PresenceCache, store_key
 from gittrack.blobs.progress import Progress, ProgressFn
@@ -167,7 +168,7 @@ class BlobStore:
         temp = Path(names.temp_name(str(local_path)))
         try:
             callback = Progress(progress)
-            with self._errors(f"cannot read blob {name}"):
+            with replacing(local_path, temp), self._errors(f"cannot read blob {name}"):
                 try:
                     self._get(name, temp, callback)
                 except OSError as exc:
@@ -175,13 +176,9 @@ class BlobStore:
                         raise StorageError(f"cannot write {local_path}: "
                                            f"{backends.reason(exc)}") from exc
                     raise
-            os.replace(temp, local_path)
             callback.finish(local_path.stat().st_size)
         except OSError as exc:
             raise UsageError(f"cannot write {local_path}: {exc.strerror or exc}") from exc
-        finally:
-            with contextlib.suppress(OSError):
-                temp.unlink()
 
     def open(self, name: str) -> BinaryIO:
         """A binary file object reading blob ``name`` (streamed; close it when done)."""

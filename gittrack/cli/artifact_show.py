@@ -13,9 +13,10 @@ from gittrack.artifacts.view import ArtifactVersion
 from gittrack.cli.columns import Cell, Column, layout
 from gittrack.cli.console import make_console, print_block, state_text
 from gittrack.cli.context import CliContext
-from gittrack.cli.fields import flatten, local_time
-from gittrack.cli.render import dumps, format_size, format_value
+from gittrack.cli.fields import local_time
+from gittrack.cli.render import dumps, format_size
 from gittrack.errors import VersionRemovedError
+from gittrack.formats.display import flatten, format_value
 from gittrack.git.repo import Repository
 from gittrack.runs.artifact_runs import consumers, producer, recorded_by
 from gittrack.runs.lineage import ROLES

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable
 import click
 
 from gittrack.cli.context import CliContext
-from gittrack.cli.render import dumps, format_duration, format_value
+from gittrack.cli.render import dumps, format_duration
+from gittrack.formats.display import format_value
 from gittrack.runs.diff import (
     Change,
     CodeRange,

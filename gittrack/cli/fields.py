@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from typing import Any
 
 from gittrack.cli.columns import Cell
-from gittrack.cli.render import format_value
+from gittrack.formats.display import format_value
 from gittrack.runs.metadata import parse_iso
-
-
-def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dicts as dotted keys (``optimizer.lr``); histograms and lists stay whole."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value and "_type" not in value:
-            out.update(flatten(value, f"{name}."))
-        else:
-            out[name] = value
-    return out
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def local_time(iso: Any, *, seconds: bool = False) -> str:

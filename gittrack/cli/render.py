@@ -8,7 +8,7 @@ from typing import Any
 from gittrack.formats.jsonio import json_dumps, json_safe
 from gittrack.formats.values import readable
 
-__all__ = ["dumps", "format_duration", "format_size", "format_value", "json_safe", "printable"]
+__all__ = ["dumps", "format_duration", "format_size", "json_safe", "printable"]
 
 # Control characters other than newline and tab, DEL and the C1 range: an escape sequence in a
 # run name from a remote could retitle or rewrite the terminal that prints it.
@@ -24,18 +24,6 @@ def printable(text: str) -> str:
 
 def dumps(value: Any) -> str:
     return json_dumps(value, indent=2)
-
-
-def format_value(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value).lower() if isinstance(value, bool) else "-"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, dict) and value.get("_type") == "histogram":
-        return f"histogram[{len(value.get('values', []))}]"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
-    return str(value)
 
 
 def format_duration(seconds: float | None) -> str:

@@ -11,9 +11,10 @@ from rich.console import Console
 from gittrack.cli.columns import Cell, Column, layout
 from gittrack.cli.console import STATE_STYLES, make_console, print_block
 from gittrack.cli.context import CliContext
-from gittrack.cli.fields import cell, flatten, is_number, local_time
+from gittrack.cli.fields import cell, local_time
 from gittrack.cli.render import dumps, format_duration
 from gittrack.cli.selection import STATES, Selection, select_runs
+from gittrack.formats.display import flatten, is_number
 from gittrack.runs.view import RunView, warn_unreadable
 
 DEFAULT_COLUMNS = 3

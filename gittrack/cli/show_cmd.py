@@ -13,8 +13,9 @@ from rich.text import Text
 
 from gittrack.cli.console import make_console, state_text
 from gittrack.cli.context import CliContext
-from gittrack.cli.fields import flatten, local_time
-from gittrack.cli.render import dumps, format_duration, format_value
+from gittrack.cli.fields import local_time
+from gittrack.cli.render import dumps, format_duration
+from gittrack.formats.display import flatten, format_value
 from gittrack.runs.info import RunInfo
 from gittrack.runs.resolve import resolve_run
 from gittrack.runs.view import RunView

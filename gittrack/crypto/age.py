@@ -98,7 +98,7 @@ def looks_secret(text: str) -> bool:
 def encrypt_file(src: Path, dst: Path, recipients: Sequence[Recipient]) -> None:
     """Encrypt ``src`` to ``dst`` (streaming; ``dst`` appears whole or not at all)."""
     _need_recipients(recipients)
-    with _open_input(src, "encrypt") as reader, atomic_output(dst) as writer:
+    with _open_input(src, "encrypt") as reader, atomic_output(dst, error=CryptoError) as writer:
         try:
             pyrage.encrypt_io(reader, writer, list(recipients))
         except (pyrage.EncryptError, OSError) as exc:
@@ -109,7 +109,7 @@ def decrypt_file(src: Path, dst: Path, identities: Sequence[Identity]) -> None:
     """Decrypt ``src`` to ``dst``: a wrong key or a damaged ``src`` raises ``DecryptionError``
     and leaves ``dst`` as it was."""
     _need_identities(identities, src)
-    with _open_input(src, "decrypt") as reader, atomic_output(dst) as writer:
+    with _open_input(src, "decrypt") as reader, atomic_output(dst, error=CryptoError) as writer:
         try:
             pyrage.decrypt_io(reader, writer, list(identities))
         except pyrage.DecryptError as exc:

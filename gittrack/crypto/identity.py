@@ -57,7 +57,8 @@ def init_user_identity() -> tuple[str, Path, bool]:
         return _public_of(path), path, False
     secret, public = generate_identity()
     try:
-        create_exclusive(path, _identity_text(secret, public).encode(), mode=0o600)
+        create_exclusive(path, _identity_text(secret, public).encode(), mode=0o600,
+                         error=CryptoError)
     except FileExistsError:  # another process made one meanwhile: theirs is the one in use
         return _public_of(path), path, False
     return public, path, True

@@ -244,11 +244,7 @@ class Keyring:
         self._write(MEMBERS, _yaml_dump(members))
 
     def _write(self, name: str, data: bytes) -> None:
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CryptoError(f"cannot create {self.root}: {reason(exc)}") from None
-        write_atomic(self.root / name, data)
+        write_atomic(self.root / name, data, error=CryptoError, parents=True)
 
     def _read(self, name: str) -> bytes:
         path = self.root / name

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pygit2
 
+from gittrack.formats.display import flatten, is_number
 from gittrack.formats.table import SYSTEM_COLUMNS
 from gittrack.git.history import lookup_commit, walk_range
 from gittrack.git.repo import Repository
@@ -210,18 +211,6 @@ def diff_runs(repo: Repository, a: RunView, b: RunView) -> RunDiff:
 # -- values ---------------------------------------------------------------------------------
 
 
-def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dicts as ``a.b`` keys; lists, histograms and empty dicts stay whole values."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value and "_type" not in value:
-            out.update(flatten(value, prefix=f"{name}."))
-        else:
-            out[name] = value
-    return out
-
-
 def same(a: Any, b: Any) -> bool:
     """Equality as a reader means it: NaN equals NaN, ``True`` is not ``1``, deep for containers."""
     if isinstance(a, bool) or isinstance(b, bool):
@@ -233,10 +222,6 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def delta(a: Any, b: Any) -> float | None:

@@ -21,7 +21,7 @@ from gittrack.runs.recover import describe, recover_run
 from gittrack.runs.state import LiveState
 from gittrack.runs.wal import WalWriter, wal_root
 from gittrack.settings import Settings
-from gittrack.types import RunId
+from gittrack.types import CommitId, RunId
 
 
 def create_run(
@@ -58,12 +58,7 @@ def create_run(
     state = LiveState(start_time=now)
     state.config = items
     wal = WalWriter.create(root, rid, next_seq=1)
-    try:
-        return Run(repo=repo, run_id=rid, info=RunInfo.written(info), state=state, wal=wal,
-                   head=None, settings=settings)
-    except BaseException:
-        wal.close(remove=True)
-        raise
+    return _open(repo, rid, info, state, wal, None, settings)
 
 
 def resume_run(
@@ -94,11 +89,20 @@ def resume_run(
     if new_notes is not None:
         info["notes"] = new_notes
     wal = WalWriter.create(root, run_id, next_seq=state.seq + 1)
+    return _open(repo, run_id, info, state, wal, head, settings)
+
+
+def _open(
+    repo: Repository, run_id: RunId, info: dict[str, Any], state: LiveState, wal: WalWriter,
+    head: CommitId | None, settings: Settings,
+) -> Run:
+    """The live ``Run`` over ``wal``; if it cannot start, ``wal`` is closed, and removed when
+    it was a new run's (a resumed run's log may hold what its last process left)."""
     try:
         return Run(repo=repo, run_id=run_id, info=RunInfo.written(info), state=state, wal=wal,
                    head=head, settings=settings)
     except BaseException:
-        wal.close(remove=False)
+        wal.close(remove=head is None)
         raise
 
 

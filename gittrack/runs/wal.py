@@ -42,6 +42,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from gittrack.atomic import replacing
 from gittrack.errors import RepositoryError, RunLockedError
 from gittrack.formats import walcodec
 from gittrack.git.repo import Repository, every_gittrack_dir
@@ -156,9 +157,8 @@ class WalWriter:
     ) -> WalWriter:
         try:
             if not created:  # a folder left behind (its log folded): this process writes it now
-                temp = directory / f".{_WRITER_FILE}-{os.getpid()}"
-                temp.write_text(token + "\n")
-                os.replace(temp, directory / _WRITER_FILE)
+                with replacing(directory / _WRITER_FILE) as temp:
+                    temp.write_text(token + "\n")
                 (directory / QUARANTINE_FILE).unlink(missing_ok=True)
             return cls(directory, lock, next_seq, token)
         except BaseException as exc:

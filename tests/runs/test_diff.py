@@ -17,22 +17,12 @@ from gittrack.runs.diff import (
     compare,
     delta,
     diff_runs,
-    flatten,
     metric_deltas,
     metric_stats,
     relative,
     same,
 )
 from tests.conftest import git
-
-
-def test_flatten_nests_dicts_with_dots_and_keeps_leaves_whole() -> None:
-    data = {"lr": 0.1, "opt": {"name": "adam", "betas": [0.9, 0.99], "sched": {"kind": "cos"}},
-            "empty": {}, "h": {"_type": "histogram", "values": [1.0], "bins": [0.0, 1.0]}}
-    assert flatten(data) == {
-        "lr": 0.1, "opt.name": "adam", "opt.betas": [0.9, 0.99], "opt.sched.kind": "cos",
-        "empty": {}, "h": {"_type": "histogram", "values": [1.0], "bins": [0.0, 1.0]},
-    }
 
 
 @pytest.mark.parametrize(("a", "b", "expected"), [
