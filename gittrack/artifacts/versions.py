@@ -48,7 +48,6 @@ FORMAT = 1
 GAPS_FORMAT = 2
 """Format of a version with a removed version below it: its chain's numbers are not depths, so
 a gittrack that reads only format 1 (and resolves ``vN`` by depth) must refuse it."""
-ARTIFACTS_PREFIX = namespace.ARTIFACTS
 ARTIFACT_YAML = "artifact.yaml"
 MANIFEST = "manifest.parquet"
 _RETRIES = 20
@@ -103,7 +102,7 @@ class VersionInfo:
 
 
 def artifact_ref(name: str) -> RefName:
-    return RefName(ARTIFACTS_PREFIX + name)
+    return RefName(namespace.ARTIFACTS + name)
 
 
 def list_artifacts(repo: Repository) -> dict[str, CommitId]:
@@ -128,8 +127,8 @@ def _artifacts_and_invalid(
 ) -> tuple[dict[str, CommitId], dict[str, CommitId]]:
     valid: dict[str, CommitId] = {}
     invalid: dict[str, CommitId] = {}
-    for ref, commit in sorted(refs.list_refs(repo, ARTIFACTS_PREFIX).items()):
-        name = ref[len(ARTIFACTS_PREFIX):]
+    for ref, commit in sorted(refs.list_refs(repo, namespace.ARTIFACTS).items()):
+        name = ref[len(namespace.ARTIFACTS):]
         (valid if is_valid_artifact_name(name) else invalid)[name] = commit
     return valid, invalid
 

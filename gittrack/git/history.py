@@ -41,6 +41,14 @@ def descends(repo: pygit2.Repository, tip: str, ancestor: str) -> bool:
         return False
 
 
+def reaches(repo: pygit2.Repository, tip: str, commit: str) -> bool:
+    """Whether ``commit`` is ``tip`` or one of its ancestors: the one ancestry question of
+    sync and artifacts ("does the remote have it", "is this alias on the chain"). Ids come
+    from remotes and hook input, so any of them may be forged, missing, malformed or name a
+    blob: those reach nothing (``False``), never an exception."""
+    return tip == commit or descends(repo, tip, commit)
+
+
 def walk_range(
     repo: pygit2.Repository, tip: pygit2.Commit, *, hide: pygit2.Commit, oldest_first: bool
 ) -> Iterator[pygit2.Commit]:

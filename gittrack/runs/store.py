@@ -12,7 +12,7 @@ import pygit2
 
 from gittrack.errors import FormatError, GittrackError
 from gittrack.formats import table, yamlio
-from gittrack.git import objects, refs
+from gittrack.git import namespace, objects, refs
 from gittrack.git.repo import Repository
 from gittrack.runs import ids, layout
 from gittrack.types import CommitId, RefName, RunId
@@ -66,8 +66,8 @@ def runs_and_invalid(
     """``list_runs`` and ``invalid_runs`` from one listing of the refs."""
     valid: dict[RunId, CommitId] = {}
     invalid: dict[RunId, CommitId] = {}
-    for name, commit in refs.list_refs(repo, layout.RUNS_PREFIX).items():
-        run_id = name[len(layout.RUNS_PREFIX):]
+    for name, commit in refs.list_refs(repo, namespace.RUNS).items():
+        run_id = name[len(namespace.RUNS):]
         (valid if ids.is_valid_run_id(run_id) else invalid)[RunId(run_id)] = commit
     return valid, invalid
 

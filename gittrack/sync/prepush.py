@@ -62,7 +62,7 @@ def runs_on(repo: Repository, commits: list[str]) -> list[str]:
     chosen: list[str] = []
     for view in all_runs(repo, on_error=_skip):
         code = _code_commit(view)
-        if code and any(code == c or history.descends(repo, c, code) for c in commits):
+        if code and any(history.reaches(repo, c, code) for c in commits):
             chosen.append(view.id)
     return chosen
 

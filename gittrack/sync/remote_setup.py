@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from gittrack.errors import UsageError
 from gittrack.formats.values import readable
-from gittrack.git import transport
+from gittrack.git import namespace, transport
 from gittrack.git.repo import Repository
-from gittrack.sync.mirror import LOCAL_ROOT, fetch_refspec, mirror_key
+from gittrack.sync.mirror import fetch_refspec, mirror_key
 
-PUSH_REFSPECS = ("HEAD", f"{LOCAL_ROOT}*:{LOCAL_ROOT}*")
+PUSH_REFSPECS = ("HEAD", f"{namespace.ROOT}*:{namespace.ROOT}*")
 
 
 def refspecs(repo: Repository, remote: str, *, push: bool) -> dict[str, list[str]]:
