@@ -13,8 +13,6 @@ import shlex
 import warnings
 from typing import TypeGuard
 
-import pygit2
-
 from gittrack.artifacts.artifact import check_artifact_name
 from gittrack.artifacts.versions import (
     find_version,
@@ -179,7 +177,7 @@ def _follow(repo: Repository, name: str, alias: str, commit: CommitId,
         if history.reaches(repo, tip, commit):
             return commit
         number = read_info(repo, commit, name).version
-    except (pygit2.GitError, FormatError) as exc:  # a forged or broken alias from a remote
+    except FormatError as exc:  # a forged or broken alias from a remote
         raise FormatError(f"alias {name}:{alias} ({alias_ref(name, alias)}) names no version "
                           f"of {name}: {exc}") from None
     try:

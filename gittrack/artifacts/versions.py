@@ -18,8 +18,6 @@ import shlex
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-import pygit2
-
 from gittrack.artifacts.artifact import is_valid_artifact_name, is_valid_type
 from gittrack.artifacts.manifest import (
     ManifestEntry,
@@ -264,16 +262,14 @@ def read_entries(repo: Repository, commit: CommitId,
 
 def same_content(repo: Repository, a: CommitId, b: CommitId) -> bool:
     """Two version commits with the same manifest (a rewritten copy and its original)."""
-    try:
-        return bool(_tree(repo, a)[MANIFEST].id == _tree(repo, b)[MANIFEST].id)
-    except KeyError:
-        return False
+    found = objects.entry_id(_tree(repo, a), MANIFEST)
+    return found is not None and found == objects.entry_id(_tree(repo, b), MANIFEST)
 
 
-def _tree(repo: Repository, commit: CommitId, name: str | None = None) -> pygit2.Tree:
+def _tree(repo: Repository, commit: CommitId, name: str | None = None) -> objects.Tree:
     try:
         return objects.commit_tree(repo, commit)
-    except (KeyError, ValueError, pygit2.GitError, FormatError, RepositoryError):
+    except (FormatError, RepositoryError):
         where = "" if name is None else f" (in {artifact_ref(name)})"
         raise FormatError(f"{commit[:12]}{where} is not an artifact version commit, or is "
                           "missing from this repository") from None
@@ -294,7 +290,7 @@ def walk(repo: Repository, commit: CommitId | None) -> Iterator[CommitId]:
 def parent(repo: Repository, commit: CommitId) -> CommitId | None:
     try:
         parents = objects.parent_ids(repo, commit)
-    except (KeyError, ValueError, pygit2.GitError, FormatError, RepositoryError):
+    except (FormatError, RepositoryError):
         raise FormatError(f"{commit[:12]} is not a commit, or is missing from this repository "
                           "(an artifact's chain of versions is broken)") from None
     return parents[0] if parents else None
@@ -393,7 +389,7 @@ def _same_content_as(repo: Repository, commit: CommitId,
     it (10,000 rows: 15 ms instead of 100). Otherwise (another pyarrow wrote it, blob names
     changed with a key rotation) the rows are compared."""
     tree = _tree(repo, commit)
-    if MANIFEST in tree and tree[MANIFEST].id == pygit2.hash(write_manifest(entries)):
+    if objects.entry_id(tree, MANIFEST) == objects.blob_id(write_manifest(entries)):
         return True
     return content_key(read_entries(repo, commit)) == content_key(entries)
 

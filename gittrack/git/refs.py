@@ -30,6 +30,7 @@ from pathlib import Path
 import pygit2
 
 from gittrack.errors import ConflictError
+from gittrack.git.repo import common_dir as common_dir  # read as refs.common_dir by sync/delete
 from gittrack.git.repo import writing
 from gittrack.types import CommitId, RefName
 
@@ -167,17 +168,6 @@ def update_refs(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> tuple[
         return _one_by_one(repo, updates)
     with _PackedLock(common, _shared_perm(repo)) as lock:
         return _Transaction(common, lock).run(updates)
-
-
-def common_dir(repo: pygit2.Repository) -> Path:
-    """The folder shared refs live in: ``.git``, also from a linked worktree."""
-    path = Path(repo.path)
-    try:
-        # bytes: an absolute pointer names a folder that may not be UTF-8
-        pointer = os.fsdecode((path / "commondir").read_bytes().strip())
-    except OSError:
-        return path
-    return (path / pointer).resolve()
 
 
 def lock_file(repo: pygit2.Repository, name: str) -> Path | None:

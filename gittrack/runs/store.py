@@ -8,8 +8,6 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-import pygit2
-
 from gittrack.errors import FormatError, GittrackError
 from gittrack.formats import table, yamlio
 from gittrack.git import namespace, objects, refs
@@ -76,14 +74,14 @@ def head(repo: Repository, run_id: RunId) -> CommitId | None:
     return refs.get_ref(repo, RefName(layout.run_ref(run_id)))
 
 
-def _yaml(repo: Repository, tree: pygit2.Tree, path: str, commit: str) -> Any:
+def _yaml(repo: Repository, tree: objects.Tree, path: str, commit: str) -> Any:
     raw = objects.read_file(repo, tree, path)
     if raw is None:
         return None
     return yamlio.load(raw, what=f"{path} of commit {commit[:12]}")
 
 
-def _mapping(repo: Repository, tree: pygit2.Tree, path: str, commit: str) -> dict[str, Any]:
+def _mapping(repo: Repository, tree: objects.Tree, path: str, commit: str) -> dict[str, Any]:
     data = _yaml(repo, tree, path, commit)
     if data is None:
         return {}

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from gittrack.errors import RepositoryError
-from gittrack.git import transport
-from gittrack.git.repo import Repository
+from gittrack.git import command
+from gittrack.git.repo import Repository, work_folder
 
 MARKER = "gittrack-managed-hook"
 HOOK = "pre-push"
@@ -33,9 +33,10 @@ class HookChange:
 
 def hooks_dir(repo: Repository) -> Path:
     """``core.hooksPath`` if set, else ``.git/hooks``, as git resolves it."""
-    done = transport.run_git(repo, ["rev-parse", "--git-path", "hooks"], what="finding hooks")
+    done = command.run(repo, ["rev-parse", "--git-path", "hooks"], what="finding hooks",
+                       error=RepositoryError)
     path = Path(done.stdout.strip())
-    return path if path.is_absolute() else Path(transport.workdir(repo)) / path
+    return path if path.is_absolute() else Path(work_folder(repo)) / path
 
 
 def template() -> str:

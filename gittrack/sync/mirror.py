@@ -23,7 +23,7 @@ from pathlib import Path
 
 from gittrack.errors import TransportError
 from gittrack.git import history, namespace, objects, refs, transport
-from gittrack.git.repo import Repository
+from gittrack.git.repo import Repository, common_dir
 from gittrack.sync import localio
 from gittrack.types import CommitId, RefName
 
@@ -310,7 +310,7 @@ def _url_file(repo: Repository, key: str) -> Path:
     """In the common git folder, as the mirror refs it describes: from a linked worktree,
     ``gittrack_dir`` is that worktree's, and a pull there found no record, took the mirror
     for another URL's and dropped every tombstone."""
-    return refs.common_dir(repo) / "gittrack" / "mirrors" / f"{key}.url"
+    return common_dir(repo) / "gittrack" / "mirrors" / f"{key}.url"
 
 
 def _commit(sha: str | None) -> CommitId | None:
