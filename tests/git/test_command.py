@@ -13,7 +13,7 @@ from gittrack.git.repo import Repository
 
 def test_a_failure_is_the_error_the_caller_names(repo: Path) -> None:
     r = Repository(str(repo))
-    with pytest.raises(ConflictError, match="asking git failed: .*no-such-command"):
+    with pytest.raises(ConflictError, match=r"asking git failed: .*no-such-command"):
         command.run(r, ["no-such-command"], what="asking git", error=ConflictError)
     done = command.run(r, ["no-such-command"], what="asking git", error=ConflictError,
                        check=False)
