@@ -31,7 +31,7 @@ from gittrack.errors import (
     VersionRemovedError,
 )
 from gittrack.git import history, namespace, refs
-from gittrack.git.codestate import is_valid_ref_component
+from gittrack.git.namespace import is_valid_ref_component
 from gittrack.git.repo import Repository
 from gittrack.types import CommitId, RefName
 

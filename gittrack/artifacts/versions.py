@@ -38,7 +38,7 @@ from gittrack.errors import (
 )
 from gittrack.formats import yamlio
 from gittrack.git import namespace, objects, refs
-from gittrack.git.codestate import is_valid_ref_component
+from gittrack.git.namespace import is_valid_ref_component
 from gittrack.git.repo import Repository
 from gittrack.types import CommitId, RefName
 
