@@ -14,6 +14,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from gittrack.atomic import write_atomic
 from gittrack.errors import RepositoryError
 from gittrack.git import command
 from gittrack.git.repo import Repository, work_folder
@@ -66,10 +67,8 @@ def install(repo: Repository) -> HookChange:
         if hook.exists() and not is_ours(hook):
             os.replace(hook, chained)  # keep the user's hook; ours runs it first
             moved = chained
-        temp = folder / f".{HOOK}.gittrack-tmp"
-        temp.write_bytes(template().encode("utf-8", "surrogateescape"))
-        temp.chmod(0o755)
-        os.replace(temp, hook)
+        write_atomic(hook, template().encode("utf-8", "surrogateescape"), mode=0o755,
+                     error=RepositoryError)
     except OSError as exc:
         reason = exc.strerror or exc
         raise RepositoryError(f"cannot install the hook in {folder}: {reason}") from None
