@@ -38,6 +38,7 @@ from gittrack.errors import (
 )
 from gittrack.formats import yamlio
 from gittrack.git import namespace, objects, refs
+from gittrack.git.history import first_parents
 from gittrack.git.namespace import is_valid_ref_component
 from gittrack.git.repo import Repository
 from gittrack.types import CommitId, RefName
@@ -277,23 +278,32 @@ def _tree(repo: Repository, commit: CommitId, name: str | None = None) -> object
 
 def history(repo: Repository, name: str) -> list[CommitId]:
     """Every version's commit, newest first."""
-    return list(walk(repo, head(repo, name)))
+    return list(chain(repo, head(repo, name)))
 
 
-def walk(repo: Repository, commit: CommitId | None) -> Iterator[CommitId]:
-    """``commit`` and its first parents, newest first."""
-    while commit is not None:
-        yield commit
-        commit = parent(repo, commit)
+def chain(repo: Repository, commit: CommitId | None) -> Iterator[CommitId]:
+    """``commit`` and its first parents, newest first (``history.first_parents``); a broken
+    chain is a ``FormatError`` naming the commit whose parent is missing."""
+    if commit is None:
+        return
+    last = commit
+    try:
+        for last in first_parents(repo, commit):
+            yield last
+    except (FormatError, RepositoryError):
+        raise _broken(last) from None
 
 
 def parent(repo: Repository, commit: CommitId) -> CommitId | None:
     try:
-        parents = objects.parent_ids(repo, commit)
+        return objects.first_parent(repo, commit)
     except (FormatError, RepositoryError):
-        raise FormatError(f"{commit[:12]} is not a commit, or is missing from this repository "
-                          "(an artifact's chain of versions is broken)") from None
-    return parents[0] if parents else None
+        raise _broken(commit) from None
+
+
+def _broken(commit: CommitId) -> FormatError:
+    return FormatError(f"{commit[:12]} is not a commit, or is missing from this repository "
+                       "(an artifact's chain of versions is broken)")
 
 
 def version_commit(repo: Repository, name: str, number: int) -> CommitId:
@@ -320,7 +330,7 @@ def find_version(repo: Repository, name: str, tip: CommitId, number: int) -> Com
     shortcut = _back(repo, tip, latest.version - number)
     if shortcut is not None and read_info(repo, shortcut, name).version == number:
         return shortcut
-    for commit in walk(repo, tip):
+    for commit in chain(repo, tip):
         found = read_info(repo, commit, name).version
         if found == number:
             return commit
@@ -340,7 +350,7 @@ def _back(repo: Repository, commit: CommitId, steps: int) -> CommitId | None:
 
 def numbers(repo: Repository, name: str, tip: CommitId) -> list[int]:
     """The version numbers of ``name``'s chain ending at ``tip``, newest first."""
-    return [read_info(repo, commit, name).version for commit in walk(repo, tip)]
+    return [read_info(repo, commit, name).version for commit in chain(repo, tip)]
 
 
 def _removed(repo: Repository, name: str, tip: CommitId,

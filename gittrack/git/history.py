@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 
 import pygit2
 
+from gittrack.git import objects
 from gittrack.types import CommitId
 
 
@@ -85,6 +86,16 @@ def _line(commit: pygit2.Commit) -> CommitLine:
     message = commit.raw_message.decode("utf-8", "replace")
     subject = message.strip().splitlines()[0] if message.strip() else ""
     return CommitLine(CommitId(str(commit.id)), commit.short_id, subject)
+
+
+def first_parents(repo: pygit2.Repository, tip: str) -> Iterator[CommitId]:
+    """``tip`` and its first parents, newest first: a chain of versions or of checkpoints.
+    Lazily: a commit whose parent cannot be read (missing, not a commit) raises as
+    ``objects.parent_ids`` does once the walk reaches it."""
+    commit: CommitId | None = CommitId(tip)
+    while commit is not None:
+        yield commit
+        commit = objects.first_parent(repo, commit)
 
 
 def reachable_commits(repo: pygit2.Repository, commits: Iterable[str],
