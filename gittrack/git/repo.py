@@ -60,12 +60,6 @@ def work_folder(repo: pygit2.Repository) -> str:
     return str(repo.workdir or repo.path)
 
 
-def reopen(repo: pygit2.Repository) -> pygit2.Repository:
-    """Another handle on the same repository (one per thread: libgit2 handles are not
-    shared between threads)."""
-    return pygit2.Repository(repo.path)
-
-
 def gittrack_dir(repo: pygit2.Repository) -> Path:
     """Local-only state (write-ahead logs, locks, caches): ``.git/gittrack/``."""
     return Path(repo.path) / "gittrack"
