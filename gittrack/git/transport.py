@@ -49,8 +49,8 @@ def run_git(repo: Repository, args: Sequence[str], *, what: str,
     if check and done.returncode != 0:
         if writes_here and _local_disk_refused(done.stderr):
             raise RepositoryError(f"{what} failed: cannot write into "
-                                  f"{common_dir(repo) / 'objects'}: {_clean(done.stderr)}")
-        raise TransportError(f"{what} failed: {_clean(done.stderr)}")
+                                  f"{common_dir(repo) / 'objects'}: {command.clean(done.stderr)}")
+        raise TransportError(f"{what} failed: {command.clean(done.stderr)}")
     return done
 
 
@@ -63,9 +63,6 @@ def _local_disk_refused(stderr: str) -> bool:
     """git's own lines (not ``remote:`` ones, which are the server's) name a refused write."""
     return any(reason in line for line in stderr.splitlines()
                if not line.lstrip().startswith("remote:") for reason in _DISK_REFUSED)
-
-
-_clean = command.clean
 
 
 def remotes(repo: Repository) -> list[str]:
@@ -269,7 +266,7 @@ def push(repo: Repository, remote: str, refspecs: Sequence[str], *,
                    check=False)
     result = parse_porcelain(done.stdout)
     if done.returncode != 0 and not (result.rejected or result.updated or result.up_to_date):
-        raise TransportError(f"pushing to {url} failed: {_clean(done.stderr)}")
+        raise TransportError(f"pushing to {url} failed: {command.clean(done.stderr)}")
     if check and (result.rejected or done.returncode != 0):
         raise PushRejectedError(_rejection(url, result, done.stderr), result.rejected)
     return result
