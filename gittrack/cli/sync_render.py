@@ -7,8 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from gittrack.errors import GittrackError
-from gittrack.git import history, namespace
-from gittrack.sync.compare import RefState, Standing, kind_and_name
+from gittrack.sync.compare import ARTIFACTS, RefState, Standing, kind_and_name
 from gittrack.sync.mirror import to_mirror
 from gittrack.sync.pull import KeptBecause, PullReport
 from gittrack.sync.push import PushReport
@@ -148,10 +147,10 @@ def rewrite_lines(repo: Repository, states: Iterable[RefState], remote: str) -> 
 
     lines = []
     for state in states:
-        if not state.ref.startswith(namespace.ARTIFACTS) or not state.local or not state.remote \
-                or not history.exists(repo, state.remote):
+        if not state.ref.startswith(ARTIFACTS) or not state.local or not state.remote \
+                or state.remote not in repo:
             continue
-        name = state.ref[len(namespace.ARTIFACTS):]
+        name = state.ref[len(ARTIFACTS):]
         try:
             diff = compare_chains(repo, name, state.local, CommitId(state.remote))
         except GittrackError:  # a chain that is no artifact's (forged): no advice to give
