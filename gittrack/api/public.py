@@ -12,7 +12,7 @@ from typing import Any
 from gittrack.artifacts import versions
 from gittrack.artifacts.view import ArtifactVersion
 from gittrack.errors import GittrackError, GittrackWarning, RepositoryError, VersionRemovedError
-from gittrack.git.repo import Repository, discover
+from gittrack.git.repo import Repository, discover, work_folder
 from gittrack.runs.artifact_runs import consumers, producer, recorded_by
 from gittrack.runs.query import compile_filter
 from gittrack.runs.recover import dead_run_notes, recover_dead_runs
@@ -94,7 +94,7 @@ class Api:
 
     @property
     def path(self) -> str:
-        return str(self._repo.workdir or self._repo.path)
+        return work_folder(self._repo)
 
 
 def _warn_skipped(ref: str, error: GittrackError) -> None:

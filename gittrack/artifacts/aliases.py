@@ -13,8 +13,6 @@ import shlex
 import warnings
 from typing import TypeGuard
 
-import pygit2
-
 from gittrack.artifacts.artifact import check_artifact_name
 from gittrack.artifacts.versions import (
     find_version,
@@ -33,18 +31,17 @@ from gittrack.errors import (
     VersionRemovedError,
 )
 from gittrack.git import history, namespace, refs
-from gittrack.git.codestate import is_valid_ref_component
+from gittrack.git.namespace import is_valid_ref_component
 from gittrack.git.repo import Repository
 from gittrack.types import CommitId, RefName
 
-ALIASES_PREFIX = namespace.ALIASES
 LATEST = "latest"
 _VERSION = re.compile(r"\Av(\d+)\Z")
 _RETRIES = 20
 
 
 def alias_ref(name: str, alias: str) -> RefName:
-    return RefName(f"{ALIASES_PREFIX}{name}/{alias}")
+    return RefName(f"{namespace.ALIASES}{name}/{alias}")
 
 
 def is_valid_alias(alias: object) -> TypeGuard[str]:
@@ -78,7 +75,7 @@ def aliases(repo: Repository, name: str) -> dict[str, CommitId]:
 def alias_refs_of(repo: Repository, name: str) -> dict[str, CommitId]:
     """Every ref under ``aliases/NAME/``, valid or not, by what follows the prefix: what
     deleting the artifact deletes."""
-    prefix = f"{ALIASES_PREFIX}{name}/"
+    prefix = f"{namespace.ALIASES}{name}/"
     found = refs.list_refs(repo, prefix)
     return {ref[len(prefix):]: commit for ref, commit in sorted(found.items())}
 
@@ -87,8 +84,8 @@ def all_aliases(repo: Repository) -> dict[str, dict[str, CommitId]]:
     """Every artifact's aliases, from one listing of the refs (invalid ones left out, as in
     ``aliases``)."""
     out: dict[str, dict[str, CommitId]] = {}
-    for ref, commit in sorted(refs.list_refs(repo, ALIASES_PREFIX).items()):
-        name, _, alias = ref[len(ALIASES_PREFIX):].partition("/")
+    for ref, commit in sorted(refs.list_refs(repo, namespace.ALIASES).items()):
+        name, _, alias = ref[len(namespace.ALIASES):].partition("/")
         if _valid_or_warn(name, alias):
             out.setdefault(name, {})[alias] = commit
     return out
@@ -177,10 +174,10 @@ def _follow(repo: Repository, name: str, alias: str, commit: CommitId,
     version, so follow it to the version with its number and content, or say it was removed.
     Off the chain with other content (a diverged history), it names its own commit."""
     try:
-        if commit == tip or history.descends(repo, tip, commit):
+        if history.reaches(repo, tip, commit):
             return commit
         number = read_info(repo, commit, name).version
-    except (pygit2.GitError, FormatError) as exc:  # a forged or broken alias from a remote
+    except FormatError as exc:  # a forged or broken alias from a remote
         raise FormatError(f"alias {name}:{alias} ({alias_ref(name, alias)}) names no version "
                           f"of {name}: {exc}") from None
     try:

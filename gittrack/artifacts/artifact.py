@@ -19,7 +19,7 @@ from typing import Any, NoReturn, TypeGuard
 from gittrack.artifacts.manifest import NameSet, check_entry_path, is_utf8
 from gittrack.errors import GittrackWarning, UsageError
 from gittrack.formats.values import check_document, check_field, entry_bytes, readable, to_plain
-from gittrack.git.codestate import is_valid_ref_component
+from gittrack.git.namespace import is_valid_ref_component
 from gittrack.urls import has_credentials, strip_credentials
 
 _MAX_TYPE = 128

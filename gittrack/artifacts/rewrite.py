@@ -21,11 +21,11 @@ from gittrack.artifacts.versions import (
     ARTIFACT_YAML,
     GAPS_FORMAT,
     MANIFEST,
+    chain,
     find_version,
     numbers,
     parent,
     read_info,
-    walk,
 )
 from gittrack.errors import FormatError
 from gittrack.formats import yamlio
@@ -67,7 +67,7 @@ def plan_removal(repo: Repository, name: str, tip: CommitId, number: int) -> Rem
     """
     removed = find_version(repo, name, tip, number)
     later: list[CommitId] = []
-    for commit in walk(repo, tip):
+    for commit in chain(repo, tip):
         if commit == removed:
             break
         later.append(commit)
@@ -146,7 +146,7 @@ def compare_chains(repo: Repository, name: str, ours: CommitId,
 def _contents(repo: Repository, name: str, tip: CommitId) -> dict[int, str]:
     """Version number → its manifest's object id, for the chain ending at ``tip``."""
     found = {}
-    for commit in walk(repo, tip):
+    for commit in chain(repo, tip):
         tree = objects.commit_tree(repo, commit)
         found[read_info(repo, commit, name).version] = str(tree[MANIFEST].id)
     return found

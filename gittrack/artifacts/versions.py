@@ -18,8 +18,6 @@ import shlex
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-import pygit2
-
 from gittrack.artifacts.artifact import is_valid_artifact_name, is_valid_type
 from gittrack.artifacts.manifest import (
     ManifestEntry,
@@ -40,7 +38,8 @@ from gittrack.errors import (
 )
 from gittrack.formats import yamlio
 from gittrack.git import namespace, objects, refs
-from gittrack.git.codestate import is_valid_ref_component
+from gittrack.git.history import first_parents
+from gittrack.git.namespace import is_valid_ref_component
 from gittrack.git.repo import Repository
 from gittrack.types import CommitId, RefName
 
@@ -48,7 +47,6 @@ FORMAT = 1
 GAPS_FORMAT = 2
 """Format of a version with a removed version below it: its chain's numbers are not depths, so
 a gittrack that reads only format 1 (and resolves ``vN`` by depth) must refuse it."""
-ARTIFACTS_PREFIX = namespace.ARTIFACTS
 ARTIFACT_YAML = "artifact.yaml"
 MANIFEST = "manifest.parquet"
 _RETRIES = 20
@@ -103,7 +101,7 @@ class VersionInfo:
 
 
 def artifact_ref(name: str) -> RefName:
-    return RefName(ARTIFACTS_PREFIX + name)
+    return RefName(namespace.ARTIFACTS + name)
 
 
 def list_artifacts(repo: Repository) -> dict[str, CommitId]:
@@ -128,8 +126,8 @@ def _artifacts_and_invalid(
 ) -> tuple[dict[str, CommitId], dict[str, CommitId]]:
     valid: dict[str, CommitId] = {}
     invalid: dict[str, CommitId] = {}
-    for ref, commit in sorted(refs.list_refs(repo, ARTIFACTS_PREFIX).items()):
-        name = ref[len(ARTIFACTS_PREFIX):]
+    for ref, commit in sorted(refs.list_refs(repo, namespace.ARTIFACTS).items()):
+        name = ref[len(namespace.ARTIFACTS):]
         (valid if is_valid_artifact_name(name) else invalid)[name] = commit
     return valid, invalid
 
@@ -265,16 +263,14 @@ def read_entries(repo: Repository, commit: CommitId,
 
 def same_content(repo: Repository, a: CommitId, b: CommitId) -> bool:
     """Two version commits with the same manifest (a rewritten copy and its original)."""
-    try:
-        return bool(_tree(repo, a)[MANIFEST].id == _tree(repo, b)[MANIFEST].id)
-    except KeyError:
-        return False
+    found = objects.entry_id(_tree(repo, a), MANIFEST)
+    return found is not None and found == objects.entry_id(_tree(repo, b), MANIFEST)
 
 
-def _tree(repo: Repository, commit: CommitId, name: str | None = None) -> pygit2.Tree:
+def _tree(repo: Repository, commit: CommitId, name: str | None = None) -> objects.Tree:
     try:
         return objects.commit_tree(repo, commit)
-    except (KeyError, ValueError, pygit2.GitError, FormatError, RepositoryError):
+    except (FormatError, RepositoryError):
         where = "" if name is None else f" (in {artifact_ref(name)})"
         raise FormatError(f"{commit[:12]}{where} is not an artifact version commit, or is "
                           "missing from this repository") from None
@@ -282,23 +278,32 @@ def _tree(repo: Repository, commit: CommitId, name: str | None = None) -> pygit2
 
 def history(repo: Repository, name: str) -> list[CommitId]:
     """Every version's commit, newest first."""
-    return list(walk(repo, head(repo, name)))
+    return list(chain(repo, head(repo, name)))
 
 
-def walk(repo: Repository, commit: CommitId | None) -> Iterator[CommitId]:
-    """``commit`` and its first parents, newest first."""
-    while commit is not None:
-        yield commit
-        commit = parent(repo, commit)
+def chain(repo: Repository, commit: CommitId | None) -> Iterator[CommitId]:
+    """``commit`` and its first parents, newest first (``history.first_parents``); a broken
+    chain is a ``FormatError`` naming the commit whose parent is missing."""
+    if commit is None:
+        return
+    last = commit
+    try:
+        for last in first_parents(repo, commit):
+            yield last
+    except (FormatError, RepositoryError):
+        raise _broken(last) from None
 
 
 def parent(repo: Repository, commit: CommitId) -> CommitId | None:
     try:
-        parents = objects.parent_ids(repo, commit)
-    except (KeyError, ValueError, pygit2.GitError, FormatError, RepositoryError):
-        raise FormatError(f"{commit[:12]} is not a commit, or is missing from this repository "
-                          "(an artifact's chain of versions is broken)") from None
-    return parents[0] if parents else None
+        return objects.first_parent(repo, commit)
+    except (FormatError, RepositoryError):
+        raise _broken(commit) from None
+
+
+def _broken(commit: CommitId) -> FormatError:
+    return FormatError(f"{commit[:12]} is not a commit, or is missing from this repository "
+                       "(an artifact's chain of versions is broken)")
 
 
 def version_commit(repo: Repository, name: str, number: int) -> CommitId:
@@ -325,7 +330,7 @@ def find_version(repo: Repository, name: str, tip: CommitId, number: int) -> Com
     shortcut = _back(repo, tip, latest.version - number)
     if shortcut is not None and read_info(repo, shortcut, name).version == number:
         return shortcut
-    for commit in walk(repo, tip):
+    for commit in chain(repo, tip):
         found = read_info(repo, commit, name).version
         if found == number:
             return commit
@@ -345,7 +350,7 @@ def _back(repo: Repository, commit: CommitId, steps: int) -> CommitId | None:
 
 def numbers(repo: Repository, name: str, tip: CommitId) -> list[int]:
     """The version numbers of ``name``'s chain ending at ``tip``, newest first."""
-    return [read_info(repo, commit, name).version for commit in walk(repo, tip)]
+    return [read_info(repo, commit, name).version for commit in chain(repo, tip)]
 
 
 def _removed(repo: Repository, name: str, tip: CommitId,
@@ -394,7 +399,7 @@ def _same_content_as(repo: Repository, commit: CommitId,
     it (10,000 rows: 15 ms instead of 100). Otherwise (another pyarrow wrote it, blob names
     changed with a key rotation) the rows are compared."""
     tree = _tree(repo, commit)
-    if MANIFEST in tree and tree[MANIFEST].id == pygit2.hash(write_manifest(entries)):
+    if objects.entry_id(tree, MANIFEST) == objects.blob_id(write_manifest(entries)):
         return True
     return content_key(read_entries(repo, commit)) == content_key(entries)
 

@@ -23,7 +23,7 @@ def command() -> None:
 def install(obj: CliContext) -> None:
     """Install the pre-push hook that pushes runs and artifacts with the code
     (git config gittrack.prePush all|code|off); a hook already there is kept and run first."""
-    from gittrack.sync.hooks import install as do_install
+    from gittrack.hooks.install import install as do_install
 
     change = do_install(obj.git(recover=False))
     click.echo(printable(f"installed {change.path}"))
@@ -35,7 +35,7 @@ def install(obj: CliContext) -> None:
 @click.pass_obj
 def uninstall(obj: CliContext) -> None:
     """Remove gittrack's pre-push hook (and put back the one it chained, if any)."""
-    from gittrack.sync.hooks import uninstall as do_uninstall
+    from gittrack.hooks.install import uninstall as do_uninstall
 
     change = do_uninstall(obj.git(recover=False))
     if not change.changed:
@@ -53,7 +53,7 @@ def uninstall(obj: CliContext) -> None:
 def pre_push(obj: CliContext, remote: str | None, url: str | None) -> None:
     """Run by the pre-push hook: git gives REMOTE and URL, and the pushed refs on stdin
     (the pre-commit framework gives them in PRE_COMMIT_* variables instead)."""
-    from gittrack.sync.prepush import run_hook, strict
+    from gittrack.hooks.prepush import run_hook, strict
 
     if remote is None:
         remote, lines = _from_pre_commit()
@@ -89,7 +89,7 @@ def _from_pre_commit() -> tuple[str | None, list[str]]:
               help="Refuse files larger than this (5MB, 500KB, 1GiB, bytes).")
 def check_large_files(files: tuple[str, ...], max_size: str) -> None:
     """Refuse FILES larger than --max-size (for pre-commit): data belongs in an artifact."""
-    from gittrack.sync.largefiles import advice, parse_size, too_large
+    from gittrack.hooks.largefiles import advice, parse_size, too_large
 
     found = too_large(files, parse_size(max_size))
     for item in found:

@@ -33,8 +33,8 @@ from gittrack.crypto.keys import (
 )
 from gittrack.errors import CryptoError, GittrackError, KeyMissingError, UsageError
 from gittrack.formats.values import readable
-from gittrack.git import transport
-from gittrack.git.repo import Repository
+from gittrack.git import config
+from gittrack.git.repo import Repository, work_folder
 
 Snapshot = dict[Path, bytes | None]
 
@@ -56,7 +56,7 @@ def init(obj: CliContext, name: str | None) -> None:
     """
     repo, console = obj.git(), make_console()
     keyring = Keyring.for_repo(repo)
-    check_outside(user_identity_file(), Path(repo.workdir))
+    check_outside(user_identity_file(), Path(work_folder(repo)))
     public, path, created = init_user_identity()
     console.print(f"{'created' if created else 'using'} your identity {path} (keep it private)")
     console.print(f"your public key: {public}")
@@ -213,7 +213,7 @@ def _report_changes(console: Console, keyring: Keyring, repo: Repository,
         after = _snapshot(keyring)
         changed = [p for p in after if before[p] != after[p]]
         if changed:
-            work_tree = Path(repo.workdir)
+            work_tree = Path(work_folder(repo))
             for path in changed:
                 verb = _change_verb(before[path], after[path])
                 console.print(f"{verb} {path.relative_to(work_tree)}")
@@ -246,7 +246,7 @@ def _login_name() -> str:
 
 
 def _default_name(repo: Repository) -> str:
-    name = (transport.config_value(repo, "user.name") or "").strip()
+    name = (config.value(repo, "user.name") or "").strip()
     name = name or os.environ.get("USER", "").strip() or _login_name()
     if not name:
         raise UsageError("cannot tell your name (no git user.name, no $USER): pass --name NAME")

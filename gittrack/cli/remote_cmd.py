@@ -26,8 +26,8 @@ def setup(obj: CliContext, remote: str | None, with_push: bool, undo: bool) -> N
     refs/gittrack-remotes/REMOTE/* (read by `gittrack pull`); with --push, `git push` sends
     the current branch and refs/gittrack/* (see docs/sync.md)."""
     from gittrack.git import transport
+    from gittrack.hooks.install import install
     from gittrack.sync import remote_setup
-    from gittrack.sync.hooks import install
 
     repo = obj.git(recover=False)
     remote = remote or transport.default_remote(repo)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
 import pygit2
@@ -63,11 +62,3 @@ def _dirty(repo: pygit2.Repository) -> bool | None:
         return None
     ignored = pygit2.enums.FileStatus.IGNORED | pygit2.enums.FileStatus.CURRENT
     return any(flags & ~ignored for flags in status.values())
-
-
-_SAFE_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
-
-
-def is_valid_ref_component(name: str) -> bool:
-    """A name usable as one path component of a ref (``git check-ref-format`` rules, tightened)."""
-    return bool(_SAFE_ID.match(name)) and not name.endswith((".lock", ".")) and ".." not in name

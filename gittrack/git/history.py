@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 
 import pygit2
 
+from gittrack.git import objects
 from gittrack.types import CommitId
 
 
@@ -41,16 +43,59 @@ def descends(repo: pygit2.Repository, tip: str, ancestor: str) -> bool:
         return False
 
 
+def reaches(repo: pygit2.Repository, tip: str, commit: str) -> bool:
+    """Whether ``commit`` is ``tip`` or one of its ancestors: the one ancestry question of
+    sync and artifacts ("does the remote have it", "is this alias on the chain"). Ids come
+    from remotes and hook input, so any of them may be forged, missing, malformed or name a
+    blob: those reach nothing (``False``), never an exception."""
+    return tip == commit or descends(repo, tip, commit)
+
+
+def is_commit(repo: pygit2.Repository, sha: str | None) -> bool:
+    """Whether ``sha`` names a commit here (``False`` for anything missing or forged)."""
+    return lookup_commit(repo, sha) is not None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CommitLine:
+    """A commit as one line of ``git log --oneline``."""
+
+    sha: CommitId
+    short: str
+    subject: str
+
+
 def walk_range(
-    repo: pygit2.Repository, tip: pygit2.Commit, *, hide: pygit2.Commit, oldest_first: bool
-) -> Iterator[pygit2.Commit]:
-    """Commits reachable from ``tip`` but not from ``hide``: what ``git log hide..tip`` lists."""
+    repo: pygit2.Repository, tip: str, *, hide: str, oldest_first: bool
+) -> Iterator[CommitLine]:
+    """Commits reachable from ``tip`` but not from ``hide``: what ``git log hide..tip`` lists
+    (nothing when either is not a commit here)."""
+    new, old = lookup_commit(repo, tip), lookup_commit(repo, hide)
+    if new is None or old is None:
+        return
     order = pygit2.enums.SortMode.TOPOLOGICAL
     if oldest_first:
         order |= pygit2.enums.SortMode.REVERSE
-    walker = repo.walk(tip.id, order)
-    walker.hide(hide.id)
-    return iter(walker)
+    walker = repo.walk(new.id, order)
+    walker.hide(old.id)
+    for commit in walker:
+        yield _line(commit)
+
+
+def _line(commit: pygit2.Commit) -> CommitLine:
+    message = commit.raw_message.decode("utf-8", "replace")
+    subject = message.strip().splitlines()[0] if message.strip() else ""
+    return CommitLine(CommitId(str(commit.id)), commit.short_id, subject)
+
+
+def first_parents(repo: pygit2.Repository, tip: str) -> Iterator[CommitId]:
+    """``tip`` and its first parents, newest first: a chain of versions or of checkpoints.
+    Lazily: a commit whose parent cannot be read (missing, not a commit) raises as
+    ``objects.parent_ids`` does once the walk reaches it."""
+    commit: CommitId | None = CommitId(tip)
+    while commit is not None:
+        yield commit
+        commit = objects.first_parent(repo, commit)
 
 
 def reachable_commits(repo: pygit2.Repository, commits: Iterable[str],

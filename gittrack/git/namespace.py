@@ -3,10 +3,13 @@
 ``refs/gittrack/`` holds what is shared (runs, artifacts, aliases); the other roots are
 local bookkeeping of sync (``refs/gittrack-remotes/``, ``refs/gittrack-sync/``) or a mark on a
 remote (``refs/gittrack-meta/deleted``). Every module that builds or parses a gittrack ref name
-takes its prefix from here.
+takes its prefix from here, and every name put in a ref (a run id, an artifact or alias name)
+passes ``is_valid_ref_component``.
 """
 
 from __future__ import annotations
+
+import re
 
 from gittrack.types import RefName
 
@@ -19,9 +22,17 @@ MIRROR_ROOT = "refs/gittrack-remotes/"
 BASE_ROOT = "refs/gittrack-sync/"
 """Each alias's value at the last sync, per remote: a tombstone once pruned (local only)."""
 DELETED_MARK = RefName("refs/gittrack-meta/deleted")
+"""Set on a remote by every gittrack push that deletes refs there (docs/sync.md)."""
 EVERY = "refs/gittrack"
 """The common prefix of every root above: listing it lists all of gittrack's refs at once."""
-"""Set on a remote by every gittrack push that deletes refs there (docs/sync.md)."""
+
+_SAFE_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+
+
+def is_valid_ref_component(name: str) -> bool:
+    """A name usable as one path component of a ref (``git check-ref-format`` rules, tightened)."""
+    return bool(_SAFE_ID.match(name)) and not name.endswith((".lock", ".")) and ".." not in name
+
 
 __all__ = ["ALIASES", "ARTIFACTS", "BASE_ROOT", "DELETED_MARK", "EVERY", "MIRROR_ROOT", "ROOT",
-           "RUNS"]
+           "RUNS", "is_valid_ref_component"]

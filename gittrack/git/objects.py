@@ -11,11 +11,12 @@ import pygit2
 
 from gittrack.errors import FormatError, RepositoryError
 from gittrack.formats.values import readable
-from gittrack.git.refs import common_dir
-from gittrack.git.repo import writing
+from gittrack.git.repo import common_dir, writing
 from gittrack.types import CommitId
 
 FileContent = bytes | None  # None deletes the path from the tree
+Tree = pygit2.Tree
+"""A commit's tree as the layers above hold it, between ``commit_tree`` and ``read_file``."""
 
 
 def signature(repo: pygit2.Repository) -> pygit2.Signature:
@@ -152,6 +153,11 @@ def read_file(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> bytes | 
     except (KeyError, ValueError, pygit2.GitError):
         raise _missing(str(entry.id), path) from None
     return bytes(data)
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives a blob of ``data``, without writing it."""
+    return str(pygit2.hash(data))
 
 
 def entry_id(tree: pygit2.Tree, path: str) -> str | None:

@@ -12,7 +12,6 @@ that keep their age, and lets us unlink ours. See ``docs/decisions.md``.
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -20,8 +19,7 @@ from pathlib import Path
 import pygit2
 
 from gittrack.errors import RepositoryError
-from gittrack.git import faults
-from gittrack.git.transport import git_env
+from gittrack.git import command, faults
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -31,16 +29,9 @@ class PruneReport:
 
 
 def _git(repo: pygit2.Repository, args: Sequence[str], stdin: str | None = None) -> str:
-    command = ["git", "--git-dir", repo.path, *args]
-    try:
-        done = subprocess.run(command, input=stdin, capture_output=True, text=True,
-                              env=git_env(), check=False)
-    except OSError as exc:
-        raise RepositoryError(f"cannot run git: {exc}") from None
-    if done.returncode != 0:
-        raise RepositoryError(f"`git {' '.join(args[:2])}` failed in {repo.path}: "
-                              f"{done.stderr.strip() or 'no reason given'}")
-    return done.stdout
+    what = f"`git {' '.join(args[:2])}` in {repo.path}"
+    return command.run(repo, args, what=what, error=RepositoryError, stdin=stdin,
+                       git_dir=True).stdout
 
 
 def only_reachable_from(repo: pygit2.Repository, tips: Iterable[str]) -> list[str]:

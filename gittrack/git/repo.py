@@ -49,6 +49,17 @@ def discover(path: str | os.PathLike[str] | None = None) -> pygit2.Repository:
         raise RepositoryError(f"cannot open the git repository at {found}: {exc}") from None
 
 
+def work_tree(repo: pygit2.Repository) -> Path | None:
+    """The checked-out folder of the code, ``None`` in a bare repository."""
+    return None if repo.is_bare or repo.workdir is None else Path(repo.workdir)
+
+
+def work_folder(repo: pygit2.Repository) -> str:
+    """The work tree, else (bare) the repository's own folder: where ``git -C`` runs and a
+    path git prints relative to the repository starts."""
+    return str(repo.workdir or repo.path)
+
+
 def gittrack_dir(repo: pygit2.Repository) -> Path:
     """Local-only state (write-ahead logs, locks, caches): ``.git/gittrack/``."""
     return Path(repo.path) / "gittrack"
@@ -59,8 +70,6 @@ def every_gittrack_dir(repo: pygit2.Repository) -> list[Path]:
     worktree, ``gittrack_dir`` is that worktree's (``.git/worktrees/NAME/gittrack``), and so
     are the write-ahead logs of the runs started there, while the refs they write are shared:
     whatever asks "is this run live?" must look in all of them."""
-    from gittrack.git.refs import common_dir
-
     common = common_dir(repo)
     try:
         linked = sorted(p for p in (common / "worktrees").iterdir() if p.is_dir())
@@ -68,6 +77,17 @@ def every_gittrack_dir(repo: pygit2.Repository) -> list[Path]:
         linked = []
     found = dict.fromkeys(p.resolve() for p in (Path(repo.path), common, *linked))
     return [p / "gittrack" for p in found]
+
+
+def common_dir(repo: pygit2.Repository) -> Path:
+    """The folder shared refs live in: ``.git``, also from a linked worktree."""
+    path = Path(repo.path)
+    try:
+        # bytes: an absolute pointer names a folder that may not be UTF-8
+        pointer = os.fsdecode((path / "commondir").read_bytes().strip())
+    except OSError:
+        return path
+    return (path / pointer).resolve()
 
 
 def ensure_writable_dir(path: Path) -> Path:

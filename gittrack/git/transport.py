@@ -2,10 +2,9 @@
 
 Transport goes through ``git`` itself, not pygit2 or dulwich, so the user's credentials, SSH
 config, credential helpers and ``insteadOf`` rules apply exactly as for code, server hooks run,
-and a server-side rejection is an exit code (see ``docs/decisions.md``). Inherited ``GIT_*``
-variables are scrubbed, except those that configure transport and authentication: inside a
-git hook ``GIT_DIR``, ``GIT_INDEX_FILE`` and friends point at the *calling* repository and
-would redirect our commands (https://git-scm.com/docs/githooks).
+and a server-side rejection is an exit code (see ``docs/decisions.md``). Every command goes
+through ``command.run`` (which scrubs the inherited ``GIT_*`` variables); a failure here is a
+``TransportError`` (exit 10).
 """
 
 from __future__ import annotations
@@ -21,16 +20,10 @@ import pygit2
 
 from gittrack.errors import PushRejectedError, RepositoryError, TransportError, UsageError
 from gittrack.formats.values import readable
-from gittrack.git import namespace
-from gittrack.git.refs import common_dir
-from gittrack.urls import strip_credentials, strip_credentials_in
+from gittrack.git import command, config, namespace
+from gittrack.git.repo import Repository, common_dir
+from gittrack.urls import strip_credentials
 
-# Kept from the environment: they choose how to connect and authenticate, not which repo.
-_KEEP_EXACT = {"GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT", "GIT_ASKPASS",
-               "GIT_TERMINAL_PROMPT", "GIT_PROXY_COMMAND", "GIT_CURL_VERBOSE",
-               "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-               "GIT_COMMITTER_EMAIL", "GIT_EXEC_PATH"}
-_KEEP_PREFIXES = ("GIT_CONFIG", "GIT_TRACE", "GIT_SSL_", "GIT_HTTP_")
 # Remote helpers that run a command or use an inherited descriptor: never from an argument.
 _REFUSED_HELPERS = frozenset({"ext", "fd"})
 
@@ -45,54 +38,20 @@ class PushResult:
     reasons: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
-def git_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``base`` (default: ``os.environ``) without the ``GIT_*`` variables that name a repo."""
-    env = dict(os.environ if base is None else base)
-    for name in list(env):
-        if name.startswith("GIT_") and name not in _KEEP_EXACT \
-                and not name.startswith(_KEEP_PREFIXES):
-            del env[name]
-    return env
-
-
-def workdir(repo: pygit2.Repository) -> str:
-    return str(repo.workdir or repo.path)
-
-
-def run_git(repo: pygit2.Repository, args: Sequence[str], *, what: str,
+def run_git(repo: Repository, args: Sequence[str], *, what: str,
             check: bool = True, stdin: str | None = None,
             writes_here: bool = False) -> subprocess.CompletedProcess[str]:
-    """``git -C <repo> args``; a failure is a ``TransportError`` with git's stderr, or, for a
-    command that ``writes_here`` (a fetch), a ``RepositoryError`` when git says that this
-    repository's disk refused the write (full, read-only): the transport did its part."""
-    command = ["git", "-C", workdir(repo), *args]
-    try:
-        if stdin is None:
-            done = subprocess.run(command, capture_output=True, text=True, env=git_env(),
-                                  errors="surrogateescape",
-                                  stdin=subprocess.DEVNULL, check=False)
-        else:
-            done = subprocess.run(command, capture_output=True, text=True, env=git_env(),
-                                  errors="surrogateescape",
-                                  input=stdin, check=False)
-    except OSError as exc:
-        raise TransportError(f"{what}: cannot run git: {exc}") from None
+    """``git -C <repo> args`` for transport; a failure is a ``TransportError`` with git's
+    stderr, or, for a command that ``writes_here`` (a fetch), a ``RepositoryError`` when git
+    says that this repository's disk refused the write (full, read-only): the transport did
+    its part."""
+    done = command.run(repo, args, what=what, error=TransportError, check=False, stdin=stdin)
     if check and done.returncode != 0:
         if writes_here and _local_disk_refused(done.stderr):
             raise RepositoryError(f"{what} failed: cannot write into "
-                                  f"{common_dir(repo) / 'objects'}: {_clean(done.stderr)}")
-        raise TransportError(f"{what} failed: {_clean(done.stderr)}")
+                                  f"{common_dir(repo) / 'objects'}: {command.clean(done.stderr)}")
+        raise TransportError(f"{what} failed: {command.clean(done.stderr)}")
     return done
-
-
-def write_config(repo: pygit2.Repository, args: Sequence[str], *, what: str) -> None:
-    """``git config ARGS`` that writes this repository's config: a failure (a read-only or
-    full ``.git``, a stale ``config.lock``) is a ``RepositoryError`` naming the file — no
-    transport is involved, so it is never a ``TransportError`` (exit 10)."""
-    done = run_git(repo, ["config", *args], what=what, check=False)
-    if done.returncode != 0:
-        raise RepositoryError(f"{what}: cannot write {common_dir(repo) / 'config'}: "
-                              f"{_clean(done.stderr)}")
 
 
 # What git prints when the disk under this repository refuses a write (its strerror texts).
@@ -106,17 +65,11 @@ def _local_disk_refused(stderr: str) -> bool:
                if not line.lstrip().startswith("remote:") for reason in _DISK_REFUSED)
 
 
-def _clean(stderr: str) -> str:
-    lines = [strip_credentials_in(str(readable(line))) for line in stderr.strip().splitlines()
-             if line.strip()]
-    return "; ".join(lines[-6:]) or "git gave no reason"
-
-
-def remotes(repo: pygit2.Repository) -> list[str]:
+def remotes(repo: Repository) -> list[str]:
     return [name for name in repo.remotes.names() if name]
 
 
-def default_remote(repo: pygit2.Repository) -> str:
+def default_remote(repo: Repository) -> str:
     """The current branch's upstream remote, else ``origin``, else the only remote."""
     names = remotes(repo)
     branch = None
@@ -141,14 +94,14 @@ def default_remote(repo: pygit2.Repository) -> str:
                      "branch has no upstream: name the one to use")
 
 
-def remote_url(repo: pygit2.Repository, remote: str) -> str:
+def remote_url(repo: Repository, remote: str) -> str:
     """The remote's URL without credentials (a URL or path given as ``remote`` is itself)."""
     if remote in remotes(repo):
         return strip_credentials(configured_url(repo, remote) or remote)
     return strip_credentials(remote)
 
 
-def named_remote(repo: pygit2.Repository, remote: str) -> str:
+def named_remote(repo: Repository, remote: str) -> str:
     """``remote`` itself if it is a configured remote's name; a URL or path naming the same
     repository as a configured remote (``../r.git/``, ``file:///abs/r``, ``/abs/r.git``) is
     that remote's name (the first by name if several are), so everything known about the
@@ -202,62 +155,22 @@ def _local_path(url: str) -> str | None:
 # Names and values git keeps are bytes: a branch or remote name, or a URL, that is not UTF-8
 # reaches Python as lone surrogates (pygit2 decodes them with ``surrogateescape``) and must go
 # back to libgit2 as the same bytes, never through a strict encode (docs/decisions.md).
-def display_url(repo: pygit2.Repository, remote: str) -> str:
+def display_url(repo: Repository, remote: str) -> str:
     """``remote_url`` for messages and reports: bytes that are not UTF-8 as ``\\xNN``."""
     return str(readable(remote_url(repo, remote)))
 
 
-def upstream_remote(repo: pygit2.Repository, branch: str) -> str | None:
+def upstream_remote(repo: Repository, branch: str) -> str | None:
     """``branch.<branch>.remote``: the name of the branch's upstream remote, or ``None``."""
-    return config_value(repo, f"branch.{branch}.remote")
+    return config.value(repo, f"branch.{branch}.remote")
 
 
-def config_value(repo: pygit2.Repository, name: str) -> str | None:
-    """The git config value ``name`` (``None``: unset or a valueless flag), bytes that are not
-    UTF-8 in the name or the value kept as ``surrogateescape`` text."""
-    key = name.encode("utf-8", "surrogateescape")
-    try:
-        value = repo.config[key]
-    except KeyError:
-        return None
-    except UnicodeDecodeError:  # pygit2 decodes the entry strictly: ask git for the bytes
-        value = next(iter(_config_git(repo, key)), None)
-    except (pygit2.GitError, ValueError):  # a name git's config cannot hold: not set
-        return None
-    return None if value is None else str(value)
-
-
-def config_values(repo: pygit2.Repository, name: str) -> list[str]:
-    """Every value of the git config multivar ``name`` (a remote's refspecs), as
-    ``config_value`` keeps bytes that are not UTF-8."""
-    key = name.encode("utf-8", "surrogateescape")
-    try:
-        return [str(v) for v in repo.config.get_multivar(key) if v is not None]
-    except UnicodeDecodeError:
-        return _config_git(repo, key, b"--get-all")
-    except (KeyError, ValueError, pygit2.GitError):
-        return []
-
-
-def _config_git(repo: pygit2.Repository, key: bytes, how: bytes = b"--get") -> list[str]:
-    """``git config --get[-all] key``: the values' bytes kept as ``surrogateescape`` text."""
-    command = [b"git", b"-C", os.fsencode(workdir(repo)), b"config", how, b"--", key]
-    try:
-        done = subprocess.run(command, capture_output=True, env=git_env(), check=False,
-                              stdin=subprocess.DEVNULL)
-    except OSError:
-        return []
-    if done.returncode != 0:
-        return []
-    return done.stdout.decode("utf-8", "surrogateescape").splitlines()
-
-
-def configured_url(repo: pygit2.Repository, name: str) -> str | None:
+def configured_url(repo: Repository, name: str) -> str | None:
     """The URL of the remote ``name`` (found by name: ``remotes[name]`` encodes it strictly)."""
     return next((remote.url for remote in repo.remotes if remote.name == name), None)
 
 
-def check_remote(repo: pygit2.Repository, remote: str) -> str:
+def check_remote(repo: Repository, remote: str) -> str:
     """``remote`` if it is a configured remote, a URL or an existing path; else UsageError."""
     positional(remote)
     if remote in remotes(repo) or "://" in remote or Path(remote).exists() or (
@@ -284,7 +197,7 @@ def positional(remote: str) -> str:
     return remote
 
 
-def ls_remote(repo: pygit2.Repository, remote: str, prefix: str = namespace.ROOT,
+def ls_remote(repo: Repository, remote: str, prefix: str = namespace.ROOT,
               also: Sequence[str] = ()) -> dict[str, str]:
     """The remote's refs under ``prefix`` and those named in ``also``: ref name → commit id
     (one round trip)."""
@@ -298,7 +211,7 @@ def ls_remote(repo: pygit2.Repository, remote: str, prefix: str = namespace.ROOT
     return found
 
 
-def fetch(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
+def fetch(repo: Repository, remote: str, refspecs: Sequence[str], *,
           prune: bool = False) -> None:
     """``git fetch`` of ``refspecs`` only: no tags, no FETCH_HEAD, no configured refspecs."""
     args = ["fetch", "--no-tags", "--no-write-fetch-head", "--quiet"]
@@ -308,7 +221,7 @@ def fetch(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
             what=f"fetching from {display_url(repo, remote)}", writes_here=True)
 
 
-def fetch_objects(repo: pygit2.Repository, remote: str, commits: Sequence[str]) -> None:
+def fetch_objects(repo: Repository, remote: str, commits: Sequence[str]) -> None:
     """``git fetch`` of ``commits`` (ref tips ``ls_remote`` showed) and everything they reach,
     writing no ref: the caller writes them all at once (``refs.update_refs``).
 
@@ -322,7 +235,7 @@ def fetch_objects(repo: pygit2.Repository, remote: str, commits: Sequence[str]) 
                 what=f"fetching from {display_url(repo, remote)}", writes_here=True)
 
 
-def push(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
+def push(repo: Repository, remote: str, refspecs: Sequence[str], *,
          atomic: bool = True, check: bool = True, no_verify: bool = False,
          leases: Mapping[str, str | None] | None = None) -> PushResult:
     """One ``git push --porcelain`` of exactly ``refspecs`` (``:ref`` deletes ``ref``).
@@ -353,7 +266,7 @@ def push(repo: pygit2.Repository, remote: str, refspecs: Sequence[str], *,
                    check=False)
     result = parse_porcelain(done.stdout)
     if done.returncode != 0 and not (result.rejected or result.updated or result.up_to_date):
-        raise TransportError(f"pushing to {url} failed: {_clean(done.stderr)}")
+        raise TransportError(f"pushing to {url} failed: {command.clean(done.stderr)}")
     if check and (result.rejected or done.returncode != 0):
         raise PushRejectedError(_rejection(url, result, done.stderr), result.rejected)
     return result

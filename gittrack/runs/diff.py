@@ -14,11 +14,9 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-import pygit2
-
 from gittrack.formats.display import flatten, is_number
 from gittrack.formats.table import SYSTEM_COLUMNS
-from gittrack.git.history import lookup_commit, walk_range
+from gittrack.git.history import CommitLine, is_commit, walk_range
 from gittrack.git.repo import Repository
 from gittrack.runs.view import RunView
 
@@ -304,21 +302,18 @@ def code_range(repo: Repository, a: str | None, b: str | None) -> CodeRange:
     """The commits between two code commits (``git log --reverse a..b``), capped."""
     if a is not None and a == b:
         return CodeRange(a, b, "same")
-    old, new = lookup_commit(repo, a), lookup_commit(repo, b)
-    if old is None or new is None:
+    if a is None or b is None or not is_commit(repo, a) or not is_commit(repo, b):
         return CodeRange(a, b, "unknown")
     listed: list[CodeCommit] = []
     more = 0
-    for commit in walk_range(repo, new, hide=old, oldest_first=True):
+    for commit in walk_range(repo, b, hide=a, oldest_first=True):
         if len(listed) < MAX_COMMITS:
             listed.append(_describe(commit))
         else:
             more += 1
-    behind = sum(1 for _ in walk_range(repo, old, hide=new, oldest_first=False))
+    behind = sum(1 for _ in walk_range(repo, a, hide=b, oldest_first=False))
     return CodeRange(a, b, "compared", tuple(listed), more, behind)
 
 
-def _describe(commit: pygit2.Commit) -> CodeCommit:
-    message = commit.raw_message.decode("utf-8", "replace")
-    subject = message.strip().splitlines()[0] if message.strip() else ""
-    return CodeCommit(sha=str(commit.id), short=commit.short_id, subject=subject)
+def _describe(commit: CommitLine) -> CodeCommit:
+    return CodeCommit(sha=commit.sha, short=commit.short, subject=commit.subject)

@@ -13,7 +13,7 @@ import time
 from typing import TypeGuard
 
 from gittrack.errors import InvalidKeyError
-from gittrack.git.codestate import is_valid_ref_component
+from gittrack.git.namespace import is_valid_ref_component
 from gittrack.runs import layout
 from gittrack.types import RunId
 

@@ -6,7 +6,6 @@ from gittrack.git import namespace
 from gittrack.types import RefName, RunId
 
 FORMAT = 1
-RUNS_PREFIX = namespace.RUNS
 
 RUN_YAML = "run.yaml"
 CONFIG_YAML = "config.yaml"
@@ -17,7 +16,7 @@ HISTOGRAMS_DIR = "histograms"
 
 
 def run_ref(run_id: RunId) -> RefName:
-    return RefName(RUNS_PREFIX + run_id)
+    return RefName(namespace.RUNS + run_id)
 
 
 def chunk_name(directory: str, number: int) -> str:
@@ -28,3 +27,8 @@ def chunk_name(directory: str, number: int) -> str:
 def chunk_number(filename: str) -> int | None:
     stem, _, ext = filename.partition(".")
     return int(stem) if ext == "parquet" and stem.isdigit() else None
+
+
+RUNS_PREFIX = namespace.RUNS
+"""Still read as ``layout.RUNS_PREFIX`` by sync/delete (another step of issue 9): new code uses
+``namespace.RUNS``."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from gittrack.errors import AmbiguousNameError, FormatError, NotFoundError
+from gittrack.git import namespace
 from gittrack.git.repo import Repository
-from gittrack.runs import ids, layout, store
+from gittrack.runs import ids, store
 from gittrack.runs.view import RunView, all_runs, warn_unreadable
 from gittrack.types import RunId
 
@@ -16,13 +17,13 @@ def resolve_run(repo: Repository, spec: str, *, invalid_ok: bool = False) -> Run
     and only with ``invalid_ok`` (commands that delete it, without reading it); otherwise a
     ``FormatError`` says how to delete it."""
     runs, invalid = store.runs_and_invalid(repo)
-    for exact in dict.fromkeys((spec, spec.removeprefix(layout.RUNS_PREFIX))):
+    for exact in dict.fromkeys((spec, spec.removeprefix(namespace.RUNS))):
         if exact in invalid:
             if not invalid_ok:
                 raise FormatError(ids.invalid_run_message(exact))
             return RunView(repo, RunId(exact), invalid[RunId(exact)])
     spec = spec.strip()
-    spec = spec.removeprefix(layout.RUNS_PREFIX)
+    spec = spec.removeprefix(namespace.RUNS)
     if spec in runs:
         return RunView(repo, RunId(spec), runs[RunId(spec)])
     lowered = spec.lower()

@@ -9,7 +9,13 @@ from typing import Any
 from gittrack.errors import NotFoundError, RepositoryError, RunExistsError, RunLockedError
 from gittrack.formats.values import check_document, check_label, entry_bytes, readable, to_plain
 from gittrack.git import codestate
-from gittrack.git.repo import Repository, enable_fsync, ensure_writable_dir, gittrack_dir
+from gittrack.git.repo import (
+    Repository,
+    enable_fsync,
+    ensure_writable_dir,
+    gittrack_dir,
+    work_folder,
+)
 from gittrack.runs import layout, store
 from gittrack.runs.ids import check_run_id, new_run_id
 from gittrack.runs.info import RunInfo
@@ -137,6 +143,6 @@ def _default_project(repo: Repository) -> str:
     """The repository's folder name, as W&B defaults to the script's folder."""
     from pathlib import Path
 
-    base = Path(repo.workdir) if repo.workdir else Path(repo.path)
+    base = Path(work_folder(repo))
     name = readable(base.resolve().name)
     return name.removesuffix(".git") or "default"

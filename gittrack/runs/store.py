@@ -7,11 +7,9 @@ import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-import pygit2
-
 from gittrack.errors import FormatError, GittrackError
 from gittrack.formats import table, yamlio
-from gittrack.git import objects, refs
+from gittrack.git import namespace, objects, refs
 from gittrack.git.repo import Repository
 from gittrack.runs import ids, layout
 from gittrack.runs.info import RunInfo
@@ -66,8 +64,8 @@ def runs_and_invalid(
     """``list_runs`` and ``invalid_runs`` from one listing of the refs."""
     valid: dict[RunId, CommitId] = {}
     invalid: dict[RunId, CommitId] = {}
-    for name, commit in refs.list_refs(repo, layout.RUNS_PREFIX).items():
-        run_id = name[len(layout.RUNS_PREFIX):]
+    for name, commit in refs.list_refs(repo, namespace.RUNS).items():
+        run_id = name[len(namespace.RUNS):]
         (valid if ids.is_valid_run_id(run_id) else invalid)[RunId(run_id)] = commit
     return valid, invalid
 
@@ -76,14 +74,14 @@ def head(repo: Repository, run_id: RunId) -> CommitId | None:
     return refs.get_ref(repo, RefName(layout.run_ref(run_id)))
 
 
-def _yaml(repo: Repository, tree: pygit2.Tree, path: str, commit: str) -> Any:
+def _yaml(repo: Repository, tree: objects.Tree, path: str, commit: str) -> Any:
     raw = objects.read_file(repo, tree, path)
     if raw is None:
         return None
     return yamlio.load(raw, what=f"{path} of commit {commit[:12]}")
 
 
-def _mapping(repo: Repository, tree: pygit2.Tree, path: str, commit: str) -> dict[str, Any]:
+def _mapping(repo: Repository, tree: objects.Tree, path: str, commit: str) -> dict[str, Any]:
     data = _yaml(repo, tree, path, commit)
     if data is None:
         return {}

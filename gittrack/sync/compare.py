@@ -17,7 +17,8 @@ from gittrack.git import history, namespace
 from gittrack.git.repo import Repository
 from gittrack.types import CommitId
 
-ALIASES = namespace.ALIASES
+# Still read as ``compare.ARTIFACTS`` by the rewrite advice (cli/sync_render, sync/advice after
+# another step of issue 9): new code uses ``namespace.ARTIFACTS``.
 ARTIFACTS = namespace.ARTIFACTS
 
 
@@ -51,9 +52,9 @@ def local_changes(repo: Repository, ref: str, local: str, last_seen: str) -> boo
     of a run or artifact that it does not reach, or an alias moved since."""
     if local == last_seen:
         return False
-    if ref.startswith(ALIASES) or not history.exists(repo, last_seen):
+    if ref.startswith(namespace.ALIASES) or not history.exists(repo, last_seen):
         return True
-    return not history.descends(repo, last_seen, local)
+    return not history.reaches(repo, last_seen, local)
 
 
 def _standing(repo: Repository, ref: str, local: str | None, remote: str | None,
@@ -64,16 +65,16 @@ def _standing(repo: Repository, ref: str, local: str | None, remote: str | None,
         return Standing.LOCAL_ONLY if last_seen is None else Standing.DELETED
     if local is None:
         return Standing.REMOTE_ONLY
-    if ref.startswith(ALIASES):
+    if ref.startswith(namespace.ALIASES):
         if remote == last_seen:
             return Standing.AHEAD
         return Standing.BEHIND if local == last_seen else Standing.DIVERGED
     if not history.exists(repo, remote):
         # Objects we have not fetched: the remote moved on; a pull tells ahead from diverged.
         return Standing.BEHIND if last_seen == local else Standing.DIVERGED
-    if history.descends(repo, local, remote):
+    if history.reaches(repo, local, remote):
         return Standing.AHEAD
-    if history.descends(repo, remote, local):
+    if history.reaches(repo, remote, local):
         return Standing.BEHIND
     return Standing.DIVERGED
 
@@ -91,4 +92,4 @@ def kind_and_name(ref: str) -> str:
 
 def is_artifact(ref: str) -> bool:
     """An artifact or alias ref: the ones whose commits name blobs."""
-    return ref.startswith((ARTIFACTS, ALIASES))
+    return ref.startswith((namespace.ARTIFACTS, namespace.ALIASES))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from gittrack.errors import RepositoryError
 from gittrack.git import refs
-from gittrack.git.repo import Repository, ensure_writable_dir
+from gittrack.git.repo import Repository, common_dir, ensure_writable_dir
 
 
 @contextlib.contextmanager
@@ -33,7 +33,7 @@ def write_refs(repo: Repository, updates: Sequence[refs.RefUpdate],
                outcome: str = "no ref was changed") -> tuple[refs.RefUpdate, ...]:
     """``refs.update_refs`` (one transaction: all or none), its ``OSError`` a
     ``RepositoryError`` naming ``packed-refs``."""
-    with repository_io(refs.common_dir(repo) / "packed-refs", outcome):
+    with repository_io(common_dir(repo) / "packed-refs", outcome):
         return refs.update_refs(repo, updates)
 
 
@@ -42,6 +42,6 @@ def check_writable(repo: Repository, before: str) -> None:
     this process cannot write (read-only file system, permissions): the two sides would
     otherwise be left apart."""
     try:
-        ensure_writable_dir(refs.common_dir(repo) / "gittrack")
+        ensure_writable_dir(common_dir(repo) / "gittrack")
     except RepositoryError as exc:
         raise RepositoryError(f"{exc}; nothing was changed {before}") from None

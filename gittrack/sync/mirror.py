@@ -10,7 +10,7 @@ changed and deleting those the remote no longer has (``refs.update_refs``). Besi
 ``.git/gittrack/mirrors/<remote>.url`` (shared by all worktrees, as the refs are) records which
 URL the mirror describes: a mirror of another URL (the remote was pointed elsewhere) says
 nothing about deletions, and neither does a remote left with no runs or artifacts, unless it
-carries ``DELETED_MARK`` (gittrack deleted refs there: its last run was purged).
+carries ``namespace.DELETED_MARK`` (gittrack deleted refs there: its last run was purged).
 """
 
 from __future__ import annotations
@@ -22,25 +22,28 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from gittrack.errors import TransportError
-from gittrack.git import namespace, objects, refs, transport
-from gittrack.git.repo import Repository
+from gittrack.git import history, namespace, objects, refs, transport
+from gittrack.git.repo import Repository, common_dir
 from gittrack.sync import localio
 from gittrack.types import CommitId, RefName
 
+# Aliases move anywhere, so "who moved it" needs the value both sides agreed on at the last
+# push or pull (a fetch alone must not change it): kept apart from the mirror, under
+# ``namespace.BASE_ROOT``. A run or artifact the remote deleted while this clone keeps it (it
+# has local changes) leaves its last value there too, once its mirror ref is pruned: a
+# tombstone, so later syncs still know.
+# ``namespace.DELETED_MARK`` is written on the remote by every gittrack push that deletes refs
+# there (rm --remote, purge, artifact rm): "refs were deleted here". A remote left with no run
+# or artifact is trusted to have had them deleted only if it carries this mark; one without it
+# (emptied by hand, or replaced by a new repository at the same URL) says nothing about
+# deletions. Outside ``namespace.ROOT``, so nothing that lists runs, artifacts or aliases sees it.
+
+# Names still read as ``mirror.X`` by sync/pull, push, delete and gc (files of other steps of
+# issue 9): new code uses ``namespace`` directly.
 LOCAL_ROOT = namespace.ROOT
 MIRROR_ROOT = namespace.MIRROR_ROOT
-# Aliases move anywhere, so "who moved it" needs the value both sides agreed on at the last
-# push or pull (a fetch alone must not change it): kept apart from the mirror. A run or
-# artifact the remote deleted while this clone keeps it (it has local changes) leaves its last
-# value there too, once its mirror ref is pruned: a tombstone, so later syncs still know.
 BASE_ROOT = namespace.BASE_ROOT
 ALIASES = namespace.ALIASES
-# Written on the remote by every gittrack push that deletes refs there (rm --remote, purge,
-# artifact rm): "refs were deleted here". A remote left with no run or artifact is trusted
-# to have had them deleted only if it carries this mark; one without it (emptied by hand, or
-# replaced by a new repository at the same URL) says nothing about deletions. Outside
-# ``LOCAL_ROOT``, so nothing that lists runs, artifacts or aliases ever sees it.
-DELETED_MARK = namespace.DELETED_MARK
 _SAFE = re.compile(r"\A[A-Za-z0-9._-]+\Z")
 _ATTEMPTS = 3
 
@@ -53,13 +56,14 @@ class Snapshot:
     local: dict[str, CommitId]
     mirrored: dict[str, CommitId]
     agreed: dict[str, CommitId]
-    """``BASE_ROOT``: aliases' agreed values, and tombstones of deleted runs and artifacts."""
+    """``namespace.BASE_ROOT``: aliases' agreed values, and tombstones of deleted runs and
+    artifacts."""
 
     def last_seen(self) -> dict[str, CommitId]:
         """What each ref was on the remote when we last looked: the mirror (or a tombstone),
         and for aliases the value agreed on at the last push or pull."""
         return {**self.agreed,
-                **{r: s for r, s in self.mirrored.items() if not r.startswith(ALIASES)}}
+                **{r: s for r, s in self.mirrored.items() if not r.startswith(namespace.ALIASES)}}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -71,7 +75,7 @@ class Refreshed:
     """The remote's refs now (and the mirror's, once ``updates`` are written)."""
     trusted: bool
     """The mirror described this remote before (same URL, and the remote still has runs or
-    artifacts, or carries ``DELETED_MARK``): a ref it had that is gone now was deleted
+    artifacts, or carries ``namespace.DELETED_MARK``): a ref it had that is gone now was deleted
     there."""
     updates: list[refs.RefUpdate] = dataclasses.field(default_factory=list)
     """The mirror's changes, tombstones included."""
@@ -94,35 +98,35 @@ def mirror_url(repo: Repository, remote: str) -> str:
 
 
 def mirror_prefix(key: str) -> str:
-    return f"{MIRROR_ROOT}{key}/"
+    return f"{namespace.MIRROR_ROOT}{key}/"
 
 
 def to_mirror(key: str, ref: str) -> RefName:
     """``refs/gittrack/runs/x`` → ``refs/gittrack-remotes/<key>/runs/x``."""
-    return RefName(mirror_prefix(key) + ref[len(LOCAL_ROOT):])
+    return RefName(mirror_prefix(key) + ref[len(namespace.ROOT):])
 
 
 def _to_base(key: str, ref: str) -> RefName:
-    return RefName(f"{BASE_ROOT}{key}/{ref[len(LOCAL_ROOT):]}")
+    return RefName(f"{namespace.BASE_ROOT}{key}/{ref[len(namespace.ROOT):]}")
 
 
 def fetch_refspec(key: str) -> str:
-    return f"+{LOCAL_ROOT}*:{mirror_prefix(key)}*"
+    return f"+{namespace.ROOT}*:{mirror_prefix(key)}*"
 
 
 def snapshot(repo: Repository, key: str) -> Snapshot:
     every = refs.list_refs(repo, namespace.EVERY)  # all three roots start so
-    mirror, base = mirror_prefix(key), f"{BASE_ROOT}{key}/"
+    mirror, base = mirror_prefix(key), f"{namespace.BASE_ROOT}{key}/"
     local: dict[str, CommitId] = {}
     mirrored: dict[str, CommitId] = {}
     agreed: dict[str, CommitId] = {}
     for name, sha in every.items():
-        if name.startswith(LOCAL_ROOT):
+        if name.startswith(namespace.ROOT):
             local[name] = sha
         elif name.startswith(mirror):
-            mirrored[LOCAL_ROOT + name[len(mirror):]] = sha
+            mirrored[namespace.ROOT + name[len(mirror):]] = sha
         elif name.startswith(base):
-            agreed[LOCAL_ROOT + name[len(base):]] = sha
+            agreed[namespace.ROOT + name[len(base):]] = sha
     return Snapshot(local, mirrored, agreed)
 
 
@@ -152,12 +156,12 @@ def look(repo: Repository, remote: str) -> Refreshed:
     for ref, sha in before.mirrored.items():
         if ref not in after:
             updates.append(refs.RefUpdate(to_mirror(key, ref), None, checked=False))
-            if trusted and ref in before.local and not ref.startswith(ALIASES):
+            if trusted and ref in before.local and not ref.startswith(namespace.ALIASES):
                 updates.append(refs.RefUpdate(_to_base(key, ref), sha, checked=False))
     # Tombstones of refs back on the remote go; untrusted, so does every agreed value and
     # tombstone of a ref the remote lacks (they describe another remote).
     updates += [refs.RefUpdate(_to_base(key, ref), None, checked=False)
-                for ref in before.agreed if (ref in after and not ref.startswith(ALIASES))
+                for ref in before.agreed if (ref in after and not ref.startswith(namespace.ALIASES))
                 or (not trusted and ref not in after)]
     return Refreshed(key, url, before, after, trusted, updates)
 
@@ -185,7 +189,7 @@ def trusts(repo: Repository, key: str, url: str, mirrored: Mapping[str, str],
            there: Mapping[str, str], marked: bool) -> bool:
     """Whether a ref in ``mirrored`` (the mirror before) and not in ``there`` (the remote now)
     was deleted on the remote: the mirror is of this URL, and the remote is not empty or is
-    ``marked`` (it carries ``DELETED_MARK``: gittrack deleted refs there). An empty remote
+    ``marked`` (it carries ``namespace.DELETED_MARK``: gittrack deleted refs there). An empty remote
     without the mark was more likely replaced or emptied by hand than had every run deleted."""
     return _recorded_url(repo, key) == url and bool(there or marked or not mirrored)
 
@@ -204,27 +208,27 @@ def known_elsewhere(repo: Repository, key: str, marked: bool) -> dict[str, Commi
         return {}
     found: dict[str, CommitId] = {}
     for name, sha in refs.list_refs(repo, namespace.EVERY).items():
-        for root in (MIRROR_ROOT, BASE_ROOT):
+        for root in (namespace.MIRROR_ROOT, namespace.BASE_ROOT):
             other, _, rest = name[len(root):].partition("/")
             if name.startswith(root) and other != key and rest:
-                found.setdefault(LOCAL_ROOT + rest, sha)
+                found.setdefault(namespace.ROOT + rest, sha)
     return found
 
 
 def remote_refs(repo: Repository, remote: str) -> tuple[dict[str, str], bool]:
-    """The remote's refs under ``LOCAL_ROOT``, and whether it carries ``DELETED_MARK``: one
-    ``ls-remote``."""
-    there = transport.ls_remote(repo, remote, LOCAL_ROOT, also=[DELETED_MARK])
-    marked = there.pop(DELETED_MARK, None) is not None
+    """The remote's refs under ``namespace.ROOT``, and whether it carries
+    ``namespace.DELETED_MARK``: one ``ls-remote``."""
+    there = transport.ls_remote(repo, remote, namespace.ROOT, also=[namespace.DELETED_MARK])
+    marked = there.pop(namespace.DELETED_MARK, None) is not None
     return there, marked
 
 
 def deletion_mark(repo: Repository) -> str:
-    """A refspec setting ``DELETED_MARK`` on a remote (forced: any value will do; only its
+    """A refspec setting ``namespace.DELETED_MARK`` on a remote (forced: any value will do; only its
     presence is read). The commit names nothing deleted, so a purge leaves no trace in it."""
     tree = objects.write_tree(repo, None, {})
     mark = objects.commit(repo, tree, [], "gittrack: refs were deleted on this remote\n")
-    return f"+{mark}:{DELETED_MARK}"
+    return f"+{mark}:{namespace.DELETED_MARK}"
 
 
 def _fetch_tips(repo: Repository, remote: str,
@@ -242,7 +246,7 @@ def _fetch_tips(repo: Repository, remote: str,
             if attempt + 1 == _ATTEMPTS or remote_refs(repo, remote)[0] == there:
                 raise
             continue
-        if all(sha in repo for sha in need):
+        if all(history.exists(repo, sha) for sha in need):
             return there, marked
     raise TransportError(f"the refs of {transport.display_url(repo, remote)} kept moving "
                          "while they were fetched; try again")
@@ -255,7 +259,7 @@ def record_updates(key: str, changes: Iterable[tuple[str, str | None]],
     out = []
     for ref, sha in changes:
         out.append(refs.RefUpdate(to_mirror(key, ref), _commit(sha), checked=False))
-        if ref.startswith(ALIASES):
+        if ref.startswith(namespace.ALIASES):
             out.append(refs.RefUpdate(_to_base(key, ref), _commit(sha), checked=False))
         elif ref in agreed:
             out.append(refs.RefUpdate(_to_base(key, ref), None, checked=False))
@@ -272,7 +276,7 @@ def agree_updates(key: str, changes: Iterable[tuple[str, str | None]],
     """Both sides hold ``sha`` for ``ref`` now (after a pull): aliases whose agreed value
     changes."""
     return [refs.RefUpdate(_to_base(key, ref), _commit(sha), checked=False)
-            for ref, sha in changes if ref.startswith(ALIASES) and agreed.get(ref) != sha]
+            for ref, sha in changes if ref.startswith(namespace.ALIASES) and agreed.get(ref) != sha]
 
 
 def remember_url(repo: Repository, key: str, url: str) -> None:
@@ -306,7 +310,7 @@ def _url_file(repo: Repository, key: str) -> Path:
     """In the common git folder, as the mirror refs it describes: from a linked worktree,
     ``gittrack_dir`` is that worktree's, and a pull there found no record, took the mirror
     for another URL's and dropped every tombstone."""
-    return refs.common_dir(repo) / "gittrack" / "mirrors" / f"{key}.url"
+    return common_dir(repo) / "gittrack" / "mirrors" / f"{key}.url"
 
 
 def _commit(sha: str | None) -> CommitId | None:

@@ -36,8 +36,8 @@ from gittrack.artifacts.project import open_storage
 from gittrack.artifacts.reachability import manifest_entries
 from gittrack.artifacts.storage import ArtifactStorage
 from gittrack.errors import GittrackError, GittrackWarning, RepositoryError
-from gittrack.git import faults, prune, refs, transport
-from gittrack.git.repo import Repository
+from gittrack.git import faults, prune, transport
+from gittrack.git.repo import Repository, common_dir
 from gittrack.runs import index, store
 from gittrack.runs.lineage import artifact_specs
 from gittrack.runs.view import RunView, all_runs
@@ -229,7 +229,7 @@ def _free(repo: Repository, storage: ArtifactStorage,
 def _journal_dir(repo: Repository) -> Path:
     """In the common git folder, with the refs it is about: a purge interrupted in one
     worktree is finished from any."""
-    return refs.common_dir(repo) / "gittrack" / "purges"
+    return common_dir(repo) / "gittrack" / "purges"
 
 
 @contextlib.contextmanager

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from gittrack.errors import UsageError
 from gittrack.formats.values import readable
-from gittrack.git import transport
+from gittrack.git import config, namespace, transport
 from gittrack.git.repo import Repository
-from gittrack.sync.mirror import LOCAL_ROOT, fetch_refspec, mirror_key
+from gittrack.sync.mirror import fetch_refspec, mirror_key
 
-PUSH_REFSPECS = ("HEAD", f"{LOCAL_ROOT}*:{LOCAL_ROOT}*")
+PUSH_REFSPECS = ("HEAD", f"{namespace.ROOT}*:{namespace.ROOT}*")
 
 
 def refspecs(repo: Repository, remote: str, *, push: bool) -> dict[str, list[str]]:
@@ -34,7 +34,7 @@ def refspecs(repo: Repository, remote: str, *, push: bool) -> dict[str, list[str
 
 
 def _values(repo: Repository, key: str) -> list[str]:
-    return transport.config_values(repo, key)
+    return config.values(repo, key)
 
 
 def setup(repo: Repository, remote: str, *, push: bool) -> list[str]:
@@ -45,7 +45,7 @@ def setup(repo: Repository, remote: str, *, push: bool) -> list[str]:
         present = _values(repo, key)
         for value in values:
             if value not in present:
-                transport.write_config(repo, ["--add", "--", key, value],
+                config.write(repo, ["--add", "--", key, value],
                                        what=f"setting {key}")
                 added.append(readable(f"{key} = {value}"))  # a name that is not UTF-8: \xNN
     return added
@@ -58,7 +58,7 @@ def undo(repo: Repository, remote: str) -> list[str]:
         key = f"remote.{remote}.{kind}"
         for value in values:
             if value in _values(repo, key):
-                transport.write_config(repo, ["--fixed-value", "--unset-all", "--", key, value],
+                config.write(repo, ["--fixed-value", "--unset-all", "--", key, value],
                                        what=f"unsetting {key}")
                 removed.append(readable(f"{key} = {value}"))
     return removed

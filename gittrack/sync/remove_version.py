@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from gittrack.artifacts import aliases, versions
 from gittrack.artifacts.rewrite import Removal, plan_removal
 from gittrack.errors import ConflictError, NotFoundError
-from gittrack.git import history, refs, transport
+from gittrack.git import history, namespace, refs, transport
 from gittrack.git.repo import Repository
 from gittrack.sync import mirror
 from gittrack.sync.delete import DeleteReport, RefChange, apply
@@ -63,7 +63,7 @@ def remove_version(repo: Repository, name: str, number: int, *,
     report = apply(repo, changes, remote=remote, remote_changes=remote_changes)
     removed = [side.removed for side in (here, there) if side is not None]
     gone = {c.ref.rpartition("/")[2] for c in [*changes, *(remote_changes or [])]
-            if c.new is None and c.ref.startswith(aliases.ALIASES_PREFIX)}
+            if c.new is None and c.ref.startswith(namespace.ALIASES)}
     report = dataclasses.replace(
         report, elsewhere=tuple(sorted({*report.elsewhere, *_elsewhere(repo, name, removed)})))
     return VersionRemovalReport(f"{name}:v{number}", here, there, tuple(sorted(gone)), report)
@@ -104,9 +104,9 @@ def _remote_plan(repo: Repository, name: str, number: int, remote: str,
     transport.check_remote(repo, remote)
     listing = {RefName(r): CommitId(s) for r, s in transport.ls_remote(repo, remote).items()}
     tip = listing.get(versions.artifact_ref(name))
-    if tip is not None and tip not in repo:
+    if tip is not None and not history.exists(repo, tip):
         mirror.fetch_mirror(repo, remote)  # its chain, to rewrite it here
-        if tip not in repo:
+        if not history.exists(repo, tip):
             raise ConflictError(f"artifact {name} moved on {remote} while we looked; try again")
     there, _ = _plan(repo, name, tip, number)
     prefix = aliases.alias_ref(name, "")
@@ -120,11 +120,11 @@ def _elsewhere(repo: Repository, name: str, removed: list[CommitId]) -> set[str]
     """Remotes whose mirror here still reaches a removed version: it is still on them."""
     present = [c for c in removed if history.exists(repo, c)]
     found: set[str] = set()
-    for ref, sha in refs.list_refs(repo, mirror.MIRROR_ROOT).items():
-        key, _, rest = ref[len(mirror.MIRROR_ROOT):].partition("/")
+    for ref, sha in refs.list_refs(repo, namespace.MIRROR_ROOT).items():
+        key, _, rest = ref[len(namespace.MIRROR_ROOT):].partition("/")
         if rest != f"artifacts/{name}" and not rest.startswith(f"aliases/{name}/"):
             continue
-        if any(sha == c or history.descends(repo, sha, c) for c in present):
+        if any(history.reaches(repo, sha, c) for c in present):
             found.add(key)
     return found
 

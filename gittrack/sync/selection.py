@@ -5,20 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from gittrack.artifacts.aliases import ALIASES_PREFIX, parse_spec
-from gittrack.artifacts.versions import ARTIFACTS_PREFIX
+from gittrack.artifacts.aliases import parse_spec
 from gittrack.errors import GittrackError
-from gittrack.git import refs
+from gittrack.git import namespace, refs
 from gittrack.git.repo import Repository
 from gittrack.runs import layout
 from gittrack.runs.lineage import ROLES, artifact_specs
 from gittrack.runs.resolve import resolve_run
-from gittrack.sync.mirror import LOCAL_ROOT
 from gittrack.types import CommitId
 
 
 def local_refs(repo: Repository) -> dict[str, CommitId]:
-    return {str(ref): sha for ref, sha in refs.list_refs(repo, LOCAL_ROOT).items()}
+    return {str(ref): sha for ref, sha in refs.list_refs(repo, namespace.ROOT).items()}
 
 
 def select(repo: Repository, run_specs: Sequence[str],
@@ -45,8 +43,8 @@ def select(repo: Repository, run_specs: Sequence[str],
 
 def _artifact_of(ref: str) -> str | None:
     """The artifact an artifact or alias ref belongs to."""
-    if ref.startswith(ARTIFACTS_PREFIX):
-        return ref[len(ARTIFACTS_PREFIX):]
-    if ref.startswith(ALIASES_PREFIX):
-        return ref[len(ALIASES_PREFIX):].rpartition("/")[0]
+    if ref.startswith(namespace.ARTIFACTS):
+        return ref[len(namespace.ARTIFACTS):]
+    if ref.startswith(namespace.ALIASES):
+        return ref[len(namespace.ALIASES):].rpartition("/")[0]
     return None

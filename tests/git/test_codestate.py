@@ -6,7 +6,8 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from gittrack.git.codestate import code_state, is_valid_ref_component
+from gittrack.git.codestate import code_state
+from gittrack.git.namespace import is_valid_ref_component
 from tests.conftest import git, make_repo
 
 

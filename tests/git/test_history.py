@@ -32,6 +32,17 @@ def test_descends_and_exists_over_hostile_ids(repo: Path) -> None:
     assert not history.exists(r, missing) and not history.exists(r, "zz")
 
 
+def test_reaches_is_ancestry_with_the_tip_included_and_forged_ids_reach_nothing(
+        repo: Path) -> None:
+    r = pygit2.Repository(str(repo))
+    a, b, c = _chain(r, 3)
+    blob = str(r.create_blob(b"not a commit"))
+    assert history.reaches(r, c, a) and history.reaches(r, c, c) and history.reaches(r, b, a)
+    assert not history.reaches(r, a, c)
+    for bad in (blob, "1" * 40, "not-hex", "../../x", ""):
+        assert not history.reaches(r, c, bad) and not history.reaches(r, bad, a)
+
+
 def test_reachable_commits_skips_what_is_not_a_commit(repo: Path) -> None:
     r = pygit2.Repository(str(repo))
     a, b, c = _chain(r, 3)

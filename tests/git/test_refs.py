@@ -10,7 +10,7 @@ import pygit2
 import pytest
 
 from gittrack.errors import ConflictError, RepositoryError
-from gittrack.git import objects, refs
+from gittrack.git import objects, packedrefs, refs
 from gittrack.types import CommitId, RefName
 from tests.conftest import git, make_repo
 from tests.disks import fill, read_only, unfill
@@ -138,7 +138,7 @@ def test_update_refs_compares_and_swaps_each_ref(repo_obj: pygit2.Repository,
 
 def test_update_refs_respects_other_writers(repo_obj: pygit2.Repository, repo: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(refs, "_LOCK_WAIT_S", 0.1)
+    monkeypatch.setattr(packedrefs, "_LOCK_WAIT_S", 0.1)
     a, b = make_commit(repo_obj, "a"), make_commit(repo_obj, "b")
     busy, sym, clash = (RefName(f"refs/gittrack/runs/{n}") for n in ("busy", "sym", "dir"))
     refs.update_ref(repo_obj, busy, a, None)
@@ -192,14 +192,14 @@ def test_update_refs_holds_packed_refs_lock_until_loose_files_are_gone(
     refs.update_ref(repo_obj, gone, a, None)
     git(repo, "config", "core.packedRefsTimeout", "0")  # fail at once rather than wait
     ran = []
-    finish = refs._Transaction._finish
+    finish = packedrefs._Transaction._finish
 
-    def gc_meanwhile(self: refs._Transaction, *args: object) -> None:
+    def gc_meanwhile(self: packedrefs._Transaction, *args: object) -> None:
         ran.append(subprocess.run(["git", "pack-refs", "--all"], cwd=repo,
                                   capture_output=True).returncode)
         finish(self, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(refs._Transaction, "_finish", gc_meanwhile)
+    monkeypatch.setattr(packedrefs._Transaction, "_finish", gc_meanwhile)
     assert refs.update_refs(repo_obj, [refs.RefUpdate(moved, c, a),
                                        refs.RefUpdate(gone, None, a)]) == ()
     assert ran and ran[0] != 0  # git found packed-refs locked
@@ -218,16 +218,16 @@ def test_update_refs_reports_refs_another_writer_set_meanwhile(
     for name in (x, y, z):
         refs.update_ref(repo_obj, name, a, None)
     git(repo, "pack-refs", "--all")
-    write = refs._Transaction._write
+    write = packedrefs._Transaction._write
     busy = repo / ".git" / f"{z}.lock"
 
-    def checkpoints_meanwhile(self: refs._Transaction) -> None:
+    def checkpoints_meanwhile(self: packedrefs._Transaction) -> None:
         git(repo, "update-ref", x, b, a)  # done before our rename: a loose file
         git(repo, "update-ref", y, b, a)
         busy.write_text(b + "\n")  # still being written when we look again
         write(self)
 
-    monkeypatch.setattr(refs._Transaction, "_write", checkpoints_meanwhile)
+    monkeypatch.setattr(packedrefs._Transaction, "_write", checkpoints_meanwhile)
     refused = refs.update_refs(repo_obj, [refs.RefUpdate(x, c, a), refs.RefUpdate(y, None, a),
                                           refs.RefUpdate(z, c, a)])
     assert {u.name for u in refused} == {x, y, z}
@@ -244,7 +244,7 @@ def test_update_refs_compares_with_the_packed_value_when_the_loose_file_went(
     refs.update_ref(repo_obj, x, a, None)
     refs.update_ref(repo_obj, y, a, None)
     git(repo, "pack-refs", "--all", "--no-prune")  # packed, loose files still there
-    listing = refs._list_folders
+    listing = packedrefs._list_folders
 
     def pruned_after_listing(root: str, folders: set[str]) -> dict[str, set[str]]:
         found = listing(root, folders)
@@ -252,7 +252,7 @@ def test_update_refs_compares_with_the_packed_value_when_the_loose_file_went(
             (repo / ".git" / name).unlink(missing_ok=True)
         return found
 
-    monkeypatch.setattr(refs, "_list_folders", pruned_after_listing)
+    monkeypatch.setattr(packedrefs, "_list_folders", pruned_after_listing)
     refused = refs.update_refs(repo_obj, [refs.RefUpdate(x, c, a),  # right old value
                                           refs.RefUpdate(y, c, None)])  # "must not exist"
     assert [u.name for u in refused] == [y]
@@ -331,7 +331,7 @@ def test_delete_ref_of_a_packed_ref_while_packed_refs_is_locked(
     """libgit2's delete drops the ref from its packed-refs cache before it fails on a busy
     packed-refs.lock; deleting again then "succeeds" and the ref is still there. delete_ref
     is a transaction of ours instead: it waits for the lock, and deletes or refuses."""
-    monkeypatch.setattr(refs, "_LOCK_WAIT_S", 0.1)
+    monkeypatch.setattr(packedrefs, "_LOCK_WAIT_S", 0.1)
     name = RefName("refs/gittrack/runs/packed")
     a = make_commit(repo_obj, "a")
     refs.update_ref(repo_obj, name, a, None)

@@ -11,6 +11,7 @@ import pytest
 
 from gittrack.errors import PushRejectedError, TransportError, UsageError
 from gittrack.git import transport
+from gittrack.git.command import git_env
 from tests.conftest import git, make_repo
 from tests.sync.conftest import bare, bare_remote, daemon_remote, git_daemon, ssh_remote, sshd
 
@@ -147,7 +148,7 @@ def test_remote_url_strips_credentials(repo: Path) -> None:
 
 
 def test_git_env_drops_what_names_a_repository() -> None:
-    env = transport.git_env({"GIT_DIR": "/a", "GIT_INDEX_FILE": "i", "GIT_WORK_TREE": "w",
+    env = git_env({"GIT_DIR": "/a", "GIT_INDEX_FILE": "i", "GIT_WORK_TREE": "w",
                              "GIT_SSH_COMMAND": "ssh -i k", "GIT_CONFIG_NOSYSTEM": "1",
                              "GIT_TRACE": "1", "PATH": "/bin"})
     assert env == {"GIT_SSH_COMMAND": "ssh -i k", "GIT_CONFIG_NOSYSTEM": "1", "GIT_TRACE": "1",

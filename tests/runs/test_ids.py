@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from gittrack.errors import InvalidKeyError
-from gittrack.git.codestate import is_valid_ref_component
+from gittrack.git.namespace import is_valid_ref_component
 from gittrack.runs.ids import _ALPHABET, check_run_id, new_run_id
 from gittrack.runs.names import random_name
 

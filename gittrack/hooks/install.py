@@ -14,9 +14,10 @@ import shlex
 import sys
 from pathlib import Path
 
+from gittrack.atomic import write_atomic
 from gittrack.errors import RepositoryError
-from gittrack.git import transport
-from gittrack.git.repo import Repository
+from gittrack.git import command
+from gittrack.git.repo import Repository, work_folder
 
 MARKER = "gittrack-managed-hook"
 HOOK = "pre-push"
@@ -33,9 +34,10 @@ class HookChange:
 
 def hooks_dir(repo: Repository) -> Path:
     """``core.hooksPath`` if set, else ``.git/hooks``, as git resolves it."""
-    done = transport.run_git(repo, ["rev-parse", "--git-path", "hooks"], what="finding hooks")
+    done = command.run(repo, ["rev-parse", "--git-path", "hooks"], what="finding hooks",
+                       error=RepositoryError)
     path = Path(done.stdout.strip())
-    return path if path.is_absolute() else Path(transport.workdir(repo)) / path
+    return path if path.is_absolute() else Path(work_folder(repo)) / path
 
 
 def template() -> str:
@@ -65,10 +67,8 @@ def install(repo: Repository) -> HookChange:
         if hook.exists() and not is_ours(hook):
             os.replace(hook, chained)  # keep the user's hook; ours runs it first
             moved = chained
-        temp = folder / f".{HOOK}.gittrack-tmp"
-        temp.write_bytes(template().encode("utf-8", "surrogateescape"))
-        temp.chmod(0o755)
-        os.replace(temp, hook)
+        write_atomic(hook, template().encode("utf-8", "surrogateescape"), mode=0o755,
+                     error=RepositoryError)
     except OSError as exc:
         reason = exc.strerror or exc
         raise RepositoryError(f"cannot install the hook in {folder}: {reason}") from None

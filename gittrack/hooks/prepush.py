@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import pygit2
-
 from gittrack.errors import DeletedOnRemoteError, GittrackError, UsageError
 from gittrack.formats.values import readable
-from gittrack.git import history, namespace, transport
+from gittrack.git import config, history, namespace, transport
 from gittrack.git.repo import Repository
 from gittrack.runs.view import RunView, all_runs
 from gittrack.sync.blobsync import upload_missing
@@ -29,7 +27,7 @@ _ZERO = "0" * 40
 
 
 def mode(repo: Repository) -> str:
-    found = transport.config_value(repo, "gittrack.prePush")  # any bytes, as git keeps them
+    found = config.value(repo, "gittrack.prePush")  # any bytes, as git keeps them
     if found is None:
         return "all"
     value = found.strip().lower()
@@ -40,10 +38,7 @@ def mode(repo: Repository) -> str:
 
 
 def strict(repo: Repository) -> bool:
-    try:
-        return bool(repo.config.get_bool("gittrack.hookStrict"))
-    except (KeyError, pygit2.GitError, ValueError):
-        return False
+    return config.flag(repo, "gittrack.hookStrict")
 
 
 def pushed_commits(lines: Iterable[str]) -> list[str]:
@@ -62,7 +57,7 @@ def runs_on(repo: Repository, commits: list[str]) -> list[str]:
     chosen: list[str] = []
     for view in all_runs(repo, on_error=_skip):
         code = _code_commit(view)
-        if code and any(code == c or history.descends(repo, c, code) for c in commits):
+        if code and any(history.reaches(repo, c, code) for c in commits):
             chosen.append(view.id)
     return chosen
 

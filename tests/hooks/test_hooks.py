@@ -160,7 +160,7 @@ def test_a_pre_push_mode_that_is_not_utf8_is_refused_naming_it(repo: Path) -> No
     import pygit2
 
     from gittrack.errors import UsageError
-    from gittrack.sync.prepush import mode
+    from gittrack.hooks.prepush import mode
 
     git(repo, "config", "gittrack.prePush", os.fsdecode(b"al\xe9"))
     with pytest.raises(UsageError, match=r"'al\\xe9'; use one of all, code, off"):
