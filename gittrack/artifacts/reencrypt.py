@@ -6,7 +6,7 @@ of any artifact names: decrypted (any project identity opens it), verified, encr
 new recipient, stored under the new key's name, and only then the old copies are deleted.
 
 Git history is not rewritten: old manifests keep naming the old blobs, and readers fall back
-to the newest key's name for a blob that is gone (``ArtifactStorage._get_blob``). The work is
+to the newest key's name for a blob that is gone (``BlobVault._get_blob``). The work is
 idempotent, so an interrupted run is finished by running it again
 (``gittrack artifact reencrypt``).
 """
@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 from gittrack.artifacts import versions
 from gittrack.artifacts.manifest import ManifestEntry
-from gittrack.artifacts.storage import ArtifactStorage
-from gittrack.artifacts.transfers import parallel
 from gittrack.git.repo import Repository
+from gittrack.storage.transfers import parallel
+from gittrack.storage.vault import BlobVault
 
 if TYPE_CHECKING:
     from gittrack.crypto.keys import ProjectKeys
@@ -55,7 +55,7 @@ def referenced_blobs(repo: Repository) -> dict[str, tuple[ManifestEntry, set[str
 
 def reencrypt_all(
     repo: Repository, old_keys: ProjectKeys | None, new_keys: ProjectKeys,
-    *, storage: ArtifactStorage | None = None,
+    *, storage: BlobVault | None = None,
 ) -> ReencryptReport:
     """Rewrite every encrypted blob under ``new_keys``; delete the copies under old names.
 
@@ -63,7 +63,7 @@ def reencrypt_all(
     be ``None`` when finishing an interrupted run.
     """
     if storage is None:
-        from gittrack.artifacts.project import open_storage
+        from gittrack.storage.project import open_storage
 
         storage = open_storage(repo, keys=new_keys)
     blobs = list(referenced_blobs(repo).values())
@@ -85,7 +85,7 @@ def reencrypt_all(
     )
 
 
-def _rewrite(storage: ArtifactStorage, entry: ManifestEntry, names: set[str],
+def _rewrite(storage: BlobVault, entry: ManifestEntry, names: set[str],
              new_keys: ProjectKeys) -> tuple[str, int]:
     from gittrack.crypto.age import encrypt_file
 

@@ -16,15 +16,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gittrack.artifacts.config import default_store_url, load_config
 from gittrack.artifacts.manifest import ManifestEntry
 from gittrack.artifacts.reachability import referenced_entries
 from gittrack.errors import BlobNotFoundError, KeyMissingError
 from gittrack.git.repo import Repository
+from gittrack.storage.config import default_store_url, load_config
 
 if TYPE_CHECKING:  # the store (and fsspec) load only when there is a blob to check
-    from gittrack.artifacts.storage import ArtifactStorage
     from gittrack.blobs.store import BlobStore
+    from gittrack.storage.vault import BlobVault
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -45,8 +45,8 @@ def upload_missing(repo: Repository, tips: Iterable[str],
         return BlobReport(checked=len(entries), local_only=True)
     if not entries:
         return BlobReport()
-    from gittrack.artifacts.project import open_storage
-    from gittrack.artifacts.transfers import parallel
+    from gittrack.storage.project import open_storage
+    from gittrack.storage.transfers import parallel
 
     storage = open_storage(repo)
     missing = sorted(storage.store.missing(entries))
@@ -60,7 +60,7 @@ def upload_missing(repo: Repository, tips: Iterable[str],
     return BlobReport(len(entries), len(missing), sum(entries[b].size for b in missing))
 
 
-def _default_store(repo: Repository, storage: ArtifactStorage) -> BlobStore | None:
+def _default_store(repo: Repository, storage: BlobVault) -> BlobStore | None:
     url = default_store_url(repo)
     if storage.store.url == url or not Path(url).is_dir():
         return None
@@ -69,7 +69,7 @@ def _default_store(repo: Repository, storage: ArtifactStorage) -> BlobStore | No
     return BlobStore.from_url(url)
 
 
-def _recoverable(storage: ArtifactStorage, fallback: BlobStore | None,
+def _recoverable(storage: BlobVault, fallback: BlobStore | None,
                  entry: ManifestEntry) -> bool:
     assert entry.blob is not None
     if fallback is not None and fallback.exists(entry.blob):
@@ -80,7 +80,7 @@ def _recoverable(storage: ArtifactStorage, fallback: BlobStore | None,
         storage.cache.has(entry.digest) or storage.cache_from_source(entry.digest))
 
 
-def _cache_fits(storage: ArtifactStorage, entry: ManifestEntry) -> bool:
+def _cache_fits(storage: BlobVault, entry: ManifestEntry) -> bool:
     """A cached plaintext can be stored under this entry's name: plaintext, or encrypted
     under the current key (whose keyed name is the entry's)."""
     if entry.blob == entry.digest:
@@ -91,7 +91,7 @@ def _cache_fits(storage: ArtifactStorage, entry: ManifestEntry) -> bool:
         return False
 
 
-def _upload(storage: ArtifactStorage, fallback: BlobStore | None, entry: ManifestEntry) -> None:
+def _upload(storage: BlobVault, fallback: BlobStore | None, entry: ManifestEntry) -> None:
     assert entry.blob is not None
     if fallback is not None and fallback.exists(entry.blob):
         with storage.temp_file() as raw:  # already in its final form (encrypted if private)
@@ -109,7 +109,7 @@ def _upload(storage: ArtifactStorage, fallback: BlobStore | None, entry: Manifes
         storage.store.put_file(entry.blob, encrypted)
 
 
-def _lost_error(storage: ArtifactStorage, lost: list[ManifestEntry]) -> BlobNotFoundError:
+def _lost_error(storage: BlobVault, lost: list[ManifestEntry]) -> BlobNotFoundError:
     sample = ", ".join(f"{e.path} (blob {str(e.blob)[:12]}…)" for e in lost[:3])
     more = f" and {len(lost) - 3} more" if len(lost) > 3 else ""
     return BlobNotFoundError(

@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gittrack.artifacts.manifest import ManifestEntry
-from gittrack.artifacts.project import open_storage
 from gittrack.artifacts.reachability import manifest_entries
-from gittrack.artifacts.storage import ArtifactStorage
 from gittrack.blobs.names import is_name
 from gittrack.blobs.store import BlobInfo
 from gittrack.errors import FormatError, KeyMissingError, UsageError
 from gittrack.git import refs, transport
 from gittrack.git.repo import Repository
+from gittrack.storage.project import open_storage
+from gittrack.storage.vault import BlobVault
 from gittrack.sync import localio, mirror
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def mark_roots(repo: Repository, remote: str | None) -> tuple[list[str], tuple[s
     return tips, ("local", *sorted(keys))
 
 
-def marked(repo: Repository, storage: ArtifactStorage,
+def marked(repo: Repository, storage: BlobVault,
            tips: Iterable[str]) -> tuple[set[str], set[str]]:
     """The mark phase: (blob names, digests) that the versions reachable from ``tips`` need
     (read leniently: a forged version can only make this keep more)."""
@@ -90,7 +90,7 @@ def marked(repo: Repository, storage: ArtifactStorage,
             "`gittrack artifact rm NAME` removes it") from None
 
 
-def live_names(storage: ArtifactStorage, entries: Iterable[ManifestEntry],
+def live_names(storage: BlobVault, entries: Iterable[ManifestEntry],
                private_project: bool) -> tuple[set[str], set[str]]:
     """(blob names, digests) still needed. An encrypted blob may live under the newest key's
     name instead of the manifest's (``keys rm --reencrypt``): both are kept."""
@@ -118,7 +118,7 @@ def live_names(storage: ArtifactStorage, entries: Iterable[ManifestEntry],
 
 def collect(repo: Repository, *, remote: str | None = None,
             grace: float = DEFAULT_GRACE, dry_run: bool = False,
-            storage: ArtifactStorage | None = None, now: float | None = None) -> GcReport:
+            storage: BlobVault | None = None, now: float | None = None) -> GcReport:
     """Remove what nothing references from the store and the local cache (see module doc)."""
     from gittrack.sync.purge import finish_interrupted  # purge builds on gc's marking
 
@@ -141,7 +141,7 @@ def has_keys(repo: Repository) -> bool:
     return repo.workdir is not None and Keyring.for_repo(repo).exists()
 
 
-def _sweep_store(storage: ArtifactStorage, live: set[str], cutoff: float | None,
+def _sweep_store(storage: BlobVault, live: set[str], cutoff: float | None,
                  dry_run: bool) -> tuple[list[BlobInfo], int]:
     """``cutoff`` None: no grace at all (purge, ``--grace 0``)."""
     removed, young = [], 0
@@ -158,7 +158,7 @@ def _sweep_store(storage: ArtifactStorage, live: set[str], cutoff: float | None,
     return sorted(removed, key=lambda b: b.name), young
 
 
-def _sweep_temps(storage: ArtifactStorage, cutoff: float, dry_run: bool) -> int:
+def _sweep_temps(storage: BlobVault, cutoff: float, dry_run: bool) -> int:
     """Uploads that died half-way (temporary names beside their blob) older than the grace."""
     from gittrack.blobs.backends import modified
 
@@ -178,7 +178,7 @@ def _sweep_temps(storage: ArtifactStorage, cutoff: float, dry_run: bool) -> int:
     return count
 
 
-def _sweep_stat_cache(storage: ArtifactStorage, live: set[str]) -> None:
+def _sweep_stat_cache(storage: BlobVault, live: set[str]) -> None:
     """Source paths hashed to a digest nothing names any more (its artifact was removed):
     they are the user's folder names, not to be kept (``docs/security.md``). A file being
     logged right now only costs a second hash."""

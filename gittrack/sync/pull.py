@@ -223,9 +223,9 @@ def _prune(repo: Repository, deleted: list[RefState], before: mirror.Snapshot) -
 
 def _download(states: list[RefState], repo: Repository) -> int:
     """Every blob of the versions just pulled, into the local cache."""
-    from gittrack.artifacts.project import open_storage
     from gittrack.artifacts.reachability import referenced_entries
-    from gittrack.artifacts.transfers import parallel
+    from gittrack.storage.project import open_storage
+    from gittrack.storage.transfers import parallel
 
     tips = [str(s.remote) for s in states if is_artifact(s.ref)]
     known = [str(s.local) for s in states if s.local and is_artifact(s.ref)]

@@ -32,15 +32,15 @@ from pathlib import Path
 from typing import IO
 
 from gittrack.artifacts import aliases, versions
-from gittrack.artifacts.project import open_storage
 from gittrack.artifacts.reachability import manifest_entries
-from gittrack.artifacts.storage import ArtifactStorage
 from gittrack.errors import GittrackError, GittrackWarning, RepositoryError
 from gittrack.git import faults, prune, refs, transport
 from gittrack.git.repo import Repository
 from gittrack.runs import index, store
 from gittrack.runs.lineage import artifact_specs
 from gittrack.runs.view import RunView, all_runs
+from gittrack.storage.project import open_storage
+from gittrack.storage.vault import BlobVault
 from gittrack.sync import gc
 from gittrack.sync.delete import DeleteReport, artifact_changes, delete_runs
 from gittrack.types import RunId
@@ -207,7 +207,7 @@ def _finish(repo: Repository, journal: _Journal, path: Path) -> Finished:
     return Finished(journal.run, journal.name, gone, freed)
 
 
-def _free(repo: Repository, storage: ArtifactStorage,
+def _free(repo: Repository, storage: BlobVault,
           journal: _Journal) -> tuple[tuple[str, ...], int]:
     """The journal's blobs and cache entries that nothing left names — here or in the
     remote's refs, fetched again — removed; returns (blob names, cache entries)."""

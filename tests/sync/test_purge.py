@@ -145,8 +145,8 @@ def test_purge_leaves_no_source_path_or_digest_in_the_caches(repo: Path, tmp_pat
 
 def _into_local_cache(repo: Path, artifact: str) -> None:
     from gittrack.artifacts import versions
-    from gittrack.artifacts.project import open_storage
     from gittrack.artifacts.reachability import manifest_entries
+    from gittrack.storage.project import open_storage
 
     r = pygit2.Repository(str(repo))
     storage = open_storage(r)

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from gittrack.artifacts.manifest import check_entry_path
 from gittrack.errors import DecryptionError, StorageError, UsageError
+from gittrack.storage.entry import check_entry_path
 
 CHUNK = 1 << 20
 

@@ -1,4 +1,4 @@
-"""``ArtifactStorage``: files in and out of the blob store, encrypted for private projects.
+"""``BlobVault``: files in and out of the blob store, encrypted for private projects.
 
 put  = one stat per file and one read of the stat cache: only new or changed files are hashed
        → skip blobs the store has (dedup across files, versions and runs; blobs this machine
@@ -25,16 +25,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gittrack.artifacts.manifest import ManifestEntry
-from gittrack.artifacts.materialize import (
-    copy_stream,
-    temp_beside,
-    unique_name,
-    write_verified,
-    writing,
-)
-from gittrack.artifacts.references import OptionsFor, fetch_reference
-from gittrack.artifacts.transfers import error_context, parallel
 from gittrack.blobs.backends import no_room
 from gittrack.blobs.cache import LocalCache
 from gittrack.blobs.hashing import hash_file
@@ -48,6 +38,16 @@ from gittrack.errors import (
     StorageError,
     UsageError,
 )
+from gittrack.storage.entry import ManifestEntry
+from gittrack.storage.materialize import (
+    copy_stream,
+    temp_beside,
+    unique_name,
+    write_verified,
+    writing,
+)
+from gittrack.storage.references import OptionsFor, fetch_reference
+from gittrack.storage.transfers import error_context, parallel
 
 if TYPE_CHECKING:
     from gittrack.crypto.keys import ProjectKeys
@@ -71,7 +71,7 @@ def _no_options(uri: str) -> Mapping[str, Any]:
     return {}
 
 
-class ArtifactStorage:
+class BlobVault:
     """The blob store, the local caches and (private projects) the keys, composed."""
 
     def __init__(self, store: BlobStore, cache: LocalCache, stat_cache: StatCache,
@@ -97,7 +97,7 @@ class ArtifactStorage:
     def create(cls, *, url: str, options: Mapping[str, Any], state_dir: Path,
                keys: KeySource | None, private: bool | None = None,
                reference_options: OptionsFor = _no_options,
-               workers: int | None = None) -> ArtifactStorage:
+               workers: int | None = None) -> BlobVault:
         """Storage at ``url`` with its caches under ``state_dir`` (``.git/gittrack``)."""
         cache = state_dir / "cache"
         store = BlobStore.from_url(url, options, presence=cache / "presence.sqlite")

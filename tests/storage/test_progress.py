@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from gittrack.artifacts.progress import Transfer, progress_enabled
-from gittrack.artifacts.transfers import parallel
+from gittrack.storage.progress import Transfer, progress_enabled
+from gittrack.storage.transfers import parallel
 
 
 def test_a_quick_transfer_shows_nothing(capsys: pytest.CaptureFixture[str]) -> None:

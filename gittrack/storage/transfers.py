@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
-from gittrack.artifacts.progress import Transfer
 from gittrack.errors import GittrackError
+from gittrack.storage.progress import Transfer
 
 T = TypeVar("T")
 R = TypeVar("R")
