@@ -10,3 +10,10 @@
 
 Which runs used a version is a question about runs: ``gittrack.runs.lineage`` answers it.
 """
+
+from gittrack.artifacts.reachability import ARTIFACT_VERSIONS as _ARTIFACT_VERSIONS
+from gittrack.storage import reachability as _reachability
+
+# gc, purge, push and pull learn which blobs artifact versions need from the storage's one
+# registry; registered with the package, so no caller can ask before it is known.
+_reachability.register(_ARTIFACT_VERSIONS)

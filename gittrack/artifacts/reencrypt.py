@@ -6,7 +6,8 @@ of any artifact names: decrypted (any project identity opens it), verified, encr
 new recipient, stored under the new key's name, and only then the old copies are deleted.
 
 Git history is not rewritten: old manifests keep naming the old blobs, and readers fall back
-to the newest key's name for a blob that is gone (``BlobVault._get_blob``). The work is
+to the newest key's name for a blob that is gone (``BlobVault._get_blob``). The rewriting
+of one blob is the storage's (``BlobVault.rewrap``); which blobs, is this module's. The work is
 idempotent, so an interrupted run is finished by running it again
 (``gittrack artifact reencrypt``).
 """
@@ -72,7 +73,7 @@ def reencrypt_all(
         entry, names = item
         if old_keys is not None:
             names = names | {old_keys.blob_name(entry.digest)}
-        return _rewrite(storage, entry, names, new_keys)
+        return storage.rewrap(entry, names, new_keys)
 
     results = parallel(one, blobs, workers=storage.workers, label="re-encrypting blobs",
                        sizes=lambda item: item[0].size)
@@ -83,29 +84,3 @@ def reencrypt_all(
         missing=tuple(e.digest for (e, _), (status, _) in zip(blobs, results, strict=True)
                       if status == "missing"),
     )
-
-
-def _rewrite(storage: BlobVault, entry: ManifestEntry, names: set[str],
-             new_keys: ProjectKeys) -> tuple[str, int]:
-    from gittrack.crypto.age import encrypt_file
-
-    target = new_keys.blob_name(entry.digest)
-    old = sorted(names - {target})
-    if storage.store.exists(target):
-        status = "current"
-    else:
-        present = [n for n in old if storage.store.exists(n)]
-        if not present and not storage.cache.has(entry.digest):
-            return "missing", 0
-        source = dataclasses.replace(entry, blob=present[0] if present else old[0])
-        plain = storage.cached(source, what="re-encryption")  # verified plaintext
-        with storage.temp_file() as encrypted:
-            encrypt_file(plain, encrypted, [new_keys.recipient])
-            storage.store.put_file(target, encrypted)
-        status = "rewritten"
-    deleted = 0
-    for name in old:  # only now: the new copy is in place
-        if storage.store.exists(name):
-            storage.store.delete(name)
-            deleted += 1
-    return status, deleted

@@ -103,6 +103,15 @@ def temp_beside(dst: Path) -> Iterator[Path]:
             temp.unlink()
 
 
+@contextlib.contextmanager
+def replacing(dst: Path) -> Iterator[Path]:
+    """A temporary path beside ``dst`` that becomes ``dst`` when the block ends without an
+    error, and is removed otherwise: how this package puts every file in place."""
+    with temp_beside(dst) as temp:
+        yield temp
+        os.replace(temp, dst)
+
+
 def copy_stream(src: BinaryIO, out: BinaryIO) -> tuple[str, int]:
     """Copy in chunks (flat memory) and return the sha256 hex and size of what was copied."""
     digest = hashlib.sha256()
@@ -116,7 +125,7 @@ def copy_stream(src: BinaryIO, out: BinaryIO) -> tuple[str, int]:
 
 def write_verified(src: BinaryIO, dst: Path, digest: str, *, what: str) -> None:
     """Stream ``src`` to ``dst`` only if its sha256 is ``digest``; else ``DecryptionError``."""
-    with temp_beside(dst) as temp, writing(dst):
+    with writing(dst), replacing(dst) as temp:
         with temp.open("xb") as out:
             got, _ = copy_stream(src, out)
         if got != digest:
@@ -124,4 +133,3 @@ def write_verified(src: BinaryIO, dst: Path, digest: str, *, what: str) -> None:
                 f"{what} does not match its digest (expected sha256 {digest[:16]}…, got "
                 f"{got[:16]}…): the stored copy is damaged or was tampered with; nothing written"
             )
-        os.replace(temp, dst)

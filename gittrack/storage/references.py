@@ -4,7 +4,6 @@ reported instead of silently giving other bytes."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 from gittrack.blobs.backends import no_room, reason
 from gittrack.errors import StorageError
 from gittrack.storage.entry import ManifestEntry
-from gittrack.storage.materialize import copy_stream, temp_beside
+from gittrack.storage.materialize import copy_stream, replacing
 from gittrack.urls import strip_credentials_in
 
 OptionsFor = Callable[[str], Mapping[str, Any]]
@@ -71,14 +70,13 @@ def fetch_reference(entry: ManifestEntry, dst: Path, options_for: OptionsFor, *,
                     f"{what}: the referenced object {entry.ref} changed since it was logged "
                     f"({entry.digest} then, {now} now)"
                 )
-        with temp_beside(dst) as temp:
+        with replacing(dst) as temp:
             with fs.open(path, "rb") as src, temp.open("wb") as out:
                 got, size = copy_stream(src, out)
             if (sha256 and got != entry.digest) or size != entry.size:
                 raise StorageError(
                     f"{what}: the referenced object {entry.ref} changed since it was logged"
                 )
-            os.replace(temp, dst)
     except FileNotFoundError:
         raise StorageError(f"{what}: the referenced object {entry.ref} is gone") from None
     except OSError as exc:
