@@ -14,7 +14,7 @@ ARTIFACT = "data"
 
 # What gittrack imports on its first artifact call (the manifest is Parquet; stores are fsspec).
 _LAZY = ("pyarrow", "pyarrow.parquet", "fsspec", "pyrage", "gittrack.artifacts.publish",
-         "gittrack.artifacts.project", "gittrack.artifacts.view", "gittrack.crypto.keys",
+         "gittrack.storage.project", "gittrack.artifacts.view", "gittrack.crypto.keys",
          "gittrack.crypto.age")
 
 

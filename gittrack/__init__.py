@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from gittrack._version import __version__
+from gittrack.api.progress import rich_bar as _rich_bar
 from gittrack.errors import (
     AmbiguousNameError,
     BlobNotFoundError,
@@ -42,6 +43,11 @@ from gittrack.errors import (
     UsageError,
     VersionRemovedError,
 )
+from gittrack.storage.progress import report_to as _report_to
+
+# Transfers report progress to the storage layer; the bar is drawn here, above it, for commands
+# and training scripts alike (``gittrack/api/progress.py``).
+_report_to(_rich_bar)
 
 if TYPE_CHECKING:  # what type checkers see; at run time ``__getattr__`` imports on first use
     from gittrack.api.public import Api

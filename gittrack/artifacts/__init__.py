@@ -2,9 +2,7 @@
 
 - ``artifact``: ``gittrack.Artifact``, the files to log (a plan; nothing is read yet);
 - ``publish``: logging one (store the bytes, then commit the version, then move aliases);
-- ``storage``: ``ArtifactStorage``, files in and out of the store (hash, dedup, encrypt,
-  verify, caches), over ``gittrack.blobs`` and ``gittrack.crypto``; ``project`` builds it for
-  a repository from ``config`` (``.gittrack/config.yaml``) and the keyring;
+- the bytes go in and out through ``gittrack.storage`` (``BlobVault``, ``open_storage``);
 - ``versions`` and ``aliases``: the refs (``refs/gittrack/artifacts/<name>``,
   ``refs/gittrack/aliases/<name>/<alias>``); ``manifest``: ``manifest.parquet``;
 - ``view``: ``ArtifactVersion``, one stored version, downloadable;
@@ -12,3 +10,10 @@
 
 Which runs used a version is a question about runs: ``gittrack.runs.lineage`` answers it.
 """
+
+from gittrack.artifacts.reachability import ARTIFACT_VERSIONS as _ARTIFACT_VERSIONS
+from gittrack.storage import reachability as _reachability
+
+# gc, purge, push and pull learn which blobs artifact versions need from the storage's one
+# registry; registered with the package, so no caller can ask before it is known.
+_reachability.register(_ARTIFACT_VERSIONS)

@@ -16,10 +16,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeGuard
 
-from gittrack.artifacts.manifest import NameSet, check_entry_path, is_utf8
+from gittrack.artifacts.manifest import NameSet
 from gittrack.errors import GittrackWarning, UsageError
 from gittrack.formats.values import check_document, check_field, entry_bytes, readable, to_plain
 from gittrack.git.namespace import is_valid_ref_component
+from gittrack.storage.entry import check_entry_path, is_utf8
 from gittrack.urls import has_credentials, strip_credentials
 
 _MAX_TYPE = 128

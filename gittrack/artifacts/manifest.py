@@ -13,7 +13,6 @@ Rows are sorted by ``path``. See ``docs/format.md``.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -22,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 from gittrack.errors import FormatError, InvalidValueError, UsageError
 from gittrack.formats import table as chunks
 from gittrack.formats.table import read_parquet
-from gittrack.formats.values import text_problem
+from gittrack.storage.entry import ManifestEntry as ManifestEntry  # the rows it lists
+from gittrack.storage.entry import check_entry_path as check_entry_path
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 FORMAT_VERSION = "1"
 COLUMNS = ("path", "digest", "size", "blob", "ref")
-_MAX_PATH = 4096
 MAX_ENTRIES = 10_000_000
 """The most files one artifact version may list: ``log_artifact`` refuses more, and readers
 refuse a manifest with more rows before decoding it (a forged 860 KB manifest can declare
@@ -40,53 +39,6 @@ _CHECKSUM = re.compile(r"\A(?:etag|md5|checksum|crc32c|fsspec):[\x21-\x7e]{1,102
 """A remote reference's checksum, as ``references.remote_checksum`` writes it."""
 _URI = re.compile(r"\A[A-Za-z][A-Za-z0-9+.-]*://[^\x00-\x1f\x7f]{1,8192}\Z")
 _MAX_SIZE = 2**63 - 1
-# an empty, "." or ".." part; \A and \Z, not ^ and $, which would match before a final "\n"
-_BAD_PART = re.compile(r"(?:\A|/)\.{0,2}(?:/|\Z)")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ManifestEntry:
-    """One file of an artifact version."""
-
-    path: str
-    digest: str
-    size: int
-    blob: str | None = None
-    ref: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def check_entry_path(name: object, *, what: str = "file name") -> str:
-    """A relative, ``/``-separated name that stays inside the artifact's folder, or UsageError.
-
-    The same rule guards writing (``add_file(name=...)``) and reading (a manifest edited by
-    hand must not make ``download()`` write outside its root).
-    """
-    if not isinstance(name, str) or not name:
-        raise UsageError(f"{what} must be a non-empty string, got {name!r}")
-    problem = None
-    if name.startswith("/") or name.endswith("/"):
-        problem = "must not start or end with '/'"
-    elif "\\" in name or "\0" in name:
-        problem = "must not contain a backslash or a NUL character"
-    elif _BAD_PART.search(name):
-        problem = "must not contain empty, '.' or '..' parts"
-    elif len(name) > _MAX_PATH:
-        problem = f"is longer than {_MAX_PATH} characters"
-    elif not is_utf8(name):
-        problem = ("is not valid UTF-8 (a name read from a file system in another encoding): "
-                   "rename the file, or give it a name=")
-    if problem:
-        raise UsageError(f"{what} {name!r} {problem}: use a relative path like 'data/train.csv'")
-    return name
-
-
-def is_utf8(text: str) -> bool:
-    """Whether ``text`` can be stored (Parquet and YAML hold UTF-8): no lone surrogate, as
-    ``os.listdir`` gives for a byte that is not UTF-8 in a file name."""
-    return text_problem(text) is None
 
 
 def parents(path: str) -> list[str]:

@@ -13,11 +13,11 @@ from gittrack.artifacts.aliases import LATEST, check_alias, set_alias
 from gittrack.artifacts.artifact import Artifact, PlannedFile, PlannedReference
 from gittrack.artifacts.manifest import ManifestEntry, first_clash
 from gittrack.artifacts.references import resolve_reference
-from gittrack.artifacts.storage import ArtifactStorage
 from gittrack.artifacts.versions import Draft, commit_version
 from gittrack.artifacts.view import ArtifactVersion
 from gittrack.errors import UsageError
 from gittrack.git.repo import Repository
+from gittrack.storage.vault import BlobVault
 
 
 def check_aliases(aliases: Iterable[str] | str | None) -> list[str]:
@@ -31,7 +31,7 @@ def check_aliases(aliases: Iterable[str] | str | None) -> list[str]:
 
 def log_artifact(
     repo: Repository, art: Artifact, *, producer: str | None,
-    aliases: Iterable[str] | str | None = None, storage: ArtifactStorage | None = None,
+    aliases: Iterable[str] | str | None = None, storage: BlobVault | None = None,
 ) -> ArtifactVersion:
     """Store ``art`` and return its version: a new one, or the head if nothing changed."""
     if not isinstance(art, Artifact):
@@ -42,7 +42,7 @@ def log_artifact(
             f"artifact {art.name} has no files: add_file, add_dir or add_reference first"
         )
     if storage is None:
-        from gittrack.artifacts.project import open_storage
+        from gittrack.storage.project import open_storage
 
         storage = open_storage(repo)
     entries = _store(art, storage)
@@ -54,7 +54,7 @@ def log_artifact(
     return ArtifactVersion(repo, info, storage)
 
 
-def _store(art: Artifact, storage: ArtifactStorage) -> list[ManifestEntry]:
+def _store(art: Artifact, storage: BlobVault) -> list[ManifestEntry]:
     what = f"artifact {art.name}"
     files = [(p.name, p.source) for p in art.planned if isinstance(p, PlannedFile)]
     entries = storage.put_files(files, what=what) if files else []

@@ -1,68 +1,56 @@
-"""Which stored blobs a set of commits needs: the mark phase of deletion and garbage
-collection, and "which blobs must be in the store before these refs are pushed".
+"""Artifact versions as a kind of ref that names stored blobs (``storage.reachability``).
 
-A blob is referenced by a row of the ``manifest.parquet`` of an artifact version commit. Every
-commit reachable from the given ones is visited once (runs' and artifacts' chains alike): a
-run commit has no manifest and contributes nothing, and an alias points into a version chain
-that its artifact's ref usually reaches already (the walk skips what it has seen).
+A blob is named by a row of the ``manifest.parquet`` of an artifact version commit. The walk
+over history is the storage's (every commit once, runs' and artifacts' chains alike): a run
+commit has no manifest and contributes nothing here, and a manifest already read in the same
+walk (a rewritten chain shares its manifests with the old one) is not read again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from gittrack.artifacts.manifest import ManifestEntry
-from gittrack.artifacts.versions import ARTIFACT_YAML, MANIFEST, read_entries
-from gittrack.git import history, objects
-from gittrack.git.repo import Repository
+from gittrack.git import namespace
 from gittrack.types import CommitId
+
+if TYPE_CHECKING:  # registering (at ``import gittrack.artifacts``) loads no git, no Parquet
+    from gittrack.artifacts.manifest import ManifestEntry
+    from gittrack.git.repo import Repository
+    from gittrack.storage.reachability import Reader
+
+
+class ArtifactVersions:
+    """Artifact and alias refs: their commits name blobs in ``manifest.parquet``."""
+
+    def owns(self, ref: str) -> bool:
+        return ref.startswith((namespace.ARTIFACTS, namespace.ALIASES))
+
+    def reader(self, repo: Repository, *, marks_only: bool) -> Reader:
+        seen: set[str] = set()
+
+        def read(commit: CommitId) -> Iterable[ManifestEntry]:
+            manifest = _manifest_id(repo, commit)
+            if manifest is None or manifest in seen:
+                return ()
+            seen.add(manifest)
+            from gittrack.artifacts.versions import read_entries
+
+            return read_entries(repo, commit, marks_only=marks_only)
+
+        return read
+
+
+ARTIFACT_VERSIONS = ArtifactVersions()
 
 
 def _manifest_id(repo: Repository, commit: CommitId) -> str | None:
     """The object id of ``commit``'s ``manifest.parquet`` when it is an artifact version
     commit (both files there), else ``None`` (a run checkpoint)."""
+    from gittrack.artifacts.versions import ARTIFACT_YAML, MANIFEST
+    from gittrack.git import objects
+
     tree = objects.commit_tree(repo, commit)
     if objects.entry_id(tree, ARTIFACT_YAML) is None:
         return None
     return objects.entry_id(tree, MANIFEST)
-
-
-def manifest_entries(
-    repo: Repository, commits: Iterable[str], stop: Iterable[str] = (), *,
-    marks_only: bool = False,
-) -> Iterator[ManifestEntry]:
-    """Every manifest row of every artifact version reachable from ``commits`` (and not from
-    ``stop``); with ``marks_only`` (the mark phase of deletion), only each row's digest and
-    blob name, read leniently (``manifest.read_marks``), so that a version a remote forged
-    makes gc keep more rather than stop it."""
-    seen_manifests: set[str] = set()
-    for commit in history.reachable_commits(repo, commits, stop):
-        manifest = _manifest_id(repo, commit)
-        if manifest is None:
-            continue
-        if manifest in seen_manifests:  # a rewritten chain shares manifests with the old one
-            continue
-        seen_manifests.add(manifest)
-        yield from read_entries(repo, commit, marks_only=marks_only)
-
-
-def referenced_blobs(repo: Repository, commits: Iterable[str]) -> set[str]:
-    """Names of the stored blobs that the artifact versions reachable from ``commits`` name.
-
-    References (``add_reference``) have no blob and are not included.
-
-    >>> referenced_blobs(repo, [versions.head(repo, "mnist")])  # doctest: +SKIP
-    {'9f86d081884c7d65...', ...}
-    """
-    return set(referenced_entries(repo, commits))
-
-
-def referenced_entries(repo: Repository, commits: Iterable[str],
-                       stop: Iterable[str] = ()) -> dict[str, ManifestEntry]:
-    """Blob name → one manifest row naming it, for the versions reachable from ``commits``
-    and not from ``stop`` (e.g. what the remote already has)."""
-    found: dict[str, ManifestEntry] = {}
-    for entry in manifest_entries(repo, commits, stop):
-        if entry.blob is not None:
-            found.setdefault(entry.blob, entry)
-    return found

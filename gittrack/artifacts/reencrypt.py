@@ -6,7 +6,8 @@ of any artifact names: decrypted (any project identity opens it), verified, encr
 new recipient, stored under the new key's name, and only then the old copies are deleted.
 
 Git history is not rewritten: old manifests keep naming the old blobs, and readers fall back
-to the newest key's name for a blob that is gone (``ArtifactStorage._get_blob``). The work is
+to the newest key's name for a blob that is gone (``BlobVault._get_blob``). The rewriting
+of one blob is the storage's (``BlobVault.rewrap``); which blobs, is this module's. The work is
 idempotent, so an interrupted run is finished by running it again
 (``gittrack artifact reencrypt``).
 """
@@ -18,9 +19,9 @@ from typing import TYPE_CHECKING
 
 from gittrack.artifacts import versions
 from gittrack.artifacts.manifest import ManifestEntry
-from gittrack.artifacts.storage import ArtifactStorage
-from gittrack.artifacts.transfers import parallel
 from gittrack.git.repo import Repository
+from gittrack.storage.transfers import parallel
+from gittrack.storage.vault import BlobVault
 
 if TYPE_CHECKING:
     from gittrack.crypto.keys import ProjectKeys
@@ -55,7 +56,7 @@ def referenced_blobs(repo: Repository) -> dict[str, tuple[ManifestEntry, set[str
 
 def reencrypt_all(
     repo: Repository, old_keys: ProjectKeys | None, new_keys: ProjectKeys,
-    *, storage: ArtifactStorage | None = None,
+    *, storage: BlobVault | None = None,
 ) -> ReencryptReport:
     """Rewrite every encrypted blob under ``new_keys``; delete the copies under old names.
 
@@ -63,7 +64,7 @@ def reencrypt_all(
     be ``None`` when finishing an interrupted run.
     """
     if storage is None:
-        from gittrack.artifacts.project import open_storage
+        from gittrack.storage.project import open_storage
 
         storage = open_storage(repo, keys=new_keys)
     blobs = list(referenced_blobs(repo).values())
@@ -72,7 +73,7 @@ def reencrypt_all(
         entry, names = item
         if old_keys is not None:
             names = names | {old_keys.blob_name(entry.digest)}
-        return _rewrite(storage, entry, names, new_keys)
+        return storage.rewrap(entry, names, new_keys)
 
     results = parallel(one, blobs, workers=storage.workers, label="re-encrypting blobs",
                        sizes=lambda item: item[0].size)
@@ -83,29 +84,3 @@ def reencrypt_all(
         missing=tuple(e.digest for (e, _), (status, _) in zip(blobs, results, strict=True)
                       if status == "missing"),
     )
-
-
-def _rewrite(storage: ArtifactStorage, entry: ManifestEntry, names: set[str],
-             new_keys: ProjectKeys) -> tuple[str, int]:
-    from gittrack.crypto.age import encrypt_file
-
-    target = new_keys.blob_name(entry.digest)
-    old = sorted(names - {target})
-    if storage.store.exists(target):
-        status = "current"
-    else:
-        present = [n for n in old if storage.store.exists(n)]
-        if not present and not storage.cache.has(entry.digest):
-            return "missing", 0
-        source = dataclasses.replace(entry, blob=present[0] if present else old[0])
-        plain = storage.cached(source, what="re-encryption")  # verified plaintext
-        with storage.temp_file() as encrypted:
-            encrypt_file(plain, encrypted, [new_keys.recipient])
-            storage.store.put_file(target, encrypted)
-        status = "rewritten"
-    deleted = 0
-    for name in old:  # only now: the new copy is in place
-        if storage.store.exists(name):
-            storage.store.delete(name)
-            deleted += 1
-    return status, deleted

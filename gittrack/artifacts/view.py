@@ -10,13 +10,13 @@ from gittrack.artifacts import aliases as alias_refs
 from gittrack.artifacts import versions
 from gittrack.artifacts.artifact import check_artifact_name
 from gittrack.artifacts.manifest import ManifestEntry
-from gittrack.artifacts.materialize import DownloadRoot
 from gittrack.errors import NotFoundError
 from gittrack.git.repo import Repository
+from gittrack.storage.materialize import DownloadRoot
 from gittrack.types import CommitId
 
 if TYPE_CHECKING:
-    from gittrack.artifacts.storage import ArtifactStorage
+    from gittrack.storage.vault import BlobVault
 
 
 class ArtifactVersion:
@@ -28,7 +28,7 @@ class ArtifactVersion:
     """
 
     def __init__(self, repo: Repository, info: versions.VersionInfo,
-                 storage: ArtifactStorage | None = None) -> None:
+                 storage: BlobVault | None = None) -> None:
         self._repo = repo
         self._info = info
         self._storage = storage
@@ -127,9 +127,9 @@ class ArtifactVersion:
         default = self.default_root()
         return DownloadRoot(default, within=default.parent)
 
-    def _storage_(self) -> ArtifactStorage:
+    def _storage_(self) -> BlobVault:
         if self._storage is None:
-            from gittrack.artifacts.project import open_storage
+            from gittrack.storage.project import open_storage
 
             self._storage = open_storage(self._repo)
         return self._storage

@@ -127,8 +127,8 @@ def reencrypt(obj: CliContext) -> None:
 
     `gittrack keys rm NAME --reencrypt` does this; run it again to finish an interrupted run.
     """
-    from gittrack.artifacts.project import unlock
     from gittrack.artifacts.reencrypt import reencrypt_all
+    from gittrack.storage.project import unlock
 
     repo = obj.git()
     click.echo(str(reencrypt_all(repo, None, unlock(repo))))

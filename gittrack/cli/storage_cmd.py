@@ -9,14 +9,14 @@ from typing import Any
 import click
 from rich.text import Text
 
-from gittrack.artifacts import config
-from gittrack.artifacts.project import is_private
 from gittrack.cli.console import make_console, print_block
 from gittrack.cli.context import CliContext
 from gittrack.cli.render import dumps
 from gittrack.errors import FormatError, GittrackError, UsageError
 from gittrack.formats import yamlio
 from gittrack.git.repo import Repository
+from gittrack.storage import config
+from gittrack.storage.project import is_private
 from gittrack.urls import has_credentials
 
 

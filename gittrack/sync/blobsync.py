@@ -16,15 +16,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gittrack.artifacts.config import default_store_url, load_config
-from gittrack.artifacts.manifest import ManifestEntry
-from gittrack.artifacts.reachability import referenced_entries
-from gittrack.errors import BlobNotFoundError, KeyMissingError
+from gittrack.errors import BlobNotFoundError
 from gittrack.git.repo import Repository
+from gittrack.storage.config import default_store_url, load_config
+from gittrack.storage.entry import ManifestEntry
+from gittrack.storage.reachability import needed_entries
 
 if TYPE_CHECKING:  # the store (and fsspec) load only when there is a blob to check
-    from gittrack.artifacts.storage import ArtifactStorage
     from gittrack.blobs.store import BlobStore
+    from gittrack.storage.vault import BlobVault
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -38,18 +38,18 @@ class BlobReport:
 
 def upload_missing(repo: Repository, tips: Iterable[str],
                    remote_has: Iterable[str] = ()) -> BlobReport:
-    """Make the store hold every blob of the versions reachable from ``tips``."""
-    entries = referenced_entries(repo, tips, stop=remote_has)
+    """Make the store hold every blob that the commits reachable from ``tips`` name."""
+    entries = needed_entries(repo, tips, stop=remote_has)
     config = load_config(repo)
     if config.source == "default":
         return BlobReport(checked=len(entries), local_only=True)
     if not entries:
         return BlobReport()
-    from gittrack.artifacts.project import open_storage
-    from gittrack.artifacts.transfers import parallel
+    from gittrack.storage.project import open_storage
+    from gittrack.storage.transfers import parallel
 
     storage = open_storage(repo)
-    missing = sorted(storage.store.missing(entries))
+    missing = sorted(storage.missing(entries))
     fallback = _default_store(repo, storage)
     lost = [entries[b] for b in missing if not _recoverable(storage, fallback, entries[b])]
     if lost:
@@ -60,61 +60,39 @@ def upload_missing(repo: Repository, tips: Iterable[str],
     return BlobReport(len(entries), len(missing), sum(entries[b].size for b in missing))
 
 
-def _default_store(repo: Repository, storage: ArtifactStorage) -> BlobStore | None:
+def _default_store(repo: Repository, storage: BlobVault) -> BlobStore | None:
     url = default_store_url(repo)
-    if storage.store.url == url or not Path(url).is_dir():
+    if storage.url == url or not Path(url).is_dir():
         return None
     from gittrack.blobs.store import BlobStore
 
     return BlobStore.from_url(url)
 
 
-def _recoverable(storage: ArtifactStorage, fallback: BlobStore | None,
+def _recoverable(storage: BlobVault, fallback: BlobStore | None,
                  entry: ManifestEntry) -> bool:
     assert entry.blob is not None
     if fallback is not None and fallback.exists(entry.blob):
         return True
     # The local cache, or a file here the stat cache says had the bytes (copied into the
     # cache, verified): a teammate's purge may have removed a blob this version shares.
-    return _cache_fits(storage, entry) and (
-        storage.cache.has(entry.digest) or storage.cache_from_source(entry.digest))
+    return storage.names_with_newest_key(entry) and storage.has_plaintext(entry.digest)
 
 
-def _cache_fits(storage: ArtifactStorage, entry: ManifestEntry) -> bool:
-    """A cached plaintext can be stored under this entry's name: plaintext, or encrypted
-    under the current key (whose keyed name is the entry's)."""
-    if entry.blob == entry.digest:
-        return True
-    try:
-        return storage.keys.blob_name(entry.digest) == entry.blob
-    except KeyMissingError:
-        return False
-
-
-def _upload(storage: ArtifactStorage, fallback: BlobStore | None, entry: ManifestEntry) -> None:
+def _upload(storage: BlobVault, fallback: BlobStore | None, entry: ManifestEntry) -> None:
     assert entry.blob is not None
     if fallback is not None and fallback.exists(entry.blob):
-        with storage.temp_file() as raw:  # already in its final form (encrypted if private)
-            fallback.get_file(entry.blob, raw)
-            storage.store.put_file(entry.blob, raw)
-        return
-    plain = storage.cache.path(entry.digest)
-    if entry.blob == entry.digest:
-        storage.store.put_file(entry.blob, plain)
-        return
-    from gittrack.crypto.age import encrypt_file
-
-    with storage.temp_file() as encrypted:
-        encrypt_file(plain, encrypted, [storage.keys.recipient])
-        storage.store.put_file(entry.blob, encrypted)
+        storage.copy_from(fallback, entry.blob)
+    else:
+        storage.upload_from_cache(entry)
 
 
-def _lost_error(storage: ArtifactStorage, lost: list[ManifestEntry]) -> BlobNotFoundError:
+def _lost_error(storage: BlobVault, lost: list[ManifestEntry]) -> BlobNotFoundError:
     sample = ", ".join(f"{e.path} (blob {str(e.blob)[:12]}…)" for e in lost[:3])
     more = f" and {len(lost) - 3} more" if len(lost) > 3 else ""
     return BlobNotFoundError(
         f"{len(lost)} blob(s) of the artifact versions to push are neither in the store "
-        f"{storage.store.url} nor on this machine: {sample}{more}. Nothing was pushed. Put "
+        f"{storage.url} nor on this machine: {sample}{more}. Nothing was pushed. Put "
         "them back (from a backup, or the machine that logged them, with `gittrack push` "
         "there), or log the artifact again"
     )

@@ -1,7 +1,8 @@
 """``gittrack gc``: blobs no remaining run or artifact names, removed from the store.
 
-Mark: every artifact version reachable from the local refs (``refs/gittrack/*``) and from the
-mirrors of the remotes' refs (``refs/gittrack-remotes/*``, the given remote fetched first), so a
+Mark: every blob that a commit reachable from the local refs (``refs/gittrack/*``) names, as
+every kind of ref that stores blobs reads it (``storage.reachability``), and from the mirrors
+of the remotes' refs (``refs/gittrack-remotes/*``, the given remote fetched first), so a
 teammate's pushed work is never collected because this clone had not fetched it. Sweep: the
 store's blobs not marked and older than the grace period (a teammate's push uploads blobs
 *before* it pushes the refs naming them), stale temporary uploads, and plaintext copies in the
@@ -10,23 +11,20 @@ local cache that nothing names any more.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
 import time
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from gittrack.artifacts.manifest import ManifestEntry
-from gittrack.artifacts.project import open_storage
-from gittrack.artifacts.reachability import manifest_entries
-from gittrack.artifacts.storage import ArtifactStorage
-from gittrack.blobs.names import is_name
 from gittrack.blobs.store import BlobInfo
 from gittrack.errors import FormatError, KeyMissingError, UsageError
 from gittrack.git import refs, transport
 from gittrack.git.repo import Repository
+from gittrack.storage import reachability
+from gittrack.storage.entry import ManifestEntry
+from gittrack.storage.project import open_storage
+from gittrack.storage.vault import BlobVault
 from gittrack.sync import localio, mirror
 
 if TYPE_CHECKING:
@@ -35,7 +33,6 @@ if TYPE_CHECKING:
 DEFAULT_GRACE = 24 * 3600.0
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
-_TEMP_MARK = ".tmp-"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -76,12 +73,12 @@ def mark_roots(repo: Repository, remote: str | None) -> tuple[list[str], tuple[s
     return tips, ("local", *sorted(keys))
 
 
-def marked(repo: Repository, storage: ArtifactStorage,
+def marked(repo: Repository, storage: BlobVault,
            tips: Iterable[str]) -> tuple[set[str], set[str]]:
     """The mark phase: (blob names, digests) that the versions reachable from ``tips`` need
     (read leniently: a forged version can only make this keep more)."""
     try:
-        return live_names(storage, manifest_entries(repo, tips, marks_only=True),
+        return live_names(storage, reachability.stored_files(repo, tips, marks_only=True),
                           has_keys(repo))
     except FormatError as exc:
         raise FormatError(
@@ -90,7 +87,7 @@ def marked(repo: Repository, storage: ArtifactStorage,
             "`gittrack artifact rm NAME` removes it") from None
 
 
-def live_names(storage: ArtifactStorage, entries: Iterable[ManifestEntry],
+def live_names(storage: BlobVault, entries: Iterable[ManifestEntry],
                private_project: bool) -> tuple[set[str], set[str]]:
     """(blob names, digests) still needed. An encrypted blob may live under the newest key's
     name instead of the manifest's (``keys rm --reencrypt``): both are kept."""
@@ -106,19 +103,17 @@ def live_names(storage: ArtifactStorage, entries: Iterable[ManifestEntry],
             encrypted.add(entry.digest)
     if encrypted:
         try:
-            keys = storage.keys
+            blobs.update(storage.newest_name(d) for d in encrypted)
         except KeyMissingError as exc:
             if private_project:
                 raise KeyMissingError(f"gc must know which blobs the project key names: {exc}") \
                     from None
-        else:
-            blobs.update(keys.blob_name(d) for d in encrypted)
     return blobs, digests
 
 
 def collect(repo: Repository, *, remote: str | None = None,
             grace: float = DEFAULT_GRACE, dry_run: bool = False,
-            storage: ArtifactStorage | None = None, now: float | None = None) -> GcReport:
+            storage: BlobVault | None = None, now: float | None = None) -> GcReport:
     """Remove what nothing references from the store and the local cache (see module doc)."""
     from gittrack.sync.purge import finish_interrupted  # purge builds on gc's marking
 
@@ -129,7 +124,7 @@ def collect(repo: Repository, *, remote: str | None = None,
     cutoff = (time.time() if now is None else now) - grace
     removed, young = _sweep_store(storage, blobs, cutoff if grace > 0 else None, dry_run)
     temps = _sweep_temps(storage, cutoff, dry_run)
-    cache = _sweep_cache(storage.cache.root, digests, dry_run)
+    cache = _sweep_cache(storage, digests, dry_run)
     if not dry_run:
         _sweep_stat_cache(storage, digests)
     return GcReport(tuple(removed), young, temps, cache, len(blobs), roots, dry_run, finished)
@@ -141,11 +136,11 @@ def has_keys(repo: Repository) -> bool:
     return repo.workdir is not None and Keyring.for_repo(repo).exists()
 
 
-def _sweep_store(storage: ArtifactStorage, live: set[str], cutoff: float | None,
+def _sweep_store(storage: BlobVault, live: set[str], cutoff: float | None,
                  dry_run: bool) -> tuple[list[BlobInfo], int]:
     """``cutoff`` None: no grace at all (purge, ``--grace 0``)."""
     removed, young = [], 0
-    for blob in storage.store.iter_blobs():
+    for blob in storage.iter_blobs():
         if blob.name in live:
             continue
         # A blob of unknown age could be a push in flight: only "no grace" removes it.
@@ -154,57 +149,36 @@ def _sweep_store(storage: ArtifactStorage, live: set[str], cutoff: float | None,
             continue
         removed.append(blob)
         if not dry_run:
-            storage.store.delete(blob.name)
+            storage.delete(blob.name)
     return sorted(removed, key=lambda b: b.name), young
 
 
-def _sweep_temps(storage: ArtifactStorage, cutoff: float, dry_run: bool) -> int:
+def _sweep_temps(storage: BlobVault, cutoff: float, dry_run: bool) -> int:
     """Uploads that died half-way (temporary names beside their blob) older than the grace."""
-    from gittrack.blobs.backends import modified
-
-    store = storage.store
-    try:
-        found = store.fs.find(store.root, detail=True)
-    except FileNotFoundError:
-        return 0
     count = 0
-    for path, info in found.items():
-        when = modified(info)
-        if _TEMP_MARK in path.rpartition("/")[2] and when is not None and when <= cutoff:
+    for path, when in storage.temps():
+        if when is not None and when <= cutoff:
             count += 1
             if not dry_run:
-                with contextlib.suppress(FileNotFoundError):
-                    store.fs.rm_file(path)
+                storage.delete_temp(path)
     return count
 
 
-def _sweep_stat_cache(storage: ArtifactStorage, live: set[str]) -> None:
+def _sweep_stat_cache(storage: BlobVault, live: set[str]) -> None:
     """Source paths hashed to a digest nothing names any more (its artifact was removed):
     they are the user's folder names, not to be kept (``docs/security.md``). A file being
     logged right now only costs a second hash."""
-    known = storage.stat_cache.digests()
+    known = storage.source_digests()
     if known:
-        storage.stat_cache.forget_digests(known - live)
+        storage.forget_sources(known - live)
 
 
-def _sweep_cache(root: Path, live: set[str], dry_run: bool) -> int:
+def _sweep_cache(storage: BlobVault, live: set[str], dry_run: bool) -> int:
     count = 0
-    for path, digest in _cache_entries(root):
+    for path, digest in storage.cache_entries():
         if digest not in live:
             count += 1
             if not dry_run:
                 with localio.repository_io(path, "the local cache keeps it"):
                     path.unlink(missing_ok=True)
     return count
-
-
-def _cache_entries(root: Path) -> Iterator[tuple[Path, str]]:
-    if not root.is_dir():
-        return
-    for shard in root.iterdir():
-        if len(shard.name) != 2 or not shard.is_dir():
-            continue
-        for path in shard.iterdir():
-            name = shard.name + path.name
-            if is_name(name):
-                yield path, name

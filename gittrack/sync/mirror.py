@@ -15,13 +15,15 @@ carries ``namespace.DELETED_MARK`` (gittrack deleted refs there: its last run wa
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from gittrack.errors import TransportError
+from gittrack import atomic
+from gittrack.errors import GittrackError, TransportError
 from gittrack.git import history, namespace, objects, refs, transport
 from gittrack.git.repo import Repository, common_dir
 from gittrack.sync import localio
@@ -284,13 +286,9 @@ def remember_url(repo: Repository, key: str, url: str) -> None:
     path = _url_file(repo, key)
     if _recorded_url(repo, key) == url:
         return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(path.name + ".tmp")
-        temp.write_bytes(_raw(url) + b"\n")
-        temp.replace(path)
-    except OSError:
-        pass  # without it, the next pull only keeps deleted refs it could have removed
+    # without it, the next pull only keeps deleted refs it could have removed
+    with contextlib.suppress(GittrackError):
+        atomic.write_atomic(path, _raw(url) + b"\n", parents=True)
 
 
 def _recorded_url(repo: Repository, key: str) -> str | None:

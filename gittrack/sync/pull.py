@@ -31,7 +31,7 @@ from gittrack.git import namespace, refs, transport
 from gittrack.git.repo import Repository
 from gittrack.sync import localio, mirror
 from gittrack.sync.advice import rewrite_advice
-from gittrack.sync.compare import RefState, Standing, compare, is_artifact, local_changes
+from gittrack.sync.compare import RefState, Standing, compare, local_changes
 from gittrack.types import CommitId, RefName
 
 TAKE = (Standing.REMOTE_ONLY, Standing.BEHIND)
@@ -299,13 +299,13 @@ def _prune(repo: Repository, deleted: Sequence[RefState], before: mirror.Snapsho
 
 def _download(states: list[RefState], repo: Repository) -> int:
     """Every blob of the versions just pulled, into the local cache."""
-    from gittrack.artifacts.project import open_storage
-    from gittrack.artifacts.reachability import referenced_entries
-    from gittrack.artifacts.transfers import parallel
+    from gittrack.storage.project import open_storage
+    from gittrack.storage.reachability import names_blobs, needed_entries
+    from gittrack.storage.transfers import parallel
 
-    tips = [str(s.remote) for s in states if is_artifact(s.ref)]
-    known = [str(s.local) for s in states if s.local and is_artifact(s.ref)]
-    entries = list(referenced_entries(repo, tips, stop=known).values())
+    tips = [str(s.remote) for s in states if names_blobs(s.ref)]
+    known = [str(s.local) for s in states if s.local and names_blobs(s.ref)]
+    entries = list(needed_entries(repo, tips, stop=known).values())
     if not entries:
         return 0
     storage = open_storage(repo)

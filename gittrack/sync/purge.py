@@ -32,15 +32,15 @@ from pathlib import Path
 from typing import IO
 
 from gittrack.artifacts import aliases, versions
-from gittrack.artifacts.project import open_storage
-from gittrack.artifacts.reachability import manifest_entries
-from gittrack.artifacts.storage import ArtifactStorage
 from gittrack.errors import GittrackError, GittrackWarning, RepositoryError
 from gittrack.git import faults, prune, transport
 from gittrack.git.repo import Repository, common_dir
 from gittrack.runs import index, store
 from gittrack.runs.lineage import artifact_specs
 from gittrack.runs.view import RunView, all_runs
+from gittrack.storage.project import open_storage
+from gittrack.storage.reachability import stored_files
+from gittrack.storage.vault import BlobVault
 from gittrack.sync import gc
 from gittrack.sync.delete import DeleteReport, artifact_changes, delete_runs
 from gittrack.types import RunId
@@ -134,7 +134,7 @@ def _manifests_readable(repo: Repository, name: str) -> bool:
     with it); a warning naming the ref otherwise, as for an unreadable ``artifact.yaml``."""
     head = versions.head(repo, name)
     try:
-        for _ in manifest_entries(repo, [head] if head is not None else []):
+        for _ in stored_files(repo, [head] if head is not None else []):
             pass
     except GittrackError as exc:
         warnings.warn(f"skipping {versions.artifact_ref(name)}: {exc}", GittrackWarning,
@@ -152,7 +152,7 @@ def purge(repo: Repository, view: RunView, *, remote: str | None) -> PurgeReport
     what = plan(repo, view)
     storage = open_storage(repo)
     heads = [c for name in what.artifacts if (c := versions.head(repo, name)) is not None]
-    candidates = list(manifest_entries(repo, heads))
+    candidates = list(stored_files(repo, heads))
     changes = [c for name in what.artifacts for c in artifact_changes(repo, name)]
     doomed, _ = gc.live_names(storage, candidates, private_project=False)
     if candidates:  # a version no one can read stops the purge before anything is deleted
@@ -207,7 +207,7 @@ def _finish(repo: Repository, journal: _Journal, path: Path) -> Finished:
     return Finished(journal.run, journal.name, gone, freed)
 
 
-def _free(repo: Repository, storage: ArtifactStorage,
+def _free(repo: Repository, storage: BlobVault,
           journal: _Journal) -> tuple[tuple[str, ...], int]:
     """The journal's blobs and cache entries that nothing left names — here or in the
     remote's refs, fetched again — removed; returns (blob names, cache entries)."""
@@ -217,12 +217,12 @@ def _free(repo: Repository, storage: ArtifactStorage,
     live, digests = gc.marked(repo, storage, tips)
     gone = sorted(set(journal.blobs) - live)
     for name in gone:
-        storage.store.delete(name)
+        storage.delete(name)
         faults.point("purge.blob-deleted")
     freed = set(journal.digests) - digests
     for digest in freed:
-        storage.cache.remove(digest)
-    storage.stat_cache.forget_digests(freed)  # source paths of what was purged
+        storage.uncache(digest)
+    storage.forget_sources(freed)  # source paths of what was purged
     return tuple(gone), len(freed)
 
 

@@ -23,10 +23,11 @@ from collections.abc import Mapping, Sequence
 from gittrack.errors import PushRejectedError
 from gittrack.git import namespace, transport
 from gittrack.git.repo import Repository
+from gittrack.storage.reachability import names_blobs
 from gittrack.sync import localio, mirror
 from gittrack.sync.advice import rewrite_advice
 from gittrack.sync.blobsync import BlobReport, upload_missing
-from gittrack.sync.compare import RefState, Standing, compare, is_artifact
+from gittrack.sync.compare import RefState, Standing, compare
 from gittrack.sync.selection import select
 from gittrack.types import CommitId
 
@@ -162,8 +163,8 @@ def _remote_view(repo: Repository, remote: str, key: str, url: str,
 
 def _send(repo: Repository, remote: str, plan: _Plan, no_verify: bool) -> PushReport:
     sent = plan.send
-    remote_versions = [s.remote for s in sent if s.remote and is_artifact(s.ref)]
-    blobs = upload_missing(repo, [str(s.local) for s in sent if is_artifact(s.ref)],
+    remote_versions = [s.remote for s in sent if s.remote and names_blobs(s.ref)]
+    blobs = upload_missing(repo, [str(s.local) for s in sent if names_blobs(s.ref)],
                            remote_has=[r for r in remote_versions if r])
     specs = refspecs(sent, plan.held, everything=plan.everything)
     result = transport.push(repo, remote, specs, atomic=True, no_verify=no_verify,

@@ -15,12 +15,12 @@ import fsspec
 import pygit2
 import pytest
 
-from gittrack.artifacts.storage import ArtifactStorage
 from gittrack.blobs.cache import LocalCache
 from gittrack.blobs.statcache import StatCache
 from gittrack.blobs.store import BlobStore
 from gittrack.crypto.age import generate_identity
 from gittrack.crypto.keys import Keyring, ProjectKeys, init_user_identity
+from gittrack.storage.vault import BlobVault
 
 BACKENDS = ["local", "memory", "s3"]
 Location = tuple[str, dict[str, Any]]
@@ -61,7 +61,7 @@ def project_keys() -> ProjectKeys:
     return ProjectKeys.from_secrets([generate_identity()[0]])
 
 
-MakeStorage = Callable[..., ArtifactStorage]
+MakeStorage = Callable[..., BlobVault]
 
 
 @pytest.fixture
@@ -69,10 +69,10 @@ def make_storage(tmp_path: Path) -> MakeStorage:
     """``make_storage(location, keys=None, workers=4)``: storage with its own caches."""
 
     def make(where: Location, keys: ProjectKeys | None = None, workers: int = 4,
-             state: Path | None = None) -> ArtifactStorage:
+             state: Path | None = None) -> BlobVault:
         state = state or tmp_path / f"state-{uuid.uuid4().hex[:8]}"
         store = BlobStore.from_url(where[0], where[1], presence=state / "cache" / "presence.sqlite")
-        return ArtifactStorage(
+        return BlobVault(
             store, LocalCache(state / "cache" / "blobs"),
             StatCache(state / "cache" / "stat.sqlite"), state / "tmp",
             keys=(lambda: keys) if keys is not None else None, workers=workers,

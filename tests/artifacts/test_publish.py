@@ -11,10 +11,11 @@ import pygit2
 import pytest
 
 import gittrack
-from gittrack.artifacts import config, versions
+from gittrack.artifacts import versions
 from gittrack.artifacts.publish import log_artifact
 from gittrack.artifacts.view import ArtifactVersion
 from gittrack.errors import KeyMissingError, StorageError, UsageError
+from gittrack.storage import config
 from tests.artifacts.conftest import Location, old_file, sha
 
 

@@ -1,4 +1,5 @@
-"""Marking: the blobs that artifact versions reachable from some commits name."""
+"""Marking: the blobs that artifact versions reachable from some commits name, as the
+artifact referrer tells the storage's registry."""
 
 from __future__ import annotations
 
@@ -7,13 +8,9 @@ import pygit2
 import gittrack
 from gittrack.artifacts import versions
 from gittrack.artifacts.manifest import ManifestEntry
-from gittrack.artifacts.reachability import (
-    manifest_entries,
-    referenced_blobs,
-    referenced_entries,
-)
 from gittrack.artifacts.versions import Draft, commit_version
 from gittrack.runs import store
+from gittrack.storage.reachability import needed_blobs, needed_entries, stored_files
 
 
 def draft(name: str) -> Draft:
@@ -28,9 +25,9 @@ def test_a_head_reaches_every_older_version_of_its_chain(git_repo: pygit2.Reposi
     commit_version(git_repo, draft("a"), [row("x", "1" * 64)])
     v1, _ = commit_version(git_repo, draft("a"), [row("x", "2" * 64), row("y", "3" * 64)])
     other, _ = commit_version(git_repo, draft("b"), [row("z", "4" * 64)])
-    assert referenced_blobs(git_repo, [v1.commit]) == {"1" * 64, "2" * 64, "3" * 64}
-    assert referenced_blobs(git_repo, [other.commit]) == {"4" * 64}
-    assert referenced_blobs(git_repo, [v1.commit, other.commit, other.commit]) == {
+    assert needed_blobs(git_repo, [v1.commit]) == {"1" * 64, "2" * 64, "3" * 64}
+    assert needed_blobs(git_repo, [other.commit]) == {"4" * 64}
+    assert needed_blobs(git_repo, [v1.commit, other.commit, other.commit]) == {
         "1" * 64, "2" * 64, "3" * 64, "4" * 64}
 
 
@@ -39,9 +36,9 @@ def test_references_have_no_blob_and_unknown_commits_are_skipped(
 ) -> None:
     ref = ManifestEntry("r", "etag:abc", 5, None, "s3://bucket/key")
     v0, _ = commit_version(git_repo, draft("a"), [ref, row("x", "5" * 64)])
-    assert referenced_blobs(git_repo, [v0.commit, "0" * 40]) == {"5" * 64}
-    assert [e.path for e in manifest_entries(git_repo, [v0.commit])] == ["r", "x"]
-    assert referenced_blobs(git_repo, []) == set()
+    assert needed_blobs(git_repo, [v0.commit, "0" * 40]) == {"5" * 64}
+    assert [e.path for e in stored_files(git_repo, [v0.commit])] == ["r", "x"]
+    assert needed_blobs(git_repo, []) == set()
 
 
 def test_run_commits_reference_nothing_themselves(
@@ -52,12 +49,12 @@ def test_run_commits_reference_nothing_themselves(
         run_id = run.id
     head = store.head(git_repo, run_id)
     assert head is not None
-    assert referenced_blobs(git_repo, [head]) == set()
+    assert needed_blobs(git_repo, [head]) == set()
     assert versions.list_artifacts(git_repo) == {}
 
 
 def test_stop_hides_what_the_remote_already_has(git_repo: pygit2.Repository) -> None:
     v0, _ = commit_version(git_repo, draft("a"), [row("x", "1" * 64)])
     v1, _ = commit_version(git_repo, draft("a"), [row("x", "2" * 64)])
-    assert set(referenced_entries(git_repo, [v1.commit], stop=[v0.commit])) == {"2" * 64}
-    assert referenced_entries(git_repo, [v1.commit], stop=["f" * 40])["1" * 64].path == "x"
+    assert set(needed_entries(git_repo, [v1.commit], stop=[v0.commit])) == {"2" * 64}
+    assert needed_entries(git_repo, [v1.commit], stop=["f" * 40])["1" * 64].path == "x"

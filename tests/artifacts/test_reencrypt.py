@@ -12,14 +12,14 @@ import pygit2
 import pytest
 
 import gittrack
-from gittrack.artifacts import config
-from gittrack.artifacts.project import open_storage, unlock
 from gittrack.artifacts.publish import log_artifact
 from gittrack.artifacts.reencrypt import reencrypt_all, referenced_blobs
 from gittrack.artifacts.view import ArtifactVersion
 from gittrack.crypto.age import generate_identity
 from gittrack.crypto.keys import Keyring, ProjectKeys, load_user_identities
 from gittrack.errors import StorageError
+from gittrack.storage import config
+from gittrack.storage.project import open_storage, unlock
 from tests.artifacts.conftest import Location, old_file, sha
 from tests.conftest import CliResult
 from tests.crypto.tools import require

@@ -11,9 +11,9 @@ import pygit2
 import pytest
 
 import gittrack
-from gittrack.artifacts import config
 from gittrack.artifacts.publish import log_artifact
 from gittrack.errors import StorageError, UsageError
+from gittrack.storage import config
 from tests.artifacts.conftest import old_file, sha
 
 

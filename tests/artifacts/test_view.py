@@ -211,8 +211,8 @@ def test_a_full_disk_under_the_cache_names_the_file(small_disk: Path, tmp_path: 
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The repository (its temporary files and blob cache) on the full disk, the target
     elsewhere: the error names the file gittrack could not write, nothing partial is left."""
-    from gittrack.artifacts import config
     from gittrack.errors import StorageError
+    from gittrack.storage import config
     from tests.conftest import make_repo
     from tests.disks import fill, unfill
 

@@ -64,7 +64,7 @@ def use_store(repo: Path, where: str, tmp: Path, s3: tuple[str, dict[str, str]] 
     """Configure the project's store: a local folder or the moto S3 bucket; returns its URL."""
     import pygit2
 
-    from gittrack.artifacts.config import save_storage
+    from gittrack.storage.config import save_storage
 
     url, options = (str(tmp / "store"), {}) if where == "local" else s3  # type: ignore[misc]
     save_storage(pygit2.Repository(str(repo)), url, options, local=True)
@@ -74,6 +74,6 @@ def use_store(repo: Path, where: str, tmp: Path, s3: tuple[str, dict[str, str]] 
 def store_names(repo: Path) -> set[str]:
     import pygit2
 
-    from gittrack.artifacts.project import open_storage
+    from gittrack.storage.project import open_storage
 
     return {b.name for b in open_storage(pygit2.Repository(str(repo))).store.iter_blobs()}

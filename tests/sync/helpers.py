@@ -8,8 +8,8 @@ from typing import Any
 import pygit2
 
 import gittrack
-from gittrack.artifacts.config import save_storage
 from gittrack.git import objects, refs
+from gittrack.storage.config import save_storage
 from gittrack.types import CommitId, RefName
 from tests.conftest import git
 

@@ -11,8 +11,8 @@ import pytest
 
 import gittrack
 from gittrack.artifacts import aliases
-from gittrack.artifacts.config import save_storage
 from gittrack.errors import BlobNotFoundError
+from gittrack.storage.config import save_storage
 from gittrack.sync.blobsync import BlobReport, upload_missing
 from tests.conftest import FAST
 

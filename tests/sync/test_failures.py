@@ -14,8 +14,8 @@ from typing import Any
 import pygit2
 import pytest
 
-from gittrack.artifacts.config import save_storage
 from gittrack.blobs.store import BlobStore
+from gittrack.storage.config import save_storage
 from tests.conftest import _free_port, wait_for_port
 from tests.sync.conftest import MakeClone
 from tests.sync.helpers import log_run, refs_of, share_storage

@@ -11,8 +11,8 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from gittrack.artifacts.project import open_storage
 from gittrack.errors import UsageError
+from gittrack.storage.project import open_storage
 from gittrack.sync.delete import delete_artifact
 from gittrack.sync.gc import collect, parse_duration
 from tests.conftest import git

@@ -145,12 +145,12 @@ def test_purge_leaves_no_source_path_or_digest_in_the_caches(repo: Path, tmp_pat
 
 def _into_local_cache(repo: Path, artifact: str) -> None:
     from gittrack.artifacts import versions
-    from gittrack.artifacts.project import open_storage
-    from gittrack.artifacts.reachability import manifest_entries
+    from gittrack.storage.project import open_storage
+    from gittrack.storage.reachability import stored_files
 
     r = pygit2.Repository(str(repo))
     storage = open_storage(r)
-    for entry in manifest_entries(r, [versions.head(r, artifact)]):
+    for entry in stored_files(r, [versions.head(r, artifact)]):
         storage.cached(entry)
 
 

@@ -1,4 +1,4 @@
-"""ArtifactStorage on every backend, public and private: round trips, dedup, caches, damage."""
+"""BlobVault on every backend, public and private: round trips, dedup, caches, damage."""
 
 from __future__ import annotations
 
@@ -11,18 +11,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gittrack.artifacts import storage as storage_module
 from gittrack.artifacts.manifest import ManifestEntry
-from gittrack.artifacts.storage import ArtifactStorage
 from gittrack.blobs.hashing import CHUNK
 from gittrack.crypto.keys import ProjectKeys
 from gittrack.errors import BlobNotFoundError, DecryptionError, StorageError, UsageError
+from gittrack.storage import vault as storage_module
+from gittrack.storage.vault import BlobVault
 from tests.artifacts.conftest import Location, MakeStorage, old_file, sha
 
 
 @pytest.fixture
 def storage(location: Location, privacy: str, project_keys: ProjectKeys,
-            make_storage: MakeStorage) -> ArtifactStorage:
+            make_storage: MakeStorage) -> BlobVault:
     return make_storage(location, project_keys if privacy == "private" else None)
 
 
@@ -39,7 +39,7 @@ def spy(monkeypatch: pytest.MonkeyPatch, obj: Any, name: str) -> list[tuple[Any,
     return calls
 
 
-def test_round_trip(storage: ArtifactStorage, tmp_path: Path) -> None:
+def test_round_trip(storage: BlobVault, tmp_path: Path) -> None:
     data = os.urandom(3 * CHUNK + 17)
     src = old_file(tmp_path / "src" / "model.bin", data)
     entry = storage.put_file(src)
@@ -61,7 +61,7 @@ def test_private_blobs_are_encrypted_and_keyed(location: Location, make_storage:
 
 
 def test_second_put_of_unchanged_files_uploads_and_hashes_nothing(
-    storage: ArtifactStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    storage: BlobVault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     files = [(f"f{i}", old_file(tmp_path / f"f{i}", os.urandom(100 + i))) for i in range(20)]
     first = storage.put_files(files)
@@ -71,7 +71,7 @@ def test_second_put_of_unchanged_files_uploads_and_hashes_nothing(
     assert uploads == [] and hashes == []
 
 
-def test_identical_files_are_stored_once(storage: ArtifactStorage, tmp_path: Path,
+def test_identical_files_are_stored_once(storage: BlobVault, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     uploads = spy(monkeypatch, storage.store, "put_file")
     same = b"same bytes"
@@ -80,7 +80,7 @@ def test_identical_files_are_stored_once(storage: ArtifactStorage, tmp_path: Pat
     assert entries[0].blob == entries[1].blob and len(uploads) == 1
 
 
-def test_many_small_files_in_parallel(storage: ArtifactStorage, tmp_path: Path) -> None:
+def test_many_small_files_in_parallel(storage: BlobVault, tmp_path: Path) -> None:
     files = {f"d/{i:03d}.txt": os.urandom(64) for i in range(60)}
     entries = storage.put_files([(n, old_file(tmp_path / "src" / n, d)) for n, d in files.items()])
     out = tmp_path / "out"
@@ -88,7 +88,7 @@ def test_many_small_files_in_parallel(storage: ArtifactStorage, tmp_path: Path) 
     assert {n: (out / n).read_bytes() for n in files} == files
 
 
-def test_download_is_served_from_the_cache(storage: ArtifactStorage, tmp_path: Path,
+def test_download_is_served_from_the_cache(storage: BlobVault, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     data = os.urandom(5000)
     entry = storage.put_file(old_file(tmp_path / "x", data))
@@ -98,7 +98,7 @@ def test_download_is_served_from_the_cache(storage: ArtifactStorage, tmp_path: P
     assert downloads == []
 
 
-def test_a_damaged_cache_entry_is_fetched_again(storage: ArtifactStorage, tmp_path: Path) -> None:
+def test_a_damaged_cache_entry_is_fetched_again(storage: BlobVault, tmp_path: Path) -> None:
     data = os.urandom(5000)
     entry = storage.put_file(old_file(tmp_path / "x", data))
     storage.fetch(entry, tmp_path / "one" / "x")
@@ -107,7 +107,7 @@ def test_a_damaged_cache_entry_is_fetched_again(storage: ArtifactStorage, tmp_pa
     assert storage.cache.path(entry.digest).read_bytes() == data
 
 
-def _damage(storage: ArtifactStorage, blob: str, how: str) -> None:
+def _damage(storage: BlobVault, blob: str, how: str) -> None:
     with storage.store.open(blob) as stored:
         raw = bytearray(stored.read())
     if how == "truncated":
@@ -120,7 +120,7 @@ def _damage(storage: ArtifactStorage, blob: str, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["truncated", "tampered"])
-def test_a_damaged_blob_raises_and_writes_nothing(storage: ArtifactStorage, tmp_path: Path,
+def test_a_damaged_blob_raises_and_writes_nothing(storage: BlobVault, tmp_path: Path,
                                                   how: str) -> None:
     data = os.urandom(2 * CHUNK + 5)
     entry = storage.put_file(old_file(tmp_path / "src" / "weights.pt", data), "weights.pt")
@@ -134,7 +134,7 @@ def test_a_damaged_blob_raises_and_writes_nothing(storage: ArtifactStorage, tmp_
     assert list(storage.temp_dir.iterdir()) == []
 
 
-def test_a_missing_blob_names_the_artifact_and_file(storage: ArtifactStorage,
+def test_a_missing_blob_names_the_artifact_and_file(storage: BlobVault,
                                                     tmp_path: Path) -> None:
     entry = storage.put_file(old_file(tmp_path / "x.csv", b"a,b\n"))
     assert entry.blob is not None
@@ -145,7 +145,7 @@ def test_a_missing_blob_names_the_artifact_and_file(storage: ArtifactStorage,
     assert not (tmp_path / "out" / "x.csv").exists()
 
 
-def test_a_blob_the_store_lost_is_read_from_the_file_logged_here(storage: ArtifactStorage,
+def test_a_blob_the_store_lost_is_read_from_the_file_logged_here(storage: BlobVault,
                                                                  tmp_path: Path) -> None:
     """A teammate's purge removed a blob this clone found in the store when it logged the same
     bytes: the file logged here still has them (verified), through the local cache."""
@@ -159,12 +159,12 @@ def test_a_blob_the_store_lost_is_read_from_the_file_logged_here(storage: Artifa
     assert storage.cache.has(entry.digest)
 
 
-def test_a_missing_source_file(storage: ArtifactStorage, tmp_path: Path) -> None:
+def test_a_missing_source_file(storage: BlobVault, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"nope.bin"):
         storage.put_files([("nope.bin", tmp_path / "nope.bin")])
 
 
-def test_a_file_that_changes_while_hashed(storage: ArtifactStorage, tmp_path: Path,
+def test_a_file_that_changes_while_hashed(storage: BlobVault, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     src = old_file(tmp_path / "growing.log", b"x" * 1000)
     real = storage_module.hash_file
@@ -180,7 +180,7 @@ def test_a_file_that_changes_while_hashed(storage: ArtifactStorage, tmp_path: Pa
 
 
 def test_a_file_rewritten_before_upload_is_refused_and_not_stored(
-    storage: ArtifactStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    storage: BlobVault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     src = old_file(tmp_path / "data.bin", b"first version")
     real = storage.store.missing
@@ -236,7 +236,7 @@ def test_a_blob_encrypted_to_another_key(location: Location, make_storage: MakeS
 
 
 def test_second_put_lists_nothing_and_checks_only_a_sample(
-    storage: ArtifactStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    storage: BlobVault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     files = [(f"d/{i}", old_file(tmp_path / "d" / str(i), os.urandom(50 + i))) for i in range(40)]
     first = storage.put_files(files)
@@ -249,7 +249,7 @@ def test_second_put_lists_nothing_and_checks_only_a_sample(
 
 
 def test_a_store_emptied_behind_our_back_gets_every_blob_again(
-    storage: ArtifactStorage, tmp_path: Path
+    storage: BlobVault, tmp_path: Path
 ) -> None:
     files = [(f"f{i}", old_file(tmp_path / f"f{i}", os.urandom(64))) for i in range(40)]
     entries = storage.put_files(files)

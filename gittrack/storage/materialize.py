@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from gittrack.artifacts.manifest import check_entry_path
+from gittrack import atomic
 from gittrack.errors import DecryptionError, StorageError, UsageError
+from gittrack.storage.entry import check_entry_path
 
 CHUNK = 1 << 20
 
@@ -77,30 +77,30 @@ def writing(path: Path) -> Iterator[None]:
     """An ``OSError`` of the writes in the block as a ``StorageError`` naming ``path`` and the
     reason ("cannot write out/model.pt: No space left on device"): a download that cannot put
     its bytes down (full disk, quota, read-only folder) fails like any other transfer, exit 8,
-    the file named (the temporary one beside it is removed by ``temp_beside``)."""
+    the file named (the temporary one beside it is removed by ``replacing``)."""
     try:
         yield
     except OSError as exc:
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-@contextlib.contextmanager
-def temp_beside(dst: Path) -> Iterator[Path]:
-    """A temporary path in ``dst``'s folder (same filesystem: ``os.replace`` works), removed
-    on the way out unless it was renamed."""
+def _make_folder(folder: Path) -> None:
     try:
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise UsageError(f"cannot create the folder {dst.parent}: a file is in the way") from None
+        raise UsageError(f"cannot create the folder {folder}: a file is in the way") from None
     except OSError as exc:  # full disk, read-only folder
-        raise StorageError(f"cannot create the folder {dst.parent}: "
-                           f"{exc.strerror or exc}") from exc
-    temp = unique_name(dst.parent, dst.name)
-    try:
+        raise StorageError(f"cannot create the folder {folder}: {exc.strerror or exc}") from exc
+
+
+@contextlib.contextmanager
+def replacing(dst: Path) -> Iterator[Path]:
+    """A temporary path beside ``dst`` (its folder made first) that becomes ``dst`` when the
+    block ends without an error, and is removed otherwise: how this package puts every file in
+    place (``gittrack.atomic.replacing`` with a name no other writer picks)."""
+    _make_folder(dst.parent)
+    with atomic.replacing(dst, unique_name(dst.parent, dst.name)) as temp:
         yield temp
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
 
 
 def copy_stream(src: BinaryIO, out: BinaryIO) -> tuple[str, int]:
@@ -116,7 +116,7 @@ def copy_stream(src: BinaryIO, out: BinaryIO) -> tuple[str, int]:
 
 def write_verified(src: BinaryIO, dst: Path, digest: str, *, what: str) -> None:
     """Stream ``src`` to ``dst`` only if its sha256 is ``digest``; else ``DecryptionError``."""
-    with temp_beside(dst) as temp, writing(dst):
+    with writing(dst), replacing(dst) as temp:
         with temp.open("xb") as out:
             got, _ = copy_stream(src, out)
         if got != digest:
@@ -124,4 +124,3 @@ def write_verified(src: BinaryIO, dst: Path, digest: str, *, what: str) -> None:
                 f"{what} does not match its digest (expected sha256 {digest[:16]}…, got "
                 f"{got[:16]}…): the stored copy is damaged or was tampered with; nothing written"
             )
-        os.replace(temp, dst)

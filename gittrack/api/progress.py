@@ -1,8 +1,11 @@
 """Progress of a batch of transfers: a rich bar on stderr, only when it is worth showing.
 
-The bar appears once a batch has run for a second (a quick put prints nothing) and only on a
-terminal, unless ``GITTRACK_PROGRESS=1`` forces it (``=0`` turns it off). Progress is counted
-per finished file: the blob store and age stream whole files without callbacks.
+The storage counts (``gittrack.storage.progress``); this draws, for every caller: ``import
+gittrack`` installs ``rich_bar`` as the storage's reporter, so ``gittrack artifact get`` and a
+training script's ``ArtifactVersion.download()`` show the same bar. It appears once a batch
+has run for a second (a quick put prints nothing) and only on a terminal, unless
+``GITTRACK_PROGRESS=1`` forces it (``=0`` turns it off). Progress is counted per finished
+file: the blob store and age stream whole files without callbacks.
 """
 
 from __future__ import annotations
@@ -99,3 +102,8 @@ class Transfer:
         assert self._progress is not None and self._task is not None
         self._progress.update(self._task, completed=self.done_bytes,
                               description=self._description())
+
+
+def rich_bar(label: str, files: int, nbytes: int) -> Transfer:
+    """The storage's ``Reporter``: a bar for one batch."""
+    return Transfer(label, files, nbytes)

@@ -1,4 +1,5 @@
-"""Progress bars: only for transfers that last, only on a terminal unless forced."""
+"""Progress bars: only for transfers that last, only on a terminal unless forced; every
+caller of the storage gets them."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import time
 
 import pytest
 
-from gittrack.artifacts.progress import Transfer, progress_enabled
-from gittrack.artifacts.transfers import parallel
+from gittrack.api.progress import Transfer, progress_enabled
+from gittrack.storage import progress
 
 
 def test_a_quick_transfer_shows_nothing(capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,13 +45,5 @@ def test_the_environment_decides(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not progress_enabled()  # pytest's stderr is not a terminal
 
 
-def test_parallel_keeps_order_and_raises_the_first_error() -> None:
-    assert parallel(lambda x: x * 2, list(range(50)), workers=4) == list(range(0, 100, 2))
-
-    def boom(x: int) -> int:
-        if x == 7:
-            raise ValueError("seven")
-        return x
-
-    with pytest.raises(ValueError, match=r"seven"):
-        parallel(boom, list(range(50)), workers=4)
+def test_import_gittrack_installs_the_bar() -> None:
+    assert isinstance(progress.batch("x", 1, 1), Transfer)

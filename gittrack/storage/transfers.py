@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
-from gittrack.artifacts.progress import Transfer
 from gittrack.errors import GittrackError
+from gittrack.storage import progress
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -20,15 +20,16 @@ def parallel(fn: Callable[[T], R], items: list[T], *, workers: int, label: str |
 
     Small files are dominated by per-request latency on object stores, so they go in parallel.
     The first error cancels what has not started and is raised once the running calls end, so
-    no transfer outlives the call. With ``label``, a progress bar (see ``progress``) counts
-    finished items and their ``sizes``.
+    no transfer outlives the call. With ``label``, the installed progress reporter (``progress``) is
+    told of each finished item and its ``size``.
     """
     size = sizes or (lambda item: 0)
-    with Transfer(label or "", len(items), sum(map(size, items)),
-                  enabled=None if label else False) as progress:
+    batch = progress.batch(label, len(items), sum(map(size, items))) if label \
+        else progress.Silent()
+    with batch:
         def one(item: T) -> R:
             result = fn(item)
-            progress.advance(size(item))
+            batch.advance(size(item))
             return result
 
         if len(items) <= 1 or workers <= 1:

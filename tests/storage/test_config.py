@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gittrack.artifacts import config
 from gittrack.errors import FormatError, InvalidSettingError, RepositoryError, StorageError
+from gittrack.storage import config
 
 
 def test_default_is_a_folder_inside_git(git_repo: pygit2.Repository) -> None:

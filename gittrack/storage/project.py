@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from gittrack.artifacts.config import ProjectConfig, load_config
-from gittrack.artifacts.storage import ArtifactStorage, KeySource
 from gittrack.errors import RepositoryError
 from gittrack.git.repo import Repository, gittrack_dir
+from gittrack.storage.config import ProjectConfig, load_config
+from gittrack.storage.vault import BlobVault, KeySource
 
 if TYPE_CHECKING:
     from gittrack.crypto.keys import ProjectKeys
@@ -41,7 +41,7 @@ def unlock(repo: Repository) -> ProjectKeys:
 
 def open_storage(
     repo: Repository, *, keys: ProjectKeys | None = None, workers: int | None = None,
-) -> ArtifactStorage:
+) -> BlobVault:
     """The artifact storage of ``repo`` as configured (``keys`` given: private with those)."""
     config = load_config(repo)
     source: KeySource | None = None
@@ -53,7 +53,7 @@ def open_storage(
         private = is_private(repo, config)
         if private or _has_keyring(repo):  # public by config: keys still read old blobs
             source = lambda: unlock(repo)  # noqa: E731
-    return ArtifactStorage.create(
+    return BlobVault.create(
         url=config.url, options=config.options, state_dir=gittrack_dir(repo), keys=source,
         private=private, reference_options=_reference_options(config), workers=workers,
     )

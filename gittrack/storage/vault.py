@@ -1,4 +1,4 @@
-"""``ArtifactStorage``: files in and out of the blob store, encrypted for private projects.
+"""``BlobVault``: files in and out of the blob store, encrypted for private projects.
 
 put  = one stat per file and one read of the stat cache: only new or changed files are hashed
        → skip blobs the store has (dedup across files, versions and runs; blobs this machine
@@ -21,25 +21,16 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from gittrack.artifacts.manifest import ManifestEntry
-from gittrack.artifacts.materialize import (
-    copy_stream,
-    temp_beside,
-    unique_name,
-    write_verified,
-    writing,
-)
-from gittrack.artifacts.references import OptionsFor, fetch_reference
-from gittrack.artifacts.transfers import error_context, parallel
 from gittrack.blobs.backends import no_room
 from gittrack.blobs.cache import LocalCache
 from gittrack.blobs.hashing import hash_file
+from gittrack.blobs.names import is_name
 from gittrack.blobs.statcache import StatCache
-from gittrack.blobs.store import BlobStore
+from gittrack.blobs.store import BlobInfo, BlobStore
 from gittrack.errors import (
     BlobNotFoundError,
     DecryptionError,
@@ -48,6 +39,16 @@ from gittrack.errors import (
     StorageError,
     UsageError,
 )
+from gittrack.storage.entry import ManifestEntry
+from gittrack.storage.materialize import (
+    copy_stream,
+    replacing,
+    unique_name,
+    write_verified,
+    writing,
+)
+from gittrack.storage.references import OptionsFor, fetch_reference
+from gittrack.storage.transfers import error_context, parallel
 
 if TYPE_CHECKING:
     from gittrack.crypto.keys import ProjectKeys
@@ -56,6 +57,9 @@ KeySource = Callable[[], "ProjectKeys"]
 _Digest = tuple[str, int, os.stat_result]
 """A file's sha256, its size as hashed, and its stat taken before hashing."""
 DEFAULT_WORKERS = 8
+_TEMP_MARK = ".tmp-"
+"""In the name of an upload in progress (``blobs.names.temp_name``)."""
+Rewrap = Literal["rewritten", "current", "missing"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -71,7 +75,7 @@ def _no_options(uri: str) -> Mapping[str, Any]:
     return {}
 
 
-class ArtifactStorage:
+class BlobVault:
     """The blob store, the local caches and (private projects) the keys, composed."""
 
     def __init__(self, store: BlobStore, cache: LocalCache, stat_cache: StatCache,
@@ -97,7 +101,7 @@ class ArtifactStorage:
     def create(cls, *, url: str, options: Mapping[str, Any], state_dir: Path,
                keys: KeySource | None, private: bool | None = None,
                reference_options: OptionsFor = _no_options,
-               workers: int | None = None) -> ArtifactStorage:
+               workers: int | None = None) -> BlobVault:
         """Storage at ``url`` with its caches under ``state_dir`` (``.git/gittrack``)."""
         cache = state_dir / "cache"
         store = BlobStore.from_url(url, options, presence=cache / "presence.sqlite")
@@ -187,16 +191,27 @@ class ArtifactStorage:
 
     def _upload(self, blob: str, h: _Hashed, what: str) -> None:
         with error_context(f"{what}, file {h.name}"):
-            if self.private:
-                from gittrack.crypto.age import encrypt_file
-
-                with self.temp_file() as encrypted:
-                    encrypt_file(h.source, encrypted, [self.keys.recipient])
-                    self._check_unchanged(h, blob, uploaded=False)
-                    self.store.put_file(blob, encrypted)
-            else:
-                self.store.put_file(blob, h.source)
+            self.upload_plain(blob, h.source, encrypt=self.private,
+                              encrypted=lambda: self._check_unchanged(h, blob, uploaded=False))
             self._check_unchanged(h, blob, uploaded=True)
+
+    def upload_plain(self, blob: str, plain: Path, *, encrypt: bool,
+                     keys: ProjectKeys | None = None,
+                     encrypted: Callable[[], None] | None = None) -> None:
+        """Store the plaintext file ``plain`` as ``blob``: as it is, or (``encrypt``)
+        age-encrypted to ``keys`` (default: the project's) in a temporary file first, and
+        ``encrypted()`` called before that file is uploaded."""
+        if not encrypt:
+            self.store.put_file(blob, plain)
+            return
+        from gittrack.crypto.age import encrypt_file
+
+        recipient = (keys or self.keys).recipient
+        with self.temp_file() as ciphertext:
+            encrypt_file(plain, ciphertext, [recipient])
+            if encrypted is not None:
+                encrypted()
+            self.store.put_file(blob, ciphertext)
 
     def _check_unchanged(self, h: _Hashed, blob: str, *, uploaded: bool) -> None:
         """A file rewritten between hashing and reading for upload would store other bytes
@@ -275,7 +290,7 @@ class ArtifactStorage:
     def _copy_from_cache(self, digest: str, dst: Path, *, verify: bool) -> None:
         # A copy, not a hard link: editing the downloaded file must never change the cache.
         source = self.cache.path(digest)
-        with temp_beside(dst) as temp, writing(dst):
+        with writing(dst), replacing(dst) as temp:
             if verify:
                 with source.open("rb") as src, temp.open("xb") as out:
                     got, _ = copy_stream(src, out)
@@ -283,7 +298,6 @@ class ArtifactStorage:
                     raise DecryptionError(f"cached copy of {digest[:16]}… is damaged")
             else:
                 shutil.copyfile(source, temp)
-            os.replace(temp, dst)
 
     def _download(self, entry: ManifestEntry, label: str) -> None:
         with self.temp_file() as raw:
@@ -355,6 +369,128 @@ class ArtifactStorage:
             )
         self.cache.add(plain, digest, move=True)
 
+    # -- one API for sync, gc, purge and re-encryption -------------------------------------
+    @property
+    def url(self) -> str:
+        return self.store.url
+
+    def missing(self, blobs: Iterable[str]) -> set[str]:
+        """The names in ``blobs`` the store does not hold."""
+        return self.store.missing(blobs)
+
+    def has_blob(self, blob: str) -> bool:
+        return self.store.exists(blob)
+
+    def iter_blobs(self) -> Iterator[BlobInfo]:
+        """Every blob in the store, in no particular order (temporary uploads excluded)."""
+        return self.store.iter_blobs()
+
+    def delete(self, blob: str) -> None:
+        """Remove ``blob`` from the store; one that is not there is not an error."""
+        self.store.delete(blob)
+
+    def newest_name(self, digest: str) -> str:
+        """The name the project's newest key gives ``digest``'s encrypted blob
+        (``KeyMissingError`` without keys)."""
+        return self.keys.blob_name(digest)
+
+    def names_with_newest_key(self, entry: ManifestEntry) -> bool:
+        """Whether a plaintext of ``entry`` can be stored under its blob name: a plaintext
+        blob, or one the newest key names so."""
+        if entry.blob == entry.digest:
+            return True
+        try:
+            return self.newest_name(entry.digest) == entry.blob
+        except KeyMissingError:
+            return False
+
+    def has_plaintext(self, digest: str) -> bool:
+        """Whether ``digest``'s plaintext is in the local cache, or was put there now from a
+        file on this machine that had it (``cache_from_source``)."""
+        return self.cache.has(digest) or self.cache_from_source(digest)
+
+    def is_cached(self, digest: str) -> bool:
+        return self.cache.has(digest)
+
+    def upload_from_cache(self, entry: ManifestEntry) -> None:
+        """Store ``entry``'s blob from the plaintext in the local cache, encrypted again
+        under the newest key when its blob is encrypted (``names_with_newest_key``)."""
+        assert entry.blob is not None
+        self.upload_plain(entry.blob, self.cache.path(entry.digest),
+                          encrypt=entry.blob != entry.digest)
+
+    def copy_from(self, source: BlobStore, blob: str) -> None:
+        """Store ``blob`` as another store (``source``) holds it: already in its final form."""
+        with self.temp_file() as raw:
+            source.get_file(blob, raw)
+            self.store.put_file(blob, raw)
+
+    def rewrap(self, entry: ManifestEntry, names: set[str],
+               new_keys: ProjectKeys) -> tuple[Rewrap, int]:
+        """``entry``'s blob encrypted to ``new_keys`` under the name they give it, then the
+        copies under its other ``names`` deleted; returns what was done and how many copies
+        were deleted. Idempotent: a blob already under the new name is only cleaned up."""
+        target = new_keys.blob_name(entry.digest)
+        old = sorted(names - {target})
+        status: Rewrap = "current"
+        if not self.has_blob(target):
+            present = [n for n in old if self.has_blob(n)]
+            if not present and not self.is_cached(entry.digest):
+                return "missing", 0
+            source = dataclasses.replace(entry, blob=present[0] if present else old[0])
+            plain = self.cached(source, what="re-encryption")  # verified plaintext
+            self.upload_plain(target, plain, encrypt=True, keys=new_keys)
+            status = "rewritten"
+        deleted = 0
+        for name in old:  # only now: the new copy is in place
+            if self.has_blob(name):
+                self.delete(name)
+                deleted += 1
+        return status, deleted
+
+    def temps(self) -> Iterator[tuple[str, float | None]]:
+        """Uploads that died half-way (temporary names beside their blob): each one's path in
+        the store and when it was last written (``None``: unknown)."""
+        from gittrack.blobs.backends import modified
+
+        try:
+            found = self.store.fs.find(self.store.root, detail=True)
+        except FileNotFoundError:
+            return
+        for path, info in found.items():
+            if _TEMP_MARK in path.rpartition("/")[2]:
+                yield path, modified(info)
+
+    def delete_temp(self, path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.store.fs.rm_file(path)
+
+    def cache_entries(self) -> Iterator[tuple[Path, str]]:
+        """Every plaintext in the local cache: its path and its digest."""
+        root = self.cache.root
+        if not root.is_dir():
+            return
+        for shard in root.iterdir():
+            if len(shard.name) != 2 or not shard.is_dir():
+                continue
+            for path in shard.iterdir():
+                name = shard.name + path.name
+                if is_name(name):
+                    yield path, name
+
+    def uncache(self, digest: str) -> None:
+        self.cache.remove(digest)
+
+    def source_digests(self) -> set[str] | None:
+        """The digests the stat cache knows files on this machine for (``None``: none)."""
+        return self.stat_cache.digests()
+
+    def forget_sources(self, digests: Iterable[str]) -> None:
+        """Forget which files here had ``digests``: they are the user's folder names, not to
+        be kept once nothing names those digests (``docs/security.md``)."""
+        self.stat_cache.forget_digests(digests)
+
+    # -- temporary files ----------------------------------------------------------------------
     @contextlib.contextmanager
     def temp_file(self) -> Iterator[Path]:
         """A fresh path under ``.git/gittrack/tmp`` (beside the cache: renames work), not yet

@@ -1,0 +1,55 @@
+"""The registry of kinds of ref that name blobs: each asked once, and none registered is an
+error rather than "nothing is needed" (gc would collect every blob)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pygit2
+import pytest
+
+from gittrack.artifacts.reachability import ARTIFACT_VERSIONS
+from gittrack.errors import GittrackError
+from gittrack.git.repo import Repository
+from gittrack.storage import reachability
+from gittrack.storage.entry import ManifestEntry
+from gittrack.types import CommitId
+
+
+class Everything:
+    """Names one blob per commit: its id, padded."""
+
+    def owns(self, ref: str) -> bool:
+        return ref == "refs/gittrack/test"
+
+    def reader(self, repo: Repository, *, marks_only: bool) -> reachability.Reader:
+        def read(commit: CommitId) -> Iterable[ManifestEntry]:
+            return [ManifestEntry("f", commit + "0" * 24, 1, commit + "0" * 24)]
+
+        return read
+
+
+def test_every_registered_kind_is_asked_once(git_repo: pygit2.Repository) -> None:
+    head = str(git_repo.head.target)
+    kind = Everything()
+    reachability.register(kind)
+    reachability.register(kind)
+    try:
+        assert reachability.names_blobs("refs/gittrack/test")
+        assert reachability.names_blobs("refs/gittrack/artifacts/a")
+        assert not reachability.names_blobs("refs/gittrack/runs/x")
+        assert [e.blob for e in reachability.stored_files(git_repo, [head])] == [
+            head + "0" * 24]
+        assert list(reachability.stored_files(git_repo, [head], [head])) == []
+    finally:
+        reachability.unregister(kind)
+    assert not reachability.names_blobs("refs/gittrack/test")
+
+
+def test_no_kind_registered_is_refused(git_repo: pygit2.Repository) -> None:
+    reachability.unregister(ARTIFACT_VERSIONS)
+    try:
+        with pytest.raises(GittrackError, match="no kind of ref"):
+            reachability.needed_blobs(git_repo, [str(git_repo.head.target)])
+    finally:
+        reachability.register(ARTIFACT_VERSIONS)
