@@ -16,7 +16,7 @@ import yaml
 
 import gittrack
 from gittrack.errors import AmbiguousNameError, InvalidSettingError, NotFoundError
-from tests.conftest import git
+from tests.helpers.repos import git
 
 QUIET = {"quiet": True, "checkpoint_interval": 0.2}
 

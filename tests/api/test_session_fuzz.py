@@ -21,7 +21,7 @@ from gittrack.errors import GittrackError
 from gittrack.formats.values import MAX_DEPTH
 from gittrack.runs import layout
 from gittrack.types import RunId
-from tests.conftest import CliResult
+from tests.helpers.cli import CliResult
 from tests.runs.test_live import canon  # NaN equal to NaN, for ==
 
 AFTER = "zz/after"  # logged after the fuzzed calls: the run must still take data

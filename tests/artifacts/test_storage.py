@@ -17,7 +17,7 @@ from gittrack.artifacts.storage import ArtifactStorage
 from gittrack.blobs.hashing import CHUNK
 from gittrack.crypto.keys import ProjectKeys
 from gittrack.errors import BlobNotFoundError, DecryptionError, StorageError, UsageError
-from tests.artifacts.conftest import Location, MakeStorage, old_file, sha
+from tests.helpers.storage import Location, MakeStorage, old_file, sha
 
 
 @pytest.fixture

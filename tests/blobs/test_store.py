@@ -22,7 +22,7 @@ from gittrack.blobs.hashing import CHUNK
 from gittrack.blobs.presence import PresenceCache
 from gittrack.blobs.store import BlobInfo, BlobStore
 from gittrack.errors import BlobNotFoundError, StorageError, UsageError
-from tests.blobs.conftest import Writer, digest_of
+from tests.helpers.storage import Writer, digest_of
 
 BAD_NAMES = ["", "ab", "ABCDEF", "abc/def", "../abcdef", "abc..def", "xyz123", " abcdef"]
 

@@ -12,8 +12,8 @@ import pytest
 
 import gittrack
 from gittrack.formats.jsonio import json_safe
-from tests.conftest import CliResult
-from tests.tables import assert_tables_equal, canon, read_csv, read_jsonl
+from tests.helpers.cli import CliResult
+from tests.helpers.tables import assert_tables_equal, canon, read_csv, read_jsonl
 
 pd = pytest.importorskip("pandas")
 
@@ -131,7 +131,7 @@ def test_help_documents_the_default_folder(cli: Cli) -> None:
 def test_an_export_the_disk_refuses_is_exit_74_naming_the_file(
         repo: Path, cli: Callable[..., object], small_disk: Path) -> None:
     """A full disk printed 'cannot write FILE: ...' but exited 1; cli.md says 74."""
-    from tests.disks import fill
+    from tests.helpers.disks import fill
 
     with gittrack.init(project="p", id="full", settings={"quiet": True}) as run:
         for step in range(50):

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import gittrack
 from gittrack.formats import walcodec
-from tests.conftest import CliResult, run_python
+from tests.helpers.cli import CliResult
+from tests.helpers.processes import run_python
 
 Cli = Callable[..., CliResult]
 

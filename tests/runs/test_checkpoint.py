@@ -12,7 +12,8 @@ import pytest
 
 import gittrack
 from gittrack.formats import table
-from tests.conftest import CliResult, git
+from tests.helpers.cli import CliResult
+from tests.helpers.repos import git
 
 SMALL_BOUND = 8 << 20  # the reader bound, made small so that 20 MB of strings pass it
 BIG = 1_000_000

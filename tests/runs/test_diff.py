@@ -23,7 +23,7 @@ from gittrack.runs.diff import (
     relative,
     same,
 )
-from tests.conftest import git
+from tests.helpers.repos import git
 
 
 def test_flatten_nests_dicts_with_dots_and_keeps_leaves_whole() -> None:

@@ -20,7 +20,7 @@ from gittrack.runs.export import (
     write_json,
     write_table,
 )
-from tests.tables import assert_tables_equal, canon, read_csv, read_jsonl
+from tests.helpers.tables import assert_tables_equal, canon, read_csv, read_jsonl
 
 
 def read_back(path: Path, fmt: str, schema: pa.Schema) -> pa.Table | list[dict[str, Any]]:

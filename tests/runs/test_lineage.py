@@ -15,7 +15,8 @@ import yaml
 import gittrack
 from gittrack.errors import GittrackError, RunFinishedError, UsageError
 from gittrack.runs.lineage import consumers, producer
-from tests.conftest import git, run_python
+from tests.helpers.processes import run_python
+from tests.helpers.repos import git
 
 
 def run_yaml(repo: Path, run_id: str) -> dict[str, object]:

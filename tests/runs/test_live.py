@@ -28,7 +28,8 @@ from gittrack.errors import (
     StepOrderError,
 )
 from gittrack.runs.view import RunView
-from tests.conftest import git, make_repo, run_python
+from tests.helpers.processes import run_python
+from tests.helpers.repos import git, make_repo
 
 FAST = {"checkpoint_interval": 0.2, "quiet": True}
 
@@ -1108,7 +1109,7 @@ def test_no_room_for_git_objects_at_finish_and_log_artifact(
 ) -> None:
     # The object database on a full disk (the write-ahead log is elsewhere): each write is a
     # RepositoryError naming what it wrote and the reason, and all of it works once freed.
-    from tests.disks import fill, unfill
+    from tests.helpers.disks import fill, unfill
 
     project = make_repo(tmp_path / "project")
     objects = project / ".git" / "objects"

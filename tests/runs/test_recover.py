@@ -23,7 +23,9 @@ from gittrack.formats import walcodec
 from gittrack.runs import recover
 from gittrack.runs.recover import recover_dead_runs
 from gittrack.runs.wal import read_records
-from tests.conftest import CliResult, git, make_repo, run_python
+from tests.helpers.cli import CliResult
+from tests.helpers.processes import run_python
+from tests.helpers.repos import git, make_repo
 
 # Logs steps forever; prints each step number once log() has returned for it.
 WRITER = """

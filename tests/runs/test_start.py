@@ -23,7 +23,8 @@ from gittrack.errors import (
     RunLockedError,
 )
 from gittrack.runs.wal import read_records
-from tests.conftest import git, make_repo, run_python
+from tests.helpers.processes import run_python
+from tests.helpers.repos import git, make_repo
 
 FAST = {"checkpoint_interval": 0.2, "quiet": True}
 

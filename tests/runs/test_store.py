@@ -16,7 +16,7 @@ from gittrack.runs.resolve import resolve_run
 from gittrack.runs.view import all_runs
 from gittrack.types import RunId
 from tests.formats.test_yamlio import BILLION_LAUGHS
-from tests.runs.forge import delete_loose_object, forge_run, run_yaml
+from tests.helpers.forge_runs import delete_loose_object, forge_run, run_yaml
 
 Breaker = Callable[[Path, str], None]
 

@@ -16,9 +16,10 @@ import pytest
 
 from gittrack.artifacts.config import save_storage
 from gittrack.blobs.store import BlobStore
-from tests.conftest import _free_port, wait_for_port
-from tests.sync.conftest import MakeClone
-from tests.sync.helpers import log_run, refs_of, share_storage
+from tests.helpers.repos import MakeClone, refs_of
+from tests.helpers.runs import log_run
+from tests.helpers.servers import free_port, wait_for_port
+from tests.helpers.storage import share_storage
 
 
 def test_remote_rejects_the_push(bare_remote: Path, make_clone: MakeClone, tmp_path: Path,
@@ -64,7 +65,7 @@ def test_a_blob_missing_on_the_store(bare_remote: Path, make_clone: MakeClone, t
 @pytest.fixture
 def killable_s3(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A moto server of this test's own, which the test may stop and start again."""
-    port = _free_port()
+    port = free_port()
     state: dict[str, Any] = {"port": port, "url": f"http://127.0.0.1:{port}"}
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     log = tmp_path / "moto.log"

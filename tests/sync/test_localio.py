@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CliResult, git
-from tests.disks import fill, read_only, unfill
-from tests.sync.conftest import MakeClone
-from tests.sync.deletion import make_run
-from tests.sync.helpers import fake_runs, refs_of
+from tests.helpers.cli import CliResult
+from tests.helpers.disks import fill, read_only, unfill
+from tests.helpers.repos import MakeClone, fake_runs, git, refs_of
+from tests.helpers.runs import marked_run
 
 
 def refused(result: CliResult, reason: str) -> None:
@@ -30,7 +29,7 @@ def test_deleting_on_a_read_only_git_folder_changes_nothing_anywhere(
         monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
     a = make_clone("a", str(bare_remote))
     monkeypatch.chdir(a)
-    run = make_run()
+    run = marked_run()
     assert cli("push").exit_code == 0
     before_here, before_there = refs_of(a), refs_of(bare_remote)
     with read_only(a / ".git"):
@@ -44,7 +43,7 @@ def test_pull_into_a_read_only_git_folder(bare_remote: Path, make_clone: MakeClo
                                           monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
     a = make_clone("a", str(bare_remote))
     monkeypatch.chdir(a)
-    make_run()
+    marked_run()
     assert cli("push").exit_code == 0
     b = make_clone("b", str(bare_remote))
     monkeypatch.chdir(b)

@@ -28,10 +28,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import git
 from tests.formats.test_yamlio import BILLION_LAUGHS
-from tests.sync.conftest import MakeClone
-from tests.sync.helpers import log_run, share_storage
+from tests.helpers.repos import MakeClone, git
+from tests.helpers.runs import log_run
+from tests.helpers.storage import share_storage
 
 pytestmark = pytest.mark.slow
 

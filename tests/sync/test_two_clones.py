@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 import gittrack
-from tests.conftest import CliResult
-from tests.sync.conftest import MakeClone
-from tests.sync.helpers import log_run, refs_of, share_storage
+from tests.helpers.cli import CliResult
+from tests.helpers.repos import MakeClone, refs_of
+from tests.helpers.runs import log_run
+from tests.helpers.storage import share_storage
 
 
 def ok(result: CliResult) -> str:

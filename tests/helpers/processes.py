@@ -1,0 +1,50 @@
+"""Child interpreters: ``run_python``, and the training process that dies mid-run (killed
+with SIGKILL, or leaving with ``os._exit``: no ``finish``, no atexit handlers)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+KILL = "os.kill(os.getpid(), signal.SIGKILL)"
+EXIT = "os._exit(0)"
+NO_CHECKPOINT = "{'quiet': True, 'checkpoint_interval': 3600}"
+
+
+def run_python(
+    code: str, cwd: Path, *, check: bool = True, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter (for kill -9, fork and multi-process tests)."""
+    env = dict(os.environ)
+    return subprocess.run(  # type: ignore[call-overload,no-any-return]
+        [sys.executable, "-c", code], cwd=cwd, check=check, capture_output=True, text=True,
+        env=env, **kwargs,
+    )
+
+
+def training_script(*, init: str = "", settings: str = NO_CHECKPOINT, steps: int = 0,
+                    row: str = "{'x': i}", then: str = "", end: str = KILL) -> str:
+    """A script that starts ``gittrack.init(<init>settings=<settings>)``, prints the run id,
+    logs ``row`` for ``i`` in ``range(steps)``, runs ``then`` and ends with ``end``
+    (``KILL``: SIGKILL itself; ``EXIT``: ``os._exit(0)``)."""
+    return (f"import os, signal, gittrack\n"
+            f"run = gittrack.init({init}settings={settings})\n"
+            "print(run.id, flush=True)\n"
+            f"for i in range({steps}):\n    run.log({row})\n"
+            f"{then}{end}\n")
+
+
+def killed(code: str, cwd: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run ``code``, which SIGKILLs itself, in a fresh interpreter; it must die that way."""
+    proc = run_python(code, cwd, check=False, **kwargs)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    return proc
+
+
+def killed_run(cwd: Path, **script: object) -> str:
+    """The id of a run whose process was SIGKILLed mid-run (``script`` as for
+    ``training_script``): its steps are only in its write-ahead log."""
+    return killed(training_script(**script), cwd).stdout.strip()  # type: ignore[arg-type]
