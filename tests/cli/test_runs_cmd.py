@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import gittrack
 from tests.helpers.cli import CliResult
-from tests.helpers.processes import run_python
+from tests.helpers.processes import killed_run, run_python
 
 Cli = Callable[..., CliResult]
 MakeRun = Callable[..., str]
@@ -169,13 +169,8 @@ def test_names_are_printed_literally(cli: Cli, make_run: MakeRun) -> None:
 
 
 def test_a_dead_run_is_recovered_before_listing(repo: Path, cli: Cli) -> None:
-    run_python(
-        "import os, signal, gittrack\n"
-        "run = gittrack.init(name='dead', settings={'quiet': True, 'checkpoint_interval': 60})\n"
-        "for i in range(4): run.log({'x': i})\n"
-        "os.kill(os.getpid(), signal.SIGKILL)\n",
-        cwd=repo, check=False,
-    )
+    killed_run(repo, init="name='dead', ", settings="{'quiet': True, 'checkpoint_interval': 60}",
+               steps=4)
     result = cli("runs", "--state", "crashed", "-c", "x")
     assert column(result, 1) == ["dead"]
     assert lines(result)[1].split()[-1] == "3"

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers.repos import git
+
 KILL = "os.kill(os.getpid(), signal.SIGKILL)"
 EXIT = "os._exit(0)"
 NO_CHECKPOINT = "{'quiet': True, 'checkpoint_interval': 3600}"
@@ -48,3 +50,44 @@ def killed_run(cwd: Path, **script: object) -> str:
     """The id of a run whose process was SIGKILLed mid-run (``script`` as for
     ``training_script``): its steps are only in its write-ahead log."""
     return killed(training_script(**script), cwd).stdout.strip()  # type: ignore[arg-type]
+
+
+def linked_worktree(repo: Path) -> Path:
+    """A linked worktree of ``repo`` (branch ``side``), beside it."""
+    path = repo.parent / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "side", str(path))
+    return path
+
+
+def kill_in_worktree(repo: Path) -> tuple[Path, Path]:
+    """A run killed in a linked worktree with 1,000 steps only in its log; (worktree, log).
+    Refs are shared by the worktrees of a repository; write-ahead logs are per worktree."""
+    linked = linked_worktree(repo)
+    killed(training_script(init="id='wt', ", steps=1000, row="{'loss': float(i)}"), linked)
+    log = repo / ".git" / "worktrees" / "linked" / "gittrack" / "wal" / "wt"
+    assert log.is_dir()
+    return linked, log
+
+
+# Fills the disk the repository is on, then logs until log() refuses. Before write-ahead-log
+# segments were reserved, the process died of SIGBUS (exit 135) instead.
+LOG_UNTIL_FULL = """
+import os, gittrack
+from gittrack.errors import RepositoryError
+interval = float(os.environ.get('CHECKPOINT_INTERVAL', '3600'))
+run = gittrack.init(id='full', settings={'quiet': True, 'checkpoint_interval': interval})
+fd = os.open('filler', os.O_WRONLY | os.O_CREAT)
+try:
+    while True:
+        os.write(fd, b'f' * 4096)
+except OSError:
+    pass
+os.close(fd)
+n = 0
+try:
+    while True:
+        run.log({'x': n, 'pad': 'p' * 300})
+        n += 1
+except RepositoryError as exc:
+    print(n, exc, flush=True)
+"""
