@@ -54,14 +54,12 @@ from bench.common import (
     clean_env,
     fmt_ratio,
     fmt_s,
-    free_port,
     make_repo,
     peak_rss_mb,
-    port_answers,
     rss_mb,
-    stop,
     table,
 )
+from tests.helpers.servers import moto_server
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -476,25 +474,6 @@ def _rm(*paths: Path) -> None:
                 path.unlink()
 
 
-@contextlib.contextmanager
-def _moto_server(log: Path, env: dict[str, str]) -> Iterator[str]:
-    """moto's S3 server on 127.0.0.1 (as tests/conftest.py starts it); stopped on the way out."""
-    exe = shutil.which("moto_server")
-    if exe is None:
-        raise RuntimeError("moto_server not found")
-    port = free_port()
-    with log.open("wb") as out:
-        proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=out,
-                                stderr=subprocess.STDOUT, env=env)
-    try:
-        if not port_answers(proc, port, 60):
-            raise RuntimeError(f"moto_server did not answer on port {port} "
-                               f"(exit code {proc.poll()})")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
-
-
 @dataclass
 class _Case:
     """One store and privacy: where the bytes go and whether they are encrypted."""
@@ -902,8 +881,8 @@ def _measure(ctx: Context, bench: _Bench, repeats: int) -> None:
                        "s3fs, in the test and bench extras); S3 rows are skipped")
         else:
             try:
-                url = stack.enter_context(_moto_server(bench.root / "moto_server.log",
-                                                       bench.env))
+                url = stack.enter_context(moto_server(bench.root / "moto_server.log",
+                                                      bench.env, seconds=60))
             except RuntimeError as exc:
                 s3_note = f"S3: could not start moto_server ({exc}); S3 rows are skipped"
             else:
