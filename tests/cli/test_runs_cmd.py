@@ -254,8 +254,8 @@ def test_a_forged_run_from_a_remote_cannot_hang_or_exhaust_a_clone(
     repo: Path, make_run: MakeRun, tmp_path: Path
 ) -> None:
     """The 480-byte "billion laughs" config.yaml, pulled from a remote into a clean clone."""
-    from tests.formats.test_yamlio import BILLION_LAUGHS
     from tests.helpers.forge_runs import forge_run, run_yaml
+    from tests.helpers.hostile import BILLION_LAUGHS
     from tests.helpers.repos import git as run_git
 
     make_run(name="good")

@@ -3,10 +3,12 @@ with SIGKILL, or leaving with ``os._exit``: no ``finish``, no atexit handlers)."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.helpers.repos import git
@@ -50,6 +52,19 @@ def killed_run(cwd: Path, **script: object) -> str:
     """The id of a run whose process was SIGKILLed mid-run (``script`` as for
     ``training_script``): its steps are only in its write-ahead log."""
     return killed(training_script(**script), cwd).stdout.strip()  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def held(code: str, cwd: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Run ``code``, which waits for a line on stdin (a run live in another process), in a
+    fresh interpreter: yields the process and the first line it printed; on the way out sends
+    it the line and waits for it to end."""
+    with subprocess.Popen([sys.executable, "-c", code], cwd=cwd, stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None and proc.stdin is not None
+        yield proc, proc.stdout.readline().strip()
+        proc.stdin.write("\n")
+        proc.stdin.flush()
 
 
 def linked_worktree(repo: Path) -> Path:

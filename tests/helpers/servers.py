@@ -23,6 +23,7 @@ MOTO_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
 
 
 def free_port() -> int:
+    """A port nothing listens on (closed again on return), for a server to take."""
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])

@@ -31,6 +31,8 @@ from gittrack.runs.view import RunView
 from tests.helpers.processes import LOG_UNTIL_FULL, run_python
 from tests.helpers.repos import git, make_repo
 from tests.helpers.runs import FAST, start_run
+from tests.helpers.tables import canon
+from tests.helpers.values import SURROGATE, deep, flatten, widened
 
 
 def view(run_id: str) -> RunView:
@@ -45,16 +47,6 @@ def rows(run_id: str) -> list[dict[str, Any]]:
         out.append({k: v for k, v in row.items()
                     if v is not None and k not in ("_timestamp", "_runtime")})
     return out
-
-
-def canon(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return "<NaN>"
-    if isinstance(value, dict):
-        return {k: canon(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [canon(v) for v in value]
-    return value
 
 
 # -- basics ----------------------------------------------------------------------------------
@@ -210,25 +202,6 @@ def log_calls(draw: st.DrawFn) -> list[dict[str, Any]]:
     return calls
 
 
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{prefix}{key}/"))
-        else:
-            out[prefix + key] = value
-    return out
-
-
-def widened(values: list[Any]) -> list[Any]:
-    present = [v for v in values if v is not None]
-    if any(isinstance(v, float) for v in present):
-        return [None if v is None else float(v) for v in values]
-    if any(isinstance(v, int) and not isinstance(v, bool) for v in present):
-        return [None if v is None else int(v) for v in values]
-    return values
-
-
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(calls=log_calls())
@@ -370,16 +343,6 @@ def test_bad_input_is_refused_and_harms_nothing(
 
 
 # -- text and nesting a run cannot store: refused where they enter, the run goes on -----------
-SURROGATE = "caf\udce9.txt"  # os.listdir of a latin-1 file name on a UTF-8 system
-
-
-def deep(levels: int) -> Any:
-    value: Any = 1
-    for _ in range(levels):
-        value = {"k": value}
-    return value
-
-
 def _set_item(mapping: Any, key: Any, value: Any) -> None:
     mapping[key] = value
 

@@ -24,7 +24,7 @@ from gittrack.runs import recover
 from gittrack.runs.recover import recover_dead_runs
 from gittrack.runs.wal import read_records
 from tests.helpers.cli import CliResult
-from tests.helpers.processes import EXIT, killed, killed_run, run_python, training_script
+from tests.helpers.processes import EXIT, held, killed, killed_run, run_python, training_script
 from tests.helpers.repos import git, make_repo
 
 # Logs steps forever; prints each step number once log() has returned for it.
@@ -183,14 +183,9 @@ def test_a_live_run_in_another_process_is_left_alone(repo: Path) -> None:
             "sys.stdin.readline()\n"
             "run.log({'a': 2})\n"
             "run.finish()\n")
-    with subprocess.Popen([sys.executable, "-c", code], cwd=repo, stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, text=True) as proc:
-        assert proc.stdout is not None and proc.stdin is not None
-        run_id = proc.stdout.readline().strip()
+    with held(code, repo) as (proc, run_id):
         assert recover_dead_runs(pygit2.Repository(str(repo))) == []
         assert gittrack.Api(".").run(run_id).state == "running"
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
     assert proc.returncode == 0
     view = gittrack.Api(".").run(run_id)
     assert view.state == "finished"

@@ -24,6 +24,7 @@ from gittrack.errors import (
 from gittrack.runs.wal import read_records
 from tests.helpers.processes import (
     EXIT,
+    held,
     kill_in_worktree,
     linked_worktree,
     run_python,
@@ -31,6 +32,7 @@ from tests.helpers.processes import (
 )
 from tests.helpers.repos import git, make_repo
 from tests.helpers.runs import FAST, start_run
+from tests.helpers.values import SURROGATE, deep
 
 
 def steps_of(run_id: str) -> list[tuple[int, Any]]:
@@ -170,14 +172,10 @@ def test_resume_of_a_run_live_in_another_process(repo: Path) -> None:
             "print('ready', flush=True)\n"
             "sys.stdin.readline()\n"
             "run.finish()\n")
-    with subprocess.Popen([sys.executable, "-c", code], cwd=repo, stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, text=True) as proc:
-        assert proc.stdout is not None and proc.stdin is not None
-        assert proc.stdout.readline().strip() == "ready"
+    with held(code, repo) as (proc, first):
+        assert first == "ready"
         with pytest.raises(RunLockedError, match="busy"):
             start_run(id="busy", resume="must")
-        proc.stdin.write("\n")
-        proc.stdin.flush()
     assert proc.returncode == 0
     assert gittrack.Api(".").run("busy").state == "finished"
 
@@ -213,16 +211,6 @@ def test_a_chosen_id(repo: Path) -> None:
 
 
 # -- what init() cannot store is refused before anything is written ---------------------------
-SURROGATE = "caf\udce9.txt"  # os.listdir of a latin-1 file name on a UTF-8 system
-
-
-def deep(levels: int) -> Any:
-    value: Any = 1
-    for _ in range(levels):
-        value = {"k": value}
-    return value
-
-
 BAD_INIT = [
     ({"config": {"f": SURROGATE}}, InvalidValueError, r"'config\.f'.*position 3"),
     ({"config": {"files": [SURROGATE]}}, InvalidValueError, r"'config\.files\[0\]'"),
@@ -335,15 +323,11 @@ def test_resume_of_a_run_live_in_another_worktree(repo: Path) -> None:
             "sys.stdin.readline()\n"
             "run.log({'loss': 1.0})\n"
             "run.finish()\n")
-    with subprocess.Popen([sys.executable, "-c", code], cwd=linked, stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, text=True) as proc:
-        assert proc.stdout is not None and proc.stdin is not None
-        assert proc.stdout.readline().strip() == "ready"
+    with held(code, linked) as (proc, first):
+        assert first == "ready"
         with pytest.raises(RunLockedError, match=r"busy.*worktrees/linked"):
             start_run(id="busy", resume="must")
         assert gittrack.Api(".").run("busy").state == "running"
-        proc.stdin.write("\n")
-        proc.stdin.flush()
     assert proc.returncode == 0
     assert steps_of("busy") == [(0, 1.0)]
 

@@ -15,8 +15,8 @@ from gittrack.runs import layout
 from gittrack.runs.resolve import resolve_run
 from gittrack.runs.view import all_runs
 from gittrack.types import RunId
-from tests.formats.test_yamlio import BILLION_LAUGHS
 from tests.helpers.forge_runs import delete_loose_object, forge_run, run_yaml
+from tests.helpers.hostile import BILLION_LAUGHS
 
 Breaker = Callable[[Path, str], None]
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.hostile import forge, tree_of
 from tests.helpers.repos import git
 from tests.helpers.runs import marked_run
-from tests.sync.test_malicious_remote import forge, tree_of
 
 BAD_RUNS = ["nested/x", "-rf", "café", "A" * 200]
 BAD_ALIASES = ["latest", "v5", "nested/x"]

@@ -85,7 +85,7 @@ def test_an_unreadable_version_stops_purge_before_anything_is_deleted(
         repo: Path, cli: Any) -> None:
     """What a manifest that is not Parquet names cannot be known: purge refuses up front
     (run, artifact and blob all kept) and names the way out; once it is removed, purge works."""
-    from tests.sync.test_malicious_remote import forge
+    from tests.helpers.hostile import forge
 
     (repo / "w.bin").write_bytes(b"model weights")
     producer = marked_run(artifact=("model", repo / "w.bin"))
@@ -263,14 +263,14 @@ def test_a_purge_refused_before_deleting_leaves_nothing_to_finish(repo: Path, tm
 def _unreadable_runs(repo: Path) -> list[str]:
     """Runs no reader accepts: a missing object, YAML anchors, an oversize run.yaml, an id
     nested below another (forged by a remote)."""
-    from tests.sync.test_malicious_remote import _plumb, forge, write_tree
+    from tests.helpers.hostile import forge, plumb, write_tree
 
     runs = []
     missing_blob = "1" * 40
-    tree = _plumb(repo, "mktree", "--missing",
+    tree = plumb(repo, "mktree", "--missing",
                   data=f"100644 blob {missing_blob}\trun.yaml\n".encode())
-    commit = _plumb(repo, "commit-tree", tree, "-m", "missing object")
-    _plumb(repo, "update-ref", "refs/gittrack/runs/missing-object", commit)
+    commit = plumb(repo, "commit-tree", tree, "-m", "missing object")
+    plumb(repo, "update-ref", "refs/gittrack/runs/missing-object", commit)
     runs.append("missing-object")
     forge(repo, "refs/gittrack/runs/anchors",
           {"run.yaml": b"format: 1\nid: anchors\nname: &a x\nnotes: *a\n"})
@@ -295,7 +295,7 @@ def test_a_run_that_cannot_be_read_can_be_removed(repo: Path, cli: Any, command:
 
 
 def test_purge_of_a_forged_nested_id_writes_its_journal_inside(repo: Path, cli: Any) -> None:
-    from tests.sync.test_malicious_remote import forge
+    from tests.helpers.hostile import forge
 
     forge(repo, "refs/gittrack/runs/nested/x", {"run.yaml": b"format: 1\nid: nested/x\n"})
     result = cli("purge", "--yes", "nested/x")
@@ -305,11 +305,11 @@ def test_purge_of_a_forged_nested_id_writes_its_journal_inside(repo: Path, cli: 
 
 def test_a_forged_artifact_naming_the_run_as_producer_does_not_stop_purge(
         repo: Path, cli: Any) -> None:
-    from tests.sync.test_malicious_remote import forge, manifest
+    from tests.helpers.hostile import forge, manifest
 
     (repo / "w.bin").write_bytes(b"model weights")
     producer = marked_run(artifact=("model", repo / "w.bin"))
-    from tests.sync.test_malicious_remote import tree_of
+    from tests.helpers.hostile import tree_of
 
     spec = tree_of(repo, "refs/gittrack/artifacts/model")
     assert isinstance(spec["artifact.yaml"], bytes)
