@@ -100,6 +100,15 @@ def share_storage(clone: Path, url: str, options: dict[str, Any] | None = None) 
     git(clone, "push", "-q", "origin", "main")
 
 
+def share_backend(clone: Path, backend: str, tmp: Path, s3: Callable[[], Location]) -> None:
+    """``share_storage`` to a team store on ``backend``: ``folder`` (under ``tmp``) or ``s3``
+    (a fresh bucket from ``s3``)."""
+    if backend == "folder":
+        share_storage(clone, str(tmp / "team-store"))
+    else:
+        share_storage(clone, *s3())
+
+
 def store_names(repo: Path) -> set[str]:
     """The names of the blobs in the project's store."""
     from gittrack.artifacts.project import open_storage

@@ -206,14 +206,10 @@ def test_a_purge_never_loses_a_blob_a_teammates_unpushed_version_shares(
     its run, which removes the blob. B still reads its version, and B's push uploads the
     bytes again, so a fresh clone gets B's version whole."""
     from tests.helpers.runs import log_run
-    from tests.helpers.storage import share_storage
+    from tests.helpers.storage import share_backend
 
     a = make_clone("a", str(bare_remote))
-    if backend == "folder":
-        share_storage(a, str(tmp_path / "team-store"))
-    else:
-        url, options = request.getfixturevalue("s3_url")
-        share_storage(a, url, options)
+    share_backend(a, backend, tmp_path, lambda: request.getfixturevalue("s3_url"))
     data = f"shared bytes {marker()}\n"
     victim = log_run(a, fast_settings, data=data, name="model")
     monkeypatch.chdir(a)
