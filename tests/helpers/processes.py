@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tests.helpers.repos import git
 
@@ -48,10 +49,10 @@ def killed(code: str, cwd: Path, **kwargs: object) -> subprocess.CompletedProces
     return proc
 
 
-def killed_run(cwd: Path, **script: object) -> str:
+def killed_run(cwd: Path, **script: Any) -> str:
     """The id of a run whose process was SIGKILLed mid-run (``script`` as for
     ``training_script``): its steps are only in its write-ahead log."""
-    return killed(training_script(**script), cwd).stdout.strip()  # type: ignore[arg-type]
+    return killed(training_script(**script), cwd).stdout.strip()
 
 
 @contextlib.contextmanager

@@ -69,7 +69,7 @@ def push_all(repo: Path, remote: str = "origin") -> None:
 def refs_of(path: Path, prefix: str = "refs/gittrack/") -> dict[str, str]:
     """``{ref name: object id}`` of the refs under ``prefix``."""
     out = git(path, "for-each-ref", "--format=%(refname) %(objectname)", prefix)
-    return dict(line.split(" ", 1)[::-1][::-1] for line in out.splitlines())  # type: ignore[misc]
+    return dict(line.split(" ", 1)[::-1][::-1] for line in out.splitlines())
 
 
 def unique_objects(repo: Path, ref: str) -> list[str]:
@@ -106,7 +106,7 @@ def fake_runs(clone: Path, count: int) -> dict[str, str]:
     """``count`` run refs, each a one-commit chain with its own content (push and pull read
     no run files), written in one transaction."""
     repo = pygit2.Repository(str(clone))
-    made = {}
+    made: dict[str, str] = {}
     for i in range(count):
         tree = objects.write_tree(repo, None, {"run.yaml": f"id: r{i:04d}\n".encode()})
         made[f"{RUNS}r{i:04d}"] = objects.commit(repo, tree, [], f"run {i}")
