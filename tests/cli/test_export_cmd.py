@@ -13,6 +13,7 @@ import pytest
 import gittrack
 from gittrack.formats.jsonio import json_safe
 from tests.helpers.cli import CliResult
+from tests.helpers.runs import make_run
 from tests.helpers.tables import assert_tables_equal, canon, read_csv, read_jsonl
 
 pd = pytest.importorskip("pandas")
@@ -23,7 +24,7 @@ Cli = Callable[..., CliResult]
 @pytest.fixture
 def runs(repo: Path, fast_settings: dict[str, object]) -> list[str]:
     """Two runs with NaN, ±inf, sparse, unicode, string, int and bool keys; one histogram."""
-    first = gittrack.init(project="p", name="first", config={"lr": 0.1}, settings=fast_settings)
+    rows = []
     for step in range(50):
         row: dict[str, object] = {"loss": 1.0 / (step + 1)}
         if step % 7 == 0:
@@ -33,11 +34,9 @@ def runs(repo: Path, fast_settings: dict[str, object]) -> list[str]:
         if step == 20:
             row.update({"phase": "warm", "epoch": 2, "ok": True, "empty": ""})
             row["w"] = gittrack.Histogram(np.linspace(0.0, 1.0, 100), num_bins=8)
-        first.log(row)
-    first.finish()
-    second = gittrack.init(project="p", name="second", settings=fast_settings)
-    second.log({"only": 1})
-    second.finish()
+        rows.append(row)
+    first = make_run(rows, project="p", name="first", config={"lr": 0.1}, settings=fast_settings)
+    second = make_run([{"only": 1}], project="p", name="second", settings=fast_settings)
     return [first.id, second.id]
 
 
