@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +59,11 @@ from bench.common import (
     Target,
     clean_env,
     dist_version,
-    free_port,
     make_repo,
-    port_answers,
     python_result,
     run_command,
-    stop,
 )
+from tests.helpers.servers import moto_server
 
 _NO_INHERIT = ("GITTRACK_", "AWS_", "DVC_", "XDG_", "BOTO")
 
@@ -101,24 +99,6 @@ def _timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
     _run(argv, env, cwd)
     return time.perf_counter() - t0
 
-
-@contextlib.contextmanager
-def _moto_server(log: Path, env: dict[str, str]) -> Iterator[str]:
-    """moto's S3 server on 127.0.0.1 (as tests/conftest.py starts it); stopped on the way out."""
-    exe = shutil.which("moto_server")
-    if exe is None:
-        raise RuntimeError("moto_server not found")
-    port = free_port()
-    with log.open("wb") as out:
-        proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=out,
-                                stderr=subprocess.STDOUT, env=env)
-    try:
-        if not port_answers(proc, port, 60):
-            raise RuntimeError(f"moto_server did not answer on port {port} "
-                               f"(exit code {proc.poll()})")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
 
 
 class Bench:
@@ -480,8 +460,8 @@ def _measure(ctx: Context, bench: Bench, repeats: int) -> None:
                        "s3fs, in the test and bench extras); S3 rows are skipped")
         else:
             try:
-                url = stack.enter_context(_moto_server(bench.root / "moto_server.log",
-                                                       bench.env))
+                url = stack.enter_context(moto_server(bench.root / "moto_server.log",
+                                                      bench.env, seconds=60))
             except RuntimeError as exc:
                 s3_note = f"S3: could not start moto_server ({exc}); S3 rows are skipped"
             else:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -361,31 +360,3 @@ class Context:
         path = self.tmp.joinpath(*parts)
         path.mkdir(parents=True, exist_ok=True)
         return path
-
-
-# -- servers on 127.0.0.1 (moto, git daemon) ------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_answers(proc: subprocess.Popen[bytes], port: int, seconds: float) -> bool:
-    """Whether ``proc`` listens on ``port`` within ``seconds`` (False if it exits first)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()

@@ -57,18 +57,16 @@ from bench.common import (
     clean_env,
     fmt_ratio,
     fmt_s,
-    free_port,
     git,
     make_repo,
-    port_answers,
     python_result,
     run_command,
     run_worker,
-    stop,
     table,
     time_command,
     worker_env,
 )
+from tests.helpers.servers import git_daemon
 
 REPEATS = 5  # the machine is shared: medians of 5, sides interleaved
 GLOB = "refs/gittrack/*:refs/gittrack/*"
@@ -157,15 +155,12 @@ def _count(repo: Path, prefix: str = "refs/gittrack/") -> int:
 def _git_daemon(base: Path) -> Iterator[int | None]:
     """``git daemon`` on 127.0.0.1 serving ``base`` with pushes allowed; yields its port, or
     None if it did not answer."""
-    port = free_port()
-    proc = subprocess.Popen(
-        ["git", "daemon", "--reuseaddr", "--listen=127.0.0.1", f"--port={port}",
-         f"--base-path={base}", "--export-all", "--enable=receive-pack", str(base)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env())
-    try:
-        yield port if port_answers(proc, port, 20) else None
-    finally:
-        stop(proc)
+    with contextlib.ExitStack() as stack:
+        try:
+            port: int | None = stack.enter_context(git_daemon(base, clean_env(), seconds=20))
+        except RuntimeError:
+            port = None
+        yield port
 
 
 @dataclass

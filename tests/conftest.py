@@ -1,14 +1,12 @@
-"""Hermetic tests: every test gets its own HOME, git identity and (when asked) a real repo."""
+"""Hermetic tests: every test gets its own HOME, git identity and (when asked) a real repo.
+
+Fixtures only; what they do lives in ``tests/helpers`` (import helpers from there, never from a
+conftest)."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,8 +15,15 @@ import pygit2
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-import gittrack
 from gittrack.api import session
+from gittrack.crypto.age import generate_identity
+from gittrack.crypto.keys import Keyring, ProjectKeys, init_user_identity
+from gittrack.storage.vault import BlobVault
+from tests.helpers import repos, servers, storage
+from tests.helpers.cli import CliResult, invoker
+from tests.helpers.repos import MakeClone, make_repo
+from tests.helpers.runs import FAST
+from tests.helpers.storage import Location, MakeStorage, new_storage
 
 # No per-example deadline: the first example pays for lazy imports (pyarrow), and CI machines
 # are shared; a slow example is not a wrong one.
@@ -52,22 +57,6 @@ def hermetic(
     session._uncaught.clear()
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
-
-
-def make_repo(path: Path, *, commit: bool = True) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    git(path, "init", "-q", "-b", "main")
-    if commit:
-        (path / "train.py").write_text("print('hello')\n")
-        git(path, "add", "train.py")
-        git(path, "commit", "-q", "-m", "initial")
-    return path
-
-
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A real git repository with one commit, as the current directory."""
@@ -76,74 +65,32 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(
-    proc: subprocess.Popen[bytes], port: int, what: str, log: Path | None = None
-) -> None:
-    """Wait until a server started by a fixture answers on 127.0.0.1:``port``."""
-    def output() -> str:
-        return log.read_text() if log is not None else ""
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{output()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{what} did not answer on port {port}:\n{output()}")
-
-
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real S3 API (moto's server) on 127.0.0.1, one per test session; yields its URL."""
-    exe = shutil.which("moto_server")
-    if exe is None:
+    if shutil.which("moto_server") is None:
         pytest.fail("moto_server not found: pip install 'moto[server]' (in the test extra)")
-    log = tmp_path_factory.mktemp("moto") / "moto_server.log"
-    port = _free_port()
     # Credentials only in the child's environment: the tests pass theirs explicitly, and the
     # hermetic HOME means boto in this process never finds a real user's.
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1"}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [exe, "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT,
-            env=env,
-        )
-    try:
-        wait_for_port(proc, port, "moto_server", log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    log = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    with servers.moto_server(log, {**os.environ, **servers.MOTO_ENV}) as url:
+        yield url
 
 
 @pytest.fixture
-def s3_url(s3_server: str) -> tuple[str, dict[str, str]]:
+def s3_url(s3_server: str) -> storage.Location:
     """A fresh, empty bucket on the session's S3 server: ``(url, options)`` for
-    ``BlobStore.from_url(url, options)``. No ``region_name``: moto then rejects the bucket's
-    LocationConstraint (see TESTING.md)."""
-    import fsspec
-
-    options = {"key": "testing", "secret": "testing", "endpoint_url": s3_server}
-    bucket = f"gittrack-test-{uuid.uuid4().hex[:16]}"
-    fsspec.filesystem("s3", **options).mkdir(bucket)
-    return f"s3://{bucket}/store", options
+    ``BlobStore.from_url(url, options)``."""
+    return storage.s3_bucket(s3_server)
 
 
-FAST = {"checkpoint_interval": 0.2, "quiet": True}
+@pytest.fixture(params=storage.BACKENDS)
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[storage.Location]:
+    """``(url, options)`` of a fresh, empty store on each backend (the blob and artifact
+    tests' one backend fixture)."""
+    with storage.backend(request.param, tmp_path,
+                         lambda: request.getfixturevalue("s3_url")) as where:
+        yield where
 
 
 @pytest.fixture
@@ -151,50 +98,112 @@ def fast_settings() -> dict[str, object]:
     return dict(FAST)
 
 
-@dataclasses.dataclass
-class CliResult:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     """Run the real `gittrack` entry point in-process; returns exit code and output."""
-    from gittrack.cli.main import main
-
-    def invoke(*args: str) -> CliResult:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out, err = capsys.readouterr()
-        return CliResult(code, out, err)
-
-    return invoke
+    return invoker(capsys)
 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 4 MiB tmpfs mounted for this test (a disk it can fill); skipped where mounting is
     not allowed."""
-    from tests.disks import tmpfs
+    from tests.helpers.disks import tmpfs
 
     with tmpfs(tmp_path / "small-disk") as point:
         yield point
 
 
-def run_python(
-    code: str, cwd: Path, *, check: bool = True, **kwargs: object
-) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a fresh interpreter (for kill -9, fork and multi-process tests)."""
-    env = dict(os.environ)
-    return subprocess.run(  # type: ignore[call-overload,no-any-return]
-        [sys.executable, "-c", code], cwd=cwd, check=check, capture_output=True, text=True,
-        env=env, **kwargs,
-    )
+# -- real git remotes: a bare repository by path, `git daemon` (git://), sshd ---------------
+@pytest.fixture
+def bare_remote(tmp_path: Path) -> Path:
+    """An empty bare repository, used by path."""
+    return repos.bare(tmp_path / "remote.git")
 
 
-__all__ = ["FAST", "CliResult", "git", "gittrack", "make_repo", "run_python"]
+@pytest.fixture(scope="session")
+def git_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
+    """``git daemon`` on 127.0.0.1 serving every repository under its base path, pushes
+    allowed (no authentication: loopback only). Yields ``(base, port)``."""
+    base = tmp_path_factory.mktemp("daemon")
+    with servers.git_daemon(base) as port:
+        yield base, port
+
+
+@pytest.fixture
+def daemon_remote(git_daemon: tuple[Path, int]) -> str:
+    base, port = git_daemon
+    name = f"r-{uuid.uuid4().hex[:10]}.git"
+    repos.bare(base / name)
+    return f"git://127.0.0.1:{port}/{name}"
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path, Path]]:
+    """sshd on 127.0.0.1 with its own host key, accepting one client key made here.
+    Yields ``(port, client key, known_hosts)``. Skips when sshd is not installed, except in
+    CI (``.ci/run`` installs it)."""
+    exe = servers.sshd_exe()
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("sshd is missing: apt-get install -y openssh-server (see .ci/run)")
+        pytest.skip("sshd is not installed (apt-get install -y openssh-server)")
+    if os.geteuid() != 0:
+        pytest.skip("sshd needs root to switch to the test user here")
+    with servers.sshd(exe, tmp_path_factory.mktemp("sshd")) as running:
+        yield running
+
+
+@pytest.fixture
+def ssh_remote(sshd: tuple[int, Path, Path], tmp_path: Path,
+               monkeypatch: pytest.MonkeyPatch) -> str:
+    port, key, known = sshd
+    monkeypatch.setenv("GIT_SSH_COMMAND", f"ssh -i {key} -o IdentitiesOnly=yes "
+                       f"-o UserKnownHostsFile={known} -o StrictHostKeyChecking=yes")
+    path = repos.bare(tmp_path / "ssh-remote.git")
+    return f"ssh://root@127.0.0.1:{port}{path}"
+
+
+@pytest.fixture
+def make_clone(tmp_path: Path) -> MakeClone:
+    """``make_clone(name, remote_url)``: a working repository with ``origin`` = the remote,
+    its code pushed (first clone) or cloned (later ones)."""
+    return lambda name, url: repos.make_clone(tmp_path / name, url)
+
+
+# -- artifact storage on the backends above, public and private (tests/artifacts, tests/storage)
+
+@pytest.fixture
+def project_keys() -> ProjectKeys:
+    return ProjectKeys.from_secrets([generate_identity()[0]])
+
+
+@pytest.fixture
+def make_storage(tmp_path: Path) -> MakeStorage:
+    """``make_storage(location, keys=None, workers=4)``: storage with its own caches."""
+
+    def make(where: Location, keys: ProjectKeys | None = None, workers: int = 4,
+             state: Path | None = None) -> BlobVault:
+        return new_storage(where, state or tmp_path / f"state-{uuid.uuid4().hex[:8]}", keys,
+                           workers)
+
+    return make
+
+
+@pytest.fixture(params=["public", "private"])
+def privacy(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def git_repo(repo: Path) -> pygit2.Repository:
+    return pygit2.Repository(str(repo))
+
+
+@pytest.fixture
+def private_repo(git_repo: pygit2.Repository) -> pygit2.Repository:
+    """The ``repo`` fixture with a keyring whose only member is the test's user (whose
+    identity file lives in the temporary HOME)."""
+    public, _, _ = init_user_identity()
+    Keyring.for_repo(git_repo).init("me", public)
+    return git_repo

@@ -6,7 +6,6 @@ import io
 import math
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -16,29 +15,17 @@ import yaml
 
 import gittrack
 from gittrack.errors import AmbiguousNameError, InvalidSettingError, NotFoundError
-from tests.conftest import git
-
-QUIET = {"quiet": True, "checkpoint_interval": 0.2}
-
-
-def make_run(**kwargs: Any) -> gittrack.Run:
-    logs = kwargs.pop("logs", [])
-    run = gittrack.init(settings=QUIET, **kwargs)
-    for data in logs:
-        run.log(data)
-    run.finish(exit_code=kwargs.get("exit_code", 0))
-    return run
+from tests.helpers.repos import git
+from tests.helpers.runs import make_run
 
 
 @pytest.fixture
 def three_runs(repo: Path) -> list[gittrack.Run]:
     a = make_run(name="alpha", config={"lr": 0.1, "opt": "sgd"}, tags=["baseline"],
-                 logs=[{"acc": 0.5}, {"acc": 0.7}])
+                 rows=[{"acc": 0.5}, {"acc": 0.7}])
     b = make_run(name="beta", config={"lr": 0.01, "opt": "adam"}, group="g1",
-                 logs=[{"acc": 0.9}])
-    c = gittrack.init(name="gamma", config={"lr": 0.001}, settings=QUIET)
-    c.log({"acc": 0.95})
-    c.finish(exit_code=1)
+                 rows=[{"acc": 0.9}])
+    c = make_run(rows=[{"acc": 0.95}], name="gamma", config={"lr": 0.001}, exit_code=1)
     return [a, b, c]
 
 
@@ -95,7 +82,7 @@ def test_view_attributes(three_runs: list[gittrack.Run]) -> None:
 
 
 def test_history_formats_and_key_selection(repo: Path) -> None:
-    run = make_run(logs=[{"loss": 1.0, "acc": 0.1}, {"loss": 0.5}, {"other": 3},
+    run = make_run(rows=[{"loss": 1.0, "acc": 0.1}, {"loss": 0.5}, {"other": 3},
                          {"loss": math.nan, "acc": 0.3}])
     view = gittrack.Api(".").run(run.id)
     df = view.history()
@@ -121,7 +108,7 @@ def test_history_formats_and_key_selection(repo: Path) -> None:
 
 def test_history_as_polars(repo: Path) -> None:
     pl = pytest.importorskip("polars")
-    run = make_run(logs=[{"a": 1}, {"a": 2}])
+    run = make_run(rows=[{"a": 1}, {"a": 2}])
     frame = gittrack.Api(".").run(run.id).history(format="polars")
     assert isinstance(frame, pl.DataFrame)
     assert frame["a"].to_list() == [1, 2]
@@ -136,7 +123,7 @@ def test_empty_history(repo: Path) -> None:
 
 
 def test_histograms_read_back(repo: Path) -> None:
-    run = make_run(logs=[{"w": gittrack.Histogram(np.arange(8.0), num_bins=4)},
+    run = make_run(rows=[{"w": gittrack.Histogram(np.arange(8.0), num_bins=4)},
                          {"w": gittrack.Histogram(([1, 2], [0.0, 0.5, 1.0])),
                           "b": gittrack.Histogram([1.0], num_bins=1)}])
     view = gittrack.Api(".").run(run.id)
@@ -160,7 +147,7 @@ def test_api_from_a_subfolder_and_path(repo: Path) -> None:
 # -- the format, read with plain git and pyarrow alone --------------------------------------------
 def test_readable_with_plain_git_and_pyarrow(repo: Path) -> None:
     run = make_run(name="plain", config={"lr": 0.5, "layers": [1, 2]},
-                   logs=[{"loss": 1.5, "acc": 1, "tag": "é"}, {"loss": math.inf},
+                   rows=[{"loss": 1.5, "acc": 1, "tag": "é"}, {"loss": math.inf},
                          {"nested": {"x": -1.0}}])
     ref = f"refs/gittrack/runs/{run.id}"
     assert git(repo, "for-each-ref", "--format=%(refname)", "refs/gittrack/").split() == [ref]

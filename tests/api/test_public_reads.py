@@ -13,8 +13,8 @@ import pytest
 
 import gittrack
 from gittrack.errors import GittrackWarning
-from tests.disks import read_only
-from tests.reads import KILLED, kill, state
+from tests.helpers.disks import read_only
+from tests.helpers.reads import KILLED, kill, state
 
 # The same run, alive until it is killed.
 WAITING = KILLED.replace("os.kill(os.getpid(), signal.SIGKILL)",

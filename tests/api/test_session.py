@@ -24,7 +24,7 @@ from gittrack.errors import (
     NotAGitRepositoryError,
     RepositoryError,
 )
-from tests.conftest import git, make_repo
+from tests.helpers.repos import git, make_repo
 
 QUIET = {"quiet": True, "checkpoint_interval": 0.2}
 

@@ -21,8 +21,8 @@ from gittrack.errors import GittrackError
 from gittrack.formats.values import MAX_DEPTH, MAX_SUMMARY_STRING
 from gittrack.runs import layout
 from gittrack.types import RunId
-from tests.conftest import CliResult
-from tests.runs.test_live import canon  # NaN equal to NaN, for ==
+from tests.helpers.cli import CliResult
+from tests.helpers.tables import canon  # NaN equal to NaN, for ==
 
 AFTER = "zz/after"  # logged after the fuzzed calls: the run must still take data
 

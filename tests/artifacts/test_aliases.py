@@ -114,7 +114,7 @@ def test_a_read_only_git_dir_is_a_repository_error(git_repo: pygit2.Repository, 
     from pathlib import Path
 
     from gittrack.errors import RepositoryError
-    from tests.disks import read_only
+    from tests.helpers.disks import read_only
 
     first, second = log(git_repo, "a"), log(git_repo, "b")
     if case != "first alias":

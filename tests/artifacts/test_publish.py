@@ -16,7 +16,7 @@ from gittrack.artifacts.publish import log_artifact
 from gittrack.artifacts.view import ArtifactVersion
 from gittrack.errors import KeyMissingError, StorageError, UsageError
 from gittrack.storage import config
-from tests.artifacts.conftest import Location, old_file, sha
+from tests.helpers.storage import Location, old_file, sha
 
 
 def dataset(tmp_path: Path, content: bytes = b"1,2,3\n", name: str = "data") -> gittrack.Artifact:

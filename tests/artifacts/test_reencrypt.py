@@ -20,9 +20,9 @@ from gittrack.crypto.keys import Keyring, ProjectKeys, load_user_identities
 from gittrack.errors import StorageError
 from gittrack.storage import config
 from gittrack.storage.project import open_storage, unlock
-from tests.artifacts.conftest import Location, old_file, sha
-from tests.conftest import CliResult
-from tests.crypto.tools import require
+from tests.helpers.cli import CliResult
+from tests.helpers.storage import Location, old_file, sha
+from tests.helpers.tools import require
 
 
 def log_two_versions(repo: pygit2.Repository, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import gittrack
 from gittrack.artifacts.publish import log_artifact
 from gittrack.errors import StorageError, UsageError
 from gittrack.storage import config
-from tests.artifacts.conftest import old_file, sha
+from tests.helpers.storage import old_file, sha
 
 
 def test_a_local_file_is_hashed_not_copied(git_repo: pygit2.Repository, tmp_path: Path) -> None:

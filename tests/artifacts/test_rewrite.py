@@ -19,7 +19,7 @@ from gittrack.artifacts.versions import Draft, VersionInfo, commit_version
 from gittrack.errors import NotFoundError, VersionRemovedError
 from gittrack.git import objects, refs
 from gittrack.types import CommitId
-from tests.artifacts.forge import set_ref
+from tests.helpers.forge_artifacts import set_ref
 
 
 def log(repo: pygit2.Repository, letter: str, name: str = "data") -> VersionInfo:

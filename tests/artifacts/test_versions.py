@@ -16,7 +16,7 @@ from gittrack.artifacts import versions
 from gittrack.artifacts.manifest import ManifestEntry
 from gittrack.artifacts.versions import Draft, commit_version
 from gittrack.errors import FormatError, NotFoundError, UsageError
-from tests.artifacts.forge import forge, good_doc
+from tests.helpers.forge_artifacts import forge, good_doc
 
 
 def draft(name: str = "data", kind: str = "dataset", producer: str | None = "run1") -> Draft:

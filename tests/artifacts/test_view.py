@@ -15,7 +15,7 @@ import gittrack
 from gittrack.artifacts.publish import log_artifact
 from gittrack.artifacts.view import ArtifactVersion
 from gittrack.errors import DecryptionError, FormatError, NotFoundError, UsageError
-from tests.artifacts.conftest import old_file
+from tests.helpers.storage import old_file
 
 
 @pytest.fixture
@@ -161,7 +161,7 @@ def test_a_forged_manifest_cannot_escape_through_download(git_repo: pygit2.Repos
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from tests.artifacts.forge import DIGEST, forge, good_doc
+    from tests.helpers.forge_artifacts import DIGEST, forge, good_doc
 
     for bad in ("../escape", "/abs", "a/../../b", "a\\..\\b", "nul\0x", "./a", "a//b"):
         table = pa.table({"path": [bad], "digest": [DIGEST], "size": [1], "blob": [DIGEST],
@@ -184,7 +184,7 @@ def test_a_full_disk_during_a_download_names_the_file(git_repo: pygit2.Repositor
     """Issue 8: ``artifact get -o`` on a full disk said only "No space left on device" (exit
     74), ``download()`` raised a raw OSError [Errno 28]."""
     from gittrack.errors import StorageError
-    from tests.disks import fill, unfill
+    from tests.helpers.disks import fill, unfill
 
     src = tmp_path / "src"
     old_file(src / "big.bin", os.urandom(1 << 20))
@@ -213,8 +213,8 @@ def test_a_full_disk_under_the_cache_names_the_file(small_disk: Path, tmp_path: 
     elsewhere: the error names the file gittrack could not write, nothing partial is left."""
     from gittrack.errors import StorageError
     from gittrack.storage import config
-    from tests.conftest import make_repo
-    from tests.disks import fill, unfill
+    from tests.helpers.disks import fill, unfill
+    from tests.helpers.repos import make_repo
 
     repo = make_repo(small_disk / "project")
     monkeypatch.chdir(repo)

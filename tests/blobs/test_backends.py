@@ -70,9 +70,9 @@ def test_open_url_unknown_protocol_lists_known_ones():
 def test_open_url_names_the_options_when_a_backend_refuses_them():
     """A constructor's exception (here ftplib's: nothing listens) is a StorageError naming
     the URL without credentials and the options given."""
-    from tests.blobs.test_store import closed_port
+    from tests.helpers.servers import free_port
 
-    url = f"ftp://user:SECRETPW@127.0.0.1:{closed_port()}/store"
+    url = f"ftp://user:SECRETPW@127.0.0.1:{free_port()}/store"
     with pytest.raises(StorageError) as raised:
         backends.open_url(url, {"timeout": 5, "encoding": "utf-8"})
     message = str(raised.value)

@@ -19,7 +19,7 @@ from gittrack.blobs import store as store_module
 from gittrack.blobs.multipart import FileSlice
 from gittrack.blobs.store import BlobStore
 from gittrack.errors import StorageError
-from tests.blobs.conftest import Writer
+from tests.helpers.storage import Writer
 
 MIN_PART = 5 << 20  # S3's (and moto's) smallest part but the last
 

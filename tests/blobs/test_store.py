@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import socket
 import threading
 import time
 import tracemalloc
@@ -22,15 +21,10 @@ from gittrack.blobs.hashing import CHUNK
 from gittrack.blobs.presence import PresenceCache
 from gittrack.blobs.store import BlobInfo, BlobStore
 from gittrack.errors import BlobNotFoundError, StorageError, UsageError
-from tests.blobs.conftest import Writer, digest_of
+from tests.helpers.servers import free_port
+from tests.helpers.storage import Writer, digest_of
 
 BAD_NAMES = ["", "ab", "ABCDEF", "abc/def", "../abcdef", "abc..def", "xyz123", " abcdef"]
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])  # closed again on return: nothing listens there
 
 
 def fake_name(i: int) -> str:
@@ -379,7 +373,7 @@ def test_s3_server_that_does_not_answer(write: Writer):
     options = {
         "key": "testing",
         "secret": "testing",
-        "endpoint_url": f"http://127.0.0.1:{closed_port()}",
+        "endpoint_url": f"http://127.0.0.1:{free_port()}",
         "config_kwargs": {"retries": {"max_attempts": 1}},
     }
     store = BlobStore.from_url("s3://gittrack-unreachable/store", options)
@@ -413,7 +407,7 @@ def test_missing_backend_names_the_extra():
 
 def test_backend_that_fails_to_open():
     # fsspec's FTP filesystem connects in its constructor: nothing listens on this port.
-    url = f"ftp://127.0.0.1:{closed_port()}/store"
+    url = f"ftp://127.0.0.1:{free_port()}/store"
     with pytest.raises(StorageError, match=f"cannot open storage {url}: .*refused"):
         BlobStore.from_url(url)
 

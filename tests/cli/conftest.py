@@ -1,4 +1,4 @@
-"""Helpers for the command tests: runs made with the real API in the `repo` fixture."""
+"""Fixtures of the command tests: runs made with the real API in the `repo` fixture."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-import gittrack
+from tests.helpers.runs import make_run as finished_run
 
 Metrics = Callable[[int], Mapping[str, Any]]
 
@@ -21,12 +21,8 @@ def default_metrics(step: int) -> dict[str, Any]:
 def make_run(repo: Path, fast_settings: dict[str, object]) -> Callable[..., str]:
     """``make_run(steps=3, metrics=fn, **init_kwargs)``: a finished run; returns its id."""
 
-    def make(*, steps: int = 3, metrics: Metrics = default_metrics, exit_code: int = 0,
-             **init_kwargs: Any) -> str:
-        run = gittrack.init(settings=fast_settings, **init_kwargs)
-        for step in range(steps):
-            run.log(dict(metrics(step)))
-        run.finish(exit_code=exit_code)
-        return run.id
+    def make(*, steps: int = 3, metrics: Metrics = default_metrics, **init_kwargs: Any) -> str:
+        rows = [metrics(step) for step in range(steps)]
+        return finished_run(rows, settings=fast_settings, **init_kwargs).id
 
     return make

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import gittrack
-from tests.conftest import CliResult
+from tests.helpers.cli import CliResult
 
 Cli = Callable[..., CliResult]
 
@@ -107,7 +107,7 @@ def test_a_forged_name_never_chooses_where_get_writes(cli: Cli, logged: dict[str
                                                       repo: Path, tmp_path: Path) -> None:
     import pygit2
 
-    from tests.artifacts.forge import forge, good_doc
+    from tests.helpers.forge_artifacts import forge, good_doc
 
     git_repo = pygit2.Repository(str(repo))
     escape = tmp_path / "outside" / "dir"
@@ -131,7 +131,7 @@ def test_one_bad_ref_does_not_hide_the_other_artifacts(cli: Cli, logged: dict[st
 
     import pygit2
 
-    from tests.artifacts.forge import forge, good_doc
+    from tests.helpers.forge_artifacts import forge, good_doc
 
     git_repo = pygit2.Repository(str(repo))
     forge(git_repo, "evil", good_doc(name="/tmp/evil"))

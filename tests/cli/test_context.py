@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import gittrack
-from tests.conftest import CliResult
-from tests.disks import read_only
-from tests.reads import kill, state
+from tests.helpers.cli import CliResult
+from tests.helpers.disks import read_only
+from tests.helpers.reads import kill, state
 
 Cli = Callable[..., CliResult]
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 import gittrack
-from tests.conftest import CliResult, git
+from tests.helpers.cli import CliResult
+from tests.helpers.repos import git
 
 Cli = Callable[..., CliResult]
 

@@ -6,19 +6,11 @@ from pathlib import Path
 
 import pytest
 
-import gittrack
-from tests.conftest import CliResult, git
+from tests.helpers.cli import CliResult
+from tests.helpers.repos import git
+from tests.helpers.runs import make_run
 
 Cli = Callable[..., CliResult]
-
-
-def _run(name: str, settings: dict[str, object], config: dict[str, object],
-         rows: list[dict[str, object]]) -> str:
-    run = gittrack.init(project="p", name=name, config=config, settings=settings)
-    for row in rows:
-        run.log(row)
-    run.finish()
-    return run.id
 
 
 def _commit(repo: Path, message: str) -> str:
@@ -31,11 +23,14 @@ def _commit(repo: Path, message: str) -> str:
 @pytest.fixture
 def two_runs(repo: Path, fast_settings: dict[str, object]) -> tuple[str, str, list[str]]:
     """Run A on the first commit; two commits later (one with a pipe), run B."""
-    a = _run("baseline", fast_settings, {"lr": 0.1, "opt": {"name": "adam"}, "seed": 1},
-             [{"loss": 1.0, "acc": 0.5}, {"loss": 0.5, "acc": 0.5}])
+    a = make_run([{"loss": 1.0, "acc": 0.5}, {"loss": 0.5, "acc": 0.5}], project="p",
+                 name="baseline", config={"lr": 0.1, "opt": {"name": "adam"}, "seed": 1},
+                 settings=fast_settings).id
     shas = [_commit(repo, "add warmup"), _commit(repo, "tune | schedule")]
-    b = _run("candidate", fast_settings, {"lr": 0.05, "opt": {"name": "sgd"}, "wd": 0.01},
-             [{"loss": 0.8, "acc": 0.5}, {"loss": 0.3, "acc": 0.5, "ñ": float("nan")}])
+    b = make_run([{"loss": 0.8, "acc": 0.5}, {"loss": 0.3, "acc": 0.5, "ñ": float("nan")}],
+                 project="p", name="candidate",
+                 config={"lr": 0.05, "opt": {"name": "sgd"}, "wd": 0.01},
+                 settings=fast_settings).id
     return a, b, shas
 
 

@@ -12,8 +12,9 @@ import pytest
 
 import gittrack
 from gittrack.formats.jsonio import json_safe
-from tests.conftest import CliResult
-from tests.tables import assert_tables_equal, canon, read_csv, read_jsonl
+from tests.helpers.cli import CliResult
+from tests.helpers.runs import make_run
+from tests.helpers.tables import assert_tables_equal, canon, read_csv, read_jsonl
 
 pd = pytest.importorskip("pandas")
 
@@ -23,7 +24,7 @@ Cli = Callable[..., CliResult]
 @pytest.fixture
 def runs(repo: Path, fast_settings: dict[str, object]) -> list[str]:
     """Two runs with NaN, ±inf, sparse, unicode, string, int and bool keys; one histogram."""
-    first = gittrack.init(project="p", name="first", config={"lr": 0.1}, settings=fast_settings)
+    rows = []
     for step in range(50):
         row: dict[str, object] = {"loss": 1.0 / (step + 1)}
         if step % 7 == 0:
@@ -33,11 +34,9 @@ def runs(repo: Path, fast_settings: dict[str, object]) -> list[str]:
         if step == 20:
             row.update({"phase": "warm", "epoch": 2, "ok": True, "empty": ""})
             row["w"] = gittrack.Histogram(np.linspace(0.0, 1.0, 100), num_bins=8)
-        first.log(row)
-    first.finish()
-    second = gittrack.init(project="p", name="second", settings=fast_settings)
-    second.log({"only": 1})
-    second.finish()
+        rows.append(row)
+    first = make_run(rows, project="p", name="first", config={"lr": 0.1}, settings=fast_settings)
+    second = make_run([{"only": 1}], project="p", name="second", settings=fast_settings)
     return [first.id, second.id]
 
 
@@ -131,7 +130,7 @@ def test_help_documents_the_default_folder(cli: Cli) -> None:
 def test_an_export_the_disk_refuses_is_exit_74_naming_the_file(
         repo: Path, cli: Callable[..., object], small_disk: Path) -> None:
     """A full disk printed 'cannot write FILE: ...' but exited 1; cli.md says 74."""
-    from tests.disks import fill
+    from tests.helpers.disks import fill
 
     with gittrack.init(project="p", id="full", settings={"quiet": True}) as run:
         for step in range(50):

@@ -7,15 +7,16 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import CliResult
-from tests.sync.deletion import make_run, store_names
+from tests.helpers.cli import CliResult
+from tests.helpers.runs import marked_run
+from tests.helpers.storage import store_names
 
 Cli = Callable[..., CliResult]
 
 
 def test_gc_dry_run_then_for_real(repo: Path, cli: Cli) -> None:
     (repo / "a.bin").write_bytes(b"gone soon")
-    make_run(artifact=("a", repo / "a.bin"))
+    marked_run(artifact=("a", repo / "a.bin"))
     digest = hashlib.sha256(b"gone soon").hexdigest()
     assert cli("artifact", "rm", "a", "--yes").exit_code == 0
     young = cli("gc", "--dry-run")

@@ -16,8 +16,9 @@ import pytest
 from gittrack.crypto.age import generate_identity, parse_identities
 from gittrack.crypto.keys import Keyring, ProjectKeys, user_identity_file
 from gittrack.errors import KeyMissingError
-from tests.conftest import CliResult, git
-from tests.crypto.tools import git_objects_contain, ssh_keypair, tree_contains
+from tests.helpers.cli import CliResult
+from tests.helpers.repos import git, git_objects_contain
+from tests.helpers.tools import ssh_keypair, tree_contains
 
 Cli = Callable[..., CliResult]
 REENCRYPT = "gittrack.artifacts.reencrypt"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import gittrack
-from tests.conftest import CliResult
+from tests.helpers.cli import CliResult
 
 Cli = Callable[..., CliResult]
 MakeRun = Callable[..., str]

@@ -15,7 +15,8 @@ import pytest
 import gittrack
 from gittrack.cli import main as cli_main
 from gittrack.cli.lazy import load_command
-from tests.conftest import CliResult, git
+from tests.helpers.cli import CliResult
+from tests.helpers.repos import git
 
 Cli = Callable[..., CliResult]
 MakeRun = Callable[..., str]
@@ -157,7 +158,7 @@ def test_a_full_disk_is_one_line_and_its_own_exit_code(repo: Path, make_run: Mak
 @pytest.fixture
 def read_only_tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A small tmpfs that the test can turn read-only (``mount -o remount,ro``)."""
-    from tests.disks import tmpfs
+    from tests.helpers.disks import tmpfs
 
     with tmpfs(tmp_path / "mnt", "16m") as mount:
         yield mount
@@ -166,7 +167,7 @@ def read_only_tmpfs(tmp_path: Path) -> Iterator[Path]:
 def test_a_read_only_repository_names_the_file(
     read_only_tmpfs: Path, fast_settings: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.conftest import make_repo
+    from tests.helpers.repos import make_repo
 
     repo = make_repo(read_only_tmpfs / "project")
     monkeypatch.chdir(repo)
@@ -216,7 +217,7 @@ def test_what_escapes_a_command(
 def test_gittrack_warnings_are_one_line_and_never_errors(
     repo: Path, cli: Cli, make_run: MakeRun
 ) -> None:
-    from tests.runs.forge import forge_run
+    from tests.helpers.forge_runs import forge_run
 
     make_run(name="good")
     forge_run(repo, "forged", {"run.yaml": b"format: 1\nid: forged\nname: good\n",

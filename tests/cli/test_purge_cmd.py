@@ -6,14 +6,16 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import CliResult, git
-from tests.sync.deletion import add_bare_remote, make_run, push_all, store_names
+from tests.helpers.cli import CliResult
+from tests.helpers.repos import add_bare_remote, git, push_all
+from tests.helpers.runs import marked_run
+from tests.helpers.storage import store_names
 
 Cli = Callable[..., CliResult]
 
 
 def test_purge_needs_yes_without_a_terminal(repo: Path, cli: Cli) -> None:
-    run_id = make_run()
+    run_id = marked_run()
     result = cli("purge", run_id)
     assert result.exit_code == 2 and "--yes" in result.stderr
     assert run_id in git(repo, "for-each-ref")
@@ -22,7 +24,7 @@ def test_purge_needs_yes_without_a_terminal(repo: Path, cli: Cli) -> None:
 def test_purge_uses_the_default_remote(repo: Path, cli: Cli) -> None:
     bare = add_bare_remote(repo)
     (repo / "w.bin").write_bytes(b"private weights")
-    run_id = make_run(artifact=("model", repo / "w.bin"))
+    run_id = marked_run(artifact=("model", repo / "w.bin"))
     push_all(repo)
     result = cli("purge", run_id, "--yes")
     assert result.exit_code == 0, result.stderr

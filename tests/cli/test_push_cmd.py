@@ -11,9 +11,10 @@ import pygit2
 import pytest
 
 from gittrack.sync.remove_version import remove_version
-from tests.conftest import CliResult, git, run_python
-from tests.sync.deletion import add_bare_remote, make_run, push_all
-from tests.sync.test_remove_version import log_versions, mirror_fetch
+from tests.helpers.cli import CliResult
+from tests.helpers.processes import run_python
+from tests.helpers.repos import add_bare_remote, git, mirror_fetch, push_all
+from tests.helpers.runs import log_versions, marked_run
 
 Cli = Callable[..., CliResult]
 DIES = """
@@ -41,9 +42,9 @@ def _state(repo: Path) -> tuple[str, str, list[tuple[str, int]]]:
 def test_a_dry_run_writes_no_ref_object_or_file(repo: Path, cli: Cli,
                                                 runs: tuple[str, ...]) -> None:
     bare = add_bare_remote(repo)
-    pushed = make_run()
+    pushed = marked_run()
     assert cli("push").exit_code == 0
-    new = make_run(name="fresh")
+    new = marked_run(name="fresh")
     # A push would learn the mirror ref of `pushed` again, and record the mirror's URL.
     git(repo, "update-ref", "-d", f"refs/gittrack-remotes/origin/runs/{pushed}")
     (repo / ".git" / "gittrack" / "mirrors" / "origin.url").unlink()

@@ -5,22 +5,15 @@ from pathlib import Path
 
 import gittrack
 from gittrack.formats import walcodec
-from tests.conftest import CliResult, run_python
+from tests.helpers.cli import CliResult
+from tests.helpers.processes import killed_run
 
 Cli = Callable[..., CliResult]
 
-KILLED_RUN = """\
-import os, signal, gittrack
-run = gittrack.init(name='killed', settings={'quiet': True, 'checkpoint_interval': 60})
-for i in range(5):
-    run.log({'x': i})
-print(run.id, flush=True)
-os.kill(os.getpid(), signal.SIGKILL)
-"""
-
 
 def kill_a_run(repo: Path) -> str:
-    return run_python(KILLED_RUN, cwd=repo, check=False).stdout.strip()
+    return killed_run(repo, init="name='killed', ",
+                      settings="{'quiet': True, 'checkpoint_interval': 60}", steps=5)
 
 
 def test_nothing_to_recover(repo: Path, cli: Cli) -> None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import CliResult, git
-from tests.sync.deletion import add_bare_remote, has_object, make_run, push_all, unique_objects
+from tests.helpers.cli import CliResult
+from tests.helpers.repos import add_bare_remote, git, has_object, push_all, unique_objects
+from tests.helpers.runs import marked_run
 
 Cli = Callable[..., CliResult]
 
 
 def test_rm_deletes_only_the_named_runs_and_their_objects(repo: Path, cli: Cli) -> None:
-    gone, kept = make_run(), make_run()
+    gone, kept = marked_run(), marked_run()
     unique = unique_objects(repo, f"refs/gittrack/runs/{gone}")
     result = cli("rm", gone[:12], "--yes")
     assert result.exit_code == 0, result.stderr
@@ -23,7 +24,7 @@ def test_rm_deletes_only_the_named_runs_and_their_objects(repo: Path, cli: Cli) 
 
 
 def test_rm_without_a_terminal_needs_yes(repo: Path, cli: Cli) -> None:
-    run_id = make_run()
+    run_id = marked_run()
     result = cli("rm", run_id)
     assert result.exit_code == 2 and "--yes" in result.stderr
     assert run_id in git(repo, "for-each-ref")
@@ -31,7 +32,7 @@ def test_rm_without_a_terminal_needs_yes(repo: Path, cli: Cli) -> None:
 
 def test_rm_on_the_remote_and_unknown_runs(repo: Path, cli: Cli) -> None:
     bare = add_bare_remote(repo)
-    run_id = make_run()
+    run_id = marked_run()
     push_all(repo)
     assert cli("rm", run_id, "--remote", "origin", "--yes").exit_code == 0
     assert git(bare, "for-each-ref", "refs/gittrack/") == ""
@@ -40,9 +41,9 @@ def test_rm_on_the_remote_and_unknown_runs(repo: Path, cli: Cli) -> None:
 
 def test_artifact_rm_whole(repo: Path, cli: Cli) -> None:
     (repo / "w.bin").write_bytes(b"one")
-    make_run(artifact=("model", repo / "w.bin"))
+    marked_run(artifact=("model", repo / "w.bin"))
     (repo / "w.bin").write_bytes(b"two")
-    make_run(artifact=("model", repo / "w.bin"))
+    marked_run(artifact=("model", repo / "w.bin"))
     result = cli("artifact", "rm", "model", "--yes")
     assert result.exit_code == 0, result.stderr
     assert "artifacts/model" not in git(repo, "for-each-ref")
@@ -52,8 +53,8 @@ def test_artifact_rm_one_version_end_to_end(repo: Path, cli: Cli) -> None:
     bare = add_bare_remote(repo)
     for content in (b"zero", b"one", b"two", b"three"):
         (repo / "w.bin").write_bytes(content)
-        make_run(artifact=("model", repo / "w.bin"))
-    user = make_run(use="model:v1")
+        marked_run(artifact=("model", repo / "w.bin"))
+    user = marked_run(use="model:v1")
     assert cli("artifact", "alias", "model:v1", "best").exit_code == 0
     push_all(repo)
 
@@ -85,7 +86,7 @@ def test_artifact_rm_one_version_end_to_end(repo: Path, cli: Cli) -> None:
     assert tip.exit_code == 0 and "latest is model:v2; v3 is never reused" in tip.stdout
     assert "still on origin: run again with --remote origin" in tip.stdout
     (repo / "w.bin").write_bytes(b"four")
-    make_run(artifact=("model", repo / "w.bin"))
+    marked_run(artifact=("model", repo / "w.bin"))
     assert cli("artifact", "ls").stdout.splitlines()[1].split()[1] == "v4"
     missing = cli("artifact", "rm", "model:v3", "--yes")
     assert missing.exit_code == 4 and "model:v3 was removed" in missing.stderr

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gittrack
-from tests.conftest import CliResult, run_python
+from tests.helpers.cli import CliResult
+from tests.helpers.processes import killed_run, run_python
 
 Cli = Callable[..., CliResult]
 MakeRun = Callable[..., str]
@@ -168,13 +169,8 @@ def test_names_are_printed_literally(cli: Cli, make_run: MakeRun) -> None:
 
 
 def test_a_dead_run_is_listed_crashed_and_recovered_by_recover(repo: Path, cli: Cli) -> None:
-    run_python(
-        "import os, signal, gittrack\n"
-        "run = gittrack.init(name='dead', settings={'quiet': True, 'checkpoint_interval': 60})\n"
-        "for i in range(4): run.log({'x': i})\n"
-        "os.kill(os.getpid(), signal.SIGKILL)\n",
-        cwd=repo, check=False,
-    )
+    killed_run(repo, init="name='dead', ", settings="{'quiet': True, 'checkpoint_interval': 60}",
+               steps=4)
     result = cli("runs", "--state", "crashed", "-c", "x")  # as it stands: nothing folded
     assert column(result, 1) == ["dead"]
     assert "its write-ahead log" in result.stderr
@@ -232,7 +228,7 @@ def test_repo_option(repo: Path, tmp_path: Path, cli: Cli, make_run: MakeRun,
 def test_a_run_missing_a_git_object_is_reported_and_the_others_work(
     repo: Path, cli: Cli, make_run: MakeRun, tmp_path: Path
 ) -> None:
-    from tests.runs.forge import delete_loose_object
+    from tests.helpers.forge_runs import delete_loose_object
 
     good = make_run(name="good", config={"for": "good"})
     bad = make_run(name="bad", config={"for": "bad"})
@@ -262,9 +258,9 @@ def test_a_forged_run_from_a_remote_cannot_hang_or_exhaust_a_clone(
     repo: Path, make_run: MakeRun, tmp_path: Path
 ) -> None:
     """The 480-byte "billion laughs" config.yaml, pulled from a remote into a clean clone."""
-    from tests.conftest import git as run_git
-    from tests.formats.test_yamlio import BILLION_LAUGHS
-    from tests.runs.forge import forge_run, run_yaml
+    from tests.helpers.forge_runs import forge_run, run_yaml
+    from tests.helpers.hostile import BILLION_LAUGHS
+    from tests.helpers.repos import git as run_git
 
     make_run(name="good")
     forge_run(repo, "bomb", {"run.yaml": run_yaml("bomb"), "config.yaml": BILLION_LAUGHS})
@@ -333,7 +329,7 @@ def test_forged_metadata_never_breaks_the_reading_commands(
     either shows the run or reports it (exit 0 with a warning, or 3/6 naming it), never an
     internal error, and a good run next to it is always listed."""
     from gittrack.formats import yamlio
-    from tests.runs.forge import forge_run
+    from tests.helpers.forge_runs import forge_run
 
     forge_run(repo, "good", {"run.yaml": b"format: 1\nid: good\nname: good\nstate: finished\n"})
     forge_run(repo, "junk", {
@@ -355,7 +351,7 @@ def test_control_characters_from_a_remote_never_reach_the_terminal(
 ) -> None:
     """A forged name or value with escape sequences (set the terminal's title, rewrite the
     screen) is printed with them escaped, in tables, in `show`, in warnings and errors."""
-    from tests.runs.forge import forge_run
+    from tests.helpers.forge_runs import forge_run
 
     if terminal:
         monkeypatch.delenv("NO_COLOR", raising=False)
@@ -385,7 +381,7 @@ def test_a_run_yaml_field_of_another_shape_is_refused_naming_it(
 ) -> None:
     """Found by the property above and a review: each of these made `show` (and for a NaN
     duration `runs`, for every run) exit 70."""
-    from tests.runs.forge import forge_run
+    from tests.helpers.forge_runs import forge_run
 
     forge_run(repo, "good", {"run.yaml": b"format: 1\nid: good\nstate: finished\n"})
     forge_run(repo, "junk", {"run.yaml": f"format: 1\nid: junk\n{field}\n".encode()})

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import CliResult
+from tests.helpers.cli import CliResult
 
 Cli = Callable[..., CliResult]
 
@@ -64,8 +64,7 @@ def test_credentials_in_options_never_reach_git_objects(cli: Cli, repo: Path,
                                                         option: str) -> None:
     """Issue 8: URLs with credentials in (nested) option values went into the committed
     file without a word, and ``storage show`` printed them."""
-    from tests.conftest import git
-    from tests.crypto.tools import git_objects_contain
+    from tests.helpers.repos import git, git_objects_contain
 
     refused = cli("storage", "set", "s3://b", "-o", option)
     assert refused.exit_code == 2 and "--local" in refused.stderr

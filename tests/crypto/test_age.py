@@ -23,7 +23,7 @@ from gittrack.crypto.age import (
     try_decrypt_bytes,
 )
 from gittrack.errors import CryptoError, DecryptionError, KeyMissingError
-from tests.crypto.tools import age_cli, ssh_keypair
+from tests.helpers.tools import age_cli, ssh_keypair
 
 CHUNK = 64 * 1024  # age's payload chunk: sizes around its multiples are the edge cases
 SIZES = st.one_of(

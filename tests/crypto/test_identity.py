@@ -14,7 +14,7 @@ from gittrack.crypto.identity import (
     user_identity_file,
 )
 from gittrack.errors import CryptoError, UsageError
-from tests.crypto.tools import age_cli, ssh_keypair
+from tests.helpers.tools import age_cli, ssh_keypair
 
 
 def test_identity_file_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

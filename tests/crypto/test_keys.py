@@ -33,8 +33,8 @@ from gittrack.errors import (
     RepositoryError,
     UsageError,
 )
-from tests.conftest import git
-from tests.crypto.tools import age_cli, git_objects_contain, ssh_keypair, tree_contains
+from tests.helpers.repos import git, git_objects_contain
+from tests.helpers.tools import age_cli, ssh_keypair, tree_contains
 
 SECRET_MARK = b"AGE-SECRET-KEY"
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from gittrack.errors import FormatError
 from gittrack.formats import table
+from tests.helpers.values import widened
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
 FLOATS = st.floats(allow_nan=True, allow_infinity=True)
@@ -34,16 +35,6 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     return bool(a == b) and type(a) is type(b)
-
-
-def expected(values: list[Any]) -> list[Any]:
-    """How a column comes back: bool < int < float widened within the chunk."""
-    present = [v for v in values if v is not None]
-    if any(isinstance(v, float) for v in present):
-        return [None if v is None else float(v) for v in values]
-    if any(isinstance(v, int) and not isinstance(v, bool) for v in present):
-        return [None if v is None else int(v) for v in values]
-    return values
 
 
 @st.composite
@@ -72,7 +63,7 @@ def test_history_chunk_round_trip(chunk: dict[str, Any]) -> None:
     assert got.column(table.TIMESTAMP).to_pylist() == chunk["times"]
     for name, values in chunk["columns"].items():
         back = got.column(name).to_pylist()
-        want = expected(values)
+        want = widened(values)
         assert len(back) == len(want)
         assert all((b is None and w is None) or same(b, w)
                    for b, w in zip(back, want, strict=True)), name
@@ -99,7 +90,7 @@ def test_concat_unions_columns_and_widens_types(data: st.DataObject) -> None:
     for name in names:
         back = full.column(name).to_pylist()
         want = [v for p in parts
-                for v in (expected(p["columns"][name]) if name in p["columns"]
+                for v in (widened(p["columns"][name]) if name in p["columns"]
                           else [None] * len(p["steps"]))]
         present = [w for w in want if w is not None]
         if any(isinstance(w, float) for w in present):  # widest type wins across chunks

@@ -29,6 +29,7 @@ from gittrack.formats.values import (
     to_value,
     validate_key,
 )
+from tests.helpers.values import SURROGATE, deep, flatten
 
 
 class Color(enum.IntEnum):
@@ -160,16 +161,6 @@ nested = st.recursive(
 )
 
 
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{prefix}{key}/"))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 @given(st.dictionaries(st.text("abcxyz", min_size=1, max_size=3), nested, max_size=4))
 def test_nested_dicts_flatten_to_slashes(data: dict[str, Any]) -> None:
     assert Normalizer().normalize(data) == flatten(data)
@@ -258,9 +249,6 @@ def test_to_plain_makes_yaml_data() -> None:
 
 
 # -- text: what UTF-8 cannot store is refused, naming the key and the position ----------------
-SURROGATE = "caf\udce9.txt"  # os.listdir of a latin-1 file name on a UTF-8 system
-
-
 def test_a_lone_surrogate_value_is_refused_naming_key_and_position() -> None:
     with pytest.raises(InvalidValueError, match=r"'f'.*surrogate '\\udce9' at position 3"):
         to_value("f", SURROGATE)
@@ -327,13 +315,6 @@ def test_to_plain_refuses_what_cannot_be_stored(
 
 
 # -- nesting: bounded, never a RecursionError ------------------------------------------------
-def deep(levels: int, leaf: Any = 1) -> Any:
-    value = leaf
-    for _ in range(levels):
-        value = {"k": value}
-    return value
-
-
 def test_config_nesting_is_bounded() -> None:
     assert to_plain(deep(MAX_DEPTH), where="config") == deep(MAX_DEPTH)
     for levels in (MAX_DEPTH + 1, 500, 100_000):

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from gittrack.errors import FormatError
 from gittrack.formats import yamlio
+from tests.helpers.hostile import BILLION_LAUGHS
 
 keys = st.text(min_size=1, max_size=12)
 scalars = (
@@ -53,20 +54,6 @@ def test_unreadable_yaml_is_a_format_error_naming_what() -> None:
 def test_python_objects_are_not_loaded() -> None:
     with pytest.raises(FormatError):
         yamlio.load(b"!!python/object/apply:os.system ['true']")
-
-
-# The classic "billion laughs": 480 bytes whose aliases make 10**9 list items when walked.
-BILLION_LAUGHS = b"""\
-a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
-b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
-c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
-d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
-e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
-f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
-g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
-h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
-i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
-"""
 
 
 def test_billion_laughs_is_refused_naming_the_file() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from gittrack.git.codestate import code_state
 from gittrack.git.namespace import is_valid_ref_component
-from tests.conftest import git, make_repo
+from tests.helpers.repos import git, make_repo
 
 
 def test_clean_repository(repo: Path) -> None:
@@ -90,13 +90,13 @@ def test_remote_with_a_bad_port_or_ipv6_host_is_recorded(repo: Path, url: str,
 
 def test_a_remote_fragment_or_session_never_reaches_git_objects(repo: Path) -> None:
     """``https://host/r#SECRETX`` was recorded as is in run.yaml, which is pushed."""
-    from tests.conftest import run_python
+    from tests.helpers.processes import run_python
 
     git(repo, "remote", "add", "origin", "https://host/r?sessionid=SECRETS#SECRETX")
     assert code_state(pygit2.Repository(str(repo))).remote == "https://host/r"
     run_python("import gittrack\nrun = gittrack.init(project='p')\nrun.log({'a': 1})\n"
                "run.finish()\n", cwd=repo)
-    from tests.crypto.tools import git_objects_contain
+    from tests.helpers.repos import git_objects_contain
 
     assert git_objects_contain(repo, b"host/r")  # the run was recorded, with its remote
     assert not git_objects_contain(repo, b"SECRETX")

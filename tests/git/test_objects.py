@@ -9,8 +9,8 @@ import pytest
 from gittrack.errors import FormatError, RepositoryError
 from gittrack.git import objects
 from gittrack.types import CommitId
-from tests.conftest import git
-from tests.disks import fill, read_only, unfill
+from tests.helpers.disks import fill, read_only, unfill
+from tests.helpers.repos import git
 
 
 @pytest.fixture

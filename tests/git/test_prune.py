@@ -12,19 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git
-from tests.sync.deletion import make_run, marker, objects_containing
+from tests.helpers.repos import git, objects_containing
+from tests.helpers.runs import marked_run, marker
 
 POINTS = ["prune.graph-written", "prune.object-unlinked", "prune.repacked", "prune.done"]
 
 
 def _packed_and_loose_runs(repo: Path) -> tuple[str, str]:
     """A run whose objects are packed (and in the commit-graph), one with loose objects."""
-    packed = make_run(marker())
+    packed = marked_run(marker())
     git(repo, "config", "gc.writeCommitGraph", "true")
     git(repo, "gc", "-q")
     assert (repo / ".git" / "objects" / "info" / "commit-graph").exists()
-    return packed, make_run(marker())
+    return packed, marked_run(marker())
 
 
 @pytest.mark.parametrize("point", POINTS)
@@ -51,7 +51,7 @@ def test_a_kill_during_pruning_leaves_fsck_passing(repo: Path, point: str, which
 
 def test_pruning_removes_the_objects_and_keeps_the_commit_graph(repo: Path) -> None:
     mark = marker()
-    packed = make_run(mark)
+    packed = marked_run(mark)
     git(repo, "gc", "-q")
     subprocess.run([sys.executable, "-m", "gittrack", "rm", "--yes", packed], cwd=repo,
                    check=True, capture_output=True)

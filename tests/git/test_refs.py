@@ -12,8 +12,8 @@ import pytest
 from gittrack.errors import ConflictError, RepositoryError
 from gittrack.git import objects, packedrefs, refs
 from gittrack.types import CommitId, RefName
-from tests.conftest import git, make_repo
-from tests.disks import fill, read_only, unfill
+from tests.helpers.disks import fill, read_only, unfill
+from tests.helpers.repos import git, make_repo
 
 
 @pytest.fixture

@@ -12,10 +12,7 @@ import pytest
 from gittrack.errors import PushRejectedError, TransportError, UsageError
 from gittrack.git import transport
 from gittrack.git.command import git_env
-from tests.conftest import git, make_repo
-from tests.sync.conftest import bare, bare_remote, daemon_remote, git_daemon, ssh_remote, sshd
-
-__all__ = ["bare_remote", "daemon_remote", "git_daemon", "ssh_remote", "sshd"]  # fixtures
+from tests.helpers.repos import bare, git, make_repo
 
 
 @pytest.fixture(params=["path", "file", "git", "ssh"])
@@ -194,11 +191,11 @@ def test_a_remote_argument_is_never_an_option_or_a_command(repo: Path, tmp_path:
 
 
 def test_the_cli_never_runs_a_remote_argument(repo: Path, tmp_path: Path, cli: Any) -> None:
-    from tests.sync.deletion import make_run
+    from tests.helpers.runs import marked_run
 
     marker = tmp_path / "pwned"
     hostile = f"--upload-pack=touch {marker}; echo x://"
-    run = make_run()
+    run = marked_run()
     for command in (["fetch", "--"], ["pull", "--"], ["push", "--"], ["gc", "--remote"],
                     ["rm", "--yes", "--remote"], ["purge", "--yes", "--remote"]):
         result = cli(*command, hostile, run) if command[0] in ("rm", "purge") else \

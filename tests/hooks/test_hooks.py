@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import git
-from tests.sync.conftest import MakeClone
-from tests.sync.helpers import RUNS, log_run, refs_of
+from tests.helpers.repos import RUNS, MakeClone, git, refs_of
+from tests.helpers.runs import log_run
 
 
 def hook_path(clone: Path) -> Path:
@@ -95,7 +94,7 @@ def test_plain_git_push_never_brings_back_refs_a_teammate_deleted(
         tmp_path: Path) -> None:
     import subprocess
 
-    from tests.sync.helpers import share_storage
+    from tests.helpers.storage import share_storage
 
     a = make_clone("a", str(bare_remote))
     share_storage(a, str(tmp_path / "team-store"))

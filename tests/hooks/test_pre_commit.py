@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 import gittrack
-from tests.conftest import git
-from tests.sync.conftest import MakeClone
-from tests.sync.helpers import log_run, refs_of
+from tests.helpers.repos import MakeClone, git, refs_of
+from tests.helpers.runs import log_run
 
 PROJECT = Path(gittrack.__file__).resolve().parents[1]
 _SKIP = shutil.ignore_patterns(".git", "__pycache__", ".mypy_cache", ".ruff_cache",

@@ -3,8 +3,6 @@ equal, or refused")."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +10,9 @@ import pytest
 
 import gittrack
 from gittrack.formats import table
-from tests.conftest import CliResult, git
+from tests.helpers.cli import CliResult
+from tests.helpers.processes import killed_run
+from tests.helpers.repos import git
 
 SMALL_BOUND = 8 << 20  # the reader bound, made small so that 20 MB of strings pass it
 BIG = 1_000_000
@@ -56,21 +56,8 @@ def test_a_checkpoint_larger_than_the_reader_bound_is_split(
     assert value(19)[:20] in result.stdout
 
 
-KILLED = """
-import os, signal, gittrack
-run = gittrack.init(settings={"quiet": True, "checkpoint_interval": 3600})
-for step in range(20):
-    run.log({"s": f"{step:04d}" + "a" * (1_000_000 - 4)})
-print(run.id, flush=True)
-os.kill(os.getpid(), signal.SIGKILL)
-"""
-
-
 def test_a_recovered_run_is_split_too(repo: Path, small_bound: int) -> None:
-    proc = subprocess.run([sys.executable, "-c", KILLED], cwd=repo, capture_output=True,
-                          text=True, check=False)
-    assert proc.returncode == -9, proc.stderr
-    run_id = proc.stdout.strip()
+    run_id = killed_run(repo, steps=20, row="{'s': f'{i:04d}' + 'a' * (1_000_000 - 4)}")
     check_read_back(repo, run_id, 20)  # Api(recover=True) recovers the dead run first
     assert gittrack.Api(".").run(run_id).state == "crashed"
 

@@ -22,7 +22,8 @@ from gittrack.runs.diff import (
     relative,
     same,
 )
-from tests.conftest import git
+from tests.helpers.repos import git
+from tests.helpers.runs import make_run
 
 
 @pytest.mark.parametrize(("a", "b", "expected"), [
@@ -144,21 +145,15 @@ def test_code_range_same_missing_or_unknown(repo: Path) -> None:
     assert code_range(r, None, None).status == "unknown"  # e.g. a repo with no commits
 
 
-def _run(name: str, settings: dict[str, object], config: dict[str, object],
-         rows: list[dict[str, object]]) -> str:
-    run = gittrack.init(project="p", name=name, config=config, settings=settings)
-    for row in rows:
-        run.log(row)
-    run.finish()
-    return run.id
-
-
 def test_diff_runs_end_to_end(repo: Path, fast_settings: dict[str, object]) -> None:
-    a_id = _run("a", fast_settings, {"lr": 0.1, "opt": {"name": "adam"}, "seed": 1},
-                [{"loss": 1.0}, {"loss": 0.5, "acc": 0.1}])
+    a_id = make_run([{"loss": 1.0}, {"loss": 0.5, "acc": 0.1}], project="p", name="a",
+                    config={"lr": 0.1, "opt": {"name": "adam"}, "seed": 1},
+                    settings=fast_settings).id
     head = _commit(repo, "faster loader")
-    b_id = _run("b", fast_settings, {"lr": 0.05, "opt": {"name": "sgd"}, "wd": 0.01},
-                [{"loss": 0.8}, {"loss": 0.25}, {"loss": 0.3, "val": float("nan")}])
+    b_id = make_run([{"loss": 0.8}, {"loss": 0.25}, {"loss": 0.3, "val": float("nan")}],
+                    project="p", name="b",
+                    config={"lr": 0.05, "opt": {"name": "sgd"}, "wd": 0.01},
+                    settings=fast_settings).id
     r = pygit2.Repository(str(repo))
     api = gittrack.Api(".")
     result = diff_runs(r, api.run(a_id), api.run(b_id))
@@ -183,7 +178,8 @@ def test_diff_runs_end_to_end(repo: Path, fast_settings: dict[str, object]) -> N
 
 
 def test_diff_of_a_run_with_itself_is_empty(repo: Path, fast_settings: dict[str, object]) -> None:
-    rid = _run("x", fast_settings, {"lr": float("nan")}, [{"loss": float("nan")}, {"s": "t"}])
+    rid = make_run([{"loss": float("nan")}, {"s": "t"}], project="p", name="x",
+                   config={"lr": float("nan")}, settings=fast_settings).id
     view = gittrack.Api(".").run(rid)
     result = diff_runs(pygit2.Repository(str(repo)), view, view)
     assert result.is_empty

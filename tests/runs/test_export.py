@@ -20,7 +20,8 @@ from gittrack.runs.export import (
     write_json,
     write_table,
 )
-from tests.tables import assert_tables_equal, canon, read_csv, read_jsonl
+from tests.helpers.runs import make_run
+from tests.helpers.tables import assert_tables_equal, canon, read_csv, read_jsonl
 
 
 def read_back(path: Path, fmt: str, schema: pa.Schema) -> pa.Table | list[dict[str, Any]]:
@@ -84,14 +85,12 @@ def test_unknown_format_and_file_as_directory(tmp_path: Path) -> None:
 
 @pytest.fixture
 def run_id(repo: Path, fast_settings: dict[str, object]) -> str:
-    run = gittrack.init(project="p", name="exp", config={"lr": 0.1, "nested": {"é": [1, 2]}},
-                        settings=fast_settings)
-    run.log({"loss": 1.0, "acc": 0})
-    run.log({"loss": float("nan"), "w": gittrack.Histogram(np.arange(10.0), num_bins=4)})
-    run.log({"ñ/λ": float("inf"), "note": ""})
-    run.log({"loss": -math.inf, "acc": 3, "flag": True})
-    run.finish()
-    return run.id
+    rows = [{"loss": 1.0, "acc": 0},
+            {"loss": float("nan"), "w": gittrack.Histogram(np.arange(10.0), num_bins=4)},
+            {"ñ/λ": float("inf"), "note": ""},
+            {"loss": -math.inf, "acc": 3, "flag": True}]
+    return make_run(rows, project="p", name="exp",
+                    config={"lr": 0.1, "nested": {"é": [1, 2]}}, settings=fast_settings).id
 
 
 @pytest.mark.parametrize("fmt", EXPORT_FORMATS)

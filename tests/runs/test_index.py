@@ -13,16 +13,13 @@ from gittrack.errors import FormatError, GittrackError
 from gittrack.runs import index, store
 from gittrack.runs.view import all_runs
 from gittrack.types import CommitId, RunId
+from tests.helpers.runs import make_run
 
 
 def make_runs(n: int, settings: dict[str, object]) -> list[str]:
-    ids = []
-    for i in range(n):
-        run = gittrack.init(config={"i": i, "nested": {"x": [1, 2]}}, settings=settings)
-        run.log({"loss": float("nan") if i == 0 else 1.0 / i})
-        run.finish()
-        ids.append(run.id)
-    return ids
+    return [make_run([{"loss": float("nan") if i == 0 else 1.0 / i}],
+                     config={"i": i, "nested": {"x": [1, 2]}}, settings=settings).id
+            for i in range(n)]
 
 
 def open_repo(path: Path) -> pygit2.Repository:

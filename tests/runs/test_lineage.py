@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import textwrap
 from pathlib import Path
@@ -15,7 +14,8 @@ import yaml
 import gittrack
 from gittrack.errors import GittrackError, RunFinishedError, UsageError
 from gittrack.runs.artifact_runs import consumers, producer
-from tests.conftest import git, run_python
+from tests.helpers.processes import killed
+from tests.helpers.repos import git
 
 
 def run_yaml(repo: Path, run_id: str) -> dict[str, object]:
@@ -111,8 +111,7 @@ def test_lineage_survives_kill_9(repo: Path) -> None:
         run.use_artifact("data:v0")
         os.kill(os.getpid(), signal.SIGKILL)
     """)
-    result = run_python(code, repo, check=False)
-    assert result.returncode == -signal.SIGKILL, result.stderr
+    killed(code, repo)
     gittrack.Api(str(repo), recover=True)  # recovers dead runs
     doc = run_yaml(repo, "killed")
     assert doc["state"] == "crashed"

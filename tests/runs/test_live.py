@@ -28,14 +28,11 @@ from gittrack.errors import (
     StepOrderError,
 )
 from gittrack.runs.view import RunView
-from tests.conftest import git, make_repo, run_python
-
-FAST = {"checkpoint_interval": 0.2, "quiet": True}
-
-
-def start(**kwargs: Any) -> gittrack.Run:
-    kwargs.setdefault("settings", FAST)
-    return gittrack.init(**kwargs)
+from tests.helpers.processes import LOG_UNTIL_FULL, run_python
+from tests.helpers.repos import git, make_repo
+from tests.helpers.runs import FAST, start_run
+from tests.helpers.tables import canon
+from tests.helpers.values import SURROGATE, deep, flatten, widened
 
 
 def view(run_id: str) -> RunView:
@@ -52,19 +49,9 @@ def rows(run_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def canon(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return "<NaN>"
-    if isinstance(value, dict):
-        return {k: canon(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [canon(v) for v in value]
-    return value
-
-
 # -- basics ----------------------------------------------------------------------------------
 def test_log_and_read_back(repo: Path) -> None:
-    run = start(config={"lr": 0.1})
+    run = start_run(config={"lr": 0.1})
     for i in range(5):
         run.log({"loss": 1.0 / (i + 1), "epoch": i // 2, "phase": "train"})
     assert run.step == 5
@@ -80,7 +67,7 @@ def test_log_and_read_back(repo: Path) -> None:
 
 
 def test_identity(repo: Path) -> None:
-    run = start(name="my-name", project="proj", group="g", job_type="train", tags=["a", "b"],
+    run = start_run(name="my-name", project="proj", group="g", job_type="train", tags=["a", "b"],
                 notes="n")
     assert run.ref == f"refs/gittrack/runs/{run.id}"
     assert (run.name, run.project, run.group, run.job_type, run.notes) == (
@@ -99,13 +86,13 @@ def test_identity(repo: Path) -> None:
 
 
 def test_the_run_is_visible_while_running(repo: Path) -> None:
-    run = start()
+    run = start_run()
     assert view(run.id).state == "running"  # the first checkpoint is made by init()
     run.finish()
 
 
 def test_metadata(repo: Path) -> None:
-    run = start()
+    run = start_run()
     run.finish(exit_code=0)
     meta = view(run.id).metadata
     for field in ("id", "name", "project", "state", "created_at", "updated_at", "ended_at",
@@ -122,7 +109,7 @@ def test_metadata(repo: Path) -> None:
 
 
 def test_nested_dicts_flatten(repo: Path) -> None:
-    run = start()
+    run = start_run()
     run.log({"train": {"loss": 1.0, "acc": {"top1": 0.5}}, "lr": 0.1})
     run.finish()
     assert rows(run.id) == [{"_step": 0, "train/loss": 1.0, "train/acc/top1": 0.5, "lr": 0.1}]
@@ -130,7 +117,7 @@ def test_nested_dicts_flatten(repo: Path) -> None:
 
 
 def test_sparse_keys_are_nulls(repo: Path) -> None:
-    run = start()
+    run = start_run()
     run.log({"a": 1})
     run.log({"b": 2.5})
     run.log({"a": 3, "c": "x"})
@@ -154,7 +141,7 @@ def test_values_numpy_tensors_nan_and_inf(repo: Path) -> None:
         def item(self) -> float:
             return self.value
 
-    run = start()
+    run = start_run()
     run.log({"f32": np.float32(0.5), "i64": np.int64(7), "b": np.bool_(True),
              "zero_d": np.array(2.5), "one": np.array([3.0]), "t": FakeTensor(0.25),
              "nan": math.nan, "inf": math.inf, "ninf": -math.inf, "label": np.str_("cat")})
@@ -169,7 +156,7 @@ def test_values_numpy_tensors_nan_and_inf(repo: Path) -> None:
 
 
 def test_key_kinds_widen_bool_int_float(repo: Path) -> None:
-    run = start(settings={"checkpoint_interval": 0.01, "quiet": True})
+    run = start_run(settings={"checkpoint_interval": 0.01, "quiet": True})
     run.log({"x": True})
     time.sleep(0.1)  # separate checkpoints: one chunk per type
     run.log({"x": 2})
@@ -180,7 +167,7 @@ def test_key_kinds_widen_bool_int_float(repo: Path) -> None:
 
 
 def test_histograms(repo: Path) -> None:
-    run = start()
+    run = start_run()
     run.log({"w": gittrack.Histogram(np.arange(10.0), num_bins=5), "loss": 1.0})
     run.log({"w": gittrack.Histogram(np.arange(20.0), num_bins=4)})
     run.finish()
@@ -215,30 +202,11 @@ def log_calls(draw: st.DrawFn) -> list[dict[str, Any]]:
     return calls
 
 
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{prefix}{key}/"))
-        else:
-            out[prefix + key] = value
-    return out
-
-
-def widened(values: list[Any]) -> list[Any]:
-    present = [v for v in values if v is not None]
-    if any(isinstance(v, float) for v in present):
-        return [None if v is None else float(v) for v in values]
-    if any(isinstance(v, int) and not isinstance(v, bool) for v in present):
-        return [None if v is None else int(v) for v in values]
-    return values
-
-
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(calls=log_calls())
 def test_logged_data_reads_back_equal(repo: Path, calls: list[dict[str, Any]]) -> None:
-    run = start(settings={"checkpoint_interval": 0.001, "quiet": True})
+    run = start_run(settings={"checkpoint_interval": 0.001, "quiet": True})
     for data in calls:
         run.log(data)
     run.finish()
@@ -256,7 +224,7 @@ def test_logged_data_reads_back_equal(repo: Path, calls: list[dict[str, Any]]) -
 
 # -- steps ------------------------------------------------------------------------------------
 def test_commit_false_accumulates(repo: Path) -> None:
-    run = start()
+    run = start_run()
     run.log({"a": 1}, commit=False)
     run.log({"b": 2}, commit=False)
     assert run.step == 0
@@ -267,7 +235,7 @@ def test_commit_false_accumulates(repo: Path) -> None:
 
 
 def test_explicit_steps_stay_open_until_a_higher_step(repo: Path) -> None:
-    run = start()
+    run = start_run()
     run.log({"loss": 1.0}, step=10)
     run.log({"acc": 0.5}, step=10)
     run.log({"loss": 0.5}, step=20)
@@ -282,7 +250,7 @@ def test_explicit_steps_stay_open_until_a_higher_step(repo: Path) -> None:
 
 
 def test_finish_commits_the_open_step(repo: Path) -> None:
-    run = start()
+    run = start_run()
     run.log({"x": 1}, step=3)
     run.finish()
     assert rows(run.id) == [{"_step": 3, "x": 1}]
@@ -290,7 +258,7 @@ def test_finish_commits_the_open_step(repo: Path) -> None:
 
 
 def test_out_of_order_steps_are_kept_with_one_warning(repo: Path) -> None:
-    run = start()
+    run = start_run()
     for i in range(3):
         run.log({"a": i})
     with pytest.warns(gittrack.GittrackWarning, match="step 1 is lower than the current step 3"):
@@ -305,7 +273,7 @@ def test_out_of_order_steps_are_kept_with_one_warning(repo: Path) -> None:
 
 
 def test_out_of_order_raise_keeps_what_was_logged(repo: Path) -> None:
-    run = start(settings={**FAST, "out_of_order": "raise"})
+    run = start_run(settings={**FAST, "out_of_order": "raise"})
     run.log({"a": 1}, step=5)
     run.log({"a": 2}, step=6)
     with pytest.raises(StepOrderError, match="step 2 is lower than the current step 6"):
@@ -317,7 +285,7 @@ def test_out_of_order_raise_keeps_what_was_logged(repo: Path) -> None:
 
 @pytest.mark.parametrize("step", ["3", 1.5, -1, True, 2**63, None.__class__, [1]])
 def test_step_of_the_wrong_type(repo: Path, step: Any) -> None:
-    run = start()
+    run = start_run()
     run.log({"a": 1})
     with pytest.raises(InvalidValueError, match="step must be"):
         run.log({"a": 2, "fresh": "s"}, step=step)
@@ -327,14 +295,14 @@ def test_step_of_the_wrong_type(repo: Path, step: Any) -> None:
 
 
 def test_numpy_integer_steps(repo: Path) -> None:
-    run = start()
+    run = start_run()
     run.log({"a": 1}, step=np.int64(4))
     run.finish()
     assert rows(run.id) == [{"_step": 4, "a": 1}]
 
 
 def test_commit_of_the_wrong_type(repo: Path) -> None:
-    run = start()
+    run = start_run()
     with pytest.raises(InvalidValueError, match="commit"):
         run.log({"a": 1}, commit="yes")  # type: ignore[arg-type]
     run.finish()
@@ -363,7 +331,7 @@ def test_commit_of_the_wrong_type(repo: Path) -> None:
 def test_bad_input_is_refused_and_harms_nothing(
     repo: Path, data: dict[Any, Any], error: type[Exception], message: str
 ) -> None:
-    run = start()
+    run = start_run()
     run.log({"loss": 1.0})
     with pytest.raises(error, match=message) as info:
         run.log(data)
@@ -375,16 +343,6 @@ def test_bad_input_is_refused_and_harms_nothing(
 
 
 # -- text and nesting a run cannot store: refused where they enter, the run goes on -----------
-SURROGATE = "caf\udce9.txt"  # os.listdir of a latin-1 file name on a UTF-8 system
-
-
-def deep(levels: int) -> Any:
-    value: Any = 1
-    for _ in range(levels):
-        value = {"k": value}
-    return value
-
-
 def _set_item(mapping: Any, key: Any, value: Any) -> None:
     mapping[key] = value
 
@@ -421,7 +379,7 @@ def _set_item(mapping: Any, key: Any, value: Any) -> None:
 def test_what_cannot_be_stored_is_refused_where_it_enters(
     repo: Path, action: Any, error: type[Exception], message: str
 ) -> None:
-    run = start(name="kept", notes="n")
+    run = start_run(name="kept", notes="n")
     run.log({"loss": 1.0})
     run.config["lr"] = 0.1
     with pytest.raises(error, match=message) as info:
@@ -442,7 +400,7 @@ def test_what_cannot_be_stored_is_refused_where_it_enters(
 
 def test_text_that_utf8_stores_is_kept_exactly(repo: Path) -> None:
     text = "nul\x00 esc\x1b[31m tab\t nl\n \u2028 \ufeff \x85 \U0001f642 \uffff"
-    run = start(notes=text)
+    run = start_run(notes=text)
     run.log({"s": text, "n": 1.0})
     run.log({"s": text, "n": 2.0})  # the fast path of a known string key
     run.config.update({"t": text, "l": [text], "big": 2**200, "nan": math.nan})
@@ -462,8 +420,8 @@ def test_config_and_summary_documents_are_bounded(repo: Path) -> None:
     mib = "x" * 2**20
     big = {f"k{i}": mib for i in range(4)}
     with pytest.raises(InvalidValueError, match=r"config\.yaml would take 4,194,[0-9]+ bytes"):
-        start(config=big)
-    run = start(config={"a": mib})
+        start_run(config=big)
+    run = start_run(config={"a": mib})
     with pytest.raises(InvalidValueError, match=r"config\.yaml.*the limit is 4,194,304"):
         run.config.update({f"k{i}": mib for i in range(3)})
     run.config.update({f"k{i}": mib for i in range(2)})
@@ -486,7 +444,7 @@ def test_long_logged_strings_are_cut_in_the_summary_and_kept_whole_in_the_histor
     ``MAX_SUMMARY_STRING`` characters of a logged string; the history keeps it all."""
     from gittrack.formats.values import MAX_SUMMARY_STRING
 
-    run = start()
+    run = start_run()
     for i in range(17):
         run.log({f"sample{i}": "y" * 1_000_000})
     run.define_metric("agg", summary="first,last")
@@ -506,7 +464,7 @@ def test_long_logged_strings_are_cut_in_the_summary_and_kept_whole_in_the_histor
 def test_the_text_of_an_open_step_is_bounded_as_one_call(repo: Path) -> None:
     """resume.yaml holds the open step whole: commit=False calls cannot pile up text in it
     past what one call may hold."""
-    run = start()
+    run = start_run()
     run.log({"a": "x" * 600_000}, commit=False)
     with pytest.raises(InvalidValueError, match=r"open step would hold 1,200,000 characters"):
         run.log({"b": "y" * 600_000}, commit=False)
@@ -526,7 +484,7 @@ def test_keys_beyond_what_the_summary_may_hold_are_refused(repo: Path) -> None:
     limit, and everything before it is stored and readable."""
     from gittrack.formats.values import MAX_LOGGED_BYTES
 
-    run = start()
+    run = start_run()
     accepted = 0
     with pytest.raises(InvalidValueError, match=rf"metric 'k.*limit is {MAX_LOGGED_BYTES:,}"):
         for batch in range(100):
@@ -545,7 +503,7 @@ def test_define_metric_aggregates_are_charged_and_refused_past_the_bound(
     from gittrack.formats import values
 
     monkeypatch.setattr(values, "MAX_LOGGED_BYTES", 100_000)
-    run = start()
+    run = start_run()
     run.log({f"s{i}": "text" for i in range(10)})  # 10 string keys: ~57 KB charged
     with pytest.raises(InvalidValueError, match="limit is 100,000"):
         run.define_metric("s*", summary="first,last")
@@ -560,7 +518,7 @@ def test_the_number_of_metric_definitions_is_bounded(
     from gittrack.runs import live
 
     monkeypatch.setattr(live, "MAX_METRICS", 2)
-    run = start()
+    run = start_run()
     run.define_metric("a", summary="max")
     run.define_metric("b", summary="min")
     with pytest.raises(InvalidValueError, match="at most 2 metrics"):
@@ -574,7 +532,7 @@ def test_tags_and_notes_that_would_make_run_yaml_unreadable_are_refused(repo: Pa
     """Regression: two million tags were accepted and run.yaml became 20.9 MB."""
     from gittrack.formats.values import MAX_FIELD_BYTES, MAX_TAGS
 
-    run = start()
+    run = start_run()
     with pytest.raises(InvalidValueError, match=f"at most {MAX_TAGS:,} tags"):
         run.tags = [f"t{i}" for i in range(2_000_000)]
     limit = f"the limit is {MAX_FIELD_BYTES:,}"
@@ -593,7 +551,7 @@ def test_tags_and_notes_that_would_make_run_yaml_unreadable_are_refused(repo: Pa
 
 
 def test_log_takes_a_dict(repo: Path) -> None:
-    run = start()
+    run = start_run()
     with pytest.raises(InvalidValueError, match="got list"):
         run.log([("a", 1)])  # type: ignore[arg-type]
     run.finish()
@@ -602,7 +560,7 @@ def test_log_takes_a_dict(repo: Path) -> None:
 def test_huge_and_unicode_keys(repo: Path) -> None:
     long_key = "k" * 512
     keys = [long_key, "損失", "ключ/значение", "emoji 🙂", "a.b c"]
-    run = start()
+    run = start_run()
     run.log({k: float(i) for i, k in enumerate(keys)})
     run.config["ключ"] = "значение"
     run.finish()
@@ -612,7 +570,7 @@ def test_huge_and_unicode_keys(repo: Path) -> None:
 
 
 def test_logging_after_finish(repo: Path) -> None:
-    run = start()
+    run = start_run()
     run.log({"a": 1})
     run.finish()
     run.finish()  # a second finish does nothing
@@ -629,7 +587,7 @@ def test_logging_after_finish(repo: Path) -> None:
 
 # -- summary, define_metric, config -----------------------------------------------------------
 def test_define_metric_summaries(repo: Path) -> None:
-    run = start()
+    run = start_run()
     run.define_metric("loss", summary="min")
     run.define_metric("acc", summary="max")
     run.define_metric("lr", summary="mean")
@@ -658,7 +616,7 @@ def test_define_metric_summaries(repo: Path) -> None:
 
 
 def test_define_metric_bad_input(repo: Path) -> None:
-    run = start()
+    run = start_run()
     with pytest.raises(InvalidValueError, match="median"):
         run.define_metric("loss", summary="median")
     with pytest.raises(InvalidKeyError):
@@ -671,7 +629,7 @@ def test_define_metric_bad_input(repo: Path) -> None:
 
 
 def test_summary_overrides(repo: Path) -> None:
-    run = start()
+    run = start_run()
     run.log({"acc": 0.5})
     run.summary["acc"] = 0.99
     run.summary["best_epoch"] = 3
@@ -685,7 +643,7 @@ def test_summary_overrides(repo: Path) -> None:
 
 
 def test_config_updates_are_recorded(repo: Path) -> None:
-    run = start(config={"lr": 0.1, "model": {"depth": 3}})
+    run = start_run(config={"lr": 0.1, "model": {"depth": 3}})
     run.config["batch"] = 32
     run.config.update({"lr": 0.05})
     run.config.update(dropout=0.5)
@@ -712,16 +670,16 @@ def test_config_from_namespace_and_dataclass(repo: Path) -> None:
         lr: float = 0.1
         layers: tuple[int, ...] = (1, 2)
 
-    run = start(config=argparse.Namespace(lr=0.3, name="x"))
+    run = start_run(config=argparse.Namespace(lr=0.3, name="x"))
     run.finish()
     assert view(run.id).config == {"lr": 0.3, "name": "x"}
-    run = start(config=Hyper())
+    run = start_run(config=Hyper())
     run.finish()
     assert view(run.id).config == {"lr": 0.1, "layers": [1, 2]}
 
 
 def test_config_bad_values(repo: Path) -> None:
-    run = start(config={"lr": 0.1})
+    run = start_run(config={"lr": 0.1})
     with pytest.raises(InvalidValueError, match=r"'config\.obj'"):
         run.config["obj"] = object()
     with pytest.raises(InvalidKeyError):
@@ -734,7 +692,7 @@ def test_config_bad_values(repo: Path) -> None:
 
 # -- finish, context manager -----------------------------------------------------------------
 def test_context_manager_marks_failed_and_keeps_everything(repo: Path) -> None:
-    with pytest.raises(ZeroDivisionError), start() as run:
+    with pytest.raises(ZeroDivisionError), start_run() as run:
         run.log({"a": 1})
         run.log({"a": 2}, step=5)
         _ = 1 / 0
@@ -745,21 +703,21 @@ def test_context_manager_marks_failed_and_keeps_everything(repo: Path) -> None:
 
 
 def test_context_manager_success(repo: Path) -> None:
-    with start() as run:
+    with start_run() as run:
         run.log({"a": 1})
     assert view(run.id).state == "finished"
     assert run.state == "finished"
 
 
 def test_finish_with_an_exit_code(repo: Path) -> None:
-    run = start()
+    run = start_run()
     run.finish(exit_code=3)
     assert run.state == "failed"
     assert view(run.id).metadata["exit_code"] == 3
 
 
 def test_finish_removes_the_write_ahead_log(repo: Path) -> None:
-    run = start()
+    run = start_run()
     wal = repo / ".git" / "gittrack" / "wal" / run.id
     assert wal.is_dir()
     run.log({"a": 1})
@@ -768,7 +726,7 @@ def test_finish_removes_the_write_ahead_log(repo: Path) -> None:
 
 
 def test_checkpoints_write_chunks_and_chain_commits(repo: Path) -> None:
-    run = start(settings={"checkpoint_interval": 0.05, "quiet": True})
+    run = start_run(settings={"checkpoint_interval": 0.05, "quiet": True})
     first = run.commit
     for i in range(3):
         before = run.commit
@@ -785,7 +743,7 @@ def test_checkpoints_write_chunks_and_chain_commits(repo: Path) -> None:
 
 
 def test_checkpoint_rows_bounds_the_buffer(repo: Path) -> None:
-    run = start(settings={"checkpoint_interval": 3600, "checkpoint_rows": 10, "quiet": True})
+    run = start_run(settings={"checkpoint_interval": 3600, "checkpoint_rows": 10, "quiet": True})
     first = run.commit
     for i in range(25):
         run.log({"i": i})
@@ -822,7 +780,7 @@ def test_finish_returns_only_after_the_data_is_readable(repo: Path) -> None:
 
 # -- concurrency -------------------------------------------------------------------------------
 def test_threads_logging_into_one_run(repo: Path) -> None:
-    run = start(settings={"checkpoint_interval": 0.01, "quiet": True})
+    run = start_run(settings={"checkpoint_interval": 0.01, "quiet": True})
     n_threads, per_thread = 8, 300
     barrier = threading.Barrier(n_threads)
     errors: list[BaseException] = []
@@ -856,7 +814,7 @@ def test_threads_logging_into_one_run(repo: Path) -> None:
 
 
 def test_finish_while_another_thread_logs(repo: Path) -> None:
-    run = start()
+    run = start_run()
     stop = threading.Event()
     outcome: list[BaseException] = []
 
@@ -948,7 +906,7 @@ def test_a_run_being_written_can_be_read(repo: Path) -> None:
 # -- fork ---------------------------------------------------------------------------------------
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_does_not_write_to_the_parents_run(repo: Path) -> None:
-    run = start()
+    run = start_run()
     run.log({"parent": 0})
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -1005,7 +963,7 @@ def test_a_forked_child_exiting_normally_leaves_the_run_alone(repo: Path) -> Non
 
 
 def test_a_failed_checkpoint_is_retried_without_losing_rows(repo: Path) -> None:
-    run = start(settings={"checkpoint_interval": 0.01, "quiet": True})
+    run = start_run(settings={"checkpoint_interval": 0.01, "quiet": True})
     real_write = run._checkpointer.write
     failures = []
 
@@ -1028,28 +986,6 @@ def test_a_failed_checkpoint_is_retried_without_losing_rows(repo: Path) -> None:
 
 
 # -- a full disk -------------------------------------------------------------------------------
-# Fills the disk the repository is on, then logs until log() refuses. Before write-ahead-log
-# segments were reserved, the process died of SIGBUS (exit 135) instead.
-LOG_UNTIL_FULL = """
-import os, gittrack
-from gittrack.errors import RepositoryError
-interval = float(os.environ.get('CHECKPOINT_INTERVAL', '3600'))
-run = gittrack.init(id='full', settings={'quiet': True, 'checkpoint_interval': interval})
-fd = os.open('filler', os.O_WRONLY | os.O_CREAT)
-try:
-    while True:
-        os.write(fd, b'f' * 4096)
-except OSError:
-    pass
-os.close(fd)
-n = 0
-try:
-    while True:
-        run.log({'x': n, 'pad': 'p' * 300})
-        n += 1
-except RepositoryError as exc:
-    print(n, exc, flush=True)
-"""
 
 
 # With frequent checkpoints, they fail on the full disk too (kept and retried), and rotating to
@@ -1108,7 +1044,7 @@ def test_no_room_for_git_objects_at_finish_and_log_artifact(
 ) -> None:
     # The object database on a full disk (the write-ahead log is elsewhere): each write is a
     # RepositoryError naming what it wrote and the reason, and all of it works once freed.
-    from tests.disks import fill, unfill
+    from tests.helpers.disks import fill, unfill
 
     project = make_repo(tmp_path / "project")
     objects = project / ".git" / "objects"

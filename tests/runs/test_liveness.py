@@ -15,7 +15,8 @@ from gittrack.errors import RunLockedError
 from gittrack.git.repo import discover
 from gittrack.runs import liveness
 from gittrack.types import RunId
-from tests.conftest import git, run_python
+from tests.helpers.processes import run_python
+from tests.helpers.repos import git
 
 KILLED = """
 import os, signal, gittrack

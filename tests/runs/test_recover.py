@@ -23,7 +23,9 @@ from gittrack.formats import walcodec
 from gittrack.runs import recover
 from gittrack.runs.recover import recover_dead_runs
 from gittrack.runs.wal import read_records
-from tests.conftest import CliResult, git, make_repo, run_python
+from tests.helpers.cli import CliResult
+from tests.helpers.processes import EXIT, held, killed, killed_run, run_python, training_script
+from tests.helpers.repos import git, make_repo
 
 # Logs steps forever; prints each step number once log() has returned for it.
 WRITER = """
@@ -151,13 +153,9 @@ def test_several_kills_in_one_repository(repo: Path) -> None:
 
 
 def test_a_run_that_exits_without_finishing_is_recovered(repo: Path) -> None:
-    code = ("import os, gittrack\n"
-            "run = gittrack.init(settings={'quiet': True})\n"
-            "run.log({'a': 1}); run.log({'a': 2}, step=7)\n"
-            "print(run.id, flush=True)\n"
-            "os._exit(0)  # no atexit, no finish\n")
-    run_id = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True,
-                            text=True, check=True).stdout.strip()
+    code = training_script(settings="{'quiet': True}", end=EXIT,  # no atexit, no finish
+                           then="run.log({'a': 1}); run.log({'a': 2}, step=7)\n")
+    run_id = run_python(code, repo).stdout.strip()
     view = gittrack.Api(".", recover=True).run(run_id)
     assert view.state == "crashed"
     assert [r["_step"] for r in view.scan_history()] == [0, 7]  # the open step is kept
@@ -185,14 +183,9 @@ def test_a_live_run_in_another_process_is_left_alone(repo: Path) -> None:
             "sys.stdin.readline()\n"
             "run.log({'a': 2})\n"
             "run.finish()\n")
-    with subprocess.Popen([sys.executable, "-c", code], cwd=repo, stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, text=True) as proc:
-        assert proc.stdout is not None and proc.stdin is not None
-        run_id = proc.stdout.readline().strip()
+    with held(code, repo) as (proc, run_id):
         assert recover_dead_runs(pygit2.Repository(str(repo))) == []
         assert gittrack.Api(".", recover=True).run(run_id).state == "running"
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
     assert proc.returncode == 0
     view = gittrack.Api(".", recover=True).run(run_id)
     assert view.state == "finished"
@@ -373,7 +366,7 @@ def test_a_stale_ref_lock_leaves_the_run_crashed_with_a_warning(repo: Path) -> N
 def test_a_run_killed_on_a_full_disk_is_recovered_once_space_is_freed(
     small_disk: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.runs.test_live import LOG_UNTIL_FULL
+    from tests.helpers.processes import LOG_UNTIL_FULL
 
     project = make_repo(small_disk / "project")
     monkeypatch.chdir(project)
@@ -403,7 +396,7 @@ def test_a_fold_never_drops_rows_for_a_newer_checkpoint_from_another_log(repo: P
     # main worktree without that log being folded (as gittrack did before it looked in every
     # worktree); the log then reappears. Folding it over the newer head would drop its rows
     # (their numbers are below the head's) and turn the finished run into `crashed`.
-    from tests.runs.test_start import kill_in_worktree
+    from tests.helpers.processes import kill_in_worktree
 
     _, log = kill_in_worktree(repo)
     away = repo.parent / "away"
@@ -425,7 +418,7 @@ def test_a_fold_never_drops_rows_for_a_newer_checkpoint_from_another_log(repo: P
 
 
 def test_a_leftover_log_already_folded_by_another_worktree_is_removed(repo: Path) -> None:
-    from tests.runs.test_start import kill_in_worktree
+    from tests.helpers.processes import kill_in_worktree
 
     _, log = kill_in_worktree(repo)
     saved = repo.parent / "saved"
@@ -471,8 +464,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 
 def test_a_killed_run_whose_log_holds_a_record_larger_than_a_segment(repo: Path) -> None:
-    proc = run_python(BIG_RECORD, cwd=repo, check=False, timeout=300)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    proc = killed(BIG_RECORD, repo, timeout=300)
     run_id = proc.stdout.strip()
     view = gittrack.Api(".", recover=True).run(run_id)
     assert view.state == "crashed"
@@ -483,19 +475,9 @@ def test_a_killed_run_whose_log_holds_a_record_larger_than_a_segment(repo: Path)
     assert not (wal_dir(repo) / run_id).exists()
 
 
-DIES_AFTER_FIFTY = """
-import os, gittrack
-run = gittrack.init(id={run_id!r}, settings={{'quiet': True, 'checkpoint_interval': 3600}})
-for i in range(50):
-    run.log({{'x': i}})
-os.kill(os.getpid(), 9)
-"""
-
-
 def killed_after_fifty(repo: Path, run_id: str) -> Path:
     """The only segment of a run killed (SIGKILL) after 50 steps, all in its log."""
-    proc = run_python(DIES_AFTER_FIFTY.format(run_id=run_id), cwd=repo, check=False)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    killed_run(repo, init=f"id={run_id!r}, ", steps=50)
     segment = wal_dir(repo) / run_id / f"{1:016d}.wal"
     assert len(list(read_records(segment.parent, 0))) == 50
     return segment

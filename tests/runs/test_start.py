@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -23,14 +22,17 @@ from gittrack.errors import (
     RunLockedError,
 )
 from gittrack.runs.wal import read_records
-from tests.conftest import git, make_repo, run_python
-
-FAST = {"checkpoint_interval": 0.2, "quiet": True}
-
-
-def start(**kwargs: Any) -> gittrack.Run:
-    kwargs.setdefault("settings", FAST)
-    return gittrack.init(**kwargs)
+from tests.helpers.processes import (
+    EXIT,
+    held,
+    kill_in_worktree,
+    linked_worktree,
+    run_python,
+    training_script,
+)
+from tests.helpers.repos import git, make_repo
+from tests.helpers.runs import FAST, start_run
+from tests.helpers.values import SURROGATE, deep
 
 
 def steps_of(run_id: str) -> list[tuple[int, Any]]:
@@ -39,7 +41,7 @@ def steps_of(run_id: str) -> list[tuple[int, Any]]:
 
 
 def first_session(**kwargs: Any) -> gittrack.Run:
-    run = start(id="exp-1", config={"lr": 0.1, "bs": 8}, tags=["a"], **kwargs)
+    run = start_run(id="exp-1", config={"lr": 0.1, "bs": 8}, tags=["a"], **kwargs)
     run.define_metric("loss", summary="min,mean")
     for loss in (4.0, 2.0, 3.0):
         run.log({"loss": loss})
@@ -51,7 +53,7 @@ def first_session(**kwargs: Any) -> gittrack.Run:
 def test_resume_continues_steps_summary_and_config(repo: Path, resume: Any) -> None:
     first = first_session()
     created = gittrack.Api(".").run(first.id).created_at
-    again = start(id="exp-1" if resume in ("allow", "must", True) else None, resume=resume,
+    again = start_run(id="exp-1" if resume in ("allow", "must", True) else None, resume=resume,
                   config={"bs": 16}, tags=["b"])
     assert again.id == first.id
     assert again.step == 3
@@ -73,19 +75,19 @@ def test_resume_continues_steps_summary_and_config(repo: Path, resume: Any) -> N
 
 
 def test_resume_by_name(repo: Path) -> None:
-    first = start(name="baseline")
+    first = start_run(name="baseline")
     first.log({"loss": 1.0})
     first.finish()
-    again = start(resume="baseline")
+    again = start_run(resume="baseline")
     assert again.id == first.id and again.step == 1
     again.finish()
 
 
 def test_resume_keeps_an_open_explicit_step_numbering(repo: Path) -> None:
-    run = start(id="exp-2")
+    run = start_run(id="exp-2")
     run.log({"loss": 1.0}, step=10)
     run.finish()
-    again = start(id="exp-2", resume="must")
+    again = start_run(id="exp-2", resume="must")
     assert again.step == 11
     again.log({"loss": 2.0})
     again.finish()
@@ -93,7 +95,7 @@ def test_resume_keeps_an_open_explicit_step_numbering(repo: Path) -> None:
 
 
 def test_resume_allow_creates_a_missing_run(repo: Path) -> None:
-    run = start(id="fresh", resume="allow")
+    run = start_run(id="fresh", resume="allow")
     assert run.id == "fresh" and run.step == 0
     run.finish()
     assert gittrack.Api(".").run("fresh").state == "finished"
@@ -101,47 +103,43 @@ def test_resume_allow_creates_a_missing_run(repo: Path) -> None:
 
 def test_resume_must_needs_the_run(repo: Path) -> None:
     with pytest.raises(NotFoundError, match="missing"):
-        start(id="missing", resume="must")
+        start_run(id="missing", resume="must")
     with pytest.raises(NotFoundError, match="missing"):
-        start(id="missing", resume=True)
+        start_run(id="missing", resume=True)
     with pytest.raises(NotFoundError):
-        start(resume="no-such-name")
+        start_run(resume="no-such-name")
     assert gittrack.Api(".").runs() == []
 
 
 def test_resume_never_and_none_refuse_an_existing_id(repo: Path) -> None:
     first_session()
     with pytest.raises(RunExistsError, match="exp-1"):
-        start(id="exp-1", resume="never")
+        start_run(id="exp-1", resume="never")
     with pytest.raises(RunExistsError, match="resume="):
-        start(id="exp-1")
+        start_run(id="exp-1")
     assert steps_of("exp-1") == [(0, 4.0), (1, 2.0), (2, 3.0)]  # untouched
-    run = start(resume="never")  # no id: simply a new run
+    run = start_run(resume="never")  # no id: simply a new run
     assert run.id != "exp-1"
     run.finish()
 
 
 def test_resume_allow_without_an_id_starts_a_new_run(repo: Path) -> None:
-    run = start(resume="allow")
+    run = start_run(resume="allow")
     assert run.step == 0
     run.finish()
 
 
 def test_resume_auto_continues_the_latest_crashed_run(repo: Path) -> None:
-    code = ("import os, gittrack\n"
-            "run = gittrack.init(settings={'quiet': True})\n"
-            "run.log({'loss': 9.0}); run.log({'loss': 8.0})\n"
-            "print(run.id, flush=True)\n"
-            "os._exit(0)\n")
-    crashed = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True,
-                             text=True, check=True).stdout.strip()
-    run = start(resume=True)  # recovers the dead run (state crashed), then continues it
+    code = training_script(settings="{'quiet': True}", end=EXIT,
+                           then="run.log({'loss': 9.0}); run.log({'loss': 8.0})\n")
+    crashed = run_python(code, repo).stdout.strip()
+    run = start_run(resume=True)  # recovers the dead run (state crashed), then continues it
     assert run.id == crashed and run.step == 2
     run.log({"loss": 7.0})
     run.finish()
     assert steps_of(crashed) == [(0, 9.0), (1, 8.0), (2, 7.0)]
     assert gittrack.Api(".").run(crashed).state == "finished"
-    other = start(resume="auto")  # nothing crashed any more: a new run
+    other = start_run(resume="auto")  # nothing crashed any more: a new run
     assert other.id != crashed
     other.finish()
 
@@ -174,59 +172,45 @@ def test_resume_of_a_run_live_in_another_process(repo: Path) -> None:
             "print('ready', flush=True)\n"
             "sys.stdin.readline()\n"
             "run.finish()\n")
-    with subprocess.Popen([sys.executable, "-c", code], cwd=repo, stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, text=True) as proc:
-        assert proc.stdout is not None and proc.stdin is not None
-        assert proc.stdout.readline().strip() == "ready"
+    with held(code, repo) as (proc, first):
+        assert first == "ready"
         with pytest.raises(RunLockedError, match="busy"):
-            start(id="busy", resume="must")
-        proc.stdin.write("\n")
-        proc.stdin.flush()
+            start_run(id="busy", resume="must")
     assert proc.returncode == 0
     assert gittrack.Api(".").run("busy").state == "finished"
 
 
 def test_resume_of_a_run_live_in_this_process(repo: Path) -> None:
-    run = start(id="mine")
+    run = start_run(id="mine")
     with pytest.raises(RunLockedError):
-        start(id="mine", resume="must", settings={**FAST, "reinit": "create_new"})
+        start_run(id="mine", resume="must", settings={**FAST, "reinit": "create_new"})
     run.finish()
 
 
 @pytest.mark.parametrize("resume", [1, 2.5, ["allow"]])
 def test_resume_of_the_wrong_type(repo: Path, resume: Any) -> None:
     with pytest.raises(InvalidSettingError, match="resume"):
-        start(id="x", resume=resume)
+        start_run(id="x", resume=resume)
 
 
 def test_resume_must_without_an_id(repo: Path) -> None:
     with pytest.raises(InvalidSettingError, match="needs id="):
-        start(resume="must")
+        start_run(resume="must")
 
 
 @pytest.mark.parametrize("bad", ["a/b", "", "../up", "x" * 200, "a b"])
 def test_invalid_user_ids(repo: Path, bad: str) -> None:
     with pytest.raises(InvalidKeyError, match="run id"):
-        start(id=bad)
+        start_run(id=bad)
 
 
 def test_a_chosen_id(repo: Path) -> None:
-    run = start(id="my-run.1")
+    run = start_run(id="my-run.1")
     run.finish()
     assert git(repo, "rev-parse", "refs/gittrack/runs/my-run.1").strip() == run.commit
 
 
 # -- what init() cannot store is refused before anything is written ---------------------------
-SURROGATE = "caf\udce9.txt"  # os.listdir of a latin-1 file name on a UTF-8 system
-
-
-def deep(levels: int) -> Any:
-    value: Any = 1
-    for _ in range(levels):
-        value = {"k": value}
-    return value
-
-
 BAD_INIT = [
     ({"config": {"f": SURROGATE}}, InvalidValueError, r"'config\.f'.*position 3"),
     ({"config": {"files": [SURROGATE]}}, InvalidValueError, r"'config\.files\[0\]'"),
@@ -254,10 +238,10 @@ def test_init_refuses_what_it_cannot_store(
     repo: Path, kwargs: dict[str, Any], error: type[Exception], message: str
 ) -> None:
     with pytest.raises(error, match=message):
-        start(**kwargs)
+        start_run(**kwargs)
     assert gittrack.Api(".").runs() == []
     assert not list((repo / ".git" / "gittrack" / "wal").glob("*"))
-    run = start(name="next")
+    run = start_run(name="next")
     run.finish()
     assert [v.name for v in gittrack.Api(".").runs()] == ["next"]
 
@@ -268,8 +252,8 @@ def test_resume_refuses_what_it_cannot_store(
 ) -> None:
     first_session()
     with pytest.raises(error, match=message):
-        start(id="exp-1", resume="must", **kwargs)
-    run = start(id="exp-1", resume="must")
+        start_run(id="exp-1", resume="must", **kwargs)
+    run = start_run(id="exp-1", resume="must")
     run.log({"loss": 1.0})
     run.finish()
     stored = gittrack.Api(".").run("exp-1")
@@ -304,34 +288,9 @@ def test_a_non_utf8_folder_and_arguments_are_recorded_readably(tmp_path: Path) -
 
 # -- runs started in another worktree ----------------------------------------------------------
 # Refs are shared by the worktrees of a repository; write-ahead logs are per worktree.
-KILLED_IN_WORKTREE = """
-import os, signal, gittrack
-run = gittrack.init(id='wt', settings={'quiet': True, 'checkpoint_interval': 3600})
-for i in range(1000):
-    run.log({'loss': float(i)})
-os.kill(os.getpid(), signal.SIGKILL)
-"""
-
-
-def linked_worktree(repo: Path) -> Path:
-    path = repo.parent / "linked"
-    git(repo, "worktree", "add", "-q", "-b", "side", str(path))
-    return path
-
-
-def kill_in_worktree(repo: Path) -> tuple[Path, Path]:
-    """A run killed in a linked worktree with 1,000 steps only in its log; (worktree, log)."""
-    linked = linked_worktree(repo)
-    proc = run_python(KILLED_IN_WORKTREE, cwd=linked, check=False)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
-    log = repo / ".git" / "worktrees" / "linked" / "gittrack" / "wal" / "wt"
-    assert log.is_dir()
-    return linked, log
-
-
 def test_resume_folds_a_dead_log_of_another_worktree(repo: Path) -> None:
     linked, log = kill_in_worktree(repo)
-    run = start(id="wt", resume="must")  # from the main worktree
+    run = start_run(id="wt", resume="must")  # from the main worktree
     assert run.step == 1000
     run.log({"loss": 1000.0})
     run.finish()
@@ -364,15 +323,11 @@ def test_resume_of_a_run_live_in_another_worktree(repo: Path) -> None:
             "sys.stdin.readline()\n"
             "run.log({'loss': 1.0})\n"
             "run.finish()\n")
-    with subprocess.Popen([sys.executable, "-c", code], cwd=linked, stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, text=True) as proc:
-        assert proc.stdout is not None and proc.stdin is not None
-        assert proc.stdout.readline().strip() == "ready"
+    with held(code, linked) as (proc, first):
+        assert first == "ready"
         with pytest.raises(RunLockedError, match=r"busy.*worktrees/linked"):
-            start(id="busy", resume="must")
+            start_run(id="busy", resume="must")
         assert gittrack.Api(".").run("busy").state == "running"
-        proc.stdin.write("\n")
-        proc.stdin.flush()
     assert proc.returncode == 0
     assert steps_of("busy") == [(0, 1.0)]
 
@@ -385,7 +340,7 @@ def test_resume_refuses_when_a_dead_log_cannot_be_folded(repo: Path) -> None:
     (log / f"{1001:016d}.wal").write_bytes(walcodec.encode(bad))
     with pytest.warns(GittrackWarning, match="run wt crashed"), \
             pytest.raises(RepositoryError, match=r"cannot resume run wt.*kept"):
-        start(id="wt", resume="must")
+        start_run(id="wt", resume="must")
     assert [r[1] for r in read_records(log, 0)][-2:] == [1000, 1001]
 
 

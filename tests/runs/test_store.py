@@ -15,18 +15,16 @@ from gittrack.runs import layout
 from gittrack.runs.resolve import resolve_run
 from gittrack.runs.view import all_runs
 from gittrack.types import RunId
-from tests.formats.test_yamlio import BILLION_LAUGHS
-from tests.runs.forge import delete_loose_object, forge_run, run_yaml
+from tests.helpers.forge_runs import delete_loose_object, forge_run, run_yaml
+from tests.helpers.hostile import BILLION_LAUGHS
+from tests.helpers.runs import make_run
 
 Breaker = Callable[[Path, str], None]
 
 
 def real_run(settings: dict[str, object], name: str) -> str:
-    run = gittrack.init(name=name, config={"lr": 0.1, "for": name}, settings=settings)
-    for step in range(3):
-        run.log({"loss": 1.0 / (step + 1)})
-    run.finish()
-    return run.id
+    rows = [{"loss": 1.0 / (step + 1)} for step in range(3)]
+    return make_run(rows, name=name, config={"lr": 0.1, "for": name}, settings=settings).id
 
 
 def blob_of(path: Path, run_id: str, file: str) -> str:

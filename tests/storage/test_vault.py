@@ -17,7 +17,7 @@ from gittrack.crypto.keys import ProjectKeys
 from gittrack.errors import BlobNotFoundError, DecryptionError, StorageError, UsageError
 from gittrack.storage import vault as storage_module
 from gittrack.storage.vault import BlobVault
-from tests.artifacts.conftest import Location, MakeStorage, old_file, sha
+from tests.helpers.storage import Location, MakeStorage, old_file, sha
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from gittrack.crypto.keys import ProjectKeys
 from gittrack.errors import KeyMissingError
 from gittrack.storage.entry import ManifestEntry
 from gittrack.storage.vault import BlobVault
-from tests.artifacts.conftest import MakeStorage, old_file
+from tests.helpers.storage import MakeStorage, old_file
 
 
 @pytest.fixture

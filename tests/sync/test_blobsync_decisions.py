@@ -14,7 +14,7 @@ from gittrack.artifacts import aliases
 from gittrack.errors import BlobNotFoundError
 from gittrack.storage.config import save_storage
 from gittrack.sync.blobsync import BlobReport, upload_missing
-from tests.conftest import FAST
+from tests.helpers.runs import FAST
 
 FILES = {"v0": {"a.txt": "shared", "b.txt": "only v0"},
          "v1": {"a.txt": "shared", "c.txt": "only in v1, longer"}}

@@ -6,7 +6,7 @@ import pytest
 
 from gittrack.sync.compare import Standing, compare, is_artifact, kind_and_name, local_changes
 from gittrack.types import CommitId
-from tests.sync.graph import MISSING, Graph, make_graph
+from tests.helpers.graph import MISSING, Graph, make_graph
 
 RUN = "refs/gittrack/runs/r1"
 ARTIFACT = "refs/gittrack/artifacts/model"

@@ -12,22 +12,21 @@ from gittrack.errors import NotFoundError, RunLockedError
 from gittrack.runs import store
 from gittrack.sync.delete import delete_artifact, delete_runs
 from gittrack.types import RunId
-from tests.conftest import git
-from tests.sync.deletion import (
+from tests.helpers.repos import (
     add_bare_remote,
+    git,
     has_object,
-    make_run,
-    marker,
     objects_containing,
     push_all,
     unique_objects,
 )
+from tests.helpers.runs import marked_run, marker
 
 
 @pytest.mark.parametrize("packed", [False, True])
 def test_rm_removes_the_run_and_only_its_objects(repo: Path, packed: bool) -> None:
     mark = marker()
-    gone, kept = make_run(mark), make_run()
+    gone, kept = marked_run(mark), marked_run()
     unique = unique_objects(repo, f"refs/gittrack/runs/{gone}")
     kept_objects = git(repo, "rev-list", "--objects", "--no-object-names",
                        f"refs/gittrack/runs/{kept}", "main").split()
@@ -45,7 +44,7 @@ def test_rm_removes_the_run_and_only_its_objects(repo: Path, packed: bool) -> No
 
 def test_rm_keeps_the_users_other_unreachable_objects(repo: Path) -> None:
     dangling = _dangling_blob(repo)
-    run_id = make_run()
+    run_id = marked_run()
     delete_runs(pygit2.Repository(str(repo)), [RunId(run_id)])
     assert has_object(repo, dangling)  # the user's safety net (gc.pruneExpire) is theirs
 
@@ -57,7 +56,7 @@ def _dangling_blob(repo: Path) -> str:
 
 def test_rm_deletes_reflogs_that_git_wrote(repo: Path) -> None:
     git(repo, "config", "core.logAllRefUpdates", "always")
-    run_id = make_run()
+    run_id = marked_run()
     ref = f"refs/gittrack/runs/{run_id}"
     git(repo, "update-ref", "-m", "touch", ref, ref)  # git itself writes a reflog entry
     assert (repo / ".git" / "logs" / ref).exists()
@@ -94,7 +93,7 @@ def test_rm_refuses_a_run_live_in_another_worktree(repo: Path) -> None:
 
 def test_rm_with_remote_deletes_there_in_one_push(repo: Path) -> None:
     bare = add_bare_remote(repo)
-    gone, also, kept = make_run(), make_run(), make_run()
+    gone, also, kept = marked_run(), marked_run(), marked_run()
     push_all(repo)
     git(repo, "fetch", "-q", "origin", "+refs/gittrack/*:refs/gittrack-remotes/origin/*")
     report = delete_runs(pygit2.Repository(str(repo)), [RunId(gone), RunId(also)],
@@ -109,7 +108,7 @@ def test_rm_with_remote_deletes_there_in_one_push(repo: Path) -> None:
 
 def test_rm_without_remote_says_where_the_run_still_is(repo: Path) -> None:
     add_bare_remote(repo)
-    run_id = make_run()
+    run_id = marked_run()
     push_all(repo)
     git(repo, "fetch", "-q", "origin", "+refs/gittrack/*:refs/gittrack-remotes/origin/*")
     report = delete_runs(pygit2.Repository(str(repo)), [RunId(run_id)])
@@ -119,9 +118,9 @@ def test_rm_without_remote_says_where_the_run_still_is(repo: Path) -> None:
 def test_artifact_rm_deletes_versions_and_aliases_here_and_there(repo: Path) -> None:
     bare = add_bare_remote(repo)
     (repo / "w.bin").write_bytes(b"weights")
-    make_run(artifact=("model", repo / "w.bin"))
+    marked_run(artifact=("model", repo / "w.bin"))
     (repo / "d.bin").write_bytes(b"data")
-    make_run(artifact=("data", repo / "d.bin"))
+    marked_run(artifact=("data", repo / "d.bin"))
     git(repo, "update-ref", "refs/gittrack/aliases/model/best", "refs/gittrack/artifacts/model")
     push_all(repo)
     git(bare, "update-ref", "refs/gittrack/aliases/model/prod", "refs/gittrack/artifacts/model")
@@ -137,14 +136,14 @@ def test_rm_of_many_runs_is_one_transaction_and_removes_everything(
     """Hundreds of runs, some packed and some loose, some with reflogs: one `update_refs`
     call deletes them all; every ref, reflog and object only they reached is gone."""
     from gittrack.git import refs
-    from tests.sync.helpers import RUNS, fake_runs
+    from tests.helpers.repos import RUNS, fake_runs
 
     git(repo, "config", "core.logAllRefUpdates", "always")
-    kept = make_run()
+    kept = marked_run()
     kept_objects = git(repo, "rev-list", "--objects", "--no-object-names",
                        f"{RUNS}{kept}").split()
     made = fake_runs(repo, 300)  # packed (one transaction)
-    loose = {f"{RUNS}{make_run()}" for _ in range(3)}  # real runs: loose refs
+    loose = {f"{RUNS}{marked_run()}" for _ in range(3)}  # real runs: loose refs
     for ref in sorted(loose)[:2]:
         git(repo, "update-ref", "-m", "touch", ref, ref)  # git writes their reflogs
     doomed = {**made, **{ref: git(repo, "rev-parse", ref).strip() for ref in sorted(loose)}}
@@ -182,9 +181,9 @@ def test_rm_leaves_a_run_that_moved_meanwhile_and_deletes_the_rest(
     from gittrack.errors import ConflictError
     from gittrack.git import refs
     from gittrack.sync import delete
-    from tests.sync.helpers import RUNS, advance
+    from tests.helpers.repos import RUNS, advance
 
-    moved, gone = make_run(), make_run()
+    moved, gone = marked_run(), marked_run()
     real = refs.update_refs
     late: list[str] = []
 

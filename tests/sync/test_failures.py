@@ -4,9 +4,7 @@ stopping in the middle of a push."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +14,10 @@ import pytest
 
 from gittrack.blobs.store import BlobStore
 from gittrack.storage.config import save_storage
-from tests.conftest import _free_port, wait_for_port
-from tests.sync.conftest import MakeClone
-from tests.sync.helpers import log_run, refs_of, share_storage
+from tests.helpers import servers
+from tests.helpers.repos import MakeClone, refs_of
+from tests.helpers.runs import log_run
+from tests.helpers.storage import share_storage
 
 
 def test_remote_rejects_the_push(bare_remote: Path, make_clone: MakeClone, tmp_path: Path,
@@ -64,18 +63,11 @@ def test_a_blob_missing_on_the_store(bare_remote: Path, make_clone: MakeClone, t
 @pytest.fixture
 def killable_s3(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A moto server of this test's own, which the test may stop and start again."""
-    port = _free_port()
+    port = servers.free_port()
     state: dict[str, Any] = {"port": port, "url": f"http://127.0.0.1:{port}"}
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    log = tmp_path / "moto.log"
 
     def start() -> None:
-        exe = shutil.which("moto_server")
-        assert exe is not None
-        with log.open("ab") as out:
-            state["proc"] = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)],
-                                             stdout=out, stderr=subprocess.STDOUT, env=env)
-        wait_for_port(state["proc"], port, "moto_server", log)
+        state["proc"] = servers.start_moto(port, tmp_path / "moto.log")
         import fsspec
 
         fsspec.filesystem("s3", key="testing", secret="testing", endpoint_url=state["url"],

@@ -12,10 +12,10 @@ import pygit2
 import pytest
 
 import gittrack
-from tests.artifacts.forge import DIGEST, forge, good_doc
-from tests.conftest import git
-from tests.sync.conftest import MakeClone
-from tests.sync.helpers import log_run, share_storage
+from tests.helpers.forge_artifacts import DIGEST, forge, good_doc
+from tests.helpers.repos import MakeClone, git
+from tests.helpers.runs import log_run
+from tests.helpers.storage import share_storage
 
 
 def _manifest(path: str) -> bytes:

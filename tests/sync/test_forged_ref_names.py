@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import git
-from tests.sync.deletion import make_run
-from tests.sync.test_malicious_remote import forge, tree_of
+from tests.helpers.hostile import forge, tree_of
+from tests.helpers.repos import git
+from tests.helpers.runs import marked_run
 
 BAD_RUNS = ["nested/x", "-rf", "café", "A" * 200]
 BAD_ALIASES = ["latest", "v5", "nested/x"]
@@ -22,7 +22,7 @@ BAD_ALIASES = ["latest", "v5", "nested/x"]
 def forged(repo: Path) -> tuple[str, str]:
     """A good run with artifact ``model``, and copies of them under invalid ref names."""
     (repo / "w.bin").write_bytes(b"weights")
-    good = make_run(artifact=("model", repo / "w.bin"))
+    good = marked_run(artifact=("model", repo / "w.bin"))
     spec = tree_of(repo, f"refs/gittrack/runs/{good}")
     run_yaml = spec["run.yaml"]
     assert isinstance(run_yaml, bytes)

@@ -15,8 +15,9 @@ from gittrack.errors import UsageError
 from gittrack.storage.project import open_storage
 from gittrack.sync.delete import delete_artifact
 from gittrack.sync.gc import collect, parse_duration
-from tests.conftest import git
-from tests.sync.deletion import add_bare_remote, make_run, push_all, store_names, use_store
+from tests.helpers.repos import add_bare_remote, git, push_all
+from tests.helpers.runs import marked_run
+from tests.helpers.storage import store_names, use_store
 
 
 def sha(data: bytes) -> str:
@@ -33,8 +34,8 @@ def store_kind(request: pytest.FixtureRequest, repo: Path, tmp_path: Path) -> st
 def two_artifacts(repo: Path) -> tuple[str, str]:
     (repo / "a.bin").write_bytes(b"alpha bytes")
     (repo / "b.bin").write_bytes(b"beta bytes")
-    make_run(artifact=("a", repo / "a.bin"))
-    make_run(artifact=("b", repo / "b.bin"))
+    marked_run(artifact=("a", repo / "a.bin"))
+    marked_run(artifact=("b", repo / "b.bin"))
     return sha(b"alpha bytes"), sha(b"beta bytes")
 
 
@@ -106,8 +107,8 @@ def test_gc_forgets_the_source_paths_of_collected_blobs(repo: Path, tmp_path: Pa
     for name in ("a.bin", "b.bin"):
         (repo / name).write_bytes(name.encode())
         os.utime(repo / name, (time.time() - 3600,) * 2)  # old enough for the stat cache
-    make_run(artifact=("a", repo / "a.bin"))
-    make_run(artifact=("b", repo / "b.bin"))
+    marked_run(artifact=("a", repo / "a.bin"))
+    marked_run(artifact=("b", repo / "b.bin"))
     r = pygit2.Repository(str(repo))
     stat = open_storage(r).stat_cache
     assert stat.digests() == {sha(b"a.bin"), sha(b"b.bin")}

@@ -18,7 +18,7 @@ from gittrack.storage.entry import ManifestEntry
 from gittrack.storage.project import open_storage
 from gittrack.sync.gc import collect
 from gittrack.types import CommitId, RefName
-from tests.sync.deletion import store_names
+from tests.helpers.storage import store_names
 
 MEDIA = f"{namespace.ROOT}media/"
 LISTING = "media.json"

@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CliResult, git
-from tests.disks import fill, read_only, unfill
-from tests.sync.conftest import MakeClone
-from tests.sync.deletion import make_run
-from tests.sync.helpers import fake_runs, refs_of
+from tests.helpers.cli import CliResult
+from tests.helpers.disks import fill, read_only, unfill
+from tests.helpers.repos import MakeClone, fake_runs, git, refs_of
+from tests.helpers.runs import marked_run
 
 
 def refused(result: CliResult, reason: str) -> None:
@@ -30,7 +29,7 @@ def test_deleting_on_a_read_only_git_folder_changes_nothing_anywhere(
         monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
     a = make_clone("a", str(bare_remote))
     monkeypatch.chdir(a)
-    run = make_run()
+    run = marked_run()
     assert cli("push").exit_code == 0
     before_here, before_there = refs_of(a), refs_of(bare_remote)
     with read_only(a / ".git"):
@@ -44,7 +43,7 @@ def test_pull_into_a_read_only_git_folder(bare_remote: Path, make_clone: MakeClo
                                           monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
     a = make_clone("a", str(bare_remote))
     monkeypatch.chdir(a)
-    make_run()
+    marked_run()
     assert cli("push").exit_code == 0
     b = make_clone("b", str(bare_remote))
     monkeypatch.chdir(b)
@@ -55,14 +54,21 @@ def test_pull_into_a_read_only_git_folder(bare_remote: Path, make_clone: MakeClo
     assert cli("pull").exit_code == 0 and refs_of(b) == refs_of(a)
 
 
-def test_pull_onto_a_full_disk(bare_remote: Path, small_disk: Path, tmp_path: Path,
-                               monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
+def pushed_runs(remote: Path, tmp_path: Path, count: int) -> dict[str, str]:
+    """``count`` fake runs pushed to ``remote`` from a clone ``a`` (which pushes a commit first:
+    the remote starts empty)."""
     a = tmp_path / "a"
-    git(tmp_path, "clone", "-q", str(bare_remote), str(a))
+    git(tmp_path, "clone", "-q", str(remote), str(a))
     git(a, "commit", "-q", "--allow-empty", "-m", "x")
     git(a, "push", "-q", "origin", "HEAD")
-    made = fake_runs(a, 300)
+    made = fake_runs(a, count)
     git(a, "push", "-q", "origin", "refs/gittrack/*:refs/gittrack/*")
+    return made
+
+
+def test_pull_onto_a_full_disk(bare_remote: Path, small_disk: Path, tmp_path: Path,
+                               monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
+    made = pushed_runs(bare_remote, tmp_path, 300)
     b = small_disk / "b"
     git(tmp_path, "clone", "-q", str(bare_remote), str(b))
     git(b, "fetch", "-q", "origin", "refs/gittrack/*:refs/fetched/*")  # objects here already
@@ -88,12 +94,7 @@ def objects_on(disk: Path, clone: Path) -> None:
 def test_pull_with_no_room_for_the_objects(bare_remote: Path, small_disk: Path, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
     # git fetch itself fails to write the objects: the local disk, not the transport (exit 3)
-    a = tmp_path / "a"
-    git(tmp_path, "clone", "-q", str(bare_remote), str(a))
-    git(a, "commit", "-q", "--allow-empty", "-m", "x")
-    git(a, "push", "-q", "origin", "HEAD")
-    made = fake_runs(a, 50)
-    git(a, "push", "-q", "origin", "refs/gittrack/*:refs/gittrack/*")
+    made = pushed_runs(bare_remote, tmp_path, 50)
     b = tmp_path / "b"
     git(tmp_path, "clone", "-q", "--no-local", str(bare_remote), str(b))  # no run objects
     objects_on(small_disk, b)

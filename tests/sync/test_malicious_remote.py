@@ -24,86 +24,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import git
-from tests.formats.test_yamlio import BILLION_LAUGHS
-from tests.sync.conftest import MakeClone
-from tests.sync.helpers import log_run, share_storage
+from tests.helpers.hostile import (
+    BILLION_LAUGHS,
+    TreeSpec,
+    forge,
+    manifest,
+    plumb,
+    point,
+    tree_of,
+)
+from tests.helpers.repos import MakeClone, git
+from tests.helpers.runs import log_run
+from tests.helpers.storage import share_storage
 
 pytestmark = pytest.mark.slow
 
-TreeSpec = dict[str, "bytes | TreeSpec"]
-
-
 MEMORY_LIMIT = 3 << 30  # an alias bomb or an unbounded read dies here instead of the machine
 TIMEOUT = 60
-
-
-# --- forging with plain git -------------------------------------------------------------------
-
-
-def _plumb(repo: Path, *args: str, data: bytes = b"") -> str:
-    return subprocess.run(["git", *args], cwd=repo, input=data, check=True,
-                          capture_output=True).stdout.decode().strip()
-
-
-def write_tree(repo: Path, spec: TreeSpec) -> str:
-    lines = []
-    for name, value in sorted(spec.items()):
-        if isinstance(value, dict):
-            lines.append(f"040000 tree {write_tree(repo, value)}\t{name}")
-        else:
-            lines.append(f"100644 blob {_plumb(repo, 'hash-object', '-w', '--stdin', data=value)}"
-                         f"\t{name}")
-    return _plumb(repo, "mktree", data=("\n".join(lines) + "\n").encode() if lines else b"")
-
-
-def forge(repo: Path, ref: str, spec: TreeSpec, parent: str | None = None) -> str:
-    tree = write_tree(repo, spec)
-    commit = _plumb(repo, "commit-tree", tree, *(["-p", parent] if parent else []),
-                    "-m", f"forged {ref}")
-    _plumb(repo, "update-ref", ref, commit)
-    return commit
-
-
-def point(repo: Path, ref: str, data: bytes) -> None:
-    """``ref`` at a blob, not a commit."""
-    _plumb(repo, "update-ref", ref, _plumb(repo, "hash-object", "-w", "--stdin", data=data))
-
-
-def tree_of(repo: Path, rev: str) -> TreeSpec:
-    """The tree of ``rev`` as a spec (to copy a good commit and change one file)."""
-    spec: TreeSpec = {}
-    for line in _plumb(repo, "ls-tree", "-r", rev).splitlines():
-        meta, path = line.split("\t", 1)
-        node = spec
-        *parents, leaf = path.split("/")
-        for part in parents:
-            child = node.setdefault(part, {})
-            assert isinstance(child, dict)
-            node = child
-        node[leaf] = subprocess.run(["git", "cat-file", "blob", meta.split()[2]], cwd=repo,
-                                    check=True, capture_output=True).stdout
-    return spec
-
-
-def parquet(table: pa.Table) -> bytes:
-    out = io.BytesIO()
-    pq.write_table(table, out)
-    return out.getvalue()
-
-
-def manifest(paths: list[str], digest: str, size: int, blob: str | None) -> bytes:
-    return parquet(pa.table({
-        "path": pa.array(paths, pa.string()),
-        "digest": pa.array([digest] * len(paths), pa.string()),
-        "size": pa.array([size] * len(paths), pa.int64()),
-        "blob": pa.array([blob] * len(paths), pa.string()),
-        "ref": pa.array([None] * len(paths), pa.string()),
-    }))
 
 
 # --- the scenario -----------------------------------------------------------------------------
@@ -228,7 +168,7 @@ def _forge_artifacts(h: Hostile) -> None:
     h.bad_artifacts.append("blob-ref")
     # Aliases: at a blob, at another artifact's version, at a forged commit.
     point(a, "refs/gittrack/aliases/data/blobalias", b"x")
-    _plumb(a, "update-ref", "refs/gittrack/aliases/data/elsewhere",
+    plumb(a, "update-ref", "refs/gittrack/aliases/data/elsewhere",
            "refs/gittrack/artifacts/dotdot-path")
 
 

@@ -15,9 +15,7 @@ from gittrack.sync import push as push_module
 from gittrack.sync.compare import Standing
 from gittrack.sync.pull import pull
 from gittrack.sync.push import push
-from tests.conftest import git
-from tests.sync.conftest import MakeClone
-from tests.sync.helpers import RUNS, advance, fake_runs, refs_of
+from tests.helpers.repos import RUNS, MakeClone, advance, fake_runs, git, refs_of
 
 
 def loose_refs(clone: Path, prefix: str = "refs/gittrack") -> list[Path]:

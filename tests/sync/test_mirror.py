@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import git
-from tests.sync.conftest import MakeClone
-from tests.sync.helpers import RUNS, log_run, refs_of
+from tests.helpers.repos import RUNS, MakeClone, git, refs_of
+from tests.helpers.runs import log_run
 
 
 def _purged_by_a(bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,

@@ -13,8 +13,8 @@ from gittrack.git.refs import RefUpdate
 from gittrack.sync import mirror
 from gittrack.sync.mirror import Snapshot
 from gittrack.types import CommitId
-from tests.conftest import git
-from tests.sync.graph import Graph, make_graph
+from tests.helpers.graph import Graph, make_graph
+from tests.helpers.repos import git
 
 RUN, OTHER = "refs/gittrack/runs/r", "refs/gittrack/runs/s"
 ALIAS = "refs/gittrack/aliases/model/best"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import gittrack
-from tests.conftest import CliResult, git, make_repo
-from tests.sync.conftest import bare
+from tests.helpers.cli import CliResult
+from tests.helpers.repos import bare, git, make_repo
 
 
 def latin1(base: Path, name: bytes) -> Path:

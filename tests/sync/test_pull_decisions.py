@@ -21,7 +21,7 @@ from gittrack.sync.pull import (
     settle,
 )
 from gittrack.types import RefName
-from tests.sync.graph import RUNS, L, R, state
+from tests.helpers.graph import RUNS, L, R, state
 
 ALIAS = "refs/gittrack/aliases/model/best"
 

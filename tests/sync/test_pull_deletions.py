@@ -16,10 +16,9 @@ from gittrack.sync.delete import delete_artifact, delete_runs
 from gittrack.sync.pull import KeptBecause, fetch, pull
 from gittrack.sync.push import push
 from gittrack.types import RunId
-from tests.conftest import CliResult, git
-from tests.sync.conftest import MakeClone, bare
-from tests.sync.deletion import make_run, marker, objects_containing
-from tests.sync.helpers import RUNS, advance, log_run, refs_of
+from tests.helpers.cli import CliResult
+from tests.helpers.repos import RUNS, MakeClone, advance, bare, git, objects_containing, refs_of
+from tests.helpers.runs import log_run, marked_run, marker
 
 
 def ok(result: CliResult) -> str:
@@ -33,7 +32,7 @@ def test_deleted_on_the_remote_follows_here_unless_changed_here(
     a = make_clone("a", str(bare_remote))
     monkeypatch.chdir(a)
     mark = marker()
-    gone, changed, kept = make_run(mark), make_run(), make_run()
+    gone, changed, kept = marked_run(mark), marked_run(), marked_run()
     log_run(a, fast_settings, data="x\n")  # artifact "data", alias "best"
     ok(cli("push"))
     b = make_clone("b", str(bare_remote))
@@ -85,10 +84,10 @@ def test_deleted_on_the_remote_follows_here_unless_changed_here(
 def test_a_ref_only_here_or_a_repointed_remote_is_never_deleted(
         bare_remote: Path, make_clone: MakeClone, tmp_path: Path) -> None:
     a = make_clone("a", str(bare_remote))
-    first = make_run(repo=str(a))
+    first = marked_run(repo=str(a))
     repo_a = pygit2.Repository(str(a))
     push(repo_a, "origin")
-    local_only = make_run(repo=str(a))  # never pushed: new, not deleted
+    local_only = marked_run(repo=str(a))  # never pushed: new, not deleted
     assert pull(repo_a, "origin").deleted_remotely == ()
 
     elsewhere = bare(tmp_path / "elsewhere.git")  # the remote now points at another repo
@@ -131,7 +130,7 @@ def test_two_clones_deleting_and_logging(bare_remote: Path, make_clone: MakeClon
 def test_a_push_to_a_repointed_remote_resets_what_the_mirror_says(
         bare_remote: Path, make_clone: MakeClone, tmp_path: Path) -> None:
     a = make_clone("a", str(bare_remote))
-    sent, unsent = make_run(repo=str(a)), make_run(repo=str(a))
+    sent, unsent = marked_run(repo=str(a)), marked_run(repo=str(a))
     repo_a = pygit2.Repository(str(a))
     push(repo_a, "origin")
     elsewhere = bare(tmp_path / "elsewhere.git")
@@ -147,7 +146,7 @@ def test_a_run_live_in_another_worktree_is_not_deleted(bare_remote: Path,
     """Refs are shared by the worktrees of a repository, write-ahead logs are not: a run being
     written from a linked worktree is live for a pull in the main one too."""
     a = make_clone("a", str(bare_remote))
-    run, _ = make_run(repo=str(a)), make_run(repo=str(a))  # the other stays on the remote
+    run, _ = marked_run(repo=str(a)), marked_run(repo=str(a))  # the other stays on the remote
     repo_a = pygit2.Repository(str(a))
     push(repo_a, "origin")
     b = make_clone("b", str(bare_remote))
@@ -171,7 +170,7 @@ def test_a_pull_from_a_linked_worktree_keeps_the_tombstones(bare_remote: Path,
     shared too, or a pull from a worktree takes the mirror for another remote's, drops the
     tombstones, and the next push sends a teammate's deleted run back without --force."""
     a = make_clone("a", str(bare_remote))
-    run, _ = make_run(repo=str(a)), make_run(repo=str(a))
+    run, _ = marked_run(repo=str(a)), marked_run(repo=str(a))
     push(pygit2.Repository(str(a)), "origin")
     b = make_clone("b", str(bare_remote))
     repo_b = pygit2.Repository(str(b))
@@ -194,7 +193,7 @@ def test_a_remote_emptied_by_deletion_stays_deleted(
     next pull deletes B's copy (B made nothing new)."""
     a = make_clone("a", str(bare_remote))
     monkeypatch.chdir(a)
-    only = make_run()
+    only = marked_run()
     ok(cli("push"))
     b = make_clone("b", str(bare_remote))
     monkeypatch.chdir(b)
@@ -220,7 +219,7 @@ def test_a_replaced_empty_remote_is_still_not_a_deletion(
     """A remote that was emptied without gittrack (or replaced by a new empty repository at
     the same URL) says nothing about deletions: pull keeps the runs, push sends them."""
     a = make_clone("a", str(bare_remote))
-    run = make_run(repo=str(a))
+    run = marked_run(repo=str(a))
     repo_a = pygit2.Repository(str(a))
     push(repo_a, "origin")
     git(bare_remote, "update-ref", "-d", f"{RUNS}{run}")

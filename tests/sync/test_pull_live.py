@@ -15,10 +15,8 @@ from gittrack.cli.sync_render import pull_lines
 from gittrack.sync.mirror import to_mirror
 from gittrack.sync.pull import pull
 from gittrack.sync.push import push
-from tests.conftest import git
-from tests.sync.conftest import MakeClone
-from tests.sync.deletion import make_run
-from tests.sync.helpers import RUNS, advance, refs_of
+from tests.helpers.repos import RUNS, MakeClone, advance, git, refs_of
+from tests.helpers.runs import marked_run
 
 SLOW_CHECKPOINTS = {"quiet": True, "checkpoint_interval": 3600}  # only those the test asks for
 
@@ -68,7 +66,7 @@ def test_pull_names_a_stale_ref_lock(bare_remote: Path, make_clone: MakeClone,
     cannot help: the report names the file (as git does) instead of "moved during the
     pull", until it is removed."""
     a = make_clone("a", str(bare_remote))
-    run_id = make_run(repo=str(a))
+    run_id = marked_run(repo=str(a))
     ref = f"{RUNS}{run_id}"
     push(pygit2.Repository(str(a)), "origin")
     b = make_clone("b", str(bare_remote))

@@ -18,16 +18,9 @@ import pytest
 
 from gittrack.runs.resolve import resolve_run
 from gittrack.sync.purge import plan, purge
-from tests.conftest import git
-from tests.sync.deletion import (
-    add_bare_remote,
-    make_run,
-    marker,
-    objects_containing,
-    push_all,
-    store_names,
-    use_store,
-)
+from tests.helpers.repos import add_bare_remote, git, objects_containing, push_all
+from tests.helpers.runs import marked_run, marker
+from tests.helpers.storage import store_names, use_store
 
 
 def sha(data: bytes) -> str:
@@ -46,8 +39,8 @@ def test_purge_leaves_no_trace_here_there_or_in_the_store(
     secret = f"weights {mark}".encode()
     (repo / "w.bin").write_bytes(secret)
     (repo / "shared.bin").write_bytes(b"shared dataset")
-    shared_run = make_run(other_mark, artifact=("shared", repo / "shared.bin"))
-    victim = make_run(mark, artifact=("model", repo / "w.bin"), use="shared:v0")
+    shared_run = marked_run(other_mark, artifact=("shared", repo / "shared.bin"))
+    victim = marked_run(mark, artifact=("model", repo / "w.bin"), use="shared:v0")
     push_all(repo)
     git(repo, "fetch", "-q", "origin", "+refs/gittrack/*:refs/gittrack-remotes/origin/*")
     git(repo, "gc", "-q")  # some objects packed, as in a real clone
@@ -78,8 +71,8 @@ def test_purge_leaves_no_trace_here_there_or_in_the_store(
 
 def test_purge_keeps_versions_other_runs_use(repo: Path) -> None:
     (repo / "w.bin").write_bytes(b"model weights")
-    producer = make_run(artifact=("model", repo / "w.bin"))
-    make_run(use="model:v0")
+    producer = marked_run(artifact=("model", repo / "w.bin"))
+    marked_run(use="model:v0")
     r = pygit2.Repository(str(repo))
     what = plan(r, resolve_run(r, producer))
     assert what.artifacts == () and what.kept == ("model:v0 (used or logged by another run)",)
@@ -92,10 +85,10 @@ def test_an_unreadable_version_stops_purge_before_anything_is_deleted(
         repo: Path, cli: Any) -> None:
     """What a manifest that is not Parquet names cannot be known: purge refuses up front
     (run, artifact and blob all kept) and names the way out; once it is removed, purge works."""
-    from tests.sync.test_malicious_remote import forge
+    from tests.helpers.hostile import forge
 
     (repo / "w.bin").write_bytes(b"model weights")
-    producer = make_run(artifact=("model", repo / "w.bin"))
+    producer = marked_run(artifact=("model", repo / "w.bin"))
     forge(repo, "refs/gittrack/artifacts/junk", {"artifact.yaml": b"name: junk\n",
                                                   "manifest.parquet": b"PAR1 junk PAR1"})
     refused = cli("purge", "--yes", producer)
@@ -123,8 +116,8 @@ def test_purge_leaves_no_source_path_or_digest_in_the_caches(repo: Path, tmp_pat
     (repo / "kept.bin").write_bytes(b"kept")
     for path in (weights, repo / "kept.bin"):  # not "racily clean": the stat cache keeps them
         os.utime(path, (time.time() - 3600,) * 2)
-    make_run(artifact=("kept", repo / "kept.bin"))
-    victim = make_run(artifact=("model", weights))
+    marked_run(artifact=("kept", repo / "kept.bin"))
+    victim = marked_run(artifact=("model", weights))
     digest = sha(weights.read_bytes())
     stat_file = repo / ".git" / "gittrack" / "cache" / "stat.sqlite"
     with sqlite3.connect(stat_file) as db:
@@ -177,8 +170,8 @@ def test_an_interrupted_purge_is_finished_by_the_next_purge_or_gc(
     mark = marker()
     (repo / "w0.bin").write_bytes(f"weights 0 {mark}".encode())
     (repo / "w1.bin").write_bytes(b"weights 1")
-    victim = make_run(mark, artifact=("model", repo / "w0.bin"))
-    other = make_run(artifact=("other", repo / "w1.bin"))
+    victim = marked_run(mark, artifact=("model", repo / "w0.bin"))
+    other = marked_run(artifact=("other", repo / "w1.bin"))
     push_all(repo)
     blob = sha(f"weights 0 {mark}".encode())
     cache = repo / ".git" / "gittrack" / "cache" / "blobs" / blob[:2] / blob[2:]
@@ -212,14 +205,11 @@ def test_a_purge_never_loses_a_blob_a_teammates_unpushed_version_shares(
     """B logs a file identical to one of A's run (stored once: not uploaded again); A purges
     its run, which removes the blob. B still reads its version, and B's push uploads the
     bytes again, so a fresh clone gets B's version whole."""
-    from tests.sync.helpers import log_run, share_storage
+    from tests.helpers.runs import log_run
+    from tests.helpers.storage import share_backend
 
     a = make_clone("a", str(bare_remote))
-    if backend == "folder":
-        share_storage(a, str(tmp_path / "team-store"))
-    else:
-        url, options = request.getfixturevalue("s3_url")
-        share_storage(a, url, options)
+    share_backend(a, backend, tmp_path, lambda: request.getfixturevalue("s3_url"))
     data = f"shared bytes {marker()}\n"
     victim = log_run(a, fast_settings, data=data, name="model")
     monkeypatch.chdir(a)
@@ -253,7 +243,7 @@ def test_a_purge_refused_before_deleting_leaves_nothing_to_finish(repo: Path, tm
                                                                    cli: Any) -> None:
     use_store(repo, "local", tmp_path, None)
     bare = add_bare_remote(repo)
-    run = make_run()
+    run = marked_run()
     push_all(repo)
     git(repo, "remote", "set-url", "origin", str(tmp_path / "gone.git"))  # unreachable now
     assert cli("purge", "--yes", run).exit_code == 10
@@ -269,14 +259,14 @@ def test_a_purge_refused_before_deleting_leaves_nothing_to_finish(repo: Path, tm
 def _unreadable_runs(repo: Path) -> list[str]:
     """Runs no reader accepts: a missing object, YAML anchors, an oversize run.yaml, an id
     nested below another (forged by a remote)."""
-    from tests.sync.test_malicious_remote import _plumb, forge, write_tree
+    from tests.helpers.hostile import forge, plumb, write_tree
 
     runs = []
     missing_blob = "1" * 40
-    tree = _plumb(repo, "mktree", "--missing",
+    tree = plumb(repo, "mktree", "--missing",
                   data=f"100644 blob {missing_blob}\trun.yaml\n".encode())
-    commit = _plumb(repo, "commit-tree", tree, "-m", "missing object")
-    _plumb(repo, "update-ref", "refs/gittrack/runs/missing-object", commit)
+    commit = plumb(repo, "commit-tree", tree, "-m", "missing object")
+    plumb(repo, "update-ref", "refs/gittrack/runs/missing-object", commit)
     runs.append("missing-object")
     forge(repo, "refs/gittrack/runs/anchors",
           {"run.yaml": b"format: 1\nid: anchors\nname: &a x\nnotes: *a\n"})
@@ -290,7 +280,7 @@ def _unreadable_runs(repo: Path) -> list[str]:
 
 @pytest.mark.parametrize("command", ["rm", "purge"])
 def test_a_run_that_cannot_be_read_can_be_removed(repo: Path, cli: Any, command: str) -> None:
-    good = make_run()
+    good = marked_run()
     for run_id in _unreadable_runs(repo):
         result = cli(command, "--yes", run_id)
         assert result.exit_code == 0, (run_id, result.stderr)
@@ -301,7 +291,7 @@ def test_a_run_that_cannot_be_read_can_be_removed(repo: Path, cli: Any, command:
 
 
 def test_purge_of_a_forged_nested_id_writes_its_journal_inside(repo: Path, cli: Any) -> None:
-    from tests.sync.test_malicious_remote import forge
+    from tests.helpers.hostile import forge
 
     forge(repo, "refs/gittrack/runs/nested/x", {"run.yaml": b"format: 1\nid: nested/x\n"})
     result = cli("purge", "--yes", "nested/x")
@@ -311,11 +301,11 @@ def test_purge_of_a_forged_nested_id_writes_its_journal_inside(repo: Path, cli: 
 
 def test_a_forged_artifact_naming_the_run_as_producer_does_not_stop_purge(
         repo: Path, cli: Any) -> None:
-    from tests.sync.test_malicious_remote import forge, manifest
+    from tests.helpers.hostile import forge, manifest
 
     (repo / "w.bin").write_bytes(b"model weights")
-    producer = make_run(artifact=("model", repo / "w.bin"))
-    from tests.sync.test_malicious_remote import tree_of
+    producer = marked_run(artifact=("model", repo / "w.bin"))
+    from tests.helpers.hostile import tree_of
 
     spec = tree_of(repo, "refs/gittrack/artifacts/model")
     assert isinstance(spec["artifact.yaml"], bytes)

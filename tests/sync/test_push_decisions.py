@@ -9,7 +9,7 @@ from gittrack.sync.compare import RefState, Standing
 from gittrack.sync.mirror import Snapshot
 from gittrack.sync.push import decide, leases, refspecs, to_learn
 from gittrack.types import CommitId
-from tests.sync.graph import RUNS, L, R, state
+from tests.helpers.graph import RUNS, L, R, state
 
 ARTIFACT = "refs/gittrack/artifacts/model"
 ALIAS = "refs/gittrack/aliases/model/best"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import git
-from tests.sync.conftest import MakeClone
-from tests.sync.helpers import log_run, refs_of, share_storage
+from tests.helpers.repos import MakeClone, git, refs_of
+from tests.helpers.runs import log_run
+from tests.helpers.storage import share_storage
 
 
 def ok(result: Any) -> str:

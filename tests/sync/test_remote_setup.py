@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import git
-from tests.disks import read_only
-from tests.sync.conftest import MakeClone
+from tests.helpers.disks import read_only
+from tests.helpers.repos import MakeClone, git
 
 
 @pytest.mark.parametrize("args", [("remote", "setup"), ("remote", "setup", "--undo")])

@@ -16,17 +16,8 @@ from gittrack.git import transport
 from gittrack.sync.compare import Standing
 from gittrack.sync.pull import pull
 from gittrack.sync.remove_version import remove_version
-from tests.conftest import git, make_repo
-from tests.sync.deletion import add_bare_remote, has_object, make_run, push_all
-
-
-def log_versions(repo: Path, count: int, name: str = "model") -> list[str]:
-    """``count`` versions of ``name`` (contents ``v0``, ``v1``, ...); the producing runs."""
-    made = []
-    for i in range(count):
-        (repo / "w.bin").write_bytes(f"weights {name} v{i}".encode())
-        made.append(make_run(artifact=(name, repo / "w.bin")))
-    return made
+from tests.helpers.repos import add_bare_remote, git, has_object, make_repo, mirror_fetch, push_all
+from tests.helpers.runs import log_versions, marked_run
 
 
 def numbers(repo: Path | pygit2.Repository, name: str = "model") -> list[int]:
@@ -56,13 +47,9 @@ def count_pushes(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     return pushes
 
 
-def mirror_fetch(repo: Path, remote: str = "origin") -> None:
-    git(repo, "fetch", "-q", remote, f"+refs/gittrack/*:refs/gittrack-remotes/{remote}/*")
-
-
 def test_remove_a_middle_version_here(repo: Path) -> None:
     makers = log_versions(repo, 4)
-    user = make_run(use="model:v1")
+    user = marked_run(use="model:v1")
     git(repo, "update-ref", "refs/gittrack/aliases/model/best", commit_of(repo, "model:v1"))
     git(repo, "update-ref", "refs/gittrack/aliases/model/prod", commit_of(repo, "model:v2"))
     git(repo, "config", "core.logAllRefUpdates", "always")
@@ -91,7 +78,7 @@ def test_remove_a_middle_version_here(repo: Path) -> None:
     with pytest.raises(VersionRemovedError, match=r"model:v1 was removed"):
         api.artifact("model:v1")
     with pytest.raises(VersionRemovedError):
-        make_run(use="model:v1")
+        marked_run(use="model:v1")
 
 
 def test_remove_the_tip_then_log_again_never_reuses_its_number(repo: Path) -> None:
@@ -99,10 +86,10 @@ def test_remove_the_tip_then_log_again_never_reuses_its_number(repo: Path) -> No
     report = remove_version(pygit2.Repository(str(repo)), "model", 2)
     assert numbers(repo) == [1, 0] and report.latest == 1
     (repo / "w.bin").write_bytes(b"weights model v1")  # the head's content: no new version
-    make_run(artifact=("model", repo / "w.bin"))
+    marked_run(artifact=("model", repo / "w.bin"))
     assert numbers(repo) == [1, 0]
     (repo / "w.bin").write_bytes(b"weights model v2")  # the removed content: a new number
-    make_run(artifact=("model", repo / "w.bin"))
+    marked_run(artifact=("model", repo / "w.bin"))
     assert numbers(repo) == [3, 1, 0]
 
 
@@ -209,7 +196,7 @@ def test_a_remote_ahead_loses_the_version_and_this_clone_fast_forwards(
     pull(pygit2.Repository(str(b)), "origin")
     monkeypatch.chdir(b)
     (b / "w.bin").write_bytes(b"weights model v3")
-    make_run(artifact=("model", b / "w.bin"))
+    marked_run(artifact=("model", b / "w.bin"))
     push_all(b)
     monkeypatch.chdir(repo)
 
@@ -228,7 +215,7 @@ def test_gc_reclaims_only_the_removed_versions_blobs_after_the_grace(repo: Path)
     import hashlib
 
     from gittrack.sync.gc import collect
-    from tests.sync.deletion import store_names
+    from tests.helpers.storage import store_names
 
     log_versions(repo, 3)
     digests = [hashlib.sha256(f"weights model v{i}".encode()).hexdigest() for i in range(3)]

@@ -10,8 +10,8 @@ import pytest
 
 from gittrack.sync.selection import local_refs, select
 from gittrack.types import CommitId
-from tests.conftest import git
-from tests.sync.deletion import make_run
+from tests.helpers.repos import git
+from tests.helpers.runs import marked_run
 
 RUNS, ARTS, ALIASES = "refs/gittrack/runs/", "refs/gittrack/artifacts/", "refs/gittrack/aliases/"
 
@@ -21,12 +21,12 @@ def runs(repo: Path) -> dict[str, str]:
     """``maker`` logs ``model``, ``user`` uses it and logs ``data``, ``other`` logs ``other``
     (named ``lonely``); ``model`` has alias ``best``."""
     (repo / "w.bin").write_bytes(b"weights")
-    maker = make_run(artifact=("model", repo / "w.bin"))
+    maker = marked_run(artifact=("model", repo / "w.bin"))
     git(repo, "update-ref", ALIASES + "model/best", ARTS + "model")
     (repo / "d.csv").write_text("1,2\n")
-    user = make_run(artifact=("data", repo / "d.csv"), use="model:v0")
+    user = marked_run(artifact=("data", repo / "d.csv"), use="model:v0")
     (repo / "o.bin").write_bytes(b"other")
-    other = make_run(artifact=("other", repo / "o.bin"), name="lonely")
+    other = marked_run(artifact=("other", repo / "o.bin"), name="lonely")
     return {"maker": maker, "user": user, "other": other}
 
 

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 import gittrack
-from tests.conftest import CliResult
-from tests.sync.conftest import MakeClone
-from tests.sync.helpers import log_run, refs_of, share_storage
+from tests.helpers.cli import CliResult
+from tests.helpers.repos import MakeClone, refs_of
+from tests.helpers.runs import log_run
+from tests.helpers.storage import share_backend, share_storage
 
 
 def ok(result: CliResult) -> str:
@@ -24,11 +25,7 @@ def test_two_clones(backend: str, bare_remote: Path, make_clone: MakeClone, tmp_
                     monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object],
                     cli: Any, request: pytest.FixtureRequest) -> None:
     a = make_clone("a", str(bare_remote))
-    if backend == "folder":
-        share_storage(a, str(tmp_path / "team-store"))
-    else:
-        url, options = request.getfixturevalue("s3_url")
-        share_storage(a, url, options)
+    share_backend(a, backend, tmp_path, lambda: request.getfixturevalue("s3_url"))
     maker = log_run(a, fast_settings, data="x,y\n1,2\n")
 
     monkeypatch.chdir(a)

@@ -16,7 +16,7 @@ import pygit2
 
 from gittrack.sync.compare import RefState, Standing
 from gittrack.types import CommitId
-from tests.conftest import git, make_repo
+from tests.helpers.repos import git, make_repo
 
 RUNS = "refs/gittrack/runs/"
 L, R = CommitId("1" * 40), CommitId("2" * 40)

@@ -4,10 +4,10 @@ object, every write-ahead log byte) to prove a reader wrote nothing."""
 from __future__ import annotations
 
 import hashlib
-import signal
 from pathlib import Path
 
-from tests.conftest import git, run_python
+from tests.helpers.processes import killed
+from tests.helpers.repos import git
 
 # A run whose process is killed (SIGKILL) with its steps in its write-ahead log only.
 KILLED = """
@@ -22,8 +22,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 def kill(repo: Path, run_id: str) -> None:
     """``run_id`` killed after 5 steps, all of them in its write-ahead log only."""
-    proc = run_python(KILLED.format(run_id=run_id), cwd=repo, check=False)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    killed(KILLED.format(run_id=run_id), repo)
 
 
 def files(folder: Path) -> dict[str, str]:

@@ -48,13 +48,3 @@ def age_cli(*args: str, stdin: bytes | None = None) -> bytes:
 def tree_contains(root: Path, needle: bytes) -> list[Path]:
     """Files under ``root`` (all of it, .git included) whose bytes contain ``needle``."""
     return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
-
-
-def git_objects_contain(repo: Path, needle: bytes) -> bool:
-    """Whether any object in the repository's database (loose or packed) contains ``needle``:
-    git compresses objects, so a plain search of ``.git`` could miss one."""
-    done = subprocess.run(
-        ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=repo, check=True,
-        capture_output=True,
-    )
-    return needle in done.stdout
