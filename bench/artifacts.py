@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -145,21 +145,45 @@ class Bench:
     def project(self, where: Path, case: Case) -> tuple[Path, dict[str, Any]]:
         """A fresh repository whose storage is a fresh, empty store; (repo, store spec)."""
         repo = make_repo(where / "project")
+        spec = self.store_spec(where, case)
         if case.store == "local":
-            store = where / "store"
-            self.gittrack(repo, "storage", "set", str(store))
-            spec: dict[str, Any] = {"type": "local", "root": str(store)}
+            self.gittrack(repo, "storage", "set", spec["root"])
         else:
             assert self.s3_url is not None
-            bucket = f"bench-{uuid.uuid4().hex[:20]}"
-            s3_filesystem(self.s3_options).mkdir(bucket)
-            self.gittrack(repo, "storage", "set", f"s3://{bucket}/gittrack",
+            self.gittrack(repo, "storage", "set", f"s3://{spec['bucket']}/gittrack",
                           "-o", f"endpoint_url={self.s3_url}")
-            spec = {"type": "s3", "root": f"{bucket}/floor", "options": self.s3_options,
-                    "bucket": bucket}
         if case.encrypted:
             self.gittrack(repo, "keys", "init", "--name", "bench")
         return repo, spec
+
+    def store_spec(self, where: Path, case: Case) -> dict[str, Any]:
+        """A fresh, empty store for ``case``: ``where/store``, or a new S3 bucket."""
+        if case.store == "local":
+            return {"type": "local", "root": str(where / "store")}
+        bucket = f"bench-{uuid.uuid4().hex[:20]}"
+        s3_filesystem(self.s3_options).mkdir(bucket)
+        return {"type": "s3", "root": f"{bucket}/floor", "options": self.s3_options,
+                "bucket": bucket}
+
+    @contextlib.contextmanager
+    def scratch_project(self, stem: str, case: Case,
+                        what: str) -> Iterator[tuple[Path, Path, dict[str, Any]] | None]:
+        """``(folder, repo, store spec)``: a fresh folder with a project on a fresh store,
+        both removed on the way out; ``None`` (noted, naming ``what``) if it could not be set up.
+        """
+        where = self.fresh(stem)
+        try:
+            repo, spec = self.project(where, case)
+        except RuntimeError as exc:
+            self.results.note(f"note: {what}: {exc}")
+            rm(where)
+            yield None
+            return
+        try:
+            yield where, repo, spec
+        finally:
+            self.drop_store(spec)
+            rm(where)
 
     def drop_store(self, spec: dict[str, Any]) -> None:
         if spec["type"] == "s3":
@@ -187,59 +211,49 @@ class Bench:
 
     # -- one case, one tool ----------------------------------------------------------------
     def run_gittrack(self, data: str, case: Case) -> None:
-        where = self.fresh(f"gittrack-{data}-{case.store}")
-        try:
-            repo, spec = self.project(where, case)
-        except RuntimeError as exc:
-            self.results.note(f"note: could not set up a gittrack project ({case.label}): {exc}")
-            rm(where)
-            return
+        with self.scratch_project(f"gittrack-{data}-{case.store}", case,
+                                  f"could not set up a gittrack project ({case.label})") as made:
+            if made is not None:
+                self.gittrack_case(data, case, *made[:2])
+
+    def gittrack_case(self, data: str, case: Case, where: Path, repo: Path) -> None:
+        """Put, put again (warm, cold) and get one data set in the project ``repo``."""
         res = self.results
         key = (data, case.label, "gittrack")
         what = f"{data}, {case.label}"
-        try:
-            args = {"repo": str(repo), "kind": data, "path": str(self.source(data)),
-                    "s3": case.store == "s3"}
-            first = self.worker("artifact_put", args, f"gittrack put, {what}")
-            if first is None:
-                return
-            res.add((*key, "put"), first["seconds"])
-            res.peaks.setdefault((data, case.label, "put"), []).append(first["peak_mb"])
-            res.overhead.append(first["import_s"] + first["init_s"])
-            res.lazy.append(first["lazy_import_s"])
-            res.add((*key, "lazy"), first["lazy_import_s"])
-            for op, warm in (("put2", True), ("put2cold", False)):
-                again = self.worker("artifact_put", {**args, "warm": warm},
-                                    f"gittrack second put ({'warm' if warm else 'cold'}), {what}")
-                if again is None:
-                    continue
-                res.add((*key, op), again["seconds"])
-                if again["spec"] != first["spec"]:
-                    res.note(f"note: a second put of {what} made {again['spec']}, not "
-                             f"{first['spec']}")
-            rm(repo / ".git" / "gittrack" / "cache" / "blobs")  # every blob from the store
-            out = where / "out"
-            got = self.worker("artifact_get", {**args, "root": str(out)}, f"gittrack get, {what}")
-            if got is not None:
-                res.add((*key, "get"), got["seconds"])
-                res.peaks.setdefault((data, case.label, "get"), []).append(got["peak_mb"])
-                self.check_tree(f"gittrack get ({what})",
-                                out / self.big.name if data == "file" else out, data)
-        finally:
-            self.drop_store(spec)
-            rm(where)
+        args = {"repo": str(repo), "kind": data, "path": str(self.source(data)),
+                "s3": case.store == "s3"}
+        first = self.worker("artifact_put", args, f"gittrack put, {what}")
+        if first is None:
+            return
+        res.add((*key, "put"), first["seconds"])
+        res.peaks.setdefault((data, case.label, "put"), []).append(first["peak_mb"])
+        res.overhead.append(first["import_s"] + first["init_s"])
+        res.lazy.append(first["lazy_import_s"])
+        res.add((*key, "lazy"), first["lazy_import_s"])
+        for op, warm in (("put2", True), ("put2cold", False)):
+            again = self.worker("artifact_put", {**args, "warm": warm},
+                                f"gittrack second put ({'warm' if warm else 'cold'}), {what}")
+            if again is None:
+                continue
+            res.add((*key, op), again["seconds"])
+            if again["spec"] != first["spec"]:
+                res.note(f"note: a second put of {what} made {again['spec']}, not "
+                         f"{first['spec']}")
+        rm(repo / ".git" / "gittrack" / "cache" / "blobs")  # every blob from the store
+        out = where / "out"
+        got = self.worker("artifact_get", {**args, "root": str(out)}, f"gittrack get, {what}")
+        if got is not None:
+            res.add((*key, "get"), got["seconds"])
+            res.peaks.setdefault((data, case.label, "get"), []).append(got["peak_mb"])
+            self.check_tree(f"gittrack get ({what})",
+                            out / self.big.name if data == "file" else out, data)
 
     def run_floor(self, data: str, case: Case, tool: str = "floor") -> None:
         """``tool``: "floor"; "openssl" (the same, hashed by ``openssl dgst``); "tar"."""
         kind = "tar" if tool == "tar" else data
         where = self.fresh(f"{tool}-{data}-{case.store}")
-        if case.store == "local":
-            spec: dict[str, Any] = {"type": "local", "root": str(where / "store")}
-        else:
-            bucket = f"bench-{uuid.uuid4().hex[:20]}"
-            s3_filesystem(self.s3_options).mkdir(bucket)
-            spec = {"type": "s3", "root": f"{bucket}/floor", "options": self.s3_options,
-                    "bucket": bucket}
+        spec = self.store_spec(where, case)
         common = {"kind": kind, "store": spec, "encrypted": case.encrypted,
                   "hasher": "openssl" if tool == "openssl" else "sha256sum",
                   "recipient": self.floor_recipient, "identity": self.floor_identity,
@@ -340,14 +354,11 @@ class Bench:
         out: dict[str, dict[str, Any]] = {}
         try:
             for case in cases:
-                where = self.fresh(f"memory-{case.store}")
-                try:
-                    repo, spec = self.project(where, case)
-                except RuntimeError as exc:
-                    self.results.note(f"note: memory, {case.label}: {exc}")
-                    rm(where)
-                    continue
-                try:
+                with self.scratch_project(f"memory-{case.store}", case,
+                                          f"memory, {case.label}") as made:
+                    if made is None:
+                        continue
+                    where, repo, _ = made
                     args = {"repo": str(repo), "kind": "file", "path": str(huge),
                             "s3": case.store == "s3"}
                     what = f"{size_label(self.huge_size)}, {case.label}"
@@ -355,9 +366,6 @@ class Bench:
                     if result is not None:
                         result["get"] = self.memory_get(repo, args, where, huge, what)
                         out[case.label] = result
-                finally:
-                    self.drop_store(spec)
-                    rm(where)
         finally:
             rm(huge)
         return out

@@ -73,17 +73,32 @@ COMPETITORS = (
 
 # -- worker side: adapters with start / log_fn / finish / stored_bytes -------------------------
 
-class WandbTracker:
+class _Tracker:
+    """What the adapters share: each tracker writes under its own folder, whose size is what
+    it stored."""
+
+    dir: Path | None = None
+
+    def folder(self, workdir: Path, label: str, *, make: bool = True) -> Path:
+        self.dir = workdir / label
+        if make:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        return self.dir
+
+    def stored_bytes(self) -> int:
+        assert self.dir is not None
+        return dir_bytes(self.dir)
+
+
+class WandbTracker(_Tracker):
     def __init__(self) -> None:
         import wandb
 
         self.wandb = wandb
         self.run: Any = None
-        self.dir: Path | None = None
 
     def start(self, workdir: Path, label: str) -> None:
-        self.dir = workdir / label
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.folder(workdir, label)
         self.run = self.wandb.init(project="bench", name=label, dir=str(self.dir),
                                    mode="offline", config={"lr": 1e-3, "batch_size": 128})
 
@@ -94,26 +109,17 @@ class WandbTracker:
     def finish(self) -> None:
         self.run.finish()
 
-    def stored_bytes(self) -> int:
-        assert self.dir is not None
-        return dir_bytes(self.dir)
 
-
-class MlflowTracker:
+class MlflowTracker(_Tracker):
     def __init__(self, sqlite: bool = False) -> None:
         import mlflow
 
         self.mlflow = mlflow
         self.sqlite = sqlite
-        self.dir: Path | None = None
 
     def start(self, workdir: Path, label: str) -> None:
-        self.dir = workdir / label
-        self.dir.mkdir(parents=True, exist_ok=True)
-        if self.sqlite:
-            uri = f"sqlite:///{self.dir / 'mlflow.db'}"
-        else:
-            uri = (self.dir / "mlruns").as_uri()
+        folder = self.folder(workdir, label)
+        uri = f"sqlite:///{folder / 'mlflow.db'}" if self.sqlite else (folder / "mlruns").as_uri()
         self.mlflow.set_tracking_uri(uri)
         self.mlflow.set_experiment("bench")
         self.mlflow.start_run(run_name=label)
@@ -126,22 +132,17 @@ class MlflowTracker:
     def finish(self) -> None:
         self.mlflow.end_run()
 
-    def stored_bytes(self) -> int:
-        assert self.dir is not None
-        return dir_bytes(self.dir)
 
-
-class DvcliveTracker:
+class DvcliveTracker(_Tracker):
     def __init__(self) -> None:
         from dvclive import Live
 
         self.Live = Live
         self.live: Any = None
-        self.dir: Path | None = None
 
     def start(self, workdir: Path, label: str) -> None:
-        self.dir = workdir / label
-        self.live = self.Live(dir=str(self.dir), save_dvc_exp=False)
+        folder = self.folder(workdir, label, make=False)  # DVCLive makes its own
+        self.live = self.Live(dir=str(folder), save_dvc_exp=False)
         self.live.log_params({"lr": 1e-3, "batch_size": 128})
 
     def log_fn(self) -> Callable[[dict[str, float], int], None]:
@@ -157,10 +158,6 @@ class DvcliveTracker:
 
     def finish(self) -> None:
         self.live.end()
-
-    def stored_bytes(self) -> int:
-        assert self.dir is not None
-        return dir_bytes(self.dir)
 
 
 def make_tracker(key: str) -> Any:

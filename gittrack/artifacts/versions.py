@@ -37,6 +37,7 @@ from gittrack.errors import (
     VersionRemovedError,
 )
 from gittrack.formats import yamlio
+from gittrack.formats.display import is_int
 from gittrack.git import namespace, objects, refs
 from gittrack.git.history import first_parents
 from gittrack.git.namespace import is_valid_ref_component
@@ -179,7 +180,7 @@ def read_info(repo: Repository, commit: CommitId, name: str) -> VersionInfo:
     if not isinstance(doc, dict):
         raise FormatError(f"{where} has no readable {ARTIFACT_YAML}: not an artifact version")
     version_format: Any = doc.get("format")
-    if _is_int(version_format) and version_format > GAPS_FORMAT:
+    if is_int(version_format) and version_format > GAPS_FORMAT:
         raise FormatError(f"{where} uses format {version_format}; this gittrack reads "
                           f"formats {FORMAT} and {GAPS_FORMAT}: upgrade gittrack")
     problem = _problem(doc, name)
@@ -205,7 +206,7 @@ def _problem(doc: dict[Any, Any], name: str) -> str | None:
     if not is_valid_ref_component(name):
         return f"its ref names no valid artifact ({name!r})"
     checks: list[tuple[str, bool, str]] = [
-        ("format", doc.get("format") in (FORMAT, GAPS_FORMAT) and _is_int(doc.get("format")),
+        ("format", doc.get("format") in (FORMAT, GAPS_FORMAT) and is_int(doc.get("format")),
          f"{FORMAT} or {GAPS_FORMAT}"),
         ("name", doc.get("name") == name, f"{name!r}, the name in its ref"),
         ("type", is_valid_type(doc.get("type")), "a one-line string of 1 to 128 characters"),
@@ -232,16 +233,12 @@ def _problem(doc: dict[Any, Any], name: str) -> str | None:
     return None
 
 
-def _is_int(value: Any) -> bool:
-    return type(value) is int  # not bool, which YAML's true also is
-
-
 def _as_int(value: Any) -> int:
-    return value if _is_int(value) else 0
+    return value if is_int(value) else 0
 
 
 def _in_range(value: Any, low: int, high: int) -> bool:
-    return _is_int(value) and low <= value <= high
+    return is_int(value) and low <= value <= high
 
 
 def _iso(value: Any) -> str:

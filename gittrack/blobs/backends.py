@@ -19,6 +19,7 @@ from fsspec.core import split_protocol, url_to_fs
 
 from gittrack.blobs import multipart
 from gittrack.errors import StorageError
+from gittrack.formats.display import is_number
 from gittrack.urls import strip_credentials, strip_credentials_in
 
 # Object stores commit an upload in one request: a PUT, or a multipart upload that becomes
@@ -140,7 +141,7 @@ def modified(info: Mapping[str, Any]) -> float | None:
         value = info.get(key)
         if isinstance(value, datetime):
             return value.timestamp()
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if is_number(value):
             return float(value)
         if isinstance(value, str):
             try:

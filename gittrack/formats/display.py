@@ -7,7 +7,7 @@ value reads the same wherever it is printed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -23,9 +23,14 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     """An ``int`` or a ``float``, not a ``bool`` (which Python counts as an ``int``)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_int(value: Any) -> TypeGuard[int]:
+    """An ``int``, not a ``bool`` (YAML's ``true`` is one to Python)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def format_value(value: Any) -> str:

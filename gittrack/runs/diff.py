@@ -226,7 +226,7 @@ def delta(a: Any, b: Any) -> float | None:
     """``b - a`` for two numbers (stored ints are 64-bit: no overflow), else ``None``."""
     if not (is_number(a) and is_number(b)):
         return None
-    return b - a  # type: ignore[no-any-return]
+    return b - a
 
 
 def relative(a: Any, b: Any) -> float | None:

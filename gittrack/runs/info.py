@@ -18,6 +18,7 @@ from typing import Any
 
 from gittrack.errors import FormatError
 from gittrack.formats import yamlio
+from gittrack.formats.display import is_int, is_number
 from gittrack.runs import layout
 from gittrack.types import CommitId, RunId
 
@@ -57,17 +58,9 @@ def _text(v: Any) -> bool:
     return isinstance(v, str)
 
 
-def _int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def _seconds(v: Any) -> bool:
     """A duration gittrack writes: a finite number of seconds, not negative."""
-    return _number(v) and math.isfinite(v) and v >= 0
+    return is_number(v) and math.isfinite(v) and v >= 0
 
 
 def _texts(v: Any) -> bool:
@@ -98,9 +91,9 @@ _TEXTS = ("name", "project", "group", "job_type", "notes", "created_at", "update
 _INTS = ("exit_code", "pid", "steps", "resumed")
 
 SHAPES: dict[str, _Check] = {
-    "id": _text, "state": _text, "format": _int,
+    "id": _text, "state": _text, "format": is_int,
     **dict.fromkeys(_TEXTS, _opt(_text)),
-    **dict.fromkeys(_INTS, _opt(_int)),
+    **dict.fromkeys(_INTS, _opt(is_int)),
     "duration": _opt(_seconds),
     "tags": _opt(_texts), "args": _opt(_texts),
     "code": _opt(lambda v: _map_of(_scalar)(v) and _fields(

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from gittrack.errors import InvalidValueError
+from gittrack.formats.display import is_number
 from gittrack.formats.histogram import Histogram
 
 AGGREGATES = ("min", "max", "mean", "first", "last", "none")
@@ -120,7 +121,7 @@ class SummaryTracker:
         plain = value.to_dict() if isinstance(value, Histogram) else value
         stats.setdefault("first", plain)
         stats["last"] = plain
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and not (
+        if is_number(value) and not (
             isinstance(value, float) and math.isnan(value)
         ):
             stats["min"] = value if "min" not in stats else min(stats["min"], value)

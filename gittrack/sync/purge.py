@@ -241,6 +241,8 @@ def _journal(repo: Repository, journal: _Journal) -> Iterator[Path]:
     path = folder / _journal_name(journal.run)
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        # Not gittrack.atomic: its file is closed at the rename, and this one must stay open
+        # (its flock held) from before the rename until the purge ends, with the folder fsynced.
         temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         handle = temp.open("w")
     except OSError as exc:

@@ -23,6 +23,7 @@ from gittrack.runs import layout
 from gittrack.types import RunId
 from tests.helpers.cli import CliResult
 from tests.helpers.tables import canon  # NaN equal to NaN, for ==
+from tests.helpers.values import flatten
 
 AFTER = "zz/after"  # logged after the fuzzed calls: the run must still take data
 
@@ -86,17 +87,6 @@ mapping = st.dictionaries(top_keys, plain_values, min_size=1, max_size=3)
 
 
 # -- what a stored value must read back as --------------------------------------------------------
-
-
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``log()``'s documented rule: nested dicts become ``a/b``, ``None`` is no value."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{prefix}{key}/"))
-        elif value is not None:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def as_yaml_data(value: Any) -> Any:
@@ -173,7 +163,7 @@ def test_every_value_is_stored_exactly_or_refused_and_the_run_goes_on(
     for what, kept in (("log", logged), ("config", bool(config)), ("summary", bool(summary))):
         event(f"{what} {'stored' if kept else 'refused or empty'}")
 
-    expected_row = flatten(data) if logged else {}
+    expected_row = flatten(data, drop_none=True) if logged else {}  # log()'s documented rule
     expected_config = {**as_yaml_data(init_config), **as_yaml_data(config)}
     # a logged string's summary is its first MAX_SUMMARY_STRING characters (docs/format.md)
     in_summary = {k: v[:MAX_SUMMARY_STRING] if type(v) is str else v

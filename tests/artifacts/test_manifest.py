@@ -120,27 +120,27 @@ folder_names = st.lists(st.lists(st.sampled_from("abc"), min_size=1, max_size=3)
                         max_size=8)
 
 
+def _add_one_by_one(names: NameSet, batch: list[str]) -> bool:
+    """Add ``batch`` to ``names`` a name at a time, stopping at the first clash: was there one?
+    """
+    for name in batch:
+        if names.clash(name):
+            return True
+        names.add(name)
+    return False
+
+
 @given(existing=folder_names, batch=folder_names)
 def test_nameset_in_bulk_agrees_with_name_by_name(existing: list[str], batch: list[str]) -> None:
     one_by_one = NameSet()
-    old_clash = False
-    for name in existing:
-        if one_by_one.clash(name):
-            old_clash = True
-            break
-        one_by_one.add(name)
+    old_clash = _add_one_by_one(one_by_one, existing)
     bulk_existing = NameSet.of(existing)
     assert (bulk_existing is None) == old_clash
     if bulk_existing is None:
         return
-    clash = False
     trial = NameSet()
     trial.update(one_by_one)
-    for name in batch:
-        if trial.clash(name):
-            clash = True
-            break
-        trial.add(name)
+    clash = _add_one_by_one(trial, batch)
     bulk = NameSet.of(batch)
     assert (bulk is None or bulk_existing.overlaps(bulk)) == clash
     if bulk is not None and not clash:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import threading
 from pathlib import Path
 
 import pygit2
@@ -17,6 +16,7 @@ from gittrack.artifacts.manifest import ManifestEntry
 from gittrack.artifacts.versions import Draft, commit_version
 from gittrack.errors import FormatError, NotFoundError, UsageError
 from tests.helpers.forge_artifacts import forge, good_doc
+from tests.helpers.threads import in_threads
 
 
 def draft(name: str = "data", kind: str = "dataset", producer: str | None = "run1") -> Draft:
@@ -72,20 +72,8 @@ def test_unknown_versions(git_repo: pygit2.Repository) -> None:
 
 def test_concurrent_writers_never_lose_a_version(git_repo: pygit2.Repository) -> None:
     path = git_repo.path
-    errors: list[BaseException] = []
-
-    def writer(letter: str) -> None:
-        try:
-            commit_version(pygit2.Repository(path), draft(), rows(letter))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=writer, args=(c,)) for c in "abcdef"]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert in_threads(lambda c: commit_version(pygit2.Repository(path), draft(), rows(c)),
+                      "abcdef") == []
     chain = versions.history(git_repo, "data")
     assert [versions.read_info(git_repo, c, "data").version for c in chain] == [5, 4, 3, 2, 1, 0]
 

@@ -6,7 +6,6 @@ import hashlib
 import os
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from gittrack.blobs.cache import LocalCache
 from gittrack.errors import StorageError
+from tests.helpers.threads import in_threads
 
 
 def source(folder: Path, data: bytes) -> tuple[Path, str]:
@@ -133,19 +133,6 @@ def test_concurrent_adds_of_one_digest(tmp_path: Path, request: pytest.FixtureRe
     for i in range(8):
         copies.append(tmp_path / f"copy{i}")
         copies[-1].write_bytes(data)
-    errors: list[BaseException] = []
-
-    def add(path: Path) -> None:
-        try:
-            cache.add(path, digest)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=add, args=(p,)) for p in copies]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert in_threads(lambda path: cache.add(path, digest), copies) == []
     assert cache.path(digest).read_bytes() == data
     assert [p.name for p in cache.path(digest).parent.iterdir()] == [digest[2:]]

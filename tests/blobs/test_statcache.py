@@ -6,7 +6,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies
 
 from gittrack.blobs.statcache import StatCache
+from tests.helpers.threads import in_threads
 
 DIGEST = "ab" * 32
 OTHER = "cd" * 32
@@ -138,22 +138,13 @@ def test_shared_between_threads(cache: StatCache, tmp_path: Path):
     for i in range(200):
         path = tmp_path / f"f{i}"
         files.append((path, settled(path, str(i).encode()), f"{i:064x}"))
-    errors: list[BaseException] = []
 
     def work(part: int) -> None:
-        try:
-            for path, st, digest in files[part::8]:
-                cache.record(path, st, digest)
-                assert cache.lookup(path, st) == digest
-        except BaseException as exc:
-            errors.append(exc)
+        for path, st, digest in files[part::8]:
+            cache.record(path, st, digest)
+            assert cache.lookup(path, st) == digest
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert in_threads(work, range(8)) == []
     assert all(cache.lookup(path, st) == digest for path, st, digest in files)
 
 

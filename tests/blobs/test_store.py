@@ -139,22 +139,28 @@ def test_invalid_names_are_refused_everywhere(
 # -- missing, exists, delete, listing ---------------------------------------------------------
 
 
-def test_missing_few_names(store: BlobStore, write: Writer):
-    stored = [write(f"blob {i}".encode()) for i in range(3)]
-    for src, name in stored:
+def put_blobs(store: BlobStore, write: Writer, count: int) -> list[str]:
+    """``count`` different blobs put in ``store``; their names."""
+    names = []
+    for i in range(count):
+        src, name = write(f"blob {i}".encode())
         store.put_file(name, src)
-    asked = [name for _, name in stored] + [fake_name(1), fake_name(2)]
+        names.append(name)
+    return names
+
+
+def test_missing_few_names(store: BlobStore, write: Writer):
+    stored = put_blobs(store, write, 3)
+    asked = [*stored, fake_name(1), fake_name(2)]
     assert store.missing(asked) == {fake_name(1), fake_name(2)}
     assert store.missing([]) == set()
-    assert store.missing(iter([stored[0][1]])) == set()
+    assert store.missing(iter([stored[0]])) == set()
 
 
 def test_missing_many_names(store: BlobStore, write: Writer):
-    stored = [write(f"blob {i}".encode()) for i in range(40)]
-    for src, name in stored:
-        store.put_file(name, src)
+    stored = put_blobs(store, write, 40)
     absent = {fake_name(i) for i in range(300)}
-    asked = [name for _, name in stored] + sorted(absent)
+    asked = stored + sorted(absent)
     random.Random(0).shuffle(asked)
     assert store.missing(asked) == absent
 
@@ -167,12 +173,10 @@ def test_missing_10000_names_is_fast(
         store = BlobStore.from_url(str(tmp_path / "store"))
     else:
         store = BlobStore.from_url(*request.getfixturevalue("s3_url"))
-    stored = [write(f"blob {i}".encode()) for i in range(20)]
-    for src, name in stored:
-        store.put_file(name, src)
+    stored = put_blobs(store, write, 20)
     absent = {fake_name(i) for i in range(10_000)}
     start = time.perf_counter()
-    assert store.missing([n for _, n in stored] + sorted(absent)) == absent
+    assert store.missing(stored + sorted(absent)) == absent
     assert time.perf_counter() - start < 2  # measured: local 0.02 s, moto S3 0.03 s
 
 
@@ -469,12 +473,10 @@ def counting_store(tmp_path: Path) -> tuple[BlobStore, CountingMemoryFS, Presenc
 
 def test_trusted_missing_asks_only_a_sample_and_the_unknown(write: Writer, tmp_path: Path):
     store, fs, _ = counting_store(tmp_path)
-    stored = [write(f"blob {i}".encode()) for i in range(40)]
-    for src, name in stored:
-        store.put_file(name, src)
+    stored = put_blobs(store, write, 40)
     store.flush()
     fs.calls.clear()
-    asked = [name for _, name in stored] + [fake_name(1)]
+    asked = [*stored, fake_name(1)]
     assert store.missing(asked, trust_seen=True) == {fake_name(1)}
     assert fs.calls.get("list", 0) == 0 and fs.calls["info"] <= 4 + 1  # sample + the unknown
     fs.calls.clear()
@@ -484,12 +486,10 @@ def test_trusted_missing_asks_only_a_sample_and_the_unknown(write: Writer, tmp_p
 
 def test_a_store_emptied_behind_our_back_is_checked_again(write: Writer, tmp_path: Path):
     store, fs, seen = counting_store(tmp_path)
-    stored = [write(f"blob {i}".encode()) for i in range(40)]
-    for src, name in stored:
-        store.put_file(name, src)
+    stored = put_blobs(store, write, 40)
     store.flush()
     fs.rm(store.root, recursive=True)  # not through gittrack
-    names_ = {name for _, name in stored}
+    names_ = set(stored)
     assert store.missing(names_, trust_seen=True) == names_
     assert seen.known(sorted(names_)) == set()
 

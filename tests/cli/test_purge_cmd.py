@@ -14,13 +14,6 @@ from tests.helpers.storage import store_names
 Cli = Callable[..., CliResult]
 
 
-def test_purge_needs_yes_without_a_terminal(repo: Path, cli: Cli) -> None:
-    run_id = marked_run()
-    result = cli("purge", run_id)
-    assert result.exit_code == 2 and "--yes" in result.stderr
-    assert run_id in git(repo, "for-each-ref")
-
-
 def test_purge_uses_the_default_remote(repo: Path, cli: Cli) -> None:
     bare = add_bare_remote(repo)
     (repo / "w.bin").write_bytes(b"private weights")

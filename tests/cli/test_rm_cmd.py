@@ -23,13 +23,6 @@ def test_rm_deletes_only_the_named_runs_and_their_objects(repo: Path, cli: Cli) 
         "refs/gittrack/runs/" + kept, "refs/heads/main"]
 
 
-def test_rm_without_a_terminal_needs_yes(repo: Path, cli: Cli) -> None:
-    run_id = marked_run()
-    result = cli("rm", run_id)
-    assert result.exit_code == 2 and "--yes" in result.stderr
-    assert run_id in git(repo, "for-each-ref")
-
-
 def test_rm_on_the_remote_and_unknown_runs(repo: Path, cli: Cli) -> None:
     bare = add_bare_remote(repo)
     run_id = marked_run()

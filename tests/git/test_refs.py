@@ -283,22 +283,20 @@ def test_update_refs_applies_core_shared_repository(repo_obj: pygit2.Repository,
                                                     repo: Path) -> None:
     """git gives packed-refs the group's bits in a shared repository whatever the umask;
     without them, the other users' git cannot read any packed ref."""
-    git(repo, "config", "core.sharedRepository", "group")
     a = make_commit(repo_obj, "a")
     shared = pygit2.Repository(str(repo))
-    old = os.umask(0o077)
-    try:
-        assert refs.update_refs(shared, [refs.RefUpdate(RefName("refs/gittrack/runs/x"), a)]) == ()
-    finally:
-        os.umask(old)
-    assert stat.S_IMODE((repo / ".git" / "packed-refs").stat().st_mode) == 0o660
-    git(repo, "config", "core.sharedRepository", "0640")
-    old = os.umask(0o022)
-    try:
-        assert refs.update_refs(shared, [refs.RefUpdate(RefName("refs/gittrack/runs/y"), a)]) == ()
-    finally:
-        os.umask(old)
-    assert stat.S_IMODE((repo / ".git" / "packed-refs").stat().st_mode) == 0o640
+
+    def packed_mode(shared_repository: str, umask: int, ref: str) -> int:
+        git(repo, "config", "core.sharedRepository", shared_repository)
+        old = os.umask(umask)
+        try:
+            assert refs.update_refs(shared, [refs.RefUpdate(RefName(ref), a)]) == ()
+        finally:
+            os.umask(old)
+        return stat.S_IMODE((repo / ".git" / "packed-refs").stat().st_mode)
+
+    assert packed_mode("group", 0o077, "refs/gittrack/runs/x") == 0o660
+    assert packed_mode("0640", 0o022, "refs/gittrack/runs/y") == 0o640
 
 
 def test_update_ref_waits_for_a_locked_ref_then_refuses(

@@ -55,17 +55,31 @@ def killed_run(cwd: Path, **script: Any) -> str:
     return killed(training_script(**script), cwd).stdout.strip()
 
 
+def live_script(*, init: str = "", before: str = "", after: str = "") -> str:
+    """A script for ``held``: starts ``gittrack.init(<init>settings={'quiet': True})``, runs
+    ``before``, prints the run id, waits for a line on stdin, runs ``after`` and finishes."""
+    return ("import sys, gittrack\n"
+            f"run = gittrack.init({init}settings={{'quiet': True}})\n"
+            f"{before}"
+            "print(run.id, flush=True)\n"
+            "sys.stdin.readline()\n"
+            f"{after}"
+            "run.finish()\n")
+
+
 @contextlib.contextmanager
-def held(code: str, cwd: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """Run ``code``, which waits for a line on stdin (a run live in another process), in a
-    fresh interpreter: yields the process and the first line it printed; on the way out sends
-    it the line and waits for it to end."""
-    with subprocess.Popen([sys.executable, "-c", code], cwd=cwd, stdin=subprocess.PIPE,
+def held(code: str, cwd: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Run ``code`` (with ``args`` as ``sys.argv[1:]``), which waits for a line on stdin (a run
+    live in another process), in a fresh interpreter: yields the process and the first line it
+    printed; on the way out, even a failing one, sends it the line and waits for it to end."""
+    with subprocess.Popen([sys.executable, "-c", code, *args], cwd=cwd, stdin=subprocess.PIPE,
                           stdout=subprocess.PIPE, text=True) as proc:
         assert proc.stdout is not None and proc.stdin is not None
-        yield proc, proc.stdout.readline().strip()
-        proc.stdin.write("\n")
-        proc.stdin.flush()
+        try:
+            yield proc, proc.stdout.readline().strip()
+        finally:
+            proc.stdin.write("\n")
+            proc.stdin.flush()
 
 
 def linked_worktree(repo: Path) -> Path:

@@ -16,13 +16,14 @@ def deep(levels: int, leaf: Any = 1) -> Any:
     return value
 
 
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dicts as ``a/b`` keys."""
+def flatten(data: dict[str, Any], prefix: str = "", *, drop_none: bool = False) -> dict[str, Any]:
+    """Nested dicts as ``a/b`` keys; ``drop_none``: ``None`` is no value, as ``log()`` takes it.
+    """
     out: dict[str, Any] = {}
     for key, value in data.items():
         if isinstance(value, dict):
-            out.update(flatten(value, f"{prefix}{key}/"))
-        else:
+            out.update(flatten(value, f"{prefix}{key}/", drop_none=drop_none))
+        elif value is not None or not drop_none:
             out[f"{prefix}{key}"] = value
     return out
 

@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers.repos import RUNS, MakeClone, git, refs_of
 from tests.helpers.runs import log_run
+from tests.helpers.teams import purged_after_pull
 
 
 def hook_path(clone: Path) -> Path:
@@ -100,15 +101,9 @@ def test_plain_git_push_never_brings_back_refs_a_teammate_deleted(
     share_storage(a, str(tmp_path / "team-store"))
     victim = log_run(a, fast_settings)
     kept = None if last_run else log_run(a, fast_settings, data=None)
-    monkeypatch.chdir(a)
-    assert cli("push").exit_code == 0
-    b = make_clone("b", str(bare_remote))
-    monkeypatch.chdir(b)
-    assert cli("pull").exit_code == 0
-    monkeypatch.chdir(a)
-    assert cli("purge", "--yes", "--remote", "origin", victim).exit_code == 0
+    b = purged_after_pull(a, lambda: make_clone("b", str(bare_remote)), victim, cli,
+                          monkeypatch.chdir)
     assert f"{RUNS}{victim}" not in refs_of(bare_remote)
-    monkeypatch.chdir(b)
     assert cli("hooks", "install").exit_code == 0
     assert cli("remote", "setup", "--push").exit_code == 0
     git(b, "commit", "-q", "--allow-empty", "-m", "c")

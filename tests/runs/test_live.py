@@ -32,6 +32,7 @@ from tests.helpers.processes import LOG_UNTIL_FULL, run_python
 from tests.helpers.repos import git, make_repo
 from tests.helpers.runs import FAST, start_run
 from tests.helpers.tables import canon
+from tests.helpers.threads import in_threads
 from tests.helpers.values import SURROGATE, deep, flatten, widened
 
 
@@ -783,23 +784,15 @@ def test_threads_logging_into_one_run(repo: Path) -> None:
     run = start_run(settings={"checkpoint_interval": 0.01, "quiet": True})
     n_threads, per_thread = 8, 300
     barrier = threading.Barrier(n_threads)
-    errors: list[BaseException] = []
 
     def work(t: int) -> None:
-        try:
-            barrier.wait()
-            for i in range(per_thread):
-                run.log({f"t{t}": i, "thread": t})
-                if i % 50 == 0:
-                    run.config[f"c{t}"] = i
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        barrier.wait()
+        for i in range(per_thread):
+            run.log({f"t{t}": i, "thread": t})
+            if i % 50 == 0:
+                run.config[f"c{t}"] = i
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(n_threads)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    errors = in_threads(work, range(n_threads))
     run.finish()
     assert not errors
     table = view(run.id).history(format="arrow")

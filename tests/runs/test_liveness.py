@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,25 +12,10 @@ from gittrack.errors import RunLockedError
 from gittrack.git.repo import discover
 from gittrack.runs import liveness
 from gittrack.types import RunId
-from tests.helpers.processes import run_python
-from tests.helpers.repos import git
-
-KILLED = """
-import os, signal, gittrack
-run = gittrack.init(id='dead', settings={'quiet': True, 'checkpoint_interval': 3600})
-run.log({'x': 1})
-os.kill(os.getpid(), signal.SIGKILL)
-"""
+from tests.helpers.processes import held, killed, linked_worktree, live_script, training_script
 
 # Writes a run until told to stop (a line on stdin).
-WRITING = """
-import sys, gittrack
-run = gittrack.init(id='busy', settings={'quiet': True})
-run.log({'x': 1})
-print('ready', flush=True)
-sys.stdin.readline()
-run.finish()
-"""
+WRITING = live_script(init="id='busy', ", before="run.log({'x': 1})\n")
 
 # Holds an exclusive flock on a file until told to stop, as a writer holds its log's lock.
 LOCKING = """
@@ -50,17 +32,11 @@ def wal(git_dir: Path) -> Path:
 
 
 @contextlib.contextmanager
-def running(args: list[str], cwd: Path) -> Iterator[None]:
-    """A process that says ``ready``, runs while the block runs, then is told to stop."""
-    with subprocess.Popen([sys.executable, *args], cwd=cwd, stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, text=True) as proc:
-        assert proc.stdout is not None and proc.stdin is not None
-        try:
-            assert proc.stdout.readline().strip() == "ready"
-            yield
-        finally:
-            proc.stdin.write("\n")
-            proc.stdin.flush()
+def running(code: str, cwd: Path, first: str, *args: str) -> Iterator[None]:
+    """``code`` runs while the block runs (it printed ``first``), then is told to stop."""
+    with held(code, cwd, *args) as (proc, said):
+        assert said == first
+        yield
     assert proc.returncode == 0
 
 
@@ -71,9 +47,8 @@ def test_nothing_logged_nothing_live(repo: Path) -> None:
 
 
 def test_a_live_run_in_another_worktree(repo: Path) -> None:
-    linked = repo.parent / "linked"
-    git(repo, "worktree", "add", "-q", "-b", "side", str(linked))
-    with running(["-c", WRITING], cwd=linked):
+    linked = linked_worktree(repo)
+    with running(WRITING, linked, "busy"):
         here = discover(".")  # the main worktree asks
         [log] = liveness.run_logs(here)
         assert (log.run_id, log.live) == ("busy", True)
@@ -87,7 +62,7 @@ def test_a_live_run_in_another_worktree(repo: Path) -> None:
 
 
 def test_a_dead_run(repo: Path) -> None:
-    assert run_python(KILLED, cwd=repo, check=False).returncode == -signal.SIGKILL
+    killed(training_script(init="id='dead', ", steps=1), repo)
     here = discover(".")
     directory = wal(repo / ".git") / "dead"
     assert liveness.live_runs(here) == set()
@@ -106,7 +81,7 @@ def test_a_lock_held_by_another_process(repo: Path) -> None:
     (directory / ".tmp-starting").mkdir()  # not a run: a folder a starting writer renames
     (wal(repo / ".git") / ".tmp-other-1").mkdir()
     here = discover(".")
-    with running(["-c", LOCKING, str(directory / "lock")], cwd=repo):
+    with running(LOCKING, repo, "ready", str(directory / "lock")):
         assert [(log.run_id, log.live) for log in liveness.run_logs(here)] == [("locked", True)]
         assert liveness.live_runs(here) == {"locked"}
         with pytest.raises(RunLockedError), liveness.held_logs(here, [RunId("locked")]):

@@ -24,7 +24,15 @@ from gittrack.runs import recover
 from gittrack.runs.recover import recover_dead_runs
 from gittrack.runs.wal import read_records
 from tests.helpers.cli import CliResult
-from tests.helpers.processes import EXIT, held, killed, killed_run, run_python, training_script
+from tests.helpers.processes import (
+    EXIT,
+    held,
+    killed,
+    killed_run,
+    live_script,
+    run_python,
+    training_script,
+)
 from tests.helpers.repos import git, make_repo
 
 # Logs steps forever; prints each step number once log() has returned for it.
@@ -176,13 +184,7 @@ def test_a_live_run_is_left_alone(repo: Path) -> None:
 
 
 def test_a_live_run_in_another_process_is_left_alone(repo: Path) -> None:
-    code = ("import sys, gittrack\n"
-            "run = gittrack.init(settings={'quiet': True})\n"
-            "run.log({'a': 1})\n"
-            "print(run.id, flush=True)\n"
-            "sys.stdin.readline()\n"
-            "run.log({'a': 2})\n"
-            "run.finish()\n")
+    code = live_script(before="run.log({'a': 1})\n", after="run.log({'a': 2})\n")
     with held(code, repo) as (proc, run_id):
         assert recover_dead_runs(pygit2.Repository(str(repo))) == []
         assert gittrack.Api(".", recover=True).run(run_id).state == "running"

@@ -27,6 +27,7 @@ from tests.helpers.processes import (
     held,
     kill_in_worktree,
     linked_worktree,
+    live_script,
     run_python,
     training_script,
 )
@@ -167,13 +168,8 @@ def test_resume_folds_a_dead_writers_log_first(repo: Path) -> None:
 
 
 def test_resume_of_a_run_live_in_another_process(repo: Path) -> None:
-    code = ("import sys, gittrack\n"
-            "run = gittrack.init(id='busy', settings={'quiet': True})\n"
-            "print('ready', flush=True)\n"
-            "sys.stdin.readline()\n"
-            "run.finish()\n")
-    with held(code, repo) as (proc, first):
-        assert first == "ready"
+    with held(live_script(init="id='busy', "), repo) as (proc, first):
+        assert first == "busy"
         with pytest.raises(RunLockedError, match="busy"):
             start_run(id="busy", resume="must")
     assert proc.returncode == 0
@@ -317,14 +313,9 @@ def test_resume_run_itself_folds_a_dead_log_of_another_worktree(repo: Path) -> N
 
 def test_resume_of_a_run_live_in_another_worktree(repo: Path) -> None:
     linked = linked_worktree(repo)
-    code = ("import sys, gittrack\n"
-            "run = gittrack.init(id='busy', settings={'quiet': True})\n"
-            "print('ready', flush=True)\n"
-            "sys.stdin.readline()\n"
-            "run.log({'loss': 1.0})\n"
-            "run.finish()\n")
+    code = live_script(init="id='busy', ", after="run.log({'loss': 1.0})\n")
     with held(code, linked) as (proc, first):
-        assert first == "ready"
+        assert first == "busy"
         with pytest.raises(RunLockedError, match=r"busy.*worktrees/linked"):
             start_run(id="busy", resume="must")
         assert gittrack.Api(".").run("busy").state == "running"

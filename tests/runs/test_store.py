@@ -27,6 +27,14 @@ def real_run(settings: dict[str, object], name: str) -> str:
     return make_run(rows, name=name, config={"lr": 0.1, "for": name}, settings=settings).id
 
 
+def good_and_broken(repo: Path, settings: dict[str, object], breaker: Breaker) -> tuple[str, str]:
+    """Two runs, ``good`` and ``bad``; ``breaker`` has broken the second. Their ids."""
+    good = real_run(settings, "good")
+    bad = real_run(settings, "bad")
+    breaker(repo, bad)
+    return good, bad
+
+
 def blob_of(path: Path, run_id: str, file: str) -> str:
     repo = pygit2.Repository(str(path))
     commit = repo.references[layout.run_ref(RunId(run_id))].peel(pygit2.Commit)
@@ -77,10 +85,8 @@ BROKEN_METADATA: dict[str, tuple[Breaker, str]] = {
 def test_a_broken_run_is_reported_and_the_others_listed(
     repo: Path, fast_settings: dict[str, object], case: str
 ) -> None:
-    good = real_run(fast_settings, "good")
-    bad = real_run(fast_settings, "bad")
     breaker, message = BROKEN_METADATA[case]
-    breaker(repo, bad)
+    good, bad = good_and_broken(repo, fast_settings, breaker)
     git = pygit2.Repository(str(repo))
     errors: list[tuple[str, GittrackError]] = []
     views = all_runs(git, lambda run_id, exc: errors.append((run_id, exc)))
@@ -117,10 +123,8 @@ def _chunk() -> bytes:
 def test_a_broken_history_is_a_gittrack_error_naming_the_chunk(
     repo: Path, fast_settings: dict[str, object], case: str
 ) -> None:
-    good = real_run(fast_settings, "good")
-    bad = real_run(fast_settings, "bad")
     breaker, kind, message = BROKEN_HISTORY[case]
-    breaker(repo, bad)
+    good, bad = good_and_broken(repo, fast_settings, breaker)
     api = gittrack.Api(str(repo))
     with pytest.raises(kind, match=message):
         api.run(bad).history()

@@ -17,19 +17,13 @@ from gittrack.storage.config import save_storage
 from tests.helpers import servers
 from tests.helpers.repos import MakeClone, refs_of
 from tests.helpers.runs import log_run
-from tests.helpers.storage import share_storage
 
 
-def test_remote_rejects_the_push(bare_remote: Path, make_clone: MakeClone, tmp_path: Path,
-                                 monkeypatch: pytest.MonkeyPatch,
-                                 fast_settings: dict[str, object], cli: Any) -> None:
-    a = make_clone("a", str(bare_remote))
-    share_storage(a, str(tmp_path / "store"))
-    log_run(a, fast_settings)
+def test_remote_rejects_the_push(bare_remote: Path, team_clone: Path, cli: Any) -> None:
+    a = team_clone
     hook = bare_remote / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\necho 'quota exceeded' >&2\nexit 1\n")
     hook.chmod(0o755)
-    monkeypatch.chdir(a)
     result = cli("push")
     assert result.exit_code == 10 and "rejected" in result.stderr
     assert "quota exceeded" in result.stderr
@@ -40,18 +34,12 @@ def test_remote_rejects_the_push(bare_remote: Path, make_clone: MakeClone, tmp_p
     assert refs_of(bare_remote) == refs_of(a)
 
 
-def test_a_blob_missing_on_the_store(bare_remote: Path, make_clone: MakeClone, tmp_path: Path,
-                                     monkeypatch: pytest.MonkeyPatch,
-                                     fast_settings: dict[str, object], cli: Any) -> None:
-    a = make_clone("a", str(bare_remote))
-    store = tmp_path / "store"
-    share_storage(a, str(store))
-    log_run(a, fast_settings)
-    (blob,) = [p for p in store.rglob("*") if p.is_file()]
+def test_a_blob_missing_on_the_store(bare_remote: Path, team_clone: Path, tmp_path: Path,
+                                     cli: Any) -> None:
+    (blob,) = [p for p in (tmp_path / "store").rglob("*") if p.is_file()]
     backup = tmp_path / "backup"
     shutil.move(blob, backup)
-    (a / "data.csv").write_text("edited since")  # the bytes are nowhere on this machine
-    monkeypatch.chdir(a)
+    (team_clone / "data.csv").write_text("edited since")  # the bytes are nowhere on this machine
     result = cli("push")
     assert result.exit_code == 8 and "data.csv" in result.stderr
     assert "Nothing was pushed" in result.stderr

@@ -15,7 +15,6 @@ import gittrack
 from tests.helpers.forge_artifacts import DIGEST, forge, good_doc
 from tests.helpers.repos import MakeClone, git
 from tests.helpers.runs import log_run
-from tests.helpers.storage import share_storage
 
 
 def _manifest(path: str) -> bytes:
@@ -27,12 +26,9 @@ def _manifest(path: str) -> bytes:
 
 
 def test_forged_artifacts_from_a_remote(bare_remote: Path, make_clone: MakeClone,
-                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        team_clone: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch,
                                         fast_settings: dict[str, object], cli: Any) -> None:
-    honest = make_clone("honest", str(bare_remote))
-    share_storage(honest, str(tmp_path / "store"))
-    log_run(honest, fast_settings)  # artifact "data", alias best
-    monkeypatch.chdir(honest)
     assert cli("push").exit_code == 0
     evil = make_clone("evil", str(bare_remote))
     git(evil, "fetch", "-q", "origin", "refs/gittrack/*:refs/gittrack/*")
@@ -71,13 +67,10 @@ def test_forged_artifacts_from_a_remote(bare_remote: Path, make_clone: MakeClone
 
 
 def test_a_forged_version_on_a_diverged_chain(bare_remote: Path, make_clone: MakeClone,
-                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              team_clone: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch,
                                               fast_settings: dict[str, object],
                                               cli: Any) -> None:
-    honest = make_clone("honest", str(bare_remote))
-    share_storage(honest, str(tmp_path / "store"))
-    log_run(honest, fast_settings)
-    monkeypatch.chdir(honest)
     assert cli("push").exit_code == 0
     victim = make_clone("victim", str(bare_remote))
     monkeypatch.chdir(victim)

@@ -13,6 +13,7 @@ import pytest
 
 from tests.helpers.repos import RUNS, MakeClone, git, refs_of
 from tests.helpers.runs import log_run
+from tests.helpers.teams import purged_after_pull
 
 
 def _purged_by_a(bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
@@ -20,15 +21,9 @@ def _purged_by_a(bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.M
     """A pushes its only run, B pulls it, A purges it: B still has it, the remote has none."""
     a = make_clone("a", str(bare_remote))
     victim = log_run(a, fast_settings, data=None)
-    monkeypatch.chdir(a)
-    assert cli("push").exit_code == 0
-    b = make_clone("b", str(bare_remote))
-    monkeypatch.chdir(b)
-    assert cli("pull").exit_code == 0
-    monkeypatch.chdir(a)
-    assert cli("purge", "--yes", "--remote", "origin", victim).exit_code == 0
+    b = purged_after_pull(a, lambda: make_clone("b", str(bare_remote)), victim, cli,
+                          monkeypatch.chdir)
     assert not [r for r in refs_of(bare_remote) if r.startswith(RUNS)]
-    monkeypatch.chdir(b)
     return b, victim
 
 

@@ -143,15 +143,10 @@ def test_concurrent_pushes_of_different_runs_all_land(
     assert set(refs_of(bare_remote)) == {f"refs/gittrack/runs/{r}" for r in runs}
 
 
-def test_a_mistyped_remote_is_named_as_one(bare_remote: Path, make_clone: MakeClone,
-                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                           fast_settings: dict[str, object], cli: Any) -> None:
+def test_a_mistyped_remote_is_named_as_one(bare_remote: Path, team_clone: Path,
+                                           cli: Any) -> None:
     """`gittrack push RUN` is allowed, so an unknown first word could be a run or a remote:
     the message says it is neither, naming the remotes there are."""
-    a = make_clone("a", str(bare_remote))
-    share_storage(a, str(tmp_path / "store"))
-    log_run(a, fast_settings)
-    monkeypatch.chdir(a)
     for command in ("push", "pull", "fetch"):  # one exit code (2: usage) for the three
         result = cli(command, "orign")
         assert result.exit_code == 2, (command, result.stderr)

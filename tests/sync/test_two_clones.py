@@ -12,7 +12,7 @@ import gittrack
 from tests.helpers.cli import CliResult
 from tests.helpers.repos import MakeClone, refs_of
 from tests.helpers.runs import log_run
-from tests.helpers.storage import share_backend, share_storage
+from tests.helpers.storage import share_backend
 
 
 def ok(result: CliResult) -> str:
@@ -54,13 +54,8 @@ def test_two_clones(backend: str, bare_remote: Path, make_clone: MakeClone, tmp_
     assert api.logged_by("data:v0").id == maker  # type: ignore[union-attr]
 
 
-def test_pull_artifacts_eagerly(bare_remote: Path, make_clone: MakeClone, tmp_path: Path,
-                                monkeypatch: pytest.MonkeyPatch,
-                                fast_settings: dict[str, object], cli: Any) -> None:
-    a = make_clone("a", str(bare_remote))
-    share_storage(a, str(tmp_path / "team-store"))
-    log_run(a, fast_settings)
-    monkeypatch.chdir(a)
+def test_pull_artifacts_eagerly(bare_remote: Path, make_clone: MakeClone, team_clone: Path,
+                                monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
     ok(cli("push"))
     b = make_clone("b", str(bare_remote))
     monkeypatch.chdir(b)
