@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from gittrack.blobs.store import BlobInfo
 from gittrack.errors import FormatError, KeyMissingError, UsageError
-from gittrack.git import refs, transport
+from gittrack.git import namespace, refs, transport
 from gittrack.git.repo import Repository
 from gittrack.storage import reachability
 from gittrack.storage.entry import ManifestEntry
@@ -65,11 +65,11 @@ def mark_roots(repo: Repository, remote: str | None) -> tuple[list[str], tuple[s
     """The commits to mark from, after fetching ``remote``'s refs into its mirror."""
     if remote is not None:
         mirror.fetch_mirror(repo, transport.check_remote(repo, remote))
-    tips: list[str] = list(refs.list_refs(repo, mirror.LOCAL_ROOT).values())
+    tips: list[str] = list(refs.list_refs(repo, namespace.ROOT).values())
     keys = set()
-    for name, sha in refs.list_refs(repo, mirror.MIRROR_ROOT).items():
+    for name, sha in refs.list_refs(repo, namespace.MIRROR_ROOT).items():
         tips.append(sha)
-        keys.add(name[len(mirror.MIRROR_ROOT):].partition("/")[0])
+        keys.add(name[len(namespace.MIRROR_ROOT):].partition("/")[0])
     return tips, ("local", *sorted(keys))
 
 
