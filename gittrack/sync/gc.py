@@ -23,7 +23,7 @@ from gittrack.git import namespace, refs, transport
 from gittrack.git.repo import Repository
 from gittrack.storage import reachability
 from gittrack.storage.entry import ManifestEntry
-from gittrack.storage.project import open_storage
+from gittrack.storage.project import has_keyring, open_storage
 from gittrack.storage.vault import BlobVault
 from gittrack.sync import localio, mirror
 
@@ -79,7 +79,7 @@ def marked(repo: Repository, storage: BlobVault,
     (read leniently: a forged version can only make this keep more)."""
     try:
         return live_names(storage, reachability.stored_files(repo, tips, marks_only=True),
-                          has_keys(repo))
+                          has_keyring(repo))
     except FormatError as exc:
         raise FormatError(
             f"{exc}; nothing was deleted: what that version names cannot be known. "
@@ -128,12 +128,6 @@ def collect(repo: Repository, *, remote: str | None = None,
     if not dry_run:
         _sweep_stat_cache(storage, digests)
     return GcReport(tuple(removed), young, temps, cache, len(blobs), roots, dry_run, finished)
-
-
-def has_keys(repo: Repository) -> bool:
-    from gittrack.crypto.keys import Keyring
-
-    return repo.workdir is not None and Keyring.for_repo(repo).exists()
 
 
 def _sweep_store(storage: BlobVault, live: set[str], cutoff: float | None,
