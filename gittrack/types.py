@@ -15,7 +15,7 @@ RefName = NewType("RefName", str)
 
 Digest = NewType("Digest", str)
 """The SHA-256 of a file's plain content, 64 lowercase hex digits: what a manifest entry names
-(``gittrack.blobs.names.check_digest`` makes one of a string read from outside)."""
+(``gittrack.blobs.names.is_digest`` checks a string read from outside)."""
 
 Checksum = NewType("Checksum", str)
 """What a remote reference's manifest entry records instead of a ``Digest``: the checksum its

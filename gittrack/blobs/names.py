@@ -31,13 +31,6 @@ def is_digest(value: str) -> TypeGuard[Digest]:
     return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
 
 
-def check_digest(value: str) -> Digest:
-    """``value`` as a ``Digest`` if it is 64 lowercase hex digits, else raise."""
-    if not is_digest(value):
-        raise StorageError(f"invalid digest {value!r}: expected a sha256, 64 lowercase hex digits")
-    return value
-
-
 def public_blob_name(digest: Digest) -> BlobName:
     """The name of a plaintext blob: its content's digest (a public project's blobs)."""
     return BlobName(digest)
