@@ -47,8 +47,10 @@ def stored(entry: ManifestEntry) -> tuple[BlobName, Digest]:
     """A stored file's blob name and content digest (a manifest naming a blob has a sha256
     digest: its reader refuses any other); ``StorageError`` for a reference."""
     digest = entry.sha256
-    if entry.blob is None or digest is None:
+    if entry.blob is None:
         raise StorageError(f"file {entry.path} is recorded by reference: it has no blob")
+    if digest is None:
+        raise StorageError(f"file {entry.path}: digest {entry.digest!r} is not a sha256")
     return entry.blob, digest
 
 
