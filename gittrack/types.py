@@ -14,8 +14,13 @@ RefName = NewType("RefName", str)
 """A full git ref name such as ``refs/gittrack/runs/<id>``."""
 
 Digest = NewType("Digest", str)
-"""The SHA-256 of a file's plain content, 64 lowercase hex digits: what a manifest entry names."""
+"""The SHA-256 of a file's plain content, 64 lowercase hex digits: what a manifest entry names
+(``gittrack.blobs.names.is_digest`` checks a string read from outside)."""
+
+Checksum = NewType("Checksum", str)
+"""What a remote reference's manifest entry records instead of a ``Digest``: the checksum its
+store keeps, ``<kind>:<value>`` (``etag:...``, ``md5:...``); never a blob's name or a cache key."""
 
 BlobName = NewType("BlobName", str)
 """A blob's name in the store: the digest for a public project, a keyed name for a private one
-(see ``gittrack.crypto.keys.ProjectKeys.blob_name``)."""
+(see ``gittrack.crypto.keys.ProjectKeys.blob_name``, ``gittrack.blobs.names.public_blob_name``)."""

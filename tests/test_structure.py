@@ -6,8 +6,10 @@
 a ref name, a prefix or a refspec (no whitespace in it, as ``"refs/gittrack/runs/"``,
 ``f"refs/gittrack-remotes/{key}/"`` or ``"+refs/gittrack/*:…"``) fails; docstrings, comments
 and prose (a message or help text naming a ref for the reader) are documentation and may name
-them. (c) No history walk or ancestry question (``.walk(``, ``.descendant_of(``,
-``merge_base(``…) is asked outside ``gittrack/git``: ``git.history`` answers them.
+them; and no module-level name elsewhere is bound to one of its names (``RUNS =
+namespace.RUNS``): an alias is a second name to grep for. (c) No history walk or ancestry
+question (``.walk(``, ``.descendant_of(``, ``merge_base(``…) is asked outside
+``gittrack/git``: ``git.history`` answers them.
 Each rule is also run on a snippet that breaks it, so a rule that stopped seeing anything
 would fail here.
 """
@@ -65,6 +67,32 @@ def ref_prefix_literals(tree: ast.Module) -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def namespace_aliases(tree: ast.Module) -> list[tuple[int, str]]:
+    """Module-level names bound to an attribute of ``namespace`` (``X = namespace.ROOT``,
+    ``A, B = namespace.RUNS, namespace.ALIASES``, ``X: str = gittrack.git.namespace.ROOT``)."""
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        values = value.elts if isinstance(value, ast.Tuple) else [value]
+        if any(_is_namespace_attribute(v) for v in values):
+            found.extend((node.lineno, name.id) for target in targets for name in ast.walk(target)
+                         if isinstance(name, ast.Name))
+    return sorted(found)
+
+
+def _is_namespace_attribute(node: ast.expr) -> bool:
+    if not isinstance(node, ast.Attribute):
+        return False
+    owner = node.value
+    return (isinstance(owner, ast.Name) and owner.id == "namespace") or (
+        isinstance(owner, ast.Attribute) and owner.attr == "namespace")
+
+
 def history_calls(tree: ast.Module) -> list[tuple[int, str]]:
     """Calls of libgit2's history questions (``os.walk`` is a folder walk, not history)."""
     found = []
@@ -95,6 +123,12 @@ def test_no_ref_prefix_is_spelled_outside_the_namespace_module() -> None:
     assert offenders == {}
 
 
+def test_no_module_level_alias_of_a_namespace_name() -> None:
+    offenders = {str(path.relative_to(PACKAGE)): found for path, tree in _modules()
+                 if path != NAMESPACE and (found := namespace_aliases(tree))}
+    assert offenders == {}
+
+
 def test_no_history_walk_or_ancestry_outside_git() -> None:
     offenders = {str(path.relative_to(PACKAGE)): found for path, tree in _modules(outside=GIT)
                  if (found := history_calls(tree))}
@@ -106,6 +140,11 @@ def test_each_rule_sees_a_violation() -> None:
 """Docstrings may say refs/gittrack/runs/ and refs/gittrack-remotes/."""
 import pygit2.enums
 from pygit2 import Repository
+from gittrack.git import namespace
+RUNS = namespace.RUNS
+LOCAL, MIRROR = namespace.ROOT, namespace.MIRROR_ROOT
+BASE: str = gittrack.git.namespace.BASE_ROOT
+PUSH = (f"{namespace.ROOT}*", "HEAD")
 
 def f(repo, key, a, b):
     """refs/gittrack/ in a docstring is documentation."""
@@ -120,7 +159,8 @@ def f(repo, key, a, b):
     for _ in os.walk("."):
         pass
 ''')
-    assert pygit2_imports(code) == [3, 4, 8]
+    assert pygit2_imports(code) == [3, 4, 13]
+    assert [name for _, name in namespace_aliases(code)] == ["RUNS", "LOCAL", "MIRROR", "BASE"]
     assert [value for _, value in ref_prefix_literals(code)] == [
         "refs/gittrack/runs/", "refs/gittrack-remotes/", "+refs/gittrack/*:refs/gittrack/*"]
     assert [name for _, name in history_calls(code)] == ["descendant_of", "merge_base", "walk"]

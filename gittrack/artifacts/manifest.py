@@ -18,11 +18,13 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from gittrack.blobs.names import check_name, is_digest, is_name
 from gittrack.errors import FormatError, InvalidValueError, UsageError
 from gittrack.formats import table as chunks
 from gittrack.formats.table import read_parquet
 from gittrack.storage.entry import ManifestEntry as ManifestEntry  # the rows it lists
 from gittrack.storage.entry import check_entry_path as check_entry_path
+from gittrack.types import Checksum, Digest
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -150,15 +152,16 @@ def read_manifest(data: bytes, *, what: str = "manifest.parquet") -> list[Manife
 
 
 def read_marks(data: bytes, *, what: str = "manifest.parquet") -> list[ManifestEntry]:
-    """The ``digest`` and ``blob`` of every row that has both as strings, nothing else
-    checked: what the mark phase of ``gc`` and ``purge`` keeps. A row a remote forged (a bad
-    path, size or name) can only make them keep more, never delete what a good row names,
-    so it is no reason to refuse; a file that is not Parquet at all still is (``FormatError``):
-    what it names cannot be known."""
+    """The ``digest`` and ``blob`` of every row that has a sha256 and a blob name, nothing
+    else checked: what the mark phase of ``gc`` and ``purge`` keeps. A row a remote forged (a
+    bad path, size or name) can only make them keep more, never delete what a good row names,
+    so it is no reason to refuse (a row whose blob is no blob name names nothing a store can
+    hold); a file that is not Parquet at all still is (``FormatError``): what it names cannot
+    be known."""
     rows = read_parquet(data, what=what, columns=["digest", "blob"],
                         max_rows=MAX_ENTRIES).to_pylist()
-    return [ManifestEntry(path="", digest=r["digest"], size=0, blob=r["blob"]) for r in rows
-            if isinstance(r["digest"], str) and isinstance(r["blob"], str)]
+    return [ManifestEntry(path="", digest=digest, size=0, blob=blob) for r in rows
+            if is_digest(digest := r["digest"]) and is_name(blob := r["blob"])]
 
 
 def first_clash(paths: Sequence[str]) -> str | None:
@@ -190,8 +193,14 @@ def _entry(row: dict[str, Any], what: str) -> ManifestEntry:
     problem = _row_problem(row)
     if problem:
         raise FormatError(f"{what}: row {path!r}: {problem}"[:500])
-    return ManifestEntry(path=path, digest=row["digest"], size=row["size"], blob=row["blob"],
-                         ref=row["ref"])
+    blob, digest = row["blob"], row["digest"]  # checked by _row_problem: converted here
+    return ManifestEntry(path=path, digest=_digest(digest), size=row["size"],
+                         blob=None if blob is None else check_name(blob), ref=row["ref"])
+
+
+def _digest(value: str) -> Digest | Checksum:
+    """A checked row's digest: a sha256, else a remote reference's store checksum."""
+    return value if is_digest(value) else Checksum(value)
 
 
 def _row_problem(row: dict[str, Any]) -> str | None:

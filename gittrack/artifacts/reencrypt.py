@@ -19,9 +19,12 @@ from typing import TYPE_CHECKING
 
 from gittrack.artifacts import versions
 from gittrack.artifacts.manifest import ManifestEntry
+from gittrack.blobs.names import is_plaintext
 from gittrack.git.repo import Repository
+from gittrack.storage.entry import stored
 from gittrack.storage.transfers import parallel
 from gittrack.storage.vault import BlobVault
+from gittrack.types import BlobName, Digest
 
 if TYPE_CHECKING:
     from gittrack.crypto.keys import ProjectKeys
@@ -32,7 +35,7 @@ class ReencryptReport:
     rewritten: int
     current: int  # already under the newest key
     deleted: int  # old copies removed
-    missing: tuple[str, ...] = ()  # digests found under no name (nothing to rewrite)
+    missing: tuple[Digest, ...] = ()  # digests found under no name (nothing to rewrite)
 
     def __str__(self) -> str:
         text = (f"re-encrypted {self.rewritten} blob(s) to the new project key "
@@ -42,15 +45,17 @@ class ReencryptReport:
         return text
 
 
-def referenced_blobs(repo: Repository) -> dict[str, tuple[ManifestEntry, set[str]]]:
+def referenced_blobs(repo: Repository) -> dict[Digest, tuple[ManifestEntry, set[BlobName]]]:
     """Every encrypted blob any version names: digest → (an entry, every name it had)."""
-    found: dict[str, tuple[ManifestEntry, set[str]]] = {}
+    found: dict[Digest, tuple[ManifestEntry, set[BlobName]]] = {}
     for name in versions.list_artifacts(repo):
         for commit in versions.history(repo, name):
             for entry in versions.read_entries(repo, commit, name):
-                if entry.blob is None or entry.blob == entry.digest:
-                    continue  # a reference, or a plaintext blob from a public era
-                found.setdefault(entry.digest, (entry, set()))[1].add(entry.blob)
+                if entry.blob is None:
+                    continue  # a reference
+                blob, digest = stored(entry)
+                if not is_plaintext(blob, digest):  # not a plaintext blob from a public era
+                    found.setdefault(digest, (entry, set()))[1].add(blob)
     return found
 
 
@@ -69,10 +74,10 @@ def reencrypt_all(
         storage = open_storage(repo, keys=new_keys)
     blobs = list(referenced_blobs(repo).values())
 
-    def one(item: tuple[ManifestEntry, set[str]]) -> tuple[str, int]:
+    def one(item: tuple[ManifestEntry, set[BlobName]]) -> tuple[str, int]:
         entry, names = item
         if old_keys is not None:
-            names = names | {old_keys.blob_name(entry.digest)}
+            names = names | {old_keys.blob_name(stored(entry)[1])}
         return storage.rewrap(entry, names, new_keys)
 
     results = parallel(one, blobs, workers=storage.workers, label="re-encrypting blobs",
@@ -81,6 +86,6 @@ def reencrypt_all(
         rewritten=sum(status == "rewritten" for status, _ in results),
         current=sum(status == "current" for status, _ in results),
         deleted=sum(deleted for _, deleted in results),
-        missing=tuple(e.digest for (e, _), (status, _) in zip(blobs, results, strict=True)
+        missing=tuple(stored(e)[1] for (e, _), (status, _) in zip(blobs, results, strict=True)
                       if status == "missing"),
     )

@@ -22,6 +22,7 @@ from gittrack.storage.references import (
     local_path,
     remote_checksum,
 )
+from gittrack.types import Checksum, Digest
 
 
 def resolve_reference(ref: PlannedReference, options_for: OptionsFor) -> list[ManifestEntry]:
@@ -51,7 +52,7 @@ def resolve_reference(ref: PlannedReference, options_for: OptionsFor) -> list[Ma
 
 def _entry(fs: Any, name: str, uri: str, info: Mapping[str, Any]) -> ManifestEntry:
     size = int(info.get("size") or 0)
-    digest: str  # a local file's Digest, or the store's checksum of a remote one (etag:...)
+    digest: Digest | Checksum  # a local file's content, or the store's checksum of a remote one
     if is_local(fs):
         from gittrack.blobs.hashing import hash_file
 

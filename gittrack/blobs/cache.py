@@ -13,6 +13,7 @@ from pathlib import Path
 from gittrack.atomic import copy_atomic
 from gittrack.blobs import names
 from gittrack.errors import StorageError
+from gittrack.types import Digest
 
 # os.link fails with these when a link is impossible rather than wrong: another filesystem,
 # a filesystem without hard links, or too many links to one inode.
@@ -30,14 +31,14 @@ class LocalCache:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    def path(self, digest: str) -> Path:
+    def path(self, digest: Digest) -> Path:
         head, tail = names.shard(digest)
         return self.root / head / tail
 
-    def has(self, digest: str) -> bool:
+    def has(self, digest: Digest) -> bool:
         return self.path(digest).is_file()
 
-    def add(self, src: Path, digest: str, *, move: bool = False) -> Path:
+    def add(self, src: Path, digest: Digest, *, move: bool = False) -> Path:
         """Put ``src`` (whose sha256 is ``digest``) in the cache and return the entry's path.
 
         Hard links ``src`` when it is on the same filesystem, copies otherwise; ``move=True``
@@ -59,7 +60,7 @@ class LocalCache:
                                f"{exc.strerror or exc}") from exc
         return dst
 
-    def remove(self, digest: str) -> None:
+    def remove(self, digest: Digest) -> None:
         try:
             self.path(digest).unlink(missing_ok=True)
         except OSError as exc:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gittrack.blobs.sqlitefile import SqliteFile
+from gittrack.types import BlobName
 
 TTL = 24 * 3600.0
 """Seconds an entry is trusted: the default grace period of ``gittrack gc``."""
@@ -70,7 +71,7 @@ class PresenceCache:
     def path(self) -> Path:
         return self._db.path
 
-    def known(self, names: Sequence[str]) -> set[str]:
+    def known(self, names: Sequence[BlobName]) -> set[BlobName]:
         """Those of ``names`` seen in the store within the TTL."""
         self.flush()
         if not self._trusted or not names:
@@ -85,7 +86,7 @@ class PresenceCache:
         cutoff = time.time_ns() - self._ttl_ns
         return {name for name, seen in rows or () if seen >= cutoff and name in wanted}
 
-    def add(self, names: Iterable[str]) -> None:
+    def add(self, names: Iterable[BlobName]) -> None:
         """Note that ``names`` are in the store now; written in batches (``flush``)."""
         now = time.time_ns()
         with self._lock:
@@ -101,7 +102,7 @@ class PresenceCache:
         if pending:
             self._db.write(_INSERT, [(self._store, n, t) for n, t in pending.items()])
 
-    def forget(self, names: Iterable[str]) -> bool:
+    def forget(self, names: Iterable[BlobName]) -> bool:
         """Drop ``names`` (about to be deleted, or found missing). ``False`` if they may still
         be there: this process then trusts nothing from the file any more."""
         wanted = list(names)

@@ -21,7 +21,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TypeAlias
 
+from gittrack.blobs.names import is_digest
 from gittrack.blobs.sqlitefile import SqliteFile
+from gittrack.types import Digest
 
 StrPath: TypeAlias = "str | os.PathLike[str]"
 Key: TypeAlias = "str | bytes"
@@ -71,18 +73,21 @@ class StatCache:
     def path(self) -> Path:
         return self._db.path
 
-    def lookup(self, path: StrPath, st: os.stat_result) -> str | None:
+    def lookup(self, path: StrPath, st: os.stat_result) -> Digest | None:
         """The digest recorded for ``path`` if its stat still matches ``st``, else ``None``."""
         return self.lookup_many([(path, st)])[0]
 
-    def lookup_many(self, items: Sequence[tuple[StrPath, os.stat_result]]) -> list[str | None]:
-        """``lookup`` of each ``(path, stat)``, in order, in one read of the database."""
+    def lookup_many(self, items: Sequence[tuple[StrPath, os.stat_result]],
+                    ) -> list[Digest | None]:
+        """``lookup`` of each ``(path, stat)``, in order, in one read of the database (a row
+        whose digest is not a sha256 is no answer: the file is hashed again)."""
         keys = [_key(path) for path, _ in items]
         found = {row[0]: row[1:] for row in self._rows(keys)}
-        digests: list[str | None] = []
+        digests: list[Digest | None] = []
         for key, (_, st) in zip(keys, items, strict=True):
             row = found.get(key)
-            digests.append(str(row[4]) if row is not None and row[:4] == _stat_key(st) else None)
+            digest = str(row[4]) if row is not None and row[:4] == _stat_key(st) else None
+            digests.append(digest if digest is not None and is_digest(digest) else None)
         return digests
 
     def _rows(self, keys: list[Key]) -> list[tuple[object, ...]]:
@@ -105,11 +110,11 @@ class StatCache:
             return rows
         return self._db.query_in(_SELECT, wanted) or []
 
-    def record(self, path: StrPath, st: os.stat_result, digest: str) -> None:
+    def record(self, path: StrPath, st: os.stat_result, digest: Digest) -> None:
         """Remember that ``path`` with stat ``st`` has ``digest`` (``st`` taken before hashing)."""
         self.record_many([(path, st, digest)])
 
-    def record_many(self, items: Iterable[tuple[StrPath, os.stat_result, str]], *,
+    def record_many(self, items: Iterable[tuple[StrPath, os.stat_result, Digest]], *,
                     stat_time_ns: int | None = None) -> None:
         """``record`` of each ``(path, stat, digest)``, in one transaction.
 
@@ -122,7 +127,7 @@ class StatCache:
         if rows:
             self._db.write(_INSERT, rows)
 
-    def sources(self, digest: str) -> list[Path]:
+    def sources(self, digest: Digest) -> list[Path]:
         """Files on this machine that had ``digest`` when they were hashed or written (racily
         clean ones too): where its bytes may still be when the store lost them. Unverified:
         the caller hashes what it reads."""
@@ -130,7 +135,7 @@ class StatCache:
         return [Path(os.fsdecode(row[0]) if isinstance(row[0], bytes) else str(row[0]))
                 for row in rows]
 
-    def forget_digests(self, digests: Iterable[str]) -> bool:
+    def forget_digests(self, digests: Iterable[Digest]) -> bool:
         """Remove every entry of ``digests`` (their blobs were purged or collected): no source
         path or digest of them stays in the file, its journal or its free pages. ``False``
         if the file could not be written."""
@@ -139,10 +144,10 @@ class StatCache:
             return True
         return self._db.write(_DELETE, [(d,) for d in wanted], erase=True)
 
-    def digests(self) -> set[str] | None:
+    def digests(self) -> set[Digest] | None:
         """Every digest with an entry (``None``: the file cannot be read)."""
         rows = self._db.query(_DIGESTS)
-        return None if rows is None else {str(row[0]) for row in rows}
+        return None if rows is None else {d for row in rows if is_digest(d := str(row[0]))}
 
     def close(self) -> None:
         self._db.close()

@@ -108,12 +108,12 @@ class BlobStore:
     def root(self) -> str:
         return self._root
 
-    def path(self, name: str) -> str:
+    def path(self, name: BlobName) -> str:
         """Where blob ``name`` lives on the filesystem: ``<root>/ab/cdef...``."""
         head, tail = names.shard(name)
         return f"{self._root}/{head}/{tail}"
 
-    def exists(self, name: str) -> bool:
+    def exists(self, name: BlobName) -> bool:
         path = self.path(name)
         with self._errors(f"cannot check blob {name}"):
             try:
@@ -122,14 +122,15 @@ class BlobStore:
                 return False
         return bool(info.get("type") != "directory")
 
-    def missing(self, names_: Iterable[str], *, trust_seen: bool = False) -> set[str]:
+    def missing(self, names_: Iterable[BlobName], *,
+                trust_seen: bool = False) -> set[BlobName]:
         """The subset of ``names_`` not in the store: "which of these must I upload?".
 
         ``trust_seen``: names the presence cache saw in the store lately count as present
         without asking, once a few of them, picked at random, are found there (see
         ``gittrack/blobs/presence.py``). Without it the store is asked about every name.
         """
-        wanted: list[str] = sorted({names.check_name(n) for n in names_})
+        wanted = sorted({names.check_name(n) for n in names_})
         seen = self._seen(wanted) if trust_seen else set()
         unsure = [name for name in wanted if name not in seen]
         absent = self._absent(unsure)
@@ -139,7 +140,8 @@ class BlobStore:
             self._presence.flush()
         return absent
 
-    def put_file(self, name: str, local_path: Path, *, progress: ProgressFn | None = None) -> None:
+    def put_file(self, name: BlobName, local_path: Path, *,
+                 progress: ProgressFn | None = None) -> None:
         """Upload ``local_path`` as blob ``name``; readers see all of it or nothing.
 
         Putting a name again replaces it with the same bytes (names are content addresses).
@@ -157,7 +159,8 @@ class BlobStore:
             self._presence.add([name])  # written in batches: see flush()
         callback.finish(size)
 
-    def get_file(self, name: str, local_path: Path, *, progress: ProgressFn | None = None) -> None:
+    def get_file(self, name: BlobName, local_path: Path, *,
+                 progress: ProgressFn | None = None) -> None:
         """Download blob ``name`` to ``local_path``, which appears only once complete.
 
         ``progress(n)`` is called as bytes arrive; its arguments add up to the blob's size.
@@ -180,7 +183,7 @@ class BlobStore:
         except OSError as exc:
             raise UsageError(f"cannot write {local_path}: {exc.strerror or exc}") from exc
 
-    def open(self, name: str) -> BinaryIO:
+    def open(self, name: BlobName) -> BinaryIO:
         """A binary file object reading blob ``name`` (streamed; close it when done)."""
         with self._errors(f"cannot read blob {name}"):
             try:
@@ -190,7 +193,7 @@ class BlobStore:
             except FileNotFoundError:
                 raise self._not_found(name) from None
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: BlobName) -> None:
         """Remove blob ``name``; removing a blob that is not there is not an error."""
         if self._presence is not None and not self._presence.forget([names.check_name(name)]):
             raise StorageError(
@@ -217,14 +220,14 @@ class BlobStore:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _absent(self, wanted: list[str]) -> set[str]:
+    def _absent(self, wanted: list[BlobName]) -> set[BlobName]:
         if len(wanted) <= _EXISTS_LIMIT:
             found = _parallel(self.exists, wanted)
             return {name for name, ok in zip(wanted, found, strict=True) if not ok}
         present = {self._name_of(path) for path in self._find(detail=False)}
         return set(wanted) - present
 
-    def _seen(self, wanted: list[str]) -> set[str]:
+    def _seen(self, wanted: list[BlobName]) -> set[BlobName]:
         """What the presence cache vouches for, if a random sample of it is in the store."""
         if self._presence is None:
             return set()
@@ -235,7 +238,7 @@ class BlobStore:
         self._presence.forget_all()  # emptied or replaced behind our back: trust none of it
         return set()
 
-    def _get(self, name: str, temp: Path, callback: Progress) -> None:
+    def _get(self, name: BlobName, temp: Path, callback: Progress) -> None:
         options = backends.get_options(self._fs)
         try:
             self._fs.get_file(self.path(name), str(temp), callback=callback, **options)
@@ -274,9 +277,9 @@ class BlobStore:
         name = head + tail
         if len(head) != 2 or "/" in tail or not names.is_name(name):
             return None
-        return BlobName(name)
+        return name
 
-    def _not_found(self, name: str) -> BlobNotFoundError:
+    def _not_found(self, name: BlobName) -> BlobNotFoundError:
         return BlobNotFoundError(f"blob {name} is not in the store {self.shown_url}")
 
     @contextlib.contextmanager

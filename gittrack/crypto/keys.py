@@ -53,7 +53,7 @@ from gittrack.errors import (
 )
 from gittrack.formats import yamlio
 from gittrack.formats.values import text_problem
-from gittrack.types import BlobName
+from gittrack.types import BlobName, Digest
 
 
 class WorkTree(Protocol):
@@ -99,7 +99,7 @@ class ProjectKeys:
         name_key = hashlib.sha256(_NAME_KEY_CONTEXT + secrets[0].encode()).digest()
         return cls(identities, identities[0].to_public(), name_key)
 
-    def blob_name(self, digest: str) -> BlobName:
+    def blob_name(self, digest: Digest) -> BlobName:
         """The store name of a blob: keyed, so the storage operator cannot test whether it
         holds some known content."""
         return BlobName(hmac.new(self.name_key, digest.encode(), hashlib.sha256).hexdigest())

@@ -54,6 +54,12 @@ def work_tree(repo: pygit2.Repository) -> Path | None:
     return None if repo.is_bare or repo.workdir is None else Path(repo.workdir)
 
 
+def reopen(repo: pygit2.Repository) -> pygit2.Repository:
+    """Another handle on the same repository: libgit2 objects are not safe to share between
+    threads at once, so a second thread opens its own."""
+    return pygit2.Repository(repo.path)
+
+
 def work_folder(repo: pygit2.Repository) -> str:
     """The work tree, else (bare) the repository's own folder: where ``git -C`` runs and a
     path git prints relative to the repository starts."""

@@ -17,8 +17,9 @@ from gittrack.formats.values import readable
 from gittrack.git import config, history, namespace, transport
 from gittrack.git.repo import Repository
 from gittrack.runs.view import RunView, all_runs
+from gittrack.storage.reachability import names_blobs
 from gittrack.sync.blobsync import upload_missing
-from gittrack.sync.compare import is_artifact, kind_and_name
+from gittrack.sync.compare import kind_and_name
 from gittrack.sync.push import PushReport, deleted_on_remote, push
 from gittrack.types import CommitId
 
@@ -108,8 +109,8 @@ def _blobs_only(repo: Repository, remote: str | None,
                 carried: list[list[str]]) -> PushReport:
     """The push being made sends the refs (pushing them here too would make git's own
     "create" fail); only the blobs they name must get to the store first."""
-    tips = [f[1] for f in carried if is_artifact(f[2])]
-    known = [f[3] for f in carried if is_artifact(f[2]) and f[3] != _ZERO]
+    tips = [f[1] for f in carried if names_blobs(f[2])]
+    known = [f[3] for f in carried if names_blobs(f[2]) and f[3] != _ZERO]
     blobs = upload_missing(repo, tips, remote_has=known)
     return PushReport(remote or "", remote or "", blobs=blobs, up_to_date=len(carried))
 

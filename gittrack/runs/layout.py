@@ -29,6 +29,3 @@ def chunk_number(filename: str) -> int | None:
     return int(stem) if ext == "parquet" and stem.isdigit() else None
 
 
-RUNS_PREFIX = namespace.RUNS
-"""Still read as ``layout.RUNS_PREFIX`` by sync/delete (another step of issue 9): new code uses
-``namespace.RUNS``."""

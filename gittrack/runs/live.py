@@ -38,7 +38,7 @@ from gittrack.formats.values import (
     plain_str,
     to_plain,
 )
-from gittrack.git.repo import Repository
+from gittrack.git.repo import Repository, reopen
 from gittrack.runs import layout
 from gittrack.runs.checkpoint import Checkpointer, run_document
 from gittrack.runs.info import RunFields, RunInfo, RunState
@@ -355,7 +355,7 @@ class Run(RunFields):
     def _own_repo(self) -> Repository:
         # The checkpoint thread uses self._repo; libgit2 objects are not safe to share between
         # threads at once, and artifact work runs in the caller's thread.
-        return Repository(self._repo.path)
+        return reopen(self._repo)
 
     def _check_writable(self, what: str) -> None:
         if self._forked:

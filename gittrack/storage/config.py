@@ -30,7 +30,7 @@ from gittrack.errors import (
     UsageError,
 )
 from gittrack.formats import yamlio
-from gittrack.git.repo import Repository, gittrack_dir
+from gittrack.git.repo import Repository, gittrack_dir, work_folder, work_tree
 from gittrack.urls import has_credentials, is_secret_name, strip_credentials, strip_credentials_in
 
 Privacy = Literal["private", "public"]
@@ -70,7 +70,8 @@ class ProjectConfig:
 
 def project_config_path(repo: Repository) -> Path | None:
     """``<work tree>/.gittrack/config.yaml``; ``None`` for a bare repository."""
-    return None if repo.workdir is None else Path(repo.workdir) / ".gittrack" / CONFIG_NAME
+    tree = work_tree(repo)
+    return None if tree is None else tree / ".gittrack" / CONFIG_NAME
 
 
 def local_config_path(repo: Repository) -> Path:
@@ -83,7 +84,7 @@ def default_store_url(repo: Repository) -> str:
 
 def base_dir(repo: Repository) -> Path:
     """What relative store paths are relative to: the work tree (the git dir when bare)."""
-    return Path(repo.workdir if repo.workdir is not None else repo.path)
+    return Path(work_folder(repo))
 
 
 def load_config(repo: Repository) -> ProjectConfig:

@@ -12,8 +12,10 @@ import dataclasses
 import re
 from typing import Any
 
-from gittrack.errors import UsageError
+from gittrack.blobs.names import is_digest
+from gittrack.errors import StorageError, UsageError
 from gittrack.formats.values import text_problem
+from gittrack.types import BlobName, Checksum, Digest
 
 _MAX_PATH = 4096
 # an empty, "." or ".." part; \A and \Z, not ^ and $, which would match before a final "\n"
@@ -22,16 +24,34 @@ _BAD_PART = re.compile(r"(?:\A|/)\.{0,2}(?:/|\Z)")
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ManifestEntry:
-    """One stored file: a row of an artifact version's manifest."""
+    """One stored file: a row of an artifact version's manifest. A file in the store (``blob``
+    set) and a local reference (``file://``) have the ``Digest`` of their content; a remote
+    reference has its store's ``Checksum`` instead (its bytes were not read)."""
 
     path: str
-    digest: str
+    digest: Digest | Checksum
     size: int
-    blob: str | None = None
+    blob: BlobName | None = None
     ref: str | None = None
+
+    @property
+    def sha256(self) -> Digest | None:
+        """The content's digest; ``None`` for a remote reference (a ``Checksum``)."""
+        return self.digest if is_digest(self.digest) else None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def stored(entry: ManifestEntry) -> tuple[BlobName, Digest]:
+    """A stored file's blob name and content digest (a manifest naming a blob has a sha256
+    digest: its reader refuses any other); ``StorageError`` for a reference."""
+    digest = entry.sha256
+    if entry.blob is None:
+        raise StorageError(f"file {entry.path} is recorded by reference: it has no blob")
+    if digest is None:
+        raise StorageError(f"file {entry.path}: digest {entry.digest!r} is not a sha256")
+    return entry.blob, digest
 
 
 def check_entry_path(name: object, *, what: str = "file name") -> str:

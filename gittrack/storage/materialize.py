@@ -16,6 +16,7 @@ from typing import BinaryIO
 from gittrack import atomic
 from gittrack.errors import DecryptionError, StorageError, UsageError
 from gittrack.storage.entry import check_entry_path
+from gittrack.types import Digest
 
 CHUNK = 1 << 20
 
@@ -103,7 +104,7 @@ def replacing(dst: Path) -> Iterator[Path]:
         yield temp
 
 
-def copy_stream(src: BinaryIO, out: BinaryIO) -> tuple[str, int]:
+def copy_stream(src: BinaryIO, out: BinaryIO) -> tuple[Digest, int]:
     """Copy in chunks (flat memory) and return the sha256 hex and size of what was copied."""
     digest = hashlib.sha256()
     size = 0
@@ -111,10 +112,10 @@ def copy_stream(src: BinaryIO, out: BinaryIO) -> tuple[str, int]:
         digest.update(chunk)
         out.write(chunk)
         size += len(chunk)
-    return digest.hexdigest(), size
+    return Digest(digest.hexdigest()), size
 
 
-def write_verified(src: BinaryIO, dst: Path, digest: str, *, what: str) -> None:
+def write_verified(src: BinaryIO, dst: Path, digest: Digest, *, what: str) -> None:
     """Stream ``src`` to ``dst`` only if its sha256 is ``digest``; else ``DecryptionError``."""
     with writing(dst), replacing(dst) as temp:
         with temp.open("xb") as out:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from gittrack.errors import RepositoryError
-from gittrack.git.repo import Repository, gittrack_dir
+from gittrack.git.repo import Repository, gittrack_dir, work_tree
 from gittrack.storage.config import ProjectConfig, load_config
 from gittrack.storage.vault import BlobVault, KeySource
 
@@ -24,7 +24,7 @@ def is_private(repo: Repository, config: ProjectConfig) -> bool:
         return config.privacy == "private"
     from gittrack.crypto.keys import Keyring
 
-    if repo.workdir is None:
+    if work_tree(repo) is None:
         raise RepositoryError(
             "artifacts need a work tree: the project's keys live in .gittrack/keys of the "
             "checked-out branch (a bare repository has none)"
@@ -51,7 +51,7 @@ def open_storage(
         private = True
     else:
         private = is_private(repo, config)
-        if private or _has_keyring(repo):  # public by config: keys still read old blobs
+        if private or has_keyring(repo):  # public by config: keys still read old blobs
             source = lambda: unlock(repo)  # noqa: E731
     return BlobVault.create(
         url=config.url, options=config.options, state_dir=gittrack_dir(repo), keys=source,
@@ -59,10 +59,11 @@ def open_storage(
     )
 
 
-def _has_keyring(repo: Repository) -> bool:
+def has_keyring(repo: Repository) -> bool:
+    """Whether the work tree holds the project's keys (a bare repository holds none)."""
     from gittrack.crypto.keys import Keyring
 
-    return repo.workdir is not None and Keyring.for_repo(repo).exists()
+    return work_tree(repo) is not None and Keyring.for_repo(repo).exists()
 
 
 def _reference_options(config: ProjectConfig) -> Any:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from gittrack.errors import GittrackError
 from gittrack.storage.entry import ManifestEntry
-from gittrack.types import CommitId
+from gittrack.types import BlobName, CommitId
 
 if TYPE_CHECKING:  # registering (at ``import gittrack.artifacts``) loads no git
     from gittrack.git.repo import Repository
@@ -81,17 +81,17 @@ def stored_files(repo: Repository, tips: Iterable[str], stop: Iterable[str] = ()
 
 
 def needed_entries(repo: Repository, tips: Iterable[str],
-                   stop: Iterable[str] = ()) -> dict[str, ManifestEntry]:
+                   stop: Iterable[str] = ()) -> dict[BlobName, ManifestEntry]:
     """Blob name → one stored file naming it, for the commits reachable from ``tips`` and
     not from ``stop`` (e.g. what the remote already has). References have no blob."""
-    found: dict[str, ManifestEntry] = {}
+    found: dict[BlobName, ManifestEntry] = {}
     for entry in stored_files(repo, tips, stop):
         if entry.blob is not None:
             found.setdefault(entry.blob, entry)
     return found
 
 
-def needed_blobs(repo: Repository, tips: Iterable[str]) -> set[str]:
+def needed_blobs(repo: Repository, tips: Iterable[str]) -> set[BlobName]:
     """Names of the stored blobs that the commits reachable from ``tips`` name.
 
     >>> needed_blobs(repo, [versions.head(repo, "mnist")])  # doctest: +SKIP

@@ -12,6 +12,7 @@ from gittrack.blobs.backends import no_room, reason
 from gittrack.errors import StorageError
 from gittrack.storage.entry import ManifestEntry
 from gittrack.storage.materialize import copy_stream, replacing
+from gittrack.types import Checksum
 from gittrack.urls import strip_credentials_in
 
 OptionsFor = Callable[[str], Mapping[str, Any]]
@@ -32,18 +33,18 @@ def filesystem(uri: str, options_for: OptionsFor) -> tuple[Any, str]:
     return fs, str(path)
 
 
-def remote_checksum(fs: Any, info: Mapping[str, Any]) -> str:
+def remote_checksum(fs: Any, info: Mapping[str, Any]) -> Checksum:
     for key, kind in _CHECKSUM_KEYS:
         value = info.get(key)
         if value:
             text = value.hex() if isinstance(value, (bytes, bytearray)) else str(value)
-            return f"{kind}:{text.strip(chr(34))}"
+            return Checksum(f"{kind}:{text.strip(chr(34))}")
     settings = info.get("content_settings")  # Azure (adlfs)
     md5 = getattr(settings, "content_md5", None) or (
         settings.get("content_md5") if isinstance(settings, Mapping) else None)
     if md5:
-        return f"md5:{bytes(md5).hex()}"
-    return f"fsspec:{fs.ukey(info['name'])}"
+        return Checksum(f"md5:{bytes(md5).hex()}")
+    return Checksum(f"fsspec:{fs.ukey(info['name'])}")
 
 
 def is_local(fs: Any) -> bool:
@@ -60,7 +61,7 @@ def fetch_reference(entry: ManifestEntry, dst: Path, options_for: OptionsFor, *,
     """Copy the referenced object to ``dst`` if it still is what was recorded."""
     assert entry.ref is not None
     fs, path = filesystem(entry.ref, options_for)
-    sha256 = ":" not in entry.digest
+    sha256 = entry.sha256 is not None
     try:
         if not sha256:
             fs.invalidate_cache(path)

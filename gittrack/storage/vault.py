@@ -9,8 +9,8 @@ get  = the local plaintext cache, else download → decrypt (private) → verify
 
 The store never sees a key or plaintext of a private project: blob names are keyed
 (``ProjectKeys.blob_name``) and bytes are age-encrypted. A blob name equal to the digest is
-plaintext, any other name is encrypted, so a project that turned private later still reads
-its old blobs.
+plaintext (``blobs.names.is_plaintext``), any other name is encrypted, so a project that
+turned private later still reads its old blobs.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from gittrack.blobs.backends import no_room
 from gittrack.blobs.cache import LocalCache
 from gittrack.blobs.hashing import hash_file
-from gittrack.blobs.names import is_name
+from gittrack.blobs.names import is_digest, is_plaintext, public_blob_name
 from gittrack.blobs.statcache import StatCache
 from gittrack.blobs.store import BlobInfo, BlobStore
 from gittrack.errors import (
@@ -39,7 +39,7 @@ from gittrack.errors import (
     StorageError,
     UsageError,
 )
-from gittrack.storage.entry import ManifestEntry
+from gittrack.storage.entry import ManifestEntry, stored
 from gittrack.storage.materialize import (
     copy_stream,
     replacing,
@@ -49,12 +49,13 @@ from gittrack.storage.materialize import (
 )
 from gittrack.storage.references import OptionsFor, fetch_reference
 from gittrack.storage.transfers import error_context, parallel
+from gittrack.types import BlobName, Digest
 
 if TYPE_CHECKING:
     from gittrack.crypto.keys import ProjectKeys
 
 KeySource = Callable[[], "ProjectKeys"]
-_Digest = tuple[str, int, os.stat_result]
+_Digest = tuple[Digest, int, os.stat_result]
 """A file's sha256, its size as hashed, and its stat taken before hashing."""
 DEFAULT_WORKERS = 8
 _TEMP_MARK = ".tmp-"
@@ -66,7 +67,7 @@ Rewrap = Literal["rewritten", "current", "missing"]
 class _Hashed:
     name: str
     source: Path
-    digest: str
+    digest: Digest
     size: int
     stat: os.stat_result
 
@@ -124,8 +125,8 @@ class BlobVault:
                 self._keys = self._key_source()
             return self._keys
 
-    def blob_name(self, digest: str) -> str:
-        return self.keys.blob_name(digest) if self.private else digest
+    def blob_name(self, digest: Digest) -> BlobName:
+        return self.keys.blob_name(digest) if self.private else public_blob_name(digest)
 
     # -- put ---------------------------------------------------------------------------------
     def put_file(self, path: Path, name: str | None = None) -> ManifestEntry:
@@ -168,7 +169,7 @@ class BlobVault:
             None if digest is None else (digest, st.st_size, st)
             for digest, st in zip(known, stats, strict=True)]
         todo = [i for i, digest in enumerate(known) if digest is None]
-        fresh: list[tuple[str | Path, os.stat_result, str]] = []  # list.append: thread-safe
+        fresh: list[tuple[str | Path, os.stat_result, Digest]] = []  # list.append: thread-safe
         try:
             if todo:
                 done = parallel(lambda i: self._hash(files[i], stats[i], what, fresh), todo,
@@ -181,7 +182,7 @@ class BlobVault:
         return [h for h in hashed if h is not None]
 
     def _hash(self, item: tuple[str, str | Path], before: os.stat_result, what: str,
-              fresh: list[tuple[str | Path, os.stat_result, str]]) -> _Digest:
+              fresh: list[tuple[str | Path, os.stat_result, Digest]]) -> _Digest:
         name, source = item
         with error_context(f"{what}, file {name}"):
             digest, size = hash_file(Path(source))
@@ -189,13 +190,13 @@ class BlobVault:
             fresh.append((source, before, digest))
         return digest, size, before
 
-    def _upload(self, blob: str, h: _Hashed, what: str) -> None:
+    def _upload(self, blob: BlobName, h: _Hashed, what: str) -> None:
         with error_context(f"{what}, file {h.name}"):
             self.upload_plain(blob, h.source, encrypt=self.private,
                               encrypted=lambda: self._check_unchanged(h, blob, uploaded=False))
             self._check_unchanged(h, blob, uploaded=True)
 
-    def upload_plain(self, blob: str, plain: Path, *, encrypt: bool,
+    def upload_plain(self, blob: BlobName, plain: Path, *, encrypt: bool,
                      keys: ProjectKeys | None = None,
                      encrypted: Callable[[], None] | None = None) -> None:
         """Store the plaintext file ``plain`` as ``blob``: as it is, or (``encrypt``)
@@ -213,7 +214,7 @@ class BlobVault:
                 encrypted()
             self.store.put_file(blob, ciphertext)
 
-    def _check_unchanged(self, h: _Hashed, blob: str, *, uploaded: bool) -> None:
+    def _check_unchanged(self, h: _Hashed, blob: BlobName, *, uploaded: bool) -> None:
         """A file rewritten between hashing and reading for upload would store other bytes
         under its digest; readers would catch it, but refuse it here, where it can be fixed."""
         if _same_file(h.stat, _stat(h.source)):
@@ -232,13 +233,14 @@ class BlobVault:
             if entry.ref is not None:
                 fetch_reference(entry, dst, self.reference_options, what=label)
                 return dst
-            if self.local_store and entry.blob == entry.digest:
+            blob, digest = stored(entry)
+            if self.local_store and is_plaintext(blob, digest):
                 self._from_local_store(entry, dst, label)  # the store is a cache already
-            elif not self._from_cache(entry.digest, dst):
+            elif not self._from_cache(digest, dst):
                 self._download(entry, label)
-                self._copy_from_cache(entry.digest, dst, verify=False)
+                self._copy_from_cache(digest, dst, verify=False)
         with contextlib.suppress(OSError):  # the next fetch, or add_file of it, skips hashing
-            self.stat_cache.record(dst, dst.stat(), entry.digest)
+            self.stat_cache.record(dst, dst.stat(), digest)
         return dst
 
     def fetch_many(self, pairs: Sequence[tuple[ManifestEntry, Path]], *,
@@ -250,34 +252,36 @@ class BlobVault:
     def cached(self, entry: ManifestEntry, *, what: str = "artifact") -> Path:
         """The verified plaintext of a stored entry in the local cache, downloaded if it is
         missing or damaged there. Never modify the file it returns."""
-        path = self.cache.path(entry.digest)
+        _, digest = stored(entry)
+        path = self.cache.path(digest)
         label = f"{what}, file {entry.path}"
         with error_context(label):
-            if self.cache.has(entry.digest):
-                if hash_file(path)[0] == entry.digest:
+            if self.cache.has(digest):
+                if hash_file(path)[0] == digest:
                     return path
-                self.cache.remove(entry.digest)
+                self.cache.remove(digest)
             self._download(entry, label)
         return path
 
     def _up_to_date(self, entry: ManifestEntry, dst: Path) -> bool:
-        if entry.ref is not None and ":" in entry.digest:
+        digest = entry.sha256
+        if digest is None:
             return False  # a remote reference: its etag is not a digest of the local copy
         st = _stat(dst)
-        return st is not None and self.stat_cache.lookup(dst, st) == entry.digest
+        return st is not None and self.stat_cache.lookup(dst, st) == digest
 
     def _from_local_store(self, entry: ManifestEntry, dst: Path, label: str) -> None:
         """A plaintext blob on this machine: copied straight to ``dst``, verified on the way."""
-        assert entry.blob is not None
+        blob, digest = stored(entry)
         try:
-            with self.store.open(entry.blob) as src:
-                write_verified(src, dst, entry.digest, what=label)
+            with self.store.open(blob) as src:
+                write_verified(src, dst, digest, what=label)
         except BlobNotFoundError:
-            if not (self._from_cache(entry.digest, dst) or (
-                    self.cache_from_source(entry.digest) and self._from_cache(entry.digest, dst))):
+            if not (self._from_cache(digest, dst) or (
+                    self.cache_from_source(digest) and self._from_cache(digest, dst))):
                 raise self._not_found(entry, label) from None
 
-    def _from_cache(self, digest: str, dst: Path) -> bool:
+    def _from_cache(self, digest: Digest, dst: Path) -> bool:
         if not self.cache.has(digest):
             return False
         try:
@@ -287,7 +291,7 @@ class BlobVault:
             return False
         return True
 
-    def _copy_from_cache(self, digest: str, dst: Path, *, verify: bool) -> None:
+    def _copy_from_cache(self, digest: Digest, dst: Path, *, verify: bool) -> None:
         # A copy, not a hard link: editing the downloaded file must never change the cache.
         source = self.cache.path(digest)
         with writing(dst), replacing(dst) as temp:
@@ -300,34 +304,35 @@ class BlobVault:
                 shutil.copyfile(source, temp)
 
     def _download(self, entry: ManifestEntry, label: str) -> None:
+        _, digest = stored(entry)
         with self.temp_file() as raw:
             try:
                 blob = self._get_blob(entry, raw, label)
             except BlobNotFoundError:
-                if self.cache_from_source(entry.digest):
+                if self.cache_from_source(digest):
                     return
                 raise
-            if blob == entry.digest:  # a plaintext blob (public project)
-                self._verify_and_cache(raw, entry.digest, label)
+            if is_plaintext(blob, digest):  # a plaintext blob (public project)
+                self._verify_and_cache(raw, digest, label)
                 return
             with self.temp_file() as plain, writing(plain):
                 self._decrypt(raw, plain, label)
-                self._verify_and_cache(plain, entry.digest, label)
+                self._verify_and_cache(plain, digest, label)
 
-    def _get_blob(self, entry: ManifestEntry, raw: Path, label: str) -> str:
+    def _get_blob(self, entry: ManifestEntry, raw: Path, label: str) -> BlobName:
         """Download the manifest's blob; after a key rotation with ``--reencrypt`` the blob
         lives under the newest key's name instead, so that name is tried second."""
-        assert entry.blob is not None
-        names = [entry.blob]
-        if self._key_source is not None and entry.blob != entry.digest:
-            names += [n for n in [self.keys.blob_name(entry.digest)] if n != entry.blob]
+        blob, digest = stored(entry)
+        names = [blob]
+        if self._key_source is not None and not is_plaintext(blob, digest):
+            names += [n for n in [self.keys.blob_name(digest)] if n != blob]
         for name in names:
             with contextlib.suppress(BlobNotFoundError):
                 self.store.get_file(name, raw)
                 return name
         raise self._not_found(entry, label)
 
-    def cache_from_source(self, digest: str) -> bool:
+    def cache_from_source(self, digest: Digest) -> bool:
         """Put ``digest``'s plaintext in the local cache from a file on this machine that had
         it (``StatCache.sources``: the file this clone logged, or a download of it), verified:
         the store lost the blob (a teammate's purge removed a blob this clone's unpushed
@@ -360,7 +365,7 @@ class BlobVault:
         except DecryptionError as exc:
             raise DecryptionError(f"{label}: {exc}") from None
 
-    def _verify_and_cache(self, plain: Path, digest: str, label: str) -> None:
+    def _verify_and_cache(self, plain: Path, digest: Digest, label: str) -> None:
         got, _ = hash_file(plain)
         if got != digest:
             raise DecryptionError(
@@ -374,22 +379,22 @@ class BlobVault:
     def url(self) -> str:
         return self.store.url
 
-    def missing(self, blobs: Iterable[str]) -> set[str]:
+    def missing(self, blobs: Iterable[BlobName]) -> set[BlobName]:
         """The names in ``blobs`` the store does not hold."""
         return self.store.missing(blobs)
 
-    def has_blob(self, blob: str) -> bool:
+    def has_blob(self, blob: BlobName) -> bool:
         return self.store.exists(blob)
 
     def iter_blobs(self) -> Iterator[BlobInfo]:
         """Every blob in the store, in no particular order (temporary uploads excluded)."""
         return self.store.iter_blobs()
 
-    def delete(self, blob: str) -> None:
+    def delete(self, blob: BlobName) -> None:
         """Remove ``blob`` from the store; one that is not there is not an error."""
         self.store.delete(blob)
 
-    def newest_name(self, digest: str) -> str:
+    def newest_name(self, digest: Digest) -> BlobName:
         """The name the project's newest key gives ``digest``'s encrypted blob
         (``KeyMissingError`` without keys)."""
         return self.keys.blob_name(digest)
@@ -397,45 +402,46 @@ class BlobVault:
     def names_with_newest_key(self, entry: ManifestEntry) -> bool:
         """Whether a plaintext of ``entry`` can be stored under its blob name: a plaintext
         blob, or one the newest key names so."""
-        if entry.blob == entry.digest:
+        blob, digest = stored(entry)
+        if is_plaintext(blob, digest):
             return True
         try:
-            return self.newest_name(entry.digest) == entry.blob
+            return self.newest_name(digest) == blob
         except KeyMissingError:
             return False
 
-    def has_plaintext(self, digest: str) -> bool:
+    def has_plaintext(self, digest: Digest) -> bool:
         """Whether ``digest``'s plaintext is in the local cache, or was put there now from a
         file on this machine that had it (``cache_from_source``)."""
         return self.cache.has(digest) or self.cache_from_source(digest)
 
-    def is_cached(self, digest: str) -> bool:
+    def is_cached(self, digest: Digest) -> bool:
         return self.cache.has(digest)
 
     def upload_from_cache(self, entry: ManifestEntry) -> None:
         """Store ``entry``'s blob from the plaintext in the local cache, encrypted again
         under the newest key when its blob is encrypted (``names_with_newest_key``)."""
-        assert entry.blob is not None
-        self.upload_plain(entry.blob, self.cache.path(entry.digest),
-                          encrypt=entry.blob != entry.digest)
+        blob, digest = stored(entry)
+        self.upload_plain(blob, self.cache.path(digest), encrypt=not is_plaintext(blob, digest))
 
-    def copy_from(self, source: BlobStore, blob: str) -> None:
+    def copy_from(self, source: BlobStore, blob: BlobName) -> None:
         """Store ``blob`` as another store (``source``) holds it: already in its final form."""
         with self.temp_file() as raw:
             source.get_file(blob, raw)
             self.store.put_file(blob, raw)
 
-    def rewrap(self, entry: ManifestEntry, names: set[str],
+    def rewrap(self, entry: ManifestEntry, names: set[BlobName],
                new_keys: ProjectKeys) -> tuple[Rewrap, int]:
         """``entry``'s blob encrypted to ``new_keys`` under the name they give it, then the
         copies under its other ``names`` deleted; returns what was done and how many copies
         were deleted. Idempotent: a blob already under the new name is only cleaned up."""
-        target = new_keys.blob_name(entry.digest)
+        _, digest = stored(entry)
+        target = new_keys.blob_name(digest)
         old = sorted(names - {target})
         status: Rewrap = "current"
         if not self.has_blob(target):
             present = [n for n in old if self.has_blob(n)]
-            if not present and not self.is_cached(entry.digest):
+            if not present and not self.is_cached(digest):
                 return "missing", 0
             source = dataclasses.replace(entry, blob=present[0] if present else old[0])
             plain = self.cached(source, what="re-encryption")  # verified plaintext
@@ -465,8 +471,9 @@ class BlobVault:
         with contextlib.suppress(FileNotFoundError):
             self.store.fs.rm_file(path)
 
-    def cache_entries(self) -> Iterator[tuple[Path, str]]:
-        """Every plaintext in the local cache: its path and its digest."""
+    def cache_entries(self) -> Iterator[tuple[Path, Digest]]:
+        """Every plaintext in the local cache: its path and its digest (a file not named by a
+        digest is not one the cache put there: left alone)."""
         root = self.cache.root
         if not root.is_dir():
             return
@@ -475,17 +482,17 @@ class BlobVault:
                 continue
             for path in shard.iterdir():
                 name = shard.name + path.name
-                if is_name(name):
+                if is_digest(name):
                     yield path, name
 
-    def uncache(self, digest: str) -> None:
+    def uncache(self, digest: Digest) -> None:
         self.cache.remove(digest)
 
-    def source_digests(self) -> set[str] | None:
+    def source_digests(self) -> set[Digest] | None:
         """The digests the stat cache knows files on this machine for (``None``: none)."""
         return self.stat_cache.digests()
 
-    def forget_sources(self, digests: Iterable[str]) -> None:
+    def forget_sources(self, digests: Iterable[Digest]) -> None:
         """Forget which files here had ``digests``: they are the user's folder names, not to
         be kept once nothing names those digests (``docs/security.md``)."""
         self.stat_cache.forget_digests(digests)
@@ -511,9 +518,9 @@ class BlobVault:
                 path.unlink()
 
 def _uploads(files: list[tuple[str, str | Path]], hashed: list[_Digest],
-             entries: list[ManifestEntry], missing: set[str]) -> dict[str, _Hashed]:
+             entries: list[ManifestEntry], missing: set[BlobName]) -> dict[BlobName, _Hashed]:
     """What to upload, by blob: one file per missing blob, however many files share it."""
-    uploads: dict[str, _Hashed] = {}
+    uploads: dict[BlobName, _Hashed] = {}
     for (name, source), (digest, size, st), entry in zip(files, hashed, entries, strict=True):
         if entry.blob in missing and entry.blob not in uploads:
             uploads[entry.blob] = _Hashed(name, Path(source), digest, size, st)

@@ -8,8 +8,9 @@ from collections.abc import Iterable
 
 from gittrack.artifacts.rewrite import compare_chains
 from gittrack.errors import GittrackError
+from gittrack.git import history, namespace
 from gittrack.git.repo import Repository
-from gittrack.sync.compare import ARTIFACTS, RefState
+from gittrack.sync.compare import RefState
 from gittrack.types import CommitId
 
 
@@ -19,10 +20,10 @@ def rewrite_advice(repo: Repository, states: Iterable[RefState],
     which, and the ``artifact rm`` that follows on the other side."""
     lines: list[str] = []
     for state in states:
-        if not state.ref.startswith(ARTIFACTS) or not state.local or not state.remote \
-                or state.remote not in repo:
+        if not state.ref.startswith(namespace.ARTIFACTS) or not state.local or not state.remote \
+                or not history.exists(repo, state.remote):
             continue
-        name = state.ref[len(ARTIFACTS):]
+        name = state.ref[len(namespace.ARTIFACTS):]
         try:
             diff = compare_chains(repo, name, state.local, CommitId(state.remote))
         except GittrackError:  # a chain that is no artifact's (forged): no advice to give

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from gittrack.errors import BlobNotFoundError
 from gittrack.git.repo import Repository
 from gittrack.storage.config import default_store_url, load_config
-from gittrack.storage.entry import ManifestEntry
+from gittrack.storage.entry import ManifestEntry, stored
 from gittrack.storage.reachability import needed_entries
 
 if TYPE_CHECKING:  # the store (and fsspec) load only when there is a blob to check
@@ -71,18 +71,18 @@ def _default_store(repo: Repository, storage: BlobVault) -> BlobStore | None:
 
 def _recoverable(storage: BlobVault, fallback: BlobStore | None,
                  entry: ManifestEntry) -> bool:
-    assert entry.blob is not None
-    if fallback is not None and fallback.exists(entry.blob):
+    blob, digest = stored(entry)
+    if fallback is not None and fallback.exists(blob):
         return True
     # The local cache, or a file here the stat cache says had the bytes (copied into the
     # cache, verified): a teammate's purge may have removed a blob this version shares.
-    return storage.names_with_newest_key(entry) and storage.has_plaintext(entry.digest)
+    return storage.names_with_newest_key(entry) and storage.has_plaintext(digest)
 
 
 def _upload(storage: BlobVault, fallback: BlobStore | None, entry: ManifestEntry) -> None:
-    assert entry.blob is not None
-    if fallback is not None and fallback.exists(entry.blob):
-        storage.copy_from(fallback, entry.blob)
+    blob, _ = stored(entry)
+    if fallback is not None and fallback.exists(blob):
+        storage.copy_from(fallback, blob)
     else:
         storage.upload_from_cache(entry)
 

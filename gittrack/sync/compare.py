@@ -17,10 +17,6 @@ from gittrack.git import history, namespace
 from gittrack.git.repo import Repository
 from gittrack.types import CommitId
 
-# Still read as ``compare.ARTIFACTS`` by the rewrite advice (cli/sync_render, sync/advice after
-# another step of issue 9): new code uses ``namespace.ARTIFACTS``.
-ARTIFACTS = namespace.ARTIFACTS
-
 
 class Standing(enum.Enum):
     SAME = "up to date"
@@ -89,7 +85,3 @@ def kind_and_name(ref: str) -> str:
         return f"alias {artifact}:{alias}"
     return f"{label} {name}"
 
-
-def is_artifact(ref: str) -> bool:
-    """An artifact or alias ref: the ones whose commits name blobs."""
-    return ref.startswith((namespace.ARTIFACTS, namespace.ALIASES))

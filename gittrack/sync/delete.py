@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence, Set
 
 from gittrack.artifacts import aliases, versions
 from gittrack.errors import NotFoundError
-from gittrack.git import prune, refs, transport
+from gittrack.git import namespace, prune, refs, transport
 from gittrack.git.repo import Repository
 from gittrack.runs import index, layout, store
 from gittrack.runs.liveness import held_logs
@@ -65,7 +65,7 @@ def delete_runs(repo: Repository, run_ids: Sequence[RunId], *,
         changes.append(RefChange(layout.run_ref(run_id), head))
     with held_logs(repo, list(dict.fromkeys(run_ids))) as keep:
         report = apply(repo, changes, remote=remote, remote_prefixes=remote_prefixes)
-        keep.update(r[len(layout.RUNS_PREFIX):] for r in report.skipped)
+        keep.update(r[len(namespace.RUNS):] for r in report.skipped)
     _refresh_run_cache(repo)
     return report
 
@@ -187,10 +187,10 @@ def _drop_mirrors(repo: Repository, deleted: set[RefName],
     key = mirror.mirror_key(repo, remote) if remote is not None else None
     # The alias records of the last push/pull (BASE_ROOT) follow the mirror: both are what
     # that remote holds, and both keep objects reachable.
-    for root in (mirror.MIRROR_ROOT, mirror.BASE_ROOT):
+    for root in (namespace.MIRROR_ROOT, namespace.BASE_ROOT):
         for name, sha in refs.list_refs(repo, root).items():
             this_key, _, rest = name[len(root):].partition("/")
-            if mirror.LOCAL_ROOT + rest in deleted:
+            if namespace.ROOT + rest in deleted:
                 tips.append(sha)
                 if this_key == key:
                     drops.append(refs.RefUpdate(name, None, sha))
@@ -199,9 +199,9 @@ def _drop_mirrors(repo: Repository, deleted: set[RefName],
 
 def _elsewhere(repo: Repository, deleted: set[RefName]) -> tuple[str, ...]:
     keys = set()
-    for name in refs.list_refs(repo, mirror.MIRROR_ROOT):
-        key, _, rest = name[len(mirror.MIRROR_ROOT):].partition("/")
-        if mirror.LOCAL_ROOT + rest in deleted:
+    for name in refs.list_refs(repo, namespace.MIRROR_ROOT):
+        key, _, rest = name[len(namespace.MIRROR_ROOT):].partition("/")
+        if namespace.ROOT + rest in deleted:
             keys.add(key)
     return tuple(sorted(keys))
 

@@ -17,15 +17,17 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from gittrack.blobs.names import is_plaintext
 from gittrack.blobs.store import BlobInfo
 from gittrack.errors import FormatError, KeyMissingError, UsageError
-from gittrack.git import refs, transport
+from gittrack.git import namespace, refs, transport
 from gittrack.git.repo import Repository
 from gittrack.storage import reachability
-from gittrack.storage.entry import ManifestEntry
-from gittrack.storage.project import open_storage
+from gittrack.storage.entry import ManifestEntry, stored
+from gittrack.storage.project import has_keyring, open_storage
 from gittrack.storage.vault import BlobVault
 from gittrack.sync import localio, mirror
+from gittrack.types import BlobName, Digest
 
 if TYPE_CHECKING:
     from gittrack.sync.purge import Finished
@@ -65,21 +67,21 @@ def mark_roots(repo: Repository, remote: str | None) -> tuple[list[str], tuple[s
     """The commits to mark from, after fetching ``remote``'s refs into its mirror."""
     if remote is not None:
         mirror.fetch_mirror(repo, transport.check_remote(repo, remote))
-    tips: list[str] = list(refs.list_refs(repo, mirror.LOCAL_ROOT).values())
+    tips: list[str] = list(refs.list_refs(repo, namespace.ROOT).values())
     keys = set()
-    for name, sha in refs.list_refs(repo, mirror.MIRROR_ROOT).items():
+    for name, sha in refs.list_refs(repo, namespace.MIRROR_ROOT).items():
         tips.append(sha)
-        keys.add(name[len(mirror.MIRROR_ROOT):].partition("/")[0])
+        keys.add(name[len(namespace.MIRROR_ROOT):].partition("/")[0])
     return tips, ("local", *sorted(keys))
 
 
 def marked(repo: Repository, storage: BlobVault,
-           tips: Iterable[str]) -> tuple[set[str], set[str]]:
+           tips: Iterable[str]) -> tuple[set[BlobName], set[Digest]]:
     """The mark phase: (blob names, digests) that the versions reachable from ``tips`` need
     (read leniently: a forged version can only make this keep more)."""
     try:
         return live_names(storage, reachability.stored_files(repo, tips, marks_only=True),
-                          has_keys(repo))
+                          has_keyring(repo))
     except FormatError as exc:
         raise FormatError(
             f"{exc}; nothing was deleted: what that version names cannot be known. "
@@ -88,19 +90,20 @@ def marked(repo: Repository, storage: BlobVault,
 
 
 def live_names(storage: BlobVault, entries: Iterable[ManifestEntry],
-               private_project: bool) -> tuple[set[str], set[str]]:
+               private_project: bool) -> tuple[set[BlobName], set[Digest]]:
     """(blob names, digests) still needed. An encrypted blob may live under the newest key's
     name instead of the manifest's (``keys rm --reencrypt``): both are kept."""
-    blobs: set[str] = set()
-    digests: set[str] = set()
-    encrypted: set[str] = set()
+    blobs: set[BlobName] = set()
+    digests: set[Digest] = set()
+    encrypted: set[Digest] = set()
     for entry in entries:
         if entry.blob is None:
             continue
-        blobs.add(entry.blob)
-        digests.add(entry.digest)
-        if entry.blob != entry.digest:
-            encrypted.add(entry.digest)
+        blob, digest = stored(entry)
+        blobs.add(blob)
+        digests.add(digest)
+        if not is_plaintext(blob, digest):
+            encrypted.add(digest)
     if encrypted:
         try:
             blobs.update(storage.newest_name(d) for d in encrypted)
@@ -130,13 +133,7 @@ def collect(repo: Repository, *, remote: str | None = None,
     return GcReport(tuple(removed), young, temps, cache, len(blobs), roots, dry_run, finished)
 
 
-def has_keys(repo: Repository) -> bool:
-    from gittrack.crypto.keys import Keyring
-
-    return repo.workdir is not None and Keyring.for_repo(repo).exists()
-
-
-def _sweep_store(storage: BlobVault, live: set[str], cutoff: float | None,
+def _sweep_store(storage: BlobVault, live: set[BlobName], cutoff: float | None,
                  dry_run: bool) -> tuple[list[BlobInfo], int]:
     """``cutoff`` None: no grace at all (purge, ``--grace 0``)."""
     removed, young = [], 0
@@ -164,7 +161,7 @@ def _sweep_temps(storage: BlobVault, cutoff: float, dry_run: bool) -> int:
     return count
 
 
-def _sweep_stat_cache(storage: BlobVault, live: set[str]) -> None:
+def _sweep_stat_cache(storage: BlobVault, live: set[Digest]) -> None:
     """Source paths hashed to a digest nothing names any more (its artifact was removed):
     they are the user's folder names, not to be kept (``docs/security.md``). A file being
     logged right now only costs a second hash."""
@@ -173,7 +170,7 @@ def _sweep_stat_cache(storage: BlobVault, live: set[str]) -> None:
         storage.forget_sources(known - live)
 
 
-def _sweep_cache(storage: BlobVault, live: set[str], dry_run: bool) -> int:
+def _sweep_cache(storage: BlobVault, live: set[Digest], dry_run: bool) -> int:
     count = 0
     for path, digest in storage.cache_entries():
         if digest not in live:

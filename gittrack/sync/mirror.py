@@ -40,12 +40,6 @@ from gittrack.types import CommitId, RefName
 # (emptied by hand, or replaced by a new repository at the same URL) says nothing about
 # deletions. Outside ``namespace.ROOT``, so nothing that lists runs, artifacts or aliases sees it.
 
-# Names still read as ``mirror.X`` by sync/pull, push, delete and gc (files of other steps of
-# issue 9): new code uses ``namespace`` directly.
-LOCAL_ROOT = namespace.ROOT
-MIRROR_ROOT = namespace.MIRROR_ROOT
-BASE_ROOT = namespace.BASE_ROOT
-ALIASES = namespace.ALIASES
 _SAFE = re.compile(r"\A[A-Za-z0-9._-]+\Z")
 _ATTEMPTS = 3
 

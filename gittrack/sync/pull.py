@@ -35,7 +35,6 @@ from gittrack.sync.compare import RefState, Standing, compare, local_changes
 from gittrack.types import CommitId, RefName
 
 TAKE = (Standing.REMOTE_ONLY, Standing.BEHIND)
-RUNS = namespace.RUNS
 
 
 class KeptBecause(enum.Enum):
@@ -191,7 +190,7 @@ def _apply(repo: Repository, fetched: mirror.Refreshed, plan: PullPlan,
     """The mirror and the local refs in one transaction: both land, or neither. Returns the
     local refs refused (they moved, or are locked)."""
     refused: set[str] = {u.name for u in mirror.write(repo, fetched, plan.moves())
-                         if u.name.startswith(mirror.LOCAL_ROOT)}
+                         if u.name.startswith(namespace.ROOT)}
     # Aliases: the value both sides hold now (after the local refs, so a refused one is not
     # recorded as agreed); the deleted refs' agreed values and tombstones go.
     key, before = fetched.key, fetched.before
@@ -278,7 +277,7 @@ def _live_runs(repo: Repository) -> set[str]:
 
 
 def _is_live(ref: str, live: set[str]) -> bool:
-    return ref.startswith(RUNS) and ref[len(RUNS):] in live
+    return ref.startswith(namespace.RUNS) and ref[len(namespace.RUNS):] in live
 
 
 def _prune(repo: Repository, deleted: Sequence[RefState], before: mirror.Snapshot) -> int:
@@ -292,7 +291,7 @@ def _prune(repo: Repository, deleted: Sequence[RefState], before: mirror.Snapsho
     tips = [str(s.local) for s in deleted]
     tips += [before.mirrored[s.ref] for s in deleted if s.ref in before.mirrored]
     removed = prune.prune_unreachable(repo, tips).removed
-    if any(s.ref.startswith(RUNS) for s in deleted):
+    if any(s.ref.startswith(namespace.RUNS) for s in deleted):
         index.load_checkpoints(repo, store.list_runs(repo), on_error=lambda *_: None)
     return removed
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO
 
 from gittrack.artifacts import aliases, versions
+from gittrack.blobs.names import check_name, is_digest
 from gittrack.errors import GittrackError, GittrackWarning, RepositoryError
 from gittrack.git import faults, prune, transport
 from gittrack.git.repo import Repository, common_dir
@@ -43,7 +44,7 @@ from gittrack.storage.reachability import stored_files
 from gittrack.storage.vault import BlobVault
 from gittrack.sync import gc
 from gittrack.sync.delete import DeleteReport, artifact_changes, delete_runs
-from gittrack.types import RunId
+from gittrack.types import BlobName, Digest, RunId
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ class Finished:
 
     run: RunId
     name: str
-    blobs: tuple[str, ...]  # blob names removed from the store now
+    blobs: tuple[BlobName, ...]  # blob names removed from the store now
     cache: int  # local cache entries removed now
 
 
@@ -67,7 +68,7 @@ class Finished:
 class PurgeReport:
     plan: PurgePlan
     refs: DeleteReport
-    blobs: tuple[str, ...]  # blob names removed from the store
+    blobs: tuple[BlobName, ...]  # blob names removed from the store
     cache: int  # local cache entries removed
     finished: tuple[Finished, ...] = ()
     """Interrupted purges finished first."""
@@ -78,8 +79,8 @@ class _Journal:
     run: RunId
     name: str
     remote: str | None
-    blobs: tuple[str, ...]  # blob names the purge may remove (those nothing else names)
-    digests: tuple[str, ...]  # their digests: local cache and stat cache entries
+    blobs: tuple[BlobName, ...]  # blob names the purge may remove (those nothing else names)
+    digests: tuple[Digest, ...]  # their digests: local cache and stat cache entries
     tips: tuple[str, ...]  # commits deleted: their objects are pruned
 
     def to_json(self) -> str:
@@ -89,7 +90,9 @@ class _Journal:
     def from_json(cls, text: str) -> _Journal:
         data = json.loads(text)
         return cls(RunId(str(data["run"])), str(data["name"]), data["remote"],
-                   tuple(data["blobs"]), tuple(data["digests"]), tuple(data["tips"]))
+                   tuple(check_name(b) for b in data["blobs"]),
+                   # a remote reference's checksum, listed by an older gittrack, is no cache key
+                   tuple(d for d in data["digests"] if is_digest(d)), tuple(data["tips"]))
 
 
 def plan(repo: Repository, view: RunView) -> PurgePlan:
@@ -159,7 +162,7 @@ def purge(repo: Repository, view: RunView, *, remote: str | None) -> PurgeReport
         gc.marked(repo, storage, gc.mark_roots(repo, None)[0])
     head = store.head(repo, view.id)
     journal = _Journal(view.id, view.readable_name() or "", remote, tuple(sorted(doomed)),
-                       tuple(sorted({e.digest for e in candidates})),
+                       tuple(sorted({d for e in candidates if (d := e.sha256) is not None})),
                        tuple(c.old for c in changes) + ((head,) if head else ()))
     with _journal(repo, journal) as path:
         faults.point("purge.journal-written")
@@ -208,7 +211,7 @@ def _finish(repo: Repository, journal: _Journal, path: Path) -> Finished:
 
 
 def _free(repo: Repository, storage: BlobVault,
-          journal: _Journal) -> tuple[tuple[str, ...], int]:
+          journal: _Journal) -> tuple[tuple[BlobName, ...], int]:
     """The journal's blobs and cache entries that nothing left names — here or in the
     remote's refs, fetched again — removed; returns (blob names, cache entries)."""
     if not journal.blobs and not journal.digests:

@@ -33,7 +33,6 @@ from gittrack.types import CommitId
 
 SEND = (Standing.LOCAL_ONLY, Standing.AHEAD)
 HELD = (Standing.BEHIND, Standing.DIVERGED, Standing.DELETED)
-RUNS = namespace.RUNS
 _ATTEMPTS = 3
 # Rejections that mean "the remote moved under us", worth comparing again and retrying.
 _RACES = ("stale info", "fetch first", "non-fast-forward", "lock", "already exists")
@@ -132,7 +131,7 @@ def to_learn(same: Sequence[RefState], before: mirror.Snapshot) -> list[RefState
     """Of the refs equal on both sides, those the mirror does not hold at that value yet (an
     alias also needs its agreed value)."""
     return [s for s in same if before.mirrored.get(s.ref) != s.local
-            or (s.ref.startswith(mirror.ALIASES) and before.agreed.get(s.ref) != s.local)]
+            or (s.ref.startswith(namespace.ALIASES) and before.agreed.get(s.ref) != s.local)]
 
 
 def deleted_on_remote(repo: Repository, remote: str,
@@ -181,8 +180,8 @@ def refspecs(send: Sequence[RefState], held: Sequence[RefState], *,
     """A glob for the runs (minus those ``held`` back), ``<id>:<ref>`` for the rest; the glob
     only when ``everything`` local was chosen (no RUN... given)."""
     by_glob = everything and any(_glob_run(s) for s in send)
-    specs = [f"{RUNS}*:{RUNS}*"] if by_glob else []
-    specs += [f"^{s.ref}" for s in held if by_glob and s.ref.startswith(RUNS)]
+    specs = [f"{namespace.RUNS}*:{namespace.RUNS}*"] if by_glob else []
+    specs += [f"^{s.ref}" for s in held if by_glob and s.ref.startswith(namespace.RUNS)]
     specs += [f"{s.local}:{s.ref}" for s in send if not (by_glob and _glob_run(s))]
     return specs
 
@@ -191,12 +190,12 @@ def leases(send: Sequence[RefState]) -> dict[str, str | None]:
     """Leases only where git's own fast-forward rule does not protect the remote: refs we
     force (or send back after a deletion), and aliases, which move anywhere."""
     return {s.ref: s.remote for s in send
-            if s.standing in HELD or s.ref.startswith(mirror.ALIASES)}
+            if s.standing in HELD or s.ref.startswith(namespace.ALIASES)}
 
 
 def _glob_run(state: RefState) -> bool:
     """A run the glob sends: fast-forward or new (one replaced needs its lease and commit)."""
-    return state.ref.startswith(RUNS) and state.standing in SEND
+    return state.ref.startswith(namespace.RUNS) and state.standing in SEND
 
 
 def _remember(repo: Repository, key: str, url: str, same: list[RefState],

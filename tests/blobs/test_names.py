@@ -4,6 +4,7 @@ import pytest
 
 from gittrack.blobs import names
 from gittrack.errors import StorageError
+from gittrack.types import BlobName, Digest
 
 
 @pytest.mark.parametrize("name", ["abc", "0" * 64, "deadbeef"])
@@ -33,3 +34,18 @@ def test_temp_names_are_unique_siblings_and_never_blob_names():
     assert first != second
     assert first.startswith("root/ab/cdef")
     assert not names.is_name(first.rsplit("/", 1)[1])
+
+
+@pytest.mark.parametrize(("value", "digest"), [
+    ("0" * 64, True), ("ab" * 32, True), ("a" * 63, False), ("a" * 65, False),
+    ("A" * 64, False), ("etag:" + "a" * 59, False), ("a" * 64 + "\n", False),
+])
+def test_digests_are_64_lowercase_hex_digits(value: str, digest: bool) -> None:
+    assert names.is_digest(value) is digest
+
+
+def test_a_public_blob_is_named_by_its_digest_and_holds_plaintext() -> None:
+    digest = Digest("ab" * 32)
+    assert names.public_blob_name(digest) == digest
+    assert names.is_plaintext(names.public_blob_name(digest), digest)
+    assert not names.is_plaintext(BlobName("cd" * 32), digest)

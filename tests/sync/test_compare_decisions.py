@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gittrack.sync.compare import Standing, compare, is_artifact, kind_and_name, local_changes
+from gittrack.artifacts.reachability import ARTIFACT_VERSIONS  # registered on import
+from gittrack.storage.reachability import names_blobs
+from gittrack.sync.compare import Standing, compare, kind_and_name, local_changes
 from gittrack.types import CommitId
 from tests.helpers.graph import MISSING, Graph, make_graph
 
@@ -96,4 +98,4 @@ def test_local_changes(graph: Graph, ref: str, local: str, seen: str, expected: 
 ])
 def test_kind_and_name(ref: str, label: str, artifact: bool) -> None:
     assert kind_and_name(ref) == label
-    assert is_artifact(ref) is artifact
+    assert ARTIFACT_VERSIONS.owns(ref) is names_blobs(ref) is artifact  # push, pull, hook ask

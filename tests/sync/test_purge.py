@@ -10,12 +10,15 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
+import fsspec
 import pygit2
 import pytest
 
+import gittrack
 from gittrack.runs.resolve import resolve_run
 from gittrack.sync.purge import plan, purge
 from tests.helpers.repos import add_bare_remote, git, objects_containing, push_all
@@ -316,3 +319,21 @@ def test_a_forged_artifact_naming_the_run_as_producer_does_not_stop_purge(
     assert result.exit_code == 0, result.stderr
     assert sha(b"model weights") not in store_names(repo)
     assert "refs/gittrack/artifacts/evil" in git(repo, "for-each-ref")
+
+
+def test_purge_of_a_run_with_a_remote_reference(repo: Path) -> None:
+    """A remote reference's manifest row has its store's checksum (``fsspec:...``), not a
+    digest: no cache entry to free for it (purge once asked the cache to remove it, and failed
+    after the refs were gone)."""
+    url = f"memory://purge-{uuid.uuid4().hex}/obj.bin"
+    fsspec.filesystem("memory").pipe(url, b"in memory")
+    (repo / "w.bin").write_bytes(b"stored weights")
+    run = gittrack.init(project="p", settings={"quiet": True})
+    art = gittrack.Artifact("mixed", type="dataset")
+    art.add_file(str(repo / "w.bin"))
+    art.add_reference(url)
+    run.log_artifact(art)
+    run.finish()
+    r = pygit2.Repository(str(repo))
+    report = purge(r, resolve_run(r, run.id), remote=None)
+    assert report.plan.artifacts == ("mixed",) and report.blobs == (sha(b"stored weights"),)
