@@ -104,6 +104,15 @@ def create_exclusive(
         _unlink(temp)
 
 
+def fsync_dir(folder: Path) -> None:
+    """Make ``folder``'s entries (a rename into it) durable; ``OSError`` passes through."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 

@@ -23,7 +23,7 @@ from gittrack.sync.gc import DEFAULT_GRACE, collect, parse_duration
 def command(obj: CliContext, remote: str | None, dry_run: bool, grace: str,
             as_json: bool) -> None:
     """Remove stored blobs that no remaining run or artifact references."""
-    repo = obj.git()
+    repo = obj.reader() if dry_run else obj.git()  # a dry run folds no dead run's log
     seconds = parse_duration(grace) if grace else DEFAULT_GRACE
     report = collect(repo, remote=remote or _default_remote(repo), grace=seconds,
                      dry_run=dry_run)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import pygit2
 
+from gittrack import atomic
 from gittrack.errors import ConflictError
 from gittrack.git import config
 from gittrack.git.repo import Repository, common_dir
@@ -153,7 +154,9 @@ class _PackedLock:
         finally:
             os.close(fd)
         os.replace(self.new, self.target)
-        _fsync_dir(self.target.parent)
+        # a platform that cannot open folders (Windows) has no use for it either
+        with contextlib.suppress(OSError):
+            atomic.fsync_dir(self.target.parent)
 
     def __exit__(self, *exc: object) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -162,19 +165,6 @@ class _PackedLock:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
             self.held = False
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # a platform that cannot open folders (Windows) has no use for it either
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class _Transaction:

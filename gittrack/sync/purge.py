@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from gittrack import atomic
 from gittrack.artifacts import aliases, versions
 from gittrack.blobs.names import check_name, is_digest
 from gittrack.errors import GittrackError, GittrackWarning, RepositoryError
@@ -257,7 +258,7 @@ def _journal(repo: Repository, journal: _Journal) -> Iterator[Path]:
             handle.flush()
             os.fsync(handle.fileno())
             temp.replace(path)
-            _fsync_dir(folder)
+            atomic.fsync_dir(folder)
         except OSError as exc:
             temp.unlink(missing_ok=True)
             raise _unwritable(path, exc) from None
@@ -291,11 +292,3 @@ def _claimed(path: Path) -> Iterator[IO[str] | None]:
             yield None
             return
         yield handle if path.exists() else None
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

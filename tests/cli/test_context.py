@@ -17,7 +17,7 @@ Cli = Callable[..., CliResult]
 
 READERS = [("runs",), ("runs", "--state", "crashed", "--json"), ("show", "dead"),
            ("show", "dead", "--json"), ("log", "dead"), ("diff", "dead", "done"),
-           ("artifact", "ls"), ("keys", "ls"), ("storage", "show")]
+           ("artifact", "ls"), ("keys", "ls"), ("storage", "show"), ("gc", "--dry-run")]
 
 
 @pytest.fixture
