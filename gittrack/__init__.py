@@ -12,7 +12,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from gittrack._version import __version__
-from gittrack.api.progress import rich_bar as _rich_bar
 from gittrack.errors import (
     AmbiguousNameError,
     BlobNotFoundError,
@@ -44,6 +43,14 @@ from gittrack.errors import (
     VersionRemovedError,
 )
 from gittrack.storage.progress import report_to as _report_to
+
+
+def _rich_bar(label: str, files: int, nbytes: int) -> Any:
+    # Imported on the first batch, not with ``import gittrack`` (it brings threading).
+    from gittrack.api.progress import rich_bar
+
+    return rich_bar(label, files, nbytes)
+
 
 # Transfers report progress to the storage layer; the bar is drawn here, above it, for commands
 # and training scripts alike (``gittrack/api/progress.py``).
