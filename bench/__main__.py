@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import artifacts, history, log_overhead, memory, runs, size, sync, wide
+from bench import artifacts, history, log_overhead, memory, runs, scale, size, sync, wide
 from bench.common import ROOT, VALUES_NOTE, Context, dist_version, table
 
 # Each section is a module of bench with one entry point, ``run(ctx)``; run in this order.
@@ -26,6 +26,7 @@ SECTIONS = {
     "wide": wide.run,             # issue 8: history() of a 10,000-key run vs pyarrow
     "artifacts": artifacts.run,   # issue 3: put/get, local and S3 (moto), vs floor
     "sync": sync.run,             # issue 4: push/pull of 1,000 runs vs plain git
+    "scale": scale.run,           # issue 10: long runs, 100,000 runs, large artifacts
 }
 
 
@@ -110,9 +111,9 @@ def main(argv: list[str] | None = None) -> int:
                 ctx.out(f"  (load avg, 1 min: {load:.2f} before this section, "
                         f"{os.getloadavg()[0]:.2f} after)")
                 ctx.out()
-        issues = ["2"] * any(s not in ("artifacts", "sync", "wide") for s in chosen) \
+        issues = ["2"] * any(s not in ("artifacts", "sync", "wide", "scale") for s in chosen) \
             + ["3"] * ("artifacts" in chosen) + ["4"] * ("sync" in chosen) \
-            + ["8"] * ("wide" in chosen)
+            + ["8"] * ("wide" in chosen) + ["10"] * ("scale" in chosen)
         ctx.out(f"## targets (issue{'s' * (len(issues) > 1)} {' and '.join(issues)})")
         ctx.out(table(["target", "measured", "verdict"],
                       [[t.name, t.figure, t.verdict] for t in ctx.targets]))
