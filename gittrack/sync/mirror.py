@@ -152,21 +152,51 @@ def glance(repo: Repository, remote: str) -> Glance:
 
     With 100,000 runs, listing and comparing every ref one at a time took most of a second
     before a sync that had nothing to do could say so."""
+    # The remote is listed meanwhile (every sync needs its listing): git works while this
+    # process reads its own refs, on another core.
+    listing = _Listing(repo, remote)
     key = mirror_key(repo, remote)
-    if _recorded_url(repo, key) != mirror_url(repo, remote):
-        return Glance()
     local = refs.listing(repo, namespace.ROOT)
     mirrored = refs.listing(repo, mirror_prefix(key))
     agreed = refs.listing(repo, f"{namespace.BASE_ROOT}{key}/")
+    listed = listing.result()
     if local is None or mirrored is None or agreed is None \
+            or _recorded_url(repo, key) != mirror_url(repo, remote) \
             or _renamed(mirrored, mirror_prefix(key)) != local \
             or _renamed(agreed, f"{namespace.BASE_ROOT}{key}/") != _lines_under(
                 local, namespace.ALIASES):
-        return Glance()
-    listed = transport.ls_remote_lines(repo, remote, namespace.ROOT, also=[namespace.DELETED_MARK])
+        return Glance(None, listed)
     there = listed.replace("\t", " ")
     mark = _lines_under(there, namespace.DELETED_MARK)
-    return Glance(local if there.replace(mark, "", 1) == local else None, listed)
+    return Glance(local if (there.replace(mark, "", 1) if mark else there) == local else None,
+                  listed)
+
+
+class _Listing:
+    """``transport.ls_remote_lines`` of the remote (and the mark) in a thread: the git
+    subprocess runs while the caller reads its own refs (pygit2 holds the GIL, so the two
+    threads never use the repository at once)."""
+
+    def __init__(self, repo: Repository, remote: str) -> None:
+        import threading
+
+        self._found: list[str] = []
+        self._failed: list[BaseException] = []
+        self._thread = threading.Thread(target=self._run, args=(repo, remote), daemon=True)
+        self._thread.start()
+
+    def _run(self, repo: Repository, remote: str) -> None:
+        try:
+            self._found.append(transport.ls_remote_lines(repo, remote, namespace.ROOT,
+                                                         also=[namespace.DELETED_MARK]))
+        except BaseException as exc:
+            self._failed.append(exc)
+
+    def result(self) -> str:
+        self._thread.join()
+        if self._failed:
+            raise self._failed[0]
+        return self._found[0]
 
 
 def _renamed(lines: str, prefix: str) -> str:
