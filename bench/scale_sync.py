@@ -91,7 +91,7 @@ class _Bench:
         return [sys.executable, "-m", "gittrack", "-C", str(repo), *args]
 
     def pair(self, label: str, mine: list[str], theirs: list[str], *, repeats: int,
-             floor: list[str] | None = None) -> tuple[float, float]:
+             floor: list[str] | None = None) -> tuple[float, float, float]:
         """Both commands, warmed up once, then ``repeats`` times alternating; a table row."""
         for argv in (mine, theirs, *([floor] if floor else [])):
             _timed(argv, self.env)
@@ -109,7 +109,7 @@ class _Bench:
         if floor:
             row.append(fmt_s(_median(samples["floor"])[0]))
         self.rows.append(row + [""] * (6 - len(row)))
-        return wall, git_wall
+        return wall, git_wall, cpu
 
     def run(self) -> None:
         from bench.scale_data import make_runs
@@ -141,11 +141,11 @@ class _Bench:
 
         ctx.progress("scale_sync: no-op push and pull")
         ls = ["git", "-C", str(src), "ls-remote", "--refs", str(remote), "refs/gittrack/*"]
-        push_wall, _ = self.pair(
+        push_wall, _, push_cpu = self.pair(
             "no-op push", self.gt(src, "push", "origin"),
             ["git", "-C", str(src), "push", "--porcelain", "--atomic", "origin",
              "refs/gittrack/runs/*:refs/gittrack/runs/*"], repeats=self.repeats, floor=ls)
-        pull_wall, _ = self.pair(
+        pull_wall, _, pull_cpu = self.pair(
             "no-op pull", self.gt(src, "pull", "origin"),
             ["git", "-C", str(src), "fetch", "-q", "origin", GLOB], repeats=self.repeats,
             floor=ls)
@@ -193,15 +193,18 @@ class _Bench:
                 "push beside `git push --atomic` of the runs' glob; ls-remote: `git ls-remote "
                 "REMOTE 'refs/gittrack/*'` alone, the listing any sync starts with. Refs "
                 f"after the pull: {'as expected' if ok_counts else 'WRONG COUNT'}.)")
+        # judged on wall time; the CPU time beside it says how much a busy machine added
         ctx.targets.append(Target(f"no-op push < {NOOP_TARGET_S} s ({n:,} runs)",
-                                  fmt_s(push_wall), push_wall < NOOP_TARGET_S))
+                                  f"{fmt_s(push_wall)} (CPU {fmt_s(push_cpu)})",
+                                  push_wall < NOOP_TARGET_S))
         ctx.targets.append(Target(f"no-op pull < {NOOP_TARGET_S} s ({n:,} runs)",
-                                  fmt_s(pull_wall), pull_wall < NOOP_TARGET_S))
+                                  f"{fmt_s(pull_wall)} (CPU {fmt_s(pull_cpu)})",
+                                  pull_wall < NOOP_TARGET_S))
         ratio = wall / git_wall
         ctx.targets.append(Target(
             f"pull of {new:,} new runs ≤ {PULL_RATIO_TARGET}× git fetch",
-            f"{fmt_s(wall)} vs {fmt_s(git_wall)} ({fmt_ratio(ratio)})",
-            ratio <= PULL_RATIO_TARGET and ok_counts))
+            f"{fmt_s(wall)} vs {fmt_s(git_wall)} ({fmt_ratio(ratio)}; CPU "
+            f"{fmt_ratio(cpu / git_cpu)})", ratio <= PULL_RATIO_TARGET and ok_counts))
 
 
 def run(ctx: Context) -> None:
