@@ -509,7 +509,9 @@ def _raw(text: str) -> bytes:
 
 
 def _valid_name(name: str) -> bool:
-    return name.startswith("refs/") and bool(pygit2.reference_is_valid_name(name))
+    # as the bytes git has: a name that is not UTF-8 holds lone surrogates, which a str
+    # argument would fail to encode
+    return name.startswith("refs/") and bool(pygit2.reference_is_valid_name(_raw(name)))
 
 
 def _prune_empty_parents(folder: str, stop: str) -> None:

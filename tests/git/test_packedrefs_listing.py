@@ -4,6 +4,7 @@ only when every ref under the prefix is packed."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pygit2
@@ -67,3 +68,13 @@ def test_a_batch_creating_a_ref_and_one_inside_it_is_refused(tmp_path: Path) -> 
     refused = packedrefs.transaction(repo, updates)
     assert {u.name for u in refused} == {f"{RUNS}n7/inside", f"{RUNS}deep"}
     assert set(refs.list_refs(repo, RUNS)) == {*names, f"{RUNS}deep/a"}
+
+
+def test_a_loose_ref_named_with_bytes_that_are_not_utf8_is_listed(tmp_path: Path) -> None:
+    clone = make_repo(tmp_path / "r")
+    repo = pygit2.Repository(str(clone))
+    head = git(clone, "rev-parse", "HEAD").strip()
+    folder = clone / ".git" / "refs" / "gittrack" / "runs"
+    folder.mkdir(parents=True)
+    (folder / os.fsdecode(b"caf\xe9")).write_text(head + "\n")
+    assert refs.list_refs(repo, RUNS) == {RUNS + os.fsdecode(b"caf\xe9"): head}
