@@ -1,5 +1,6 @@
-"""Ref reads and compare-and-swap updates: the one API every layer moves refs with; pygit2
-cannot list by prefix, so we filter here.
+"""Ref reads and compare-and-swap updates: the one API every layer moves refs with. Listing
+by prefix reads the files git keeps refs in (``packedrefs.list_prefixes``): libgit2 can only
+iterate every ref, an object each; it still lists other ref storages.
 
 One ref at a time goes through libgit2 (``update_ref``, ``delete_ref``). Many at once — a pull
 or a push of 1,000 runs — go through ``update_refs``: one transaction on ``packed-refs``
