@@ -152,7 +152,7 @@ def push_dict(report: PushReport) -> dict[str, Any]:
 
 def pull_dict(report: PullReport) -> dict[str, Any]:
     return {"remote": report.remote, "url": report.url, "fetch_only": report.fetch_only,
-            "refs": [state_dict(s) for s in report.states],
+            "refs": [state_dict(s) for s in report.states], "up_to_date": report.up_to_date,
             "updated": [s.ref for s in report.updated], "forced": [s.ref for s in report.forced],
             "diverged": [s.ref for s in report.diverged],
             "deleted_remotely": list(report.deleted_remotely),

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import mmap
 import os
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 import pygit2
 
@@ -31,7 +33,7 @@ from gittrack import atomic
 from gittrack.errors import ConflictError
 from gittrack.git import config
 from gittrack.git.repo import Repository, common_dir
-from gittrack.types import CommitId
+from gittrack.types import CommitId, RefName
 
 if TYPE_CHECKING:  # the record of the compare-and-swap API, which calls this module
     from gittrack.git.refs import RefUpdate
@@ -42,6 +44,9 @@ _LOCK_WAIT_S = 1.0  # git's core.packedRefsTimeout default
 # The new packed-refs before its rename; not git's "packed-refs.new", which git creates with
 # O_EXCL: one left by a killed process would stop git's own writes until removed.
 _NEW = "packed-refs.gittrack-new"
+# Refs each worktree keeps in its own folder (git's ``is_per_worktree_ref``): libgit2 lists them.
+_PER_WORKTREE = ("refs/worktree/", "refs/bisect/", "refs/rewritten/")
+_HEX = re.compile(r"\A(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")
 
 
 def supported(repo: Repository) -> bool:
@@ -49,6 +54,116 @@ def supported(repo: Repository) -> bool:
     (or none yet); anything else (reftable, a format we do not know) is left to libgit2."""
     common = common_dir(repo)
     return _files_backend(repo, common) and _readable(common / "packed-refs")
+
+
+def list_prefixes(repo: Repository,
+                  prefixes: Sequence[str]) -> list[dict[RefName, CommitId]] | None:
+    """For each of ``prefixes``, every direct ref whose name starts with it, read from the
+    files themselves in one pass (``packed-refs`` opened once); ``None`` where
+    ``refs.list_refs`` must ask libgit2 (another ref storage, a prefix that may hold a
+    worktree's own refs).
+
+    libgit2's iterator builds an object per ref of the whole repository: 200,000 refs took
+    0.8 s, where the lines of one prefix cut out of ``packed-refs`` take a fraction of that.
+    Loose files are read first and win over ``packed-refs`` (read second), as in git: a
+    ``git pack-refs`` in between writes ``packed-refs`` before it removes a loose file, so no
+    ref is missed."""
+    commons = [_readable_common(repo, prefix) for prefix in prefixes]
+    if not commons or any(common is None for common in commons):
+        return None
+    common = common_dir(repo)
+    loose = [_loose_refs(str(common) + os.sep, prefix) for prefix in prefixes]
+    found: list[dict[RefName, CommitId]] = []
+    for prefix, text, extra in zip(prefixes, _slices(common, prefixes), loose, strict=True):
+        pairs = [line.partition(" ") for line in text.splitlines()]
+        listed = cast("dict[RefName, CommitId]",
+                      {name: sha for sha, _, name in pairs if name.startswith(prefix)})
+        listed.update(extra)
+        found.append(listed)
+    return found
+
+
+def packed_lines(repo: Repository, prefix: str) -> str | None:
+    """The refs under ``prefix`` as ``packed-refs`` has them, one ``<id> <name>\n`` line each
+    in its (byte) order, when every such ref is there and only they are (no loose file under
+    ``prefix``, no peeled line, nothing else between them); else ``None``: list them with
+    ``list_prefixes``. Two listings are then compared at once, as texts."""
+    common = _readable_common(repo, prefix)
+    if common is None or _loose_refs(str(common) + os.sep, prefix, any_file=True) \
+            or "sorted" not in _read_traits(common / "packed-refs"):
+        return None
+    [text] = _slices(common, [prefix])
+    return None if "\n^" in text else text
+
+
+def _readable_common(repo: Repository, prefix: str) -> Path | None:
+    """The common folder when refs under ``prefix`` can be read from its files."""
+    if not prefix.startswith("refs/") or any(
+            p.startswith(prefix) or prefix.startswith(p) for p in _PER_WORKTREE):
+        return None
+    return common_dir(repo) if supported(repo) else None
+
+
+def _slices(common: Path, prefixes: Sequence[str]) -> list[str]:
+    """For each prefix, the lines of ``packed-refs`` from the first naming a ref under it to
+    the last (each ending in a newline): every such line lies between them (a name holds no
+    space), so only that slice is decoded, sorted file or not."""
+    try:
+        with open(common / "packed-refs", "rb") as f, _mapped(f) as data:
+            return [_cut(data, prefix) for prefix in prefixes]
+    except FileNotFoundError:
+        return ["" for _ in prefixes]
+
+
+def _cut(data: mmap.mmap | bytes, prefix: str) -> str:
+    mark = b" " + _raw(prefix)
+    first = data.find(mark)
+    if first < 0:
+        return ""
+    start = data.rfind(b"\n", 0, first) + 1
+    end = data.find(b"\n", data.rfind(mark))
+    chunk = data[start:end + 1] if end >= 0 else data[start:] + b"\n"
+    return chunk.decode("utf-8", "surrogateescape")
+
+
+@contextlib.contextmanager
+def _mapped(f: BinaryIO) -> Iterator[mmap.mmap | bytes]:
+    """The file's bytes, mapped rather than copied (a large ``packed-refs`` is read for one
+    slice); an empty file cannot be mapped."""
+    if os.fstat(f.fileno()).st_size == 0:
+        yield b""
+        return
+    with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        yield data
+
+
+def _loose_refs(root: str, prefix: str, *, any_file: bool = False) -> dict[RefName, CommitId]:
+    """The loose ref files whose names start with ``prefix`` (no lock files, no symbolic or
+    unreadable refs, no names git would refuse); ``any_file``: stop at the first file found
+    there, whatever it is (returned with an empty value)."""
+    folder, _, leaf = prefix.rpartition("/")
+    found: dict[RefName, CommitId] = {}
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        try:
+            with os.scandir(root + current) as entries:
+                listed = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for name, is_dir in listed:
+            full = f"{current}/{name}"
+            if current == folder and not name.startswith(leaf):
+                continue
+            if is_dir:
+                pending.append(full)
+            elif any_file:
+                return {RefName(full): CommitId("")}
+            elif not name.endswith(".lock") and _valid_name(full):
+                value = _read_loose(root + full)
+                if value is not None and value is not _DIRECTORY and _HEX.match(value):
+                    found[RefName(full)] = value
+    return found
 
 
 def transaction(repo: Repository, updates: Sequence[RefUpdate]) -> tuple[RefUpdate, ...]:
@@ -99,6 +214,16 @@ def _adjust_shared_perm(fd: int, shared: int) -> None:
     new = (mode & ~0o777) | tweak if shared < 0 else mode | tweak
     if new != mode:
         os.fchmod(fd, new)
+
+
+def _read_traits(packed: Path) -> set[str]:
+    """The traits ``packed-refs`` declares in its header (git's own when there is none)."""
+    try:
+        with packed.open("rb") as f:
+            first = f.readline().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return set(_TRAITS)
+    return set(first[len(_HEADER):].split()) if first.startswith(_HEADER) else set()
 
 
 def _readable(packed: Path) -> bool:
@@ -179,6 +304,7 @@ class _Transaction:
         self.unlocked: list[RefUpdate] = []  # refs with no loose file (and no lock of ours)
         self.changed = False  # whether packed-refs must be rewritten
         self._sorted: list[str] | None = None
+        self._folders: set[str] = set()  # folders of the refs this batch creates
         self._files: dict[str, bool] = {}
         self._listed: dict[str, set[str]] = {}
 
@@ -248,16 +374,23 @@ class _Transaction:
     def _clashes(self, name: str) -> bool:
         """A new ``name`` whose parent is a ref, or which is the folder of other refs."""
         parts = name.split("/")
-        for i in range(2, len(parts)):
+        folder = name.rpartition("/")[0]
+        # A folder of a ref this batch creates was checked with it, and no ref can be created
+        # at it or above it any more (below): 10,000 new runs check their folder once.
+        for i in range(2, len(parts)) if folder not in self._folders else ():
             parent = "/".join(parts[:i])
             if parent in self.entries or self._is_file(parent):
                 return True
         if self._sorted is None:
             self._sorted = sorted(self.entries)
         i = bisect.bisect_left(self._sorted, name + "/")
-        if i < len(self._sorted) and self._sorted[i].startswith(name + "/"):
+        if (i < len(self._sorted) and self._sorted[i].startswith(name + "/")) \
+                or name in self._folders:
             return True
-        bisect.insort(self._sorted, name)  # later names in this batch clash with it too
+        # later names in this batch clash with it too (a set: inserting each new name in the
+        # sorted list moved the whole list, for 10,000 new refs among 200,000)
+        if folder not in self._folders:
+            self._folders.update("/".join(parts[:k]) for k in range(2, len(parts)))
         return False
 
     def _is_file(self, name: str) -> bool:
@@ -268,11 +401,11 @@ class _Transaction:
     def _write(self) -> None:
         traits = self.header | {"sorted"}
         lines = [f"{_HEADER} {' '.join(t for t in _TRAITS if t in traits)} \n"]
-        for name in sorted(self.entries, key=_raw):
-            sha, peeled = self.entries[name]
-            lines.append(f"{sha} {name}\n")
-            if peeled:
-                lines.append(f"^{peeled}\n")
+        entries = self.entries
+        # git sorts names as bytes; ASCII ones sort the same as text, without a key
+        names = sorted(entries) if all(map(str.isascii, entries)) else sorted(entries, key=_raw)
+        lines += [f"{entries[name][0]} {name}\n" if not entries[name][1]
+                  else f"{entries[name][0]} {name}\n^{entries[name][1]}\n" for name in names]
         self.lock.commit(_raw("".join(lines)))
 
     def _drop_reflogs(self, updates: Sequence[RefUpdate], refused: list[RefUpdate]) -> None:
@@ -352,7 +485,13 @@ def _read_packed(path: Path) -> tuple[set[str], dict[str, tuple[CommitId, str | 
     traits: set[str] = set()
     entries: dict[str, tuple[CommitId, str | None]] = {}
     last = None
-    for line in text.splitlines():
+    lines = text.splitlines()
+    if "\n^" not in text:  # nothing peeled (no annotated tag): one pass without branches
+        if lines and lines[0].startswith(_HEADER):
+            traits = set(lines[0][len(_HEADER):].split())
+        pairs = [line.partition(" ") for line in lines if line and not line.startswith("#")]
+        return traits, {name: (CommitId(sha), None) for sha, _, name in pairs}
+    for line in lines:
         if line.startswith(_HEADER):
             traits = set(line[len(_HEADER):].split())
         elif line.startswith("^") and last is not None:
@@ -370,7 +509,9 @@ def _raw(text: str) -> bytes:
 
 
 def _valid_name(name: str) -> bool:
-    return name.startswith("refs/") and bool(pygit2.reference_is_valid_name(name))
+    # as the bytes git has: a name that is not UTF-8 holds lone surrogates, which a str
+    # argument would fail to encode
+    return name.startswith("refs/") and bool(pygit2.reference_is_valid_name(_raw(name)))
 
 
 def _prune_empty_parents(folder: str, stop: str) -> None:

@@ -1,5 +1,6 @@
-"""Ref reads and compare-and-swap updates: the one API every layer moves refs with; pygit2
-cannot list by prefix, so we filter here.
+"""Ref reads and compare-and-swap updates: the one API every layer moves refs with. Listing
+by prefix reads the files git keeps refs in (``packedrefs.list_prefixes``): libgit2 can only
+iterate every ref, an object each; it still lists other ref storages.
 
 One ref at a time goes through libgit2 (``update_ref``, ``delete_ref``). Many at once — a pull
 or a push of 1,000 runs — go through ``update_refs``: one transaction on ``packed-refs``
@@ -30,14 +31,31 @@ _LOCKED = re.compile(r"lock(?:ed)? file '([^']+\.lock)'")  # libgit2's GIT_ELOCK
 
 def list_refs(repo: pygit2.Repository, prefix: str) -> dict[RefName, CommitId]:
     """Every direct ref whose name starts with ``prefix``, with the commit it points at."""
-    found: dict[RefName, CommitId] = {}
+    return list_refs_in(repo, [prefix])[0]
+
+
+def list_refs_in(repo: pygit2.Repository,
+                 prefixes: Sequence[str]) -> list[dict[RefName, CommitId]]:
+    """``list_refs`` of each prefix, all read in one pass (from the files where git keeps
+    them, ``packedrefs.list_prefixes``: libgit2 makes an object of every ref there is)."""
+    fast = packedrefs.list_prefixes(repo, prefixes)
+    if fast is not None:
+        return fast
+    found: list[dict[RefName, CommitId]] = [{} for _ in prefixes]
     for ref in repo.references.iterator():
         name = ref.name
-        if name.startswith(prefix):
-            target = ref.target
-            if isinstance(target, pygit2.Oid):
-                found[RefName(name)] = CommitId(str(target))
+        target = ref.target
+        for prefix, listed in zip(prefixes, found, strict=True):
+            if name.startswith(prefix) and isinstance(target, pygit2.Oid):
+                listed[RefName(name)] = CommitId(str(target))
     return found
+
+
+def listing(repo: pygit2.Repository, prefix: str) -> str | None:
+    """The refs under ``prefix`` as ``<id> <name>`` lines sorted by name, when they can be
+    read so at once (``packedrefs.packed_lines``: all packed); else ``None`` (``list_refs``).
+    For comparing large listings as texts."""
+    return packedrefs.packed_lines(repo, prefix)
 
 
 def get_ref(repo: pygit2.Repository, name: RefName) -> CommitId | None:

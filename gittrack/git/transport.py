@@ -201,14 +201,22 @@ def ls_remote(repo: Repository, remote: str, prefix: str = namespace.ROOT,
               also: Sequence[str] = ()) -> dict[str, str]:
     """The remote's refs under ``prefix`` and those named in ``also``: ref name → commit id
     (one round trip)."""
-    done = run_git(repo, ["ls-remote", "--refs", "--", positional(remote), f"{prefix}*", *also],
-                   what=f"listing {prefix}* on {display_url(repo, remote)}")
-    found: dict[str, str] = {}
-    for line in done.stdout.splitlines():
-        sha, _, name = line.partition("\t")
-        if name.startswith(prefix) or name in also:
-            found[name] = sha
-    return found
+    return parse_ls_remote(ls_remote_lines(repo, remote, prefix, also), prefix, also)
+
+
+def parse_ls_remote(lines: str, prefix: str, also: Sequence[str] = ()) -> dict[str, str]:
+    """``ls_remote``'s result from ``ls_remote_lines``' lines."""
+    pairs = [line.partition("\t") for line in lines.splitlines()]
+    wanted = set(also)
+    return {name: sha for sha, _, name in pairs if name.startswith(prefix) or name in wanted}
+
+
+def ls_remote_lines(repo: Repository, remote: str, prefix: str = namespace.ROOT,
+                    also: Sequence[str] = ()) -> str:
+    """``git ls-remote``'s own lines (``<id>\t<name>``, sorted by name as the remote sent
+    them) for ``ls_remote``'s refs; they may hold refs that merely end like ``prefix*``."""
+    return run_git(repo, ["ls-remote", "--refs", "--", positional(remote), f"{prefix}*", *also],
+                   what=f"listing {prefix}* on {display_url(repo, remote)}").stdout
 
 
 def fetch(repo: Repository, remote: str, refspecs: Sequence[str], *,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gittrack.artifacts.rewrite import compare_chains
 from gittrack.errors import GittrackError
 from gittrack.git import history, namespace
 from gittrack.git.repo import Repository
@@ -19,6 +18,11 @@ def rewrite_advice(repo: Repository, states: Iterable[RefState],
     """For each diverged artifact in ``states`` whose chains differ only by removed versions:
     which, and the ``artifact rm`` that follows on the other side."""
     lines: list[str] = []
+    states = [s for s in states if s.ref.startswith(namespace.ARTIFACTS)]
+    if not states:
+        return ()
+    from gittrack.artifacts.rewrite import compare_chains  # loaded only for artifacts
+
     for state in states:
         if not state.ref.startswith(namespace.ARTIFACTS) or not state.local or not state.remote \
                 or not history.exists(repo, state.remote):

@@ -60,6 +60,8 @@ class PullReport:
     url: str
     key: str
     states: tuple[RefState, ...] = ()
+    """Every ref the remote has that is not the same here (those are only counted:
+    ``up_to_date``)."""
     updated: tuple[RefState, ...] = ()
     forced: tuple[RefState, ...] = ()
     deleted: tuple[RefState, ...] = ()
@@ -82,6 +84,9 @@ class PullReport:
     advice: tuple[str, ...] = ()
     """For artifacts that diverged because versions were removed on one side: which, and the
     command that follows (``sync.advice``)."""
+    up_to_date: int = 0
+    """Refs the same on both sides: with 100,000 runs, a state object for each was a fifth
+    of a pull that had nothing to do."""
 
     def of(self, *standings: Standing) -> list[RefState]:
         return [s for s in self.states if s.standing in standings]
@@ -120,7 +125,11 @@ class PullPlan:
 def fetch(repo: Repository, remote: str | None = None, *,
           prune: bool = True) -> PullReport:
     """Update the mirror only, and say how each ref stands; no local ref moves."""
-    report, fetched = _fetch(repo, remote, fetch_only=True, prune=prune)
+    remote = transport.check_remote(repo, remote or transport.default_remote(repo))
+    seen = mirror.glance(repo, remote)
+    if seen.same is not None:
+        return _unchanged(repo, remote, seen.same, fetch_only=True)
+    report, fetched = _fetch(repo, remote, seen.listed, fetch_only=True, prune=prune)
     mirror.write(repo, fetched)
     return dataclasses.replace(
         report, advice=rewrite_advice(repo, report.diverged, report.remote))
@@ -134,10 +143,14 @@ def pull(repo: Repository, remote: str | None = None, *, force: bool = False,
     ``artifacts``: download the blobs of the artifact versions pulled into the local cache
     now, rather than when first used.
     """
-    report, fetched = _fetch(repo, remote, fetch_only=False, prune=prune)
+    remote = transport.check_remote(repo, remote or transport.default_remote(repo))
+    seen = mirror.glance(repo, remote)
+    if seen.same is not None:
+        return _unchanged(repo, remote, seen.same, fetch_only=False)
+    report, fetched = _fetch(repo, remote, seen.listed, fetch_only=False, prune=prune)
     live_runs = _live_runs(repo)
     plan = plan_pull(report.states, report.deleted, live_runs, force=force)
-    refused = _apply(repo, fetched, plan, report.states)
+    refused = _apply(repo, fetched, plan, report.states + _same_aliases(fetched))
     locks = {ref: lock for ref in refused if (lock := refs.lock_file(repo, ref)) is not None}
     report = settle(report, plan, refused, {ref: str(lock) for ref, lock in locks.items()})
     report = dataclasses.replace(report, pruned=_prune(repo, report.deleted, fetched.before),
@@ -146,6 +159,21 @@ def pull(repo: Repository, remote: str | None = None, *, force: bool = False,
         report = dataclasses.replace(
             report, blobs_downloaded=_download([*report.updated, *report.forced], repo))
     return report
+
+
+def _unchanged(repo: Repository, remote: str, same: str, *, fetch_only: bool) -> PullReport:
+    """The report of a sync with nothing to do (``mirror.glance``): every ref (``same``, a
+    line each) the same on both sides; nothing fetched, written or deleted."""
+    return PullReport(remote, transport.display_url(repo, remote),
+                      mirror.mirror_key(repo, remote), fetch_only=fetch_only,
+                      up_to_date=same.count("\n"))
+
+
+def _same_aliases(fetched: mirror.Refreshed) -> tuple[RefState, ...]:
+    """Aliases the same on both sides: their agreed value is recorded (``agreed_values``)."""
+    local = fetched.before.local
+    return tuple(RefState(ref, sha, sha, Standing.SAME) for ref, sha in fetched.after.items()
+                 if ref.startswith(namespace.ALIASES) and local.get(ref) == sha)
 
 
 def plan_pull(states: Sequence[RefState], deleted: Sequence[RefState], live_runs: set[str],
@@ -203,30 +231,33 @@ def _apply(repo: Repository, fetched: mirror.Refreshed, plan: PullPlan,
     return refused
 
 
-def _fetch(repo: Repository, remote: str | None, *, fetch_only: bool,
+def _fetch(repo: Repository, remote: str, listed: str | None, *, fetch_only: bool,
            prune: bool) -> tuple[PullReport, mirror.Refreshed]:
-    """The remote's refs fetched and compared; the mirror's ``updates`` not yet written."""
-    remote = transport.check_remote(repo, remote or transport.default_remote(repo))
-    fetched = mirror.look(repo, remote)
+    """The remote's refs (``listed``: as just read) fetched and compared; the mirror's
+    ``updates`` not yet written."""
+    fetched = mirror.look(repo, remote, listed)
     before = fetched.before
-    seen = before.last_seen()
-    states = tuple(compare(repo, ref, before.local.get(ref), sha, seen.get(ref))
-                   for ref, sha in sorted(fetched.after.items()))
+    local = before.local
+    # A ref equal on both sides is only counted (most of them, in a large repository).
+    differ = [(ref, sha) for ref, sha in fetched.after.items() if local.get(ref) != sha]
+    states = tuple(compare(repo, ref, local.get(ref), sha, before.seen(ref))
+                   for ref, sha in sorted(differ))
     deleted, kept = _deletions(repo, fetched, prune)
     return PullReport(remote, transport.display_url(repo, remote), fetched.key, states,
-                      deleted=tuple(deleted), kept=tuple(kept), fetch_only=fetch_only), fetched
+                      deleted=tuple(deleted), kept=tuple(kept), fetch_only=fetch_only,
+                      up_to_date=len(fetched.after) - len(differ)), fetched
 
 
 def _deletions(repo: Repository, fetched: mirror.Refreshed,
                prune: bool) -> tuple[list[RefState], list[Kept]]:
     """Local refs the remote had at the last sync and no longer has: to delete, or kept."""
-    seen = fetched.before.last_seen()
+    before, after = fetched.before, fetched.after
     live = _live_runs(repo)
     # Untrusted, every such ref is kept anyway: no ancestry walk for it.
     gone = [Gone(ref, sha, fetched.trusted and local_changes(repo, ref, sha, last),
                  _is_live(ref, live))
-            for ref, sha in sorted(fetched.before.local.items())
-            if ref not in fetched.after and (last := seen.get(ref)) is not None]
+            for ref, sha in sorted((r, s) for r, s in before.local.items() if r not in after)
+            if (last := before.seen(ref)) is not None]
     return plan_deletions(gone, trusted=fetched.trusted, prune=prune)
 
 

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from gittrack.artifacts.aliases import parse_spec
 from gittrack.errors import GittrackError
 from gittrack.git import namespace, refs
 from gittrack.git.repo import Repository
-from gittrack.runs import layout
-from gittrack.runs.lineage import ROLES, artifact_specs
-from gittrack.runs.resolve import resolve_run
 from gittrack.types import CommitId
 
 
@@ -26,6 +22,12 @@ def select(repo: Repository, run_specs: Sequence[str],
     every = dict(every) if every is not None else local_refs(repo)
     if not run_specs:
         return every
+    # loaded only here: a push of everything (and a no-op one) does without them
+    from gittrack.artifacts.aliases import parse_spec
+    from gittrack.runs import layout
+    from gittrack.runs.lineage import ROLES, artifact_specs
+    from gittrack.runs.resolve import resolve_run
+
     chosen: dict[str, CommitId] = {}
     artifacts: set[str] = set()
     for spec in run_specs:

@@ -79,7 +79,8 @@ def test_a_remote_moved_after_the_comparison_is_refused_by_git(
     advance(a, f"{RUNS}r0001", "a moved it too")
     extra = advance(a, f"{RUNS}r0002", "a also moved this one")
     # What a saw before b pushed: r0001 looks like a fast-forward to a's glob push.
-    monkeypatch.setattr(push_module.transport, "ls_remote", lambda *_a, **_k: dict(stale))
+    lines = "".join(f"{sha}\t{ref}\n" for ref, sha in stale.items())
+    monkeypatch.setattr(push_module.transport, "ls_remote_lines", lambda *_a, **_k: lines)
     with pytest.raises(PushRejectedError, match="r0001"):
         push(repo_a, "origin")
     there = git(bare_remote, "for-each-ref", "--format=%(refname) %(objectname)", RUNS)
