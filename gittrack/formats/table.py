@@ -122,8 +122,10 @@ def write_bound() -> int:
 
 
 def encode(table: pa.Table) -> bytes:
-    """A chunk's Parquet bytes. No column statistics: no reader uses them, and in a small
-    chunk written at every checkpoint they are a good share of the footer."""
+    """A chunk's Parquet bytes. A small chunk is written at every checkpoint, so its footer
+    counts: no column statistics (no reader uses them), and no copy of the Arrow schema
+    unless a column needs it to read back as written (lists: histograms); the types of a
+    history chunk (int64, double, bool, string, null) are Parquet's own."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -135,6 +137,7 @@ def encode(table: pa.Table) -> bytes:
         table, sink, compression="zstd",
         use_dictionary=[f.name for f in table.schema if f.name not in encodings],
         column_encoding=encodings or None, write_statistics=False,
+        store_schema=any(pa.types.is_nested(f.type) for f in table.schema),
     )
     return sink.getvalue()
 
