@@ -78,6 +78,9 @@ def test_a_checkpoint_writes_a_bounded_number_of_tree_entries(repo: Path, no_fsy
     run, written = logged_run(F * F + 5)
     assert max(written) <= entry_bound(2)  # not the whole run's chunks
     assert max(written[-F:]) <= max(written[:2 * F])
+    # what the checkpoint thread keeps between commits: the plan, not the checkpoints
+    for folder in run._checkpointer.folders.values():
+        assert len(folder.tiers) <= 3 * (F - 1) and not folder.flat
     check_history(run.id, F * F + 5)
     assert len(chunk_paths(repo, run.id)) <= 3 * (F - 1)
     assert any("/2/" in p for p in chunk_paths(repo, run.id))  # merged twice
