@@ -16,6 +16,18 @@ REPEATS = 5
 
 # -- worker side ------------------------------------------------------------------------------
 
+def chunk_entries(git_repo: Any, tree: Any) -> list[Any]:
+    """The tree entries of a run's history chunks in row order, as plain pygit2 lists them:
+    in ``history/`` and its level folders (format 2), by the first number of their names
+    (docs/format.md)."""
+    found = []
+    for e in git_repo[tree["history"].id]:
+        for c in git_repo[e.id] if e.type_str == "tree" else [e]:
+            if c.name.endswith(".parquet"):
+                found.append((int(c.name.split(".")[0].split("-")[0]), c))
+    return [c for _, c in sorted(found, key=lambda x: x[0])]
+
+
 def worker_read_history(args: dict[str, Any]) -> dict[str, Any]:
     import pandas  # noqa: F401  (imports are outside the timed part, for both sides)
     import pyarrow as pa
@@ -32,9 +44,7 @@ def worker_read_history(args: dict[str, Any]) -> dict[str, Any]:
     tree = git_repo.revparse_single(args["ref"]).peel(pygit2.Commit).tree
 
     def blobs() -> list[bytes]:
-        history = git_repo[tree["history"].id]
-        return [git_repo[e.id].data for e in sorted(history, key=lambda e: e.name)
-                if e.name.endswith(".parquet")]
+        return [git_repo[e.id].data for e in chunk_entries(git_repo, tree)]
 
     data = blobs()
 
@@ -47,7 +57,7 @@ def worker_read_history(args: dict[str, Any]) -> dict[str, Any]:
         lambda: pa.concat_tables([pq.read_table(pa.BufferReader(b)) for b in blobs()])
         .to_pandas(), REPEATS)
     odb = git_repo.odb
-    ids = [e.id for e in git_repo[tree["history"].id] if e.name.endswith(".parquet")]
+    ids = [e.id for e in chunk_entries(git_repo, tree)]
     _, base_odb, _ = first_and_median(
         lambda: pa.concat_tables([pq.read_table(pa.BufferReader(odb.read(i)[1])) for i in ids])
         .to_pandas(), REPEATS)

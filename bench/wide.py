@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from bench.common import Context, Target, fmt_ratio, fmt_s, make_repo, run_worker, table
+from bench.history import chunk_entries
 
 REPEATS = 5
 KEYS, CHUNKS, STEPS = 10_000, 20, 5
@@ -74,8 +75,7 @@ def worker_read_wide(args: dict[str, Any]) -> dict[str, Any]:
     view = gittrack.Api(repo=repo).run(run_id)
     git_repo = pygit2.Repository(repo)
     tree = git_repo.revparse_single(f"refs/gittrack/runs/{run_id}").peel(pygit2.Commit).tree
-    history = git_repo[tree["history"].id]
-    data = [git_repo.odb.read(e.id)[1] for e in sorted(history, key=lambda e: e.name)]
+    data = [git_repo.odb.read(e.id)[1] for e in chunk_entries(git_repo, tree)]
 
     def arrow_alone() -> Any:
         return pa.concat_tables([pq.read_table(pa.BufferReader(b)) for b in data],

@@ -41,7 +41,7 @@ def history_chunks(
     """Parquet bytes for one checkpoint's rows, in as many consecutive chunks as the bound
     on what a reader decodes requires (usually one); ``columns`` values are lists padded
     with None."""
-    return [_write(part) for part in _split(_history_table(steps, timestamps, runtimes,
+    return [encode(part) for part in split(history_table(steps, timestamps, runtimes,
                                                            columns))]
 
 
@@ -53,10 +53,10 @@ def history_chunk(
 ) -> bytes:
     """One chunk of these rows, however large (tests and forged chunks; checkpoints write
     ``history_chunks``)."""
-    return _write(_history_table(steps, timestamps, runtimes, columns))
+    return encode(history_table(steps, timestamps, runtimes, columns))
 
 
-def _history_table(
+def history_table(
     steps: Sequence[int],
     timestamps: Sequence[float],
     runtimes: Sequence[float],
@@ -77,16 +77,16 @@ def histogram_chunks(rows: Sequence[tuple[str, int, float, list[float], list[flo
                      ) -> list[bytes]:
     """Parquet bytes for histogram rows ``(key, step, timestamp, edges, counts)``, split as
     ``history_chunks`` splits."""
-    return [_write(part) for part in _split(_histogram_table(rows))]
+    return [encode(part) for part in split(histogram_table(rows))]
 
 
 def histogram_chunk(rows: Sequence[tuple[str, int, float, list[float], list[float]]]) -> bytes:
     """One chunk of histogram rows, however large (tests; checkpoints write
     ``histogram_chunks``)."""
-    return _write(_histogram_table(rows))
+    return encode(histogram_table(rows))
 
 
-def _histogram_table(rows: Sequence[tuple[str, int, float, list[float], list[float]]]
+def histogram_table(rows: Sequence[tuple[str, int, float, list[float], list[float]]]
                      ) -> pa.Table:
     import pyarrow as pa
 
@@ -104,18 +104,28 @@ def decoded_size(table: pa.Table) -> int:
     return sum(_decoded_bytes(batch) for batch in table.to_batches())
 
 
-def _split(table: pa.Table) -> list[pa.Table]:
+def split(table: pa.Table) -> list[pa.Table]:
     """``table`` in consecutive slices that each decode to at most the write bound, measured
     as ``read_parquet`` measures (one row always fits: ``log()`` bounds a step far lower)."""
-    limit = MAX_CHUNK_BYTES // WRITE_SHARE
+    limit = write_bound()
     size = decoded_size(table)
     if size <= limit or table.num_rows <= 1:
         return [table]
     half = table.num_rows // 2
-    return _split(table.slice(0, half)) + _split(table.slice(half))
+    return split(table.slice(0, half)) + split(table.slice(half))
 
 
-def _write(table: pa.Table) -> bytes:
+def write_bound() -> int:
+    """The most a chunk a writer makes may decode to (256 MiB): ``MAX_CHUNK_BYTES`` read when
+    called, so that tests can make it small."""
+    return MAX_CHUNK_BYTES // WRITE_SHARE
+
+
+def encode(table: pa.Table) -> bytes:
+    """A chunk's Parquet bytes. A small chunk is written at every checkpoint, so its footer
+    counts: no column statistics (no reader uses them), and no copy of the Arrow schema
+    unless a column needs it to read back as written (lists: histograms); the types of a
+    history chunk (int64, double, bool, string, null) are Parquet's own."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -126,7 +136,8 @@ def _write(table: pa.Table) -> bytes:
     pq.write_table(
         table, sink, compression="zstd",
         use_dictionary=[f.name for f in table.schema if f.name not in encodings],
-        column_encoding=encodings or None,
+        column_encoding=encodings or None, write_statistics=False,
+        store_schema=any(pa.types.is_nested(f.type) for f in table.schema),
     )
     return sink.getvalue()
 

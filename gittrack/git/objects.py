@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -14,7 +15,16 @@ from gittrack.formats.values import readable
 from gittrack.git.repo import common_dir, writing
 from gittrack.types import CommitId
 
-FileContent = bytes | None  # None deletes the path from the tree
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Existing:
+    """A blob the repository has, put at a path of a new tree without reading it (a file
+    moved to another folder)."""
+
+    id: str
+
+
+FileContent = bytes | Existing | None  # None deletes the path from the tree
 Tree = pygit2.Tree
 """A commit's tree as the layers above hold it, between ``commit_tree`` and ``read_file``."""
 
@@ -57,6 +67,8 @@ def write_tree(
         if content is None:
             if builder.get(name) is not None:
                 builder.remove(name)
+        elif isinstance(content, Existing):
+            builder.insert(name, pygit2.Oid(hex=content.id), pygit2.enums.FileMode.BLOB)
         else:
             with writing(f"a blob of {len(content):,} bytes", objects_dir(repo)):
                 blob = repo.create_blob(content)
@@ -181,6 +193,19 @@ def list_files(repo: pygit2.Repository, tree: pygit2.Tree, dirpath: str) -> Iter
     if not isinstance(sub, pygit2.Tree):
         raise FormatError(f"{dirpath} is a {sub.type_str}, not a folder")
     return iter(sorted(e.name for e in sub if e.type_str == "blob" and e.name is not None))
+
+
+def list_folders(repo: pygit2.Repository, tree: pygit2.Tree, dirpath: str) -> list[str]:
+    """Names of the folders directly in ``dirpath`` of ``tree``, sorted; errors as
+    ``list_files``."""
+    try:
+        entry = tree[dirpath]
+    except KeyError:
+        return []
+    sub = _lookup(repo, str(entry.id), dirpath)
+    if not isinstance(sub, pygit2.Tree):
+        raise FormatError(f"{dirpath} is a {sub.type_str}, not a folder")
+    return sorted(e.name for e in sub if e.type_str == "tree" and e.name is not None)
 
 
 def _lookup(repo: pygit2.Repository, oid: str, what: str) -> pygit2.Object:

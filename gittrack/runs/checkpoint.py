@@ -3,66 +3,72 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gittrack.formats import table, yamlio
 from gittrack.git import objects, refs
 from gittrack.git.repo import Repository
-from gittrack.runs import layout
+from gittrack.runs import compaction, layout
 from gittrack.runs.info import RunInfo, RunState
 from gittrack.runs.state import Snapshot
 from gittrack.types import CommitId, RunId
 
-
-def next_chunk_number(repo: Repository, head: CommitId | None) -> int:
-    if head is None:
-        return 0
-    tree = objects.commit_tree(repo, head)
-    numbers = [
-        n for d in (layout.HISTORY_DIR, layout.HISTOGRAMS_DIR)
-        for name in objects.list_files(repo, tree, d)
-        if (n := layout.chunk_number(name)) is not None
-    ]
-    return max(numbers, default=-1) + 1
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class Checkpointer:
-    """Writes commits for one run; each new commit's parent is the previous checkpoint."""
+    """Writes commits for one run; each new commit's parent is the previous checkpoint.
+
+    Between commits it keeps the next chunk number and, per folder, the compaction plan
+    (``compaction.Compactor``): bounded, whatever the number of checkpoints."""
 
     def __init__(self, repo: Repository, run_id: RunId, head: CommitId | None) -> None:
         self.repo = repo
         self.run_id = run_id
         self.ref = layout.run_ref(run_id)
         self.head = head
-        self.next_chunk = next_chunk_number(repo, head)
+        tree = objects.commit_tree(repo, head) if head is not None else None
+        self.folders: dict[str, compaction.Compactor] = {}
+        self.next_chunk = 0
+        for folder, first in ((layout.HISTORY_DIR, table.SYSTEM_COLUMNS),
+                              (layout.HISTOGRAMS_DIR, ("key", table.STEP))):
+            chunks = compaction.list_chunks(repo, tree, folder) if tree is not None else []
+            self.folders[folder] = compaction.Compactor(repo, folder, chunks, first)
+            self.next_chunk = max([self.next_chunk, *(c.last + 1 for c in chunks)])
 
     def write(self, snapshots: Sequence[Snapshot], info: RunInfo) -> CommitId:
         """Commit every snapshot's rows and the last one's state.
 
         A snapshot's rows make one chunk, or several consecutive ones when one would decode
-        to more than a reader accepts (``table.history_chunks``); ``history/N`` and
-        ``histograms/N`` share the numbers of the snapshot that wrote them."""
-        files: dict[str, bytes | None] = {}
+        to more than a reader accepts (``table.split``); ``history`` and ``histograms``
+        chunks share the numbers of the snapshot that wrote them. Then the chunks compaction
+        merges are merged, in the same commit."""
+        files: dict[str, objects.FileContent] = {}
+        base = objects.commit_tree(self.repo, self.head) if self.head else None
         number = self.next_chunk
         for snap in snapshots:
             parts = {layout.HISTORY_DIR: self._history(snap),
-                     layout.HISTOGRAMS_DIR: table.histogram_chunks(snap.histograms)
+                     layout.HISTOGRAMS_DIR: table.split(table.histogram_table(snap.histograms))
                      if snap.histograms else []}
-            for folder, chunks in parts.items():
-                for offset, data in enumerate(chunks):
-                    files[layout.chunk_name(folder, number + offset)] = data
-            number += max(len(chunks) for chunks in parts.values())
+            for folder, tables in parts.items():
+                for offset, part in enumerate(tables):
+                    self.folders[folder].write(files, base, part, number + offset)
+            number += max(len(tables) for tables in parts.values())
+        for compactor in self.folders.values():
+            compactor.compact(files, base)
         last = snapshots[-1]
-        files[layout.RUN_YAML] = info.to_yaml()
-        files[layout.CONFIG_YAML] = yamlio.dump(last.config)
-        files[layout.SUMMARY_YAML] = yamlio.dump(last.summary)
-        files[layout.RESUME_YAML] = yamlio.dump(last.resume)
+        for path, data in ((layout.RUN_YAML, info.to_yaml()),
+                           (layout.CONFIG_YAML, yamlio.dump(last.config)),
+                           (layout.SUMMARY_YAML, yamlio.dump(last.summary)),
+                           (layout.RESUME_YAML, yamlio.dump(last.resume))):
+            if base is None or objects.entry_id(base, path) != objects.blob_id(data):
+                files[path] = data  # an unchanged file keeps its entry: nothing to hash or write
         state, step = info.state, last.resume["next_step"]
         message = f"gittrack: run {self.run_id} ({state}, step {step})"
         parents = [self.head] if self.head else []
         # A full disk or a read-only .git: a RepositoryError naming the object or ref
         # (gittrack.git.repo.writing), kept and retried by the run.
-        base = objects.commit_tree(self.repo, self.head) if self.head else None
         tree = objects.write_tree(self.repo, base, files)
         commit = objects.commit(self.repo, tree, parents, message)
         refs.update_ref(self.repo, self.ref, commit, self.head)
@@ -71,13 +77,13 @@ class Checkpointer:
         return commit
 
     @staticmethod
-    def _history(snap: Snapshot) -> list[bytes]:
+    def _history(snap: Snapshot) -> list[pa.Table]:
         if not snap.history.rows:
             return []
         h = snap.history
         times = h.timestamps()
-        return table.history_chunks(h.steps(), times, [t - snap.start_time for t in times],
-                                    h.columns())
+        return table.split(table.history_table(
+            h.steps(), times, [t - snap.start_time for t in times], h.columns()))
 
 
 _FIRST_KEYS = ("format", "id", "name", "project", "group", "job_type", "tags", "notes", "state",
@@ -92,6 +98,9 @@ def run_document(
     from gittrack.runs.metadata import parse_iso, utc_iso
 
     merged: dict[str, Any] = {**info.document, **snap.meta}
+    # This gittrack writes v2 shapes: a run begun by an older one (resumed, or recovered from
+    # its log) says so from its first checkpoint written here.
+    merged["format"] = layout.FORMAT
     merged["state"] = state.value
     merged["updated_at"] = utc_iso(now)
     merged["ended_at"] = utc_iso(ended) if ended is not None else None

@@ -218,15 +218,21 @@ class RunInfo:
         return RunInfo.from_yaml({k: v for k, v in self.document.items() if k not in gone})
 
 
-def check(doc: Mapping[str, Any], where: str, run_id: RunId | None = None) -> None:
-    """``FormatError`` unless the fields of ``run.yaml`` that readers use have their types,
-    and (with ``run_id``) ``id`` is the id of the ref the commit is on."""
+def check_format(doc: Mapping[str, Any]) -> None:
+    """``FormatError`` unless ``run.yaml`` names a format this gittrack reads: this one
+    (``layout.FORMAT``) or an earlier one (docs/format.md, "Versions")."""
     version = doc.get("format")
     if not isinstance(version, int) or version > layout.FORMAT:
         raise FormatError(
             f"run {doc.get('id')} uses format {version!r}; this gittrack reads format "
             f"{layout.FORMAT}: upgrade gittrack"
         )
+
+
+def check(doc: Mapping[str, Any], where: str, run_id: RunId | None = None) -> None:
+    """``FormatError`` unless the fields of ``run.yaml`` that readers use have their types,
+    and (with ``run_id``) ``id`` is the id of the ref the commit is on."""
+    check_format(doc)
     for key, shape in SHAPES.items():
         if key in doc and not shape(doc[key]):
             raise FormatError(f"{where}: {key} is not what gittrack writes there "

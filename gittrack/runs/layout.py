@@ -5,7 +5,9 @@ from __future__ import annotations
 from gittrack.git import namespace
 from gittrack.types import RefName, RunId
 
-FORMAT = 1
+FORMAT = 2
+"""The run format this gittrack writes; it reads this one and every earlier one (docs/format.md:
+v1 kept every chunk flat in ``history/``, v2 groups them by compaction level)."""
 
 RUN_YAML = "run.yaml"
 CONFIG_YAML = "config.yaml"
@@ -19,13 +21,44 @@ def run_ref(run_id: RunId) -> RefName:
     return RefName(namespace.RUNS + run_id)
 
 
-def chunk_name(directory: str, number: int) -> str:
-    """``history/000003.parquet``: six digits sort correctly up to a million checkpoints."""
-    return f"{directory}/{number:06d}.parquet"
+FINAL = "final"
+"""The folder of chunks compaction never merges again (``history/final/``), beside the level
+folders ``history/0/``, ``history/1/``, ..."""
 
 
-def chunk_number(filename: str) -> int | None:
-    stem, _, ext = filename.partition(".")
-    return int(stem) if ext == "parquet" and stem.isdigit() else None
+def chunk_path(directory: str, folder: str, first: int, last: int) -> str:
+    """``history/0/000003.parquet`` (one chunk number) or ``history/1/000000-000015.parquet``
+    (a merged chunk: the numbers it covers); ``folder`` "" is v1's flat ``history/000003.parquet``.
+    Numbers have at least six digits; readers order chunks by their first number, not by name."""
+    name = f"{first:06d}" if first == last else f"{first:06d}-{last:06d}"
+    return f"{directory}/{folder}/{name}.parquet" if folder else f"{directory}/{name}.parquet"
+
+
+def chunk_range(filename: str) -> tuple[int, int] | None:
+    """The chunk numbers ``(first, last)`` a chunk's file name covers, or ``None`` for a name
+    that is not a chunk's."""
+    stem, dot, ext = filename.partition(".")
+    first, dash, last = stem.partition("-")
+    if not dot or ext != "parquet" or not _digits(first) or (dash and not _digits(last)):
+        return None
+    low, high = int(first), int(last) if dash else int(first)
+    return (low, high) if low <= high else None
+
+
+def level_folder(level: int) -> str:
+    return str(level)
+
+
+def folder_level(name: str) -> int | None:
+    """The compaction level a folder of ``history/`` holds, or ``None`` (``final``, others)."""
+    return int(name) if _digits(name) and len(name) <= 3 else None
+
+
+def is_chunk_folder(name: str) -> bool:
+    return name == FINAL or folder_level(name) is not None
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 

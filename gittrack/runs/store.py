@@ -11,8 +11,8 @@ from gittrack.errors import FormatError, GittrackError
 from gittrack.formats import table, yamlio
 from gittrack.git import namespace, objects, refs
 from gittrack.git.repo import Repository
-from gittrack.runs import ids, layout
-from gittrack.runs.info import RunInfo
+from gittrack.runs import compaction, ids, layout
+from gittrack.runs.info import RunInfo, check_format
 from gittrack.types import CommitId, RefName, RunId
 
 if TYPE_CHECKING:
@@ -128,15 +128,18 @@ def resumes(repo: Repository, head: CommitId) -> Iterator[tuple[CommitId, dict[s
 def _chunks(
     repo: Repository, commit: CommitId, directory: str
 ) -> list[tuple[str, bytes]]:
-    """``(path, bytes)`` of each chunk in ``directory``, in order."""
+    """``(path, bytes)`` of each chunk in ``directory``, in row order (``list_chunks``), of a
+    run whose format this gittrack reads (a later one may place its rows elsewhere)."""
     tree = objects.commit_tree(repo, commit)
+    doc = _yaml(repo, tree, layout.RUN_YAML, commit)
+    if isinstance(doc, dict):
+        check_format(doc)
     out = []
-    for name in objects.list_files(repo, tree, directory):
-        if layout.chunk_number(name) is not None:
-            path = f"{directory}/{name}"
-            data = objects.read_file(repo, tree, path)
-            if data is not None:
-                out.append((path, data))
+    for chunk in compaction.list_chunks(repo, tree, directory):
+        path = chunk.path(directory)
+        data = objects.read_file(repo, tree, path)
+        if data is not None:
+            out.append((path, data))
     return out
 
 

@@ -152,15 +152,15 @@ def test_readable_with_plain_git_and_pyarrow(repo: Path) -> None:
     ref = f"refs/gittrack/runs/{run.id}"
     assert git(repo, "for-each-ref", "--format=%(refname)", "refs/gittrack/").split() == [ref]
     info = yaml.safe_load(git(repo, "show", f"{ref}:run.yaml"))
-    assert info["format"] == 1
+    assert info["format"] == 2
     assert (info["id"], info["name"], info["state"]) == (run.id, "plain", "finished")
     assert yaml.safe_load(git(repo, "show", f"{ref}:config.yaml")) == {"lr": 0.5,
                                                                         "layers": [1, 2]}
     summary = yaml.safe_load(git(repo, "show", f"{ref}:summary.yaml"))
     assert summary == {"loss": math.inf, "acc": 1, "tag": "é", "nested/x": -1.0}
     files = git(repo, "ls-tree", "-r", "--name-only", ref).split()
-    assert {"run.yaml", "config.yaml", "summary.yaml", "history/000000.parquet"} <= set(files)
-    blob = subprocess.run(["git", "cat-file", "blob", f"{ref}:history/000000.parquet"],
+    assert {"run.yaml", "config.yaml", "summary.yaml", "history/0/000000.parquet"} <= set(files)
+    blob = subprocess.run(["git", "cat-file", "blob", f"{ref}:history/0/000000.parquet"],
                           cwd=repo, check=True, capture_output=True).stdout
     table = pq.read_table(io.BytesIO(blob))
     assert table.column("_step").to_pylist() == [0, 1, 2]

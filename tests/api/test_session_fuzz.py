@@ -119,9 +119,13 @@ def plain_read(repo: Path, run_id: str) -> tuple[Any, Any, list[dict[str, Any]]]
     config = yaml.load(blob(layout.CONFIG_YAML), Loader=yaml.SafeLoader)
     summary = yaml.load(blob(layout.SUMMARY_YAML), Loader=yaml.SafeLoader)
     rows: list[dict[str, Any]] = []
-    if layout.HISTORY_DIR in tree:
-        for entry in sorted(git[tree[layout.HISTORY_DIR].id], key=lambda e: e.name):
-            table = pq.read_table(io.BytesIO(git[entry.id].data))
+    if layout.HISTORY_DIR in tree:  # docs/format.md: every chunk of history/ and its folders,
+        chunks = []                   # by the first number of its name
+        for entry in git[tree[layout.HISTORY_DIR].id]:
+            inner = git[entry.id] if entry.type_str == "tree" else [entry]
+            chunks += [(int(e.name.split(".")[0].split("-")[0]), e.id) for e in inner]
+        for _, oid in sorted(chunks):
+            table = pq.read_table(io.BytesIO(git[oid].data))
             rows.extend(table.to_pylist())
     return config, summary, rows
 

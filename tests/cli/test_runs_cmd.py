@@ -235,7 +235,7 @@ def test_a_run_missing_a_git_object_is_reported_and_the_others_work(
     git = pygit2.Repository(str(repo))
     tree = git.references[f"refs/gittrack/runs/{bad}"].peel(pygit2.Commit).tree
     delete_loose_object(repo, str(tree["config.yaml"].id))
-    delete_loose_object(repo, str(tree["history/000000.parquet"].id))
+    delete_loose_object(repo, str(tree["history/0/000000.parquet"].id))
     listed = cli("runs")
     assert listed.exit_code == 0 and column(listed, 1) == ["good"]
     assert f"gittrack: warning: skipping run {bad}: cannot read config.yaml" in listed.stderr

@@ -37,6 +37,24 @@ def test_write_tree_adds_replaces_and_removes(repo_obj: pygit2.Repository, repo:
     assert objects.read_file(repo_obj, first, "deep/er/x") == b"x"
 
 
+def test_write_tree_moves_an_existing_blob_and_lists_folders(
+    repo_obj: pygit2.Repository
+) -> None:
+    first = repo_obj[objects.write_tree(repo_obj, None, {"h/0/a": b"a", "h/1/b": b"b"})]
+    assert isinstance(first, pygit2.Tree)
+    assert objects.list_folders(repo_obj, first, "h") == ["0", "1"]
+    blob = objects.entry_id(first, "h/0/a")
+    assert blob is not None
+    second = repo_obj[objects.write_tree(repo_obj, first, {
+        "h/0/a": None, "h/final/a": objects.Existing(blob)})]
+    assert isinstance(second, pygit2.Tree)
+    assert objects.list_folders(repo_obj, second, "h") == ["1", "final"]
+    assert objects.entry_id(second, "h/final/a") == blob
+    assert objects.list_folders(repo_obj, second, "none") == []
+    with pytest.raises(FormatError, match="h/1/b is a blob, not a folder"):
+        objects.list_folders(repo_obj, second, "h/1/b")
+
+
 def test_commit_does_not_touch_head_index_or_work_tree(
     repo_obj: pygit2.Repository, repo: Path
 ) -> None:

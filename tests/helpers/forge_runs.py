@@ -31,3 +31,27 @@ def forge_run(path: Path, run_id: str, files: dict[str, bytes]) -> CommitId:
 def delete_loose_object(path: Path, oid: str) -> None:
     """Remove one object from a repository whose objects are loose (a fresh test repo)."""
     (path / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+
+
+def as_v1(path: Path, run_id: str) -> CommitId:
+    """Turn a run into what gittrack 1 wrote: a new checkpoint on its ref whose chunks are
+    flat in ``history/`` and ``histograms/`` and whose ``run.yaml`` says ``format: 1`` (the run
+    must hold only unmerged chunks, one number each, as a v1 run's)."""
+    repo = pygit2.Repository(str(path))
+    ref = layout.run_ref(RunId(run_id))
+    head = repo.references[ref].peel(pygit2.Commit)
+    files: dict[str, objects.FileContent] = {}
+    for folder in (layout.HISTORY_DIR, layout.HISTOGRAMS_DIR):
+        if folder not in head.tree:
+            continue
+        for level in repo[head.tree[folder].id]:
+            files[f"{folder}/{level.name}"] = None
+            for entry in repo[level.id]:
+                assert "-" not in entry.name, "a merged chunk has no v1 shape"
+                files[f"{folder}/{entry.name}"] = objects.Existing(str(entry.id))
+    files[layout.RUN_YAML] = head.tree[layout.RUN_YAML].data.replace(b"format: 2\n",
+                                                                     b"format: 1\n")
+    tree = objects.write_tree(repo, head.tree, files)
+    commit = objects.commit(repo, tree, [CommitId(str(head.id))], "as gittrack 1 wrote it")
+    repo.references.create(ref, commit, force=True)
+    return commit

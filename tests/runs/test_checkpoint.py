@@ -10,6 +10,7 @@ import pytest
 
 import gittrack
 from gittrack.formats import table
+from gittrack.runs import layout
 from tests.helpers.cli import CliResult
 from tests.helpers.processes import killed_run
 from tests.helpers.repos import git
@@ -23,8 +24,10 @@ def value(step: int) -> str:
 
 
 def chunk_names(repo: Path, run_id: str, folder: str) -> list[str]:
-    out = git(repo, "ls-tree", "--name-only", f"refs/gittrack/runs/{run_id}", f"{folder}/")
-    return [line.split("/")[-1] for line in out.split()]
+    """The chunk file names in ``folder`` and its level folders, in row order."""
+    out = git(repo, "ls-tree", "-r", "--name-only", f"refs/gittrack/runs/{run_id}", f"{folder}/")
+    return sorted((line.split("/")[-1] for line in out.split()),
+                  key=lambda name: layout.chunk_range(name) or (-1, -1))
 
 
 def check_read_back(repo: Path, run_id: str, steps: int) -> None:

@@ -71,7 +71,7 @@ def test_a_document_round_trips_byte_for_byte(doc: dict[str, Any]) -> None:
                                              "what gittrack writes there (a list)"),
     ({"format": 1, "id": "x", "duration": -1.0}, "duration is not what gittrack writes there"),
     ({"format": 1, "id": "x", "tags": "a"}, "tags is not what gittrack writes there (a str)"),
-    ({"format": 9, "id": "x"}, "run x uses format 9; this gittrack reads format 1: upgrade"),
+    ({"format": 9, "id": "x"}, "run x uses format 9; this gittrack reads format 2: upgrade"),
     ({"format": 1, "id": "x"}, "says it is run 'x', but it is on the ref of run y"),
     (["format", 1], "is a list, not a mapping"),
 ])

@@ -100,7 +100,7 @@ def test_metadata(repo: Path) -> None:
                   "duration", "exit_code", "host", "user", "os", "python", "program", "args",
                   "gittrack_version", "code"):
         assert field in meta, field
-    assert meta["format"] == 1
+    assert meta["format"] == 2
     assert meta["project"] == "project"  # the repository folder's name
     assert meta["code"]["commit"] == git(repo, "rev-parse", "HEAD").strip()
     assert meta["code"]["branch"] == "main"
@@ -736,8 +736,8 @@ def test_checkpoints_write_chunks_and_chain_commits(repo: Path) -> None:
         while run.commit == before and time.time() < deadline:  # one checkpoint per row
             time.sleep(0.01)
     run.finish()
-    chunks = git(repo, "ls-tree", "--name-only", f"{run.ref}:history").split()
-    assert len(chunks) >= 3 and chunks[0] == "000000.parquet"
+    chunks = git(repo, "ls-tree", "--name-only", f"{run.ref}:history/0").split()
+    assert len(chunks) >= 3 and chunks[0] == "000000.parquet"  # level 0: one per checkpoint
     assert [r["i"] for r in rows(run.id)] == [0, 1, 2]
     history = git(repo, "rev-list", run.ref).split()
     assert history[-1] == first and len(history) >= 4  # a chain, oldest is init's checkpoint

@@ -102,8 +102,12 @@ def test_a_broken_run_is_reported_and_the_others_listed(
 
 
 BROKEN_HISTORY: dict[str, tuple[Breaker, type[GittrackError], str]] = {
-    "missing chunk": (missing("history/000000.parquet"), RepositoryError,
-                      "history/000000.parquet: git object"),
+    "missing chunk": (missing("history/0/000000.parquet"), RepositoryError,
+                      "history/0/000000.parquet: git object"),
+    "missing v1 chunk": (lambda p, r: (forge_run(p, r, {"run.yaml": run_yaml(r),
+                                                        "history/000000.parquet": _chunk()}),
+                                       missing("history/000000.parquet")(p, r)),
+                         RepositoryError, "history/000000.parquet: git object"),
     "not Parquet": (forged({"history/000000.parquet": b"PAR1 not really PAR1"}), FormatError,
                     r"history/000000\.parquet of commit"),
     "truncated Parquet": (lambda p, r: forge_run(p, r, {
