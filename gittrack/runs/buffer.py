@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import operator
 from typing import Any
 
 
@@ -40,5 +41,26 @@ class HistoryBuffer:
     def columns(self) -> dict[str, list[Any]]:
         """One list per key (in order of first appearance), ``None`` where a row lacks it."""
         rows = [e[2] for e in self.entries]
+        same = _same_keys(rows)
+        if same is not None:
+            return same
         keys = dict.fromkeys(itertools.chain.from_iterable(rows))
         return {key: [row.get(key) for row in rows] for key in keys}
+
+
+def _same_keys(rows: list[dict[str, Any]]) -> dict[str, list[Any]] | None:
+    """The columns, transposed in C, when every row has the first row's keys (the common
+    case: the same keys at every step); else ``None``. Rows of the first row's length that
+    all hold its keys hold no other. One key is left to the general way: ``itemgetter`` of
+    one key gives values, not tuples."""
+    if not rows or len(rows[0]) < 2:
+        return None
+    keys = tuple(rows[0])
+    if set(map(len, rows)) != {len(keys)}:
+        return None
+    try:
+        table = list(map(operator.itemgetter(*keys), rows))
+    except KeyError:  # a row lacks one of them
+        return None
+    return {key: list(column)
+            for key, column in zip(keys, zip(*table, strict=True), strict=True)}
