@@ -10,10 +10,11 @@ last tenth of the steps (whether it grows with the steps).
 
 Where the time goes, per step: "caller CPU" is the CPU time of the thread running the loop
 (``time.thread_time``); for gittrack, "checkpoint CPU" is the CPU time of its checkpoint thread
-during the loop (its ``pthread`` CPU clock), and "of it GIL" the part spent outside the Parquet
-writer (``pyarrow.parquet``'s C++ encoder and compressor releases the GIL; the rest of a
-checkpoint is Python, or C that keeps the GIL: pygit2 writing the blobs). On 2 cores a checkpoint
-thread's GIL time is paid by the caller's loop. "process CPU" is every thread and child process
+during the loop (its ``pthread`` CPU clock), "GIL held" the time that thread holds the GIL
+(``_GilClock``: its CPU time but that of the calls that run without the GIL, plus the waits in
+pygit2 calls that keep it, as libgit2's fsyncs), and "of it blobs" the time pygit2 spends
+writing blobs with the GIL held. On 2 cores a checkpoint thread's GIL time is paid by
+the caller's loop. "process CPU" is every thread and child process
 (wandb's service) during the loop and ``finish()``, minus the no-op loop's.
 """
 
@@ -171,29 +172,54 @@ def timed_loop(log: LogFn, steps: int, precision: str) -> dict[str, Any]:
             "caller_cpu_us": cpu / steps / 1e3}
 
 
-class _ParquetClock:
-    """CPU time the checkpoint thread spends in ``pyarrow.parquet.write_table`` (the encoder
-    and compressor run without the GIL): the rest of its CPU time holds the GIL."""
+class _GilClock:
+    """How long a checkpoint thread holds the GIL, from wrapped calls: its CPU time, minus the
+    CPU time of calls that run without the GIL (``pyarrow.parquet.write_table``'s encoder and
+    compressor; gittrack writing a blob where it does so itself: hashlib, zlib, write and
+    fsync), plus the time spent waiting in calls that keep it (pygit2 writing a blob or a
+    commit: libgit2 hashes, compresses and fsyncs with the GIL held; their wall time minus their
+    CPU time). Tree writes (a pygit2 type that cannot be wrapped) count by their CPU time only.
+    "of it blobs" is the wall time of blob writes with the GIL held."""
 
     def __init__(self) -> None:
         import pyarrow.parquet as pq
+        import pygit2
 
-        self.pq = pq
-        self.original = pq.write_table
-        self.ns = 0
+        from gittrack.git import objects
+
+        self.patched: list[tuple[Any, str, Any]] = []
+        self.free_cpu = self.held_wait = self.blob_wall = 0
+        self._wrap(pq, "write_table", held=False)
+        if hasattr(objects, "create_blob"):  # gittrack writes blobs itself, without the GIL
+            self._wrap(objects, "create_blob", held=False)
+        self._wrap(pygit2.Repository, "create_blob", held=True, blob=True)
+        self._wrap(pygit2.Repository, "create_commit", held=True)
+
+    def _wrap(self, owner: Any, name: str, *, held: bool, blob: bool = False) -> None:
+        original = getattr(owner, name)
         clock = self
 
-        def write_table(*args: Any, **kwargs: Any) -> Any:
-            t0 = time.thread_time_ns()
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0, w0 = time.thread_time_ns(), time.perf_counter_ns()
             try:
-                return clock.original(*args, **kwargs)
+                return original(*args, **kwargs)
             finally:
-                clock.ns += time.thread_time_ns() - t0
+                cpu, wall = time.thread_time_ns() - t0, time.perf_counter_ns() - w0
+                if held:
+                    clock.held_wait += max(0, wall - cpu)
+                    clock.blob_wall += wall if blob else 0
+                else:
+                    clock.free_cpu += cpu
 
-        pq.write_table = write_table
+        self.patched.append((owner, name, original))
+        setattr(owner, name, timed)
+
+    def gil_ns(self, cpu_ns: int) -> int:
+        return cpu_ns - self.free_cpu + self.held_wait
 
     def close(self) -> None:
-        self.pq.write_table = self.original
+        for owner, name, original in reversed(self.patched):
+            setattr(owner, name, original)
 
 
 def _thread_cpu_ns(thread: threading.Thread | None) -> int | None:
@@ -241,19 +267,20 @@ def worker_log(args: dict[str, Any]) -> dict[str, Any]:
     tracker.start(workdir, "run")
     init_s = time.perf_counter() - t0
     thread = tracker.checkpoint_thread() if hasattr(tracker, "checkpoint_thread") else None
-    parquet = _ParquetClock() if thread is not None else None
+    gil = _GilClock() if thread is not None else None
     cpu0, children0 = time.process_time(), children_cpu_s()
     thread0 = _thread_cpu_ns(thread)
     result = timed_loop(tracker.log_fn(), steps, args["precision"])
     thread1 = _thread_cpu_ns(thread)
-    if thread0 is not None and thread1 is not None and parquet is not None:
+    if thread0 is not None and thread1 is not None and gil is not None:
         result["checkpoint_cpu_us"] = (thread1 - thread0) / steps / 1e3
-        result["checkpoint_gil_us"] = (thread1 - thread0 - parquet.ns) / steps / 1e3
+        result["checkpoint_gil_us"] = gil.gil_ns(thread1 - thread0) / steps / 1e3
+        result["checkpoint_blob_us"] = gil.blob_wall / steps / 1e3
     t0 = time.perf_counter()
     tracker.finish()
     result["finish_s"] = time.perf_counter() - t0
-    if parquet is not None:
-        parquet.close()
+    if gil is not None:
+        gil.close()
     cpu = time.process_time() - cpu0 + children_cpu_s() - children0
     result["cpu_us_per_step"] = cpu / steps * 1e6
     result.update(steps=steps, init_s=init_s, stored_bytes=tracker.stored_bytes(),
@@ -354,14 +381,16 @@ def run(ctx: Context) -> None:
         if steps < full_steps(ctx):
             mark, fewer = " †", True
         ckpt, gil = med(key, "checkpoint_cpu_us"), med(key, "checkpoint_gil_us")
+        blob = med(key, "checkpoint_blob_us")
         rows.append([
             label + mark, f"{steps:,}", f"{cost:.2f}", f"{(per_call(key, 'last10_us') or 0):.2f}",
             f"{(med(key, 'worst_block_us') or 0) - noop:.1f}",
             f"{(med(key, 'caller_cpu_us') or 0) - noop_caller:.2f}",
             "-" if ckpt is None else f"{ckpt:.2f}", "-" if gil is None else f"{gil:.2f}",
+            "-" if blob is None else f"{blob:.2f}",
             f"{(med(key, 'cpu_us_per_step') or 0) - noop_cpu:.1f}", ", ".join(ratios) or "-"])
-    ctx.out(table(["tool", "steps", "µs/call", "last 10%", f"worst {BLOCK:,}",
-                   "caller CPU", "checkpoint CPU", "of it GIL", "process CPU", "ratio"], rows))
+    ctx.out(table(["tool", "steps", "µs/call", "last 10%", f"worst {BLOCK:,}", "caller CPU",
+                   "checkpoint CPU", "GIL held", "of it blobs", "process CPU", "ratio"], rows))
     ctx.out(f"  µs/call: (loop time / steps) minus the no-op loop's ({noop:.2f} µs/step), "
             f"median of {ctx.repeats} run(s), each in a fresh process after a warm-up run "
             "(1/20 of the steps, at most 2,000); values: 'mixed' precision (see below)"
@@ -369,8 +398,11 @@ def run(ctx: Context) -> None:
                if ctx.quick else "."))
     ctx.out(f"  worst {BLOCK:,}: the slowest block of {BLOCK:,} steps, per call. CPU columns "
             "are µs per step: caller = the loop's thread (minus the no-op loop's); checkpoint "
-            "= gittrack's checkpoint thread during the loop, 'of it GIL' = outside the Parquet "
-            "encoder (which runs without the GIL); process = all threads and child processes "
+            "= gittrack's checkpoint thread during the loop; GIL held = the time it holds the "
+            "GIL: its CPU time but that of the Parquet encoder and of gittrack's blob writes "
+            "(which run without it), plus the waits (fsync) in pygit2 calls that keep it; of "
+            "it blobs = pygit2 writing blobs with the GIL held (zlib, SHA-1, fsync); "
+            "process = all threads and child processes "
             "(wandb's service) during the loop and finish(), minus the no-op loop's.")
     for key, label, *_ in trackers:
         if key != "none" and len(runs[key]) > 1:
