@@ -102,14 +102,14 @@ class LiveState:
             # The common cases, inlined (the same as the general path below, in fewer calls).
             if step is None:
                 if commit is not False and not self.pending:  # one call is one whole step
-                    self.buffer.entries.append((self.step, t, data))
+                    self.buffer.append(self.step, t, data)
                     self.step += 1
                     self.summary.update(data, False)
                     return
             elif step > self.step and not commit:  # log(d, step=i): commits the open step
                 pending = self.pending
                 if pending:
-                    self.buffer.entries.append((self.step, self.pending_time, pending))
+                    self.buffer.append(self.step, self.pending_time, pending)
                     self.summary.update(pending, False)
                 self.step, self.pending, self.pending_time = step, data, t
                 return

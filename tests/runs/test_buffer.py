@@ -14,7 +14,7 @@ row = st.dictionaries(keys, st.floats(allow_nan=False) | st.integers(-3, 3) | st
 
 def general(buffer: HistoryBuffer) -> dict[str, list[Any]]:
     """Columns the plain way: a list per key, in order of first appearance, None-padded."""
-    rows = [values for _, _, values in buffer.entries]
+    rows = buffer.values()
     names = dict.fromkeys(k for r in rows for k in r)
     return {k: [r.get(k) for r in rows] for k in names}
 

@@ -17,7 +17,7 @@ from gittrack.runs.summary import MetricSpec
 
 def rows(state: LiveState) -> list[tuple[int, dict[str, Any]]]:
     """The committed rows of the buffer as (step, {key: value}) without the padding Nones."""
-    return [(step, dict(values)) for step, _, values in state.buffer.entries]
+    return list(zip(state.buffer.steps(), state.buffer.values(), strict=True))
 
 
 def logged(*calls: tuple[int | None, bool | None, dict[str, Any]]) -> LiveState:
@@ -170,7 +170,7 @@ def test_restore_then_replay_equals_never_stopping(
                                 snap.metrics, {})
     for r in records[len(first):]:
         restored.apply(copy.deepcopy(r))
-    before = [(step, dict(values)) for step, _, values in snap.history.entries]
+    before = list(zip(snap.history.steps(), snap.history.values(), strict=True))
     assert same_rows(before + rows(restored), straight_rows)
     assert repr(restored.summary.values) == repr(straight.summary.values)
     assert restored.step == straight.step
@@ -203,7 +203,7 @@ def test_the_inlined_common_cases_equal_the_general_path(
         fast.log(float(i), step, commit, dict(data))
         general.log(float(i), step, commit, dict(data), has_histogram=True)
     assert same_rows(rows(fast), rows(general))
-    assert [t for _, t, _ in fast.buffer.entries] == [t for _, t, _ in general.buffer.entries]
+    assert fast.buffer.timestamps() == general.buffer.timestamps()
     assert repr(fast.summary.values) == repr(general.summary.values)
     assert (fast.step, repr(fast.pending), fast.out_of_order) == (
         general.step, repr(general.pending), general.out_of_order)
