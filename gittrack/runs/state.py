@@ -110,7 +110,11 @@ class LiveState:
                 pending = self.pending
                 if pending:
                     self.buffer.append(self.step, self.pending_time, pending)
-                    self.summary.update(pending, False)
+                    summary = self.summary
+                    if summary.specs:
+                        summary.update(pending, False)
+                    else:  # no define_metric: the summary is the last values
+                        summary.values.update(pending)
                 self.step, self.pending, self.pending_time = step, data, t
                 return
         if step is None:
