@@ -2,7 +2,8 @@
 
 Each adapter runs in its own subprocess, offline, writing under a temp folder only:
 
-- wandb: ``WANDB_MODE=offline``, ``WANDB_SILENT=true``, ``wandb.init(dir=TMP)``, ``run.log(d)``.
+- wandb: ``WANDB_MODE=offline``, ``WANDB_SILENT=true``, ``wandb.init(dir=TMP)``,
+  ``run.log(d, step=i)``.
 - MLflow with its local file store (``file:TMP/mlruns``; MLflow 3 keeps it behind
   ``MLFLOW_ALLOW_FILE_STORE=true``): ``mlflow.log_metrics(d, step=s)``.
 - MLflow with a local SQLite store (``sqlite:///TMP/mlflow.db``), the local store MLflow 3
@@ -102,9 +103,9 @@ class WandbTracker(_Tracker):
         self.run = self.wandb.init(project="bench", name=label, dir=str(self.dir),
                                    mode="offline", config={"lr": 1e-3, "batch_size": 128})
 
-    def log_fn(self) -> Callable[[dict[str, float], int], None]:
-        log = self.run.log
-        return lambda data, step: log(data)
+    def log_fn(self) -> Callable[..., None]:
+        log: Callable[..., None] = self.run.log  # log(data, step=i), as gittrack's
+        return log
 
     def finish(self) -> None:
         self.run.finish()

@@ -80,7 +80,7 @@ def run(ctx: Context) -> None:
     ctx.progress(f"size: a {steps:,}-step run of full float64 noise")
     workdir = ctx.scratch("size-float64")
     res = run_worker("log", {"tracker": "gittrack", "steps": steps, "warmup": 0,
-                             "precision": "float64", "workdir": str(workdir), "record": False},
+                             "precision": "float64", "workdir": str(workdir)},
                      cwd=workdir)
     worst = None if "error" in res else measure(res["repo"], res["ref"])
     if worst is None:

@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 _lock = threading.RLock()
 _active: list[Run] = []
+# _active[-1] as of the last change of _active (made under _lock): gittrack.log() reads it
+# without the lock, and asks current_run() only when it is missing or no longer running.
+_latest: Run | None = None
 _hooks_installed = False
 _uncaught: list[BaseException] = []
 
@@ -60,6 +63,13 @@ def active_run(what: str) -> Run:
 
 def _prune() -> None:
     _active[:] = [r for r in _active if r.state == RunState.RUNNING and r._pid == os.getpid()]
+    _rebind()
+
+
+def _rebind() -> None:
+    """Point ``_latest`` at the current run (under ``_lock``, after every change of ``_active``)."""
+    global _latest
+    _latest = _active[-1] if _active else None
 
 
 def init(
@@ -109,6 +119,7 @@ def init(
                 notes=notes, group=group, job_type=job_type, settings=chosen,
             )
         _active.append(run)
+        _rebind()
     if not chosen.quiet and not os.environ.get("GITTRACK_QUIET"):
         print(f"gittrack: run {run.name} ({run.id}) recording to {run.ref}", file=sys.stderr)
     return run
@@ -158,7 +169,10 @@ def _recover_quietly(git: Any) -> None:
 
 def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
     """``current_run().log(...)``: log to the most recently started active run."""
-    active_run("gittrack.log()").log(data, step=step, commit=commit)
+    run = _latest  # no lock on the hot path: one read of a module global
+    if run is None or run._finished or run._forked:  # none, or finished or forked since
+        run = active_run("gittrack.log()")
+    run.log(data, step, commit)
 
 
 def finish(exit_code: int = 0) -> None:
@@ -166,6 +180,7 @@ def finish(exit_code: int = 0) -> None:
     with _lock:
         runs = list(_active)
         _active.clear()
+        _rebind()
     for run in runs:
         run.finish(exit_code=exit_code)
 
@@ -219,6 +234,7 @@ def _at_exit() -> None:
     with _lock:
         runs = [r for r in _active if r._pid == os.getpid()]
         _active.clear()
+        _rebind()
     for run in runs:
         try:
             run.finish(exit_code=1 if _uncaught else 0)

@@ -28,6 +28,19 @@ def encode(record: Any) -> bytes:
     return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
 
+def put(buffer: Any, pos: int, limit: int, record: Any) -> int | None:
+    """Write ``record``'s frame (the bytes ``encode`` makes) into the writable ``buffer`` at
+    ``pos``, without joining header and payload first; the offset just after it, or ``None``
+    (nothing written) if it would end past ``limit``."""
+    payload = pickle.dumps(record, protocol=_PROTOCOL)
+    end = pos + _HEADER.size + len(payload)
+    if end > limit:
+        return None
+    _HEADER.pack_into(buffer, pos, len(payload), zlib.crc32(payload))
+    buffer[pos + _HEADER.size:end] = payload
+    return end
+
+
 _ALLOWED = {("gittrack.formats.histogram", "Histogram")}
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import time
+import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pygit2
 
+from gittrack.atomic import fsync_dir, replacing
 from gittrack.errors import FormatError, RepositoryError
 from gittrack.formats.values import readable
-from gittrack.git.repo import common_dir, writing
+from gittrack.git.repo import common_dir, fsync_enabled, writing
 from gittrack.types import CommitId
 
 
@@ -71,7 +74,7 @@ def write_tree(
             builder.insert(name, pygit2.Oid(hex=content.id), pygit2.enums.FileMode.BLOB)
         else:
             with writing(f"a blob of {len(content):,} bytes", objects_dir(repo)):
-                blob = repo.create_blob(content)
+                blob = create_blob(repo, content)
             builder.insert(name, blob, pygit2.enums.FileMode.BLOB)
     for dirname, sub in by_dir.items():
         entry = base[dirname] if base is not None and dirname in base else None
@@ -84,6 +87,46 @@ def write_tree(
             builder.insert(dirname, oid, pygit2.enums.FileMode.TREE)
     with writing("a tree", objects_dir(repo)):
         return builder.write()
+
+
+def create_blob(repo: pygit2.Repository, content: bytes) -> pygit2.Oid:
+    """``content`` stored as a blob; its id. ``OSError`` and ``pygit2.GitError`` pass through
+    (callers wrap this in ``writing``).
+
+    Written here, not by libgit2: pygit2 holds the GIL while libgit2 compresses, hashes and
+    fsyncs a blob (for a history chunk, a checkpoint's rows of about 1 MB, tens of
+    milliseconds, and each fsync as long as the disk takes), and every other thread stops
+    meanwhile: the training loop calling ``log()`` while its run checkpoints. The blob is
+    written as git writes a loose object (the zlib stream, level 1 as git's
+    ``core.looseCompression`` default, of ``blob <size>\0<content>``, named by its SHA-1,
+    read-only, renamed into place, fsynced with its folder if ``enable_fsync`` was called),
+    with the GIL released while hashlib and zlib work on a large one and during every write
+    and fsync."""
+    header = b"blob %d\0" % len(content)
+    digest = hashlib.sha1(header)
+    digest.update(content)
+    oid = pygit2.Oid(hex=digest.hexdigest())
+    if repo.odb.exists(oid):
+        return oid
+    compressor = zlib.compressobj(1)
+    data = compressor.compress(header) + compressor.compress(content) + compressor.flush()
+    name = str(oid)
+    path = objects_dir(repo) / name[:2] / name[2:]
+    path.parent.mkdir(exist_ok=True)
+    durable = fsync_enabled()
+    with replacing(path) as temp:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+    if durable:
+        fsync_dir(path.parent)
+    return oid
 
 
 def objects_dir(repo: pygit2.Repository) -> Path:

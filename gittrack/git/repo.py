@@ -25,6 +25,11 @@ def enable_fsync() -> None:
         _fsync_enabled = True
 
 
+def fsync_enabled() -> bool:
+    """Whether ``enable_fsync`` was called: objects written outside libgit2 fsync too."""
+    return _fsync_enabled
+
+
 def discover(path: str | os.PathLike[str] | None = None) -> pygit2.Repository:
     """The repository containing ``path`` (default: the current directory).
 

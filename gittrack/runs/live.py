@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("gittrack")
 
 _live_runs: weakref.WeakSet[Run] = weakref.WeakSet()
+_STEPS = 2**63  # steps are non-negative 64-bit ints
+_now = time.time
 
 
 def _after_fork_in_child() -> None:
@@ -81,6 +83,7 @@ class Run(RunFields):
         self._state = state
         self._wal = wal
         self._settings = settings
+        self._checkpoint_rows = settings.checkpoint_rows
         self._normalizer = Normalizer(state.kinds, lambda key: _aggregated(state, key))
         self._open_text = sum(len(v) for v in state.pending.values() if type(v) is str)
         state.kinds = self._normalizer.kinds
@@ -187,30 +190,35 @@ class Run(RunFields):
         if self._forked or self._finished:
             self._refuse("log")
             return
-        if commit is not None and not isinstance(commit, bool):
+        if commit is not None and commit is not True and commit is not False:
             raise InvalidValueError(f"commit must be True, False or None, got {commit!r}")
         with self._lock:
             if self._finished:  # finish() ran in another thread while we waited for the lock
                 self._refuse("log")
-            if step is not None:  # before normalize(): a refused call must not register keys
-                step = self._check_step(step)
-            values = self._normalizer.normalize(data)
             state = self._state
-            text = self._normalizer.text
-            aside = step is not None and step < state.step  # an out-of-order row of its own
-            merges = bool(state.pending) and (step is None or step == state.step)
-            if text and merges:
-                self._check_open_step_text(text)
-            t = time.time()
+            # before normalize(): a refused call must not register keys. A plain int at or
+            # past the open step needs no more checks (the hot path: log(d, step=i)).
+            if step is not None and (type(step) is not int or not state.step <= step < _STEPS):
+                step = self._check_step(step)
+            normalizer = self._normalizer
+            values = normalizer.normalize(data)
+            text = normalizer.text
+            texty = text or self._open_text  # whether the open step's text needs counting
+            if texty:
+                aside = step is not None and step < state.step  # an out-of-order row of its own
+                merges = bool(state.pending) and (step is None or step == state.step)
+                if text and merges:
+                    self._check_open_step_text(text)
+            t = _now()
             seq = state.seq + 1
             self._wal.append(("log", seq, t, step, commit, values))
             state.seq = seq
-            state.log(t, step, commit, values, self._normalizer.has_histogram)
+            state.log(t, step, commit, values, normalizer.has_histogram)
             # text of the step left open (resume.yaml holds it whole): bounded as one call's
-            if not aside:
+            if texty and not aside:
                 opened = (self._open_text if merges else 0) + text
                 self._open_text = opened if state.pending else 0
-            if state.buffer.rows >= self._settings.checkpoint_rows:
+            if len(state.buffer.entries) >= self._checkpoint_rows:
                 self._wake.set()
 
     def _check_open_step_text(self, text: int) -> None:

@@ -98,12 +98,25 @@ class LiveState:
         has_histogram: bool = False,
     ) -> None:
         """Apply one ``log()`` call; ``data`` becomes the state's own (the caller drops it)."""
-        if step is None and commit is not False and not self.pending and not has_histogram:
-            # The common case, inlined: one call is one whole step.
-            self.buffer.entries.append((self.step, t, data))
-            self.step += 1
-            self.summary.update(data, False)
-            return
+        if not has_histogram and not self.pending_histogram:
+            # The common cases, inlined (the same as the general path below, in fewer calls).
+            if step is None:
+                if commit is not False and not self.pending:  # one call is one whole step
+                    self.buffer.append(self.step, t, data)
+                    self.step += 1
+                    self.summary.update(data, False)
+                    return
+            elif step > self.step and not commit:  # log(d, step=i): commits the open step
+                pending = self.pending
+                if pending:
+                    self.buffer.append(self.step, self.pending_time, pending)
+                    summary = self.summary
+                    if summary.specs:
+                        summary.update(pending, False)
+                    else:  # no define_metric: the summary is the last values
+                        summary.values.update(pending)
+                self.step, self.pending, self.pending_time = step, data, t
+                return
         if step is None:
             self._merge(t, data, has_histogram)
             if commit is None or commit:

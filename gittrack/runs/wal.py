@@ -198,6 +198,11 @@ class WalWriter:
     def append(self, record: Any) -> None:
         """Write ``record``; on return it survives the death of this process. Raises
         ``RepositoryError`` with nothing written if the disk is full."""
+        if self._map is not None:  # the hot path: the frame is copied into the mapping
+            put = walcodec.put(self._map, self._pos, self._size, record)
+            if put is not None:
+                self._pos = put
+                return
         data = walcodec.encode(record)
         end = self._pos + len(data)
         if self._fd < 0 or end > self._size:

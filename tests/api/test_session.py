@@ -441,3 +441,21 @@ def test_module_level_config_and_summary_follow_the_current_run(
     assert gittrack.Api(".").run(run.id).config == {"lr": 0.1, "batch": 32}
     with pytest.raises(gittrack.GittrackError, match=r"before gittrack\.init"):
         _ = gittrack.config
+
+
+def test_module_level_log_follows_runs_finished_directly(repo: Path) -> None:
+    """``gittrack.log`` keeps the current run without taking the session lock: a run
+    finished by ``run.finish()`` (not through the session) is no longer the current one."""
+    first = gittrack.init(settings=QUIET)
+    gittrack.log({"a": 1.0}, step=0)
+    first.finish()
+    with pytest.raises(gittrack.NoActiveRunError, match=r"gittrack\.log\(\) called before"):
+        gittrack.log({"a": 2.0}, step=1)
+    second = gittrack.init(settings=QUIET)
+    gittrack.log({"a": 3.0}, step=7)
+    gittrack.finish()
+    with pytest.raises(gittrack.NoActiveRunError):
+        gittrack.log({"a": 4.0})
+    api = gittrack.Api(".")
+    assert [(r["_step"], r["a"]) for r in api.run(first.id).scan_history()] == [(0, 1.0)]
+    assert [(r["_step"], r["a"]) for r in api.run(second.id).scan_history()] == [(7, 3.0)]

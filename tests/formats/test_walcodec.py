@@ -93,3 +93,22 @@ def test_empty_and_short_inputs() -> None:
 @pytest.mark.parametrize("garbage", [b"\x00" * 8, b"\xff" * 16])
 def test_garbage_header_is_not_a_record(garbage: bytes) -> None:
     assert list(walcodec.decode_all(garbage)) == []
+
+
+@given(st.lists(records, max_size=6), st.integers(0, 64))
+def test_put_writes_the_frames_encode_makes(recs: list[tuple[Any, ...]], slack: int) -> None:
+    """``put`` (the WAL's hot path) writes the same bytes as ``encode``, one after another,
+    and writes nothing for a record that would end past the limit."""
+    frames = [walcodec.encode(r) for r in recs]
+    limit = sum(map(len, frames)) + slack
+    buffer = bytearray(limit + 100)
+    pos = 0
+    for r in recs:
+        end = walcodec.put(buffer, pos, limit, r)
+        assert end is not None
+        pos = end
+    assert bytes(buffer[:pos]) == b"".join(frames)
+    assert list(walcodec.decode_all(bytes(buffer))) == recs
+    big = ("log", 1, "x" * (slack + 200))
+    assert walcodec.put(buffer, pos, limit, big) is None
+    assert not buffer[pos:].strip(b"\0")

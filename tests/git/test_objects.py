@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pygit2
@@ -185,3 +186,27 @@ def test_a_read_only_objects_folder(repo_obj: pygit2.Repository, repo: Path) -> 
             pytest.raises(RepositoryError, match=r"a blob of 3 bytes.*Read-only file system"):
         objects.write_tree(repo_obj, None, {"a": b"new"})
     assert objects.write_tree(repo_obj, None, {"a": b"new"})
+
+
+@pytest.mark.parametrize("content", [b"", b"a\n", b"row,1.5\n" * 100_000,
+                                     os.urandom(300_000)], ids=["empty", "small", "text", "noise"])
+def test_a_blob_is_the_object_git_writes(
+    repo_obj: pygit2.Repository, repo: Path, content: bytes
+) -> None:
+    """Blobs are written without libgit2 (which keeps the GIL): the same id, a loose object
+    git reads and checks, read-only; written once."""
+    oid = objects.create_blob(repo_obj, content)
+    assert str(oid) == objects.blob_id(content)
+    assert subprocess.run(["git", "hash-object", "--stdin"], cwd=repo, input=content,
+                          capture_output=True, check=True).stdout.decode().strip() == str(oid)
+    path = repo / ".git" / "objects" / str(oid)[:2] / str(oid)[2:]
+    assert path.stat().st_mode & 0o222 == 0
+    assert git(repo, "cat-file", "-s", str(oid)).strip() == str(len(content))
+    tree = objects.write_tree(repo_obj, None, {"big": content})
+    assert objects.read_file(repo_obj, repo_obj[tree], "big") == content  # type: ignore[arg-type]
+    assert repo_obj[oid].data == content  # type: ignore[attr-defined]
+    git(repo, "fsck", "--strict", "--no-dangling")
+    before = path.stat().st_mtime_ns
+    assert objects.create_blob(repo_obj, content) == oid  # present: not written again
+    assert path.stat().st_mtime_ns == before
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]

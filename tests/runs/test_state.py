@@ -17,7 +17,7 @@ from gittrack.runs.summary import MetricSpec
 
 def rows(state: LiveState) -> list[tuple[int, dict[str, Any]]]:
     """The committed rows of the buffer as (step, {key: value}) without the padding Nones."""
-    return [(step, dict(values)) for step, _, values in state.buffer.entries]
+    return list(zip(state.buffer.steps(), state.buffer.values(), strict=True))
 
 
 def logged(*calls: tuple[int | None, bool | None, dict[str, Any]]) -> LiveState:
@@ -170,7 +170,7 @@ def test_restore_then_replay_equals_never_stopping(
                                 snap.metrics, {})
     for r in records[len(first):]:
         restored.apply(copy.deepcopy(r))
-    before = [(step, dict(values)) for step, _, values in snap.history.entries]
+    before = list(zip(snap.history.steps(), snap.history.values(), strict=True))
     assert same_rows(before + rows(restored), straight_rows)
     assert repr(restored.summary.values) == repr(straight.summary.values)
     assert restored.step == straight.step
@@ -183,3 +183,29 @@ def test_nan_is_left_out_of_min_max_mean() -> None:
     for value in (2.0, math.nan, 4.0):
         state.log(0.0, None, None, {"a": value})
     assert state.summary.values["a"] == {"min": 2.0, "max": 4.0, "mean": 3.0}
+
+
+@settings(max_examples=100)
+@given(st.lists(call, max_size=16), st.booleans())
+def test_the_inlined_common_cases_equal_the_general_path(
+    calls: list[tuple[Any, ...]], defined: bool
+) -> None:
+    """``log()`` inlines one call per step and ``step=`` ahead of the open step; a state told
+    every call may hold a histogram takes the general path for all of them: the same rows,
+    summary, open step and counts."""
+    fast, general = LiveState(start_time=0.0), LiveState(start_time=0.0)
+    if defined:
+        for state in (fast, general):
+            state.summary.define(MetricSpec.build("a", None, "min,max", None, False))
+    for i, (step, commit, data) in enumerate(calls):
+        if step is not None and step < fast.step:
+            step = fast.step + step  # out of order goes the general way in both: keep it ahead
+        fast.log(float(i), step, commit, dict(data))
+        general.log(float(i), step, commit, dict(data), has_histogram=True)
+    assert same_rows(rows(fast), rows(general))
+    assert fast.buffer.timestamps() == general.buffer.timestamps()
+    assert repr(fast.summary.values) == repr(general.summary.values)
+    assert (fast.step, repr(fast.pending), fast.out_of_order) == (
+        general.step, repr(general.pending), general.out_of_order)
+    if fast.pending:  # the time of the open step (none open: nothing reads it)
+        assert fast.pending_time == general.pending_time
