@@ -25,7 +25,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import pygit2
 
@@ -510,8 +510,9 @@ def _raw(text: str) -> bytes:
 
 def _valid_name(name: str) -> bool:
     # as the bytes git has: a name that is not UTF-8 holds lone surrogates, which a str
-    # argument would fail to encode
-    return name.startswith("refs/") and bool(pygit2.reference_is_valid_name(_raw(name)))
+    # argument would fail to encode (pygit2 takes bytes too; its stub says str only)
+    raw: Any = _raw(name)
+    return name.startswith("refs/") and bool(pygit2.reference_is_valid_name(raw))
 
 
 def _prune_empty_parents(folder: str, stop: str) -> None:
