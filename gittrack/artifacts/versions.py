@@ -18,6 +18,7 @@ import shlex
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from gittrack.artifacts import manifest
 from gittrack.artifacts.artifact import is_valid_artifact_name, is_valid_type
 from gittrack.artifacts.manifest import (
     ManifestEntry,
@@ -249,13 +250,40 @@ def read_entries(repo: Repository, commit: CommitId,
                  name: str | None = None, *, marks_only: bool = False) -> list[ManifestEntry]:
     """The rows of ``commit``'s ``manifest.parquet`` (``name``: its artifact, for messages);
     with ``marks_only``, only the digests and blob names of its rows (``read_marks``)."""
+    raw, what = _manifest(repo, commit, name)
+    read = read_marks if marks_only else read_manifest
+    return read(raw, what=what)
+
+
+def count_entries(repo: Repository, commit: CommitId, name: str) -> int:
+    """How many files ``commit``'s manifest lists (its footer; no row decoded)."""
+    raw, what = _manifest(repo, commit, name)
+    return manifest.count_rows(raw, what=what)
+
+
+def first_entries(repo: Repository, commit: CommitId, name: str,
+                  count: int) -> list[ManifestEntry]:
+    """The first ``count`` rows of ``commit``'s manifest, by path (``manifest.first_entries``)."""
+    raw, what = _manifest(repo, commit, name)
+    return manifest.first_entries(raw, count, what=what)
+
+
+def find_entry(repo: Repository, commit: CommitId, name: str,
+               path: str) -> ManifestEntry | None:
+    """The row of file ``path`` in ``commit``'s manifest, or ``None`` (``manifest.find_entry``:
+    one row group read, whatever the number of files)."""
+    raw, what = _manifest(repo, commit, name)
+    return manifest.find_entry(raw, path, what=what)
+
+
+def _manifest(repo: Repository, commit: CommitId, name: str | None) -> tuple[bytes, str]:
+    """``manifest.parquet`` of ``commit`` and what to call it in messages."""
     where = f"commit {commit[:12]}" if name is None else \
         f"{artifact_ref(name)} (commit {commit[:12]})"
     raw = objects.read_file(repo, _tree(repo, commit, name), MANIFEST)
     if raw is None:
         raise FormatError(f"{where} has no {MANIFEST}: not an artifact version")
-    read = read_marks if marks_only else read_manifest
-    return read(raw, what=f"{MANIFEST} of {where}")
+    return raw, f"{MANIFEST} of {where}"
 
 
 def same_content(repo: Repository, a: CommitId, b: CommitId) -> bool:

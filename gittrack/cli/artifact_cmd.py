@@ -81,15 +81,23 @@ def _cells(row: dict[str, Any]) -> list[Cell]:
 
 @command.command("get")
 @click.argument("spec", metavar="NAME[:VERSION]")
+@click.argument("files", nargs=-1, metavar="[FILE]...")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Folder to write the files to (default ./artifacts/NAME-vN).")
 @click.pass_obj
-def get(obj: CliContext, spec: str, output: Path | None) -> None:
-    """Download a version's files, verified (from the local cache when it has them)."""
+def get(obj: CliContext, spec: str, files: tuple[str, ...], output: Path | None) -> None:
+    """Download a version's files, verified (from the local cache when it has them); with
+    FILE..., only those (paths as `artifact show` lists them)."""
     version = ArtifactVersion.resolve(obj.reader(), spec)
-    root = version.download(output)
-    click.echo(printable(f"{version.spec}: {len(version.files())} file(s), "
-                         f"{format_size(version.size)} in {root}"))
+    if not files:
+        root = version.download(output)
+        count, size = len(version.files()), version.size
+    else:  # each found in the part of the manifest that can hold it, not the whole manifest
+        entries = [version.file(name) for name in dict.fromkeys(files)]  # all found first
+        paths = [version.path(entry.path, output) for entry in entries]
+        root = version.default_root() if output is None else output
+        count, size = len(paths), sum(entry.size for entry in entries)
+    click.echo(printable(f"{version.spec}: {count} file(s), {format_size(size)} in {root}"))
 
 
 @command.command("alias")
