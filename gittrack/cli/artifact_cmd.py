@@ -16,7 +16,7 @@ from gittrack.cli.console import make_console, print_block
 from gittrack.cli.context import CliContext
 from gittrack.cli.fields import local_time
 from gittrack.cli.render import dumps, format_size, printable
-from gittrack.errors import GittrackError
+from gittrack.errors import GittrackError, UsageError
 from gittrack.git.repo import Repository
 from gittrack.types import CommitId
 
@@ -30,11 +30,16 @@ command.add_command(artifact_show.command)
 
 
 @command.command("ls")
+@click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list for machines.")
 @click.pass_obj
-def ls(obj: CliContext, as_json: bool) -> None:
-    """List artifacts: name, latest version, type, aliases, files and size."""
+def ls(obj: CliContext, name: str | None, as_json: bool) -> None:
+    """List artifacts: name, latest version, type, aliases, files and size; with NAME, every
+    version of it, newest first."""
     repo = obj.reader()
+    if name is not None:
+        _versions(repo, name, as_json)
+        return
     every = alias_refs.all_aliases(repo)
     rows = [_summary(repo, info, every.get(name, {}))
             for name, info in versions.latest_versions(repo, warn_skipped).items()]
@@ -48,6 +53,32 @@ def ls(obj: CliContext, as_json: bool) -> None:
 
 _COLUMNS = [Column("name"), Column("latest"), Column("type"), Column("aliases"),
             Column("files", right=True), Column("size", right=True), Column("created")]
+_VERSION_COLUMNS = [Column("version"), Column("aliases"), Column("files", right=True),
+                    Column("size", right=True), Column("created"), Column("producer")]
+
+
+def _versions(repo: Repository, name: str, as_json: bool) -> None:
+    """``artifact ls NAME``: its versions, newest first, from their ``artifact.yaml`` only."""
+    if ":" in name:
+        raise UsageError(f"`artifact ls` takes an artifact's NAME, got {name!r}: "
+                         "`gittrack artifact show NAME:VERSION` shows one version")
+    ArtifactVersion.resolve(repo, name)  # a bad name, or NotFoundError naming what exists
+    named: dict[CommitId, list[str]] = {}
+    for alias, commit in alias_refs.aliases(repo, name).items():
+        named.setdefault(commit, []).append(alias)
+    found = [(info, ([alias_refs.LATEST] if i == 0 else []) + named.get(info.commit, []))
+             for i, info in enumerate(versions.every_version(repo, name))]
+    if as_json:
+        click.echo(dumps([{"version": f"v{info.version}", "spec": info.spec, "aliases": shown,
+                           "files": info.files, "size": info.size,
+                           "created_at": info.created_at, "producer": info.producer,
+                           "commit": info.commit} for info, shown in found]))
+        return
+    print_block(make_console(), layout(_VERSION_COLUMNS, [
+        [(f"v{info.version}", "cyan"), (", ".join(shown) or "-", None if shown else "dim"),
+         (str(info.files), None), (format_size(info.size), None),
+         (local_time(info.created_at), None), (info.producer or "-", None)]
+        for info, shown in found]))
 
 
 def warn_skipped(ref: str, error: GittrackError) -> None:
