@@ -194,14 +194,8 @@ def read_parquet(
 def row_count(data: bytes, *, what: str) -> int:
     """The rows the Parquet file ``data`` declares in its footer (nothing decoded; a forged
     file may lie: only for display). ``FormatError`` naming ``what`` if it is not Parquet."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        rows: int = pq.ParquetFile(pa.BufferReader(data)).metadata.num_rows
-        return rows
-    except Exception as exc:  # forged bytes: see read_parquet
-        raise FormatError(f"cannot read {what}: {type(exc).__name__}: {exc}"[:500]) from None
+    rows: int = _footer(data, what).num_rows
+    return rows
 
 
 def groups_with(data: bytes, column: str, value: str, *, what: str) -> list[int]:
@@ -209,23 +203,31 @@ def groups_with(data: bytes, column: str, value: str, *, what: str) -> list[int]
     ``column``, by the min/max statistics of its footer (a group without them may hold
     anything): which groups to read to find one row of a sorted file. ``FormatError`` naming
     ``what`` if ``data`` is not Parquet or lacks ``column``."""
+    meta = _footer(data, what)
+    index = next((i for i in range(meta.num_columns) if meta.schema.column(i).path == column),
+                 None)  # a leaf column's index, which an Arrow field's is not when nested
+    if index is None:
+        raise FormatError(f"{what} lacks the column {column}")
+    found = []
+    for group in range(meta.num_row_groups):
+        try:
+            stats = meta.row_group(group).column(index).statistics
+            low, high = (stats.min, stats.max) if stats is not None and stats.has_min_max \
+                else (None, None)
+        except Exception:  # statistics that cannot be decoded: as if there were none
+            low = high = None
+        if not (isinstance(low, str) and isinstance(high, str)) or low <= value <= high:
+            found.append(group)
+    return found
+
+
+def _footer(data: bytes, what: str) -> Any:
+    """The footer (``pq.FileMetaData``) of the Parquet file ``data``, or ``FormatError``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        meta = pq.ParquetFile(pa.BufferReader(data)).metadata
-        index = meta.schema.to_arrow_schema().get_field_index(column)
-        if index < 0:
-            raise FormatError(f"{what} lacks the column {column}")
-        found = []
-        for group in range(meta.num_row_groups):
-            stats = meta.row_group(group).column(index).statistics
-            if stats is None or not stats.has_min_max or not isinstance(stats.min, str) \
-                    or not isinstance(stats.max, str) or stats.min <= value <= stats.max:
-                found.append(group)
-        return found
-    except FormatError:
-        raise
+        return pq.ParquetFile(pa.BufferReader(data)).metadata
     except Exception as exc:  # forged bytes: see read_parquet
         raise FormatError(f"cannot read {what}: {type(exc).__name__}: {exc}"[:500]) from None
 

@@ -343,3 +343,14 @@ def test_one_file_found_is_checked_as_a_whole_read_checks_it() -> None:
         manifest.find_entry(b"not parquet", "a")
     with pytest.raises(FormatError):
         manifest.count_rows(b"not parquet")
+
+
+def test_find_entry_takes_the_statistics_of_the_path_column_after_a_nested_one() -> None:
+    rows = _rows(300)
+    table = pq.read_table(io.BytesIO(write_manifest(rows)))
+    nested = pa.array([{"a": i, "b": "zzz"} for i in range(300)],
+                      pa.struct([("a", pa.int64()), ("b", pa.string())]))
+    sink = io.BytesIO()  # leaf columns x.a, x.b, path, ...: path is Arrow field 1, leaf 2
+    pq.write_table(pa.table({"x": nested, **{n: table.column(n) for n in table.column_names}}),
+                   sink, row_group_size=100)
+    assert manifest.find_entry(sink.getvalue(), rows[250].path) == rows[250]
