@@ -18,7 +18,7 @@ import shlex
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from gittrack.artifacts import manifest
+from gittrack.artifacts import manifest, manifest_cache
 from gittrack.artifacts.artifact import is_valid_artifact_name, is_valid_type
 from gittrack.artifacts.manifest import (
     ManifestEntry,
@@ -257,14 +257,14 @@ def read_entries(repo: Repository, commit: CommitId,
 
 def count_entries(repo: Repository, commit: CommitId, name: str) -> int:
     """How many files ``commit``'s manifest lists (its footer; no row decoded)."""
-    raw, what = _manifest(repo, commit, name)
+    raw, what = _manifest(repo, commit, name, lookup=True)
     return manifest.count_rows(raw, what=what)
 
 
 def first_entries(repo: Repository, commit: CommitId, name: str,
                   count: int) -> list[ManifestEntry]:
     """The first ``count`` rows of ``commit``'s manifest, by path (``manifest.first_entries``)."""
-    raw, what = _manifest(repo, commit, name)
+    raw, what = _manifest(repo, commit, name, lookup=True)
     return manifest.first_entries(raw, count, what=what)
 
 
@@ -272,17 +272,25 @@ def find_entry(repo: Repository, commit: CommitId, name: str,
                path: str) -> ManifestEntry | None:
     """The row of file ``path`` in ``commit``'s manifest, or ``None`` (``manifest.find_entry``:
     one row group read, whatever the number of files)."""
-    raw, what = _manifest(repo, commit, name)
+    raw, what = _manifest(repo, commit, name, lookup=True)
     return manifest.find_entry(raw, path, what=what)
 
 
-def _manifest(repo: Repository, commit: CommitId, name: str | None) -> tuple[bytes, str]:
-    """``manifest.parquet`` of ``commit`` and what to call it in messages."""
+def _manifest(repo: Repository, commit: CommitId, name: str | None,
+              *, lookup: bool = False) -> tuple[bytes, str]:
+    """``manifest.parquet`` of ``commit`` and what to call it in messages; for a ``lookup``
+    of a few rows, through the local copy of large manifests (``manifest_cache``)."""
     where = f"commit {commit[:12]}" if name is None else \
         f"{artifact_ref(name)} (commit {commit[:12]})"
-    raw = objects.read_file(repo, _tree(repo, commit, name), MANIFEST)
+    tree = _tree(repo, commit, name)
+    blob = objects.entry_id(tree, MANIFEST) if lookup else None
+    raw = manifest_cache.cached(repo, blob) if blob is not None else None
     if raw is None:
-        raise FormatError(f"{where} has no {MANIFEST}: not an artifact version")
+        raw = objects.read_file(repo, tree, MANIFEST)
+        if raw is None:
+            raise FormatError(f"{where} has no {MANIFEST}: not an artifact version")
+        if blob is not None:
+            manifest_cache.keep(repo, blob, raw)
     return raw, f"{MANIFEST} of {where}"
 
 

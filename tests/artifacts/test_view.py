@@ -15,7 +15,7 @@ import gittrack
 from gittrack.artifacts.publish import log_artifact
 from gittrack.artifacts.view import ArtifactVersion
 from gittrack.errors import DecryptionError, FormatError, NotFoundError, UsageError
-from tests.helpers.big_artifacts import CONTENT, file_name, many_files
+from tests.helpers.big_artifacts import content, file_name, many_files
 from tests.helpers.storage import old_file
 
 
@@ -244,8 +244,8 @@ def test_a_full_disk_under_the_cache_names_the_file(small_disk: Path, tmp_path: 
 
 @pytest.fixture
 def many(repo: Path, tmp_path: Path) -> int:
-    """``many:v0``: 20,000 files of ``big_artifacts.CONTENT``; returns the count."""
-    many_files(repo, "many", 20_000, scratch=tmp_path)
+    """``many:v0``: 20,000 files (0 and 12,345 stored); returns the count."""
+    many_files(repo, "many", 20_000, scratch=tmp_path, stored=[0, 12_345])
     return 20_000
 
 
@@ -253,10 +253,10 @@ def test_one_file_of_many(git_repo: pygit2.Repository, many: int, repo: Path) ->
     version = ArtifactVersion.resolve(git_repo, "many")
     assert version.file_count() == many
     entry = version.file(file_name(12_345))
-    assert (entry.path, entry.size) == (file_name(12_345), len(CONTENT))
+    assert (entry.path, entry.size) == (file_name(12_345), len(content(12_345)))
     path = version.path(file_name(12_345))
     assert path == repo / "artifacts" / "many-v0" / file_name(12_345)
-    assert path.read_bytes() == CONTENT
+    assert path.read_bytes() == content(12_345)
     assert sorted(p.name for p in (repo / "artifacts" / "many-v0").rglob("*.bin")) == \
         [path.name]  # that file only
     elsewhere = repo / "elsewhere"

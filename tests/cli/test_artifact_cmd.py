@@ -11,7 +11,7 @@ import pytest
 import gittrack
 from gittrack.artifacts.aliases import set_alias
 from gittrack.git.repo import discover
-from tests.helpers.big_artifacts import CONTENT, file_name, many_files, many_versions
+from tests.helpers.big_artifacts import content, file_name, many_files, many_versions
 from tests.helpers.cli import CliResult
 
 Cli = Callable[..., CliResult]
@@ -212,7 +212,7 @@ def test_show_and_get_among_many_versions(cli: Cli, many_versions_repo: list[str
 
 @pytest.fixture
 def many_files_repo(repo: Path, tmp_path: Path) -> int:
-    many_files(repo, "wide", 20_000, scratch=tmp_path)
+    many_files(repo, "wide", 20_000, scratch=tmp_path, stored=[3, 15_001, 19_999])
     return 20_000
 
 
@@ -246,12 +246,12 @@ def test_get_one_file_of_many(cli: Cli, many_files_repo: int, repo: Path,
     result = cli("artifact", "get", "wide", file_name(15_001))
     assert result.exit_code == 0, result.stderr
     root = repo / "artifacts" / "wide-v0"
-    assert result.stdout.strip() == f"wide:v0: 1 file(s), {len(CONTENT)} B in {root}"
+    assert result.stdout.strip() == f"wide:v0: 1 file(s), {len(content(15_001))} B in {root}"
     assert [p.relative_to(root).as_posix() for p in root.rglob("*.bin")] == [file_name(15_001)]
     two = cli("artifact", "get", "wide:v0", file_name(3), file_name(19_999), file_name(3),
               "-o", str(tmp_path / "out"))
     assert two.stdout.startswith("wide:v0: 2 file(s)")
-    assert (tmp_path / "out" / file_name(19_999)).read_bytes() == CONTENT
+    assert (tmp_path / "out" / file_name(19_999)).read_bytes() == content(19_999)
     missing = cli("artifact", "get", "wide", file_name(1), "nope", "-o", str(tmp_path / "o2"))
     assert missing.exit_code == 4 and "no file 'nope'" in missing.stderr
     assert not (tmp_path / "o2").exists()  # nothing downloaded before every file is found
