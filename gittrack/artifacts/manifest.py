@@ -151,12 +151,12 @@ def read_manifest(data: bytes, *, what: str = "manifest.parquet") -> list[Manife
     return entries
 
 
-def count_rows(data: bytes, *, what: str = "manifest.parquet") -> int:
+def count_rows(data: bytes | memoryview, *, what: str = "manifest.parquet") -> int:
     """How many files the manifest lists, from its footer (nothing decoded)."""
     return row_count(data, what=what)
 
 
-def first_entries(data: bytes, count: int, *,
+def first_entries(data: bytes | memoryview, count: int, *,
                   what: str = "manifest.parquet") -> list[ManifestEntry]:
     """The first ``count`` rows (by path), each checked as ``read_manifest`` checks it: what
     a listing shows of a large version without decoding the rest."""
@@ -166,7 +166,7 @@ def first_entries(data: bytes, count: int, *,
     return _entries(table.slice(0, count), what)
 
 
-def find_entry(data: bytes, path: str, *,
+def find_entry(data: bytes | memoryview, path: str, *,
                what: str = "manifest.parquet") -> ManifestEntry | None:
     """The row of the file named ``path``, checked, or ``None``: only the row groups whose
     ``path`` statistics may hold it are read (one of a 1,000,000-row manifest, not all)."""

@@ -250,9 +250,9 @@ def read_entries(repo: Repository, commit: CommitId,
                  name: str | None = None, *, marks_only: bool = False) -> list[ManifestEntry]:
     """The rows of ``commit``'s ``manifest.parquet`` (``name``: its artifact, for messages);
     with ``marks_only``, only the digests and blob names of its rows (``read_marks``)."""
-    raw, what = _manifest(repo, commit, name)
+    raw = _read_manifest(repo, _tree(repo, commit, name), commit, name)
     read = read_marks if marks_only else read_manifest
-    return read(raw, what=what)
+    return read(raw, what=f"{MANIFEST} of {_where(commit, name)}")
 
 
 def count_entries(repo: Repository, commit: CommitId, name: str) -> int:
@@ -277,21 +277,33 @@ def find_entry(repo: Repository, commit: CommitId, name: str,
 
 
 def _manifest(repo: Repository, commit: CommitId, name: str | None,
-              *, lookup: bool = False) -> tuple[bytes, str]:
+              *, lookup: bool = False) -> tuple[bytes | memoryview, str]:
     """``manifest.parquet`` of ``commit`` and what to call it in messages; for a ``lookup``
-    of a few rows, through the local copy of large manifests (``manifest_cache``)."""
-    where = f"commit {commit[:12]}" if name is None else \
-        f"{artifact_ref(name)} (commit {commit[:12]})"
+    of a few rows, through the local copy of large manifests (``manifest_cache``: mapped,
+    so only the pages read are)."""
+    what = f"{MANIFEST} of {_where(commit, name)}"
     tree = _tree(repo, commit, name)
     blob = objects.entry_id(tree, MANIFEST) if lookup else None
-    raw = manifest_cache.cached(repo, blob) if blob is not None else None
+    found = manifest_cache.cached(repo, blob) if blob is not None else None
+    if found is not None:
+        return found, what
+    raw = _read_manifest(repo, tree, commit, name)
+    if blob is not None:
+        manifest_cache.keep(repo, blob, raw)
+    return raw, what
+
+
+def _read_manifest(repo: Repository, tree: objects.Tree, commit: CommitId,
+                   name: str | None) -> bytes:
+    raw = objects.read_file(repo, tree, MANIFEST)
     if raw is None:
-        raw = objects.read_file(repo, tree, MANIFEST)
-        if raw is None:
-            raise FormatError(f"{where} has no {MANIFEST}: not an artifact version")
-        if blob is not None:
-            manifest_cache.keep(repo, blob, raw)
-    return raw, f"{MANIFEST} of {where}"
+        raise FormatError(f"{_where(commit, name)} has no {MANIFEST}: not an artifact version")
+    return raw
+
+
+def _where(commit: CommitId, name: str | None) -> str:
+    return f"commit {commit[:12]}" if name is None else \
+        f"{artifact_ref(name)} (commit {commit[:12]})"
 
 
 def same_content(repo: Repository, a: CommitId, b: CommitId) -> bool:

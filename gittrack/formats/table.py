@@ -138,7 +138,7 @@ def read_chunk(data: bytes, *, what: str = "chunk") -> pa.Table:
 
 
 def read_parquet(
-    data: bytes, *, what: str, columns: Sequence[str] | None = None,
+    data: bytes | memoryview, *, what: str, columns: Sequence[str] | None = None,
     max_rows: int | None = None, max_bytes: int | None = None,
     row_groups: Sequence[int] | None = None, first: int | None = None,
 ) -> pa.Table:
@@ -194,14 +194,15 @@ def read_parquet(
         raise FormatError(f"cannot read {what}: {type(exc).__name__}: {exc}"[:500]) from None
 
 
-def row_count(data: bytes, *, what: str) -> int:
+def row_count(data: bytes | memoryview, *, what: str) -> int:
     """The rows the Parquet file ``data`` declares in its footer (nothing decoded; a forged
     file may lie: only for display). ``FormatError`` naming ``what`` if it is not Parquet."""
     rows: int = _footer(data, what).num_rows
     return rows
 
 
-def groups_with(data: bytes, column: str, value: str, *, what: str) -> list[int]:
+def groups_with(data: bytes | memoryview, column: str, value: str, *,
+                what: str) -> list[int]:
     """The row groups of the Parquet file ``data`` that may hold ``value`` in the string
     ``column``, by the min/max statistics of its footer (a group without them may hold
     anything): which groups to read to find one row of a sorted file. ``FormatError`` naming
@@ -224,7 +225,7 @@ def groups_with(data: bytes, column: str, value: str, *, what: str) -> list[int]
     return found
 
 
-def _footer(data: bytes, what: str) -> Any:
+def _footer(data: bytes | memoryview, what: str) -> Any:
     """The footer (``pq.FileMetaData``) of the Parquet file ``data``, or ``FormatError``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
