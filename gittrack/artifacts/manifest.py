@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from gittrack.blobs.names import check_name, is_digest, is_name
 from gittrack.errors import FormatError, InvalidValueError, UsageError
 from gittrack.formats import table as chunks
-from gittrack.formats.table import read_parquet
+from gittrack.formats.table import groups_with, read_parquet, row_count
 from gittrack.storage.entry import ManifestEntry as ManifestEntry  # the rows it lists
 from gittrack.storage.entry import check_entry_path as check_entry_path
 from gittrack.types import Checksum, Digest
@@ -35,6 +35,10 @@ MAX_ENTRIES = 10_000_000
 """The most files one artifact version may list: ``log_artifact`` refuses more, and readers
 refuse a manifest with more rows before decoding it (a forged 860 KB manifest can declare
 30 million), as well as one whose data would take more than ``table.MAX_CHUNK_BYTES``."""
+ROW_GROUP_ROWS = 1 << 16
+"""Rows per Parquet row group: one file of a large version is found by the groups' ``path``
+statistics and only its group is read (``find_entry``); a smaller manifest is one group,
+byte for byte what gittrack wrote before (docs/decisions.md, "Issue 10: large artifacts")."""
 _SHA256 = re.compile(r"\A[0-9a-f]{64}\Z")
 """A stored file's digest and its blob's name (the digest, or its HMAC-SHA256 when private)."""
 _CHECKSUM = re.compile(r"\A(?:etag|md5|checksum|crc32c|fsspec):[\x21-\x7e]{1,1024}\Z")
@@ -127,7 +131,7 @@ def write_manifest(entries: Sequence[ManifestEntry]) -> bytes:
     ).replace_schema_metadata({"gittrack.format": FORMAT_VERSION})
     _check_size(table)
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
+    pq.write_table(table, sink, compression="zstd", row_group_size=ROW_GROUP_ROWS)
     return sink.getvalue()
 
 
@@ -142,13 +146,50 @@ def _check_size(manifest: pa.Table) -> None:
 
 
 def read_manifest(data: bytes, *, what: str = "manifest.parquet") -> list[ManifestEntry]:
-    table = read_parquet(data, what=what, max_rows=MAX_ENTRIES)
+    entries = _entries(read_parquet(data, what=what, max_rows=MAX_ENTRIES), what)
+    _check_names(entries, what)
+    return entries
+
+
+def count_rows(data: bytes | memoryview, *, what: str = "manifest.parquet") -> int:
+    """How many files the manifest lists, from its footer (nothing decoded)."""
+    return row_count(data, what=what)
+
+
+def first_entries(data: bytes | memoryview, count: int, *,
+                  what: str = "manifest.parquet") -> list[ManifestEntry]:
+    """The first ``count`` rows (by path), each checked as ``read_manifest`` checks it: what
+    a listing shows of a large version without decoding the rest."""
+    if count <= 0:
+        return []
+    table = read_parquet(data, what=what, max_rows=MAX_ENTRIES, first=count)
+    return _entries(table.slice(0, count), what)
+
+
+def find_entry(data: bytes | memoryview, path: str, *,
+               what: str = "manifest.parquet") -> ManifestEntry | None:
+    """The row of the file named ``path``, checked, or ``None``: only the row groups whose
+    ``path`` statistics may hold it are read (one of a 1,000,000-row manifest, not all)."""
+    import pyarrow.compute as pc
+
+    from gittrack.formats import arrow
+
+    groups = groups_with(data, "path", path, what=what)
+    if not groups:
+        return None
+    table = read_parquet(data, what=what, max_rows=MAX_ENTRIES, row_groups=groups)
+    if "path" not in table.column_names:
+        raise FormatError(f"{what} lacks the column(s) path")
+    wanted = arrow.strings([path])[0]  # an Arrow scalar: a Python str would import pandas
+    found = table.filter(pc.equal(table.column("path"), wanted))
+    return _entries(found.slice(0, 1), what)[0] if found.num_rows else None
+
+
+def _entries(table: pa.Table, what: str) -> list[ManifestEntry]:
     missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:
         raise FormatError(f"{what} lacks the column(s) {', '.join(missing)}")
-    entries = [_entry(row, what) for row in table.select(list(COLUMNS)).to_pylist()]
-    _check_names(entries, what)
-    return entries
+    return [_entry(row, what) for row in table.select(list(COLUMNS)).to_pylist()]
 
 
 def read_marks(data: bytes, *, what: str = "manifest.parquet") -> list[ManifestEntry]:

@@ -18,6 +18,7 @@ import shlex
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from gittrack.artifacts import manifest, manifest_cache
 from gittrack.artifacts.artifact import is_valid_artifact_name, is_valid_type
 from gittrack.artifacts.manifest import (
     ManifestEntry,
@@ -249,13 +250,60 @@ def read_entries(repo: Repository, commit: CommitId,
                  name: str | None = None, *, marks_only: bool = False) -> list[ManifestEntry]:
     """The rows of ``commit``'s ``manifest.parquet`` (``name``: its artifact, for messages);
     with ``marks_only``, only the digests and blob names of its rows (``read_marks``)."""
-    where = f"commit {commit[:12]}" if name is None else \
-        f"{artifact_ref(name)} (commit {commit[:12]})"
-    raw = objects.read_file(repo, _tree(repo, commit, name), MANIFEST)
-    if raw is None:
-        raise FormatError(f"{where} has no {MANIFEST}: not an artifact version")
+    raw = _read_manifest(repo, _tree(repo, commit, name), commit, name)
     read = read_marks if marks_only else read_manifest
-    return read(raw, what=f"{MANIFEST} of {where}")
+    return read(raw, what=f"{MANIFEST} of {_where(commit, name)}")
+
+
+def count_entries(repo: Repository, commit: CommitId, name: str) -> int:
+    """How many files ``commit``'s manifest lists (its footer; no row decoded)."""
+    raw, what = _manifest(repo, commit, name, lookup=True)
+    return manifest.count_rows(raw, what=what)
+
+
+def first_entries(repo: Repository, commit: CommitId, name: str,
+                  count: int) -> list[ManifestEntry]:
+    """The first ``count`` rows of ``commit``'s manifest, by path (``manifest.first_entries``)."""
+    raw, what = _manifest(repo, commit, name, lookup=True)
+    return manifest.first_entries(raw, count, what=what)
+
+
+def find_entry(repo: Repository, commit: CommitId, name: str,
+               path: str) -> ManifestEntry | None:
+    """The row of file ``path`` in ``commit``'s manifest, or ``None`` (``manifest.find_entry``:
+    one row group read, whatever the number of files)."""
+    raw, what = _manifest(repo, commit, name, lookup=True)
+    return manifest.find_entry(raw, path, what=what)
+
+
+def _manifest(repo: Repository, commit: CommitId, name: str | None,
+              *, lookup: bool = False) -> tuple[bytes | memoryview, str]:
+    """``manifest.parquet`` of ``commit`` and what to call it in messages; for a ``lookup``
+    of a few rows, through the local copy of large manifests (``manifest_cache``: mapped,
+    so only the pages read are)."""
+    what = f"{MANIFEST} of {_where(commit, name)}"
+    tree = _tree(repo, commit, name)
+    blob = objects.entry_id(tree, MANIFEST) if lookup else None
+    found = manifest_cache.cached(repo, blob) if blob is not None else None
+    if found is not None:
+        return found, what
+    raw = _read_manifest(repo, tree, commit, name)
+    if blob is not None:
+        manifest_cache.keep(repo, blob, raw)
+    return raw, what
+
+
+def _read_manifest(repo: Repository, tree: objects.Tree, commit: CommitId,
+                   name: str | None) -> bytes:
+    raw = objects.read_file(repo, tree, MANIFEST)
+    if raw is None:
+        raise FormatError(f"{_where(commit, name)} has no {MANIFEST}: not an artifact version")
+    return raw
+
+
+def _where(commit: CommitId, name: str | None) -> str:
+    return f"commit {commit[:12]}" if name is None else \
+        f"{artifact_ref(name)} (commit {commit[:12]})"
 
 
 def same_content(repo: Repository, a: CommitId, b: CommitId) -> bool:
@@ -276,6 +324,12 @@ def _tree(repo: Repository, commit: CommitId, name: str | None = None) -> object
 def history(repo: Repository, name: str) -> list[CommitId]:
     """Every version's commit, newest first."""
     return list(chain(repo, head(repo, name)))
+
+
+def every_version(repo: Repository, name: str) -> list[VersionInfo]:
+    """``artifact.yaml`` of every version of ``name``, newest first (one walk of the chain,
+    one small file per version: 1,000 versions in about 0.2 s); none for no artifact."""
+    return [read_info(repo, commit, name) for commit in history(repo, name)]
 
 
 def chain(repo: Repository, commit: CommitId | None) -> Iterator[CommitId]:

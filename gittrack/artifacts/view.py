@@ -33,6 +33,7 @@ class ArtifactVersion:
         self._info = info
         self._storage = storage
         self._entries: list[ManifestEntry] | None = None
+        self._found: dict[str, ManifestEntry] = {}  # files looked up one by one (``file``)
 
     @classmethod
     def resolve(cls, repo: Repository, spec: str) -> ArtifactVersion:
@@ -112,14 +113,43 @@ class ArtifactVersion:
         self._storage_().fetch_many(pairs, what=f"artifact {self.spec}")
         return target.root
 
-    def path(self, name: str) -> Path:
-        """One file, downloaded (verified) under the default root if needed; its local path."""
-        for entry in self.files():
-            if entry.path == name:
-                target = self._target(None).path(entry.path)
-                return self._storage_().fetch(entry, target, what=f"artifact {self.spec}")
-        names = ", ".join(e.path for e in self.files()[:10])
-        raise NotFoundError(f"artifact {self.spec} has no file {name!r} (files: {names})")
+    def file_count(self) -> int:
+        """How many files it has, from the manifest's footer: nothing decoded."""
+        if self._entries is not None:
+            return len(self._entries)
+        return versions.count_entries(self._repo, self.commit, self.name)
+
+    def first_files(self, count: int) -> list[ManifestEntry]:
+        """The first ``count`` rows of the manifest, by path: a glance at a large version
+        without reading all of it."""
+        if self._entries is not None:
+            return self._entries[:max(count, 0)]
+        return versions.first_entries(self._repo, self.commit, self.name, count)
+
+    def file(self, name: str) -> ManifestEntry:
+        """The manifest row of file ``name``: of a large version, only the part of the
+        manifest that can hold it is read. ``NotFoundError`` listing some files otherwise."""
+        found = self._found.get(name) or self._lookup(name)
+        if found is None:
+            shown = self.first_files(10)
+            more = self.file_count() - len(shown)
+            names = ", ".join(e.path for e in shown) + (f", ... ({more:,} more)" if more > 0
+                                                        else "")
+            raise NotFoundError(f"artifact {self.spec} has no file {name!r} (files: {names})")
+        self._found[name] = found
+        return found
+
+    def _lookup(self, name: str) -> ManifestEntry | None:
+        if self._entries is not None:
+            return next((e for e in self._entries if e.path == name), None)
+        return versions.find_entry(self._repo, self.commit, self.name, name)
+
+    def path(self, name: str, root: str | os.PathLike[str] | None = None) -> Path:
+        """One file, downloaded (verified) under ``root`` (default ``./artifacts/<name>-vN``)
+        if needed; its local path."""
+        entry = self.file(name)
+        target = self._target(root).path(entry.path)
+        return self._storage_().fetch(entry, target, what=f"artifact {self.spec}")
 
     def _target(self, root: str | os.PathLike[str] | None) -> DownloadRoot:
         if root is not None:

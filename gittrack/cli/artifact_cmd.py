@@ -16,7 +16,7 @@ from gittrack.cli.console import make_console, print_block
 from gittrack.cli.context import CliContext
 from gittrack.cli.fields import local_time
 from gittrack.cli.render import dumps, format_size, printable
-from gittrack.errors import GittrackError
+from gittrack.errors import GittrackError, UsageError
 from gittrack.git.repo import Repository
 from gittrack.types import CommitId
 
@@ -30,11 +30,16 @@ command.add_command(artifact_show.command)
 
 
 @command.command("ls")
+@click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list for machines.")
 @click.pass_obj
-def ls(obj: CliContext, as_json: bool) -> None:
-    """List artifacts: name, latest version, type, aliases, files and size."""
+def ls(obj: CliContext, name: str | None, as_json: bool) -> None:
+    """List artifacts: name, latest version, type, aliases, files and size; with NAME, every
+    version of it, newest first."""
     repo = obj.reader()
+    if name is not None:
+        _versions(repo, name, as_json)
+        return
     every = alias_refs.all_aliases(repo)
     rows = [_summary(repo, info, every.get(name, {}))
             for name, info in versions.latest_versions(repo, warn_skipped).items()]
@@ -48,6 +53,32 @@ def ls(obj: CliContext, as_json: bool) -> None:
 
 _COLUMNS = [Column("name"), Column("latest"), Column("type"), Column("aliases"),
             Column("files", right=True), Column("size", right=True), Column("created")]
+_VERSION_COLUMNS = [Column("version"), Column("aliases"), Column("files", right=True),
+                    Column("size", right=True), Column("created"), Column("producer")]
+
+
+def _versions(repo: Repository, name: str, as_json: bool) -> None:
+    """``artifact ls NAME``: its versions, newest first, from their ``artifact.yaml`` only."""
+    if ":" in name:
+        raise UsageError(f"`artifact ls` takes an artifact's NAME, got {name!r}: "
+                         "`gittrack artifact show NAME:VERSION` shows one version")
+    ArtifactVersion.resolve(repo, name)  # a bad name, or NotFoundError naming what exists
+    named: dict[CommitId, list[str]] = {}
+    for alias, commit in alias_refs.aliases(repo, name).items():
+        named.setdefault(commit, []).append(alias)
+    found = [(info, ([alias_refs.LATEST] if i == 0 else []) + named.get(info.commit, []))
+             for i, info in enumerate(versions.every_version(repo, name))]
+    if as_json:
+        click.echo(dumps([{"version": f"v{info.version}", "spec": info.spec, "aliases": shown,
+                           "files": info.files, "size": info.size,
+                           "created_at": info.created_at, "producer": info.producer,
+                           "commit": info.commit} for info, shown in found]))
+        return
+    print_block(make_console(), layout(_VERSION_COLUMNS, [
+        [(f"v{info.version}", "cyan"), (", ".join(shown) or "-", None if shown else "dim"),
+         (str(info.files), None), (format_size(info.size), None),
+         (local_time(info.created_at), None), (info.producer or "-", None)]
+        for info, shown in found]))
 
 
 def warn_skipped(ref: str, error: GittrackError) -> None:
@@ -81,15 +112,23 @@ def _cells(row: dict[str, Any]) -> list[Cell]:
 
 @command.command("get")
 @click.argument("spec", metavar="NAME[:VERSION]")
+@click.argument("files", nargs=-1, metavar="[FILE]...")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Folder to write the files to (default ./artifacts/NAME-vN).")
 @click.pass_obj
-def get(obj: CliContext, spec: str, output: Path | None) -> None:
-    """Download a version's files, verified (from the local cache when it has them)."""
+def get(obj: CliContext, spec: str, files: tuple[str, ...], output: Path | None) -> None:
+    """Download a version's files, verified (from the local cache when it has them); with
+    FILE..., only those (paths as `artifact show` lists them)."""
     version = ArtifactVersion.resolve(obj.reader(), spec)
-    root = version.download(output)
-    click.echo(printable(f"{version.spec}: {len(version.files())} file(s), "
-                         f"{format_size(version.size)} in {root}"))
+    if not files:
+        root = version.download(output)
+        count, size = len(version.files()), version.size
+    else:  # each found in the part of the manifest that can hold it, not the whole manifest
+        entries = [version.file(name) for name in dict.fromkeys(files)]  # all found first
+        paths = [version.path(entry.path, output) for entry in entries]
+        root = version.default_root() if output is None else output
+        count, size = len(paths), sum(entry.size for entry in entries)
+    click.echo(printable(f"{version.spec}: {count} file(s), {format_size(size)} in {root}"))
 
 
 @command.command("alias")

@@ -215,6 +215,16 @@ def blob_id(data: bytes) -> str:
     return str(pygit2.hash(data))
 
 
+def blob_size(repo: pygit2.Repository, blob: str) -> int | None:
+    """The size of blob ``blob`` from its header (a large blob is not inflated), or ``None``
+    when it is missing or not a blob."""
+    try:
+        kind, size = repo.odb.read_header(blob)
+    except (KeyError, ValueError, pygit2.GitError):
+        return None
+    return int(size) if kind == pygit2.enums.ObjectType.BLOB else None
+
+
 def entry_id(tree: pygit2.Tree, path: str) -> str | None:
     """The object id of the file at ``path`` in ``tree`` without reading it, or ``None`` when
     there is no file there (nothing, or a folder)."""

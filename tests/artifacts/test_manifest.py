@@ -258,3 +258,99 @@ def test_writing_a_manifest_larger_than_readers_accept_is_refused(
     assert read_manifest(write_manifest(rows[:50])) == rows[:50]  # under the bound: read back
     with pytest.raises(InvalidValueError, match=r"manifest\.parquet .* 65,536"):
         write_manifest(rows)
+
+
+# -- large manifests: row groups, one file, the first files (issue 10) -----------------------
+
+def _rows(count: int) -> list[ManifestEntry]:
+    return [ManifestEntry(f"d{i // 1000:03d}/f{i:06d}", f"{i % 256:02x}" * 32, i, "cd" * 32)
+            for i in range(count)]
+
+
+@pytest.fixture(scope="module")
+def large() -> tuple[list[ManifestEntry], bytes]:
+    """Rows over three row groups (two full, one partial), and their manifest."""
+    rows = _rows(2 * manifest.ROW_GROUP_ROWS + 1234)
+    return rows, write_manifest(rows)
+
+
+def test_a_large_manifest_is_written_in_row_groups(
+        large: tuple[list[ManifestEntry], bytes]) -> None:
+    rows, data = large
+    assert pq.ParquetFile(io.BytesIO(data)).metadata.num_row_groups == 3
+    assert manifest.count_rows(data) == len(rows)
+    assert read_manifest(data) == rows  # whole reads are unchanged
+
+
+def test_a_small_manifest_is_one_row_group_as_before() -> None:
+    rows = _rows(100)
+    data = write_manifest(rows)
+    assert pq.ParquetFile(io.BytesIO(data)).metadata.num_row_groups == 1
+    table = pq.read_table(io.BytesIO(data))
+    sink = io.BytesIO()  # what write_manifest wrote before row groups: the same bytes
+    pq.write_table(table, sink, compression="zstd")
+    assert sink.getvalue() == data
+
+
+def test_find_entry_finds_any_row_and_only_it(large: tuple[list[ManifestEntry], bytes]) -> None:
+    rows, data = large
+    size = manifest.ROW_GROUP_ROWS
+    for i in (0, 1, size - 1, size, size + 1, 2 * size - 1, 2 * size, len(rows) - 1):
+        assert manifest.find_entry(data, rows[i].path) == rows[i]
+    for missing in ("", "a", "d000", "d000/f000000x", "zzz", rows[size].path + "/x"):
+        assert manifest.find_entry(data, missing) is None
+
+
+def test_find_entry_reads_a_manifest_of_one_row_group(
+        large: tuple[list[ManifestEntry], bytes]) -> None:
+    rows, data = large
+    sink = io.BytesIO()  # as a writer without row groups (gittrack before issue 10) wrote it
+    pq.write_table(pq.read_table(io.BytesIO(data)), sink, compression="zstd")
+    old = sink.getvalue()
+    assert pq.ParquetFile(io.BytesIO(old)).metadata.num_row_groups == 1
+    assert manifest.find_entry(old, rows[-1].path) == rows[-1]
+    assert manifest.find_entry(old, "missing") is None
+    assert manifest.first_entries(old, 3) == rows[:3]
+
+
+def test_find_entry_without_statistics_reads_every_group() -> None:
+    rows = _rows(300)
+    sink = io.BytesIO()
+    pq.write_table(pq.read_table(io.BytesIO(write_manifest(rows))), sink,
+                   row_group_size=100, write_statistics=False)
+    assert manifest.find_entry(sink.getvalue(), rows[250].path) == rows[250]
+
+
+def test_first_entries_are_the_first_rows_by_path(
+        large: tuple[list[ManifestEntry], bytes]) -> None:
+    rows, data = large
+    assert manifest.first_entries(data, 0) == []
+    assert manifest.first_entries(data, 10) == rows[:10]
+    assert manifest.first_entries(data, manifest.ROW_GROUP_ROWS + 5) == \
+        rows[:manifest.ROW_GROUP_ROWS + 5]
+    assert manifest.first_entries(write_manifest(rows[:4]), 10) == rows[:4]
+
+
+def test_one_file_found_is_checked_as_a_whole_read_checks_it() -> None:
+    data = _parquet(path=["a", "b"], digest=["ab" * 32, "AB" * 32], size=[1, 1],
+                    blob=["cd" * 32] * 2, ref=pa.array([None, None], pa.string()))
+    assert manifest.find_entry(data, "a") == ManifestEntry("a", "ab" * 32, 1, "cd" * 32)
+    with pytest.raises(FormatError, match="digest"):
+        manifest.find_entry(data, "b")
+    with pytest.raises(FormatError, match="digest"):
+        manifest.first_entries(data, 2)
+    with pytest.raises(FormatError):
+        manifest.find_entry(b"not parquet", "a")
+    with pytest.raises(FormatError):
+        manifest.count_rows(b"not parquet")
+
+
+def test_find_entry_takes_the_statistics_of_the_path_column_after_a_nested_one() -> None:
+    rows = _rows(300)
+    table = pq.read_table(io.BytesIO(write_manifest(rows)))
+    nested = pa.array([{"a": i, "b": "zzz"} for i in range(300)],
+                      pa.struct([("a", pa.int64()), ("b", pa.string())]))
+    sink = io.BytesIO()  # leaf columns x.a, x.b, path, ...: path is Arrow field 1, leaf 2
+    pq.write_table(pa.table({"x": nested, **{n: table.column(n) for n in table.column_names}}),
+                   sink, row_group_size=100)
+    assert manifest.find_entry(sink.getvalue(), rows[250].path) == rows[250]

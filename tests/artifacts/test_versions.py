@@ -197,3 +197,20 @@ def test_any_artifact_yaml_is_read_or_refused_with_a_format_error(
     assert info.producer is None or isinstance(info.producer, str)
     assert type(info.size) is int and info.size >= 0 and isinstance(info.type, str)
     assert isinstance(info.metadata, dict) and isinstance(info.created_at, str)
+
+
+def test_every_version_is_listed_newest_first(git_repo: pygit2.Repository) -> None:
+    for content in ("a", "b", "c"):
+        commit_version(git_repo, draft(), rows(content))
+    found = versions.every_version(git_repo, "data")
+    assert [info.version for info in found] == [2, 1, 0]
+    assert [info.commit for info in found] == versions.history(git_repo, "data")
+    assert versions.every_version(git_repo, "none") == []
+
+
+def test_one_file_and_the_count_of_a_version(git_repo: pygit2.Repository) -> None:
+    info, _ = commit_version(git_repo, draft(), rows("a", "b", "c"))
+    assert versions.find_entry(git_repo, info.commit, "data", "f1") == rows("a", "b")[1]
+    assert versions.find_entry(git_repo, info.commit, "data", "f3") is None
+    assert versions.count_entries(git_repo, info.commit, "data") == 3
+    assert versions.first_entries(git_repo, info.commit, "data", 2) == rows("a", "b")

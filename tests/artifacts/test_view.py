@@ -15,6 +15,7 @@ import gittrack
 from gittrack.artifacts.publish import log_artifact
 from gittrack.artifacts.view import ArtifactVersion
 from gittrack.errors import DecryptionError, FormatError, NotFoundError, UsageError
+from tests.helpers.big_artifacts import content, file_name, many_files
 from tests.helpers.storage import old_file
 
 
@@ -237,3 +238,37 @@ def test_a_full_disk_under_the_cache_names_the_file(small_disk: Path, tmp_path: 
     unfill(small_disk)
     version.download(out)
     assert (out / "big.bin").read_bytes() == (src / "big.bin").read_bytes()
+
+
+# -- a version of many files (issue 10) --------------------------------------------------------
+
+@pytest.fixture
+def many(repo: Path, tmp_path: Path) -> int:
+    """``many:v0``: 20,000 files (0 and 12,345 stored); returns the count."""
+    many_files(repo, "many", 20_000, scratch=tmp_path, stored=[0, 12_345])
+    return 20_000
+
+
+def test_one_file_of_many(git_repo: pygit2.Repository, many: int, repo: Path) -> None:
+    version = ArtifactVersion.resolve(git_repo, "many")
+    assert version.file_count() == many
+    entry = version.file(file_name(12_345))
+    assert (entry.path, entry.size) == (file_name(12_345), len(content(12_345)))
+    path = version.path(file_name(12_345))
+    assert path == repo / "artifacts" / "many-v0" / file_name(12_345)
+    assert path.read_bytes() == content(12_345)
+    assert sorted(p.name for p in (repo / "artifacts" / "many-v0").rglob("*.bin")) == \
+        [path.name]  # that file only
+    elsewhere = repo / "elsewhere"
+    assert version.path(file_name(0), elsewhere) == elsewhere / file_name(0)
+
+
+def test_first_files_and_a_missing_file_of_many(git_repo: pygit2.Repository,
+                                                many: int) -> None:
+    version = ArtifactVersion.resolve(git_repo, "many")
+    assert [e.path for e in version.first_files(3)] == [file_name(i) for i in range(3)]
+    with pytest.raises(NotFoundError, match=r"no file 'nope' \(files: shard-0000/file-0000000"
+                                            r".bin, .*, \.\.\. \(19,990 more\)\)"):
+        version.file("nope")
+    assert version.files()[:3] == version.first_files(3)  # the same rows as a whole read
+    assert version.file(file_name(19_999)) == version.files()[-1]

@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 import gittrack
+from gittrack.artifacts.aliases import set_alias
+from gittrack.git.repo import discover
+from tests.helpers.big_artifacts import content, file_name, many_files, many_versions
 from tests.helpers.cli import CliResult
 
 Cli = Callable[..., CliResult]
@@ -169,3 +172,86 @@ def test_one_bad_ref_does_not_hide_the_other_artifacts(cli: Cli, logged: dict[st
         assert bad.exit_code == 6 and "refs/gittrack/aliases/data/bad" in bad.stderr, bad
     assert cli("artifact", "alias", "data:v0", "bad").exit_code == 0  # a bad alias can be fixed
     assert cli("artifact", "rm", "blob", "-y").exit_code == 0
+
+
+# -- large artifacts: 200 versions, 20,000 files (issue 10) -----------------------------------
+
+@pytest.fixture
+def many_versions_repo(repo: Path, tmp_path: Path) -> list[str]:
+    """``hist``: 200 versions, ``best`` on v7; returns the commits, oldest first."""
+    made = many_versions(repo, "hist", 200, scratch=tmp_path)
+    set_alias(discover(repo), "hist", "best", made[7].commit)
+    return [info.commit for info in made]
+
+
+def test_ls_name_lists_every_version_newest_first(cli: Cli,
+                                                  many_versions_repo: list[str]) -> None:
+    result = cli("artifact", "ls", "hist")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["version", "aliases", "files", "size", "created", "producer"]
+    assert [line.split()[0] for line in lines[1:]] == [f"v{v}" for v in range(199, -1, -1)]
+    assert lines[1].split()[1] == "latest" and lines[-8].split()[:2] == ["v7", "best"]
+    rows = json.loads(cli("artifact", "ls", "hist", "--json").stdout)
+    assert [r["commit"] for r in rows] == many_versions_repo[::-1]
+    assert rows[0]["aliases"] == ["latest"] and rows[192]["aliases"] == ["best"]
+    assert rows[5]["spec"] == "hist:v194" and rows[5]["files"] == 2
+    assert cli("artifact", "ls", "nothing").exit_code == 4
+    assert cli("artifact", "ls", "hist:v3").exit_code == 2
+
+
+def test_show_and_get_among_many_versions(cli: Cli, many_versions_repo: list[str],
+                                          tmp_path: Path) -> None:
+    doc = json.loads(cli("artifact", "show", "hist:v3", "--json").stdout)
+    assert doc["commit"] == many_versions_repo[3] and doc["file_count"] == 2
+    assert cli("artifact", "get", "hist:best", "data.txt", "-o", str(tmp_path / "o")).exit_code \
+        == 0
+    assert (tmp_path / "o" / "data.txt").read_text() == "version 7\n"
+    assert not (tmp_path / "o" / "fixed.txt").exists()
+
+
+@pytest.fixture
+def many_files_repo(repo: Path, tmp_path: Path) -> int:
+    many_files(repo, "wide", 20_000, scratch=tmp_path, stored=[3, 15_001, 19_999])
+    return 20_000
+
+
+def test_show_lists_the_first_files_of_many(cli: Cli, many_files_repo: int) -> None:
+    result = cli("artifact", "show", "wide")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "files        20000 (" in out
+    listed = [line.split()[0] for line in out.split("\nfiles\n")[1].splitlines()
+              if line.startswith("shard-")]
+    assert listed == [file_name(i) for i in range(1000)]
+    assert "... and 19,000 more files (--files N, --all)" in out
+    few = cli("artifact", "show", "wide", "-n", "3").stdout
+    assert file_name(2) in few and file_name(3) not in few and "19,997 more" in few
+    doc = json.loads(cli("artifact", "show", "wide", "--json", "--files", "5").stdout)
+    assert doc["file_count"] == 20_000 and [f["path"] for f in doc["files"]] == [
+        file_name(i) for i in range(5)]
+    every = json.loads(cli("artifact", "show", "wide", "--json", "--all").stdout)
+    assert len(every["files"]) == 20_000 and every["files"][-1]["path"] == file_name(19_999)
+
+
+def test_show_of_few_files_lists_them_all_as_before(cli: Cli, logged: dict[str, str]) -> None:
+    out = cli("artifact", "show", "data").stdout
+    assert "more files" not in out
+    doc = json.loads(cli("artifact", "show", "data", "--json").stdout)
+    assert doc["file_count"] == 1 and [f["path"] for f in doc["files"]] == ["train.csv"]
+
+
+def test_get_one_file_of_many(cli: Cli, many_files_repo: int, repo: Path,
+                              tmp_path: Path) -> None:
+    result = cli("artifact", "get", "wide", file_name(15_001))
+    assert result.exit_code == 0, result.stderr
+    root = repo / "artifacts" / "wide-v0"
+    assert result.stdout.strip() == f"wide:v0: 1 file(s), {len(content(15_001))} B in {root}"
+    assert [p.relative_to(root).as_posix() for p in root.rglob("*.bin")] == [file_name(15_001)]
+    two = cli("artifact", "get", "wide:v0", file_name(3), file_name(19_999), file_name(3),
+              "-o", str(tmp_path / "out"))
+    assert two.stdout.startswith("wide:v0: 2 file(s)")
+    assert (tmp_path / "out" / file_name(19_999)).read_bytes() == content(19_999)
+    missing = cli("artifact", "get", "wide", file_name(1), "nope", "-o", str(tmp_path / "o2"))
+    assert missing.exit_code == 4 and "no file 'nope'" in missing.stderr
+    assert not (tmp_path / "o2").exists()  # nothing downloaded before every file is found
