@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import os
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -362,6 +363,58 @@ def _read_packed(path: Path) -> tuple[set[str], dict[str, tuple[CommitId, str | 
             entries[name] = (CommitId(sha), None)
             last = name
     return traits, entries
+
+
+def list_prefix(common: Path, prefix: str) -> dict[str, str] | None:
+    """The direct refs whose name starts with ``prefix``: name → id, sorted by name, a loose
+    ref over a packed one, symbolic and broken loose refs left out (as git lists them).
+    ``None`` when a name is not UTF-8 (libgit2 lists those)."""
+    try:
+        text = (common / "packed-refs").read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        text = ""
+    except UnicodeDecodeError:
+        return None
+    # "<id> <name>" lines; "^<id>" lines peel the tag above them
+    pattern = re.compile(rf"^([0-9a-f]{{40}}|[0-9a-f]{{64}}) ({re.escape(prefix)}[^\n]*)$",
+                         re.MULTILINE)
+    found = {name: sha for sha, name in pattern.findall(text)}
+    loose = _loose_refs(common, prefix)
+    if loose is None:
+        return None
+    if not loose:
+        return found
+    for name, sha in loose.items():
+        if sha is None:
+            found.pop(name, None)
+        else:
+            found[name] = sha
+    return dict(sorted(found.items()))
+
+
+def _loose_refs(common: Path, prefix: str) -> dict[str, str | None] | None:
+    """Loose refs under ``prefix``: name → id, or ``None`` for one that hides its packed
+    value without being listed (symbolic, broken)."""
+    root = str(common) + os.sep
+    found: dict[str, str | None] = {}
+    for folder, _, files in os.walk(root + prefix.rpartition("/")[0]):
+        for leaf in files:
+            name = (folder + os.sep + leaf)[len(root):].replace(os.sep, "/")
+            if leaf.endswith(".lock") or not name.startswith(prefix):
+                continue
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                return None
+            if not _valid_name(name):
+                continue
+            value: str | None = _read_loose(root + name)
+            found[name] = value if value is not None and _is_id(value) else None
+    return found
+
+
+def _is_id(value: str) -> bool:
+    return len(value) in (40, 64) and all(c in "0123456789abcdef" for c in value)
 
 
 def _raw(text: str) -> bytes:

@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import cast
 
 import pygit2
 
@@ -29,7 +30,19 @@ _LOCKED = re.compile(r"lock(?:ed)? file '([^']+\.lock)'")  # libgit2's GIT_ELOCK
 
 
 def list_refs(repo: pygit2.Repository, prefix: str) -> dict[RefName, CommitId]:
-    """Every direct ref whose name starts with ``prefix``, with the commit it points at."""
+    """Every direct ref whose name starts with ``prefix``, with the commit it points at.
+
+    Where refs are kept in files git reads (``packedrefs.supported``), ``packed-refs`` and the
+    loose refs in the prefix's folder are read here, as ``git for-each-ref`` does: libgit2
+    lists every ref of the repository as an object (100,000 runs: 0.3 s, against 0.05 s)."""
+    if packedrefs.supported(repo):
+        found = packedrefs.list_prefix(common_dir(repo), prefix)
+        if found is not None:
+            return cast(dict[RefName, CommitId], found)  # the same dict: no copy of 100,000
+    return _list_libgit2(repo, prefix)
+
+
+def _list_libgit2(repo: pygit2.Repository, prefix: str) -> dict[RefName, CommitId]:
     found: dict[RefName, CommitId] = {}
     for ref in repo.references.iterator():
         name = ref.name

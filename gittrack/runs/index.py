@@ -20,6 +20,7 @@ from git every time.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -28,7 +29,7 @@ from typing import Any
 from gittrack.blobs.sqlitefile import SqliteFile
 from gittrack.errors import FormatError, GittrackError
 from gittrack.git.repo import Repository, gittrack_dir
-from gittrack.runs import liveness, store
+from gittrack.runs import liveness, query, store
 from gittrack.runs.info import SHAPES, RunInfo, RunState
 from gittrack.types import CommitId, RunId
 
@@ -53,11 +54,12 @@ _SCHEMA = (
     + ", info TEXT NOT NULL, config TEXT NOT NULL, summary TEXT NOT NULL) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS checkpoints_by_name ON checkpoints (f_name)",
 )
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM checkpoints"
+# What every listing reads: the rest is read a column at a time, when a filter asks for it.
+_SELECT = "SELECT commit_id, run_id, present, f_created_at FROM checkpoints"
 _INSERT = (f"INSERT OR REPLACE INTO checkpoints ({', '.join(_COLUMNS)}) "
            f"VALUES ({', '.join('?' * len(_COLUMNS))})")
-_ROW_INFO, _ROW_CONFIG, _ROW_SUMMARY = 3 + len(FIELDS), 4 + len(FIELDS), 5 + len(FIELDS)
-_MISSING = object()
+_CREATED = FIELDS.index("created_at")
+_MISSING = query.MISSING
 
 
 def cache_path(repo: Repository) -> Path:
@@ -70,33 +72,41 @@ class CachedRun:
     shows it: ``crashed`` for a run whose last checkpoint says ``running`` while its writer
     here is dead (``view._as_known_here``)."""
 
-    __slots__ = ("_config", "_dead", "_meta", "_parsed", "_row", "_summary", "commit", "run_id")
+    __slots__ = ("_config", "_dead", "_docs", "_meta", "_parsed", "_row", "_summary", "commit",
+                 "run_id", "sort_key")
 
     def __init__(self, run_id: RunId, commit: CommitId, row: Sequence[Any] | None,
-                 parsed: store.Checkpoint | None, dead: bool) -> None:
+                 docs: _Documents | None, parsed: store.Checkpoint | None, dead: bool) -> None:
         self.run_id = run_id
         self.commit = commit
         self._row = row
+        self._docs = docs
         self._parsed = parsed
         self._dead = dead
         self._meta: Mapping[str, Any] | None = None
         self._config: dict[str, Any] | None = None
         self._summary: dict[str, Any] | None = None
-
-    @property
-    def created_at(self) -> str:
-        """The sort key ``RunView.created_at`` is (``"None"`` when there is none)."""
-        return str(self.metadata.get("created_at"))
+        if row is not None:
+            created = row[3] if row[2] >> _CREATED & 1 else None
+        else:
+            created = parsed.info.document.get("created_at") if parsed is not None else None
+        self.sort_key = (str(created), run_id)
+        """Newest first is this, descending: ``(RunView.created_at, id)``."""
 
     @property
     def name(self) -> Any:
         return self.metadata.get("name")
 
     @property
+    def unknown(self) -> bool:
+        """Whether ``run.yaml`` may have keys gittrack does not write (a dotted one)."""
+        return self._row is None or bool(self._row[2] & _UNKNOWN)
+
+    @property
     def metadata(self) -> Mapping[str, Any]:
         if self._meta is None:
             if self._row is not None:
-                self._meta = _Metadata(self._row, self._dead)
+                self._meta = _Metadata(self._row, self._dead, self._load, self._value)
             else:
                 assert self._parsed is not None
                 self._meta = _known_state(dict(self._parsed.info.document), self._dead)
@@ -105,25 +115,32 @@ class CachedRun:
     @property
     def config(self) -> dict[str, Any]:
         if self._config is None:
-            self._config = (json.loads(self._row[_ROW_CONFIG]) if self._row is not None
-                            else self._parsed.config if self._parsed is not None else {})
+            found = self._load("config") if self._parsed is None else self._parsed.config
+            self._config = found if isinstance(found, dict) else {}
         return self._config
 
     @property
     def summary(self) -> dict[str, Any]:
         if self._summary is None:
-            self._summary = (json.loads(self._row[_ROW_SUMMARY]) if self._row is not None
-                             else self._parsed.summary if self._parsed is not None else {})
+            found = self._load("summary") if self._parsed is None else self._parsed.summary
+            self._summary = found if isinstance(found, dict) else {}
         return self._summary
+
+    def _load(self, column: str) -> Any:
+        text = self._value(column)
+        return None if text is None else json.loads(text)
+
+    def _value(self, column: str) -> Any:
+        return self._docs.get(column, self.commit) if self._docs is not None else None
 
     def checkpoint(self) -> store.Checkpoint | None:
         """The checkpoint, checked as a parse would check it; ``None`` when the cached entry
-        fails (the caller reads the commit from git instead)."""
-        if self._row is None:
+        fails, or is gone (the caller reads the commit from git instead)."""
+        if self._parsed is not None:
             return self._parsed
         try:
-            info = RunInfo.from_yaml(json.loads(self._row[_ROW_INFO]), self.commit, self.run_id)
-            config, summary = self.config, self.summary
+            info = RunInfo.from_yaml(self._load("info"), self.commit, self.run_id)
+            config, summary = self._load("config"), self._load("summary")
         except (FormatError, ValueError, TypeError, RecursionError):
             return None
         if not isinstance(config, dict) or not isinstance(summary, dict):
@@ -132,15 +149,53 @@ class CachedRun:
                                 summary=summary, resume={})
 
 
+class _Documents:
+    """The cache's columns beyond ``_SELECT``'s (the listing fields, the JSON documents
+    ``info``, ``config``, ``summary``), read when a filter or a view asks: one value at a time
+    for a few views, a whole column at once for a filter that reads every run's."""
+
+    _FEW = 100  # lookups of one column before the rest of it is read at once
+
+    def __init__(self, cache: SqliteFile) -> None:
+        self._cache = cache  # stays open while its runs are in use
+        self._columns: dict[str, dict[str, Any]] = {}
+        self._asked: dict[str, int] = {}
+
+    def column(self, column: str) -> dict[str, Any]:
+        """The whole ``column``, by commit."""
+        assert column in _COLUMNS  # the name goes into the statement
+        whole = self._columns.get(column)
+        if whole is None:
+            rows = self._cache.query(f"SELECT commit_id, {column} FROM checkpoints")
+            whole = self._columns[column] = dict(rows or ())
+        return whole
+
+    def get(self, column: str, commit: str) -> Any:
+        assert column in _COLUMNS  # the name goes into the statement
+        whole = self._columns.get(column)
+        if whole is None:
+            asked = self._asked[column] = self._asked.get(column, 0) + 1
+            if asked <= self._FEW:
+                rows = self._cache.query(
+                    f"SELECT {column} FROM checkpoints WHERE commit_id = ?", (commit,))
+                return rows[0][0] if rows else None
+            rows = self._cache.query(f"SELECT commit_id, {column} FROM checkpoints")
+            whole = self._columns[column] = dict(rows or ())
+        return whole.get(commit)
+
+
 class _Metadata(Mapping[str, Any]):
     """``run.yaml`` of a cached entry: the listing fields from their columns, the whole
     document decoded only when another key is asked for (or the keys are listed)."""
 
-    __slots__ = ("_dead", "_doc", "_row")
+    __slots__ = ("_column", "_dead", "_doc", "_load", "_row")
 
-    def __init__(self, row: Sequence[Any], dead: bool) -> None:
+    def __init__(self, row: Sequence[Any], dead: bool, load: Callable[[str], Any],
+                 column: Callable[[str], Any]) -> None:
         self._row = row
         self._dead = dead
+        self._load = load
+        self._column = column
         self._doc: dict[str, Any] | None = None
 
     def __getitem__(self, key: str) -> Any:
@@ -168,7 +223,7 @@ class _Metadata(Mapping[str, Any]):
             at = FIELDS.index(key)
             if not row[2] >> at & 1:
                 return _MISSING
-            value = row[3 + at]
+            value = self._column(f"f_{key}")
             if key in _JSON_FIELDS:
                 return None if value is None else json.loads(value)
             if key == "state" and self._dead and value == RunState.RUNNING:
@@ -180,9 +235,75 @@ class _Metadata(Mapping[str, Any]):
 
     def _document(self) -> dict[str, Any]:
         if self._doc is None:
-            doc = json.loads(self._row[_ROW_INFO])
+            doc = self._load("info")
             self._doc = _known_state(doc if isinstance(doc, dict) else {}, self._dead)
         return self._doc
+
+
+def values(runs: Sequence[CachedRun], field: str) -> list[Any]:
+    """``query.lookup(run, field)`` of each run, read a column at a time: a filter on the
+    state of 100,000 runs reads one column and decodes no document."""
+    head, _, rest = field.partition(".")
+    if head in ("config", "summary", "summary_metrics") and rest:
+        source = "config" if head == "config" else "summary"
+        return [query.dig(doc, rest) for doc in _documents(runs, source)]
+    if head == "metadata" and rest:
+        top, _, deeper = rest.partition(".")
+        if top in FIELDS:
+            tops = _tops(runs, top)
+            if not deeper:
+                return tops
+            # "metadata.code.branch": run.yaml's key "code.branch" if it has one, else code's
+            return [query.lookup(run, field) if run.unknown else
+                    query.MISSING if value is query.MISSING else query.dig(value, deeper)
+                    for run, value in zip(runs, tops, strict=True)]
+    if field in FIELDS:
+        return _tops(runs, field)
+    return [query.lookup(run, field) for run in runs]
+
+
+def _tops(runs: Sequence[CachedRun], field: str) -> list[Any]:
+    """``run.metadata.get(field, MISSING)`` of each run, ``field`` one of ``FIELDS``."""
+    at = FIELDS.index(field)
+    column: dict[str, Any] = {}
+    for run in runs:
+        if run._docs is not None:
+            column = run._docs.column(f"f_{field}")
+            break
+    decode = field in _JSON_FIELDS
+    found = []
+    for run in runs:
+        row = run._row
+        if row is None:
+            found.append(run.metadata.get(field, query.MISSING))
+        elif not row[2] >> at & 1:
+            found.append(query.MISSING)
+        else:
+            value = column.get(run.commit)
+            if decode and value is not None:
+                value = json.loads(value)
+            elif run._dead and field == "state" and value == RunState.RUNNING:
+                value = RunState.CRASHED.value
+            found.append(value)
+    return found
+
+
+def _documents(runs: Sequence[CachedRun], source: str) -> list[dict[str, Any]]:
+    """Each run's ``config`` or ``summary``."""
+    column: dict[str, Any] = {}
+    for run in runs:
+        if run._docs is not None:
+            column = run._docs.column(source)
+            break
+    found = []
+    for run in runs:
+        if run._row is None:
+            found.append(getattr(run, source))
+        else:
+            text = column.get(run.commit)
+            doc = json.loads(text) if text is not None else None
+            found.append(doc if isinstance(doc, dict) else {})
+    return found
 
 
 def _known_state(doc: dict[str, Any], dead: bool) -> dict[str, Any]:
@@ -198,64 +319,63 @@ def cached_runs(
     """A ``CachedRun`` for each head that can be read (with ``name``: each named so), in no
     particular order. Heads the cache lacks are parsed from git and cached; a run that cannot
     be read raises its ``GittrackError``, or, with ``on_error``, is reported and left out."""
-    cache = _open(repo)
+    with _no_gc():
+        return _cached_runs(repo, heads, on_error, name)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic collector paused: 100,000 small objects made in a row set it off again and
+    again (a third of a listing's time), and none of them is garbage yet."""
+    was = gc.isenabled()
+    gc.disable()
     try:
-        known = cache.query("SELECT commit_id, run_id FROM checkpoints")
-        usable = known is not None
-        held = {commit: run_id for commit, run_id in known or ()}
-        dead = {log.run_id for log in liveness.dead_logs(repo)}
-        parsed: list[CachedRun] = []  # uncacheable, or not written: for this listing only
-        pending: list[CachedRun] = []
-
-        def flush() -> bool:
-            written = cache.write(_INSERT, [_to_row(run) for run in pending])
-            if not written:
-                parsed.extend(pending)
-            pending.clear()
-            return written
-
-        for run_id, commit in heads.items():
-            if held.get(commit) == run_id:
-                continue
-            checkpoint = _parse(repo, run_id, commit, on_error)
-            if checkpoint is None:
-                continue
-            run = CachedRun(run_id, commit, None, checkpoint, run_id in dead)
-            (pending if usable and _cacheable(checkpoint) else parsed).append(run)
-            if len(pending) >= _BATCH:
-                usable = flush()
-        if pending:
-            usable = flush()
-        if usable and (stale := held.keys() - set(heads.values())):
-            cache.write("DELETE FROM checkpoints WHERE commit_id = ?", [(c,) for c in stale])
-        if name is None:
-            rows = cache.query(_SELECT)
-        else:
-            rows = cache.query(_SELECT + " WHERE f_name = ?", (name,))
-            parsed = [run for run in parsed if run.name == name]
-        if rows is None and usable:
-            return _without_cache(repo, heads, on_error, name)
-        found = [CachedRun(row[1], row[0], row, None, row[1] in dead)
-                 for row in rows or () if heads.get(row[1]) == row[0]]
-        return found + parsed
+        yield
     finally:
-        cache.close()
+        if was:
+            gc.enable()
 
 
-def _without_cache(
+def _cached_runs(
     repo: Repository, heads: Mapping[RunId, CommitId], on_error: ErrorHandler | None,
     name: str | None,
 ) -> list[CachedRun]:
-    """Every head parsed from git (the cache could be written but not read back)."""
+    cache = _open(repo)
+    docs = _Documents(cache)
+    if name is None:
+        rows = cache.query(_SELECT)
+        held = {row[0]: row[1] for row in rows} if rows is not None else None
+    else:
+        known = cache.query("SELECT commit_id, run_id FROM checkpoints")
+        held = dict(known) if known is not None else None
+    usable = held is not None
+    held = held or {}
     dead = {log.run_id for log in liveness.dead_logs(repo)}
-    found = []
+    parsed: list[CachedRun] = []  # parsed now: kept in memory for this listing
+    pending: list[CachedRun] = []
     for run_id, commit in heads.items():
+        if held.get(commit) == run_id:
+            continue
         checkpoint = _parse(repo, run_id, commit, on_error)
-        if checkpoint is not None:
-            run = CachedRun(run_id, commit, None, checkpoint, run_id in dead)
-            if name is None or run.name == name:
-                found.append(run)
-    return found
+        if checkpoint is None:
+            continue
+        run = CachedRun(run_id, commit, None, None, checkpoint, run_id in dead)
+        parsed.append(run)
+        if usable and _cacheable(checkpoint):
+            pending.append(run)
+            if len(pending) >= _BATCH:
+                usable = cache.write(_INSERT, [_to_row(run) for run in pending])
+                pending = []
+    if usable and pending:
+        usable = cache.write(_INSERT, [_to_row(run) for run in pending])
+    if usable and (stale := held.keys() - set(heads.values())):
+        cache.write("DELETE FROM checkpoints WHERE commit_id = ?", [(c,) for c in stale])
+    if name is not None:
+        rows = cache.query(_SELECT + " WHERE f_name = ?", (name,)) if held else []
+        parsed = [run for run in parsed if run.name == name]
+    found = [CachedRun(row[1], row[0], row, docs, None, row[1] in dead)
+             for row in rows or () if heads.get(row[1]) == row[0]]
+    return found + parsed
 
 
 def load_checkpoints(

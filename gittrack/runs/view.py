@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from gittrack.errors import FormatError, GittrackError, GittrackWarning, InvalidSettingError
 from gittrack.git.repo import Repository
-from gittrack.runs import ids, index, layout, liveness, store
+from gittrack.runs import ids, index, layout, liveness, query, store
 from gittrack.runs.info import RunFields, RunInfo, RunState
 from gittrack.runs.lineage import run_artifacts
 from gittrack.runs.query import compile_filter
@@ -195,8 +195,16 @@ def select(
     """
     test = compile_filter(filters or {})  # a malformed filter fails before any run is read
     runs = _cached_runs(repo, on_error)
-    runs.sort(key=lambda run: (run.created_at, run.run_id), reverse=True)
-    matched = [run for run in runs if test(run)] if filters else runs
+    pairs = query.conjunction(filters or {})
+    if pairs is None:
+        matched = [run for run in runs if test(run)]
+    else:  # one field of every run at a time (``index.values``), the fewest runs left first
+        matched = runs
+        for field, check in pairs:
+            matched = [run for run, value in zip(matched, index.values(matched, field),
+                                                     strict=True)
+                       if check(value)]
+    matched.sort(key=lambda run: run.sort_key, reverse=True)
     chosen = matched if limit is None else matched[:limit]
     return Listing([RunView(repo, run.run_id, run.commit, cached=run) for run in chosen],
                    len(matched), len(runs))
