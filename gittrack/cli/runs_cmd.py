@@ -19,6 +19,7 @@ from gittrack.cli.fields import cell, local_time
 from gittrack.cli.render import dumps, format_duration
 from gittrack.cli.selection import STATES, Selection, list_selection
 from gittrack.formats.display import flatten, is_number
+from gittrack.runs.index import paused_gc
 from gittrack.runs.view import RunView, warn_unreadable
 
 DEFAULT_COLUMNS = 3
@@ -63,18 +64,19 @@ def command(obj: CliContext, states: tuple[str, ...], tags: tuple[str, ...], gro
         limit = DEFAULT_LIMIT
     selection = Selection(states=states, tags=tags, group=group, project=project,
                           branch=branch, filters=filters, configs=configs, limit=limit)
-    listing = list_selection(obj.reader(), selection, warn_unreadable)
-    views = listing.views
-    if as_json:
-        click.echo(dumps([run_record(view) for view in views]))
-    elif views:
-        print_runs(make_console(), views, columns)
-        if listing.matched > len(views) and limit == DEFAULT_LIMIT and not show_all:
-            more = listing.matched - len(views)
-            click.echo(f"... {more:,} more run{'s' if more != 1 else ''} "
-                       f"({listing.matched:,} in all): -n N or --all shows them", err=True)
-    else:
-        make_console().print(_nothing_message(selection, listing.total))
+    with paused_gc():  # up to 100,000 runs' small objects, none of them garbage
+        listing = list_selection(obj.reader(), selection, warn_unreadable)
+        views = listing.views
+        if as_json:
+            click.echo(dumps([run_record(view) for view in views]))
+        elif views:
+            print_runs(make_console(), views, columns)
+            if listing.matched > len(views) and limit == DEFAULT_LIMIT:
+                more = listing.matched - len(views)
+                click.echo(f"... {more:,} more run{'s' if more != 1 else ''} "
+                           f"({listing.matched:,} in all): -n N or --all shows them", err=True)
+        else:
+            make_console().print(_nothing_message(selection, listing.total))
 
 
 def run_record(view: RunView) -> dict[str, Any]:
