@@ -374,8 +374,9 @@ def _cached_runs(
     if name is not None:
         rows = cache.query(_SELECT + " WHERE f_name = ?", (name,)) if held else []
         parsed = [run for run in parsed if run.name == name]
+    fresh = {run.commit for run in parsed}  # a name's rows are read after they are written
     found = [CachedRun(row[1], row[0], row, docs, None, row[1] in dead)
-             for row in rows or () if heads.get(row[1]) == row[0]]
+             for row in rows or () if heads.get(row[1]) == row[0] and row[0] not in fresh]
     return found + parsed
 
 
