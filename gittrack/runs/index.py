@@ -370,7 +370,9 @@ def _cached_runs(
     if usable and pending:
         usable = cache.write(_INSERT, [_to_row(run) for run in pending])
     if usable and (stale := held.keys() - set(heads.values())):
-        cache.write("DELETE FROM checkpoints WHERE commit_id = ?", [(c,) for c in stale])
+        # erased, not only deleted: a purged or deleted run's config must not stay readable
+        cache.write("DELETE FROM checkpoints WHERE commit_id = ?", [(c,) for c in stale],
+                    erase=True)
     if name is not None:
         rows = cache.query(_SELECT + " WHERE f_name = ?", (name,)) if held else []
         parsed = [run for run in parsed if run.name == name]
@@ -400,8 +402,9 @@ def load_checkpoints(
 
 
 def refresh(repo: Repository, heads: Mapping[RunId, CommitId]) -> None:
-    """Cache the heads the cache lacks (after a pull: the next listing is quick); a run that
-    cannot be read is left for the listing to report."""
+    """Cache the heads the cache lacks and erase the entries of commits no longer a head
+    (after a pull, a delete, a purge), without checking or returning every run as
+    ``load_checkpoints`` does; a run that cannot be read is left for the listing to report."""
     cached_runs(repo, heads, lambda *_: None, name="")
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import pygit2
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gittrack.runs import index, store
 from gittrack.runs.query import compile_filter
@@ -120,3 +122,44 @@ def test_show_by_name_and_prefix_use_the_cache(many: Path) -> None:
     run_id = resolve_run(git, "run-000017").id
     assert resolve_run(git, run_id[:14]).id == run_id
     assert resolve_run(git, run_id).name == "run-000017"
+
+
+FIELDS = {
+    "state": st.sampled_from(["finished", "failed", "crashed", "running"]),
+    "tags": st.sampled_from(["sweep", "shard-0", "shard-5", "none"]),
+    "group": st.sampled_from(["group-1", "group-33", None]),
+    "metadata.code.branch": st.sampled_from(["main", "exp/augment", "x"]),
+    "config.lr": st.sampled_from([0.1, 0.01, 0.001, 1]),
+    "config.batch_size": st.sampled_from([32, 64, 128.0]),
+    "summary.acc": st.floats(0.5, 1.0),
+    "name": st.sampled_from(["run-000003", "run-000039"]),
+}
+
+
+def conditions(field: str) -> st.SearchStrategy[Any]:
+    value = FIELDS[field]
+    return st.one_of(
+        value,
+        st.builds(lambda op, v: {op: v}, st.sampled_from(["$eq", "$ne", "$gt", "$lte"]), value),
+        st.builds(lambda op, vs: {op: vs}, st.sampled_from(["$in", "$nin"]),
+                  st.lists(value, max_size=3)),
+        st.builds(lambda b: {"$exists": b}, st.booleans()),
+    )
+
+
+clauses = st.sampled_from(sorted(FIELDS)).flatmap(
+    lambda field: conditions(field).map(lambda c: {field: c}))
+filters = st.recursive(
+    clauses,
+    lambda inner: st.builds(lambda op, parts: {op: parts}, st.sampled_from(["$and", "$or"]),
+                            st.lists(inner, min_size=1, max_size=3)),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(filters)
+def test_random_filters_equal_the_slow_path(many: Path, filters: dict[str, Any]) -> None:
+    git = pygit2.Repository(str(many))
+    assert [v.id for v in select(git, filters).views] == slow_path(git, filters)
