@@ -12,7 +12,9 @@ arrive (the cache parses only those) and, first of all, the cold build of the ca
 from __future__ import annotations
 
 import json
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -28,7 +30,6 @@ from bench.common import (
     fmt_s,
     make_repo,
     table,
-    time_command,
 )
 
 REPEATS = 3
@@ -91,19 +92,19 @@ def run(ctx: Context) -> None:
     rows = []
     for label, argv, base_label, base_argv in cases:
         ctx.progress(f"scale_runs: {label}")
-        ours = time_command(argv, repeats=REPEATS)
-        base = time_command(base_argv, repeats=REPEATS)
+        ours = _timed(argv)
+        base = _timed(base_argv)
         rows.append(_row(label, ours, base_label, base))
         _target(ctx, f"{label} over {count:,} runs < 1 s", ours, base, base_label)
 
     ctx.progress("scale_runs: Api().runs({'config.lr': 0.01}) in-process")
     api = _api(repo)
-    base = time_command(batch("config.yaml"), repeats=REPEATS)
+    base = _timed(batch("config.yaml"))
     if "error" in api:
         rows.append(["Api().runs({'config.lr': 0.01}) in-process", "FAILED: " + api["error"],
-                     "", ""])
+                     "", "", ""])
     else:
-        rows.append(["Api().runs({'config.lr': 0.01}) in-process", fmt_s(api["median"]),
+        rows.append(["Api().runs({'config.lr': 0.01}) in-process", fmt_s(api["median"]), "",
                      _ratio(api["median"], base),
                      f"{api['runs']:,} runs; first call with imports {fmt_s(api['first'])}"])
     _target(ctx, f"Api().runs(filter) over {count:,} runs < 1 s", api, base,
@@ -112,17 +113,20 @@ def run(ctx: Context) -> None:
     ctx.progress("scale_runs: 1,000 new runs, then the first listing")
     scale_data.make_runs(repo, 1_000, start=count)
     incremental = _once([*gittrack, "runs"], repo)
-    after = time_command(git("for-each-ref", "refs/gittrack/runs"), repeats=REPEATS)
+    after = _timed(git("for-each-ref", "refs/gittrack/runs"))
     rows.append(_row("gittrack runs, first after 1,000 new runs", incremental,
                      "git for-each-ref", after))
     _target(ctx, "first `gittrack runs` after 1,000 new runs < 1 s (parses only those)",
             incremental, after, "git for-each-ref")
     rows.append(_row("cold build of the cache (first `gittrack runs`)", cold,
                      "for-each-ref | cat-file --batch run.yaml", _once(batch("run.yaml"), repo)))
-    ctx.out(table(["command", "median wall", "ratio", "plain git doing the same work"], rows))
+    ctx.out(table(["command", "median wall", "cpu", "ratio (wall)",
+                   "plain git doing the same work"], rows))
     ctx.out(f"  Fresh processes (interpreter start included), median of {REPEATS} after a "
             "warm-up; the first listing after new runs and the cold build are single runs. "
-            "The table shows the newest 50 runs (`--json` or `--all`: every run).")
+            "The table shows the newest 50 runs (`--json` or `--all`: every run). cpu: user + "
+            "system seconds of the process and its children (the plain git column's too), "
+            "what the work costs when the machine is shared.")
     ctx.out()
 
 
@@ -130,12 +134,27 @@ def _once(argv: list[str], repo: Path, *, fresh_cache: bool = False) -> dict[str
     """One timed run of ``argv`` (no warm-up: what is timed is the first run)."""
     if fresh_cache:
         shutil.rmtree(repo / ".git" / "gittrack" / "cache", ignore_errors=True)
-    t0 = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, env=clean_env())
-    elapsed = time.perf_counter() - t0
-    if proc.returncode != 0:
-        return {"error": f"exit {proc.returncode}: {proc.stderr[-200:]}"}
-    return {"median": elapsed, "lines": len(proc.stdout.splitlines())}
+    return _timed(argv, repeats=1, warm=False)
+
+
+def _timed(argv: list[str], *, repeats: int = REPEATS, warm: bool = True) -> dict[str, Any]:
+    """Median wall time and CPU time (user + system, the command's children included) of
+    ``argv`` in fresh processes. CPU time says what the work costs when other processes
+    share the machine and stretch the wall time."""
+    walls: list[float] = []
+    cpus: list[float] = []
+    for i in range(repeats + warm):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = subprocess.run(argv, capture_output=True, text=True, env=clean_env())
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0:
+            return {"error": f"exit {proc.returncode}: {proc.stderr[-200:]}"}
+        if i or not warm:
+            walls.append(wall)
+            cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return {"median": statistics.median(walls), "cpu": statistics.median(cpus)}
 
 
 def _api(repo: Path) -> dict[str, Any]:
@@ -154,8 +173,9 @@ def _ratio(ours: float, base: dict[str, Any]) -> str:
 
 def _row(label: str, ours: dict[str, Any], base_label: str, base: dict[str, Any]) -> list[str]:
     if "error" in ours:
-        return [label, "FAILED: " + ours["error"], "", base_label]
-    return [label, fmt_s(ours["median"]), _ratio(ours["median"], base), base_label]
+        return [label, "FAILED: " + ours["error"], "", "", base_label]
+    return [label, fmt_s(ours["median"]), fmt_s(ours.get("cpu")), _ratio(ours["median"], base),
+            f"{base_label} (cpu {fmt_s(base.get('cpu'))})"]
 
 
 def _target(ctx: Context, name: str, ours: dict[str, Any], base: dict[str, Any],
@@ -163,5 +183,6 @@ def _target(ctx: Context, name: str, ours: dict[str, Any], base: dict[str, Any],
     if "error" in ours:
         ctx.targets.append(Target(name, "command failed: " + ours["error"], False))
         return
-    figure = f"{fmt_s(ours['median'])} ({base_label} {fmt_s(base.get('median'))})"
+    cpu = f", cpu {fmt_s(ours['cpu'])}" if ours.get("cpu") is not None else ""
+    figure = f"{fmt_s(ours['median'])}{cpu} ({base_label} {fmt_s(base.get('median'))})"
     ctx.targets.append(Target(name, figure, ours["median"] < 1.0))
