@@ -140,7 +140,9 @@ def conditions(field: str) -> st.SearchStrategy[Any]:
     value = FIELDS[field]
     return st.one_of(
         value,
-        st.builds(lambda op, v: {op: v}, st.sampled_from(["$eq", "$ne", "$gt", "$lte"]), value),
+        st.builds(lambda op, v: {op: v}, st.sampled_from(["$eq", "$ne"]), value),
+        st.builds(lambda op, v: {op: v}, st.sampled_from(["$gt", "$lte"]),
+                  value.filter(lambda v: v is not None)),
         st.builds(lambda op, vs: {op: vs}, st.sampled_from(["$in", "$nin"]),
                   st.lists(value, max_size=3)),
         st.builds(lambda b: {"$exists": b}, st.booleans()),
