@@ -1,4 +1,8 @@
-"""`gittrack runs`: the runs of the repository, newest first, as a table or as JSON."""
+"""`gittrack runs`: the runs of the repository, newest first, as a table or as JSON.
+
+The table shows the newest ``DEFAULT_LIMIT`` runs and says how many more there are (``-n N``,
+``--all``): a table of 100,000 rows is read by no one, and costs seconds to draw. ``--json``
+is for machines and holds every matching run unless ``-n`` says otherwise."""
 
 from __future__ import annotations
 
@@ -13,11 +17,13 @@ from gittrack.cli.console import STATE_STYLES, make_console, print_block
 from gittrack.cli.context import CliContext
 from gittrack.cli.fields import cell, local_time
 from gittrack.cli.render import dumps, format_duration
-from gittrack.cli.selection import STATES, Selection, select_runs
+from gittrack.cli.selection import STATES, Selection, list_selection
 from gittrack.formats.display import flatten, is_number
+from gittrack.runs.index import paused_gc
 from gittrack.runs.view import RunView, warn_unreadable
 
 DEFAULT_COLUMNS = 3
+DEFAULT_LIMIT = 50
 _SOURCES = ("summary", "config", "metadata")
 _MISSING = object()
 
@@ -30,6 +36,8 @@ _MISSING = object()
               help="Only runs tagged TAG; repeat to require several tags.")
 @click.option("--group", metavar="GROUP", help="Only runs of this group.")
 @click.option("--project", metavar="PROJECT", help="Only runs of this project.")
+@click.option("--branch", metavar="BRANCH",
+              help="Only runs started on this branch of the code (run.yaml's code.branch).")
 @click.option("-f", "--filter", "filters", multiple=True, metavar="KEY=VALUE",
               help="Only runs where KEY (config.lr, summary.acc, state, ...) equals VALUE "
                    "(read as YAML: `-f 'summary.acc={$gte: 0.9}'` works too). Repeatable.")
@@ -40,22 +48,35 @@ _MISSING = object()
                    "summary.KEY, config.KEY or metadata.KEY); repeatable. Default: the first 3 "
                    "numeric summary keys that every run listed has.")
 @click.option("-n", "--limit", type=click.IntRange(min=1), metavar="N",
-              help="Show at most N runs (the newest).")
+              help=f"Show at most N runs (the newest). Default: {DEFAULT_LIMIT} in the table, "
+                   "all with --json.")
+@click.option("--all", "show_all", is_flag=True, help="Show every matching run in the table.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list for machines.")
 @click.pass_obj
 def command(obj: CliContext, states: tuple[str, ...], tags: tuple[str, ...], group: str | None,
-            project: str | None, filters: tuple[str, ...], configs: tuple[str, ...],
-            columns: tuple[str, ...], limit: int | None, as_json: bool) -> None:
+            project: str | None, branch: str | None, filters: tuple[str, ...],
+            configs: tuple[str, ...], columns: tuple[str, ...], limit: int | None,
+            show_all: bool, as_json: bool) -> None:
     """List runs, newest first."""
+    if show_all and limit is not None:
+        raise click.UsageError("give -n/--limit or --all, not both")
+    if limit is None and not (as_json or show_all):
+        limit = DEFAULT_LIMIT
     selection = Selection(states=states, tags=tags, group=group, project=project,
-                          filters=filters, configs=configs, limit=limit)
-    views = select_runs(obj.reader(), selection, warn_unreadable)
-    if as_json:
-        click.echo(dumps([run_record(view) for view in views]))
-    elif views:
-        print_runs(make_console(), views, columns)
-    else:
-        make_console().print(_nothing_message(obj, selection))
+                          branch=branch, filters=filters, configs=configs, limit=limit)
+    with paused_gc():  # up to 100,000 runs' small objects, none of them garbage
+        listing = list_selection(obj.reader(), selection, warn_unreadable)
+        views = listing.views
+        if as_json:
+            click.echo(dumps([run_record(view) for view in views]))
+        elif views:
+            print_runs(make_console(), views, columns)
+            if listing.matched > len(views) and limit == DEFAULT_LIMIT:
+                more = listing.matched - len(views)
+                click.echo(f"... {more:,} more run{'s' if more != 1 else ''} "
+                           f"({listing.matched:,} in all): -n N or --all shows them", err=True)
+        else:
+            make_console().print(_nothing_message(selection, listing.total))
 
 
 def run_record(view: RunView) -> dict[str, Any]:
@@ -124,9 +145,8 @@ class _Fields:
         return value
 
 
-def _nothing_message(obj: CliContext, selection: Selection) -> str:
+def _nothing_message(selection: Selection, total: int) -> str:
     if selection.query():
-        # the unreadable runs were reported by the listing already: count the others
-        total = len(select_runs(obj.reader(), Selection(), lambda *_: None))
+        # the unreadable runs were reported by the listing already: ``total`` counts the others
         return f"No runs match these filters ({total} run{'s' if total != 1 else ''} in all)."
     return "No runs in this repository yet: start one with gittrack.init(), or try `gittrack demo`."

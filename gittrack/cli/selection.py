@@ -1,5 +1,6 @@
 """Which runs a command works on: ``--state``, ``--tag``, ``--group``, ``--project``,
-``--filter KEY=VALUE`` and ``--config KEY=VALUE``, turned into a ``runs.query`` filter."""
+``--branch``, ``--filter KEY=VALUE`` and ``--config KEY=VALUE``, turned into a ``runs.query``
+filter."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from typing import Any
 from gittrack.errors import GittrackError
 from gittrack.git.repo import Repository
 from gittrack.runs.info import RunState
-from gittrack.runs.query import compile_filter, parse_cli_filter
-from gittrack.runs.view import RunView, all_runs
+from gittrack.runs.query import parse_cli_filter
+from gittrack.runs.view import Listing, RunView, checked, select
 from gittrack.types import RunId
 
 STATES = tuple(state.value for state in RunState)
@@ -27,6 +28,7 @@ class Selection:
     tags: tuple[str, ...] = ()
     group: str | None = None
     project: str | None = None
+    branch: str | None = None
     filters: tuple[str, ...] = ()
     configs: tuple[str, ...] = ()
     limit: int | None = None
@@ -41,6 +43,8 @@ class Selection:
             clauses.append({"group": self.group})
         if self.project is not None:
             clauses.append({"project": self.project})
+        if self.branch is not None:  # the code's branch when the run started (run.yaml)
+            clauses.append({"metadata.code.branch": self.branch})
         clauses += [cli_filter(text) for text in self.filters]
         clauses += [cli_filter(f"config.{text}") for text in self.configs]
         return {"$and": clauses} if clauses else {}
@@ -59,6 +63,16 @@ def select_runs(
     on_error: Callable[[RunId, GittrackError], None] | None = None,
 ) -> list[RunView]:
     """The matching runs, newest first, at most ``selection.limit`` of them."""
-    test = compile_filter(selection.query())  # a malformed filter fails before any run is read
-    views = [view for view in all_runs(repo, on_error) if test(view)]
-    return views[: selection.limit] if selection.limit is not None else views
+    return list_selection(repo, selection, on_error).views
+
+
+def list_selection(
+    repo: Repository, selection: Selection,
+    on_error: Callable[[RunId, GittrackError], None] | None = None,
+) -> Listing:
+    """``select_runs`` with the counts: how many match, how many runs there are. The views
+    handed out are checked (``view.checked``); filters run on the cache's plain data."""
+    found = select(repo, selection.query(), limit=selection.limit, on_error=on_error)
+    views = checked(found.views, on_error)
+    unread = len(found.views) - len(views)
+    return Listing(views, found.matched - unread, found.total - unread)

@@ -78,7 +78,8 @@ def list_prefixes(repo: Repository,
         pairs = [line.partition(" ") for line in text.splitlines()]
         listed = cast("dict[RefName, CommitId]",
                       {name: sha for sha, _, name in pairs if name.startswith(prefix)})
-        listed.update(extra)
+        if extra:  # loose refs win, and the listing stays in name order, as git lists it
+            listed = dict(sorted({**listed, **extra}.items()))
         found.append(listed)
     return found
 

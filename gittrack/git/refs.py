@@ -41,6 +41,11 @@ def list_refs_in(repo: pygit2.Repository,
     fast = packedrefs.list_prefixes(repo, prefixes)
     if fast is not None:
         return fast
+    return _list_libgit2(repo, prefixes)
+
+
+def _list_libgit2(repo: pygit2.Repository,
+                  prefixes: Sequence[str]) -> list[dict[RefName, CommitId]]:
     found: list[dict[RefName, CommitId]] = [{} for _ in prefixes]
     for ref in repo.references.iterator():
         name = ref.name
@@ -48,7 +53,7 @@ def list_refs_in(repo: pygit2.Repository,
         for prefix, listed in zip(prefixes, found, strict=True):
             if name.startswith(prefix) and isinstance(target, pygit2.Oid):
                 listed[RefName(name)] = CommitId(str(target))
-    return found
+    return [dict(sorted(listed.items())) for listed in found]  # name order, as git lists
 
 
 def listing(repo: pygit2.Repository, prefix: str) -> str | None:

@@ -9,6 +9,7 @@ Operators: ``$eq $ne $gt $gte $lt $lte $in $nin $exists $regex``; ``$and``/``$or
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -16,17 +17,19 @@ from typing import Any, Protocol
 from gittrack.errors import FormatError, InvalidSettingError
 
 _MISSING = object()
+MISSING = _MISSING
+"""What ``lookup`` gives for a field a run does not have."""
 
 
 class _Run(Protocol):
     @property
-    def config(self) -> dict[str, Any]: ...
+    def config(self) -> Mapping[str, Any]: ...
 
     @property
-    def summary(self) -> dict[str, Any]: ...
+    def summary(self) -> Mapping[str, Any]: ...
 
     @property
-    def metadata(self) -> dict[str, Any]: ...
+    def metadata(self) -> Mapping[str, Any]: ...
 
 
 Predicate = Callable[[_Run], bool]
@@ -46,6 +49,42 @@ def compile_filter(filters: Any) -> Predicate:
         raise InvalidSettingError(f"a filter maps fields to conditions, got {filters!r}")
     tests = [_field(field, condition) for field, condition in filters.items()]
     return lambda run: all(test(run) for test in tests)
+
+
+def conjunction(filters: Mapping[str, Any]) -> list[tuple[str, Callable[[Any], bool]]] | None:
+    """A filter ``compile_filter`` accepted, as ``(field, test of its value)`` pairs that must
+    all hold (the value as ``lookup`` gives it), or ``None`` when it is not such a
+    conjunction (``$or``): a listing tests one field of every run at a time."""
+    pairs: list[tuple[str, Callable[[Any], bool]]] = []
+    for field, condition in filters.items():
+        if field == "$and":
+            for part in condition:
+                more = conjunction(part)
+                if more is None:
+                    return None
+                pairs += more
+        elif field == "$or":
+            return None
+        elif _is_operators(field, condition):
+            pairs.append((field, functools.partial(
+                _all, [_operator(field, op, arg) for op, arg in condition.items()])))
+        else:
+            pairs.append((field, functools.partial(_equal_to, field, condition)))
+    return pairs
+
+
+def lookup(run: _Run, field: str) -> Any:
+    """The value a filter on ``field`` tests (``MISSING`` when the run has none)."""
+    return _lookup(run, field)
+
+
+def dig(source: Any, path: str) -> Any:
+    """``source``'s value at the dotted ``path`` as a filter finds it, or ``MISSING``."""
+    return _dig(source, path)
+
+
+def _equal_to(field: str, wanted: Any, value: Any) -> bool:
+    return _equal(field, value, wanted)
 
 
 def _field(field: Any, condition: Any) -> Predicate:

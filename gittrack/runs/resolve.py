@@ -6,7 +6,7 @@ from gittrack.errors import AmbiguousNameError, FormatError, NotFoundError
 from gittrack.git import namespace
 from gittrack.git.repo import Repository
 from gittrack.runs import ids, store
-from gittrack.runs.view import RunView, all_runs, warn_unreadable
+from gittrack.runs.view import RunView, checked, named, warn_unreadable
 from gittrack.types import RunId
 
 
@@ -35,12 +35,15 @@ def resolve_run(repo: Repository, spec: str, *, invalid_ok: bool = False) -> Run
             f"{spec!r} is a prefix of {len(prefixed)} runs ({', '.join(sorted(prefixed)[:5])}"
             f"{', ...' if len(prefixed) > 5 else ''}); give more characters"
         )
-    named = [view for view in all_runs(repo, warn_unreadable) if view.name == spec]
-    if len(named) == 1:
-        return named[0]
-    if len(named) > 1:
+    # by name: the cache's name column, not every run (``view.named``)
+    named_so = checked(named(repo, runs, spec), warn_unreadable)
+    if len(named_so) == 1:
+        return named_so[0]
+    if len(named_so) > 1:
+        named_so.sort(key=lambda v: (v.created_at, v.id), reverse=True)
         raise AmbiguousNameError(
-            f"{len(named)} runs are named {spec!r} ({', '.join(v.id for v in named[:5])}); "
+            f"{len(named_so)} runs are named {spec!r} "
+            f"({', '.join(v.id for v in named_so[:5])}); "
             "use an id"
         )
     raise NotFoundError(f"no run matches {spec!r} (by id, id prefix or name)")

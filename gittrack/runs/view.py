@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gittrack.errors import FormatError, GittrackError, GittrackWarning, InvalidSettingError
 from gittrack.git.repo import Repository
-from gittrack.runs import ids, index, layout, liveness, store
+from gittrack.runs import ids, index, layout, liveness, query, store
 from gittrack.runs.info import RunFields, RunInfo, RunState
 from gittrack.runs.lineage import run_artifacts
+from gittrack.runs.query import compile_filter
 from gittrack.types import CommitId, RefName, RunId
 
 if TYPE_CHECKING:
@@ -27,15 +28,20 @@ class RunView(RunFields):
     """
 
     def __init__(self, repo: Repository, run_id: RunId, commit: CommitId,
-                 checkpoint: store.Checkpoint | None = None) -> None:
+                 checkpoint: store.Checkpoint | None = None,
+                 cached: index.CachedRun | None = None) -> None:
         self._repo = repo
         self.id = run_id
         self.commit = commit
         self._cp = checkpoint
+        self._cached = cached  # checked on first read; read from git if it fails
         self._looked = False
 
     @property
     def _checkpoint(self) -> store.Checkpoint:
+        if self._cp is None and self._cached is not None:
+            self._cp = self._cached.checkpoint()
+            self._cached = None
         if self._cp is None:
             with store.reading(self.id):
                 self._cp = store.load_checkpoint(self._repo, self.commit, with_resume=False,
@@ -165,25 +171,95 @@ def _convert(tbl: pa.Table, format: str) -> Any:
     raise InvalidSettingError(f"format must be one of {', '.join(HISTORY_FORMATS)}, got {format!r}")
 
 
-def all_runs(
-    repo: Repository, on_error: index.ErrorHandler | None = None
-) -> list[RunView]:
-    """Every run, newest first (checkpoints come from the local cache in ``runs.index``).
+@dataclasses.dataclass(frozen=True, slots=True)
+class Listing:
+    """What ``select`` found: the views asked for, and how many runs there are."""
 
-    A run that cannot be read (any failure: ``store.reading``), or a ref whose name is not a
-    valid run id, raises, or with ``on_error`` (e.g. ``warn_unreadable``) is reported to it and
+    views: list[RunView]
+    matched: int
+    """Runs that match the filter (``views`` holds at most ``limit`` of them)."""
+    total: int
+    """Runs listed before filtering (readable ones)."""
+
+
+def select(
+    repo: Repository, filters: Mapping[str, Any] | None = None, *, limit: int | None = None,
+    on_error: index.ErrorHandler | None = None,
+) -> Listing:
+    """The runs matching ``filters`` (``runs.query``), newest first, at most ``limit``.
+
+    Filters are evaluated on the cache's plain data (``index.CachedRun``): only the views
+    handed out are made, and each is checked when first read. A run that cannot be read, or
+    a ref whose name is not a valid run id, raises, or with ``on_error`` is reported to it and
     left out.
     """
+    test = compile_filter(filters or {})  # a malformed filter fails before any run is read
+    runs = _cached_runs(repo, on_error)
+    pairs = query.conjunction(filters or {})
+    if pairs is None:
+        matched = [run for run in runs if test(run)]
+    else:  # one field of every run at a time (``index.values``), the fewest runs left first
+        matched = runs
+        for field, check in pairs:
+            matched = [run for run, value in zip(matched, index.values(matched, field),
+                                                     strict=True)
+                       if check(value)]
+    matched.sort(key=lambda run: run.sort_key, reverse=True)
+    chosen = matched if limit is None else matched[:limit]
+    return Listing([RunView(repo, run.run_id, run.commit, cached=run) for run in chosen],
+                   len(matched), len(runs))
+
+
+def named(repo: Repository, heads: Mapping[RunId, CommitId], name: str) -> list[RunView]:
+    """The runs of ``heads`` named ``name``, found by the cache's name column (unreadable
+    runs are reported with ``warn_unreadable``)."""
+    return [RunView(repo, run.run_id, run.commit, cached=run)
+            for run in index.cached_runs(repo, heads, warn_unreadable, name=name)]
+
+
+def _cached_runs(
+    repo: Repository, on_error: index.ErrorHandler | None
+) -> list[index.CachedRun]:
     heads, invalid = store.runs_and_invalid(repo)
     for run_id in invalid:  # a ref a remote forged under a name no run can have
         error = FormatError(ids.invalid_run_message(run_id))
         if on_error is None:
             raise error
         on_error(run_id, error)
-    loaded = index.load_checkpoints(repo, heads, on_error)
-    views = [RunView(repo, rid, heads[rid], cp) for rid, cp in loaded.items()]
-    views.sort(key=lambda v: (v.created_at, v.id), reverse=True)
-    return views
+    return index.cached_runs(repo, heads, on_error)
+
+
+def checked(
+    views: Sequence[RunView], on_error: index.ErrorHandler | None = None
+) -> list[RunView]:
+    """``views`` whose checkpoint can be read (read now): a cached entry that fails its
+    checks is read from git, and a run that still cannot be read raises, or with
+    ``on_error`` is reported and left out."""
+    good = []
+    for view in views:
+        try:
+            with store.reading(view.id):
+                view.info  # noqa: B018 (reads and checks the checkpoint)
+        except GittrackError as exc:
+            if on_error is None:
+                raise
+            on_error(view.id, exc)
+            continue
+        good.append(view)
+    return good
+
+
+def all_runs(
+    repo: Repository, on_error: index.ErrorHandler | None = None
+) -> list[RunView]:
+    """Every run, newest first, each checked (checkpoints come from the local cache in
+    ``runs.index``).
+
+    A run that cannot be read (any failure: ``store.reading``), or a ref whose name is not a
+    valid run id, raises, or with ``on_error`` (e.g. ``warn_unreadable``) is reported to it and
+    left out.
+    """
+    return checked(select(repo, on_error=on_error).views, on_error)
 
 
 def warn_unreadable(run_id: RunId, error: GittrackError) -> None:

@@ -205,7 +205,7 @@ def test_what_escapes_a_command(
         raise error
 
     make_run()
-    monkeypatch.setattr(runs_cmd, "select_runs", fail)
+    monkeypatch.setattr(runs_cmd, "list_selection", fail)
     result = cli("runs")
     assert result.exit_code == code
     assert result.stderr.startswith(f"gittrack: {'' if code == 70 else 'error: '}")

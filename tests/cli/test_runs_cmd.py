@@ -391,3 +391,31 @@ def test_a_run_yaml_field_of_another_shape_is_refused_naming_it(
     listed = cli("runs")
     assert listed.exit_code == 0 and "good" in listed.stdout, listed.stderr
     assert "skipping run junk" in listed.stderr
+
+
+def test_the_table_shows_the_newest_fifty_and_says_how_many_more(repo: Path, cli: Cli) -> None:
+    from gittrack.cli.runs_cmd import DEFAULT_LIMIT
+    from tests.helpers.many_runs import runs_in
+
+    ids = runs_in(repo, DEFAULT_LIMIT + 5)
+    result = cli("runs")
+    assert column(result, 0) == ids[::-1][:DEFAULT_LIMIT]
+    assert "5 more runs (55 in all): -n N or --all shows them" in result.stderr
+    everything = cli("runs", "--all")
+    assert column(everything, 0) == ids[::-1] and "more run" not in everything.stderr
+    assert [r["id"] for r in json.loads(cli("runs", "--json").stdout)] == ids[::-1]
+    assert len(column(cli("runs", "-n", "52"), 0)) == 52
+    assert cli("runs", "-n", "2", "--all").exit_code == 2
+    few = cli("runs", "--state", "failed")  # 11 match: all shown, no footer
+    assert len(column(few, 0)) == 11 and "more run" not in few.stderr
+
+
+def test_branch_filters_on_the_code_branch(repo: Path, cli: Cli) -> None:
+    from tests.helpers.many_runs import BRANCHES, runs_in
+
+    ids = runs_in(repo, 8)
+    for branch in set(BRANCHES):
+        listed = json.loads(cli("runs", "--branch", branch, "--json").stdout)
+        assert [r["id"] for r in listed] == [
+            ids[i] for i in reversed(range(8)) if BRANCHES[i % len(BRANCHES)] == branch]
+    assert "No runs match" in cli("runs", "--branch", "nowhere").stdout

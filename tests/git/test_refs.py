@@ -379,3 +379,28 @@ def test_ref_writes_in_a_read_only_repository(repo_obj: pygit2.Repository, repo:
                 write()
     assert refs.get_ref(repo_obj, name) == a
     refs.delete_ref(repo_obj, name, a)
+
+
+def test_list_refs_reads_files_as_libgit2_lists_them(repo_obj: pygit2.Repository,
+                                                     repo: Path) -> None:
+    """Packed and loose refs, a loose ref over its packed value, symbolic, broken and locked
+    loose files: the direct read of the files (``packedrefs.list_prefixes``) lists what
+    libgit2 lists, in name order."""
+    a, b, c = (make_commit(repo_obj, t) for t in "abc")
+    for name, commit in (("p1", a), ("p2", a), ("moved", a), ("gone/x", b)):
+        refs.update_ref(repo_obj, RefName(f"refs/gittrack/runs/{name}"), commit, None)
+    git(repo, "tag", "-a", "-m", "annotated", "v1")
+    git(repo, "pack-refs", "--all")
+    git(repo, "update-ref", "refs/gittrack/runs/moved", c)  # loose, over its packed value
+    refs.update_ref(repo_obj, RefName("refs/gittrack/runs/loose/deep"), b, None)
+    refs.update_ref(repo_obj, RefName("refs/gittrack/runsx"), b, None)  # not under runs/
+    git(repo, "symbolic-ref", "refs/gittrack/runs/sym", "refs/gittrack/runs/p1")
+    folder = repo / ".git" / "refs" / "gittrack" / "runs"
+    (folder / "p3.lock").write_text(c + "\n")
+    fresh = pygit2.Repository(str(repo))
+    for prefix in ("refs/gittrack/runs/", "refs/gittrack/", "refs/", "refs/tags/",
+                   "refs/gittrack/runs/lo", "refs/nothing/"):
+        listed = refs.list_refs(fresh, prefix)
+        assert listed == refs._list_libgit2(fresh, [prefix])[0], prefix
+        assert list(listed) == sorted(listed)
+    assert refs.list_refs(fresh, "refs/gittrack/runs/")["refs/gittrack/runs/moved"] == c

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-import json
 import math
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pygit2
@@ -29,9 +29,18 @@ def open_repo(path: Path) -> pygit2.Repository:
 def cached_commits(repo: pygit2.Repository) -> set[str]:
     if not index.cache_path(repo).exists():
         return set()
-    data = json.loads(index.cache_path(repo).read_text())
-    assert data["version"] == index.VERSION
-    return set(data["entries"])
+    db = sqlite3.connect(index.cache_path(repo))
+    try:
+        return {row[0] for row in db.execute("SELECT commit_id FROM checkpoints")}
+    finally:
+        db.close()
+
+
+def edit_cache(repo: pygit2.Repository, sql: str, *params: object) -> None:
+    db = sqlite3.connect(index.cache_path(repo))
+    with db:
+        db.execute(sql, params)
+    db.close()
 
 
 def forbid_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,8 +84,7 @@ def test_a_broken_cache_is_ignored_and_rewritten(
     make_runs(2, fast_settings)
     git = open_repo(repo)
     path = index.cache_path(git)
-    for junk in (b"{not json", b'{"version": 999, "entries": {}}', b"[1, 2]",
-                 b'{"version": 1, "entries": {"x": 1}}'):
+    for junk in (b"{not json", b"SQLite format 3\x00" + b"\xff" * 200, b""):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(junk)
         assert len(all_runs(git)) == 2
@@ -87,12 +95,9 @@ def test_a_bad_entry_is_parsed_again(repo: Path, fast_settings: dict[str, object
     [run_id] = make_runs(1, fast_settings)
     git = open_repo(repo)
     all_runs(git)
-    path = index.cache_path(git)
-    data = json.loads(path.read_text())
-    for entry in data["entries"].values():
-        entry["info"] = {"no": "id"}
-    path.write_text(json.dumps(data))
-    assert all_runs(git)[0].id == run_id
+    edit_cache(git, "UPDATE checkpoints SET info = ?", '{"no": "id"}')
+    [view] = all_runs(git)
+    assert view.id == run_id and view.info.id == run_id
 
 
 def commit_run(git: pygit2.Repository, run_id: str, files: dict[str, bytes]) -> CommitId:
@@ -146,8 +151,9 @@ def test_no_temporary_files_are_left(repo: Path, fast_settings: dict[str, object
     make_runs(2, fast_settings)
     git = open_repo(repo)
     all_runs(git)
-    assert [p.name for p in index.cache_path(git).parent.iterdir()] == [
-        index.cache_path(git).name]
+    name = index.cache_path(git).name  # and sqlite's journal beside it
+    assert {p.name for p in index.cache_path(git).parent.iterdir()} <= {
+        name, f"{name}-wal", f"{name}-shm"}
 
 
 def test_a_cached_entry_is_checked_as_a_parse_would(repo: Path) -> None:
@@ -157,12 +163,11 @@ def test_a_cached_entry_is_checked_as_a_parse_would(repo: Path) -> None:
     commit_run(git, "ok", {"run.yaml": RUN_YAML % b"ok"})
     forged = commit_run(git, "forged", {"run.yaml": RUN_YAML % b"forged" + b"tags: 5\n"})
     all_runs(git, lambda *_: None)
-    path = index.cache_path(git)
-    data = json.loads(path.read_text())
-    info = {"format": 1, "id": "forged", "name": "n", "state": "finished", "tags": 5,
-            "created_at": "2026-01-01T00:00:00.0Z"}
-    data["entries"][forged] = {"info": info, "config": {}, "summary": {}}
-    path.write_text(json.dumps(data))
+    info = ('{"format": 1, "id": "forged", "name": "n", "state": "finished", "tags": 5, '
+            '"created_at": "2026-01-01T00:00:00.0Z"}')
+    edit_cache(git, "INSERT INTO checkpoints (commit_id, run_id, present, f_name, f_state, "
+               "info, config, summary) VALUES (?, 'forged', 1, 'n', 'finished', ?, '{}', '{}')",
+               forged, info)
     errors: list[RunId] = []
     assert [v.id for v in all_runs(git, lambda run_id, exc: errors.append(run_id))] == ["ok"]
     assert errors == ["forged"]
