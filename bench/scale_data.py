@@ -2,9 +2,9 @@
 
 One real run is made with the API (``init``, 20 steps of 3 keys, ``finish``); its files are the
 templates. Each made run has its own ``run.yaml`` (id, name, state, creation time, tags, group,
-branch), ``config.yaml`` and ``summary.yaml``; the history chunk and ``resume.yaml`` are the
-template's (identical blobs are stored once, as git would store them). Runs made this way are
-format 1 runs, which every later reader reads. 100,000 runs take about half a minute.
+branch), ``config.yaml`` and ``summary.yaml``; its other files (the history chunk,
+``resume.yaml``) are the template's (identical blobs are stored once, as git would store
+them). 100,000 runs take about half a minute.
 
 ``make_runs(repo, 100_000)`` is used by the ``scale`` bench; tests use it at small counts.
 """
@@ -51,12 +51,14 @@ def _template() -> dict[str, bytes]:
         commit = run.commit
         assert commit is not None
 
-        def show(path: str) -> bytes:
-            return subprocess.run(["git", "-C", tmp, "show", f"{commit}:{path}"],
-                                  capture_output=True, check=True).stdout
+        def git(*args: str) -> bytes:
+            return subprocess.run(["git", "-C", tmp, *args], capture_output=True,
+                                  check=True).stdout
 
-        return {path: show(path) for path in (layout.RESUME_YAML,
-                                              layout.chunk_name(layout.HISTORY_DIR, 0))}
+        own = {layout.RUN_YAML, layout.CONFIG_YAML, layout.SUMMARY_YAML}
+        paths = git("ls-tree", "-r", "--name-only", "-z", commit).decode().split("\0")
+        return {path: git("show", f"{commit}:{path}") for path in paths
+                if path and path not in own}
 
 
 def _iso(seconds: float) -> str:
@@ -72,7 +74,7 @@ def run_files(i: int) -> dict[str, bytes]:
     created = T0 + i
     exit_code = {"finished": "0", "failed": "1", "crashed": "null"}[state]
     run_yaml = (
-        f"format: 1\nid: {run_id(i)}\nname: run-{i:06d}\nproject: bench\n"
+        f"format: {layout.FORMAT}\nid: {run_id(i)}\nname: run-{i:06d}\nproject: bench\n"
         f"group: group-{i % 100}\njob_type: train\ntags:\n- sweep\n- shard-{i % 8}\n"
         f"notes: null\nstate: {state}\ncreated_at: '{_iso(created)}'\n"
         f"updated_at: '{_iso(created + 60)}'\nended_at: '{_iso(created + 60)}'\n"

@@ -369,10 +369,8 @@ def _cached_runs(
                 pending = []
     if usable and pending:
         usable = cache.write(_INSERT, [_to_row(run) for run in pending])
-    if usable and (stale := held.keys() - set(heads.values())):
-        # erased, not only deleted: a purged or deleted run's config must not stay readable
-        cache.write("DELETE FROM checkpoints WHERE commit_id = ?", [(c,) for c in stale],
-                    erase=True)
+    if usable:  # a purged or deleted run's config must not stay readable
+        _erase(cache, held.keys() - set(heads.values()))
     if name is not None:
         rows = cache.query(_SELECT + " WHERE f_name = ?", (name,)) if held else []
         parsed = [run for run in parsed if run.name == name]
@@ -382,30 +380,21 @@ def _cached_runs(
     return found + parsed
 
 
-def load_checkpoints(
-    repo: Repository, heads: Mapping[RunId, CommitId],
-    on_error: ErrorHandler | None = None,
-) -> dict[RunId, store.Checkpoint]:
-    """The checkpoint at each head, from the cache or from git (then cached), each checked.
-
-    A run that cannot be read raises its ``GittrackError``, or, with ``on_error``, is
-    reported to it and left out. (To only bring the cache up to date, ``refresh``.)
-    """
-    found: dict[RunId, store.Checkpoint] = {}
-    for run in cached_runs(repo, heads, on_error):
-        checkpoint = run.checkpoint()
-        if checkpoint is None:
-            checkpoint = _parse(repo, run.run_id, run.commit, on_error)
-        if checkpoint is not None:
-            found[run.run_id] = checkpoint
-    return found
+def forget(repo: Repository, heads: Mapping[RunId, CommitId]) -> None:
+    """Erase the entries of commits no longer a head (after a delete, a purge, a pull that
+    deleted runs: a deleted run's config must not stay readable here); parses nothing."""
+    cache = _open(repo)
+    known = cache.query("SELECT commit_id FROM checkpoints")
+    if known is not None:
+        _erase(cache, {row[0] for row in known} - set(heads.values()))
 
 
-def refresh(repo: Repository, heads: Mapping[RunId, CommitId]) -> None:
-    """Cache the heads the cache lacks and erase the entries of commits no longer a head
-    (after a pull, a delete, a purge), without checking or returning every run as
-    ``load_checkpoints`` does; a run that cannot be read is left for the listing to report."""
-    cached_runs(repo, heads, lambda *_: None, name="")
+def _erase(cache: SqliteFile, stale: set[str]) -> bool:
+    """Erased, not only deleted (``secure_delete``, the journal truncated)."""
+    if not stale:
+        return True
+    return cache.write("DELETE FROM checkpoints WHERE commit_id = ?", [(c,) for c in stale],
+                       erase=True)
 
 
 def _open(repo: Repository) -> SqliteFile:

@@ -217,6 +217,6 @@ def _drop_reflog(repo: Repository, ref: str) -> None:
 
 def _refresh_run_cache(repo: Repository) -> None:
     """Rewrite the checkpoint cache without the deleted runs (it holds their config)."""
-    index.load_checkpoints(repo, store.list_runs(repo), on_error=lambda *_: None)
+    index.forget(repo, store.list_runs(repo))
 
 

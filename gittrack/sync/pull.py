@@ -323,7 +323,7 @@ def _prune(repo: Repository, deleted: Sequence[RefState], before: mirror.Snapsho
     tips += [before.mirrored[s.ref] for s in deleted if s.ref in before.mirrored]
     removed = prune.prune_unreachable(repo, tips).removed
     if any(s.ref.startswith(namespace.RUNS) for s in deleted):
-        index.load_checkpoints(repo, store.list_runs(repo), on_error=lambda *_: None)
+        index.forget(repo, store.list_runs(repo))
     return removed
 
 

@@ -205,7 +205,7 @@ def _finish(repo: Repository, journal: _Journal, path: Path) -> Finished:
                        remote=journal.remote)
         return Finished(journal.run, journal.name, report.blobs, report.cache)
     prune.prune_unreachable(repo, journal.tips)  # no-op if it ran: the tips are gone
-    index.load_checkpoints(repo, store.list_runs(repo), on_error=lambda *_: None)
+    index.forget(repo, store.list_runs(repo))
     gone, freed = _free(repo, open_storage(repo), journal)
     path.unlink()
     return Finished(journal.run, journal.name, gone, freed)
