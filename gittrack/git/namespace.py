@@ -26,12 +26,15 @@ DELETED_MARK = RefName("refs/gittrack-meta/deleted")
 EVERY = "refs/gittrack"
 """The common prefix of every root above: listing it lists all of gittrack's refs at once."""
 
-_SAFE_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+# 1-128 letters, digits, ".", "_", "-", starting with a letter or digit; no "..", not ending
+# in "." or ".lock": one pattern, so that checking the names of 100,000 refs is one C call each
+_SAFE_ID = re.compile(r"\A(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,127}(?<!\.)(?<!\.lock)\Z",
+                      re.DOTALL)
 
 
 def is_valid_ref_component(name: str) -> bool:
     """A name usable as one path component of a ref (``git check-ref-format`` rules, tightened)."""
-    return bool(_SAFE_ID.match(name)) and not name.endswith((".lock", ".")) and ".." not in name
+    return _SAFE_ID.match(name) is not None
 
 
 __all__ = ["ALIASES", "ARTIFACTS", "BASE_ROOT", "DELETED_MARK", "EVERY", "MIRROR_ROOT", "ROOT",

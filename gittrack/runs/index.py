@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,9 @@ _SELECT = "SELECT commit_id, run_id, present, f_created_at FROM checkpoints"
 _INSERT = (f"INSERT OR REPLACE INTO checkpoints ({', '.join(_COLUMNS)}) "
            f"VALUES ({', '.join('?' * len(_COLUMNS))})")
 _CREATED = FIELDS.index("created_at")
+# A key that goes into a JSON path as it is: no dots (a dotted filter may mean nesting or a
+# key holding a dot, which ``query.dig`` decides), no quotes or backslashes.
+_SIMPLE_KEY = re.compile(r"\A[^.\"\\]+\Z")
 _MISSING = query.MISSING
 
 
@@ -171,6 +175,36 @@ class _Documents:
             whole = self._columns[column] = dict(rows or ())
         return whole
 
+    def members(self, column: str, key: str) -> dict[str, Any] | None:
+        """``key`` of the JSON object in ``column``, for every entry, by commit (``MISSING``
+        where the document has no such key or is no object): sqlite's JSON functions pick it
+        out in C, so a filter on ``config.lr`` decodes no document in Python. ``None`` when
+        sqlite cannot (a document JSON does not allow, such as a NaN Python's json wrote):
+        decode the documents then.
+
+        Numbers are parsed here from their JSON text (as ``json.loads`` does), not by sqlite,
+        whose conversions may round differently."""
+        assert column in _COLUMNS and _SIMPLE_KEY.match(key)  # both go into the statement
+        path = f'$."{key}"'
+        rows = self._cache.query(
+            f"SELECT commit_id, json_type({column}, ?), json_extract({column}, ?), "
+            f"{column} -> ? FROM checkpoints", (path, path, path))
+        if rows is None:
+            return None
+        found: dict[str, Any] = {}
+        for commit, kind, value, text in rows:
+            if kind is None:
+                found[commit] = _MISSING
+            elif kind == "text":
+                found[commit] = value
+            elif kind == "integer":
+                found[commit] = int(text)
+            elif kind == "real":
+                found[commit] = float(text)
+            else:  # null, true, false, object, array
+                found[commit] = json.loads(text)
+        return found
+
     def get(self, column: str, commit: str) -> Any:
         assert column in _COLUMNS  # the name goes into the statement
         whole = self._columns.get(column)
@@ -247,9 +281,18 @@ def values(runs: Sequence[CachedRun], field: str) -> list[Any]:
     head, _, rest = field.partition(".")
     if head in ("config", "summary", "summary_metrics") and rest:
         source = "config" if head == "config" else "summary"
+        found = _members(runs, source, rest)
+        if found is not None:
+            return found
         return [query.dig(doc, rest) for doc in _documents(runs, source)]
     if head == "metadata" and rest:
         top, _, deeper = rest.partition(".")
+        if top in _JSON_FIELDS and not any(run.unknown for run in runs) \
+                and (found := _members(runs, f"f_{top}", deeper)) is not None:
+            # present flags first: a run.yaml without the field has no value under it
+            at = FIELDS.index(top)
+            return [value if run._row is None or run._row[2] >> at & 1 else _MISSING
+                    for run, value in zip(runs, found, strict=True)]
         if top in FIELDS:
             tops = _tops(runs, top)
             if not deeper:
@@ -287,6 +330,25 @@ def _tops(runs: Sequence[CachedRun], field: str) -> list[Any]:
                 value = RunState.CRASHED.value
             found.append(value)
     return found
+
+
+def _members(runs: Sequence[CachedRun], column: str, key: str) -> list[Any] | None:
+    """``query.dig(document, key)`` of each run's document in ``column`` when ``key`` is one
+    plain key (``_Documents.members``); ``None`` when it must be done by decoding them."""
+    if not _SIMPLE_KEY.match(key):
+        return None
+    found: dict[str, Any] | None = {}
+    for run in runs:
+        if run._docs is not None:
+            found = run._docs.members(column, key)
+            break
+    if found is None:
+        return None
+    source = column.removeprefix("f_")
+    return [found.get(run.commit, _MISSING) if run._row is not None
+            else query.dig(getattr(run, source) if source in ("config", "summary")
+                           else run.metadata.get(source), key)
+            for run in runs]
 
 
 def _documents(runs: Sequence[CachedRun], source: str) -> list[dict[str, Any]]:

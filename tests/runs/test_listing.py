@@ -165,3 +165,45 @@ filters = st.recursive(
 def test_random_filters_equal_the_slow_path(many: Path, filters: dict[str, Any]) -> None:
     git = pygit2.Repository(str(many))
     assert [v.id for v in select(git, filters).views] == slow_path(git, filters)
+
+
+ODD_CONFIGS: list[dict[str, Any]] = [
+    {"lr": 12345678901234567890, "flag": True, "name": 'say "hi"\\', "nested": {"a": 1}},
+    {"lr": 1e-05, "flag": 1, "name": "plain", "nested": [1, 2], "a.b": 3},
+    {"lr": -0.0, "flag": False, "name": None, "a": {"b": 4}},
+    {"lr": 0.1 + 0.2, "other": "x"},
+]
+ODD_FILTERS: list[dict[str, Any]] = [
+    {"config.lr": 12345678901234567890}, {"config.lr": {"$gt": 1e19}},
+    {"config.lr": 0.30000000000000004}, {"config.lr": 0.3}, {"config.lr": {"$lt": 0}},
+    {"config.lr": 0.0},
+    {"config.flag": True}, {"config.flag": 1}, {"config.flag": {"$exists": True}},
+    {"config.name": 'say "hi"\\'}, {"config.name": None}, {"config.name": {"$exists": False}},
+    {"config.nested": {"a": 1}}, {"config.nested": [1, 2]}, {"config.a.b": {"$in": [3, 4]}},
+    {"summary.loss": {"$gte": 0}}, {"summary.loss": {"$exists": True}},
+    {"metadata.code.branch": {"$exists": True}}, {"metadata.code.dirty": False},
+]
+
+
+@pytest.fixture(scope="module")
+def odd(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Runs whose config values sqlite's JSON functions could get wrong (64-bit overflow,
+    booleans, quotes, nesting, dotted keys), and one summary holding a NaN (JSON as Python
+    writes it, which sqlite refuses: the documents are then decoded in Python)."""
+    import gittrack
+
+    path = tmp_path_factory.mktemp("odd") / "repo"
+    pygit2.init_repository(str(path))
+    for i, config in enumerate(ODD_CONFIGS):
+        run = gittrack.init(repo=str(path), config=config, settings={"quiet": True})
+        run.log({"loss": float("nan") if i == 3 else 0.5 * i})
+        run.finish()
+    return path
+
+
+@pytest.mark.parametrize("filters", ODD_FILTERS, ids=[repr(f) for f in ODD_FILTERS])
+def test_values_picked_by_sqlite_equal_the_slow_path(odd: Path, filters: dict[str, Any]) -> None:
+    git = pygit2.Repository(str(odd))
+    expected = slow_path(git, filters)
+    for _ in range(2):  # the first listing builds the cache, the second reads it
+        assert [v.id for v in select(git, filters).views] == expected, filters
