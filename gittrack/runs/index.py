@@ -416,8 +416,10 @@ def _cached_runs(
     dead = {log.run_id for log in liveness.dead_logs(repo)}
     parsed: list[CachedRun] = []  # parsed now: kept in memory for this listing
     pending: list[CachedRun] = []
+    matched = 0  # heads the cache holds
     for run_id, commit in heads.items():
         if held.get(commit) == run_id:
+            matched += 1
             continue
         checkpoint = _parse(repo, run_id, commit, on_error)
         if checkpoint is None:
@@ -431,8 +433,8 @@ def _cached_runs(
                 pending = []
     if usable and pending:
         usable = cache.write(_INSERT, [_to_row(run) for run in pending])
-    if usable:  # a purged or deleted run's config must not stay readable
-        _erase(cache, held.keys() - set(heads.values()))
+    if usable and matched < len(held):  # a purged or deleted run's config must not stay
+        _erase(cache, held.keys() - set(heads.values()))  # readable
     if name is not None:
         rows = cache.query(_SELECT + " WHERE f_name = ?", (name,)) if held else []
         parsed = [run for run in parsed if run.name == name]
