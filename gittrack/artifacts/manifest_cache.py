@@ -61,6 +61,18 @@ def keep(repo: Repository, blob: str, data: bytes) -> None:
         _trim(where)
 
 
+def forget_missing(repo: Repository) -> None:
+    """Drop the copies whose blob is no longer in the repository: after ``rm``, ``artifact
+    rm``, ``purge`` or a pull pruned a version's objects, its file names and digests must not
+    stay readable here (as the runs cache erases a deleted run's config)."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder(repo)):
+            blob = entry.name.removesuffix(".parquet")
+            if objects.blob_size(repo, blob) is None:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
 def _trim(where: Path) -> None:
     """Drop the least recently used copies until they take at most ``MAX_BYTES``."""
     copies = []

@@ -12,7 +12,6 @@ from gittrack.git.repo import Repository
 from gittrack.runs import ids, index, layout, liveness, query, store
 from gittrack.runs.info import RunFields, RunInfo, RunState
 from gittrack.runs.lineage import run_artifacts
-from gittrack.runs.query import compile_filter
 from gittrack.types import CommitId, RefName, RunId
 
 if TYPE_CHECKING:
@@ -193,7 +192,7 @@ def select(
     a ref whose name is not a valid run id, raises, or with ``on_error`` is reported to it and
     left out.
     """
-    test = compile_filter(filters or {})  # a malformed filter fails before any run is read
+    test = query.compile_filter(filters or {})  # a malformed filter fails before any run is read
     runs = _cached_runs(repo, on_error)
     pairs = query.conjunction(filters or {})
     if pairs is None:

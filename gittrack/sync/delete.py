@@ -16,7 +16,7 @@ import contextlib
 import dataclasses
 from collections.abc import Iterable, Sequence, Set
 
-from gittrack.artifacts import aliases, versions
+from gittrack.artifacts import aliases, manifest_cache, versions
 from gittrack.errors import NotFoundError
 from gittrack.git import namespace, prune, refs, transport
 from gittrack.git.repo import Repository
@@ -110,6 +110,7 @@ def apply(repo: Repository, changes: Sequence[RefChange], *, remote: str | None 
     done, skipped = settle(changes, refused)
     _drop_reflogs(repo, [c.ref for c in done] + [d.name for d in drops if d.name not in refused])
     result = prune.prune_unreachable(repo, old_tips)
+    manifest_cache.forget_missing(repo)
     return DeleteReport(
         changed=tuple(c.ref for c in done), remote=remote, remote_changed=remote_changed,
         pruned=result.removed, kept=result.kept,

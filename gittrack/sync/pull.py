@@ -316,12 +316,14 @@ def _prune(repo: Repository, deleted: Sequence[RefState], before: mirror.Snapsho
     the run cache forgets deleted runs."""
     if not deleted:
         return 0
+    from gittrack.artifacts import manifest_cache
     from gittrack.git import prune
     from gittrack.runs import index, store
 
     tips = [str(s.local) for s in deleted]
     tips += [before.mirrored[s.ref] for s in deleted if s.ref in before.mirrored]
     removed = prune.prune_unreachable(repo, tips).removed
+    manifest_cache.forget_missing(repo)
     if any(s.ref.startswith(namespace.RUNS) for s in deleted):
         index.forget(repo, store.list_runs(repo))
     return removed

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO
 
 from gittrack import atomic
-from gittrack.artifacts import aliases, versions
+from gittrack.artifacts import aliases, manifest_cache, versions
 from gittrack.blobs.names import check_name, is_digest
 from gittrack.errors import GittrackError, GittrackWarning, RepositoryError
 from gittrack.git import faults, prune, transport
@@ -205,6 +205,7 @@ def _finish(repo: Repository, journal: _Journal, path: Path) -> Finished:
                        remote=journal.remote)
         return Finished(journal.run, journal.name, report.blobs, report.cache)
     prune.prune_unreachable(repo, journal.tips)  # no-op if it ran: the tips are gone
+    manifest_cache.forget_missing(repo)
     index.forget(repo, store.list_runs(repo))
     gone, freed = _free(repo, open_storage(repo), journal)
     path.unlink()

@@ -12,6 +12,7 @@ from gittrack.artifacts import manifest_cache, versions
 from gittrack.artifacts.view import ArtifactVersion
 from gittrack.git import objects
 from tests.helpers.big_artifacts import file_name, many_files
+from tests.helpers.cli import Cli
 
 FILES = 70_000  # a manifest of about 5 MB: above MIN_BYTES
 
@@ -81,3 +82,15 @@ def test_a_cache_that_cannot_be_written_is_ignored(git_repo: pygit2.Repository,
     folder.write_text("a file where the folder would be")
     assert ArtifactVersion.resolve(git_repo, "wide").file(file_name(7)).path == file_name(7)
     assert manifest_cache.cached(git_repo, large) is None
+
+
+def test_deleting_the_version_drops_its_copy(git_repo: pygit2.Repository, large: str,
+                                             cli: Cli) -> None:
+    """``artifact rm`` prunes the version's objects: its manifest's copy (file names and
+    digests) must not stay readable in the cache either."""
+    assert ArtifactVersion.resolve(git_repo, "wide").file(file_name(3)).path == file_name(3)
+    assert _copy(git_repo, large).exists()
+    result = cli("artifact", "rm", "wide", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert objects.blob_size(git_repo, large) is None
+    assert not _copy(git_repo, large).exists()
