@@ -248,6 +248,31 @@ def list_files(repo: pygit2.Repository, tree: pygit2.Tree, dirpath: str) -> Iter
     return iter(sorted(e.name for e in sub if e.type_str == "blob" and e.name is not None))
 
 
+def new_files(repo: pygit2.Repository, tree: pygit2.Tree, dirpath: str,
+              seen: set[str]) -> Iterator[tuple[str, str]]:
+    """``(path, blob id)`` of every file under ``dirpath`` of ``tree`` (at any depth) that is
+    not in a folder or file whose object id is in ``seen``; the ids visited are added to
+    ``seen``. Over a walk of many commits that share most of a folder (checkpoints of one run),
+    each folder and file is visited once, whatever the number of commits."""
+    try:
+        entry = tree[dirpath]
+    except KeyError:
+        return
+    stack = [(dirpath, str(entry.id), entry.type_str)]
+    while stack:
+        path, oid, kind = stack.pop()
+        if oid in seen:
+            continue
+        seen.add(oid)
+        if kind == "blob":
+            yield path, oid
+        elif kind == "tree":
+            sub = _lookup(repo, oid, path)
+            if isinstance(sub, pygit2.Tree):
+                stack.extend((f"{path}/{e.name}", str(e.id), e.type_str) for e in sub
+                             if e.name is not None)
+
+
 def list_folders(repo: pygit2.Repository, tree: pygit2.Tree, dirpath: str) -> list[str]:
     """Names of the folders directly in ``dirpath`` of ``tree``, sorted; errors as
     ``list_files``."""

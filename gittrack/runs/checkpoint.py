@@ -31,10 +31,9 @@ class Checkpointer:
         tree = objects.commit_tree(repo, head) if head is not None else None
         self.folders: dict[str, compaction.Compactor] = {}
         self.next_chunk = 0
-        for folder, first in ((layout.HISTORY_DIR, table.SYSTEM_COLUMNS),
-                              (layout.HISTOGRAMS_DIR, ("key", table.STEP))):
+        for folder in layout.CHUNK_DIRS:
             chunks = compaction.list_chunks(repo, tree, folder) if tree is not None else []
-            self.folders[folder] = compaction.Compactor(repo, folder, chunks, first)
+            self.folders[folder] = compaction.Compactor(repo, folder, chunks, FIRST_COLUMNS[folder])
             self.next_chunk = max([self.next_chunk, *(c.last + 1 for c in chunks)])
 
     def write(self, snapshots: Sequence[Snapshot], info: RunInfo) -> CommitId:
@@ -51,6 +50,12 @@ class Checkpointer:
             parts = {layout.HISTORY_DIR: self._history(snap),
                      layout.HISTOGRAMS_DIR: table.split(table.histogram_table(snap.histograms))
                      if snap.histograms else []}
+            for extra in snap.extras:  # media, system metrics, console: made here, not in log()
+                made = extra()
+                for folder, tables in made.tables.items():
+                    parts.setdefault(folder, []).extend(
+                        piece for t in tables for piece in table.split(t))
+                files.update(made.files)
             for folder, tables in parts.items():
                 for offset, part in enumerate(tables):
                     self.folders[folder].write(files, base, part, number + offset)
@@ -85,6 +90,15 @@ class Checkpointer:
         return table.split(table.history_table(
             h.steps(), times, [t - snap.start_time for t in times], h.columns()))
 
+
+FIRST_COLUMNS: dict[str, tuple[str, ...]] = {
+    layout.HISTORY_DIR: table.SYSTEM_COLUMNS,
+    layout.HISTOGRAMS_DIR: ("key", table.STEP),
+    layout.SYSTEM_DIR: table.SYSTEM_COLUMNS,
+    layout.MEDIA_DIR: ("key", table.STEP),
+    layout.CONSOLE_DIR: (),
+}
+"""The columns a merged chunk of each folder starts with."""
 
 _FIRST_KEYS = ("format", "id", "name", "project", "group", "job_type", "tags", "notes", "state",
                "created_at", "updated_at", "ended_at", "duration", "exit_code", "code")

@@ -15,6 +15,22 @@ SUMMARY_YAML = "summary.yaml"
 RESUME_YAML = "resume.yaml"
 HISTORY_DIR = "history"
 HISTOGRAMS_DIR = "histograms"
+SYSTEM_DIR = "system"
+"""System metrics (CPU, memory, GPUs), sampled by a thread: chunks like ``history/``."""
+MEDIA_DIR = "media"
+"""The media index: chunks of rows (key, step, type, item, the stored file...)."""
+CONSOLE_DIR = "console"
+"""The console capture: chunks of rows naming the blobs that hold the output."""
+CODE_DIR = "code"
+"""Saved code (``save_code=True``): ``code/manifest.parquet`` naming the blobs of the patch,
+the entry point and the installed packages."""
+CHUNK_DIRS = (HISTORY_DIR, HISTOGRAMS_DIR, SYSTEM_DIR, MEDIA_DIR, CONSOLE_DIR)
+"""Folders of chunks, compacted alike (``runs.compaction``); a checkpoint's chunks share its
+numbers in every folder."""
+STORED_FILE_DIRS = (MEDIA_DIR, CONSOLE_DIR, CODE_DIR)
+"""Folders whose Parquet files name stored blobs: each has at least the columns of an
+artifact manifest (path, digest, size, blob, ref), so that one reader tells gc, purge, push
+and pull which blobs a run needs (``runs.reachability``)."""
 
 
 def run_ref(run_id: RunId) -> RefName:

@@ -18,14 +18,33 @@ one is not dropped: it becomes a row of its own, in arrival order.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from gittrack.formats.histogram import Histogram
 from gittrack.formats.values import MAX_SUMMARY_STRING, kind_of, summary_value
 from gittrack.runs.buffer import HistoryBuffer
 from gittrack.runs.summary import MetricSpec, SummaryTracker
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 HistogramRow = tuple[str, int, float, list[float], list[float]]
+
+
+@dataclasses.dataclass(slots=True)
+class Extra:
+    """What one kind of run data adds to a checkpoint beside history and histograms: chunks
+    for its folder (``layout.CHUNK_DIRS``: system metrics, the media index, console parts) and
+    whole files (``code/manifest.parquet``)."""
+
+    tables: dict[str, list[pa.Table]] = dataclasses.field(default_factory=dict)
+    files: dict[str, bytes] = dataclasses.field(default_factory=dict)
+
+
+Maker = Callable[[], Extra]
+"""Makes an ``Extra`` in the checkpoint thread, outside the run's lock (encoding media, storing
+blobs): called again if the checkpoint is retried, so it must give the same result twice."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -42,6 +61,7 @@ class Snapshot:
     metrics: dict[str, Any]
     resume: dict[str, Any]
     artifacts: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    extras: list[Maker] = dataclasses.field(default_factory=list)
 
 
 class LiveState:

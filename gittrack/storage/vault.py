@@ -157,6 +157,24 @@ class BlobVault:
             self.store.flush()  # what was uploaded, even if not all of it
         return entries
 
+    def keep(self, path: Path, name: str, *, what: str = "media") -> ManifestEntry:
+        """Store a file this machine made (media, console output, saved code) as ``name``.
+
+        Its plaintext goes to the local cache (reads need no download). A local store (a
+        folder, the default) gets the blob now, encrypted for a private project; a remote one
+        gets it at ``push`` (``sync.blobsync`` uploads what the cache holds), so a training
+        run never waits on the network and works offline."""
+        with error_context(f"{what}, file {name}"):
+            digest, size = hash_file(path)
+            entry = ManifestEntry(name, digest, size, self.blob_name(digest))
+            self.cache.add(path, digest)
+            blob = entry.blob
+            assert blob is not None
+            if self.local_store and not self.store.exists(blob):
+                self.upload_plain(blob, self.cache.path(digest), encrypt=self.private)
+                self.store.flush()
+        return entry
+
     def _hash_all(self, files: list[tuple[str, str | Path]], what: str) -> list[_Digest]:
         """``(digest, size, stat before hashing)`` of each file: one stat per file and one
         read of the stat cache for all of them; only new or changed files are read, in

@@ -1,0 +1,1 @@
+"""Imports every built-in media type, so that each registers its encoder and decoder."""
