@@ -13,7 +13,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import artifacts, history, log_overhead, memory, runs, scale, size, sync, wide
+from bench import (
+    artifacts,
+    history,
+    log_overhead,
+    media,
+    memory,
+    runs,
+    scale,
+    size,
+    sync,
+    wide,
+)
 from bench.common import ROOT, VALUES_NOTE, Context, dist_version, table
 
 # Each section is a module of bench with one entry point, ``run(ctx)``; run in this order.
@@ -27,6 +38,7 @@ SECTIONS = {
     "artifacts": artifacts.run,   # issue 3: put/get, local and S3 (moto), vs floor
     "sync": sync.run,             # issue 4: push/pull of 1,000 runs vs plain git
     "scale": scale.run,           # issue 10: long runs, 100,000 runs, large artifacts
+    "media": media.run,           # issue 11: images, the system sampler, console capture
 }
 
 

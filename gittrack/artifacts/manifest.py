@@ -117,22 +117,28 @@ def write_manifest(entries: Sequence[ManifestEntry]) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from gittrack.formats import arrow
 
     if len(entries) > MAX_ENTRIES:
         raise InvalidValueError(f"an artifact may list at most {MAX_ENTRIES:,} files; this one "
                                 f"has {len(entries):,}: pack small files into archives")
     rows = sorted(entries, key=lambda e: e.path)
-    table = pa.Table.from_arrays(
-        [arrow.strings([e.path for e in rows]), arrow.strings([e.digest for e in rows]),
-         arrow.numeric([e.size for e in rows], "int"), arrow.strings([e.blob for e in rows]),
-         arrow.strings([e.ref for e in rows])],
-        names=list(COLUMNS),
-    ).replace_schema_metadata({"gittrack.format": FORMAT_VERSION})
+    table = pa.Table.from_arrays(entry_arrays(rows), names=list(COLUMNS)).replace_schema_metadata(
+        {"gittrack.format": FORMAT_VERSION})
     _check_size(table)
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd", row_group_size=ROW_GROUP_ROWS)
     return sink.getvalue()
+
+
+def entry_arrays(entries: Sequence[ManifestEntry]) -> list[pa.Array]:
+    """The manifest columns (``COLUMNS``, in order) of ``entries``: what every Parquet file
+    naming stored blobs starts with (an artifact's manifest, a run's media index, console
+    and code), so that one reader finds the blobs of all of them."""
+    from gittrack.formats import arrow
+
+    return [arrow.strings([e.path for e in entries]), arrow.strings([e.digest for e in entries]),
+            arrow.numeric([e.size for e in entries], "int"),
+            arrow.strings([e.blob for e in entries]), arrow.strings([e.ref for e in entries])]
 
 
 def _check_size(manifest: pa.Table) -> None:
