@@ -1,0 +1,138 @@
+"""Media in a live run: logged, spooled, committed, indexed, read back; bad input refused."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gittrack
+from gittrack.errors import InvalidValueError
+from gittrack.git.repo import discover
+from gittrack.runs import media_index
+from gittrack.runs.view import RunView
+from gittrack.runs.wal import wal_root
+from tests.helpers.repos import git_objects_contain
+from tests.helpers.runs import start_run
+
+
+def view(run_id: str) -> RunView:
+    return gittrack.Api(".").run(run_id)
+
+
+def noise(h: int = 16, w: int = 12, c: int = 3, seed: int = 0) -> np.ndarray:
+    shape = (h, w) if c == 0 else (h, w, c)
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
+def test_image_logged_and_read_back(repo: Path) -> None:
+    run = start_run()
+    arrays = [noise(seed=i) for i in range(3)]
+    for i, a in enumerate(arrays):
+        run.log({"img": gittrack.Image(a, caption=f"step {i}"), "loss": float(i)})
+    run.finish()
+    v = view(run.id)
+    got = list(v.media("img"))
+    assert [s for s, _ in got] == [0, 1, 2]
+    for (_, image), a, i in zip(got, arrays, range(3), strict=True):
+        assert isinstance(image, gittrack.Image)
+        np.testing.assert_array_equal(image.numpy(), a)
+        assert image.caption == f"step {i}"
+        assert image.format == "png"
+        assert image.bytes.startswith(b"\x89PNG")
+    assert v.history(format="arrow").column("loss").to_pylist() == [0.0, 1.0, 2.0]
+    assert v.media_keys() == ["img"]
+
+
+def test_step_is_the_step_of_the_scalars(repo: Path) -> None:
+    run = start_run()
+    run.log({"a": 1.0})                                   # step 0
+    run.log({"img": gittrack.Image(noise())}, commit=False)  # step 1, left open
+    run.log({"b": 2.0})                                   # step 1, committed
+    run.log({"img": gittrack.Image(noise(seed=1))}, step=10)
+    run.log({"img": gittrack.Image(noise(seed=2))})       # merges into step 10
+    run.log({"img": gittrack.Image(noise(seed=3))}, step=12)
+    run.finish()
+    steps = [s for s, _ in view(run.id).media("img")]
+    assert steps == [1, 10, 10, 12]
+
+
+def test_list_is_one_entry_of_several_items(repo: Path) -> None:
+    run = start_run()
+    arrays = [noise(seed=i) for i in range(3)]
+    run.log({"examples": [gittrack.Image(a) for a in arrays]})
+    run.log({"examples": [gittrack.Image(arrays[0])]})
+    run.finish()
+    got = list(view(run.id).media("examples"))
+    assert len(got) == 2
+    step, items = got[0]
+    assert step == 0 and isinstance(items, list) and len(items) == 3
+    for image, a in zip(items, arrays, strict=True):
+        np.testing.assert_array_equal(image.numpy(), a)
+    assert isinstance(got[1][1], list) and len(got[1][1]) == 1
+    rows = media_index.read_rows(discover("."), view(run.id).commit)
+    assert [r.item for r in rows] == [0, 1, 2, 0]
+
+
+def test_nested_key_and_text(repo: Path) -> None:
+    run = start_run()
+    run.log({"val": {"pred": gittrack.Image(noise()), "acc": 0.5},
+             "note": gittrack.Text("hello"), "page": gittrack.Html("<b>hi</b>")})
+    run.finish()
+    v = view(run.id)
+    assert sorted(v.media_keys()) == ["note", "page", "val/pred"]
+    assert [x.data for _, x in v.media("note")] == ["hello"]
+    (_, page), = v.media("page")
+    assert isinstance(page, gittrack.Html) and page.data == "<b>hi</b>"
+    assert v.history(format="arrow").column("val/acc").to_pylist() == [0.5]
+
+
+@pytest.mark.parametrize("bad", [
+    np.zeros((0, 4, 3), np.uint8), np.full((4, 4), np.nan), np.full((4, 4), 2.0),
+    np.zeros((5, 4, 5), np.uint8), np.zeros((4,), np.uint8), "missing.png", object(),
+])
+def test_bad_image_refused_before_anything_is_recorded(repo: Path, bad: object) -> None:
+    run = start_run()
+    run.log({"loss": 1.0})
+    with pytest.raises(InvalidValueError, match="'img'"):
+        run.log({"img": gittrack.Image(bad), "loss": 2.0})
+    assert run.step == 1
+    spooled = [p for p in (wal_root(Path(".git/gittrack")) / run.id).iterdir()
+               if p.suffix == ".media"]
+    assert spooled == []
+    run.log({"img": gittrack.Image(noise()), "loss": 3.0})
+    run.finish()
+    v = view(run.id)
+    assert v.history(format="arrow").column("loss").to_pylist() == [1.0, 3.0]
+    assert [s for s, _ in v.media("img")] == [1]
+
+
+def test_mixed_list_refused_naming_key(repo: Path) -> None:
+    run = start_run()
+    with pytest.raises(InvalidValueError, match="'examples'"):
+        run.log({"examples": [gittrack.Image(noise()), 3]})
+    run.finish()
+    assert view(run.id).media_keys() == []
+
+
+def test_spool_files_deleted_after_commit(repo: Path) -> None:
+    run = start_run(settings={"checkpoint_interval": 3600, "quiet": True})
+    run.log({"img": gittrack.Image(noise())})
+    folder = wal_root(Path(".git/gittrack")) / run.id
+    assert [p.name for p in folder.iterdir() if p.suffix == ".media"] == [
+        f"{2:016d}-0.media"] or any(p.suffix == ".media" for p in folder.iterdir())
+    run._checkpoint()
+    assert not any(p.suffix == ".media" for p in folder.iterdir())
+    run.finish()
+    assert len(list(view(run.id).media("img"))) == 1
+
+
+def test_no_content_in_git(repo: Path) -> None:
+    run = start_run()
+    marker = os.urandom(16).hex()
+    run.log({"t": gittrack.Text(marker)})
+    run.finish()
+    assert not git_objects_contain(repo, marker.encode())
+    assert [x.data for _, x in view(run.id).media("t")] == [marker]
