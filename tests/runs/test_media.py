@@ -136,3 +136,34 @@ def test_no_content_in_git(repo: Path) -> None:
     run.finish()
     assert not git_objects_contain(repo, marker.encode())
     assert [x.data for _, x in view(run.id).media("t")] == [marker]
+
+
+def test_every_input_form_through_a_run(repo: Path, tmp_path: Path) -> None:
+    import matplotlib
+    import torch
+    from PIL import Image as PILImage
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    a = noise()
+    jpg = tmp_path / "photo.jpg"
+    PILImage.fromarray(a).save(jpg)
+    fig, ax = plt.subplots(figsize=(1, 1), dpi=40)
+    ax.plot([0, 1])
+    t = torch.rand(3, 4, 5)
+    run = start_run()
+    run.log({"np": gittrack.Image(a), "pil": gittrack.Image(PILImage.fromarray(a)),
+             "torch": gittrack.Image(t), "file": gittrack.Image(str(jpg)), "fig": fig,
+             "figs": [fig, fig]})
+    plt.close(fig)
+    run.finish()
+    v = view(run.id)
+    got = {k: next(iter(v.media(k)))[1] for k in v.media_keys()}
+    np.testing.assert_array_equal(got["np"].numpy(), a)
+    np.testing.assert_array_equal(got["pil"].numpy(), a)
+    np.testing.assert_array_equal(got["torch"].numpy(),
+                                  (t.numpy().transpose(1, 2, 0) * 255).astype(np.uint8))
+    assert got["file"].format == "jpg" and got["file"].bytes == jpg.read_bytes()
+    assert got["fig"].format == "png" and got["fig"].numpy().shape[:2] == (40, 40)
+    assert len(got["figs"]) == 2

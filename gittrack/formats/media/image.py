@@ -281,7 +281,7 @@ def _pixels(array: np.ndarray, *, channels_first: bool) -> np.ndarray:
     """``array`` as contiguous uint8 pixels, HW or HWC (C = 3 or 4), or ``_Refused``."""
     import numpy as np
 
-    shape = array.shape
+    shape, source = array.shape, array
     while array.ndim > 3 and array.shape[0] == 1:
         array = array[0]
     if array.ndim not in (2, 3):
@@ -324,7 +324,9 @@ def _pixels(array: np.ndarray, *, channels_first: bool) -> np.ndarray:
     else:
         raise _Refused(f"expected an array of uint8, bool or float pixels, got dtype "
                        f"{array.dtype}")
-    return np.ascontiguousarray(array)
+    pixels = np.ascontiguousarray(array)
+    # the caller's buffer may change after log(): what is logged is what it held now
+    return pixels.copy() if np.may_share_memory(pixels, source) else pixels
 
 
 def _file_size(data: bytes, what: str) -> tuple[int, int]:
