@@ -167,3 +167,41 @@ def test_every_input_form_through_a_run(repo: Path, tmp_path: Path) -> None:
     assert got["file"].format == "jpg" and got["file"].bytes == jpg.read_bytes()
     assert got["fig"].format == "png" and got["fig"].numpy().shape[:2] == (40, 40)
     assert len(got["figs"]) == 2
+
+
+def test_killed_right_after_log_returned_recovery_commits_the_media(repo: Path) -> None:
+    from tests.helpers.processes import killed
+
+    script = (
+        "import os, signal, numpy as np, gittrack\n"
+        "run = gittrack.init(settings={'quiet': True, 'checkpoint_interval': 3600})\n"
+        "print(run.id, flush=True)\n"
+        "for i in range(3):\n"
+        "    run.log({'img': gittrack.Image(np.full((4, 6, 3), i * 40, np.uint8)),"
+        " 'x': i})\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")
+    run_id = killed(script, repo).stdout.strip()
+    folder = wal_root(Path(".git/gittrack")) / run_id
+    assert len([p for p in folder.iterdir() if p.suffix == ".media"]) == 3
+    from gittrack.runs.recover import recover_dead_runs
+
+    assert recover_dead_runs(discover(".")) == [run_id]
+    v = view(run_id)
+    assert v.state == "crashed"
+    got = list(v.media("img"))
+    assert [s for s, _ in got] == [0, 1, 2]
+    for i, (_, image) in enumerate(got):
+        np.testing.assert_array_equal(image.numpy(), np.full((4, 6, 3), i * 40, np.uint8))
+    assert not folder.exists()
+
+
+def test_resumed_run_keeps_logging_media(repo: Path) -> None:
+    run = start_run()
+    run.log({"img": gittrack.Image(noise())})
+    run.finish()
+    again = gittrack.init(id=run.id, resume="must", settings={"quiet": True})
+    again.log({"img": gittrack.Image(noise(seed=1))})
+    again.finish()
+    got = list(view(run.id).media("img"))
+    assert [s for s, _ in got] == [0, 1]
+    np.testing.assert_array_equal(got[1][1].numpy(), noise(seed=1))
