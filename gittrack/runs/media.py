@@ -21,13 +21,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gittrack.errors import InvalidValueError, RepositoryError
 from gittrack.formats.histogram import Histogram
-from gittrack.formats.media.base import Media, Payload
+from gittrack.formats.media.base import Encoded, Media, Payload
 from gittrack.formats.media.convert import as_media
 from gittrack.formats.values import MAX_DEPTH, validate_key
 from gittrack.runs import layout
@@ -176,16 +176,29 @@ def maker_for(directory: Path, storage: RunStorage) -> Any:
     return make_maker
 
 
+ENCODERS = min(4, os.cpu_count() or 1)
+"""Threads that encode the media of one checkpoint."""
+
+
+def _map(fn: Callable[[Any], Encoded], items: list[Any]) -> list[Encoded]:
+    if len(items) < 2 or ENCODERS < 2:
+        return [fn(it) for it in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(ENCODERS, thread_name_prefix="gittrack-encode") as pool:
+        return list(pool.map(fn, items))
+
+
 def _make(records: list[tuple[Any, ...]], directory: Path, storage: RunStorage) -> Extra:
     from gittrack.formats.media import base
     from gittrack.runs.media_index import MediaRow, stored_path, table_of
     from gittrack.runs.state import Extra
 
-    rows: list[MediaRow] = []
+    items: list[tuple[str, int, int, int, dict[str, Any], bytes]] = []
     for record in records:
         _, seq, _t, step, entries = record[:5]
-        for key, items in entries.items():
-            for number, item in enumerate(items):
+        for key, listed in entries.items():
+            for number, item in enumerate(listed):
                 spool = directory / item["file"]
                 try:
                     raw = spool.read_bytes()
@@ -197,15 +210,19 @@ def _make(records: list[tuple[Any, ...]], directory: Path, storage: RunStorage) 
                     log.warning("gittrack: media %r at step %s is lost: its spool file %s is "
                                 "cut short", key, step, spool)
                     continue
-                encoded = base.encode(Payload(item["kind"], raw, item["spec"]))
-                path = stored_path(key, step, seq, number, encoded.format)
-                entry = storage.keep_bytes(encoded.data, path, what=f"media {key!r}")
-                meta = dict(encoded.meta)
-                if "items" in item:
-                    meta["_items"] = item["items"]
-                rows.append(MediaRow(
-                    key=key, step=step, type=item["kind"], item=number, entry=entry,
-                    width=encoded.width, height=encoded.height, length=encoded.length,
-                    caption=encoded.caption, format=encoded.format, meta=meta))
+                items.append((key, step, seq, number, item, raw))
+    # Encoders (zlib, video codecs) release the GIL: the items are encoded side by side.
+    encoded = _map(lambda it: base.encode(Payload(it[4]["kind"], it[5], it[4]["spec"])), items)
+    rows: list[MediaRow] = []
+    for (key, step, seq, number, item, _raw), enc in zip(items, encoded, strict=True):
+        path = stored_path(key, step, seq, number, enc.format)
+        entry = storage.keep_bytes(enc.data, path, what=f"media {key!r}")
+        meta = dict(enc.meta)
+        if "items" in item:
+            meta["_items"] = item["items"]
+        rows.append(MediaRow(
+            key=key, step=step, type=item["kind"], item=number, entry=entry,
+            width=enc.width, height=enc.height, length=enc.length, caption=enc.caption,
+            format=enc.format, meta=meta))
     tables = {layout.MEDIA_DIR: [table_of(rows)]} if rows else {}
     return Extra(tables=tables)

@@ -110,20 +110,22 @@ def table_of(rows: Sequence[MediaRow]) -> pa.Table:
 
     from gittrack.artifacts.manifest import COLUMNS as MANIFEST
     from gittrack.artifacts.manifest import entry_arrays
+    from gittrack.formats import arrow
 
     arrays = [
         *entry_arrays([r.entry for r in rows]),
-        pa.array([r.key for r in rows], pa.string()),
-        pa.array([r.step for r in rows], pa.int64()),
-        pa.array([r.type for r in rows], pa.string()),
-        pa.array([r.item for r in rows], pa.int64()),
-        pa.array([r.width for r in rows], pa.int64()),
-        pa.array([r.height for r in rows], pa.int64()),
-        pa.array([r.length for r in rows], pa.float64()),
-        pa.array([r.caption for r in rows], pa.string()),
-        pa.array([r.format for r in rows], pa.string()),
-        pa.array([json.dumps(r.meta, separators=(",", ":"), ensure_ascii=False,
-                             allow_nan=False) for r in rows], pa.string()),
+        arrow.strings([r.key for r in rows]),
+        arrow.numeric([r.step for r in rows], "int"),
+        arrow.strings([r.type for r in rows]),
+        arrow.numeric([r.item for r in rows], "int"),
+        arrow.numeric([r.width for r in rows], "int"),
+        arrow.numeric([r.height for r in rows], "int"),
+        arrow.numeric([r.length for r in rows], "float"),
+        arrow.strings([r.caption for r in rows]),
+        arrow.strings([r.format for r in rows]),
+        # ASCII JSON: a lone surrogate in a box caption is escaped, never an encoding error
+        arrow.strings([json.dumps(r.meta, separators=(",", ":"), allow_nan=False)
+                       for r in rows]),
     ]
     return pa.Table.from_arrays(arrays, names=[*MANIFEST, *COLUMNS])
 

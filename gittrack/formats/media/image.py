@@ -156,6 +156,8 @@ class Image(Media):
     def payloads(self, key: str) -> list[Payload]:
         if self._error is not None:
             raise InvalidValueError(f"cannot log {key!r}: {self._error}")
+        if self.caption is not None and not _utf8(self.caption):
+            raise InvalidValueError(f"cannot log {key!r}: the caption is not valid Unicode")
         spec: dict[str, Any] = {"caption": self.caption, "width": self._size[0],
                                 "height": self._size[1], "format": self._format}
         parts: list[builtins.bytes | memoryview] = []
@@ -243,6 +245,14 @@ class Image(Media):
     def __repr__(self) -> str:
         caption = f" caption={self.caption!r}" if self.caption is not None else ""
         return f"<gittrack.Image {self._size[0]}x{self._size[1]} {self._format}{caption}>"
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # -- pixels ------------------------------------------------------------------------------
@@ -356,9 +366,10 @@ def _encode_pixels(pixels: np.ndarray, mode: str | None, fmt: str) -> bytes:
     return out.getvalue()
 
 
-PNG_LEVEL = 1
-"""zlib level of the PNGs made here: level 1 encodes a 256x256 photo about 3× faster than
-Pillow's default (6), for files a few percent larger (docs/decisions.md)."""
+PNG_LEVEL = 6
+"""zlib level of the PNGs made here: Pillow's (and so W&B's) default. Encoding happens in the
+checkpoint thread, several images at once; level 1 would take half the time for files up to
+70% larger (docs/decisions.md)."""
 
 
 # -- boxes and masks ---------------------------------------------------------------------
