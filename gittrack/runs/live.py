@@ -91,6 +91,7 @@ class Run(RunFields):
         state.writer = wal.token  # checkpoints name the log their wal_seq counts in
         self._storage = RunStorage(repo)
         self._spool = media.Spool(wal.directory)
+        self._spooled = 0  # bytes of media spooled since the last snapshot
         state.media_maker = media.maker_for(wal.directory, self._storage)
         self._lock = threading.RLock()
         self._checkpoint_lock = threading.Lock()
@@ -227,6 +228,9 @@ class Run(RunFields):
                 seq = state.seq + 1
                 where = state.step if step is None else step  # the step the scalars get
                 entries = self._spool.write(seq, captured, lists)
+                self._spooled += sum(i["size"] for items in entries.values() for i in items)
+                if self._spooled >= media.WAKE_BYTES:  # encode while the run goes on
+                    self._wake.set()
                 record = ("media", seq, t, where, entries)
                 try:
                     self._wal.append(record)
@@ -417,6 +421,7 @@ class Run(RunFields):
                 if not final and self._state.seq == self._checkpointed_seq:
                     return
                 snap = self._state.snapshot(final=final)
+                self._spooled = 0
                 self._backlog.append(snap)  # first: the rows taken are never lost
                 self._wal.rotate(snap.seq + 1)
             now = time.time()

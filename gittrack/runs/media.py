@@ -41,7 +41,9 @@ log = logging.getLogger("gittrack")
 SPOOL_SUFFIX = ".media"
 """Spool files: ``<seq:016d>-<n>.media`` in the run's write-ahead-log folder."""
 
-Found = dict[str, list[Payload] | Payload]
+WAKE_BYTES = 64 << 20
+"""Media spooled since the last checkpoint that wake the checkpoint thread early: the
+encoding keeps up with a fast loop, and the spool stays small."""
 
 
 def split(data: Mapping[Any, Any]) -> tuple[dict[Any, Any], dict[str, Media | list[Media]]] | None:
