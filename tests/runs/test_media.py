@@ -205,3 +205,25 @@ def test_resumed_run_keeps_logging_media(repo: Path) -> None:
     got = list(view(run.id).media("img"))
     assert [s for s, _ in got] == [0, 1]
     np.testing.assert_array_equal(got[1][1].numpy(), noise(seed=1))
+
+
+def test_a_full_disk_refuses_the_call_and_the_run_goes_on(
+        small_disk: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.helpers.disks import fill, unfill
+    from tests.helpers.repos import make_repo
+
+    project = make_repo(small_disk / "project")
+    monkeypatch.chdir(project)
+    run = gittrack.init(settings={"quiet": True, "checkpoint_interval": 3600})
+    run.log({"img": gittrack.Image(noise()), "x": 0})
+    fill(small_disk)
+    with pytest.raises(gittrack.RepositoryError, match="nothing of this call was recorded"):
+        run.log({"img": gittrack.Image(noise(256, 256)), "x": 1})
+    folder = project / ".git" / "gittrack" / "wal" / run.id
+    assert len([p for p in folder.iterdir() if p.suffix == ".media"]) == 1
+    unfill(small_disk)
+    run.log({"img": gittrack.Image(noise(seed=2)), "x": 2})
+    run.finish()
+    v = view(run.id)
+    assert [s for s, _ in v.media("img")] == [0, 1]
+    assert v.history(format="arrow").column("x").to_pylist() == [0, 2]

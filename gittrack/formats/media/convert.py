@@ -11,7 +11,8 @@ from gittrack.formats.media.base import Media
 
 def as_media(value: Any, key: str | None = None) -> Media | list[Media] | None:
     """``value`` as media: a ``Media`` itself, a list or tuple whose items are all media (one
-    entry of several items), a matplotlib figure (an ``Image``); ``None`` if it is not media.
+    entry of several items), a matplotlib figure or ``matplotlib.pyplot`` itself (its current
+    figure, as an ``Image``); ``None`` if it is not media.
     A list mixing media with other values is ``InvalidValueError`` naming ``key``."""
     if isinstance(value, Media):
         return value
@@ -34,7 +35,8 @@ def _single(value: Any) -> Media | None:
     if isinstance(value, Media):
         return value
     module = type(value).__module__ or ""
-    if module.startswith("matplotlib.") and hasattr(value, "savefig"):
+    pyplot = getattr(value, "__name__", None) == "matplotlib.pyplot"  # log({"chart": plt})
+    if pyplot or (module.startswith("matplotlib.") and hasattr(value, "savefig")):
         from gittrack.formats.media.image import Image
 
         return Image(value)

@@ -92,6 +92,8 @@ class Image(Media):
         if isinstance(data, (str, os.PathLike)):
             self._from_path(Path(data))
             return
+        if getattr(data, "__name__", None) == "matplotlib.pyplot" and hasattr(data, "gcf"):
+            data = data.gcf()  # Image(plt), as W&B takes it: the current figure
         module = type(data).__module__ or ""
         if module.startswith("PIL.") or _is_pil(data):
             self._set_pixels(_pil_pixels(data))

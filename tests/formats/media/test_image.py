@@ -104,6 +104,7 @@ def test_matplotlib_figure() -> None:
         assert isinstance(image, Image)
         back = stored(image)
         assert back.format == "png" and back.numpy().shape[:2] == (50, 100)
+    assert isinstance(as_media(plt), Image) and Image(plt).numpy().shape[:2] == (50, 100)
     plt.close(fig)
 
 
