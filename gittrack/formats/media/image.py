@@ -102,7 +102,7 @@ class Image(Media):
             self._from_figure(data)
             return
         if module.startswith("torch") and hasattr(data, "detach"):
-            array = _torch_array(data)
+            array = _stretched(_torch_array(data))
             self._set_pixels(_pixels(array, channels_first=True))
             return
         if isinstance(data, Image):
@@ -287,6 +287,21 @@ def _torch_array(tensor: Any) -> np.ndarray:
     except Exception as exc:
         raise _Refused(f"cannot read the torch tensor: {exc}") from None
     return result
+
+
+def _stretched(array: np.ndarray) -> np.ndarray:
+    """A float tensor outside [0, 1] (a normalized input batch: MNIST's are -0.42..2.8) scaled
+    to [0, 1] by its minimum and maximum, as ``wandb.Image`` does for tensors
+    (``make_grid(normalize=True)``); one within [0, 1] as it is."""
+    import numpy as np
+
+    if array.dtype.kind != "f" or array.size == 0 or not np.isfinite(array).all():
+        return array  # refused (or taken) by _pixels
+    low, high = float(array.min()), float(array.max())
+    if low >= 0 and high <= 1:
+        return array
+    scaled: np.ndarray = np.clip((array - low) / (high - low + 1e-5), 0, 1)
+    return scaled
 
 
 def _pixels(array: np.ndarray, *, channels_first: bool) -> np.ndarray:

@@ -91,6 +91,15 @@ def test_torch_tensor_chw() -> None:
     np.testing.assert_array_equal(stored(Image(t)).numpy(), expected)
     gray = torch.rand(5, 7)
     assert stored(Image(gray)).numpy().shape == (5, 7)
+    # a normalized MNIST input, as W&B's PyTorch example logs it: stretched, not refused
+    mnist = (torch.rand(1, 28, 28) - 0.1307) / 0.3081
+    back = stored(Image(mnist)).numpy()
+    lo, hi = float(mnist.min()), float(mnist.max())
+    expected = (((mnist[0].numpy() - lo) / (hi - lo + 1e-5)) * 255).astype(np.uint8)
+    np.testing.assert_array_equal(back, expected)
+    assert back.max() >= 254 and back.min() == 0
+    with pytest.raises(InvalidValueError, match="NaN"):
+        Image(torch.full((3, 2, 2), float("nan"))).payloads("k")
 
 
 def test_matplotlib_figure() -> None:
