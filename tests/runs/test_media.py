@@ -227,3 +227,19 @@ def test_a_full_disk_refuses_the_call_and_the_run_goes_on(
     v = view(run.id)
     assert [s for s, _ in v.media("img")] == [0, 1]
     assert v.history(format="arrow").column("x").to_pylist() == [0, 2]
+
+
+def test_index_chunks_are_compacted_and_read_in_order(repo: Path) -> None:
+    run = start_run(settings={"checkpoint_interval": 3600, "quiet": True})
+    for i in range(40):  # 40 checkpoints: level-0 chunks are merged (16 at a time)
+        run.log({"t": gittrack.Text(f"n{i}"), "weird/../key": gittrack.Text("x")})
+        run._checkpoint()
+    run.finish()
+    v = view(run.id)
+    tree = discover(".").revparse_single(v.commit).tree
+    merged = [e.name for e in tree["media"]]
+    assert any(name != "0" for name in merged)  # some chunks were merged
+    assert [(s, x.data) for s, x in v.media("t")] == [(i, f"n{i}") for i in range(40)]
+    rows = media_index.read_rows(discover("."), v.commit, "weird/../key")
+    assert len(rows) == 40
+    assert all(r.path.startswith("media/weird%2F..%2Fkey/") for r in rows)
