@@ -243,3 +243,31 @@ def test_index_chunks_are_compacted_and_read_in_order(repo: Path) -> None:
     rows = media_index.read_rows(discover("."), v.commit, "weird/../key")
     assert len(rows) == 40
     assert all(r.path.startswith("media/weird%2F..%2Fkey/") for r in rows)
+
+
+@pytest.mark.parametrize("chunk", [b"not parquet", "forged-row"])
+def test_a_forged_index_is_named_and_listings_go_on(repo: Path, chunk: object) -> None:
+    import hashlib
+
+    from gittrack.errors import FormatError
+    from gittrack.formats import table
+    from gittrack.storage.entry import ManifestEntry
+    from tests.helpers.forge_runs import forge_run, run_yaml
+
+    good = start_run()
+    good.log({"img": gittrack.Image(noise())})
+    good.finish()
+    if chunk == "forged-row":
+        digest = hashlib.sha256(b"x").hexdigest()
+        row = media_index.MediaRow("img", 0, "image", 0, ManifestEntry(
+            "media/img/../../../etc/0_1_0.png", digest, 1, digest), format="png")
+        data = table.encode(media_index.table_of([row]))
+    else:
+        assert isinstance(chunk, bytes)
+        data = chunk
+    forge_run(repo, "forged", {"run.yaml": run_yaml("forged"), "media/0/000000.parquet": data})
+    api = gittrack.Api(".")
+    assert {r.id for r in api.runs()} >= {good.id, "forged"}
+    with pytest.raises(FormatError, match=r"media/0/000000\.parquet"):
+        list(api.run("forged").media("img"))
+    assert len(list(api.run(good.id).media("img"))) == 1
