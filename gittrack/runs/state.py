@@ -81,6 +81,7 @@ class LiveState:
         self.seq = 0
         self.artifacts: dict[str, list[str]] = {}  # lineage: "used"/"logged" → ["name:vN"]
         self.writer: str | None = None  # the token of the write-ahead log ``seq`` counts in
+        self.extras: list[Maker] = []  # for the next checkpoint only (saved code)
 
     # -- records -------------------------------------------------------------------------
     def apply(self, record: tuple[Any, ...]) -> None:
@@ -190,6 +191,7 @@ class LiveState:
         if final:
             self.flush(advance=False)
         histograms, self.histograms = self.histograms, []
+        extras, self.extras = self.extras, []
         return Snapshot(
             seq=self.seq, start_time=self.start_time, history=self.buffer.take(),
             histograms=histograms,
@@ -197,6 +199,7 @@ class LiveState:
             metrics={name: spec.to_dict() for name, spec in self.summary.specs.items()},
             resume=self.resume_dict(),
             artifacts={role: list(specs) for role, specs in self.artifacts.items()},
+            extras=extras,
         )
 
     def _stored_summary(self) -> dict[str, Any]:
