@@ -32,6 +32,7 @@ from gittrack.git import codestate
 from gittrack.git.repo import Repository, gittrack_dir, work_tree
 from gittrack.runs import layout
 from gittrack.runs.state import Extra, Maker
+from gittrack.types import CommitId
 
 if TYPE_CHECKING:
     from gittrack.settings import Settings
@@ -137,9 +138,8 @@ def entrypoint(repo: Repository) -> tuple[Path, str] | None:
     a file git ignores or a file too large (the last two with a warning)."""
     main = sys.modules.get("__main__")
     raw = getattr(main, "__file__", None) or (sys.argv[0] if sys.argv else "")
-    if not raw or raw in ("-c", "-m", "-") or "ipykernel" in sys.modules \
-            and Path(raw).name.startswith("ipykernel_launcher"):
-        return None
+    if not raw or raw in ("-c", "-m", "-") or Path(raw).name.startswith("ipykernel_launcher"):
+        return None  # python -c, the interactive interpreter, a notebook
     try:
         path = Path(raw).resolve()
         if not path.is_file():
@@ -218,7 +218,7 @@ class SavedCode:
         return None if self.entrypoint is None else self.files.get(self.entrypoint)
 
 
-def has_code(repo: Repository, commit: str) -> bool:
+def has_code(repo: Repository, commit: CommitId) -> bool:
     """Whether the run checkpoint ``commit`` names saved code."""
     from gittrack.git import objects
 
@@ -226,7 +226,7 @@ def has_code(repo: Repository, commit: str) -> bool:
     return objects.entry_id(tree, layout.CODE_MANIFEST) is not None
 
 
-def saved_entries(repo: Repository, commit: str) -> list[ManifestEntry] | None:
+def saved_entries(repo: Repository, commit: CommitId) -> list[ManifestEntry] | None:
     """The rows of ``code/manifest.parquet`` of checkpoint ``commit``; ``None`` without one."""
     from gittrack.artifacts.manifest import read_manifest
     from gittrack.git import objects
@@ -238,7 +238,7 @@ def saved_entries(repo: Repository, commit: str) -> list[ManifestEntry] | None:
     return read_manifest(data, what=f"{layout.CODE_MANIFEST} of commit {commit[:12]}")
 
 
-def load(repo: Repository, commit: str, entrypoint: str | None) -> SavedCode | None:
+def load(repo: Repository, commit: CommitId, entrypoint: str | None) -> SavedCode | None:
     """The saved code of checkpoint ``commit`` (its blobs read from the local cache, else
     downloaded and decrypted), or ``None`` for a run that saved none."""
     entries = saved_entries(repo, commit)
