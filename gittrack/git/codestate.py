@@ -69,10 +69,6 @@ def _dirty(repo: pygit2.Repository) -> bool | None:
     return any(flags & ~ignored for flags in status.values())
 
 
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbe4904"
-"""git's empty tree: what a repository without commits is compared with."""
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class Uncommitted:
     """The work tree's changes against HEAD as one patch ``git apply`` takes on a clean
@@ -95,7 +91,7 @@ def uncommitted(repo: pygit2.Repository, *, max_file: int, scratch: Path) -> Unc
 
     if repo.is_bare or repo.workdir is None:
         raise RepositoryError("a bare repository has no work tree whose code could be saved")
-    base = EMPTY_TREE if repo.head_is_unborn else "HEAD"
+    unborn = repo.head_is_unborn
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="code-", dir=scratch) as folder:
         index = Path(folder) / "index"
@@ -104,13 +100,20 @@ def uncommitted(repo: pygit2.Repository, *, max_file: int, scratch: Path) -> Unc
             shutil.copyfile(own, index)
         env = {"GIT_INDEX_FILE": str(index), "GIT_LITERAL_PATHSPECS": "1",
                "GIT_OPTIONAL_LOCKS": "0"}
-        listed = run_bytes(repo, ["ls-files", "-z", "--others", "--exclude-standard"],
-                           what="listing untracked files", error=RepositoryError, env=env)
+        # Without a commit, every file is new: the staged ones too, from an empty index.
+        listing = ["ls-files", "-z", *(["--cached"] if unborn else []), "--others",
+                   "--exclude-standard"]
+        listed = run_bytes(repo, listing, what="listing untracked files",
+                           error=RepositoryError, env=env)
+        if unborn:
+            run_bytes(repo, ["read-tree", "--empty"], what="emptying a temporary index",
+                      error=RepositoryError, env=env)
         added, skipped = [], []
-        for name in filter(None, listed.split(b"\0")):
-            if _fits(Path(repo.workdir) / os.fsdecode(name), max_file):
+        for name in dict.fromkeys(filter(None, listed.split(b"\0"))):
+            fits = _fits(Path(repo.workdir) / os.fsdecode(name), max_file)
+            if fits:
                 added.append(name)
-            else:
+            elif fits is False:
                 skipped.append(os.fsdecode(name))
         if added:
             run_bytes(repo, ["add", "--intent-to-add", "--pathspec-from-file=-",
@@ -120,17 +123,19 @@ def uncommitted(repo: pygit2.Repository, *, max_file: int, scratch: Path) -> Unc
         patch = run_bytes(repo, [
             "-c", "core.quotePath=true", "diff", "--binary", "--full-index", "--no-color",
             "--no-ext-diff", "--no-textconv", "--no-renames", "--no-relative",
-            "--submodule=short", "--src-prefix=a/", "--dst-prefix=b/", base, "--",
+            "--submodule=short", "--src-prefix=a/", "--dst-prefix=b/",
+            *([] if unborn else ["HEAD"]), "--",
         ], what="diffing the work tree against HEAD", error=RepositoryError, env=env)
     return Uncommitted(patch=patch, skipped=tuple(skipped))
 
 
-def _fits(path: Path, max_file: int) -> bool:
-    """A regular file of at most ``max_file`` bytes, or a symlink (its target is stored)."""
+def _fits(path: Path, max_file: int) -> bool | None:
+    """A regular file of at most ``max_file`` bytes, or a symlink (its target is stored);
+    ``None`` for a file that is gone."""
     try:
         st = path.lstat()
     except OSError:
-        return False
+        return None
     if stat.S_ISLNK(st.st_mode):
         return True
     return stat.S_ISREG(st.st_mode) and st.st_size <= max_file

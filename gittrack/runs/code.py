@@ -109,8 +109,15 @@ def save(repo: Repository) -> Saved:
     entry = entrypoint(repo)
     name = None
     if entry is not None:
-        path, name = entry
-        entries.append(storage.keep(path, name, what="code"))
+        # its bytes, not the file: the cache would hard-link the user's file, which an
+        # editor may change in place
+        try:
+            source = entry[0].read_bytes()
+        except OSError as exc:
+            _warn(f"gittrack: the entry point {entry[1]!r} is not saved: {exc.strerror or exc}")
+        else:
+            name = entry[1]
+            entries.append(storage.keep_bytes(source, name, what="code"))
     entries.append(storage.keep_bytes(packages().encode(), PACKAGES, what="code"))
     return Saved(tuple(entries), name)
 
