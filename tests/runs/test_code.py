@@ -148,7 +148,7 @@ def test_bad_values_are_refused_naming_them(repo: Path, monkeypatch: pytest.Monk
     with pytest.raises(InvalidSettingError, match="save_code"):
         start_run(save_code=1)
     monkeypatch.setenv("GITTRACK_SAVE_CODE", "maybe")
-    with pytest.raises(InvalidSettingError, match="GITTRACK_SAVE_CODE.*'maybe'"):
+    with pytest.raises(InvalidSettingError, match=r"GITTRACK_SAVE_CODE.*'maybe'"):
         start_run()
     monkeypatch.delenv("GITTRACK_SAVE_CODE")
     (repo / ".gittrack").mkdir()
