@@ -8,8 +8,9 @@ stores, each as a blob of the project's store (encrypted for a private project):
 - ``diff.patch``: ``git diff --binary HEAD`` with untracked, non-ignored files as new files:
   ``git apply`` on a clean checkout of the run's commit gives the work tree it ran on. Files
   git ignores are never read.
-- the entry point (``sys.argv[0]``: the script run), under its path relative to the work
-  tree (outside it: its file name); none for a notebook, ``python -c`` or an ignored script.
+- the entry point (``__main__.__file__``, else ``sys.argv[0]``: the script run), under its
+  path relative to the work tree; none for a notebook, ``python -c``, a script outside the
+  work tree (an installed tool such as ``pytest``) or one git ignores.
 - ``requirements.txt``: ``name==version`` of every package the running interpreter sees.
 
 ``code/manifest.parquet`` in the run's first checkpoint names them (the columns of an artifact
@@ -140,9 +141,9 @@ def _patch(repo: Repository) -> bytes | None:
 
 
 def entrypoint(repo: Repository) -> tuple[Path, str] | None:
-    """The script this process runs and its stored name (the path relative to the work tree,
-    else its file name), or ``None``: a notebook, ``python -c``, the interactive interpreter,
-    a file git ignores or a file too large (the last two with a warning)."""
+    """The script this process runs and its stored name (its path relative to the work tree),
+    or ``None``: a notebook, ``python -c``, the interactive interpreter, a file outside the
+    work tree, a file git ignores or one too large (the last two with a warning)."""
     main = sys.modules.get("__main__")
     raw = getattr(main, "__file__", None) or (sys.argv[0] if sys.argv else "")
     if not raw or raw in ("-c", "-m", "-") or Path(raw).name.startswith("ipykernel_launcher"):
@@ -155,21 +156,18 @@ def entrypoint(repo: Repository) -> tuple[Path, str] | None:
     except OSError:
         return None
     root = work_tree(repo)
-    inside = root is not None and path.is_relative_to(root.resolve())
-    if inside:
-        assert root is not None
-        name = path.relative_to(root.resolve()).as_posix()
-        if name.split("/")[0] == ".git":
+    if root is None or not path.is_relative_to(root.resolve()):
+        return None  # an installed tool (pytest, a launcher): requirements.txt has its version
+    name = path.relative_to(root.resolve()).as_posix()
+    if name.split("/")[0] == ".git":
+        return None
+    try:
+        if codestate.is_ignored(repo, path):
+            _warn(f"gittrack: the entry point {name!r} is not saved: git ignores it")
             return None
-        try:
-            if codestate.is_ignored(repo, path):
-                _warn(f"gittrack: the entry point {name!r} is not saved: git ignores it")
-                return None
-        except GittrackError as exc:
-            _warn(f"gittrack: the entry point {name!r} is not saved: {exc}")
-            return None
-    else:
-        name = path.name
+    except GittrackError as exc:
+        _warn(f"gittrack: the entry point {name!r} is not saved: {exc}")
+        return None
     if name in (PATCH, PACKAGES):
         _warn(f"gittrack: the entry point {name!r} is not saved: the name of a saved file")
         return None

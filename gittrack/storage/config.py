@@ -104,9 +104,9 @@ def load_config(repo: Repository) -> ProjectConfig:
             "reviewed like code), not per user; remove it from the local file"
         )
     privacy = _privacy(project.get("privacy"), project_path)
-    save_code = _flag(local.get("save_code"), local_path, "save_code")
-    if save_code is None:
-        save_code = _flag(project.get("save_code"), project_path, "save_code")
+    shared = _flag(project.get("save_code"), project_path, "save_code")
+    mine = _flag(local.get("save_code"), local_path, "save_code")
+    save_code = shared if mine is None else mine
     for source, path, data in (("local", local_path, local), ("project", project_path, project)):
         storage = _storage(data.get("storage"), path)
         if storage is not None:

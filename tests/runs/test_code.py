@@ -257,3 +257,12 @@ def test_a_private_project_encrypts_the_patch_for_the_age_command_line(
     patch = age_cli("-d", "-i", str(project_identity), str(encrypted))
     assert patch == view.code().patch and b"GIT binary patch" in patch  # type: ignore[union-attr]
     assert secret not in patch and secret not in all_git_objects(repo)
+
+
+def test_an_entry_point_outside_the_work_tree_is_not_saved(
+        repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tool = tmp_path / "elsewhere" / "launcher.py"
+    tool.parent.mkdir()
+    tool.write_text("# an installed tool\n")
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", str(tool), raising=False)
+    assert code.entrypoint(pygit2.Repository(str(repo))) is None
