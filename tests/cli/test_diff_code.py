@@ -52,7 +52,6 @@ def test_a_run_without_saved_code_says_so(cli: Cli, two_runs: tuple[str, str, st
 
 
 def test_json_holds_the_patches(cli: Cli, two_runs: tuple[str, str, str]) -> None:
-    a, b, _ = two_runs
     doc = json.loads(cli("diff", "alpha", "gamma", "--code", "--json").stdout)
     patches = doc["code"]["patches"]
     assert patches["a"]["saved"] is True and "GIT binary patch" in patches["a"]["patch"]
