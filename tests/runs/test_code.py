@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pygit2
@@ -16,6 +17,7 @@ from gittrack.git import command
 from gittrack.runs import code, layout
 from gittrack.runs.resolve import resolve_run
 from gittrack.storage.project import open_storage, unlock
+from tests.helpers.cli import CliResult
 from tests.helpers.code import (
     BINARY,
     all_git_objects,
@@ -266,3 +268,21 @@ def test_an_entry_point_outside_the_work_tree_is_not_saved(
     tool.write_text("# an installed tool\n")
     monkeypatch.setattr(sys.modules["__main__"], "__file__", str(tool), raising=False)
     assert code.entrypoint(pygit2.Repository(str(repo))) is None
+
+
+def test_gc_keeps_the_saved_code_of_a_kept_run_and_drops_a_removed_one(
+        repo: Path, cli: Callable[..., CliResult]) -> None:
+    (repo / "train.py").write_text("changed\n")
+    kept = make_run([{"x": 1}], save_code=True, name="kept")
+    (repo / "train.py").write_text("changed twice\n")
+    gone = make_run([{"x": 1}], save_code=True, name="gone")
+    r = pygit2.Repository(str(repo))
+    blobs = {name: {e.blob for e in code.saved_entries(r, _view(repo, run.id).commit) or []}
+             for name, run in (("kept", kept), ("gone", gone))}
+    assert store_names(repo) == blobs["kept"] | blobs["gone"]
+    assert cli("gc", "--grace", "0").exit_code == 0
+    assert store_names(repo) == blobs["kept"] | blobs["gone"]
+    assert cli("rm", "gone", "--yes").exit_code == 0
+    assert cli("gc", "--grace", "0").exit_code == 0
+    only_gone = blobs["gone"] - blobs["kept"]  # requirements.txt is shared
+    assert only_gone and store_names(repo) == blobs["kept"]
