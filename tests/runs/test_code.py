@@ -25,9 +25,9 @@ from tests.helpers.code import (
     make_dirty,
     work_files,
 )
-from tests.helpers.repos import git
+from tests.helpers.repos import MakeClone, git
 from tests.helpers.runs import FAST, make_run, start_run
-from tests.helpers.storage import store_names
+from tests.helpers.storage import share_storage, store_names
 from tests.helpers.tools import age_cli, tree_contains
 
 
@@ -286,3 +286,20 @@ def test_gc_keeps_the_saved_code_of_a_kept_run_and_drops_a_removed_one(
     assert cli("gc", "--grace", "0").exit_code == 0
     only_gone = blobs["gone"] - blobs["kept"]  # requirements.txt is shared
     assert only_gone and store_names(repo) == blobs["kept"]
+
+
+def test_a_fresh_clone_reads_the_saved_code_after_push_and_pull(
+        bare_remote: Path, make_clone: MakeClone, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]) -> None:
+    a = make_clone("a", str(bare_remote))
+    share_storage(a, str(tmp_path / "team-store"))
+    monkeypatch.chdir(a)
+    make_dirty(a)
+    run = make_run([{"x": 1}], save_code=True)
+    saved = _view(a, run.id).code()
+    assert cli("push").exit_code == 0
+    b = make_clone("b", str(bare_remote))
+    monkeypatch.chdir(b)
+    assert cli("pull").exit_code == 0
+    again = _view(b, run.id).code()
+    assert again is not None and saved is not None and again.files == saved.files
