@@ -151,3 +151,23 @@ def is_ignored(repo: pygit2.Repository, path: Path) -> bool:
     if done.returncode not in (0, 1):
         raise RepositoryError(f"git check-ignore failed for {path}: {done.stderr.strip()}")
     return done.returncode == 0
+
+
+def listed_files(repo: pygit2.Repository, folder: Path) -> list[str]:
+    """The files under ``folder`` (in the work tree) that git tracks or would track, relative
+    to ``folder``: ``git ls-files --cached --others --exclude-standard``; ignored files are
+    never listed."""
+    from gittrack.errors import RepositoryError
+    from gittrack.git.command import run_bytes
+
+    listed = run_bytes(repo, ["-c", "core.quotePath=false", "ls-files", "-z", "--cached",
+                              "--others", "--exclude-standard", "--full-name", "--",
+                              os.fsdecode(folder)],
+                       what=f"listing the files of {folder}", error=RepositoryError,
+                       env={"GIT_LITERAL_PATHSPECS": "1", "GIT_OPTIONAL_LOCKS": "0"})
+    root = Path(repo.workdir or "").resolve()
+    prefix = folder.resolve().relative_to(root).as_posix()
+    names = dict.fromkeys(os.fsdecode(n) for n in listed.split(b"\0") if n)
+    if prefix in ("", "."):
+        return list(names)
+    return [n[len(prefix) + 1:] for n in names if n.startswith(prefix + "/")]

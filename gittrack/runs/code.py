@@ -21,10 +21,12 @@ and ``code.entrypoint``. See docs/code.md.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
+import re
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,7 @@ from gittrack.runs.state import Extra, Maker
 from gittrack.types import CommitId
 
 if TYPE_CHECKING:
+    from gittrack.artifacts.artifact import Artifact
     from gittrack.settings import Settings
     from gittrack.storage.entry import ManifestEntry
 
@@ -256,3 +259,66 @@ def load(repo: Repository, commit: CommitId, entrypoint: str | None) -> SavedCod
     if entrypoint is None or entrypoint not in files:
         entrypoint = next((n for n in files if n not in (PATCH, PACKAGES)), None)
     return SavedCode(files=files, entrypoint=entrypoint)
+
+
+# -- run.log_code(): W&B's code artifact --------------------------------------------------------
+
+
+def _is_py_requirements_or_dockerfile(path: str, root: str | None = None) -> bool:
+    """W&B's default ``include_fn``: Python files, ``requirements.txt``, ``Dockerfile*``."""
+    name = os.path.basename(path)
+    return name.endswith(".py") or name.startswith("Dockerfile") or name == "requirements.txt"
+
+
+def _never(path: str, root: str | None = None) -> bool:
+    return False
+
+
+def _ask(fn: Callable[..., Any], path: str, root: str) -> bool:
+    """``fn(path, root)``, or ``fn(path)`` for a one-argument function (both are W&B's)."""
+    try:
+        count = len([p for p in inspect.signature(fn).parameters.values()
+                     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                     and p.default is p.empty])
+    except (TypeError, ValueError):  # a builtin without a signature
+        count = 1
+    return bool(fn(path, root) if count >= 2 else fn(path))
+
+
+def code_artifact(repo: Repository, root: str | os.PathLike[str], name: str,
+                  include_fn: Callable[..., Any] | None = None,
+                  exclude_fn: Callable[..., Any] | None = None) -> Artifact | None:
+    """An artifact of type ``code`` holding the files under ``root`` (inside the work tree)
+    that git tracks or would track (ignored files are never listed) and ``include_fn`` keeps
+    and ``exclude_fn`` does not, under their paths relative to ``root``; ``None`` when no
+    file matches. ``include_fn(path, root)`` / ``exclude_fn(path, root)`` as W&B's (a
+    one-argument function gets the path alone)."""
+    from gittrack.artifacts.artifact import Artifact, check_artifact_name
+    from gittrack.errors import UsageError
+
+    include = include_fn or _is_py_requirements_or_dockerfile
+    exclude = exclude_fn or _never
+    tree = work_tree(repo)
+    given = os.fspath(root)
+    folder = Path(given).resolve()
+    if tree is None or not folder.is_dir() or not folder.is_relative_to(tree.resolve()):
+        raise UsageError(f"log_code: root {given!r} must be a folder inside the repository's "
+                         f"work tree ({tree})")
+    art = Artifact(check_artifact_name(name), type="code")
+    found = 0
+    for relative in codestate.listed_files(repo, folder):
+        path = os.path.join(given, relative)
+        if not os.path.isfile(path) or not _ask(include, path, given) \
+                or _ask(exclude, path, given):
+            continue
+        art.add_file(path, name=Path(relative).as_posix())
+        found += 1
+    return art if found else None
+
+
+def artifact_name(project: str | None, entrypoint: str | None) -> str:
+    """W&B's default name of a code artifact: ``source-<project>-<entry point>``, with every
+    character an artifact name refuses made ``_``, at most 128 characters."""
+    parts = ["source", *(p for p in (project, entrypoint) if p)]
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", "-".join(parts))
+    return safe[:128].rstrip(".") or "source"

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import gittrack
-from gittrack.errors import FormatError, GittrackWarning, InvalidSettingError
+from gittrack.errors import FormatError, GittrackWarning, InvalidSettingError, UsageError
 from gittrack.git import command
 from gittrack.runs import code, layout
 from gittrack.runs.resolve import resolve_run
@@ -303,3 +303,43 @@ def test_a_fresh_clone_reads_the_saved_code_after_push_and_pull(
     assert cli("pull").exit_code == 0
     again = _view(b, run.id).code()
     assert again is not None and saved is not None and again.files == saved.files
+
+
+# -- run.log_code() -----------------------------------------------------------------------------
+
+
+def test_log_code_logs_the_source_files_git_does_not_ignore(repo: Path, tmp_path: Path) -> None:
+    secret = make_dirty(repo)
+    (repo / "src").mkdir()
+    (repo / "src" / "model.py").write_text("class Net: ...\n")
+    (repo / "src" / "leak.py").write_text("token = 1\n")
+    (repo / "requirements.txt").write_text("numpy\n")
+    (repo / ".gitignore").write_text("secret.env\nsrc/leak.py\n")
+    run = start_run(project="mnist")
+    version = run.log_code(".")
+    run.finish()
+    assert version is not None and version.type == "code"
+    assert version.name.startswith("source-mnist")
+    assert sorted(e.path for e in version.files()) == ["requirements.txt", "src/model.py", "staged.py",
+                                       "train.py"]
+    out = version.download(tmp_path / "out")
+    assert (out / "src" / "model.py").read_bytes() == b"class Net: ...\n"
+    assert not tree_contains(tmp_path / "out", secret)
+    # include_fn with W&B's two signatures; exclude_fn
+    run = start_run(project="mnist")
+    only = run.log_code("src", name="model-code", include_fn=lambda p: p.endswith(".py"),
+                        exclude_fn=lambda p, root: p.endswith("leak.py"))
+    notes = run.log_code(".", name="notes", include_fn=lambda p, root: p.endswith(".txt"))
+    with pytest.warns(GittrackWarning, match="no file"):
+        assert run.log_code(".", name="none", include_fn=lambda p: False) is None
+    run.finish()
+    assert only is not None and [e.path for e in only.files()] == ["model.py"]
+    assert notes is not None and sorted(e.path for e in notes.files()) == ["notes/new file ü.txt",
+                                                           "requirements.txt"]
+
+
+def test_log_code_outside_the_work_tree_is_refused(repo: Path, tmp_path: Path) -> None:
+    run = start_run()
+    with pytest.raises(UsageError, match="inside the repository"):
+        run.log_code(str(tmp_path))
+    run.finish()
