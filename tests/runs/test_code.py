@@ -320,8 +320,8 @@ def test_log_code_logs_the_source_files_git_does_not_ignore(repo: Path, tmp_path
     run.finish()
     assert version is not None and version.type == "code"
     assert version.name.startswith("source-mnist")
-    assert sorted(e.path for e in version.files()) == ["requirements.txt", "src/model.py", "staged.py",
-                                       "train.py"]
+    assert sorted(e.path for e in version.files()) == [
+        "requirements.txt", "src/model.py", "staged.py", "train.py"]
     out = version.download(tmp_path / "out")
     assert (out / "src" / "model.py").read_bytes() == b"class Net: ...\n"
     assert not tree_contains(tmp_path / "out", secret)
