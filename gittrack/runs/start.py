@@ -48,7 +48,7 @@ def create_run(
     enable_fsync()
     now = time.time()
     state = LiveState(start_time=now)
-    code_info = codestate.code_state(repo).to_dict()
+    code_info: dict[str, Any] = {**codestate.code_state(repo).to_dict(), "saved": False}
     if code.wanted(repo, settings):
         code_info.update(_save_code(repo, state))
     info: dict[str, Any] = {

@@ -44,7 +44,7 @@ def test_code_is_not_saved_by_default(repo: Path) -> None:
     run = make_run([{"x": 1}])
     view = _view(repo, run.id)
     assert view.code() is None
-    assert "saved" not in view.metadata["code"] and view.metadata["code"]["dirty"] is True
+    assert view.metadata["code"]["saved"] is False and view.metadata["code"]["dirty"] is True
     assert not any(p.startswith("code/") for p in _tree(repo, run.id))
     assert store_names(repo) == set()
 
