@@ -26,7 +26,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -202,12 +202,22 @@ def _warn(message: str) -> None:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class SavedCode:
-    """A run's saved code: ``files`` (stored name → bytes), and by role ``patch``,
-    ``entrypoint`` (its name) and ``packages``."""
+class SavedCode(Mapping[str, bytes]):
+    """A run's saved code: ``files`` (stored name → bytes; the object is that mapping too),
+    and by role ``patch``, ``source`` (the entry point's bytes; ``entrypoint``: its name) and
+    ``packages``."""
 
     files: Mapping[str, bytes]
     entrypoint: str | None
+
+    def __getitem__(self, name: str) -> bytes:
+        return self.files[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.files)
+
+    def __len__(self) -> int:
+        return len(self.files)
 
     @property
     def patch(self) -> bytes | None:

@@ -61,7 +61,8 @@ def test_a_dirty_repository_is_saved_and_the_secret_never(repo: Path, tmp_path: 
     view = _view(repo, run_id)
     saved = view.code()
     assert saved is not None and view.metadata["code"]["saved"] is True
-    assert sorted(saved.files) == ["diff.patch", "requirements.txt", "train.py"]
+    assert sorted(saved.files) == sorted(saved) == ["diff.patch", "requirements.txt", "train.py"]
+    assert saved["diff.patch"] == saved.patch
     assert saved.entrypoint == "train.py" and saved.source == script.read_bytes()
     assert view.metadata["code"]["entrypoint"] == "train.py"
     pyarrow = __import__("pyarrow")
