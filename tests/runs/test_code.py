@@ -25,6 +25,7 @@ from tests.helpers.code import (
     make_dirty,
     work_files,
 )
+from tests.helpers.processes import killed_run
 from tests.helpers.repos import MakeClone, git
 from tests.helpers.runs import FAST, make_run, start_run
 from tests.helpers.storage import share_storage, store_names
@@ -344,3 +345,14 @@ def test_log_code_outside_the_work_tree_is_refused(repo: Path, tmp_path: Path) -
     with pytest.raises(UsageError, match="inside the repository"):
         run.log_code(str(tmp_path))
     run.finish()
+
+
+def test_the_saved_code_survives_kill_9_and_recovery(repo: Path,
+                                                     cli: Callable[..., CliResult]) -> None:
+    (repo / "train.py").write_text("changed before the crash\n")
+    run_id = killed_run(repo, init="save_code=True, ", steps=3)
+    assert cli("recover").exit_code == 0
+    view = _view(repo, run_id)
+    assert view.state == "crashed" and view.metadata["code"]["saved"] is True
+    saved = view.code()
+    assert saved is not None and b"+changed before the crash" in (saved.patch or b"")
