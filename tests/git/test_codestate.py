@@ -170,3 +170,26 @@ def test_is_ignored(repo: Path) -> None:
     (repo / "x.env").write_text("s")
     r = pygit2.Repository(str(repo))
     assert is_ignored(r, repo / "x.env") and not is_ignored(r, repo / "train.py")
+
+
+def test_hostile_file_names_round_trip(repo: Path, tmp_path: Path) -> None:
+    names = [b"new\nline.txt", b"tab\there.txt", b"quote\"d.txt", b"latin-\xe9.txt",
+             b"-starts-with-dash.txt", b":(glob)*.txt"]
+    for name in names:
+        (repo / os.fsdecode(name)).write_bytes(b"content of " + name + b"\n")
+    found = uncommitted(pygit2.Repository(str(repo)), max_file=1000, scratch=tmp_path / "s")
+    copy = apply_on_clean_checkout(repo, git(repo, "rev-parse", "HEAD").strip(), found.patch,
+                                   tmp_path / "copy")
+    for name in names:
+        assert (copy / os.fsdecode(name)).read_bytes() == b"content of " + name + b"\n"
+
+
+def test_a_linked_worktree_uses_its_own_index(repo: Path, tmp_path: Path) -> None:
+    git(repo, "worktree", "add", "-q", str(tmp_path / "other"), "-b", "other")
+    other = tmp_path / "other"
+    (other / "staged.py").write_text("in the other worktree\n")
+    git(other, "add", "staged.py")
+    (repo / "main-only.txt").write_text("not here\n")
+    found = uncommitted(pygit2.Repository(str(other)), max_file=1000, scratch=tmp_path / "s")
+    assert b"+++ b/staged.py" in found.patch and b"main-only" not in found.patch
+    assert git(other, "status", "--short") == "A  staged.py\n"
