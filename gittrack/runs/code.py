@@ -73,9 +73,9 @@ def wanted(repo: Repository, settings: Settings) -> bool:
         if raw:
             raise InvalidSettingError(
                 f"{var} must be true or false (1/0, yes/no, on/off), got {os.environ[var]!r}")
-    from gittrack.storage.config import load_config
+    from gittrack.storage.config import save_code_setting
 
-    return bool(load_config(repo).save_code)
+    return bool(save_code_setting(repo))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

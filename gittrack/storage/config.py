@@ -104,9 +104,7 @@ def load_config(repo: Repository) -> ProjectConfig:
             "reviewed like code), not per user; remove it from the local file"
         )
     privacy = _privacy(project.get("privacy"), project_path)
-    shared = _flag(project.get("save_code"), project_path, "save_code")
-    mine = _flag(local.get("save_code"), local_path, "save_code")
-    save_code = shared if mine is None else mine
+    save_code = _save_code(project, project_path, local, local_path)
     for source, path, data in (("local", local_path, local), ("project", project_path, project)):
         storage = _storage(data.get("storage"), path)
         if storage is not None:
@@ -114,6 +112,23 @@ def load_config(repo: Repository) -> ProjectConfig:
             return ProjectConfig(url, storage[1], source, path,  # type: ignore[arg-type]
                                  privacy, save_code)
     return ProjectConfig(default_store_url(repo), {}, "default", None, privacy, save_code)
+
+
+def save_code_setting(repo: Repository) -> bool | None:
+    """``save_code:`` of the local file, else of the project file (``None``: neither says),
+    the rest of both files not checked: every ``init()`` asks, and a run that logs only
+    scalars never needed valid storage settings."""
+    project_path = project_config_path(repo)
+    project = _read(project_path) if project_path is not None else {}
+    local_path = local_config_path(repo)
+    return _save_code(project, project_path, _read(local_path), local_path)
+
+
+def _save_code(project: Mapping[str, Any], project_path: Path | None,
+               local: Mapping[str, Any], local_path: Path) -> bool | None:
+    shared = _flag(project.get("save_code"), project_path, "save_code")
+    mine = _flag(local.get("save_code"), local_path, "save_code")
+    return shared if mine is None else mine
 
 
 def resolve_url(repo: Repository, url: str) -> str:
