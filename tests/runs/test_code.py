@@ -356,3 +356,18 @@ def test_the_saved_code_survives_kill_9_and_recovery(repo: Path,
     assert view.state == "crashed" and view.metadata["code"]["saved"] is True
     saved = view.code()
     assert saved is not None and b"+changed before the crash" in (saved.patch or b"")
+
+
+def test_a_private_project_without_the_users_key_refuses_rather_than_store_plaintext(
+        private_repo: pygit2.Repository) -> None:
+    from gittrack.crypto.identity import user_identity_file
+    from gittrack.errors import KeyMissingError
+
+    repo = Path(private_repo.workdir)
+    (repo / "train.py").write_text("changed\n")
+    user_identity_file().unlink()
+    with pytest.raises(KeyMissingError):
+        start_run(save_code=True)
+    assert git(repo, "for-each-ref", "refs/gittrack/runs/") == ""
+    assert store_names(repo) == set()
+    make_run([{"x": 1}])  # without save_code the run starts as before
