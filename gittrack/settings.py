@@ -8,6 +8,10 @@ from typing import Any, Literal
 
 from gittrack.errors import InvalidSettingError
 
+Console = Literal["auto", "wrap", "redirect", "off", "wrap_raw", "wrap_emu"]
+CONSOLE_MODES = ("auto", "wrap", "redirect", "off", "wrap_raw", "wrap_emu")
+CONSOLE_ENV = "GITTRACK_CONSOLE"
+
 OutOfOrder = Literal["warn", "raise"]
 Reinit = Literal["finish_previous", "create_new", "return_previous"]
 
@@ -26,6 +30,11 @@ class Settings:
       ``"finish_previous"`` (default), ``"create_new"`` (both stay active) or
       ``"return_previous"``.
     - ``quiet``: print nothing to stderr at ``init`` and ``finish``.
+    - ``console``: capture what the process prints to stdout and stderr (``"auto"``, the
+      default, ``"wrap"``, ``"redirect"``; W&B's names) or not (``"off"``); the environment
+      variable ``GITTRACK_CONSOLE`` sets the default. ``console_max_bytes``: stop storing the
+      output of this process after that many bytes, with a note (default: no limit).
+      See docs/console.md.
     """
 
     checkpoint_interval: float = 10.0
@@ -33,6 +42,8 @@ class Settings:
     out_of_order: OutOfOrder = "warn"
     reinit: Reinit = "finish_previous"
     quiet: bool = False
+    console: Console = dataclasses.field(default_factory=lambda: _console_default())
+    console_max_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.checkpoint_interval, (int, float)) or isinstance(
@@ -53,6 +64,17 @@ class Settings:
             raise InvalidSettingError(
                 "reinit must be 'finish_previous', 'create_new' or 'return_previous', "
                 f"got {self.reinit!r}"
+            )
+
+        if self.console not in CONSOLE_MODES:
+            raise InvalidSettingError(
+                f"console must be one of {', '.join(map(repr, CONSOLE_MODES))}, "
+                f"got {self.console!r}"
+            )
+        if self.console_max_bytes is not None and (
+                type(self.console_max_bytes) is not int or self.console_max_bytes < 0):
+            raise InvalidSettingError(
+                f"console_max_bytes must be None or an int >= 0, got {self.console_max_bytes!r}"
             )
 
     @classmethod
@@ -79,3 +101,17 @@ class Settings:
             return cls(**fields)
         except TypeError as exc:  # e.g. a string where a number belongs
             raise InvalidSettingError(f"invalid settings: {exc}") from None
+
+
+def _console_default() -> Console:
+    """``console``'s default: ``GITTRACK_CONSOLE`` if set (``off`` turns capture off), else
+    ``"auto"``."""
+    import os
+
+    value = os.environ.get(CONSOLE_ENV, "").strip().lower()
+    if not value:
+        return "auto"
+    if value not in CONSOLE_MODES:
+        raise InvalidSettingError(
+            f"{CONSOLE_ENV} must be one of {', '.join(CONSOLE_MODES)}, got {value!r}")
+    return value  # type: ignore[return-value]

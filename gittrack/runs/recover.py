@@ -277,6 +277,11 @@ def _fold(
             raise _DamagedLogError(damage)
         return  # finished cleanly; only the WAL folder was left behind
     snap = state.snapshot(final=True)
+    from gittrack.runs.console import recovered_maker
+
+    console = recovered_maker(repo, cp.commit, directory)  # the last lines printed
+    if console is not None:
+        snap.extras.append(console)
     info = cp.info.without(("metrics",))
     updated = cp.info.updated_at
     ended = max(last_time or 0.0, parse_iso(updated) if updated else created)
