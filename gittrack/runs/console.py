@@ -447,11 +447,14 @@ class PartsMaker:
         self._made: Extra | None = None
 
     def __call__(self) -> Extra:
-        if self._made is None:
-            self._made = parts_extra(self._storage, [
-                (s.part, _segment_text(s.path, s.keep), s.time, s.cut_note)
-                for s in self._segments])
-        return self._made
+        if self._made is not None:
+            return self._made
+        made, whole = parts_extra(self._storage, [
+            (s.part, _segment_text(s.path, s.keep), s.time, s.cut_note)
+            for s in self._segments])
+        if whole:  # a part that could not be stored is tried again if the checkpoint is
+            self._made = made
+        return made
 
 
 def _segment_text(path: Path, keep: int) -> bytes:
@@ -460,10 +463,18 @@ def _segment_text(path: Path, keep: int) -> bytes:
 
 
 def parts_extra(storage: RunStorage,
-                parts: list[tuple[int, bytes, float, int | None]]) -> Extra:
-    """Each part's text (as a terminal shows it) stored as a blob, and a row naming it."""
+                parts: list[tuple[int, bytes, float, int | None]]) -> tuple[Extra, bool]:
+    """Each part's text (as a terminal shows it) stored as a blob, and a row naming it; whether
+    every part was stored.
+
+    A part that cannot be stored (the store unreachable, a private project's keys not
+    unlocked here) is left out with a warning: the console never keeps a checkpoint, and so
+    the run's steps, from being committed."""
+    from gittrack.errors import GittrackError
+
     entries: list[ManifestEntry] = []
     rows: list[tuple[int, int, float]] = []
+    stored = 0  # parts with text to store
     for part, raw, when, note in parts:
         text = terminal_text(raw.decode("utf-8", "replace"))
         if note is not None:
@@ -472,11 +483,20 @@ def parts_extra(storage: RunStorage,
         if not text:
             continue
         data = text.encode("utf-8")
-        entries.append(storage.keep_bytes(data, layout.console_part_name(part), what="console"))
+        name = layout.console_part_name(part)
+        stored += 1
+        try:
+            entries.append(storage.keep_bytes(data, name, what="console"))
+        except (GittrackError, OSError) as exc:
+            warnings.warn(f"gittrack: console output not stored ({name}, {text.count(chr(10))} "
+                          f"lines): {getattr(exc, 'strerror', None) or exc}", GittrackWarning,
+                          stacklevel=2)
+            continue
         rows.append((part, text.count("\n"), when))
+    whole = len(entries) == stored
     if not entries:
-        return Extra()
-    return Extra(tables={layout.CONSOLE_DIR: [_table(entries, rows)]})
+        return Extra(), whole
+    return Extra(tables={layout.CONSOLE_DIR: [_table(entries, rows)]}), whole
 
 
 PART_COLUMNS = ("part", "stream", "lines", "time")
@@ -558,7 +578,7 @@ def recovered_maker(repo: Repository, head: CommitId, wal_directory: Path) -> Ma
 
     def make() -> Extra:
         if not made:
-            made.append(parts_extra(storage, parts))
+            made.append(parts_extra(storage, parts)[0])
         return made[0]
 
     return make

@@ -121,7 +121,8 @@ class Run(RunFields):
         try:
             self._console_storage = RunStorage(self._repo)
             self._console = console.start(
-                self._wal.directory / layout.CONSOLE_SPOOL, console.next_part(self._repo, head),
+                self._wal.directory / layout.CONSOLE_SPOOL,
+                console.next_part(reopen(self._repo), head),  # the checkpoint thread has _repo
                 mode=self._settings.console, max_bytes=self._settings.console_max_bytes,
                 wake=self._wake.set)
         except (OSError, GittrackError) as exc:
