@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,13 @@ from gittrack.runs import console, layout, store
 from gittrack.runs.console import Capture, terminal_text
 from gittrack.runs.run_storage import RunStorage
 from gittrack.settings import Settings
+from tests.helpers.cli import CliResult
 from tests.helpers.processes import KILL, killed, run_python
+from tests.helpers.repos import MakeClone, add_bare_remote, push_all
 from tests.helpers.runs import FAST
+from tests.helpers.storage import share_storage, store_names
+
+Cli = Callable[..., CliResult]
 
 QUIET = {"quiet": True, "checkpoint_interval": 3600}
 
@@ -261,3 +267,53 @@ def test_fast_settings_checkpoint_console_only_output(repo: Path) -> None:
     run._checkpoint()
     assert run.commit != first
     run.finish()
+
+
+def test_the_output_of_a_private_project_is_encrypted_in_the_store(
+    repo: Path, private_repo: object
+) -> None:
+    run = gittrack.init(settings=QUIET)
+    print("api token s3cr3t-t0k3n")
+    run.finish()
+    git = open_repo(repo)
+    [entry] = console.stored_parts(git, store.head(git, run.id))  # type: ignore[arg-type]
+    assert entry.blob is not None
+    vault = RunStorage(git).vault
+    assert vault.private
+    with vault.store.open(entry.blob) as stored:
+        assert b"s3cr3t-t0k3n" not in stored.read()
+    assert gittrack.Api().run(run.id).console() == "api token s3cr3t-t0k3n\n"
+
+
+def test_the_output_reaches_a_fresh_clone_through_push_and_pull(
+    bare_remote: Path, make_clone: MakeClone, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    cli: Cli,
+) -> None:
+    a = make_clone("a", str(bare_remote))
+    share_storage(a, str(tmp_path / "store"))
+    monkeypatch.chdir(a)
+    run = gittrack.init(settings=QUIET)
+    print("printed in clone a")
+    run.finish()
+    assert cli("push").exit_code == 0
+    b = make_clone("b", str(bare_remote))
+    monkeypatch.chdir(b)
+    assert cli("pull").exit_code == 0
+    assert gittrack.Api(repo=str(b)).run(run.id).console() == "printed in clone a\n"
+
+
+def test_gc_keeps_the_output_of_a_kept_run_and_purge_removes_it(repo: Path, cli: Cli) -> None:
+    from gittrack.sync.gc import collect
+
+    add_bare_remote(repo)
+    run = gittrack.init(settings=QUIET)
+    print("kept until purged")
+    run.finish()
+    git = open_repo(repo)
+    [entry] = console.stored_parts(git, store.head(git, run.id))  # type: ignore[arg-type]
+    assert entry.blob in store_names(repo)
+    collect(git, grace=0)
+    assert entry.blob in store_names(repo)
+    push_all(repo)
+    assert cli("purge", run.id, "--yes").exit_code == 0
+    assert entry.blob not in store_names(repo)
