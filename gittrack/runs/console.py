@@ -201,6 +201,8 @@ class Capture:
         self._proxies: list[tuple[str, _Tee]] = []
         self._warned = False
         directory.mkdir(parents=True, exist_ok=True)
+        for _, _, stale in segment_files(directory):  # a folded log's: stored or given up
+            stale.unlink(missing_ok=True)
         self._open(b"")
 
     # -- segments -------------------------------------------------------------------------

@@ -317,3 +317,18 @@ def test_gc_keeps_the_output_of_a_kept_run_and_purge_removes_it(repo: Path, cli:
     push_all(repo)
     assert cli("purge", run.id, "--yes").exit_code == 0
     assert entry.blob not in store_names(repo)
+
+
+def test_a_bar_redrawn_across_checkpoints_before_a_kill_is_recovered_once(repo: Path) -> None:
+    code = ("import os, signal, sys, gittrack\n"
+            "run = gittrack.init(settings={'quiet': True, 'checkpoint_interval': 3600})\n"
+            "print(run.id, flush=True)\n"
+            "print('start')\n"
+            "for p in range(10, 60, 10):\n"
+            "    sys.stderr.write(f'\\rprogress {p}%')\n"
+            "    run.log({'p': p})\n"
+            "    run._checkpoint()  # a cut: the bar's line is carried to the next segment\n"
+            "sys.stderr.write('\\rprogress 60%')\n")
+    run_id = killed(code + KILL, repo).stdout.splitlines()[0]
+    text = gittrack.Api(recover=True).run(run_id).console()
+    assert text == f"{run_id}\nstart\nprogress 60%"
