@@ -427,6 +427,22 @@ def stop_all() -> None:
         stop(capture)
 
 
+def write_aside(stream: Any, text: str) -> None:
+    """Write ``text`` to ``stream`` without capturing it (gittrack's own line at ``init``: W&B's
+    ``output.log`` holds no line of wandb's either)."""
+    capture = _current
+    if capture is not None:
+        for hooked, original, _ in capture._hooks:
+            if hooked is stream:
+                original(text)
+                return
+        for _, proxy in capture._proxies:
+            if proxy is stream:
+                proxy._stream.write(text)
+                return
+    stream.write(text)
+
+
 def _after_fork_in_child() -> None:
     global _current
     capture = _current

@@ -332,3 +332,14 @@ def test_a_bar_redrawn_across_checkpoints_before_a_kill_is_recovered_once(repo: 
     run_id = killed(code + KILL, repo).stdout.splitlines()[0]
     text = gittrack.Api(recover=True).run(run_id).console()
     assert text == f"{run_id}\nstart\nprogress 60%"
+
+
+def test_gittracks_own_lines_at_init_and_finish_are_not_captured(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("GITTRACK_QUIET")
+    run = gittrack.init(settings={"checkpoint_interval": 3600})
+    print("hello")
+    run.finish()
+    assert "recording to" in capsys.readouterr().err  # printed, as always
+    assert gittrack.Api().run(run.id).console() == "hello\n"
