@@ -570,7 +570,8 @@ def read_console(repo: Repository, commit: CommitId) -> str:
 
 
 # -- recovery ------------------------------------------------------------------------------------
-def recovered_maker(repo: Repository, head: CommitId, wal_directory: Path) -> Maker | None:
+def recovered_maker(repo: Repository, head: CommitId, wal_directory: Path,
+                    storage: RunStorage) -> Maker | None:
     """The console rows a killed run's spool holds beyond its last checkpoint (``head``): every
     segment not stored yet; a segment whose unfinished line was carried to the next gives only
     its complete lines. ``None`` when the spool is empty or gone."""
@@ -582,8 +583,6 @@ def recovered_maker(repo: Repository, head: CommitId, wal_directory: Path) -> Ma
     segments = [(part, carried, path) for part, carried, path in found if part >= first]
     if not segments:
         return None
-    from gittrack.runs.run_storage import RunStorage
-
     parts: list[tuple[int, bytes, float, int | None]] = []
     for index, (part, _, path) in enumerate(segments):
         data = path.read_bytes().rstrip(b"\0")
@@ -591,7 +590,6 @@ def recovered_maker(repo: Repository, head: CommitId, wal_directory: Path) -> Ma
         if later is not None and later[1]:  # its last line went on in the next segment
             data = data[:data.rfind(b"\n") + 1]
         parts.append((part, data, path.stat().st_mtime, None))
-    storage = RunStorage(repo)
     made: list[Extra] = []
 
     def make() -> Extra:

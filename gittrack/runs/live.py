@@ -40,7 +40,7 @@ from gittrack.formats.values import (
     to_plain,
 )
 from gittrack.git.repo import Repository, reopen
-from gittrack.runs import console, layout
+from gittrack.runs import console, layout, media
 from gittrack.runs.checkpoint import Checkpointer, run_document
 from gittrack.runs.info import RunFields, RunInfo, RunState
 from gittrack.runs.run_storage import RunStorage
@@ -90,6 +90,10 @@ class Run(RunFields):
         self._open_text = sum(len(v) for v in state.pending.values() if type(v) is str)
         state.kinds = self._normalizer.kinds
         state.writer = wal.token  # checkpoints name the log their wal_seq counts in
+        self._storage = RunStorage(repo)
+        self._spool = media.Spool(wal.directory)
+        self._spooled = 0  # bytes of media spooled since the last snapshot
+        state.media_maker = media.maker_for(wal.directory, self._storage)
         self._lock = threading.RLock()
         self._checkpoint_lock = threading.Lock()
         self._wake = threading.Event()
@@ -119,7 +123,6 @@ class Run(RunFields):
         if not console.enabled(self._settings.console):
             return
         try:
-            self._console_storage = RunStorage(self._repo)
             self._console = console.start(
                 self._wal.directory / layout.CONSOLE_SPOOL,
                 console.next_part(reopen(self._repo), head),  # the checkpoint thread has _repo
@@ -220,7 +223,16 @@ class Run(RunFields):
             if step is not None and (type(step) is not int or not state.step <= step < _STEPS):
                 step = self._check_step(step)
             normalizer = self._normalizer
-            values = normalizer.normalize(data)
+            try:
+                values = normalizer.normalize(data)
+                captured = None
+            except InvalidValueError:  # media? only now looked for: numbers never pay for it
+                found = media.split(data) if isinstance(data, Mapping) else None
+                if found is None:
+                    raise
+                values = normalizer.normalize(found[0])
+                captured = media.capture(found[1])
+                lists = {k for k, v in found[1].items() if isinstance(v, list)}
             text = normalizer.text
             texty = text or self._open_text  # whether the open step's text needs counting
             if texty:
@@ -229,6 +241,20 @@ class Run(RunFields):
                 if text and merges:
                     self._check_open_step_text(text)
             t = _now()
+            if captured is not None:  # spooled and recorded first: durable once log() returns
+                seq = state.seq + 1
+                where = state.step if step is None else step  # the step the scalars get
+                entries = self._spool.write(seq, captured, lists)
+                self._spooled += sum(i["size"] for items in entries.values() for i in items)
+                if self._spooled >= media.WAKE_BYTES:  # encode while the run goes on
+                    self._wake.set()
+                record = ("media", seq, t, where, entries)
+                try:
+                    self._wal.append(record)
+                except BaseException:
+                    media.drop_spool_of(self._wal.directory, seq)
+                    raise
+                state.apply(record)
             seq = state.seq + 1
             self._wal.append(("log", seq, t, step, commit, values))
             state.seq = seq
@@ -414,8 +440,9 @@ class Run(RunFields):
                         capture is not None and capture.pending()):
                     return
                 snap = self._state.snapshot(final=final)
+                self._spooled = 0
                 if capture is not None:  # the lines printed since the last checkpoint
-                    snap.extras.append(capture.cut(self._console_storage, final=final))
+                    snap.extras.append(capture.cut(self._storage, final=final))
                 self._backlog.append(snap)  # first: the rows taken are never lost
                 self._wal.rotate(snap.seq + 1)
             now = time.time()
@@ -430,6 +457,7 @@ class Run(RunFields):
             self._checkpointed_seq = snap.seq
             self._checkpoint_error = None
             self._wal.drop_before(snap.seq)
+            self._spool.drop_through(snap.seq)
             if capture is not None:
                 capture.committed()
 

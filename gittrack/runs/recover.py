@@ -256,7 +256,9 @@ def _fold(
 ) -> None:
     from gittrack.runs.checkpoint import Checkpointer, run_document
     from gittrack.runs.info import RunState
+    from gittrack.runs.media import maker_for
     from gittrack.runs.metadata import parse_iso
+    from gittrack.runs.run_storage import RunStorage
     from gittrack.runs.state import LiveState
 
     created = parse_iso(str(cp.info.created_at))
@@ -264,6 +266,8 @@ def _fold(
         start_time=created, resume=cp.resume, config=cp.config,
         summary=cp.summary, metrics=dict(cp.info.metrics), meta={},
     )
+    storage = RunStorage(repo)  # opened on the first blob stored
+    state.media_maker = maker_for(directory, storage)  # re-encoded from the spool
     last_time = None
     replayed = 0
     damage: list[Damage] = []
@@ -279,7 +283,7 @@ def _fold(
     snap = state.snapshot(final=True)
     from gittrack.runs.console import recovered_maker
 
-    console = recovered_maker(repo, cp.commit, directory)  # the last lines printed
+    console = recovered_maker(repo, cp.commit, directory, storage)  # the last lines printed
     if console is not None:
         snap.extras.append(console)
     info = cp.info.without(("metrics",))

@@ -148,8 +148,7 @@ def _chunks(
 
 
 def chunk_files(repo: Repository, commit: CommitId, directory: str) -> list[tuple[str, bytes]]:
-    """``(path, bytes)`` of each chunk of ``directory`` (``layout.CHUNK_DIRS``) at ``commit``,
-    in row order."""
+    """``(path, bytes)`` of each chunk of ``directory`` (``layout.CHUNK_DIRS``), in row order."""
     return _chunks(repo, commit, directory)
 
 

@@ -156,14 +156,13 @@ def purge(repo: Repository, view: RunView, *, remote: str | None) -> PurgeReport
     what = plan(repo, view)
     storage = open_storage(repo)
     heads = [c for name in what.artifacts if (c := versions.head(repo, name)) is not None]
-    head = store.head(repo, view.id)
-    if head is not None:  # the run's own blobs: console output, media, saved code
-        heads.append(head)
-    candidates = list(stored_files(repo, heads))
+    run_head = store.head(repo, view.id)  # its own media, console and saved code
+    candidates = list(stored_files(repo, [*heads, *([run_head] if run_head else [])]))
     changes = [c for name in what.artifacts for c in artifact_changes(repo, name)]
     doomed, _ = gc.live_names(storage, candidates, private_project=False)
     if candidates:  # a version no one can read stops the purge before anything is deleted
         gc.marked(repo, storage, gc.mark_roots(repo, None)[0])
+    head = store.head(repo, view.id)
     journal = _Journal(view.id, view.readable_name() or "", remote, tuple(sorted(doomed)),
                        tuple(sorted({d for e in candidates if (d := e.sha256) is not None})),
                        tuple(c.old for c in changes) + ((head,) if head else ()))
