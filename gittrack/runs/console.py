@@ -57,8 +57,8 @@ if TYPE_CHECKING:
 SEGMENT_BYTES = 4 * 1024 * 1024
 """A spool segment, and so the most raw bytes one part holds."""
 MAX_CARRY = 64 * 1024
-"""An unfinished line longer than this is not carried to the next part: it is stored as it
-stands, and the part after it continues it."""
+"""An unfinished line longer than this (as the terminal shows it) is not carried to the next
+part: it is stored as it stands, and the part after it continues it."""
 STREAM = "output"
 """stdout and stderr are stored together, in the order they were written (a terminal's view,
 W&B's ``output.log``)."""
@@ -241,9 +241,10 @@ class Capture:
         end = _text_end(fd, written)  # what such a writer copied just before the close
         newline = _last_newline(fd, end)
         keep, carry = end, b""
-        if not final and end - (newline + 1) <= MAX_CARRY:
-            keep = newline + 1
-            carry = _carried(_read(fd, keep, end))
+        if not final:  # a bar redrawn a million times on one line is carried as one state
+            carried = _carried(_read(fd, newline + 1, end))
+            if len(carried) <= MAX_CARRY:
+                keep, carry = newline + 1, carried
         note = None
         if self._max_bytes is not None and self._stored + keep > self._max_bytes:
             keep, carry, note = self._max_bytes - self._stored, b"", self._max_bytes

@@ -343,3 +343,25 @@ def test_gittracks_own_lines_at_init_and_finish_are_not_captured(
     run.finish()
     assert "recording to" in capsys.readouterr().err  # printed, as always
     assert gittrack.Api().run(run.id).console() == "hello\n"
+
+
+def test_a_bar_redrawn_past_a_full_segment_is_stored_as_one_line(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console, "SEGMENT_BYTES", 64 * 1024)
+    monkeypatch.setattr(console, "MAX_CARRY", 1024)  # far less than a segment of redraws
+    capture = Capture(tmp_path / "spool", 0, max_bytes=None, wake=lambda: None)
+    capture.write("before\n")
+    for i in range(20_000):  # about 300 KB on one line: several segments fill up
+        capture.write(f"\rbar {i:5d}/20000")
+    capture.write("\nafter\n")
+    capture.stop()
+    made = capture.cut(RunStorage(open_repo(repo)), final=True)()
+    [chunk] = made.tables[layout.CONSOLE_DIR]
+    vault = RunStorage(open_repo(repo)).vault
+    from gittrack.storage.entry import ManifestEntry
+
+    entries = [ManifestEntry(*row) for row in zip(*(chunk.column(c).to_pylist() for c in (
+        "path", "digest", "size", "blob", "ref")), strict=True)]
+    text = "".join(vault.cached(e).read_text() for e in entries)
+    assert text == "before\nbar 19999/20000\nafter\n"
