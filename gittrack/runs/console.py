@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import sys
 import threading
 import time
@@ -78,27 +79,60 @@ def enabled(mode: str) -> bool:
 def terminal_text(text: str) -> str:
     """``text`` as a terminal leaves it, line by line: after a carriage return the line is
     written over from its start (``"50%\\r100%"`` → ``"100%"``; ``"abc\\rx"`` → ``"xbc"``); a
-    line written over keeps no trailing blanks. Other control sequences (ANSI colours, cursor
-    moves) are kept as they were written."""
+    line written over keeps no trailing blanks. ANSI escape sequences take no column (a
+    colour stays with the character after it) and are kept as they were written."""
     if "\r" not in text:
         return text
     lines = text.split("\n")
-    return "\n".join(_overwritten(line)[0] if "\r" in line else line for line in lines)
+    return "\n".join(_overwritten(line, strip=True)[0] if "\r" in line else line
+                     for line in lines)
 
 
-def _overwritten(line: str) -> tuple[str, int]:
-    """The final state of one line written with carriage returns, and the cursor's column."""
-    shown = ""
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[ -~])")
+"""An ANSI escape sequence: CSI (colours, cursor moves), OSC (a title), or two bytes."""
+
+
+def _cells(piece: str) -> tuple[list[str], str]:
+    """The columns ``piece`` writes (each escape sequence joined to the character after it)
+    and the escape sequences after its last character."""
+    if "\x1b" not in piece:
+        return list(piece), ""
+    cells: list[str] = []
+    prefix = ""
+    pos = 0
+    for match in _ESCAPE.finditer(piece):
+        for char in piece[pos:match.start()]:
+            cells.append(prefix + char)
+            prefix = ""
+        prefix += match.group()
+        pos = match.end()
+    for char in piece[pos:]:
+        cells.append(prefix + char)
+        prefix = ""
+    return cells, prefix
+
+
+def _overwritten(line: str, *, strip: bool) -> tuple[str, str | None]:
+    """The final state of one line written with carriage returns, and the text before the
+    cursor (``None`` when the cursor is at the end of the line)."""
+    shown: list[str] = []
+    after = ""  # escape sequences written after the last character
     cursor = 0
     for index, piece in enumerate(line.split("\r")):
         if index:
             cursor = 0
         if not piece:
             continue
-        end = cursor + len(piece)
-        shown = shown[:cursor] + piece + shown[end:]
-        cursor = end
-    return shown.rstrip(" \t"), cursor
+        cells, trailing = _cells(piece)
+        shown[cursor:cursor + len(cells)] = cells
+        cursor += len(cells)
+        # a piece that writes to the end of the line ends it with its own trailing sequences
+        after = trailing if cursor >= len(shown) else after + trailing
+    before = None if cursor >= len(shown) else "".join(shown[:cursor])
+    if strip:
+        while shown and shown[-1] in (" ", "\t"):
+            shown.pop()
+    return "".join(shown) + after, before
 
 
 def _carried(tail: bytes) -> bytes:
@@ -108,9 +142,9 @@ def _carried(tail: bytes) -> bytes:
     text = tail.decode("utf-8", "replace")
     if "\r" not in text:
         return tail
-    shown, cursor = _overwritten(text)
-    if cursor < len(shown):
-        shown = shown + "\r" + shown[:cursor]
+    shown, before = _overwritten(text, strip=False)
+    if before is not None:
+        shown = shown + "\r" + before
     return shown.encode("utf-8")
 
 

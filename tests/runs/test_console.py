@@ -43,6 +43,10 @@ def console_files(repo: Path, run_id: str) -> list[str]:
     ("bar 10%   \rbar 100%\r\n", "bar 100%\n"),
     ("\x1b[31mred\x1b[0m\r\x1b[32mgreen\x1b[0m\n", "\x1b[32mgreen\x1b[0m\n"),
     ("a\rb\nc\rdd\ne", "b\ndd\ne"),
+    # tqdm.write: the bar cleared, the message printed, the bar drawn again
+    ("\r 50%|##  |\r          \rhalfway\n\r 51%|##  |\n", "halfway\n 51%|##  |\n"),
+    # escape sequences take no column: a shorter redraw never leaves half a sequence
+    ("\x1b[31mab\x1b[0m\rX\n", "Xb\x1b[0m\n"),
 ])
 def test_a_line_redrawn_with_carriage_returns_keeps_its_final_state(raw: str, shown: str) -> None:
     assert terminal_text(raw) == shown
