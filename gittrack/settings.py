@@ -104,11 +104,13 @@ class Settings:
 
 
 def _console_default() -> Console:
-    """``console``'s default: ``GITTRACK_CONSOLE`` if set (``off`` turns capture off), else
-    ``"auto"``."""
+    """``console``'s default: ``GITTRACK_CONSOLE`` if set (``off``, or ``0``/``false``/``no``,
+    turns capture off; ``1``/``true``/``yes``/``on`` mean ``auto``), else ``"auto"``."""
     import os
 
     value = os.environ.get(CONSOLE_ENV, "").strip().lower()
+    value = {"0": "off", "false": "off", "no": "off", "1": "auto", "true": "auto", "yes": "auto",
+             "on": "auto"}.get(value, value)
     if not value:
         return "auto"
     if value not in CONSOLE_MODES:

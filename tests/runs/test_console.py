@@ -369,3 +369,12 @@ def test_a_bar_redrawn_past_a_full_segment_is_stored_as_one_line(
         "path", "digest", "size", "blob", "ref")), strict=True)]
     text = "".join(vault.cached(e).read_text() for e in entries)
     assert text == "before\nbar 19999/20000\nafter\n"
+
+
+@pytest.mark.parametrize(("value", "mode"), [("off", "off"), ("0", "off"), ("False", "off"),
+                                             ("wrap", "wrap"), ("1", "auto"), ("", "auto")])
+def test_the_environment_variable_takes_the_usual_spellings(
+    monkeypatch: pytest.MonkeyPatch, value: str, mode: str
+) -> None:
+    monkeypatch.setenv("GITTRACK_CONSOLE", value)
+    assert Settings().console == mode
