@@ -233,6 +233,7 @@ class Capture:
         self.target: Callable[[bytes], object] | None = None
         self._hooks: list[tuple[Any, Callable[[str], int], Callable[[str], int]]] = []
         self._proxies: list[tuple[str, _Tee]] = []
+        self._redirect: _Redirect | None = None
         self._warned = False
         directory.mkdir(parents=True, exist_ok=True)
         for _, _, stale in segment_files(directory):  # a folded log's: stored or given up
@@ -384,8 +385,16 @@ class Capture:
                 continue
             self._hooks.append((stream, original, hook))
 
+    def redirect(self) -> None:
+        """Capture at the file-descriptor level instead (``console="redirect"``)."""
+        self._redirect = _Redirect(self)
+        self._redirect.install()
+
     def stop(self) -> None:
         """Put the streams' own ``write`` back; nothing is captured after this."""
+        if self._redirect is not None:  # what is still in its pipes is read first
+            self._redirect.stop()
+            self._redirect = None
         for stream, _original, hook in self._hooks:
             with contextlib.suppress(AttributeError, TypeError):
                 if stream.__dict__.get("write") is hook:
@@ -430,6 +439,92 @@ class _Tee:
         return getattr(self._stream, name)
 
 
+class _Redirect:
+    """W&B's "redirect": file descriptors 1 and 2 point to a pipe (a pseudo-terminal when they
+    were a terminal, so that ``isatty()`` still says so) that a thread copies to where they
+    pointed and into the spool. It catches what never goes through ``sys.stdout`` (C
+    extensions, ``os.system``, subprocesses); what is still in the pipe when the process is
+    killed is lost, from the terminal too."""
+
+    def __init__(self, capture: Capture) -> None:
+        self._capture = capture
+        self.saved: dict[int, int] = {}  # fd -> a copy of what it pointed to
+        self._threads: list[threading.Thread] = []
+
+    def install(self) -> None:
+        for fd, stream in ((1, sys.stdout), (2, sys.stderr)):
+            with contextlib.suppress(Exception):
+                stream.flush()
+            try:
+                terminal = os.isatty(fd)
+                saved = os.dup(fd)
+            except OSError:
+                continue  # no such descriptor (a daemon): nothing to capture
+            try:
+                read, write = _pty_pair(saved) if terminal else os.pipe()
+                os.dup2(write, fd)
+                os.close(write)
+            except OSError:
+                os.close(saved)
+                continue
+            self.saved[fd] = saved
+            thread = threading.Thread(target=self._pump, args=(read, saved), daemon=True,
+                                      name=f"gittrack-console-{fd}")
+            thread.start()
+            self._threads.append(thread)
+
+    def _pump(self, read: int, out: int) -> None:
+        import codecs
+
+        decode = codecs.getincrementaldecoder("utf-8")("replace").decode
+        try:
+            while True:
+                try:
+                    data = os.read(read, 65536)
+                except InterruptedError:
+                    continue
+                except OSError:  # EIO: a pseudo-terminal whose other side is closed
+                    break
+                if not data:
+                    break
+                view = memoryview(data)
+                with contextlib.suppress(OSError):
+                    while view:
+                        view = view[os.write(out, view):]
+                self._capture.write(decode(data))
+        finally:
+            os.close(read)
+
+    def stop(self) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        for fd, saved in self.saved.items():
+            with contextlib.suppress(OSError):
+                os.dup2(saved, fd)  # the pipe's last writer closed: its reader sees the end
+        for thread in self._threads:
+            thread.join(timeout=2.0)  # a subprocess still holding the pipe: not waited for
+        for saved in self.saved.values():
+            with contextlib.suppress(OSError):
+                os.close(saved)
+        self.saved.clear()
+
+
+def _pty_pair(like: int) -> tuple[int, int]:
+    """``(read, write)``: a pseudo-terminal in raw mode (``\\n`` stays ``\\n``), the size of
+    the terminal ``like``."""
+    import fcntl
+    import pty
+    import termios
+    import tty
+
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    with contextlib.suppress(OSError):
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, fcntl.ioctl(like, termios.TIOCGWINSZ, b"\0" * 8))
+    return master, slave
+
+
 # -- the process's one capture ------------------------------------------------------------------
 def start(directory: Path, first_part: int, *, mode: str, max_bytes: int | None,
           wake: Callable[[], None]) -> Capture | None:
@@ -442,7 +537,10 @@ def start(directory: Path, first_part: int, *, mode: str, max_bytes: int | None,
         if _current is not None and _current._active:
             return None
         capture = Capture(directory, first_part, max_bytes=max_bytes, wake=wake)
-        capture.install()
+        if mode == "redirect":
+            capture.redirect()
+        else:
+            capture.install()
         _current = capture
     return capture
 
@@ -466,6 +564,14 @@ def write_aside(stream: Any, text: str) -> None:
     """Write ``text`` to ``stream`` without capturing it (gittrack's own line at ``init``: W&B's
     ``output.log`` holds no line of wandb's either)."""
     capture = _current
+    redirect = capture._redirect if capture is not None else None
+    if redirect is not None:
+        with contextlib.suppress(Exception):
+            fd = stream.fileno()
+            if fd in redirect.saved:
+                stream.flush()
+                os.write(redirect.saved[fd], text.encode("utf-8", "backslashreplace"))
+                return
     if capture is not None:
         for hooked, original, _ in capture._hooks:
             if hooked is stream:

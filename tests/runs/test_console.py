@@ -378,3 +378,19 @@ def test_the_environment_variable_takes_the_usual_spellings(
 ) -> None:
     monkeypatch.setenv("GITTRACK_CONSOLE", value)
     assert Settings().console == mode
+
+
+def test_redirect_also_captures_what_bypasses_sys_stdout(repo: Path) -> None:
+    code = ("import os, subprocess, sys, gittrack\n"
+            "run = gittrack.init(settings={'quiet': True, 'console': 'redirect'})\n"
+            "print('python print', flush=True)\n"
+            "os.system('echo from os.system')\n"
+            "subprocess.run([sys.executable, '-c', 'print(\"from a subprocess\")'])\n"
+            "os.write(1, b'raw fd write\\n')\n"
+            "run.finish()\n"
+            "print(run.id)\n")
+    proc = run_python(code, repo)
+    lines = proc.stdout.splitlines()  # still printed where they were going
+    assert lines[:4] == ["python print", "from os.system", "from a subprocess", "raw fd write"]
+    text = gittrack.Api().run(lines[-1]).console()
+    assert text == "python print\nfrom os.system\nfrom a subprocess\nraw fd write\n"
