@@ -370,10 +370,13 @@ class Capture:
 
     # -- hooks -------------------------------------------------------------------------------
     def install(self) -> None:
+        redirected = self._redirect.saved if self._redirect is not None else {}
         for name in ("stdout", "stderr"):
             stream = getattr(sys, name, None)
             if stream is None or any(stream is hooked for hooked, _, _ in self._hooks):
                 continue
+            if redirected and _descriptor(stream) in redirected:
+                continue  # what it writes reaches a redirected descriptor: captured there
             original = stream.write
             hook = _hook(original, self)
             try:
@@ -386,9 +389,12 @@ class Capture:
             self._hooks.append((stream, original, hook))
 
     def redirect(self) -> None:
-        """Capture at the file-descriptor level instead (``console="redirect"``)."""
+        """Capture at the file-descriptor level (``console="redirect"``); a ``sys.stdout`` or
+        ``sys.stderr`` that does not write to those descriptors (a notebook's, pytest's) is
+        wrapped as well."""
         self._redirect = _Redirect(self)
         self._redirect.install()
+        self.install()
 
     def stop(self) -> None:
         """Put the streams' own ``write`` back; nothing is captured after this."""
@@ -414,6 +420,14 @@ class Capture:
         self.target = None
         self._map = None  # the child's copy of the mapping is left to the process's end
         self._fd = -1
+
+
+def _descriptor(stream: Any) -> int | None:
+    try:
+        fd = stream.fileno()
+    except Exception:  # io.UnsupportedOperation, a closed stream, anything a stand-in raises
+        return None
+    return fd if isinstance(fd, int) else None
 
 
 def _hook(original: Callable[[str], int], capture: Capture) -> Callable[[str], int]:

@@ -394,3 +394,19 @@ def test_redirect_also_captures_what_bypasses_sys_stdout(repo: Path) -> None:
     assert lines[:4] == ["python print", "from os.system", "from a subprocess", "raw fd write"]
     text = gittrack.Api().run(lines[-1]).console()
     assert text == "python print\nfrom os.system\nfrom a subprocess\nraw fd write\n"
+
+
+def test_redirect_in_a_process_whose_sys_stdout_is_not_fd_1(
+    repo: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """pytest's (or a notebook's) sys.stdout writes elsewhere than fd 1: it is wrapped too."""
+    import os
+
+    run = gittrack.init(settings={"quiet": True, "console": "redirect"})
+    print("from python", flush=True)
+    os.system("echo from a shell")
+    run.finish()
+    out = capfd.readouterr().out
+    assert "from python" in out and "from a shell" in out
+    assert gittrack.Api().run(run.id).console() == "from python\nfrom a shell\n"
+    assert "write" not in vars(sys.stdout)
