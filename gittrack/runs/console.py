@@ -228,6 +228,7 @@ class Capture:
         self._fd = -1
         self._path: Path | None = None
         self._carry = 0  # bytes at the start of the current segment carried from the last
+        self._pos = 0
         self._active = True
         # The hot path: ``mmap.write`` of the current segment, or None (the slow path).
         self.target: Callable[[bytes], object] | None = None
@@ -260,6 +261,7 @@ class Capture:
             temp.unlink(missing_ok=True)
             raise
         self._fd, self._map, self._path, self._carry = fd, mapping, final, len(carry)
+        self._pos = len(carry)  # where the next pwrite goes, without a mapping
         self.target = mapping.write if mapping is not None else None
 
     def _close(self, *, final: bool) -> None:
@@ -268,7 +270,7 @@ class Capture:
         mapping, fd, path = self._map, self._fd, self._path
         assert path is not None
         self.target = None  # writers go to the slow path, which waits for _lock
-        written = self._carry
+        written = self._pos
         if mapping is not None:
             written = mapping.tell()
             mapping.close()  # a writer holding the old method now fails and retries
@@ -288,16 +290,17 @@ class Capture:
             os.ftruncate(fd, end)
         os.close(fd)
         self._fd, self._path = -1, None
-        self._stored += keep
-        segment = Segment(self._part, path, keep, time.time(), note)
+        part = self._part
         self._part += 1
         if not final and self._active:
             try:
                 self._open(carry)
-            except OSError as exc:
-                self._active = False
+            except OSError as exc:  # the unfinished line stays in this part
+                keep, self._active = end, False
                 self._warn(f"console capture stopped: cannot make {self.directory}: "
                            f"{exc.strerror or exc}")
+        self._stored += keep
+        segment = Segment(part, path, keep, time.time(), note)
         if keep or note is not None:
             self._closed.append(segment)
         else:  # nothing but an unfinished line, now at the start of the new segment
@@ -322,16 +325,19 @@ class Capture:
                 return
             except ValueError:  # full
                 pass
-        elif self._map is None and self._fd >= 0:  # no mapping: written with pwrite
-            end = _text_end(self._fd, self._carry)
-            if end + len(piece) <= SEGMENT_BYTES:
-                os.pwrite(self._fd, piece, end)
-                return
+        elif (self._map is None and self._fd >= 0  # no mapping: written with pwrite
+              and self._pos + len(piece) <= SEGMENT_BYTES):
+            self._pos += os.pwrite(self._fd, piece, self._pos)
+            return
         self._close(final=False)
         self._wake()  # a full segment: the checkpoint thread stores it
-        if self._active and self.target is not None:
-            with contextlib.suppress(ValueError):
+        if not self._active or self._path is None:
+            return
+        if self.target is not None:
+            with contextlib.suppress(ValueError):  # a segment made smaller by a full disk
                 self.target(piece)
+        else:
+            self._pos += os.pwrite(self._fd, piece, self._pos)
 
     def _warn(self, message: str) -> None:
         if not self._warned:
@@ -345,7 +351,7 @@ class Capture:
             return True
         mapping = self._map
         if mapping is None:
-            return self._fd >= 0 and _text_end(self._fd, self._carry) > self._carry
+            return self._fd >= 0 and self._pos > self._carry
         try:
             return mapping.find(b"\n", self._carry, mapping.tell()) >= 0
         except ValueError:  # closed by a cut in another thread

@@ -410,3 +410,28 @@ def test_redirect_in_a_process_whose_sys_stdout_is_not_fd_1(
     assert "from python" in out and "from a shell" in out
     assert gittrack.Api().run(run.id).console() == "from python\nfrom a shell\n"
     assert "write" not in vars(sys.stdout)
+
+
+def test_without_posix_fallocate_the_spool_is_written_with_pwrite(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """macOS: no reservation, so no mapping; every write is a pwrite, and a full segment is
+    cut as with a mapping."""
+    monkeypatch.delattr("os.posix_fallocate")
+    monkeypatch.setattr(console, "SEGMENT_BYTES", 64 * 1024)
+    capture = Capture(tmp_path / "spool", 0, max_bytes=None, wake=lambda: None)
+    assert capture.target is None  # the slow path for every write
+    lines = [f"line {i:05d}\n" for i in range(10_000)]  # 110 KB: two segments at least
+    for line in lines:
+        capture.write(line)
+    capture.write("\rbar 1\rbar 2")
+    capture.stop()
+    made = capture.cut(RunStorage(open_repo(repo)), final=True)()
+    [chunk] = made.tables[layout.CONSOLE_DIR]
+    assert chunk.num_rows >= 2
+    from gittrack.storage.entry import ManifestEntry
+
+    vault = RunStorage(open_repo(repo)).vault
+    entries = [ManifestEntry(*row) for row in zip(*(chunk.column(c).to_pylist() for c in (
+        "path", "digest", "size", "blob", "ref")), strict=True)]
+    assert "".join(vault.cached(e).read_text() for e in entries) == "".join(lines) + "bar 2"
