@@ -39,6 +39,7 @@ from gittrack.types import CommitId
 
 if TYPE_CHECKING:
     from gittrack.artifacts.artifact import Artifact
+    from gittrack.runs.run_storage import RunStorage
     from gittrack.settings import Settings
     from gittrack.storage.entry import ManifestEntry
 
@@ -97,15 +98,12 @@ class Saved:
         return lambda: Extra(files={layout.CODE_MANIFEST: data})
 
 
-def save(repo: Repository) -> Saved:
+def save(repo: Repository, storage: RunStorage) -> Saved:
     """Store the patch, the entry point and the package list as blobs of the project's store
     (``RunStorage``: encrypted now for a private project with a local store, at push for a
     remote one). What is too large, or cannot be read from git, is left out with a
     ``GittrackWarning`` naming it; what cannot be stored (no keys for a private project)
     raises."""
-    from gittrack.runs.run_storage import RunStorage
-
-    storage = RunStorage(repo)
     entries = []
     patch = _patch(repo)
     if patch is not None:

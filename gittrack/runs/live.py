@@ -77,6 +77,7 @@ class Run(RunFields):
     def __init__(
         self, *, repo: Repository, run_id: RunId, info: RunInfo, state: LiveState,
         wal: WalWriter, head: CommitId | None, settings: Settings,
+        storage: RunStorage | None = None,
     ) -> None:
         self._repo = repo
         self._id = run_id
@@ -90,7 +91,9 @@ class Run(RunFields):
         self._open_text = sum(len(v) for v in state.pending.values() if type(v) is str)
         state.kinds = self._normalizer.kinds
         state.writer = wal.token  # checkpoints name the log their wal_seq counts in
-        self._storage = RunStorage(repo)
+        # one store for media, console and code (init() may have stored code already): a
+        # private project's keys are unlocked once
+        self._storage = storage if storage is not None else RunStorage(repo)
         self._spool = media.Spool(wal.directory)
         self._spooled = 0  # bytes of media spooled since the last snapshot
         state.media_maker = media.maker_for(wal.directory, self._storage)

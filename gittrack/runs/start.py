@@ -24,6 +24,7 @@ from gittrack.runs.liveness import run_logs
 from gittrack.runs.metadata import environment, parse_iso, utc_iso
 from gittrack.runs.names import random_name
 from gittrack.runs.recover import describe, recover_run
+from gittrack.runs.run_storage import RunStorage
 from gittrack.runs.state import LiveState
 from gittrack.runs.wal import WalWriter, wal_root
 from gittrack.settings import Settings
@@ -48,9 +49,10 @@ def create_run(
     enable_fsync()
     now = time.time()
     state = LiveState(start_time=now)
+    storage = RunStorage(repo)
     code_info: dict[str, Any] = {**codestate.code_state(repo).to_dict(), "saved": False}
     if code.wanted(repo, settings):
-        code_info.update(_save_code(repo, state))
+        code_info.update(_save_code(repo, state, storage))
     info: dict[str, Any] = {
         "format": layout.FORMAT,
         "id": rid,
@@ -67,7 +69,7 @@ def create_run(
         info["project"] = _default_project(repo)
     state.config = items
     wal = WalWriter.create(root, rid, next_seq=1)
-    return _open(repo, rid, info, state, wal, None, settings)
+    return _open(repo, rid, info, state, wal, None, settings, storage)
 
 
 def resume_run(
@@ -97,31 +99,32 @@ def resume_run(
         info["tags"] = list(dict.fromkeys([*cp.info.tags, *new_tags]))
     if new_notes is not None:
         info["notes"] = new_notes
+    storage = RunStorage(repo)
     if code.wanted(repo, settings) and not code.has_code(repo, head):
         # the saved files go with the code this process runs: its commit, branch, dirty flag
         info["code"] = readable({**codestate.code_state(repo).to_dict(),
-                                 **_save_code(repo, state)})
+                                 **_save_code(repo, state, storage)})
     wal = WalWriter.create(root, run_id, next_seq=state.seq + 1)
-    return _open(repo, run_id, info, state, wal, head, settings)
+    return _open(repo, run_id, info, state, wal, head, settings, storage)
 
 
-def _save_code(repo: Repository, state: LiveState) -> dict[str, Any]:
+def _save_code(repo: Repository, state: LiveState, storage: RunStorage) -> dict[str, Any]:
     """Store the run's code (``runs.code``) for the first checkpoint to name; the fields
     ``run.yaml``'s ``code`` adds."""
-    saved = code.save(repo)
+    saved = code.save(repo, storage)
     state.extras.append(saved.maker())
     return saved.fields
 
 
 def _open(
     repo: Repository, run_id: RunId, info: dict[str, Any], state: LiveState, wal: WalWriter,
-    head: CommitId | None, settings: Settings,
+    head: CommitId | None, settings: Settings, storage: RunStorage,
 ) -> Run:
     """The live ``Run`` over ``wal``; if it cannot start, ``wal`` is closed, and removed when
     it was a new run's (a resumed run's log may hold what its last process left)."""
     try:
         return Run(repo=repo, run_id=run_id, info=RunInfo.written(info), state=state, wal=wal,
-                   head=head, settings=settings)
+                   head=head, settings=settings, storage=storage)
     except BaseException:
         wal.close(remove=head is None)
         raise
