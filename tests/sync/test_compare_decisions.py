@@ -98,4 +98,6 @@ def test_local_changes(graph: Graph, ref: str, local: str, seen: str, expected: 
 ])
 def test_kind_and_name(ref: str, label: str, artifact: bool) -> None:
     assert kind_and_name(ref) == label
-    assert ARTIFACT_VERSIONS.owns(ref) is names_blobs(ref) is artifact  # push, pull, hook ask
+    assert ARTIFACT_VERSIONS.owns(ref) is artifact
+    # push, pull and the hook ask: artifacts, aliases and (media, console, code) runs
+    assert names_blobs(ref) is (artifact or ref == RUN)

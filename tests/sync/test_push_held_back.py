@@ -1,0 +1,93 @@
+"""A blob that cannot be put in the store at push time holds back only the refs that name it
+(issue 11): a run whose media, console or code blob is lost is not sent, named with the
+file and blob at fault, while the other runs and artifacts go; once the blob is back, the
+next push sends it. The remote and the mirror stay consistent throughout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pygit2
+import pytest
+
+from gittrack.runs import layout
+from gittrack.runs.run_storage import RunStorage
+from gittrack.storage.project import open_storage
+from tests.helpers.forge_runs import forge_stored_files, stored_file_entry
+from tests.helpers.repos import MakeClone, refs_of
+from tests.helpers.runs import log_run
+from tests.helpers.storage import share_storage, store_names
+
+FILES = {"media": layout.chunk_path(layout.MEDIA_DIR, "0", 1, 1),
+         "console": layout.chunk_path(layout.CONSOLE_DIR, "0", 1, 1),
+         "code": f"{layout.CODE_DIR}/manifest.parquet"}
+LOST = "refs/gittrack/runs/lost"
+
+
+@pytest.mark.parametrize("folder", list(FILES))
+def test_a_run_naming_a_lost_blob_is_held_back_until_it_is_back(
+        folder: str, bare_remote: Path, team_clone: Path, tmp_path: Path, cli: Any) -> None:
+    a = team_clone  # a run that logged artifact data (alias best), its blob in the store
+    entry = stored_file_entry(f"{folder}/sample/000001_0.png", b"lost bytes")
+    assert entry.blob is not None
+    forge_stored_files(a, "lost", [entry], file=FILES[folder])
+
+    result = cli("push")
+
+    assert result.exit_code == 8, result.stderr
+    assert "sent 1 run, 1 artifact, 1 alias" in result.stdout
+    assert (f"not sent: run lost: its file {entry.path} (blob {entry.blob[:12]}…) is neither "
+            f"in the store {tmp_path / 'store'} nor on this machine") in result.stdout
+    assert "held back 1 run" in result.stderr and entry.path in result.stderr
+    pushed = refs_of(bare_remote)
+    assert LOST not in pushed and len(pushed) == 3
+    assert {r.removeprefix("refs/gittrack-remotes/origin/")
+            for r in refs_of(a, "refs/gittrack-remotes/")} == \
+        {r.removeprefix("refs/gittrack/") for r in pushed}  # the mirror says what landed
+
+    (tmp_path / "found.png").write_bytes(b"lost bytes")  # from a backup, say
+    open_storage(pygit2.Repository(str(a))).put_file(tmp_path / "found.png")
+    again = cli("push")
+    assert again.exit_code == 0, again.stderr
+    assert "sent 1 run to" in again.stdout and "not sent" not in again.stdout
+    assert refs_of(bare_remote) == refs_of(a)
+
+
+def test_push_json_names_the_held_back_run(bare_remote: Path, team_clone: Path,
+                                           cli: Any) -> None:
+    entry = stored_file_entry("media/sample/000001_0.png", b"lost bytes")
+    forge_stored_files(team_clone, "lost", [entry])
+    result = cli("push", "--json")
+    assert result.exit_code == 8
+    report = json.loads(result.stdout)
+    (held,) = report["held_back"]
+    assert held["ref"] == LOST and held["run"] == "lost"
+    assert (held["path"], held["blob"], held["lost"]) == (entry.path, entry.blob, True)
+    assert "neither in the store" in held["reason"]
+    assert LOST not in {s["ref"] for s in report["sent"]}
+    assert len(report["sent"]) == 3
+
+
+def test_a_blob_only_in_the_local_cache_is_uploaded_by_push(
+        bare_remote: Path, make_clone: MakeClone, s3_url: tuple[str, dict[str, Any]],
+        monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object], cli: Any) -> None:
+    a = make_clone("a", str(bare_remote))
+    share_storage(a, *s3_url)  # a remote store: a run's blobs wait in the cache for push
+    log_run(a, fast_settings, data=None)
+    entry = RunStorage(pygit2.Repository(str(a))).keep_bytes(b"pixels", "media/img/0_0.png")
+    assert entry.blob is not None and store_names(a) == set()
+    forge_stored_files(a, "pictures", [entry])
+    monkeypatch.chdir(a)
+
+    result = cli("push")
+
+    assert result.exit_code == 0, result.stderr
+    assert "uploaded 1 blob(s)" in result.stdout and "sent 2 runs" in result.stdout
+    assert store_names(a) == {entry.blob}
+    b = make_clone("b", str(bare_remote))
+    monkeypatch.chdir(b)
+    assert cli("pull").exit_code == 0
+    cached = open_storage(pygit2.Repository(str(b))).cached(entry, what="media")
+    assert cached.read_bytes() == b"pixels"
