@@ -1,7 +1,8 @@
-"""A blob that cannot be put in the store at push time holds back only the refs that name it
-(issue 11): a run whose media, console or code blob is lost is not sent, named with the
-file and blob at fault, while the other runs and artifacts go; once the blob is back, the
-next push sends it. The remote and the mirror stay consistent throughout."""
+"""Run blobs (media, console, code) across push and pull (issue 11). A blob that cannot be put
+in the store at push time holds back only the refs that name it: a run whose media, console
+or code blob is lost is not sent, named with the file and blob at fault, while the other runs
+and artifacts go; once the blob is back, the next push sends it. `pull --media` downloads the
+pulled runs' blobs at once (they read offline); a plain pull downloads each on first read."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from typing import Any
 import pygit2
 import pytest
 
+from gittrack.errors import BlobNotFoundError
 from gittrack.runs import layout
 from gittrack.runs.run_storage import RunStorage
+from gittrack.storage.entry import ManifestEntry
 from gittrack.storage.project import open_storage
 from tests.helpers.forge_runs import forge_stored_files, stored_file_entry
 from tests.helpers.repos import MakeClone, refs_of
@@ -91,3 +94,49 @@ def test_a_blob_only_in_the_local_cache_is_uploaded_by_push(
     assert cli("pull").exit_code == 0
     cached = open_storage(pygit2.Repository(str(b))).cached(entry, what="media")
     assert cached.read_bytes() == b"pixels"
+
+
+def _cached_files(clone: Path) -> set[str]:
+    folder = clone / ".git" / "gittrack" / "cache" / "blobs"
+    return {"".join(p.relative_to(folder).parts) for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def pushed_media(bare_remote: Path, make_clone: MakeClone, tmp_path: Path,
+                 monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object],
+                 cli: Any) -> ManifestEntry:
+    """Clone ``a`` pushed a run (``pictures``) whose media name one blob of the folder store
+    ``tmp_path / "store"``, and a run that logged artifact ``data``; the media's entry."""
+    a = make_clone("a", str(bare_remote))
+    share_storage(a, str(tmp_path / "store"))
+    log_run(a, fast_settings)
+    entry = RunStorage(pygit2.Repository(str(a))).keep_bytes(b"pixels", "media/img/0_0.png")
+    forge_stored_files(a, "pictures", [entry])
+    monkeypatch.chdir(a)
+    assert cli("push").exit_code == 0
+    return entry
+
+
+@pytest.mark.parametrize("eager", [True, False], ids=["--media", "lazy"])
+def test_pull_media_downloads_the_runs_blobs_now_or_on_first_read(
+        eager: bool, pushed_media: ManifestEntry, bare_remote: Path, make_clone: MakeClone,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
+    b = make_clone("b", str(bare_remote))
+    monkeypatch.chdir(b)
+    result = cli("pull", *(["--media"] if eager else []))
+    assert result.exit_code == 0, result.stderr
+    assert "refs/gittrack/runs/pictures" in refs_of(b)
+    digest = str(pushed_media.digest)
+    # --media takes the runs' blobs only: the artifact's waits for --artifacts or a read
+    assert _cached_files(b) == ({digest} if eager else set())
+    assert ("downloaded 1 blob(s)" in result.stdout) is eager
+
+    (tmp_path / "store").rename(tmp_path / "away")  # offline: the store is out of reach
+    storage = open_storage(pygit2.Repository(str(b)))
+    if eager:
+        assert storage.cached(pushed_media, what="media").read_bytes() == b"pixels"
+    else:
+        with pytest.raises(BlobNotFoundError, match=r"0_0\.png"):
+            storage.cached(pushed_media, what="media")
+        (tmp_path / "away").rename(tmp_path / "store")
+        assert storage.cached(pushed_media, what="media").read_bytes() == b"pixels"  # lazily
