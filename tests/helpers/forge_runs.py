@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
+from typing import Any
 
 import pygit2
 
@@ -76,3 +78,24 @@ def forge_stored_files(path: Path, run_id: str, entries: list[ManifestEntry], *,
 
     return forge_run(path, run_id, {layout.RUN_YAML: run_yaml(run_id, n),
                                     file: write_manifest(entries)})
+
+
+
+def media_index(items: list[tuple[ManifestEntry, dict[str, Any]]]) -> bytes:
+    """A media index chunk listing each entry with the index columns of its dict (``key``,
+    ``step``, ``type``, ``item``, ``format``...; ``media_index.MediaRow``'s fields), whatever
+    its path: what a remote could send."""
+    import pyarrow.parquet as pq
+
+    from gittrack.runs.media_index import MediaRow, table_of
+
+    sink = io.BytesIO()
+    pq.write_table(table_of([MediaRow(entry=e, **row) for e, row in items]), sink)
+    return sink.getvalue()
+
+def forge_media_run(path: Path, run_id: str,
+                    items: list[tuple[ManifestEntry, dict[str, Any]]]) -> CommitId:
+    """A one-commit finished run whose media index (one chunk) lists ``items``."""
+    return forge_run(path, run_id, {
+        layout.RUN_YAML: run_yaml(run_id),
+        layout.chunk_path(layout.MEDIA_DIR, "0", 1, 1): media_index(items)})

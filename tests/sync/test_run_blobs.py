@@ -13,6 +13,7 @@ from typing import Any
 import pygit2
 import pytest
 
+import gittrack
 from gittrack.errors import BlobNotFoundError
 from gittrack.runs import layout
 from gittrack.runs.run_storage import RunStorage
@@ -140,3 +141,35 @@ def test_pull_media_downloads_the_runs_blobs_now_or_on_first_read(
             storage.cached(pushed_media, what="media")
         (tmp_path / "away").rename(tmp_path / "store")
         assert storage.cached(pushed_media, what="media").read_bytes() == b"pixels"  # lazily
+
+
+def test_images_logged_pushed_pulled_with_media_then_shown_and_exported_offline(
+        bare_remote: Path, make_clone: MakeClone, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object], cli: Any) -> None:
+    np = pytest.importorskip("numpy")
+    a = make_clone("a", str(bare_remote))
+    share_storage(a, str(tmp_path / "store"))
+    pixels = [np.full((4, 6, 3), i * 40, dtype=np.uint8) for i in range(3)]
+    with gittrack.init(repo=str(a), settings=fast_settings) as run:
+        for i, image in enumerate(pixels):
+            run.log({"loss": 1.0 / (i + 1), "samples": gittrack.Image(image)})
+    monkeypatch.chdir(a)
+    assert cli("push").exit_code == 0
+    b = make_clone("b", str(bare_remote))
+    monkeypatch.chdir(b)
+    assert "downloaded 3 blob(s)" in cli("pull", "--media").stdout
+
+    (tmp_path / "store").rename(tmp_path / "away")  # offline from here on
+    shown = json.loads(cli("show", run.id, "--media", "--json").stdout)
+    assert [(k["key"], k["type"], k["count"], k["first_step"], k["last_step"])
+            for k in shown] == [("samples", "image", 3, 0, 2)]
+    got = list(gittrack.Api(str(b)).run(run.id).media("samples"))
+    assert [step for step, _ in got] == [0, 1, 2]
+    for (_, image), expected in zip(got, pixels, strict=True):
+        np.testing.assert_array_equal(image.numpy(), expected)
+    result = cli("export", run.id, "-o", "out")
+    assert result.exit_code == 0, result.stderr
+    folder = b / "out" / run.id
+    written = sorted(p.relative_to(folder).as_posix() for p in (folder / "media").rglob("*.png"))
+    assert len(written) == 3 and all(p.startswith("media/samples/") for p in written)
+    assert (folder / "media.csv").read_text().count("\n") == 4  # a header and three rows
