@@ -36,8 +36,9 @@ Field = tuple[str, Any]
                    "a list of {key, type, count, first_step, last_step, bytes}).")
 @click.pass_obj
 def command(obj: CliContext, run: str, media: bool, as_json: bool) -> None:
-    """Show RUN (an id, a unique id prefix, or a name): metadata, config and summary; with
-    --media, the media it logged, one line per key."""
+    """Show RUN (an id, a unique id prefix, or a name): metadata, config and summary.
+
+    With --media: the media it logged instead, one line per key."""
     repo = obj.reader()
     view = resolve_run(repo, run)
     if media:
