@@ -22,9 +22,11 @@ from gittrack.types import RunId
 @click.option("-o", "--output", "output", metavar="DIR", default=DEFAULT_DIR, show_default=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write into (created if missing), relative to the current folder.")
+@click.option("--no-media", "no_media", is_flag=True,
+              help="Leave out media files and their index.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @click.pass_obj
-def command(ctx: CliContext, runs: tuple[str, ...], fmt: str, output: Path,
+def command(ctx: CliContext, runs: tuple[str, ...], fmt: str, output: Path, no_media: bool,
             as_json: bool) -> None:
     """Export each RUN (id, unique id prefix or name) to DIR/<run-id>/.
 
@@ -33,6 +35,9 @@ def command(ctx: CliContext, runs: tuple[str, ...], fmt: str, output: Path,
       history.<ext>     every logged row, unsampled; a step without a key is empty/null
       histograms.<ext>  when the run logged histograms: key, _step, _timestamp, edges, counts
       config.json, summary.json, metadata.json
+      media/<key>/<step>_<seq>_<item>.<format>  each media file the run logged (images...)
+      media.<ext>       their index: key, step, type, item, path, caption, width, height,
+                        length, format, meta, digest, size (not with --no-media)
     \b
     csv: a null is an empty field; NaN and infinities are nan, inf, -inf; histogram edges and
     counts are JSON arrays. jsonl: one JSON object per row, nulls kept. In JSON, NaN and
@@ -50,7 +55,7 @@ def command(ctx: CliContext, runs: tuple[str, ...], fmt: str, output: Path,
         warn_unreadable(run_id, error)
 
     several = len({view.id for view in views}) > 1
-    exported = export_runs(views, output, fmt, report if several else None)
+    exported = export_runs(views, output, fmt, report if several else None, media=not no_media)
     _print(exported, as_json)
     if failed:
         raise type(failed[0])(f"{len(failed)} of {len(failed) + len(exported)} runs could not "
@@ -69,7 +74,11 @@ def _describe(item: ExportedRun) -> str:
     head = f"exported {item.run_id} ({item.name}): {_count(item.rows, 'row')}"
     if item.histogram_rows:
         head += f", {_count(item.histogram_rows, 'histogram row')}"
-    return "\n".join([head, *(f"  {path}" for path in item.files)])
+    if item.media_files:
+        head += f", {_count(item.media_files, 'media file')}"
+    media = [f"  {item.directory / 'media'}/ ({_count(item.media_files, 'file')})"] \
+        if item.media_files else []
+    return "\n".join([head, *(f"  {path}" for path in item.files), *media])
 
 
 def _count(number: int, noun: str) -> str:

@@ -18,13 +18,16 @@ from gittrack.sync.pull import PullReport
 @click.option("--artifacts", is_flag=True,
               help="Download the blobs of the artifact versions pulled now (default: when "
                    "first used).")
+@click.option("--media", is_flag=True,
+              help="Download the media, console output and saved code of the runs pulled "
+                   "now, so they read offline (default: each when first read).")
 @click.option("--no-prune", is_flag=True,
               help="Keep runs, artifacts and aliases deleted on the remote (default: delete "
                    "those unchanged here since the last sync).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
 def pull_command(obj: CliContext, remote: str | None, force: bool, artifacts: bool,
-                 no_prune: bool, as_json: bool) -> None:
+                 media: bool, no_prune: bool, as_json: bool) -> None:
     """Fetch runs and artifacts (refs/gittrack/*) and fast-forward the local ones; a run or
     artifact that diverged is reported and kept both ways, never overwritten silently.
 
@@ -33,8 +36,8 @@ def pull_command(obj: CliContext, remote: str | None, force: bool, artifacts: bo
     from gittrack.sync.pull import pull
 
     repo = obj.git()
-    _show(pull(repo, remote, force=force, artifacts=artifacts, prune=not no_prune),
-          as_json)
+    _show(pull(repo, remote, force=force, artifacts=artifacts, media=media,
+               prune=not no_prune), as_json)
 
 
 @click.command("fetch")

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from gittrack.cli.context import CliContext
 from gittrack.cli.render import dumps
-from gittrack.cli.sync_render import push_dict, push_lines
-from gittrack.errors import DivergedError, GittrackError, NotFoundError, UsageError
+from gittrack.cli.sync_render import count_refs, push_dict, push_lines
+from gittrack.errors import (
+    BlobNotFoundError,
+    DivergedError,
+    GittrackError,
+    NotFoundError,
+    StorageError,
+    UsageError,
+)
 from gittrack.git import transport
 from gittrack.git.repo import Repository
+from gittrack.sync.compare import kind_and_name
+
+if TYPE_CHECKING:
+    from gittrack.sync.push import PushReport
 
 
 @click.command("push")
@@ -49,8 +62,23 @@ def command(obj: CliContext, remote: str | None, runs: tuple[str, ...], force: b
     else:
         for line in push_lines(report):
             click.echo(("(dry run) " if dry_run else "") + line)
+    if report.held_back:
+        raise held_back_error(report)
     if report.held:
         raise DivergedError(f"{len(report.held)} ref(s) not sent to {report.remote} (see above)")
+
+
+def held_back_error(report: PushReport) -> StorageError:
+    """The one-line error after a push that held refs back for their blobs (exit 8, as a
+    store's error): ``BlobNotFoundError`` when a blob is lost, else ``StorageError``."""
+    order = {"run": 0, "artifact": 1, "alias": 2}
+    held = sorted(report.held_back, key=lambda h: (
+        order.get(kind_and_name(h.ref).split(" ")[0], 3), h.ref))
+    names = ", ".join(f"{kind_and_name(h.ref)} ({h.path})" for h in held[:3])
+    more = f" and {len(held) - 3} more" if len(held) > 3 else ""
+    kind = BlobNotFoundError if any(h.lost for h in held) else StorageError
+    return kind(f"held back {count_refs(h.ref for h in held)} whose blobs are not in the "
+                f"store {report.blobs.store}: {names}{more} (see above); the rest was pushed")
 
 
 def _not_a_remote(repo: Repository, name: str) -> str | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -14,34 +15,48 @@ from rich.text import Text
 from gittrack.cli.console import make_console, state_text
 from gittrack.cli.context import CliContext
 from gittrack.cli.fields import local_time
-from gittrack.cli.render import dumps, format_duration
+from gittrack.cli.render import dumps, format_duration, format_size
 from gittrack.formats.display import flatten, format_value
 from gittrack.runs.info import RunInfo
 from gittrack.runs.resolve import resolve_run
 from gittrack.runs.view import RunView
+
+if TYPE_CHECKING:
+    from gittrack.runs.media_index import MediaRow
 
 Field = tuple[str, Any]
 
 
 @click.command("show")
 @click.argument("run")
+@click.option("--media", "media", is_flag=True,
+              help="List the run's media keys instead: type, items, steps, bytes.")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print {metadata, config, summary} as JSON for machines.")
+              help="Print {metadata, config, summary} as JSON for machines (with --media: "
+                   "a list of {key, type, count, first_step, last_step, bytes}).")
 @click.option("--code", "with_code", is_flag=True,
               help="List the files the run saved with save_code (patch, entry point, packages).")
 @click.option("--console", "show_console", is_flag=True,
               help="Print what the run printed to stdout and stderr (W&B's output.log) "
                    "instead; with --json, as the field \"console\".")
 @click.pass_obj
-def command(obj: CliContext, run: str, as_json: bool, with_code: bool,
+def command(obj: CliContext, run: str, media: bool, as_json: bool, with_code: bool,
             show_console: bool) -> None:
-    """Show RUN (an id, a unique id prefix, or a name): metadata, config and summary."""
+    """Show RUN (an id, a unique id prefix, or a name): metadata, config and summary.
+
+    With --media: the media it logged instead, one line per key."""
     repo = obj.reader()
     view = resolve_run(repo, run)
     if with_code:
         _show_code(view, as_json)
         return
-    if show_console and not as_json:
+    if media:
+        keys = media_keys(view.media_rows())
+        if as_json:
+            click.echo(dumps([dataclasses.asdict(k) for k in keys]))
+        else:
+            print_media(make_console(), view, keys)
+    elif show_console and not as_json:
         print_console(make_console(), view.console())
     elif as_json:
         shown: dict[str, Any] = {"metadata": view.metadata, "config": view.config,
@@ -81,6 +96,51 @@ def print_console(console: Console, output: str) -> None:
     must not drive the terminal); lines never wrapped by us."""
     if output:
         console.print(Text.from_ansi(output, end=""), soft_wrap=True, end="")
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MediaKey:
+    """What ``show --media`` says of one key: its files' type(s), how many, the steps they
+    were logged at and their bytes."""
+
+    key: str
+    type: str
+    """The media kind (``image``, ``video``...); kinds joined by ``,`` in the order first
+    logged, for a key that held several."""
+    count: int
+    first_step: int
+    last_step: int
+    bytes: int
+
+
+def media_keys(rows: Iterable[MediaRow]) -> list[MediaKey]:
+    """One ``MediaKey`` per key of the media index ``rows``, in the order first logged."""
+    kinds: dict[str, dict[str, None]] = {}
+    count: dict[str, int] = {}
+    steps: dict[str, tuple[int, int]] = {}
+    size: dict[str, int] = {}
+    for row in rows:
+        kinds.setdefault(row.key, {})[row.type] = None
+        count[row.key] = count.get(row.key, 0) + 1
+        low, high = steps.get(row.key, (row.step, row.step))
+        steps[row.key] = (min(low, row.step), max(high, row.step))
+        size[row.key] = size.get(row.key, 0) + row.entry.size
+    return [MediaKey(key, ",".join(kinds[key]), count[key], *steps[key], size[key])
+            for key in kinds]
+
+
+def print_media(console: Console, view: RunView, keys: list[MediaKey]) -> None:
+    console.print(Text.assemble(("run ", "bold"), (view.name, "bold"), f"  {view.id}"))
+    if not keys:
+        console.print(Text("(no media)", style="dim"))
+        return
+    table = Table(box=None, padding=(0, 2), header_style="bold")
+    for title in ("key", "type", "items", "steps", "bytes"):
+        table.add_column(title, justify="right" if title in ("items", "bytes") else "left")
+    for k in keys:
+        steps = str(k.first_step) if k.first_step == k.last_step \
+            else f"{k.first_step}..{k.last_step}"
+        table.add_row(Text(k.key), k.type, f"{k.count:,}", steps, format_size(k.bytes))
+    console.print(table)
 
 
 def _noted(spec: str, noted: Mapping[str, str]) -> str:

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from gittrack.sync.blobsync import HeldBack
 from gittrack.sync.compare import RefState, Standing, kind_and_name
 from gittrack.sync.mirror import to_mirror
 from gittrack.sync.pull import KeptBecause, PullReport
@@ -49,7 +50,28 @@ def push_lines(report: PushReport) -> list[str]:
                      f"{short(state.remote)} with {short(state.local)}")
     if not report.sent and not report.held:
         lines.append(f"everything up to date with {report.url} ({report.up_to_date} refs)")
-    return lines + [_held(s, report.remote) for s in report.held] + list(report.advice)
+    return (lines + [_held(s, report.remote) for s in report.held]
+            + [held_back_line(h) for h in report.held_back] + list(report.advice))
+
+
+def held_back_line(held: HeldBack) -> str:
+    """``not sent: run abc: media/x/0_0.png (blob 9f86d0818…) is neither in the store ...``."""
+    more = f" (and {held.others} more file(s))" if held.others else ""
+    return (f"not sent: {kind_and_name(held.ref)}: its file {held.path} (blob "
+            f"{held.blob[:12]}…){more} {_why(held)}")
+
+
+def _why(held: HeldBack) -> str:
+    if held.lost:
+        return (f"is {held.reason}: put the blob back (from a backup, or push from the "
+                "machine that logged it), then `gittrack push` again")
+    return f"could not be stored: {held.reason}; `gittrack push` again"
+
+
+def held_back_dict(held: HeldBack) -> dict[str, Any]:
+    kind, _, name = kind_and_name(held.ref).partition(" ")
+    return {"ref": held.ref, kind: name, "path": held.path, "blob": held.blob,
+            "reason": held.reason, "lost": held.lost, "other_files": held.others}
 
 
 def _held(state: RefState, remote: str) -> str:
@@ -147,6 +169,7 @@ def push_dict(report: PushReport) -> dict[str, Any]:
             "forced": [state_dict(s) for s in report.forced], "up_to_date": report.up_to_date,
             "blobs": {"uploaded": report.blobs.uploaded, "bytes": report.blobs.uploaded_bytes,
                       "local_only": report.blobs.local_only},
+            "held_back": [held_back_dict(h) for h in report.held_back],
             "advice": list(report.advice)}
 
 

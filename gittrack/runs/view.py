@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from gittrack.artifacts.view import ArtifactVersion
     from gittrack.runs.code import SavedCode
+    from gittrack.runs.media_index import MediaRow
 
 HISTORY_FORMATS = ("pandas", "arrow", "polars")
 
@@ -54,6 +55,11 @@ class RunView(RunFields):
     @property
     def ref(self) -> RefName:
         return layout.run_ref(self.id)
+
+    @property
+    def repo(self) -> Repository:
+        """The repository the run is read from."""
+        return self._repo
 
     @property
     def info(self) -> RunInfo:
@@ -134,12 +140,17 @@ class RunView(RunFields):
             rows = store.histograms(self._repo, self.commit, key)
         return _convert(rows, format)
 
-    def media_keys(self) -> list[str]:
-        """The keys media were logged under, in the order each was first logged."""
+    def media_rows(self, key: str | None = None) -> list[MediaRow]:
+        """The rows of the run's media index (only ``key``'s, if given), in the order logged:
+        what ``show --media`` and ``export`` read; nothing is downloaded."""
         from gittrack.runs.media_index import read_rows
 
         with store.reading(self.id):
-            return list(dict.fromkeys(row.key for row in read_rows(self._repo, self.commit)))
+            return read_rows(self._repo, self.commit, key)
+
+    def media_keys(self) -> list[str]:
+        """The keys media were logged under, in the order each was first logged."""
+        return list(dict.fromkeys(row.key for row in self.media_rows()))
 
     def media(self, key: str) -> Iterator[tuple[int, Any]]:
         """``(step, value)`` of each media entry logged under ``key``, in step order (entries
@@ -147,10 +158,8 @@ class RunView(RunFields):
         from its stored file, or a list of them for a list logged under the key. Files are
         fetched from the project's store on first read (verified, then cached)."""
         from gittrack.formats.media.base import Stored, decode
-        from gittrack.runs.media_index import read_rows
 
-        with store.reading(self.id):
-            rows = read_rows(self._repo, self.commit, key)
+        rows = self.media_rows(key)
         rows.sort(key=lambda r: (r.step, r.seq, r.item))
         vault = None
         index = 0

@@ -7,24 +7,54 @@ plaintext cache (encrypted again for a private project), or a file the stat cach
 its bytes — the file this clone logged, when the store lost a blob it had found there already
 (a teammate's purge), copied into the cache and verified first. Blobs the remote's refs already name
 are not checked again, which keeps an up-to-date push fast.
+
+Per ref (``upload_for_refs``, what ``gittrack push`` does): a blob that is neither in the store
+nor on this machine, or whose upload fails, holds back only the refs whose commits name it
+(``HeldBack``: a run, an artifact, an alias), each named with the first file at fault; the
+other refs go. All or nothing (``upload_missing``, for a ``git push`` that carries the refs
+itself and can only be refused whole): such a blob raises before anything is sent.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gittrack.errors import BlobNotFoundError
+from gittrack.errors import BlobNotFoundError, GittrackError, StorageError
 from gittrack.git.repo import Repository
 from gittrack.storage.config import default_store_url, load_config
 from gittrack.storage.entry import ManifestEntry, stored
-from gittrack.storage.reachability import needed_entries
+from gittrack.storage.reachability import needed_entries, stored_files
+from gittrack.types import BlobName
 
 if TYPE_CHECKING:  # the store (and fsspec) load only when there is a blob to check
     from gittrack.blobs.store import BlobStore
     from gittrack.storage.vault import BlobVault
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HeldBack:
+    """A ref not pushed because a blob its commits name could not be put in the store."""
+
+    ref: str
+    path: str
+    """The stored file at fault (the first one, when several are)."""
+    blob: BlobName
+    reason: str
+    """Why that blob is not in the store: lost (nowhere on this machine), or the upload's
+    error."""
+    others: int = 0
+    """How many more of the ref's stored files are at fault."""
+
+    @property
+    def lost(self) -> bool:
+        return self.reason.startswith(_LOST)
+
+
+_LOST = "neither in the store"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -34,12 +64,33 @@ class BlobReport:
     uploaded_bytes: int = 0
     local_only: bool = False
     """The project keeps blobs in ``.git/gittrack/blobs``: teammates cannot download them."""
+    held_back: tuple[HeldBack, ...] = ()
+    """Refs whose blobs could not be put in the store (``upload_for_refs``): not to be
+    pushed."""
+    store: str = ""
+    """The store's URL, when it was asked."""
 
 
 def upload_missing(repo: Repository, tips: Iterable[str],
                    remote_has: Iterable[str] = ()) -> BlobReport:
-    """Make the store hold every blob that the commits reachable from ``tips`` name."""
-    entries = needed_entries(repo, tips, stop=remote_has)
+    """Make the store hold every blob that the commits reachable from ``tips`` name, or raise
+    (``BlobNotFoundError`` before any upload for a blob nowhere to be found; the store's error
+    for a failed upload)."""
+    return _upload(repo, {tip: tip for tip in tips}, remote_has, whole=True)
+
+
+def upload_for_refs(repo: Repository, tips: Mapping[str, str],
+                    remote_has: Iterable[str] = ()) -> BlobReport:
+    """Make the store hold the blobs that the commits reachable from the refs' ``tips`` (ref
+    → commit) name, as far as it can: the refs whose blobs it cannot (lost here and there,
+    or the upload failed) are ``held_back``, every other ref's blobs are in the store."""
+    return _upload(repo, tips, remote_has, whole=False)
+
+
+def _upload(repo: Repository, tips: Mapping[str, str], remote_has: Iterable[str], *,
+            whole: bool) -> BlobReport:
+    stop = list(remote_has)
+    entries = needed_entries(repo, tips.values(), stop=stop)
     config = load_config(repo)
     if config.source == "default":
         return BlobReport(checked=len(entries), local_only=True)
@@ -51,13 +102,67 @@ def upload_missing(repo: Repository, tips: Iterable[str],
     storage = open_storage(repo)
     missing = sorted(storage.missing(entries))
     fallback = _default_store(repo, storage)
-    lost = [entries[b] for b in missing if not _recoverable(storage, fallback, entries[b])]
-    if lost:
-        raise _lost_error(storage, lost)
-    parallel(lambda blob: _upload(storage, fallback, entries[blob]), missing,
-             workers=storage.workers, label="uploading blobs",
+    lost = [b for b in missing if not _recoverable(storage, fallback, entries[b])]
+    if lost and whole:
+        raise _lost_error(storage, [entries[b] for b in lost])
+    bad = {b: f"{_LOST} {storage.url} nor on this machine" for b in lost}
+    todo = [b for b in missing if b not in bad]
+    if whole:
+        parallel(lambda blob: _upload_one(storage, fallback, entries[blob]), todo,
+                 workers=storage.workers, label="uploading blobs",
+                 sizes=lambda blob: entries[blob].size)
+    else:
+        bad |= _upload_each(storage, fallback, entries, todo)
+    done = [b for b in missing if b not in bad]
+    held = _held_back(repo, tips, stop, bad) if bad else ()
+    return BlobReport(len(entries), len(done), sum(entries[b].size for b in done),
+                      held_back=held, store=storage.url)
+
+
+def _upload_each(storage: BlobVault, fallback: BlobStore | None,
+                 entries: Mapping[BlobName, ManifestEntry],
+                 blobs: list[BlobName]) -> dict[BlobName, str]:
+    """Upload ``blobs``; the reason of each one that failed. A failure of the blob's own (its
+    local copy unreadable or damaged) costs only that blob; once the store itself fails (it
+    refused, or went away) the uploads not started yet are not tried."""
+    from gittrack.storage.transfers import parallel
+
+    failed: dict[BlobName, str] = {}
+    store_down: list[str] = []
+    lock = threading.Lock()
+
+    def one(blob: BlobName) -> None:
+        if store_down:
+            with lock:
+                failed[blob] = f"not uploaded: the store failed first: {store_down[0]}"
+            return
+        try:
+            _upload_one(storage, fallback, entries[blob])
+        except (GittrackError, OSError) as exc:
+            with lock:
+                failed[blob] = f"upload failed: {exc}"
+                if isinstance(exc, StorageError) and not isinstance(exc, BlobNotFoundError):
+                    store_down.append(str(exc))
+
+    parallel(one, blobs, workers=storage.workers, label="uploading blobs",
              sizes=lambda blob: entries[blob].size)
-    return BlobReport(len(entries), len(missing), sum(entries[b].size for b in missing))
+    return failed
+
+
+def _held_back(repo: Repository, tips: Mapping[str, str], stop: list[str],
+               bad: Mapping[BlobName, str]) -> tuple[HeldBack, ...]:
+    """The refs whose commits (reachable from their tip, not from ``stop``) name a blob of
+    ``bad``: one walk per ref, made only when some blob is at fault."""
+    held = []
+    for ref, tip in sorted(tips.items()):
+        faults = [e for e in stored_files(repo, [tip], stop)
+                  if e.blob is not None and e.blob in bad]
+        if faults:
+            first = faults[0]
+            assert first.blob is not None
+            others = len({(e.path, e.blob) for e in faults}) - 1
+            held.append(HeldBack(ref, first.path, first.blob, bad[first.blob], others))
+    return tuple(held)
 
 
 def _default_store(repo: Repository, storage: BlobVault) -> BlobStore | None:
@@ -79,7 +184,7 @@ def _recoverable(storage: BlobVault, fallback: BlobStore | None,
     return storage.names_with_newest_key(entry) and storage.has_plaintext(digest)
 
 
-def _upload(storage: BlobVault, fallback: BlobStore | None, entry: ManifestEntry) -> None:
+def _upload_one(storage: BlobVault, fallback: BlobStore | None, entry: ManifestEntry) -> None:
     blob, _ = stored(entry)
     if fallback is not None and fallback.exists(blob):
         storage.copy_from(fallback, blob)
@@ -91,8 +196,8 @@ def _lost_error(storage: BlobVault, lost: list[ManifestEntry]) -> BlobNotFoundEr
     sample = ", ".join(f"{e.path} (blob {str(e.blob)[:12]}…)" for e in lost[:3])
     more = f" and {len(lost) - 3} more" if len(lost) > 3 else ""
     return BlobNotFoundError(
-        f"{len(lost)} blob(s) of the artifact versions to push are neither in the store "
-        f"{storage.url} nor on this machine: {sample}{more}. Nothing was pushed. Put "
+        f"{len(lost)} blob(s) of the runs and artifact versions to push are neither in the "
+        f"store {storage.url} nor on this machine: {sample}{more}. Nothing was pushed. Put "
         "them back (from a backup, or the machine that logged them, with `gittrack push` "
-        "there), or log the artifact again"
+        "there), or log them again"
     )

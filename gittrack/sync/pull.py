@@ -136,12 +136,13 @@ def fetch(repo: Repository, remote: str | None = None, *,
 
 
 def pull(repo: Repository, remote: str | None = None, *, force: bool = False,
-         artifacts: bool = False, prune: bool = True) -> PullReport:
+         artifacts: bool = False, media: bool = False, prune: bool = True) -> PullReport:
     """Fetch, then fast-forward (or create) local refs; ``force`` also takes diverged ones.
 
     Refs the remote deleted are deleted here when unchanged here (``prune=False``: kept).
     ``artifacts``: download the blobs of the artifact versions pulled into the local cache
-    now, rather than when first used.
+    now, rather than when first used; ``media``: the same for the runs pulled (the blobs
+    their media, console output and saved code name), so that they read offline.
     """
     remote = transport.check_remote(repo, remote or transport.default_remote(repo))
     seen = mirror.glance(repo, remote)
@@ -155,9 +156,11 @@ def pull(repo: Repository, remote: str | None = None, *, force: bool = False,
     report = settle(report, plan, refused, {ref: str(lock) for ref, lock in locks.items()})
     report = dataclasses.replace(report, pruned=_prune(repo, report.deleted, fetched.before),
                                  advice=rewrite_advice(repo, report.diverged, report.remote))
-    if artifacts:
-        report = dataclasses.replace(
-            report, blobs_downloaded=_download([*report.updated, *report.forced], repo))
+    eager = [s for s in [*report.updated, *report.forced]
+             if (artifacts and s.ref.startswith((namespace.ARTIFACTS, namespace.ALIASES)))
+             or (media and s.ref.startswith(namespace.RUNS))]
+    if eager:
+        report = dataclasses.replace(report, blobs_downloaded=_download(eager, repo))
     return report
 
 
@@ -330,7 +333,8 @@ def _prune(repo: Repository, deleted: Sequence[RefState], before: mirror.Snapsho
 
 
 def _download(states: list[RefState], repo: Repository) -> int:
-    """Every blob of the versions just pulled, into the local cache."""
+    """Every blob the commits just pulled name (artifact versions, run media, console and
+    code), into the local cache: those the cache has are not downloaded again."""
     from gittrack.storage.project import open_storage
     from gittrack.storage.reachability import names_blobs, needed_entries
     from gittrack.storage.transfers import parallel

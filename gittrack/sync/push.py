@@ -13,6 +13,12 @@ artifact refs only grow, so git's fast-forward rule refuses a lost update by its
 may move anywhere — aliases, and refs replaced with ``--force`` — carry a lease on the value
 ``ls-remote`` showed. A ref someone else moved meanwhile is refused, and push compares again
 and retries.
+
+Blobs are checked per ref (``blobsync.upload_for_refs``): a run (or an artifact, an alias)
+naming a blob that is neither in the store nor on this machine, or whose upload failed, is
+held back like a diverged ref — left out of the push, its remote ref untouched, named in
+``PushReport.held_back`` with the file at fault — and every other ref goes. Once the blob is
+back, the next push sends it.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from gittrack.git.repo import Repository
 from gittrack.storage.reachability import names_blobs
 from gittrack.sync import localio, mirror
 from gittrack.sync.advice import rewrite_advice
-from gittrack.sync.blobsync import BlobReport, upload_missing
+from gittrack.sync.blobsync import BlobReport, HeldBack, upload_for_refs
 from gittrack.sync.compare import RefState, Standing, compare
 from gittrack.sync.selection import select
 from gittrack.types import CommitId
@@ -52,6 +58,11 @@ class PushReport:
     advice: tuple[str, ...] = ()
     """For held artifacts that diverged because versions were removed on one side: which,
     and the command that follows (``sync.advice``)."""
+
+    @property
+    def held_back(self) -> tuple[HeldBack, ...]:
+        """Refs not sent because a blob they name could not be put in the store."""
+        return self.blobs.held_back
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -183,18 +194,27 @@ def _remote_view(repo: Repository, remote: str, key: str, url: str, before: mirr
 
 
 def _send(repo: Repository, remote: str, plan: _Plan, no_verify: bool) -> PushReport:
-    sent = plan.send
-    remote_versions = [s.remote for s in sent if s.remote and names_blobs(s.ref)]
-    blobs = upload_missing(repo, [str(s.local) for s in sent if names_blobs(s.ref)],
-                           remote_has=[r for r in remote_versions if r])
-    specs = refspecs(sent, plan.held, everything=plan.everything)
+    """Upload the blobs, then push the refs whose blobs are all in the store: a ref with a
+    blob that could not be put there is held back (not sent, its remote ref untouched)."""
+    remote_versions = [s.remote for s in plan.send if s.remote and names_blobs(s.ref)]
+    blobs = upload_for_refs(repo, {s.ref: str(s.local) for s in plan.send if names_blobs(s.ref)},
+                            remote_has=[r for r in remote_versions if r])
+    back = {h.ref for h in blobs.held_back}
+    sent = [s for s in plan.send if s.ref not in back]
+    report = dataclasses.replace(
+        plan.report, sent=tuple(sent), forced=tuple(s for s in plan.report.forced
+                                                     if s.ref not in back), blobs=blobs)
+    if not sent:
+        return report
+    specs = refspecs(sent, [*plan.held, *(s for s in plan.send if s.ref in back)],
+                     everything=plan.everything)
     result = transport.push(repo, remote, specs, atomic=True, no_verify=no_verify,
                             leases=leases(sent))
     landed = {*result.updated, *result.up_to_date}
     localio.write_refs(repo, mirror.record_updates(
         plan.key, [(s.ref, s.local) for s in sent if s.ref in landed], plan.agreed),
         f"the push landed; `gittrack pull {remote}` records it here")
-    return dataclasses.replace(plan.report, blobs=blobs)
+    return report
 
 
 def refspecs(send: Sequence[RefState], held: Sequence[RefState], *,

@@ -7,12 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv
 import pyarrow.parquet as pq
+import pygit2
 import pytest
 
 import gittrack
 from gittrack.formats.jsonio import json_safe
+from gittrack.runs.run_storage import RunStorage
+from gittrack.storage.entry import ManifestEntry
 from tests.helpers.cli import CliResult
+from tests.helpers.forge_runs import forge_media_run
 from tests.helpers.runs import make_run
 from tests.helpers.tables import assert_tables_equal, canon, read_csv, read_jsonl
 
@@ -140,3 +145,46 @@ def test_an_export_the_disk_refuses_is_exit_74_naming_the_file(
     assert result.exit_code == 74 == gittrack.OutputError.exit_code  # type: ignore[attr-defined]
     assert "No space left on device" in result.stderr  # type: ignore[attr-defined]
     assert str(small_disk) in result.stderr  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_export_writes_media_files_and_their_index(cli: Cli, media_run: str, repo: Path,
+                                                  fmt: str) -> None:
+    result = cli("export", media_run, "--format", fmt, "-o", "out", "--json")
+    assert result.exit_code == 0, result.stderr
+    (report,) = json.loads(result.stdout)
+    assert report["media_files"] == 4
+    folder = repo / "out" / media_run
+    assert (folder / "media" / "examples" / "5_3_1.png").read_bytes() == b"c" * 30
+    assert (folder / "media" / "notes" / "3_2_0.txt").read_bytes() == b"hello"
+    index = pq.read_table(folder / "media.parquet") if fmt == "parquet" \
+        else pa.csv.read_csv(folder / "media.csv")
+    assert index.column("path").to_pylist() == [
+        "media/examples/0_1_0.png", "media/notes/3_2_0.txt", "media/examples/5_3_0.png",
+        "media/examples/5_3_1.png"]
+    assert index.column("key").to_pylist() == ["examples", "notes", "examples", "examples"]
+    assert index.column("step").to_pylist() == [0, 3, 5, 5]
+    assert index.column("size").to_pylist() == [10, 5, 20, 30]
+    assert json.loads(index.column("meta").to_pylist()[3]) == {"_items": 2}
+    for path in index.column("path").to_pylist():  # every path names a file written
+        assert (folder / path).is_file()
+
+    plain = cli("export", media_run, "-o", "plain", "--no-media")
+    assert plain.exit_code == 0, plain.stderr
+    assert not (repo / "plain" / media_run / "media").exists()
+    assert not (repo / "plain" / media_run / "media.csv").exists()
+
+
+@pytest.mark.parametrize("path", ["media/../../../escaped.png", "media/x/../../escaped.png",
+                                  "../escaped.png", "/tmp/escaped.png"])
+def test_a_forged_media_index_cannot_make_export_write_outside(
+        cli: Cli, repo: Path, tmp_path: Path, path: str) -> None:
+    entry = RunStorage(pygit2.Repository(str(repo))).keep_bytes(b"evil", "media/x/0_1_0.png")
+    forged = ManifestEntry(path, entry.digest, entry.size, entry.blob)
+    forge_media_run(repo, "hostile", [(forged, {"key": "x", "step": 0, "type": "image",
+                                                "item": 0, "format": "png"})])
+    result = cli("export", "hostile", "-o", "out")
+    assert result.exit_code == 6, result.stdout + result.stderr
+    assert path[:10] in result.stderr and "\n" not in result.stderr.strip()
+    assert [p for p in tmp_path.rglob("escaped*")] == []
+    assert not (repo / "out" / "hostile").exists()  # nothing of the run written

@@ -146,3 +146,23 @@ def test_show_console_of_a_run_that_printed_nothing_prints_nothing(cli: Cli, rep
     run.finish()
     result = cli("show", run.id, "--console")
     assert result.exit_code == 0 and result.stdout == ""
+
+def test_show_media_lists_each_key(cli: Cli, media_run: str) -> None:
+    result = cli("show", media_run, "--media", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {"key": "examples", "type": "image", "count": 3, "first_step": 0, "last_step": 5,
+         "bytes": 60},
+        {"key": "notes", "type": "text", "count": 1, "first_step": 3, "last_step": 3,
+         "bytes": 5}]
+    text = cli("show", media_run, "--media")
+    assert text.exit_code == 0, text.stderr
+    lines = [line.split() for line in text.stdout.splitlines()]
+    assert ["key", "type", "items", "steps", "bytes"] in lines
+    assert ["examples", "image", "3", "0..5", "60", "B"] in lines
+    assert ["notes", "text", "1", "3", "5", "B"] in lines
+
+
+def test_show_media_of_a_run_without_media(cli: Cli, rich_run: str) -> None:
+    assert json.loads(cli("show", rich_run, "--media", "--json").stdout) == []
+    assert "(no media)" in cli("show", rich_run, "--media").stdout

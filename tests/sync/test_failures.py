@@ -42,10 +42,19 @@ def test_a_blob_missing_on_the_store(bare_remote: Path, team_clone: Path, tmp_pa
     (team_clone / "data.csv").write_text("edited since")  # the bytes are nowhere on this machine
     result = cli("push")
     assert result.exit_code == 8 and "data.csv" in result.stderr
-    assert "Nothing was pushed" in result.stderr
-    assert refs_of(bare_remote) == {}
+    # only the artifact and its alias, which name the blob, are held back; the run goes
+    assert "held back 1 artifact, 1 alias" in result.stderr
+    assert "not sent: artifact data: its file data.csv" in result.stdout
+    assert "sent 1 run to" in result.stdout
+    assert set(refs_of(bare_remote)) == {f"refs/gittrack/runs/{_run(team_clone)}"}
     shutil.move(backup, blob)
-    assert "sent 1 run, 1 artifact, 1 alias" in cli("push").stdout
+    assert "sent 1 artifact, 1 alias" in cli("push").stdout
+    assert refs_of(bare_remote) == refs_of(team_clone)
+
+
+def _run(clone: Path) -> str:
+    (ref,) = refs_of(clone, "refs/gittrack/runs/")
+    return ref.removeprefix("refs/gittrack/runs/")
 
 
 @pytest.fixture
@@ -96,10 +105,12 @@ def test_storage_server_stops_in_the_middle_of_a_push(
     monkeypatch.chdir(a)
     result = cli("push")
     assert result.exit_code == 8 and "s3://bucket/store" in result.stderr
-    assert refs_of(bare_remote) == {}  # no ref names a blob the store may lack
+    # no ref names a blob the store may lack: the runs (which name none) went, the
+    # artifacts and aliases were held back
+    assert set(refs_of(bare_remote)) == set(refs_of(a, "refs/gittrack/runs/"))
 
     monkeypatch.setattr(BlobStore, "put_file", real_put)
     killable_s3["start"]()  # back, and (moto keeps nothing) empty: everything goes again
     out = cli("push").stdout
-    assert "uploaded 3 blob(s)" in out and "sent 3 runs, 3 artifacts, 3 aliases" in out
+    assert "uploaded 3 blob(s)" in out and "sent 3 artifacts, 3 aliases" in out
     assert refs_of(bare_remote) == refs_of(a)
