@@ -1,1 +1,6 @@
 """Imports every built-in media type, so that each registers its encoder and decoder."""
+
+from gittrack.formats.media import (  # noqa: F401  (imported for their registration)
+    audio,
+    video,
+)

@@ -1,0 +1,302 @@
+"""``gittrack.Video``: frames from an array (encoded to GIF with Pillow, MP4 or WebM with PyAV)
+or a video file kept as it is.
+
+``log()`` validates and copies the frames (``payloads``, on the caller's thread); encoding
+happens later, in the checkpoint thread (``encode_video``). Read back, a ``Video`` holds the
+stored bytes; ``numpy()`` decodes them to (T, C, H, W) uint8 RGB frames.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fractions
+import importlib.util
+import io
+import math
+from typing import TYPE_CHECKING, Any, Final
+
+from gittrack.errors import FormatError, InvalidValueError
+from gittrack.formats.media import inputs
+from gittrack.formats.media.base import Encoded, Media, Payload, Stored, register
+
+if TYPE_CHECKING:
+    import numpy as np
+
+KIND: Final = "video"
+ENCODED_FORMATS: Final = ("gif", "mp4", "webm")
+"""What frames from an array can be encoded to (gif with Pillow; mp4 and webm need PyAV)."""
+FILE_FORMATS: Final = ("gif", "mp4", "webm", "ogg")
+"""Video files kept as they are."""
+_CODECS: Final = {"mp4": "libx264", "webm": "libvpx-vp9"}
+DEFAULT_FORMAT: Final = "gif"
+"""W&B's default: it needs nothing beyond Pillow (docs/decisions.md, "Issue 11: video")."""
+
+
+class Video(Media):
+    """A video to log: ``Video(frames, fps=4, format="gif")`` or ``Video("clip.mp4")``.
+
+    ``frames``: a numpy array or torch tensor of (T, C, H, W) frames, or (B, T, C, H, W)
+    tiled into a grid of B videos as W&B does; C is 1 (grey), 3 (RGB) or 4 (RGBA, alpha
+    dropped); uint8, or floats in [0, 1] (scaled by 255). ``format``: "gif" (the default,
+    Pillow), "mp4" or "webm" (PyAV: ``pip install 'gittrack[video]'``). A path to a .mp4,
+    .gif, .webm or .ogg file (or its bytes in a file object with ``format``) is kept as is.
+
+    >>> run.log({"rollout": gittrack.Video(frames, fps=8, format="mp4")})  # doctest: +SKIP
+    """
+
+    kind = KIND
+
+    def __init__(self, data: Any, caption: str | None = None, fps: float | None = 4,
+                 format: str | None = None) -> None:
+        self._data = data
+        self.caption = caption
+        self.fps = 4 if fps is None else fps
+        self.format = format.lower().lstrip(".") if isinstance(format, str) else format
+        self._stored: bytes | None = None
+        self._frames: np.ndarray | None = None
+        self._repeats: list[int] | None = None  # of a GIF read back: see encode_video
+        self._size: tuple[int, int] | None = None  # of an mp4 read back: before padding
+
+    @property
+    def bytes(self) -> bytes:
+        """The stored file's bytes (a logged value: read its file or encode it)."""
+        if self._stored is None:
+            payload = self.payloads("video")[0]
+            self._stored = encode_video(payload).data
+        return self._stored
+
+    def numpy(self) -> np.ndarray:
+        """The frames as a (T, C, H, W) uint8 RGB array (decoded with PyAV, or Pillow for GIF)."""
+        if self._frames is None:
+            self._frames = decode_frames(self.bytes, str(self.format), what="video",
+                                         repeats=self._repeats, size=self._size)
+        return self._frames
+
+    def __repr__(self) -> str:
+        return f"Video(format={self.format!r}, fps={self.fps!r}, caption={self.caption!r})"
+
+    def payloads(self, key: str) -> list[Payload]:
+        fps = _checked_fps(key, self.fps)
+        if self._stored is not None:  # a video read back, logged again
+            return [_file_payload(self._stored, str(self.format), fps, self.caption)]
+        source = inputs.file_source(key, self._data, "Video", FILE_FORMATS, self.format)
+        if source is not None:  # kept: a file object is read once
+            self._stored, self.format = source
+            return [_file_payload(self._stored, self.format, fps, self.caption)]
+        fmt = DEFAULT_FORMAT if self.format is None else self.format
+        if fmt not in ENCODED_FORMATS:
+            raise InvalidValueError(
+                f"cannot log {key!r}: Video format {fmt!r} is not one frames can be encoded "
+                f"to; expected one of {', '.join(ENCODED_FORMATS)}")
+        if fmt in _CODECS and importlib.util.find_spec("av") is None:
+            raise InvalidValueError(
+                f"cannot log {key!r}: Video format {fmt!r} needs PyAV: "
+                f"pip install 'gittrack[video]', or use format='gif'")
+        frames = _frames(key, self._data)
+        spec = {"source": "array", "format": fmt, "fps": fps, "caption": self.caption,
+                "shape": list(frames.shape), "dtype": "uint8"}
+        return [Payload(KIND, frames.tobytes(), spec)]
+
+
+def _file_payload(data: bytes, fmt: str, fps: float, caption: str | None) -> Payload:
+    return Payload(KIND, data, {"source": "file", "format": fmt, "fps": fps, "caption": caption})
+
+
+def _checked_fps(key: str, fps: Any) -> float:
+    if isinstance(fps, bool) or not isinstance(fps, int | float) or not math.isfinite(fps) \
+            or not 0 < fps <= 1000:
+        raise InvalidValueError(
+            f"cannot log {key!r}: Video fps must be a number of frames per second in "
+            f"(0, 1000], got {fps!r}")
+    return float(fps)
+
+
+def _frames(key: str, data: Any) -> np.ndarray:
+    """(T, H, W, 3) uint8 frames, B videos tiled into one, as W&B tiles them."""
+    import numpy as np
+
+    array = inputs.as_array(key, data, "Video", "a (T, C, H, W) array")
+    if array.ndim not in (4, 5):
+        raise InvalidValueError(
+            f"cannot log {key!r}: Video expects frames as (T, C, H, W) or (B, T, C, H, W), "
+            f"got an array of shape {array.shape}")
+    if array.ndim == 4:
+        array = array[np.newaxis]
+    b, t, c, h, w = array.shape
+    if c not in (1, 3, 4) or 0 in (b, t, h, w):
+        raise InvalidValueError(
+            f"cannot log {key!r}: Video expects (T, C, H, W) frames with C 1, 3 or 4 and no "
+            f"empty dimension, got shape {array.shape}")
+    array = inputs.as_uint8(key, array, "Video")
+    array = array[:, :, :3] if c == 4 else np.repeat(array, 3, axis=2) if c == 1 else array
+    return _tiled(array)
+
+
+def _tiled(video: np.ndarray) -> np.ndarray:
+    """(B, T, 3, H, W) → (T, rows·H, cols·W, 3): B padded to a power of two with black
+    videos, in a grid of 2**(⌊log2 B⌋ // 2) rows (W&B's layout)."""
+    import numpy as np
+
+    b, t, c, h, w = video.shape
+    if b & (b - 1):
+        pad = np.zeros((2 ** b.bit_length() - b, t, c, h, w), dtype=np.uint8)
+        video = np.concatenate((video, pad))
+    rows = 2 ** ((b.bit_length() - 1) // 2) if b > 1 else 1
+    cols = video.shape[0] // rows
+    grid = video.reshape(rows, cols, t, c, h, w).transpose(2, 0, 4, 1, 5, 3)
+    return np.ascontiguousarray(grid.reshape(t, rows * h, cols * w, c))
+
+
+def encode_video(payload: Payload) -> Encoded:
+    """The stored form of a video payload: a file's bytes as they are, or frames encoded."""
+    spec = payload.spec
+    fmt, fps, caption = str(spec["format"]), float(spec["fps"]), spec.get("caption")
+    if spec.get("source") == "file":
+        data = bytes(payload.raw)
+        info = probe(data, fmt)
+        return Encoded(data, fmt, info.width, info.height, info.frames, caption, {"fps": fps})
+    import numpy as np
+
+    t, h, w, _ = (int(n) for n in spec["shape"])
+    frames = np.frombuffer(payload.raw, dtype=np.uint8).reshape(t, h, w, 3)
+    meta: dict[str, Any] = {"fps": fps}
+    if fmt == "gif":
+        data, repeats = _gif(frames, fps)
+        if any(r > 1 for r in repeats):
+            meta["repeats"] = repeats
+    else:
+        data = _av_encode(frames, fps, fmt)
+    return Encoded(data, fmt, w, h, t, caption, meta)
+
+
+def _gif(frames: np.ndarray, fps: float) -> tuple[bytes, list[int]]:
+    """GIF bytes, identical consecutive frames merged into one shown longer (Pillow would
+    merge them anyway), and how many frames each stored frame stands for."""
+    from PIL import Image
+
+    kept, repeats = [frames[0]], [1]
+    for frame in frames[1:]:
+        if (frame == kept[-1]).all():
+            repeats[-1] += 1
+        else:
+            kept.append(frame)
+            repeats.append(1)
+    images = [Image.fromarray(f, "RGB") for f in kept]
+    step = 1000 / fps
+    sink = io.BytesIO()
+    images[0].save(sink, format="GIF", save_all=True, append_images=images[1:], loop=0,
+                   duration=[max(10, round(step * r)) for r in repeats], disposal=1)
+    return sink.getvalue(), repeats
+
+
+def _av_encode(frames: np.ndarray, fps: float, fmt: str) -> bytes:
+    import av
+
+    _, h, w, _ = frames.shape
+    sink = io.BytesIO()
+    try:
+        with av.open(sink, mode="w", format=fmt) as container:
+            rate = fractions.Fraction(fps).limit_denominator(1001)
+            stream = container.add_stream(_CODECS[fmt], rate=rate)
+            stream.width, stream.height = w + w % 2, h + h % 2  # yuv420p: even sizes
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": "18"} if fmt == "mp4" else {"crf": "20", "b": "0"}
+            for frame in frames:
+                if w % 2 or h % 2:
+                    import numpy as np
+
+                    frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+                picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
+                container.mux(stream.encode(picture))
+            container.mux(stream.encode())
+    except Exception as exc:  # PyAV's errors are many; the message is what matters
+        raise FormatError(f"cannot encode a {fmt} video: {type(exc).__name__}: {exc}") from None
+    return sink.getvalue()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Probe:
+    width: int | None = None
+    height: int | None = None
+    frames: int | None = None
+
+
+def probe(data: bytes, fmt: str) -> Probe:
+    """The size and frame count of a video file, as far as Pillow (GIF) or PyAV can tell;
+    nothing for a file neither reads (it is kept all the same)."""
+    try:
+        if fmt == "gif":
+            from PIL import Image
+
+            with Image.open(io.BytesIO(data)) as image:
+                return Probe(image.width, image.height, getattr(image, "n_frames", 1))
+        if importlib.util.find_spec("av") is None:
+            return Probe()
+        import av
+
+        with av.open(io.BytesIO(data)) as container:
+            stream = container.streams.video[0]
+            return Probe(stream.width or None, stream.height or None, stream.frames or None)
+    except Exception:  # a file we cannot read is still kept: its size is just unknown
+        return Probe()
+
+
+def decode_frames(data: bytes, fmt: str, *, what: str,
+                  repeats: list[int] | None = None, size: tuple[int, int] | None = None
+                  ) -> np.ndarray:
+    """(T, 3, H, W) uint8 frames of a video file; ``FormatError`` naming ``what`` if neither
+    Pillow nor PyAV reads it."""
+    import numpy as np
+
+    try:
+        if fmt == "gif":
+            frames = _gif_frames(data)
+            if repeats is not None and len(repeats) == len(frames):
+                frames = [f for f, r in zip(frames, repeats, strict=True) for _ in range(r)]
+        else:
+            frames = _av_frames(data, what)
+    except FormatError:
+        raise
+    except Exception as exc:
+        raise FormatError(f"cannot decode {what} ({fmt}): {type(exc).__name__}: {exc}"
+                          ) from None
+    if not frames:
+        raise FormatError(f"cannot decode {what} ({fmt}): it has no frames")
+    video = np.stack(frames)
+    if size is not None:
+        video = video[:, :size[1], :size[0]]
+    return np.ascontiguousarray(video.transpose(0, 3, 1, 2))
+
+
+def _gif_frames(data: bytes) -> list[np.ndarray]:
+    import numpy as np
+    from PIL import Image, ImageSequence
+
+    with Image.open(io.BytesIO(data)) as image:
+        return [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(image)]
+
+
+def _av_frames(data: bytes, what: str) -> list[np.ndarray]:
+    if importlib.util.find_spec("av") is None:
+        raise FormatError(f"cannot decode {what}: reading it needs PyAV: "
+                          f"pip install 'gittrack[video]'")
+    import av
+
+    with av.open(io.BytesIO(data)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def decode_video(data: bytes, stored: Stored) -> Video:
+    video = Video(None, caption=stored.caption, fps=stored.meta.get("fps", 4),
+                  format=stored.format)
+    video._stored = data
+    repeats = stored.meta.get("repeats")
+    video._repeats = repeats if isinstance(repeats, list) else None
+    if stored.width and stored.height:
+        video._size = (stored.width, stored.height)
+    return video
+
+
+register(KIND, encode_video, decode_video)
+
+__all__ = ["Video", "decode_video", "encode_video"]
