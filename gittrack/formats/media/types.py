@@ -2,5 +2,6 @@
 
 from gittrack.formats.media import (  # noqa: F401  (imported for their registration)
     audio,
+    table,
     video,
 )

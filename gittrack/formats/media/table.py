@@ -1,0 +1,382 @@
+"""``gittrack.Table``: rows of cells (numbers, strings, bools, None, media), stored as Parquet.
+
+Each column has one type, found from its cells: "int", "float" (ints and floats mixed),
+"bool", "string", "null" (no value yet), a media kind ("image", "audio", "video"...), or
+"mixed" (only with ``allow_mixed_types=True``: each cell stored as JSON text). A media cell is
+stored as its own item of the same entry, logged before the table; the table's column holds
+its item number, counted from the first media item of the table (``docs/format.md``, "Media").
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+from gittrack.errors import InvalidValueError
+from gittrack.formats import arrow
+from gittrack.formats import table as parquet
+from gittrack.formats.media.base import Encoded, Media, Payload, Stored, register
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+KIND: Final = "table"
+PLAIN_TYPES: Final = ("int", "float", "bool", "string", "null", "mixed")
+_INT64: Final = 1 << 63
+DEFAULT_COLUMNS: Final = ("Input", "Output", "Expected")
+"""W&B's columns of a table made without columns or data."""
+
+
+class MediaRef:
+    """A media cell of a table read back whose item has not been put in its place (see
+    ``Table.resolve``): ``item`` counts from the table's first media item."""
+
+    __slots__ = ("item", "kind")
+
+    def __init__(self, item: int, kind: str) -> None:
+        self.item, self.kind = item, kind
+
+    def __repr__(self) -> str:
+        return f"MediaRef(item={self.item}, kind={self.kind!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MediaRef) and (other.item, other.kind) == (self.item, self.kind)
+
+    def __hash__(self) -> int:
+        return hash((self.item, self.kind))
+
+
+class Table(Media):
+    """A table to log, as ``wandb.Table``::
+
+        table = gittrack.Table(columns=["id", "prediction", "image"])
+        table.add_data(0, "cat", gittrack.Image(pixels))
+        run.log({"predictions": table})
+
+    ``data`` (or ``rows``): a list of rows, or a 2-D numpy array; ``dataframe``: a pandas
+    DataFrame. Cells are numbers, strings, bools, None or media (``Image``, ``Audio``,
+    ``Video``...). Each column keeps one type unless ``allow_mixed_types=True``.
+    """
+
+    kind = KIND
+
+    def __init__(self, columns: Sequence[Any] | None = None, data: Any = None,
+                 rows: Any = None, dataframe: pd.DataFrame | None = None,
+                 dtype: Any = None, optional: Any = True, allow_mixed_types: bool = False
+                 ) -> None:
+        del dtype, optional  # W&B's per-column type hints: types are found from the cells
+        self.allow_mixed_types = allow_mixed_types
+        self._media_count = 0
+        if dataframe is not None:
+            columns, data = _from_dataframe(dataframe)
+        rows = data if data is not None else rows
+        if rows is not None and hasattr(rows, "tolist") and getattr(rows, "ndim", 2) == 2:
+            rows = rows.tolist()  # a 2-D numpy array
+        rows = [] if rows is None else list(rows)
+        if columns is None:
+            columns = [f"Column_{i}" for i in range(len(rows[0]))] if rows \
+                else list(DEFAULT_COLUMNS)
+        self.columns: list[str] = _column_names(columns)
+        self.data: list[list[Any]] = []
+        self._types: dict[str, str] = dict.fromkeys(self.columns, "null")
+        for row in rows:
+            self.add_data(*_row_cells(row, len(self.data)))
+
+    # -- W&B's methods --------------------------------------------------------------------
+
+    def add_data(self, *row: Any) -> None:
+        """Append a row: one cell per column."""
+        index = len(self.data)
+        if len(row) != len(self.columns):
+            raise InvalidValueError(
+                f"Table row {index} has {len(row)} cells, expected {len(self.columns)} "
+                f"(one per column: {', '.join(self.columns)})")
+        cells = [_cell(c, f"row {index}, column {n!r}") for c, n in zip(row, self.columns,
+                                                                          strict=True)]
+        types = {n: self._merged(n, c, f"row {index}") for n, c in zip(self.columns, cells,
+                                                                        strict=True)}
+        self._types.update(types)
+        self.data.append(cells)
+
+    add_row = add_data
+
+    def add_column(self, name: str, data: Sequence[Any], optional: bool = False) -> None:
+        """Append a column of ``data`` (one cell per row)."""
+        del optional
+        (name,) = _column_names([*self.columns, name])[-1:]
+        data = list(data)
+        if len(data) != len(self.data) and (self.data or self.columns):
+            raise InvalidValueError(f"Table column {name!r} has {len(data)} cells, expected "
+                                    f"{len(self.data)} (one per row)")
+        cells = [_cell(c, f"row {i}, column {name!r}") for i, c in enumerate(data)]
+        self._types[name] = "null"
+        self.columns.append(name)
+        try:
+            for i, cell in enumerate(cells):
+                self._types[name] = self._merged(name, cell, f"row {i}")
+        except InvalidValueError:
+            self.columns.pop()
+            del self._types[name]
+            raise
+        if self.data:
+            for row, cell in zip(self.data, cells, strict=True):
+                row.append(cell)
+        else:
+            self.data = [[cell] for cell in cells]
+
+    def get_column(self, name: str, convert_to: str | None = None) -> Any:
+        """The cells of column ``name`` (as a numpy array with ``convert_to="numpy"``)."""
+        if name not in self.columns:
+            raise InvalidValueError(f"Table has no column {name!r}; its columns: "
+                                    f"{', '.join(self.columns)}")
+        index = self.columns.index(name)
+        cells = [row[index] for row in self.data]
+        if convert_to == "numpy":
+            import numpy as np
+
+            return np.array(cells)
+        return cells
+
+    def get_dataframe(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self.data, columns=self.columns)
+
+    def iterrows(self) -> Iterator[tuple[int, list[Any]]]:
+        yield from enumerate(self.data)
+
+    @property
+    def column_types(self) -> dict[str, str]:
+        """Each column's type, as stored: int, float, bool, string, null, mixed, or a media
+        kind."""
+        return {n: self._types.get(n, "null") for n in self.columns}
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Table) and self.columns == other.columns \
+            and self.data == other.data
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a list
+
+    def __repr__(self) -> str:
+        return f"Table(columns={self.columns!r}, rows={len(self.data)})"
+
+    # -- media items ----------------------------------------------------------------------
+
+    def resolve(self, items: Sequence[Any]) -> Table:
+        """Put the decoded media items of a table read back in their cells: ``items`` are
+        the entry's items logged with it, from its first media item (``MediaRef.item``)."""
+        for row in self.data:
+            for i, cell in enumerate(row):
+                if isinstance(cell, MediaRef) and 0 <= cell.item < len(items):
+                    row[i] = items[cell.item]
+        return self
+
+    def _merged(self, name: str, cell: Any, where: str) -> str:
+        return _merge(self._types.get(name, "null"), cell, name, where, self.allow_mixed_types)
+
+    def payloads(self, key: str) -> list[Payload]:
+        self._check(key)
+        items: list[Payload] = []
+        columns = []
+        for index, name in enumerate(self.columns):
+            kind = self._types.get(name, "null")
+            cells = [row[index] for row in self.data]
+            columns.append(_arrow_column(key, name, kind, cells, items))
+        import pyarrow as pa
+
+        data = parquet.encode(pa.Table.from_arrays(columns, names=self.columns)) \
+            if columns else parquet.encode(pa.table({}))
+        spec = {"columns": list(self.columns), "types": self.column_types,
+                "rows": len(self.data), "media_items": len(items)}
+        return [*items, Payload(KIND, data, spec)]
+
+    def _check(self, key: str) -> None:
+        """What ``add_data`` checks, again: ``data`` may have been changed in place."""
+        try:
+            _column_names(self.columns)
+            types = dict.fromkeys(self.columns, "null")
+            for index, row in enumerate(self.data):
+                if len(row) != len(self.columns):
+                    raise InvalidValueError(
+                        f"Table row {index} has {len(row)} cells, expected "
+                        f"{len(self.columns)}")
+                for name, cell in zip(self.columns, row, strict=True):
+                    _cell(cell, f"row {index}, column {name!r}")
+                    types[name] = _merge(types[name], cell, name, f"row {index}",
+                                         self.allow_mixed_types)
+        except InvalidValueError as exc:
+            raise InvalidValueError(f"cannot log {key!r}: {exc}") from None
+        self._types = types
+
+
+def _merge(known: str, cell: Any, name: str, where: str, mixed: bool) -> str:
+    """The type of a column of type ``known`` once ``cell`` is added to it."""
+    found = _type_of(cell)
+    if found == "null" or known == found or known == "mixed":
+        return known
+    if known == "null":
+        return found
+    if {known, found} == {"int", "float"}:
+        return "float"
+    if mixed:
+        return "mixed"
+    raise InvalidValueError(
+        f"Table column {name!r} holds {known} cells; {where} is {found} ({cell!r:.60}); "
+        f"use Table(..., allow_mixed_types=True) to mix types")
+
+
+def _from_dataframe(frame: Any) -> tuple[list[Any], list[list[Any]]]:
+    columns = list(frame.columns)
+    values = frame.astype(object).where(frame.notna(), None).values.tolist() \
+        if len(frame) else []
+    return columns, values
+
+
+def _row_cells(row: Any, index: int) -> list[Any]:
+    if isinstance(row, str | bytes) or not hasattr(row, "__iter__"):
+        raise InvalidValueError(f"Table row {index} is {type(row).__name__}, expected a list "
+                                f"of cells")
+    return list(row)
+
+
+def _column_names(columns: Sequence[Any]) -> list[str]:
+    if isinstance(columns, str) or not hasattr(columns, "__iter__"):
+        raise InvalidValueError(f"Table columns must be a list of names, got "
+                                f"{type(columns).__name__}")
+    names: list[str] = []
+    for name in columns:
+        if isinstance(name, numbers.Integral) and not isinstance(name, bool):
+            name = str(name)
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidValueError(f"Table column names must be non-empty strings, got "
+                                    f"{name!r}")
+        if name in names:
+            raise InvalidValueError(f"Table column {name!r} appears twice; column names "
+                                    f"must be unique")
+        names.append(name)
+    return names
+
+
+def _cell(value: Any, where: str) -> Any:
+    """``value`` as a table keeps it (numpy scalars as Python values), or the error."""
+    if value is None or isinstance(value, bool | str | Media):
+        if isinstance(value, Media) and value.kind in (KIND, "chart"):
+            raise InvalidValueError(f"Table {where}: a {value.kind} cannot be a cell")
+        return value
+    if isinstance(value, numbers.Integral):
+        number = int(value)
+        if not -_INT64 <= number < _INT64:
+            raise InvalidValueError(f"Table {where}: {number} does not fit in 64 bits; "
+                                    f"expected an integer within ±2**63 or a float")
+        return number
+    if isinstance(value, numbers.Real):
+        return float(value)
+    item = getattr(value, "item", None)  # numpy scalars: np.bool_, np.str_ ...
+    if callable(item) and getattr(value, "ndim", None) == 0:
+        return _cell(item(), where)
+    raise InvalidValueError(
+        f"Table {where} is {type(value).__name__}; expected a number, string, bool, None "
+        f"or media (Image, Audio, Video, Html...)")
+
+
+def _type_of(cell: Any) -> str:
+    if cell is None:
+        return "null"
+    if isinstance(cell, bool):
+        return "bool"
+    if isinstance(cell, int):
+        return "int"
+    if isinstance(cell, float):
+        return "float"
+    if isinstance(cell, str):
+        return "string"
+    return str(cell.kind)
+
+
+def _arrow_column(key: str, name: str, kind: str, cells: list[Any],
+                  items: list[Payload]) -> pa.Array:
+    """The stored column; media cells' payloads appended to ``items``."""
+    import pyarrow as pa
+
+    if kind in ("int", "float", "bool"):
+        return arrow.numeric(cells, kind)
+    if kind == "string":
+        return arrow.strings(cells)
+    if kind == "null":
+        return pa.nulls(len(cells))
+    refs: list[Any] = []
+    for cell in cells:
+        if isinstance(cell, Media):
+            refs.append(len(items))
+            items.extend(cell.payloads(f"{key}/{name}"))
+        else:
+            refs.append(cell)
+    if kind == "mixed":
+        return arrow.strings([None if c is None else _json_cell(c, r)
+                              for c, r in zip(cells, refs, strict=True)])
+    return arrow.numeric(refs, "int")
+
+
+def _json_cell(cell: Any, ref: Any) -> str:
+    if isinstance(cell, Media):
+        return json.dumps({"item": ref, "kind": cell.kind})
+    if isinstance(cell, float) and not math.isfinite(cell):
+        return json.dumps({"float": repr(cell)})
+    return json.dumps(cell)
+
+
+def _from_json(text: str | None) -> Any:
+    if text is None:
+        return None
+    value = json.loads(text)
+    if isinstance(value, dict):
+        return MediaRef(int(value["item"]), str(value["kind"])) if "item" in value \
+            else float(value["float"])
+    return value
+
+
+def encode_table(payload: Payload) -> Encoded:
+    spec = payload.spec
+    meta = {"columns": list(spec["columns"]), "types": dict(spec["types"]),
+            "media_items": int(spec.get("media_items", 0))}
+    return Encoded(bytes(payload.raw), "parquet", None, None, int(spec["rows"]), None, meta)
+
+
+def read_table(data: bytes, meta: Any, *, what: str = "table") -> Table:
+    """The ``Table`` a Parquet blob and its index row's meta stand for; ``FormatError``
+    naming ``what`` for a blob that is not one."""
+    stored = parquet.read_parquet(data, what=what)
+    columns = [str(c) for c in meta.get("columns", stored.column_names)]
+    types = meta.get("types", {})
+    table = Table(columns=columns, allow_mixed_types=True)
+    values = []
+    for name in columns:
+        cells = stored.column(name).to_pylist() if name in stored.column_names \
+            else [None] * stored.num_rows
+        kind = str(types.get(name, "null"))
+        if kind == "mixed":
+            cells = [_from_json(c) for c in cells]
+        elif kind not in PLAIN_TYPES:
+            cells = [None if c is None else MediaRef(int(c), kind) for c in cells]
+        values.append(cells)
+    table.data = [list(row) for row in zip(*values, strict=True)] if values else []
+    table._types = {n: str(types.get(n, "null")) for n in columns}
+    table.allow_mixed_types = "mixed" in table._types.values()
+    table._media_count = int(meta.get("media_items", 0))
+    return table
+
+
+def decode_table(data: bytes, stored: Stored) -> Table:
+    return read_table(data, stored.meta)
+
+
+register(KIND, encode_table, decode_table)
+
+__all__ = ["MediaRef", "Table", "decode_table", "encode_table", "read_table"]
