@@ -57,6 +57,7 @@ def _rich_bar(label: str, files: int, nbytes: int) -> Any:
 _report_to(_rich_bar)
 
 if TYPE_CHECKING:  # what type checkers see; at run time ``__getattr__`` imports on first use
+    from gittrack import plot as plot  # the module, as wandb.plot (not in __all__)
     from gittrack.api.public import Api
     from gittrack.api.session import (
         current_run,
@@ -70,6 +71,9 @@ if TYPE_CHECKING:  # what type checkers see; at run time ``__getattr__`` imports
     from gittrack.artifacts.artifact import Artifact
     from gittrack.artifacts.view import ArtifactVersion
     from gittrack.formats.histogram import Histogram
+    from gittrack.formats.media.audio import Audio
+    from gittrack.formats.media.table import Table
+    from gittrack.formats.media.video import Video
     from gittrack.runs.info import RunInfo, RunState
     from gittrack.runs.live import Run
     from gittrack.runs.view import RunView
@@ -81,6 +85,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time ``__getattr__`` imports
 _LAZY = {
     "Api": "gittrack.api.public",
     "Artifact": "gittrack.artifacts.artifact",
+    "Audio": "gittrack.formats.media.audio",
     "ArtifactVersion": "gittrack.artifacts.view",
     "Histogram": "gittrack.formats.histogram",
     "Run": "gittrack.runs.live",
@@ -88,6 +93,8 @@ _LAZY = {
     "RunState": "gittrack.runs.info",
     "RunView": "gittrack.runs.view",
     "Settings": "gittrack.settings",
+    "Table": "gittrack.formats.media.table",
+    "Video": "gittrack.formats.media.video",
     "current_run": "gittrack.api.session",
     "define_metric": "gittrack.api.session",
     "finish": "gittrack.api.session",
@@ -102,6 +109,7 @@ __all__ = [
     "Api",
     "Artifact",
     "ArtifactVersion",
+    "Audio",
     "BlobNotFoundError",
     "ConflictError",
     "CryptoError",
@@ -132,9 +140,11 @@ __all__ = [
     "Settings",
     "StepOrderError",
     "StorageError",
+    "Table",
     "TransportError",
     "UsageError",
     "VersionRemovedError",
+    "Video",
     "__version__",
     "current_run",
     "define_metric",
@@ -147,6 +157,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "plot":  # the module gittrack.plot, as wandb.plot
+        return importlib.import_module("gittrack.plot")
     module = _LAZY.get(name)
     if module is not None:
         value = getattr(importlib.import_module(module), name)

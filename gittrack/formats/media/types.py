@@ -2,6 +2,7 @@
 
 from gittrack.formats.media import (  # noqa: F401  (imported for their registration)
     audio,
+    chart,
     table,
     video,
 )
