@@ -168,9 +168,9 @@ def probe(data: bytes, fmt: str) -> dict[str, Any]:
                 rate = file.getframerate()
                 return {"duration": file.getnframes() / rate, "sample_rate": rate,
                         "channels": file.getnchannels()}
-        import importlib.util
+        from gittrack.formats.media.video import has_av
 
-        if importlib.util.find_spec("av") is None:
+        if not has_av():
             return {}
         import av
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import fractions
-import importlib.util
 import io
 import math
 from typing import TYPE_CHECKING, Any, Final
@@ -88,7 +87,7 @@ class Video(Media):
             raise InvalidValueError(
                 f"cannot log {key!r}: Video format {fmt!r} is not one frames can be encoded "
                 f"to; expected one of {', '.join(ENCODED_FORMATS)}")
-        if fmt in _CODECS and importlib.util.find_spec("av") is None:
+        if fmt in _CODECS and not has_av():
             raise InvalidValueError(
                 f"cannot log {key!r}: Video format {fmt!r} needs PyAV: "
                 f"pip install 'gittrack[video]', or use format='gif'")
@@ -96,6 +95,15 @@ class Video(Media):
         spec = {"source": "array", "format": fmt, "fps": fps, "caption": self.caption,
                 "shape": list(frames.shape), "dtype": "uint8"}
         return [Payload(KIND, frames.tobytes(), spec)]
+
+
+def has_av() -> bool:
+    """Whether PyAV (the ``video`` extra) can be imported."""
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _file_payload(data: bytes, fmt: str, fps: float, caption: str | None) -> Payload:
@@ -230,13 +238,15 @@ def probe(data: bytes, fmt: str) -> Probe:
 
             with Image.open(io.BytesIO(data)) as image:
                 return Probe(image.width, image.height, getattr(image, "n_frames", 1))
-        if importlib.util.find_spec("av") is None:
+        if not has_av():
             return Probe()
         import av
 
         with av.open(io.BytesIO(data)) as container:
             stream = container.streams.video[0]
-            return Probe(stream.width or None, stream.height or None, stream.frames or None)
+            # WebM declares no frame count: its packets are counted (not decoded)
+            frames = stream.frames or sum(1 for p in container.demux(stream) if p.size)
+            return Probe(stream.width or None, stream.height or None, frames or None)
     except Exception:  # a file we cannot read is still kept: its size is just unknown
         return Probe()
 
@@ -277,7 +287,7 @@ def _gif_frames(data: bytes) -> list[np.ndarray]:
 
 
 def _av_frames(data: bytes, what: str) -> list[np.ndarray]:
-    if importlib.util.find_spec("av") is None:
+    if not has_av():
         raise FormatError(f"cannot decode {what}: reading it needs PyAV: "
                           f"pip install 'gittrack[video]'")
     import av
