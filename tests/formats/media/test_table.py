@@ -191,11 +191,13 @@ def test_plain_tables_round_trip_through_parquet(table: Table) -> None:
     back = round_trip(table)
     assert back.columns == table.columns
     assert back.column_types == table.column_types
-    assert back.data == table.data
     for row, back_row in zip(table.data, back.data, strict=True):
         for name, cell, back_cell in zip(table.columns, row, back_row, strict=True):
-            if table.column_types[name] != "float":  # a float column gives floats back
-                assert type(back_cell) is type(cell)
+            if table.column_types[name] == "float" and cell is not None:
+                # a column of ints and floats holds floats (an int past 2**53 is rounded)
+                assert back_cell == float(cell) and type(back_cell) is float
+            else:
+                assert back_cell == cell and type(back_cell) is type(cell)
 
 
 @given(st.lists(st.tuples(st.integers(-1000, 1000), st.booleans(), st.text(max_size=5)),
