@@ -71,6 +71,8 @@ class Table(Media):
         del dtype, optional  # W&B's per-column type hints: types are found from the cells
         self.allow_mixed_types = allow_mixed_types
         self._media_count = 0
+        if dataframe is None and hasattr(data, "itertuples"):  # Table(data=a DataFrame)
+            dataframe, data = data, None
         if dataframe is not None:
             columns, data = _from_dataframe(dataframe)
         rows = data if data is not None else rows
@@ -191,8 +193,13 @@ class Table(Media):
             columns.append(_arrow_column(key, name, kind, cells, items))
         import pyarrow as pa
 
-        data = parquet.encode(pa.Table.from_arrays(columns, names=self.columns)) \
-            if columns else parquet.encode(pa.table({}))
+        stored = pa.Table.from_arrays(columns, names=self.columns) if columns \
+            else pa.table({})
+        if parquet.decoded_size(stored) > parquet.write_bound():
+            raise InvalidValueError(
+                f"cannot log {key!r}: the table takes {parquet.decoded_size(stored):,} bytes, "
+                f"more than the {parquet.write_bound():,} a table may (split it)")
+        data = parquet.encode(stored)
         spec = {"columns": list(self.columns), "types": self.column_types,
                 "rows": len(self.data), "media_items": len(items)}
         return [*items, Payload(KIND, data, spec)]

@@ -69,6 +69,15 @@ def test_rows_dataframe_and_ndarray_forms() -> None:
     assert array.columns == ["Column_0", "Column_1", "Column_2"]
     assert array.data == [[0, 1, 2], [3, 4, 5]]
     assert Table().columns == ["Input", "Output", "Expected"]
+    assert Table(data=frame).data == table.data  # a DataFrame given as data
+
+
+def test_a_table_larger_than_a_reader_takes_is_refused_in_log(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parquet, "MAX_CHUNK_BYTES", 4096)  # write bound: 1 KiB
+    table = Table(columns=["text"], data=[["x" * 100] for _ in range(20)])
+    with pytest.raises(InvalidValueError, match=r"'big'.*more than the 1,024"):
+        table.payloads("big")
 
 
 def test_numpy_scalars_are_plain_cells() -> None:
