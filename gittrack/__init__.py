@@ -74,6 +74,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time ``__getattr__`` imports
     from gittrack.formats.media.audio import Audio
     from gittrack.formats.media.table import Table
     from gittrack.formats.media.video import Video
+    from gittrack.plot import plot_table
     from gittrack.runs.info import RunInfo, RunState
     from gittrack.runs.live import Run
     from gittrack.runs.view import RunView
@@ -101,6 +102,7 @@ _LAZY = {
     "init": "gittrack.api.session",
     "log": "gittrack.api.session",
     "log_artifact": "gittrack.api.session",
+    "plot_table": "gittrack.plot",
     "use_artifact": "gittrack.api.session",
 }
 
@@ -152,6 +154,7 @@ __all__ = [
     "init",
     "log",
     "log_artifact",
+    "plot_table",
     "use_artifact",
 ]
 

@@ -7,6 +7,8 @@ specification, so that any tool (and gittrack's web UI) can redraw it::
 
 Read back (``Api().run(...).media(key)``), a chart has ``.table`` and ``.spec``. Curves are
 computed with numpy alone; ``vega(spec, table)`` logs a specification of your own.
+W&B's ``split_table`` (where its UI shows the table) is accepted and has no effect here, as
+is ``pr_curve``'s ``interp_size`` (the curve keeps its points: ``MAX_CURVE_POINTS``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ __all__ = ["Chart", "bar", "confusion_matrix", "histogram", "line", "line_series
 
 
 def line(table: Table, x: str, y: str, stroke: str | None = None,
-         title: str | None = None) -> Chart:
+         title: str | None = None, split_table: bool = False) -> Chart:
     """A line of column ``y`` against column ``x`` (one line per value of ``stroke``)."""
     _has(table, "line", x, y, stroke)
     encoding = {"x": _quantitative(x), "y": _quantitative(y)}
@@ -42,7 +44,7 @@ def line(table: Table, x: str, y: str, stroke: str | None = None,
 
 def line_series(xs: Sequence[Any], ys: Sequence[Sequence[Any]],
                 keys: Sequence[str] | None = None, title: str | None = None,
-                xname: str | None = None) -> Chart:
+                xname: str | None = None, split_table: bool = False) -> Chart:
     """Several lines: ``ys[i]`` against ``xs`` (shared) or ``xs[i]``, named ``keys[i]``
     (``key_0``, ``key_1``... by default). Its table: ``step``, ``lineKey``, ``lineVal``."""
     ys = [list(_values(series, "line_series ys")) for series in ys]
@@ -66,20 +68,23 @@ def line_series(xs: Sequence[Any], ys: Sequence[Sequence[Any]],
     return Chart(table, _spec("line", encoding, title))
 
 
-def scatter(table: Table, x: str, y: str, title: str | None = None) -> Chart:
+def scatter(table: Table, x: str, y: str, title: str | None = None,
+            split_table: bool = False) -> Chart:
     """A point for each row: column ``y`` against column ``x``."""
     _has(table, "scatter", x, y)
     return Chart(table, _spec("point", {"x": _quantitative(x), "y": _quantitative(y)}, title))
 
 
-def bar(table: Table, label: str, value: str, title: str | None = None) -> Chart:
+def bar(table: Table, label: str, value: str, title: str | None = None,
+        split_table: bool = False) -> Chart:
     """A horizontal bar per row: length ``value``, named by ``label``."""
     _has(table, "bar", label, value)
     encoding = {"y": {**_nominal(label), "sort": None}, "x": _quantitative(value)}
     return Chart(table, _spec("bar", encoding, title))
 
 
-def histogram(table: Table, value: str, title: str | None = None) -> Chart:
+def histogram(table: Table, value: str, title: str | None = None,
+              split_table: bool = False) -> Chart:
     """The distribution of column ``value`` in bins (Vega-Lite bins it when drawn)."""
     _has(table, "histogram", value)
     encoding = {"x": {**_quantitative(value), "bin": {"maxbins": 64}},
@@ -89,7 +94,7 @@ def histogram(table: Table, value: str, title: str | None = None) -> Chart:
 
 def confusion_matrix(probs: Any = None, y_true: Any = None, preds: Any = None,
                      class_names: Sequence[str] | None = None,
-                     title: str | None = None) -> Chart:
+                     title: str | None = None, split_table: bool = False) -> Chart:
     """Counts of (actual, predicted) class pairs from ``preds`` or from ``probs`` (the most
     probable class of each row). Its table: ``Actual``, ``Predicted``, ``nPredictions``."""
     import numpy as np
@@ -127,16 +132,18 @@ def confusion_matrix(probs: Any = None, y_true: Any = None, preds: Any = None,
     return Chart(table, spec)
 
 
-def pr_curve(y_true: Any, y_probas: Any, labels: Sequence[str] | None = None,
-             classes_to_plot: Sequence[int] | None = None, title: str | None = None) -> Chart:
+def pr_curve(y_true: Any = None, y_probas: Any = None, labels: Sequence[str] | None = None,
+             classes_to_plot: Sequence[int] | None = None, interp_size: int = 21,
+             title: str | None = None, split_table: bool = False) -> Chart:
     """Precision against recall of each class (one against the rest). Its table: ``class``,
     ``recall``, ``precision``."""
     return _curves("pr_curve", y_true, y_probas, labels, classes_to_plot,
                    ("recall", "precision"), title or "Precision v. Recall")
 
 
-def roc_curve(y_true: Any, y_probas: Any, labels: Sequence[str] | None = None,
-              classes_to_plot: Sequence[int] | None = None, title: str | None = None) -> Chart:
+def roc_curve(y_true: Any = None, y_probas: Any = None, labels: Sequence[str] | None = None,
+              classes_to_plot: Sequence[int] | None = None, title: str | None = None,
+              split_table: bool = False) -> Chart:
     """True positive rate against false positive rate of each class (one against the rest).
     Its table: ``class``, ``fpr``, ``tpr``."""
     return _curves("roc_curve", y_true, y_probas, labels, classes_to_plot, ("fpr", "tpr"),
@@ -172,7 +179,8 @@ _PRESETS: Final = {
 
 
 def plot_table(vega_spec_name: str, data_table: Table, fields: Mapping[str, str],
-               string_fields: Mapping[str, str] | None = None) -> Chart:
+               string_fields: Mapping[str, str] | None = None,
+               split_table: bool = False) -> Chart:
     """W&B's ``plot_table``: one of its preset charts (``wandb/line/v0``, ``scatter``,
     ``bar``, ``histogram``, ``area-under-curve``) with ``fields`` naming the table's
     columns; a preset gittrack does not know draws points of ``fields["x"]``/``["y"]``. The

@@ -39,9 +39,9 @@ class Audio(Media):
 
     kind = KIND
 
-    def __init__(self, data: Any, sample_rate: int | None = None,
-                 caption: str | None = None) -> None:
-        self._data = data
+    def __init__(self, data: Any = None, sample_rate: int | None = None,
+                 caption: str | None = None, *, data_or_path: Any = None) -> None:
+        self._data = data_or_path if data is None else data  # W&B's name for it
         self.sample_rate = sample_rate
         self.caption = caption
         self.format: str | None = None

@@ -45,9 +45,9 @@ class Video(Media):
 
     kind = KIND
 
-    def __init__(self, data: Any, caption: str | None = None, fps: float | None = 4,
-                 format: str | None = None) -> None:
-        self._data = data
+    def __init__(self, data: Any = None, caption: str | None = None, fps: float | None = 4,
+                 format: str | None = None, *, data_or_path: Any = None) -> None:
+        self._data = data_or_path if data is None else data  # W&B's name for it
         self.caption = caption
         self.fps = 4 if fps is None else fps
         self.format = format.lower().lstrip(".") if isinstance(format, str) else format

@@ -121,3 +121,8 @@ def test_stored_bytes_that_are_not_wav_read_as_a_format_error() -> None:
     row = Stored("audio", "wav", None, None, 1.0, None, {})
     with pytest.raises(FormatError, match="WAV"):
         decode(b"RIFF broken", row).numpy()
+
+
+def test_wandb_keyword_data_or_path() -> None:
+    back = round_trip(Audio(data_or_path=tone(), sample_rate=8000))
+    assert back.duration == pytest.approx(0.5)

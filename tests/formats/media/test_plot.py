@@ -201,3 +201,11 @@ def test_plotly_figures_keep_their_json() -> None:
 def test_plotly_refuses_what_is_not_a_figure() -> None:
     with pytest.raises(InvalidValueError, match=r"'fig'.*plotly figure"):
         Plotly(object()).payloads("fig")
+
+
+def test_wandb_arguments_without_effect_are_accepted() -> None:
+    assert gittrack.plot_table is plot.plot_table
+    chart = plot.line(table(), "epoch", "loss", title="", split_table=True)
+    check_vega_lite(chart)
+    curve = plot.pr_curve(y_true=Y_TRUE, y_probas=Y_PROBAS, interp_size=21, split_table=True)
+    assert curve.table.columns == ["class", "recall", "precision"]

@@ -191,3 +191,8 @@ def test_encoding_happens_after_payloads() -> None:
     payload = Video(frames, format="mp4").payloads("k")[0]
     assert payload.kind == "video" and bytes(payload.raw) == frames.transpose(0, 2, 3, 1).tobytes()
     assert payload.spec["shape"] == [6, 12, 20, 3] and payload.spec["format"] == "mp4"
+
+
+def test_wandb_keyword_data_or_path() -> None:
+    frames = palette_frames()
+    assert np.array_equal(round_trip(Video(data_or_path=frames, fps=4)).numpy(), frames)
