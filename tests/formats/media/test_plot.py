@@ -1,5 +1,5 @@
 """gittrack.plot: each chart is a table plus a valid Vega-Lite specification that names the
-table's columns; curves match a direct computation; plotly figures keep their JSON."""
+table's columns; curves match a direct computation."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import gittrack
 from gittrack import plot
 from gittrack.errors import InvalidValueError
-from gittrack.formats.media.chart import Chart, Plotly, is_plotly
+from gittrack.formats.media.chart import Chart
 from gittrack.formats.media.table import Table
 from tests.helpers.stored_media import round_trip, stored
 
@@ -183,24 +183,6 @@ def test_a_specification_that_is_not_json_is_refused_in_log() -> None:
     chart = plot.vega({"mark": "point", "width": float("nan")}, table())
     with pytest.raises(InvalidValueError, match=r"'c'.*JSON"):
         chart.payloads("c")
-
-
-def test_plotly_figures_keep_their_json() -> None:
-    go = pytest.importorskip("plotly.graph_objects")
-    figure = go.Figure(go.Bar(x=["a", "b"], y=[1, 3]), layout={"width": 300, "height": 200})
-    assert is_plotly(figure) and not is_plotly({"data": []}) and not is_plotly(table())
-    item, row = stored(Plotly(figure).payloads("fig")[0])
-    assert row.kind == "plotly" and item.format == "json"
-    assert (item.width, item.height) == (300, 200)
-    assert json.loads(item.data) == json.loads(figure.to_json())
-    back = round_trip(Plotly(figure))
-    assert back.spec["data"][0]["y"] == [1, 3]
-    assert back.figure().data[0].type == "bar"
-
-
-def test_plotly_refuses_what_is_not_a_figure() -> None:
-    with pytest.raises(InvalidValueError, match=r"'fig'.*plotly figure"):
-        Plotly(object()).payloads("fig")
 
 
 def test_wandb_arguments_without_effect_are_accepted() -> None:
