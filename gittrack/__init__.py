@@ -72,7 +72,9 @@ if TYPE_CHECKING:  # what type checkers see; at run time ``__getattr__`` imports
     from gittrack.artifacts.view import ArtifactVersion
     from gittrack.formats.histogram import Histogram
     from gittrack.formats.media.audio import Audio
+    from gittrack.formats.media.image import Image
     from gittrack.formats.media.table import Table
+    from gittrack.formats.media.text import Html, Text
     from gittrack.formats.media.video import Video
     from gittrack.plot import plot_table
     from gittrack.runs.info import RunInfo, RunState
@@ -86,15 +88,18 @@ if TYPE_CHECKING:  # what type checkers see; at run time ``__getattr__`` imports
 _LAZY = {
     "Api": "gittrack.api.public",
     "Artifact": "gittrack.artifacts.artifact",
-    "Audio": "gittrack.formats.media.audio",
     "ArtifactVersion": "gittrack.artifacts.view",
+    "Audio": "gittrack.formats.media.audio",
     "Histogram": "gittrack.formats.histogram",
+    "Html": "gittrack.formats.media.text",
+    "Image": "gittrack.formats.media.image",
     "Run": "gittrack.runs.live",
     "RunInfo": "gittrack.runs.info",
     "RunState": "gittrack.runs.info",
     "RunView": "gittrack.runs.view",
     "Settings": "gittrack.settings",
     "Table": "gittrack.formats.media.table",
+    "Text": "gittrack.formats.media.text",
     "Video": "gittrack.formats.media.video",
     "current_run": "gittrack.api.session",
     "define_metric": "gittrack.api.session",
@@ -122,6 +127,8 @@ __all__ = [
     "GittrackError",
     "GittrackWarning",
     "Histogram",
+    "Html",
+    "Image",
     "InvalidKeyError",
     "InvalidSettingError",
     "InvalidValueError",
@@ -143,6 +150,7 @@ __all__ = [
     "StepOrderError",
     "StorageError",
     "Table",
+    "Text",
     "TransportError",
     "UsageError",
     "VersionRemovedError",

@@ -380,10 +380,24 @@ def read_table(data: bytes, meta: Any, *, what: str = "table") -> Table:
     return table
 
 
+def gather(values: list[Any]) -> list[Any]:
+    """The values of one media entry read back (its items, in order) as they were logged: the
+    media items of each table (or chart) put in its cells and taken out of the list."""
+    out: list[Any] = []
+    for value in values:
+        table = value if isinstance(value, Table) else getattr(value, "table", None)
+        count = table._media_count if isinstance(table, Table) else 0
+        if isinstance(table, Table) and count and len(out) >= count:
+            table.resolve(out[-count:])
+            del out[-count:]
+        out.append(value)
+    return out
+
+
 def decode_table(data: bytes, stored: Stored) -> Table:
     return read_table(data, stored.meta)
 
 
 register(KIND, encode_table, decode_table)
 
-__all__ = ["MediaRef", "Table", "decode_table", "encode_table", "read_table"]
+__all__ = ["MediaRef", "Table", "decode_table", "encode_table", "gather", "read_table"]

@@ -3,6 +3,8 @@
 from gittrack.formats.media import (  # noqa: F401  (imported for their registration)
     audio,
     chart,
+    image,
     table,
+    text,
     video,
 )
