@@ -257,7 +257,7 @@ def _curves(what: str, y_true: Any, y_probas: Any, labels: Sequence[str] | None,
             title: str) -> Chart:
     import numpy as np
 
-    truth = _labels(y_true, f"{what} y_true")
+    truth = _class_indices(y_true, labels, f"{what} y_true")
     scores = _array(y_probas, f"{what} y_probas", ndim=(1, 2))
     if scores.ndim == 1:  # one probability per row: that of class 1
         scores = np.stack([1 - scores, scores], axis=1)
@@ -345,6 +345,25 @@ def _labels(values: Any, what: str) -> np.ndarray:
     if (array < 0).any() or (array != np.round(array)).any():
         raise InvalidValueError(f"{what} must be class indices (whole numbers from 0)")
     return array.astype(np.int64)
+
+
+def _class_indices(values: Any, labels: Sequence[str] | None, what: str) -> np.ndarray:
+    """Class indices of ``y_true``: numbers as they are; names (strings) by their place in
+    ``labels``, or else in their sorted set (as W&B's curves take them)."""
+    import numpy as np
+
+    if values is not None and not hasattr(values, "detach"):
+        names = np.asarray(values)
+        if names.dtype.kind in "USO" and names.ndim == 1 and names.size:
+            order = [str(n) for n in labels] if labels is not None \
+                else sorted({str(n) for n in names})
+            place = {name: i for i, name in enumerate(order)}
+            unknown = next((str(n) for n in names if str(n) not in place), None)
+            if unknown is not None:
+                raise InvalidValueError(f"{what} holds {unknown!r}, which is not among the "
+                                        f"labels {order}")
+            return np.array([place[str(n)] for n in names], dtype=np.int64)
+    return _labels(values, what)
 
 
 def _values(values: Any, what: str) -> list[Any]:

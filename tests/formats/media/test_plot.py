@@ -130,6 +130,17 @@ def test_pr_and_roc_curves_match_counting() -> None:
     assert {c for c, _, _ in plot.pr_curve(y_true, scores).table.data} == {"0", "1"}
 
 
+def test_class_names_as_y_true() -> None:
+    names = np.array(["dog", "cat", "cat", "dog"])
+    scores = np.array([[0.2, 0.8], [0.9, 0.1], [0.6, 0.4], [0.3, 0.7]])
+    by_index = plot.roc_curve([1, 0, 0, 1], scores, labels=["cat", "dog"])
+    assert plot.roc_curve(names, scores, labels=["cat", "dog"]).table == by_index.table
+    sorted_names = plot.roc_curve(list(names), scores)  # cat, dog: sorted
+    assert [r[1:] for r in sorted_names.table.data] == [r[1:] for r in by_index.table.data]
+    with pytest.raises(InvalidValueError, match="'bird'"):
+        plot.pr_curve(["bird", "cat"], scores[:2], labels=["cat", "dog"])
+
+
 def test_one_probability_per_row_is_binary() -> None:
     y_true = np.array([0, 1, 1, 0])
     chart = plot.roc_curve(y_true, np.array([0.1, 0.9, 0.8, 0.3]), classes_to_plot=[1])
