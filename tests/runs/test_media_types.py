@@ -137,3 +137,29 @@ def test_mp4_without_pyav_is_refused_in_log(repo: Path, monkeypatch: pytest.Monk
     run.log({"clip": gittrack.Video(frames())})
     run.finish()
     assert [v.format for _, v in view(run.id).media("clip")] == ["gif"]
+
+
+def test_killed_after_log_recovery_encodes_video_and_tables(repo: Path) -> None:
+    from gittrack.runs.recover import recover_dead_runs
+    from tests.helpers.processes import killed
+
+    script = (
+        "import os, signal, numpy as np, gittrack\n"
+        "run = gittrack.init(settings={'quiet': True, 'checkpoint_interval': 3600})\n"
+        "print(run.id, flush=True)\n"
+        "frames = np.zeros((3, 3, 8, 8), np.uint8); frames[1] += 200\n"
+        "t = gittrack.Table(columns=['n', 'clip'])\n"
+        "t.add_data(1, gittrack.Video(frames, format='mp4'))\n"
+        "run.log({'clip': gittrack.Video(frames), 'table': t, 'x': 1})\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")
+    run_id = killed(script, repo).stdout.strip()
+    assert recover_dead_runs(discover(".")) == [run_id]
+    v = view(run_id)
+    expected = np.zeros((3, 3, 8, 8), np.uint8)
+    expected[1] += 200
+    (_, clip), = v.media("clip")
+    assert np.array_equal(clip.numpy(), expected)
+    (_, table), = v.media("table")
+    assert table.columns == ["n", "clip"] and table.data[0][0] == 1
+    decoded = table.data[0][1].numpy()
+    assert decoded.shape == (3, 3, 8, 8) and np.abs(decoded.astype(int) - expected).mean() < 8
