@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import fractions
 import io
+import logging
 import math
 from typing import TYPE_CHECKING, Any, Final
 
@@ -21,12 +22,19 @@ from gittrack.formats.media.base import Encoded, Media, Payload, Stored, registe
 if TYPE_CHECKING:
     import numpy as np
 
+log = logging.getLogger("gittrack")
+
 KIND: Final = "video"
 ENCODED_FORMATS: Final = ("gif", "mp4", "webm")
 """What frames from an array can be encoded to (gif with Pillow; mp4 and webm need PyAV)."""
 FILE_FORMATS: Final = ("gif", "mp4", "webm", "ogg")
 """Video files kept as they are."""
 _CODECS: Final = {"mp4": "libx264", "webm": "libvpx-vp9"}
+MAX_SIDE: Final = {"gif": 65535, "mp4": 16384, "webm": 16384}
+"""The widest and tallest frame (after tiling) each format can hold (GIF: 16-bit sizes;
+libx264 refuses more than 16384)."""
+MAX_BYTES: Final = 1 << 30
+"""The most frames of one video may take as uint8 RGB (1 GiB: 1,300 frames of 512 × 512)."""
 DEFAULT_FORMAT: Final = "gif"
 """W&B's default: it needs nothing beyond Pillow (docs/decisions.md, "Issue 11: video")."""
 
@@ -92,6 +100,7 @@ class Video(Media):
                 f"cannot log {key!r}: Video format {fmt!r} needs PyAV: "
                 f"pip install 'gittrack[video]', or use format='gif'")
         frames = _frames(key, self._data)
+        _check_size(key, frames, fmt)
         spec = {"source": "array", "format": fmt, "fps": fps, "caption": self.caption,
                 "shape": list(frames.shape), "dtype": "uint8"}
         return [Payload(KIND, frames.tobytes(), spec)]
@@ -108,6 +117,18 @@ def has_av() -> bool:
 
 def _file_payload(data: bytes, fmt: str, fps: float, caption: str | None) -> Payload:
     return Payload(KIND, data, {"source": "file", "format": fmt, "fps": fps, "caption": caption})
+
+
+def _check_size(key: str, frames: np.ndarray, fmt: str) -> None:
+    t, h, w, _ = frames.shape
+    if max(h, w) > MAX_SIDE[fmt]:
+        raise InvalidValueError(
+            f"cannot log {key!r}: {fmt} frames are at most {MAX_SIDE[fmt]} pixels wide and "
+            f"tall; these are {w} x {h}")
+    if frames.nbytes > MAX_BYTES:
+        raise InvalidValueError(
+            f"cannot log {key!r}: the video's {t} frames of {w} x {h} take "
+            f"{frames.nbytes:,} bytes, more than {MAX_BYTES:,}; log fewer or smaller frames")
 
 
 def _checked_fps(key: str, fps: Any) -> float:
@@ -168,12 +189,17 @@ def encode_video(payload: Payload) -> Encoded:
     t, h, w, _ = (int(n) for n in spec["shape"])
     frames = np.frombuffer(payload.raw, dtype=np.uint8).reshape(t, h, w, 3)
     meta: dict[str, Any] = {"fps": fps}
+    data = b""
+    if fmt != "gif":
+        try:
+            data = _av_encode(frames, fps, fmt)
+        except FormatError as exc:  # the checkpoint must go on: the frames are kept as GIF
+            log.warning("gittrack: %s; the video is stored as GIF instead", exc)
+            fmt, meta["requested"] = "gif", fmt
     if fmt == "gif":
         data, repeats = _gif(frames, fps)
         if any(r > 1 for r in repeats):
             meta["repeats"] = repeats
-    else:
-        data = _av_encode(frames, fps, fmt)
     return Encoded(data, fmt, w, h, t, caption, meta)
 
 
@@ -198,7 +224,11 @@ def _gif(frames: np.ndarray, fps: float) -> tuple[bytes, list[int]]:
 
 
 def _av_encode(frames: np.ndarray, fps: float, fmt: str) -> bytes:
-    import av
+    try:
+        import av
+    except ImportError:  # a recovery where the video extra is not installed
+        raise FormatError(f"cannot encode a {fmt} video: PyAV is not installed "
+                          f"(pip install 'gittrack[video]')") from None
 
     _, h, w, _ = frames.shape
     sink = io.BytesIO()

@@ -144,6 +144,23 @@ def test_mp4_without_pyav_is_refused_in_log_with_the_fix(monkeypatch: pytest.Mon
     assert Video(palette_frames(), format="gif").payloads("clip")
 
 
+def test_frames_no_encoder_takes_are_refused_in_log() -> None:
+    with pytest.raises(InvalidValueError, match=r"'clip'.*16384 pixels.*16400 x 2"):
+        Video(np.zeros((1, 3, 2, 16400), np.uint8), format="mp4").payloads("clip")
+    assert Video(np.zeros((1, 3, 2, 16400), np.uint8), format="gif").payloads("clip")
+
+
+def test_a_video_pyav_cannot_encode_later_is_stored_as_gif(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    frames = palette_frames()
+    payload = Video(frames, format="mp4").payloads("clip")[0]
+    monkeypatch.setitem(sys.modules, "av", None)  # a recovery without the video extra
+    item, row = stored(payload)
+    assert item.format == "gif" and item.meta["requested"] == "mp4"
+    assert np.array_equal(decode(item.data, row).numpy(), frames)
+    assert "stored as GIF" in caplog.text
+
+
 @pytest.mark.parametrize(("data", "kwargs", "expected"), [
     (np.zeros((4, 3, 8)), {}, r"\(T, C, H, W\)"),
     (np.zeros((4, 2, 8, 8), np.uint8), {}, "C 1, 3 or 4"),
