@@ -24,6 +24,8 @@ KIND: Final = "audio"
 FILE_FORMATS: Final = ("wav", "mp3", "flac", "ogg")
 MAX_CHANNELS: Final = 64
 """More channels than this is taken for a (channels, samples) array given the wrong way."""
+MAX_BYTES: Final = 1 << 30
+"""The most PCM bytes one Audio from an array may take (a WAV file holds under 4 GiB)."""
 _SCALE: Final = 32767
 
 
@@ -92,6 +94,10 @@ class Audio(Media):
                 f"cannot log {key!r}: Audio of an array needs sample_rate=, a whole number of "
                 f"samples per second (e.g. 16000), got {rate!r}")
         flat, dtype = samples.ndim == 1, "int16" if samples.dtype.kind in "iu" else "float32"
+        if samples.size * 2 > MAX_BYTES:
+            raise InvalidValueError(
+                f"cannot log {key!r}: {samples.size:,} samples take more than the "
+                f"{MAX_BYTES:,} bytes of 16-bit PCM an Audio may; log a shorter clip")
         pcm = _pcm(samples)
         spec = {"source": "array", "sample_rate": int(rate), "channels": pcm.shape[1],
                 "dtype": dtype, "flat": flat, "caption": self.caption}

@@ -109,6 +109,16 @@ def test_refused_inputs_name_the_key(data: object, rate: object, expected: str) 
     assert info.match(expected)
 
 
+def test_more_samples_than_a_clip_may_hold_are_refused(monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:
+    from gittrack.formats.media import audio
+
+    monkeypatch.setattr(audio, "MAX_BYTES", 100)
+    with pytest.raises(InvalidValueError, match=r"'sound'.*shorter"):
+        Audio(np.zeros(51, np.float32), sample_rate=8000).payloads("sound")
+    assert Audio(np.zeros(50, np.float32), sample_rate=8000).payloads("sound")
+
+
 def test_refused_files(tmp_path: Path) -> None:
     with pytest.raises(InvalidValueError, match=r"'sound'.*missing.wav"):
         Audio(str(tmp_path / "missing.wav")).payloads("sound")
