@@ -83,10 +83,9 @@ class Table(Media):
             columns = [f"Column_{i}" for i in range(len(rows[0]))] if rows \
                 else list(DEFAULT_COLUMNS)
         self.columns: list[str] = _column_names(columns)
-        self.data: list[list[Any]] = []
+        self.data: list[list[Any]] = [_row_cells(row, i) for i, row in enumerate(rows)]
         self._types: dict[str, str] = dict.fromkeys(self.columns, "null")
-        for row in rows:
-            self.add_data(*_row_cells(row, len(self.data)))
+        self._typed()
 
     # -- W&B's methods --------------------------------------------------------------------
 
@@ -184,13 +183,14 @@ class Table(Media):
         return _merge(self._types.get(name, "null"), cell, name, where, self.allow_mixed_types)
 
     def payloads(self, key: str) -> list[Payload]:
-        self._check(key)
+        try:  # again: ``data`` may have been changed in place since add_data checked it
+            _column_names(self.columns)
+            cells_by_column = self._typed()
+        except InvalidValueError as exc:
+            raise InvalidValueError(f"cannot log {key!r}: {exc}") from None
         items: list[Payload] = []
-        columns = []
-        for index, name in enumerate(self.columns):
-            kind = self._types.get(name, "null")
-            cells = [row[index] for row in self.data]
-            columns.append(_arrow_column(key, name, kind, cells, items))
+        columns = [_arrow_column(key, name, self._types[name], cells, items)
+                   for name, cells in zip(self.columns, cells_by_column, strict=True)]
         import pyarrow as pa
 
         stored = pa.Table.from_arrays(columns, names=self.columns) if columns \
@@ -204,23 +204,57 @@ class Table(Media):
                 "rows": len(self.data), "media_items": len(items)}
         return [*items, Payload(KIND, data, spec)]
 
-    def _check(self, key: str) -> None:
-        """What ``add_data`` checks, again: ``data`` may have been changed in place."""
-        try:
-            _column_names(self.columns)
-            types = dict.fromkeys(self.columns, "null")
-            for index, row in enumerate(self.data):
-                if len(row) != len(self.columns):
-                    raise InvalidValueError(
-                        f"Table row {index} has {len(row)} cells, expected "
-                        f"{len(self.columns)}")
-                for name, cell in zip(self.columns, row, strict=True):
-                    _cell(cell, f"row {index}, column {name!r}")
-                    types[name] = _merge(types[name], cell, name, f"row {index}",
-                                         self.allow_mixed_types)
-        except InvalidValueError as exc:
-            raise InvalidValueError(f"cannot log {key!r}: {exc}") from None
-        self._types = types
+    def _typed(self) -> list[list[Any]]:
+        """Check every row and cell, find each column's type (``_types``), and keep the
+        cells as stored (numpy scalars as Python values); the cells by column."""
+        width = len(self.columns)
+        for index, row in enumerate(self.data):
+            if len(row) != width:
+                raise InvalidValueError(
+                    f"Table row {index} has {len(row)} cells, expected {width} (one per "
+                    f"column: {', '.join(self.columns)})")
+        by_column = [list(cells) for cells in zip(*self.data, strict=True)] if self.data \
+            else [[] for _ in self.columns]
+        changed = False
+        for index, name in enumerate(self.columns):
+            cells, self._types[name] = _typed_column(name, by_column[index],
+                                                     self.allow_mixed_types)
+            changed = changed or cells is not by_column[index]
+            by_column[index] = cells
+        if changed:
+            self.data = [list(row) for row in zip(*by_column, strict=True)]
+        return by_column
+
+
+_PLAIN_KINDS: Final = {bool: "bool", int: "int", float: "float", str: "string"}
+
+
+def _typed_column(name: str, cells: list[Any], mixed: bool) -> tuple[list[Any], str]:
+    """The cells of column ``name`` as stored (the same list when nothing changes) and its
+    type; ``InvalidValueError`` naming the row of the first cell that does not fit."""
+    kinds = set(map(type, cells))
+    kinds.discard(type(None))
+    if kinds <= _PLAIN_KINDS.keys() and _ints_fit(cells, kinds):
+        found = {_PLAIN_KINDS[k] for k in kinds}
+        if found == {"int", "float"}:
+            return cells, "float"
+        if len(found) <= 1:
+            return cells, found.pop() if found else "null"
+        if mixed:
+            return cells, "mixed"
+    known, out = "null", []  # cell by cell: numpy scalars, media, or the error to name
+    for index, cell in enumerate(cells):
+        cell = _cell(cell, f"row {index}, column {name!r}")
+        known = _merge(known, cell, name, f"row {index}", mixed)
+        out.append(cell)
+    return out, known
+
+
+def _ints_fit(cells: list[Any], kinds: set[type]) -> bool:
+    if int not in kinds:
+        return True
+    ints = [c for c in cells if type(c) is int]
+    return min(ints) >= -_INT64 and max(ints) < _INT64
 
 
 def _merge(known: str, cell: Any, name: str, where: str, mixed: bool) -> str:
