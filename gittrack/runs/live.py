@@ -388,6 +388,27 @@ class Run(RunFields):
         self._record(("artifact", 0, {"used": version.spec}))
         return version
 
+    def log_code(
+        self, root: str | os.PathLike[str] = ".", name: str | None = None,
+        include_fn: Any = None, exclude_fn: Any = None,
+    ) -> ArtifactVersion | None:
+        """W&B's ``run.log_code``: the source files under ``root`` (``.py``,
+        ``requirements.txt``, ``Dockerfile*`` unless ``include_fn(path, root)`` says
+        otherwise) that git does not ignore, logged as an artifact of type ``code`` (default
+        name ``source-<project>-<entry point>``); ``None`` when no file matches. See
+        docs/code.md."""
+        from gittrack.runs import code
+
+        self._check_writable("log_code")
+        if name is None:
+            name = code.artifact_name(self.info.project, (self.info.code or {}).get(
+                "entrypoint") or self.info.program)
+        art = code.code_artifact(self._own_repo(), root, name, include_fn, exclude_fn)
+        if art is None:
+            self._warn_once("log_code", f"gittrack: log_code found no file to log under {root}")
+            return None
+        return self.log_artifact(art)
+
     def _own_repo(self) -> Repository:
         # The checkpoint thread uses self._repo; libgit2 objects are not safe to share between
         # threads at once, and artifact work runs in the caller's thread.

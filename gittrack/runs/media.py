@@ -29,7 +29,7 @@ from gittrack.errors import InvalidValueError, RepositoryError
 from gittrack.formats.histogram import Histogram
 from gittrack.formats.media.base import Encoded, Media, Payload
 from gittrack.formats.media.convert import as_media
-from gittrack.formats.values import MAX_DEPTH, validate_key
+from gittrack.formats.values import MAX_DEPTH, plain_str, validate_key
 from gittrack.runs import layout
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def _split(data: Mapping[Any, Any], prefix: str, media: dict[str, Media | list[M
         if found is None:
             rest[key] = value
         else:
-            media[validate_key(name)] = found
+            media[plain_str(validate_key(name))] = found  # the WAL holds plain str
     return rest
 
 

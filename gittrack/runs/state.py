@@ -86,6 +86,7 @@ class LiveState:
         # records -> the Maker that stores them (``runs.media.maker_for``), set by the run
         # and by recovery: it knows the spool folder and the run's blob store
         self.media_maker: Callable[[list[tuple[Any, ...]]], Maker] | None = None
+        self.extras: list[Maker] = []  # for the next checkpoint only (saved code)
 
     # -- records -------------------------------------------------------------------------
     def apply(self, record: tuple[Any, ...]) -> None:
@@ -197,7 +198,7 @@ class LiveState:
         if final:
             self.flush(advance=False)
         histograms, self.histograms = self.histograms, []
-        extras: list[Maker] = []
+        extras, self.extras = self.extras, []
         if self.media and self.media_maker is not None:
             records, self.media = self.media, []
             extras.append(self.media_maker(records))

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from gittrack.artifacts.view import ArtifactVersion
+    from gittrack.runs.code import SavedCode
 
 HISTORY_FORMATS = ("pandas", "arrow", "polars")
 
@@ -173,6 +174,18 @@ class RunView(RunFields):
     def logged_artifacts(self) -> list[ArtifactVersion]:
         """The artifact versions this run logged (``run.log_artifact``)."""
         return run_artifacts(self._repo, self, "logged")
+
+    def code(self) -> SavedCode | None:
+        """The code saved with ``save_code`` (``.files``, ``.patch``, ``.source``,
+        ``.packages``; docs/code.md), or ``None`` for a run that saved none. The commit,
+        branch and dirty flag are ``metadata["code"]`` for every run."""
+        from gittrack.runs.code import load
+
+        fields = self.info.code or {}
+        entrypoint = fields.get("entrypoint")
+        with store.reading(self.id):
+            return load(self._repo, self.commit,
+                        entrypoint if isinstance(entrypoint, str) else None)
 
     def __repr__(self) -> str:
         return f"<gittrack.RunView {self.name!r} id={self.id} state={self.state}>"

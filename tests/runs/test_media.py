@@ -271,3 +271,21 @@ def test_a_forged_index_is_named_and_listings_go_on(repo: Path, chunk: object) -
     with pytest.raises(FormatError, match=r"media/0/000000\.parquet"):
         list(api.run("forged").media("img"))
     assert len(list(api.run(good.id).media("img"))) == 1
+
+
+def test_numpy_str_key_and_caption_are_recovered(repo: Path) -> None:
+    from tests.helpers.processes import killed
+
+    script = (
+        "import os, signal, numpy as np, gittrack\n"
+        "run = gittrack.init(settings={'quiet': True, 'checkpoint_interval': 3600})\n"
+        "print(run.id, flush=True)\n"
+        "run.log({np.str_('k'): gittrack.Image(np.zeros((2, 2), np.uint8),"
+        " caption=np.str_('c'))})\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")
+    run_id = killed(script, repo).stdout.strip()
+    from gittrack.runs.recover import recover_dead_runs
+
+    assert recover_dead_runs(discover(".")) == [run_id]
+    ((step, image),) = view(run_id).media("k")
+    assert step == 0 and image.caption == "c"

@@ -210,6 +210,15 @@ class Image(Media):
             self._file = _encode_pixels(self._pixels, self.mode, self._format)
         return self._file
 
+    @property
+    def image(self) -> Any:
+        """The picture as a PIL image (``wandb.Image(...).image``), decoded from ``bytes``."""
+        from PIL import Image as PILImage
+
+        with PILImage.open(io.BytesIO(self.bytes)) as image:
+            image.load()
+            return image.copy()
+
     def numpy(self) -> np.ndarray:
         """The pixels: an HxW (grey) or HxWxC (C = 3 or 4) uint8 array."""
         import numpy as np

@@ -44,6 +44,7 @@ def test_uint8_hw_hwc(shape: tuple[int, ...]) -> None:
     expected = a[:, :, 0] if shape[-1] == 1 and len(shape) == 3 else a
     np.testing.assert_array_equal(back.numpy(), expected)
     assert (back.width, back.height, back.format) == (5, 7, "png")
+    assert back.image.size == (5, 7)
 
 
 @pytest.mark.parametrize("channels", [1, 3, 4])
