@@ -101,7 +101,7 @@ class Audio(Media):
         pcm = _pcm(samples)
         spec = {"source": "array", "sample_rate": int(rate), "channels": pcm.shape[1],
                 "dtype": dtype, "flat": flat, "caption": self.caption}
-        return [Payload(KIND, pcm.tobytes(), spec)]
+        return [Payload(KIND, pcm.data.cast("B"), spec)]
 
 
 def _file_payload(data: bytes, fmt: str, caption: str | None) -> Payload:

@@ -68,8 +68,11 @@ class Video(Media):
     def bytes(self) -> bytes:
         """The stored file's bytes (a logged value: read its file or encode it)."""
         if self._stored is None:
-            payload = self.payloads("video")[0]
-            self._stored = encode_video(payload).data
+            encoded = encode_video(self.payloads("video")[0])
+            self._stored, self.format = encoded.data, encoded.format
+            repeats = encoded.meta.get("repeats")
+            self._repeats = repeats if isinstance(repeats, list) else None
+            self._size = (encoded.width or 0, encoded.height or 0)
         return self._stored
 
     def numpy(self) -> np.ndarray:
@@ -103,7 +106,7 @@ class Video(Media):
         _check_size(key, frames, fmt)
         spec = {"source": "array", "format": fmt, "fps": fps, "caption": self.caption,
                 "shape": list(frames.shape), "dtype": "uint8"}
-        return [Payload(KIND, frames.tobytes(), spec)]
+        return [Payload(KIND, frames.data.cast("B"), spec)]  # a copy already
 
 
 def has_av() -> bool:
