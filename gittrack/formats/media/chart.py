@@ -85,14 +85,25 @@ class Plotly(Media):
 
     @property
     def spec(self) -> dict[str, Any]:
-        spec: dict[str, Any] = json.loads(self._text("plotly"))
+        try:
+            spec = json.loads(self._text("plotly"))
+        except ValueError as exc:
+            raise FormatError(f"cannot read a plotly figure: its JSON is damaged: {exc}"
+                              ) from None
+        if not isinstance(spec, dict):
+            raise FormatError("cannot read a plotly figure: its JSON is not an object")
         return spec
 
     def figure(self) -> Any:
+        """The figure as a ``plotly.graph_objects.Figure`` (plotly installed)."""
         import importlib
 
         plotly_io = importlib.import_module("plotly.io")  # untyped: Any
-        return plotly_io.from_json(self._text("plotly"))
+        try:
+            return plotly_io.from_json(self._text("plotly"))
+        except Exception as exc:  # plotly's validation of a figure it did not write
+            raise FormatError(f"cannot read a plotly figure: {type(exc).__name__}: "
+                              f"{exc}"[:500]) from None
 
     def _text(self, key: str) -> str:
         if self._json is not None:
@@ -135,8 +146,12 @@ def is_plotly(value: Any) -> bool:
 
 def encode_plotly(payload: Payload) -> Encoded:
     data = bytes(payload.raw)
-    layout = json.loads(data).get("layout", {})
-    width, height = layout.get("width"), layout.get("height")
+    try:
+        layout = json.loads(data).get("layout") or {}
+    except (ValueError, AttributeError):  # kept all the same; its size is just unknown
+        layout = {}
+    width = layout.get("width") if isinstance(layout, dict) else None
+    height = layout.get("height") if isinstance(layout, dict) else None
     return Encoded(data, "json", width if isinstance(width, int) else None,
                    height if isinstance(height, int) else None)
 

@@ -45,3 +45,11 @@ def test_a_chart_row_without_a_specification_is_a_format_error() -> None:
 def test_a_plotly_blob_that_is_not_utf8_is_a_format_error() -> None:
     with pytest.raises(FormatError, match="UTF-8"):
         decode(b"\xff\xfe", Stored("plotly", "json", None, None, None, None, {}))
+
+
+def test_a_damaged_plotly_blob_is_a_format_error() -> None:
+    row = Stored("plotly", "json", None, None, None, None, {})
+    with pytest.raises(FormatError, match="damaged"):
+        _ = decode(b"{not json", row).spec
+    with pytest.raises(FormatError, match="plotly figure"):
+        decode(b'{"data": [{"type": "no-such-trace"}]}', row).figure()
