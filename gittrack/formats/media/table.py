@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import math
 import numbers
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from gittrack.errors import InvalidValueError
+from gittrack.errors import FormatError, InvalidValueError
 from gittrack.formats import arrow
 from gittrack.formats import table as parquet
 from gittrack.formats.media.base import Encoded, Media, Payload, Stored, register
@@ -392,10 +392,19 @@ def encode_table(payload: Payload) -> Encoded:
 
 def read_table(data: bytes, meta: Any, *, what: str = "table") -> Table:
     """The ``Table`` a Parquet blob and its index row's meta stand for; ``FormatError``
-    naming ``what`` for a blob that is not one."""
+    naming ``what`` for a blob (or meta) that is not one gittrack writes."""
     stored = parquet.read_parquet(data, what=what)
+    try:
+        return _table_of(stored, meta if isinstance(meta, Mapping) else {})
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # forged: see below
+        # (a column named twice or empty, a media cell that is not a number, a mixed cell
+        # that is not JSON: what gittrack never writes, so a blob from elsewhere)
+        raise FormatError(f"cannot read {what}: {type(exc).__name__}: {exc}"[:500]) from None
+
+
+def _table_of(stored: pa.Table, meta: Mapping[str, Any]) -> Table:
     columns = [str(c) for c in meta.get("columns", stored.column_names)]
-    types = meta.get("types", {})
+    types = meta.get("types") or {}
     table = Table(columns=columns, allow_mixed_types=True)
     values = []
     for name in columns:

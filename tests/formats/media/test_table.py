@@ -180,6 +180,19 @@ def test_a_blob_that_is_not_parquet_is_a_format_error() -> None:
         decode(b"PAR1 not parquet", row)
 
 
+@pytest.mark.parametrize("meta", [
+    {"columns": ["a", "a"]},
+    {"columns": ["a"], "types": {"a": "mixed"}},
+    {"columns": ["a"], "types": {"a": "image"}},
+    {"columns": ["a"], "types": "not a mapping"},
+    {"columns": ["a"], "media_items": "many"},
+])
+def test_a_forged_table_is_a_format_error(meta: dict[str, object]) -> None:
+    item, _ = stored(Table(columns=["a"], data=[["not json {"]]).payloads("k")[-1])
+    with pytest.raises(FormatError, match="table"):
+        decode(item.data, Stored("table", "parquet", None, None, 1, None, meta))
+
+
 cells = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1),
     st.floats(allow_nan=False), st.text(max_size=20),
