@@ -13,6 +13,7 @@ import fractions
 import io
 import logging
 import math
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 from gittrack.errors import FormatError, InvalidValueError
@@ -288,16 +289,18 @@ def decode_frames(data: bytes, fmt: str, *, what: str,
                   repeats: list[int] | None = None, size: tuple[int, int] | None = None
                   ) -> np.ndarray:
     """(T, 3, H, W) uint8 frames of a video file; ``FormatError`` naming ``what`` if neither
-    Pillow nor PyAV reads it."""
+    Pillow nor PyAV reads it, or if its frames would take more than ``MAX_BYTES`` (a video
+    may come from a remote: a few KB can declare gigabytes of frames)."""
     import numpy as np
 
     try:
         if fmt == "gif":
-            frames = _gif_frames(data)
-            if repeats is not None and len(repeats) == len(frames):
-                frames = [f for f, r in zip(frames, repeats, strict=True) for _ in range(r)]
+            frames = _bounded(_gif_frames(data), what)
+            if _repeats_fit(repeats, frames):
+                frames = [f for f, r in zip(frames, repeats or [], strict=True)
+                          for _ in range(r)]
         else:
-            frames = _av_frames(data, what)
+            frames = _bounded(_av_frames(data, what), what)
     except FormatError:
         raise
     except Exception as exc:
@@ -306,27 +309,49 @@ def decode_frames(data: bytes, fmt: str, *, what: str,
     if not frames:
         raise FormatError(f"cannot decode {what} ({fmt}): it has no frames")
     video = np.stack(frames)
-    if size is not None:
+    if size is not None and size[0] and size[1]:
         video = video[:, :size[1], :size[0]]
     return np.ascontiguousarray(video.transpose(0, 3, 1, 2))
 
 
-def _gif_frames(data: bytes) -> list[np.ndarray]:
+def _bounded(frames: Iterator[np.ndarray], what: str) -> list[np.ndarray]:
+    kept, total = [], 0
+    for frame in frames:
+        total += frame.nbytes
+        if total > MAX_BYTES:
+            raise FormatError(f"cannot decode {what}: its frames take more than "
+                              f"{MAX_BYTES:,} bytes")
+        kept.append(frame)
+    return kept
+
+
+def _repeats_fit(repeats: list[int] | None, frames: list[np.ndarray]) -> bool:
+    """Whether ``repeats`` (from the index row) fit the GIF's frames and the bound."""
+    if repeats is None or len(repeats) != len(frames) or not frames:
+        return False
+    if not all(isinstance(r, int) and r >= 1 for r in repeats):
+        return False
+    return sum(repeats) * frames[0].nbytes <= MAX_BYTES
+
+
+def _gif_frames(data: bytes) -> Iterator[np.ndarray]:
     import numpy as np
     from PIL import Image, ImageSequence
 
     with Image.open(io.BytesIO(data)) as image:
-        return [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(image)]
+        for frame in ImageSequence.Iterator(image):
+            yield np.asarray(frame.convert("RGB"))
 
 
-def _av_frames(data: bytes, what: str) -> list[np.ndarray]:
+def _av_frames(data: bytes, what: str) -> Iterator[np.ndarray]:
     if not has_av():
         raise FormatError(f"cannot decode {what}: reading it needs PyAV: "
                           f"pip install 'gittrack[video]'")
     import av
 
     with av.open(io.BytesIO(data)) as container:
-        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        for frame in container.decode(video=0):
+            yield frame.to_ndarray(format="rgb24")
 
 
 def decode_video(data: bytes, stored: Stored) -> Video:

@@ -203,6 +203,18 @@ def test_stored_bytes_that_are_not_a_video_read_as_a_format_error() -> None:
         decode(b"GIF89a broken", Stored("video", "gif", None, None, None, None, {})).numpy()
 
 
+def test_read_back_frames_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gittrack.formats.media import video
+
+    item, row = stored(Video(palette_frames(t=4)).payloads("k")[0])  # 720 bytes a frame
+    monkeypatch.setattr(video, "MAX_BYTES", 2000)
+    with pytest.raises(FormatError, match="more than 2,000"):
+        decode(item.data, row).numpy()
+    monkeypatch.setattr(video, "MAX_BYTES", 1 << 20)
+    forged = Stored("video", "gif", 20, 12, 4, None, {"fps": 4, "repeats": [10**9, 1, 1, 1]})
+    assert decode(item.data, forged).numpy().shape == (4, 3, 12, 20)  # repeats ignored
+
+
 def test_encoding_happens_after_payloads() -> None:
     frames = palette_frames()
     payload = Video(frames, format="mp4").payloads("k")[0]
