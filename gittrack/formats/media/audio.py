@@ -80,12 +80,13 @@ class Audio(Media):
         return f"Audio(sample_rate={self.sample_rate!r}, caption={self.caption!r})"
 
     def payloads(self, key: str) -> list[Payload]:
+        caption = inputs.caption(key, self.caption)
         if self._stored is not None:  # read back, or a file already read: logged again
-            return [_file_payload(self._stored, str(self.format), self.caption)]
+            return [_file_payload(self._stored, str(self.format), caption)]
         source = inputs.file_source(key, self._data, "Audio", FILE_FORMATS, self.format)
         if source is not None:  # kept: a file object is read once
             self._stored, self.format = source
-            return [_file_payload(self._stored, self.format, self.caption)]
+            return [_file_payload(self._stored, self.format, caption)]
         samples = _samples(key, self._data)
         rate = self.sample_rate
         if isinstance(rate, bool) or not isinstance(rate, int | float) \
@@ -100,7 +101,7 @@ class Audio(Media):
                 f"{MAX_BYTES:,} bytes of 16-bit PCM an Audio may; log a shorter clip")
         pcm = _pcm(samples)
         spec = {"source": "array", "sample_rate": int(rate), "channels": pcm.shape[1],
-                "dtype": dtype, "flat": flat, "caption": self.caption}
+                "dtype": dtype, "flat": flat, "caption": caption}
         return [Payload(KIND, pcm.data.cast("B"), spec)]
 
 

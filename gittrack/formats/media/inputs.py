@@ -11,9 +11,22 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from gittrack.errors import InvalidValueError
+from gittrack.formats.values import text_problem
 
 if TYPE_CHECKING:
     import numpy as np
+
+
+def caption(key: str, value: Any) -> str | None:
+    """A caption as stored: ``None`` or text (anything else as its ``str``, as W&B does);
+    ``InvalidValueError`` naming ``key`` for text UTF-8 cannot store."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    problem = text_problem(text)
+    if problem is not None:
+        raise InvalidValueError(f"cannot log {key!r}: the caption {problem}")
+    return text
 
 
 def is_tensor(data: Any) -> bool:

@@ -19,6 +19,7 @@ from gittrack.errors import FormatError, InvalidValueError
 from gittrack.formats import arrow
 from gittrack.formats import table as parquet
 from gittrack.formats.media.base import Encoded, Media, Payload, Stored, register
+from gittrack.formats.values import text_problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -234,7 +235,7 @@ def _typed_column(name: str, cells: list[Any], mixed: bool) -> tuple[list[Any], 
     type; ``InvalidValueError`` naming the row of the first cell that does not fit."""
     kinds = set(map(type, cells))
     kinds.discard(type(None))
-    if kinds <= _PLAIN_KINDS.keys() and _ints_fit(cells, kinds):
+    if kinds <= _PLAIN_KINDS.keys() and _ints_fit(cells, kinds) and _texts_fit(cells, kinds):
         found = {_PLAIN_KINDS[k] for k in kinds}
         if found == {"int", "float"}:
             return cells, "float"
@@ -248,6 +249,12 @@ def _typed_column(name: str, cells: list[Any], mixed: bool) -> tuple[list[Any], 
         known = _merge(known, cell, name, f"row {index}", mixed)
         out.append(cell)
     return out, known
+
+
+def _texts_fit(cells: list[Any], kinds: set[type]) -> bool:
+    """No string UTF-8 cannot store (checked only for the strings that are not ASCII)."""
+    return str not in kinds or all(
+        text_problem(c) is None for c in cells if type(c) is str and not c.isascii())
 
 
 def _ints_fit(cells: list[Any], kinds: set[type]) -> bool:
@@ -295,9 +302,9 @@ def _column_names(columns: Sequence[Any]) -> list[str]:
     for name in columns:
         if isinstance(name, numbers.Integral) and not isinstance(name, bool):
             name = str(name)
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidValueError(f"Table column names must be non-empty strings, got "
-                                    f"{name!r}")
+        if not isinstance(name, str) or not name.strip() or text_problem(name):
+            raise InvalidValueError(f"Table column names must be non-empty strings UTF-8 "
+                                    f"can store, got {name!r}")
         if name in names:
             raise InvalidValueError(f"Table column {name!r} appears twice; column names "
                                     f"must be unique")
@@ -307,7 +314,12 @@ def _column_names(columns: Sequence[Any]) -> list[str]:
 
 def _cell(value: Any, where: str) -> Any:
     """``value`` as a table keeps it (numpy scalars as Python values), or the error."""
-    if value is None or isinstance(value, bool | str | Media):
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem is not None:
+            raise InvalidValueError(f"Table {where} {problem}")
+        return value
+    if value is None or isinstance(value, bool | Media):
         if isinstance(value, Media) and value.kind in (KIND, "chart"):
             raise InvalidValueError(f"Table {where}: a {value.kind} cannot be a cell")
         return value

@@ -88,12 +88,13 @@ class Video(Media):
 
     def payloads(self, key: str) -> list[Payload]:
         fps = _checked_fps(key, self.fps)
+        caption = inputs.caption(key, self.caption)
         if self._stored is not None:  # a video read back, logged again
-            return [_file_payload(self._stored, str(self.format), fps, self.caption)]
+            return [_file_payload(self._stored, str(self.format), fps, caption)]
         source = inputs.file_source(key, self._data, "Video", FILE_FORMATS, self.format)
         if source is not None:  # kept: a file object is read once
             self._stored, self.format = source
-            return [_file_payload(self._stored, self.format, fps, self.caption)]
+            return [_file_payload(self._stored, self.format, fps, caption)]
         fmt = DEFAULT_FORMAT if self.format is None else self.format
         if fmt not in ENCODED_FORMATS:
             raise InvalidValueError(
@@ -105,7 +106,7 @@ class Video(Media):
                 f"pip install 'gittrack[video]', or use format='gif'")
         frames = _frames(key, self._data)
         _check_size(key, frames, fmt)
-        spec = {"source": "array", "format": fmt, "fps": fps, "caption": self.caption,
+        spec = {"source": "array", "format": fmt, "fps": fps, "caption": caption,
                 "shape": list(frames.shape), "dtype": "uint8"}
         return [Payload(KIND, frames.data.cast("B"), spec)]  # a copy already
 

@@ -119,6 +119,11 @@ def test_more_samples_than_a_clip_may_hold_are_refused(monkeypatch: pytest.Monke
     assert Audio(np.zeros(50, np.float32), sample_rate=8000).payloads("sound")
 
 
+def test_captions_are_text() -> None:
+    with pytest.raises(InvalidValueError, match=r"'sound'.*caption.*surrogate"):
+        Audio(tone(), sample_rate=8000, caption="\udcff").payloads("sound")
+
+
 def test_refused_files(tmp_path: Path) -> None:
     with pytest.raises(InvalidValueError, match=r"'sound'.*missing.wav"):
         Audio(str(tmp_path / "missing.wav")).payloads("sound")

@@ -124,6 +124,8 @@ def test_empty_tables_round_trip() -> None:
     (lambda: Table(columns=["a"], data=[[1]]).add_column("b", [1, 2]), "2 cells, expected 1"),
     (lambda: Table(columns=["a"], data=[[1]]).add_column("a", [1]), "twice"),
     (lambda: Table(columns=["a"], data=[[1]]).get_column("z"), "no column 'z'"),
+    (lambda: Table(columns=["a"], data=[["ok"], ["bad \ud800"]]), "row 1.*lone surrogate"),
+    (lambda: Table(columns=["a\udc80"]), "UTF-8"),
 ])
 def test_refused_tables_say_what_was_expected(make: object, expected: str) -> None:
     with pytest.raises(InvalidValueError, match=expected):

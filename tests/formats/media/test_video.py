@@ -184,6 +184,12 @@ def test_refused_inputs_name_the_key(data: object, kwargs: dict[str, object],
     assert info.match(expected)
 
 
+def test_captions_are_text() -> None:
+    assert Video(palette_frames(), caption=3).payloads("k")[0].spec["caption"] == "3"
+    with pytest.raises(InvalidValueError, match=r"'clip'.*caption.*surrogate"):
+        Video(palette_frames(), caption="\ud800").payloads("clip")
+
+
 def test_refused_files(tmp_path: Path) -> None:
     with pytest.raises(InvalidValueError, match=r"'clip'.*missing.mp4"):
         Video(str(tmp_path / "missing.mp4")).payloads("clip")
