@@ -67,9 +67,11 @@ class Table(Media):
 
     def __init__(self, columns: Sequence[Any] | None = None, data: Any = None,
                  rows: Any = None, dataframe: pd.DataFrame | None = None,
-                 dtype: Any = None, optional: Any = True, allow_mixed_types: bool = False
-                 ) -> None:
-        del dtype, optional  # W&B's per-column type hints: types are found from the cells
+                 dtype: Any = None, optional: Any = True, allow_mixed_types: bool = False,
+                 log_mode: str | None = None) -> None:
+        # W&B's per-column type hints (types are found from the cells) and log_mode (each
+        # log() stores the whole table as it is then): accepted, nothing to do here
+        del dtype, optional, log_mode
         self.allow_mixed_types = allow_mixed_types
         self._media_count = 0
         if dataframe is None and hasattr(data, "itertuples"):  # Table(data=a DataFrame)

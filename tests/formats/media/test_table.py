@@ -80,6 +80,11 @@ def test_a_table_larger_than_a_reader_takes_is_refused_in_log(
         table.payloads("big")
 
 
+def test_wandb_arguments_without_effect_are_accepted() -> None:
+    table = Table(columns=["a"], data=[[1]], dtype=[int], optional=False, log_mode="MUTABLE")
+    assert round_trip(table) == table
+
+
 def test_numpy_scalars_are_plain_cells() -> None:
     table = Table(columns=["i", "f", "b"], data=[[np.int32(3), np.float32(0.5), np.bool_(True)]])
     assert table.data == [[3, 0.5, True]]
