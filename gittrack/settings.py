@@ -8,6 +8,10 @@ from typing import Any, Literal
 
 from gittrack.errors import InvalidSettingError
 
+Console = Literal["auto", "wrap", "redirect", "off", "wrap_raw", "wrap_emu"]
+CONSOLE_MODES = ("auto", "wrap", "redirect", "off", "wrap_raw", "wrap_emu")
+CONSOLE_ENV = "GITTRACK_CONSOLE"
+
 OutOfOrder = Literal["warn", "raise"]
 Reinit = Literal["finish_previous", "create_new", "return_previous"]
 
@@ -29,6 +33,11 @@ class Settings:
     - ``save_code``: save the uncommitted changes, the entry point and the installed packages
       as blobs (docs/code.md); ``None`` (default): as ``GITTRACK_SAVE_CODE`` or the project's
       ``save_code:`` say, else off. ``init(save_code=...)`` sets it too.
+    - ``console``: capture what the process prints to stdout and stderr (``"auto"``, the
+      default, ``"wrap"``, ``"redirect"``; W&B's names) or not (``"off"``); the environment
+      variable ``GITTRACK_CONSOLE`` sets the default. ``console_max_bytes``: stop storing the
+      output of this process after that many bytes, with a note (default: no limit).
+      See docs/console.md.
     """
 
     checkpoint_interval: float = 10.0
@@ -37,6 +46,8 @@ class Settings:
     reinit: Reinit = "finish_previous"
     quiet: bool = False
     save_code: bool | None = None
+    console: Console = dataclasses.field(default_factory=lambda: _console_default())
+    console_max_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.checkpoint_interval, (int, float)) or isinstance(
@@ -63,6 +74,17 @@ class Settings:
                 f"got {self.reinit!r}"
             )
 
+        if self.console not in CONSOLE_MODES:
+            raise InvalidSettingError(
+                f"console must be one of {', '.join(map(repr, CONSOLE_MODES))}, "
+                f"got {self.console!r}"
+            )
+        if self.console_max_bytes is not None and (
+                type(self.console_max_bytes) is not int or self.console_max_bytes < 0):
+            raise InvalidSettingError(
+                f"console_max_bytes must be None or an int >= 0, got {self.console_max_bytes!r}"
+            )
+
     @classmethod
     def from_any(cls, value: Settings | Mapping[str, Any] | None) -> Settings:
         """Accept a ``Settings``, a mapping of its fields, or ``None`` for the defaults."""
@@ -87,3 +109,19 @@ class Settings:
             return cls(**fields)
         except TypeError as exc:  # e.g. a string where a number belongs
             raise InvalidSettingError(f"invalid settings: {exc}") from None
+
+
+def _console_default() -> Console:
+    """``console``'s default: ``GITTRACK_CONSOLE`` if set (``off``, or ``0``/``false``/``no``,
+    turns capture off; ``1``/``true``/``yes``/``on`` mean ``auto``), else ``"auto"``."""
+    import os
+
+    value = os.environ.get(CONSOLE_ENV, "").strip().lower()
+    value = {"0": "off", "false": "off", "no": "off", "1": "auto", "true": "auto", "yes": "auto",
+             "on": "auto"}.get(value, value)
+    if not value:
+        return "auto"
+    if value not in CONSOLE_MODES:
+        raise InvalidSettingError(
+            f"{CONSOLE_ENV} must be one of {', '.join(CONSOLE_MODES)}, got {value!r}")
+    return value  # type: ignore[return-value]

@@ -18,6 +18,7 @@ from hypothesis import settings as hypothesis_settings
 from gittrack.api import session
 from gittrack.crypto.age import generate_identity
 from gittrack.crypto.keys import Keyring, ProjectKeys, init_user_identity
+from gittrack.runs import console
 from gittrack.storage.vault import BlobVault
 from tests.helpers import repos, servers, storage
 from tests.helpers.cli import CliResult, invoker
@@ -55,6 +56,7 @@ def hermetic(
         run.finish(quiet=True)
     session._active.clear()
     session._uncaught.clear()
+    console.stop_all()  # a run left unfinished must not keep capturing the next test's output
 
 
 @pytest.fixture

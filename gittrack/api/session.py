@@ -20,7 +20,7 @@ from gittrack.errors import (
     NotFoundError,
 )
 from gittrack.git.repo import discover
-from gittrack.runs import store
+from gittrack.runs import console, store
 from gittrack.runs.ids import check_run_id
 from gittrack.runs.info import RunState
 from gittrack.runs.live import Run
@@ -129,7 +129,8 @@ def init(
         _active.append(run)
         _rebind()
     if not chosen.quiet and not os.environ.get("GITTRACK_QUIET"):
-        print(f"gittrack: run {run.name} ({run.id}) recording to {run.ref}", file=sys.stderr)
+        console.write_aside(sys.stderr, f"gittrack: run {run.name} ({run.id}) recording to "
+                                        f"{run.ref}\n")
     return run
 
 

@@ -29,17 +29,26 @@ Field = tuple[str, Any]
               help="Print {metadata, config, summary} as JSON for machines.")
 @click.option("--code", "with_code", is_flag=True,
               help="List the files the run saved with save_code (patch, entry point, packages).")
+@click.option("--console", "show_console", is_flag=True,
+              help="Print what the run printed to stdout and stderr (W&B's output.log) "
+                   "instead; with --json, as the field \"console\".")
 @click.pass_obj
-def command(obj: CliContext, run: str, as_json: bool, with_code: bool) -> None:
+def command(obj: CliContext, run: str, as_json: bool, with_code: bool,
+            show_console: bool) -> None:
     """Show RUN (an id, a unique id prefix, or a name): metadata, config and summary."""
     repo = obj.reader()
     view = resolve_run(repo, run)
     if with_code:
         _show_code(view, as_json)
         return
-    if as_json:
-        click.echo(dumps({"metadata": view.metadata, "config": view.config,
-                          "summary": view.summary}))
+    if show_console and not as_json:
+        print_console(make_console(), view.console())
+    elif as_json:
+        shown: dict[str, Any] = {"metadata": view.metadata, "config": view.config,
+                                 "summary": view.summary}
+        if show_console:
+            shown["console"] = view.console()
+        click.echo(dumps(shown))
     else:
         from gittrack.runs.lineage import notes
 
@@ -64,6 +73,14 @@ def print_run(console: Console, view: RunView,
         _section(console, "artifacts", [
             (role, ", ".join(_noted(spec, noted) for spec in specs))
             for role, specs in lineage.items()])
+
+
+def print_console(console: Console, output: str) -> None:
+    """A run's console output: its ANSI colours as colours on a terminal (dropped in a pipe),
+    any other control sequence dropped or shown as ``\\xNN`` (it may come from a remote and
+    must not drive the terminal); lines never wrapped by us."""
+    if output:
+        console.print(Text.from_ansi(output, end=""), soft_wrap=True, end="")
 
 
 def _noted(spec: str, noted: Mapping[str, str]) -> str:

@@ -2,7 +2,8 @@
 
 ``DIR/<run-id>/`` holds ``history.<ext>`` (every logged row, unsampled; a step without a key
 holds a null), ``histograms.<ext>`` when the run logged histograms, and ``config.json``,
-``summary.json``, ``metadata.json``. ``<ext>`` is ``csv``, ``parquet`` or ``jsonl``:
+``summary.json``, ``metadata.json``, and ``output.log`` when the run's console output was
+captured (``RunView.console``). ``<ext>`` is ``csv``, ``parquet`` or ``jsonl``:
 
 - parquet keeps every type exactly (int vs float, NaN vs null, lists).
 - csv: a null is an empty field, NaN and ±inf are ``nan``, ``inf``, ``-inf``; an empty string
@@ -90,6 +91,7 @@ def export_run(view: RunView, out_dir: Path, fmt: str) -> ExportedRun:
     history = view.history_arrow()
     histograms = view.histograms(format="arrow")
     documents = (("config", view.config), ("summary", view.summary), ("metadata", view.metadata))
+    output = view.console()
     if not ids.is_valid_run_id(view.id):  # never a path from a ref name a remote forged
         raise FormatError(ids.invalid_run_message(view.id))
     directory = out_dir / view.id
@@ -99,6 +101,8 @@ def export_run(view: RunView, out_dir: Path, fmt: str) -> ExportedRun:
         files.append(write_table(histograms, directory / f"histograms.{fmt}", fmt))
     for name, data in documents:
         files.append(write_json(data, directory / f"{name}.json"))
+    if output:  # what the run printed, as W&B names it
+        files.append(_atomic(directory / "output.log", lambda out: _write_text(output, out)))
     return ExportedRun(run_id=view.id, name=view.name, directory=directory, files=tuple(files),
                        rows=history.num_rows, histogram_rows=histograms.num_rows)
 
@@ -129,6 +133,10 @@ def write_json(data: Any, path: Path) -> Path:
         out.write((json_dumps(data, indent=2) + "\n").encode("utf-8"))
 
     return _atomic(path, write)
+
+
+def _write_text(text: str, out: BinaryIO) -> None:
+    out.write(text.encode("utf-8"))
 
 
 def _atomic(path: Path, write: Callable[[BinaryIO], None]) -> Path:

@@ -21,6 +21,9 @@ MEDIA_DIR = "media"
 """The media index: chunks of rows (key, step, type, item, the stored file...)."""
 CONSOLE_DIR = "console"
 """The console capture: chunks of rows naming the blobs that hold the output."""
+CONSOLE_SPOOL = "console"
+"""The console spool in a live run's write-ahead-log folder: what the process printed since its
+last checkpoint, in memory-mapped segments ``<part>.spool`` (``runs.console``)."""
 CODE_DIR = "code"
 """Saved code (``save_code=True``): ``code/manifest.parquet`` naming the blobs of the patch,
 the entry point and the installed packages."""
@@ -33,6 +36,11 @@ STORED_FILE_DIRS = (MEDIA_DIR, CONSOLE_DIR, CODE_DIR)
 """Folders whose Parquet files name stored blobs: each has at least the columns of an
 artifact manifest (path, digest, size, blob, ref), so that one reader tells gc, purge, push
 and pull which blobs a run needs (``runs.reachability``)."""
+
+
+def console_part_name(part: int) -> str:
+    """The stored file of one part of a run's console output: ``console/output-000003.log``."""
+    return f"{CONSOLE_DIR}/output-{part:06d}.log"
 
 
 def run_ref(run_id: RunId) -> RefName:

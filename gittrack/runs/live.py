@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from gittrack.errors import (
+    GittrackError,
     GittrackWarning,
     InvalidKeyError,
     InvalidValueError,
@@ -39,7 +40,7 @@ from gittrack.formats.values import (
     to_plain,
 )
 from gittrack.git.repo import Repository, reopen
-from gittrack.runs import layout, media
+from gittrack.runs import console, layout, media
 from gittrack.runs.checkpoint import Checkpointer, run_document
 from gittrack.runs.info import RunFields, RunInfo, RunState
 from gittrack.runs.run_storage import RunStorage
@@ -108,12 +109,28 @@ class Run(RunFields):
         self._checkpointer = Checkpointer(repo, run_id, head)
         self.config = Config(self)
         self.summary = Summary(self)
+        self._console: console.Capture | None = None
         self._checkpoint()  # the run is visible (state: running) before init() returns
         _live_runs.add(self)
         self._thread = threading.Thread(
             target=self._checkpoint_loop, name=f"gittrack-checkpoint-{run_id}", daemon=True
         )
         self._thread.start()
+        self._start_console(head)
+
+    def _start_console(self, head: CommitId | None) -> None:
+        """Capture stdout and stderr (``settings.console``; docs/console.md)."""
+        if not console.enabled(self._settings.console):
+            return
+        try:
+            self._console = console.start(
+                self._wal.directory / layout.CONSOLE_SPOOL,
+                console.next_part(reopen(self._repo), head),  # the checkpoint thread has _repo
+                mode=self._settings.console, max_bytes=self._settings.console_max_bytes,
+                wake=self._wake.set)
+        except (OSError, GittrackError) as exc:
+            self._warn_once("console", f"gittrack: console capture is off for run {self._id}: "
+                            f"{getattr(exc, 'strerror', None) or exc}")
 
     # -- identity ------------------------------------------------------------------------
     @property
@@ -439,10 +456,14 @@ class Run(RunFields):
     def _checkpoint(self, *, final: bool = False, exit_code: int | None = None) -> None:
         with self._checkpoint_lock:
             with self._lock:
-                if not final and self._state.seq == self._checkpointed_seq:
+                capture = self._console
+                if not final and self._state.seq == self._checkpointed_seq and not (
+                        capture is not None and capture.pending()):
                     return
                 snap = self._state.snapshot(final=final)
                 self._spooled = 0
+                if capture is not None:  # the lines printed since the last checkpoint
+                    snap.extras.append(capture.cut(self._storage, final=final))
                 self._backlog.append(snap)  # first: the rows taken are never lost
                 self._wal.rotate(snap.seq + 1)
             now = time.time()
@@ -458,6 +479,8 @@ class Run(RunFields):
             self._checkpoint_error = None
             self._wal.drop_before(snap.seq)
             self._spool.drop_through(snap.seq)
+            if capture is not None:
+                capture.committed()
 
     def finish(self, exit_code: int = 0, quiet: bool | None = None) -> None:
         """Commit everything and mark the run ``finished`` (``failed`` if ``exit_code != 0``).
@@ -472,6 +495,8 @@ class Run(RunFields):
         self._wake.set()
         if self._thread is not threading.current_thread():
             self._thread.join()
+        if self._console is not None:  # the streams are the process's own again
+            console.stop(self._console)
         with self._lock:
             if self._finished:
                 return

@@ -266,7 +266,8 @@ def _fold(
         start_time=created, resume=cp.resume, config=cp.config,
         summary=cp.summary, metrics=dict(cp.info.metrics), meta={},
     )
-    state.media_maker = maker_for(directory, RunStorage(repo))  # re-encoded from the spool
+    storage = RunStorage(repo)  # opened on the first blob stored
+    state.media_maker = maker_for(directory, storage)  # re-encoded from the spool
     last_time = None
     replayed = 0
     damage: list[Damage] = []
@@ -280,6 +281,11 @@ def _fold(
             raise _DamagedLogError(damage)
         return  # finished cleanly; only the WAL folder was left behind
     snap = state.snapshot(final=True)
+    from gittrack.runs.console import recovered_maker
+
+    console = recovered_maker(repo, cp.commit, directory, storage)  # the last lines printed
+    if console is not None:
+        snap.extras.append(console)
     info = cp.info.without(("metrics",))
     updated = cp.info.updated_at
     ended = max(last_time or 0.0, parse_iso(updated) if updated else created)

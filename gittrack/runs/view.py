@@ -114,6 +114,15 @@ class RunView(RunFields):
             keys = [keys]
         return _convert(self.history_arrow(keys), format)
 
+    def console(self) -> str:
+        """What the run's process printed to stdout and stderr, as the terminal showed it (W&B's
+        ``output.log``; a line redrawn with ``\\r`` as it was left); ``""`` if nothing was
+        captured. Parts this machine lacks are fetched from the store (docs/console.md)."""
+        from gittrack.runs.console import read_console
+
+        with store.reading(self.id):
+            return read_console(self._repo, self.commit)
+
     def scan_history(self, keys: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
         """Each history row as a dict, without the keys that row lacks."""
         for row in self.history_arrow(keys).to_pylist():

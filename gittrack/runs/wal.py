@@ -180,10 +180,7 @@ class WalWriter:
         except OSError as exc:
             raise _write_error(path, exc) from None
         try:
-            size = _reserve(fd, max(SEGMENT_BYTES, min_size), min_size)
-            if size:
-                self._map = mmap.mmap(fd, size, mmap.MAP_SHARED,
-                                      mmap.PROT_READ | mmap.PROT_WRITE)
+            size, self._map = map_reserved(fd, max(SEGMENT_BYTES, min_size), min_size)
         except OSError as exc:
             os.close(fd)
             path.unlink(missing_ok=True)
@@ -298,6 +295,18 @@ def _holds_records(fd: int) -> bool:
     with open(os.dup(fd), "rb") as f:
         data = f.read()
     return next(walcodec.scan(data), None) is not None  # an intact record, even after damage
+
+
+def map_reserved(fd: int, size: int, min_size: int = 0) -> tuple[int, mmap.mmap | None]:
+    """Reserve ``size`` bytes of the new, empty file ``fd`` (less near a full disk: ``_reserve``)
+    and map them shared, so that what is copied into the mapping survives the death of the
+    process: ``(size, mapping)``; ``(0, None)`` where the file system cannot reserve (write with
+    ``pwrite`` then). The write-ahead log's segments and the console spool
+    (``gittrack.runs.console``) are made this way."""
+    size = _reserve(fd, size, min_size)
+    if not size:
+        return 0, None
+    return size, mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
 
 
 def _reserve(fd: int, size: int, min_size: int) -> int:

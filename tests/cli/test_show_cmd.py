@@ -118,3 +118,31 @@ def test_two_runs_with_one_name(cli: Cli, make_run: MakeRun) -> None:
     result = cli("show", "twin")
     assert result.exit_code == 4
     assert "2 runs are named 'twin'" in result.stderr
+
+
+def test_show_console_prints_what_the_run_printed(cli: Cli, repo: Path) -> None:
+    import sys
+
+    run = gittrack.init(settings={"quiet": True})
+    print("epoch 1: \x1b[31mloss\x1b[0m 0.5")
+    for percent in (10, 60, 100):
+        sys.stderr.write(f"\rtraining {percent}%")
+    sys.stderr.write("\n")
+    print("\x1b]0;a title set by a hostile run\x07\x1b[2Jdone")
+    run.finish()
+    result = cli("show", run.id, "--console")
+    assert result.exit_code == 0, result.stderr
+    # colours are dropped in a pipe; no escape sequence reaches the terminal
+    assert result.stdout.splitlines()[:2] == ["epoch 1: loss 0.5", "training 100%"]
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert result.stdout.rstrip("\n").endswith("done")
+    as_json = json.loads(cli("show", run.id, "--console", "--json").stdout)
+    assert as_json["console"].startswith("epoch 1: \x1b[31mloss\x1b[0m 0.5\ntraining 100%\n")
+    assert "config" in as_json
+
+
+def test_show_console_of_a_run_that_printed_nothing_prints_nothing(cli: Cli, repo: Path) -> None:
+    run = gittrack.init(settings={"quiet": True, "console": "off"})
+    run.finish()
+    result = cli("show", run.id, "--console")
+    assert result.exit_code == 0 and result.stdout == ""

@@ -124,3 +124,17 @@ def test_export_without_histograms_and_twice(
     again = export_runs([view], tmp_path, "parquet")  # files are replaced, not refused
     assert again[0].files == first[0].files
     assert json.loads(json_dumps(first[0].to_dict()))["id"] == run.id
+
+
+def test_export_writes_the_console_output_as_output_log(repo: Path, tmp_path: Path) -> None:
+    quiet = gittrack.init(settings={"quiet": True})
+    print("epoch 1\repoch 2")
+    quiet.finish()
+    off = gittrack.init(settings={"quiet": True, "console": "off"})
+    print("not captured")
+    off.finish()
+    printed = export_run(gittrack.Api().run(quiet.id), tmp_path / "out", "csv")
+    assert (printed.directory / "output.log").read_text() == "epoch 2\n"
+    assert printed.directory / "output.log" in printed.files
+    silent = export_run(gittrack.Api().run(off.id), tmp_path / "out", "csv")
+    assert not (silent.directory / "output.log").exists()
