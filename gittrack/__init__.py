@@ -57,6 +57,7 @@ def _rich_bar(label: str, files: int, nbytes: int) -> Any:
 _report_to(_rich_bar)
 
 if TYPE_CHECKING:  # what type checkers see; at run time ``__getattr__`` imports on first use
+    from gittrack import plot as plot  # the module, as wandb.plot (not in __all__)
     from gittrack.api.public import Api
     from gittrack.api.session import (
         current_run,
@@ -70,8 +71,12 @@ if TYPE_CHECKING:  # what type checkers see; at run time ``__getattr__`` imports
     from gittrack.artifacts.artifact import Artifact
     from gittrack.artifacts.view import ArtifactVersion
     from gittrack.formats.histogram import Histogram
+    from gittrack.formats.media.audio import Audio
     from gittrack.formats.media.image import Image
+    from gittrack.formats.media.table import Table
     from gittrack.formats.media.text import Html, Text
+    from gittrack.formats.media.video import Video
+    from gittrack.plot import plot_table
     from gittrack.runs.info import RunInfo, RunState
     from gittrack.runs.live import Run
     from gittrack.runs.view import RunView
@@ -84,6 +89,7 @@ _LAZY = {
     "Api": "gittrack.api.public",
     "Artifact": "gittrack.artifacts.artifact",
     "ArtifactVersion": "gittrack.artifacts.view",
+    "Audio": "gittrack.formats.media.audio",
     "Histogram": "gittrack.formats.histogram",
     "Html": "gittrack.formats.media.text",
     "Image": "gittrack.formats.media.image",
@@ -92,13 +98,16 @@ _LAZY = {
     "RunState": "gittrack.runs.info",
     "RunView": "gittrack.runs.view",
     "Settings": "gittrack.settings",
+    "Table": "gittrack.formats.media.table",
     "Text": "gittrack.formats.media.text",
+    "Video": "gittrack.formats.media.video",
     "current_run": "gittrack.api.session",
     "define_metric": "gittrack.api.session",
     "finish": "gittrack.api.session",
     "init": "gittrack.api.session",
     "log": "gittrack.api.session",
     "log_artifact": "gittrack.api.session",
+    "plot_table": "gittrack.plot",
     "use_artifact": "gittrack.api.session",
 }
 
@@ -107,6 +116,7 @@ __all__ = [
     "Api",
     "Artifact",
     "ArtifactVersion",
+    "Audio",
     "BlobNotFoundError",
     "ConflictError",
     "CryptoError",
@@ -139,10 +149,12 @@ __all__ = [
     "Settings",
     "StepOrderError",
     "StorageError",
+    "Table",
     "Text",
     "TransportError",
     "UsageError",
     "VersionRemovedError",
+    "Video",
     "__version__",
     "current_run",
     "define_metric",
@@ -150,11 +162,14 @@ __all__ = [
     "init",
     "log",
     "log_artifact",
+    "plot_table",
     "use_artifact",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "plot":  # the module gittrack.plot, as wandb.plot
+        return importlib.import_module("gittrack.plot")
     module = _LAZY.get(name)
     if module is not None:
         value = getattr(importlib.import_module(module), name)

@@ -158,6 +158,7 @@ class RunView(RunFields):
         from its stored file, or a list of them for a list logged under the key. Files are
         fetched from the project's store on first read (verified, then cached)."""
         from gittrack.formats.media.base import Stored, decode
+        from gittrack.formats.media.table import gather
 
         rows = self.media_rows(key)
         rows.sort(key=lambda r: (r.step, r.seq, r.item))
@@ -179,6 +180,7 @@ class RunView(RunFields):
                                 height=row.height, length=row.length, caption=row.caption,
                                 meta=row.meta)
                 values.append(decode(data.read_bytes(), stored))
+            values = gather(values)  # a table's media cells back in their table
             listed = "_items" in first.meta or len(values) > 1
             yield first.step, (values if listed else values[0])
             index = end

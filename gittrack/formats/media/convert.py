@@ -12,7 +12,8 @@ from gittrack.formats.media.base import Media
 def as_media(value: Any, key: str | None = None) -> Media | list[Media] | None:
     """``value`` as media: a ``Media`` itself, a list or tuple whose items are all media (one
     entry of several items), a matplotlib figure or ``matplotlib.pyplot`` itself (its current
-    figure, as an ``Image``); ``None`` if it is not media.
+    figure, as an ``Image``), a plotly figure (its JSON, as ``Plotly``); ``None`` if it is not
+    media.
     A list mixing media with other values is ``InvalidValueError`` naming ``key``."""
     if isinstance(value, Media):
         return value
@@ -40,5 +41,8 @@ def _single(value: Any) -> Media | None:
         from gittrack.formats.media.image import Image
 
         return Image(value)
-    # -- plotly figures: added by the mediatypes part (a plotly figure keeps its JSON spec) --
+    if module.startswith("plotly."):  # a plotly figure keeps its JSON spec
+        from gittrack.formats.media.chart import Plotly, is_plotly
+
+        return Plotly(value) if is_plotly(value) else None
     return None

@@ -1,4 +1,10 @@
 """Imports every built-in media type, so that each registers its encoder and decoder."""
 
-import gittrack.formats.media.image
-import gittrack.formats.media.text  # noqa: F401
+from gittrack.formats.media import (  # noqa: F401  (imported for their registration)
+    audio,
+    chart,
+    image,
+    table,
+    text,
+    video,
+)
