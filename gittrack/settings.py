@@ -26,6 +26,10 @@ class Settings:
       ``"finish_previous"`` (default), ``"create_new"`` (both stay active) or
       ``"return_previous"``.
     - ``quiet``: print nothing to stderr at ``init`` and ``finish``.
+    - ``system_metrics``: sample CPU, memory, disk, network and GPUs in a thread
+      (docs/system.md); ``False`` (or W&B's ``x_disable_stats=True``, or the environment
+      variable ``GITTRACK_SYSTEM_METRICS=0``) turns it off.
+    - ``system_interval``: seconds between samples (W&B's ``x_stats_sampling_interval``).
     """
 
     checkpoint_interval: float = 10.0
@@ -33,8 +37,16 @@ class Settings:
     out_of_order: OutOfOrder = "warn"
     reinit: Reinit = "finish_previous"
     quiet: bool = False
+    system_metrics: bool = True
+    system_interval: float = 15.0
+    # W&B's names for the two above, accepted as they are (not kept: read the fields)
+    x_disable_stats: dataclasses.InitVar[bool | None] = None
+    x_stats_sampling_interval: dataclasses.InitVar[float | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(
+        self, x_disable_stats: bool | None, x_stats_sampling_interval: float | None
+    ) -> None:
+        _system_settings(self, x_disable_stats, x_stats_sampling_interval)
         if not isinstance(self.checkpoint_interval, (int, float)) or isinstance(
             self.checkpoint_interval, bool
         ) or not self.checkpoint_interval > 0:
@@ -66,16 +78,56 @@ class Settings:
             raise InvalidSettingError(
                 f"settings must be a gittrack.Settings or a dict, got {type(value).__name__}"
             )
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = {f.name for f in dataclasses.fields(cls)} | _WANDB_NAMES
         unknown = sorted(set(value) - known)
         if unknown:
             raise InvalidSettingError(
                 f"unknown setting {unknown[0]!r}; known settings: {', '.join(sorted(known))}"
             )
-        fields = dict(value)
+        fields = {_WANDB_ALIASES.get(k, k): v for k, v in value.items()}
         if "reinit" in fields and isinstance(fields["reinit"], bool):
             fields["reinit"] = _REINIT_ALIASES[fields["reinit"]]
         try:
             return cls(**fields)
         except TypeError as exc:  # e.g. a string where a number belongs
             raise InvalidSettingError(f"invalid settings: {exc}") from None
+
+
+MIN_SYSTEM_INTERVAL = 0.1
+_WANDB_ALIASES = {"_disable_stats": "x_disable_stats",
+                  "_stats_sample_rate_seconds": "x_stats_sampling_interval"}
+"""Older W&B spellings of the settings accepted under their ``x_`` names."""
+_WANDB_NAMES = {"x_disable_stats", "x_stats_sampling_interval", *_WANDB_ALIASES}
+_ENV_SYSTEM = "GITTRACK_SYSTEM_METRICS"
+_FLAGS = {"1": True, "true": True, "yes": True, "on": True,
+          "0": False, "false": False, "no": False, "off": False}
+
+
+def _system_settings(
+    settings: Settings, disable: bool | None, interval: float | None
+) -> None:
+    """Checks ``system_metrics`` and ``system_interval``, after applying W&B's names."""
+    if disable is not None:
+        if not isinstance(disable, bool):
+            raise InvalidSettingError(f"x_disable_stats must be True or False, got {disable!r}")
+        object.__setattr__(settings, "system_metrics", settings.system_metrics and not disable)
+    if not isinstance(settings.system_metrics, bool):
+        raise InvalidSettingError(
+            f"system_metrics must be True or False, got {settings.system_metrics!r}")
+    name = "system_interval" if interval is None else "x_stats_sampling_interval"
+    value = settings.system_interval if interval is None else interval
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            MIN_SYSTEM_INTERVAL <= value < float("inf")):
+        raise InvalidSettingError(
+            f"{name} must be a number of seconds >= {MIN_SYSTEM_INTERVAL}, got {value!r}")
+    object.__setattr__(settings, "system_interval", float(value))
+
+
+def system_metrics_enabled(settings: Settings, environ: Mapping[str, str]) -> bool:
+    """Whether a run samples system metrics: its setting, unless ``GITTRACK_SYSTEM_METRICS``
+    says 0 (either turning it off is enough)."""
+    raw = environ.get(_ENV_SYSTEM, "").strip().lower()
+    if raw and raw not in _FLAGS:
+        raise InvalidSettingError(
+            f"{_ENV_SYSTEM} must be 0 or 1 (or true/false, yes/no, on/off), got {raw!r}")
+    return settings.system_metrics and _FLAGS.get(raw, True)

@@ -39,7 +39,7 @@ from gittrack.formats.values import (
     to_plain,
 )
 from gittrack.git.repo import Repository, reopen
-from gittrack.runs import layout
+from gittrack.runs import layout, system
 from gittrack.runs.checkpoint import Checkpointer, run_document
 from gittrack.runs.info import RunFields, RunInfo, RunState
 from gittrack.runs.state import LiveState, Snapshot
@@ -103,12 +103,16 @@ class Run(RunFields):
         self._checkpointer = Checkpointer(repo, run_id, head)
         self.config = Config(self)
         self.summary = Summary(self)
+        self._sampler = system.sampler_for(run_id, settings, repo.path,
+                                           lambda t, v: self._record(("system", 0, t, v)))
         self._checkpoint()  # the run is visible (state: running) before init() returns
         _live_runs.add(self)
         self._thread = threading.Thread(
             target=self._checkpoint_loop, name=f"gittrack-checkpoint-{run_id}", daemon=True
         )
         self._thread.start()
+        if self._sampler is not None:
+            self._sampler.start()
 
     # -- identity ------------------------------------------------------------------------
     @property
@@ -417,6 +421,8 @@ class Run(RunFields):
         if self._finished or self._forked:
             return
         exit_code = int(operator.index(exit_code))
+        if self._sampler is not None:
+            self._sampler.stop()  # a last sample first (at once: not after the interval)
         self._stopping = True
         self._wake.set()
         if self._thread is not threading.current_thread():

@@ -7,6 +7,7 @@ Records (tuples, as written to the write-ahead log)::
     ("summary", seq, {key: value})         ("summary_del", seq, [key, ...])
     ("define", seq, name, {spec})          ("meta", seq, {field: value})
     ("artifact", seq, {"used" | "logged": "name:vN"})
+    ("system", seq, time, {key: value})     (a sample of system metrics: runs.system)
 
 Step semantics are Weights & Biases': without ``step`` a call merges into the open step and
 commits it unless ``commit=False``; with a ``step`` ahead of the open one, the open step is
@@ -81,6 +82,7 @@ class LiveState:
         self.seq = 0
         self.artifacts: dict[str, list[str]] = {}  # lineage: "used"/"logged" → ["name:vN"]
         self.writer: str | None = None  # the token of the write-ahead log ``seq`` counts in
+        self.system: list[tuple[int, float, dict[str, float]]] = []  # samples (runs.system)
 
     # -- records -------------------------------------------------------------------------
     def apply(self, record: tuple[Any, ...]) -> None:
@@ -112,6 +114,8 @@ class LiveState:
                 specs = self.artifacts.setdefault(role, [])
                 if spec not in specs:
                     specs.append(spec)
+        elif kind == "system":  # stamped with the open step, here and when replayed
+            self.system.append((self.step, record[2], record[3]))
 
     def log(
         self, t: float, step: int | None, commit: bool | None, data: dict[str, Any],
@@ -190,7 +194,7 @@ class LiveState:
         if final:
             self.flush(advance=False)
         histograms, self.histograms = self.histograms, []
-        return Snapshot(
+        snap = Snapshot(
             seq=self.seq, start_time=self.start_time, history=self.buffer.take(),
             histograms=histograms,
             config=dict(self.config), summary=self._stored_summary(), meta=dict(self.meta),
@@ -198,6 +202,12 @@ class LiveState:
             resume=self.resume_dict(),
             artifacts={role: list(specs) for role, specs in self.artifacts.items()},
         )
+        if self.system:
+            from gittrack.runs import system
+
+            snap.extras.append(system.maker(self.system, self.start_time))
+            self.system = []
+        return snap
 
     def _stored_summary(self) -> dict[str, Any]:
         """``summary.yaml``: the summary, with a string a key was logged with cut to
