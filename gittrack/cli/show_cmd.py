@@ -27,18 +27,26 @@ Field = tuple[str, Any]
 @click.argument("run")
 @click.option("--json", "as_json", is_flag=True,
               help="Print {metadata, config, summary} as JSON for machines.")
+@click.option("--system", "system", is_flag=True,
+              help="Also the latest value of each system metric (CPU, memory, GPUs...).")
 @click.pass_obj
-def command(obj: CliContext, run: str, as_json: bool) -> None:
+def command(obj: CliContext, run: str, as_json: bool, system: bool) -> None:
     """Show RUN (an id, a unique id prefix, or a name): metadata, config and summary."""
+    from gittrack.cli import show_system
+
     repo = obj.reader()
     view = resolve_run(repo, run)
     if as_json:
         click.echo(dumps({"metadata": view.metadata, "config": view.config,
-                          "summary": view.summary}))
+                          "summary": view.summary,
+                          **(show_system.as_json(view) if system else {})}))
     else:
         from gittrack.runs.lineage import notes
 
-        print_run(make_console(), view, notes(repo, view))
+        console = make_console()
+        print_run(console, view, notes(repo, view))
+        if system:
+            show_system.print_system(console, view)
 
 
 def print_run(console: Console, view: RunView,
