@@ -65,7 +65,9 @@ if TYPE_CHECKING:  # what type checkers see; at run time ``__getattr__`` imports
         init,
         log,
         log_artifact,
+        unwatch,
         use_artifact,
+        watch,
     )
     from gittrack.artifacts.artifact import Artifact
     from gittrack.artifacts.view import ArtifactVersion
@@ -94,7 +96,9 @@ _LAZY = {
     "init": "gittrack.api.session",
     "log": "gittrack.api.session",
     "log_artifact": "gittrack.api.session",
+    "unwatch": "gittrack.api.session",
     "use_artifact": "gittrack.api.session",
+    "watch": "gittrack.api.session",
 }
 
 __all__ = [
@@ -142,7 +146,9 @@ __all__ = [
     "init",
     "log",
     "log_artifact",
+    "unwatch",
     "use_artifact",
+    "watch",
 ]
 
 
