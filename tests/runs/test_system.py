@@ -196,3 +196,21 @@ def test_history_refuses_an_unknown_stream(repo: Path) -> None:
         run.log({"x": 1})
     with pytest.raises(InvalidSettingError, match="stream"):
         gittrack.Api().run(run.id).history(stream="events")
+
+
+def test_system_chunks_are_compacted_like_history(repo: Path, no_fsync: None) -> None:
+    checkpoints = 2 * 16 + 3  # past two merges of MERGE_FACTOR (16) chunks
+    run = gittrack.init(settings={"quiet": True, "checkpoint_interval": 3600,
+                                  "system_metrics": False})
+    for i in range(checkpoints):
+        run.log({"x": i})
+        run._record(("system", 0, time.time(), {"system.cpu": float(i)}))  # as the sampler does
+        run._checkpoint()
+    run.finish()
+    tree = git(repo, "ls-tree", "-r", "--name-only", f"refs/gittrack/runs/{run.id}", "system/")
+    paths = tree.split()
+    assert len(paths) < checkpoints  # merged: fewer files than checkpoints
+    assert any(p.startswith("system/1/") for p in paths)  # a merged chunk at level 1
+    rows = gittrack.Api().run(run.id).system(format="arrow").to_pylist()
+    assert [r["system.cpu"] for r in rows] == [float(i) for i in range(checkpoints)]
+    assert [r["_step"] for r in rows] == list(range(1, checkpoints + 1))  # the step then open
