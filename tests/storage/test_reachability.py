@@ -11,6 +11,7 @@ import pytest
 from gittrack.artifacts.reachability import ARTIFACT_VERSIONS
 from gittrack.errors import GittrackError
 from gittrack.git.repo import Repository
+from gittrack.runs.reachability import RUN_FILES
 from gittrack.storage import reachability
 from gittrack.storage.entry import ManifestEntry
 from gittrack.types import CommitId
@@ -37,7 +38,8 @@ def test_every_registered_kind_is_asked_once(git_repo: pygit2.Repository) -> Non
     try:
         assert reachability.names_blobs("refs/gittrack/test")
         assert reachability.names_blobs("refs/gittrack/artifacts/a")
-        assert not reachability.names_blobs("refs/gittrack/runs/x")
+        assert reachability.names_blobs("refs/gittrack/runs/x")  # media, console, code
+        assert not reachability.names_blobs("refs/gittrack/deleted/x")
         assert [e.blob for e in reachability.stored_files(git_repo, [head])] == [
             head + "0" * 24]
         assert list(reachability.stored_files(git_repo, [head], [head])) == []
@@ -47,9 +49,11 @@ def test_every_registered_kind_is_asked_once(git_repo: pygit2.Repository) -> Non
 
 
 def test_no_kind_registered_is_refused(git_repo: pygit2.Repository) -> None:
-    reachability.unregister(ARTIFACT_VERSIONS)
+    for kind in (ARTIFACT_VERSIONS, RUN_FILES):
+        reachability.unregister(kind)
     try:
         with pytest.raises(GittrackError, match="no kind of ref"):
             reachability.needed_blobs(git_repo, [str(git_repo.head.target)])
     finally:
-        reachability.register(ARTIFACT_VERSIONS)
+        for kind in (ARTIFACT_VERSIONS, RUN_FILES):
+            reachability.register(kind)
