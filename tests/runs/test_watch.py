@@ -44,24 +44,26 @@ def logged(run_id: str) -> dict[str, list[int]]:
     return steps
 
 
-def test_gradients_every_log_freq_steps(repo: Path) -> None:
+def watched(steps: int, **kwargs: Any) -> tuple[str, dict[str, list[int]]]:
+    """A run that watches a new model with ``kwargs`` and trains it ``steps`` steps: its id
+    and the histogram keys it logged, with their steps."""
     net = model()
     with gittrack.init(settings=SETTINGS) as run:
-        run.watch(net, log_freq=3)
-        train(run, net, 7)
-    steps = logged(run.id)
+        run.watch(net, **kwargs)
+        train(run, net, steps)
+    return run.id, logged(run.id)
+
+
+def test_gradients_every_log_freq_steps(repo: Path) -> None:
+    run_id, steps = watched(7, log_freq=3)
     # the 3rd and 6th backward passes, joined to the step their loop iteration commits
     assert steps == {f"gradients/{name}": [2, 5] for name in PARAMS}
-    history = gittrack.Api().run(run.id).history()
+    history = gittrack.Api().run(run_id).history()
     assert list(history["_step"]) == list(range(7))  # one row per step: no extra steps
 
 
 def test_log_all_gives_parameters_and_gradients(repo: Path) -> None:
-    net = model()
-    with gittrack.init(settings=SETTINGS) as run:
-        run.watch(net, log="all", log_freq=2)
-        train(run, net, 4)
-    steps = logged(run.id)
+    _, steps = watched(4, log="all", log_freq=2)
     assert set(steps) == {f"{kind}/{name}" for kind in ("gradients", "parameters")
                           for name in PARAMS}
     assert all(s == [1, 3] for s in steps.values())
@@ -83,20 +85,12 @@ def test_parameter_histograms_hold_the_weights(repo: Path) -> None:
 
 
 def test_log_parameters_gives_no_gradients(repo: Path) -> None:
-    net = model()
-    with gittrack.init(settings=SETTINGS) as run:
-        run.watch(net, log="parameters", log_freq=1)
-        train(run, net, 2)
-    steps = logged(run.id)
+    _, steps = watched(2, log="parameters", log_freq=1)
     assert steps == {f"parameters/{name}": [0, 1] for name in PARAMS}
 
 
 def test_log_none_hooks_nothing(repo: Path) -> None:
-    net = model()
-    with gittrack.init(settings=SETTINGS) as run:
-        run.watch(net, log=None, log_freq=1)
-        train(run, net, 2)
-    assert logged(run.id) == {}
+    assert watched(2, log=None, log_freq=1)[1] == {}
 
 
 def test_unwatch_stops_them(repo: Path) -> None:
