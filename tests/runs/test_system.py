@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 import types
 from pathlib import Path
@@ -214,3 +215,25 @@ def test_system_chunks_are_compacted_like_history(repo: Path, no_fsync: None) ->
     rows = gittrack.Api().run(run.id).system(format="arrow").to_pylist()
     assert [r["system.cpu"] for r in rows] == [float(i) for i in range(checkpoints)]
     assert [r["_step"] for r in rows] == list(range(1, checkpoints + 1))  # the step then open
+
+
+def test_a_pynvml_module_is_used_when_importable(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pynvml", fake_nvml(gpus=2))  # as if nvidia-ml-py were there
+    with gittrack.init(settings=FAST) as run:
+        run.log({"x": 1})
+    row = gittrack.Api().run(run.id).system(format="arrow").to_pylist()[-1]
+    assert row["system.gpu.1.gpu"] == 20 and row["system.gpu.1.temp"] == 61
+    assert row["system.gpu.0.memoryAllocatedBytes"] == 1024 ** 3
+
+
+def test_an_nvml_that_cannot_start_gives_no_gpu_keys(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pynvml", fake_nvml(broken=("nvmlInit",)))  # no driver
+    assert system.load_nvml() is None
+    with gittrack.init(settings=FAST) as run:
+        run.log({"x": 1})
+    row = gittrack.Api().run(run.id).system(format="arrow").to_pylist()[-1]
+    assert not any(k.startswith("system.gpu") for k in row) and row["system.cpu"] >= 0
