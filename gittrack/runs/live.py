@@ -328,21 +328,22 @@ class Run(RunFields):
             warnings.warn(message, GittrackWarning, stacklevel=4)
 
     # -- watch ---------------------------------------------------------------------------
-    def watch(self, models: Any, criterion: Any = None, log: str | None = "gradients",
-              log_freq: int = 1000, idx: int | None = None, log_graph: bool = False) -> None:
+    def watch(self, models: Any = None, criterion: Any = None, log: str | None = "gradients",
+              log_freq: int = 1000, idx: int | None = None, log_graph: bool = False, *,
+              model: Any = None) -> None:
         """Log histograms of a torch model's gradients (``log="gradients"``), parameters
         (``"parameters"``) or both (``"all"``) every ``log_freq`` batches, as ``wandb.watch``
         (``gittrack.runs.watch``; ``criterion`` and ``log_graph`` are accepted and unused)."""
         from gittrack.runs import watch
 
         self._check_writable("watch")
-        watch.watch(self, models, log=log, log_freq=log_freq, idx=idx)
+        watch.watch(self, watch.either(models, model), log=log, log_freq=log_freq, idx=idx)
 
-    def unwatch(self, models: Any = None) -> None:
+    def unwatch(self, models: Any = None, *, model: Any = None) -> None:
         """Remove the hooks ``watch`` put on ``models`` (on every model if ``None``)."""
         from gittrack.runs import watch
 
-        watch.unwatch(self, models)
+        watch.unwatch(self, watch.either(models, model))
 
     # -- artifacts -----------------------------------------------------------------------
     def log_artifact(

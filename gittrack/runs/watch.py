@@ -123,6 +123,13 @@ def unwatch(run: Run, models: Any = None) -> None:
         watches.remove(w)
 
 
+def either(models: Any, model: Any) -> Any:
+    """``models`` (W&B's name) or ``model``: the one given."""
+    if models is not None and model is not None:
+        raise InvalidValueError("watch: give the model as models= or model=, not both")
+    return model if models is None else models
+
+
 def _modules(models: Any) -> list[Any]:
     items: Iterable[Any] = models if isinstance(models, (list, tuple)) else [models]
     modules = list(items)

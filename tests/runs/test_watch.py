@@ -117,6 +117,21 @@ def test_unwatch_without_a_model_removes_every_hook(repo: Path) -> None:
     assert not a._forward_hooks and not b._forward_hooks
 
 
+def test_the_model_by_keyword(repo: Path) -> None:
+    net = model()
+    with gittrack.init(settings=SETTINGS) as run:
+        run.watch(models=net, log_freq=1)  # W&B's name
+        train(run, net, 1)
+        run.unwatch(model=net)
+        assert not any(p._backward_hooks for p in net.parameters())
+        gittrack.watch(model=net, log="parameters", log_freq=1)
+        with pytest.raises(InvalidValueError, match="not both"):
+            run.unwatch(net, model=net)
+        gittrack.unwatch(models=[net])
+        train(run, net, 1)
+    assert set(logged(run.id)) == {f"gradients/{name}" for name in PARAMS}
+
+
 def test_module_level_watch_and_idx(repo: Path) -> None:
     net = model()
     with gittrack.init(settings=SETTINGS) as run:
