@@ -99,12 +99,14 @@ class Probes:
         put("system.cpu", lambda: psutil.cpu_percent(None))
         put("system.proc.cpu.percent", lambda: process.cpu_percent(None))
         put("system.proc.cpu.threads", process.num_threads)
-        put("system.memory", lambda: psutil.virtual_memory().percent)
-        put("system.proc.memory.availableMB", lambda: psutil.virtual_memory().available / _MB)
+        memory = _attempt(psutil.virtual_memory)  # one reading per sample, for two keys
+        put("system.memory", lambda: memory.percent)
+        put("system.proc.memory.availableMB", lambda: memory.available / _MB)
         put("system.proc.memory.rssMB", lambda: process.memory_info().rss / _MB)
         put("system.proc.memory.percent", process.memory_percent)
-        put("system.disk", lambda: psutil.disk_usage(self._disk_path).percent)
-        put("system.disk.usageGB", lambda: psutil.disk_usage(self._disk_path).used / _GB)
+        disk = _attempt(psutil.disk_usage, self._disk_path)
+        put("system.disk", lambda: disk.percent)
+        put("system.disk.usageGB", lambda: disk.used / _GB)
         self._counters(put)
         for index, handle in enumerate(self._gpus):
             _gpu(put, self._nvml, f"system.gpu.{index}.", handle)
@@ -117,9 +119,9 @@ class Probes:
             put("system.disk.in", lambda: (now.read_bytes - disk.read_bytes) / _MB)
             put("system.disk.out", lambda: (now.write_bytes - disk.write_bytes) / _MB)
         if net is not None:
-            sent = _attempt(self._psutil.net_io_counters)
-            put("system.network.sent", lambda: sent.bytes_sent - net.bytes_sent)
-            put("system.network.recv", lambda: sent.bytes_recv - net.bytes_recv)
+            traffic = _attempt(self._psutil.net_io_counters)
+            put("system.network.sent", lambda: traffic.bytes_sent - net.bytes_sent)
+            put("system.network.recv", lambda: traffic.bytes_recv - net.bytes_recv)
 
     def close(self) -> None:
         if self._nvml is not None:
