@@ -42,11 +42,17 @@ class Settings:
     # W&B's names for the two above, accepted as they are (not kept: read the fields)
     x_disable_stats: dataclasses.InitVar[bool | None] = None
     x_stats_sampling_interval: dataclasses.InitVar[float | None] = None
+    _disable_stats: dataclasses.InitVar[bool | None] = None  # older W&B spellings
+    _stats_sample_rate_seconds: dataclasses.InitVar[float | None] = None
 
     def __post_init__(
-        self, x_disable_stats: bool | None, x_stats_sampling_interval: float | None
+        self, x_disable_stats: bool | None, x_stats_sampling_interval: float | None,
+        _disable_stats: bool | None, _stats_sample_rate_seconds: float | None,
     ) -> None:
-        _system_settings(self, x_disable_stats, x_stats_sampling_interval)
+        _system_settings(self, _given(x_disable_stats=x_disable_stats,
+                                      _disable_stats=_disable_stats),
+                         _given(x_stats_sampling_interval=x_stats_sampling_interval,
+                                _stats_sample_rate_seconds=_stats_sample_rate_seconds))
         if not isinstance(self.checkpoint_interval, (int, float)) or isinstance(
             self.checkpoint_interval, bool
         ) or not self.checkpoint_interval > 0:
@@ -78,13 +84,13 @@ class Settings:
             raise InvalidSettingError(
                 f"settings must be a gittrack.Settings or a dict, got {type(value).__name__}"
             )
-        known = {f.name for f in dataclasses.fields(cls)} | _WANDB_NAMES
+        known = {f.name for f in dataclasses.fields(cls)} | set(_WANDB_NAMES)
         unknown = sorted(set(value) - known)
         if unknown:
             raise InvalidSettingError(
                 f"unknown setting {unknown[0]!r}; known settings: {', '.join(sorted(known))}"
             )
-        fields = {_WANDB_ALIASES.get(k, k): v for k, v in value.items()}
+        fields = dict(value)
         if "reinit" in fields and isinstance(fields["reinit"], bool):
             fields["reinit"] = _REINIT_ALIASES[fields["reinit"]]
         try:
@@ -93,29 +99,33 @@ class Settings:
             raise InvalidSettingError(f"invalid settings: {exc}") from None
 
 
-MIN_SYSTEM_INTERVAL = 0.1
-_WANDB_ALIASES = {"_disable_stats": "x_disable_stats",
-                  "_stats_sample_rate_seconds": "x_stats_sampling_interval"}
-"""Older W&B spellings of the settings accepted under their ``x_`` names."""
-_WANDB_NAMES = {"x_disable_stats", "x_stats_sampling_interval", *_WANDB_ALIASES}
+MIN_SYSTEM_INTERVAL = 0.01
+_WANDB_NAMES = ("x_disable_stats", "x_stats_sampling_interval", "_disable_stats",
+                "_stats_sample_rate_seconds")
+"""W&B's names of ``system_metrics`` (negated) and ``system_interval``, accepted as given."""
 _ENV_SYSTEM = "GITTRACK_SYSTEM_METRICS"
 _FLAGS = {"1": True, "true": True, "yes": True, "on": True,
           "0": False, "false": False, "no": False, "off": False}
+Given = tuple[str, Any] | None
 
 
-def _system_settings(
-    settings: Settings, disable: bool | None, interval: float | None
-) -> None:
-    """Checks ``system_metrics`` and ``system_interval``, after applying W&B's names."""
+def _given(**names: Any) -> Given:
+    """The first of W&B's spellings of one setting that was given: ``(name, value)``."""
+    return next(((name, value) for name, value in names.items() if value is not None), None)
+
+
+def _system_settings(settings: Settings, disable: Given, interval: Given) -> None:
+    """Checks ``system_metrics`` and ``system_interval``, after applying W&B's names (either
+    turning system metrics off is enough)."""
     if disable is not None:
-        if not isinstance(disable, bool):
-            raise InvalidSettingError(f"x_disable_stats must be True or False, got {disable!r}")
-        object.__setattr__(settings, "system_metrics", settings.system_metrics and not disable)
+        name, value = disable
+        if not isinstance(value, bool):
+            raise InvalidSettingError(f"{name} must be True or False, got {value!r}")
+        object.__setattr__(settings, "system_metrics", settings.system_metrics and not value)
     if not isinstance(settings.system_metrics, bool):
         raise InvalidSettingError(
             f"system_metrics must be True or False, got {settings.system_metrics!r}")
-    name = "system_interval" if interval is None else "x_stats_sampling_interval"
-    value = settings.system_interval if interval is None else interval
+    name, value = interval or ("system_interval", settings.system_interval)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
             MIN_SYSTEM_INTERVAL <= value < float("inf")):
         raise InvalidSettingError(

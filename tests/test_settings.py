@@ -35,6 +35,8 @@ def test_wandb_names_as_keyword_arguments() -> None:
     settings = Settings(x_disable_stats=True, x_stats_sampling_interval=1.5)
     assert settings.system_metrics is False and settings.system_interval == 1.5
     assert "x_disable_stats" not in repr(settings)
+    older = Settings(_disable_stats=True, _stats_sample_rate_seconds=0.5)
+    assert older.system_metrics is False and older.system_interval == 0.5
 
 
 @pytest.mark.parametrize("given, named", [
@@ -46,9 +48,10 @@ def test_wandb_names_as_keyword_arguments() -> None:
     ({"system_interval": "15"}, "system_interval"),
     ({"system_interval": True}, "system_interval"),
     ({"x_disable_stats": "yes"}, "x_disable_stats"),
-    ({"_disable_stats": 1}, "x_disable_stats"),
+    ({"_disable_stats": 1}, "_disable_stats"),
+    ({"_stats_sample_rate_seconds": 0}, "_stats_sample_rate_seconds"),
     ({"x_stats_sampling_interval": float("nan")}, "x_stats_sampling_interval"),
-    ({"x_stats_sampling_interval": 0.01}, "x_stats_sampling_interval"),
+    ({"x_stats_sampling_interval": 0.001}, "x_stats_sampling_interval"),
 ])
 def test_bad_values_are_refused_naming_the_setting(given: dict[str, Any], named: str) -> None:
     with pytest.raises(InvalidSettingError, match=named):
