@@ -237,3 +237,15 @@ def test_an_nvml_that_cannot_start_gives_no_gpu_keys(
         run.log({"x": 1})
     row = gittrack.Api().run(run.id).system(format="arrow").to_pylist()[-1]
     assert not any(k.startswith("system.gpu") for k in row) and row["system.cpu"] >= 0
+
+
+def test_a_resumed_run_adds_its_samples_after_the_first_ones(repo: Path) -> None:
+    settings = {**FAST, "system_interval": 3600}  # one sample each: at finish
+    with gittrack.init(id="sampled", settings=settings) as run:
+        run.log({"x": 1})
+    with gittrack.init(id="sampled", resume="must", settings=settings) as run:
+        run.log({"x": 2})
+        run.log({"x": 3})
+    rows = gittrack.Api().run("sampled").system(format="arrow").to_pylist()
+    assert [r["_step"] for r in rows] == [1, 3]
+    assert rows[0]["_timestamp"] < rows[1]["_timestamp"]
