@@ -72,6 +72,8 @@ if TYPE_CHECKING:  # what type checkers see; at run time ``__getattr__`` imports
     from gittrack.artifacts.artifact import Artifact
     from gittrack.artifacts.view import ArtifactVersion
     from gittrack.formats.histogram import Histogram
+    from gittrack.formats.media.image import Image
+    from gittrack.formats.media.text import Html, Text
     from gittrack.runs.info import RunInfo, RunState
     from gittrack.runs.live import Run
     from gittrack.runs.view import RunView
@@ -85,11 +87,14 @@ _LAZY = {
     "Artifact": "gittrack.artifacts.artifact",
     "ArtifactVersion": "gittrack.artifacts.view",
     "Histogram": "gittrack.formats.histogram",
+    "Html": "gittrack.formats.media.text",
+    "Image": "gittrack.formats.media.image",
     "Run": "gittrack.runs.live",
     "RunInfo": "gittrack.runs.info",
     "RunState": "gittrack.runs.info",
     "RunView": "gittrack.runs.view",
     "Settings": "gittrack.settings",
+    "Text": "gittrack.formats.media.text",
     "current_run": "gittrack.api.session",
     "define_metric": "gittrack.api.session",
     "finish": "gittrack.api.session",
@@ -116,6 +121,8 @@ __all__ = [
     "GittrackError",
     "GittrackWarning",
     "Histogram",
+    "Html",
+    "Image",
     "InvalidKeyError",
     "InvalidSettingError",
     "InvalidValueError",
@@ -136,6 +143,7 @@ __all__ = [
     "Settings",
     "StepOrderError",
     "StorageError",
+    "Text",
     "TransportError",
     "UsageError",
     "VersionRemovedError",

@@ -26,6 +26,9 @@ class Settings:
       ``"finish_previous"`` (default), ``"create_new"`` (both stay active) or
       ``"return_previous"``.
     - ``quiet``: print nothing to stderr at ``init`` and ``finish``.
+    - ``save_code``: save the uncommitted changes, the entry point and the installed packages
+      as blobs (docs/code.md); ``None`` (default): as ``GITTRACK_SAVE_CODE`` or the project's
+      ``save_code:`` say, else off. ``init(save_code=...)`` sets it too.
     - ``system_metrics``: sample CPU, memory, disk, network and GPUs in a thread
       (docs/system.md); ``False`` (or W&B's ``x_disable_stats=True``, or the environment
       variable ``GITTRACK_SYSTEM_METRICS=0``) turns it off.
@@ -37,6 +40,7 @@ class Settings:
     out_of_order: OutOfOrder = "warn"
     reinit: Reinit = "finish_previous"
     quiet: bool = False
+    save_code: bool | None = None
     system_metrics: bool = True
     system_interval: float = 15.0
     # W&B's names for the two above, accepted as they are (not kept: read the fields)
@@ -62,6 +66,10 @@ class Settings:
         if type(self.checkpoint_rows) is not int or self.checkpoint_rows < 1:
             raise InvalidSettingError(
                 f"checkpoint_rows must be >= 1, got {self.checkpoint_rows!r}"
+            )
+        if self.save_code is not None and not isinstance(self.save_code, bool):
+            raise InvalidSettingError(
+                f"save_code must be True, False or None, got {self.save_code!r}"
             )
         if self.out_of_order not in ("warn", "raise"):
             raise InvalidSettingError(

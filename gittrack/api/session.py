@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import sys
 import threading
@@ -84,6 +85,7 @@ def init(
     resume: bool | str | None = None,
     id: str | None = None,
     settings: Settings | Mapping[str, Any] | None = None,
+    save_code: bool | None = None,
 ) -> Run:
     """Start recording a run in the git repository of ``repo`` (default: the current folder).
 
@@ -95,8 +97,14 @@ def init(
     ``"allow"`` continues run ``id`` if it exists; ``"must"`` or ``True`` requires it;
     ``"never"`` refuses it; ``"auto"`` (or ``True`` without ``id``) continues the latest
     crashed run; any other string names the run to continue (id, id prefix or name).
+
+    ``save_code=True`` also stores the uncommitted changes, the entry point and the installed
+    packages, encrypted for a private project (docs/code.md); it replaces
+    ``Settings(save_code=...)``.
     """
     chosen = Settings.from_any(settings)
+    if save_code is not None:
+        chosen = dataclasses.replace(chosen, save_code=save_code)
     with _lock:
         _install_hooks()
         _prune()

@@ -191,6 +191,13 @@ def find_entry(data: bytes | memoryview, path: str, *,
     return _entries(found.slice(0, 1), what)[0] if found.num_rows else None
 
 
+def table_entries(table: pa.Table, *, what: str) -> list[ManifestEntry]:
+    """The checked rows of a table that has the manifest columns (a run's media index, read
+    by ``runs.media_index``), in table order; ``FormatError`` naming ``what`` for a bad row.
+    Unlike ``read_manifest``, paths are not checked against each other."""
+    return _entries(table, what)
+
+
 def _entries(table: pa.Table, what: str) -> list[ManifestEntry]:
     missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:

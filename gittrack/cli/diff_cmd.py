@@ -16,7 +16,9 @@ from gittrack.runs.diff import (
     MetricStats,
     RunDiff,
     RunRef,
+    SavedPatch,
     same,
+    saved_patch,
 )
 from gittrack.runs.diff import diff_runs as compute_diff
 from gittrack.runs.resolve import resolve_run
@@ -33,19 +35,31 @@ _COLOURS = {"added": "green", "removed": "red", "changed": "yellow"}
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for people, markdown for a pull-request comment, json for tools.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--code", "with_code", is_flag=True,
+              help="Also show each run's saved patch of uncommitted changes (save_code).")
 @click.pass_obj
-def command(ctx: CliContext, run_a: str, run_b: str, fmt: str, as_json: bool) -> None:
+def command(ctx: CliContext, run_a: str, run_b: str, fmt: str, as_json: bool,
+            with_code: bool) -> None:
     """Compare RUN_B with RUN_A (the baseline): config, summary, metadata, metrics, code.
 
     RUN_A and RUN_B are each an id, a unique id prefix or a name. Deltas are B - A. Metrics
     are the numeric history keys: last value, min and max in each run (NaN left out of min
     and max). Code commits are those reachable from B's code commit but not from A's (as
     `git log A..B`), oldest first, at most 50 listed. Only differences are shown.
+
+    --code adds the code change: the commits between A's and B's code commits, then each
+    run's saved patch against its commit ("no code saved" for a run without save_code).
     """
     repo = ctx.reader()
     a, b = resolve_run(repo, run_a), resolve_run(repo, run_b)
     result = compute_diff(repo, a, b)
     fmt = "json" if as_json else fmt
+    if with_code:
+        patches = saved_patch(a), saved_patch(b)
+        code_renderers: dict[str, Callable[[RunDiff, tuple[SavedPatch, SavedPatch]], str]] = {
+            "json": _json_with_code, "markdown": _markdown_with_code, "text": _text_with_code}
+        click.echo(code_renderers[fmt](result, patches))
+        return
     renderers: dict[str, Callable[[RunDiff], str]] = {
         "json": lambda d: dumps(d.to_dict()), "markdown": render_markdown, "text": render_text,
     }
@@ -286,3 +300,85 @@ def _md_code(code_range: CodeRange) -> str:
     out = [headline + ":", ""] + [f"- {code(c.short)} {cell(c.subject)}"
                                   for c in code_range.commits]
     return "\n".join(out + ([f"- … and {code_range.more} more"] if code_range.more else []))
+
+
+# -- saved code (--code) --------------------------------------------------------------------
+
+
+def _json_with_code(diff: RunDiff, patches: tuple[SavedPatch, SavedPatch]) -> str:
+    doc = diff.to_dict()
+    doc["code"]["patches"] = {"a": patches[0].to_dict(), "b": patches[1].to_dict()}
+    return dumps(doc)
+
+
+def _same_commit(diff: RunDiff) -> list[str]:
+    """The code section when the diff has none (its commits are listed there otherwise)."""
+    code_range = diff.code
+    if _text_code(code_range):
+        return []
+    if code_range.a is not None and code_range.a == code_range.b:
+        text = f"  A and B ran on commit {value('code.commit', code_range.a, meta=True)}"
+    else:
+        text = "  neither run recorded its code commit"
+    return ["", click.style("code", bold=True), text]
+
+
+def _patch_note(patch: SavedPatch) -> str | None:
+    """Why there is no patch to show, or ``None``."""
+    if not patch.saved:
+        return "no code saved (the run did not use save_code)"
+    if patch.patch is None:
+        return "code saved without its patch (too large to save)"
+    if not patch.patch:
+        return "no uncommitted changes"
+    return None
+
+
+def _text_with_code(diff: RunDiff, patches: tuple[SavedPatch, SavedPatch]) -> str:
+    lines = [render_text(diff), *_same_commit(diff)]
+    for side, ref, patch in (("A", diff.a, patches[0]), ("B", diff.b, patches[1])):
+        on = f" on {patch.commit[:12]}" if patch.commit else ""
+        lines += ["", click.style(f"patch of {side}  {_label(ref)}{on}", bold=True)]
+        note = _patch_note(patch)
+        if note is not None:
+            lines.append(f"  {note}")
+            continue
+        lines += [_coloured(line) for line in (patch.text() or "").rstrip("\n").split("\n")]
+    return "\n".join(lines)
+
+
+def _coloured(line: str) -> str:
+    """A unified-diff line as ``git diff`` colours it (plain when not on a terminal)."""
+    if line.startswith(("+++", "---", "diff --git")):
+        return click.style(line, bold=True)
+    if line.startswith("+"):
+        return click.style(line, fg="green")
+    if line.startswith("-"):
+        return click.style(line, fg="red")
+    if line.startswith("@@"):
+        return click.style(line, fg="cyan")
+    return line
+
+
+def _markdown_with_code(diff: RunDiff, patches: tuple[SavedPatch, SavedPatch]) -> str:
+    parts = [render_markdown(diff).rstrip("\n")]
+    if diff.code.a is not None and diff.code.a == diff.code.b:
+        parts.append(f"A and B ran on commit {code(value('code.commit', diff.code.a, meta=True))}.")
+    for side, ref, patch in (("A", diff.a, patches[0]), ("B", diff.b, patches[1])):
+        title = f"#### Saved code of {side} ({code(ref.name)})"
+        note = _patch_note(patch)
+        if note is not None:
+            parts.append(f"{title}\n\n_{note[0].upper() + note[1:]}._")
+            continue
+        text = patch.text() or ""
+        fence = "`" * max(3, _longest_run(text, "`") + 1)
+        parts.append(f"{title}\n\n{fence}diff\n{text.rstrip(chr(10))}\n{fence}")
+    return "\n\n".join(parts) + "\n"
+
+
+def _longest_run(text: str, char: str) -> int:
+    longest = current = 0
+    for c in text:
+        current = current + 1 if c == char else 0
+        longest = max(longest, current)
+    return longest

@@ -27,15 +27,20 @@ Field = tuple[str, Any]
 @click.argument("run")
 @click.option("--json", "as_json", is_flag=True,
               help="Print {metadata, config, summary} as JSON for machines.")
+@click.option("--code", "with_code", is_flag=True,
+              help="List the files the run saved with save_code (patch, entry point, packages).")
 @click.option("--system", "system", is_flag=True,
               help="Also the latest value of each system metric (CPU, memory, GPUs...).")
 @click.pass_obj
-def command(obj: CliContext, run: str, as_json: bool, system: bool) -> None:
+def command(obj: CliContext, run: str, as_json: bool, with_code: bool, system: bool) -> None:
     """Show RUN (an id, a unique id prefix, or a name): metadata, config and summary."""
     from gittrack.cli import show_system
 
     repo = obj.reader()
     view = resolve_run(repo, run)
+    if with_code:
+        _show_code(view, as_json)
+        return
     if as_json:
         click.echo(dumps({"metadata": view.metadata, "config": view.config,
                           "summary": view.summary,
@@ -112,8 +117,24 @@ def _code_fields(code: Mapping[str, Any]) -> list[Field]:
         ("commit", code.get("commit")), ("branch", code.get("branch")),
         ("remote", code.get("remote")),
         ("dirty", None if dirty is None else ("yes (uncommitted changes)" if dirty else "no")),
+        ("saved", "yes (gittrack show RUN --code)" if code.get("saved") else None),
     ]
     return [(label, value) for label, value in fields if value is not None]
+
+
+def _show_code(view: RunView, as_json: bool) -> None:
+    """``show --code``: the saved files, each with its size (``--json``: and the entry point)."""
+    code = view.code()
+    files = [] if code is None else [{"name": n, "size": len(d)} for n, d in sorted(
+        code.files.items())]
+    if as_json:
+        click.echo(dumps({"saved": code is not None, "files": files,
+                          "entrypoint": None if code is None else code.entrypoint}))
+    elif code is None:
+        click.echo(f"run {view.name} ({view.id}) saved no code (save_code was off)")
+    else:
+        for item in files:
+            click.echo(f"{item['size']:>12,}  {item['name']}")
 
 
 def _command(info: RunInfo) -> str | None:

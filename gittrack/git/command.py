@@ -63,6 +63,23 @@ def run(repo: Repository, args: Sequence[str], *, what: str, error: type[Gittrac
     return done
 
 
+def run_bytes(repo: Repository, args: Sequence[str], *, what: str, error: type[GittrackError],
+              env: Mapping[str, str] | None = None, stdin: bytes | None = None) -> bytes:
+    """``git -C <work tree> args`` whose output is data, not text (``git diff --binary``,
+    ``-z`` listings): its stdout as bytes. ``env``: variables set for this one command on top
+    of the scrubbed environment (``GIT_INDEX_FILE`` of a temporary index). Failure raises
+    ``error`` as ``run`` does."""
+    command = ["git", "-C", work_folder(repo), *args]
+    try:
+        done = subprocess.run(command, capture_output=True, env={**git_env(), **(env or {})},
+                              input=b"" if stdin is None else stdin, check=False)
+    except OSError as exc:
+        raise error(f"{what}: cannot run git: {exc}") from None
+    if done.returncode != 0:
+        raise error(f"{what} failed: {clean(done.stderr.decode('utf-8', 'surrogateescape'))}")
+    return done.stdout
+
+
 def clean(stderr: str) -> str:
     """git's last lines of ``stderr`` as one line for a message: printable, no credentials."""
     lines = [strip_credentials_in(str(readable(line))) for line in stderr.strip().splitlines()

@@ -95,7 +95,7 @@ FIRST_COLUMNS: dict[str, tuple[str, ...]] = {
     layout.HISTORY_DIR: table.SYSTEM_COLUMNS,
     layout.HISTOGRAMS_DIR: ("key", table.STEP),
     layout.SYSTEM_DIR: table.SYSTEM_COLUMNS,
-    layout.MEDIA_DIR: ("key", table.STEP),
+    layout.MEDIA_DIR: ("path", "digest", "size", "blob", "ref", "key", "step"),
     layout.CONSOLE_DIR: (),
 }
 """The columns a merged chunk of each folder starts with."""

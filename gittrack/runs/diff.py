@@ -317,3 +317,34 @@ def code_range(repo: Repository, a: str | None, b: str | None) -> CodeRange:
 
 def _describe(commit: CommitLine) -> CodeCommit:
     return CodeCommit(sha=commit.sha, short=commit.short, subject=commit.subject)
+
+
+# -- saved code (``diff --code``) -------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SavedPatch:
+    """One run's saved code as a diff shows it: whether it saved any, its patch against its
+    code commit (``None`` when not saved or too large), and the names of its files."""
+
+    commit: str | None
+    saved: bool
+    patch: bytes | None = None
+    files: tuple[str, ...] = ()
+
+    def text(self) -> str | None:
+        """The patch as text (bytes that are not UTF-8 shown as U+FFFD)."""
+        return None if self.patch is None else self.patch.decode("utf-8", "replace")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"commit": self.commit, "saved": self.saved, "files": list(self.files),
+                "patch": self.text()}
+
+
+def saved_patch(view: RunView) -> SavedPatch:
+    """``view``'s saved code (``save_code``), for ``gittrack diff --code``."""
+    commit = _str_or_none((view.info.code or {}).get("commit"))
+    code = view.code()
+    if code is None:
+        return SavedPatch(commit, saved=False)
+    return SavedPatch(commit, saved=True, patch=code.patch, files=tuple(sorted(code.files)))

@@ -98,7 +98,8 @@ SHAPES: dict[str, _Check] = {
     "tags": _opt(_texts), "args": _opt(_texts),
     "code": _opt(lambda v: _map_of(_scalar)(v) and _fields(
         commit=_opt(_text), branch=_opt(_text), remote=_opt(_text),
-        dirty=_opt(lambda d: isinstance(d, bool)))(v)),
+        dirty=_opt(lambda d: isinstance(d, bool)), saved=_opt(lambda d: isinstance(d, bool)),
+        entrypoint=_opt(_text))(v)),
     "metrics": _opt(_map_of(_metric)),
     "artifacts": _opt(_map_of(_texts)),
 }

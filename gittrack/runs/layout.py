@@ -24,6 +24,8 @@ CONSOLE_DIR = "console"
 CODE_DIR = "code"
 """Saved code (``save_code=True``): ``code/manifest.parquet`` naming the blobs of the patch,
 the entry point and the installed packages."""
+CODE_MANIFEST = f"{CODE_DIR}/manifest.parquet"
+"""The saved code's files (``runs.code``): artifact manifest rows, one per stored file."""
 CHUNK_DIRS = (HISTORY_DIR, HISTOGRAMS_DIR, SYSTEM_DIR, MEDIA_DIR, CONSOLE_DIR)
 """Folders of chunks, compacted alike (``runs.compaction``); a checkpoint's chunks share its
 numbers in every folder."""

@@ -39,9 +39,10 @@ from gittrack.formats.values import (
     to_plain,
 )
 from gittrack.git.repo import Repository, reopen
-from gittrack.runs import layout, system
+from gittrack.runs import layout, media, system
 from gittrack.runs.checkpoint import Checkpointer, run_document
 from gittrack.runs.info import RunFields, RunInfo, RunState
+from gittrack.runs.run_storage import RunStorage
 from gittrack.runs.state import LiveState, Snapshot
 from gittrack.runs.summary import MetricSpec
 from gittrack.runs.wal import WalWriter
@@ -88,6 +89,10 @@ class Run(RunFields):
         self._open_text = sum(len(v) for v in state.pending.values() if type(v) is str)
         state.kinds = self._normalizer.kinds
         state.writer = wal.token  # checkpoints name the log their wal_seq counts in
+        self._storage = RunStorage(repo)
+        self._spool = media.Spool(wal.directory)
+        self._spooled = 0  # bytes of media spooled since the last snapshot
+        state.media_maker = media.maker_for(wal.directory, self._storage)
         self._lock = threading.RLock()
         self._checkpoint_lock = threading.Lock()
         self._wake = threading.Event()
@@ -205,7 +210,16 @@ class Run(RunFields):
             if step is not None and (type(step) is not int or not state.step <= step < _STEPS):
                 step = self._check_step(step)
             normalizer = self._normalizer
-            values = normalizer.normalize(data)
+            try:
+                values = normalizer.normalize(data)
+                captured = None
+            except InvalidValueError:  # media? only now looked for: numbers never pay for it
+                found = media.split(data) if isinstance(data, Mapping) else None
+                if found is None:
+                    raise
+                values = normalizer.normalize(found[0])
+                captured = media.capture(found[1])
+                lists = {k for k, v in found[1].items() if isinstance(v, list)}
             text = normalizer.text
             texty = text or self._open_text  # whether the open step's text needs counting
             if texty:
@@ -214,6 +228,20 @@ class Run(RunFields):
                 if text and merges:
                     self._check_open_step_text(text)
             t = _now()
+            if captured is not None:  # spooled and recorded first: durable once log() returns
+                seq = state.seq + 1
+                where = state.step if step is None else step  # the step the scalars get
+                entries = self._spool.write(seq, captured, lists)
+                self._spooled += sum(i["size"] for items in entries.values() for i in items)
+                if self._spooled >= media.WAKE_BYTES:  # encode while the run goes on
+                    self._wake.set()
+                record = ("media", seq, t, where, entries)
+                try:
+                    self._wal.append(record)
+                except BaseException:
+                    media.drop_spool_of(self._wal.directory, seq)
+                    raise
+                state.apply(record)
             seq = state.seq + 1
             self._wal.append(("log", seq, t, step, commit, values))
             state.seq = seq
@@ -382,6 +410,27 @@ class Run(RunFields):
         self._record(("artifact", 0, {"used": version.spec}))
         return version
 
+    def log_code(
+        self, root: str | os.PathLike[str] = ".", name: str | None = None,
+        include_fn: Any = None, exclude_fn: Any = None,
+    ) -> ArtifactVersion | None:
+        """W&B's ``run.log_code``: the source files under ``root`` (``.py``,
+        ``requirements.txt``, ``Dockerfile*`` unless ``include_fn(path, root)`` says
+        otherwise) that git does not ignore, logged as an artifact of type ``code`` (default
+        name ``source-<project>-<entry point>``); ``None`` when no file matches. See
+        docs/code.md."""
+        from gittrack.runs import code
+
+        self._check_writable("log_code")
+        if name is None:
+            name = code.artifact_name(self.info.project, (self.info.code or {}).get(
+                "entrypoint") or self.info.program)
+        art = code.code_artifact(self._own_repo(), root, name, include_fn, exclude_fn)
+        if art is None:
+            self._warn_once("log_code", f"gittrack: log_code found no file to log under {root}")
+            return None
+        return self.log_artifact(art)
+
     def _own_repo(self) -> Repository:
         # The checkpoint thread uses self._repo; libgit2 objects are not safe to share between
         # threads at once, and artifact work runs in the caller's thread.
@@ -415,6 +464,7 @@ class Run(RunFields):
                 if not final and self._state.seq == self._checkpointed_seq:
                     return
                 snap = self._state.snapshot(final=final)
+                self._spooled = 0
                 self._backlog.append(snap)  # first: the rows taken are never lost
                 self._wal.rotate(snap.seq + 1)
             now = time.time()
@@ -429,6 +479,7 @@ class Run(RunFields):
             self._checkpointed_seq = snap.seq
             self._checkpoint_error = None
             self._wal.drop_before(snap.seq)
+            self._spool.drop_through(snap.seq)
 
     def finish(self, exit_code: int = 0, quiet: bool | None = None) -> None:
         """Commit everything and mark the run ``finished`` (``failed`` if ``exit_code != 0``).

@@ -256,7 +256,9 @@ def _fold(
 ) -> None:
     from gittrack.runs.checkpoint import Checkpointer, run_document
     from gittrack.runs.info import RunState
+    from gittrack.runs.media import maker_for
     from gittrack.runs.metadata import parse_iso
+    from gittrack.runs.run_storage import RunStorage
     from gittrack.runs.state import LiveState
 
     created = parse_iso(str(cp.info.created_at))
@@ -264,6 +266,7 @@ def _fold(
         start_time=created, resume=cp.resume, config=cp.config,
         summary=cp.summary, metrics=dict(cp.info.metrics), meta={},
     )
+    state.media_maker = maker_for(directory, RunStorage(repo))  # re-encoded from the spool
     last_time = None
     replayed = 0
     damage: list[Damage] = []

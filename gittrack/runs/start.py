@@ -16,7 +16,7 @@ from gittrack.git.repo import (
     gittrack_dir,
     work_folder,
 )
-from gittrack.runs import layout, store
+from gittrack.runs import code, layout, store
 from gittrack.runs.ids import check_run_id, new_run_id
 from gittrack.runs.info import RunInfo
 from gittrack.runs.live import Run, check_notes, check_tags, config_items
@@ -47,6 +47,10 @@ def create_run(
     root = ensure_writable_dir(wal_root(gittrack_dir(repo)))
     enable_fsync()
     now = time.time()
+    state = LiveState(start_time=now)
+    code_info: dict[str, Any] = {**codestate.code_state(repo).to_dict(), "saved": False}
+    if code.wanted(repo, settings):
+        code_info.update(_save_code(repo, state))
     info: dict[str, Any] = {
         "format": layout.FORMAT,
         "id": rid,
@@ -54,14 +58,13 @@ def create_run(
         "created_at": utc_iso(now),
         # Facts read from the system (paths, argv, branch) may hold undecodable bytes: kept
         # readable, not refused, since the user cannot change them for this run.
-        "code": readable(codestate.code_state(repo).to_dict()),
+        "code": readable(code_info),
         **readable(environment()),
     }
     if info["name"] is None:
         info["name"] = random_name(rid)
     if info["project"] is None:
         info["project"] = _default_project(repo)
-    state = LiveState(start_time=now)
     state.config = items
     wal = WalWriter.create(root, rid, next_seq=1)
     return _open(repo, rid, info, state, wal, None, settings)
@@ -94,8 +97,20 @@ def resume_run(
         info["tags"] = list(dict.fromkeys([*cp.info.tags, *new_tags]))
     if new_notes is not None:
         info["notes"] = new_notes
+    if code.wanted(repo, settings) and not code.has_code(repo, head):
+        # the saved files go with the code this process runs: its commit, branch, dirty flag
+        info["code"] = readable({**codestate.code_state(repo).to_dict(),
+                                 **_save_code(repo, state)})
     wal = WalWriter.create(root, run_id, next_seq=state.seq + 1)
     return _open(repo, run_id, info, state, wal, head, settings)
+
+
+def _save_code(repo: Repository, state: LiveState) -> dict[str, Any]:
+    """Store the run's code (``runs.code``) for the first checkpoint to name; the fields
+    ``run.yaml``'s ``code`` adds."""
+    saved = code.save(repo)
+    state.extras.append(saved.maker())
+    return saved.fields
 
 
 def _open(

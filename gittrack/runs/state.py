@@ -7,7 +7,8 @@ Records (tuples, as written to the write-ahead log)::
     ("summary", seq, {key: value})         ("summary_del", seq, [key, ...])
     ("define", seq, name, {spec})          ("meta", seq, {field: value})
     ("artifact", seq, {"used" | "logged": "name:vN"})
-    ("system", seq, time, {key: value})     (a sample of system metrics: runs.system)
+    ("media", seq, time, step, {key: [item, ...]})   (``gittrack.runs.media``)
+    ("system", seq, time, {key: value})     (a sample of system metrics: ``gittrack.runs.system``)
 
 Step semantics are Weights & Biases': without ``step`` a call merges into the open step and
 commits it unless ``commit=False``; with a ``step`` ahead of the open one, the open step is
@@ -82,6 +83,11 @@ class LiveState:
         self.seq = 0
         self.artifacts: dict[str, list[str]] = {}  # lineage: "used"/"logged" → ["name:vN"]
         self.writer: str | None = None  # the token of the write-ahead log ``seq`` counts in
+        self.media: list[tuple[Any, ...]] = []  # media records since the last snapshot
+        # records -> the Maker that stores them (``runs.media.maker_for``), set by the run
+        # and by recovery: it knows the spool folder and the run's blob store
+        self.media_maker: Callable[[list[tuple[Any, ...]]], Maker] | None = None
+        self.extras: list[Maker] = []  # for the next checkpoint only (saved code)
         self.system: list[tuple[int, float, dict[str, float]]] = []  # samples (runs.system)
 
     # -- records -------------------------------------------------------------------------
@@ -109,6 +115,8 @@ class LiveState:
             self.summary.define(MetricSpec.from_dict(record[2], record[3]))
         elif kind == "meta":
             self.meta.update(record[2])
+        elif kind == "media":
+            self.media.append(record)
         elif kind == "artifact":
             for role, spec in record[2].items():
                 specs = self.artifacts.setdefault(role, [])
@@ -194,20 +202,24 @@ class LiveState:
         if final:
             self.flush(advance=False)
         histograms, self.histograms = self.histograms, []
-        snap = Snapshot(
+        extras, self.extras = self.extras, []
+        if self.media and self.media_maker is not None:
+            records, self.media = self.media, []
+            extras.append(self.media_maker(records))
+        if self.system:
+            from gittrack.runs import system
+
+            extras.append(system.maker(self.system, self.start_time))
+            self.system = []
+        return Snapshot(
             seq=self.seq, start_time=self.start_time, history=self.buffer.take(),
             histograms=histograms,
             config=dict(self.config), summary=self._stored_summary(), meta=dict(self.meta),
             metrics={name: spec.to_dict() for name, spec in self.summary.specs.items()},
             resume=self.resume_dict(),
             artifacts={role: list(specs) for role, specs in self.artifacts.items()},
+            extras=extras,
         )
-        if self.system:
-            from gittrack.runs import system
-
-            snap.extras.append(system.maker(self.system, self.start_time))
-            self.system = []
-        return snap
 
     def _stored_summary(self) -> dict[str, Any]:
         """``summary.yaml``: the summary, with a string a key was logged with cut to

@@ -147,6 +147,11 @@ def _chunks(
     return out
 
 
+def chunk_files(repo: Repository, commit: CommitId, directory: str) -> list[tuple[str, bytes]]:
+    """``(path, bytes)`` of each chunk of ``directory`` (``layout.CHUNK_DIRS``), in row order."""
+    return _chunks(repo, commit, directory)
+
+
 def _read_chunks(repo: Repository, commit: CommitId, directory: str) -> list[pa.Table]:
     return [table.read_chunk(data, what=f"{path} of commit {commit[:12]}")
             for path, data in _chunks(repo, commit, directory)]

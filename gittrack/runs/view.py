@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from gittrack.artifacts.view import ArtifactVersion
+    from gittrack.runs.code import SavedCode
 
 HISTORY_FORMATS = ("pandas", "arrow", "polars")
 
@@ -133,6 +134,46 @@ class RunView(RunFields):
             rows = store.histograms(self._repo, self.commit, key)
         return _convert(rows, format)
 
+    def media_keys(self) -> list[str]:
+        """The keys media were logged under, in the order each was first logged."""
+        from gittrack.runs.media_index import read_rows
+
+        with store.reading(self.id):
+            return list(dict.fromkeys(row.key for row in read_rows(self._repo, self.commit)))
+
+    def media(self, key: str) -> Iterator[tuple[int, Any]]:
+        """``(step, value)`` of each media entry logged under ``key``, in step order (entries
+        of one step in the order they were logged): a ``gittrack.Image``, ``Text``... decoded
+        from its stored file, or a list of them for a list logged under the key. Files are
+        fetched from the project's store on first read (verified, then cached)."""
+        from gittrack.formats.media.base import Stored, decode
+        from gittrack.runs.media_index import read_rows
+
+        with store.reading(self.id):
+            rows = read_rows(self._repo, self.commit, key)
+        rows.sort(key=lambda r: (r.step, r.seq, r.item))
+        vault = None
+        index = 0
+        while index < len(rows):
+            first = rows[index]
+            end = index + 1
+            while end < len(rows) and (rows[end].step, rows[end].seq) == (first.step, first.seq):
+                end += 1
+            values = []
+            for row in rows[index:end]:
+                if vault is None:
+                    from gittrack.storage.project import open_storage
+
+                    vault = open_storage(self._repo)
+                data = vault.cached(row.entry, what=f"media {row.key!r} of run {self.id}")
+                stored = Stored(kind=row.type, format=row.format, width=row.width,
+                                height=row.height, length=row.length, caption=row.caption,
+                                meta=row.meta)
+                values.append(decode(data.read_bytes(), stored))
+            listed = "_items" in first.meta or len(values) > 1
+            yield first.step, (values if listed else values[0])
+            index = end
+
     def used_artifacts(self) -> list[ArtifactVersion]:
         """The artifact versions this run used (``run.use_artifact``)."""
         return run_artifacts(self._repo, self, "used")
@@ -140,6 +181,18 @@ class RunView(RunFields):
     def logged_artifacts(self) -> list[ArtifactVersion]:
         """The artifact versions this run logged (``run.log_artifact``)."""
         return run_artifacts(self._repo, self, "logged")
+
+    def code(self) -> SavedCode | None:
+        """The code saved with ``save_code`` (``.files``, ``.patch``, ``.source``,
+        ``.packages``; docs/code.md), or ``None`` for a run that saved none. The commit,
+        branch and dirty flag are ``metadata["code"]`` for every run."""
+        from gittrack.runs.code import load
+
+        fields = self.info.code or {}
+        entrypoint = fields.get("entrypoint")
+        with store.reading(self.id):
+            return load(self._repo, self.commit,
+                        entrypoint if isinstance(entrypoint, str) else None)
 
     def __repr__(self) -> str:
         return f"<gittrack.RunView {self.name!r} id={self.id} state={self.state}>"

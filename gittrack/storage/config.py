@@ -6,12 +6,15 @@ Both files have the same schema::
       url: s3://bucket/prefix          # any fsspec URL, or a plain path (relative: to the repo)
       options: {endpoint_url: ...}     # fsspec storage options
     privacy: public                    # project file only; default: private iff keys exist
+    save_code: true                    # runs save their uncommitted code (docs/code.md)
 
 The project file is committed and reviewed like code; the local one (never pushed) lets one
 user point at another store, e.g. a mirror, without touching the team's setting. Its
 ``storage`` section replaces the project's whole (options of one store make no sense for
 another). ``privacy`` is honoured only in the project file: a local file must not be able to
-turn encryption off for a team's shared store.
+turn encryption off for a team's shared store. ``save_code`` (default off) may be set in
+either; the local file's wins, and ``init(save_code=...)``, ``Settings(save_code=...)`` and
+``GITTRACK_SAVE_CODE`` win over both (``runs.code.wanted``).
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ class ProjectConfig:
     source: Source
     source_path: Path | None
     privacy: Privacy | None  # None: not set; private iff the project has keys
+    save_code: bool | None = None  # None: not set (off)
 
     def to_dict(self, *, masked: bool = True) -> dict[str, Any]:
         return {
@@ -65,6 +69,7 @@ class ProjectConfig:
             "source": self.source,
             "source_path": None if self.source_path is None else str(self.source_path),
             "privacy": self.privacy,
+            "save_code": self.save_code,
         }
 
 
@@ -99,12 +104,31 @@ def load_config(repo: Repository) -> ProjectConfig:
             "reviewed like code), not per user; remove it from the local file"
         )
     privacy = _privacy(project.get("privacy"), project_path)
+    save_code = _save_code(project, project_path, local, local_path)
     for source, path, data in (("local", local_path, local), ("project", project_path, project)):
         storage = _storage(data.get("storage"), path)
         if storage is not None:
             url = resolve_url(repo, storage[0])
-            return ProjectConfig(url, storage[1], source, path, privacy)  # type: ignore[arg-type]
-    return ProjectConfig(default_store_url(repo), {}, "default", None, privacy)
+            return ProjectConfig(url, storage[1], source, path,  # type: ignore[arg-type]
+                                 privacy, save_code)
+    return ProjectConfig(default_store_url(repo), {}, "default", None, privacy, save_code)
+
+
+def save_code_setting(repo: Repository) -> bool | None:
+    """``save_code:`` of the local file, else of the project file (``None``: neither says),
+    the rest of both files not checked: every ``init()`` asks, and a run that logs only
+    scalars never needed valid storage settings."""
+    project_path = project_config_path(repo)
+    project = _read(project_path) if project_path is not None else {}
+    local_path = local_config_path(repo)
+    return _save_code(project, project_path, _read(local_path), local_path)
+
+
+def _save_code(project: Mapping[str, Any], project_path: Path | None,
+               local: Mapping[str, Any], local_path: Path) -> bool | None:
+    shared = _flag(project.get("save_code"), project_path, "save_code")
+    mine = _flag(local.get("save_code"), local_path, "save_code")
+    return shared if mine is None else mine
 
 
 def resolve_url(repo: Repository, url: str) -> str:
@@ -341,6 +365,12 @@ def _privacy(value: Any, path: Path | None) -> Privacy | None:
     if value is None or value in ("private", "public"):
         return value  # type: ignore[no-any-return]
     raise FormatError(f"{path}: privacy must be 'private' or 'public', got {_shown(value)}")
+
+
+def _flag(value: Any, path: Path | None, name: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise FormatError(f"{path}: {name} must be true or false, got {_shown(value)}")
 
 
 def _write(path: Path, data: dict[str, Any], mode: int) -> None:

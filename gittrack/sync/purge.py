@@ -156,7 +156,8 @@ def purge(repo: Repository, view: RunView, *, remote: str | None) -> PurgeReport
     what = plan(repo, view)
     storage = open_storage(repo)
     heads = [c for name in what.artifacts if (c := versions.head(repo, name)) is not None]
-    candidates = list(stored_files(repo, heads))
+    run_head = store.head(repo, view.id)  # its own media, console and saved code
+    candidates = list(stored_files(repo, [*heads, *([run_head] if run_head else [])]))
     changes = [c for name in what.artifacts for c in artifact_changes(repo, name)]
     doomed, _ = gc.live_names(storage, candidates, private_project=False)
     if candidates:  # a version no one can read stops the purge before anything is deleted

@@ -6,8 +6,9 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from gittrack.git.codestate import code_state
+from gittrack.git.codestate import Uncommitted, code_state, is_ignored, uncommitted
 from gittrack.git.namespace import is_valid_ref_component
+from tests.helpers.code import BINARY, apply_on_clean_checkout, make_dirty, work_files
 from tests.helpers.repos import git, make_repo
 
 
@@ -114,3 +115,81 @@ def test_a_branch_and_remote_that_are_not_utf8(repo: Path, tmp_path: Path) -> No
     state = code_state(pygit2.Repository(str(repo)))
     assert state.branch == branch
     assert state.remote == os.fsdecode(os.fsencode(tmp_path) + b"/up\xe9.git")
+
+
+# -- uncommitted(): the patch save_code stores --------------------------------------------------
+
+
+def test_the_patch_rebuilds_the_work_tree_on_a_clean_checkout(repo: Path, tmp_path: Path) -> None:
+    secret = make_dirty(repo)
+    index_before = (repo / ".git" / "index").read_bytes()
+    found = uncommitted(pygit2.Repository(str(repo)), max_file=1 << 20, scratch=tmp_path / "s")
+    assert found.skipped == ()
+    assert b"GIT binary patch" in found.patch and secret not in found.patch
+    copy = apply_on_clean_checkout(repo, git(repo, "rev-parse", "HEAD").strip(), found.patch,
+                                   tmp_path / "copy")
+    assert work_files(copy) == work_files(repo, skip=("secret.env",))
+    assert (copy / "data.bin").read_bytes() == BINARY and not (copy / "gone.txt").exists()
+    # the user's index is untouched: untracked files stay untracked, the staged file staged
+    assert (repo / ".git" / "index").read_bytes() == index_before
+    assert "?? data.bin" in git(repo, "status", "--short")
+    assert not list((tmp_path / "s").iterdir())  # the temporary index is removed
+
+
+def test_a_clean_tree_gives_an_empty_patch(repo: Path, tmp_path: Path) -> None:
+    found = uncommitted(pygit2.Repository(str(repo)), max_file=100, scratch=tmp_path)
+    assert found == Uncommitted(patch=b"", skipped=())
+
+
+def test_untracked_files_over_the_bound_are_left_out(repo: Path, tmp_path: Path) -> None:
+    (repo / "small.txt").write_text("x\n")
+    (repo / "big.bin").write_bytes(b"\1" * 101)
+    found = uncommitted(pygit2.Repository(str(repo)), max_file=100, scratch=tmp_path)
+    assert found.skipped == ("big.bin",)
+    assert b"b/small.txt" in found.patch and b"big.bin" not in found.patch
+
+
+def test_a_repository_without_commits(tmp_path: Path) -> None:
+    path = make_repo(tmp_path / "empty", commit=False)
+    (path / "first.py").write_text("x = 1\n")
+    found = uncommitted(pygit2.Repository(str(path)), max_file=100, scratch=tmp_path / "s")
+    assert b"+++ b/first.py" in found.patch and b"+x = 1" in found.patch
+
+
+def test_user_diff_config_does_not_change_the_patch(repo: Path, tmp_path: Path) -> None:
+    (repo / "train.py").write_text("changed\n")
+    for key, value in (("diff.noprefix", "true"), ("diff.external", "false"),
+                       ("color.ui", "always"), ("diff.mnemonicPrefix", "true")):
+        git(repo, "config", key, value)
+    found = uncommitted(pygit2.Repository(str(repo)), max_file=100, scratch=tmp_path)
+    assert b"--- a/train.py\n+++ b/train.py\n" in found.patch and b"\x1b[" not in found.patch
+
+
+def test_is_ignored(repo: Path) -> None:
+    (repo / ".gitignore").write_text("*.env\n")
+    (repo / "x.env").write_text("s")
+    r = pygit2.Repository(str(repo))
+    assert is_ignored(r, repo / "x.env") and not is_ignored(r, repo / "train.py")
+
+
+def test_hostile_file_names_round_trip(repo: Path, tmp_path: Path) -> None:
+    names = [b"new\nline.txt", b"tab\there.txt", b"quote\"d.txt", b"latin-\xe9.txt",
+             b"-starts-with-dash.txt", b":(glob)*.txt"]
+    for name in names:
+        (repo / os.fsdecode(name)).write_bytes(b"content of " + name + b"\n")
+    found = uncommitted(pygit2.Repository(str(repo)), max_file=1000, scratch=tmp_path / "s")
+    copy = apply_on_clean_checkout(repo, git(repo, "rev-parse", "HEAD").strip(), found.patch,
+                                   tmp_path / "copy")
+    for name in names:
+        assert (copy / os.fsdecode(name)).read_bytes() == b"content of " + name + b"\n"
+
+
+def test_a_linked_worktree_uses_its_own_index(repo: Path, tmp_path: Path) -> None:
+    git(repo, "worktree", "add", "-q", str(tmp_path / "other"), "-b", "other")
+    other = tmp_path / "other"
+    (other / "staged.py").write_text("in the other worktree\n")
+    git(other, "add", "staged.py")
+    (repo / "main-only.txt").write_text("not here\n")
+    found = uncommitted(pygit2.Repository(str(other)), max_file=1000, scratch=tmp_path / "s")
+    assert b"+++ b/staged.py" in found.patch and b"main-only" not in found.patch
+    assert git(other, "status", "--short") == "A  staged.py\n"

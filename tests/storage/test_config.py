@@ -203,3 +203,22 @@ def test_any_yaml_document_gives_a_config_or_a_gittrack_error(
         result = cli(*args)
         assert result.exit_code in (0, 6, 8), (args, result.stderr)
         assert result.exit_code == 0 or result.stderr.count("\n") == 1, result.stderr
+
+
+def test_save_code_from_either_file_the_local_one_winning(
+    git_repo: pygit2.Repository, repo: Path
+) -> None:
+    assert config.load_config(git_repo).save_code is None
+    project = repo / ".gittrack" / "config.yaml"
+    project.parent.mkdir()
+    project.write_text("save_code: true\n")
+    assert config.load_config(git_repo).save_code is True
+    config.save_storage(git_repo, "gs://b", {}, local=False)  # other keys kept
+    assert config.load_config(git_repo).to_dict()["save_code"] is True
+    config.local_config_path(git_repo).parent.mkdir(parents=True, exist_ok=True)
+    config.local_config_path(git_repo).write_text("save_code: false\n")
+    assert config.load_config(git_repo).save_code is False
+    project.write_text("save_code: 'yes'\n")
+    with pytest.raises(FormatError, match=r"config.yaml: save_code must be true or false, "
+                                          r"got 'yes'"):
+        config.load_config(git_repo)

@@ -89,13 +89,14 @@ def test_local_changes(graph: Graph, ref: str, local: str, seen: str, expected: 
     assert local_changes(graph.repo, ref, _commit(graph, local), _commit(graph, seen)) is expected
 
 
-@pytest.mark.parametrize(("ref", "label", "artifact"), [
-    (RUN, "run r1", False),
-    (ARTIFACT, "artifact model", True),
-    (ALIAS, "alias model:best", True),
-    ("refs/gittrack/aliases/team/model/prod", "alias team/model:prod", True),
-    ("refs/gittrack/other/x", "other x", False),
+@pytest.mark.parametrize(("ref", "label", "artifact", "blobs"), [
+    (RUN, "run r1", False, True),  # a run's media, console and saved code
+    (ARTIFACT, "artifact model", True, True),
+    (ALIAS, "alias model:best", True, True),
+    ("refs/gittrack/aliases/team/model/prod", "alias team/model:prod", True, True),
+    ("refs/gittrack/other/x", "other x", False, False),
 ])
-def test_kind_and_name(ref: str, label: str, artifact: bool) -> None:
+def test_kind_and_name(ref: str, label: str, artifact: bool, blobs: bool) -> None:
     assert kind_and_name(ref) == label
-    assert ARTIFACT_VERSIONS.owns(ref) is names_blobs(ref) is artifact  # push, pull, hook ask
+    assert ARTIFACT_VERSIONS.owns(ref) is artifact
+    assert names_blobs(ref) is blobs  # push, pull, hook ask
