@@ -66,7 +66,9 @@ if TYPE_CHECKING:  # what type checkers see; at run time ``__getattr__`` imports
         init,
         log,
         log_artifact,
+        unwatch,
         use_artifact,
+        watch,
     )
     from gittrack.artifacts.artifact import Artifact
     from gittrack.artifacts.view import ArtifactVersion
@@ -108,7 +110,9 @@ _LAZY = {
     "log": "gittrack.api.session",
     "log_artifact": "gittrack.api.session",
     "plot_table": "gittrack.plot",
+    "unwatch": "gittrack.api.session",
     "use_artifact": "gittrack.api.session",
+    "watch": "gittrack.api.session",
 }
 
 __all__ = [
@@ -163,7 +167,9 @@ __all__ = [
     "log",
     "log_artifact",
     "plot_table",
+    "unwatch",
     "use_artifact",
+    "watch",
 ]
 
 

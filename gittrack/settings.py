@@ -38,6 +38,10 @@ class Settings:
       variable ``GITTRACK_CONSOLE`` sets the default. ``console_max_bytes``: stop storing the
       output of this process after that many bytes, with a note (default: no limit).
       See docs/console.md.
+    - ``system_metrics``: sample CPU, memory, disk, network and GPUs in a thread
+      (docs/system.md); ``False`` (or W&B's ``x_disable_stats=True``, or the environment
+      variable ``GITTRACK_SYSTEM_METRICS=0``) turns it off.
+    - ``system_interval``: seconds between samples (W&B's ``x_stats_sampling_interval``).
     """
 
     checkpoint_interval: float = 10.0
@@ -48,8 +52,22 @@ class Settings:
     save_code: bool | None = None
     console: Console = dataclasses.field(default_factory=lambda: _console_default())
     console_max_bytes: int | None = None
+    system_metrics: bool = True
+    system_interval: float = 15.0
+    # W&B's names for the two above, accepted as they are (not kept: read the fields)
+    x_disable_stats: dataclasses.InitVar[bool | None] = None
+    x_stats_sampling_interval: dataclasses.InitVar[float | None] = None
+    _disable_stats: dataclasses.InitVar[bool | None] = None  # older W&B spellings
+    _stats_sample_rate_seconds: dataclasses.InitVar[float | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(
+        self, x_disable_stats: bool | None, x_stats_sampling_interval: float | None,
+        _disable_stats: bool | None, _stats_sample_rate_seconds: float | None,
+    ) -> None:
+        _system_settings(self, _given(x_disable_stats=x_disable_stats,
+                                      _disable_stats=_disable_stats),
+                         _given(x_stats_sampling_interval=x_stats_sampling_interval,
+                                _stats_sample_rate_seconds=_stats_sample_rate_seconds))
         if not isinstance(self.checkpoint_interval, (int, float)) or isinstance(
             self.checkpoint_interval, bool
         ) or not self.checkpoint_interval > 0:
@@ -96,7 +114,7 @@ class Settings:
             raise InvalidSettingError(
                 f"settings must be a gittrack.Settings or a dict, got {type(value).__name__}"
             )
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = {f.name for f in dataclasses.fields(cls)} | set(_WANDB_NAMES)
         unknown = sorted(set(value) - known)
         if unknown:
             raise InvalidSettingError(
@@ -125,3 +143,46 @@ def _console_default() -> Console:
         raise InvalidSettingError(
             f"{CONSOLE_ENV} must be one of {', '.join(CONSOLE_MODES)}, got {value!r}")
     return value  # type: ignore[return-value]
+
+MIN_SYSTEM_INTERVAL = 0.01
+_WANDB_NAMES = ("x_disable_stats", "x_stats_sampling_interval", "_disable_stats",
+                "_stats_sample_rate_seconds")
+"""W&B's names of ``system_metrics`` (negated) and ``system_interval``, accepted as given."""
+_ENV_SYSTEM = "GITTRACK_SYSTEM_METRICS"
+_FLAGS = {"1": True, "true": True, "yes": True, "on": True,
+          "0": False, "false": False, "no": False, "off": False}
+Given = tuple[str, Any] | None
+
+
+def _given(**names: Any) -> Given:
+    """The first of W&B's spellings of one setting that was given: ``(name, value)``."""
+    return next(((name, value) for name, value in names.items() if value is not None), None)
+
+
+def _system_settings(settings: Settings, disable: Given, interval: Given) -> None:
+    """Checks ``system_metrics`` and ``system_interval``, after applying W&B's names (either
+    turning system metrics off is enough)."""
+    if disable is not None:
+        name, value = disable
+        if not isinstance(value, bool):
+            raise InvalidSettingError(f"{name} must be True or False, got {value!r}")
+        object.__setattr__(settings, "system_metrics", settings.system_metrics and not value)
+    if not isinstance(settings.system_metrics, bool):
+        raise InvalidSettingError(
+            f"system_metrics must be True or False, got {settings.system_metrics!r}")
+    name, value = interval or ("system_interval", settings.system_interval)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            MIN_SYSTEM_INTERVAL <= value < float("inf")):
+        raise InvalidSettingError(
+            f"{name} must be a number of seconds >= {MIN_SYSTEM_INTERVAL}, got {value!r}")
+    object.__setattr__(settings, "system_interval", float(value))
+
+
+def system_metrics_enabled(settings: Settings, environ: Mapping[str, str]) -> bool:
+    """Whether a run samples system metrics: its setting, unless ``GITTRACK_SYSTEM_METRICS``
+    says 0 (either turning it off is enough)."""
+    raw = environ.get(_ENV_SYSTEM, "").strip().lower()
+    if raw and raw not in _FLAGS:
+        raise InvalidSettingError(
+            f"{_ENV_SYSTEM} must be 0 or 1 (or true/false, yes/no, on/off), got {raw!r}")
+    return settings.system_metrics and _FLAGS.get(raw, True)

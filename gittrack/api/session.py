@@ -217,6 +217,21 @@ def use_artifact(artifact: str | ArtifactVersion) -> ArtifactVersion:
     return active_run("gittrack.use_artifact()").use_artifact(artifact)
 
 
+def watch(models: Any = None, criterion: Any = None, log: str | None = "gradients",
+          log_freq: int = 1000, idx: int | None = None, log_graph: bool = False, *,
+          model: Any = None) -> None:
+    """``current_run().watch(...)``: histograms of a torch model's gradients and parameters
+    every ``log_freq`` batches, as ``wandb.watch``."""
+    active_run("gittrack.watch()").watch(models, criterion=criterion, log=log,
+                                         log_freq=log_freq, idx=idx, log_graph=log_graph,
+                                         model=model)
+
+
+def unwatch(models: Any = None, *, model: Any = None) -> None:
+    """``current_run().unwatch(...)``: remove the hooks of ``watch``."""
+    active_run("gittrack.unwatch()").unwatch(models, model=model)
+
+
 def _install_hooks() -> None:
     """At exit, finish runs left open: ``failed`` after an uncaught exception."""
     global _hooks_installed

@@ -39,12 +39,16 @@ Field = tuple[str, Any]
 @click.option("--console", "show_console", is_flag=True,
               help="Print what the run printed to stdout and stderr (W&B's output.log) "
                    "instead; with --json, as the field \"console\".")
+@click.option("--system", "system", is_flag=True,
+              help="Also the latest value of each system metric (CPU, memory, GPUs...).")
 @click.pass_obj
 def command(obj: CliContext, run: str, media: bool, as_json: bool, with_code: bool,
-            show_console: bool) -> None:
+            show_console: bool, system: bool) -> None:
     """Show RUN (an id, a unique id prefix, or a name): metadata, config and summary.
 
     With --media: the media it logged instead, one line per key."""
+    from gittrack.cli import show_system
+
     repo = obj.reader()
     view = resolve_run(repo, run)
     if with_code:
@@ -63,11 +67,16 @@ def command(obj: CliContext, run: str, media: bool, as_json: bool, with_code: bo
                                  "summary": view.summary}
         if show_console:
             shown["console"] = view.console()
+        if system:
+            shown.update(show_system.as_json(view))
         click.echo(dumps(shown))
     else:
         from gittrack.runs.lineage import notes
 
-        print_run(make_console(), view, notes(repo, view))
+        console = make_console()
+        print_run(console, view, notes(repo, view))
+        if system:
+            show_system.print_system(console, view)
 
 
 def print_run(console: Console, view: RunView,

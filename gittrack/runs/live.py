@@ -40,7 +40,7 @@ from gittrack.formats.values import (
     to_plain,
 )
 from gittrack.git.repo import Repository, reopen
-from gittrack.runs import console, layout, media
+from gittrack.runs import console, layout, media, system
 from gittrack.runs.checkpoint import Checkpointer, run_document
 from gittrack.runs.info import RunFields, RunInfo, RunState
 from gittrack.runs.run_storage import RunStorage
@@ -113,12 +113,16 @@ class Run(RunFields):
         self.config = Config(self)
         self.summary = Summary(self)
         self._console: console.Capture | None = None
+        self._sampler = system.sampler_for(run_id, settings, repo.path,
+                                           lambda t, v: self._record(("system", 0, t, v)))
         self._checkpoint()  # the run is visible (state: running) before init() returns
         _live_runs.add(self)
         self._thread = threading.Thread(
             target=self._checkpoint_loop, name=f"gittrack-checkpoint-{run_id}", daemon=True
         )
         self._thread.start()
+        if self._sampler is not None:
+            self._sampler.start()
         self._start_console(head)
 
     def _start_console(self, head: CommitId | None) -> None:
@@ -371,6 +375,24 @@ class Run(RunFields):
             self._warned.add(topic)
             warnings.warn(message, GittrackWarning, stacklevel=4)
 
+    # -- watch ---------------------------------------------------------------------------
+    def watch(self, models: Any = None, criterion: Any = None, log: str | None = "gradients",
+              log_freq: int = 1000, idx: int | None = None, log_graph: bool = False, *,
+              model: Any = None) -> None:
+        """Log histograms of a torch model's gradients (``log="gradients"``), parameters
+        (``"parameters"``) or both (``"all"``) every ``log_freq`` batches, as ``wandb.watch``
+        (``gittrack.runs.watch``; ``criterion`` and ``log_graph`` are accepted and unused)."""
+        from gittrack.runs import watch
+
+        self._check_writable("watch")
+        watch.watch(self, watch.either(models, model), log=log, log_freq=log_freq, idx=idx)
+
+    def unwatch(self, models: Any = None, *, model: Any = None) -> None:
+        """Remove the hooks ``watch`` put on ``models`` (on every model if ``None``)."""
+        from gittrack.runs import watch
+
+        watch.unwatch(self, watch.either(models, model))
+
     # -- artifacts -----------------------------------------------------------------------
     def log_artifact(
         self, artifact: Artifact, aliases: Iterable[str] | str | None = None
@@ -494,6 +516,8 @@ class Run(RunFields):
         if self._finished or self._forked:
             return
         exit_code = int(operator.index(exit_code))
+        if self._sampler is not None:
+            self._sampler.stop()  # a last sample first (at once: not after the interval)
         self._stopping = True
         self._wake.set()
         if self._thread is not threading.current_thread():

@@ -8,6 +8,7 @@ Records (tuples, as written to the write-ahead log)::
     ("define", seq, name, {spec})          ("meta", seq, {field: value})
     ("artifact", seq, {"used" | "logged": "name:vN"})
     ("media", seq, time, step, {key: [item, ...]})   (``gittrack.runs.media``)
+    ("system", seq, time, {key: value})     (a sample of system metrics: ``gittrack.runs.system``)
 
 Step semantics are Weights & Biases': without ``step`` a call merges into the open step and
 commits it unless ``commit=False``; with a ``step`` ahead of the open one, the open step is
@@ -87,6 +88,7 @@ class LiveState:
         # and by recovery: it knows the spool folder and the run's blob store
         self.media_maker: Callable[[list[tuple[Any, ...]]], Maker] | None = None
         self.extras: list[Maker] = []  # for the next checkpoint only (saved code)
+        self.system: list[tuple[int, float, dict[str, float]]] = []  # samples (runs.system)
 
     # -- records -------------------------------------------------------------------------
     def apply(self, record: tuple[Any, ...]) -> None:
@@ -120,6 +122,8 @@ class LiveState:
                 specs = self.artifacts.setdefault(role, [])
                 if spec not in specs:
                     specs.append(spec)
+        elif kind == "system":  # stamped with the open step, here and when replayed
+            self.system.append((self.step, record[2], record[3]))
 
     def log(
         self, t: float, step: int | None, commit: bool | None, data: dict[str, Any],
@@ -202,6 +206,11 @@ class LiveState:
         if self.media and self.media_maker is not None:
             records, self.media = self.media, []
             extras.append(self.media_maker(records))
+        if self.system:
+            from gittrack.runs import system
+
+            extras.append(system.maker(self.system, self.start_time))
+            self.system = []
         return Snapshot(
             seq=self.seq, start_time=self.start_time, history=self.buffer.take(),
             histograms=histograms,

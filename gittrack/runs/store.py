@@ -158,17 +158,19 @@ def _read_chunks(repo: Repository, commit: CommitId, directory: str) -> list[pa.
 
 
 def history(
-    repo: Repository, commit: CommitId, keys: Sequence[str] | None = None
+    repo: Repository, commit: CommitId, keys: Sequence[str] | None = None,
+    directory: str = layout.HISTORY_DIR,
 ) -> pa.Table:
     """The full, unsampled history: every row of every chunk, sparse keys as nulls.
 
     With ``keys``, only those columns (plus ``_step``, ``_timestamp``, ``_runtime``) and only
-    rows where at least one of them has a value.
+    rows where at least one of them has a value. ``directory`` ``system/`` reads the system
+    metrics, stored in the same shape.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    full = table.concat(_read_chunks(repo, commit, layout.HISTORY_DIR))
+    full = table.concat(_read_chunks(repo, commit, directory))
     if full is None:
         full = pa.table({name: pa.array([], t) for name, t in
                          ((table.STEP, pa.int64()), (table.TIMESTAMP, pa.float64()),

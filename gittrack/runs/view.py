@@ -105,20 +105,29 @@ class RunView(RunFields):
     def duration(self) -> float | None:
         return self.info.duration
 
-    def history_arrow(self, keys: Sequence[str] | None = None) -> pa.Table:
+    def history_arrow(self, keys: Sequence[str] | None = None,
+                      stream: str = "default") -> pa.Table:
         """The full history as a ``pyarrow.Table``: ``_step``, ``_timestamp``, ``_runtime``, ..."""
+        directory = _stream_folder(stream)
         with store.reading(self.id):
-            return store.history(self._repo, self.commit, keys)
+            return store.history(self._repo, self.commit, keys, directory)
 
-    def history(self, keys: Sequence[str] | None = None, format: str = "pandas") -> Any:
+    def history(self, keys: Sequence[str] | None = None, format: str = "pandas",
+                stream: str = "default") -> Any:
         """The full, unsampled history: a pandas DataFrame (or ``format="arrow"|"polars"``).
 
         Rows that lack a key hold nulls (NaN in pandas). With ``keys``, only those columns and
-        the rows where at least one of them has a value.
+        the rows where at least one of them has a value. ``stream="system"`` (W&B's name)
+        gives the system metrics instead (``system()``).
         """
         if isinstance(keys, str):
             keys = [keys]
-        return _convert(self.history_arrow(keys), format)
+        return _convert(self.history_arrow(keys, stream), format)
+
+    def system(self, keys: Sequence[str] | None = None, format: str = "pandas") -> Any:
+        """The system metrics sampled while the run was live (docs/system.md), one row per
+        sample: ``_step`` (the run's step then), ``_timestamp``, ``_runtime``, ``system.*``."""
+        return self.history(keys, format, stream="system")
 
     def console(self) -> str:
         """What the run's process printed to stdout and stderr, as the terminal showed it (W&B's
@@ -207,6 +216,15 @@ class RunView(RunFields):
 
     def __repr__(self) -> str:
         return f"<gittrack.RunView {self.name!r} id={self.id} state={self.state}>"
+
+
+def _stream_folder(stream: str) -> str:
+    """The folder of W&B's ``history(stream=...)``: ``"default"`` or ``"system"``."""
+    if stream == "default":
+        return layout.HISTORY_DIR
+    if stream == "system":
+        return layout.SYSTEM_DIR
+    raise InvalidSettingError(f"stream must be 'default' or 'system', got {stream!r}")
 
 
 def _as_known_here(

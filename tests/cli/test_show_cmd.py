@@ -166,3 +166,30 @@ def test_show_media_lists_each_key(cli: Cli, media_run: str) -> None:
 def test_show_media_of_a_run_without_media(cli: Cli, rich_run: str) -> None:
     assert json.loads(cli("show", rich_run, "--media", "--json").stdout) == []
     assert "(no media)" in cli("show", rich_run, "--media").stdout
+
+def test_show_system_prints_the_latest_sample(repo: Path, cli: Cli) -> None:
+    with gittrack.init(name="sampled", settings={"quiet": True, "system_interval": 3600}) as run:
+        run.log({"x": 1})
+    out = cli("show", "sampled", "--system").stdout
+    section = out[out.index("\nsystem\n"):]
+    assert "latest of 1 sample," in section
+    shown = fields(section)
+    assert float(shown["system.proc.memory.rssMB"]) > 0 and "system.cpu" in shown
+    assert "system\n" not in cli("show", "sampled").stdout  # only when asked
+
+
+def test_show_system_json(repo: Path, cli: Cli) -> None:
+    with gittrack.init(name="sampled", settings={"quiet": True, "system_interval": 3600}) as run:
+        run.log({"x": 1})
+    data = json.loads(cli("show", "sampled", "--system", "--json").stdout)
+    assert data["summary"] == {"x": 1}
+    assert data["system"]["system.proc.memory.rssMB"] > 0
+    assert set(data["system"]) >= {"system.cpu", "system.memory", "system.network.sent"}
+    assert "system" not in json.loads(cli("show", "sampled", "--json").stdout)
+
+
+def test_show_system_of_a_run_without_samples(repo: Path, cli: Cli) -> None:
+    with gittrack.init(name="quiet", settings={"quiet": True, "system_metrics": False}) as run:
+        run.log({"x": 1})
+    assert "(no samples" in cli("show", "quiet", "--system").stdout
+    assert json.loads(cli("show", "quiet", "--system", "--json").stdout)["system"] == {}
