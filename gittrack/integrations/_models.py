@@ -59,7 +59,8 @@ def define_best(run: Run, key: str, metric: str) -> None:
                           goal=direction)
 
 
-def importance_chart(names: Sequence[str], values: Iterable[Any]) -> Chart:
+def importance_chart(names: Sequence[str], values: Iterable[Any],
+                     title: str = "Feature Importance") -> Chart:
     """A ``Feature``/``Importance`` table drawn as a bar chart, most important first."""
     from gittrack import plot
     from gittrack.formats.media.table import Table
@@ -67,7 +68,7 @@ def importance_chart(names: Sequence[str], values: Iterable[Any]) -> Chart:
     rows = sorted(((str(n), float(v)) for n, v in zip(names, values, strict=True)),
                   key=lambda row: -row[1])
     table = Table(columns=["Feature", "Importance"], data=[list(r) for r in rows])
-    return plot.bar(table, "Feature", "Importance", title="Feature Importance")
+    return plot.bar(table, "Feature", "Importance", title=title)
 
 
 def log_model_file(run: Run, save: Callable[[Path], None], name: str, filename: str,
