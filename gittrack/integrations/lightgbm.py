@@ -127,15 +127,23 @@ def _booster(model: Any) -> Any:
 
 def _values(item: tuple[Any, ...]) -> dict[str, float]:
     """One ``evaluation_result_list`` entry as history values: ``(data, metric, value,
-    higher_better)``, or under ``lgb.cv`` ``("cv_agg", "data metric", mean, ..., stdv)``."""
+    higher_better)``, or under ``lgb.cv`` ``(data, metric, mean, higher_better, stdv)``
+    (LightGBM before 4.6: ``("cv_agg", "data metric", mean, higher_better, stdv)``)."""
+    data, metric = _names(item)
     if len(item) == 4:
-        return {f"{item[0]}_{item[1]}": float(item[2])}
-    data, metric = str(item[1]).split(maxsplit=1)
+        return {f"{data}_{metric}": float(item[2])}
     return {f"{data}_{metric}-mean": float(item[2]), f"{data}_{metric}-stdv": float(item[4])}
 
 
+def _names(item: tuple[Any, ...]) -> tuple[str, str]:
+    if len(item) > 4 and " " in str(item[1]):
+        data, metric = str(item[1]).split(maxsplit=1)
+        return data, metric
+    return str(item[0]), str(item[1])
+
+
 def _metric(item: tuple[Any, ...]) -> str:
-    return str(item[1]) if len(item) == 4 else str(item[1]).split(maxsplit=1)[-1]
+    return _names(item)[1]
 
 
 def _plain(value: Any) -> Any:
