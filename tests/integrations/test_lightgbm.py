@@ -42,7 +42,7 @@ def train(rounds: int = 8, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
 
 def test_history_equals_record_evaluation(repo: Path) -> None:
     with start_run() as run:
-        booster, results = train()
+        _, results = train()
     view = gittrack.Api().run(run.id)
     history = view.history()
     assert history["iteration"].tolist() == list(range(8))
@@ -105,5 +105,5 @@ def test_cv_logs_mean_and_stdv(repo: Path) -> None:
 def test_errors_name_what_is_missing(repo: Path) -> None:
     with pytest.raises(NoActiveRunError, match="gittrack_callback"):
         train(rounds=1)
-    with start_run(), pytest.raises(UsageError, match="lightgbm.Booster"):
+    with start_run(), pytest.raises(UsageError, match=r"lightgbm\.Booster"):
         log_summary(object())

@@ -70,7 +70,7 @@ def test_history_equals_evals_result_and_model_is_an_artifact(repo: Path) -> Non
     assert version == callback.model_version
     folder = version.download()
     loaded = load_model(folder / f"{run.id}_model.json")
-    X, _, Xv, _ = data()
+    _, _, Xv, _ = data()
     assert np.array_equal(loaded.predict(xgb.DMatrix(Xv)), booster.predict(xgb.DMatrix(Xv)))
 
 
