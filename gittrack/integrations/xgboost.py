@@ -148,10 +148,14 @@ class GittrackCallback(TrainingCallback):
                       "num_boosted_rounds": int(booster.num_boosted_rounds())})
 
     def _log_feature_importance(self, run: Run, booster: Any) -> None:
-        scores = booster.get_score(importance_type=self.importance_type)
-        if not scores:  # a linear booster or no split: nothing to draw
+        # a linear booster has only "weight" (its coefficients; one per class when several)
+        kind = "weight" if _is_linear(booster) else self.importance_type
+        scores = booster.get_score(importance_type=kind)
+        if not scores:  # no split at all: nothing to draw
             return
-        chart = _models.importance_chart(list(scores), scores.values())
+        values = [sum(abs(v) for v in s) / len(s) if isinstance(s, list) else s
+                  for s in scores.values()]
+        chart = _models.importance_chart(list(scores), values)
         run.log({_models.IMPORTANCE_KEY: chart})
 
 
@@ -163,6 +167,11 @@ def _booster(model: Any) -> Any:
     if folds:
         return folds[0].bst
     raise UsageError(f"GittrackCallback expects an xgboost.Booster, got {type(model).__name__}")
+
+
+def _is_linear(booster: Any) -> bool:
+    config = json.loads(booster.save_config())
+    return bool(config["learner"]["gradient_booster"]["name"] == "gblinear")
 
 
 def _best(booster: Any, evals_log: Mapping[str, Mapping[str, Sequence[Any]]]

@@ -134,3 +134,14 @@ def test_a_finished_run_hands_over_to_the_next(repo: Path) -> None:
         train(callback, rounds=3)
         assert copy.deepcopy(callback).run is second
     assert len(gittrack.Api().run(second.id).history().dropna(subset=["epoch"])) == 3
+
+
+def test_linear_booster_importance_is_its_weights(repo: Path) -> None:
+    X, y, _, _ = data()
+    with start_run() as run:
+        booster = xgb.train({"booster": "gblinear", "objective": "reg:squarederror",
+                             "nthread": 1}, xgb.DMatrix(X[:, :4], y), 3,
+                            callbacks=[GittrackCallback(importance_type="gain")])
+    ((_, chart),) = list(gittrack.Api().run(run.id).media("Feature Importance"))
+    assert {f: pytest.approx(v) for f, v in chart.table.data} == \
+        booster.get_score(importance_type="weight")
