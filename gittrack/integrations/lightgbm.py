@@ -21,12 +21,11 @@ from typing import TYPE_CHECKING, Any
 from gittrack.api.session import active_run, current_run
 from gittrack.errors import UsageError
 from gittrack.integrations import _models
+from gittrack.integrations._extras import require
 
-try:
-    import lightgbm as lgb
-except ImportError:  # pragma: no cover - the extra is in the test environment
-    raise ImportError("gittrack.integrations.lightgbm needs LightGBM: "
-                      "pip install 'gittrack[lightgbm]'") from None
+require("lightgbm", "lightgbm", "gittrack.integrations.lightgbm")
+
+import lightgbm as lgb  # noqa: E402 (after the check of the extra)
 
 if TYPE_CHECKING:
     from gittrack.artifacts.view import ArtifactVersion

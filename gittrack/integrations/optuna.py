@@ -30,13 +30,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from gittrack.api.session import current_run, init
 from gittrack.errors import GittrackWarning, UsageError
+from gittrack.integrations._extras import require
 from gittrack.settings import Settings
 
-try:
-    import optuna
-except ImportError:  # pragma: no cover - the extra is in the test environment
-    raise ImportError("gittrack.integrations.optuna needs Optuna: "
-                      "pip install 'gittrack[optuna]'") from None
+require("optuna", "optuna", "gittrack.integrations.optuna")
+
+import optuna  # noqa: E402 (after the check of the extra)
 
 if TYPE_CHECKING:
     from gittrack.runs.live import Run

@@ -26,13 +26,12 @@ from typing import TYPE_CHECKING, Any
 from gittrack.api.session import current_run
 from gittrack.errors import UsageError
 from gittrack.integrations import _models
+from gittrack.integrations._extras import require
 
-try:
-    import xgboost as xgb
-    from xgboost.callback import TrainingCallback
-except ImportError:  # pragma: no cover - the extra is in the test environment
-    raise ImportError("gittrack.integrations.xgboost needs XGBoost: "
-                      "pip install 'gittrack[xgboost]'") from None
+require("xgboost", "xgboost", "gittrack.integrations.xgboost")
+
+import xgboost as xgb  # noqa: E402 (after the check of the extra)
+from xgboost.callback import TrainingCallback  # noqa: E402
 
 if TYPE_CHECKING:
     from gittrack.runs.live import Run

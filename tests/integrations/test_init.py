@@ -9,17 +9,25 @@ import sys
 FRAMEWORKS = ("xgboost", "lightgbm", "optuna", "sklearn")
 
 
-def test_importing_the_package_imports_no_framework() -> None:
-    code = ("import sys, gittrack, gittrack.integrations; "
-            f"print([m for m in {FRAMEWORKS!r} if m in sys.modules])")
+def imported_frameworks(module: str) -> list[str]:
+    """The frameworks loaded by importing ``module`` in a fresh interpreter."""
+    code = f"import sys, {module}; print(*sorted(m for m in {FRAMEWORKS!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
-    assert result.stdout.strip() == "[]"
+    return result.stdout.split()
+
+
+def test_importing_the_package_imports_no_framework() -> None:
+    assert imported_frameworks("gittrack, gittrack.integrations") == []
 
 
 def test_each_module_imports_only_its_framework() -> None:
-    code = ("import sys, gittrack.integrations.optuna; "
-            f"print([m for m in {FRAMEWORKS!r} if m in sys.modules])")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
-    assert result.stdout.strip() == "['optuna']"
+    assert imported_frameworks("gittrack.integrations.optuna") == ["optuna"]
+
+
+def test_a_missing_framework_names_the_extra() -> None:
+    code = ("import sys; sys.modules['lightgbm'] = None; "
+            "import gittrack.integrations.lightgbm")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "pip install 'gittrack[lightgbm]'" in result.stderr
