@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from gittrack.artifacts.view import ArtifactVersion
     from gittrack.runs.live import Run
 
-__all__ = ["gittrack_callback", "log_summary"]
+__all__ = ["gittrack_callback", "log_summary", "wandb_callback"]
 
 
 class _Callback:
@@ -157,3 +157,7 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item"):  # a numpy scalar
         return value.item()
     return str(value)
+
+
+wandb_callback = gittrack_callback
+"""W&B's name (``wandb.integration.lightgbm.wandb_callback``), for scripts moving over."""

@@ -57,7 +57,8 @@ def plot_roc(y_true: Any, y_probas: Any, labels: Sequence[Any] | None = None, *,
     """The ROC curve of each class (one against the rest), logged as ``roc``. ``y_probas``:
     one column per class, in the order of ``labels`` (or of the sorted classes, as
     ``model.classes_``)."""
-    chart = plot.roc_curve(y_true, y_probas, _names(labels), classes_to_plot=classes_to_plot,
+    truth, names = _curve_classes(y_true, y_probas, labels)
+    chart = plot.roc_curve(truth, y_probas, names, classes_to_plot=classes_to_plot,
                            title=title)
     return _logged("roc", chart, log)
 
@@ -66,7 +67,8 @@ def plot_precision_recall(y_true: Any, y_probas: Any, labels: Sequence[Any] | No
                           *, classes_to_plot: Sequence[int] | None = None,
                           title: str | None = None, log: bool = True) -> Chart:
     """The precision–recall curve of each class, logged as ``precision_recall``."""
-    chart = plot.pr_curve(y_true, y_probas, _names(labels), classes_to_plot=classes_to_plot,
+    truth, names = _curve_classes(y_true, y_probas, labels)
+    chart = plot.pr_curve(truth, y_probas, names, classes_to_plot=classes_to_plot,
                           title=title)
     return _logged("precision_recall", chart, log)
 
@@ -207,8 +209,29 @@ def _logged(key: str, chart: Chart, log: bool) -> Chart:
     return chart
 
 
-def _names(labels: Sequence[Any] | None) -> list[str] | None:
-    return None if labels is None else [str(label) for label in labels]
+def _curve_classes(y_true: Any, y_probas: Any, labels: Sequence[Any] | None
+                   ) -> tuple[np.ndarray, list[str] | None]:
+    """``y_true`` as column indices of ``y_probas``, and the columns' names: values found in
+    ``labels`` are placed by it; whole numbers that are column indices stay; other values
+    (``1, 2, 3``, names) take the columns in their sorted order, as ``model.classes_``."""
+    import numpy as np
+
+    truth = _flat(y_true, "y_true")
+    names = None if labels is None else [str(label) for label in labels]
+    shape = np.shape(y_probas)
+    columns = shape[1] if len(shape) == 2 else 2
+    distinct = np.unique(truth)
+    if names is not None and {str(v) for v in distinct} <= set(names):
+        place = {name: i for i, name in enumerate(names)}
+        return np.array([place[str(v)] for v in truth], dtype=np.int64), names
+    whole = truth.dtype.kind in "iub" or (truth.dtype.kind == "f" and
+                                          bool(np.all(truth == np.round(truth))))
+    if whole and (distinct.size == 0 or (distinct.min() >= 0 and distinct.max() < columns)):
+        return truth.astype(np.int64), names
+    index = {v: i for i, v in enumerate(distinct.tolist())}
+    if names is None:
+        names = [str(v) for v in distinct] if len(distinct) == columns else None
+    return np.array([index[v] for v in truth.tolist()], dtype=np.int64), names
 
 
 def _classes(y_true: Any, y_pred: Any, labels: Sequence[Any] | None

@@ -36,7 +36,7 @@ from xgboost.callback import TrainingCallback  # noqa: E402
 if TYPE_CHECKING:
     from gittrack.runs.live import Run
 
-__all__ = ["GittrackCallback"]
+__all__ = ["GittrackCallback", "WandbCallback"]
 
 _IMPORTANCE_TYPES = ("weight", "gain", "cover", "total_gain", "total_cover")
 _MODEL_FORMATS = ("json", "ubj")
@@ -200,3 +200,7 @@ def load_model(path: str | Path) -> Any:
     booster = xgb.Booster()
     booster.load_model(str(path))
     return booster
+
+
+WandbCallback = GittrackCallback
+"""W&B's name (``wandb.integration.xgboost.WandbCallback``), for scripts moving over."""

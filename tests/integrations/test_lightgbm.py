@@ -107,3 +107,13 @@ def test_errors_name_what_is_missing(repo: Path) -> None:
         train(rounds=1)
     with start_run(), pytest.raises(UsageError, match=r"lightgbm\.Booster"):
         log_summary(object())
+
+
+def test_wandb_name_is_the_same_callback(repo: Path) -> None:
+    from gittrack.integrations.lightgbm import wandb_callback
+
+    X, y, _, _ = data()
+    train_set = lgb.Dataset(X, y)
+    with start_run() as run:
+        lgb.train(PARAMS, train_set, 2, valid_sets=[train_set], callbacks=[wandb_callback()])
+    assert gittrack.Api().run(run.id).history()["training_l1"].notna().all()

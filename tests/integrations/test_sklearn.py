@@ -128,3 +128,19 @@ def test_linear_classifier_importances_and_no_run() -> None:
     assert [v for _, v in chart.table.data] == pytest.approx(sorted(mean_abs)[::-1][:2])
     with pytest.raises(NoActiveRunError, match="sklearn"):
         gt_sklearn.plot_roc([0, 1], [[0.8, 0.2], [0.3, 0.7]])
+
+
+@pytest.mark.parametrize(("y_true", "labels", "names"), [
+    ([1, 2, 3, 2], None, ["1", "2", "3"]),           # classes 1..3: columns in sorted order
+    (["a", "b", "c", "b"], None, ["a", "b", "c"]),
+    (["a", "b", "c", "b"], ["a", "b", "c"], ["a", "b", "c"]),
+    ([0, 1, 2, 1], ["x", "y", "z"], ["x", "y", "z"]),  # indices into labels
+])
+def test_roc_classes_follow_the_probability_columns(y_true: list[Any], labels: Any,
+                                                    names: list[str]) -> None:
+    probas = [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.3, 0.4, 0.3]]
+    chart = gt_sklearn.plot_roc(y_true, probas, labels, log=False)
+    assert sorted({row[0] for row in chart.table.data}) == names
+    first_class = [(x, y) for c, x, y in chart.table.data if c == names[0]]
+    # the first column's one positive row has the highest first-column score: tpr 1 at fpr 0
+    assert (0.0, 1.0) in first_class
