@@ -34,29 +34,60 @@ if TYPE_CHECKING:
 
     from gittrack.formats.media.chart import Chart
 
-__all__ = ["plot_classifier", "plot_confusion_matrix", "plot_feature_importances",
-           "plot_learning_curve", "plot_precision_recall", "plot_regressor", "plot_residuals",
-           "plot_roc", "plot_summary_metrics"]
+__all__ = ["plot_class_proportions", "plot_classifier", "plot_confusion_matrix",
+           "plot_feature_importances", "plot_learning_curve", "plot_precision_recall",
+           "plot_regressor", "plot_residuals", "plot_roc", "plot_summary_metrics"]
 
 
-def plot_confusion_matrix(y_true: Any, y_pred: Any, labels: Sequence[Any] | None = None, *,
-                          title: str | None = None, log: bool = True) -> Chart:
+def plot_confusion_matrix(y_true: Any, y_pred: Any, labels: Sequence[Any] | None = None,
+                          true_labels: Sequence[Any] | None = None,
+                          pred_labels: Sequence[Any] | None = None, normalize: bool = False,
+                          *, title: str | None = None, log: bool = True) -> Chart:
     """Counts of (actual, predicted) pairs, logged as ``confusion_matrix``. Classes are the
     sorted distinct values of ``y_true`` and ``y_pred``; ``labels`` names them in that order,
     or, when the values are among ``labels`` (names, or indices into it), sets the order
-    and keeps classes that never occur."""
+    and keeps classes that never occur. W&B's ``true_labels``/``pred_labels`` keep only
+    those rows/columns (by name); ``normalize=True`` divides each row by its total."""
     truth, predicted, names = _classes(y_true, y_pred, labels)
     chart = plot.confusion_matrix(y_true=truth, preds=predicted, class_names=names,
                                   title=title or "Confusion Matrix")
+    if true_labels is not None or pred_labels is not None or normalize:
+        chart = _reshaped(chart, true_labels, pred_labels, normalize)
     return _logged("confusion_matrix", chart, log)
 
 
-def plot_roc(y_true: Any, y_probas: Any, labels: Sequence[Any] | None = None, *,
-             classes_to_plot: Sequence[int] | None = None, title: str | None = None,
+def _reshaped(chart: Chart, true_labels: Sequence[Any] | None,
+              pred_labels: Sequence[Any] | None, normalize: bool) -> Chart:
+    from gittrack.formats.media.chart import Chart
+
+    rows = [list(row) for row in chart.table.data]
+    totals: dict[str, int] = {}
+    for actual, _, count in rows:
+        totals[actual] = totals.get(actual, 0) + count
+    if normalize:
+        rows = [[a, p, n / totals[a] if totals[a] else 0.0] for a, p, n in rows]
+    keep_true = None if true_labels is None else {str(v) for v in true_labels}
+    keep_pred = None if pred_labels is None else {str(v) for v in pred_labels}
+    rows = [r for r in rows if (keep_true is None or r[0] in keep_true)
+            and (keep_pred is None or r[1] in keep_pred)]
+    spec = dict(chart.spec)
+    encoding = {k: dict(v) for k, v in spec["encoding"].items()}
+    for axis, keep in (("y", keep_true), ("x", keep_pred)):
+        if keep is not None:
+            encoding[axis]["sort"] = [n for n in encoding[axis]["sort"] if n in keep]
+    spec["encoding"] = encoding
+    return Chart(Table(columns=chart.table.columns, data=rows), spec)
+
+
+def plot_roc(y_true: Any, y_probas: Any, labels: Sequence[Any] | None = None,
+             plot_micro: bool = True, plot_macro: bool = True,
+             classes_to_plot: Sequence[int] | None = None, *, title: str | None = None,
              log: bool = True) -> Chart:
     """The ROC curve of each class (one against the rest), logged as ``roc``. ``y_probas``:
     one column per class, in the order of ``labels`` (or of the sorted classes, as
-    ``model.classes_``)."""
+    ``model.classes_``). W&B's ``plot_micro``/``plot_macro`` (its averaged curves) are
+    accepted and not drawn: each class has its curve."""
+    del plot_micro, plot_macro
     truth, names = _curve_classes(y_true, y_probas, labels)
     chart = plot.roc_curve(truth, y_probas, names, classes_to_plot=classes_to_plot,
                            title=title)
@@ -64,9 +95,12 @@ def plot_roc(y_true: Any, y_probas: Any, labels: Sequence[Any] | None = None, *,
 
 
 def plot_precision_recall(y_true: Any, y_probas: Any, labels: Sequence[Any] | None = None,
-                          *, classes_to_plot: Sequence[int] | None = None,
+                          plot_micro: bool = True,
+                          classes_to_plot: Sequence[int] | None = None, *,
                           title: str | None = None, log: bool = True) -> Chart:
-    """The precision–recall curve of each class, logged as ``precision_recall``."""
+    """The precision–recall curve of each class, logged as ``precision_recall`` (W&B's
+    ``plot_micro`` is accepted and not drawn)."""
+    del plot_micro
     truth, names = _curve_classes(y_true, y_probas, labels)
     chart = plot.pr_curve(truth, y_probas, names, classes_to_plot=classes_to_plot,
                           title=title)
@@ -97,8 +131,8 @@ def plot_learning_curve(model: Any, X: Any, y: Any, cv: Any = None, shuffle: boo
 
 
 def plot_feature_importances(model: Any, feature_names: Sequence[Any] | None = None,
-                             max_num_features: int = 50, *, title: str | None = None,
-                             log: bool = True) -> Chart:
+                             title: str = "Feature Importance", max_num_features: int = 50,
+                             *, log: bool = True) -> Chart:
     """The model's ``feature_importances_`` (trees) or ``coef_`` (linear models; the mean
     absolute coefficient over classes when there are several), most important first, as a
     ``Feature``/``Importance`` bar chart logged as ``feature_importances``. Names:
@@ -115,8 +149,28 @@ def plot_feature_importances(model: Any, feature_names: Sequence[Any] | None = N
                                 f"for {len(values)} features")
     order = np.argsort(-values, kind="stable")[:max(int(max_num_features), 1)]
     chart = _models.importance_chart([str(feature_names[i]) for i in order], values[order],
-                                     title=title or "Feature Importance")
+                                     title=title)
     return _logged("feature_importances", chart, log)
+
+
+def plot_class_proportions(y_train: Any, y_test: Any, labels: Sequence[Any] | None = None,
+                           *, title: str | None = None, log: bool = True) -> Chart:
+    """How many rows of each class the training and test sets hold, logged as
+    ``class_proportions``. Its table: ``class``, ``dataset`` (``train``/``test``),
+    ``count``; classes named as in ``plot_confusion_matrix``."""
+    import numpy as np
+
+    train, test, names = _classes(y_train, y_test, labels, what="plot_class_proportions",
+                                  same_length=False)
+    table = Table(columns=["class", "dataset", "count"])
+    for dataset, values in (("train", train), ("test", test)):
+        counts = np.bincount(values, minlength=len(names))
+        for name, count in zip(names, counts, strict=True):
+            table.add_data(name, dataset, int(count))
+    chart = plot.bar(table, "class", "count", title=title or "Class Proportions")
+    chart.spec["encoding"]["color"] = {"field": "dataset", "type": "nominal",
+                                       "title": "dataset"}
+    return _logged("class_proportions", chart, log)
 
 
 def plot_summary_metrics(model: Any = None, X: Any = None, y: Any = None, X_test: Any = None,
@@ -153,10 +207,19 @@ def plot_residuals(model: Any, X: Any, y: Any, *, title: str | None = None,
 def plot_classifier(model: Any, X_train: Any, X_test: Any, y_train: Any, y_test: Any,
                     y_pred: Any, y_probas: Any, labels: Sequence[Any] | None,
                     model_name: str | None = None, feature_names: Sequence[Any] | None = None,
-                    log_learning_curve: bool = False) -> dict[str, Chart]:
+                    log_learning_curve: bool = False, *, is_binary: bool = False,
+                    ) -> dict[str, Chart]:
     """All a classifier's charts, as ``wandb.sklearn.plot_classifier``: ``confusion_matrix``,
-    ``roc``, ``precision_recall``, ``summary_metrics``, ``feature_importances`` (when the
-    model has them) and, with ``log_learning_curve``, ``learning_curve``; returned by key."""
+    ``roc``, ``precision_recall``, ``class_proportions``, ``summary_metrics``,
+    ``feature_importances`` (when the model has them) and, with ``log_learning_curve``,
+    ``learning_curve``; returned by key. W&B's ``is_binary`` (its ninth argument: a bool
+    there is taken as it, not as ``model_name``) changes nothing: curves are per class."""
+    if isinstance(model_name, bool):  # W&B's order: labels, is_binary, model_name, features
+        shifted: Any = log_learning_curve
+        model_name = feature_names if isinstance(feature_names, str) else None
+        feature_names = None if isinstance(shifted, bool) else shifted
+        log_learning_curve = False
+    del is_binary
     named = f"{model_name}: " if model_name else ""
     classes = getattr(model, "classes_", None)
     curve_labels = labels if labels is not None else (list(classes) if classes is not None
@@ -167,6 +230,8 @@ def plot_classifier(model: Any, X_train: Any, X_test: Any, y_train: Any, y_test:
         "roc": plot_roc(y_test, y_probas, curve_labels, title=f"{named}ROC"),
         "precision_recall": plot_precision_recall(y_test, y_probas, curve_labels,
                                                   title=f"{named}Precision v. Recall"),
+        "class_proportions": plot_class_proportions(y_train, y_test, labels,
+                                                    title=f"{named}Class Proportions"),
         "summary_metrics": plot_summary_metrics(model, X_train, y_train, X_test, y_test,
                                                 y_pred=y_pred,
                                                 title=f"{named}Summary Metrics"),
@@ -234,14 +299,15 @@ def _curve_classes(y_true: Any, y_probas: Any, labels: Sequence[Any] | None
     return np.array([index[v] for v in truth.tolist()], dtype=np.int64), names
 
 
-def _classes(y_true: Any, y_pred: Any, labels: Sequence[Any] | None
+def _classes(y_true: Any, y_pred: Any, labels: Sequence[Any] | None,
+             what: str = "plot_confusion_matrix", same_length: bool = True,
              ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Class indices of ``y_true`` and ``y_pred`` and the classes' names."""
     import numpy as np
 
     truth, predicted = _flat(y_true, "y_true"), _flat(y_pred, "y_pred")
-    if len(truth) != len(predicted):
-        raise InvalidValueError(f"plot_confusion_matrix: y_true has {len(truth)} values, "
+    if same_length and len(truth) != len(predicted):
+        raise InvalidValueError(f"{what}: y_true has {len(truth)} values, "
                                 f"y_pred {len(predicted)}")
     both = np.concatenate([truth, predicted])
     if labels is not None:
@@ -258,7 +324,7 @@ def _classes(y_true: Any, y_pred: Any, labels: Sequence[Any] | None
     index = {v: i for i, v in enumerate(classes.tolist())}
     names = [str(c) for c in classes] if labels is None else [str(label) for label in labels]
     if len(names) != len(classes):
-        raise InvalidValueError(f"plot_confusion_matrix: {len(names)} labels for "
+        raise InvalidValueError(f"{what}: {len(names)} labels for "
                                 f"{len(classes)} classes ({', '.join(map(str, classes))})")
     return (np.array([index[v] for v in truth.tolist()], dtype=np.int64),
             np.array([index[v] for v in predicted.tolist()], dtype=np.int64), names)

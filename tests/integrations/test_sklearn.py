@@ -72,7 +72,7 @@ def test_classifier_charts_from_a_fitted_forest(repo: Path) -> None:
                                             feature_names=["sl", "sw", "pl", "pw"])
     view = gittrack.Api().run(run.id)
     assert view.media_keys() == ["confusion_matrix", "roc", "precision_recall",
-                                 "summary_metrics", "feature_importances"]
+                                 "class_proportions", "summary_metrics", "feature_importances"]
     assert set(charts) == set(view.media_keys())
     matrix = read(run.id, "confusion_matrix")
     expected = np.zeros((3, 3), dtype=int)
@@ -144,3 +144,30 @@ def test_roc_classes_follow_the_probability_columns(y_true: list[Any], labels: A
     first_class = [(x, y) for c, x, y in chart.table.data if c == names[0]]
     # the first column's one positive row has the highest first-column score: tpr 1 at fpr 0
     assert (0.0, 1.0) in first_class
+
+
+def test_wandb_arguments_normalize_subsets_and_positional_is_binary(repo: Path) -> None:
+    y_true, y_pred = [0, 0, 0, 1, 1, 2], [0, 0, 1, 1, 1, 2]
+    chart = gt_sklearn.plot_confusion_matrix(y_true, y_pred, NAMES, normalize=True,
+                                             true_labels=["setosa", "versicolor"],
+                                             pred_labels=["setosa", "versicolor"], log=False)
+    assert chart.table.data == [["setosa", "setosa", pytest.approx(2 / 3)],
+                                ["setosa", "versicolor", pytest.approx(1 / 3)],
+                                ["versicolor", "setosa", 0.0], ["versicolor", "versicolor", 1.0]]
+    assert chart.spec["encoding"]["x"]["sort"] == ["setosa", "versicolor"]
+    proportions = gt_sklearn.plot_class_proportions([0, 0, 1], [2, 0], NAMES, log=False)
+    assert proportions.table.data == [["setosa", "train", 2], ["versicolor", "train", 1],
+                                      ["virginica", "train", 0], ["setosa", "test", 1],
+                                      ["versicolor", "test", 0], ["virginica", "test", 1]]
+    chart = gt_sklearn.plot_feature_importances(RandomForestClassifier(n_estimators=2).fit(
+        [[0, 1], [1, 0]], [0, 1]), ["a", "b"], "Mine", log=False)
+    assert chart.spec["title"] == "Mine"
+
+    X_train, X_test, y_train, y_test = iris()
+    model = LogisticRegression(max_iter=500).fit(X_train, y_train)
+    with start_run() as run:  # wandb.sklearn's positional order: labels, is_binary, name
+        charts = gt_sklearn.plot_classifier(model, X_train, X_test, y_train, y_test,
+                                            model.predict(X_test), model.predict_proba(X_test),
+                                            NAMES, False, "logreg")
+    assert charts["roc"].spec["title"] == "logreg: ROC"
+    assert "class_proportions" in gittrack.Api().run(run.id).media_keys()
