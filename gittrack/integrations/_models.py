@@ -40,6 +40,12 @@ def recording_run(run: Run | None, what: str) -> Run:
     return active_run(what)
 
 
+def records(run: Run) -> bool:
+    """Whether ``run`` records anything: a disabled run (``mode="disabled"``, a stand-in
+    whose methods do nothing) is spared the work of saving models and drawing charts."""
+    return not getattr(run, "disabled", False)
+
+
 def goal(metric: str) -> str | None:
     """``"minimize"``, ``"maximize"`` or ``None`` (unknown) for a metric name."""
     base = metric.lower().split("@", 1)[0]

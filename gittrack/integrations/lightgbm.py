@@ -91,6 +91,8 @@ def log_summary(model: Any, feature_importance: bool = True,
     ``model``: a ``lightgbm.Booster`` or a fitted scikit-learn estimator (``LGBMClassifier``)."""
     run = active_run("log_summary (LightGBM)")
     booster = _booster(model)
+    if not _models.records(run):
+        return None
     if importance_type not in ("split", "gain"):
         raise UsageError(f"importance_type must be 'split' or 'gain', got {importance_type!r}")
     run.summary.update({"best_iteration": int(booster.best_iteration),

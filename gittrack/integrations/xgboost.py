@@ -118,6 +118,8 @@ class GittrackCallback(TrainingCallback):
 
     def after_training(self, model: Any) -> Any:
         run = self.run
+        if not _models.records(run):
+            return model
         booster = _booster(model)
         if self.log_model:
             self.model_version = self._log_model(run, booster)
