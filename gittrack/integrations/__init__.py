@@ -1,4 +1,7 @@
-"""Native integrations with training frameworks, one module each (``gittrack.integrations.xgboost``,
-``.lightgbm``, ``.optuna``, ``.sklearn``, ...). Each imports its framework only when it is
-imported itself, so ``import gittrack`` never needs one; install the extra
-(``pip install 'gittrack[xgboost]'``). See docs/integrations/."""
+"""Native integrations with training frameworks (PyTorch Lightning, Hugging Face Transformers,
+Keras, XGBoost, LightGBM, Optuna, scikit-learn), one module each.
+
+Each module imports its framework when it is itself imported, never before: ``import gittrack``
+works without any of them. Install a framework with its extra (``pip install
+'gittrack[lightning]'``); see ``docs/integrations/``.
+"""

@@ -115,7 +115,7 @@ def plot_learning_curve(model: Any, X: Any, y: Any, cv: Any = None, shuffle: boo
     (``sklearn.model_selection.learning_curve``), logged as ``learning_curve``. Its table:
     ``train_size``, ``score`` (the mean over the folds), ``dataset`` (``train``/``test``)."""
     import numpy as np
-    from sklearn.model_selection import learning_curve
+    from sklearn.model_selection import learning_curve  # type: ignore[import-untyped]
 
     sizes = np.linspace(0.1, 1.0, 5) if train_sizes is None else train_sizes
     counts, train, test = learning_curve(model, X, y, cv=cv, shuffle=shuffle,
@@ -373,7 +373,7 @@ def _fitted(model: Any, what: str) -> Any:
 
 def _is_classifier(model: Any, y: Any) -> bool:
     if model is not None:
-        from sklearn.base import is_classifier, is_regressor
+        from sklearn.base import is_classifier, is_regressor  # type: ignore[import-untyped]
 
         if is_classifier(model) or is_regressor(model):
             return bool(is_classifier(model))
