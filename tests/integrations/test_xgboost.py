@@ -145,3 +145,33 @@ def test_linear_booster_importance_is_its_weights(repo: Path) -> None:
     ((_, chart),) = list(gittrack.Api().run(run.id).media("Feature Importance"))
     assert {f: pytest.approx(v) for f, v in chart.table.data} == \
         booster.get_score(importance_type="weight")
+
+
+WANDB_STYLE_SCRIPT = """
+import gittrack as wandb
+import xgboost as xgb
+from sklearn.datasets import load_diabetes
+from sklearn.model_selection import train_test_split
+from gittrack.integrations.xgboost import WandbCallback
+
+X, y = load_diabetes(return_X_y=True)
+X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+wandb.init(project="xgb-regression", config={"max_depth": 3})
+model = xgb.XGBRegressor(n_estimators=8, max_depth=wandb.config["max_depth"], n_jobs=1,
+                         callbacks=[WandbCallback(log_model=True)])
+model.fit(X_train, y_train, eval_set=[(X_test, y_test)], verbose=False)
+wandb.finish()
+print(wandb.Api().runs()[0].id, model.evals_result()["validation_0"]["rmse"])
+"""
+
+
+def test_a_script_written_for_wandb_runs_with_the_import_changed(repo: Path) -> None:
+    from tests.helpers.processes import run_python
+
+    out = run_python(WANDB_STYLE_SCRIPT, repo).stdout.split(" ", 1)
+    run_id, rmse = out[0], [float(v) for v in out[1].strip(" []\n").split(",")]
+    view = gittrack.Api().run(run_id)
+    assert view.history()["validation_0-rmse"].dropna().tolist() == rmse
+    assert view.config["max_depth"] == 3 and view.summary["validation_0-rmse"] == {"min": min(rmse)}
+    (version,) = view.logged_artifacts()
+    assert load_model(version.path(f"{run_id}_model.json")).num_boosted_rounds() == 8
