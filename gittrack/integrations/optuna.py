@@ -40,7 +40,7 @@ import optuna  # noqa: E402 (after the check of the extra)
 if TYPE_CHECKING:
     from gittrack.runs.live import Run
 
-__all__ = ["GittrackCallback"]
+__all__ = ["GittrackCallback", "WeightsAndBiasesCallback"]
 
 _T = TypeVar("_T")
 _INIT_KEYWORDS = frozenset(inspect.signature(init).parameters)
@@ -221,3 +221,14 @@ def _init_keywords(kwargs: Mapping[str, Any]) -> dict[str, Any]:
 def _loggable(params: Mapping[str, Any]) -> dict[str, Any]:
     """Parameters as history values (a categorical ``None`` is left out: no cell)."""
     return {k: v for k, v in params.items() if v is not None}
+
+
+class WeightsAndBiasesCallback(GittrackCallback):
+    """optuna-integration's ``WeightsAndBiasesCallback`` with its signature and defaults
+    (``wandb_kwargs`` for ``gittrack.init``, one run for the study unless
+    ``as_multirun=True``), for a script that changes only its import."""
+
+    def __init__(self, metric_name: str | Sequence[str] = "value",
+                 wandb_kwargs: Mapping[str, Any] | None = None,
+                 as_multirun: bool = False) -> None:
+        super().__init__(metric_name, as_multirun=as_multirun, gittrack_kwargs=wandb_kwargs)

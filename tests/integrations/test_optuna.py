@@ -145,3 +145,22 @@ def test_wandb_keywords_are_ignored_with_a_warning(repo: Path) -> None:
     study().optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1, callbacks=[callback])
     (view,) = gittrack.Api().runs()
     assert view.info.project == "search"
+
+
+def test_optuna_integrations_wandb_signature(repo: Path) -> None:
+    from gittrack.integrations.optuna import WeightsAndBiasesCallback
+
+    callback = WeightsAndBiasesCallback(metric_name="loss", wandb_kwargs=KWARGS,
+                                        as_multirun=True)
+
+    @callback.track_in_wandb()
+    def tracked(trial: Any) -> float:
+        gittrack.log({"seen": 1})
+        return trial.suggest_float("x", 0, 1)
+
+    tuning = study()
+    tuning.optimize(tracked, n_trials=2, callbacks=[callback])
+    runs = runs_by_trial()
+    assert {n: v.summary["loss"] for n, v in runs.items()} == \
+        {t.number: t.value for t in tuning.trials}
+    assert all(v.history()["seen"].dropna().tolist() == [1] for v in runs.values())
