@@ -349,9 +349,19 @@ def test_boxes_and_masks_read_back_as_logged(repo: Path) -> None:
     run.log({"det": gittrack.Image(single[0], boxes=single[1], masks=single[2])})
     run.log({"many": [gittrack.Image(a, boxes=b, masks=m) for a, b, m in listed]
              + [gittrack.Image(noise(seed=9))]})
+    table = gittrack.Table(columns=["id", "image"])
+    table.add_data(0, gittrack.Image(single[0], boxes=single[1], masks=single[2]))
+    table.add_data(1, gittrack.Image(noise(seed=8)))
+    run.log({"table": table})
     run.finish()
     v = view(run.id)
-    assert v.media_keys() == ["det", "many"]
+    assert v.media_keys() == ["det", "many", "table"]
+    ((_, back),) = v.media("table")
+    assert isinstance(back, gittrack.Table) and back.get_column("id") == [0, 1]
+    cells = back.get_column("image")
+    assert_annotations_equal(cells[0], single[1], single[2])
+    assert cells[1].masks is None
+    np.testing.assert_array_equal(cells[1].numpy(), noise(seed=8))
     ((step, image),) = v.media("det")
     assert step == 0
     assert_annotations_equal(image, single[1], single[2])
