@@ -11,9 +11,12 @@ As W&B does, the event writers themselves are patched — TensorBoard's
     writer = SummaryWriter(f"runs/{run.name}")
     writer.add_scalar("charts/episodic_return", 12.5, global_step)   # run history too
 
-Keys are the tags (``add_text``'s ``/text_summary`` suffix dropped). Tags written to a second log
-folder get its name as a prefix (``<folder>/<tag>``); with ``root_logdir`` every folder's path
-under it is the prefix (none for ``root_logdir`` itself). The event files are written as before.
+Keys are the tags (``add_text``'s ``/text_summary`` suffix dropped) of the first log folder a
+writer uses; another folder's tags get its path under that first folder as a prefix
+(``add_scalars("loss", {"train": ...})`` writes to ``<logdir>/loss_train``: key
+``loss_train/loss``), or its own name if it is elsewhere (``val/loss``). With ``root_logdir``,
+paths are taken under it instead (no prefix for ``root_logdir`` itself). The event files are
+written as before.
 """
 
 from __future__ import annotations
@@ -102,6 +105,7 @@ def _patch_class(which: str, cls: type) -> None:
 
 
 def _sync(writer: Any, event: Any) -> None:
+    prefix = _prefix(writer)  # every event: the file_version event names a writer's folder first
     if not event.HasField("summary"):
         return
     decoded = tbevents.decode(event.summary)
@@ -114,7 +118,6 @@ def _sync(writer: Any, event: Any) -> None:
         _warn_once("norun", "gittrack: TensorBoard events are written with no active run "
                             "(gittrack.init() first): they are not recorded in gittrack")
         return
-    prefix = _prefix(writer)
     values = {f"{prefix}{k}": v for k, v in decoded.values.items()} if prefix else decoded.values
     try:
         run.log(values, step=int(event.step))
@@ -131,12 +134,14 @@ def _prefix(writer: Any) -> str:
         known = _prefixes.get(logdir)
         if known is not None:
             return known
-        root = _root[0]
-        if root is not None:
-            rel = os.path.relpath(logdir, root)
-            prefix = "" if rel == "." or rel.startswith("..") else rel.replace(os.sep, "/") + "/"
+        root = _root[0] if _root[0] is not None else next(iter(_prefixes), logdir)
+        rel = os.path.relpath(logdir, root)
+        if rel == ".":
+            prefix = ""
+        elif rel.startswith(".."):
+            prefix = os.path.basename(logdir) + "/"
         else:
-            prefix = "" if not _prefixes else os.path.basename(logdir) + "/"
+            prefix = rel.replace(os.sep, "/") + "/"
         _prefixes[logdir] = prefix
         return prefix
 

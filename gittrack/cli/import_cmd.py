@@ -13,6 +13,8 @@ from gittrack.cli.lazy import LazyGroup
 
 # name -> ("module:attribute", short help as `gittrack import --help` shows it)
 SOURCES: dict[str, tuple[str, str]] = {
+    "tensorboard": ("gittrack.cli.import_tensorboard:command",
+                    "Import each run folder of TensorBoard event files under LOGDIR."),
 }
 
 
