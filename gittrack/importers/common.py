@@ -28,13 +28,15 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from gittrack.errors import GittrackError
+from gittrack.errors import GittrackError, GittrackWarning
 from gittrack.git.repo import Repository
 from gittrack.runs import store
 from gittrack.runs.ids import derived_run_id
+from gittrack.runs.live import Run
 from gittrack.runs.start import create_run
 from gittrack.settings import Settings
 from gittrack.types import RunId
@@ -89,6 +91,18 @@ class _Clock:
         return self.now
 
 
+def _log_rows(run: Run, rows: Iterable[Row], clock: _Clock) -> None:
+    with warnings.catch_warnings():
+        # a source may hold a step twice (a training resumed from a checkpoint): each is kept,
+        # as a row of its own, without the warning a live run gives
+        warnings.filterwarnings("ignore", message="gittrack: step .* is lower than the current",
+                                category=GittrackWarning)
+        for row in rows:
+            if row.timestamp is not None:
+                clock.now = row.timestamp
+            run.log(dict(row.values), step=row.step, commit=True)
+
+
 def imported_run_id(source: SourceRun) -> RunId:
     """The run id ``import_run`` gives ``source``: the same for the same source."""
     start = source.start_time if source.start_time is not None else 0.0
@@ -116,10 +130,7 @@ def import_run(repo: Repository, source: SourceRun) -> Imported:
         imported_from={"kind": source.kind, "source": source.location or source.key},
     )
     try:
-        for row in source.rows:
-            if row.timestamp is not None:
-                clock.now = row.timestamp
-            run.log(dict(row.values), step=row.step, commit=True)
+        _log_rows(run, source.rows, clock)
         if source.summary:
             run.summary.update(dict(source.summary))
     except BaseException as exc:
