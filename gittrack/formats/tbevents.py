@@ -42,6 +42,8 @@ def decode(summary: Any) -> Decoded:
             continue
         if field_is_text(value) and tag.endswith(_TEXT_SUFFIX):
             tag = tag[: -len(_TEXT_SUFFIX)] or tag  # add_text("notes") writes "notes/text_summary"
+        if decoded is _SILENT:
+            continue
         if isinstance(decoded, str) and decoded.startswith("\0"):
             out.skipped[tag] = decoded[1:]
         elif decoded is not None:
@@ -58,6 +60,9 @@ def field_is_text(value: Any) -> bool:
 
 
 def _value(value: Any) -> Any:
+    plugin = str(value.metadata.plugin_data.plugin_name) if value.HasField("metadata") else ""
+    if plugin in _METADATA_PLUGINS:
+        return _SILENT
     field = value.WhichOneof("value")
     if field == "simple_value":
         return float(value.simple_value)
@@ -67,9 +72,14 @@ def _value(value: Any) -> Any:
     if field == "image":
         return image(value.image.encoded_image_string)
     if field == "tensor":
-        plugin = str(value.metadata.plugin_data.plugin_name) if value.HasField("metadata") else ""
         return _tensor(value.tensor, plugin)
     return f"\0{field or 'an empty value'} is not recorded"
+
+
+_SILENT = object()
+# plugins that describe the writer rather than values: hparams (add_hparams' session info; its
+# metrics come as scalars), custom_scalars (a layout of charts)
+_METADATA_PLUGINS = frozenset({"hparams", "custom_scalars"})
 
 
 def _tensor(tensor: Any, plugin: str) -> Any:

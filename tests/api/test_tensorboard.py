@@ -198,3 +198,21 @@ def test_histogram_is_a_gittrack_histogram(repo: Path, fast_settings: dict[str, 
     expected, edges = np.histogram(values, bins=10)
     assert hist.counts == [float(c) for c in expected]
     assert hist.edges == pytest.approx(list(edges))
+
+
+def test_hparams_metrics_are_recorded_without_noise(
+        repo: Path, fast_settings: dict[str, object]) -> None:
+    run = gittrack.init(sync_tensorboard=True, settings=fast_settings)
+    writer = torch_writer(repo / "runs" / "hp")
+    writer.add_scalar("loss", 0.5, 0)
+    writer.add_hparams({"lr": 0.1, "bsize": 4}, {"hparam/accuracy": 0.9}, run_name="trial")
+    writer.close()
+    run.finish()
+    summary = gittrack.Api(".").run(run.id).summary
+    assert summary["loss"] == 0.5
+    assert summary["trial/hparam/accuracy"] == pytest.approx(0.9)
+
+
+def test_the_module_is_reachable_from_gittrack() -> None:
+    assert gittrack.tensorboard.patch is gittrack.tensorboard.__dict__["patch"]
+    assert callable(gittrack.tensorboard.unpatch)
