@@ -40,6 +40,8 @@ _patched: dict[str, tuple[type, Any]] = {}  # which -> (EventFileWriter class, o
 _root: list[str | None] = [None]
 _prefixes: dict[str, str] = {}  # log folder -> key prefix
 _warned: set[str] = set()
+_at_zero: dict[str, set[str]] = {}  # log folder -> keys written at step 0
+_counted: set[str] = set()  # log folders whose writer gives no global_step
 
 
 def patch(root_logdir: str | os.PathLike[str] | None = None, pytorch: bool | None = None,
@@ -53,7 +55,7 @@ def patch(root_logdir: str | os.PathLike[str] | None = None, pytorch: bool | Non
     wanted = {"pytorch": pytorch, "tensorboardx": tensorboardx}
     with _lock:
         _root[0] = None if root_logdir is None else os.path.abspath(os.fspath(root_logdir))
-        _prefixes.clear()
+        _reset()
         missing = []
         for which, want in wanted.items():
             if want is False or which in _patched:
@@ -79,7 +81,13 @@ def unpatch() -> None:
         for cls, original in _patched.values():
             cls.add_event = original  # type: ignore[attr-defined]
         _patched.clear()
-        _prefixes.clear()
+        _reset()
+
+
+def _reset() -> None:
+    _prefixes.clear()
+    _at_zero.clear()
+    _counted.clear()
 
 
 def patched() -> bool:
@@ -105,7 +113,7 @@ def _patch_class(which: str, cls: type) -> None:
 
 
 def _sync(writer: Any, event: Any) -> None:
-    prefix = _prefix(writer)  # every event: the file_version event names a writer's folder first
+    logdir, prefix = _folder(writer)  # every event: the file_version event comes first
     if not event.HasField("summary"):
         return
     decoded = tbevents.decode(event.summary)
@@ -120,20 +128,42 @@ def _sync(writer: Any, event: Any) -> None:
         return
     values = {f"{prefix}{k}": v for k, v in decoded.values.items()} if prefix else decoded.values
     try:
-        run.log(values, step=int(event.step))
+        step = int(event.step)
+        if step == 0 and _stepless(logdir, values):
+            run.log(values)  # a counter: each event a row of its own
+        else:
+            run.log(values, step=step)
     except GittrackError as exc:
         _warn_once(f"log:{type(exc).__name__}", f"gittrack: TensorBoard step {event.step} "
                    f"({', '.join(values)}) was not logged: {exc}")
 
 
-def _prefix(writer: Any) -> str:
-    """The key prefix of ``writer``'s log folder (see the module's docstring)."""
+def _stepless(logdir: str, values: dict[str, Any]) -> bool:
+    """Whether ``logdir``'s writer gives no ``global_step``: TensorBoard writes step 0 then,
+    and a key written at step 0 twice means the second time is a later step (W&B keeps the
+    last value only). From then on each step-0 event of the folder is a row of its own."""
+    with _lock:
+        if logdir in _counted:
+            return True
+        seen = _at_zero.setdefault(logdir, set())
+        if seen.isdisjoint(values):
+            seen.update(values)
+            return False
+        _counted.add(logdir)
+    run = current_run()
+    if run is not None:
+        run.log({}, commit=True)  # the values of step 0 are a row, not overwritten
+    return True
+
+
+def _folder(writer: Any) -> tuple[str, str]:
+    """``writer``'s log folder and its key prefix (see the module's docstring)."""
     getter = getattr(writer, "get_logdir", None)
     logdir = os.path.abspath(str(getter() if callable(getter) else getattr(writer, "_logdir", "")))
     with _lock:
         known = _prefixes.get(logdir)
         if known is not None:
-            return known
+            return logdir, known
         root = _root[0] if _root[0] is not None else next(iter(_prefixes), logdir)
         rel = os.path.relpath(logdir, root)
         if rel == ".":
@@ -143,7 +173,7 @@ def _prefix(writer: Any) -> str:
         else:
             prefix = rel.replace(os.sep, "/") + "/"
         _prefixes[logdir] = prefix
-        return prefix
+        return logdir, prefix
 
 
 def _warn_once(topic: str, message: str) -> None:

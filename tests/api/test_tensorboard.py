@@ -122,13 +122,17 @@ def test_cleanrl_style_script_records_all_its_metrics(
     assert gittrack.Api(".").run(run.id).config == config
 
 
-def test_second_log_folder_gets_a_prefix(repo: Path, fast_settings: dict[str, object]) -> None:
-    run = gittrack.init(sync_tensorboard=True, settings=fast_settings)
-    train, val = torch_writer(repo / "tb" / "train"), torch_writer(repo / "tb" / "val")
+def train_and_val(repo: Path, make_writer: Any) -> None:
+    train, val = make_writer(repo / "tb" / "train"), make_writer(repo / "tb" / "val")
     train.add_scalar("loss", 1.0, 1)
     val.add_scalar("loss", 2.0, 1)
     train.close()
     val.close()
+
+
+def test_second_log_folder_gets_a_prefix(repo: Path, fast_settings: dict[str, object]) -> None:
+    run = gittrack.init(sync_tensorboard=True, settings=fast_settings)
+    train_and_val(repo, torch_writer)
     run.finish()
     assert gittrack.Api(".").run(run.id).summary == {"loss": 1.0, "val/loss": 2.0}
 
@@ -137,11 +141,7 @@ def test_root_logdir_prefixes_every_folder_under_it(
         repo: Path, fast_settings: dict[str, object]) -> None:
     run = gittrack.init(settings=fast_settings)
     gittrack.tensorboard.patch(root_logdir=repo / "tb")
-    train, val = tbx_writer(repo / "tb" / "train"), tbx_writer(repo / "tb" / "val")
-    train.add_scalar("loss", 1.0, 1)
-    val.add_scalar("loss", 2.0, 1)
-    train.close()
-    val.close()
+    train_and_val(repo, tbx_writer)
     run.finish()
     assert gittrack.Api(".").run(run.id).summary == {"train/loss": 1.0, "val/loss": 2.0}
 
@@ -216,3 +216,15 @@ def test_hparams_metrics_are_recorded_without_noise(
 def test_the_module_is_reachable_from_gittrack() -> None:
     assert gittrack.tensorboard.patch is gittrack.tensorboard.__dict__["patch"]
     assert callable(gittrack.tensorboard.unpatch)
+
+
+@pytest.mark.parametrize("make_writer", WRITERS)
+def test_without_global_step_every_value_is_kept(
+        repo: Path, fast_settings: dict[str, object], make_writer: Any) -> None:
+    run = gittrack.init(sync_tensorboard=True, settings=fast_settings)
+    writer = make_writer(repo / "runs" / "nostep")
+    for i in range(5):
+        writer.add_scalar("loss", float(i))
+    writer.close()
+    run.finish()
+    assert [r["loss"] for r in history(run.id)] == [0.0, 1.0, 2.0, 3.0, 4.0]
