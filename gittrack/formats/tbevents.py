@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gittrack.errors import FormatError, GittrackError
+from gittrack.errors import FormatError, InvalidKeyError
+from gittrack.formats.values import validate_key
 
 _HUGE = 1e300  # TensorFlow's outer bucket limits are ±DBL_MAX
 
@@ -37,12 +39,17 @@ def decode(summary: Any) -> Decoded:
         tag = str(value.tag)
         try:
             decoded = _value(value)
-        except (GittrackError, ValueError, TypeError, OSError) as exc:
-            out.skipped[tag] = f"cannot be read ({exc})"
+        except Exception as exc:  # any bytes may be hostile: PIL's bombs, odd tensors...
+            out.skipped[tag] = f"cannot be read ({type(exc).__name__}: {exc})"
             continue
         if field_is_text(value) and tag.endswith(_TEXT_SUFFIX):
             tag = tag[: -len(_TEXT_SUFFIX)] or tag  # add_text("notes") writes "notes/text_summary"
         if decoded is _SILENT:
+            continue
+        try:
+            tag = validate_key(tag)
+        except InvalidKeyError as exc:
+            out.skipped[tag] = f"cannot be a key: {exc}"
             continue
         if isinstance(decoded, str) and decoded.startswith("\0"):
             out.skipped[tag] = decoded[1:]
@@ -172,6 +179,7 @@ _CHECKED_BYTES = 1 << 20
 def read_events(path: Path, event_type: Any) -> Iterator[Any]:
     """The events of the event file ``path`` (``event_type``: the ``Event`` message class)."""
     with open(path, "rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
         offset = 0
         while True:
             header = stream.read(_HEADER.size)
@@ -182,6 +190,9 @@ def read_events(path: Path, event_type: Any) -> Iterator[Any]:
             length, length_crc = _HEADER.unpack(header)
             if _masked_crc(header[:8]) != length_crc:
                 raise _damaged(path, offset, "a record length fails its checksum")
+            if length > size - offset - _HEADER.size - _CRC.size:  # read nothing it lacks
+                raise _damaged(path, offset, f"a record of {length:,} bytes would end past "
+                               "the end of the file")
             data = stream.read(length)
             footer = stream.read(_CRC.size)
             if len(data) < length or len(footer) < _CRC.size:

@@ -15,6 +15,7 @@ host and process id): importing the folder again, even moved or grown since, fin
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,16 +81,21 @@ def read_run(logdir: Path, folder: Path, project: str | None = None,
     times: dict[tuple[int, int], float] = {}
     seen: dict[tuple[str, int], int] = {}
     first = last = None
+    wall = 0.0
     for event in _events(files):
-        wall = float(event.wall_time)
-        first = wall if first is None else min(first, wall)
-        last = wall if last is None else max(last, wall)
+        if _is_time(event.wall_time):  # a forged time keeps the previous event's
+            wall = float(event.wall_time)
+            first = wall if first is None else min(first, wall)
+            last = wall if last is None else max(last, wall)
         if not event.HasField("summary"):
             continue
         decoded = tbevents.decode(event.summary)
+        step = int(event.step)
+        if step < 0:
+            decoded.skipped.update({t: f"has a negative step ({step})" for t in decoded.values})
+            decoded.values.clear()
         if skipped is not None:
             skipped.update(decoded.skipped)
-        step = int(event.step)
         for tag, value in decoded.values.items():
             nth = seen.get((tag, step), 0)
             seen[(tag, step)] = nth + 1
@@ -102,6 +108,12 @@ def read_run(logdir: Path, folder: Path, project: str | None = None,
         name=name or None, project=project, start_time=first, end_time=last,
         location=str(folder.resolve()),
     )
+
+
+def _is_time(value: float) -> bool:
+    """A wall time gittrack can store: from 1970 to the year 5138 (ids hold 10 digits of
+    milliseconds in base 32)."""
+    return math.isfinite(value) and 0 <= value < 32**10 / 1000
 
 
 def _events(files: list[Path]) -> Iterator[Any]:

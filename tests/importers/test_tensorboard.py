@@ -142,3 +142,57 @@ def test_run_folders_are_those_with_event_files(tmp_path: Path) -> None:
 def test_no_event_files_is_refused(repo: Path, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no TensorBoard event files"):
         import_logdir(pygit2.Repository(str(repo)), tmp_path)
+
+
+def _record(data: bytes) -> bytes:
+    import struct
+
+    from gittrack.formats.tbevents import _masked_crc
+
+    length = struct.pack("<Q", len(data))
+    return (length + struct.pack("<I", _masked_crc(length)) + data
+            + struct.pack("<I", _masked_crc(data)))
+
+
+def test_hostile_values_are_skipped_and_named(repo: Path) -> None:
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+
+    def event(step: int, wall: float, **tags: float) -> bytes:
+        values = [summary_pb2.Summary.Value(tag=t.replace("__", "/"), simple_value=v)
+                  for t, v in tags.items()]
+        return _record(event_pb2.Event(step=step, wall_time=wall, summary=summary_pb2.Summary(
+            value=values)).SerializeToString())
+
+    folder = repo / "tb" / "forged"
+    folder.mkdir(parents=True)
+    (folder / "events.out.tfevents.1.forged").write_bytes(b"".join([
+        event(0, 1_700_000_000.0, loss=1.0),
+        event(1, float("nan"), loss=float("nan"), _step=3.0),
+        event(-4, 1_700_000_002.0, loss=9.0),
+        event(2, 1e30, loss=0.5, **{"a____b": 1.0}),
+    ]))
+    report = import_logdir(pygit2.Repository(str(repo)), repo / "tb")
+    assert report.failed == []
+    assert set(report.skipped_tags) == {"_step", "loss", "a//b"}
+    assert "negative step" in report.skipped_tags["loss"]
+    ((_, done),) = report.imported
+    frame = gittrack.Api(".").run(done.run_id).history()
+    assert list(frame["_step"]) == [0, 1, 2]
+    assert frame["loss"][0] == 1.0 and math.isnan(frame["loss"][1]) and frame["loss"][2] == 0.5
+    # a forged time keeps the time of the event before it
+    assert list(frame["_timestamp"]) == [1_700_000_000.0, 1_700_000_000.0, 1_700_000_002.0]
+
+
+def test_a_forged_record_length_is_refused_without_reading_it(repo: Path) -> None:
+    import struct
+
+    from gittrack.formats.tbevents import _masked_crc
+
+    folder = repo / "tb" / "huge"
+    folder.mkdir(parents=True)
+    length = struct.pack("<Q", 2**62)
+    (folder / "events.out.tfevents.1.x").write_bytes(
+        length + struct.pack("<I", _masked_crc(length)) + b"x" * 16)
+    report = import_logdir(pygit2.Repository(str(repo)), repo / "tb")
+    (failed,) = report.failed
+    assert "would end past the end of the file" in failed.reason
