@@ -119,12 +119,16 @@ def _sync(writer: Any, event: Any) -> None:
     decoded = tbevents.decode(event.summary)
     for tag, why in decoded.skipped.items():
         _warn_once(f"skip:{tag}", f"gittrack: TensorBoard tag {tag!r} {why}")
-    if not decoded.values:
+    if not decoded.values and not decoded.config:
         return
     run = current_run()
     if run is None:
         _warn_once("norun", "gittrack: TensorBoard events are written with no active run "
                             "(gittrack.init() first): they are not recorded in gittrack")
+        return
+    if decoded.config:  # add_hparams: the run's hyperparameters
+        run.config.update(decoded.config)
+    if not decoded.values:
         return
     values = {f"{prefix}{k}": v for k, v in decoded.values.items()} if prefix else decoded.values
     try:

@@ -3,8 +3,9 @@
 ``decode(summary)`` takes a ``Summary`` protocol buffer (TensorBoard's or tensorboardX's: only
 their field names are used) and gives ``{tag: value}``: ``simple_value`` and scalar tensors as
 floats, ``histo`` (and the histogram plugin's ``[k, 3]`` tensors) as ``Histogram``, ``image``
-(and the image plugin's tensors) as ``Image``, text-plugin tensors as strings. What it cannot
-read (audio, PR curves, hparams, meshes, an undecodable image) is named in ``skipped``.
+(and the image plugin's tensors) as ``Image``, text-plugin tensors as strings, and
+``add_hparams``' hyperparameters as ``config``. What it cannot read (audio, PR curves, meshes,
+an undecodable image, a tag that cannot be a key) is named in ``skipped``.
 
 ``read_events(path)`` reads the records of one event file (TFRecord framing, checksums checked)
 and gives each ``Event``; a damaged record is a ``FormatError`` naming the file and the offset.
@@ -30,6 +31,7 @@ _HUGE = 1e300  # TensorFlow's outer bucket limits are ±DBL_MAX
 class Decoded:
     values: dict[str, Any]
     skipped: dict[str, str]  # tag -> why it was not recorded
+    config: dict[str, Any] = dataclasses.field(default_factory=dict)  # add_hparams' values
 
 
 def decode(summary: Any) -> Decoded:
@@ -38,6 +40,7 @@ def decode(summary: Any) -> Decoded:
     for value in summary.value:
         tag = str(value.tag)
         try:
+            out.config.update(hparams(value))
             decoded = _value(value)
         except Exception as exc:  # any bytes may be hostile: PIL's bombs, odd tensors...
             out.skipped[tag] = f"cannot be read ({type(exc).__name__}: {exc})"
@@ -59,6 +62,43 @@ def decode(summary: Any) -> Decoded:
 
 
 _TEXT_SUFFIX = "/text_summary"
+
+
+def hparams(value: Any) -> dict[str, Any]:
+    """The hyperparameters of ``add_hparams`` (the hparams plugin's session start), or ``{}``."""
+    if not value.HasField("metadata") or value.metadata.plugin_data.plugin_name != "hparams":
+        return {}
+    data = _hparams_class().FromString(bytes(value.metadata.plugin_data.content))
+    if not data.HasField("session_start_info"):
+        return {}
+    return {str(k): _plain(v) for k, v in data.session_start_info.hparams.items()}
+
+
+def _hparams_class() -> Any:
+    try:
+        from tensorboard.plugins.hparams.plugin_data_pb2 import (  # type: ignore[import-untyped]
+            HParamsPluginData,
+        )
+    except ImportError:
+        from tensorboardX.proto.plugin_hparams_pb2 import (  # type: ignore[import-untyped]
+            HParamsPluginData,
+        )
+    return HParamsPluginData
+
+
+def _plain(value: Any) -> Any:
+    """A ``google.protobuf.Value`` as plain data."""
+    kind = value.WhichOneof("kind")
+    if kind == "number_value":
+        number = float(value.number_value)
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if kind in ("string_value", "bool_value"):
+        return getattr(value, kind)
+    if kind == "list_value":
+        return [_plain(v) for v in value.list_value.values]
+    if kind == "struct_value":
+        return {str(k): _plain(v) for k, v in value.struct_value.fields.items()}
+    return None
 
 
 def field_is_text(value: Any) -> bool:

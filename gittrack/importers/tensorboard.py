@@ -82,6 +82,7 @@ def read_run(logdir: Path, folder: Path, project: str | None = None,
     seen: dict[tuple[str, int], int] = {}
     first = last = None
     wall = 0.0
+    config: dict[str, Any] = {}
     for event in _events(files):
         if _is_time(event.wall_time):  # a forged time keeps the previous event's
             wall = float(event.wall_time)
@@ -90,6 +91,7 @@ def read_run(logdir: Path, folder: Path, project: str | None = None,
         if not event.HasField("summary"):
             continue
         decoded = tbevents.decode(event.summary)
+        config.update(decoded.config)
         step = int(event.step)
         if step < 0:
             decoded.skipped.update({t: f"has a negative step ({step})" for t in decoded.values})
@@ -105,7 +107,7 @@ def read_run(logdir: Path, folder: Path, project: str | None = None,
     return SourceRun(
         kind="tensorboard", key=files[0].name,
         rows=[Row(rows[k], step=k[0], timestamp=times[k]) for k in sorted(rows)],
-        name=name or None, project=project, start_time=first, end_time=last,
+        config=config, name=name or None, project=project, start_time=first, end_time=last,
         location=str(folder.resolve()),
     )
 

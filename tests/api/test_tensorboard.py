@@ -200,7 +200,7 @@ def test_histogram_is_a_gittrack_histogram(repo: Path, fast_settings: dict[str, 
     assert hist.edges == pytest.approx(list(edges))
 
 
-def test_hparams_metrics_are_recorded_without_noise(
+def test_hparams_become_config_and_their_metrics_are_recorded(
         repo: Path, fast_settings: dict[str, object]) -> None:
     run = gittrack.init(sync_tensorboard=True, settings=fast_settings)
     writer = torch_writer(repo / "runs" / "hp")
@@ -208,9 +208,10 @@ def test_hparams_metrics_are_recorded_without_noise(
     writer.add_hparams({"lr": 0.1, "bsize": 4}, {"hparam/accuracy": 0.9}, run_name="trial")
     writer.close()
     run.finish()
-    summary = gittrack.Api(".").run(run.id).summary
-    assert summary["loss"] == 0.5
-    assert summary["trial/hparam/accuracy"] == pytest.approx(0.9)
+    view = gittrack.Api(".").run(run.id)
+    assert view.summary["loss"] == 0.5
+    assert view.summary["trial/hparam/accuracy"] == pytest.approx(0.9)
+    assert view.config == {"lr": 0.1, "bsize": 4}
 
 
 def test_the_module_is_reachable_from_gittrack() -> None:

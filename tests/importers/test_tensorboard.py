@@ -196,3 +196,23 @@ def test_a_forged_record_length_is_refused_without_reading_it(repo: Path) -> Non
     report = import_logdir(pygit2.Repository(str(repo)), repo / "tb")
     (failed,) = report.failed
     assert "would end past the end of the file" in failed.reason
+
+
+@pytest.mark.parametrize("tbx", [False, True], ids=["torch", "tensorboardX"])
+def test_hparams_become_the_config(repo: Path, tbx: bool) -> None:
+    if tbx:
+        from tensorboardX import SummaryWriter
+    else:
+        from torch.utils.tensorboard import SummaryWriter
+    writer = SummaryWriter(str(repo / "tb"))
+    hparams = {"lr": 0.01, "optimizer": "adam", "layers": 3, "dropout": True}
+    if tbx:
+        writer.add_hparams(hparams, {"hparam/loss": 0.25}, name="trial0")
+    else:
+        writer.add_hparams(hparams, {"hparam/loss": 0.25}, run_name="trial0")
+    writer.close()
+    report = import_logdir(pygit2.Repository(str(repo)), repo / "tb")
+    (done,) = [d for f, d in report.imported if f.name == "trial0"]  # a folder of its own
+    view = gittrack.Api(".").run(done.run_id)
+    assert view.config == {"lr": 0.01, "optimizer": "adam", "layers": 3, "dropout": True}
+    assert view.summary["hparam/loss"] == 0.25
