@@ -45,16 +45,21 @@ _counted: set[str] = set()  # log folders whose writer gives no global_step
 
 
 def patch(root_logdir: str | os.PathLike[str] | None = None, pytorch: bool | None = None,
-          tensorboardx: bool | None = None) -> None:
+          tensorboardx: bool | None = None, *, tensorboard_x: bool | None = None,
+          save: bool = True) -> None:
     """Log what TensorBoard writers write to the active run as well (see the module's docs).
 
     ``pytorch`` (``torch.utils.tensorboard``, which needs the ``tensorboard`` package) and
     ``tensorboardx``: ``None`` patches the writer if its package is installed, ``True``
     requires it, ``False`` leaves it alone. ``UsageError`` if no writer could be patched.
-    Calling it again changes only ``root_logdir``."""
+    Calling it again changes only ``root_logdir``. W&B's spellings are accepted:
+    ``tensorboard_x`` for ``tensorboardx``, ``root_logdir=""`` for none, and ``save`` (W&B
+    uploads the event files; here they stay where the writer put them)."""
+    if tensorboardx is None:
+        tensorboardx = tensorboard_x
     wanted = {"pytorch": pytorch, "tensorboardx": tensorboardx}
     with _lock:
-        _root[0] = None if root_logdir is None else os.path.abspath(os.fspath(root_logdir))
+        _root[0] = os.path.abspath(os.fspath(root_logdir)) if root_logdir else None
         _reset()
         missing = []
         for which, want in wanted.items():
@@ -85,6 +90,7 @@ def unpatch() -> None:
 
 
 def _reset() -> None:
+    _warned.clear()  # each patch() warns anew
     _prefixes.clear()
     _at_zero.clear()
     _counted.clear()

@@ -229,3 +229,16 @@ def test_without_global_step_every_value_is_kept(
     writer.close()
     run.finish()
     assert [r["loss"] for r in history(run.id)] == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_wandb_spellings_are_accepted(repo: Path, fast_settings: dict[str, object]) -> None:
+    run = gittrack.init(settings=fast_settings)
+    gittrack.tensorboard.patch(root_logdir="", pytorch=False, tensorboard_x=True, save=False)
+    writer = tbx_writer(repo / "runs" / "w")
+    writer.add_scalar("loss", 0.5, 2)
+    writer.close()
+    other = torch_writer(repo / "runs" / "t")
+    other.add_scalar("other", 1.0, 3)  # not patched: pytorch=False
+    other.close()
+    run.finish()
+    assert gittrack.Api(".").run(run.id).summary == {"loss": 0.5}
