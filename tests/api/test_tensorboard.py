@@ -242,3 +242,46 @@ def test_wandb_spellings_are_accepted(repo: Path, fast_settings: dict[str, objec
     other.close()
     run.finish()
     assert gittrack.Api(".").run(run.id).summary == {"loss": 0.5}
+
+
+CLEANRL_SCRIPT = '''
+import argparse, time
+import numpy as np
+import gittrack
+from torch.utils.tensorboard import SummaryWriter
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--total-timesteps", type=int, default=640)
+parser.add_argument("--learning-rate", type=float, default=2.5e-4)
+args = parser.parse_args()
+run_name = f"CartPole-v1__ppo__1__{int(time.time())}"
+run = gittrack.init(project="cleanRL", config=vars(args), name=run_name,
+                    sync_tensorboard=True, save_code=True)
+print(run.id, flush=True)
+writer = SummaryWriter(f"runs/{run_name}")
+writer.add_text("hyperparameters", "|param|value|\\n|-|-|\\n%s" % (
+    "\\n".join([f"|{key}|{value}|" for key, value in vars(args).items()])))
+for global_step in range(0, args.total_timesteps, 64):
+    writer.add_scalar("charts/episodic_return", global_step / 64, global_step)
+    writer.add_scalar("charts/SPS", 1000 + global_step, global_step)
+    writer.add_scalar("losses/approx_kl", np.float32(0.01), global_step)
+# no writer.close(), no run.finish(): the process just ends
+'''
+
+
+def test_a_cleanrl_script_in_its_own_process_records_every_metric(repo: Path) -> None:
+    import subprocess
+    import sys
+
+    (repo / "ppo.py").write_text(CLEANRL_SCRIPT)
+    proc = subprocess.run([sys.executable, "ppo.py"], cwd=repo, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    view = gittrack.Api(".").run(proc.stdout.split()[0])
+    assert view.state == "finished"
+    rows = history(view.id)
+    assert [r["_step"] for r in rows] == list(range(0, 640, 64))
+    assert [r["charts/episodic_return"] for r in rows] == [float(i) for i in range(10)]
+    assert [r["charts/SPS"] for r in rows] == [1000.0 + s for s in range(0, 640, 64)]
+    assert all(r["losses/approx_kl"] == pytest.approx(0.01) for r in rows)
+    assert rows[0]["hyperparameters"].startswith("|param|value|")
+    assert view.config == {"total_timesteps": 640, "learning_rate": 2.5e-4}
