@@ -14,7 +14,8 @@ As W&B does, the event writers themselves are patched — TensorBoard's
 Keys are the tags (``add_text``'s ``/text_summary`` suffix dropped) of the first log folder a
 writer uses; another folder's tags get its path under that first folder as a prefix
 (``add_scalars("loss", {"train": ...})`` writes to ``<logdir>/loss_train``: key
-``loss_train/loss``), or its own name if it is elsewhere (``val/loss``). With ``root_logdir``,
+``loss_train/loss``; tensorboardX's ``<logdir>/loss/train``: ``loss/train/loss``), or its own
+name if it is elsewhere (``val/loss``). With ``root_logdir``,
 paths are taken under it instead (no prefix for ``root_logdir`` itself). The event files are
 written as before.
 """
@@ -119,7 +120,6 @@ def _patch_class(which: str, cls: type) -> None:
 
 
 def _sync(writer: Any, event: Any) -> None:
-    logdir, prefix = _folder(writer)  # every event: the file_version event comes first
     if not event.HasField("summary"):
         return
     decoded = tbevents.decode(event.summary)
@@ -136,6 +136,8 @@ def _sync(writer: Any, event: Any) -> None:
         run.config.update(decoded.config)
     if not decoded.values:
         return
+    logdir = _logdir(writer)
+    prefix = _prefix(logdir, decoded.values)
     values = {f"{prefix}{k}": v for k, v in decoded.values.items()} if prefix else decoded.values
     try:
         step = int(event.step)
@@ -166,24 +168,53 @@ def _stepless(logdir: str, values: dict[str, Any]) -> bool:
     return True
 
 
-def _folder(writer: Any) -> tuple[str, str]:
-    """``writer``'s log folder and its key prefix (see the module's docstring)."""
+def _logdir(writer: Any) -> str:
     getter = getattr(writer, "get_logdir", None)
-    logdir = os.path.abspath(str(getter() if callable(getter) else getattr(writer, "_logdir", "")))
+    return os.path.abspath(str(getter() if callable(getter) else getattr(writer, "_logdir", "")))
+
+
+def _prefix(logdir: str, tags: dict[str, Any]) -> str:
+    """The key prefix of the log folder ``logdir`` (see the module's docstring)."""
     with _lock:
         known = _prefixes.get(logdir)
         if known is not None:
-            return logdir, known
-        root = _root[0] if _root[0] is not None else next(iter(_prefixes), logdir)
-        rel = os.path.relpath(logdir, root)
-        if rel == ".":
-            prefix = ""
-        elif rel.startswith(".."):
-            prefix = os.path.basename(logdir) + "/"
-        else:
-            prefix = rel.replace(os.sep, "/") + "/"
-        _prefixes[logdir] = prefix
-        return logdir, prefix
+            return known
+        parent = _series_parent(logdir, tags)
+        if parent is not None:
+            _place(parent)
+        return _place(logdir)
+
+
+def _series_parent(logdir: str, tags: dict[str, Any]) -> str | None:
+    """The writer's own folder if ``logdir`` is one ``add_scalars(main_tag, ...)`` made for a
+    series: PyTorch writes ``main_tag`` to ``<folder>/<main_tag>_<series>``, tensorboardX to
+    ``<folder>/<main_tag>/<series>`` (before ``<folder>`` itself has a file)."""
+    parent, name = os.path.split(logdir)
+    for tag in tags:
+        if name.startswith(tag.replace("/", "_") + "_"):
+            return parent
+        nested = os.sep + tag.replace("/", os.sep)
+        if parent.endswith(nested) and len(parent) > len(nested):
+            return parent[: -len(nested)]
+    return None
+
+
+def _place(logdir: str) -> str:
+    """Give ``logdir`` its prefix (under ``_lock``): none for the first folder (or
+    ``root_logdir``), else its path under that one, else its name."""
+    known = _prefixes.get(logdir)
+    if known is not None:
+        return known
+    root = _root[0] if _root[0] is not None else next(iter(_prefixes), logdir)
+    rel = os.path.relpath(logdir, root)
+    if rel == ".":
+        prefix = ""
+    elif rel.startswith(".."):
+        prefix = os.path.basename(logdir) + "/"
+    else:
+        prefix = rel.replace(os.sep, "/") + "/"
+    _prefixes[logdir] = prefix
+    return prefix
 
 
 def _warn_once(topic: str, message: str) -> None:

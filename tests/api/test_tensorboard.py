@@ -70,15 +70,18 @@ def test_scalars_histograms_image_text_land_with_their_steps(
     assert step == 10 and (image.width, image.height) == (4, 6)
 
 
-def test_add_scalars_and_figure_are_recorded(repo: Path, fast_settings: dict[str, object]) -> None:
+@pytest.mark.parametrize("make_writer", WRITERS)
+def test_add_scalars_and_figure_are_recorded(
+        repo: Path, fast_settings: dict[str, object], make_writer: Any) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     run = gittrack.init(sync_tensorboard=True, settings=fast_settings)
-    writer = torch_writer(repo / "runs" / "main")
+    writer = make_writer(repo / "runs" / "main")
     writer.add_scalars("loss", {"train": 0.5, "val": 0.7}, 3)
+    writer.add_scalar("lr", 0.25, 3)
     figure = plt.figure(figsize=(1, 1))
     plt.plot([0, 1], [1, 0])
     writer.add_figure("curve", figure, 3)
@@ -86,8 +89,11 @@ def test_add_scalars_and_figure_are_recorded(repo: Path, fast_settings: dict[str
     run.finish()
     view = gittrack.Api(".").run(run.id)
     # add_scalars writes each series to a log folder of its own: main/loss_train, main/loss_val
-    assert view.summary["loss_train/loss"] == 0.5
-    assert view.summary["loss_val/loss"] == pytest.approx(0.7)
+    # (tensorboardX: main/loss/train, main/loss/val)
+    series = "loss_{}/loss" if make_writer is torch_writer else "loss/{}/loss"
+    assert view.summary[series.format("train")] == 0.5
+    assert view.summary[series.format("val")] == pytest.approx(0.7)
+    assert view.summary["lr"] == 0.25  # the writer's own folder: bare tags
     assert view.media_keys() == ["curve"]
 
 
