@@ -97,7 +97,7 @@ def log_model_files(run: Run, name: str, files: Iterable[tuple[str, str]],
     art = Artifact(name, type="model", metadata=plain_config(dict(metadata or {})))
     for path, stored in files:
         if os.path.isdir(path):
-            art.add_dir(path, name=stored)
+            art.add_dir(path, name=stored or None)
         else:
             art.add_file(path, name=stored)
     return run.log_artifact(art, aliases=list(dict.fromkeys(["latest", *aliases])))
