@@ -87,6 +87,41 @@ def start_run(kwargs: Mapping[str, Any], where: str) -> tuple[Run, bool]:
     return init(**init_arguments(kwargs, where)), True
 
 
+class RunHolder:
+    """The run an integration records to: the active run if there is one (left open), else
+    one it starts from ``gittrack.init(**kwargs)`` on first use and finishes when training
+    ends. Used again after that (``evaluate()`` after ``fit()``), it continues the same run
+    (``resume="must"``)."""
+
+    def __init__(self, kwargs: Mapping[str, Any], where: str, run: Run | None = None) -> None:
+        self.kwargs = dict(kwargs)
+        self.where = where
+        self.run = run
+        self.owned = False
+
+    def get(self) -> Run:
+        from gittrack.runs.info import RunState
+
+        if self.run is not None and self.owned and self.run.state != RunState.RUNNING:
+            self.kwargs.update(id=self.run.id, resume="must")
+            self.run = None
+        if self.run is None:
+            self.run, self.owned = start_run(self.kwargs, self.where)
+        return self.run
+
+    def finish(self, exit_code: int = 0) -> None:
+        """Finish the run if it was started here (a run the user started stays open)."""
+        if self.run is not None and self.owned:
+            self.run.finish(exit_code=exit_code)
+
+    def detach(self) -> None:
+        """Finish and forget the run: the next ``get()`` starts a new one."""
+        self.finish()
+        self.run = None
+        self.kwargs.pop("id", None)
+        self.kwargs.pop("resume", None)
+
+
 def log_model_files(run: Run, name: str, files: Iterable[tuple[str, str]],
                     aliases: Iterable[str], metadata: Mapping[str, Any] | None = None,
                     ) -> ArtifactVersion:

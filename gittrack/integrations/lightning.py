@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from gittrack.errors import UsageError
 from gittrack.integrations._common import (
+    RunHolder,
     artifact_name,
     log_model_files,
     plain_config,
-    start_run,
 )
 
 if TYPE_CHECKING:
@@ -83,13 +83,13 @@ class GittrackLogger(pl.loggers.Logger):  # type: ignore[name-defined]
         if run_id is not None:
             init_kwargs.update(id=run_id, resume=init_kwargs.get("resume", "allow"))
         directory = save_dir if save_dir is not None else init_kwargs.pop("dir", None)
-        self._init = {"project": project, "name": name, "config": config, **init_kwargs}
+        self._project = project
         self._log_model = log_model
         self._checkpoint_name = checkpoint_name
         self._save_dir = None if directory is None else os.fspath(directory)
         self._prefix = prefix
-        self._run: Run | None = experiment
-        self._owned = False  # whether this logger started the run (and so finishes it)
+        self._holder = RunHolder({"project": project, "name": name, "config": config,
+                                  **init_kwargs}, "GittrackLogger", experiment)
         self._id: str | None = run_id
         self._logged_time: dict[str, float] = {}
         self._callbacks: dict[int, Any] = {}
@@ -98,30 +98,24 @@ class GittrackLogger(pl.loggers.Logger):  # type: ignore[name-defined]
     @property
     @_rank_zero_experiment
     def experiment(self) -> Run:
-        """The gittrack run (started on first use)."""
-        from gittrack.runs.info import RunState
-
-        if self._run is not None and self._run.state != RunState.RUNNING and self._owned:
-            # finished by finalize() after fit(): a later test()/validate() continues it
-            self._init.update(id=self._run.id, resume="must")
-            self._run = None
-        if self._run is None:
-            self._run, self._owned = start_run(self._init, "GittrackLogger")
-        return self._run
+        """The gittrack run (started on first use; continued by a ``test()`` after the
+        ``fit()`` that finished it)."""
+        return self._holder.get()
 
     @property
     def name(self) -> str | None:
         """The project, as ``WandbLogger.name`` (Lightning puts checkpoints under
         ``save_dir/name/version``); the run's own name is ``logger.experiment.name``."""
-        if self._init.get("project") is not None:
-            return str(self._init["project"])
-        return self._run.info.project if self._run is not None else "lightning_logs"
+        if self._project is not None:
+            return self._project
+        run = self._holder.run
+        return run.info.project if run is not None else "lightning_logs"
 
     @property
     def version(self) -> str | None:
         """The run id (the run starts here if it has not yet, on rank zero)."""
-        if self._run is not None:
-            return str(self._run.id)
+        if self._holder.run is not None:
+            return str(self._holder.run.id)
         if self._id is not None:
             return self._id
         if _rank_zero_only.rank == 0:
@@ -163,13 +157,12 @@ class GittrackLogger(pl.loggers.Logger):  # type: ignore[name-defined]
         """End of ``fit``/``test``: the best and last checkpoints (``log_model=True``), then
         the run finishes (``failed`` when ``status`` is ``"failed"``) if this logger started
         it."""
-        if self._run is None:
+        if self._holder.run is None:
             return
         if status == "success":
             for callback in self._callbacks.values():
                 self._log_checkpoints(callback)
-        if self._owned:
-            self._run.finish(exit_code=1 if status == "failed" else 0)
+        self._holder.finish(exit_code=1 if status == "failed" else 0)
 
     # -- checkpoints as artifacts ------------------------------------------------------------
     def _log_checkpoints(self, callback: Any) -> None:

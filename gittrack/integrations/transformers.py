@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from gittrack.errors import UsageError
 from gittrack.integrations._common import (
+    RunHolder,
     artifact_name,
     log_model_files,
     plain_config,
     require,
-    start_run,
 )
 
 if TYPE_CHECKING:
@@ -80,65 +80,54 @@ class GittrackCallback(_transformers.TrainerCallback):  # type: ignore[name-defi
 
     def __init__(self, project: str | None = None, log_model: str | bool | None = None,
                  **init_kwargs: Any) -> None:
-        self._project = project
-        self._init_kwargs = init_kwargs
         self._log_model = _log_model_setting(log_model)
-        self._run: Run | None = None
-        self._owned = False
+        project = project or os.environ.get("GITTRACK_PROJECT", "huggingface")
+        self._holder = RunHolder({"project": project, **init_kwargs}, "GittrackCallback")
 
     @property
     def run(self) -> Run | None:
         """The run being recorded (``None`` before training starts)."""
-        return self._run
+        return self._holder.run
 
     # -- the run -------------------------------------------------------------------------
     def setup(self, args: Any, state: Any, model: Any) -> None:
         """Start (or take over) the run and record the config, on the main process only."""
         if not state.is_world_process_zero:
             return
-        kwargs = {"project": self._project or os.environ.get("GITTRACK_PROJECT", "huggingface"),
-                  **self._init_kwargs}
+        kwargs = self._holder.kwargs
         if state.trial_name is not None:
             kwargs.setdefault("name", state.trial_name)
             kwargs.setdefault("group", args.run_name or args.output_dir)
         elif args.run_name is not None and args.run_name != args.output_dir:
             kwargs.setdefault("name", args.run_name)
-        self._run, self._owned = start_run(kwargs, "GittrackCallback")
-        self._run.config.update(plain_config(_combined_config(args, model)))
-        self._run.define_metric("train/global_step")
-        self._run.define_metric("*", step_metric="train/global_step")
+        run = self._holder.get()
+        run.config.update(plain_config(_combined_config(args, model)))
+        run.define_metric("train/global_step")
+        run.define_metric("*", step_metric="train/global_step")
         num_parameters = getattr(model, "num_parameters", None)
         if callable(num_parameters):
-            self._run.config["model/num_parameters"] = int(num_parameters())
+            run.config["model/num_parameters"] = int(num_parameters())
         watch = os.environ.get("GITTRACK_WATCH", "false")
         if watch in ("all", "parameters", "gradients") and model is not None:
-            self._run.watch(model, log=watch, log_freq=max(100, state.logging_steps))
+            run.watch(model, log=watch, log_freq=max(100, state.logging_steps))
 
     def _active(self, args: Any, state: Any, model: Any) -> Run | None:
         """The run, started if needed; continued if ``on_train_end`` finished it and the
         trainer goes on (``trainer.evaluate()`` after ``train()``)."""
-        from gittrack.runs.info import RunState
-
         if not state.is_world_process_zero:
             return None
-        if self._run is not None and self._run.state != RunState.RUNNING and self._owned:
-            self._init_kwargs.update(id=self._run.id, resume="must")
-            self._run, self._owned = start_run(self._init_kwargs, "GittrackCallback")
-        if self._run is None:
+        if self._holder.run is None:
             self.setup(args, state, model)
-        return self._run
+        return self._holder.get()
 
     # -- the trainer's events --------------------------------------------------------------
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None,
                        **kwargs: Any) -> None:
-        if state.is_hyper_param_search and self._run is not None:  # one run per trial
-            if self._owned:
-                self._run.finish()
-            self._run = None
-            self._init_kwargs.pop("id", None)
-            self._init_kwargs.pop("resume", None)
-        if self._run is None or self._owned:
-            self._active(args, state, model)
+        if state.is_hyper_param_search:  # one run per trial
+            self._holder.detach()
+            self._holder.kwargs.pop("name", None)
+            self._holder.kwargs.pop("group", None)
+        self._active(args, state, model)
 
     def on_log(self, args: Any, state: Any, control: Any, model: Any = None,
                logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
@@ -164,7 +153,7 @@ class GittrackCallback(_transformers.TrainerCallback):  # type: ignore[name-defi
             run.log(rewrite_logs(dict(metrics)), step=state.global_step)
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        run = self._run
+        run = self._holder.run
         if self._log_model != "checkpoint" or run is None or not state.is_world_process_zero:
             return
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
@@ -175,19 +164,18 @@ class GittrackCallback(_transformers.TrainerCallback):  # type: ignore[name-defi
 
     def on_train_end(self, args: Any, state: Any, control: Any, model: Any = None,
                      processing_class: Any = None, **kwargs: Any) -> None:
-        run = self._run
+        run = self._holder.run
         if run is None or not state.is_world_process_zero:
             return
         if self._log_model == "end" and model is not None:
             self._log_final_model(run, args, state, model, processing_class)
-        if self._owned:
-            run.finish()
+        self._holder.finish()
 
     # -- the model as an artifact ----------------------------------------------------------
     def _model_name(self, args: Any) -> str:
-        assert self._run is not None
+        run = self._holder.get()
         named = args.run_name is not None and args.run_name != args.output_dir
-        return artifact_name(f"model-{self._run.name if named else self._run.id}")
+        return artifact_name(f"model-{run.name if named else run.id}")
 
     def _log_final_model(self, run: Run, args: Any, state: Any, model: Any,
                          processing_class: Any) -> None:
