@@ -16,6 +16,7 @@ from pathlib import Path
 from bench import (
     artifacts,
     history,
+    integrations,
     log_overhead,
     media,
     memory,
@@ -39,6 +40,7 @@ SECTIONS = {
     "sync": sync.run,             # issue 4: push/pull of 1,000 runs vs plain git
     "scale": scale.run,           # issue 10: long runs, 100,000 runs, large artifacts
     "media": media.run,           # issue 11: images, the system sampler, console capture
+    "integrations": integrations.run,  # issue 12: Lightning with gittrack / W&B / no logger
 }
 
 
@@ -123,9 +125,11 @@ def main(argv: list[str] | None = None) -> int:
                 ctx.out(f"  (load avg, 1 min: {load:.2f} before this section, "
                         f"{os.getloadavg()[0]:.2f} after)")
                 ctx.out()
-        issues = ["2"] * any(s not in ("artifacts", "sync", "wide", "scale") for s in chosen) \
+        issues = ["2"] * any(s not in ("artifacts", "sync", "wide", "scale", "integrations")
+                             for s in chosen) \
             + ["3"] * ("artifacts" in chosen) + ["4"] * ("sync" in chosen) \
-            + ["8"] * ("wide" in chosen) + ["10"] * ("scale" in chosen)
+            + ["8"] * ("wide" in chosen) + ["10"] * ("scale" in chosen) \
+            + ["12"] * ("integrations" in chosen)
         ctx.out(f"## targets (issue{'s' * (len(issues) > 1)} {' and '.join(issues)})")
         ctx.out(table(["target", "measured", "verdict"],
                       [[t.name, t.figure, t.verdict] for t in ctx.targets]))
