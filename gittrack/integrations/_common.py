@@ -122,6 +122,13 @@ class RunHolder:
         self.kwargs.pop("resume", None)
 
 
+def step_for(run: Run, step: int | None) -> int | None:
+    """The step to log a framework's ``step`` at: itself, unless the run is already past it
+    (a run continued after the training that logged that step: ``evaluate()`` after
+    ``train()``), then the run's next step (the framework's step stays in its own column)."""
+    return step if step is None or step >= run.step else None
+
+
 def log_model_files(run: Run, name: str, files: Iterable[tuple[str, str]],
                     aliases: Iterable[str], metadata: Mapping[str, Any] | None = None,
                     ) -> ArtifactVersion:
@@ -140,5 +147,7 @@ def log_model_files(run: Run, name: str, files: Iterable[tuple[str, str]],
 
 def artifact_name(text: str) -> str:
     """``text`` as a valid artifact name (letters, digits, ``.``, ``_``, ``-``)."""
-    cleaned = "".join(c if c.isalnum() or c in "._-" else "-" for c in text).strip(".-")
-    return cleaned[:128] or "model"
+    cleaned = "".join(c if (c.isascii() and c.isalnum()) or c in "._-" else "-" for c in text)
+    while ".." in cleaned:
+        cleaned = cleaned.replace("..", ".")
+    return cleaned.strip("._-")[:128].rstrip("._-") or "model"

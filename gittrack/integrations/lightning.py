@@ -25,6 +25,7 @@ from gittrack.integrations._common import (
     artifact_name,
     log_model_files,
     plain_config,
+    step_for,
 )
 
 if TYPE_CHECKING:
@@ -134,10 +135,12 @@ class GittrackLogger(pl.loggers.Logger):  # type: ignore[name-defined]
 
     @_rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        """``metrics`` at Lightning's global ``step`` (the run's next step without one)."""
+        """``metrics`` at Lightning's global ``step`` (the run's next step without one, or
+        when the run is past it: a ``test()`` continuing the run ``fit()`` finished)."""
         data = {f"{self._prefix}{self.LOGGER_JOIN_CHAR}{k}" if self._prefix else k: v
                 for k, v in metrics.items()}
-        self.experiment.log(data, step=step)
+        run = self.experiment
+        run.log(data, step=step_for(run, step))
 
     def watch(self, model: Any, log: str | None = "gradients", log_freq: int = 100,
               log_graph: bool = True) -> None:

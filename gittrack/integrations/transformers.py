@@ -30,6 +30,7 @@ from gittrack.integrations._common import (
     log_model_files,
     plain_config,
     require,
+    step_for,
 )
 
 if TYPE_CHECKING:
@@ -138,7 +139,8 @@ class GittrackCallback(_transformers.TrainerCallback):  # type: ignore[name-defi
             if key in logs:
                 run.summary[key] = logs[key]
         rows = rewrite_logs({k: v for k, v in logs.items() if k not in SINGLE_VALUE_SCALARS})
-        run.log({**rows, "train/global_step": state.global_step}, step=state.global_step)
+        run.log({**rows, "train/global_step": state.global_step},
+                step=step_for(run, state.global_step))
 
     def on_evaluate(self, args: Any, state: Any, control: Any, model: Any = None,
                     metrics: dict[str, Any] | None = None, **kwargs: Any) -> None:
@@ -150,7 +152,7 @@ class GittrackCallback(_transformers.TrainerCallback):  # type: ignore[name-defi
                    **kwargs: Any) -> None:
         run = self._active(args, state, kwargs.get("model"))
         if run is not None and metrics:
-            run.log(rewrite_logs(dict(metrics)), step=state.global_step)
+            run.log(rewrite_logs(dict(metrics)), step=step_for(run, state.global_step))
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         run = self._holder.run

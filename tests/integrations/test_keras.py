@@ -20,7 +20,9 @@ from gittrack.integrations.keras import (  # noqa: E402
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning",
-                                        "ignore::FutureWarning")
+                                        "ignore::FutureWarning",
+                                        # ...but never one of gittrack's own
+                                        "error::gittrack.errors.GittrackWarning")
 
 
 def _data() -> tuple[Any, Any]:

@@ -16,7 +16,9 @@ from gittrack.integrations.lightning import GittrackLogger  # noqa: E402
 
 # Lightning's and torch's own deprecation notices and tips are not this test's business.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning",
-                                        "ignore::FutureWarning")
+                                        "ignore::FutureWarning",
+                                        # ...but never one of gittrack's own
+                                        "error::gittrack.errors.GittrackWarning")
 
 
 class TinyModel(pl.LightningModule):  # type: ignore[misc]
@@ -35,6 +37,10 @@ class TinyModel(pl.LightningModule):  # type: ignore[misc]
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         x, y = batch
         self.log("val/loss", torch.nn.functional.mse_loss(self.net(x), y))
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        x, y = batch
+        self.log("test/loss", torch.nn.functional.mse_loss(self.net(x), y))
 
     def configure_optimizers(self) -> Any:
         return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
@@ -97,6 +103,21 @@ def test_log_model_all_logs_each_checkpoint_as_saved(repo: Path, tmp_path: Path)
     assert len(versions) == 2  # one per epoch
     names = sorted(v.metadata["original_filename"] for v in versions)
     assert names == ["epoch=0-step=4.ckpt", "epoch=1-step=8.ckpt"]
+
+
+@pytest.mark.slow
+def test_test_after_fit_continues_the_same_run(repo: Path, tmp_path: Path) -> None:
+    logger = GittrackLogger(project="tiny", settings={"quiet": True})
+    trainer = _trainer(tmp_path, logger, enable_checkpointing=False)
+    model = TinyModel()
+    trainer.fit(model, _loader())
+    trainer.test(model, dataloaders=_loader())
+    [view] = gittrack.Api(repo).runs()
+    assert view.id == logger.version and view.state == "finished"
+    history = view.history()
+    assert len(history.dropna(subset=["train/loss"])) == 8
+    assert len(history.dropna(subset=["test/loss"])) == 1
+    assert view.summary["test/loss"] > 0
 
 
 @pytest.mark.slow

@@ -17,7 +17,9 @@ torch = pytest.importorskip("torch")
 from gittrack.integrations.transformers import GittrackCallback, rewrite_logs  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning",
-                                        "ignore::FutureWarning")
+                                        "ignore::FutureWarning",
+                                        # ...but never one of gittrack's own
+                                        "error::gittrack.errors.GittrackWarning")
 
 
 class _Data(torch.utils.data.Dataset):  # type: ignore[misc]
