@@ -165,3 +165,32 @@ def test_an_active_run_is_used_and_left_open(repo: Path) -> None:
 def test_log_model_is_checked(repo: Path) -> None:
     with pytest.raises(gittrack.UsageError, match="log_model"):
         GittrackLogger(log_model="best")  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_the_standalone_pytorch_lightning_trainer_takes_the_logger(repo: Path,
+                                                                   tmp_path: Path) -> None:
+    ptl = pytest.importorskip("pytorch_lightning")
+
+    class Model(ptl.LightningModule):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = torch.nn.Linear(4, 1)
+
+        def training_step(self, batch: Any, batch_idx: int) -> Any:
+            x, y = batch
+            loss = torch.nn.functional.mse_loss(self.net(x), y)
+            self.log("loss", loss)
+            return loss
+
+        def configure_optimizers(self) -> Any:
+            return torch.optim.SGD(self.parameters(), lr=0.01)
+
+    logger = GittrackLogger(project="ptl", settings={"quiet": True})
+    trainer = ptl.Trainer(max_epochs=1, logger=logger, log_every_n_steps=1, accelerator="cpu",
+                          default_root_dir=tmp_path, enable_progress_bar=False,
+                          enable_model_summary=False, enable_checkpointing=False)
+    trainer.fit(Model(), _loader())
+    view = gittrack.Api(repo).run(logger.version)
+    assert view.state == "finished"
+    assert list(view.history().dropna(subset=["loss"])["_step"]) == [0, 1, 2, 3]
