@@ -61,6 +61,9 @@ class GittrackLogger(pl.loggers.Logger):  # type: ignore[name-defined]
     last checkpoints once training ends) or ``"all"`` (every checkpoint as it is saved).
     ``checkpoint_name``: the artifact's name (default ``model-<run id>``). ``prefix`` is put
     before every metric key, as W&B's; ``version``/``id`` continue that run if it exists.
+    ``offline``, ``anonymous`` and ``add_file_policy`` are ``WandbLogger``'s, accepted and
+    without effect (a run is always local); other W&B keywords of ``wandb.init`` that
+    ``gittrack.init`` lacks (``entity``...) are ignored with one warning.
     """
 
     LOGGER_JOIN_CHAR = "-"
@@ -75,8 +78,13 @@ class GittrackLogger(pl.loggers.Logger):  # type: ignore[name-defined]
         save_dir: str | os.PathLike[str] | None = None,
         prefix: str = "",
         experiment: Run | None = None,
+        offline: bool = False,
+        anonymous: bool | None = None,
+        add_file_policy: str = "mutable",
         **init_kwargs: Any,
     ) -> None:
+        # offline, anonymous, add_file_policy: WandbLogger's, accepted for scripts written
+        # for it; gittrack is always local and stores checkpoint bytes when logged.
         super().__init__()
         if log_model not in (True, False, "all"):
             raise UsageError(f"log_model must be True, False or 'all', got {log_model!r}")

@@ -54,7 +54,8 @@ def _loader() -> Any:
 
 
 def _trainer(tmp_path: Path, logger: Any, **kwargs: Any) -> Any:
-    return pl.Trainer(max_epochs=2, logger=logger, log_every_n_steps=1, accelerator="cpu",
+    kwargs.setdefault("max_epochs", 2)
+    return pl.Trainer(logger=logger, log_every_n_steps=1, accelerator="cpu",
                       default_root_dir=tmp_path, enable_progress_bar=False,
                       enable_model_summary=False, **kwargs)
 
@@ -160,6 +161,20 @@ def test_an_active_run_is_used_and_left_open(repo: Path) -> None:
     assert run.state == "running"
     run.finish()
     assert gittrack.Api(repo).run(run.id).summary["x"] == 2.0
+
+
+@pytest.mark.slow
+def test_watch_records_gradient_histograms(repo: Path, tmp_path: Path) -> None:
+    logger = GittrackLogger(project="tiny", offline=False, anonymous=None,
+                            settings={"quiet": True})  # WandbLogger's arguments are accepted
+    model = TinyModel()
+    logger.watch(model, log="all", log_freq=2)
+    _trainer(tmp_path, logger, enable_checkpointing=False, max_epochs=1).fit(model, _loader())
+    histograms = gittrack.Api(repo).run(logger.version).histograms()
+    keys = set(histograms["key"])
+    assert {"gradients/net.0.weight", "gradients/net.2.bias"} <= keys
+    # parameters come from a forward hook: on the module whose forward() runs (here model.net)
+    assert not any(k.startswith("parameters/") for k in keys)
 
 
 def test_log_model_is_checked(repo: Path) -> None:

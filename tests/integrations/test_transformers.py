@@ -115,6 +115,20 @@ def test_evaluate_after_train_continues_the_same_run(repo: Path, tmp_path: Path)
     assert view.state == "finished"
 
 
+@pytest.mark.slow
+def test_log_model_checkpoint_logs_each_saved_folder(repo: Path, tmp_path: Path) -> None:
+    args = _args(tmp_path, save_strategy="steps", save_steps=2)
+    trainer = transformers.Trainer(model=_model(), args=args, train_dataset=_Data(),
+                                   callbacks=[GittrackCallback(log_model="checkpoint")])
+    trainer.train()
+    view = _only_run(repo)
+    versions = gittrack.Api(repo).artifacts(f"model-{view.id}")
+    assert sorted(v.metadata["global_step"] for v in versions) == [2, 4]
+    step4 = gittrack.Api(repo).artifact(f"model-{view.id}:checkpoint_global_step_4")
+    assert "model.safetensors" in {f.path for f in step4.files()}
+    assert step4.version == max(v.version for v in versions)
+
+
 def test_rewrite_logs_prefixes_as_wandb() -> None:
     assert rewrite_logs({"loss": 1, "eval_loss": 2, "test_acc": 3, "evaluation": 4}) == {
         "train/loss": 1, "eval/loss": 2, "test/acc": 3, "train/evaluation": 4}
