@@ -102,6 +102,18 @@ def test_save_best_only_logs_only_improvements(repo: Path, tmp_path: Path) -> No
     assert best.metadata["epoch"] == improved[-1] and best.producer == run.id
 
 
+def test_log_freq_n_logs_every_nth_batch_counting_across_epochs(repo: Path) -> None:
+    x, y = _data()
+    logger = GittrackMetricsLogger(log_freq=3, initial_global_step=10, project="keras",
+                                   settings={"quiet": True})
+    _model().fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[logger])
+    assert logger.run is not None
+    rows = gittrack.Api(repo).run(logger.run.id).history()
+    # 4 batches per epoch, 8 in all, counted from 10: steps 11..18, every third logged
+    assert list(rows["batch/batch_step"].dropna()) == [12, 15, 18]
+    assert list(rows["epoch/epoch"].dropna()) == [0, 1]
+
+
 def test_log_freq_is_checked() -> None:
     with pytest.raises(gittrack.UsageError, match="log_freq"):
         GittrackMetricsLogger(log_freq="sometimes")
