@@ -339,11 +339,14 @@ class Run:
         if isinstance(artifact_or_name, Artifact):
             artifact_or_name = self.log_artifact(artifact_or_name, aliases=aliases)
         elif isinstance(artifact_or_name, str):
-            artifact_or_name = artifact_or_name.rsplit("/", 1)[-1]
-        version = self.gittrack_run.use_artifact(artifact_or_name)
-        if type is not None and version.type != type:
-            raise UsageError(f"artifact {version.spec} has type {version.type!r}, not {type!r}")
-        return version
+            from gittrack.artifacts.view import ArtifactVersion
+
+            artifact_or_name = ArtifactVersion.resolve(self.gittrack_run._own_repo(),
+                                                       artifact_or_name.rsplit("/", 1)[-1])
+        if type is not None and artifact_or_name.type != type:  # checked before it is recorded
+            raise UsageError(f"artifact {artifact_or_name.spec} has type "
+                             f"{artifact_or_name.type!r}, not {type!r}")
+        return self.gittrack_run.use_artifact(artifact_or_name)
 
     def log_code(self, root: str | os.PathLike[str] | None = ".", name: str | None = None,
                  include_fn: Any = None, exclude_fn: Any = None) -> Any:

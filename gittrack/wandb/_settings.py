@@ -56,8 +56,8 @@ def as_mapping(settings: Any) -> dict[str, Any]:
     if isinstance(settings, Settings):
         return settings.to_dict()
     dump = getattr(settings, "model_dump", None)  # wandb.Settings itself (pydantic)
-    if callable(dump):
-        return {k: v for k, v in dump().items() if v is not None}
+    if callable(dump):  # what the script set, not W&B's defaults (mode="online" ...)
+        return {k: v for k, v in dump(exclude_unset=True).items() if v is not None}
     return {k: v for k, v in vars(settings).items() if not k.startswith("__")}
 
 
