@@ -46,7 +46,7 @@ def test_save_policies_and_restore(repo: Path, tmp_path: Path) -> None:
         assert f.read() == "local edit"
     with wandb.restore("now.txt", run_path=run_id, root=str(out), replace=True) as f:
         assert f.read() == "now1"
-    with pytest.raises(NotFoundError, match="saved no file 'nope.txt'"):
+    with pytest.raises(NotFoundError, match=r"saved no file 'nope\.txt'"):
         wandb.restore("nope.txt", run_path=run_id, root=str(out))
     files = wandb.Api().run(path).files()
     assert sorted(f.name for f in files) == ["ckpt/a.pt", "ckpt/b.pt", "in_run_dir.txt",
