@@ -136,7 +136,7 @@ wandb.finish()
 def test_cleanrl_style_script_records_its_summary_writer_metrics(repo: Path) -> None:
     pytest.importorskip("tensorboard")
     try:
-        import gittrack.tensorboard  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
+        import gittrack.tensorboard  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         pytest.skip("gittrack.tensorboard (sync_tensorboard) is not in this checkout")
     (repo / ".gitignore").write_text("runs/\n")
