@@ -537,9 +537,8 @@ class Run(RunFields):
         if self._finished or self._forked:
             return
         exit_code = int(operator.index(exit_code))
-        hooks, self._before_finish = self._before_finish, []
-        for hook in hooks:  # saved files of policy "live"/"end" (runs.files)
-            hook()
+        while self._before_finish:  # saved files of policy "live"/"end" (runs.files)
+            self._before_finish.pop(0)()
         if self._sampler is not None:
             self._sampler.stop()  # a last sample first (at once: not after the interval)
         self._stopping = True

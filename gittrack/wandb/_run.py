@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gittrack.errors import InvalidValueError, UsageError
+from gittrack.errors import GittrackError, GittrackWarning, InvalidValueError, UsageError
 from gittrack.formats.values import check_text, to_plain, wandb_plain
 
 if TYPE_CHECKING:
@@ -199,6 +200,7 @@ class Run:
         self.start_time = time.time()
         base = Path(dir) if dir is not None else _default_dir(run)
         self._dir = base / f"run-{run.id}" / "files"
+        run._before_finish.append(self._save_dir)  # also when the process exits unfinished
 
     # -- identity ----------------------------------------------------------------------------
     @property
@@ -360,7 +362,6 @@ class Run:
         return {"state": str(self.gittrack_run.state)}
 
     def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
-        self._save_dir()
         self.gittrack_run.finish(exit_code=exit_code or 0, quiet=quiet)
         from gittrack.wandb import _session
 
@@ -368,9 +369,14 @@ class Run:
 
     def _save_dir(self) -> None:
         """Every file in ``run.dir`` is saved at finish, as W&B uploads its files folder."""
-        if self._dir.is_dir() and not self.gittrack_run._finished and any(self._dir.iterdir()):
+        if not self._dir.is_dir() or not any(self._dir.iterdir()):
+            return
+        try:
             self.gittrack_run.save(str(self._dir / "**" / "*"), base_path=self._dir,
                                    policy="now")
+        except (GittrackError, OSError) as exc:
+            warnings.warn(f"gittrack: the files in {self._dir} are not saved: {exc}",
+                          GittrackWarning, stacklevel=2)
 
     def __enter__(self) -> Run:
         return self

@@ -91,3 +91,25 @@ def test_saved_files_are_kept_by_gc(repo: Path, cli: Callable[..., CliResult]) -
     assert cli("rm", run.id, "--yes").exit_code == 0
     assert cli("gc", "--grace", "0").exit_code == 0
     assert store_names(repo) == set()
+
+
+def test_run_dir_files_are_saved_when_the_run_ends_without_wandb_finish(repo: Path,
+                                                                       tmp_path: Path) -> None:
+    run = start()
+    Path(run.dir, "model.h5").write_bytes(b"h5")
+    run.gittrack_run.finish()  # what the exit hook does when a script never calls finish
+    with wandb.restore("model.h5", run_path=run.id, root=str(tmp_path)) as f:
+        assert f.read() == "h5"
+
+
+def test_a_resumed_run_keeps_the_files_saved_before(repo: Path, tmp_path: Path) -> None:
+    (repo / "one.txt").write_text("1")
+    (repo / "two.txt").write_text("2")
+    run = start(id="saver")
+    wandb.save("one.txt", policy="now")
+    run.finish()
+    again = start(id="saver", resume="must")
+    wandb.save("two.txt", policy="now")
+    again.finish()
+    names = sorted(f.name for f in wandb.Api().run("saver").files())
+    assert names == ["one.txt", "two.txt"]
