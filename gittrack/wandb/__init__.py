@@ -13,30 +13,46 @@ shared with ``gittrack push``. ``mode="disabled"`` (or ``WANDB_MODE=disabled``,
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gittrack.api.disabled import DisabledRun
 from gittrack.formats.histogram import Histogram as _Histogram
-from gittrack.formats.media.audio import Audio
-from gittrack.formats.media.image import Image
-from gittrack.formats.media.table import Table
-from gittrack.formats.media.text import Html
-from gittrack.formats.media.video import Video
-from gittrack.plot import plot_table
-from gittrack.wandb._api import Api
-from gittrack.wandb._artifact import Artifact
-from gittrack.wandb._files import restore
-from gittrack.wandb._run import Run
 from gittrack.wandb._session import current_run, finish, init, log
-from gittrack.wandb._settings import Settings
 from gittrack.wandb._term import AlertLevel, login, setup, teardown, termerror, termlog, termwarn
+
+if TYPE_CHECKING:  # imported on first use (``__getattr__``): ``import gittrack.wandb`` is quick
+    from gittrack import plot as plot
+    from gittrack.formats.media.audio import Audio
+    from gittrack.formats.media.image import Image
+    from gittrack.formats.media.table import Table
+    from gittrack.formats.media.text import Html
+    from gittrack.formats.media.video import Video
+    from gittrack.plot import plot_table
+    from gittrack.wandb._api import Api
+    from gittrack.wandb._artifact import Artifact
+    from gittrack.wandb._files import restore
+    from gittrack.wandb._run import Run
+    from gittrack.wandb._settings import Settings
+
+_LAZY = {
+    "Api": "gittrack.wandb._api",
+    "Artifact": "gittrack.wandb._artifact",
+    "Audio": "gittrack.formats.media.audio",
+    "Html": "gittrack.formats.media.text",
+    "Image": "gittrack.formats.media.image",
+    "Run": "gittrack.wandb._run",
+    "Settings": "gittrack.wandb._settings",
+    "Table": "gittrack.formats.media.table",
+    "Video": "gittrack.formats.media.video",
+    "plot_table": "gittrack.plot",
+    "restore": "gittrack.wandb._files",
+}
 
 __version__ = "0.31.0"
 """The W&B API this module follows (scripts and frameworks compare it with a minimum)."""
-
-from gittrack import plot  # noqa: E402  (the module: wandb.plot.line(...))
 
 
 class _HistogramType(type):
@@ -112,6 +128,13 @@ def mark_preempting() -> None:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "plot":  # the module gittrack.plot, as wandb.plot
+        return importlib.import_module("gittrack.plot")
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
     # wandb.run, wandb.config, wandb.summary: the current run's (None / {} without one, as
     # W&B's placeholders that scripts test with ``if wandb.run is not None``)
     if name == "run":
@@ -124,6 +147,10 @@ def __getattr__(name: str) -> Any:
             return AttrDict()
         return getattr(run, name)
     raise AttributeError(f"module 'gittrack.wandb' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, "run", "config", "summary"})
 
 
 __all__ = [
