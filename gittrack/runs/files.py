@@ -107,7 +107,7 @@ def matches(glob_str: str | os.PathLike[str],
     if not isinstance(pattern, str) or not pattern:
         raise UsageError(f"save needs a path or glob pattern, got {glob_str!r}")
     if base_path is None:
-        base = os.path.dirname(pattern) if os.path.isabs(pattern) else "."
+        base = _fixed_prefix(pattern) if os.path.isabs(pattern) else "."
     else:
         base = os.fspath(base_path)
     base_abs = os.path.abspath(base)
@@ -122,6 +122,18 @@ def matches(glob_str: str | os.PathLike[str],
             relative = os.path.basename(full)  # outside the base: its file name, as W&B
         found[check_entry_path(Path(relative).as_posix(), what="saved file name")] = full
     return found
+
+
+def _fixed_prefix(pattern: str) -> str:
+    """The folder of an absolute pattern before its first glob part: names below it keep
+    their folders (``/x/out/**/*.pt`` saves ``deep/b.pt``)."""
+    parts = Path(pattern).parts
+    fixed = []
+    for part in parts[:-1]:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    return str(Path(*fixed)) if fixed else os.path.dirname(pattern)
 
 
 def stored_files(repo: Repository, commit: CommitId) -> list[ManifestEntry]:

@@ -75,20 +75,3 @@ def test_an_explicit_mode_wins_over_the_environment(repo: Path,
     run.finish()
     assert gittrack.Api().run(run.id).summary == {"x": 1}
 
-
-def test_native_init_takes_mode_and_gittrack_mode(repo: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    before = state_of(repo)
-    run = gittrack.init(mode="disabled", config={"a": 1})
-    assert run.config.a == 1 and gittrack.run is run
-    gittrack.log({"x": 1})
-    gittrack.define_metric("x", summary="max")
-    run.finish()
-    gittrack.finish()
-    monkeypatch.setenv("GITTRACK_MODE", "disabled")
-    with gittrack.init() as other:
-        other.log({"y": 2})
-    gittrack.finish()
-    assert state_of(repo) == before
-    with pytest.raises(gittrack.InvalidSettingError, match="mode must be one of"):
-        gittrack.init(mode="sideways")
