@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # imported on first use (``__getattr__``): ``import gittrack.
     from gittrack.wandb._files import restore
     from gittrack.wandb._run import Run
     from gittrack.wandb._settings import Settings
+    from gittrack.wandb._sweep import agent, sweep
 
 _LAZY = {
     "Api": "gittrack.wandb._api",
@@ -49,6 +50,8 @@ _LAZY = {
     "Video": "gittrack.formats.media.video",
     "plot_table": "gittrack.plot",
     "restore": "gittrack.wandb._files",
+    "sweep": "gittrack.wandb._sweep",
+    "agent": "gittrack.wandb._sweep",
 }
 
 __version__ = "0.31.0"
@@ -167,6 +170,7 @@ __all__ = [
     "Table",
     "Video",
     "__version__",
+    "agent",
     "alert",
     "define_metric",
     "finish",
@@ -181,6 +185,7 @@ __all__ = [
     "restore",
     "save",
     "setup",
+    "sweep",
     "teardown",
     "termerror",
     "termlog",

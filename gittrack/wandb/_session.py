@@ -69,6 +69,12 @@ def init(
     if tags is None and os.environ.get("WANDB_TAGS"):
         tags = [t for t in os.environ["WANDB_TAGS"].split(",") if t]
     items = _config(config, config_exclude_keys, config_include_keys)
+    from gittrack.wandb import _sweep
+
+    sweep_id = _sweep.sweep_of_trial
+    if _sweep.trial is not None:  # inside wandb.agent: the trial's parameters win
+        items = {**items, **_config(_sweep.trial, None, None)}
+        group = group or f"sweep-{sweep_id}"
     if _is_disabled(mode):
         previous = _disabled
         _disabled = DisabledRun(name=name, project=project, config=items, id=id, tags=tags,
@@ -108,7 +114,9 @@ def init(
         "entity": entity, "mode": mode, "dir": None if dir is None else os.fspath(dir),
         "anonymous": None if anonymous is _NOT_SET else anonymous, "monitor_gym": monitor_gym,
         "resume_from": resume_from, "fork_from": fork_from, "sync_tensorboard": sync_tensorboard,
-        "tensorboard": tensorboard, "force": force}.items() if v is not None}
+        "tensorboard": tensorboard, "force": force, "sweep_id": sweep_id}.items()
+        if v is not None}
+    wrapped.sweep_id = sweep_id
     if recorded:
         native._set_meta("wandb", recorded)
     if sync_tensorboard or tensorboard:
