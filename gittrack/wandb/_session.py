@@ -62,6 +62,8 @@ def init(
     global _disabled
     given = as_mapping(settings)
     mode = mode if mode is not None else given.get("mode")
+    mode = {"dryrun": "offline", "run": "online"}.get(mode, mode) if isinstance(mode, str) \
+        else mode  # older W&B spellings
     env = {k: os.environ.get(v) or None for k, v in _ENV_DEFAULTS.items()}
     project, entity, name = project or env["project"], entity or env["entity"], name or env["name"]
     notes, group = notes or env["notes"], group or env["group"]
