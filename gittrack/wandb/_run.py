@@ -29,49 +29,78 @@ MAX_ALERT_TEXT = 4096
 ALERT_LEVELS = ("INFO", "WARN", "ERROR")
 
 
-class Config(MutableMapping[str, Any]):
-    """``wandb.config``: attribute and item access; values kept as W&B keeps them
-    (``formats.values.wandb_plain``: ``torch.device`` as ``"cpu"``, an enum as its name);
-    changing a value needs ``allow_val_change=True``, as in W&B."""
+class _View(MutableMapping[str, Any]):
+    """Item and attribute access to one of the run's recorded mappings (``_target``)."""
 
     _run: GittrackRun
-    _allow: bool
 
-    def __init__(self, run: GittrackRun, allow_val_change: bool = False) -> None:
-        object.__setattr__(self, "_run", run)
-        object.__setattr__(self, "_allow", allow_val_change)
+    def _target(self) -> MutableMapping[str, Any]:
+        raise NotImplementedError
 
     def _items(self) -> dict[str, Any]:
-        return self._run.config.as_dict()
+        return dict(self._target())
 
     def __getitem__(self, key: str) -> Any:
-        return self._run.config[key]
+        return self._target()[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.update({key: value})
 
     def __delitem__(self, key: str) -> None:
-        del self._run.config[key]
+        del self._target()[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._run.config)
+        return iter(self._target())
 
     def __len__(self) -> int:
-        return len(self._run.config)
+        return len(self._target())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._target()
 
     def __getattr__(self, key: str) -> Any:
         if key.startswith("__"):
             raise AttributeError(key)
         try:
-            return self._run.config[key]
+            return self._target()[key]
         except KeyError:
             raise AttributeError(key) from None
 
     def __setattr__(self, key: str, value: Any) -> None:
         self.update({key: value})
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._run.config
+    def as_dict(self) -> dict[str, Any]:
+        return self._items()
+
+    def keys(self) -> Any:
+        return self._items().keys()
+
+    def items(self) -> Any:
+        return self._items().items()
+
+    def values(self) -> Any:
+        return self._items().values()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._items().get(key, default)
+
+    def __repr__(self) -> str:
+        return repr(self._items())
+
+
+class Config(_View):
+    """``wandb.config``: attribute and item access; values kept as W&B keeps them
+    (``formats.values.wandb_plain``: ``torch.device`` as ``"cpu"``, an enum as its name);
+    changing a value needs ``allow_val_change=True``, as in W&B."""
+
+    _allow: bool
+
+    def __init__(self, run: GittrackRun, allow_val_change: bool = False) -> None:
+        object.__setattr__(self, "_run", run)
+        object.__setattr__(self, "_allow", allow_val_change)
+
+    def _target(self) -> MutableMapping[str, Any]:
+        return self._run.config
 
     def update(self, d: Any = None, allow_val_change: bool | None = None,  # type: ignore[override]
                **kwargs: Any) -> None:
@@ -104,62 +133,19 @@ class Config(MutableMapping[str, Any]):
         self._run.config.update({k: wandb_plain(v) for k, v in config_items(d).items()
                                  if k not in self._run.config})
 
-    def as_dict(self) -> dict[str, Any]:
-        return self._items()
-
-    def keys(self) -> Any:
-        return self._items().keys()
-
-    def items(self) -> Any:
-        return self._items().items()
-
-    def values(self) -> Any:
-        return self._items().values()
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._items().get(key, default)
-
     def persist(self) -> None:
         """W&B writes its config file here; gittrack records every change already."""
 
-    def __repr__(self) -> str:
-        return repr(self._items())
 
-
-class Summary(MutableMapping[str, Any]):
+class Summary(_View):
     """``wandb.summary`` / ``run.summary``: attribute and item access, ``update``, and
     ``_json_dict``, the plain dict some scripts and frameworks read."""
-
-    _run: GittrackRun
 
     def __init__(self, run: GittrackRun) -> None:
         object.__setattr__(self, "_run", run)
 
-    def __getitem__(self, key: str) -> Any:
-        return self._run.summary[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._run.summary[key] = _summary_value(value)
-
-    def __delitem__(self, key: str) -> None:
-        del self._run.summary[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._run.summary)
-
-    def __len__(self) -> int:
-        return len(self._run.summary)
-
-    def __getattr__(self, key: str) -> Any:
-        if key.startswith("__"):
-            raise AttributeError(key)
-        try:
-            return self._run.summary[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        self[key] = value
+    def _target(self) -> MutableMapping[str, Any]:
+        return self._run.summary
 
     def update(self, d: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
         items = {**dict(d or {}), **kwargs}
@@ -167,13 +153,7 @@ class Summary(MutableMapping[str, Any]):
 
     @property
     def _json_dict(self) -> dict[str, Any]:
-        return self._run.summary.as_dict()
-
-    def as_dict(self) -> dict[str, Any]:
-        return self._run.summary.as_dict()
-
-    def __repr__(self) -> str:
-        return repr(self._run.summary.as_dict())
+        return self._items()
 
 
 def _summary_value(value: Any) -> Any:
