@@ -30,6 +30,9 @@ def restore(name: str, run_path: str | None = None, replace: bool = False,
     from gittrack.storage.project import open_storage
     from gittrack.wandb import _session
 
+    from gittrack.storage.entry import check_entry_path
+
+    name = check_entry_path(Path(os.fspath(name)).as_posix(), what="file name")  # no ../
     current = _session.current_run()
     if run_path is None:
         if current is None:
@@ -45,7 +48,7 @@ def restore(name: str, run_path: str | None = None, replace: bool = False,
     repo = discover(os.environ.get("GITTRACK_REPO"))
     view = resolve_run(repo, run_id_of(run_path))
     entries = {e.path: e for e in stored_files(repo, view.commit)}
-    entry = entries.get(Path(name).as_posix())
+    entry = entries.get(name)
     if entry is None:
         known = ", ".join(sorted(entries)[:10]) or "none"
         raise NotFoundError(f"run {view.id} saved no file {name!r} (saved: {known})")

@@ -113,3 +113,15 @@ def test_a_resumed_run_keeps_the_files_saved_before(repo: Path, tmp_path: Path) 
     again.finish()
     names = sorted(f.name for f in wandb.Api().run("saver").files())
     assert names == ["one.txt", "two.txt"]
+
+
+def test_restore_refuses_a_name_outside_its_folder(repo: Path, tmp_path: Path) -> None:
+    from gittrack.errors import UsageError
+
+    (repo / "a.txt").write_text("a")
+    run = start()
+    wandb.save("a.txt", policy="now")
+    run.finish()
+    (tmp_path / "secret").write_text("s")
+    with pytest.raises(UsageError):
+        wandb.restore("../secret", run_path=run.id, root=str(tmp_path / "root"))
