@@ -56,8 +56,9 @@ class SavedFiles:
         with self._lock:
             if policy != "now":
                 self.at_end.update(found)
-            if policy != "end":
-                self._store(found)
+            stored = policy != "end" and self._store(found)
+        if stored:  # committed before save() returns: the files survive a kill -9
+            self._run._checkpoint()
         return sorted(found)
 
     def finish(self) -> None:
@@ -68,7 +69,8 @@ class SavedFiles:
             if present:
                 self._store(present)
 
-    def _store(self, found: dict[str, str]) -> None:
+    def _store(self, found: dict[str, str]) -> bool:
+        """Store ``found``; whether the manifest changed (then the next checkpoint has it)."""
         run = self._run
         vault = run._storage.vault
         changed = False
@@ -87,6 +89,7 @@ class SavedFiles:
             self.entries[name] = entry
         if changed:
             run._add_extra(manifest_maker(list(self.entries.values())))
+        return changed
 
 
 def manifest_maker(entries: list[ManifestEntry]) -> Maker:

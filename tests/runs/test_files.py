@@ -53,3 +53,26 @@ def test_a_run_that_saves_nothing_has_no_files_folder(repo: Path) -> None:
     run.log({"x": 1})
     run.finish()
     assert run.commit is not None and stored_files(run._repo, run.commit) == []
+
+
+def test_a_saved_file_survives_kill_9_once_save_returned(repo: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import gittrack
+
+    (repo / "ckpt.bin").write_bytes(b"weights")
+    script = ("import os, gittrack\n"
+              "run = gittrack.init(settings={'checkpoint_interval': 3600, 'console': 'off'})\n"
+              "run.save('ckpt.bin', policy='now')\n"
+              "print(run.id, flush=True)\n"
+              "os.kill(os.getpid(), 9)\n")
+    checkout = Path(gittrack.__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    done = subprocess.run([sys.executable, "-c", script], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == -9, done.stderr
+    run_id = done.stdout.split()[0]
+    view = gittrack.Api(repo, recover=True).run(run_id)
+    assert [e.path for e in stored_files(view.repo, view.commit)] == ["ckpt.bin"]
