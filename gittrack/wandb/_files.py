@@ -27,10 +27,9 @@ def restore(name: str, run_path: str | None = None, replace: bool = False,
     from the local cache, else the project's store (downloaded and decrypted)."""
     from gittrack.runs.files import stored_files
     from gittrack.runs.resolve import resolve_run
+    from gittrack.storage.entry import check_entry_path
     from gittrack.storage.project import open_storage
     from gittrack.wandb import _session
-
-    from gittrack.storage.entry import check_entry_path
 
     name = check_entry_path(Path(os.fspath(name)).as_posix(), what="file name")  # no ../
     current = _session.current_run()

@@ -375,8 +375,8 @@ def _default_dir(run: GittrackRun) -> Path:
 
 
 def _histograms(data: Any) -> dict[str, Any] | None:
-    """``data`` with arrays and tensors of several values as ``Histogram``s (W&B logs them
-    so), or ``None`` if there is none."""
+    """``data`` with arrays, tensors and lists of several numbers as ``Histogram``s (W&B logs
+    them so), or ``None`` if there is none."""
     from gittrack.formats.histogram import Histogram
 
     if not isinstance(data, Mapping):
@@ -384,6 +384,11 @@ def _histograms(data: Any) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     changed = False
     for key, value in data.items():
+        if isinstance(value, (list, tuple)) and len(value) > 1 and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            out[key] = Histogram(list(value))  # a list of numbers: W&B logs a histogram too
+            changed = True
+            continue
         shape = getattr(value, "shape", None)
         if shape is not None and len(tuple(shape)) > 0 and not isinstance(value, Histogram):
             size = 1

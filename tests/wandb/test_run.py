@@ -73,6 +73,7 @@ def test_log_tensors_numpy_scalars_and_arrays(repo: Path) -> None:
     for it in range(3):
         wandb.log({"iter": it, "train/loss": torch.tensor(1.0 / (it + 1)),
                    "np": np.float64(it), "weights": torch.arange(10.0)})
+    wandb.log({"grads": [0.1, 0.2, 0.3]})
     wandb.log({"late": 1}, step=10)
     run.finish()
     view = gittrack.Api().run(run.id)
@@ -81,6 +82,7 @@ def test_log_tensors_numpy_scalars_and_arrays(repo: Path) -> None:
     assert list(history["np"].dropna()) == [0.0, 1.0, 2.0]
     hists = view.histograms("weights")
     assert len(hists) == 3  # several values: a histogram, as W&B logs them
+    assert len(view.histograms("grads")) == 1
 
 
 def test_define_metric_and_histogram_signature(repo: Path) -> None:
