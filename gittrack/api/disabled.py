@@ -133,8 +133,9 @@ class DisabledRun:
 
 
 def disabled_by(mode: str | None, env: tuple[str, ...] = (MODE_ENV,)) -> bool:
-    """Whether ``mode`` (or, without one, the first set of the variables ``env``) says
-    ``disabled``; ``InvalidSettingError`` for a mode that is not W&B's."""
+    """Whether ``mode`` (or, without one, any of the variables ``env``) says ``disabled``;
+    ``InvalidSettingError`` for a mode that is not W&B's. A variable switching recording off
+    wins over another saying ``offline``: a run the user switched off is never recorded."""
     from gittrack.errors import InvalidSettingError
 
     if mode is not None:
@@ -142,8 +143,4 @@ def disabled_by(mode: str | None, env: tuple[str, ...] = (MODE_ENV,)) -> bool:
             raise InvalidSettingError(
                 f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
         return mode == "disabled"
-    for var in env:
-        raw = os.environ.get(var, "").strip().lower()
-        if raw:
-            return raw in ("disabled", "dryrun-disabled")
-    return False
+    return any(os.environ.get(var, "").strip().lower() == "disabled" for var in env)

@@ -21,8 +21,8 @@ from gittrack.runs.live import Run as GittrackRun
 from gittrack.wandb._run import Run
 
 MODE_ENV = ("WANDB_MODE", "GITTRACK_MODE")
-"""Environment variables naming the mode (the first set decides); ``WANDB_DISABLED=true``
-also disables."""
+"""Environment variables naming the mode (either saying ``disabled`` disables);
+``WANDB_DISABLED=true`` also disables."""
 _ENV_DEFAULTS = {"project": "WANDB_PROJECT", "entity": "WANDB_ENTITY", "name": "WANDB_NAME",
                  "notes": "WANDB_NOTES", "group": "WANDB_RUN_GROUP",
                  "job_type": "WANDB_JOB_TYPE", "id": "WANDB_RUN_ID", "dir": "WANDB_DIR"}

@@ -75,3 +75,13 @@ def test_an_explicit_mode_wins_over_the_environment(repo: Path,
     run.finish()
     assert gittrack.Api().run(run.id).summary == {"x": 1}
 
+
+
+def test_either_variable_switching_off_wins(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = state_of(repo)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("GITTRACK_MODE", "disabled")
+    run = wandb.init()
+    run.log({"x": 1})
+    run.finish()
+    assert isinstance(run, wandb.DisabledRun) and state_of(repo) == before
