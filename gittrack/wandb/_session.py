@@ -16,7 +16,7 @@ from typing import Any
 
 from gittrack.api import session
 from gittrack.api.disabled import DisabledRun, disabled_by
-from gittrack.errors import GittrackWarning, InvalidSettingError, UsageError
+from gittrack.errors import GittrackError, GittrackWarning, InvalidSettingError, UsageError
 from gittrack.runs.live import Run as GittrackRun
 from gittrack.wandb._run import Run
 
@@ -189,7 +189,11 @@ def _patch_tensorboard() -> None:
                       "gittrack.tensorboard: TensorBoard events are not recorded",
                       GittrackWarning, stacklevel=3)
         return
-    tensorboard.patch()
+    try:
+        tensorboard.patch()
+    except GittrackError as exc:  # no SummaryWriter package installed
+        warnings.warn(f"gittrack.wandb.init: {exc}; TensorBoard events are not recorded",
+                      GittrackWarning, stacklevel=3)
 
 
 def _view(native: GittrackRun, **kwargs: Any) -> Run:
