@@ -111,7 +111,7 @@ def init(
         save_code=save_code, mode=mode if mode is None or mode in ("online", "offline", "shared",
                                                                     "disabled") else None)
     wrapped = _view(native, entity=entity, dir=dir, allow_val_change=bool(allow_val_change),
-                    resumed=resume not in (None, False))
+                    resumed=bool(native.info.resumed))
     recorded = {k: _plain(v) for k, v in {
         "entity": entity, "mode": mode, "dir": None if dir is None else os.fspath(dir),
         "anonymous": None if anonymous is _NOT_SET else anonymous, "monitor_gym": monitor_gym,

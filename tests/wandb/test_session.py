@@ -123,7 +123,8 @@ def test_reinit_modes(repo: Path) -> None:
 
 
 def test_resume_an_existing_run_by_id(repo: Path) -> None:
-    run = start(id="myrun")
+    run = start(id="myrun", resume="allow")
+    assert not run.resumed  # allow, and no such run: a new one
     run.log({"loss": 1.0})
     run.finish()
     again = start(id="myrun", resume="must")
