@@ -246,6 +246,13 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
 
 def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None,
         sync: bool | None = None) -> None:
+    native = session._latest  # the hot path, as gittrack.log's: no lock
+    if _disabled is None and native is not None and not native._finished \
+            and not native._forked:
+        view = _views.get(native)
+        if view is not None:
+            view.log(data, step=step, commit=commit)
+            return
     run = current_run()
     if run is None:
         raise_no_run("log")
