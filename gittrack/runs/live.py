@@ -11,7 +11,7 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -77,9 +77,11 @@ class Run(RunFields):
     def __init__(
         self, *, repo: Repository, run_id: RunId, info: RunInfo, state: LiveState,
         wal: WalWriter, head: CommitId | None, settings: Settings,
-        storage: RunStorage | None = None,
+        storage: RunStorage | None = None, clock: Callable[[], float] | None = None,
     ) -> None:
         self._repo = repo
+        # the wall clock of log() and checkpoints; an importer passes the source's times
+        self._clock = _now if clock is None else clock
         self._id = run_id
         self._info = info  # the facts of this process's start; each checkpoint adds the rest
         self._written = info  # run.yaml of the latest checkpoint (the first is written below)
@@ -104,8 +106,11 @@ class Run(RunFields):
         self._finished = False
         self._forked = False
         self._warned: set[str] = set()
+        self._saved_files: Any = None  # runs.files.SavedFiles, on the first save()
+        self._before_finish: list[Callable[[], None]] = []  # in finish(), before the last commit
         self._backlog: list[Snapshot] = []
         self._checkpointed_seq = -1
+        self._extra_waiting = False
         self._checkpoint_error: BaseException | None = None
         self._exit_code: int | None = None
         self._pid = os.getpid()
@@ -247,7 +252,7 @@ class Run(RunFields):
                 merges = bool(state.pending) and (step is None or step == state.step)
                 if text and merges:
                     self._check_open_step_text(text)
-            t = _now()
+            t = self._clock()
             if captured is not None:  # spooled and recorded first: durable once log() returns
                 seq = state.seq + 1
                 where = state.step if step is None else step  # the step the scalars get
@@ -451,6 +456,23 @@ class Run(RunFields):
             return None
         return self.log_artifact(art)
 
+    def save(self, glob_str: str | os.PathLike[str], base_path: str | os.PathLike[str] | None
+             = None, policy: str = "live") -> list[str]:
+        """Store the files ``glob_str`` matches with the run (``files/manifest.parquet``; the
+        bytes in the project's store), as ``wandb.save``: ``policy`` ``"live"`` (now and again
+        at finish), ``"now"`` or ``"end"``. Returns the saved names. See ``runs.files``."""
+        from gittrack.runs import files
+
+        self._check_writable("save")
+        return files.saved_files(self).save(glob_str, base_path, policy)
+
+    def _add_extra(self, maker: Callable[[], Any]) -> None:
+        """Write what ``maker`` makes (``state.Extra``) in the next checkpoint, made soon."""
+        with self._lock:
+            self._state.extras.append(maker)
+            self._extra_waiting = True  # a checkpoint even if nothing was logged since
+        self._wake.set()
+
     def _own_repo(self) -> Repository:
         # The checkpoint thread uses self._repo; libgit2 objects are not safe to share between
         # threads at once, and artifact work runs in the caller's thread.
@@ -483,15 +505,16 @@ class Run(RunFields):
             with self._lock:
                 capture = self._console
                 if not final and self._state.seq == self._checkpointed_seq and not (
-                        capture is not None and capture.pending()):
+                        capture is not None and capture.pending()) and not self._extra_waiting:
                     return
                 snap = self._state.snapshot(final=final)
+                self._extra_waiting = False
                 self._spooled = 0
                 if capture is not None:  # the lines printed since the last checkpoint
                     snap.extras.append(capture.cut(self._storage, final=final))
                 self._backlog.append(snap)  # first: the rows taken are never lost
                 self._wal.rotate(snap.seq + 1)
-            now = time.time()
+            now = self._clock()
             if final and exit_code is not None:
                 doc = run_document(self._info, snap, state=RunState.ended(exit_code), now=now,
                                    ended=now, exit_code=exit_code)
@@ -516,6 +539,8 @@ class Run(RunFields):
         if self._finished or self._forked:
             return
         exit_code = int(operator.index(exit_code))
+        while self._before_finish:  # saved files of policy "live"/"end" (runs.files)
+            self._before_finish.pop(0)()
         if self._sampler is not None:
             self._sampler.stop()  # a last sample first (at once: not after the interval)
         self._stopping = True
