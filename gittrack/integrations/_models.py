@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from gittrack.api.session import active_run
+from gittrack.integrations._common import log_model_files
 
 if TYPE_CHECKING:
     from gittrack.artifacts.view import ArtifactVersion
@@ -82,11 +83,7 @@ def log_model_file(run: Run, save: Callable[[Path], None], name: str, filename: 
                    ) -> ArtifactVersion:
     """Save a model with ``save(path)`` into a temporary folder and log that file as artifact
     ``name`` of type ``model``; the temporary copy is removed once its bytes are stored."""
-    from gittrack.artifacts.artifact import Artifact
-
     with tempfile.TemporaryDirectory(prefix="gittrack-model-") as folder:
         path = Path(folder) / filename
         save(path)
-        artifact = Artifact(name, type="model", metadata=metadata)
-        artifact.add_file(path)
-        return run.log_artifact(artifact, aliases=list(aliases) or None)
+        return log_model_files(run, name, [(str(path), filename)], aliases, metadata)

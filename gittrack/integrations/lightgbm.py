@@ -15,17 +15,17 @@ Needs ``pip install 'gittrack[lightgbm]'`` (docs/integrations/lightgbm.md).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from gittrack.api.session import active_run, current_run
 from gittrack.errors import UsageError
 from gittrack.integrations import _models
-from gittrack.integrations._extras import require
+from gittrack.integrations._common import plain_config, require
 
-require("lightgbm", "lightgbm", "gittrack.integrations.lightgbm")
-
-import lightgbm as lgb  # noqa: E402 (after the check of the extra)
+if TYPE_CHECKING:
+    import lightgbm as lgb
+else:  # a UsageError naming the extra when LightGBM is missing
+    lgb = require("lightgbm", "lightgbm")
 
 if TYPE_CHECKING:
     from gittrack.artifacts.view import ArtifactVersion
@@ -57,7 +57,7 @@ class _Callback:
 
     def _start(self, run: Run, env: Any) -> None:
         if self.log_params:
-            run.config.update(_plain(env.params), allow_val_change=True)
+            run.config.update(plain_config(env.params), allow_val_change=True)
         if self.define_metric:
             for item in env.evaluation_result_list:
                 key = next(iter(_values(item)))
@@ -96,7 +96,7 @@ def log_summary(model: Any, feature_importance: bool = True,
     if importance_type not in ("split", "gain"):
         raise UsageError(f"importance_type must be 'split' or 'gain', got {importance_type!r}")
     run.summary.update({"best_iteration": int(booster.best_iteration),
-                        "best_score": _plain(booster.best_score)})
+                        "best_score": plain_config(booster.best_score)})
     if feature_importance:
         chart = _models.importance_chart(
             booster.feature_name(), booster.feature_importance(importance_type=importance_type))
@@ -146,19 +146,6 @@ def _names(item: tuple[Any, ...]) -> tuple[str, str]:
 def _metric(item: tuple[Any, ...]) -> str:
     return _names(item)[1]
 
-
-def _plain(value: Any) -> Any:
-    """LightGBM's parameters and ``best_score`` as plain data (defaultdicts, OrderedDicts and
-    numpy scalars become dicts and numbers; anything else its string, as W&B's config)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if hasattr(value, "item"):  # a numpy scalar
-        return value.item()
-    return str(value)
 
 
 wandb_callback = gittrack_callback

@@ -22,20 +22,19 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
 import threading
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gittrack.api.session import current_run, init
-from gittrack.errors import GittrackWarning, UsageError
-from gittrack.integrations._extras import require
+from gittrack.errors import UsageError
+from gittrack.integrations._common import init_arguments, require
 from gittrack.settings import Settings
 
-require("optuna", "optuna", "gittrack.integrations.optuna")
-
-import optuna  # noqa: E402 (after the check of the extra)
+if TYPE_CHECKING:
+    import optuna
+else:  # a UsageError naming the extra when Optuna is missing
+    optuna = require("optuna", "optuna")
 
 if TYPE_CHECKING:
     from gittrack.runs.live import Run
@@ -43,7 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["GittrackCallback", "WeightsAndBiasesCallback"]
 
 _T = TypeVar("_T")
-_INIT_KEYWORDS = frozenset(inspect.signature(init).parameters)
 
 
 class GittrackCallback:
@@ -85,7 +83,7 @@ class GittrackCallback:
                              f"got {type(gittrack_kwargs).__name__}")
         self._metric_name = names
         self._as_multirun = as_multirun
-        self._kwargs = _init_keywords(gittrack_kwargs or {})
+        self._kwargs = init_arguments(gittrack_kwargs or {}, "GittrackCallback (Optuna)")
         self._lock = threading.Lock()
         self._runs: dict[int, Run] = {}  # trial number -> the run its objective records into
         self._ended: set[int] = set()  # trials whose run the decorator finished (they raised)
@@ -208,14 +206,6 @@ class GittrackCallback:
             raise UsageError(f"metric_name names {len(names)} metrics ({', '.join(names)}) "
                              f"but trial {trial.number} has {len(values)} values")
         return {name: float(v) for name, v in zip(names, values, strict=True)}
-
-
-def _init_keywords(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = sorted(k for k in kwargs if k not in _INIT_KEYWORDS)
-    if unknown:
-        warnings.warn(f"gittrack: gittrack_kwargs {', '.join(unknown)} are not arguments of "
-                      f"gittrack.init(); ignored", GittrackWarning, stacklevel=3)
-    return {k: v for k, v in kwargs.items() if k in _INIT_KEYWORDS}
 
 
 def _loggable(params: Mapping[str, Any]) -> dict[str, Any]:

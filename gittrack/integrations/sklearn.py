@@ -25,9 +25,9 @@ from gittrack.api.session import active_run
 from gittrack.errors import InvalidValueError, UsageError
 from gittrack.formats.media.table import Table
 from gittrack.integrations import _models
-from gittrack.integrations._extras import require
+from gittrack.integrations._common import require
 
-require("sklearn", "sklearn", "gittrack.integrations.sklearn")
+require("sklearn", "sklearn")
 
 if TYPE_CHECKING:
     import numpy as np

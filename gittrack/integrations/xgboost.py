@@ -26,15 +26,16 @@ from typing import TYPE_CHECKING, Any
 from gittrack.api.session import current_run
 from gittrack.errors import UsageError
 from gittrack.integrations import _models
-from gittrack.integrations._extras import require
-
-require("xgboost", "xgboost", "gittrack.integrations.xgboost")
-
-import xgboost as xgb  # noqa: E402 (after the check of the extra)
-from xgboost.callback import TrainingCallback  # noqa: E402
+from gittrack.integrations._common import require
 
 if TYPE_CHECKING:
+    import xgboost as xgb
+    from xgboost.callback import TrainingCallback
+
     from gittrack.runs.live import Run
+else:  # a UsageError naming the extra when XGBoost is missing
+    xgb = require("xgboost", "xgboost")
+    TrainingCallback = xgb.callback.TrainingCallback
 
 __all__ = ["GittrackCallback", "WandbCallback"]
 
