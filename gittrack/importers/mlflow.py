@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,7 @@ class Store:
         return to_source(self.uri, experiment.name, run, history)
 
     def _call(self, fn: Any) -> Any:
-        with _file_store_allowed():
+        with _quiet():
             try:
                 return fn()
             except Exception as exc:  # MLflow's errors (a damaged meta.yaml, ...): one line
@@ -154,12 +155,14 @@ def _rows(history: dict[str, list[Any]]) -> tuple[Row, ...]:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """MLflow logs at INFO (``Updating database tables``) to stderr: not while importing."""
+    """MLflow logs at INFO (``Updating database tables``) to stderr, and its dependencies warn
+    of their own deprecations (SQLAlchemy's ``noload``): neither while importing."""
     logger = logging.getLogger("mlflow")
     level = logger.level
     logger.setLevel(logging.WARNING)
     try:
-        with _file_store_allowed():
+        with _file_store_allowed(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             yield
     finally:
         logger.setLevel(level)

@@ -1,0 +1,122 @@
+"""Reading W&B run folders made by wandb itself (offline), value by value."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gittrack.errors import FormatError, NotFoundError
+from gittrack.formats.histogram import Histogram
+from gittrack.formats.media.image import Image
+from gittrack.importers import wandb as reader
+from gittrack.importers.source import SourceRun
+
+pytestmark = pytest.mark.slow  # the session's W&B runs take a few seconds to make
+
+
+def _by_name(wandb_dir: Path) -> dict[str | None, SourceRun]:
+    runs = [reader.read_run(folder) for folder in reader.find_runs(wandb_dir)]
+    return {run.name: run for run in runs}
+
+
+def test_an_offline_run_reads_back_as_wandb_recorded_it(wandb_dir: Path) -> None:
+    run = _by_name(wandb_dir)["first"]
+    assert run.tool == "wandb" and run.project == "imports"
+    assert run.tags == ("base", "cpu") and run.notes == "a small run"
+    assert run.config == {"lr": 0.01, "layers": [8, 4], "optim": {"name": "adam", "beta": 0.9},
+                          "batch": 32}
+    assert run.state == "finished" and run.exit_code == 0
+    assert [r.step for r in run.rows] == [0, 1, 2, 3, 4, 5, 9]
+    for step in range(6):
+        values = run.rows[step].values
+        assert values["loss"] == 1.0 / (step + 1) and values["acc"] == step / 10
+        assert values["phase"] == "train"
+    assert run.rows[-1].values == {"eval/acc": 0.75}
+    stamps = [r.timestamp for r in run.rows]
+    assert all(s is not None for s in stamps) and stamps == sorted(stamps)  # type: ignore[type-var]
+    assert run.start_time is not None and run.start_time <= stamps[0]  # type: ignore[operator]
+
+
+def test_the_summary_is_the_last_one_wandb_kept_with_the_overrides(wandb_dir: Path) -> None:
+    summary = _by_name(wandb_dir)["first"].summary
+    assert summary["loss"] == 0.001  # run.summary["loss"] = ... after the last log
+    assert summary["best"] == {"epoch": 3}
+    assert summary["acc"] == 0.5 and summary["eval/acc"] == 0.75
+    assert not {"_wandb", "_step", "_runtime", "_timestamp"} & set(summary)
+
+
+def test_images_and_histograms_become_gittrack_media(wandb_dir: Path) -> None:
+    rows = _by_name(wandb_dir)["first"].rows
+    image = rows[2].values["sample"]
+    assert isinstance(image, Image) and image.caption == "step two"
+    assert (image.width, image.height) == (5, 4)
+    assert image.numpy().reshape(-1).tolist()[:6] == [0, 1, 2, 3, 4, 5]
+    histogram = rows[3].values["weights"]
+    assert isinstance(histogram, Histogram)
+    assert list(histogram.counts) == [1, 2, 3]
+
+
+def test_an_exit_code_makes_a_failed_run_with_its_steps(wandb_dir: Path) -> None:
+    run = _by_name(wandb_dir)["second"]
+    assert run.state == "failed" and run.exit_code == 1
+    assert [(r.step, r.values["loss"]) for r in run.rows] == [(0, 2.0), (5, 1.0), (10, 0.0)]
+
+
+def test_a_folder_holding_wandb_or_one_run_folder_is_found(wandb_dir: Path) -> None:
+    folders = reader.find_runs(wandb_dir)
+    assert len(folders) == 2  # latest-run, a link to one of them, is not a third
+    assert reader.find_runs(wandb_dir.parent) == folders
+    assert reader.find_runs(folders[0]) == [folders[0]]
+    with pytest.raises(NotFoundError, match="nowhere"):
+        reader.find_runs(wandb_dir / "nowhere")
+
+
+def test_a_run_killed_mid_write_keeps_its_steps_and_is_crashed(
+        wandb_dir: Path, tmp_path: Path) -> None:
+    folder = _copy(wandb_dir, "second", tmp_path)
+    stream = next(folder.glob("run-*.wandb"))
+    data = stream.read_bytes()
+    stream.write_bytes(data[:-8])  # into the last record, the exit record
+    run = reader.read_run(folder)
+    assert run.state == "crashed" and run.exit_code is None
+    assert [r.values["loss"] for r in run.rows] == [2.0, 1.0, 0.0]
+
+
+def test_a_damaged_run_file_is_an_error_naming_it(wandb_dir: Path, tmp_path: Path) -> None:
+    folder = _copy(wandb_dir, "first", tmp_path)
+    stream = next(folder.glob("run-*.wandb"))
+    data = bytearray(stream.read_bytes())
+    data[200] ^= 0xFF
+    stream.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match=stream.name):
+        reader.read_run(folder)
+    stream.write_bytes(b"not a wandb file at all")
+    with pytest.raises(FormatError, match="not a W&B run file"):
+        reader.read_run(folder)
+
+
+def test_a_synced_folder_without_its_run_file_reads_files(tmp_path: Path) -> None:
+    folder = tmp_path / "run-20240101_000000-abc123"
+    (folder / "files").mkdir(parents=True)
+    (folder / "files" / "config.yaml").write_text(
+        "wandb_version: 1\n_wandb:\n  value: {}\nlr:\n  desc: null\n  value: 0.5\n")
+    (folder / "files" / "wandb-summary.json").write_text(
+        json.dumps({"loss": 0.1, "_step": 1, "_runtime": 2.0, "_wandb": {"runtime": 2}}))
+    (folder / "files" / "wandb-history.jsonl").write_text(
+        '{"loss": 0.2, "_step": 0, "_timestamp": 1700000000.5}\n'
+        '{"loss": 0.1, "_step": 1, "_timestamp": 1700000001.5}\n')
+    run = reader.read_run(folder)
+    assert run.source_id == "abc123" and run.config == {"lr": 0.5}
+    assert run.summary == {"loss": 0.1}
+    assert [(r.step, r.timestamp, dict(r.values)) for r in run.rows] == [
+        (0, 1700000000.5, {"loss": 0.2}), (1, 1700000001.5, {"loss": 0.1})]
+
+
+def _copy(wandb_dir: Path, name: str, tmp_path: Path) -> Path:
+    for folder in reader.find_runs(wandb_dir):
+        if reader.read_run(folder).name == name:
+            return Path(shutil.copytree(folder, tmp_path / folder.name))
+    raise AssertionError(name)
