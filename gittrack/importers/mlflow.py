@@ -7,13 +7,14 @@ group; other tags not under ``mlflow.`` become tags ``key=value`` (``key`` alone
 params the config, as the strings MLflow stores; each metric's full history the history (values
 of several keys at one step share a row, MLflow's millisecond timestamps become seconds, the
 row's time is the latest of its values'); the latest value of each metric the summary;
-``FINISHED`` finished, ``FAILED`` and ``KILLED`` failed, a run still ``RUNNING`` or
-``SCHEDULED`` crashed. Deleted runs and experiments are not imported; artifacts are not either.
+``FINISHED`` finished, any other status (``FAILED``, ``KILLED``, a ``RUNNING`` run whose
+process is gone) failed. Deleted runs and experiments are not imported; artifacts are not either.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import warnings
@@ -22,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from gittrack.errors import FormatError, NotFoundError, UsageError
-from gittrack.importers.source import Row, SourceRun
+from gittrack.importers.batch import Source
+from gittrack.importers.common import Row, SourceRun
 
 TOOL = "mlflow"
-_STATES = {"FINISHED": "finished", "FAILED": "failed", "KILLED": "failed"}
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -126,15 +127,14 @@ def to_source(uri: str, project: str, run: Any, history: dict[str, list[Any]]) -
     if end is None and rows:
         end = max((r.timestamp for r in rows if r.timestamp is not None), default=None)
     return SourceRun(
-        tool=TOOL, source_id=info.run_id, path=uri,
+        kind=TOOL, key=info.run_id, location=f"{uri}#{info.run_id}",
         name=info.run_name or tags.get("mlflow.runName") or None, project=project,
         group=tags.get("mlflow.parentRunId") or None,
         tags=tuple(f"{k}={v}" if v else k for k, v in sorted(tags.items())
                    if not k.startswith("mlflow.")),
         notes=tags.get("mlflow.note.content") or None,
         config=dict(data.params), summary={k: float(v) for k, v in data.metrics.items()}, rows=rows,
-        state=_STATES.get(info.status, "crashed"),
-        exit_code=0 if info.status == "FINISHED" else None,
+        exit_code=0 if info.status == "FINISHED" else 1,
         start_time=info.start_time / 1000 if info.start_time else None, end_time=end)
 
 
@@ -186,3 +186,11 @@ def _file_store_allowed() -> Iterator[None]:
 def _line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text[:300]
+
+
+def sources(uri: str, experiment: str | None = None) -> list[Source]:
+    """The MLflow runs at ``uri`` (of ``experiment`` when named) for ``batch.import_all``;
+    a store or experiment that is not there is ``NotFoundError`` naming it."""
+    store = Store(uri)
+    return [(f"{store.uri}#{run_id}", functools.partial(store.read, item))
+            for run_id, item in store.runs(experiment)]

@@ -8,13 +8,15 @@ record stream is the source when present; a folder without it is read from ``fil
 
 What becomes what (docs/importers.md): config entries (``_wandb`` skipped); history rows with
 ``_step`` as the step and ``_timestamp`` as the time (``_runtime`` is derived again by gittrack);
-the summary as W&B last left it, without ``_wandb``, ``_step``, ``_runtime``, ``_timestamp``;
-image files (``{"_type": "image-file", "path": ...}``) as ``gittrack.Image``, histograms as
-``gittrack.Histogram``; other W&B media (tables, videos, ...) are left out and counted.
+the summary as W&B last left it, without ``_wandb``, ``_step``, ``_runtime``, ``_timestamp`` and
+media files; image files (``{"_type": "image-file", "path": ...}``) as ``gittrack.Image``,
+histograms as ``gittrack.Histogram``; other W&B media (tables, videos, ...) are left out. A run
+without an exit record (its process died: W&B's "crashed") is imported as failed.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
@@ -23,7 +25,8 @@ from typing import Any
 
 from gittrack.errors import FormatError, NotFoundError, UsageError
 from gittrack.formats import yamlio
-from gittrack.importers.source import Row, SourceRun
+from gittrack.importers.batch import Source
+from gittrack.importers.common import Row, SourceRun
 from gittrack.importers.wandb_log import records
 
 TOOL = "wandb"
@@ -84,7 +87,6 @@ class _Replay:
         self.rows: list[Row] = []
         self.exit_code: int | None = None
         self.runtime: float | None = None
-        self.skipped = 0
 
     def read(self, stream: Path) -> SourceRun:
         pb = _proto()
@@ -135,32 +137,24 @@ class _Replay:
         self.runtime = float(exit_record.runtime)
 
     def _media(self, values: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in values.items():
-            converted = media_value(self.folder / "files", value)
-            if converted is _SKIP:
-                self.skipped += 1
-            else:
-                out[key] = converted
-        return out
+        converted = {k: media_value(self.folder / "files", v) for k, v in values.items()}
+        return {k: v for k, v in converted.items() if v is not _SKIP}
 
     def _result(self) -> SourceRun:
         meta = self.meta
-        if self.exit_code is None:
-            state, code = "crashed", None
-        else:
-            state, code = ("finished" if self.exit_code == 0 else "failed"), self.exit_code
         start = meta["start"]
         stamps = [r.timestamp for r in self.rows if r.timestamp is not None]
         end = max(stamps) if stamps else None
         if start is not None and self.runtime is not None:
             end = max(end or 0.0, start + self.runtime)
         return SourceRun(
-            tool=TOOL, source_id=meta["id"], path=str(self.folder.resolve()),
-            name=meta["name"], project=meta["project"], group=meta["group"],
-            job_type=meta["job_type"], tags=meta["tags"], notes=meta["notes"],
-            config=_config(self.config), summary=_summary(self.summary),
-            rows=tuple(self.rows), state=state, exit_code=code, start_time=start, end_time=end)
+            kind=TOOL, key=f"{meta['project'] or ''}/{meta['id']}",
+            location=str(self.folder.resolve()), name=meta["name"], project=meta["project"],
+            group=meta["group"], job_type=meta["job_type"], tags=meta["tags"],
+            notes=meta["notes"], config=_config(self.config), summary=_summary(self.summary),
+            rows=tuple(self.rows), start_time=start, end_time=end,
+            # no exit record: the process died (W&B's "crashed"); an import cannot be live
+            exit_code=1 if self.exit_code is None else self.exit_code)
 
 
 def _proto() -> Any:
@@ -232,7 +226,15 @@ def _config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _summary(summary: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in summary.items() if k not in _INTERNAL}
+    """W&B's summary without its own keys, and without media kept as files (an image's
+    ``{"_type": "image-file", "path": ...}`` names a file of the W&B folder; the image itself
+    is in the run's media). Histograms stay: gittrack's summary holds them the same way."""
+    return {k: v for k, v in summary.items()
+            if k not in _INTERNAL and not (_is_media(v) and v.get("_type") != "histogram")}
+
+
+def _is_media(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("_type"), str)
 
 
 _SKIP = object()
@@ -240,7 +242,10 @@ _SKIP = object()
 
 def media_value(files: Path, value: Any) -> Any:
     """A history value with W&B media (``{"_type": ...}``) as gittrack media, ``_SKIP`` for
-    media gittrack does not import; other values unchanged (nested dicts walked)."""
+    media gittrack does not import and for lists; other values unchanged (nested dicts
+    walked)."""
+    if isinstance(value, list):
+        return _SKIP  # W&B keeps lists in its history; gittrack's history holds scalars
     if not isinstance(value, dict):
         return value
     kind = value.get("_type")
@@ -299,11 +304,12 @@ def _from_files(folder: Path) -> SourceRun:
     meta = _read_json(files / "wandb-metadata.json", {})
     rows = list(_history_rows(files))
     stamps = [r.timestamp for r in rows if r.timestamp is not None]
+    project = meta.get("project") if isinstance(meta, dict) else None
     return SourceRun(
-        tool=TOOL, source_id=run_id_of(folder), path=str(folder.resolve()),
+        kind=TOOL, key=f"{project or ''}/{run_id_of(folder)}", location=str(folder.resolve()),
         name=meta.get("display_name") if isinstance(meta, dict) else None,
-        project=meta.get("project") if isinstance(meta, dict) else None,
-        config=config, summary=_summary(summary if isinstance(summary, dict) else {}),
+        project=project, config=config,
+        summary=_summary(summary if isinstance(summary, dict) else {}),
         rows=tuple(rows), start_time=min(stamps) if stamps else None,
         end_time=max(stamps) if stamps else None)
 
@@ -350,3 +356,9 @@ def _history_rows(files: Path) -> Iterator[Row]:
             values = {k: media_value(files, v) for k, v in values.items()}
             yield Row(step=int(step), timestamp=_seconds(stamp),
                       values={k: v for k, v in values.items() if v is not _SKIP})
+
+
+def sources(path: str | Path) -> list[Source]:
+    """The W&B runs at ``path`` for ``batch.import_all``: ``NotFoundError`` naming ``path``
+    when it holds none."""
+    return [(str(folder), functools.partial(read_run, folder)) for folder in find_runs(path)]

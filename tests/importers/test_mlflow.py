@@ -8,7 +8,7 @@ import pytest
 
 from gittrack.errors import NotFoundError
 from gittrack.importers import mlflow as reader
-from gittrack.importers.source import SourceRun
+from gittrack.importers.common import SourceRun
 
 pytestmark = pytest.mark.slow  # mlflow imports and migrates a SQLite store in seconds
 
@@ -27,7 +27,8 @@ def test_params_metrics_and_tags_read_back_as_mlflow_stored_them(store_uri: str)
     runs = _runs(store_uri)
     assert set(runs) == {"alpha", "beta", "gamma"}
     alpha = runs["alpha"]
-    assert alpha.tool == "mlflow" and len(alpha.source_id) == 32
+    assert alpha.kind == "mlflow" and len(alpha.key) == 32
+    assert alpha.location == f"{reader.tracking_uri(store_uri)}#{alpha.key}"
     assert alpha.project == "exp-a" and alpha.notes == "first run"
     assert alpha.tags == ("team=vision",)
     assert alpha.config == {"lr": "0.01", "layers": "3", "optimizer": "adam"}  # MLflow's strings
@@ -37,7 +38,7 @@ def test_params_metrics_and_tags_read_back_as_mlflow_stored_them(store_uri: str)
         assert row.timestamp is not None and 1e9 < row.timestamp < 1e11  # seconds, not ms
     assert alpha.rows[2].values["val_loss"] == 0.5 and "val_loss" not in alpha.rows[1].values
     assert alpha.summary == {"loss": 0.25, "acc": 0.3, "val_loss": 0.5}
-    assert alpha.state == "finished"
+    assert alpha.exit_code == 0
     assert alpha.start_time is not None and alpha.end_time is not None
     assert alpha.start_time <= alpha.end_time
 
@@ -48,7 +49,7 @@ def test_latest_metric_is_the_summary_and_status_the_state(store_uri: str) -> No
     assert beta.project == "exp-b" and beta.config == {"seed": "7"}
     assert [(r.step, r.values["loss"]) for r in beta.rows] == [(0, 3.0), (10, 2.0)]
     assert beta.summary == {"loss": 2.0}
-    assert runs["gamma"].state == "failed"
+    assert runs["gamma"].exit_code == 1  # FAILED
 
 
 def test_an_experiment_can_be_chosen(mlflow_sqlite_store: str) -> None:

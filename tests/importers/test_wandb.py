@@ -12,7 +12,7 @@ from gittrack.errors import FormatError, NotFoundError
 from gittrack.formats.histogram import Histogram
 from gittrack.formats.media.image import Image
 from gittrack.importers import wandb as reader
-from gittrack.importers.source import SourceRun
+from gittrack.importers.common import SourceRun
 
 pytestmark = pytest.mark.slow  # the session's W&B runs take a few seconds to make
 
@@ -24,11 +24,13 @@ def _by_name(wandb_dir: Path) -> dict[str | None, SourceRun]:
 
 def test_an_offline_run_reads_back_as_wandb_recorded_it(wandb_dir: Path) -> None:
     run = _by_name(wandb_dir)["first"]
-    assert run.tool == "wandb" and run.project == "imports"
+    assert run.kind == "wandb" and run.project == "imports"
+    project, run_id = run.key.split("/")  # the identity of an import: W&B's project and id
+    assert project == "imports" and Path(run.location).name.endswith(f"-{run_id}")
     assert run.tags == ("base", "cpu") and run.notes == "a small run"
     assert run.config == {"lr": 0.01, "layers": [8, 4], "optim": {"name": "adam", "beta": 0.9},
                           "batch": 32}
-    assert run.state == "finished" and run.exit_code == 0
+    assert run.exit_code == 0
     assert [r.step for r in run.rows] == [0, 1, 2, 3, 4, 5, 9]
     for step in range(6):
         values = run.rows[step].values
@@ -46,6 +48,8 @@ def test_the_summary_is_the_last_one_wandb_kept_with_the_overrides(wandb_dir: Pa
     assert summary["best"] == {"epoch": 3}
     assert summary["acc"] == 0.5 and summary["eval/acc"] == 0.75
     assert not {"_wandb", "_step", "_runtime", "_timestamp"} & set(summary)
+    assert "sample" not in summary  # W&B's reference to its image file: the image is media
+    assert summary["weights"]["_type"] == "histogram" and summary["weights"]["values"] == [1, 2, 3]
 
 
 def test_images_and_histograms_become_gittrack_media(wandb_dir: Path) -> None:
@@ -61,7 +65,7 @@ def test_images_and_histograms_become_gittrack_media(wandb_dir: Path) -> None:
 
 def test_an_exit_code_makes_a_failed_run_with_its_steps(wandb_dir: Path) -> None:
     run = _by_name(wandb_dir)["second"]
-    assert run.state == "failed" and run.exit_code == 1
+    assert run.exit_code == 1
     assert [(r.step, r.values["loss"]) for r in run.rows] == [(0, 2.0), (5, 1.0), (10, 0.0)]
 
 
@@ -74,14 +78,14 @@ def test_a_folder_holding_wandb_or_one_run_folder_is_found(wandb_dir: Path) -> N
         reader.find_runs(wandb_dir / "nowhere")
 
 
-def test_a_run_killed_mid_write_keeps_its_steps_and_is_crashed(
+def test_a_run_killed_mid_write_keeps_its_steps_and_is_failed(
         wandb_dir: Path, tmp_path: Path) -> None:
     folder = _copy(wandb_dir, "second", tmp_path)
     stream = next(folder.glob("run-*.wandb"))
     data = stream.read_bytes()
     stream.write_bytes(data[:-8])  # into the last record, the exit record
     run = reader.read_run(folder)
-    assert run.state == "crashed" and run.exit_code is None
+    assert run.exit_code == 1  # no exit record: W&B's "crashed", imported as failed
     assert [r.values["loss"] for r in run.rows] == [2.0, 1.0, 0.0]
 
 
@@ -109,7 +113,7 @@ def test_a_synced_folder_without_its_run_file_reads_files(tmp_path: Path) -> Non
         '{"loss": 0.2, "_step": 0, "_timestamp": 1700000000.5}\n'
         '{"loss": 0.1, "_step": 1, "_timestamp": 1700000001.5}\n')
     run = reader.read_run(folder)
-    assert run.source_id == "abc123" and run.config == {"lr": 0.5}
+    assert run.key == "/abc123" and run.config == {"lr": 0.5}
     assert run.summary == {"loss": 0.1}
     assert [(r.step, r.timestamp, dict(r.values)) for r in run.rows] == [
         (0, 1700000000.5, {"loss": 0.2}), (1, 1700000001.5, {"loss": 0.1})]
