@@ -93,3 +93,31 @@ def mlflow_store(where: Path, uri: str) -> str:
     _run(MLFLOW_SCRIPT, where, uri)
     return uri
 
+
+
+def synced_wandb_run(wandb_dir: Path, run_id: str, losses: list[float],
+                     config: dict[str, object] | None = None) -> Path:
+    """A W&B run folder as a synced run leaves its ``files/`` (no record stream): quick to
+    make, no wandb needed. ``losses`` are logged at steps 0, 1, ..."""
+    import json
+
+    folder = wandb_dir / f"run-20240101_000000-{run_id}"
+    files = folder / "files"
+    files.mkdir(parents=True)
+    lines = [json.dumps({"loss": loss, "_step": step, "_timestamp": 1_700_000_000.0 + step})
+             for step, loss in enumerate(losses)]
+    (files / "wandb-history.jsonl").write_text("".join(f"{line}\n" for line in lines))
+    (files / "wandb-summary.json").write_text(json.dumps({"loss": losses[-1], "_step": 0}))
+    document = "".join(f"{key}:\n  value: {json.dumps(value)}\n"
+                       for key, value in (config or {}).items())
+    (files / "config.yaml").write_text(f"wandb_version: 1\n{document}")
+    (files / "wandb-metadata.json").write_text(json.dumps({"project": "synced"}))
+    return folder
+
+
+def damaged_wandb_run(wandb_dir: Path, run_id: str) -> Path:
+    """A W&B run folder whose record stream is not one."""
+    folder = wandb_dir / f"offline-run-20240101_000001-{run_id}"
+    folder.mkdir(parents=True)
+    (folder / f"run-{run_id}.wandb").write_bytes(b"this is not a W&B run file")
+    return folder

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from gittrack.api.public import Api
 from gittrack.errors import NotFoundError
+from gittrack.git.repo import discover
 from gittrack.importers import mlflow as reader
+from gittrack.importers.batch import import_all
 from gittrack.importers.common import SourceRun
 
 pytestmark = pytest.mark.slow  # mlflow imports and migrates a SQLite store in seconds
@@ -72,3 +75,22 @@ def test_a_folder_or_a_sqlite_file_path_is_a_store(mlflow_file_store: str,
     assert reader.tracking_uri(folder) == mlflow_file_store
     database = mlflow_sqlite_store.removeprefix("sqlite:///")
     assert reader.tracking_uri(database) == mlflow_sqlite_store
+
+
+def test_an_imported_run_has_mlflow_params_metrics_and_tags(store_uri: str, repo: Path) -> None:
+    report = import_all(discover(repo), reader.sources(store_uri))
+    assert len(report.imported) == 3 and not report.skipped
+    views = {view.name: view for view in Api(repo).runs()}
+    alpha, source = views["alpha"], _runs(store_uri)["alpha"]
+    assert alpha.project == "exp-a" and alpha.config == source.config
+    assert alpha.summary == source.summary and list(alpha.tags) == ["team=vision"]
+    assert alpha.notes == "first run" and alpha.state == "finished"
+    history = alpha.history()
+    assert history["_step"].tolist() == [0, 1, 2, 3]
+    assert history["loss"].tolist() == [1.0, 0.5, 1 / 3, 0.25]
+    assert history["acc"].tolist() == [0.0, 0.1, 0.2, 0.3]
+    assert history["_timestamp"].tolist() == pytest.approx([r.timestamp for r in source.rows])
+    assert views["gamma"].state == "failed"
+    again = import_all(discover(repo), reader.sources(store_uri))
+    assert len(again.present) == 3 and not again.imported
+    assert len(Api(repo).runs()) == 3

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from gittrack.api.public import Api
 from gittrack.errors import FormatError, NotFoundError
 from gittrack.formats.histogram import Histogram
 from gittrack.formats.media.image import Image
+from gittrack.git.repo import discover
 from gittrack.importers import wandb as reader
+from gittrack.importers.batch import import_all
 from gittrack.importers.common import SourceRun
 
 pytestmark = pytest.mark.slow  # the session's W&B runs take a few seconds to make
@@ -124,3 +127,30 @@ def _copy(wandb_dir: Path, name: str, tmp_path: Path) -> Path:
         if reader.read_run(folder).name == name:
             return Path(shutil.copytree(folder, tmp_path / folder.name))
     raise AssertionError(name)
+
+
+def test_an_imported_run_has_wandb_history_config_summary_and_media(
+        wandb_dir: Path, repo: Path) -> None:
+    report = import_all(discover(repo), reader.sources(wandb_dir))
+    assert len(report.imported) == 2 and not report.present and not report.skipped
+    views = {view.name: view for view in Api(repo).runs()}
+    first = views["first"]
+    source = _by_name(wandb_dir)["first"]
+    assert first.config == source.config and first.summary == source.summary
+    assert first.project == "imports" and list(first.tags) == ["base", "cpu"]
+    assert first.notes == "a small run" and first.state == "finished"
+    history = first.history()
+    assert history["_step"].tolist() == [r.step for r in source.rows]
+    assert history["_timestamp"].tolist() == pytest.approx([r.timestamp for r in source.rows])
+    for row, (_, line) in zip(source.rows, history.iterrows(), strict=True):
+        for key, value in row.values.items():
+            if isinstance(value, (int, float, str)):
+                assert line[key] == value, (row.step, key)
+    assert first.info.document["imported_from"] == {"kind": "wandb", "source": source.location}
+    [(step, image)] = list(first.media("sample"))
+    assert step == 2 and image.caption == "step two" and (image.width, image.height) == (5, 4)
+    assert views["second"].state == "failed"
+    again = import_all(discover(repo), reader.sources(wandb_dir))
+    assert not again.imported and {i.run_id for i in again.present} == {
+        i.run_id for i in report.imported}
+    assert len(Api(repo).runs()) == 2
