@@ -1,30 +1,34 @@
 """What `gittrack import SOURCE` prints: each run made, found or skipped, then the counts;
-`--json` for machines. A skipped run does not fail the command unless nothing was imported."""
+`--json` for machines. A skipped run is named with its reason, the others are imported, and
+the exit code is not 0 (as `gittrack import tensorboard`), so a script notices."""
 
 from __future__ import annotations
 
 import click
 
-from gittrack.cli.render import dumps
+from gittrack.cli.render import dumps, printable
 from gittrack.errors import GittrackError
 from gittrack.importers.batch import Report
 
 
 def show(report: Report, as_json: bool, what: str) -> None:
-    """Print ``report`` of importing ``what`` (a path or URI); ``GittrackError`` when every
-    source run was skipped."""
+    """Print ``report`` of importing ``what`` (a path or URI); ``GittrackError`` when a source
+    run was skipped."""
     if as_json:
         click.echo(dumps({**report.to_dict(), "source": what}))
     else:
         for item in report.imported:
-            click.echo(f"imported run {item.name} ({item.run_id})")
+            click.echo(printable(f"imported run {item.name} ({item.run_id})"))
         for item in report.present:
-            click.echo(f"already imported: run {item.name} ({item.run_id})")
+            click.echo(printable(f"already imported: run {item.name} ({item.run_id})"))
         for skipped in report.skipped:
-            click.echo(f"gittrack: skipped {skipped.source}: {skipped.reason}", err=True)
+            click.echo(printable(f"cannot import {skipped.source}: {skipped.reason}"), err=True)
         click.echo(_counts(report))
-    if report.skipped and not report.imported and not report.present:
-        raise GittrackError(f"no run of {what} could be imported (reasons above)")
+    if report.skipped:
+        count = len(report.skipped)
+        total = count + len(report.imported) + len(report.present)
+        raise GittrackError(printable(f"{count} of {total} runs of {what} could not be imported "
+                                      "(listed above); the others were"))
 
 
 def _counts(report: Report) -> str:
