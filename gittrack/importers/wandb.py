@@ -256,26 +256,62 @@ def media_value(files: Path, value: Any) -> Any:
             if converted is not _SKIP:
                 out[k] = converted
         return out
-    if kind == "image-file":
-        return _image(files, value.get("path"), value.get("caption"))
     if kind == "images/separated":
         names = value.get("filenames") or []
         captions = value.get("captions") or [None] * len(names)
-        return [_image(files, n, c) for n, c in zip(names, captions, strict=False)] or _SKIP
+        return [_file(files, "image-file", n, c) for n, c in zip(names, captions, strict=False)
+                ] or _SKIP
     if kind == "histogram":
         return _histogram(value)
+    if kind == "table-file":
+        return _table(files, value.get("path"))
+    return _file(files, kind, value.get("path"), value.get("caption"))
+
+
+def _file(files: Path, kind: str, relative: Any, caption: Any) -> Any:
+    """The gittrack media of a W&B media file (``kind``), ``_SKIP`` for a kind gittrack does
+    not import, a path out of the run folder or a file W&B did not keep."""
+    from gittrack.formats.media.audio import Audio
+    from gittrack.formats.media.image import Image
+    from gittrack.formats.media.text import Html
+    from gittrack.formats.media.video import Video
+
+    path = _inside(files, relative)
+    if path is None:
+        return _SKIP
+    if kind == "image-file":
+        return Image(str(path), caption=caption)
+    if kind == "video-file":
+        return Video(str(path), caption=caption)
+    if kind == "audio-file":
+        return Audio(str(path), caption=caption)
+    if kind == "html-file":
+        return Html(path, inject=False)  # W&B's file has its own head already
     return _SKIP
 
 
-def _image(files: Path, relative: Any, caption: Any) -> Any:
-    from gittrack.formats.media.image import Image
-
+def _inside(files: Path, relative: Any) -> Path | None:
     if not isinstance(relative, str):
-        return _SKIP
+        return None
     path = (files / relative).resolve()
-    if not path.is_relative_to(files.resolve()) or not path.is_file():
-        return _SKIP  # a path out of the run folder, or a file W&B did not keep
-    return Image(str(path), caption=caption)
+    return path if path.is_relative_to(files.resolve()) and path.is_file() else None
+
+
+def _table(files: Path, relative: Any) -> Any:
+    """A W&B ``table.json`` (``{"columns": [...], "data": [[...]]}``) as a ``gittrack.Table``;
+    media cells become gittrack media, cells gittrack cannot hold ``None``."""
+    from gittrack.formats.media.table import Table
+
+    path = _inside(files, relative)
+    if path is None:
+        return _SKIP
+    document = _read_json(path, None)
+    if not isinstance(document, dict) or not isinstance(document.get("columns"), list) \
+            or not isinstance(document.get("data"), list):
+        return _SKIP
+    rows = [[None if (c := media_value(files, cell)) is _SKIP else c for cell in row]
+            for row in document["data"] if isinstance(row, list)]
+    return Table(columns=[str(c) for c in document["columns"]], data=rows)
 
 
 def _histogram(value: Mapping[str, Any]) -> Any:

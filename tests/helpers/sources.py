@@ -28,6 +28,8 @@ WANDB_SCRIPT = textwrap.dedent("""
             row["sample"] = wandb.Image(pixels, caption="step two")
         if step == 3:
             row["weights"] = wandb.Histogram(np_histogram=([1, 2, 3], [0.0, 1.0, 2.0, 3.0]))
+            row["preds"] = wandb.Table(columns=["id", "label"], data=[[1, "cat"], [2, "dog"]])
+            row["page"] = wandb.Html("<p>hello</p>")
         wandb.log(row)
     wandb.log({"eval/acc": 0.75}, step=9)
     run.summary["loss"] = 0.001

@@ -12,6 +12,8 @@ from gittrack.api.public import Api
 from gittrack.errors import FormatError, NotFoundError
 from gittrack.formats.histogram import Histogram
 from gittrack.formats.media.image import Image
+from gittrack.formats.media.table import Table
+from gittrack.formats.media.text import Html
 from gittrack.git.repo import discover
 from gittrack.importers import wandb as reader
 from gittrack.importers.batch import import_all
@@ -55,7 +57,7 @@ def test_the_summary_is_the_last_one_wandb_kept_with_the_overrides(wandb_dir: Pa
     assert summary["weights"]["_type"] == "histogram" and summary["weights"]["values"] == [1, 2, 3]
 
 
-def test_images_and_histograms_become_gittrack_media(wandb_dir: Path) -> None:
+def test_images_histograms_tables_and_html_become_gittrack_media(wandb_dir: Path) -> None:
     rows = _by_name(wandb_dir)["first"].rows
     image = rows[2].values["sample"]
     assert isinstance(image, Image) and image.caption == "step two"
@@ -64,6 +66,11 @@ def test_images_and_histograms_become_gittrack_media(wandb_dir: Path) -> None:
     histogram = rows[3].values["weights"]
     assert isinstance(histogram, Histogram)
     assert list(histogram.counts) == [1, 2, 3]
+    table = rows[3].values["preds"]
+    assert isinstance(table, Table) and table.columns == ["id", "label"]
+    assert table.data == [[1, "cat"], [2, "dog"]]
+    page = rows[3].values["page"]
+    assert isinstance(page, Html) and "<p>hello</p>" in page.data
 
 
 def test_an_exit_code_makes_a_failed_run_with_its_steps(wandb_dir: Path) -> None:
@@ -149,6 +156,8 @@ def test_an_imported_run_has_wandb_history_config_summary_and_media(
     assert first.info.document["imported_from"] == {"kind": "wandb", "source": source.location}
     [(step, image)] = list(first.media("sample"))
     assert step == 2 and image.caption == "step two" and (image.width, image.height) == (5, 4)
+    [(step, table)] = list(first.media("preds"))
+    assert step == 3 and table.data == [[1, "cat"], [2, "dog"]]
     assert views["second"].state == "failed"
     again = import_all(discover(repo), reader.sources(wandb_dir))
     assert not again.imported and {i.run_id for i in again.present} == {
