@@ -58,6 +58,9 @@ def import_all(repo: Repository, sources: Iterable[Source], *,
         except (GittrackError, OSError) as exc:
             skipped.append(Skipped(where, _line(exc)))
             continue
+        except RecursionError:  # a value nested too deeply for Python's own readers
+            skipped.append(Skipped(where, "data nested too deeply to read"))
+            continue
         (imported if done.created else present).append(done)
     return Report(tuple(imported), tuple(present), tuple(skipped))
 

@@ -187,6 +187,8 @@ def _json(text: str, stream: Path) -> Any:
     except ValueError:
         raise FormatError(f"{stream}: damaged W&B record (value {text[:60]!r} is not JSON)"
                           ) from None
+    except RecursionError:
+        raise FormatError(f"{stream}: a W&B value nested too deeply to read") from None
 
 
 def _apply(target: dict[str, Any], updates: Iterable[Any], removes: Iterable[Any],
@@ -368,7 +370,7 @@ def _read_json(path: Path, default: Any) -> Any:
         return default
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise FormatError(f"{path}: cannot read ({exc})") from None
 
 
@@ -382,11 +384,13 @@ def _history_rows(files: Path) -> Iterator[Row]:
                 continue
             try:
                 values = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise FormatError(f"{path}:{number}: not a JSON line") from None
             if not isinstance(values, dict):
                 raise FormatError(f"{path}:{number}: not a JSON object")
             step = values.pop("_step", number - 1)
+            if isinstance(step, bool) or not isinstance(step, int):
+                raise FormatError(f"{path}:{number}: _step is {step!r}, not a whole number")
             stamp = values.pop("_timestamp", None)
             values.pop("_runtime", None)
             values = {k: media_value(files, v) for k, v in values.items()}

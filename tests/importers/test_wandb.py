@@ -19,7 +19,8 @@ from gittrack.importers import wandb as reader
 from gittrack.importers.batch import import_all
 from gittrack.importers.common import SourceRun
 
-pytestmark = pytest.mark.slow  # the session's W&B runs take a few seconds to make
+# Tests over the session's W&B runs are slow (wandb takes seconds to make them).
+slow = pytest.mark.slow
 
 
 def _by_name(wandb_dir: Path) -> dict[str | None, SourceRun]:
@@ -27,6 +28,7 @@ def _by_name(wandb_dir: Path) -> dict[str | None, SourceRun]:
     return {run.name: run for run in runs}
 
 
+@slow
 def test_an_offline_run_reads_back_as_wandb_recorded_it(wandb_dir: Path) -> None:
     run = _by_name(wandb_dir)["first"]
     assert run.kind == "wandb" and run.project == "imports"
@@ -47,6 +49,7 @@ def test_an_offline_run_reads_back_as_wandb_recorded_it(wandb_dir: Path) -> None
     assert run.start_time is not None and run.start_time <= stamps[0]  # type: ignore[operator]
 
 
+@slow
 def test_the_summary_is_the_last_one_wandb_kept_with_the_overrides(wandb_dir: Path) -> None:
     summary = _by_name(wandb_dir)["first"].summary
     assert summary["loss"] == 0.001  # run.summary["loss"] = ... after the last log
@@ -57,6 +60,7 @@ def test_the_summary_is_the_last_one_wandb_kept_with_the_overrides(wandb_dir: Pa
     assert summary["weights"]["_type"] == "histogram" and summary["weights"]["values"] == [1, 2, 3]
 
 
+@slow
 def test_images_histograms_tables_and_html_become_gittrack_media(wandb_dir: Path) -> None:
     rows = _by_name(wandb_dir)["first"].rows
     image = rows[2].values["sample"]
@@ -73,12 +77,14 @@ def test_images_histograms_tables_and_html_become_gittrack_media(wandb_dir: Path
     assert isinstance(page, Html) and "<p>hello</p>" in page.data
 
 
+@slow
 def test_an_exit_code_makes_a_failed_run_with_its_steps(wandb_dir: Path) -> None:
     run = _by_name(wandb_dir)["second"]
     assert run.exit_code == 1
     assert [(r.step, r.values["loss"]) for r in run.rows] == [(0, 2.0), (5, 1.0), (10, 0.0)]
 
 
+@slow
 def test_a_folder_holding_wandb_or_one_run_folder_is_found(wandb_dir: Path) -> None:
     folders = reader.find_runs(wandb_dir)
     assert len(folders) == 2  # latest-run, a link to one of them, is not a third
@@ -88,6 +94,7 @@ def test_a_folder_holding_wandb_or_one_run_folder_is_found(wandb_dir: Path) -> N
         reader.find_runs(wandb_dir / "nowhere")
 
 
+@slow
 def test_a_run_killed_mid_write_keeps_its_steps_and_is_failed(
         wandb_dir: Path, tmp_path: Path) -> None:
     folder = _copy(wandb_dir, "second", tmp_path)
@@ -99,6 +106,7 @@ def test_a_run_killed_mid_write_keeps_its_steps_and_is_failed(
     assert [r.values["loss"] for r in run.rows] == [2.0, 1.0, 0.0]
 
 
+@slow
 def test_a_damaged_run_file_is_an_error_naming_it(wandb_dir: Path, tmp_path: Path) -> None:
     folder = _copy(wandb_dir, "first", tmp_path)
     stream = next(folder.glob("run-*.wandb"))
@@ -136,6 +144,7 @@ def _copy(wandb_dir: Path, name: str, tmp_path: Path) -> Path:
     raise AssertionError(name)
 
 
+@slow
 def test_an_imported_run_has_wandb_history_config_summary_and_media(
         wandb_dir: Path, repo: Path) -> None:
     report = import_all(discover(repo), reader.sources(wandb_dir))
@@ -163,3 +172,22 @@ def test_an_imported_run_has_wandb_history_config_summary_and_media(
     assert not again.imported and {i.run_id for i in again.present} == {
         i.run_id for i in report.imported}
     assert len(Api(repo).runs()) == 2
+
+
+def test_media_paths_out_of_the_run_folder_are_left_out(tmp_path: Path) -> None:
+    folder = tmp_path / "run-20240101_000000-evil"
+    (folder / "files").mkdir(parents=True)
+    (tmp_path / "outside.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    row = {"_step": 0, "loss": 1.0, "img": {"_type": "image-file", "path": "../../outside.png"},
+           "tbl": {"_type": "table-file", "path": "/etc/passwd"}, "list": [1, 2]}
+    (folder / "files" / "wandb-history.jsonl").write_text(json.dumps(row) + "\n")
+    [read] = reader.read_run(folder).rows
+    assert dict(read.values) == {"loss": 1.0}
+
+
+def test_a_history_line_with_a_bad_step_is_an_error_naming_it(tmp_path: Path) -> None:
+    folder = tmp_path / "run-20240101_000000-bad"
+    (folder / "files").mkdir(parents=True)
+    (folder / "files" / "wandb-history.jsonl").write_text('{"_step": "x", "loss": 1}\n')
+    with pytest.raises(FormatError, match=r"wandb-history\.jsonl:1: _step"):
+        reader.read_run(folder)
