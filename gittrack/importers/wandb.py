@@ -71,6 +71,13 @@ def read_run(folder: Path) -> SourceRun:
     raise FormatError(f"{folder}: no run-*.wandb file and no files/ folder: not a W&B run")
 
 
+def _key(project: str | None, folder: Path) -> str:
+    """A W&B run's identity for ``common.imported_run_id``: its project and the folder's name
+    (``offline-run-<time>-<id>``: W&B's run id, and which process wrote it when a resumed run
+    has several folders); not the folder's location, so a moved folder is still found."""
+    return f"{project or ''}/{folder.name}"
+
+
 def run_id_of(folder: Path) -> str:
     """The W&B run id a folder is named after (``run-20240101_120000-<id>``)."""
     return folder.name.rsplit("-", 1)[-1]
@@ -148,7 +155,7 @@ class _Replay:
         if start is not None and self.runtime is not None:
             end = max(end or 0.0, start + self.runtime)
         return SourceRun(
-            kind=TOOL, key=f"{meta['project'] or ''}/{meta['id']}",
+            kind=TOOL, key=_key(meta["project"], self.folder),
             location=str(self.folder.resolve()), name=meta["name"], project=meta["project"],
             group=meta["group"], job_type=meta["job_type"], tags=meta["tags"],
             notes=meta["notes"], config=_config(self.config), summary=_summary(self.summary),
@@ -344,7 +351,7 @@ def _from_files(folder: Path) -> SourceRun:
     stamps = [r.timestamp for r in rows if r.timestamp is not None]
     project = meta.get("project") if isinstance(meta, dict) else None
     return SourceRun(
-        kind=TOOL, key=f"{project or ''}/{run_id_of(folder)}", location=str(folder.resolve()),
+        kind=TOOL, key=_key(project, folder), location=str(folder.resolve()),
         name=meta.get("display_name") if isinstance(meta, dict) else None,
         project=project, config=config,
         summary=_summary(summary if isinstance(summary, dict) else {}),

@@ -32,8 +32,8 @@ def _by_name(wandb_dir: Path) -> dict[str | None, SourceRun]:
 def test_an_offline_run_reads_back_as_wandb_recorded_it(wandb_dir: Path) -> None:
     run = _by_name(wandb_dir)["first"]
     assert run.kind == "wandb" and run.project == "imports"
-    project, run_id = run.key.split("/")  # the identity of an import: W&B's project and id
-    assert project == "imports" and Path(run.location).name.endswith(f"-{run_id}")
+    project, folder = run.key.split("/")  # the identity of an import: project and folder name
+    assert project == "imports" and Path(run.location).name == folder
     assert run.tags == ("base", "cpu") and run.notes == "a small run"
     assert run.config == {"lr": 0.01, "layers": [8, 4], "optim": {"name": "adam", "beta": 0.9},
                           "batch": 32}
@@ -131,7 +131,7 @@ def test_a_synced_folder_without_its_run_file_reads_files(tmp_path: Path) -> Non
         '{"loss": 0.2, "_step": 0, "_timestamp": 1700000000.5}\n'
         '{"loss": 0.1, "_step": 1, "_timestamp": 1700000001.5}\n')
     run = reader.read_run(folder)
-    assert run.key == "/abc123" and run.config == {"lr": 0.5}
+    assert run.key == "/run-20240101_000000-abc123" and run.config == {"lr": 0.5}
     assert run.summary == {"loss": 0.1}
     assert [(r.step, r.timestamp, dict(r.values)) for r in run.rows] == [
         (0, 1700000000.5, {"loss": 0.2}), (1, 1700000001.5, {"loss": 0.1})]

@@ -52,5 +52,5 @@ def test_damage_is_an_error_naming_the_file(tmp_path: Path, damage: str) -> None
     path = _file(tmp_path, chunk)
     if damage == "header":
         path.write_bytes(b"PK\x03\x04" + path.read_bytes()[4:])
-    with pytest.raises(FormatError, match="run-x.wandb"):
+    with pytest.raises(FormatError, match=r"run-x\.wandb"):
         list(records(path))
