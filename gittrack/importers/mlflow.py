@@ -8,7 +8,8 @@ params the config, as the strings MLflow stores; each metric's full history the 
 of several keys at one step share a row, MLflow's millisecond timestamps become seconds, the
 row's time is the latest of its values'); the latest value of each metric the summary;
 ``FINISHED`` finished, any other status (``FAILED``, ``KILLED``, a ``RUNNING`` run whose
-process is gone) failed. Deleted runs and experiments are not imported; artifacts are not either.
+process is gone) failed; images logged with ``log_image(key=, step=)`` as ``gittrack.Image`` at
+their step. Deleted runs and experiments, and other artifacts, are not imported.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import contextlib
 import functools
 import logging
 import os
+import re
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +30,10 @@ from gittrack.importers.batch import Source
 from gittrack.importers.common import Row, SourceRun
 
 TOOL = "mlflow"
+Point = tuple[int, int, Any]  # one logged value: step, timestamp in milliseconds, value
+# mlflow.log_image(key=, step=)'s file name; MLflow 2 used "%" where MLflow 3 uses "+"
+_IMAGE_FILE = re.compile(r"(?P<key>.+?)[+%]step[+%](?P<step>\d+)[+%]timestamp[+%](?P<ms>\d+)"
+                         r"[+%][0-9a-fA-F-]+\.(?:png|jpe?g)")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -105,10 +112,40 @@ class Store:
     def read(self, item: Any) -> SourceRun:
         """One run of ``runs()`` as a ``SourceRun`` (``FormatError`` if it cannot be read)."""
         experiment, run = item
+        run_id = run.info.run_id
+        history: dict[str, list[Point]] = {}
         with _quiet():
-            history = {key: self._call(lambda k=key: self.client.get_metric_history(
-                run.info.run_id, k)) for key in sorted(run.data.metrics)}
+            for key in sorted(run.data.metrics):
+                metrics = self._call(lambda k=key: self.client.get_metric_history(run_id, k))
+                history[key] = [(int(m.step), int(m.timestamp), float(m.value)) for m in metrics]
+            for key, points in self._images(run_id).items():
+                history.setdefault(key, []).extend(points)
         return to_source(self.uri, experiment.name, run, history)
+
+    def _images(self, run_id: str) -> dict[str, list[Point]]:
+        """Images logged with ``mlflow.log_image(image, key=, step=)`` (stored as
+        ``images/<key>+step+<n>+timestamp+<ms>+<uuid>.png``) by key, as ``gittrack.Image``.
+        Other artifacts are not imported; an image that cannot be fetched is left out."""
+        from gittrack.formats.media.image import Image
+
+        try:
+            listed = self.client.list_artifacts(run_id, "images")
+        except Exception:  # no artifact store reachable for this run: its metrics still count
+            return {}
+        found: dict[str, list[Point]] = {}
+        with tempfile.TemporaryDirectory(prefix="gittrack-mlflow-") as scratch:
+            for entry in listed:
+                match = _IMAGE_FILE.fullmatch(entry.path.rsplit("/", 1)[-1])
+                if entry.is_dir or match is None:
+                    continue
+                try:
+                    local = self.client.download_artifacts(run_id, entry.path, scratch)
+                    image = Image(local)  # reads the file now: the folder may go
+                except Exception:
+                    continue
+                found.setdefault(match["key"], []).append(
+                    (int(match["step"]), int(match["ms"]), image))
+        return found
 
     def _call(self, fn: Any) -> Any:
         with _quiet():
@@ -118,8 +155,9 @@ class Store:
                 raise FormatError(f"{self.uri}: {_line(exc)}") from None
 
 
-def to_source(uri: str, project: str, run: Any, history: dict[str, list[Any]]) -> SourceRun:
-    """An MLflow run (``mlflow.entities.Run``) and its metric histories as a ``SourceRun``."""
+def to_source(uri: str, project: str, run: Any, history: dict[str, list[Point]]) -> SourceRun:
+    """An MLflow run (``mlflow.entities.Run``) and its histories (``(step, milliseconds,
+    value)`` by key) as a ``SourceRun``."""
     info, data = run.info, run.data
     tags = dict(data.tags)
     rows = _rows(history)
@@ -138,15 +176,15 @@ def to_source(uri: str, project: str, run: Any, history: dict[str, list[Any]]) -
         start_time=info.start_time / 1000 if info.start_time else None, end_time=end)
 
 
-def _rows(history: dict[str, list[Any]]) -> tuple[Row, ...]:
+def _rows(history: dict[str, list[Point]]) -> tuple[Row, ...]:
     """Metric histories joined by step: one row per step, each key's value at that step (the
     latest by timestamp when MLflow has several)."""
     steps: dict[int, dict[str, tuple[int, Any]]] = {}
-    for key, metrics in history.items():
-        for m in metrics:
-            row = steps.setdefault(int(m.step), {})
-            if key not in row or m.timestamp >= row[key][0]:
-                row[key] = (int(m.timestamp), float(m.value))
+    for key, points in history.items():
+        for step, millis, value in points:
+            row = steps.setdefault(step, {})
+            if key not in row or millis >= row[key][0]:
+                row[key] = (millis, value)
     return tuple(
         Row(step=step, timestamp=max(t for t, _ in row.values()) / 1000,
             values={k: v for k, (_, v) in row.items()})
@@ -161,26 +199,31 @@ def _quiet() -> Iterator[None]:
     level = logger.level
     logger.setLevel(logging.WARNING)
     try:
-        with _file_store_allowed(), warnings.catch_warnings():
+        with _environment(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
         logger.setLevel(level)
 
 
+# MLflow 3 refuses to open a file store ("maintenance mode") unless MLFLOW_ALLOW_FILE_STORE is
+# set: reading one is what importing it means. Its progress bars would fill the terminal.
+_ENVIRONMENT = {"MLFLOW_ALLOW_FILE_STORE": "true", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+
+
 @contextlib.contextmanager
-def _file_store_allowed() -> Iterator[None]:
-    """MLflow 3 refuses to open a file store (``maintenance mode``) unless
-    ``MLFLOW_ALLOW_FILE_STORE`` is set: reading one is what importing it means."""
-    previous = os.environ.get("MLFLOW_ALLOW_FILE_STORE")
-    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+def _environment() -> Iterator[None]:
+    """``_ENVIRONMENT`` set while MLflow reads, as it was afterwards."""
+    previous = {name: os.environ.get(name) for name in _ENVIRONMENT}
+    os.environ.update(_ENVIRONMENT)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
-        else:
-            os.environ["MLFLOW_ALLOW_FILE_STORE"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _line(exc: BaseException) -> str:

@@ -46,6 +46,7 @@ WANDB_SCRIPT = textwrap.dedent("""
 MLFLOW_SCRIPT = textwrap.dedent("""
     import sys
     import mlflow
+    import numpy as np
 
     mlflow.set_tracking_uri(sys.argv[1])
     mlflow.set_experiment("exp-a")
@@ -55,6 +56,8 @@ MLFLOW_SCRIPT = textwrap.dedent("""
         for step in range(4):
             mlflow.log_metrics({"loss": 1.0 / (step + 1), "acc": step / 10}, step=step)
         mlflow.log_metric("val_loss", 0.5, step=2)
+        mlflow.log_image(np.full((4, 6, 3), 50, dtype=np.uint8), key="sample", step=1)
+        mlflow.log_image(np.zeros((2, 2, 3), dtype=np.uint8), artifact_file="plots/other.png")
     mlflow.set_experiment("exp-b")
     with mlflow.start_run(run_name="beta") as run:
         mlflow.log_param("seed", 7)

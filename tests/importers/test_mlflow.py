@@ -8,6 +8,7 @@ import pytest
 
 from gittrack.api.public import Api
 from gittrack.errors import NotFoundError
+from gittrack.formats.media.image import Image
 from gittrack.git.repo import discover
 from gittrack.importers import mlflow as reader
 from gittrack.importers.batch import import_all
@@ -40,6 +41,9 @@ def test_params_metrics_and_tags_read_back_as_mlflow_stored_them(store_uri: str)
         assert row.values["loss"] == 1.0 / (row.step + 1) and row.values["acc"] == row.step / 10
         assert row.timestamp is not None and 1e9 < row.timestamp < 1e11  # seconds, not ms
     assert alpha.rows[2].values["val_loss"] == 0.5 and "val_loss" not in alpha.rows[1].values
+    image = alpha.rows[1].values["sample"]  # mlflow.log_image(key=, step=): media at its step
+    assert isinstance(image, Image) and (image.width, image.height) == (6, 4)
+    assert all(set(r.values) <= {"loss", "acc", "val_loss", "sample"} for r in alpha.rows)
     assert alpha.summary == {"loss": 0.25, "acc": 0.3, "val_loss": 0.5}
     assert alpha.exit_code == 0
     assert alpha.start_time is not None and alpha.end_time is not None
@@ -91,6 +95,8 @@ def test_an_imported_run_has_mlflow_params_metrics_and_tags(store_uri: str, repo
     assert history["acc"].tolist() == [0.0, 0.1, 0.2, 0.3]
     assert history["_timestamp"].tolist() == pytest.approx([r.timestamp for r in source.rows])
     assert views["gamma"].state == "failed"
+    [(step, image)] = list(alpha.media("sample"))
+    assert step == 1 and image.numpy()[0, 0].tolist() == [50, 50, 50]
     again = import_all(discover(repo), reader.sources(store_uri))
     assert len(again.present) == 3 and not again.imported
     assert len(Api(repo).runs()) == 3
