@@ -42,6 +42,10 @@ SECTIONS = {
 }
 
 
+_ISSUE_OF = {"artifacts": "3", "sync": "4", "wide": "8", "scale": "10", "media": "11"}
+"""The issue whose targets a section measures (the others: issue 2)."""
+
+
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as f:
@@ -123,9 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                 ctx.out(f"  (load avg, 1 min: {load:.2f} before this section, "
                         f"{os.getloadavg()[0]:.2f} after)")
                 ctx.out()
-        issues = ["2"] * any(s not in ("artifacts", "sync", "wide", "scale") for s in chosen) \
-            + ["3"] * ("artifacts" in chosen) + ["4"] * ("sync" in chosen) \
-            + ["8"] * ("wide" in chosen) + ["10"] * ("scale" in chosen)
+        issues = ["2"] * any(s not in _ISSUE_OF for s in chosen) + sorted(
+            {_ISSUE_OF[s] for s in chosen if s in _ISSUE_OF}, key=int)
         ctx.out(f"## targets (issue{'s' * (len(issues) > 1)} {' and '.join(issues)})")
         ctx.out(table(["target", "measured", "verdict"],
                       [[t.name, t.figure, t.verdict] for t in ctx.targets]))

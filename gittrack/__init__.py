@@ -58,6 +58,7 @@ _report_to(_rich_bar)
 
 if TYPE_CHECKING:  # what type checkers see; at run time ``__getattr__`` imports on first use
     from gittrack import plot as plot  # the module, as wandb.plot (not in __all__)
+    from gittrack import tensorboard as tensorboard  # the module, as wandb.tensorboard
     from gittrack.api.public import Api
     from gittrack.api.session import (
         current_run,
@@ -174,8 +175,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "plot":  # the module gittrack.plot, as wandb.plot
-        return importlib.import_module("gittrack.plot")
+    if name in ("plot", "tensorboard"):  # the modules, as wandb.plot and wandb.tensorboard
+        return importlib.import_module(f"gittrack.{name}")
     module = _LAZY.get(name)
     if module is not None:
         value = getattr(importlib.import_module(module), name)

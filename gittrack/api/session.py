@@ -86,6 +86,7 @@ def init(
     id: str | None = None,
     settings: Settings | Mapping[str, Any] | None = None,
     save_code: bool | None = None,
+    sync_tensorboard: bool | None = None,
 ) -> Run:
     """Start recording a run in the git repository of ``repo`` (default: the current folder).
 
@@ -101,6 +102,10 @@ def init(
     ``save_code=True`` also stores the uncommitted changes, the entry point and the installed
     packages, encrypted for a private project (docs/code.md); it replaces
     ``Settings(save_code=...)``.
+
+    ``sync_tensorboard=True`` logs what TensorBoard ``SummaryWriter`` objects write to this run too
+    (``gittrack.tensorboard.patch()``; docs/integrations/tensorboard.md); without
+    ``tensorboard`` or ``tensorboardX`` installed it warns that nothing will be synced.
     """
     chosen = Settings.from_any(settings)
     if save_code is not None:
@@ -128,10 +133,22 @@ def init(
             )
         _active.append(run)
         _rebind()
+    if sync_tensorboard:
+        _sync_tensorboard()
     if not chosen.quiet and not os.environ.get("GITTRACK_QUIET"):
         console.write_aside(sys.stderr, f"gittrack: run {run.name} ({run.id}) recording to "
                                         f"{run.ref}\n")
     return run
+
+
+def _sync_tensorboard() -> None:
+    from gittrack.api import tensorboard
+
+    try:
+        tensorboard.patch()
+    except GittrackError as exc:
+        warnings.warn(f"gittrack: {exc}; TensorBoard events will not be recorded",
+                      GittrackWarning, stacklevel=3)
 
 
 def _resume_target(git: Any, resume: bool | str | None, run_id: str | None) -> RunId | None:

@@ -16,8 +16,9 @@ from gittrack.cli.context import CliContext
 @click.pass_obj
 def command(obj: CliContext, uri: str, experiment: str | None, project: str | None,
             as_json: bool) -> None:
-    """Import MLflow runs: URI is a file store (./mlruns, file:...) or a SQLite store
-    (sqlite:///mlflow.db).
+    """Import the runs of an MLflow tracking store as gittrack runs.
+
+    URI is a file store (./mlruns, file:...) or a SQLite store (sqlite:///mlflow.db).
 
     Each experiment is a project; params are the config (MLflow's strings), metric histories
     the history, latest metrics the summary. A run imported before is found, not made again

@@ -6,29 +6,31 @@ from __future__ import annotations
 
 import click
 
-from gittrack.cli.render import dumps, printable
+from gittrack.cli.render import printable
 from gittrack.errors import GittrackError
+from gittrack.formats.jsonio import json_dumps
 from gittrack.importers.batch import Report
 
 
 def show(report: Report, as_json: bool, what: str) -> None:
-    """Print ``report`` of importing ``what`` (a path or URI); ``GittrackError`` when a source
-    run was skipped."""
-    if as_json:
-        click.echo(dumps({**report.to_dict(), "source": what}))
-    else:
-        for item in report.imported:
-            click.echo(printable(f"imported run {item.name} ({item.run_id})"))
-        for item in report.present:
-            click.echo(printable(f"already imported: run {item.name} ({item.run_id})"))
-        for skipped in report.skipped:
-            click.echo(printable(f"cannot import {skipped.source}: {skipped.reason}"), err=True)
+    """Print ``report`` of importing ``what`` (a path or URI) as `gittrack import tensorboard`
+    does (one JSON object per source run with ``--json``), then the counts; ``GittrackError``
+    when a source run was skipped."""
+    for outcome in report.outcomes:
+        if as_json:
+            click.echo(json_dumps(outcome.to_dict()))
+        if outcome.run is not None and not as_json:
+            verb = "imported" if outcome.run.created else "already imported"
+            click.echo(printable(f"{verb} {outcome.source} as run {outcome.run.name} "
+                                 f"({outcome.run.run_id})"))
+        if outcome.error is not None:
+            click.echo(printable(f"cannot import {outcome.source}: {outcome.error}"), err=True)
+    if not as_json:
         click.echo(_counts(report))
     if report.skipped:
         count = len(report.skipped)
-        total = count + len(report.imported) + len(report.present)
-        raise GittrackError(printable(f"{count} of {total} runs of {what} could not be imported "
-                                      "(listed above); the others were"))
+        raise GittrackError(printable(f"{count} of {len(report.outcomes)} runs of {what} could "
+                                      "not be imported (listed above); the others were"))
 
 
 def _counts(report: Report) -> str:

@@ -14,8 +14,10 @@ from gittrack.cli.context import CliContext
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
 def command(obj: CliContext, path: str, project: str | None, as_json: bool) -> None:
-    """Import W&B runs: PATH is a run folder (wandb/run-*, wandb/offline-run-*), a wandb/
-    folder holding several, or the folder holding wandb/.
+    """Import W&B runs (online or offline run folders) as gittrack runs.
+
+    PATH is a run folder (wandb/run-*, wandb/offline-run-*), a wandb/ folder holding several,
+    or the folder holding wandb/.
 
     History, config and summary are W&B's; logged images and histograms come along. A run
     imported before is found, not made again (docs/importers.md). Needs the wandb package

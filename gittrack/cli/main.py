@@ -42,6 +42,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
            "Remove stored blobs that no remaining run or artifact references."),
     "hooks": ("gittrack.cli.hooks_cmd:command",
               "Git hooks: push runs with the code (pre-push), keep large data files out of git."),
+    "import": ("gittrack.cli.import_cmd:command",
+               "Make gittrack runs from runs another tool recorded (TensorBoard, W&B, MLflow)."),
     "keys": ("gittrack.cli.keys_cmd:command",
              "Manage who can read this project's encrypted artifacts (age keys)."),
     "log": ("gittrack.cli.log_cmd:command",

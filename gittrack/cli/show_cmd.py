@@ -122,14 +122,20 @@ class MediaKey:
 
 
 def media_keys(rows: Iterable[MediaRow]) -> list[MediaKey]:
-    """One ``MediaKey`` per key of the media index ``rows``, in the order first logged."""
+    """One ``MediaKey`` per key of the media index ``rows``, in the order first logged. An
+    item that is part of another (an image's annotations) adds its bytes, not a file."""
+    from gittrack.formats.media.base import is_part
+
     kinds: dict[str, dict[str, None]] = {}
     count: dict[str, int] = {}
     steps: dict[str, tuple[int, int]] = {}
     size: dict[str, int] = {}
     for row in rows:
-        kinds.setdefault(row.key, {})[row.type] = None
-        count[row.key] = count.get(row.key, 0) + 1
+        part = is_part(row.type)
+        kinds.setdefault(row.key, {})
+        if not part:
+            kinds[row.key][row.type] = None
+        count[row.key] = count.get(row.key, 0) + (0 if part else 1)
         low, high = steps.get(row.key, (row.step, row.step))
         steps[row.key] = (min(low, row.step), max(high, row.step))
         size[row.key] = size.get(row.key, 0) + row.entry.size

@@ -19,50 +19,61 @@ Source = tuple[str, Callable[[], SourceRun]]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Skipped:
-    """A source run that was not imported, and why (one line)."""
+class Outcome:
+    """What became of one source run: the run made or found (``run``), or why it was skipped
+    (``error``, one line)."""
 
     source: str
-    reason: str
+    run: Imported | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """As ``gittrack import tensorboard --json`` prints a run folder (``source`` for
+        ``folder``): ``run_id``, ``name``, ``created``; or ``error``."""
+        if self.run is None:
+            return {"source": self.source, "error": self.error}
+        return {"source": self.source, "run_id": self.run.run_id, "name": self.run.name,
+                "created": self.run.created}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Report:
-    """What ``import_all`` did: runs made now, runs an earlier import made, runs skipped."""
+    """What ``import_all`` did, one ``Outcome`` per source run in order."""
 
-    imported: tuple[Imported, ...] = ()
-    present: tuple[Imported, ...] = ()
-    skipped: tuple[Skipped, ...] = ()
+    outcomes: tuple[Outcome, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        def run(item: Imported) -> dict[str, str]:
-            return {"id": item.run_id, "name": item.name}
+    @property
+    def imported(self) -> list[Imported]:
+        """Runs made now."""
+        return [o.run for o in self.outcomes if o.run is not None and o.run.created]
 
-        return {"imported": [run(i) for i in self.imported],
-                "present": [run(i) for i in self.present],
-                "skipped": [{"source": s.source, "reason": s.reason} for s in self.skipped]}
+    @property
+    def present(self) -> list[Imported]:
+        """Runs an earlier import made."""
+        return [o.run for o in self.outcomes if o.run is not None and not o.run.created]
+
+    @property
+    def skipped(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.run is None]
 
 
 def import_all(repo: Repository, sources: Iterable[Source], *,
                project: str | None = None) -> Report:
     """Import each of ``sources`` (into ``project`` when given, else the source's own)."""
-    imported: list[Imported] = []
-    present: list[Imported] = []
-    skipped: list[Skipped] = []
-    for where, read in sources:
-        try:
-            source = read()
-            if project is not None:
-                source = dataclasses.replace(source, project=project)
-            done = import_run(repo, source)
-        except (GittrackError, OSError) as exc:
-            skipped.append(Skipped(where, _line(exc)))
-            continue
-        except RecursionError:  # a value nested too deeply for Python's own readers
-            skipped.append(Skipped(where, "data nested too deeply to read"))
-            continue
-        (imported if done.created else present).append(done)
-    return Report(tuple(imported), tuple(present), tuple(skipped))
+    return Report(tuple(_import_one(repo, where, read, project) for where, read in sources))
+
+
+def _import_one(repo: Repository, where: str, read: Callable[[], SourceRun],
+                project: str | None) -> Outcome:
+    try:
+        source = read()
+        if project is not None:
+            source = dataclasses.replace(source, project=project)
+        return Outcome(where, run=import_run(repo, source))
+    except (GittrackError, OSError) as exc:
+        return Outcome(where, error=_line(exc))
+    except RecursionError:  # a value nested too deeply for Python's own readers
+        return Outcome(where, error="data nested too deeply to read")
 
 
 def _line(exc: BaseException) -> str:

@@ -34,6 +34,18 @@ def new_run_id(now: float | None = None) -> RunId:
     return RunId(_encode(millis, 10) + _encode(random_bits, 16))
 
 
+def derived_run_id(at: float, key: str) -> RunId:
+    """The id of a run made from something else (an imported run): the time part is ``at``,
+    the other 80 bits come from the SHA-256 of ``key``, so the same source gives the same id
+    and importing it twice finds the run made the first time."""
+    import hashlib
+
+    millis = max(0, min(int(at * 1000), 32**10 - 1))
+    digest = int.from_bytes(hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()[:10],
+                            "big")
+    return RunId(_encode(millis, 10) + _encode(digest, 16))
+
+
 def is_valid_run_id(value: object) -> TypeGuard[str]:
     """The one rule for run ids: what ``init(id=...)`` accepts and what readers of refs
     enforce (a ref a remote forged, ``runs/nested/x``, ``runs/-rf``, is not a run)."""

@@ -11,7 +11,7 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -77,9 +77,11 @@ class Run(RunFields):
     def __init__(
         self, *, repo: Repository, run_id: RunId, info: RunInfo, state: LiveState,
         wal: WalWriter, head: CommitId | None, settings: Settings,
-        storage: RunStorage | None = None,
+        storage: RunStorage | None = None, clock: Callable[[], float] | None = None,
     ) -> None:
         self._repo = repo
+        # the wall clock of log() and checkpoints; an importer passes the source's times
+        self._clock = _now if clock is None else clock
         self._id = run_id
         self._info = info  # the facts of this process's start; each checkpoint adds the rest
         self._written = info  # run.yaml of the latest checkpoint (the first is written below)
@@ -247,7 +249,7 @@ class Run(RunFields):
                 merges = bool(state.pending) and (step is None or step == state.step)
                 if text and merges:
                     self._check_open_step_text(text)
-            t = _now()
+            t = self._clock()
             if captured is not None:  # spooled and recorded first: durable once log() returns
                 seq = state.seq + 1
                 where = state.step if step is None else step  # the step the scalars get
@@ -491,7 +493,7 @@ class Run(RunFields):
                     snap.extras.append(capture.cut(self._storage, final=final))
                 self._backlog.append(snap)  # first: the rows taken are never lost
                 self._wal.rotate(snap.seq + 1)
-            now = time.time()
+            now = self._clock()
             if final and exit_code is not None:
                 doc = run_document(self._info, snap, state=RunState.ended(exit_code), now=now,
                                    ended=now, exit_code=exit_code)

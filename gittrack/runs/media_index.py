@@ -15,7 +15,7 @@ that push, pull, gc and purge know the blobs), then
 | length  | float64 | frames of a video, seconds of audio, rows of a table, else null      |
 | caption | string  | the caption, or null                                                 |
 | format  | string  | the stored file's extension: png, jpg, txt, html, ...                |
-| meta    | string  | JSON object: boxes, masks, a chart's spec...; ``_items`` the count of a list |
+| meta    | string  | JSON, no content: an image's ``annotations``, a chart's spec; ``_items`` |
 
 ``path`` is ``media/<key>/<step>_<seq>_<item>.<format>`` (``stored_path``): the key is one
 folder name (characters outside letters, digits and ``-_.~ ()+,=@`` percent-encoded, ``/``

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from gittrack.errors import NotFoundError, RepositoryError, RunExistsError, RunLockedError
@@ -34,8 +34,12 @@ from gittrack.types import CommitId, RunId
 def create_run(
     repo: Repository, *, run_id: str | None, name: str | None, project: str | None,
     config: Any, tags: Iterable[str] | None, notes: str | None, group: str | None,
-    job_type: str | None, settings: Settings,
+    job_type: str | None, settings: Settings, clock: Callable[[], float] | None = None,
+    imported_from: dict[str, Any] | None = None,
 ) -> Run:
+    """A new run. ``clock`` (default ``time.time``) stamps its start, rows and checkpoints, and
+    ``imported_from`` goes to ``run.yaml`` as it is: both for importers (``gittrack.importers``),
+    which keep a source run's own times and say where it came from."""
     rid = check_run_id(run_id) if run_id is not None else new_run_id()
     if store.head(repo, rid) is not None:
         raise RunExistsError(
@@ -47,7 +51,7 @@ def create_run(
               "tags": check_tags(tags), "notes": check_notes(notes)}
     root = ensure_writable_dir(wal_root(gittrack_dir(repo)))
     enable_fsync()
-    now = time.time()
+    now = time.time() if clock is None else clock()
     state = LiveState(start_time=now)
     storage = RunStorage(repo)
     code_info: dict[str, Any] = {**codestate.code_state(repo).to_dict(), "saved": False}
@@ -63,13 +67,15 @@ def create_run(
         "code": readable(code_info),
         **readable(environment()),
     }
+    if imported_from is not None:
+        info["imported_from"] = readable(imported_from)
     if info["name"] is None:
         info["name"] = random_name(rid)
     if info["project"] is None:
         info["project"] = _default_project(repo)
     state.config = items
     wal = WalWriter.create(root, rid, next_seq=1)
-    return _open(repo, rid, info, state, wal, None, settings, storage)
+    return _open(repo, rid, info, state, wal, None, settings, storage, clock)
 
 
 def resume_run(
@@ -119,12 +125,13 @@ def _save_code(repo: Repository, state: LiveState, storage: RunStorage) -> dict[
 def _open(
     repo: Repository, run_id: RunId, info: dict[str, Any], state: LiveState, wal: WalWriter,
     head: CommitId | None, settings: Settings, storage: RunStorage,
+    clock: Callable[[], float] | None = None,
 ) -> Run:
     """The live ``Run`` over ``wal``; if it cannot start, ``wal`` is closed, and removed when
     it was a new run's (a resumed run's log may hold what its last process left)."""
     try:
         return Run(repo=repo, run_id=run_id, info=RunInfo.written(info), state=state, wal=wal,
-                   head=head, settings=settings, storage=storage)
+                   head=head, settings=settings, storage=storage, clock=clock)
     except BaseException:
         wal.close(remove=head is None)
         raise

@@ -18,8 +18,9 @@ def test_import_an_mlflow_file_store_once(cli: Cli, repo: Path, tmp_path: Path) 
     mlflow_store(where, (where / "mlruns").as_uri())
     result = cli("import", "mlflow", str(where / "mlruns"), "--experiment", "exp-a", "--json")
     assert result.exit_code == 0, result.stderr
-    report = json.loads(result.stdout)
-    assert [r["name"] for r in report["imported"]] == ["alpha"] and not report["skipped"]
+    [line] = [json.loads(text) for text in result.stdout.splitlines()]
+    assert line["name"] == "alpha" and line["created"] is True
+    assert line["source"].startswith((where / "mlruns").as_uri() + "#")
     [view] = Api(repo).runs()
     assert view.config == {"lr": "0.01", "layers": "3", "optimizer": "adam"}
     assert view.summary == {"loss": 0.25, "acc": 0.3, "val_loss": 0.5}

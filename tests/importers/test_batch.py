@@ -19,11 +19,14 @@ def test_a_damaged_run_is_skipped_with_its_reason_and_the_others_imported(
     report = import_all(discover(repo), reader.sources(wandb_dir))
     assert len(report.imported) == 1
     [skipped] = report.skipped
-    assert skipped.source == str(bad.resolve()) and "not a W&B run file" in skipped.reason
+    assert skipped.source == str(bad.resolve()) and "not a W&B run file" in str(skipped.error)
     [view] = Api(repo).runs()
     assert view.config == {"lr": 0.1} and view.summary == {"loss": 0.25}
     assert view.history()["loss"].tolist() == [0.5, 0.25]
-    assert report.to_dict()["skipped"] == [{"source": skipped.source, "reason": skipped.reason}]
+    assert skipped.to_dict() == {"source": skipped.source, "error": skipped.error}
+    [made] = [o for o in report.outcomes if o.run is not None]
+    assert made.to_dict() == {"source": made.source, "run_id": view.id, "name": view.name,
+                              "created": True}
 
 
 def test_importing_again_finds_the_run_and_project_is_chosen(repo: Path, tmp_path: Path) -> None:

@@ -138,3 +138,23 @@ def test_export_writes_the_console_output_as_output_log(repo: Path, tmp_path: Pa
     assert printed.directory / "output.log" in printed.files
     silent = export_run(gittrack.Api().run(off.id), tmp_path / "out", "csv")
     assert not (silent.directory / "output.log").exists()
+
+
+def test_export_writes_an_images_annotations_beside_it(repo: Path, tmp_path: Path) -> None:
+    """An image logged with boxes and masks: its file, and beside it the next item's JSON
+    (the boxes, each mask as a base64 PNG), both listed in the exported media index."""
+    run = gittrack.init(settings={"quiet": True})
+    mask = np.arange(12).reshape(3, 4) % 3
+    run.log({"seg": gittrack.Image(np.zeros((3, 4), np.uint8),
+                                   masks={"m": {"mask_data": mask}})})
+    run.finish()
+    result = export_run(gittrack.Api(".").run(run.id), tmp_path, "parquet")
+    folder = tmp_path / run.id / "media" / "seg"
+    assert len(list(folder.iterdir())) == 2
+    (png,) = folder.glob("0_*_0.png")
+    (sidecar,) = folder.glob(f"{png.name[:-6]}_1.json")
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert set(json.loads(sidecar.read_text())["masks"]) == {"m"}
+    index = pq.read_table(tmp_path / run.id / "media.parquet")
+    assert index.column("type").to_pylist() == ["image", "image-annotations"]
+    assert result.media_files == 2

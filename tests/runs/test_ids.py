@@ -8,7 +8,7 @@ import pytest
 
 from gittrack.errors import InvalidKeyError
 from gittrack.git.namespace import is_valid_ref_component
-from gittrack.runs.ids import _ALPHABET, check_run_id, new_run_id
+from gittrack.runs.ids import _ALPHABET, check_run_id, is_valid_run_id, new_run_id
 from gittrack.runs.names import random_name
 
 
@@ -61,3 +61,14 @@ def test_user_ids_that_are_accepted(value: str) -> None:
 def test_user_ids_that_are_refused(value: object) -> None:
     with pytest.raises(InvalidKeyError, match="run id"):
         check_run_id(value)
+
+
+def test_derived_ids_are_stable_valid_and_sort_by_their_time() -> None:
+    from gittrack.runs.ids import derived_run_id
+
+    a = derived_run_id(1_700_000_000.5, "tensorboard:events.out.tfevents.1.host")
+    assert a == derived_run_id(1_700_000_000.5, "tensorboard:events.out.tfevents.1.host")
+    assert a != derived_run_id(1_700_000_000.5, "tensorboard:events.out.tfevents.2.host")
+    assert check_run_id(a) == a and len(a) == 26
+    assert a < derived_run_id(1_700_000_001, "tensorboard:events.out.tfevents.1.host")
+    assert is_valid_run_id(derived_run_id(-5.0, "x")) and is_valid_run_id(derived_run_id(1e20, "x"))

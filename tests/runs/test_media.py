@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import json
 import os
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +19,8 @@ from gittrack.git.repo import discover
 from gittrack.runs import media_index
 from gittrack.runs.view import RunView
 from gittrack.runs.wal import wal_root
-from tests.helpers.repos import git_objects_contain
+from gittrack.storage.project import open_storage
+from tests.helpers.repos import all_objects, git, git_objects_contain
 from tests.helpers.runs import start_run
 
 
@@ -289,3 +295,137 @@ def test_numpy_str_key_and_caption_are_recovered(repo: Path) -> None:
     assert recover_dead_runs(discover(".")) == [run_id]
     ((step, image),) = view(run_id).media("k")
     assert step == 0 and image.caption == "c"
+
+
+def annotated(seed: int) -> tuple[np.ndarray, dict[str, Any], dict[str, Any]]:
+    """An image with boxes (a caption and a score no other test writes) and two masks (random
+    16-bit class maps: their raw bytes appear nowhere by chance)."""
+    rng = np.random.default_rng(seed)
+    boxes = {"predictions": {"box_data": [
+        {"position": {"minX": 0.1, "maxX": 0.6, "minY": 0.2, "maxY": 0.9}, "class_id": 1,
+         "box_caption": f"caption-{seed}-{os.urandom(6).hex()}",
+         "scores": {"conf": float(rng.random())}}],
+        "class_labels": {1: f"label-{os.urandom(6).hex()}"}}}
+    masks = {"truth": {"mask_data": rng.integers(0, 1000, (16, 12)),
+                       "class_labels": {0: "bg"}},
+             "pred": {"mask_data": rng.integers(0, 3, (16, 12)).astype(np.uint8)}}
+    return noise(seed=seed), boxes, masks
+
+
+def assert_annotations_equal(image: Any, boxes: dict[str, Any], masks: dict[str, Any]) -> None:
+    assert isinstance(image, gittrack.Image)
+    assert image.boxes is not None and image.masks is not None
+    (box,) = image.boxes["predictions"]["box_data"]
+    (given,) = boxes["predictions"]["box_data"]
+    assert box == given
+    assert image.boxes["predictions"]["class_labels"] == boxes["predictions"]["class_labels"]
+    assert set(image.masks) == set(masks)
+    for name, mask in masks.items():
+        np.testing.assert_array_equal(image.masks[name]["mask_data"], mask["mask_data"])
+        assert image.masks[name]["class_labels"] == mask.get("class_labels", {})
+
+
+def run_objects(repo: Path, run_id: str) -> bytes:
+    """Every object the run's commits reach (commits, trees, blobs), with each Parquet blob's
+    columns also as text (a Parquet file compresses what it holds)."""
+    import pyarrow.parquet as pq
+
+    listed = git(repo, "rev-list", "--objects", "--no-object-names",
+                 f"refs/gittrack/runs/{run_id}").split()
+    assert listed
+    out = []
+    for oid in listed:
+        data = subprocess.run(["git", "cat-file", "-p", oid], cwd=repo, capture_output=True,
+                              check=True).stdout
+        out.append(data)
+        if data.startswith(b"PAR1"):
+            out.append(repr(pq.read_table(io.BytesIO(data)).to_pylist()).encode())
+    return b"\n".join(out)
+
+
+def test_boxes_and_masks_read_back_as_logged(repo: Path) -> None:
+    run = start_run()
+    single, listed = annotated(1), [annotated(2), annotated(3)]
+    run.log({"det": gittrack.Image(single[0], boxes=single[1], masks=single[2])})
+    run.log({"many": [gittrack.Image(a, boxes=b, masks=m) for a, b, m in listed]
+             + [gittrack.Image(noise(seed=9))]})
+    table = gittrack.Table(columns=["id", "image"])
+    table.add_data(0, gittrack.Image(single[0], boxes=single[1], masks=single[2]))
+    table.add_data(1, gittrack.Image(noise(seed=8)))
+    run.log({"table": table})
+    run.finish()
+    v = view(run.id)
+    assert v.media_keys() == ["det", "many", "table"]
+    ((_, back),) = v.media("table")
+    assert isinstance(back, gittrack.Table) and back.get_column("id") == [0, 1]
+    cells = back.get_column("image")
+    assert_annotations_equal(cells[0], single[1], single[2])
+    assert cells[1].masks is None
+    np.testing.assert_array_equal(cells[1].numpy(), noise(seed=8))
+    ((step, image),) = v.media("det")
+    assert step == 0
+    assert_annotations_equal(image, single[1], single[2])
+    np.testing.assert_array_equal(image.numpy(), single[0])
+    ((_, images),) = v.media("many")
+    assert isinstance(images, list) and len(images) == 3
+    for got, (pixels, boxes, masks) in zip(images, listed, strict=False):
+        assert_annotations_equal(got, boxes, masks)
+        np.testing.assert_array_equal(got.numpy(), pixels)
+    assert images[2].boxes is None and images[2].masks is None
+    rows = media_index.read_rows(discover("."), v.commit, "many")
+    assert [(r.item, r.type) for r in rows] == [
+        (0, "image"), (1, "image-annotations"), (2, "image"), (3, "image-annotations"),
+        (4, "image")]
+    assert rows[0].meta["annotations"] == {"offset": 1, "boxes": {"predictions": 1},
+                                           "masks": ["truth", "pred"]}
+    assert set(rows[1].meta) <= {"_items"}
+
+
+def test_show_media_counts_an_annotated_image_once(repo: Path, cli: Any) -> None:
+    run = start_run()
+    pixels, boxes, masks = annotated(4)
+    run.log({"det": gittrack.Image(pixels, boxes=boxes, masks=masks)})
+    run.finish()
+    result = cli("show", run.id, "--media", "--json")
+    assert result.exit_code == 0, result.stderr
+    (shown,) = json.loads(result.stdout)
+    rows = view(run.id).media_rows()
+    assert shown == {"key": "det", "type": "image", "count": 1, "first_step": 0,
+                     "last_step": 0, "bytes": sum(r.entry.size for r in rows)}
+    assert len(rows) == 2
+
+
+def test_private_annotations_never_enter_git(private_repo: Any, repo: Path) -> None:
+    """An image with boxes and masks in a private project: no object of the run's commits
+    (nor any object of the repository) holds a mask (its PNG, its base64, its raw class map),
+    a box caption, a score or a class label; the store holds them encrypted, and
+    ``media(key)`` reads them back equal."""
+    run = start_run()
+    pixels, boxes, masks = annotated(5)
+    run.log({"det": gittrack.Image(pixels, boxes=boxes, masks=masks)})
+    run.finish()
+    v = view(run.id)
+    ((_, image),) = v.media("det")
+    assert_annotations_equal(image, boxes, masks)
+    rows = v.media_rows("det")
+    sidecar = next(r for r in rows if r.type == "image-annotations")
+    document = json.loads(open_storage(discover(".")).cached(
+        sidecar.entry, what="test").read_bytes())
+    pngs = [base64.b64decode(m["png"]) for m in document["masks"].values()]
+    (box,) = boxes["predictions"]["box_data"]
+    needles = [*pngs, *(m["png"].encode() for m in document["masks"].values()),
+               masks["truth"]["mask_data"].astype("<u2").tobytes(),
+               masks["truth"]["mask_data"].astype("<u2").tobytes()[:64],
+               box["box_caption"].encode(), repr(box["scores"]["conf"]).encode(),
+               boxes["predictions"]["class_labels"][1].encode()]
+    objects = run_objects(repo, run.id)
+    everything = all_objects(repo)
+    assert b'"masks":["truth","pred"]' in objects  # the index is read: its meta is there
+    for needle in needles:
+        assert needle not in objects and needle not in everything
+    # the sidecar's blob in the store is encrypted (a private project), like the pixels'
+    store = discover(".").path + "gittrack/blobs"
+    assert sidecar.entry.blob is not None
+    stored = Path(store, sidecar.entry.blob[:2], sidecar.entry.blob[2:]).read_bytes()
+    assert stored.startswith(b"age-encryption.org/v1")
+    assert box["box_caption"].encode() not in stored

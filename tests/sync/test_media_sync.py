@@ -22,7 +22,7 @@ from gittrack.runs.resolve import resolve_run
 from gittrack.storage.project import open_storage
 from gittrack.sync.gc import collect
 from gittrack.sync.purge import purge
-from tests.helpers.repos import MakeClone
+from tests.helpers.repos import MakeClone, git, git_objects_contain
 from tests.helpers.storage import share_storage, store_names
 from tests.helpers.tools import age_cli
 
@@ -127,3 +127,41 @@ def test_private_media_blob_opens_with_the_age_command_line(
         arrays[0])
     # the blob's name is keyed: not the digest of the content
     assert row.entry.blob != row.entry.digest
+
+
+def test_private_annotations_round_trip_through_a_fresh_clone(
+        bare_remote: Path, make_clone: MakeClone, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
+    """An image's boxes and masks of a private project travel as an encrypted blob of the
+    store: a fresh clone (same user) reads them back equal; no git object holds them."""
+    a = make_clone("a", str(bare_remote))
+    Keyring.for_repo(pygit2.Repository(str(a))).init("me", init_user_identity()[0])
+    git(a, "add", ".gittrack")
+    share_storage(a, str(tmp_path / "team-store"))  # commits the keyring too, and pushes
+    rng = np.random.default_rng(7)
+    pixels = images(7, count=1)[0]
+    mask = rng.integers(0, 600, (8, 10))
+    caption = f"box-{uuid.uuid4().hex}"
+    boxes = {"p": {"box_data": [{"position": {"minX": 1, "maxX": 4, "minY": 2, "maxY": 6},
+                                 "domain": "pixel", "class_id": 2, "box_caption": caption,
+                                 "scores": {"iou": 0.8125}}],
+                   "class_labels": {2: "two"}}}
+    run = gittrack.init(repo=str(a), settings={"quiet": True})
+    run.log({"seg": gittrack.Image(pixels, boxes=boxes,
+                                   masks={"m": {"mask_data": mask, "class_labels": {1: "a"}}})})
+    run.finish()
+    monkeypatch.chdir(a)
+    ok(cli("push"))
+    b = make_clone("b", str(bare_remote))
+    monkeypatch.chdir(b)
+    ok(cli("pull"))
+    ((_, image),) = gittrack.Api(str(b)).run(run.id).media("seg")
+    np.testing.assert_array_equal(image.numpy(), pixels)
+    assert image.boxes == {"p": {"box_data": boxes["p"]["box_data"], "class_labels": {2: "two"}}}
+    assert image.masks is not None and image.masks["m"]["class_labels"] == {1: "a"}
+    np.testing.assert_array_equal(image.masks["m"]["mask_data"], mask)
+    for clone in (a, b, bare_remote):
+        assert not git_objects_contain(clone, caption.encode())
+    stored = [p.read_bytes() for p in (tmp_path / "team-store").rglob("*") if p.is_file()]
+    assert len(stored) >= 2 and all(s.startswith(b"age-encryption.org/v1") for s in stored)
+    assert not any(caption.encode() in s for s in stored)

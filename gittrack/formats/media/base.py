@@ -47,8 +47,10 @@ class Encoded:
     """Frames of a video, seconds of audio, rows of a table; ``None`` for others."""
     caption: str | None = None
     meta: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    """JSON-able data kept beside the bytes (boxes, masks, a table's columns, a chart's
-    Vega-Lite spec), stored as JSON in the index row's ``meta``."""
+    """JSON-able data kept beside the bytes (a table's columns, a chart's Vega-Lite spec,
+    the names and counts of an image's boxes and masks), stored as JSON in the index row's
+    ``meta``: in git, in plain text, so never content (an image's boxes and masks are an item
+    of their own, ``image-annotations``)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -80,11 +82,24 @@ Decoder = Callable[[bytes, Stored], Any]
 
 _ENCODERS: dict[str, Encoder] = {}
 _DECODERS: dict[str, Decoder] = {}
+_PARTS: set[str] = set()
 
 
-def register(kind: str, encoder: Encoder, decoder: Decoder) -> None:
+def register(kind: str, encoder: Encoder, decoder: Decoder, *, part: bool = False) -> None:
+    """``part``: an item of this kind is part of another item of its entry (an image's
+    annotations), put back in it on reading (``table.gather``): not a value of its own."""
     _ENCODERS[kind] = encoder
     _DECODERS[kind] = decoder
+    if part:
+        _PARTS.add(kind)
+
+
+def is_part(kind: str) -> bool:
+    """Whether items of ``kind`` are part of another item (``register(part=True)``): what
+    ``show --media`` does not count as values."""
+    if kind not in _ENCODERS:
+        _load()
+    return kind in _PARTS
 
 
 def _load() -> None:

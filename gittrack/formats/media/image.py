@@ -10,7 +10,13 @@ The pixels are captured when the ``Image`` is made (a buffer reused later does n
 is logged); what is wrong with the data is reported by ``log()``, naming the key.
 
 ``boxes`` (detection) and ``masks`` (segmentation) take W&B's shapes and are kept beside the
-image, in its index row's ``meta``: boxes as JSON, each mask's class map as a PNG (base64).
+image as content, never in git: an image logged with them is two items of its entry, the image
+then its annotations (kind ``image-annotations``: one JSON file holding the boxes and each
+mask's class map as a PNG, base64), a blob of the project's store like the pixels (encrypted
+for a private project). The image's index row says only that they are there: ``meta``
+``{"annotations": {"offset": 1, "boxes": {name: count}, "masks": [name, ...]}}``. Reading
+back, ``gather`` puts them back on their image. A row of an older run with ``boxes``/``masks``
+inline in its ``meta`` is read as it was (``docs/format.md``, "Media").
 """
 
 from __future__ import annotations
@@ -24,13 +30,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gittrack.errors import InvalidValueError
+from gittrack.errors import FormatError, InvalidValueError
 from gittrack.formats.media.base import Encoded, Media, Payload, Stored, register
 
 if TYPE_CHECKING:
     import numpy as np
 
 KIND = "image"
+ANNOTATIONS = "image-annotations"
+"""The kind of the item that follows an image logged with boxes or masks: those, as JSON."""
 FILE_FORMATS = {"png": "png", "jpg": "jpg", "jpeg": "jpg", "gif": "gif", "bmp": "bmp",
                 "webp": "webp"}
 """A file's extension → the format it is stored as (the bytes are kept as they are)."""
@@ -70,6 +78,8 @@ class Image(Media):
         self._size = (0, 0)
         self._error: str | None = None
         self._mask_arrays: dict[str, np.ndarray] = {}
+        self._annotations_at = 0
+        """Read back: the item after this one holding its boxes and masks (0: none)."""
         try:
             if mode is not None and mode not in MODES:
                 raise _Refused(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -162,29 +172,48 @@ class Image(Media):
             raise InvalidValueError(f"cannot log {key!r}: the caption is not valid Unicode")
         spec: dict[str, Any] = {"caption": self.caption, "width": self._size[0],
                                 "height": self._size[1], "format": self._format}
-        parts: list[builtins.bytes | memoryview] = []
+        raw: builtins.bytes | memoryview
         if self._pixels is not None:
             pixels = self._pixels
             spec["pixels"] = _CHANNEL_MODES[1 if pixels.ndim == 2 else pixels.shape[2]]
             if self.mode is not None:
                 spec["mode"] = self.mode
-            parts.append(pixels.data.cast("B"))
+            raw = pixels.data.cast("B")
         else:
             assert self._file is not None
-            parts.append(self._file)
-        offset = len(parts[0])
+            raw = self._file
+        if self.boxes is None and self.masks is None:
+            return [Payload(KIND, raw, spec)]
+        annotations = self._annotations_payload()
+        spec["annotations"] = {
+            "offset": 1,
+            "boxes": {n: len(g.get("box_data") or []) for n, g in (self.boxes or {}).items()},
+            "masks": list(self.masks or {})}
+        return [Payload(KIND, raw, spec), annotations]
+
+    def _annotations_payload(self) -> Payload:
+        """The item after the image: its boxes and masks (the class maps as uint16 arrays)."""
+        import numpy as np
+
+        spec: dict[str, Any] = {"width": self._size[0], "height": self._size[1]}
+        parts: list[builtins.bytes | memoryview] = []
         if self.boxes is not None:
-            spec["boxes"] = self.boxes
+            spec["boxes"] = {name: {"box_data": list(group.get("box_data") or []),
+                                    "class_labels": _str_keys(group.get("class_labels"))}
+                             for name, group in self.boxes.items()}
         if self.masks is not None:
             masks = {}
+            offset = 0
             for name, mask in self.masks.items():
-                array = self._mask_arrays[name]
-                masks[name] = {"offset": offset, "class_labels": mask.get("class_labels")}
+                array = self._mask_arrays.get(name)
+                if array is None:  # an image read back, logged again
+                    array = np.ascontiguousarray(mask["mask_data"], dtype="<u2")
+                masks[name] = {"offset": offset,
+                               "class_labels": _str_keys(mask.get("class_labels"))}
                 parts.append(array.data.cast("B"))
                 offset += array.nbytes
             spec["masks"] = masks
-        raw = parts[0] if len(parts) == 1 else b"".join(parts)
-        return [Payload(KIND, raw, spec)]
+        return Payload(ANNOTATIONS, b"".join(parts), spec)
 
     # -- reading back --------------------------------------------------------------------
     @property
@@ -249,8 +278,15 @@ class Image(Media):
         image._error = None
         image._mask_arrays = {}
         meta = stored.meta
-        image.boxes = _boxes_read(meta.get("boxes")) if meta.get("boxes") else None
-        image.masks = _masks_read(meta.get("masks")) if meta.get("masks") else None
+        image._annotations_at = 0
+        annotations = meta.get("annotations")
+        if isinstance(annotations, Mapping):  # in the item ``offset`` after this one
+            offset = annotations.get("offset")
+            image._annotations_at = offset if type(offset) is int and offset > 0 else 0
+            image.boxes = image.masks = None
+        else:  # a run written before annotations were items: inline in the row's meta
+            image.boxes = _boxes_read(meta.get("boxes")) if meta.get("boxes") else None
+            image.masks = _masks_read(meta.get("masks")) if meta.get("masks") else None
         return image
 
     def __repr__(self) -> str:
@@ -579,13 +615,72 @@ def _masks_read(value: Any) -> dict[str, Any]:
     return out
 
 
-# -- encoder and decoder -----------------------------------------------------------------
+def _str_keys(labels: Any) -> dict[str, Any] | None:
+    return None if labels is None else {str(k): v for k, v in dict(labels).items()}
+
+
+class Annotations:
+    """The boxes and masks of an image, read back from their own item; ``gather`` puts them
+    on their image (``Image.boxes``, ``Image.masks``)."""
+
+    __slots__ = ("boxes", "masks")
+
+    def __init__(self, boxes: dict[str, Any] | None, masks: dict[str, Any] | None) -> None:
+        self.boxes, self.masks = boxes, masks
+
+    def __repr__(self) -> str:
+        return f"<gittrack image annotations boxes={list(self.boxes or {})} " \
+               f"masks={list(self.masks or {})}>"
+
+
+def fold_annotations(values: list[Any]) -> list[tuple[int, Any]]:
+    """The values of one media entry read back, each with its position among the entry's
+    items, the annotations put on their image and taken out of the list."""
+    out: list[tuple[int, Any]] = []
+    waiting: dict[int, Image] = {}
+    for position, value in enumerate(values):
+        if isinstance(value, Annotations):
+            image = waiting.pop(position, None)
+            if image is not None:
+                image.boxes, image.masks = value.boxes, value.masks
+                continue
+        elif isinstance(value, Image) and value._annotations_at:
+            waiting[position + value._annotations_at] = value
+        out.append((position, value))
+    return out
+
+
+# -- encoders and decoders ---------------------------------------------------------------
+def _annotations_meta(spec: Mapping[str, Any], raw: memoryview, width: int,
+                      height: int) -> dict[str, Any]:
+    """``{"boxes": ..., "masks": {name: {"png": base64, "class_labels": ...}}}`` of a spec
+    whose masks are ``width`` x ``height`` uint16 arrays at their ``offset`` in ``raw``."""
+    import numpy as np
+
+    out: dict[str, Any] = {}
+    if spec.get("boxes"):
+        out["boxes"] = spec["boxes"]
+    masks_spec = spec.get("masks") or {}
+    if masks_spec:
+        masks = {}
+        for name, mask in masks_spec.items():
+            start = int(mask["offset"])
+            array = np.frombuffer(raw[start:start + width * height * 2], dtype="<u2")
+            png = _mask_png(array.reshape(height, width))
+            masks[name] = {"png": base64.b64encode(png).decode("ascii"),
+                           "class_labels": mask.get("class_labels")}
+        out["masks"] = masks
+    return out
+
+
 def encode(payload: Payload) -> Encoded:
     import numpy as np
 
     spec = payload.spec
     raw = memoryview(payload.raw).cast("B")
     width, height, fmt = int(spec["width"]), int(spec["height"]), str(spec["format"])
+    # a payload spooled before annotations were their own item holds the masks after the
+    # pixels, and its boxes and masks go into the row's meta as they did then
     masks_spec = spec.get("masks") or {}
     end = min([int(m["offset"]) for m in masks_spec.values()], default=len(raw))
     if "pixels" in spec:
@@ -596,18 +691,10 @@ def encode(payload: Payload) -> Encoded:
         data = _encode_pixels(pixels, spec.get("mode"), fmt)
     else:
         data = bytes(raw[:end])
-    meta: dict[str, Any] = {}
-    if spec.get("boxes"):
-        meta["boxes"] = spec["boxes"]
-    if masks_spec:
-        masks = {}
-        for name, mask in masks_spec.items():
-            start = int(mask["offset"])
-            array = np.frombuffer(raw[start:start + width * height * 2], dtype="<u2")
-            png = _mask_png(array.reshape(height, width))
-            masks[name] = {"png": base64.b64encode(png).decode("ascii"),
-                           "class_labels": mask.get("class_labels")}
-        meta["masks"] = masks
+    if spec.get("annotations"):
+        meta: dict[str, Any] = {"annotations": dict(spec["annotations"])}
+    else:
+        meta = _annotations_meta(spec, raw, width, height)
     return Encoded(data=data, format=fmt, width=width, height=height,
                    caption=spec.get("caption"), meta=meta)
 
@@ -616,4 +703,32 @@ def decode(data: bytes, stored: Stored) -> Image:
     return Image._stored(data, stored)
 
 
+def encode_annotations(payload: Payload) -> Encoded:
+    """One JSON file: the boxes as logged and each mask's class map as a PNG (base64). The
+    index row's meta stays empty: all of it is content."""
+    import json
+
+    spec = payload.spec
+    width, height = int(spec["width"]), int(spec["height"])
+    document = _annotations_meta(spec, memoryview(payload.raw).cast("B"), width, height)
+    data = json.dumps(document, separators=(",", ":"), allow_nan=False).encode("ascii")
+    return Encoded(data=data, format="json", width=width, height=height)
+
+
+def decode_annotations(data: bytes, stored: Stored) -> Annotations:
+    import json
+
+    try:
+        document = json.loads(data)
+        if not isinstance(document, dict):
+            raise TypeError("not a JSON object")
+        boxes = _boxes_read(document["boxes"]) if document.get("boxes") else None
+        masks = _masks_read(document["masks"]) if document.get("masks") else None
+    except Exception as exc:  # a blob gittrack did not write (forged, or from elsewhere)
+        raise FormatError(f"cannot read image annotations: {type(exc).__name__}: "
+                          f"{exc}"[:500]) from None
+    return Annotations(boxes, masks)
+
+
 register(KIND, encode, decode)
+register(ANNOTATIONS, encode_annotations, decode_annotations, part=True)

@@ -173,13 +173,15 @@ class Table(Media):
 
     # -- media items ----------------------------------------------------------------------
 
-    def resolve(self, items: Sequence[Any]) -> Table:
+    def resolve(self, items: Sequence[Any] | Mapping[int, Any]) -> Table:
         """Put the decoded media items of a table read back in their cells: ``items`` are
-        the entry's items logged with it, from its first media item (``MediaRef.item``)."""
+        the entry's items logged with it, from its first media item (``MediaRef.item``), as a
+        list, or by item number (an image's annotations are no value of their own)."""
+        found = items if isinstance(items, Mapping) else dict(enumerate(items))
         for row in self.data:
             for i, cell in enumerate(row):
-                if isinstance(cell, MediaRef) and 0 <= cell.item < len(items):
-                    row[i] = items[cell.item]
+                if isinstance(cell, MediaRef) and cell.item in found:
+                    row[i] = found[cell.item]
         return self
 
     def _merged(self, name: str, cell: Any, where: str) -> str:
@@ -438,17 +440,21 @@ def _table_of(stored: pa.Table, meta: Mapping[str, Any]) -> Table:
 
 
 def gather(values: list[Any]) -> list[Any]:
-    """The values of one media entry read back (its items, in order) as they were logged: the
-    media items of each table (or chart) put in its cells and taken out of the list."""
-    out: list[Any] = []
-    for value in values:
+    """The values of one media entry read back (its items, in order) as they were logged: an
+    image's annotations put on it, and the media items of each table (or chart) put in its
+    cells, each taken out of the list."""
+    from gittrack.formats.media.image import fold_annotations
+
+    out: list[tuple[int, Any]] = []  # (the item's position in the entry, its value)
+    for position, value in fold_annotations(values):
         table = value if isinstance(value, Table) else getattr(value, "table", None)
         count = table._media_count if isinstance(table, Table) else 0
-        if isinstance(table, Table) and count and len(out) >= count:
-            table.resolve(out[-count:])
-            del out[-count:]
-        out.append(value)
-    return out
+        start = position - count
+        if isinstance(table, Table) and count and start >= 0:
+            table.resolve({p - start: v for p, v in out if p >= start})
+            out = [(p, v) for p, v in out if p < start]
+        out.append((position, value))
+    return [value for _, value in out]
 
 
 def decode_table(data: bytes, stored: Stored) -> Table:

@@ -4,6 +4,7 @@ rejected one (an error naming the key)."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +13,33 @@ import pytest
 from PIL import Image as PILImage
 
 import gittrack
-from gittrack.errors import InvalidValueError
+from gittrack.errors import FormatError, InvalidValueError
 from gittrack.formats.media import base
 from gittrack.formats.media.convert import as_media
 from gittrack.formats.media.image import Image
+from gittrack.formats.media.table import Table, gather
 
 
 def noise(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
 
 
+def encoded(media: base.Media, key: str = "img") -> list[tuple[str, base.Encoded]]:
+    """Each item of ``media`` as the run stores it: its kind and encoded form."""
+    return [(p.kind, base.encode(base.Payload(p.kind, bytes(p.raw), p.spec)))
+            for p in media.payloads(key)]
+
+
+def read(items: list[tuple[str, base.Encoded]]) -> list[Any]:
+    """The entry's items read back as ``RunView.media`` does (``gather``)."""
+    return gather([base.decode(enc.data, base.Stored(kind, enc.format, enc.width, enc.height,
+                                                     enc.length, enc.caption, enc.meta))
+                   for kind, enc in items])
+
+
 def stored(image: Image, key: str = "img") -> Image:
     """``image`` as the run stores it and reads it back."""
-    (payload,) = image.payloads(key)
-    enc = base.encode(base.Payload(payload.kind, bytes(payload.raw), payload.spec))
-    back = base.decode(enc.data, base.Stored(payload.kind, enc.format, enc.width, enc.height,
-                                             enc.length, enc.caption, enc.meta))
+    (back,) = read(encoded(image, key))
     assert isinstance(back, Image)
     return back
 
@@ -163,6 +175,110 @@ def test_boxes_and_masks_kept_beside() -> None:
     np.testing.assert_array_equal(back.masks["predictions"]["mask_data"], mask)
     np.testing.assert_array_equal(back.masks["truth"]["mask_data"], mask * 300)
     assert back.masks["predictions"]["class_labels"] == {0: "bg", 1: "a", 2: "b"}
+
+
+def test_annotations_are_an_item_of_their_own_not_meta() -> None:
+    """The row's meta (git, plain text) says only that boxes and masks are there: names and
+    counts; the boxes, scores, captions, labels and class maps are the second item's file."""
+    mask = np.random.default_rng(5).integers(0, 4, (6, 7))
+    boxes = {"predictions": {"box_data": [
+        {"position": {"minX": 0.1, "maxX": 0.4, "minY": 0.2, "maxY": 0.5}, "class_id": 1,
+         "box_caption": "secret-caption", "scores": {"acc": 0.123456}}],
+        "class_labels": {1: "secret-label"}}}
+    items = encoded(Image(noise((6, 7, 3)), boxes=boxes,
+                          masks={"truth": {"mask_data": mask, "class_labels": {1: "x"}}}))
+    assert [kind for kind, _ in items] == ["image", "image-annotations"]
+    (_, image), (_, annotations) = items
+    assert image.meta == {"annotations": {"offset": 1, "boxes": {"predictions": 1},
+                                          "masks": ["truth"]}}
+    assert annotations.meta == {} and annotations.format == "json"
+    assert annotations.caption is None
+    document = json.loads(annotations.data)
+    assert document["boxes"]["predictions"]["box_data"][0]["box_caption"] == "secret-caption"
+    assert set(document["masks"]["truth"]) == {"png", "class_labels"}
+    assert base.is_part("image-annotations") and not base.is_part("image")
+
+
+def test_boxes_only_and_masks_only() -> None:
+    boxes = {"p": {"box_data": [{"position": {"minX": 0, "maxX": 1, "minY": 0, "maxY": 1},
+                                 "class_id": 0}]}}
+    back = stored(Image(noise((4, 4)), boxes=boxes))
+    assert back.masks is None and back.boxes is not None
+    assert back.boxes["p"]["box_data"][0]["class_id"] == 0
+    mask = np.eye(4, dtype=np.uint8)
+    back = stored(Image(noise((4, 4)), masks={"m": {"mask_data": mask}}))
+    assert back.boxes is None and back.masks is not None
+    np.testing.assert_array_equal(back.masks["m"]["mask_data"], mask)
+    assert back.masks["m"]["class_labels"] == {}
+
+
+def test_a_list_and_a_table_of_annotated_images() -> None:
+    masks = [np.full((4, 5), i, np.uint8) for i in range(3)]
+    images = [Image(noise((4, 5, 3), seed=i), masks={"m": {"mask_data": masks[i]}})
+              for i in range(3)]
+    images[1] = Image(noise((4, 5, 3), seed=1))  # no annotations: one item
+    listed = [item for image in images for item in encoded(image)]
+    assert [kind for kind, _ in listed] == ["image", "image-annotations", "image", "image",
+                                            "image-annotations"]
+    back = read(listed)
+    assert len(back) == 3 and all(isinstance(b, Image) for b in back)
+    assert back[1].masks is None
+    for i in (0, 2):
+        np.testing.assert_array_equal(back[i].masks["m"]["mask_data"], masks[i])
+        np.testing.assert_array_equal(back[i].numpy(), noise((4, 5, 3), seed=i))
+    table = Table(columns=["id", "image"])
+    for i, image in enumerate(images):
+        table.add_data(i, image)
+    (got,) = read(encoded(table, "t"))
+    assert isinstance(got, Table) and got.get_column("id") == [0, 1, 2]
+    cells = got.get_column("image")
+    assert all(isinstance(c, Image) for c in cells) and cells[1].masks is None
+    np.testing.assert_array_equal(cells[2].masks["m"]["mask_data"], masks[2])
+    np.testing.assert_array_equal(cells[2].numpy(), noise((4, 5, 3), seed=2))
+
+
+def test_an_image_read_back_logs_again_with_its_annotations() -> None:
+    mask = np.random.default_rng(6).integers(0, 300, (5, 6))
+    boxes = {"p": {"box_data": [{"position": {"middle": [1, 2], "width": 1, "height": 1},
+                                 "class_id": 3, "scores": {"s": 0.5}}],
+                   "class_labels": {3: "c"}}}
+    first = stored(Image(noise((5, 6)), boxes=boxes,
+                         masks={"m": {"mask_data": mask, "class_labels": {2: "two"}}}))
+    again = stored(first)
+    assert again.boxes == first.boxes and again.boxes is not None
+    assert again.boxes["p"]["class_labels"] == {3: "c"}
+    assert again.masks is not None and again.masks["m"]["class_labels"] == {2: "two"}
+    np.testing.assert_array_equal(again.masks["m"]["mask_data"], mask)
+
+
+def test_a_row_written_before_annotations_were_items_reads_as_before() -> None:
+    """Runs committed with boxes and masks inline in the row's meta (and a payload spooled
+    that way, recovered by this version) read back as they were written."""
+    mask = np.random.default_rng(7).integers(0, 3, (4, 5)).astype(np.uint16)
+    boxes = {"p": {"box_data": [{"position": {"minX": 0, "maxX": 1, "minY": 0, "maxY": 1},
+                                 "class_id": 1, "box_caption": "old"}],
+                   "class_labels": {"1": "one"}}}
+    pixels = noise((4, 5, 3))
+    spec = {"caption": None, "width": 5, "height": 4, "format": "png", "pixels": "RGB",
+            "boxes": boxes, "masks": {"m": {"offset": pixels.nbytes,
+                                            "class_labels": {"0": "bg"}}}}
+    old = base.encode(base.Payload("image", pixels.tobytes() + mask.astype("<u2").tobytes(),
+                                   spec))
+    assert set(old.meta) == {"boxes", "masks"}  # the old layout: what those runs hold
+    (back,) = read([("image", old)])
+    assert isinstance(back, Image) and back.boxes is not None and back.masks is not None
+    assert back.boxes["p"]["box_data"][0]["box_caption"] == "old"
+    assert back.boxes["p"]["class_labels"] == {1: "one"}
+    np.testing.assert_array_equal(back.masks["m"]["mask_data"], mask)
+    assert back.masks["m"]["class_labels"] == {0: "bg"}
+    np.testing.assert_array_equal(back.numpy(), pixels)
+
+
+def test_forged_annotations_are_a_format_error() -> None:
+    stored_ = base.Stored("image-annotations", "json", 4, 4, None, None, {})
+    for data in (b"not json", b"[1]", b'{"masks": {"m": {"png": "AAAA"}}}'):
+        with pytest.raises(FormatError, match="image annotations"):
+            base.decode(data, stored_)
 
 
 def test_mask_from_path(tmp_path: Path) -> None:
