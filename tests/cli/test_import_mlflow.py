@@ -26,8 +26,8 @@ def test_import_an_mlflow_file_store_once(cli: Cli, repo: Path, tmp_path: Path) 
     assert view.summary == {"loss": 0.25, "acc": 0.3, "val_loss": 0.5}
     again = cli("import", "mlflow", f"file:{where / 'mlruns'}")
     assert again.exit_code == 0
-    assert "2 runs imported, 1 already present" in again.stdout
-    assert len(Api(repo).runs()) == 3
+    assert "3 runs imported, 1 already present" in again.stdout
+    assert len(Api(repo).runs()) == 4
 
 
 def test_a_uri_that_is_not_a_store_is_one_line_naming_it(

@@ -63,6 +63,8 @@ MLFLOW_SCRIPT = textwrap.dedent("""
         mlflow.log_param("seed", 7)
         mlflow.log_metric("loss", 3.0, step=0)
         mlflow.log_metric("loss", 2.0, step=10)
+        with mlflow.start_run(run_name="beta-child", nested=True):
+            mlflow.log_metric("loss", 4.0, step=0)
     run = mlflow.start_run(run_name="gamma")
     mlflow.log_metric("loss", 9.0)
     mlflow.end_run(status="FAILED")
@@ -94,7 +96,8 @@ def wandb_runs(where: Path) -> Path:
 
 
 def mlflow_store(where: Path, uri: str) -> str:
-    """Three MLflow runs in two experiments at ``uri`` (made in ``where``)."""
+    """Four MLflow runs in two experiments at ``uri`` (made in ``where``): alpha (exp-a),
+    beta and its nested run beta-child, gamma (FAILED) in exp-b."""
     _run(MLFLOW_SCRIPT, where, uri)
     return uri
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from pathlib import Path
 
 import pytest
 
 from gittrack.api.public import Api
-from gittrack.errors import NotFoundError
+from gittrack.errors import NotFoundError, UsageError
 from gittrack.formats.media.image import Image
 from gittrack.git.repo import discover
 from gittrack.importers import mlflow as reader
@@ -29,7 +31,7 @@ def store_uri(request: pytest.FixtureRequest) -> str:
 
 def test_params_metrics_and_tags_read_back_as_mlflow_stored_them(store_uri: str) -> None:
     runs = _runs(store_uri)
-    assert set(runs) == {"alpha", "beta", "gamma"}
+    assert set(runs) == {"alpha", "beta", "beta-child", "gamma"}
     alpha = runs["alpha"]
     assert alpha.kind == "mlflow" and len(alpha.key) == 32
     assert alpha.location == f"{reader.tracking_uri(store_uri)}#{alpha.key}"
@@ -57,6 +59,7 @@ def test_latest_metric_is_the_summary_and_status_the_state(store_uri: str) -> No
     assert [(r.step, r.values["loss"]) for r in beta.rows] == [(0, 3.0), (10, 2.0)]
     assert beta.summary == {"loss": 2.0}
     assert runs["gamma"].exit_code == 1  # FAILED
+    assert runs["beta-child"].group == beta.key and beta.group is None  # nested: the parent
 
 
 def test_an_experiment_can_be_chosen(mlflow_sqlite_store: str) -> None:
@@ -83,7 +86,7 @@ def test_a_folder_or_a_sqlite_file_path_is_a_store(mlflow_file_store: str,
 
 def test_an_imported_run_has_mlflow_params_metrics_and_tags(store_uri: str, repo: Path) -> None:
     report = import_all(discover(repo), reader.sources(store_uri))
-    assert len(report.imported) == 3 and not report.skipped
+    assert len(report.imported) == 4 and not report.skipped
     views = {view.name: view for view in Api(repo).runs()}
     alpha, source = views["alpha"], _runs(store_uri)["alpha"]
     assert alpha.project == "exp-a" and alpha.config == source.config
@@ -98,5 +101,12 @@ def test_an_imported_run_has_mlflow_params_metrics_and_tags(store_uri: str, repo
     [(step, image)] = list(alpha.media("sample"))
     assert step == 1 and image.numpy()[0, 0].tolist() == [50, 50, 50]
     again = import_all(discover(repo), reader.sources(store_uri))
-    assert len(again.present) == 3 and not again.imported
-    assert len(Api(repo).runs()) == 3
+    assert len(again.present) == 4 and not again.imported
+    assert len(Api(repo).runs()) == 4
+
+
+def test_without_mlflow_installed_the_error_says_which_extra(
+        monkeypatch: pytest.MonkeyPatch, mlflow_file_store: str) -> None:
+    monkeypatch.setitem(sys.modules, "mlflow.tracking", None)  # import fails as if absent
+    with pytest.raises(UsageError, match=re.escape("pip install 'gittrack[mlflow]'")):
+        reader.Store(mlflow_file_store)

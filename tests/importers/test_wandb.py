@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 from gittrack.api.public import Api
-from gittrack.errors import FormatError, NotFoundError
+from gittrack.errors import FormatError, NotFoundError, UsageError
 from gittrack.formats.histogram import Histogram
 from gittrack.formats.media.image import Image
 from gittrack.formats.media.table import Table
@@ -190,4 +192,14 @@ def test_a_history_line_with_a_bad_step_is_an_error_naming_it(tmp_path: Path) ->
     (folder / "files").mkdir(parents=True)
     (folder / "files" / "wandb-history.jsonl").write_text('{"_step": "x", "loss": 1}\n')
     with pytest.raises(FormatError, match=r"wandb-history\.jsonl:1: _step"):
+        reader.read_run(folder)
+
+
+def test_without_wandb_installed_the_error_says_which_extra(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    folder = tmp_path / "offline-run-20240101_000000-x"
+    folder.mkdir()
+    (folder / "run-x.wandb").write_bytes(b":W&B\xe1\xbe\x00")
+    monkeypatch.setitem(sys.modules, "wandb.proto", None)  # import fails as if absent
+    with pytest.raises(UsageError, match=re.escape("pip install 'gittrack[wandb]'")):
         reader.read_run(folder)
