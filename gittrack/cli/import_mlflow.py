@@ -12,7 +12,7 @@ from gittrack.cli.context import CliContext
 @click.option("--experiment", default=None, help="Import only this experiment's runs.")
 @click.option("--project", default=None, help="Put the runs in this project (default: each "
                                               "run's experiment name).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per source run.")
 @click.pass_obj
 def command(obj: CliContext, uri: str, experiment: str | None, project: str | None,
             as_json: bool) -> None:

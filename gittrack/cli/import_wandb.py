@@ -11,7 +11,7 @@ from gittrack.cli.context import CliContext
 @click.argument("path", type=click.Path())
 @click.option("--project", default=None, help="Put the runs in this project (default: each "
                                               "run's W&B project).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per source run.")
 @click.pass_obj
 def command(obj: CliContext, path: str, project: str | None, as_json: bool) -> None:
     """Import W&B runs (online or offline run folders) as gittrack runs.
@@ -19,7 +19,8 @@ def command(obj: CliContext, path: str, project: str | None, as_json: bool) -> N
     PATH is a run folder (wandb/run-*, wandb/offline-run-*), a wandb/ folder holding several,
     or the folder holding wandb/.
 
-    History, config and summary are W&B's; logged images and histograms come along. A run
+    History, config and summary are W&B's; logged images, histograms, tables, HTML, video
+    and audio come along. A run
     imported before is found, not made again (docs/importers.md). Needs the wandb package
     (pip install 'gittrack[wandb]')."""
     from gittrack.cli.import_report import show
