@@ -19,11 +19,11 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gittrack.errors import FormatError, NotFoundError, UsageError
+from gittrack.errors import FormatError, GittrackError, NotFoundError, UsageError
 from gittrack.formats import yamlio
 from gittrack.importers.batch import Source
 from gittrack.importers.common import Row, SourceRun
@@ -286,17 +286,20 @@ def _file(files: Path, kind: str, relative: Any, caption: Any) -> Any:
     from gittrack.formats.media.video import Video
 
     path = _inside(files, relative)
-    if path is None:
+    makers: dict[str, Callable[[], Any]] = {
+        "image-file": lambda: Image(str(path), caption=caption),
+        "video-file": lambda: Video(str(path), caption=caption),
+        "audio-file": lambda: Audio(str(path), caption=caption),
+        "html-file": lambda: Html(path, inject=False),  # W&B's file has its own head already
+    }
+    if path is None or kind not in makers:
         return _SKIP
-    if kind == "image-file":
-        return Image(str(path), caption=caption)
-    if kind == "video-file":
-        return Video(str(path), caption=caption)
-    if kind == "audio-file":
-        return Audio(str(path), caption=caption)
-    if kind == "html-file":
-        return Html(path, inject=False)  # W&B's file has its own head already
-    return _SKIP
+    media = makers[kind]()
+    try:  # a damaged file is left out, as W&B shows a run whose media file is broken
+        media.payloads(str(relative))
+    except (GittrackError, OSError, ValueError):
+        return _SKIP
+    return media
 
 
 def _inside(files: Path, relative: Any) -> Path | None:

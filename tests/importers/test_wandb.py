@@ -176,11 +176,13 @@ def test_an_imported_run_has_wandb_history_config_summary_and_media(
     assert len(Api(repo).runs()) == 2
 
 
-def test_media_paths_out_of_the_run_folder_are_left_out(tmp_path: Path) -> None:
+def test_media_out_of_the_run_folder_or_damaged_is_left_out(tmp_path: Path) -> None:
     folder = tmp_path / "run-20240101_000000-evil"
     (folder / "files").mkdir(parents=True)
     (tmp_path / "outside.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (folder / "files" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n cut")
     row = {"_step": 0, "loss": 1.0, "img": {"_type": "image-file", "path": "../../outside.png"},
+           "bad": {"_type": "image-file", "path": "broken.png"},
            "tbl": {"_type": "table-file", "path": "/etc/passwd"}, "list": [1, 2]}
     (folder / "files" / "wandb-history.jsonl").write_text(json.dumps(row) + "\n")
     [read] = reader.read_run(folder).rows
