@@ -16,6 +16,7 @@ from pathlib import Path
 from bench import (
     artifacts,
     history,
+    integrations,
     log_overhead,
     media,
     memory,
@@ -39,10 +40,12 @@ SECTIONS = {
     "sync": sync.run,             # issue 4: push/pull of 1,000 runs vs plain git
     "scale": scale.run,           # issue 10: long runs, 100,000 runs, large artifacts
     "media": media.run,           # issue 11: images, the system sampler, console capture
+    "integrations": integrations.run,  # issue 12: Lightning with gittrack / W&B / no logger
 }
 
 
-_ISSUE_OF = {"artifacts": "3", "sync": "4", "wide": "8", "scale": "10", "media": "11"}
+_ISSUE_OF = {"artifacts": "3", "sync": "4", "wide": "8", "scale": "10", "media": "11",
+             "integrations": "12"}
 """The issue whose targets a section measures (the others: issue 2)."""
 
 

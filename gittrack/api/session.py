@@ -10,8 +10,9 @@ import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from gittrack.api.disabled import DisabledRun, disabled_by
 from gittrack.errors import (
     GittrackError,
     GittrackWarning,
@@ -42,6 +43,8 @@ _active: list[Run] = []
 _latest: Run | None = None
 _hooks_installed = False
 _uncaught: list[BaseException] = []
+# the run of init(mode="disabled") until finish(): what gittrack.run and gittrack.log() use
+_disabled: DisabledRun | None = None
 
 _RESUME_MODES = ("allow", "must", "never", "auto")
 
@@ -50,7 +53,10 @@ def current_run() -> Run | None:
     """The most recently started run of this process that has not finished."""
     with _lock:
         _prune()
-        return _active[-1] if _active else None
+        if _active:
+            return _active[-1]
+        # disabled mode (api.disabled): a stand-in whose every method is a no-op
+        return cast("Run | None", _disabled)
 
 
 def active_run(what: str) -> Run:
@@ -87,6 +93,7 @@ def init(
     settings: Settings | Mapping[str, Any] | None = None,
     save_code: bool | None = None,
     sync_tensorboard: bool | None = None,
+    mode: str | None = None,
 ) -> Run:
     """Start recording a run in the git repository of ``repo`` (default: the current folder).
 
@@ -106,7 +113,21 @@ def init(
     ``sync_tensorboard=True`` logs what TensorBoard ``SummaryWriter`` objects write to this run too
     (``gittrack.tensorboard.patch()``; docs/integrations/tensorboard.md); without
     ``tensorboard`` or ``tensorboardX`` installed it warns that nothing will be synced.
+
+    ``mode``: W&B's. ``"disabled"`` (or, without ``mode``, the environment variable
+    ``GITTRACK_MODE=disabled``) records nothing and needs no repository: the run returned is
+    a ``DisabledRun`` (gittrack/api/disabled.py) whose methods do nothing and whose config and
+    summary are plain dicts. ``"offline"``, ``"online"`` and ``"shared"`` record as usual:
+    gittrack never sends anything (``gittrack push`` shares runs).
     """
+    global _disabled
+    if disabled_by(mode):
+        _disabled = DisabledRun(name=name, project=project, config=config, id=id, tags=tags,
+                                notes=notes, group=group, job_type=job_type)
+        return cast(Run, _disabled)  # duck-typed: every Run method exists, as a no-op
+    _disabled = None
+    if mode in ("online", "shared"):
+        _warn_online(mode)
     chosen = Settings.from_any(settings)
     if save_code is not None:
         chosen = dataclasses.replace(chosen, save_code=save_code)
@@ -149,6 +170,18 @@ def _sync_tensorboard() -> None:
     except GittrackError as exc:
         warnings.warn(f"gittrack: {exc}; TensorBoard events will not be recorded",
                       GittrackWarning, stacklevel=3)
+
+
+_online_warned = False
+
+
+def _warn_online(mode: str) -> None:
+    global _online_warned
+    if not _online_warned:
+        _online_warned = True
+        warnings.warn(f"gittrack: mode={mode!r} records locally like 'offline': gittrack never "
+                      "sends anything by itself; `gittrack push` shares runs", GittrackWarning,
+                      stacklevel=3)
 
 
 def _resume_target(git: Any, resume: bool | str | None, run_id: str | None) -> RunId | None:
@@ -197,13 +230,24 @@ def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = 
     """``current_run().log(...)``: log to the most recently started active run."""
     run = _latest  # no lock on the hot path: one read of a module global
     if run is None or run._finished or run._forked:  # none, or finished or forked since
+        if _disabled is not None and _only_disabled():
+            return
         run = active_run("gittrack.log()")
     run.log(data, step, commit)
 
 
+def _only_disabled() -> bool:
+    """Whether the current run is the disabled one (no recording run is active)."""
+    with _lock:
+        _prune()
+        return not _active
+
+
 def finish(exit_code: int = 0) -> None:
     """Finish every active run of this process."""
+    global _disabled
     with _lock:
+        _disabled = None
         runs = list(_active)
         _active.clear()
         _rebind()

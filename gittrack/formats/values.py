@@ -456,6 +456,44 @@ def to_plain(value: Any, *, where: str, depth: int = 0) -> Any:
     return to_plain(_unwrap(value, where), where=where, depth=depth)
 
 
+def wandb_plain(value: Any, *, depth: int = 0) -> Any:
+    """A config value the way W&B keeps it (``wandb.util.json_friendly_val``), before
+    ``to_plain``: an enum member is its name, a date its ISO text, bytes their UTF-8 text, a
+    slice a dict, a dataclass its fields, a function or class ``module.qualname``, a tensor or
+    numpy value a number or list, a path its text, and anything else (``torch.device``,
+    ``torch.dtype``, a nested ``argparse.Namespace``) its ``str()``. Used by
+    ``gittrack.wandb``; ``run.config`` itself refuses what it cannot store."""
+    import dataclasses
+    import datetime as dt
+    import enum
+
+    if value is None or isinstance(value, (bool, int, float, str)) or depth > MAX_DEPTH:
+        return value
+    if isinstance(value, Mapping):
+        return {k: wandb_plain(v, depth=depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+        return [wandb_plain(v, depth=depth + 1) for v in items]
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, slice):
+        return {"slice_start": value.start, "slice_step": value.step, "slice_stop": value.stop}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return wandb_plain({f.name: getattr(value, f.name)
+                            for f in dataclasses.fields(value)}, depth=depth + 1)
+    try:
+        return to_plain(value, where="config", depth=depth)
+    except (InvalidValueError, InvalidKeyError):
+        pass
+    if callable(value) and hasattr(value, "__qualname__") and hasattr(value, "__module__"):
+        return f"{value.__module__}.{value.__qualname__}"
+    return str(value)
+
+
 def _check_depth(container: Any, where: str, depth: int) -> None:
     if depth >= MAX_DEPTH and container:
         raise InvalidValueError(

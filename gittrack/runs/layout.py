@@ -29,10 +29,14 @@ CODE_DIR = "code"
 the entry point and the installed packages."""
 CODE_MANIFEST = f"{CODE_DIR}/manifest.parquet"
 """The saved code's files (``runs.code``): artifact manifest rows, one per stored file."""
+FILES_DIR = "files"
+"""Files a script saved with the run (``run.save``, ``gittrack.wandb.save``):
+``files/manifest.parquet`` naming their blobs under their saved names (``runs.files``)."""
+FILES_MANIFEST = f"{FILES_DIR}/manifest.parquet"
 CHUNK_DIRS = (HISTORY_DIR, HISTOGRAMS_DIR, SYSTEM_DIR, MEDIA_DIR, CONSOLE_DIR)
 """Folders of chunks, compacted alike (``runs.compaction``); a checkpoint's chunks share its
 numbers in every folder."""
-STORED_FILE_DIRS = (MEDIA_DIR, CONSOLE_DIR, CODE_DIR)
+STORED_FILE_DIRS = (MEDIA_DIR, CONSOLE_DIR, CODE_DIR, FILES_DIR)
 """Folders whose Parquet files name stored blobs: each has at least the columns of an
 artifact manifest (path, digest, size, blob, ref), so that one reader tells gc, purge, push
 and pull which blobs a run needs (``runs.reachability``)."""

@@ -106,8 +106,11 @@ class Run(RunFields):
         self._finished = False
         self._forked = False
         self._warned: set[str] = set()
+        self._saved_files: Any = None  # runs.files.SavedFiles, on the first save()
+        self._before_finish: list[Callable[[], None]] = []  # in finish(), before the last commit
         self._backlog: list[Snapshot] = []
         self._checkpointed_seq = -1
+        self._extra_waiting = False
         self._checkpoint_error: BaseException | None = None
         self._exit_code: int | None = None
         self._pid = os.getpid()
@@ -453,6 +456,23 @@ class Run(RunFields):
             return None
         return self.log_artifact(art)
 
+    def save(self, glob_str: str | os.PathLike[str], base_path: str | os.PathLike[str] | None
+             = None, policy: str = "live") -> list[str]:
+        """Store the files ``glob_str`` matches with the run (``files/manifest.parquet``; the
+        bytes in the project's store), as ``wandb.save``: ``policy`` ``"live"`` (now and again
+        at finish), ``"now"`` or ``"end"``. Returns the saved names. See ``runs.files``."""
+        from gittrack.runs import files
+
+        self._check_writable("save")
+        return files.saved_files(self).save(glob_str, base_path, policy)
+
+    def _add_extra(self, maker: Callable[[], Any]) -> None:
+        """Write what ``maker`` makes (``state.Extra``) in the next checkpoint, made soon."""
+        with self._lock:
+            self._state.extras.append(maker)
+            self._extra_waiting = True  # a checkpoint even if nothing was logged since
+        self._wake.set()
+
     def _own_repo(self) -> Repository:
         # The checkpoint thread uses self._repo; libgit2 objects are not safe to share between
         # threads at once, and artifact work runs in the caller's thread.
@@ -485,9 +505,10 @@ class Run(RunFields):
             with self._lock:
                 capture = self._console
                 if not final and self._state.seq == self._checkpointed_seq and not (
-                        capture is not None and capture.pending()):
+                        capture is not None and capture.pending()) and not self._extra_waiting:
                     return
                 snap = self._state.snapshot(final=final)
+                self._extra_waiting = False
                 self._spooled = 0
                 if capture is not None:  # the lines printed since the last checkpoint
                     snap.extras.append(capture.cut(self._storage, final=final))
@@ -518,6 +539,8 @@ class Run(RunFields):
         if self._finished or self._forked:
             return
         exit_code = int(operator.index(exit_code))
+        while self._before_finish:  # saved files of policy "live"/"end" (runs.files)
+            self._before_finish.pop(0)()
         if self._sampler is not None:
             self._sampler.stop()  # a last sample first (at once: not after the interval)
         self._stopping = True

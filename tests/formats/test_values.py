@@ -501,3 +501,31 @@ def test_a_normalizer_of_a_run_over_the_logged_bound_is_made_and_refuses_only_ne
     with pytest.raises(InvalidValueError, match=r"metric 'new' .* limit is 1,000"):
         normalizer.normalize({"new": 1.0})
     assert "new" not in normalizer.kinds
+
+
+def test_wandb_plain_keeps_values_as_w_and_b_does() -> None:
+    import argparse
+    import dataclasses
+    import datetime
+    import enum
+    from pathlib import Path
+
+    from gittrack.formats.values import wandb_plain
+
+    class Color(enum.Enum):
+        RED = 1
+
+    @dataclasses.dataclass
+    class Opt:
+        lr: float = 0.1
+
+    class Device:
+        def __str__(self) -> str:
+            return "cuda:0"
+
+    assert wandb_plain({"c": Color.RED, "d": datetime.date(2024, 1, 2), "b": b"x",
+                        "s": slice(1, 5), "o": Opt(), "f": len, "dev": Device(),
+                        "n": argparse.Namespace(a=1), "t": (1, 2), "p": Path("a/b")}) == {
+        "c": "RED", "d": "2024-01-02", "b": "x",
+        "s": {"slice_start": 1, "slice_step": None, "slice_stop": 5}, "o": {"lr": 0.1},
+        "f": "builtins.len", "dev": "cuda:0", "n": "Namespace(a=1)", "t": [1, 2], "p": "a/b"}
