@@ -13,8 +13,12 @@ from gittrack.cli.lazy import LazyGroup
 
 # name -> ("module:attribute", short help as `gittrack import --help` shows it)
 SOURCES: dict[str, tuple[str, str]] = {
+    "mlflow": ("gittrack.cli.import_mlflow:command",
+               "Import the runs of an MLflow tracking store as gittrack runs."),
     "tensorboard": ("gittrack.cli.import_tensorboard:command",
                     "Import each run folder of TensorBoard event files under LOGDIR."),
+    "wandb": ("gittrack.cli.import_wandb:command",
+              "Import W&B runs (online or offline run folders) as gittrack runs."),
 }
 
 
