@@ -84,10 +84,29 @@ def test_run_holder_leaves_the_users_run_open(repo: Path) -> None:
     assert run.state == "running"
 
 
-def test_importing_gittrack_and_the_package_imports_no_framework() -> None:
-    code = ("import sys, gittrack, gittrack.integrations; "
-            "print(sorted(m for m in ('lightning', 'pytorch_lightning', 'transformers', "
-            "'keras', 'torch') if m in sys.modules))")
+FRAMEWORKS = ("lightning", "pytorch_lightning", "transformers", "keras", "torch", "xgboost",
+              "lightgbm", "optuna", "sklearn")
+
+
+def frameworks_loaded_by(modules: str) -> list[str]:
+    """The frameworks a fresh interpreter has loaded after ``import <modules>``."""
+    code = (f"import sys, {modules}; "
+            f"print(*sorted(m for m in {FRAMEWORKS!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
-    assert out.strip() == "[]"
+    return out.split()
+
+
+def test_importing_gittrack_and_the_package_imports_no_framework() -> None:
+    assert frameworks_loaded_by("gittrack, gittrack.integrations") == []
+
+
+def test_an_integration_imports_only_its_framework() -> None:
+    assert frameworks_loaded_by("gittrack.integrations.optuna") == ["optuna"]
+
+
+def test_a_missing_framework_names_its_extra() -> None:
+    code = "import sys; sys.modules['lightgbm'] = None; import gittrack.integrations.lightgbm"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "pip install 'gittrack[lightgbm]'" in result.stderr
