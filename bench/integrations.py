@@ -94,9 +94,14 @@ _LABELS = {"none": "no logger (logger=False)", "gittrack": "GittrackLogger",
 
 def _train(variant: str, steps: int, where: Path) -> dict[str, Any]:
     repo = make_repo(where / "repo")
+    # Bytecode cached as after `pip install`, for every package alike (the warm-up round
+    # writes it), even where the environment sets PYTHONDONTWRITEBYTECODE: otherwise gittrack,
+    # installed editable, is compiled again at every start and wandb is not (bench/sync.py).
     env = worker_env({"WANDB_MODE": "offline", "WANDB_SILENT": "true",
                       "WANDB_DIR": str(where), "WANDB_CACHE_DIR": str(where / "cache"),
-                      "WANDB_CONFIG_DIR": str(where / "config"), "GITTRACK_QUIET": "1"})
+                      "WANDB_CONFIG_DIR": str(where / "config"), "GITTRACK_QUIET": "1",
+                      "PYTHONDONTWRITEBYTECODE": "",
+                      "PYTHONPYCACHEPREFIX": str(where.parent / "pycache")})
     return python_result(["-m", "bench.integrations", variant,
                           json.dumps({"steps": steps, "root": str(where)})],
                          env=env, cwd=repo, timeout=900)
