@@ -133,7 +133,7 @@ def mark_preempting() -> None:
 def __getattr__(name: str) -> Any:
     if name == "plot":  # the module gittrack.plot, as wandb.plot
         return importlib.import_module("gittrack.plot")
-    if name in ("sklearn", "integration"):  # wandb.sklearn.plot_roc(...): on first use
+    if name in ("sklearn", "integration", "keras"):  # wandb.sklearn.plot_roc(...): on first use
         return importlib.import_module(f"gittrack.wandb.{name}")
     module = _LAZY.get(name)
     if module is not None:

@@ -119,3 +119,12 @@ def test_log_freq_is_checked() -> None:
         GittrackMetricsLogger(log_freq="sometimes")
     with pytest.raises(gittrack.UsageError, match="log_freq"):
         GittrackMetricsLogger(log_freq=0)
+
+
+def test_wandb_names_are_the_gittrack_callbacks() -> None:
+    import gittrack.wandb as wandb
+    from gittrack.wandb.integration.keras import WandbMetricsLogger, WandbModelCheckpoint
+
+    assert WandbMetricsLogger is GittrackMetricsLogger
+    assert WandbModelCheckpoint is GittrackModelCheckpoint
+    assert wandb.keras.WandbMetricsLogger is GittrackMetricsLogger
