@@ -142,7 +142,10 @@ def test_no_match_says_how_many_runs_there_are(cli: Cli, varied: dict[str, str])
 
 
 @pytest.mark.parametrize("args", [("-f", "no-equals-sign"), ("--state", "sleeping"),
-                                  ("--limit", "0")])
+                                  ("--limit", "0"), ("--commit", ""), ("--commit", "no/such"),
+                                  ("--commit", "a..b..c"), ("--commit", "HEAD~99"),
+                                  ("--since", "2026-13-45"), ("--since", ""),
+                                  ("--sort", ":desc"), ("--format", "xml")])
 def test_bad_arguments_are_usage_errors(repo: Path, cli: Cli, args: tuple[str, ...]) -> None:
     result = cli("runs", *args)
     assert result.exit_code == 2
