@@ -543,3 +543,19 @@ def test_each_format_shows_commit_and_branch(cli: Cli, on_commits: dict[str, Any
 
     assert json.loads(cli("runs", "--format", "json").stdout) == listed(cli)
     assert cli("runs", "--json", "--format", "csv").exit_code == 2
+
+
+def test_a_short_sha_finds_runs_whose_commit_is_gone(
+    repo: Path, cli: Cli, make_run: MakeRun
+) -> None:
+    from tests.helpers.repos import git
+
+    (repo / "train.py").write_text("print('doomed')\n")
+    git(repo, "commit", "-qam", "doomed")
+    doomed = git(repo, "rev-parse", "HEAD").strip()
+    run_id = make_run(name="on-doomed")
+    git(repo, "reset", "-q", "--hard", "HEAD~1")  # as a rebase or squash leaves it
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+    git(repo, "gc", "-q", "--prune=now")
+    assert [r["id"] for r in listed(cli, "--commit", doomed[:7])] == [run_id]
+    assert [r["id"] for r in listed(cli, "--commit", doomed)] == [run_id]
