@@ -58,7 +58,7 @@ class Selection:
         if self.branch is not None:  # the code's branch when the run started (run.yaml)
             clauses.append({"metadata.code.branch": self.branch})
         if self.commits:  # the code commit the run started from (run.yaml's code.commit)
-            clauses.append({"$or": [clause for c in self.commits for clause in c.clauses()]})
+            clauses.append({_CODE_COMMIT: commit_condition(self.commits)})
         if self.since is not None:  # created_at is UTC ISO 8601, sortable as text
             clauses.append({"created_at": {"$gte": self.since}})
         clauses += [cli_filter(text) for text in self.filters]
@@ -75,11 +75,18 @@ class CodeCommits:
     shas: tuple[str, ...] = ()
     prefix: str | None = None
 
-    def clauses(self) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = [{_CODE_COMMIT: {"$in": list(self.shas)}}]
-        if self.prefix is not None:
-            found.append({_CODE_COMMIT: {"$regex": f"^{self.prefix}"}})
-        return found
+    def prefixes(self) -> list[str]:
+        """Hex texts a matching code commit starts with (a full SHA is all of it)."""
+        return [*self.shas, *([self.prefix] if self.prefix is not None else [])]
+
+
+def commit_condition(commits: tuple[CodeCommits, ...]) -> dict[str, Any]:
+    """One condition on the code commit for all of ``commits`` (one field: the listing
+    filters it a cache column at a time)."""
+    prefixes = sorted({p for c in commits for p in c.prefixes()})
+    if not prefixes:  # an empty range: no run
+        return {"$in": []}
+    return {"$regex": "^(?:" + "|".join(prefixes) + ")"}
 
 
 def code_commits(repo: Repository, rev: str) -> CodeCommits:
