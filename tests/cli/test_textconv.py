@@ -30,21 +30,21 @@ def test_git_diff_and_log_show_rows_of_parquet_chunks(
     assert "parquet: 2 rows" in log
 
 
-def test_install_twice_leaves_one_entry_and_uninstall_removes_it(repo: Path, cli: Any) -> None:
-    attributes = repo / ".git" / "info" / "attributes"
-    attributes.parent.mkdir(parents=True, exist_ok=True)
-    attributes.write_text("*.bin -diff\n")  # the user's own line stays
+def test_git_diff_of_a_forged_chunk_shows_one_line_and_succeeds(repo: Path, cli: Any) -> None:
     cli("hooks", "install")
-    cli("hooks", "install")
-    assert attributes.read_text() == "*.bin -diff\n*.parquet diff=gittrack\n"
-    drivers = git(repo, "config", "--local", "--get-all", "diff.gittrack.textconv").splitlines()
-    assert len(drivers) == 1 and drivers[0].endswith("-m gittrack textconv")
-    assert not (repo / ".gitattributes").exists()
-    assert "diff.gittrack" not in (Path.home() / ".gitconfig").read_text() \
-        if (Path.home() / ".gitconfig").exists() else True  # never the user's config
-    cli("hooks", "uninstall")
-    assert attributes.read_text() == "*.bin -diff\n"
-    assert "diff.gittrack" not in git(repo, "config", "--local", "--list")
+    blob = run_git(repo, ["hash-object", "-w", "--stdin"], b"PAR1" + b"\0" * 64 + b"PAR1")
+    tree = run_git(repo, ["mktree"], f"100644 blob {blob}\tforged.parquet\n".encode())
+    commit = run_git(repo, ["commit-tree", tree, "-m", "forged"], b"")
+    shown = git(repo, "show", commit)  # check=True: git must not fail
+    assert "+not a readable Parquet file: " in shown and "Binary files" not in shown
+
+
+def run_git(repo: Path, args: list[str], stdin: bytes) -> str:
+    import subprocess
+
+    done = subprocess.run(["git", *args], cwd=repo, input=stdin, capture_output=True,
+                          check=True)
+    return done.stdout.decode().strip()
 
 
 def test_hostile_parquet_prints_one_line_and_exits_0(tmp_path: Path, cli: Any) -> None:
