@@ -42,7 +42,12 @@ class HookChange:
 
 def hooks_dir(repo: Repository) -> Path:
     """``core.hooksPath`` if set, else ``.git/hooks``, as git resolves it."""
-    done = command.run(repo, ["rev-parse", "--git-path", "hooks"], what="finding hooks",
+    return _git_path(repo, "hooks")
+
+
+def _git_path(repo: Repository, name: str) -> Path:
+    """``git rev-parse --git-path NAME``: where git keeps ``NAME`` of ``.git``."""
+    done = command.run(repo, ["rev-parse", "--git-path", name], what=f"finding {name}",
                        error=RepositoryError)
     path = Path(done.stdout.strip())
     return path if path.is_absolute() else Path(work_folder(repo)) / path
@@ -108,10 +113,7 @@ def textconv_command() -> str:
 
 def attributes_file(repo: Repository) -> Path:
     """``.git/info/attributes`` (shared by linked worktrees), as git resolves it."""
-    done = command.run(repo, ["rev-parse", "--git-path", "info/attributes"],
-                       what="finding info/attributes", error=RepositoryError)
-    path = Path(done.stdout.strip())
-    return path if path.is_absolute() else Path(work_folder(repo)) / path
+    return _git_path(repo, "info/attributes")
 
 
 def install_diff(repo: Repository) -> None:
