@@ -143,9 +143,10 @@ def render_markdown(c: Comparison) -> str:
     parts = [f"### gittrack compare: {len(c.runs)} runs\n\nThe first run is the baseline; "
              "deltas are run − baseline, ✅ towards the metric's recorded goal, ❌ away."]
     head = _head(c.runs)
-    parts.append(table(["", *(code(x) for x in head[0][1:])],
-                       [[r[0], *(code(x) if x != "none" else "none" for x in r[1:])]
-                        for r in head[1:]], ["---"]))
+    cells = [[r[0], *(code(x) if x != "none" else "none" for x in r[1:])] for r in head[1:]]
+    cells[0][1:] = [f"[{text}]({side.commit_url})" if side.commit_url else text
+                    for text, side in zip(cells[0][1:], c.runs, strict=True)]
+    parts.append(table(["", *(code(x) for x in head[0][1:])], cells, ["---"]))
     for title, rows in _sections(c):
         if rows:
             body = [[code(r.key) + (f" ({r.goal})" if r.goal else ""),

@@ -25,6 +25,7 @@ from gittrack.runs.diff import delta, metric_stats, same
 from gittrack.runs.lineage import artifact_specs
 from gittrack.runs.summary import AGGREGATES
 from gittrack.runs.view import RunView
+from gittrack.urls import commit_url
 
 Goal = Literal["minimize", "maximize"]
 Verdict = Literal["good", "bad", "neutral", "same"]
@@ -48,10 +49,12 @@ class Side:
     commit: str | None
     branch: str | None
     used: tuple[str, ...]
+    commit_url: str | None = None
+    """A web link to the commit when the run's code remote is a known forge."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "commit": self.commit,
-                "branch": self.branch, "used": list(self.used)}
+                "commit_url": self.commit_url, "branch": self.branch, "used": list(self.used)}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -170,10 +173,12 @@ def sparkline(values: Sequence[Any], points: int = SPARK_POINTS) -> str:
 
 def _side(view: RunView) -> Side:
     code = view.info.code or {}
-    commit, branch = code.get("commit"), code.get("branch")
-    return Side(id=view.id, name=view.name, commit=None if commit is None else str(commit),
+    commit, branch, remote = (code.get(k) for k in ("commit", "branch", "remote"))
+    commit = None if commit is None else str(commit)
+    return Side(id=view.id, name=view.name, commit=commit,
                 branch=None if branch is None else str(branch),
-                used=tuple(artifact_specs(view.metadata, "used")))
+                used=tuple(artifact_specs(view.metadata, "used")),
+                commit_url=commit_url(None if remote is None else str(remote), commit))
 
 
 def _rows(maps: Sequence[Mapping[str, Any]], recorded: Mapping[str, Goal] | None = None,

@@ -21,13 +21,14 @@ GOLDEN = Path(__file__).parent / "golden" / "compare.md"
 
 
 def _run(run_id: str, rows: list[dict[str, Any]], config: dict[str, object],
-         settings: dict[str, object], use: str) -> str:
+         settings: dict[str, object], use: str | None) -> str:
     run = start_run(id=run_id, name=run_id, project="p", config=config, settings=settings)
     run.define_metric("loss", goal="minimize")
     run.define_metric("acc", summary="max")
     for row in rows:
         run.log(row)
-    run.use_artifact(use)
+    if use is not None:
+        run.use_artifact(use)
     run.finish()
     return run.id
 
@@ -80,7 +81,7 @@ def test_only_config_differences_and_commit_branch_always(
     assert [r["used"] for r in doc["runs"]] == [["data:v0"], ["data:v0"], ["data:v1"]]
     hist = next(r for r in doc["summary"] if r["key"] == "hist")
     assert hist["sparklines"] == ["", "", "▁█▃"] and hist["present"] == [False, False, True]
-    assert set(doc["runs"][0]) == {"id", "name", "commit", "branch", "used"}
+    assert set(doc["runs"][0]) == {"id", "name", "commit", "commit_url", "branch", "used"}
     everything = json.loads(cli("compare", "base", "worse", "--all", "--format", "json").stdout)
     assert "seed" in [r["key"] for r in everything["config"]]
 
@@ -127,3 +128,16 @@ def test_one_run_is_a_usage_error(cli: Cli, three_runs: list[str]) -> None:
     result = cli("compare", "base")
     assert result.exit_code == 2
     assert "two or more runs" in result.stderr
+
+
+def test_commit_links_when_the_remote_is_a_forge(
+    cli: Cli, repo: Path, fast_settings: dict[str, object]
+) -> None:
+    git(repo, "remote", "add", "origin", "git@github.com:acme/model.git")
+    for run_id in ("one", "two"):
+        _run(run_id, [{"loss": 1.0}], {}, fast_settings, None)
+    sha = git(repo, "rev-parse", "HEAD").strip()
+    doc = json.loads(cli("compare", "one", "two", "--format", "json").stdout)
+    assert doc["runs"][0]["commit_url"] == f"https://github.com/acme/model/commit/{sha}"
+    markdown = cli("compare", "one", "two", "--format", "markdown").stdout
+    assert f"[`{sha[:12]}`](https://github.com/acme/model/commit/{sha})" in markdown
