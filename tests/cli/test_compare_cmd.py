@@ -9,9 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 
 import gittrack
+from gittrack.cli.compare_cmd import render_text
+from gittrack.git.repo import discover
+from gittrack.runs.compare import compare_runs
+from gittrack.runs.resolve import resolve_run
 from tests.helpers.cli import CliResult
 from tests.helpers.repos import git
 from tests.helpers.runs import make_run, start_run
@@ -141,3 +146,22 @@ def test_commit_links_when_the_remote_is_a_forge(
     assert doc["runs"][0]["commit_url"] == f"https://github.com/acme/model/commit/{sha}"
     markdown = cli("compare", "one", "two", "--format", "markdown").stdout
     assert f"[`{sha[:12]}`](https://github.com/acme/model/commit/{sha})" in markdown
+
+
+def test_text_colours_good_green_bad_red_neutral_grey(repo: Path, three_runs: list[str]) -> None:
+    views = [resolve_run(discover(repo), name) for name in ("base", "worse")]
+    lines = {line.split()[0]: line for line in render_text(compare_runs(views)).splitlines()
+             if line.startswith("  ")}
+    assert click.style("▲ +0.3 (+60.0%)", fg="red") in lines["loss"]  # minimized, went up
+    assert click.style("▲ +0.1 (+16.7%)", fg="green") in lines["acc.max"]  # maximized, up
+    assert click.style("▲ +1 (+50.0%)", fg="bright_black") in lines["other"]  # no goal
+    plain = click.unstyle(render_text(compare_runs(views)))
+    assert "commit" in plain and "branch     main  |  main" in plain  # shown though equal
+    assert "data used  data:v0  |  data:v0" in plain
+
+
+def test_text_through_the_command(cli: Cli, three_runs: list[str]) -> None:
+    result = cli("compare", "base", "better", "--all")
+    assert result.exit_code == 0, result.stderr
+    assert "seed" in result.stdout and "loss (minimize)" in result.stdout
+    assert "█▁ 0.5" in result.stdout and "\x1b[" not in result.stdout  # no colour off a tty
