@@ -54,16 +54,14 @@ def command(ctx: CliContext, specs: tuple[str, ...], branches: tuple[str, ...],
     views = [resolve_run(repo, spec) for spec in specs]
     if branches:
         every = all_runs(repo, warn_unreadable)
-        decider = metric
-        if decider is None:
-            candidates = [v for b in branches for v in on_branch(every, b)]
-            decider = deciding_metric(candidates, None)[0]
-        for branch in branches:
-            runs = on_branch(every, branch)
+        per_branch = {branch: on_branch(every, branch) for branch in branches}
+        for branch, runs in per_branch.items():
             if not runs:
                 raise UsageError(f"no run was made on branch {branch!r}")
-            name, goal = deciding_metric(runs, decider)
-            views.append(best_run(runs, name, goal, f"on branch {branch!r}"))
+        # one metric and goal for every branch: a goal recorded by any of their runs
+        name, goal = deciding_metric([v for r in per_branch.values() for v in r], metric)
+        views += [best_run(runs, name, goal, f"on branch {branch!r}")
+                  for branch, runs in per_branch.items()]
     if len(views) < 2:
         raise UsageError("compare needs two or more runs (or two --branch NAME)")
     result = compare_runs(views, everything=everything, noise=noise)
