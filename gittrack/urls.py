@@ -102,3 +102,32 @@ def _first_of(text: str, chars: str) -> int:
     """The index of the first of ``chars`` in ``text``, or its length."""
     found = [i for i in (text.find(c) for c in chars) if i != -1]
     return min(found) if found else len(text)
+
+
+# -- commit links -----------------------------------------------------------------------------
+
+_FORGES = {"github.com": "{base}/commit/{sha}", "gitlab.com": "{base}/-/commit/{sha}",
+           "bitbucket.org": "{base}/commits/{sha}", "codeberg.org": "{base}/commit/{sha}"}
+_REMOTE = re.compile(
+    r"^(?:(?:https?|ssh|git)://(?:[^@/]*@)?(?P<host>[^/:]+)(?::\d+)?/"
+    r"|(?:[^@/]+@)?(?P<scp_host>[^/:]+):)(?P<path>[^?#]+?)(?:\.git)?/?$")
+
+
+def commit_url(remote: str | None, sha: str | None) -> str | None:
+    """A web link to commit ``sha`` when ``remote`` (any git URL form) is on a known forge
+    (GitHub, GitLab, Bitbucket, Codeberg), else ``None``.
+
+    >>> commit_url("git@github.com:acme/model.git", "abc123")
+    'https://github.com/acme/model/commit/abc123'
+    """
+    if not remote or not sha:
+        return None
+    match = _REMOTE.match(remote.strip())
+    if match is None:
+        return None
+    host = (match["host"] or match["scp_host"]).lower()
+    template = _FORGES.get(host.removeprefix("www."))
+    path = match["path"].strip("/")
+    if template is None or path.count("/") < 1:
+        return None
+    return template.format(base=f"https://{host.removeprefix('www.')}/{path}", sha=sha)

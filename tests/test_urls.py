@@ -4,7 +4,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from gittrack.urls import has_credentials, strip_credentials, strip_credentials_in
+from gittrack.urls import commit_url, has_credentials, strip_credentials, strip_credentials_in
 
 
 @pytest.mark.parametrize(
@@ -112,3 +112,14 @@ def test_strip_credentials_never_raises(text: str) -> None:
     assert strip_credentials(stripped) == stripped  # idempotent
     strip_credentials_in(text)
     has_credentials(text)
+
+
+@pytest.mark.parametrize(("remote", "url"), [
+    ("git@github.com:acme/model.git", "https://github.com/acme/model/commit/abc"),
+    ("https://TOKEN@github.com/acme/model", "https://github.com/acme/model/commit/abc"),
+    ("ssh://git@gitlab.com/g/sub/p.git", "https://gitlab.com/g/sub/p/-/commit/abc"),
+    ("https://bitbucket.org/a/b.git", "https://bitbucket.org/a/b/commits/abc"),
+    ("/srv/origin.git", None), ("https://example.com/a/b", None), ("github.com:a", None),
+])
+def test_commit_url_on_known_forges(remote: str, url: str | None) -> None:
+    assert commit_url(remote, "abc") == url

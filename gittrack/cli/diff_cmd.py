@@ -239,7 +239,7 @@ def _md_heading(diff: RunDiff) -> str:
             "\n\nA is the baseline; deltas are B − A.")
 
 
-def _table(header: list[str], rows: list[list[str]], align: list[str]) -> str:
+def table(header: list[str], rows: list[list[str]], align: list[str]) -> str:
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join(align[min(i, len(align) - 1)] for i in range(len(header))) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -265,7 +265,7 @@ def _md_changes(changes: tuple[Change, ...], *, numeric: bool, meta: bool = Fals
     header = ["key", "A", "B"] + (["Δ"] if numeric else [])
     rows = [[code(c.key), _md_value(c, "a", meta), _md_value(c, "b", meta)]
             + ([_md_delta(c.delta, c.relative)] if numeric else []) for c in changes]
-    return _table(header, rows, ["---", "---", "---", "---:"])
+    return table(header, rows, ["---", "---", "---", "---:"])
 
 
 def _md_metrics(metrics: tuple[MetricDelta, ...]) -> str:
@@ -273,9 +273,9 @@ def _md_metrics(metrics: tuple[MetricDelta, ...]) -> str:
     if not changed:
         return ""
     header = ["metric", "last A", "last B", "Δ last", "min A → B", "max A → B"]
-    table = _table(header, [_md_metric(m) for m in changed], ["---", "---:"])
+    out = table(header, [_md_metric(m) for m in changed], ["---", "---:"])
     unchanged = len(metrics) - len(changed)
-    return table + (f"\n\n_{_plural(unchanged, 'metric')} unchanged._" if unchanged else "")
+    return out + (f"\n\n_{_plural(unchanged, 'metric')} unchanged._" if unchanged else "")
 
 
 def _md_metric(metric: MetricDelta) -> list[str]:

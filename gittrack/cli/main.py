@@ -29,6 +29,8 @@ IO_ERROR_EXIT = OutputError.exit_code  # 74, EX_IOERR: the system refused a file
 COMMANDS: dict[str, tuple[str, str]] = {
     "artifact": ("gittrack.cli.artifact_cmd:command",
                  "Versioned datasets and models: list, show, download, alias."),
+    "compare": ("gittrack.cli.compare_cmd:command",
+                "Compare two or more runs (id, id prefix or name), the first as baseline."),
     "demo": ("gittrack.cli.demo_cmd:command",
              "Try gittrack: train a tiny numpy model in a throwaway git repository, show the run."),
     "diff": ("gittrack.cli.diff_cmd:command",
