@@ -12,8 +12,8 @@ the current branch. We add ``HEAD`` first (the current branch to the same name, 
 overwriting it). Blobs still go first through the pre-push hook, installed with it.
 
 Enabled (private by default): runs go only to remotes enabled for gittrack, ``git config
-remote.<name>.gittrack true`` (written by ``remote setup NAME``). While no remote has the key,
-the first remote is enabled implicitly: ``origin``, else the first one git lists. A URL or
+remote.<name>.gittrack true`` (written by ``remote setup NAME``). While no remote is set to true,
+the first remote (``origin``, else the first one git lists) is enabled unless set to false. A URL or
 path is never enabled: the pre-push hook sends it no run; ``gittrack push URL`` names it on
 purpose (docs/sync.md, "Which remotes get runs").
 """
@@ -32,13 +32,17 @@ ENABLED = "gittrack"
 
 
 def enabled_remotes(repo: Repository) -> list[str]:
-    """The remotes that get runs: those with ``remote.<name>.gittrack`` true, or, while no
-    remote has the key, the first remote (``origin``, else the first git lists)."""
+    """The remotes that get runs: those with ``remote.<name>.gittrack`` true, or, while none
+    is true, the first remote (``origin``, else the first git lists) unless its key says
+    otherwise (``false``)."""
     names = transport.remotes(repo)
-    if any(config.value(repo, _key(n)) is not None for n in names):
-        return [n for n in names if config.flag(repo, _key(n))]
+    chosen = [n for n in names if config.flag(repo, _key(n))]
+    if chosen:
+        return chosen
     first = "origin" if "origin" in names else (names[0] if names else None)
-    return [first] if first is not None else []
+    if first is None or config.value(repo, _key(first)) is not None:
+        return []
+    return [first]
 
 
 def is_enabled(repo: Repository, remote: str) -> bool:
@@ -98,7 +102,7 @@ def undo(repo: Repository, remote: str) -> list[str]:
                 config.write(repo, ["--fixed-value", "--unset-all", "--", key, value],
                                        what=f"unsetting {key}")
                 removed.append(readable(f"{key} = {value}"))
-    if config.value(repo, _key(remote)) is not None:
+    if config.flag(repo, _key(remote)):  # what setup wrote; a user's false stays
         config.write(repo, ["--unset-all", "--", _key(remote)], what=f"unsetting {_key(remote)}")
         removed.append(readable(f"{_key(remote)} = true"))
     return removed
