@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,39 @@ def test_a_url_is_not_enabled(bare_remote: Path, make_clone: MakeClone, tmp_path
     done = push(a, str(elsewhere))
     assert done.returncode == 0 and refs_of(elsewhere) == {}
     assert f"runs are not pushed to {elsewhere}" in done.stderr
+
+
+@pytest.mark.parametrize("transport", ["file", "daemon"])
+def test_two_clones_a_fork_over_git_daemon_or_files_gets_no_run(
+        transport: str, tmp_path: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
+        fast_settings: dict[str, object], cli: Any, request: pytest.FixtureRequest) -> None:
+    """Alice pushes code to the team's origin and to her public fork (both over the same
+    transport); Bob, cloning the fork, finds the code and no run; cloning origin, the run."""
+    from tests.helpers.repos import bare
+
+    def remote() -> str:
+        if transport == "daemon":  # a new repository under the daemon's base each time
+            base, port = request.getfixturevalue("git_daemon")
+            name = f"r-{uuid.uuid4().hex[:10]}.git"
+            bare(base / name)
+            return f"git://127.0.0.1:{port}/{name}"
+        return "file://" + str(bare(tmp_path / f"{uuid.uuid4().hex[:10]}.git"))
+
+    origin, fork = remote(), remote()
+    a = make_clone("a", origin)
+    git(a, "remote", "add", "fork", fork)
+    monkeypatch.chdir(a)
+    assert cli("hooks", "install").exit_code == 0
+    run = log_run(a, fast_settings, data=None)
+    git(a, "commit", "-q", "--allow-empty", "-m", "work")
+    to_fork = push(a, "fork")
+    assert to_fork.returncode == 0 and "runs are not pushed to fork" in to_fork.stderr
+    assert push(a, "origin").returncode == 0
+
+    b_fork = make_clone("b-fork", fork)
+    monkeypatch.chdir(b_fork)
+    assert git(b_fork, "rev-parse", "HEAD") == git(a, "rev-parse", "HEAD")
+    assert cli("pull").exit_code == 0 and cli("show", run).exit_code != 0
+    b = make_clone("b", origin)
+    monkeypatch.chdir(b)
+    assert cli("pull").exit_code == 0 and cli("show", run).exit_code == 0
