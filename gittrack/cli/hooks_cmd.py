@@ -22,11 +22,14 @@ def command() -> None:
 @click.pass_obj
 def install(obj: CliContext) -> None:
     """Install the pre-push hook that pushes runs and artifacts with the code
-    (git config gittrack.prePush all|code|off); a hook already there is kept and run first."""
+    (git config gittrack.prePush all|code|off); a hook already there is kept and run first.
+    Also makes git diff and git log -p show Parquet run files as text (gittrack textconv)."""
     from gittrack.hooks.install import install as do_install
 
     change = do_install(obj.git(recover=False))
     click.echo(printable(f"installed {change.path}"))
+    click.echo("git diff and git log -p show run files as text (diff.gittrack.textconv, "
+               ".git/info/attributes)")
     if change.chained is not None:
         click.echo(f"the hook that was there runs first, as {change.chained.name}")
 
@@ -34,7 +37,8 @@ def install(obj: CliContext) -> None:
 @command.command("uninstall")
 @click.pass_obj
 def uninstall(obj: CliContext) -> None:
-    """Remove gittrack's pre-push hook (and put back the one it chained, if any)."""
+    """Remove gittrack's pre-push hook (and put back the one it chained, if any) and its
+    diff driver."""
     from gittrack.hooks.install import uninstall as do_uninstall
 
     change = do_uninstall(obj.git(recover=False))

@@ -69,6 +69,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "Show RUN (an id, a unique id prefix, or a name): metadata, config and summary."),
     "storage": ("gittrack.cli.storage_cmd:command",
                 "Configure the blob store of artifacts (any fsspec URL or a local folder)."),
+    "textconv": ("gittrack.cli.textconv_cmd:command",
+                 "Print FILE as text for git's diff (a Parquet file as its columns and rows)."),
 }
 
 

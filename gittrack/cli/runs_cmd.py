@@ -1,11 +1,14 @@
-"""`gittrack runs`: the runs of the repository, newest first, as a table or as JSON.
+"""`gittrack runs`: the runs of the repository, newest first (or ``--sort KEY``), as a table,
+JSON, CSV or a markdown table; each with its code commit and branch.
 
 The table shows the newest ``DEFAULT_LIMIT`` runs and says how many more there are (``-n N``,
-``--all``): a table of 100,000 rows is read by no one, and costs seconds to draw. ``--json``
-is for machines and holds every matching run unless ``-n`` says otherwise."""
+``--all``): a table of 100,000 rows is read by no one, and costs seconds to draw. The other
+formats hold every matching run unless ``-n``/``--limit`` says otherwise."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +20,8 @@ from gittrack.cli.console import STATE_STYLES, make_console, print_block
 from gittrack.cli.context import CliContext
 from gittrack.cli.fields import cell, local_time
 from gittrack.cli.render import dumps, format_duration
-from gittrack.cli.selection import STATES, Selection, list_selection
+from gittrack.cli.selection import STATES, Selection, code_commits, list_selection, parse_since
+from gittrack.errors import InvalidSettingError
 from gittrack.formats.display import flatten, is_number
 from gittrack.runs.index import paused_gc
 from gittrack.runs.view import RunView, warn_unreadable
@@ -26,6 +30,9 @@ DEFAULT_COLUMNS = 3
 DEFAULT_LIMIT = 50
 _SOURCES = ("summary", "config", "metadata")
 _MISSING = object()
+FORMATS = ("table", "json", "csv", "markdown")
+SORT_FIELDS = ("created", "name", "state", "duration", "steps")
+SHORT_SHA = 7
 
 
 @click.command("runs")
@@ -38,6 +45,17 @@ _MISSING = object()
 @click.option("--project", metavar="PROJECT", help="Only runs of this project.")
 @click.option("--branch", metavar="BRANCH",
               help="Only runs started on this branch of the code (run.yaml's code.branch).")
+@click.option("--commit", "commits", multiple=True, metavar="REV",
+              help="Only runs whose code commit is REV: a full or short SHA, a branch, HEAD~1, "
+                   "or a range A..B (the commits of `git rev-list A..B`). Repeat for any of "
+                   "several.")
+@click.option("--since", metavar="WHEN",
+              help="Only runs created at or after WHEN: an ISO date or time (2026-12-01, "
+                   "2026-12-01T10:00Z; local time without a zone) or a relative time "
+                   "('2 days ago', 2.days, '3 hours').")
+@click.option("--sort", "sort", metavar="KEY[:asc|desc]",
+              help="Order by KEY: created, name, state, duration, steps, summary.KEY or "
+                   "config.KEY (asc by default); runs without KEY come last.")
 @click.option("-f", "--filter", "filters", multiple=True, metavar="KEY=VALUE",
               help="Only runs where KEY (config.lr, summary.acc, state, ...) equals VALUE "
                    "(read as YAML: `-f 'summary.acc={$gte: 0.9}'` works too). Repeatable.")
@@ -48,27 +66,44 @@ _MISSING = object()
                    "summary.KEY, config.KEY or metadata.KEY); repeatable. Default: the first 3 "
                    "numeric summary keys that every run listed has.")
 @click.option("-n", "--limit", type=click.IntRange(min=1), metavar="N",
-              help=f"Show at most N runs (the newest). Default: {DEFAULT_LIMIT} in the table, "
-                   "all with --json.")
+              help=f"Show at most N runs (the newest, or the first in --sort order), in every "
+                   f"format. Default: {DEFAULT_LIMIT} in the table, all in the other formats.")
 @click.option("--all", "show_all", is_flag=True, help="Show every matching run in the table.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list for machines.")
+@click.option("--format", "output", type=click.Choice(FORMATS, case_sensitive=False),
+              help="table (default), json, csv or markdown.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.pass_obj
 def command(obj: CliContext, states: tuple[str, ...], tags: tuple[str, ...], group: str | None,
-            project: str | None, branch: str | None, filters: tuple[str, ...],
+            project: str | None, branch: str | None, commits: tuple[str, ...],
+            since: str | None, sort: str | None, filters: tuple[str, ...],
             configs: tuple[str, ...], columns: tuple[str, ...], limit: int | None,
-            show_all: bool, as_json: bool) -> None:
+            show_all: bool, output: str | None, as_json: bool) -> None:
     """List runs, newest first."""
     if show_all and limit is not None:
         raise click.UsageError("give -n/--limit or --all, not both")
-    if limit is None and not (as_json or show_all):
+    if as_json and output not in (None, "json"):
+        raise click.UsageError(f"give --json or --format {output}, not both")
+    output = "json" if as_json else (output or "table").lower()
+    if limit is None and not (output != "table" or show_all):
         limit = DEFAULT_LIMIT
+    order = parse_sort(sort) if sort is not None else None
+    repo = obj.reader()
     selection = Selection(states=states, tags=tags, group=group, project=project,
-                          branch=branch, filters=filters, configs=configs, limit=limit)
+                          branch=branch, commits=tuple(code_commits(repo, c) for c in commits),
+                          since=None if since is None else parse_since(since),
+                          filters=filters, configs=configs,
+                          limit=limit if order is None else None)
     with paused_gc():  # up to 100,000 runs' small objects, none of them garbage
-        listing = list_selection(obj.reader(), selection, warn_unreadable)
+        listing = list_selection(repo, selection, warn_unreadable)
         views = listing.views
-        if as_json:
+        if order is not None:
+            views = sorted_views(views, *order)[:limit]
+        if output == "json":
             click.echo(dumps([run_record(view) for view in views]))
+        elif output == "csv":
+            click.echo(runs_csv(views, columns), nl=False)
+        elif output == "markdown":
+            click.echo(runs_markdown(views, columns), nl=False)
         elif views:
             print_runs(make_console(), views, columns)
             if listing.matched > len(views) and limit == DEFAULT_LIMIT:
@@ -84,7 +119,101 @@ def run_record(view: RunView) -> dict[str, Any]:
     return {"id": view.id, "name": view.name, "state": view.state, "project": view.project,
             "group": view.group, "job_type": view.job_type, "tags": view.tags,
             "created_at": view.created_at, "duration": view.duration, "config": view.config,
-            "summary": view.summary}
+            "summary": view.summary, "commit": code_field(view, "commit"),
+            "branch": code_field(view, "branch")}
+
+
+def code_field(view: RunView, key: str) -> str | None:
+    """run.yaml's ``code.commit`` or ``code.branch`` (``None`` outside git, or detached)."""
+    value = (view.info.code or {}).get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def short_sha(view: RunView) -> str | None:
+    commit = code_field(view, "commit")
+    return None if commit is None else commit[:SHORT_SHA]
+
+
+def parse_sort(text: str) -> tuple[str, bool]:
+    """``KEY[:asc|desc]`` as ``(key, descending)``."""
+    key, colon, direction = text.rpartition(":")
+    if not colon or direction.lower() not in ("asc", "desc"):
+        key, direction = text, "asc"
+    if not key:
+        raise InvalidSettingError(f"--sort {text!r}: give KEY or KEY:asc or KEY:desc")
+    return key, direction.lower() == "desc"
+
+
+def sorted_views(views: Sequence[RunView], key: str, descending: bool) -> list[RunView]:
+    """``views`` ordered by ``key`` (``SORT_FIELDS``, or a summary/config/metadata key as the
+    columns read it); runs without a value come last either way, ties keep their order
+    (newest first). Numbers sort before texts."""
+    present: list[tuple[tuple[int, Any], RunView]] = []
+    missing: list[RunView] = []
+    for view in views:
+        value = _sort_value(_Fields(view), key)
+        if value is None or isinstance(value, (dict, list)):
+            missing.append(view)
+        elif is_number(value) or isinstance(value, bool):
+            present.append(((0, float(value)), view))
+        else:
+            present.append(((1, str(value)), view))
+    present.sort(key=lambda pair: pair[0], reverse=descending)
+    return [view for _, view in present] + missing
+
+
+def _sort_value(fields: _Fields, key: str) -> Any:
+    view = fields.view
+    if key == "created":
+        return view.created_at
+    if key in ("name", "state", "duration"):
+        return getattr(view, key)
+    if key == "steps":
+        return view.info.steps
+    return fields.get(key)
+
+
+_HEADS = ("id", "name", "state", "created_at", "duration", "commit", "branch")
+
+
+def _rows(views: Sequence[RunView], columns: Sequence[str],
+          full_sha: bool) -> tuple[list[str], list[list[Any]]]:
+    fields = [_Fields(view) for view in views]
+    keys = list(columns) or default_columns(fields)
+    rows = [[f.view.id, f.view.name, str(f.view.state), f.view.created_at, f.view.duration,
+             code_field(f.view, "commit") if full_sha else short_sha(f.view),
+             code_field(f.view, "branch"), *(f.get(k) for k in keys)] for f in fields]
+    return [*_HEADS, *keys], rows
+
+
+def runs_csv(views: Sequence[RunView], columns: Sequence[str] = ()) -> str:
+    """``--format csv``: a header line, then a line per run; an empty cell for a missing value,
+    a nested value as JSON."""
+    heads, rows = _rows(views, columns, full_sha=True)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(heads)
+    for row in rows:
+        writer.writerow(["" if v is None else dumps(v) if isinstance(v, (dict, list))
+                         else v for v in row])
+    return out.getvalue()
+
+
+def runs_markdown(views: Sequence[RunView], columns: Sequence[str] = ()) -> str:
+    """``--format markdown``: a GitHub-flavoured table (short SHAs), for a pull request."""
+    heads, rows = _rows(views, columns, full_sha=False)
+    heads[3] = "created"  # local time, as the table shows it
+    lines = [_markdown_line(heads), "|" + "|".join(" --- " for _ in heads) + "|"]
+    for row in rows:
+        row[3] = local_time(row[3])
+        row[4] = format_duration(row[4])
+        lines.append(_markdown_line([cell(v)[0] for v in row]))
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_line(cells: Sequence[str]) -> str:
+    escaped = (" ".join(str(c).split()).replace("|", "\\|") for c in cells)
+    return "| " + " | ".join(escaped) + " |"
 
 
 def print_runs(console: Console, views: Sequence[RunView], columns: Sequence[str] = ()) -> None:
@@ -92,7 +221,8 @@ def print_runs(console: Console, views: Sequence[RunView], columns: Sequence[str
     fields = [_Fields(view) for view in views]
     keys = list(columns) or default_columns(fields)
     heads = [Column("id"), Column("name"), Column("state"), Column("created"),
-             Column("duration", right=True), *(Column(k, right=True) for k in keys)]
+             Column("duration", right=True), Column("commit"), Column("branch"),
+             *(Column(k, right=True) for k in keys)]
     print_block(console, layout(heads, [_row(f, keys) for f in fields]))
 
 
@@ -112,6 +242,7 @@ def _row(fields: _Fields, keys: Sequence[str]) -> list[Cell]:
     view = fields.view
     return [(view.id, "yellow"), (view.name, "bold"), (view.state, STATE_STYLES.get(view.state)),
             (local_time(view.created_at), None), (format_duration(view.duration), None),
+            (short_sha(view) or "-", "cyan"), cell(code_field(view, "branch")),
             *(cell(fields.get(key)) for key in keys)]
 
 

@@ -121,3 +121,23 @@ def reachable_commits(repo: pygit2.Repository, commits: Iterable[str],
             walker.hide(found.id)
     for found in walker:
         yield CommitId(str(found.id))
+
+
+def resolve(repo: pygit2.Repository, rev: str) -> CommitId | None:
+    """The commit ``rev`` names as git would (a full or short SHA, a branch, a tag,
+    ``HEAD~2``), or ``None`` when it names no commit here."""
+    try:
+        found = repo.revparse_single(rev)
+        commit = found.peel(pygit2.Commit)
+    except (KeyError, ValueError, TypeError, pygit2.GitError):
+        return None
+    return CommitId(str(commit.id))
+
+
+def rev_list(repo: pygit2.Repository, hide: str, tip: str) -> list[CommitId] | None:
+    """``git rev-list hide..tip`` (either end any revision ``resolve`` takes; an empty end is
+    ``HEAD``, as in git), or ``None`` when an end names no commit here."""
+    new, old = resolve(repo, tip or "HEAD"), resolve(repo, hide or "HEAD")
+    if new is None or old is None:
+        return None
+    return [line.sha for line in walk_range(repo, new, hide=old, oldest_first=False)]

@@ -22,7 +22,7 @@ def test_demo_trains_shows_and_deletes_its_repository(repo: Path, cli: Cli) -> N
     assert not Path(where.group(1)).exists()
     assert "$ gittrack runs" in out and "$ gittrack show " in out
     runs_header = out.split("$ gittrack runs\n")[1].splitlines()[0].split()
-    assert runs_header[5:] == ["val/acc.max", "val/loss", "train/loss"]
+    assert runs_header[7:] == ["val/acc.max", "val/loss", "train/loss"]
     assert "weights/hidden  histogram[64]" in out
     assert "has been deleted" in out
     assert git(repo, "for-each-ref", "refs/gittrack") == ""  # the user's repo is untouched

@@ -42,7 +42,8 @@ def test_table_lists_runs_newest_first(cli: Cli, make_run: MakeRun) -> None:
     result = cli("runs")
     assert result.exit_code == 0, result.stderr
     header = lines(result)[0].split()
-    assert header == ["id", "name", "state", "created", "duration", "loss", "acc"]
+    assert header == ["id", "name", "state", "created", "duration", "commit", "branch", "loss",
+                      "acc"]
     assert column(result, 0) == ids[::-1]
     assert column(result, 1) == ["third", "second", "first"]
     assert column(result, 2) == ["finished"] * 3
@@ -64,12 +65,12 @@ def test_default_columns_are_numeric_summary_keys_every_run_has(
     make_run(metrics=lambda i: {"x": 1.0, "shared": i, "text": "hi", "nested": {"a": 2}})
     make_run(metrics=lambda i: {"y": 2.0, "nested": {"a": 3}, "text": "ho", "shared": 5})
     header = lines(cli("runs"))[0].split()
-    assert header[5:] == ["nested/a", "shared"]
+    assert header[7:] == ["nested/a", "shared"]
 
 
 def test_at_most_three_default_columns(cli: Cli, make_run: MakeRun) -> None:
     make_run(metrics=lambda i: {"a": 1, "b": 2, "c": 3, "d": 4})
-    assert lines(cli("runs"))[0].split()[5:] == ["a", "b", "c"]
+    assert lines(cli("runs"))[0].split()[7:] == ["a", "b", "c"]
 
 
 def test_aggregated_summaries_show_as_dotted_columns(
@@ -81,7 +82,7 @@ def test_aggregated_summaries_show_as_dotted_columns(
         run.log({"acc": value})
     run.finish()
     result = cli("runs")
-    assert lines(result)[0].split()[5:] == ["acc.max"]
+    assert lines(result)[0].split()[7:] == ["acc.max"]
     assert lines(result)[1].split()[-1] == "0.9"
 
 
@@ -90,7 +91,7 @@ def test_columns_option_picks_summary_config_and_metadata(cli: Cli, make_run: Ma
     result = cli("runs", "-c", "config.lr", "--columns", "opt.name", "-c", "acc",
                  "-c", "metadata.steps", "-c", "nothing")
     header, row = (line.split() for line in lines(result))
-    assert header[5:] == ["config.lr", "opt.name", "acc", "metadata.steps", "nothing"]
+    assert header[7:] == ["config.lr", "opt.name", "acc", "metadata.steps", "nothing"]
     assert row[-5:] == ["0.01", "adam", "0.2", "3", "-"]
 
 
@@ -141,7 +142,10 @@ def test_no_match_says_how_many_runs_there_are(cli: Cli, varied: dict[str, str])
 
 
 @pytest.mark.parametrize("args", [("-f", "no-equals-sign"), ("--state", "sleeping"),
-                                  ("--limit", "0")])
+                                  ("--limit", "0"), ("--commit", ""), ("--commit", "no/such"),
+                                  ("--commit", "a..b..c"), ("--commit", "HEAD~99"),
+                                  ("--since", "2026-13-45"), ("--since", ""),
+                                  ("--sort", ":desc"), ("--format", "xml")])
 def test_bad_arguments_are_usage_errors(repo: Path, cli: Cli, args: tuple[str, ...]) -> None:
     result = cli("runs", *args)
     assert result.exit_code == 2
@@ -153,8 +157,9 @@ def test_json_has_the_documented_fields(cli: Cli, make_run: MakeRun) -> None:
                       project="p", metrics=lambda i: {"loss": float("nan"), "acc": 1})
     [record] = json.loads(cli("runs", "--json").stdout)
     assert set(record) == {"id", "name", "state", "project", "group", "job_type", "tags",
-                           "created_at", "duration", "config", "summary"}
+                           "created_at", "duration", "config", "summary", "commit", "branch"}
     assert record["id"] == run_id
+    assert len(record["commit"]) == 40 and record["branch"] == "main"
     assert (record["name"], record["state"], record["project"]) == ("n", "finished", "p")
     assert (record["group"], record["job_type"], record["tags"]) == ("g", "train", ["t"])
     assert record["config"] == {"lr": 0.5}
@@ -419,3 +424,138 @@ def test_branch_filters_on_the_code_branch(repo: Path, cli: Cli) -> None:
         assert [r["id"] for r in listed] == [
             ids[i] for i in reversed(range(8)) if BRANCHES[i % len(BRANCHES)] == branch]
     assert "No runs match" in cli("runs", "--branch", "nowhere").stdout
+
+
+@pytest.fixture
+def on_commits(repo: Path, make_run: MakeRun) -> dict[str, Any]:
+    """Five runs: two on main's first commit, one on main's second, two on branch ``feat``'s
+    commit (one with no ``acc``). Returns their ids (oldest first) and the commits."""
+    from tests.helpers.repos import git
+
+    def commit(message: str) -> str:
+        (repo / "train.py").write_text(f"print({message!r})\n")
+        git(repo, "commit", "-qam", message)
+        return git(repo, "rev-parse", "HEAD").strip()
+
+    first = git(repo, "rev-parse", "HEAD").strip()
+    ids = [make_run(name="b", config={"lr": 0.1}, metrics=lambda s: {"loss": 3.0, "acc": 0.5}),
+           make_run(name="a", config={"lr": 0.3}, metrics=lambda s: {"loss": 1.0, "acc": 0.7})]
+    second = commit("second")
+    ids.append(make_run(name="d", config={"lr": 0.2},
+                        metrics=lambda s: {"loss": 2.0, "acc": 0.9}))
+    git(repo, "checkout", "-qb", "feat")
+    third = commit("third")
+    ids.append(make_run(name="c", metrics=lambda s: {"loss": 0.5}))
+    ids.append(make_run(name="e", config={"lr": 0.4}, steps=5,
+                        metrics=lambda s: {"loss": 4.0, "acc": 0.1}))
+    return {"ids": ids, "commits": [first, second, third]}
+
+
+def listed(cli: Cli, *args: str) -> list[dict[str, Any]]:
+    result = cli("runs", "--json", *args)
+    assert result.exit_code == 0, result.stderr
+    return list(json.loads(result.stdout))
+
+
+def test_commit_filter_takes_full_and_short_shas_and_ranges(
+    cli: Cli, on_commits: dict[str, Any]
+) -> None:
+    ids, (first, second, third) = on_commits["ids"], on_commits["commits"]
+    by_commit = listed(cli)
+    assert [(r["commit"], r["branch"]) for r in by_commit] == [
+        (third, "feat"), (third, "feat"), (second, "main"), (first, "main"), (first, "main")]
+    assert [r["id"] for r in listed(cli, "--commit", first)] == ids[1::-1]
+    assert [r["id"] for r in listed(cli, "--commit", second[:7])] == [ids[2]]
+    assert [r["id"] for r in listed(cli, "--commit", "main..feat")] == ids[4:2:-1]
+    assert [r["id"] for r in listed(cli, "--commit", f"{first}..feat")] == ids[4:1:-1]
+    assert [r["id"] for r in listed(cli, "--commit", first[:8], "--commit", "feat")] == [
+        ids[4], ids[3], ids[1], ids[0]]
+    assert [r["id"] for r in listed(cli, "--commit", "HEAD~1", "--branch", "main")] == [ids[2]]
+    assert listed(cli, "--commit", "abcd1234") == []  # a prefix no run has
+    bad = cli("runs", "--commit", "nowhere..feat")
+    assert bad.exit_code == 2 and "'nowhere'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_since_takes_iso_times_and_relative_ones(cli: Cli, on_commits: dict[str, Any]) -> None:
+    ids = on_commits["ids"]
+    created = {r["id"]: r["created_at"] for r in listed(cli)}
+    assert [r["id"] for r in listed(cli, "--since", created[ids[3]])] == ids[4:2:-1]
+    assert len(listed(cli, "--since", "2 days ago")) == 5
+    assert len(listed(cli, "--since", "1.hour")) == 5
+    assert listed(cli, "--since", "2999-01-01") == []
+    assert len(listed(cli, "--since", "2000-01-01T00:00Z")) == 5
+    bad = cli("runs", "--since", "last tuesday-ish")
+    assert bad.exit_code == 2 and "--since 'last tuesday-ish'" in bad.stderr
+
+
+def test_sort_both_ways_with_missing_values_last(cli: Cli, on_commits: dict[str, Any]) -> None:
+    ids = on_commits["ids"]
+
+    def names(*args: str) -> list[str]:
+        return [r["name"] for r in listed(cli, *args)]
+
+    assert names("--sort", "name") == ["a", "b", "c", "d", "e"]
+    assert names("--sort", "name:desc") == ["e", "d", "c", "b", "a"]
+    assert names("--sort", "summary.acc") == ["e", "b", "a", "d", "c"]
+    assert names("--sort", "summary.acc:desc") == ["d", "a", "b", "e", "c"]
+    assert names("--sort", "config.lr:desc") == ["e", "a", "d", "b", "c"]
+    assert names("--sort", "steps:desc")[0] == "e"
+    assert names("--sort", "created:asc") == ["b", "a", "d", "c", "e"]
+    assert names("--sort", "summary.acc:desc", "--limit", "2") == ["d", "a"]
+    assert names("--sort", "summary.acc", "--branch", "main") == ["b", "a", "d"]
+    table = cli("runs", "--sort", "summary.loss", "-n", "3")
+    assert column(table, 0) == [ids[3], ids[1], ids[2]]
+
+
+def test_limit_applies_to_every_format(cli: Cli, on_commits: dict[str, Any]) -> None:
+    import csv
+
+    assert len(listed(cli, "--limit", "2")) == 2
+    assert len(list(csv.DictReader(cli("runs", "--format", "csv", "-n", "3").stdout
+                                   .splitlines()))) == 3
+    assert len(lines(cli("runs", "--format", "markdown", "--limit", "1"))) == 3
+    assert len(column(cli("runs", "--limit", "4"), 0)) == 4
+
+
+def test_each_format_shows_commit_and_branch(cli: Cli, on_commits: dict[str, Any]) -> None:
+    import csv
+
+    ids, (first, _, third) = on_commits["ids"], on_commits["commits"]
+    table = cli("runs")
+    assert lines(table)[0].split()[:7] == [
+        "id", "name", "state", "created", "duration", "commit", "branch"]
+    # the created cell is two words (date and time)
+    assert column(table, 6) == [third[:7]] * 2 + [on_commits["commits"][1][:7]] + [first[:7]] * 2
+    assert column(table, 7) == ["feat", "feat", "main", "main", "main"]
+
+    rows = list(csv.DictReader(cli("runs", "--format", "csv", "-c", "loss", "-c", "acc")
+                               .stdout.splitlines()))
+    assert [r["id"] for r in rows] == ids[::-1]
+    assert rows[0]["commit"] == third and rows[0]["branch"] == "feat"
+    assert rows[1]["acc"] == "" and float(rows[0]["loss"]) == 4.0
+
+    md = lines(cli("runs", "--format", "markdown", "--commit", first))
+    assert md[0].startswith("| id | name | state | created | duration | commit | branch |")
+    assert set(md[1].replace("|", "").split()) == {"---"}
+    cells = [c.strip() for c in md[2].strip("|").split("|")]
+    assert cells[0] == ids[1] and cells[5] == first[:7] and cells[6] == "main"
+    assert len(md) == 4
+
+    assert json.loads(cli("runs", "--format", "json").stdout) == listed(cli)
+    assert cli("runs", "--json", "--format", "csv").exit_code == 2
+
+
+def test_a_short_sha_finds_runs_whose_commit_is_gone(
+    repo: Path, cli: Cli, make_run: MakeRun
+) -> None:
+    from tests.helpers.repos import git
+
+    (repo / "train.py").write_text("print('doomed')\n")
+    git(repo, "commit", "-qam", "doomed")
+    doomed = git(repo, "rev-parse", "HEAD").strip()
+    run_id = make_run(name="on-doomed")
+    git(repo, "reset", "-q", "--hard", "HEAD~1")  # as a rebase or squash leaves it
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+    git(repo, "gc", "-q", "--prune=now")
+    assert [r["id"] for r in listed(cli, "--commit", doomed[:7])] == [run_id]
+    assert [r["id"] for r in listed(cli, "--commit", doomed)] == [run_id]

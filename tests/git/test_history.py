@@ -51,3 +51,18 @@ def test_reachable_commits_skips_what_is_not_a_commit(repo: Path) -> None:
     assert set(history.reachable_commits(r, [c, blob, tree, "2" * 40])) == {a, b, c}
     assert set(history.reachable_commits(r, [c], stop=[a, blob])) == {b, c}
     assert list(history.reachable_commits(r, [blob])) == []
+
+
+def test_resolve_and_rev_list_take_what_git_takes_and_refuse_the_rest(repo: Path) -> None:
+    r = pygit2.Repository(str(repo))
+    a, b, c = _chain(r, 3)
+    r.references.create("refs/heads/tip", c)
+    r.create_tag("v1", a, pygit2.enums.ObjectType.COMMIT, pygit2.Signature("t", "t@x"), "tag")
+    blob = str(r.create_blob(b"not a commit"))
+    assert history.resolve(r, c[:7]) == c and history.resolve(r, "tip~1") == b
+    assert history.resolve(r, "v1") == a  # an annotated tag peels to its commit
+    for bad in (blob, "1" * 40, "no/such", "", "tip~9", "a..b"):
+        assert history.resolve(r, bad) is None
+    assert history.rev_list(r, a, "tip") == [c, b]
+    assert history.rev_list(r, "tip", a) == []
+    assert history.rev_list(r, "nowhere", "tip") is None

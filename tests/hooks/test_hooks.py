@@ -70,6 +70,23 @@ def test_a_failing_gittrack_warns_and_lets_the_push_go(
     assert git_push(a).returncode != 0
 
 
+def test_install_twice_leaves_one_entry_and_uninstall_removes_it(repo: Path, cli: Any) -> None:
+    attributes = repo / ".git" / "info" / "attributes"
+    attributes.parent.mkdir(parents=True, exist_ok=True)
+    attributes.write_text("*.bin -diff\n")  # the user's own line stays
+    cli("hooks", "install")
+    cli("hooks", "install")
+    assert attributes.read_text() == "*.bin -diff\n*.parquet diff=gittrack\n"
+    drivers = git(repo, "config", "--local", "--get-all", "diff.gittrack.textconv").splitlines()
+    assert len(drivers) == 1 and drivers[0].endswith("-m gittrack textconv")
+    assert not (repo / ".gitattributes").exists()
+    assert "diff.gittrack" not in (Path.home() / ".gitconfig").read_text() \
+        if (Path.home() / ".gitconfig").exists() else True  # never the user's config
+    cli("hooks", "uninstall")
+    assert attributes.read_text() == "*.bin -diff\n"
+    assert "diff.gittrack" not in git(repo, "config", "--local", "--list")
+
+
 def git_push(clone: Path) -> Any:
     import subprocess
 
