@@ -75,6 +75,9 @@ def pre_push(obj: CliContext, remote: str | None, url: str | None) -> None:
         click.echo(f"gittrack: warning: runs were not pushed: {exc} (the code push goes "
                    "on; run `gittrack push` later)", err=True)
         return
+    if isinstance(report, str):
+        click.echo(f"gittrack: {report}", err=True)
+        return
     for line in push_lines(report) if report else []:
         click.echo(f"gittrack: {line}", err=True)
 

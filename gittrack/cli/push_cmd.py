@@ -49,6 +49,7 @@ def command(obj: CliContext, remote: str | None, runs: tuple[str, ...], force: b
     not_a_remote = None if remote is None else _not_a_remote(repo, remote)
     if remote is not None and not_a_remote is not None:
         runs, remote = (remote, *runs), None  # `gittrack push RUN...`: the default remote
+    _refuse_not_enabled(repo, remote)
     try:
         report = push(repo, remote, runs, force=force, no_verify=no_verify, dry_run=dry_run)
     except NotFoundError as exc:
@@ -79,6 +80,18 @@ def held_back_error(report: PushReport) -> StorageError:
     kind = BlobNotFoundError if any(h.lost for h in held) else StorageError
     return kind(f"held back {count_refs(h.ref for h in held)} whose blobs are not in the "
                 f"store {report.blobs.store}: {names}{more} (see above); the rest was pushed")
+
+
+def _refuse_not_enabled(repo: Repository, remote: str | None) -> None:
+    """Runs go only to remotes enabled for gittrack (private by default): a named remote that
+    is not is refused, dry run included; a URL or path given here is chosen on purpose."""
+    from gittrack.sync import remote_setup
+
+    names = transport.remotes(repo)
+    target = remote if remote is not None else (
+        transport.default_remote(repo) if names else None)
+    if target is not None and target in names and not remote_setup.is_enabled(repo, target):
+        raise UsageError(remote_setup.not_enabled(target))
 
 
 def _not_a_remote(repo: Repository, name: str) -> str | None:

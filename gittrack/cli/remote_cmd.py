@@ -24,7 +24,9 @@ def command() -> None:
 def setup(obj: CliContext, remote: str | None, with_push: bool, undo: bool) -> None:
     """Add refspecs to REMOTE (default: the branch's remote): `git fetch` updates
     refs/gittrack-remotes/REMOTE/* (read by `gittrack pull`); with --push, `git push` sends
-    the current branch and refs/gittrack/* (see docs/sync.md)."""
+    the current branch and refs/gittrack/* (see docs/sync.md). Also enables REMOTE for
+    gittrack (remote.REMOTE.gittrack = true): runs go only to enabled remotes, the first
+    remote (origin) while none is set."""
     from gittrack.git import transport
     from gittrack.hooks.install import install
     from gittrack.sync import remote_setup

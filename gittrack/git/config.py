@@ -46,9 +46,13 @@ def values(repo: Repository, name: str) -> list[str]:
 
 def flag(repo: Repository, name: str) -> bool:
     """The boolean ``name`` as git reads one (``true``, ``yes``, ``on``, ``1``...);
-    ``False`` when unset or not a boolean."""
+    ``False`` when unset or not a boolean. A name that is not UTF-8 (a remote's) is read as
+    ``value`` reads it."""
     try:
-        return bool(repo.config.get_bool(name))
+        return bool(repo.config.get_bool(name.encode("utf-8", "surrogateescape")))
+    except UnicodeDecodeError:  # pygit2 decodes the entry's name strictly: ask git
+        found = next(iter(_from_git(repo, name)), None)
+        return found is not None and found.strip().lower() in ("true", "yes", "on", "1")
     except (KeyError, pygit2.GitError, ValueError):
         return False
 

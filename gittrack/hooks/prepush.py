@@ -3,7 +3,10 @@
 ``git config gittrack.prePush``: ``all`` (default) pushes every run and artifact; ``code`` only
 the runs whose code commit the push makes available on the remote (read from the hook's stdin:
 ``<local ref> <local sha> <remote ref> <remote sha>`` per line) and their artifacts; ``off``
-nothing. The hook's own ``git push`` passes ``--no-verify``, so it does not run itself again.
+nothing. Runs go only to a remote enabled for gittrack (``remote setup NAME``, the first
+remote by default: ``sync.remote_setup``); to any other remote the hook sends none and says so
+in one line, and the code push goes on. The hook's own ``git push`` passes ``--no-verify``,
+so it does not run itself again.
 In every mode, a push that would create again on the remote refs deleted there since the last
 sync (plain ``git push`` with the refspecs of ``remote setup --push``) is refused.
 """
@@ -18,6 +21,7 @@ from gittrack.git import config, history, namespace, transport
 from gittrack.git.repo import Repository
 from gittrack.runs.view import RunView, all_runs
 from gittrack.storage.reachability import names_blobs
+from gittrack.sync import remote_setup
 from gittrack.sync.blobsync import upload_missing
 from gittrack.sync.compare import kind_and_name
 from gittrack.sync.push import PushReport, deleted_on_remote, push
@@ -63,13 +67,18 @@ def runs_on(repo: Repository, commits: list[str]) -> list[str]:
     return chosen
 
 
-def run_hook(repo: Repository, remote: str | None, lines: list[str]) -> PushReport | None:
-    """The hook's work; ``None`` when there is nothing to do."""
+def run_hook(repo: Repository, remote: str | None,
+             lines: list[str]) -> PushReport | str | None:
+    """The hook's work: a report, a line to say (the remote is not enabled for gittrack), or
+    ``None`` when there is nothing to do."""
     carried = _carried(lines)
     _refuse_deleted(repo, remote, carried)
     how = mode(repo)
     if how == "off":
         return None
+    name = remote or transport.default_remote(repo)
+    if not carried and not remote_setup.is_enabled(repo, name):
+        return remote_setup.not_enabled(name)
     if carried:
         return _blobs_only(repo, remote, carried)
     runs: list[str] = []

@@ -85,3 +85,28 @@ def test_push_and_fetch_json_carry_the_rewrite_advice(repo: Path, cli: Cli) -> N
     assert text.stdout.splitlines()[-1] == advice
     fetched = cli("fetch", "--json")
     assert json.loads(fetched.stdout)["advice"] == [advice]  # pull and fetch carry it too
+
+
+def test_push_to_a_remote_not_enabled_for_gittrack_is_refused(
+        bare_remote: Path, make_clone: Callable[[str, str], Path],
+        monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object], cli: Cli) -> None:
+    """Private by default: `gittrack push fork` (dry run too) refuses in one line naming the
+    command that enables the remote; after it, the runs go."""
+    from tests.helpers.repos import refs_of
+    from tests.helpers.runs import log_run
+
+    a = make_clone("a", str(bare_remote))
+    fork = add_bare_remote(a, "fork")
+    monkeypatch.chdir(a)
+    run = log_run(a, fast_settings, data=None)
+    for args in (("push", "fork"), ("push", "--dry-run", "fork"), ("push", "fork", run)):
+        refused = cli(*args)
+        assert refused.exit_code == 2 and refused.stderr.count("\n") == 1, refused.stderr
+        assert "runs are not pushed to fork: it is not enabled for gittrack " \
+               "(`gittrack remote setup fork`)" in refused.stderr
+    assert refs_of(fork) == {}
+    assert cli("push").exit_code == 0  # origin, the first remote: enabled by default
+    assert cli("remote", "setup", "fork").exit_code == 0
+    pushed = cli("push", "fork")
+    assert pushed.exit_code == 0, pushed.stderr
+    assert f"refs/gittrack/runs/{run}" in refs_of(fork)

@@ -87,3 +87,26 @@ def test_pre_push_hook_pushes_runs(bare_remote: Path, make_clone: MakeClone,
                           text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert set(refs_of(bare_remote)) == {f"refs/gittrack/runs/{run}"}
+
+
+@pytest.mark.slow
+def test_a_failed_run_push_is_visible_under_pre_commit(
+        bare_remote: Path, make_clone: MakeClone, hooks_repo: tuple[Path, str, Path],
+        monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object]) -> None:
+    """Issue 13: pre-commit showed `Passed` and hid every gittrack warning. The remote
+    rejects run refs (a server hook): the code push goes on and the warning is printed."""
+    a = make_clone("a", str(bare_remote))
+    hook = bare_remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nif grep -q ' refs/gittrack/'; then\n"
+                    "  echo 'runs are not welcome here' >&2; exit 1\nfi\n")
+    hook.chmod(0o755)
+    configure(a, hooks_repo, monkeypatch, stages="pre-push")
+    log_run(a, fast_settings, data=None)
+    git(a, "commit", "-q", "--allow-empty", "-m", "more")
+    done = subprocess.run(["git", "push", "origin", "main"], cwd=a, capture_output=True,
+                          text=True)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "gittrack: warning: runs were not pushed" in out, out
+    assert refs_of(bare_remote) == {}
+    assert git(bare_remote, "rev-parse", "main") == git(a, "rev-parse", "HEAD")

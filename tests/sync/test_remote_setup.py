@@ -37,3 +37,25 @@ def test_a_stale_config_lock_is_a_repository_error(
     (a / ".git" / "config.lock").write_text("")
     result = cli("remote", "setup")
     assert result.exit_code == 3 and "config" in result.stderr
+
+
+def test_enabled_remotes(bare_remote: Path, make_clone: MakeClone,
+                         monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
+    """Private by default: the first remote until one is set to true; false turns it off."""
+    from gittrack.git.repo import discover
+    from gittrack.sync.remote_setup import enabled_remotes
+    from tests.helpers.repos import add_bare_remote
+
+    a = make_clone("a", str(bare_remote))
+    add_bare_remote(a, "fork")
+    monkeypatch.chdir(a)
+    assert enabled_remotes(discover(str(a))) == ["origin"]
+    git(a, "config", "remote.fork.gittrack", "false")
+    assert enabled_remotes(discover(str(a))) == ["origin"]
+    git(a, "config", "remote.origin.gittrack", "false")
+    assert enabled_remotes(discover(str(a))) == []
+    assert "added remote.fork.gittrack = true" in cli("remote", "setup", "fork").stdout
+    assert enabled_remotes(discover(str(a))) == ["fork"]
+    assert "removed remote.fork.gittrack = true" in cli("remote", "setup", "fork",
+                                                        "--undo").stdout
+    assert enabled_remotes(discover(str(a))) == []  # origin is still set to false

@@ -1,0 +1,119 @@
+"""Private by default: the pre-push hook carries runs only to a remote enabled for gittrack
+(``remote setup NAME``, the first remote by default); any other remote gets none and one line."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.repos import RUNS, MakeClone, add_bare_remote, git, refs_of
+from tests.helpers.runs import log_run
+
+
+def push(clone: Path, remote: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "push", remote, "main"], cwd=clone, capture_output=True,
+                          text=True)
+
+
+@pytest.mark.parametrize("mode", ["all", "code"])
+def test_git_push_to_a_fork_sends_no_run_and_says_so(
+        mode: str, bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
+        fast_settings: dict[str, object], cli: Any) -> None:
+    a = make_clone("a", str(bare_remote))
+    fork = add_bare_remote(a, "fork")
+    monkeypatch.chdir(a)
+    assert cli("hooks", "install").exit_code == 0
+    git(a, "config", "gittrack.prePush", mode)
+    git(a, "commit", "-q", "--allow-empty", "-m", "work")
+    run = log_run(a, fast_settings, data=None)
+
+    done = push(a, "fork")
+    assert done.returncode == 0, done.stderr
+    assert refs_of(fork) == {} and git(fork, "rev-parse", "main") == git(a, "rev-parse", "HEAD")
+    said = [line for line in done.stderr.splitlines() if line.startswith("gittrack:")]
+    assert said == ["gittrack: runs are not pushed to fork: it is not enabled for gittrack "
+                    "(`gittrack remote setup fork`)"]
+
+    done = push(a, "origin")  # the first remote: enabled while none is configured
+    assert done.returncode == 0, done.stderr
+    assert set(refs_of(bare_remote)) == {f"{RUNS}{run}"}
+    assert "not enabled" not in done.stderr
+
+    assert cli("remote", "setup", "fork").exit_code == 0
+    assert git(a, "config", "--get", "remote.fork.gittrack").strip() == "true"
+    git(a, "commit", "-q", "--allow-empty", "-m", "more")
+    done = push(a, "fork")
+    assert done.returncode == 0, done.stderr
+    assert set(refs_of(fork)) == {f"{RUNS}{run}"} and "not enabled" not in done.stderr
+
+
+def test_once_a_remote_is_enabled_the_first_is_no_longer_implicit(
+        bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
+        fast_settings: dict[str, object], cli: Any) -> None:
+    a = make_clone("a", str(bare_remote))
+    add_bare_remote(a, "team")
+    monkeypatch.chdir(a)
+    assert cli("hooks", "install").exit_code == 0
+    assert cli("remote", "setup", "team").exit_code == 0
+    log_run(a, fast_settings, data=None)
+    git(a, "commit", "-q", "--allow-empty", "-m", "work")
+    done = push(a, "origin")
+    assert done.returncode == 0 and refs_of(bare_remote) == {}
+    assert "runs are not pushed to origin" in done.stderr
+    assert cli("remote", "setup", "origin").exit_code == 0  # both enabled now
+    git(a, "commit", "-q", "--allow-empty", "-m", "more")
+    assert push(a, "origin").returncode == 0 and refs_of(bare_remote) != {}
+
+
+def test_a_url_is_not_enabled(bare_remote: Path, make_clone: MakeClone, tmp_path: Path,
+                              monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object],
+                              cli: Any) -> None:
+    a = make_clone("a", str(bare_remote))
+    monkeypatch.chdir(a)
+    assert cli("hooks", "install").exit_code == 0
+    log_run(a, fast_settings, data=None)
+    elsewhere = tmp_path / "elsewhere.git"
+    git(tmp_path, "init", "-q", "--bare", str(elsewhere))
+    done = push(a, str(elsewhere))
+    assert done.returncode == 0 and refs_of(elsewhere) == {}
+    assert f"runs are not pushed to {elsewhere}" in done.stderr
+
+
+@pytest.mark.parametrize("transport", ["file", "daemon"])
+def test_two_clones_a_fork_over_git_daemon_or_files_gets_no_run(
+        transport: str, tmp_path: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
+        fast_settings: dict[str, object], cli: Any, request: pytest.FixtureRequest) -> None:
+    """Alice pushes code to the team's origin and to her public fork (both over the same
+    transport); Bob, cloning the fork, finds the code and no run; cloning origin, the run."""
+    from tests.helpers.repos import bare
+
+    def remote() -> str:
+        if transport == "daemon":  # a new repository under the daemon's base each time
+            base, port = request.getfixturevalue("git_daemon")
+            name = f"r-{uuid.uuid4().hex[:10]}.git"
+            bare(base / name)
+            return f"git://127.0.0.1:{port}/{name}"
+        return "file://" + str(bare(tmp_path / f"{uuid.uuid4().hex[:10]}.git"))
+
+    origin, fork = remote(), remote()
+    a = make_clone("a", origin)
+    git(a, "remote", "add", "fork", fork)
+    monkeypatch.chdir(a)
+    assert cli("hooks", "install").exit_code == 0
+    run = log_run(a, fast_settings, data=None)
+    git(a, "commit", "-q", "--allow-empty", "-m", "work")
+    to_fork = push(a, "fork")
+    assert to_fork.returncode == 0 and "runs are not pushed to fork" in to_fork.stderr
+    assert push(a, "origin").returncode == 0
+
+    b_fork = make_clone("b-fork", fork)
+    monkeypatch.chdir(b_fork)
+    assert git(b_fork, "rev-parse", "HEAD") == git(a, "rev-parse", "HEAD")
+    assert cli("pull").exit_code == 0 and cli("show", run).exit_code != 0
+    b = make_clone("b", origin)
+    monkeypatch.chdir(b)
+    assert cli("pull").exit_code == 0 and cli("show", run).exit_code == 0
