@@ -87,6 +87,7 @@ class Probes:
         self._disk_path = disk_path
         self._nvml = nvml
         self._gpus = _gpu_handles(nvml) if nvml is not None else []
+        self._cores = psutil.cpu_count() or 1
         self._process.cpu_percent(None)  # the first call only starts the count
         psutil.cpu_percent(None)
         self._disk_base = _attempt(psutil.disk_io_counters)
@@ -96,8 +97,11 @@ class Probes:
         values: Sample = {}
         psutil, process = self._psutil, self._process
         put = _putter(values)
-        put("system.cpu", lambda: psutil.cpu_percent(None))
-        put("system.proc.cpu.percent", lambda: process.cpu_percent(None))
+        # Over a short window (the last sample is taken at once on finish) CPU time counted in
+        # clock ticks can exceed the wall time: keep the readings within what is possible.
+        put("system.cpu", lambda: min(psutil.cpu_percent(None), 100.0))
+        put("system.proc.cpu.percent",
+            lambda: min(process.cpu_percent(None), 100.0 * self._cores))
         put("system.proc.cpu.threads", process.num_threads)
         memory = _attempt(psutil.virtual_memory)  # one reading per sample, for two keys
         put("system.memory", lambda: memory.percent)
