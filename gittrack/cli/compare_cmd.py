@@ -93,14 +93,16 @@ def _side_label(side: Side) -> str:
     return f"{side.name} ({side.id})"
 
 
-def _head(runs: Sequence[Side]) -> list[list[str]]:
+def head_rows(runs: Sequence[Side]) -> list[list[str]]:
+    """The rows naming the runs: run, commit, branch, data used (label first)."""
     return [["run", *(f"{s.name} ({s.id})" for s in runs)],
             ["commit", *((s.commit or "unknown")[:12] for s in runs)],
             ["branch", *(s.branch or "unknown" for s in runs)],
             ["data used", *(", ".join(s.used) or "none" for s in runs)]]
 
 
-def _row_cells(row: Row, n: int, styled: bool, spark: bool) -> list[str]:
+def row_cells(row: Row, n: int, styled: bool, spark: bool) -> list[str]:
+    """A row's cell per run: sparkline, value and (after the first) the delta with ▲/▼."""
     cells = []
     for i in range(n):
         text = _cell_value(row, i)
@@ -112,7 +114,8 @@ def _row_cells(row: Row, n: int, styled: bool, spark: bool) -> list[str]:
     return cells
 
 
-def _sections(c: Comparison) -> list[tuple[str, tuple[Row, ...]]]:
+def sections(c: Comparison) -> list[tuple[str, tuple[Row, ...]]]:
+    """The comparison's sections by title, in display order."""
     return [("config", c.config), ("summary", c.summary), ("metrics", c.metrics),
             ("noise", c.noise)]
 
@@ -120,16 +123,16 @@ def _sections(c: Comparison) -> list[tuple[str, tuple[Row, ...]]]:
 def render_text(c: Comparison) -> str:
     n = len(c.runs)
     lines = []
-    for label, *cells in _head(c.runs):
+    for label, *cells in head_rows(c.runs):
         lines.append(f"{label:<10} " + "  |  ".join(cells))
-    for title, rows in _sections(c):
+    for title, rows in sections(c):
         if not rows:
             continue
         lines += ["", click.style(title, bold=True)]
         keys = [row.key + (f" ({row.goal})" if row.goal else "") for row in rows]
         width = min(max(len(k) for k in keys), 48)
         for key, row in zip(keys, rows, strict=True):
-            cells = _row_cells(row, n, styled=True, spark=True)
+            cells = row_cells(row, n, styled=True, spark=True)
             lines.append(f"  {key:<{width}}  " + "  |  ".join(cells))
     if not (c.config or c.summary or c.metrics):
         lines += ["", "no differences"]
@@ -137,19 +140,25 @@ def render_text(c: Comparison) -> str:
 
 
 def render_markdown(c: Comparison) -> str:
-    n = len(c.runs)
     parts = [f"### gittrack compare: {len(c.runs)} runs\n\nThe first run is the baseline; "
              "deltas are run − baseline, ✅ towards the metric's recorded goal, ❌ away."]
-    head = _head(c.runs)
+    return "\n\n".join(parts + markdown_tables(c)) + "\n"
+
+
+def markdown_tables(c: Comparison) -> list[str]:
+    """The markdown tables of a comparison: the runs (commit, branch, data used), then one
+    table per section that has rows (for `compare` and `report`)."""
+    n = len(c.runs)
+    head = head_rows(c.runs)
     cells = [[r[0], *(code(x) if x != "none" else "none" for x in r[1:])] for r in head[1:]]
     cells[0][1:] = [f"[{text}]({side.commit_url})" if side.commit_url else text
                     for text, side in zip(cells[0][1:], c.runs, strict=True)]
-    parts.append(table(["", *(code(x) for x in head[0][1:])], cells, ["---"]))
-    for title, rows in _sections(c):
+    parts = [table(["", *(code(x) for x in head[0][1:])], cells, ["---"])]
+    for title, rows in sections(c):
         if rows:
             body = [[code(r.key) + (f" ({r.goal})" if r.goal else ""),
-                     *(cell(x) for x in _row_cells(r, n, styled=False, spark=True))]
+                     *(cell(x) for x in row_cells(r, n, styled=False, spark=True))]
                     for r in rows]
             parts.append(f"#### {title.capitalize()}\n\n"
                          + table(["key", *(code(s.name) for s in c.runs)], body, ["---"]))
-    return "\n\n".join(parts) + "\n"
+    return parts
