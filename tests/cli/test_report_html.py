@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,3 +82,14 @@ def test_svg_escapes_hostile_names() -> None:
     assert spec is not None
     svg = to_svg(spec)
     assert "<script>" not in svg and "&lt;script&gt;" in svg
+
+
+def test_missing_extra_is_one_line(cli: Cli, report_file: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "vl_convert", None)  # as when it is not installed
+    result = cli("report", "--base", "main", "--head", "feature", "--format", "html")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "gittrack: error: the HTML report needs vl-convert-python: "
+        "pip install 'gittrack[report]'"]
+    assert result.stdout == ""
