@@ -7,24 +7,19 @@ from collections.abc import Callable, Sequence
 import click
 
 from gittrack.cli.context import CliContext
-from gittrack.cli.diff_cmd import FORMATS, cell, code, percent, signed, table, value
+from gittrack.cli.diff_cmd import FORMATS, cell, code, judged, percent, signed, table, value
 from gittrack.cli.render import dumps
 from gittrack.errors import UsageError
 from gittrack.runs.compare import (
     Comparison,
     Row,
     Side,
-    Verdict,
-    best_run,
+    best_on_branches,
     compare_runs,
-    deciding_metric,
-    on_branch,
 )
 from gittrack.runs.diff import relative
 from gittrack.runs.resolve import resolve_run
 from gittrack.runs.view import all_runs, warn_unreadable
-
-_COLOURS: dict[Verdict, str] = {"good": "green", "bad": "red", "neutral": "bright_black"}
 
 
 @click.command("compare")
@@ -53,15 +48,7 @@ def command(ctx: CliContext, specs: tuple[str, ...], branches: tuple[str, ...],
     repo = ctx.reader()
     views = [resolve_run(repo, spec) for spec in specs]
     if branches:
-        every = all_runs(repo, warn_unreadable)
-        per_branch = {branch: on_branch(every, branch) for branch in branches}
-        for branch, runs in per_branch.items():
-            if not runs:
-                raise UsageError(f"no run was made on branch {branch!r}")
-        # one metric and goal for every branch: a goal recorded by any of their runs
-        name, goal = deciding_metric([v for r in per_branch.values() for v in r], metric)
-        views += [best_run(runs, name, goal, f"on branch {branch!r}")
-                  for branch, runs in per_branch.items()]
+        views += best_on_branches(all_runs(repo, warn_unreadable), branches, metric)
     if len(views) < 2:
         raise UsageError("compare needs two or more runs (or two --branch NAME)")
     result = compare_runs(views, everything=everything, noise=noise)
@@ -80,9 +67,7 @@ def _arrow(row: Row, index: int, styled: bool) -> str:
     text = f"{mark} {signed(change)}"
     rel = relative(row.values[0], row.values[index])
     text += f" ({percent(rel)})" if rel is not None else ""
-    if styled:
-        return click.style(text, fg=_COLOURS[verdict])
-    return text + {"good": " ✅", "bad": " ❌"}.get(verdict, "")
+    return judged(text, verdict, styled)
 
 
 def _cell_value(row: Row, index: int) -> str:

@@ -19,14 +19,8 @@ from collections.abc import Sequence
 from gittrack.errors import InvalidSettingError, InvalidValueError, NotFoundError
 from gittrack.git.history import reachable_commits, resolve, rev_list
 from gittrack.git.repo import Repository
-from gittrack.runs.compare import (
-    Comparison,
-    Goal,
-    best_run,
-    compare_runs,
-    deciding_metric,
-    goals,
-)
+from gittrack.runs.compare import Comparison, best_run, compare_runs, deciding_metric
+from gittrack.runs.goals import Goal, goals
 from gittrack.runs.info import RunState
 from gittrack.runs.view import RunView
 from gittrack.types import CommitId
