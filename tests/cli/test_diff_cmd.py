@@ -139,7 +139,7 @@ def test_bad_format_is_a_usage_error(cli: Cli, two_runs: tuple[str, str, list[st
 
 # -- review rules (shared with compare): goals, sides, noise, data, histograms, branches ----
 
-GOLDEN = Path(__file__).parent / "golden" / "diff.md"
+GOLDEN = Path(__file__).parent / "golden"
 
 
 def _review_run(run_id: str, rows: list[dict[str, Any]], lr: float, use: str) -> None:
@@ -176,16 +176,19 @@ def review(repo: Path, fast_settings: dict[str, object]) -> None:
 
 def _normalised(text: str) -> str:
     text = re.sub(r"\b[0-9a-f]{12}\b", "COMMIT", text)
-    return re.sub(r"`[0-9a-f]{7}`", "`SHORT`", text)
+    return re.sub(r"(`|    )[0-9a-f]{7}\b", r"\1SHORT", text)
 
 
-def test_markdown_diff_of_two_branches_matches_the_golden_file(cli: Cli, review: None) -> None:
-    result = cli("diff", "main", "bob/l2", "--format", "markdown")
+@pytest.mark.parametrize(("fmt", "golden"), [("markdown", "diff.md"), ("text", "diff.txt")])
+def test_diff_of_two_branches_matches_the_golden_file(cli: Cli, review: None, fmt: str,
+                                                      golden: str) -> None:
+    result = cli("diff", "main", "bob/l2", "--format", fmt)
     assert result.exit_code == 0, result.stderr
     text = _normalised(result.stdout)
+    path = GOLDEN / golden
     if os.environ.get("GITTRACK_UPDATE_GOLDEN"):  # regenerate: review the diff before committing
-        GOLDEN.write_text(text, encoding="utf-8")
-    assert text == GOLDEN.read_text(encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
 
 
 def test_branch_names_pick_the_best_run_by_goal(cli: Cli, review: None) -> None:

@@ -12,7 +12,8 @@ import pytest
 
 from tests.helpers.cli import CliResult
 from tests.helpers.pull_request import commit, make_pull_request
-from tests.helpers.repos import git
+from tests.helpers.repos import add_bare_remote, git
+from tests.helpers.runs import start_run
 
 Cli = Callable[..., CliResult]
 GOLDEN = Path(__file__).parent / "golden" / "report.md"
@@ -75,3 +76,38 @@ def test_output_file(cli: Cli, tmp_path: Path, pull_request: dict[str, Any]) -> 
     result = cli("report", "--base", pull_request["main"][:8], "-o", str(target))
     assert result.exit_code == 0 and result.stdout == ""
     assert target.read_text(encoding="utf-8").startswith("<!-- gittrack-report -->")
+
+
+def test_merging_main_into_the_branch_keeps_mains_runs_on_the_base_side(
+    cli: Cli, repo: Path, fast_settings: dict[str, object], pull_request: dict[str, str]
+) -> None:
+    git(repo, "checkout", "-q", "main")
+    (repo / "README").write_text("main moves on\n")
+    git(repo, "add", "README")
+    git(repo, "commit", "-q", "-m", "main moves on")
+    start_run(id="newer", name="newer", settings=fast_settings).finish()
+    git(repo, "checkout", "-q", "feature")
+    git(repo, "merge", "-q", "--no-edit", "main")
+    out = cli("report", "--base", "main", "--head", "feature").stdout
+    assert "- **Head**: 2 runs on the commits of `main..feature`" in out
+    assert "- **Base**: 3 runs on the commits reachable from `main`" in out
+
+
+def test_ci_clone_pulls_the_runs_then_reports(
+    cli: Cli, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    pull_request: dict[str, str]
+) -> None:
+    """As the documented CI jobs: a fresh clone of the remote, detached at the head, pulls
+    the runs (`gittrack pull origin`) and reports against `origin/main`."""
+    origin = add_bare_remote(repo)
+    git(repo, "push", "-q", "origin", "main", "feature")
+    assert cli("push", "origin").exit_code == 0
+    ci = tmp_path / "ci"
+    git(tmp_path, "clone", "-q", str(origin), str(ci))
+    git(ci, "checkout", "-q", "--detach", "origin/feature")
+    monkeypatch.chdir(ci)
+    assert cli("pull", "origin").exit_code == 0
+    result = cli("report", "--base", "origin/main")
+    assert result.exit_code == 0, result.stderr
+    assert "|  | `main-best (main-best)` | `slow (slow)` |" in result.stdout
+    assert "- **Head**: 2 runs on the commits of `origin/main..HEAD`" in result.stdout
