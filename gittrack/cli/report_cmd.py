@@ -80,10 +80,13 @@ def intro(report: Report) -> str:
         lines.append(f"- **Best run** of each side by {code(report.metric)} ({report.goal})")
     else:
         lines.append("- No run recorded a metric goal: each side's newest run is compared")
-    if report.best_head is None:
-        lines.append(f"\n_No finished run on the head's commits ({code(rng)})._")
-    if report.best_base is None:
-        lines.append(f"\n_No finished run on the base's commits ({code(report.base)})._")
+    for best, runs, side, where in ((report.best_head, report.head_runs, "head", rng),
+                                    (report.best_base, report.base_runs, "base", report.base)):
+        if best is None and not runs:
+            lines.append(f"\n_No finished run on the {side}'s commits ({code(where)})._")
+        elif best is None:
+            lines.append(f"\n_No run on the {side}'s commits ({code(where)}) has a value of "
+                         f"{code(str(report.metric))}._")
     if report.comparison is not None:
         lines.append("\nDeltas are head − base, ✅ towards the metric's recorded goal, ❌ away.")
     return "\n".join(lines)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ from gittrack.git.repo import discover
 from gittrack.runs.diff import diff_runs as compute_diff
 from gittrack.runs.resolve import resolve_run
 from tests.helpers.cli import CliResult
+from tests.helpers.golden import assert_golden
 from tests.helpers.repos import git
 from tests.helpers.runs import make_run, start_run
 
@@ -184,11 +184,7 @@ def test_diff_of_two_branches_matches_the_golden_file(cli: Cli, review: None, fm
                                                       golden: str) -> None:
     result = cli("diff", "main", "bob/l2", "--format", fmt)
     assert result.exit_code == 0, result.stderr
-    text = _normalised(result.stdout)
-    path = GOLDEN / golden
-    if os.environ.get("GITTRACK_UPDATE_GOLDEN"):  # regenerate: review the diff before committing
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
+    assert_golden(GOLDEN / golden, _normalised(result.stdout))
 
 
 def test_branch_names_pick_the_best_run_by_goal(cli: Cli, review: None) -> None:

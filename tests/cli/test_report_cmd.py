@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.helpers.cli import CliResult
+from tests.helpers.golden import assert_golden
 from tests.helpers.pull_request import commit, make_pull_request
 from tests.helpers.repos import add_bare_remote, git
 from tests.helpers.runs import start_run
@@ -31,10 +31,7 @@ def _normalised(text: str) -> str:
 def test_markdown_matches_the_golden_file(cli: Cli, pull_request: dict[str, Any]) -> None:
     result = cli("report", "--base", "main", "--head", "feature")
     assert result.exit_code == 0, result.stderr
-    text = _normalised(result.stdout)
-    if os.environ.get("GITTRACK_UPDATE_GOLDEN"):  # regenerate: review the diff before committing
-        GOLDEN.write_text(text, encoding="utf-8")
-    assert text == GOLDEN.read_text(encoding="utf-8")
+    assert_golden(GOLDEN, _normalised(result.stdout))
 
 
 def test_best_per_side_and_the_marker_first(cli: Cli, pull_request: dict[str, Any]) -> None:
@@ -111,3 +108,18 @@ def test_ci_clone_pulls_the_runs_then_reports(
     assert result.exit_code == 0, result.stderr
     assert "|  | `main-best (main-best)` | `slow (slow)` |" in result.stdout
     assert "- **Head**: 2 runs on the commits of `origin/main..HEAD`" in result.stdout
+
+
+def test_head_runs_without_the_metric_are_said(
+    cli: Cli, repo: Path, fast_settings: dict[str, object], pull_request: dict[str, str]
+) -> None:
+    git(repo, "checkout", "-q", "-b", "no-loss", "main")
+    commit(repo, "logs no loss")
+    run = start_run(name="quiet", settings=fast_settings)
+    run.log({"x": 1.0})
+    run.finish()
+    out = cli("report", "--base", "main", "--head", "no-loss").stdout
+    assert "_No run on the head's commits (`main..no-loss`) has a value of `loss`._" in out
+    assert "#### Config" not in out and "`quiet`" in out  # listed, not compared
+    page = cli("report", "--base", "main", "--head", "no-loss", "--format", "html").stdout
+    assert "<svg" not in page and "has a value of <code>loss</code>" in page
