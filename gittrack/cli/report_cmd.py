@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
@@ -63,33 +64,50 @@ def command(ctx: CliContext, base: str, head: str, metric: str | None, fmt: str,
 def render_markdown(report: Report) -> str:
     """The report as a GitHub/GitLab-flavoured comment, the marker first."""
     parts = [f"{MARKER}\n### gittrack report: {code(report.head)} against {code(report.base)}",
-             intro(report)]
+             "\n".join(intro(report))]
     if report.comparison is not None:
         parts += markdown_tables(report.comparison)
     parts += [f"#### {title}\n\n{body}" for title, body in listings(report)]
     return "\n\n".join(parts) + "\n"
 
 
-def intro(report: Report) -> str:
-    """Which runs each side holds, how the best was picked, and what is missing."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class Markup:
+    """How the intro marks inline code, strong and emphasised text, and escapes plain text:
+    markdown's by default, HTML's for the HTML report."""
+
+    code: Callable[[str], str] = code
+    strong: Callable[[str], str] = "**{}**".format
+    em: Callable[[str], str] = "_{}_".format
+    item: Callable[[str], str] = "- {}".format
+    para: Callable[[str], str] = "\n{}".format
+
+
+def intro(report: Report, m: Markup = Markup()) -> list[str]:
+    """Which runs each side holds, how the best was picked, and what is missing: one line
+    each (list items, then paragraphs)."""
     rng = f"{report.base}..{report.head}"
-    lines = [f"- **Head**: {_runs(len(report.head_runs))} on the commits of {code(rng)}",
-             f"- **Base**: {_runs(len(report.base_runs))} on the commits reachable from "
-             f"{code(report.base)} ({code(_short(report.base_commit))})"]
+    lines = [m.item(f"{m.strong('Head')}: {_runs(len(report.head_runs))} on the commits of "
+                    f"{m.code(rng)}"),
+             m.item(f"{m.strong('Base')}: {_runs(len(report.base_runs))} on the commits "
+                    f"reachable from {m.code(report.base)} ({m.code(_short(report.base_commit))})")]
     if report.metric is not None:
-        lines.append(f"- **Best run** of each side by {code(report.metric)} ({report.goal})")
+        lines.append(m.item(f"{m.strong('Best run')} of each side by {m.code(report.metric)} "
+                            f"({report.goal})"))
     else:
-        lines.append("- No run recorded a metric goal: each side's newest run is compared")
+        lines.append(m.item("No run recorded a metric goal: each side's newest run is compared"))
     for best, runs, side, where in ((report.best_head, report.head_runs, "head", rng),
                                     (report.best_base, report.base_runs, "base", report.base)):
         if best is None and not runs:
-            lines.append(f"\n_No finished run on the {side}'s commits ({code(where)})._")
+            lines.append(m.para(m.em(f"No finished run on the {side}'s commits "
+                                     f"({m.code(where)}).")))
         elif best is None:
-            lines.append(f"\n_No run on the {side}'s commits ({code(where)}) has a value of "
-                         f"{code(str(report.metric))}._")
+            lines.append(m.para(m.em(f"No run on the {side}'s commits ({m.code(where)}) has a "
+                                     f"value of {m.code(str(report.metric))}.")))
     if report.comparison is not None:
-        lines.append("\nDeltas are head − base, ✅ towards the metric's recorded goal, ❌ away.")
-    return "\n".join(lines)
+        lines.append(m.para("Deltas are head − base, ✅ towards the metric's recorded goal, "
+                            "❌ away."))
+    return lines
 
 
 def _short(sha: str) -> str:

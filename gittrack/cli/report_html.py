@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gittrack.cli.compare_cmd import head_rows, row_cells, sections
-from gittrack.cli.report_cmd import intro, listing, sides
+from gittrack.cli.report_cmd import Markup, intro, listing, sides
 from gittrack.errors import UsageError
 from gittrack.formats.display import is_number
 from gittrack.runs.compare import Comparison, Row
@@ -54,18 +54,10 @@ def _e(text: str) -> str:
 
 
 def _intro(report: Report) -> str:
-    """The markdown intro's lines as HTML (only its inline code and bold are markup)."""
-    items = []
-    for line in intro(report).split("\n"):
-        text = _e(line.strip().removeprefix("- "))
-        for mark, tag in (("**", "strong"), ("`", "code"), ("_", "em")):
-            parts = text.split(mark)
-            if len(parts) % 2 == 1 and len(parts) > 1:
-                text = "".join(f"<{tag}>{p}</{tag}>" if i % 2 else p
-                               for i, p in enumerate(parts))
-        if text:
-            items.append(f"<p>{text}</p>")
-    return "\n".join(items)
+    """The markdown intro's lines, marked up as HTML (names escaped in ``<code>``)."""
+    markup = Markup(code=lambda t: f"<code>{_e(t)}</code>", strong="<strong>{}</strong>".format,
+                    em="<em>{}</em>".format, item="<p>{}</p>".format, para="<p>{}</p>".format)
+    return "\n".join(intro(report, markup))
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]],

@@ -11,7 +11,9 @@ import pytest
 from gittrack.cli.report_html import deltas_spec, to_svg
 from gittrack.runs.compare import Row
 from tests.helpers.cli import CliResult
-from tests.helpers.pull_request import make_pull_request
+from tests.helpers.pull_request import commit, make_pull_request
+from tests.helpers.repos import git
+from tests.helpers.runs import start_run
 
 Cli = Callable[..., CliResult]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -93,3 +95,21 @@ def test_missing_extra_is_one_line(cli: Cli, report_file: Path,
         "gittrack: error: the HTML report needs vl-convert-python: "
         "pip install 'gittrack[report]'"]
     assert result.stdout == ""
+
+
+def test_names_are_escaped_not_marked_up(cli: Cli, repo: Path,
+                                         fast_settings: dict[str, object]) -> None:
+    make_pull_request(repo, fast_settings)
+    git(repo, "checkout", "-q", "-b", "my_new_feature", "feature")
+    commit(repo, "more")
+    run = start_run(name="<b>x</b>|y", settings=fast_settings)
+    run.define_metric("loss", goal="minimize")
+    run.log({"loss": 0.2, "<i>k</i>": 1.0})
+    run.finish()
+    page = cli("report", "--base", "main", "--head", "my_new_feature", "--format", "html").stdout
+    assert "<code>main..my_new_feature</code>" in page and "<em>new</em>" not in page
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;|y" in page
+    assert "<i>k</i>" not in page
+    markdown = cli("report", "--base", "main", "--head", "my_new_feature").stdout
+    assert "<b>" not in markdown and "`&lt;b>x&lt;/b>\\|y`" in markdown  # no raw HTML, | kept
+    assert "`main..my_new_feature`" in markdown
