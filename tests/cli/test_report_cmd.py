@@ -123,3 +123,18 @@ def test_head_runs_without_the_metric_are_said(
     assert "#### Config" not in out and "`quiet`" in out  # listed, not compared
     page = cli("report", "--base", "main", "--head", "no-loss", "--format", "html").stdout
     assert "<svg" not in page and "has a value of <code>loss</code>" in page
+
+
+def test_ci_examples_in_the_docs_parse_and_find_the_marker() -> None:
+    import yaml
+
+    docs = (Path(__file__).parents[2] / "docs" / "report.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", docs, re.DOTALL)
+    github, gitlab = (yaml.safe_load(b) for b in blocks)
+    steps = github["jobs"]["report"]["steps"]
+    script = "\n".join(s.get("run", "") for s in steps)
+    assert "gittrack pull origin" in script and "gittrack report --base" in script
+    assert 'startswith("<!-- gittrack-report -->")' in script and "PATCH" in script
+    lines = "\n".join(gitlab["gittrack-report"]["script"])
+    assert "gittrack report --base" in lines and "<!-- gittrack-report -->" in lines
+    assert "PUT" in lines and gitlab["gittrack-report"]["variables"]["GIT_DEPTH"] == 0
