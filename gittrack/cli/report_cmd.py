@@ -28,6 +28,7 @@ MAX_LISTED = 20
 @click.option("--metric", metavar="KEY",
               help="The metric that picks each side's best run (default: the first metric "
                    "with a recorded goal).")
+@click.option("--project", metavar="NAME", help="Only the runs of project NAME.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown",
               show_default=True, help="markdown for a comment, html for one self-contained file.")
 @click.option("--all", "everything", is_flag=True, help="Show config and summary keys that are "
@@ -36,8 +37,8 @@ MAX_LISTED = 20
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to FILE instead of standard output.")
 @click.pass_obj
-def command(ctx: CliContext, base: str, head: str, metric: str | None, fmt: str, everything: bool,
-            noise: bool, output: Path | None) -> None:
+def command(ctx: CliContext, base: str, head: str, metric: str | None, project: str | None,
+            fmt: str, everything: bool, noise: bool, output: Path | None) -> None:
     """Report the runs made on the head's commits against the base's, for a pull request.
 
     The head side is every finished run whose code commit is in BASE..HEAD (as the pull
@@ -47,8 +48,11 @@ def command(ctx: CliContext, base: str, head: str, metric: str | None, fmt: str,
     `<!-- gittrack-report -->`, by which a CI job finds and updates its earlier comment.
     """
     repo = ctx.reader()
-    report = build_report(repo, all_runs(repo, warn_unreadable), base, head, metric=metric,
-                          everything=everything, noise=noise)
+    views = all_runs(repo, warn_unreadable)
+    if project is not None:
+        views = [v for v in views if v.info.project == project]
+    report = build_report(repo, views, base, head, metric=metric, everything=everything,
+                          noise=noise)
     if fmt == "html":
         from gittrack.cli.report_html import render_html
 

@@ -138,3 +138,14 @@ def test_ci_examples_in_the_docs_parse_and_find_the_marker() -> None:
     lines = "\n".join(gitlab["gittrack-report"]["script"])
     assert "gittrack report --base" in lines and "<!-- gittrack-report -->" in lines
     assert "PUT" in lines and gitlab["gittrack-report"]["variables"]["GIT_DEPTH"] == 0
+
+
+def test_project_keeps_one_projects_runs(cli: Cli, repo: Path, fast_settings: dict[str, object],
+                                         pull_request: dict[str, str]) -> None:
+    run = start_run(name="elsewhere", project="q", settings=fast_settings)
+    run.define_metric("loss", goal="minimize")
+    run.log({"loss": 0.01})
+    run.finish()
+    assert "`elsewhere (" in cli("report", "--base", "main").stdout  # best of every project
+    out = cli("report", "--base", "main", "--project", "p").stdout
+    assert "elsewhere" not in out and "|  | `main-best (main-best)` | `slow (slow)` |" in out
