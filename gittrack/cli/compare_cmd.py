@@ -7,24 +7,19 @@ from collections.abc import Callable, Sequence
 import click
 
 from gittrack.cli.context import CliContext
-from gittrack.cli.diff_cmd import FORMATS, cell, code, percent, signed, table, value
+from gittrack.cli.diff_cmd import FORMATS, cell, code, judged, percent, signed, table, value
 from gittrack.cli.render import dumps
 from gittrack.errors import UsageError
 from gittrack.runs.compare import (
     Comparison,
     Row,
     Side,
-    Verdict,
-    best_run,
+    best_on_branches,
     compare_runs,
-    deciding_metric,
-    on_branch,
 )
 from gittrack.runs.diff import relative
 from gittrack.runs.resolve import resolve_run
 from gittrack.runs.view import all_runs, warn_unreadable
-
-_COLOURS: dict[Verdict, str] = {"good": "green", "bad": "red", "neutral": "bright_black"}
 
 
 @click.command("compare")
@@ -53,15 +48,7 @@ def command(ctx: CliContext, specs: tuple[str, ...], branches: tuple[str, ...],
     repo = ctx.reader()
     views = [resolve_run(repo, spec) for spec in specs]
     if branches:
-        every = all_runs(repo, warn_unreadable)
-        per_branch = {branch: on_branch(every, branch) for branch in branches}
-        for branch, runs in per_branch.items():
-            if not runs:
-                raise UsageError(f"no run was made on branch {branch!r}")
-        # one metric and goal for every branch: a goal recorded by any of their runs
-        name, goal = deciding_metric([v for r in per_branch.values() for v in r], metric)
-        views += [best_run(runs, name, goal, f"on branch {branch!r}")
-                  for branch, runs in per_branch.items()]
+        views += best_on_branches(all_runs(repo, warn_unreadable), branches, metric)
     if len(views) < 2:
         raise UsageError("compare needs two or more runs (or two --branch NAME)")
     result = compare_runs(views, everything=everything, noise=noise)
@@ -80,9 +67,7 @@ def _arrow(row: Row, index: int, styled: bool) -> str:
     text = f"{mark} {signed(change)}"
     rel = relative(row.values[0], row.values[index])
     text += f" ({percent(rel)})" if rel is not None else ""
-    if styled:
-        return click.style(text, fg=_COLOURS[verdict])
-    return text + {"good": " ✅", "bad": " ❌"}.get(verdict, "")
+    return judged(text, verdict, styled)
 
 
 def _cell_value(row: Row, index: int) -> str:
@@ -93,14 +78,16 @@ def _side_label(side: Side) -> str:
     return f"{side.name} ({side.id})"
 
 
-def _head(runs: Sequence[Side]) -> list[list[str]]:
+def head_rows(runs: Sequence[Side]) -> list[list[str]]:
+    """The rows naming the runs: run, commit, branch, data used (label first)."""
     return [["run", *(f"{s.name} ({s.id})" for s in runs)],
             ["commit", *((s.commit or "unknown")[:12] for s in runs)],
             ["branch", *(s.branch or "unknown" for s in runs)],
             ["data used", *(", ".join(s.used) or "none" for s in runs)]]
 
 
-def _row_cells(row: Row, n: int, styled: bool, spark: bool) -> list[str]:
+def row_cells(row: Row, n: int, styled: bool, spark: bool) -> list[str]:
+    """A row's cell per run: sparkline, value and (after the first) the delta with ▲/▼."""
     cells = []
     for i in range(n):
         text = _cell_value(row, i)
@@ -112,7 +99,8 @@ def _row_cells(row: Row, n: int, styled: bool, spark: bool) -> list[str]:
     return cells
 
 
-def _sections(c: Comparison) -> list[tuple[str, tuple[Row, ...]]]:
+def sections(c: Comparison) -> list[tuple[str, tuple[Row, ...]]]:
+    """The comparison's sections by title, in display order."""
     return [("config", c.config), ("summary", c.summary), ("metrics", c.metrics),
             ("noise", c.noise)]
 
@@ -120,16 +108,16 @@ def _sections(c: Comparison) -> list[tuple[str, tuple[Row, ...]]]:
 def render_text(c: Comparison) -> str:
     n = len(c.runs)
     lines = []
-    for label, *cells in _head(c.runs):
+    for label, *cells in head_rows(c.runs):
         lines.append(f"{label:<10} " + "  |  ".join(cells))
-    for title, rows in _sections(c):
+    for title, rows in sections(c):
         if not rows:
             continue
         lines += ["", click.style(title, bold=True)]
         keys = [row.key + (f" ({row.goal})" if row.goal else "") for row in rows]
         width = min(max(len(k) for k in keys), 48)
         for key, row in zip(keys, rows, strict=True):
-            cells = _row_cells(row, n, styled=True, spark=True)
+            cells = row_cells(row, n, styled=True, spark=True)
             lines.append(f"  {key:<{width}}  " + "  |  ".join(cells))
     if not (c.config or c.summary or c.metrics):
         lines += ["", "no differences"]
@@ -137,19 +125,25 @@ def render_text(c: Comparison) -> str:
 
 
 def render_markdown(c: Comparison) -> str:
-    n = len(c.runs)
     parts = [f"### gittrack compare: {len(c.runs)} runs\n\nThe first run is the baseline; "
              "deltas are run − baseline, ✅ towards the metric's recorded goal, ❌ away."]
-    head = _head(c.runs)
+    return "\n\n".join(parts + markdown_tables(c)) + "\n"
+
+
+def markdown_tables(c: Comparison) -> list[str]:
+    """The markdown tables of a comparison: the runs (commit, branch, data used), then one
+    table per section that has rows (for `compare` and `report`)."""
+    n = len(c.runs)
+    head = head_rows(c.runs)
     cells = [[r[0], *(code(x) if x != "none" else "none" for x in r[1:])] for r in head[1:]]
     cells[0][1:] = [f"[{text}]({side.commit_url})" if side.commit_url else text
                     for text, side in zip(cells[0][1:], c.runs, strict=True)]
-    parts.append(table(["", *(code(x) for x in head[0][1:])], cells, ["---"]))
-    for title, rows in _sections(c):
+    parts = [table(["", *(code(x) for x in head[0][1:])], cells, ["---"])]
+    for title, rows in sections(c):
         if rows:
             body = [[code(r.key) + (f" ({r.goal})" if r.goal else ""),
-                     *(cell(x) for x in _row_cells(r, n, styled=False, spark=True))]
+                     *(cell(x) for x in row_cells(r, n, styled=False, spark=True))]
                     for r in rows]
             parts.append(f"#### {title.capitalize()}\n\n"
                          + table(["key", *(code(s.name) for s in c.runs)], body, ["---"]))
-    return "\n\n".join(parts) + "\n"
+    return parts

@@ -9,6 +9,7 @@ import click
 from gittrack.cli.context import CliContext
 from gittrack.cli.render import dumps, format_duration
 from gittrack.formats.display import format_value
+from gittrack.runs.compare import histogram_counts, runs_or_branches, sparkline
 from gittrack.runs.diff import (
     Change,
     CodeRange,
@@ -21,12 +22,13 @@ from gittrack.runs.diff import (
     saved_patch,
 )
 from gittrack.runs.diff import diff_runs as compute_diff
-from gittrack.runs.resolve import resolve_run
+from gittrack.runs.goals import Goal, Verdict
 
 FORMATS = ("text", "markdown", "json")
 MAX_VALUE_WIDTH = 80
 _SIGNS = {"added": "+", "removed": "-", "changed": "~"}
 _COLOURS = {"added": "green", "removed": "red", "changed": "yellow"}
+VERDICT_COLOURS: dict[Verdict, str] = {"good": "green", "bad": "red", "neutral": "bright_black"}
 
 
 @click.command("diff")
@@ -37,22 +39,30 @@ _COLOURS = {"added": "green", "removed": "red", "changed": "yellow"}
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--code", "with_code", is_flag=True,
               help="Also show each run's saved patch of uncommitted changes (save_code).")
+@click.option("--noise", is_flag=True, help="Show duration, timestamps and runtime too.")
+@click.option("--metric", metavar="KEY",
+              help="The metric that picks a branch's best run (default: the first metric "
+                   "with a recorded goal).")
 @click.pass_obj
 def command(ctx: CliContext, run_a: str, run_b: str, fmt: str, as_json: bool,
-            with_code: bool) -> None:
+            with_code: bool, noise: bool, metric: str | None) -> None:
     """Compare RUN_B with RUN_A (the baseline): config, summary, metadata, metrics, code.
 
-    RUN_A and RUN_B are each an id, a unique id prefix or a name. Deltas are B - A. Metrics
-    are the numeric history keys: last value, min and max in each run (NaN left out of min
-    and max). Code commits are those reachable from B's code commit but not from A's (as
-    `git log A..B`), oldest first, at most 50 listed. Only differences are shown.
+    RUN_A and RUN_B are each an id, a unique id prefix, a name, or a branch (its best run by
+    the recorded goal of --metric, as `compare --branch`). Deltas are B - A, green (✅) when
+    towards the metric's recorded goal, red (❌) when away, grey without a goal. Each run's
+    code commit, branch and data versions used are always shown. Metrics are the numeric
+    history keys: last value, min and max in each run (NaN left out of min and max).
+    Code commits are those reachable from B's code commit but not from A's (as
+    `git log A..B`), oldest first, at most 50 listed. Only differences are shown; duration
+    and timestamps only with --noise. Histograms show as sparklines of their bin counts.
 
     --code adds the code change: the commits between A's and B's code commits, then each
     run's saved patch against its commit ("no code saved" for a run without save_code).
     """
     repo = ctx.reader()
-    a, b = resolve_run(repo, run_a), resolve_run(repo, run_b)
-    result = compute_diff(repo, a, b)
+    a, b = runs_or_branches(repo, [run_a, run_b], metric)
+    result = compute_diff(repo, a, b, noise=noise)
     fmt = "json" if as_json else fmt
     if with_code:
         patches = saved_patch(a), saved_patch(b)
@@ -82,6 +92,28 @@ def value(key: str, data: object, *, meta: bool = False) -> str:
     return text if len(text) <= MAX_VALUE_WIDTH else text[: MAX_VALUE_WIDTH - 1] + "…"
 
 
+def shown(key: str, data: object, *, meta: bool = False) -> str:
+    """``value``, but a histogram as a sparkline of its bin counts."""
+    counts = histogram_counts(data)
+    if counts is not None and (line := sparkline(counts)):
+        return line
+    return value(key, data, meta=meta)
+
+
+def keyed(key: str, goal: Goal | None) -> str:
+    """A key with its recorded goal: ``loss (minimize)``."""
+    return f"{key} ({goal})" if goal else key
+
+
+def judged(text: str, verdict: Verdict | None, styled: bool) -> str:
+    """``text`` green/red/grey by the verdict on a terminal, else with ✅/❌."""
+    if not text or verdict is None or verdict == "same":
+        return text
+    if styled:
+        return click.style(text, fg=VERDICT_COLOURS[verdict])
+    return text + {"good": " ✅", "bad": " ❌"}.get(verdict, "")
+
+
 def signed(number: float | int | None) -> str:
     return "" if number is None else f"{number:+.6g}"
 
@@ -109,11 +141,12 @@ def _plural(count: int, noun: str) -> str:
 
 
 def render_text(diff: RunDiff) -> str:
-    lines = [f"A  {_label(diff.a)}", f"B  {_label(diff.b)}"]
+    lines = _text_sides(diff)
     if diff.is_empty:
         return "\n".join([*lines, "", "no differences"])
     sections = [("config", _text_changes(diff.config)), ("summary", _text_changes(diff.summary)),
                 ("metrics (B - A)", _text_metrics(diff.metrics)),
+                ("data used", _text_changes(diff.data)),
                 ("metadata", _text_changes(diff.metadata, meta=True)),
                 ("code", _text_code(diff.code))]
     for title, body in sections:
@@ -122,30 +155,44 @@ def render_text(diff: RunDiff) -> str:
     return "\n".join(lines)
 
 
+def _side_facts(ref: RunRef) -> list[tuple[str, str]]:
+    """What a side ran on, shown even when the same in both: commit, branch, data used."""
+    commit = value("code.commit", ref.code_commit, meta=True) if ref.code_commit else "unknown"
+    return [("commit", commit), ("branch", ref.branch or "unknown"),
+            ("data used", ", ".join(ref.used) or "none")]
+
+
+def _text_sides(diff: RunDiff) -> list[str]:
+    labels = [_label(diff.a), _label(diff.b)]
+    width = max(len(x) for x in labels)
+    return [f"{side}  {label:<{width}}  " + "  ".join(f"{k} {v}" for k, v in _side_facts(ref))
+            for side, label, ref in (("A", labels[0], diff.a), ("B", labels[1], diff.b))]
+
+
 def _width(keys: Iterable[str]) -> int:
     return min(max((len(k) for k in keys), default=0), 40)
 
 
 def _text_changes(changes: tuple[Change, ...], *, meta: bool = False) -> list[str]:
-    width = _width(c.key for c in changes)
+    width = _width(keyed(c.key, c.goal) for c in changes)
     return [_text_change(c, width, meta) for c in changes]
 
 
 def _text_change(change: Change, width: int, meta: bool) -> str:
     sign = click.style(_SIGNS[change.kind], fg=_COLOURS[change.kind])
-    head = f"  {sign} {change.key:<{width}}  "
+    head = f"  {sign} {keyed(change.key, change.goal):<{width}}  "
     if change.kind == "added":
-        return head + value(change.key, change.b, meta=meta)
+        return head + shown(change.key, change.b, meta=meta)
     if change.kind == "removed":
-        return head + value(change.key, change.a, meta=meta)
-    moved = f"{value(change.key, change.a, meta=meta)} → {value(change.key, change.b, meta=meta)}"
+        return head + shown(change.key, change.a, meta=meta)
+    moved = f"{shown(change.key, change.a, meta=meta)} → {shown(change.key, change.b, meta=meta)}"
     extra = ", ".join(x for x in (signed(change.delta), percent(change.relative)) if x)
-    return head + moved + (f"  ({extra})" if extra else "")
+    return head + moved + ("  " + judged(f"({extra})", change.verdict, True) if extra else "")
 
 
 def _text_metrics(metrics: tuple[MetricDelta, ...]) -> list[str]:
     changed = [m for m in metrics if m.changed]
-    width = _width(m.key for m in changed)
+    width = _width(keyed(m.key, m.goal) for m in changed)
     lines = [_text_metric(m, width) for m in changed]
     unchanged = len(metrics) - len(changed)
     if lines and unchanged:
@@ -156,14 +203,14 @@ def _text_metrics(metrics: tuple[MetricDelta, ...]) -> list[str]:
 def _text_metric(metric: MetricDelta, width: int) -> str:
     kind = "added" if metric.a is None else ("removed" if metric.b is None else "changed")
     sign = click.style(_SIGNS[kind], fg=_COLOURS[kind])
-    head = f"  {sign} {metric.key:<{width}}  "
+    head = f"  {sign} {keyed(metric.key, metric.goal):<{width}}  "
     if metric.a is None or metric.b is None:
         only, where = (metric.b, "B") if metric.a is None else (metric.a, "A")
         assert only is not None
         stats = "   ".join(f"{s} {format_value(v)}" for s, v in _stat_items(only))
         return f"{head}{stats}   (only in {where})"
     deltas = metric.deltas()
-    parts = [_moved(f"{s} ", va, vb, deltas[s])
+    parts = [_moved(f"{s} ", va, vb, deltas[s], metric.verdict if s == "last" else None)
              for (s, va), (_, vb) in zip(_stat_items(metric.a), _stat_items(metric.b),
                                          strict=True)]
     return head + "   ".join(parts)
@@ -173,10 +220,11 @@ def _stat_items(stats: MetricStats) -> list[tuple[str, object]]:
     return [("last", stats.last), ("min", stats.min), ("max", stats.max)]
 
 
-def _moved(label: str, a: object, b: object, delta: float | int | None) -> str:
+def _moved(label: str, a: object, b: object, delta: float | int | None,
+           verdict: Verdict | None = None) -> str:
     if same(a, b):
         return f"{label}{format_value(a)}"
-    suffix = f" ({signed(delta)})" if delta is not None else ""
+    suffix = " " + judged(f"({signed(delta)})", verdict, True) if delta is not None else ""
     return f"{label}{format_value(a)} → {format_value(b)}{suffix}"
 
 
@@ -210,12 +258,13 @@ def _text_code(code: CodeRange) -> list[str]:
 
 def render_markdown(diff: RunDiff) -> str:
     """A GitHub-flavoured pull-request comment."""
-    parts = [_md_heading(diff)]
+    parts = [_md_heading(diff), _md_sides(diff)]
     if diff.is_empty:
         parts.append("_No differences._")
     for title, body in (("Config", _md_changes(diff.config, numeric=False)),
                         ("Summary", _md_changes(diff.summary, numeric=True)),
                         ("Metrics", _md_metrics(diff.metrics)),
+                        ("Data used", _md_changes(diff.data, numeric=False, what="artifact")),
                         ("Metadata", _md_changes(diff.metadata, numeric=False, meta=True)),
                         ("Code", _md_code(diff.code))):
         if body:
@@ -236,7 +285,14 @@ def code(text: str) -> str:
 def _md_heading(diff: RunDiff) -> str:
     a, b = diff.a, diff.b
     return (f"### gittrack diff: {code(a.name)} ({code(a.id)}) → {code(b.name)} ({code(b.id)})"
-            "\n\nA is the baseline; deltas are B − A.")
+            "\n\nA is the baseline; deltas are B − A, ✅ towards the metric's recorded goal, "
+            "❌ away.")
+
+
+def _md_sides(diff: RunDiff) -> str:
+    rows = [[label, code(a), code(b)] if a not in ("unknown", "none") else [label, a, b]
+            for (label, a), (_, b) in zip(_side_facts(diff.a), _side_facts(diff.b), strict=True)]
+    return table(["", "A", "B"], rows, ["---"])
 
 
 def table(header: list[str], rows: list[list[str]], align: list[str]) -> str:
@@ -249,23 +305,29 @@ def table(header: list[str], rows: list[list[str]], align: list[str]) -> str:
 def _md_value(change: Change, side: str, meta: bool) -> str:
     if (side == "a" and change.kind == "added") or (side == "b" and change.kind == "removed"):
         return "_absent_"
-    return cell(value(change.key, change.a if side == "a" else change.b, meta=meta))
+    return cell(shown(change.key, change.a if side == "a" else change.b, meta=meta))
 
 
-def _md_delta(number: float | int | None, rel: float | None) -> str:
+def _md_delta(number: float | int | None, rel: float | None,
+              verdict: Verdict | None = None) -> str:
     if number is None:
         return ""
     text = f"{arrow(number)} {signed(number)}".strip()
-    return text + (f" ({percent(rel)})" if rel is not None else "")
+    return judged(text + (f" ({percent(rel)})" if rel is not None else ""), verdict, False)
 
 
-def _md_changes(changes: tuple[Change, ...], *, numeric: bool, meta: bool = False) -> str:
+def _md_changes(changes: tuple[Change, ...], *, numeric: bool, meta: bool = False,
+                what: str = "key") -> str:
     if not changes:
         return ""
-    header = ["key", "A", "B"] + (["Δ"] if numeric else [])
-    rows = [[code(c.key), _md_value(c, "a", meta), _md_value(c, "b", meta)]
-            + ([_md_delta(c.delta, c.relative)] if numeric else []) for c in changes]
+    header = [what, "A", "B"] + (["Δ"] if numeric else [])
+    rows = [[_md_key(c.key, c.goal), _md_value(c, "a", meta), _md_value(c, "b", meta)]
+            + ([_md_delta(c.delta, c.relative, c.verdict)] if numeric else []) for c in changes]
     return table(header, rows, ["---", "---", "---", "---:"])
+
+
+def _md_key(key: str, goal: Goal | None) -> str:
+    return code(key) + (f" ({goal})" if goal else "")
 
 
 def _md_metrics(metrics: tuple[MetricDelta, ...]) -> str:
@@ -285,8 +347,8 @@ def _md_metric(metric: MetricDelta) -> list[str]:
         return "_absent_" if stats is None else cell(format_value(getattr(stats, name)))
 
     deltas = metric.deltas()
-    last = _md_delta(deltas["last"], None)
-    return [code(metric.key), stat(a, "last"), stat(b, "last"), last,
+    last = _md_delta(deltas["last"], None, metric.verdict)
+    return [_md_key(metric.key, metric.goal), stat(a, "last"), stat(b, "last"), last,
             f"{stat(a, 'min')} → {stat(b, 'min')}", f"{stat(a, 'max')} → {stat(b, 'max')}"]
 
 

@@ -64,6 +64,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "`crashed`."),
     "remote": ("gittrack.cli.remote_cmd:command",
                "Make plain `git fetch` / `git push` carry runs and artifacts too."),
+    "report": ("gittrack.cli.report_cmd:command",
+               "Report the runs made on the head's commits against the base's, for a pull "
+               "request."),
     "rm": ("gittrack.cli.rm_cmd:command",
            "Delete runs: refs, reflog entries and the objects only they reached."),
     "runs": ("gittrack.cli.runs_cmd:command", "List runs, newest first."),

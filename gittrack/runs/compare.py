@@ -13,31 +13,25 @@ metric statistics come from ``gittrack.runs.diff`` (the two-run diff).
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
-from gittrack.errors import InvalidValueError, NotFoundError
+from gittrack.errors import AmbiguousNameError, InvalidValueError, NotFoundError, UsageError
 from gittrack.formats.display import flatten, is_number
-from gittrack.formats.table import RUNTIME, SYSTEM_COLUMNS, TIMESTAMP
-from gittrack.runs.diff import delta, metric_stats, same
+from gittrack.formats.table import SYSTEM_COLUMNS
+from gittrack.git.repo import Repository
+from gittrack.runs.diff import NOISE_KEYS, NOISE_METADATA, delta, metric_stats, same
+from gittrack.runs.goals import Goal, Verdict, goal_for, goals, verdict
 from gittrack.runs.lineage import artifact_specs
-from gittrack.runs.summary import AGGREGATES
-from gittrack.runs.view import RunView
+from gittrack.runs.resolve import resolve_run
+from gittrack.runs.view import RunView, all_runs, warn_unreadable
 from gittrack.urls import commit_url
-
-Goal = Literal["minimize", "maximize"]
-Verdict = Literal["good", "bad", "neutral", "same"]
 
 SPARK = "▁▂▃▄▅▆▇█"
 SPARK_POINTS = 20
 """A sparkline samples a history down to about this many points."""
 
-NOISE_METADATA = ("duration", "created_at", "ended_at", "updated_at")
-"""``run.yaml`` fields that differ between any two runs: shown only with ``noise=True``."""
-NOISE_KEYS = (RUNTIME, TIMESTAMP)
-"""Summary keys and history columns that are noise (``_runtime``, ``_timestamp``)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -109,54 +103,6 @@ class Comparison:
                 "noise": [r.to_dict() for r in self.noise]}
 
 
-def verdict(change: float | None, goal: Goal | None) -> Verdict | None:
-    """``good``/``bad`` for a move towards/away from the goal, ``neutral`` without a goal,
-    ``same`` for no move, ``None`` when not two numbers."""
-    if change is None or change != change:
-        return None
-    if change == 0:
-        return "same"
-    if goal is None:
-        return "neutral"
-    return "good" if (change > 0) == (goal == "maximize") else "bad"
-
-
-def goals(views: Sequence[RunView]) -> dict[str, Goal]:
-    """Each metric's recorded goal, in recording order, the first run's first: ``goal`` of
-    ``define_metric``, else a ``summary`` of ``min`` (minimize) or ``max`` (maximize) alone."""
-    out: dict[str, Goal] = {}
-    for view in views:
-        for name, spec in (view.info.metrics or {}).items():
-            goal = _goal_of(spec)
-            if goal is not None:
-                out.setdefault(name, goal)
-    return out
-
-
-def _goal_of(spec: Mapping[str, Any]) -> Goal | None:
-    goal = spec.get("goal")
-    if goal in ("minimize", "maximize"):
-        return goal  # type: ignore[no-any-return]
-    summary = set(spec.get("summary") or ())
-    if "min" in summary and "max" not in summary:
-        return "minimize"
-    if "max" in summary and "min" not in summary:
-        return "maximize"
-    return None
-
-
-def goal_for(key: str, recorded: Mapping[str, Goal]) -> Goal | None:
-    """``key``'s goal: an exact name first, then a glob (``define_metric("val/*", ...)``); a
-    summary aggregate (``acc.max``) has its metric's goal."""
-    if key in recorded:
-        return recorded[key]
-    base, _, aggregate = key.rpartition(".")
-    if base and aggregate in AGGREGATES:
-        return goal_for(base, recorded)
-    return next((g for pattern, g in recorded.items() if fnmatch.fnmatchcase(key, pattern)),
-                None)
-
-
 def sparkline(values: Sequence[Any], points: int = SPARK_POINTS) -> str:
     """``values`` (numbers; others and NaN skipped) sampled to ``points`` as ▁▂▃▄▅▆▇█."""
     numbers = [float(v) for v in values if is_number(v) and math.isfinite(float(v))]
@@ -189,7 +135,7 @@ def _rows(maps: Sequence[Mapping[str, Any]], recorded: Mapping[str, Goal] | None
         if not any(key in m for m in maps):
             continue
         values = tuple(m.get(key) for m in maps)
-        counts = [_histogram_counts(v) for v in values]
+        counts = [histogram_counts(v) for v in values]
         sparks: tuple[str, ...] = ()
         if any(c is not None for c in counts):
             sparks = tuple("" if c is None else sparkline(c) for c in counts)
@@ -198,7 +144,7 @@ def _rows(maps: Sequence[Mapping[str, Any]], recorded: Mapping[str, Goal] | None
     return rows
 
 
-def _histogram_counts(value: Any) -> list[Any] | None:
+def histogram_counts(value: Any) -> list[Any] | None:
     """A summary histogram's bin counts (``{"_type": "histogram", "values", "bins"}``)."""
     if isinstance(value, Mapping) and value.get("_type") == "histogram":
         counts = value.get("values")
@@ -292,3 +238,42 @@ def best_run(views: Sequence[RunView], metric: str, goal: Goal, what: str) -> Ru
         raise NotFoundError(f"no run {what} has a value of metric {metric!r}")
     pick = min if goal == "minimize" else max
     return pick(scored, key=lambda pair: pair[0])[1]
+
+
+def best_on_branches(views: Sequence[RunView], branches: Sequence[str],
+                     metric: str | None) -> list[RunView]:
+    """Each branch's best run among ``views`` (by its recorded ``code.branch``), one deciding
+    metric for all (``deciding_metric`` over every branch's runs). A branch without runs is a
+    usage error naming it."""
+    per_branch = {branch: on_branch(views, branch) for branch in branches}
+    for branch, runs in per_branch.items():
+        if not runs:
+            raise UsageError(f"no run was made on branch {branch!r}")
+    name, goal = deciding_metric([v for r in per_branch.values() for v in r], metric)
+    return [best_run(per_branch[branch], name, goal, f"on branch {branch!r}")
+            for branch in branches]
+
+
+def runs_or_branches(repo: Repository, specs: Sequence[str],
+                     metric: str | None = None) -> list[RunView]:
+    """The run each spec names (id, id prefix or name), or, when it names none, the best run
+    of the branch of that name (``best_on_branches``: one deciding metric for the branches).
+    A spec that is neither keeps ``resolve_run``'s error, saying no branch has runs either."""
+    named: dict[int, RunView] = {}
+    missing: dict[int, NotFoundError] = {}
+    for i, spec in enumerate(specs):
+        try:
+            named[i] = resolve_run(repo, spec)
+        except AmbiguousNameError:
+            raise
+        except NotFoundError as error:
+            missing[i] = error
+    if missing:
+        every = all_runs(repo, warn_unreadable)
+        for i, why in missing.items():
+            if not on_branch(every, specs[i]):
+                raise NotFoundError(f"{why}, and no run was made on a branch of that name"
+                                    ) from None
+        best = best_on_branches(every, [specs[i] for i in missing], metric)
+        named.update(zip(missing, best, strict=True))
+    return [named[i] for i in range(len(specs))]

@@ -1,5 +1,6 @@
-"""Comparing two runs: what changed in config, summary and metadata, how the metrics moved,
-and which code commits lie between them.
+"""Comparing two runs: what changed in config, summary and metadata, how the metrics moved
+(good or bad by the goal each metric recorded), the data versions each used, and which code
+commits lie between them. Noise (duration, timestamps, runtime) only when asked.
 
 >>> d = diff_runs(repo, resolve_run(repo, "baseline"), resolve_run(repo, "candidate"))
 ...                                                                       # doctest: +SKIP
@@ -15,9 +16,11 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from gittrack.formats.display import flatten, is_number
-from gittrack.formats.table import SYSTEM_COLUMNS
+from gittrack.formats.table import RUNTIME, SYSTEM_COLUMNS, TIMESTAMP
 from gittrack.git.history import CommitLine, is_commit, walk_range
 from gittrack.git.repo import Repository
+from gittrack.runs.goals import Goal, Verdict, goal_for, goals, verdict
+from gittrack.runs.lineage import artifact_specs
 from gittrack.runs.view import RunView
 
 if TYPE_CHECKING:
@@ -37,18 +40,31 @@ METADATA_KEYS = (
 )
 """The ``run.yaml`` fields a diff compares, in display order (id and name head the diff)."""
 
+NOISE_METADATA = ("duration", "created_at", "ended_at", "updated_at")
+"""``run.yaml`` fields that differ between any two runs: shown only with ``noise=True``."""
+NOISE_KEYS = (RUNTIME, TIMESTAMP)
+"""Summary keys and history columns that are noise (``_runtime``, ``_timestamp``)."""
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RunRef:
-    """Which run a side of the diff is: id, name and the checkpoint commit read."""
+    """Which run a side of the diff is: id, name and the checkpoint commit read, the code
+    commit and branch it ran on (``None`` when not recorded) and the versions it used."""
 
     id: str
     name: str
     commit: str
+    code_commit: str | None = None
+    branch: str | None = None
+    used: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, view: RunView) -> RunRef:
-        return cls(id=view.id, name=view.name, commit=view.commit)
+        code = view.info.code or {}
+        return cls(id=view.id, name=view.name, commit=view.commit,
+                   code_commit=_str_or_none(code.get("commit")),
+                   branch=_str_or_none(code.get("branch")),
+                   used=tuple(artifact_specs(view.metadata, "used")))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -56,12 +72,19 @@ class RunRef:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Change:
-    """One key that differs: ``added`` (only in B), ``removed`` (only in A) or ``changed``."""
+    """One key that differs: ``added`` (only in B), ``removed`` (only in A) or ``changed``;
+    ``goal`` is the metric's recorded goal (summary keys), which makes the change good or bad."""
 
     key: str
     kind: ChangeKind
     a: Any = None
     b: Any = None
+    goal: Goal | None = None
+
+    @property
+    def verdict(self) -> Verdict | None:
+        """``good``/``bad``/``neutral`` for a numeric change (``None`` otherwise)."""
+        return verdict(self.delta, self.goal)
 
     @property
     def delta(self) -> float | None:
@@ -75,7 +98,8 @@ class Change:
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "kind": self.kind, "a": self.a, "b": self.b,
-                "delta": self.delta, "relative": self.relative}
+                "delta": self.delta, "relative": self.relative, "goal": self.goal,
+                "verdict": self.verdict}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -102,6 +126,12 @@ class MetricDelta:
     key: str
     a: MetricStats | None
     b: MetricStats | None
+    goal: Goal | None = None
+
+    @property
+    def verdict(self) -> Verdict | None:
+        """The last value's move judged by the recorded goal (``None`` without both)."""
+        return verdict(self.deltas()["last"], self.goal)
 
     def deltas(self) -> dict[str, float | None]:
         """``last``, ``min`` and ``max`` deltas (``None`` when a side lacks the key)."""
@@ -120,7 +150,8 @@ class MetricDelta:
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "a": None if self.a is None else self.a.to_dict(),
-                "b": None if self.b is None else self.b.to_dict(), "delta": self.deltas()}
+                "b": None if self.b is None else self.b.to_dict(), "delta": self.deltas(),
+                "goal": self.goal, "verdict": self.verdict}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -161,7 +192,8 @@ class CodeRange:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RunDiff:
-    """Everything that differs between run A and run B (B is the "new" side: delta = B - A)."""
+    """Everything that differs between run A and run B (B is the "new" side: delta = B - A).
+    ``data`` compares the versions each used by artifact name (``data:v0`` → ``data:v1``)."""
 
     a: RunRef
     b: RunRef
@@ -170,6 +202,7 @@ class RunDiff:
     metadata: tuple[Change, ...]
     metrics: tuple[MetricDelta, ...]
     code: CodeRange
+    data: tuple[Change, ...] = ()
 
     @property
     def changed_metrics(self) -> tuple[MetricDelta, ...]:
@@ -179,7 +212,7 @@ class RunDiff:
     def is_empty(self) -> bool:
         """No config, summary, metadata, metric or code difference at all."""
         return not (self.config or self.summary or self.metadata or self.changed_metrics
-                    or self.code.ahead or self.code.behind)
+                    or self.data or self.code.ahead or self.code.behind)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -188,22 +221,44 @@ class RunDiff:
             "summary": [c.to_dict() for c in self.summary],
             "metadata": [c.to_dict() for c in self.metadata],
             "metrics": [m.to_dict() for m in self.metrics],
+            "data": [c.to_dict() for c in self.data],
             "code": self.code.to_dict(),
         }
 
 
-def diff_runs(repo: Repository, a: RunView, b: RunView) -> RunDiff:
-    """Compare run ``a`` (the baseline) with run ``b``."""
+def diff_runs(repo: Repository, a: RunView, b: RunView, *, noise: bool = False) -> RunDiff:
+    """Compare run ``a`` (the baseline) with run ``b``; ``noise`` adds the duration and
+    timestamps (``run.yaml``'s, the summary's ``_runtime`` and ``_timestamp``)."""
     meta_a, meta_b = flatten(a.metadata), flatten(b.metadata)
+    recorded = goals([a, b])
+    meta_keys = list(dict.fromkeys([*METADATA_KEYS, *NOISE_METADATA])) if noise else [
+        k for k in METADATA_KEYS if k not in NOISE_METADATA]
+    summary = compare(_plain(flatten(a.summary), noise), _plain(flatten(b.summary), noise))
+    stats = metric_deltas(metric_stats(a.history_arrow()), metric_stats(b.history_arrow()))
     return RunDiff(
         a=RunRef.of(a), b=RunRef.of(b),
         config=compare(flatten(a.config), flatten(b.config)),
-        summary=compare(flatten(a.summary), flatten(b.summary)),
-        metadata=compare(meta_a, meta_b, keys=METADATA_KEYS),
-        metrics=metric_deltas(metric_stats(a.history_arrow()), metric_stats(b.history_arrow())),
+        summary=tuple(dataclasses.replace(c, goal=goal_for(c.key, recorded)) for c in summary),
+        metadata=compare(meta_a, meta_b, keys=meta_keys),
+        metrics=tuple(dataclasses.replace(m, goal=goal_for(m.key, recorded)) for m in stats),
         code=code_range(repo, _str_or_none(meta_a.get("code.commit")),
                         _str_or_none(meta_b.get("code.commit"))),
+        data=compare(_used(a), _used(b)),
     )
+
+
+def _plain(summary: dict[str, Any], noise: bool) -> dict[str, Any]:
+    return summary if noise else {k: v for k, v in summary.items() if k not in NOISE_KEYS}
+
+
+def _used(view: RunView) -> dict[str, str]:
+    """The versions ``view`` used by artifact name (``{"data": "data:v1"}``; two versions of
+    one name joined by a comma)."""
+    out: dict[str, str] = {}
+    for spec in artifact_specs(view.metadata, "used"):
+        name = spec.rpartition(":")[0] or spec
+        out[name] = f"{out[name]}, {spec}" if name in out else spec
+    return out
 
 
 # -- values ---------------------------------------------------------------------------------

@@ -1,14 +1,23 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import click
 import pytest
 
+import gittrack
+from gittrack.cli.diff_cmd import render_text
+from gittrack.git.repo import discover
+from gittrack.runs.diff import diff_runs as compute_diff
+from gittrack.runs.resolve import resolve_run
 from tests.helpers.cli import CliResult
+from tests.helpers.golden import assert_golden
 from tests.helpers.repos import git
-from tests.helpers.runs import make_run
+from tests.helpers.runs import make_run, start_run
 
 Cli = Callable[..., CliResult]
 
@@ -120,8 +129,114 @@ def test_unknown_run_is_one_line_and_exit_4(
     assert result.exit_code == 4
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [
-        "gittrack: error: no run matches 'no-such-run' (by id, id prefix or name)"]
+        "gittrack: error: no run matches 'no-such-run' (by id, id prefix or name), and no run "
+        "was made on a branch of that name"]
 
 
 def test_bad_format_is_a_usage_error(cli: Cli, two_runs: tuple[str, str, list[str]]) -> None:
     assert cli("diff", "baseline", "candidate", "--format", "html").exit_code == 2
+
+
+# -- review rules (shared with compare): goals, sides, noise, data, histograms, branches ----
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _review_run(run_id: str, rows: list[dict[str, Any]], lr: float, use: str) -> None:
+    run = start_run(id=run_id, name=run_id, project="p", config={"lr": lr})
+    run.define_metric("loss", goal="minimize")
+    run.define_metric("acc", summary="max")
+    for row in rows:
+        run.log(row)
+    run.use_artifact(use)
+    run.finish()
+
+
+@pytest.fixture
+def review(repo: Path, fast_settings: dict[str, object]) -> None:
+    """On main: data:v0 and data:v1 logged; run ``base`` (data:v0, loss 0.5, acc 0.6) and run
+    ``worse`` (loss 0.9); on branch bob/l2, a commit later, run ``l2`` (data:v1, loss 0.6: up,
+    acc 0.8: up); ``other`` has no goal, ``hist`` is a histogram."""
+    data = repo.parent / "data.csv"
+    for content in ("1,2\n", "1,2,3\n"):
+        data.write_text(content)
+        make_run(name="prep", artifact=("data", data), artifact_type="dataset",
+                 settings=fast_settings)
+    hist = gittrack.Histogram(np_histogram=([1, 4, 2, 0], [0, 1, 2, 3, 4]))
+    _review_run("base", [{"loss": 1.0, "acc": 0.5, "other": 1.0},
+                         {"loss": 0.5, "acc": 0.6, "other": 2.0, "hist": hist}], 0.1, "data:v0")
+    _review_run("worse", [{"loss": 0.9, "acc": 0.1}], 0.3, "data:v0")
+    git(repo, "checkout", "-q", "-b", "bob/l2")
+    _commit(repo, "l2 regularisation")
+    _review_run("l2", [{"loss": 0.9, "acc": 0.7, "other": 2.0},
+                       {"loss": 0.6, "acc": 0.8, "other": 3.0,
+                        "hist": gittrack.Histogram(np_histogram=([4, 1, 0, 2], [0, 1, 2, 3, 4]))}],
+                0.05, "data:v1")
+
+
+def _normalised(text: str) -> str:
+    text = re.sub(r"\b[0-9a-f]{12}\b", "COMMIT", text)
+    return re.sub(r"(`|    )[0-9a-f]{7}\b", r"\1SHORT", text)
+
+
+@pytest.mark.parametrize(("fmt", "golden"), [("markdown", "diff.md"), ("text", "diff.txt")])
+def test_diff_of_two_branches_matches_the_golden_file(cli: Cli, review: None, fmt: str,
+                                                      golden: str) -> None:
+    result = cli("diff", "main", "bob/l2", "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    assert_golden(GOLDEN / golden, _normalised(result.stdout))
+
+
+def test_branch_names_pick_the_best_run_by_goal(cli: Cli, review: None) -> None:
+    doc = json.loads(cli("diff", "main", "bob/l2", "--json").stdout)
+    assert (doc["a"]["name"], doc["b"]["name"]) == ("base", "l2")  # lowest loss on main
+    by_acc = json.loads(cli("diff", "main", "l2", "--metric", "acc", "--json").stdout)
+    assert by_acc["a"]["name"] == "base"  # acc.max 0.6 beats worse's 0.1
+    assert cli("diff", "worse", "l2").exit_code == 0  # names still work beside branches
+
+
+def test_goals_make_changes_good_or_bad(repo: Path, review: None) -> None:
+    r = discover(repo)
+    diff = compute_diff(r, resolve_run(r, "base"), resolve_run(r, "l2"))
+    summary = {c.key: c for c in diff.summary}
+    assert (summary["loss"].goal, summary["loss"].verdict) == ("minimize", "bad")  # went up
+    assert (summary["acc.max"].goal, summary["acc.max"].verdict) == ("maximize", "good")
+    assert (summary["other"].goal, summary["other"].verdict) == (None, "neutral")
+    text = render_text(diff).split("metrics (B - A)")[0]  # the summary section
+    lines = {line.split()[1]: line for line in text.splitlines()
+             if line.startswith("  ") and len(line.split()) > 1}
+    assert click.style("(+0.1, +20.0%)", fg="red") in lines["loss"]
+    assert click.style("(+0.2, +33.3%)", fg="green") in lines["acc.max"]
+    assert click.style("(+1, +50.0%)", fg="bright_black") in lines["other"]
+    metrics = {m.key: m for m in diff.metrics}
+    assert metrics["loss"].verdict == "bad" and metrics["acc"].verdict == "good"
+
+
+def test_sides_always_show_commit_branch_and_data(cli: Cli, repo: Path, review: None) -> None:
+    out = cli("diff", "base", "worse").stdout  # same commit, same branch, same data
+    first, second = out.splitlines()[:2]
+    sha = git(repo, "rev-parse", "main").strip()[:12]
+    assert first.startswith("A  base (base)") and f"commit {sha}" in first
+    assert "branch main" in first and "data used data:v0" in first
+    assert second.startswith("B  worse (worse)") and "branch main" in second
+    doc = json.loads(cli("diff", "base", "l2", "--json").stdout)
+    assert doc["a"]["branch"] == "main" and doc["b"]["branch"] == "bob/l2"
+    assert doc["b"]["used"] == ["data:v1"] and len(doc["b"]["code_commit"]) == 40
+    assert doc["data"] == [{"key": "data", "kind": "changed", "a": "data:v0", "b": "data:v1",
+                            "delta": None, "relative": None, "goal": None, "verdict": None}]
+    assert "~ data  data:v0 → data:v1" in cli("diff", "base", "l2").stdout
+
+
+def test_noise_only_when_asked(cli: Cli, review: None) -> None:
+    quiet = cli("diff", "base", "l2").stdout
+    assert "duration" not in quiet and "_runtime" not in quiet and "_timestamp" not in quiet
+    loud = cli("diff", "base", "l2", "--noise").stdout
+    assert loud.count("~ duration") == 1 and "~ created_at" in loud and "~ ended_at" in loud
+    doc = json.loads(cli("diff", "base", "l2", "--noise", "--json").stdout)
+    assert {"duration", "created_at", "updated_at"} <= {c["key"] for c in doc["metadata"]}
+
+
+def test_histograms_are_sparklines(cli: Cli, review: None) -> None:
+    out = cli("diff", "base", "l2").stdout
+    assert "histogram[" not in out
+    assert "▃█▅▁ → █▃▁▅" in out

@@ -9,39 +9,13 @@ import pytest
 from gittrack.errors import InvalidValueError, NotFoundError
 from gittrack.git.repo import Repository, discover
 from gittrack.runs.compare import (
-    _goal_of,
     best_run,
     compare_runs,
     deciding_metric,
-    goal_for,
     sparkline,
-    verdict,
 )
 from gittrack.runs.resolve import resolve_run
 from tests.helpers.runs import start_run
-
-
-def test_verdict_follows_the_goal() -> None:
-    assert verdict(0.3, "minimize") == "bad" and verdict(-0.3, "minimize") == "good"
-    assert verdict(0.1, "maximize") == "good" and verdict(-0.1, "maximize") == "bad"
-    assert verdict(1.0, None) == "neutral"
-    assert verdict(0, "maximize") == "same"
-    assert verdict(None, "maximize") is None and verdict(float("nan"), None) is None
-
-
-def test_goal_from_goal_or_a_lone_min_or_max_summary() -> None:
-    assert _goal_of({"goal": "maximize", "summary": ["min"]}) == "maximize"
-    assert _goal_of({"summary": ["min"]}) == "minimize"
-    assert _goal_of({"summary": ["max", "last"]}) == "maximize"
-    assert _goal_of({"summary": ["min", "max"]}) is None
-    assert _goal_of({"summary": ["last"]}) is None
-
-
-def test_goal_for_globs_and_aggregates() -> None:
-    recorded = {"loss": "minimize", "val/*": "maximize"}
-    assert goal_for("loss.min", recorded) == "minimize"
-    assert goal_for("val/acc", recorded) == "maximize"
-    assert goal_for("lr", recorded) is None
 
 
 def test_sparkline_samples_to_twenty_points() -> None:
