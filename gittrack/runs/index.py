@@ -61,7 +61,8 @@ _SCHEMA = (
     + ", ".join(f"f_{f}" for f in FIELDS) + ")",
 )
 # What every listing reads: the rest is read a column at a time, when a filter asks for it.
-_SELECT = "SELECT commit_id, run_id, present, f_created_at FROM checkpoints"
+_SELECT_COLUMNS = ("commit_id", "run_id", "present", "f_created_at")
+_SELECT = f"SELECT {', '.join(_SELECT_COLUMNS)} FROM checkpoints"
 _INSERT = (f"INSERT OR REPLACE INTO checkpoints ({', '.join(_COLUMNS)}) "
            f"VALUES ({', '.join('?' * len(_COLUMNS))})")
 _CREATED = FIELDS.index("created_at")
@@ -170,6 +171,17 @@ class _Documents:
         self._cache = cache  # stays open while its runs are in use
         self._columns: dict[str, dict[str, Any]] = {}
         self._asked: dict[str, int] = {}
+        # (column, key) → (commit_id, JSON text) rows read with the listing (``prefetch``)
+        self._texts: dict[tuple[str, str], list[tuple[str, Any]]] = {}
+
+    def keep(self, wanted: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> None:
+        """The values of ``wanted`` (``_wanted``), read as the columns after ``_SELECT``'s in
+        ``rows``: what a filter then asks (``column``, ``members``) is not read again."""
+        for at, (column, key) in enumerate(wanted, start=len(_SELECT_COLUMNS)):
+            if key:
+                self._texts[column, key] = [(row[0], row[at]) for row in rows]
+            elif column not in self._columns:
+                self._columns[column] = {row[0]: row[at] for row in rows}
 
     def column(self, column: str) -> dict[str, Any]:
         """The whole ``column``, by commit."""
@@ -192,8 +204,10 @@ class _Documents:
         assert column in _COLUMNS and _SIMPLE_KEY.match(key)  # both go into the statement
         # One JSON function: ``->`` gives the value's JSON text (NULL when there is none), and
         # the few distinct texts (a branch, a learning rate) are decoded once each.
-        rows = self._cache.query(f"SELECT commit_id, {column} -> ? FROM checkpoints",
-                                 (f'$."{key}"',))
+        rows = self._texts.pop((column, key), None)
+        if rows is None:
+            rows = self._cache.query(f"SELECT commit_id, {_member(column)} FROM checkpoints",
+                                     (_path(key),))
         if rows is None:
             return None
         found: dict[str, Any] = {}
@@ -223,6 +237,40 @@ class _Documents:
             rows = self._cache.query(f"SELECT commit_id, {column} FROM checkpoints")
             whole = self._columns[column] = dict(rows or ())
         return whole.get(commit)
+
+
+def _member(column: str) -> str:
+    """SQL of ``key`` (a ``?`` bound to ``_path(key)``) of the JSON object in ``column``."""
+    return f"{column} -> ?"
+
+
+def _path(key: str) -> str:
+    return f'$."{key}"'
+
+
+def _wanted(fields: Sequence[str]) -> list[tuple[str, str]]:
+    """What ``values`` of each of ``fields`` reads from the cache, as ``(column, key)``
+    (``key`` empty: the whole column; else one member of its JSON objects), for the listing
+    to read along with its rows (``cached_runs(prefetch=)``): one scan of the cache instead
+    of one more per filter."""
+    wanted: list[tuple[str, str]] = []
+    for field in fields:
+        head, _, rest = field.partition(".")
+        found: tuple[str, str] | None = None
+        if head in ("config", "summary", "summary_metrics") and rest:
+            if _SIMPLE_KEY.match(rest):
+                found = ("config" if head == "config" else "summary", rest)
+        elif head == "metadata" and rest:
+            top, _, deeper = rest.partition(".")
+            if top in _JSON_FIELDS and deeper and _SIMPLE_KEY.match(deeper):
+                found = (f"f_{top}", deeper)
+            elif top in FIELDS:
+                found = (f"f_{top}", "")
+        elif field in FIELDS:
+            found = (f"f_{field}", "")
+        if found is not None and found not in wanted:
+            wanted.append(found)
+    return wanted
 
 
 class _Metadata(Mapping[str, Any]):
@@ -383,13 +431,14 @@ def _known_state(doc: dict[str, Any], dead: bool) -> dict[str, Any]:
 
 def cached_runs(
     repo: Repository, heads: Mapping[RunId, CommitId], on_error: ErrorHandler | None = None,
-    *, name: str | None = None,
+    *, name: str | None = None, prefetch: Sequence[str] = (),
 ) -> list[CachedRun]:
     """A ``CachedRun`` for each head that can be read (with ``name``: each named so), in no
     particular order. Heads the cache lacks are parsed from git and cached; a run that cannot
-    be read raises its ``GittrackError``, or, with ``on_error``, is reported and left out."""
+    be read raises its ``GittrackError``, or, with ``on_error``, is reported and left out.
+    ``prefetch``: fields ``values`` will be asked for, read in the same scan of the cache."""
     with paused_gc():
-        return _cached_runs(repo, heads, on_error, name)
+        return _cached_runs(repo, heads, on_error, name, prefetch)
 
 
 @contextlib.contextmanager
@@ -407,12 +456,22 @@ def paused_gc() -> Iterator[None]:
 
 def _cached_runs(
     repo: Repository, heads: Mapping[RunId, CommitId], on_error: ErrorHandler | None,
-    name: str | None,
+    name: str | None, prefetch: Sequence[str],
 ) -> list[CachedRun]:
     cache = _open(repo)
     docs = _Documents(cache)
     if name is None:
-        rows = cache.query(_SELECT)
+        wanted = _wanted(prefetch)
+        rows = None
+        if wanted:  # None when sqlite cannot (a NaN in a document): each is read when asked
+            rows = cache.query(
+                f"SELECT {', '.join(_SELECT_COLUMNS)}, "
+                + ", ".join(_member(column) if key else column for column, key in wanted)
+                + " FROM checkpoints", [_path(key) for _, key in wanted if key])
+            if rows is not None:
+                docs.keep(wanted, rows)
+        if rows is None:
+            rows = cache.query(_SELECT)
         held = {row[0]: row[1] for row in rows} if rows is not None else None
     else:
         known = cache.query("SELECT commit_id, run_id FROM checkpoints")

@@ -307,8 +307,9 @@ def select(
     left out.
     """
     test = query.compile_filter(filters or {})  # a malformed filter fails before any run is read
-    runs = _cached_runs(repo, on_error)
     pairs = query.conjunction(filters or {})
+    asked = [field for field, _ in pairs or ()] + list(order.fields if order else ())
+    runs = _cached_runs(repo, on_error, asked)
     if pairs is None:
         matched = [run for run in runs if test(run)]
     else:  # one field of every run at a time (``index.values``), the fewest runs left first
@@ -354,7 +355,7 @@ def named(repo: Repository, heads: Mapping[RunId, CommitId], name: str) -> list[
 
 
 def _cached_runs(
-    repo: Repository, on_error: index.ErrorHandler | None
+    repo: Repository, on_error: index.ErrorHandler | None, prefetch: Sequence[str] = ()
 ) -> list[index.CachedRun]:
     heads, invalid = store.runs_and_invalid(repo)
     for run_id in invalid:  # a ref a remote forged under a name no run can have
@@ -362,7 +363,7 @@ def _cached_runs(
         if on_error is None:
             raise error
         on_error(run_id, error)
-    return index.cached_runs(repo, heads, on_error)
+    return index.cached_runs(repo, heads, on_error, prefetch=prefetch)
 
 
 def checked(
