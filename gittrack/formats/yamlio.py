@@ -79,18 +79,21 @@ def load(raw: bytes | str, *, what: str = "YAML") -> Any:
 
 _SHORT_LINE = MAX_DEPTH // 2 - 4
 """Lines shorter than this cannot nest block collections ``MAX_DEPTH`` deep (``_plain``)."""
-_MARKS = re.compile(r"[&*!\[{]")
-_MARK_BYTES = re.compile(rb"[&*!\[{]")
+# an empty flow collection (``args: []``, ``metrics: {}``, as ``dump`` writes them) is one
+# level on its line, within the bound's margin
+_MARKS = re.compile(r"[&*!]|\[(?!\])|\{(?!\})")
+_MARK_BYTES = re.compile(rb"[&*!]|\[(?!\])|\{(?!\})")
 
 
 def _plain(raw: bytes | str) -> bool:
     """Whether ``raw`` surely has nothing ``_check_events`` refuses, so that its pass over
     the events (a third of the time ``load`` takes) is not needed: no anchor (``&``), alias
     (``*``) or tag (``!``) can be written without its character, nor a flow collection
-    without ``[`` or ``{``; and in block style each level of nesting takes at least one more
-    column of indentation, or two characters of a ``- ``/``? ``/``: `` indicator on the
+    without ``[`` or ``{`` (but for an empty one); and in block style each level of nesting
+    takes at least one more column of indentation, or two characters of a ``- ``/``? ``/``: ``
+    indicator on the
     line (a zero-indented sequence shares its mapping's column: two levels a column), so a
-    document whose lines are at most L characters nests at most 2L + 3 deep: less than
+    document whose lines are at most L characters nests at most 2L + 4 deep: less than
     ``MAX_DEPTH`` for lines shorter than ``_SHORT_LINE``. Only
     ``\n`` is taken as a line break: another (``\r``, NEL, U+2028) only makes a line look
     longer, as does another encoding, so such a document is checked."""

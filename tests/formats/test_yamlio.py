@@ -135,17 +135,18 @@ def test_the_densest_block_nesting_of_short_lines_stays_under_the_bound() -> Non
     lines = []
     for column in range(yamlio._SHORT_LINE - 2):
         lines += [" " * column + "k:", " " * column + "-"]
-    doc = "\n".join(lines) + "\n" + " " * (yamlio._SHORT_LINE - 2) + "v\n"
+    doc = "\n".join(lines) + "\n" + " " * (yamlio._SHORT_LINE - 5) + "- []\n"
     assert max(map(len, doc.split("\n"))) < yamlio._SHORT_LINE and yamlio._plain(doc)
     assert yamlio.MAX_DEPTH - 20 < _depth(doc) < yamlio.MAX_DEPTH
     assert yamlio.load(doc.encode()) is not None
 
 
 @pytest.mark.parametrize("doc", [
-    b"a: &x 1\n", b"b: *x\n", b"a: !x 1\n", b"a: [1]\n", b"a: {b: 1}\n",
+    b"a: &x 1\n", b"b: *x\n", b"a: !x 1\n", b"a: [1]\n", b"a: {b: 1}\n", b"a: [[]]\n",
+    b"a: {{}: 1}\n", b"a: [ ]\n",
     b"a: '" + b"x" * yamlio._SHORT_LINE + b"'\n", "a: 'é&'\n".encode("utf-16"),
 ])
 def test_only_documents_that_cannot_hold_what_is_refused_skip_the_check(doc: bytes) -> None:
     assert not yamlio._plain(doc)
     assert not yamlio._plain(doc.decode("utf-8", "replace"))
-    assert yamlio._plain(b"a: 1\nb:\n- x\n- 'y'\n")
+    assert yamlio._plain(b"a: 1\nb:\n- x\n- 'y'\nargs: []\nmetrics: {}\n")
