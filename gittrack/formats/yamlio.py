@@ -86,17 +86,16 @@ _MARK_BYTES = re.compile(rb"[&*!]|\[(?!\])|\{(?!\})")
 
 
 def _plain(raw: bytes | str) -> bool:
-    """Whether ``raw`` surely has nothing ``_check_events`` refuses, so that its pass over
-    the events (a third of the time ``load`` takes) is not needed: no anchor (``&``), alias
-    (``*``) or tag (``!``) can be written without its character, nor a flow collection
-    without ``[`` or ``{`` (but for an empty one); and in block style each level of nesting
-    takes at least one more column of indentation, or two characters of a ``- ``/``? ``/``: ``
-    indicator on the
+    """Whether ``raw`` surely has nothing ``_check_events`` refuses, so that its pass over the
+    events (a third of the time ``load`` takes) is not needed: no anchor (``&``), alias (``*``)
+    or tag (``!``) can be written without its character, nor a flow collection without ``[`` or
+    ``{`` (but for an empty one); and in block style each level of nesting takes at least one
+    more column of indentation, or two characters of a ``- ``/``? ``/``: `` indicator on the
     line (a zero-indented sequence shares its mapping's column: two levels a column), so a
     document whose lines are at most L characters nests at most 2L + 4 deep: less than
-    ``MAX_DEPTH`` for lines shorter than ``_SHORT_LINE``. Only
-    ``\n`` is taken as a line break: another (``\r``, NEL, U+2028) only makes a line look
-    longer, as does another encoding, so such a document is checked."""
+    ``MAX_DEPTH`` for lines shorter than ``_SHORT_LINE``. Only ``\n`` is taken as a line break:
+    another (``\r``, NEL, U+2028) only makes a line look longer, as does another encoding, so
+    such a document is checked."""
     if isinstance(raw, bytes):
         return _MARK_BYTES.search(raw) is None and max(map(len, raw.split(b"\n"))) < _SHORT_LINE
     return _MARKS.search(raw) is None and max(map(len, raw.split("\n"))) < _SHORT_LINE
