@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -290,7 +291,10 @@ def sort_rank(value: Any) -> tuple[int, Any] | None:
     if value is None or value is query.MISSING or isinstance(value, (dict, list)):
         return None
     if is_number(value) or isinstance(value, bool):
-        return (0, float(value))
+        try:
+            return (0, float(value))
+        except OverflowError:  # an integer past a float's range
+            return (0, math.inf if value > 0 else -math.inf)
     return (1, str(value))
 
 
