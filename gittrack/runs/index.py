@@ -171,17 +171,15 @@ class _Documents:
         self._cache = cache  # stays open while its runs are in use
         self._columns: dict[str, dict[str, Any]] = {}
         self._asked: dict[str, int] = {}
-        # (column, key) → (commit_id, JSON text) rows read with the listing (``prefetch``)
-        self._texts: dict[tuple[str, str], list[tuple[str, Any]]] = {}
+        self.at: dict[tuple[str, str], int] = {}
+        """(column, key) → where each listed row holds it (``cached_runs(prefetch=)``): a
+        whole column (key empty) or the JSON text of one key of its documents."""
 
-    def keep(self, wanted: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> None:
-        """The values of ``wanted`` (``_wanted``), read as the columns after ``_SELECT``'s in
-        ``rows``: what a filter then asks (``column``, ``members``) is not read again."""
-        for at, (column, key) in enumerate(wanted, start=len(_SELECT_COLUMNS)):
-            if key:
-                self._texts[column, key] = [(row[0], row[at]) for row in rows]
-            elif column not in self._columns:
-                self._columns[column] = {row[0]: row[at] for row in rows}
+    def keep(self, wanted: Sequence[tuple[str, str]]) -> None:
+        """The rows handed out hold ``wanted`` (``_wanted``) after ``_SELECT``'s columns: a
+        filter reads them there (``_tops``, ``_members``), not from the file again."""
+        for at, found in enumerate(wanted, start=len(_SELECT_COLUMNS)):
+            self.at[found] = at
 
     def column(self, column: str) -> dict[str, Any]:
         """The whole ``column``, by commit."""
@@ -204,26 +202,12 @@ class _Documents:
         assert column in _COLUMNS and _SIMPLE_KEY.match(key)  # both go into the statement
         # One JSON function: ``->`` gives the value's JSON text (NULL when there is none), and
         # the few distinct texts (a branch, a learning rate) are decoded once each.
-        rows = self._texts.pop((column, key), None)
-        if rows is None:
-            rows = self._cache.query(f"SELECT commit_id, {_member(column)} FROM checkpoints",
-                                     (_path(key),))
+        rows = self._cache.query(f"SELECT commit_id, {_member(column)} FROM checkpoints",
+                                 (_path(key),))
         if rows is None:
             return None
-        found: dict[str, Any] = {}
-        decoded: dict[str, Any] = {}
-        loads = json.loads
-        for commit, text in rows:
-            if text is None:
-                found[commit] = _MISSING
-            elif text[0] in "[{":  # a list or a mapping: each run its own copy
-                found[commit] = loads(text)
-            else:
-                value = decoded.get(text, _MISSING)
-                if value is _MISSING:
-                    value = decoded[text] = loads(text)
-                found[commit] = value
-        return found
+        decode = _decoder()
+        return {commit: decode(text) for commit, text in rows}
 
     def get(self, column: str, commit: str) -> Any:
         assert column in _COLUMNS  # the name goes into the statement
@@ -237,6 +221,26 @@ class _Documents:
             rows = self._cache.query(f"SELECT commit_id, {column} FROM checkpoints")
             whole = self._columns[column] = dict(rows or ())
         return whole.get(commit)
+
+
+def _decoder() -> Callable[[str | None], Any]:
+    """The value of a key's JSON text as ``->`` gives it (``None``: ``MISSING``); the few
+    distinct texts of a listing (a branch, a learning rate) are decoded once each, a list or
+    a mapping once per run (its own copy)."""
+    decoded: dict[str, Any] = {}
+    loads = json.loads
+
+    def decode(text: str | None) -> Any:
+        if text is None:
+            return _MISSING
+        if text[0] in "[{":
+            return loads(text)
+        value = decoded.get(text, _MISSING)
+        if value is _MISSING:
+            value = decoded[text] = loads(text)
+        return value
+
+    return decode
 
 
 def _member(column: str) -> str:
@@ -365,9 +369,12 @@ def _tops(runs: Sequence[CachedRun], field: str) -> list[Any]:
     """``run.metadata.get(field, MISSING)`` of each run, ``field`` one of ``FIELDS``."""
     at = FIELDS.index(field)
     column: dict[str, Any] = {}
+    kept: int | None = None  # where the listed rows hold the column (read with them)
     for run in runs:
         if run._docs is not None:
-            column = run._docs.column(f"f_{field}")
+            kept = run._docs.at.get((f"f_{field}", ""))
+            if kept is None:
+                column = run._docs.column(f"f_{field}")
             break
     decode = field in _JSON_FIELDS
     decoded: dict[str, Any] = {}  # tags: a few distinct lists, each decoded once (read only)
@@ -379,7 +386,7 @@ def _tops(runs: Sequence[CachedRun], field: str) -> list[Any]:
         elif not row[2] >> at & 1:
             found.append(query.MISSING)
         else:
-            value = column.get(run.commit)
+            value = column.get(run.commit) if kept is None else row[kept]
             if decode and value is not None:
                 text = value
                 value = decoded.get(text, query.MISSING)
@@ -396,17 +403,25 @@ def _members(runs: Sequence[CachedRun], column: str, key: str) -> list[Any] | No
     plain key (``_Documents.members``); ``None`` when it must be done by decoding them."""
     if not _SIMPLE_KEY.match(key):
         return None
+    source = column.removeprefix("f_")
+
+    def parsed(run: CachedRun) -> Any:  # a run parsed now, not read from the cache
+        return query.dig(getattr(run, source) if source in ("config", "summary")
+                         else run.metadata.get(source), key)
+
     found: dict[str, Any] | None = {}
     for run in runs:
         if run._docs is not None:
+            kept = run._docs.at.get((column, key))
+            if kept is not None:  # read with the listing's rows
+                decode = _decoder()
+                return [decode(run._row[kept]) if run._row is not None else parsed(run)
+                        for run in runs]
             found = run._docs.members(column, key)
             break
     if found is None:
         return None
-    source = column.removeprefix("f_")
-    return [found.get(run.commit, _MISSING) if run._row is not None
-            else query.dig(getattr(run, source) if source in ("config", "summary")
-                           else run.metadata.get(source), key)
+    return [found.get(run.commit, _MISSING) if run._row is not None else parsed(run)
             for run in runs]
 
 
@@ -474,7 +489,7 @@ def _cached_runs(
                 + ", ".join(_member(column) if key else column for column, key in wanted)
                 + " FROM checkpoints", [_path(key) for _, key in wanted if key])
             if rows is not None:
-                docs.keep(wanted, rows)
+                docs.keep(wanted)
         if rows is None:
             rows = cache.query(_SELECT)
         held = {row[0]: row[1] for row in rows} if rows is not None else None
