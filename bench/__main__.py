@@ -17,6 +17,7 @@ from bench import (
     artifacts,
     history,
     integrations,
+    listing,
     log_overhead,
     media,
     memory,
@@ -41,11 +42,12 @@ SECTIONS = {
     "scale": scale.run,           # issue 10: long runs, 100,000 runs, large artifacts
     "media": media.run,           # issue 11: images, the system sampler, console capture
     "integrations": integrations.run,  # issue 12: Lightning with gittrack / W&B / no logger
+    "listing": listing.run,       # issue 13: runs --branch / --sort over 10,000 runs
 }
 
 
 _ISSUE_OF = {"artifacts": "3", "sync": "4", "wide": "8", "scale": "10", "media": "11",
-             "integrations": "12"}
+             "integrations": "12", "listing": "13"}
 """The issue whose targets a section measures (the others: issue 2)."""
 
 

@@ -150,6 +150,9 @@ class _Bench:
             ["git", "-C", str(src), "fetch", "-q", "origin", GLOB], repeats=self.repeats,
             floor=ls)
         git(src, "remote", "add", "loose", str(loose))
+        # runs go only to remotes enabled for gittrack (origin, the first, by default)
+        git(src, "config", "remote.origin.gittrack", "true")
+        git(src, "config", "remote.loose.gittrack", "true")
         run_command(self.gt(src, "push", "loose"), env=clean_env(self.env))  # learn its URL
         self.pair("no-op push, remote refs loose", self.gt(src, "push", "loose"),
                   ["git", "-C", str(src), "push", "--porcelain", "--atomic", "loose",

@@ -24,7 +24,7 @@ from gittrack.cli.selection import STATES, Selection, code_commits, list_selecti
 from gittrack.errors import InvalidSettingError
 from gittrack.formats.display import flatten, is_number
 from gittrack.runs.index import paused_gc
-from gittrack.runs.view import RunView, warn_unreadable
+from gittrack.runs.view import Order, RunView, sort_rank, warn_unreadable
 
 DEFAULT_COLUMNS = 3
 DEFAULT_LIMIT = 50
@@ -87,16 +87,17 @@ def command(obj: CliContext, states: tuple[str, ...], tags: tuple[str, ...], gro
     if limit is None and not (output != "table" or show_all):
         limit = DEFAULT_LIMIT
     order = parse_sort(sort) if sort is not None else None
+    quick = None if order is None else cached_order(*order)
     repo = obj.reader()
     selection = Selection(states=states, tags=tags, group=group, project=project,
                           branch=branch, commits=tuple(code_commits(repo, c) for c in commits),
                           since=None if since is None else parse_since(since),
                           filters=filters, configs=configs,
-                          limit=limit if order is None else None)
+                          limit=limit if order is None or quick else None, order=quick)
     with paused_gc():  # up to 100,000 runs' small objects, none of them garbage
         listing = list_selection(repo, selection, warn_unreadable)
         views = listing.views
-        if order is not None:
+        if order is not None and quick is None:
             views = sorted_views(views, *order)[:limit]
         if output == "json":
             click.echo(dumps([run_record(view) for view in views]))
@@ -144,6 +145,19 @@ def parse_sort(text: str) -> tuple[str, bool]:
     return key, direction.lower() == "desc"
 
 
+def cached_order(key: str, descending: bool) -> Order | None:
+    """``--sort KEY`` as a sort the listing makes on the cache's values, views made only for
+    the runs shown: a summary or config key without dots (``summary.loss``, ``config.lr``,
+    ``loss``: summary, else config), whose value ``_Fields.get`` finds the same way. ``None``
+    for the others (``SORT_FIELDS``, nested or metadata keys): ``sorted_views`` sorts them."""
+    source, dot, rest = key.partition(".")
+    if dot and source in ("summary", "config") and rest and "." not in rest:
+        return Order((key,), descending)
+    if not dot and key not in SORT_FIELDS:
+        return Order((f"summary.{key}", f"config.{key}"), descending)
+    return None
+
+
 def sorted_views(views: Sequence[RunView], key: str, descending: bool) -> list[RunView]:
     """``views`` ordered by ``key`` (``SORT_FIELDS``, or a summary/config/metadata key as the
     columns read it); runs without a value come last either way, ties keep their order
@@ -151,13 +165,11 @@ def sorted_views(views: Sequence[RunView], key: str, descending: bool) -> list[R
     present: list[tuple[tuple[int, Any], RunView]] = []
     missing: list[RunView] = []
     for view in views:
-        value = _sort_value(_Fields(view), key)
-        if value is None or isinstance(value, (dict, list)):
+        rank = sort_rank(_sort_value(_Fields(view), key))
+        if rank is None:
             missing.append(view)
-        elif is_number(value) or isinstance(value, bool):
-            present.append(((0, float(value)), view))
         else:
-            present.append(((1, str(value)), view))
+            present.append((rank, view))
     present.sort(key=lambda pair: pair[0], reverse=descending)
     return [view for _, view in present] + missing
 

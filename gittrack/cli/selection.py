@@ -16,7 +16,7 @@ from gittrack.git.repo import Repository
 from gittrack.runs.info import RunState
 from gittrack.runs.metadata import utc_iso
 from gittrack.runs.query import parse_cli_filter
-from gittrack.runs.view import Listing, RunView, checked, select
+from gittrack.runs.view import Listing, Order, RunView, checked, select
 from gittrack.types import RunId
 
 STATES = tuple(state.value for state in RunState)
@@ -44,6 +44,8 @@ class Selection:
     filters: tuple[str, ...] = ()
     configs: tuple[str, ...] = ()
     limit: int | None = None
+    order: Order | None = None
+    """The sort ``limit`` applies after (newest first without one)."""
 
     def query(self) -> dict[str, Any]:
         """A ``runs.query`` filter; every condition must hold."""
@@ -156,7 +158,8 @@ def list_selection(
 ) -> Listing:
     """``select_runs`` with the counts: how many match, how many runs there are. The views
     handed out are checked (``view.checked``); filters run on the cache's plain data."""
-    found = select(repo, selection.query(), limit=selection.limit, on_error=on_error)
+    found = select(repo, selection.query(), limit=selection.limit, on_error=on_error,
+                   order=selection.order)
     views = checked(found.views, on_error)
     unread = len(found.views) - len(views)
     return Listing(views, found.matched - unread, found.total - unread)

@@ -14,6 +14,7 @@ and the nesting depth, before anything is built (docs/format.md, "YAML"):
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from gittrack.errors import FormatError
@@ -64,7 +65,8 @@ def load(raw: bytes | str, *, what: str = "YAML") -> Any:
         raise FormatError(f"cannot read {what}: {size:,} bytes is more than the "
                           f"{MAX_BYTES:,} a YAML document may have")
     try:
-        _check_events(yaml.parse(raw, Loader=_codec()[1]), what)
+        if not _plain(raw):
+            _check_events(yaml.parse(raw, Loader=_codec()[1]), what)
         return yaml.load(raw, Loader=_codec()[1])
     except yaml.YAMLError as exc:  # libyaml's message spans lines: one line, as all errors
         text = " ".join(str(exc).split())
@@ -73,6 +75,30 @@ def load(raw: bytes | str, *, what: str = "YAML") -> Any:
         raise FormatError(f"cannot read {what}: {text}") from None
     except RecursionError:  # a constructor of PyYAML's pure-Python fallback
         raise FormatError(f"cannot read {what}: nested too deeply") from None
+
+
+_SHORT_LINE = MAX_DEPTH // 2 - 4
+"""Lines shorter than this cannot nest block collections ``MAX_DEPTH`` deep (``_plain``)."""
+# an empty flow collection (``args: []``, ``metrics: {}``, as ``dump`` writes them) is one
+# level on its line, within the bound's margin
+_MARKS = re.compile(r"[&*!]|\[(?!\])|\{(?!\})")
+_MARK_BYTES = re.compile(rb"[&*!]|\[(?!\])|\{(?!\})")
+
+
+def _plain(raw: bytes | str) -> bool:
+    """Whether ``raw`` surely has nothing ``_check_events`` refuses, so that its pass over the
+    events (a third of the time ``load`` takes) is not needed: no anchor (``&``), alias (``*``)
+    or tag (``!``) can be written without its character, nor a flow collection without ``[`` or
+    ``{`` (but for an empty one); and in block style each level of nesting takes at least one
+    more column of indentation, or two characters of a ``- ``/``? ``/``: `` indicator on the
+    line (a zero-indented sequence shares its mapping's column: two levels a column), so a
+    document whose lines are at most L characters nests at most 2L + 4 deep: less than
+    ``MAX_DEPTH`` for lines shorter than ``_SHORT_LINE``. Only ``\n`` is taken as a line break:
+    another (``\r``, NEL, U+2028) only makes a line look longer, as does another encoding, so
+    such a document is checked."""
+    if isinstance(raw, bytes):
+        return _MARK_BYTES.search(raw) is None and max(map(len, raw.split(b"\n"))) < _SHORT_LINE
+    return _MARKS.search(raw) is None and max(map(len, raw.split("\n"))) < _SHORT_LINE
 
 
 def _check_events(events: Any, what: str) -> None:

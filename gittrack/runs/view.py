@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gittrack.errors import FormatError, GittrackError, GittrackWarning, InvalidSettingError
+from gittrack.formats.display import is_number
 from gittrack.git.repo import Repository
 from gittrack.runs import ids, index, layout, liveness, query, store
 from gittrack.runs.info import RunFields, RunInfo, RunState
@@ -272,11 +274,36 @@ class Listing:
     """Runs listed before filtering (readable ones)."""
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Order:
+    """A sort of a listing by a value each run may have: the first of ``fields`` (filter
+    fields, ``summary.loss``, ``config.loss``) that is neither missing nor ``None``, in
+    ``sort_rank`` order; runs without one come last, and ties keep their order (newest
+    first)."""
+
+    fields: tuple[str, ...]
+    descending: bool = False
+
+
+def sort_rank(value: Any) -> tuple[int, Any] | None:
+    """Where ``value`` goes in a sort: numbers (booleans as 0 and 1) by value, then texts;
+    ``None`` for no place (no value, ``None``, a list or a mapping: last, either way)."""
+    if value is None or value is query.MISSING or isinstance(value, (dict, list)):
+        return None
+    if is_number(value) or isinstance(value, bool):
+        try:
+            return (0, float(value))
+        except OverflowError:  # an integer past a float's range
+            return (0, math.inf if value > 0 else -math.inf)
+    return (1, str(value))
+
+
 def select(
     repo: Repository, filters: Mapping[str, Any] | None = None, *, limit: int | None = None,
-    on_error: index.ErrorHandler | None = None,
+    on_error: index.ErrorHandler | None = None, order: Order | None = None,
 ) -> Listing:
-    """The runs matching ``filters`` (``runs.query``), newest first, at most ``limit``.
+    """The runs matching ``filters`` (``runs.query``), newest first or in ``order``, at most
+    ``limit``.
 
     Filters are evaluated on the cache's plain data (``index.CachedRun``): only the views
     handed out are made, and each is checked when first read. A run that cannot be read, or
@@ -284,8 +311,9 @@ def select(
     left out.
     """
     test = query.compile_filter(filters or {})  # a malformed filter fails before any run is read
-    runs = _cached_runs(repo, on_error)
     pairs = query.conjunction(filters or {})
+    asked = [field for field, _ in pairs or ()] + list(order.fields if order else ())
+    runs = _cached_runs(repo, on_error, asked)
     if pairs is None:
         matched = [run for run in runs if test(run)]
     else:  # one field of every run at a time (``index.values``), the fewest runs left first
@@ -295,9 +323,32 @@ def select(
                                                      strict=True)
                        if check(value)]
     matched.sort(key=lambda run: run.sort_key, reverse=True)
+    if order is not None:  # sorted on the cache's values: views only for the runs handed out
+        matched = _ordered(matched, order)
     chosen = matched if limit is None else matched[:limit]
     return Listing([RunView(repo, run.run_id, run.commit, cached=run) for run in chosen],
                    len(matched), len(runs))
+
+
+def _ordered(runs: list[index.CachedRun], order: Order) -> list[index.CachedRun]:
+    values: list[Any] = [None] * len(runs)
+    for field in order.fields:
+        todo = [at for at, value in enumerate(values) if value is None]
+        if not todo:
+            break
+        found = index.values([runs[at] for at in todo], field)
+        for at, value in zip(todo, found, strict=True):
+            values[at] = None if value is query.MISSING else value
+    present: list[tuple[tuple[int, Any], index.CachedRun]] = []
+    missing: list[index.CachedRun] = []
+    for run, value in zip(runs, values, strict=True):
+        rank = sort_rank(value)
+        if rank is None:
+            missing.append(run)
+        else:
+            present.append((rank, run))
+    present.sort(key=lambda pair: pair[0], reverse=order.descending)
+    return [run for _, run in present] + missing
 
 
 def named(repo: Repository, heads: Mapping[RunId, CommitId], name: str) -> list[RunView]:
@@ -308,7 +359,7 @@ def named(repo: Repository, heads: Mapping[RunId, CommitId], name: str) -> list[
 
 
 def _cached_runs(
-    repo: Repository, on_error: index.ErrorHandler | None
+    repo: Repository, on_error: index.ErrorHandler | None, prefetch: Sequence[str] = ()
 ) -> list[index.CachedRun]:
     heads, invalid = store.runs_and_invalid(repo)
     for run_id in invalid:  # a ref a remote forged under a name no run can have
@@ -316,7 +367,7 @@ def _cached_runs(
         if on_error is None:
             raise error
         on_error(run_id, error)
-    return index.cached_runs(repo, heads, on_error)
+    return index.cached_runs(repo, heads, on_error, prefetch=prefetch)
 
 
 def checked(

@@ -90,7 +90,8 @@ def upload_for_refs(repo: Repository, tips: Mapping[str, str],
 def _upload(repo: Repository, tips: Mapping[str, str], remote_has: Iterable[str], *,
             whole: bool) -> BlobReport:
     stop = list(remote_has)
-    entries = needed_entries(repo, tips.values(), stop=stop)
+    # by ref, each ref's commits read by its own kind (``upload_missing``'s keys are commits)
+    entries = needed_entries(repo, list(tips.values()) if whole else tips, stop=stop)
     config = load_config(repo)
     if config.source == "default":
         return BlobReport(checked=len(entries), local_only=True)
@@ -155,7 +156,7 @@ def _held_back(repo: Repository, tips: Mapping[str, str], stop: list[str],
     ``bad``: one walk per ref, made only when some blob is at fault."""
     held = []
     for ref, tip in sorted(tips.items()):
-        faults = [e for e in stored_files(repo, [tip], stop)
+        faults = [e for e in stored_files(repo, {ref: tip}, stop)
                   if e.blob is not None and e.blob in bad]
         if faults:
             first = faults[0]

@@ -559,3 +559,39 @@ def test_a_short_sha_finds_runs_whose_commit_is_gone(
     git(repo, "gc", "-q", "--prune=now")
     assert [r["id"] for r in listed(cli, "--commit", doomed[:7])] == [run_id]
     assert [r["id"] for r in listed(cli, "--commit", doomed)] == [run_id]
+
+
+def test_sort_on_the_cache_orders_as_the_views_do(
+    repo: Path, cli: Cli, fast_settings: dict[str, object]
+) -> None:
+    """``--sort`` of a summary or config key is made on the cache's values (views only for
+    the runs shown); the order is the one ``sorted_views`` gives over every view: numbers
+    (booleans as 0 and 1) before texts, no value, ``None``, lists and mappings last, ties
+    newest first, a bare key read from the summary, else the config."""
+    from gittrack.cli.runs_cmd import cached_order, sorted_views
+    from gittrack.git.repo import discover
+    from gittrack.runs.view import all_runs
+
+    scores: list[Any] = [3, 1.5, "b", True, None, [1, 2], {"x": 1}, 1.5, "a", -2, 0, False,
+                         "10", 2**1024 - 1]  # past a float: sorts as +inf
+    for i, score in enumerate([*scores, "absent", "only-config"]):
+        summary = {} if score in ("absent", "only-config") else {"score": score}
+        config = {"score": 7} if score == "only-config" else {"score": {"nested": i}}
+        run = gittrack.init(repo=str(repo), name=f"r{i:02d}", config=config,
+                            settings=fast_settings)
+        for key, value in summary.items():
+            run.summary[key] = value
+        run.finish()
+    views = all_runs(discover(str(repo)))
+    for key in ("summary.score", "score", "config.score"):
+        for direction in ("asc", "desc"):
+            assert cached_order(key, direction == "desc") is not None
+            expected = [v.name for v in sorted_views(views, key, direction == "desc")]
+            assert [r["name"] for r in listed(cli, "--sort", f"{key}:{direction}")] == expected
+            assert [r["name"] for r in listed(cli, "--sort", f"{key}:{direction}", "-n", "3")
+                    ] == expected[:3]
+    ordered = [r["name"] for r in listed(cli, "--sort", "score")]
+    assert ordered[:3] == ["r09", "r11", "r10"]  # -2, 0, False (0): ties newest first
+    assert ordered.index("r15") < ordered.index("r02")  # the config's 7, a number, first
+    assert set(ordered[-4:]) == {"r04", "r05", "r06", "r14"}  # None, a list, a mapping, none
+    assert cached_order("name", False) is None and cached_order("summary.a.b", False) is None

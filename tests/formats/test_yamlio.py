@@ -114,3 +114,39 @@ def test_text_is_measured_in_bytes() -> None:
     text = "a: '" + "é" * (yamlio.MAX_BYTES // 2) + "'\n"  # fewer characters than the bound
     with pytest.raises(FormatError, match="bytes is more than"):
         yamlio.load(text)
+
+
+def _depth(doc: str) -> int:
+    deepest = depth = 0
+    for event in yaml.parse(doc, Loader=yaml.CSafeLoader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+    return deepest
+
+
+def test_the_densest_block_nesting_of_short_lines_stays_under_the_bound() -> None:
+    """``load`` skips its pass over the events for a document without ``& * ! [ {`` whose
+    lines are shorter than ``_SHORT_LINE``; block style nests at most two levels a column (a
+    mapping, and a sequence at its own column under a key), so such a document can never be
+    nested ``MAX_DEPTH`` deep."""
+    lines = []
+    for column in range(yamlio._SHORT_LINE - 2):
+        lines += [" " * column + "k:", " " * column + "-"]
+    doc = "\n".join(lines) + "\n" + " " * (yamlio._SHORT_LINE - 5) + "- []\n"
+    assert max(map(len, doc.split("\n"))) < yamlio._SHORT_LINE and yamlio._plain(doc)
+    assert yamlio.MAX_DEPTH - 20 < _depth(doc) < yamlio.MAX_DEPTH
+    assert yamlio.load(doc.encode()) is not None
+
+
+@pytest.mark.parametrize("doc", [
+    b"a: &x 1\n", b"b: *x\n", b"a: !x 1\n", b"a: [1]\n", b"a: {b: 1}\n", b"a: [[]]\n",
+    b"a: {{}: 1}\n", b"a: [ ]\n",
+    b"a: '" + b"x" * yamlio._SHORT_LINE + b"'\n", "a: 'é&'\n".encode("utf-16"),
+])
+def test_only_documents_that_cannot_hold_what_is_refused_skip_the_check(doc: bytes) -> None:
+    assert not yamlio._plain(doc)
+    assert not yamlio._plain(doc.decode("utf-8", "replace"))
+    assert yamlio._plain(b"a: 1\nb:\n- x\n- 'y'\nargs: []\nmetrics: {}\n")

@@ -57,3 +57,25 @@ def test_no_kind_registered_is_refused(git_repo: pygit2.Repository) -> None:
     finally:
         for kind in (ARTIFACT_VERSIONS, RUN_FILES):
             reachability.register(kind)
+
+
+def test_tips_by_ref_are_read_only_by_the_kind_owning_the_ref(
+    git_repo: pygit2.Repository,
+) -> None:
+    """Given ref → commit, a commit is read only by the kind that owns the ref that reaches
+    it (a push of many runs does not open each checkpoint as an artifact version); given
+    commits alone, by every kind."""
+    head = str(git_repo.head.target)
+    kind = Everything()
+    reachability.register(kind)
+    try:
+        mine = [e.blob for e in reachability.stored_files(git_repo, {"refs/gittrack/test": head})]
+        assert mine == [head + "0" * 24]
+        assert list(reachability.stored_files(git_repo, {"refs/gittrack/runs/r": head})) == []
+        assert list(reachability.stored_files(git_repo, {"refs/gittrack/test": head},
+                                              [head])) == []
+        assert list(reachability.needed_entries(
+            git_repo, {"refs/gittrack/runs/r": head, "refs/gittrack/test": head})) == [
+            head + "0" * 24]
+    finally:
+        reachability.unregister(kind)
