@@ -16,6 +16,7 @@ from pathlib import Path
 from bench import (
     artifacts,
     history,
+    hooks,
     integrations,
     log_overhead,
     media,
@@ -41,11 +42,12 @@ SECTIONS = {
     "scale": scale.run,           # issue 10: long runs, 100,000 runs, large artifacts
     "media": media.run,           # issue 11: images, the system sampler, console capture
     "integrations": integrations.run,  # issue 12: Lightning with gittrack / W&B / no logger
+    "hooks": hooks.run,           # issue 13: pre-push hook overhead on git push, per mode
 }
 
 
 _ISSUE_OF = {"artifacts": "3", "sync": "4", "wide": "8", "scale": "10", "media": "11",
-             "integrations": "12"}
+             "integrations": "12", "hooks": "13"}
 """The issue whose targets a section measures (the others: issue 2)."""
 
 

@@ -20,7 +20,7 @@ ancestry question once per code commit (``runs.coderefs``), not once per run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from gittrack.errors import DeletedOnRemoteError, UsageError
@@ -28,7 +28,7 @@ from gittrack.formats.values import readable
 from gittrack.git import config, history, namespace, refs, transport
 from gittrack.git.repo import Repository
 from gittrack.sync import mirror, remote_setup
-from gittrack.types import CommitId
+from gittrack.types import CommitId, RunId
 
 if TYPE_CHECKING:
     from gittrack.sync.push import PushReport
@@ -63,20 +63,20 @@ def pushed_commits(lines: Iterable[str]) -> list[str]:
     return found
 
 
-def runs_on(repo: Repository, commits: list[str]) -> list[str]:
+def runs_on(repo: Repository, commits: list[str],
+            among: Mapping[RunId, CommitId] | None = None) -> list[str]:
     """Ids of the runs whose code commit is one of ``commits`` or an ancestor of one.
 
-    The code commits are read from the code refs (one per commit, ``runs.coderefs``) and the
-    runs' from the run cache's ``code`` column (``coderefs.code_commits``): one ancestry
-    question per distinct code commit, none per run. A run whose code commit has no ref yet
-    (made before code refs; ``gittrack gc`` adds them) is asked about too."""
+    The runs' code commits are read from the run cache's ``code`` column
+    (``coderefs.code_commits``): one ancestry question per distinct code commit, none per run.
+    ``among``: only these runs (run id → head), e.g. those the remote lacks as they are here
+    (the hook: a code push costs what the runs to send cost, not what the repository holds)."""
     if not commits:
         return []
     from gittrack.runs.coderefs import code_commits
 
-    by_run = code_commits(repo)
-    known = {str(namespace.code_commit(r)) for r in refs.list_refs(repo, namespace.CODE)}
-    distinct = known | {c for c in by_run.values() if c is not None}
+    by_run = code_commits(repo, among)
+    distinct = {c for c in by_run.values() if c is not None}
     reached = {code for code in distinct if any(history.reaches(repo, c, code) for c in commits)}
     return [run for run, code in by_run.items() if code in reached]
 
@@ -101,8 +101,8 @@ def run_hook(repo: Repository, remote: str | None,
     from gittrack.sync.push import push
 
     runs: list[str] = []
-    if how == "code":
-        runs = runs_on(repo, pushed_commits(lines))
+    if how == "code":  # the runs not on the remote as they are here, on the pushed code
+        runs = runs_on(repo, pushed_commits(lines), _not_there(repo, seen.listed))
         if not runs:
             return None
     return push(repo, remote, runs, no_verify=True, glanced=seen)
@@ -118,6 +118,15 @@ def all_there(repo: Repository, listed: str | None) -> bool:
         return False
     there = transport.parse_ls_remote(listed, namespace.ROOT)
     return all(there.get(ref) == sha for ref, sha in refs.list_refs(repo, namespace.ROOT).items())
+
+
+def _not_there(repo: Repository, listed: str | None) -> dict[RunId, CommitId]:
+    """The local runs (id → head) the remote does not have at that head."""
+    there = transport.parse_ls_remote(listed or "", namespace.RUNS)
+    from gittrack.runs.ids import is_valid_run_id
+
+    return {RunId(name): sha for ref, sha in refs.list_refs(repo, namespace.RUNS).items()
+            if there.get(ref) != sha and is_valid_run_id(name := ref[len(namespace.RUNS):])}
 
 
 def _carried(lines: list[str]) -> list[list[str]]:

@@ -54,13 +54,15 @@ def local(repo: Repository) -> dict[RefName, CommitId]:
     return refs.list_refs(repo, namespace.CODE)
 
 
-def code_commits(repo: Repository) -> dict[RunId, str | None]:
+def code_commits(repo: Repository,
+                 heads: Mapping[RunId, CommitId] | None = None) -> dict[RunId, str | None]:
     """Each readable run's code commit (a full id, else ``None``), read from the run cache's
     ``code`` column (``runs.index``): no document decoded, no view made. Runs that cannot be
-    read, and refs whose name is no run id, are left out."""
+    read, and refs whose name is no run id, are left out. ``heads``: only these runs."""
     from gittrack.runs import index
 
-    heads, _ = store.runs_and_invalid(repo)
+    if heads is None:
+        heads, _ = store.runs_and_invalid(repo)
     runs = index.cached_runs(repo, heads, _ignore)
     commits = index.values(runs, "metadata.code.commit")
     return {run.run_id: value if isinstance(value, str)
