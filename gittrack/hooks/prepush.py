@@ -11,11 +11,12 @@ In every mode, a push that would create again on the remote refs deleted there s
 sync (plain ``git push`` with the refspecs of ``remote setup --push``) is refused.
 
 Every hooked ``git push`` pays for this module, so it does the cheap things first and loads
-the push machinery only when there is something to push: ``off`` is decided by the hook's
-shell script (no interpreter started); then one ``mirror.glance`` (``git ls-remote`` and the
-local listings compared as texts) says whether every ref is on the remote already — the
-steady state of a clone whose runs were pushed — and the hook ends there. ``code`` asks its
-ancestry question once per code commit (``runs.coderefs``), not once per run.
+the push machinery only when there is something to push. The hook's shell script decides
+``off``, and "every local ref is on the remote at its value", without an interpreter
+(``hooks/pre-push``); here one ``mirror.glance`` (``git ls-remote`` and the local listings)
+and ``all_there`` decide the same for pre-commit's direct call. ``code`` looks only at the
+runs the remote lacks and asks its ancestry question once per distinct code commit
+(``coderefs.code_commits``), not once per run.
 """
 
 from __future__ import annotations
