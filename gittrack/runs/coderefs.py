@@ -58,12 +58,15 @@ def code_commits(repo: Repository,
                  heads: Mapping[RunId, CommitId] | None = None) -> dict[RunId, str | None]:
     """Each readable run's code commit (a full id, else ``None``), read from the run cache's
     ``code`` column (``runs.index``): no document decoded, no view made. Runs that cannot be
-    read, and refs whose name is no run id, are left out. ``heads``: only these runs."""
+    read, and refs whose name is no run id, are left out. ``heads``: only these runs (at
+    these heads). The cache is always asked for every run here: asked for some, it would
+    forget the others (``index.cached_runs`` erases what it was not asked for)."""
     from gittrack.runs import index
 
-    if heads is None:
-        heads, _ = store.runs_and_invalid(repo)
-    runs = index.cached_runs(repo, heads, _ignore)
+    every, _ = store.runs_and_invalid(repo)
+    runs = index.cached_runs(repo, every, _ignore)
+    if heads is not None:
+        runs = [run for run in runs if heads.get(run.run_id) == run.commit]
     commits = index.values(runs, "metadata.code.commit")
     return {run.run_id: value if isinstance(value, str)
             and namespace.code_commit(namespace.CODE + value) is not None else None

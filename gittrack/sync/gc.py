@@ -34,7 +34,7 @@ from gittrack.storage.project import has_keyring, open_storage
 from gittrack.storage.vault import BlobVault
 from gittrack.sync import localio, mirror
 from gittrack.sync.delete import RefChange, push_changes
-from gittrack.types import BlobName, CommitId, Digest, RefName
+from gittrack.types import BlobName, CommitId, Digest, RefName, RunId
 
 if TYPE_CHECKING:
     from gittrack.sync.purge import Finished
@@ -165,15 +165,20 @@ def collect_code_refs(repo: Repository, remote: str | None, dry_run: bool) -> Co
     for name, sha in refs.list_refs(repo, namespace.MIRROR_ROOT).items():
         key, _, rest = name[len(namespace.MIRROR_ROOT):].partition("/")
         mirrored.setdefault(key, {})[namespace.ROOT + rest] = sha
-    heads = list(refs.list_refs(repo, namespace.RUNS).values())
-    heads += [sha for there in mirrored.values() for ref, sha in there.items()
-              if ref.startswith(namespace.RUNS)]
-    plan = coderefs.plan(repo, coderefs.needed_by(repo, heads), coderefs.local(repo))
+    here = set(refs.list_refs(repo, namespace.RUNS).values())
+    # the runs here from the run cache; a mirror's run at another head, from its run.yaml
+    needed = {c for c in coderefs.code_commits(repo).values() if c is not None}
+    needed |= coderefs.needed_by(repo, {sha for there in mirrored.values()
+                                        for ref, sha in there.items()
+                                        if ref.startswith(namespace.RUNS) and sha not in here})
+    plan = coderefs.plan(repo, needed, coderefs.local(repo))
     remote_drop: list[RefChange] = []
     if remote is not None:
         there = mirrored.get(mirror.mirror_key(repo, remote), {})
-        needed = coderefs.needed_by(repo, [s for r, s in there.items()
-                                           if r.startswith(namespace.RUNS)])
+        heads = {s for r, s in there.items() if r.startswith(namespace.RUNS)}
+        by_head = {sha: c for sha, c in _code_by_head(repo).items() if sha in heads}
+        needed = {c for c in by_head.values() if c is not None}
+        needed |= coderefs.needed_by(repo, heads - by_head.keys())
         remote_drop = [RefChange(RefName(ref), sha) for ref, sha in sorted(there.items())
                        if ref.startswith(namespace.CODE)
                        and namespace.code_commit(ref) not in needed]
@@ -185,6 +190,15 @@ def collect_code_refs(repo: Repository, remote: str | None, dry_run: bool) -> Co
         removed=tuple(str(namespace.code_commit(r)) for r in sorted(plan.drop)),
         added=plan.add,
         remote_removed=tuple(str(namespace.code_commit(c.ref)) for c in remote_drop))
+
+
+def _code_by_head(repo: Repository) -> dict[CommitId, str | None]:
+    """Each local run's head → its code commit (the run cache)."""
+    from gittrack.runs import coderefs
+
+    heads = refs.list_refs(repo, namespace.RUNS)
+    by_run = coderefs.code_commits(repo)
+    return {sha: by_run.get(RunId(ref[len(namespace.RUNS):])) for ref, sha in heads.items()}
 
 
 def _sweep_store(storage: BlobVault, live: set[BlobName], cutoff: float | None,

@@ -136,3 +136,26 @@ def test_a_code_ref_a_teammate_collected_is_sent_again_by_a_clone_whose_run_need
     assert code_refs(b) == {namespace.CODE + head: head}, pulled  # his run needs it
     assert "sent 1 run, 1 code commit" in ok(cli("push", "origin", mine))
     assert code_refs(bare_remote) == {namespace.CODE + head: head}
+
+
+def test_code_commits_of_some_runs_keep_the_cache_of_the_others(
+        bare_remote: Path, make_clone: MakeClone, fast_settings: dict[str, object]) -> None:
+    """The hook's ``code`` mode asks for the runs to send only; the run cache must still hold
+    every run (asked for some heads, ``index.cached_runs`` forgets the rest)."""
+    import sqlite3
+
+    import pygit2
+
+    from gittrack.runs import coderefs, index, store
+
+    a = make_clone("a", str(bare_remote))
+    head = git(a, "rev-parse", "HEAD").strip()
+    runs = [log_run(a, fast_settings, data=None) for _ in range(3)]
+    repo = pygit2.Repository(str(a))
+    heads = store.list_runs(repo)
+    assert coderefs.code_commits(repo) == {r: head for r in runs}
+    some = {runs[0]: heads[runs[0]]}  # type: ignore[index]
+    assert coderefs.code_commits(repo, some) == {runs[0]: head}  # type: ignore[arg-type]
+    with sqlite3.connect(index.cache_path(repo)) as db:
+        cached = {row[0] for row in db.execute("SELECT run_id FROM checkpoints")}
+    assert cached == set(runs)
