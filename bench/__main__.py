@@ -16,6 +16,7 @@ from pathlib import Path
 from bench import (
     artifacts,
     history,
+    hooks,
     integrations,
     listing,
     log_overhead,
@@ -43,11 +44,12 @@ SECTIONS = {
     "media": media.run,           # issue 11: images, the system sampler, console capture
     "integrations": integrations.run,  # issue 12: Lightning with gittrack / W&B / no logger
     "listing": listing.run,       # issue 13: runs --branch / --sort over 10,000 runs
+    "hooks": hooks.run,           # issue 13: pre-push hook overhead on git push, per mode
 }
 
 
 _ISSUE_OF = {"artifacts": "3", "sync": "4", "wide": "8", "scale": "10", "media": "11",
-             "integrations": "12", "listing": "13"}
+             "integrations": "12", "listing": "13", "hooks": "13"}
 """The issue whose targets a section measures (the others: issue 2)."""
 
 

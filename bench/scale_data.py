@@ -68,8 +68,9 @@ def _iso(seconds: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def run_files(i: int) -> dict[str, bytes]:
-    """``run.yaml``, ``config.yaml`` and ``summary.yaml`` of run ``i``."""
+def run_files(i: int, code_commit: str | None = None) -> dict[str, bytes]:
+    """``run.yaml``, ``config.yaml`` and ``summary.yaml`` of run ``i`` (made on
+    ``code_commit``, if given)."""
     state = STATES[i % len(STATES)]
     created = T0 + i
     exit_code = {"finished": "0", "failed": "1", "crashed": "null"}[state]
@@ -78,7 +79,7 @@ def run_files(i: int) -> dict[str, bytes]:
         f"group: group-{i % 100}\njob_type: train\ntags:\n- sweep\n- shard-{i % 8}\n"
         f"notes: null\nstate: {state}\ncreated_at: '{_iso(created)}'\n"
         f"updated_at: '{_iso(created + 60)}'\nended_at: '{_iso(created + 60)}'\n"
-        f"duration: 60.0\nexit_code: {exit_code}\ncode:\n  commit: null\n"
+        f"duration: 60.0\nexit_code: {exit_code}\ncode:\n  commit: {code_commit or 'null'}\n"
         f"  branch: {BRANCHES[i % len(BRANCHES)]}\n  remote: null\n  dirty: false\n"
         "host: bench\nuser: bench\nos: Linux\npython: CPython 3.11\nexecutable: python\n"
         "program: train.py\nargs: []\ncwd: /bench\npid: 1\ngittrack_version: 0.1.0\n"
@@ -90,13 +91,14 @@ def run_files(i: int) -> dict[str, bytes]:
             layout.SUMMARY_YAML: summary.encode()}
 
 
-def _stream(count: int, start: int, shared: dict[str, bytes]) -> Iterator[bytes]:
+def _stream(count: int, start: int, shared: dict[str, bytes],
+            code_commit: str | None = None) -> Iterator[bytes]:
     marks = {}
     for n, (path, data) in enumerate(shared.items(), start=1):
         marks[path] = n
         yield b"blob\nmark :%d\ndata %d\n%s\n" % (n, len(data), data)
     for i in range(start, start + count):
-        files = run_files(i)
+        files = run_files(i, code_commit)
         message = f"gittrack: run {run_id(i)} (made by bench.scale_data)".encode()
         when = int(T0) + i + 60
         parts = [
@@ -111,7 +113,7 @@ def _stream(count: int, start: int, shared: dict[str, bytes]) -> Iterator[bytes]
 
 
 def make_runs(repo: str | os.PathLike[str], count: int, *, start: int = 0,
-              pack_refs: bool = True) -> list[str]:
+              pack_refs: bool = True, code_commit: str | None = None) -> list[str]:
     """Add runs ``start`` … ``start + count - 1`` to the git repository at ``repo`` (made with
     ``git init`` beforehand); returns their ids. ``pack_refs`` packs the refs afterwards, as
     ``git gc`` or a clone leaves them."""
@@ -119,7 +121,7 @@ def make_runs(repo: str | os.PathLike[str], count: int, *, start: int = 0,
     proc = subprocess.Popen(["git", "-C", str(repo), "fast-import", "--quiet",
                              "--force"], stdin=subprocess.PIPE)
     assert proc.stdin is not None
-    for chunk in _stream(count, start, shared):
+    for chunk in _stream(count, start, shared, code_commit):
         proc.stdin.write(chunk)
     proc.stdin.close()
     if proc.wait() != 0:

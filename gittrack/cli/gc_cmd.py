@@ -25,7 +25,8 @@ def command(obj: CliContext, remote: str | None, dry_run: bool, grace: str,
     """Remove stored blobs that no remaining run or artifact references."""
     repo = obj.reader() if dry_run else obj.git()  # a dry run folds no dead run's log
     seconds = parse_duration(grace) if grace else DEFAULT_GRACE
-    report = collect(repo, remote=remote or _default_remote(repo), grace=seconds,
+    remote = remote or _default_remote(repo)
+    report = collect(repo, remote=remote, grace=seconds,
                      dry_run=dry_run)
     for done in report.finished:
         click.echo(f"finished the interrupted purge of run {done.run} ({done.name}): removed "
@@ -34,7 +35,10 @@ def command(obj: CliContext, remote: str | None, dry_run: bool, grace: str,
     if as_json:
         click.echo(dumps({"dry_run": dry_run, "removed": [b.name for b in report.removed],
                           "size": report.size, "young": report.young, "temps": report.temps,
-                          "cache": report.cache, "marked_from": list(report.roots)}))
+                          "cache": report.cache, "marked_from": list(report.roots),
+                          "code_refs": {"removed": list(report.code.removed),
+                                        "added": list(report.code.added),
+                                        "removed_on_remote": list(report.code.remote_removed)}}))
         return
     verb = "would remove" if dry_run else "removed"
     for blob in report.removed if dry_run else ():
@@ -44,6 +48,11 @@ def command(obj: CliContext, remote: str | None, dry_run: bool, grace: str,
                f"{verb} {report.temps} stale temporary file(s) and {report.cache} local cache "
                f"entr{'y' if report.cache == 1 else 'ies'} (marked from "
                f"{', '.join(report.roots)})")
+    code = report.code
+    if code.removed or code.added or code.remote_removed:
+        there = f", {len(code.remote_removed)} on {remote}" if code.remote_removed else ""
+        click.echo(f"code refs: {verb} {len(code.removed)} no run needs here{there}; "
+                   f"{'would add' if dry_run else 'added'} {len(code.added)} missing")
 
 
 def _default_remote(repo: Repository) -> str | None:

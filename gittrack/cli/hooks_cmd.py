@@ -9,7 +9,6 @@ import click
 
 from gittrack.cli.context import CliContext
 from gittrack.cli.render import printable
-from gittrack.cli.sync_render import push_lines
 from gittrack.errors import DeletedOnRemoteError, GittrackError
 
 
@@ -78,6 +77,8 @@ def pre_push(obj: CliContext, remote: str | None, url: str | None) -> None:
     if isinstance(report, str):
         click.echo(f"gittrack: {report}", err=True)
         return
+    from gittrack.cli.sync_render import push_lines  # loaded only when there is a report
+
     for line in push_lines(report) if report else []:
         click.echo(f"gittrack: {line}", err=True)
 

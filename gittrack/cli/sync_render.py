@@ -20,10 +20,12 @@ def count(states: Iterable[RefState]) -> str:
 
 def count_refs(names: Iterable[str]) -> str:
     kinds = Counter(kind_and_name(name).split(" ", 1)[0] for name in names)
-    plural = {"run": "runs", "artifact": "artifacts", "alias": "aliases"}
-    order = ["run", "artifact", "alias"]
+    single = {"code": "code commit"}  # refs/gittrack/code/<sha>: a commit runs were made on
+    plural = {"run": "runs", "artifact": "artifacts", "alias": "aliases", "code": "code commits"}
+    order = ["run", "artifact", "alias", "code"]
     ranked = sorted(kinds.items(), key=lambda kn: (order.index(kn[0]) if kn[0] in order else 9))
-    return ", ".join(f"{n} {plural.get(k, k) if n != 1 else k}" for k, n in ranked)
+    return ", ".join(f"{n} {plural.get(k, k) if n != 1 else single.get(k, k)}"
+                     for k, n in ranked)
 
 
 def short(sha: str | None) -> str:

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import re
 
+from gittrack.errors import FormatError
 from gittrack.types import RefName
 
 ROOT = "refs/gittrack/"
 RUNS = f"{ROOT}runs/"
 ARTIFACTS = f"{ROOT}artifacts/"
 ALIASES = f"{ROOT}aliases/"
+CODE = f"{ROOT}code/"
+"""One ref per code commit a run was made on (``refs/gittrack/code/<sha>`` → that commit): it
+keeps the commit reachable here and on every remote the runs go to, whatever happens to the
+branches (rebase, squash, a server's gc). Shared like the runs; collected by ``gittrack gc``."""
 MIRROR_ROOT = "refs/gittrack-remotes/"
 """The remote's ``refs/gittrack/*`` as last fetched or pushed, per remote (local only)."""
 BASE_ROOT = "refs/gittrack-sync/"
@@ -32,10 +37,28 @@ _SAFE_ID = re.compile(r"\A(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,127}(?<!\.)(?<!\
                       re.DOTALL)
 
 
+_SHA = re.compile(r"\A[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
+
+
+def code_ref(commit: str) -> RefName:
+    """The ref that keeps ``commit`` (a full SHA-1 or SHA-256 id) reachable."""
+    if _SHA.match(commit) is None:
+        raise FormatError(f"not a full commit id: {commit!r}")
+    return RefName(CODE + commit)
+
+
+def code_commit(ref: str) -> str | None:
+    """The commit a code ref keeps (``None`` for any other ref, or a malformed name)."""
+    if not ref.startswith(CODE):
+        return None
+    rest = ref[len(CODE):]
+    return rest if _SHA.match(rest) else None
+
+
 def is_valid_ref_component(name: str) -> bool:
     """A name usable as one path component of a ref (``git check-ref-format`` rules, tightened)."""
     return _SAFE_ID.match(name) is not None
 
 
-__all__ = ["ALIASES", "ARTIFACTS", "BASE_ROOT", "DELETED_MARK", "EVERY", "MIRROR_ROOT", "ROOT",
-           "RUNS", "is_valid_ref_component"]
+__all__ = ["ALIASES", "ARTIFACTS", "BASE_ROOT", "CODE", "DELETED_MARK", "EVERY", "MIRROR_ROOT",
+           "ROOT", "RUNS", "code_commit", "code_ref", "is_valid_ref_component"]

@@ -245,7 +245,7 @@ def fetch_objects(repo: Repository, remote: str, commits: Sequence[str]) -> None
 
 def push(repo: Repository, remote: str, refspecs: Sequence[str], *,
          atomic: bool = True, check: bool = True, no_verify: bool = False,
-         leases: Mapping[str, str | None] | None = None) -> PushResult:
+         leases: Mapping[str, str | None] | None = None, dry_run: bool = False) -> PushResult:
     """One ``git push --porcelain`` of exactly ``refspecs`` (``:ref`` deletes ``ref``).
 
     ``atomic``: all refs move or none. ``leases``: ref → the value it must have on the
@@ -254,7 +254,9 @@ def push(repo: Repository, remote: str, refspecs: Sequence[str], *,
     git ignores the lease of a ``+`` refspec and forces it whatever the remote holds
     (measured with git 2.39). ``no_verify`` skips the *local* pre-push hook (gittrack's hook
     pushing runs must not run itself again). A rejection raises ``PushRejectedError``
-    naming the refs, unless ``check=False``.
+    naming the refs, unless ``check=False``. ``dry_run``: ``git push --dry-run``, every check
+    git makes before sending (fast-forward, leases, against the remote's refs now) and no
+    update; the remote's own hooks do not run.
     """
     positional(remote)
     if not refspecs:
@@ -267,6 +269,8 @@ def push(repo: Repository, remote: str, refspecs: Sequence[str], *,
         args.append("--atomic")
     if no_verify:
         args.append("--no-verify")
+    if dry_run:
+        args.append("--dry-run")
     for ref, old in (leases or {}).items():
         args.append(f"--force-with-lease={ref}:{old or ''}")
     url = display_url(repo, remote)

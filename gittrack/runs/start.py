@@ -16,7 +16,7 @@ from gittrack.git.repo import (
     gittrack_dir,
     work_folder,
 )
-from gittrack.runs import code, layout, store
+from gittrack.runs import code, coderefs, layout, store
 from gittrack.runs.ids import check_run_id, new_run_id
 from gittrack.runs.info import RunInfo
 from gittrack.runs.live import Run, check_notes, check_tags, config_items
@@ -130,6 +130,8 @@ def _open(
     """The live ``Run`` over ``wal``; if it cannot start, ``wal`` is closed, and removed when
     it was a new run's (a resumed run's log may hold what its last process left)."""
     try:
+        # the run keeps its code commit reachable whatever becomes of the branch (runs.coderefs)
+        coderefs.keep(repo, coderefs.code_commit_of(info))
         return Run(repo=repo, run_id=run_id, info=RunInfo.written(info), state=state, wal=wal,
                    head=head, settings=settings, storage=storage, clock=clock)
     except BaseException:

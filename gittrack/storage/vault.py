@@ -368,6 +368,17 @@ class BlobVault:
                     return True
         return False
 
+    def source_has(self, digest: Digest) -> bool:
+        """Whether a file on this machine still has ``digest``'s bytes (what
+        ``cache_from_source`` would copy), hashed in place: nothing is written."""
+        for source in self.stat_cache.sources(digest):
+            try:
+                if hash_file(Path(source))[0] == digest:
+                    return True
+            except OSError:
+                continue
+        return False
+
     def _not_found(self, entry: ManifestEntry, label: str) -> BlobNotFoundError:
         return BlobNotFoundError(
             f"{label}: blob {str(entry.blob)[:16]}… is not in the store "

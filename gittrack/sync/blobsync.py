@@ -87,8 +87,17 @@ def upload_for_refs(repo: Repository, tips: Mapping[str, str],
     return _upload(repo, tips, remote_has, whole=False)
 
 
+def check_for_refs(repo: Repository, tips: Mapping[str, str],
+                   remote_has: Iterable[str] = ()) -> BlobReport:
+    """What ``upload_for_refs`` would do, doing none of it (``push --dry-run``): the store is
+    asked which blobs it lacks, each one is looked for on this machine without copying it, and
+    the refs naming one found nowhere are ``held_back``; ``uploaded`` counts the blobs that
+    would be uploaded. Nothing is written, here or in the store."""
+    return _upload(repo, tips, remote_has, whole=False, dry_run=True)
+
+
 def _upload(repo: Repository, tips: Mapping[str, str], remote_has: Iterable[str], *,
-            whole: bool) -> BlobReport:
+            whole: bool, dry_run: bool = False) -> BlobReport:
     stop = list(remote_has)
     # by ref, each ref's commits read by its own kind (``upload_missing``'s keys are commits)
     entries = needed_entries(repo, list(tips.values()) if whole else tips, stop=stop)
@@ -103,12 +112,15 @@ def _upload(repo: Repository, tips: Mapping[str, str], remote_has: Iterable[str]
     storage = open_storage(repo)
     missing = sorted(storage.missing(entries))
     fallback = _default_store(repo, storage)
-    lost = [b for b in missing if not _recoverable(storage, fallback, entries[b])]
+    lost = [b for b in missing
+            if not _recoverable(storage, fallback, entries[b], check_only=dry_run)]
     if lost and whole:
         raise _lost_error(storage, [entries[b] for b in lost])
     bad = {b: f"{_LOST} {storage.url} nor on this machine" for b in lost}
     todo = [b for b in missing if b not in bad]
-    if whole:
+    if dry_run:
+        pass
+    elif whole:
         parallel(lambda blob: _upload_one(storage, fallback, entries[blob]), todo,
                  workers=storage.workers, label="uploading blobs",
                  sizes=lambda blob: entries[blob].size)
@@ -176,13 +188,17 @@ def _default_store(repo: Repository, storage: BlobVault) -> BlobStore | None:
 
 
 def _recoverable(storage: BlobVault, fallback: BlobStore | None,
-                 entry: ManifestEntry) -> bool:
+                 entry: ManifestEntry, *, check_only: bool = False) -> bool:
     blob, digest = stored(entry)
     if fallback is not None and fallback.exists(blob):
         return True
     # The local cache, or a file here the stat cache says had the bytes (copied into the
     # cache, verified): a teammate's purge may have removed a blob this version shares.
-    return storage.names_with_newest_key(entry) and storage.has_plaintext(digest)
+    if not storage.names_with_newest_key(entry):
+        return False
+    if check_only:
+        return storage.is_cached(digest) or storage.source_has(digest)
+    return storage.has_plaintext(digest)
 
 
 def _upload_one(storage: BlobVault, fallback: BlobStore | None, entry: ManifestEntry) -> None:

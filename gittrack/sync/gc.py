@@ -7,6 +7,12 @@ teammate's pushed work is never collected because this clone had not fetched it.
 store's blobs not marked and older than the grace period (a teammate's push uploads blobs
 *before* it pushes the refs naming them), stale temporary uploads, and plaintext copies in the
 local cache that nothing names any more.
+
+Code refs (``refs/gittrack/code/<sha>``, ``runs.coderefs``) are collected here too: one no run
+needs — here or in a remote's mirror — is deleted here, and with a remote, one that none of
+that remote's runs needs is deleted there (one push, leased on its value); a run's missing
+code ref is added when its commit is here. They are never walked for blobs (they name the
+user's code history, which stores none).
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from gittrack.storage.entry import ManifestEntry, stored
 from gittrack.storage.project import has_keyring, open_storage
 from gittrack.storage.vault import BlobVault
 from gittrack.sync import localio, mirror
-from gittrack.types import BlobName, Digest
+from gittrack.sync.delete import RefChange, push_changes
+from gittrack.types import BlobName, CommitId, Digest, RefName, RunId
 
 if TYPE_CHECKING:
     from gittrack.sync.purge import Finished
@@ -48,10 +55,21 @@ class GcReport:
     dry_run: bool = False
     finished: tuple[Finished, ...] = ()
     """Interrupted purges finished first (``sync/purge.py``)."""
+    code: CodeRefReport = dataclasses.field(default_factory=lambda: CodeRefReport())
 
     @property
     def size(self) -> int:
         return sum(b.size for b in self.removed)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CodeRefReport:
+    """What gc did with the code refs (``runs.coderefs``): commits whose ref was deleted here,
+    added here, deleted on the remote."""
+
+    removed: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    remote_removed: tuple[str, ...] = ()
 
 
 def parse_duration(text: str) -> float:
@@ -67,11 +85,14 @@ def mark_roots(repo: Repository, remote: str | None) -> tuple[list[str], tuple[s
     """The commits to mark from, after fetching ``remote``'s refs into its mirror."""
     if remote is not None:
         mirror.fetch_mirror(repo, transport.check_remote(repo, remote))
-    tips: list[str] = list(refs.list_refs(repo, namespace.ROOT).values())
+    tips: list[str] = [sha for ref, sha in refs.list_refs(repo, namespace.ROOT).items()
+                       if not ref.startswith(namespace.CODE)]
     keys = set()
     for name, sha in refs.list_refs(repo, namespace.MIRROR_ROOT).items():
-        tips.append(sha)
-        keys.add(name[len(namespace.MIRROR_ROOT):].partition("/")[0])
+        key, _, rest = name[len(namespace.MIRROR_ROOT):].partition("/")
+        keys.add(key)
+        if not (namespace.ROOT + rest).startswith(namespace.CODE):
+            tips.append(sha)
     return tips, ("local", *sorted(keys))
 
 
@@ -123,6 +144,7 @@ def collect(repo: Repository, *, remote: str | None = None,
     finished = () if dry_run else finish_interrupted(repo)
     storage = storage or open_storage(repo)
     tips, roots = mark_roots(repo, remote)
+    code = collect_code_refs(repo, remote, dry_run)
     blobs, digests = marked(repo, storage, tips)
     cutoff = (time.time() if now is None else now) - grace
     removed, young = _sweep_store(storage, blobs, cutoff if grace > 0 else None, dry_run)
@@ -130,7 +152,53 @@ def collect(repo: Repository, *, remote: str | None = None,
     cache = _sweep_cache(storage, digests, dry_run)
     if not dry_run:
         _sweep_stat_cache(storage, digests)
-    return GcReport(tuple(removed), young, temps, cache, len(blobs), roots, dry_run, finished)
+    return GcReport(tuple(removed), young, temps, cache, len(blobs), roots, dry_run, finished,
+                    code)
+
+
+def collect_code_refs(repo: Repository, remote: str | None, dry_run: bool) -> CodeRefReport:
+    """Delete the code refs no run needs (here: no run here or in a mirror; on ``remote``, its
+    mirror just fetched: none of its runs), add those missing for runs here."""
+    from gittrack.runs import coderefs
+
+    mirrored: dict[str, dict[str, CommitId]] = {}
+    for name, sha in refs.list_refs(repo, namespace.MIRROR_ROOT).items():
+        key, _, rest = name[len(namespace.MIRROR_ROOT):].partition("/")
+        mirrored.setdefault(key, {})[namespace.ROOT + rest] = sha
+    here = set(refs.list_refs(repo, namespace.RUNS).values())
+    # the runs here from the run cache; a mirror's run at another head, from its run.yaml
+    needed = {c for c in coderefs.code_commits(repo).values() if c is not None}
+    needed |= coderefs.needed_by(repo, {sha for there in mirrored.values()
+                                        for ref, sha in there.items()
+                                        if ref.startswith(namespace.RUNS) and sha not in here})
+    plan = coderefs.plan(repo, needed, coderefs.local(repo))
+    remote_drop: list[RefChange] = []
+    if remote is not None:
+        there = mirrored.get(mirror.mirror_key(repo, remote), {})
+        heads = {s for r, s in there.items() if r.startswith(namespace.RUNS)}
+        by_head = {sha: c for sha, c in _code_by_head(repo).items() if sha in heads}
+        needed = {c for c in by_head.values() if c is not None}
+        needed |= coderefs.needed_by(repo, heads - by_head.keys())
+        remote_drop = [RefChange(RefName(ref), sha) for ref, sha in sorted(there.items())
+                       if ref.startswith(namespace.CODE)
+                       and namespace.code_commit(ref) not in needed]
+    if not dry_run:
+        if remote_drop:
+            push_changes(repo, transport.check_remote(repo, remote or ""), remote_drop)
+        localio.write_refs(repo, coderefs.updates(plan))
+    return CodeRefReport(
+        removed=tuple(str(namespace.code_commit(r)) for r in sorted(plan.drop)),
+        added=plan.add,
+        remote_removed=tuple(str(namespace.code_commit(c.ref)) for c in remote_drop))
+
+
+def _code_by_head(repo: Repository) -> dict[CommitId, str | None]:
+    """Each local run's head → its code commit (the run cache)."""
+    from gittrack.runs import coderefs
+
+    heads = refs.list_refs(repo, namespace.RUNS)
+    by_run = coderefs.code_commits(repo)
+    return {sha: by_run.get(RunId(ref[len(namespace.RUNS):])) for ref, sha in heads.items()}
 
 
 def _sweep_store(storage: BlobVault, live: set[BlobName], cutoff: float | None,

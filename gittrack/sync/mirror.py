@@ -276,8 +276,10 @@ def trusts(repo: Repository, key: str, url: str, mirrored: Mapping[str, str],
     """Whether a ref in ``mirrored`` (the mirror before) and not in ``there`` (the remote now)
     was deleted on the remote: the mirror is of this URL, and the remote is not empty or is
     ``marked`` (it carries ``namespace.DELETED_MARK``: gittrack deleted refs there). An empty remote
-    without the mark was more likely replaced or emptied by hand than had every run deleted."""
-    return _recorded_url(repo, key) == url and bool(there or marked or not mirrored)
+    without the mark was more likely replaced or emptied by hand than had every run deleted.
+    Code refs (``namespace.CODE``) do not count: they stay behind the runs until a ``gc``."""
+    kept = any(not ref.startswith(namespace.CODE) for ref in there)
+    return _recorded_url(repo, key) == url and bool(kept or marked or not mirrored)
 
 
 def known_elsewhere(repo: Repository, key: str, marked: bool) -> dict[str, CommitId]:

@@ -260,7 +260,7 @@ def _deletions(repo: Repository, fetched: mirror.Refreshed,
     gone = [Gone(ref, sha, fetched.trusted and local_changes(repo, ref, sha, last),
                  _is_live(ref, live))
             for ref, sha in sorted((r, s) for r, s in before.local.items() if r not in after)
-            if (last := before.seen(ref)) is not None]
+            if (last := before.seen(ref)) is not None and not ref.startswith(namespace.CODE)]
     return plan_deletions(gone, trusted=fetched.trusted, prune=prune)
 
 

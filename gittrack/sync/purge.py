@@ -180,6 +180,8 @@ def purge(repo: Repository, view: RunView, *, remote: str | None) -> PurgeReport
         faults.point("purge.refs-deleted")
         gone, freed = _free(repo, storage, journal)
         path.unlink()
+    # as gc does: the code refs no run needs any more go, here and on the remote
+    gc.collect_code_refs(repo, remote, dry_run=False)
     return PurgeReport(what, report, gone, freed, finished)
 
 

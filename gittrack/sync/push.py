@@ -32,7 +32,7 @@ from gittrack.git.repo import Repository
 from gittrack.storage.reachability import names_blobs
 from gittrack.sync import localio, mirror
 from gittrack.sync.advice import rewrite_advice
-from gittrack.sync.blobsync import BlobReport, HeldBack, upload_for_refs
+from gittrack.sync.blobsync import BlobReport, HeldBack, check_for_refs, upload_for_refs
 from gittrack.sync.compare import RefState, Standing, compare
 from gittrack.sync.selection import select
 from gittrack.types import CommitId
@@ -88,13 +88,15 @@ class PushDecision:
 
 
 def push(repo: Repository, remote: str | None = None, runs: Sequence[str] = (), *,
-         force: bool = False, no_verify: bool = False, dry_run: bool = False) -> PushReport:
+         force: bool = False, no_verify: bool = False, dry_run: bool = False,
+         glanced: mirror.Glance | None = None) -> PushReport:
     """Push the selected runs (default: every run, artifact and alias) to ``remote``.
 
-    ``dry_run``: the report of what would be sent; nothing is written, here or there."""
+    ``dry_run``: the report of what would be sent; nothing is written, here or there.
+    ``glanced``: ``mirror.glance`` of this remote, just made by the caller (not made again)."""
     remote = transport.check_remote(repo, remote or transport.default_remote(repo))
-    listed = None
-    if not runs:
+    listed = glanced.listed if glanced is not None else None
+    if not runs and glanced is None:
         seen = mirror.glance(repo, remote)
         if seen.same is not None:  # nothing to send or learn: no ref compared one by one
             return PushReport(remote, transport.display_url(repo, remote),
@@ -103,10 +105,10 @@ def push(repo: Repository, remote: str | None = None, runs: Sequence[str] = (), 
     for attempt in range(_ATTEMPTS):
         plan = _plan(repo, remote, runs, force, learn=not dry_run,
                      listed=listed if attempt == 0 else None)
-        if dry_run or not plan.send:
+        if not plan.send:
             return plan.report
         try:
-            return _send(repo, remote, plan, no_verify)
+            return _send(repo, remote, plan, no_verify, dry_run=dry_run)
         except PushRejectedError as exc:
             if attempt + 1 == _ATTEMPTS or not _is_race(str(exc)):
                 raise
@@ -143,11 +145,19 @@ def _plan(repo: Repository, remote: str, runs: Sequence[str], force: bool, *,
 def decide(states: Sequence[RefState], *, force: bool) -> PushDecision:
     """Send what is new or ahead; hold what is behind, diverged or deleted on the remote,
     unless ``force`` sends it too."""
-    send = tuple(s for s in states if s.standing in SEND or (force and s.standing in HELD))
-    held = tuple(s for s in states if s.standing in HELD)
+    send = tuple(s for s in states if s.standing in SEND or (force and s.standing in HELD)
+                 or _code_again(s))
+    held = tuple(s for s in states if s.standing in HELD and not _code_again(s))
     return PushDecision(send=send, held=() if force else held,
                         forced=tuple(s for s in send if s.standing in HELD),
                         same=tuple(s for s in states if s.standing is Standing.SAME))
+
+
+def _code_again(state: RefState) -> bool:
+    """A code ref the remote deleted (a teammate's ``gc`` found no run there needing it): sent
+    again, since a run here needs it. It names one commit, never moves and holds no blob, so
+    sending it back undoes nothing of the teammate's."""
+    return state.standing is Standing.DELETED and state.ref.startswith(namespace.CODE)
 
 
 def _same(equal: Sequence[str], chosen: Mapping[str, CommitId],
@@ -193,12 +203,20 @@ def _remote_view(repo: Repository, remote: str, key: str, url: str, before: mirr
     return on_remote, trusted, seen
 
 
-def _send(repo: Repository, remote: str, plan: _Plan, no_verify: bool) -> PushReport:
+def _send(repo: Repository, remote: str, plan: _Plan, no_verify: bool, *,
+          dry_run: bool = False) -> PushReport:
     """Upload the blobs, then push the refs whose blobs are all in the store: a ref with a
-    blob that could not be put there is held back (not sent, its remote ref untouched)."""
+    blob that could not be put there is held back (not sent, its remote ref untouched).
+
+    ``dry_run``: the same checks, nothing done: the store is asked which blobs it lacks (a
+    ref naming one found nowhere is held back, named), and ``git push --dry-run`` makes git's
+    own checks of the refs (fast-forward, leases) against the remote's refs now; a rejection
+    raises as the push would. The remote's server hooks do not run in a dry run."""
     remote_versions = [s.remote for s in plan.send if s.remote and names_blobs(s.ref)]
-    blobs = upload_for_refs(repo, {s.ref: str(s.local) for s in plan.send if names_blobs(s.ref)},
-                            remote_has=[r for r in remote_versions if r])
+    tips = {s.ref: str(s.local) for s in plan.send if names_blobs(s.ref)}
+    known = [r for r in remote_versions if r]
+    blobs = (check_for_refs(repo, tips, remote_has=known) if dry_run
+             else upload_for_refs(repo, tips, remote_has=known))
     back = {h.ref for h in blobs.held_back}
     sent = [s for s in plan.send if s.ref not in back]
     report = dataclasses.replace(
@@ -209,7 +227,9 @@ def _send(repo: Repository, remote: str, plan: _Plan, no_verify: bool) -> PushRe
     specs = refspecs(sent, [*plan.held, *(s for s in plan.send if s.ref in back)],
                      everything=plan.everything)
     result = transport.push(repo, remote, specs, atomic=True, no_verify=no_verify,
-                            leases=leases(sent))
+                            leases=leases(sent), dry_run=dry_run)
+    if dry_run:
+        return report
     landed = {*result.updated, *result.up_to_date}
     localio.write_refs(repo, mirror.record_updates(
         plan.key, [(s.ref, s.local) for s in sent if s.ref in landed], plan.agreed),

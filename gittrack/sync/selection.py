@@ -1,5 +1,6 @@
 """Which local refs a push sends: everything under ``refs/gittrack/``, or some runs with the
-artifacts they used or logged (and those artifacts' aliases), so lineage survives the trip."""
+artifacts they used or logged (and those artifacts' aliases), so lineage survives the trip,
+and the ref that keeps each one's code commit (``runs.coderefs``)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def select(repo: Repository, run_specs: Sequence[str],
         return every
     # loaded only here: a push of everything (and a no-op one) does without them
     from gittrack.artifacts.aliases import parse_spec
-    from gittrack.runs import layout
+    from gittrack.runs import coderefs, layout
     from gittrack.runs.lineage import ROLES, artifact_specs
     from gittrack.runs.resolve import resolve_run
 
@@ -33,6 +34,9 @@ def select(repo: Repository, run_specs: Sequence[str],
     for spec in run_specs:
         view = resolve_run(repo, spec)
         chosen[layout.run_ref(view.id)] = view.commit
+        code = coderefs.code_commit_of(view.metadata)
+        if code is not None and namespace.CODE + code in every:
+            chosen[namespace.code_ref(code)] = every[namespace.CODE + code]
         for role in ROLES:
             for used in artifact_specs(view.metadata, role):
                 try:

@@ -150,7 +150,9 @@ def test_readable_with_plain_git_and_pyarrow(repo: Path) -> None:
                    rows=[{"loss": 1.5, "acc": 1, "tag": "é"}, {"loss": math.inf},
                          {"nested": {"x": -1.0}}])
     ref = f"refs/gittrack/runs/{run.id}"
-    assert git(repo, "for-each-ref", "--format=%(refname)", "refs/gittrack/").split() == [ref]
+    head = git(repo, "rev-parse", "HEAD").strip()  # the run keeps its code commit too
+    assert git(repo, "for-each-ref", "--format=%(refname)", "refs/gittrack/").split() == [
+        f"refs/gittrack/code/{head}", ref]
     info = yaml.safe_load(git(repo, "show", f"{ref}:run.yaml"))
     assert info["format"] == 2
     assert (info["id"], info["name"], info["state"]) == (run.id, "plain", "finished")

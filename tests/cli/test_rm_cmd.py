@@ -19,8 +19,9 @@ def test_rm_deletes_only_the_named_runs_and_their_objects(repo: Path, cli: Cli) 
     assert result.exit_code == 0, result.stderr
     assert "deleted 1 ref(s)" in result.stdout
     assert not any(has_object(repo, o) for o in unique)
+    head = git(repo, "rev-parse", "HEAD").strip()
     assert git(repo, "for-each-ref", "--format=%(refname)").split() == [
-        "refs/gittrack/runs/" + kept, "refs/heads/main"]
+        "refs/gittrack/code/" + head, "refs/gittrack/runs/" + kept, "refs/heads/main"]
 
 
 def test_rm_on_the_remote_and_unknown_runs(repo: Path, cli: Cli) -> None:
@@ -28,6 +29,9 @@ def test_rm_on_the_remote_and_unknown_runs(repo: Path, cli: Cli) -> None:
     run_id = marked_run()
     push_all(repo)
     assert cli("rm", run_id, "--remote", "origin", "--yes").exit_code == 0
+    assert git(bare, "for-each-ref", "refs/gittrack/runs/") == ""
+    assert git(bare, "for-each-ref", "refs/gittrack/code/") != ""  # until `gittrack gc`
+    assert cli("gc").exit_code == 0
     assert git(bare, "for-each-ref", "refs/gittrack/") == ""
     assert cli("rm", "nosuchrun", "--yes").exit_code == 4
 

@@ -14,6 +14,7 @@ from gittrack.git import objects, refs
 from gittrack.types import CommitId, RefName
 
 RUNS = "refs/gittrack/runs/"
+CODE = "refs/gittrack/code/"
 MakeClone = Callable[[str, str], Path]
 """The ``make_clone`` fixture: ``make_clone(name, remote_url)``."""
 
@@ -66,10 +67,15 @@ def push_all(repo: Path, remote: str = "origin") -> None:
     git(repo, "push", "-q", remote, "+refs/gittrack/*:refs/gittrack/*")
 
 
-def refs_of(path: Path, prefix: str = "refs/gittrack/") -> dict[str, str]:
-    """``{ref name: object id}`` of the refs under ``prefix``."""
+def refs_of(path: Path, prefix: str = "refs/gittrack/", *,
+            code: bool = False) -> dict[str, str]:
+    """``{ref name: object id}`` of the refs under ``prefix``; the code refs of runs
+    (``refs/gittrack/code/``, ``runs/coderefs.py``) only with ``code`` or a prefix in them."""
     out = git(path, "for-each-ref", "--format=%(refname) %(objectname)", prefix)
-    return dict(line.split(" ", 1)[::-1][::-1] for line in out.splitlines())
+    found = dict(line.split(" ", 1)[::-1][::-1] for line in out.splitlines())
+    if code or prefix.startswith(CODE):
+        return found
+    return {ref: sha for ref, sha in found.items() if not ref.startswith(CODE)}
 
 
 def unique_objects(repo: Path, ref: str) -> list[str]:

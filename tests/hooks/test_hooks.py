@@ -176,3 +176,29 @@ def test_a_pre_push_mode_that_is_not_utf8_is_refused_naming_it(repo: Path) -> No
     git(repo, "config", "gittrack.prePush", os.fsdecode(b"al\xe9"))
     with pytest.raises(UsageError, match=r"'al\\xe9'; use one of all, code, off"):
         mode(pygit2.Repository(str(repo)))
+
+
+def test_the_hook_starts_no_python_when_every_ref_is_on_the_remote(
+        bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
+        fast_settings: dict[str, object], cli: Any) -> None:
+    """The shell script's shortcut (hooks/pre-push): runs pushed before, nothing to send, so no
+    interpreter — shown by a mode value Python would warn about, and no warning; a run that
+    moved here since is not on the remote at its value, and Python pushes it."""
+    import gittrack
+
+    a = make_clone("a", str(bare_remote))
+    monkeypatch.chdir(a)
+    assert cli("hooks", "install").exit_code == 0
+    run = log_run(a, fast_settings, data=None)
+    assert cli("push").exit_code == 0
+    git(a, "config", "gittrack.prePush", "sometimes")  # Python would say it is not a mode
+    git(a, "commit", "-q", "--allow-empty", "-m", "more")
+    done = git_push(a)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    git(a, "config", "gittrack.prePush", "all")
+    with gittrack.init(repo=str(a), id=run, resume="allow", settings=fast_settings) as again:
+        again.log({"more": 1.0})
+    git(a, "commit", "-q", "--allow-empty", "-m", "again")
+    done = git_push(a)
+    assert done.returncode == 0, done.stderr
+    assert refs_of(bare_remote)[f"{RUNS}{run}"] == refs_of(a)[f"{RUNS}{run}"]

@@ -117,3 +117,69 @@ def test_two_clones_a_fork_over_git_daemon_or_files_gets_no_run(
     b = make_clone("b", origin)
     monkeypatch.chdir(b)
     assert cli("pull").exit_code == 0 and cli("show", run).exit_code == 0
+
+
+def test_code_mode_sends_only_the_runs_and_code_commits_the_push_carries(
+        bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
+        fast_settings: dict[str, object], cli: Any) -> None:
+    """``code``: a run made on a commit the push does not send stays here, and so does its
+    code commit (its code ref would put an unpushed commit on the remote); ``all`` sends it."""
+    from gittrack.git import namespace
+
+    a = make_clone("a", str(bare_remote))
+    monkeypatch.chdir(a)
+    assert cli("hooks", "install").exit_code == 0
+    git(a, "config", "gittrack.prePush", "code")
+    git(a, "switch", "-q", "-c", "local-idea")
+    git(a, "commit", "-q", "--allow-empty", "-m", "not pushed")
+    idea = git(a, "rev-parse", "HEAD").strip()
+    on_idea = log_run(a, fast_settings, data=None)
+    git(a, "switch", "-q", "main")
+    git(a, "commit", "-q", "--allow-empty", "-m", "pushed")
+    shared = git(a, "rev-parse", "HEAD").strip()
+    on_shared = log_run(a, fast_settings, data=None)
+
+    assert push(a, "origin").returncode == 0
+    assert set(refs_of(bare_remote)) == {f"{RUNS}{on_shared}"}
+    assert refs_of(bare_remote, namespace.CODE) == {namespace.CODE + shared: shared}
+    assert subprocess.run(["git", "cat-file", "-e", idea], cwd=bare_remote).returncode != 0
+
+    git(a, "config", "gittrack.prePush", "all")
+    git(a, "commit", "-q", "--allow-empty", "-m", "more")
+    assert push(a, "origin").returncode == 0
+    assert set(refs_of(bare_remote)) == {f"{RUNS}{on_shared}", f"{RUNS}{on_idea}"}
+    assert namespace.CODE + idea in refs_of(bare_remote, namespace.CODE)
+
+
+def test_a_rejected_code_push_leaves_the_runs_and_their_code_on_the_remote(
+        bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
+        fast_settings: dict[str, object], cli: Any) -> None:
+    """The hook runs before git sends the branch and cannot know the server's verdict: when
+    the server then rejects the branch, the runs are there already — with the commits they
+    ran on, through their code refs, so a teammate can still read them (docs/sync.md)."""
+    from gittrack.git import namespace
+
+    a = make_clone("a", str(bare_remote))
+    monkeypatch.chdir(a)
+    assert cli("hooks", "install").exit_code == 0
+    hook = bare_remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nwhile read old new ref; do case \"$ref\" in refs/heads/*) "
+                    "echo \"branch pushes are closed\" >&2; exit 1;; esac; done\nexit 0\n")
+    hook.chmod(0o755)
+    before = git(bare_remote, "rev-parse", "main").strip()
+    git(a, "commit", "-q", "--allow-empty", "-m", "rejected work")
+    work = git(a, "rev-parse", "HEAD").strip()
+    run = log_run(a, fast_settings, data=None)
+
+    done = push(a, "origin")
+    assert done.returncode != 0 and "branch pushes are closed" in done.stderr
+    assert git(bare_remote, "rev-parse", "main").strip() == before  # the code was refused
+    assert set(refs_of(bare_remote)) == {f"{RUNS}{run}"}  # the run went first
+    assert refs_of(bare_remote, namespace.CODE) == {namespace.CODE + work: work}
+
+    b = make_clone("b", str(bare_remote))
+    monkeypatch.chdir(b)
+    assert cli("pull").exit_code == 0
+    shown = cli("show", run)
+    assert shown.exit_code == 0 and work[:7] in shown.stdout
+    assert git(b, "log", "-1", "--format=%s", work).strip() == "rejected work"

@@ -45,7 +45,7 @@ def test_a_blob_missing_on_the_store(bare_remote: Path, team_clone: Path, tmp_pa
     # only the artifact and its alias, which name the blob, are held back; the run goes
     assert "held back 1 artifact, 1 alias" in result.stderr
     assert "not sent: artifact data: its file data.csv" in result.stdout
-    assert "sent 1 run to" in result.stdout
+    assert "sent 1 run, 1 code commit to" in result.stdout
     assert set(refs_of(bare_remote)) == {f"refs/gittrack/runs/{_run(team_clone)}"}
     shutil.move(backup, blob)
     assert "sent 1 artifact, 1 alias" in cli("push").stdout

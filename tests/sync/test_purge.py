@@ -66,9 +66,11 @@ def test_purge_leaves_no_trace_here_there_or_in_the_store(
     # everything else is intact, here and there
     assert objects_containing(repo, other_mark) > 0 and objects_containing(bare, other_mark) > 0
     assert sha(b"shared dataset") in store_names(repo)
+    head = git(repo, "rev-parse", "HEAD").strip()
     for where_ in (repo, bare):
         names = git(where_, "for-each-ref", "--format=%(refname)", "refs/gittrack/").split()
-        assert names == ["refs/gittrack/artifacts/shared", f"refs/gittrack/runs/{shared_run}"]
+        assert names == ["refs/gittrack/artifacts/shared", f"refs/gittrack/code/{head}",
+                         f"refs/gittrack/runs/{shared_run}"]  # the kept run's code ref too
     git(repo, "fsck", "--no-dangling")
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from gittrack.sync.selection import local_refs, select
 from gittrack.types import CommitId
-from tests.helpers.repos import git
+from tests.helpers.repos import CODE, git
 from tests.helpers.runs import marked_run
 
 RUNS, ARTS, ALIASES = "refs/gittrack/runs/", "refs/gittrack/artifacts/", "refs/gittrack/aliases/"
@@ -33,8 +33,9 @@ def runs(repo: Path) -> dict[str, str]:
 def test_no_run_named_is_every_local_ref(repo: Path, runs: dict[str, str]) -> None:
     git_repo = pygit2.Repository(str(repo))
     every = local_refs(git_repo)
+    head = git(repo, "rev-parse", "HEAD").strip()
     assert set(every) == {*(RUNS + r for r in runs.values()), ARTS + "model", ARTS + "data",
-                          ARTS + "other", ALIASES + "model/best"}
+                          ARTS + "other", ALIASES + "model/best", CODE + head}
     assert select(git_repo, []) == every
 
 
@@ -56,7 +57,8 @@ def test_named_runs_take_their_artifacts(repo: Path, runs: dict[str, str], named
     specs = [runs.get(n, n) for n in named]
     ids = {runs["other"] if n == "lonely" else runs[n] for n in named}
     chosen = select(git_repo, specs)
-    assert set(chosen) == {RUNS + i for i in ids} | artifacts
+    code = {CODE + git(repo, "rev-parse", "HEAD").strip()}  # the runs' code commit's ref
+    assert set(chosen) == {RUNS + i for i in ids} | artifacts | code
     every = local_refs(git_repo)
     assert all(chosen[ref] == every[ref] for ref in chosen)
 
