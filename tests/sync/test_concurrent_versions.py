@@ -7,8 +7,8 @@ made here; only ``--force`` drops a teammate's version. Over the file transport 
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import pytest
 
 import gittrack
 from tests.helpers.cli import CliResult
-from tests.helpers.repos import MakeClone, bare, refs_of
+from tests.helpers.repos import MakeClone, bare, git, refs_of
 from tests.helpers.runs import make_run
 from tests.helpers.storage import share_storage
 
@@ -77,6 +77,8 @@ def test_concurrent_versions_are_renumbered_on_pull(
     bob_run = log_model(bob, "bob weights", fast_settings, aliases=["best"])
     bobs = version_of(bob, "model:v2")
     assert bobs.producer == bob_run
+    evaluation = make_run([{"acc": 0.9}], repo=str(bob), settings=fast_settings,
+                          use="model:v2").id  # uses his own v2
     monkeypatch.chdir(alice)
     ok(cli("push"))
 
@@ -88,7 +90,9 @@ def test_concurrent_versions_are_renumbered_on_pull(
     assert "`gittrack pull origin` puts yours on top" in line
     assert "--force" not in line  # the advice never destroys a teammate's version
     assert "not sent: alias model:best" in pushed
-    assert "refs/gittrack/aliases/model/best" not in refs_of(alice)
+    there = git(bob, "ls-remote", "origin", "refs/gittrack/*")
+    assert "refs/gittrack/aliases/model/best" not in there
+    assert f"refs/gittrack/runs/{bob_run}" in there
 
     pulled = ok(cli("pull"))
     assert "rebased artifact model" in pulled and "model:v2 is now model:v3" in pulled
@@ -107,7 +111,13 @@ def test_concurrent_versions_are_renumbered_on_pull(
     assert [r.id for r in api.runs() if r.id == alice_run]  # her run came too
     assert api.logged_by("model:v2").id == alice_run  # type: ignore[union-attr]
     shown = ok(cli("show", bob_run))
-    assert "model:v3" in shown and "recorded as model:v2" in shown
+    assert "model:v3 (recorded as model:v2, renumbered by a pull)" in shown
+    assert [r.id for r in api.used_by("model:v3")] == [evaluation]
+    assert api.used_by("model:v2") == []  # Alice's v2: his run used his, not hers
+    shown = ok(cli("artifact", "show", "model:v3"))
+    assert f"replaces     {bobs.commit[:12]}" in shown and evaluation in shown
+    assert json.loads(ok(cli("artifact", "show", "model:v3", "--json")))["replaces"] == [
+        bobs.commit]
 
     assert "sent" in ok(cli("push"))
     monkeypatch.chdir(alice)
@@ -189,4 +199,23 @@ def test_only_force_drops_a_teammates_version(
     assert version_of(bob, "model:latest").commit == remote.commit
 
 
-Check = Callable[[Path], None]
+def test_the_pre_push_hook_says_to_pull(
+        team: Team, cli: Any, monkeypatch: pytest.MonkeyPatch,
+        fast_settings: dict[str, object]) -> None:
+    """Bob's `git push` (hook installed) sends his run, holds his model back and says so."""
+    alice, bob = team
+    log_model(alice, "alice weights", fast_settings)
+    bob_run = log_model(bob, "bob weights", fast_settings)
+    monkeypatch.chdir(alice)
+    ok(cli("push"))
+    monkeypatch.chdir(bob)
+    ok(cli("hooks", "install"))
+    git(bob, "commit", "-q", "--allow-empty", "-m", "train")
+    done = subprocess.run(["git", "push", "origin", "main"], cwd=bob, capture_output=True,
+                          text=True)
+    assert done.returncode == 0  # the code push goes on
+    assert "gittrack: not sent: artifact model has versions on origin that you lack" \
+        in done.stderr and "`gittrack pull origin` puts yours on top" in done.stderr
+    there = git(bob, "ls-remote", "origin", "refs/gittrack/*")
+    assert f"refs/gittrack/runs/{bob_run}" in there
+    assert refs_of(alice)[MODEL] in there  # Alice's model is still the remote's
