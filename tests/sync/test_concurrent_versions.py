@@ -94,6 +94,14 @@ def test_concurrent_versions_are_renumbered_on_pull(
     assert "refs/gittrack/aliases/model/best" not in there
     assert f"refs/gittrack/runs/{bob_run}" in there
 
+    # Alice gets his run first: its record names his version, which she does not have yet,
+    # never her own v2
+    monkeypatch.chdir(alice)
+    ok(cli("pull"))
+    assert gittrack.Api(str(alice)).run(bob_run).logged_artifacts() == []
+    assert "model:v2 (not here)" in ok(cli("show", bob_run))
+
+    monkeypatch.chdir(bob)
     pulled = ok(cli("pull"))
     assert "rebased artifact model" in pulled and "model:v2 is now model:v3" in pulled
     api = gittrack.Api(str(bob))
