@@ -227,3 +227,22 @@ def test_the_pre_push_hook_says_to_pull(
     there = git(bob, "ls-remote", "origin", "refs/gittrack/*")
     assert f"refs/gittrack/runs/{bob_run}" in there
     assert refs_of(alice)[MODEL] in there  # Alice's model is still the remote's
+
+
+def test_the_first_version_made_on_both_sides(
+        origin: str, make_clone: MakeClone, tmp_path: Path, cli: Any,
+        monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object]) -> None:
+    """No version in common (both made the artifact): Bob's v0 becomes v1 on Alice's v0."""
+    alice = make_clone("alice", origin)
+    share_storage(alice, str(tmp_path / "store"))
+    bob = make_clone("bob", origin)
+    alice_run = log_model(alice, "alice weights", fast_settings)
+    bob_run = log_model(bob, "bob weights", fast_settings)
+    monkeypatch.chdir(alice)
+    ok(cli("push"))
+    monkeypatch.chdir(bob)
+    assert "model:v0 is now model:v1" in ok(cli("pull"))
+    api = gittrack.Api(str(bob))
+    assert [(v.version, v.producer) for v in api.artifacts("model")] == [
+        (1, bob_run), (0, alice_run)]
+    assert [v.spec for v in api.run(bob_run).logged_artifacts()] == ["model:v1"]
