@@ -88,6 +88,9 @@ def test_diverged_artifact_is_held_then_rebased_by_pull(
     assert refs_of(bare_remote)["refs/gittrack/artifacts/data"] == rebased
     # Both moved `best` (each logged with it): an alias conflict, kept both ways, named
     assert pushed.exit_code == 5 and "not sent: alias data:best diverged" in pushed.stdout
+    out = ok(cli("pull", "--force"))  # takes the teammate's alias; no version is dropped
+    assert "forced alias data:best" in out and "forced artifact" not in out
+    assert refs_of(a) == refs_of(bare_remote)
 
 
 def test_fetch_only_updates_the_mirror(bare_remote: Path, make_clone: MakeClone,
