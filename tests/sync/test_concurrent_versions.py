@@ -108,6 +108,7 @@ def test_concurrent_versions_are_renumbered_on_pull(
     assert api.artifact("model:v2").producer == alice_run
     mine = api.artifact("model:v3")
     assert mine.producer == bob_run and mine.commit != bobs.commit
+    assert mine.replaces == (bobs.commit,) and mine.created_at == bobs.created_at
     assert mine.path("model.bin", root=bob / "out").read_text() == "bob weights"
     assert api.artifact("model:latest") == mine
     assert api.artifact("model:best") == mine  # his alias followed his version
