@@ -117,6 +117,13 @@ def pull_lines(report: PullReport) -> list[str]:
         lines.append(f"downloaded {report.blobs_downloaded} blob(s) into the local cache")
     for state in report.diverged:
         mirror_ref = to_mirror(report.key, state.ref)
+        if report.fetch_only and state.ref.startswith(namespace.ARTIFACTS):
+            lines.append(
+                f"diverged: {kind_and_name(state.ref)} (here {short(state.local)}, on "
+                f"{report.remote} {short(state.remote)}, kept as {mirror_ref}): `gittrack "
+                "pull` puts the versions made here on top of the remote's (renumbered) when "
+                "nothing else diverged")
+            continue
         lines.append(
             f"diverged: {kind_and_name(state.ref)} (here {short(state.local)}, on "
             f"{report.remote} {short(state.remote)}, kept as {mirror_ref}); local one kept: "

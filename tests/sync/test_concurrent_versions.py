@@ -102,6 +102,9 @@ def test_concurrent_versions_are_renumbered_on_pull(
     assert "model:v2 (not here)" in ok(cli("show", bob_run))
 
     monkeypatch.chdir(bob)
+    fetched = ok(cli("fetch"))
+    assert "diverged: artifact model" in fetched and "`gittrack pull` puts the versions" \
+        in fetched and "--force" not in fetched
     pulled = ok(cli("pull"))
     assert "rebased artifact model" in pulled and "model:v2 is now model:v3" in pulled
     api = gittrack.Api(str(bob))
