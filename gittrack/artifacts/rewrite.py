@@ -207,7 +207,7 @@ def plan_rebase(repo: Repository, name: str, ours: CommitId, theirs: CommitId,
     """
     try:
         return _plan_rebase(repo, name, ours, theirs, last_seen)
-    except GittrackError:
+    except (GittrackError, KeyError):  # KeyError: a forged commit without a manifest
         return None
 
 
