@@ -19,7 +19,7 @@ from gittrack.artifacts.versions import Draft, VersionInfo, commit_version
 from gittrack.errors import NotFoundError, VersionRemovedError
 from gittrack.git import objects, refs
 from gittrack.types import CommitId
-from tests.helpers.forge_artifacts import set_ref
+from tests.helpers.forge_artifacts import forge, good_doc, set_ref
 
 
 def log(repo: pygit2.Repository, letter: str, name: str = "data") -> VersionInfo:
@@ -305,3 +305,13 @@ def test_no_rebase_when_this_clone_removed_what_the_remote_has(
     ours = versions.head(git_repo, "data")
     assert ours is not None
     assert plan_rebase(git_repo, "data", ours, theirs, theirs) is None
+
+
+@pytest.mark.parametrize("doc", [{"version": "x"}, {"name": "other"}, b"[unclosed"])
+def test_no_rebase_onto_a_forged_chain(git_repo: pygit2.Repository,
+                                       doc: dict[str, object] | bytes) -> None:
+    base = log(git_repo, "a").commit
+    ours = fork(git_repo, base, "b")
+    forged = doc if isinstance(doc, bytes) else good_doc(**{"name": "data", **doc})
+    theirs = forge(git_repo, "junk", forged, parents=[base])
+    assert plan_rebase(git_repo, "data", ours, theirs, base) is None
