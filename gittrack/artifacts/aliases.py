@@ -15,9 +15,11 @@ from typing import TypeGuard
 
 from gittrack.artifacts.artifact import check_artifact_name
 from gittrack.artifacts.versions import (
+    chain,
     find_version,
     head,
     list_artifacts,
+    manifest_id,
     read_info,
     same_content,
     version_commit,
@@ -190,3 +192,49 @@ def _follow(repo: Repository, name: str, alias: str, commit: CommitId,
     except NotFoundError:
         return commit
     return current if same_content(repo, current, commit) else commit
+
+
+def resolve_recorded(repo: Repository, spec: str, commit: str | None,
+                     content: str | None = None) -> tuple[CommitId, bool]:
+    """The version a run's record names, and whether it is no longer the one its label says
+    (``replaced``): ``spec`` (``name:vN``) as recorded, with the version's ``commit`` and
+    ``content`` (its manifest's id) when the run recorded them (``runs.lineage``).
+
+    The commit decides: the version at that commit, or the one a pull copied from it
+    (renumbered: its ``replaces``), or else the one with the same content (a version
+    collapsed into a teammate's identical one, or re-committed by a removal below it),
+    the label's number first. A record without a commit (older runs) is its label.
+    ``NotFoundError`` when no version of this clone is that one (not fetched yet).
+    """
+    if commit is None:
+        return resolve(repo, spec), False
+    name, selector = parse_spec(spec)
+    number = _VERSION.match(selector)
+    labelled = int(number.group(1)) if number else None
+    tip = head(repo, name)
+    if tip is None:
+        raise NotFoundError(f"no artifact named {name!r}")
+    removed: VersionRemovedError | None = None
+    if labelled is not None:
+        try:
+            if find_version(repo, name, tip, labelled) == commit:
+                return CommitId(commit), False
+        except VersionRemovedError as exc:
+            removed = exc
+        except NotFoundError:
+            pass
+    twins: list[tuple[int, CommitId]] = []
+    for found in chain(repo, tip):
+        info = read_info(repo, found, name)
+        if found == commit:
+            return found, info.version != labelled
+        if commit in info.replaces:
+            return found, True
+        if content is not None and manifest_id(repo, found) == content:
+            twins.append((info.version, found))
+    for version, found in sorted(twins, key=lambda t: t[0] != labelled):
+        return found, version != labelled
+    if removed is not None:
+        raise removed
+    raise NotFoundError(f"{spec} (commit {commit[:12]}) is not in this clone's {name} "
+                        "(not fetched yet, or removed)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import shlex
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -82,6 +83,9 @@ class VersionInfo:
     next_version: int | None = None
     """Written only on a head whose successors were removed: the number the next gets."""
     format: int = FORMAT
+    replaces: tuple[str, ...] = ()
+    """The commits this version was copied from when a pull put it on top of a teammate's
+    versions (``artifacts.rewrite.plan_rebase``), oldest first: what runs recorded."""
 
     @property
     def spec(self) -> str:
@@ -97,9 +101,12 @@ class VersionInfo:
         doc = {"format": self.format, "name": self.name, "type": self.type, "version": self.version}
         if self.next_version is not None:
             doc["next_version"] = self.next_version
-        return {**doc, "description": self.description, "metadata": self.metadata,
-                "producer": self.producer, "created_at": self.created_at, "files": self.files,
-                "size": self.size}
+        doc = {**doc, "description": self.description, "metadata": self.metadata,
+               "producer": self.producer, "created_at": self.created_at, "files": self.files,
+               "size": self.size}
+        if self.replaces:
+            doc["replaces"] = list(self.replaces)
+        return doc
 
 
 def artifact_ref(name: str) -> RefName:
@@ -195,6 +202,7 @@ def read_info(repo: Repository, commit: CommitId, name: str) -> VersionInfo:
         created_at=created if isinstance(created, str) else _iso(created),
         files=doc.get("files") or 0, size=doc.get("size") or 0,
         next_version=doc.get("next_version"), format=version_format,
+        replaces=tuple(doc.get("replaces") or ()),
     )
 
 
@@ -227,11 +235,28 @@ def _problem(doc: dict[Any, Any], name: str) -> str | None:
          "a whole number >= 0"),
         ("size", doc.get("size") is None or _in_range(doc.get("size"), 0, _MAX_COUNT),
          "a whole number >= 0"),
+        ("replaces", _commit_ids(doc.get("replaces")),
+         f"absent or a list of at most {_MAX_REPLACES:,} commit ids"),
     ]
     for key, ok, expected in checks:
         if not ok:
             return f"{key} must be {expected}, got {doc.get(key)!r}"[:300]
     return None
+
+
+_MAX_REPLACES = 10_000  # one per pull that renumbered the version: far fewer in practice
+_COMMIT_ID = re.compile(r"\A[0-9a-f]{40}([0-9a-f]{24})?\Z")
+
+
+def _commit_ids(value: Any) -> bool:
+    """``replaces``: absent, or a list of full commit ids (sha-1 or sha-256)."""
+    return value is None or (isinstance(value, list) and len(value) <= _MAX_REPLACES and all(
+        isinstance(v, str) and _COMMIT_ID.match(v) for v in value))
+
+
+def is_commit_id(value: Any) -> bool:
+    """A full commit id as gittrack records it (40 or 64 lowercase hex digits)."""
+    return isinstance(value, str) and _COMMIT_ID.match(value) is not None
 
 
 def _as_int(value: Any) -> int:
@@ -304,6 +329,12 @@ def _read_manifest(repo: Repository, tree: objects.Tree, commit: CommitId,
 def _where(commit: CommitId, name: str | None) -> str:
     return f"commit {commit[:12]}" if name is None else \
         f"{artifact_ref(name)} (commit {commit[:12]})"
+
+
+def manifest_id(repo: Repository, commit: CommitId) -> str | None:
+    """The object id of ``commit``'s ``manifest.parquet``: the version's content, as runs
+    record it beside the commit (``runs.lineage``)."""
+    return objects.entry_id(_tree(repo, commit), MANIFEST)
 
 
 def same_content(repo: Repository, a: CommitId, b: CommitId) -> bool:

@@ -77,6 +77,12 @@ class ArtifactVersion:
         return self._info.producer
 
     @property
+    def replaces(self) -> tuple[str, ...]:
+        """The commits this version was copied from when a pull renumbered it (put it on top
+        of a teammate's versions), oldest first; empty for most versions."""
+        return self._info.replaces
+
+    @property
     def created_at(self) -> str:
         return self._info.created_at
 

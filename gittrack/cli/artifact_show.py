@@ -103,6 +103,9 @@ def _print(console: Console, version: ArtifactVersion, listed: _Files,
               ("created", local_time(version.created_at, seconds=True)),
               ("files", f"{listed.count} ({format_size(version.size)})"),
               ("produced by", produced), ("description", version.description)]
+    if version.replaces:  # a pull put it on a teammate's versions, renumbered
+        fields.append(("replaces", ", ".join(c[:12] for c in version.replaces)
+                       + " (made here with another number; renumbered by a pull)"))
     fields += [(f"metadata.{k}", v) for k, v in flatten(version.metadata).items()]
     _grid(console, [(label, value) for label, value in fields if value is not None])
     _section(console, "files", _FILE_COLUMNS, [_file_cells(e) for e in listed.rows])

@@ -96,7 +96,7 @@ def print_run(console: Console, view: RunView,
         noted = notes or {}
         _section(console, "artifacts", [
             (role, ", ".join(_noted(spec, noted) for spec in specs))
-            for role, specs in lineage.items()])
+            for role, specs in lineage.items() if role in ("used", "logged")])
 
 
 def print_console(console: Console, output: str) -> None:
@@ -159,7 +159,11 @@ def print_media(console: Console, view: RunView, keys: list[MediaKey]) -> None:
 
 
 def _noted(spec: str, noted: Mapping[str, str]) -> str:
+    """``mnist:v3``, ``mnist:v3 (removed)``, or for a record a pull replaced (renumbered)
+    ``model:v6 (recorded as model:v5, renumbered by a pull)``."""
     note = noted.get(spec)
+    if note and note.startswith("now "):
+        return f"{note[4:]} (recorded as {spec}, renumbered by a pull)"
     return f"{spec} ({note})" if note else spec
 
 

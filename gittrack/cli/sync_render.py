@@ -6,10 +6,11 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from gittrack.git import namespace
 from gittrack.sync.blobsync import HeldBack
 from gittrack.sync.compare import RefState, Standing, kind_and_name
 from gittrack.sync.mirror import to_mirror
-from gittrack.sync.pull import KeptBecause, PullReport
+from gittrack.sync.pull import KeptBecause, PullReport, Rebased
 from gittrack.sync.push import PushReport
 
 
@@ -84,6 +85,16 @@ def _held(state: RefState, remote: str) -> str:
         return (f"not sent: {kind_and_name(state.ref)} was deleted on {remote} since the last "
                 f"sync: `gittrack pull {remote}` deletes it here too (unless it has local "
                 f"changes), `gittrack push --force {remote}` sends it back")
+    if state.ref.startswith(namespace.ARTIFACTS):
+        return (f"not sent: {kind_and_name(state.ref)} has versions on {remote} that you lack "
+                f"(here {short(state.local)}, there {short(state.remote)}): `gittrack pull "
+                f"{remote}` puts yours on top of them (renumbered), then `gittrack push "
+                f"{remote}`")
+    if state.standing in (Standing.LOCAL_ONLY, Standing.AHEAD):
+        name = kind_and_name(state.ref).partition(" ")[2].partition(":")[0]
+        return (f"not sent: {kind_and_name(state.ref)} names a version of {name} that "
+                f"{remote} lacks (artifact {name} is not sent): `gittrack pull {remote}` "
+                "moves it with your version, then `gittrack push`")
     return (f"not sent: {kind_and_name(state.ref)} diverged (here {short(state.local)}, on "
             f"{remote} {short(state.remote)}): `gittrack pull {remote}` to see both, "
             f"`gittrack push --force {remote}` to replace the remote's")
@@ -100,6 +111,7 @@ def pull_lines(report: PullReport) -> list[str]:
         lines.append(f"forced {kind_and_name(state.ref)}: replaced the local "
                      f"{short(state.local)} with the remote's {short(state.remote)} (restore: "
                      f"`git update-ref {state.ref} {state.local}`)")
+    lines += [rebased_line(r, report.remote) for r in report.rebased]
     ahead = report.of(Standing.AHEAD)
     if ahead:
         lines.append(f"{count(ahead)} ahead of {report.remote}: `gittrack push` sends them")
@@ -107,6 +119,13 @@ def pull_lines(report: PullReport) -> list[str]:
         lines.append(f"downloaded {report.blobs_downloaded} blob(s) into the local cache")
     for state in report.diverged:
         mirror_ref = to_mirror(report.key, state.ref)
+        if report.fetch_only and state.ref.startswith(namespace.ARTIFACTS):
+            lines.append(
+                f"diverged: {kind_and_name(state.ref)} (here {short(state.local)}, on "
+                f"{report.remote} {short(state.remote)}, kept as {mirror_ref}): `gittrack "
+                "pull` puts the versions made here on top of the remote's (renumbered) when "
+                "nothing else diverged")
+            continue
         lines.append(
             f"diverged: {kind_and_name(state.ref)} (here {short(state.local)}, on "
             f"{report.remote} {short(state.remote)}, kept as {mirror_ref}); local one kept: "
@@ -115,6 +134,37 @@ def pull_lines(report: PullReport) -> list[str]:
     if not lines:
         lines.append(f"up to date with {report.url}")
     return lines + list(report.advice)
+
+
+def rebased_line(rebased: Rebased, remote: str) -> str:
+    """``rebased artifact model on origin's v5: yours model:v5 is now model:v6 (push sends
+    it)``, with what collapsed and what removal was taken."""
+    plan = rebased.plan
+    name = plan.name
+    parts = []
+    if plan.renumbered:
+        moved = ", ".join(f"{name}:v{a} is now {name}:v{b}" if a != b else f"{name}:v{a} kept"
+                          for a, b in plan.renumbered)
+        parts.append(f"yours on top of {remote}'s: {moved} (`gittrack push` sends it)")
+    if plan.merged:
+        same = ", ".join(f"{name}:v{a} = {remote}'s {name}:v{b}" for a, b in plan.merged)
+        parts.append(f"same files, kept one: {same}")
+    if plan.removed:
+        gone = ", ".join(f"{name}:v{n}" for n in plan.removed)
+        parts.append(f"removed on {remote}, removed here too: {gone}")
+    if rebased.aliases:
+        parts.append(f"{len(rebased.aliases)} alias(es) followed")
+    return f"rebased artifact {name}: " + "; ".join(parts or ["took the remote's chain"])
+
+
+def rebased_dict(rebased: Rebased) -> dict[str, Any]:
+    plan = rebased.plan
+    return {"artifact": plan.name, "ref": rebased.state.ref, "before": plan.old_head,
+            "after": plan.new_head,
+            "renumbered": [{"from": a, "to": b} for a, b in plan.renumbered],
+            "collapsed": [{"from": a, "into": b} for a, b in plan.merged],
+            "removed": list(plan.removed),
+            "aliases": {ref: new for ref, (_, new) in sorted(rebased.aliases.items())}}
 
 
 def deletion_lines(report: PullReport) -> list[str]:
@@ -180,6 +230,7 @@ def pull_dict(report: PullReport) -> dict[str, Any]:
             "refs": [state_dict(s) for s in report.states], "up_to_date": report.up_to_date,
             "updated": [s.ref for s in report.updated], "forced": [s.ref for s in report.forced],
             "diverged": [s.ref for s in report.diverged],
+            "rebased": [rebased_dict(r) for r in report.rebased],
             "deleted_remotely": list(report.deleted_remotely),
             "deleted": [s.ref for s in report.deleted],
             "kept": [{"ref": k.ref, "local": k.local, "why": k.why.name.lower()}

@@ -143,12 +143,14 @@ def commit(
 
 
 def recommit(repo: pygit2.Repository, commit_id: CommitId, parents: list[CommitId],
-             tree: pygit2.Oid | None = None) -> CommitId:
-    """A copy of a commit on other ``parents`` (and optionally another ``tree``), with its
-    author, committer, dates and message: the same inputs always give the same commit."""
+             tree: pygit2.Oid | None = None, message: str | None = None) -> CommitId:
+    """A copy of a commit on other ``parents`` (and optionally another ``tree`` and
+    ``message``), with its author, committer and dates: the same inputs always give the same
+    commit."""
     old = repo[commit_id]
     assert isinstance(old, pygit2.Commit)
-    return _create_commit(repo, old.author, old.committer, old.message,
+    return _create_commit(repo, old.author, old.committer,
+                          old.message if message is None else message,
                           tree if tree is not None else old.tree_id, parents)
 
 

@@ -12,14 +12,40 @@ from gittrack.artifacts.view import ArtifactVersion
 from gittrack.errors import GittrackError
 from gittrack.git.repo import Repository
 from gittrack.runs import store
-from gittrack.runs.lineage import artifact_specs
+from gittrack.runs.lineage import artifact_specs, records, resolve_record
 from gittrack.runs.view import RunView, all_runs
 from gittrack.types import RunId
 
 
 def consumers(repo: Repository, version: ArtifactVersion) -> list[RunView]:
     """Runs that used ``version``, newest first (runs that cannot be read are skipped)."""
-    return recorded_by(repo, version.spec, "used")
+    return recorded_for(repo, version, "used")
+
+
+def recorded_for(repo: Repository, version: ArtifactVersion, role: str) -> list[RunView]:
+    """Runs whose record under ``role`` names ``version``, newest first: by the commit beside
+    the label when the run recorded one (so a version a pull renumbered keeps its runs, and
+    another version given its old number gets none of them), else by the label."""
+    found: dict[tuple[str, tuple[str, str | None]], str | None] = {}
+    out = []
+    for view in all_runs(repo, on_error=_skip):
+        for spec, recorded in records(view.metadata, role):
+            if recorded is None:
+                if spec == version.spec:
+                    out.append(view)
+                    break
+                continue
+            if spec.partition(":")[0] != version.name:
+                continue
+            if (spec, recorded) not in found:
+                try:
+                    found[spec, recorded] = resolve_record(repo, spec, recorded)[0].commit
+                except GittrackError:
+                    found[spec, recorded] = None
+            if found[spec, recorded] == version.commit:
+                out.append(view)
+                break
+    return out
 
 
 def recorded_by(repo: Repository, spec: str, role: str) -> list[RunView]:

@@ -123,21 +123,39 @@ def run_document(
     merged["exit_code"] = exit_code
     merged["steps"] = snap.resume["next_step"]
     merged["metrics"] = snap.metrics
-    lineage = artifact_lineage(info.artifacts, snap.artifacts)
-    if lineage:
-        merged["artifacts"] = lineage
+    earlier = info.document.get(COMMITS_KEY)
+    earlier = earlier if isinstance(earlier, dict) else {}  # checked by RunInfo.from_yaml
+    lineage = artifact_lineage(
+        {**info.artifacts, **{f"{role}_commits": earlier.get(role) or () for role in _ROLES}},
+        snap.artifacts)
+    labels = {role: lineage[role] for role in _ROLES if role in lineage}
+    commits = {role: lineage[f"{role}_commits"] for role in _ROLES
+               if f"{role}_commits" in lineage}
+    if labels:
+        merged["artifacts"] = labels
+    if commits:
+        merged[COMMITS_KEY] = commits
     ordered = {key: merged[key] for key in _FIRST_KEYS if key in merged}
     ordered.update((k, v) for k, v in merged.items() if k not in ordered)
     return RunInfo.written(ordered)
 
 
+_ROLES = ("used", "logged")
+COMMITS_KEY = "artifact_commits"
+"""``run.yaml``'s key beside ``artifacts``: for each role, the commit and content of each
+version listed (``runs.lineage``). Apart from ``artifacts``, whose shape older readers check,
+so that they read such a run and ignore it."""
+
+
 def artifact_lineage(
     before: Mapping[str, Sequence[str]], new: dict[str, list[str]]
 ) -> dict[str, list[str]]:
-    """``run.yaml``'s ``artifacts: {used: [...], logged: [...]}``: what an earlier process of
-    the run recorded (resumed or recovered runs), then this one's, without repeats."""
+    """``run.yaml``'s ``artifacts: {used: [...], logged: [...]}`` and the commits beside them
+    (as ``used_commits``, ``logged_commits``; written under ``COMMITS_KEY``): what an earlier
+    process of the run recorded (resumed or recovered runs), then this one's, without
+    repeats."""
     merged: dict[str, list[str]] = {}
-    for role in ("used", "logged"):
+    for role in ("used", "logged", "used_commits", "logged_commits"):
         specs = list(dict.fromkeys([*before.get(role, ()), *new.get(role, [])]))
         if specs:
             merged[role] = specs

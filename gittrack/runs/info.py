@@ -102,6 +102,7 @@ SHAPES: dict[str, _Check] = {
         entrypoint=_opt(_text))(v)),
     "metrics": _opt(_map_of(_metric)),
     "artifacts": _opt(_map_of(_texts)),
+    "artifact_commits": _opt(_map_of(_texts)),
 }
 """Each field's check; a field may be absent (``id`` aside: ``from_yaml`` requires it)."""
 

@@ -413,8 +413,16 @@ class Run(RunFields):
         self._check_writable("log_artifact")
         self._check_lineage("logged")
         version = log_artifact(self._own_repo(), artifact, producer=self._id, aliases=aliases)
-        self._record(("artifact", 0, {"logged": version.spec}))
+        self._record_artifact("logged", version)
         return version
+
+    def _record_artifact(self, role: str, version: ArtifactVersion) -> None:
+        """``run.yaml`` lists ``version`` under ``role``, its commit and content beside its
+        label (``runs.lineage``): a pull that renumbers it leaves the record exact."""
+        from gittrack.runs.lineage import COMMITS, commit_entry
+
+        self._record(("artifact", 0, {role: version.spec,
+                                      COMMITS[role]: commit_entry(version, self._own_repo())}))
 
     def use_artifact(self, artifact: str | ArtifactVersion) -> ArtifactVersion:
         """The version ``artifact`` names (``"name"``, ``"name:v3"``, ``"name:best"``), recorded
@@ -432,7 +440,7 @@ class Run(RunFields):
             )
         if version.spec not in self._state.artifacts.get("used", ()):
             self._check_lineage("used")
-        self._record(("artifact", 0, {"used": version.spec}))
+        self._record_artifact("used", version)
         return version
 
     def log_code(

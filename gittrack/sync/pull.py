@@ -14,6 +14,13 @@ too — with its reflog and the objects only it reached, as ``gittrack rm`` does
 nothing the remote did not have. A ref with local changes is kept and reported, and so is
 everything with ``prune=False``.
 
+An artifact that diverged because versions were logged here and on the remote since the last
+sync is rebased, not kept apart: the versions made here go on top of the remote's chain,
+renumbered (``artifacts.rewrite.plan_rebase``), content-identical ones collapse into the
+teammate's, and the local aliases follow; the same plan takes a chain a teammate rewrote by
+removing versions, when nothing new was made here. Nobody's version is dropped: only
+``--force`` replaces the local chain with the remote's.
+
 A run live here (its write-ahead log exists in some worktree: being written, or crashed and
 not yet recovered) is never moved by a pull, neither fast-forwarded nor forced nor deleted:
 its writer's next checkpoint is a compare-and-swap on the head it wrote, and would fail. The
@@ -27,6 +34,7 @@ import dataclasses
 import enum
 from collections.abc import Mapping, Sequence, Set
 
+from gittrack.artifacts.rewrite import Rebase
 from gittrack.git import namespace, refs, transport
 from gittrack.git.repo import Repository
 from gittrack.sync import localio, mirror
@@ -87,19 +95,39 @@ class PullReport:
     up_to_date: int = 0
     """Refs the same on both sides: with 100,000 runs, a state object for each was a fifth
     of a pull that had nothing to do."""
+    rebased: tuple[Rebased, ...] = ()
+    """Diverged artifacts whose local versions were put on top of the remote's (or which
+    took a removal made on the remote): their local ref moved to the rebased chain."""
 
     def of(self, *standings: Standing) -> list[RefState]:
         return [s for s in self.states if s.standing in standings]
 
     @property
     def diverged(self) -> list[RefState]:
-        forced = {*self.forced, *self.live}
-        return [s for s in self.of(Standing.DIVERGED) if s not in forced]
+        settled = {*self.forced, *self.live, *(r.state for r in self.rebased)}
+        return [s for s in self.of(Standing.DIVERGED) if s not in settled]
 
     @property
     def deleted_remotely(self) -> tuple[str, ...]:
         """Every ref the remote no longer has that we last saw there."""
         return tuple(sorted([s.ref for s in self.deleted] + [k.ref for k in self.kept]))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rebased:
+    """A diverged artifact settled by a rebase: its state, the plan, and the local aliases
+    moved with it (alias ref → its new value, ``None``: deleted with a removed version)."""
+
+    state: RefState
+    plan: Rebase
+    aliases: Mapping[str, tuple[CommitId, CommitId | None]] = dataclasses.field(
+        default_factory=dict)
+    """Each local alias moved with it: ref → (value before, value now; ``None``: deleted)."""
+
+    def moves(self) -> list[refs.RefUpdate]:
+        return [refs.RefUpdate(RefName(self.state.ref), self.plan.new_head, self.state.local),
+                *(refs.RefUpdate(RefName(ref), new, old)
+                  for ref, (old, new) in sorted(self.aliases.items()))]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -114,11 +142,14 @@ class PullPlan:
     """Would have moved, but the run is being written here: left as it is."""
     deleted: tuple[RefState, ...] = ()
     """Deleted on the remote: deleted here."""
+    rebased: tuple[Rebased, ...] = ()
+    """Diverged artifacts rebased onto the remote's chain (``rebase_plans``)."""
 
     def moves(self) -> list[refs.RefUpdate]:
         """The local ref changes, each a compare-and-swap on the value compared."""
         moves = [refs.RefUpdate(RefName(s.ref), CommitId(str(s.remote)), s.local)
                  for s in [*self.updated, *self.forced]]
+        moves += [move for r in self.rebased for move in r.moves()]
         return moves + [refs.RefUpdate(RefName(s.ref), None, s.local) for s in self.deleted]
 
 
@@ -151,6 +182,9 @@ def pull(repo: Repository, remote: str | None = None, *, force: bool = False,
     report, fetched = _fetch(repo, remote, seen.listed, fetch_only=False, prune=prune)
     live_runs = _live_runs(repo)
     plan = plan_pull(report.states, report.deleted, live_runs, force=force)
+    if not force:
+        plan = dataclasses.replace(plan, rebased=rebase_plans(repo, plan, report.states,
+                                                              fetched.before))
     refused = _apply(repo, fetched, plan, report.states + _same_aliases(fetched))
     locks = {ref: lock for ref in refused if (lock := refs.lock_file(repo, ref)) is not None}
     report = settle(report, plan, refused, {ref: str(lock) for ref, lock in locks.items()})
@@ -195,6 +229,36 @@ def plan_pull(states: Sequence[RefState], deleted: Sequence[RefState], live_runs
         live=live, deleted=tuple(deleted))
 
 
+def rebase_plans(repo: Repository, plan: PullPlan, states: Sequence[RefState],
+                 before: mirror.Snapshot) -> tuple[Rebased, ...]:
+    """For each diverged artifact whose local versions were made since the last sync (or
+    that took a removal made on the remote): the rebased chain (objects written, no ref
+    moved), and where its local aliases go. Aliases the pull moves anyway (the remote moved
+    or deleted them) are left to it."""
+    from gittrack.artifacts.rewrite import plan_rebase
+
+    diverged = [s for s in states if s.standing is Standing.DIVERGED and s.local and s.remote
+                and s.ref.startswith(namespace.ARTIFACTS)]
+    if not diverged:
+        return ()
+    taken = {s.ref for s in [*plan.updated, *plan.forced, *plan.deleted]}
+    found = []
+    for state in diverged:
+        name = state.ref[len(namespace.ARTIFACTS):]
+        assert state.local is not None
+        rebase = plan_rebase(repo, name, state.local, CommitId(str(state.remote)),
+                             before.seen(state.ref))
+        if rebase is None:
+            continue
+        prefix = f"{namespace.ALIASES}{name}/"
+        old = {ref: sha for ref, sha in before.local.items()
+               if ref.startswith(prefix) and ref not in taken}
+        moved = {ref: (sha, rebase.target(sha)) for ref, sha in old.items()}
+        found.append(Rebased(state, rebase, {ref: (a, b) for ref, (a, b) in moved.items()
+                                             if a != b}))
+    return tuple(found)
+
+
 def agreed_values(states: Sequence[RefState], plan: PullPlan,
                   refused: Set[str]) -> list[tuple[str, str | None]]:
     """The value both sides hold now, for each ref that was the same or was moved (and not
@@ -213,7 +277,8 @@ def settle(report: PullReport, plan: PullPlan, refused: Set[str],
         forced=tuple(s for s in plan.forced if s.ref not in refused),
         deleted=tuple(s for s in plan.deleted if s.ref not in refused),
         refused=tuple(sorted(refused - locks.keys())),
-        locked=tuple(sorted(locks.items())), live=plan.live)
+        locked=tuple(sorted(locks.items())), live=plan.live,
+        rebased=tuple(r for r in plan.rebased if r.state.ref not in refused))
 
 
 def _apply(repo: Repository, fetched: mirror.Refreshed, plan: PullPlan,

@@ -27,7 +27,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from gittrack.errors import PushRejectedError
-from gittrack.git import namespace, transport
+from gittrack.git import history, namespace, transport
 from gittrack.git.repo import Repository
 from gittrack.storage.reachability import names_blobs
 from gittrack.sync import localio, mirror
@@ -131,6 +131,8 @@ def _plan(repo: Repository, remote: str, runs: Sequence[str], force: bool, *,
     states = [compare(repo, ref, chosen[ref], on_remote.get(ref), seen.get(ref))
               for ref in differ]
     decision = decide(states, force=force)
+    if not force:
+        decision = hold_aliases(repo, decision, on_remote)
     if learn:
         _remember(repo, key, url, to_learn(_same(equal, chosen, before), before), before,
                   None if trusted else on_remote)
@@ -158,6 +160,31 @@ def _code_again(state: RefState) -> bool:
     again, since a run here needs it. It names one commit, never moves and holds no blob, so
     sending it back undoes nothing of the teammate's."""
     return state.standing is Standing.DELETED and state.ref.startswith(namespace.CODE)
+
+def hold_aliases(repo: Repository, decision: PushDecision,
+                 on_remote: Mapping[str, str]) -> PushDecision:
+    """Aliases naming a version of an artifact held back (diverged: a teammate logged
+    versions meanwhile) that the remote's chain lacks are held with it: sent now, they would
+    name on the remote a version it does not have. ``gittrack pull`` rebases the versions and
+    moves the aliases; the next push sends both."""
+    held = {s.ref[len(namespace.ARTIFACTS):] for s in decision.held
+            if s.ref.startswith(namespace.ARTIFACTS)}
+    if not held:
+        return decision
+
+    def off_chain(state: RefState) -> bool:
+        name = state.ref[len(namespace.ALIASES):].partition("/")[0]
+        if not state.ref.startswith(namespace.ALIASES) or name not in held or not state.local:
+            return False
+        tip = on_remote.get(namespace.ARTIFACTS + name)
+        return tip is None or not history.exists(repo, tip) or not history.reaches(
+            repo, tip, state.local)
+
+    stay = tuple(s for s in decision.send if off_chain(s))
+    if not stay:
+        return decision
+    return dataclasses.replace(decision, send=tuple(s for s in decision.send if s not in stay),
+                               held=(*decision.held, *stay))
 
 
 def _same(equal: Sequence[str], chosen: Mapping[str, CommitId],

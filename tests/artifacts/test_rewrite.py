@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 
 from gittrack.artifacts import aliases, versions
 from gittrack.artifacts.manifest import ManifestEntry
-from gittrack.artifacts.rewrite import compare_chains, plan_removal
+from gittrack.artifacts.rewrite import compare_chains, plan_rebase, plan_removal
 from gittrack.artifacts.versions import Draft, VersionInfo, commit_version
 from gittrack.errors import NotFoundError, VersionRemovedError
 from gittrack.git import objects, refs
 from gittrack.types import CommitId
-from tests.helpers.forge_artifacts import set_ref
+from tests.helpers.forge_artifacts import forge, good_doc, set_ref
 
 
 def log(repo: pygit2.Repository, letter: str, name: str = "data") -> VersionInfo:
@@ -235,3 +235,83 @@ def test_numbers_stay_unique_and_increasing(git_repo: pygit2.Repository,
         else:
             with pytest.raises(VersionRemovedError):
                 aliases.resolve(git_repo, f"{name}:v{number}")
+
+
+# -- rebase: versions made here put on top of a teammate's --------------------------------
+
+def fork(repo: pygit2.Repository, base: CommitId, letters: str,
+         name: str = "data") -> CommitId:
+    """Versions with ``letters`` logged on ``base`` (another clone's), leaving the ref as it
+    was; the new tip."""
+    ref = versions.artifact_ref(name)
+    before = versions.head(repo, name)
+    assert before is not None
+    if before != base:
+        refs.update_ref(repo, ref, base, before)
+    for letter in letters:
+        log(repo, letter, name)
+    tip = versions.head(repo, name)
+    assert tip is not None
+    refs.update_ref(repo, ref, before, tip)
+    return tip
+
+
+def test_a_rebase_renumbers_the_versions_made_here(git_repo: pygit2.Repository) -> None:
+    base = log(git_repo, "a").commit
+    theirs = fork(git_repo, base, "bc")            # a teammate's v1 and v2
+    ours = fork(git_repo, base, "de")              # ours, also v1 and v2
+    plan = plan_rebase(git_repo, "data", ours, theirs, base)
+    assert plan is not None and plan.renumbered == ((1, 3), (2, 4)) and not plan.merged
+    refs.update_ref(git_repo, versions.artifact_ref("data"), plan.new_head, base)
+    assert chain(git_repo) == [(4, "e"), (3, "d"), (2, "c"), (1, "b"), (0, "a")]
+    old_v1 = versions.find_version(git_repo, "data", ours, 1)
+    copy = versions.read_info(git_repo, plan.copies[old_v1], "data")
+    assert copy.replaces == (old_v1,) and copy.metadata == {"k": "d"}
+    assert copy.created_at == versions.read_info(git_repo, old_v1, "data").created_at
+    # the record of a run that logged our v1 (label, commit, content) finds the copy
+    content = versions.manifest_id(git_repo, old_v1)
+    assert aliases.resolve_recorded(git_repo, "data:v1", old_v1, content) == (copy.commit, True)
+    theirs_v1 = versions.find_version(git_repo, "data", theirs, 1)
+    assert aliases.resolve_recorded(git_repo, "data:v1", theirs_v1) == (theirs_v1, False)
+
+
+def test_a_version_with_a_teammates_content_collapses(git_repo: pygit2.Repository) -> None:
+    base = log(git_repo, "a").commit
+    theirs = fork(git_repo, base, "bc")
+    ours = fork(git_repo, base, "cd")              # our v1 has their v2's files
+    plan = plan_rebase(git_repo, "data", ours, theirs, base)
+    assert plan is not None and plan.merged == ((1, 2),) and plan.renumbered == ((2, 3),)
+    mine = versions.find_version(git_repo, "data", ours, 1)
+    assert plan.target(mine) == versions.find_version(git_repo, "data", theirs, 2)
+    refs.update_ref(git_repo, versions.artifact_ref("data"), plan.new_head, base)
+    # a run's record of the collapsed version follows its content, where the commit is gone
+    assert aliases.resolve_recorded(git_repo, "data:v1", "f" * 40,
+                                    versions.manifest_id(git_repo, mine))[0] == theirs
+
+
+def test_a_commit_found_nowhere_is_not_the_labels_version(git_repo: pygit2.Repository) -> None:
+    log(git_repo, "a")
+    with pytest.raises(NotFoundError, match="not in this clone"):
+        aliases.resolve_recorded(git_repo, "data:v0", "f" * 40, "e" * 40)
+
+
+def test_no_rebase_when_this_clone_removed_what_the_remote_has(
+        git_repo: pygit2.Repository) -> None:
+    for letter in "abc":
+        log(git_repo, letter)
+    theirs = versions.head(git_repo, "data")
+    assert theirs is not None
+    remove(git_repo, 1)
+    ours = versions.head(git_repo, "data")
+    assert ours is not None
+    assert plan_rebase(git_repo, "data", ours, theirs, theirs) is None
+
+
+@pytest.mark.parametrize("doc", [{"version": "x"}, {"name": "other"}, b"[unclosed"])
+def test_no_rebase_onto_a_forged_chain(git_repo: pygit2.Repository,
+                                       doc: dict[str, object] | bytes) -> None:
+    base = log(git_repo, "a").commit
+    ours = fork(git_repo, base, "b")
+    forged = doc if isinstance(doc, bytes) else good_doc(**{"name": "data", **doc})
+    theirs = forge(git_repo, "junk", forged, parents=[base])
+    assert plan_rebase(git_repo, "data", ours, theirs, base) is None

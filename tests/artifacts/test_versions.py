@@ -117,6 +117,8 @@ def test_a_name_other_than_the_refs_is_refused(git_repo: pygit2.Repository, name
     {"producer": "../run"}, {"producer": 5}, {"producer": "/etc"},
     {"description": 5}, {"metadata": [1, 2]}, {"created_at": 5},
     {"next_version": 0}, {"next_version": -2}, {"next_version": "9"},
+    {"replaces": "a" * 40}, {"replaces": ["abc"]}, {"replaces": [5]}, {"replaces": ["A" * 40]},
+    {"replaces": ["a" * 40] * 10_001},
 ])
 def test_garbled_fields_are_refused(git_repo: pygit2.Repository,
                                     changes: dict[str, object]) -> None:
@@ -132,6 +134,14 @@ def test_what_gittrack_writes_is_accepted(git_repo: pygit2.Repository) -> None:
                                                next_version=3, format=2))
     info = versions.read_info(git_repo, commit, "model")
     assert (info.name, info.version, info.next_version, info.format) == ("model", 0, 3, 2)
+    assert info.replaces == () and "replaces" not in info.to_dict()
+
+
+def test_replaces_is_read_and_written_back(git_repo: pygit2.Repository) -> None:
+    """A renumbered version names the commits it was copied from (sha-1 or sha-256 ids)."""
+    ids = ["a" * 40, "b" * 64]
+    info = versions.read_info(git_repo, forge(git_repo, "model", good_doc(replaces=ids)), "model")
+    assert info.replaces == tuple(ids) and info.to_dict()["replaces"] == ids
 
 
 @pytest.mark.parametrize("doc", [b"", b"- a list\n", b"name: [unclosed\n", b"\xff\xfe",
@@ -181,7 +191,8 @@ _YAML_VALUES = st.recursive(
 @hsettings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=st.dictionaries(
     st.sampled_from(["format", "name", "type", "version", "next_version", "description",
-                     "metadata", "producer", "created_at", "files", "size", "extra"]),
+                     "metadata", "producer", "created_at", "files", "size", "replaces",
+                     "extra"]),
     _YAML_VALUES, max_size=4))
 def test_any_artifact_yaml_is_read_or_refused_with_a_format_error(
         git_repo: pygit2.Repository, changes: dict[str, object]) -> None:

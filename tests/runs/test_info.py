@@ -34,6 +34,8 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
         optional={"step_metric": TEXT, "goal": st.just("minimize")}), max_size=2),
     "artifacts": st.none() | st.dictionaries(st.sampled_from(["used", "logged"]),
                                              st.lists(TEXT, max_size=2)),
+    "artifact_commits": st.none() | st.dictionaries(st.sampled_from(["used", "logged"]),
+                                                    st.lists(TEXT, max_size=2)),
     # keys a later version may add: kept where they are
     "future_key": st.dictionaries(TEXT, st.integers(), max_size=2),
 }

@@ -175,3 +175,37 @@ def test_latest_among_logged_aliases_is_accepted_and_changes_nothing(
     assert gittrack.Api(str(repo)).artifact("data:best") == first
     refs = pygit2.Repository(str(repo)).references
     assert "refs/gittrack/aliases/data/latest" not in refs  # never stored
+
+
+def test_runs_record_the_commit_beside_the_label(repo: Path,
+                                                 fast_settings: dict[str, object]) -> None:
+    """``artifact_commits`` beside ``artifacts``: each label with its version's commit and
+    content, kept across a resume; ``artifacts`` itself is as before."""
+    with gittrack.init(settings=fast_settings, id="commits-run") as run:
+        version = run.log_artifact(dataset(repo / "d.csv", b"1"))
+        run.use_artifact("data:v0")
+    doc = run_yaml(repo, "commits-run")
+    manifest = git(repo, "rev-parse", f"{version.commit}:manifest.parquet").strip()
+    entry = f"data:v0 {version.commit} {manifest}"
+    assert doc["artifacts"] == {"used": ["data:v0"], "logged": ["data:v0"]}
+    assert doc["artifact_commits"] == {"used": [entry], "logged": [entry]}
+    with gittrack.init(settings=fast_settings, id="commits-run", resume="must") as again:
+        again.log_artifact(dataset(repo / "d.csv", b"2"))
+    assert run_yaml(repo, "commits-run")["artifact_commits"]["logged"][0] == entry
+
+
+def test_records_without_commits_or_with_garbled_ones_resolve_by_label(
+        repo: Path, fast_settings: dict[str, object]) -> None:
+    """Runs written before ``artifact_commits`` (labels only) read as they did; an entry not of
+    the form ``label commit manifest`` is ignored."""
+    from gittrack.runs.lineage import notes, run_artifacts
+
+    with gittrack.init(settings=fast_settings) as maker:
+        version = maker.log_artifact(dataset(repo / "d.csv", b"1"))
+    git_repo = pygit2.Repository(str(repo))
+    for commits in (None, {"used": ["data:v0 not-a-commit", 5, "data:v0"]}):
+        old = {"artifacts": {"used": ["data:v0"]},
+               **({"artifact_commits": commits} if commits else {})}
+        view = type("Old", (), {"metadata": old})()
+        assert run_artifacts(git_repo, view, "used") == [version]
+        assert notes(git_repo, view) == {}

@@ -54,9 +54,11 @@ def test_push_selected_runs_with_their_artifacts(
     assert refs_of(bare_remote) == refs_of(a)
 
 
-def test_diverged_artifact_is_kept_both_ways(
+def test_diverged_artifact_is_held_then_rebased_by_pull(
         bare_remote: Path, make_clone: MakeClone, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object], cli: Any) -> None:
+    """Versions logged on both sides: push holds ours back and says to pull; pull puts ours
+    on top of the remote's (tests/sync/test_concurrent_versions.py has the whole story)."""
     a = make_clone("a", str(bare_remote))
     share_storage(a, str(tmp_path / "store"))
     log_run(a, fast_settings, data="v0\n")
@@ -71,22 +73,24 @@ def test_diverged_artifact_is_kept_both_ways(
 
     log_run(a, fast_settings, data="from a\n")  # someone else moved the remote's ref
     monkeypatch.chdir(a)
-    mine = refs_of(a)["refs/gittrack/artifacts/data"]
     result = cli("push")
     assert result.exit_code == 5 and "not sent: artifact data" in result.stdout
+    assert "`gittrack pull origin` puts yours on top" in result.stdout
     assert "sent 1 run" in result.stdout  # the new run went; the diverged artifact did not
     assert refs_of(bare_remote)["refs/gittrack/artifacts/data"] == from_b
 
     out = ok(cli("pull"))
-    assert "diverged: artifact data" in out and "--force" in out
-    assert refs_of(a)["refs/gittrack/artifacts/data"] == mine  # local untouched
-    mirror = refs_of(a, "refs/gittrack-remotes/")
-    assert mirror["refs/gittrack-remotes/origin/artifacts/data"] == from_b
-
-    out = ok(cli("pull", "--force"))
-    assert f"forced artifact data: replaced the local {mine[:12]}" in out
-    assert refs_of(a)["refs/gittrack/artifacts/data"] == from_b
-    assert "up to date" in ok(cli("push"))
+    assert "rebased artifact data" in out and "data:v1 is now data:v2" in out
+    rebased = refs_of(a)["refs/gittrack/artifacts/data"]
+    assert git(a, "rev-parse", f"{rebased}^").strip() == from_b
+    pushed = cli("push")
+    assert "sent 1 artifact" in pushed.stdout
+    assert refs_of(bare_remote)["refs/gittrack/artifacts/data"] == rebased
+    # Both moved `best` (each logged with it): an alias conflict, kept both ways, named
+    assert pushed.exit_code == 5 and "not sent: alias data:best diverged" in pushed.stdout
+    out = ok(cli("pull", "--force"))  # takes the teammate's alias; no version is dropped
+    assert "forced alias data:best" in out and "forced artifact" not in out
+    assert refs_of(a) == refs_of(bare_remote)
 
 
 def test_fetch_only_updates_the_mirror(bare_remote: Path, make_clone: MakeClone,

@@ -147,14 +147,13 @@ def test_remove_on_the_remote_in_one_push_and_clones_follow(
     assert git(repo, "rev-parse", "refs/gittrack-remotes/origin/artifacts/model").strip() == head
     assert report.refs.elsewhere == ()
 
-    # b: pull reports the rewrite; removing the version there gives the very same chain
+    # b, with nothing new: pull takes the removal (issue 13), the very same chain
     b = pygit2.Repository(str(clones["b"]))
     seen = pull(b, "origin")
-    [state] = seen.diverged
-    assert state.ref == "refs/gittrack/artifacts/model"
+    assert seen.diverged == [] and seen.advice == ()
+    [taken] = seen.rebased
+    assert taken.state.ref == "refs/gittrack/artifacts/model" and taken.plan.removed == (1,)
     assert "refs/gittrack/aliases/model/best" in seen.deleted_remotely
-    assert "v1 removed on origin" in "\n".join(seen.advice)
-    remove_version(b, "model", 1)
     assert versions.head(b, "model") == head
     after = pull(b, "origin")
     assert after.states == () and after.up_to_date > 0  # every ref the same on both sides
