@@ -1,0 +1,163 @@
+"""The ASGI app of ``gittrack ui`` (Starlette): the JSON API under ``/api/`` and the static
+page that uses it. Read-only over ``gittrack.ui.data.Reader``; docs/ui.md documents the API.
+
+Security (docs/ui.md): served on loopback by default, where only requests naming a loopback
+host are answered (a web page on another site cannot reach it by DNS rebinding); on any other
+address every request must carry the token (``?token=`` once, then a cookie, or an
+``Authorization: Bearer`` header). No CORS headers: another origin's page cannot read the
+answers. Every answer carries a Content-Security-Policy that lets the page load and call
+nothing but this server.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from gittrack.errors import GittrackError, NotFoundError, UsageError
+from gittrack.ui.data import DEFAULT_POINTS, Reader
+
+STATIC = Path(__file__).parent / "static"
+TOKEN_COOKIE = "gittrack_ui_token"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+CSP = ("default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'; form-action 'self'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+def create_app(repo: str, *, token: str | None = None,
+               allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS) -> Starlette:
+    """The app over the repository at ``repo``. ``token``: required of every request (serve
+    beyond loopback only with one). ``allowed_hosts``: the ``Host`` names answered (``None``:
+    any, for a server reached by another name, which then needs a token)."""
+    reader = Reader(repo)
+
+    def runs(request: Request) -> Response:
+        return _json(reader.runs())
+
+    def run(request: Request) -> Response:
+        return _json(reader.run(request.path_params["run"]))
+
+    def history(request: Request) -> Response:
+        query = request.query_params
+        # keys=a,b or keys=a&keys=b; key= (repeatable) for a key that holds a comma
+        keys = [k for value in query.getlist("keys") for k in value.split(",") if k]
+        keys += query.getlist("key")
+        return _json(reader.history(
+            request.path_params["run"], keys,
+            points=_int(query.get("points"), "points", DEFAULT_POINTS),
+            x=query.get("x") or "_step",
+            start=_float(query.get("start"), "start"), end=_float(query.get("end"), "end")))
+
+    def page(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    async def api_missing(request: Request) -> Response:
+        return JSONResponse({"error": f"no such API endpoint: {request.url.path}"},
+                            status_code=404)
+
+    middleware = []
+    if allowed_hosts is not None:
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
+    middleware.append(Middleware(_Guard, token=token))
+    routes = [
+        Route("/", page),
+        Route("/api/runs", runs),
+        Route("/api/runs/{run:path}/history", history),
+        Route("/api/runs/{run:path}", run),
+        Route("/api/{rest:path}", api_missing),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+    ]
+    return Starlette(routes=routes, middleware=middleware,
+                     exception_handlers={GittrackError: _error})
+
+
+class _Guard(BaseHTTPMiddleware):
+    """The token (when one is set) and the security headers of every answer."""
+
+    def __init__(self, app: Any, token: str | None) -> None:
+        super().__init__(app)
+        self.token = token
+
+    async def dispatch(self, request: Request,
+                       call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        given = None
+        if self.token is not None:
+            given = _given_token(request)
+            if given is None or not hmac.compare_digest(given.encode(), self.token.encode()):
+                response: Response = (
+                    JSONResponse({"error": "a token is required: open the URL gittrack ui "
+                                           "printed (…/?token=…)"}, status_code=401)
+                    if request.url.path.startswith("/api/") else
+                    PlainTextResponse("gittrack ui: a token is required: open the URL "
+                                      "`gittrack ui` printed (…/?token=…)", status_code=401))
+                _secure(response)
+                return response
+        response = await call_next(request)
+        if self.token is not None and request.query_params.get("token") == given:
+            response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
+        _secure(response)
+        if request.url.path.startswith("/api/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _given_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE)
+
+
+def _secure(response: Response) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers[name] = value
+
+
+async def _error(request: Request, exc: Exception) -> Response:
+    status = 404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, UsageError) \
+        else 500
+    return JSONResponse({"error": str(exc), "type": type(exc).__name__}, status_code=status)
+
+
+def _json(value: Any) -> Response:
+    return JSONResponse(value)
+
+
+def _int(value: str | None, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _float(value: str | None, name: str) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise UsageError(f"{name} must be a number, got {value!r}") from None
+    return None if number != number else number
+
+
+__all__ = ["CSP", "STATIC", "create_app"]

@@ -1,0 +1,200 @@
+"""What the web UI shows, as JSON-ready values, read through ``gittrack.Api`` and nothing else
+that writes: the answers of ``/api/runs``, ``/api/runs/{id}`` and ``/api/runs/{id}/history``.
+
+Read-only: ``Api(recover=False)``, so a run whose process died is shown as the reader sees it
+(``crashed`` at its last checkpoint, ``stale: true`` while its write-ahead log is not folded)
+and never recovered here (``gittrack recover`` does that). A run being written is read at its
+latest checkpoint; each request reads the refs again, so a live run's page moves on by polling.
+No web framework here: the app (``gittrack.ui.app``) and a static export can share it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gittrack.api.public import Api
+from gittrack.errors import GittrackError, GittrackWarning, UsageError
+from gittrack.runs.liveness import dead_logs
+from gittrack.ui import downsample
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from gittrack.runs.view import RunView
+
+X_AXES = ("_step", "_runtime", "_timestamp")
+"""The x axes every history row has (step, relative time, wall time); any numeric key works."""
+DEFAULT_POINTS = 2_000
+MAX_KEYS = 200
+"""At most this many keys in one history request."""
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON (``JSON.parse`` knows no NaN): non-finite floats as the
+    strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``, anything else unknown as its text."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+
+@dataclass
+class Reader:
+    """The repository at ``repo``, read for the UI; safe to share between request threads
+    (one read at a time: pygit2 objects and ``warnings`` are process-wide)."""
+
+    repo: str
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _tables: OrderedDict[tuple[str, str], pa.Table] = field(default_factory=OrderedDict,
+                                                             repr=False)
+    cached_tables: int = 2
+    """Histories kept in memory (by commit: a commit never changes), for zooming."""
+
+    @contextmanager
+    def _api(self) -> Iterator[tuple[Api, list[str]]]:
+        """An ``Api`` over the repository and the gittrack warnings reading gave."""
+        with self._lock, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", GittrackWarning)
+            notes: list[str] = []
+            yield Api(self.repo), notes
+            notes.extend(str(w.message) for w in caught
+                         if issubclass(w.category, GittrackWarning))
+
+    def runs(self) -> dict[str, Any]:
+        """``/api/runs``: every readable run, newest first."""
+        with self._api() as (api, notes):
+            views = api.runs()
+            stale = {log.run_id for log in dead_logs(views[0].repo)} if views else set()
+            rows = []
+            for view in views:
+                try:
+                    rows.append(_row(view, view.id in stale))
+                except GittrackError as exc:  # checked on first read: left out, named
+                    notes.append(f"skipping run {view.id}: {exc}")
+        return {"runs": rows, "warnings": notes, "path": self.repo}
+
+    def run(self, spec: str) -> dict[str, Any]:
+        """``/api/runs/{id}``: one run (id, unique id prefix or name) with its config, summary,
+        metadata and the keys of its history. ``NotFoundError`` when there is no such run."""
+        with self._api() as (api, notes):
+            view = api.run(spec)
+            stale = any(log.run_id == view.id for log in dead_logs(view.repo))
+            row = _row(view, stale)
+            table = self._history(view)
+            row.update(metadata=jsonable(view.metadata),
+                       keys=_numeric_keys(table), steps=table.num_rows)
+        row["warnings"] = notes
+        return row
+
+    def history(self, spec: str, keys: Sequence[str], *, points: int = DEFAULT_POINTS,
+                x: str = "_step", start: float | None = None,
+                end: float | None = None) -> dict[str, Any]:
+        """``/api/runs/{id}/history``: each key's points against ``x`` within ``[start, end]``,
+        downsampled to at most ``points`` per key (``downsample.m4``; ``points`` clamped to
+        ``downsample.MAX_POINTS``). A key the run lacks is listed in ``missing``; a key whose
+        values are not numbers in ``unplottable``."""
+        if not keys:
+            raise UsageError("history needs keys: ?keys=loss&keys=acc (or keys=loss,acc)")
+        if len(keys) > MAX_KEYS:
+            raise UsageError(f"at most {MAX_KEYS} keys per request, got {len(keys)}")
+        points = downsample.clamp_points(points)
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            table = self._history(view)
+        names = set(table.column_names)
+        if x not in names:
+            raise UsageError(f"x axis {x!r} is not a key of run {view.id}")
+        xs = _floats(table.column(x))
+        if xs is None:
+            raise UsageError(f"x axis {x!r} of run {view.id} is not numeric")
+        series: dict[str, Any] = {}
+        missing: list[str] = []
+        unplottable: list[str] = []
+        for key in dict.fromkeys(keys):
+            if key not in names:
+                missing.append(key)
+                continue
+            ys = _floats(table.column(key))
+            if ys is None:
+                unplottable.append(key)
+                continue
+            kx, ky = downsample.finite_sorted(xs, ys)
+            part = downsample.window(kx, start, end)
+            kx, ky = kx[part], ky[part]
+            picked = downsample.m4(kx, ky, points)
+            series[key] = {
+                "x": kx[picked].tolist(), "y": ky[picked].tolist(), "count": int(kx.size),
+                "sampled": bool(picked.size < kx.size),
+                "min": float(ky.min()) if ky.size else None,
+                "max": float(ky.max()) if ky.size else None,
+                "last": float(ky[-1]) if ky.size else None,
+            }
+        return {"run": view.id, "commit": view.commit, "x": x, "points": points,
+                "start": start, "end": end, "series": series, "missing": missing,
+                "unplottable": unplottable}
+
+    def _history(self, view: RunView) -> pa.Table:
+        """The run's full history at its head commit, from the small cache when there."""
+        key = (view.id, view.commit)
+        table = self._tables.get(key)
+        if table is None:
+            table = view.history_arrow()
+            self._tables[key] = table
+            while len(self._tables) > self.cached_tables:
+                self._tables.popitem(last=False)
+        else:
+            self._tables.move_to_end(key)
+        return table
+
+
+def _row(view: RunView, stale: bool) -> dict[str, Any]:
+    info = view.info
+    code = dict(info.code or {})
+    return {
+        "id": view.id, "name": view.name, "state": str(view.state), "stale": stale,
+        "created": info.created_at, "updated": info.updated_at, "duration": info.duration,
+        "project": info.project, "group": info.group, "job_type": info.job_type,
+        "tags": list(info.tags), "notes": info.notes,
+        "branch": code.get("branch"), "commit": code.get("commit"), "dirty": code.get("dirty"),
+        "checkpoint": view.commit,
+        "config": jsonable(view.config), "summary": jsonable(view.summary),
+    }
+
+
+def _numeric_keys(table: pa.Table) -> list[str]:
+    """The history keys a chart can draw (numbers or booleans), in stored order."""
+    import pyarrow as pa
+
+    return [f.name for f in table.schema
+            if f.name not in X_AXES and not f.name.startswith("_")
+            and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+                 or pa.types.is_boolean(f.type) or pa.types.is_decimal(f.type))]
+
+
+def _floats(column: pa.ChunkedArray) -> Any:
+    """The column as float64 with nulls as NaN, or None when it is not numeric."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+            or pa.types.is_boolean(kind) or pa.types.is_decimal(kind)):
+        return None
+    floats = pc.cast(column, pa.float64()).fill_null(math.nan)
+    return np.asarray(floats.combine_chunks() if isinstance(floats, pa.ChunkedArray) else floats,
+                      dtype=np.float64)

@@ -1,0 +1,188 @@
+"""The JSON API of ``gittrack ui`` on real repositories: every endpoint, bad ids, huge ranges,
+a run being written and a run whose process died, the token and the security headers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from gittrack.ui.app import CSP, create_app
+from tests.helpers.processes import held, killed_run, live_script
+from tests.helpers.repos import git
+from tests.helpers.runs import make_run
+
+
+def ref_snapshot(repo: Path) -> tuple[str, list[str]]:
+    """Every ref and where it points, and the files of the write-ahead logs."""
+    logs = sorted(str(p.relative_to(repo)) for p in (repo / ".git" / "gittrack").rglob("*")
+                  if "wal" in p.parts)
+    return git(repo, "for-each-ref"), logs
+
+
+def test_runs_lists_every_run_newest_first(client: TestClient) -> None:
+    first = make_run([{"loss": 1.0}], name="first", config={"lr": 0.1}, tags=["a"])
+    second = make_run([{"loss": 0.5}, {"loss": 0.25}], name="second")
+    answer = client.get("/api/runs")
+    assert answer.status_code == 200
+    runs = answer.json()["runs"]
+    assert [r["id"] for r in runs] == [second.id, first.id]
+    older = runs[1]
+    assert (older["name"], older["state"], older["config"], older["tags"]) == (
+        "first", "finished", {"lr": 0.1}, ["a"])
+    assert runs[0]["summary"]["loss"] == 0.25
+    assert older["created"] and older["stale"] is False
+    assert set(older) >= {"branch", "commit", "group", "duration"}
+
+
+def test_run_gives_metadata_config_summary_and_chartable_keys(client: TestClient) -> None:
+    run = make_run([{"loss": 1.0, "acc": 0.5, "label": "x", "ok": True}],
+                   config={"lr": 0.1, "nested": {"depth": 2}})
+    body = client.get(f"/api/runs/{run.id}").json()
+    assert body["id"] == run.id and body["config"] == {"lr": 0.1, "nested": {"depth": 2}}
+    assert body["metadata"]["state"] == "finished"
+    assert body["keys"] == ["loss", "acc", "ok"]  # the text column cannot be drawn
+    assert body["steps"] == 1
+    by_name = client.get(f"/api/runs/{run.name}").json()
+    assert by_name["id"] == run.id
+
+
+def test_non_finite_values_are_valid_json(client: TestClient) -> None:
+    run = make_run([{"loss": math.nan}, {"loss": 2.0, "inf": math.inf}])
+    body = client.get(f"/api/runs/{run.id}").json()
+    assert body["summary"]["inf"] == "Infinity"
+    series = client.get(f"/api/runs/{run.id}/history?keys=loss,inf").json()["series"]
+    assert series["loss"]["y"] == [2.0]  # NaN cannot be placed on a chart: left out
+    assert series["inf"]["count"] == 0
+
+
+@pytest.mark.parametrize("bad", ["0000000000000000000000000000", "nope", "..%2F..%2Fetc",
+                                 "refs/heads/main"])
+def test_bad_run_ids_are_404_json(client: TestClient, bad: str) -> None:
+    make_run([{"loss": 1.0}])
+    for path in (f"/api/runs/{bad}", f"/api/runs/{bad}/history?keys=loss"):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert "error" in answer.json()
+
+
+def test_unknown_api_path_is_404_json(client: TestClient) -> None:
+    answer = client.get("/api/nothing")
+    assert answer.status_code == 404 and "error" in answer.json()
+
+
+def test_history_full_below_points(client: TestClient) -> None:
+    run = make_run([{"loss": 1.0 / (i + 1)} for i in range(10)] + [{"acc": 0.9}])
+    body = client.get(f"/api/runs/{run.id}/history?keys=loss&keys=acc&keys=absent").json()
+    loss = body["series"]["loss"]
+    assert loss["x"] == list(range(10)) and loss["y"][3] == 0.25 and loss["sampled"] is False
+    assert body["series"]["acc"] == {"x": [10], "y": [0.9], "count": 1, "sampled": False,
+                                     "min": 0.9, "max": 0.9, "last": 0.9}
+    assert body["missing"] == ["absent"]
+
+
+def test_history_downsampled_keeps_extremes(client: TestClient) -> None:
+    rows = [{"loss": float(i % 17)} for i in range(3000)]
+    rows[1234] = {"loss": 1e6}
+    rows[2345] = {"loss": -1e6}
+    run = make_run(rows)
+    body = client.get(f"/api/runs/{run.id}/history?keys=loss&points=100").json()
+    loss = body["series"]["loss"]
+    assert loss["count"] == 3000 and loss["sampled"] is True
+    assert len(loss["x"]) <= 100
+    assert 1234 in loss["x"] and 2345 in loss["x"]
+    assert loss["x"][0] == 0 and loss["x"][-1] == 2999
+    assert (loss["min"], loss["max"]) == (-1e6, 1e6)
+
+
+def test_history_zoom_range_at_full_resolution(client: TestClient) -> None:
+    run = make_run([{"loss": float(i)} for i in range(3000)])
+    body = client.get(f"/api/runs/{run.id}/history?keys=loss&points=100&start=100&end=149.5"
+                      ).json()
+    loss = body["series"]["loss"]
+    assert loss["x"] == list(range(100, 150)) and loss["sampled"] is False
+
+
+def test_history_huge_ranges_and_points_are_clamped(client: TestClient) -> None:
+    run = make_run([{"loss": float(i)} for i in range(50)])
+    body = client.get(f"/api/runs/{run.id}/history?keys=loss&points=10000000000"
+                      "&start=-1e308&end=1e308").json()
+    assert body["points"] == 100_000 and len(body["series"]["loss"]["x"]) == 50
+    tiny = client.get(f"/api/runs/{run.id}/history?keys=loss&points=-5").json()
+    assert tiny["points"] == 4 and len(tiny["series"]["loss"]["x"]) <= 4
+    empty = client.get(f"/api/runs/{run.id}/history?keys=loss&start=100&end=50").json()
+    assert empty["series"]["loss"]["x"] == []
+
+
+def test_history_x_axis_relative_time(client: TestClient) -> None:
+    run = make_run([{"loss": 1.0}, {"loss": 2.0}])
+    body = client.get(f"/api/runs/{run.id}/history?keys=loss&x=_runtime").json()
+    xs = body["series"]["loss"]["x"]
+    assert body["x"] == "_runtime" and len(xs) == 2 and xs[0] <= xs[1]
+
+
+@pytest.mark.parametrize("query", ["", "?keys=", "?keys=loss&points=many",
+                                   "?keys=loss&start=soon", "?keys=loss&x=absent",
+                                   "?keys=loss&x=label"])
+def test_history_bad_queries_are_400_json(client: TestClient, query: str) -> None:
+    run = make_run([{"loss": 1.0, "label": "a"}])
+    answer = client.get(f"/api/runs/{run.id}/history{query}")
+    assert answer.status_code == 400, query
+    assert answer.json()["error"]
+
+
+def test_a_run_being_written_is_readable(repo: Path, client: TestClient) -> None:
+    script = live_script(before="for i in range(5):\n    run.log({'loss': float(i)})\n")
+    with held(script, repo) as (_proc, run_id):
+        listed = client.get("/api/runs").json()["runs"]
+        assert [r["id"] for r in listed] == [run_id]
+        assert listed[0]["state"] == "running" and listed[0]["stale"] is False
+        assert client.get(f"/api/runs/{run_id}").status_code == 200
+        assert client.get(f"/api/runs/{run_id}/history?keys=loss").status_code == 200
+    after = client.get(f"/api/runs/{run_id}/history?keys=loss").json()
+    assert after["series"]["loss"]["y"] == [0.0, 1.0, 2.0, 3.0, 4.0]  # polling sees the end
+
+
+def test_a_dead_run_shows_stale_and_is_not_recovered(repo: Path, client: TestClient) -> None:
+    run_id = killed_run(repo, steps=3)
+    before = ref_snapshot(repo)
+    assert before[1]  # the dead process's log is there to fold
+    listed = client.get("/api/runs").json()
+    (row,) = listed["runs"]
+    assert (row["id"], row["state"], row["stale"]) == (run_id, "crashed", True)
+    assert any(run_id in note for note in listed["warnings"])
+    assert client.get(f"/api/runs/{run_id}").json()["stale"] is True
+    assert ref_snapshot(repo) == before  # read-only: nothing folded, no ref moved
+
+
+def test_security_headers_and_no_cors(client: TestClient) -> None:
+    for path in ("/", "/api/runs", "/static/app.js", "/api/runs/nope"):
+        answer = client.get(path, headers={"Origin": "http://evil.example"})
+        assert answer.headers["content-security-policy"] == CSP, path
+        assert "default-src 'self'" in CSP
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert "access-control-allow-origin" not in answer.headers
+
+
+def test_loopback_app_refuses_other_host_names(repo: Path) -> None:
+    with TestClient(create_app(str(repo)), base_url="http://attacker.example") as other:
+        assert other.get("/api/runs").status_code == 400
+
+
+def test_token_is_required_beyond_loopback(repo: Path) -> None:
+    make_run([{"loss": 1.0}])
+    app = create_app(str(repo), token="s3cret", allowed_hosts=None)
+    with TestClient(app, base_url="http://192.0.2.1") as remote:
+        refused = remote.get("/api/runs")
+        assert refused.status_code == 401 and "token" in refused.json()["error"]
+        assert refused.headers["content-security-policy"] == CSP
+        assert remote.get("/api/runs?token=wrong").status_code == 401
+        assert remote.get("/", ).status_code == 401
+        assert remote.get("/api/runs", headers={"Authorization": "Bearer s3cret"}
+                          ).status_code == 200
+        page = remote.get("/?token=s3cret")
+        assert page.status_code == 200
+        assert "httponly" in page.headers["set-cookie"].lower()
+        assert remote.get("/api/runs").status_code == 200  # the cookie from then on
