@@ -1,0 +1,475 @@
+// gittrack ui: plain JavaScript, no build step. Pages by URL hash:
+//   #/                      runs table (sort, filter, select to compare)
+//   #/run/<id>              one run: a chart per metric, config, summary, metadata
+//   #/compare/<id>,<id>...  the runs' metrics overlaid
+// Everything comes from this server's JSON API (/api/...); user data is only ever set as text.
+"use strict";
+
+const POLL_MS = 5000;
+const COLORS = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#db2777", "#0891b2",
+                "#65a30d", "#9333ea", "#475569"];
+const X_AXES = { _step: "step", _runtime: "relative time (s)", _timestamp: "wall time" };
+const KEYS_PER_REQUEST = 50;
+
+let timer = null;       // the page's polling timer
+let charts = [];        // uPlot instances of the page, destroyed on leaving it
+const state = { sort: { key: "created", dir: -1 }, filter: "", selected: new Set(),
+                smoothing: 0, x: "_step" };
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k in el && typeof v !== "string") el[k] = v;
+    else el.setAttribute(k, v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+async function api(path) {
+  const answer = await fetch(path, { headers: { Accept: "application/json" },
+                                     credentials: "same-origin" });
+  const body = await answer.json().catch(() => ({ error: answer.statusText }));
+  if (!answer.ok) throw new Error(body.error || answer.statusText);
+  return body;
+}
+
+function status(text, cls) {
+  const el = document.getElementById("status");
+  el.textContent = text || "";
+  el.className = cls || "muted";
+}
+
+function fmt(v) {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "number") {
+    if (Number.isInteger(v)) return String(v);
+    const a = Math.abs(v);
+    return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(3) : String(+v.toPrecision(5));
+  }
+  if (typeof v === "object") return JSON.stringify(v);
+  return String(v);
+}
+
+function when(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return isNaN(d) ? String(iso) : d.toLocaleString();
+}
+
+function stateCell(run) {
+  const label = run.stale ? `${run.state} (stale)` : run.state;
+  return h("td", { class: `state state-${run.state}`,
+                   title: run.stale ? "its process died; `gittrack recover` folds its log" : null },
+           label);
+}
+
+function leave() {
+  if (timer) clearTimeout(timer);
+  timer = null;
+  for (const c of charts) c.destroy();
+  charts = [];
+}
+
+function poll(fn, live) {
+  if (timer) clearTimeout(timer);
+  timer = live ? setTimeout(fn, POLL_MS) : null;
+}
+
+// ---------------------------------------------------------------- runs table
+
+function flat(prefix, obj, out) {
+  for (const [k, v] of Object.entries(obj || {})) {
+    if (v && typeof v === "object" && !Array.isArray(v)) flat(`${prefix}${k}.`, v, out);
+    else out[prefix + k] = v;
+  }
+  return out;
+}
+
+function runColumns(runs) {
+  const base = [
+    { key: "name", label: "name" }, { key: "state", label: "state" },
+    { key: "created", label: "created" }, { key: "duration", label: "duration (s)" },
+    { key: "tags", label: "tags" }, { key: "group", label: "group" },
+    { key: "branch", label: "branch" }, { key: "commit", label: "commit" },
+  ];
+  const counts = {};
+  for (const run of runs) {
+    for (const [k, v] of Object.entries(flat("", run.summary, {}))) {
+      if (typeof v === "number" && !k.startsWith("_")) counts[k] = (counts[k] || 0) + 1;
+    }
+  }
+  const metrics = Object.keys(counts).sort((a, b) => counts[b] - counts[a]).slice(0, 8);
+  return base.concat(metrics.map((k) => ({ key: `summary.${k}`, label: k, metric: k })));
+}
+
+function cellValue(run, col) {
+  if (col.metric) return flat("", run.summary, {})[col.metric];
+  return run[col.key];
+}
+
+function searchable(run) {
+  return [run.id, run.name, run.state, run.group, run.branch, run.commit, ...(run.tags || []),
+          JSON.stringify(run.config), JSON.stringify(run.summary)].join(" ").toLowerCase();
+}
+
+function matches(run, filter) {
+  // words: each must match; "key=value" tests a config or summary value or a field
+  for (const word of filter.toLowerCase().split(/\s+/).filter(Boolean)) {
+    const eq = word.indexOf("=");
+    if (eq > 0) {
+      const key = word.slice(0, eq), want = word.slice(eq + 1);
+      const values = flat("", { ...run, config: undefined, summary: undefined }, {});
+      Object.assign(values, flat("", run.config, {}), flat("config.", run.config, {}),
+                    flat("summary.", run.summary, {}));
+      const got = values[key];
+      if (got === undefined || fmt(got).toLowerCase() !== want) return false;
+    } else if (!searchable(run).includes(word)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function compare(a, b) {
+  if (a === b) return 0;
+  if (a === undefined || a === null) return 1;
+  if (b === undefined || b === null) return -1;
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  return String(a).localeCompare(String(b));
+}
+
+async function showRuns() {
+  const main = document.getElementById("main");
+  let data;
+  try {
+    data = await api("/api/runs");
+  } catch (err) {
+    main.replaceChildren(h("p", { class: "error" }, `Cannot list runs: ${err.message}`));
+    return;
+  }
+  document.getElementById("repo-path").textContent = data.path || "";
+  const runs = data.runs;
+  const cols = runColumns(runs);
+  const filterBox = h("input", { type: "search", id: "filter", value: state.filter,
+                                 placeholder: "filter: words, or key=value (lr=0.1, state=running)" });
+  const compareButton = h("button", { id: "compare", type: "button" });
+  const count = h("span", { class: "muted", id: "count" });
+  const table = h("table", { id: "runs" });
+  const warnings = (data.warnings || []).map((w) => h("p", { class: "warning" }, w));
+
+  function render() {
+    for (const id of [...state.selected]) if (!runs.some((r) => r.id === id)) state.selected.delete(id);
+    const shown = runs.filter((r) => matches(r, state.filter));
+    const { key, dir } = state.sort;
+    const col = cols.find((c) => c.key === key) || cols[2];
+    shown.sort((a, b) => {
+      const va = cellValue(a, col), vb = cellValue(b, col);
+      if (va === undefined || va === null) return vb === undefined || vb === null ? 0 : 1;
+      if (vb === undefined || vb === null) return -1;
+      return dir * compare(va, vb);
+    });
+    count.textContent = `${shown.length} of ${runs.length} runs`;
+    compareButton.textContent = `Compare (${state.selected.size})`;
+    compareButton.disabled = state.selected.size < 1;
+    const head = h("tr", {}, h("th", {}, ""), cols.map((c) => h("th", {
+      class: `sortable${c.key === key ? (dir > 0 ? " sorted-asc" : " sorted-desc") : ""}`,
+      "data-key": c.key,
+      onclick: () => {
+        state.sort = { key: c.key, dir: c.key === key ? -dir : (c.metric ? 1 : -1) };
+        render();
+      },
+    }, c.label)));
+    const rows = shown.map((run) => h("tr", { "data-id": run.id },
+      h("td", {}, h("input", { type: "checkbox", checked: state.selected.has(run.id),
+                               "aria-label": `select ${run.name}`,
+                               onchange: (e) => {
+                                 if (e.target.checked) state.selected.add(run.id);
+                                 else state.selected.delete(run.id);
+                                 render();
+                               } })),
+      cols.map((c) => {
+        const v = cellValue(run, c);
+        if (c.key === "name") return h("td", {}, h("a", { href: `#/run/${run.id}` }, run.name));
+        if (c.key === "state") return stateCell(run);
+        if (c.key === "created") return h("td", { title: run.created }, when(run.created));
+        if (c.key === "tags") return h("td", {}, (run.tags || []).map((t) => h("span", { class: "tag" }, t)));
+        if (c.key === "commit") return h("td", { title: v || "" }, v ? v.slice(0, 8) : "");
+        return h("td", { class: typeof v === "number" ? "num" : null }, fmt(v));
+      })));
+    table.replaceChildren(h("thead", {}, head), h("tbody", {}, rows));
+  }
+
+  filterBox.addEventListener("input", () => { state.filter = filterBox.value; render(); });
+  compareButton.addEventListener("click", () => {
+    location.hash = `#/compare/${[...state.selected].join(",")}`;
+  });
+  main.replaceChildren(h("h1", {}, "Runs"), ...warnings,
+                       h("div", { class: "toolbar" }, filterBox, compareButton, count), table);
+  render();
+  status(runs.some((r) => r.state === "running") ? "live: refreshing" : "");
+  poll(() => refreshRuns(runs, render), runs.some((r) => r.state === "running"));
+}
+
+async function refreshRuns(runs, render) {
+  try {
+    const data = await api("/api/runs");
+    runs.splice(0, runs.length, ...data.runs);
+    render();
+  } catch (err) {
+    status(`refresh failed: ${err.message}`, "error");
+  }
+  poll(() => refreshRuns(runs, render), runs.some((r) => r.state === "running"));
+}
+
+// ---------------------------------------------------------------- charts
+
+function smooth(ys, weight) {
+  // TensorBoard's debiased exponential moving average; gaps (null) stay gaps
+  if (!weight) return ys;
+  const out = new Array(ys.length);
+  let last = 0, n = 0;
+  for (let i = 0; i < ys.length; i++) {
+    const y = ys[i];
+    if (y === null || y === undefined) { out[i] = null; continue; }
+    last = last * weight + (1 - weight) * y;
+    n++;
+    out[i] = last / (1 - Math.pow(weight, n));
+  }
+  return out;
+}
+
+async function fetchSeries(runId, keys, extra) {
+  const series = {};
+  for (let i = 0; i < keys.length; i += KEYS_PER_REQUEST) {
+    const q = new URLSearchParams();
+    for (const k of keys.slice(i, i + KEYS_PER_REQUEST)) q.append("key", k);
+    q.set("x", state.x);
+    q.set("points", String(extra && extra.points || 1000));
+    if (extra && extra.start !== undefined) q.set("start", String(extra.start));
+    if (extra && extra.end !== undefined) q.set("end", String(extra.end));
+    const body = await api(`/api/runs/${encodeURIComponent(runId)}/history?${q}`);
+    Object.assign(series, body.series);
+  }
+  return series;
+}
+
+// one chart: lines = [{label, color, x: [...], y: [...]}]; onZoom(min, max) refetches
+function drawChart(box, title, lines, onZoom) {
+  const width = Math.max(320, box.clientWidth - 12);
+  const tables = lines.map((l) => [l.x, smooth(l.y, state.smoothing)]);
+  const data = tables.length === 1 ? tables[0] : uPlot.join(tables);
+  const opts = {
+    width, height: 240, title: undefined,
+    scales: { x: { time: state.x === "_timestamp" } },
+    series: [{ label: X_AXES[state.x] || state.x },
+             ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5,
+                                    spanGaps: true, points: { show: false } }))],
+    axes: [{}, { size: 60 }],
+    legend: { show: lines.length > 1 },
+    cursor: { drag: { x: true, y: false } },
+    hooks: {
+      setSelect: [(u) => {
+        if (u.select.width < 2) return;
+        const min = u.posToVal(u.select.left, "x"), max = u.posToVal(u.select.left + u.select.width, "x");
+        u.setSelect({ left: 0, width: 0 }, false);
+        onZoom(min, max);
+      }],
+    },
+  };
+  const chart = new uPlot(opts, data, box);
+  chart.root.addEventListener("dblclick", () => onZoom(undefined, undefined));
+  charts.push(chart);
+  return chart;
+}
+
+function chartBox(key, note) {
+  const canvasHolder = h("div", { class: "plot" });
+  const box = h("div", { class: "chart", "data-key": key }, h("h3", { title: key }, key),
+                canvasHolder, h("div", { class: "note" }, note || ""));
+  return { box, holder: canvasHolder, note: box.lastChild };
+}
+
+function chartControls(onChange) {
+  const xs = h("select", { id: "x-axis", onchange: (e) => { state.x = e.target.value; onChange(); } },
+               Object.entries(X_AXES).map(([v, label]) => h("option", { value: v, selected: v === state.x }, label)));
+  const slider = h("input", { type: "range", id: "smoothing", min: "0", max: "0.99", step: "0.01",
+                              value: String(state.smoothing) });
+  const shown = h("span", { class: "muted" }, String(state.smoothing));
+  slider.addEventListener("change", () => { state.smoothing = +slider.value; shown.textContent = slider.value; onChange(); });
+  return h("div", { class: "toolbar" }, h("label", {}, "x axis ", xs),
+           h("label", {}, "smoothing ", slider), shown,
+           h("span", { class: "muted" }, "drag to zoom (refetched at full resolution), double-click to reset"));
+}
+
+function noteFor(series) {
+  if (!series) return "no points";
+  return series.sampled ? `${series.x.length} of ${series.count} points (min/max kept)`
+                        : `${series.count} points`;
+}
+
+// ---------------------------------------------------------------- run page
+
+function kvTable(obj) {
+  const rows = Object.entries(flat("", obj, {})).map(([k, v]) =>
+    h("tr", {}, h("td", {}, k), h("td", { class: typeof v === "number" ? "num" : null }, fmt(v))));
+  return rows.length ? h("table", { class: "kv" }, h("tbody", {}, rows)) : h("p", { class: "muted" }, "none");
+}
+
+async function showRun(id) {
+  const main = document.getElementById("main");
+  let run;
+  try {
+    run = await api(`/api/runs/${encodeURIComponent(id)}`);
+  } catch (err) {
+    main.replaceChildren(h("p", { class: "error" }, `Run ${id}: ${err.message}`),
+                         h("a", { href: "#/" }, "All runs"));
+    return;
+  }
+  const grid = h("div", { class: "charts", id: "charts" });
+  const header = h("div", {},
+    h("h1", {}, run.name, " ", h("span", { class: `state state-${run.state}` },
+      run.stale ? `${run.state} (stale)` : run.state)),
+    h("p", { class: "muted" }, `${run.id} · created ${when(run.created)}`,
+      run.branch ? ` · branch ${run.branch}` : "", run.commit ? ` · commit ${run.commit.slice(0, 8)}` : "",
+      ` · ${run.steps} history rows`));
+  const redraw = () => drawRunCharts(run, grid);
+  main.replaceChildren(header, ...(run.warnings || []).map((w) => h("p", { class: "warning" }, w)),
+    h("h2", {}, "Metrics"), chartControls(redraw), grid,
+    h("div", { class: "columns" },
+      h("div", {}, h("h2", {}, "Config"), kvTable(run.config)),
+      h("div", {}, h("h2", {}, "Summary"), kvTable(run.summary)),
+      h("div", {}, h("h2", {}, "Metadata"), kvTable(run.metadata))));
+  await redraw();
+  status(run.state === "running" ? "live: refreshing" : "");
+  poll(() => refreshRun(id, run), run.state === "running");
+}
+
+async function refreshRun(id, shown) {
+  if (!location.hash.startsWith(`#/run/${id}`)) return;
+  try {
+    const run = await api(`/api/runs/${encodeURIComponent(id)}`);
+    if (run.checkpoint !== shown.checkpoint) { leave(); await showRun(id); return; }
+  } catch (err) {
+    status(`refresh failed: ${err.message}`, "error");
+  }
+  poll(() => refreshRun(id, shown), true);
+}
+
+async function drawRunCharts(run, grid) {
+  for (const c of charts) c.destroy();
+  charts = [];
+  grid.replaceChildren();
+  if (!run.keys.length) { grid.append(h("p", { class: "muted" }, "No metrics logged yet.")); return; }
+  const boxes = run.keys.map((key) => { const b = chartBox(key); grid.append(b.box); return [key, b]; });
+  const series = await fetchSeries(run.id, run.keys);
+  for (const [key, b] of boxes) drawOne(run.id, key, b, series[key]);
+}
+
+function drawOne(runId, key, b, s) {
+  b.note.textContent = noteFor(s);
+  if (!s || !s.x.length) return;
+  let chart = null;
+  const zoom = async (min, max) => {
+    const fresh = (await fetchSeries(runId, [key], { start: min, end: max }))[key];
+    if (chart) { charts = charts.filter((c) => c !== chart); chart.destroy(); }
+    b.holder.replaceChildren();
+    b.note.textContent = noteFor(fresh) + (min === undefined ? "" : " (zoomed)");
+    if (fresh && fresh.x.length) chart = drawChart(b.holder, key, [{ label: key, color: COLORS[0], x: fresh.x, y: fresh.y }], zoom);
+  };
+  chart = drawChart(b.holder, key, [{ label: key, color: COLORS[0], x: s.x, y: s.y }], zoom);
+}
+
+// ---------------------------------------------------------------- compare
+
+async function showCompare(ids) {
+  const main = document.getElementById("main");
+  let runs;
+  try {
+    runs = await Promise.all(ids.map((id) => api(`/api/runs/${encodeURIComponent(id)}`)));
+  } catch (err) {
+    main.replaceChildren(h("p", { class: "error" }, err.message), h("a", { href: "#/" }, "All runs"));
+    return;
+  }
+  const grid = h("div", { class: "charts", id: "charts" });
+  const legend = h("p", {}, runs.map((r, i) => {
+    const swatch = h("span", { class: "swatch" });
+    swatch.style.backgroundColor = COLORS[i % COLORS.length];  // CSSOM: allowed by the CSP
+    return h("span", { class: "tag", title: r.id }, swatch, h("a", { href: `#/run/${r.id}` }, r.name));
+  }));
+  const redraw = () => drawCompare(runs, grid);
+  main.replaceChildren(h("h1", {}, `Compare ${runs.length} runs`), legend,
+                       chartControls(redraw), grid, h("h2", {}, "Config"), configDiff(runs));
+  await redraw();
+  const live = runs.some((r) => r.state === "running");
+  status(live ? "live: refreshing" : "");
+  poll(() => { if (location.hash.startsWith("#/compare/")) { leave(); showCompare(ids); } }, live);
+}
+
+function configDiff(runs) {
+  const flats = runs.map((r) => flat("", r.config, {}));
+  const keys = [...new Set(flats.flatMap((f) => Object.keys(f)))].sort();
+  const rows = keys.map((k) => {
+    const vals = flats.map((f) => fmt(f[k]));
+    const differs = new Set(vals).size > 1;
+    return h("tr", { class: differs ? "differs" : null }, h("td", {}, differs ? `${k} ≠` : k),
+             vals.map((v) => h("td", {}, v)));
+  });
+  return h("table", { class: "kv" }, h("thead", {}, h("tr", {}, h("th", {}, "key"),
+           runs.map((r) => h("th", {}, r.name)))), h("tbody", {}, rows));
+}
+
+async function drawCompare(runs, grid) {
+  for (const c of charts) c.destroy();
+  charts = [];
+  grid.replaceChildren();
+  const keys = [...new Set(runs.flatMap((r) => r.keys))];
+  const boxes = keys.map((key) => { const b = chartBox(key); grid.append(b.box); return [key, b]; });
+  const all = await Promise.all(runs.map((r) => fetchSeries(r.id, keys.filter((k) => r.keys.includes(k)))));
+  for (const [key, b] of boxes) {
+    const lines = [];
+    runs.forEach((r, i) => {
+      const s = all[i][key];
+      if (s && s.x.length) lines.push({ label: r.name, color: COLORS[i % COLORS.length], x: s.x, y: s.y });
+    });
+    b.note.textContent = `${lines.length} of ${runs.length} runs`;
+    if (!lines.length) continue;
+    const zoom = async (min, max) => {
+      const fresh = await Promise.all(runs.map((r) => r.keys.includes(key)
+        ? fetchSeries(r.id, [key], { start: min, end: max }) : Promise.resolve({})));
+      const zl = [];
+      runs.forEach((r, i) => {
+        const s = fresh[i][key];
+        if (s && s.x.length) zl.push({ label: r.name, color: COLORS[i % COLORS.length], x: s.x, y: s.y });
+      });
+      const old = charts.find((c) => b.holder.contains(c.root));
+      if (old) { charts = charts.filter((c) => c !== old); old.destroy(); }
+      b.holder.replaceChildren();
+      if (zl.length) drawChart(b.holder, key, zl, zoom);
+    };
+    drawChart(b.holder, key, lines, zoom);
+  }
+}
+
+// ---------------------------------------------------------------- routing
+
+async function route() {
+  leave();
+  status("");
+  const hash = location.hash || "#/";
+  let m;
+  if ((m = hash.match(/^#\/run\/(.+)$/))) await showRun(decodeURIComponent(m[1]));
+  else if ((m = hash.match(/^#\/compare\/(.+)$/))) {
+    await showCompare(m[1].split(",").filter(Boolean).map(decodeURIComponent));
+  } else await showRuns();
+  document.body.dataset.ready = "1";
+}
+
+window.addEventListener("hashchange", () => { document.body.dataset.ready = ""; route(); });
+window.addEventListener("DOMContentLoaded", route);

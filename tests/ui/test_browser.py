@@ -1,0 +1,125 @@
+"""`gittrack ui` in a real browser: Debian's chromium, headless, driven by Playwright.
+
+The server is the real command (`gittrack ui --port 0 --no-browser`) in its own process; the
+page must list the runs, draw each metric on a canvas, compare two runs, and never make a
+request beyond the server. Screenshots land in the test's folder (kept by pytest for the
+last runs) and are named on failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gittrack.ui.app import CSP
+from tests.helpers.runs import make_run
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                       reason=f"no Debian chromium at {CHROMIUM} (apt-get install chromium)"),
+]
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture
+def served(repo: Path) -> Iterator[str]:
+    """The base URL of `gittrack ui` serving ``repo`` (stopped by its process id)."""
+    with subprocess.Popen([sys.executable, "-m", "gittrack", "ui", "--port", "0",
+                           "--no-browser"], cwd=repo, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            found = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+            assert found, line + (proc.stdout.read() if proc.poll() is not None else "")
+            yield found.group(1)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def browser_page(served: str, tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
+    """A chromium page and the URL of every request it made."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    requests: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("request", lambda r: requests.append(r.url))
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            try:
+                yield page, requests
+            except BaseException:
+                page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+                print(f"screenshot: {tmp_path / 'failure.png'}")
+                raise
+            assert errors == []  # no script error, no CSP violation
+        finally:
+            browser.close()
+
+
+def drawn_pixels(page: Any, selector: str) -> int:
+    """How many pixels of the first canvas under ``selector`` are not blank."""
+    return int(page.eval_on_selector(selector + " canvas", """c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++;
+        return n; }"""))
+
+
+def test_runs_table_run_page_and_compare(served: str, browser_page: tuple[Any, list[str]],
+                                         tmp_path: Path) -> None:
+    page, requests = browser_page
+    first = make_run([{"loss": 1.0 / (i + 1), "acc": i / 50} for i in range(50)],
+                     name="alpha-run", config={"lr": 0.1})
+    second = make_run([{"loss": 2.0 / (i + 1)} for i in range(3000)], name="beta-run",
+                      config={"lr": 0.01})
+
+    answer = page.goto(served)
+    assert answer is not None and answer.headers["content-security-policy"] == CSP
+    page.wait_for_selector("body[data-ready='1'] #runs tbody tr")
+    names = page.locator("#runs tbody tr td:nth-child(2)").all_inner_texts()
+    assert names == ["beta-run", "alpha-run"]  # newest first
+    names_shown = page.locator("#runs tbody tr td:nth-child(2)")
+    page.locator("#runs th[data-key='name']").click()  # by name, descending
+    assert names_shown.all_inner_texts() == ["beta-run", "alpha-run"]
+    page.locator("#runs th[data-key='name']").click()  # again: ascending
+    assert names_shown.all_inner_texts() == ["alpha-run", "beta-run"]
+    page.fill("#filter", "lr=0.1")
+    assert page.locator("#runs tbody tr td:nth-child(2)").all_inner_texts() == ["alpha-run"]
+    page.fill("#filter", "")
+    page.screenshot(path=str(tmp_path / "runs.png"), full_page=True)
+
+    page.click("text=alpha-run")
+    page.wait_for_selector(".chart[data-key='loss'] canvas")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.locator(".chart").count() == 2  # loss and acc
+    assert drawn_pixels(page, ".chart[data-key='loss']") > 100
+    assert "lr" in page.locator(".kv").first.inner_text()
+    page.screenshot(path=str(tmp_path / "run.png"), full_page=True)
+
+    page.goto(f"{served}#/compare/{first.id},{second.id}")
+    page.wait_for_selector("body[data-ready='1'] .chart[data-key='loss'] canvas")
+    assert drawn_pixels(page, ".chart[data-key='loss']") > 100
+    assert "2 of 2 runs" in page.locator(".chart[data-key='loss'] .note").inner_text()
+    page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+
+    assert requests and all(url.startswith(served) for url in requests), [
+        url for url in requests if not url.startswith(served)]
