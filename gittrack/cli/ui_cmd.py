@@ -33,10 +33,23 @@ INSTALL = "pip install 'gittrack[ui]'"
 @click.option("--host", default="127.0.0.1", show_default=True, metavar="HOST",
               help="Listen on HOST. Any address but loopback requires a token, printed once.")
 @click.option("--no-browser", is_flag=True, help="Do not open a web browser.")
+@click.option("--export", "export_dir", metavar="DIR", default=None,
+              help="Write the pages as a static site to DIR instead of serving (RUN...: only "
+                   "those runs).")
+@click.argument("runs", nargs=-1, metavar="[RUN]...")
 @click.pass_obj
 def command(obj: CliContext, repo_path: str | None, port: int | None, host: str,
-            no_browser: bool) -> None:
-    """Open a local web page of the runs: table, charts, comparisons (read-only)."""
+            no_browser: bool, export_dir: str | None, runs: tuple[str, ...]) -> None:
+    """Open a local web page of the runs: table, charts, comparisons (read-only).
+
+    With --export DIR, write the same pages with their data to DIR instead (RUN...: ids, id
+    prefixes or names; default every run), to open from disk or publish as they are.
+    """
+    if export_dir is not None:
+        _export(repo_path, obj, export_dir, runs)
+        return
+    if runs:
+        raise UsageError("RUN... selects the runs of an export: use it with --export DIR")
     try:
         import starlette  # noqa: F401
         import uvicorn
@@ -64,6 +77,17 @@ def command(obj: CliContext, repo_path: str | None, port: int | None, host: str,
     if not no_browser:
         threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
     server.run(sockets=[sock])
+
+
+def _export(repo_path: str | None, obj: CliContext, directory: str,
+            runs: tuple[str, ...]) -> None:
+    from gittrack.git.repo import work_folder
+    from gittrack.ui.export import export_site
+
+    context = CliContext(repo=repo_path) if repo_path is not None else obj
+    exported = export_site(work_folder(context.reader()), directory, runs)
+    click.echo(f"gittrack ui: exported {len(exported)} run(s) to {directory} "
+               f"(open {directory.rstrip('/')}/index.html)")
 
 
 def is_loopback(host: str) -> bool:

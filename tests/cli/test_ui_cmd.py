@@ -66,7 +66,7 @@ def test_serves_the_runs_of_repo_on_loopback(repo: Path, tmp_path: Path) -> None
         status, _, body = get(url.group(1) + f"api/runs/{run.id}/history?keys=loss")
         assert json.loads(body)["series"]["loss"]["y"] == [0.5]
         status, _, page = get(url.group(1))
-        assert status == 200 and b"/static/app.js" in page
+        assert status == 200 and b"static/app.js" in page
 
 
 def test_another_host_requires_the_token_printed_once(repo: Path) -> None:
@@ -116,3 +116,17 @@ def test_without_the_ui_extra_names_the_install(repo: Path, cli: Cli,
     ("example.com", False)])
 def test_loopback_hosts(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+def test_export_writes_a_static_site(repo: Path, tmp_path: Path, cli: Cli) -> None:
+    run = make_run([{"loss": 0.5}], name="shared")
+    result = cli("ui", "--export", str(tmp_path / "site"), "shared")
+    assert result.exit_code == 0, result.stderr
+    assert "exported 1 run(s)" in result.stdout
+    assert (tmp_path / "site" / "data" / f"run-{run.id}.js").is_file()
+    assert (tmp_path / "site" / "index.html").is_file()
+
+
+def test_runs_without_export_is_a_usage_error(repo: Path, cli: Cli) -> None:
+    result = cli("ui", "--no-browser", "somerun")
+    assert result.exit_code == 2 and "--export" in result.stderr

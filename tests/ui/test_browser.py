@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from gittrack.ui.app import CSP
+from gittrack.ui.export import export_site
 from tests.helpers.runs import make_run
 
 CHROMIUM = "/usr/bin/chromium"
@@ -52,7 +53,7 @@ def served(repo: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser_page(served: str, tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
+def browser_page(tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
     """A chromium page and the URL of every request it made."""
     sync_api = pytest.importorskip("playwright.sync_api")
     requests: list[str] = []
@@ -123,3 +124,21 @@ def test_runs_table_run_page_and_compare(served: str, browser_page: tuple[Any, l
 
     assert requests and all(url.startswith(served) for url in requests), [
         url for url in requests if not url.startswith(served)]
+
+
+def test_static_export_opens_from_disk(repo: Path, tmp_path: Path,
+                                       browser_page: tuple[Any, list[str]]) -> None:
+    page, requests = browser_page
+    run = make_run([{"loss": 1.0 / (i + 1)} for i in range(100)], name="exported-run")
+    site = tmp_path / "site"
+    export_site(str(repo), site)
+    page.goto((site / "index.html").as_uri())
+    page.wait_for_selector("body[data-ready='1'] #runs tbody tr")
+    assert page.locator("#runs tbody tr td:nth-child(2)").all_inner_texts() == ["exported-run"]
+    page.click("text=exported-run")
+    page.wait_for_selector("body[data-ready='1'] .chart[data-key='loss'] canvas")
+    assert drawn_pixels(page, ".chart[data-key='loss']") > 100
+    assert "100 points" in page.locator(".chart[data-key='loss'] .note").inner_text()
+    assert run.id in page.url
+    page.screenshot(path=str(tmp_path / "export.png"), full_page=True)
+    assert all(url.startswith("file://") for url in requests), requests

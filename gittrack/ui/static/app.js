@@ -32,7 +32,63 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+// A static export (`gittrack ui --export`) sets GITTRACK_EXPORT and has each API answer as a
+// script under data/ (file:// pages cannot fetch): loaded on first use.
+const EXPORT = Boolean(window.GITTRACK_EXPORT);
+
+function exportedName(path) {
+  const url = new URL(path, location.href);
+  const p = url.pathname;
+  let m;
+  if (p === "/api/runs") return "runs";
+  if ((m = p.match(/^\/api\/runs\/([^/]+)\/history$/))) {
+    return `history-${decodeURIComponent(m[1])}-${url.searchParams.get("x") || "_step"}`;
+  }
+  if ((m = p.match(/^\/api\/runs\/([^/]+)$/))) return `run-${decodeURIComponent(m[1])}`;
+  return null;
+}
+
+function loadExported(name) {
+  const store = (window.GITTRACK_DATA = window.GITTRACK_DATA || {});
+  if (name in store) return Promise.resolve(store[name]);
+  return new Promise((resolve, reject) => {
+    const tag = document.createElement("script");
+    tag.src = `data/${encodeURIComponent(name)}.js`;
+    tag.onload = () => (name in store ? resolve(store[name]) : reject(new Error("not in this export")));
+    tag.onerror = () => reject(new Error("not in this export"));
+    document.head.append(tag);
+  });
+}
+
+async function exported(path) {
+  const name = exportedName(path);
+  if (!name) throw new Error("not in this export");
+  let body;
+  try {
+    body = await loadExported(name);
+  } catch (err) {
+    if (name.startsWith("history-")) return { series: {} };  // a run without metrics
+    throw err;
+  }
+  if (!name.startsWith("history-")) return body;
+  // the export holds every key at the default resolution: keep those asked, in the range asked
+  const url = new URL(path, location.href);
+  const keys = url.searchParams.getAll("key");
+  const start = url.searchParams.has("start") ? +url.searchParams.get("start") : -Infinity;
+  const end = url.searchParams.has("end") ? +url.searchParams.get("end") : Infinity;
+  const series = {};
+  for (const k of keys) {
+    const s = body.series[k];
+    if (!s) continue;
+    const xs = [], ys = [];
+    s.x.forEach((x, i) => { if (x >= start && x <= end) { xs.push(x); ys.push(s.y[i]); } });
+    series[k] = { ...s, x: xs, y: ys, count: start === -Infinity && end === Infinity ? s.count : xs.length };
+  }
+  return { ...body, series };
+}
+
 async function api(path) {
+  if (EXPORT) return exported(path);
   const answer = await fetch(path, { headers: { Accept: "application/json" },
                                      credentials: "same-origin" });
   const body = await answer.json().catch(() => ({ error: answer.statusText }));
@@ -79,7 +135,7 @@ function leave() {
 
 function poll(fn, live) {
   if (timer) clearTimeout(timer);
-  timer = live ? setTimeout(fn, POLL_MS) : null;
+  timer = live && !EXPORT ? setTimeout(fn, POLL_MS) : null;  // an export never changes
 }
 
 // ---------------------------------------------------------------- runs table
