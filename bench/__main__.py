@@ -24,6 +24,7 @@ from bench import (
     scale,
     size,
     sync,
+    ui,
     wide,
 )
 from bench.common import ROOT, VALUES_NOTE, Context, dist_version, table
@@ -41,11 +42,12 @@ SECTIONS = {
     "scale": scale.run,           # issue 10: long runs, 100,000 runs, large artifacts
     "media": media.run,           # issue 11: images, the system sampler, console capture
     "integrations": integrations.run,  # issue 12: Lightning with gittrack / W&B / no logger
+    "ui": ui.run,                 # issue 14: downsampling for the web UI's charts
 }
 
 
 _ISSUE_OF = {"artifacts": "3", "sync": "4", "wide": "8", "scale": "10", "media": "11",
-             "integrations": "12"}
+             "integrations": "12", "ui": "14"}
 """The issue whose targets a section measures (the others: issue 2)."""
 
 
