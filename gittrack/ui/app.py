@@ -25,8 +25,8 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gittrack.errors import GittrackError, NotFoundError, UsageError
-from gittrack.ui.data import DEFAULT_POINTS, Reader
+from gittrack.errors import CryptoError, GittrackError, NotFoundError, UsageError
+from gittrack.ui.data import CONSOLE_TAIL, DEFAULT_POINTS, Reader
 
 STATIC = Path(__file__).parent / "static"
 TOKEN_COOKIE = "gittrack_ui_token"
@@ -64,7 +64,15 @@ def create_app(repo: str, *, token: str | None = None,
             request.path_params["run"], keys,
             points=_int(query.get("points"), "points", DEFAULT_POINTS),
             x=query.get("x") or "_step",
-            start=_float(query.get("start"), "start"), end=_float(query.get("end"), "end")))
+            start=_float(query.get("start"), "start"), end=_float(query.get("end"), "end"),
+            stream=query.get("stream") or "default"))
+
+    def console(request: Request) -> Response:
+        tail = _int(request.query_params.get("tail"), "tail", CONSOLE_TAIL)
+        return _json(reader.console(request.path_params["run"], tail))
+
+    def code(request: Request) -> Response:
+        return _json(reader.code(request.path_params["run"]))
 
     def page(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
@@ -81,6 +89,8 @@ def create_app(repo: str, *, token: str | None = None,
         Route("/", page),
         Route("/api/runs", runs),
         Route("/api/runs/{run:path}/history", history),
+        Route("/api/runs/{run:path}/console", console),
+        Route("/api/runs/{run:path}/code", code),
         Route("/api/runs/{run:path}", run),
         Route("/api/{rest:path}", api_missing),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
@@ -132,8 +142,8 @@ def _secure(response: Response) -> None:
 
 
 async def _error(request: Request, exc: Exception) -> Response:
-    status = 404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, UsageError) \
-        else 500
+    status = (404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, UsageError)
+              else 403 if isinstance(exc, CryptoError) else 500)
     return JSONResponse({"error": str(exc), "type": type(exc).__name__}, status_code=status)
 
 

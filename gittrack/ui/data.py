@@ -34,6 +34,12 @@ X_AXES = ("_step", "_runtime", "_timestamp")
 DEFAULT_POINTS = 2_000
 MAX_KEYS = 200
 """At most this many keys in one history request."""
+STREAMS = ("default", "system")
+"""``stream=system``: the system metrics (W&B's name), sampled as the history is."""
+CONSOLE_TAIL = 1_000_000
+"""The console answer holds at most its last this many characters (``truncated``)."""
+TEXT_FILE_LIMIT = 1_000_000
+"""A saved code file larger than this is listed, not shown."""
 
 
 def jsonable(value: Any) -> Any:
@@ -61,8 +67,8 @@ class Reader:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _tables: OrderedDict[tuple[str, str], pa.Table] = field(default_factory=OrderedDict,
                                                              repr=False)
-    cached_tables: int = 2
-    """Histories kept in memory (by commit: a commit never changes), for zooming."""
+    cached_tables: int = 4
+    """Histories kept in memory (by commit and stream: a commit never changes), for zooming."""
 
     @contextmanager
     def _api(self) -> Iterator[tuple[Api, list[str]]]:
@@ -95,18 +101,55 @@ class Reader:
             stale = any(log.run_id == view.id for log in dead_logs(view.repo))
             row = _row(view, stale)
             table = self._history(view)
+            system = self._history(view, "system")
+            info = view.info
             row.update(metadata=jsonable(view.metadata),
-                       keys=_numeric_keys(table), steps=table.num_rows)
+                       keys=_numeric_keys(table), steps=table.num_rows,
+                       system_keys=_numeric_keys(system),
+                       artifacts={kind: list(specs) for kind, specs in info.artifacts.items()},
+                       code_saved=bool((info.code or {}).get("saved")))
         row["warnings"] = notes
         return row
 
+    def console(self, spec: str, tail: int = CONSOLE_TAIL) -> dict[str, Any]:
+        """``/api/runs/{id}/console``: what the run printed, its last ``tail`` characters
+        (clamped to ``CONSOLE_TAIL``)."""
+        tail = max(0, min(CONSOLE_TAIL, tail))
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            text = view.console()
+        shown = text[-tail:] if tail else ""
+        return {"run": view.id, "text": shown, "length": len(text),
+                "truncated": len(shown) < len(text)}
+
+    def code(self, spec: str) -> dict[str, Any]:
+        """``/api/runs/{id}/code``: the code state of ``run.yaml`` (commit, branch, dirty,
+        remote) and, when the run saved code, its files (text up to ``TEXT_FILE_LIMIT``
+        characters each), the patch and the packages."""
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            state = dict(view.info.code or {})
+            saved = view.code()
+        files = []
+        for name, data in (saved.files.items() if saved is not None else ()):
+            text = _text(data)
+            files.append({"name": name, "size": len(data),
+                          "text": text if text is not None and len(text) <= TEXT_FILE_LIMIT
+                          else None})
+        return {"run": view.id, **jsonable(state), "saved": saved is not None,
+                "entrypoint": saved.entrypoint if saved is not None else None,
+                "patch": _text(saved.patch) if saved is not None and saved.patch else None,
+                "packages": saved.packages if saved is not None else [], "files": files}
+
     def history(self, spec: str, keys: Sequence[str], *, points: int = DEFAULT_POINTS,
-                x: str = "_step", start: float | None = None,
-                end: float | None = None) -> dict[str, Any]:
+                x: str = "_step", start: float | None = None, end: float | None = None,
+                stream: str = "default") -> dict[str, Any]:
         """``/api/runs/{id}/history``: each key's points against ``x`` within ``[start, end]``,
         downsampled to at most ``points`` per key (``downsample.m4``; ``points`` clamped to
         ``downsample.MAX_POINTS``). A key the run lacks is listed in ``missing``; a key whose
-        values are not numbers in ``unplottable``."""
+        values are not numbers in ``unplottable``. ``stream="system"``: the system metrics."""
+        if stream not in STREAMS:
+            raise UsageError(f"stream must be one of {', '.join(STREAMS)}, got {stream!r}")
         if not keys:
             raise UsageError("history needs keys: ?keys=loss&keys=acc (or keys=loss,acc)")
         if len(keys) > MAX_KEYS:
@@ -114,7 +157,7 @@ class Reader:
         points = downsample.clamp_points(points)
         with self._api() as (api, _notes):
             view = api.run(spec)
-            table = self._history(view)
+            table = self._history(view, stream)
         names = set(table.column_names)
         if x not in names:
             raise UsageError(f"x axis {x!r} is not a key of run {view.id}")
@@ -143,16 +186,18 @@ class Reader:
                 "max": float(ky.max()) if ky.size else None,
                 "last": float(ky[-1]) if ky.size else None,
             }
-        return {"run": view.id, "commit": view.commit, "x": x, "points": points,
+        return {"run": view.id, "commit": view.commit, "stream": stream, "x": x,
+                "points": points,
                 "start": start, "end": end, "series": series, "missing": missing,
                 "unplottable": unplottable}
 
-    def _history(self, view: RunView) -> pa.Table:
-        """The run's full history at its head commit, from the small cache when there."""
-        key = (view.id, view.commit)
+    def _history(self, view: RunView, stream: str = "default") -> pa.Table:
+        """The run's full history (or system metrics) at its head commit, from the small
+        cache when there."""
+        key = (view.commit, stream)
         table = self._tables.get(key)
         if table is None:
-            table = view.history_arrow()
+            table = view.history_arrow(stream=stream)
             self._tables[key] = table
             while len(self._tables) > self.cached_tables:
                 self._tables.popitem(last=False)
@@ -173,6 +218,14 @@ def _row(view: RunView, stale: bool) -> dict[str, Any]:
         "checkpoint": view.commit,
         "config": jsonable(view.config), "summary": jsonable(view.summary),
     }
+
+
+def _text(data: bytes) -> str | None:
+    """``data`` as UTF-8 text, or None for bytes that are not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _numeric_keys(table: pa.Table) -> list[str]:

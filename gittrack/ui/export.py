@@ -2,10 +2,13 @@
 
 DIR gets ``index.html``, ``static/`` (the page's script and the vendored libraries) and
 ``data/``: the answers of the JSON API for the exported runs, each as a small script
-(``data/runs.js``, ``data/run-<id>.js``, ``data/history-<id>-<x>.js`` for each x axis) that a
-``<script>`` tag loads, so the site works from ``file://`` as well as from any web server, with
-nothing to run. Histories are downsampled as the server does (``Reader.history``); zooming in
-an export narrows the embedded points instead of fetching more. Read-only, as the server.
+(``data/runs.js``, ``data/run-<id>.js``, ``data/history-<id>-<x>.js`` and
+``data/system-<id>-<x>.js`` for each x axis) that a ``<script>`` tag loads, so the site works
+from ``file://`` as well as from any web server, with nothing to run. Console output and saved
+code are not exported (they may hold what the git data does not: a private project's are
+encrypted); the page says so. Histories are downsampled as the server does
+(``Reader.history``); zooming in an export narrows the embedded points instead of fetching
+more. Read-only, as the server.
 """
 
 from __future__ import annotations
@@ -60,10 +63,11 @@ def export_site(repo: str, directory: str | os.PathLike[str], runs: Sequence[str
             run_id = row["id"]
             detail = reader.run(run_id)
             _write(data, f"run-{run_id}", detail)
-            for x in X_AXES:
-                if detail["keys"]:
-                    _write(data, f"history-{run_id}-{x}",
-                           reader.history(run_id, detail["keys"], points=points, x=x))
+            for stream, kind, keys in (("default", "history", detail["keys"]),
+                                       ("system", "system", detail["system_keys"])):
+                for x in X_AXES if keys else ():
+                    _write(data, f"{kind}-{run_id}-{x}", reader.history(
+                        run_id, keys, points=points, x=x, stream=stream))
     except OSError as exc:
         raise OutputError(f"cannot write the export to {target}: {exc}") from exc
     return [row["id"] for row in chosen]

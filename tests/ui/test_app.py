@@ -4,12 +4,15 @@ a run being written and a run whose process died, the token and the security hea
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
+import gittrack
 from gittrack.ui.app import CSP, create_app
+from tests.helpers.code import make_dirty
 from tests.helpers.processes import held, killed_run, live_script
 from tests.helpers.repos import git
 from tests.helpers.runs import make_run
@@ -186,3 +189,52 @@ def test_token_is_required_beyond_loopback(repo: Path) -> None:
         assert page.status_code == 200
         assert "httponly" in page.headers["set-cookie"].lower()
         assert remote.get("/api/runs").status_code == 200  # the cookie from then on
+
+
+def test_system_metrics_stream(client: TestClient) -> None:
+    run = gittrack.init(settings={"quiet": True, "checkpoint_interval": 3600,
+                                  "system_metrics": False})
+    for i in range(3):
+        run.log({"x": i})
+        run._record(("system", 0, time.time(), {"system.cpu": float(10 * i)}))  # the sampler's
+    run.finish()
+    detail = client.get(f"/api/runs/{run.id}").json()
+    assert detail["system_keys"] == ["system.cpu"]
+    body = client.get(f"/api/runs/{run.id}/history?keys=system.cpu&stream=system&x=_runtime"
+                      ).json()
+    assert body["stream"] == "system" and body["series"]["system.cpu"]["y"] == [0.0, 10.0, 20.0]
+    assert client.get(f"/api/runs/{run.id}/history?keys=x&stream=events").status_code == 400
+
+
+def test_console_and_its_tail(client: TestClient) -> None:
+    run = gittrack.init(settings={"quiet": True, "console": "wrap"})
+    print("epoch 1")
+    print("loss 0.25")
+    run.finish()
+    body = client.get(f"/api/runs/{run.id}/console").json()
+    assert "epoch 1\nloss 0.25" in body["text"] and body["truncated"] is False
+    tail = client.get(f"/api/runs/{run.id}/console?tail=5").json()
+    assert len(tail["text"]) == 5 and tail["truncated"] is True
+    assert tail["length"] == len(body["text"])
+
+
+def test_code_of_a_run_with_and_without_saved_code(repo: Path, client: TestClient) -> None:
+    plain = make_run([{"x": 1}])
+    body = client.get(f"/api/runs/{plain.id}/code").json()
+    assert body["saved"] is False and body["branch"] == "main" and len(body["commit"]) == 40
+    make_dirty(repo)
+    saved = make_run([{"x": 1}], save_code=True)
+    body = client.get(f"/api/runs/{saved.id}/code").json()
+    assert body["saved"] is True and "print('changed')" in body["patch"]
+    assert body["dirty"] is True
+    assert any(f["text"] is not None and "print('changed')" in f["text"] for f in body["files"])
+    assert client.get(f"/api/runs/{saved.id}").json()["code_saved"] is True
+
+
+def test_artifacts_used_and_logged_are_listed(repo: Path, client: TestClient) -> None:
+    (repo / "data.csv").write_text("1,2\n")
+    producer = make_run([{"x": 1}], artifact=("data", repo / "data.csv"),
+                        artifact_type="dataset")
+    consumer = make_run([{"x": 1}], use="data:latest")
+    assert client.get(f"/api/runs/{producer.id}").json()["artifacts"]["logged"] == ["data:v0"]
+    assert client.get(f"/api/runs/{consumer.id}").json()["artifacts"]["used"] == ["data:v0"]

@@ -20,7 +20,7 @@ import pytest
 
 from gittrack.ui.app import CSP
 from gittrack.ui.export import export_site
-from tests.helpers.runs import make_run
+from tests.helpers.runs import make_run, start_run
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -88,8 +88,11 @@ def drawn_pixels(page: Any, selector: str) -> int:
 def test_runs_table_run_page_and_compare(served: str, browser_page: tuple[Any, list[str]],
                                          tmp_path: Path) -> None:
     page, requests = browser_page
-    first = make_run([{"loss": 1.0 / (i + 1), "acc": i / 50} for i in range(50)],
-                     name="alpha-run", config={"lr": 0.1})
+    first = start_run(name="alpha-run", config={"lr": 0.1})
+    print("hello from training")  # captured as the run's console output
+    for i in range(50):
+        first.log({"loss": 1.0 / (i + 1), "acc": i / 50})
+    first.finish()
     second = make_run([{"loss": 2.0 / (i + 1)} for i in range(3000)], name="beta-run",
                       config={"lr": 0.01})
 
@@ -111,10 +114,21 @@ def test_runs_table_run_page_and_compare(served: str, browser_page: tuple[Any, l
     page.click("text=alpha-run")
     page.wait_for_selector(".chart[data-key='loss'] canvas")
     page.wait_for_selector("body[data-ready='1']")
-    assert page.locator(".chart").count() == 2  # loss and acc
+    assert page.locator("#charts .chart").count() == 2  # loss and acc
     assert drawn_pixels(page, ".chart[data-key='loss']") > 100
     assert "lr" in page.locator(".kv").first.inner_text()
+    page.wait_for_selector("#console:has-text('hello from training')")
+    assert "no code saved" in page.locator("#code").inner_text()
+    assert page.locator("#system-charts .chart").count() > 0  # sampled while it ran
     page.screenshot(path=str(tmp_path / "run.png"), full_page=True)
+    page.check("#log-scale")  # redrawn on a log scale
+    page.wait_for_selector(".chart[data-key='loss'] canvas")
+    assert drawn_pixels(page, ".chart[data-key='loss']") > 100
+    page.select_option("#x-axis", "acc")  # a metric as the x axis
+    page.wait_for_selector(".chart[data-key='loss'] canvas")
+    assert drawn_pixels(page, ".chart[data-key='loss']") > 100
+    page.select_option("#x-axis", "_step")
+    page.uncheck("#log-scale")
 
     page.goto(f"{served}#/compare/{first.id},{second.id}")
     page.wait_for_selector("body[data-ready='1'] .chart[data-key='loss'] canvas")

@@ -14,7 +14,7 @@ const KEYS_PER_REQUEST = 50;
 let timer = null;       // the page's polling timer
 let charts = [];        // uPlot instances of the page, destroyed on leaving it
 const state = { sort: { key: "created", dir: -1 }, filter: "", selected: new Set(),
-                smoothing: 0, x: "_step" };
+                smoothing: 0, x: "_step", log: false };
 
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
@@ -42,7 +42,8 @@ function exportedName(path) {
   let m;
   if (p === "/api/runs") return "runs";
   if ((m = p.match(/^\/api\/runs\/([^/]+)\/history$/))) {
-    return `history-${decodeURIComponent(m[1])}-${url.searchParams.get("x") || "_step"}`;
+    const kind = url.searchParams.get("stream") === "system" ? "system" : "history";
+    return `${kind}-${decodeURIComponent(m[1])}-${url.searchParams.get("x") || "_step"}`;
   }
   if ((m = p.match(/^\/api\/runs\/([^/]+)$/))) return `run-${decodeURIComponent(m[1])}`;
   return null;
@@ -67,10 +68,10 @@ async function exported(path) {
   try {
     body = await loadExported(name);
   } catch (err) {
-    if (name.startsWith("history-")) return { series: {} };  // a run without metrics
+    if (/^(history|system)-/.test(name)) return { series: {} };  // not exported: no points
     throw err;
   }
-  if (!name.startsWith("history-")) return body;
+  if (!/^(history|system)-/.test(name)) return body;
   // the export holds every key at the default resolution: keep those asked, in the range asked
   const url = new URL(path, location.href);
   const keys = url.searchParams.getAll("key");
@@ -301,12 +302,21 @@ function smooth(ys, weight) {
   return out;
 }
 
+// system metrics are sampled in time, as W&B draws them: against relative time unless wall
+// time is chosen (their rows' _step is only the run's step when sampled)
+function xFor(stream) {
+  return stream === "system" && state.x !== "_timestamp" ? "_runtime" : state.x;
+}
+
 async function fetchSeries(runId, keys, extra) {
   const series = {};
+  const stream = extra && extra.stream || "default";
+  const x = xFor(stream);
   for (let i = 0; i < keys.length; i += KEYS_PER_REQUEST) {
     const q = new URLSearchParams();
     for (const k of keys.slice(i, i + KEYS_PER_REQUEST)) q.append("key", k);
-    q.set("x", state.x);
+    q.set("x", x);
+    if (stream !== "default") q.set("stream", stream);
     q.set("points", String(extra && extra.points || 1000));
     if (extra && extra.start !== undefined) q.set("start", String(extra.start));
     if (extra && extra.end !== undefined) q.set("end", String(extra.end));
@@ -319,14 +329,17 @@ async function fetchSeries(runId, keys, extra) {
 // one chart: lines = [{label, color, x: [...], y: [...]}]; onZoom(min, max) refetches
 function drawChart(box, title, lines, onZoom) {
   const width = Math.max(320, box.clientWidth - 12);
-  const tables = lines.map((l) => [l.x, smooth(l.y, state.smoothing)]);
+  const positive = (ys) => ys.map((y) => (y !== null && y > 0 ? y : null));
+  const tables = lines.map((l) => [l.x, state.log ? positive(smooth(l.y, state.smoothing))
+                                                   : smooth(l.y, state.smoothing)]);
   const data = tables.length === 1 ? tables[0] : uPlot.join(tables);
   const opts = {
     width, height: 240, title: undefined,
-    scales: { x: { time: state.x === "_timestamp" } },
-    series: [{ label: X_AXES[state.x] || state.x },
-             ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5,
-                                    spanGaps: true, points: { show: false } }))],
+    scales: { x: { time: (lines[0].xKey || state.x) === "_timestamp" },
+              y: state.log ? { distr: 3 } : {} },
+    series: [{ label: X_AXES[lines[0].xKey || state.x] || lines[0].xKey || state.x },
+             ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, spanGaps: true,
+                                    points: { show: l.x.length < 60, size: 4, fill: l.color } }))],
     axes: [{}, { size: 60 }],
     legend: { show: lines.length > 1 },
     cursor: { drag: { x: true, y: false } },
@@ -352,15 +365,19 @@ function chartBox(key, note) {
   return { box, holder: canvasHolder, note: box.lastChild };
 }
 
-function chartControls(onChange) {
+function chartControls(onChange, metricKeys) {
+  if (!(state.x in X_AXES) && !(metricKeys || []).includes(state.x)) state.x = "_step";
+  const options = Object.entries(X_AXES).concat((metricKeys || []).map((k) => [k, k]));
   const xs = h("select", { id: "x-axis", onchange: (e) => { state.x = e.target.value; onChange(); } },
-               Object.entries(X_AXES).map(([v, label]) => h("option", { value: v, selected: v === state.x }, label)));
+               options.map(([v, label]) => h("option", { value: v, selected: v === state.x }, label)));
+  const log = h("input", { type: "checkbox", id: "log-scale", checked: state.log,
+                           onchange: (e) => { state.log = e.target.checked; onChange(); } });
   const slider = h("input", { type: "range", id: "smoothing", min: "0", max: "0.99", step: "0.01",
                               value: String(state.smoothing) });
   const shown = h("span", { class: "muted" }, String(state.smoothing));
   slider.addEventListener("change", () => { state.smoothing = +slider.value; shown.textContent = slider.value; onChange(); });
   return h("div", { class: "toolbar" }, h("label", {}, "x axis ", xs),
-           h("label", {}, "smoothing ", slider), shown,
+           h("label", {}, "smoothing ", slider), shown, h("label", {}, log, " log scale"),
            h("span", { class: "muted" }, "drag to zoom (refetched at full resolution), double-click to reset"));
 }
 
@@ -395,14 +412,26 @@ async function showRun(id) {
     h("p", { class: "muted" }, `${run.id} · created ${when(run.created)}`,
       run.branch ? ` · branch ${run.branch}` : "", run.commit ? ` · commit ${run.commit.slice(0, 8)}` : "",
       ` · ${run.steps} history rows`));
-  const redraw = () => drawRunCharts(run, grid);
+  const systemGrid = h("div", { class: "charts", id: "system-charts" });
+  const consoleBox = h("pre", { id: "console", class: "console" }, "…");
+  const codeBox = h("div", { id: "code" }, "…");
+  const redraw = async () => {
+    await drawRunCharts(run, grid, run.keys, "default");
+    await drawRunCharts(run, systemGrid, run.system_keys || [], "system");
+  };
   main.replaceChildren(header, ...(run.warnings || []).map((w) => h("p", { class: "warning" }, w)),
-    h("h2", {}, "Metrics"), chartControls(redraw), grid,
+    h("h2", {}, "Metrics"), chartControls(redraw, run.keys), grid,
     h("div", { class: "columns" },
       h("div", {}, h("h2", {}, "Config"), kvTable(run.config)),
       h("div", {}, h("h2", {}, "Summary"), kvTable(run.summary)),
-      h("div", {}, h("h2", {}, "Metadata"), kvTable(run.metadata))));
+      h("div", {}, h("h2", {}, "Artifacts"), artifactList(run.artifacts || {}))),
+    h("h2", {}, "System metrics"), systemGrid,
+    h("h2", {}, "Console"), consoleBox,
+    h("h2", {}, "Code"), codeBox,
+    h("details", {}, h("summary", {}, "Metadata (run.yaml)"), kvTable(run.metadata)));
   await redraw();
+  loadConsole(run.id, consoleBox);
+  loadCode(run.id, codeBox);
   status(run.state === "running" ? "live: refreshing" : "");
   poll(() => refreshRun(id, run), run.state === "running");
 }
@@ -418,28 +447,69 @@ async function refreshRun(id, shown) {
   poll(() => refreshRun(id, shown), true);
 }
 
-async function drawRunCharts(run, grid) {
-  for (const c of charts) c.destroy();
-  charts = [];
+async function drawRunCharts(run, grid, keys, stream) {
+  for (const c of charts.filter((c) => grid.contains(c.root))) c.destroy();
+  charts = charts.filter((c) => !grid.contains(c.root));
   grid.replaceChildren();
-  if (!run.keys.length) { grid.append(h("p", { class: "muted" }, "No metrics logged yet.")); return; }
-  const boxes = run.keys.map((key) => { const b = chartBox(key); grid.append(b.box); return [key, b]; });
-  const series = await fetchSeries(run.id, run.keys);
-  for (const [key, b] of boxes) drawOne(run.id, key, b, series[key]);
+  if (!keys.length) {
+    grid.append(h("p", { class: "muted" }, stream === "system" ? "No system metrics." : "No metrics logged yet."));
+    return;
+  }
+  const boxes = keys.map((key) => { const b = chartBox(key); grid.append(b.box); return [key, b]; });
+  const series = await fetchSeries(run.id, keys, { stream });
+  for (const [key, b] of boxes) drawOne(run.id, key, b, series[key], stream);
 }
 
-function drawOne(runId, key, b, s) {
+function drawOne(runId, key, b, s, stream) {
   b.note.textContent = noteFor(s);
   if (!s || !s.x.length) return;
   let chart = null;
+  const xKey = xFor(stream);
+  const line = (t) => [{ label: key, color: COLORS[0], x: t.x, y: t.y, xKey }];
   const zoom = async (min, max) => {
-    const fresh = (await fetchSeries(runId, [key], { start: min, end: max }))[key];
+    const fresh = (await fetchSeries(runId, [key], { start: min, end: max, stream }))[key];
     if (chart) { charts = charts.filter((c) => c !== chart); chart.destroy(); }
     b.holder.replaceChildren();
     b.note.textContent = noteFor(fresh) + (min === undefined ? "" : " (zoomed)");
-    if (fresh && fresh.x.length) chart = drawChart(b.holder, key, [{ label: key, color: COLORS[0], x: fresh.x, y: fresh.y }], zoom);
+    if (fresh && fresh.x.length) chart = drawChart(b.holder, key, line(fresh), zoom);
   };
-  chart = drawChart(b.holder, key, [{ label: key, color: COLORS[0], x: s.x, y: s.y }], zoom);
+  chart = drawChart(b.holder, key, line(s), zoom);
+}
+
+function artifactList(artifacts) {
+  const kinds = Object.entries(artifacts).filter(([, specs]) => specs.length);
+  if (!kinds.length) return h("p", { class: "muted" }, "none");
+  return h("table", { class: "kv" }, h("tbody", {}, kinds.map(([kind, specs]) =>
+    h("tr", {}, h("td", {}, kind), h("td", {}, specs.join(", "))))));
+}
+
+async function loadConsole(id, box) {
+  try {
+    const body = await api(`/api/runs/${encodeURIComponent(id)}/console?tail=200000`);
+    box.textContent = body.text || "(nothing captured)";
+    if (body.truncated) box.prepend(`… (the last ${body.text.length} of ${body.length} characters)\n`);
+  } catch (err) {
+    box.textContent = `(${err.message})`;
+  }
+}
+
+async function loadCode(id, box) {
+  try {
+    const c = await api(`/api/runs/${encodeURIComponent(id)}/code`);
+    const parts = [h("p", {}, c.commit ? `commit ${c.commit}` : "no commit recorded",
+                     c.branch ? ` on ${c.branch}` : "", c.dirty ? " (uncommitted changes)" : "")];
+    if (c.patch) parts.push(h("details", {}, h("summary", {}, "uncommitted changes (patch)"),
+                              h("pre", { class: "code" }, c.patch)));
+    for (const f of c.files || []) {
+      if (f.name === "diff.patch") continue;
+      parts.push(h("details", {}, h("summary", {}, `${f.name} (${f.size} bytes)`),
+                   h("pre", { class: "code" }, f.text === null ? "(binary or too large to show)" : f.text)));
+    }
+    if (!c.saved) parts.push(h("p", { class: "muted" }, "no code saved (save_code=True saves it)"));
+    box.replaceChildren(...parts);
+  } catch (err) {
+    box.textContent = `(${err.message})`;
+  }
 }
 
 // ---------------------------------------------------------------- compare
@@ -461,7 +531,8 @@ async function showCompare(ids) {
   }));
   const redraw = () => drawCompare(runs, grid);
   main.replaceChildren(h("h1", {}, `Compare ${runs.length} runs`), legend,
-                       chartControls(redraw), grid, h("h2", {}, "Config"), configDiff(runs));
+                       chartControls(redraw, [...new Set(runs.flatMap((r) => r.keys))]), grid,
+                       h("h2", {}, "Config"), configDiff(runs));
   await redraw();
   const live = runs.some((r) => r.state === "running");
   status(live ? "live: refreshing" : "");
@@ -487,7 +558,10 @@ async function drawCompare(runs, grid) {
   grid.replaceChildren();
   const keys = [...new Set(runs.flatMap((r) => r.keys))];
   const boxes = keys.map((key) => { const b = chartBox(key); grid.append(b.box); return [key, b]; });
-  const all = await Promise.all(runs.map((r) => fetchSeries(r.id, keys.filter((k) => r.keys.includes(k)))));
+  // a run without the metric chosen as x axis has nothing to draw against it
+  const drawable = (r) => state.x in X_AXES || r.keys.includes(state.x);
+  const all = await Promise.all(runs.map((r) => (drawable(r)
+    ? fetchSeries(r.id, keys.filter((k) => r.keys.includes(k))) : Promise.resolve({}))));
   for (const [key, b] of boxes) {
     const lines = [];
     runs.forEach((r, i) => {
@@ -497,7 +571,7 @@ async function drawCompare(runs, grid) {
     b.note.textContent = `${lines.length} of ${runs.length} runs`;
     if (!lines.length) continue;
     const zoom = async (min, max) => {
-      const fresh = await Promise.all(runs.map((r) => r.keys.includes(key)
+      const fresh = await Promise.all(runs.map((r) => r.keys.includes(key) && drawable(r)
         ? fetchSeries(r.id, [key], { start: min, end: max }) : Promise.resolve({})));
       const zl = [];
       runs.forEach((r, i) => {
@@ -520,10 +594,14 @@ async function route() {
   status("");
   const hash = location.hash || "#/";
   let m;
-  if ((m = hash.match(/^#\/run\/(.+)$/))) await showRun(decodeURIComponent(m[1]));
-  else if ((m = hash.match(/^#\/compare\/(.+)$/))) {
-    await showCompare(m[1].split(",").filter(Boolean).map(decodeURIComponent));
-  } else await showRuns();
+  try {
+    if ((m = hash.match(/^#\/run\/(.+)$/))) await showRun(decodeURIComponent(m[1]));
+    else if ((m = hash.match(/^#\/compare\/(.+)$/))) {
+      await showCompare(m[1].split(",").filter(Boolean).map(decodeURIComponent));
+    } else await showRuns();
+  } catch (err) {
+    status(err.message, "error");
+  }
   document.body.dataset.ready = "1";
 }
 
