@@ -20,6 +20,7 @@ import pytest
 
 from gittrack.ui.app import CSP
 from gittrack.ui.export import export_site
+from tests.helpers.processes import held
 from tests.helpers.runs import make_run, start_run
 
 CHROMIUM = "/usr/bin/chromium"
@@ -156,3 +157,35 @@ def test_static_export_opens_from_disk(repo: Path, tmp_path: Path,
     assert run.id in page.url
     page.screenshot(path=str(tmp_path / "export.png"), full_page=True)
     assert all(url.startswith("file://") for url in requests), requests
+
+
+LIVE = """import sys, gittrack
+run = gittrack.init(name="live-run", settings={"quiet": True, "checkpoint_interval": 3600})
+for i in range(5):
+    run.log({"loss": 1.0 / (i + 1)})
+run._checkpoint()
+print(run.id, flush=True)
+sys.stdin.readline()
+for i in range(5, 12):
+    run.log({"loss": 1.0 / (i + 1)})
+run._checkpoint()
+print("more", flush=True)
+sys.stdin.readline()
+run.finish()
+"""
+
+
+def test_a_live_run_page_refreshes_by_itself(repo: Path, served: str,
+                                              browser_page: tuple[Any, list[str]]) -> None:
+    page, _requests = browser_page
+    with held(LIVE, repo) as (proc, run_id):
+        page.goto(f"{served}#/run/{run_id}")
+        page.wait_for_selector("body[data-ready='1'] .chart[data-key='loss'] canvas")
+        assert "5 history rows" in page.locator("#main").inner_text()
+        assert "live" in page.locator("#status").inner_text()
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "more"
+        # no reload: the page polls and redraws when the run's checkpoint moves
+        page.wait_for_selector("text=12 history rows", timeout=30_000)
+        assert "12 points" in page.locator(".chart[data-key='loss'] .note").inner_text()
