@@ -74,6 +74,19 @@ def create_app(repo: str, *, token: str | None = None,
     def code(request: Request) -> Response:
         return _json(reader.code(request.path_params["run"]))
 
+    def media(request: Request) -> Response:
+        return _json(reader.media(request.path_params["run"]))
+
+    def media_file(request: Request) -> Response:
+        path = request.query_params.get("path")
+        if not path:
+            raise UsageError("media/file needs ?path= (a path of /api/runs/{run}/media)")
+        data, kind = reader.media_file(request.path_params["run"], path)
+        # never run as a page of this origin, whatever the bytes hold
+        return Response(data, media_type=kind, headers={
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, max-age=3600"})
+
     def page(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
 
@@ -91,6 +104,8 @@ def create_app(repo: str, *, token: str | None = None,
         Route("/api/runs/{run:path}/history", history),
         Route("/api/runs/{run:path}/console", console),
         Route("/api/runs/{run:path}/code", code),
+        Route("/api/runs/{run:path}/media/file", media_file),
+        Route("/api/runs/{run:path}/media", media),
         Route("/api/runs/{run:path}", run),
         Route("/api/{rest:path}", api_missing),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
@@ -124,7 +139,7 @@ class _Guard(BaseHTTPMiddleware):
         if self.token is not None and request.query_params.get("token") == given:
             response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
         _secure(response)
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith("/api/") and "cache-control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -137,8 +152,10 @@ def _given_token(request: Request) -> str | None:
 
 
 def _secure(response: Response) -> None:
+    """The security headers; a stricter policy an endpoint set (media files) is kept."""
     for name, value in SECURITY_HEADERS.items():
-        response.headers[name] = value
+        if name not in response.headers:
+            response.headers[name] = value
 
 
 async def _error(request: Request, exc: Exception) -> Response:

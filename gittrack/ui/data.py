@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gittrack.api.public import Api
-from gittrack.errors import GittrackError, GittrackWarning, UsageError
+from gittrack.errors import GittrackError, GittrackWarning, NotFoundError, UsageError
 from gittrack.runs.liveness import dead_logs
 from gittrack.ui import downsample
 
@@ -40,6 +40,13 @@ CONSOLE_TAIL = 1_000_000
 """The console answer holds at most its last this many characters (``truncated``)."""
 TEXT_FILE_LIMIT = 1_000_000
 """A saved code file larger than this is listed, not shown."""
+MEDIA_TYPES = {
+    "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
+    "webp": "image/webp", "bmp": "image/bmp",
+    "mp4": "video/mp4", "webm": "video/webm", "ogv": "video/ogg",
+    "wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg", "flac": "audio/flac",
+}
+"""Stored media formats the page shows, by their content type (others are listed only)."""
 
 
 def jsonable(value: Any) -> Any:
@@ -140,6 +147,40 @@ class Reader:
                 "entrypoint": saved.entrypoint if saved is not None else None,
                 "patch": _text(saved.patch) if saved is not None and saved.patch else None,
                 "packages": saved.packages if saved is not None else [], "files": files}
+
+    def media(self, spec: str) -> dict[str, Any]:
+        """``/api/runs/{id}/media``: the rows of the run's media index, in the order logged
+        (nothing is downloaded): key, step, type, item, caption, size, format, ``path`` (for
+        ``media_file``) and ``shown`` (whether the page can show the format)."""
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            rows = view.media_rows()
+        return {"run": view.id, "media": [{
+            "key": row.key, "step": row.step, "type": row.type, "item": row.item,
+            "caption": row.caption, "width": row.width, "height": row.height,
+            "format": row.format, "size": row.entry.size, "path": row.path,
+            "shown": row.format.lower() in MEDIA_TYPES,
+        } for row in rows]}
+
+    def media_file(self, spec: str, path: str) -> tuple[bytes, str]:
+        """The bytes and content type of the media file ``path`` of the run's index, fetched
+        from the project's store and decrypted when this machine lacks it (verified, then
+        cached, as ``RunView.media`` does). ``NotFoundError`` for a path not in the index;
+        ``UsageError`` for a format the page does not show."""
+        from gittrack.storage.project import open_storage
+
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            row = next((r for r in view.media_rows() if r.path == path), None)
+            if row is None:
+                raise NotFoundError(f"run {view.id} has no media file {path!r}")
+            kind = MEDIA_TYPES.get(row.format.lower())
+            if kind is None:
+                raise UsageError(f"media file {path!r} is {row.format or 'of no format'}: "
+                                 "not shown by the web UI")
+            data = open_storage(view.repo).cached(
+                row.entry, what=f"media {row.key!r} of run {view.id}").read_bytes()
+        return data, kind
 
     def history(self, spec: str, keys: Sequence[str], *, points: int = DEFAULT_POINTS,
                 x: str = "_step", start: float | None = None, end: float | None = None,

@@ -238,3 +238,35 @@ def test_artifacts_used_and_logged_are_listed(repo: Path, client: TestClient) ->
     consumer = make_run([{"x": 1}], use="data:latest")
     assert client.get(f"/api/runs/{producer.id}").json()["artifacts"]["logged"] == ["data:v0"]
     assert client.get(f"/api/runs/{consumer.id}").json()["artifacts"]["used"] == ["data:v0"]
+
+
+def test_media_index_and_files(client: TestClient) -> None:
+    import numpy as np
+
+    pixels = np.zeros((4, 6, 3), dtype=np.uint8)
+    run = gittrack.init(settings={"quiet": True})
+    for step in range(3):
+        pixels[0, 0, 0] = step
+        run.log({"img": gittrack.Image(pixels, caption=f"step {step}"),
+                 "page": gittrack.Html("<b>hi</b>")})
+    run.finish()
+    rows = client.get(f"/api/runs/{run.id}/media").json()["media"]
+    images = [r for r in rows if r["key"] == "img"]
+    assert [(r["step"], r["caption"], r["shown"]) for r in images] == [
+        (0, "step 0", True), (1, "step 1", True), (2, "step 2", True)]
+    answer = client.get(f"/api/runs/{run.id}/media/file", params={"path": images[1]["path"]})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
+    assert answer.content.startswith(b"\x89PNG")
+    assert "sandbox" in answer.headers["content-security-policy"]
+    import io
+
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(answer.content)).getpixel((0, 0))[0] == 1
+    html = next(r for r in rows if r["key"] == "page")
+    assert html["shown"] is False
+    assert client.get(f"/api/runs/{run.id}/media/file",
+                      params={"path": html["path"]}).status_code == 400
+    for bad in ("media/img/../../run.yaml", "run.yaml", ""):
+        answer = client.get(f"/api/runs/{run.id}/media/file", params={"path": bad})
+        assert answer.status_code in (400, 404) and "error" in answer.json()

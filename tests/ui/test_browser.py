@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+import gittrack
 from gittrack.ui.app import CSP
 from gittrack.ui.export import export_site
 from tests.helpers.processes import held
@@ -189,3 +190,27 @@ def test_a_live_run_page_refreshes_by_itself(repo: Path, served: str,
         # no reload: the page polls and redraws when the run's checkpoint moves
         page.wait_for_selector("text=12 history rows", timeout=30_000)
         assert "12 points" in page.locator(".chart[data-key='loss'] .note").inner_text()
+
+
+def test_media_step_slider(served: str, browser_page: tuple[Any, list[str]],
+                           tmp_path: Path) -> None:
+    import numpy as np
+
+    page, requests = browser_page
+    run = start_run(name="media-run")
+    for step in range(3):
+        pixels = np.full((8, 8, 3), 80 * step, dtype=np.uint8)
+        run.log({"samples": gittrack.Image(pixels, caption=f"sample at {step}"),
+                 "loss": 1.0 / (step + 1)})
+    run.finish()
+    page.goto(f"{served}#/run/{run.id}")
+    panel = page.locator(".media[data-key='samples']")
+    panel.locator("figcaption").wait_for()
+    assert panel.locator("figcaption").inner_text() == "sample at 2"  # the last step first
+    panel.locator("input.media-step").fill("0")
+    assert panel.locator("figcaption").inner_text() == "sample at 0"
+    page.wait_for_function("""() => {
+        const img = document.querySelector(".media[data-key='samples'] img");
+        return img && img.complete && img.naturalWidth === 8; }""")
+    page.screenshot(path=str(tmp_path / "media.png"), full_page=True)
+    assert all(url.startswith(served) for url in requests)

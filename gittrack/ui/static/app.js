@@ -415,6 +415,7 @@ async function showRun(id) {
   const systemGrid = h("div", { class: "charts", id: "system-charts" });
   const consoleBox = h("pre", { id: "console", class: "console" }, "…");
   const codeBox = h("div", { id: "code" }, "…");
+  const mediaBox = h("div", { id: "media" }, "…");
   const redraw = async () => {
     await drawRunCharts(run, grid, run.keys, "default");
     await drawRunCharts(run, systemGrid, run.system_keys || [], "system");
@@ -425,12 +426,14 @@ async function showRun(id) {
       h("div", {}, h("h2", {}, "Config"), kvTable(run.config)),
       h("div", {}, h("h2", {}, "Summary"), kvTable(run.summary)),
       h("div", {}, h("h2", {}, "Artifacts"), artifactList(run.artifacts || {}))),
+    h("h2", {}, "Media"), mediaBox,
     h("h2", {}, "System metrics"), systemGrid,
     h("h2", {}, "Console"), consoleBox,
     h("h2", {}, "Code"), codeBox,
     h("details", {}, h("summary", {}, "Metadata (run.yaml)"), kvTable(run.metadata)));
   await redraw();
   loadConsole(run.id, consoleBox);
+  loadMedia(run.id, mediaBox);
   loadCode(run.id, codeBox);
   status(run.state === "running" ? "live: refreshing" : "");
   poll(() => refreshRun(id, run), run.state === "running");
@@ -481,6 +484,51 @@ function artifactList(artifacts) {
   if (!kinds.length) return h("p", { class: "muted" }, "none");
   return h("table", { class: "kv" }, h("tbody", {}, kinds.map(([kind, specs]) =>
     h("tr", {}, h("td", {}, kind), h("td", {}, specs.join(", "))))));
+}
+
+async function loadMedia(id, box) {
+  let rows;
+  try {
+    rows = (await api(`/api/runs/${encodeURIComponent(id)}/media`)).media;
+  } catch (err) {
+    box.textContent = `(${err.message})`;
+    return;
+  }
+  if (!rows.length) { box.replaceChildren(h("p", { class: "muted" }, "none")); return; }
+  const byKey = new Map();
+  for (const r of rows) {
+    if (!byKey.has(r.key)) byKey.set(r.key, []);
+    byKey.get(r.key).push(r);
+  }
+  const panels = [];
+  for (const [key, items] of byKey) {
+    const steps = [...new Set(items.map((r) => r.step))].sort((a, b) => a - b);
+    const shown = h("div", { class: "media-items" });
+    const label = h("span", { class: "muted" });
+    const slider = h("input", { type: "range", class: "media-step", min: "0",
+                                max: String(steps.length - 1), step: "1",
+                                value: String(steps.length - 1), "aria-label": `${key} step` });
+    const show = () => {
+      const step = steps[+slider.value];
+      label.textContent = `step ${step} (${+slider.value + 1} of ${steps.length})`;
+      shown.replaceChildren(...items.filter((r) => r.step === step).map((r) => mediaItem(id, r)));
+    };
+    slider.addEventListener("input", show);
+    show();
+    panels.push(h("div", { class: "media", "data-key": key }, h("h3", {}, key, ` (${items[0].type})`),
+                  h("div", { class: "toolbar" }, slider, label), shown));
+  }
+  box.replaceChildren(...panels);
+}
+
+function mediaItem(id, r) {
+  const src = `/api/runs/${encodeURIComponent(id)}/media/file?path=${encodeURIComponent(r.path)}`;
+  let el;
+  if (!r.shown) el = h("p", { class: "muted" }, `${r.type} (${r.format}): listed only`);
+  else if (r.type === "audio") el = h("audio", { controls: "", src, preload: "none" });
+  else if (r.type === "video") el = h("video", { controls: "", src, preload: "none" });
+  else el = h("img", { src, alt: r.caption || r.key, loading: "lazy" });
+  return h("figure", {}, el, r.caption ? h("figcaption", {}, r.caption) : null);
 }
 
 async function loadConsole(id, box) {
