@@ -26,7 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gittrack.errors import CryptoError, GittrackError, NotFoundError, UsageError
-from gittrack.ui.data import CONSOLE_TAIL, DEFAULT_POINTS, Reader
+from gittrack.ui.data import CONSOLE_TAIL, DEFAULT_POINTS, HISTOGRAM_STEPS, Reader
 
 STATIC = Path(__file__).parent / "static"
 TOKEN_COOKIE = "gittrack_ui_token"
@@ -74,6 +74,10 @@ def create_app(repo: str, *, token: str | None = None,
     def code(request: Request) -> Response:
         return _json(reader.code(request.path_params["run"]))
 
+    def histograms(request: Request) -> Response:
+        steps = _int(request.query_params.get("steps"), "steps", HISTOGRAM_STEPS)
+        return _json(reader.histograms(request.path_params["run"], steps))
+
     def media(request: Request) -> Response:
         return _json(reader.media(request.path_params["run"]))
 
@@ -104,6 +108,7 @@ def create_app(repo: str, *, token: str | None = None,
         Route("/api/runs/{run:path}/history", history),
         Route("/api/runs/{run:path}/console", console),
         Route("/api/runs/{run:path}/code", code),
+        Route("/api/runs/{run:path}/histograms", histograms),
         Route("/api/runs/{run:path}/media/file", media_file),
         Route("/api/runs/{run:path}/media", media),
         Route("/api/runs/{run:path}", run),

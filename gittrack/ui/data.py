@@ -47,6 +47,8 @@ MEDIA_TYPES = {
     "wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg", "flac": "audio/flac",
 }
 """Stored media formats the page shows, by their content type (others are listed only)."""
+HISTOGRAM_STEPS = 200
+"""At most this many steps of each histogram in one answer (evenly chosen, last included)."""
 
 
 def jsonable(value: Any) -> Any:
@@ -147,6 +149,32 @@ class Reader:
                 "entrypoint": saved.entrypoint if saved is not None else None,
                 "patch": _text(saved.patch) if saved is not None and saved.patch else None,
                 "packages": saved.packages if saved is not None else [], "files": files}
+
+    def histograms(self, spec: str, steps: int = HISTOGRAM_STEPS) -> dict[str, Any]:
+        """``/api/runs/{id}/histograms``: each histogram key's bins over steps, at most
+        ``steps`` steps per key (clamped to 1 .. ``HISTOGRAM_STEPS``; evenly spaced, the last
+        step always in): ``{key: {"steps", "edges", "counts", "total"}}``."""
+        steps = max(1, min(HISTOGRAM_STEPS, steps))
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            rows = view.histograms(format="arrow").to_pylist()
+        by_key: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_key.setdefault(row["key"], []).append(row)
+        answer: dict[str, Any] = {}
+        for key, entries in by_key.items():
+            entries.sort(key=lambda r: r["_step"])
+            chosen = entries
+            if len(entries) > steps:
+                last = len(entries) - 1
+                picks = sorted({round(i * last / (steps - 1)) for i in range(steps)}
+                               if steps > 1 else {last})
+                chosen = [entries[i] for i in picks]
+            answer[key] = {"steps": [r["_step"] for r in chosen],
+                           "edges": [jsonable(r["edges"]) for r in chosen],
+                           "counts": [jsonable(r["counts"]) for r in chosen],
+                           "total": len(entries)}
+        return {"run": view.id, "histograms": answer}
 
     def media(self, spec: str) -> dict[str, Any]:
         """``/api/runs/{id}/media``: the rows of the run's media index, in the order logged

@@ -3,8 +3,9 @@
 DIR gets ``index.html``, ``static/`` (the page's script and the vendored libraries) and
 ``data/``: the answers of the JSON API for the exported runs, each as a small script
 (``data/runs.js``, ``data/run-<id>.js``, ``data/history-<id>-<x>.js`` and
-``data/system-<id>-<x>.js`` for each x axis) that a ``<script>`` tag loads, so the site works
-from ``file://`` as well as from any web server, with nothing to run. Console output and saved
+``data/system-<id>-<x>.js`` for each x axis, ``data/histograms-<id>.js``) that a ``<script>``
+tag loads, so the site works from ``file://`` as well as from any web server, with nothing to
+run. Console output and saved
 code are not exported (they may hold what the git data does not: a private project's are
 encrypted); the page says so. Histories are downsampled as the server does
 (``Reader.history``); zooming in an export narrows the embedded points instead of fetching
@@ -63,6 +64,7 @@ def export_site(repo: str, directory: str | os.PathLike[str], runs: Sequence[str
             run_id = row["id"]
             detail = reader.run(run_id)
             _write(data, f"run-{run_id}", detail)
+            _write(data, f"histograms-{run_id}", reader.histograms(run_id))
             for stream, kind, keys in (("default", "history", detail["keys"]),
                                        ("system", "system", detail["system_keys"])):
                 for x in X_AXES if keys else ():

@@ -270,3 +270,17 @@ def test_media_index_and_files(client: TestClient) -> None:
     for bad in ("media/img/../../run.yaml", "run.yaml", ""):
         answer = client.get(f"/api/runs/{run.id}/media/file", params={"path": bad})
         assert answer.status_code in (400, 404) and "error" in answer.json()
+
+
+def test_histograms_over_steps_are_thinned(client: TestClient) -> None:
+    run = gittrack.init(settings={"quiet": True})
+    for step in range(300):
+        run.log({"w": gittrack.Histogram([float(step), step + 1.0, step + 2.0], num_bins=2)})
+    run.finish()
+    body = client.get(f"/api/runs/{run.id}/histograms").json()["histograms"]["w"]
+    assert body["total"] == 300 and len(body["steps"]) == 200
+    assert body["steps"][0] == 0 and body["steps"][-1] == 299
+    assert body["counts"][0] == [1.0, 2.0] and len(body["edges"][0]) == 3
+    few = client.get(f"/api/runs/{run.id}/histograms?steps=1").json()["histograms"]["w"]
+    assert few["steps"] == [299]
+    assert client.get(f"/api/runs/{run.id}/histograms?steps=lots").status_code == 400

@@ -79,11 +79,14 @@ def browser_page(tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
 
 
 def drawn_pixels(page: Any, selector: str) -> int:
-    """How many pixels of the first canvas under ``selector`` are not blank."""
+    """How many pixels of the first canvas under ``selector`` are drawn in the first series'
+    blue (#2563eb: the line, or a heat map's cells), not background, grid or labels."""
     return int(page.eval_on_selector(selector + " canvas", """c => {
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0;
-        for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++;
+        for (let i = 0; i < d.length; i += 4) {
+            if (d[i + 3] > 0 && d[i + 2] - d[i] > 40 && d[i + 2] - d[i + 1] > 20) n++;
+        }
         return n; }"""))
 
 
@@ -120,7 +123,7 @@ def test_runs_table_run_page_and_compare(served: str, browser_page: tuple[Any, l
     assert drawn_pixels(page, ".chart[data-key='loss']") > 100
     assert "lr" in page.locator(".kv").first.inner_text()
     page.wait_for_selector("#console:has-text('hello from training')")
-    assert "no code saved" in page.locator("#code").inner_text()
+    page.wait_for_selector("#code:has-text('no code saved')")  # loaded after the charts
     assert page.locator("#system-charts .chart").count() > 0  # sampled while it ran
     page.screenshot(path=str(tmp_path / "run.png"), full_page=True)
     page.check("#log-scale")  # redrawn on a log scale
@@ -192,7 +195,7 @@ def test_a_live_run_page_refreshes_by_itself(repo: Path, served: str,
         assert "12 points" in page.locator(".chart[data-key='loss'] .note").inner_text()
 
 
-def test_media_step_slider(served: str, browser_page: tuple[Any, list[str]],
+def test_media_step_slider_and_histograms(served: str, browser_page: tuple[Any, list[str]],
                            tmp_path: Path) -> None:
     import numpy as np
 
@@ -201,6 +204,7 @@ def test_media_step_slider(served: str, browser_page: tuple[Any, list[str]],
     for step in range(3):
         pixels = np.full((8, 8, 3), 80 * step, dtype=np.uint8)
         run.log({"samples": gittrack.Image(pixels, caption=f"sample at {step}"),
+                 "weights": gittrack.Histogram([step, step + 1.0, step + 1.5]),
                  "loss": 1.0 / (step + 1)})
     run.finish()
     page.goto(f"{served}#/run/{run.id}")
@@ -212,5 +216,6 @@ def test_media_step_slider(served: str, browser_page: tuple[Any, list[str]],
     page.wait_for_function("""() => {
         const img = document.querySelector(".media[data-key='samples'] img");
         return img && img.complete && img.naturalWidth === 8; }""")
+    assert drawn_pixels(page, "[data-histogram='weights']") > 100  # the heat map
     page.screenshot(path=str(tmp_path / "media.png"), full_page=True)
     assert all(url.startswith(served) for url in requests)

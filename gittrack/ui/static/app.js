@@ -45,6 +45,7 @@ function exportedName(path) {
     const kind = url.searchParams.get("stream") === "system" ? "system" : "history";
     return `${kind}-${decodeURIComponent(m[1])}-${url.searchParams.get("x") || "_step"}`;
   }
+  if ((m = p.match(/^\/api\/runs\/([^/]+)\/histograms$/))) return `histograms-${decodeURIComponent(m[1])}`;
   if ((m = p.match(/^\/api\/runs\/([^/]+)$/))) return `run-${decodeURIComponent(m[1])}`;
   return null;
 }
@@ -416,6 +417,7 @@ async function showRun(id) {
   const consoleBox = h("pre", { id: "console", class: "console" }, "…");
   const codeBox = h("div", { id: "code" }, "…");
   const mediaBox = h("div", { id: "media" }, "…");
+  const histBox = h("div", { id: "histograms", class: "charts" }, "…");
   const redraw = async () => {
     await drawRunCharts(run, grid, run.keys, "default");
     await drawRunCharts(run, systemGrid, run.system_keys || [], "system");
@@ -426,6 +428,7 @@ async function showRun(id) {
       h("div", {}, h("h2", {}, "Config"), kvTable(run.config)),
       h("div", {}, h("h2", {}, "Summary"), kvTable(run.summary)),
       h("div", {}, h("h2", {}, "Artifacts"), artifactList(run.artifacts || {}))),
+    h("h2", {}, "Histograms"), histBox,
     h("h2", {}, "Media"), mediaBox,
     h("h2", {}, "System metrics"), systemGrid,
     h("h2", {}, "Console"), consoleBox,
@@ -434,6 +437,7 @@ async function showRun(id) {
   await redraw();
   loadConsole(run.id, consoleBox);
   loadMedia(run.id, mediaBox);
+  loadHistograms(run.id, histBox);
   loadCode(run.id, codeBox);
   status(run.state === "running" ? "live: refreshing" : "");
   poll(() => refreshRun(id, run), run.state === "running");
@@ -484,6 +488,59 @@ function artifactList(artifacts) {
   if (!kinds.length) return h("p", { class: "muted" }, "none");
   return h("table", { class: "kv" }, h("tbody", {}, kinds.map(([kind, specs]) =>
     h("tr", {}, h("td", {}, kind), h("td", {}, specs.join(", "))))));
+}
+
+async function loadHistograms(id, box) {
+  let hists;
+  try {
+    hists = (await api(`/api/runs/${encodeURIComponent(id)}/histograms`)).histograms;
+  } catch (err) {
+    box.textContent = `(${err.message})`;
+    return;
+  }
+  const keys = Object.keys(hists);
+  if (!keys.length) { box.replaceChildren(h("p", { class: "muted" }, "none")); return; }
+  box.replaceChildren(...keys.map((key) => {
+    const hist = hists[key];
+    const canvas = h("canvas", { width: 440, height: 220, class: "heatmap" });
+    drawHeatmap(canvas, hist);
+    const first = hist.steps[0], last = hist.steps[hist.steps.length - 1];
+    return h("div", { class: "chart", "data-histogram": key }, h("h3", {}, key), canvas,
+             h("div", { class: "note" }, `steps ${first} … ${last} (${hist.steps.length} of ${hist.total} shown);` +
+               " value on the vertical axis, darker = more"));
+  }));
+}
+
+// a heat map: one column per step, each bin shaded by its share of the step's largest count
+function drawHeatmap(canvas, hist) {
+  const ctx = canvas.getContext("2d");
+  const W = canvas.width, H = canvas.height, left = 50, bottom = 20;
+  let lo = Infinity, hi = -Infinity;
+  for (const edges of hist.edges) for (const e of edges) {
+    if (typeof e === "number") { lo = Math.min(lo, e); hi = Math.max(hi, e); }
+  }
+  if (!(hi > lo)) { hi = lo + 1; lo -= 1; }
+  const y = (v) => (H - bottom) * (1 - (v - lo) / (hi - lo));
+  const colW = (W - left) / hist.steps.length;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, W, H);
+  hist.counts.forEach((counts, i) => {
+    const edges = hist.edges[i];
+    const top = Math.max(...counts.filter((c) => typeof c === "number"), 0) || 1;
+    counts.forEach((c, b) => {
+      if (typeof c !== "number" || c <= 0) return;
+      const y0 = y(edges[b + 1]), y1 = y(edges[b]);
+      ctx.fillStyle = `rgba(37, 99, 235, ${0.08 + 0.92 * (c / top)})`;
+      ctx.fillRect(left + i * colW, y0, Math.max(1, colW), Math.max(1, y1 - y0));
+    });
+  });
+  ctx.fillStyle = "#6b7280";
+  ctx.font = "11px system-ui, sans-serif";
+  ctx.fillText(fmt(hi), 2, 10);
+  ctx.fillText(fmt(lo), 2, H - bottom);
+  ctx.fillText(`step ${hist.steps[0]}`, left, H - 5);
+  const end = `step ${hist.steps[hist.steps.length - 1]}`;
+  ctx.fillText(end, W - ctx.measureText(end).width - 2, H - 5);
 }
 
 async function loadMedia(id, box) {
