@@ -114,7 +114,16 @@ def test_runs_table_run_page_and_compare(served: str, browser_page: tuple[Any, l
     page.fill("#filter", "lr=0.1")
     assert page.locator("#runs tbody tr td:nth-child(2)").all_inner_texts() == ["alpha-run"]
     page.fill("#filter", "")
+    page.locator("#columns summary").click()  # the column picker
+    page.check("#columns input[data-key='config.lr']")
+    assert page.locator("#runs th[data-key='config.lr']").count() == 1
+    page.uncheck("#columns input[data-key='duration']")
+    assert page.locator("#runs th[data-key='duration']").count() == 0
+    page.select_option("#group-by", "config.lr")
+    assert page.locator("#runs tr.group-row").all_inner_texts() == [
+        "config.lr = 0.01 (1 runs)", "config.lr = 0.1 (1 runs)"]
     page.screenshot(path=str(tmp_path / "runs.png"), full_page=True)
+    page.select_option("#group-by", "")
 
     page.click("text=alpha-run")
     page.wait_for_selector(".chart[data-key='loss'] canvas")

@@ -14,7 +14,8 @@ const KEYS_PER_REQUEST = 50;
 let timer = null;       // the page's polling timer
 let charts = [];        // uPlot instances of the page, destroyed on leaving it
 const state = { sort: { key: "created", dir: -1 }, filter: "", selected: new Set(),
-                smoothing: 0, x: "_step", log: false };
+                smoothing: 0, x: "_step", log: false, columns: null, groupBy: "", limit: 500 };
+const DEFAULT_METRICS = 8;
 
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
@@ -163,12 +164,17 @@ function runColumns(runs) {
       if (typeof v === "number" && !k.startsWith("_")) counts[k] = (counts[k] || 0) + 1;
     }
   }
-  const metrics = Object.keys(counts).sort((a, b) => counts[b] - counts[a]).slice(0, 8);
-  return base.concat(metrics.map((k) => ({ key: `summary.${k}`, label: k, metric: k })));
+  const metrics = Object.keys(counts).sort((a, b) => counts[b] - counts[a]);
+  const configKeys = new Set();
+  for (const run of runs) for (const k of Object.keys(flat("", run.config, {}))) configKeys.add(k);
+  return base.map((c) => ({ ...c, shown: true }))
+    .concat(metrics.map((k, i) => ({ key: `summary.${k}`, label: k, metric: k, shown: i < DEFAULT_METRICS })))
+    .concat([...configKeys].sort().map((k) => ({ key: `config.${k}`, label: `config.${k}`, config: k, shown: false })));
 }
 
 function cellValue(run, col) {
   if (col.metric) return flat("", run.summary, {})[col.metric];
+  if (col.config) return flat("", run.config, {})[col.config];
   return run[col.key];
 }
 
@@ -186,8 +192,10 @@ function matches(run, filter) {
       const values = flat("", { ...run, config: undefined, summary: undefined }, {});
       Object.assign(values, flat("", run.config, {}), flat("config.", run.config, {}),
                     flat("summary.", run.summary, {}));
-      const got = values[key];
-      if (got === undefined || fmt(got).toLowerCase() !== want) return false;
+      const got = values[key] !== undefined ? values[key] : run[key];
+      if (got === undefined || got === null) return false;
+      const many = Array.isArray(got) ? got : [got];  // tags=a: one of the run's tags
+      if (!many.some((v) => fmt(v).toLowerCase() === want)) return false;
     } else if (!searchable(run).includes(word)) {
       return false;
     }
@@ -214,7 +222,20 @@ async function showRuns() {
   }
   document.getElementById("repo-path").textContent = data.path || "";
   const runs = data.runs;
-  const cols = runColumns(runs);
+  const allCols = runColumns(runs);
+  if (state.columns === null) state.columns = new Set(allCols.filter((c) => c.shown).map((c) => c.key));
+  const picker = h("details", { id: "columns" }, h("summary", {}, "Columns"),
+    h("div", { class: "picker" }, allCols.map((c) => h("label", {},
+      h("input", { type: "checkbox", checked: state.columns.has(c.key), "data-key": c.key,
+                   onchange: (e) => {
+                     if (e.target.checked) state.columns.add(c.key); else state.columns.delete(c.key);
+                     render();
+                   } }), ` ${c.label}`))));
+  const groupKeys = ["state", "group", "branch", "job_type", "project"]
+    .concat(allCols.filter((c) => c.config).map((c) => c.key));
+  const groupBy = h("select", { id: "group-by", onchange: (e) => { state.groupBy = e.target.value; render(); } },
+    h("option", { value: "" }, "no grouping"),
+    groupKeys.map((k) => h("option", { value: k, selected: k === state.groupBy }, `group by ${k}`)));
   const filterBox = h("input", { type: "search", id: "filter", value: state.filter,
                                  placeholder: "filter: words, or key=value (lr=0.1, state=running)" });
   const compareButton = h("button", { id: "compare", type: "button" });
@@ -223,10 +244,11 @@ async function showRuns() {
   const warnings = (data.warnings || []).map((w) => h("p", { class: "warning" }, w));
 
   function render() {
+    const cols = allCols.filter((c) => state.columns.has(c.key));
     for (const id of [...state.selected]) if (!runs.some((r) => r.id === id)) state.selected.delete(id);
     const shown = runs.filter((r) => matches(r, state.filter));
     const { key, dir } = state.sort;
-    const col = cols.find((c) => c.key === key) || cols[2];
+    const col = allCols.find((c) => c.key === key) || allCols[2];
     shown.sort((a, b) => {
       const va = cellValue(a, col), vb = cellValue(b, col);
       if (va === undefined || va === null) return vb === undefined || vb === null ? 0 : 1;
@@ -244,7 +266,38 @@ async function showRuns() {
         render();
       },
     }, c.label)));
-    const rows = shown.map((run) => h("tr", { "data-id": run.id },
+    const groupCol = allCols.find((c) => c.key === state.groupBy) || { key: state.groupBy };
+    const groups = new Map();
+    if (state.groupBy) {
+      for (const run of shown) {
+        const label = fmt(cellValue(run, groupCol)) || "(none)";
+        if (!groups.has(label)) groups.set(label, []);
+        groups.get(label).push(run);
+      }
+    } else {
+      groups.set("", shown);
+    }
+    let budget = state.limit;
+    const rows = [];
+    for (const [label, members] of [...groups].sort((a, b) => compare(a[0], b[0]))) {
+      if (state.groupBy) {
+        rows.push(h("tr", { class: "group-row" }, h("td", { colspan: String(cols.length + 1) },
+          `${state.groupBy} = ${label}`, h("span", { class: "muted" }, ` (${members.length} runs)`))));
+      }
+      for (const run of members) {
+        if (budget-- <= 0) break;
+        rows.push(runRow(run));
+      }
+    }
+    if (shown.length > state.limit) {
+      rows.push(h("tr", {}, h("td", { colspan: String(cols.length + 1) },
+        h("button", { type: "button", id: "show-all",
+                      onclick: () => { state.limit = Infinity; render(); } },
+          `show all ${shown.length} runs (${state.limit} shown)`))));
+    }
+    table.replaceChildren(h("thead", {}, head), h("tbody", {}, rows));
+
+    function runRow(run) { return h("tr", { "data-id": run.id },
       h("td", {}, h("input", { type: "checkbox", checked: state.selected.has(run.id),
                                "aria-label": `select ${run.name}`,
                                onchange: (e) => {
@@ -260,8 +313,8 @@ async function showRuns() {
         if (c.key === "tags") return h("td", {}, (run.tags || []).map((t) => h("span", { class: "tag" }, t)));
         if (c.key === "commit") return h("td", { title: v || "" }, v ? v.slice(0, 8) : "");
         return h("td", { class: typeof v === "number" ? "num" : null }, fmt(v));
-      })));
-    table.replaceChildren(h("thead", {}, head), h("tbody", {}, rows));
+      }));
+    }
   }
 
   filterBox.addEventListener("input", () => { state.filter = filterBox.value; render(); });
@@ -269,7 +322,8 @@ async function showRuns() {
     location.hash = `#/compare/${[...state.selected].join(",")}`;
   });
   main.replaceChildren(h("h1", {}, "Runs"), ...warnings,
-                       h("div", { class: "toolbar" }, filterBox, compareButton, count), table);
+                       h("div", { class: "toolbar" }, filterBox, groupBy, compareButton, count),
+                       picker, table);
   render();
   status(runs.some((r) => r.state === "running") ? "live: refreshing" : "");
   poll(() => refreshRuns(runs, render), runs.some((r) => r.state === "running"));
