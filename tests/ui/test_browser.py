@@ -148,6 +148,9 @@ def test_runs_table_run_page_and_compare(served: str, browser_page: tuple[Any, l
     page.wait_for_selector("body[data-ready='1'] .chart[data-key='loss'] canvas")
     assert drawn_pixels(page, ".chart[data-key='loss']") > 100
     assert "2 of 2 runs" in page.locator(".chart[data-key='loss'] .note").inner_text()
+    assert drawn_pixels(page, ".chart:has(#parallel)") > 50  # run one's line, blue
+    assert drawn_pixels(page, ".chart:has(#scatter)") > 50  # run one's point
+    assert page.locator("#scatter-x").input_value() == "config.lr"
     page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
 
     assert requests and all(url.startswith(served) for url in requests), [

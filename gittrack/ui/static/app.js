@@ -691,11 +691,103 @@ async function showCompare(ids) {
   const redraw = () => drawCompare(runs, grid);
   main.replaceChildren(h("h1", {}, `Compare ${runs.length} runs`), legend,
                        chartControls(redraw, [...new Set(runs.flatMap((r) => r.keys))]), grid,
-                       h("h2", {}, "Config"), configDiff(runs));
+                       h("h2", {}, "Config"), configDiff(runs),
+                       h("h2", {}, "Parallel coordinates"), parallelCoordinates(runs),
+                       h("h2", {}, "Config against summary"), scatterPanel(runs));
   await redraw();
   const live = runs.some((r) => r.state === "running");
   status(live ? "live: refreshing" : "");
   poll(() => { if (location.hash.startsWith("#/compare/")) { leave(); showCompare(ids); } }, live);
+}
+
+function numericFields(runs) {
+  // numeric config keys that differ between the runs, then numeric summary metrics
+  const configs = runs.map((r) => flat("", r.config, {}));
+  const summaries = runs.map((r) => flat("", r.summary, {}));
+  const pick = (objs, prefix, differ) => {
+    const keys = [...new Set(objs.flatMap((o) => Object.keys(o)))].filter((k) => !k.startsWith("_"));
+    return keys.filter((k) => objs.some((o) => typeof o[k] === "number")
+                             && (!differ || new Set(objs.map((o) => o[k])).size > 1))
+      .sort().map((k) => ({ key: `${prefix}${k}`, get: (i) => (typeof objs[i][k] === "number" ? objs[i][k] : null) }));
+  };
+  return { config: pick(configs, "config.", true), summary: pick(summaries, "", false) };
+}
+
+function scaled(values, lo, hi) {
+  const min = Math.min(...values.filter((v) => v !== null)), max = Math.max(...values.filter((v) => v !== null));
+  return values.map((v) => (v === null ? null : (max > min ? lo + (hi - lo) * (v - min) / (max - min) : (lo + hi) / 2)));
+}
+
+function parallelCoordinates(runs) {
+  const { config, summary } = numericFields(runs);
+  const axes = config.concat(summary).slice(0, 12);
+  if (axes.length < 2) return h("p", { class: "muted" }, "needs two numeric config keys or metrics");
+  const canvas = h("canvas", { width: Math.max(480, 140 * axes.length), height: 300, id: "parallel" });
+  const ctx = canvas.getContext("2d");
+  const W = canvas.width, H = canvas.height, pad = 30;
+  const xs = axes.map((_, i) => pad + i * (W - 2 * pad) / (axes.length - 1));
+  const ys = axes.map((a) => scaled(runs.map((_, i) => a.get(i)), H - pad, pad + 10));
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, W, H);
+  ctx.strokeStyle = "#9ca3af";
+  ctx.fillStyle = "#374151";
+  ctx.font = "11px system-ui, sans-serif";
+  axes.forEach((a, i) => {
+    ctx.beginPath(); ctx.moveTo(xs[i], pad + 10); ctx.lineTo(xs[i], H - pad); ctx.stroke();
+    const label = a.key.length > 22 ? `${a.key.slice(0, 21)}…` : a.key;
+    ctx.fillText(label, Math.min(W - ctx.measureText(label).width - 2, Math.max(2, xs[i] - ctx.measureText(label).width / 2)), 12);
+  });
+  runs.forEach((r, i) => {
+    ctx.strokeStyle = COLORS[i % COLORS.length];
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    let started = false;
+    axes.forEach((_, j) => {
+      const y = ys[j][i];
+      if (y === null) { started = false; return; }
+      if (started) ctx.lineTo(xs[j], y); else ctx.moveTo(xs[j], y);
+      started = true;
+    });
+    ctx.stroke();
+    ctx.fillStyle = COLORS[i % COLORS.length];  // a dot per value: one between gaps shows too
+    axes.forEach((_, j) => {
+      if (ys[j][i] !== null) { ctx.beginPath(); ctx.arc(xs[j], ys[j][i], 3, 0, 2 * Math.PI); ctx.fill(); }
+    });
+  });
+  return h("div", { class: "chart wide" }, canvas,
+           h("div", { class: "note" }, "each run a line, each axis scaled from its smallest to its largest value"));
+}
+
+function scatterPanel(runs) {
+  const { config, summary } = numericFields(runs);
+  if (!config.length || !summary.length) return h("p", { class: "muted" }, "needs a numeric config key that differs and a numeric metric");
+  const canvas = h("canvas", { width: 480, height: 300, id: "scatter" });
+  const xSel = h("select", { id: "scatter-x" }, config.map((a) => h("option", { value: a.key }, a.key)));
+  const ySel = h("select", { id: "scatter-y" }, summary.map((a) => h("option", { value: a.key }, a.key)));
+  const draw = () => {
+    const xa = config.find((a) => a.key === xSel.value), ya = summary.find((a) => a.key === ySel.value);
+    const ctx = canvas.getContext("2d");
+    const W = canvas.width, H = canvas.height, pad = 40;
+    const xs = scaled(runs.map((_, i) => xa.get(i)), pad, W - pad);
+    const ys = scaled(runs.map((_, i) => ya.get(i)), H - pad, pad);
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, W, H);
+    ctx.strokeStyle = "#9ca3af";
+    ctx.strokeRect(pad, pad, W - 2 * pad, H - 2 * pad);
+    ctx.fillStyle = "#374151";
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.fillText(xa.key, W / 2 - ctx.measureText(xa.key).width / 2, H - 10);
+    ctx.fillText(ya.key, 4, 14);
+    runs.forEach((r, i) => {
+      if (xs[i] === null || ys[i] === null) return;
+      ctx.fillStyle = COLORS[i % COLORS.length];
+      ctx.beginPath(); ctx.arc(xs[i], ys[i], 6, 0, 2 * Math.PI); ctx.fill();
+    });
+  };
+  xSel.addEventListener("change", draw);
+  ySel.addEventListener("change", draw);
+  draw();
+  return h("div", { class: "chart wide" }, h("div", { class: "toolbar" }, h("label", {}, "x ", xSel), h("label", {}, "y ", ySel)), canvas);
 }
 
 function configDiff(runs) {
