@@ -74,6 +74,16 @@ def create_app(repo: str, *, token: str | None = None,
     def code(request: Request) -> Response:
         return _json(reader.code(request.path_params["run"]))
 
+    def artifacts(request: Request) -> Response:
+        return _json(reader.artifacts())
+
+    def artifact(request: Request) -> Response:
+        return _json(reader.artifact(request.path_params["name"]))
+
+    def artifact_version(request: Request) -> Response:
+        params = request.path_params
+        return _json(reader.artifact_version(f"{params['name']}:{params['version']}"))
+
     def histograms(request: Request) -> Response:
         steps = _int(request.query_params.get("steps"), "steps", HISTOGRAM_STEPS)
         return _json(reader.histograms(request.path_params["run"], steps))
@@ -112,6 +122,9 @@ def create_app(repo: str, *, token: str | None = None,
         Route("/api/runs/{run:path}/media/file", media_file),
         Route("/api/runs/{run:path}/media", media),
         Route("/api/runs/{run:path}", run),
+        Route("/api/artifacts", artifacts),
+        Route("/api/artifacts/{name}", artifact),
+        Route("/api/artifacts/{name}/{version}", artifact_version),
         Route("/api/{rest:path}", api_missing),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]

@@ -27,6 +27,7 @@ from gittrack.ui import downsample
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from gittrack.artifacts.view import ArtifactVersion
     from gittrack.runs.view import RunView
 
 X_AXES = ("_step", "_runtime", "_timestamp")
@@ -47,6 +48,8 @@ MEDIA_TYPES = {
     "wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg", "flac": "audio/flac",
 }
 """Stored media formats the page shows, by their content type (others are listed only)."""
+ARTIFACT_FILES = 1_000
+"""At most this many files of a version are listed (the first, by path; ``file_count``)."""
 HISTOGRAM_STEPS = 200
 """At most this many steps of each histogram in one answer (evenly chosen, last included)."""
 
@@ -149,6 +152,36 @@ class Reader:
                 "entrypoint": saved.entrypoint if saved is not None else None,
                 "patch": _text(saved.patch) if saved is not None and saved.patch else None,
                 "packages": saved.packages if saved is not None else [], "files": files}
+
+    def artifacts(self) -> dict[str, Any]:
+        """``/api/artifacts``: the latest version of every artifact, by name."""
+        with self._api() as (api, notes):
+            rows = [_version_row(v) for v in sorted(api.artifacts(), key=lambda v: v.name)]
+        return {"artifacts": rows, "warnings": notes}
+
+    def artifact(self, name: str) -> dict[str, Any]:
+        """``/api/artifacts/{name}``: every version of artifact ``name``, newest first."""
+        with self._api() as (api, _notes):
+            rows = [_version_row(v) for v in api.artifacts(name)]
+        return {"name": name, "versions": rows}
+
+    def artifact_version(self, spec: str) -> dict[str, Any]:
+        """``/api/artifacts/{name}/{version}`` (``spec`` ``name:v3``, ``name:latest``,
+        ``name:<alias>``): the version, its first files, and its lineage: the run that logged
+        it and the runs that used it."""
+        with self._api() as (api, _notes):
+            version = api.artifact(spec)
+            producer = api.logged_by(version)
+            consumers = api.used_by(version)
+            files = version.first_files(ARTIFACT_FILES)
+            row = _version_row(version)
+            row.update(
+                description=version.description, metadata=jsonable(version.metadata),
+                files=[{"path": f.path, "size": f.size, "digest": str(f.digest),
+                        "ref": f.ref} for f in files],
+                logged_by=_run_link(producer) if producer is not None else None,
+                used_by=[_run_link(run) for run in consumers])
+        return row
 
     def histograms(self, spec: str, steps: int = HISTOGRAM_STEPS) -> dict[str, Any]:
         """``/api/runs/{id}/histograms``: each histogram key's bins over steps, at most
@@ -287,6 +320,21 @@ def _row(view: RunView, stale: bool) -> dict[str, Any]:
         "checkpoint": view.commit,
         "config": jsonable(view.config), "summary": jsonable(view.summary),
     }
+
+
+def _version_row(version: ArtifactVersion) -> dict[str, Any]:
+    return {"name": version.name, "version": version.version, "spec": version.spec,
+            "type": version.type, "aliases": version.aliases, "created": version.created_at,
+            "size": version.size, "file_count": version.file_count(),
+            "producer": version.producer, "commit": version.commit}
+
+
+def _run_link(view: RunView) -> dict[str, Any]:
+    """A run as a lineage node: id, name, state (``None`` name for one that cannot be read)."""
+    try:
+        return {"id": view.id, "name": view.name, "state": str(view.state)}
+    except GittrackError:
+        return {"id": view.id, "name": None, "state": None}
 
 
 def _text(data: bytes) -> str | None:

@@ -284,3 +284,28 @@ def test_histograms_over_steps_are_thinned(client: TestClient) -> None:
     few = client.get(f"/api/runs/{run.id}/histograms?steps=1").json()["histograms"]["w"]
     assert few["steps"] == [299]
     assert client.get(f"/api/runs/{run.id}/histograms?steps=lots").status_code == 400
+
+
+def test_artifacts_versions_files_and_lineage(repo: Path, client: TestClient) -> None:
+    (repo / "data.csv").write_text("1,2\n")
+    producer = make_run([{"x": 1}], name="maker", artifact=("data", repo / "data.csv"),
+                        artifact_type="dataset", aliases=["best"])
+    (repo / "data.csv").write_text("1,2,3\n")
+    make_run([{"x": 1}], artifact=("data", repo / "data.csv"), artifact_type="dataset")
+    consumer = make_run([{"x": 1}], name="user", use="data:best")
+    (latest,) = client.get("/api/artifacts").json()["artifacts"]
+    assert (latest["name"], latest["version"], latest["type"]) == ("data", 1, "dataset")
+    assert "latest" in latest["aliases"] and latest["file_count"] == 1
+    versions = client.get("/api/artifacts/data").json()["versions"]
+    assert [v["spec"] for v in versions] == ["data:v1", "data:v0"]
+    body = client.get("/api/artifacts/data/best").json()
+    assert body["spec"] == "data:v0" and "best" in body["aliases"]
+    assert body["files"] == [{"path": "data.csv", "size": 4, "digest": body["files"][0]["digest"],
+                              "ref": None}]
+    assert body["logged_by"] == {"id": producer.id, "name": "maker", "state": "finished"}
+    assert body["used_by"] == [{"id": consumer.id, "name": "user", "state": "finished"}]
+    assert client.get("/api/artifacts/data/v0").json()["spec"] == "data:v0"
+    for bad in ("/api/artifacts/nothing", "/api/artifacts/data/v9", "/api/artifacts/nothing/v0"):
+        answer = client.get(bad)
+        assert answer.status_code == 404, bad
+        assert "error" in answer.json()

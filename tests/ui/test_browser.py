@@ -69,10 +69,8 @@ def browser_page(tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             try:
                 yield page, requests
-            except BaseException:
-                page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
-                print(f"screenshot: {tmp_path / 'failure.png'}")
-                raise
+            finally:  # the page as the test left it, passed or failed
+                page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
             assert errors == []  # no script error, no CSP violation
         finally:
             browser.close()
@@ -230,4 +228,30 @@ def test_media_step_slider_and_histograms(served: str, browser_page: tuple[Any, 
         return img && img.complete && img.naturalWidth === 8; }""")
     assert drawn_pixels(page, "[data-histogram='weights']") > 100  # the heat map
     page.screenshot(path=str(tmp_path / "media.png"), full_page=True)
+    assert all(url.startswith(served) for url in requests)
+
+
+def test_artifact_pages_and_lineage(repo: Path, served: str,
+                                    browser_page: tuple[Any, list[str]],
+                                    tmp_path: Path) -> None:
+    page, requests = browser_page
+    (repo / "data.csv").write_text("1,2\n")
+    make_run([{"x": 1}], name="maker", artifact=("data", repo / "data.csv"),
+             artifact_type="dataset", aliases=["best"])
+    user = make_run([{"x": 1}], name="user", use="data:best")
+    page.goto(f"{served}#/artifacts")
+    page.click("#artifacts >> text=data")
+    page.click("#versions >> text=v0")
+    lineage = page.locator("#lineage")
+    lineage.wait_for()
+    assert "maker" in lineage.locator(".run-node").first.inner_text()
+    assert "user" in lineage.locator(".run-node").nth(1).inner_text()
+    assert "data:v0" in lineage.locator(".version-node").inner_text()
+    assert "data.csv" in page.locator("#files").inner_text()
+    assert "null" not in page.locator("#main").inner_text()
+    page.screenshot(path=str(tmp_path / "lineage.png"), full_page=True)
+    lineage.locator("text=user").click()  # on to the run that used it
+    page.wait_for_selector(f"text={user.id}")
+    page.click("a[href='#/artifact/data/v0']")  # and back, from the run page's artifacts
+    page.wait_for_selector("#lineage")
     assert all(url.startswith(served) for url in requests)

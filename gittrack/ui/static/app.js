@@ -26,7 +26,7 @@ function h(tag, attrs, ...children) {
     else if (k in el && typeof v !== "string") el[k] = v;
     else el.setAttribute(k, v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -541,7 +541,79 @@ function artifactList(artifacts) {
   const kinds = Object.entries(artifacts).filter(([, specs]) => specs.length);
   if (!kinds.length) return h("p", { class: "muted" }, "none");
   return h("table", { class: "kv" }, h("tbody", {}, kinds.map(([kind, specs]) =>
-    h("tr", {}, h("td", {}, kind), h("td", {}, specs.join(", "))))));
+    h("tr", {}, h("td", {}, kind), h("td", {}, specs.map((spec, i) => [i ? ", " : "", versionLink(spec)]))))));
+}
+
+function versionLink(spec) {
+  const [name, version] = spec.split(":");
+  return h("a", { href: `#/artifact/${encodeURIComponent(name)}/${encodeURIComponent(version || "latest")}` }, spec);
+}
+
+function bytes(n) {
+  if (typeof n !== "number") return "";
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+  return `${i ? n.toFixed(1) : n} ${units[i]}`;
+}
+
+// ---------------------------------------------------------------- artifacts
+
+async function showArtifacts() {
+  const main = document.getElementById("main");
+  const data = await api("/api/artifacts");
+  const rows = data.artifacts.map((a) => h("tr", {},
+    h("td", {}, h("a", { href: `#/artifact/${encodeURIComponent(a.name)}` }, a.name)),
+    h("td", {}, a.type), h("td", {}, `v${a.version}`), h("td", {}, (a.aliases || []).map((x) => h("span", { class: "tag" }, x))),
+    h("td", { class: "num" }, String(a.file_count)), h("td", { class: "num" }, bytes(a.size)), h("td", {}, when(a.created))));
+  main.replaceChildren(h("h1", {}, "Artifacts"), ...(data.warnings || []).map((w) => h("p", { class: "warning" }, w)),
+    rows.length ? h("table", { id: "artifacts" }, h("thead", {}, h("tr", {}, ["name", "type", "latest", "aliases", "files", "size", "created"].map((t) => h("th", {}, t)))),
+                    h("tbody", {}, rows))
+                : h("p", { class: "muted" }, "No artifacts yet (run.log_artifact)."));
+}
+
+async function showArtifact(name) {
+  const main = document.getElementById("main");
+  const data = await api(`/api/artifacts/${encodeURIComponent(name)}`);
+  const rows = data.versions.map((v) => h("tr", {},
+    h("td", {}, h("a", { href: `#/artifact/${encodeURIComponent(name)}/v${v.version}` }, `v${v.version}`)),
+    h("td", {}, (v.aliases || []).map((x) => h("span", { class: "tag" }, x))),
+    h("td", { class: "num" }, String(v.file_count)), h("td", { class: "num" }, bytes(v.size)),
+    h("td", {}, when(v.created)),
+    h("td", {}, v.producer ? h("a", { href: `#/run/${v.producer}` }, v.producer) : "")));
+  main.replaceChildren(h("h1", {}, `${name} `, h("span", { class: "muted" }, data.versions[0] ? data.versions[0].type : "")),
+    h("table", { id: "versions" }, h("thead", {}, h("tr", {}, ["version", "aliases", "files", "size", "created", "logged by"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, rows)));
+}
+
+function runNode(run) {
+  if (!run) return h("div", { class: "node muted" }, "no run in this repository");
+  return h("div", { class: `node run-node state-${run.state}` },
+    h("a", { href: `#/run/${run.id}` }, run.name || run.id), h("div", { class: "muted" }, run.id.slice(0, 10)));
+}
+
+async function showVersion(name, version) {
+  const main = document.getElementById("main");
+  const v = await api(`/api/artifacts/${encodeURIComponent(name)}/${encodeURIComponent(version)}`);
+  const lineage = h("div", { class: "lineage", id: "lineage" },
+    h("div", { class: "column" }, h("div", { class: "muted" }, "logged by"), runNode(v.logged_by)),
+    h("div", { class: "arrow" }, "→"),
+    h("div", { class: "column" }, h("div", { class: "muted" }, "version"),
+      h("div", { class: "node version-node" }, v.spec, h("div", { class: "muted" }, (v.aliases || []).join(", ")))),
+    h("div", { class: "arrow" }, "→"),
+    h("div", { class: "column" }, h("div", { class: "muted" }, `used by (${v.used_by.length})`),
+      ...(v.used_by.length ? v.used_by.map(runNode) : [h("div", { class: "node muted" }, "no run yet")])));
+  const files = v.files.map((f) => h("tr", {}, h("td", {}, f.path), h("td", { class: "num" }, bytes(f.size)),
+                                    h("td", { class: "muted" }, f.ref || f.digest.slice(0, 16))));
+  main.replaceChildren(...[
+    h("h1", {}, h("a", { href: `#/artifact/${encodeURIComponent(name)}` }, name), `:v${v.version} `,
+      (v.aliases || []).map((x) => h("span", { class: "tag" }, x))),
+    h("p", { class: "muted" }, `${v.type} · ${v.file_count} files · ${bytes(v.size)} · created ${when(v.created)}`),
+    v.description ? h("p", {}, v.description) : null,
+    h("h2", {}, "Lineage"), lineage,
+    h("h2", {}, "Files"), h("table", { id: "files" }, h("tbody", {}, files)),
+    v.files.length < v.file_count ? h("p", { class: "muted" }, `the first ${v.files.length} of ${v.file_count} files`) : null,
+    h("h2", {}, "Metadata"), kvTable(v.metadata)].filter(Boolean));
 }
 
 async function loadHistograms(id, box) {
@@ -846,12 +918,18 @@ async function route() {
   const hash = location.hash || "#/";
   let m;
   try {
-    if ((m = hash.match(/^#\/run\/(.+)$/))) await showRun(decodeURIComponent(m[1]));
+    if (hash === "#/artifacts") await showArtifacts();
+    else if ((m = hash.match(/^#\/artifact\/([^/]+)\/([^/]+)$/))) {
+      await showVersion(decodeURIComponent(m[1]), decodeURIComponent(m[2]));
+    } else if ((m = hash.match(/^#\/artifact\/([^/]+)$/))) await showArtifact(decodeURIComponent(m[1]));
+    else if ((m = hash.match(/^#\/run\/(.+)$/))) await showRun(decodeURIComponent(m[1]));
     else if ((m = hash.match(/^#\/compare\/(.+)$/))) {
       await showCompare(m[1].split(",").filter(Boolean).map(decodeURIComponent));
     } else await showRuns();
   } catch (err) {
     status(err.message, "error");
+    document.getElementById("main").replaceChildren(h("p", { class: "error" }, err.message),
+                                                    h("a", { href: "#/" }, "All runs"));
   }
   document.body.dataset.ready = "1";
 }
