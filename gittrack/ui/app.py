@@ -88,6 +88,9 @@ def create_app(repo: str, *, token: str | None = None,
         steps = _int(request.query_params.get("steps"), "steps", HISTOGRAM_STEPS)
         return _json(reader.histograms(request.path_params["run"], steps))
 
+    def panels(request: Request) -> Response:
+        return _json(reader.panels(request.path_params["run"]))
+
     def media(request: Request) -> Response:
         return _json(reader.media(request.path_params["run"]))
 
@@ -119,6 +122,7 @@ def create_app(repo: str, *, token: str | None = None,
         Route("/api/runs/{run:path}/console", console),
         Route("/api/runs/{run:path}/code", code),
         Route("/api/runs/{run:path}/histograms", histograms),
+        Route("/api/runs/{run:path}/panels", panels),
         Route("/api/runs/{run:path}/media/file", media_file),
         Route("/api/runs/{run:path}/media", media),
         Route("/api/runs/{run:path}", run),

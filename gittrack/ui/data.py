@@ -50,6 +50,8 @@ MEDIA_TYPES = {
 """Stored media formats the page shows, by their content type (others are listed only)."""
 ARTIFACT_FILES = 1_000
 """At most this many files of a version are listed (the first, by path; ``file_count``)."""
+TABLE_ROWS = 1_000
+"""At most this many rows of a logged table (or a chart's data) in one answer."""
 HISTOGRAM_STEPS = 200
 """At most this many steps of each histogram in one answer (evenly chosen, last included)."""
 
@@ -209,6 +211,39 @@ class Reader:
                            "total": len(entries)}
         return {"run": view.id, "histograms": answer}
 
+    def panels(self, spec: str) -> dict[str, Any]:
+        """``/api/runs/{id}/panels``: the last chart (``gittrack.plot``: a Vega-Lite
+        specification with its table inlined as ``data.values``) and the last table logged
+        under each key, at most ``TABLE_ROWS`` rows each (``rows_total`` says how many)."""
+        from gittrack.formats.media.chart import Chart
+        from gittrack.formats.media.table import Table
+
+        charts: list[dict[str, Any]] = []
+        tables: list[dict[str, Any]] = []
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            rows = view.media_rows()
+            kinds = {row.key: row.type for row in rows}
+            counts: dict[str, int] = {}
+            for row in rows:
+                counts[row.key] = counts.get(row.key, 0) + 1
+            for key, kind in kinds.items():
+                if kind not in ("chart", "table"):
+                    continue
+                step, value = list(view.media(key))[-1]
+                if isinstance(value, Chart):
+                    records = _records(value.table)
+                    charts.append({"key": key, "step": step, "logged": counts[key],
+                                   "title": value.title, "rows_total": len(value.table.data),
+                                   "spec": {**jsonable(value.spec),
+                                            "data": {"values": records}}})
+                elif isinstance(value, Table):
+                    tables.append({"key": key, "step": step, "logged": counts[key],
+                                   "columns": [str(c) for c in value.columns],
+                                   "rows": [jsonable(r) for r in value.data[:TABLE_ROWS]],
+                                   "rows_total": len(value.data)})
+        return {"run": view.id, "charts": charts, "tables": tables}
+
     def media(self, spec: str) -> dict[str, Any]:
         """``/api/runs/{id}/media``: the rows of the run's media index, in the order logged
         (nothing is downloaded): key, step, type, item, caption, size, format, ``path`` (for
@@ -320,6 +355,13 @@ def _row(view: RunView, stale: bool) -> dict[str, Any]:
         "checkpoint": view.commit,
         "config": jsonable(view.config), "summary": jsonable(view.summary),
     }
+
+
+def _records(table: Any) -> list[dict[str, Any]]:
+    """A ``gittrack.Table``'s first ``TABLE_ROWS`` rows as records (Vega's ``data.values``)."""
+    names = [str(c) for c in table.columns]
+    return [dict(zip(names, jsonable(list(row)), strict=False))
+            for row in table.data[:TABLE_ROWS]]
 
 
 def _version_row(version: ArtifactVersion) -> dict[str, Any]:

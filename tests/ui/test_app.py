@@ -309,3 +309,22 @@ def test_artifacts_versions_files_and_lineage(repo: Path, client: TestClient) ->
         answer = client.get(bad)
         assert answer.status_code == 404, bad
         assert "error" in answer.json()
+
+
+def test_panels_give_charts_with_their_data_and_tables(client: TestClient) -> None:
+    import gittrack.plot
+
+    table = gittrack.Table(columns=["x", "y"], data=[[0, 1.0], [1, 3.0], [2, math.nan]])
+    run = gittrack.init(settings={"quiet": True})
+    run.log({"curve": gittrack.plot.line(table, "x", "y", title="a curve"), "rows": table})
+    run.log({"rows": gittrack.Table(columns=["a"], data=[["last"]])})
+    run.finish()
+    body = client.get(f"/api/runs/{run.id}/panels").json()
+    (chart,) = body["charts"]
+    assert chart["key"] == "curve" and chart["title"] == "a curve"
+    assert chart["spec"]["data"] == {"values": [{"x": 0, "y": 1.0}, {"x": 1, "y": 3.0},
+                                                {"x": 2, "y": "NaN"}]}
+    assert chart["spec"]["mark"]["type"] == "line" or chart["spec"]["mark"] == "line"
+    (rows,) = body["tables"]
+    assert (rows["key"], rows["step"], rows["columns"], rows["rows"], rows["logged"]) == (
+        "rows", 1, ["a"], [["last"]], 2)

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import gittrack
+import gittrack.plot
 from gittrack.ui.app import CSP
 from gittrack.ui.export import export_site
 from tests.helpers.processes import held
@@ -205,7 +206,7 @@ def test_a_live_run_page_refreshes_by_itself(repo: Path, served: str,
         assert "12 points" in page.locator(".chart[data-key='loss'] .note").inner_text()
 
 
-def test_media_step_slider_and_histograms(served: str, browser_page: tuple[Any, list[str]],
+def test_media_slider_histograms_charts_and_tables(served: str, browser_page: tuple[Any, list[str]],
                            tmp_path: Path) -> None:
     import numpy as np
 
@@ -216,8 +217,17 @@ def test_media_step_slider_and_histograms(served: str, browser_page: tuple[Any, 
         run.log({"samples": gittrack.Image(pixels, caption=f"sample at {step}"),
                  "weights": gittrack.Histogram([step, step + 1.0, step + 1.5]),
                  "loss": 1.0 / (step + 1)})
+    table = gittrack.Table(columns=["x", "y"], data=[[0, 1.0], [1, 3.0], [2, 2.0]])
+    run.log({"curve": gittrack.plot.line(table, "x", "y", title="a vega curve"),
+             "predictions": table})
     run.finish()
     page.goto(f"{served}#/run/{run.id}")
+    page.wait_for_selector("[data-chart='curve'] .vega canvas")  # vega-embed, CSP intact
+    page.wait_for_function("""() => {
+        const c = document.querySelector("[data-chart='curve'] canvas");
+        return c && c.width > 50; }""")
+    assert drawn_pixels(page, "[data-chart='curve']") > 20  # vega's default blue line
+    assert "3 of 3 rows" in page.locator("[data-table='predictions']").inner_text()
     panel = page.locator(".media[data-key='samples']")
     panel.locator("figcaption").wait_for()
     assert panel.locator("figcaption").inner_text() == "sample at 2"  # the last step first

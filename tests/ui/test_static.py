@@ -12,7 +12,8 @@ SCRIPT = Path(__file__).parents[2] / "scripts" / "refresh-ui-vendor"
 
 def test_vendored_files_are_the_pinned_ones_with_their_licences() -> None:
     pins = re.findall(r'"([a-z-]+)@(\S+) package/\S+ (\S+)"', SCRIPT.read_text())
-    assert {name for name, _v, _f in pins} == {"uplot", "vega", "vega-lite", "vega-embed"}
+    assert {name for name, _v, _f in pins} == {"uplot", "vega", "vega-lite", "vega-embed",
+                                               "vega-interpreter"}
     vendor = STATIC / "vendor"
     versions = (vendor / "VERSIONS").read_text()
     for name, version, file in pins:

@@ -112,6 +112,7 @@ function fmt(v) {
     const a = Math.abs(v);
     return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(3) : String(+v.toPrecision(5));
   }
+  if (typeof v === "object" && v._type) return `(${v._type})`;  // a summary histogram, a table...
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
 }
@@ -145,7 +146,7 @@ function poll(fn, live) {
 
 function flat(prefix, obj, out) {
   for (const [k, v] of Object.entries(obj || {})) {
-    if (v && typeof v === "object" && !Array.isArray(v)) flat(`${prefix}${k}.`, v, out);
+    if (v && typeof v === "object" && !Array.isArray(v) && !v._type) flat(`${prefix}${k}.`, v, out);
     else out[prefix + k] = v;
   }
   return out;
@@ -472,6 +473,7 @@ async function showRun(id) {
   const codeBox = h("div", { id: "code" }, "…");
   const mediaBox = h("div", { id: "media" }, "…");
   const histBox = h("div", { id: "histograms", class: "charts" }, "…");
+  const panelBox = h("div", { id: "panels" }, "…");
   const redraw = async () => {
     await drawRunCharts(run, grid, run.keys, "default");
     await drawRunCharts(run, systemGrid, run.system_keys || [], "system");
@@ -482,6 +484,7 @@ async function showRun(id) {
       h("div", {}, h("h2", {}, "Config"), kvTable(run.config)),
       h("div", {}, h("h2", {}, "Summary"), kvTable(run.summary)),
       h("div", {}, h("h2", {}, "Artifacts"), artifactList(run.artifacts || {}))),
+    h("h2", {}, "Charts and tables"), panelBox,
     h("h2", {}, "Histograms"), histBox,
     h("h2", {}, "Media"), mediaBox,
     h("h2", {}, "System metrics"), systemGrid,
@@ -492,6 +495,7 @@ async function showRun(id) {
   loadConsole(run.id, consoleBox);
   loadMedia(run.id, mediaBox);
   loadHistograms(run.id, histBox);
+  loadPanels(run.id, panelBox);
   loadCode(run.id, codeBox);
   status(run.state === "running" ? "live: refreshing" : "");
   poll(() => refreshRun(id, run), run.state === "running");
@@ -614,6 +618,58 @@ async function showVersion(name, version) {
     h("h2", {}, "Files"), h("table", { id: "files" }, h("tbody", {}, files)),
     v.files.length < v.file_count ? h("p", { class: "muted" }, `the first ${v.files.length} of ${v.file_count} files`) : null,
     h("h2", {}, "Metadata"), kvTable(v.metadata)].filter(Boolean));
+}
+
+// vega, vega-lite, the CSP-safe expression interpreter and vega-embed: loaded on first use
+let vegaReady = null;
+function loadVega() {
+  if (!vegaReady) {
+    vegaReady = ["vega.min.js", "vega-lite.min.js", "vega-interpreter.min.js", "vega-embed.min.js"]
+      .reduce((chain, file) => chain.then(() => new Promise((resolve, reject) => {
+        const tag = document.createElement("script");
+        tag.src = `static/vendor/${file}`;
+        tag.onload = resolve;
+        tag.onerror = () => reject(new Error(`cannot load ${file}`));
+        document.head.append(tag);
+      })), Promise.resolve());
+  }
+  return vegaReady;
+}
+
+async function loadPanels(id, box) {
+  let body;
+  try {
+    body = await api(`/api/runs/${encodeURIComponent(id)}/panels`);
+  } catch (err) {
+    box.textContent = `(${err.message})`;
+    return;
+  }
+  if (!body.charts.length && !body.tables.length) { box.replaceChildren(h("p", { class: "muted" }, "none")); return; }
+  const parts = [];
+  for (const t of body.tables) {
+    const head = h("tr", {}, t.columns.map((c) => h("th", {}, c)));
+    const rows = t.rows.map((r) => h("tr", {}, r.map((v) => h("td", { class: typeof v === "number" ? "num" : null }, fmt(v)))));
+    parts.push(h("div", { class: "panel", "data-table": t.key }, h("h3", {}, t.key),
+      h("div", { class: "scroll" }, h("table", {}, h("thead", {}, head), h("tbody", {}, rows))),
+      h("div", { class: "note" }, `step ${t.step}; ${t.rows.length} of ${t.rows_total} rows`)));
+  }
+  const charts = body.charts.map((c) => {
+    const target = h("div", { class: "vega" });
+    parts.push(h("div", { class: "panel", "data-chart": c.key }, h("h3", {}, c.title || c.key), target,
+      h("div", { class: "note" }, `step ${c.step}; ${c.spec.data.values.length} of ${c.rows_total} rows`)));
+    return [c, target];
+  });
+  box.replaceChildren(...parts);
+  if (!charts.length) return;
+  try {
+    await loadVega();
+    for (const [c, target] of charts) {
+      await vegaEmbed(target, c.spec, { actions: false, ast: true, expr: vega.expressionInterpreter,
+                                        defaultStyle: false, tooltip: false, renderer: "canvas" });
+    }
+  } catch (err) {
+    box.append(h("p", { class: "error" }, `cannot draw a chart: ${err.message}`));
+  }
 }
 
 async function loadHistograms(id, box) {
