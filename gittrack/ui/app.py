@@ -99,9 +99,12 @@ def create_app(repo: str, *, token: str | None = None,
         if not path:
             raise UsageError("media/file needs ?path= (a path of /api/runs/{run}/media)")
         data, kind = reader.media_file(request.path_params["run"], path)
-        # never run as a page of this origin, whatever the bytes hold
+        # never run as a page of this origin, whatever the bytes hold: no script, no request
+        # out; logged HTML shows in the page's sandboxed frame (its own styles and images)
         return Response(data, media_type=kind, headers={
-            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                       "img-src data:; sandbox; frame-ancestors 'self'",
+            "X-Frame-Options": "SAMEORIGIN",
             "Cache-Control": "private, max-age=3600"})
 
     def page(request: Request) -> Response:

@@ -46,6 +46,7 @@ MEDIA_TYPES = {
     "webp": "image/webp", "bmp": "image/bmp",
     "mp4": "video/mp4", "webm": "video/webm", "ogv": "video/ogg",
     "wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg", "flac": "audio/flac",
+    "txt": "text/plain; charset=utf-8", "html": "text/html; charset=utf-8",
 }
 """Stored media formats the page shows, by their content type (others are listed only)."""
 ARTIFACT_FILES = 1_000

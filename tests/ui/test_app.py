@@ -248,7 +248,9 @@ def test_media_index_and_files(client: TestClient) -> None:
     for step in range(3):
         pixels[0, 0, 0] = step
         run.log({"img": gittrack.Image(pixels, caption=f"step {step}"),
-                 "page": gittrack.Html("<b>hi</b>")})
+                 "page": gittrack.Html("<b>hi</b><script>alert(1)</script>"),
+                 "note": gittrack.Text(f"note {step}"),
+                 "rows": gittrack.Table(columns=["a"], data=[[step]])})
     run.finish()
     rows = client.get(f"/api/runs/{run.id}/media").json()["media"]
     images = [r for r in rows if r["key"] == "img"]
@@ -264,9 +266,18 @@ def test_media_index_and_files(client: TestClient) -> None:
 
     assert Image.open(io.BytesIO(answer.content)).getpixel((0, 0))[0] == 1
     html = next(r for r in rows if r["key"] == "page")
-    assert html["shown"] is False
+    page = client.get(f"/api/runs/{run.id}/media/file", params={"path": html["path"]})
+    assert page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "sandbox" in policy and "script-src" not in policy and "default-src 'none'" in policy
+    assert page.headers["x-frame-options"] == "SAMEORIGIN"  # the page's own sandboxed frame
+    note = [r for r in rows if r["key"] == "note"][-1]
+    text = client.get(f"/api/runs/{run.id}/media/file", params={"path": note["path"]})
+    assert text.text == "note 2" and text.headers["content-type"].startswith("text/plain")
+    table = next(r for r in rows if r["key"] == "rows")
+    assert table["shown"] is False  # drawn from /panels instead
     assert client.get(f"/api/runs/{run.id}/media/file",
-                      params={"path": html["path"]}).status_code == 400
+                      params={"path": table["path"]}).status_code == 400
     for bad in ("media/img/../../run.yaml", "run.yaml", ""):
         answer = client.get(f"/api/runs/{run.id}/media/file", params={"path": bad})
         assert answer.status_code in (400, 404) and "error" in answer.json()

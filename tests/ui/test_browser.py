@@ -219,7 +219,8 @@ def test_media_slider_histograms_charts_and_tables(served: str, browser_page: tu
                  "loss": 1.0 / (step + 1)})
     table = gittrack.Table(columns=["x", "y"], data=[[0, 1.0], [1, 3.0], [2, 2.0]])
     run.log({"curve": gittrack.plot.line(table, "x", "y", title="a vega curve"),
-             "predictions": table})
+             "predictions": table, "notes": gittrack.Text("plain words"),
+             "report": gittrack.Html("<p>an html report</p>")})
     run.finish()
     page.goto(f"{served}#/run/{run.id}")
     page.wait_for_selector("[data-chart='curve'] .vega canvas")  # vega-embed, CSP intact
@@ -237,6 +238,10 @@ def test_media_slider_histograms_charts_and_tables(served: str, browser_page: tu
         const img = document.querySelector(".media[data-key='samples'] img");
         return img && img.complete && img.naturalWidth === 8; }""")
     assert drawn_pixels(page, "[data-histogram='weights']") > 100  # the heat map
+    page.wait_for_selector(".media[data-key='notes'] pre:has-text('plain words')")
+    frame = page.frame_locator(".media[data-key='report'] iframe")
+    assert frame.locator("p").inner_text() == "an html report"  # in its sandboxed frame
+    assert page.locator(".media[data-key='predictions']").count() == 0  # a panel instead
     page.screenshot(path=str(tmp_path / "media.png"), full_page=True)
     assert all(url.startswith(served) for url in requests)
 

@@ -728,7 +728,8 @@ function drawHeatmap(canvas, hist) {
 async function loadMedia(id, box) {
   let rows;
   try {
-    rows = (await api(`/api/runs/${encodeURIComponent(id)}/media`)).media;
+    rows = (await api(`/api/runs/${encodeURIComponent(id)}/media`)).media
+      .filter((r) => r.type !== "chart" && r.type !== "table");  // drawn under "Charts and tables"
   } catch (err) {
     box.textContent = `(${err.message})`;
     return;
@@ -766,6 +767,12 @@ function mediaItem(id, r) {
   if (!r.shown) el = h("p", { class: "muted" }, `${r.type} (${r.format}): listed only`);
   else if (r.type === "audio") el = h("audio", { controls: "", src, preload: "none" });
   else if (r.type === "video") el = h("video", { controls: "", src, preload: "none" });
+  else if (r.type === "html") el = h("iframe", { src, sandbox: "", class: "html-media", title: r.caption || r.key });
+  else if (r.type === "text") {
+    el = h("pre", { class: "code text-media" }, "…");
+    fetch(src, { credentials: "same-origin" }).then((a) => (a.ok ? a.text() : Promise.reject(new Error(a.statusText))))
+      .then((t) => { el.textContent = t; }, (err) => { el.textContent = `(${err.message})`; });
+  }
   else el = h("img", { src, alt: r.caption || r.key, loading: "lazy" });
   return h("figure", {}, el, r.caption ? h("figcaption", {}, r.caption) : null);
 }
