@@ -12,6 +12,7 @@ nothing but this server.
 from __future__ import annotations
 
 import hmac
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -42,12 +43,12 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 
-def create_app(repo: str, *, token: str | None = None,
+def create_app(repo: str | os.PathLike[str] = ".", *, token: str | None = None,
                allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS) -> Starlette:
     """The app over the repository at ``repo``. ``token``: required of every request (serve
     beyond loopback only with one). ``allowed_hosts``: the ``Host`` names answered (``None``:
     any, for a server reached by another name, which then needs a token)."""
-    reader = Reader(repo)
+    reader = Reader(os.fspath(repo))
 
     def runs(request: Request) -> Response:
         return _json(reader.runs())

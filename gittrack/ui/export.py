@@ -30,7 +30,8 @@ MARKER = "export.js"
 APP_SCRIPT = '<script src="static/app.js" defer></script>'
 
 
-def export_site(repo: str, directory: str | os.PathLike[str], runs: Sequence[str] = (),
+def export_site(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
+                runs: Sequence[str] = (),
                 *, points: int = DEFAULT_POINTS) -> list[str]:
     """Write the static site of ``runs`` (ids, id prefixes or names; default: every run) to
     ``directory``; returns the ids exported. ``directory`` must be empty, missing, or an
@@ -40,7 +41,7 @@ def export_site(repo: str, directory: str | os.PathLike[str], runs: Sequence[str
     if target.exists() and any(target.iterdir()) and not (data / MARKER).is_file():
         raise UsageError(f"{target} is not empty and not a gittrack ui export: choose an empty "
                          "or new folder")
-    reader = Reader(repo)
+    reader = Reader(os.fspath(repo))
     listing = reader.runs()
     if runs:
         wanted = [reader.run(spec)["id"] for spec in runs]  # NotFoundError naming the run

@@ -339,3 +339,19 @@ def test_panels_give_charts_with_their_data_and_tables(client: TestClient) -> No
     (rows,) = body["tables"]
     assert (rows["key"], rows["step"], rows["columns"], rows["rows"], rows["logged"]) == (
         "rows", 1, ["a"], [["last"]], 2)
+
+
+def test_the_package_imports_no_web_framework_until_asked(repo: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, gittrack.ui; print('starlette' in sys.modules, 'uvicorn' in sys.modules);"
+            "from gittrack.ui import create_app; print('starlette' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False", "True"]
+    make_run([{"loss": 1.0}])
+    from gittrack.ui import create_app as exported
+
+    with TestClient(exported(repo), base_url="http://localhost") as by_path:
+        assert len(by_path.get("/api/runs").json()["runs"]) == 1
