@@ -90,7 +90,10 @@ def create_app(repo: str | os.PathLike[str] = ".", *, token: str | None = None,
         return _json(reader.histograms(request.path_params["run"], steps))
 
     def panels(request: Request) -> Response:
-        return _json(reader.panels(request.path_params["run"]))
+        query = request.query_params
+        step = query.get("step")
+        return _json(reader.panels(request.path_params["run"], query.get("key") or None,
+                                   None if step in (None, "") else _int(step, "step", 0)))
 
     def media(request: Request) -> Response:
         return _json(reader.media(request.path_params["run"]))

@@ -212,10 +212,13 @@ class Reader:
                            "total": len(entries)}
         return {"run": view.id, "histograms": answer}
 
-    def panels(self, spec: str) -> dict[str, Any]:
-        """``/api/runs/{id}/panels``: the last chart (``gittrack.plot``: a Vega-Lite
-        specification with its table inlined as ``data.values``) and the last table logged
-        under each key, at most ``TABLE_ROWS`` rows each (``rows_total`` says how many)."""
+    def panels(self, spec: str, key: str | None = None,
+               step: int | None = None) -> dict[str, Any]:
+        """``/api/runs/{id}/panels``: for each key (only ``key``, if given) the chart
+        (``gittrack.plot``: a Vega-Lite specification with its table inlined as
+        ``data.values``) or table logged at ``step`` (default: the last; else the last one at
+        or before it), at most ``TABLE_ROWS`` rows (``rows_total`` says how many), and
+        ``steps``: every step the key was logged at, for a slider."""
         from gittrack.formats.media.chart import Chart
         from gittrack.formats.media.table import Table
 
@@ -225,22 +228,28 @@ class Reader:
             view = api.run(spec)
             rows = view.media_rows()
             kinds = {row.key: row.type for row in rows}
-            counts: dict[str, int] = {}
+            if key is not None and kinds.get(key) not in ("chart", "table"):
+                raise NotFoundError(f"run {view.id} has no chart or table {key!r}")
+            steps_of: dict[str, list[int]] = {}
             for row in rows:
-                counts[row.key] = counts.get(row.key, 0) + 1
-            for key, kind in kinds.items():
-                if kind not in ("chart", "table"):
+                if row.item == 0 or row.key not in steps_of:
+                    steps_of.setdefault(row.key, []).append(row.step)
+            for name, kind in kinds.items():
+                if kind not in ("chart", "table") or key not in (None, name):
                     continue
-                step, value = list(view.media(key))[-1]
+                steps = sorted(set(steps_of[name]))
+                wanted = steps[-1] if step is None else step
+                at = max((s for s in steps if s <= wanted), default=steps[0])
+                value = next(v for s, v in view.media(name) if s == at)
+                common = {"key": name, "step": at, "steps": steps, "logged": len(steps)}
                 if isinstance(value, Chart):
                     records = _records(value.table)
-                    charts.append({"key": key, "step": step, "logged": counts[key],
-                                   "title": value.title, "rows_total": len(value.table.data),
+                    charts.append({**common, "title": value.title,
+                                   "rows_total": len(value.table.data),
                                    "spec": {**jsonable(value.spec),
                                             "data": {"values": records}}})
                 elif isinstance(value, Table):
-                    tables.append({"key": key, "step": step, "logged": counts[key],
-                                   "columns": [str(c) for c in value.columns],
+                    tables.append({**common, "columns": [str(c) for c in value.columns],
                                    "rows": [jsonable(r) for r in value.data[:TABLE_ROWS]],
                                    "rows_total": len(value.data)})
         return {"run": view.id, "charts": charts, "tables": tables}

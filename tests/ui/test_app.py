@@ -339,6 +339,14 @@ def test_panels_give_charts_with_their_data_and_tables(client: TestClient) -> No
     (rows,) = body["tables"]
     assert (rows["key"], rows["step"], rows["columns"], rows["rows"], rows["logged"]) == (
         "rows", 1, ["a"], [["last"]], 2)
+    assert rows["steps"] == [0, 1]
+    first = client.get(f"/api/runs/{run.id}/panels?key=rows&step=0").json()
+    assert first["charts"] == [] and first["tables"][0]["rows"] == [[0, 1.0], [1, 3.0],
+                                                                     [2, "NaN"]]
+    assert first["tables"][0]["columns"] == ["x", "y"]
+    later = client.get(f"/api/runs/{run.id}/panels?key=rows&step=99").json()
+    assert later["tables"][0]["step"] == 1  # the last one at or before the step asked
+    assert client.get(f"/api/runs/{run.id}/panels?key=nothing").status_code == 404
 
 
 def test_the_package_imports_no_web_framework_until_asked(repo: Path) -> None:

@@ -216,6 +216,7 @@ def test_media_slider_histograms_charts_and_tables(served: str, browser_page: tu
         pixels = np.full((8, 8, 3), 80 * step, dtype=np.uint8)
         run.log({"samples": gittrack.Image(pixels, caption=f"sample at {step}"),
                  "weights": gittrack.Histogram([step, step + 1.0, step + 1.5]),
+                 "predictions": gittrack.Table(columns=["x", "y"], data=[[step, -1.0]]),
                  "loss": 1.0 / (step + 1)})
     table = gittrack.Table(columns=["x", "y"], data=[[0, 1.0], [1, 3.0], [2, 2.0]])
     run.log({"curve": gittrack.plot.line(table, "x", "y", title="a vega curve"),
@@ -228,7 +229,11 @@ def test_media_slider_histograms_charts_and_tables(served: str, browser_page: tu
         const c = document.querySelector("[data-chart='curve'] canvas");
         return c && c.width > 50; }""")
     assert drawn_pixels(page, "[data-chart='curve']") > 20  # vega's default blue line
-    assert "3 of 3 rows" in page.locator("[data-table='predictions']").inner_text()
+    predictions = page.locator("[data-table='predictions']")
+    assert "step 3; 3 of 3 rows" in predictions.inner_text()
+    predictions.locator("input.panel-step").fill("1")  # the table logged at step 1
+    page.wait_for_selector("[data-table='predictions'] .note:has-text('step 1; 1 of 1 rows')")
+    assert predictions.locator("tbody tr").all_inner_texts() == ["1\t-1"]
     panel = page.locator(".media[data-key='samples']")
     panel.locator("figcaption").wait_for()
     assert panel.locator("figcaption").inner_text() == "sample at 2"  # the last step first

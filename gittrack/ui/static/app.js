@@ -644,32 +644,48 @@ async function loadPanels(id, box) {
     box.textContent = `(${err.message})`;
     return;
   }
-  if (!body.charts.length && !body.tables.length) { box.replaceChildren(h("p", { class: "muted" }, "none")); return; }
-  const parts = [];
-  for (const t of body.tables) {
-    const head = h("tr", {}, t.columns.map((c) => h("th", {}, c)));
-    const rows = t.rows.map((r) => h("tr", {}, r.map((v) => h("td", { class: typeof v === "number" ? "num" : null }, fmt(v)))));
-    parts.push(h("div", { class: "panel", "data-table": t.key }, h("h3", {}, t.key),
-      h("div", { class: "scroll" }, h("table", {}, h("thead", {}, head), h("tbody", {}, rows))),
-      h("div", { class: "note" }, `step ${t.step}; ${t.rows.length} of ${t.rows_total} rows`)));
-  }
-  const charts = body.charts.map((c) => {
-    const target = h("div", { class: "vega" });
-    parts.push(h("div", { class: "panel", "data-chart": c.key }, h("h3", {}, c.title || c.key), target,
-      h("div", { class: "note" }, `step ${c.step}; ${c.spec.data.values.length} of ${c.rows_total} rows`)));
-    return [c, target];
-  });
-  box.replaceChildren(...parts);
-  if (!charts.length) return;
-  try {
-    await loadVega();
-    for (const [c, target] of charts) {
-      await vegaEmbed(target, c.spec, { actions: false, ast: true, expr: vega.expressionInterpreter,
-                                        defaultStyle: false, tooltip: false, renderer: "canvas" });
+  const entries = body.tables.map((t) => ["table", t]).concat(body.charts.map((c) => ["chart", c]));
+  if (!entries.length) { box.replaceChildren(h("p", { class: "muted" }, "none")); return; }
+  box.replaceChildren(...entries.map(([kind, entry]) => {
+    const holder = h("div", {});
+    const note = h("div", { class: "note" });
+    const panel = h("div", { class: "panel", [`data-${kind}`]: entry.key }, h("h3", {}, entry.title || entry.key));
+    const show = async (e) => {
+      note.textContent = `step ${e.step}; ${kind === "chart" ? e.spec.data.values.length : e.rows.length} of ${e.rows_total} rows`;
+      if (kind === "table") {
+        const head = h("tr", {}, e.columns.map((c) => h("th", {}, c)));
+        const rows = e.rows.map((r) => h("tr", {}, r.map((v) => h("td", { class: typeof v === "number" ? "num" : null }, fmt(v)))));
+        holder.replaceChildren(h("div", { class: "scroll" }, h("table", {}, h("thead", {}, head), h("tbody", {}, rows))));
+      } else {
+        const target = h("div", { class: "vega" });
+        holder.replaceChildren(target);
+        try {
+          await loadVega();
+          await vegaEmbed(target, e.spec, { actions: false, ast: true, expr: vega.expressionInterpreter,
+                                            defaultStyle: false, tooltip: false, renderer: "canvas" });
+        } catch (err) {
+          holder.replaceChildren(h("p", { class: "error" }, `cannot draw the chart: ${err.message}`));
+        }
+      }
+    };
+    if (entry.steps.length > 1) {
+      const slider = h("input", { type: "range", class: "panel-step", min: "0", max: String(entry.steps.length - 1),
+                                  step: "1", value: String(entry.steps.indexOf(entry.step)), "aria-label": `${entry.key} step` });
+      slider.addEventListener("change", async () => {
+        const q = new URLSearchParams({ key: entry.key, step: String(entry.steps[+slider.value]) });
+        try {
+          const one = await api(`/api/runs/${encodeURIComponent(id)}/panels?${q}`);
+          await show((kind === "chart" ? one.charts : one.tables)[0]);
+        } catch (err) {
+          note.textContent = `(${err.message})`;
+        }
+      });
+      panel.append(h("div", { class: "toolbar" }, slider));
     }
-  } catch (err) {
-    box.append(h("p", { class: "error" }, `cannot draw a chart: ${err.message}`));
-  }
+    panel.append(holder, note);
+    show(entry);
+    return panel;
+  }));
 }
 
 async function loadHistograms(id, box) {
