@@ -64,7 +64,9 @@ def command(obj: CliContext, repo_path: str | None, port: int | None, host: str,
     token = None if loopback else secrets.token_urlsafe(24)
     sock = listen(host, port)
     bound = int(sock.getsockname()[1])
-    app = create_app(path, token=token, allowed_hosts=LOOPBACK_HOSTS if loopback else None)
+    # on loopback, only requests naming this machine are answered (DNS rebinding)
+    hosts = (*LOOPBACK_HOSTS, host.strip("[]").lower()) if loopback else None
+    app = create_app(path, token=token, allowed_hosts=hosts)
     url = f"http://{shown_host(host)}:{bound}/" + (f"?token={token}" if token else "")
     click.echo(f"gittrack ui: serving the runs of {path} (read-only) at {url}")
     if token is not None:

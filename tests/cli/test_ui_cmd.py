@@ -130,3 +130,13 @@ def test_export_writes_a_static_site(repo: Path, tmp_path: Path, cli: Cli) -> No
 def test_runs_without_export_is_a_usage_error(repo: Path, cli: Cli) -> None:
     result = cli("ui", "--no-browser", "somerun")
     assert result.exit_code == 2 and "--export" in result.stderr
+
+
+def test_another_loopback_address_needs_no_token(repo: Path) -> None:
+    make_run([{"loss": 0.5}])
+    with serving(repo, "--host", "127.0.0.2", "--port", "0") as lines:
+        found = re.search(r"(http://127\.0\.0\.2:\d+/)", lines[0])
+        assert found and "token" not in "".join(lines)
+        assert get(found.group(1) + "api/runs")[0] == 200
+        port = found.group(1).rsplit(":", 1)[1].strip("/")
+        assert get(f"http://127.0.0.2:{port}/api/runs", Host="evil.example")[0] == 400
