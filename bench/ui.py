@@ -4,7 +4,7 @@
    2,000 points (the first call, then the median of ``ctx.repeats``), in this process, numpy
    arrays already in memory. Target: 10,000,000 points under 1 s.
 2. ``Reader.history`` (what ``GET /api/runs/{id}/history`` answers) of a run of
-   1,000,000 steps (``--quick``: 300,000) logged with ``gittrack.log``: the first request
+   10,000,000 steps (``--quick``: 300,000) logged with ``gittrack.log``: the first request
    (reads the Parquet chunks), a second (the history is cached by commit), and a zoom on 0.1% of
    the steps at full resolution. No HTTP: the app adds JSON encoding of 2,000 points per key.
 3. In a real browser (Debian's chromium through Playwright, when installed): `gittrack ui` on
@@ -128,7 +128,7 @@ def run(ctx: Context) -> None:
         if n == 10_000_000:
             ten_m = (med, exact)
     ctx.out(table(["series", "first", "median", "points kept", "min and max kept"], rows))
-    steps = 300_000 if ctx.quick else 1_000_000
+    steps = 300_000 if ctx.quick else 10_000_000
     ctx.progress(f"ui: a run of {steps:,} steps")
     res = _run_history(ctx, steps)
     ctx.out(table(["Reader.history of a run", "time", "points"], [
