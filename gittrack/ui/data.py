@@ -414,6 +414,10 @@ def _floats(column: pa.ChunkedArray) -> Any:
     import pyarrow.compute as pc
 
     kind = column.type
+    if pa.types.is_floating(kind) or pa.types.is_integer(kind):
+        values = column.to_numpy()  # nulls become NaN (a float array) without a cast kernel
+        if values.dtype != object:
+            return values.astype(np.float64, copy=False)
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
             or pa.types.is_boolean(kind) or pa.types.is_decimal(kind)):
         return None
