@@ -363,3 +363,28 @@ def test_the_package_imports_no_web_framework_until_asked(repo: Path) -> None:
 
     with TestClient(exported(repo), base_url="http://localhost") as by_path:
         assert len(by_path.get("/api/runs").json()["runs"]) == 1
+
+
+def test_media_of_a_private_project_opens_only_with_a_key(
+    repo: Path, private_repo: object, client: TestClient, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shutil
+
+    import numpy as np
+
+    run = gittrack.init(settings={"quiet": True})
+    run.log({"img": gittrack.Image(np.zeros((4, 4, 3), dtype=np.uint8))})
+    run.finish()
+    (row,) = client.get(f"/api/runs/{run.id}/media").json()["media"]
+    url = f"/api/runs/{run.id}/media/file"
+    assert client.get(url, params={"path": row["path"]}).content.startswith(b"\x89PNG")
+    # another user of this clone: no identity in their home, no plaintext copy here
+    shutil.rmtree(repo / ".git" / "gittrack" / "cache" / "blobs")
+    stranger = tmp_path / "stranger"
+    monkeypatch.setenv("HOME", str(stranger))
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(var, str(stranger / var.lower()))
+    refused = client.get(url, params={"path": row["path"]})
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["type"] in ("KeyMissingError", "DecryptionError", "CryptoError")
