@@ -388,3 +388,18 @@ def test_media_of_a_private_project_opens_only_with_a_key(
     refused = client.get(url, params={"path": row["path"]})
     assert refused.status_code == 403, refused.text
     assert refused.json()["type"] in ("KeyMissingError", "DecryptionError", "CryptoError")
+
+
+def test_a_repository_without_runs_and_a_run_without_history(client: TestClient) -> None:
+    assert client.get("/api/runs").json()["runs"] == []
+    assert client.get("/api/artifacts").json()["artifacts"] == []
+    run = gittrack.init(settings={"quiet": True, "system_metrics": False})
+    run.finish()
+    body = client.get(f"/api/runs/{run.id}").json()
+    assert (body["keys"], body["steps"], body["system_keys"]) == ([], 0, [])
+    history = client.get(f"/api/runs/{run.id}/history?keys=loss").json()
+    assert history["series"] == {} and history["missing"] == ["loss"]
+    assert client.get(f"/api/runs/{run.id}/histograms").json()["histograms"] == {}
+    assert client.get(f"/api/runs/{run.id}/panels").json() == {"run": run.id, "charts": [],
+                                                                 "tables": []}
+    assert client.get(f"/api/runs/{run.id}/media").json()["media"] == []
