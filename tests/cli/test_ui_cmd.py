@@ -6,12 +6,9 @@ from __future__ import annotations
 import json
 import re
 import socket
-import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from email.message import Message
 from pathlib import Path
 
@@ -20,26 +17,7 @@ import pytest
 from gittrack.cli.ui_cmd import is_loopback
 from tests.helpers.cli import Cli
 from tests.helpers.runs import make_run
-
-
-@contextmanager
-def serving(cwd: Path, *args: str) -> Iterator[list[str]]:
-    """`gittrack ui --no-browser ARGS` in its own process; yields the lines it printed before
-    serving (the URL first), stopped by its process id on the way out."""
-    with subprocess.Popen([sys.executable, "-m", "gittrack", "ui", "--no-browser", *args],
-                          cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True) as proc:
-        try:
-            assert proc.stdout is not None
-            lines = []
-            while not lines or "Ctrl-C" not in lines[-1]:
-                line = proc.stdout.readline()
-                assert line, "".join(lines)
-                lines.append(line)
-            yield lines
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+from tests.helpers.ui import serving
 
 
 def get(url: str, **headers: str) -> tuple[int, Message, bytes]:

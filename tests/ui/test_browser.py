@@ -9,9 +9,6 @@ last runs) and are named on failure.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ from gittrack.ui.app import CSP
 from gittrack.ui.export import export_site
 from tests.helpers.processes import held
 from tests.helpers.runs import make_run, start_run
+from tests.helpers.ui import base_url, serving
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -36,23 +34,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 
 @pytest.fixture
 def served(repo: Path) -> Iterator[str]:
-    """The base URL of `gittrack ui` serving ``repo`` (stopped by its process id)."""
-    with subprocess.Popen([sys.executable, "-m", "gittrack", "ui", "--port", "0",
-                           "--no-browser"], cwd=repo, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True) as proc:
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            found = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
-            assert found, line + (proc.stdout.read() if proc.poll() is not None else "")
-            yield found.group(1)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    """The base URL of `gittrack ui` serving ``repo``."""
+    with serving(repo, "--port", "0") as lines:
+        yield base_url(lines)
 
 
 @pytest.fixture
