@@ -43,6 +43,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 
+
 def create_app(repo: str | os.PathLike[str] = ".", *, token: str | None = None,
                allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS) -> Starlette:
     """The app over the repository at ``repo``. ``token``: required of every request (serve
@@ -140,7 +141,7 @@ def create_app(repo: str | os.PathLike[str] = ".", *, token: str | None = None,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(routes=routes, middleware=middleware,
-                     exception_handlers={GittrackError: _error})
+                     exception_handlers={GittrackError: _error, Exception: _crash})
 
 
 class _Guard(BaseHTTPMiddleware):
@@ -191,6 +192,12 @@ async def _error(request: Request, exc: Exception) -> Response:
     status = (404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, UsageError)
               else 403 if isinstance(exc, CryptoError) else 500)
     return JSONResponse({"error": str(exc), "type": type(exc).__name__}, status_code=status)
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    """Anything else is a bug in gittrack: JSON for the page (the server logs the traceback)."""
+    return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}",
+                         "type": "InternalError"}, status_code=500)
 
 
 def _json(value: Any) -> Response:
