@@ -84,6 +84,8 @@ class Reader:
                                                              repr=False)
     cached_tables: int = 4
     """Histories kept in memory (by commit and stream: a commit never changes), for zooming."""
+    _listing: tuple[Any, dict[str, Any]] | None = field(default=None, repr=False)
+    """The last ``/api/runs`` answer and the refs and dead logs it was made from."""
 
     @contextmanager
     def _api(self) -> Iterator[tuple[Api, list[str]]]:
@@ -96,17 +98,31 @@ class Reader:
                          if issubclass(w.category, GittrackWarning))
 
     def runs(self) -> dict[str, Any]:
-        """``/api/runs``: every readable run, newest first."""
+        """``/api/runs``: every readable run, newest first. The answer is kept while no run
+        ref moves and no writer dies (a page polling 10,000 runs costs a listing of refs)."""
+        from gittrack.git.repo import discover
+        from gittrack.runs.store import runs_and_invalid
+
+        with self._lock:
+            repo = discover(self.repo)
+            valid, invalid = runs_and_invalid(repo)
+            state = (frozenset(valid.items()), frozenset(invalid.items()),
+                     frozenset(log.run_id for log in dead_logs(repo)))
+            if self._listing is not None and self._listing[0] == state:
+                return self._listing[1]
         with self._api() as (api, notes):
             views = api.runs()
-            stale = {log.run_id for log in dead_logs(views[0].repo)} if views else set()
+            stale = state[2]
             rows = []
             for view in views:
                 try:
                     rows.append(_row(view, view.id in stale))
                 except GittrackError as exc:  # checked on first read: left out, named
                     notes.append(f"skipping run {view.id}: {exc}")
-        return {"runs": rows, "warnings": notes, "path": self.repo}
+        answer = {"runs": rows, "warnings": notes, "path": self.repo}
+        with self._lock:
+            self._listing = (state, answer)
+        return answer
 
     def run(self, spec: str) -> dict[str, Any]:
         """``/api/runs/{id}``: one run (id, unique id prefix or name) with its config, summary,

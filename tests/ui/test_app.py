@@ -403,3 +403,26 @@ def test_a_repository_without_runs_and_a_run_without_history(client: TestClient)
     assert client.get(f"/api/runs/{run.id}/panels").json() == {"run": run.id, "charts": [],
                                                                  "tables": []}
     assert client.get(f"/api/runs/{run.id}/media").json()["media"] == []
+
+
+def test_the_listing_is_made_again_when_a_ref_moves_or_a_writer_dies(
+    repo: Path, client: TestClient
+) -> None:
+    first = make_run([{"loss": 1.0}])
+    assert [r["id"] for r in client.get("/api/runs").json()["runs"]] == [first.id]
+    assert [r["id"] for r in client.get("/api/runs").json()["runs"]] == [first.id]  # kept
+    second = make_run([{"loss": 2.0}])
+    assert [r["id"] for r in client.get("/api/runs").json()["runs"]] == [second.id, first.id]
+    import subprocess
+    import sys
+
+    with subprocess.Popen([sys.executable, "-c", live_script()], cwd=repo,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        live_id = proc.stdout.readline().strip()
+        rows = {r["id"]: r for r in client.get("/api/runs").json()["runs"]}
+        assert rows[live_id]["state"] == "running" and rows[live_id]["stale"] is False
+        proc.kill()  # the writer dies: no ref moves, its log stays
+        proc.wait()
+    rows = {r["id"]: r for r in client.get("/api/runs").json()["runs"]}
+    assert (rows[live_id]["state"], rows[live_id]["stale"]) == ("crashed", True)
