@@ -467,7 +467,9 @@ async function showRun(id) {
       run.stale ? `${run.state} (stale)` : run.state)),
     h("p", { class: "muted" }, `${run.id} · created ${when(run.created)}`,
       run.branch ? ` · branch ${run.branch}` : "", run.commit ? ` · commit ${run.commit.slice(0, 8)}` : "",
-      ` · ${run.steps} history rows`));
+      ` · ${run.steps} history rows`, run.group ? ` · group ${run.group}` : ""),
+    (run.tags || []).length ? h("p", {}, run.tags.map((t) => h("span", { class: "tag" }, t))) : null,
+    run.notes ? h("p", { class: "notes" }, run.notes) : null);
   const systemGrid = h("div", { class: "charts", id: "system-charts" });
   const consoleBox = h("pre", { id: "console", class: "console" }, "…");
   const codeBox = h("div", { id: "code" }, "…");
