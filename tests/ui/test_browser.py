@@ -227,6 +227,9 @@ def test_media_slider_histograms_charts_and_tables(served: str, browser_page: tu
         const img = document.querySelector(".media[data-key='samples'] img");
         return img && img.complete && img.naturalWidth === 8; }""")
     assert drawn_pixels(page, "[data-histogram='weights']") > 100  # the heat map
+    page.select_option("[data-histogram='weights'] select.histogram-view", "ridgeline")
+    assert "one curve per step" in page.locator("[data-histogram='weights'] .note").inner_text()
+    assert drawn_pixels(page, "[data-histogram='weights']") > 100  # the ridgeline
     page.wait_for_selector(".media[data-key='notes'] pre:has-text('plain words')")
     frame = page.frame_locator(".media[data-key='report'] iframe")
     assert frame.locator("p").inner_text() == "an html report"  # in its sandboxed frame

@@ -703,12 +703,65 @@ async function loadHistograms(id, box) {
   box.replaceChildren(...keys.map((key) => {
     const hist = hists[key];
     const canvas = h("canvas", { width: 440, height: 220, class: "heatmap" });
-    drawHeatmap(canvas, hist);
     const first = hist.steps[0], last = hist.steps[hist.steps.length - 1];
-    return h("div", { class: "chart", "data-histogram": key }, h("h3", {}, key), canvas,
-             h("div", { class: "note" }, `steps ${first} … ${last} (${hist.steps.length} of ${hist.total} shown);` +
-               " value on the vertical axis, darker = more"));
+    const note = h("div", { class: "note" });
+    const view = h("select", { class: "histogram-view", "aria-label": `${key} view` },
+                   h("option", { value: "heatmap" }, "heat map"), h("option", { value: "ridgeline" }, "ridgeline"));
+    const draw = () => {
+      if (view.value === "ridgeline") {
+        drawRidgeline(canvas, hist);
+        note.textContent = `steps ${first} … ${last} (${hist.steps.length} of ${hist.total} shown); one curve per step, later ones lower`;
+      } else {
+        drawHeatmap(canvas, hist);
+        note.textContent = `steps ${first} … ${last} (${hist.steps.length} of ${hist.total} shown); value on the vertical axis, darker = more`;
+      }
+    };
+    view.addEventListener("change", draw);
+    draw();
+    return h("div", { class: "chart", "data-histogram": key }, h("h3", {}, key, " ", view), canvas, note);
   }));
+}
+
+// a ridgeline: each step's bins as a filled curve over the value axis, stacked from the
+// first step (top) to the last (bottom); at most 40 steps, evenly chosen
+function drawRidgeline(canvas, hist) {
+  const ctx = canvas.getContext("2d");
+  const W = canvas.width, H = canvas.height, left = 50, bottom = 20, top = 10;
+  let lo = Infinity, hi = -Infinity;
+  for (const edges of hist.edges) for (const e of edges) {
+    if (typeof e === "number") { lo = Math.min(lo, e); hi = Math.max(hi, e); }
+  }
+  if (!(hi > lo)) { hi = lo + 1; lo -= 1; }
+  const n = hist.steps.length, shown = Math.min(n, 40);
+  const picks = [...new Set(Array.from({ length: shown }, (_, i) => Math.round(i * (n - 1) / Math.max(1, shown - 1))))];
+  const gap = (H - bottom - top) / (picks.length + 2), height = gap * 3;
+  const x = (v) => left + (W - left - 10) * (v - lo) / (hi - lo);
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, W, H);
+  picks.forEach((i, row) => {
+    const counts = hist.counts[i], edges = hist.edges[i];
+    const peak = Math.max(...counts.filter((c) => typeof c === "number"), 0) || 1;
+    const base = top + height + row * gap;
+    ctx.beginPath();
+    ctx.moveTo(x(edges[0]), base);
+    counts.forEach((c, b) => {
+      const y = base - height * ((typeof c === "number" ? c : 0) / peak);
+      ctx.lineTo(x((edges[b] + edges[b + 1]) / 2), y);
+    });
+    ctx.lineTo(x(edges[edges.length - 1]), base);
+    ctx.closePath();
+    ctx.fillStyle = "rgba(37, 99, 235, 0.35)";
+    ctx.fill();
+    ctx.strokeStyle = "#2563eb";
+    ctx.stroke();
+  });
+  ctx.fillStyle = "#6b7280";
+  ctx.font = "11px system-ui, sans-serif";
+  ctx.fillText(fmt(lo), left, H - 5);
+  const end = fmt(hi);
+  ctx.fillText(end, W - ctx.measureText(end).width - 2, H - 5);
+  ctx.fillText(`step ${hist.steps[0]}`, 2, top + height);
+  ctx.fillText(`step ${hist.steps[n - 1]}`, 2, top + height + (picks.length - 1) * gap);
 }
 
 // a heat map: one column per step, each bin shaded by its share of the step's largest count
