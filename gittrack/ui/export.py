@@ -7,15 +7,17 @@ DIR gets ``index.html``, ``static/`` (the page's script and the vendored librari
 tag loads, so the site works from ``file://`` as well as from any web server, with nothing to
 run. Console output and saved
 code are not exported (they may hold what the git data does not: a private project's are
-encrypted); the page says so. Histories are downsampled as the server does
-(``Reader.history``); zooming in an export narrows the embedded points instead of fetching
-more. Read-only, as the server.
+encrypted); the page says so. The artifact pages are (``artifacts.js``, ``artifact-<name>.js``,
+``version-<name>-<vN or alias>.js``): names, aliases, manifests and lineage are git data.
+Histories are downsampled as the server does (``Reader.history``); zooming in an export
+narrows the embedded points instead of fetching more. Read-only, as the server.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +30,7 @@ STATIC = Path(__file__).parent / "static"
 MARKER = "export.js"
 """``data/export.js``: marks DIR as an export (one may be written over again)."""
 APP_SCRIPT = '<script src="static/app.js" defer></script>'
+_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def export_site(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
@@ -71,9 +74,26 @@ def export_site(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
                 for x in X_AXES if keys else ():
                     _write(data, f"{kind}-{run_id}-{x}", reader.history(
                         run_id, keys, points=points, x=x, stream=stream))
+        _write_artifacts(reader, data)
     except OSError as exc:
         raise OutputError(f"cannot write the export to {target}: {exc}") from exc
     return [row["id"] for row in chosen]
+
+
+def _write_artifacts(reader: Reader, data: Path) -> None:
+    """The artifact pages: every artifact, its versions, each version with its lineage (data
+    of git alone: names, aliases, manifests; no file is fetched)."""
+    listing = reader.artifacts()
+    _write(data, "artifacts", listing)
+    for latest in listing["artifacts"]:
+        name = latest["name"]
+        versions = reader.artifact(name)
+        _write(data, f"artifact-{name}", versions)
+        for version in versions["versions"]:
+            detail = reader.artifact_version(version["spec"])
+            for selector in (f"v{version['version']}", *version["aliases"]):
+                if _SAFE.fullmatch(selector):  # a file name on every system
+                    _write(data, f"version-{name}-{selector}", detail)
 
 
 def _write(data: Path, name: str, value: Any, *, variable: str | None = None) -> None:

@@ -143,7 +143,9 @@ def test_runs_table_run_page_and_compare(served: str, browser_page: tuple[Any, l
 def test_static_export_opens_from_disk(repo: Path, tmp_path: Path,
                                        browser_page: tuple[Any, list[str]]) -> None:
     page, requests = browser_page
-    run = make_run([{"loss": 1.0 / (i + 1)} for i in range(100)], name="exported-run")
+    (repo / "data.csv").write_text("1,2\n")
+    run = make_run([{"loss": 1.0 / (i + 1)} for i in range(100)], name="exported-run",
+                   artifact=("data", repo / "data.csv"), artifact_type="dataset")
     site = tmp_path / "site"
     export_site(str(repo), site)
     page.goto((site / "index.html").as_uri())
@@ -155,6 +157,10 @@ def test_static_export_opens_from_disk(repo: Path, tmp_path: Path,
     assert "100 points" in page.locator(".chart[data-key='loss'] .note").inner_text()
     assert run.id in page.url
     page.screenshot(path=str(tmp_path / "export.png"), full_page=True)
+    page.click("#nav-artifacts")  # the artifact pages are in the export too
+    page.click("#artifacts >> text=data")
+    page.click("#versions >> text=v0")
+    assert "exported-run" in page.locator("#lineage").inner_text()
     assert all(url.startswith("file://") for url in requests), requests
 
 

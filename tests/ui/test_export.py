@@ -65,3 +65,16 @@ def test_export_of_an_unknown_run_names_it(repo: Path, tmp_path: Path) -> None:
     make_run([{"loss": 1.0}])
     with pytest.raises(NotFoundError, match="nosuchrun"):
         export_site(str(repo), tmp_path / "site", ["nosuchrun"])
+
+
+def test_export_holds_the_artifact_pages(repo: Path, tmp_path: Path) -> None:
+    (repo / "data.csv").write_text("1,2\n")
+    producer = make_run([{"x": 1}], name="maker", artifact=("data", repo / "data.csv"),
+                        artifact_type="dataset", aliases=["best"])
+    site = tmp_path / "site"
+    export_site(str(repo), site)
+    assert [a["name"] for a in embedded(site / "data" / "artifacts.js")["artifacts"]] == ["data"]
+    assert embedded(site / "data" / "artifact-data.js")["versions"][0]["spec"] == "data:v0"
+    for selector in ("v0", "best", "latest"):
+        version = embedded(site / "data" / f"version-data-{selector}.js")
+        assert version["logged_by"]["id"] == producer.id

@@ -42,6 +42,11 @@ function exportedName(path) {
   const p = url.pathname;
   let m;
   if (p === "/api/runs") return "runs";
+  if (p === "/api/artifacts") return "artifacts";
+  if ((m = p.match(/^\/api\/artifacts\/([^/]+)\/([^/]+)$/))) {
+    return `version-${decodeURIComponent(m[1])}-${decodeURIComponent(m[2])}`;
+  }
+  if ((m = p.match(/^\/api\/artifacts\/([^/]+)$/))) return `artifact-${decodeURIComponent(m[1])}`;
   if ((m = p.match(/^\/api\/runs\/([^/]+)\/history$/))) {
     const kind = url.searchParams.get("stream") === "system" ? "system" : "history";
     return `${kind}-${decodeURIComponent(m[1])}-${url.searchParams.get("x") || "_step"}`;
