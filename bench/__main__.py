@@ -26,6 +26,7 @@ from bench import (
     scale,
     size,
     sync,
+    ui,
     wide,
 )
 from bench.common import ROOT, VALUES_NOTE, Context, dist_version, table
@@ -45,11 +46,12 @@ SECTIONS = {
     "integrations": integrations.run,  # issue 12: Lightning with gittrack / W&B / no logger
     "listing": listing.run,       # issue 13: runs --branch / --sort over 10,000 runs
     "hooks": hooks.run,           # issue 13: pre-push hook overhead on git push, per mode
+    "ui": ui.run,                 # issue 14: downsampling for the web UI's charts
 }
 
 
 _ISSUE_OF = {"artifacts": "3", "sync": "4", "wide": "8", "scale": "10", "media": "11",
-             "integrations": "12", "listing": "13", "hooks": "13"}
+             "integrations": "12", "listing": "13", "hooks": "13", "ui": "14"}
 """The issue whose targets a section measures (the others: issue 2)."""
 
 

@@ -76,6 +76,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "Configure the blob store of artifacts (any fsspec URL or a local folder)."),
     "textconv": ("gittrack.cli.textconv_cmd:command",
                  "Print FILE as text for git's diff (a Parquet file as its columns and rows)."),
+    "ui": ("gittrack.cli.ui_cmd:command",
+           "Open a local web page of the runs: table, charts, comparisons (read-only)."),
 }
 
 

@@ -1,0 +1,226 @@
+"""The ASGI app of ``gittrack ui`` (Starlette): the JSON API under ``/api/`` and the static
+page that uses it. Read-only over ``gittrack.ui.data.Reader``; docs/ui.md documents the API.
+
+Security (docs/ui.md): served on loopback by default, where only requests naming a loopback
+host are answered (a web page on another site cannot reach it by DNS rebinding); on any other
+address every request must carry the token (``?token=`` once, then a cookie, or an
+``Authorization: Bearer`` header). No CORS headers: another origin's page cannot read the
+answers. Every answer carries a Content-Security-Policy that lets the page load and call
+nothing but this server.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from gittrack.errors import CryptoError, GittrackError, NotFoundError, UsageError
+from gittrack.ui.data import CONSOLE_TAIL, DEFAULT_POINTS, HISTOGRAM_STEPS, Reader
+
+STATIC = Path(__file__).parent / "static"
+TOKEN_COOKIE = "gittrack_ui_token"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+CSP = ("default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'; form-action 'self'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def create_app(repo: str | os.PathLike[str] = ".", *, token: str | None = None,
+               allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS) -> Starlette:
+    """The app over the repository at ``repo``. ``token``: required of every request (serve
+    beyond loopback only with one). ``allowed_hosts``: the ``Host`` names answered (``None``:
+    any, for a server reached by another name, which then needs a token)."""
+    reader = Reader(os.fspath(repo))
+
+    def runs(request: Request) -> Response:
+        return _json(reader.runs())
+
+    def run(request: Request) -> Response:
+        return _json(reader.run(request.path_params["run"]))
+
+    def history(request: Request) -> Response:
+        query = request.query_params
+        # keys=a,b or keys=a&keys=b; key= (repeatable) for a key that holds a comma
+        keys = [k for value in query.getlist("keys") for k in value.split(",") if k]
+        keys += query.getlist("key")
+        return _json(reader.history(
+            request.path_params["run"], keys,
+            points=_int(query.get("points"), "points", DEFAULT_POINTS),
+            x=query.get("x") or "_step",
+            start=_float(query.get("start"), "start"), end=_float(query.get("end"), "end"),
+            stream=query.get("stream") or "default"))
+
+    def console(request: Request) -> Response:
+        tail = _int(request.query_params.get("tail"), "tail", CONSOLE_TAIL)
+        return _json(reader.console(request.path_params["run"], tail))
+
+    def code(request: Request) -> Response:
+        return _json(reader.code(request.path_params["run"]))
+
+    def artifacts(request: Request) -> Response:
+        return _json(reader.artifacts())
+
+    def artifact(request: Request) -> Response:
+        return _json(reader.artifact(request.path_params["name"]))
+
+    def artifact_version(request: Request) -> Response:
+        params = request.path_params
+        return _json(reader.artifact_version(f"{params['name']}:{params['version']}"))
+
+    def histograms(request: Request) -> Response:
+        steps = _int(request.query_params.get("steps"), "steps", HISTOGRAM_STEPS)
+        return _json(reader.histograms(request.path_params["run"], steps))
+
+    def panels(request: Request) -> Response:
+        query = request.query_params
+        step = query.get("step")
+        return _json(reader.panels(request.path_params["run"], query.get("key") or None,
+                                   None if step in (None, "") else _int(step, "step", 0)))
+
+    def media(request: Request) -> Response:
+        return _json(reader.media(request.path_params["run"]))
+
+    def media_file(request: Request) -> Response:
+        path = request.query_params.get("path")
+        if not path:
+            raise UsageError("media/file needs ?path= (a path of /api/runs/{run}/media)")
+        data, kind = reader.media_file(request.path_params["run"], path)
+        # never run as a page of this origin, whatever the bytes hold: no script, no request
+        # out; logged HTML shows in the page's sandboxed frame (its own styles and images)
+        return Response(data, media_type=kind, headers={
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                       "img-src data:; sandbox; frame-ancestors 'self'",
+            "X-Frame-Options": "SAMEORIGIN",
+            "Cache-Control": "private, max-age=3600"})
+
+    def page(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    async def api_missing(request: Request) -> Response:
+        return JSONResponse({"error": f"no such API endpoint: {request.url.path}"},
+                            status_code=404)
+
+    middleware = []
+    if allowed_hosts is not None:
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
+    middleware.append(Middleware(_Guard, token=token))
+    routes = [
+        Route("/", page),
+        Route("/api/runs", runs),
+        Route("/api/runs/{run:path}/history", history),
+        Route("/api/runs/{run:path}/console", console),
+        Route("/api/runs/{run:path}/code", code),
+        Route("/api/runs/{run:path}/histograms", histograms),
+        Route("/api/runs/{run:path}/panels", panels),
+        Route("/api/runs/{run:path}/media/file", media_file),
+        Route("/api/runs/{run:path}/media", media),
+        Route("/api/runs/{run:path}", run),
+        Route("/api/artifacts", artifacts),
+        Route("/api/artifacts/{name}", artifact),
+        Route("/api/artifacts/{name}/{version}", artifact_version),
+        Route("/api/{rest:path}", api_missing),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+    ]
+    return Starlette(routes=routes, middleware=middleware,
+                     exception_handlers={GittrackError: _error, Exception: _crash})
+
+
+class _Guard(BaseHTTPMiddleware):
+    """The token (when one is set) and the security headers of every answer."""
+
+    def __init__(self, app: Any, token: str | None) -> None:
+        super().__init__(app)
+        self.token = token
+
+    async def dispatch(self, request: Request,
+                       call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        given = None
+        if self.token is not None:
+            given = _given_token(request)
+            if given is None or not hmac.compare_digest(given.encode(), self.token.encode()):
+                response: Response = (
+                    JSONResponse({"error": "a token is required: open the URL gittrack ui "
+                                           "printed (…/?token=…)"}, status_code=401)
+                    if request.url.path.startswith("/api/") else
+                    PlainTextResponse("gittrack ui: a token is required: open the URL "
+                                      "`gittrack ui` printed (…/?token=…)", status_code=401))
+                _secure(response)
+                return response
+        response = await call_next(request)
+        if self.token is not None and request.query_params.get("token") == given:
+            response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
+        _secure(response)
+        if request.url.path.startswith("/api/") and "cache-control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _given_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE)
+
+
+def _secure(response: Response) -> None:
+    """The security headers; a stricter policy an endpoint set (media files) is kept."""
+    for name, value in SECURITY_HEADERS.items():
+        if name not in response.headers:
+            response.headers[name] = value
+
+
+async def _error(request: Request, exc: Exception) -> Response:
+    status = (404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, UsageError)
+              else 403 if isinstance(exc, CryptoError) else 500)
+    return JSONResponse({"error": str(exc), "type": type(exc).__name__}, status_code=status)
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    """Anything else is a bug in gittrack: JSON for the page (the server logs the traceback)."""
+    return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}",
+                         "type": "InternalError"}, status_code=500)
+
+
+def _json(value: Any) -> Response:
+    return JSONResponse(value)
+
+
+def _int(value: str | None, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _float(value: str | None, name: str) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise UsageError(f"{name} must be a number, got {value!r}") from None
+    return None if number != number else number
+
+
+__all__ = ["CSP", "STATIC", "create_app"]

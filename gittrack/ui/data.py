@@ -1,0 +1,442 @@
+"""What the web UI shows, as JSON-ready values, read through ``gittrack.Api`` and nothing else
+that writes: the answers of ``/api/runs``, ``/api/runs/{id}`` and ``/api/runs/{id}/history``.
+
+Read-only: ``Api(recover=False)``, so a run whose process died is shown as the reader sees it
+(``crashed`` at its last checkpoint, ``stale: true`` while its write-ahead log is not folded)
+and never recovered here (``gittrack recover`` does that). A run being written is read at its
+latest checkpoint; each request reads the refs again, so a live run's page moves on by polling.
+No web framework here: the app (``gittrack.ui.app``) and a static export can share it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gittrack.api.public import Api
+from gittrack.errors import GittrackError, GittrackWarning, NotFoundError, UsageError
+from gittrack.runs.liveness import dead_logs
+from gittrack.ui import downsample
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from gittrack.artifacts.view import ArtifactVersion
+    from gittrack.runs.view import RunView
+
+X_AXES = ("_step", "_runtime", "_timestamp")
+"""The x axes every history row has (step, relative time, wall time); any numeric key works."""
+DEFAULT_POINTS = 2_000
+MAX_KEYS = 200
+"""At most this many keys in one history request."""
+STREAMS = ("default", "system")
+"""``stream=system``: the system metrics (W&B's name), sampled as the history is."""
+CONSOLE_TAIL = 1_000_000
+"""The console answer holds at most its last this many characters (``truncated``)."""
+TEXT_FILE_LIMIT = 1_000_000
+"""A saved code file larger than this is listed, not shown."""
+MEDIA_TYPES = {
+    "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
+    "webp": "image/webp", "bmp": "image/bmp",
+    "mp4": "video/mp4", "webm": "video/webm", "ogv": "video/ogg",
+    "wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg", "flac": "audio/flac",
+    "txt": "text/plain; charset=utf-8", "html": "text/html; charset=utf-8",
+}
+"""Stored media formats the page shows, by their content type (others are listed only)."""
+ARTIFACT_FILES = 1_000
+"""At most this many files of a version are listed (the first, by path; ``file_count``)."""
+TABLE_ROWS = 1_000
+"""At most this many rows of a logged table (or a chart's data) in one answer."""
+HISTOGRAM_STEPS = 200
+"""At most this many steps of each histogram in one answer (evenly chosen, last included)."""
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON (``JSON.parse`` knows no NaN): non-finite floats as the
+    strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``, anything else unknown as its text."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+
+@dataclass
+class Reader:
+    """The repository at ``repo``, read for the UI; safe to share between request threads
+    (one read at a time: pygit2 objects and ``warnings`` are process-wide)."""
+
+    repo: str
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _tables: OrderedDict[tuple[str, str], pa.Table] = field(default_factory=OrderedDict,
+                                                             repr=False)
+    cached_tables: int = 4
+    """Histories kept in memory (by commit and stream: a commit never changes), for zooming."""
+    _listing: tuple[Any, dict[str, Any]] | None = field(default=None, repr=False)
+    """The last ``/api/runs`` answer and the refs and dead logs it was made from."""
+
+    @contextmanager
+    def _api(self) -> Iterator[tuple[Api, list[str]]]:
+        """An ``Api`` over the repository and the gittrack warnings reading gave."""
+        with self._lock, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", GittrackWarning)
+            notes: list[str] = []
+            yield Api(self.repo), notes
+            notes.extend(str(w.message) for w in caught
+                         if issubclass(w.category, GittrackWarning))
+
+    def runs(self) -> dict[str, Any]:
+        """``/api/runs``: every readable run, newest first. The answer is kept while no run
+        ref moves and no writer dies (a page polling 10,000 runs costs a listing of refs)."""
+        from gittrack.git.repo import discover
+        from gittrack.runs.store import runs_and_invalid
+
+        with self._lock:
+            repo = discover(self.repo)
+            valid, invalid = runs_and_invalid(repo)
+            state = (frozenset(valid.items()), frozenset(invalid.items()),
+                     frozenset(log.run_id for log in dead_logs(repo)))
+            if self._listing is not None and self._listing[0] == state:
+                return self._listing[1]
+        with self._api() as (api, notes):
+            views = api.runs()
+            stale = state[2]
+            rows = []
+            for view in views:
+                try:
+                    rows.append(_row(view, view.id in stale))
+                except GittrackError as exc:  # checked on first read: left out, named
+                    notes.append(f"skipping run {view.id}: {exc}")
+        answer = {"runs": rows, "warnings": notes, "path": self.repo}
+        with self._lock:
+            self._listing = (state, answer)
+        return answer
+
+    def run(self, spec: str) -> dict[str, Any]:
+        """``/api/runs/{id}``: one run (id, unique id prefix or name) with its config, summary,
+        metadata and the keys of its history. ``NotFoundError`` when there is no such run."""
+        with self._api() as (api, notes):
+            view = api.run(spec)
+            stale = any(log.run_id == view.id for log in dead_logs(view.repo))
+            row = _row(view, stale)
+            table = self._history(view)
+            system = self._history(view, "system")
+            info = view.info
+            row.update(metadata=jsonable(view.metadata),
+                       keys=_numeric_keys(table), steps=table.num_rows,
+                       system_keys=_numeric_keys(system),
+                       artifacts={kind: list(specs) for kind, specs in info.artifacts.items()},
+                       code_saved=bool((info.code or {}).get("saved")))
+        row["warnings"] = notes
+        return row
+
+    def console(self, spec: str, tail: int = CONSOLE_TAIL) -> dict[str, Any]:
+        """``/api/runs/{id}/console``: what the run printed, its last ``tail`` characters
+        (clamped to ``CONSOLE_TAIL``)."""
+        tail = max(0, min(CONSOLE_TAIL, tail))
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            text = view.console()
+        shown = text[-tail:] if tail else ""
+        return {"run": view.id, "text": shown, "length": len(text),
+                "truncated": len(shown) < len(text)}
+
+    def code(self, spec: str) -> dict[str, Any]:
+        """``/api/runs/{id}/code``: the code state of ``run.yaml`` (commit, branch, dirty,
+        remote) and, when the run saved code, its files (text up to ``TEXT_FILE_LIMIT``
+        characters each), the patch and the packages."""
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            state = dict(view.info.code or {})
+            saved = view.code()
+        files = []
+        for name, data in (saved.files.items() if saved is not None else ()):
+            text = _text(data)
+            files.append({"name": name, "size": len(data),
+                          "text": text if text is not None and len(text) <= TEXT_FILE_LIMIT
+                          else None})
+        return {"run": view.id, **jsonable(state), "saved": saved is not None,
+                "entrypoint": saved.entrypoint if saved is not None else None,
+                "patch": _text(saved.patch) if saved is not None and saved.patch else None,
+                "packages": saved.packages if saved is not None else [], "files": files}
+
+    def artifacts(self) -> dict[str, Any]:
+        """``/api/artifacts``: the latest version of every artifact, by name."""
+        with self._api() as (api, notes):
+            rows = [_version_row(v) for v in sorted(api.artifacts(), key=lambda v: v.name)]
+        return {"artifacts": rows, "warnings": notes}
+
+    def artifact(self, name: str) -> dict[str, Any]:
+        """``/api/artifacts/{name}``: every version of artifact ``name``, newest first."""
+        with self._api() as (api, _notes):
+            rows = [_version_row(v) for v in api.artifacts(name)]
+        return {"name": name, "versions": rows}
+
+    def artifact_version(self, spec: str) -> dict[str, Any]:
+        """``/api/artifacts/{name}/{version}`` (``spec`` ``name:v3``, ``name:latest``,
+        ``name:<alias>``): the version, its first files, and its lineage: the run that logged
+        it and the runs that used it."""
+        with self._api() as (api, _notes):
+            version = api.artifact(spec)
+            producer = api.logged_by(version)
+            consumers = api.used_by(version)
+            files = version.first_files(ARTIFACT_FILES)
+            row = _version_row(version)
+            row.update(
+                description=version.description, metadata=jsonable(version.metadata),
+                files=[{"path": f.path, "size": f.size, "digest": str(f.digest),
+                        "ref": f.ref} for f in files],
+                logged_by=_run_link(producer) if producer is not None else None,
+                used_by=[_run_link(run) for run in consumers])
+        return row
+
+    def histograms(self, spec: str, steps: int = HISTOGRAM_STEPS) -> dict[str, Any]:
+        """``/api/runs/{id}/histograms``: each histogram key's bins over steps, at most
+        ``steps`` steps per key (clamped to 1 .. ``HISTOGRAM_STEPS``; evenly spaced, the last
+        step always in): ``{key: {"steps", "edges", "counts", "total"}}``."""
+        steps = max(1, min(HISTOGRAM_STEPS, steps))
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            rows = view.histograms(format="arrow").to_pylist()
+        by_key: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_key.setdefault(row["key"], []).append(row)
+        answer: dict[str, Any] = {}
+        for key, entries in by_key.items():
+            entries.sort(key=lambda r: r["_step"])
+            chosen = entries
+            if len(entries) > steps:
+                last = len(entries) - 1
+                picks = sorted({round(i * last / (steps - 1)) for i in range(steps)}
+                               if steps > 1 else {last})
+                chosen = [entries[i] for i in picks]
+            answer[key] = {"steps": [r["_step"] for r in chosen],
+                           "edges": [jsonable(r["edges"]) for r in chosen],
+                           "counts": [jsonable(r["counts"]) for r in chosen],
+                           "total": len(entries)}
+        return {"run": view.id, "histograms": answer}
+
+    def panels(self, spec: str, key: str | None = None,
+               step: int | None = None) -> dict[str, Any]:
+        """``/api/runs/{id}/panels``: for each key (only ``key``, if given) the chart
+        (``gittrack.plot``: a Vega-Lite specification with its table inlined as
+        ``data.values``) or table logged at ``step`` (default: the last; else the last one at
+        or before it), at most ``TABLE_ROWS`` rows (``rows_total`` says how many), and
+        ``steps``: every step the key was logged at, for a slider."""
+        from gittrack.formats.media.chart import Chart
+        from gittrack.formats.media.table import Table
+
+        charts: list[dict[str, Any]] = []
+        tables: list[dict[str, Any]] = []
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            rows = view.media_rows()
+            kinds = {row.key: row.type for row in rows}
+            if key is not None and kinds.get(key) not in ("chart", "table"):
+                raise NotFoundError(f"run {view.id} has no chart or table {key!r}")
+            steps_of: dict[str, list[int]] = {}
+            for row in rows:
+                if row.item == 0 or row.key not in steps_of:
+                    steps_of.setdefault(row.key, []).append(row.step)
+            for name, kind in kinds.items():
+                if kind not in ("chart", "table") or key not in (None, name):
+                    continue
+                steps = sorted(set(steps_of[name]))
+                wanted = steps[-1] if step is None else step
+                at = max((s for s in steps if s <= wanted), default=steps[0])
+                value = next(v for s, v in view.media(name) if s == at)
+                common = {"key": name, "step": at, "steps": steps, "logged": len(steps)}
+                if isinstance(value, Chart):
+                    records = _records(value.table)
+                    charts.append({**common, "title": value.title,
+                                   "rows_total": len(value.table.data),
+                                   "spec": {**jsonable(value.spec),
+                                            "data": {"values": records}}})
+                elif isinstance(value, Table):
+                    tables.append({**common, "columns": [str(c) for c in value.columns],
+                                   "rows": [jsonable(r) for r in value.data[:TABLE_ROWS]],
+                                   "rows_total": len(value.data)})
+        return {"run": view.id, "charts": charts, "tables": tables}
+
+    def media(self, spec: str) -> dict[str, Any]:
+        """``/api/runs/{id}/media``: the rows of the run's media index, in the order logged
+        (nothing is downloaded): key, step, type, item, caption, size, format, ``path`` (for
+        ``media_file``) and ``shown`` (whether the page can show the format)."""
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            rows = view.media_rows()
+        return {"run": view.id, "media": [{
+            "key": row.key, "step": row.step, "type": row.type, "item": row.item,
+            "caption": row.caption, "width": row.width, "height": row.height,
+            "format": row.format, "size": row.entry.size, "path": row.path,
+            "shown": row.format.lower() in MEDIA_TYPES,
+        } for row in rows]}
+
+    def media_file(self, spec: str, path: str) -> tuple[bytes, str]:
+        """The bytes and content type of the media file ``path`` of the run's index, fetched
+        from the project's store and decrypted when this machine lacks it (verified, then
+        cached, as ``RunView.media`` does). ``NotFoundError`` for a path not in the index;
+        ``UsageError`` for a format the page does not show."""
+        from gittrack.storage.project import open_storage
+
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            row = next((r for r in view.media_rows() if r.path == path), None)
+            if row is None:
+                raise NotFoundError(f"run {view.id} has no media file {path!r}")
+            kind = MEDIA_TYPES.get(row.format.lower())
+            if kind is None:
+                raise UsageError(f"media file {path!r} is {row.format or 'of no format'}: "
+                                 "not shown by the web UI")
+            data = open_storage(view.repo).cached(
+                row.entry, what=f"media {row.key!r} of run {view.id}").read_bytes()
+        return data, kind
+
+    def history(self, spec: str, keys: Sequence[str], *, points: int = DEFAULT_POINTS,
+                x: str = "_step", start: float | None = None, end: float | None = None,
+                stream: str = "default") -> dict[str, Any]:
+        """``/api/runs/{id}/history``: each key's points against ``x`` within ``[start, end]``,
+        downsampled to at most ``points`` per key (``downsample.m4``; ``points`` clamped to
+        ``downsample.MAX_POINTS``). A key the run lacks is listed in ``missing``; a key whose
+        values are not numbers in ``unplottable``. ``stream="system"``: the system metrics."""
+        if stream not in STREAMS:
+            raise UsageError(f"stream must be one of {', '.join(STREAMS)}, got {stream!r}")
+        if not keys:
+            raise UsageError("history needs keys: ?keys=loss&keys=acc (or keys=loss,acc)")
+        if len(keys) > MAX_KEYS:
+            raise UsageError(f"at most {MAX_KEYS} keys per request, got {len(keys)}")
+        points = downsample.clamp_points(points)
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            table = self._history(view, stream)
+        names = set(table.column_names)
+        if x not in names:
+            raise UsageError(f"x axis {x!r} is not a key of run {view.id}")
+        xs = _floats(table.column(x))
+        if xs is None:
+            raise UsageError(f"x axis {x!r} of run {view.id} is not numeric")
+        series: dict[str, Any] = {}
+        missing: list[str] = []
+        unplottable: list[str] = []
+        for key in dict.fromkeys(keys):
+            if key not in names:
+                missing.append(key)
+                continue
+            ys = _floats(table.column(key))
+            if ys is None:
+                unplottable.append(key)
+                continue
+            kx, ky = downsample.finite_sorted(xs, ys)
+            part = downsample.window(kx, start, end)
+            kx, ky = kx[part], ky[part]
+            picked = downsample.m4(kx, ky, points)
+            series[key] = {
+                "x": kx[picked].tolist(), "y": ky[picked].tolist(), "count": int(kx.size),
+                "sampled": bool(picked.size < kx.size),
+                "min": float(ky.min()) if ky.size else None,
+                "max": float(ky.max()) if ky.size else None,
+                "last": float(ky[-1]) if ky.size else None,
+            }
+        return {"run": view.id, "commit": view.commit, "stream": stream, "x": x,
+                "points": points,
+                "start": start, "end": end, "series": series, "missing": missing,
+                "unplottable": unplottable}
+
+    def _history(self, view: RunView, stream: str = "default") -> pa.Table:
+        """The run's full history (or system metrics) at its head commit, from the small
+        cache when there."""
+        key = (view.commit, stream)
+        table = self._tables.get(key)
+        if table is None:
+            table = view.history_arrow(stream=stream)
+            self._tables[key] = table
+            while len(self._tables) > self.cached_tables:
+                self._tables.popitem(last=False)
+        else:
+            self._tables.move_to_end(key)
+        return table
+
+
+def _row(view: RunView, stale: bool) -> dict[str, Any]:
+    info = view.info
+    code = dict(info.code or {})
+    return {
+        "id": view.id, "name": view.name, "state": str(view.state), "stale": stale,
+        "created": info.created_at, "updated": info.updated_at, "duration": info.duration,
+        "project": info.project, "group": info.group, "job_type": info.job_type,
+        "tags": list(info.tags), "notes": info.notes,
+        "branch": code.get("branch"), "commit": code.get("commit"), "dirty": code.get("dirty"),
+        "checkpoint": view.commit,
+        "config": jsonable(view.config), "summary": jsonable(view.summary),
+    }
+
+
+def _records(table: Any) -> list[dict[str, Any]]:
+    """A ``gittrack.Table``'s first ``TABLE_ROWS`` rows as records (Vega's ``data.values``)."""
+    names = [str(c) for c in table.columns]
+    return [dict(zip(names, jsonable(list(row)), strict=False))
+            for row in table.data[:TABLE_ROWS]]
+
+
+def _version_row(version: ArtifactVersion) -> dict[str, Any]:
+    return {"name": version.name, "version": version.version, "spec": version.spec,
+            "type": version.type, "aliases": version.aliases, "created": version.created_at,
+            "size": version.size, "file_count": version.file_count(),
+            "producer": version.producer, "commit": version.commit}
+
+
+def _run_link(view: RunView) -> dict[str, Any]:
+    """A run as a lineage node: id, name, state (``None`` name for one that cannot be read)."""
+    try:
+        return {"id": view.id, "name": view.name, "state": str(view.state)}
+    except GittrackError:
+        return {"id": view.id, "name": None, "state": None}
+
+
+def _text(data: bytes) -> str | None:
+    """``data`` as UTF-8 text, or None for bytes that are not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _numeric_keys(table: pa.Table) -> list[str]:
+    """The history keys a chart can draw (numbers or booleans), in stored order."""
+    import pyarrow as pa
+
+    return [f.name for f in table.schema
+            if f.name not in X_AXES and not f.name.startswith("_")
+            and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+                 or pa.types.is_boolean(f.type) or pa.types.is_decimal(f.type))]
+
+
+def _floats(column: pa.ChunkedArray) -> Any:
+    """The column as float64 with nulls as NaN, or None when it is not numeric."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_floating(kind) or pa.types.is_integer(kind):
+        values = column.to_numpy()  # nulls become NaN (a float array) without a cast kernel
+        if values.dtype != object:
+            return values.astype(np.float64, copy=False)
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+            or pa.types.is_boolean(kind) or pa.types.is_decimal(kind)):
+        return None
+    floats = pc.cast(column, pa.float64()).fill_null(math.nan)
+    return np.asarray(floats.combine_chunks() if isinstance(floats, pa.ChunkedArray) else floats,
+                      dtype=np.float64)

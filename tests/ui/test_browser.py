@@ -1,0 +1,270 @@
+"""`gittrack ui` in a real browser: Debian's chromium, headless, driven by Playwright.
+
+The server is the real command (`gittrack ui --port 0 --no-browser`) in its own process; the
+page must list the runs, draw each metric on a canvas, compare two runs, and never make a
+request beyond the server. Screenshots land in the test's folder (kept by pytest for the
+last runs) and are named on failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import gittrack
+import gittrack.plot
+from gittrack.ui.app import CSP
+from gittrack.ui.export import export_site
+from tests.helpers.processes import held
+from tests.helpers.runs import make_run, start_run
+from tests.helpers.ui import base_url, serving
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                       reason=f"no Debian chromium at {CHROMIUM} (apt-get install chromium)"),
+]
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture
+def served(repo: Path) -> Iterator[str]:
+    """The base URL of `gittrack ui` serving ``repo``."""
+    with serving(repo, "--port", "0") as lines:
+        yield base_url(lines)
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
+    """A chromium page and the URL of every request it made."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    requests: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("request", lambda r: requests.append(r.url))
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            try:
+                yield page, requests
+            finally:  # the page as the test left it, passed or failed
+                page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
+            assert errors == []  # no script error, no CSP violation
+        finally:
+            browser.close()
+
+
+def drawn_pixels(page: Any, selector: str) -> int:
+    """How many pixels of the first canvas under ``selector`` are drawn in the first series'
+    blue (#2563eb: the line, or a heat map's cells), not background, grid or labels."""
+    return int(page.eval_on_selector(selector + " canvas", """c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) {
+            if (d[i + 3] > 0 && d[i + 2] - d[i] > 40 && d[i + 2] - d[i + 1] > 20) n++;
+        }
+        return n; }"""))
+
+
+def test_runs_table_run_page_and_compare(served: str, browser_page: tuple[Any, list[str]],
+                                         tmp_path: Path) -> None:
+    page, requests = browser_page
+    first = start_run(name="alpha-run", config={"lr": 0.1})
+    print("hello from training")  # captured as the run's console output
+    for i in range(50):
+        first.log({"loss": 1.0 / (i + 1), "acc": i / 50})
+    first.finish()
+    second = make_run([{"loss": 2.0 / (i + 1)} for i in range(3000)], name="beta-run",
+                      config={"lr": 0.01})
+
+    answer = page.goto(served)
+    assert answer is not None and answer.headers["content-security-policy"] == CSP
+    page.wait_for_selector("body[data-ready='1'] #runs tbody tr")
+    names = page.locator("#runs tbody tr td:nth-child(2)").all_inner_texts()
+    assert names == ["beta-run", "alpha-run"]  # newest first
+    names_shown = page.locator("#runs tbody tr td:nth-child(2)")
+    page.locator("#runs th[data-key='name']").click()  # by name, descending
+    assert names_shown.all_inner_texts() == ["beta-run", "alpha-run"]
+    page.locator("#runs th[data-key='name']").click()  # again: ascending
+    assert names_shown.all_inner_texts() == ["alpha-run", "beta-run"]
+    page.fill("#filter", "lr=0.1")
+    assert page.locator("#runs tbody tr td:nth-child(2)").all_inner_texts() == ["alpha-run"]
+    page.fill("#filter", "")
+    page.locator("#columns summary").click()  # the column picker
+    page.check("#columns input[data-key='config.lr']")
+    assert page.locator("#runs th[data-key='config.lr']").count() == 1
+    page.uncheck("#columns input[data-key='duration']")
+    assert page.locator("#runs th[data-key='duration']").count() == 0
+    page.select_option("#group-by", "config.lr")
+    assert page.locator("#runs tr.group-row").all_inner_texts() == [
+        "config.lr = 0.01 (1 runs)", "config.lr = 0.1 (1 runs)"]
+    page.screenshot(path=str(tmp_path / "runs.png"), full_page=True)
+    page.select_option("#group-by", "")
+
+    page.click("text=alpha-run")
+    page.wait_for_selector(".chart[data-key='loss'] canvas")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.locator("#charts .chart").count() == 2  # loss and acc
+    assert drawn_pixels(page, ".chart[data-key='loss']") > 100
+    assert "lr" in page.locator(".kv").first.inner_text()
+    page.wait_for_selector("#console:has-text('hello from training')")
+    page.wait_for_selector("#code:has-text('no code saved')")  # loaded after the charts
+    assert page.locator("#system-charts .chart").count() > 0  # sampled while it ran
+    page.screenshot(path=str(tmp_path / "run.png"), full_page=True)
+    page.check("#log-scale")  # redrawn on a log scale
+    page.wait_for_selector(".chart[data-key='loss'] canvas")
+    assert drawn_pixels(page, ".chart[data-key='loss']") > 100
+    page.select_option("#x-axis", "acc")  # a metric as the x axis
+    page.wait_for_selector(".chart[data-key='loss'] canvas")
+    assert drawn_pixels(page, ".chart[data-key='loss']") > 100
+    page.select_option("#x-axis", "_step")
+    page.uncheck("#log-scale")
+
+    page.goto(f"{served}#/compare/{first.id},{second.id}")
+    page.wait_for_selector("body[data-ready='1'] .chart[data-key='loss'] canvas")
+    assert drawn_pixels(page, ".chart[data-key='loss']") > 100
+    assert "2 of 2 runs" in page.locator(".chart[data-key='loss'] .note").inner_text()
+    assert drawn_pixels(page, ".chart:has(#parallel)") > 50  # run one's line, blue
+    assert drawn_pixels(page, ".chart:has(#scatter)") > 50  # run one's point
+    assert page.locator("#scatter-x").input_value() == "config.lr"
+    page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+
+    assert requests and all(url.startswith(served) for url in requests), [
+        url for url in requests if not url.startswith(served)]
+
+
+def test_static_export_opens_from_disk(repo: Path, tmp_path: Path,
+                                       browser_page: tuple[Any, list[str]]) -> None:
+    page, requests = browser_page
+    (repo / "data.csv").write_text("1,2\n")
+    run = make_run([{"loss": 1.0 / (i + 1)} for i in range(100)], name="exported-run",
+                   artifact=("data", repo / "data.csv"), artifact_type="dataset")
+    site = tmp_path / "site"
+    export_site(str(repo), site)
+    page.goto((site / "index.html").as_uri())
+    page.wait_for_selector("body[data-ready='1'] #runs tbody tr")
+    assert page.locator("#runs tbody tr td:nth-child(2)").all_inner_texts() == ["exported-run"]
+    page.click("text=exported-run")
+    page.wait_for_selector("body[data-ready='1'] .chart[data-key='loss'] canvas")
+    assert drawn_pixels(page, ".chart[data-key='loss']") > 100
+    assert "100 points" in page.locator(".chart[data-key='loss'] .note").inner_text()
+    assert run.id in page.url
+    page.screenshot(path=str(tmp_path / "export.png"), full_page=True)
+    page.click("#nav-artifacts")  # the artifact pages are in the export too
+    page.click("#artifacts >> text=data")
+    page.click("#versions >> text=v0")
+    assert "exported-run" in page.locator("#lineage").inner_text()
+    assert all(url.startswith("file://") for url in requests), requests
+
+
+LIVE = """import sys, gittrack
+run = gittrack.init(name="live-run", settings={"quiet": True, "checkpoint_interval": 3600})
+for i in range(5):
+    run.log({"loss": 1.0 / (i + 1)})
+run._checkpoint()
+print(run.id, flush=True)
+sys.stdin.readline()
+for i in range(5, 12):
+    run.log({"loss": 1.0 / (i + 1)})
+run._checkpoint()
+print("more", flush=True)
+sys.stdin.readline()
+run.finish()
+"""
+
+
+def test_a_live_run_page_refreshes_by_itself(repo: Path, served: str,
+                                              browser_page: tuple[Any, list[str]]) -> None:
+    page, _requests = browser_page
+    with held(LIVE, repo) as (proc, run_id):
+        page.goto(f"{served}#/run/{run_id}")
+        page.wait_for_selector("body[data-ready='1'] .chart[data-key='loss'] canvas")
+        assert "5 history rows" in page.locator("#main").inner_text()
+        assert "live" in page.locator("#status").inner_text()
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "more"
+        # no reload: the page polls and redraws when the run's checkpoint moves
+        page.wait_for_selector("text=12 history rows", timeout=30_000)
+        assert "12 points" in page.locator(".chart[data-key='loss'] .note").inner_text()
+
+
+def test_media_slider_histograms_charts_and_tables(served: str, browser_page: tuple[Any, list[str]],
+                           tmp_path: Path) -> None:
+    import numpy as np
+
+    page, requests = browser_page
+    run = start_run(name="media-run")
+    for step in range(3):
+        pixels = np.full((8, 8, 3), 80 * step, dtype=np.uint8)
+        run.log({"samples": gittrack.Image(pixels, caption=f"sample at {step}"),
+                 "weights": gittrack.Histogram([step, step + 1.0, step + 1.5]),
+                 "predictions": gittrack.Table(columns=["x", "y"], data=[[step, -1.0]]),
+                 "loss": 1.0 / (step + 1)})
+    table = gittrack.Table(columns=["x", "y"], data=[[0, 1.0], [1, 3.0], [2, 2.0]])
+    run.log({"curve": gittrack.plot.line(table, "x", "y", title="a vega curve"),
+             "predictions": table, "notes": gittrack.Text("plain words"),
+             "report": gittrack.Html("<p>an html report</p>")})
+    run.finish()
+    page.goto(f"{served}#/run/{run.id}")
+    page.wait_for_selector("[data-chart='curve'] .vega canvas")  # vega-embed, CSP intact
+    page.wait_for_function("""() => {
+        const c = document.querySelector("[data-chart='curve'] canvas");
+        return c && c.width > 50; }""")
+    assert drawn_pixels(page, "[data-chart='curve']") > 20  # vega's default blue line
+    predictions = page.locator("[data-table='predictions']")
+    assert "step 3; 3 of 3 rows" in predictions.inner_text()
+    predictions.locator("input.panel-step").fill("1")  # the table logged at step 1
+    page.wait_for_selector("[data-table='predictions'] .note:has-text('step 1; 1 of 1 rows')")
+    assert predictions.locator("tbody tr").all_inner_texts() == ["1\t-1"]
+    panel = page.locator(".media[data-key='samples']")
+    panel.locator("figcaption").wait_for()
+    assert panel.locator("figcaption").inner_text() == "sample at 2"  # the last step first
+    panel.locator("input.media-step").fill("0")
+    assert panel.locator("figcaption").inner_text() == "sample at 0"
+    page.wait_for_function("""() => {
+        const img = document.querySelector(".media[data-key='samples'] img");
+        return img && img.complete && img.naturalWidth === 8; }""")
+    assert drawn_pixels(page, "[data-histogram='weights']") > 100  # the heat map
+    page.select_option("[data-histogram='weights'] select.histogram-view", "ridgeline")
+    assert "one curve per step" in page.locator("[data-histogram='weights'] .note").inner_text()
+    assert drawn_pixels(page, "[data-histogram='weights']") > 100  # the ridgeline
+    page.wait_for_selector(".media[data-key='notes'] pre:has-text('plain words')")
+    frame = page.frame_locator(".media[data-key='report'] iframe")
+    assert frame.locator("p").inner_text() == "an html report"  # in its sandboxed frame
+    assert page.locator(".media[data-key='predictions']").count() == 0  # a panel instead
+    page.screenshot(path=str(tmp_path / "media.png"), full_page=True)
+    assert all(url.startswith(served) for url in requests)
+
+
+def test_artifact_pages_and_lineage(repo: Path, served: str,
+                                    browser_page: tuple[Any, list[str]],
+                                    tmp_path: Path) -> None:
+    page, requests = browser_page
+    (repo / "data.csv").write_text("1,2\n")
+    make_run([{"x": 1}], name="maker", artifact=("data", repo / "data.csv"),
+             artifact_type="dataset", aliases=["best"])
+    user = make_run([{"x": 1}], name="user", use="data:best")
+    page.goto(f"{served}#/artifacts")
+    page.click("#artifacts >> text=data")
+    page.click("#versions >> text=v0")
+    lineage = page.locator("#lineage")
+    lineage.wait_for()
+    assert "maker" in lineage.locator(".run-node").first.inner_text()
+    assert "user" in lineage.locator(".run-node").nth(1).inner_text()
+    assert "data:v0" in lineage.locator(".version-node").inner_text()
+    assert "data.csv" in page.locator("#files").inner_text()
+    assert "null" not in page.locator("#main").inner_text()
+    page.screenshot(path=str(tmp_path / "lineage.png"), full_page=True)
+    lineage.locator("text=user").click()  # on to the run that used it
+    page.wait_for_selector(f"text={user.id}")
+    page.click("a[href='#/artifact/data/v0']")  # and back, from the run page's artifacts
+    page.wait_for_selector("#lineage")
+    assert all(url.startswith(served) for url in requests)
