@@ -155,21 +155,27 @@ def init(
         _active.append(run)
         _rebind()
     if sync_tensorboard:
-        _sync_tensorboard()
+        _sync_tensorboard(run)
     if not chosen.quiet and not os.environ.get("GITTRACK_QUIET"):
         console.write_aside(sys.stderr, f"gittrack: run {run.name} ({run.id}) recording to "
                                         f"{run.ref}\n")
     return run
 
 
-def _sync_tensorboard() -> None:
+def _sync_tensorboard(run: Run) -> None:
+    """Patch TensorBoard's writers for ``run``; the patch this run made ends with it (as
+    W&B's does), so later writers in the process do not warn about a missing run."""
     from gittrack.api import tensorboard
 
+    theirs = tensorboard.patched()  # the user's own patch(), or an earlier run's: theirs to undo
     try:
         tensorboard.patch()
     except GittrackError as exc:
         warnings.warn(f"gittrack: {exc}; TensorBoard events will not be recorded",
                       GittrackWarning, stacklevel=3)
+        return
+    if not theirs:
+        run._before_finish.append(tensorboard.unpatch)
 
 
 _online_warned = False

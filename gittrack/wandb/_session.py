@@ -122,7 +122,7 @@ def init(
     if recorded:
         native._set_meta("wandb", recorded)
     if sync_tensorboard or tensorboard:
-        _patch_tensorboard()
+        _patch_tensorboard(native)
     return wrapped
 
 
@@ -181,7 +181,8 @@ def _yaml_config(path: str) -> dict[str, Any]:
             for k, v in data.items() if k != "wandb_version" and not str(k).startswith("_")}
 
 
-def _patch_tensorboard() -> None:
+def _patch_tensorboard(native: GittrackRun) -> None:
+    """As ``gittrack.init(sync_tensorboard=True)``: the patch this run made ends with it."""
     try:
         from gittrack import tensorboard  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
@@ -189,11 +190,15 @@ def _patch_tensorboard() -> None:
                       "gittrack.tensorboard: TensorBoard events are not recorded",
                       GittrackWarning, stacklevel=3)
         return
+    theirs = tensorboard.patched()  # the user's own patch(), or an earlier run's: theirs to undo
     try:
         tensorboard.patch()
     except GittrackError as exc:  # no SummaryWriter package installed
         warnings.warn(f"gittrack.wandb.init: {exc}; TensorBoard events are not recorded",
                       GittrackWarning, stacklevel=3)
+        return
+    if not theirs:
+        native._before_finish.append(tensorboard.unpatch)
 
 
 def _view(native: GittrackRun, **kwargs: Any) -> Run:

@@ -291,3 +291,18 @@ def test_a_cleanrl_script_in_its_own_process_records_every_metric(repo: Path) ->
     assert all(r["losses/approx_kl"] == pytest.approx(0.01) for r in rows)
     assert rows[0]["hyperparameters"].startswith("|param|value|")
     assert view.config == {"total_timesteps": 640, "learning_rate": 2.5e-4}
+
+
+def test_the_patch_a_run_made_ends_with_it_and_a_users_patch_stays(
+        repo: Path, fast_settings: dict[str, object]) -> None:
+    run = gittrack.init(project="p", sync_tensorboard=True, settings=fast_settings)
+    assert gittrack.tensorboard.patched()
+    run.finish()
+    assert not gittrack.tensorboard.patched()
+    writer = torch_writer(repo / "runs" / "after")  # no run, no patch: no warning (an error here)
+    writer.add_scalar("loss", 1.0, 0)
+    writer.close()
+
+    gittrack.tensorboard.patch()  # the user's own: a run does not undo it
+    gittrack.init(project="p", sync_tensorboard=True, settings=fast_settings).finish()
+    assert gittrack.tensorboard.patched()
