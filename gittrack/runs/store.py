@@ -152,9 +152,34 @@ def chunk_files(repo: Repository, commit: CommitId, directory: str) -> list[tupl
     return _chunks(repo, commit, directory)
 
 
-def _read_chunks(repo: Repository, commit: CommitId, directory: str) -> list[pa.Table]:
-    return [table.read_chunk(data, what=f"{path} of commit {commit[:12]}")
+def _read_chunks(repo: Repository, commit: CommitId, directory: str,
+                 columns: Sequence[str] | None = None) -> list[pa.Table]:
+    return [table.read_chunk(data, what=f"{path} of commit {commit[:12]}", columns=columns)
             for path, data in _chunks(repo, commit, directory)]
+
+
+def history_fields(
+    repo: Repository, commit: CommitId, directory: str = layout.HISTORY_DIR,
+) -> tuple[list[pa.Field], int]:
+    """The columns ``history`` has (names and types, in its order) and its row count, from
+    the chunks' footers alone: what a reader needs to list a run's keys without decoding
+    its history (10,000,000 steps)."""
+    schemas, rows = [], 0
+    for path, data in _chunks(repo, commit, directory):
+        schema, count = table.chunk_schema(data, what=f"{path} of commit {commit[:12]}")
+        schemas.append(schema)
+        rows += count
+    if not schemas:
+        return _empty_history().schema, 0
+    return table.union_schema(schemas), rows
+
+
+def _empty_history() -> pa.Table:
+    import pyarrow as pa
+
+    return pa.table({name: pa.array([], t) for name, t in
+                     ((table.STEP, pa.int64()), (table.TIMESTAMP, pa.float64()),
+                      (table.RUNTIME, pa.float64()))})
 
 
 def history(
@@ -164,20 +189,21 @@ def history(
     """The full, unsampled history: every row of every chunk, sparse keys as nulls.
 
     With ``keys``, only those columns (plus ``_step``, ``_timestamp``, ``_runtime``) and only
-    rows where at least one of them has a value. ``directory`` ``system/`` reads the system
-    metrics, stored in the same shape.
+    rows where at least one of them has a value; only those columns are decoded (Parquet
+    column projection). ``directory`` ``system/`` reads the system metrics, stored in the
+    same shape.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    full = table.concat(_read_chunks(repo, commit, directory))
+    wanted = None if keys is None else list(dict.fromkeys(
+        k for k in keys if k not in table.SYSTEM_COLUMNS))  # each key once
+    projection = None if wanted is None else [*table.SYSTEM_COLUMNS, *wanted]
+    full = table.concat(_read_chunks(repo, commit, directory, projection))
     if full is None:
-        full = pa.table({name: pa.array([], t) for name, t in
-                         ((table.STEP, pa.int64()), (table.TIMESTAMP, pa.float64()),
-                          (table.RUNTIME, pa.float64()))})
-    if keys is None:
+        full = _empty_history()
+    if wanted is None:
         return full
-    wanted = [k for k in keys if k not in table.SYSTEM_COLUMNS]
     stored = set(full.column_names)  # a set: a run may have 100,000 keys
     present = [k for k in wanted if k in stored]
     columns = list(table.SYSTEM_COLUMNS) + present

@@ -114,6 +114,13 @@ class RunView(RunFields):
         with store.reading(self.id):
             return store.history(self._repo, self.commit, keys, directory)
 
+    def history_fields(self, stream: str = "default") -> tuple[list[pa.Field], int]:
+        """The history's columns (names and types, as ``history_arrow`` has them) and its
+        row count, from the chunks' footers: nothing is decoded."""
+        directory = _stream_folder(stream)
+        with store.reading(self.id):
+            return store.history_fields(self._repo, self.commit, directory)
+
     def history(self, keys: Sequence[str] | None = None, format: str = "pandas",
                 stream: str = "default") -> Any:
         """The full, unsampled history: a pandas DataFrame (or ``format="arrow"|"polars"``).
