@@ -174,6 +174,25 @@ def history_fields(
     return table.union_schema(schemas), rows
 
 
+def history_columns(
+    repo: Repository, commit: CommitId, columns: Sequence[str],
+    directory: str = layout.HISTORY_DIR,
+) -> pa.Table:
+    """Every row of the history, with only ``columns`` (each once, in that order; a column no
+    chunk has is all nulls, as float64): only they are decoded (Parquet column projection)."""
+    import pyarrow as pa
+
+    columns = list(dict.fromkeys(columns))
+    full = table.concat(_read_chunks(repo, commit, directory, columns))
+    if full is None:
+        full = _empty_history()
+    stored = set(full.column_names)
+    for name in columns:
+        if name not in stored:
+            full = full.append_column(name, pa.nulls(full.num_rows, pa.float64()))
+    return full.select(columns)
+
+
 def _empty_history() -> pa.Table:
     import pyarrow as pa
 
@@ -193,24 +212,13 @@ def history(
     column projection). ``directory`` ``system/`` reads the system metrics, stored in the
     same shape.
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    wanted = None if keys is None else list(dict.fromkeys(
-        k for k in keys if k not in table.SYSTEM_COLUMNS))  # each key once
-    projection = None if wanted is None else [*table.SYSTEM_COLUMNS, *wanted]
-    full = table.concat(_read_chunks(repo, commit, directory, projection))
-    if full is None:
-        full = _empty_history()
-    if wanted is None:
-        return full
-    stored = set(full.column_names)  # a set: a run may have 100,000 keys
-    present = [k for k in wanted if k in stored]
-    columns = list(table.SYSTEM_COLUMNS) + present
-    selected = full.select(columns)
-    for name in wanted:
-        if name not in present:
-            selected = selected.append_column(name, pa.nulls(selected.num_rows, pa.float64()))
+    if keys is None:
+        full = table.concat(_read_chunks(repo, commit, directory))
+        return _empty_history() if full is None else full
+    wanted = list(dict.fromkeys(k for k in keys if k not in table.SYSTEM_COLUMNS))  # once each
+    selected = history_columns(repo, commit, [*table.SYSTEM_COLUMNS, *wanted], directory)
     if not wanted:
         return selected
     mask = None

@@ -114,6 +114,13 @@ class RunView(RunFields):
         with store.reading(self.id):
             return store.history(self._repo, self.commit, keys, directory)
 
+    def history_columns(self, columns: Sequence[str], stream: str = "default") -> pa.Table:
+        """Every history row with only ``columns`` (``_step``, a key, ...; one never logged
+        is all nulls), in that order: only those columns are decoded."""
+        directory = _stream_folder(stream)
+        with store.reading(self.id):
+            return store.history_columns(self._repo, self.commit, columns, directory)
+
     def history_fields(self, stream: str = "default") -> tuple[list[pa.Field], int]:
         """The history's columns (names and types, as ``history_arrow`` has them) and its
         row count, from the chunks' footers: nothing is decoded."""

@@ -389,7 +389,7 @@ class Reader:
                 self._series.move_to_end((view.commit, stream, x, key))
                 found[key] = cached
         if todo:
-            table = view.history_arrow(list(dict.fromkeys([x, *todo])), stream=stream)
+            table = view.history_columns([x, *todo], stream=stream)
             xs = _floats(table.column(x))
             for key in todo:
                 ys = _floats(table.column(key))

@@ -161,6 +161,10 @@ def test_history_fields_and_projected_keys_match_the_full_read(repo: Path) -> No
                 if any(row.get(k) is not None for k in keys if not k.startswith("_"))]
         got = view.history_arrow(keys).to_pylist()
         assert got == want, keys
+    only = view.history_columns(["acc", "_step", "acc", "absent"])  # every row, as asked
+    assert only.column_names == ["acc", "_step", "absent"]
+    assert only.to_pydict() == {"acc": [None, 1, None, 2], "_step": [0, 1, 2, 3],
+                                "absent": [None] * 4}
     system, rows = view.history_fields("system")
     sampled = view.history_arrow(stream="system")
     assert [(f.name, f.type) for f in system] == [(f.name, f.type) for f in sampled.schema]
