@@ -152,20 +152,30 @@ def chunk_files(repo: Repository, commit: CommitId, directory: str) -> list[tupl
     return _chunks(repo, commit, directory)
 
 
+Chunks = Sequence[tuple[str, bytes]]
+"""A history's chunk files as ``chunk_files`` gives them, for a reader that reads them twice."""
+
+
 def _read_chunks(repo: Repository, commit: CommitId, directory: str,
-                 columns: Sequence[str] | None = None) -> list[pa.Table]:
+                 columns: Sequence[str] | None = None,
+                 chunks: Chunks | None = None) -> list[pa.Table]:
+    if chunks is None:
+        chunks = _chunks(repo, commit, directory)
     return [table.read_chunk(data, what=f"{path} of commit {commit[:12]}", columns=columns)
-            for path, data in _chunks(repo, commit, directory)]
+            for path, data in chunks]
 
 
 def history_fields(
     repo: Repository, commit: CommitId, directory: str = layout.HISTORY_DIR,
+    chunks: Chunks | None = None,
 ) -> tuple[list[pa.Field], int]:
     """The columns ``history`` has (names and types, in its order) and its row count, from
     the chunks' footers alone: what a reader needs to list a run's keys without decoding
-    its history (10,000,000 steps)."""
+    its history (10,000,000 steps). ``chunks``: ``chunk_files`` of that commit, read already."""
     schemas, rows = [], 0
-    for path, data in _chunks(repo, commit, directory):
+    if chunks is None:
+        chunks = _chunks(repo, commit, directory)
+    for path, data in chunks:
         schema, count = table.chunk_schema(data, what=f"{path} of commit {commit[:12]}")
         schemas.append(schema)
         rows += count
@@ -176,14 +186,15 @@ def history_fields(
 
 def history_columns(
     repo: Repository, commit: CommitId, columns: Sequence[str],
-    directory: str = layout.HISTORY_DIR,
+    directory: str = layout.HISTORY_DIR, chunks: Chunks | None = None,
 ) -> pa.Table:
     """Every row of the history, with only ``columns`` (each once, in that order; a column no
-    chunk has is all nulls, as float64): only they are decoded (Parquet column projection)."""
+    chunk has is all nulls, as float64): only they are decoded (Parquet column projection).
+    ``chunks``: ``chunk_files`` of that commit, read already."""
     import pyarrow as pa
 
     columns = list(dict.fromkeys(columns))
-    full = table.concat(_read_chunks(repo, commit, directory, columns))
+    full = table.concat(_read_chunks(repo, commit, directory, columns, chunks))
     if full is None:
         full = _empty_history()
     stored = set(full.column_names)

@@ -114,19 +114,29 @@ class RunView(RunFields):
         with store.reading(self.id):
             return store.history(self._repo, self.commit, keys, directory)
 
-    def history_columns(self, columns: Sequence[str], stream: str = "default") -> pa.Table:
+    def history_columns(self, columns: Sequence[str], stream: str = "default",
+                        chunks: store.Chunks | None = None) -> pa.Table:
         """Every history row with only ``columns`` (``_step``, a key, ...; one never logged
-        is all nulls), in that order: only those columns are decoded."""
+        is all nulls), in that order: only those columns are decoded. ``chunks``: what
+        ``chunk_files(stream)`` gave, for a reader that reads the run more than once."""
         directory = _stream_folder(stream)
         with store.reading(self.id):
-            return store.history_columns(self._repo, self.commit, columns, directory)
+            return store.history_columns(self._repo, self.commit, columns, directory, chunks)
 
-    def history_fields(self, stream: str = "default") -> tuple[list[pa.Field], int]:
+    def history_fields(self, stream: str = "default",
+                       chunks: store.Chunks | None = None) -> tuple[list[pa.Field], int]:
         """The history's columns (names and types, as ``history_arrow`` has them) and its
         row count, from the chunks' footers: nothing is decoded."""
         directory = _stream_folder(stream)
         with store.reading(self.id):
-            return store.history_fields(self._repo, self.commit, directory)
+            return store.history_fields(self._repo, self.commit, directory, chunks)
+
+    def chunk_files(self, stream: str = "default") -> store.Chunks:
+        """The history's chunk files (path and bytes, in row order), read from git once for
+        ``history_fields`` and ``history_columns`` both."""
+        directory = _stream_folder(stream)
+        with store.reading(self.id):
+            return store.chunk_files(self._repo, self.commit, directory)
 
     def history(self, keys: Sequence[str] | None = None, format: str = "pandas",
                 stream: str = "default") -> Any:

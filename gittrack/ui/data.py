@@ -89,6 +89,9 @@ class Reader:
     and key (a commit never changes), for zooming and for the next request."""
     _fields: OrderedDict[tuple[str, str], tuple[list[pa.Field], int]] = field(
         default_factory=OrderedDict, repr=False)
+    _raw: OrderedDict[tuple[str, str], Any] = field(default_factory=OrderedDict, repr=False)
+    """The chunk files of the last run read (by commit, for each stream): its page asks for
+    its keys, then for a chart, and git's blobs are read once (0.4 s for 10,000,000 steps)."""
     _listing: tuple[Any, dict[str, Any]] | None = field(default=None, repr=False)
     """The last ``/api/runs`` answer and the refs and dead logs it was made from."""
 
@@ -366,12 +369,22 @@ class Reader:
         key = (view.commit, stream)
         found = self._fields.get(key)
         if found is None:
-            found = view.history_fields(stream)
+            found = view.history_fields(stream, self._chunks(view, stream))
             self._fields[key] = found
             while len(self._fields) > FIELDS_CACHED:
                 self._fields.popitem(last=False)
         else:
             self._fields.move_to_end(key)
+        return found
+
+    def _chunks(self, view: RunView, stream: str) -> Any:
+        """The run's chunk files, kept for the next read of the same commit and stream."""
+        key = (view.commit, stream)
+        found = self._raw.get(key)
+        if found is None:
+            found = self._raw[key] = view.chunk_files(stream)
+            while len(self._raw) > len(STREAMS):
+                self._raw.popitem(last=False)
         return found
 
     def _read_series(self, view: RunView, stream: str, x: str,
@@ -389,7 +402,7 @@ class Reader:
                 self._series.move_to_end((view.commit, stream, x, key))
                 found[key] = cached
         if todo:
-            table = view.history_columns([x, *todo], stream=stream)
+            table = view.history_columns([x, *todo], stream, self._chunks(view, stream))
             xs = _floats(table.column(x))
             for key in todo:
                 ys = _floats(table.column(key))
