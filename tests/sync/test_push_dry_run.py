@@ -14,6 +14,7 @@ import gittrack
 from tests.helpers.forge_runs import forge_stored_files, stored_file_entry
 from tests.helpers.repos import RUNS, MakeClone, git, refs_of
 from tests.helpers.runs import log_run
+from tests.helpers.storage import share_storage
 
 
 def pushed(result: Any) -> tuple[list[str], list[str], list[str]]:
@@ -23,9 +24,15 @@ def pushed(result: Any) -> tuple[list[str], list[str], list[str]]:
 
 
 def test_a_dry_run_holds_back_the_run_whose_blob_is_lost_as_the_push_does(
-        bare_remote: Path, team_clone: Path, cli: Any) -> None:
+        served_remote: tuple[Path, str], make_clone: MakeClone, tmp_path: Path,
+        fast_settings: dict[str, object], monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
+    bare_remote, url = served_remote  # over the file transport and over `git daemon`
+    a = make_clone("a", url)
+    share_storage(a, str(tmp_path / "store"))
+    log_run(a, fast_settings)
+    monkeypatch.chdir(a)
     entry = stored_file_entry("media/sample/000001_0.png", b"lost bytes")
-    forge_stored_files(team_clone, "lost", [entry])
+    forge_stored_files(a, "lost", [entry])
     dry = cli("push", "--dry-run")
     assert dry.exit_code == 8, dry.stderr
     assert "(dry run) not sent: run lost: its file media/sample/000001_0.png" in dry.stdout
