@@ -120,13 +120,15 @@ def test_two_clones_a_fork_over_git_daemon_or_files_gets_no_run(
 
 
 def test_code_mode_sends_only_the_runs_and_code_commits_the_push_carries(
-        bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
-        fast_settings: dict[str, object], cli: Any) -> None:
+        served_remote: tuple[Path, str], make_clone: MakeClone,
+        monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object], cli: Any) -> None:
     """``code``: a run made on a commit the push does not send stays here, and so does its
-    code commit (its code ref would put an unpushed commit on the remote); ``all`` sends it."""
+    code commit (its code ref would put an unpushed commit on the remote); ``all`` sends it.
+    Over the file transport and over ``git daemon``."""
     from gittrack.git import namespace
 
-    a = make_clone("a", str(bare_remote))
+    bare_remote, url = served_remote
+    a = make_clone("a", url)
     monkeypatch.chdir(a)
     assert cli("hooks", "install").exit_code == 0
     git(a, "config", "gittrack.prePush", "code")
