@@ -1,0 +1,74 @@
+"""`gittrack ui` in chromium over a hostile teammate's runs: names, tags, config, summary and
+metric keys, captions and table cells holding markup must show as text, run nothing and make no
+link (docs/security.md). Every check here holds with the CSP switched off too: it looks for the
+markup in the page, not only for the script having run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import gittrack
+from tests.helpers.runs import make_run, start_run
+from tests.ui.test_browser import browser_page, pytestmark, served  # noqa: F401
+
+XSS = "\"'><img src=x onerror=\"window.__xss=1\"><script>window.__xss=2</script>"
+JS_URL = "javascript:window.__xss=3"
+SVG = "<svg/onload=window.__xss=4>"
+
+
+def assert_inert(page: Any) -> None:
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("img[onerror], svg[onload], [onclick], [onmouseover]").count() == 0
+    assert page.locator("main script, main iframe:not([sandbox])").count() == 0
+    hrefs = page.eval_on_selector_all("a[href]", "as => as.map(a => a.getAttribute('href'))")
+    assert not [h for h in hrefs if not h.startswith(("#", "static/", "/"))], hrefs
+
+
+def test_hostile_names_values_and_keys_show_as_text(
+        served: str, browser_page: tuple[Any, list[str]]) -> None:  # noqa: F811
+    page, requests = browser_page
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    evil = start_run(name=XSS, tags=[XSS, JS_URL], group=SVG, job_type=XSS,
+                     config={XSS: JS_URL, "lr": XSS, "nested": {SVG: [XSS]}})
+    for step in range(3):
+        evil.log({f"loss{XSS}": 1.0 / (step + 1), JS_URL: float(step),
+                  "pic": gittrack.Image(np.zeros((4, 4, 3), dtype=np.uint8), caption=XSS),
+                  "rows": gittrack.Table(columns=[XSS, "y"], data=[[SVG, 1.0]]),
+                  "words": gittrack.Text(XSS)})
+    evil.summary[SVG] = XSS
+    evil.finish()
+    plain = make_run([{"loss": 1.0}], name="plain", config={"lr": JS_URL})
+
+    page.goto(served)
+    page.wait_for_selector("body[data-ready='1'] #runs tbody tr")
+    assert XSS in page.locator("#runs tbody").inner_text()  # shown, as text
+    assert_inert(page)
+    page.locator("#columns summary").click()  # hostile keys as columns and options
+    for box in page.locator("#columns input[type='checkbox']").all():
+        box.check()
+    page.select_option("#group-by", f"config.{XSS}")
+    assert_inert(page)
+    page.select_option("#group-by", "")
+    page.fill("#filter", XSS)
+    assert_inert(page)
+    page.fill("#filter", "")
+
+    page.goto(f"{served}#/run/{evil.id}")
+    page.wait_for_selector("body[data-ready='1']")
+    page.wait_for_selector(".media[data-key='pic'] figcaption")
+    page.wait_for_selector(".media[data-key='words'] pre:has-text('onerror')")
+    page.wait_for_selector("[data-table='rows'] tbody tr")
+    text = page.locator("main").inner_text()
+    assert XSS in text and JS_URL in text and SVG in text
+    assert page.locator(".media[data-key='pic'] figcaption").inner_text() == XSS
+    assert_inert(page)
+
+    page.goto(f"{served}#/compare/{evil.id},{plain.id}")
+    page.wait_for_selector("body[data-ready='1']")
+    assert_inert(page)
+    assert XSS in page.locator("main").inner_text()
+    assert dialogs == []
+    assert all(url.startswith(served) for url in requests), requests
