@@ -72,3 +72,34 @@ def test_hostile_names_values_and_keys_show_as_text(
     assert XSS in page.locator("main").inner_text()
     assert dialogs == []
     assert all(url.startswith(served) for url in requests), requests
+
+
+def test_a_logged_chart_loads_no_url_and_links_nowhere(served: str) -> None:  # noqa: F811
+    import pytest
+
+    from tests.ui.test_browser import ARGS, CHROMIUM
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    other = make_run([{"loss": 1.0}], name="someone-elses", config={"secret": "s3cret"})
+    table = gittrack.Table(columns=["x", "y"], data=[[0, 1.0], [1, 2.0]])
+    spec = {"layer": [
+        {"mark": "line", "encoding": {"x": {"field": "x", "type": "quantitative"},
+                                      "y": {"field": "y", "type": "quantitative"},
+                                      "href": {"value": "https://evil.example/?leak"}}},
+        {"data": {"url": f"/api/runs/{other.id}?from-chart=1"}, "mark": "point",
+         "encoding": {"x": {"field": "x", "type": "quantitative"}}},
+        {"data": {"url": "https://evil.example/x.json"}, "mark": "point"}]}
+    run = make_run([{"chart": gittrack.plot.vega(spec, table)}], name="hostile-chart")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(f"{served}#/run/{run.id}")
+            page.wait_for_selector("[data-chart='chart'] .vega canvas, [data-chart='chart'] .error")
+            page.wait_for_function("document.body.dataset.ready === '1'")
+            page.wait_for_timeout(200)  # let vega settle: it asks for its data once
+        finally:
+            browser.close()
+    assert not [u for u in requests if "from-chart" in u or "evil.example" in u], requests
