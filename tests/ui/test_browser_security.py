@@ -5,11 +5,13 @@ markup in the page, not only for the script having run."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import gittrack
+from gittrack.ui.export import export_site
 from tests.helpers.runs import make_run, start_run
 from tests.ui.test_browser import browser_page, pytestmark, served  # noqa: F401
 
@@ -103,3 +105,22 @@ def test_a_logged_chart_loads_no_url_and_links_nowhere(served: str) -> None:  # 
         finally:
             browser.close()
     assert not [u for u in requests if "from-chart" in u or "evil.example" in u], requests
+
+
+def test_an_export_of_a_hostile_run_is_inert_and_carries_a_csp(
+        repo: Path, tmp_path: Path, browser_page: tuple[Any, list[str]]) -> None:  # noqa: F811
+    page, requests = browser_page
+    run = make_run([{f"loss{XSS}": 1.0}, {f"loss{XSS}": 0.5}], name=XSS, tags=[JS_URL],
+                   config={XSS: SVG})
+    site = tmp_path / "site"
+    export_site(str(repo), site)
+    assert "Content-Security-Policy" in (site / "index.html").read_text(encoding="utf-8")
+    page.goto((site / "index.html").as_uri())
+    page.wait_for_selector("body[data-ready='1'] #runs tbody tr")
+    assert XSS in page.locator("#runs tbody").inner_text()
+    assert_inert(page)
+    page.goto((site / "index.html").as_uri() + f"#/run/{run.id}")
+    page.wait_for_selector("body[data-ready='1'] .chart canvas")
+    assert XSS in page.locator("main").inner_text()
+    assert_inert(page)
+    assert all(url.startswith("file://") for url in requests), requests
