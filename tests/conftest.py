@@ -140,6 +140,19 @@ def daemon_remote(git_daemon: tuple[Path, int]) -> str:
     return f"git://127.0.0.1:{port}/{name}"
 
 
+@pytest.fixture(params=["file", "daemon"])
+def served_remote(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, str]:
+    """An empty bare repository and the URL clones use: ``file://`` (git over the file
+    transport) or ``git://`` (``git daemon``); a test taking it runs over both. Returns
+    ``(server path, url)``: the path is for server-side hooks and checks."""
+    if request.param == "daemon":
+        base, port = request.getfixturevalue("git_daemon")
+        name = f"r-{uuid.uuid4().hex[:10]}.git"
+        return repos.bare(base / name), f"git://127.0.0.1:{port}/{name}"
+    path = repos.bare(tmp_path / f"origin-{uuid.uuid4().hex[:10]}.git")
+    return path, "file://" + str(path)
+
+
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path, Path]]:
     """sshd on 127.0.0.1 with its own host key, accepting one client key made here.

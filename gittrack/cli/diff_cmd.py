@@ -148,12 +148,22 @@ def render_text(diff: RunDiff) -> str:
     sections = [("config", _text_changes(diff.config)), ("summary", _text_changes(diff.summary)),
                 ("metrics (B - A)", _text_metrics(diff.metrics)),
                 ("data used", _text_changes(diff.data)),
-                ("metadata", _text_changes(diff.metadata, meta=True)),
+                ("metadata", _text_changes(_listed_metadata(diff), meta=True)),
                 ("code", _text_code(diff.code))]
     for title, body in sections:
         if body:
             lines += ["", click.style(title, bold=True), *body]
     return "\n".join(lines)
+
+
+SIDE_KEYS = frozenset({"code.commit", "code.branch"})
+"""Metadata the sides' lines always show (``_side_facts``): left out of the metadata section
+(the JSON form keeps them in ``metadata``)."""
+
+
+def _listed_metadata(diff: RunDiff) -> tuple[Change, ...]:
+    """The metadata changes the text and markdown sections list: not the sides' facts."""
+    return tuple(change for change in diff.metadata if change.key not in SIDE_KEYS)
 
 
 def _side_facts(ref: RunRef) -> list[tuple[str, str]]:
@@ -266,7 +276,7 @@ def render_markdown(diff: RunDiff) -> str:
                         ("Summary", _md_changes(diff.summary, numeric=True)),
                         ("Metrics", _md_metrics(diff.metrics)),
                         ("Data used", _md_changes(diff.data, numeric=False, what="artifact")),
-                        ("Metadata", _md_changes(diff.metadata, numeric=False, meta=True)),
+                        ("Metadata", _md_changes(_listed_metadata(diff), numeric=False, meta=True)),
                         ("Code", _md_code(diff.code))):
         if body:
             parts.append(f"#### {title}\n\n{body}")

@@ -51,9 +51,10 @@ def test_text_shows_only_differences(cli: Cli, two_runs: tuple[str, str, list[st
     assert f"A  baseline ({a})" in out and f"B  candidate ({b})" in out
     for needle in ("config", "~ lr", "0.1 → 0.05", "(-0.05, -50.0%)", "~ opt.name", "- seed",
                    "+ wd", "summary", "metrics (B - A)", "last 0.5 → 0.3 (-0.2)", "+ ñ",
-                   "(only in B)", "1 metric unchanged", "~ code.commit",
-                   "is 2 commits ahead", "add warmup", "tune | schedule"):
+                   "(only in B)", "1 metric unchanged", "is 2 commits ahead", "add warmup",
+                   "tune | schedule"):
         assert needle in out, needle
+    assert "code.commit" not in out  # the sides' lines show it: not again under metadata
     assert "acc " not in out  # unchanged metric, summary value and config are omitted
     assert out.index("add warmup") < out.index("tune | schedule")  # oldest first
     assert shas[0][:7] in out
@@ -87,14 +88,15 @@ def test_markdown_is_a_pull_request_comment(
         "| metric | last A | last B | Δ last | min A → B | max A → B |",
         "| `loss` | 0.5 | 0.3 | ▼ -0.2 | 0.5 → 0.3 | 1 → 0.8 |",
         "| `ñ` | _absent_ | nan |  | _absent_ → nan | _absent_ → nan |",
-        "#### Metadata",
         f"- `{shas[0][:7]}` add warmup",
         f"- `{shas[1][:7]}` tune \\| schedule",
         "#### Code",
     ):
         assert row in md, row
     assert "_1 metric unchanged._" in md
-    assert "| `code.commit` | " in md and f" | {shas[1][:12]} |" in md
+    # commit and branch are in the sides' table, not repeated in a metadata section
+    assert "#### Metadata" not in md and "`code.commit`" not in md
+    assert f"| `{shas[1][:12]}` |" in md
 
 
 def test_json_parses_and_matches_the_domain_diff(
@@ -225,6 +227,11 @@ def test_sides_always_show_commit_branch_and_data(cli: Cli, repo: Path, review: 
     assert doc["data"] == [{"key": "data", "kind": "changed", "a": "data:v0", "b": "data:v1",
                             "delta": None, "relative": None, "goal": None, "verdict": None}]
     assert "~ data  data:v0 → data:v1" in cli("diff", "base", "l2").stdout
+    text, md = (cli("diff", "base", "l2", "--format", f).stdout for f in ("text", "markdown"))
+    for shown in (text, md):  # in the sides' lines only, not repeated under metadata
+        assert "code.commit" not in shown and "code.branch" not in shown
+    assert "bob/l2" in text.splitlines()[1] and "| branch | `main` | `bob/l2` |" in md
+    assert {"code.commit", "code.branch"} <= {c["key"] for c in doc["metadata"]}  # JSON: kept
 
 
 def test_noise_only_when_asked(cli: Cli, review: None) -> None:

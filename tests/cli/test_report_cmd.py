@@ -12,7 +12,7 @@ import pytest
 from tests.helpers.cli import CliResult
 from tests.helpers.golden import assert_golden
 from tests.helpers.pull_request import commit, make_pull_request
-from tests.helpers.repos import add_bare_remote, git
+from tests.helpers.repos import git
 from tests.helpers.runs import start_run
 
 Cli = Callable[..., CliResult]
@@ -92,15 +92,17 @@ def test_merging_main_into_the_branch_keeps_mains_runs_on_the_base_side(
 
 def test_ci_clone_pulls_the_runs_then_reports(
     cli: Cli, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    pull_request: dict[str, str]
+    pull_request: dict[str, str], served_remote: tuple[Path, str]
 ) -> None:
     """As the documented CI jobs: a fresh clone of the remote, detached at the head, pulls
-    the runs (`gittrack pull origin`) and reports against `origin/main`."""
-    origin = add_bare_remote(repo)
+    the runs (`gittrack pull origin`) and reports against `origin/main`. Over the file
+    transport and over `git daemon`."""
+    _, url = served_remote
+    git(repo, "remote", "add", "origin", url)
     git(repo, "push", "-q", "origin", "main", "feature")
     assert cli("push", "origin").exit_code == 0
     ci = tmp_path / "ci"
-    git(tmp_path, "clone", "-q", str(origin), str(ci))
+    git(tmp_path, "clone", "-q", url, str(ci))
     git(ci, "checkout", "-q", "--detach", "origin/feature")
     monkeypatch.chdir(ci)
     assert cli("pull", "origin").exit_code == 0

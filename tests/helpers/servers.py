@@ -116,13 +116,15 @@ def moto_server(log: Path, env: Mapping[str, str] | None = None,
 
 
 @contextlib.contextmanager
-def git_daemon(base: Path, env: Mapping[str, str] | None = None,
-               seconds: float = 30) -> Iterator[int]:
+def git_daemon(base: Path, env: Mapping[str, str] | None = None, seconds: float = 30, *,
+               access_hook: Path | None = None) -> Iterator[int]:
     """``git daemon`` serving every repository under ``base``, pushes allowed (no
-    authentication: loopback only); yields its port."""
+    authentication: loopback only); yields its port. ``access_hook`` runs before each
+    service (``git daemon --access-hook``: service name and repository path as arguments)."""
     port = free_port()
     argv = ["git", "daemon", "--reuseaddr", f"--listen={HOST}", f"--port={port}",
-            f"--base-path={base}", "--export-all", "--enable=receive-pack", str(base)]
+            f"--base-path={base}", "--export-all", "--enable=receive-pack",
+            *([f"--access-hook={access_hook}"] if access_hook is not None else []), str(base)]
     with running(argv, port, "git daemon", env=env, seconds=seconds):
         yield port
 

@@ -91,11 +91,14 @@ def test_pre_push_hook_pushes_runs(bare_remote: Path, make_clone: MakeClone,
 
 @pytest.mark.slow
 def test_a_failed_run_push_is_visible_under_pre_commit(
-        bare_remote: Path, make_clone: MakeClone, hooks_repo: tuple[Path, str, Path],
-        monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object]) -> None:
+        served_remote: tuple[Path, str], make_clone: MakeClone,
+        hooks_repo: tuple[Path, str, Path], monkeypatch: pytest.MonkeyPatch,
+        fast_settings: dict[str, object]) -> None:
     """Issue 13: pre-commit showed `Passed` and hid every gittrack warning. The remote
-    rejects run refs (a server hook): the code push goes on and the warning is printed."""
-    a = make_clone("a", str(bare_remote))
+    rejects run refs (a server hook): the code push goes on and the warning is printed. Over
+    the file transport and over ``git daemon``."""
+    bare_remote, url = served_remote
+    a = make_clone("a", url)
     hook = bare_remote / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\nif grep -q ' refs/gittrack/'; then\n"
                     "  echo 'runs are not welcome here' >&2; exit 1\nfi\n")

@@ -120,13 +120,15 @@ def test_two_clones_a_fork_over_git_daemon_or_files_gets_no_run(
 
 
 def test_code_mode_sends_only_the_runs_and_code_commits_the_push_carries(
-        bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
-        fast_settings: dict[str, object], cli: Any) -> None:
+        served_remote: tuple[Path, str], make_clone: MakeClone,
+        monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object], cli: Any) -> None:
     """``code``: a run made on a commit the push does not send stays here, and so does its
-    code commit (its code ref would put an unpushed commit on the remote); ``all`` sends it."""
+    code commit (its code ref would put an unpushed commit on the remote); ``all`` sends it.
+    Over the file transport and over ``git daemon``."""
     from gittrack.git import namespace
 
-    a = make_clone("a", str(bare_remote))
+    bare_remote, url = served_remote
+    a = make_clone("a", url)
     monkeypatch.chdir(a)
     assert cli("hooks", "install").exit_code == 0
     git(a, "config", "gittrack.prePush", "code")
@@ -152,14 +154,16 @@ def test_code_mode_sends_only_the_runs_and_code_commits_the_push_carries(
 
 
 def test_a_rejected_code_push_leaves_the_runs_and_their_code_on_the_remote(
-        bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
-        fast_settings: dict[str, object], cli: Any) -> None:
+        served_remote: tuple[Path, str], make_clone: MakeClone,
+        monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object], cli: Any) -> None:
     """The hook runs before git sends the branch and cannot know the server's verdict: when
     the server then rejects the branch, the runs are there already — with the commits they
-    ran on, through their code refs, so a teammate can still read them (docs/sync.md)."""
+    ran on, through their code refs, so a teammate can still read them (docs/sync.md). Over
+    the file transport and over ``git daemon``."""
     from gittrack.git import namespace
 
-    a = make_clone("a", str(bare_remote))
+    bare_remote, url = served_remote
+    a = make_clone("a", url)
     monkeypatch.chdir(a)
     assert cli("hooks", "install").exit_code == 0
     hook = bare_remote / "hooks" / "pre-receive"
@@ -177,7 +181,7 @@ def test_a_rejected_code_push_leaves_the_runs_and_their_code_on_the_remote(
     assert set(refs_of(bare_remote)) == {f"{RUNS}{run}"}  # the run went first
     assert refs_of(bare_remote, namespace.CODE) == {namespace.CODE + work: work}
 
-    b = make_clone("b", str(bare_remote))
+    b = make_clone("b", url)
     monkeypatch.chdir(b)
     assert cli("pull").exit_code == 0
     shown = cli("show", run)
