@@ -147,3 +147,15 @@ def test_no_endpoint_writes(client: TestClient, method: str) -> None:
         answer = client.request(method, path)
         assert answer.status_code in (404, 405), (method, path)
         assert_secured(answer, f"{method} {path}")
+
+
+@pytest.mark.parametrize("path", ["/api/artifacts/%2e%2e", "/api/artifacts/%2e%2e/v0",
+                                  "/api/artifacts/..%2f..%2fetc%2fpasswd/v0",
+                                  "/api/artifacts/x%00y", "/api/artifacts/data/..%2f..",
+                                  "/api/artifacts/" + "a" * 5000 + "/latest"],
+                         ids=lambda p: p[:40])
+def test_artifact_names_that_are_not_names(client: TestClient, path: str) -> None:
+    answer = client.get(path)
+    assert answer.status_code in (400, 404), (path[:60], answer.text[:200])
+    assert "error" in answer.json() and len(answer.json()["error"]) <= 500
+    assert_secured(answer, path[:40])
