@@ -22,7 +22,7 @@ from gittrack.runs import console
 from gittrack.storage.vault import BlobVault
 from tests.helpers import repos, servers, storage
 from tests.helpers.cli import CliResult, invoker
-from tests.helpers.repos import MakeClone, make_repo
+from tests.helpers.repos import MakeClone, ServeRemote, make_repo
 from tests.helpers.runs import FAST
 from tests.helpers.storage import Location, MakeStorage, new_storage
 
@@ -141,16 +141,28 @@ def daemon_remote(git_daemon: tuple[Path, int]) -> str:
 
 
 @pytest.fixture(params=["file", "daemon"])
-def served_remote(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, str]:
-    """An empty bare repository and the URL clones use: ``file://`` (git over the file
-    transport) or ``git://`` (``git daemon``); a test taking it runs over both. Returns
-    ``(server path, url)``: the path is for server-side hooks and checks."""
-    if request.param == "daemon":
-        base, port = request.getfixturevalue("git_daemon")
+def serve_remote(request: pytest.FixtureRequest, tmp_path: Path) -> ServeRemote:
+    """``serve_remote()``: a new empty bare repository on each call and the URL clones use,
+    all over one transport: ``file://`` (git over the file transport) or ``git://`` (``git
+    daemon``); a test taking it runs over both. Returns ``(server path, url)``: the path is
+    for server-side hooks and checks. For tests with two remotes (origin and a fork)."""
+
+    def serve() -> tuple[Path, str]:
         name = f"r-{uuid.uuid4().hex[:10]}.git"
-        return repos.bare(base / name), f"git://127.0.0.1:{port}/{name}"
-    path = repos.bare(tmp_path / f"origin-{uuid.uuid4().hex[:10]}.git")
-    return path, "file://" + str(path)
+        if request.param == "daemon":
+            base, port = request.getfixturevalue("git_daemon")
+            return repos.bare(base / name), f"git://127.0.0.1:{port}/{name}"
+        path = repos.bare(tmp_path / name)
+        return path, "file://" + str(path)
+
+    return serve
+
+
+@pytest.fixture
+def served_remote(serve_remote: ServeRemote) -> tuple[Path, str]:
+    """An empty bare repository and the URL clones use, over the file transport and over
+    ``git daemon`` (``serve_remote``); ``(server path, url)``."""
+    return serve_remote()
 
 
 @pytest.fixture(scope="session")

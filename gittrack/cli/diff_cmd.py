@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 import click
@@ -282,14 +283,37 @@ def render_markdown(diff: RunDiff) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+_MARKDOWN_ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*~"})
+_BIDI = str.maketrans(dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E,
+                                     0x200F, 0x061C], "\ufffd"))
+
+
+def no_bidi(text: str) -> str:
+    """``text`` with its bidirectional controls shown as U+FFFD: a teammate's name cannot
+    reorder how the text around it reads."""
+    return text.translate(_BIDI)
+
+
+def _one_line(text: str) -> str:
+    """One line, pipes escaped for a table, no raw HTML (nor an HTML comment: a name cannot
+    forge the report's marker), no bidirectional control."""
+    return no_bidi(" ".join(text.split())).replace("|", "\\|").replace("<", "&lt;")
+
+
 def cell(text: str) -> str:
-    """Text safe in a table cell: pipes escaped, no line breaks, no raw HTML."""
-    return " ".join(text.split()).replace("|", "\\|").replace("<", "&lt;")
+    """Text safe in a table cell: ``_one_line``, and no markup of a teammate's value taking
+    effect (code, emphasis, strikethrough, a link or an image: their marks escaped)."""
+    text = " ".join(text.split()).translate(_MARKDOWN_ESCAPES)
+    return _one_line(re.sub(r"\](?=\()", r"\\]", text))
 
 
 def code(text: str) -> str:
-    """Inline code for a key or id (plain text when it holds a backtick)."""
-    return cell(text) if "`" in text else f"`{cell(text)}`"
+    """Inline code for a key, id or name: ``_one_line`` in a code span whose fence is longer
+    than any run of backticks in ``text`` (nothing in it is markup)."""
+    text = _one_line(text)
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _md_heading(diff: RunDiff) -> str:

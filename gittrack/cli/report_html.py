@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gittrack.cli.compare_cmd import head_rows, row_cells, sections
+from gittrack.cli.diff_cmd import no_bidi
 from gittrack.cli.report_cmd import Markup, intro, listing, sides
 from gittrack.errors import UsageError
 from gittrack.formats.display import is_number
@@ -50,7 +51,7 @@ def render_html(report: Report) -> str:
 
 
 def _e(text: str) -> str:
-    return html.escape(text, quote=True)
+    return html.escape(no_bidi(text), quote=True)
 
 
 def _intro(report: Report) -> str:
@@ -100,7 +101,7 @@ def _charts(report: Report) -> str:
     if not figures:
         return ""
     return "<h2>Charts</h2>\n" + "\n".join(
-        f"<figure><figcaption>{_e(caption)}</figcaption>{to_svg(spec)}</figure>"
+        f"<figure><figcaption>{_e(caption)}</figcaption>{no_bidi(to_svg(spec))}</figure>"
         for caption, spec in figures)
 
 

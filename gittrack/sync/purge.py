@@ -2,7 +2,8 @@
 artifact versions it produced that nothing else uses, with their blobs, without a grace period.
 
 Policy (``docs/decisions.md``): an artifact the run logged goes with it only if every version
-of it was produced by this run and no remaining run used or logged any of them; otherwise it
+of it was produced by this run and no remaining run used or logged any of them (a run's
+record names its version by the commit it recorded, renumbered or not); otherwise it
 stays (it is someone else's input too) and the report says so. Blobs are removed only if they
 were named by what was purged and nothing remaining — here or in the remote's refs, fetched
 first — names them; a full ``gittrack gc`` is not run, so blobs of teammates' pushes in flight
@@ -38,7 +39,7 @@ from gittrack.errors import GittrackError, GittrackWarning, RepositoryError
 from gittrack.git import faults, prune, transport
 from gittrack.git.repo import Repository, common_dir
 from gittrack.runs import index, store
-from gittrack.runs.lineage import artifact_specs
+from gittrack.runs.lineage import ROLES, records
 from gittrack.runs.view import RunView, all_runs
 from gittrack.storage.project import open_storage
 from gittrack.storage.reachability import stored_files
@@ -106,8 +107,7 @@ def plan(repo: Repository, view: RunView) -> PurgePlan:
     others = [v for v in all_runs(repo, on_error=lambda rid, _: unreadable.append(rid))
               if v.id != view.id]
     unreadable = [rid for rid in unreadable if rid != view.id]
-    inputs = {s for v in others for role in ("used", "logged")
-              for s in artifact_specs(v.metadata, role)}
+    lineage = [record for v in others for role in ROLES for record in records(v.metadata, role)]
     removed, kept = [], []
     for name in versions.list_artifacts(repo):
         try:
@@ -126,11 +126,35 @@ def plan(repo: Repository, view: RunView) -> PurgePlan:
                      for i in mine]
         elif len(mine) < len(infos):
             kept += [f"{i.spec} (the artifact has versions of other runs)" for i in mine]
-        elif any(i.spec in inputs for i in infos):
-            kept += [f"{i.spec} (used or logged by another run)" for i in mine if i.spec in inputs]
+        elif used := _used(repo, name, infos, lineage):
+            kept += [f"{i.spec} (used or logged by another run)" for i in mine
+                     if i.commit in used]
         else:
             removed.append(name)
     return PurgePlan(view.id, tuple(removed), tuple(kept))
+
+
+def _used(repo: Repository, name: str, infos: list[versions.VersionInfo],
+          lineage: list[tuple[str, tuple[str, str | None] | None]]) -> set[str]:
+    """The commits of ``infos`` (artifact ``name``'s versions) that the other runs' records
+    name: by the commit a record holds (``aliases.resolve_recorded``: a version a pull
+    renumbered is still the one the run used), by the label for runs recorded before
+    commits were. A record naming no version here falls back to its label: a purge keeps
+    rather than guesses."""
+    by_label = {i.spec: i.commit for i in infos}
+    found: set[str] = set()
+    for spec, recorded in lineage:
+        if spec.partition(":")[0] != name:
+            continue
+        if recorded is not None:
+            try:
+                found.add(aliases.resolve_recorded(repo, spec, *recorded)[0])
+                continue
+            except GittrackError:
+                pass
+        if spec in by_label:
+            found.add(by_label[spec])
+    return found
 
 
 def _manifests_readable(repo: Repository, name: str) -> bool:

@@ -12,6 +12,7 @@ nothing but this server.
 from __future__ import annotations
 
 import hmac
+import math
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,7 +21,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
@@ -32,6 +32,8 @@ from gittrack.ui.data import CONSOLE_TAIL, DEFAULT_POINTS, HISTOGRAM_STEPS, Read
 STATIC = Path(__file__).parent / "static"
 TOKEN_COOKIE = "gittrack_ui_token"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+MESSAGE_LIMIT = 500
+"""An error answer's message is cut to this many characters."""
 
 CSP = ("default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; "
        "frame-ancestors 'none'; form-action 'self'")
@@ -119,10 +121,7 @@ def create_app(repo: str | os.PathLike[str] = ".", *, token: str | None = None,
         return JSONResponse({"error": f"no such API endpoint: {request.url.path}"},
                             status_code=404)
 
-    middleware = []
-    if allowed_hosts is not None:
-        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
-    middleware.append(Middleware(_Guard, token=token))
+    middleware = [Middleware(_Guard, token=token, hosts=allowed_hosts)]
     routes = [
         Route("/", page),
         Route("/api/runs", runs),
@@ -145,33 +144,61 @@ def create_app(repo: str | os.PathLike[str] = ".", *, token: str | None = None,
 
 
 class _Guard(BaseHTTPMiddleware):
-    """The token (when one is set) and the security headers of every answer."""
+    """The ``Host`` check, the refusal of requests another site's page makes, the token (when
+    one is set) and the security headers of every answer, refusals and errors included."""
 
-    def __init__(self, app: Any, token: str | None) -> None:
+    def __init__(self, app: Any, token: str | None, hosts: tuple[str, ...] | None) -> None:
         super().__init__(app)
         self.token = token
+        self.hosts = None if hosts is None else {h.strip("[]").lower() for h in hosts}
 
     async def dispatch(self, request: Request,
                        call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        given = None
-        if self.token is not None:
-            given = _given_token(request)
-            if given is None or not hmac.compare_digest(given.encode(), self.token.encode()):
-                response: Response = (
-                    JSONResponse({"error": "a token is required: open the URL gittrack ui "
-                                           "printed (…/?token=…)"}, status_code=401)
-                    if request.url.path.startswith("/api/") else
-                    PlainTextResponse("gittrack ui: a token is required: open the URL "
-                                      "`gittrack ui` printed (…/?token=…)", status_code=401))
-                _secure(response)
-                return response
-        response = await call_next(request)
-        if self.token is not None and request.query_params.get("token") == given:
+        refusal = self._refusal(request)
+        if refusal is not None:
+            status, why = refusal
+            response: Response = (
+                JSONResponse({"error": why}, status_code=status)
+                if request.url.path.startswith("/api/") else
+                PlainTextResponse(f"gittrack ui: {why}", status_code=status))
+            _secure(response)
+            return response
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # a bug: the answer still carries the headers
+            response = await _crash(request, exc)
+        if self.token is not None and request.query_params.get("token") is not None:
             response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
         _secure(response)
         if request.url.path.startswith("/api/") and "cache-control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
         return response
+
+    def _refusal(self, request: Request) -> tuple[int, str] | None:
+        """``(status, reason)`` when the request is not answered."""
+        if self.hosts is not None and host_name(request.headers.get("host", "")) not in self.hosts:
+            # DNS rebinding: a page of evil.example whose name now points at 127.0.0.1
+            return 400, "this server answers only requests naming a loopback host"
+        # a page of another site (or another port of this machine) making the browser ask:
+        # <img>, <script>, a form; only a link to the page itself is followed
+        site = request.headers.get("sec-fetch-site", "")
+        if site in ("cross-site", "same-site") and not (
+                request.headers.get("sec-fetch-mode") == "navigate" and request.url.path == "/"):
+            return 403, "requests from another site's page are refused"
+        if self.token is not None:
+            given = _given_token(request)
+            if given is None or not hmac.compare_digest(given.encode(), self.token.encode()):
+                return 401, ("a token is required: open the URL `gittrack ui` printed "
+                             "(…/?token=…)")
+        return None
+
+
+def host_name(header: str) -> str:
+    """The name of a ``Host`` header, without its port or an IPv6 address's brackets."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else ""
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
 def _given_token(request: Request) -> str | None:
@@ -191,13 +218,18 @@ def _secure(response: Response) -> None:
 async def _error(request: Request, exc: Exception) -> Response:
     status = (404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, UsageError)
               else 403 if isinstance(exc, CryptoError) else 500)
-    return JSONResponse({"error": str(exc), "type": type(exc).__name__}, status_code=status)
+    return JSONResponse({"error": _cut(str(exc)), "type": type(exc).__name__}, status_code=status)
 
 
 async def _crash(request: Request, exc: Exception) -> Response:
     """Anything else is a bug in gittrack: JSON for the page (the server logs the traceback)."""
-    return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}",
+    return JSONResponse({"error": _cut(f"internal error: {type(exc).__name__}: {exc}"),
                          "type": "InternalError"}, status_code=500)
+
+
+def _cut(message: str) -> str:
+    """An error message of a sane length: a request's value is named, not echoed whole."""
+    return message if len(message) <= MESSAGE_LIMIT else message[:MESSAGE_LIMIT - 1] + "…"
 
 
 def _json(value: Any) -> Response:
@@ -210,7 +242,7 @@ def _int(value: str | None, name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise UsageError(f"{name} must be a whole number, got {value!r}") from None
+        raise UsageError(f"{name} must be a whole number, got {_cut(value)!r}") from None
 
 
 def _float(value: str | None, name: str) -> float | None:
@@ -219,7 +251,9 @@ def _float(value: str | None, name: str) -> float | None:
     try:
         number = float(value)
     except ValueError:
-        raise UsageError(f"{name} must be a number, got {value!r}") from None
+        raise UsageError(f"{name} must be a number, got {_cut(value)!r}") from None
+    if number in (math.inf, -math.inf):  # JSON has no infinity: leave the bound out instead
+        raise UsageError(f"{name} must be a finite number (or left out), got {_cut(value)!r}")
     return None if number != number else number
 
 

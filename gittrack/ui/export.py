@@ -30,6 +30,9 @@ STATIC = Path(__file__).parent / "static"
 MARKER = "export.js"
 """``data/export.js``: marks DIR as an export (one may be written over again)."""
 APP_SCRIPT = '<script src="static/app.js" defer></script>'
+EXPORT_CSP = ("default-src 'self'; img-src 'self' data: blob:; connect-src 'none'; "
+              "object-src 'none'; base-uri 'none'; form-action 'none'")
+"""The exported page's Content-Security-Policy (in a meta tag): scripts of the site only."""
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -61,6 +64,10 @@ def export_site(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
             raise AssertionError("index.html lost its app.js tag")
         page = page.replace(APP_SCRIPT, f'<script src="data/{MARKER}" defer></script>\n'
                                         f"{APP_SCRIPT}")
+        # no server sends the CSP of a file opened from disk or an internal page: the page
+        # carries it (frame-ancestors is not honoured in a meta tag)
+        page = page.replace('<meta charset="utf-8">', '<meta charset="utf-8">\n'
+                            f'<meta http-equiv="Content-Security-Policy" content="{EXPORT_CSP}">')
         (target / "index.html").write_text(page, encoding="utf-8")
         _write(data, MARKER.removesuffix(".js"), True, variable="GITTRACK_EXPORT")
         _write(data, "runs", {**listing, "runs": chosen, "path": None})

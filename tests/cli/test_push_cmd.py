@@ -13,7 +13,7 @@ import pytest
 from gittrack.sync.remove_version import remove_version
 from tests.helpers.cli import CliResult
 from tests.helpers.processes import run_python
-from tests.helpers.repos import add_bare_remote, git, mirror_fetch, push_all
+from tests.helpers.repos import ServeRemote, add_bare_remote, git, mirror_fetch, push_all
 from tests.helpers.runs import log_versions, marked_run
 
 Cli = Callable[..., CliResult]
@@ -88,15 +88,17 @@ def test_push_and_fetch_json_carry_the_rewrite_advice(repo: Path, cli: Cli) -> N
 
 
 def test_push_to_a_remote_not_enabled_for_gittrack_is_refused(
-        bare_remote: Path, make_clone: Callable[[str, str], Path],
+        serve_remote: ServeRemote, make_clone: Callable[[str, str], Path],
         monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object], cli: Cli) -> None:
     """Private by default: `gittrack push fork` (dry run too) refuses in one line naming the
-    command that enables the remote; after it, the runs go."""
+    command that enables the remote; after it, the runs go. Over the file transport and over
+    ``git daemon``."""
     from tests.helpers.repos import refs_of
     from tests.helpers.runs import log_run
 
-    a = make_clone("a", str(bare_remote))
-    fork = add_bare_remote(a, "fork")
+    (origin, origin_url), (fork, fork_url) = serve_remote(), serve_remote()
+    a = make_clone("a", origin_url)
+    git(a, "remote", "add", "fork", fork_url)
     monkeypatch.chdir(a)
     run = log_run(a, fast_settings, data=None)
     for args in (("push", "fork"), ("push", "--dry-run", "fork"), ("push", "fork", run)):
@@ -106,6 +108,7 @@ def test_push_to_a_remote_not_enabled_for_gittrack_is_refused(
                "(`gittrack remote setup fork`)" in refused.stderr
     assert refs_of(fork) == {}
     assert cli("push").exit_code == 0  # origin, the first remote: enabled by default
+    assert f"refs/gittrack/runs/{run}" in refs_of(origin)
     assert cli("remote", "setup", "fork").exit_code == 0
     pushed = cli("push", "fork")
     assert pushed.exit_code == 0, pushed.stderr

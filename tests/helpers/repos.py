@@ -16,6 +16,7 @@ from gittrack.types import CommitId, RefName
 RUNS = "refs/gittrack/runs/"
 CODE = "refs/gittrack/code/"
 MakeClone = Callable[[str, str], Path]
+ServeRemote = Callable[[], tuple[Path, str]]  # conftest's serve_remote: (server path, url)
 """The ``make_clone`` fixture: ``make_clone(name, remote_url)``."""
 
 

@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import subprocess
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers.repos import RUNS, MakeClone, add_bare_remote, git, refs_of
+from tests.helpers.repos import RUNS, MakeClone, ServeRemote, git, refs_of
 from tests.helpers.runs import log_run
 
 
@@ -21,10 +20,12 @@ def push(clone: Path, remote: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("mode", ["all", "code"])
 def test_git_push_to_a_fork_sends_no_run_and_says_so(
-        mode: str, bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
-        fast_settings: dict[str, object], cli: Any) -> None:
-    a = make_clone("a", str(bare_remote))
-    fork = add_bare_remote(a, "fork")
+        mode: str, serve_remote: ServeRemote, make_clone: MakeClone,
+        monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object], cli: Any) -> None:
+    """Over the file transport and over ``git daemon``."""
+    (origin, origin_url), (fork, fork_url) = serve_remote(), serve_remote()
+    a = make_clone("a", origin_url)
+    git(a, "remote", "add", "fork", fork_url)
     monkeypatch.chdir(a)
     assert cli("hooks", "install").exit_code == 0
     git(a, "config", "gittrack.prePush", mode)
@@ -40,7 +41,7 @@ def test_git_push_to_a_fork_sends_no_run_and_says_so(
 
     done = push(a, "origin")  # the first remote: enabled while none is configured
     assert done.returncode == 0, done.stderr
-    assert set(refs_of(bare_remote)) == {f"{RUNS}{run}"}
+    assert set(refs_of(origin)) == {f"{RUNS}{run}"}
     assert "not enabled" not in done.stderr
 
     assert cli("remote", "setup", "fork").exit_code == 0
@@ -52,21 +53,23 @@ def test_git_push_to_a_fork_sends_no_run_and_says_so(
 
 
 def test_once_a_remote_is_enabled_the_first_is_no_longer_implicit(
-        bare_remote: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
+        serve_remote: ServeRemote, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
         fast_settings: dict[str, object], cli: Any) -> None:
-    a = make_clone("a", str(bare_remote))
-    add_bare_remote(a, "team")
+    """Over the file transport and over ``git daemon``."""
+    (origin, origin_url), (_, team_url) = serve_remote(), serve_remote()
+    a = make_clone("a", origin_url)
+    git(a, "remote", "add", "team", team_url)
     monkeypatch.chdir(a)
     assert cli("hooks", "install").exit_code == 0
     assert cli("remote", "setup", "team").exit_code == 0
     log_run(a, fast_settings, data=None)
     git(a, "commit", "-q", "--allow-empty", "-m", "work")
     done = push(a, "origin")
-    assert done.returncode == 0 and refs_of(bare_remote) == {}
+    assert done.returncode == 0 and refs_of(origin) == {}
     assert "runs are not pushed to origin" in done.stderr
     assert cli("remote", "setup", "origin").exit_code == 0  # both enabled now
     git(a, "commit", "-q", "--allow-empty", "-m", "more")
-    assert push(a, "origin").returncode == 0 and refs_of(bare_remote) != {}
+    assert push(a, "origin").returncode == 0 and refs_of(origin) != {}
 
 
 def test_a_url_is_not_enabled(bare_remote: Path, make_clone: MakeClone, tmp_path: Path,
@@ -83,23 +86,12 @@ def test_a_url_is_not_enabled(bare_remote: Path, make_clone: MakeClone, tmp_path
     assert f"runs are not pushed to {elsewhere}" in done.stderr
 
 
-@pytest.mark.parametrize("transport", ["file", "daemon"])
 def test_two_clones_a_fork_over_git_daemon_or_files_gets_no_run(
-        transport: str, tmp_path: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
-        fast_settings: dict[str, object], cli: Any, request: pytest.FixtureRequest) -> None:
+        serve_remote: ServeRemote, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
+        fast_settings: dict[str, object], cli: Any) -> None:
     """Alice pushes code to the team's origin and to her public fork (both over the same
     transport); Bob, cloning the fork, finds the code and no run; cloning origin, the run."""
-    from tests.helpers.repos import bare
-
-    def remote() -> str:
-        if transport == "daemon":  # a new repository under the daemon's base each time
-            base, port = request.getfixturevalue("git_daemon")
-            name = f"r-{uuid.uuid4().hex[:10]}.git"
-            bare(base / name)
-            return f"git://127.0.0.1:{port}/{name}"
-        return "file://" + str(bare(tmp_path / f"{uuid.uuid4().hex[:10]}.git"))
-
-    origin, fork = remote(), remote()
+    (_, origin), (_, fork) = serve_remote(), serve_remote()
     a = make_clone("a", origin)
     git(a, "remote", "add", "fork", fork)
     monkeypatch.chdir(a)

@@ -1,11 +1,11 @@
 """Runs keep their code commit reachable (``runs/coderefs.py``): a rebase or an amend, a force
 push and a ``git gc --prune=now`` on the server leave a teammate's clone able to show and diff
-the run's code; deleting the run and ``gittrack gc`` drop the ref, here and on the remote."""
+the run's code; deleting the run and ``gittrack gc`` drop the ref, here and on the remote.
+Every test runs over the file transport and over ``git daemon`` (``served_remote``)."""
 
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import pytest
 
 from gittrack.git import namespace
 from tests.helpers.cli import CliResult
-from tests.helpers.repos import MakeClone, bare, git, has_object, refs_of
+from tests.helpers.repos import MakeClone, git, has_object, refs_of
 from tests.helpers.runs import log_run
 
 
@@ -31,27 +31,20 @@ def server_gc(server: Path) -> None:
     git(server, "gc", "-q", "--prune=now")
 
 
-def test_a_run_starts_with_a_ref_on_its_code_commit(bare_remote: Path, make_clone: MakeClone,
+def test_a_run_starts_with_a_ref_on_its_code_commit(served_remote: tuple[Path, str],
+                                                     make_clone: MakeClone,
                                                      fast_settings: dict[str, object]) -> None:
-    a = make_clone("a", str(bare_remote))
+    a = make_clone("a", served_remote[1])
     head = git(a, "rev-parse", "HEAD").strip()
     log_run(a, fast_settings, data=None)
     log_run(a, fast_settings, data=None)  # a second run on the same commit: the same ref
     assert code_refs(a) == {namespace.CODE + head: head}
 
 
-@pytest.mark.parametrize("transport", ["file", "daemon"])
 def test_rewritten_history_and_server_gc_leave_the_code_of_runs(
-        transport: str, tmp_path: Path, make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
-        fast_settings: dict[str, object], cli: Any, request: pytest.FixtureRequest) -> None:
-    if transport == "daemon":
-        base, port = request.getfixturevalue("git_daemon")
-        name = f"r-{uuid.uuid4().hex[:10]}.git"
-        server = bare(base / name)
-        origin = f"git://127.0.0.1:{port}/{name}"
-    else:
-        server = bare(tmp_path / "origin.git")
-        origin = "file://" + str(server)
+        served_remote: tuple[Path, str], make_clone: MakeClone, monkeypatch: pytest.MonkeyPatch,
+        fast_settings: dict[str, object], cli: Any) -> None:
+    server, origin = served_remote
     a = make_clone("a", origin)
     monkeypatch.chdir(a)
     (a / "train.py").write_text("print('lr=0.1')\n")
@@ -99,11 +92,12 @@ def test_rewritten_history_and_server_gc_leave_the_code_of_runs(
     assert "code commit" not in ok(cli("push"))  # nothing sent back
 
 
-def test_gc_adds_the_ref_a_run_made_before_lacks(bare_remote: Path, make_clone: MakeClone,
+def test_gc_adds_the_ref_a_run_made_before_lacks(served_remote: tuple[Path, str],
+                                                   make_clone: MakeClone,
                                                    fast_settings: dict[str, object],
                                                    monkeypatch: pytest.MonkeyPatch,
                                                    cli: Any) -> None:
-    a = make_clone("a", str(bare_remote))
+    a = make_clone("a", served_remote[1])
     monkeypatch.chdir(a)
     head = git(a, "rev-parse", "HEAD").strip()
     log_run(a, fast_settings, data=None)
@@ -115,14 +109,15 @@ def test_gc_adds_the_ref_a_run_made_before_lacks(bare_remote: Path, make_clone: 
 
 
 def test_a_code_ref_a_teammate_collected_is_sent_again_by_a_clone_whose_run_needs_it(
-        bare_remote: Path, make_clone: MakeClone, fast_settings: dict[str, object],
+        served_remote: tuple[Path, str], make_clone: MakeClone, fast_settings: dict[str, object],
         monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
-    a = make_clone("a", str(bare_remote))
+    bare_remote, url = served_remote
+    a = make_clone("a", url)
     monkeypatch.chdir(a)
     head = git(a, "rev-parse", "HEAD").strip()
     log_run(a, fast_settings, data=None)
     ok(cli("push"))
-    b = make_clone("b", str(bare_remote))
+    b = make_clone("b", url)
     monkeypatch.chdir(b)
     ok(cli("pull"))
     mine = log_run(b, fast_settings, data=None)  # Bob's run on the same commit, not pushed
@@ -139,7 +134,8 @@ def test_a_code_ref_a_teammate_collected_is_sent_again_by_a_clone_whose_run_need
 
 
 def test_code_commits_of_some_runs_keep_the_cache_of_the_others(
-        bare_remote: Path, make_clone: MakeClone, fast_settings: dict[str, object]) -> None:
+        served_remote: tuple[Path, str], make_clone: MakeClone,
+        fast_settings: dict[str, object]) -> None:
     """The hook's ``code`` mode asks for the runs to send only; the run cache must still hold
     every run (asked for some heads, ``index.cached_runs`` forgets the rest)."""
     import sqlite3
@@ -148,7 +144,7 @@ def test_code_commits_of_some_runs_keep_the_cache_of_the_others(
 
     from gittrack.runs import coderefs, index, store
 
-    a = make_clone("a", str(bare_remote))
+    a = make_clone("a", served_remote[1])
     head = git(a, "rev-parse", "HEAD").strip()
     runs = [log_run(a, fast_settings, data=None) for _ in range(3)]
     repo = pygit2.Repository(str(a))

@@ -21,9 +21,9 @@ import pytest
 import gittrack
 from gittrack.runs.resolve import resolve_run
 from gittrack.sync.purge import plan, purge
-from tests.helpers.repos import add_bare_remote, git, objects_containing, push_all
-from tests.helpers.runs import marked_run, marker
-from tests.helpers.storage import store_names, use_store
+from tests.helpers.repos import MakeClone, add_bare_remote, git, objects_containing, push_all
+from tests.helpers.runs import make_run, marked_run, marker
+from tests.helpers.storage import share_storage, store_names, use_store
 
 
 def sha(data: bytes) -> str:
@@ -84,6 +84,49 @@ def test_purge_keeps_versions_other_runs_use(repo: Path) -> None:
     report = purge(r, resolve_run(r, producer), remote=None)
     assert report.blobs == () and sha(b"model weights") in store_names(repo)
     assert "refs/gittrack/artifacts/model" in git(repo, "for-each-ref")
+
+
+def test_purge_keeps_a_renumbered_version_another_run_used(
+        bare_remote: Path, make_clone: MakeClone, tmp_path: Path, cli: Any,
+        monkeypatch: pytest.MonkeyPatch, fast_settings: dict[str, object]) -> None:
+    """Bob's run uses his `model:v0`; his pull renumbers it `model:v1` (Alice made a v0), and
+    Alice's removal of her v0 leaves his version the only one. Its label is gone, its commit
+    is not: purging the run that made it keeps it (by label, it was purged)."""
+    def ok(result: Any) -> str:
+        assert result.exit_code == 0, result.stderr + result.stdout
+        return str(result.stdout)
+
+    def log_model(clone: Path, content: str) -> str:
+        (clone / "model.bin").write_text(content)
+        return make_run([], repo=str(clone), settings=fast_settings,
+                        artifact=("model", clone / "model.bin")).id
+
+    alice = make_clone("alice", str(bare_remote))
+    share_storage(alice, str(tmp_path / "store"))
+    log_model(alice, "alice weights")
+    monkeypatch.chdir(alice)
+    ok(cli("push"))
+    bob = make_clone("bob", str(bare_remote))
+    producer = log_model(bob, "bob weights")  # before pulling: his own model:v0
+    user = make_run([], repo=str(bob), settings=fast_settings, use="model:v0").id
+    monkeypatch.chdir(bob)
+    ok(cli("pull"))  # his version on top of Alice's, renumbered
+    ok(cli("push"))
+    monkeypatch.chdir(alice)
+    ok(cli("pull"))
+    ok(cli("artifact", "rm", "model:v0", "--remote", "origin", "--yes"))
+    monkeypatch.chdir(bob)
+    ok(cli("pull"))
+    r = pygit2.Repository(str(bob))
+    assert [v.producer for v in gittrack.Api(str(bob)).artifacts("model")] == [producer]
+    assert resolve_run(r, user).metadata["artifacts"]["used"] == ["model:v0"]
+
+    what = plan(r, resolve_run(r, producer))
+    assert what.artifacts == () and what.kept == ("model:v1 (used or logged by another run)",)
+    ok(cli("purge", "--yes", producer))
+    assert "refs/gittrack/artifacts/model" in git(bob, "for-each-ref")
+    got = gittrack.Api(str(bob)).artifact("model:v1").download(str(tmp_path / "got"))
+    assert (Path(got) / "model.bin").read_text() == "bob weights"  # its blob stayed too
 
 
 def test_an_unreadable_version_stops_purge_before_anything_is_deleted(

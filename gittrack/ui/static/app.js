@@ -643,6 +643,14 @@ function loadVega() {
   return vegaReady;
 }
 
+// A logged chart is a teammate's specification: its data is inline, so it may load no URL
+// (another run's data through this server) and link nowhere (an href mark leaking it on click).
+function noUrlLoader() {
+  const loader = vega.loader();
+  loader.sanitize = (uri) => Promise.reject(new Error(`a logged chart cannot load or link to ${uri}`));
+  return loader;
+}
+
 async function loadPanels(id, box) {
   let body;
   try {
@@ -669,7 +677,8 @@ async function loadPanels(id, box) {
         try {
           await loadVega();
           await vegaEmbed(target, e.spec, { actions: false, ast: true, expr: vega.expressionInterpreter,
-                                            defaultStyle: false, tooltip: false, renderer: "canvas" });
+                                            defaultStyle: false, tooltip: false, renderer: "canvas",
+                                            loader: noUrlLoader() });
         } catch (err) {
           holder.replaceChildren(h("p", { class: "error" }, `cannot draw the chart: ${err.message}`));
         }
