@@ -16,7 +16,7 @@ from gittrack.git.repo import Repository, discover, work_folder
 from gittrack.runs.artifact_runs import consumers, producer, recorded_by
 from gittrack.runs.recover import dead_run_notes, recover_dead_runs
 from gittrack.runs.resolve import resolve_run
-from gittrack.runs.view import RunView, select, warn_unreadable
+from gittrack.runs.view import Runs, RunView, select, warn_unreadable
 
 
 class Api:
@@ -40,12 +40,16 @@ class Api:
                 for note in dead_run_notes(self._repo):
                     warnings.warn(f"gittrack: {note}", GittrackWarning, stacklevel=2)
 
-    def runs(self, filters: Mapping[str, Any] | None = None) -> list[RunView]:
-        """Runs matching ``filters`` (see ``docs/api.md``), newest first. A run that cannot be
-        read is left out with a ``GittrackWarning`` naming it. Filters are tested on the local
-        cache's plain data (``runs.index``); each view's checkpoint is checked when first read
-        (100,000 runs: no run is checked that is not read)."""
-        return select(self._repo, filters, on_error=warn_unreadable).views
+    def runs(self, filters: Mapping[str, Any] | None = None) -> Runs:
+        """Runs matching ``filters`` (see ``docs/api.md``), newest first, as a sequence
+        (``len()``, indexing, slicing, iteration) whose views are made when first asked for,
+        as W&B's ``Runs``. A run that cannot be read is left out with a ``GittrackWarning``
+        naming it. Filters are tested on the local cache's plain data (``runs.index``); each
+        view's checkpoint is checked when first read (100,000 runs: no run is checked that is
+        not read)."""
+        listing = select(self._repo, filters, on_error=warn_unreadable)
+        assert isinstance(listing.views, Runs)
+        return listing.views
 
     def run(self, spec: str) -> RunView:
         """One run by id, unique id prefix or name."""

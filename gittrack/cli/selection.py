@@ -149,7 +149,7 @@ def select_runs(
     on_error: Callable[[RunId, GittrackError], None] | None = None,
 ) -> list[RunView]:
     """The matching runs, newest first, at most ``selection.limit`` of them."""
-    return list_selection(repo, selection, on_error).views
+    return list(list_selection(repo, selection, on_error).views)
 
 
 def list_selection(

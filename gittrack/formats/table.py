@@ -142,10 +142,45 @@ def encode(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def read_chunk(data: bytes, *, what: str = "chunk") -> pa.Table:
+def read_chunk(data: bytes, *, what: str = "chunk",
+               columns: Sequence[str] | None = None) -> pa.Table:
     """One chunk; ``FormatError`` naming ``what`` for anything that is not a Parquet file
-    gittrack can read (corrupt, truncated, or holding more than ``MAX_CHUNK_BYTES``)."""
-    return read_parquet(data, what=what)
+    gittrack can read (corrupt, truncated, or holding more than ``MAX_CHUNK_BYTES``).
+    ``columns``: only those of them the chunk has (Parquet column projection: the others are
+    not decoded), in the chunk's order."""
+    if columns is not None:
+        wanted = set(columns)
+        columns = [f.name for f in chunk_schema(data, what=what)[0] if f.name in wanted]
+    return read_parquet(data, what=what, columns=columns)
+
+
+def chunk_schema(data: bytes | memoryview, *, what: str) -> tuple[pa.Schema, int]:
+    """The columns and the row count a chunk's footer declares, nothing decoded (a forged
+    file may lie about its rows: for display). ``FormatError`` naming ``what`` if ``data``
+    is not Parquet."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        chunk = pq.ParquetFile(pa.BufferReader(data))
+        return chunk.schema_arrow, chunk.metadata.num_rows
+    except Exception as exc:  # forged bytes: see read_parquet
+        raise FormatError(f"cannot read {what}: {type(exc).__name__}: {exc}"[:500]) from None
+
+
+def union_schema(schemas: Iterable[pa.Schema],
+                 first: Sequence[str] = SYSTEM_COLUMNS) -> list[pa.Field]:
+    """The fields ``concat`` of tables of these schemas has, in its order and types."""
+    import pyarrow as pa
+
+    types: dict[str, pa.DataType] = {}
+    for schema in schemas:
+        for field in schema:
+            known = types.get(field.name)
+            types[field.name] = field.type if known is None else _wider(known, field.type)
+    heads = [n for n in first if n in types]
+    leading = set(heads)
+    return [pa.field(n, types[n]) for n in heads + [n for n in types if n not in leading]]
 
 
 def read_parquet(
@@ -321,14 +356,9 @@ def concat(tables: Iterable[pa.Table], first: Sequence[str] = SYSTEM_COLUMNS) ->
     tables = list(tables)
     if not tables:
         return None
-    types: dict[str, pa.DataType] = {}
-    for table in tables:
-        for field in table.schema:
-            known = types.get(field.name)
-            types[field.name] = field.type if known is None else _wider(known, field.type)
-    heads = [n for n in first if n in types]
-    leading = set(heads)
-    order = heads + [n for n in types if n not in leading]
+    fields = union_schema((table.schema for table in tables), first)
+    types = {f.name: f.type for f in fields}
+    order = [f.name for f in fields]
     fixed = [_with_types(table, types) for table in tables]
     # Chunked columns, not combined: combining copies the whole table for no gain. Missing
     # columns are filled with nulls by Arrow ("default" promotion), in first-seen order.

@@ -152,9 +152,64 @@ def chunk_files(repo: Repository, commit: CommitId, directory: str) -> list[tupl
     return _chunks(repo, commit, directory)
 
 
-def _read_chunks(repo: Repository, commit: CommitId, directory: str) -> list[pa.Table]:
-    return [table.read_chunk(data, what=f"{path} of commit {commit[:12]}")
-            for path, data in _chunks(repo, commit, directory)]
+Chunks = Sequence[tuple[str, bytes]]
+"""A history's chunk files as ``chunk_files`` gives them, for a reader that reads them twice."""
+
+
+def _read_chunks(repo: Repository, commit: CommitId, directory: str,
+                 columns: Sequence[str] | None = None,
+                 chunks: Chunks | None = None) -> list[pa.Table]:
+    if chunks is None:
+        chunks = _chunks(repo, commit, directory)
+    return [table.read_chunk(data, what=f"{path} of commit {commit[:12]}", columns=columns)
+            for path, data in chunks]
+
+
+def history_fields(
+    repo: Repository, commit: CommitId, directory: str = layout.HISTORY_DIR,
+    chunks: Chunks | None = None,
+) -> tuple[list[pa.Field], int]:
+    """The columns ``history`` has (names and types, in its order) and its row count, from
+    the chunks' footers alone: what a reader needs to list a run's keys without decoding
+    its history (10,000,000 steps). ``chunks``: ``chunk_files`` of that commit, read already."""
+    schemas, rows = [], 0
+    if chunks is None:
+        chunks = _chunks(repo, commit, directory)
+    for path, data in chunks:
+        schema, count = table.chunk_schema(data, what=f"{path} of commit {commit[:12]}")
+        schemas.append(schema)
+        rows += count
+    if not schemas:
+        return _empty_history().schema, 0
+    return table.union_schema(schemas), rows
+
+
+def history_columns(
+    repo: Repository, commit: CommitId, columns: Sequence[str],
+    directory: str = layout.HISTORY_DIR, chunks: Chunks | None = None,
+) -> pa.Table:
+    """Every row of the history, with only ``columns`` (each once, in that order; a column no
+    chunk has is all nulls, as float64): only they are decoded (Parquet column projection).
+    ``chunks``: ``chunk_files`` of that commit, read already."""
+    import pyarrow as pa
+
+    columns = list(dict.fromkeys(columns))
+    full = table.concat(_read_chunks(repo, commit, directory, columns, chunks))
+    if full is None:
+        full = _empty_history()
+    stored = set(full.column_names)
+    for name in columns:
+        if name not in stored:
+            full = full.append_column(name, pa.nulls(full.num_rows, pa.float64()))
+    return full.select(columns)
+
+
+def _empty_history() -> pa.Table:
+    import pyarrow as pa
+
+    return pa.table({name: pa.array([], t) for name, t in
+                     ((table.STEP, pa.int64()), (table.TIMESTAMP, pa.float64()),
+                      (table.RUNTIME, pa.float64()))})
 
 
 def history(
@@ -164,27 +219,17 @@ def history(
     """The full, unsampled history: every row of every chunk, sparse keys as nulls.
 
     With ``keys``, only those columns (plus ``_step``, ``_timestamp``, ``_runtime``) and only
-    rows where at least one of them has a value. ``directory`` ``system/`` reads the system
-    metrics, stored in the same shape.
+    rows where at least one of them has a value; only those columns are decoded (Parquet
+    column projection). ``directory`` ``system/`` reads the system metrics, stored in the
+    same shape.
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    full = table.concat(_read_chunks(repo, commit, directory))
-    if full is None:
-        full = pa.table({name: pa.array([], t) for name, t in
-                         ((table.STEP, pa.int64()), (table.TIMESTAMP, pa.float64()),
-                          (table.RUNTIME, pa.float64()))})
     if keys is None:
-        return full
-    wanted = [k for k in keys if k not in table.SYSTEM_COLUMNS]
-    stored = set(full.column_names)  # a set: a run may have 100,000 keys
-    present = [k for k in wanted if k in stored]
-    columns = list(table.SYSTEM_COLUMNS) + present
-    selected = full.select(columns)
-    for name in wanted:
-        if name not in present:
-            selected = selected.append_column(name, pa.nulls(selected.num_rows, pa.float64()))
+        full = table.concat(_read_chunks(repo, commit, directory))
+        return _empty_history() if full is None else full
+    wanted = list(dict.fromkeys(k for k in keys if k not in table.SYSTEM_COLUMNS))  # once each
+    selected = history_columns(repo, commit, [*table.SYSTEM_COLUMNS, *wanted], directory)
     if not wanted:
         return selected
     mask = None

@@ -6,7 +6,7 @@ import dataclasses
 import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from gittrack.errors import FormatError, GittrackError, GittrackWarning, InvalidSettingError
 from gittrack.formats.display import is_number
@@ -113,6 +113,30 @@ class RunView(RunFields):
         directory = _stream_folder(stream)
         with store.reading(self.id):
             return store.history(self._repo, self.commit, keys, directory)
+
+    def history_columns(self, columns: Sequence[str], stream: str = "default",
+                        chunks: store.Chunks | None = None) -> pa.Table:
+        """Every history row with only ``columns`` (``_step``, a key, ...; one never logged
+        is all nulls), in that order: only those columns are decoded. ``chunks``: what
+        ``chunk_files(stream)`` gave, for a reader that reads the run more than once."""
+        directory = _stream_folder(stream)
+        with store.reading(self.id):
+            return store.history_columns(self._repo, self.commit, columns, directory, chunks)
+
+    def history_fields(self, stream: str = "default",
+                       chunks: store.Chunks | None = None) -> tuple[list[pa.Field], int]:
+        """The history's columns (names and types, as ``history_arrow`` has them) and its
+        row count, from the chunks' footers: nothing is decoded."""
+        directory = _stream_folder(stream)
+        with store.reading(self.id):
+            return store.history_fields(self._repo, self.commit, directory, chunks)
+
+    def chunk_files(self, stream: str = "default") -> store.Chunks:
+        """The history's chunk files (path and bytes, in row order), read from git once for
+        ``history_fields`` and ``history_columns`` both."""
+        directory = _stream_folder(stream)
+        with store.reading(self.id):
+            return store.chunk_files(self._repo, self.commit, directory)
 
     def history(self, keys: Sequence[str] | None = None, format: str = "pandas",
                 stream: str = "default") -> Any:
@@ -267,7 +291,7 @@ def _convert(tbl: pa.Table, format: str) -> Any:
 class Listing:
     """What ``select`` found: the views asked for, and how many runs there are."""
 
-    views: list[RunView]
+    views: Sequence[RunView]
     matched: int
     """Runs that match the filter (``views`` holds at most ``limit`` of them)."""
     total: int
@@ -326,8 +350,64 @@ def select(
     if order is not None:  # sorted on the cache's values: views only for the runs handed out
         matched = _ordered(matched, order)
     chosen = matched if limit is None else matched[:limit]
-    return Listing([RunView(repo, run.run_id, run.commit, cached=run) for run in chosen],
-                   len(matched), len(runs))
+    return Listing(Runs(repo, chosen), len(matched), len(runs))
+
+
+class Runs(Sequence[RunView]):
+    """The runs a listing found, as a sequence of ``RunView`` made when first asked for
+    (like W&B's ``Runs``: ``len()``, indexing, slicing and iteration, each view made once):
+    a filter matching 25,000 of 100,000 runs makes no view that is not read. A slice is a
+    list of views; compares equal to a list or tuple of the same views."""
+
+    __slots__ = ("_made", "_repo", "_runs")
+
+    def __init__(self, repo: Repository, runs: Sequence[index.CachedRun]) -> None:
+        self._repo = repo
+        self._runs = runs
+        self._made: list[RunView | None] = [None] * len(runs)
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    @overload
+    def __getitem__(self, at: int) -> RunView: ...
+
+    @overload
+    def __getitem__(self, at: slice) -> list[RunView]: ...
+
+    def __getitem__(self, at: int | slice) -> RunView | list[RunView]:
+        if isinstance(at, slice):
+            return [self._view(i) for i in range(*at.indices(len(self._runs)))]
+        if not isinstance(at, int) and hasattr(at, "__index__"):
+            at = at.__index__()
+        if not isinstance(at, int):
+            raise TypeError(f"runs are indexed by integers or slices, not {type(at).__name__}")
+        if at < 0:
+            at += len(self._runs)
+        if not 0 <= at < len(self._runs):
+            raise IndexError(f"run index {at} out of range ({len(self._runs)} runs)")
+        return self._view(at)
+
+    def __iter__(self) -> Iterator[RunView]:
+        return (self._view(at) for at in range(len(self._runs)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (Runs, list, tuple)):
+            return NotImplemented
+        return len(self) == len(other) and all(
+            a is b or a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable contents, as a list
+
+    def __repr__(self) -> str:
+        return f"<Runs of {len(self._runs)}>"
+
+    def _view(self, at: int) -> RunView:
+        view = self._made[at]
+        if view is None:
+            run = self._runs[at]
+            view = self._made[at] = RunView(self._repo, run.run_id, run.commit, cached=run)
+        return view
 
 
 def _ordered(runs: list[index.CachedRun], order: Order) -> list[index.CachedRun]:

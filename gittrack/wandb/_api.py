@@ -10,7 +10,7 @@ field names mapped (``display_name`` → ``name``, ``createdAt`` → ``created_a
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -199,9 +199,9 @@ def _field(key: Any) -> Any:
     return _FIELDS.get(head, head) + dot + rest
 
 
-def _ordered(views: list[RunView], order: str | None) -> list[RunView]:
+def _ordered(views: Sequence[RunView], order: str | None) -> list[RunView]:
     if not order:
-        return views
+        return list(views)
     descending = order.startswith("-")
     field = _field(order.lstrip("+-"))
     from gittrack.runs.query import MISSING, lookup

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,23 @@ def test_runs_newest_first_with_filters(three_runs: list[gittrack.Run]) -> None:
     assert [v.name for v in api.runs({"summary.acc": {"$gte": 0.9}})] == ["gamma", "beta"]
     assert [v.name for v in api.runs({"group": "g1"})] == ["beta"]
     assert api.runs({"config.opt": "rmsprop"}) == []
+
+
+def test_runs_is_a_lazy_sequence_of_views(three_runs: list[gittrack.Run]) -> None:
+    runs = gittrack.Api(".").runs({"config.lr": {"$lt": 0.05}})
+    assert isinstance(runs, Sequence) and not isinstance(runs, list)
+    assert len(runs) == 2 and runs
+    assert runs[0].name == "gamma" and runs[-1].name == "beta"
+    assert runs[0] is runs[0]  # each view is made once
+    assert runs[-1] is runs[1] and runs[np.int64(1)] is runs[1]
+    assert [v.name for v in runs[::-1]] == ["beta", "gamma"] and runs[5:] == []
+    assert list(runs) == [runs[0], runs[1]] and runs == (runs[0], runs[1]) != [runs[0]]
+    assert "beta" in [v.name for v in reversed(runs)] and runs.index(runs[1]) == 1
+    with pytest.raises(IndexError, match="out of range"):
+        runs[2]
+    with pytest.raises(TypeError, match="integers or slices"):
+        runs["a"]  # type: ignore[call-overload]
+    assert not gittrack.Api(".").runs({"config.lr": 5})
 
 
 def test_run_by_id_prefix_name_and_ref(three_runs: list[gittrack.Run]) -> None:

@@ -83,6 +83,11 @@ def test_concat_unions_columns_and_widens_types(data: st.DataObject) -> None:
     full = table.concat(table.read_chunk(write(p)) for p in parts)
     assert full is not None
     assert full.column_names[:3] == list(table.SYSTEM_COLUMNS)
+    # the footers alone give the same columns, types and rows
+    footers = [table.chunk_schema(write(p), what="chunk") for p in parts]
+    assert [(f.name, f.type) for f in table.union_schema(s for s, _ in footers)] == \
+        [(f.name, f.type) for f in full.schema]
+    assert sum(rows for _, rows in footers) == full.num_rows
     assert full.num_rows == sum(len(p["steps"]) for p in parts)
     assert full.column(table.STEP).to_pylist() == [s for p in parts for s in p["steps"]]
     names = {n for p in parts for n in p["columns"]}
@@ -111,6 +116,19 @@ def test_widening_bool_int_float_across_chunks() -> None:
     assert full.column("x").to_pylist() == [1.0, 2.0, 2.5]
     assert full.column("s").to_pylist() == ["é", None, None]
     assert full.column("y").to_pylist() == [None, None, None]
+
+
+def test_read_chunk_projects_the_columns_it_has() -> None:
+    data = table.history_chunk([0, 1], [0.0, 1.0], [0.0, 1.0],
+                               {"loss": [0.5, 0.25], "acc": [None, 1.0], "s": ["a", "b"]})
+    got = table.read_chunk(data, columns=["acc", table.STEP, "absent", "loss"])
+    assert got.column_names == [table.STEP, "loss", "acc"]  # the chunk's order
+    assert got.column("acc").to_pylist() == [None, 1.0]
+    assert table.read_chunk(data, columns=[]).num_columns == 0
+    with pytest.raises(FormatError, match="cannot read bad chunk"):
+        table.read_chunk(b"not parquet", what="bad chunk", columns=["loss"])
+    with pytest.raises(FormatError, match="cannot read bad chunk"):
+        table.chunk_schema(b"PAR1 forged PAR1", what="bad chunk")
 
 
 def test_concat_of_nothing() -> None:

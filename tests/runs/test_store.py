@@ -17,6 +17,7 @@ from gittrack.runs.view import all_runs
 from gittrack.types import RunId
 from tests.helpers.forge_runs import delete_loose_object, forge_run, run_yaml
 from tests.helpers.hostile import BILLION_LAUGHS
+from tests.helpers.repos import git
 from tests.helpers.runs import make_run
 
 Breaker = Callable[[Path, str], None]
@@ -142,3 +143,29 @@ def test_histograms_of_a_broken_run_are_a_gittrack_error(
     forge_run(repo, bad, {"run.yaml": run_yaml(bad), "histograms/000000.parquet": b"junk"})
     with pytest.raises(FormatError, match=r"histograms/000000\.parquet"):
         gittrack.Api(str(repo)).run(bad).histograms()
+
+
+def test_history_fields_and_projected_keys_match_the_full_read(repo: Path) -> None:
+    make_run([{"loss": 1, "label": "a"}, {"acc": True}], id="chunked")
+    make_run([{"loss": 0.5, "extra": 3}, {"acc": 2}], id="chunked", resume="must")
+    view = gittrack.Api(".").run("chunked")
+    assert len(git(repo, "ls-tree", "-r", "--name-only", view.commit, "history/").split()) > 1
+    full = view.history_arrow()
+    fields, rows = view.history_fields()
+    assert [(f.name, f.type) for f in fields] == [(f.name, f.type) for f in full.schema]
+    assert rows == full.num_rows == 4
+    # only the columns asked for are decoded, and the answer is the full read's
+    for keys in (["acc"], ["loss", "absent"], ["_runtime", "extra"], ["label", "label"]):
+        want = [{k: row.get(k) for k in ["_step", "_timestamp", "_runtime", *keys]}
+                for row in full.to_pylist()
+                if any(row.get(k) is not None for k in keys if not k.startswith("_"))]
+        got = view.history_arrow(keys).to_pylist()
+        assert got == want, keys
+    only = view.history_columns(["acc", "_step", "acc", "absent"])  # every row, as asked
+    assert only.column_names == ["acc", "_step", "absent"]
+    assert only.to_pydict() == {"acc": [None, 1, None, 2], "_step": [0, 1, 2, 3],
+                                "absent": [None] * 4}
+    system, rows = view.history_fields("system")
+    sampled = view.history_arrow(stream="system")
+    assert [(f.name, f.type) for f in system] == [(f.name, f.type) for f in sampled.schema]
+    assert rows == sampled.num_rows

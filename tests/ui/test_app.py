@@ -126,6 +126,22 @@ def test_history_x_axis_relative_time(client: TestClient) -> None:
     assert body["x"] == "_runtime" and len(xs) == 2 and xs[0] <= xs[1]
 
 
+def test_history_of_a_resumed_run_by_key_and_again_from_the_cache(client: TestClient) -> None:
+    make_run([{"loss": 1, "epoch": 0, "label": "a"}, {"acc": 0.5}], id="twice")
+    make_run([{"loss": 0.5, "epoch": 1}, {"acc": True}], id="twice", resume="must")
+    run = client.get("/api/runs/twice").json()  # from the chunks' footers: nothing decoded
+    assert run["keys"] == ["loss", "epoch", "acc"] and run["steps"] == 4
+    url = "/api/runs/twice/history?keys=acc,loss,epoch,label,absent&x=epoch"
+    first = client.get(url).json()
+    assert first["series"]["loss"]["x"] == [0, 1] and first["series"]["loss"]["y"] == [1, 0.5]
+    assert first["series"]["epoch"]["y"] == [0, 1]  # the x axis as a key too
+    assert first["series"]["acc"]["count"] == 0  # logged on rows without an epoch
+    assert (first["unplottable"], first["missing"]) == (["label"], ["absent"])
+    assert client.get(url).json() == first  # the series kept by commit: the same answer
+    steps = client.get("/api/runs/twice/history?keys=acc").json()["series"]["acc"]
+    assert (steps["x"], steps["y"]) == ([1, 3], [0.5, 1.0])
+
+
 @pytest.mark.parametrize("query", ["", "?keys=", "?keys=loss&points=many",
                                    "?keys=loss&start=soon", "?keys=loss&x=absent",
                                    "?keys=loss&x=label"])
