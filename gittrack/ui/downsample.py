@@ -13,6 +13,7 @@ or infinity) are left out: a chart cannot place them.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -55,11 +56,28 @@ def finite_sorted(x: Numbers, y: Floats) -> tuple[Numbers, Floats]:
 
 def window(x: Numbers, start: float | None, end: float | None) -> slice:
     """The slice of the ascending ``x`` within ``[start, end]`` (either end open when None)."""
+    lo = 0 if start is None else _search(x, start, "left")
+    hi = x.size if end is None else _search(x, end, "right")
+    return slice(lo, max(lo, hi))
+
+
+def _search(x: Numbers, bound: float, side: str) -> int:
+    """Where ``bound`` goes in the ascending ``x`` (``side`` as ``np.searchsorted``). Integer
+    steps are searched with an integer (a float would copy them all as floats): ``x >= 2.5``
+    is ``x >= 3``, ``x <= 2.5`` is ``x <= 2``."""
     import numpy as np
 
-    lo = 0 if start is None else int(np.searchsorted(x, start, side="left"))
-    hi = x.size if end is None else int(np.searchsorted(x, end, side="right"))
-    return slice(lo, max(lo, hi))
+    if x.dtype.kind == "f" or not math.isfinite(bound):
+        if x.dtype.kind != "f":  # infinite or NaN (NaN sorts after every number)
+            return 0 if bound == -math.inf else int(x.size)
+        return int(np.searchsorted(x, bound, side=side))  # type: ignore[call-overload]
+    whole = math.ceil(bound) if side == "left" else math.floor(bound)
+    info = np.iinfo(np.int64)  # steps are int64 (``data._floats``)
+    if whole < info.min:
+        return 0
+    if whole > info.max:
+        return int(x.size)
+    return int(np.searchsorted(x, np.int64(whole), side=side))  # type: ignore[call-overload]
 
 
 def m4(x: Numbers, y: Floats, points: int) -> Indices:

@@ -78,3 +78,12 @@ def test_finite_sorted_keeps_integer_steps() -> None:
     x = np.array([2, 0, 1], dtype=np.int64)
     fx, fy = finite_sorted(x, np.array([2.0, np.nan, 1.0]))
     assert fx.dtype == np.int64 and fx.tolist() == [1, 2] and fy.tolist() == [1.0, 2.0]
+
+
+def test_window_of_integer_steps() -> None:
+    x = np.arange(10, dtype=np.int64)
+    assert x[window(x, 2.5, 6.5)].tolist() == [3, 4, 5, 6]
+    assert x[window(x, -1e300, 1e300)].size == 10
+    assert x[window(x, 1e300, None)].size == 0
+    assert x[window(x, -np.inf, np.inf)].size == 10
+    assert x[window(x, 3, 3)].tolist() == [3]
