@@ -43,6 +43,10 @@ function exportedName(path) {
   let m;
   if (p === "/api/runs") return "runs";
   if (p === "/api/artifacts") return "artifacts";
+  if ((m = p.match(/^\/api\/artifacts\/([^/]+)\/([^/]+)\/lineage$/))) {
+    return `graph-version-${decodeURIComponent(m[1])}-${decodeURIComponent(m[2])}`;
+  }
+  if ((m = p.match(/^\/api\/runs\/([^/]+)\/lineage$/))) return `graph-run-${decodeURIComponent(m[1])}`;
   if ((m = p.match(/^\/api\/artifacts\/([^/]+)\/([^/]+)$/))) {
     return `version-${decodeURIComponent(m[1])}-${decodeURIComponent(m[2])}`;
   }
