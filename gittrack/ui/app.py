@@ -27,7 +27,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gittrack.errors import CryptoError, GittrackError, NotFoundError, UsageError
-from gittrack.ui.data import CONSOLE_TAIL, DEFAULT_POINTS, HISTOGRAM_STEPS, Reader
+from gittrack.ui.data import (
+    CONSOLE_TAIL,
+    DEFAULT_POINTS,
+    HISTOGRAM_STEPS,
+    LINEAGE_DEPTH,
+    LINEAGE_NODES,
+    Reader,
+)
 
 STATIC = Path(__file__).parent / "static"
 TOKEN_COOKIE = "gittrack_ui_token"
@@ -88,6 +95,18 @@ def create_app(repo: str | os.PathLike[str] = ".", *, token: str | None = None,
         params = request.path_params
         return _json(reader.artifact_version(f"{params['name']}:{params['version']}"))
 
+    def lineage(request: Request) -> Response:
+        query, params = request.query_params, request.path_params
+        return _json(reader.lineage(f"{params['name']}:{params['version']}",
+                                    _int(query.get("depth"), "depth", LINEAGE_DEPTH),
+                                    _int(query.get("nodes"), "nodes", LINEAGE_NODES)))
+
+    def run_lineage(request: Request) -> Response:
+        query = request.query_params
+        return _json(reader.run_lineage(request.path_params["run"],
+                                        _int(query.get("depth"), "depth", LINEAGE_DEPTH),
+                                        _int(query.get("nodes"), "nodes", LINEAGE_NODES)))
+
     def histograms(request: Request) -> Response:
         steps = _int(request.query_params.get("steps"), "steps", HISTOGRAM_STEPS)
         return _json(reader.histograms(request.path_params["run"], steps))
@@ -132,10 +151,12 @@ def create_app(repo: str | os.PathLike[str] = ".", *, token: str | None = None,
         Route("/api/runs/{run:path}/panels", panels),
         Route("/api/runs/{run:path}/media/file", media_file),
         Route("/api/runs/{run:path}/media", media),
+        Route("/api/runs/{run:path}/lineage", run_lineage),
         Route("/api/runs/{run:path}", run),
         Route("/api/artifacts", artifacts),
         Route("/api/artifacts/{name}", artifact),
         Route("/api/artifacts/{name}/{version}", artifact_version),
+        Route("/api/artifacts/{name}/{version}/lineage", lineage),
         Route("/api/{rest:path}", api_missing),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from gittrack.artifacts.view import ArtifactVersion
+    from gittrack.runs.artifact_runs import LineageGraph
     from gittrack.runs.view import RunView
 
 X_AXES = ("_step", "_runtime", "_timestamp")
@@ -55,6 +56,11 @@ TABLE_ROWS = 1_000
 """At most this many rows of a logged table (or a chart's data) in one answer."""
 HISTOGRAM_STEPS = 200
 """At most this many steps of each histogram in one answer (evenly chosen, last included)."""
+LINEAGE_DEPTH = 4
+"""Hops of a lineage graph by default (dataset → run → model → run → report from either end
+takes 4)."""
+LINEAGE_NODES = 200
+"""Nodes of a lineage graph by default (``artifact_runs.MAX_NODES`` at most)."""
 FIELDS_CACHED = 64
 """Runs (by commit and stream) whose history columns are kept in memory (a few KB each)."""
 
@@ -209,6 +215,27 @@ class Reader:
                 logged_by=_run_link(producer) if producer is not None else None,
                 used_by=[_run_link(run) for run in consumers])
         return row
+
+    def lineage(self, spec: str, depth: int = LINEAGE_DEPTH,
+                nodes: int = LINEAGE_NODES) -> dict[str, Any]:
+        """``/api/artifacts/{name}/{version}/lineage``: the lineage graph around a version
+        (``spec`` as for ``artifact_version``), ``depth`` hops (clamped to 0 ..
+        ``artifact_runs.MAX_DEPTH``), at most ``nodes`` nodes (1 .. ``MAX_NODES``)."""
+        from gittrack.git.repo import discover
+        from gittrack.runs.artifact_runs import lineage_graph
+
+        with self._api() as (api, _notes):
+            version = api.artifact(spec)
+            return _graph(lineage_graph(discover(self.repo), version, depth, nodes), depth)
+
+    def run_lineage(self, spec: str, depth: int = LINEAGE_DEPTH,
+                    nodes: int = LINEAGE_NODES) -> dict[str, Any]:
+        """``/api/runs/{id}/lineage``: the lineage graph around a run, as ``lineage``."""
+        from gittrack.runs.artifact_runs import lineage_graph
+
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            return _graph(lineage_graph(view.repo, view, depth, nodes), depth)
 
     def histograms(self, spec: str, steps: int = HISTOGRAM_STEPS) -> dict[str, Any]:
         """``/api/runs/{id}/histograms``: each histogram key's bins over steps, at most
@@ -448,6 +475,23 @@ def _run_link(view: RunView) -> dict[str, Any]:
         return {"id": view.id, "name": view.name, "state": str(view.state)}
     except GittrackError:
         return {"id": view.id, "name": None, "state": None}
+
+
+def _graph(graph: LineageGraph, depth: int) -> dict[str, Any]:
+    """A lineage graph as JSON: ``nodes`` (``kind`` ``run`` or ``version``), ``edges``
+    (``source`` → ``target`` as the data went, ``role`` ``used`` or ``logged``)."""
+    from gittrack.runs.artifact_runs import MAX_DEPTH
+
+    nodes: list[dict[str, Any]] = []
+    for key, view in graph.runs.items():
+        nodes.append({**_run_link(view), "id": key, "kind": "run", "run": view.id})
+    for key, version in graph.versions.items():
+        nodes.append({"id": key, "kind": "version", "name": version.name,
+                      "version": version.version, "spec": version.spec, "type": version.type,
+                      "aliases": version.aliases})
+    return {"root": graph.root, "depth": max(0, min(MAX_DEPTH, depth)), "nodes": nodes,
+            "edges": [{"source": s, "target": t, "role": r} for s, t, r in graph.edges],
+            "truncated": graph.truncated}
 
 
 def _text(data: bytes) -> str | None:

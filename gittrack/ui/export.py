@@ -76,6 +76,8 @@ def export_site(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
             detail = reader.run(run_id)
             _write(data, f"run-{run_id}", detail)
             _write(data, f"histograms-{run_id}", reader.histograms(run_id))
+            if any(detail["artifacts"].values()):
+                _write(data, f"graph-run-{run_id}", reader.run_lineage(run_id))
             for stream, kind, keys in (("default", "history", detail["keys"]),
                                        ("system", "system", detail["system_keys"])):
                 for x in X_AXES if keys else ():
@@ -101,6 +103,9 @@ def _write_artifacts(reader: Reader, data: Path) -> None:
             for selector in (f"v{version['version']}", *version["aliases"]):
                 if _SAFE.fullmatch(selector):  # a file name on every system
                     _write(data, f"version-{name}-{selector}", detail)
+            if _SAFE.fullmatch(f"v{version['version']}"):  # the page asks by number
+                _write(data, f"graph-version-{name}-v{version['version']}",
+                       reader.lineage(version["spec"]))
 
 
 def _write(data: Path, name: str, value: Any, *, variable: str | None = None) -> None:

@@ -13,7 +13,7 @@ import yaml
 
 import gittrack
 from gittrack.errors import GittrackError, RunFinishedError, UsageError
-from gittrack.runs.artifact_runs import consumers, producer
+from gittrack.runs.artifact_runs import MAX_DEPTH, consumers, lineage_graph, producer
 from tests.helpers.processes import killed
 from tests.helpers.repos import git
 
@@ -209,3 +209,30 @@ def test_records_without_commits_or_with_garbled_ones_resolve_by_label(
         view = type("Old", (), {"metadata": old})()
         assert run_artifacts(git_repo, view, "used") == [version]
         assert notes(git_repo, view) == {}
+
+
+def test_lineage_graph_of_versions_made_from_versions(
+        repo: Path, fast_settings: dict[str, object]) -> None:
+    with gittrack.init(settings=fast_settings) as maker:
+        first = maker.log_artifact(dataset(repo / "d.csv", b"1"))
+    with gittrack.init(settings=fast_settings) as cleaner:  # data:v0 -> cleaner -> data:v1
+        cleaner.use_artifact("data:v0")
+        second = cleaner.log_artifact(dataset(repo / "d.csv", b"2"))
+    with gittrack.init(settings=fast_settings) as reader:
+        reader.use_artifact("data:v1")
+    git_repo = pygit2.Repository(str(repo))
+    graph = lineage_graph(git_repo, second, depth=MAX_DEPTH + 5)
+    assert graph.root == "version:data:v1" and not graph.truncated
+    assert set(graph.versions) == {"version:data:v0", "version:data:v1"}
+    assert set(graph.runs) == {f"run:{r.id}" for r in (maker, cleaner, reader)}
+    assert sorted(graph.edges) == sorted([
+        (f"run:{maker.id}", "version:data:v0", "logged"),
+        ("version:data:v0", f"run:{cleaner.id}", "used"),
+        (f"run:{cleaner.id}", "version:data:v1", "logged"),
+        ("version:data:v1", f"run:{reader.id}", "used")])
+    view = gittrack.Api(str(repo)).run(reader.id)
+    near = lineage_graph(git_repo, view, depth=1)
+    assert set(near.runs) | set(near.versions) == {f"run:{reader.id}", "version:data:v1"}
+    assert near.truncated
+    capped = lineage_graph(git_repo, first, depth=4, max_nodes=0)  # clamped to 1: the start
+    assert list(capped.versions) == ["version:data:v0"] and not capped.runs and capped.truncated

@@ -442,3 +442,57 @@ def test_the_listing_is_made_again_when_a_ref_moves_or_a_writer_dies(
         proc.wait()
     rows = {r["id"]: r for r in client.get("/api/runs").json()["runs"]}
     assert (rows[live_id]["state"], rows[live_id]["stale"]) == ("crashed", True)
+
+
+def _chain(repo: Path) -> list[gittrack.Run]:
+    """dataset data:v0 → run "train" → model:v0 → run "eval" → report:v0."""
+    (repo / "data.csv").write_text("1,2\n")
+    (repo / "w.bin").write_bytes(b"weights")
+    (repo / "report.txt").write_text("ok\n")
+    maker = make_run([{"x": 1}], name="maker", artifact=("data", repo / "data.csv"),
+                     artifact_type="dataset")
+    train = make_run([{"x": 1}], name="train", use="data:v0", artifact=("model", repo / "w.bin"))
+    evaluate = make_run([{"x": 1}], name="eval", use="model:v0",
+                        artifact=("report", repo / "report.txt"), artifact_type="report")
+    return [maker, train, evaluate]
+
+
+def test_lineage_graph_spans_several_hops(repo: Path, client: TestClient) -> None:
+    maker, train, evaluate = _chain(repo)
+    body = client.get("/api/artifacts/model/v0/lineage").json()
+    assert body["root"] == "version:model:v0" and not body["truncated"]
+    ids = {n["id"] for n in body["nodes"]}
+    assert ids == {f"run:{maker.id}", "version:data:v0", f"run:{train.id}", "version:model:v0",
+                   f"run:{evaluate.id}", "version:report:v0"}
+    edges = {(e["source"], e["target"], e["role"]) for e in body["edges"]}
+    assert edges == {(f"run:{maker.id}", "version:data:v0", "logged"),
+                     ("version:data:v0", f"run:{train.id}", "used"),
+                     (f"run:{train.id}", "version:model:v0", "logged"),
+                     ("version:model:v0", f"run:{evaluate.id}", "used"),
+                     (f"run:{evaluate.id}", "version:report:v0", "logged")}
+    run = next(n for n in body["nodes"] if n["id"] == f"run:{train.id}")
+    assert run["kind"] == "run" and run["name"] == "train" and run["run"] == train.id
+    # depth bounds the hops: one hop from the model is its two runs
+    near = client.get("/api/artifacts/model/latest/lineage?depth=1").json()
+    assert {n["id"] for n in near["nodes"]} == {
+        "version:model:v0", f"run:{train.id}", f"run:{evaluate.id}"}
+    assert near["truncated"] and len(near["edges"]) == 2
+    # nodes bounds the count; a run's graph starts at the run
+    assert len(client.get("/api/artifacts/data/v0/lineage?nodes=2").json()["nodes"]) == 2
+    from_run = client.get(f"/api/runs/{maker.id}/lineage?depth=99").json()
+    assert from_run["root"] == f"run:{maker.id}" and from_run["depth"] == 10
+    assert len(from_run["nodes"]) == 6
+
+
+def test_lineage_graph_bad_requests_are_json(repo: Path, client: TestClient) -> None:
+    _chain(repo)
+    for url, status in (("/api/artifacts/nothing/v0/lineage", 404),
+                        ("/api/artifacts/model/v9/lineage", 404),
+                        ("/api/artifacts/model/v0/lineage?depth=x", 400),
+                        ("/api/artifacts/%3Cscript%3E/v0/lineage", 404),
+                        ("/api/runs/nothing/lineage", 404)):
+        answer = client.get(url)
+        assert answer.status_code in (status, 400), url
+        assert "error" in answer.json() and answer.headers["content-security-policy"] == CSP
+    lone = client.get("/api/artifacts/report/v0/lineage?depth=0").json()
+    assert [n["id"] for n in lone["nodes"]] == ["version:report:v0"] and lone["edges"] == []

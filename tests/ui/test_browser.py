@@ -268,3 +268,40 @@ def test_artifact_pages_and_lineage(repo: Path, served: str,
     page.click("a[href='#/artifact/data/v0']")  # and back, from the run page's artifacts
     page.wait_for_selector("#lineage")
     assert all(url.startswith(served) for url in requests)
+
+
+def test_lineage_graph_shows_the_chain_and_nodes_navigate(
+        repo: Path, served: str, browser_page: tuple[Any, list[str]], tmp_path: Path) -> None:
+    page, requests = browser_page
+    (repo / "data.csv").write_text("1,2\n")
+    (repo / "w.bin").write_bytes(b"weights")
+    (repo / "report.txt").write_text("ok\n")
+    make_run([{"x": 1}], name="maker", artifact=("data", repo / "data.csv"),
+             artifact_type="dataset")
+    train = make_run([{"x": 1}], name="train", use="data:v0", artifact=("model", repo / "w.bin"))
+    make_run([{"x": 1}], name="eval <b>x</b>", use="model:v0",
+             artifact=("report", repo / "report.txt"), artifact_type="report")
+    page.goto(f"{served}#/artifact/model/v0")
+    graph = page.locator("#lineage-graph")
+    graph.wait_for()
+    labels = graph.locator(".gnode-label").all_text_contents()
+    assert sorted(labels) == sorted(["maker", "data:v0", "train", "model:v0",
+                                     "eval <b>x</b>", "report:v0"])  # a name is text
+    assert graph.locator("path.edge").count() == 5
+    assert graph.locator(".gnode-root").get_attribute("data-id") == "version:model:v0"
+    # layered along the data: data:v0 left of train, left of model:v0, left of report:v0
+    xs = {label: graph.locator(f".gnode:has(.gnode-label:text-is('{label}')) rect")
+          .get_attribute("x") for label in ("data:v0", "train", "model:v0", "report:v0")}
+    order = [float(xs[k] or "nan") for k in ("data:v0", "train", "model:v0", "report:v0")]
+    assert order == sorted(order) and len(set(order)) == 4
+    page.screenshot(path=str(tmp_path / "lineage-graph.png"), full_page=True)
+    graph.locator(f"[data-id='run:{train.id}']").click()  # a run node opens the run page
+    page.wait_for_selector(f"text={train.id}")
+    run_graph = page.locator("#lineage-graph")
+    run_graph.wait_for()  # the run page draws the graph too, rooted at the run
+    assert run_graph.locator(".gnode-root").get_attribute("data-id") == f"run:{train.id}"
+    assert run_graph.locator(".gnode").count() == 6
+    run_graph.locator("[data-id='version:report:v0']").click()  # a version node: its page
+    page.wait_for_function("location.hash === '#/artifact/report/v0'")
+    page.locator("#lineage-graph .gnode-root[data-id='version:report:v0']").wait_for()
+    assert all(url.startswith(served) for url in requests)

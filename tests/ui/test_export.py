@@ -78,3 +78,20 @@ def test_export_holds_the_artifact_pages(repo: Path, tmp_path: Path) -> None:
     for selector in ("v0", "best", "latest"):
         version = embedded(site / "data" / f"version-data-{selector}.js")
         assert version["logged_by"]["id"] == producer.id
+
+
+def test_export_holds_the_lineage_graphs(repo: Path, tmp_path: Path) -> None:
+    (repo / "data.csv").write_text("1,2\n")
+    (repo / "w.bin").write_bytes(b"weights")
+    maker = make_run([{"x": 1}], name="maker", artifact=("data", repo / "data.csv"),
+                     artifact_type="dataset")
+    train = make_run([{"x": 1}], name="train", use="data:v0", artifact=("model", repo / "w.bin"))
+    plain = make_run([{"x": 1}], name="plain")
+    site = tmp_path / "site"
+    export_site(str(repo), site)
+    graph = embedded(site / "data" / "graph-version-data-v0.js")
+    assert {n["id"] for n in graph["nodes"]} == {
+        f"run:{maker.id}", "version:data:v0", f"run:{train.id}", "version:model:v0"}
+    assert embedded(site / "data" / f"graph-run-{train.id}.js")["root"] == f"run:{train.id}"
+    assert (site / "data" / "graph-version-model-v0.js").exists()
+    assert not (site / "data" / f"graph-run-{plain.id}.js").exists()  # no artifacts: no graph

@@ -43,6 +43,10 @@ function exportedName(path) {
   let m;
   if (p === "/api/runs") return "runs";
   if (p === "/api/artifacts") return "artifacts";
+  if ((m = p.match(/^\/api\/artifacts\/([^/]+)\/([^/]+)\/lineage$/))) {
+    return `graph-version-${decodeURIComponent(m[1])}-${decodeURIComponent(m[2])}`;
+  }
+  if ((m = p.match(/^\/api\/runs\/([^/]+)\/lineage$/))) return `graph-run-${decodeURIComponent(m[1])}`;
   if ((m = p.match(/^\/api\/artifacts\/([^/]+)\/([^/]+)$/))) {
     return `version-${decodeURIComponent(m[1])}-${decodeURIComponent(m[2])}`;
   }
@@ -481,6 +485,8 @@ async function showRun(id) {
   const mediaBox = h("div", { id: "media" }, "…");
   const histBox = h("div", { id: "histograms", class: "charts" }, "…");
   const panelBox = h("div", { id: "panels" }, "…");
+  const hasLineage = Object.values(run.artifacts || {}).some((specs) => specs.length);
+  const lineageBox = hasLineage ? h("div", { class: "graph", id: "lineage-box" }, "…") : null;
   const redraw = async () => {
     await drawRunCharts(run, grid, run.keys, "default");
     await drawRunCharts(run, systemGrid, run.system_keys || [], "system");
@@ -491,6 +497,7 @@ async function showRun(id) {
       h("div", {}, h("h2", {}, "Config"), kvTable(run.config)),
       h("div", {}, h("h2", {}, "Summary"), kvTable(run.summary)),
       h("div", {}, h("h2", {}, "Artifacts"), artifactList(run.artifacts || {}))),
+    ...(lineageBox ? [h("h2", {}, "Lineage"), lineageBox] : []),
     h("h2", {}, "Charts and tables"), panelBox,
     h("h2", {}, "Histograms"), histBox,
     h("h2", {}, "Media"), mediaBox,
@@ -504,6 +511,7 @@ async function showRun(id) {
   loadHistograms(run.id, histBox);
   loadPanels(run.id, panelBox);
   loadCode(run.id, codeBox);
+  if (lineageBox) loadLineage(`/api/runs/${encodeURIComponent(run.id)}/lineage`, lineageBox);
   status(run.state === "running" ? "live: refreshing" : "");
   poll(() => refreshRun(id, run), run.state === "running");
 }
@@ -603,6 +611,88 @@ function runNode(run) {
     h("a", { href: `#/run/${run.id}` }, run.name || run.id), h("div", { class: "muted" }, run.id.slice(0, 10)));
 }
 
+// The lineage graph (runs ↔ versions, several hops): layered by longest path along the data
+// (version → run that used it, run → version it logged), drawn as SVG with DOM calls only.
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs, text) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+function graphHref(node) {
+  if (node.kind === "run") return `#/run/${encodeURIComponent(node.run)}`;
+  return `#/artifact/${encodeURIComponent(node.name)}/v${node.version}`;
+}
+
+function layers(graph) {
+  const layer = new Map(graph.nodes.map((n) => [n.id, 0]));
+  for (let i = 0; i < graph.nodes.length; i++) {  // at most |nodes| passes, even with a cycle
+    let moved = false;
+    for (const e of graph.edges) {
+      if (layer.has(e.source) && layer.has(e.target) && layer.get(e.target) < layer.get(e.source) + 1) {
+        layer.set(e.target, layer.get(e.source) + 1);
+        moved = true;
+      }
+    }
+    if (!moved) break;
+  }
+  return layer;
+}
+
+function drawLineage(graph) {
+  const W = 170, H = 40, GX = 60, GY = 16;
+  const layer = layers(graph);
+  const columns = [];
+  for (const n of graph.nodes) (columns[layer.get(n.id)] = columns[layer.get(n.id)] || []).push(n);
+  const at = new Map();
+  columns.forEach((col, x) => (col || []).forEach((n, y) => at.set(n.id, { x: x * (W + GX), y: y * (H + GY) })));
+  const width = Math.max(1, columns.length) * (W + GX) - GX + 2;
+  const height = Math.max(1, ...columns.map((c) => (c || []).length)) * (H + GY) - GY + 2;
+  const root = svg("svg", { id: "lineage-graph", class: "lineage-graph", width, height,
+                            viewBox: `-1 -1 ${width} ${height}`, role: "img" });
+  root.append(svg("title", {}, "lineage: runs and artifact versions"));
+  const defs = svg("defs");
+  const marker = svg("marker", { id: "lineage-arrow", viewBox: "0 0 10 10", refX: 10, refY: 5,
+                                 markerWidth: 7, markerHeight: 7, orient: "auto" });
+  marker.append(svg("path", { d: "M0,0 L10,5 L0,10 z", class: "edge-head" }));
+  defs.append(marker);
+  root.append(defs);
+  for (const e of graph.edges) {
+    const a = at.get(e.source), b = at.get(e.target);
+    if (!a || !b) continue;
+    const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2, mx = (x1 + x2) / 2;
+    const path = svg("path", { d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`,
+                               class: `edge edge-${e.role}`, "marker-end": "url(#lineage-arrow)" });
+    path.append(svg("title", {}, e.role));
+    root.append(path);
+  }
+  for (const n of graph.nodes) {
+    const p = at.get(n.id);
+    const link = svg("a", { href: graphHref(n), class: `gnode gnode-${n.kind}${n.id === graph.root ? " gnode-root" : ""}`,
+                            "data-id": n.id });
+    link.append(svg("rect", { x: p.x, y: p.y, width: W, height: H, rx: 6 }));
+    const label = n.kind === "run" ? (n.name || n.run) : n.spec;
+    const sub = n.kind === "run" ? `run · ${n.state || "unreadable"}` : `${n.type}${(n.aliases || []).length ? " · " + n.aliases.join(", ") : ""}`;
+    link.append(svg("text", { x: p.x + 8, y: p.y + 16, class: "gnode-label" }, label.length > 24 ? label.slice(0, 23) + "…" : label));
+    link.append(svg("text", { x: p.x + 8, y: p.y + 32, class: "gnode-sub" }, sub.length > 28 ? sub.slice(0, 27) + "…" : sub));
+    link.append(svg("title", {}, label));
+    root.append(link);
+  }
+  return root;
+}
+
+async function loadLineage(path, box) {
+  try {
+    const graph = await api(path);
+    box.replaceChildren(drawLineage(graph), ...(graph.truncated ? [h("p", { class: "muted" },
+      `more beyond ${graph.depth} hops or ${graph.nodes.length} nodes (?depth= in the API)`)] : []));
+  } catch (err) {
+    box.replaceChildren(h("p", { class: "muted" }, `lineage graph: ${err.message}`));
+  }
+}
+
 async function showVersion(name, version) {
   const main = document.getElementById("main");
   const v = await api(`/api/artifacts/${encodeURIComponent(name)}/${encodeURIComponent(version)}`);
@@ -614,6 +704,8 @@ async function showVersion(name, version) {
     h("div", { class: "arrow" }, "→"),
     h("div", { class: "column" }, h("div", { class: "muted" }, `used by (${v.used_by.length})`),
       ...(v.used_by.length ? v.used_by.map(runNode) : [h("div", { class: "node muted" }, "no run yet")])));
+  const graphBox = h("div", { class: "graph", id: "lineage-box" }, "…");
+  loadLineage(`/api/artifacts/${encodeURIComponent(name)}/v${v.version}/lineage`, graphBox);
   const files = v.files.map((f) => h("tr", {}, h("td", {}, f.path), h("td", { class: "num" }, bytes(f.size)),
                                     h("td", { class: "muted" }, f.ref || f.digest.slice(0, 16))));
   main.replaceChildren(...[
@@ -621,7 +713,7 @@ async function showVersion(name, version) {
       (v.aliases || []).map((x) => h("span", { class: "tag" }, x))),
     h("p", { class: "muted" }, `${v.type} · ${v.file_count} files · ${bytes(v.size)} · created ${when(v.created)}`),
     v.description ? h("p", {}, v.description) : null,
-    h("h2", {}, "Lineage"), lineage,
+    h("h2", {}, "Lineage"), lineage, graphBox,
     h("h2", {}, "Files"), h("table", { id: "files" }, h("tbody", {}, files)),
     v.files.length < v.file_count ? h("p", { class: "muted" }, `the first ${v.files.length} of ${v.file_count} files`) : null,
     h("h2", {}, "Metadata"), kvTable(v.metadata)].filter(Boolean));
