@@ -14,6 +14,9 @@ from __future__ import annotations
 import hmac
 import math
 import os
+import secrets
+import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -243,9 +246,18 @@ async def _error(request: Request, exc: Exception) -> Response:
 
 
 async def _crash(request: Request, exc: Exception) -> Response:
-    """Anything else is a bug in gittrack: JSON for the page (the server logs the traceback)."""
-    return JSONResponse({"error": _cut(f"internal error: {type(exc).__name__}: {exc}"),
-                         "type": "InternalError"}, status_code=500)
+    """Anything else is a bug in gittrack: a generic JSON answer naming an error id, and the
+    traceback under that id on the server's stderr. The answer carries no exception text (it
+    may hold a path, a value of a private run or a stored byte); the log line names the path
+    without its query (which may hold the token)."""
+    error_id = secrets.token_hex(6)
+    print(f"gittrack ui: internal error {error_id} answering {request.method} "
+          f"{request.url.path}:", file=sys.stderr)
+    traceback.print_exception(exc, file=sys.stderr)
+    sys.stderr.flush()
+    return JSONResponse({"error": f"internal error (id {error_id}): the server's log has the "
+                                  "details", "type": "InternalError", "id": error_id},
+                        status_code=500)
 
 
 def _cut(message: str) -> str:
