@@ -105,6 +105,29 @@ def test_export_writes_a_static_site(repo: Path, tmp_path: Path, cli: Cli) -> No
     assert (tmp_path / "site" / "index.html").is_file()
 
 
+def test_export_of_a_private_project_says_so_in_one_line(
+        repo: Path, private_repo: object, tmp_path: Path, cli: Cli) -> None:
+    import gittrack
+
+    run = gittrack.init(settings={"quiet": True, "console": "wrap"})
+    print("secret output")
+    run.finish()
+    result = cli("ui", "--export", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert "decrypted content of this private project" in line and "--public-only" in line
+    assert "secret output" in (tmp_path / "site" / "data" / f"console-{run.id}.js").read_text()
+    result = cli("ui", "--export", str(tmp_path / "site"), "--public-only")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "gittrack ui: left out the media, charts, tables, console output and saved code of "
+        "this private project (--public-only)"]
+    assert "secret output" not in (tmp_path / "site" / "data" / f"console-{run.id}.js"
+                                   ).read_text()
+    result = cli("ui", "--no-browser", "--public-only")
+    assert result.exit_code == 2 and "--export" in result.stderr
+
+
 def test_runs_without_export_is_a_usage_error(repo: Path, cli: Cli) -> None:
     result = cli("ui", "--no-browser", "somerun")
     assert result.exit_code == 2 and "--export" in result.stderr

@@ -55,7 +55,9 @@ function exportedName(path) {
     const kind = url.searchParams.get("stream") === "system" ? "system" : "history";
     return `${kind}-${decodeURIComponent(m[1])}-${url.searchParams.get("x") || "_step"}`;
   }
-  if ((m = p.match(/^\/api\/runs\/([^/]+)\/histograms$/))) return `histograms-${decodeURIComponent(m[1])}`;
+  if ((m = p.match(/^\/api\/runs\/([^/]+)\/(histograms|panels|media|console|code)$/))) {
+    return `${m[2]}-${decodeURIComponent(m[1])}`;
+  }
   if ((m = p.match(/^\/api\/runs\/([^/]+)$/))) return `run-${decodeURIComponent(m[1])}`;
   return null;
 }
@@ -81,6 +83,18 @@ async function exported(path) {
   } catch (err) {
     if (/^(history|system)-/.test(name)) return { series: {} };  // not exported: no points
     throw err;
+  }
+  // content a private project keeps encrypted, left out of this export: say why
+  if (body && body.left_out) throw new Error(`not in this export: ${body.left_out}`);
+  if (/^panels-/.test(name) && new URL(path, location.href).searchParams.has("key")) {
+    // a step slider: the exported entry of that key at that step
+    const q = new URL(path, location.href).searchParams;
+    const key = q.get("key"), step = +q.get("step");
+    const all = body.charts.concat(body.tables, body.more || []);
+    const entry = all.find((e) => e.key === key && e.step === step);
+    if (!entry) throw new Error("this step is not in the export");
+    return { ...body, charts: entry.kind === "chart" ? [entry] : [],
+             tables: entry.kind === "chart" ? [] : [entry] };
   }
   if (!/^(history|system)-/.test(name)) return body;
   // the export holds every key at the default resolution: keep those asked, in the range asked
@@ -939,9 +953,18 @@ async function loadMedia(id, box) {
 }
 
 function mediaItem(id, r) {
-  const src = `/api/runs/${encodeURIComponent(id)}/media/file?path=${encodeURIComponent(r.path)}`;
+  // an export has each image, audio and video as a file of the site (r.file) and each text
+  // or HTML item inline (r.text): a page opened from disk cannot fetch
+  const src = EXPORT ? r.file : `/api/runs/${encodeURIComponent(id)}/media/file?path=${encodeURIComponent(r.path)}`;
   let el;
   if (!r.shown) el = h("p", { class: "muted" }, `${r.type} (${r.format}): listed only`);
+  else if (EXPORT && r.left_out) el = h("p", { class: "muted" }, `${r.type}: not in this export (${r.left_out})`);
+  else if (EXPORT && typeof r.text === "string") {
+    // sandboxed, and under the page's CSP (a srcdoc frame inherits it): no script runs
+    el = r.type === "html"
+      ? h("iframe", { srcdoc: r.text, sandbox: "", class: "html-media", title: r.caption || r.key })
+      : h("pre", { class: "code text-media" }, r.text);
+  }
   else if (r.type === "audio") el = h("audio", { controls: "", src, preload: "none" });
   else if (r.type === "video") el = h("video", { controls: "", src, preload: "none" });
   else if (r.type === "html") el = h("iframe", { src, sandbox: "", class: "html-media", title: r.caption || r.key });
