@@ -19,6 +19,7 @@ import gittrack
 import gittrack.plot
 from gittrack.ui.app import CSP
 from gittrack.ui.export import export_site
+from tests.helpers.code import make_dirty
 from tests.helpers.processes import held
 from tests.helpers.runs import make_run, start_run
 from tests.helpers.ui import base_url, serving
@@ -162,6 +163,52 @@ def test_static_export_opens_from_disk(repo: Path, tmp_path: Path,
     page.click("#versions >> text=v0")
     assert "exported-run" in page.locator("#lineage").inner_text()
     assert all(url.startswith("file://") for url in requests), requests
+
+
+def test_static_export_shows_media_charts_tables_console_and_code(
+        repo: Path, tmp_path: Path, browser_page: tuple[Any, list[str]]) -> None:
+    import numpy as np
+
+    page, requests = browser_page
+    make_dirty(repo)
+    run = gittrack.init(name="media-export", save_code=True,
+                        settings={"quiet": True, "console": "wrap"})
+    print("hello from the export")
+    for step in range(3):
+        run.log({"samples": gittrack.Image(np.full((8, 8, 3), 80 * step, dtype=np.uint8),
+                                           caption=f"sample at {step}"),
+                 "predictions": gittrack.Table(columns=["x", "y"], data=[[step, -1.0]])})
+    table = gittrack.Table(columns=["x", "y"], data=[[0, 1.0], [1, 3.0], [2, 2.0]])
+    run.log({"curve": gittrack.plot.line(table, "x", "y", title="a vega curve"),
+             "report": gittrack.Html("<p>an html report</p>")})
+    run.finish()
+    site = tmp_path / "site"
+    export_site(str(repo), site)
+    page.goto((site / "index.html").as_uri() + f"#/run/{run.id}")
+    page.wait_for_selector("[data-chart='curve'] .vega canvas")  # vega-embed under the meta CSP
+    page.wait_for_function("""() => {
+        const c = document.querySelector("[data-chart='curve'] canvas");
+        return c && c.width > 50; }""")
+    assert drawn_pixels(page, "[data-chart='curve']") > 20
+    predictions = page.locator("[data-table='predictions']")
+    predictions.locator("input.panel-step").fill("1")  # an earlier step, embedded
+    page.wait_for_selector("[data-table='predictions'] .note:has-text('step 1; 1 of 1 rows')")
+    assert predictions.locator("tbody tr").all_inner_texts() == ["1\t-1"]
+    panel = page.locator(".media[data-key='samples']")
+    panel.locator("figcaption").wait_for()
+    assert panel.locator("figcaption").inner_text() == "sample at 2"
+    panel.locator("input.media-step").fill("0")
+    assert panel.locator("figcaption").inner_text() == "sample at 0"
+    page.wait_for_function("""() => {
+        const img = document.querySelector(".media[data-key='samples'] img");
+        return img && img.complete && img.naturalWidth === 8; }""")
+    frame = page.frame_locator(".media[data-key='report'] iframe")
+    assert frame.locator("p").inner_text() == "an html report"
+    page.wait_for_selector("#console:has-text('hello from the export')")
+    page.locator("#code summary", has_text="uncommitted changes").click()
+    assert "print('changed')" in page.locator("#code").inner_text()
+    page.screenshot(path=str(tmp_path / "export-media.png"), full_page=True)
+    assert all(url.startswith(("file://", "about:")) for url in requests), requests
 
 
 LIVE = """import sys, gittrack
