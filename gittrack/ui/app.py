@@ -41,6 +41,8 @@ from gittrack.ui.data import (
 
 STATIC = Path(__file__).parent / "static"
 TOKEN_COOKIE = "gittrack_ui_token"
+"""The token cookie's name, then ``_<port>``: browsers send a host's cookies to all its ports,
+so two servers on one host (each with its own token) would overwrite each other's."""
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 MESSAGE_LIMIT = 500
 """An error answer's message is cut to this many characters."""
@@ -192,7 +194,8 @@ class _Guard(BaseHTTPMiddleware):
         except Exception as exc:  # a bug: the answer still carries the headers
             response = await _crash(request, exc)
         if self.token is not None and request.query_params.get("token") is not None:
-            response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
+            response.set_cookie(token_cookie(request), self.token, httponly=True,
+                                samesite="strict")
         _secure(response)
         if request.url.path.startswith("/api/") and "cache-control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
@@ -229,7 +232,14 @@ def _given_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE)
+    return request.query_params.get("token") or request.cookies.get(token_cookie(request))
+
+
+def token_cookie(request: Request) -> str:
+    """The name of the token cookie for the port the browser asked (the ``Host`` header's, as
+    the browser sees the server, behind a proxy too)."""
+    port = request.url.port or (443 if request.url.scheme in ("https", "wss") else 80)
+    return f"{TOKEN_COOKIE}_{port}"
 
 
 def _secure(response: Response) -> None:

@@ -204,7 +204,35 @@ def test_token_is_required_beyond_loopback(repo: Path) -> None:
         page = remote.get("/?token=s3cret")
         assert page.status_code == 200
         assert "httponly" in page.headers["set-cookie"].lower()
+        assert page.headers["set-cookie"].startswith("gittrack_ui_token_80=s3cret;")
         assert remote.get("/api/runs").status_code == 200  # the cookie from then on
+
+
+def test_the_token_cookie_is_scoped_to_the_port(repo: Path) -> None:
+    """Browsers send a host's cookies to every port: two servers on one host, each with its
+    own token, keep their own cookie (one's login does not log the other out)."""
+    make_run([{"loss": 1.0}])
+    first = create_app(str(repo), token="first", allowed_hosts=None)
+    second = create_app(str(repo), token="second", allowed_hosts=None)
+    with TestClient(first, base_url="http://192.0.2.1:6070") as one, \
+            TestClient(second, base_url="http://192.0.2.1:6071") as two:
+        assert one.get("/?token=first").headers["set-cookie"].startswith(
+            "gittrack_ui_token_6070=first;")
+        assert two.get("/?token=second").headers["set-cookie"].startswith(
+            "gittrack_ui_token_6071=second;")
+        # the browser's jar for the host holds both cookies and sends both to each port
+        jar = {"gittrack_ui_token_6070": "first", "gittrack_ui_token_6071": "second"}
+        for client in (one, two):
+            client.cookies.clear()
+            for name, value in jar.items():
+                client.cookies.set(name, value)
+        assert one.get("/api/runs").status_code == 200
+        assert two.get("/api/runs").status_code == 200
+        one.cookies.clear()
+        one.cookies.set("gittrack_ui_token_6071", "second")  # the other port's cookie alone
+        assert one.get("/api/runs").status_code == 401
+        one.cookies.set("gittrack_ui_token", "first")  # the old unscoped name: not read
+        assert one.get("/api/runs").status_code == 401
 
 
 def test_system_metrics_stream(client: TestClient) -> None:
