@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from gittrack.artifacts.view import ArtifactVersion
+    from gittrack.git.repo import Repository
     from gittrack.runs.artifact_runs import LineageGraph
     from gittrack.runs.view import RunView
 
@@ -227,7 +228,8 @@ class Reader:
 
         with self._api() as (api, _notes):
             version = api.artifact(spec)
-            return _graph(lineage_graph(discover(self.repo), version, depth, nodes), depth)
+            repo = discover(self.repo)
+            return _graph(lineage_graph(repo, version, depth, nodes), depth, repo, nodes)
 
     def run_lineage(self, spec: str, depth: int = LINEAGE_DEPTH,
                     nodes: int = LINEAGE_NODES) -> dict[str, Any]:
@@ -236,7 +238,7 @@ class Reader:
 
         with self._api() as (api, _notes):
             view = api.run(spec)
-            return _graph(lineage_graph(view.repo, view, depth, nodes), depth)
+            return _graph(lineage_graph(view.repo, view, depth, nodes), depth, view.repo, nodes)
 
     def histograms(self, spec: str, steps: int = HISTOGRAM_STEPS) -> dict[str, Any]:
         """``/api/runs/{id}/histograms``: each histogram key's bins over steps, at most
@@ -548,21 +550,49 @@ def _run_link(view: RunView) -> dict[str, Any]:
         return {"id": view.id, "name": None, "state": None}
 
 
-def _graph(graph: LineageGraph, depth: int) -> dict[str, Any]:
+def _graph(graph: LineageGraph, depth: int, repo: Repository, limit: int) -> dict[str, Any]:
     """A lineage graph as JSON: ``nodes`` (``kind`` ``run`` or ``version``), ``edges``
-    (``source`` → ``target`` as the data went, ``role`` ``used`` or ``logged``)."""
-    from gittrack.runs.artifact_runs import MAX_DEPTH
+    (``source`` → ``target`` as the data went, ``role`` ``used`` or ``logged``). A version a
+    run of the graph recorded that is gone (``lineage.notes``: ``removed`` by ``artifact rm``,
+    or ``not here``) is a node too, ``id`` ``gone:<label>``, with ``gone`` saying which, while
+    the graph has fewer than ``limit`` nodes (else ``truncated``)."""
+    from gittrack.runs.artifact_runs import MAX_DEPTH, MAX_NODES
+    from gittrack.runs.lineage import ROLES, notes, records
 
     nodes: list[dict[str, Any]] = []
+    edges = [{"source": s, "target": t, "role": r} for s, t, r in graph.edges]
     for key, view in graph.runs.items():
         nodes.append({**_run_link(view), "id": key, "kind": "run", "run": view.id})
     for key, version in graph.versions.items():
         nodes.append({"id": key, "kind": "version", "name": version.name,
                       "version": version.version, "spec": version.spec, "type": version.type,
                       "aliases": version.aliases})
+    truncated = graph.truncated
+    limit = max(1, min(MAX_NODES, limit))
+    gone: set[str] = set()
+    for key, view in graph.runs.items():
+        try:
+            why = {spec: note for spec, note in notes(repo, view).items()
+                   if note in ("removed", "not here")}
+            recorded = [(role, spec) for role in ROLES if why
+                        for spec, _commit in records(view.metadata, role) if spec in why]
+        except GittrackError:  # a run that cannot be read: its node says so already
+            continue
+        for role, spec in recorded:
+            node = f"gone:{spec}"
+            if node not in gone:
+                if len(nodes) >= limit:
+                    truncated = True
+                    continue
+                gone.add(node)
+                name, _, number = spec.rpartition(":")
+                nodes.append({"id": node, "kind": "version", "name": name,
+                              "version": int(number[1:]) if number[1:].isdigit() else None,
+                              "spec": spec, "type": None, "aliases": [], "gone": why[spec]})
+            edges.append({"source": node, "target": key, "role": role} if role == "used"
+                         else {"source": key, "target": node, "role": role})
     return {"root": graph.root, "depth": max(0, min(MAX_DEPTH, depth)), "nodes": nodes,
-            "edges": [{"source": s, "target": t, "role": r} for s, t, r in graph.edges],
-            "truncated": graph.truncated}
+            "edges": edges, "truncated": truncated}
 
 
 def _text(data: bytes) -> str | None:

@@ -524,3 +524,29 @@ def test_lineage_graph_bad_requests_are_json(repo: Path, client: TestClient) -> 
         assert "error" in answer.json() and answer.headers["content-security-policy"] == CSP
     lone = client.get("/api/artifacts/report/v0/lineage?depth=0").json()
     assert [n["id"] for n in lone["nodes"]] == ["version:report:v0"] and lone["edges"] == []
+
+
+def test_lineage_graph_shows_removed_versions_as_removed(repo: Path, client: TestClient) -> None:
+    import pygit2
+
+    from gittrack.sync.remove_version import remove_version
+
+    maker, train, evaluate = _chain(repo)
+    (repo / "w.bin").write_bytes(b"better weights")
+    make_run([{"x": 1}], name="retrain", artifact=("model", repo / "w.bin"))  # model:v1 stays
+    remove_version(pygit2.Repository(str(repo)), "model", 0)
+    body = client.get(f"/api/runs/{train.id}/lineage").json()
+    gone = {n["id"]: n for n in body["nodes"] if n.get("gone")}
+    assert list(gone) == ["gone:model:v0"]
+    assert (gone["gone:model:v0"]["gone"], gone["gone:model:v0"]["spec"]) == ("removed", "model:v0")
+    edges = {(e["source"], e["target"], e["role"]) for e in body["edges"]}
+    assert (f"run:{train.id}", "gone:model:v0", "logged") in edges
+    assert ("version:data:v0", f"run:{train.id}", "used") in edges
+    # from the run that used it, too; a graph at its node limit leaves it out, saying so
+    used = client.get(f"/api/runs/{evaluate.id}/lineage").json()
+    assert ("gone:model:v0", f"run:{evaluate.id}", "used") in {
+        (e["source"], e["target"], e["role"]) for e in used["edges"]}
+    small = client.get(f"/api/runs/{evaluate.id}/lineage?nodes=2").json()
+    assert len(small["nodes"]) == 2 and small["truncated"] is True
+    assert maker.id in {n.get("run") for n in client.get(
+        "/api/artifacts/data/v0/lineage").json()["nodes"]}

@@ -351,4 +351,19 @@ def test_lineage_graph_shows_the_chain_and_nodes_navigate(
     run_graph.locator("[data-id='version:report:v0']").click()  # a version node: its page
     page.wait_for_function("location.hash === '#/artifact/report/v0'")
     page.locator("#lineage-graph .gnode-root[data-id='version:report:v0']").wait_for()
+    # a removed version stays in its runs' graph: dashed, no link
+    import pygit2
+
+    from gittrack.sync.remove_version import remove_version
+
+    (repo / "report.txt").write_text("better\n")
+    make_run([{"x": 1}], name="rerun", artifact=("report", repo / "report.txt"),
+             artifact_type="report")
+    remove_version(pygit2.Repository(str(repo)), "report", 0)
+    page.goto(f"{served}#/run/{train.id}")
+    page.reload()
+    gone = page.locator("#lineage-graph .gnode-gone[data-id='gone:report:v0']")
+    gone.wait_for()
+    assert "version removed" in (gone.text_content() or "")
+    assert page.locator("#lineage-graph a[data-id='gone:report:v0']").count() == 0
     assert all(url.startswith(served) for url in requests)

@@ -684,11 +684,14 @@ function drawLineage(graph) {
   }
   for (const n of graph.nodes) {
     const p = at.get(n.id);
-    const link = svg("a", { href: graphHref(n), class: `gnode gnode-${n.kind}${n.id === graph.root ? " gnode-root" : ""}`,
-                            "data-id": n.id });
+    // a version a run recorded that is gone (removed by `artifact rm`, or not here): no page
+    const cls = `gnode gnode-${n.kind}${n.id === graph.root ? " gnode-root" : ""}${n.gone ? " gnode-gone" : ""}`;
+    const link = n.gone ? svg("g", { class: cls, "data-id": n.id })
+                        : svg("a", { href: graphHref(n), class: cls, "data-id": n.id });
     link.append(svg("rect", { x: p.x, y: p.y, width: W, height: H, rx: 6 }));
     const label = n.kind === "run" ? (n.name || n.run) : n.spec;
-    const sub = n.kind === "run" ? `run · ${n.state || "unreadable"}` : `${n.type}${(n.aliases || []).length ? " · " + n.aliases.join(", ") : ""}`;
+    const sub = n.kind === "run" ? `run · ${n.state || "unreadable"}`
+      : n.gone ? `version ${n.gone}` : `${n.type}${(n.aliases || []).length ? " · " + n.aliases.join(", ") : ""}`;
     link.append(svg("text", { x: p.x + 8, y: p.y + 16, class: "gnode-label" }, label.length > 24 ? label.slice(0, 23) + "…" : label));
     link.append(svg("text", { x: p.x + 8, y: p.y + 32, class: "gnode-sub" }, sub.length > 28 ? sub.slice(0, 27) + "…" : sub));
     link.append(svg("title", {}, label));
