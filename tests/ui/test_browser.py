@@ -19,10 +19,9 @@ import gittrack
 import gittrack.plot
 from gittrack.ui.app import CSP
 from gittrack.ui.export import export_site
-from tests.helpers.code import make_dirty
 from tests.helpers.processes import held
 from tests.helpers.runs import make_run, start_run
-from tests.helpers.ui import base_url, serving
+from tests.helpers.ui import base_url, log_everything, serving
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -167,21 +166,9 @@ def test_static_export_opens_from_disk(repo: Path, tmp_path: Path,
 
 def test_static_export_shows_media_charts_tables_console_and_code(
         repo: Path, tmp_path: Path, browser_page: tuple[Any, list[str]]) -> None:
-    import numpy as np
-
     page, requests = browser_page
-    make_dirty(repo)
-    run = gittrack.init(name="media-export", save_code=True,
-                        settings={"quiet": True, "console": "wrap"})
-    print("hello from the export")
-    for step in range(3):
-        run.log({"samples": gittrack.Image(np.full((8, 8, 3), 80 * step, dtype=np.uint8),
-                                           caption=f"sample at {step}"),
-                 "predictions": gittrack.Table(columns=["x", "y"], data=[[step, -1.0]])})
-    table = gittrack.Table(columns=["x", "y"], data=[[0, 1.0], [1, 3.0], [2, 2.0]])
-    run.log({"curve": gittrack.plot.line(table, "x", "y", title="a vega curve"),
-             "report": gittrack.Html("<p>an html report</p>")})
-    run.finish()
+    # no script in the HTML item: chromium logs the sandbox's refusal as a console error
+    run = log_everything(repo, "media-export", html="<p>an html report</p>")
     site = tmp_path / "site"
     export_site(str(repo), site)
     page.goto((site / "index.html").as_uri() + f"#/run/{run.id}")
@@ -190,10 +177,10 @@ def test_static_export_shows_media_charts_tables_console_and_code(
         const c = document.querySelector("[data-chart='curve'] canvas");
         return c && c.width > 50; }""")
     assert drawn_pixels(page, "[data-chart='curve']") > 20
-    predictions = page.locator("[data-table='predictions']")
-    predictions.locator("input.panel-step").fill("1")  # an earlier step, embedded
-    page.wait_for_selector("[data-table='predictions'] .note:has-text('step 1; 1 of 1 rows')")
-    assert predictions.locator("tbody tr").all_inner_texts() == ["1\t-1"]
+    rows = page.locator("[data-table='rows']")
+    rows.locator("input.panel-step").fill("1")  # an earlier step, embedded
+    page.wait_for_selector("[data-table='rows'] .note:has-text('step 1; 1 of 1 rows')")
+    assert rows.locator("tbody tr").all_inner_texts() == ["1\t2"]
     panel = page.locator(".media[data-key='samples']")
     panel.locator("figcaption").wait_for()
     assert panel.locator("figcaption").inner_text() == "sample at 2"
@@ -204,7 +191,7 @@ def test_static_export_shows_media_charts_tables_console_and_code(
         return img && img.complete && img.naturalWidth === 8; }""")
     frame = page.frame_locator(".media[data-key='report'] iframe")
     assert frame.locator("p").inner_text() == "an html report"
-    page.wait_for_selector("#console:has-text('hello from the export')")
+    page.wait_for_selector("#console:has-text('hello from the exported run')")
     page.locator("#code summary", has_text="uncommitted changes").click()
     assert "print('changed')" in page.locator("#code").inner_text()
     page.screenshot(path=str(tmp_path / "export-media.png"), full_page=True)

@@ -8,12 +8,10 @@ from typing import Any
 
 import pytest
 
-import gittrack
-import gittrack.plot
 from gittrack.errors import NotFoundError, UsageError
 from gittrack.ui.export import export, export_site
-from tests.helpers.code import make_dirty
 from tests.helpers.runs import make_run
+from tests.helpers.ui import log_everything
 
 
 def embedded(path: Path) -> Any:
@@ -109,29 +107,6 @@ def site_files(site: Path) -> list[Path]:
     return files
 
 
-def log_everything(repo: Path) -> gittrack.Run:
-    """A finished run with images over steps, hostile keys, text, HTML, a table logged at
-    two steps, a Vega-Lite chart, console output and saved code."""
-    import numpy as np
-
-    make_dirty(repo)
-    run = gittrack.init(name="everything", save_code=True,
-                        settings={"quiet": True, "console": "wrap"})
-    print("hello from the exported run")
-    for step in range(3):
-        run.log({"samples": gittrack.Image(np.full((4, 4, 3), 80 * step, dtype=np.uint8),
-                                           caption=f"at {step}"),
-                 "../../escape/../x": gittrack.Image(np.zeros((2, 2, 3), dtype=np.uint8)),
-                 "rows": gittrack.Table(columns=["a", "b"], data=[[step, step * 2.0]]),
-                 "loss": 1.0 / (step + 1)})
-    table = gittrack.Table(columns=["x", "y"], data=[[0, 1.0], [1, 3.0]])
-    run.log({"curve": gittrack.plot.line(table, "x", "y", title="a curve"),
-             "note": gittrack.Text("plain words"),
-             "report": gittrack.Html("<p>an html report</p><script>alert(1)</script>")})
-    run.finish()
-    return run
-
-
 def test_export_holds_media_panels_console_and_code(repo: Path, tmp_path: Path) -> None:
     run = log_everything(repo)
     site = tmp_path / "site"
@@ -152,7 +127,8 @@ def test_export_holds_media_panels_console_and_code(repo: Path, tmp_path: Path) 
         "index.html", "static/index.html"}
     panels = embedded(data / f"panels-{run.id}.js")
     (chart,) = panels["charts"]
-    assert chart["spec"]["data"]["values"] == [{"x": 0, "y": 1.0}, {"x": 1, "y": 3.0}]
+    assert chart["spec"]["data"]["values"] == [{"x": 0, "y": 1.0}, {"x": 1, "y": 3.0},
+                                               {"x": 2, "y": 2.0}]
     (rows,) = panels["tables"]
     assert (rows["step"], rows["steps"], rows["rows"]) == (2, [0, 1, 2], [[2, 4.0]])
     earlier = {e["step"]: e["rows"] for e in panels["more"] if e["key"] == "rows"}
