@@ -34,7 +34,9 @@ function h(tag, attrs, ...children) {
 }
 
 // A static export (`gittrack ui --export`) sets GITTRACK_EXPORT and has each API answer as a
-// script under data/ (file:// pages cannot fetch): loaded on first use.
+// script under data/ (file:// pages cannot fetch): loaded on first use. Its media rows name
+// their file under media/ (`file`) or hold their text (`text`); what it left out (a private
+// project's content no key opened, or --public-only) is an answer with `left_out`.
 const EXPORT = Boolean(window.GITTRACK_EXPORT);
 
 function exportedName(path) {
