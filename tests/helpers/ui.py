@@ -47,9 +47,10 @@ def log_everything(repo: Path, name: str = "everything",
     """A finished run of what a run page shows beyond metrics: an 8x8 image at steps 0-2
     (``samples``, captioned ``sample at N``), an image under a hostile key, a table at steps
     0-2 (``rows``: ``[[N, 2N]]``), ``loss``, then at step 3 a Vega-Lite chart (``curve``),
-    a text item (``note``) and an HTML item (``report``); console output ``hello from the
-    exported run`` and saved code with a patch (``print('changed')``). ``html``: the HTML
-    item (by default with a script, which its sandboxed frame must not run)."""
+    a text item (``note``), an HTML item (``report``) and a WAV (``sound``); console output
+    ``hello from the exported run`` and saved code with a patch (``print('changed')``).
+    ``html``: the HTML item (by default with a script, which its sandboxed frame must not
+    run)."""
     import numpy as np
 
     import gittrack
@@ -68,6 +69,8 @@ def log_everything(repo: Path, name: str = "everything",
     table = gittrack.Table(columns=["x", "y"], data=[[0, 1.0], [1, 3.0], [2, 2.0]])
     run.log({"curve": gittrack.plot.line(table, "x", "y", title="a vega curve"),
              "note": gittrack.Text("plain words"),
-             "report": gittrack.Html(html)})
+             "report": gittrack.Html(html),
+             "sound": gittrack.Audio((0.5 * np.sin(np.arange(800) / 5)).astype(np.float32),
+                                     sample_rate=8000)})
     run.finish()
     return run

@@ -191,6 +191,10 @@ def test_static_export_shows_media_charts_tables_console_and_code(
         return img && img.complete && img.naturalWidth === 8; }""")
     frame = page.frame_locator(".media[data-key='report'] iframe")
     assert frame.locator("p").inner_text() == "an html report"
+    page.eval_on_selector(".media[data-key='sound'] audio", "a => a.load()")  # the meta CSP
+    page.wait_for_function("""() => {  // allows media-src 'self': the WAV's length is read
+        const a = document.querySelector(".media[data-key='sound'] audio");
+        return a.readyState >= 1 && a.duration > 0.09; }""")
     page.wait_for_selector("#console:has-text('hello from the exported run')")
     page.locator("#code summary", has_text="uncommitted changes").click()
     assert "print('changed')" in page.locator("#code").inner_text()

@@ -138,8 +138,11 @@ def test_export_holds_media_panels_console_and_code(repo: Path, tmp_path: Path) 
     assert code["saved"] is True and "print('changed')" in code["patch"]
     names = {p.relative_to(site).as_posix() for p in site_files(site)}
     assert not any("escape" in name or ".." in name for name in names), names
-    assert {n for n in names if n.startswith("media/")} == {
-        f"media/{run.id}/{n}.png" for n in range(9) if n % 3 != 2}
+    files = {r["file"] for r in media if "file" in r}
+    assert {n for n in names if n.startswith("media/")} == files
+    assert len(files) == 7 and f"media/{run.id}/{len(media) - 1}.wav" in files  # 6 PNGs, a WAV
+    page = (site / "index.html").read_text()
+    assert "media-src 'self'" in page and "img-src 'self'" in page  # the meta CSP
 
 
 def test_export_of_a_private_project(repo: Path, private_repo: object, tmp_path: Path,
