@@ -85,15 +85,17 @@ def create_app(repo: str | os.PathLike[str] = ".", *, token: str | None = None,
         # keys=a,b or keys=a&keys=b; key= (repeatable) for a key that holds a comma
         keys = [k for value in query.getlist("keys") for k in value.split(",") if k]
         keys += query.getlist("key")
+        start, end = _float(query.get("start"), "start"), _float(query.get("end"), "end")
+        if start is not None and end is not None and start > end:
+            raise UsageError(f"start ({start:g}) must not be greater than end ({end:g})")
         return _json(reader.history(
             request.path_params["run"], keys,
             points=_int(query.get("points"), "points", DEFAULT_POINTS),
-            x=query.get("x") or "_step",
-            start=_float(query.get("start"), "start"), end=_float(query.get("end"), "end"),
+            x=query.get("x") or "_step", start=start, end=end,
             stream=query.get("stream") or "default"))
 
     def console(request: Request) -> Response:
-        tail = _int(request.query_params.get("tail"), "tail", CONSOLE_TAIL)
+        tail = _int(request.query_params.get("tail"), "tail", CONSOLE_TAIL, minimum=0)
         return _json(reader.console(request.path_params["run"], tail))
 
     def code(request: Request) -> Response:
@@ -129,7 +131,8 @@ def create_app(repo: str | os.PathLike[str] = ".", *, token: str | None = None,
         query = request.query_params
         step = query.get("step")
         return _json(reader.panels(request.path_params["run"], query.get("key") or None,
-                                   None if step in (None, "") else _int(step, "step", 0)))
+                                   None if step in (None, "")
+                                   else _int(step, "step", 0, minimum=0)))
 
     def media(request: Request) -> Response:
         return _json(reader.media(request.path_params["run"]))
@@ -313,13 +316,18 @@ def _json(value: Any) -> Response:
     return JSONResponse(value)
 
 
-def _int(value: str | None, name: str, default: int) -> int:
+def _int(value: str | None, name: str, default: int, *, minimum: int | None = None) -> int:
+    """The whole number of query parameter ``name`` (``default`` when left out);
+    ``UsageError`` naming the parameter for anything else or a number below ``minimum``."""
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise UsageError(f"{name} must be a whole number, got {_cut(value)!r}") from None
+    if minimum is not None and number < minimum:
+        raise UsageError(f"{name} must be at least {minimum}, got {number}")
+    return number
 
 
 def _float(value: str | None, name: str) -> float | None:
@@ -329,9 +337,9 @@ def _float(value: str | None, name: str) -> float | None:
         number = float(value)
     except ValueError:
         raise UsageError(f"{name} must be a number, got {_cut(value)!r}") from None
-    if number in (math.inf, -math.inf):  # JSON has no infinity: leave the bound out instead
+    if not math.isfinite(number):  # JSON has no infinity: leave the bound out instead
         raise UsageError(f"{name} must be a finite number (or left out), got {_cut(value)!r}")
-    return None if number != number else number
+    return number
 
 
 __all__ = ["CSP", "STATIC", "create_app"]
