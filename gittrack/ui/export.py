@@ -29,6 +29,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,8 @@ PANEL_STEPS = 50
 MEDIA = "media"
 """DIR's folder of media files: ``media/<run id>/<n>.<format>``."""
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_SCRUB: ContextVar[Callable[[Any], Any] | None] = ContextVar("_SCRUB", default=None)
+"""The scrubber of the export being written (``_write`` applies it to every data file)."""
 _LEFT_OUT = {"media": "media", "panels": "charts and tables", "console": "console output",
              "code": "saved code"}
 
@@ -108,6 +111,7 @@ def export(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
         raise UsageError(f"{target} is not empty and not a gittrack ui export: choose an empty "
                          "or new folder")
     reader = Reader(os.fspath(repo))
+    scrub = _scrubber(os.fspath(repo))
     listing = reader.runs()
     if runs:
         wanted = [reader.run(spec)["id"] for spec in runs]  # NotFoundError naming the run
@@ -117,6 +121,7 @@ def export(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
     private = reader.private()
     result = Exported([row["id"] for row in chosen], private=private,
                       public_only=public_only and private)
+    token = _SCRUB.set(scrub)
     try:
         for folder in (data, target / MEDIA):
             if folder.exists():
@@ -151,6 +156,8 @@ def export(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
         _write_artifacts(reader, data)
     except OSError as exc:
         raise OutputError(f"cannot write the export to {target}: {exc}") from exc
+    finally:
+        _SCRUB.reset(token)
     return result
 
 
@@ -277,8 +284,53 @@ def _write_artifacts(reader: Reader, data: Path) -> None:
                        reader.lineage(version["spec"]))
 
 
+def _scrubber(repo: str) -> Callable[[Any], Any]:
+    """What makes a value fit to share: every string with the repository's folder (its
+    working tree, its git folder, as given and resolved) written ``<repo>`` and the home
+    folder ``~``, keys included (a warning keeps its message, a run's metadata its working
+    folder relative to them): no absolute local path of this machine's user leaves in an
+    export by way of them."""
+    from gittrack.git.repo import discover
+
+    found = discover(repo)
+    places: dict[str, str] = {}
+    for folder in (found.workdir, found.path, repo):
+        if folder:
+            for variant in (folder, os.path.abspath(folder), os.path.realpath(folder)):
+                places.setdefault(variant.rstrip("/\\"), "<repo>")
+    home = os.path.expanduser("~")
+    for variant in (home, os.path.realpath(home)):
+        if variant.rstrip("/\\") and variant.rstrip("/\\") not in places:
+            places[variant.rstrip("/\\")] = "~"
+    places = {path: mark for path, mark in places.items() if len(path) > 1}
+    if not places:
+        return lambda value: value
+    # the longest first (the repository is often under the home folder); a whole path only
+    # (``/home/me`` in ``/home/me2/x`` stays)
+    ordered = sorted(places, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(path) for path in ordered) + r"(?![\w.-])")
+
+    def text(value: str) -> str:
+        return pattern.sub(lambda m: places[m.group(0)], value)
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            return text(value)
+        if isinstance(value, dict):
+            return {text(k) if isinstance(k, str) else k: scrub(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        return value
+
+    return scrub
+
+
 def _write(data: Path, name: str, value: Any, *, variable: str | None = None) -> None:
-    """``data/<name>.js``: the value as a script (``GITTRACK_DATA[name] = ...``)."""
+    """``data/<name>.js``: the value as a script (``GITTRACK_DATA[name] = ...``), its
+    strings scrubbed of local paths (``_scrubber``) when the export set one."""
+    scrub = _SCRUB.get()
+    if scrub is not None:
+        value = scrub(value)
     body = json.dumps(value, separators=(",", ":"), allow_nan=False)
     if variable is not None:
         text = f"window.{variable} = {body};\n"
