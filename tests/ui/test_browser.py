@@ -20,6 +20,7 @@ import gittrack.plot
 from gittrack.ui.app import CSP
 from gittrack.ui.export import export_site
 from tests.helpers.processes import held
+from tests.helpers.repos import git
 from tests.helpers.runs import make_run, start_run
 from tests.helpers.ui import base_url, log_everything, serving
 
@@ -73,7 +74,8 @@ def drawn_pixels(page: Any, selector: str) -> int:
         return n; }"""))
 
 
-def test_runs_table_run_page_and_compare(served: str, browser_page: tuple[Any, list[str]],
+def test_runs_table_run_page_and_compare(repo: Path, served: str,
+                                         browser_page: tuple[Any, list[str]],
                                          tmp_path: Path) -> None:
     page, requests = browser_page
     first = start_run(name="alpha-run", config={"lr": 0.1})
@@ -96,6 +98,14 @@ def test_runs_table_run_page_and_compare(served: str, browser_page: tuple[Any, l
     assert names_shown.all_inner_texts() == ["alpha-run", "beta-run"]
     page.fill("#filter", "lr=0.1")
     assert page.locator("#runs tbody tr td:nth-child(2)").all_inner_texts() == ["alpha-run"]
+    for numeric in ("lr=1e-2", "lr=0.010", "lr=1E-2"):  # numbers equal as numbers
+        page.fill("#filter", numeric)
+        assert names_shown.all_inner_texts() == ["beta-run"], numeric
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    page.fill("#filter", f"commit={commit[:8]}")  # the short commit the table shows
+    assert sorted(names_shown.all_inner_texts()) == ["alpha-run", "beta-run"]
+    page.fill("#filter", f"commit={commit[:7]}{'1' if commit[7] == '0' else '0'}")
+    assert names_shown.count() == 0
     page.fill("#filter", "")
     page.locator("#columns summary").click()  # the column picker
     page.check("#columns input[data-key='config.lr']")

@@ -221,12 +221,23 @@ function matches(run, filter) {
       const got = values[key] !== undefined ? values[key] : run[key];
       if (got === undefined || got === null) return false;
       const many = Array.isArray(got) ? got : [got];  // tags=a: one of the run's tags
-      if (!many.some((v) => fmt(v).toLowerCase() === want)) return false;
+      if (!many.some((v) => valueMatches(v, want))) return false;
     } else if (!searchable(run).includes(word)) {
       return false;
     }
   }
   return true;
+}
+
+// key=value: a number equals the number written (lr=1e-3 and lr=0.001 match 0.001), or the
+// text the table shows; a commit-like hex value (7 to 64 hex digits) starts with the hex
+// written (commit=1d6c7aed, as git users abbreviate); anything else: the same text
+function valueMatches(v, want) {
+  const text = fmt(v).toLowerCase();
+  if (text === want) return true;
+  if (typeof v === "number" && want.trim() !== "" && Number(want) === v) return true;
+  return typeof v === "string" && /^[0-9a-f]{4,}$/.test(want) && /^[0-9a-f]{7,64}$/.test(text)
+    && text.startsWith(want);
 }
 
 function compare(a, b) {
