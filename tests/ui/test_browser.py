@@ -78,13 +78,15 @@ def test_runs_table_run_page_and_compare(repo: Path, served: str,
                                          browser_page: tuple[Any, list[str]],
                                          tmp_path: Path) -> None:
     page, requests = browser_page
-    first = start_run(name="alpha-run", config={"lr": 0.1})
+    # config keys named like Object.prototype's members work as any other key
+    first = start_run(name="alpha-run", config={"lr": 0.1, "constructor": "conv",
+                                                "toString": "t", "__proto__": "p1"})
     print("hello from training")  # captured as the run's console output
     for i in range(50):
         first.log({"loss": 1.0 / (i + 1), "acc": i / 50})
     first.finish()
     second = make_run([{"loss": 2.0 / (i + 1)} for i in range(3000)], name="beta-run",
-                      config={"lr": 0.01})
+                      config={"lr": 0.01, "hasOwnProperty": "h", "__proto__": "p2"})
 
     answer = page.goto(served)
     assert answer is not None and answer.headers["content-security-policy"] == CSP
@@ -92,10 +94,28 @@ def test_runs_table_run_page_and_compare(repo: Path, served: str,
     names = page.locator("#runs tbody tr td:nth-child(2)").all_inner_texts()
     assert names == ["beta-run", "alpha-run"]  # newest first
     names_shown = page.locator("#runs tbody tr td:nth-child(2)")
-    page.locator("#runs th[data-key='name']").click()  # by name, descending
-    assert names_shown.all_inner_texts() == ["beta-run", "alpha-run"]
-    page.locator("#runs th[data-key='name']").click()  # again: ascending
+    page.locator("#runs th[data-key='name']").click()  # by name: A to Z first
     assert names_shown.all_inner_texts() == ["alpha-run", "beta-run"]
+    page.locator("#runs th[data-key='name']").click()  # again: Z to A
+    assert names_shown.all_inner_texts() == ["beta-run", "alpha-run"]
+    page.locator("#runs th[data-key='created']").click()  # created: newest first
+    assert names_shown.all_inner_texts() == ["beta-run", "alpha-run"]
+    page.locator("#runs th[data-key='state']").click()  # a tie keeps a stable order
+    page.locator("#runs th[data-key='name']").click()
+    assert names_shown.all_inner_texts() == ["alpha-run", "beta-run"]
+    for word, shown in (("constructor=conv", ["alpha-run"]), ("toString=t", ["alpha-run"]),
+                        ("hasOwnProperty=h", ["beta-run"]), ("__proto__=p2", ["beta-run"]),
+                        ("constructor=x", []), ("valueOf=x", [])):
+        page.fill("#filter", word)
+        assert names_shown.all_inner_texts() == shown, word
+    page.fill("#filter", "")
+    for key, rows in (("config.__proto__", ["config.__proto__ = p1 (1 runs)",
+                                            "config.__proto__ = p2 (1 runs)"]),
+                      ("config.constructor", ["config.constructor = (none) (1 runs)",
+                                              "config.constructor = conv (1 runs)"])):
+        page.select_option("#group-by", key)
+        assert page.locator("#runs tr.group-row").all_inner_texts() == rows, key
+    page.select_option("#group-by", "")
     page.fill("#filter", "lr=0.1")
     assert page.locator("#runs tbody tr td:nth-child(2)").all_inner_texts() == ["alpha-run"]
     for numeric in ("lr=1e-2", "lr=0.010", "lr=1E-2"):  # numbers equal as numbers
@@ -103,7 +123,7 @@ def test_runs_table_run_page_and_compare(repo: Path, served: str,
         assert names_shown.all_inner_texts() == ["beta-run"], numeric
     commit = git(repo, "rev-parse", "HEAD").strip()
     page.fill("#filter", f"commit={commit[:8]}")  # the short commit the table shows
-    assert sorted(names_shown.all_inner_texts()) == ["alpha-run", "beta-run"]
+    assert names_shown.all_inner_texts() == ["alpha-run", "beta-run"]
     page.fill("#filter", f"commit={commit[:7]}{'1' if commit[7] == '0' else '0'}")
     assert names_shown.count() == 0
     page.fill("#filter", "")

@@ -66,11 +66,11 @@ function exportedName(path) {
 
 function loadExported(name) {
   const store = (window.GITTRACK_DATA = window.GITTRACK_DATA || {});
-  if (name in store) return Promise.resolve(store[name]);
+  if (Object.hasOwn(store, name)) return Promise.resolve(store[name]);
   return new Promise((resolve, reject) => {
     const tag = document.createElement("script");
     tag.src = `data/${encodeURIComponent(name)}.js`;
-    tag.onload = () => (name in store ? resolve(store[name]) : reject(new Error("not in this export")));
+    tag.onload = () => (Object.hasOwn(store, name) ? resolve(store[name]) : reject(new Error("not in this export")));
     tag.onerror = () => reject(new Error("not in this export"));
     document.head.append(tag);
   });
@@ -104,9 +104,9 @@ async function exported(path) {
   const keys = url.searchParams.getAll("key");
   const start = url.searchParams.has("start") ? +url.searchParams.get("start") : -Infinity;
   const end = url.searchParams.has("end") ? +url.searchParams.get("end") : Infinity;
-  const series = {};
+  const series = Object.create(null);
   for (const k of keys) {
-    const s = body.series[k];
+    const s = own(body.series, k);
     if (!s) continue;
     const xs = [], ys = [];
     s.x.forEach((x, i) => { if (x >= start && x <= end) { xs.push(x); ys.push(s.y[i]); } });
@@ -169,7 +169,13 @@ function poll(fn, live) {
 
 // ---------------------------------------------------------------- runs table
 
-function flat(prefix, obj, out) {
+// user keys (config, summary, metrics) may be named like Object.prototype's members
+// (constructor, toString, __proto__): they go in maps without a prototype, read with own()
+function own(obj, key) {
+  return obj !== null && obj !== undefined && Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+function flat(prefix, obj, out = Object.create(null)) {
   for (const [k, v] of Object.entries(obj || {})) {
     if (v && typeof v === "object" && !Array.isArray(v) && !v._type) flat(`${prefix}${k}.`, v, out);
     else out[prefix + k] = v;
@@ -184,24 +190,24 @@ function runColumns(runs) {
     { key: "tags", label: "tags" }, { key: "group", label: "group" },
     { key: "branch", label: "branch" }, { key: "commit", label: "commit" },
   ];
-  const counts = {};
+  const counts = Object.create(null);
   for (const run of runs) {
-    for (const [k, v] of Object.entries(flat("", run.summary, {}))) {
+    for (const [k, v] of Object.entries(flat("", run.summary))) {
       if (typeof v === "number" && !k.startsWith("_")) counts[k] = (counts[k] || 0) + 1;
     }
   }
   const metrics = Object.keys(counts).sort((a, b) => counts[b] - counts[a]);
   const configKeys = new Set();
-  for (const run of runs) for (const k of Object.keys(flat("", run.config, {}))) configKeys.add(k);
+  for (const run of runs) for (const k of Object.keys(flat("", run.config))) configKeys.add(k);
   return base.map((c) => ({ ...c, shown: true }))
     .concat(metrics.map((k, i) => ({ key: `summary.${k}`, label: k, metric: k, shown: i < DEFAULT_METRICS })))
     .concat([...configKeys].sort().map((k) => ({ key: `config.${k}`, label: `config.${k}`, config: k, shown: false })));
 }
 
 function cellValue(run, col) {
-  if (col.metric) return flat("", run.summary, {})[col.metric];
-  if (col.config) return flat("", run.config, {})[col.config];
-  return run[col.key];
+  if (col.metric) return own(flat("", run.summary), col.metric);
+  if (col.config) return own(flat("", run.config), col.config);
+  return own(run, col.key);
 }
 
 function searchable(run) {
@@ -211,14 +217,19 @@ function searchable(run) {
 
 function matches(run, filter) {
   // words: each must match; "key=value" tests a config or summary value or a field
-  for (const word of filter.toLowerCase().split(/\s+/).filter(Boolean)) {
-    const eq = word.indexOf("=");
+  for (const raw of filter.split(/\s+/).filter(Boolean)) {
+    const word = raw.toLowerCase(), eq = word.indexOf("=");
     if (eq > 0) {
-      const key = word.slice(0, eq), want = word.slice(eq + 1);
-      const values = flat("", { ...run, config: undefined, summary: undefined }, {});
-      Object.assign(values, flat("", run.config, {}), flat("config.", run.config, {}),
-                    flat("summary.", run.summary, {}));
-      const got = values[key] !== undefined ? values[key] : run[key];
+      const want = word.slice(eq + 1);
+      const values = flat("", { ...run, config: undefined, summary: undefined });
+      Object.assign(values, flat("", run.config), flat("config.", run.config),
+                    flat("summary.", run.summary));
+      // the key as written (toString=...), else one that differs only by case
+      let key = raw.slice(0, eq);
+      if (!Object.hasOwn(values, key)) {
+        key = Object.keys(values).find((k) => k.toLowerCase() === key.toLowerCase()) || key;
+      }
+      const got = own(values, key);
       if (got === undefined || got === null) return false;
       const many = Array.isArray(got) ? got : [got];  // tags=a: one of the run's tags
       if (!many.some((v) => valueMatches(v, want))) return false;
@@ -299,7 +310,9 @@ async function showRuns() {
       class: `sortable${c.key === key ? (dir > 0 ? " sorted-asc" : " sorted-desc") : ""}`,
       "data-key": c.key,
       onclick: () => {
-        state.sort = { key: c.key, dir: c.key === key ? -dir : (c.metric ? 1 : -1) };
+        // first click: ascending (A to Z, smallest first), but "created" newest first (the
+        // table's own order); a second click reverses
+        state.sort = { key: c.key, dir: c.key === key ? -dir : (c.key === "created" ? -1 : 1) };
         render();
       },
     }, c.label)));
@@ -401,7 +414,7 @@ function xFor(stream) {
 }
 
 async function fetchSeries(runId, keys, extra) {
-  const series = {};
+  const series = Object.create(null);
   const stream = extra && extra.stream || "default";
   const x = xFor(stream);
   for (let i = 0; i < keys.length; i += KEYS_PER_REQUEST) {
@@ -458,7 +471,7 @@ function chartBox(key, note) {
 }
 
 function chartControls(onChange, metricKeys) {
-  if (!(state.x in X_AXES) && !(metricKeys || []).includes(state.x)) state.x = "_step";
+  if (!Object.hasOwn(X_AXES, state.x) && !(metricKeys || []).includes(state.x)) state.x = "_step";
   const options = Object.entries(X_AXES).concat((metricKeys || []).map((k) => [k, k]));
   const xs = h("select", { id: "x-axis", onchange: (e) => { state.x = e.target.value; onChange(); } },
                options.map(([v, label]) => h("option", { value: v, selected: v === state.x }, label)));
@@ -482,7 +495,7 @@ function noteFor(series) {
 // ---------------------------------------------------------------- run page
 
 function kvTable(obj) {
-  const rows = Object.entries(flat("", obj, {})).map(([k, v]) =>
+  const rows = Object.entries(flat("", obj)).map(([k, v]) =>
     h("tr", {}, h("td", {}, k), h("td", { class: typeof v === "number" ? "num" : null }, fmt(v))));
   return rows.length ? h("table", { class: "kv" }, h("tbody", {}, rows)) : h("p", { class: "muted" }, "none");
 }
@@ -564,7 +577,7 @@ async function drawRunCharts(run, grid, keys, stream) {
   }
   const boxes = keys.map((key) => { const b = chartBox(key); grid.append(b.box); return [key, b]; });
   const series = await fetchSeries(run.id, keys, { stream });
-  for (const [key, b] of boxes) drawOne(run.id, key, b, series[key], stream);
+  for (const [key, b] of boxes) drawOne(run.id, key, b, own(series, key), stream);
 }
 
 function drawOne(runId, key, b, s, stream) {
@@ -784,7 +797,7 @@ async function loadPanels(id, box) {
   const entries = body.tables.map((t) => ["table", t]).concat(body.charts.map((c) => ["chart", c]));
   if (!entries.length) { box.replaceChildren(h("p", { class: "muted" }, "none")); return; }
   box.replaceChildren(...entries.map(([kind, entry]) => {
-    const holder = h("div", {});
+    const holder = h("div");
     const note = h("div", { class: "note" });
     const panel = h("div", { class: "panel", [`data-${kind}`]: entry.key }, h("h3", {}, entry.title || entry.key));
     const show = async (e) => {
@@ -837,7 +850,7 @@ async function loadHistograms(id, box) {
   const keys = Object.keys(hists);
   if (!keys.length) { box.replaceChildren(h("p", { class: "muted" }, "none")); return; }
   box.replaceChildren(...keys.map((key) => {
-    const hist = hists[key];
+    const hist = own(hists, key);
     const canvas = h("canvas", { width: 440, height: 220, class: "heatmap" });
     const first = hist.steps[0], last = hist.steps[hist.steps.length - 1];
     const note = h("div", { class: "note" });
@@ -1053,13 +1066,13 @@ async function showCompare(ids) {
 
 function numericFields(runs) {
   // numeric config keys that differ between the runs, then numeric summary metrics
-  const configs = runs.map((r) => flat("", r.config, {}));
-  const summaries = runs.map((r) => flat("", r.summary, {}));
+  const configs = runs.map((r) => flat("", r.config));
+  const summaries = runs.map((r) => flat("", r.summary));
   const pick = (objs, prefix, differ) => {
     const keys = [...new Set(objs.flatMap((o) => Object.keys(o)))].filter((k) => !k.startsWith("_"));
-    return keys.filter((k) => objs.some((o) => typeof o[k] === "number")
-                             && (!differ || new Set(objs.map((o) => o[k])).size > 1))
-      .sort().map((k) => ({ key: `${prefix}${k}`, get: (i) => (typeof objs[i][k] === "number" ? objs[i][k] : null) }));
+    return keys.filter((k) => objs.some((o) => typeof own(o, k) === "number")
+                             && (!differ || new Set(objs.map((o) => own(o, k))).size > 1))
+      .sort().map((k) => ({ key: `${prefix}${k}`, get: (i) => (typeof own(objs[i], k) === "number" ? own(objs[i], k) : null) }));
   };
   return { config: pick(configs, "config.", true), summary: pick(summaries, "", false) };
 }
@@ -1142,10 +1155,10 @@ function scatterPanel(runs) {
 }
 
 function configDiff(runs) {
-  const flats = runs.map((r) => flat("", r.config, {}));
+  const flats = runs.map((r) => flat("", r.config));
   const keys = [...new Set(flats.flatMap((f) => Object.keys(f)))].sort();
   const rows = keys.map((k) => {
-    const vals = flats.map((f) => fmt(f[k]));
+    const vals = flats.map((f) => fmt(own(f, k)));
     const differs = new Set(vals).size > 1;
     return h("tr", { class: differs ? "differs" : null }, h("td", {}, differs ? `${k} ≠` : k),
              vals.map((v) => h("td", {}, v)));
@@ -1161,13 +1174,13 @@ async function drawCompare(runs, grid) {
   const keys = [...new Set(runs.flatMap((r) => r.keys))];
   const boxes = keys.map((key) => { const b = chartBox(key); grid.append(b.box); return [key, b]; });
   // a run without the metric chosen as x axis has nothing to draw against it
-  const drawable = (r) => state.x in X_AXES || r.keys.includes(state.x);
+  const drawable = (r) => Object.hasOwn(X_AXES, state.x) || r.keys.includes(state.x);
   const all = await Promise.all(runs.map((r) => (drawable(r)
     ? fetchSeries(r.id, keys.filter((k) => r.keys.includes(k))) : Promise.resolve({}))));
   for (const [key, b] of boxes) {
     const lines = [];
     runs.forEach((r, i) => {
-      const s = all[i][key];
+      const s = own(all[i], key);
       if (s && s.x.length) lines.push({ label: r.name, color: COLORS[i % COLORS.length], x: s.x, y: s.y });
     });
     b.note.textContent = `${lines.length} of ${runs.length} runs`;
@@ -1177,7 +1190,7 @@ async function drawCompare(runs, grid) {
         ? fetchSeries(r.id, [key], { start: min, end: max }) : Promise.resolve({})));
       const zl = [];
       runs.forEach((r, i) => {
-        const s = fresh[i][key];
+        const s = own(fresh[i], key);
         if (s && s.x.length) zl.push({ label: r.name, color: COLORS[i % COLORS.length], x: s.x, y: s.y });
       });
       const old = charts.find((c) => b.holder.contains(c.root));
