@@ -62,6 +62,31 @@ def browser_page(tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
             browser.close()
 
 
+REMOTE_HTML = (
+    '<p>an html report</p><img src="http://example.com/p.png" alt="pixel">'
+    '<div style="background: url(http://example.com/bg.png)">styled</div>'
+    '<style>@import "http://example.com/s.css"; b { background: url(//example.com/b.png) }</style>'
+    '<link rel="stylesheet" href="http://example.com/l.css"><b>bold</b>'
+    '<meta http-equiv="refresh" content="0; url=http://example.com/">'
+    '<svg><image href="http://example.com/i.svg"/></svg>'
+    '<object data="http://example.com/o"></object><video poster="http://example.com/v.png">'
+    '</video><img srcset="http://example.com/s.png 2x"><img src="data:image/gif;base64,'
+    'R0lGODlhAQABAAAAACw=" alt="inline">')
+"""Logged HTML full of remote references (a tracking pixel and its kin)."""
+
+
+def assert_nothing_remote(page: Any, frame: Any, requests: list[str]) -> None:
+    """The logged HTML frame shows its text and nothing of it was even asked for: the
+    browser's request events name no remote URL (the fixture's ``requests`` are checked by
+    the test too)."""
+    assert frame.locator("div").inner_text() == "styled"
+    assert frame.locator("b").inner_text() == "bold"
+    assert frame.locator("img[alt='inline']").get_attribute("src", timeout=5000).startswith(
+        "data:")
+    page.wait_for_timeout(300)  # a request the frame made would have been sent by now
+    assert not [url for url in requests if "example.com" in url]
+
+
 def drawn_pixels(page: Any, selector: str) -> int:
     """How many pixels of the first canvas under ``selector`` are drawn in the first series'
     blue (#2563eb: the line, or a heat map's cells), not background, grid or labels."""
@@ -198,7 +223,7 @@ def test_static_export_shows_media_charts_tables_console_and_code(
         repo: Path, tmp_path: Path, browser_page: tuple[Any, list[str]]) -> None:
     page, requests = browser_page
     # no script in the HTML item: chromium logs the sandbox's refusal as a console error
-    run = log_everything(repo, "media-export", html="<p>an html report</p>")
+    run = log_everything(repo, "media-export", html=REMOTE_HTML)
     site = tmp_path / "site"
     export_site(str(repo), site)
     page.goto((site / "index.html").as_uri() + f"#/run/{run.id}")
@@ -221,6 +246,7 @@ def test_static_export_shows_media_charts_tables_console_and_code(
         return img && img.complete && img.naturalWidth === 8; }""")
     frame = page.frame_locator(".media[data-key='report'] iframe")
     assert frame.locator("p").inner_text() == "an html report"
+    assert_nothing_remote(page, frame, requests)
     page.eval_on_selector(".media[data-key='sound'] audio", "a => a.load()")  # the meta CSP
     page.wait_for_function("""() => {  // allows media-src 'self': the WAV's length is read
         const a = document.querySelector(".media[data-key='sound'] audio");
@@ -279,7 +305,7 @@ def test_media_slider_histograms_charts_and_tables(served: str, browser_page: tu
     table = gittrack.Table(columns=["x", "y"], data=[[0, 1.0], [1, 3.0], [2, 2.0]])
     run.log({"curve": gittrack.plot.line(table, "x", "y", title="a vega curve"),
              "predictions": table, "notes": gittrack.Text("plain words"),
-             "report": gittrack.Html("<p>an html report</p>")})
+             "report": gittrack.Html(REMOTE_HTML)})
     run.finish()
     page.goto(f"{served}#/run/{run.id}")
     page.wait_for_selector("[data-chart='curve'] .vega canvas")  # vega-embed, CSP intact
@@ -307,6 +333,7 @@ def test_media_slider_histograms_charts_and_tables(served: str, browser_page: tu
     page.wait_for_selector(".media[data-key='notes'] pre:has-text('plain words')")
     frame = page.frame_locator(".media[data-key='report'] iframe")
     assert frame.locator("p").inner_text() == "an html report"  # in its sandboxed frame
+    assert_nothing_remote(page, frame, requests)
     assert page.locator(".media[data-key='predictions']").count() == 0  # a panel instead
     page.screenshot(path=str(tmp_path / "media.png"), full_page=True)
     assert all(url.startswith(served) for url in requests)

@@ -981,6 +981,45 @@ async function loadMedia(id, box) {
   box.replaceChildren(...panels);
 }
 
+// logged HTML is shown in a sandboxed srcdoc frame after this: parsed by DOMParser (an inert
+// document: nothing loads, nothing runs), every reference that would load something from
+// elsewhere removed (only data:, blob: and #fragment URLs stay), so the browser never even
+// attempts a remote request (a tracking pixel); text and structure stay. Styles go too: the
+// frame has the page's CSP, which applies no inline style (and CSS can load URLs)
+const URL_ATTRIBUTES = new Set(["src", "srcset", "href", "poster", "data", "action", "formaction",
+  "background", "ping", "cite", "longdesc", "lowsrc", "dynsrc", "codebase", "archive", "manifest",
+  "icon", "usemap", "imagesrcset", "xlink:href"]);
+const REMOTE_ELEMENTS = "script, link, base, object, embed, applet, iframe, frame, frameset, " +
+  "portal, meta[http-equiv], noscript, style, x-style";
+
+function inertUrl(url) {
+  const u = url.trim().toLowerCase();
+  return u.startsWith("data:") || u.startsWith("blob:") || u.startsWith("#");
+}
+
+function inertHtml(text) {
+  // styles renamed before parsing: a document parsed here has the page's CSP, which logs each
+  // inline style it refuses (nothing is applied either way; the pass below removes them)
+  const renamed = text.replace(/<(\/?)style\b/gi, "<$1x-style")
+    .replace(/<[a-z][^>]*>/gi, (tag) => tag.replace(/(\s)style(\s*=)/gi, "$1x-style$2"));
+  const doc = new DOMParser().parseFromString(renamed, "text/html");
+  for (const el of doc.querySelectorAll(REMOTE_ELEMENTS)) el.remove();
+  for (const el of doc.querySelectorAll("*")) {
+    for (const attr of [...el.attributes]) {
+      const name = attr.name.toLowerCase();
+      if (name.startsWith("on") || name.endsWith("style")) el.removeAttribute(attr.name);
+      else if ((URL_ATTRIBUTES.has(name) || name.endsWith(":href"))
+               && (name.endsWith("srcset") || !inertUrl(attr.value))) el.removeAttribute(attr.name);
+    }
+  }
+  return `<!doctype html>${doc.documentElement.outerHTML}`;
+}
+
+function htmlFrame(r, text) {
+  return h("iframe", { srcdoc: inertHtml(text), sandbox: "", class: "html-media",
+                       title: r.caption || r.key });
+}
+
 function mediaItem(id, r) {
   // an export has each image, audio and video as a file of the site (r.file) and each text
   // or HTML item inline (r.text): a page opened from disk cannot fetch
@@ -990,17 +1029,16 @@ function mediaItem(id, r) {
   else if (EXPORT && r.left_out) el = h("p", { class: "muted" }, `${r.type}: not in this export (${r.left_out})`);
   else if (EXPORT && typeof r.text === "string") {
     // sandboxed, and under the page's CSP (a srcdoc frame inherits it): no script runs
-    el = r.type === "html"
-      ? h("iframe", { srcdoc: r.text, sandbox: "", class: "html-media", title: r.caption || r.key })
-      : h("pre", { class: "code text-media" }, r.text);
+    el = r.type === "html" ? htmlFrame(r, r.text) : h("pre", { class: "code text-media" }, r.text);
   }
   else if (r.type === "audio") el = h("audio", { controls: "", src, preload: "none" });
   else if (r.type === "video") el = h("video", { controls: "", src, preload: "none" });
-  else if (r.type === "html") el = h("iframe", { src, sandbox: "", class: "html-media", title: r.caption || r.key });
-  else if (r.type === "text") {
-    el = h("pre", { class: "code text-media" }, "…");
+  else if (r.type === "html" || r.type === "text") {
+    el = h("div", { class: "text-holder" }, h("pre", { class: "code text-media" }, "…"));
     fetch(src, { credentials: "same-origin" }).then((a) => (a.ok ? a.text() : Promise.reject(new Error(a.statusText))))
-      .then((t) => { el.textContent = t; }, (err) => { el.textContent = `(${err.message})`; });
+      .then((t) => {
+        el.replaceChildren(r.type === "html" ? htmlFrame(r, t) : h("pre", { class: "code text-media" }, t));
+      }, (err) => { el.firstChild.textContent = `(${err.message})`; });
   }
   else el = h("img", { src, alt: r.caption || r.key, loading: "lazy" });
   return h("figure", {}, el, r.caption ? h("figcaption", {}, r.caption) : null);
