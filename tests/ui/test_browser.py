@@ -22,7 +22,7 @@ from gittrack.ui.export import export_site
 from tests.helpers.processes import held
 from tests.helpers.repos import git
 from tests.helpers.runs import make_run, start_run
-from tests.helpers.ui import base_url, log_everything, serving
+from tests.helpers.ui import base_url, log_everything, screenshots, serving
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -41,7 +41,13 @@ def served(repo: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser_page(tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
+def shots(request: pytest.FixtureRequest) -> Path:
+    """The folder this test's screenshots are kept in (``screenshots``)."""
+    return screenshots(request.node.name)
+
+
+@pytest.fixture
+def browser_page(shots: Path) -> Iterator[tuple[Any, list[str]]]:
     """A chromium page and the URL of every request it made."""
     sync_api = pytest.importorskip("playwright.sync_api")
     requests: list[str] = []
@@ -56,7 +62,7 @@ def browser_page(tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
             try:
                 yield page, requests
             finally:  # the page as the test left it, passed or failed
-                page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
+                page.screenshot(path=str(shots / "last.png"), full_page=True)
             assert errors == []  # no script error, no CSP violation
         finally:
             browser.close()
@@ -101,7 +107,7 @@ def drawn_pixels(page: Any, selector: str) -> int:
 
 def test_runs_table_run_page_and_compare(repo: Path, served: str,
                                          browser_page: tuple[Any, list[str]],
-                                         tmp_path: Path) -> None:
+                                         shots: Path) -> None:
     page, requests = browser_page
     # config keys named like Object.prototype's members work as any other key
     first = start_run(name="alpha-run", config={"lr": 0.1, "constructor": "conv",
@@ -160,7 +166,7 @@ def test_runs_table_run_page_and_compare(repo: Path, served: str,
     page.select_option("#group-by", "config.lr")
     assert page.locator("#runs tr.group-row").all_inner_texts() == [
         "config.lr = 0.01 (1 runs)", "config.lr = 0.1 (1 runs)"]
-    page.screenshot(path=str(tmp_path / "runs.png"), full_page=True)
+    page.screenshot(path=str(shots / "runs.png"), full_page=True)
     page.select_option("#group-by", "")
 
     page.click("text=alpha-run")
@@ -172,7 +178,7 @@ def test_runs_table_run_page_and_compare(repo: Path, served: str,
     page.wait_for_selector("#console:has-text('hello from training')")
     page.wait_for_selector("#code:has-text('no code saved')")  # loaded after the charts
     assert page.locator("#system-charts .chart").count() > 0  # sampled while it ran
-    page.screenshot(path=str(tmp_path / "run.png"), full_page=True)
+    page.screenshot(path=str(shots / "run.png"), full_page=True)
     page.check("#log-scale")  # redrawn on a log scale
     page.wait_for_selector(".chart[data-key='loss'] canvas")
     assert drawn_pixels(page, ".chart[data-key='loss']") > 100
@@ -189,13 +195,13 @@ def test_runs_table_run_page_and_compare(repo: Path, served: str,
     assert drawn_pixels(page, ".chart:has(#parallel)") > 50  # run one's line, blue
     assert drawn_pixels(page, ".chart:has(#scatter)") > 50  # run one's point
     assert page.locator("#scatter-x").input_value() == "config.lr"
-    page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+    page.screenshot(path=str(shots / "compare.png"), full_page=True)
 
     assert requests and all(url.startswith(served) for url in requests), [
         url for url in requests if not url.startswith(served)]
 
 
-def test_static_export_opens_from_disk(repo: Path, tmp_path: Path,
+def test_static_export_opens_from_disk(repo: Path, tmp_path: Path, shots: Path,
                                        browser_page: tuple[Any, list[str]]) -> None:
     page, requests = browser_page
     (repo / "data.csv").write_text("1,2\n")
@@ -211,7 +217,7 @@ def test_static_export_opens_from_disk(repo: Path, tmp_path: Path,
     assert drawn_pixels(page, ".chart[data-key='loss']") > 100
     assert "100 points" in page.locator(".chart[data-key='loss'] .note").inner_text()
     assert run.id in page.url
-    page.screenshot(path=str(tmp_path / "export.png"), full_page=True)
+    page.screenshot(path=str(shots / "export.png"), full_page=True)
     page.click("#nav-artifacts")  # the artifact pages are in the export too
     page.click("#artifacts >> text=data")
     page.click("#versions >> text=v0")
@@ -220,7 +226,7 @@ def test_static_export_opens_from_disk(repo: Path, tmp_path: Path,
 
 
 def test_static_export_shows_media_charts_tables_console_and_code(
-        repo: Path, tmp_path: Path, browser_page: tuple[Any, list[str]]) -> None:
+        repo: Path, tmp_path: Path, shots: Path, browser_page: tuple[Any, list[str]]) -> None:
     page, requests = browser_page
     # no script in the HTML item: chromium logs the sandbox's refusal as a console error
     run = log_everything(repo, "media-export", html=REMOTE_HTML)
@@ -254,7 +260,7 @@ def test_static_export_shows_media_charts_tables_console_and_code(
     page.wait_for_selector("#console:has-text('hello from the exported run')")
     page.locator("#code summary", has_text="uncommitted changes").click()
     assert "print('changed')" in page.locator("#code").inner_text()
-    page.screenshot(path=str(tmp_path / "export-media.png"), full_page=True)
+    page.screenshot(path=str(shots / "export-media.png"), full_page=True)
     assert all(url.startswith(("file://", "about:")) for url in requests), requests
 
 
@@ -291,7 +297,7 @@ def test_a_live_run_page_refreshes_by_itself(repo: Path, served: str,
 
 
 def test_media_slider_histograms_charts_and_tables(served: str, browser_page: tuple[Any, list[str]],
-                           tmp_path: Path) -> None:
+                           shots: Path) -> None:
     import numpy as np
 
     page, requests = browser_page
@@ -335,13 +341,13 @@ def test_media_slider_histograms_charts_and_tables(served: str, browser_page: tu
     assert frame.locator("p").inner_text() == "an html report"  # in its sandboxed frame
     assert_nothing_remote(page, frame, requests)
     assert page.locator(".media[data-key='predictions']").count() == 0  # a panel instead
-    page.screenshot(path=str(tmp_path / "media.png"), full_page=True)
+    page.screenshot(path=str(shots / "media.png"), full_page=True)
     assert all(url.startswith(served) for url in requests)
 
 
 def test_artifact_pages_and_lineage(repo: Path, served: str,
                                     browser_page: tuple[Any, list[str]],
-                                    tmp_path: Path) -> None:
+                                    shots: Path) -> None:
     page, requests = browser_page
     (repo / "data.csv").write_text("1,2\n")
     make_run([{"x": 1}], name="maker", artifact=("data", repo / "data.csv"),
@@ -357,7 +363,7 @@ def test_artifact_pages_and_lineage(repo: Path, served: str,
     assert "data:v0" in lineage.locator(".version-node").inner_text()
     assert "data.csv" in page.locator("#files").inner_text()
     assert "null" not in page.locator("#main").inner_text()
-    page.screenshot(path=str(tmp_path / "lineage.png"), full_page=True)
+    page.screenshot(path=str(shots / "lineage.png"), full_page=True)
     lineage.locator("text=user").click()  # on to the run that used it
     page.wait_for_selector(f"text={user.id}")
     page.click("a[href='#/artifact/data/v0']")  # and back, from the run page's artifacts
@@ -366,7 +372,7 @@ def test_artifact_pages_and_lineage(repo: Path, served: str,
 
 
 def test_lineage_graph_shows_the_chain_and_nodes_navigate(
-        repo: Path, served: str, browser_page: tuple[Any, list[str]], tmp_path: Path) -> None:
+        repo: Path, served: str, browser_page: tuple[Any, list[str]], shots: Path) -> None:
     page, requests = browser_page
     (repo / "data.csv").write_text("1,2\n")
     (repo / "w.bin").write_bytes(b"weights")
@@ -389,7 +395,7 @@ def test_lineage_graph_shows_the_chain_and_nodes_navigate(
           .get_attribute("x") for label in ("data:v0", "train", "model:v0", "report:v0")}
     order = [float(xs[k] or "nan") for k in ("data:v0", "train", "model:v0", "report:v0")]
     assert order == sorted(order) and len(set(order)) == 4
-    page.screenshot(path=str(tmp_path / "lineage-graph.png"), full_page=True)
+    page.screenshot(path=str(shots / "lineage-graph.png"), full_page=True)
     graph.locator(f"[data-id='run:{train.id}']").click()  # a run node opens the run page
     page.wait_for_selector(f"text={train.id}")
     run_graph = page.locator("#lineage-graph")
