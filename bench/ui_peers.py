@@ -197,17 +197,19 @@ def _poll(fetch: Any, done: Any, t0: float, limit: float) -> tuple[float, Any]:
         time.sleep(0.02)
 
 
-def _tree_rss_mb(pid: int) -> tuple[float, int]:
-    """Resident memory of a process and its descendants (MB), and how many processes."""
+def _tree_rss_mb(pid: int) -> tuple[float, str]:
+    """Resident memory of a process and its descendants (MB), and how many processes (with
+    the largest one's memory when there are several)."""
     import psutil
 
     root = psutil.Process(pid)
     procs = [root, *root.children(recursive=True)]
-    total = 0
+    sizes = [0]
     for p in procs:
         with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total / 1e6, len(procs)
+            sizes.append(p.memory_info().rss)
+    count = f"{len(procs)}, largest {max(sizes) / 1e6:.0f} MB" if len(procs) > 1 else "1"
+    return sum(sizes) / 1e6, count
 
 
 def _dark_pixels(page: Any, selector: str) -> int:
@@ -482,7 +484,7 @@ def run(ctx: Any, repo: Path, run_id: str, steps: int, chromium: str) -> None:
             chart = fmt_s(r["chart"]) + ("" if r["pixels"] > 100 else " (blank?)")
         rows.append([tool, f"{n:,}", fmt_s(r["served"]), chart,
                      fmt_s(total), ratio, f"{r['points']:,}",
-                     f"{r['rss_mb']:.0f} MB ({r['procs']})"])
+                     f"{r['rss_mb']:,.0f} MB ({r['procs']})"])
     ctx.out(table(["server", "steps", "served", "chart", "start to chart", "× gittrack",
                    "points sent", "memory (processes)"], rows))
     for tool, n, _, note in results:
