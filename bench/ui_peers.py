@@ -398,6 +398,102 @@ def measure_mlflow(uri: str, exp: str, run_id: str, n: int, page: Any) -> dict[s
     return out
 
 
+def log_mlflow_runs(folder: Path, n: int, budget: float) -> tuple[str, str, int, float]:
+    """``n`` finished MLflow runs (a param and a metric each, as ``bench.scale_data`` gives
+    gittrack's runs a config and a summary) in a SQLite store, fewer when the first 200 show
+    that ``n`` would take over ``budget`` seconds; (uri, experiment id, runs, seconds)."""
+    os.environ.update(MLFLOW_ENV)
+    from mlflow.entities import Metric, Param
+    from mlflow.tracking import MlflowClient
+
+    folder.mkdir(parents=True, exist_ok=True)
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    exp = client.create_experiment("bench-runs")
+    ts = int(time.time() * 1000)
+    t0 = time.perf_counter()
+    i = 0
+    while i < n:
+        run_id = client.create_run(exp, run_name=f"run-{i}").info.run_id
+        client.log_batch(run_id, metrics=[Metric(TAG, 1.0 / (i + 1), ts, 0)],
+                         params=[Param("lr", str(0.001 * (1 + i % 4)))])
+        client.set_terminated(run_id)
+        i += 1
+        if i == 200 and (time.perf_counter() - t0) / 200 * n > budget:
+            n = max(200, int(budget / ((time.perf_counter() - t0) / 200)) // 1000 * 1000)
+    return uri, exp, n, time.perf_counter() - t0
+
+
+def _table_times(page: Any, url: str, wait: Any) -> tuple[float | None, float | None]:
+    """Seconds until ``wait(page)`` after opening ``url``, first and again (None: timed out)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    times: list[float | None] = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        page.goto(url)
+        try:
+            wait(page)
+            times.append(time.perf_counter() - t0)
+        except PlaywrightTimeout:
+            times.append(None)
+        page.goto("about:blank")
+    return times[0], times[1]
+
+
+def gittrack_table(repo: Path, page: Any) -> dict[str, Any]:
+    """``gittrack ui``'s runs table, as ``bench/ui.py`` times it, on a fresh server."""
+    import re
+    import sys
+
+    argv = [sys.executable, "-m", "gittrack", "ui", "--port", "0", "--no-browser"]
+    with _Server(argv, cwd=repo, stdout=subprocess.PIPE) as server:
+        assert server.proc.stdout is not None
+        found = re.search(r"(http://127\.0\.0\.1:\d+/)", server.proc.stdout.readline())
+        if not found:
+            raise RuntimeError("gittrack ui printed no URL")
+        first, again = _table_times(page, found.group(1), lambda p: p.wait_for_selector(
+            "body[data-ready='1'] #runs tbody tr", timeout=CHART_TIMEOUT_MS))
+        page.goto(found.group(1))
+        page.wait_for_selector("body[data-ready='1'] #runs tbody tr", timeout=CHART_TIMEOUT_MS)
+        shown = page.evaluate("document.querySelectorAll('#runs tbody tr[data-id]').length")
+        listed = page.evaluate("fetch('/api/runs').then(r => r.json()).then(b => b.runs.length)")
+        rss, procs = _tree_rss_mb(server.proc.pid)
+    return {"first": first, "again": again, "shown": int(shown), "runs": int(listed),
+            "rss_mb": rss, "procs": procs}
+
+
+def mlflow_table(uri: str, exp: str, n: int, page: Any) -> dict[str, Any]:
+    """MLflow's runs table of experiment ``exp``: until the newest run's row shows."""
+    import shutil
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}/"
+    exe = shutil.which("mlflow")
+    if exe is None:
+        raise RuntimeError("no `mlflow` command")
+    argv = [exe, "server", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port",
+            str(port), "--workers", "1"]
+    with _Server(argv, env={**os.environ, **MLFLOW_ENV}) as server:
+        _poll(lambda: _get_json(f"{base}ajax-api/3.0/mlflow/server-info"), lambda b: True,
+              server.t0, 300)
+
+        def wait(p: Any) -> None:
+            p.wait_for_function(
+                "(name) => Array.from(document.querySelectorAll('.ag-row'))"
+                ".some(r => r.textContent.includes(name))",
+                arg=f"run-{n - 1}", timeout=CHART_TIMEOUT_MS, polling="raf")
+
+        first, again = _table_times(page, f"{base}#/experiments/{exp}/runs", wait)
+        page.goto(f"{base}#/experiments/{exp}/runs")
+        wait(page)
+        shown = page.evaluate("document.querySelectorAll('.ag-center-cols-container .ag-row')"
+                              ".length || document.querySelectorAll('.ag-row').length")
+        rss, procs = _tree_rss_mb(server.proc.pid)
+    return {"first": first, "again": again, "shown": int(shown), "runs": n, "rss_mb": rss,
+            "procs": procs}
+
+
 # -- the section's part ------------------------------------------------------------------------
 
 def _installed(module: str) -> bool:
@@ -501,9 +597,40 @@ def run(ctx: Any, repo: Path, run_id: str, steps: int, chromium: str) -> None:
     if ml_n:
         ctx.out(f"  MLflow not at {steps:,} points: log_batch into SQLite runs at about "
                 f"{1 / per_point:,.0f} points/s here ({fmt_s(per_point * steps)} for them).")
-    ctx.out("  Runs table of 10,000 runs: not compared (TensorBoard has no runs table, its run "
-            "selector lists run folders; MLflow's 10,000 runs were not logged).")
     ctx.data["ui_peers"] = [(tool, n, r) for tool, n, r, _ in results]
+    if browser_ok and ml_n:
+        _tables(ctx, repo, chromium)
+    else:
+        ctx.out("  runs tables skipped: needs chromium and MLflow")
+
+
+def _tables(ctx: Any, repo: Path, chromium: str) -> None:
+    """gittrack's runs table (the repository of ``bench/ui.py``) beside MLflow's."""
+    from bench.common import dist_version, fmt_ratio, fmt_s, table
+
+    n = 300 if ctx.quick else 10_000  # about 25 ms a run here
+    ctx.progress(f"ui peers: {n:,} MLflow runs")
+    uri, exp, n, seconds = log_mlflow_runs(ctx.scratch("ui", "mlflow-runs"), n, 300)
+    with _browser(chromium) as new_page:
+        ctx.progress("ui peers: gittrack's runs table")
+        own = gittrack_table(repo, new_page())
+        ctx.progress("ui peers: MLflow's runs table")
+        theirs = mlflow_table(uri, exp, n, new_page())
+    rows = []
+    for tool, r in (("gittrack ui", own), (f"MLflow {dist_version('mlflow')} (SQLite)", theirs)):
+        ratio = "-" if r is own or None in (r["first"], own["first"]) else \
+            fmt_ratio(r["first"] / own["first"])
+        rows.append([tool, f"{r['runs']:,}", f"{r['shown']:,}", fmt_s(r["first"]),
+                     fmt_s(r["again"]), ratio, f"{r['rss_mb']:,.0f} MB ({r['procs']})"])
+    ctx.out(table(["runs table", "runs", "rows shown", "first load", "again", "× gittrack",
+                   "memory (processes)"], rows))
+    ctx.out(f"  {n:,} MLflow runs (a param and a metric each, finished) logged in "
+            f"{fmt_s(seconds)}. Until the table shows its first rows from opening the page, "
+            "the server already answering (MLflow: the newest run's row; it asks runs/search "
+            "for 100 runs and pages the rest; gittrack loads every run for client-side sort, "
+            "filter and grouping and draws the first rows). TensorBoard has no runs table "
+            "(its run selector lists run folders): not compared.")
+    ctx.data["ui_peers_tables"] = {"gittrack": own, "mlflow": theirs}
 
 
 class _browser:
