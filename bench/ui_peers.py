@@ -19,7 +19,9 @@ float32, TensorBoard's only scalar type.
 MLflow's metric is logged with ``MlflowClient.log_batch`` (1,000 points a call, its limit) into
 a SQLite store, its default local store, at the smaller size only (10,000,000 points would take
 about 9 minutes there), or 100,000 points when the smaller size would take over 3 minutes.
-The runs table is not compared: TensorBoard has none, and logging 10,000 MLflow runs was left.
+Then gittrack's runs table beside MLflow's, 10,000 runs each (``--quick``: MLflow 300): from
+opening the page until its first rows show, first and again; TensorBoard has no runs table.
+The how and the fairness: docs/decisions.md, "Issue 14: the web UI beside TensorBoard...".
 """
 
 from __future__ import annotations
@@ -628,8 +630,9 @@ def _tables(ctx: Any, repo: Path, chromium: str) -> None:
             f"{fmt_s(seconds)}. Until the table shows its first rows from opening the page, "
             "the server already answering (MLflow: the newest run's row; it asks runs/search "
             "for 100 runs and pages the rest; gittrack loads every run for client-side sort, "
-            "filter and grouping and draws the first rows). TensorBoard has no runs table "
-            "(its run selector lists run folders): not compared.")
+            "filter and grouping and draws the first rows; its listing cache in .git was filled "
+            "by the section's first load above, the cold figure). TensorBoard has no runs "
+            "table (its run selector lists run folders): not compared.")
     ctx.data["ui_peers_tables"] = {"gittrack": own, "mlflow": theirs}
 
 
