@@ -32,6 +32,7 @@ import socket
 import struct
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -274,10 +275,11 @@ def _chart(page: Any, url: str, wait: Any, drawn: str) -> tuple[float | None, in
     return seconds, _dark_pixels(page, drawn)
 
 
-def measure_gittrack(repo: Path, run_id: str, n: int, page: Any) -> dict[str, Any]:
+@contextlib.contextmanager
+def _gittrack_server(repo: Path) -> Iterator[tuple[_Server, str]]:
+    """``gittrack ui`` in ``repo`` on a free loopback port; (server, base URL it printed)."""
     import re
     import sys
-    from urllib.parse import quote
 
     argv = [sys.executable, "-m", "gittrack", "ui", "--port", "0", "--no-browser"]
     with _Server(argv, cwd=repo, stdout=subprocess.PIPE) as server:
@@ -285,7 +287,13 @@ def measure_gittrack(repo: Path, run_id: str, n: int, page: Any) -> dict[str, An
         found = re.search(r"(http://127\.0\.0\.1:\d+/)", server.proc.stdout.readline())
         if not found:
             raise RuntimeError("gittrack ui printed no URL")
-        base = found.group(1)
+        yield server, found.group(1)
+
+
+def measure_gittrack(repo: Path, run_id: str, n: int, page: Any) -> dict[str, Any]:
+    from urllib.parse import quote
+
+    with _gittrack_server(repo) as (server, base):
         run_url = f"{base}api/runs/{quote(run_id, safe='')}"
 
         def fetch() -> Any:
@@ -365,17 +373,22 @@ def mlflow_rate(folder: Path) -> float:
     return log_mlflow(folder, 10_000)[3] / 10_000
 
 
-def measure_mlflow(uri: str, exp: str, run_id: str, n: int, page: Any) -> dict[str, Any]:
+def _mlflow_server(uri: str) -> tuple[_Server, str]:
+    """``mlflow server`` over the store ``uri`` on a free loopback port; (server, base URL)."""
     import shutil
 
     port = _free_port()
-    base = f"http://127.0.0.1:{port}/"
     exe = shutil.which("mlflow")
     if exe is None:
         raise RuntimeError("no `mlflow` command")
     argv = [exe, "server", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port",
             str(port), "--workers", "1"]
-    with _Server(argv, env={**os.environ, **MLFLOW_ENV}) as server:
+    return _Server(argv, env={**os.environ, **MLFLOW_ENV}), f"http://127.0.0.1:{port}/"
+
+
+def measure_mlflow(uri: str, exp: str, run_id: str, n: int, page: Any) -> dict[str, Any]:
+    server, base = _mlflow_server(uri)
+    with server:
         # what the run page's chart asks (MLflow 3)
         url = (f"{base}ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids={run_id}"
                f"&metric_key={TAG}&max_results=320")
@@ -445,18 +458,10 @@ def _table_times(page: Any, url: str, wait: Any) -> tuple[float | None, float | 
 
 def gittrack_table(repo: Path, page: Any) -> dict[str, Any]:
     """``gittrack ui``'s runs table, as ``bench/ui.py`` times it, on a fresh server."""
-    import re
-    import sys
-
-    argv = [sys.executable, "-m", "gittrack", "ui", "--port", "0", "--no-browser"]
-    with _Server(argv, cwd=repo, stdout=subprocess.PIPE) as server:
-        assert server.proc.stdout is not None
-        found = re.search(r"(http://127\.0\.0\.1:\d+/)", server.proc.stdout.readline())
-        if not found:
-            raise RuntimeError("gittrack ui printed no URL")
-        first, again = _table_times(page, found.group(1), lambda p: p.wait_for_selector(
+    with _gittrack_server(repo) as (server, base):
+        first, again = _table_times(page, base, lambda p: p.wait_for_selector(
             "body[data-ready='1'] #runs tbody tr", timeout=CHART_TIMEOUT_MS))
-        page.goto(found.group(1))
+        page.goto(base)
         page.wait_for_selector("body[data-ready='1'] #runs tbody tr", timeout=CHART_TIMEOUT_MS)
         shown = page.evaluate("document.querySelectorAll('#runs tbody tr[data-id]').length")
         listed = page.evaluate("fetch('/api/runs').then(r => r.json()).then(b => b.runs.length)")
@@ -467,16 +472,8 @@ def gittrack_table(repo: Path, page: Any) -> dict[str, Any]:
 
 def mlflow_table(uri: str, exp: str, n: int, page: Any) -> dict[str, Any]:
     """MLflow's runs table of experiment ``exp``: until the newest run's row shows."""
-    import shutil
-
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}/"
-    exe = shutil.which("mlflow")
-    if exe is None:
-        raise RuntimeError("no `mlflow` command")
-    argv = [exe, "server", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port",
-            str(port), "--workers", "1"]
-    with _Server(argv, env={**os.environ, **MLFLOW_ENV}) as server:
+    server, base = _mlflow_server(uri)
+    with server:
         _poll(lambda: _get_json(f"{base}ajax-api/3.0/mlflow/server-info"), lambda b: True,
               server.t0, 300)
 
