@@ -155,6 +155,11 @@ class ChunkFiles:
         for at, path in enumerate(self.paths):
             yield path, self.data(at)
 
+    @property
+    def loaded(self) -> list[int]:
+        """The chunks whose bytes were read so far (not their overviews)."""
+        return sorted(self._data)
+
     def what(self, at: int) -> str:
         """Chunk ``at`` as errors name it."""
         return f"{self.paths[at]} of commit {self.commit[:12]}"

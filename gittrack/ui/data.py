@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from gittrack.api.public import Api
 from gittrack.errors import GittrackError, GittrackWarning, NotFoundError, UsageError
+from gittrack.formats.arrow import floats
 from gittrack.runs.liveness import dead_logs
 from gittrack.ui import downsample
 
@@ -504,7 +505,7 @@ class Reader:
         cache = (view.commit, stream, chunks.paths[at], x)
         if cache not in self._ranges:
             summary = chunks.overview(at)
-            values = _floats(summary.read([x], what=chunks.what(at)).column(x)) \
+            values = floats(summary.read([x], what=chunks.what(at)).column(x)) \
                 if summary is not None else None
             span = None
             if values is not None and values.size:
@@ -543,9 +544,9 @@ class Reader:
             read = summary.read(columns, what=chunks.what(at))
         else:
             read = chunks.read(at, columns)
-        xs = _floats(read.column(x), steps=True) if x in read.column_names else None
+        xs = floats(read.column(x), steps=True) if x in read.column_names else None
         for key in todo:
-            ys = _floats(read.column(key)) if key in read.column_names else None
+            ys = floats(read.column(key)) if key in read.column_names else None
             if xs is None or ys is None:  # not in this chunk (or not numbers here)
                 kx, ky = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
             else:
@@ -577,9 +578,9 @@ class Reader:
                 found[key] = cached
         if todo:
             table = view.history_columns([x, *todo], stream, self._chunks(view, stream))
-            xs = _floats(table.column(x), steps=True)
+            xs = floats(table.column(x), steps=True)
             for key in todo:
-                ys = _floats(table.column(key))
+                ys = floats(table.column(key))
                 assert xs is not None and ys is not None  # numeric by their types
                 found[key] = self._series[(view.commit, stream, x, key)] = \
                     downsample.finite_sorted(xs, ys)
@@ -656,16 +657,8 @@ def _numeric_keys(fields: Sequence[pa.Field]) -> list[str]:
 
 
 def _numeric(kind: pa.DataType) -> bool:
-    """Whether a column of this type is drawn (``_floats`` makes floats of it)."""
+    """Whether a column of this type is drawn (``arrow.floats`` makes floats of it)."""
     import pyarrow as pa
 
     return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind)
                 or pa.types.is_boolean(kind) or pa.types.is_decimal(kind))
-
-
-def _floats(column: pa.ChunkedArray, steps: bool = False) -> Any:
-    """The column as float64 with nulls as NaN, or None when it is not numeric; ``steps``
-    (an x axis): signed integers without nulls stay int64 (``formats.arrow.floats``)."""
-    from gittrack.formats.arrow import floats
-
-    return floats(column, steps)
