@@ -66,10 +66,10 @@ def make(part: pa.Table, bucket: int | None = None) -> bytes | None:
     if n < MIN_BUCKETS * bucket:
         return None
     limit = n // SHARE
-    buckets = -(-n // bucket)
-    pad = buckets * bucket - n
-    base = np.arange(buckets, dtype=np.int64) * bucket
-    keep = np.zeros(buckets * bucket, dtype=bool)
+    full = n // bucket  # whole buckets; the rows after them make one more, shorter
+    edge = full * bucket
+    base = np.arange(full, dtype=np.int64) * bucket
+    keep = np.zeros(n, dtype=bool)
     counts: dict[str, int] = {}
     for index, name in enumerate(part.column_names):
         values = arrow.floats(part.column(index))
@@ -79,17 +79,21 @@ def make(part: pa.Table, bucket: int | None = None) -> bytes | None:
         counts[name] = count = int(np.count_nonzero(finite))
         if count == 0:
             continue
-        if pad:
-            values = np.concatenate((values, np.full(pad, np.nan)))
-            finite = np.concatenate((finite, np.zeros(pad, dtype=bool)))
-        grid, ok = values.reshape(buckets, bucket), finite.reshape(buckets, bucket)
-        has = ok.any(axis=1)
-        first = ok.argmax(axis=1)
-        last = bucket - 1 - ok[:, ::-1].argmax(axis=1)
-        low = np.where(ok, grid, np.inf).argmin(axis=1)
-        high = np.where(ok, grid, -np.inf).argmax(axis=1)
-        for at in (first, last, low, high):
-            keep[(base + at)[has]] = True
+        grid = values[:edge].reshape(full, bucket)
+        if count == n:  # every value finite (the usual column): no masks to apply
+            keep[base] = keep[base + bucket - 1] = True
+            keep[base + grid.argmin(axis=1)] = keep[base + grid.argmax(axis=1)] = True
+        else:
+            ok = finite[:edge].reshape(full, bucket)
+            has = ok.any(axis=1)
+            for at in (ok.argmax(axis=1), bucket - 1 - ok[:, ::-1].argmax(axis=1),
+                       np.where(ok, grid, np.inf).argmin(axis=1),
+                       np.where(ok, grid, -np.inf).argmax(axis=1)):
+                keep[(base + at)[has]] = True
+        tail = np.flatnonzero(finite[edge:]) + edge
+        if tail.size:
+            found = values[tail]
+            keep[[tail[0], tail[-1], tail[found.argmin()], tail[found.argmax()]]] = True
         if np.count_nonzero(keep) > limit:
             return None
     rows = np.flatnonzero(keep)
