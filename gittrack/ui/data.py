@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gittrack.api.public import Api
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from gittrack.artifacts.view import ArtifactVersion
+    from gittrack.git.repo import Repository
     from gittrack.runs.artifact_runs import LineageGraph
     from gittrack.runs.view import RunView
 
@@ -241,7 +243,8 @@ class Reader:
 
         with self._api() as (api, _notes):
             version = api.artifact(spec)
-            return _graph(lineage_graph(discover(self.repo), version, depth, nodes), depth)
+            repo = discover(self.repo)
+            return _graph(lineage_graph(repo, version, depth, nodes), depth, repo, nodes)
 
     def run_lineage(self, spec: str, depth: int = LINEAGE_DEPTH,
                     nodes: int = LINEAGE_NODES) -> dict[str, Any]:
@@ -250,7 +253,7 @@ class Reader:
 
         with self._api() as (api, _notes):
             view = api.run(spec)
-            return _graph(lineage_graph(view.repo, view, depth, nodes), depth)
+            return _graph(lineage_graph(view.repo, view, depth, nodes), depth, view.repo, nodes)
 
     def histograms(self, spec: str, steps: int = HISTOGRAM_STEPS) -> dict[str, Any]:
         """``/api/runs/{id}/histograms``: each histogram key's bins over steps, at most
@@ -266,12 +269,7 @@ class Reader:
         answer: dict[str, Any] = {}
         for key, entries in by_key.items():
             entries.sort(key=lambda r: r["_step"])
-            chosen = entries
-            if len(entries) > steps:
-                last = len(entries) - 1
-                picks = sorted({round(i * last / (steps - 1)) for i in range(steps)}
-                               if steps > 1 else {last})
-                chosen = [entries[i] for i in picks]
+            chosen = [entries[i] for i in _evenly(len(entries), steps)]
             answer[key] = {"steps": [r["_step"] for r in chosen],
                            "edges": [jsonable(r["edges"]) for r in chosen],
                            "counts": [jsonable(r["counts"]) for r in chosen],
@@ -285,9 +283,6 @@ class Reader:
         ``data.values``) or table logged at ``step`` (default: the last; else the last one at
         or before it), at most ``TABLE_ROWS`` rows (``rows_total`` says how many), and
         ``steps``: every step the key was logged at, for a slider."""
-        from gittrack.formats.media.chart import Chart
-        from gittrack.formats.media.table import Table
-
         charts: list[dict[str, Any]] = []
         tables: list[dict[str, Any]] = []
         with self._api() as (api, _notes):
@@ -307,18 +302,69 @@ class Reader:
                 wanted = steps[-1] if step is None else step
                 at = max((s for s in steps if s <= wanted), default=steps[0])
                 value = next(v for s, v in view.media(name) if s == at)
-                common = {"key": name, "step": at, "steps": steps, "logged": len(steps)}
-                if isinstance(value, Chart):
-                    records = _records(value.table)
-                    charts.append({**common, "title": value.title,
-                                   "rows_total": len(value.table.data),
-                                   "spec": {**jsonable(value.spec),
-                                            "data": {"values": records}}})
-                elif isinstance(value, Table):
-                    tables.append({**common, "columns": [str(c) for c in value.columns],
-                                   "rows": [jsonable(r) for r in value.data[:TABLE_ROWS]],
-                                   "rows_total": len(value.data)})
+                entry = _panel(name, at, steps, value)
+                if entry is not None:
+                    (charts if entry["kind"] == "chart" else tables).append(entry)
         return {"run": view.id, "charts": charts, "tables": tables}
+
+    def panel_steps(self, spec: str, limit: int = HISTOGRAM_STEPS) -> list[dict[str, Any]]:
+        """Every chart and table of the run as ``panels`` gives one (``kind`` says which), at
+        up to ``limit`` of the steps each key was logged at (evenly chosen, the last always
+        in; ``steps`` lists those): what a static export embeds for the step sliders. Each
+        key's values are decoded once, in step order."""
+        limit = max(1, limit)
+        entries: list[dict[str, Any]] = []
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            rows = view.media_rows()
+            kinds = {row.key: row.type for row in rows}
+            for name, kind in kinds.items():
+                if kind not in ("chart", "table"):
+                    continue
+                steps = sorted({row.step for row in rows if row.key == name})
+                kept = [steps[i] for i in _evenly(len(steps), limit)]
+                wanted = set(kept)
+                for at, value in view.media(name):
+                    if at in wanted:
+                        wanted.discard(at)  # the first value logged at a step, as panels
+                        entry = _panel(name, at, kept, value)
+                        if entry is not None:
+                            entries.append(entry)
+        return entries
+
+    def private(self) -> bool:
+        """Whether the project is private (its media, console output and saved code are
+        encrypted in the store); a repository whose privacy cannot be told counts as private."""
+        from gittrack.git.repo import discover
+        from gittrack.storage.config import load_config
+        from gittrack.storage.project import is_private
+
+        with self._lock:
+            repo = discover(self.repo)
+            try:
+                return is_private(repo, load_config(repo))
+            except GittrackError:
+                return True
+
+    def media_copies(self, spec: str) -> Iterator[tuple[str, Path | GittrackError]]:
+        """For each media file of the run the page shows (``media``'s ``shown``), in the
+        order of the index: its ``path`` and its verified plaintext in the local cache (fetched
+        and decrypted as ``media_file`` does), or the gittrack error that kept it out (a key
+        missing, a blob not found). The storage is opened once."""
+        from gittrack.storage.project import open_storage
+
+        with self._api() as (api, _notes):
+            view = api.run(spec)
+            rows = [r for r in view.media_rows() if r.format.lower() in MEDIA_TYPES]
+            vault = open_storage(view.repo) if rows else None
+            for row in rows:
+                assert vault is not None
+                try:
+                    found: Path | GittrackError = vault.cached(
+                        row.entry, what=f"media {row.key!r} of run {view.id}")
+                except GittrackError as exc:
+                    found = exc
+                yield row.path, found
 
     def media(self, spec: str) -> dict[str, Any]:
         """``/api/runs/{id}/media``: the rows of the run's media index, in the order logged
@@ -603,6 +649,33 @@ def _row(view: RunView, stale: bool) -> dict[str, Any]:
     }
 
 
+def _panel(name: str, at: int, steps: list[int], value: Any) -> dict[str, Any] | None:
+    """A chart or table logged under ``name`` at step ``at`` as the page draws it (``None``
+    for another value)."""
+    from gittrack.formats.media.chart import Chart
+    from gittrack.formats.media.table import Table
+
+    common = {"key": name, "step": at, "steps": steps, "logged": len(steps)}
+    if isinstance(value, Chart):
+        return {**common, "kind": "chart", "title": value.title,
+                "rows_total": len(value.table.data),
+                "spec": {**jsonable(value.spec), "data": {"values": _records(value.table)}}}
+    if isinstance(value, Table):
+        return {**common, "kind": "table", "columns": [str(c) for c in value.columns],
+                "rows": [jsonable(r) for r in value.data[:TABLE_ROWS]],
+                "rows_total": len(value.data)}
+    return None
+
+
+def _evenly(count: int, limit: int) -> list[int]:
+    """At most ``limit`` indices of ``range(count)``, evenly spaced, the last always in."""
+    if count <= limit:
+        return list(range(count))
+    last = count - 1
+    return sorted({round(i * last / (limit - 1)) for i in range(limit)} if limit > 1
+                  else {last})
+
+
 def _records(table: Any) -> list[dict[str, Any]]:
     """A ``gittrack.Table``'s first ``TABLE_ROWS`` rows as records (Vega's ``data.values``)."""
     names = [str(c) for c in table.columns]
@@ -625,21 +698,49 @@ def _run_link(view: RunView) -> dict[str, Any]:
         return {"id": view.id, "name": None, "state": None}
 
 
-def _graph(graph: LineageGraph, depth: int) -> dict[str, Any]:
+def _graph(graph: LineageGraph, depth: int, repo: Repository, limit: int) -> dict[str, Any]:
     """A lineage graph as JSON: ``nodes`` (``kind`` ``run`` or ``version``), ``edges``
-    (``source`` → ``target`` as the data went, ``role`` ``used`` or ``logged``)."""
-    from gittrack.runs.artifact_runs import MAX_DEPTH
+    (``source`` → ``target`` as the data went, ``role`` ``used`` or ``logged``). A version a
+    run of the graph recorded that is gone (``lineage.notes``: ``removed`` by ``artifact rm``,
+    or ``not here``) is a node too, ``id`` ``gone:<label>``, with ``gone`` saying which, while
+    the graph has fewer than ``limit`` nodes (else ``truncated``)."""
+    from gittrack.runs.artifact_runs import MAX_DEPTH, MAX_NODES
+    from gittrack.runs.lineage import ROLES, notes, records
 
     nodes: list[dict[str, Any]] = []
+    edges = [{"source": s, "target": t, "role": r} for s, t, r in graph.edges]
     for key, view in graph.runs.items():
         nodes.append({**_run_link(view), "id": key, "kind": "run", "run": view.id})
     for key, version in graph.versions.items():
         nodes.append({"id": key, "kind": "version", "name": version.name,
                       "version": version.version, "spec": version.spec, "type": version.type,
                       "aliases": version.aliases})
+    truncated = graph.truncated
+    limit = max(1, min(MAX_NODES, limit))
+    gone: set[str] = set()
+    for key, view in graph.runs.items():
+        try:
+            why = {spec: note for spec, note in notes(repo, view).items()
+                   if note in ("removed", "not here")}
+            recorded = [(role, spec) for role in ROLES if why
+                        for spec, _commit in records(view.metadata, role) if spec in why]
+        except GittrackError:  # a run that cannot be read: its node says so already
+            continue
+        for role, spec in recorded:
+            node = f"gone:{spec}"
+            if node not in gone:
+                if len(nodes) >= limit:
+                    truncated = True
+                    continue
+                gone.add(node)
+                name, _, number = spec.rpartition(":")
+                nodes.append({"id": node, "kind": "version", "name": name,
+                              "version": int(number[1:]) if number[1:].isdigit() else None,
+                              "spec": spec, "type": None, "aliases": [], "gone": why[spec]})
+            edges.append({"source": node, "target": key, "role": role} if role == "used"
+                         else {"source": key, "target": node, "role": role})
     return {"root": graph.root, "depth": max(0, min(MAX_DEPTH, depth)), "nodes": nodes,
-            "edges": [{"source": s, "target": t, "role": r} for s, t, r in graph.edges],
-            "truncated": graph.truncated}
+            "edges": edges, "truncated": truncated}
 
 
 def _text(data: bytes) -> str | None:
