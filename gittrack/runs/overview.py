@@ -111,7 +111,7 @@ def parse(data: bytes, *, what: str) -> Overview:
         ok = (_count(rows) and _count(bucket) and bucket > 0 and isinstance(counts, dict)
               and all(isinstance(k, str) and _count(v) and v <= rows
                       for k, v in counts.items()))
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):  # forged: nested too deep too
         ok = False
     if not ok:
         raise FormatError(f"{what} is not an overview: its footer lacks {KEY} "

@@ -77,6 +77,9 @@ def test_an_overview_is_refused_without_its_facts() -> None:
         {"rows": 10, "bucket": 64, "counts": {"loss": 11}})})
     with pytest.raises(FormatError, match="000001"):
         overview.parse(forged, what="overview/history/0/000001.parquet")
+    deep = table.encode(history_part(100), metadata={overview.KEY: "[" * 100_000})
+    with pytest.raises(FormatError, match="not an overview"):
+        overview.parse(deep, what="overview/history/0/000001.parquet")
 
 
 def tree(repo: Path, run_id: str) -> list[str]:
