@@ -96,9 +96,11 @@ def make(part: pa.Table, bucket: int | None = None) -> bytes | None:
             keep[[tail[0], tail[-1], tail[found.argmin()], tail[found.argmax()]]] = True
         if np.count_nonzero(keep) > limit:
             return None
-    rows = np.flatnonzero(keep)
+    rows = np.flatnonzero(keep).astype(np.int64)
     facts = {"rows": n, "bucket": bucket, "counts": counts}
-    return table.encode(part.take(pa.array(rows)), metadata={KEY: json.dumps(facts)})
+    # from the buffer: pa.array(numpy) imports pandas (0.2 s in a training process)
+    taken = pa.Array.from_buffers(pa.int64(), rows.size, [None, pa.py_buffer(rows)])
+    return table.encode(part.take(taken), metadata={KEY: json.dumps(facts)})
 
 
 def parse(data: bytes, *, what: str) -> Overview:
