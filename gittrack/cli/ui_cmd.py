@@ -36,18 +36,25 @@ INSTALL = "pip install 'gittrack[ui]'"
 @click.option("--export", "export_dir", metavar="DIR", default=None,
               help="Write the pages as a static site to DIR instead of serving (RUN...: only "
                    "those runs).")
+@click.option("--public-only", is_flag=True,
+              help="With --export: leave out what a private project keeps encrypted (media, "
+                   "charts, tables, console output, saved code); by default the export holds "
+                   "whatever your key opens, decrypted.")
 @click.argument("runs", nargs=-1, metavar="[RUN]...")
 @click.pass_obj
 def command(obj: CliContext, repo_path: str | None, port: int | None, host: str,
-            no_browser: bool, export_dir: str | None, runs: tuple[str, ...]) -> None:
+            no_browser: bool, export_dir: str | None, public_only: bool,
+            runs: tuple[str, ...]) -> None:
     """Open a local web page of the runs: table, charts, comparisons (read-only).
 
     With --export DIR, write the same pages with their data to DIR instead (RUN...: ids, id
     prefixes or names; default every run), to open from disk or publish as they are.
     """
     if export_dir is not None:
-        _export(repo_path, obj, export_dir, runs)
+        _export(repo_path, obj, export_dir, runs, public_only)
         return
+    if public_only:
+        raise UsageError("--public-only chooses what an export holds: use it with --export DIR")
     if runs:
         raise UsageError("RUN... selects the runs of an export: use it with --export DIR")
     try:
@@ -82,14 +89,16 @@ def command(obj: CliContext, repo_path: str | None, port: int | None, host: str,
 
 
 def _export(repo_path: str | None, obj: CliContext, directory: str,
-            runs: tuple[str, ...]) -> None:
+            runs: tuple[str, ...], public_only: bool) -> None:
     from gittrack.git.repo import work_folder
-    from gittrack.ui.export import export_site
+    from gittrack.ui.export import export
 
     context = CliContext(repo=repo_path) if repo_path is not None else obj
-    exported = export_site(work_folder(context.reader()), directory, runs)
-    click.echo(f"gittrack ui: exported {len(exported)} run(s) to {directory} "
+    exported = export(work_folder(context.reader()), directory, runs, public_only=public_only)
+    click.echo(f"gittrack ui: exported {len(exported.runs)} run(s) to {directory} "
                f"(open {directory.rstrip('/')}/index.html)")
+    for note in exported.notes():
+        click.echo(f"gittrack ui: {note}", err=True)
 
 
 def is_loopback(host: str) -> bool:

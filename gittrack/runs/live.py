@@ -102,6 +102,7 @@ class Run(RunFields):
         self._lock = threading.RLock()
         self._checkpoint_lock = threading.Lock()
         self._wake = threading.Event()
+        self._rows_asked = False  # a checkpoint was asked for because the buffer is full
         self._stopping = False
         self._finished = False
         self._forked = False
@@ -275,7 +276,10 @@ class Run(RunFields):
             if texty and not aside:
                 opened = (self._open_text if merges else 0) + text
                 self._open_text = opened if state.pending else 0
-            if len(state.buffer.entries) >= self._checkpoint_rows:
+            if len(state.buffer.entries) >= self._checkpoint_rows and not self._rows_asked:
+                # once per snapshot: Event.set() takes a lock and notifies, and the calls
+                # until the checkpoint thread takes the rows would each pay it
+                self._rows_asked = True
                 self._wake.set()
 
     def _check_open_step_text(self, text: int) -> None:
@@ -516,6 +520,7 @@ class Run(RunFields):
                         capture is not None and capture.pending()) and not self._extra_waiting:
                     return
                 snap = self._state.snapshot(final=final)
+                self._rows_asked = False
                 self._extra_waiting = False
                 self._spooled = 0
                 if capture is not None:  # the lines printed since the last checkpoint

@@ -14,6 +14,9 @@ from __future__ import annotations
 import hmac
 import math
 import os
+import secrets
+import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,8 @@ from gittrack.ui.data import (
 
 STATIC = Path(__file__).parent / "static"
 TOKEN_COOKIE = "gittrack_ui_token"
+"""The token cookie's name, then ``_<port>``: browsers send a host's cookies to all its ports,
+so two servers on one host (each with its own token) would overwrite each other's."""
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 MESSAGE_LIMIT = 500
 """An error answer's message is cut to this many characters."""
@@ -189,7 +194,8 @@ class _Guard(BaseHTTPMiddleware):
         except Exception as exc:  # a bug: the answer still carries the headers
             response = await _crash(request, exc)
         if self.token is not None and request.query_params.get("token") is not None:
-            response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
+            response.set_cookie(token_cookie(request), self.token, httponly=True,
+                                samesite="strict")
         _secure(response)
         if request.url.path.startswith("/api/") and "cache-control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
@@ -226,7 +232,14 @@ def _given_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE)
+    return request.query_params.get("token") or request.cookies.get(token_cookie(request))
+
+
+def token_cookie(request: Request) -> str:
+    """The name of the token cookie for the port the browser asked (the ``Host`` header's, as
+    the browser sees the server, behind a proxy too)."""
+    port = request.url.port or (443 if request.url.scheme in ("https", "wss") else 80)
+    return f"{TOKEN_COOKIE}_{port}"
 
 
 def _secure(response: Response) -> None:
@@ -243,9 +256,18 @@ async def _error(request: Request, exc: Exception) -> Response:
 
 
 async def _crash(request: Request, exc: Exception) -> Response:
-    """Anything else is a bug in gittrack: JSON for the page (the server logs the traceback)."""
-    return JSONResponse({"error": _cut(f"internal error: {type(exc).__name__}: {exc}"),
-                         "type": "InternalError"}, status_code=500)
+    """Anything else is a bug in gittrack: a generic JSON answer naming an error id, and the
+    traceback under that id on the server's stderr. The answer carries no exception text (it
+    may hold a path, a value of a private run or a stored byte); the log line names the path
+    without its query (which may hold the token)."""
+    error_id = secrets.token_hex(6)
+    print(f"gittrack ui: internal error {error_id} answering {request.method} "
+          f"{request.url.path}:", file=sys.stderr)
+    traceback.print_exception(exc, file=sys.stderr)
+    sys.stderr.flush()
+    return JSONResponse({"error": f"internal error (id {error_id}): the server's log has the "
+                                  "details", "type": "InternalError", "id": error_id},
+                        status_code=500)
 
 
 def _cut(message: str) -> str:

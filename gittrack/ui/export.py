@@ -1,16 +1,25 @@
 """``gittrack ui --export DIR [RUN...]``: the pages of the UI as a static site, data embedded.
 
-DIR gets ``index.html``, ``static/`` (the page's script and the vendored libraries) and
+DIR gets ``index.html``, ``static/`` (the page's script and the vendored libraries),
 ``data/``: the answers of the JSON API for the exported runs, each as a small script
 (``data/runs.js``, ``data/run-<id>.js``, ``data/history-<id>-<x>.js`` and
-``data/system-<id>-<x>.js`` for each x axis, ``data/histograms-<id>.js``) that a ``<script>``
-tag loads, so the site works from ``file://`` as well as from any web server, with nothing to
-run. Console output and saved
-code are not exported (they may hold what the git data does not: a private project's are
-encrypted); the page says so. The artifact pages are (``artifacts.js``, ``artifact-<name>.js``,
-``version-<name>-<vN or alias>.js``): names, aliases, manifests and lineage are git data.
-Histories are downsampled as the server does (``Reader.history``); zooming in an export
-narrows the embedded points instead of fetching more. Read-only, as the server.
+``data/system-<id>-<x>.js`` for each x axis, ``data/histograms-<id>.js``,
+``data/panels-<id>.js``, ``data/media-<id>.js``, ``data/console-<id>.js``,
+``data/code-<id>.js``) that a ``<script>`` tag loads, so the site works from ``file://`` as
+well as from any web server, with nothing to run; and ``media/<id>/<n>.<format>``: the run's
+images, audio and video (``n``: the row's place in the media index, ``format`` one of the
+formats the page shows; nothing of a name comes from run data). Logged text and HTML items are
+embedded in ``media-<id>.js`` (an HTML item is shown in a sandboxed ``srcdoc`` frame, never
+as a page of the site's origin). The artifact pages are (``artifacts.js``,
+``artifact-<name>.js``, ``version-<name>-<vN or alias>.js``): names, aliases, manifests and
+lineage are git data. Histories are downsampled as the server does (``Reader.history``);
+zooming in an export narrows the embedded points instead of fetching more; a chart's or
+table's step slider offers up to ``PANEL_STEPS`` steps. Read-only, as the server.
+
+Media, charts, tables, console output and saved code are blobs, encrypted for a private
+project: they are exported decrypted when this user's key opens them (what the user saw in the
+server), left out with ``public_only`` (``--public-only``), and left out, named in
+``Exported.left_out``, when no key here opens them.
 """
 
 from __future__ import annotations
@@ -19,29 +28,80 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gittrack.errors import OutputError, UsageError
-from gittrack.ui.data import DEFAULT_POINTS, X_AXES, Reader
+from gittrack.errors import CryptoError, GittrackError, OutputError, UsageError
+from gittrack.ui.data import DEFAULT_POINTS, MEDIA_TYPES, TEXT_FILE_LIMIT, X_AXES, Reader
 
 STATIC = Path(__file__).parent / "static"
 MARKER = "export.js"
 """``data/export.js``: marks DIR as an export (one may be written over again)."""
 APP_SCRIPT = '<script src="static/app.js" defer></script>'
-EXPORT_CSP = ("default-src 'self'; img-src 'self' data: blob:; connect-src 'none'; "
-              "object-src 'none'; base-uri 'none'; form-action 'none'")
-"""The exported page's Content-Security-Policy (in a meta tag): scripts of the site only."""
+EXPORT_CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self'; "
+              "frame-src 'self'; connect-src 'none'; object-src 'none'; base-uri 'none'; "
+              "form-action 'none'")
+"""The exported page's Content-Security-Policy (in a meta tag): scripts, images, audio and
+video of the site only."""
+CONSOLE_TAIL = 200_000
+"""The console output's last characters an export holds (what the run page asks for)."""
+PANEL_STEPS = 50
+"""A chart's or table's slider in an export offers at most this many of its steps."""
+MEDIA = "media"
+"""DIR's folder of media files: ``media/<run id>/<n>.<format>``."""
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_LEFT_OUT = {"media": "media", "panels": "charts and tables", "console": "console output",
+             "code": "saved code"}
+
+
+@dataclass
+class Exported:
+    """What ``export`` wrote: the runs' ids; ``private``: the project is private;
+    ``decrypted``: content a key opened is in the export (plaintext); ``left_out``: for
+    each kind of content (``media``, ``panels``, ``console``, ``code``), the runs whose
+    content is not in the export and why (the first reason)."""
+
+    runs: list[str]
+    private: bool = False
+    decrypted: bool = False
+    public_only: bool = False
+    left_out: dict[str, list[str]] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+
+    def notes(self) -> list[str]:
+        """One line for each thing the user should know (none for a plain export)."""
+        lines = []
+        if self.decrypted:
+            lines.append("the export holds decrypted content of this private project (media, "
+                         "charts, tables, console output, saved code): share it only with "
+                         "those who may read the project (--public-only leaves it out)")
+        if self.public_only:
+            lines.append("left out the media, charts, tables, console output and saved code "
+                         "of this private project (--public-only)")
+        elif self.left_out:
+            what = ", ".join(f"{_LEFT_OUT[kind]} of {len(runs)} run(s)"
+                             for kind, runs in self.left_out.items())
+            why = self.reasons[0].strip().splitlines()[0] if self.reasons else "unknown"
+            lines.append(f"left out {what}: {why}")
+        return lines
 
 
 def export_site(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
                 runs: Sequence[str] = (),
                 *, points: int = DEFAULT_POINTS) -> list[str]:
+    """The ids of the runs ``export`` wrote (see there)."""
+    return export(repo, directory, runs, points=points).runs
+
+
+def export(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
+           runs: Sequence[str] = (), *, points: int = DEFAULT_POINTS,
+           public_only: bool = False) -> Exported:
     """Write the static site of ``runs`` (ids, id prefixes or names; default: every run) to
-    ``directory``; returns the ids exported. ``directory`` must be empty, missing, or an
-    earlier export (replaced)."""
+    ``directory``. ``directory`` must be empty, missing, or an earlier export (replaced).
+    ``public_only``: leave out what a private project keeps encrypted (media, charts and
+    tables, console output, saved code)."""
     target = Path(directory)
     data = target / "data"
     if target.exists() and any(target.iterdir()) and not (data / MARKER).is_file():
@@ -54,9 +114,13 @@ def export_site(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
         chosen = [row for row in listing["runs"] if row["id"] in set(wanted)]
     else:
         chosen = listing["runs"]
+    private = reader.private()
+    result = Exported([row["id"] for row in chosen], private=private,
+                      public_only=public_only and private)
     try:
-        if data.exists():
-            shutil.rmtree(data)
+        for folder in (data, target / MEDIA):
+            if folder.exists():
+                shutil.rmtree(folder)
         data.mkdir(parents=True)
         shutil.copytree(STATIC, target / "static", dirs_exist_ok=True)
         page = (STATIC / "index.html").read_text(encoding="utf-8")
@@ -72,7 +136,7 @@ def export_site(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
         _write(data, MARKER.removesuffix(".js"), True, variable="GITTRACK_EXPORT")
         _write(data, "runs", {**listing, "runs": chosen, "path": None})
         for row in chosen:
-            run_id = row["id"]
+            run_id = _safe(row["id"])
             detail = reader.run(run_id)
             _write(data, f"run-{run_id}", detail)
             _write(data, f"histograms-{run_id}", reader.histograms(run_id))
@@ -83,10 +147,115 @@ def export_site(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
                 for x in X_AXES if keys else ():
                     _write(data, f"{kind}-{run_id}-{x}", reader.history(
                         run_id, keys, points=points, x=x, stream=stream))
+            _write_blobs(reader, target, run_id, result)
         _write_artifacts(reader, data)
     except OSError as exc:
         raise OutputError(f"cannot write the export to {target}: {exc}") from exc
-    return [row["id"] for row in chosen]
+    return result
+
+
+def _write_blobs(reader: Reader, target: Path, run_id: str, result: Exported) -> None:
+    """A run's content kept in the store (encrypted for a private project): its charts and
+    tables, media, console output and saved code, each left out (and named in ``result``)
+    when no key here opens it, or with ``--public-only`` for a private project."""
+    data = target / "data"
+    parts: dict[str, Callable[[], Any]] = {
+        "panels": lambda: _panels(reader, run_id),
+        "media": lambda: _media(reader, target, run_id, result),
+        "console": lambda: reader.console(run_id, CONSOLE_TAIL),
+        "code": lambda: reader.code(run_id),
+    }
+    for kind, make in parts.items():
+        if result.public_only:
+            value: Any = None
+            reason = "left out of this export (--public-only: the project is private)"
+        else:
+            try:
+                value, reason = make(), ""
+            except CryptoError as exc:
+                value, reason = None, str(exc)
+            except GittrackError as exc:  # a blob lost from the store: the rest still goes
+                value, reason = None, f"{type(exc).__name__}: {exc}"
+        if value is None:
+            _left_out(result, kind, run_id, reason)
+            value = {"run": run_id, "left_out": reason}
+        elif result.private and _holds_content(kind, value):
+            result.decrypted = True
+        _write(data, f"{kind}-{run_id}", value)
+
+
+def _holds_content(kind: str, value: dict[str, Any]) -> bool:
+    if kind == "console":
+        return bool(value["text"])
+    if kind == "code":
+        return bool(value["saved"])
+    if kind == "panels":
+        return bool(value["charts"] or value["tables"] or value["more"])
+    return any("file" in row or "text" in row for row in value["media"])
+
+
+def _left_out(result: Exported, kind: str, run_id: str, reason: str) -> None:
+    runs = result.left_out.setdefault(kind, [])
+    if run_id not in runs:
+        runs.append(run_id)
+    if reason and not result.reasons:
+        result.reasons.append(reason)
+
+
+def _panels(reader: Reader, run_id: str) -> dict[str, Any]:
+    """``panels-<id>``: the answer of ``/api/runs/{id}/panels`` (each key at its last
+    exported step) and ``more``: the other exported steps, for the sliders."""
+    charts: list[dict[str, Any]] = []
+    tables: list[dict[str, Any]] = []
+    more: list[dict[str, Any]] = []
+    for entry in reader.panel_steps(run_id, PANEL_STEPS):
+        if entry["step"] != entry["steps"][-1]:
+            more.append(entry)
+        else:
+            (charts if entry["kind"] == "chart" else tables).append(entry)
+    return {"run": run_id, "charts": charts, "tables": tables, "more": more}
+
+
+def _media(reader: Reader, target: Path, run_id: str, result: Exported) -> dict[str, Any]:
+    """``media-<id>``: the run's media index, each row the page shows with its ``file``
+    (``media/<id>/<n>.<format>``, copied from the verified plaintext) or, for a text or HTML
+    item, its ``text``; a row whose file could not be had says why in ``left_out``."""
+    answer = reader.media(run_id)
+    rows = {row["path"]: row for row in answer["media"]}
+    folder = target / MEDIA / run_id
+    number = {row["path"]: n for n, row in enumerate(answer["media"])}
+    for path, found in reader.media_copies(run_id):
+        row = rows[path]
+        if isinstance(found, GittrackError):
+            row["left_out"] = str(found)
+            _left_out(result, "media", run_id,
+                      str(found) if isinstance(found, CryptoError)
+                      else f"{type(found).__name__}: {found}")
+            continue
+        fmt = row["format"].lower()
+        kind = MEDIA_TYPES[fmt]
+        if kind.startswith("text/"):
+            raw = found.read_bytes()
+            text = raw.decode("utf-8", errors="replace") if len(raw) <= TEXT_FILE_LIMIT else None
+            if text is None:
+                row["left_out"] = f"larger than {TEXT_FILE_LIMIT} bytes"
+            else:
+                row["text"] = text
+            continue
+        name = f"{number[path]}.{fmt}"
+        if not _SAFE.fullmatch(fmt):  # a format of MEDIA_TYPES: never reached
+            raise AssertionError(f"media format {fmt!r} is not a file name")
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(found, folder / name)
+        row["file"] = f"{MEDIA}/{run_id}/{name}"
+    return answer
+
+
+def _safe(name: str) -> str:
+    """``name`` (a run id, an artifact name: checked ref components) as a file name part."""
+    if not _SAFE.fullmatch(name) or ".." in name:
+        raise OutputError(f"cannot export {name!r}: not a plain file name")
+    return name
 
 
 def _write_artifacts(reader: Reader, data: Path) -> None:
@@ -116,4 +285,4 @@ def _write(data: Path, name: str, value: Any, *, variable: str | None = None) ->
     else:
         text = ("(window.GITTRACK_DATA = window.GITTRACK_DATA || {})"
                 f"[{json.dumps(name)}] = {body};\n")
-    (data / f"{name}.js").write_text(text, encoding="utf-8")
+    (data / f"{_safe(name)}.js").write_text(text, encoding="utf-8")

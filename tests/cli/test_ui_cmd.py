@@ -105,6 +105,53 @@ def test_export_writes_a_static_site(repo: Path, tmp_path: Path, cli: Cli) -> No
     assert (tmp_path / "site" / "index.html").is_file()
 
 
+def test_export_of_a_private_project_says_so_in_one_line(
+        repo: Path, private_repo: object, tmp_path: Path, cli: Cli) -> None:
+    import gittrack
+
+    run = gittrack.init(settings={"quiet": True, "console": "wrap"})
+    print("secret output")
+    run.finish()
+    result = cli("ui", "--export", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert "decrypted content of this private project" in line and "--public-only" in line
+    assert "secret output" in (tmp_path / "site" / "data" / f"console-{run.id}.js").read_text()
+    result = cli("ui", "--export", str(tmp_path / "site"), "--public-only")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "gittrack ui: left out the media, charts, tables, console output and saved code of "
+        "this private project (--public-only)"]
+    assert "secret output" not in (tmp_path / "site" / "data" / f"console-{run.id}.js"
+                                   ).read_text()
+    result = cli("ui", "--no-browser", "--public-only")
+    assert result.exit_code == 2 and "--export" in result.stderr
+
+
+def test_export_without_a_key_leaves_out_what_it_cannot_open_in_one_line(
+        repo: Path, private_repo: object, tmp_path: Path, cli: Cli,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    import gittrack
+
+    run = gittrack.init(settings={"quiet": True, "console": "wrap"})
+    print("secret output")
+    run.log({"loss": 0.5})
+    run.finish()
+    shutil.rmtree(repo / ".git" / "gittrack" / "cache" / "blobs")  # no plaintext copy here
+    stranger = tmp_path / "stranger"  # and no identity: another user of this clone
+    monkeypatch.setenv("HOME", str(stranger))
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(var, str(stranger / var.lower()))
+    result = cli("ui", "--export", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("gittrack ui: left out console output of 1 run(s)"), line
+    assert "Traceback" not in result.stderr and "decrypted" not in line
+    assert (tmp_path / "site" / "data" / f"history-{run.id}-_step.js").is_file()
+
+
 def test_runs_without_export_is_a_usage_error(repo: Path, cli: Cli) -> None:
     result = cli("ui", "--no-browser", "somerun")
     assert result.exit_code == 2 and "--export" in result.stderr

@@ -757,6 +757,27 @@ def test_checkpoint_rows_bounds_the_buffer(repo: Path) -> None:
     assert len(rows(run.id)) == 25
 
 
+def test_a_full_buffer_asks_again_after_each_checkpoint(repo: Path) -> None:
+    # The buffer asks the checkpoint thread once per snapshot (not at every call): the ask
+    # must be renewed after each checkpoint, or the second full buffer would wait for the
+    # interval (an hour here).
+    run = start_run(settings={"checkpoint_interval": 3600, "checkpoint_rows": 10, "quiet": True})
+    seen = {run.commit}
+    for round_ in range(3):
+        before = run.commit
+        for i in range(10):
+            run.log({"i": round_ * 10 + i})
+        deadline = time.time() + 10
+        while run.commit == before and time.time() < deadline:
+            time.sleep(0.01)
+        assert run.commit != before, f"no checkpoint after full buffer {round_ + 1}"
+        seen.add(run.commit)
+    assert len(seen) >= 4
+    assert len(rows(run.id)) >= 20  # two full buffers at least, readable before finish
+    run.finish()
+    assert [r["i"] for r in rows(run.id)] == list(range(30))
+
+
 @pytest.mark.slow
 def test_finish_returns_only_after_the_data_is_readable(repo: Path) -> None:
     # The writer kills itself the instant finish() returns: nothing afterwards can help.

@@ -204,7 +204,35 @@ def test_token_is_required_beyond_loopback(repo: Path) -> None:
         page = remote.get("/?token=s3cret")
         assert page.status_code == 200
         assert "httponly" in page.headers["set-cookie"].lower()
+        assert page.headers["set-cookie"].startswith("gittrack_ui_token_80=s3cret;")
         assert remote.get("/api/runs").status_code == 200  # the cookie from then on
+
+
+def test_the_token_cookie_is_scoped_to_the_port(repo: Path) -> None:
+    """Browsers send a host's cookies to every port: two servers on one host, each with its
+    own token, keep their own cookie (one's login does not log the other out)."""
+    make_run([{"loss": 1.0}])
+    first = create_app(str(repo), token="first", allowed_hosts=None)
+    second = create_app(str(repo), token="second", allowed_hosts=None)
+    with TestClient(first, base_url="http://192.0.2.1:6070") as one, \
+            TestClient(second, base_url="http://192.0.2.1:6071") as two:
+        assert one.get("/?token=first").headers["set-cookie"].startswith(
+            "gittrack_ui_token_6070=first;")
+        assert two.get("/?token=second").headers["set-cookie"].startswith(
+            "gittrack_ui_token_6071=second;")
+        # the browser's jar for the host holds both cookies and sends both to each port
+        jar = {"gittrack_ui_token_6070": "first", "gittrack_ui_token_6071": "second"}
+        for client in (one, two):
+            client.cookies.clear()
+            for name, value in jar.items():
+                client.cookies.set(name, value)
+        assert one.get("/api/runs").status_code == 200
+        assert two.get("/api/runs").status_code == 200
+        one.cookies.clear()
+        one.cookies.set("gittrack_ui_token_6071", "second")  # the other port's cookie alone
+        assert one.get("/api/runs").status_code == 401
+        one.cookies.set("gittrack_ui_token", "first")  # the old unscoped name: not read
+        assert one.get("/api/runs").status_code == 401
 
 
 def test_system_metrics_stream(client: TestClient) -> None:
@@ -496,3 +524,29 @@ def test_lineage_graph_bad_requests_are_json(repo: Path, client: TestClient) -> 
         assert "error" in answer.json() and answer.headers["content-security-policy"] == CSP
     lone = client.get("/api/artifacts/report/v0/lineage?depth=0").json()
     assert [n["id"] for n in lone["nodes"]] == ["version:report:v0"] and lone["edges"] == []
+
+
+def test_lineage_graph_shows_removed_versions_as_removed(repo: Path, client: TestClient) -> None:
+    import pygit2
+
+    from gittrack.sync.remove_version import remove_version
+
+    maker, train, evaluate = _chain(repo)
+    (repo / "w.bin").write_bytes(b"better weights")
+    make_run([{"x": 1}], name="retrain", artifact=("model", repo / "w.bin"))  # model:v1 stays
+    remove_version(pygit2.Repository(str(repo)), "model", 0)
+    body = client.get(f"/api/runs/{train.id}/lineage").json()
+    gone = {n["id"]: n for n in body["nodes"] if n.get("gone")}
+    assert list(gone) == ["gone:model:v0"]
+    assert (gone["gone:model:v0"]["gone"], gone["gone:model:v0"]["spec"]) == ("removed", "model:v0")
+    edges = {(e["source"], e["target"], e["role"]) for e in body["edges"]}
+    assert (f"run:{train.id}", "gone:model:v0", "logged") in edges
+    assert ("version:data:v0", f"run:{train.id}", "used") in edges
+    # from the run that used it, too; a graph at its node limit leaves it out, saying so
+    used = client.get(f"/api/runs/{evaluate.id}/lineage").json()
+    assert ("gone:model:v0", f"run:{evaluate.id}", "used") in {
+        (e["source"], e["target"], e["role"]) for e in used["edges"]}
+    small = client.get(f"/api/runs/{evaluate.id}/lineage?nodes=2").json()
+    assert len(small["nodes"]) == 2 and small["truncated"] is True
+    assert maker.id in {n.get("run") for n in client.get(
+        "/api/artifacts/data/v0/lineage").json()["nodes"]}

@@ -58,17 +58,26 @@ def test_requests_another_sites_page_makes_are_refused(client: TestClient, site:
     assert client.get("/", headers={"Sec-Fetch-Site": "none"}).status_code == 200
 
 
-def test_a_crash_answers_json_with_the_headers(repo: Path, monkeypatch: pytest.MonkeyPatch
-                                               ) -> None:
+def test_a_crash_answers_a_generic_json_with_an_id_and_logs_the_details(
+        repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     def broken(self: object) -> None:
-        raise RuntimeError("a bug")
+        raise RuntimeError("a bug reading /home/alice/secret-run/config.yaml")
 
     monkeypatch.setattr(data.Reader, "runs", broken)
-    with TestClient(create_app(str(repo)), base_url="http://127.0.0.1",
-                    raise_server_exceptions=False) as client:
-        answer = client.get("/api/runs")
+    with TestClient(create_app(str(repo), token="t0ken", allowed_hosts=None),
+                    base_url="http://127.0.0.1", raise_server_exceptions=False) as client:
+        answer = client.get("/api/runs?token=t0ken")
     assert answer.status_code == 500 and answer.json()["type"] == "InternalError"
     assert_secured(answer, "crash")
+    body = answer.text
+    for leak in ("RuntimeError", "secret-run", "Traceback", "broken", ".py"):
+        assert leak not in body, body
+    error_id = answer.json()["id"]
+    assert error_id in answer.json()["error"]
+    log = capsys.readouterr().err
+    assert f"internal error {error_id} answering GET /api/runs:" in log
+    assert "RuntimeError: a bug reading /home/alice/secret-run/config.yaml" in log
+    assert "Traceback" in log and "t0ken" not in log  # the query (the token) is not logged
 
 
 @pytest.mark.parametrize("path", [

@@ -21,7 +21,7 @@ from gittrack.ui.app import CSP
 from gittrack.ui.export import export_site
 from tests.helpers.processes import held
 from tests.helpers.runs import make_run, start_run
-from tests.helpers.ui import base_url, serving
+from tests.helpers.ui import base_url, log_everything, serving
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -164,6 +164,44 @@ def test_static_export_opens_from_disk(repo: Path, tmp_path: Path,
     assert all(url.startswith("file://") for url in requests), requests
 
 
+def test_static_export_shows_media_charts_tables_console_and_code(
+        repo: Path, tmp_path: Path, browser_page: tuple[Any, list[str]]) -> None:
+    page, requests = browser_page
+    # no script in the HTML item: chromium logs the sandbox's refusal as a console error
+    run = log_everything(repo, "media-export", html="<p>an html report</p>")
+    site = tmp_path / "site"
+    export_site(str(repo), site)
+    page.goto((site / "index.html").as_uri() + f"#/run/{run.id}")
+    page.wait_for_selector("[data-chart='curve'] .vega canvas")  # vega-embed under the meta CSP
+    page.wait_for_function("""() => {
+        const c = document.querySelector("[data-chart='curve'] canvas");
+        return c && c.width > 50; }""")
+    assert drawn_pixels(page, "[data-chart='curve']") > 20
+    rows = page.locator("[data-table='rows']")
+    rows.locator("input.panel-step").fill("1")  # an earlier step, embedded
+    page.wait_for_selector("[data-table='rows'] .note:has-text('step 1; 1 of 1 rows')")
+    assert rows.locator("tbody tr").all_inner_texts() == ["1\t2"]
+    panel = page.locator(".media[data-key='samples']")
+    panel.locator("figcaption").wait_for()
+    assert panel.locator("figcaption").inner_text() == "sample at 2"
+    panel.locator("input.media-step").fill("0")
+    assert panel.locator("figcaption").inner_text() == "sample at 0"
+    page.wait_for_function("""() => {
+        const img = document.querySelector(".media[data-key='samples'] img");
+        return img && img.complete && img.naturalWidth === 8; }""")
+    frame = page.frame_locator(".media[data-key='report'] iframe")
+    assert frame.locator("p").inner_text() == "an html report"
+    page.eval_on_selector(".media[data-key='sound'] audio", "a => a.load()")  # the meta CSP
+    page.wait_for_function("""() => {  // allows media-src 'self': the WAV's length is read
+        const a = document.querySelector(".media[data-key='sound'] audio");
+        return a.readyState >= 1 && a.duration > 0.09; }""")
+    page.wait_for_selector("#console:has-text('hello from the exported run')")
+    page.locator("#code summary", has_text="uncommitted changes").click()
+    assert "print('changed')" in page.locator("#code").inner_text()
+    page.screenshot(path=str(tmp_path / "export-media.png"), full_page=True)
+    assert all(url.startswith(("file://", "about:")) for url in requests), requests
+
+
 LIVE = """import sys, gittrack
 run = gittrack.init(name="live-run", settings={"quiet": True, "checkpoint_interval": 3600})
 for i in range(5):
@@ -304,4 +342,19 @@ def test_lineage_graph_shows_the_chain_and_nodes_navigate(
     run_graph.locator("[data-id='version:report:v0']").click()  # a version node: its page
     page.wait_for_function("location.hash === '#/artifact/report/v0'")
     page.locator("#lineage-graph .gnode-root[data-id='version:report:v0']").wait_for()
+    # a removed version stays in its runs' graph: dashed, no link
+    import pygit2
+
+    from gittrack.sync.remove_version import remove_version
+
+    (repo / "report.txt").write_text("better\n")
+    make_run([{"x": 1}], name="rerun", artifact=("report", repo / "report.txt"),
+             artifact_type="report")
+    remove_version(pygit2.Repository(str(repo)), "report", 0)
+    page.goto(f"{served}#/run/{train.id}")
+    page.reload()
+    gone = page.locator("#lineage-graph .gnode-gone[data-id='gone:report:v0']")
+    gone.wait_for()
+    assert "version removed" in (gone.text_content() or "")
+    assert page.locator("#lineage-graph a[data-id='gone:report:v0']").count() == 0
     assert all(url.startswith(served) for url in requests)

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from gittrack.errors import NotFoundError, UsageError
-from gittrack.ui.export import export_site
+from gittrack.ui.export import export, export_site
 from tests.helpers.runs import make_run
+from tests.helpers.ui import log_everything
 
 
 def embedded(path: Path) -> Any:
@@ -95,3 +96,88 @@ def test_export_holds_the_lineage_graphs(repo: Path, tmp_path: Path) -> None:
     assert embedded(site / "data" / f"graph-run-{train.id}.js")["root"] == f"run:{train.id}"
     assert (site / "data" / "graph-version-model-v0.js").exists()
     assert not (site / "data" / f"graph-run-{plain.id}.js").exists()  # no artifacts: no graph
+
+
+def site_files(site: Path) -> list[Path]:
+    """Every file of the export, each checked to lie inside ``site``."""
+    files = [p for p in site.rglob("*") if p.is_file() or p.is_symlink()]
+    for path in files:
+        assert not path.is_symlink(), path
+        assert path.resolve().is_relative_to(site.resolve()), path
+    return files
+
+
+def test_export_holds_media_panels_console_and_code(repo: Path, tmp_path: Path) -> None:
+    run = log_everything(repo)
+    site = tmp_path / "site"
+    exported = export(str(repo), site)
+    assert exported.runs == [run.id] and exported.notes() == []  # a public project
+    data = site / "data"
+    media = embedded(data / f"media-{run.id}.js")["media"]
+    samples = [r for r in media if r["key"] == "samples"]
+    assert [r["file"] for r in samples] == [f"media/{run.id}/{n}.png" for n in (0, 3, 6)]
+    for row in samples:
+        assert (site / row["file"]).read_bytes().startswith(b"\x89PNG")
+    text = next(r for r in media if r["key"] == "note")
+    assert text["text"] == "plain words" and "file" not in text
+    html = next(r for r in media if r["key"] == "report")
+    assert "an html report" in html["text"] and "file" not in html  # shown by srcdoc only
+    # no page of logged HTML: the site's own pages alone
+    assert {p.relative_to(site).as_posix() for p in site.rglob("*.htm*")} == {
+        "index.html", "static/index.html"}
+    panels = embedded(data / f"panels-{run.id}.js")
+    (chart,) = panels["charts"]
+    assert chart["spec"]["data"]["values"] == [{"x": 0, "y": 1.0}, {"x": 1, "y": 3.0},
+                                               {"x": 2, "y": 2.0}]
+    (rows,) = panels["tables"]
+    assert (rows["step"], rows["steps"], rows["rows"]) == (2, [0, 1, 2], [[2, 4.0]])
+    earlier = {e["step"]: e["rows"] for e in panels["more"] if e["key"] == "rows"}
+    assert earlier == {0: [[0, 0.0]], 1: [[1, 2.0]]}  # for the step slider
+    assert "hello from the exported run" in embedded(data / f"console-{run.id}.js")["text"]
+    code = embedded(data / f"code-{run.id}.js")
+    assert code["saved"] is True and "print('changed')" in code["patch"]
+    names = {p.relative_to(site).as_posix() for p in site_files(site)}
+    assert not any("escape" in name or ".." in name for name in names), names
+    files = {r["file"] for r in media if "file" in r}
+    assert {n for n in names if n.startswith("media/")} == files
+    assert len(files) == 7 and f"media/{run.id}/{len(media) - 1}.wav" in files  # 6 PNGs, a WAV
+    page = (site / "index.html").read_text()
+    assert "media-src 'self'" in page and "img-src 'self'" in page  # the meta CSP
+
+
+def test_export_of_a_private_project(repo: Path, private_repo: object, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    run = log_everything(repo)
+    exported = export(str(repo), tmp_path / "with-key")
+    assert exported.decrypted and len(exported.notes()) == 1
+    assert "decrypted content of this private project" in exported.notes()[0]
+    media = embedded(tmp_path / "with-key" / "data" / f"media-{run.id}.js")["media"]
+    assert all("file" in r or "text" in r for r in media if r["shown"])
+
+    public_only = export(str(repo), tmp_path / "public", public_only=True)
+    assert not public_only.decrypted and not (tmp_path / "public" / "media").exists()
+    assert public_only.notes() == ["left out the media, charts, tables, console output and "
+                                   "saved code of this private project (--public-only)"]
+    for kind in ("media", "panels", "console", "code"):
+        assert "--public-only" in embedded(
+            tmp_path / "public" / "data" / f"{kind}-{run.id}.js")["left_out"]
+    assert embedded(tmp_path / "public" / "data" / f"run-{run.id}.js")["name"] == "everything"
+
+    # another user of this clone: no identity in their home, no plaintext copy here
+    shutil.rmtree(repo / ".git" / "gittrack" / "cache" / "blobs")
+    stranger = tmp_path / "stranger"
+    monkeypatch.setenv("HOME", str(stranger))
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(var, str(stranger / var.lower()))
+    site = tmp_path / "no-key"
+    without = export(str(repo), site)
+    assert not without.decrypted
+    (note,) = without.notes()
+    assert note.startswith("left out ") and "media of 1 run(s)" in note, note
+    assert "\n" not in note
+    assert not (site / "media").exists()
+    rows = embedded(site / "data" / f"media-{run.id}.js")["media"]
+    assert all("left_out" in r and "file" not in r for r in rows if r["shown"])
+    assert embedded(site / "data" / f"history-{run.id}-_step.js")["run"] == run.id

@@ -34,7 +34,9 @@ function h(tag, attrs, ...children) {
 }
 
 // A static export (`gittrack ui --export`) sets GITTRACK_EXPORT and has each API answer as a
-// script under data/ (file:// pages cannot fetch): loaded on first use.
+// script under data/ (file:// pages cannot fetch): loaded on first use. Its media rows name
+// their file under media/ (`file`) or hold their text (`text`); what it left out (a private
+// project's content no key opened, or --public-only) is an answer with `left_out`.
 const EXPORT = Boolean(window.GITTRACK_EXPORT);
 
 function exportedName(path) {
@@ -55,7 +57,9 @@ function exportedName(path) {
     const kind = url.searchParams.get("stream") === "system" ? "system" : "history";
     return `${kind}-${decodeURIComponent(m[1])}-${url.searchParams.get("x") || "_step"}`;
   }
-  if ((m = p.match(/^\/api\/runs\/([^/]+)\/histograms$/))) return `histograms-${decodeURIComponent(m[1])}`;
+  if ((m = p.match(/^\/api\/runs\/([^/]+)\/(histograms|panels|media|console|code)$/))) {
+    return `${m[2]}-${decodeURIComponent(m[1])}`;
+  }
   if ((m = p.match(/^\/api\/runs\/([^/]+)$/))) return `run-${decodeURIComponent(m[1])}`;
   return null;
 }
@@ -81,6 +85,18 @@ async function exported(path) {
   } catch (err) {
     if (/^(history|system)-/.test(name)) return { series: {} };  // not exported: no points
     throw err;
+  }
+  // content a private project keeps encrypted, left out of this export: say why
+  if (body && body.left_out) throw new Error(`not in this export: ${body.left_out}`);
+  if (/^panels-/.test(name) && new URL(path, location.href).searchParams.has("key")) {
+    // a step slider: the exported entry of that key at that step
+    const q = new URL(path, location.href).searchParams;
+    const key = q.get("key"), step = +q.get("step");
+    const all = body.charts.concat(body.tables, body.more || []);
+    const entry = all.find((e) => e.key === key && e.step === step);
+    if (!entry) throw new Error("this step is not in the export");
+    return { ...body, charts: entry.kind === "chart" ? [entry] : [],
+             tables: entry.kind === "chart" ? [] : [entry] };
   }
   if (!/^(history|system)-/.test(name)) return body;
   // the export holds every key at the default resolution: keep those asked, in the range asked
@@ -670,11 +686,14 @@ function drawLineage(graph) {
   }
   for (const n of graph.nodes) {
     const p = at.get(n.id);
-    const link = svg("a", { href: graphHref(n), class: `gnode gnode-${n.kind}${n.id === graph.root ? " gnode-root" : ""}`,
-                            "data-id": n.id });
+    // a version a run recorded that is gone (removed by `artifact rm`, or not here): no page
+    const cls = `gnode gnode-${n.kind}${n.id === graph.root ? " gnode-root" : ""}${n.gone ? " gnode-gone" : ""}`;
+    const link = n.gone ? svg("g", { class: cls, "data-id": n.id })
+                        : svg("a", { href: graphHref(n), class: cls, "data-id": n.id });
     link.append(svg("rect", { x: p.x, y: p.y, width: W, height: H, rx: 6 }));
     const label = n.kind === "run" ? (n.name || n.run) : n.spec;
-    const sub = n.kind === "run" ? `run · ${n.state || "unreadable"}` : `${n.type}${(n.aliases || []).length ? " · " + n.aliases.join(", ") : ""}`;
+    const sub = n.kind === "run" ? `run · ${n.state || "unreadable"}`
+      : n.gone ? `version ${n.gone}` : `${n.type}${(n.aliases || []).length ? " · " + n.aliases.join(", ") : ""}`;
     link.append(svg("text", { x: p.x + 8, y: p.y + 16, class: "gnode-label" }, label.length > 24 ? label.slice(0, 23) + "…" : label));
     link.append(svg("text", { x: p.x + 8, y: p.y + 32, class: "gnode-sub" }, sub.length > 28 ? sub.slice(0, 27) + "…" : sub));
     link.append(svg("title", {}, label));
@@ -939,9 +958,18 @@ async function loadMedia(id, box) {
 }
 
 function mediaItem(id, r) {
-  const src = `/api/runs/${encodeURIComponent(id)}/media/file?path=${encodeURIComponent(r.path)}`;
+  // an export has each image, audio and video as a file of the site (r.file) and each text
+  // or HTML item inline (r.text): a page opened from disk cannot fetch
+  const src = EXPORT ? r.file : `/api/runs/${encodeURIComponent(id)}/media/file?path=${encodeURIComponent(r.path)}`;
   let el;
   if (!r.shown) el = h("p", { class: "muted" }, `${r.type} (${r.format}): listed only`);
+  else if (EXPORT && r.left_out) el = h("p", { class: "muted" }, `${r.type}: not in this export (${r.left_out})`);
+  else if (EXPORT && typeof r.text === "string") {
+    // sandboxed, and under the page's CSP (a srcdoc frame inherits it): no script runs
+    el = r.type === "html"
+      ? h("iframe", { srcdoc: r.text, sandbox: "", class: "html-media", title: r.caption || r.key })
+      : h("pre", { class: "code text-media" }, r.text);
+  }
   else if (r.type === "audio") el = h("audio", { controls: "", src, preload: "none" });
   else if (r.type === "video") el = h("video", { controls: "", src, preload: "none" });
   else if (r.type === "html") el = h("iframe", { src, sandbox: "", class: "html-media", title: r.caption || r.key });
