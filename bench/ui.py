@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import ui_peers  # TensorBoard and MLflow beside gittrack, same metric
 from bench.common import Context, Target, first_and_median, fmt_s, table
 
 CHROMIUM = "/usr/bin/chromium"
@@ -156,6 +157,7 @@ def run(ctx: Context) -> None:
         ctx.targets.append(Target(
             f"UI: first chart of a {res['count']:,}-point metric < 1 s",
             fmt_s(b["first_chart"]), b["first_chart"] < 1.0))
+    ui_peers.run(ctx, res["repo"], res["run"], res["count"], CHROMIUM)
     if ten_m is not None:
         ctx.targets.append(Target("UI downsampling of 10,000,000 points < 1 s",
                                   f"{fmt_s(ten_m[0])} (extremes kept: {ten_m[1]})",

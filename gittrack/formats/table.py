@@ -121,15 +121,17 @@ def write_bound() -> int:
     return MAX_CHUNK_BYTES // WRITE_SHARE
 
 
-def encode(table: pa.Table) -> bytes:
+def encode(table: pa.Table, metadata: dict[str, str] | None = None) -> bytes:
     """A chunk's Parquet bytes. A small chunk is written at every checkpoint, so its footer
     counts: no column statistics (no reader uses them), and no copy of the Arrow schema
     unless a column needs it to read back as written (lists: histograms); the types of a
-    history chunk (int64, double, bool, string, null) are Parquet's own."""
+    history chunk (int64, double, bool, string, null) are Parquet's own. ``metadata``: more
+    key-value pairs of the footer (``chunk_metadata``; the Arrow schema is then stored, which
+    carries them: pyarrow before 15 writes no other way)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = table.replace_schema_metadata({"gittrack.format": FORMAT_VERSION})
+    table = table.replace_schema_metadata({"gittrack.format": FORMAT_VERSION, **(metadata or {})})
     floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
     encodings = dict.fromkeys(floats, "BYTE_STREAM_SPLIT")
     sink = io.BytesIO()
@@ -137,7 +139,7 @@ def encode(table: pa.Table) -> bytes:
         table, sink, compression="zstd",
         use_dictionary=[f.name for f in table.schema if f.name not in encodings],
         column_encoding=encodings or None, write_statistics=False,
-        store_schema=any(pa.types.is_nested(f.type) for f in table.schema),
+        store_schema=bool(metadata) or any(pa.types.is_nested(f.type) for f in table.schema),
     )
     return sink.getvalue()
 
@@ -166,6 +168,20 @@ def chunk_schema(data: bytes | memoryview, *, what: str) -> tuple[pa.Schema, int
         return chunk.schema_arrow, chunk.metadata.num_rows
     except Exception as exc:  # forged bytes: see read_parquet
         raise FormatError(f"cannot read {what}: {type(exc).__name__}: {exc}"[:500]) from None
+
+
+def chunk_metadata(data: bytes | memoryview, *, what: str) -> dict[str, str]:
+    """The key-value pairs of a chunk's footer (what ``encode`` was given as ``metadata``;
+    text that is not UTF-8 is left out). ``FormatError`` naming ``what`` if ``data`` is not
+    Parquet."""
+    raw = _footer(data, what).metadata or {}
+    found = {}
+    for key, value in raw.items():
+        try:
+            found[key.decode("utf-8")] = value.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return found
 
 
 def union_schema(schemas: Iterable[pa.Schema],

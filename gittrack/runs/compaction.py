@@ -21,7 +21,7 @@ from gittrack.errors import FormatError
 from gittrack.formats import table
 from gittrack.git import objects
 from gittrack.git.repo import Repository
-from gittrack.runs import layout
+from gittrack.runs import layout, overview
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -51,6 +51,10 @@ class Chunk:
 
     def moved(self, folder: str) -> Chunk:
         return Chunk(self.first, self.last, folder)
+
+    def overview_path(self, directory: str) -> str:
+        """Where this chunk's overview is, when it has one (``runs.overview``)."""
+        return layout.overview_path(self.path(directory))
 
 
 def list_chunks(repo: Repository, tree: objects.Tree, directory: str) -> list[Chunk]:
@@ -133,12 +137,17 @@ def is_final(decoded: int, factor: int = MERGE_FACTOR) -> bool:
 class Compactor:
     """One folder of a run (``history`` or ``histograms``) as the checkpoint thread keeps it
     between commits: the plan (at most F - 1 chunks per level) and a v1 run's flat chunks
-    until the first commit moves them. Nothing grows with the number of checkpoints."""
+    until the first commit moves them. Nothing grows with the number of checkpoints.
+
+    In ``layout.OVERVIEW_DIRS``, a large chunk is written with its overview
+    (``runs.overview``), which goes where its chunk goes: moved with it to ``final/``,
+    removed with it when it is merged (the merged chunk gets its own)."""
 
     def __init__(self, repo: Repository, directory: str, chunks: Sequence[Chunk],
                  first_columns: Sequence[str]) -> None:
         self.repo = repo
         self.directory = directory
+        self.overviews = directory in layout.OVERVIEW_DIRS
         self.first_columns = tuple(first_columns)
         self.tiers = Tiers()
         self.flat = [c for c in chunks if c.folder == ""]
@@ -151,7 +160,7 @@ class Compactor:
         """Add ``part`` (one new chunk's rows) to ``files`` as chunk ``number``."""
         chunk, closed = self.tiers.placed(number, number, is_final(table.decoded_size(part)))
         self._finalize(files, base, closed)
-        files[chunk.path(self.directory)] = table.encode(part)
+        self._put(files, chunk, part)
 
     def compact(self, files: Files, base: objects.Tree | None) -> None:
         """Merge what the plan says into ``files``: the merged chunks replace their inputs
@@ -166,9 +175,16 @@ class Compactor:
             assert merged is not None
             chunk, closed = self.tiers.merged(inputs, is_final(table.decoded_size(merged)))
             for old in inputs:
-                self._drop(files, old)
+                self._drop(files, base, old)
             self._finalize(files, base, closed)
-            files[chunk.path(self.directory)] = table.encode(merged)
+            self._put(files, chunk, merged)
+
+    def _put(self, files: Files, chunk: Chunk, part: pa.Table) -> None:
+        """Chunk ``chunk`` holding ``part``, with its overview if it gets one."""
+        files[chunk.path(self.directory)] = table.encode(part)
+        summary = overview.make(part) if self.overviews else None
+        if summary is not None:
+            files[chunk.overview_path(self.directory)] = summary
 
     def _read(self, files: Files, base: objects.Tree | None, chunk: Chunk) -> pa.Table:
         path = chunk.path(self.directory)
@@ -179,23 +195,37 @@ class Compactor:
             raise FormatError(f"cannot merge {path}: it is not in the run's tree")
         return table.read_chunk(data, what=path)
 
-    def _drop(self, files: Files, chunk: Chunk) -> None:
-        path = chunk.path(self.directory)
-        if isinstance(files.get(path), bytes):
-            del files[path]
-        else:
-            files[path] = None
+    def _drop(self, files: Files, base: objects.Tree | None, chunk: Chunk) -> None:
+        """Remove ``chunk`` (merged) and its overview, if it has one."""
+        paths = [chunk.path(self.directory)]
+        if self.overviews:
+            paths.append(chunk.overview_path(self.directory))
+        for path in paths:
+            if isinstance(files.get(path), bytes):
+                del files[path]
+            elif base is not None and objects.entry_id(base, path) is not None:
+                files[path] = None
 
     def _finalize(self, files: Files, base: objects.Tree | None,
                   chunks: Sequence[Chunk]) -> None:
-        """Move ``chunks`` to ``final/``, as they are (the same blobs)."""
+        """Move ``chunks`` to ``final/``, as they are (the same blobs), with their overviews."""
         for chunk in chunks:
-            old, new = chunk.path(self.directory), chunk.moved(layout.FINAL).path(self.directory)
-            content = files.pop(old, None)
-            if not isinstance(content, bytes):
-                blob = objects.entry_id(base, old) if base is not None else None
-                if blob is None:
-                    raise FormatError(f"cannot move {old}: it is not in the run's tree")
-                content = objects.Existing(blob)
-                files[old] = None
-            files[new] = content
+            moved = chunk.moved(layout.FINAL)
+            self._move(files, base, chunk.path(self.directory), moved.path(self.directory),
+                       required=True)
+            if self.overviews:
+                self._move(files, base, chunk.overview_path(self.directory),
+                           moved.overview_path(self.directory), required=False)
+
+    def _move(self, files: Files, base: objects.Tree | None, old: str, new: str, *,
+              required: bool) -> None:
+        content = files.pop(old, None)
+        if not isinstance(content, bytes):
+            blob = objects.entry_id(base, old) if base is not None else None
+            if blob is None:
+                if not required:
+                    return
+                raise FormatError(f"cannot move {old}: it is not in the run's tree")
+            content = objects.Existing(blob)
+            files[old] = None
+        files[new] = content

@@ -33,6 +33,12 @@ FILES_DIR = "files"
 """Files a script saved with the run (``run.save``, ``gittrack.wandb.save``):
 ``files/manifest.parquet`` naming their blobs under their saved names (``runs.files``)."""
 FILES_MANIFEST = f"{FILES_DIR}/manifest.parquet"
+OVERVIEW_DIR = "overview"
+"""Overviews of large chunks of ``history/`` and ``system/`` (``runs.overview``): the overview of
+``history/1/000000-000015.parquet`` is ``overview/history/1/000000-000015.parquet``. Outside
+the chunk folders, so that a reader of every file of ``history/`` never reads one."""
+OVERVIEW_DIRS = (HISTORY_DIR, SYSTEM_DIR)
+"""The chunk folders whose large chunks get an overview."""
 CHUNK_DIRS = (HISTORY_DIR, HISTOGRAMS_DIR, SYSTEM_DIR, MEDIA_DIR, CONSOLE_DIR)
 """Folders of chunks, compacted alike (``runs.compaction``); a checkpoint's chunks share its
 numbers in every folder."""
@@ -62,6 +68,12 @@ def chunk_path(directory: str, folder: str, first: int, last: int) -> str:
     Numbers have at least six digits; readers order chunks by their first number, not by name."""
     name = f"{first:06d}" if first == last else f"{first:06d}-{last:06d}"
     return f"{directory}/{folder}/{name}.parquet" if folder else f"{directory}/{name}.parquet"
+
+
+def overview_path(chunk: str) -> str:
+    """Where the overview of the chunk at path ``chunk`` (``history/0/000003.parquet``) is:
+    ``overview/history/0/000003.parquet``."""
+    return f"{OVERVIEW_DIR}/{chunk}"
 
 
 def chunk_range(filename: str) -> tuple[int, int] | None:

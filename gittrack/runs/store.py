@@ -11,7 +11,7 @@ from gittrack.errors import FormatError, GittrackError
 from gittrack.formats import table, yamlio
 from gittrack.git import namespace, objects, refs
 from gittrack.git.repo import Repository
-from gittrack.runs import compaction, ids, layout
+from gittrack.runs import compaction, ids, layout, overview
 from gittrack.runs.info import RunInfo, check_format
 from gittrack.types import CommitId, RefName, RunId
 
@@ -129,30 +129,83 @@ def resumes(repo: Repository, head: CommitId) -> Iterator[tuple[CommitId, dict[s
         commit = parent
 
 
-def _chunks(
-    repo: Repository, commit: CommitId, directory: str
-) -> list[tuple[str, bytes]]:
-    """``(path, bytes)`` of each chunk in ``directory``, in row order (``list_chunks``), of a
-    run whose format this gittrack reads (a later one may place its rows elsewhere)."""
-    tree = objects.commit_tree(repo, commit)
-    doc = _yaml(repo, tree, layout.RUN_YAML, commit)
-    if isinstance(doc, dict):
-        check_format(doc)
-    out = []
-    for chunk in compaction.list_chunks(repo, tree, directory):
-        path = chunk.path(directory)
-        data = objects.read_file(repo, tree, path)
-        if data is not None:
-            out.append((path, data))
-    return out
+class ChunkFiles:
+    """The chunks of one folder of a run commit, in row order (``list_chunks``), as
+    ``(path, bytes)`` when iterated: listed from the tree at once, each file read from git on
+    first use and kept, so that a reader that reads the run more than once (the web UI: its
+    keys, then a chart, then a zoom) reads each blob once, and only the blobs it needs.
+    ``overview(i)``: chunk ``i``'s overview, when it has one (``runs.overview``), read
+    likewise. Refuses a run whose format this gittrack does not read (a later one may place
+    its rows elsewhere)."""
+
+    def __init__(self, repo: Repository, commit: CommitId, directory: str) -> None:
+        tree = objects.commit_tree(repo, commit)
+        doc = _yaml(repo, tree, layout.RUN_YAML, commit)
+        if isinstance(doc, dict):
+            check_format(doc)
+        self.repo, self.commit, self.directory, self._tree = repo, commit, directory, tree
+        self.paths = [c.path(directory) for c in compaction.list_chunks(repo, tree, directory)]
+        self._data: dict[int, bytes] = {}
+        self._overviews: dict[int, overview.Overview | None] = {}
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __iter__(self) -> Iterator[tuple[str, bytes]]:
+        for at, path in enumerate(self.paths):
+            yield path, self.data(at)
+
+    @property
+    def loaded(self) -> list[int]:
+        """The chunks whose bytes were read so far (not their overviews)."""
+        return sorted(self._data)
+
+    def what(self, at: int) -> str:
+        """Chunk ``at`` as errors name it."""
+        return f"{self.paths[at]} of commit {self.commit[:12]}"
+
+    def data(self, at: int) -> bytes:
+        """The Parquet bytes of chunk ``at``."""
+        found = self._data.get(at)
+        if found is None:
+            found = objects.read_file(self.repo, self._tree, self.paths[at])
+            if found is None:  # listed as a file of this tree: only a damaged object
+                raise FormatError(f"cannot read {self.what(at)}")
+            self._data[at] = found
+        return found
+
+    def read(self, at: int, columns: Sequence[str] | None = None) -> pa.Table:
+        """Chunk ``at``, with only those of ``columns`` it has (the others not decoded)."""
+        return table.read_chunk(self.data(at), what=self.what(at), columns=columns)
+
+    def overview(self, at: int) -> overview.Overview | None:
+        """The overview of chunk ``at``, or None when it has none."""
+        if at not in self._overviews:
+            found = None
+            if self.directory in layout.OVERVIEW_DIRS:
+                path = layout.overview_path(self.paths[at])
+                data = objects.read_file(self.repo, self._tree, path)
+                if data is not None:
+                    found = overview.parse(data, what=f"{path} of commit {self.commit[:12]}")
+            self._overviews[at] = found
+        return self._overviews[at]
+
+    def footer(self, at: int) -> tuple[pa.Schema, int]:
+        """Chunk ``at``'s columns and rows, from its footer, or from its overview's when it
+        has one (the same columns; the rows its facts give): the chunk itself is not read."""
+        summary = self.overview(at)
+        if summary is not None:
+            schema, _ = table.chunk_schema(summary.data, what=self.what(at))
+            return schema, summary.rows
+        return table.chunk_schema(self.data(at), what=self.what(at))
 
 
-def chunk_files(repo: Repository, commit: CommitId, directory: str) -> list[tuple[str, bytes]]:
-    """``(path, bytes)`` of each chunk of ``directory`` (``layout.CHUNK_DIRS``), in row order."""
-    return _chunks(repo, commit, directory)
+def chunk_files(repo: Repository, commit: CommitId, directory: str) -> ChunkFiles:
+    """Each chunk of ``directory`` (``layout.CHUNK_DIRS``), in row order, read as it is used."""
+    return ChunkFiles(repo, commit, directory)
 
 
-Chunks = Sequence[tuple[str, bytes]]
+Chunks = ChunkFiles
 """A history's chunk files as ``chunk_files`` gives them, for a reader that reads them twice."""
 
 
@@ -160,9 +213,8 @@ def _read_chunks(repo: Repository, commit: CommitId, directory: str,
                  columns: Sequence[str] | None = None,
                  chunks: Chunks | None = None) -> list[pa.Table]:
     if chunks is None:
-        chunks = _chunks(repo, commit, directory)
-    return [table.read_chunk(data, what=f"{path} of commit {commit[:12]}", columns=columns)
-            for path, data in chunks]
+        chunks = ChunkFiles(repo, commit, directory)
+    return [chunks.read(at, columns) for at in range(len(chunks))]
 
 
 def history_fields(
@@ -170,13 +222,14 @@ def history_fields(
     chunks: Chunks | None = None,
 ) -> tuple[list[pa.Field], int]:
     """The columns ``history`` has (names and types, in its order) and its row count, from
-    the chunks' footers alone: what a reader needs to list a run's keys without decoding
-    its history (10,000,000 steps). ``chunks``: ``chunk_files`` of that commit, read already."""
+    the chunks' footers alone (or their overviews' for the chunks that have one): what a
+    reader needs to list a run's keys without decoding its history (10,000,000 steps).
+    ``chunks``: ``chunk_files`` of that commit, read already."""
     schemas, rows = [], 0
     if chunks is None:
-        chunks = _chunks(repo, commit, directory)
-    for path, data in chunks:
-        schema, count = table.chunk_schema(data, what=f"{path} of commit {commit[:12]}")
+        chunks = ChunkFiles(repo, commit, directory)
+    for at in range(len(chunks)):
+        schema, count = chunks.footer(at)
         schemas.append(schema)
         rows += count
     if not schemas:

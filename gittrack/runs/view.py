@@ -132,8 +132,9 @@ class RunView(RunFields):
             return store.history_fields(self._repo, self.commit, directory, chunks)
 
     def chunk_files(self, stream: str = "default") -> store.Chunks:
-        """The history's chunk files (path and bytes, in row order), read from git once for
-        ``history_fields`` and ``history_columns`` both."""
+        """The history's chunk files (path and bytes, in row order; ``store.ChunkFiles``), each
+        read from git once, when first used, for ``history_fields`` and ``history_columns``
+        both; with the chunks' overviews (``runs.overview``) for a chart of a long run."""
         directory = _stream_folder(stream)
         with store.reading(self.id):
             return store.chunk_files(self._repo, self.commit, directory)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from gittrack.api.public import Api
 from gittrack.errors import GittrackError, GittrackWarning, NotFoundError, UsageError
+from gittrack.formats.arrow import floats
 from gittrack.runs.liveness import dead_logs
 from gittrack.ui import downsample
 
@@ -65,6 +66,11 @@ LINEAGE_NODES = 200
 """Nodes of a lineage graph by default (``artifact_runs.MAX_NODES`` at most)."""
 FIELDS_CACHED = 64
 """Runs (by commit and stream) whose history columns are kept in memory (a few KB each)."""
+PIECES_CACHED = 16_000_000
+"""Points (x and y: 16 bytes each) of chunks' and overviews' series kept in memory."""
+SKIP, OVERVIEW, FULL = "skip", "overview", "full"
+"""How ``Reader.history`` reads a chunk: not at all (outside the window), its overview, or
+whole."""
 
 
 def jsonable(value: Any) -> Any:
@@ -98,8 +104,17 @@ class Reader:
     _fields: OrderedDict[tuple[str, str], tuple[list[pa.Field], int]] = field(
         default_factory=OrderedDict, repr=False)
     _raw: OrderedDict[tuple[str, str], Any] = field(default_factory=OrderedDict, repr=False)
-    """The chunk files of the last run read (by commit, for each stream): its page asks for
-    its keys, then for a chart, and git's blobs are read once (0.4 s for 10,000,000 steps)."""
+    """The chunk files of the last run read (by commit, for each stream; ``store.ChunkFiles``
+    keeps what it read): its page asks for its keys, then for a chart, then zooms, and each
+    blob is read from git once."""
+    _pieces: OrderedDict[tuple[str, ...], tuple[Any, Any]] = field(
+        default_factory=OrderedDict, repr=False)
+    """One key's finite points against an x axis in one chunk or overview (by commit,
+    stream, chunk, kind, x and key), at most ``PIECES_CACHED`` points in all."""
+    _piece_points: int = field(default=0, repr=False)
+    _ranges: OrderedDict[tuple[str, ...], tuple[float, float] | None] = field(
+        default_factory=OrderedDict, repr=False)
+    """The x range of each overview read (by commit, stream, chunk and x)."""
     _listing: tuple[Any, dict[str, Any]] | None = field(default=None, repr=False)
     """The last ``/api/runs`` answer and the refs and dead logs it was made from."""
 
@@ -417,15 +432,16 @@ class Reader:
                     unplottable.append(key)
                 else:
                     drawn.append(key)
-            found = self._read_series(view, stream, x, drawn)
+            found, hidden = self._read_window(view, stream, x, drawn, points, start, end)
         for key in drawn:
             kx, ky = found[key]
             part = downsample.window(kx, start, end)
             kx, ky = kx[part], ky[part]
             picked = downsample.m4(kx, ky, points)
+            count = int(kx.size) + hidden.get(key, 0)
             series[key] = {
-                "x": kx[picked].tolist(), "y": ky[picked].tolist(), "count": int(kx.size),
-                "sampled": bool(picked.size < kx.size),
+                "x": kx[picked].tolist(), "y": ky[picked].tolist(), "count": count,
+                "sampled": bool(picked.size < count),
                 "min": float(ky.min()) if ky.size else None,
                 "max": float(ky.max()) if ky.size else None,
                 "last": float(ky[-1]) if ky.size else None,
@@ -460,6 +476,138 @@ class Reader:
                 self._raw.popitem(last=False)
         return found
 
+    def _read_window(
+        self, view: RunView, stream: str, x: str, keys: Sequence[str], points: int,
+        start: float | None, end: float | None,
+    ) -> tuple[dict[str, tuple[Any, Any]], dict[str, int]]:
+        """Each key's finite points against ``x``, sorted by ``x``, enough to draw
+        ``[start, end]`` at ``points`` points, and per key how many points of the window they
+        leave out (the answer's ``count`` is the true number).
+
+        For ``x`` ``_step``, ``_runtime`` or ``_timestamp``, chunks that have an overview
+        (``runs.overview``) are placed by its x range: a chunk outside the window is not read,
+        one within it is read as its overview when the chunks within hold at least a bucket
+        of rows per point asked (``bucket * points`` rows: then M4 over overviews keeps what
+        M4 over the rows keeps), and whole otherwise (a zoom: full resolution); a chunk across
+        an edge of the window, or without an overview, is read whole. Any other x axis (a
+        metric, not in row order) reads every chunk whole (``_read_series``)."""
+        import numpy as np
+
+        chunks = self._chunks(view, stream)
+        plan = self._plan(view, stream, chunks, x, points, start, end) if x in X_AXES else None
+        if plan is None:
+            return self._read_series(view, stream, x, keys), {}
+        parts: dict[str, list[tuple[Any, Any]]] = {key: [] for key in keys}
+        hidden = dict.fromkeys(keys, 0)
+        for at, how in enumerate(plan):
+            if how == SKIP:
+                continue
+            got = self._piece(view, stream, chunks, at, how, x, keys)
+            summary = chunks.overview(at) if how == OVERVIEW else None
+            for key in keys:
+                parts[key].append(got[key])
+                if summary is not None:  # the chunk's points of key that it leaves out
+                    hidden[key] += summary.counts.get(key, 0) - int(got[key][0].size)
+        found = {}
+        for key in keys:
+            xs = [p[0] for p in parts[key]]
+            ys = [p[1] for p in parts[key]]
+            joined_x = np.concatenate(xs) if xs else np.empty(0, dtype=np.int64)
+            joined_y = np.concatenate(ys) if ys else np.empty(0, dtype=np.float64)
+            found[key] = downsample.finite_sorted(joined_x, joined_y)
+        return found, hidden
+
+    def _plan(self, view: RunView, stream: str, chunks: Any, x: str, points: int,
+              start: float | None, end: float | None) -> list[str] | None:
+        """How to read each chunk for ``_read_window`` (``SKIP``, ``OVERVIEW``, ``FULL``), or
+        None when no chunk has an overview (the whole series is read and kept)."""
+        summaries = [chunks.overview(at) for at in range(len(chunks))]
+        if not any(summaries):
+            return None
+        plan, inside, bucket = [], 0, 0
+        for at, summary in enumerate(summaries):
+            # an overview places its chunk only if x has a value in every row of it
+            span = self._range(view, stream, chunks, at, x) \
+                if summary is not None and summary.counts.get(x) == summary.rows else None
+            if span is None:
+                plan.append(FULL)
+            elif (start is not None and span[1] < start) or (end is not None and span[0] > end):
+                plan.append(SKIP)
+            elif (start is None or span[0] >= start) and (end is None or span[1] <= end):
+                assert summary is not None
+                plan.append(OVERVIEW)
+                inside += summary.rows
+                bucket = max(bucket, summary.bucket)
+            else:
+                plan.append(FULL)
+        if inside < bucket * points:  # too few rows per point: the rows themselves
+            plan = [FULL if how == OVERVIEW else how for how in plan]
+        return plan
+
+    def _range(self, view: RunView, stream: str, chunks: Any, at: int,
+               x: str) -> tuple[float, float] | None:
+        """The lowest and highest ``x`` of chunk ``at``, from its overview (which keeps the
+        rows of each bucket's extremes, so the chunk's), or None if it has none."""
+        cache = (view.commit, stream, chunks.paths[at], x)
+        if cache not in self._ranges:
+            summary = chunks.overview(at)
+            values = floats(summary.read([x], what=chunks.what(at)).column(x)) \
+                if summary is not None else None
+            span = None
+            if values is not None and values.size:
+                import numpy as np
+
+                finite = values[np.isfinite(values)]
+                if finite.size:
+                    span = (float(finite.min()), float(finite.max()))
+            self._ranges[cache] = span
+            while len(self._ranges) > 4_096:
+                self._ranges.popitem(last=False)
+        return self._ranges[cache]
+
+    def _piece(self, view: RunView, stream: str, chunks: Any, at: int, how: str, x: str,
+               keys: Sequence[str]) -> dict[str, tuple[Any, Any]]:
+        """Each key's finite points against ``x`` in chunk ``at`` (``how``: ``FULL``) or its
+        overview (``OVERVIEW``), in row order: from the cache, else with only ``x`` and the
+        keys not cached decoded."""
+        import numpy as np
+
+        found: dict[str, tuple[Any, Any]] = {}
+        todo = []
+        for key in keys:
+            cached = self._pieces.get((view.commit, stream, chunks.paths[at], how, x, key))
+            if cached is None:
+                todo.append(key)
+            else:
+                self._pieces.move_to_end((view.commit, stream, chunks.paths[at], how, x, key))
+                found[key] = cached
+        if not todo:
+            return found
+        columns = [x, *todo]
+        if how == OVERVIEW:
+            summary = chunks.overview(at)
+            assert summary is not None
+            read = summary.read(columns, what=chunks.what(at))
+        else:
+            read = chunks.read(at, columns)
+        xs = floats(read.column(x), steps=True) if x in read.column_names else None
+        for key in todo:
+            ys = floats(read.column(key)) if key in read.column_names else None
+            if xs is None or ys is None:  # not in this chunk (or not numbers here)
+                kx, ky = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+            else:
+                keep = np.isfinite(ys)
+                if xs.dtype.kind == "f":
+                    keep &= np.isfinite(xs)
+                kx, ky = (xs, ys) if keep.all() else (xs[keep], ys[keep])
+            found[key] = (kx, ky)
+            self._pieces[(view.commit, stream, chunks.paths[at], how, x, key)] = (kx, ky)
+            self._piece_points += int(kx.size)
+        while self._piece_points > PIECES_CACHED and len(self._pieces) > len(keys):
+            _, (old, _) = self._pieces.popitem(last=False)
+            self._piece_points -= int(old.size)
+        return found
+
     def _read_series(self, view: RunView, stream: str, x: str,
                      keys: Sequence[str]) -> dict[str, tuple[Any, Any]]:
         """Each key's finite points against ``x``, sorted by ``x``: from the cache (by commit,
@@ -476,9 +624,9 @@ class Reader:
                 found[key] = cached
         if todo:
             table = view.history_columns([x, *todo], stream, self._chunks(view, stream))
-            xs = _floats(table.column(x), steps=True)
+            xs = floats(table.column(x), steps=True)
             for key in todo:
-                ys = _floats(table.column(key))
+                ys = floats(table.column(key))
                 assert xs is not None and ys is not None  # numeric by their types
                 found[key] = self._series[(view.commit, stream, x, key)] = \
                     downsample.finite_sorted(xs, ys)
@@ -610,46 +758,8 @@ def _numeric_keys(fields: Sequence[pa.Field]) -> list[str]:
 
 
 def _numeric(kind: pa.DataType) -> bool:
-    """Whether a column of this type is drawn (``_floats`` makes floats of it)."""
+    """Whether a column of this type is drawn (``arrow.floats`` makes floats of it)."""
     import pyarrow as pa
 
     return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind)
                 or pa.types.is_boolean(kind) or pa.types.is_decimal(kind))
-
-
-_PLAIN = {kind: kind for kind in ("int8", "int16", "int32", "int64", "uint8", "uint16",
-                                  "uint32", "uint64", "float", "double")}
-_PLAIN.update(float="float32", double="float64")
-"""Arrow's names of the number types whose values buffer numpy reads as is, with numpy's."""
-
-
-def _floats(column: pa.ChunkedArray, steps: bool = False) -> Any:
-    """The column as float64 with nulls as NaN, or None when it is not numeric. ``steps``
-    (an x axis): a signed integer column without nulls stays int64 (no float copy).
-
-    A column of plain numbers without nulls is taken chunk by chunk from Arrow's buffers
-    without a copy and joined in one: ``to_numpy`` would import pandas (0.2-0.3 s, on the
-    first chart a server draws)."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    kind = column.type
-    plain = _PLAIN.get(str(kind))
-    if plain is not None and column.null_count == 0:
-        dtype = np.dtype(plain)
-        parts = [np.frombuffer(chunk.buffers()[1], dtype=dtype, count=len(chunk),
-                               offset=chunk.offset * dtype.itemsize)
-                 for chunk in column.chunks if len(chunk)]
-        values = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts \
-            else np.empty(0, dtype=dtype)
-        if steps and pa.types.is_signed_integer(kind):
-            return values.astype(np.int64, copy=False)
-        return values.astype(np.float64, copy=False)
-    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
-            or pa.types.is_boolean(kind) or pa.types.is_decimal(kind)):
-        return None
-    floats = pc.cast(column, pa.float64()).fill_null(math.nan)
-    if isinstance(floats, pa.ChunkedArray):
-        floats = floats.combine_chunks()
-    return floats.to_numpy(zero_copy_only=False)

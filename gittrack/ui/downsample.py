@@ -72,7 +72,7 @@ def _search(x: Numbers, bound: float, side: str) -> int:
             return 0 if bound == -math.inf else int(x.size)
         return int(np.searchsorted(x, bound, side=side))  # type: ignore[call-overload]
     whole = math.ceil(bound) if side == "left" else math.floor(bound)
-    info = np.iinfo(np.int64)  # steps are int64 (``data._floats``)
+    info = np.iinfo(np.int64)  # steps are int64 (``arrow.floats``)
     if whole < info.min:
         return 0
     if whole > info.max:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import gittrack
 from gittrack.errors import FormatError
 from gittrack.formats import table
-from gittrack.runs import compaction, layout
+from gittrack.runs import compaction, layout, overview
 from gittrack.runs.compaction import Chunk, Tiers
 from tests.helpers.forge_runs import as_v1, forge_run
 from tests.helpers.repos import git
@@ -32,6 +32,13 @@ def entry_bound(levels: int) -> int:
     (the levels and final/), every level folder a merge cascade touches (less than F
     chunks each, and the merged one)."""
     return 6 + 2 * ((levels + 2) + (levels + 1) * F)
+
+
+def overview_bound(levels: int) -> int:
+    """The most tree entries a checkpoint writes for the overviews of ``history/``: the root's
+    entry ``overview``, the folder ``overview/`` (history, system), ``overview/history/`` (the
+    levels and final/) and every level folder a merge cascade touches."""
+    return 1 + 2 + (levels + 2) + (levels + 1) * F
 
 
 def chunk_paths(repo: Path, run_id: str, folder: str = layout.HISTORY_DIR) -> list[str]:
@@ -84,6 +91,36 @@ def test_a_checkpoint_writes_a_bounded_number_of_tree_entries(repo: Path, no_fsy
     check_history(run.id, F * F + 5)
     assert len(chunk_paths(repo, run.id)) <= 3 * (F - 1)
     assert any("/2/" in p for p in chunk_paths(repo, run.id))  # merged twice
+
+
+def test_with_overviews_a_checkpoint_still_writes_a_bounded_number_of_entries(
+    repo: Path, no_fsync: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # buckets of 4 rows, an overview from 8 rows and of any size: every chunk gets one, so
+    # every merge writes overviews too
+    monkeypatch.setattr(overview, "BUCKET", 4)
+    monkeypatch.setattr(overview, "MIN_BUCKETS", 2)
+    monkeypatch.setattr(overview, "SHARE", 1)
+    run = start_run(settings=BIG_INTERVAL)
+    written, checkpoints = [], F * F + 5
+    for c in range(checkpoints):
+        for i in range(16):
+            step = c * 16 + i
+            run.log({"x": 1.0} if step % 8 else {"x": 1.0, "y": float(step % 5)}, step=step)
+        run._checkpoint()
+        written.append(new_tree_entries(Path("."), run.commit))
+    run.finish()
+    assert max(written) <= entry_bound(2) + overview_bound(2)
+    assert max(written[-F:]) <= max(written[:2 * F])
+    paths = git(repo, "ls-tree", "-r", "--name-only", f"refs/gittrack/runs/{run.id}",
+                f"{layout.OVERVIEW_DIR}/").split()
+    chunks = chunk_paths(repo, run.id)
+    # every chunk has its overview but finish()'s, of one row (the last step's)
+    assert sorted(p.removeprefix(f"{layout.OVERVIEW_DIR}/") for p in paths) == \
+        sorted(chunks[:-1])
+    assert any("/2/" in p for p in paths)  # merged twice, with its overview
+    steps = gittrack.Api(".").run(run.id).history(format="arrow").column("_step")
+    assert steps.to_pylist() == list(range(checkpoints * 16))
 
 
 @pytest.mark.slow
