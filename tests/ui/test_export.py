@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -196,8 +197,15 @@ def test_export_holds_no_local_path(repo: Path, tmp_path: Path) -> None:
     assert any(dead in note and "<repo>" in note for note in listing["warnings"]), listing
     config = next(r for r in listing["runs"] if r["id"] == run.id)["config"]
     assert config == {"data": "<repo>/data.csv", "cache": "~/c"}
-    for path in site_files(site):
-        if path.is_file():
+    # a copy elsewhere: its runs recorded the first folder as their working folder
+    moved = tmp_path / "moved"
+    shutil.copytree(repo, moved, symlinks=True)
+    export(str(moved), tmp_path / "site-moved")
+    for folder in (site, tmp_path / "site-moved"):
+        for path in site_files(folder):
             text = path.read_bytes()
-            for local in {str(repo), str(repo.resolve()), str(home), str(home.resolve())}:
+            for local in {str(repo), str(repo.resolve()), str(home), str(home.resolve()),
+                          str(moved)}:
                 assert local.encode() not in text, (path, local)
+    metadata = embedded(tmp_path / "site-moved" / "data" / f"run-{run.id}.js")["metadata"]
+    assert metadata["cwd"] == "<repo>"
