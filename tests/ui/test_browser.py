@@ -136,7 +136,8 @@ def test_runs_table_run_page_and_compare(repo: Path, served: str,
     assert names_shown.all_inner_texts() == ["alpha-run", "beta-run"]
     for word, shown in (("constructor=conv", ["alpha-run"]), ("toString=t", ["alpha-run"]),
                         ("hasOwnProperty=h", ["beta-run"]), ("__proto__=p2", ["beta-run"]),
-                        ("constructor=x", []), ("valueOf=x", [])):
+                        ("constructor=x", []), ("valueOf=x", []),
+                        ("acc=0.98", ["alpha-run"]), ("summary.acc=0.98", ["alpha-run"])):
         page.fill("#filter", word)
         assert names_shown.all_inner_texts() == shown, word
     page.fill("#filter", "")

@@ -221,9 +221,11 @@ function matches(run, filter) {
     const word = raw.toLowerCase(), eq = word.indexOf("=");
     if (eq > 0) {
       const want = word.slice(eq + 1);
-      const values = flat("", { ...run, config: undefined, summary: undefined });
-      Object.assign(values, flat("", run.config), flat("config.", run.config),
-                    flat("summary.", run.summary));
+      // a bare key: a config key, else a field, else a summary metric (acc=0.9)
+      const values = Object.assign(flat("", run.summary),
+                                   flat("", { ...run, config: undefined, summary: undefined }),
+                                   flat("", run.config), flat("config.", run.config),
+                                   flat("summary.", run.summary));
       // the key as written (toString=...), else one that differs only by case
       let key = raw.slice(0, eq);
       if (!Object.hasOwn(values, key)) {
