@@ -22,14 +22,23 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gittrack.errors import CryptoError, GittrackError, NotFoundError, UsageError
+from gittrack.errors import (
+    AmbiguousNameError,
+    BlobNotFoundError,
+    CryptoError,
+    GittrackError,
+    NotFoundError,
+    StorageError,
+    UsageError,
+)
 from gittrack.ui.data import (
     CONSOLE_TAIL,
     DEFAULT_POINTS,
@@ -76,15 +85,17 @@ def create_app(repo: str | os.PathLike[str] = ".", *, token: str | None = None,
         # keys=a,b or keys=a&keys=b; key= (repeatable) for a key that holds a comma
         keys = [k for value in query.getlist("keys") for k in value.split(",") if k]
         keys += query.getlist("key")
+        start, end = _float(query.get("start"), "start"), _float(query.get("end"), "end")
+        if start is not None and end is not None and start > end:
+            raise UsageError(f"start ({start:g}) must not be greater than end ({end:g})")
         return _json(reader.history(
             request.path_params["run"], keys,
             points=_int(query.get("points"), "points", DEFAULT_POINTS),
-            x=query.get("x") or "_step",
-            start=_float(query.get("start"), "start"), end=_float(query.get("end"), "end"),
+            x=query.get("x") or "_step", start=start, end=end,
             stream=query.get("stream") or "default"))
 
     def console(request: Request) -> Response:
-        tail = _int(request.query_params.get("tail"), "tail", CONSOLE_TAIL)
+        tail = _int(request.query_params.get("tail"), "tail", CONSOLE_TAIL, minimum=0)
         return _json(reader.console(request.path_params["run"], tail))
 
     def code(request: Request) -> Response:
@@ -120,7 +131,8 @@ def create_app(repo: str | os.PathLike[str] = ".", *, token: str | None = None,
         query = request.query_params
         step = query.get("step")
         return _json(reader.panels(request.path_params["run"], query.get("key") or None,
-                                   None if step in (None, "") else _int(step, "step", 0)))
+                                   None if step in (None, "")
+                                   else _int(step, "step", 0, minimum=0)))
 
     def media(request: Request) -> Response:
         return _json(reader.media(request.path_params["run"]))
@@ -142,8 +154,7 @@ def create_app(repo: str | os.PathLike[str] = ".", *, token: str | None = None,
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
 
     async def api_missing(request: Request) -> Response:
-        return JSONResponse({"error": f"no such API endpoint: {request.url.path}"},
-                            status_code=404)
+        return _refused(404, f"no such API endpoint: {_cut(request.url.path)}", "NotFoundError")
 
     middleware = [Middleware(_Guard, token=token, hosts=allowed_hosts)]
     routes = [
@@ -166,7 +177,8 @@ def create_app(repo: str | os.PathLike[str] = ".", *, token: str | None = None,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(routes=routes, middleware=middleware,
-                     exception_handlers={GittrackError: _error, Exception: _crash})
+                     exception_handlers={GittrackError: _error, HTTPException: _http_error,
+                                         Exception: _crash})
 
 
 class _Guard(BaseHTTPMiddleware):
@@ -182,11 +194,7 @@ class _Guard(BaseHTTPMiddleware):
                        call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         refusal = self._refusal(request)
         if refusal is not None:
-            status, why = refusal
-            response: Response = (
-                JSONResponse({"error": why}, status_code=status)
-                if request.url.path.startswith("/api/") else
-                PlainTextResponse(f"gittrack ui: {why}", status_code=status))
+            response: Response = _refused(*refusal)
             _secure(response)
             return response
         try:
@@ -201,22 +209,22 @@ class _Guard(BaseHTTPMiddleware):
             response.headers["Cache-Control"] = "no-store"
         return response
 
-    def _refusal(self, request: Request) -> tuple[int, str] | None:
-        """``(status, reason)`` when the request is not answered."""
+    def _refusal(self, request: Request) -> tuple[int, str, str] | None:
+        """``(status, reason, type)`` when the request is not answered."""
         if self.hosts is not None and host_name(request.headers.get("host", "")) not in self.hosts:
             # DNS rebinding: a page of evil.example whose name now points at 127.0.0.1
-            return 400, "this server answers only requests naming a loopback host"
+            return 400, "this server answers only requests naming a loopback host", "HostRefused"
         # a page of another site (or another port of this machine) making the browser ask:
         # <img>, <script>, a form; only a link to the page itself is followed
         site = request.headers.get("sec-fetch-site", "")
         if site in ("cross-site", "same-site") and not (
                 request.headers.get("sec-fetch-mode") == "navigate" and request.url.path == "/"):
-            return 403, "requests from another site's page are refused"
+            return 403, "requests from another site's page are refused", "CrossSiteRefused"
         if self.token is not None:
             given = _given_token(request)
             if given is None or not hmac.compare_digest(given.encode(), self.token.encode()):
                 return 401, ("a token is required: open the URL `gittrack ui` printed "
-                             "(…/?token=…)")
+                             "(…/?token=…)"), "TokenRequired"
         return None
 
 
@@ -249,10 +257,39 @@ def _secure(response: Response) -> None:
             response.headers[name] = value
 
 
+def _status(exc: Exception) -> int:
+    """The HTTP status of a gittrack error: 400 for a bad request (an id prefix of several
+    runs too), 404 for something not here (a blob a clone lacks too), 403 for a key error,
+    503 for the project's store out of reach, 500 otherwise."""
+    if isinstance(exc, (UsageError, AmbiguousNameError)):
+        return 400
+    if isinstance(exc, (NotFoundError, BlobNotFoundError)):
+        return 404
+    if isinstance(exc, CryptoError):
+        return 403
+    return 503 if isinstance(exc, StorageError) else 500
+
+
 async def _error(request: Request, exc: Exception) -> Response:
-    status = (404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, UsageError)
-              else 403 if isinstance(exc, CryptoError) else 500)
-    return JSONResponse({"error": _cut(str(exc)), "type": type(exc).__name__}, status_code=status)
+    return _refused(_status(exc), str(exc), type(exc).__name__)
+
+
+HTTP_TYPES = {404: "NotFoundError", 405: "MethodNotAllowed"}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (a wrong method, a static file not here) in the shape of
+    every error answer, with their headers (``Allow``)."""
+    assert isinstance(exc, HTTPException)
+    response = _refused(exc.status_code, str(exc.detail),
+                        HTTP_TYPES.get(exc.status_code, "HTTPError"))
+    response.headers.update(exc.headers or {})
+    return response
+
+
+def _refused(status: int, message: str, kind: str) -> Response:
+    """An error answer: ``{"error": message, "type": kind}``."""
+    return JSONResponse({"error": _cut(message), "type": kind}, status_code=status)
 
 
 async def _crash(request: Request, exc: Exception) -> Response:
@@ -279,13 +316,18 @@ def _json(value: Any) -> Response:
     return JSONResponse(value)
 
 
-def _int(value: str | None, name: str, default: int) -> int:
+def _int(value: str | None, name: str, default: int, *, minimum: int | None = None) -> int:
+    """The whole number of query parameter ``name`` (``default`` when left out);
+    ``UsageError`` naming the parameter for anything else or a number below ``minimum``."""
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise UsageError(f"{name} must be a whole number, got {_cut(value)!r}") from None
+    if minimum is not None and number < minimum:
+        raise UsageError(f"{name} must be at least {minimum}, got {number}")
+    return number
 
 
 def _float(value: str | None, name: str) -> float | None:
@@ -295,9 +337,9 @@ def _float(value: str | None, name: str) -> float | None:
         number = float(value)
     except ValueError:
         raise UsageError(f"{name} must be a number, got {_cut(value)!r}") from None
-    if number in (math.inf, -math.inf):  # JSON has no infinity: leave the bound out instead
+    if not math.isfinite(number):  # JSON has no infinity: leave the bound out instead
         raise UsageError(f"{name} must be a finite number (or left out), got {_cut(value)!r}")
-    return None if number != number else number
+    return number
 
 
 __all__ = ["CSP", "STATIC", "create_app"]

@@ -29,6 +29,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,8 @@ PANEL_STEPS = 50
 MEDIA = "media"
 """DIR's folder of media files: ``media/<run id>/<n>.<format>``."""
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_SCRUB: ContextVar[_Scrubber | None] = ContextVar("_SCRUB", default=None)
+"""The scrubber of the export being written (``_write`` applies it to every data file)."""
 _LEFT_OUT = {"media": "media", "panels": "charts and tables", "console": "console output",
              "code": "saved code"}
 
@@ -108,6 +111,7 @@ def export(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
         raise UsageError(f"{target} is not empty and not a gittrack ui export: choose an empty "
                          "or new folder")
     reader = Reader(os.fspath(repo))
+    scrub = _Scrubber(os.fspath(repo))
     listing = reader.runs()
     if runs:
         wanted = [reader.run(spec)["id"] for spec in runs]  # NotFoundError naming the run
@@ -117,6 +121,7 @@ def export(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
     private = reader.private()
     result = Exported([row["id"] for row in chosen], private=private,
                       public_only=public_only and private)
+    token = _SCRUB.set(scrub)
     try:
         for folder in (data, target / MEDIA):
             if folder.exists():
@@ -134,10 +139,14 @@ def export(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
                             f'<meta http-equiv="Content-Security-Policy" content="{EXPORT_CSP}">')
         (target / "index.html").write_text(page, encoding="utf-8")
         _write(data, MARKER.removesuffix(".js"), True, variable="GITTRACK_EXPORT")
+        details = {}
+        for row in chosen:  # each run's folders known before any data is written
+            details[row["id"]] = detail = reader.run(_safe(row["id"]))
+            scrub.add_run(detail["metadata"])
         _write(data, "runs", {**listing, "runs": chosen, "path": None})
         for row in chosen:
             run_id = _safe(row["id"])
-            detail = reader.run(run_id)
+            detail = details.pop(run_id)
             _write(data, f"run-{run_id}", detail)
             _write(data, f"histograms-{run_id}", reader.histograms(run_id))
             if any(detail["artifacts"].values()):
@@ -151,6 +160,8 @@ def export(repo: str | os.PathLike[str], directory: str | os.PathLike[str],
         _write_artifacts(reader, data)
     except OSError as exc:
         raise OutputError(f"cannot write the export to {target}: {exc}") from exc
+    finally:
+        _SCRUB.reset(token)
     return result
 
 
@@ -277,8 +288,74 @@ def _write_artifacts(reader: Reader, data: Path) -> None:
                        reader.lineage(version["spec"]))
 
 
+class _Scrubber:
+    """What makes a value fit to share: every string with a local folder written as a mark,
+    keys included, whole paths only (``/home/me`` in ``/home/me2/x`` stays): this
+    repository's folder (its working tree and git folder, as given and resolved) and the
+    working folder each exported run recorded become ``<repo>``, the home folder of this user
+    and of the user a run recorded (``/home/<user>``, ``/Users/<user>``) ``~``, the folder of
+    a run's program elsewhere ``<local>``. A warning keeps its message, a run's metadata its
+    paths relative to those."""
+
+    def __init__(self, repo: str) -> None:
+        from gittrack.git.repo import discover
+
+        found = discover(repo)
+        self.places: dict[str, str] = {}
+        for folder in (found.workdir, found.path, repo):
+            self.add(folder, "<repo>")
+        home = os.path.expanduser("~")
+        self.add(home, "~")
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, folder: str | None, mark: str) -> None:
+        """Write ``folder`` (as given, absolute and resolved) as ``mark`` from now on."""
+        if not folder or not os.path.isabs(folder):
+            return
+        for variant in (folder, os.path.abspath(folder), os.path.realpath(folder)):
+            path = variant.rstrip("/\\")
+            if len(path) > 1 and path not in self.places:  # never "/" itself
+                self.places[path] = mark
+                self._pattern = None
+
+    def add_run(self, metadata: dict[str, Any]) -> None:
+        """The folders a run's metadata records: its working folder, its user's home, and
+        the folder of its program when that is elsewhere (``<local>``)."""
+        cwd, user = metadata.get("cwd"), metadata.get("user")
+        program = metadata.get("program")
+        if isinstance(cwd, str):
+            self.add(cwd, "<repo>")
+        if isinstance(program, str) and os.path.isabs(program):
+            self.add(os.path.dirname(program), "<local>")
+        if isinstance(user, str) and _SAFE.fullmatch(user):
+            for home in (f"/home/{user}", f"/Users/{user}"):
+                if isinstance(cwd, str) and (cwd + "/").startswith(home + "/"):
+                    self.add(home, "~")
+
+    def text(self, value: str) -> str:
+        if self._pattern is None:
+            ordered = sorted(self.places, key=len, reverse=True)  # the longest first
+            self._pattern = re.compile(
+                "|".join(re.escape(path) for path in ordered) + r"(?![\w.-])")
+        return self._pattern.sub(lambda m: self.places[m.group(0)], value)
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(k) if isinstance(k, str) else k: self(v)
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        return value
+
+
 def _write(data: Path, name: str, value: Any, *, variable: str | None = None) -> None:
-    """``data/<name>.js``: the value as a script (``GITTRACK_DATA[name] = ...``)."""
+    """``data/<name>.js``: the value as a script (``GITTRACK_DATA[name] = ...``), its
+    strings scrubbed of local paths (``_Scrubber``) when the export set one."""
+    scrub = _SCRUB.get()
+    if scrub is not None:
+        value = scrub(value)
     body = json.dumps(value, separators=(",", ":"), allow_nan=False)
     if variable is not None:
         text = f"window.{variable} = {body};\n"

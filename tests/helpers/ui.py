@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -33,6 +34,24 @@ def serving(cwd: Path, *args: str) -> Iterator[list[str]]:
             yield lines
         finally:
             stop(proc)  # type: ignore[arg-type]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = "GITTRACK_TEST_ARTIFACTS"
+"""The environment variable naming where browser tests keep their screenshots."""
+
+
+def screenshots(test_name: str) -> Path:
+    """The folder the screenshots of the browser test ``test_name`` are kept in, past the
+    test's end (test artifacts a CI job uploads): ``$GITTRACK_TEST_ARTIFACTS/ui/<test>/``,
+    by default ``<repository root>/test-artifacts/ui/<test>/`` (ignored by git). Emptied of
+    the last run's screenshots first."""
+    base = Path(os.environ.get(ARTIFACTS) or ROOT / "test-artifacts")
+    folder = base / "ui" / re.sub(r"[^A-Za-z0-9._-]+", "_", test_name).strip("_")[:120]
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    return folder
 
 
 def base_url(lines: list[str]) -> str:

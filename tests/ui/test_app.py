@@ -115,8 +115,8 @@ def test_history_huge_ranges_and_points_are_clamped(client: TestClient) -> None:
     assert body["points"] == 100_000 and len(body["series"]["loss"]["x"]) == 50
     tiny = client.get(f"/api/runs/{run.id}/history?keys=loss&points=-5").json()
     assert tiny["points"] == 4 and len(tiny["series"]["loss"]["x"]) <= 4
-    empty = client.get(f"/api/runs/{run.id}/history?keys=loss&start=100&end=50").json()
-    assert empty["series"]["loss"]["x"] == []
+    beyond = client.get(f"/api/runs/{run.id}/history?keys=loss&start=100&end=150").json()
+    assert beyond["series"]["loss"]["x"] == []
 
 
 def test_history_x_axis_relative_time(client: TestClient) -> None:
@@ -144,12 +144,24 @@ def test_history_of_a_resumed_run_by_key_and_again_from_the_cache(client: TestCl
 
 @pytest.mark.parametrize("query", ["", "?keys=", "?keys=loss&points=many",
                                    "?keys=loss&start=soon", "?keys=loss&x=absent",
-                                   "?keys=loss&x=label"])
+                                   "?keys=loss&x=label", "?keys=loss&start=nan",
+                                   "?keys=loss&end=NaN", "?keys=loss&start=5&end=2"])
 def test_history_bad_queries_are_400_json(client: TestClient, query: str) -> None:
     run = make_run([{"loss": 1.0, "label": "a"}])
     answer = client.get(f"/api/runs/{run.id}/history{query}")
     assert answer.status_code == 400, query
-    assert answer.json()["error"]
+    assert answer.json()["error"] and answer.json()["type"] == "UsageError"
+    for name in ("start", "end", "points", "x"):
+        if f"{name}=" in query:
+            assert name in answer.json()["error"], (query, answer.json())
+
+
+@pytest.mark.parametrize("path", ["console?tail=-1", "panels?step=-3"])
+def test_negative_counts_are_400_naming_the_parameter(client: TestClient, path: str) -> None:
+    run = make_run([{"loss": 1.0}])
+    answer = client.get(f"/api/runs/{run.id}/{path}")
+    assert answer.status_code == 400, path
+    assert path.split("?")[1].split("=")[0] in answer.json()["error"]
 
 
 def test_a_run_being_written_is_readable(repo: Path, client: TestClient) -> None:

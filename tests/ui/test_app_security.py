@@ -146,6 +146,7 @@ def test_console_hostile_tails(client: TestClient, query: str) -> None:
     answer = client.get(f"/api/runs/{run.id}/console?{query}")
     assert answer.status_code in (200, 400), answer.text[:200]
     assert ("error" if answer.status_code == 400 else "text") in answer.json()
+    assert answer.status_code == 400 or not query.startswith("tail=-")
     assert_secured(answer, query[:24])
 
 
@@ -168,3 +169,66 @@ def test_artifact_names_that_are_not_names(client: TestClient, path: str) -> Non
     assert answer.status_code in (400, 404), (path[:60], answer.text[:200])
     assert "error" in answer.json() and len(answer.json()["error"]) <= 500
     assert_secured(answer, path[:40])
+
+
+def assert_error_shape(answer: object, status: int, what: str) -> dict[str, str]:
+    """An error answer of the documented shape: JSON ``{"error", "type"}``."""
+    assert answer.status_code == status, (what, answer.text[:200])  # type: ignore[attr-defined]
+    assert answer.headers["content-type"] == "application/json", what  # type: ignore[attr-defined]
+    body: dict[str, str] = answer.json()  # type: ignore[attr-defined]
+    assert body["error"] and body["type"], (what, body)
+    return body
+
+
+def test_every_refusal_is_a_json_error(repo: Path) -> None:
+    make_run([{"loss": 1.0}])
+    with TestClient(create_app(str(repo)), base_url="http://127.0.0.1") as client:
+        for path in ("/", "/api/runs"):
+            body = assert_error_shape(client.get(path, headers={"Host": "evil.example"}), 400,
+                                      path)
+            assert "loopback" in body["error"]
+            assert_error_shape(client.get(path, headers={"Sec-Fetch-Site": "cross-site"}), 403,
+                               path)
+        assert_error_shape(client.get("/api/nothing"), 404, "unknown path")
+        assert_error_shape(client.get("/static/nothing.js"), 404, "unknown static file")
+        for method, path in (("POST", "/api/runs"), ("DELETE", "/api/runs/x"), ("PUT", "/")):
+            answer = client.request(method, path)
+            body = assert_error_shape(answer, 405, f"{method} {path}")
+            assert body["type"] == "MethodNotAllowed" and "GET" in answer.headers["allow"]
+    with TestClient(create_app(str(repo), token="secret", allowed_hosts=None),
+                    base_url="http://127.0.0.1") as client:
+        for path in ("/", "/api/runs"):
+            assert assert_error_shape(client.get(path), 401, path)["type"] == "TokenRequired"
+
+
+def test_a_blob_this_clone_lacks_is_404_not_500(repo: Path, client: TestClient) -> None:
+    import shutil
+
+    import numpy as np
+
+    import gittrack
+
+    run = gittrack.init(settings={"quiet": True, "save_code": True})
+    run.log({"img": gittrack.Image(np.zeros((4, 4, 3), dtype=np.uint8))})
+    print("hello")
+    run.finish()
+    path = client.get(f"/api/runs/{run.id}/media").json()["media"][0]["path"]
+    for folder in (repo / ".git" / "gittrack" / "blobs",
+                   repo / ".git" / "gittrack" / "cache" / "blobs"):
+        shutil.rmtree(folder)
+    answer = client.get(f"/api/runs/{run.id}/media/file", params={"path": path})
+    assert assert_error_shape(answer, 404, "media")["type"] == "BlobNotFoundError"
+    for part in ("console", "code"):
+        answer = client.get(f"/api/runs/{run.id}/{part}")
+        assert assert_error_shape(answer, 404, part)["type"] == "BlobNotFoundError"
+
+
+def test_an_ambiguous_run_id_prefix_is_400_naming_the_count(client: TestClient) -> None:
+    runs = [make_run([{"loss": 1.0}]) for _ in range(2)]
+    common = 0  # ids made in one millisecond share their time part
+    while runs[0].id[common] == runs[1].id[common]:
+        common += 1
+    assert common > 0
+    answer = client.get(f"/api/runs/{runs[0].id[:common]}")
+    body = assert_error_shape(answer, 400, "ambiguous")
+    assert "2 runs" in body["error"] and body["type"] == "AmbiguousNameError"

@@ -20,8 +20,9 @@ import gittrack.plot
 from gittrack.ui.app import CSP
 from gittrack.ui.export import export_site
 from tests.helpers.processes import held
+from tests.helpers.repos import git
 from tests.helpers.runs import make_run, start_run
-from tests.helpers.ui import base_url, log_everything, serving
+from tests.helpers.ui import base_url, log_everything, screenshots, serving
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -40,7 +41,13 @@ def served(repo: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser_page(tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
+def shots(request: pytest.FixtureRequest) -> Path:
+    """The folder this test's screenshots are kept in (``screenshots``)."""
+    return screenshots(request.node.name)
+
+
+@pytest.fixture
+def browser_page(shots: Path) -> Iterator[tuple[Any, list[str]]]:
     """A chromium page and the URL of every request it made."""
     sync_api = pytest.importorskip("playwright.sync_api")
     requests: list[str] = []
@@ -55,10 +62,35 @@ def browser_page(tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
             try:
                 yield page, requests
             finally:  # the page as the test left it, passed or failed
-                page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
+                page.screenshot(path=str(shots / "last.png"), full_page=True)
             assert errors == []  # no script error, no CSP violation
         finally:
             browser.close()
+
+
+REMOTE_HTML = (
+    '<p>an html report</p><img src="http://example.com/p.png" alt="pixel">'
+    '<div style="background: url(http://example.com/bg.png)">styled</div>'
+    '<style>@import "http://example.com/s.css"; b { background: url(//example.com/b.png) }</style>'
+    '<link rel="stylesheet" href="http://example.com/l.css"><b>bold</b>'
+    '<meta http-equiv="refresh" content="0; url=http://example.com/">'
+    '<svg><image href="http://example.com/i.svg"/></svg>'
+    '<object data="http://example.com/o"></object><video poster="http://example.com/v.png">'
+    '</video><img srcset="http://example.com/s.png 2x"><img src="data:image/gif;base64,'
+    'R0lGODlhAQABAAAAACw=" alt="inline">')
+"""Logged HTML full of remote references (a tracking pixel and its kin)."""
+
+
+def assert_nothing_remote(page: Any, frame: Any, requests: list[str]) -> None:
+    """The logged HTML frame shows its text and nothing of it was even asked for: the
+    browser's request events name no remote URL (the fixture's ``requests`` are checked by
+    the test too)."""
+    assert frame.locator("div").inner_text() == "styled"
+    assert frame.locator("b").inner_text() == "bold"
+    assert frame.locator("img[alt='inline']").get_attribute("src", timeout=5000).startswith(
+        "data:")
+    page.wait_for_timeout(300)  # a request the frame made would have been sent by now
+    assert not [url for url in requests if "example.com" in url]
 
 
 def drawn_pixels(page: Any, selector: str) -> int:
@@ -73,16 +105,19 @@ def drawn_pixels(page: Any, selector: str) -> int:
         return n; }"""))
 
 
-def test_runs_table_run_page_and_compare(served: str, browser_page: tuple[Any, list[str]],
-                                         tmp_path: Path) -> None:
+def test_runs_table_run_page_and_compare(repo: Path, served: str,
+                                         browser_page: tuple[Any, list[str]],
+                                         shots: Path) -> None:
     page, requests = browser_page
-    first = start_run(name="alpha-run", config={"lr": 0.1})
+    # config keys named like Object.prototype's members work as any other key
+    first = start_run(name="alpha-run", config={"lr": 0.1, "constructor": "conv",
+                                                "toString": "t", "__proto__": "p1"})
     print("hello from training")  # captured as the run's console output
     for i in range(50):
         first.log({"loss": 1.0 / (i + 1), "acc": i / 50})
     first.finish()
     second = make_run([{"loss": 2.0 / (i + 1)} for i in range(3000)], name="beta-run",
-                      config={"lr": 0.01})
+                      config={"lr": 0.01, "hasOwnProperty": "h", "__proto__": "p2"})
 
     answer = page.goto(served)
     assert answer is not None and answer.headers["content-security-policy"] == CSP
@@ -90,12 +125,39 @@ def test_runs_table_run_page_and_compare(served: str, browser_page: tuple[Any, l
     names = page.locator("#runs tbody tr td:nth-child(2)").all_inner_texts()
     assert names == ["beta-run", "alpha-run"]  # newest first
     names_shown = page.locator("#runs tbody tr td:nth-child(2)")
-    page.locator("#runs th[data-key='name']").click()  # by name, descending
-    assert names_shown.all_inner_texts() == ["beta-run", "alpha-run"]
-    page.locator("#runs th[data-key='name']").click()  # again: ascending
+    page.locator("#runs th[data-key='name']").click()  # by name: A to Z first
     assert names_shown.all_inner_texts() == ["alpha-run", "beta-run"]
+    page.locator("#runs th[data-key='name']").click()  # again: Z to A
+    assert names_shown.all_inner_texts() == ["beta-run", "alpha-run"]
+    page.locator("#runs th[data-key='created']").click()  # created: newest first
+    assert names_shown.all_inner_texts() == ["beta-run", "alpha-run"]
+    page.locator("#runs th[data-key='state']").click()  # a tie keeps a stable order
+    page.locator("#runs th[data-key='name']").click()
+    assert names_shown.all_inner_texts() == ["alpha-run", "beta-run"]
+    for word, shown in (("constructor=conv", ["alpha-run"]), ("toString=t", ["alpha-run"]),
+                        ("hasOwnProperty=h", ["beta-run"]), ("__proto__=p2", ["beta-run"]),
+                        ("constructor=x", []), ("valueOf=x", []),
+                        ("acc=0.98", ["alpha-run"]), ("summary.acc=0.98", ["alpha-run"])):
+        page.fill("#filter", word)
+        assert names_shown.all_inner_texts() == shown, word
+    page.fill("#filter", "")
+    for key, rows in (("config.__proto__", ["config.__proto__ = p1 (1 runs)",
+                                            "config.__proto__ = p2 (1 runs)"]),
+                      ("config.constructor", ["config.constructor = (none) (1 runs)",
+                                              "config.constructor = conv (1 runs)"])):
+        page.select_option("#group-by", key)
+        assert page.locator("#runs tr.group-row").all_inner_texts() == rows, key
+    page.select_option("#group-by", "")
     page.fill("#filter", "lr=0.1")
     assert page.locator("#runs tbody tr td:nth-child(2)").all_inner_texts() == ["alpha-run"]
+    for numeric in ("lr=1e-2", "lr=0.010", "lr=1E-2"):  # numbers equal as numbers
+        page.fill("#filter", numeric)
+        assert names_shown.all_inner_texts() == ["beta-run"], numeric
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    page.fill("#filter", f"commit={commit[:8]}")  # the short commit the table shows
+    assert names_shown.all_inner_texts() == ["alpha-run", "beta-run"]
+    page.fill("#filter", f"commit={commit[:7]}{'1' if commit[7] == '0' else '0'}")
+    assert names_shown.count() == 0
     page.fill("#filter", "")
     page.locator("#columns summary").click()  # the column picker
     page.check("#columns input[data-key='config.lr']")
@@ -105,7 +167,7 @@ def test_runs_table_run_page_and_compare(served: str, browser_page: tuple[Any, l
     page.select_option("#group-by", "config.lr")
     assert page.locator("#runs tr.group-row").all_inner_texts() == [
         "config.lr = 0.01 (1 runs)", "config.lr = 0.1 (1 runs)"]
-    page.screenshot(path=str(tmp_path / "runs.png"), full_page=True)
+    page.screenshot(path=str(shots / "runs.png"), full_page=True)
     page.select_option("#group-by", "")
 
     page.click("text=alpha-run")
@@ -117,7 +179,7 @@ def test_runs_table_run_page_and_compare(served: str, browser_page: tuple[Any, l
     page.wait_for_selector("#console:has-text('hello from training')")
     page.wait_for_selector("#code:has-text('no code saved')")  # loaded after the charts
     assert page.locator("#system-charts .chart").count() > 0  # sampled while it ran
-    page.screenshot(path=str(tmp_path / "run.png"), full_page=True)
+    page.screenshot(path=str(shots / "run.png"), full_page=True)
     page.check("#log-scale")  # redrawn on a log scale
     page.wait_for_selector(".chart[data-key='loss'] canvas")
     assert drawn_pixels(page, ".chart[data-key='loss']") > 100
@@ -134,13 +196,13 @@ def test_runs_table_run_page_and_compare(served: str, browser_page: tuple[Any, l
     assert drawn_pixels(page, ".chart:has(#parallel)") > 50  # run one's line, blue
     assert drawn_pixels(page, ".chart:has(#scatter)") > 50  # run one's point
     assert page.locator("#scatter-x").input_value() == "config.lr"
-    page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+    page.screenshot(path=str(shots / "compare.png"), full_page=True)
 
     assert requests and all(url.startswith(served) for url in requests), [
         url for url in requests if not url.startswith(served)]
 
 
-def test_static_export_opens_from_disk(repo: Path, tmp_path: Path,
+def test_static_export_opens_from_disk(repo: Path, tmp_path: Path, shots: Path,
                                        browser_page: tuple[Any, list[str]]) -> None:
     page, requests = browser_page
     (repo / "data.csv").write_text("1,2\n")
@@ -156,7 +218,7 @@ def test_static_export_opens_from_disk(repo: Path, tmp_path: Path,
     assert drawn_pixels(page, ".chart[data-key='loss']") > 100
     assert "100 points" in page.locator(".chart[data-key='loss'] .note").inner_text()
     assert run.id in page.url
-    page.screenshot(path=str(tmp_path / "export.png"), full_page=True)
+    page.screenshot(path=str(shots / "export.png"), full_page=True)
     page.click("#nav-artifacts")  # the artifact pages are in the export too
     page.click("#artifacts >> text=data")
     page.click("#versions >> text=v0")
@@ -165,10 +227,10 @@ def test_static_export_opens_from_disk(repo: Path, tmp_path: Path,
 
 
 def test_static_export_shows_media_charts_tables_console_and_code(
-        repo: Path, tmp_path: Path, browser_page: tuple[Any, list[str]]) -> None:
+        repo: Path, tmp_path: Path, shots: Path, browser_page: tuple[Any, list[str]]) -> None:
     page, requests = browser_page
     # no script in the HTML item: chromium logs the sandbox's refusal as a console error
-    run = log_everything(repo, "media-export", html="<p>an html report</p>")
+    run = log_everything(repo, "media-export", html=REMOTE_HTML)
     site = tmp_path / "site"
     export_site(str(repo), site)
     page.goto((site / "index.html").as_uri() + f"#/run/{run.id}")
@@ -191,6 +253,7 @@ def test_static_export_shows_media_charts_tables_console_and_code(
         return img && img.complete && img.naturalWidth === 8; }""")
     frame = page.frame_locator(".media[data-key='report'] iframe")
     assert frame.locator("p").inner_text() == "an html report"
+    assert_nothing_remote(page, frame, requests)
     page.eval_on_selector(".media[data-key='sound'] audio", "a => a.load()")  # the meta CSP
     page.wait_for_function("""() => {  // allows media-src 'self': the WAV's length is read
         const a = document.querySelector(".media[data-key='sound'] audio");
@@ -198,7 +261,7 @@ def test_static_export_shows_media_charts_tables_console_and_code(
     page.wait_for_selector("#console:has-text('hello from the exported run')")
     page.locator("#code summary", has_text="uncommitted changes").click()
     assert "print('changed')" in page.locator("#code").inner_text()
-    page.screenshot(path=str(tmp_path / "export-media.png"), full_page=True)
+    page.screenshot(path=str(shots / "export-media.png"), full_page=True)
     assert all(url.startswith(("file://", "about:")) for url in requests), requests
 
 
@@ -235,7 +298,7 @@ def test_a_live_run_page_refreshes_by_itself(repo: Path, served: str,
 
 
 def test_media_slider_histograms_charts_and_tables(served: str, browser_page: tuple[Any, list[str]],
-                           tmp_path: Path) -> None:
+                           shots: Path) -> None:
     import numpy as np
 
     page, requests = browser_page
@@ -249,7 +312,7 @@ def test_media_slider_histograms_charts_and_tables(served: str, browser_page: tu
     table = gittrack.Table(columns=["x", "y"], data=[[0, 1.0], [1, 3.0], [2, 2.0]])
     run.log({"curve": gittrack.plot.line(table, "x", "y", title="a vega curve"),
              "predictions": table, "notes": gittrack.Text("plain words"),
-             "report": gittrack.Html("<p>an html report</p>")})
+             "report": gittrack.Html(REMOTE_HTML)})
     run.finish()
     page.goto(f"{served}#/run/{run.id}")
     page.wait_for_selector("[data-chart='curve'] .vega canvas")  # vega-embed, CSP intact
@@ -277,14 +340,15 @@ def test_media_slider_histograms_charts_and_tables(served: str, browser_page: tu
     page.wait_for_selector(".media[data-key='notes'] pre:has-text('plain words')")
     frame = page.frame_locator(".media[data-key='report'] iframe")
     assert frame.locator("p").inner_text() == "an html report"  # in its sandboxed frame
+    assert_nothing_remote(page, frame, requests)
     assert page.locator(".media[data-key='predictions']").count() == 0  # a panel instead
-    page.screenshot(path=str(tmp_path / "media.png"), full_page=True)
+    page.screenshot(path=str(shots / "media.png"), full_page=True)
     assert all(url.startswith(served) for url in requests)
 
 
 def test_artifact_pages_and_lineage(repo: Path, served: str,
                                     browser_page: tuple[Any, list[str]],
-                                    tmp_path: Path) -> None:
+                                    shots: Path) -> None:
     page, requests = browser_page
     (repo / "data.csv").write_text("1,2\n")
     make_run([{"x": 1}], name="maker", artifact=("data", repo / "data.csv"),
@@ -300,7 +364,7 @@ def test_artifact_pages_and_lineage(repo: Path, served: str,
     assert "data:v0" in lineage.locator(".version-node").inner_text()
     assert "data.csv" in page.locator("#files").inner_text()
     assert "null" not in page.locator("#main").inner_text()
-    page.screenshot(path=str(tmp_path / "lineage.png"), full_page=True)
+    page.screenshot(path=str(shots / "lineage.png"), full_page=True)
     lineage.locator("text=user").click()  # on to the run that used it
     page.wait_for_selector(f"text={user.id}")
     page.click("a[href='#/artifact/data/v0']")  # and back, from the run page's artifacts
@@ -309,7 +373,7 @@ def test_artifact_pages_and_lineage(repo: Path, served: str,
 
 
 def test_lineage_graph_shows_the_chain_and_nodes_navigate(
-        repo: Path, served: str, browser_page: tuple[Any, list[str]], tmp_path: Path) -> None:
+        repo: Path, served: str, browser_page: tuple[Any, list[str]], shots: Path) -> None:
     page, requests = browser_page
     (repo / "data.csv").write_text("1,2\n")
     (repo / "w.bin").write_bytes(b"weights")
@@ -332,7 +396,7 @@ def test_lineage_graph_shows_the_chain_and_nodes_navigate(
           .get_attribute("x") for label in ("data:v0", "train", "model:v0", "report:v0")}
     order = [float(xs[k] or "nan") for k in ("data:v0", "train", "model:v0", "report:v0")]
     assert order == sorted(order) and len(set(order)) == 4
-    page.screenshot(path=str(tmp_path / "lineage-graph.png"), full_page=True)
+    page.screenshot(path=str(shots / "lineage-graph.png"), full_page=True)
     graph.locator(f"[data-id='run:{train.id}']").click()  # a run node opens the run page
     page.wait_for_selector(f"text={train.id}")
     run_graph = page.locator("#lineage-graph")

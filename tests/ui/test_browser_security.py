@@ -13,7 +13,7 @@ import numpy as np
 import gittrack
 from gittrack.ui.export import export_site
 from tests.helpers.runs import make_run, start_run
-from tests.ui.test_browser import browser_page, pytestmark, served  # noqa: F401
+from tests.ui.test_browser import browser_page, pytestmark, served, shots  # noqa: F401
 
 XSS = "\"'><img src=x onerror=\"window.__xss=1\"><script>window.__xss=2</script>"
 JS_URL = "javascript:window.__xss=3"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +182,30 @@ def test_export_of_a_private_project(repo: Path, private_repo: object, tmp_path:
     rows = embedded(site / "data" / f"media-{run.id}.js")["media"]
     assert all("left_out" in r and "file" not in r for r in rows if r["shown"])
     assert embedded(site / "data" / f"history-{run.id}-_step.js")["run"] == run.id
+
+
+def test_export_holds_no_local_path(repo: Path, tmp_path: Path) -> None:
+    from tests.helpers.processes import killed_run
+
+    home = Path.home()
+    run = make_run([{"loss": 1.0}], config={"data": f"{repo}/data.csv", "cache": f"{home}/c"})
+    log_everything(repo)
+    dead = killed_run(repo, steps=3)  # its warning names its write-ahead log's folder
+    site = tmp_path / "site"
+    export(str(repo), site)
+    listing = embedded(site / "data" / "runs.js")
+    assert any(dead in note and "<repo>" in note for note in listing["warnings"]), listing
+    config = next(r for r in listing["runs"] if r["id"] == run.id)["config"]
+    assert config == {"data": "<repo>/data.csv", "cache": "~/c"}
+    # a copy elsewhere: its runs recorded the first folder as their working folder
+    moved = tmp_path / "moved"
+    shutil.copytree(repo, moved, symlinks=True)
+    export(str(moved), tmp_path / "site-moved")
+    for folder in (site, tmp_path / "site-moved"):
+        for path in site_files(folder):
+            text = path.read_bytes()
+            for local in {str(repo), str(repo.resolve()), str(home), str(home.resolve()),
+                          str(moved)}:
+                assert local.encode() not in text, (path, local)
+    metadata = embedded(tmp_path / "site-moved" / "data" / f"run-{run.id}.js")["metadata"]
+    assert metadata["cwd"] == "<repo>"

@@ -66,11 +66,11 @@ function exportedName(path) {
 
 function loadExported(name) {
   const store = (window.GITTRACK_DATA = window.GITTRACK_DATA || {});
-  if (name in store) return Promise.resolve(store[name]);
+  if (Object.hasOwn(store, name)) return Promise.resolve(store[name]);
   return new Promise((resolve, reject) => {
     const tag = document.createElement("script");
     tag.src = `data/${encodeURIComponent(name)}.js`;
-    tag.onload = () => (name in store ? resolve(store[name]) : reject(new Error("not in this export")));
+    tag.onload = () => (Object.hasOwn(store, name) ? resolve(store[name]) : reject(new Error("not in this export")));
     tag.onerror = () => reject(new Error("not in this export"));
     document.head.append(tag);
   });
@@ -104,9 +104,9 @@ async function exported(path) {
   const keys = url.searchParams.getAll("key");
   const start = url.searchParams.has("start") ? +url.searchParams.get("start") : -Infinity;
   const end = url.searchParams.has("end") ? +url.searchParams.get("end") : Infinity;
-  const series = {};
+  const series = Object.create(null);
   for (const k of keys) {
-    const s = body.series[k];
+    const s = own(body.series, k);
     if (!s) continue;
     const xs = [], ys = [];
     s.x.forEach((x, i) => { if (x >= start && x <= end) { xs.push(x); ys.push(s.y[i]); } });
@@ -169,7 +169,13 @@ function poll(fn, live) {
 
 // ---------------------------------------------------------------- runs table
 
-function flat(prefix, obj, out) {
+// user keys (config, summary, metrics) may be named like Object.prototype's members
+// (constructor, toString, __proto__): they go in maps without a prototype, read with own()
+function own(obj, key) {
+  return obj !== null && obj !== undefined && Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+function flat(prefix, obj, out = Object.create(null)) {
   for (const [k, v] of Object.entries(obj || {})) {
     if (v && typeof v === "object" && !Array.isArray(v) && !v._type) flat(`${prefix}${k}.`, v, out);
     else out[prefix + k] = v;
@@ -184,24 +190,24 @@ function runColumns(runs) {
     { key: "tags", label: "tags" }, { key: "group", label: "group" },
     { key: "branch", label: "branch" }, { key: "commit", label: "commit" },
   ];
-  const counts = {};
+  const counts = Object.create(null);
   for (const run of runs) {
-    for (const [k, v] of Object.entries(flat("", run.summary, {}))) {
+    for (const [k, v] of Object.entries(flat("", run.summary))) {
       if (typeof v === "number" && !k.startsWith("_")) counts[k] = (counts[k] || 0) + 1;
     }
   }
   const metrics = Object.keys(counts).sort((a, b) => counts[b] - counts[a]);
   const configKeys = new Set();
-  for (const run of runs) for (const k of Object.keys(flat("", run.config, {}))) configKeys.add(k);
+  for (const run of runs) for (const k of Object.keys(flat("", run.config))) configKeys.add(k);
   return base.map((c) => ({ ...c, shown: true }))
     .concat(metrics.map((k, i) => ({ key: `summary.${k}`, label: k, metric: k, shown: i < DEFAULT_METRICS })))
     .concat([...configKeys].sort().map((k) => ({ key: `config.${k}`, label: `config.${k}`, config: k, shown: false })));
 }
 
 function cellValue(run, col) {
-  if (col.metric) return flat("", run.summary, {})[col.metric];
-  if (col.config) return flat("", run.config, {})[col.config];
-  return run[col.key];
+  if (col.metric) return own(flat("", run.summary), col.metric);
+  if (col.config) return own(flat("", run.config), col.config);
+  return own(run, col.key);
 }
 
 function searchable(run) {
@@ -211,22 +217,40 @@ function searchable(run) {
 
 function matches(run, filter) {
   // words: each must match; "key=value" tests a config or summary value or a field
-  for (const word of filter.toLowerCase().split(/\s+/).filter(Boolean)) {
-    const eq = word.indexOf("=");
+  for (const raw of filter.split(/\s+/).filter(Boolean)) {
+    const word = raw.toLowerCase(), eq = word.indexOf("=");
     if (eq > 0) {
-      const key = word.slice(0, eq), want = word.slice(eq + 1);
-      const values = flat("", { ...run, config: undefined, summary: undefined }, {});
-      Object.assign(values, flat("", run.config, {}), flat("config.", run.config, {}),
-                    flat("summary.", run.summary, {}));
-      const got = values[key] !== undefined ? values[key] : run[key];
+      const want = word.slice(eq + 1);
+      // a bare key: a config key, else a field, else a summary metric (acc=0.9)
+      const values = Object.assign(flat("", run.summary),
+                                   flat("", { ...run, config: undefined, summary: undefined }),
+                                   flat("", run.config), flat("config.", run.config),
+                                   flat("summary.", run.summary));
+      // the key as written (toString=...), else one that differs only by case
+      let key = raw.slice(0, eq);
+      if (!Object.hasOwn(values, key)) {
+        key = Object.keys(values).find((k) => k.toLowerCase() === key.toLowerCase()) || key;
+      }
+      const got = own(values, key);
       if (got === undefined || got === null) return false;
       const many = Array.isArray(got) ? got : [got];  // tags=a: one of the run's tags
-      if (!many.some((v) => fmt(v).toLowerCase() === want)) return false;
+      if (!many.some((v) => valueMatches(v, want))) return false;
     } else if (!searchable(run).includes(word)) {
       return false;
     }
   }
   return true;
+}
+
+// key=value: a number equals the number written (lr=1e-3 and lr=0.001 match 0.001), or the
+// text the table shows; a commit-like hex value (7 to 64 hex digits) starts with the hex
+// written (commit=1d6c7aed, as git users abbreviate); anything else: the same text
+function valueMatches(v, want) {
+  const text = fmt(v).toLowerCase();
+  if (text === want) return true;
+  if (typeof v === "number" && want.trim() !== "" && Number(want) === v) return true;
+  return typeof v === "string" && /^[0-9a-f]{4,}$/.test(want) && /^[0-9a-f]{7,64}$/.test(text)
+    && text.startsWith(want);
 }
 
 function compare(a, b) {
@@ -288,7 +312,9 @@ async function showRuns() {
       class: `sortable${c.key === key ? (dir > 0 ? " sorted-asc" : " sorted-desc") : ""}`,
       "data-key": c.key,
       onclick: () => {
-        state.sort = { key: c.key, dir: c.key === key ? -dir : (c.metric ? 1 : -1) };
+        // first click: ascending (A to Z, smallest first), but "created" newest first (the
+        // table's own order); a second click reverses
+        state.sort = { key: c.key, dir: c.key === key ? -dir : (c.key === "created" ? -1 : 1) };
         render();
       },
     }, c.label)));
@@ -390,7 +416,7 @@ function xFor(stream) {
 }
 
 async function fetchSeries(runId, keys, extra) {
-  const series = {};
+  const series = Object.create(null);
   const stream = extra && extra.stream || "default";
   const x = xFor(stream);
   for (let i = 0; i < keys.length; i += KEYS_PER_REQUEST) {
@@ -447,7 +473,7 @@ function chartBox(key, note) {
 }
 
 function chartControls(onChange, metricKeys) {
-  if (!(state.x in X_AXES) && !(metricKeys || []).includes(state.x)) state.x = "_step";
+  if (!Object.hasOwn(X_AXES, state.x) && !(metricKeys || []).includes(state.x)) state.x = "_step";
   const options = Object.entries(X_AXES).concat((metricKeys || []).map((k) => [k, k]));
   const xs = h("select", { id: "x-axis", onchange: (e) => { state.x = e.target.value; onChange(); } },
                options.map(([v, label]) => h("option", { value: v, selected: v === state.x }, label)));
@@ -471,7 +497,7 @@ function noteFor(series) {
 // ---------------------------------------------------------------- run page
 
 function kvTable(obj) {
-  const rows = Object.entries(flat("", obj, {})).map(([k, v]) =>
+  const rows = Object.entries(flat("", obj)).map(([k, v]) =>
     h("tr", {}, h("td", {}, k), h("td", { class: typeof v === "number" ? "num" : null }, fmt(v))));
   return rows.length ? h("table", { class: "kv" }, h("tbody", {}, rows)) : h("p", { class: "muted" }, "none");
 }
@@ -553,7 +579,7 @@ async function drawRunCharts(run, grid, keys, stream) {
   }
   const boxes = keys.map((key) => { const b = chartBox(key); grid.append(b.box); return [key, b]; });
   const series = await fetchSeries(run.id, keys, { stream });
-  for (const [key, b] of boxes) drawOne(run.id, key, b, series[key], stream);
+  for (const [key, b] of boxes) drawOne(run.id, key, b, own(series, key), stream);
 }
 
 function drawOne(runId, key, b, s, stream) {
@@ -773,7 +799,7 @@ async function loadPanels(id, box) {
   const entries = body.tables.map((t) => ["table", t]).concat(body.charts.map((c) => ["chart", c]));
   if (!entries.length) { box.replaceChildren(h("p", { class: "muted" }, "none")); return; }
   box.replaceChildren(...entries.map(([kind, entry]) => {
-    const holder = h("div", {});
+    const holder = h("div");
     const note = h("div", { class: "note" });
     const panel = h("div", { class: "panel", [`data-${kind}`]: entry.key }, h("h3", {}, entry.title || entry.key));
     const show = async (e) => {
@@ -826,7 +852,7 @@ async function loadHistograms(id, box) {
   const keys = Object.keys(hists);
   if (!keys.length) { box.replaceChildren(h("p", { class: "muted" }, "none")); return; }
   box.replaceChildren(...keys.map((key) => {
-    const hist = hists[key];
+    const hist = own(hists, key);
     const canvas = h("canvas", { width: 440, height: 220, class: "heatmap" });
     const first = hist.steps[0], last = hist.steps[hist.steps.length - 1];
     const note = h("div", { class: "note" });
@@ -957,6 +983,45 @@ async function loadMedia(id, box) {
   box.replaceChildren(...panels);
 }
 
+// logged HTML is shown in a sandboxed srcdoc frame after this: parsed by DOMParser (an inert
+// document: nothing loads, nothing runs), every reference that would load something from
+// elsewhere removed (only data:, blob: and #fragment URLs stay), so the browser never even
+// attempts a remote request (a tracking pixel); text and structure stay. Styles go too: the
+// frame has the page's CSP, which applies no inline style (and CSS can load URLs)
+const URL_ATTRIBUTES = new Set(["src", "srcset", "href", "poster", "data", "action", "formaction",
+  "background", "ping", "cite", "longdesc", "lowsrc", "dynsrc", "codebase", "archive", "manifest",
+  "icon", "usemap", "imagesrcset", "xlink:href"]);
+const REMOTE_ELEMENTS = "script, link, base, object, embed, applet, iframe, frame, frameset, " +
+  "portal, meta[http-equiv], noscript, style, x-style";
+
+function inertUrl(url) {
+  const u = url.trim().toLowerCase();
+  return u.startsWith("data:") || u.startsWith("blob:") || u.startsWith("#");
+}
+
+function inertHtml(text) {
+  // styles renamed before parsing: a document parsed here has the page's CSP, which logs each
+  // inline style it refuses (nothing is applied either way; the pass below removes them)
+  const renamed = text.replace(/<(\/?)style\b/gi, "<$1x-style")
+    .replace(/<[a-z][^>]*>/gi, (tag) => tag.replace(/(\s)style(\s*=)/gi, "$1x-style$2"));
+  const doc = new DOMParser().parseFromString(renamed, "text/html");
+  for (const el of doc.querySelectorAll(REMOTE_ELEMENTS)) el.remove();
+  for (const el of doc.querySelectorAll("*")) {
+    for (const attr of [...el.attributes]) {
+      const name = attr.name.toLowerCase();
+      if (name.startsWith("on") || name.endsWith("style")) el.removeAttribute(attr.name);
+      else if ((URL_ATTRIBUTES.has(name) || name.endsWith(":href"))
+               && (name.endsWith("srcset") || !inertUrl(attr.value))) el.removeAttribute(attr.name);
+    }
+  }
+  return `<!doctype html>${doc.documentElement.outerHTML}`;
+}
+
+function htmlFrame(r, text) {
+  return h("iframe", { srcdoc: inertHtml(text), sandbox: "", class: "html-media",
+                       title: r.caption || r.key });
+}
+
 function mediaItem(id, r) {
   // an export has each image, audio and video as a file of the site (r.file) and each text
   // or HTML item inline (r.text): a page opened from disk cannot fetch
@@ -966,17 +1031,16 @@ function mediaItem(id, r) {
   else if (EXPORT && r.left_out) el = h("p", { class: "muted" }, `${r.type}: not in this export (${r.left_out})`);
   else if (EXPORT && typeof r.text === "string") {
     // sandboxed, and under the page's CSP (a srcdoc frame inherits it): no script runs
-    el = r.type === "html"
-      ? h("iframe", { srcdoc: r.text, sandbox: "", class: "html-media", title: r.caption || r.key })
-      : h("pre", { class: "code text-media" }, r.text);
+    el = r.type === "html" ? htmlFrame(r, r.text) : h("pre", { class: "code text-media" }, r.text);
   }
   else if (r.type === "audio") el = h("audio", { controls: "", src, preload: "none" });
   else if (r.type === "video") el = h("video", { controls: "", src, preload: "none" });
-  else if (r.type === "html") el = h("iframe", { src, sandbox: "", class: "html-media", title: r.caption || r.key });
-  else if (r.type === "text") {
-    el = h("pre", { class: "code text-media" }, "…");
+  else if (r.type === "html" || r.type === "text") {
+    el = h("div", { class: "text-holder" }, h("pre", { class: "code text-media" }, "…"));
     fetch(src, { credentials: "same-origin" }).then((a) => (a.ok ? a.text() : Promise.reject(new Error(a.statusText))))
-      .then((t) => { el.textContent = t; }, (err) => { el.textContent = `(${err.message})`; });
+      .then((t) => {
+        el.replaceChildren(r.type === "html" ? htmlFrame(r, t) : h("pre", { class: "code text-media" }, t));
+      }, (err) => { el.firstChild.textContent = `(${err.message})`; });
   }
   else el = h("img", { src, alt: r.caption || r.key, loading: "lazy" });
   return h("figure", {}, el, r.caption ? h("figcaption", {}, r.caption) : null);
@@ -1042,13 +1106,13 @@ async function showCompare(ids) {
 
 function numericFields(runs) {
   // numeric config keys that differ between the runs, then numeric summary metrics
-  const configs = runs.map((r) => flat("", r.config, {}));
-  const summaries = runs.map((r) => flat("", r.summary, {}));
+  const configs = runs.map((r) => flat("", r.config));
+  const summaries = runs.map((r) => flat("", r.summary));
   const pick = (objs, prefix, differ) => {
     const keys = [...new Set(objs.flatMap((o) => Object.keys(o)))].filter((k) => !k.startsWith("_"));
-    return keys.filter((k) => objs.some((o) => typeof o[k] === "number")
-                             && (!differ || new Set(objs.map((o) => o[k])).size > 1))
-      .sort().map((k) => ({ key: `${prefix}${k}`, get: (i) => (typeof objs[i][k] === "number" ? objs[i][k] : null) }));
+    return keys.filter((k) => objs.some((o) => typeof own(o, k) === "number")
+                             && (!differ || new Set(objs.map((o) => own(o, k))).size > 1))
+      .sort().map((k) => ({ key: `${prefix}${k}`, get: (i) => (typeof own(objs[i], k) === "number" ? own(objs[i], k) : null) }));
   };
   return { config: pick(configs, "config.", true), summary: pick(summaries, "", false) };
 }
@@ -1131,10 +1195,10 @@ function scatterPanel(runs) {
 }
 
 function configDiff(runs) {
-  const flats = runs.map((r) => flat("", r.config, {}));
+  const flats = runs.map((r) => flat("", r.config));
   const keys = [...new Set(flats.flatMap((f) => Object.keys(f)))].sort();
   const rows = keys.map((k) => {
-    const vals = flats.map((f) => fmt(f[k]));
+    const vals = flats.map((f) => fmt(own(f, k)));
     const differs = new Set(vals).size > 1;
     return h("tr", { class: differs ? "differs" : null }, h("td", {}, differs ? `${k} ≠` : k),
              vals.map((v) => h("td", {}, v)));
@@ -1150,13 +1214,13 @@ async function drawCompare(runs, grid) {
   const keys = [...new Set(runs.flatMap((r) => r.keys))];
   const boxes = keys.map((key) => { const b = chartBox(key); grid.append(b.box); return [key, b]; });
   // a run without the metric chosen as x axis has nothing to draw against it
-  const drawable = (r) => state.x in X_AXES || r.keys.includes(state.x);
+  const drawable = (r) => Object.hasOwn(X_AXES, state.x) || r.keys.includes(state.x);
   const all = await Promise.all(runs.map((r) => (drawable(r)
     ? fetchSeries(r.id, keys.filter((k) => r.keys.includes(k))) : Promise.resolve({}))));
   for (const [key, b] of boxes) {
     const lines = [];
     runs.forEach((r, i) => {
-      const s = all[i][key];
+      const s = own(all[i], key);
       if (s && s.x.length) lines.push({ label: r.name, color: COLORS[i % COLORS.length], x: s.x, y: s.y });
     });
     b.note.textContent = `${lines.length} of ${runs.length} runs`;
@@ -1166,7 +1230,7 @@ async function drawCompare(runs, grid) {
         ? fetchSeries(r.id, [key], { start: min, end: max }) : Promise.resolve({})));
       const zl = [];
       runs.forEach((r, i) => {
-        const s = fresh[i][key];
+        const s = own(fresh[i], key);
         if (s && s.x.length) zl.push({ label: r.name, color: COLORS[i % COLORS.length], x: s.x, y: s.y });
       });
       const old = charts.find((c) => b.holder.contains(c.root));
