@@ -114,17 +114,19 @@ def create_app(repo: str | os.PathLike[str] = ".", *, token: str | None = None,
     def lineage(request: Request) -> Response:
         query, params = request.query_params, request.path_params
         return _json(reader.lineage(f"{params['name']}:{params['version']}",
-                                    _int(query.get("depth"), "depth", LINEAGE_DEPTH),
-                                    _int(query.get("nodes"), "nodes", LINEAGE_NODES)))
+                                    _int(query.get("depth"), "depth", LINEAGE_DEPTH, minimum=0),
+                                    _int(query.get("nodes"), "nodes", LINEAGE_NODES,
+                                         minimum=1)))
 
     def run_lineage(request: Request) -> Response:
         query = request.query_params
         return _json(reader.run_lineage(request.path_params["run"],
-                                        _int(query.get("depth"), "depth", LINEAGE_DEPTH),
-                                        _int(query.get("nodes"), "nodes", LINEAGE_NODES)))
+                                        _int(query.get("depth"), "depth", LINEAGE_DEPTH, minimum=0),
+                                        _int(query.get("nodes"), "nodes", LINEAGE_NODES,
+                                             minimum=1)))
 
     def histograms(request: Request) -> Response:
-        steps = _int(request.query_params.get("steps"), "steps", HISTOGRAM_STEPS)
+        steps = _int(request.query_params.get("steps"), "steps", HISTOGRAM_STEPS, minimum=1)
         return _json(reader.histograms(request.path_params["run"], steps))
 
     def panels(request: Request) -> Response:
@@ -322,6 +324,8 @@ def _int(value: str | None, name: str, default: int, *, minimum: int | None = No
     if value is None or value == "":
         return default
     try:
+        if not value.isascii():  # int() takes other scripts' digits ("１"): not a query's
+            raise ValueError(value)
         number = int(value)
     except ValueError:
         raise UsageError(f"{name} must be a whole number, got {_cut(value)!r}") from None

@@ -302,7 +302,12 @@ class _Scrubber:
 
         found = discover(repo)
         self.places: dict[str, str] = {}
-        for folder in (found.workdir, found.path, repo):
+        git_dir = found.path.rstrip("/\\")
+        workdir = (found.workdir or "").rstrip("/\\")
+        # the git folder inside the working tree is "<repo>/.git", not the repository itself
+        self.add(git_dir, f"<repo>/{os.path.basename(git_dir)}"
+                 if workdir and os.path.dirname(git_dir) == workdir else "<repo>")
+        for folder in (found.workdir, repo):
             self.add(folder, "<repo>")
         home = os.path.expanduser("~")
         self.add(home, "~")
@@ -356,7 +361,9 @@ def _write(data: Path, name: str, value: Any, *, variable: str | None = None) ->
     scrub = _SCRUB.get()
     if scrub is not None:
         value = scrub(value)
-    body = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    # JSON.parse of a string, not an object literal: in a literal "__proto__": sets the
+    # object's prototype instead of adding the key (a config key of that name would vanish)
+    body = f"JSON.parse({json.dumps(json.dumps(value, separators=(',', ':'), allow_nan=False))})"
     if variable is not None:
         text = f"window.{variable} = {body};\n"
     else:

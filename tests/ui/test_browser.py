@@ -206,8 +206,9 @@ def test_static_export_opens_from_disk(repo: Path, tmp_path: Path, shots: Path,
                                        browser_page: tuple[Any, list[str]]) -> None:
     page, requests = browser_page
     (repo / "data.csv").write_text("1,2\n")
-    run = make_run([{"loss": 1.0 / (i + 1)} for i in range(100)], name="exported-run",
-                   artifact=("data", repo / "data.csv"), artifact_type="dataset")
+    run = make_run([{"loss": 1.0 / (i + 1), "acc": i / 100} for i in range(100)],
+                   name="exported-run", artifact=("data", repo / "data.csv"),
+                   artifact_type="dataset")
     site = tmp_path / "site"
     export_site(str(repo), site)
     page.goto((site / "index.html").as_uri())
@@ -217,6 +218,9 @@ def test_static_export_opens_from_disk(repo: Path, tmp_path: Path, shots: Path,
     page.wait_for_selector("body[data-ready='1'] .chart[data-key='loss'] canvas")
     assert drawn_pixels(page, ".chart[data-key='loss']") > 100
     assert "100 points" in page.locator(".chart[data-key='loss'] .note").inner_text()
+    # the export holds the history against the built-in axes only: a metric is not offered
+    assert page.locator("#x-axis option").evaluate_all("os => os.map(o => o.value)") == [
+        "_step", "_runtime", "_timestamp"]
     assert run.id in page.url
     page.screenshot(path=str(shots / "export.png"), full_page=True)
     page.click("#nav-artifacts")  # the artifact pages are in the export too
@@ -312,7 +316,8 @@ def test_media_slider_histograms_charts_and_tables(served: str, browser_page: tu
     table = gittrack.Table(columns=["x", "y"], data=[[0, 1.0], [1, 3.0], [2, 2.0]])
     run.log({"curve": gittrack.plot.line(table, "x", "y", title="a vega curve"),
              "predictions": table, "notes": gittrack.Text("plain words"),
-             "report": gittrack.Html(REMOTE_HTML)})
+             "report": gittrack.Html(REMOTE_HTML),
+             "clip": gittrack.Video(np.full((4, 3, 6, 10), 120, dtype=np.uint8), fps=4)})
     run.finish()
     page.goto(f"{served}#/run/{run.id}")
     page.wait_for_selector("[data-chart='curve'] .vega canvas")  # vega-embed, CSP intact
@@ -342,6 +347,11 @@ def test_media_slider_histograms_charts_and_tables(served: str, browser_page: tu
     assert frame.locator("p").inner_text() == "an html report"  # in its sandboxed frame
     assert_nothing_remote(page, frame, requests)
     assert page.locator(".media[data-key='predictions']").count() == 0  # a panel instead
+    # a GIF (Video's default format) is drawn as an image: a <video> cannot play it
+    page.wait_for_function("""() => {
+        const img = document.querySelector(".media[data-key='clip'] img");
+        return img && img.complete && img.naturalWidth === 10; }""")
+    assert page.locator(".media[data-key='clip'] video").count() == 0
     page.screenshot(path=str(shots / "media.png"), full_page=True)
     assert all(url.startswith(served) for url in requests)
 

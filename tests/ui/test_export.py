@@ -20,7 +20,9 @@ def embedded(path: Path) -> Any:
     text = path.read_text()
     head, sep, body = text.partition("] = ")
     assert sep and head.startswith("(window.GITTRACK_DATA"), text[:80]
-    return json.loads(body.rstrip(";\n"))
+    body = body.rstrip(";\n")
+    assert body.startswith("JSON.parse(") and body.endswith(")"), body[:80]
+    return json.loads(json.loads(body[len("JSON.parse("):-1]))
 
 
 def test_export_writes_the_pages_and_each_runs_data(repo: Path, tmp_path: Path) -> None:
@@ -194,7 +196,9 @@ def test_export_holds_no_local_path(repo: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     export(str(repo), site)
     listing = embedded(site / "data" / "runs.js")
-    assert any(dead in note and "<repo>" in note for note in listing["warnings"]), listing
+    # the git folder is named as such (not as if it were the repository)
+    assert any(dead in note and "<repo>/.git/gittrack/wal" in note
+               for note in listing["warnings"]), listing
     config = next(r for r in listing["runs"] if r["id"] == run.id)["config"]
     assert config == {"data": "<repo>/data.csv", "cache": "~/c"}
     # a copy elsewhere: its runs recorded the first folder as their working folder
@@ -209,3 +213,16 @@ def test_export_holds_no_local_path(repo: Path, tmp_path: Path) -> None:
                 assert local.encode() not in text, (path, local)
     metadata = embedded(tmp_path / "site-moved" / "data" / f"run-{run.id}.js")["metadata"]
     assert metadata["cwd"] == "<repo>"
+
+
+def test_export_keeps_keys_named_like_javascript_builtins(repo: Path, tmp_path: Path) -> None:
+    # data files are JSON.parse of a string: in an object literal "__proto__": would set the
+    # object's prototype and the key would vanish from the page
+    run = make_run([{"loss": 1.0}], config={"__proto__": 5, "constructor": 1})
+    site = tmp_path / "site"
+    export(str(repo), site)
+    text = (site / "data" / "runs.js").read_text()
+    assert "] = JSON.parse(" in text
+    config = next(r for r in embedded(site / "data" / "runs.js")["runs"]
+                  if r["id"] == run.id)["config"]
+    assert config == {"__proto__": 5, "constructor": 1}

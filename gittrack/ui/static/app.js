@@ -473,8 +473,10 @@ function chartBox(key, note) {
 }
 
 function chartControls(onChange, metricKeys) {
-  if (!Object.hasOwn(X_AXES, state.x) && !(metricKeys || []).includes(state.x)) state.x = "_step";
-  const options = Object.entries(X_AXES).concat((metricKeys || []).map((k) => [k, k]));
+  // an export holds each run's history against the built-in axes only (data/history-<id>-<x>.js)
+  const asX = EXPORT ? [] : (metricKeys || []);
+  if (!Object.hasOwn(X_AXES, state.x) && !asX.includes(state.x)) state.x = "_step";
+  const options = Object.entries(X_AXES).concat(asX.map((k) => [k, k]));
   const xs = h("select", { id: "x-axis", onchange: (e) => { state.x = e.target.value; onChange(); } },
                options.map(([v, label]) => h("option", { value: v, selected: v === state.x }, label)));
   const log = h("input", { type: "checkbox", id: "log-scale", checked: state.log,
@@ -1034,7 +1036,10 @@ function mediaItem(id, r) {
     el = r.type === "html" ? htmlFrame(r, r.text) : h("pre", { class: "code text-media" }, r.text);
   }
   else if (r.type === "audio") el = h("audio", { controls: "", src, preload: "none" });
-  else if (r.type === "video") el = h("video", { controls: "", src, preload: "none" });
+  // a GIF (Video's default format) is an image to a browser: <video> cannot play it
+  else if (r.type === "video" && String(r.format).toLowerCase() !== "gif") {
+    el = h("video", { controls: "", src, preload: "none" });
+  }
   else if (r.type === "html" || r.type === "text") {
     el = h("div", { class: "text-holder" }, h("pre", { class: "code text-media" }, "…"));
     fetch(src, { credentials: "same-origin" }).then((a) => (a.ok ? a.text() : Promise.reject(new Error(a.statusText))))
