@@ -184,6 +184,12 @@ class Reader:
         return {"run": view.id, "text": shown, "length": len(text),
                 "truncated": len(shown) < len(text)}
 
+    def code_state(self, spec: str) -> dict[str, Any]:
+        """The code state ``run.yaml`` records (commit, branch, dirty, remote): git data, with
+        no saved file (what an export keeps when the saved code is left out)."""
+        with self._api() as (api, _notes):
+            return dict(jsonable(dict(api.run(spec).info.code or {})))
+
     def code(self, spec: str) -> dict[str, Any]:
         """``/api/runs/{id}/code``: the code state of ``run.yaml`` (commit, branch, dirty,
         remote) and, when the run saved code, its files (text up to ``TEXT_FILE_LIMIT``

@@ -190,6 +190,8 @@ def _write_blobs(reader: Reader, target: Path, run_id: str, result: Exported) ->
         if value is None:
             _left_out(result, kind, run_id, reason)
             value = {"run": run_id, "left_out": reason}
+            if kind == "code":  # the commit and branch are git data: they stay
+                value.update(reader.code_state(run_id))
         elif result.private and _holds_content(kind, value):
             result.decrypted = True
         _write(data, f"{kind}-{run_id}", value)

@@ -167,6 +167,9 @@ def test_export_of_a_private_project(repo: Path, private_repo: object, tmp_path:
         assert "--public-only" in embedded(
             tmp_path / "public" / "data" / f"{kind}-{run.id}.js")["left_out"]
     assert embedded(tmp_path / "public" / "data" / f"run-{run.id}.js")["name"] == "everything"
+    code = embedded(tmp_path / "public" / "data" / f"code-{run.id}.js")  # git data stays
+    assert code["commit"] == run.info.code["commit"] and code["branch"] == "main", code
+    assert "patch" not in code and "files" not in code
 
     # another user of this clone: no identity in their home, no plaintext copy here
     shutil.rmtree(repo / ".git" / "gittrack" / "cache" / "blobs")

@@ -87,7 +87,8 @@ async function exported(path) {
     throw err;
   }
   // content a private project keeps encrypted, left out of this export: say why
-  if (body && body.left_out) throw new Error(`not in this export: ${body.left_out}`);
+  // (saved code's answer keeps its commit and branch, which are git data: loadCode says why)
+  if (body && body.left_out && !/^code-/.test(name)) throw new Error(`not in this export: ${body.left_out}`);
   if (/^panels-/.test(name) && new URL(path, location.href).searchParams.has("key")) {
     // a step slider: the exported entry of that key at that step
     const q = new URL(path, location.href).searchParams;
@@ -1073,7 +1074,8 @@ async function loadCode(id, box) {
       parts.push(h("details", {}, h("summary", {}, `${f.name} (${f.size} bytes)`),
                    h("pre", { class: "code" }, f.text === null ? "(binary or too large to show)" : f.text)));
     }
-    if (!c.saved) parts.push(h("p", { class: "muted" }, "no code saved (save_code=True saves it)"));
+    if (c.left_out) parts.push(h("p", { class: "muted" }, `saved code: not in this export (${c.left_out})`));
+    else if (!c.saved) parts.push(h("p", { class: "muted" }, "no code saved (save_code=True saves it)"));
     box.replaceChildren(...parts);
   } catch (err) {
     box.textContent = `(${err.message})`;
