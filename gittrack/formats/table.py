@@ -15,6 +15,7 @@ from gittrack.errors import FormatError
 from gittrack.formats import arrow
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
 FORMAT_VERSION = "1"
@@ -71,6 +72,25 @@ def history_table(
         arrays.append(arrow.column(values))
         names.append(name)
     return pa.Table.from_arrays(arrays, names=names)
+
+
+def float_history_table(steps: np.ndarray, timestamps: np.ndarray, start_time: float,
+                        keys: Sequence[str], columns: Sequence[np.ndarray]) -> pa.Table:
+    """The table ``history_table`` makes of rows whose values are all floats, from arrays:
+    ``steps`` (int64), ``timestamps`` (float64) and one float64 array per key; the runtimes
+    are the timestamps minus ``start_time``. The same table, built without a Python object
+    per value (``runs.buffer``'s float block)."""
+    import numpy as np
+    import pyarrow as pa
+
+    def plain(arrow_type: pa.DataType, data: np.ndarray) -> pa.Array:
+        data = np.ascontiguousarray(data)
+        return pa.Array.from_buffers(arrow_type, len(data), [None, pa.py_buffer(data)])
+
+    arrays = [plain(pa.int64(), steps), plain(pa.float64(), timestamps),
+              plain(pa.float64(), timestamps - start_time)]
+    arrays += [plain(pa.float64(), column) for column in columns]
+    return pa.Table.from_arrays(arrays, names=[*SYSTEM_COLUMNS, *keys])
 
 
 def histogram_chunks(rows: Sequence[tuple[str, int, float, list[float], list[float]]]

@@ -46,6 +46,7 @@ MAX_SUMMARY_STRING = 512
 _INT64 = (-(2**63), 2**63 - 1)
 _FAST_KINDS: dict[type, str] = {float: "num", int: "num", bool: "num", str: "str"}
 _FLOATISH = frozenset({float, bool})
+_FLOAT = frozenset({float})
 _STR = frozenset({str})
 
 
@@ -174,7 +175,7 @@ class Normalizer:
     """
 
     __slots__ = ("_charges", "_number_keys", "_slow_used", "aggregated", "charged",
-                 "has_histogram", "kinds", "text")
+                 "floats", "has_histogram", "kinds", "text")
 
     def __init__(
         self, kinds: Mapping[str, str] | None = None,
@@ -184,6 +185,7 @@ class Normalizer:
         self.kinds: dict[str, str] = dict(kinds or {})
         self._number_keys = {k for k, kind in self.kinds.items() if kind == "num"}
         self.has_histogram = False  # whether the last normalize() returned a Histogram
+        self.floats = False  # whether every value normalize() last returned is a float
         self.text = 0  # characters of text in the string values normalize() last returned
         self._slow_used = False
         # What each key may add to summary.yaml and resume.yaml, and the sum: a new key (or a
@@ -214,11 +216,12 @@ class Normalizer:
         if type(data) is dict:
             if (
                 data.keys() <= self._number_keys
-                and _FLOATISH.issuperset(map(type, data.values()))
+                and (types := set(map(type, data.values()))) <= _FLOATISH
                 and _STR.issuperset(map(type, data))  # not np.str_: the WAL holds plain data
             ):
                 self.has_histogram = False
                 self.text = 0
+                self.floats = bool not in types
                 return dict(data)
         elif not isinstance(data, Mapping):
             raise InvalidValueError(
@@ -226,7 +229,7 @@ class Normalizer:
             )
         out: dict[str, Value] = {}
         kinds = self.kinds
-        self.has_histogram = self._slow_used = False
+        self.has_histogram = self._slow_used = self.floats = False
         text = 0
         for key, value in data.items():
             kind = _FAST_KINDS.get(type(value))
@@ -260,6 +263,7 @@ class Normalizer:
                     kinds[key] = kind = kind_of(value)
                     if kind == "num":
                         self._number_keys.add(key)
+        self.floats = not self.has_histogram and set(map(type, out.values())) <= _FLOAT
         return out
 
     def _charge(self, out: dict[str, Value]) -> None:

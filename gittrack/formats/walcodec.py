@@ -1,11 +1,20 @@
 """Framing of write-ahead-log records: ``<u32 length><u32 crc32><payload>``.
 
-The payload is a pickle of plain data only (tuples, lists, dicts, str, numbers, bool, None,
-and ``Histogram``):
-about 1 µs per ``log()`` call, where JSON costs 9 µs. The unpickler refuses every other global, so
-a WAL file cannot run code. A record cut short by a kill ends the readable log: a
-``log()`` call returns only after its whole record was handed to the kernel, so a torn last
-record is one that was never acknowledged.
+Two kinds of payload:
+
+- a pickle of plain data only (tuples, lists, dicts, str, numbers, bool, None, and
+  ``Histogram``): any record. The unpickler refuses every other global, so a WAL file cannot
+  run code.
+- a *row*: a ``log()`` call whose values are all floats, packed with ``struct``
+  (``<B kind=1><u32 keys id><i64 seq><f64 time><i64 step, -1: none><f64 value>...``), half
+  the cost of pickling it (docs/decisions.md, "The hot path: rows packed in the log"). Its
+  keys are those of a ``("keys", seq, id, (key, ...))`` record written before it in the same
+  segment (``Decoder`` reads them); a row reads back as the record
+  ``("log", seq, time, step, None, {key: value})``.
+
+A record cut short by a kill ends the readable log: a ``log()`` call returns only after its
+whole record was handed to the kernel, so a torn last record is one that was never
+acknowledged.
 """
 
 from __future__ import annotations
@@ -14,13 +23,47 @@ import io
 import pickle
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 _HEADER = struct.Struct("<II")
 HEADER_SIZE = _HEADER.size
 _PROTOCOL = 5
 _PICKLE_START = pickle.PROTO + bytes([_PROTOCOL])
+KEYS = "keys"
+"""The kind of the record that names the keys of the rows after it (never applied to a run)."""
+_ROW = 1
+_ROW_START = bytes([_ROW])
+_ROW_HEAD = struct.Struct("<BIqdq")
+_rows: dict[int, struct.Struct] = {}
+
+
+def _row_struct(width: int) -> struct.Struct:
+    found = _rows.get(width)
+    if found is None:
+        found = _rows[width] = struct.Struct(_ROW_HEAD.format + "d" * width)
+    return found
+
+
+def row_size(width: int) -> int:
+    """The bytes of a row record of ``width`` values, header included."""
+    return HEADER_SIZE + _row_struct(width).size
+
+
+def put_row(view: memoryview, pos: int, limit: int, keys_id: int, seq: int, time: float,
+            step: int | None, values: Mapping[str, Any]) -> int | None:
+    """Write a row record (``values``: floats only, in the order of the keys of ``keys_id``)
+    into the writable ``view`` at ``pos``; the offset just after it, or ``None`` (nothing
+    written) if it would end past ``limit``."""
+    packer = _row_struct(len(values))
+    start = pos + HEADER_SIZE
+    end = start + packer.size
+    if end > limit:
+        return None
+    packer.pack_into(view, start, _ROW, keys_id, seq, time, -1 if step is None else step,
+                     *values.values())
+    _HEADER.pack_into(view, pos, packer.size, zlib.crc32(view[start:end]))
+    return end
 
 
 def encode(record: Any) -> bytes:
@@ -51,26 +94,66 @@ class _PlainUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"WAL records hold plain data only, not {module}.{name}")
 
 
+class Decoder:
+    """Reads the records of one segment, in order: keeps the keys its ``keys`` records name,
+    which the rows after them use."""
+
+    def __init__(self) -> None:
+        self.keys: dict[int, tuple[str, ...]] = {}
+
+    def decode_at(self, data: bytes | memoryview, pos: int) -> tuple[Any, int] | None:
+        """The intact record starting at ``pos`` and the offset just after it; ``None`` if
+        the bytes there are not one (torn, damaged, zeros, a row whose keys are unknown)."""
+        view = memoryview(data)
+        if pos + _HEADER.size > len(view):
+            return None
+        length, crc = _HEADER.unpack_from(view, pos)
+        start = pos + _HEADER.size
+        end = start + length
+        # Every payload is a protocol-5 pickle or a row: checking its first bytes before the
+        # CRC keeps a scan through damaged bytes fast.
+        if length < 2 or end > len(view):
+            return None
+        if view[start] == _ROW:
+            return self._row(view[start:end], crc, end)
+        if view[start:start + 2] != _PICKLE_START:
+            return None
+        payload = view[start:end]
+        if zlib.crc32(payload) != crc:
+            return None
+        try:
+            record = _PlainUnpickler(io.BytesIO(payload)).load()
+        except (pickle.UnpicklingError, EOFError, ValueError):
+            return None
+        if type(record) is tuple and record and record[0] == KEYS:
+            if not _keys_record(record):
+                return None
+            self.keys[record[2]] = record[3]
+        return record, end
+
+    def _row(self, payload: memoryview, crc: int, end: int) -> tuple[Any, int] | None:
+        width, extra = divmod(len(payload) - _ROW_HEAD.size, 8)
+        if width < 0 or extra or zlib.crc32(payload) != crc:
+            return None
+        _, keys_id, seq, time, step, *values = _row_struct(width).unpack(payload)
+        keys = self.keys.get(keys_id)
+        if keys is None or len(keys) != width:
+            return None
+        return ("log", seq, time, None if step < 0 else step, None,
+                dict(zip(keys, values, strict=True))), end
+
+
+def _keys_record(record: tuple[Any, ...]) -> bool:
+    """Whether ``record`` is a well-formed ``("keys", seq, id, (key, ...))`` record."""
+    return (len(record) == 4 and type(record[1]) is int and type(record[2]) is int
+            and 0 <= record[2] < 2**32 and type(record[3]) is tuple
+            and all(type(k) is str for k in record[3]))
+
+
 def decode_at(data: bytes | memoryview, pos: int) -> tuple[Any, int] | None:
-    """The intact record starting at ``pos`` and the offset just after it; ``None`` if the
-    bytes there are not one (torn, damaged, zeros)."""
-    view = memoryview(data)
-    if pos + _HEADER.size > len(view):
-        return None
-    length, crc = _HEADER.unpack_from(view, pos)
-    start = pos + _HEADER.size
-    end = start + length
-    # Every payload is a protocol-5 pickle: checking its first two bytes before the CRC keeps
-    # a scan through damaged bytes fast.
-    if length < 2 or end > len(view) or view[start:start + 2] != _PICKLE_START:
-        return None
-    payload = view[start:end]
-    if zlib.crc32(payload) != crc:
-        return None
-    try:
-        return _PlainUnpickler(io.BytesIO(payload)).load(), end
-    except (pickle.UnpicklingError, EOFError, ValueError):
-        return None
+    """The intact record starting at ``pos`` on its own (a row needs a ``Decoder`` that read
+    its keys): ``Decoder.decode_at``."""
+    return Decoder().decode_at(data, pos)
 
 
 def declared_end(data: bytes, pos: int) -> int | None:
@@ -82,12 +165,14 @@ def declared_end(data: bytes, pos: int) -> int | None:
 
 
 def scan(data: bytes) -> Iterator[tuple[int, int, Any]]:
-    """``(start, end, record)`` for every intact record in ``data``, in order. After bytes that
-    are not a record, the scan goes on at the next offset where an intact record starts; the
-    caller sees the skipped bytes as the gap between one record's end and the next's start."""
+    """``(start, end, record)`` for every intact record in ``data`` (one segment), in order,
+    ``keys`` records included. After bytes that are not a record, the scan goes on at the
+    next offset where an intact record starts; the caller sees the skipped bytes as the gap
+    between one record's end and the next's start."""
+    decoder = Decoder()
     pos = 0
     while pos + _HEADER.size <= len(data):
-        found = decode_at(data, pos)
+        found = decoder.decode_at(data, pos)
         if found is None:
             pos = _next_candidate(data, pos + 1)
             continue
@@ -97,28 +182,25 @@ def scan(data: bytes) -> Iterator[tuple[int, int, Any]]:
 
 
 def _next_candidate(data: bytes, pos: int) -> int:
-    """The next offset from ``pos`` that may start a record (its payload starts a pickle)."""
-    hit = data.find(_PICKLE_START, pos + _HEADER.size)
-    return len(data) if hit < 0 else hit - _HEADER.size
+    """The next offset from ``pos`` that may start a record (its payload starts a pickle or
+    a row)."""
+    hits = [hit for hit in (data.find(_PICKLE_START, pos + _HEADER.size),
+                            data.find(_ROW_START, pos + _HEADER.size)) if hit >= 0]
+    return min(hits) - _HEADER.size if hits else len(data)
 
 
 def decode_all(data: bytes) -> Iterator[Any]:
-    """Every whole, intact record in ``data``, stopping at the first torn or damaged one."""
-    view = memoryview(data)
+    """Every whole, intact record in ``data`` (one segment), ``keys`` records left out,
+    stopping at the first torn or damaged one."""
+    decoder = Decoder()
     pos = 0
-    while pos + _HEADER.size <= len(view):
-        length, crc = _HEADER.unpack_from(view, pos)
+    while pos + _HEADER.size <= len(data):
+        length, _ = _HEADER.unpack_from(data, pos)
         if length == 0:  # the zeroed, unused end of a pre-sized segment
             return
-        start = pos + _HEADER.size
-        end = start + length
-        if end > len(view):
+        found = decoder.decode_at(data, pos)
+        if found is None:
             return
-        payload = view[start:end]
-        if zlib.crc32(payload) != crc:
-            return
-        try:
-            yield _PlainUnpickler(io.BytesIO(payload)).load()
-        except (pickle.UnpicklingError, EOFError, ValueError):
-            return
-        pos = end
+        record, pos = found
+        if record[0] != KEYS:
+            yield record

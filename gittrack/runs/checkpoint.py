@@ -86,6 +86,11 @@ class Checkpointer:
         if not snap.history.rows:
             return []
         h = snap.history
+        block = h.float_block()
+        if block is not None:
+            keys, steps, timestamps, values = block
+            return table.split(table.float_history_table(
+                steps, timestamps, snap.start_time, keys, values))
         times = h.timestamps()
         return table.split(table.history_table(
             h.steps(), times, [t - snap.start_time for t in times], h.columns()))

@@ -72,6 +72,7 @@ class LiveState:
         self.step = 0
         self.pending: dict[str, Any] = {}
         self.pending_histogram = False
+        self.pending_floats = False  # whether every pending value is a float (HistoryBuffer)
         self.pending_time = start_time
         self.buffer = HistoryBuffer()
         self.histograms: list[HistogramRow] = []
@@ -127,44 +128,49 @@ class LiveState:
 
     def log(
         self, t: float, step: int | None, commit: bool | None, data: dict[str, Any],
-        has_histogram: bool = False,
+        has_histogram: bool = False, floats: bool = False,
     ) -> None:
-        """Apply one ``log()`` call; ``data`` becomes the state's own (the caller drops it)."""
+        """Apply one ``log()`` call; ``data`` becomes the state's own (the caller drops it).
+        ``floats``: every value of ``data`` is a ``float`` (``Normalizer.floats``)."""
         if not has_histogram and not self.pending_histogram:
             # The common cases, inlined (the same as the general path below, in fewer calls).
             if step is None:
                 if commit is not False and not self.pending:  # one call is one whole step
-                    self.buffer.append(self.step, t, data)
+                    self.buffer.append(self.step, t, data, floats)
                     self.step += 1
                     self.summary.update(data, False)
                     return
             elif step > self.step and not commit:  # log(d, step=i): commits the open step
                 pending = self.pending
                 if pending:
-                    self.buffer.append(self.step, self.pending_time, pending)
+                    self.buffer.append(self.step, self.pending_time, pending,
+                                       self.pending_floats)
                     summary = self.summary
                     if summary.specs:
                         summary.update(pending, False)
                     else:  # no define_metric: the summary is the last values
                         summary.values.update(pending)
                 self.step, self.pending, self.pending_time = step, data, t
+                self.pending_floats = floats
                 return
         if step is None:
-            self._merge(t, data, has_histogram)
+            self._merge(t, data, has_histogram, floats)
             if commit is None or commit:
                 self.flush()
         elif step < self.step:
             self.out_of_order += 1
-            self._emit(step, t, data, has_histogram)
+            self._emit(step, t, data, has_histogram, floats)
         else:
             if step > self.step:
                 self.flush(advance=False)
                 self.step = step
-            self._merge(t, data, has_histogram)
+            self._merge(t, data, has_histogram, floats)
             if commit:
                 self.flush()
 
-    def _merge(self, t: float, data: dict[str, Any], has_histogram: bool) -> None:
+    def _merge(self, t: float, data: dict[str, Any], has_histogram: bool,
+               floats: bool = False) -> None:
+        self.pending_floats = floats and (self.pending_floats or not self.pending)
         if self.pending:
             self.pending.update(data)
             self.pending_histogram = self.pending_histogram or has_histogram
@@ -176,14 +182,16 @@ class LiveState:
     def flush(self, advance: bool = True) -> None:
         """Commit the open step (if it has data) and, unless told not to, open the next."""
         if self.pending:
-            self._emit(self.step, self.pending_time, self.pending, self.pending_histogram)
+            self._emit(self.step, self.pending_time, self.pending, self.pending_histogram,
+                       self.pending_floats)
             self.pending = {}
             self.pending_histogram = False
             self.step += 1
         elif advance:
             self.step += 1
 
-    def _emit(self, step: int, t: float, data: dict[str, Any], has_histogram: bool) -> None:
+    def _emit(self, step: int, t: float, data: dict[str, Any], has_histogram: bool,
+              floats: bool = False) -> None:
         scalars = data
         if has_histogram:
             scalars = {}
@@ -193,7 +201,7 @@ class LiveState:
                 else:
                     scalars[key] = value
         if scalars:
-            self.buffer.append(step, t, scalars)
+            self.buffer.append(step, t, scalars, floats)
         self.summary.update(data, has_histogram)
 
     # -- checkpoints ---------------------------------------------------------------------

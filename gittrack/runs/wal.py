@@ -38,7 +38,7 @@ import itertools
 import mmap
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +122,9 @@ class WalWriter:
         self.lock = lock
         self.token = token
         self._map: mmap.mmap | None = None
+        self._view: memoryview | None = None  # of _map, for rows (released before it closes)
+        self._keys: dict[tuple[str, ...], int] = {}  # the keys ids of the open segment's rows
+        self._next_keys_id = 0
         self._fd = -1  # -1: no open segment (the next append opens one)
         self._pos = 0
         self._size = 0
@@ -191,6 +194,8 @@ class WalWriter:
         # Without a reservation (size 0) records are written with pwrite, up to SEGMENT_BYTES.
         self._fd, self._pos, self._size = fd, 0, size or max(SEGMENT_BYTES, min_size)
         self._segment_start = first_seq
+        self._view = None if self._map is None else memoryview(self._map)
+        self._keys = {}  # a segment is read on its own: rows name keys it holds
 
     def append(self, record: Any) -> None:
         """Write ``record``; on return it survives the death of this process. Raises
@@ -215,6 +220,42 @@ class WalWriter:
             self._pwrite(data)
         self._pos = end
 
+    def append_row(self, seq: int, time: float, step: int | None,
+                   values: Mapping[str, Any]) -> None:
+        """Write the record ``("log", seq, time, step, None, values)`` of a ``log()`` call
+        whose values are all ``float`` (not a subclass, not a bool): packed as a row
+        (``walcodec.put_row``) after a ``keys`` record naming its keys, the first time in
+        this segment; the same record once read. Survives the death of this process on
+        return, as ``append``; where the segment has no room for both, ``append`` writes it
+        (pickled, in a new segment)."""
+        view = self._view
+        if view is not None:
+            keys = tuple(values)
+            keys_id = self._keys.get(keys)
+            if keys_id is None:
+                keys_id = self._name_keys(view, keys, seq)
+            if keys_id is not None:
+                put = walcodec.put_row(view, self._pos, self._size, keys_id, seq, time, step,
+                                       values)
+                if put is not None:
+                    self._pos = put
+                    return
+        self.append(("log", seq, time, step, None, values))
+
+    def _name_keys(self, view: memoryview, keys: tuple[str, ...], seq: int) -> int | None:
+        """Write a ``keys`` record naming ``keys`` in the open segment; their id, or ``None``
+        (nothing written) if the segment has no room for it and a row after it."""
+        keys_id = self._next_keys_id
+        frame = walcodec.encode((walcodec.KEYS, seq, keys_id, keys))
+        end = self._pos + len(frame)
+        if end + walcodec.row_size(len(keys)) > self._size:
+            return None
+        view[self._pos:end] = frame
+        self._pos = end
+        self._keys[keys] = keys_id
+        self._next_keys_id += 1
+        return keys_id
+
     def _pwrite(self, data: bytes) -> None:
         written = 0
         try:
@@ -231,6 +272,9 @@ class WalWriter:
 
     def _close_segment(self) -> None:
         """Unmap the current segment and cut it to the bytes it holds."""
+        if self._view is not None:
+            self._view.release()
+            self._view = None
         if self._map is not None:
             self._map.close()
             self._map = None
@@ -378,7 +422,7 @@ def read_records(
             if start > pos and damage is not None:
                 damage.append(Damage(path, pos, start - pos))
             pos = end
-            if record[1] > after_seq:
+            if record[1] > after_seq and record[0] != walcodec.KEYS:
                 yield record
         last = index == len(found) - 1
         if damage is not None and not _clean_end(data, pos, last):

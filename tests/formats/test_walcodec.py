@@ -112,3 +112,87 @@ def test_put_writes_the_frames_encode_makes(recs: list[tuple[Any, ...]], slack: 
     big = ("log", 1, "x" * (slack + 200))
     assert walcodec.put(buffer, pos, limit, big) is None
     assert not buffer[pos:].strip(b"\0")
+
+
+# -- rows: log() calls of floats, packed --------------------------------------------------
+float_rows = st.dictionaries(st.text(min_size=1, max_size=6), st.floats(), max_size=5)
+
+
+def _framed_rows(rows: list[tuple[int, float, int | None, dict[str, float]]]) -> bytes:
+    """A segment as the writer makes it: each new key tuple named by a ``keys`` record
+    before the first row that uses it."""
+    buffer = bytearray(64 * 1024)
+    view = memoryview(buffer)
+    pos = 0
+    ids: dict[tuple[str, ...], int] = {}
+    for seq, t, step, values in rows:
+        keys = tuple(values)
+        if keys not in ids:
+            ids[keys] = len(ids)
+            frame = walcodec.encode((walcodec.KEYS, seq, ids[keys], keys))
+            buffer[pos:pos + len(frame)] = frame
+            pos += len(frame)
+        end = walcodec.put_row(view, pos, len(buffer), ids[keys], seq, t, step, values)
+        assert end is not None and end - pos == walcodec.row_size(len(values))
+        pos = end
+    view.release()
+    return bytes(buffer[:pos])
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, NaN equal to NaN (a float's bits are kept)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return struct.pack("<d", a) == struct.pack("<d", b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+@given(st.lists(st.tuples(st.integers(1, 2**62), st.floats(allow_nan=False),
+                          st.none() | st.integers(0, 2**63 - 1), float_rows), max_size=8))
+def test_a_row_reads_back_as_the_log_record_it_packs(
+    rows: list[tuple[int, float, int | None, dict[str, float]]]
+) -> None:
+    """A row is the record ``("log", seq, time, step, None, values)``: the same keys in the
+    same order, every float's bits (NaN, -0.0, inf), a step or none."""
+    data = _framed_rows(rows)
+    expected = [("log", seq, t, step, None, values) for seq, t, step, values in rows]
+    got = list(walcodec.decode_all(data))
+    assert len(got) == len(expected) and all(map(_same, got, expected))
+    kinds = [record[0] for _, _, record in walcodec.scan(data)]
+    assert kinds.count("log") == len(rows)
+    assert kinds.count(walcodec.KEYS) == len({tuple(v) for *_, v in rows})
+
+
+def test_a_row_whose_keys_record_is_lost_is_not_read() -> None:
+    """Rows name their keys by a record of their own segment: without it (damaged, or in
+    another segment) they cannot be read and are skipped as damage, not misread."""
+    rows = [(1, 1.0, 0, {"a": 1.5, "b": 2.5}), (2, 2.0, 1, {"a": 3.5, "b": 4.5}),
+            (3, 3.0, 2, {"c": 5.5})]
+    data = bytearray(_framed_rows(rows))
+    first_end = walcodec.declared_end(bytes(data), 0)
+    assert first_end is not None
+    data[first_end - 1] ^= 0xFF  # the keys record of "a", "b"
+    found = [record for _, _, record in walcodec.scan(bytes(data))]
+    assert [r[1] for r in found if r[0] == "log"] == [3]
+    assert found[-1][5] == {"c": 5.5}
+    assert list(walcodec.decode_all(bytes(data))) == []  # stops at the damage
+
+
+def test_put_row_writes_nothing_past_the_limit() -> None:
+    buffer = bytearray(100)
+    view = memoryview(buffer)
+    size = walcodec.row_size(3)
+    assert walcodec.put_row(view, 0, size - 1, 0, 1, 0.0, 0, {"a": 1.0, "b": 2.0, "c": 3.0}) \
+        is None
+    assert not bytes(buffer).strip(b"\0")
+    assert walcodec.put_row(view, 0, size, 0, 1, 0.0, 0, {"a": 1.0, "b": 2.0, "c": 3.0}) == size
+    view.release()
+
+
+@pytest.mark.parametrize("keys", [("a", 1), ("a", b"b"), "ab", ["a"]])
+def test_a_keys_record_of_another_shape_is_damage(keys: Any) -> None:
+    data = walcodec.encode((walcodec.KEYS, 1, 0, keys))
+    assert list(walcodec.scan(data)) == []

@@ -42,3 +42,58 @@ def test_columns_of_rows_with_the_same_keys(
     columns = buffer.columns()
     assert columns == general(buffer)
     assert all(type(v) is list and len(v) == n for v in columns.values())
+
+
+float_row = st.dictionaries(keys, st.floats(allow_nan=False), max_size=4)
+any_row = st.one_of(float_row.map(lambda r: (r, True)), row.map(lambda r: (r, False)))
+
+
+@given(st.lists(any_row, max_size=12))
+def test_rows_of_floats_read_back_as_rows(rows: list[tuple[dict[str, Any], bool]]) -> None:
+    """Rows the caller says are floats go to the float block; any other row turns it into
+    rows. Either way every reading is the plain one, in the order logged."""
+    buffer = HistoryBuffer()
+    for i, (values, floats) in enumerate(rows):
+        buffer.append(i, float(i), dict(values), floats and all(type(v) is float
+                                                                for v in values.values()))
+    assert buffer.rows == len(rows)
+    assert buffer.values() == [values for values, _ in rows]
+    assert buffer.steps() == list(range(len(rows)))
+    assert buffer.columns() == general(buffer)
+    taken = buffer.take()
+    assert buffer.rows == 0 and buffer.values() == [] and taken.rows == len(rows)
+
+
+@given(st.lists(st.sampled_from([("a",), ("a", "b"), ("b", "a")]), min_size=1, max_size=10),
+       st.data())
+def test_the_float_block_is_the_columns_when_every_row_has_the_same_keys(
+    keysets: list[tuple[str, ...]], data: st.DataObject
+) -> None:
+    """``float_block`` (the checkpoint's fast path) gives the same columns as ``columns``,
+    or ``None`` when the rows' keys differ (then the plain path is taken)."""
+    buffer = HistoryBuffer()
+    for i, ks in enumerate(keysets):
+        buffer.append(i, 0.5 * i, {k: data.draw(st.floats()) for k in ks}, True)
+    block = buffer.float_block()
+    if len({frozenset(ks) for ks in keysets}) > 1:
+        assert block is None
+        return
+    assert block is not None
+    names, steps, times, columns = block
+    assert steps.tolist() == list(range(len(keysets)))
+    assert times.tolist() == [0.5 * i for i in range(len(keysets))]
+    plain = buffer.columns()
+    assert names == list(plain)
+    for name, column in zip(names, columns, strict=True):
+        assert [repr(v) for v in column.tolist()] == [repr(v) for v in plain[name]]
+
+
+def test_a_float_row_after_another_row_is_a_row() -> None:
+    """Order is kept: once a row is not in the block, the floats after it are rows too."""
+    buffer = HistoryBuffer()
+    buffer.append(0, 0.0, {"a": 1.0}, True)
+    buffer.append(1, 1.0, {"a": 2}, False)
+    buffer.append(2, 2.0, {"a": 3.0}, True)
+    assert buffer.float_block() is None
+    assert buffer.columns() == {"a": [1.0, 2, 3.0]}
+    assert [type(v) for v in buffer.columns()["a"]] == [float, int, float]

@@ -283,3 +283,35 @@ def test_a_record_larger_than_the_free_space_is_refused_and_the_writer_goes_on(
     writer.append(rec(2, x=2))
     writer.close(remove=False)
     assert [r[5] for r in read_records(small_disk / RID, 0)] == [{"x": 1}, {"x": 2}]
+
+
+def test_rows_read_back_as_log_records_across_segments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``append_row`` (the hot path of a log() of floats) and ``append`` read back as the
+    same records, in order, whatever segment each lands in: every segment names the keys
+    of its own rows, so it reads alone (a checkpoint drops the older ones); a row too large
+    for what is left of a segment starts the next one."""
+    monkeypatch.setattr(wal, "SEGMENT_BYTES", 512)
+    monkeypatch.setattr(wal, "_MIN_SEGMENT_BYTES", 256)
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    expected = []
+    for seq in range(1, 41):
+        values = {"loss": seq / 3, "acc": -seq * 1.5} if seq % 7 else {"lr": 1e-3 * seq}
+        if seq % 11 == 0:
+            record = ("log", seq, float(seq), seq, None, {"epoch": seq})
+            writer.append(record)
+        else:
+            record = ("log", seq, float(seq), seq if seq % 2 else None, None, values)
+            writer.append_row(seq, float(seq), record[3], values)
+        expected.append(record)
+        if seq == 25:
+            writer.rotate(seq + 1)
+    directory = tmp_path / RID
+    assert len(segments(directory)) > 3
+    assert list(read_records(directory, 0)) == expected
+    assert list(read_records(directory, 30)) == expected[30:]
+    start = segments(directory)[-2][0]
+    writer.drop_before(start - 1)
+    assert list(read_records(directory, start - 1)) == expected[start - 1:]
+    writer.close(remove=False)
