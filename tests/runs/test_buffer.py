@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import contextlib
+import math
+from collections.abc import Iterator
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gittrack.runs import buffer as buffer_module
 from gittrack.runs.buffer import HistoryBuffer
 
 keys = st.sampled_from(["a", "b", "c", "d/e"])
@@ -48,10 +52,28 @@ float_row = st.dictionaries(keys, st.floats(allow_nan=False), max_size=4)
 any_row = st.one_of(float_row.map(lambda r: (r, True)), row.map(lambda r: (r, False)))
 
 
-@given(st.lists(any_row, max_size=12))
-def test_rows_of_floats_read_back_as_rows(rows: list[tuple[dict[str, Any], bool]]) -> None:
-    """Rows the caller says are floats go to the float block; any other row turns it into
-    rows. Either way every reading is the plain one, in the order logged."""
+@contextlib.contextmanager
+def compacting_every(rows: int) -> Iterator[None]:
+    """The float block's dicts become arrays every ``rows`` rows (4,096 otherwise)."""
+    saved = buffer_module.COMPACT_ROWS
+    buffer_module.COMPACT_ROWS = rows
+    try:
+        yield
+    finally:
+        buffer_module.COMPACT_ROWS = saved
+
+
+@given(st.lists(any_row, max_size=12), st.sampled_from([2, 3, 4096]))
+def test_rows_of_floats_read_back_as_rows(rows: list[tuple[dict[str, Any], bool]],
+                                          compact: int) -> None:
+    """Rows the caller says are floats go to the float block (dicts, then arrays every
+    ``COMPACT_ROWS``); any other row, or other keys, turns it into rows. Either way every
+    reading is the plain one, in the order logged."""
+    with compacting_every(compact):
+        _read_back(rows)
+
+
+def _read_back(rows: list[tuple[dict[str, Any], bool]]) -> None:
     buffer = HistoryBuffer()
     for i, (values, floats) in enumerate(rows):
         buffer.append(i, float(i), dict(values), floats and all(type(v) is float
@@ -64,17 +86,21 @@ def test_rows_of_floats_read_back_as_rows(rows: list[tuple[dict[str, Any], bool]
     assert buffer.rows == 0 and buffer.values() == [] and taken.rows == len(rows)
 
 
-@given(st.lists(st.sampled_from([("a",), ("a", "b"), ("b", "a")]), min_size=1, max_size=10),
-       st.data())
+@given(st.lists(st.sampled_from([("a",), ("a", "b"), ("b", "a"), ()]), min_size=1,
+                max_size=10), st.sampled_from([2, 3, 4096]), st.data())
 def test_the_float_block_is_the_columns_when_every_row_has_the_same_keys(
-    keysets: list[tuple[str, ...]], data: st.DataObject
+    keysets: list[tuple[str, ...]], compact: int, data: st.DataObject
 ) -> None:
     """``float_block`` (the checkpoint's fast path) gives the same columns as ``columns``,
     or ``None`` when the rows' keys differ (then the plain path is taken)."""
     buffer = HistoryBuffer()
-    for i, ks in enumerate(keysets):
-        buffer.append(i, 0.5 * i, {k: data.draw(st.floats()) for k in ks}, True)
-    block = buffer.float_block()
+    with compacting_every(compact):
+        for i, ks in enumerate(keysets):
+            buffer.append(i, 0.5 * i, {k: data.draw(st.floats()) for k in ks}, True)
+        plain = buffer.columns()
+        values = buffer.values()
+        block = buffer.float_block()
+    assert buffer.values() == values or any(math.isnan(v) for r in values for v in r.values())
     if len({frozenset(ks) for ks in keysets}) > 1:
         assert block is None
         return
@@ -82,7 +108,6 @@ def test_the_float_block_is_the_columns_when_every_row_has_the_same_keys(
     names, steps, times, columns = block
     assert steps.tolist() == list(range(len(keysets)))
     assert times.tolist() == [0.5 * i for i in range(len(keysets))]
-    plain = buffer.columns()
     assert names == list(plain)
     for name, column in zip(names, columns, strict=True):
         assert [repr(v) for v in column.tolist()] == [repr(v) for v in plain[name]]
