@@ -106,22 +106,12 @@ class Decoder:
         """The intact record starting at ``pos`` and the offset just after it; ``None`` if
         the bytes there are not one (torn, damaged, zeros, a row whose keys are unknown)."""
         view = memoryview(data)
-        if pos + _HEADER.size > len(view):
+        found = _intact_frame(view, pos)
+        if found is None:
             return None
-        length, crc = _HEADER.unpack_from(view, pos)
-        start = pos + _HEADER.size
-        end = start + length
-        # Every payload is a protocol-5 pickle or a row: checking its first bytes before the
-        # CRC keeps a scan through damaged bytes fast.
-        if length < 2 or end > len(view):
-            return None
-        if view[start] == _ROW:
-            return self._row(view[start:end], crc, end)
-        if view[start:start + 2] != _PICKLE_START:
-            return None
-        payload = view[start:end]
-        if zlib.crc32(payload) != crc:
-            return None
+        payload, end = found
+        if payload[0] == _ROW:
+            return self._row(payload, end)
         try:
             record = _PlainUnpickler(io.BytesIO(payload)).load()
         except (pickle.UnpicklingError, EOFError, ValueError):
@@ -132,9 +122,9 @@ class Decoder:
             self.keys[record[2]] = record[3]
         return record, end
 
-    def _row(self, payload: memoryview, crc: int, end: int) -> tuple[Any, int] | None:
+    def _row(self, payload: memoryview, end: int) -> tuple[Any, int] | None:
         width, extra = divmod(len(payload) - _ROW_HEAD.size, 8)
-        if width < 0 or extra or zlib.crc32(payload) != crc:
+        if width < 0 or extra:
             return None
         _, keys_id, seq, time, step, *values = _row_struct(width).unpack(payload)
         keys = self.keys.get(keys_id)
@@ -142,6 +132,26 @@ class Decoder:
             return None
         return ("log", seq, time, None if step < 0 else step, None,
                 dict(zip(keys, values, strict=True))), end
+
+
+def _intact_frame(view: memoryview, pos: int) -> tuple[memoryview, int] | None:
+    """The payload of the frame at ``pos`` and the offset just after it, if its CRC holds and
+    it starts as a pickle or a row does (whether it decodes is the ``Decoder``'s question)."""
+    if pos + _HEADER.size > len(view):
+        return None
+    length, crc = _HEADER.unpack_from(view, pos)
+    start = pos + _HEADER.size
+    end = start + length
+    # Every payload is a protocol-5 pickle or a row: checking its first bytes before the CRC
+    # keeps a scan through damaged bytes fast.
+    if length < 2 or end > len(view):
+        return None
+    if view[start] != _ROW and view[start:start + 2] != _PICKLE_START:
+        return None
+    payload = view[start:end]
+    if zlib.crc32(payload) != crc:
+        return None
+    return payload, end
 
 
 def _keys_record(record: tuple[Any, ...]) -> bool:
@@ -171,23 +181,51 @@ def scan(data: bytes) -> Iterator[tuple[int, int, Any]]:
     next offset where an intact record starts; the caller sees the skipped bytes as the gap
     between one record's end and the next's start."""
     decoder = Decoder()
+    candidates = _Candidates(data)
     pos = 0
     while pos + _HEADER.size <= len(data):
         found = decoder.decode_at(data, pos)
         if found is None:
-            pos = _next_candidate(data, pos + 1)
+            pos = candidates.next(pos + 1)
             continue
         record, end = found
         yield pos, end, record
         pos = end
 
 
-def _next_candidate(data: bytes, pos: int) -> int:
-    """The next offset from ``pos`` that may start a record (its payload starts a pickle or
-    a row)."""
-    hits = [hit for hit in (data.find(_PICKLE_START, pos + _HEADER.size),
-                            data.find(_ROW_START, pos + _HEADER.size)) if hit >= 0]
-    return min(hits) - _HEADER.size if hits else len(data)
+def holds_frame(data: bytes, start: int) -> bool:
+    """Whether an intact frame starts at ``start`` or after it, even one no ``Decoder`` reads
+    (a row whose ``keys`` record was damaged): bytes before it were not a torn end."""
+    view = memoryview(data)
+    candidates = _Candidates(data)
+    pos = start
+    while pos + _HEADER.size <= len(data):
+        if _intact_frame(view, pos) is not None:
+            return True
+        pos = candidates.next(pos + 1)
+    return False
+
+
+class _Candidates:
+    """The offsets of ``data`` that may start a record (its payload starts a pickle or a row),
+    in increasing order. Each marker's next hit is kept until passed, so a scan through a
+    long damaged stretch reads the bytes once (searching every marker anew from every failed
+    offset was quadratic where one marker does not occur again)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._none = len(data) + _HEADER.size  # "no further hit", past every offset asked
+        self._hits = {_PICKLE_START: -1, _ROW_START: -1}
+
+    def next(self, pos: int) -> int:
+        """The first candidate at ``pos`` or after it; ``len(data)`` if there is none."""
+        first = self._none
+        for marker, hit in self._hits.items():
+            if hit < pos + _HEADER.size:
+                hit = self._data.find(marker, pos + _HEADER.size)
+                self._hits[marker] = hit = self._none if hit < 0 else hit
+            first = min(first, hit)
+        return first - _HEADER.size
 
 
 def decode_all(data: bytes) -> Iterator[Any]:

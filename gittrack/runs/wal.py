@@ -195,7 +195,9 @@ class WalWriter:
         self._fd, self._pos, self._size = fd, 0, size or max(SEGMENT_BYTES, min_size)
         self._segment_start = first_seq
         self._view = None if self._map is None else memoryview(self._map)
-        self._keys = {}  # a segment is read on its own: rows name keys it holds
+        # A segment is read on its own: its rows name keys records it holds, ids from 0.
+        self._keys = {}
+        self._next_keys_id = 0
 
     def append(self, record: Any) -> None:
         """Write ``record``; on return it survives the death of this process. Raises
@@ -431,10 +433,12 @@ def read_records(
 
 def _clean_end(data: bytes, pos: int, last: bool) -> bool:
     """Whether ``data[pos:]``, after the last intact record, is an unused end (zeros) or, in
-    the last segment, one torn record: it runs past the end, or only zeros follow it."""
+    the last segment, one torn record: it runs past the end, or only zeros follow it, and no
+    intact frame comes after it (rows whose ``keys`` record was damaged are lost records,
+    whatever the damaged length says)."""
     if not data[pos:].strip(b"\0"):
         return True
-    if not last:
+    if not last or walcodec.holds_frame(data, pos + 1):
         return False
     end = walcodec.declared_end(data, pos)
     return end is None or end >= len(data) or not data[end:].strip(b"\0")

@@ -121,7 +121,7 @@ float_rows = st.dictionaries(st.text(min_size=1, max_size=6), st.floats(), max_s
 def _framed_rows(rows: list[tuple[int, float, int | None, dict[str, float]]]) -> bytes:
     """A segment as the writer makes it: each new key tuple named by a ``keys`` record
     before the first row that uses it."""
-    buffer = bytearray(64 * 1024)
+    buffer = bytearray(64 * 1024 + 64 * len(rows))
     view = memoryview(buffer)
     pos = 0
     ids: dict[tuple[str, ...], int] = {}
@@ -196,3 +196,51 @@ def test_put_row_writes_nothing_past_the_limit() -> None:
 def test_a_keys_record_of_another_shape_is_damage(keys: Any) -> None:
     data = walcodec.encode((walcodec.KEYS, 1, 0, keys))
     assert list(walcodec.scan(data)) == []
+
+
+def _naive_next(data: bytes, pos: int) -> int:
+    """The next candidate as searching every marker anew finds it."""
+    head = walcodec.HEADER_SIZE
+    hits = [h for h in (data.find(b"\x80\x05", pos + head), data.find(b"\x01", pos + head))
+            if h >= 0]
+    return min(hits) - head if hits else len(data)
+
+
+@given(st.binary(max_size=200), st.lists(st.integers(0, 220), max_size=30))
+def test_candidates_are_those_a_fresh_search_finds(data: bytes, asked: list[int]) -> None:
+    """The candidate offsets of a scan, kept between calls, are the ones a search from
+    scratch finds, for offsets asked in increasing order (as a scan asks them)."""
+    candidates = walcodec._Candidates(data)
+    for pos in sorted(asked):
+        assert candidates.next(pos) == _naive_next(data, pos)
+
+
+def test_a_scan_through_damage_reads_the_bytes_once() -> None:
+    """Rows whose keys are lost, then no pickle to the end: each failed offset found its
+    next candidate by searching to the end again (quadratic). Counted in finds, not time."""
+    rows = [(seq, float(seq), seq, {"a": seq / 7, "b": -seq / 3}) for seq in range(1, 2001)]
+    data = bytearray(_framed_rows(rows))
+    first_end = walcodec.declared_end(bytes(data), 0)
+    assert first_end is not None
+    data[first_end - 1] ^= 0xFF  # the keys record: no row after it reads
+    finds = 0
+
+    class Counting(bytes):
+        def find(self, *args: Any) -> int:  # type: ignore[override]
+            nonlocal finds
+            finds += 1
+            return super().find(*args)
+
+    assert list(walcodec.scan(Counting(data))) == []
+    # one search per occurrence of a marker at most (the old scan made two per failed offset)
+    assert finds <= data.count(b"\x01") + data.count(b"\x80\x05") + 2
+
+
+def test_holds_frame_sees_rows_no_decoder_reads() -> None:
+    rows = [(1, 1.0, 0, {"a": 1.5}), (2, 2.0, 1, {"a": 2.5})]
+    data = _framed_rows(rows)
+    first_end = walcodec.declared_end(data, 0)
+    assert first_end is not None
+    assert walcodec.holds_frame(data, first_end)  # the rows, though their keys are elsewhere
+    assert not walcodec.holds_frame(data, len(data) - 1)
+    assert not walcodec.holds_frame(b"\0" * 64, 0)

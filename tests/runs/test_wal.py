@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gittrack.errors import RepositoryError, RunLockedError
+from gittrack.formats import walcodec
 from gittrack.runs import wal
 from gittrack.runs.wal import RunLock, WalWriter, read_records, segments
 from gittrack.types import RunId
@@ -315,3 +316,51 @@ def test_rows_read_back_as_log_records_across_segments(
     writer.drop_before(start - 1)
     assert list(read_records(directory, start - 1)) == expected[start - 1:]
     writer.close(remove=False)
+
+
+def test_rows_after_a_damaged_keys_record_are_damage_not_a_torn_end(tmp_path: Path) -> None:
+    """The keys record's length is damaged to run past the end, as a torn last record's
+    does; but acknowledged rows follow it, so it is reported as damage, never dropped as
+    the torn end of the log."""
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    for seq in range(1, 6):
+        writer.append_row(seq, float(seq), seq, {"loss": seq / 2})
+    writer.close(remove=False)
+    (_, path), = segments(tmp_path / RID)
+    data = bytearray(path.read_bytes())
+    assert walcodec.decode_at(bytes(data), 0) is not None  # the keys record, first
+    data[0:4] = (len(data) * 2).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    damage: list[wal.Damage] = []
+    assert list(read_records(tmp_path / RID, 0, damage)) == []
+    assert [(d.offset, d.size) for d in damage] == [(0, len(data))]
+
+
+def test_a_torn_last_record_is_still_a_clean_end(tmp_path: Path) -> None:
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    for seq in range(1, 4):
+        writer.append_row(seq, float(seq), seq, {"loss": seq / 2})
+    writer.close(remove=False)
+    (_, path), = segments(tmp_path / RID)
+    data = path.read_bytes()
+    path.write_bytes(data[:-5])  # the last row, cut short
+    damage: list[wal.Damage] = []
+    assert [r[1] for r in read_records(tmp_path / RID, 0, damage)] == [1, 2]
+    assert damage == []
+
+
+def test_keys_ids_start_again_in_every_segment(tmp_path: Path) -> None:
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    writer.append_row(1, 1.0, 1, {"a": 1.0})
+    writer.append_row(2, 2.0, 2, {"b": 1.0})
+    writer.rotate(3)
+    writer.append_row(3, 3.0, 3, {"c": 1.0})
+    writer.close(remove=False)
+    ids = [
+        [record[2] for _, _, record in walcodec.scan(path.read_bytes())
+         if record[0] == walcodec.KEYS]
+        for _, path in segments(tmp_path / RID)
+    ]
+    assert ids == [[0, 1], [0]]
+    assert [r[5] for r in read_records(tmp_path / RID, 0)] == [{"a": 1.0}, {"b": 1.0},
+                                                                {"c": 1.0}]
