@@ -7,8 +7,10 @@ column whose type widened between chunks (bool → int → float) is read at the
 
 from __future__ import annotations
 
+import functools
 import io
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gittrack.errors import FormatError
@@ -122,6 +124,35 @@ def decoded_size(table: pa.Table) -> int:
     """What ``table`` takes once a reader decoded it, as ``read_parquet`` measures it against
     ``MAX_CHUNK_BYTES``: what a writer checks before it writes a file it cannot split."""
     return sum(_decoded_bytes(batch) for batch in table.to_batches())
+
+
+def release_memory() -> None:
+    """Give the memory a large merge freed back to the system, where the allocators keep it
+    for a next one that may come hours later (tens of MB in a long run, issue 10): pyarrow's
+    pool, and glibc's heap, where the merge's large buffers went once glibc raised its mmap
+    threshold to the size of the first one freed (as Dask trims its workers)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, ``None`` elsewhere (macOS, musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return trim
 
 
 def split(table: pa.Table) -> list[pa.Table]:

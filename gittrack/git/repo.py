@@ -65,6 +65,16 @@ def reopen(repo: pygit2.Repository) -> pygit2.Repository:
     return pygit2.Repository(repo.path)
 
 
+def drop_caches(repo: pygit2.Repository) -> None:
+    """Empty ``repo``'s object cache and close its object database, reopened on next use.
+
+    libgit2 keeps every commit and tree looked up (up to 256 MB by default): a live run's
+    checkpoint looks up the trees of the commit before it, which are never read again, so
+    over a day of checkpoints the cache was most of the writer's growth in memory (issue 10:
+    about 35 MB at 8,640 checkpoints). Only for a handle no other thread is using."""
+    repo.free()
+
+
 def work_folder(repo: pygit2.Repository) -> str:
     """The work tree, else (bare) the repository's own folder: where ``git -C`` runs and a
     path git prints relative to the repository starts."""

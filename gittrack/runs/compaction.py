@@ -162,14 +162,16 @@ class Compactor:
         self._finalize(files, base, closed)
         self._put(files, chunk, part)
 
-    def compact(self, files: Files, base: objects.Tree | None) -> None:
+    def compact(self, files: Files, base: objects.Tree | None) -> bool:
         """Merge what the plan says into ``files``: the merged chunks replace their inputs
-        (inputs written by this same commit are never stored). A v1 run's flat chunks move
-        to ``final/`` at its first v2 commit."""
+        (inputs written by this same commit are never stored); whether anything was merged.
+        A v1 run's flat chunks move to ``final/`` at its first v2 commit."""
         if self.flat:
             self._finalize(files, base, self.flat)
             self.flat = []
+        merged_any = False
         while (inputs := self.tiers.next_merge()) is not None:
+            merged_any = True
             merged = table.concat([self._read(files, base, c) for c in inputs],
                                   first=self.first_columns)
             assert merged is not None
@@ -178,6 +180,7 @@ class Compactor:
                 self._drop(files, base, old)
             self._finalize(files, base, closed)
             self._put(files, chunk, merged)
+        return merged_any
 
     def _put(self, files: Files, chunk: Chunk, part: pa.Table) -> None:
         """Chunk ``chunk`` holding ``part``, with its overview if it gets one."""

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import gittrack
 from gittrack.errors import FormatError
 from gittrack.formats import table
+from gittrack.runs import checkpoint as checkpointer
 from gittrack.runs import compaction, layout, overview
 from gittrack.runs.compaction import Chunk, Tiers
 from tests.helpers.forge_runs import as_v1, forge_run
@@ -271,3 +272,22 @@ def test_a_long_run_plan_stays_small() -> None:
     chunks, rewrites, most, _ = simulate([[1]] * 8640, F, limit=10**9)
     assert len(chunks) <= 40 and most <= 4 * (F - 1)
     assert max(rewrites.values()) == 3
+
+
+def test_a_checkpointer_that_drops_its_caches_every_commit_writes_the_same_run(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory stays flat over a long run because the checkpointer drops its handle's object
+    cache every ``DROP_CACHES_EVERY`` commits and gives back what a merge used: at every
+    commit, through merges and histograms, the run reads back as logged."""
+    monkeypatch.setattr(checkpointer, "DROP_CACHES_EVERY", 1)
+    released = []
+    monkeypatch.setattr(table, "release_memory", lambda: released.append(1))
+    run, _ = logged_run(2 * F + 5, every=3)
+    assert len(released) >= 2  # after each commit that merged (at F and 2F checkpoints)
+    check_history(run.id, 2 * F + 5, every=3)
+
+
+def test_release_memory_gives_memory_back() -> None:
+    table.release_memory()  # glibc's malloc_trim where there is one: never raises
+    assert table._malloc_trim() is None or callable(table._malloc_trim())
