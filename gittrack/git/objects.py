@@ -108,8 +108,6 @@ def create_blob(repo: pygit2.Repository, content: bytes) -> pygit2.Oid:
     oid = pygit2.Oid(hex=digest.hexdigest())
     if repo.odb.exists(oid):
         return oid
-    compressor = zlib.compressobj(1)
-    data = compressor.compress(header) + compressor.compress(content) + compressor.flush()
     name = str(oid)
     path = objects_dir(repo) / name[:2] / name[2:]
     path.parent.mkdir(exist_ok=True)
@@ -117,9 +115,14 @@ def create_blob(repo: pygit2.Repository, content: bytes) -> pygit2.Oid:
     with replacing(path) as temp:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            # compressed and written a piece at a time: a merged chunk of tens of MB is
+            # never held twice more (compressed, then joined) at the peak of a long run
+            compressor = zlib.compressobj(1)
+            _write_all(fd, compressor.compress(header))
+            content_view = memoryview(content)
+            for start in range(0, len(content_view), _PIECE):
+                _write_all(fd, compressor.compress(content_view[start:start + _PIECE]))
+            _write_all(fd, compressor.flush())
             if durable:
                 os.fsync(fd)
         finally:
@@ -127,6 +130,16 @@ def create_blob(repo: pygit2.Repository, content: bytes) -> pygit2.Oid:
     if durable:
         fsync_dir(path.parent)
     return oid
+
+
+_PIECE = 1 << 20
+"""Bytes of a blob compressed at a time (``create_blob``)."""
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def objects_dir(repo: pygit2.Repository) -> Path:

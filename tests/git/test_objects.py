@@ -189,7 +189,9 @@ def test_a_read_only_objects_folder(repo_obj: pygit2.Repository, repo: Path) -> 
 
 
 @pytest.mark.parametrize("content", [b"", b"a\n", b"row,1.5\n" * 100_000,
-                                     os.urandom(300_000)], ids=["empty", "small", "text", "noise"])
+                                     os.urandom(300_000), b"p" * objects._PIECE,
+                                     os.urandom(2 * objects._PIECE + 7)],
+                         ids=["empty", "small", "text", "noise", "one-piece", "pieces"])
 def test_a_blob_is_the_object_git_writes(
     repo_obj: pygit2.Repository, repo: Path, content: bytes
 ) -> None:
