@@ -67,6 +67,18 @@ def put_row(view: memoryview, pos: int, limit: int, keys_id: int, seq: int, time
     return end
 
 
+def put_frame(buffer: Any, pos: int, frame: bytes | memoryview) -> int:
+    """Copy ``frame`` (what ``encode`` made) into the writable ``buffer`` at ``pos``, header
+    first, then payload; the offset just after it. In two copies because one copy of many
+    bytes may store its first bytes last (glibc's ``memmove``): a kill in the middle would
+    leave a zeroed header before most of a payload, which reads as damage, not as the torn
+    end that a header before zeros (or before part of its payload) reads as."""
+    end = pos + len(frame)
+    buffer[pos:pos + _HEADER.size] = frame[:_HEADER.size]
+    buffer[pos + _HEADER.size:end] = frame[_HEADER.size:]
+    return end
+
+
 def encode(record: Any) -> bytes:
     payload = pickle.dumps(record, protocol=_PROTOCOL)
     return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
@@ -95,18 +107,37 @@ class _PlainUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"WAL records hold plain data only, not {module}.{name}")
 
 
+class CheckBudget:
+    """The payload bytes a scan may check (CRC) in one segment: a few times its size. Every
+    offset in damaged bytes may declare a frame running to the end of the segment, and
+    checking each would be quadratic (minutes for a crafted 8 MB segment, at every
+    ``gittrack.init`` that recovers it): once the budget is spent, the rest of the segment
+    is reported as damage instead of being searched."""
+
+    SHARE = 4
+
+    def __init__(self, size: int) -> None:
+        self.left = self.SHARE * size + (1 << 16)
+
+    def spend(self, size: int) -> bool:
+        """Whether ``size`` more bytes may be checked (they are counted as checked)."""
+        self.left -= size
+        return self.left >= 0
+
+
 class Decoder:
     """Reads the records of one segment, in order: keeps the keys its ``keys`` records name,
-    which the rows after them use."""
+    which the rows after them use. ``budget``: what it may check (``scan``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: CheckBudget | None = None) -> None:
         self.keys: dict[int, tuple[str, ...]] = {}
+        self.budget = budget
 
     def decode_at(self, data: bytes | memoryview, pos: int) -> tuple[Any, int] | None:
         """The intact record starting at ``pos`` and the offset just after it; ``None`` if
         the bytes there are not one (torn, damaged, zeros, a row whose keys are unknown)."""
         view = memoryview(data)
-        found = _intact_frame(view, pos)
+        found = _intact_frame(view, pos, self.budget)
         if found is None:
             return None
         payload, end = found
@@ -134,9 +165,11 @@ class Decoder:
                 dict(zip(keys, values, strict=True))), end
 
 
-def _intact_frame(view: memoryview, pos: int) -> tuple[memoryview, int] | None:
+def _intact_frame(view: memoryview, pos: int, budget: CheckBudget | None = None
+                  ) -> tuple[memoryview, int] | None:
     """The payload of the frame at ``pos`` and the offset just after it, if its CRC holds and
-    it starts as a pickle or a row does (whether it decodes is the ``Decoder``'s question)."""
+    it starts as a pickle or a row does (whether it decodes is the ``Decoder``'s question).
+    ``None`` too once ``budget`` is spent."""
     if pos + _HEADER.size > len(view):
         return None
     length, crc = _HEADER.unpack_from(view, pos)
@@ -147,6 +180,8 @@ def _intact_frame(view: memoryview, pos: int) -> tuple[memoryview, int] | None:
     if length < 2 or end > len(view):
         return None
     if view[start] != _ROW and view[start:start + 2] != _PICKLE_START:
+        return None
+    if budget is not None and not budget.spend(length):
         return None
     payload = view[start:end]
     if zlib.crc32(payload) != crc:
@@ -179,11 +214,13 @@ def scan(data: bytes) -> Iterator[tuple[int, int, Any]]:
     """``(start, end, record)`` for every intact record in ``data`` (one segment), in order,
     ``keys`` records included. After bytes that are not a record, the scan goes on at the
     next offset where an intact record starts; the caller sees the skipped bytes as the gap
-    between one record's end and the next's start."""
-    decoder = Decoder()
+    between one record's end and the next's start. Once its ``CheckBudget`` is spent in
+    damaged bytes the scan stops: the caller sees the rest as damage (``holds_frame``)."""
+    budget = CheckBudget(len(data))
+    decoder = Decoder(budget)
     candidates = _Candidates(data)
     pos = 0
-    while pos + _HEADER.size <= len(data):
+    while pos + _HEADER.size <= len(data) and budget.left >= 0:
         found = decoder.decode_at(data, pos)
         if found is None:
             pos = candidates.next(pos + 1)
@@ -195,12 +232,17 @@ def scan(data: bytes) -> Iterator[tuple[int, int, Any]]:
 
 def holds_frame(data: bytes, start: int) -> bool:
     """Whether an intact frame starts at ``start`` or after it, even one no ``Decoder`` reads
-    (a row whose ``keys`` record was damaged): bytes before it were not a torn end."""
+    (a row whose ``keys`` record was damaged, a record this version refuses): the bytes
+    from ``start`` are then not a torn end but lost records. Also ``True`` when too many
+    offsets declare frames to check them all (``CheckBudget``): torn ends are short."""
     view = memoryview(data)
+    budget = CheckBudget(len(data))
     candidates = _Candidates(data)
     pos = start
     while pos + _HEADER.size <= len(data):
-        if _intact_frame(view, pos) is not None:
+        if _intact_frame(view, pos, budget) is not None:
+            return True
+        if budget.left < 0:
             return True
         pos = candidates.next(pos + 1)
     return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -86,11 +87,14 @@ class Checkpointer:
         self.head = commit
         self.next_chunk = number
         self.commits += 1
-        if self.commits % DROP_CACHES_EVERY == 0:
-            drop_caches(self.repo)  # the trees looked up are not read again: flat memory
-        if any(merged):  # a merge's tens of MB, held by allocators until the next one
-            files.clear()
-            table.release_memory()
+        # Housekeeping of a commit already made: were it to raise, the run would commit the
+        # same rows again, so nothing of it may.
+        with contextlib.suppress(Exception):
+            if self.commits % DROP_CACHES_EVERY == 0:
+                drop_caches(self.repo)  # the trees looked up are not read again: flat memory
+            if any(merged):  # a merge's tens of MB, held by allocators until the next one
+                files.clear()
+                table.release_memory()
         return commit
 
     @staticmethod

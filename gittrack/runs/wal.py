@@ -217,7 +217,7 @@ class WalWriter:
             self._open_segment(record[1], min_size=len(data) + walcodec.HEADER_SIZE)
             end = len(data)
         if self._map is not None:
-            self._map[self._pos:end] = data
+            walcodec.put_frame(self._map, self._pos, data)
         else:
             self._pwrite(data)
         self._pos = end
@@ -252,8 +252,7 @@ class WalWriter:
         end = self._pos + len(frame)
         if end + walcodec.row_size(len(keys)) > self._size:
             return None
-        view[self._pos:end] = frame
-        self._pos = end
+        self._pos = walcodec.put_frame(view, self._pos, frame)
         self._keys[keys] = keys_id
         self._next_keys_id += 1
         return keys_id
@@ -438,7 +437,7 @@ def _clean_end(data: bytes, pos: int, last: bool) -> bool:
     whatever the damaged length says)."""
     if not data[pos:].strip(b"\0"):
         return True
-    if not last or walcodec.holds_frame(data, pos + 1):
+    if not last or walcodec.holds_frame(data, pos):
         return False
     end = walcodec.declared_end(data, pos)
     return end is None or end >= len(data) or not data[end:].strip(b"\0")

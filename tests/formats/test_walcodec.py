@@ -244,3 +244,48 @@ def test_holds_frame_sees_rows_no_decoder_reads() -> None:
     assert walcodec.holds_frame(data, first_end)  # the rows, though their keys are elsewhere
     assert not walcodec.holds_frame(data, len(data) - 1)
     assert not walcodec.holds_frame(b"\0" * 64, 0)
+
+
+def _crafted(size: int) -> bytes:
+    """Every 16 bytes a header declaring a payload to half the data, starting as a row."""
+    block = struct.pack("<II", size // 2, 0x22222222) + b"\x01" + b"\x02" * 7
+    return (block * (size // 16))[:size]
+
+
+def test_crafted_damage_is_checked_within_a_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each offset of crafted bytes declares a frame to half the segment: checking each CRC
+    was quadratic (minutes for 8 MB, at every init that recovers the log). The bytes checked
+    stay within the budget, and the rest counts as damage (``holds_frame``)."""
+    checked = 0
+    real = zlib.crc32
+
+    def counting(data: Any, *args: Any) -> int:
+        nonlocal checked
+        checked += len(data)
+        return real(data, *args)
+
+    monkeypatch.setattr(walcodec.zlib, "crc32", counting)
+    data = _crafted(1 << 18)
+    assert list(walcodec.scan(data)) == []
+    assert walcodec.holds_frame(data, 0)  # not a torn end: reported as damage
+    bound = walcodec.CheckBudget.SHARE * len(data) + (1 << 16) + len(data)
+    assert checked <= 2 * bound
+
+
+def test_put_frame_stores_the_header_before_the_payload() -> None:
+    """A frame copied whole may have its first bytes stored last; in two copies, header
+    first, a kill leaves a header before zeros or part of its payload: a torn end."""
+    stores: list[tuple[int, int]] = []
+
+    class Recording(bytearray):
+        def __setitem__(self, key: Any, value: Any) -> None:
+            if isinstance(key, slice):
+                stores.append((key.start, key.stop))
+            super().__setitem__(key, value)
+
+    frame = walcodec.encode(("log", 1, 0.0, None, None, {"x": "y" * 500}))
+    buffer = Recording(len(frame) + 16)
+    assert walcodec.put_frame(buffer, 16, frame) == 16 + len(frame)
+    assert stores == [(16, 16 + walcodec.HEADER_SIZE), (16 + walcodec.HEADER_SIZE,
+                                                         16 + len(frame))]
+    assert bytes(buffer[16:]) == frame

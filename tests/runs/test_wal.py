@@ -364,3 +364,20 @@ def test_keys_ids_start_again_in_every_segment(tmp_path: Path) -> None:
     assert ids == [[0, 1], [0]]
     assert [r[5] for r in read_records(tmp_path / RID, 0)] == [{"a": 1.0}, {"b": 1.0},
                                                                 {"c": 1.0}]
+
+
+def test_a_last_record_this_version_refuses_is_damage_not_a_torn_end(tmp_path: Path) -> None:
+    """A whole, intact frame at the end (a record of a type this version does not read, as
+    a newer gittrack may write) is a lost record, never dropped silently as a torn end."""
+    import decimal
+
+    writer = WalWriter.create(tmp_path, RID, next_seq=1)
+    writer.append(rec(1, n=1))
+    writer.close(remove=False)
+    (_, path), = segments(tmp_path / RID)
+    data = path.read_bytes()
+    refused = walcodec.encode(("log", 2, 2.0, 2, None, {"n": decimal.Decimal(2)}))
+    path.write_bytes(data + refused + bytes(64))
+    damage: list[wal.Damage] = []
+    assert [r[1] for r in read_records(tmp_path / RID, 0, damage)] == [1]
+    assert [(d.offset, d.size) for d in damage] == [(len(data), len(refused))]
