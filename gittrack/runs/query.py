@@ -66,8 +66,8 @@ def conjunction(filters: Mapping[str, Any]) -> list[tuple[str, Callable[[Any], b
         elif field == "$or":
             return None
         elif _is_operators(field, condition):
-            pairs.append((field, functools.partial(
-                _all, [_operator(field, op, arg) for op, arg in condition.items()])))
+            ops = [_operator(field, op, arg) for op, arg in condition.items()]
+            pairs.append((field, ops[0] if len(ops) == 1 else functools.partial(_all, ops)))
         else:
             pairs.append((field, functools.partial(_equal_to, field, condition)))
     return pairs
@@ -161,6 +161,11 @@ def _operator(field: str, op: str, arg: Any) -> Callable[[Any], bool]:
         if not isinstance(arg, (list, tuple)):
             raise bad("a list")
         negate = op == "$nin"
+        if field != "tags" and arg and all(type(a) is str for a in arg):
+            # texts only (``--state``, a name): one set lookup, the answer ``_equal`` gives
+            # (a text equals only a text), at 100,000 runs a tenth of the time
+            texts = frozenset(arg)
+            return lambda value: (type(value) is str and value in texts) != negate
         return lambda value: any(_equal(field, value, a) for a in arg) != negate
     if op == "$regex":
         return _regex(arg, bad)

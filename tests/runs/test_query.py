@@ -142,3 +142,42 @@ def test_any_filter_document_works_or_is_a_usage_error(filters: Any) -> None:
         return
     for run in RUNS:
         assert test(run) in (True, False)
+
+
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False)
+    | st.sampled_from(["finished", "crashed", "", "Finished", "1"]) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner,
+                                                                max_size=2),
+    max_leaves=4,
+)
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(["$in", "$nin"]),
+       st.lists(st.sampled_from(["finished", "crashed", "", "1"]) | st.text(max_size=3),
+                min_size=1, max_size=4),
+       _values, st.sampled_from(["state", "config.opt", "summary.best"]))
+def test_a_list_of_texts_is_tested_as_any_equal_value(
+    op: str, wanted: list[str], value: Any, field: str
+) -> None:
+    """``$in``/``$nin`` of texts only is a set lookup: the same answer as testing equality
+    with each (a run's value may be of any type a document holds, or missing)."""
+    from gittrack.runs import query
+
+    test = query._operator(field, op, wanted)
+    expected = any(query._equal(field, value, a) for a in wanted) != (op == "$nin")
+    assert test(value) == expected
+    assert test(query.MISSING) == (op == "$nin")
+
+
+def test_one_operator_on_a_field_is_tested_as_it_is() -> None:
+    from gittrack.runs import query
+
+    pairs = query.conjunction({"state": {"$in": ["finished"]}, "summary.acc": {"$gt": 0.5,
+                                                                              "$lt": 0.9}})
+    assert pairs is not None
+    (field, test), (other, both) = pairs
+    assert (field, test("finished"), test("crashed"), test(query.MISSING)) == (
+        "state", True, False, False)
+    assert (other, both(0.7), both(0.95), both(0.1)) == ("summary.acc", True, False, False)
