@@ -433,8 +433,8 @@ def read_records(
 def _clean_end(data: bytes, pos: int, last: bool) -> bool:
     """Whether ``data[pos:]``, after the last intact record, is an unused end (zeros) or, in
     the last segment, one torn record: it runs past the end, or only zeros follow it, and no
-    intact frame comes after it (rows whose ``keys`` record was damaged are lost records,
-    whatever the damaged length says)."""
+    intact frame starts at ``pos`` or after it (a row whose ``keys`` record was damaged, a
+    record this version refuses: lost records, whatever a damaged length says)."""
     if not data[pos:].strip(b"\0"):
         return True
     if not last or walcodec.holds_frame(data, pos):
